@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make dev` (run Kontakt) and `make test` (run the tests).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint unit integration e2e perf docs clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/kontakt dev
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared services infra tests
+	$(BIN)/mypy shared services infra
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/kontakt check-template
+
+test: lint
+	$(BIN)/pytest -n 2 --dist loadfile tests --ignore=tests/perf
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
+perf: $(STAMP)
+	$(BIN)/pytest -s tests/perf
+
+docs: $(STAMP)
+	$(BIN)/kontakt docs
+
+clean:
+	rm -rf $(VENV) .kontakt .pytest_cache .mypy_cache .ruff_cache
