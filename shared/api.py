@@ -1,0 +1,94 @@
+"""The HTTP side every service API shares: the resolver, auth context and problem responses."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from shared.auth import AuthContext, Unauthenticated, from_http_event
+from shared.errors import (
+    DomainError,
+    FieldError,
+    PayloadTooLarge,
+    field_errors_from_pydantic,
+    problem_body,
+)
+from shared.observability import logger
+
+PROBLEM_JSON = "application/problem+json"
+MAX_BODY_BYTES = 256 * 1024
+
+
+def problem_response(error: DomainError, correlation_id: str | None = None) -> Response:
+    body = problem_body(error.status, error.code, error.title, error.detail, error.errors, correlation_id)
+    return Response(status_code=error.status, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+
+def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    body = app.current_event.body or ""
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if app.current_event.is_base64_encoded else 1):
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    return next_middleware(app)
+
+
+def create_app(title: str, docs_prefix: str) -> APIGatewayHttpResolver:
+    """A Powertools resolver with validation, problem+json errors and its OpenAPI docs."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.use(middlewares=[_limit_body_size])
+    app.enable_swagger(
+        path=f"/{docs_prefix}/docs",
+        title=title,
+        version="1.0.0",
+        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+        security=[{"bearer": []}],
+    )
+    _register_error_handlers(app)
+    return app
+
+
+def _correlation_id(app: APIGatewayHttpResolver) -> str:
+    return str(app.current_event.request_context.request_id or "")
+
+
+def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(DomainError)
+    def domain_error(error: DomainError) -> Response:
+        return problem_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(error: RequestValidationError) -> Response:
+        errors = field_errors_from_pydantic(error.errors())
+        if any(e.code == "json_invalid" for e in errors):
+            malformed = FieldError(field="body", message="malformed JSON", code="json_invalid")
+            bad = DomainError("The request body is not valid JSON.", [malformed])
+            return problem_response(bad)
+        invalid = DomainError("The request is not valid.", errors)
+        invalid.status, invalid.code, invalid.title = 422, "validation_failed", "Validation failed"
+        return problem_response(invalid)
+
+    @app.exception_handler(Unauthenticated)
+    def unauthenticated(error: Unauthenticated) -> Response:
+        body = problem_body(401, "unauthorized", "Unauthorized", str(error))
+        return Response(status_code=401, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        correlation_id = _correlation_id(app)
+        logger.exception("unhandled error", extra={"correlation_id": correlation_id})
+        body = problem_body(
+            500, "internal_error", "Internal error", "Something went wrong on our side.", correlation_id=correlation_id
+        )
+        return Response(status_code=500, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+    @app.not_found
+    def not_found(_: Any) -> Response:
+        body = problem_body(404, "not_found", "Not found", "No such route.")
+        return Response(status_code=404, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+
+def auth(app: APIGatewayHttpResolver) -> AuthContext:
+    """The caller, from the claims the authorizer verified."""
+    return from_http_event(app.current_event.raw_event)

@@ -1,0 +1,96 @@
+"""Domain errors, and their one mapping to `application/problem+json` (RFC 9457)."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class ValidationFailed(DomainError):
+    status, code, title = 422, "validation_failed", "Validation failed"
+
+    @classmethod
+    def on(cls, field: str, message: str, code: str = "invalid") -> "ValidationFailed":
+        return cls(message, [FieldError(field=field, message=message, code=code)])
+
+
+def problem_body(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://kontakt.dev/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [e.model_dump() for e in errors]
+    if correlation_id:
+        body["correlation_id"] = correlation_id
+    return body
+
+
+def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
+    """Turn pydantic/Powertools validation errors into per-field errors.
+
+    A body field reads `name` or `conditions.0.value`; a parameter keeps its place, `query.limit`.
+    """
+    result = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        result.append(
+            FieldError(
+                field=".".join(loc) or "body",
+                message=str(error.get("msg", "invalid")),
+                code=str(error.get("type", "invalid")),
+            )
+        )
+    return result

@@ -1,0 +1,61 @@
+"""Pages with an opaque, tamper-evident cursor.
+
+A cursor is the position after the last item returned (base64url JSON) plus an HMAC over it and
+the list it belongs to, so a client can neither forge a position nor reuse a cursor on another
+list or tenant.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from shared.errors import BadRequest, FieldError
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, scope: str, payload: bytes) -> str:
+    return _b64(hmac.new(key, scope.encode() + b"\0" + payload, hashlib.sha256).digest()[:16])
+
+
+def encode_cursor(position: dict[str, Any], scope: str, key: bytes) -> str:
+    payload = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return f"{_b64(payload)}.{_mac(key, scope, payload)}"
+
+
+def decode_cursor(cursor: str, scope: str, key: bytes) -> dict[str, Any]:
+    """The position a cursor names; 400 naming `query.cursor` if it was altered or is foreign."""
+    try:
+        body, mac = cursor.split(".", 1)
+        payload = _unb64(body)
+        if not hmac.compare_digest(mac, _mac(key, scope, payload)):
+            raise ValueError("signature")
+        position = json.loads(payload)
+        if not isinstance(position, dict):
+            raise ValueError("shape")
+        return position
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            "The cursor is not valid for this list.",
+            [FieldError(field="query.cursor", message="invalid or tampered cursor", code="invalid_cursor")],
+        ) from exc

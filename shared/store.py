@@ -1,0 +1,205 @@
+"""Table items every service table holds, and the unit of work that writes them together.
+
+Each service owns one table. In a Lambda process exactly one table is in use, so every pynamodb
+model derives from `TableItem` and `bind_table` points them all at it at cold start.
+A command collects its writes, its outbox events, its dedupe marker and its counter increments
+in a `UnitOfWork` and commits them in one `TransactWriteItems`: all of it happens, or none.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from shared import clock
+from shared.errors import Conflict
+from shared.events import Envelope
+
+MAX_TRANSACTION_ITEMS = 100
+OUTBOX_RETENTION = timedelta(days=7)
+DEDUPE_RETENTION = timedelta(days=14)
+
+
+class TableItem(Model):
+    """Base of every item: `pk`/`sk` strings with typed prefixes and a `kind`."""
+
+    class Meta:
+        table_name: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+
+
+def bind_table(table_name: str) -> None:
+    """Point every model at this process's service table (once, at cold start)."""
+    TableItem.Meta.table_name = table_name
+
+
+def tenant_key(tenant_id: str, *parts: str) -> str:
+    return "#".join(["T", tenant_id, *parts])
+
+
+class OutboxItem(TableItem):
+    """An event waiting for the stream publisher; expires once surely published."""
+
+    event_type = UnicodeAttribute()
+    envelope = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    @classmethod
+    def of(cls, event: Envelope) -> "OutboxItem":
+        return cls(
+            pk=f"OUTBOX#{event.id}",
+            sk="OUTBOX",
+            kind="outbox",
+            event_type=event.type,
+            envelope=event.model_dump_json(),
+            expires_at=clock.now() + OUTBOX_RETENTION,
+        )
+
+
+class DedupeItem(TableItem):
+    """Marks that one consumer has applied one event."""
+
+    expires_at = TTLAttribute()
+
+    @staticmethod
+    def key(consumer: str, event_id: str) -> str:
+        return f"DEDUPE#{consumer}#{event_id}"
+
+
+class CounterItem(TableItem):
+    """A per-tenant running number for one module (human numbers like ACC-1001)."""
+
+    value = NumberAttribute(default=0)
+
+
+class AlreadyApplied(Exception):
+    """The event was applied by an earlier delivery; nothing was written now."""
+
+
+class ConcurrentUpdate(Conflict):
+    """Another writer changed an item this unit of work read; the command may be retried."""
+
+    def __init__(self, detail: str = "The record was changed by someone else; reload and retry.") -> None:
+        super().__init__(detail)
+
+
+@dataclass
+class _Op:
+    group: int  # the order pynamodb sends groups in: check, delete, put, update
+    apply: Callable[[TransactWrite], None]
+    on_conflict: Callable[[], Exception]
+
+
+@dataclass
+class _Counter:
+    seen: int
+    taken: int
+
+
+@dataclass
+class UnitOfWork:
+    """The writes of one command, committed together in one transaction."""
+
+    ops: list[_Op] = field(default_factory=list)
+    counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
+
+    def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
+        self.ops.append(_Op(2, lambda tx: tx.save(item, condition=condition), on_conflict))
+
+    def update(self, item: Model, actions: list[Any], condition: Any = None) -> None:
+        self.ops.append(_Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate))
+
+    def delete(self, item: Model, condition: Any = None) -> None:
+        self.ops.append(_Op(1, lambda tx: tx.delete(item, condition=condition), ConcurrentUpdate))
+
+    def check(self, model: type[Model], pk: str, sk: str, condition: Any, on_fail: Callable[[], Exception]) -> None:
+        """Commit only if `condition` holds for that item (e.g. the account a contact names exists)."""
+        self.ops.append(_Op(0, lambda tx: tx.condition_check(model, pk, sk, condition=condition), on_fail))
+
+    def publish(self, event: Envelope) -> None:
+        item = OutboxItem.of(event)
+        self.ops.append(_Op(2, lambda tx: tx.save(item, condition=OutboxItem.pk.does_not_exist()), AlreadyApplied))
+
+    def mark_applied(self, consumer: str, event_id: str) -> None:
+        item = DedupeItem(
+            pk=DedupeItem.key(consumer, event_id),
+            sk="DEDUPE",
+            kind="dedupe",
+            expires_at=clock.now() + DEDUPE_RETENTION,
+        )
+        self.ops.append(_Op(2, lambda tx: tx.save(item, condition=DedupeItem.pk.does_not_exist()), AlreadyApplied))
+
+    def take_number(self, tenant_id: str, module: str) -> int:
+        """The next running number of a module, taken in this transaction (optimistically)."""
+        key = (tenant_id, module)
+        if key not in self.counters:
+            seen = _read_counter(tenant_id, module)
+            self.counters[key] = _Counter(seen=seen, taken=seen)
+        self.counters[key].taken += 1
+        return self.counters[key].taken
+
+    def __len__(self) -> int:
+        return len(self.ops) + len(self.counters)
+
+    def commit(self) -> None:
+        ops = self.ops + [self._counter_op(key, c) for key, c in self.counters.items()]
+        if not ops:
+            return
+        if len(ops) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a unit of work holds at most {MAX_TRANSACTION_ITEMS} items, not {len(ops)}")
+        ordered = sorted(ops, key=lambda op: op.group)  # stable: the order DynamoDB reports reasons in
+        try:
+            with TransactWrite(connection=Connection()) as tx:
+                for op in ordered:
+                    op.apply(tx)
+        except TransactWriteError as exc:
+            raise _cause(exc, ordered) from exc
+
+    @staticmethod
+    def _counter_op(key: tuple[str, str], counter: _Counter) -> _Op:
+        tenant_id, module = key
+        item = CounterItem(pk=tenant_key(tenant_id, "COUNTER"), sk=module, kind="counter")
+        condition = CounterItem.value == counter.seen if counter.seen else CounterItem.pk.does_not_exist()
+        actions: list[Any] = [CounterItem.value.set(counter.taken), CounterItem.kind.set("counter")]
+        return _Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate)
+
+
+def _read_counter(tenant_id: str, module: str) -> int:
+    try:
+        item = CounterItem.get(tenant_key(tenant_id, "COUNTER"), module, consistent_read=True)
+    except CounterItem.DoesNotExist:
+        return 0
+    return int(item.value or 0)
+
+
+def _cause(exc: TransactWriteError, ordered: list[_Op]) -> Exception:
+    """The domain meaning of a cancelled transaction, from the first failed condition."""
+    reasons = exc.cancellation_reasons or []
+    for op, reason in zip(ordered, reasons, strict=False):
+        if reason is not None and reason.code == "ConditionalCheckFailed":
+            return op.on_conflict()
+    if exc.cause_response_code == "TransactionConflictException" or any(
+        r is not None and r.code == "TransactionConflict" for r in reasons
+    ):
+        return ConcurrentUpdate()
+    return exc
+
+
+def run_with_retries(command: Callable[[], Any], attempts: int = 5) -> Any:
+    """Run a command again when a concurrent writer won the race (counters, versions)."""
+    for attempt in range(attempts):
+        try:
+            return command()
+        except ConcurrentUpdate:
+            if attempt == attempts - 1:
+                raise
+    return None
