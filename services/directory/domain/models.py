@@ -1,0 +1,656 @@
+"""API input/output models of the directory and the pure rules that build records from them.
+
+Input models (`*Create`, `*Update`) reject unknown fields. Output models (`Account`, `Contact`
+...) are what the API returns and what the store reads back; they ignore unknown keys so that a
+stored attribute added later does not break reading.
+
+Blank strings in optional text fields are read as "absent" (None): a form that sends "" for an
+empty input and a client that leaves the field out get the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.auth import Role
+
+from .errors import Conflict, FieldError, ValidationFailed
+
+# ---------------------------------------------------------------------------------------------
+# Shared field types
+# ---------------------------------------------------------------------------------------------
+
+Module = Literal["accounts", "contacts", "target_groups"]
+MODULES: tuple[Module, ...] = ("accounts", "contacts", "target_groups")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _strip_upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+EMAIL_PATTERN = r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]{2,}$"
+CODE_PATTERN = r"^[a-z0-9_-]{1,64}$"
+
+
+def _matching(pattern: str, code: str, message: str) -> AfterValidator:
+    """A pattern check with a readable message and a stable error code."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise PydanticCustomError(code, message)
+        return value
+
+    return AfterValidator(check)
+
+
+Id = Annotated[str, BeforeValidator(_strip), _matching(r"^[0-9A-Za-z_-]{1,64}$", "invalid_id", "not a valid id")]
+Code = Annotated[
+    str,
+    BeforeValidator(_strip),
+    _matching(CODE_PATTERN, "invalid_code", "a code is 1 to 64 of a-z, 0-9, _ and -"),
+]
+Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text200 = Name200
+Email = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(max_length=254),
+    _matching(EMAIL_PATTERN, "invalid_email", "not a valid email address"),
+]
+Phone = Annotated[
+    str,
+    BeforeValidator(_strip),
+    _matching(r"^\+?[0-9 ()./-]{3,40}$", "invalid_phone", "not a valid phone number"),
+]
+Website = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(max_length=300),
+    _matching(r"^(https?://)?[^\s/]+\.[^\s]+$", "invalid_url", "not a valid web address"),
+]
+BusinessId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+# ISO 3166-1 alpha-2 by shape (two letters, upper-cased); the list of assigned codes is not checked.
+Country = Annotated[
+    str,
+    BeforeValidator(_strip_upper),
+    _matching(r"^[A-Z]{2}$", "invalid_country", "a country is an ISO 3166 alpha-2 code such as FI"),
+]
+
+OptId = Annotated[Id | None, BeforeValidator(blank_to_none)]
+OptCode = Annotated[Code | None, BeforeValidator(blank_to_none)]
+OptText100 = Annotated[Text100 | None, BeforeValidator(blank_to_none)]
+OptText200 = Annotated[Text200 | None, BeforeValidator(blank_to_none)]
+OptEmail = Annotated[Email | None, BeforeValidator(blank_to_none)]
+OptPhone = Annotated[Phone | None, BeforeValidator(blank_to_none)]
+OptWebsite = Annotated[Website | None, BeforeValidator(blank_to_none)]
+OptBusinessId = Annotated[BusinessId | None, BeforeValidator(blank_to_none)]
+OptPostalCode = Annotated[PostalCode | None, BeforeValidator(blank_to_none)]
+OptCountry = Annotated[Country | None, BeforeValidator(blank_to_none)]
+
+IdList = Annotated[list[Id], Field(max_length=200), AfterValidator(_dedupe)]
+CodeList = Annotated[list[Code], Field(max_length=100), AfterValidator(_dedupe)]
+
+INPUT = ConfigDict(extra="forbid")
+OUTPUT = ConfigDict(extra="ignore")
+
+
+class Owner(BaseModel):
+    """Every entity has exactly one owner: a user or a group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["user", "group"]
+    id: Id
+
+
+def reject_null(value: Any) -> Any:
+    """PATCH: a field that a record always has may be left out, but not sent as null."""
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------------------------
+
+CEASED_STATUS = "ceased"
+
+
+class AccountCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+    status: Code = "active"
+    business_id: OptBusinessId = None
+    email: OptEmail = None
+    phone: OptPhone = None
+    website: OptWebsite = None
+    street: OptText200 = None
+    postal_code: OptPostalCode = None
+    city: OptText100 = None
+    country: OptCountry = None
+    account_manager_id: OptId = None
+    owner: Owner | None = None
+    classes: IdList = Field(default_factory=list)
+
+
+class AccountUpdate(BaseModel):
+    """PATCH: only the fields sent (`model_fields_set`) change; null clears an optional field."""
+
+    model_config = INPUT
+
+    name: Name200 | None = None
+    status: Code | None = None
+    business_id: OptBusinessId = None
+    email: OptEmail = None
+    phone: OptPhone = None
+    website: OptWebsite = None
+    street: OptText200 = None
+    postal_code: OptPostalCode = None
+    city: OptText100 = None
+    country: OptCountry = None
+    account_manager_id: OptId = None
+    owner: Owner | None = None
+    classes: IdList | None = None
+
+    _not_null = field_validator("name", "status", "owner", "classes")(reject_null)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class Account(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    number: str
+    name: str
+    status: str
+    business_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    account_manager_id: str | None = None
+    owner: Owner
+    classes: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Contacts
+# ---------------------------------------------------------------------------------------------
+
+
+def _name_required(first_name: str | None, last_name: str | None) -> None:
+    if not (first_name or last_name):
+        raise PydanticCustomError("name_required", "first_name or last_name is required")
+
+
+class ContactCreate(BaseModel):
+    model_config = INPUT
+
+    first_name: OptText100 = None
+    last_name: OptText100 = None
+    email: OptEmail = None
+    phone: OptPhone = None
+    mobile: OptPhone = None
+    account_id: OptId = None
+    active: bool = True
+    consent_date: date | None = None
+    department: OptText100 = None
+    job_title: OptCode = None
+    category: OptCode = None
+    region: OptCode = None
+    groups: CodeList = Field(default_factory=list)
+    benefit_status: OptCode = None
+    account_manager_id: OptId = None
+    sales_status: OptCode = None
+    owner: Owner | None = None
+    classes: IdList = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_name(self) -> ContactCreate:
+        _name_required(self.first_name, self.last_name)
+        return self
+
+
+class ContactUpdate(BaseModel):
+    """PATCH: only the fields sent change. The merged record must still have a name."""
+
+    model_config = INPUT
+
+    first_name: OptText100 = None
+    last_name: OptText100 = None
+    email: OptEmail = None
+    phone: OptPhone = None
+    mobile: OptPhone = None
+    account_id: OptId = None
+    active: bool | None = None
+    consent_date: date | None = None
+    department: OptText100 = None
+    job_title: OptCode = None
+    category: OptCode = None
+    region: OptCode = None
+    groups: CodeList | None = None
+    benefit_status: OptCode = None
+    account_manager_id: OptId = None
+    sales_status: OptCode = None
+    owner: Owner | None = None
+    classes: IdList | None = None
+
+    _not_null = field_validator("active", "groups", "owner", "classes")(reject_null)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class Contact(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    number: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    account_id: str | None = None
+    active: bool = True
+    consent_date: date | None = None
+    department: str | None = None
+    job_title: str | None = None
+    category: str | None = None
+    region: str | None = None
+    groups: list[str] = Field(default_factory=list)
+    benefit_status: str | None = None
+    account_manager_id: str | None = None
+    sales_status: str | None = None
+    owner: Owner
+    classes: list[str] = Field(default_factory=list)
+    erased: bool = False
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Users and groups
+# ---------------------------------------------------------------------------------------------
+
+
+class UserCreate(BaseModel):
+    model_config = INPUT
+
+    email: Email
+    name: Name200
+    role: Role = Role.USER
+    groups: IdList = Field(default_factory=list)
+
+
+class UserUpdate(BaseModel):
+    model_config = INPUT
+
+    name: Name200 | None = None
+    role: Role | None = None
+    groups: IdList | None = None
+
+    _not_null = field_validator("name", "role", "groups")(reject_null)
+
+
+class User(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    email: str
+    name: str
+    role: Role
+    groups: list[str] = Field(default_factory=list)
+
+
+class GroupCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+
+
+class Group(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    name: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Classes and classification types
+# ---------------------------------------------------------------------------------------------
+
+
+class ClassificationTypeCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+
+
+class ClassificationType(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    name: str
+
+
+class ClassCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+    classification_type_id: OptId = None
+
+
+class Class(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    classification_type_id: str | None = None
+
+
+def class_type_map(classes: Sequence[Class]) -> dict[str, str]:
+    """class id -> classification type id, for the classes that have a type."""
+    return {c.id: c.classification_type_id for c in classes if c.classification_type_id}
+
+
+# ---------------------------------------------------------------------------------------------
+# Picklists (tenant-editable admin lists)
+# ---------------------------------------------------------------------------------------------
+
+
+class PicklistName(StrEnum):
+    account_status = "account_status"
+    job_title = "job_title"
+    contact_category = "contact_category"
+    region = "region"
+    contact_group = "contact_group"
+    benefit_status = "benefit_status"
+    sales_status = "sales_status"
+
+
+class PicklistItem(BaseModel):
+    """An inactive item stays valid on records that have it but cannot be chosen anew."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: Code
+    label: Text100
+    active: bool = True
+
+
+class PicklistReplace(BaseModel):
+    """Admin input: the whole new list, in display order. Codes are unique."""
+
+    model_config = INPUT
+
+    items: Annotated[list[PicklistItem], Field(max_length=500)]
+
+    @field_validator("items")
+    @classmethod
+    def _unique_codes(cls, items: list[PicklistItem]) -> list[PicklistItem]:
+        codes = [item.code for item in items]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate codes: {', '.join(duplicates)}")
+        return items
+
+
+def _items(*pairs: tuple[str, str]) -> list[PicklistItem]:
+    return [PicklistItem(code=code, label=label) for code, label in pairs]
+
+
+DEFAULT_PICKLISTS: dict[PicklistName, list[PicklistItem]] = {
+    PicklistName.account_status: _items(
+        ("prospect", "Prospect"), ("active", "Active"), ("passive", "Passive"), (CEASED_STATUS, "Ceased")
+    ),
+    PicklistName.job_title: _items(
+        ("ceo", "CEO"),
+        ("cfo", "CFO"),
+        ("manager", "Manager"),
+        ("sales", "Sales"),
+        ("marketing", "Marketing"),
+        ("purchasing", "Purchasing"),
+        ("specialist", "Specialist"),
+        ("other", "Other"),
+    ),
+    PicklistName.contact_category: _items(
+        ("customer", "Customer"),
+        ("prospect", "Prospect"),
+        ("partner", "Partner"),
+        ("supplier", "Supplier"),
+        ("other", "Other"),
+    ),
+    PicklistName.region: _items(
+        ("north", "North"), ("south", "South"), ("east", "East"), ("west", "West"), ("abroad", "Abroad")
+    ),
+    PicklistName.contact_group: _items(
+        ("newsletter", "Newsletter"),
+        ("events", "Events"),
+        ("decision_makers", "Decision makers"),
+        ("vip", "VIP"),
+    ),
+    PicklistName.benefit_status: _items(("none", "None"), ("member", "Member"), ("silver", "Silver"), ("gold", "Gold")),
+    PicklistName.sales_status: _items(
+        ("lead", "Lead"),
+        ("qualified", "Qualified"),
+        ("proposal", "Proposal"),
+        ("won", "Won"),
+        ("lost", "Lost"),
+    ),
+}
+
+
+def default_picklists() -> dict[PicklistName, list[PicklistItem]]:
+    """A fresh copy of the lists installed for a new tenant."""
+    return {name: list(items) for name, items in DEFAULT_PICKLISTS.items()}
+
+
+ACCOUNT_PICKLIST_FIELDS: dict[str, PicklistName] = {"status": PicklistName.account_status}
+CONTACT_PICKLIST_FIELDS: dict[str, PicklistName] = {
+    "job_title": PicklistName.job_title,
+    "category": PicklistName.contact_category,
+    "region": PicklistName.region,
+    "groups": PicklistName.contact_group,
+    "benefit_status": PicklistName.benefit_status,
+    "sales_status": PicklistName.sales_status,
+}
+# Account and contact picklist fields do not share names, so one map serves both.
+PICKLIST_FIELDS: dict[str, PicklistName] = {**ACCOUNT_PICKLIST_FIELDS, **CONTACT_PICKLIST_FIELDS}
+
+
+def _code_error(field: str, code: str, items: Sequence[PicklistItem], picklist: PicklistName) -> FieldError | None:
+    item = next((i for i in items if i.code == code), None)
+    if item is None:
+        return FieldError(field=field, message=f"'{code}' is not in the {picklist} list", code="unknown_code")
+    if not item.active:
+        message = f"'{code}' is no longer active in the {picklist} list"
+        return FieldError(field=field, message=message, code="inactive_code")
+    return None
+
+
+def check_picklist_values(
+    entity_fields: Mapping[str, Any] | BaseModel,
+    picklists: Mapping[PicklistName, Sequence[PicklistItem]],
+) -> list[FieldError]:
+    """Every picklist field whose code is not an active item of its list.
+
+    Absent (None) fields are skipped, so for a PATCH pass the update model (or
+    `update.changes()`): only the values being set are checked, and a record keeps an item
+    that an admin has since deactivated until someone changes that field.
+    """
+    values = entity_fields.model_dump() if isinstance(entity_fields, BaseModel) else entity_fields
+    errors: list[FieldError] = []
+    for field, picklist in PICKLIST_FIELDS.items():
+        value = values.get(field)
+        if value is None:
+            continue
+        items = picklists.get(picklist, [])
+        if isinstance(value, list):
+            for index, code in enumerate(value):
+                error = _code_error(f"{field}.{index}", code, items, picklist)
+                if error:
+                    errors.append(error)
+        else:
+            error = _code_error(field, value, items, picklist)
+            if error:
+                errors.append(error)
+    return errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant settings
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_NUMBER_PREFIXES: dict[Module, str] = {"accounts": "ACC-", "contacts": "CON-", "target_groups": "TG-"}
+Prefix = Annotated[str, StringConstraints(max_length=10, pattern=r"^[A-Za-z0-9_/#-]*$")]
+
+
+class TenantSettings(BaseModel):
+    model_config = INPUT
+
+    # Modules whose records every user of the tenant may see (not change).
+    open_modules: list[Module] = Field(default_factory=list)
+    number_prefixes: dict[Module, Prefix] = Field(default_factory=lambda: dict(DEFAULT_NUMBER_PREFIXES))
+    number_start: Annotated[int, Field(ge=0, le=10**12)] = 1001
+
+
+def format_number(settings: TenantSettings, module: Module, sequence: int) -> str:
+    """Human number of the `sequence`-th record of a module (1 = the first one).
+
+    The store keeps one counter per tenant and module, atomically incremented from 0 in the
+    same transaction as the item; the value after the increment is `sequence`.
+    """
+    if sequence < 1:
+        raise ValueError("sequence starts at 1")
+    prefix = settings.number_prefixes.get(module, "")
+    return f"{prefix}{settings.number_start + sequence - 1}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Building and changing records
+# ---------------------------------------------------------------------------------------------
+
+
+class ContactErased(Conflict):
+    code = "contact_erased"
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+
+
+def resolve_owner(owner: Owner | None, caller_user_id: str) -> Owner:
+    """The owner given, or the calling user."""
+    return owner if owner is not None else Owner(type="user", id=caller_user_id)
+
+
+def new_account(data: AccountCreate, *, account_id: str, number: str, caller_user_id: str, now: datetime) -> Account:
+    _require_aware(now)
+    fields = data.model_dump(exclude={"owner"})
+    return Account(
+        id=account_id,
+        number=number,
+        owner=resolve_owner(data.owner, caller_user_id),
+        created_at=now,
+        updated_at=now,
+        version=1,
+        **fields,
+    )
+
+
+def new_contact(data: ContactCreate, *, contact_id: str, number: str, caller_user_id: str, now: datetime) -> Contact:
+    _require_aware(now)
+    fields = data.model_dump(exclude={"owner"})
+    return Contact(
+        id=contact_id,
+        number=number,
+        owner=resolve_owner(data.owner, caller_user_id),
+        erased=False,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        **fields,
+    )
+
+
+def apply_account_update(account: Account, update: AccountUpdate, now: datetime) -> Account:
+    """The account with the sent fields changed, `version` + 1 and `updated_at` = now."""
+    _require_aware(now)
+    changes = update.model_dump(exclude_unset=True)
+    merged = account.model_dump() | changes | {"updated_at": now, "version": account.version + 1}
+    return Account.model_validate(merged)
+
+
+def apply_contact_update(contact: Contact, update: ContactUpdate, now: datetime) -> Contact:
+    """The contact with the sent fields changed; an erased contact cannot be changed."""
+    _require_aware(now)
+    if contact.erased:
+        raise ContactErased("the contact has been erased")
+    changes = update.model_dump(exclude_unset=True)
+    merged = contact.model_dump() | changes | {"updated_at": now, "version": contact.version + 1}
+    if not (merged.get("first_name") or merged.get("last_name")):
+        raise ValidationFailed(
+            "first_name or last_name is required",
+            [FieldError(field="first_name", message="first_name or last_name is required", code="name_required")],
+        )
+    return Contact.model_validate(merged)
+
+
+# Kept on erasure: identifiers and bookkeeping the system needs to keep the record's links
+# (activities, target group membership) consistent without any personal data.
+_ERASURE_KEPT = frozenset({"id", "number", "owner", "account_id", "created_at"})
+
+
+def erase_contact(contact: Contact, now: datetime) -> Contact:
+    """GDPR erasure: every personal field cleared, passive, `erased` set; irreversible."""
+    _require_aware(now)
+    kept = {k: v for k, v in contact.model_dump().items() if k in _ERASURE_KEPT}
+    return Contact.model_validate(
+        kept | {"active": False, "erased": True, "updated_at": now, "version": contact.version + 1}
+    )
