@@ -1,0 +1,101 @@
+"""The dev token issuer: RS256 tokens shaped like the claims the Cognito authorizer passes on."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ISSUER = "kontakt-dev"
+AUDIENCE = "kontakt"
+ROLES = ("admin", "manager", "user")
+DEFAULT_TTL = 12 * 3600
+KEY_FILE = Path(".kontakt") / "dev-signing-key.pem"
+
+
+class DevIssuer:
+    """Mints and verifies dev tokens with a key kept in `<project>/.kontakt/`."""
+
+    def __init__(self, project_root: Path) -> None:
+        self.key_path = Path(project_root) / KEY_FILE
+        self._private_key: Any = None
+
+    @property
+    def private_key(self) -> Any:
+        if self._private_key is None:
+            self._private_key = serialization.load_pem_private_key(_load_or_create(self.key_path), password=None)
+        return self._private_key
+
+    def mint(
+        self, tenant: str, user: str, role: str = "admin", groups: Iterable[str] = (), ttl: int = DEFAULT_TTL
+    ) -> str:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": user,
+            "tenant_id": tenant,
+            "role": role,
+            "groups": list(groups),
+            "iat": now,
+            "exp": now + ttl,
+        }
+        return jwt.encode(claims, self.private_key, algorithm="RS256")
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; raises jwt.InvalidTokenError when it is not a valid dev token."""
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            self.private_key.public_key(),
+            algorithms=["RS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub"]},
+        )
+        return claims
+
+
+def _load_or_create(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    # Write aside and link into place: concurrent first uses agree on one key.
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(pem)
+    os.chmod(temporary, 0o600)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_bytes()
+
+
+def mint_token(
+    tenant: str,
+    user: str,
+    role: str,
+    groups: Iterable[str] = (),
+    ttl: int = DEFAULT_TTL,
+    project_root: Path | None = None,
+) -> str:
+    from infra.template import find_project_root
+
+    return DevIssuer(project_root or find_project_root()).mint(tenant, user, role, groups, ttl)
+
+
+def verify(token: str, project_root: Path | None = None) -> dict[str, Any]:
+    from infra.template import find_project_root
+
+    return DevIssuer(project_root or find_project_root()).verify(token)

@@ -1,0 +1,192 @@
+"""The embedded AWS emulator (moto's server on loopback) and the creation of the stack in it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from infra.template import REGION, Stack, TranslatedTemplate, build_stack
+
+log = logging.getLogger("kontakt.emulator")
+
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Emulator:
+    """moto's server in a thread of this process. Nothing global is set: clients get the URL."""
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self.url = ""
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        port = free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        self.url = f"http://127.0.0.1:{port}"
+        log.info("emulator on %s", self.url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self, service: str) -> Any:
+        config = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50)
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, config=config, **FAKE_CREDENTIALS)
+
+
+def provision(emulator: Emulator, template: TranslatedTemplate, parameters: Mapping[str, str]) -> Stack:
+    """Create every resource of the stack; returns the stack with the emulator's real values."""
+    first = build_stack(template, parameters)
+    late: dict[tuple[str, str], str] = {}
+    late.update(create_tables(emulator, first))
+    late.update(create_queues(emulator, first))
+    late.update(create_secrets(emulator, first))
+    stack = build_stack(template, parameters, late)
+    set_redrive_policies(emulator, stack)
+    create_buses_and_rules(emulator, stack)
+    create_buckets(emulator, stack)
+    create_alarms(emulator, stack)
+    return stack
+
+
+def create_tables(emulator: Emulator, stack: Stack) -> dict[tuple[str, str], str]:
+    dynamodb = emulator.client("dynamodb")
+    late = {}
+    for table in stack.tables.values():
+        request: dict[str, Any] = {
+            "TableName": table.name,
+            "KeySchema": table.key_schema,
+            "AttributeDefinitions": table.attribute_definitions,
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if table.global_secondary_indexes:
+            request["GlobalSecondaryIndexes"] = table.global_secondary_indexes
+        if table.local_secondary_indexes:
+            request["LocalSecondaryIndexes"] = table.local_secondary_indexes
+        if table.stream_view_type:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
+        description = dynamodb.create_table(**request)["TableDescription"]
+        if table.ttl_attribute:
+            # Stored but never enforced by moto.
+            dynamodb.update_time_to_live(
+                TableName=table.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+        if table.stream_view_type:
+            late[(table.logical_id, "StreamArn")] = description["LatestStreamArn"]
+    return late
+
+
+def create_queues(emulator: Emulator, stack: Stack) -> dict[tuple[str, str], str]:
+    """Queues without redrive first: a redrive policy needs its dead-letter queue to exist."""
+    sqs = emulator.client("sqs")
+    late = {}
+    for queue in stack.queues.values():
+        url = sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)["QueueUrl"]
+        late[(queue.logical_id, "Ref")] = url
+    return late
+
+
+def set_redrive_policies(emulator: Emulator, stack: Stack) -> None:
+    sqs = emulator.client("sqs")
+    for queue in stack.queues.values():
+        if queue.redrive_policy:
+            sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"RedrivePolicy": json.dumps(queue.redrive_policy)})
+
+
+def create_secrets(emulator: Emulator, stack: Stack) -> dict[tuple[str, str], str]:
+    secrets = emulator.client("secretsmanager")
+    late = {}
+    for secret in stack.secrets.values():
+        value = secret.secret_string or _generated_secret(emulator, secret.generate)
+        response = secrets.create_secret(Name=secret.name, Description=secret.description, SecretString=value)
+        late[(secret.logical_id, "Ref")] = response["ARN"]
+    return late
+
+
+def _generated_secret(emulator: Emulator, spec: dict[str, Any] | None) -> str:
+    """GenerateSecretString: a random password, or a JSON object holding one."""
+    spec = dict(spec or {})
+    template = spec.pop("SecretStringTemplate", None)
+    key = spec.pop("GenerateStringKey", None)
+    password = emulator.client("secretsmanager").get_random_password(**spec)["RandomPassword"]
+    if template and key:
+        document = json.loads(template)
+        document[key] = password
+        return json.dumps(document)
+    return str(password)
+
+
+def create_buses_and_rules(emulator: Emulator, stack: Stack) -> None:
+    events = emulator.client("events")
+    for bus in stack.buses.values():
+        events.create_event_bus(Name=bus.name)
+    for rule in stack.rules.values():
+        request: dict[str, Any] = {
+            "Name": rule.name,
+            "EventBusName": rule.bus_name,
+            "State": "ENABLED" if rule.enabled else "DISABLED",
+        }
+        if rule.event_pattern is not None:
+            request["EventPattern"] = json.dumps(rule.event_pattern)
+        if rule.schedule_expression:
+            request["ScheduleExpression"] = rule.schedule_expression
+        events.put_rule(**request)
+        # Schedule rules are fired by the runtime; their Lambda targets would break put_events.
+        queue_targets = [t for t in rule.targets if t.arn.split(":")[2] == "sqs"]
+        if queue_targets and not rule.schedule_expression:
+            events.put_targets(
+                Rule=rule.name,
+                EventBusName=rule.bus_name,
+                Targets=[_rule_target(t.id, t.arn, t.input, t.input_path) for t in queue_targets],
+            )
+
+
+def _rule_target(target_id: str, arn: str, input_text: str | None, input_path: str | None) -> dict[str, Any]:
+    target: dict[str, Any] = {"Id": target_id, "Arn": arn}
+    if input_text is not None:
+        target["Input"] = input_text
+    if input_path is not None:
+        target["InputPath"] = input_path
+    return target
+
+
+def create_buckets(emulator: Emulator, stack: Stack) -> None:
+    s3 = emulator.client("s3")
+    for bucket in stack.buckets.values():
+        s3.create_bucket(Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        if bucket.queue_notifications:
+            configurations = [
+                {
+                    "QueueArn": n.queue_arn,
+                    "Events": n.events,
+                    **({"Filter": {"Key": {"FilterRules": n.filter_rules}}} if n.filter_rules else {}),
+                }
+                for n in bucket.queue_notifications
+            ]
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket.name, NotificationConfiguration={"QueueConfigurations": configurations}
+            )
+
+
+def create_alarms(emulator: Emulator, stack: Stack) -> None:
+    cloudwatch = emulator.client("cloudwatch")
+    for alarm in stack.alarms.values():
+        properties = {k: v for k, v in alarm.properties.items() if k != "AlarmActions" or v}
+        cloudwatch.put_metric_alarm(**properties)

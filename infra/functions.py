@@ -1,0 +1,294 @@
+"""Functions as Lambda runs them: one worker process each, own environment, cold start, timeout."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from infra.template import ACCOUNT_ID, REGION, Function
+
+log = logging.getLogger("kontakt.functions")
+
+# Kept from the parent's environment so the interpreter and locale work; nothing else leaks in.
+_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+
+
+class FunctionError(Exception):
+    """An invocation failed: the handler raised, timed out or its process died."""
+
+    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace or []
+
+    def payload(self) -> dict[str, Any]:
+        return {"errorType": self.error_type, "errorMessage": self.message, "stackTrace": self.trace}
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process needs, picklable for the spawn start method."""
+
+    function_name: str
+    handler: str
+    code_dir: str
+    timeout: int
+    memory: int
+    environment: dict[str, str]
+
+
+def worker_spec(function: Function, project_root: Path, aws_endpoint: str) -> WorkerSpec:
+    environment = {
+        **function.environment,
+        "AWS_ENDPOINT_URL": aws_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "_HANDLER": function.handler,
+        "LAMBDA_TASK_ROOT": str((project_root / function.code_dir).resolve()),
+        "TZ": ":UTC",
+        # X-Ray has no emulator; metrics still print their EMF lines to stdout.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    return WorkerSpec(
+        function_name=function.name,
+        handler=function.handler,
+        code_dir=str((project_root / function.code_dir).resolve()),
+        timeout=function.timeout,
+        memory=function.memory,
+        environment=environment,
+    )
+
+
+# ---------------------------------------------------------------- inside the worker process
+
+
+class LambdaContext:
+    """The context object Lambda passes to a handler."""
+
+    def __init__(self, spec: WorkerSpec, request_id: str) -> None:
+        self.function_name = spec.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{spec.function_name}"
+        self.memory_limit_in_mb = spec.memory
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{spec.function_name}"
+        self.log_stream_name = f"local/{os.getpid()}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + spec.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _PrefixedStream(io.TextIOBase):
+    """Writes each line to the real stream with a `[FunctionName]` prefix."""
+
+    def __init__(self, target: TextIO, prefix: str) -> None:
+        self._target = target
+        self._prefix = prefix
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            lines = (self._partial + text).split("\n")
+            self._partial = lines.pop()
+            for line in lines:
+                self._target.write(f"{self._prefix} {line}\n")
+            self._target.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._partial:
+                self._target.write(f"{self._prefix} {self._partial}\n")
+                self._partial = ""
+            self._target.flush()
+
+
+def _worker_main(connection: Any, spec: WorkerSpec) -> None:
+    """Entry point of the worker process: set up the sandbox, then serve invocations."""
+    kept = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
+    os.environ.clear()
+    os.environ.update({**kept, **spec.environment})
+    if hasattr(time, "tzset"):
+        time.tzset()
+    sys.path.insert(0, spec.code_dir)
+    os.chdir(spec.code_dir)
+    prefix = f"[{spec.function_name.removeprefix('kontakt-')}]"
+    sys.stdout = _PrefixedStream(sys.__stdout__ or sys.stdout, prefix)  # type: ignore[assignment]
+    sys.stderr = _PrefixedStream(sys.__stderr__ or sys.stderr, prefix)  # type: ignore[assignment]
+    handler: Callable[[Any, Any], Any] | None = None
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if message is None:
+            return
+        request_id, event_json = message
+        try:
+            if handler is None:
+                handler = _load_handler(spec.handler)
+            result = handler(json.loads(event_json), LambdaContext(spec, request_id))
+            reply: tuple[str, Any] = ("ok", json.dumps(result))
+        except Exception as error:
+            reply = ("error", _error_payload(error))
+        except BaseException as error:  # sys.exit in a handler: Lambda reports it and restarts
+            reply = ("error", _error_payload(error))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        connection.send(reply)
+
+
+def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
+    module_name, _, attribute = handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute)  # type: ignore[no-any-return]
+
+
+def _error_payload(error: BaseException) -> dict[str, Any]:
+    trace = traceback.format_exception(type(error), error, error.__traceback__)
+    traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    return {"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": trace}
+
+
+# ---------------------------------------------------------------- in the runtime
+
+
+class Worker:
+    """One worker process; invocations are serialized on it."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._connection: Any = None
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        self._discard()
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main, args=(child, self.spec), name=f"lambda:{self.spec.function_name}", daemon=True
+        )
+        process.start()
+        child.close()
+        self._process, self._connection = process, parent
+
+    def invoke(self, event: Any, request_id: str) -> Any:
+        self._ensure_started()
+        try:
+            self._connection.send((request_id, json.dumps(event)))
+            if not self._connection.poll(self.spec.timeout):
+                self._discard()
+                raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.spec.timeout:.2f} seconds")
+            status, payload = self._connection.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as error:
+            self._discard()
+            raise FunctionError("Runtime.ExitError", f"the function's process exited: {error!r}") from error
+        if status == "error":
+            raise FunctionError(payload["errorType"], payload["errorMessage"], payload["stackTrace"])
+        return json.loads(payload)
+
+    def _discard(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+        if self._process is not None:
+            self._process.join(5)
+        if self._connection is not None:
+            self._connection.close()
+        self._process, self._connection = None, None
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            try:
+                self._connection.send(None)
+                self._process.join(2)
+            except (OSError, BrokenPipeError):
+                pass
+        self._discard()
+
+
+class FunctionPool:
+    """A function's workers: `concurrency` processes, started lazily (cold start on first use)."""
+
+    def __init__(self, spec: WorkerSpec, concurrency: int = 1) -> None:
+        self.spec = spec
+        self._workers = [Worker(spec) for _ in range(concurrency)]
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        for worker in self._workers:
+            self._idle.put(worker)
+
+    @contextmanager
+    def _worker(self) -> Iterator[Worker]:
+        worker = self._idle.get()
+        try:
+            yield worker
+        finally:
+            self._idle.put(worker)
+
+    def invoke(self, event: Any) -> Any:
+        with self._worker() as worker:
+            return worker.invoke(event, str(uuid.uuid4()))
+
+    def stop(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+
+class Functions:
+    """Every function of the stack, invoked by logical id; counts what is in flight."""
+
+    def __init__(self, pools: dict[str, FunctionPool]) -> None:
+        self._pools = pools
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        pool = self._pools.get(logical_id)
+        if pool is None:
+            raise KeyError(f"no function {logical_id} in the stack")
+        with self._lock:
+            self._in_flight += 1
+        try:
+            return pool.invoke(event)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def stop(self) -> None:
+        for pool in self._pools.values():
+            pool.stop()

@@ -1,0 +1,316 @@
+"""The local HTTP API: requests become API Gateway HTTP API (payload 2.0) events."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jwt
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from infra.auth import DevIssuer
+from infra.functions import FunctionError
+from infra.template import ACCOUNT_ID, Route, Stack
+
+log = logging.getLogger("kontakt.gateway")
+
+MAX_PAYLOAD = 10 * 1024 * 1024
+_TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
+
+
+@dataclass
+class CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+    params: list[str]
+    greedy: bool
+    literal_segments: int
+
+    @classmethod
+    def compile(cls, route: Route) -> CompiledRoute:
+        parts, params, greedy, literals = [], [], False, 0
+        for segment in route.path.strip("/").split("/"):
+            match = re.fullmatch(r"\{(\w+)(\+?)\}", segment)
+            if match and match.group(2):
+                parts.append(f"(?P<{match.group(1)}>.+)")
+                greedy = True
+            elif match:
+                parts.append(f"(?P<{match.group(1)}>[^/]+)")
+            else:
+                parts.append(re.escape(segment))
+                literals += 1
+            if match:
+                params.append(match.group(1))
+        pattern = re.compile("/" + "/".join(parts) if parts != [""] else "/")
+        return cls(route, pattern, params, greedy, literals)
+
+    def specificity(self) -> tuple[int, int, int, int]:
+        """Lower sorts first: exact paths, then {param}, then {proxy+}; a method before ANY."""
+        return (int(self.greedy), -self.literal_segments, len(self.params), int(self.route.method == "ANY"))
+
+
+class RouteTable:
+    def __init__(self, routes: list[Route]) -> None:
+        self._routes = sorted((CompiledRoute.compile(r) for r in routes), key=CompiledRoute.specificity)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for compiled in self._routes:
+            if compiled.route.method not in ("ANY", method):
+                continue
+            found = compiled.pattern.fullmatch(path)
+            if found:
+                names = {name: found.group(name) for name in compiled.params}
+                return compiled.route, {k.rstrip("+"): v for k, v in names.items()}
+        return None
+
+    def allows_path(self, path: str) -> bool:
+        return any(c.pattern.fullmatch(path) for c in self._routes)
+
+
+def claim_text(value: Any) -> str:
+    """How the HTTP API JWT authorizer renders a claim: all strings, lists as `[a b]`."""
+    if isinstance(value, list):
+        return "[" + " ".join(claim_text(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def _json_response(status: int, document: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(document), status=status, content_type="application/json", headers=headers)
+
+
+class Gateway:
+    """A WSGI app routing the template's HTTP API routes to the functions."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        issuer: DevIssuer,
+        invoke: Callable[[str, Any], Any],
+        events: Callable[[int], list[dict[str, Any]]],
+    ) -> None:
+        self.stack = stack
+        self.issuer = issuer
+        self.invoke = invoke
+        self.events = events
+        self.routes = RouteTable(stack.routes)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # -- serving
+
+    def start(self, port: int = 0) -> None:
+        self._server = make_server("127.0.0.1", port, self, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    # -- requests
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/dev/"):
+            return self._dev(request)
+        if request.content_length is not None and request.content_length > MAX_PAYLOAD:
+            return _json_response(413, {"message": "Request Entity Too Large"})
+        if request.method == "OPTIONS" and self.stack.cors and self.routes.allows_path(request.path):
+            return self._preflight(request)
+        found = self.routes.match(request.method, request.path)
+        if found is None:
+            return self._with_cors(_json_response(404, {"message": "Not Found"}))
+        route, path_parameters = found
+        claims = None
+        if route.auth_required:
+            claims = self._claims(request)
+            if claims is None:
+                return self._with_cors(_json_response(401, {"message": "Unauthorized"}))
+        body = request.get_data(cache=False)
+        if len(body) > MAX_PAYLOAD:
+            return _json_response(413, {"message": "Request Entity Too Large"})
+        event = self.event(request, route, path_parameters, claims, body)
+        started = time.monotonic()
+        try:
+            result = self.invoke(route.function, event)
+            response = lambda_response(result)
+        except FunctionError as error:
+            log.warning("%s %s -> %s failed: %s", request.method, request.path, route.function, error)
+            response = _json_response(500, {"message": "Internal Server Error"})
+        elapsed = (time.monotonic() - started) * 1000
+        log.info(
+            "%s %s -> %s %d (%.0f ms)",
+            request.method,
+            request.full_path.rstrip("?"),
+            route.function,
+            response.status_code,
+            elapsed,
+        )
+        return self._with_cors(response)
+
+    def _claims(self, request: Request) -> dict[str, Any] | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            return self.issuer.verify(token.strip())
+        except jwt.InvalidTokenError:
+            return None
+
+    def event(
+        self,
+        request: Request,
+        route: Route,
+        path_parameters: dict[str, str],
+        claims: dict[str, Any] | None,
+        body: bytes,
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        raw_query = request.query_string.decode("latin-1")
+        headers = self._headers(request)
+        cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+        request_context: dict[str, Any] = {
+            "accountId": ACCOUNT_ID,
+            "apiId": self.stack.api_id,
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".")[0],
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        }
+        if claims is not None:
+            request_context["authorizer"] = {
+                "jwt": {"claims": {k: claim_text(v) for k, v in claims.items()}, "scopes": None}
+            }
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route.route_key,
+            "rawPath": request.path,
+            "rawQueryString": raw_query,
+            "headers": headers,
+            "requestContext": request_context,
+            "isBase64Encoded": False,
+        }
+        if cookies:
+            event["cookies"] = cookies
+        query = _joined(parse_qsl(raw_query, keep_blank_values=True))
+        if query:
+            event["queryStringParameters"] = query
+        if path_parameters:
+            event["pathParameters"] = path_parameters
+        if body:
+            if _is_text(request.content_type, body):
+                event["body"] = body.decode("utf-8")
+            else:
+                event["body"] = base64.b64encode(body).decode()
+                event["isBase64Encoded"] = True
+        return event
+
+    @staticmethod
+    def _headers(request: Request) -> dict[str, str]:
+        pairs = [(k.lower(), v) for k, v in request.headers.items()]
+        return _joined(pairs)
+
+    # -- CORS (x-amazon-apigateway-cors of the template's API)
+
+    def _preflight(self, request: Request) -> Response:
+        cors = self.stack.cors or {}
+        response = Response(status=204)
+        response.headers["Access-Control-Allow-Origin"] = self._allowed_origin(request)
+        response.headers["Access-Control-Allow-Methods"] = ",".join(cors.get("allowMethods", ["*"]))
+        response.headers["Access-Control-Allow-Headers"] = ",".join(cors.get("allowHeaders", ["*"]))
+        if "maxAge" in cors:
+            response.headers["Access-Control-Max-Age"] = str(cors["maxAge"])
+        return response
+
+    def _with_cors(self, response: Response) -> Response:
+        origins = (self.stack.cors or {}).get("allowOrigins", [])
+        if "*" in origins and "Access-Control-Allow-Origin" not in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    def _allowed_origin(self, request: Request) -> str:
+        origins = (self.stack.cors or {}).get("allowOrigins", [])
+        origin = request.headers.get("Origin", "")
+        return "*" if "*" in origins else origin if origin in origins else ""
+
+    # -- dev paths
+
+    def _dev(self, request: Request) -> Response:
+        if request.path == "/dev/health":
+            return _json_response(200, {"status": "ok", "routes": len(self.stack.routes)})
+        if request.path == "/dev/events":
+            limit = request.args.get("limit", default=50, type=int) or 50
+            return _json_response(200, self.events(limit))
+        return _json_response(404, {"message": "Not Found"})
+
+
+def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names are comma-joined, as API Gateway does for payload 2.0."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
+def _is_text(content_type: str | None, body: bytes) -> bool:
+    if content_type:
+        return any(t in content_type.lower() for t in _TEXT_TYPES)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def lambda_response(result: Any) -> Response:
+    """Map a function's result to HTTP as the 2.0 payload format does."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # Without a statusCode the whole result is the JSON body of a 200.
+        return _json_response(200, result)
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    response = Response(data, status=int(result["statusCode"]))
+    response.headers.remove("Content-Type")
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        response.headers[name] = ",".join(str(v) for v in values)
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    if "Content-Type" not in response.headers:
+        response.headers["Content-Type"] = "application/json"
+    return response

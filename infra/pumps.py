@@ -1,0 +1,418 @@
+"""Pollers that drive the event source mappings of the template, with AWS's semantics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.functions import FunctionError
+from infra.template import REGION, EventSourceMapping, Queue
+
+log = logging.getLogger("kontakt.pumps")
+
+Invoke = Callable[[str, Any], Any]
+
+SQS_WAIT_SECONDS = 1
+STREAM_IDLE_SLEEP = 0.1
+
+
+class Pump:
+    """A daemon thread looping over `poll_once` until stopped."""
+
+    name = "pump"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.busy = False  # holding records that are not yet settled
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float = 5) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("%s failed; polling again", self.name)
+                self._stop.wait(1)
+
+    def poll_once(self) -> None:
+        raise NotImplementedError
+
+    def idle(self) -> bool:
+        return not self.busy
+
+
+# ---------------------------------------------------------------- SQS
+
+
+class SqsPump(Pump):
+    """Receives batches from a queue, invokes the function, deletes what succeeded."""
+
+    def __init__(self, sqs: Any, mapping: EventSourceMapping, queue: Queue, function_name: str, invoke: Invoke):
+        super().__init__()
+        self.name = f"sqs:{queue.name}"
+        self.sqs = sqs
+        self.mapping = mapping
+        self.queue = queue
+        self.function_name = function_name
+        self.invoke = invoke
+
+    def poll_once(self) -> None:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue.url,
+            MaxNumberOfMessages=min(self.mapping.batch_size, 10),
+            WaitTimeSeconds=SQS_WAIT_SECONDS,
+            AttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return
+        self.busy = True
+        try:
+            self.deliver(messages)
+        finally:
+            self.busy = False
+
+    def deliver(self, messages: list[dict[str, Any]]) -> None:
+        tests = [m for m in messages if _is_s3_test_event(m)]
+        self._delete(tests)  # S3 sends one when notifications are configured; Lambda never sees it
+        messages = [m for m in messages if m not in tests]
+        if not messages:
+            return
+        event = {"Records": [self.record(m) for m in messages]}
+        try:
+            result = self.invoke(self.mapping.function, event)
+            failed = self.failed_ids(result, {m["MessageId"] for m in messages})
+        except FunctionError as error:
+            log.warning("%s failed: %s", self.function_name, error)
+            failed = {m["MessageId"] for m in messages}
+        for message in messages:
+            outcome = "failed" if message["MessageId"] in failed else "ok"
+            log.info("deliver %s -> %s %s", describe_message(message["Body"]), self.function_name, outcome)
+        self._delete([m for m in messages if m["MessageId"] not in failed])
+
+    def failed_ids(self, result: Any, batch: set[str]) -> set[str]:
+        """The ids a partial-batch response names; a malformed response fails the whole batch."""
+        if not self.mapping.reports_item_failures or not isinstance(result, dict):
+            return set()
+        failures = result.get("batchItemFailures") or []
+        ids = {str(f.get("itemIdentifier")) if isinstance(f, dict) else "" for f in failures}
+        return ids if ids <= batch else set(batch)
+
+    def record(self, message: dict[str, Any]) -> dict[str, Any]:
+        body = message["Body"]
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": body,
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
+            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue.arn,
+            "awsRegion": REGION,
+        }
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+
+
+def _is_s3_test_event(message: dict[str, Any]) -> bool:
+    try:
+        body = json.loads(message["Body"])
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("Event") == "s3:TestEvent"
+
+
+def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    converted = {}
+    for name, value in attributes.items():
+        converted[name] = {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": value.get("StringListValues", []),
+            "binaryListValues": value.get("BinaryListValues", []),
+            "dataType": value.get("DataType"),
+        }
+    return converted
+
+
+def describe_message(body: str) -> str:
+    """`<detail-type> <envelope id>` of an EventBridge delivery, or what an S3 record names."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "message -"
+    if not isinstance(document, dict):
+        return "message -"
+    if "detail-type" in document:
+        detail = document.get("detail")
+        envelope_id = detail.get("id") if isinstance(detail, dict) and "id" in detail else document.get("id")
+        return f"{document['detail-type']} {envelope_id}"
+    records = document.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        first = records[0]
+        key = first.get("s3", {}).get("object", {}).get("key", "-")
+        return f"{first.get('eventName', 'record')} {key}"
+    return f"message {document.get('id', '-')}"
+
+
+# ---------------------------------------------------------------- DynamoDB streams
+
+
+class StreamPump(Pump):
+    """Reads a table's stream shard by shard and invokes the function batch by batch.
+
+    A batch is retried until it succeeds (bisected when the mapping says so) or its retries
+    are exhausted, then sent to the on-failure destination; a record is never skipped silently.
+    """
+
+    def __init__(
+        self,
+        streams: Any,
+        sqs: Any,
+        mapping: EventSourceMapping,
+        function_name: str,
+        function_arn: str,
+        on_failure_url: str | None,
+        invoke: Invoke,
+        retry_delay: float = 0.2,
+    ):
+        super().__init__()
+        self.name = f"stream:{mapping.logical_id}"
+        self.streams = streams
+        self.sqs = sqs
+        self.mapping = mapping
+        self.function_name = function_name
+        self.function_arn = function_arn
+        self.on_failure_url = on_failure_url
+        self.invoke = invoke
+        self.retry_delay = retry_delay
+        self._iterators: dict[str, str | None] = {}
+        self._pending: deque[dict[str, Any]] = deque()
+        self._pattern = _filter_patterns(mapping.filters)
+        self._caught_up = False
+
+    def idle(self) -> bool:
+        return self._caught_up and not self._pending and not self.busy
+
+    def poll_once(self) -> None:
+        self._open_shards()
+        self._fill()
+        if not self._pending:
+            self._caught_up = True
+            self._stop.wait(STREAM_IDLE_SLEEP)
+            return
+        self._caught_up = False
+        self._wait_for_batch()
+        batch = [self._pending.popleft() for _ in range(min(self.mapping.batch_size, len(self._pending)))]
+        self.busy = True
+        try:
+            self.process(batch)
+        finally:
+            self.busy = False
+
+    def _open_shards(self) -> None:
+        description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                position = self.mapping.starting_position or "TRIM_HORIZON"
+                self._iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.mapping.source_arn, ShardId=shard_id, ShardIteratorType=position
+                )["ShardIterator"]
+
+    def _fill(self) -> None:
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            self._iterators[shard_id] = response.get("NextShardIterator")
+            for record in response.get("Records", []):
+                lambda_record = self.lambda_record(record)
+                # Filtered-out records are consumed without an invocation, as in Lambda.
+                if self._matches(lambda_record):
+                    self._pending.append(lambda_record)
+
+    def _wait_for_batch(self) -> None:
+        """MaximumBatchingWindowInSeconds: gather records until the batch is full or time is up."""
+        deadline = time.monotonic() + self.mapping.batching_window
+        while len(self._pending) < self.mapping.batch_size and time.monotonic() < deadline:
+            if self._stop.wait(0.05):
+                return
+            self._fill()
+
+    def lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):  # moto returns a datetime; Lambda sends epoch seconds
+            dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+        return {
+            "eventID": record["eventID"],
+            "eventName": record["eventName"],
+            "eventVersion": record.get("eventVersion", "1.1"),
+            "eventSource": "aws:dynamodb",
+            "awsRegion": REGION,
+            "dynamodb": dynamodb,
+            "eventSourceARN": self.mapping.source_arn,  # moto leaves it out
+        }
+
+    def _matches(self, record: dict[str, Any]) -> bool:
+        return not self._pattern or any(p.matches_event(record) for p in self._pattern)
+
+    def process(self, batch: list[dict[str, Any]]) -> None:
+        attempts = 0
+        work = deque([batch])
+        while work and not self._stop.is_set():
+            current = work.popleft()
+            failed_from = self._invoke(current)
+            if failed_from is None:
+                attempts = 0
+                continue
+            attempts += 1
+            if self._exhausted(attempts):
+                self._send_to_destination(current[failed_from:], attempts)
+                attempts = 0
+                continue
+            remaining = current[failed_from:]
+            if self.mapping.bisect_on_error and failed_from == 0 and len(remaining) > 1:
+                half = len(remaining) // 2
+                work.extendleft([remaining[half:], remaining[:half]])
+            else:
+                work.appendleft(remaining)
+            self._stop.wait(min(self.retry_delay * attempts, 5))
+
+    def _exhausted(self, attempts: int) -> bool:
+        limit = self.mapping.max_retry_attempts
+        return limit >= 0 and attempts > limit
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
+        """None when the batch succeeded, else the index of the first record to retry."""
+        try:
+            result = self.invoke(self.mapping.function, {"Records": batch})
+        except FunctionError as error:
+            log.warning("stream %s -> %s failed: %s", self.mapping.logical_id, self.function_name, error)
+            return 0
+        if not self.mapping.reports_item_failures or not isinstance(result, dict):
+            return None
+        failures = result.get("batchItemFailures") or []
+        sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        positions = []
+        for failure in failures:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if identifier not in sequence_numbers:
+                return 0  # a malformed response fails the whole batch
+            positions.append(sequence_numbers.index(identifier))
+        return min(positions) if positions else None
+
+    def _send_to_destination(self, records: list[dict[str, Any]], attempts: int) -> None:
+        log.error(
+            "stream %s -> %s: %d records dropped after %d attempts",
+            self.mapping.logical_id,
+            self.function_name,
+            len(records),
+            attempts,
+        )
+        if self.on_failure_url is None:
+            return
+        record = self._failure_record(records, attempts)
+        self.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(record))
+
+    def _failure_record(self, records: list[dict[str, Any]], attempts: int) -> dict[str, Any]:
+        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+        arrival = datetime.fromtimestamp(first.get("ApproximateCreationDateTime", time.time()), UTC)
+        return {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": next(iter(self._iterators), ""),
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrival.isoformat().replace("+00:00", "Z"),
+                "approximateArrivalOfLastRecord": arrival.isoformat().replace("+00:00", "Z"),
+                "batchSize": len(records),
+                "streamArn": self.mapping.source_arn,
+            },
+        }
+
+
+def _filter_patterns(patterns: list[dict[str, Any]]) -> list[Any]:
+    """FilterCriteria use EventBridge's pattern language; moto's matcher implements it."""
+    from moto.events.models import EventPattern
+
+    return [EventPattern.load(json.dumps(p)) for p in patterns]
+
+
+# ---------------------------------------------------------------- dev tap
+
+
+class TapPump(Pump):
+    """Drains the dev tap queue (every event on every bus) into a ring buffer."""
+
+    name = "tap"
+
+    def __init__(self, sqs: Any, queue_url: str, size: int = 500) -> None:
+        super().__init__()
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self._events: deque[dict[str, Any]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def poll_once(self) -> None:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=SQS_WAIT_SECONDS
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return
+        self.busy = True
+        try:
+            with self._lock:
+                for message in messages:
+                    self._events.append(json.loads(message["Body"]))
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+        finally:
+            self.busy = False
+
+    def events(self, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            newest_first = list(reversed(self._events))
+        return newest_first[:limit] if limit is not None else newest_first

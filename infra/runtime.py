@@ -1,0 +1,213 @@
+"""`LocalRuntime`: the whole stack of template.yaml on one machine."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from infra.auth import DevIssuer
+from infra.emulator import Emulator, provision
+from infra.functions import FunctionPool, Functions, worker_spec
+from infra.gateway import Gateway
+from infra.pumps import Pump, SqsPump, StreamPump, TapPump
+from infra.schedules import ScheduleRunner
+from infra.template import Stack, translate
+
+log = logging.getLogger("kontakt.runtime")
+
+TAP_NAME = "kontakt-dev-tap"
+# Matches every event: every event has a string `source`.
+TAP_PATTERN = {"source": [{"prefix": ""}]}
+
+
+class LocalRuntime:
+    """Emulator, resources, functions, pumps, schedules and HTTP gateway of one template."""
+
+    def __init__(
+        self,
+        project_root: str | Path,
+        stage: str = "dev",
+        port: int = 0,
+        parameters: dict[str, str] | None = None,
+        concurrency: int = 1,
+    ) -> None:
+        self.project_root = Path(project_root).resolve()
+        self.parameters = {**(parameters or {}), "Stage": stage}
+        self.port = port
+        self.concurrency = concurrency
+        self.issuer = DevIssuer(self.project_root)
+        self.emulator = Emulator()
+        self.stack: Stack | None = None
+        self.functions: Functions | None = None
+        self.gateway: Gateway | None = None
+        self.schedules: ScheduleRunner | None = None
+        self.pumps: list[Pump] = []
+        self.tap: TapPump | None = None
+        self._watched_queue_urls: list[str] = []
+        self._drain_sqs: Any = None
+
+    # -- lifecycle
+
+    @property
+    def api_url(self) -> str:
+        return self.gateway.url if self.gateway else ""
+
+    @property
+    def aws_endpoint(self) -> str:
+        return self.emulator.url
+
+    def start(self) -> LocalRuntime:
+        started = time.monotonic()
+        template = translate(self.project_root)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+        self.emulator.start()
+        try:
+            self.stack = provision(self.emulator, template, self.parameters)
+            self.functions = self._functions(self.stack)
+            self.tap = self._tap(self.stack)
+            self.pumps = [self.tap, *self._pumps(self.stack)]
+            for pump in self.pumps:
+                pump.start()
+            self.schedules = ScheduleRunner(
+                self.stack, self.client("scheduler"), self.client("sqs"), self.functions.invoke
+            )
+            self.schedules.start()
+            self.gateway = Gateway(self.stack, self.issuer, self.functions.invoke, self.events)
+            self.gateway.start(self.port)
+        except BaseException:
+            self.stop()
+            raise
+        log.info(
+            "kontakt runtime up in %.1fs: api %s, aws %s", time.monotonic() - started, self.api_url, self.aws_endpoint
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        if self.schedules is not None:
+            self.schedules.stop()
+        for pump in self.pumps:
+            pump.stop()
+        for pump in self.pumps:
+            pump.join()
+        if self.schedules is not None:
+            self.schedules.join()
+        if self.functions is not None:
+            self.functions.stop()
+        self.emulator.stop()
+        self.pumps = []
+        self.gateway = self.schedules = self.functions = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- wiring
+
+    def _functions(self, stack: Stack) -> Functions:
+        pools = {
+            logical_id: FunctionPool(worker_spec(function, self.project_root, self.aws_endpoint), self.concurrency)
+            for logical_id, function in stack.functions.items()
+        }
+        return Functions(pools)
+
+    def _pumps(self, stack: Stack) -> list[Pump]:
+        assert self.functions is not None
+        pumps: list[Pump] = []
+        for mapping in stack.mappings.values():
+            if not mapping.enabled:
+                continue
+            function = stack.functions[mapping.function]
+            if mapping.kind == "sqs":
+                queue = stack.queue_by_arn(mapping.source_arn)
+                if queue is None:
+                    raise ValueError(f"{mapping.logical_id}: no queue {mapping.source_arn} in the stack")
+                self._watched_queue_urls.append(queue.url)
+                pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
+            elif mapping.kind == "dynamodb":
+                destination = stack.queue_by_arn(mapping.on_failure_arn) if mapping.on_failure_arn else None
+                pumps.append(
+                    StreamPump(
+                        self.client("dynamodbstreams"),
+                        self.client("sqs"),
+                        mapping,
+                        function.name,
+                        function.arn,
+                        destination.url if destination else None,
+                        self.functions.invoke,
+                    )
+                )
+            else:
+                log.warning("%s: event source %s is not supported locally", mapping.logical_id, mapping.source_arn)
+        return pumps
+
+    def _tap(self, stack: Stack) -> TapPump:
+        """Dev tooling outside the template: a catch-all rule on every bus into one queue."""
+        sqs, events = self.client("sqs"), self.client("events")
+        url = sqs.create_queue(QueueName=TAP_NAME)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for bus in stack.buses.values():
+            events.put_rule(Name=TAP_NAME, EventBusName=bus.name, EventPattern=json.dumps(TAP_PATTERN))
+            events.put_targets(Rule=TAP_NAME, EventBusName=bus.name, Targets=[{"Id": TAP_NAME, "Arn": arn}])
+        self._watched_queue_urls.append(url)
+        return TapPump(self.client("sqs"), url)
+
+    # -- for tests and tools
+
+    def client(self, service: str) -> Any:
+        return self.emulator.client(service)
+
+    boto3_client = client
+
+    def token(self, tenant: str, user: str, role: str = "admin", groups: Iterable[str] = ()) -> str:
+        return self.issuer.mint(tenant, user, role, groups)
+
+    def events(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        """The last events put on any bus, newest first."""
+        return self.tap.events(limit) if self.tap else []
+
+    def invoke(self, function_logical_id: str, event: Any) -> Any:
+        """Invoke a function directly; raises FunctionError when it fails."""
+        assert self.functions is not None, "start() first"
+        return self.functions.invoke(function_logical_id, event)
+
+    def fire_schedules(self, now: datetime | None = None) -> list[str]:
+        """Fire the schedules due at `now`; returns the names of those fired."""
+        assert self.schedules is not None, "start() first"
+        return self.schedules.fire_due(now)
+
+    def drain(self, timeout: float = 30) -> None:
+        """Wait until every pumped queue and stream is empty and no invocation is in flight."""
+        deadline = time.monotonic() + timeout
+        quiet_checks = 0
+        while quiet_checks < 3:  # settled several polls in a row: work can cascade between sources
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"runtime not drained after {timeout}s: {self._pending_work()}")
+            quiet_checks = quiet_checks + 1 if not self._pending_work() else 0
+            time.sleep(0.1)
+
+    def _pending_work(self) -> list[str]:
+        pending = [f"pump {p.name}" for p in self.pumps if not p.idle()]
+        if self.functions is not None and self.functions.in_flight:
+            pending.append(f"{self.functions.in_flight} invocations")
+        if self._drain_sqs is None:
+            self._drain_sqs = self.client("sqs")
+        for url in self._watched_queue_urls:
+            attributes = self._drain_sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            count = sum(int(v) for v in attributes.values())
+            if count:
+                pending.append(f"{count} messages in {url.rsplit('/', 1)[-1]}")
+        return pending

@@ -1,0 +1,281 @@
+"""Schedules: EventBridge rules with a ScheduleExpression and EventBridge Scheduler schedules.
+
+moto stores Scheduler schedules but never fires them, so the runtime does: a thread calls
+`fire_due(now)` every second, and tests call it with the time they want.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from infra.template import ACCOUNT_ID, REGION, Schedule, Stack
+
+log = logging.getLogger("kontakt.schedules")
+
+_MONTHS = {
+    m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
+}
+_DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}  # AWS: 1 = Sunday
+_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+class ScheduleExpressionError(ValueError):
+    pass
+
+
+# ---------------------------------------------------------------- expressions
+
+
+def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int] | None:
+    """One cron field as the set of values it allows; None for `?` or `*` (any)."""
+    if text in ("*", "?"):
+        return None
+    values: set[int] = set()
+    for part in text.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/")
+            step = int(step_text)
+        if part == "*":
+            start, end = low, high
+        elif "-" in part:
+            a, b = part.split("-")
+            start, end = _value(a, names), _value(b, names)
+        else:
+            start = _value(part, names)
+            end = high if step > 1 else start
+        values.update(range(start, end + 1, step))
+    return values
+
+
+def _value(text: str, names: dict[str, int] | None) -> int:
+    if names and text.upper() in names:
+        return names[text.upper()]
+    if not text.isdigit():
+        raise ScheduleExpressionError(f"unsupported cron value {text!r} (L, W and # are not supported locally)")
+    return int(text)
+
+
+@dataclass
+class Cron:
+    minutes: set[int] | None
+    hours: set[int] | None
+    days: set[int] | None
+    months: set[int] | None
+    weekdays: set[int] | None
+    years: set[int] | None
+
+    @classmethod
+    def parse(cls, text: str) -> Cron:
+        parts = text.split()
+        if len(parts) != 6:
+            raise ScheduleExpressionError(f"cron needs 6 fields: {text!r}")
+        return cls(
+            minutes=_field(parts[0], 0, 59),
+            hours=_field(parts[1], 0, 23),
+            days=_field(parts[2], 1, 31),
+            months=_field(parts[3], 1, 12, _MONTHS),
+            weekdays=_field(parts[4], 1, 7, _DAYS),
+            years=_field(parts[5], 1970, 2199),
+        )
+
+    def _day_matches(self, day: datetime) -> bool:
+        weekday = (day.isoweekday() % 7) + 1  # Sunday -> 1
+        return (
+            (self.years is None or day.year in self.years)
+            and (self.months is None or day.month in self.months)
+            and (self.days is None or day.day in self.days)
+            and (self.weekdays is None or weekday in self.weekdays)
+        )
+
+    def next_after(self, moment: datetime) -> datetime | None:
+        """The first matching minute strictly after `moment` (in moment's time zone)."""
+        start = moment.replace(second=0, microsecond=0)
+        day = start.replace(hour=0, minute=0)
+        hours = sorted(self.hours) if self.hours is not None else range(24)
+        minutes = sorted(self.minutes) if self.minutes is not None else range(60)
+        for _ in range(366 * 5):
+            if self._day_matches(day):
+                for hour in hours:
+                    for minute in minutes:
+                        candidate = day.replace(hour=hour, minute=minute)
+                        if candidate > moment:
+                            return candidate
+            day = day + timedelta(days=1)
+        return None
+
+
+def next_fire(expression: str, after: datetime, timezone: str = "UTC") -> datetime | None:
+    """The next time an `at()`, `rate()` or `cron()` expression fires strictly after `after`.
+
+    For rate(), `after` is the last firing (or the creation time): the next is one period later.
+    """
+    zone = ZoneInfo(timezone or "UTC")
+    match = re.fullmatch(r"(at|rate|cron)\((.*)\)", expression.strip())
+    if not match:
+        raise ScheduleExpressionError(f"unknown schedule expression {expression!r}")
+    kind, body = match.groups()
+    if kind == "at":
+        moment = datetime.fromisoformat(body).replace(tzinfo=zone)
+        return moment if moment > after else None
+    if kind == "rate":
+        amount, unit = body.split()
+        return after + timedelta(seconds=int(amount) * _UNITS[unit])
+    found = Cron.parse(body).next_after(after.astimezone(zone))
+    return found.astimezone(UTC) if found else None
+
+
+# ---------------------------------------------------------------- firing
+
+
+@dataclass
+class _State:
+    expression: str
+    timezone: str
+    next_due: datetime | None
+
+
+class ScheduleRunner:
+    """Fires the template's schedule rules and the Scheduler schedules that exist in the emulator."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        scheduler: Any,
+        sqs: Any,
+        invoke: Callable[[str, Any], Any],
+        started: datetime | None = None,
+    ) -> None:
+        self.stack = stack
+        self.scheduler = scheduler
+        self.sqs = sqs
+        self.invoke = invoke
+        self.started = started or datetime.now(UTC)
+        self._states: dict[str, _State] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="schedules", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float = 5) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1):
+            try:
+                self.fire_due(datetime.now(UTC))
+            except Exception:
+                log.exception("firing schedules failed")
+
+    def fire_due(self, now: datetime | None = None) -> list[str]:
+        """Fire every schedule due at `now` (missed firings coalesce into one); returns their names."""
+        now = now or datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        fired = []
+        with self._lock:
+            for key, schedule in self.stack.schedules.items():
+                due = self._due(f"template:{key}", schedule.expression, schedule.timezone, self.started, now)
+                if schedule.enabled and due:
+                    self._fire_template(schedule, now)
+                    fired.append(schedule.name)
+            for summary in self._scheduler_schedules():
+                if self._fire_scheduler(summary, now):
+                    fired.append(summary["Name"])
+        return fired
+
+    def _due(self, key: str, expression: str, timezone: str, created: datetime, now: datetime) -> bool:
+        state = self._states.get(key)
+        if state is None or state.expression != expression:
+            state = _State(expression, timezone, next_fire(expression, created, timezone))
+            self._states[key] = state
+        if state.next_due is None or state.next_due > now:
+            return False
+        state.next_due = next_fire(expression, now if not expression.startswith("rate") else state.next_due, timezone)
+        while state.next_due is not None and state.next_due <= now:  # coalesce missed rate() firings
+            state.next_due = next_fire(expression, state.next_due, timezone)
+        return True
+
+    def _fire_template(self, schedule: Schedule, now: datetime) -> None:
+        if schedule.kind == "rule":
+            event: Any = json.loads(schedule.input) if schedule.input else scheduled_event(schedule.arn, now)
+        else:
+            event = json.loads(schedule.input) if schedule.input else {}
+        self._deliver(schedule.name, schedule.target_arn, event)
+
+    def _scheduler_schedules(self) -> list[dict[str, Any]]:
+        schedules = []
+        for page in self.scheduler.get_paginator("list_schedules").paginate():
+            schedules.extend(page.get("Schedules", []))
+        return schedules
+
+    def _fire_scheduler(self, summary: dict[str, Any], now: datetime) -> bool:
+        if summary.get("State") == "DISABLED":
+            return False
+        group = summary.get("GroupName", "default")
+        detail = self.scheduler.get_schedule(Name=summary["Name"], GroupName=group)
+        created = detail.get("CreationDate") or self.started
+        start = detail.get("StartDate")
+        baseline = max(created, start) if start else created
+        key = f"scheduler:{group}/{summary['Name']}:{created.isoformat()}"
+        timezone = detail.get("ScheduleExpressionTimezone") or "UTC"
+        if not self._due(key, detail["ScheduleExpression"], timezone, baseline, now):
+            return False
+        target = detail["Target"]
+        event = json.loads(target["Input"]) if target.get("Input") else {}
+        self._deliver(summary["Name"], target["Arn"], event)
+        if detail["ScheduleExpression"].startswith("at(") and detail.get("ActionAfterCompletion") == "DELETE":
+            self.scheduler.delete_schedule(Name=summary["Name"], GroupName=group)
+        return True
+
+    def _deliver(self, name: str, target_arn: str, event: Any) -> None:
+        service = target_arn.split(":")[2]
+        if service == "sqs":
+            queue = self.stack.queue_by_arn(target_arn)
+            url = queue.url if queue else self.sqs.get_queue_url(QueueName=target_arn.rsplit(":", 1)[-1])["QueueUrl"]
+            self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+        elif service == "lambda":
+            function = self.stack.function_by_name(target_arn.split(":")[6])
+            if function is None:
+                log.error("schedule %s targets unknown function %s", name, target_arn)
+                return
+            try:
+                self.invoke(function.logical_id, event)
+            except Exception as error:
+                log.warning("schedule %s -> %s failed: %s", name, function.name, error)
+                return
+        else:
+            log.error("schedule %s: target %s is not supported locally", name, target_arn)
+            return
+        log.info("schedule %s fired -> %s", name, target_arn)
+
+
+def scheduled_event(rule_arn: str, now: datetime) -> dict[str, Any]:
+    """The event EventBridge sends for a scheduled rule."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [rule_arn],
+        "detail": {},
+    }

@@ -1,0 +1,821 @@
+"""Read template.yaml: SAM transform, intrinsic functions, and a typed model of the stack.
+
+Everything the local runtime creates or drives comes from here, so nothing repeats the
+template's wiring by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REGION = "eu-north-1"
+ACCOUNT_ID = "123456789012"
+STACK_NAME = "kontakt"
+PARTITION = "aws"
+URL_SUFFIX = "amazonaws.com"
+DUMMY_CODE_URI = "s3://kontakt-local/code.zip"
+TEMPLATE_FILE = "template.yaml"
+
+# Resource types that have no local meaning: created neither in the emulator nor modelled.
+SKIPPED_TYPES = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::Version",
+        "AWS::Lambda::Alias",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::ApiGatewayV2::Authorizer",
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolClient",
+        "AWS::Cognito::UserPoolDomain",
+        "AWS::SQS::QueuePolicy",
+        "AWS::S3::BucketPolicy",
+        "AWS::Logs::LogGroup",
+        "AWS::Scheduler::ScheduleGroup",
+    }
+)
+
+# Values that exist only once the emulator has created a resource (stream ARNs, secret ARNs,
+# queue URLs): keyed by (logical id, attribute), "Ref" for Ref.
+LateValues = Mapping[tuple[str, str], str]
+
+NO_VALUE = object()
+
+
+class TemplateError(Exception):
+    """The template cannot be translated or resolved."""
+
+
+# ---------------------------------------------------------------- model
+
+
+@dataclass
+class Table:
+    logical_id: str
+    name: str
+    arn: str
+    key_schema: list[dict[str, str]]
+    attribute_definitions: list[dict[str, str]]
+    global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    stream_view_type: str | None = None
+    ttl_attribute: str | None = None
+    stream_arn: str | None = None
+
+
+@dataclass
+class Queue:
+    logical_id: str
+    name: str
+    url: str
+    arn: str
+    visibility_timeout: int
+    redrive_policy: dict[str, Any] | None
+    attributes: dict[str, str]  # create_queue attributes, RedrivePolicy excluded
+
+    @property
+    def dlq_arn(self) -> str | None:
+        return self.redrive_policy.get("deadLetterTargetArn") if self.redrive_policy else None
+
+
+@dataclass
+class EventBus:
+    logical_id: str
+    name: str
+    arn: str
+
+
+@dataclass
+class RuleTarget:
+    id: str
+    arn: str
+    input: str | None = None
+    input_path: str | None = None
+
+
+@dataclass
+class Rule:
+    logical_id: str
+    name: str
+    arn: str
+    bus_name: str
+    event_pattern: dict[str, Any] | None
+    schedule_expression: str | None
+    enabled: bool
+    targets: list[RuleTarget]
+
+
+@dataclass
+class QueueNotification:
+    queue_arn: str
+    events: list[str]
+    filter_rules: list[dict[str, str]]  # [{"Name": "prefix", "Value": "uploads/"}]
+
+
+@dataclass
+class Bucket:
+    logical_id: str
+    name: str
+    arn: str
+    queue_notifications: list[QueueNotification]
+
+
+@dataclass
+class Secret:
+    logical_id: str
+    name: str
+    description: str
+    generate: dict[str, Any] | None
+    secret_string: str | None
+    arn: str | None = None
+
+
+@dataclass
+class Function:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    code_dir: str  # relative to the project root (the template's CodeUri)
+    timeout: int
+    memory: int
+    environment: dict[str, str]
+
+
+@dataclass
+class EventSourceMapping:
+    logical_id: str
+    function: str  # logical id
+    source_arn: str
+    batch_size: int
+    batching_window: int
+    function_response_types: list[str]
+    filters: list[dict[str, Any]]  # parsed FilterCriteria patterns
+    bisect_on_error: bool
+    max_retry_attempts: int  # -1: until the record expires
+    on_failure_arn: str | None
+    starting_position: str | None
+    enabled: bool
+
+    @property
+    def kind(self) -> str:
+        service = self.source_arn.split(":")[2]
+        return "dynamodb" if service == "dynamodb" else service
+
+    @property
+    def reports_item_failures(self) -> bool:
+        return "ReportBatchItemFailures" in self.function_response_types
+
+
+@dataclass
+class Route:
+    method: str  # GET, POST ... or ANY
+    path: str  # /accounts/{proxy+}
+    function: str  # logical id
+    auth_required: bool
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass
+class Schedule:
+    """A schedule declared in the template: an EventBridge rule or a Scheduler schedule."""
+
+    logical_id: str
+    name: str
+    arn: str
+    expression: str
+    timezone: str
+    enabled: bool
+    target_arn: str
+    function: str | None  # logical id when the target is one of the stack's functions
+    input: str | None
+    kind: str  # "rule" or "scheduler"
+
+
+@dataclass
+class Alarm:
+    logical_id: str
+    properties: dict[str, Any]
+
+
+@dataclass
+class Stack:
+    name: str
+    region: str
+    account_id: str
+    parameters: dict[str, str]
+    tables: dict[str, Table] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
+    buses: dict[str, EventBus] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    alarms: dict[str, Alarm] = field(default_factory=dict)
+    cors: dict[str, Any] | None = None
+    api_id: str = "localapi"
+
+    def queue_by_arn(self, arn: str) -> Queue | None:
+        return next((q for q in self.queues.values() if q.arn == arn), None)
+
+    def function_by_arn(self, arn: str) -> Function | None:
+        return next((f for f in self.functions.values() if f.arn == arn), None)
+
+    def function_by_name(self, name: str) -> Function | None:
+        return next((f for f in self.functions.values() if f.name == name), None)
+
+    def table_by_stream_arn(self, arn: str) -> Table | None:
+        return next((t for t in self.tables.values() if t.stream_arn == arn), None)
+
+
+# ---------------------------------------------------------------- translation
+
+
+@dataclass
+class TranslatedTemplate:
+    """The CloudFormation template after the SAM transform, plus what the transform loses."""
+
+    project_root: Path
+    resources: dict[str, Any]
+    parameters: dict[str, Any]
+    conditions: dict[str, Any]
+    code_dirs: dict[str, str]  # function logical id -> local CodeUri
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder, from start upwards, that holds template.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / TEMPLATE_FILE).is_file():
+            return folder
+    raise TemplateError(f"no {TEMPLATE_FILE} in {here} or any parent folder")
+
+
+def translate(project_root: Path) -> TranslatedTemplate:
+    """Load template.yaml and run the SAM transform on it (offline)."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    path = Path(project_root) / TEMPLATE_FILE
+    try:
+        raw = yaml_parse(path.read_text())
+    except Exception as error:
+        raise TemplateError(f"{path} is not valid YAML: {error}") from error
+    code_dirs = _local_code_dirs(raw)
+    sam = _with_dummy_code_uris(raw)
+    try:
+        session = boto3.session.Session(region_name=REGION)
+        translator = Translator({}, Parser(), boto_session=session)
+        cfn = translator.translate(sam_template=sam, parameter_values={})
+    except Exception as error:  # the translator raises several unrelated types
+        raise TemplateError(f"SAM translation of {path} failed: {_describe(error)}") from error
+    return TranslatedTemplate(
+        project_root=Path(project_root),
+        resources=cfn.get("Resources", {}),
+        parameters=cfn.get("Parameters", {}),
+        conditions=cfn.get("Conditions", {}),
+        code_dirs=code_dirs,
+    )
+
+
+def _describe(error: Exception) -> str:
+    causes = getattr(error, "causes", None)
+    if causes:
+        return "; ".join(str(getattr(c, "message", c)) for c in causes)
+    return str(getattr(error, "message", error))
+
+
+def _local_code_dirs(raw: dict[str, Any]) -> dict[str, str]:
+    default = raw.get("Globals", {}).get("Function", {}).get("CodeUri", ".")
+    dirs = {}
+    for logical_id, resource in raw.get("Resources", {}).items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            uri = resource.get("Properties", {}).get("CodeUri", default)
+            dirs[logical_id] = uri if isinstance(uri, str) and not uri.startswith("s3://") else "."
+    return dirs
+
+
+def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
+    """The translator accepts only S3 code locations; local folders are kept in code_dirs."""
+    sam = copy.deepcopy(raw)
+    function_globals = sam.get("Globals", {}).get("Function")
+    if function_globals is not None and "CodeUri" in function_globals:
+        function_globals["CodeUri"] = DUMMY_CODE_URI
+    for resource in sam.get("Resources", {}).values():
+        props = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::Function":
+            if "CodeUri" in props or function_globals is None or "CodeUri" not in function_globals:
+                props["CodeUri"] = DUMMY_CODE_URI
+            resource["Properties"] = props
+    return sam
+
+
+# ---------------------------------------------------------------- intrinsics
+
+
+class Resolver:
+    """Evaluates CloudFormation intrinsic functions with CloudFormation's Ref/GetAtt meaning."""
+
+    def __init__(self, template: TranslatedTemplate, parameters: Mapping[str, str], late: LateValues) -> None:
+        self.resources = template.resources
+        self.conditions = template.conditions
+        self.late = late
+        self.parameters = dict(parameters)
+        self.pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": STACK_NAME,
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": URL_SUFFIX,
+        }
+        self._names: dict[str, str] = {}
+        self._condition_values: dict[str, bool] = {}
+
+    # -- public
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            items = [self.resolve(v) for v in value]
+            return [v for v in items if v is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            handler = self._functions().get(key)
+            if handler is not None:
+                return handler(arg)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        if name not in self._condition_values:
+            if name not in self.conditions:
+                raise TemplateError(f"unknown condition {name}")
+            self._condition_values[name] = bool(self.resolve(self.conditions[name]))
+        return self._condition_values[name]
+
+    def included(self, logical_id: str) -> bool:
+        condition = self.resources[logical_id].get("Condition")
+        return condition is None or self.condition(condition)
+
+    def name_of(self, logical_id: str) -> str:
+        """The physical name of a resource: its name property, or one derived from the stack."""
+        if logical_id not in self._names:
+            self._names[logical_id] = self._physical_name(logical_id)
+        return self._names[logical_id]
+
+    # -- intrinsic functions
+
+    def _functions(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "Ref": self._ref,
+            "Fn::GetAtt": self._get_att,
+            "Fn::Sub": self._sub,
+            "Fn::Join": self._join,
+            "Fn::Select": self._select,
+            "Fn::Split": self._split,
+            "Fn::If": self._if,
+            "Fn::Equals": self._equals,
+            "Fn::Not": lambda arg: not self.resolve(arg[0]),
+            "Fn::And": lambda arg: all(self.resolve(a) for a in arg),
+            "Fn::Or": lambda arg: any(self.resolve(a) for a in arg),
+            "Condition": self.condition,
+            "Fn::GetAZs": lambda _arg: [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
+            "Fn::Base64": lambda arg: __import__("base64").b64encode(str(self.resolve(arg)).encode()).decode(),
+            "Fn::ToJsonString": lambda arg: json.dumps(self.resolve(arg)),
+        }
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.resources:
+            return self._ref_resource(name)
+        raise TemplateError(f"Ref to unknown name {name}")
+
+    def _get_att(self, arg: Any) -> Any:
+        if isinstance(arg, str):
+            logical_id, attribute = arg.split(".", 1)
+        else:
+            logical_id, attribute = arg[0], self.resolve(arg[1])
+        if logical_id not in self.resources:
+            raise TemplateError(f"GetAtt on unknown resource {logical_id}")
+        return self._attribute(logical_id, attribute)
+
+    def _sub(self, arg: Any) -> str:
+        variables: dict[str, Any] = {}
+        text = arg
+        if isinstance(arg, list):
+            text, variables = arg[0], {k: self.resolve(v) for k, v in arg[1].items()}
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token.startswith("!"):
+                return "${" + token[1:] + "}"
+            if token in variables:
+                return str(variables[token])
+            if "." in token and token.split(".", 1)[0] in self.resources:
+                return str(self._get_att(token))
+            return str(self._ref(token))
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def _join(self, arg: list[Any]) -> str:
+        delimiter, items = arg[0], self.resolve(arg[1])
+        return str(delimiter).join(str(i) for i in items)
+
+    def _select(self, arg: list[Any]) -> Any:
+        index, items = int(self.resolve(arg[0])), self.resolve(arg[1])
+        return items[index]
+
+    def _split(self, arg: list[Any]) -> list[str]:
+        return str(self.resolve(arg[1])).split(arg[0])
+
+    def _if(self, arg: list[Any]) -> Any:
+        name, when_true, when_false = arg
+        return self.resolve(when_true if self.condition(name) else when_false)
+
+    def _equals(self, arg: list[Any]) -> bool:
+        return bool(self.resolve(arg[0]) == self.resolve(arg[1]))
+
+    # -- resource semantics
+
+    def _type(self, logical_id: str) -> str:
+        return str(self.resources[logical_id]["Type"])
+
+    def _props(self, logical_id: str) -> dict[str, Any]:
+        return dict(self.resources[logical_id].get("Properties") or {})
+
+    def _physical_name(self, logical_id: str) -> str:
+        name_property = {
+            "AWS::SQS::Queue": "QueueName",
+            "AWS::DynamoDB::Table": "TableName",
+            "AWS::Events::EventBus": "Name",
+            "AWS::Events::Rule": "Name",
+            "AWS::S3::Bucket": "BucketName",
+            "AWS::SecretsManager::Secret": "Name",
+            "AWS::Lambda::Function": "FunctionName",
+            "AWS::Scheduler::Schedule": "Name",
+            "AWS::CloudWatch::Alarm": "AlarmName",
+        }.get(self._type(logical_id))
+        props = self.resources[logical_id].get("Properties") or {}
+        if name_property and name_property in props:
+            return str(self.resolve(props[name_property]))
+        generated = f"{STACK_NAME}-{logical_id}"
+        return generated.lower() if self._type(logical_id) == "AWS::S3::Bucket" else generated
+
+    def _ref_resource(self, logical_id: str) -> str:
+        if (logical_id, "Ref") in self.late:
+            return self.late[(logical_id, "Ref")]
+        kind = self._type(logical_id)
+        name = self.name_of(logical_id)
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.{URL_SUFFIX}/{ACCOUNT_ID}/{name}"
+        if kind == "AWS::SecretsManager::Secret":
+            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
+        if kind == "AWS::ApiGatewayV2::Api":
+            return "localapi"
+        if kind == "AWS::Cognito::UserPool":
+            return f"{REGION}_local"
+        if kind == "AWS::Cognito::UserPoolClient":
+            return str(self.parameters.get("JwtAudience", "kontakt"))
+        return name
+
+    def _attribute(self, logical_id: str, attribute: str) -> str:
+        if (logical_id, attribute) in self.late:
+            return self.late[(logical_id, attribute)]
+        kind = self._type(logical_id)
+        name = self.name_of(logical_id)
+        service = kind.split("::")[1].lower()
+        arns = {
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{name}",
+            "AWS::Events::Rule": self._rule_arn(logical_id, name),
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+            "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{name}",
+            "AWS::SecretsManager::Secret": self._ref_resource(logical_id),
+        }
+        if attribute == "Arn":
+            return arns.get(kind, f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{name}")
+        if attribute in ("QueueName", "Name"):
+            return name
+        if attribute == "QueueUrl":
+            return self._ref_resource(logical_id)
+        if attribute == "StreamArn":
+            # Replaced by the emulator's real stream ARN once the table exists.
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}/stream/pending"
+        if attribute == "ApiEndpoint":
+            return "http://127.0.0.1"
+        return f"{logical_id}.{attribute}"
+
+    def _rule_arn(self, logical_id: str, name: str) -> str:
+        bus = self._props(logical_id).get("EventBusName")
+        bus_name = str(self.resolve(bus)).rsplit("/", 1)[-1] if bus else "default"
+        prefix = "" if bus_name == "default" else f"{bus_name}/"
+        return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{prefix}{name}"
+
+
+# ---------------------------------------------------------------- stack
+
+
+def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str]) -> dict[str, str]:
+    values = {}
+    for name, spec in template.parameters.items():
+        if name in overrides:
+            values[name] = str(overrides[name])
+        elif "Default" in spec:
+            default = spec["Default"]
+            values[name] = ",".join(default) if isinstance(default, list) else str(default)
+        else:
+            raise TemplateError(f"parameter {name} has no default and no value")
+    return values
+
+
+def build_stack(
+    template: TranslatedTemplate,
+    parameters: Mapping[str, str] | None = None,
+    late: LateValues | None = None,
+) -> Stack:
+    """The typed stack, with every intrinsic resolved. Call again with late values once known."""
+    params = default_parameters(template, parameters or {})
+    resolver = Resolver(template, params, late or {})
+    stack = Stack(name=STACK_NAME, region=REGION, account_id=ACCOUNT_ID, parameters=params)
+    builders: dict[str, Callable[[Stack, Resolver, str, dict[str, Any]], None]] = {
+        "AWS::DynamoDB::Table": _add_table,
+        "AWS::SQS::Queue": _add_queue,
+        "AWS::Events::EventBus": _add_bus,
+        "AWS::Events::Rule": _add_rule,
+        "AWS::S3::Bucket": _add_bucket,
+        "AWS::SecretsManager::Secret": _add_secret,
+        "AWS::Lambda::Function": lambda s, r, i, p: _add_function(s, r, i, p, template.code_dirs),
+        "AWS::Lambda::EventSourceMapping": _add_mapping,
+        "AWS::ApiGatewayV2::Api": _add_http_api,
+        "AWS::Scheduler::Schedule": _add_scheduler_schedule,
+        "AWS::CloudWatch::Alarm": _add_alarm,
+    }
+    unknown = []
+    for logical_id, resource in template.resources.items():
+        kind = resource["Type"]
+        if kind in SKIPPED_TYPES or not resolver.included(logical_id):
+            continue
+        builder = builders.get(kind)
+        if builder is None:
+            unknown.append(f"{logical_id} ({kind})")
+            continue
+        builder(stack, resolver, logical_id, resolver.resolve(resource.get("Properties") or {}))
+    if unknown:
+        raise TemplateError("resource types the local runtime does not know: " + ", ".join(unknown))
+    _link_schedules(stack)
+    return stack
+
+
+def load_stack(project_root: Path, parameters: Mapping[str, str] | None = None) -> Stack:
+    return build_stack(translate(project_root), parameters)
+
+
+def _add_table(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    ttl = p.get("TimeToLiveSpecification") or {}
+    stream = p.get("StreamSpecification") or {}
+    stack.tables[logical_id] = Table(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        key_schema=p["KeySchema"],
+        attribute_definitions=p.get("AttributeDefinitions", []),
+        global_secondary_indexes=p.get("GlobalSecondaryIndexes", []),
+        local_secondary_indexes=p.get("LocalSecondaryIndexes", []),
+        stream_view_type=stream.get("StreamViewType"),
+        ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None,
+        stream_arn=r._attribute(logical_id, "StreamArn") if stream else None,
+    )
+
+
+def _add_queue(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    redrive = p.get("RedrivePolicy")
+    if isinstance(redrive, str):
+        redrive = json.loads(redrive)
+    attribute_names = {
+        "VisibilityTimeout",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "ReceiveMessageWaitTimeSeconds",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+    }
+    attributes = {k: _attribute_text(v) for k, v in p.items() if k in attribute_names}
+    stack.queues[logical_id] = Queue(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        url=r._ref_resource(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        visibility_timeout=int(p.get("VisibilityTimeout", 30)),
+        redrive_policy=redrive,
+        attributes=attributes,
+    )
+
+
+def _attribute_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _add_bus(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    stack.buses[logical_id] = EventBus(
+        logical_id=logical_id, name=r.name_of(logical_id), arn=r._attribute(logical_id, "Arn")
+    )
+
+
+def _add_rule(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    pattern = p.get("EventPattern")
+    if isinstance(pattern, str):
+        pattern = json.loads(pattern)
+    bus = str(p.get("EventBusName", "default")).rsplit("/", 1)[-1]
+    targets = [
+        RuleTarget(id=t["Id"], arn=t["Arn"], input=t.get("Input"), input_path=t.get("InputPath"))
+        for t in p.get("Targets", [])
+    ]
+    rule = Rule(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        bus_name=bus,
+        event_pattern=pattern,
+        schedule_expression=p.get("ScheduleExpression"),
+        enabled=p.get("State", "ENABLED") == "ENABLED",
+        targets=targets,
+    )
+    stack.rules[logical_id] = rule
+    if rule.schedule_expression:
+        for target in targets:
+            stack.schedules[f"{logical_id}:{target.id}"] = Schedule(
+                logical_id=logical_id,
+                name=rule.name,
+                arn=rule.arn,
+                expression=rule.schedule_expression,
+                timezone="UTC",
+                enabled=rule.enabled,
+                target_arn=target.arn,
+                function=None,
+                input=target.input,
+                kind="rule",
+            )
+
+
+def _add_bucket(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    notifications = []
+    for config in (p.get("NotificationConfiguration") or {}).get("QueueConfigurations", []):
+        rules = ((config.get("Filter") or {}).get("S3Key") or {}).get("Rules", [])
+        notifications.append(QueueNotification(queue_arn=config["Queue"], events=[config["Event"]], filter_rules=rules))
+    stack.buckets[logical_id] = Bucket(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        queue_notifications=notifications,
+    )
+
+
+def _add_secret(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    stack.secrets[logical_id] = Secret(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        description=p.get("Description", ""),
+        generate=p.get("GenerateSecretString"),
+        secret_string=p.get("SecretString"),
+        arn=r.late.get((logical_id, "Ref")),
+    )
+
+
+def _add_function(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any], code_dirs: Mapping[str, str]) -> None:
+    variables = (p.get("Environment") or {}).get("Variables") or {}
+    stack.functions[logical_id] = Function(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        handler=p["Handler"],
+        code_dir=code_dirs.get(logical_id, "."),
+        timeout=int(p.get("Timeout", 3)),
+        memory=int(p.get("MemorySize", 128)),
+        environment={k: _attribute_text(v) for k, v in variables.items()},
+    )
+
+
+def _add_mapping(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    source_arn = str(p["EventSourceArn"])
+    is_queue = source_arn.split(":")[2] == "sqs"
+    filters = [json.loads(f["Pattern"]) for f in (p.get("FilterCriteria") or {}).get("Filters", [])]
+    on_failure = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    function_name = str(p["FunctionName"]).rsplit(":", 1)[-1]
+    function_id = _function_logical_id(r, function_name)
+    stack.mappings[logical_id] = EventSourceMapping(
+        logical_id=logical_id,
+        function=function_id,
+        source_arn=source_arn,
+        batch_size=int(p.get("BatchSize", 10 if is_queue else 100)),
+        batching_window=int(p.get("MaximumBatchingWindowInSeconds", 0)),
+        function_response_types=list(p.get("FunctionResponseTypes", [])),
+        filters=filters,
+        bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
+        max_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
+        on_failure_arn=on_failure,
+        starting_position=p.get("StartingPosition"),
+        enabled=bool(p.get("Enabled", True)),
+    )
+
+
+def _function_logical_id(r: Resolver, function_name: str) -> str:
+    for logical_id, resource in r.resources.items():
+        if resource["Type"] == "AWS::Lambda::Function" and r.name_of(logical_id) == function_name:
+            return logical_id
+    raise TemplateError(f"no function named {function_name} in the template")
+
+
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+def _add_http_api(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    raw_body = (r.resources[logical_id].get("Properties") or {}).get("Body") or {}
+    body = p.get("Body") or {}
+    stack.api_id = r._ref_resource(logical_id)
+    stack.cors = body.get("x-amazon-apigateway-cors")
+    default_security = body.get("security")
+    for path, operations in raw_body.get("paths", {}).items():
+        for operation_key, operation in operations.items():
+            if operation_key == "x-amazon-apigateway-any-method":
+                method = "ANY"
+            elif operation_key in _METHODS:
+                method = operation_key.upper()
+            else:
+                continue
+            integration = operation.get("x-amazon-apigateway-integration") or {}
+            function_id = _integration_function(integration.get("uri"))
+            if function_id is None:
+                continue
+            security = operation.get("security", default_security)
+            stack.routes.append(
+                Route(method=method, path=path, function=function_id, auth_required=_needs_auth(security))
+            )
+
+
+def _integration_function(uri: Any) -> str | None:
+    """The function a Lambda proxy integration calls: `${Fn.Arn}` in the (unresolved) URI."""
+    text = uri.get("Fn::Sub") if isinstance(uri, dict) else uri
+    if isinstance(text, list):
+        text = text[0]
+    match = re.search(r"\$\{(\w+)\.Arn\}", str(text))
+    return match.group(1) if match else None
+
+
+def _needs_auth(security: Any) -> bool:
+    # SAM writes `security: [{NONE: []}]` for `Auth: {Authorizer: NONE}`.
+    if not security:
+        return False
+    return any(name != "NONE" for requirement in security for name in requirement)
+
+
+def _add_scheduler_schedule(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    target = p.get("Target") or {}
+    stack.schedules[logical_id] = Schedule(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        expression=p["ScheduleExpression"],
+        timezone=p.get("ScheduleExpressionTimezone", "UTC"),
+        enabled=p.get("State", "ENABLED") == "ENABLED",
+        target_arn=str(target.get("Arn", "")),
+        function=None,
+        input=target.get("Input"),
+        kind="scheduler",
+    )
+
+
+def _add_alarm(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    stack.alarms[logical_id] = Alarm(logical_id=logical_id, properties={"AlarmName": r.name_of(logical_id), **p})
+
+
+def _link_schedules(stack: Stack) -> None:
+    for schedule in stack.schedules.values():
+        function = stack.function_by_arn(schedule.target_arn)
+        schedule.function = function.logical_id if function else None
