@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -24,26 +25,60 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _serve(connection: Any) -> None:
+    """Entry point of the emulator process: serve until told to stop or the parent goes away."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    connection.send(server.get_host_and_port()[1])
+    try:
+        connection.recv()
+    except (EOFError, KeyboardInterrupt):
+        pass
+    server.stop()
+
+
 class Emulator:
-    """moto's server in a thread of this process. Nothing global is set: clients get the URL."""
+    """moto's server, in a process of its own.
+
+    moto keeps its state in module globals: a process per emulator keeps two runtimes (or a
+    test's `mock_aws`, which resets every backend) from sharing or wiping each other's resources.
+    Nothing global is set here: clients get the URL.
+    """
 
     def __init__(self) -> None:
-        self._server: Any = None
+        self._process: Any = None
+        self._connection: Any = None
         self.url = ""
 
-    def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        port = free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self._server.start()
-        self.url = f"http://127.0.0.1:{port}"
+    def start(self, timeout: float = 60) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child,), name="kontakt-emulator", daemon=True)
+        self._process.start()
+        child.close()
+        self._connection = parent
+        if not parent.poll(timeout):
+            self.stop()
+            raise RuntimeError("the AWS emulator did not start")
+        self.url = f"http://127.0.0.1:{parent.recv()}"
         log.info("emulator on %s", self.url)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        if self._process is None:
+            return
+        try:
+            self._connection.send(None)
+        except OSError:
+            pass
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+        self._connection.close()
+        self._process = self._connection = None
 
     def client(self, service: str) -> Any:
         config = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50)

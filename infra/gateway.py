@@ -115,6 +115,7 @@ class Gateway:
     # -- serving
 
     def start(self, port: int = 0) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # handle() logs one line per request
         self._server = make_server("127.0.0.1", port, self, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)

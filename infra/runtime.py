@@ -65,7 +65,6 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         started = time.monotonic()
         template = translate(self.project_root)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
         self.emulator.start()
         try:
             self.stack = provision(self.emulator, template, self.parameters)

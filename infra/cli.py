@@ -1,0 +1,172 @@
+"""The `kontakt` command: run the system locally and the tools around template.yaml."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infra.template import TemplateError, find_project_root
+
+DEV_FILE = Path(".kontakt") / "dev.json"
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return 2
+    command: Command = args.command
+    return command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kontakt", description="Kontakt's local runtime and tools.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    dev = sub.add_parser("dev", help="run the whole system locally")
+    dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument("--stage", default="dev")
+    dev.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    dev.set_defaults(command=run_dev)
+
+    token = sub.add_parser("token", help="print a dev bearer token")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--user", required=True)
+    token.add_argument("--role", default="admin", choices=["admin", "manager", "user"])
+    token.add_argument("--groups", default="", help="comma-separated group ids")
+    token.set_defaults(command=run_token)
+
+    events = sub.add_parser("events", help="print the last events of a running `kontakt dev`")
+    events.add_argument("--limit", type=int, default=20)
+    events.set_defaults(command=run_events)
+
+    check = sub.add_parser("check-template", help="translate template.yaml with the SAM translator")
+    check.set_defaults(command=run_check_template)
+    return parser
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    from infra.runtime import LocalRuntime
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
+    root = find_project_root()
+    runtime = LocalRuntime(root, stage=args.stage, port=args.port)
+    stopping = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopping.set())
+    runtime.start()
+    try:
+        _write_dev_file(root, runtime)
+        if not args.no_demo:
+            _load_demo(runtime)
+        _print_banner(runtime)
+        stopping.wait()
+    finally:
+        print("stopping ...", flush=True)
+        runtime.stop()
+        (root / DEV_FILE).unlink(missing_ok=True)
+    return 0
+
+
+def _write_dev_file(root: Path, runtime: Any) -> None:
+    path = root / DEV_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"api_url": runtime.api_url, "aws_endpoint": runtime.aws_endpoint}, indent=2))
+
+
+def _load_demo(runtime: Any) -> None:
+    try:
+        demo = importlib.import_module("infra.demo")
+    except ModuleNotFoundError as error:
+        if error.name != "infra.demo":
+            raise
+        print("(no infra/demo.py yet: starting without demo data)")
+        return
+    demo.load(runtime)
+
+
+def _print_banner(runtime: Any) -> None:
+    api = runtime.api_url
+    token = runtime.token("demo", "demo-admin", "admin")
+    print(
+        f"""
+Kontakt is running.
+
+  API          {api}
+  API docs     {api}/directory/docs
+  AWS emulator {runtime.aws_endpoint}
+  Events       kontakt events   (or {api}/dev/events)
+
+Bearer token (tenant demo, user demo-admin, role admin):
+  {token}
+
+Try:
+  curl -H "Authorization: Bearer $TOKEN" {api}/contacts
+  curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
+       -d '{{"name": "Acme Oy"}}' {api}/accounts
+
+  (TOKEN={token})
+
+Ctrl-C to stop.
+""",
+        flush=True,
+    )
+
+
+def run_token(args: argparse.Namespace) -> int:
+    from infra.auth import DevIssuer
+
+    groups = [g for g in args.groups.split(",") if g]
+    print(DevIssuer(find_project_root()).mint(args.tenant, args.user, args.role, groups))
+    return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    path = find_project_root() / DEV_FILE
+    if not path.exists():
+        print("kontakt dev is not running (no .kontakt/dev.json)", file=sys.stderr)
+        return 1
+    api_url = json.loads(path.read_text())["api_url"]
+    try:
+        with urllib.request.urlopen(f"{api_url}/dev/events?limit={args.limit}", timeout=5) as response:
+            events = json.loads(response.read())
+    except OSError as error:
+        print(f"cannot reach kontakt dev at {api_url}: {error}", file=sys.stderr)
+        return 1
+    for event in events:
+        detail = event.get("detail") or {}
+        envelope_id = detail.get("id", event.get("id")) if isinstance(detail, dict) else event.get("id")
+        print(f"{event.get('time', '')}  {event.get('detail-type', '?'):32}  {envelope_id}  {event.get('source', '')}")
+    return 0
+
+
+def run_check_template(args: argparse.Namespace) -> int:
+    from infra.template import build_stack, translate
+
+    try:
+        root = find_project_root()
+        stack = build_stack(translate(root))
+    except TemplateError as error:
+        print(f"template.yaml: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"template.yaml translates: {len(stack.functions)} functions, {len(stack.routes)} routes, "
+        f"{len(stack.mappings)} event source mappings, {len(stack.tables)} tables, {len(stack.queues)} queues"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
