@@ -118,8 +118,13 @@ class UnitOfWork:
     def update(self, item: Model, actions: list[Any], condition: Any = None) -> None:
         self.ops.append(_Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate))
 
-    def delete(self, item: Model, condition: Any = None) -> None:
-        self.ops.append(_Op(1, lambda tx: tx.delete(item, condition=condition), ConcurrentUpdate))
+    def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:
+        """Delete; by default only if nobody saved the item since it was read (its version)."""
+
+        def apply(tx: TransactWrite) -> None:
+            tx.delete(item, condition=condition, add_version_condition=check_version)
+
+        self.ops.append(_Op(1, apply, ConcurrentUpdate))
 
     def check(self, model: type[Model], pk: str, sk: str, condition: Any, on_fail: Callable[[], Exception]) -> None:
         """Commit only if `condition` holds for that item (e.g. the account a contact names exists)."""

@@ -1,0 +1,260 @@
+"""Accounts and contacts: commands and queries."""
+
+from typing import Any
+
+from services.directory import events as ev
+from services.directory.domain.models import (
+    Account,
+    AccountCreate,
+    AccountUpdate,
+    Contact,
+    ContactCreate,
+    ContactUpdate,
+    Owner,
+    apply_account_update,
+    apply_contact_update,
+    erase_contact,
+    new_account,
+    new_contact,
+)
+from services.directory.service import (
+    Caller,
+    check_owner,
+    check_picklists,
+    commit,
+    model_of,
+    number_for,
+    owned_page,
+    page,
+    readable,
+    require_exists,
+    writable,
+)
+from services.directory.store import Placement, Record, new_record, place_record
+from shared import clock
+from shared.errors import Conflict, Forbidden
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.store import UnitOfWork
+
+
+def check_references(caller: Caller, uow: UnitOfWork, data: dict[str, Any]) -> None:
+    if data.get("account_manager_id"):
+        require_exists(caller, uow, "user", data["account_manager_id"], "account_manager_id")
+    if data.get("account_id"):
+        require_exists(caller, uow, "account", data["account_id"], "account_id")
+    for index, class_id in enumerate(data.get("classes") or []):
+        require_exists(caller, uow, "class", class_id, f"classes.{index}")
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+def _account_record(caller: Caller, account: Account) -> Record:
+    data = account.model_dump(mode="json", exclude={"version"})
+    return new_record(caller.tenant, "account", account.id, data, Placement(owner_id=account.owner.id))
+
+
+def create_account(caller: Caller, body: AccountCreate) -> Account:
+    check_picklists(caller, body)
+
+    def command() -> Account:
+        uow = UnitOfWork()
+        account = new_account(
+            body,
+            account_id=new_id(),
+            number=number_for(caller, uow, "accounts"),
+            caller_user_id=caller.auth.user_id,
+            now=clock.now(),
+        )
+        check_owner(caller, uow, account.owner)
+        check_references(caller, uow, body.model_dump())
+        add_account(caller, uow, account)
+        uow.commit()
+        return account
+
+    return commit(command)
+
+
+def add_account(caller: Caller, uow: UnitOfWork, account: Account) -> None:
+    """The writes of a new account (shared by the API and the CSV import)."""
+    uow.save(_account_record(caller, account), condition=Record.pk.does_not_exist())
+    uow.publish(caller.event("account.created", ev.RecordChanged(id=account.id, record=_json(account))))
+
+
+def get_account(caller: Caller, account_id: str) -> Account:
+    return model_of(readable(caller, "account", account_id, "accounts"), Account)
+
+
+def list_accounts(caller: Caller, cursor: str | None, limit: int) -> Page[Account]:
+    return owned_page(caller, "account", "accounts", cursor, limit, Account)
+
+
+def update_account(caller: Caller, account_id: str, body: AccountUpdate) -> Account:
+    check_picklists(caller, body.changes())
+
+    def command() -> Account:
+        record = writable(caller, "account", account_id, "accounts")
+        uow = UnitOfWork()
+        after = change_account(caller, uow, record, body)
+        uow.commit()
+        return after
+
+    return commit(command)
+
+
+def change_account(caller: Caller, uow: UnitOfWork, record: Record, body: AccountUpdate) -> Account:
+    """The writes of an account update (shared by the API and the CSV import)."""
+    before = model_of(record, Account)
+    after = apply_account_update(before, body, clock.now())
+    if "owner" in body.model_fields_set:
+        check_owner(caller, uow, after.owner)
+    check_references(caller, uow, body.changes())
+    place_record(record, caller.tenant, "account", before.id, Placement(owner_id=after.owner.id))
+    caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
+    payload = ev.RecordChanged(id=before.id, record=_json(after), changed=sorted(body.model_fields_set))
+    uow.publish(caller.event("account.updated", payload))
+    return after
+
+
+def delete_account(caller: Caller, account_id: str) -> None:
+    record = writable(caller, "account", account_id, "accounts")
+    if not caller.can_delete(Owner.model_validate(record.data["owner"])):
+        raise Forbidden("You may not delete this account.")
+    if caller.store.page_by_parent(caller.tenant, "account", account_id, "contact", None, 1):
+        raise Conflict("The account still has contacts; move or delete them first.")
+    uow = UnitOfWork()
+    caller.store.remove(uow, record)
+    uow.publish(caller.event("account.deleted", ev.RecordDeleted(id=account_id)))
+    uow.commit()
+
+
+# ----------------------------------------------------------------------------- contacts
+
+
+def _json(model: Account | Contact) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def _contact_record(caller: Caller, contact: Contact) -> Record:
+    data = contact.model_dump(mode="json", exclude={"version"})
+    return new_record(caller.tenant, "contact", contact.id, data, _placement(contact))
+
+
+def _placement(contact: Contact) -> Placement:
+    parent = ("account", contact.account_id) if contact.account_id else None
+    return Placement(owner_id=contact.owner.id, parent=parent)
+
+
+def create_contact(caller: Caller, body: ContactCreate) -> Contact:
+    check_picklists(caller, body)
+
+    def command() -> Contact:
+        uow = UnitOfWork()
+        contact = new_contact(
+            body,
+            contact_id=new_id(),
+            number=number_for(caller, uow, "contacts"),
+            caller_user_id=caller.auth.user_id,
+            now=clock.now(),
+        )
+        check_owner(caller, uow, contact.owner)
+        check_references(caller, uow, body.model_dump())
+        add_contact(caller, uow, contact)
+        uow.commit()
+        return contact
+
+    return commit(command)
+
+
+def add_contact(caller: Caller, uow: UnitOfWork, contact: Contact) -> None:
+    """The writes of a new contact (shared by the API and the CSV import)."""
+    uow.save(_contact_record(caller, contact), condition=Record.pk.does_not_exist())
+    uow.publish(caller.event("contact.created", ev.RecordChanged(id=contact.id, record=_json(contact))))
+
+
+def get_contact(caller: Caller, contact_id: str) -> Contact:
+    return model_of(readable(caller, "contact", contact_id, "contacts"), Contact)
+
+
+def list_contacts(caller: Caller, cursor: str | None, limit: int, account_id: str | None) -> Page[Contact]:
+    if account_id:
+        readable(caller, "account", account_id, "accounts")
+        fetch = lambda a, n: [  # noqa: E731
+            r
+            for r in caller.store.page_by_parent(caller.tenant, "account", account_id, "contact", a, n)
+            if caller.can_read("contacts", Owner.model_validate(r.data["owner"]))
+        ]
+        return page(caller, f"account:{account_id}:contacts", cursor, limit, fetch, Contact)
+    return owned_page(caller, "contact", "contacts", cursor, limit, Contact)
+
+
+def update_contact(caller: Caller, contact_id: str, body: ContactUpdate) -> Contact:
+    check_picklists(caller, body.changes())
+
+    def command() -> Contact:
+        record = writable(caller, "contact", contact_id, "contacts")
+        uow = UnitOfWork()
+        after = change_contact(caller, uow, record, body)
+        uow.commit()
+        return after
+
+    return commit(command)
+
+
+def change_contact(caller: Caller, uow: UnitOfWork, record: Record, body: ContactUpdate) -> Contact:
+    """The writes of a contact update (shared by the API and the CSV import)."""
+    before = model_of(record, Contact)
+    after = apply_contact_update(before, body, clock.now())
+    if "owner" in body.model_fields_set:
+        check_owner(caller, uow, after.owner)
+    check_references(caller, uow, body.changes())
+    place_record(record, caller.tenant, "contact", before.id, _placement(after))
+    caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
+    payload = ev.RecordChanged(id=before.id, record=_json(after), changed=sorted(body.model_fields_set))
+    uow.publish(caller.event("contact.updated", payload))
+    return after
+
+
+def delete_contact(caller: Caller, contact_id: str) -> None:
+    record = writable(caller, "contact", contact_id, "contacts")
+    if not caller.can_delete(Owner.model_validate(record.data["owner"])):
+        raise Forbidden("You may not delete this contact.")
+    uow = UnitOfWork()
+    caller.store.remove(uow, record)
+    uow.publish(caller.event("contact.deleted", ev.RecordDeleted(id=contact_id)))
+    uow.commit()
+
+
+# ----------------------------------------------------------------------------- GDPR
+
+
+def export_contact(caller: Caller, contact_id: str) -> dict[str, Any]:
+    """Everything the directory holds about one person (GDPR access request)."""
+    record = readable(caller, "contact", contact_id, "contacts")
+    contact = model_of(record, Contact)
+    memberships = [r.data["target_group_id"] for r in caller.store.contact_memberships(caller.tenant, contact_id)]
+    account = caller.store.get(caller.tenant, "account", contact.account_id) if contact.account_id else None
+    return {
+        "exported_at": clock.iso(clock.now()),
+        "contact": contact.model_dump(mode="json"),
+        "account": {"id": account.data["id"], "name": account.data["name"]} if account else None,
+        "target_groups_added_to": memberships,
+    }
+
+
+def erase(caller: Caller, contact_id: str) -> Contact:
+    """GDPR erasure: personal fields removed for good; other services are told to erase theirs."""
+    caller.require_admin()
+
+    def command() -> Contact:
+        record = readable(caller, "contact", contact_id, "contacts")
+        erased = erase_contact(model_of(record, Contact), clock.now())
+        uow = UnitOfWork()
+        place_record(record, caller.tenant, "contact", contact_id, _placement(erased))
+        caller.store.replace(uow, record, erased.model_dump(mode="json", exclude={"version"}))
+        uow.publish(caller.event("contact.erased", ev.ContactErased(id=contact_id)))
+        uow.commit()
+        return erased
+
+    return commit(command)

@@ -1,0 +1,186 @@
+"""Users, groups, picklists, tenant settings, classes and classification types."""
+
+from services.directory.domain.models import (
+    Class,
+    ClassCreate,
+    ClassificationType,
+    ClassificationTypeCreate,
+    Group,
+    GroupCreate,
+    PicklistItem,
+    PicklistName,
+    PicklistReplace,
+    TenantSettings,
+    User,
+    UserCreate,
+    UserUpdate,
+)
+from services.directory.service import SETTINGS_ID, Caller, model_of, page, picklists, require_exists
+from services.directory.store import Placement, Record, new_record
+from shared.errors import NotFound
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.store import UnitOfWork
+
+
+def _get(caller: Caller, kind: str, record_id: str) -> Record:
+    record = caller.store.get(caller.tenant, kind, record_id)
+    if record is None:
+        raise NotFound(f"No {kind.replace('_', ' ')} {record_id}.")
+    return record
+
+
+def _list(caller: Caller, kind: str, model: type, cursor: str | None, limit: int) -> Page:
+    return page(caller, kind, cursor, limit, lambda a, n: caller.store.page_by_type(caller.tenant, kind, a, n), model)
+
+
+# ----------------------------------------------------------------------------- users and groups
+
+
+def _membership(caller: Caller, group_id: str, user_id: str) -> Record:
+    item = new_record(
+        caller.tenant,
+        "membership",
+        f"{group_id}.{user_id}",
+        {"user_id": user_id},
+        Placement(parent=("group", group_id)),
+    )
+    item.gsi1pk = item.gsi1sk = None  # memberships are listed only under their group
+    return item
+
+
+def _set_memberships(caller: Caller, uow: UnitOfWork, user_id: str, old: list[str], new: list[str]) -> None:
+    for index, group_id in enumerate(new):
+        if group_id not in old:
+            require_exists(caller, uow, "group", group_id, f"groups.{index}")
+            uow.save(_membership(caller, group_id, user_id))
+    for group_id in set(old) - set(new):
+        uow.delete(_membership(caller, group_id, user_id), check_version=False)
+
+
+def create_user(caller: Caller, body: UserCreate) -> User:
+    caller.require_admin()
+    user = User(id=new_id(), **body.model_dump())
+    uow = UnitOfWork()
+    uow.save(
+        new_record(caller.tenant, "user", user.id, user.model_dump(mode="json"), Placement()),
+        condition=Record.pk.does_not_exist(),
+    )
+    _set_memberships(caller, uow, user.id, [], user.groups)
+    uow.commit()
+    return user
+
+
+def update_user(caller: Caller, user_id: str, body: UserUpdate) -> User:
+    caller.require_admin()
+    record = _get(caller, "user", user_id)
+    before = User.model_validate(record.data)
+    after = User.model_validate(before.model_dump() | body.model_dump(exclude_unset=True))
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, after.model_dump(mode="json"))
+    _set_memberships(caller, uow, user_id, before.groups, after.groups)
+    uow.commit()
+    return after
+
+
+def get_user(caller: Caller, user_id: str) -> User:
+    return User.model_validate(_get(caller, "user", user_id).data)
+
+
+def list_users(caller: Caller, cursor: str | None, limit: int) -> Page[User]:
+    return _list(caller, "user", User, cursor, limit)
+
+
+def create_group(caller: Caller, body: GroupCreate) -> Group:
+    caller.require_admin()
+    group = Group(id=new_id(), name=body.name)
+    uow = UnitOfWork()
+    uow.save(new_record(caller.tenant, "group", group.id, group.model_dump(), Placement()))
+    uow.commit()
+    return group
+
+
+def get_group(caller: Caller, group_id: str) -> Group:
+    return Group.model_validate(_get(caller, "group", group_id).data)
+
+
+def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[Group]:
+    return _list(caller, "group", Group, cursor, limit)
+
+
+# ----------------------------------------------------------------------------- picklists and settings
+
+
+def get_picklist(caller: Caller, name: PicklistName) -> list[PicklistItem]:
+    return picklists(caller).get(name, [])
+
+
+def replace_picklist(caller: Caller, name: PicklistName, body: PicklistReplace) -> list[PicklistItem]:
+    caller.require_admin()
+    record = _get(caller, "picklist", name.value)
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, {"items": [i.model_dump() for i in body.items]})
+    uow.commit()
+    return body.items
+
+
+def get_settings(caller: Caller) -> TenantSettings:
+    return caller.settings
+
+
+def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
+    caller.require_admin()
+    record = _get(caller, "settings", SETTINGS_ID)
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, body.model_dump(mode="json"))
+    uow.commit()
+    caller.settings = body
+    return body
+
+
+# ----------------------------------------------------------------------------- classes
+
+
+def create_classification_type(caller: Caller, body: ClassificationTypeCreate) -> ClassificationType:
+    caller.require_admin()
+    item = ClassificationType(id=new_id(), name=body.name)
+    uow = UnitOfWork()
+    uow.save(new_record(caller.tenant, "classification_type", item.id, item.model_dump(), Placement()))
+    uow.commit()
+    return item
+
+
+def list_classification_types(caller: Caller, cursor: str | None, limit: int) -> Page[ClassificationType]:
+    return _list(caller, "classification_type", ClassificationType, cursor, limit)
+
+
+def get_classification_type(caller: Caller, type_id: str) -> ClassificationType:
+    return ClassificationType.model_validate(_get(caller, "classification_type", type_id).data)
+
+
+def create_class(caller: Caller, body: ClassCreate) -> Class:
+    caller.require_admin()
+    item = Class(id=new_id(), **body.model_dump())
+    uow = UnitOfWork()
+    if item.classification_type_id:
+        require_exists(caller, uow, "classification_type", item.classification_type_id, "classification_type_id")
+    uow.save(new_record(caller.tenant, "class", item.id, item.model_dump(), Placement()))
+    uow.commit()
+    return item
+
+
+def list_classes(caller: Caller, cursor: str | None, limit: int) -> Page[Class]:
+    return _list(caller, "class", Class, cursor, limit)
+
+
+def get_class(caller: Caller, class_id: str) -> Class:
+    return model_of(_get(caller, "class", class_id), Class)
+
+
+def class_types(caller: Caller) -> dict[str, str]:
+    """class id -> classification type id, for every class of the tenant."""
+    return {
+        r.data["id"]: r.data["classification_type_id"]
+        for r in caller.store.all_of_kind(caller.tenant, "class")
+        if r.data.get("classification_type_id")
+    }

@@ -1,0 +1,121 @@
+"""Consumes the events routed to the directory: audience requests from other services."""
+
+from collections.abc import Iterator
+from contextlib import suppress
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from services.directory.domain.conditions import TargetGroup
+from services.directory.domain.models import Contact
+from services.directory.service import Caller, ensure_tenant, model_of
+from services.directory.settings import DirectorySettings
+from services.directory.store import DirectoryStore
+from services.directory.target_groups import Resolver
+from shared.auth import AuthContext, Role
+from shared.consumer import Handle, consume
+from shared.contracts.audience import PAGE_SIZE, AudienceMember, AudiencePage, AudienceRequested
+from shared.events import Actor, Envelope, new_event
+from shared.ids import derived_id
+from shared.observability import logger, metrics, tracer
+from shared.settings import load
+from shared.store import AlreadyApplied, UnitOfWork, bind_table
+
+CONSUMER = "directory"
+CONTACT_FIELDS = frozenset(Contact.model_fields) - {"version"}
+DIRECTORY = Actor(type="service", id="directory")
+
+
+@cache
+def _cold_start() -> None:
+    bind_table(load(DirectorySettings).table_name)
+
+
+def _system_caller(tenant_id: str) -> Caller:
+    auth = AuthContext(tenant_id=tenant_id, user_id="service:directory", role=Role.ADMIN)
+    caller = Caller(auth=auth, store=DirectoryStore(), signing_key=b"")
+    ensure_tenant(caller)
+    return caller
+
+
+def _member(contact: dict[str, Any], fields: list[str]) -> AudienceMember:
+    return AudienceMember(
+        contact_id=contact["id"],
+        account_id=contact.get("account_id"),
+        owner_id=(contact.get("owner") or {}).get("id"),
+        account_manager_id=contact.get("account_manager_id"),
+        fields={f: contact.get(f) for f in fields if f in CONTACT_FIELDS},
+    )
+
+
+def _pages(request: AudienceRequested, members: Iterator[dict[str, Any]]) -> Iterator[AudiencePage]:
+    """Pages of at most PAGE_SIZE members; the last one says so and carries the total."""
+    batch: list[AudienceMember] = []
+    number, total = 1, 0
+    for contact in members:
+        batch.append(_member(contact, request.fields))
+        total += 1
+        if len(batch) == PAGE_SIZE:
+            yield AudiencePage(**_base(request), page=number, last=False, members=batch)
+            batch, number = [], number + 1
+    yield AudiencePage(**_base(request), page=number, last=True, total_members=total, members=batch)
+
+
+def _base(request: AudienceRequested) -> dict[str, Any]:
+    return {
+        "request_id": request.request_id,
+        "requester": request.requester,
+        "target_group_id": request.target_group_id,
+    }
+
+
+def _publish(envelope: Envelope, page: AudiencePage) -> None:
+    """One page in its own transaction; its id is derived, so a redelivery cannot add it twice."""
+    event_id = derived_id(envelope.id, "page", str(page.page))
+    uow = UnitOfWork()
+    uow.publish(
+        new_event(
+            "audience.page",
+            envelope.tenant_id,
+            page,
+            actor=DIRECTORY,
+            correlation_id=envelope.correlation_id,
+            event_id=event_id,
+        )
+    )
+    with suppress(AlreadyApplied):
+        uow.commit()
+
+
+def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
+    request = AudienceRequested.model_validate(envelope.data)
+    caller = _system_caller(envelope.tenant_id)
+    record = caller.store.get(caller.tenant, "target_group", request.target_group_id)
+    if record is None:
+        empty = AudiencePage(
+            **_base(request),
+            page=1,
+            last=True,
+            total_members=0,
+            members=[],
+            error=f"No target group {request.target_group_id}.",
+        )
+        _publish(envelope, empty)
+        return
+    resolver = Resolver(caller, model_of(record, TargetGroup))
+    for audience_page in _pages(request, resolver.members()):
+        _publish(envelope, audience_page)
+    metrics.add_metric(name="AudienceItemsRead", unit="Count", value=resolver.items_read)
+    logger.info("audience resolved", extra={"request_id": request.request_id, "items_read": resolver.items_read})
+
+
+HANDLERS: dict[str, Handle] = {"audience.requested": resolve_audience}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _cold_start()
+    return consume(event, context, CONSUMER, HANDLERS)

@@ -1,0 +1,71 @@
+"""Processes CSV uploads: S3 notification -> SQS -> this function, one file per message."""
+
+import json
+from functools import cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from services.directory.imports import MAX_UPLOAD_BYTES, Importer
+from services.directory.service import Caller, ensure_tenant
+from services.directory.settings import DirectorySettings
+from services.directory.store import DirectoryStore
+from shared.auth import AuthContext
+from shared.observability import logger, metrics, tracer
+from shared.settings import load
+from shared.store import UnitOfWork, bind_table
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _cold_start() -> None:
+    bind_table(load(DirectorySettings).table_name)
+
+
+def _uploads(record: SQSRecord) -> list[tuple[str, str]]:
+    body = json.loads(record.body)
+    if body.get("Event") == "s3:TestEvent":
+        return []
+    return [(r.s3.bucket.name, unquote_plus(r.s3.get_object.key)) for r in S3Event(body).records]
+
+
+def process_upload(bucket: str, key: str) -> None:
+    _, tenant_id, filename = key.split("/", 2)
+    import_id = filename.removesuffix(".csv")
+    store = DirectoryStore()
+    job = store.get(tenant_id, "import", import_id)
+    if job is None or job.data["status"] in ("completed", "failed"):
+        logger.info("import already done or unknown", extra={"key": key})
+        return
+    caller = Caller(auth=AuthContext.model_validate(job.data["auth"]), store=store, signing_key=b"")
+    ensure_tenant(caller)
+    if job.data["status"] == "awaiting_upload":
+        uow = UnitOfWork()
+        store.replace(uow, job, dict(job.data) | {"status": "processing"})
+        uow.commit()
+    obj = boto3.client("s3").get_object(Bucket=bucket, Key=key)
+    too_large = obj["ContentLength"] > MAX_UPLOAD_BYTES
+    text = "" if too_large else obj["Body"].read().decode("utf-8-sig", errors="replace")
+    counts = Importer(caller, job).run(text)
+    logger.info("import processed", extra={"import_id": import_id, **counts})
+
+
+def record_handler(record: SQSRecord) -> None:
+    for bucket, key in _uploads(record):
+        process_upload(bucket, key)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _cold_start()
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    )

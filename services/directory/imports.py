@@ -1,0 +1,268 @@
+"""CSV import of accounts and contacts: the job, the upload, and processing row by row.
+
+A client creates a job with its column mapping and gets a presigned URL; the upload lands in S3,
+whose notification reaches the import function through a queue. Each row is written in one
+transaction together with its row report, so a row is either fully imported or not at all, and
+a redelivered upload skips the rows already done.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+import boto3
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.directory import accounts
+from services.directory import events as ev
+from services.directory.domain.errors import FieldError as DomainFieldError
+from services.directory.domain.imports import ImportFileError, ImportKind, RowResult, parse_csv, validate_mapping
+from services.directory.domain.models import (
+    AccountCreate,
+    AccountUpdate,
+    ContactCreate,
+    ContactUpdate,
+    Owner,
+    new_account,
+    new_contact,
+)
+from services.directory.service import Caller, model_of, number_for, page, picklists, readable
+from services.directory.store import Placement, Record, new_record
+from shared import clock
+from shared.errors import FieldError, ValidationFailed
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.store import AlreadyApplied, UnitOfWork
+
+UPLOAD_URL_SECONDS = 900
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+Status = Literal["awaiting_upload", "processing", "completed", "failed"]
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ImportKind
+    mapping: dict[str, str] = Field(description="CSV header -> field name", max_length=100)
+
+
+class Upload(BaseModel):
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str] = Field(default_factory=dict)
+    expires_in: int = UPLOAD_URL_SECONDS
+
+
+class ImportJob(BaseModel):
+    id: str
+    kind: ImportKind
+    mapping: dict[str, str]
+    status: Status
+    owner: Owner
+    created_at: datetime
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    error: str | None = None
+    upload: Upload | None = None
+
+
+class RowReport(BaseModel):
+    row: int
+    outcome: Literal["created", "updated", "rejected"]
+    record_id: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+def upload_key(tenant_id: str, import_id: str) -> str:
+    return f"uploads/{tenant_id}/{import_id}.csv"
+
+
+def _fields(errors: list[DomainFieldError]) -> list[FieldError]:
+    return [FieldError(field=e.field, message=e.message, code=e.code) for e in errors]
+
+
+def create_job(caller: Caller, body: ImportRequest, bucket: str) -> ImportJob:
+    errors = validate_mapping(body.mapping, body.kind)
+    if errors:
+        raise ValidationFailed("The column mapping is not valid.", _fields(errors))
+    job = ImportJob(
+        id=new_id(),
+        kind=body.kind,
+        mapping=body.mapping,
+        status="awaiting_upload",
+        owner=Owner(type="user", id=caller.auth.user_id),
+        created_at=clock.now(),
+    )
+    data = job.model_dump(mode="json") | {"auth": caller.auth.model_dump(mode="json")}
+    uow = UnitOfWork()
+    uow.save(new_record(caller.tenant, "import", job.id, data, Placement(owner_id=job.owner.id)))
+    uow.commit()
+    url = boto3.client("s3").generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket, "Key": upload_key(caller.tenant, job.id), "ContentType": "text/csv"},
+        ExpiresIn=UPLOAD_URL_SECONDS,
+    )
+    return job.model_copy(update={"upload": Upload(url=url, headers={"Content-Type": "text/csv"})})
+
+
+def get_job(caller: Caller, import_id: str) -> ImportJob:
+    return model_of(readable(caller, "import", import_id, "contacts"), ImportJob)
+
+
+def list_rows(caller: Caller, import_id: str, cursor: str | None, limit: int) -> Page[RowReport]:
+    readable(caller, "import", import_id, "contacts")
+    return page(
+        caller,
+        f"import:{import_id}:rows",
+        cursor,
+        limit,
+        lambda a, n: caller.store.page_by_parent(caller.tenant, "import", import_id, "import_row", a, n),
+        RowReport,
+    )
+
+
+# ----------------------------------------------------------------------------- processing
+
+
+class Importer:
+    """Processes one uploaded file for its job, as the user who created the job."""
+
+    def __init__(self, caller: Caller, job: Record) -> None:
+        self.caller = caller
+        self.job = job
+        self.kind = ImportKind(job.data["kind"])
+        self.mapping: dict[str, str] = job.data["mapping"]
+        self.existing: dict[str, str] = {}
+
+    def run(self, text: str) -> dict[str, int]:
+        try:
+            results = parse_csv(text, self.mapping, self.kind, picklists(self.caller))
+        except ImportFileError as exc:
+            self._finish("failed", {"created": 0, "updated": 0, "rejected": 0}, error=exc.detail)
+            return {}
+        self.existing = self._natural_keys()
+        for result in results:
+            self._import_row(result)
+        counts = self._tally()
+        self._finish("completed", counts)
+        return counts
+
+    def _natural_keys(self) -> dict[str, str]:
+        """Natural key -> id of the records already in the tenant (contacts by email, accounts by business id)."""
+        if self.kind == ImportKind.contacts:
+            return {
+                r.data["email"].casefold(): r.data["id"]
+                for r in self.caller.store.all_of_kind(self.caller.tenant, "contact")
+                if r.data.get("email") and not r.data.get("erased")
+            }
+        return {
+            r.data["business_id"].upper(): r.data["id"]
+            for r in self.caller.store.all_of_kind(self.caller.tenant, "account")
+            if r.data.get("business_id")
+        }
+
+    def _import_row(self, result: RowResult) -> None:
+        uow = UnitOfWork()
+        if not result.ok or result.record is None:
+            report = RowReport(row=result.row, outcome="rejected", errors=_fields(result.errors))
+        else:
+            try:
+                report = self._write(uow, result)
+            except ValidationFailed as exc:
+                uow = UnitOfWork()
+                report = RowReport(row=result.row, outcome="rejected", errors=exc.errors)
+        uow.save(self._report_record(report), condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+        try:
+            uow.commit()
+        except AlreadyApplied:
+            return  # done by an earlier delivery
+        except ValidationFailed as exc:  # a reference (account, user, class) did not exist
+            self._reject(RowReport(row=result.row, outcome="rejected", errors=exc.errors))
+
+    def _reject(self, report: RowReport) -> None:
+        uow = UnitOfWork()
+        uow.save(self._report_record(report), condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+        try:
+            uow.commit()
+        except AlreadyApplied:
+            return
+
+    def _write(self, uow: UnitOfWork, result: RowResult) -> RowReport:
+        existing_id = self.existing.get(result.match_key or "")
+        if self.kind == ImportKind.contacts:
+            assert isinstance(result.record, ContactCreate)
+            return self._write_contact(uow, result.row, result.record, existing_id)
+        assert isinstance(result.record, AccountCreate)
+        return self._write_account(uow, result.row, result.record, existing_id)
+
+    def _write_contact(self, uow: UnitOfWork, row: int, data: ContactCreate, existing_id: str | None) -> RowReport:
+        caller = self.caller
+        if existing_id:
+            record = caller.store.get(caller.tenant, "contact", existing_id)
+            if record is not None:
+                update = ContactUpdate.model_validate(data.model_dump(exclude_unset=True))
+                accounts.change_contact(caller, uow, record, update)
+                return RowReport(row=row, outcome="updated", record_id=existing_id)
+        contact = new_contact(
+            data,
+            contact_id=new_id(),
+            number=number_for(caller, uow, "contacts"),
+            caller_user_id=caller.auth.user_id,
+            now=clock.now(),
+        )
+        accounts.check_references(caller, uow, data.model_dump())
+        accounts.add_contact(caller, uow, contact)
+        if data.email:
+            self.existing[data.email.casefold()] = contact.id
+        return RowReport(row=row, outcome="created", record_id=contact.id)
+
+    def _write_account(self, uow: UnitOfWork, row: int, data: AccountCreate, existing_id: str | None) -> RowReport:
+        caller = self.caller
+        if existing_id:
+            record = caller.store.get(caller.tenant, "account", existing_id)
+            if record is not None:
+                update = AccountUpdate.model_validate(data.model_dump(exclude_unset=True))
+                accounts.change_account(caller, uow, record, update)
+                return RowReport(row=row, outcome="updated", record_id=existing_id)
+        account = new_account(
+            data,
+            account_id=new_id(),
+            number=number_for(caller, uow, "accounts"),
+            caller_user_id=caller.auth.user_id,
+            now=clock.now(),
+        )
+        accounts.check_references(caller, uow, data.model_dump())
+        accounts.add_account(caller, uow, account)
+        if data.business_id:
+            self.existing[data.business_id.upper()] = account.id
+        return RowReport(row=row, outcome="created", record_id=account.id)
+
+    def _report_record(self, report: RowReport) -> Record:
+        job_id = self.job.data["id"]
+        item = new_record(
+            self.caller.tenant,
+            "import_row",
+            f"{job_id}.{report.row:06d}",
+            report.model_dump(mode="json"),
+            Placement(parent=("import", job_id)),
+        )
+        item.gsi1pk = item.gsi1sk = None
+        item.gsi3sk = f"{report.row:06d}"
+        return item
+
+    def _tally(self) -> dict[str, int]:
+        counts = {"created": 0, "updated": 0, "rejected": 0}
+        job_id = self.job.data["id"]
+        for row in self.caller.store.children(self.caller.tenant, "import", job_id, "import_row"):
+            counts[row.data["outcome"]] += 1
+        return counts
+
+    def _finish(self, status: Status, counts: dict[str, int], error: str | None = None) -> None:
+        job = self.caller.store.get(self.caller.tenant, "import", self.job.data["id"]) or self.job
+        uow = UnitOfWork()
+        self.caller.store.replace(uow, job, dict(job.data) | counts | {"status": status, "error": error})
+        if status == "completed":
+            payload = ev.ImportCompleted(id=job.data["id"], kind=self.kind.value, **counts)
+            uow.publish(self.caller.event("import.completed", payload, event_id=f"import-{job.data['id']}"))
+        uow.commit()

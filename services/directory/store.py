@@ -1,0 +1,177 @@
+"""The directory table: pynamodb models and the repository the handlers call.
+
+One item per record, keyed `T#<tenant>#<KIND>#<id>` / `<KIND>`, its fields in a `data` map.
+Three indexes serve every list without a Scan: `by_type` (all records of a kind in a tenant),
+`by_owner` (the records one user or group owns) and `by_parent` (the contacts of an account,
+the members of a group). Lists walk an index in id order from an exclusive "after id".
+"""
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from shared.store import TableItem, UnitOfWork, tenant_key
+
+
+class _Index(GlobalSecondaryIndex[Any]):
+    pass
+
+
+class ByType(_Index):
+    class Meta:
+        index_name = "by_type"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ByOwner(_Index):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class ByParent(_Index):
+    class Meta:
+        index_name = "by_parent"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class Record(TableItem):
+    """A directory record (account, contact, user, group, class, target group, import ...)."""
+
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
+    version = VersionAttribute()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record's fields as plain Python values."""
+        value = self.fields
+        return value.as_dict() if isinstance(value, MapAttribute) else dict(value or {})
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self.fields = value  # type: ignore[assignment]
+
+    by_type = ByType()
+    by_owner = ByOwner()
+    by_parent = ByParent()
+
+
+def record_key(tenant_id: str, kind: str, record_id: str) -> str:
+    return tenant_key(tenant_id, kind.upper(), record_id)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB maps hold no nulls or empty sets: drop absent values."""
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a record shows up besides its own key: its owner and its parent."""
+
+    owner_id: str | None = None
+    parent: tuple[str, str] | None = None  # (parent kind, parent id)
+
+
+def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any], place: Placement) -> Record:
+    item = Record(
+        pk=record_key(tenant_id, kind, record_id),
+        sk=kind.upper(),
+        kind=kind,
+        gsi1pk=tenant_key(tenant_id, kind.upper()),
+        gsi1sk=record_id,
+        fields=_clean(data),
+    )
+    place_record(item, tenant_id, kind, record_id, place)
+    return item
+
+
+def place_record(item: Record, tenant_id: str, kind: str, record_id: str, place: Placement) -> None:
+    item.gsi2pk = tenant_key(tenant_id, "OWNER", place.owner_id, kind.upper()) if place.owner_id else None
+    item.gsi2sk = record_id if place.owner_id else None
+    if place.parent:
+        parent_kind, parent_id = place.parent
+        item.gsi3pk = tenant_key(tenant_id, parent_kind.upper(), parent_id, kind.upper())
+        item.gsi3sk = record_id
+    else:
+        item.gsi3pk = item.gsi3sk = None
+
+
+class DirectoryStore:
+    """Reads of the directory table; writes go through a UnitOfWork."""
+
+    def get(self, tenant_id: str, kind: str, record_id: str) -> Record | None:
+        try:
+            return Record.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
+        except Record.DoesNotExist:
+            return None
+
+    def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, Record]:
+        keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
+        return {item.gsi1sk or "": item for item in Record.batch_get(keys)}
+
+    def add(self, uow: UnitOfWork, item: Record) -> None:
+        uow.save(item, condition=Record.pk.does_not_exist())
+
+    def replace(self, uow: UnitOfWork, item: Record, data: dict[str, Any]) -> None:
+        """Save changed data; the version condition fails if someone saved in between."""
+        item.data = _clean(data)
+        uow.save(item)
+
+    def remove(self, uow: UnitOfWork, item: Record) -> None:
+        uow.delete(item)
+
+    def page_by_type(self, tenant_id: str, kind: str, after: str | None, limit: int) -> list[Record]:
+        condition = Record.gsi1sk > after if after else None
+        return list(
+            Record.by_type.query(tenant_key(tenant_id, kind.upper()), range_key_condition=condition, limit=limit)
+        )
+
+    def page_by_owners(
+        self, tenant_id: str, kind: str, owner_ids: set[str], after: str | None, limit: int
+    ) -> list[Record]:
+        """The first `limit` records owned by any of `owner_ids`, merged in id order."""
+        streams = []
+        for owner_id in sorted(owner_ids):
+            condition = Record.gsi2sk > after if after else None
+            hash_key = tenant_key(tenant_id, "OWNER", owner_id, kind.upper())
+            streams.append(Record.by_owner.query(hash_key, range_key_condition=condition, limit=limit))
+        merged = heapq.merge(*streams, key=lambda r: r.gsi1sk or "")
+        return [record for _, record in zip(range(limit), merged, strict=False)]
+
+    def page_by_parent(
+        self, tenant_id: str, parent_kind: str, parent_id: str, kind: str, after: str | None, limit: int
+    ) -> list[Record]:
+        hash_key = tenant_key(tenant_id, parent_kind.upper(), parent_id, kind.upper())
+        condition = Record.gsi3sk > after if after else None
+        return list(Record.by_parent.query(hash_key, range_key_condition=condition, limit=limit))
+
+    def all_of_kind(self, tenant_id: str, kind: str, page_size: int = 1000) -> Iterator[Record]:
+        """Every record of a kind in a tenant, paged through the by_type index."""
+        yield from Record.by_type.query(tenant_key(tenant_id, kind.upper()), page_size=page_size)
+
+    def contact_memberships(self, tenant_id: str, contact_id: str) -> Iterator[Record]:
+        """The target groups a contact was added to by hand."""
+        yield from Record.by_type.query(tenant_key(tenant_id, "CONTACT", contact_id, "TG_MEMBER"))
+
+    def children(self, tenant_id: str, parent_kind: str, parent_id: str, kind: str) -> Iterator[Record]:
+        yield from Record.by_parent.query(tenant_key(tenant_id, parent_kind.upper(), parent_id, kind.upper()))
