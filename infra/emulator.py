@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -33,10 +34,8 @@ def _serve(connection: Any) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     connection.send(server.get_host_and_port()[1])
-    try:
+    with contextlib.suppress(EOFError, KeyboardInterrupt):
         connection.recv()
-    except (EOFError, KeyboardInterrupt):
-        pass
     server.stop()
 
 
@@ -69,10 +68,8 @@ class Emulator:
     def stop(self) -> None:
         if self._process is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             self._connection.send(None)
-        except OSError:
-            pass
         self._process.join(5)
         if self._process.is_alive():
             self._process.kill()

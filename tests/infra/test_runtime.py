@@ -1,0 +1,235 @@
+"""The runtime end to end on the fixture stack: gateway, pumps, streams, schedules, workers."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote_plus
+
+import pytest
+import requests
+
+from infra.functions import FunctionError
+from infra.runtime import LocalRuntime
+from tests.infra.conftest import logged
+
+
+def _get(runtime: LocalRuntime, path: str, token: str | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(runtime.api_url + path, headers=headers, timeout=30)
+
+
+# ---------------------------------------------------------------- gateway
+
+
+def test_route_reaches_the_function_with_claims(runtime: LocalRuntime) -> None:
+    token = runtime.token("t1", "u1", "manager", ["g1", "g2"])
+    response = requests.get(
+        runtime.api_url + "/hello/bob?a=1&a=2&b=",
+        headers={"Authorization": f"Bearer {token}", "Cookie": "x=1; y=2", "X-Many": "1"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["x-function"] == "kontakt-ApiFunction"
+    assert response.headers["Set-Cookie"] == "seen=1"
+    event = response.json()["event"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /hello/{name}"
+    assert event["pathParameters"] == {"name": "bob"}
+    assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
+    assert event["rawQueryString"] == "a=1&a=2&b="
+    assert event["cookies"] == ["x=1", "y=2"]
+    assert event["headers"]["x-many"] == "1"
+    assert "cookie" not in event["headers"]
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    assert claims["tenant_id"] == "t1"
+    assert claims["sub"] == "u1"
+    assert claims["role"] == "manager"
+    assert claims["groups"] == "[g1 g2]"
+    assert isinstance(claims["exp"], str)
+    assert event["requestContext"]["stage"] == "$default"
+
+
+def test_exact_and_greedy_routes(runtime: LocalRuntime) -> None:
+    token = runtime.token("t1", "u1")
+    assert _get(runtime, "/hello/me", token).json()["event"]["routeKey"] == "GET /hello/me"
+    event = requests.post(
+        runtime.api_url + "/items/a/b", data=b"\x00\xff", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()["event"]
+    assert event["routeKey"] == "ANY /items/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b"}
+    assert event["isBase64Encoded"] is True
+
+
+def test_auth_and_errors(runtime: LocalRuntime) -> None:
+    assert _get(runtime, "/hello/bob").status_code == 401
+    assert _get(runtime, "/hello/bob").json() == {"message": "Unauthorized"}
+    assert _get(runtime, "/hello/bob", "not-a-token").status_code == 401
+    public = _get(runtime, "/public")
+    assert public.status_code == 200
+    assert "authorizer" not in public.json()["event"]["requestContext"]
+    assert _get(runtime, "/public?fail=1").json() == {"message": "Internal Server Error"}
+    assert _get(runtime, "/nowhere").status_code == 404
+    assert _get(runtime, "/dev/health").json()["status"] == "ok"
+
+
+def test_function_environment(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    assert _get(runtime, "/public").json()["env"] == {"IS_PROD": "no"}
+    secret_arn = runtime.stack.secrets["Secret"].arn
+    assert secret_arn is not None
+    value = runtime.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    assert len(value) == 32
+
+
+# ---------------------------------------------------------------- queues and the bus
+
+
+def test_partial_batch_failure_redelivers_only_the_failed_record(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    ok_id, bad_id = f"ok-{uuid.uuid4()}", f"bad-{uuid.uuid4()}"
+    entries = [
+        {"Source": "test", "DetailType": "thing.happened", "Detail": json.dumps(detail), "EventBusName": "infra-test"}
+        for detail in ({"id": ok_id}, {"id": bad_id, "fail": True})
+    ]
+    assert runtime.client("events").put_events(Entries=entries)["FailedEntryCount"] == 0
+    runtime.drain(30)
+    records = logged(runtime, "sqs")
+    assert f"{ok_id}#1" in records and f"{ok_id}#2" not in records
+    assert f"{bad_id}#1" in records and f"{bad_id}#2" in records
+    assert f"{bad_id}#3" not in records  # maxReceiveCount 2: the third receive moves it to the DLQ
+    record = records[f"{ok_id}#1"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == runtime.stack.queues["WorkQueue"].arn
+    dlq = runtime.client("sqs").receive_message(QueueUrl=runtime.stack.queues["WorkDLQ"].url, MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    assert [json.loads(m["Body"])["detail"]["id"] for m in dlq] == [bad_id]
+    tapped = [e["detail"]["id"] for e in runtime.events(50)]
+    assert ok_id in tapped and bad_id in tapped
+
+
+def test_s3_upload_reaches_the_queue(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    bucket = runtime.stack.buckets["UploadsBucket"].name
+    runtime.client("s3").put_object(Bucket=bucket, Key="uploads/new file.csv", Body=b"a,b\n")
+    runtime.client("s3").put_object(Bucket=bucket, Key="elsewhere/x.csv", Body=b"a,b\n")
+    runtime.drain(30)
+    bodies = list(logged(runtime, "uploads").values())
+    assert all("Records" in b for b in bodies)  # the s3:TestEvent never reaches the function
+    keys = [unquote_plus(b["Records"][0]["s3"]["object"]["key"]) for b in bodies]
+    assert keys == ["uploads/new file.csv"]  # URL-encoded as in AWS (moto also encodes the slash)
+
+
+# ---------------------------------------------------------------- streams
+
+
+def _put_source(runtime: LocalRuntime, pk: str, kind: str, fail_times: int = 0) -> None:
+    assert runtime.stack is not None
+    runtime.client("dynamodb").put_item(
+        TableName=runtime.stack.tables["SourceTable"].name,
+        Item={"pk": {"S": pk}, "kind": {"S": kind}, "fail_times": {"N": str(fail_times)}},
+    )
+
+
+def test_stream_records_are_shaped_and_filtered(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    watched, other = f"w-{uuid.uuid4()}", f"o-{uuid.uuid4()}"
+    _put_source(runtime, watched, "watched")
+    _put_source(runtime, other, "other")
+    _put_source(runtime, watched, "watched", 0)  # a MODIFY: filtered out
+    runtime.drain(30)
+    records = logged(runtime, "stream")
+    assert other not in records
+    record = records[watched]
+    assert record["eventName"] == "INSERT"
+    assert record["eventSource"] == "aws:dynamodb"
+    assert record["awsRegion"] == "eu-north-1"
+    assert record["eventSourceARN"] == runtime.stack.tables["SourceTable"].stream_arn
+    assert "/stream/pending" not in record["eventSourceARN"]
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int | float)
+    assert logged(runtime, "attempts")[watched]["n"]["N"] == "1"
+
+
+def test_failing_stream_batch_is_retried_then_sent_to_the_destination(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    flaky, broken, after = f"f-{uuid.uuid4()}", f"b-{uuid.uuid4()}", f"a-{uuid.uuid4()}"
+    _put_source(runtime, flaky, "watched", fail_times=1)
+    runtime.drain(30)
+    assert flaky in logged(runtime, "stream")
+    assert logged(runtime, "attempts")[flaky]["n"]["N"] == "2"
+
+    _put_source(runtime, broken, "watched", fail_times=99)
+    _put_source(runtime, after, "watched")
+    runtime.drain(30)
+    deadline = time.monotonic() + 15
+    while after not in logged(runtime, "stream") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert after in logged(runtime, "stream")
+    assert broken not in logged(runtime, "stream")
+    assert logged(runtime, "attempts")[broken]["n"]["N"] == "3"  # first try + MaximumRetryAttempts 2
+    failures = runtime.client("sqs").receive_message(
+        QueueUrl=runtime.stack.queues["StreamDLQ"].url, MaxNumberOfMessages=10
+    )["Messages"]
+    info = json.loads(failures[0]["Body"])
+    assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["DDBStreamBatchInfo"]["streamArn"] == runtime.stack.tables["SourceTable"].stream_arn
+    assert info["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+# ---------------------------------------------------------------- schedules and workers
+
+
+def test_runtime_created_schedules_fire(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    scheduler = runtime.client("scheduler")
+    now = datetime.now(UTC)
+    one_off = f"once-{uuid.uuid4().hex[:8]}"
+    scheduler.create_schedule(
+        Name=one_off,
+        ScheduleExpression=f"at({(now + timedelta(hours=1)).strftime('%Y-%m-%dT%H:%M:%S')})",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="DELETE",
+        Target={
+            "Arn": runtime.stack.queues["WorkQueue"].arn,
+            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+            "Input": json.dumps({"id": one_off}),
+        },
+    )
+    scheduler.create_schedule(
+        Name="every-5-minutes",
+        ScheduleExpression="rate(5 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": runtime.stack.functions["TickFunction"].arn,
+            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+            "Input": json.dumps({"tick": True}),
+        },
+    )
+    assert one_off not in runtime.fire_schedules(now + timedelta(minutes=30))
+    fired = runtime.fire_schedules(now + timedelta(hours=2))
+    assert one_off in fired and "every-5-minutes" in fired
+    runtime.drain(30)
+    assert f"{one_off}#1" in logged(runtime, "sqs")
+    assert {"tick": True} in logged(runtime, "record").values()
+    names = [s["Name"] for s in scheduler.list_schedules()["Schedules"]]
+    assert one_off not in names and "every-5-minutes" in names
+    assert runtime.fire_schedules(now + timedelta(hours=2)) == []
+
+
+def test_template_schedules_fire(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    fired = runtime.fire_schedules(datetime.now(UTC) + timedelta(days=2))
+    assert set(fired) >= {s.name for s in runtime.stack.schedules.values()}
+    events = list(logged(runtime, "record").values())
+    assert {"from": "scheduler"} in events
+    assert any(e.get("detail-type") == "Scheduled Event" for e in events)
+
+
+def test_timeout_kills_and_restarts_the_worker(runtime: LocalRuntime) -> None:
+    with pytest.raises(FunctionError) as failure:
+        runtime.invoke("SlowFunction", {"seconds": 5})
+    assert failure.value.error_type == "Sandbox.Timedout"
+    assert runtime.invoke("SlowFunction", {"seconds": 0}) == {"slept": True}

@@ -1,0 +1,51 @@
+"""The template model: SAM translation and intrinsics, on the repo's and the fixture template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.template import build_stack, translate
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_repo_template_translates_into_a_stack() -> None:
+    stack = build_stack(translate(ROOT))
+    assert stack.buses["EventBus"].name == "kontakt-dev"
+    api = stack.functions["DirectoryApiFunction"]
+    assert api.environment["EVENT_BUS_NAME"] == "kontakt-dev"
+    assert api.environment["STAGE"] == "dev"
+    routes = {r.route_key: r for r in stack.routes}
+    assert routes["ANY /accounts/{proxy+}"].auth_required
+    assert routes["ANY /accounts/{proxy+}"].function == "DirectoryApiFunction"
+    assert not routes["GET /directory/openapi.json"].auth_required
+    outbox = stack.mappings["DirectoryPublisherFunctionOutbox"]
+    assert outbox.kind == "dynamodb"
+    assert outbox.bisect_on_error and outbox.reports_item_failures
+    assert outbox.on_failure_arn == stack.queues["DirectoryPublisherDLQ"].arn
+
+
+def test_parameters_override_defaults() -> None:
+    stack = build_stack(translate(ROOT), {"Stage": "qa"})
+    assert stack.tables["DirectoryTable"].name == "kontakt-qa-directory"
+    assert stack.queues["DirectoryEventsQueue"].redrive_policy == {
+        "deadLetterTargetArn": stack.queues["DirectoryEventsDLQ"].arn,
+        "maxReceiveCount": 5,
+    }
+
+
+def test_conditions_late_values_and_schedules() -> None:
+    template = translate(FIXTURES)
+    late = {("Secret", "Ref"): "arn:aws:secretsmanager:eu-north-1:123456789012:secret:infra-test-secret-AbCdEf"}
+    stack = build_stack(template, {"Stage": "test"}, late)
+    worker = stack.functions["WorkerFunction"]
+    assert worker.environment["IS_PROD"] == "no"
+    assert worker.environment["SECRET_ID"].endswith("-AbCdEf")
+    assert worker.code_dir == "."
+    assert build_stack(template, {"Stage": "prod"}).functions["WorkerFunction"].environment["IS_PROD"] == "yes"
+    schedules = {s.expression: s for s in stack.schedules.values()}
+    assert schedules["cron(0 6 * * ? *)"].function == "TickFunction"
+    assert schedules["cron(0 6 * * ? *)"].kind == "rule"
+    assert schedules["rate(1 hour)"].kind == "scheduler"
+    assert schedules["rate(1 hour)"].input == '{"from": "scheduler"}'

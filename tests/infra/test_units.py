@@ -1,0 +1,55 @@
+"""Small pure pieces of the runtime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from infra.gateway import RouteTable, claim_text
+from infra.pumps import describe_message
+from infra.schedules import ScheduleExpressionError, next_fire
+from infra.template import Route
+
+
+def test_claims_render_like_the_http_api_authorizer() -> None:
+    assert claim_text(["a", "b"]) == "[a b]"
+    assert claim_text([]) == "[]"
+    assert claim_text(1700000000) == "1700000000"
+    assert claim_text(True) == "true"
+
+
+def test_most_specific_route_wins() -> None:
+    table = RouteTable(
+        [
+            Route("ANY", "/items/{proxy+}", "F", True),
+            Route("GET", "/items/{id}", "F", True),
+            Route("GET", "/items/special", "F", True),
+            Route("ANY", "/items/special", "F", True),
+        ]
+    )
+    assert table.match("GET", "/items/special") == (Route("GET", "/items/special", "F", True), {})
+    assert table.match("POST", "/items/special")[0].method == "ANY"  # type: ignore[index]
+    assert table.match("GET", "/items/42") == (Route("GET", "/items/{id}", "F", True), {"id": "42"})
+    assert table.match("GET", "/items/4/2")[1] == {"proxy": "4/2"}  # type: ignore[index]
+    assert table.match("GET", "/other") is None
+
+
+def test_schedule_expressions() -> None:
+    start = datetime(2026, 1, 1, 12, 30, tzinfo=UTC)
+    assert next_fire("rate(5 minutes)", start) == datetime(2026, 1, 1, 12, 35, tzinfo=UTC)
+    assert next_fire("cron(0 6 * * ? *)", start) == datetime(2026, 1, 2, 6, 0, tzinfo=UTC)
+    # 1 = Sunday in AWS cron; 2026-01-04 is a Sunday
+    assert next_fire("cron(15 10 ? * 1 *)", start) == datetime(2026, 1, 4, 10, 15, tzinfo=UTC)
+    assert next_fire("cron(0/20 * * * ? *)", start) == datetime(2026, 1, 1, 12, 40, tzinfo=UTC)
+    assert next_fire("at(2026-01-01T13:00:00)", start) == datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
+    assert next_fire("at(2026-01-01T12:00:00)", start) is None
+    helsinki = next_fire("cron(0 9 * * ? *)", start, "Europe/Helsinki")
+    assert helsinki == datetime(2026, 1, 2, 7, 0, tzinfo=UTC)
+    with pytest.raises(ScheduleExpressionError):
+        next_fire("cron(0 9 L * ? *)", start)
+
+
+def test_delivery_lines_name_the_event() -> None:
+    body = '{"detail-type": "account.created", "id": "eb-1", "detail": {"id": "env-1"}}'
+    assert describe_message(body) == "account.created env-1"
