@@ -27,10 +27,28 @@ def problem_response(error: DomainError, correlation_id: str | None = None) -> R
     return Response(status_code=error.status, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 
+def body_size(body: str | None, is_base64_encoded: bool) -> int:
+    """The size in bytes of a request body as the client sent it."""
+    if not body:
+        return 0
+    if is_base64_encoded:
+        return len(body) * 3 // 4 - (len(body) - len(body.rstrip("=")))
+    return len(body.encode())
+
+
+def _too_large(app: APIGatewayHttpResolver) -> PayloadTooLarge | None:
+    event = app.current_event
+    if body_size(event.body, bool(event.is_base64_encoded)) > MAX_BODY_BYTES:
+        return PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    return None
+
+
 def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body or ""
-    if len(body) > MAX_BODY_BYTES * (4 / 3 if app.current_event.is_base64_encoded else 1):
-        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    # Powertools validates the request before user middlewares run: an oversized body that is
+    # also invalid is answered 413 by the validation error handler below.
+    too_large = _too_large(app)
+    if too_large:
+        raise too_large
     return next_middleware(app)
 
 
@@ -60,6 +78,9 @@ def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def validation_error(error: RequestValidationError) -> Response:
+        too_large = _too_large(app)
+        if too_large:
+            return problem_response(too_large)
         errors = field_errors_from_pydantic(error.errors())
         if any(e.code == "json_invalid" for e in errors):
             malformed = FieldError(field="body", message="malformed JSON", code="json_invalid")

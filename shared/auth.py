@@ -5,6 +5,7 @@ In AWS the HTTP API's JWT authorizer (Cognito) has verified the token; locally t
 The tenant comes from these claims only, never from the URL or the body.
 """
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -47,7 +48,12 @@ def parse_list_claim(value: Any) -> tuple[str, ...]:
         return tuple(str(v) for v in value if str(v))
     text = str(value).strip()
     if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            text = text[1:-1]
+        else:
+            return parse_list_claim(parsed if isinstance(parsed, list) else [parsed])
     return tuple(part for part in text.replace(",", " ").split() if part)
 
 

@@ -48,7 +48,7 @@ def decode_cursor(cursor: str, scope: str, key: bytes) -> dict[str, Any]:
     try:
         body, mac = cursor.split(".", 1)
         payload = _unb64(body)
-        if not hmac.compare_digest(mac, _mac(key, scope, payload)):
+        if not hmac.compare_digest(mac.encode(), _mac(key, scope, payload).encode()):
             raise ValueError("signature")
         position = json.loads(payload)
         if not isinstance(position, dict):
