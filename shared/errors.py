@@ -1,8 +1,18 @@
 """Domain errors, and their one mapping to `application/problem+json` (RFC 9457)."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
+
+# Tags of discriminated unions: pydantic puts the tag into an error's location
+# (`conditions.0.equals.value`); clients never send it as a path, so it is dropped.
+_union_tags: set[str] = set()
+
+
+def register_union_tags(tags: Iterable[str]) -> None:
+    """Declare the tag values of a discriminated union, to be left out of error paths."""
+    _union_tags.update(tags)
 
 
 class FieldError(BaseModel):
@@ -80,10 +90,16 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     """Turn pydantic/Powertools validation errors into per-field errors.
 
     A body field reads `name` or `conditions.0.value`; a parameter keeps its place, `query.limit`.
+    A registered union tag right after a list index is left out (`conditions.0.equals.value`).
     """
     result = []
     for error in errors:
-        loc = [str(part) for part in error.get("loc", ())]
+        loc: list[str] = []
+        previous: Any = None
+        for part in error.get("loc", ()):
+            if not (isinstance(previous, int) and isinstance(part, str) and part in _union_tags):
+                loc.append(str(part))
+            previous = part
         if loc and loc[0] == "body":
             loc = loc[1:]
         result.append(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
 
-from shared.errors import Conflict, DomainError, FieldError, ValidationFailed
+from shared.errors import Conflict, DomainError, FieldError, ValidationFailed, register_union_tags
 
 __all__ = [
     "UNION_TAGS",
@@ -38,6 +38,7 @@ UNION_TAGS: frozenset[str] = frozenset(
         "in_classification_type",
     }
 )
+register_union_tags(UNION_TAGS)
 
 
 def loc_to_path(loc: Iterable[int | str], union_tags: frozenset[str] = UNION_TAGS) -> str:
