@@ -1,0 +1,214 @@
+"""Demo data for `kontakt dev`: a small CRM for tenant "demo", created through the HTTP API only.
+
+`load(runtime)` is called by `kontakt dev` once the runtime is up. It goes through the gateway
+like any client (dev token of the tenant's admin), so the data passes the same validation,
+access rules, numbering and outbox events as real data. If the tenant already has accounts it
+does nothing. It returns a summary (counts and the target group ids) for the CLI to print.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import requests
+
+log = logging.getLogger("kontakt.demo")
+
+TENANT = "demo"
+ADMIN = "demo-admin"
+
+GROUPS = ["Sales team", "Support team"]
+# (email, name, role, groups by index into GROUPS)
+USERS: list[tuple[str, str, str, list[int]]] = [
+    ("anna.virtanen@demo.example", "Anna Virtanen", "manager", [0]),
+    ("mikko.korhonen@demo.example", "Mikko Korhonen", "user", [0]),
+    ("liisa.nieminen@demo.example", "Liisa Nieminen", "user", [1]),
+]
+CLASSIFICATION_TYPES = ["Industry", "Size"]
+# (name, classification type by index)
+CLASSES: list[tuple[str, int]] = [("Manufacturing", 0), ("Software", 0), ("Enterprise", 1)]
+# (name, status, city, classes by index, account manager by user index, owning group by index)
+ACCOUNTS: list[tuple[str, str, str, list[int], int | None, int | None]] = [
+    ("Acme Oy", "active", "Helsinki", [0, 2], 0, 0),
+    ("Nordic Software Ab", "active", "Helsinki", [1], 1, 0),
+    ("Pohjola Tools Oy", "prospect", "Oulu", [0], 1, 0),
+    ("Savo Logistics Oy", "active", "Kuopio", [], 0, None),
+    ("Turku Marine Oy", "passive", "Turku", [0], None, 1),
+    ("Lakeside Cloud Oy", "prospect", "Tampere", [1], 2, 1),
+    ("Old Mill Oy", "ceased", "Lahti", [0], None, None),
+    ("Arctic Data Oy", "active", "Helsinki", [1, 2], 2, None),
+]
+FIRST_NAMES = [
+    "Aino",
+    "Eero",
+    "Helmi",
+    "Juho",
+    "Kaisa",
+    "Lauri",
+    "Maija",
+    "Niko",
+    "Oona",
+    "Pekka",
+    "Riikka",
+    "Sami",
+    "Tiina",
+    "Ville",
+    "Elina",
+    "Antti",
+    "Sanna",
+    "Jari",
+    "Noora",
+    "Timo",
+]
+LAST_NAMES = [
+    "Mäkinen",
+    "Heikkinen",
+    "Koskinen",
+    "Järvinen",
+    "Lehtonen",
+    "Laine",
+    "Salonen",
+    "Lindholm",
+    "Rantanen",
+    "Hämäläinen",
+]
+JOB_TITLES = ["ceo", "cfo", "manager", "sales", "marketing", "purchasing", "specialist"]
+CATEGORIES = ["customer", "customer", "prospect", "partner", "supplier"]
+REGION_OF_CITY = {
+    "Helsinki": "south",
+    "Oulu": "north",
+    "Kuopio": "east",
+    "Turku": "west",
+    "Tampere": "west",
+    "Lahti": "south",
+}
+GROUP_SETS = [["newsletter"], ["newsletter", "events"], ["decision_makers"], [], ["vip", "newsletter"]]
+SALES_STATUSES = ["lead", "qualified", "proposal", "won", "lost"]
+ASCII = str.maketrans("äöå", "aoa")
+CONTACT_COUNT = 20
+PASSIVE_EVERY = 6  # contacts 0, 6, 12, 18 are passive
+
+
+class DemoError(RuntimeError):
+    """A demo request failed: the API answered with an unexpected status."""
+
+
+class _Api:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.requests = 0
+
+    def call(self, method: str, path: str, body: Any = None, expect: int = 201) -> Any:
+        self.requests += 1
+        response = self.session.request(method, self.base_url + path, json=body, timeout=60)
+        if response.status_code != expect:
+            raise DemoError(f"{method} {path}: {response.status_code} {response.text[:500]}")
+        return response.json() if response.content else None
+
+
+def load(runtime: Any) -> dict[str, Any]:
+    """Create the demo tenant's data through the HTTP API, unless it already has accounts."""
+    started = time.monotonic()
+    api = _Api(runtime.api_url, runtime.token(TENANT, ADMIN, "admin"))
+    if api.call("GET", "/accounts?limit=1", expect=200)["items"]:
+        log.info("demo data already loaded: skipped")
+        return {"tenant": TENANT, "skipped": True}
+
+    groups = [api.call("POST", "/groups", {"name": name})["id"] for name in GROUPS]
+    users = [
+        api.call(
+            "POST",
+            "/users",
+            {"email": email, "name": name, "role": role, "groups": [groups[i] for i in group_indexes]},
+        )["id"]
+        for email, name, role, group_indexes in USERS
+    ]
+    types = [api.call("POST", "/classification-types", {"name": name})["id"] for name in CLASSIFICATION_TYPES]
+    classes = [
+        api.call("POST", "/classes", {"name": name, "classification_type_id": types[t]})["id"] for name, t in CLASSES
+    ]
+    accounts: list[dict[str, Any]] = []
+    for index, (name, status, city, class_indexes, manager, group) in enumerate(ACCOUNTS):
+        body: dict[str, Any] = {
+            "name": name,
+            "status": status,
+            "business_id": f"{1234560 + index}-{index % 10}",
+            "email": f"info@{name.split()[0].lower()}.example",
+            "phone": f"+358 9 555 {1000 + index}",
+            "city": city,
+            "country": "FI",
+            "classes": [classes[c] for c in class_indexes],
+        }
+        if manager is not None:
+            body["account_manager_id"] = users[manager]
+        if group is not None:  # otherwise the admin who creates it owns it
+            body["owner"] = {"type": "group", "id": groups[group]}
+        accounts.append(api.call("POST", "/accounts", body))
+
+    contacts = []
+    for index in range(CONTACT_COUNT):
+        account = accounts[index % len(accounts)]
+        first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[index % len(LAST_NAMES)]
+        local = f"{first}.{last}{index}".lower().translate(ASCII)
+        body = {
+            "first_name": first,
+            "last_name": last,
+            "email": f"{local}@{account['email'].split('@')[1]}",
+            "mobile": f"+358 40 {7000000 + index * 137}",
+            "account_id": account["id"],
+            "active": index % PASSIVE_EVERY != 0,
+            "job_title": JOB_TITLES[index % len(JOB_TITLES)],
+            "category": CATEGORIES[index % len(CATEGORIES)],
+            "region": REGION_OF_CITY[account["city"]],
+            "groups": GROUP_SETS[index % len(GROUP_SETS)],
+            "sales_status": SALES_STATUSES[index % len(SALES_STATUSES)],
+            "owner": account["owner"],
+        }
+        if index % 3 != 2:
+            body["consent_date"] = f"2024-{1 + index % 12:02d}-{1 + index:02d}"
+        contacts.append(api.call("POST", "/contacts", body))
+
+    helsinki = api.call(
+        "POST",
+        "/target-groups",
+        {
+            "name": "Contacts in Helsinki",
+            "category": "Events",
+            "description": "Everyone at an account in Helsinki that is not ceased (dynamic).",
+            "conditions": [
+                {"field": "account.city", "op": "equals", "value": "Helsinki"},
+                {"field": "account.status", "op": "not_equals", "value": "ceased"},
+            ],
+            "match": "all",
+        },
+    )
+    vip = api.call(
+        "POST",
+        "/target-groups",
+        {
+            "name": "Christmas card list",
+            "category": "Marketing",
+            "description": "Picked by hand (static).",
+            "contact_ids": [c["id"] for c in contacts[1:20:3]],
+        },
+    )
+    summary = {
+        "tenant": TENANT,
+        "skipped": False,
+        "groups": len(groups),
+        "users": len(users),
+        "classification_types": len(types),
+        "classes": len(classes),
+        "accounts": len(accounts),
+        "contacts": len(contacts),
+        "passive_contacts": sum(1 for c in contacts if not c["active"]),
+        "target_groups": {"dynamic": helsinki["id"], "static": vip["id"]},
+        "requests": api.requests,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    log.info("demo data loaded: %s", summary)
+    return summary
