@@ -25,6 +25,9 @@ from infra.template import ACCOUNT_ID, REGION, Function
 log = logging.getLogger("kontakt.functions")
 
 # Kept from the parent's environment so the interpreter and locale work; nothing else leaks in.
+# Lambda allows 10 s of init; spawning and importing on a busy laptop can take longer.
+INIT_TIMEOUT = 60
+
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
 
 
@@ -154,9 +157,15 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
         if message is None:
             return
         request_id, event_json = message
-        try:
-            if handler is None:
+        if request_id is None:  # the init phase: import the handler's module
+            try:
                 handler = _load_handler(spec.handler)
+                connection.send(("ok", "null"))
+            except BaseException as error:
+                connection.send(("error", _error_payload(error, "Runtime.ImportModuleError")))
+            continue
+        try:
+            assert handler is not None, "invoked before init"
             result = handler(json.loads(event_json), LambdaContext(spec, request_id))
             reply: tuple[str, Any] = ("ok", json.dumps(result))
         except Exception as error:
@@ -174,10 +183,10 @@ def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
     return getattr(module, attribute)  # type: ignore[no-any-return]
 
 
-def _error_payload(error: BaseException) -> dict[str, Any]:
+def _error_payload(error: BaseException, error_type: str | None = None) -> dict[str, Any]:
     trace = traceback.format_exception(type(error), error, error.__traceback__)
     traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
-    return {"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": trace}
+    return {"errorType": error_type or type(error).__name__, "errorMessage": str(error), "stackTrace": trace}
 
 
 # ---------------------------------------------------------------- in the runtime
@@ -203,14 +212,23 @@ class Worker:
         process.start()
         child.close()
         self._process, self._connection = process, parent
+        try:
+            # The cold start: like Lambda's init phase, it does not count against the timeout.
+            self._call(None, "null", INIT_TIMEOUT, "Init timed out")
+        except FunctionError:
+            self._discard()
+            raise
 
     def invoke(self, event: Any, request_id: str) -> Any:
         self._ensure_started()
+        return self._call(request_id, json.dumps(event), self.spec.timeout, "Task timed out")
+
+    def _call(self, request_id: str | None, event_json: str, timeout: float, timeout_message: str) -> Any:
         try:
-            self._connection.send((request_id, json.dumps(event)))
-            if not self._connection.poll(self.spec.timeout):
+            self._connection.send((request_id, event_json))
+            if not self._connection.poll(timeout):
                 self._discard()
-                raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.spec.timeout:.2f} seconds")
+                raise FunctionError("Sandbox.Timedout", f"{timeout_message} after {timeout:.2f} seconds")
             status, payload = self._connection.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as error:
             self._discard()

@@ -51,6 +51,14 @@ class Api:
         return self.request("DELETE", path, **kwargs)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # e2e tests talk to the runtime over loopback, whatever unit tests disable.
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.enable_socket)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalRuntime]:
     runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0)

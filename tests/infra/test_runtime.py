@@ -15,6 +15,9 @@ from infra.functions import FunctionError
 from infra.runtime import LocalRuntime
 from tests.infra.conftest import logged
 
+# The runtime talks to its emulator and gateway over loopback, whatever unit tests disable.
+pytestmark = pytest.mark.enable_socket
+
 
 def _get(runtime: LocalRuntime, path: str, token: str | None = None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
