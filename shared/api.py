@@ -20,6 +20,7 @@ from shared.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 256 * 1024
+API_VERSION = "1.0.0"
 
 
 def problem_response(error: DomainError, correlation_id: str | None = None) -> Response:
@@ -56,13 +57,15 @@ def create_app(title: str, docs_prefix: str) -> APIGatewayHttpResolver:
     """A Powertools resolver with validation, problem+json errors and its OpenAPI docs."""
     app = APIGatewayHttpResolver(enable_validation=True)
     app.use(middlewares=[_limit_body_size])
-    app.enable_swagger(
-        path=f"/{docs_prefix}/docs",
+    # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
+    # which the checked-in docs are generated from, carries the bearer scheme too.
+    app.configure_openapi(
         title=title,
-        version="1.0.0",
+        version=API_VERSION,
         security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
         security=[{"bearer": []}],
     )
+    app.enable_swagger(path=f"/{docs_prefix}/docs")
     _register_error_handlers(app)
     return app
 
