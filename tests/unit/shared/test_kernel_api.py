@@ -1,0 +1,230 @@
+"""shared.api.create_app through a tiny resolver: problem+json for every way a request can fail."""
+
+import json
+from typing import Annotated, Any, Literal
+
+import pytest
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import api as http
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    ValidationFailed,
+)
+
+pytestmark = pytest.mark.disable_socket
+
+
+class Equals(BaseModel):
+    op: Literal["kernel_equals"]
+    value: str
+
+
+class Within(BaseModel):
+    op: Literal["kernel_within"]
+    values: list[str]
+
+
+class ThingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    count: int = 0
+    rules: list[Annotated[Equals | Within, Field(discriminator="op")]] = []
+
+
+ERRORS: dict[str, type[DomainError]] = {
+    "bad": BadRequest,
+    "unauthorized": Unauthorized,
+    "forbidden": Forbidden,
+    "missing": NotFound,
+    "conflict": Conflict,
+    "large": PayloadTooLarge,
+    "invalid": ValidationFailed,
+}
+
+app = http.create_app("Kernel test", "kernel")
+
+
+@app.post("/things", status_code=201)
+def create_thing(body: Annotated[ThingCreate, Body()]) -> dict[str, Any]:
+    if body.name == "boom":
+        raise RuntimeError("secret database password in a traceback")
+    return {"name": body.name, "count": body.count}
+
+
+@app.get("/things")
+def list_things(limit: Annotated[int, Query(ge=1, le=10)] = 5) -> dict[str, Any]:
+    return {"limit": limit}
+
+
+@app.get("/me")
+def me() -> dict[str, Any]:
+    caller = http.auth(app)
+    return {"tenant": caller.tenant_id, "user": caller.user_id, "groups": list(caller.groups)}
+
+
+@app.get("/fail/<kind>")
+def fail(kind: str) -> dict[str, Any]:
+    raise ERRORS[kind]("it failed")
+
+
+def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = app.resolve(event, {})
+    body = json.loads(response["body"]) if response.get("body") else {}
+    if response["statusCode"] >= 400:
+        assert response["headers"]["Content-Type"] == http.PROBLEM_JSON
+        assert {"type", "title", "status", "detail"} <= body.keys()
+        assert body["status"] == response["statusCode"]
+    return response["statusCode"], body
+
+
+def fields(body: dict[str, Any]) -> list[str]:
+    return [e["field"] for e in body.get("errors", [])]
+
+
+def test_valid_request(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", {"name": "a", "count": 2}))
+    assert (status, body) == (201, {"name": "a", "count": 2})
+
+
+def test_malformed_json_is_400_naming_body(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", '{"name": '))
+    assert status == 400
+    assert fields(body) == ["body"]
+    assert body["errors"][0]["code"] == "json_invalid"
+
+
+def test_wrong_type_is_422_naming_the_field(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", {"name": "a", "count": "many"}))
+    assert status == 422
+    assert body["code"] == "validation_failed"
+    assert fields(body) == ["count"]
+
+
+def test_unknown_field_is_422_naming_it(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", {"name": "a", "colour": "red"}))
+    assert status == 422
+    assert fields(body) == ["colour"]
+    assert body["errors"][0]["code"] == "extra_forbidden"
+
+
+def test_missing_body_is_422(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things"))
+    assert status == 422
+    assert fields(body) == ["body"]
+
+
+def test_union_tag_is_not_in_the_field_path(make_http_event: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.errors._union_tags", {"kernel_equals", "kernel_within"})
+    rules = [{"op": "kernel_within", "values": ["x"]}, {"op": "kernel_equals", "value": 3}]
+    status, body = call(make_http_event("POST", "/things", {"name": "a", "rules": rules}))
+    assert status == 422
+    assert fields(body) == ["rules.1.value"]
+
+
+def test_query_parameter_error_keeps_its_place(make_http_event: Any) -> None:
+    status, body = call(make_http_event("GET", "/things", query={"limit": "99"}))
+    assert status == 422
+    assert fields(body) == ["query.limit"]
+
+
+def test_body_over_256_kib_is_413(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", {"name": "x" * (257 * 1024)}))
+    assert status == 413
+    assert body["code"] == "payload_too_large"
+
+
+def test_body_over_256_kib_is_413_even_when_invalid(make_http_event: Any) -> None:
+    status, _ = call(make_http_event("POST", "/things", "{" + "x" * (257 * 1024)))
+    assert status == 413
+    status, _ = call(make_http_event("POST", "/things", {"name": "a", "extra": "x" * (257 * 1024)}))
+    assert status == 413
+
+
+def test_size_limit_counts_bytes_not_characters(make_http_event: Any) -> None:
+    name = "ä" * (140 * 1024)  # 140 Ki characters, 280 KiB of UTF-8
+    status, _ = call(make_http_event("POST", "/things", json.dumps({"name": name}, ensure_ascii=False)))
+    assert status == 413
+
+
+def test_base64_body_is_measured_decoded(make_http_event: Any) -> None:
+    status, _ = call(make_http_event("POST", "/things", {"name": "a"}, is_base64_encoded=True))
+    assert status == 201
+    status, _ = call(make_http_event("POST", "/things", {"name": "x" * (257 * 1024)}, is_base64_encoded=True))
+    assert status == 413
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 100, 256 * 1024])
+def test_body_size_of_base64(size: int) -> None:
+    import base64
+
+    encoded = base64.b64encode(b"x" * size).decode()
+    assert http.body_size(encoded, True) == size
+    assert http.body_size("x" * size, False) == size
+
+
+def test_unexpected_exception_is_500_with_correlation_id_and_no_traceback(make_http_event: Any) -> None:
+    response = app.resolve(make_http_event("POST", "/things", {"name": "boom"}, request_id="req-42"), {})
+    assert response["statusCode"] == 500
+    body = json.loads(response["body"])
+    assert body["code"] == "internal_error"
+    assert body["correlation_id"] == "req-42"
+    text = response["body"]
+    assert "secret" not in text
+    assert "Traceback" not in text
+    assert "RuntimeError" not in text
+
+
+@pytest.mark.parametrize("kind", sorted(ERRORS))
+def test_domain_errors_map_to_their_status(make_http_event: Any, kind: str) -> None:
+    error = ERRORS[kind]
+    status, body = call(make_http_event("GET", f"/fail/{kind}"))
+    assert status == error.status
+    assert body["code"] == error.code
+    assert body["title"] == error.title
+    assert body["detail"] == "it failed"
+
+
+def test_auth_reads_the_authorizer_claims(make_http_event: Any) -> None:
+    status, body = call(make_http_event("GET", "/me"))
+    assert status == 200
+    assert body == {"tenant": "tenant-1", "user": "user-1", "groups": ["g1", "g2"]}
+
+
+def test_no_claims_is_401(make_http_event: Any) -> None:
+    status, body = call(make_http_event("GET", "/me", claims=None))
+    assert status == 401
+    assert body["code"] == "unauthorized"
+
+
+def test_claims_without_tenant_are_401(make_http_event: Any) -> None:
+    status, _ = call(make_http_event("GET", "/me", claims={"sub": "user-1"}))
+    assert status == 401
+
+
+def test_unknown_route_is_404_problem(make_http_event: Any) -> None:
+    status, body = call(make_http_event("GET", "/nowhere"))
+    assert status == 404
+    assert body["code"] == "not_found"
+
+
+def test_openapi_document_has_bearer_security() -> None:
+    document = json.loads(app.get_openapi_json_schema(title="Kernel test", version="1.0.0"))
+    assert "/things" in document["paths"]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_swagger_page_serves_the_same_document(make_http_event: Any) -> None:
+    response = app.resolve(make_http_event("GET", "/kernel/docs", query={"format": "json"}), {})
+    assert response["statusCode"] == 200
+    document = json.loads(response["body"])
+    assert document["info"]["title"] == "Kernel test"
+    assert document["security"] == [{"bearer": []}]

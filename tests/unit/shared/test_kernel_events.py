@@ -1,0 +1,125 @@
+"""The envelope and the catalogue. Each test uses its own catalogue, so the real one (whose
+docs are generated) never sees test event types."""
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from shared import clock, events
+from shared.events import SYSTEM, Actor, Catalogue, Envelope, new_event, payload_of
+
+pytestmark = pytest.mark.disable_socket
+
+
+class ThingHappened(BaseModel):
+    id: str
+    size: int
+
+
+class OtherThing(BaseModel):
+    id: str
+
+
+@pytest.fixture
+def catalogue(monkeypatch: pytest.MonkeyPatch) -> Catalogue:
+    fresh = Catalogue()
+    fresh.register("thing.happened", ThingHappened, producer="tests", description="A thing happened.", version=2)
+    monkeypatch.setattr(events, "catalogue", fresh)
+    return fresh
+
+
+def test_double_registration_is_an_error(catalogue: Catalogue) -> None:
+    with pytest.raises(ValueError, match=r"thing\.happened"):
+        catalogue.register("thing.happened", OtherThing, producer="tests", description="again")
+
+
+def test_unknown_type_names_itself(catalogue: Catalogue) -> None:
+    with pytest.raises(KeyError, match=r"thing\.vanished"):
+        catalogue.spec("thing.vanished")
+    with pytest.raises(KeyError):
+        new_event("thing.vanished", "t1", ThingHappened(id="a", size=1))
+
+
+def test_all_is_sorted_by_type(catalogue: Catalogue) -> None:
+    catalogue.register("alpha.created", OtherThing, producer="tests", description="first")
+    assert [s.event_type for s in catalogue.all()] == ["alpha.created", "thing.happened"]
+
+
+def test_new_event_fills_the_envelope(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    actor = Actor(type="user", id="u1")
+    envelope = new_event("thing.happened", "t1", ThingHappened(id="a", size=3), actor=actor, correlation_id="c1")
+    assert envelope.type == "thing.happened"
+    assert envelope.version == 2
+    assert envelope.tenant_id == "t1"
+    assert envelope.occurred_at == moment
+    assert envelope.actor == actor
+    assert envelope.correlation_id == "c1"
+    assert envelope.data == {"id": "a", "size": 3}
+    assert len(envelope.id) == 26  # a ULID
+
+
+def test_new_event_defaults(catalogue: Catalogue) -> None:
+    envelope = new_event("thing.happened", "t1", ThingHappened(id="a", size=3), event_id="e1")
+    assert envelope.id == "e1"
+    assert envelope.correlation_id == "e1"
+    assert envelope.actor == SYSTEM
+
+
+def test_new_event_checks_the_payload_type(catalogue: Catalogue) -> None:
+    with pytest.raises(TypeError, match="ThingHappened"):
+        new_event("thing.happened", "t1", OtherThing(id="a"))
+
+
+def test_payload_of_round_trip(catalogue: Catalogue) -> None:
+    sent = new_event("thing.happened", "t1", ThingHappened(id="a", size=3))
+    received = Envelope.model_validate_json(sent.model_dump_json())
+    payload = payload_of(received)
+    assert isinstance(payload, ThingHappened)
+    assert payload == ThingHappened(id="a", size=3)
+
+
+def test_payload_of_validates(catalogue: Catalogue) -> None:
+    sent = new_event("thing.happened", "t1", ThingHappened(id="a", size=3))
+    broken = sent.model_copy(update={"data": {"id": "a", "size": "big"}})
+    with pytest.raises(ValidationError):
+        payload_of(broken)
+
+
+@pytest.mark.parametrize("event_type", ["Thing.Happened", "thing", "thing.happened.now", "thing-x.made"])
+def test_envelope_type_is_entity_dot_verb(event_type: str) -> None:
+    with pytest.raises(ValidationError):
+        Envelope(
+            id="e1",
+            type=event_type,
+            tenant_id="t1",
+            occurred_at=clock.now(),
+            actor=SYSTEM,
+            correlation_id="e1",
+            data={},
+        )
+
+
+def test_envelope_forbids_unknown_fields() -> None:
+    with pytest.raises(ValidationError):
+        Envelope.model_validate(
+            {
+                "id": "e1",
+                "type": "thing.happened",
+                "tenant_id": "t1",
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "actor": {"type": "system", "id": "kontakt"},
+                "correlation_id": "e1",
+                "data": {},
+                "extra": 1,
+            }
+        )
+
+
+def test_real_catalogue_has_the_audience_contract() -> None:
+    import shared.contracts.audience  # noqa: F401
+
+    spec = events.catalogue.spec("audience.page")
+    assert spec.producer == "directory"
