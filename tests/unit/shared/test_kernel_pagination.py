@@ -32,7 +32,7 @@ def test_cursor_is_url_safe_and_unpadded() -> None:
 
 
 def test_tampered_payload_is_rejected() -> None:
-    body, mac = encode_cursor(POSITION, SCOPE, KEY).split(".")
+    _body, mac = encode_cursor(POSITION, SCOPE, KEY).split(".")
     forged = base64.urlsafe_b64encode(json.dumps({**POSITION, "n": 4}).encode()).rstrip(b"=").decode()
     assert_rejected(f"{forged}.{mac}")
 
