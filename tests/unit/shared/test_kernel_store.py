@@ -1,0 +1,122 @@
+"""The pure parts of the unit of work: what a cancelled transaction means, keys, limits."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+from shared import clock, store
+from shared.events import SYSTEM, Envelope
+from shared.store import (
+    AlreadyApplied,
+    ConcurrentUpdate,
+    OutboxItem,
+    UnitOfWork,
+    _cause,
+    _Op,
+    run_with_retries,
+    tenant_key,
+)
+
+pytestmark = pytest.mark.disable_socket
+
+
+class AccountMissing(Exception):
+    pass
+
+
+def op(group: int, on_conflict: Any) -> _Op:
+    return _Op(group, lambda tx: None, on_conflict)
+
+
+def cancelled(*codes: str | None, error_code: str = "TransactionCanceledException") -> TransactWriteError:
+    reasons = [CancellationReason(code=c) if c else None for c in codes]
+    cause = VerboseClientError(
+        {"Error": {"Code": error_code, "Message": "cancelled"}}, "TransactWriteItems", cancellation_reasons=reasons
+    )
+    return TransactWriteError("transaction failed", cause=cause)
+
+
+def test_first_failed_condition_decides() -> None:
+    ordered = [op(0, AccountMissing), op(2, AlreadyApplied), op(3, ConcurrentUpdate)]
+    assert isinstance(_cause(cancelled(None, "ConditionalCheckFailed", None), ordered), AlreadyApplied)
+    assert isinstance(_cause(cancelled("ConditionalCheckFailed", None, None), ordered), AccountMissing)
+    both = cancelled(None, "ConditionalCheckFailed", "ConditionalCheckFailed")
+    assert isinstance(_cause(both, ordered), AlreadyApplied)
+
+
+def test_transaction_conflict_is_a_concurrent_update() -> None:
+    ordered = [op(2, AlreadyApplied), op(3, AccountMissing)]
+    assert isinstance(_cause(cancelled(None, "TransactionConflict"), ordered), ConcurrentUpdate)
+    assert isinstance(_cause(cancelled(error_code="TransactionConflictException"), ordered), ConcurrentUpdate)
+
+
+def test_other_failures_stay_as_they_are() -> None:
+    error = cancelled(None, "ValidationError")
+    assert _cause(error, [op(2, AlreadyApplied), op(3, AccountMissing)]) is error
+    throttled = TransactWriteError("throttled")
+    assert _cause(throttled, [op(2, AlreadyApplied)]) is throttled
+
+
+def test_concurrent_update_is_a_409() -> None:
+    error = ConcurrentUpdate()
+    assert error.status == 409
+    assert "retry" in error.detail
+
+
+def test_tenant_key() -> None:
+    assert tenant_key("acme", "CONTACT", "01J") == "T#acme#CONTACT#01J"
+    assert tenant_key("acme") == "T#acme"
+
+
+def test_outbox_item_of_an_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    event = Envelope(
+        id="e1",
+        type="account.created",
+        tenant_id="t1",
+        occurred_at=moment,
+        actor=SYSTEM,
+        correlation_id="e1",
+        data={"id": "a1"},
+    )
+    item = OutboxItem.of(event)
+    assert (item.pk, item.sk, item.kind, item.event_type) == ("OUTBOX#e1", "OUTBOX", "outbox", "account.created")
+    assert Envelope.model_validate_json(item.envelope) == event
+    assert item.expires_at == moment + timedelta(days=7)
+
+
+def test_empty_unit_of_work_commits_nothing() -> None:
+    UnitOfWork().commit()  # no connection is made: the network is off
+
+
+def test_unit_of_work_has_a_size_limit() -> None:
+    uow = UnitOfWork()
+    for _ in range(store.MAX_TRANSACTION_ITEMS + 1):
+        uow.ops.append(op(2, AlreadyApplied))
+    assert len(uow) == store.MAX_TRANSACTION_ITEMS + 1
+    with pytest.raises(ValueError, match="at most 100"):
+        uow.commit()
+
+
+def test_run_with_retries() -> None:
+    attempts: list[int] = []
+
+    def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConcurrentUpdate()
+        return "done"
+
+    assert run_with_retries(flaky) == "done"
+    assert len(attempts) == 3
+
+
+def test_run_with_retries_gives_up() -> None:
+    def always() -> None:
+        raise ConcurrentUpdate()
+
+    with pytest.raises(ConcurrentUpdate):
+        run_with_retries(always, attempts=2)
