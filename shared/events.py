@@ -25,14 +25,14 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str
-    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$")
-    version: int = 1
-    tenant_id: str
-    occurred_at: datetime
-    actor: Actor
-    correlation_id: str
-    data: dict[str, Any]
+    id: str = Field(description="The event's id (a ULID); consumers dedupe on it")
+    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$", description="`<entity>.<verb>`, also the `detail-type`")
+    version: int = Field(1, description="The version of the payload's shape for this type")
+    tenant_id: str = Field(description="The tenant the event belongs to")
+    occurred_at: datetime = Field(description="When it happened (UTC)")
+    actor: Actor = Field(description="Who caused it: a user, the system or a service")
+    correlation_id: str = Field(description="The id of the request or event that started the chain")
+    data: dict[str, Any] = Field(description="The payload: the registered model of this type, as JSON")
 
 
 @dataclass(frozen=True)
