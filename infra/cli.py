@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-template", help="translate template.yaml with the SAM translator")
     check.set_defaults(command=run_check_template)
+
+    docs = sub.add_parser("docs", help="write the generated docs (events.md, OpenAPI)")
+    docs.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
+    docs.set_defaults(command=run_docs)
     return parser
 
 
@@ -165,6 +169,20 @@ def run_check_template(args: argparse.Namespace) -> int:
         f"template.yaml translates: {len(stack.functions)} functions, {len(stack.routes)} routes, "
         f"{len(stack.mappings)} event source mappings, {len(stack.tables)} tables, {len(stack.queues)} queues"
     )
+    return 0
+
+
+def run_docs(args: argparse.Namespace) -> int:
+    from infra import docs
+
+    root = find_project_root()
+    if args.check:
+        stale = docs.stale(root)
+        for path in stale:
+            print(f"{path} is stale: run `make docs`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in docs.write_all(root):
+        print(f"wrote {path}")
     return 0
 
 
