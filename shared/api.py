@@ -6,13 +6,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     DomainError,
     FieldError,
     PayloadTooLarge,
+    Problem,
     field_errors_from_pydantic,
     problem_body,
 )
@@ -53,9 +54,36 @@ def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     return next_middleware(app)
 
 
+class Resolver(APIGatewayHttpResolver):
+    """Powertools' resolver whose OpenAPI document shows the problem+json errors it really sends."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
+        document = super().get_openapi_schema(*args, **kwargs).model_dump(by_alias=True, exclude_none=True)
+        return OpenAPI.model_validate(with_problem_responses(document))
+
+
+def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """Replace Powertools' `HTTPValidationError` 422 responses with our problem+json body."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, schema in problem.pop("$defs", {}).items():
+        schemas.setdefault(name, schema)
+    schemas["Problem"] = problem
+    if schemas.pop("HTTPValidationError", None) is not None:
+        schemas.pop("ValidationError", None)  # Powertools' item of HTTPValidationError
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if responses and ("422" in responses or 422 in responses):
+                responses.pop(422, None)
+                responses["422"] = {"description": "Validation failed", "content": content}
+    return document
+
+
 def create_app(title: str, docs_prefix: str) -> APIGatewayHttpResolver:
     """A Powertools resolver with validation, problem+json errors and its OpenAPI docs."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = Resolver(enable_validation=True)
     app.use(middlewares=[_limit_body_size])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the bearer scheme too.

@@ -21,6 +21,18 @@ class FieldError(BaseModel):
     code: str = "invalid"
 
 
+class Problem(BaseModel):
+    """The body of every error response (`application/problem+json`, RFC 9457)."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    errors: list[FieldError] | None = None
+    correlation_id: str | None = None
+
+
 class DomainError(Exception):
     status = 400
     code = "bad_request"

@@ -228,3 +228,13 @@ def test_swagger_page_serves_the_same_document(make_http_event: Any) -> None:
     document = json.loads(response["body"])
     assert document["info"]["title"] == "Kernel test"
     assert document["security"] == [{"bearer": []}]
+
+
+def test_openapi_validation_errors_are_problems() -> None:
+    document = json.loads(app.get_openapi_json_schema())
+    response = document["paths"]["/things"]["post"]["responses"]["422"]
+    assert response["content"] == {http.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "code", "detail"}
+    assert "FieldError" in schemas
