@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from infra.runtime import LocalRuntime
+from tests.e2e.helpers import new_tenant
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,3 +74,18 @@ def stack() -> Iterator[LocalRuntime]:
 def api(stack: LocalRuntime) -> Api:
     """Anonymous until `.as_(tenant, user, role, groups)`."""
     return Api(stack)
+
+
+# ----------------------------------------------------------------------------- shared fixtures
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A tenant of its own for each test, so tests never see each other's records."""
+    return new_tenant()
+
+
+@pytest.fixture
+def admin(api: Api, tenant: str) -> Api:
+    """The tenant's admin."""
+    return api.as_(tenant, "admin-1", "admin")
