@@ -61,7 +61,7 @@ def caller() -> Caller:
 
 
 def no_content() -> Response[None]:
-    return Response(status_code=204, content_type="application/json", body="")
+    return Response(status_code=204, body=None)
 
 
 # ----------------------------------------------------------------------------- accounts

@@ -53,7 +53,7 @@ def process_upload(bucket: str, key: str) -> None:
     too_large = obj["ContentLength"] > MAX_UPLOAD_BYTES
     text = "" if too_large else obj["Body"].read().decode("utf-8-sig", errors="replace")
     counts = Importer(caller, job).run(text)
-    logger.info("import processed", extra={"import_id": import_id, **counts})
+    logger.info("import processed", extra={"import_id": import_id, "rows": counts})
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -1,0 +1,146 @@
+"""Handlers of one service against the emulator built from template.yaml, called in-process.
+
+The emulator and every resource of the template are created once per test module (moto's queries
+slow down as its tables grow); each test runs a handler with that function's environment from the
+template, as Lambda would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.emulator import Emulator, provision
+from infra.functions import worker_spec
+from infra.template import Function, Stack, translate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Powertools reads these when shared.observability is first imported: set them before any handler is.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Kontakt")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+class Context:
+    """What Lambda passes as the context object."""
+
+    def __init__(self, function: Function) -> None:
+        self.function_name = function.name
+        self.memory_limit_in_mb = function.memory
+        self.invoked_function_arn = function.arn
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[Emulator, Stack]]:
+    emulator = Emulator()
+    emulator.start()
+    try:
+        yield emulator, provision(emulator, translate(PROJECT_ROOT), {"Stage": "it"})
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def aws(emulator: tuple[Emulator, Stack]) -> Emulator:
+    return emulator[0]
+
+
+@pytest.fixture
+def stack(emulator: tuple[Emulator, Stack]) -> Stack:
+    return emulator[1]
+
+
+@pytest.fixture
+def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`lambda_env("DirectoryApiFunction")` sets that function's environment; returns its context."""
+    from shared import outbox, secrets, settings
+    from shared.store import bind_table
+
+    aws, stack = emulator
+
+    def enter(logical_id: str) -> Context:
+        function = stack.functions[logical_id]
+        for name, value in worker_spec(function, PROJECT_ROOT, aws.url).environment.items():
+            monkeypatch.setenv(name, value)
+        settings.load.cache_clear()
+        secrets.signing_key.cache_clear()
+        outbox._events_client.cache_clear()
+        if "TABLE_NAME" in function.environment:
+            bind_table(function.environment["TABLE_NAME"])
+        return Context(function)
+
+    return enter
+
+
+def http_event(method: str, path: str, tenant: str, body: Any = None, user: str = "u1", role: str = "admin",
+               query: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (2.0) event with the claims the JWT authorizer passes."""
+    query = query or {}
+    return {
+        "version": "2.0",
+        "routeKey": f"ANY {path}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "headers": {"content-type": "application/json"},
+        "queryStringParameters": query or None,
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "pytest"},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"ANY {path}",
+            "stage": "$default",
+            "authorizer": {"jwt": {"claims": {"sub": user, "tenant_id": tenant, "role": role, "groups": "[]"},
+                                   "scopes": None}},
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def sqs_event(bodies: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The SQS event Lambda's event source mapping sends, one record per body."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "handle",
+                "body": json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "eu-north-1",
+            }
+            for body in bodies
+        ]
+    }
+
+
+def bus_delivery(envelope: dict[str, Any], source: str = "kontakt.test") -> dict[str, Any]:
+    """An EventBridge event as a rule delivers it to a queue."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": envelope["type"],
+        "source": source,
+        "time": datetime.now(UTC).isoformat(),
+        "region": "eu-north-1",
+        "resources": [],
+        "detail": envelope,
+    }
+
+
+def new_tenant() -> str:
+    return "t" + uuid.uuid4().hex[:12]

@@ -1,0 +1,139 @@
+"""Writes and their events commit together; the publisher loses nothing and fails loudly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.emulator import Emulator
+from infra.template import Stack
+from services.directory.handlers import api
+from shared import outbox
+from shared.store import UnitOfWork
+from tests.integration.conftest import http_event, new_tenant
+
+
+def _stream_records(aws: Emulator, stack: Stack, tenant: str) -> list[dict[str, Any]]:
+    """The outbox inserts of one tenant on the directory table's stream, as Lambda receives them."""
+    streams = aws.client("dynamodbstreams")
+    arn = stack.tables["DirectoryTable"].stream_arn
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    position, records = iterator["ShardIterator"], []
+    while position:
+        response = streams.get_records(ShardIterator=position, Limit=1000)
+        if not response["Records"]:
+            break
+        records += response["Records"]
+        position = response.get("NextShardIterator")
+    mine = []
+    for record in records:
+        image = record["dynamodb"].get("NewImage", {})
+        is_outbox = record["eventName"] == "INSERT" and image.get("kind", {}).get("S") == "outbox"
+        if is_outbox and json.loads(image["envelope"]["S"])["tenant_id"] == tenant:
+            record["dynamodb"].pop("ApproximateCreationDateTime", None)
+            record["eventSourceARN"] = arn
+            mine.append(record)
+    return mine
+
+
+class FakeEvents:
+    """An EventBridge client that fails the way we tell it to."""
+
+    def __init__(self, fail_entries: int = 0, crash: bool = False) -> None:
+        self.fail_entries, self.crash, self.calls = fail_entries, crash, []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(Entries)
+        if self.crash:
+            raise ConnectionError("the network went away")
+        return {"FailedEntryCount": self.fail_entries, "Entries": []}
+
+
+def _create_accounts(lambda_env: Any, tenant: str, count: int) -> list[str]:
+    context = lambda_env("DirectoryApiFunction")
+    ids = []
+    for n in range(count):
+        response = api.handler(http_event("POST", "/accounts", tenant, {"name": f"Account {n}"}), context)
+        assert response["statusCode"] == 201, response["body"]
+        ids.append(json.loads(response["body"])["id"])
+    return ids
+
+
+def test_a_write_and_its_event_are_one_transaction(lambda_env: Any, aws: Emulator, stack: Stack,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = new_tenant()
+    context = lambda_env("DirectoryApiFunction")
+
+    def crash(self: UnitOfWork) -> None:
+        raise ConnectionError("crashed before the commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(UnitOfWork, "commit", crash)
+        failed = api.handler(http_event("POST", "/accounts", tenant, {"name": "Lost"}), context)
+    assert failed["statusCode"] == 500
+    listed = api.handler(http_event("GET", "/accounts", tenant), context)
+    assert json.loads(listed["body"])["items"] == []
+    assert _stream_records(aws, stack, tenant) == []
+
+
+def test_a_crash_after_the_write_and_before_publishing_loses_no_event(
+    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = new_tenant()
+    ids = _create_accounts(lambda_env, tenant, 3)
+    records = _stream_records(aws, stack, tenant)
+    assert len(records) == 3
+    context = lambda_env("DirectoryPublisherFunction")
+
+    down = FakeEvents(crash=True)
+    monkeypatch.setattr(outbox, "_events_client", lambda: down)
+    with pytest.raises(ConnectionError):
+        outbox.publisher_handler({"Records": records}, context)  # the stream will deliver the batch again
+
+    up = FakeEvents()
+    monkeypatch.setattr(outbox, "_events_client", lambda: up)
+    assert outbox.publisher_handler({"Records": records}, context) == {"batchItemFailures": []}
+    published = [json.loads(e["Detail"]) for batch in up.calls for e in batch]
+    assert sorted(p["data"]["id"] for p in published) == sorted(ids)
+    assert {p["type"] for p in published} == {"account.created"}
+    assert all(e["Source"] == "kontakt.directory" for batch in up.calls for e in batch)
+
+
+def test_failed_entries_fail_the_batch_from_its_first_record(
+    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = new_tenant()
+    _create_accounts(lambda_env, tenant, 2)
+    records = _stream_records(aws, stack, tenant)
+    context = lambda_env("DirectoryPublisherFunction")
+    partial = FakeEvents(fail_entries=1)
+    monkeypatch.setattr(outbox, "_events_client", lambda: partial)
+    result = outbox.publisher_handler({"Records": records}, context)
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+
+
+def test_the_publisher_puts_events_on_the_real_bus(lambda_env: Any, aws: Emulator, stack: Stack) -> None:
+    tenant = new_tenant()
+    ids = _create_accounts(lambda_env, tenant, 12)  # more than one PutEvents batch of 10
+    records = _stream_records(aws, stack, tenant)
+    context = lambda_env("DirectoryPublisherFunction")
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=f"probe-{tenant}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.buses["EventBus"].name
+    pattern = {"detail-type": ["account.created"], "detail": {"tenant_id": [tenant]}}
+    events.put_rule(Name=f"probe-{tenant}", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"probe-{tenant}", EventBusName=bus, Targets=[{"Id": "probe", "Arn": queue_arn}])
+
+    assert outbox.publisher_handler({"Records": records}, context) == {"batchItemFailures": []}
+
+    received = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            break
+        received += [json.loads(m["Body"])["detail"]["data"]["id"] for m in batch]
+    assert sorted(received) == sorted(ids)
