@@ -113,15 +113,12 @@ Kontakt is running.
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
 
-Bearer token (tenant demo, user demo-admin, role admin):
-  {token}
+Bearer token (tenant demo, user demo-admin, role admin), then two requests to try:
 
-Try:
+  export TOKEN={token}
   curl -H "Authorization: Bearer $TOKEN" {api}/contacts
   curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
        -d '{{"name": "Acme Oy"}}' {api}/accounts
-
-  (TOKEN={token})
 
 Ctrl-C to stop.
 """,
