@@ -98,6 +98,17 @@ def problem_body(
     return body
 
 
+def loc_to_path(loc: Iterable[int | str]) -> str:
+    """Dotted path of a pydantic error location, without a registered union tag after a list index."""
+    parts: list[str] = []
+    previous: Any = None
+    for part in loc:
+        if not (isinstance(previous, int) and isinstance(part, str) and part in _union_tags):
+            parts.append(str(part))
+        previous = part
+    return ".".join(parts)
+
+
 def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     """Turn pydantic/Powertools validation errors into per-field errors.
 
@@ -106,17 +117,12 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     """
     result = []
     for error in errors:
-        loc: list[str] = []
-        previous: Any = None
-        for part in error.get("loc", ()):
-            if not (isinstance(previous, int) and isinstance(part, str) and part in _union_tags):
-                loc.append(str(part))
-            previous = part
+        loc = loc_to_path(error.get("loc", ())).split(".")
         if loc and loc[0] == "body":
             loc = loc[1:]
         result.append(
             FieldError(
-                field=".".join(loc) or "body",
+                field=".".join(part for part in loc if part) or "body",
                 message=str(error.get("msg", "invalid")),
                 code=str(error.get("type", "invalid")),
             )

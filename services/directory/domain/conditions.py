@@ -21,6 +21,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from shared.errors import register_union_tags
+
 from .models import (
     INPUT,
     OUTPUT,
@@ -234,6 +236,8 @@ CONDITION_OPS: frozenset[str] = frozenset(
         "in_classification_type",
     }
 )
+register_union_tags(CONDITION_OPS)  # error paths read conditions.0.value, not conditions.0.equals.value
+
 Match = Literal["all", "any"]
 Conditions = Annotated[list[Condition], Field(max_length=50)]
 

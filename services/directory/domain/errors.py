@@ -7,14 +7,13 @@ conversion of a pydantic `ValidationError` into `FieldError`s with clean dotted 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from shared.errors import Conflict, DomainError, FieldError, ValidationFailed, register_union_tags
+from shared.errors import Conflict, DomainError, FieldError, ValidationFailed, loc_to_path
 
 __all__ = [
-    "UNION_TAGS",
     "Conflict",
     "DomainError",
     "FieldError",
@@ -22,37 +21,6 @@ __all__ = [
     "field_errors_from_validation",
     "loc_to_path",
 ]
-
-# Tags of the condition union (`op`): pydantic puts the tag into an error's location
-# (conditions.0.equals.value); API clients never send it as a path, so it is dropped.
-UNION_TAGS: frozenset[str] = frozenset(
-    {
-        "equals",
-        "not_equals",
-        "in",
-        "contains",
-        "is_empty",
-        "date_before",
-        "date_after",
-        "in_class",
-        "in_classification_type",
-    }
-)
-register_union_tags(UNION_TAGS)
-
-
-def loc_to_path(loc: Iterable[int | str], union_tags: frozenset[str] = UNION_TAGS) -> str:
-    """Dotted path of a pydantic error location, without discriminated-union tags."""
-    parts: list[str] = []
-    previous_was_index = False
-    for item in loc:
-        if previous_was_index and isinstance(item, str) and item in union_tags:
-            previous_was_index = False
-            continue
-        previous_was_index = isinstance(item, int)
-        parts.append(str(item))
-    return ".".join(parts)
-
 
 def _clean_message(message: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
