@@ -222,6 +222,7 @@ class Population:
     tenant: str = PERF_TENANT
     count: int = 0
     seed_seconds: float = 0.0
+    north_group: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def grow_to(self, total: int) -> tuple[int, float]:
@@ -253,7 +254,18 @@ def seed(runtime: LocalRuntime, table: str, tenant: str, start: int, count: int)
 
 @pytest.fixture(scope="session")
 def population(runtime: LocalRuntime, directory_table: str, in_process: str) -> Population:
-    return Population(runtime, directory_table)
+    """The perf tenant, its settings and a dynamic group (region == "north"), before any seeding.
+
+    Writes go first: moto's transactions slow down (and time out) on a large table.
+    """
+    from services.directory import target_groups
+    from services.directory.domain.conditions import TargetGroupCreate
+
+    body = TargetGroupCreate.model_validate(
+        {"name": "North", "conditions": [{"field": "region", "op": "equals", "value": "north"}]}
+    )
+    group = target_groups.create(caller(PERF_TENANT, "perf-admin"), body)
+    return Population(runtime, directory_table, north_group=group)
 
 
 # ----------------------------------------------------------------------------- counting items read
