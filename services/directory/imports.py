@@ -247,8 +247,7 @@ class Importer:
             report.model_dump(mode="json"),
             Placement(parent=("import", job_id)),
         )
-        item.gsi1pk = item.gsi1sk = None
-        item.gsi3sk = f"{report.row:06d}"
+        item.gsi1pk = item.gsi1sk = None  # listed only under its import, in row order
         return item
 
     def _tally(self) -> dict[str, int]:

@@ -197,8 +197,8 @@ def page(
     records = fetch(after, limit + 1)
     items = [model_of(r, model) for r in records[:limit]]
     next_cursor = None
-    if len(records) > limit and records[limit - 1].gsi1sk:
-        next_cursor = encode_cursor({"after": records[limit - 1].gsi1sk}, scope, caller.signing_key)
+    if len(records) > limit:
+        next_cursor = encode_cursor({"after": records[limit - 1].record_id}, scope, caller.signing_key)
     return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
 
 

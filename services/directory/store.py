@@ -61,6 +61,11 @@ class Record(TableItem):
     version = VersionAttribute()
 
     @property
+    def record_id(self) -> str:
+        """The id in the key; every index sorts a record by it, so lists resume after it."""
+        return self.pk.rsplit("#", 1)[-1]
+
+    @property
     def data(self) -> dict[str, Any]:
         """The record's fields as plain Python values."""
         value = self.fields
@@ -127,7 +132,7 @@ class DirectoryStore:
 
     def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, Record]:
         keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
-        return {item.gsi1sk or "": item for item in Record.batch_get(keys)}
+        return {item.record_id: item for item in Record.batch_get(keys)}
 
     def add(self, uow: UnitOfWork, item: Record) -> None:
         uow.save(item, condition=Record.pk.does_not_exist())
@@ -155,7 +160,7 @@ class DirectoryStore:
             condition = Record.gsi2sk > after if after else None
             hash_key = tenant_key(tenant_id, "OWNER", owner_id, kind.upper())
             streams.append(Record.by_owner.query(hash_key, range_key_condition=condition, limit=limit))
-        merged = heapq.merge(*streams, key=lambda r: r.gsi1sk or "")
+        merged = heapq.merge(*streams, key=lambda r: r.record_id)
         return [record for _, record in zip(range(limit), merged, strict=False)]
 
     def page_by_parent(

@@ -126,10 +126,18 @@ def _upload(lambda_env: Any, aws: Emulator, stack: Stack, tenant: str, text: str
 
 
 def _job(lambda_env: Any, tenant: str, job_id: str) -> dict[str, Any]:
+    """The job and its row reports, read two rows a page to walk the cursor."""
     context = lambda_env("DirectoryApiFunction")
     job = json.loads(api.handler(http_event("GET", f"/imports/{job_id}", tenant), context)["body"])
-    rows = json.loads(api.handler(http_event("GET", f"/imports/{job_id}/rows", tenant), context)["body"])
-    return {"job": job, "rows": rows["items"]}
+    rows: list[dict[str, Any]] = []
+    query = {"limit": "2"}
+    while True:
+        response = api.handler(http_event("GET", f"/imports/{job_id}/rows", tenant, query=query), context)
+        page = json.loads(response["body"])
+        rows += page["items"]
+        if not page["next_cursor"]:
+            return {"job": job, "rows": rows}
+        query = {"limit": "2", "cursor": page["next_cursor"]}
 
 
 def test_an_import_interrupted_midway_finishes_without_duplicates(
