@@ -1,5 +1,7 @@
 """Benchmarks: shared runtime, seeding, item counting, timing and the final summary table.
 
+Files run in name order (a, b, cd), so the gateway is measured before the table is seeded.
+
 The figures are printed (run with `pytest -s tests/perf`, or `make perf`) and collected in one
 table at the end of the session. Tests assert only loose sanity bounds: the numbers depend on
 the machine and on moto, which answers every index Query by looking at every item of the table
