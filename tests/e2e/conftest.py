@@ -89,3 +89,53 @@ def tenant() -> str:
 def admin(api: Api, tenant: str) -> Api:
     """The tenant's admin."""
     return api.as_(tenant, "admin-1", "admin")
+
+
+@pytest.fixture(scope="session")
+def session_api(stack: LocalRuntime) -> Api:
+    """Anonymous client for module- or session-scoped fixtures (use `.as_(...)`)."""
+    return Api(stack)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stream_pumps_follow_rolled_back_tables(stack: LocalRuntime) -> None:
+    """Work around an emulator bug until the runtime handles it (reported, not fixed here).
+
+    moto's TransactWriteItems rolls a cancelled transaction back by putting a deep copy of the
+    table in place of the table (moto/dynamodb/models/__init__.py, `original_table_state`), and
+    the copy has its own StreamShard. A shard iterator opened before that keeps reading the old,
+    orphaned shard, so after the first cancelled transaction (any 422 from a reference check,
+    any optimistic-lock conflict) the stream pump never sees a new record and no event reaches
+    the bus. Here each poll re-opens the iterator after the last sequence number read, which
+    moto resolves against the table currently in place.
+    """
+    from infra.pumps import StreamPump
+
+    for pump in stack.pumps:
+        if isinstance(pump, StreamPump):
+            _follow_current_shard(pump)
+
+
+def _follow_current_shard(pump: Any) -> None:
+    last_read: dict[str, str] = {}
+
+    def fill() -> None:
+        for shard_id, iterator in list(pump._iterators.items()):
+            if iterator is None:
+                continue
+            if shard_id in last_read:
+                iterator = pump.streams.get_shard_iterator(
+                    StreamArn=pump.mapping.source_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    SequenceNumber=last_read[shard_id],
+                )["ShardIterator"]
+            response = pump.streams.get_records(ShardIterator=iterator, Limit=1000)
+            pump._iterators[shard_id] = response.get("NextShardIterator")
+            for record in response.get("Records", []):
+                last_read[shard_id] = record["dynamodb"]["SequenceNumber"]
+                lambda_record = pump.lambda_record(record)
+                if pump._matches(lambda_record):
+                    pump._pending.append(lambda_record)
+
+    pump._fill = fill

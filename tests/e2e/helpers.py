@@ -85,3 +85,20 @@ def walk(api: Any, path: str, limit: int = 1, **params: Any) -> list[dict[str, A
 
 def new_tenant() -> str:
     return "t" + uuid.uuid4().hex[:16]
+
+
+def settle(stack: LocalRuntime, ready: Any, attempts: int = 20) -> Any:
+    """Drain until `ready()` returns something truthy, and return it.
+
+    `stack.drain()` can return while a table's stream still holds records its pump has not read
+    yet (the pump counts as idle between two polls), so an event that a consumer's outbox write
+    causes may reach the bus just after a drain. Draining again until the expected outcome shows
+    up keeps the tests free of sleeps and of that race.
+    """
+    result = None
+    for _ in range(attempts):
+        stack.drain()
+        result = ready()
+        if result:
+            return result
+    return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from infra.runtime import LocalRuntime
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, walk
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant, settle, walk
 
 if TYPE_CHECKING:
     from conftest import Api
@@ -97,7 +97,7 @@ def test_account_and_contact_lifecycle_with_events(stack: LocalRuntime, admin: A
     assert_problem(admin.delete(f"/contacts/{second['id']}"), 404)
     assert {c["id"] for c in walk(admin, "/contacts", limit=2)} == {first["id"], third["id"]}
 
-    stack.drain()
+    settle(stack, lambda: envelopes(stack, tenant, "contact.deleted"))
     created = _one_event(stack, tenant, "account.created", account["id"])
     assert created["actor"] == {"type": "user", "id": "admin-1"}
     assert created["data"]["record"]["number"] == "ACC-1001"
