@@ -6,6 +6,8 @@ A command collects its writes, its outbox events, its dedupe marker and its coun
 in a `UnitOfWork` and commits them in one `TransactWriteItems`: all of it happens, or none.
 """
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -97,6 +99,7 @@ class _Op:
     group: int  # the order pynamodb sends groups in: check, delete, put, update
     apply: Callable[[TransactWrite], None]
     on_conflict: Callable[[], Exception]
+    key: tuple[str, str] | None = None  # the item it touches
 
 
 @dataclass
@@ -113,10 +116,10 @@ class UnitOfWork:
     counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
 
     def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
-        self.ops.append(_Op(2, lambda tx: tx.save(item, condition=condition), on_conflict))
+        self.ops.append(_Op(2, lambda tx: tx.save(item, condition=condition), on_conflict, _key(item)))
 
     def update(self, item: Model, actions: list[Any], condition: Any = None) -> None:
-        self.ops.append(_Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate))
+        self.ops.append(_Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate, _key(item)))
 
     def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:
         """Delete; by default only if nobody saved the item since it was read (its version)."""
@@ -124,11 +127,11 @@ class UnitOfWork:
         def apply(tx: TransactWrite) -> None:
             tx.delete(item, condition=condition, add_version_condition=check_version)
 
-        self.ops.append(_Op(1, apply, ConcurrentUpdate))
+        self.ops.append(_Op(1, apply, ConcurrentUpdate, _key(item)))
 
     def check(self, model: type[Model], pk: str, sk: str, condition: Any, on_fail: Callable[[], Exception]) -> None:
         """Commit only if `condition` holds for that item (e.g. the account a contact names exists)."""
-        self.ops.append(_Op(0, lambda tx: tx.condition_check(model, pk, sk, condition=condition), on_fail))
+        self.ops.append(_Op(0, lambda tx: tx.condition_check(model, pk, sk, condition=condition), on_fail, (pk, sk)))
 
     def publish(self, event: Envelope) -> None:
         item = OutboxItem.of(event)
@@ -156,7 +159,7 @@ class UnitOfWork:
         return len(self.ops) + len(self.counters)
 
     def commit(self) -> None:
-        ops = self.ops + [self._counter_op(key, c) for key, c in self.counters.items()]
+        ops = _without_repeated_checks(self.ops) + [self._counter_op(key, c) for key, c in self.counters.items()]
         if not ops:
             return
         if len(ops) > MAX_TRANSACTION_ITEMS:
@@ -186,9 +189,30 @@ def _read_counter(tenant_id: str, module: str) -> int:
     return int(item.value or 0)
 
 
+def _key(item: Model) -> tuple[str, str]:
+    return (str(getattr(item, "pk", "")), str(getattr(item, "sk", "")))
+
+
+def _without_repeated_checks(ops: list[_Op]) -> list[_Op]:
+    """DynamoDB takes one operation per item in a transaction: drop a check of an item already
+    checked, or written by the same unit of work (e.g. owner and account manager are one user)."""
+    written = {op.key for op in ops if op.group != 0}
+    seen: set[tuple[str, str] | None] = set()
+    kept = []
+    for op in ops:
+        if op.group == 0 and (op.key in written or op.key in seen):
+            continue
+        seen.add(op.key)
+        kept.append(op)
+    return kept
+
+
 def _cause(exc: TransactWriteError, ordered: list[_Op]) -> Exception:
     """The domain meaning of a cancelled transaction, from the first failed condition."""
-    reasons = exc.cancellation_reasons or []
+    try:
+        reasons = exc.cancellation_reasons or []
+    except AttributeError:  # not a cancellation: a transport or validation error
+        return exc
     for op, reason in zip(ordered, reasons, strict=False):
         if reason is not None and reason.code == "ConditionalCheckFailed":
             return op.on_conflict()
@@ -199,12 +223,16 @@ def _cause(exc: TransactWriteError, ordered: list[_Op]) -> Exception:
     return exc
 
 
-def run_with_retries(command: Callable[[], Any], attempts: int = 5) -> Any:
-    """Run a command again when a concurrent writer won the race (counters, versions)."""
+def run_with_retries(command: Callable[[], Any], attempts: int = 12) -> Any:
+    """Run a command again when a concurrent writer won the race (counters, versions).
+
+    Waits a random, growing while between tries so that racing writers spread out.
+    """
     for attempt in range(attempts):
         try:
             return command()
         except ConcurrentUpdate:
             if attempt == attempts - 1:
                 raise
+            time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
     return None

@@ -120,3 +120,16 @@ def test_run_with_retries_gives_up() -> None:
 
     with pytest.raises(ConcurrentUpdate):
         run_with_retries(always, attempts=2)
+
+
+def test_a_check_of_an_item_checked_or_written_already_is_dropped() -> None:
+    """DynamoDB refuses two operations on one item in a transaction."""
+    checks = [
+        _Op(0, lambda tx: None, AccountMissing, ("u", "USER")),
+        _Op(0, lambda tx: None, AccountMissing, ("u", "USER")),
+    ]
+    write = _Op(2, lambda tx: None, ConcurrentUpdate, ("a", "ACCOUNT"))
+    check_of_written = _Op(0, lambda tx: None, AccountMissing, ("a", "ACCOUNT"))
+    kept = store._without_repeated_checks([*checks, write, check_of_written])
+    assert [o.key for o in kept] == [("u", "USER"), ("a", "ACCOUNT")]
+    assert kept[1] is write
