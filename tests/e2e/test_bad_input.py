@@ -162,3 +162,16 @@ def test_body_with_a_non_json_content_type_is_415(two_tenants: dict[str, Any]) -
     response = client.post("/contacts", data='{"first_name": "A"}', headers={"Content-Type": "text/plain"})
     assert_problem(response, 415)
     assert _snapshot(client) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (local gateway): infra/gateway.py:237 decodes a body with a text Content-Type as UTF-8 "
+    "without catching UnicodeDecodeError, so invalid UTF-8 is a 500 instead of reaching the API (400 body)",
+)
+def test_body_that_is_not_utf8_is_400(two_tenants: dict[str, Any]) -> None:
+    client = two_tenants["a"]["api"]
+    before = _snapshot(client)
+    response = client.post("/contacts", data=b"j\x8a\x88\xff?", headers={"Content-Type": "application/json"})
+    assert_problem(response, 400, "body")
+    assert _snapshot(client) == before
