@@ -7,6 +7,7 @@ import json
 import logging
 import multiprocessing
 import socket
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,21 +27,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _one_dynamodb_request_at_a_time(app: Any) -> Any:
+    """moto's DynamoDB is not thread-safe: two concurrent transactions can both pass a condition
+    (seen as duplicate counter values). DynamoDB serialises conflicting writes, so the emulator
+    serialises DynamoDB requests; other services (SQS long polls) stay concurrent."""
+    lock = threading.Lock()
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with lock:
+                return list(app(environ, start_response))
+        return app(environ, start_response)
+
+    return wrapped
+
+
 def _serve(connection: Any) -> None:
     """Entry point of the emulator process: serve until told to stop or the parent goes away."""
-    from moto.server import ThreadedMotoServer
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    connection.send(server.get_host_and_port()[1])
+    app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    connection.send(server.server_address[1])
     with contextlib.suppress(EOFError, KeyboardInterrupt):
         connection.recv()
-    server.stop()
+    server.shutdown()
+    thread.join(5)
 
 
 class Emulator:
-    """moto's server, in a process of its own.
+    """moto's server (its WSGI app on werkzeug), in a process of its own.
 
     moto keeps its state in module globals: a process per emulator keeps two runtimes (or a
     test's `mock_aws`, which resets every backend) from sharing or wiping each other's resources.

@@ -40,8 +40,17 @@ class TableItem(Model):
 
 
 def bind_table(table_name: str) -> None:
-    """Point every model at this process's service table (once, at cold start)."""
+    """Point every model at this process's service table (once, at cold start).
+
+    pynamodb caches a connection per model class; a new binding drops them so that the next call
+    connects afresh (to the endpoint configured now).
+    """
     TableItem.Meta.table_name = table_name
+    pending: list[type[Model]] = [TableItem]
+    while pending:
+        model = pending.pop()
+        model._connection = None
+        pending.extend(model.__subclasses__())
 
 
 def tenant_key(tenant_id: str, *parts: str) -> str:

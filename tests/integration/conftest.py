@@ -64,6 +64,8 @@ def stack(emulator: tuple[Emulator, Stack]) -> Stack:
 @pytest.fixture
 def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch) -> Any:
     """`lambda_env("DirectoryApiFunction")` sets that function's environment; returns its context."""
+    from aws_lambda_powertools.utilities import parameters
+
     from shared import outbox, secrets, settings
     from shared.store import bind_table
 
@@ -75,6 +77,7 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
             monkeypatch.setenv(name, value)
         settings.load.cache_clear()
         secrets.signing_key.cache_clear()
+        parameters.base.DEFAULT_PROVIDERS.clear()  # their clients know the previous module's emulator
         outbox._events_client.cache_clear()
         if "TABLE_NAME" in function.environment:
             bind_table(function.environment["TABLE_NAME"])
