@@ -288,8 +288,9 @@ def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def _is_text(content_type: str | None, body: bytes) -> bool:
-    if content_type:
-        return any(t in content_type.lower() for t in _TEXT_TYPES)
+    """Text goes to the function as is; anything else (or text that is not UTF-8) as base64."""
+    if content_type and not any(t in content_type.lower() for t in _TEXT_TYPES):
+        return False
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:

@@ -5,15 +5,20 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
+    BadRequest,
     DomainError,
     FieldError,
     PayloadTooLarge,
     Problem,
+    UnsupportedMediaType,
     field_errors_from_pydantic,
     problem_body,
 )
@@ -120,6 +125,16 @@ def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
         invalid = DomainError("The request is not valid.", errors)
         invalid.status, invalid.code, invalid.title = 422, "validation_failed", "Validation failed"
         return problem_response(invalid)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        wrong = FieldError(field="headers.content-type", message="send application/json", code="unsupported")
+        return problem_response(UnsupportedMediaType("The request body must be JSON.", [wrong]))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(_: UnicodeDecodeError) -> Response:
+        malformed = FieldError(field="body", message="the body is not UTF-8 text", code="json_invalid")
+        return problem_response(BadRequest("The request body is not valid JSON.", [malformed]))
 
     @app.exception_handler(Unauthenticated)
     def unauthenticated(error: Unauthenticated) -> Response:

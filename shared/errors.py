@@ -68,6 +68,10 @@ class PayloadTooLarge(DomainError):
     status, code, title = 413, "payload_too_large", "Payload too large"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class ValidationFailed(DomainError):
     status, code, title = 422, "validation_failed", "Validation failed"
 

@@ -151,11 +151,6 @@ def test_missing_or_bad_token_is_401(api: Api, two_tenants: dict[str, Any]) -> N
     assert _snapshot(client) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: shared/api.py _register_error_handlers has no handler for Powertools' "
-    "RequestUnsupportedContentType, so a body sent with a non-JSON Content-Type is a 500, not 415",
-)
 def test_body_with_a_non_json_content_type_is_415(two_tenants: dict[str, Any]) -> None:
     client = two_tenants["a"]["api"]
     before = _snapshot(client)
@@ -164,11 +159,6 @@ def test_body_with_a_non_json_content_type_is_415(two_tenants: dict[str, Any]) -
     assert _snapshot(client) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (local gateway): infra/gateway.py:237 decodes a body with a text Content-Type as UTF-8 "
-    "without catching UnicodeDecodeError, so invalid UTF-8 is a 500 instead of reaching the API (400 body)",
-)
 def test_body_that_is_not_utf8_is_400(two_tenants: dict[str, Any]) -> None:
     client = two_tenants["a"]["api"]
     before = _snapshot(client)
