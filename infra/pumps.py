@@ -33,6 +33,7 @@ class Pump:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.busy = False  # holding records that are not yet settled
+        self.polls = 0  # completed polls, so a waiter can tell a poll began after it looked
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -49,6 +50,7 @@ class Pump:
         while not self._stop.is_set():
             try:
                 self.poll_once()
+                self.polls += 1
             except Exception:
                 if self._stop.is_set():
                     return
@@ -217,6 +219,7 @@ class StreamPump(Pump):
         self.invoke = invoke
         self.retry_delay = retry_delay
         self._iterators: dict[str, str | None] = {}
+        self._last_read: dict[str, str] = {}
         self._pending: deque[dict[str, Any]] = deque()
         self._pattern = _filter_patterns(mapping.filters)
         self._caught_up = False
@@ -254,13 +257,33 @@ class StreamPump(Pump):
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
-            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            response = self.streams.get_records(ShardIterator=self._current(shard_id, iterator), Limit=1000)
             self._iterators[shard_id] = response.get("NextShardIterator")
             for record in response.get("Records", []):
+                self._last_read[shard_id] = record["dynamodb"]["SequenceNumber"]
                 lambda_record = self.lambda_record(record)
                 # Filtered-out records are consumed without an invocation, as in Lambda.
                 if self._matches(lambda_record):
                     self._pending.append(lambda_record)
+
+    def _current(self, shard_id: str, iterator: str) -> str:
+        """An iterator after the last record read, on the table as it is now.
+
+        moto rolls a cancelled transaction back by putting a copy of the whole table, with a
+        shard object of its own, in place of the table; an iterator opened before that keeps
+        reading the orphaned shard and would never see another record.
+        """
+        last = self._last_read.get(shard_id)
+        if last is None:
+            return iterator
+        return str(
+            self.streams.get_shard_iterator(
+                StreamArn=self.mapping.source_arn,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=last,
+            )["ShardIterator"]
+        )
 
     def _wait_for_batch(self) -> None:
         """MaximumBatchingWindowInSeconds: gather records until the batch is full or time is up."""

@@ -190,11 +190,22 @@ class LocalRuntime:
         """Wait until every pumped queue and stream is empty and no invocation is in flight."""
         deadline = time.monotonic() + timeout
         quiet_checks = 0
+        seen = self._stream_polls()
         while quiet_checks < 3:  # settled several polls in a row: work can cascade between sources
             if time.monotonic() > deadline:
                 raise TimeoutError(f"runtime not drained after {timeout}s: {self._pending_work()}")
-            quiet_checks = quiet_checks + 1 if not self._pending_work() else 0
             time.sleep(0.1)
+            if self._pending_work():
+                quiet_checks, seen = 0, self._stream_polls()
+                continue
+            polls = self._stream_polls()
+            # A stream pump reports idle between polls: count a check only once each stream has
+            # been read by a poll that began after the previous check (two completed polls).
+            if all(polls[name] >= seen[name] + 2 for name in polls):
+                quiet_checks, seen = quiet_checks + 1, polls
+
+    def _stream_polls(self) -> dict[str, int]:
+        return {p.name: p.polls for p in self.pumps if isinstance(p, StreamPump)}
 
     def _pending_work(self) -> list[str]:
         pending = [f"pump {p.name}" for p in self.pumps if not p.idle()]
