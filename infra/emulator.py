@@ -47,6 +47,9 @@ def _serve(connection: Any) -> None:
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
+    from infra import moto_patches
+
+    moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True)
