@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from infra.pumps import Pump
 from infra.template import ACCOUNT_ID, REGION, Schedule, Stack
 
 log = logging.getLogger("kontakt.schedules")
@@ -144,8 +145,10 @@ class _State:
     next_due: datetime | None
 
 
-class ScheduleRunner:
+class ScheduleRunner(Pump):
     """Fires the template's schedule rules and the Scheduler schedules that exist in the emulator."""
+
+    name = "schedules"
 
     def __init__(
         self,
@@ -155,6 +158,7 @@ class ScheduleRunner:
         invoke: Callable[[str, Any], Any],
         started: datetime | None = None,
     ) -> None:
+        super().__init__()
         self.stack = stack
         self.scheduler = scheduler
         self.sqs = sqs
@@ -162,26 +166,10 @@ class ScheduleRunner:
         self.started = started or datetime.now(UTC)
         self._states: dict[str, _State] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="schedules", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float = 5) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.wait(1):
-            try:
-                self.fire_due(datetime.now(UTC))
-            except Exception:
-                log.exception("firing schedules failed")
+    def poll_once(self) -> None:
+        if not self._stop.wait(1):
+            self.fire_due(datetime.now(UTC))
 
     def fire_due(self, now: datetime | None = None) -> list[str]:
         """Fire every schedule due at `now` (missed firings coalesce into one); returns their names."""

@@ -17,10 +17,12 @@ from services.directory import events as ev
 from services.directory.domain.errors import FieldError as DomainFieldError
 from services.directory.domain.imports import ImportFileError, ImportKind, RowResult, parse_csv, validate_mapping
 from services.directory.domain.models import (
-    AccountCreate,
+    Account,
     AccountUpdate,
+    Contact,
     ContactCreate,
     ContactUpdate,
+    Module,
     Owner,
     new_account,
     new_contact,
@@ -189,54 +191,33 @@ class Importer:
             return
 
     def _write(self, uow: UnitOfWork, result: RowResult) -> RowReport:
-        existing_id = self.existing.get(result.match_key or "")
-        if self.kind == ImportKind.contacts:
-            assert isinstance(result.record, ContactCreate)
-            return self._write_contact(uow, result.row, result.record, existing_id)
-        assert isinstance(result.record, AccountCreate)
-        return self._write_account(uow, result.row, result.record, existing_id)
-
-    def _write_contact(self, uow: UnitOfWork, row: int, data: ContactCreate, existing_id: str | None) -> RowReport:
-        caller = self.caller
-        if existing_id:
-            record = caller.store.get(caller.tenant, "contact", existing_id)
-            if record is not None:
-                update = ContactUpdate.model_validate(data.model_dump(exclude_unset=True))
-                accounts.change_contact(caller, uow, record, update)
-                return RowReport(row=row, outcome="updated", record_id=existing_id)
-        contact = new_contact(
-            data,
-            contact_id=new_id(),
-            number=number_for(caller, uow, "contacts"),
-            caller_user_id=caller.auth.user_id,
-            now=clock.now(),
-        )
+        """Update the record with the row's natural key, or create one."""
+        caller, record_id = self.caller, self.existing.get(result.match_key or "")
+        contacts = self.kind == ImportKind.contacts
+        kind = "contact" if contacts else "account"
+        module: Module = "contacts" if contacts else "accounts"
+        existing = caller.store.get(caller.tenant, kind, record_id) if record_id else None
+        data = result.record
+        assert data is not None
+        if existing is not None:
+            changes = data.model_dump(exclude_unset=True)
+            if contacts:
+                accounts.change_contact(caller, uow, existing, ContactUpdate.model_validate(changes))
+            else:
+                accounts.change_account(caller, uow, existing, AccountUpdate.model_validate(changes))
+            return RowReport(row=result.row, outcome="updated", record_id=existing.record_id)
+        number, user, now = number_for(caller, uow, module), caller.auth.user_id, clock.now()
         accounts.check_references(caller, uow, data.model_dump())
-        accounts.add_contact(caller, uow, contact)
-        if data.email:
-            self.existing[data.email.casefold()] = contact.id
-        return RowReport(row=row, outcome="created", record_id=contact.id)
-
-    def _write_account(self, uow: UnitOfWork, row: int, data: AccountCreate, existing_id: str | None) -> RowReport:
-        caller = self.caller
-        if existing_id:
-            record = caller.store.get(caller.tenant, "account", existing_id)
-            if record is not None:
-                update = AccountUpdate.model_validate(data.model_dump(exclude_unset=True))
-                accounts.change_account(caller, uow, record, update)
-                return RowReport(row=row, outcome="updated", record_id=existing_id)
-        account = new_account(
-            data,
-            account_id=new_id(),
-            number=number_for(caller, uow, "accounts"),
-            caller_user_id=caller.auth.user_id,
-            now=clock.now(),
-        )
-        accounts.check_references(caller, uow, data.model_dump())
-        accounts.add_account(caller, uow, account)
-        if data.business_id:
-            self.existing[data.business_id.upper()] = account.id
-        return RowReport(row=row, outcome="created", record_id=account.id)
+        created: Contact | Account
+        if isinstance(data, ContactCreate):
+            created = new_contact(data, contact_id=new_id(), number=number, caller_user_id=user, now=now)
+            accounts.add_contact(caller, uow, created)
+        else:
+            created = new_account(data, account_id=new_id(), number=number, caller_user_id=user, now=now)
+            accounts.add_account(caller, uow, created)
+        if result.match_key:
+            self.existing[result.match_key] = created.id
+        return RowReport(row=result.row, outcome="created", record_id=created.id)
 
     def _report_record(self, report: RowReport) -> Record:
         job_id = self.job.data["id"]
