@@ -50,16 +50,24 @@ def _member(contact: dict[str, Any], fields: list[str]) -> AudienceMember:
 
 
 def _pages(request: AudienceRequested, members: Iterator[dict[str, Any]]) -> Iterator[AudiencePage]:
-    """Pages of at most PAGE_SIZE members; the last one says so and carries the total."""
+    """Pages of at most PAGE_SIZE members; the last one says so and carries the total.
+
+    A full page is held back until the next member shows up, so that no empty page ends a
+    group whose size is a multiple of PAGE_SIZE.
+    """
     batch: list[AudienceMember] = []
+    held: list[AudienceMember] | None = None
     number, total = 1, 0
     for contact in members:
+        if held is not None:
+            yield AudiencePage(**_base(request), page=number, last=False, members=held)
+            held, number = None, number + 1
         batch.append(_member(contact, request.fields))
         total += 1
         if len(batch) == PAGE_SIZE:
-            yield AudiencePage(**_base(request), page=number, last=False, members=batch)
-            batch, number = [], number + 1
-    yield AudiencePage(**_base(request), page=number, last=True, total_members=total, members=batch)
+            held, batch = batch, []
+    final = held if held is not None else batch
+    yield AudiencePage(**_base(request), page=number, last=True, total_members=total, members=final)
 
 
 def _base(request: AudienceRequested) -> dict[str, Any]:
