@@ -15,7 +15,7 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
-from services.directory.service import SETTINGS_ID, Caller, model_of, page, picklists, require_exists
+from services.directory.service import SETTINGS_ID, Caller, M, model_of, page, picklists, require_exists
 from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound
 from shared.ids import new_id
@@ -91,13 +91,18 @@ def list_users(caller: Caller, cursor: str | None, limit: int) -> Page[User]:
     return _list(caller, "user", User, cursor, limit)
 
 
+def _add_admin_record(caller: Caller, kind: str, item: M, uow: UnitOfWork | None = None) -> M:
+    """Save a tenant-wide admin record (group, classification type, class)."""
+    uow = uow or UnitOfWork()
+    record_id = str(item.model_dump()["id"])
+    uow.save(new_record(caller.tenant, kind, record_id, item.model_dump(mode="json"), Placement()))
+    uow.commit()
+    return item
+
+
 def create_group(caller: Caller, body: GroupCreate) -> Group:
     caller.require_admin()
-    group = Group(id=new_id(), name=body.name)
-    uow = UnitOfWork()
-    uow.save(new_record(caller.tenant, "group", group.id, group.model_dump(), Placement()))
-    uow.commit()
-    return group
+    return _add_admin_record(caller, "group", Group(id=new_id(), name=body.name))
 
 
 def get_group(caller: Caller, group_id: str) -> Group:
@@ -143,11 +148,7 @@ def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
 
 def create_classification_type(caller: Caller, body: ClassificationTypeCreate) -> ClassificationType:
     caller.require_admin()
-    item = ClassificationType(id=new_id(), name=body.name)
-    uow = UnitOfWork()
-    uow.save(new_record(caller.tenant, "classification_type", item.id, item.model_dump(), Placement()))
-    uow.commit()
-    return item
+    return _add_admin_record(caller, "classification_type", ClassificationType(id=new_id(), name=body.name))
 
 
 def list_classification_types(caller: Caller, cursor: str | None, limit: int) -> Page[ClassificationType]:
@@ -164,9 +165,7 @@ def create_class(caller: Caller, body: ClassCreate) -> Class:
     uow = UnitOfWork()
     if item.classification_type_id:
         require_exists(caller, uow, "classification_type", item.classification_type_id, "classification_type_id")
-    uow.save(new_record(caller.tenant, "class", item.id, item.model_dump(), Placement()))
-    uow.commit()
-    return item
+    return _add_admin_record(caller, "class", item, uow)
 
 
 def list_classes(caller: Caller, cursor: str | None, limit: int) -> Page[Class]:
