@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -175,7 +174,8 @@ class UnitOfWork:
             raise ValueError(f"a unit of work holds at most {MAX_TRANSACTION_ITEMS} items, not {len(ops)}")
         ordered = sorted(ops, key=lambda op: op.group)  # stable: the order DynamoDB reports reasons in
         try:
-            with TransactWrite(connection=Connection()) as tx:
+            # The bound table's cached connection: a new Connection would build a new client per commit.
+            with TransactWrite(connection=TableItem._get_connection().connection) as tx:
                 for op in ordered:
                     op.apply(tx)
         except TransactWriteError as exc:
