@@ -181,30 +181,32 @@ class ScheduleRunner(Pump):
             for key, schedule in self.stack.schedules.items():
                 due = self._due(f"template:{key}", schedule.expression, schedule.timezone, self.started, now)
                 if schedule.enabled and due:
-                    self._fire_template(schedule, now)
+                    self._fire_template(schedule, due)
                     fired.append(schedule.name)
             for summary in self._scheduler_schedules():
                 if self._fire_scheduler(summary, now):
                     fired.append(summary["Name"])
         return fired
 
-    def _due(self, key: str, expression: str, timezone: str, created: datetime, now: datetime) -> bool:
+    def _due(self, key: str, expression: str, timezone: str, created: datetime, now: datetime) -> datetime | None:
+        """The time this firing was scheduled for, if the schedule is due at `now`."""
         state = self._states.get(key)
         if state is None or state.expression != expression:
             state = _State(expression, timezone, next_fire(expression, created, timezone))
             self._states[key] = state
         if state.next_due is None or state.next_due > now:
-            return False
+            return None
+        scheduled = state.next_due
         state.next_due = next_fire(expression, now if not expression.startswith("rate") else state.next_due, timezone)
         while state.next_due is not None and state.next_due <= now:  # coalesce missed rate() firings
             state.next_due = next_fire(expression, state.next_due, timezone)
-        return True
+        return scheduled
 
     def _fire_template(self, schedule: Schedule, now: datetime) -> None:
         if schedule.kind == "rule":
             event: Any = json.loads(schedule.input) if schedule.input else scheduled_event(schedule.arn, now)
         else:
-            event = json.loads(schedule.input) if schedule.input else {}
+            event = json.loads(with_context(schedule.input, now)) if schedule.input else {}
         self._deliver(schedule.name, schedule.target_arn, event)
 
     def _scheduler_schedules(self) -> list[dict[str, Any]]:
@@ -223,10 +225,11 @@ class ScheduleRunner(Pump):
         baseline = max(created, start) if start else created
         key = f"scheduler:{group}/{summary['Name']}:{created.isoformat()}"
         timezone = detail.get("ScheduleExpressionTimezone") or "UTC"
-        if not self._due(key, detail["ScheduleExpression"], timezone, baseline, now):
+        scheduled = self._due(key, detail["ScheduleExpression"], timezone, baseline, now)
+        if scheduled is None:
             return False
         target = detail["Target"]
-        event = json.loads(target["Input"]) if target.get("Input") else {}
+        event = json.loads(with_context(target["Input"], scheduled)) if target.get("Input") else {}
         self._deliver(summary["Name"], target["Arn"], event)
         if detail["ScheduleExpression"].startswith("at(") and detail.get("ActionAfterCompletion") == "DELETE":
             self.scheduler.delete_schedule(Name=summary["Name"], GroupName=group)
@@ -252,6 +255,18 @@ class ScheduleRunner(Pump):
             log.error("schedule %s: target %s is not supported locally", name, target_arn)
             return
         log.info("schedule %s fired -> %s", name, target_arn)
+
+
+def with_context(text: str, scheduled: datetime) -> str:
+    """A Scheduler target input with its context attributes filled in, as AWS does."""
+    values = {
+        "<aws.scheduler.scheduled-time>": scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "<aws.scheduler.execution-id>": str(uuid.uuid4()),
+        "<aws.scheduler.attempt-number>": "1",
+    }
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def scheduled_event(rule_arn: str, now: datetime) -> dict[str, Any]:

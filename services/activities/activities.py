@@ -1,0 +1,404 @@
+"""Commands and queries on events and tasks.
+
+Every change runs the registered hooks inside the same unit of work, before the activity is
+written: the call list notes the latest event of an account/contact, points follow completion.
+A hook may set fields of `after` (points). So an activity, what follows from it and its event
+commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from services.activities import admin, files
+from services.activities import events as ev
+from services.activities.domain.crm import classify
+from services.activities.domain.models import (
+    MAX_ATTACHMENT_BYTES,
+    Activity,
+    ActivityCreate,
+    ActivityKind,
+    ActivityStatus,
+    ActivityUpdate,
+    Attachment,
+    AttachmentCreate,
+    AttachmentDownload,
+    AttachmentUpload,
+    Memo_,
+    MemoCreate,
+    check_times,
+)
+from services.activities.service import Caller, commit, model_of, page
+from services.activities.store import Record, new_record
+from shared import clock
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.store import UnitOfWork, tenant_key
+
+KIND = "activity"
+Hook = Callable[[Caller, UnitOfWork, Activity | None, Activity | None], None]
+_HOOKS: list[Hook] = []
+
+
+def on_change(hook: Hook) -> Hook:
+    """Register a hook run on every create, change and delete (before = None on create, after = None on delete)."""
+    _HOOKS.append(hook)
+    return hook
+
+
+def stamp(moment: datetime | None) -> str:
+    """A sortable UTC time for index keys."""
+    return clock.iso(moment) if moment else "9999"
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _index(record: Record, tenant: str, activity: Activity) -> None:
+    """The index keys of an activity: calendar (events), account/contact history, to-do (open tasks)."""
+    at = stamp(activity.calendar_time)
+    record.gsi2pk = record.gsi2sk = record.gsi3pk = record.gsi3sk = None
+    record.gsi4pk = record.gsi4sk = record.gsi5pk = record.gsi5sk = None
+    if activity.kind == ActivityKind.event:
+        record.gsi2pk, record.gsi2sk = tenant_key(tenant, "CAL", activity.owner_id), f"{at}#{activity.id}"
+    if activity.account_id:
+        record.gsi3pk, record.gsi3sk = (
+            tenant_key(tenant, "ACCOUNT", activity.account_id, "ACTIVITY"),
+            f"{at}#{activity.id}",
+        )
+    if activity.contact_id:
+        record.gsi4pk, record.gsi4sk = (
+            tenant_key(tenant, "CONTACT", activity.contact_id, "ACTIVITY"),
+            f"{at}#{activity.id}",
+        )
+    is_open_task = activity.kind == ActivityKind.task and activity.status == ActivityStatus.open
+    if is_open_task:
+        record.gsi5pk, record.gsi5sk = tenant_key(tenant, "TODO", activity.owner_id), f"{at}#{activity.id}"
+    reminder = activity.due if is_open_task and activity.due and activity.due > clock.now() else None
+    record.set_due(tenant, clock.iso(reminder) if reminder else None)
+
+
+def _data(activity: Activity) -> dict[str, Any]:
+    return activity.model_dump(mode="json", exclude={"id", "version"})
+
+
+def _run_hooks(caller: Caller, uow: UnitOfWork, before: Activity | None, after: Activity | None) -> None:
+    for hook in _HOOKS:
+        hook(caller, uow, before, after)
+
+
+def _event_type(before: Activity | None, after: Activity) -> str:
+    if before is None:
+        return "activity.created"
+    if after.status == ActivityStatus.completed and before.status != ActivityStatus.completed:
+        return "activity.completed"
+    return "activity.updated"
+
+
+def _publish(caller: Caller, uow: UnitOfWork, before: Activity | None, after: Activity) -> None:
+    payload = ev.ActivityChanged(id=after.id, activity=after.model_dump(mode="json"))
+    uow.publish(caller.event(_event_type(before, after), payload))
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _fields(caller: Caller, data: dict[str, Any], sent: set[str]) -> dict[str, Any]:
+    """Checked fields of an activity after a create or change (type, times, CRM classification)."""
+    kind = admin.activity_type(caller, data["type"]).kind if "type" in sent else ActivityKind(data["kind"])
+    check_times(kind, data)
+    if data.get("category") or sent & {"category", "crm_kind", "crm_type", "properties"}:
+        data.update(classify(admin.crm_settings(caller), data, sent))
+    return {**data, "kind": kind}
+
+
+def build(
+    caller: Caller,
+    body: ActivityCreate,
+    *,
+    activity_id: str | None = None,
+    source: str = "manual",
+    source_id: str | None = None,
+) -> Activity:
+    """A new activity from a client's input (validated, not yet stored)."""
+    now = clock.now()
+    data = _fields(caller, body.model_dump(), set(body.model_fields_set) | {"type"})
+    data.update(
+        id=activity_id or new_id(),
+        owner_id=body.owner_id or caller.user_id,
+        source=source,
+        source_id=source_id,
+        created_by=caller.user_id,
+        created_at=now,
+        updated_at=now,
+        completed_at=now if body.status == ActivityStatus.completed else None,
+    )
+    return Activity.model_validate(data)
+
+
+def stage_new(caller: Caller, uow: UnitOfWork, activity: Activity) -> None:
+    """Add a new activity, its hooks and its event to a unit of work (id must be new)."""
+    _run_hooks(caller, uow, None, activity)
+    record = new_record(caller.tenant, KIND, activity.id, _data(activity))
+    _index(record, caller.tenant, activity)
+    caller.store.add(uow, record)
+    _publish(caller, uow, None, activity)
+
+
+def _stage_change(caller: Caller, uow: UnitOfWork, record: Record, before: Activity, after: Activity) -> None:
+    after.version = before.version + 1  # what the conditional save makes it
+    _run_hooks(caller, uow, before, after)
+    _index(record, caller.tenant, after)
+    caller.store.replace(uow, record, _data(after))
+    _publish(caller, uow, before, after)
+
+
+# ----------------------------------------------------------------------------- access
+
+
+def _load(caller: Caller, activity_id: str) -> tuple[Record, Activity]:
+    record = caller.store.get(caller.tenant, KIND, activity_id)
+    if record is None:
+        raise NotFound(f"No activity {activity_id}.")
+    return record, model_of(record, Activity)
+
+
+def can_change(caller: Caller, activity: Activity) -> bool:
+    return caller.is_manager or caller.user_id in (activity.owner_id, activity.created_by)
+
+
+def _changeable(caller: Caller, activity_id: str) -> tuple[Record, Activity]:
+    record, activity = _load(caller, activity_id)
+    if not can_change(caller, activity):
+        raise Forbidden("Only the responsible user, the creator, a manager or an admin may change this activity.")
+    return record, activity
+
+
+def _check_owner(caller: Caller, owner_id: str) -> None:
+    if owner_id != caller.user_id and not caller.is_manager:
+        raise ValidationFailed.on("owner_id", "Only a manager or an admin may make someone else responsible.")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
+    activity = build(caller, body)
+    _check_owner(caller, activity.owner_id)
+    uow = UnitOfWork()
+    stage_new(caller, uow, activity)
+    uow.commit()
+    return activity
+
+
+def get_activity(caller: Caller, activity_id: str) -> Activity:
+    return _load(caller, activity_id)[1]
+
+
+def _changed(caller: Caller, before: Activity, changes: dict[str, Any]) -> Activity:
+    data = {**before.model_dump(), **changes}
+    sent = set(changes)
+    if "category" in sent and "crm_kind" not in sent:
+        data["crm_kind"] = None  # a new category brings its own kind and type
+    if "category" in sent and "crm_type" not in sent:
+        data["crm_type"] = None
+    data = _fields(caller, data, sent)
+    if "status" in sent:
+        done = data["status"] == ActivityStatus.completed
+        data["completed_at"] = (before.completed_at or clock.now()) if done else None
+    data.update(updated_at=clock.now(), sequence=before.sequence + 1)
+    return Activity.model_validate(data)
+
+
+def update_activity(caller: Caller, activity_id: str, body: ActivityUpdate) -> Activity:
+    def run() -> Activity:
+        record, before = _changeable(caller, activity_id)
+        changes = body.changes()
+        if "owner_id" in changes and changes["owner_id"] != before.owner_id:
+            _check_owner(caller, changes["owner_id"])
+        after = _changed(caller, before, changes)
+        uow = UnitOfWork()
+        _stage_change(caller, uow, record, before, after)
+        uow.commit()
+        return after
+
+    return commit(run)
+
+
+def set_status(caller: Caller, activity_id: str, status: ActivityStatus) -> Activity:
+    """Complete or reopen; doing it twice changes nothing."""
+
+    def run() -> Activity:
+        record, before = _changeable(caller, activity_id)
+        if before.status == status:
+            return before
+        after = _changed(caller, before, {"status": status})
+        uow = UnitOfWork()
+        _stage_change(caller, uow, record, before, after)
+        uow.commit()
+        return after
+
+    return commit(run)
+
+
+def delete_activity(caller: Caller, activity_id: str) -> None:
+    def run() -> Activity:
+        record, before = _changeable(caller, activity_id)
+        uow = UnitOfWork()
+        _run_hooks(caller, uow, before, None)
+        caller.store.remove(uow, record)
+        uow.publish(
+            caller.event("activity.deleted", ev.ActivityDeleted(id=before.id, activity=before.model_dump(mode="json")))
+        )
+        uow.commit()
+        return before
+
+    deleted = commit(run)
+    for attachment in deleted.attachments:
+        files.delete(files.file_key(caller.tenant, KIND, activity_id, attachment.id))
+
+
+def _append(caller: Caller, activity_id: str, field_name: str, item: dict[str, Any]) -> Activity:
+    def run() -> Activity:
+        record, before = _changeable(caller, activity_id)
+        after = before.model_copy(deep=True)
+        items = [*getattr(before, field_name)]
+        after_data = after.model_dump()
+        after_data[field_name] = [*[i.model_dump() for i in items], item]
+        after_data["updated_at"] = clock.now()
+        after = Activity.model_validate(after_data)
+        uow = UnitOfWork()
+        _stage_change(caller, uow, record, before, after)
+        uow.commit()
+        return after
+
+    return commit(run)
+
+
+def add_memo(caller: Caller, activity_id: str, body: MemoCreate) -> Activity:
+    memo = Memo_(id=new_id(), text=body.text, author_id=caller.user_id, created_at=clock.now())
+    return _append(caller, activity_id, "memos", memo.model_dump())
+
+
+def start_attachment(caller: Caller, activity_id: str, body: AttachmentCreate) -> AttachmentUpload:
+    attachment = Attachment(
+        id=new_id(),
+        name=body.name,
+        content_type=body.content_type,
+        size=body.size,
+        uploaded_by=caller.user_id,
+        created_at=clock.now(),
+    )
+    _append(caller, activity_id, "attachments", attachment.model_dump())
+    key = files.file_key(caller.tenant, KIND, activity_id, attachment.id)
+    url, fields = files.presign_upload(key, MAX_ATTACHMENT_BYTES, body.content_type)
+    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
+
+
+def _attachment(activity: Activity, attachment_id: str) -> Attachment:
+    found = next((a for a in activity.attachments if a.id == attachment_id), None)
+    if found is None:
+        raise NotFound(f"No attachment {attachment_id} on activity {activity.id}.")
+    return found
+
+
+def complete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> Attachment:
+    """Mark an upload done once S3 holds it (and it is within the limit)."""
+
+    def run() -> Attachment:
+        record, before = _changeable(caller, activity_id)
+        attachment = _attachment(before, attachment_id)
+        size = files.stored_size(files.file_key(caller.tenant, KIND, activity_id, attachment_id))
+        if size is None:
+            raise Conflict("The file has not been uploaded yet.")
+        done = attachment.model_copy(update={"status": "uploaded", "size": size})
+        after = before.model_copy(
+            update={
+                "attachments": [done if a.id == attachment_id else a for a in before.attachments],
+                "updated_at": clock.now(),
+            }
+        )
+        uow = UnitOfWork()
+        _stage_change(caller, uow, record, before, after)
+        uow.commit()
+        return done
+
+    return commit(run)
+
+
+def download_attachment(caller: Caller, activity_id: str, attachment_id: str) -> AttachmentDownload:
+    activity = get_activity(caller, activity_id)
+    attachment = _attachment(activity, attachment_id)
+    if attachment.status != "uploaded":
+        raise Conflict("The file has not been uploaded yet.")
+    url = files.presign_download(files.file_key(caller.tenant, KIND, activity_id, attachment_id), attachment.name)
+    return AttachmentDownload(url=url, expires_in=files.DOWNLOAD_SECONDS)
+
+
+def delete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> None:
+    def run() -> Activity:
+        record, before = _changeable(caller, activity_id)
+        _attachment(before, attachment_id)
+        after = before.model_copy(
+            update={"attachments": [a for a in before.attachments if a.id != attachment_id], "updated_at": clock.now()}
+        )
+        uow = UnitOfWork()
+        _stage_change(caller, uow, record, before, after)
+        uow.commit()
+        return after
+
+    commit(run)
+    files.delete(files.file_key(caller.tenant, KIND, activity_id, attachment_id))
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+def _time_page(
+    caller: Caller, scope: str, index: Any, hash_key: str, cursor: str | None, limit: int, newest_first: bool
+) -> Page[Activity]:
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
+        sk = getattr(Record, _SK[index.Meta.index_name])
+        condition = None
+        if after:
+            condition = sk < after["sk"] if newest_first else sk > after["sk"]
+        return list(index.query(hash_key, range_key_condition=condition, limit=n, scan_index_forward=not newest_first))
+
+    def position(record: Record) -> dict[str, Any]:
+        return {"sk": getattr(record, _SK[index.Meta.index_name])}
+
+    return page(caller, scope, cursor, limit, fetch, position, Activity)
+
+
+_SK = {"by_calendar": "gsi2sk", "by_account": "gsi3sk", "by_contact": "gsi4sk", "by_todo": "gsi5sk"}
+
+
+def list_activities(
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    account_id: str | None = None,
+    contact_id: str | None = None,
+) -> Page[Activity]:
+    """An account's or contact's activities newest first, or all of the tenant's in id order."""
+    if contact_id:
+        key = tenant_key(caller.tenant, "CONTACT", contact_id, "ACTIVITY")
+        return _time_page(caller, f"contact:{contact_id}", Record.by_contact, key, cursor, limit, True)
+    if account_id:
+        key = tenant_key(caller.tenant, "ACCOUNT", account_id, "ACTIVITY")
+        return _time_page(caller, f"account:{account_id}", Record.by_account, key, cursor, limit, True)
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
+        return caller.store.page_by_type(caller.tenant, KIND, after["id"] if after else None, n)
+
+    return page(caller, KIND, cursor, limit, fetch, lambda r: {"id": r.record_id}, Activity)
+
+
+def calendar(caller: Caller, user_id: str, start: datetime, end: datetime, limit: int = 1000) -> list[Record]:
+    """What sits in a user's calendar between two times (events, and bookings of other features)."""
+    key = tenant_key(caller.tenant, "CAL", user_id)
+    condition = Record.gsi2sk.between(stamp(start), stamp(end) + "~")
+    return list(Record.by_calendar.query(key, range_key_condition=condition, limit=limit))

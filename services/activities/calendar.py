@@ -1,0 +1,1 @@
+"""The calendar feature of the activities service (to be built)."""

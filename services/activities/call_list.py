@@ -1,0 +1,1 @@
+"""The call_list feature of the activities service (to be built)."""

@@ -1,0 +1,1 @@
+"""The contact_orders feature of the activities service (to be built)."""

@@ -1,0 +1,1 @@
+"""The erasure feature of the activities service (to be built)."""

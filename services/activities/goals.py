@@ -1,0 +1,1 @@
+"""The goals feature of the activities service (to be built)."""

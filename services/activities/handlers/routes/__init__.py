@@ -1,0 +1,1 @@
+"""One Powertools router per feature of the activities API; `handlers/api.py` includes them all."""

@@ -1,0 +1,5 @@
+"""Routes of the call_list feature (filled in by its module)."""
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+router = APIGatewayHttpRouter()

@@ -1,0 +1,1 @@
+"""The marketing feature of the activities service (to be built)."""

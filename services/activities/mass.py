@@ -1,0 +1,1 @@
+"""The mass feature of the activities service (to be built)."""

@@ -1,0 +1,1 @@
+"""The reminders feature of the activities service (to be built)."""

@@ -1,0 +1,163 @@
+"""The activities table: pynamodb models and the repository the handlers call.
+
+One item per record, keyed `T#<tenant>#<KIND>#<id>` / `<KIND>`, its fields in a `data` map, as in
+the directory. The indexes each serve one access pattern, and a record sets only the index keys
+it takes part in (sparse indexes):
+
+- `by_type`      gsi1: every record of a kind in a tenant, in id order;
+- `by_calendar`  gsi2: `T#<t>#CAL#<user>` / `<start>#<id>`: events and bookings in a user's calendar;
+- `by_account`   gsi3: `T#<t>#ACCOUNT#<id>#<KIND>` / `<time>#<id>`: what is linked to an account;
+- `by_contact`   gsi4: `T#<t>#CONTACT#<id>#<KIND>` / `<time>#<id>`: what is linked to a contact;
+- `by_todo`      gsi5: `T#<t>#TODO#<user>` / `<due>#<id>`: a user's open tasks, bookings, assigned orders;
+- `by_rank`      gsi6 and `by_rank_alt` gsi7: lists in a chosen order (the call list by latest
+  event time / type, contact orders by planned date / number); each feature documents its keys;
+- `by_due`       duepk/duesk: across tenants, `DUE#<shard>` / `<due>#<tenant>#<id>`: reminders
+  to fire; an item leaves the index when its reminder is sent.
+"""
+
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+
+from shared.store import TableItem, UnitOfWork, tenant_key
+
+DUE_SHARDS = 4
+
+
+class _Index(GlobalSecondaryIndex[Any]):
+    pass
+
+
+def _index(name: str, number: int) -> type[_Index]:
+    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+    attrs = {
+        "Meta": meta,
+        f"gsi{number}pk": UnicodeAttribute(hash_key=True),
+        f"gsi{number}sk": UnicodeAttribute(range_key=True),
+    }
+    return type(f"Index_{name}", (_Index,), attrs)
+
+
+class ByDue(_Index):
+    class Meta:
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
+
+    duepk = UnicodeAttribute(hash_key=True)
+    duesk = UnicodeAttribute(range_key=True)
+
+
+class Record(TableItem):
+    """An activities record (activity, setting list, call-list row, contact order ...)."""
+
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi5pk = UnicodeAttribute(null=True)
+    gsi5sk = UnicodeAttribute(null=True)
+    gsi6pk = UnicodeAttribute(null=True)
+    gsi6sk = UnicodeAttribute(null=True)
+    gsi7pk = UnicodeAttribute(null=True)
+    gsi7sk = UnicodeAttribute(null=True)
+    duepk = UnicodeAttribute(null=True)
+    duesk = UnicodeAttribute(null=True)
+    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
+    version = VersionAttribute()
+
+    by_type = _index("by_type", 1)()
+    by_calendar = _index("by_calendar", 2)()
+    by_account = _index("by_account", 3)()
+    by_contact = _index("by_contact", 4)()
+    by_todo = _index("by_todo", 5)()
+    by_rank = _index("by_rank", 6)()
+    by_rank_alt = _index("by_rank_alt", 7)()
+    by_due = ByDue()
+
+    @property
+    def record_id(self) -> str:
+        return self.pk.rsplit("#", 1)[-1]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record's fields as plain Python values."""
+        value = self.fields
+        return value.as_dict() if isinstance(value, MapAttribute) else dict(value or {})
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self.fields = clean(value)  # type: ignore[assignment]
+
+    def set_due(self, tenant_id: str, due_iso: str | None) -> None:
+        """Put the record in the reminder sweep at `due_iso` (None takes it out)."""
+        if due_iso is None:
+            self.duepk = self.duesk = None
+            return
+        self.duepk = due_shard(self.pk)
+        self.duesk = f"{due_iso}#{tenant_id}#{self.record_id}"
+
+
+def due_shard(pk: str) -> str:
+    return f"DUE#{zlib.crc32(pk.encode()) % DUE_SHARDS}"
+
+
+def record_key(tenant_id: str, kind: str, record_id: str) -> str:
+    return tenant_key(tenant_id, kind.upper(), record_id)
+
+
+def clean(data: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB maps hold no nulls: drop absent values."""
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) -> Record:
+    """A record listed in `by_type`; callers set the other index keys it takes part in."""
+    return Record(
+        pk=record_key(tenant_id, kind, record_id),
+        sk=kind.upper(),
+        kind=kind,
+        gsi1pk=tenant_key(tenant_id, kind.upper()),
+        gsi1sk=record_id,
+        fields=clean(data),
+    )
+
+
+class ActivitiesStore:
+    """Reads of the activities table; writes go through a UnitOfWork."""
+
+    def get(self, tenant_id: str, kind: str, record_id: str) -> Record | None:
+        try:
+            return Record.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
+        except Record.DoesNotExist:
+            return None
+
+    def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, Record]:
+        keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
+        return {item.record_id: item for item in Record.batch_get(keys)}
+
+    def add(self, uow: UnitOfWork, item: Record) -> None:
+        uow.save(item, condition=Record.pk.does_not_exist())
+
+    def replace(self, uow: UnitOfWork, item: Record, data: dict[str, Any]) -> None:
+        """Save changed data; the version condition fails if someone saved in between."""
+        item.data = data
+        uow.save(item)
+
+    def remove(self, uow: UnitOfWork, item: Record) -> None:
+        uow.delete(item)
+
+    def page_by_type(self, tenant_id: str, kind: str, after: str | None, limit: int) -> list[Record]:
+        condition = Record.gsi1sk > after if after else None
+        return list(
+            Record.by_type.query(tenant_key(tenant_id, kind.upper()), range_key_condition=condition, limit=limit)
+        )
+
+    def all_of_kind(self, tenant_id: str, kind: str, page_size: int = 1000) -> Iterator[Record]:
+        yield from Record.by_type.query(tenant_key(tenant_id, kind.upper()), page_size=page_size)

@@ -1,0 +1,85 @@
+"""Events and tasks through the gateway: create, read, change, complete, reopen, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant, settle
+
+START = "2026-12-01T09:00:00Z"
+END = "2026-12-01T10:00:00Z"
+
+
+def event_body(**extra: Any) -> dict[str, Any]:
+    return {"type": "meeting", "subject": "Quarterly review", "start": START, "end": END, **extra}
+
+
+def test_an_event_has_start_and_end_and_a_task_a_due_date(api: Any) -> None:
+    client = api.as_(new_tenant(), "u1", "user")
+    created = client.post("/activities", json=event_body())
+    assert created.status_code == 201, created.text
+    event = created.json()
+    assert (event["kind"], event["owner_id"], event["status"]) == ("event", "u1", "open")
+
+    task = client.post("/activities", json={"type": "task", "subject": "Send offer", "due": END}).json()
+    assert task["kind"] == "task"
+
+    no_end = client.post("/activities", json={"type": "meeting", "subject": "x", "start": START})
+    assert_problem(no_end, 422, "end")
+    task_with_start = client.post("/activities", json={"type": "task", "subject": "x", "start": START, "due": END})
+    assert_problem(task_with_start, 422, "start")
+    backwards = client.post("/activities", json=event_body(start=END, end=START))
+    assert_problem(backwards, 422, "end")
+    unknown_type = client.post("/activities", json=event_body(type="nope"))
+    assert_problem(unknown_type, 422, "type")
+
+
+def test_complete_reopen_change_and_delete_publish_events(api: Any, stack: Any) -> None:
+    tenant = new_tenant()
+    client = api.as_(tenant, "u1", "user")
+    activity = client.post("/activities", json=event_body(account_id="A1", contact_id="C1")).json()
+    done = client.post(f"/activities/{activity['id']}/complete").json()
+    assert done["status"] == "completed" and done["completed_at"]
+    again = client.post(f"/activities/{activity['id']}/complete").json()
+    assert again["version"] == done["version"]  # completing twice changes nothing
+    reopened = client.post(f"/activities/{activity['id']}/reopen").json()
+    assert reopened["status"] == "open" and reopened["completed_at"] is None
+    changed = client.patch(f"/activities/{activity['id']}", json={"subject": "Renamed"}).json()
+    assert changed["subject"] == "Renamed" and changed["sequence"] > activity["sequence"]
+    listed = client.get("/activities", params={"account_id": "A1"}).json()["items"]
+    assert [a["id"] for a in listed] == [activity["id"]]
+    assert client.delete(f"/activities/{activity['id']}").status_code == 204
+    assert client.get(f"/activities/{activity['id']}").status_code == 404
+
+    types = settle(
+        stack,
+        lambda: (
+            found
+            if len(found := [e["type"] for e in envelopes(stack, tenant) if e["type"].startswith("activity.")]) >= 5
+            else None
+        ),
+    )
+    assert types == [
+        "activity.created",
+        "activity.completed",
+        "activity.updated",
+        "activity.updated",
+        "activity.deleted",
+    ]
+
+
+def test_only_the_responsible_user_or_a_manager_changes_an_activity(api: Any) -> None:
+    tenant = new_tenant()
+    mine = api.as_(tenant, "u1", "user").post("/activities", json=event_body()).json()
+    other = api.as_(tenant, "u2", "user")
+    assert other.get(f"/activities/{mine['id']}").status_code == 200  # activities are shared
+    assert other.patch(f"/activities/{mine['id']}", json={"subject": "x"}).status_code == 403
+    manager = api.as_(tenant, "m1", "manager")
+    assert manager.patch(f"/activities/{mine['id']}", json={"subject": "ok"}).status_code == 200
+    assert_problem(other.post("/activities", json=event_body(owner_id="u1")), 422, "owner_id")
+
+
+def test_tenants_do_not_see_each_others_activities(api: Any) -> None:
+    mine = api.as_(new_tenant(), "u1", "admin").post("/activities", json=event_body()).json()
+    stranger = api.as_(new_tenant(), "u1", "admin")
+    assert stranger.get(f"/activities/{mine['id']}").status_code == 404
