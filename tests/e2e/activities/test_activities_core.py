@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, settle
 
 START = "2026-12-01T09:00:00Z"
@@ -83,3 +85,34 @@ def test_tenants_do_not_see_each_others_activities(api: Any) -> None:
     mine = api.as_(new_tenant(), "u1", "admin").post("/activities", json=event_body()).json()
     stranger = api.as_(new_tenant(), "u1", "admin")
     assert stranger.get(f"/activities/{mine['id']}").status_code == 404
+
+
+def test_memos_are_stamped_and_attachments_go_through_s3(api: Any) -> None:
+    client = api.as_(new_tenant(), "u1", "user")
+    activity = client.post("/activities", json=event_body()).json()
+    with_memo = client.post(f"/activities/{activity['id']}/memos", json={"text": "Discussed pricing"}).json()
+    memo = with_memo["memos"][0]
+    assert (memo["text"], memo["author_id"]) == ("Discussed pricing", "u1") and memo["created_at"]
+
+    too_big = client.post(f"/activities/{activity['id']}/attachments", json={"name": "a.pdf", "size": 26 * 1024 * 1024})
+    assert_problem(too_big, 422, "size")
+    started = client.post(
+        f"/activities/{activity['id']}/attachments",
+        json={"name": "offer.pdf", "content_type": "application/pdf", "size": 11},
+    )
+    assert started.status_code == 201, started.text
+    upload = started.json()
+    attachment_id = upload["attachment"]["id"]
+    early = client.post(f"/activities/{activity['id']}/attachments/{attachment_id}/complete")
+    assert_problem(early, 409)
+    sent = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("offer.pdf", b"hello world")}, timeout=30
+    )
+    assert sent.status_code in (200, 204), sent.text
+    done = client.post(f"/activities/{activity['id']}/attachments/{attachment_id}/complete")
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["size"]) == ("uploaded", 11)
+    link = client.get(f"/activities/{activity['id']}/attachments/{attachment_id}").json()["url"]
+    assert requests.get(link, timeout=30).content == b"hello world"
+    assert client.delete(f"/activities/{activity['id']}/attachments/{attachment_id}").status_code == 204
+    assert client.get(f"/activities/{activity['id']}").json()["attachments"] == []
