@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from infra.gateway import RouteTable, claim_text
 from infra.pumps import describe_message
-from infra.schedules import ScheduleExpressionError, next_fire
+from infra.schedules import ScheduleExpressionError, next_fire, with_context
 from infra.template import Route
 
 
@@ -53,3 +54,10 @@ def test_schedule_expressions() -> None:
 def test_delivery_lines_name_the_event() -> None:
     body = '{"detail-type": "account.created", "id": "eb-1", "detail": {"id": "env-1"}}'
     assert describe_message(body) == "account.created env-1"
+
+
+def test_scheduler_context_attributes_are_filled_in() -> None:
+    text = '{"job": "x", "at": "<aws.scheduler.scheduled-time>", "run": "<aws.scheduler.execution-id>"}'
+    filled = json.loads(with_context(text, datetime(2026, 12, 1, 8, 30, tzinfo=UTC)))
+    assert filled["at"] == "2026-12-01T08:30:00Z"
+    assert filled["run"] and "<" not in filled["run"]
