@@ -109,7 +109,7 @@ def _print_banner(runtime: Any) -> None:
 Kontakt is running.
 
   API          {api}
-  API docs     {api}/directory/docs
+  API docs     {api}/directory/docs   {api}/activities/docs
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
 
@@ -117,6 +117,7 @@ Bearer token (tenant demo, user demo-admin, role admin), then two requests to tr
 
   export TOKEN={token}
   curl -H "Authorization: Bearer $TOKEN" {api}/contacts
+  curl -H "Authorization: Bearer $TOKEN" "{api}/call-list?mode=accounts"
   curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
        -d '{{"name": "Acme Oy"}}' {api}/accounts
 
