@@ -1,5 +1,16 @@
-"""Users, groups, picklists, tenant settings, classes and classification types."""
+"""Users, groups, picklists, tenant settings, classes and classification types.
 
+A group's members are kept on its record (`member_ids`) besides the membership items (which
+serve the access rules): a change of members saves the group record, whose version makes
+concurrent changes of one group take turns, and publishes group.updated with the whole list
+after the change in the same transaction.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.directory import events as ev
 from services.directory.domain.models import (
     Class,
     ClassCreate,
@@ -15,9 +26,9 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
-from services.directory.service import SETTINGS_ID, Caller, M, model_of, page, picklists, require_exists
+from services.directory.service import SETTINGS_ID, Caller, M, commit, model_of, page, picklists, require_exists
 from services.directory.store import Placement, Record, new_record
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.store import UnitOfWork
@@ -36,6 +47,10 @@ def _list(caller: Caller, kind: str, model: type, cursor: str | None, limit: int
 
 # ----------------------------------------------------------------------------- users and groups
 
+# One transaction holds the user and, per group joined or left, its membership, the group record
+# and the group's event: at most 100 items.
+MAX_GROUP_CHANGES = 32
+
 
 def _membership(caller: Caller, group_id: str, user_id: str) -> Record:
     item = new_record(
@@ -49,38 +64,72 @@ def _membership(caller: Caller, group_id: str, user_id: str) -> Record:
     return item
 
 
+def _member_ids(caller: Caller, group: Record) -> list[str]:
+    """The group's members; a group saved before they were kept on it reads its membership items."""
+    data = group.data
+    if "member_ids" in data:
+        return list(data["member_ids"])
+    members = caller.store.children(caller.tenant, "group", group.record_id, "membership")
+    return sorted(r.data["user_id"] for r in members)
+
+
+def _save_members(caller: Caller, uow: UnitOfWork, group: Record, member_ids: list[str]) -> None:
+    data = group.data | {"member_ids": member_ids}
+    caller.store.replace(uow, group, data)  # its version fails a concurrent change of this group
+    payload = ev.GroupChanged(id=group.record_id, name=data["name"], member_ids=member_ids)
+    uow.publish(caller.event("group.updated", payload))
+
+
 def _set_memberships(caller: Caller, uow: UnitOfWork, user_id: str, old: list[str], new: list[str]) -> None:
-    for index, group_id in enumerate(new):
-        if group_id not in old:
-            require_exists(caller, uow, "group", group_id, f"groups.{index}")
-            uow.save(_membership(caller, group_id, user_id))
-    for group_id in set(old) - set(new):
+    added = [g for g in new if g not in old]
+    removed = sorted(set(old) - set(new))
+    if len(added) + len(removed) > MAX_GROUP_CHANGES:
+        message = f"A user may join or leave at most {MAX_GROUP_CHANGES} groups at once."
+        raise ValidationFailed.on("groups", message, "too_many")
+    for group_id in added:
+        group = caller.store.get(caller.tenant, "group", group_id)
+        if group is None:
+            raise ValidationFailed.on(f"groups.{new.index(group_id)}", f"No group {group_id}.", "not_found")
+        uow.save(_membership(caller, group_id, user_id))
+        _save_members(caller, uow, group, sorted({*_member_ids(caller, group), user_id}))
+    for group_id in removed:
         uow.delete(_membership(caller, group_id, user_id), check_version=False)
+        group = caller.store.get(caller.tenant, "group", group_id)
+        if group is not None:
+            _save_members(caller, uow, group, [m for m in _member_ids(caller, group) if m != user_id])
 
 
 def create_user(caller: Caller, body: UserCreate) -> User:
     caller.require_admin()
-    user = User(id=new_id(), **body.model_dump())
-    uow = UnitOfWork()
-    uow.save(
-        new_record(caller.tenant, "user", user.id, user.model_dump(mode="json"), Placement()),
-        condition=Record.pk.does_not_exist(),
-    )
-    _set_memberships(caller, uow, user.id, [], user.groups)
-    uow.commit()
-    return user
+
+    def command() -> User:
+        user = User(id=new_id(), **body.model_dump())
+        uow = UnitOfWork()
+        uow.save(
+            new_record(caller.tenant, "user", user.id, user.model_dump(mode="json"), Placement()),
+            condition=Record.pk.does_not_exist(),
+        )
+        _set_memberships(caller, uow, user.id, [], user.groups)
+        uow.commit()
+        return user
+
+    return commit(command)
 
 
 def update_user(caller: Caller, user_id: str, body: UserUpdate) -> User:
     caller.require_admin()
-    record = _get(caller, "user", user_id)
-    before = User.model_validate(record.data)
-    after = User.model_validate(before.model_dump() | body.model_dump(exclude_unset=True))
-    uow = UnitOfWork()
-    caller.store.replace(uow, record, after.model_dump(mode="json"))
-    _set_memberships(caller, uow, user_id, before.groups, after.groups)
-    uow.commit()
-    return after
+
+    def command() -> User:
+        record = _get(caller, "user", user_id)
+        before = User.model_validate(record.data)
+        after = User.model_validate(before.model_dump() | body.model_dump(exclude_unset=True))
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, after.model_dump(mode="json"))
+        _set_memberships(caller, uow, user_id, before.groups, after.groups)
+        uow.commit()
+        return after
+
+    return commit(command)
 
 
 def get_user(caller: Caller, user_id: str) -> User:
@@ -91,18 +140,33 @@ def list_users(caller: Caller, cursor: str | None, limit: int) -> Page[User]:
     return _list(caller, "user", User, cursor, limit)
 
 
-def _add_admin_record(caller: Caller, kind: str, item: M, uow: UnitOfWork | None = None) -> M:
-    """Save a tenant-wide admin record (group, classification type, class)."""
+def _add_admin_record(
+    caller: Caller,
+    kind: str,
+    item: M,
+    uow: UnitOfWork | None = None,
+    created: BaseModel | None = None,
+    stored: dict[str, Any] | None = None,
+) -> M:
+    """Save a tenant-wide admin record (group, classification type, class).
+
+    `created` is the payload of the `<kind>.created` event to publish with it; `stored` are
+    fields kept on the record besides the item's.
+    """
     uow = uow or UnitOfWork()
-    record_id = str(item.model_dump()["id"])
-    uow.save(new_record(caller.tenant, kind, record_id, item.model_dump(mode="json"), Placement()))
+    data = item.model_dump(mode="json") | (stored or {})
+    uow.save(new_record(caller.tenant, kind, str(data["id"]), data, Placement()))
+    if created is not None:
+        uow.publish(caller.event(f"{kind}.created", created))
     uow.commit()
     return item
 
 
 def create_group(caller: Caller, body: GroupCreate) -> Group:
     caller.require_admin()
-    return _add_admin_record(caller, "group", Group(id=new_id(), name=body.name))
+    group = Group(id=new_id(), name=body.name)
+    created = ev.GroupChanged(id=group.id, name=group.name, member_ids=[])
+    return _add_admin_record(caller, "group", group, created=created, stored={"member_ids": []})
 
 
 def get_group(caller: Caller, group_id: str) -> Group:
@@ -165,7 +229,8 @@ def create_class(caller: Caller, body: ClassCreate) -> Class:
     uow = UnitOfWork()
     if item.classification_type_id:
         require_exists(caller, uow, "classification_type", item.classification_type_id, "classification_type_id")
-    return _add_admin_record(caller, "class", item, uow)
+    created = ev.ClassChanged(id=item.id, name=item.name, classification_type_id=item.classification_type_id)
+    return _add_admin_record(caller, "class", item, uow, created=created)
 
 
 def list_classes(caller: Caller, cursor: str | None, limit: int) -> Page[Class]:

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 import shared.contracts.audience  # noqa: F401  (registers audience.requested / audience.page)
+from shared.conditions import Condition, Match
 from shared.events import catalogue
 
 PRODUCER = "directory"
@@ -29,8 +30,30 @@ class ContactErased(BaseModel):
 
 
 class TargetGroupChanged(BaseModel):
+    """A target group as it now is: enough to evaluate its dynamic part elsewhere.
+
+    `conditions` and `match` are as the API shows them; evaluate them with
+    `shared.conditions.matches`. Hand-added members are not part of the event.
+    """
+
     id: str
     name: str
+    conditions: list[Condition] = Field(default_factory=list)
+    match: Match = "all"
+
+
+class ClassChanged(BaseModel):
+    id: str
+    name: str
+    classification_type_id: str | None = None
+
+
+class GroupChanged(BaseModel):
+    """A user group and its members (user ids) after the change."""
+
+    id: str
+    name: str
+    member_ids: list[str] = Field(default_factory=list)
 
 
 class ImportCompleted(BaseModel):
@@ -52,6 +75,9 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("target_group.created", TargetGroupChanged, "A target group was created."),
     ("target_group.updated", TargetGroupChanged, "A target group's conditions or members changed."),
     ("target_group.deleted", RecordDeleted, "A target group was deleted."),
+    ("class.created", ClassChanged, "A class (of a classification type) was created."),
+    ("group.created", GroupChanged, "A user group was created (it has no members yet)."),
+    ("group.updated", GroupChanged, "A user group's members changed; member_ids is the whole list after it."),
     ("import.completed", ImportCompleted, "A CSV import finished."),
 ]
 

@@ -37,6 +37,7 @@ from services.directory.service import (
 )
 from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
+from shared.conditions import uses_classes
 from shared.errors import Forbidden
 from shared.ids import new_id
 from shared.pagination import Page
@@ -68,6 +69,11 @@ def _record(caller: Caller, group: TargetGroup) -> Record:
     return new_record(caller.tenant, "target_group", group.id, data, Placement(owner_id=group.owner.id))
 
 
+def _changed(group: TargetGroup) -> ev.TargetGroupChanged:
+    """The event payload: the group's conditions travel so that consumers can evaluate them."""
+    return ev.TargetGroupChanged(id=group.id, name=group.name, conditions=list(group.conditions), match=group.match)
+
+
 def create(caller: Caller, body: TargetGroupCreate) -> TargetGroup:
     def command() -> TargetGroup:
         uow = UnitOfWork()
@@ -81,7 +87,7 @@ def create(caller: Caller, body: TargetGroupCreate) -> TargetGroup:
         check_owner(caller, uow, group.owner)
         _check_condition_refs(caller, uow, group)
         uow.save(_record(caller, group), condition=Record.pk.does_not_exist())
-        uow.publish(caller.event("target_group.created", ev.TargetGroupChanged(id=group.id, name=group.name)))
+        uow.publish(caller.event("target_group.created", _changed(group)))
         uow.commit()
         return group
 
@@ -117,7 +123,7 @@ def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGrou
         _check_condition_refs(caller, uow, after)
         place_record(record, caller.tenant, "target_group", group_id, Placement(owner_id=after.owner.id))
         caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
-        uow.publish(caller.event("target_group.updated", ev.TargetGroupChanged(id=group_id, name=after.name)))
+        uow.publish(caller.event("target_group.updated", _changed(after)))
         uow.commit()
         return after
 
@@ -166,7 +172,7 @@ def _recount(caller: Caller, group_id: str) -> None:
         after = apply_target_group_update(model_of(record, TargetGroup), TargetGroupUpdate(), clock.now(), count)
         uow = UnitOfWork()
         caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
-        uow.publish(caller.event("target_group.updated", ev.TargetGroupChanged(id=group_id, name=after.name)))
+        uow.publish(caller.event("target_group.updated", _changed(after)))
         uow.commit()
         return after
 
@@ -192,7 +198,7 @@ class Resolver:
         self.group = group
         self.items_read = 0
         self._accounts: dict[str, dict[str, Any] | None] = {}
-        self._class_types = class_types(caller) if _uses_classes(group) else {}
+        self._class_types = class_types(caller) if uses_classes(group.conditions) else {}
 
     def members(self) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
@@ -226,10 +232,6 @@ class Resolver:
             self.items_read += 1
             self._accounts[account_id] = dict(record.data) if record else None
         return self._accounts[account_id]
-
-
-def _uses_classes(group: TargetGroup) -> bool:
-    return any(c.op in ("in_class", "in_classification_type") for c in group.conditions)
 
 
 def preview(caller: Caller, group_id: str, sample_size: int = 20) -> Preview:

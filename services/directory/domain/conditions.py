@@ -14,14 +14,27 @@ was erased.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from shared.errors import register_union_tags
+# The conditions and their evaluation are shared with services that evaluate them over their own
+# copies of contacts; re-exported here for the directory's modules.
+from shared import conditions as shared_conditions
+from shared.conditions import (  # noqa: F401
+    ACCOUNT_PREFIX,
+    CONDITION_FIELDS,
+    CONDITION_OPS,
+    Condition,
+    Conditions,
+    FieldType,
+    IsEmpty,
+    Match,
+    is_contactable,
+    needs_account,
+)
+from shared.conditions import holds as matches  # noqa: F401  (one condition; `evaluate` takes the set)
 
 from .models import (
     INPUT,
@@ -36,341 +49,6 @@ from .models import (
 )
 
 
-class FieldType(StrEnum):
-    text = "text"  # free text: equality is case-insensitive, `contains` is a substring
-    code = "code"  # picklist code: exact
-    id = "id"  # a reference (user, account ...): exact
-    date = "date"
-    datetime = "datetime"  # compared by its UTC date
-    list = "list"  # list of codes or ids: `contains` = membership, `in` = any of
-
-
-_CONTACT_FIELDS: dict[str, FieldType] = {
-    "number": FieldType.text,
-    "first_name": FieldType.text,
-    "last_name": FieldType.text,
-    "email": FieldType.text,
-    "phone": FieldType.text,
-    "mobile": FieldType.text,
-    "account_id": FieldType.id,
-    "consent_date": FieldType.date,
-    "department": FieldType.text,
-    "job_title": FieldType.code,
-    "category": FieldType.code,
-    "region": FieldType.code,
-    "groups": FieldType.list,
-    "benefit_status": FieldType.code,
-    "account_manager_id": FieldType.id,
-    "sales_status": FieldType.code,
-    "owner.id": FieldType.id,
-    "classes": FieldType.list,
-    "created_at": FieldType.datetime,
-    "updated_at": FieldType.datetime,
-}
-_ACCOUNT_FIELDS: dict[str, FieldType] = {
-    "number": FieldType.text,
-    "name": FieldType.text,
-    "status": FieldType.code,
-    "business_id": FieldType.text,
-    "email": FieldType.text,
-    "phone": FieldType.text,
-    "website": FieldType.text,
-    "street": FieldType.text,
-    "postal_code": FieldType.text,
-    "city": FieldType.text,
-    "country": FieldType.text,
-    "account_manager_id": FieldType.id,
-    "owner.id": FieldType.id,
-    "classes": FieldType.list,
-    "created_at": FieldType.datetime,
-}
-ACCOUNT_PREFIX = "account."
-
-# The allow-list: contact fields as they are, account fields prefixed "account.".
-CONDITION_FIELDS: dict[str, FieldType] = {
-    **_CONTACT_FIELDS,
-    **{ACCOUNT_PREFIX + name: kind for name, kind in _ACCOUNT_FIELDS.items()},
-}
-
-_SCALAR = frozenset({FieldType.text, FieldType.code, FieldType.id})
-_DATES = frozenset({FieldType.date, FieldType.datetime})
-
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-def _check_field(field: str, op: str, applies_to: frozenset[FieldType]) -> str:
-    kind = CONDITION_FIELDS.get(field)
-    if kind is None:
-        raise PydanticCustomError("unknown_field", "unknown field '{field}'", {"field": field})
-    if kind not in applies_to:
-        raise PydanticCustomError(
-            "op_not_applicable",
-            "'{op}' does not apply to the {kind} field '{field}'",
-            {"op": op, "kind": kind.value, "field": field},
-        )
-    return field
-
-
-def _field_kind(info: ValidationInfo) -> FieldType | None:
-    field = info.data.get("field")
-    return CONDITION_FIELDS.get(field) if isinstance(field, str) else None
-
-
-class _FieldCondition(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    OP: ClassVar[str]
-    APPLIES_TO: ClassVar[frozenset[FieldType]]
-
-    field: str
-
-    @field_validator("field")
-    @classmethod
-    def _known_field(cls, field: str) -> str:
-        return _check_field(field, cls.OP, cls.APPLIES_TO)
-
-
-class Equals(_FieldCondition):
-    OP = "equals"
-    APPLIES_TO = _SCALAR | {FieldType.date}
-
-    op: Literal["equals"]
-    value: str | date
-
-    @field_validator("value")
-    @classmethod
-    def _value_fits(cls, value: str | date, info: ValidationInfo) -> str | date:
-        return _scalar_or_date_value(value, _field_kind(info))
-
-
-class NotEquals(Equals):
-    OP = "not_equals"
-
-    op: Literal["not_equals"]  # type: ignore[assignment]
-
-
-def _scalar_or_date_value(value: str | date, kind: FieldType | None) -> str | date:
-    if kind == FieldType.date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError("date_parsing", "value must be a date (YYYY-MM-DD)") from None
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise PydanticCustomError("string_type", "value must be a text of 1 to 200 characters")
-    return value
-
-
-class In(_FieldCondition):
-    OP = "in"
-    APPLIES_TO = _SCALAR | {FieldType.list}
-
-    op: Literal["in"]
-    values: Annotated[list[Text200], Field(min_length=1, max_length=500)]
-
-
-class Contains(_FieldCondition):
-    OP = "contains"
-    APPLIES_TO = frozenset({FieldType.text, FieldType.list})
-
-    op: Literal["contains"]
-    value: Text200
-
-
-class IsEmpty(_FieldCondition):
-    OP = "is_empty"
-    APPLIES_TO = frozenset(FieldType)
-
-    op: Literal["is_empty"]
-
-
-class DateBefore(_FieldCondition):
-    OP = "date_before"
-    APPLIES_TO = _DATES
-
-    op: Literal["date_before"]
-    value: date
-
-
-class DateAfter(_FieldCondition):
-    OP = "date_after"
-    APPLIES_TO = _DATES
-
-    op: Literal["date_after"]
-    value: date
-
-
-class InClass(BaseModel):
-    """The contact or its account belongs to the class."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    op: Literal["in_class"]
-    value: Id
-
-
-class InClassificationType(BaseModel):
-    """The contact or its account belongs to a class of the classification type."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    op: Literal["in_classification_type"]
-    value: Id
-
-
-Condition = Annotated[
-    Equals | NotEquals | In | Contains | IsEmpty | DateBefore | DateAfter | InClass | InClassificationType,
-    Field(discriminator="op"),
-]
-CONDITION_OPS: frozenset[str] = frozenset(
-    {
-        "equals",
-        "not_equals",
-        "in",
-        "contains",
-        "is_empty",
-        "date_before",
-        "date_after",
-        "in_class",
-        "in_classification_type",
-    }
-)
-register_union_tags(CONDITION_OPS)  # error paths read conditions.0.value, not conditions.0.equals.value
-
-Match = Literal["all", "any"]
-Conditions = Annotated[list[Condition], Field(max_length=50)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------
-
-
-def _lookup(record: Mapping[str, Any] | None, path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
-        if value is None:
-            return None
-    return value
-
-
-def _value_of(field: str, contact: Mapping[str, Any], account: Mapping[str, Any] | None) -> Any:
-    if field.startswith(ACCOUNT_PREFIX):
-        return _lookup(account, field[len(ACCOUNT_PREFIX) :])
-    return _lookup(contact, field)
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).date()
-    if isinstance(value, date):
-        return value
-    return None
-
-
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, list | tuple | set):
-        return len(value) == 0
-    return False
-
-
-def _fold(value: Any) -> str:
-    return str(value).strip().casefold()
-
-
-def _equals(kind: FieldType, actual: Any, expected: str | date) -> bool:
-    if _is_empty(actual):
-        return False
-    if kind in _DATES:
-        return _as_date(actual) == expected
-    if kind == FieldType.text:
-        return _fold(actual) == _fold(expected)
-    return bool(actual == expected)
-
-
-def _in(kind: FieldType, actual: Any, values: Sequence[str]) -> bool:
-    if _is_empty(actual):
-        return False
-    if kind == FieldType.list:
-        return any(item in values for item in actual)
-    if kind == FieldType.text:
-        return _fold(actual) in {_fold(v) for v in values}
-    return actual in values
-
-
-def _contains(kind: FieldType, actual: Any, value: str) -> bool:
-    if _is_empty(actual):
-        return False
-    if kind == FieldType.list:
-        return value in actual
-    return _fold(value) in _fold(actual)
-
-
-def _date_compare(actual: Any, value: date, before: bool) -> bool:
-    actual_date = _as_date(actual)
-    if actual_date is None:
-        return False
-    return actual_date < value if before else actual_date > value
-
-
-def _classes_of(contact: Mapping[str, Any], account: Mapping[str, Any] | None) -> list[str]:
-    return list(contact.get("classes") or []) + list((account or {}).get("classes") or [])
-
-
-def _field_matches(condition: _FieldCondition, contact: Mapping[str, Any], account: Mapping[str, Any] | None) -> bool:
-    kind = CONDITION_FIELDS[condition.field]
-    actual = _value_of(condition.field, contact, account)
-    if isinstance(condition, NotEquals):
-        return not _equals(kind, actual, condition.value)
-    if isinstance(condition, Equals):
-        return _equals(kind, actual, condition.value)
-    if isinstance(condition, In):
-        return _in(kind, actual, condition.values)
-    if isinstance(condition, Contains):
-        return _contains(kind, actual, condition.value)
-    if isinstance(condition, IsEmpty):
-        return _is_empty(actual)
-    if isinstance(condition, DateBefore | DateAfter):
-        return _date_compare(actual, condition.value, before=isinstance(condition, DateBefore))
-    raise TypeError(f"unhandled condition {condition!r}")
-
-
-def matches(
-    condition: Condition,
-    contact: Mapping[str, Any],
-    account: Mapping[str, Any] | None,
-    class_types: Mapping[str, str] | None = None,
-) -> bool:
-    """Whether one condition holds for a contact (and its account, None if it has none).
-
-    A missing value never equals, is never in a list, never contains and has no date; it does
-    satisfy `not_equals` and `is_empty`.
-    """
-    if isinstance(condition, InClass):
-        return condition.value in _classes_of(contact, account)
-    if isinstance(condition, InClassificationType):
-        types = class_types or {}
-        return any(types.get(c) == condition.value for c in _classes_of(contact, account))
-    return _field_matches(condition, contact, account)
-
-
-def is_contactable(contact: Mapping[str, Any]) -> bool:
-    """Active and not erased: the only contacts that may be in an audience."""
-    return bool(contact.get("active", True)) and not contact.get("erased", False)
-
-
 def evaluate(
     contact: Mapping[str, Any],
     account: Mapping[str, Any] | None,
@@ -378,27 +56,12 @@ def evaluate(
     match: Match = "all",
     class_types: Mapping[str, str] | None = None,
 ) -> bool:
-    """Whether the contact matches the condition set.
+    """Whether the contact matches the condition set (see `shared.conditions.matches`).
 
     `contact` and `account` are the output models' fields as plain dicts (`model_dump()`);
-    `class_types` maps class id -> classification type id. A passive or erased contact never
-    matches (see the module docstring); an empty condition set matches nobody, so a group
-    without conditions never turns into "everyone".
+    `class_types` maps class id -> classification type id.
     """
-    if not conditions or not is_contactable(contact):
-        return False
-    results = (matches(c, contact, account, class_types) for c in conditions)
-    return all(results) if match == "all" else any(results)
-
-
-def needs_account(conditions: Iterable[Condition]) -> bool:
-    """Whether evaluating needs the contact's account (account fields or class lookups)."""
-    for condition in conditions:
-        if isinstance(condition, InClass | InClassificationType):
-            return True
-        if condition.field.startswith(ACCOUNT_PREFIX):
-            return True
-    return False
+    return shared_conditions.matches(conditions, match, contact, account, class_types or {})
 
 
 def is_member(
