@@ -1,5 +1,56 @@
-"""Routes of the marketing feature (filled in by its module)."""
+"""Marketing activities [004]: create by hand, show, delete, the person card's list, statistics."""
 
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from services.activities import marketing
+from services.activities.domain.marketing import GroupBy, MarketingActivity, MarketingActivityCreate, MarketingStats
+from services.activities.handlers.common import Cursor, Id, Limit, OptIdQuery, caller, no_content
+from shared.pagination import DEFAULT_LIMIT, Page
+
 router = APIGatewayHttpRouter()
+
+From = Annotated[date, Query(alias="from", description="First day of the range (UTC), inclusive")]
+To = Annotated[date, Query(description="Last day of the range (UTC), inclusive; at most 366 days after `from`")]
+
+
+@router.post("/marketing-activities", status_code=201)
+def create_marketing_activity(body: Annotated[MarketingActivityCreate, Body()]) -> MarketingActivity:
+    return marketing.create(caller(router), body)
+
+
+@router.get("/marketing-activities")
+def list_marketing_activities(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    contact_id: OptIdQuery = None,
+    account_id: OptIdQuery = None,
+) -> Page[MarketingActivity]:
+    return marketing.list_activities(caller(router), cursor, limit, contact_id, account_id)
+
+
+# Declared before /{activity_id}, which would otherwise take "stats" for an id.
+@router.get("/marketing-activities/stats")
+def marketing_stats(
+    from_: From,
+    to: To,
+    group_by: Annotated[GroupBy, Query()] = GroupBy.type,
+    contact_id: OptIdQuery = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> MarketingStats:
+    return marketing.stats(caller(router), from_, to, group_by, contact_id, limit)
+
+
+@router.get("/marketing-activities/<activity_id>")
+def get_marketing_activity(activity_id: Id) -> MarketingActivity:
+    return marketing.get(caller(router), activity_id)
+
+
+@router.delete("/marketing-activities/<activity_id>")
+def delete_marketing_activity(activity_id: Id) -> Response[None]:
+    marketing.delete(caller(router), activity_id)
+    return no_content()
