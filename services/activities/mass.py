@@ -1,1 +1,612 @@
-"""The mass feature of the activities service (to be built)."""
+"""Mass activities from a target group: the commands, the scheduled job and the audience consumer.
+
+A mass activity asks the directory for its target group's members (`audience.requested`) now,
+at a set time or on a recurrence (an EventBridge Scheduler schedule puts a `mass.run` job on the
+jobs queue), and makes one activity per member from the `audience.page` events that answer.
+
+Records (kind: keys):
+- `mass_activity`: the definition, listed by `by_type`;
+- `mass_key`: an `Idempotency-Key` of a create and the mass activity it made;
+- `mass_run`: one run, its id the audience request id (derived from the mass activity and the
+  run time); `by_rank` (gsi6) `T#<t>#MASS#<mass id>#RUN` / `<run time>#<run id>` lists a mass
+  activity's runs; it holds a snapshot of what to make, so a run's pages need nothing else;
+- a run's pages: in the run's partition, sk `PAGE#<number>`, each with that page's count; a run's
+  progress is their sum, so a redelivered page counts once.
+
+Idempotency: a firing (or a "now" create) writes its run record and its audience request in one
+transaction, both keyed by the run id, so a retried firing asks once. Each member's activity id
+is derived from (run id, contact id): a redelivered or re-resolved page finds its activities and
+skips them. A page of up to 500 members takes many transactions; each chunk is conditional on its
+activities not existing, and a cancelled chunk is redone one activity at a time. The consumer's
+dedupe marker and the page record commit last, in the unit of work the consumer passes in.
+
+The Scheduler schedule is a trigger derived from the record, written after the record commits:
+its name is deterministic (a retried create or update converges), a passive or deleted mass
+activity whose schedule still fires makes nothing (the job checks the record), and a delete
+removes the schedule first, ignoring one already gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+from pynamodb.exceptions import TransactWriteError
+
+from services.activities import activities, admin
+from services.activities.domain.mass import (
+    CRM_FIELDS,
+    MassActivity,
+    MassActivityCreate,
+    MassActivityTemplate,
+    MassActivityUpdate,
+    MassOwner,
+    MassRun,
+    OwnerMode,
+    ScheduleMode,
+    activity_id,
+    activity_times,
+    check,
+    owner_of,
+    parse_scheduled_time,
+    run_id,
+    runs_at,
+    schedule_name,
+    schedule_plan,
+    scheduled_time,
+    summarize,
+)
+from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
+from services.activities.service import Caller, commit, model_of, page, service_caller
+from services.activities.settings import ActivitiesSettings
+from services.activities.store import ActivitiesStore, Record, clean, new_record, record_key
+from services.activities.subscriptions import Job, job, subscribe
+from shared import clock
+from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
+from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.events import Envelope
+from shared.ids import derived_id, new_id
+from shared.observability import logger
+from shared.pagination import Page
+from shared.settings import load
+from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
+
+KIND = "mass_activity"
+RUN = "mass_run"
+KEY = "mass_key"
+PAGE = "mass_page"
+REQUESTER = "activities"
+JOB = "mass.run"
+
+
+class ScheduleUnavailable(DomainError):
+    status, code, title = 503, "schedule_unavailable", "Schedule unavailable"
+
+
+class _KeyUsed(Exception):
+    """The Idempotency-Key of a create was used before."""
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _data(mass: MassActivity) -> dict[str, Any]:
+    return mass.model_dump(mode="json", exclude={"id", "version"})
+
+
+def _load(caller: Caller, mass_id: str) -> tuple[Record, MassActivity]:
+    record = caller.store.get(caller.tenant, KIND, mass_id)
+    if record is None:
+        raise NotFound(f"No mass activity {mass_id}.")
+    return record, model_of(record, MassActivity)
+
+
+def _changeable(caller: Caller, mass_id: str) -> tuple[Record, MassActivity]:
+    """Managers and admins change mass activities; a user only their own unscheduled ones."""
+    record, mass = _load(caller, mass_id)
+    own = caller.user_id == mass.created_by and mass.schedule.mode == ScheduleMode.now
+    if not (caller.is_manager or own):
+        raise Forbidden("Only a manager or an admin may change this mass activity.")
+    return record, mass
+
+
+def _runs_key(tenant: str, mass_id: str) -> str:
+    return tenant_key(tenant, "MASS", mass_id, "RUN")
+
+
+def _page_sk(number: int) -> str:
+    return f"PAGE#{number:06d}"
+
+
+# ----------------------------------------------------------------------------- the scheduler
+
+
+@cache
+def _scheduler() -> Any:
+    return boto3.client("scheduler")
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _target_input(tenant: str, mass_id: str) -> str:
+    return json.dumps(
+        {
+            "job": JOB,
+            "tenant_id": tenant,
+            "mass_activity_id": mass_id,
+            "scheduled_time": "<aws.scheduler.scheduled-time>",
+        }
+    )
+
+
+def sync_schedule(caller: Caller, mass: MassActivity) -> None:
+    """Make the mass activity's schedule what its record says (create, update or delete it).
+
+    Safe to repeat: the name is deterministic, an existing schedule is updated, a missing one
+    created, one with nothing left to fire deleted.
+    """
+    if mass.schedule_name is None:
+        return
+    plan = schedule_plan(mass.schedule, clock.now())
+    if plan is None:
+        delete_schedule(mass.schedule_name)
+        return
+    settings = load(ActivitiesSettings)
+    params: dict[str, Any] = {
+        "Name": mass.schedule_name,
+        "GroupName": settings.schedule_group,
+        "Description": f"Mass activity {mass.id} of tenant {caller.tenant}",
+        "ScheduleExpression": plan.expression,
+        "ScheduleExpressionTimezone": plan.time_zone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED" if mass.active else "DISABLED",
+        "Target": {
+            "Arn": settings.jobs_queue_arn,
+            "RoleArn": settings.scheduler_role_arn,
+            "Input": _target_input(caller.tenant, mass.id),
+        },
+    }
+    if plan.start_date:
+        params["StartDate"] = plan.start_date
+    if plan.end_date:
+        params["EndDate"] = plan.end_date
+    if plan.one_time:
+        params["ActionAfterCompletion"] = "DELETE"
+    try:
+        try:
+            _scheduler().create_schedule(**params)
+        except ClientError as error:
+            if _error_code(error) != "ConflictException":
+                raise
+            _scheduler().update_schedule(**params)  # made by an earlier try: converge
+    except (ClientError, BotoCoreError) as error:
+        logger.exception("schedule not saved", extra={"schedule": mass.schedule_name})
+        raise ScheduleUnavailable("The schedule could not be saved; try again.") from error
+
+
+def delete_schedule(name: str) -> None:
+    """Delete a schedule; one already gone (an at() that fired, an earlier try) is fine."""
+    try:
+        _scheduler().delete_schedule(Name=name, GroupName=load(ActivitiesSettings).schedule_group)
+    except ClientError as error:
+        if _error_code(error) == "ResourceNotFoundException":
+            return
+        logger.exception("schedule not deleted", extra={"schedule": name})
+        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error
+    except BotoCoreError as error:
+        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def create(caller: Caller, body: MassActivityCreate, idempotency_key: str | None = None) -> MassActivity:
+    """A new mass activity: "now" requests its audience in the same transaction; a scheduled one
+    gets its schedule once the record is stored."""
+    scheduled = body.schedule.mode != ScheduleMode.now
+    if scheduled:
+        caller.require_manager()
+    _check_owner_rights(caller, body.owner)
+    kind = admin.activity_type(caller, body.activity.type, "activity.type").kind
+    now = clock.now()
+    errors = check(body, kind, now)
+    if errors:
+        raise ValidationFailed("The mass activity is not valid.", errors)
+    _check_classification(caller, body.activity, kind, body.schedule.time_zone, now)
+    mass = MassActivity(
+        id=new_id(),
+        name=body.name or body.activity.subject,
+        target_group_id=body.target_group_id,
+        activity=body.activity,
+        owner=body.owner,
+        schedule=body.schedule,
+        active=body.active,
+        kind=kind,
+        created_by=caller.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    if scheduled:
+        mass.schedule_name = schedule_name(load(ActivitiesSettings).stage, mass.id)
+    uow = UnitOfWork()
+    caller.store.add(uow, new_record(caller.tenant, KIND, mass.id, _data(mass)))
+    if idempotency_key:
+        _stage_key(caller, uow, idempotency_key, body, mass.id)
+    if not scheduled:
+        stage_run(caller, uow, mass, now)
+    try:
+        uow.commit()
+    except _KeyUsed:
+        return _replay(caller, idempotency_key or "", body)
+    if scheduled:
+        _schedule_or_undo(caller, mass, idempotency_key)
+    return mass
+
+
+def _check_owner_rights(caller: Caller, owner: MassOwner) -> None:
+    """Like a single activity: only managers and admins make someone else responsible."""
+    if caller.is_manager:
+        return
+    if owner.mode == OwnerMode.member_owner:
+        message = "Only a manager or an admin may give activities to the members' responsible users."
+        raise ValidationFailed.on("owner.mode", message)
+    if owner.user_id != caller.user_id:
+        raise ValidationFailed.on("owner.user_id", "Only a manager or an admin may make someone else responsible.")
+
+
+def _check_classification(
+    caller: Caller, template: MassActivityTemplate, kind: ActivityKind, zone: str, now: datetime
+) -> None:
+    """Build one sample activity, so that the CRM classification rules answer now (422 naming the field)."""
+    sample = _activity_create(template, activity_times(template, kind, now, zone), caller.user_id, None)
+    try:
+        activities.build(caller, sample)
+    except ValidationFailed as error:
+        errors = [FieldError(field=f"activity.{e.field}", message=e.message, code=e.code) for e in error.errors]
+        raise ValidationFailed(error.detail, errors) from None
+
+
+def _activity_create(
+    template: MassActivityTemplate, times: dict[str, Any], owner_id: str, member: AudienceMember | None
+) -> ActivityCreate:
+    """A member's activity as a client would send it (only what the template sets counts as sent)."""
+    fields: dict[str, Any] = {
+        "type": template.type,
+        "subject": template.subject,
+        "description": template.description,
+        "location": template.location,
+        "owner_id": owner_id,
+        "account_id": member.account_id if member else None,
+        "contact_id": member.contact_id if member else None,
+        **times,
+    }
+    fields.update({name: getattr(template, name) for name in CRM_FIELDS if name in template.model_fields_set})
+    return ActivityCreate.model_validate({k: v for k, v in fields.items() if v is not None})
+
+
+# ----------------------------------------------------------------------------- idempotent creates
+
+
+def _key_id(caller: Caller, key: str) -> str:
+    return derived_id("mass-key", caller.user_id, key)
+
+
+def _fingerprint(body: MassActivityCreate) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _stage_key(caller: Caller, uow: UnitOfWork, key: str, body: MassActivityCreate, mass_id: str) -> None:
+    record = new_record(
+        caller.tenant, KEY, _key_id(caller, key), {"mass_activity_id": mass_id, "fingerprint": _fingerprint(body)}
+    )
+    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=_KeyUsed)
+
+
+def _replay(caller: Caller, key: str, body: MassActivityCreate) -> MassActivity:
+    """A retried create: the mass activity the key made, its schedule brought up to date."""
+    record = caller.store.get(caller.tenant, KEY, _key_id(caller, key))
+    if record is None:  # removed by an undone create in between: the retry may try again
+        raise Conflict("The request with this Idempotency-Key is still being processed; retry.")
+    if record.data.get("fingerprint") != _fingerprint(body):
+        raise ValidationFailed.on("header.idempotency-key", "This key was used for a different request.", "reused")
+    found = caller.store.get(caller.tenant, KIND, str(record.data["mass_activity_id"]))
+    if found is None:
+        raise Conflict("The mass activity this Idempotency-Key made has been deleted.")
+    mass = model_of(found, MassActivity)
+    sync_schedule(caller, mass)
+    return mass
+
+
+def _schedule_or_undo(caller: Caller, mass: MassActivity, key: str | None) -> None:
+    """Create the schedule; when that fails, remove the record again so that nothing half-made stays."""
+    try:
+        sync_schedule(caller, mass)
+    except ScheduleUnavailable:
+        uow = UnitOfWork()
+        uow.delete(Record(pk=record_key(caller.tenant, KIND, mass.id), sk=KIND.upper()), check_version=False)
+        if key:
+            key_record = Record(pk=record_key(caller.tenant, KEY, _key_id(caller, key)), sk=KEY.upper())
+            uow.delete(key_record, check_version=False)
+        try:
+            uow.commit()
+        except Exception:  # the 503 below is what matters; PATCH or DELETE can tidy up
+            logger.exception("mass activity left without its schedule", extra={"mass_activity_id": mass.id})
+        raise
+
+
+def get(caller: Caller, mass_id: str) -> MassActivity:
+    return _load(caller, mass_id)[1]
+
+
+def list_mass_activities(caller: Caller, cursor: str | None, limit: int) -> Page[MassActivity]:
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
+        return caller.store.page_by_type(caller.tenant, KIND, after["id"] if after else None, n)
+
+    return page(caller, KIND, cursor, limit, fetch, lambda r: {"id": r.record_id}, MassActivity)
+
+
+def update(caller: Caller, mass_id: str, body: MassActivityUpdate) -> MassActivity:
+    """Rename, or make active or passive; the schedule follows (also when nothing changed, to converge)."""
+
+    def run() -> MassActivity:
+        record, before = _changeable(caller, mass_id)
+        changes = {k: v for k, v in body.changes().items() if v is not None}
+        if not changes or all(getattr(before, k) == v for k, v in changes.items()):
+            return before
+        after = before.model_copy(update={**changes, "updated_at": clock.now()})
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, _data(after))
+        uow.commit()
+        return after.model_copy(update={"version": before.version + 1})
+
+    mass = commit(run)
+    sync_schedule(caller, mass)
+    return mass
+
+
+def delete(caller: Caller, mass_id: str) -> None:
+    """Delete a mass activity: its schedule first (a schedule left behind would fire for nothing)."""
+
+    def run() -> MassActivity:
+        record, mass = _changeable(caller, mass_id)
+        if mass.schedule_name:
+            delete_schedule(mass.schedule_name)
+        uow = UnitOfWork()
+        caller.store.remove(uow, record)
+        uow.commit()
+        return mass
+
+    commit(run)
+
+
+def list_runs(caller: Caller, mass_id: str, cursor: str | None, limit: int) -> Page[MassRun]:
+    """A mass activity's runs, newest first, each with its progress."""
+    _load(caller, mass_id)
+    key = _runs_key(caller.tenant, mass_id)
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
+        condition = Record.gsi6sk < after["sk"] if after else None
+        return list(Record.by_rank.query(key, range_key_condition=condition, limit=n, scan_index_forward=False))
+
+    runs = page(caller, f"{KIND}:{mass_id}:runs", cursor, limit, fetch, lambda r: {"sk": r.gsi6sk}, MassRun)
+    return Page[MassRun](items=[_progress(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
+
+
+def _progress(caller: Caller, run: MassRun) -> MassRun:
+    pk = record_key(caller.tenant, RUN, run.id)
+    pages = [r.data for r in Record.query(pk, Record.sk.startswith("PAGE#"), consistent_read=True)]
+    return summarize(run.model_dump(mode="json"), pages)
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def new_run(tenant: str, mass: MassActivity, run_at: datetime) -> Record:
+    """The record of one run: what to make for each member, fixed when the run starts."""
+    run_at = run_at.replace(microsecond=0)
+    request_id = run_id(mass.id, run_at)
+    record = new_record(
+        tenant,
+        RUN,
+        request_id,
+        {
+            "mass_activity_id": mass.id,
+            "target_group_id": mass.target_group_id,
+            "run_at": scheduled_time(run_at),
+            "requested_at": clock.iso(clock.now()),
+            "activity": mass.activity.model_dump(mode="json", exclude_unset=True),
+            "kind": mass.kind.value,
+            "owner": mass.owner.model_dump(mode="json"),
+            "time_zone": mass.schedule.time_zone,
+            "created_by": mass.created_by,
+        },
+    )
+    record.gsi6pk, record.gsi6sk = _runs_key(tenant, mass.id), f"{scheduled_time(run_at)}#{request_id}"
+    return record
+
+
+def stage_run(caller: Caller, uow: UnitOfWork, mass: MassActivity, run_at: datetime) -> str:
+    """Start a run: its record and its audience request, both keyed by the run id (AlreadyApplied
+    on commit when this run was started before)."""
+    record = new_run(caller.tenant, mass, run_at)
+    request_id = record.record_id
+    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    request = AudienceRequested(request_id=request_id, requester=REQUESTER, target_group_id=mass.target_group_id)
+    uow.publish(caller.event("audience.requested", request, event_id=derived_id(request_id, "audience.requested")))
+    return request_id
+
+
+class MassRunJob(BaseModel):
+    """The input of a mass activity's schedule (scheduled_time filled in by the scheduler)."""
+
+    tenant_id: str
+    mass_activity_id: str
+    scheduled_time: str
+
+
+@job(JOB)
+def run_scheduled(current: Job) -> None:
+    """A schedule fired: start the run of that time unless the mass activity is passive, ended or gone."""
+    order = MassRunJob.model_validate(current.model_dump())
+    with logger.append_context_keys(tenant_id=order.tenant_id, mass_activity_id=order.mass_activity_id):
+        record = ActivitiesStore().get(order.tenant_id, KIND, order.mass_activity_id)
+        if record is None:
+            logger.info("mass activity gone: firing ignored")
+            return
+        mass = model_of(record, MassActivity)
+        run_at = parse_scheduled_time(order.scheduled_time)
+        if not runs_at(mass, run_at):
+            logger.info("mass activity passive or ended: firing ignored", extra={"run_at": order.scheduled_time})
+            return
+        caller = service_caller(order.tenant_id)
+        uow = UnitOfWork()
+        request_id = stage_run(caller, uow, mass, run_at)
+        try:
+            uow.commit()
+        except AlreadyApplied:
+            logger.info("run already started", extra={"request_id": request_id})
+
+
+# ----------------------------------------------------------------------------- audience pages
+
+
+@subscribe("audience.page")
+def on_audience_page(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Make the activities of one page of a run's members; the page record joins the dedupe marker."""
+    audience = AudiencePage.model_validate(envelope.data)
+    if audience.requester != REQUESTER:
+        return
+    run = ActivitiesStore().get(envelope.tenant_id, RUN, audience.request_id)
+    if run is None:
+        logger.warning("audience page of no mass activity run", extra={"request_id": audience.request_id})
+        return
+    caller = service_caller(envelope.tenant_id)
+    made, error = (0, audience.error) if audience.error else make_activities(caller, run.data, audience)
+    _stage_page(uow, run, audience, made, error)
+    logger.info("mass activity page", extra={"request_id": audience.request_id, "page": audience.page, "made": made})
+
+
+def make_activities(caller: Caller, run: dict[str, Any], audience: AudiencePage) -> tuple[int, str | None]:
+    """Every member's activity exists afterwards; returns how many members have one (and why none)."""
+    try:
+        built = build_for_members(caller, run, audience.request_id, audience.members)
+    except ValidationFailed as error:  # e.g. the activity type was made passive since
+        reasons = "; ".join(f"{e.field}: {e.message}" for e in error.errors) or error.detail
+        return 0, f"The activities could not be made: {reasons}"
+    existing = caller.store.get_many(caller.tenant, activities.KIND, [a.id for a in built])
+    commit_new(caller, [a for a in built if a.id not in existing])
+    return len(built), None
+
+
+def build_for_members(
+    caller: Caller, run: dict[str, Any], request_id: str, members: Iterable[AudienceMember]
+) -> list[Activity]:
+    template = MassActivityTemplate.model_validate(run["activity"])
+    owner = MassOwner.model_validate(run["owner"])
+    kind = ActivityKind(run["kind"])
+    times = activity_times(template, kind, parse_scheduled_time(run["run_at"]), run["time_zone"])
+    unique = {activity_id(request_id, m.contact_id): m for m in members}
+    return [
+        activities.build(
+            caller,
+            _activity_create(template, times, owner_of(owner, member, run["created_by"]), member),
+            activity_id=new_activity_id,
+            source="mass_activity",
+            source_id=run["mass_activity_id"],
+        )
+        for new_activity_id, member in unique.items()
+    ]
+
+
+def commit_new(caller: Caller, todo: list[Activity]) -> None:
+    """Create activities in as few transactions as fit (each activity with its hooks' items and its event).
+
+    Each activity is staged on its own, then merged into the current chunk while the chunk stays
+    within a transaction's items and touches no item twice; a cancelled chunk is redone one by one.
+    """
+    chunk = UnitOfWork()
+    staged: list[Activity] = []
+    touched: set[tuple[str, str]] = set()
+    for activity in todo:
+        single = _staged(caller, activity)
+        keys = _keys(single)
+        if staged and (len(chunk) + len(single) > MAX_TRANSACTION_ITEMS or touched & keys or single.counters):
+            _flush(caller, chunk, staged)
+            if touched & keys:  # a hook read what the chunk wrote: read it again
+                single = _staged(caller, activity)
+                keys = _keys(single)
+            chunk, staged, touched = UnitOfWork(), [], set()
+        if single.counters:  # a running number is taken per transaction: never merge those
+            _commit_one(caller, activity)
+            continue
+        chunk.ops.extend(single.ops)
+        staged.append(activity)
+        touched |= keys
+    if staged:
+        _flush(caller, chunk, staged)
+
+
+def _staged(caller: Caller, activity: Activity) -> UnitOfWork:
+    uow = UnitOfWork()
+    activities.stage_new(caller, uow, activity)
+    return uow
+
+
+def _keys(uow: UnitOfWork) -> set[tuple[str, str]]:
+    return {op.key for op in uow.ops if op.key is not None}
+
+
+def _flush(caller: Caller, chunk: UnitOfWork, staged: list[Activity]) -> None:
+    try:
+        chunk.commit()
+    except (DomainError, AlreadyApplied, TransactWriteError) as error:
+        logger.info("chunk cancelled, creating one by one", extra={"activities": len(staged), "cause": repr(error)})
+        for activity in staged:
+            _commit_one(caller, activity)
+
+
+def _commit_one(caller: Caller, activity: Activity) -> None:
+    """Create one activity unless it exists (a concurrent delivery may have made it)."""
+
+    def attempt() -> None:
+        if caller.store.get(caller.tenant, activities.KIND, activity.id) is not None:
+            return
+        _staged(caller, activity).commit()
+
+    run_with_retries(attempt)
+
+
+def _stage_page(uow: UnitOfWork, run: Record, audience: AudiencePage, made: int, error: str | None) -> None:
+    """The page's count, once per page number (another delivery of the page finds it and adds nothing)."""
+    sk = _page_sk(audience.page)
+    try:
+        Record.get(run.pk, sk, consistent_read=True)
+        return
+    except Record.DoesNotExist:
+        pass
+    item = Record(
+        pk=run.pk,
+        sk=sk,
+        kind=PAGE,
+        fields=clean(
+            {
+                "page": audience.page,
+                "members": len(audience.members),
+                "activities": made,
+                "last": audience.last,
+                "total_members": audience.total_members,
+                "error": error,
+                "seen_at": clock.iso(clock.now()),
+            }
+        ),
+    )
+    uow.save(item, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)

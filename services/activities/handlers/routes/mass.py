@@ -1,5 +1,58 @@
-"""Routes of the mass feature (filled in by its module)."""
+"""Mass activities from a target group: create (now, at a time, recurring), list, read, make
+active or passive, delete; each one's runs and their progress."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from services.activities import mass
+from services.activities.domain.mass import MassActivity, MassActivityCreate, MassActivityUpdate, MassRun
+from services.activities.handlers.common import Cursor, Id, Limit, caller, no_content
+from shared.pagination import DEFAULT_LIMIT, Page
+
 router = APIGatewayHttpRouter()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=200,
+        description="Retrying a create with the same key returns the mass activity the first try made",
+    ),
+]
+
+
+@router.post("/mass-activities", status_code=201)
+def create_mass_activity(
+    body: Annotated[MassActivityCreate, Body()], idempotency_key: IdempotencyKey = None
+) -> MassActivity:
+    return mass.create(caller(router), body, idempotency_key)
+
+
+@router.get("/mass-activities")
+def list_mass_activities(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[MassActivity]:
+    return mass.list_mass_activities(caller(router), cursor, limit)
+
+
+@router.get("/mass-activities/<mass_activity_id>")
+def get_mass_activity(mass_activity_id: Id) -> MassActivity:
+    return mass.get(caller(router), mass_activity_id)
+
+
+@router.patch("/mass-activities/<mass_activity_id>")
+def update_mass_activity(mass_activity_id: Id, body: Annotated[MassActivityUpdate, Body()]) -> MassActivity:
+    return mass.update(caller(router), mass_activity_id, body)
+
+
+@router.delete("/mass-activities/<mass_activity_id>")
+def delete_mass_activity(mass_activity_id: Id) -> Response[None]:
+    mass.delete(caller(router), mass_activity_id)
+    return no_content()
+
+
+@router.get("/mass-activities/<mass_activity_id>/runs")
+def list_mass_activity_runs(mass_activity_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[MassRun]:
+    return mass.list_runs(caller(router), mass_activity_id, cursor, limit)
