@@ -12,7 +12,8 @@ business at hand. Each activity is changed like any change (hooks run, `activity
 published), in a transaction of its own, so any number of them fit and a crash or a redelivery
 simply finishes the job: an activity already erased no longer names the contact and is skipped.
 
-The erased activities' attachments are kept (see the report of issue 4: an open question).
+Attachments are kept: they are documents of the account's business more often than of the
+person (an open question for the product owner; deleting them would be one more step here).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def refuse_if_erased(uow: UnitOfWork, tenant: str, contact_id: str, on_fail: Cal
 # ----------------------------------------------------------------------------- events and tasks
 
 
-def scrubbed(before: Activity, contact_id: str) -> Activity:
+def scrubbed(before: Activity) -> Activity:
     """The activity without the person: no link, no free text that may describe them."""
     return before.model_copy(
         update={
@@ -96,7 +97,7 @@ def _erase_activity(caller: Caller, activity_id: str, contact_id: str) -> bool:
         if before.contact_id != contact_id:
             return False
         uow = UnitOfWork()
-        activities._stage_change(caller, uow, record, before, scrubbed(before, contact_id))
+        activities._stage_change(caller, uow, record, before, scrubbed(before))
         uow.commit()
         return True
 
