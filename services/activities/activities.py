@@ -148,7 +148,7 @@ def stage_new(caller: Caller, uow: UnitOfWork, activity: Activity) -> None:
     _publish(caller, uow, None, activity)
 
 
-def _stage_change(caller: Caller, uow: UnitOfWork, record: Record, before: Activity, after: Activity) -> None:
+def stage_change(caller: Caller, uow: UnitOfWork, record: Record, before: Activity, after: Activity) -> None:
     after.version = before.version + 1  # what the conditional save makes it
     _run_hooks(caller, uow, before, after)
     _index(record, caller.tenant, after)
@@ -221,7 +221,7 @@ def update_activity(caller: Caller, activity_id: str, body: ActivityUpdate) -> A
             _check_owner(caller, changes["owner_id"])
         after = _changed(caller, before, changes)
         uow = UnitOfWork()
-        _stage_change(caller, uow, record, before, after)
+        stage_change(caller, uow, record, before, after)
         uow.commit()
         return after
 
@@ -237,7 +237,7 @@ def set_status(caller: Caller, activity_id: str, status: ActivityStatus) -> Acti
             return before
         after = _changed(caller, before, {"status": status})
         uow = UnitOfWork()
-        _stage_change(caller, uow, record, before, after)
+        stage_change(caller, uow, record, before, after)
         uow.commit()
         return after
 
@@ -271,7 +271,7 @@ def _append(caller: Caller, activity_id: str, field_name: str, item: dict[str, A
         after_data["updated_at"] = clock.now()
         after = Activity.model_validate(after_data)
         uow = UnitOfWork()
-        _stage_change(caller, uow, record, before, after)
+        stage_change(caller, uow, record, before, after)
         uow.commit()
         return after
 
@@ -322,7 +322,7 @@ def complete_attachment(caller: Caller, activity_id: str, attachment_id: str) ->
             }
         )
         uow = UnitOfWork()
-        _stage_change(caller, uow, record, before, after)
+        stage_change(caller, uow, record, before, after)
         uow.commit()
         return done
 
@@ -346,7 +346,7 @@ def delete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> N
             update={"attachments": [a for a in before.attachments if a.id != attachment_id], "updated_at": clock.now()}
         )
         uow = UnitOfWork()
-        _stage_change(caller, uow, record, before, after)
+        stage_change(caller, uow, record, before, after)
         uow.commit()
         return after
 

@@ -29,6 +29,7 @@ from services.activities.service import Caller, model_of, service_caller
 from services.activities.store import Record, new_record, record_key
 from services.activities.subscriptions import subscribe
 from shared import clock
+from shared.errors import ValidationFailed
 from shared.events import Envelope
 from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
@@ -69,6 +70,22 @@ def refuse_if_erased(uow: UnitOfWork, tenant: str, contact_id: str, on_fail: Cal
     uow.check(Record, record_key(tenant, ERASED, contact_id), ERASED.upper(), Record.pk.does_not_exist(), on_fail)
 
 
+@activities.on_change
+def _no_new_link_to_an_erased_contact(
+    caller: Caller, uow: UnitOfWork, before: Activity | None, after: Activity | None
+) -> None:
+    """An event or task may not be linked anew to an erased contact (422 naming contact_id)."""
+    if after is None or not after.contact_id or (before is not None and before.contact_id == after.contact_id):
+        return
+    contact_id = after.contact_id
+    refuse_if_erased(
+        uow,
+        caller.tenant,
+        contact_id,
+        lambda: ValidationFailed.on("contact_id", f"Contact {contact_id} was erased.", "contact_erased"),
+    )
+
+
 # ----------------------------------------------------------------------------- events and tasks
 
 
@@ -97,7 +114,7 @@ def _erase_activity(caller: Caller, activity_id: str, contact_id: str) -> bool:
         if before.contact_id != contact_id:
             return False
         uow = UnitOfWork()
-        activities._stage_change(caller, uow, record, before, scrubbed(before))
+        activities.stage_change(caller, uow, record, before, scrubbed(before))
         uow.commit()
         return True
 

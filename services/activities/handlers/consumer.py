@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.activities import call_list, contact_orders, erasure, goals, marketing, mass  # noqa: F401  (subscribe)
+from services.activities import features  # noqa: F401  (registers every hook, subscription and job)
 from services.activities.settings import ActivitiesSettings
 from services.activities.subscriptions import handlers
 from shared.consumer import consume

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.activities import contact_orders, mass, reminders  # noqa: F401  (register their jobs)
+from services.activities import features  # noqa: F401  (registers every hook, subscription and job)
 from services.activities.settings import ActivitiesSettings
 from services.activities.subscriptions import run_job
 from shared.observability import logger, metrics, tracer
