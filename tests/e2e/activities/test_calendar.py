@@ -163,6 +163,14 @@ def test_an_event_given_to_a_colleague_is_cancelled_in_the_old_calendar_only(api
     assert (str(again["STATUS"]), int(again["SEQUENCE"])) == ("CONFIRMED", back["sequence"])
     assert str(feed(api, theirs)[uid]["STATUS"]) == "CANCELLED"
 
+    call = event(manager, "Becomes a task", 8)
+    changed = manager.patch(
+        f"/activities/{call['id']}", json={"type": "task", "due": at(8), "start": None, "end": None}
+    )
+    assert changed.status_code == 200, changed.text
+    gone = feed(api, mine)[f"event-{call['id']}@kontakt"]  # a task takes no calendar time
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) > call["sequence"]
+
 
 def test_an_all_day_event_is_published_as_dates(api: Any) -> None:
     me = api.as_(new_tenant(), "u1", "user")

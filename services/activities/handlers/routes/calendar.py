@@ -74,7 +74,16 @@ def revoke_calendar_feed() -> Response[None]:
 @router.get(
     "/calendar/<feed>",
     security=[{}],
-    response_description="The calendar as text/calendar (RFC 5545)",
+    responses={
+        200: {
+            "description": "The calendar as iCalendar text (RFC 5545)",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        },
+        404: {
+            "description": "No such feed: unknown, altered, rotated or revoked",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
 )
 def get_calendar_feed_ics(feed: FeedToken) -> Response[str]:
     """Public: the calendar behind a secret feed URL, for Google Calendar and Outlook (no token)."""
