@@ -13,6 +13,8 @@ left for the sweep at its new time; a completed task has left the index already.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import datetime
 
 from services.activities.events import ReminderDue
@@ -25,6 +27,7 @@ from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 ACTOR = Actor(type="service", id="service:activities")
+SWEEP_BUDGET_SECONDS = 90  # the jobs function times out at 120 s; what is left waits a minute
 
 
 def cutoff_of(current: Job, now: datetime) -> datetime:
@@ -90,13 +93,26 @@ def remind(pk: str, sk: str, cutoff: datetime) -> bool:
     return bool(run_with_retries(run))
 
 
+def _due_keys(cutoff: datetime) -> Iterator[Record]:
+    """The keys of every item due by the cutoff, shard by shard (the index holds keys only)."""
+    upto = f"{clock.iso(cutoff)}$"  # `$` sorts after the `#` that follows the time: due == cutoff is in
+    for shard in range(DUE_SHARDS):
+        yield from Record.by_due.query(f"DUE#{shard}", range_key_condition=Record.duesk < upto)
+
+
 @job("reminders.sweep")
 def sweep(current: Job) -> None:
+    """Remind everything due by the cutoff; an item that fails stays in the index for the next sweep."""
     cutoff = cutoff_of(current, clock.now())
-    upto = f"{clock.iso(cutoff)}$"  # `$` sorts after the `#` that follows the time: due == cutoff is in
-    sent = seen = 0
-    for shard in range(DUE_SHARDS):
-        for key in Record.by_due.query(f"DUE#{shard}", range_key_condition=Record.duesk < upto):
-            seen += 1
+    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    sent = seen = failed = 0
+    for key in _due_keys(cutoff):
+        if time.monotonic() > deadline:
+            break
+        seen += 1
+        try:
             sent += remind(key.pk, key.sk, cutoff)
-    logger.info("reminders swept", extra={"cutoff": clock.iso(cutoff), "due": seen, "sent": sent})
+        except Exception:  # one bad item must not hold back everyone else's reminders
+            failed += 1
+            logger.exception("reminder failed", extra={"pk": key.pk})
+    logger.info("reminders swept", extra={"cutoff": clock.iso(cutoff), "due": seen, "sent": sent, "failed": failed})
