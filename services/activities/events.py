@@ -4,13 +4,14 @@ The payload of every activity and contact order event is the record as the API s
 consumer (webhooks, the directory) needs no read back.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 import shared.contracts.audience
 import shared.contracts.messaging  # noqa: F401  (email.sent / sms.sent, consumed here)
+from shared.contracts.contact_orders import NewCustomer
 from shared.events import catalogue
 
 PRODUCER = "activities"
@@ -31,6 +32,12 @@ class ContactOrderChanged(BaseModel):
     order: dict[str, Any] = Field(description="The contact order as GET /contact-orders/{id} shows it")
 
 
+class ContactOrderCreated(ContactOrderChanged):
+    new_customer: NewCustomer | None = Field(
+        None, description="A customer the order added: the directory creates it with these ids"
+    )
+
+
 class ContactOrderAssigned(BaseModel):
     id: str
     number: str
@@ -45,13 +52,17 @@ class ContactOrderConverted(BaseModel):
     id: str
     number: str
     subject: str
+    sales_order_id: str = Field(description="The id to give the sales order (stable: a redelivery opens no second one)")
     account_id: str
     contact_id: str | None = None
+    owner_id: str | None = Field(None, description="The contact order's owner")
     facility: str | None = None
     service_object: str | None = None
     location: str | None = None
+    planned_date: date | None = None
     hours_spent: float = 0
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="The notes log, oldest first (at most 64 KB)")
+    notes_truncated: bool = Field(False, description="Older notes were left out to keep the event small")
     converted_by: str
 
 
@@ -72,7 +83,7 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("activity.updated", ActivityChanged, "An event or task was changed (also reopened)."),
     ("activity.completed", ActivityChanged, "An event or task was marked done."),
     ("activity.deleted", ActivityDeleted, "An event or task was deleted."),
-    ("contact_order.created", ContactOrderChanged, "A contact order was created."),
+    ("contact_order.created", ContactOrderCreated, "A contact order was created."),
     ("contact_order.updated", ContactOrderChanged, "A contact order was changed (fields, notes, bookings)."),
     ("contact_order.assigned", ContactOrderAssigned, "Colleagues were assigned to a contact order: notify them."),
     ("contact_order.closed", ContactOrderChanged, "A contact order was closed (archived)."),

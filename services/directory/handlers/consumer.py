@@ -1,4 +1,4 @@
-"""Consumes the events routed to the directory: audience requests from other services."""
+"""Consumes the events routed to the directory: audience requests, customers added by contact orders."""
 
 from collections.abc import Iterator
 from contextlib import suppress
@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
+from services.directory.orders import create_customer
 from services.directory.service import Caller, ensure_tenant, model_of
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
@@ -118,7 +119,7 @@ def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     logger.info("audience resolved", extra={"request_id": request.request_id, "items_read": resolver.items_read})
 
 
-HANDLERS: dict[str, Handle] = {"audience.requested": resolve_audience}
+HANDLERS: dict[str, Handle] = {"audience.requested": resolve_audience, "contact_order.created": create_customer}
 
 
 @logger.inject_lambda_context

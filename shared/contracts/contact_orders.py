@@ -1,0 +1,38 @@
+"""The new-customer contract between a contact order (activities) and the directory.
+
+Seed 003: typing a customer name that is not in the register adds the customer, with the
+contact details given. The activities service cannot write the directory's table, so it gives
+the new account (and its contact person) ids derived from the order id, stores them on the order
+at once, and puts this block in `contact_order.created`; the directory creates the account and
+the contact with exactly these ids, once, however often the event arrives.
+"""
+
+from pydantic import BaseModel, Field
+
+from shared.ids import derived_id
+
+
+class NewCustomerContact(BaseModel):
+    contact_id: str = Field(description="The id the directory gives the new contact")
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class NewCustomer(BaseModel):
+    account_id: str = Field(description="The id the directory gives the new account")
+    owner_id: str = Field(description="The user who owns the new records (the order's creator)")
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    contact: NewCustomerContact | None = Field(None, description="The contact person to add to the account")
+
+
+def new_customer_ids(order_id: str) -> tuple[str, str]:
+    """The account id and contact id a new customer of this order gets (stable across retries)."""
+    return derived_id(order_id, "account"), derived_id(order_id, "contact")
