@@ -367,3 +367,27 @@ def test_the_sellers_view_has_a_card_per_category_with_the_sellers_own_activitie
     assert again["customer_visit"]["count"] == 2
     assert [a["id"] for a in again["customer_visit"]["items"]] == [ids[2], ids[0]]
     assert_problem(u1.get("/seller-view", params={"limit": 0}), 422, "query.limit")
+
+
+def test_group_members_follow_the_directorys_users_and_groups(stack: Any, tenant: dict[str, Any]) -> None:
+    admin, manager = tenant["admin"], tenant["manager"]
+    group = created(admin.post("/groups", json={"name": "Sales north"}))["id"]
+    users = [
+        created(admin.post("/users", json={"email": f"{n}@example.fi", "name": n, "groups": [group]}))["id"]
+        for n in ("anna", "ben")
+    ]
+    created(admin.post("/users", json={"email": "cara@example.fi", "name": "cara"}))  # in no group
+    report_of = {"group_id": group, **AROUND_TODAY}
+
+    def members() -> list[str] | None:
+        response = manager.get("/goals/report", params=report_of)
+        return sorted(response.json()["member_ids"]) if response.status_code == 200 else None
+
+    assert settle(stack, lambda: members() == sorted(users))
+    for user in users:
+        created(manager.post("/activities", json=event("call", owner_id=user, status="completed")))
+    assert totals(manager, group_id=group) == (2, 4)
+
+    assert admin.patch(f"/users/{users[0]}", json={"groups": []}).status_code == 200
+    assert settle(stack, lambda: members() == [users[1]])
+    assert totals(manager, group_id=group) == (1, 2)
