@@ -226,3 +226,34 @@ def test_feeds_are_per_user_and_tenant(api: Any) -> None:
     assert namesake.delete("/calendar-feeds").status_code == 204
     assert len(feed(api, mine)) == 1  # another tenant's revocation does not touch mine
     assert api.anonymous().get("/calendar-feeds").status_code == 401
+
+
+def test_bookings_show_in_the_calendar_and_a_cancelled_one_cancels_in_the_feed(api: Any) -> None:
+    me = api.as_(new_tenant(), "u1", "user")
+    path = me.post("/calendar-feeds").json()["path"]
+    order = me.post("/contact-orders", json={"subject": "Offer follow-up", "account_id": "A1"})
+    assert order.status_code == 201, order.text
+    bookings = f"/contact-orders/{order.json()['id']}/bookings"
+    body = {"channel": "meeting", "start": at(3), "end": at(4), "note": "Bring the price list"}
+    booked = me.post(bookings, json=body)
+    assert booked.status_code == 201, booked.text
+    booking = booked.json()
+    meeting = event(me, "Internal", 1)
+
+    listed = me.get("/calendar", params={"from": at(0), "to": at(48)}).json()["items"]
+    assert [(i["kind"], i["id"]) for i in listed] == [("event", meeting["id"]), ("booking", booking["id"])]
+    entry = listed[1]
+    assert (entry["subject"], entry["channel"], entry["status"]) == ("Offer follow-up", "meeting", "open")
+    assert entry["links"]["contact_order_id"] == order.json()["id"]
+
+    uid = f"booking-{booking['id']}@kontakt"
+    published = feed(api, path)[uid]
+    assert str(published["STATUS"]) == "CONFIRMED" and int(published["SEQUENCE"]) == booking["sequence"]
+    assert str(published["SUMMARY"]) == "Offer follow-up"
+    assert "Bring the price list" in str(published["DESCRIPTION"])
+    assert published.decoded("DTEND") == BASE + timedelta(hours=4)
+
+    cancelled = me.patch(f"{bookings}/{booking['id']}", json={"status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.text
+    gone = feed(api, path)[uid]
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) > int(published["SEQUENCE"])

@@ -178,3 +178,46 @@ def test_the_minute_schedule_sends_the_reminder(api: Any, stack: Any) -> None:
     stack.drain()
     sent = reminders(stack, tenant, 1)
     assert [r["source_id"] for r in sent] == [created["id"]]
+
+
+# ----------------------------------------------------------------------------- with contact orders
+
+
+def test_tasks_bookings_and_assigned_orders_share_one_list_by_due(api: Any, stack: Any) -> None:
+    tenant = new_tenant()
+    me = api.as_(tenant, "u1", "user")
+    planned = in_days(4).date()
+    order = me.post(
+        "/contact-orders",
+        json={"subject": "Service visit", "account_id": "A1", "assignee_ids": ["u1"], "planned_date": str(planned)},
+    )
+    assert order.status_code == 201, order.text
+    order_id = order.json()["id"]
+    start = in_days(2)
+    booked = me.post(f"/contact-orders/{order_id}/bookings", json={"channel": "phone", "start": iso(start)})
+    assert booked.status_code == 201, booked.text
+    booking = booked.json()
+    first = task(me, "First", in_days(1))
+    last = task(me, "Last", in_days(6))
+
+    items = walk(me, "/todo", limit=1)
+    assert [(i["kind"], i["id"]) for i in items] == [
+        ("task", first["id"]),
+        ("booking", booking["id"]),
+        ("contact_order", order_id),
+        ("task", last["id"]),
+    ]
+    booking_item, order_item = items[1], items[2]
+    assert booking_item["subject"] == "Service visit" and datetime.fromisoformat(booking_item["due"]) == start
+    assert booking_item["links"]["contact_order_id"] == order_id
+    assert booking_item["links"]["order_number"] == order.json()["number"]
+    assert order_item["links"]["contact_order_id"] == order_id
+    assert datetime.fromisoformat(order_item["due"]).date() == planned
+
+    # The booking reminds its user at its time, once; the tasks at theirs.
+    sweep(stack, start + timedelta(minutes=1), start + timedelta(minutes=1))
+    sent = reminders(stack, tenant, 2)
+    assert sorted((r["source"], r["source_id"]) for r in sent) == [("booking", booking["id"]), ("task", first["id"])]
+    reminded = next(r for r in sent if r["source"] == "booking")
+    assert (reminded["user_id"], reminded["contact_order_id"], reminded["account_id"]) == ("u1", order_id, "A1")
+    assert datetime.fromisoformat(reminded["due_at"]) == start
