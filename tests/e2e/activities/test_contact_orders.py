@@ -116,12 +116,17 @@ def test_fields_facilities_statuses_change_and_delete(api: Any, stack: Any) -> N
     dup = [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]
     assert_problem(admin.patch("/contact-orders/settings", json={"statuses": dup}), 422, "statuses")
 
+    soon = {"channel": "digital", "start": iso(NOW + timedelta(days=3))}
+    booked = me.post(f"/contact-orders/{order['id']}/bookings", json=soon).json()
     assert_problem(me.delete(f"/contact-orders/{order['id']}"), 403)  # users lack "delete" by default
     assert admin.delete(f"/contact-orders/{order['id']}").status_code == 204
     assert_problem(me.get(f"/contact-orders/{order['id']}"), 404)
+    assert [(e["id"], e["status"]) for e in calendar(me)] == [(booked["id"], "cancelled")]  # its booking too
+    assert todo(me) == []
     deleted = payloads(stack, tenant, "contact_order.deleted", 1)
     assert deleted[0]["id"] == order["id"]
-    assert [e["data"]["id"] for e in envelopes(stack, tenant, "contact_order.updated")] == [order["id"], again["id"]]
+    updated = [e["data"]["id"] for e in envelopes(stack, tenant, "contact_order.updated")]
+    assert updated == [order["id"], again["id"], order["id"]]  # changed, status of the other, booked
 
 
 # ----------------------------------------------------------------------------- new customers
@@ -291,6 +296,12 @@ def test_bookings_sit_in_the_calendar_and_todo_list_and_remind(api: Any, stack: 
     # A subject change reaches the bookings (the calendar shows the order's subject).
     me.patch(f"/contact-orders/{order['id']}", json={"subject": "Offer, second round"})
     assert [e["subject"] for e in calendar(third)] == ["Offer, second round"]
+
+    # Closing the order cancels its open bookings: off the to-do list, cancelled in the calendar.
+    me.post(f"/contact-orders/{order['id']}/close")
+    assert todo(third) == []
+    assert [(e["id"], e["status"]) for e in calendar(third)] == [(theirs["id"], "cancelled")]
+    assert_problem(me.post(url, json={"channel": "phone", "start": iso(start)}), 409)
 
 
 # ----------------------------------------------------------------------------- assignment, close, convert
