@@ -289,9 +289,9 @@ class ContactOrderUpdate(BaseModel):
     contact_id: OptId = None
     status: OptCode = None
     location: LocationIn | None = None
-    hours_spent: Hours | None = None
+    hours_spent: Hours | None = Field(None, description="Sets the total (time entries add to it)")
     planned_date: date | None = None
-    assignee_ids: AssigneeList | None = None
+    assignee_ids: AssigneeList | None = Field(None, description="Needs assign, or assign_self for oneself only")
 
     _not_null = field_validator("subject", "account_id", "status", "hours_spent", "assignee_ids")(reject_null)
 
