@@ -76,7 +76,14 @@ from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.settings import load
-from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
+from shared.store import (
+    MAX_TRANSACTION_ITEMS,
+    AlreadyApplied,
+    ConcurrentUpdate,
+    UnitOfWork,
+    run_with_retries,
+    tenant_key,
+)
 
 KIND = "mass_activity"
 RUN = "mass_run"
@@ -84,6 +91,7 @@ KEY = "mass_key"
 PAGE = "mass_page"
 REQUESTER = "activities"
 JOB = "mass.run"
+ITEMS_PER_ACTIVITY = 6  # room kept per activity at first: the activity, its event and what hooks add
 
 
 class ScheduleUnavailable(DomainError):
@@ -398,10 +406,11 @@ def list_runs(caller: Caller, mass_id: str, cursor: str | None, limit: int) -> P
         return list(Record.by_rank.query(key, range_key_condition=condition, limit=n, scan_index_forward=False))
 
     runs = page(caller, f"{KIND}:{mass_id}:runs", cursor, limit, fetch, lambda r: {"sk": r.gsi6sk}, MassRun)
-    return Page[MassRun](items=[_progress(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
+    return Page[MassRun](items=[run_progress(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 
-def _progress(caller: Caller, run: MassRun) -> MassRun:
+def run_progress(caller: Caller, run: MassRun) -> MassRun:
+    """A run with its progress, summed from its page records."""
     pk = record_key(caller.tenant, RUN, run.id)
     pages = [r.data for r in Record.query(pk, Record.sk.startswith("PAGE#"), consistent_read=True)]
     return summarize(run.model_dump(mode="json"), pages)
@@ -503,8 +512,8 @@ def make_activities(caller: Caller, run: dict[str, Any], audience: AudiencePage)
         reasons = "; ".join(f"{e.field}: {e.message}" for e in error.errors) or error.detail
         return 0, f"The activities could not be made: {reasons}"
     existing = caller.store.get_many(caller.tenant, activities.KIND, [a.id for a in built])
-    commit_new(caller, [a for a in built if a.id not in existing])
-    return len(built), None
+    made = commit_new(caller, [a for a in built if a.id not in existing])
+    return len(existing) + made, None
 
 
 def build_for_members(
@@ -527,62 +536,60 @@ def build_for_members(
     ]
 
 
-def commit_new(caller: Caller, todo: list[Activity]) -> None:
-    """Create activities in as few transactions as fit (each activity with its hooks' items and its event).
+def commit_new(caller: Caller, todo: list[Activity]) -> int:
+    """Create activities in as few transactions as fit; returns how many exist afterwards.
 
-    Each activity is staged on its own, then merged into the current chunk while the chunk stays
-    within a transaction's items and touches no item twice; a cancelled chunk is redone one by one.
+    Activities are staged into one unit of work, so the hooks see each other's rows (two members
+    of one account update its call-list row once), until the next one might not fit: the room
+    kept is the most items one activity has needed yet. A cancelled chunk is redone one by one.
     """
     chunk = UnitOfWork()
     staged: list[Activity] = []
-    touched: set[tuple[str, str]] = set()
+    widest, made = ITEMS_PER_ACTIVITY, 0
     for activity in todo:
-        single = _staged(caller, activity)
-        keys = _keys(single)
-        if staged and (len(chunk) + len(single) > MAX_TRANSACTION_ITEMS or touched & keys or single.counters):
-            _flush(caller, chunk, staged)
-            if touched & keys:  # a hook read what the chunk wrote: read it again
-                single = _staged(caller, activity)
-                keys = _keys(single)
-            chunk, staged, touched = UnitOfWork(), [], set()
-        if single.counters:  # a running number is taken per transaction: never merge those
-            _commit_one(caller, activity)
-            continue
-        chunk.ops.extend(single.ops)
+        if staged and len(chunk) + widest > MAX_TRANSACTION_ITEMS:
+            made += _flush(caller, chunk, staged)
+            chunk, staged = UnitOfWork(), []
+        size = len(chunk)
+        activities.stage_new(caller, chunk, activity)
+        widest = max(widest, len(chunk) - size)
         staged.append(activity)
-        touched |= keys
     if staged:
-        _flush(caller, chunk, staged)
+        made += _flush(caller, chunk, staged)
+    return made
 
 
-def _staged(caller: Caller, activity: Activity) -> UnitOfWork:
-    uow = UnitOfWork()
-    activities.stage_new(caller, uow, activity)
-    return uow
-
-
-def _keys(uow: UnitOfWork) -> set[tuple[str, str]]:
-    return {op.key for op in uow.ops if op.key is not None}
-
-
-def _flush(caller: Caller, chunk: UnitOfWork, staged: list[Activity]) -> None:
+def _flush(caller: Caller, chunk: UnitOfWork, staged: list[Activity]) -> int:
     try:
         chunk.commit()
-    except (DomainError, AlreadyApplied, TransactWriteError) as error:
+    except (DomainError, AlreadyApplied, TransactWriteError, ValueError) as error:
         logger.info("chunk cancelled, creating one by one", extra={"activities": len(staged), "cause": repr(error)})
-        for activity in staged:
-            _commit_one(caller, activity)
+        return sum(_commit_one(caller, activity) for activity in staged)
+    return len(staged)
 
 
-def _commit_one(caller: Caller, activity: Activity) -> None:
-    """Create one activity unless it exists (a concurrent delivery may have made it)."""
+def _commit_one(caller: Caller, activity: Activity) -> bool:
+    """Create one activity unless it exists (a concurrent delivery may have made it); False when
+    it is refused (e.g. its contact was erased meanwhile): that member is left out, not retried."""
 
     def attempt() -> None:
         if caller.store.get(caller.tenant, activities.KIND, activity.id) is not None:
             return
-        _staged(caller, activity).commit()
+        uow = UnitOfWork()
+        activities.stage_new(caller, uow, activity)
+        uow.commit()
 
-    run_with_retries(attempt)
+    try:
+        run_with_retries(attempt)
+    except ConcurrentUpdate:
+        raise  # still contended: let the page be delivered again
+    except DomainError as error:
+        logger.warning(
+            "member left out",
+            extra={"activity_id": activity.id, "contact_id": activity.contact_id, "cause": error.detail},
+        )
+        return False
+    return True
 
 
 def _stage_page(uow: UnitOfWork, run: Record, audience: AudiencePage, made: int, error: str | None) -> None:
