@@ -36,7 +36,7 @@ replication lag, typically well under a second) until either changes again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -52,17 +52,20 @@ from services.activities.domain.call_list import (
     Recompute,
     RowKind,
     account_in_call_list,
+    chunk_size,
     contact_in_call_list,
     contact_manager,
     in_target_group,
     later,
     latest_after_change,
-    projected,
+    listed,
     rank_keys,
     row_kind,
     row_of,
     summary,
     visible_to,
+    with_account,
+    with_record,
 )
 from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
 from services.activities.service import Caller, model_of
@@ -93,14 +96,6 @@ def rank_pk(tenant: str, kind: RowKind) -> str:
 
 def contacts_of_pk(tenant: str, account_id: str) -> str:
     return tenant_key(tenant, "ACCOUNT", account_id, "CL_CONTACT")
-
-
-def listed(kind: RowKind, data: Mapping[str, Any]) -> bool:
-    """Whether a row can appear at all: announced, not gone, and (contacts) active and not erased."""
-    if not data.get("announced") or data.get("gone"):
-        return False
-    record = data.get("record") or {}
-    return kind == "account" or (bool(record.get("active", True)) and not record.get("erased", False))
 
 
 def place(row: Record, tenant: str, kind: RowKind) -> None:
@@ -181,36 +176,11 @@ class TargetGroupChanged(GroupRule):
     id: str
 
 
-def _version(record: Mapping[str, Any]) -> int:
-    return int(record.get("version") or 0)
-
-
-def _with_record(kind: RowKind, data: dict[str, Any] | None, record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The row with a newer directory record; None if the row has it (or a later one), or is gone."""
-    current = data or {}
-    if current.get("gone") or int(current.get("record_version", 0)) >= _version(record):
-        return None
-    return {**current, "announced": True, "record": projected(kind, record), "record_version": _version(record)}
-
-
-def _with_account(data: dict[str, Any], account_id: str | None, account: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A contact row carrying the fields of its account (the newest seen; none without one)."""
-    if account_id is None:
-        return {k: v for k, v in data.items() if k not in ("account", "account_version")}
-    held = data.get("account") or {}
-    if account is None or not listed("account", account):
-        return data if held.get("id") == account_id else _with_account(data, None, None)
-    version = int(account.get("record_version", 0))
-    if held.get("id") == account_id and int(data.get("account_version", 0)) >= version:
-        return data
-    return {**data, "account": {"id": account_id, **account["record"]}, "account_version": version}
-
-
 @subscribe("account.created")
 @subscribe("account.updated")
 def on_account_changed(envelope: Envelope, uow: UnitOfWork) -> None:
     payload = RecordChanged.model_validate(envelope.data)
-    _write(envelope.tenant_id, "account", payload.id, lambda data, _: _with_record("account", data, payload.record))
+    _write(envelope.tenant_id, "account", payload.id, lambda data, _: with_record("account", data, payload.record))
     spread_account(envelope.tenant_id, payload.id)
 
 
@@ -236,7 +206,7 @@ def _spread_batch(tenant: str, account_id: str, account: dict[str, Any], rows: l
             data = row.data
             if (data.get("record") or {}).get("account_id") != account_id or data.get("gone"):
                 continue
-            new = _with_account(data, account_id, account)
+            new = with_account(data, account_id, account)
             if new != data:
                 _stage(uow, row, tenant, "contact", row.record_id, new)
         uow.commit()
@@ -244,9 +214,13 @@ def _spread_batch(tenant: str, account_id: str, account: dict[str, Any], rows: l
 
     try:
         return attempt(rows)  # the index's copies, usually current
-    except ConcurrentUpdate:
+    except ConcurrentUpdate:  # read each row afresh and try again
         ids = [r.record_id for r in rows]
-        return int(run_with_retries(lambda: attempt([r for i in ids if (r := _store.get(tenant, "cl_contact", i))])))
+
+        def fresh() -> int:
+            return attempt([r for i in ids if (r := _store.get(tenant, ROW_KINDS["contact"], i))])
+
+        return int(run_with_retries(fresh))
 
 
 @subscribe("contact.created")
@@ -256,19 +230,19 @@ def on_contact_changed(envelope: Envelope, uow: UnitOfWork) -> None:
     tenant = envelope.tenant_id
 
     def change(data: dict[str, Any] | None, uow: UnitOfWork) -> dict[str, Any] | None:
-        new = _with_record("contact", data, payload.record)
+        new = with_record("contact", data, payload.record)
         if new is None:
             return None
         account_id = new["record"].get("account_id")
         if not account_id:
-            return _with_account(new, None, None)
+            return with_account(new, None, None)
         account = _store.get(tenant, ROW_KINDS["account"], account_id)
         # Commit only if the account row is still what was read: a change of it in between is
         # either seen here on the retry or carried to this row by its own handler.
         key = tenant_key(tenant, "CL_ACCOUNT", account_id)
         condition = Record.version == account.version if account else Record.pk.does_not_exist()
         uow.check(Record, key, "CL_ACCOUNT", condition, ConcurrentUpdate)
-        return _with_account(new, account_id, account.data if account else None)
+        return with_account(new, account_id, account.data if account else None)
 
     _write(tenant, "contact", payload.id, change)
 
@@ -415,10 +389,9 @@ class _Staged:
 
 
 def _staged(uow: UnitOfWork) -> _Staged:
-    staged = uow.__dict__.get("_call_list")
-    if staged is None:
-        staged = uow.__dict__["_call_list"] = _Staged()
-    return staged  # type: ignore[no-any-return]
+    """What this unit of work already stages for the call list (kept on the unit of work itself)."""
+    staged: _Staged = uow.__dict__.setdefault("_call_list", _Staged())
+    return staged
 
 
 @activities.on_change
@@ -491,33 +464,42 @@ class _Filter:
 
 @dataclass
 class Reading:
-    """What one page read: the rows read and those shown (for the benchmarks)."""
+    """What one page read: rows read, Queries sent, rows shown (for the benchmarks)."""
 
     read: int = 0
+    queries: int = 0
     shown: int = 0
 
 
 def list_rows(
     caller: Caller, flt: CallListFilter, cursor: str | None, limit: int, reading: Reading | None = None
 ) -> Page[CallListRow]:
-    """One page of the call list in the chosen order; the cursor names this filter and order."""
+    """One page of the call list in the chosen order; the cursor names this filter and order.
+
+    Rows are read in key order in chunks: the first as big as the page (+1, so that an
+    unfiltered list knows where it ends), the next sized by the share of rows that passed so
+    far, until the page is full, the list ends or `MAX_READ` rows were read. A cursor goes on
+    after the last row shown or read; the page it leads to may be short (or, at the end of a
+    filtered list, empty).
+    """
     scope = f"{caller.tenant}:call-list:{flt.scope()}"
     after = _position(decode_cursor(cursor, scope, caller.signing_key)) if cursor else None
     rows = _Filter(caller, flt, group_rule(caller.tenant, flt.target_group_id) if flt.target_group_id else None)
     reading = reading or Reading()
-    shown: list[Record] = []
-    last: Record | None = None
-    for row in _ranked(caller.tenant, rows.kind, flt, after, limit + 1):
-        reading.read += 1
-        last = row
-        if rows.passes(row.data):
-            shown.append(row)
-        if len(shown) > limit or reading.read >= MAX_READ:
-            break
-    reading.shown = min(len(shown), limit)
     sk_name = "gsi6sk" if flt.sort == "latest_time" else "gsi7sk"
-    next_row = shown[limit - 1] if len(shown) > limit else (last if reading.read >= MAX_READ else None)
-    next_cursor = encode_cursor({"sk": getattr(next_row, sk_name)}, scope, caller.signing_key) if next_row else None
+    shown: list[Record] = []
+    more = True
+    while more and len(shown) < limit and reading.read < MAX_READ:
+        size = chunk_size(limit, len(shown), reading.read, MAX_READ)
+        chunk = _ranked(caller.tenant, rows.kind, flt, after, size)
+        reading.queries += 1
+        reading.read += len(chunk)
+        more = len(chunk) == size
+        after = getattr(chunk[-1], sk_name) if chunk else after
+        shown.extend(row for row in chunk if rows.passes(row.data))
+    reading.shown = min(len(shown), limit)
+    next_sk = getattr(shown[limit - 1], sk_name) if len(shown) > limit else (after if more else None)
+    next_cursor = encode_cursor({"sk": next_sk}, scope, caller.signing_key) if next_sk else None
     items = [row_of(rows.kind, r.record_id, r.data) for r in shown[:limit]]
     return Page[CallListRow](items=items, next_cursor=next_cursor)
 
@@ -532,16 +514,18 @@ def _position(position: dict[str, Any]) -> str:
     return sk
 
 
-def _ranked(tenant: str, kind: RowKind, flt: CallListFilter, after: str | None, page_size: int) -> Iterator[Record]:
+def _ranked(tenant: str, kind: RowKind, flt: CallListFilter, after: str | None, limit: int) -> list[Record]:
+    """The next `limit` rows of a list after the position `after`: one Query on a rank index."""
     index = Record.by_rank if flt.sort == "latest_time" else Record.by_rank_alt
     sk = Record.gsi6sk if flt.sort == "latest_time" else Record.gsi7sk
     newest_first = flt.order == "desc"
     condition = None
     if after is not None:
         condition = sk < after if newest_first else sk > after
-    yield from index.query(
-        rank_pk(tenant, kind), range_key_condition=condition, scan_index_forward=not newest_first, page_size=page_size
+    query = index.query(
+        rank_pk(tenant, kind), range_key_condition=condition, scan_index_forward=not newest_first, limit=limit
     )
+    return list(query)
 
 
 # ----------------------------------------------------------------------------- logging a call

@@ -24,6 +24,7 @@ Everything here is pure: rows are plain dicts as the projection stores them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -250,6 +251,60 @@ def projected(kind: RowKind, record: Mapping[str, Any]) -> dict[str, Any]:
     """What a row keeps of a directory record: the fields filters, conditions and the list read."""
     keys = _ACCOUNT_KEYS if kind == "account" else _CONTACT_KEYS
     return {k: v for k, v in record.items() if k in keys and v is not None}
+
+
+def listed(kind: RowKind, data: Mapping[str, Any]) -> bool:
+    """Whether a row can appear at all: announced, not gone, and (contacts) active and not erased."""
+    if not data.get("announced") or data.get("gone"):
+        return False
+    return kind == "account" or is_contactable(data.get("record") or {})
+
+
+def _version(record: Mapping[str, Any]) -> int:
+    return int(record.get("version") or 0)
+
+
+def with_record(kind: RowKind, data: Mapping[str, Any] | None, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A row with a directory record (as its event shows it, with its `version`).
+
+    None when the row holds that version or a later one (a redelivered or late event) or is a
+    tombstone (deleted and erased records do not come back).
+    """
+    current = dict(data or {})
+    if current.get("gone") or int(current.get("record_version", 0)) >= _version(record):
+        return None
+    return {**current, "announced": True, "record": projected(kind, record), "record_version": _version(record)}
+
+
+def with_account(data: Mapping[str, Any], account_id: str | None, account: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A contact row carrying the fields of its account `account_id` (whose row data is `account`).
+
+    The newest account version wins, so carrying an older one changes nothing; a contact without
+    an account carries none; an account not announced yet is carried once it is.
+    """
+    if account_id is None:
+        return {k: v for k, v in data.items() if k not in ("account", "account_version")}
+    held = data.get("account") or {}
+    if account is None or not listed("account", account):
+        return dict(data) if held.get("id") == account_id else with_account(data, None, None)
+    version = int(account.get("record_version", 0))
+    if held.get("id") == account_id and int(data.get("account_version", 0)) >= version:
+        return dict(data)
+    return {**data, "account": {"id": account_id, **account["record"]}, "account_version": version}
+
+
+def chunk_size(limit: int, shown: int, read: int, max_read: int) -> int:
+    """How many rows a page reads next: enough for the rest of it at the share that passed so far.
+
+    The first read is the page (+1, so that an unfiltered list knows where it ends); later ones at
+    most three times what was read before, so that a first read that passed few rows by chance
+    does not read far past the page; never past `max_read` in all.
+    """
+    wanted = limit + 1 - shown
+    if read == 0:
+        return min(wanted, max_read)
+    estimate = math.ceil(wanted * read / max(shown, 1) * 1.25)
+    return max(1, min(max(wanted, estimate), 3 * read, max_read - read))
 
 
 class CallListRow(BaseModel):

@@ -12,15 +12,19 @@ from services.activities.domain.call_list import (
     GroupRule,
     Recompute,
     account_in_call_list,
+    chunk_size,
     contact_in_call_list,
     in_target_group,
     later,
     latest_after_change,
+    listed,
     projected,
     rank_keys,
     row_of,
     status_allowed,
     visible_to,
+    with_account,
+    with_record,
 )
 from shared.auth import Role
 from shared.errors import ValidationFailed
@@ -203,3 +207,50 @@ def test_the_search_mode_decides_what_a_call_is_linked_to() -> None:
         body = {"mode": "account_contacts", "contact_id": "C1", "account_id": "A1", "subject": "s", "start": start}
         CallCreate.model_validate(body).check_link()
     assert both.value.errors[0].field == "account_id"
+
+
+# ----------------------------------------------------------------------------- projection from events
+
+
+def test_a_redelivered_or_older_record_changes_nothing_a_newer_one_replaces() -> None:
+    first = with_record("account", None, account(name="A", version=1))
+    assert first is not None and first["record_version"] == 1 and first["announced"] is True
+    assert with_record("account", first, account(name="A", version=1)) is None  # redelivered
+    second = with_record("account", first, account(name="B", version=2))
+    assert second is not None and second["record"]["name"] == "B"
+    assert with_record("account", second, account(name="A", version=1)) is None  # late
+    latest = {"latest": event("E1", "2026-01-02T09:00:00.000Z")}
+    assert with_record("account", latest, account(version=1))["latest"] == latest["latest"]  # type: ignore[index]
+
+
+def test_a_tombstone_is_never_revived() -> None:
+    assert with_record("contact", {"gone": "erased"}, contact(version=9)) is None
+    assert not listed("contact", {"gone": "deleted", "announced": True, "record": contact()})
+
+
+def test_only_announced_rows_and_active_contacts_are_listed() -> None:
+    assert not listed("account", {"latest": event("E1", "2026-01-02T09:00:00.000Z")})  # an event came first
+    assert listed("account", {"announced": True, "record": account()})
+    assert listed("contact", {"announced": True, "record": contact()})
+    assert not listed("contact", {"announced": True, "record": contact(active=False)})
+
+
+def test_a_contact_carries_the_newest_version_of_its_account() -> None:
+    acme_v1 = {"announced": True, "record": account(name="Acme"), "record_version": 1}
+    acme_v2 = {"announced": True, "record": account(name="Acme 2"), "record_version": 2}
+    row = with_account({"record": contact()}, "A1", acme_v2)
+    assert (row["account"]["name"], row["account_version"]) == ("Acme 2", 2)
+    assert with_account(row, "A1", acme_v1) == row  # an older account does not win
+    assert with_account(row, "A1", None) == row  # nothing newer known
+    moved = with_account(row, "A2", None)
+    assert "account" not in moved  # moved to an account not announced yet
+    assert "account" not in with_account(row, None, None)
+    assert with_account({"record": contact()}, "A1", {"latest": {}}) == {"record": contact()}  # not announced
+
+
+def test_a_page_reads_the_page_then_by_the_share_that_passed() -> None:
+    assert chunk_size(50, 0, 0, 1000) == 51
+    assert chunk_size(50, 25, 51, 1000) == 67  # one in two passed: 26 missing need ~52 reads, plus a quarter
+    assert chunk_size(50, 0, 51, 1000) == 153  # none passed: at most three times what was read
+    assert chunk_size(50, 1, 900, 1000) == 100  # never past the budget
+    assert chunk_size(50, 51, 51, 1000) == 1
