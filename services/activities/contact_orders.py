@@ -27,6 +27,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute
@@ -85,14 +86,17 @@ from services.activities.domain.models import (
     AttachmentDownload,
     AttachmentUpload,
 )
-from services.activities.service import Caller, commit, register_default
+from services.activities.service import Caller, commit, register_default, service_caller
 from services.activities.store import Record, clean, new_record, record_key
+from services.activities.subscriptions import subscribe
 from shared import clock
 from shared.contracts.contact_orders import NewCustomer, NewCustomerContact, new_customer_ids
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.events import Envelope
 from shared.ids import derived_id, new_id
+from shared.observability import logger
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.store import TableItem, UnitOfWork, tenant_key
+from shared.store import TableItem, UnitOfWork, run_with_retries, tenant_key
 
 KIND = "contact_order"
 MEMBER = "co_member"
@@ -995,3 +999,39 @@ def delete_favourite(caller: Caller, favourite_id: str) -> None:
     uow = UnitOfWork()
     uow.delete(record)
     uow.commit()
+
+
+# ----------------------------------------------------------------------------- erasure
+
+
+def _forget_contact(caller: Caller, order_id: str, contact_id: str) -> bool:
+    """Drop an erased contact person from one order and its bookings (closed orders too)."""
+    record = caller.store.get(caller.tenant, KIND, order_id)
+    if record is None:
+        return False
+    before = order_of(record)
+    if before.contact_id != contact_id:
+        return False
+    after = _touched(before, contact_id=None)
+    uow = UnitOfWork()
+    _stage_change(caller, uow, record, before, after)
+    _stage_booking_copies(caller, uow, after)
+    uow.commit()
+    return True
+
+
+@subscribe("contact.erased")
+def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Orders keep their business (subject, customer, notes of the work done) but lose the person.
+
+    The orders are listed first and each is changed in a transaction of its own, so a redelivery
+    or a crash midway finishes the job: an order already changed no longer names the contact.
+    """
+    contact_id = str(envelope.data["id"])
+    caller = service_caller(envelope.tenant_id)
+    key = tenant_key(caller.tenant, "CONTACT", contact_id, "CONTACT_ORDER")
+    order_ids = [r.record_id for r in Record.by_contact.query(key, page_size=100)]
+    changed = 0
+    for order_id in order_ids:
+        changed += bool(run_with_retries(partial(_forget_contact, caller, order_id, contact_id)))
+    logger.info("contact erased from contact orders", extra={"contact_id": contact_id, "orders": changed})

@@ -481,3 +481,44 @@ def test_tenants_do_not_see_each_others_orders(api: Any) -> None:
     assert_problem(stranger.patch(f"/contact-orders/{order['id']}", json={"subject": "x"}), 404)
     assert_problem(stranger.delete(f"/contact-orders/{order['id']}"), 404)
     assert stranger.get("/contact-orders").json()["items"] == []
+
+
+# ----------------------------------------------------------------------------- erasure
+
+
+def test_an_erased_contact_person_leaves_the_orders_and_their_bookings(api: Any, stack: Any) -> None:
+    tenant = new_tenant()
+    admin = api.as_(tenant, "a1", "admin")
+    person = admin.post("/contacts", json={"first_name": "Maija", "last_name": "Erased"}).json()["id"]
+    order = create(admin, contact_id=person)
+    other = create(admin, contact_id="CON-KEPT")
+    booking = admin.post(
+        f"/contact-orders/{order['id']}/bookings", json={"channel": "phone", "start": iso(NOW + timedelta(days=2))}
+    )
+    assert booking.status_code == 201, booking.text
+    closed = create(admin, contact_id=person)
+    assert admin.post(f"/contact-orders/{closed['id']}/close").status_code == 200
+
+    assert admin.post(f"/contacts/{person}/erase").status_code == 200
+    erased = {
+        "id": "E-" + tenant,
+        "type": "contact.erased",
+        "version": 1,
+        "tenant_id": tenant,
+        "occurred_at": iso(NOW),
+        "actor": {"type": "user", "id": "a1"},
+        "correlation_id": "E-" + tenant,
+        "data": {"id": person},
+    }
+    put_envelope(stack, erased)  # a second delivery (under another id) changes nothing more
+
+    def forgotten() -> bool:
+        orders = [admin.get(f"/contact-orders/{i}").json() for i in (order["id"], closed["id"])]
+        return all(o["contact_id"] is None for o in orders)
+
+    assert settle(stack, forgotten)
+    bookings = admin.get(f"/contact-orders/{order['id']}/bookings").json()
+    assert [b["contact_id"] for b in bookings] == [None]
+    assert admin.get(f"/contact-orders/{other['id']}").json()["contact_id"] == "CON-KEPT"
+    listed = admin.get("/contact-orders", params={"contact_id": person}).json()["items"]
+    assert listed == []
