@@ -219,8 +219,8 @@ def test_a_firing_retried_asks_for_the_audience_once_and_a_passive_one_not_at_al
     assert requested[0]["data"]["request_id"] == mass.run_id(created["id"], at)
 
     context = lambda_env("ActivitiesApiFunction")
-    body = {"active": False}
-    response = api.handler(http_event("PATCH", f"/mass-activities/{created['id']}", tenant, body), context)
+    passive = {"active": False}
+    response = api.handler(http_event("PATCH", f"/mass-activities/{created['id']}", tenant, passive), context)
     assert response["statusCode"] == 200, response["body"]
     assert scheduler.get_schedule(Name=created["schedule_name"])["State"] == "DISABLED"
     later = {**firing, "scheduled_time": (at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
