@@ -95,5 +95,3 @@ def admin(api: Api, tenant: str) -> Api:
 def session_api(stack: LocalRuntime) -> Api:
     """Anonymous client for module- or session-scoped fixtures (use `.as_(...)`)."""
     return Api(stack)
-
-

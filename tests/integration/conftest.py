@@ -86,8 +86,15 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
     return enter
 
 
-def http_event(method: str, path: str, tenant: str, body: Any = None, user: str = "u1", role: str = "admin",
-               query: dict[str, str] | None = None) -> dict[str, Any]:
+def http_event(
+    method: str,
+    path: str,
+    tenant: str,
+    body: Any = None,
+    user: str = "u1",
+    role: str = "admin",
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway HTTP API (2.0) event with the claims the JWT authorizer passes."""
     query = query or {}
     return {
@@ -98,13 +105,19 @@ def http_event(method: str, path: str, tenant: str, body: Any = None, user: str 
         "headers": {"content-type": "application/json"},
         "queryStringParameters": query or None,
         "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"ANY {path}",
             "stage": "$default",
-            "authorizer": {"jwt": {"claims": {"sub": user, "tenant_id": tenant, "role": role, "groups": "[]"},
-                                   "scopes": None}},
+            "authorizer": {
+                "jwt": {"claims": {"sub": user, "tenant_id": tenant, "role": role, "groups": "[]"}, "scopes": None}
+            },
         },
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,

@@ -34,9 +34,19 @@ def _seed_contacts(tenant: str, count: int, region: str) -> None:
     with Record.batch_write() as batch:
         for n in range(count):
             contact_id = new_id()
-            data = {"id": contact_id, "number": f"CON-{n}", "first_name": f"P{n}", "active": True, "region": region,
-                    "owner": {"type": "user", "id": "u1"}, "groups": [], "classes": [], "erased": False,
-                    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+            data = {
+                "id": contact_id,
+                "number": f"CON-{n}",
+                "first_name": f"P{n}",
+                "active": True,
+                "region": region,
+                "owner": {"type": "user", "id": "u1"},
+                "groups": [],
+                "classes": [],
+                "erased": False,
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
             batch.save(new_record(tenant, "contact", contact_id, data, Placement(owner_id="u1")))
 
 
@@ -50,15 +60,18 @@ def _target_group(lambda_env: Any, tenant: str) -> str:
 
 def _audience_request(tenant: str, group_id: str) -> dict[str, Any]:
     envelope = Envelope(
-        id=new_id(), type="audience.requested", tenant_id=tenant, occurred_at="2026-11-24T10:00:00Z",
-        actor={"type": "service", "id": "email"}, correlation_id="c-1",
+        id=new_id(),
+        type="audience.requested",
+        tenant_id=tenant,
+        occurred_at="2026-11-24T10:00:00Z",
+        actor={"type": "service", "id": "email"},
+        correlation_id="c-1",
         data={"request_id": "send-1", "requester": "email", "target_group_id": group_id, "fields": ["first_name"]},
     )
     return bus_delivery(envelope.model_dump(mode="json"))
 
 
-def test_a_redelivered_audience_request_publishes_each_page_once(lambda_env: Any, aws: Emulator,
-                                                                  stack: Stack) -> None:
+def test_a_redelivered_audience_request_publishes_each_page_once(lambda_env: Any, aws: Emulator, stack: Stack) -> None:
     tenant = new_tenant()
     group_id = _target_group(lambda_env, tenant)
     context = lambda_env("DirectoryConsumerFunction")
@@ -107,8 +120,10 @@ def test_a_crash_midway_through_resolution_is_finished_by_the_redelivery(
     assert len(members) == len(set(members)) == 510
 
 
-CSV = "Email;First;Last\nada@example.com;Ada;Lovelace\nbad-email;Bad;Row\nalan@example.com;Alan;Turing\n" \
-      "grace@example.com;Grace;Hopper\n"
+CSV = (
+    "Email;First;Last\nada@example.com;Ada;Lovelace\nbad-email;Bad;Row\nalan@example.com;Alan;Turing\n"
+    "grace@example.com;Grace;Hopper\n"
+)
 
 
 def _upload(lambda_env: Any, aws: Emulator, stack: Stack, tenant: str, text: str) -> tuple[str, dict[str, Any]]:
@@ -120,8 +135,16 @@ def _upload(lambda_env: Any, aws: Emulator, stack: Stack, tenant: str, text: str
     bucket = stack.buckets["ImportsBucket"].name
     key = directory_imports.upload_key(tenant, job_id)
     aws.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())
-    notice = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                           "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": len(text)}}}]}
+    notice = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": len(text)}},
+            }
+        ]
+    }
     return job_id, sqs_event([notice], stack.queues["ImportsQueue"].arn)
 
 
@@ -169,7 +192,11 @@ def test_an_import_interrupted_midway_finishes_without_duplicates(
     assert result["job"]["status"] == "completed"
     assert (result["job"]["created"], result["job"]["updated"], result["job"]["rejected"]) == (3, 0, 1)
     assert [(r["row"], r["outcome"]) for r in result["rows"]] == [
-        (1, "created"), (2, "rejected"), (3, "created"), (4, "created")]
+        (1, "created"),
+        (2, "rejected"),
+        (3, "created"),
+        (4, "created"),
+    ]
     assert result["rows"][1]["errors"][0]["field"] == "Email"
     listed = api.handler(http_event("GET", "/contacts", tenant), lambda_env("DirectoryApiFunction"))
     emails = sorted(c["email"] for c in json.loads(listed["body"])["items"])

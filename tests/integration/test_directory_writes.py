@@ -38,8 +38,9 @@ def test_concurrent_creates_take_distinct_numbers(lambda_env: Any) -> None:
     _call(context, "GET", "/settings", tenant)  # the tenant's defaults, installed once
 
     def create(n: int) -> str:
-        caller = Caller(auth=AuthContext(tenant_id=tenant, user_id="u1", role=Role.ADMIN),
-                        store=DirectoryStore(), signing_key=b"k")
+        caller = Caller(
+            auth=AuthContext(tenant_id=tenant, user_id="u1", role=Role.ADMIN), store=DirectoryStore(), signing_key=b"k"
+        )
         ensure_tenant(caller)
         return accounts.create_contact(caller, ContactCreate(first_name=f"Person {n}")).number
 

@@ -62,8 +62,9 @@ def _create_accounts(lambda_env: Any, tenant: str, count: int) -> list[str]:
     return ids
 
 
-def test_a_write_and_its_event_are_one_transaction(lambda_env: Any, aws: Emulator, stack: Stack,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_and_its_event_are_one_transaction(
+    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tenant = new_tenant()
     context = lambda_env("DirectoryApiFunction")
 

@@ -77,8 +77,15 @@ def test_items_read_per_contact_list_request(size: int) -> None:
         with count_items_read() as second_counter:
             second = accounts.list_contacts(who, first.next_cursor, LIST_LIMIT, None)
         assert len(second.items) == LIST_LIMIT
-        rows.append((label, str(counter.items), str(second_counter.items), f"{elapsed() * 1000:,.0f}",
-                     json.dumps(counter.calls)))
+        rows.append(
+            (
+                label,
+                str(counter.items),
+                str(second_counter.items),
+                f"{elapsed() * 1000:,.0f}",
+                json.dumps(counter.calls),
+            )
+        )
         FIGURES.add("d. GET /contacts", f"items read, {label}, {size:,}", counter.items, "items")
         # Bounded by the page, not the table: limit+1 per index queried (+ settings/group reads).
         assert counter.items <= 3 * (LIST_LIMIT + 1) + 10, counter.calls

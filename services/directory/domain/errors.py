@@ -22,6 +22,7 @@ __all__ = [
     "loc_to_path",
 ]
 
+
 def _clean_message(message: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
