@@ -1,6 +1,7 @@
 """The HTTP side every service API shares: the resolver, auth context and problem responses."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -65,6 +66,29 @@ class Resolver(APIGatewayHttpResolver):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
         document = super().get_openapi_schema(*args, **kwargs).model_dump(by_alias=True, exclude_none=True)
         return OpenAPI.model_validate(with_problem_responses(document))
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a
+        # multipart type without a boundary) before any middleware of ours runs: refuse every body
+        # that is not JSON here, with the same 415 problem as an unknown content type.
+        if event.get("body") and not is_json(_content_type(event)):
+            wrong = FieldError(field="headers.content-type", message="send application/json", code="unsupported")
+            error = UnsupportedMediaType("The request body must be JSON.", [wrong])
+            body = problem_body(error.status, error.code, error.title, error.detail, error.errors)
+            headers = {"Content-Type": PROBLEM_JSON}
+            return {"statusCode": error.status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
+        return dict(super().resolve(event, context))
+
+
+def _content_type(event: Mapping[str, Any]) -> str:
+    headers = event.get("headers") or {}
+    return next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+
+
+def is_json(content_type: str) -> bool:
+    """No content type (Powertools then reads JSON), application/json or a +json type."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("", "application/json") or media.endswith("+json")
 
 
 def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:

@@ -238,3 +238,21 @@ def test_openapi_validation_errors_are_problems() -> None:
     assert "HTTPValidationError" not in schemas
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "code", "detail"}
     assert "FieldError" in schemas
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"]
+)
+def test_a_body_that_is_not_json_is_415_before_any_parsing(make_http_event: Any, content_type: str) -> None:
+    event = make_http_event("POST", "/things", "name=a&count=2")
+    event["headers"]["content-type"] = content_type
+    status, body = call(event)
+    assert status == 415
+    assert fields(body) == ["headers.content-type"]
+
+
+def test_json_types_with_parameters_are_json(make_http_event: Any) -> None:
+    event = make_http_event("POST", "/things", {"name": "a", "count": 2})
+    event["headers"]["content-type"] = "application/json; charset=utf-8"
+    assert call(event)[0] == 201
+    assert http.is_json("application/problem+json") and http.is_json("")
