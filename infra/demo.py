@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -89,6 +90,12 @@ SALES_STATUSES = ["lead", "qualified", "proposal", "won", "lost"]
 ASCII = str.maketrans("äöå", "aoa")
 CONTACT_COUNT = 20
 PASSIVE_EVERY = 6  # contacts 0, 6, 12, 18 are passive
+
+
+def _at(days: int, hour: int, minutes: int = 0) -> str:
+    """A time `days` from today at `hour` UTC, as the API takes it."""
+    moment = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0) + timedelta(days=days)
+    return (moment + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
 
 class DemoError(RuntimeError):
@@ -196,6 +203,8 @@ def load(runtime: Any) -> dict[str, Any]:
             "contact_ids": [c["id"] for c in contacts[1:20:3]],
         },
     )
+    runtime.drain()  # the call list shows what the directory's events have reached
+    activities = _load_activities(api, users, accounts, contacts)
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -207,8 +216,74 @@ def load(runtime: Any) -> dict[str, Any]:
         "contacts": len(contacts),
         "passive_contacts": sum(1 for c in contacts if not c["active"]),
         "target_groups": {"dynamic": helsinki["id"], "static": vip["id"]},
+        **activities,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
     }
     log.info("demo data loaded: %s", summary)
     return summary
+
+
+def _load_activities(
+    api: _Api, users: list[str], accounts: list[dict[str, Any]], contacts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Meetings, tasks, logged calls and a contact order with a booking: a calendar, a call list and a to-do list."""
+    meetings = 0
+    for index, account in enumerate(accounts[:5]):
+        owner = users[index % len(users)]
+        body = {
+            "type": "customer_visit" if index % 2 else "meeting",
+            "subject": f"{'Visit' if index % 2 else 'Meeting'}: {account['name']}",
+            "start": _at(index - 2, 9 + index),
+            "end": _at(index - 2, 10 + index),
+            "account_id": account["id"],
+            "owner_id": owner,
+            "category": "customer_visit" if index % 2 else "crm_event",
+        }
+        created = api.call("POST", "/activities", body)
+        if index < 2:  # the past ones were done: points and goals have something to show
+            api.call("POST", f"/activities/{created['id']}/complete", expect=200)
+        meetings += 1
+    for index, contact in enumerate(c for c in contacts if c["active"]):
+        if index >= 3:
+            break
+        call = {
+            "mode": "contacts",
+            "contact_id": contact["id"],
+            "subject": f"Call with {contact['first_name']}",
+            "start": _at(-1, 13, 15 * index),
+        }
+        api.call("POST", "/call-list/calls", call)
+    tasks = [
+        api.call(
+            "POST",
+            "/activities",
+            {
+                "type": "task",
+                "subject": subject,
+                "due": _at(days, 12),
+                "account_id": accounts[i]["id"],
+                "owner_id": users[0],
+            },
+        )
+        for i, (subject, days) in enumerate([("Send the offer", 1), ("Prepare the renewal", 3)])
+    ]
+    order = api.call(
+        "POST",
+        "/contact-orders",
+        {
+            "subject": "Annual maintenance",
+            "account_id": accounts[0]["id"],
+            "facility_name": "Main plant",
+            "service_object": "Boiler 7",
+            "planned_date": _at(5, 8)[:10],
+            "assignee_ids": [users[1]],
+        },
+    )
+    api.call("POST", f"/contact-orders/{order['id']}/notes", {"text": "Customer asked for a morning visit."})
+    api.call(
+        "POST",
+        f"/contact-orders/{order['id']}/bookings",
+        {"channel": "phone", "start": _at(2, 10), "user_id": users[1]},
+    )
+    return {"activities": meetings + 3 + len(tasks), "contact_orders": 1}

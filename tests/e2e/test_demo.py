@@ -1,0 +1,32 @@
+"""The demo data `kontakt dev` loads goes through the API and leaves something to look at in every view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra import demo
+from infra.runtime import LocalRuntime
+from tests.e2e.helpers import settle
+
+
+def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any) -> None:
+    summary = demo.load(stack)
+    assert summary["accounts"] == len(demo.ACCOUNTS) and summary["contacts"] == demo.CONTACT_COUNT
+    assert summary["activities"] >= 8 and summary["contact_orders"] == 1
+    assert demo.load(stack)["skipped"] is True
+
+    admin = api.as_(demo.TENANT, demo.ADMIN, "admin")
+    rows = settle(
+        stack,
+        lambda: [
+            r for r in admin.get("/call-list", params={"mode": "contacts"}).json()["items"] if r.get("latest_event")
+        ],
+    )
+    assert len(rows) == 3 and all(r["latest_event"]["subject"].startswith("Call with") for r in rows)
+    accounts = admin.get("/call-list", params={"mode": "accounts"}).json()["items"]
+    assert "Old Mill Oy" not in [a["name"] for a in accounts]  # ceased: only when asked for
+    seller = admin.get("/users").json()["items"][0]["id"]
+    todo = admin.get("/todo", params={"user_id": seller}).json()["items"]
+    assert {i["kind"] for i in todo} >= {"task"}
+    orders = admin.get("/contact-orders").json()["items"]
+    assert [o["subject"] for o in orders] == ["Annual maintenance"]
