@@ -6,11 +6,12 @@ seeded straight into the activities table with the service's own row builder
 to the next. Sizes come from KONTAKT_PERF_SIZES (default "2000,10000"; the issue's figures:
 `KONTAKT_PERF_SIZES=10000,100000 .venv/bin/pytest -s tests/perf/test_e_call_list.py`).
 
-Items read are counted in this process on the pynamodb client (`Count` of every Query,
-GetItem and BatchGetItem answer) while it runs the same `list_rows` the API runs. Latency is
-measured through the local gateway (HTTP, token check, the API function's worker): on moto an
-index Query looks at every item of the table, so wall-clock figures at large sizes measure the
-emulator, while items read measure the design.
+Items read are counted in this process on the pynamodb client (`Count` of every Query, GetItem
+and BatchGetItem answer) while it runs the same `list_rows` the API runs. Latency is measured
+through the local gateway (HTTP, token check, the API function's worker): on moto an index Query
+looks at every item of the table, so wall-clock figures at large sizes measure the emulator,
+while items read measure the design. The filtered list goes through the gateway only up to
+KONTAKT_PERF_CALL_LIST_FILTERED_MAX rows (default 10,000: see FILTERED_GATEWAY_MAX).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ ACCOUNTS = 200  # contacts are spread over this many accounts
 PASSIVE_EVERY = 20  # every 20th contact (n % 20 == 7) is passive: never listed, never read
 NO_EVENT_EVERY = 3  # every 3rd contact has no event yet
 REQUESTS = 15  # timed gateway requests per list and size
+# On moto every Query is a pass over the whole table (~7 s at 100,000 items), so a filtered page
+# (2-4 Queries) passes the API function's 30 s timeout beyond this size; items read are measured
+# in-process at every size.
+FILTERED_GATEWAY_MAX = int(os.environ.get("KONTAKT_PERF_CALL_LIST_FILTERED_MAX", "10000"))
 GROUP_ID = "north"
 TYPES = ("call", "meeting", "customer_visit")
 
@@ -311,10 +316,9 @@ def test_call_list_latency_through_the_gateway(size: int, runtime: LocalRuntime)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {runtime.token(TENANT, 'perf-admin', 'admin')}"
     rows: list[tuple[str, ...]] = []
-    lists: dict[str, dict[str, Any]] = {
-        "contacts, newest event first": {"mode": "contacts", "limit": LIMIT},
-        f"contacts in target group (1/{NORTH_EVERY})": {"mode": "contacts", "target_group_id": GROUP_ID},
-    }
+    lists: dict[str, dict[str, Any]] = {"contacts, newest event first": {"mode": "contacts", "limit": LIMIT}}
+    if size <= FILTERED_GATEWAY_MAX:
+        lists[f"contacts in target group (1/{NORTH_EVERY})"] = {"mode": "contacts", "target_group_id": GROUP_ID}
     for label, params in lists.items():
         warm = session.get(f"{runtime.api_url}/call-list", params=params, timeout=120)
         assert warm.status_code == 200, warm.text
