@@ -37,6 +37,14 @@ class TableItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
 
+    @classmethod
+    def _get_connection(cls) -> Any:
+        # pynamodb caches the connection on the class, and a subclass would inherit its parent's
+        # (built for the parent's indexes): each model class keeps a connection of its own.
+        if "_connection" not in cls.__dict__:
+            cls._connection = None
+        return super()._get_connection()
+
 
 def bind_table(table_name: str) -> None:
     """Point every model at this process's service table (once, at cold start).

@@ -188,10 +188,15 @@ def _check_owner(caller: Caller, owner_id: str) -> None:
 def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
     activity = build(caller, body)
     _check_owner(caller, activity.owner_id)
-    uow = UnitOfWork()
-    stage_new(caller, uow, activity)
-    uow.commit()
-    return activity
+
+    def run() -> Activity:
+        # Retried: a hook's write (the call-list row) may meet a consumer's write of the same row.
+        uow = UnitOfWork()
+        stage_new(caller, uow, activity)
+        uow.commit()
+        return activity
+
+    return commit(run)
 
 
 def get_activity(caller: Caller, activity_id: str) -> Activity:

@@ -133,3 +133,28 @@ def test_a_check_of_an_item_checked_or_written_already_is_dropped() -> None:
     kept = store._without_repeated_checks([*checks, write, check_of_written])
     assert [o.key for o in kept] == [("u", "USER"), ("a", "ACCOUNT")]
     assert kept[1] is write
+
+
+def test_a_model_defined_after_binding_gets_a_connection_with_its_own_indexes() -> None:
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+    from shared.store import TableItem, bind_table
+
+    bind_table("late-table")
+    TableItem._get_connection()  # the base caches a connection first
+
+    class LateIndex(GlobalSecondaryIndex):  # type: ignore[type-arg]
+        class Meta:
+            index_name = "late_index"
+            projection = AllProjection()
+
+        late_pk = UnicodeAttribute(hash_key=True)
+
+    class LateItem(TableItem):
+        late_pk = UnicodeAttribute(null=True)
+        late_index = LateIndex()
+
+    connection = LateItem._get_connection()
+    assert connection is not TableItem._get_connection()
+    assert connection.get_meta_table().has_index_name("late_index")
