@@ -8,7 +8,8 @@ commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,39 @@ from shared.store import UnitOfWork, tenant_key
 KIND = "activity"
 Hook = Callable[[Caller, UnitOfWork, Activity | None, Activity | None], None]
 _HOOKS: list[Hook] = []
+
+
+BatchHook = Callable[[Caller, list[Activity]], AbstractContextManager[Any]]
+_BATCH_HOOKS: list[BatchHook] = []
+
+
+def on_batch(hook: BatchHook) -> BatchHook:
+    """Register a context a hook enters around the creation of many activities (to read in bulk)."""
+    _BATCH_HOOKS.append(hook)
+    return hook
+
+
+_BATCH_FAILURES: list[Callable[[], None]] = []
+
+
+def on_batch_failure(forget: Callable[[], None]) -> Callable[[], None]:
+    """Register what to forget when part of a batch did not commit (what it staged is not stored)."""
+    _BATCH_FAILURES.append(forget)
+    return forget
+
+
+def batch_failed() -> None:
+    for forget in _BATCH_FAILURES:
+        forget()
+
+
+@contextmanager
+def batch(caller: Caller, todo: list[Activity]) -> Iterator[None]:
+    """Create many activities: each registered batch hook reads what the change hooks will need at once."""
+    with ExitStack() as stack:
+        for hook in _BATCH_HOOKS:
+            stack.enter_context(hook(caller, todo))
+        yield
 
 
 def on_change(hook: Hook) -> Hook:

@@ -36,7 +36,9 @@ replication lag, typically well under a second) until either changes again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -394,15 +396,57 @@ def _staged(uow: UnitOfWork) -> _Staged:
     return staged
 
 
+# Rows read in bulk for a batch of new activities (mass activities): (kind, id) -> row or None.
+# Rows staged from it are the same objects, so a later chunk of the batch sees the earlier
+# chunk's committed version; `forget_batch_rows` drops them when a chunk did not commit.
+_BATCH_ROWS: ContextVar[dict[tuple[RowKind, str], Record | None] | None] = ContextVar("call_list_rows", default=None)
+
+
+@activities.on_batch
+@contextmanager
+def _read_rows_in_bulk(caller: Caller, todo: list[Activity]) -> Iterator[None]:
+    keys = _rows_touched(*todo)
+    found: dict[tuple[RowKind, str], Record | None] = dict.fromkeys(keys)
+    for kind in ("account", "contact"):
+        ids = [row_id for k, row_id in keys if k == kind]
+        for start in range(0, len(ids), 100):
+            rows = _store.get_many(caller.tenant, ROW_KINDS[kind], ids[start : start + 100])
+            found.update({(kind, row_id): row for row_id, row in rows.items()})
+    token = _BATCH_ROWS.set(found)
+    try:
+        yield
+    finally:
+        _BATCH_ROWS.reset(token)
+
+
+@activities.on_batch_failure
+def forget_batch_rows() -> None:
+    """A chunk of the batch did not commit: its staged rows hold data that is not stored."""
+    rows = _BATCH_ROWS.get()
+    if rows is not None:
+        rows.clear()
+
+
+def _row_for(caller: Caller, staged: _Staged, kind: RowKind, row_id: str) -> Record | None:
+    key = (kind, row_id)
+    if key in staged.rows:
+        return staged.rows[key]
+    bulk = _BATCH_ROWS.get()
+    if bulk is not None and key in bulk:
+        return bulk[key]
+    return _store.get(caller.tenant, ROW_KINDS[kind], row_id)
+
+
 @activities.on_change
 def note_latest(caller: Caller, uow: UnitOfWork, before: Activity | None, after: Activity | None) -> None:
     """Keep the latest event of every row the changed activity is (or was) linked to."""
     staged = _staged(uow)
+    bulk = _BATCH_ROWS.get()
     for kind, row_id in _rows_touched(before, after):
         was, now = _counted(before, kind, row_id), _counted(after, kind, row_id)
         if was == now:
             continue  # nothing the row shows changed (memos, status, other fields)
-        row = staged.rows.get((kind, row_id)) or _store.get(caller.tenant, ROW_KINDS[kind], row_id)
+        row = _row_for(caller, staged, kind, row_id)
         data = row.data if row else {}
         if data.get("gone"):
             continue
@@ -424,6 +468,8 @@ def note_latest(caller: Caller, uow: UnitOfWork, before: Activity | None, after:
         else:
             _stage(uow, row, caller.tenant, kind, row_id, new)
         staged.rows[(kind, row_id)] = row
+        if bulk is not None:
+            bulk[(kind, row_id)] = row
 
 
 # ----------------------------------------------------------------------------- the list

@@ -512,7 +512,9 @@ def make_activities(caller: Caller, run: dict[str, Any], audience: AudiencePage)
         reasons = "; ".join(f"{e.field}: {e.message}" for e in error.errors) or error.detail
         return 0, f"The activities could not be made: {reasons}"
     existing = caller.store.get_many(caller.tenant, activities.KIND, [a.id for a in built])
-    made = commit_new(caller, [a for a in built if a.id not in existing])
+    todo = [a for a in built if a.id not in existing]
+    with activities.batch(caller, todo):
+        made = commit_new(caller, todo)
     return len(existing) + made, None
 
 
@@ -564,6 +566,7 @@ def _flush(caller: Caller, chunk: UnitOfWork, staged: list[Activity]) -> int:
         chunk.commit()
     except (DomainError, AlreadyApplied, TransactWriteError, ValueError) as error:
         logger.info("chunk cancelled, creating one by one", extra={"activities": len(staged), "cause": repr(error)})
+        activities.batch_failed()
         return sum(_commit_one(caller, activity) for activity in staged)
     return len(staged)
 

@@ -9,10 +9,10 @@ publishes the activities' events meanwhile, as it would in AWS.
 Members: KONTAKT_PERF_MASS_MEMBERS (default 2,000; the issue's figure is for 10,000:
 `KONTAKT_PERF_MASS_MEMBERS=10000 .venv/bin/pytest -s tests/perf/test_f_mass_activities.py`).
 
-At 10,000 on this 2-core machine: 28 activities/s (93% of the time waiting on moto, which serves
-DynamoDB one request at a time while the publisher drains the outbox) and 2.07 AWS calls per
-activity, of which 2.0 are the call-list hook's reads of the contact's and the account's row; the
-mass feature itself takes 0.07 (a BatchGetItem per 100 members, a transaction per ~21 activities).
+The call-list hook reads the rows of a page's contacts and accounts in bulk (BatchGetItem of 100)
+before the chunks are staged, so the calls per activity are about 0.1: a BatchGetItem per 100 rows
+or activities, a transaction per ~19 activities. The rate measures moto, which serves DynamoDB one
+request at a time while the publisher drains the outbox.
 """
 
 from __future__ import annotations
