@@ -17,6 +17,7 @@ dev: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services infra tests
+	$(BIN)/ruff format --check shared services infra tests
 	$(BIN)/mypy shared services infra
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/kontakt check-template
