@@ -8,12 +8,12 @@ in a `UnitOfWork` and commits them in one `TransactWriteItems`: all of it happen
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -62,6 +62,88 @@ def bind_table(table_name: str) -> None:
 
 def tenant_key(tenant_id: str, *parts: str) -> str:
     return "#".join(["T", tenant_id, *parts])
+
+
+def record_key(tenant_id: str, kind: str, record_id: str) -> str:
+    """The key of a service record: `T#<tenant>#<KIND>#<id>`."""
+    return tenant_key(tenant_id, kind.upper(), record_id)
+
+
+def clean(data: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB maps hold no nulls: drop absent values."""
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class DataItem(TableItem):
+    """A service record keyed `T#<tenant>#<KIND>#<id>` / `<KIND>`, its fields in one `data` map.
+
+    The API and domain models (pydantic) stay the schema; the item only carries keys, the index
+    keys its service gives it and a version for optimistic concurrency.
+    """
+
+    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
+    version = VersionAttribute()
+
+    @property
+    def record_id(self) -> str:
+        """The id in the key."""
+        return self.pk.rsplit("#", 1)[-1]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record's fields as plain Python values."""
+        value = self.fields
+        return value.as_dict() if isinstance(value, MapAttribute) else dict(value or {})
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self.fields = clean(value)  # type: ignore[assignment]
+
+
+R = TypeVar("R", bound=DataItem)
+
+
+class DataStore(Generic[R]):
+    """Reads of a service's records; writes go through a UnitOfWork.
+
+    `model` is the service's record class; it has a `by_type` index on `gsi1pk` / `gsi1sk`
+    (`T#<tenant>#<KIND>` / id) listing every record of a kind in id order.
+    """
+
+    model: type[R]
+
+    def get(self, tenant_id: str, kind: str, record_id: str) -> R | None:
+        try:
+            return self.model.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
+        except self.model.DoesNotExist:
+            return None
+
+    def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, R]:
+        keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
+        return {item.record_id: item for item in self.model.batch_get(keys)}
+
+    def add(self, uow: "UnitOfWork", item: R) -> None:
+        uow.save(item, condition=self.model.pk.does_not_exist())
+
+    def replace(self, uow: "UnitOfWork", item: R, data: dict[str, Any]) -> None:
+        """Save changed data; the version condition fails if someone saved in between."""
+        item.data = data
+        uow.save(item)
+
+    def remove(self, uow: "UnitOfWork", item: R) -> None:
+        uow.delete(item)
+
+    def page_by_type(self, tenant_id: str, kind: str, after: str | None, limit: int) -> list[R]:
+        model: Any = self.model
+        condition = model.gsi1sk > after if after else None
+        return list(
+            model.by_type.query(tenant_key(tenant_id, kind.upper()), range_key_condition=condition, limit=limit)
+        )
+
+    def all_of_kind(self, tenant_id: str, kind: str, page_size: int = 1000) -> Iterator[R]:
+        """Every record of a kind in a tenant, paged through the by_type index."""
+        model: Any = self.model
+        yield from model.by_type.query(tenant_key(tenant_id, kind.upper()), page_size=page_size)
 
 
 class OutboxItem(TableItem):

@@ -17,7 +17,6 @@ from services.activities import admin, files
 from services.activities import events as ev
 from services.activities.domain.crm import classify
 from services.activities.domain.models import (
-    MAX_ATTACHMENT_BYTES,
     Activity,
     ActivityCreate,
     ActivityKind,
@@ -34,7 +33,7 @@ from services.activities.domain.models import (
 from services.activities.service import Caller, commit, model_of, page
 from services.activities.store import Record, new_record
 from shared import clock
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.store import UnitOfWork, tenant_key
@@ -322,26 +321,18 @@ def add_memo(caller: Caller, activity_id: str, body: MemoCreate) -> Activity:
     return _append(caller, activity_id, "memos", memo.model_dump())
 
 
+def _folder(caller: Caller, activity_id: str) -> files.Folder:
+    return files.Folder(caller.tenant, KIND, activity_id)
+
+
 def start_attachment(caller: Caller, activity_id: str, body: AttachmentCreate) -> AttachmentUpload:
-    attachment = Attachment(
-        id=new_id(),
-        name=body.name,
-        content_type=body.content_type,
-        size=body.size,
-        uploaded_by=caller.user_id,
-        created_at=clock.now(),
-    )
+    attachment = files.new_attachment(body, caller.user_id)
     _append(caller, activity_id, "attachments", attachment.model_dump())
-    key = files.file_key(caller.tenant, KIND, activity_id, attachment.id)
-    url, fields = files.presign_upload(key, MAX_ATTACHMENT_BYTES, body.content_type)
-    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
+    return files.upload_of(_folder(caller, activity_id), attachment)
 
 
 def _attachment(activity: Activity, attachment_id: str) -> Attachment:
-    found = next((a for a in activity.attachments if a.id == attachment_id), None)
-    if found is None:
-        raise NotFound(f"No attachment {attachment_id} on activity {activity.id}.")
-    return found
+    return files.find(activity.attachments, attachment_id, f"activity {activity.id}")
 
 
 def complete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> Attachment:
@@ -349,17 +340,9 @@ def complete_attachment(caller: Caller, activity_id: str, attachment_id: str) ->
 
     def run() -> Attachment:
         record, before = _changeable(caller, activity_id)
-        attachment = _attachment(before, attachment_id)
-        size = files.stored_size(files.file_key(caller.tenant, KIND, activity_id, attachment_id))
-        if size is None:
-            raise Conflict("The file has not been uploaded yet.")
-        done = attachment.model_copy(update={"status": "uploaded", "size": size})
-        after = before.model_copy(
-            update={
-                "attachments": [done if a.id == attachment_id else a for a in before.attachments],
-                "updated_at": clock.now(),
-            }
-        )
+        done = files.uploaded(_folder(caller, activity_id), _attachment(before, attachment_id))
+        attachments = files.replaced(before.attachments, done)
+        after = before.model_copy(update={"attachments": attachments, "updated_at": clock.now()})
         uow = UnitOfWork()
         stage_change(caller, uow, record, before, after)
         uow.commit()
@@ -370,11 +353,7 @@ def complete_attachment(caller: Caller, activity_id: str, attachment_id: str) ->
 
 def download_attachment(caller: Caller, activity_id: str, attachment_id: str) -> AttachmentDownload:
     activity = get_activity(caller, activity_id)
-    attachment = _attachment(activity, attachment_id)
-    if attachment.status != "uploaded":
-        raise Conflict("The file has not been uploaded yet.")
-    url = files.presign_download(files.file_key(caller.tenant, KIND, activity_id, attachment_id), attachment.name)
-    return AttachmentDownload(url=url, expires_in=files.DOWNLOAD_SECONDS)
+    return files.download_of(_folder(caller, activity_id), _attachment(activity, attachment_id))
 
 
 def delete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> None:

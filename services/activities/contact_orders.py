@@ -80,7 +80,6 @@ from services.activities.domain.contact_orders import (
     require_any_view,
 )
 from services.activities.domain.models import (
-    MAX_ATTACHMENT_BYTES,
     Attachment,
     AttachmentCreate,
     AttachmentDownload,
@@ -785,10 +784,11 @@ def get_booking(caller: Caller, order_id: str, booking_id: str) -> Booking:
 
 
 def _attachment(order: ContactOrder, file_id: str) -> Attachment:
-    found = next((a for a in order.attachments if a.id == file_id), None)
-    if found is None:
-        raise NotFound(f"No file {file_id} on contact order {order.id}.")
-    return found
+    return files.find(order.attachments, file_id, f"contact order {order.id}")
+
+
+def _folder(caller: Caller, order_id: str) -> files.Folder:
+    return files.Folder(caller.tenant, KIND, order_id)
 
 
 def start_file(caller: Caller, order_id: str, body: AttachmentCreate) -> AttachmentUpload:
@@ -796,23 +796,13 @@ def start_file(caller: Caller, order_id: str, body: AttachmentCreate) -> Attachm
         record, before = _open(caller, order_id)
         if len(before.attachments) >= MAX_FILES:
             raise Conflict(f"A contact order holds at most {MAX_FILES} files.")
-        attachment = Attachment(
-            id=new_id(),
-            name=body.name,
-            content_type=body.content_type,
-            size=body.size,
-            uploaded_by=caller.user_id,
-            created_at=clock.now(),
-        )
+        attachment = files.new_attachment(body, caller.user_id)
         uow = UnitOfWork()
         _stage_change(caller, uow, record, before, _touched(before, attachments=[*before.attachments, attachment]))
         uow.commit()
         return attachment
 
-    attachment = commit(run)
-    key = files.file_key(caller.tenant, KIND, order_id, attachment.id)
-    url, fields = files.presign_upload(key, MAX_ATTACHMENT_BYTES, body.content_type)
-    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
+    return files.upload_of(_folder(caller, order_id), commit(run))
 
 
 def complete_file(caller: Caller, order_id: str, file_id: str) -> Attachment:
@@ -820,12 +810,8 @@ def complete_file(caller: Caller, order_id: str, file_id: str) -> Attachment:
 
     def run() -> Attachment:
         record, before = _open(caller, order_id)
-        attachment = _attachment(before, file_id)
-        size = files.stored_size(files.file_key(caller.tenant, KIND, order_id, file_id))
-        if size is None:
-            raise Conflict("The file has not been uploaded yet.")
-        done = attachment.model_copy(update={"status": "uploaded", "size": size})
-        after = _touched(before, attachments=[done if a.id == file_id else a for a in before.attachments])
+        done = files.uploaded(_folder(caller, order_id), _attachment(before, file_id))
+        after = _touched(before, attachments=files.replaced(before.attachments, done))
         uow = UnitOfWork()
         _stage_change(caller, uow, record, before, after)
         uow.commit()
@@ -836,11 +822,7 @@ def complete_file(caller: Caller, order_id: str, file_id: str) -> Attachment:
 
 def download_file(caller: Caller, order_id: str, file_id: str) -> AttachmentDownload:
     order = get_order(caller, order_id)
-    attachment = _attachment(order, file_id)
-    if attachment.status != "uploaded":
-        raise Conflict("The file has not been uploaded yet.")
-    url = files.presign_download(files.file_key(caller.tenant, KIND, order_id, file_id), attachment.name)
-    return AttachmentDownload(url=url, expires_in=files.DOWNLOAD_SECONDS)
+    return files.download_of(_folder(caller, order_id), _attachment(order, file_id))
 
 
 def delete_file(caller: Caller, order_id: str, file_id: str) -> None:

@@ -16,13 +16,12 @@ it takes part in (sparse indexes):
 """
 
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from shared.store import TableItem, UnitOfWork, tenant_key
+from shared.store import DataItem, DataStore, clean, record_key, tenant_key
 
 DUE_SHARDS = 4
 
@@ -50,7 +49,7 @@ class ByDue(_Index):
     duesk = UnicodeAttribute(range_key=True)
 
 
-class Record(TableItem):
+class Record(DataItem):
     """An activities record (activity, setting list, call-list row, contact order ...)."""
 
     gsi1pk = UnicodeAttribute(null=True)
@@ -69,8 +68,6 @@ class Record(TableItem):
     gsi7sk = UnicodeAttribute(null=True)
     duepk = UnicodeAttribute(null=True)
     duesk = UnicodeAttribute(null=True)
-    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
-    version = VersionAttribute()
 
     by_type = _index("by_type", 1)()
     by_calendar = _index("by_calendar", 2)()
@@ -80,20 +77,6 @@ class Record(TableItem):
     by_rank = _index("by_rank", 6)()
     by_rank_alt = _index("by_rank_alt", 7)()
     by_due = ByDue()
-
-    @property
-    def record_id(self) -> str:
-        return self.pk.rsplit("#", 1)[-1]
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The record's fields as plain Python values."""
-        value = self.fields
-        return value.as_dict() if isinstance(value, MapAttribute) else dict(value or {})
-
-    @data.setter
-    def data(self, value: dict[str, Any]) -> None:
-        self.fields = clean(value)  # type: ignore[assignment]
 
     def set_due(self, tenant_id: str, due_iso: str | None) -> None:
         """Put the record in the reminder sweep at `due_iso` (None takes it out)."""
@@ -108,15 +91,6 @@ def due_shard(pk: str) -> str:
     return f"DUE#{zlib.crc32(pk.encode()) % DUE_SHARDS}"
 
 
-def record_key(tenant_id: str, kind: str, record_id: str) -> str:
-    return tenant_key(tenant_id, kind.upper(), record_id)
-
-
-def clean(data: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB maps hold no nulls: drop absent values."""
-    return {k: v for k, v in data.items() if v is not None}
-
-
 def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) -> Record:
     """A record listed in `by_type`; callers set the other index keys it takes part in."""
     return Record(
@@ -129,35 +103,7 @@ def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) 
     )
 
 
-class ActivitiesStore:
+class ActivitiesStore(DataStore[Record]):
     """Reads of the activities table; writes go through a UnitOfWork."""
 
-    def get(self, tenant_id: str, kind: str, record_id: str) -> Record | None:
-        try:
-            return Record.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
-        except Record.DoesNotExist:
-            return None
-
-    def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, Record]:
-        keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
-        return {item.record_id: item for item in Record.batch_get(keys)}
-
-    def add(self, uow: UnitOfWork, item: Record) -> None:
-        uow.save(item, condition=Record.pk.does_not_exist())
-
-    def replace(self, uow: UnitOfWork, item: Record, data: dict[str, Any]) -> None:
-        """Save changed data; the version condition fails if someone saved in between."""
-        item.data = data
-        uow.save(item)
-
-    def remove(self, uow: UnitOfWork, item: Record) -> None:
-        uow.delete(item)
-
-    def page_by_type(self, tenant_id: str, kind: str, after: str | None, limit: int) -> list[Record]:
-        condition = Record.gsi1sk > after if after else None
-        return list(
-            Record.by_type.query(tenant_key(tenant_id, kind.upper()), range_key_condition=condition, limit=limit)
-        )
-
-    def all_of_kind(self, tenant_id: str, kind: str, page_size: int = 1000) -> Iterator[Record]:
-        yield from Record.by_type.query(tenant_key(tenant_id, kind.upper()), page_size=page_size)
+    model = Record

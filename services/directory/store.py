@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared.store import TableItem, UnitOfWork, tenant_key
+from shared.store import DataItem, DataStore, clean, record_key, tenant_key
 
 
 class _Index(GlobalSecondaryIndex[Any]):
@@ -48,7 +48,7 @@ class ByParent(_Index):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
-class Record(TableItem):
+class Record(DataItem):
     """A directory record (account, contact, user, group, class, target group, import ...)."""
 
     gsi1pk = UnicodeAttribute(null=True)
@@ -57,36 +57,10 @@ class Record(TableItem):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
-    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
-    version = VersionAttribute()
-
-    @property
-    def record_id(self) -> str:
-        """The id in the key; every index sorts a record by it, so lists resume after it."""
-        return self.pk.rsplit("#", 1)[-1]
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The record's fields as plain Python values."""
-        value = self.fields
-        return value.as_dict() if isinstance(value, MapAttribute) else dict(value or {})
-
-    @data.setter
-    def data(self, value: dict[str, Any]) -> None:
-        self.fields = value  # type: ignore[assignment]
 
     by_type = ByType()
     by_owner = ByOwner()
     by_parent = ByParent()
-
-
-def record_key(tenant_id: str, kind: str, record_id: str) -> str:
-    return tenant_key(tenant_id, kind.upper(), record_id)
-
-
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB maps hold no nulls or empty sets: drop absent values."""
-    return {k: v for k, v in data.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -104,7 +78,7 @@ def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any], 
         kind=kind,
         gsi1pk=tenant_key(tenant_id, kind.upper()),
         gsi1sk=record_id,
-        fields=_clean(data),
+        fields=clean(data),
     )
     place_record(item, tenant_id, kind, record_id, place)
     return item
@@ -121,35 +95,10 @@ def place_record(item: Record, tenant_id: str, kind: str, record_id: str, place:
         item.gsi3pk = item.gsi3sk = None
 
 
-class DirectoryStore:
+class DirectoryStore(DataStore[Record]):
     """Reads of the directory table; writes go through a UnitOfWork."""
 
-    def get(self, tenant_id: str, kind: str, record_id: str) -> Record | None:
-        try:
-            return Record.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
-        except Record.DoesNotExist:
-            return None
-
-    def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, Record]:
-        keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
-        return {item.record_id: item for item in Record.batch_get(keys)}
-
-    def add(self, uow: UnitOfWork, item: Record) -> None:
-        uow.save(item, condition=Record.pk.does_not_exist())
-
-    def replace(self, uow: UnitOfWork, item: Record, data: dict[str, Any]) -> None:
-        """Save changed data; the version condition fails if someone saved in between."""
-        item.data = _clean(data)
-        uow.save(item)
-
-    def remove(self, uow: UnitOfWork, item: Record) -> None:
-        uow.delete(item)
-
-    def page_by_type(self, tenant_id: str, kind: str, after: str | None, limit: int) -> list[Record]:
-        condition = Record.gsi1sk > after if after else None
-        return list(
-            Record.by_type.query(tenant_key(tenant_id, kind.upper()), range_key_condition=condition, limit=limit)
-        )
+    model = Record
 
     def page_by_owners(
         self, tenant_id: str, kind: str, owner_ids: set[str], after: str | None, limit: int
@@ -169,10 +118,6 @@ class DirectoryStore:
         hash_key = tenant_key(tenant_id, parent_kind.upper(), parent_id, kind.upper())
         condition = Record.gsi3sk > after if after else None
         return list(Record.by_parent.query(hash_key, range_key_condition=condition, limit=limit))
-
-    def all_of_kind(self, tenant_id: str, kind: str, page_size: int = 1000) -> Iterator[Record]:
-        """Every record of a kind in a tenant, paged through the by_type index."""
-        yield from Record.by_type.query(tenant_key(tenant_id, kind.upper()), page_size=page_size)
 
     def contact_memberships(self, tenant_id: str, contact_id: str) -> Iterator[Record]:
         """The target groups a contact was added to by hand."""
