@@ -25,6 +25,7 @@ class AudienceMember(BaseModel):
     contact_id: str
     account_id: str | None = None
     owner_id: str | None = None
+    owner_type: Literal["user", "group"] | None = Field(None, description="Whether the owner is a user or a group")
     account_manager_id: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
 

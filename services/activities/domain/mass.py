@@ -247,10 +247,12 @@ def activity_times(template: MassActivityTemplate, kind: ActivityKind, run_at: d
 
 def owner_of(owner: MassOwner, member: AudienceMember, creator: str) -> str:
     """The responsible user of a member's activity: the named user, or the member's responsible
-    user (its owner, else its account manager), else whoever created the mass activity."""
+    user (its owner when that is a user, else its account manager), else whoever created the mass
+    activity. A group owns contacts but cannot be responsible for an activity."""
     if owner.mode == OwnerMode.user and owner.user_id:
         return owner.user_id
-    return member.owner_id or member.account_manager_id or creator
+    owner_is_user = member.owner_type != "group"
+    return (member.owner_id if owner_is_user else None) or member.account_manager_id or creator
 
 
 def scheduled_time(moment: datetime) -> str:

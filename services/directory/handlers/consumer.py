@@ -45,6 +45,7 @@ def _member(contact: dict[str, Any], fields: list[str]) -> AudienceMember:
         contact_id=contact["id"],
         account_id=contact.get("account_id"),
         owner_id=(contact.get("owner") or {}).get("id"),
+        owner_type=(contact.get("owner") or {}).get("type"),
         account_manager_id=contact.get("account_manager_id"),
         fields={f: contact.get(f) for f in fields if f in CONTACT_FIELDS},
     )

@@ -127,6 +127,9 @@ def test_owner_is_the_named_user_or_the_member_owner_then_account_manager_then_c
     assert owner_of(MassOwner(), member, "creator") == "owner"
     assert owner_of(MassOwner(), AudienceMember(contact_id="C1", account_manager_id="manager"), "creator") == "manager"
     assert owner_of(MassOwner(), AudienceMember(contact_id="C1"), "creator") == "creator"
+    group_owned = AudienceMember(contact_id="C1", owner_id="G1", owner_type="group", account_manager_id="manager")
+    assert owner_of(MassOwner(), group_owned, "creator") == "manager"  # a group is not a responsible user
+    assert owner_of(MassOwner(), group_owned.model_copy(update={"account_manager_id": None}), "creator") == "creator"
 
 
 def test_ids_are_derived_so_a_retry_makes_the_same_ones() -> None:

@@ -11,7 +11,7 @@ REQUEST = AudienceRequested(request_id="r", requester="email", target_group_id="
 
 
 def _contacts(count: int) -> list[dict[str, object]]:
-    return [{"id": f"c{n}", "email": f"c{n}@example.com", "owner": {"id": "u1"}} for n in range(count)]
+    return [{"id": f"c{n}", "email": f"c{n}@example.com", "owner": {"type": "user", "id": "u1"}} for n in range(count)]
 
 
 @pytest.mark.parametrize(
@@ -30,4 +30,4 @@ def test_page_sizes(count: int, sizes: list[int]) -> None:
 def test_members_carry_only_the_requested_fields() -> None:
     page = next(_pages(REQUEST, iter(_contacts(1))))
     assert page.members[0].fields == {"email": "c0@example.com"}
-    assert page.members[0].owner_id == "u1"
+    assert (page.members[0].owner_id, page.members[0].owner_type) == ("u1", "user")
