@@ -113,7 +113,7 @@ Kontakt is running.
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
 
-Bearer token (tenant demo, user demo-admin, role admin), then two requests to try:
+Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
 
   export TOKEN={token}
   curl -H "Authorization: Bearer $TOKEN" {api}/contacts
