@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.activities import points
+from services.activities import points, tenant
 from services.activities.domain.goals import (
     GoalReport,
     GoalsSet,
@@ -112,7 +112,11 @@ def _goals_by_year(caller: Caller, user_ids: list[str], years: list[int]) -> dic
 def report(
     caller: Caller, first: date, last: date, user_id: str | None = None, group_id: str | None = None
 ) -> GoalReport:
-    """Goal vs actual per ISO week from the week of `first` to that of `last`, for a user or a group."""
+    """Goal vs actual per ISO week from the week of `first` to that of `last`, for a user or a group.
+
+    Weeks are the tenant's local weeks (its `time_zone`): a completion counts in the week of its
+    local day.
+    """
     check_range(first, last)
     if user_id and group_id:
         raise ValidationFailed.on("group_id", "Ask for a user or a group, not both.", "ambiguous")
@@ -123,10 +127,14 @@ def report(
         user_id = user_id or caller.user_id
         _may_read(caller, user_id)
         members = [user_id]
+    zone = tenant.zone(caller)
     weeks = periods_covering(PeriodKind.week, first, last)
     after_last = weeks[-1].end + timedelta(days=1)
     goals = _goals_by_year(caller, members, sorted({w.year for w in weeks}))
-    actuals = [actuals_by_week(points.completions(caller, member, weeks[0].start, after_last)) for member in members]
+    actuals = [
+        actuals_by_week(points.completions(caller, member, weeks[0].start, after_last, zone), zone)
+        for member in members
+    ]
     rows = week_report(weeks, [goals[m] for m in members], actuals)
     return GoalReport(
         user_id=None if group_id else user_id,

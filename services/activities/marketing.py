@@ -10,6 +10,11 @@ transaction as an activity and taken from when one is deleted, so a date range i
 A person's own statistics (`contact_id` given) count that person's activities in the range from
 `by_contact` instead: one Query, as long as that person's history in the range.
 
+Days are the tenant's local days (its `time_zone`). The counter cells are keyed by the local day
+when the activity is counted, saved on its record as `stat_day` so that a delete or an erasure
+takes from the same cell after a zone change; see domain/marketing.py for why, and for what a
+zone change does to the counts already made.
+
 `email.sent` / `sms.sent` create an activity of type email / sms on the message's contact, with
 an id derived from the message id: a redelivery, or a second event about the same message, finds
 the activity there and adds nothing.
@@ -24,7 +29,7 @@ user made a call on a day, not with whom (anonymous counts, as the statistics' h
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from services.activities import erasure
@@ -43,13 +48,17 @@ from services.activities.domain.marketing import (
     check_range,
     contact_count_key,
     count_keys,
+    counted_day,
     day_bounds,
+    day_of,
     group_key,
     message_activity_id,
+    time_bounds,
 )
 from services.activities.service import Caller, commit, model_of, page, service_caller
 from services.activities.store import Record, new_record
 from services.activities.subscriptions import subscribe
+from services.activities.tenant import zone as tenant_zone
 from shared import clock
 from shared.contracts.messaging import MessageSent
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -61,6 +70,7 @@ from shared.store import AlreadyApplied, CounterItem, UnitOfWork, tenant_key
 
 KIND = "marketing"
 COUNTER = "marketing_count"
+STAT_DAY = "stat_day"  # the local day an activity was counted on
 ERASE_BATCH = 40  # activities per erasure transaction: each takes a delete and at most one counter delete
 
 
@@ -75,8 +85,9 @@ def _account_key(tenant: str, account_id: str) -> str:
     return tenant_key(tenant, "ACCOUNT", account_id, KIND.upper())
 
 
-def _record(tenant: str, activity: MarketingActivity) -> Record:
-    record = new_record(tenant, KIND, activity.id, activity.model_dump(mode="json", exclude={"id", "version"}))
+def _record(tenant: str, activity: MarketingActivity, day: str) -> Record:
+    data = {**activity.model_dump(mode="json", exclude={"id", "version"}), STAT_DAY: day}
+    record = new_record(tenant, KIND, activity.id, data)
     at = f"{clock.iso(activity.at)}#{activity.id}"
     record.gsi4pk, record.gsi4sk = _contact_key(tenant, activity.contact_id), at
     if activity.account_id:
@@ -84,12 +95,17 @@ def _record(tenant: str, activity: MarketingActivity) -> Record:
     return record
 
 
+def _stat_day(record: Record, activity: MarketingActivity) -> str:
+    """The day the activity was counted on (it stays there whatever the zone is now)."""
+    return counted_day(record.data.get(STAT_DAY), activity)
+
+
 def _counter(tenant: str, key: CountKey) -> CounterItem:
     return CounterItem(pk=tenant_key(tenant, "MKSTAT", key.family, key.shard), sk=key.sk, kind=COUNTER)
 
 
-def _count(uow: UnitOfWork, tenant: str, activity: MarketingActivity, delta: int) -> None:
-    for key in count_keys(activity):
+def _count(uow: UnitOfWork, tenant: str, activity: MarketingActivity, day: str, delta: int) -> None:
+    for key in count_keys(activity, day):
         uow.update(_counter(tenant, key), [CounterItem.value.add(delta), CounterItem.kind.set(COUNTER)])
 
 
@@ -98,8 +114,9 @@ def _stage_new(
 ) -> None:
     """The activity and its counts, unless it exists already or its contact was erased meanwhile."""
     erasure.refuse_if_erased(uow, caller.tenant, activity.contact_id, on_erased)
-    uow.save(_record(caller.tenant, activity), condition=Record.pk.does_not_exist(), on_conflict=on_exists)
-    _count(uow, caller.tenant, activity, 1)
+    day = day_of(activity.at, tenant_zone(caller))
+    uow.save(_record(caller.tenant, activity, day), condition=Record.pk.does_not_exist(), on_conflict=on_exists)
+    _count(uow, caller.tenant, activity, day, 1)
 
 
 def _erased_contact() -> ValidationFailed:
@@ -155,7 +172,7 @@ def delete(caller: Caller, activity_id: str) -> None:
             raise Forbidden("Only the user who made the contact, its creator, a manager or an admin may delete it.")
         uow = UnitOfWork()
         caller.store.remove(uow, record)
-        _count(uow, caller.tenant, activity, -1)
+        _count(uow, caller.tenant, activity, _stat_day(record, activity), -1)
         uow.commit()
         return activity
 
@@ -208,9 +225,9 @@ def _cells(tenant: str, family: str, start: date, end: date) -> Iterator[tuple[s
 
 
 def _contact_cells(
-    tenant: str, contact_id: str, start: date, end: date, group_by: GroupBy
+    tenant: str, contact_id: str, start: date, end: date, group_by: GroupBy, zone: tzinfo
 ) -> Iterator[tuple[str | None, str, int]]:
-    low, high = day_bounds(start, end)
+    low, high = time_bounds(start, end, zone)
     condition = Record.gsi4sk.between(low, high)
     for record in Record.by_contact.query(_contact_key(tenant, contact_id), range_key_condition=condition):
         activity = model_of(record, MarketingActivity)
@@ -222,7 +239,7 @@ def stats(
 ) -> MarketingStats:
     check_range(start, end)
     if contact_id:
-        cells = _contact_cells(caller.tenant, contact_id, start, end, group_by)
+        cells = _contact_cells(caller.tenant, contact_id, start, end, group_by, tenant_zone(caller))
     else:
         cells = _cells(caller.tenant, FAMILY[group_by], start, end)
     return aggregate(cells, start=start, end=end, group_by=group_by, contact_id=contact_id, limit=limit)
@@ -283,7 +300,8 @@ def _erase_batch(tenant: str, records: list[Record]) -> None:
     cells: dict[tuple[str, str], CounterItem] = {}
     for record in records:
         uow.delete(record, check_version=False)
-        counter = _counter(tenant, contact_count_key(model_of(record, MarketingActivity)))
+        activity = model_of(record, MarketingActivity)
+        counter = _counter(tenant, contact_count_key(activity, _stat_day(record, activity)))
         cells[(counter.pk, counter.sk)] = counter
     for counter in cells.values():
         uow.delete(counter, check_version=False)

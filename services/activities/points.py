@@ -16,11 +16,16 @@ An `activities.on_change` hook runs inside every activity create, change and del
 
 Reopening or deleting an activity takes its tally out of the ledger (the credit goes back);
 a new responsible user, type or category moves it. No report scans: each is a Query.
+
+Time zones: the tally keys are UTC timestamps, not local days or weeks. A report turns its local
+period bounds (the tenant's `time_zone`) into UTC moments and queries between them, and places
+each moment in its local week or month. So a change of zone needs nothing rewritten: every
+report asked after it, over old data too, is in the new zone.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from services.activities import admin
@@ -125,10 +130,17 @@ def _follow_activity(caller: Caller, uow: UnitOfWork, before: Activity | None, a
 # ----------------------------------------------------------------------------- reads
 
 
-def completions(caller: Caller, user_id: str, first: date, after_last: date) -> list[tuple[datetime, int]]:
-    """(completed_at, points) of a user's activities completed from `first` up to before `after_last`."""
+def _between(first: date, after_last: date, zone: tzinfo) -> tuple[str, str]:
+    """Sort-key bounds of the local days `first` up to before `after_last` (`<utc time>#<id>` keys)."""
+    return stamp(day_start(first, zone)), stamp(day_start(after_last, zone))
+
+
+def completions(
+    caller: Caller, user_id: str, first: date, after_last: date, zone: tzinfo
+) -> list[tuple[datetime, int]]:
+    """(completed_at, points) of a user's activities completed from local day `first` up to before `after_last`."""
     key = tenant_key(caller.tenant, "POINTS", user_id)
-    condition = Record.gsi6sk.between(stamp(day_start(first)), stamp(day_start(after_last)))
+    condition = Record.gsi6sk.between(*_between(first, after_last, zone))
     return [
         (parse_time(r.data["completed_at"]), int(r.data.get("points", 0)))
         for r in Record.by_rank.query(key, range_key_condition=condition)
@@ -139,9 +151,11 @@ def _category_key(caller: Caller, user_id: str, category: str) -> str:
     return tenant_key(caller.tenant, "CRMCAT", user_id, category)
 
 
-def category_times(caller: Caller, user_id: str, category: str, first: date, after_last: date) -> list[datetime]:
-    """Start/due times of a seller's activities in a category, from `first` up to before `after_last`."""
-    condition = Record.gsi7sk.between(stamp(day_start(first)), stamp(day_start(after_last)))
+def category_times(
+    caller: Caller, user_id: str, category: str, first: date, after_last: date, zone: tzinfo
+) -> list[datetime]:
+    """Start/due times of a seller's activities in a category, from local day `first` up to before `after_last`."""
+    condition = Record.gsi7sk.between(*_between(first, after_last, zone))
     return [
         parse_time(r.data["at"])
         for r in Record.by_rank_alt.query(_category_key(caller, user_id, category), range_key_condition=condition)

@@ -4,7 +4,9 @@ A CRM category may carry a sales target: managers then set a weekly or monthly c
 seller for it. A seller's targets are one record (`T#<t>#SALES_TARGETS#<user>`). The actual of a
 period is the number of the seller's (responsible user's) activities in that category whose start
 (events) or due date (tasks) falls in it, open or completed: statistics accrue as the seller logs
-events in the category. They are read from the activities' tallies (see points.py).
+events in the category. They are read from the activities' tallies (see points.py). Weeks and
+months are the tenant's local ones (its `time_zone`): an event at 00:30 on the 1st in Helsinki is
+in that month, though it is still the previous month in UTC.
 
 The seller's view has one card per active CRM category with the seller's own activities in it,
 latest start/due first. Activities are visible to everyone in the tenant, so anyone may look at
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services.activities import admin, points
+from services.activities import admin, points, tenant
 from services.activities.activities import KIND as ACTIVITY
 from services.activities.domain.crm import CrmCategory
 from services.activities.domain.goals import (
@@ -88,6 +90,7 @@ def target_report(
     names one for all; a target of the other period kind then shows as null.
     """
     check_range(first, last)
+    zone = tenant.zone(caller)
     targets = {t.category: t for t in get_targets(caller, user_id).targets}
     categories = []
     for category in _sales_categories(caller):
@@ -96,7 +99,7 @@ def target_report(
         count = target.count if target and target.period == kind else None
         periods = periods_covering(kind, first, last)
         moments = points.category_times(
-            caller, user_id, category.code, periods[0].start, periods[-1].end + timedelta(days=1)
+            caller, user_id, category.code, periods[0].start, periods[-1].end + timedelta(days=1), zone
         )
         categories.append(
             CategoryTargetReport(
@@ -104,7 +107,7 @@ def target_report(
                 label=category.label,
                 period=kind,
                 target=count,
-                periods=target_rows(kind, first, last, count, moments),
+                periods=target_rows(kind, first, last, count, moments, zone),
             )
         )
     return SalesTargetReport(user_id=user_id, categories=categories)

@@ -12,14 +12,16 @@ Sales targets [001]: weekly or monthly count targets per seller per CRM category
 sales target; the actual is the seller's activities in that category whose start (events) or
 due date (tasks) falls in the period.
 
-Periods are ISO weeks (Monday to Sunday) and calendar months, in UTC: the tenant has no time
-zone setting yet. An ISO week belongs to the quarter (and the ISO year) of its Thursday.
+Periods are ISO weeks (Monday to Sunday) and calendar months of the tenant's time zone (its
+`time_zone` setting, UTC by default): a week starts at local midnight on Monday. Stored times are
+UTC; the rules here take the zone and place each moment on its local day. An ISO week belongs to
+the quarter (and the ISO year) of its Thursday.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Annotated
 
@@ -102,9 +104,14 @@ def periods_covering(kind: PeriodKind, first: date, last: date) -> list[Period]:
     return periods
 
 
-def day_start(day: date) -> datetime:
-    """The first moment of a (UTC) day."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first moment of a local day, in UTC (local midnight; past a DST gap at midnight, the moment after it)."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def local_day(moment: datetime, zone: tzinfo) -> date:
+    """The local day a moment falls on."""
+    return moment.astimezone(zone).date()
 
 
 def check_range(first: date, last: date) -> None:
@@ -253,11 +260,11 @@ class WeekActual:
     points: int = 0
 
 
-def actuals_by_week(completions: list[tuple[datetime, int]]) -> dict[Period, WeekActual]:
-    """Count and points of completed activities per ISO week of their completion."""
+def actuals_by_week(completions: list[tuple[datetime, int]], zone: tzinfo) -> dict[Period, WeekActual]:
+    """Count and points of completed activities per (local) ISO week of their completion."""
     result: dict[Period, WeekActual] = {}
     for completed_at, points in completions:
-        week = period_of(PeriodKind.week, completed_at.astimezone(UTC).date())
+        week = period_of(PeriodKind.week, local_day(completed_at, zone))
         actual = result.setdefault(week, WeekActual())
         actual.count += 1
         actual.points += points
@@ -368,12 +375,12 @@ class SalesTargetReport(BaseModel):
 
 
 def target_rows(
-    kind: PeriodKind, first: date, last: date, target: int | None, moments: list[datetime]
+    kind: PeriodKind, first: date, last: date, target: int | None, moments: list[datetime], zone: tzinfo
 ) -> list[PeriodActual]:
-    """Per period from `first` to `last`: the target and how many of `moments` fall in it."""
+    """Per (local) period from `first` to `last`: the target and how many of `moments` fall in it."""
     counts: dict[Period, int] = {}
     for moment in moments:
-        period = period_of(kind, moment.astimezone(UTC).date())
+        period = period_of(kind, local_day(moment, zone))
         counts[period] = counts.get(period, 0) + 1
     return [
         PeriodActual(period=p.label, start=p.start, end=p.end, target=target, actual=counts.get(p, 0))

@@ -5,7 +5,7 @@ contact went (incoming/outgoing call, visit, letter in/out, email, SMS). The per
 them newest first; statistics count them per person, per user and per type over a date range
 ("statistik både per person och typ och allt").
 
-Statistics come from counter items, one per (UTC day, group key, type), written in the same
+Statistics come from counter items, one per (local day, group key, type), written in the same
 transaction as the activity. Three families, each a partition of its own per tenant and shard:
 
 - `T#<t>#MKSTAT#TYPE#<shard>`    / `<day>#<type>`
@@ -16,6 +16,20 @@ A date range is one Query per shard (`sk BETWEEN '<from>' AND '<to>~'`), whose c
 number of (day, key, type) cells in the range, not the number of activities or the table's size.
 The shard (from the activity id) spreads a campaign's thousands of `email.sent` over several
 items, so that concurrent transactions do not all fight over one counter.
+
+Days are local: a range's `from`/`to` are dates in the tenant's time zone (its `time_zone`
+setting), so a call at 23:30 in Helsinki on the 31st counts on the 31st. Why the cells are keyed
+by the local day at write time rather than by UTC time: a day cell cannot be split at another
+zone's midnight, and cells fine enough to be cut at any zone's midnight (quarter hours, for the
++05:45 zones) would make a range's Query read ~100 times as many cells. So the day is fixed when
+the activity is counted and saved on the activity (`stat_day`), and its deletion or erasure takes
+from that very cell even if the zone changed in between.
+
+A change of zone therefore applies to activities counted after it. Cells written before keep the
+days of the zone they were written in (activities counted before this setting existed are on
+their UTC day, which is also where their deletion looks), so a range reaching back over the
+change can be off by the zones' offset difference at its ends. A person's own statistics
+(`contact_id` given) are read from the activities' UTC times and are always in the current zone.
 """
 
 from __future__ import annotations
@@ -25,13 +39,14 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from ulid import ULID
 
+from shared.clock import iso
 from shared.errors import ValidationFailed
 from shared.types import INPUT, OUTPUT, Id, OptId, OptText200, blank_to_none
 
@@ -118,8 +133,9 @@ class MarketingStats(BaseModel):
 # ----------------------------------------------------------------------------- rules
 
 
-def day_of(moment: datetime) -> str:
-    return moment.astimezone(UTC).date().isoformat()
+def day_of(moment: datetime, zone: tzinfo) -> str:
+    """The local day of a moment, as a counter cell's day."""
+    return moment.astimezone(zone).date().isoformat()
 
 
 def shard_of(activity_id: str) -> str:
@@ -144,9 +160,9 @@ class CountKey:
     sk: str
 
 
-def count_keys(activity: MarketingActivity) -> list[CountKey]:
-    """The counter cells one activity adds to (one per family)."""
-    day, shard, kind = day_of(activity.at), shard_of(activity.id), activity.type.value
+def count_keys(activity: MarketingActivity, day: str) -> list[CountKey]:
+    """The counter cells one activity adds to on its (local) `day`, one per family."""
+    shard, kind = shard_of(activity.id), activity.type.value
     return [
         CountKey("TYPE", shard, f"{day}#{kind}"),
         CountKey("USER", shard, f"{day}#{activity.user_id or NO_USER}#{kind}"),
@@ -154,8 +170,14 @@ def count_keys(activity: MarketingActivity) -> list[CountKey]:
     ]
 
 
-def contact_count_key(activity: MarketingActivity) -> CountKey:
-    return next(k for k in count_keys(activity) if k.family == "CONTACT")
+def contact_count_key(activity: MarketingActivity, day: str) -> CountKey:
+    return next(k for k in count_keys(activity, day) if k.family == "CONTACT")
+
+
+def counted_day(stored: str | None, activity: MarketingActivity) -> str:
+    """The day an activity was counted on: the one saved with it, else (counted before days were
+    local) its UTC day."""
+    return stored or day_of(activity.at, UTC)
 
 
 FAMILY = {GroupBy.type: "TYPE", GroupBy.user: "USER", GroupBy.contact: "CONTACT"}
@@ -171,8 +193,17 @@ def cell_of(family: str, sk: str) -> tuple[str | None, str]:
 
 
 def day_bounds(start: date, end: date) -> tuple[str, str]:
-    """Sort-key bounds that take in every cell (and every `<time>#<id>`) of the days start..end."""
+    """Sort-key bounds that take in every counter cell of the (local) days start..end."""
     return start.isoformat(), end.isoformat() + "~"
+
+
+def time_bounds(start: date, end: date, zone: tzinfo) -> tuple[str, str]:
+    """Sort-key bounds of the `<utc time>#<id>` keys from local midnight of `start` to before that after `end`."""
+
+    def midnight(day: date) -> str:
+        return iso(datetime.combine(day, time.min, tzinfo=zone))
+
+    return midnight(start), midnight(end + timedelta(days=1))
 
 
 def check_range(start: date, end: date) -> None:

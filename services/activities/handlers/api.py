@@ -17,6 +17,7 @@ from services.activities.handlers.routes import (
     goals,
     marketing,
     mass,
+    settings,
 )
 from services.activities.settings import ActivitiesSettings
 from shared import api as http
@@ -34,7 +35,7 @@ def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=openapi_json())
 
 
-for _module in (activities, admin, call_list, contact_orders, goals, marketing, mass, calendar):
+for _module in (activities, admin, call_list, contact_orders, goals, marketing, mass, calendar, settings):
     app.include_router(_module.router)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -21,6 +22,8 @@ from services.activities.domain.goals import (
     check_range,
     check_rules,
     check_targets,
+    day_start,
+    local_day,
     period_of,
     periods_covering,
     points_for,
@@ -32,6 +35,7 @@ from services.activities.domain.goals import (
 from shared.errors import ValidationFailed
 
 WEEK, MONTH = PeriodKind.week, PeriodKind.month
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 def week(year: int, number: int) -> Period:
@@ -150,10 +154,36 @@ def test_actuals_fall_in_the_iso_week_of_completion() -> None:
             (datetime(2026, 1, 4, 23, 59, tzinfo=UTC), 3),  # Sunday of W01
             (datetime(2026, 1, 5, 0, 0, tzinfo=UTC), 2),  # Monday of W02
             (datetime(2026, 1, 11, 12, 0, tzinfo=UTC), 5),
-        ]
+        ],
+        UTC,
     )
     assert actuals[week(2026, 1)] == WeekActual(count=1, points=3)
     assert actuals[week(2026, 2)] == WeekActual(count=2, points=7)
+
+
+def test_actuals_fall_in_the_local_iso_week_of_the_tenants_zone() -> None:
+    sunday_late = datetime(2026, 1, 11, 21, 30, tzinfo=UTC)  # Sunday 23:30 in Helsinki (UTC+2): W02 in both
+    monday_early = datetime(2026, 1, 11, 23, 0, tzinfo=UTC)  # Monday 01:00 in Helsinki: W03 there, W02 in UTC
+    completions = [(sunday_late, 1), (monday_early, 10)]
+    assert actuals_by_week(completions, HELSINKI) == {
+        week(2026, 2): WeekActual(count=1, points=1),
+        week(2026, 3): WeekActual(count=1, points=10),
+    }
+    assert actuals_by_week(completions, UTC) == {week(2026, 2): WeekActual(count=2, points=11)}
+    summer_monday = datetime(2026, 7, 5, 21, 0, tzinfo=UTC)  # Monday 00:00 in Helsinki summer time (UTC+3)
+    assert list(actuals_by_week([(summer_monday, 1)], HELSINKI)) == [period_of(WEEK, date(2026, 7, 6))]
+
+
+def test_a_local_day_starts_at_local_midnight_given_in_utc() -> None:
+    assert day_start(date(2026, 1, 12), HELSINKI) == datetime(2026, 1, 11, 22, 0, tzinfo=UTC)
+    assert day_start(date(2026, 7, 6), HELSINKI) == datetime(2026, 7, 5, 21, 0, tzinfo=UTC)
+    assert day_start(date(2026, 1, 12), UTC) == datetime(2026, 1, 12, tzinfo=UTC)
+    assert local_day(datetime(2026, 1, 11, 22, 0, tzinfo=UTC), HELSINKI) == date(2026, 1, 12)
+    assert local_day(datetime(2026, 1, 11, 21, 59, tzinfo=UTC), HELSINKI) == date(2026, 1, 11)
+    # A zone whose DST starts at midnight (Santiago, 2026-09-06): the day starts when the clocks jump.
+    santiago = ZoneInfo("America/Santiago")
+    start = day_start(date(2026, 9, 6), santiago)
+    assert local_day(start, santiago) == date(2026, 9, 6)
 
 
 def _goals(user: str, year: int, count: MetricGoal | None, points: MetricGoal | None = None) -> YearGoals:
@@ -193,9 +223,17 @@ def test_target_rows_count_the_moments_of_each_period() -> None:
         datetime(2026, 4, 1, 0, 0, tzinfo=UTC),
         datetime(2026, 4, 30, 8, 0, tzinfo=UTC),
     ]
-    months = target_rows(MONTH, date(2026, 3, 15), date(2026, 4, 2), 2, moments)
+    months = target_rows(MONTH, date(2026, 3, 15), date(2026, 4, 2), 2, moments, UTC)
     assert [(r.period, r.target, r.actual) for r in months] == [("2026-03", 2, 1), ("2026-04", 2, 2)]
-    weeks = target_rows(WEEK, date(2026, 3, 30), date(2026, 4, 5), None, moments)
+    weeks = target_rows(WEEK, date(2026, 3, 30), date(2026, 4, 5), None, moments, UTC)
     assert [(r.period, r.start, r.end, r.actual) for r in weeks] == [
         ("2026-W14", date(2026, 3, 30), date(2026, 4, 5), 2)
     ]
+
+
+def test_target_periods_are_the_tenants_local_months() -> None:
+    moments = [datetime(2026, 3, 31, 21, 30, tzinfo=UTC)]  # 00:30 on April 1st in Helsinki (UTC+3)
+    local = target_rows(MONTH, date(2026, 3, 1), date(2026, 4, 30), None, moments, HELSINKI)
+    assert [(r.period, r.actual) for r in local] == [("2026-03", 0), ("2026-04", 1)]
+    utc = target_rows(MONTH, date(2026, 3, 1), date(2026, 4, 30), None, moments, UTC)
+    assert [(r.period, r.actual) for r in utc] == [("2026-03", 1), ("2026-04", 0)]

@@ -1,6 +1,7 @@
 """Marketing activities [004]: input rules, ids of sent messages, counter cells and statistics."""
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -17,12 +18,16 @@ from services.activities.domain.marketing import (
     check_range,
     contact_count_key,
     count_keys,
+    counted_day,
     day_bounds,
+    day_of,
     message_activity_id,
+    time_bounds,
 )
 from shared.errors import ValidationFailed
 
 SENT = datetime(2026, 3, 4, 23, 30, tzinfo=UTC)
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 def activity(**changes: object) -> MarketingActivity:
@@ -75,24 +80,24 @@ def test_one_message_always_makes_the_same_id_and_ids_sort_by_send_time() -> Non
     assert len(first) == 26 and first.isalnum()
 
 
-def test_an_activity_adds_one_cell_to_each_family_on_its_utc_day() -> None:
-    local_evening = datetime(2026, 3, 5, 1, 30, tzinfo=UTC) - timedelta(hours=2)  # 23:30 UTC on the 4th
-    keys = count_keys(activity(at=local_evening.astimezone()))
+def test_an_activity_adds_one_cell_to_each_family_on_its_day() -> None:
+    keys = count_keys(activity(), "2026-03-04")
     assert [(k.family, k.sk) for k in keys] == [
         ("TYPE", "2026-03-04#outgoing_call"),
         ("USER", "2026-03-04#u1#outgoing_call"),
         ("CONTACT", "2026-03-04#C1#outgoing_call"),
     ]
     assert len({k.shard for k in keys}) == 1 and 0 <= int(keys[0].shard) < COUNTER_SHARDS
-    assert contact_count_key(activity()).family == "CONTACT"
-    no_user = count_keys(activity(user_id=None))[1]
+    assert contact_count_key(activity(), "2026-03-04").family == "CONTACT"
+    no_user = count_keys(activity(user_id=None), "2026-03-04")[1]
     assert no_user.sk == "2026-03-04#-#outgoing_call"
     assert cell_of("USER", no_user.sk) == (None, "outgoing_call")
 
 
 def test_shards_spread_a_campaign_over_several_counters() -> None:
     shards = {
-        count_keys(activity(id=message_activity_id(MarketingSource.email, str(n), SENT)))[0].shard for n in range(50)
+        count_keys(activity(id=message_activity_id(MarketingSource.email, str(n), SENT)), "2026-03-04")[0].shard
+        for n in range(50)
     }
     assert len(shards) == COUNTER_SHARDS
 
@@ -103,12 +108,39 @@ def test_cells_read_back_their_key_and_type() -> None:
     assert cell_of("USER", "2026-03-04#service:email#email") == ("service:email", "email")
 
 
+def test_the_day_of_an_activity_is_its_local_day_in_the_tenants_zone() -> None:
+    late = datetime(2026, 3, 31, 20, 30, tzinfo=UTC)  # 23:30 in Helsinki (UTC+3 from March 29th)
+    assert day_of(late, HELSINKI) == "2026-03-31"
+    assert day_of(late + timedelta(hours=1), HELSINKI) == "2026-04-01"
+    assert day_of(late + timedelta(hours=1), UTC) == "2026-03-31"
+    assert day_of(datetime(2026, 3, 4, 23, 30, tzinfo=UTC), UTC) == "2026-03-04"
+
+
+def test_an_activity_is_taken_from_the_day_it_was_counted_on() -> None:
+    counted = activity(at=datetime(2026, 3, 4, 23, 30, tzinfo=UTC))
+    assert counted_day("2026-03-05", counted) == "2026-03-05"  # counted in Helsinki, whatever the zone is now
+    assert counted_day(None, counted) == "2026-03-04"  # counted before days were local: its UTC day
+
+
 def test_day_bounds_take_in_whole_days() -> None:
     low, high = day_bounds(date(2026, 3, 1), date(2026, 3, 4))
-    for inside in ("2026-03-01#visit", "2026-03-04#C1#sms", "2026-03-04T23:59:59.999Z#01J"):
+    for inside in ("2026-03-01#visit", "2026-03-04#C1#sms", "2026-03-04#u1#visit"):
         assert low <= inside <= high
-    for outside in ("2026-02-28#visit", "2026-03-05#visit", "2026-03-05T00:00:00.000Z#01J"):
+    for outside in ("2026-02-28#visit", "2026-03-05#visit"):
         assert not low <= outside <= high
+
+
+def test_time_bounds_take_in_the_utc_times_of_whole_local_days() -> None:
+    low, high = time_bounds(date(2026, 3, 1), date(2026, 3, 31), HELSINKI)
+    assert (low, high) == ("2026-02-28T22:00:00.000Z", "2026-03-31T21:00:00.000Z")
+    for inside in ("2026-02-28T22:00:00.000Z#01J", "2026-03-31T20:30:00.000Z#01J"):
+        assert low <= inside <= high
+    for outside in ("2026-02-28T21:59:59.999Z#01J", "2026-03-31T21:00:00.000Z#01J"):
+        assert not low <= outside <= high
+    assert time_bounds(date(2026, 3, 1), date(2026, 3, 4), UTC) == (
+        "2026-03-01T00:00:00.000Z",
+        "2026-03-05T00:00:00.000Z",
+    )
 
 
 def test_a_range_ends_after_it_starts_and_spans_at_most_a_year() -> None:
