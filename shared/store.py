@@ -112,6 +112,17 @@ class DataStore(Generic[R]):
 
     model: type[R]
 
+    def new(self, tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) -> R:
+        """A record of this store's model, listed in `by_type`; callers set other index keys."""
+        return self.model(
+            pk=record_key(tenant_id, kind, record_id),
+            sk=kind.upper(),
+            kind=kind,
+            gsi1pk=tenant_key(tenant_id, kind.upper()),
+            gsi1sk=record_id,
+            fields=clean(data),
+        )
+
     def get(self, tenant_id: str, kind: str, record_id: str) -> R | None:
         try:
             return self.model.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)

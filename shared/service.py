@@ -1,0 +1,157 @@
+"""What every service's commands share: the caller of a request, tenant settings with defaults,
+signed list pages and retried commits.
+
+A service keeps a `Defaults` registry of its per-tenant settings (each stored as one record of
+kind "setting" in its table, its value for a new tenant given by a factory); `ensure_tenant`
+installs the ones a tenant does not have yet, so a setting added later reaches old tenants too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from shared.auth import AuthContext, Role
+from shared.errors import Forbidden
+from shared.events import Actor, Envelope, new_event
+from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, run_with_retries
+
+M = TypeVar("M", bound=BaseModel)
+
+SETTING = "setting"
+INSTALLED = "installed"
+
+
+class Defaults:
+    """A service's tenant settings and their values for a new tenant."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, Callable[[], dict[str, Any]]] = {}
+
+    def register(self, name: str, factory: Callable[[], dict[str, Any]]) -> None:
+        self._factories[name] = factory
+
+    def value(self, name: str) -> dict[str, Any]:
+        return self._factories[name]()
+
+    @property
+    def names(self) -> set[str]:
+        return set(self._factories)
+
+
+@dataclass
+class Caller:
+    """The caller of one request (or a service acting for a tenant)."""
+
+    auth: AuthContext
+    store: DataStore[Any]
+    defaults: Defaults
+    signing_key: bytes = b""
+    _settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def tenant(self) -> str:
+        return self.auth.tenant_id
+
+    @property
+    def user_id(self) -> str:
+        return self.auth.user_id
+
+    @property
+    def role(self) -> Role:
+        return self.auth.role
+
+    @property
+    def actor(self) -> Actor:
+        kind = "service" if self.user_id.startswith("service:") else "user"
+        return Actor(type=kind, id=self.user_id)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in (Role.ADMIN, Role.MANAGER)
+
+    def require_admin(self) -> None:
+        if self.role != Role.ADMIN:
+            raise Forbidden("Only an admin of the tenant may do this.")
+
+    def require_manager(self) -> None:
+        if not self.is_manager:
+            raise Forbidden("Only a manager or an admin may do this.")
+
+    def event(self, event_type: str, payload: BaseModel, event_id: str | None = None) -> Envelope:
+        return new_event(event_type, self.tenant, payload, actor=self.actor, event_id=event_id)
+
+    def setting(self, name: str) -> dict[str, Any]:
+        """A tenant setting's value, read once per request."""
+        if name not in self._settings:
+            record = self.store.get(self.tenant, SETTING, name)
+            self._settings[name] = record.data if record else self.defaults.value(name)
+        return self._settings[name]
+
+    def setting_record(self, name: str) -> DataItem:
+        record = self.store.get(self.tenant, SETTING, name)
+        return record or self.store.new(self.tenant, SETTING, name, self.defaults.value(name))
+
+    def save_setting(self, name: str, value: dict[str, Any]) -> None:
+        """Replace a setting; the version check refuses a save over someone else's."""
+        record = self.setting_record(name)
+        uow = UnitOfWork()
+        self.store.replace(uow, record, value)
+        uow.commit()
+        self._settings[name] = value
+
+
+def ensure_tenant(caller: Caller) -> None:
+    """Install the default settings a tenant does not have yet (all of them for a new tenant)."""
+    store, defaults = caller.store, caller.defaults
+    marker = store.get(caller.tenant, SETTING, INSTALLED)
+    installed = set(marker.data.get("names", [])) if marker else set()
+    if marker is not None and installed >= defaults.names:
+        return
+    uow = UnitOfWork()
+    for name in sorted(defaults.names - installed):
+        item = store.new(caller.tenant, SETTING, name, defaults.value(name))
+        uow.save(item, condition=store.model.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    names = sorted(installed | defaults.names)
+    if marker is None:
+        item = store.new(caller.tenant, SETTING, INSTALLED, {"names": names})
+        uow.save(item, condition=store.model.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    else:
+        store.replace(uow, marker, {"names": names})
+    with suppress(AlreadyApplied):  # another request installed them first
+        uow.commit()
+
+
+def model_of(record: DataItem, model: type[M]) -> M:
+    return model.model_validate({"id": record.record_id, **record.data, "version": record.version})
+
+
+def page(
+    caller: Caller,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[dict[str, Any] | None, int], list[Any]],
+    position: Callable[[Any], dict[str, Any]],
+    model: type[M],
+) -> Page[M]:
+    """One page of a list; the cursor is the last item's position, signed for this list and tenant."""
+    scope = f"{caller.tenant}:{scope}"
+    after = decode_cursor(cursor, scope, caller.signing_key) if cursor else None
+    records = fetch(after, limit + 1)
+    items = [model_of(r, model) for r in records[:limit]]
+    next_cursor = None
+    if len(records) > limit:
+        next_cursor = encode_cursor(position(records[limit - 1]), scope, caller.signing_key)
+    return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
+
+
+def commit(command: Callable[[], M]) -> M:
+    """Run a command, again if a concurrent writer saved the same record in between."""
+    result: M = run_with_retries(command)
+    return result
