@@ -6,6 +6,7 @@ because the producers (email, sms) and the consumer (activities) are different s
 """
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -31,5 +32,46 @@ class SmsSent(MessageSent):
     pass
 
 
+class EmailAttachment(BaseModel):
+    """A file in S3 that a mail carries (the requester's bucket; the email service reads it)."""
+
+    bucket: str
+    key: str
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = "application/octet-stream"
+    size: int = Field(ge=0, description="Bytes; a transactional mail carries at most 25 MB in all")
+
+
+class EmailSendRequested(BaseModel):
+    """Another service asks the email service to send one mail (ticket reply, reminder, invoice)."""
+
+    request_id: str = Field(description="The requester's idempotency key: one mail per key, however often sent")
+    requester: str = Field(description="The service asking (scanner, invoicing, activities ...)")
+    to: str = Field(description="The recipient's address")
+    to_name: str | None = None
+    contact_id: str | None = Field(None, description="The contact it goes to, if the recipient is one")
+    account_id: str | None = None
+    template_id: str | None = Field(None, description="Render this template; or give subject and bodies")
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="Fields a template's tags read (the record the mail is about)"
+    )
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    list_type_id: str | None = Field(
+        None, description="The list type it belongs to; none for a mail the recipient cannot refuse"
+    )
+    attachments: list[EmailAttachment] = Field(default_factory=list)
+    reply_to: list[str] = Field(default_factory=list)
+    in_reply_to: str | None = Field(None, description="Message-ID this mail answers (threading)")
+    references: list[str] = Field(default_factory=list, description="Message-IDs of the thread (threading)")
+
+
 catalogue.register("email.sent", EmailSent, producer="email", description="An email was handed to the mail server.")
 catalogue.register("sms.sent", SmsSent, producer="sms", description="An SMS was handed to the SMS provider.")
+catalogue.register(
+    "email.send_requested",
+    EmailSendRequested,
+    producer="any service",
+    description="Send one mail (transactional): the email service renders, sends and publishes email.sent.",
+)
