@@ -1,0 +1,137 @@
+"""Sent mails: the message record's shape and building the MIME mail (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.types import OUTPUT
+
+MAX_TRANSACTIONAL_ATTACHMENTS = 25 * 1024 * 1024  # bytes in all (seed 002)
+DEFAULT_FROM_ADDRESS = "no-reply@kontakt.dev"
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+    suppressed = "suppressed"
+    opted_out = "opted_out"
+
+
+class AttachmentInfo(BaseModel):
+    model_config = OUTPUT
+
+    name: str
+    content_type: str
+    size: int
+
+
+class Message(BaseModel):
+    """One mail to one recipient, as the contact's history shows it."""
+
+    model_config = OUTPUT
+
+    id: str
+    to: str
+    contact_id: str | None = None
+    account_id: str | None = None
+    subject: str | None = None
+    list_type_id: str | None = None
+    status: MessageStatus
+    request_id: str | None = None
+    requester: str | None = None
+    campaign_id: str | None = None
+    message_id_header: str = Field(description="The mail's Message-ID header, for threading replies")
+    created_at: datetime
+    sent_at: datetime | None = None
+    ses_message_id: str | None = None
+    error: str | None = None
+    attachments: list[AttachmentInfo] = Field(default_factory=list)
+    version: int | None = None
+
+
+class Sender(BaseModel):
+    """The tenant's sending identity (tenant setting "email")."""
+
+    from_address: str = DEFAULT_FROM_ADDRESS
+    from_name: str | None = None
+    reply_to: list[str] = Field(default_factory=list)
+
+
+class Part(BaseModel):
+    """An attachment's bytes, read from S3 by the sender."""
+
+    name: str
+    content_type: str = "application/octet-stream"
+    content: bytes
+
+
+class Mail(BaseModel):
+    """Everything that goes into one MIME mail."""
+
+    message_id: str
+    to: str
+    to_name: str | None = None
+    subject: str
+    html: str | None = None
+    text: str | None = None
+    reply_to: list[str] = Field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers (List-Unsubscribe ...)")
+    attachments: list[Part] = Field(default_factory=list)
+    date: datetime | None = None
+
+
+def normalise(address: str) -> str:
+    return address.strip().lower()
+
+
+def message_id_header(message_id: str) -> str:
+    return f"<{message_id}@kontakt>"
+
+
+def _bracketed(message_id: str) -> str:
+    value = message_id.strip()
+    return value if value.startswith("<") else f"<{value}>"
+
+
+def attachments_too_large(sizes: list[int], limit: int = MAX_TRANSACTIONAL_ATTACHMENTS) -> bool:
+    return sum(sizes) > limit
+
+
+def build_mime(mail: Mail, sender: Sender) -> EmailMessage:
+    """The mail as MIME: text and HTML alternatives, then attachments, with threading headers."""
+    mime = EmailMessage()
+    mime["From"] = formataddr((sender.from_name or "", sender.from_address))
+    mime["To"] = formataddr((mail.to_name or "", mail.to))
+    mime["Subject"] = mail.subject
+    mime["Message-ID"] = message_id_header(mail.message_id)
+    if mail.date is not None:
+        mime["Date"] = formatdate(mail.date.timestamp(), usegmt=True)
+    reply_to = mail.reply_to or sender.reply_to
+    if reply_to:
+        mime["Reply-To"] = ", ".join(reply_to)
+    if mail.in_reply_to:
+        mime["In-Reply-To"] = _bracketed(mail.in_reply_to)
+    references = [_bracketed(r) for r in mail.references]
+    if mail.in_reply_to and _bracketed(mail.in_reply_to) not in references:
+        references.append(_bracketed(mail.in_reply_to))  # RFC 5322: References ends with the parent
+    if references:
+        mime["References"] = " ".join(references)
+    for name, value in mail.headers.items():
+        mime[name] = value
+    mime.set_content(mail.text if mail.text is not None else "")
+    if mail.html is not None:
+        mime.add_alternative(mail.html, subtype="html")
+    for part in mail.attachments:
+        maintype, _, subtype = part.content_type.partition("/")
+        mime.add_attachment(
+            part.content, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=part.name
+        )
+    return mime

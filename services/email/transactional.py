@@ -1,0 +1,175 @@
+"""Transactional mail for the other services [issue 5 item 5]: `email.send_requested` becomes one
+message record (one per request, however often delivered) and one entry on the send queue.
+
+The record commits first, then the mail is queued, then the consumer's dedupe marker commits: a
+crash in between redelivers the event, which finds the record still "queued" and queues it again
+(the sender skips a message already sent).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import suppress
+from functools import cache
+from typing import Any
+
+import boto3
+
+from services.email.domain.messages import (
+    DEFAULT_FROM_ADDRESS,
+    Message,
+    MessageStatus,
+    attachments_too_large,
+    message_id_header,
+    normalise,
+)
+from services.email.service import Caller, model_of, page, register_default, service_caller
+from services.email.settings import EmailSettings
+from services.email.store import Record
+from services.email.subscriptions import subscribe
+from shared import clock
+from shared.contracts.messaging import EmailSendRequested
+from shared.errors import NotFound
+from shared.events import Envelope
+from shared.ids import derived_id
+from shared.observability import logger
+from shared.pagination import Page
+from shared.settings import load
+from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key
+
+KIND = "message"
+SENDER_SETTING = "email"
+
+register_default(SENDER_SETTING, lambda: {"from_address": DEFAULT_FROM_ADDRESS, "reply_to": []})
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def contact_key(tenant: str, contact_id: str) -> str:
+    return tenant_key(tenant, "CONTACT", contact_id, KIND.upper())
+
+
+def new_message_record(caller: Caller, message_id: str, data: dict[str, Any]) -> Record:
+    """A message record, listed in its contact's history (the shared by_contact convention)."""
+    created = clock.iso(clock.now())
+    record = caller.store.new(caller.tenant, KIND, message_id, {**data, "id": message_id, "created_at": created})
+    if data.get("contact_id"):
+        record.gsi2pk = contact_key(caller.tenant, data["contact_id"])
+        record.gsi2sk = f"{created}#{message_id}"
+    return record
+
+
+def is_suppressed(caller: Caller, address: str) -> bool:
+    return caller.store.get(caller.tenant, "suppression", derived_id(normalise(address))) is not None
+
+
+def is_opted_out(caller: Caller, address: str, list_type_id: str | None) -> bool:
+    if not list_type_id:
+        return False
+    return caller.store.get(caller.tenant, "optout", derived_id(normalise(address), list_type_id)) is not None
+
+
+# ----------------------------------------------------------------------------- the send queue
+
+
+@cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def enqueue(tenant: str, message_id: str) -> None:
+    body = json.dumps({"tenant_id": tenant, "message_id": message_id})
+    _sqs().send_message(QueueUrl=load(EmailSettings).send_queue_url, MessageBody=body)
+
+
+# ----------------------------------------------------------------------------- email.send_requested
+
+
+def _status(caller: Caller, request: EmailSendRequested) -> tuple[MessageStatus, str | None]:
+    """Whether the mail may go, and why not."""
+    if is_suppressed(caller, request.to):
+        return MessageStatus.suppressed, "The address is suppressed (hard bounce or complaint)."
+    if is_opted_out(caller, request.to, request.list_type_id):
+        return MessageStatus.opted_out, "The recipient opted out of the list type."
+    if attachments_too_large([a.size for a in request.attachments]):
+        return MessageStatus.failed, "Attachments exceed 25 MB in all."
+    if request.template_id and not (request.subject and (request.html or request.text)):
+        # Rendering templates is another feature's (services.email.templates); this slice sends given content.
+        return MessageStatus.failed, "Template rendering is not available for transactional mail; send content."
+    if not request.subject:
+        return MessageStatus.failed, "A subject is required."
+    return MessageStatus.queued, None
+
+
+def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, error: str | None) -> dict[str, Any]:
+    return {
+        "to": normalise(request.to),
+        "to_name": request.to_name,
+        "contact_id": request.contact_id,
+        "account_id": request.account_id,
+        "subject": request.subject,
+        "list_type_id": request.list_type_id,
+        "status": status.value,
+        "error": error,
+        "request_id": request.request_id,
+        "requester": request.requester,
+        "message_id_header": message_id_header(message_id),
+        "html": request.html,
+        "text": request.text,
+        "reply_to": request.reply_to,
+        "in_reply_to": request.in_reply_to,
+        "references": request.references,
+        "attachments": [a.model_dump() for a in request.attachments],
+    }
+
+
+@subscribe("email.send_requested")
+def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
+    request = EmailSendRequested.model_validate(envelope.data)
+    caller = service_caller(envelope.tenant_id)
+    message_id = derived_id(request.requester, request.request_id)
+    existing = caller.store.get(caller.tenant, KIND, message_id)
+    if existing is not None:
+        if existing.data.get("status") == MessageStatus.queued:
+            enqueue(caller.tenant, message_id)  # an earlier delivery may have stopped before queueing
+        return
+    status, error = _status(caller, request)
+    record = new_message_record(caller, message_id, _data(request, message_id, status, error))
+    if status != MessageStatus.queued:
+        caller.store.add(uow, record)  # final now: commits with the dedupe marker
+        logger.info("mail not sent", extra={"message_id": message_id, "status": status.value})
+        return
+    own = UnitOfWork()
+    caller.store.add(own, record)
+    with suppress(ConcurrentUpdate):  # a concurrent delivery wrote it first: queueing it again is harmless
+        own.commit()
+    enqueue(caller.tenant, message_id)
+
+
+# ----------------------------------------------------------------------------- reads
+
+
+def list_messages(caller: Caller, contact_id: str, cursor: str | None, limit: int) -> Page[Message]:
+    """A contact's mails, newest first."""
+
+    def fetch(after: dict[str, Any] | None, count: int) -> list[Record]:
+        model: Any = Record
+        condition = model.gsi2sk < after["sk"] if after else None
+        return list(
+            Record.by_contact.query(
+                contact_key(caller.tenant, contact_id),
+                range_key_condition=condition,
+                scan_index_forward=False,
+                limit=count,
+            )
+        )
+
+    return page(caller, f"messages:{contact_id}", cursor, limit, fetch, lambda r: {"sk": r.gsi2sk}, Message)
+
+
+def get_message(caller: Caller, message_id: str) -> Message:
+    record = caller.store.get(caller.tenant, KIND, message_id)
+    if record is None:
+        raise NotFound("No such message.")
+    return model_of(record, Message)

@@ -1,0 +1,170 @@
+"""Transactional mail [issue 5 item 5]: `email.send_requested` on the bus -> one mail through SES
+(moto records it), one message record in the contact's history, one `email.sent`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email import message_from_string, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import requests
+
+from infra.runtime import LocalRuntime
+from shared.ids import derived_id, new_id
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import assert_problem, envelopes, put_envelope, settle
+
+TABLE = "kontakt-dev-email"
+BUCKET = "kontakt-test-email-attachments"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def verified_domain(stack: LocalRuntime) -> None:
+    """SES sends only from a verified identity: the default From domain."""
+    stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
+    s3 = stack.client("s3")
+    region = s3.meta.region_name
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=BUCKET, **where)
+
+
+def _request(tenant: str, **data: Any) -> dict[str, Any]:
+    payload = {"request_id": new_id(), "requester": "scanner", "to": "Anna@Example.com", "subject": "Hello", **data}
+    return {
+        "id": new_id(),
+        "type": "email.send_requested",
+        "version": 1,
+        "tenant_id": tenant,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "actor": {"type": "service", "id": "scanner"},
+        "correlation_id": new_id(),
+        "data": payload,
+    }
+
+
+def _sent_mails(stack: LocalRuntime, message_id: str) -> list[EmailMessage]:
+    """The raw mails moto's SES recorded with our Message-ID."""
+    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
+    raw = state.get("ses", {}).get("RawMessage", [])
+    mails = [message_from_string(m["raw_data"], policy=policy.default) for m in raw]
+    return [m for m in mails if m["Message-ID"] == f"<{message_id}@kontakt>"]  # type: ignore[misc]
+
+
+def _message(admin: Api, message_id: str) -> dict[str, Any]:
+    response = admin.get(f"/email/messages/{message_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, str]) -> None:
+    """A suppression or opt-out record as the feedback and unsubscribe features write it."""
+    stack.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"},
+            "sk": {"S": kind.upper()},
+            "kind": {"S": kind},
+            "gsi1pk": {"S": f"T#{tenant}#{kind.upper()}"},
+            "gsi1sk": {"S": record_id},
+            "data": {"M": {k: {"S": v} for k, v in data.items()}},
+            "version": {"N": "1"},
+        },
+    )
+
+
+def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    contact_id = new_id()
+    stack.client("s3").put_object(Bucket=BUCKET, Key="invoice.pdf", Body=b"%PDF-1.4 invoice")
+    envelope = _request(
+        tenant,
+        contact_id=contact_id,
+        to_name="Anna Asiakas",
+        subject="Re: Your ticket",
+        text="Thanks, fixed.",
+        html="<p>Thanks, fixed.</p>",
+        in_reply_to="<ticket-1@customer.example>",
+        references=["<ticket-0@customer.example>"],
+        reply_to=["support@acme.example"],
+        attachments=[
+            {
+                "bucket": BUCKET,
+                "key": "invoice.pdf",
+                "name": "invoice.pdf",
+                "content_type": "application/pdf",
+                "size": 16,
+            }
+        ],
+    )
+    message_id = derived_id("scanner", envelope["data"]["request_id"])
+    put_envelope(stack, envelope)
+    put_envelope(stack, envelope)  # delivered twice: still one mail
+    put_envelope(stack, {**envelope, "id": new_id()})  # the same request sent again as a new event: still one
+    sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+    assert [e["data"]["message_id"] for e in sent] == [message_id]
+    assert sent[0]["data"]["contact_id"] == contact_id and sent[0]["data"]["to"] == "anna@example.com"
+
+    mails = _sent_mails(stack, message_id)
+    assert len(mails) == 1
+    mail = mails[0]
+    assert mail["From"] == "no-reply@kontakt.dev"
+    assert mail["To"] == "Anna Asiakas <anna@example.com>"
+    assert mail["Subject"] == "Re: Your ticket"
+    assert mail["Reply-To"] == "support@acme.example"
+    assert mail["In-Reply-To"] == "<ticket-1@customer.example>"
+    assert mail["References"] == "<ticket-0@customer.example> <ticket-1@customer.example>"
+    assert "List-Unsubscribe" not in mail  # no list type: a mail the recipient cannot refuse
+    assert mail.get_body(("plain",)).get_content().strip() == "Thanks, fixed."  # type: ignore[union-attr]
+    files = [(a.get_filename(), a.get_content()) for a in mail.iter_attachments()]
+    assert files == [("invoice.pdf", b"%PDF-1.4 invoice")]
+
+    message = _message(admin, message_id)
+    assert message["status"] == "sent" and message["ses_message_id"] and message["sent_at"]
+    assert message["message_id_header"] == f"<{message_id}@kontakt>"
+    history = admin.get("/email/messages", params={"contact_id": contact_id})
+    assert history.status_code == 200, history.text
+    assert [(m["id"], m["status"]) for m in history.json()["items"]] == [(message_id, "sent")]
+    # Another tenant sees none of it.
+    other = admin.as_("t" + uuid.uuid4().hex[:16], "admin-2")
+    assert_problem(other.get(f"/email/messages/{message_id}"), 404)
+    assert other.get("/email/messages", params={"contact_id": contact_id}).json()["items"] == []
+
+
+def test_suppressed_opted_out_and_oversized_are_not_sent(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    contact_id = new_id()
+    _put_record(stack, tenant, "suppression", derived_id("gone@example.com"), {"address": "gone@example.com"})
+    _put_record(stack, tenant, "optout", derived_id("anna@example.com", "news"), {"address": "anna@example.com"})
+    cases = {
+        "suppressed": _request(tenant, to=" Gone@Example.com", contact_id=contact_id, text="x"),
+        "opted_out": _request(tenant, list_type_id="news", contact_id=contact_id, text="x"),
+        "failed": _request(
+            tenant,
+            contact_id=contact_id,
+            text="x",
+            attachments=[{"bucket": BUCKET, "key": "big", "name": "big.bin", "size": 25 * 1024 * 1024 + 1}],
+        ),
+    }
+    ids = {status: derived_id("scanner", e["data"]["request_id"]) for status, e in cases.items()}
+    for envelope in cases.values():
+        put_envelope(stack, envelope)
+
+    def recorded() -> dict[str, dict[str, Any]] | None:
+        items = admin.get("/email/messages", params={"contact_id": contact_id}).json()["items"]
+        return {m["id"]: m for m in items} if len(items) == 3 else None
+
+    found = settle(stack, recorded)
+    assert found is not None
+    for status, message_id in ids.items():
+        assert found[message_id]["status"] == status and found[message_id]["error"], found[message_id]
+        assert _sent_mails(stack, message_id) == []
+    assert "25 MB" in found[ids["failed"]]["error"]
+    assert envelopes(stack, tenant, "email.sent") == []
+
+
+def test_bad_parameters_are_refused(admin: Api) -> None:
+    assert_problem(admin.get("/email/messages"), 422, "query.contact_id")
+    assert_problem(admin.get("/email/messages", params={"contact_id": "a b"}), 422, "query.contact_id")
+    assert_problem(admin.get(f"/email/messages/{new_id()}"), 404)

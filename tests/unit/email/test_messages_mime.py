@@ -1,0 +1,85 @@
+"""Building the MIME mail of a message: headers, threading, alternatives, attachments, the limit."""
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+from services.email.domain.messages import (
+    MAX_TRANSACTIONAL_ATTACHMENTS,
+    Mail,
+    Part,
+    Sender,
+    attachments_too_large,
+    build_mime,
+)
+
+
+def _parse(mail: Mail, sender: Sender | None = None):  # type: ignore[no-untyped-def]
+    return message_from_bytes(build_mime(mail, sender or Sender()).as_bytes(), policy=policy.default)
+
+
+def test_headers_and_alternatives() -> None:
+    mail = Mail(
+        message_id="m-1",
+        to="anna@example.com",
+        to_name="Anna Ö",
+        subject="Tervetuloa, välkommen",
+        html="<p>Hei</p>",
+        text="Hei",
+        date=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+    parsed = _parse(mail, Sender(from_address="sales@acme.fi", from_name="Acme", reply_to=["help@acme.fi"]))
+    assert parsed["Message-ID"] == "<m-1@kontakt>"
+    assert parsed["From"] == "Acme <sales@acme.fi>"
+    assert parsed["To"] == "Anna Ö <anna@example.com>"
+    assert parsed["Subject"] == "Tervetuloa, välkommen"
+    assert parsed["Reply-To"] == "help@acme.fi"
+    assert parsed["Date"].datetime == datetime(2026, 1, 2, tzinfo=UTC)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Hei"
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>Hei</p>"
+    assert "In-Reply-To" not in parsed and "References" not in parsed and "List-Unsubscribe" not in parsed
+
+
+def test_default_sender_and_request_reply_to_wins() -> None:
+    parsed = _parse(Mail(message_id="m", to="a@b.fi", subject="s", text="t", reply_to=["x@b.fi", "y@b.fi"]))
+    assert parsed["From"] == "no-reply@kontakt.dev"
+    assert parsed["Reply-To"] == "x@b.fi, y@b.fi"
+    assert parsed.get_content_type() == "text/plain"
+
+
+def test_threading_headers_end_with_the_parent() -> None:
+    mail = Mail(message_id="m", to="a@b.fi", subject="Re: s", text="t", in_reply_to="p2@x", references=["<p1@x>"])
+    parsed = _parse(mail)
+    assert parsed["In-Reply-To"] == "<p2@x>"
+    assert parsed["References"] == "<p1@x> <p2@x>"
+    again = _parse(mail.model_copy(update={"references": ["<p1@x>", "<p2@x>"]}))
+    assert again["References"] == "<p1@x> <p2@x>"
+
+
+def test_extra_headers_and_attachments() -> None:
+    mail = Mail(
+        message_id="m",
+        to="a@b.fi",
+        subject="Lasku",
+        text="Liitteenä lasku",
+        html="<p>Liitteenä lasku</p>",
+        headers={"List-Unsubscribe": "<https://u/x>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        attachments=[Part(name="lasku.pdf", content_type="application/pdf", content=b"%PDF-1.4 bytes")],
+    )
+    parsed = _parse(mail)
+    assert parsed["List-Unsubscribe"] == "<https://u/x>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed.get_content_type() == "multipart/mixed"
+    files = list(parsed.iter_attachments())
+    assert [(f.get_filename(), f.get_content_type(), f.get_content()) for f in files] == [
+        ("lasku.pdf", "application/pdf", b"%PDF-1.4 bytes")
+    ]
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>Liitteenä lasku</p>"
+
+
+def test_attachment_limit_is_25_mb_in_all() -> None:
+    assert MAX_TRANSACTIONAL_ATTACHMENTS == 25 * 1024 * 1024
+    assert not attachments_too_large([MAX_TRANSACTIONAL_ATTACHMENTS])
+    assert not attachments_too_large([MAX_TRANSACTIONAL_ATTACHMENTS - 10, 10])
+    assert attachments_too_large([MAX_TRANSACTIONAL_ATTACHMENTS, 1])
+    assert attachments_too_large([20 * 1024 * 1024, 6 * 1024 * 1024])
