@@ -61,7 +61,15 @@ def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
 
 
 class Resolver(APIGatewayHttpResolver):
-    """Powertools' resolver whose OpenAPI document shows the problem+json errors it really sends."""
+    """Powertools' resolver whose OpenAPI document shows the problem+json errors it really sends.
+
+    `form_paths`: path prefixes whose routes also take `application/x-www-form-urlencoded` bodies
+    (the public one-click unsubscribe link, which mail clients POST as a form).
+    """
+
+    def __init__(self, *args: Any, form_paths: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.form_paths = form_paths
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
         document = super().get_openapi_schema(*args, **kwargs).model_dump(by_alias=True, exclude_none=True)
@@ -71,13 +79,17 @@ class Resolver(APIGatewayHttpResolver):
         # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a
         # multipart type without a boundary) before any middleware of ours runs: refuse every body
         # that is not JSON here, with the same 415 problem as an unknown content type.
-        if event.get("body") and not is_json(_content_type(event)):
+        if event.get("body") and not is_json(_content_type(event)) and not self._takes_form(event):
             wrong = FieldError(field="headers.content-type", message="send application/json", code="unsupported")
             error = UnsupportedMediaType("The request body must be JSON.", [wrong])
             body = problem_body(error.status, error.code, error.title, error.detail, error.errors)
             headers = {"Content-Type": PROBLEM_JSON}
             return {"statusCode": error.status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
         return dict(super().resolve(event, context))
+
+    def _takes_form(self, event: Mapping[str, Any]) -> bool:
+        path = str(event.get("rawPath") or "")
+        return is_form(_content_type(event)) and any(path.startswith(p) for p in self.form_paths)
 
 
 def _content_type(event: Mapping[str, Any]) -> str:
@@ -89,6 +101,10 @@ def is_json(content_type: str) -> bool:
     """No content type (Powertools then reads JSON), application/json or a +json type."""
     media = content_type.split(";", 1)[0].strip().lower()
     return media in ("", "application/json") or media.endswith("+json")
+
+
+def is_form(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
 def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
@@ -110,9 +126,12 @@ def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def create_app(title: str, docs_prefix: str) -> APIGatewayHttpResolver:
-    """A Powertools resolver with validation, problem+json errors and its OpenAPI docs."""
-    app = Resolver(enable_validation=True)
+def create_app(title: str, docs_prefix: str, form_paths: tuple[str, ...] = ()) -> APIGatewayHttpResolver:
+    """A Powertools resolver with validation, problem+json errors and its OpenAPI docs.
+
+    `form_paths`: path prefixes that also take form bodies (see `Resolver`); every other route takes JSON only.
+    """
+    app = Resolver(enable_validation=True, form_paths=form_paths)
     app.use(middlewares=[_limit_body_size])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the bearer scheme too.

@@ -256,3 +256,30 @@ def test_json_types_with_parameters_are_json(make_http_event: Any) -> None:
     event["headers"]["content-type"] = "application/json; charset=utf-8"
     assert call(event)[0] == 201
     assert http.is_json("application/problem+json") and http.is_json("")
+
+
+form_app = http.create_app("Kernel form test", "kernel-form", form_paths=("/forms/",))
+
+
+@form_app.post("/forms/echo")
+def echo_form() -> dict[str, Any]:
+    return {"body": form_app.current_event.decoded_body}
+
+
+@form_app.post("/json")
+def json_only(body: Annotated[ThingCreate, Body()]) -> dict[str, Any]:
+    return {"name": body.name}
+
+
+def test_form_bodies_pass_only_under_the_form_paths(make_http_event: Any) -> None:
+    event = make_http_event("POST", "/forms/echo", "List-Unsubscribe=One-Click")
+    event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    response = form_app.resolve(event, {})
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"]) == {"body": "List-Unsubscribe=One-Click"}
+    elsewhere = make_http_event("POST", "/json", "name=a&count=2")
+    elsewhere["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    assert form_app.resolve(elsewhere, {})["statusCode"] == 415
+    multipart = make_http_event("POST", "/forms/echo", "x")
+    multipart["headers"]["content-type"] = "multipart/form-data; boundary=x"
+    assert form_app.resolve(multipart, {})["statusCode"] == 415

@@ -1,0 +1,198 @@
+"""List types (opt-out lists) and the opt-outs of recipients from them.
+
+Records:
+- kind "list_type", id = a new id (the defaults: "marketing", "service-notices"), data {name, description, ...};
+- kind "optout", id = derived_id(normalised address, list_type_id), data {address, list_type_id,
+  contact_id?, at, source}; its absence means subscribed. Listed per list type in `by_parent`
+  (gsi3): `T#<t>#LIST_TYPE#<list type>#OPTOUT` / `<address>`;
+- kind "suppression", id = derived_id(normalised address): hard bounces and complaints (every list type).
+
+The defaults of a new tenant are installed once (setting "list_types" remembers which), so a
+default that an admin deletes stays deleted.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from services.email.domain.list_types import (
+    ListType,
+    ListTypeCreate,
+    ListTypePatch,
+    OptOut,
+    default_list_types,
+    normalised,
+)
+from services.email.events import EmailUnsubscribed
+from services.email.service import Caller, commit, model_of, page, register_default
+from services.email.store import Record
+from shared import clock
+from shared.errors import NotFound
+from shared.ids import derived_id, new_id
+from shared.pagination import Page
+from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
+
+LIST_TYPE = "list_type"
+OPTOUT = "optout"
+SUPPRESSION = "suppression"
+SETTING = "list_types"
+
+register_default(SETTING, lambda: {"installed": []})
+
+
+def _install_defaults(caller: Caller) -> None:
+    """Create the default list types a tenant has not had yet."""
+    installed = set(caller.setting(SETTING).get("installed", []))
+    missing = [d for d in default_list_types() if d[0] not in installed]
+    if not missing:
+        return
+    at = clock.now().isoformat()
+    uow = UnitOfWork()
+    for list_type_id, name, description in missing:
+        data = {"name": name, "description": description, "created_at": at, "updated_at": at}
+        record = caller.store.new(caller.tenant, LIST_TYPE, list_type_id, data)
+        uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    names = sorted(installed | {d[0] for d in missing})
+    setting = caller.setting_record(SETTING)
+    setting.data = {"installed": names}
+    uow.save(setting)
+    with suppress(AlreadyApplied, ConcurrentUpdate):  # a concurrent request installed them
+        uow.commit()
+    caller._settings.pop(SETTING, None)
+
+
+def _record(caller: Caller, list_type_id: str) -> Record:
+    _install_defaults(caller)
+    record = caller.store.get(caller.tenant, LIST_TYPE, list_type_id)
+    if record is None:
+        raise NotFound(f"No list type {list_type_id}.")
+    return record
+
+
+def list_types(caller: Caller, cursor: str | None, limit: int) -> Page[ListType]:
+    _install_defaults(caller)
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
+        return caller.store.page_by_type(caller.tenant, LIST_TYPE, after["id"] if after else None, n)
+
+    return page(caller, LIST_TYPE, cursor, limit, fetch, lambda r: {"id": r.record_id}, ListType)
+
+
+def get_list_type(caller: Caller, list_type_id: str) -> ListType:
+    return model_of(_record(caller, list_type_id), ListType)
+
+
+def create_list_type(caller: Caller, body: ListTypeCreate) -> ListType:
+    caller.require_manager()
+    _install_defaults(caller)
+    at = clock.now().isoformat()
+    record = caller.store.new(
+        caller.tenant, LIST_TYPE, new_id(), {**body.model_dump(), "created_at": at, "updated_at": at}
+    )
+    uow = UnitOfWork()
+    caller.store.add(uow, record)
+    uow.commit()
+    return model_of(record, ListType)
+
+
+def change_list_type(caller: Caller, list_type_id: str, body: ListTypePatch) -> ListType:
+    caller.require_manager()
+
+    def command() -> ListType:
+        record = _record(caller, list_type_id)
+        if body.version is not None and body.version != record.version:
+            raise ConcurrentUpdate()
+        changes = body.model_dump(exclude_unset=True, exclude={"version"}, exclude_none=True)
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.now().isoformat()})
+        uow.commit()
+        return model_of(record, ListType)
+
+    return commit(command) if body.version is None else command()
+
+
+def delete_list_type(caller: Caller, list_type_id: str) -> None:
+    """Remove a list type; its opt-outs stay (a list type made again later gets a new id)."""
+    caller.require_manager()
+    record = _record(caller, list_type_id)
+    uow = UnitOfWork()
+    caller.store.remove(uow, record)
+    uow.commit()
+
+
+# ----------------------------------------------------------------------------- opt-outs
+
+
+def optout_id(address: str, list_type_id: str) -> str:
+    return derived_id(normalised(address), list_type_id)
+
+
+def is_opted_out(caller: Caller, address: str, list_type_id: str) -> bool:
+    """Whether the address refused mail of this list type."""
+    return caller.store.get(caller.tenant, OPTOUT, optout_id(address, list_type_id)) is not None
+
+
+def is_suppressed(caller: Caller, address: str) -> bool:
+    """Whether mail to the address bounced hard or drew a complaint (every list type)."""
+    return caller.store.get(caller.tenant, SUPPRESSION, derived_id(normalised(address))) is not None
+
+
+def opt_outs(caller: Caller, list_type_id: str, cursor: str | None, limit: int) -> Page[OptOut]:
+    _record(caller, list_type_id)
+    key = tenant_key(caller.tenant, "LIST_TYPE", list_type_id, "OPTOUT")
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
+        condition = Record.gsi3sk > after["sk"] if after else None
+        return list(Record.by_parent.query(key, range_key_condition=condition, limit=n))
+
+    return page(caller, f"optouts:{list_type_id}", cursor, limit, fetch, lambda r: {"sk": r.gsi3sk}, OptOut)
+
+
+def opt_out(caller: Caller, address: str, list_type_id: str, contact_id: str | None, source: str) -> bool:
+    """Record the refusal and publish `email.unsubscribed` with it; False if it was already there."""
+    _record(caller, list_type_id)
+    address = normalised(address)
+    at = clock.now()
+    data = {"address": address, "list_type_id": list_type_id, "contact_id": contact_id, "at": at.isoformat()}
+    record = caller.store.new(caller.tenant, OPTOUT, optout_id(address, list_type_id), {**data, "source": source})
+    record.gsi3pk = tenant_key(caller.tenant, "LIST_TYPE", list_type_id, "OPTOUT")
+    record.gsi3sk = address
+    uow = UnitOfWork()
+    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    payload = EmailUnsubscribed(contact_id=contact_id, address=address, list_type_id=list_type_id, at=at)
+    uow.publish(caller.event("email.unsubscribed", payload))
+    try:
+        uow.commit()
+    except AlreadyApplied:
+        return False
+    return True
+
+
+def opt_in(caller: Caller, address: str, list_type_id: str) -> bool:
+    """Remove the refusal (the recipient subscribed again); False if there was none."""
+    _record(caller, list_type_id)
+    record = caller.store.get(caller.tenant, OPTOUT, optout_id(address, list_type_id))
+    if record is None:
+        return False
+    uow = UnitOfWork()
+    caller.store.remove(uow, record)
+    with suppress(ConcurrentUpdate):  # removed at the same moment by another request
+        uow.commit()
+    return True
+
+
+def add_opt_out(caller: Caller, list_type_id: str, address: str, contact_id: str | None) -> OptOut:
+    """A user records a recipient's refusal (told by phone, say)."""
+    caller.require_manager()
+    opt_out(caller, address, list_type_id, contact_id, f"user:{caller.user_id}")
+    record = caller.store.get(caller.tenant, OPTOUT, optout_id(address, list_type_id))
+    if record is None:
+        raise NotFound("The opt-out was removed at the same moment.")
+    return model_of(record, OptOut)
+
+
+def remove_opt_out(caller: Caller, list_type_id: str, address: str) -> None:
+    caller.require_manager()
+    if not opt_in(caller, address, list_type_id):
+        raise NotFound(f"{normalised(address)} has not opted out of {list_type_id}.")
