@@ -1,0 +1,45 @@
+"""Email templates: CRUD, list and preview."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from services.email import templates
+from services.email.domain.templates import PreviewRequest, Rendered, Template, TemplateCreate, TemplateUpdate
+from services.email.handlers.common import Cursor, Id, Limit, caller, no_content
+from shared.pagination import DEFAULT_LIMIT, Page
+
+router = APIGatewayHttpRouter()
+
+
+@router.post("/email/templates", status_code=201)
+def create_template(body: Annotated[TemplateCreate, Body()]) -> Template:
+    return templates.create_template(caller(router), body)
+
+
+@router.get("/email/templates")
+def list_templates(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Template]:
+    return templates.list_templates(caller(router), cursor, limit)
+
+
+@router.get("/email/templates/<template_id>")
+def get_template(template_id: Id) -> Template:
+    return templates.get_template(caller(router), template_id)
+
+
+@router.patch("/email/templates/<template_id>")
+def update_template(template_id: Id, body: Annotated[TemplateUpdate, Body()]) -> Template:
+    return templates.update_template(caller(router), template_id, body)
+
+
+@router.delete("/email/templates/<template_id>")
+def delete_template(template_id: Id) -> Response[None]:
+    templates.delete_template(caller(router), template_id)
+    return no_content()
+
+
+@router.post("/email/templates/<template_id>/preview")
+def preview_template(template_id: Id, body: Annotated[PreviewRequest, Body()]) -> Rendered:
+    return templates.preview(caller(router), template_id, body)

@@ -1,0 +1,95 @@
+"""Email templates: create, read, change, delete, list, and preview for one contact.
+
+Records: kind `template`, id a new ULID, data {name, subject, html, text, created_at,
+updated_at, created_by}; listed through `by_type`. Every part is checked when saved
+(`domain.templates.check`): a syntax error, an unknown tag or a refused attribute is a 422
+naming the part. Templates are shared by the tenant's users.
+"""
+
+from __future__ import annotations
+
+from services.email import recipients
+from services.email.domain.templates import (
+    PreviewRequest,
+    Rendered,
+    Template,
+    TemplateCreate,
+    TemplateUpdate,
+    check,
+    render,
+)
+from services.email.service import Caller, commit, model_of, page
+from services.email.store import Record
+from shared import clock
+from shared.errors import Conflict, NotFound
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.store import UnitOfWork, run_with_retries
+
+TEMPLATE = "template"
+
+
+def _record(caller: Caller, template_id: str) -> Record:
+    record = caller.store.get(caller.tenant, TEMPLATE, template_id)
+    if record is None:
+        raise NotFound(f"No template {template_id}.")
+    return record
+
+
+def create_template(caller: Caller, body: TemplateCreate) -> Template:
+    check(body.model_dump())
+    at = clock.now().isoformat()
+    data = {**body.model_dump(), "created_at": at, "updated_at": at, "created_by": caller.user_id}
+    record = caller.store.new(caller.tenant, TEMPLATE, new_id(), data)
+    uow = UnitOfWork()
+    caller.store.add(uow, record)
+    uow.commit()
+    return model_of(record, Template)
+
+
+def get_template(caller: Caller, template_id: str) -> Template:
+    return model_of(_record(caller, template_id), Template)
+
+
+def update_template(caller: Caller, template_id: str, body: TemplateUpdate) -> Template:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"}, exclude_none=True)
+    check(changes)
+
+    def attempt() -> Template:
+        record = _record(caller, template_id)
+        if body.version is not None and body.version != record.version:
+            raise Conflict(f"Template {template_id} was changed since version {body.version}.")
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.now().isoformat()})
+        uow.commit()
+        return model_of(record, Template)
+
+    return commit(attempt)
+
+
+def delete_template(caller: Caller, template_id: str) -> None:
+    def attempt() -> None:
+        record = _record(caller, template_id)
+        uow = UnitOfWork()
+        caller.store.remove(uow, record)
+        uow.commit()
+
+    run_with_retries(attempt)
+
+
+def list_templates(caller: Caller, cursor: str | None, limit: int) -> Page[Template]:
+    return page(
+        caller,
+        "templates",
+        cursor,
+        limit,
+        lambda after, n: caller.store.page_by_type(caller.tenant, TEMPLATE, (after or {}).get("id"), n),
+        lambda record: {"id": record.record_id},
+        Template,
+    )
+
+
+def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:
+    """The template rendered for one contact (from the recipients projection) and sample record data."""
+    template = get_template(caller, template_id)
+    return render(template, recipients.context_for(caller, body.contact_id, body.record))

@@ -1,0 +1,93 @@
+"""Email templates through the gateway: save-time checks, preview from the recipients projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.ids import new_id
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle, walk
+
+TEMPLATE = {
+    "name": "Welcome",
+    "subject": "Welcome {{ contact.first_name }} of {{ account.name }}",
+    "html": "<p>Hi {{ contact.first_name }}, owner {{ owner.id }}, case {{ record.case }}</p>",
+    "text": "Hi {{ contact.first_name }} ({{ account.city }})",
+}
+
+
+def test_templates_are_checked_when_saved_and_listed_per_tenant(api: Any) -> None:
+    tenant = new_tenant()
+    client = api.as_(tenant, "u1", "user")
+    created = client.post("/email/templates", json=TEMPLATE)
+    assert created.status_code == 201, created.text
+    template = created.json()
+    assert template["html"] == TEMPLATE["html"] and template["version"] == 1
+
+    assert_problem(client.post("/email/templates", json={**TEMPLATE, "html": "{{ contact.shoe_size }}"}), 422, "html")
+    assert_problem(
+        client.post("/email/templates", json={**TEMPLATE, "subject": "{{ ''.__class__.__mro__ }}"}), 422, "subject"
+    )
+    assert_problem(client.post("/email/templates", json={**TEMPLATE, "text": "{% if x %}"}), 422, "text")
+    bad_patch = client.patch(f"/email/templates/{template['id']}", json={"html": "{{ account.nope }}"})
+    assert_problem(bad_patch, 422, "html")
+    assert client.get(f"/email/templates/{template['id']}").json()["html"] == TEMPLATE["html"]  # nothing changed
+
+    changed = client.patch(f"/email/templates/{template['id']}", json={"name": "Hello", "version": 1}).json()
+    assert changed["name"] == "Hello" and changed["version"] == 2
+    assert_problem(client.patch(f"/email/templates/{template['id']}", json={"name": "x", "version": 1}), 409)
+    other = client.post("/email/templates", json={**TEMPLATE, "name": "Second"}).json()
+    assert [t["id"] for t in walk(client, "/email/templates")] == sorted([template["id"], other["id"]])
+
+    stranger = api.as_(new_tenant(), "u1", "admin")
+    assert stranger.get(f"/email/templates/{template['id']}").status_code == 404
+    assert stranger.get("/email/templates").json()["items"] == []
+    assert client.delete(f"/email/templates/{other['id']}").status_code == 204
+    assert client.get(f"/email/templates/{other['id']}").status_code == 404
+
+
+def test_preview_renders_for_a_directory_contact_and_follows_its_account(api: Any, stack: Any) -> None:
+    tenant = new_tenant()
+    admin = api.as_(tenant, "boss", "admin")
+    account = admin.post("/accounts", json={"name": "Acme & Sons", "city": "Turku"}).json()
+    contact = admin.post(
+        "/contacts", json={"first_name": "<b>Ann</b>", "email": "ann@example.com", "account_id": account["id"]}
+    ).json()
+    template = admin.post("/email/templates", json=TEMPLATE).json()
+    url = f"/email/templates/{template['id']}/preview"
+    body = {"contact_id": contact["id"], "record": {"case": "T-1"}}
+
+    def preview() -> Any:
+        response = admin.post(url, json=body)
+        return response.json() if response.status_code == 200 else None
+
+    shown = settle(stack, preview)
+    assert shown == {
+        "subject": "Welcome <b>Ann</b> of Acme & Sons",
+        "html": f"<p>Hi &lt;b&gt;Ann&lt;/b&gt;, owner {contact['owner']['id']}, case T-1</p>",
+        "text": "Hi <b>Ann</b> (Turku)",
+    }
+    assert_problem(admin.post(url, json={"contact_id": contact["id"]}), 422, "html")  # record.case not sent
+
+    # The account's change reaches its contact; redelivering an older event changes nothing.
+    assert admin.patch(f"/accounts/{account['id']}", json={"city": "Oulu"}).status_code == 200
+    assert settle(stack, lambda: (p := preview()) and p["text"].endswith("(Oulu)"))
+    # Both the same delivery again (dedupe) and the old event under a new id (the version guard).
+    for event_type in ("account.created", "contact.created"):
+        old = envelopes(stack, tenant, event_type)[0]
+        put_envelope(stack, old)
+        put_envelope(stack, {**old, "id": new_id()})
+    stack.drain()
+    assert preview()["text"] == "Hi <b>Ann</b> (Oulu)"
+
+    # Another tenant cannot preview this tenant's contact, even with its own template.
+    stranger = api.as_(new_tenant(), "u1", "admin")
+    own = stranger.post("/email/templates", json=TEMPLATE).json()
+    assert stranger.post(f"/email/templates/{own['id']}/preview", json=body).status_code == 404
+    assert stranger.post(url, json=body).status_code == 404
+
+    # Erased: the projection forgets the contact, and a late contact.updated does not bring it back.
+    assert admin.post(f"/contacts/{contact['id']}/erase").status_code == 200
+    assert settle(stack, lambda: admin.post(url, json=body).status_code == 404)
+    put_envelope(stack, {**envelopes(stack, tenant, "contact.created")[0], "id": new_id()})
+    stack.drain()
+    assert_problem(admin.post(url, json=body), 404)
