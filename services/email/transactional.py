@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 
+from services.email import recipients, templates
 from services.email.domain.messages import (
     DEFAULT_FROM_ADDRESS,
     Message,
@@ -23,13 +24,14 @@ from services.email.domain.messages import (
     message_id_header,
     normalise,
 )
+from services.email.domain.templates import render, tag_context
 from services.email.service import Caller, model_of, page, register_default, service_caller
 from services.email.settings import EmailSettings
 from services.email.store import Record
 from services.email.subscriptions import subscribe
 from shared import clock
 from shared.contracts.messaging import EmailSendRequested
-from shared.errors import NotFound
+from shared.errors import DomainError, NotFound
 from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
@@ -94,12 +96,22 @@ def _status(caller: Caller, request: EmailSendRequested) -> tuple[MessageStatus,
         return MessageStatus.opted_out, "The recipient opted out of the list type."
     if attachments_too_large([a.size for a in request.attachments]):
         return MessageStatus.failed, "Attachments exceed 25 MB in all."
-    if request.template_id and not (request.subject and (request.html or request.text)):
-        # Rendering templates is another feature's (services.email.templates); this slice sends given content.
-        return MessageStatus.failed, "Template rendering is not available for transactional mail; send content."
-    if not request.subject:
-        return MessageStatus.failed, "A subject is required."
+    if not request.template_id and not request.subject:
+        return MessageStatus.failed, "A subject (or a template) is required."
     return MessageStatus.queued, None
+
+
+def _content(caller: Caller, request: EmailSendRequested) -> EmailSendRequested:
+    """The request with its template rendered (the contact's fields, its account, owner and `data`)."""
+    if not request.template_id:
+        return request
+    template = templates.get_template(caller, request.template_id)
+    if request.contact_id:
+        context = recipients.context_for(caller, request.contact_id, request.data)
+    else:  # an address that is no contact: only its own fields and the record
+        context = tag_context({"email": request.to, "first_name": request.to_name}, None, request.data)
+    rendered = render(template, context)
+    return request.model_copy(update={"subject": rendered.subject, "html": rendered.html, "text": rendered.text})
 
 
 def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, error: str | None) -> dict[str, Any]:
@@ -124,6 +136,10 @@ def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, e
     }
 
 
+def _reason(exc: DomainError) -> str:
+    return "; ".join([exc.detail, *(f"{e.field}: {e.message}" for e in exc.errors)])
+
+
 @subscribe("email.send_requested")
 def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
     request = EmailSendRequested.model_validate(envelope.data)
@@ -135,6 +151,11 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
             enqueue(caller.tenant, message_id)  # an earlier delivery may have stopped before queueing
         return
     status, error = _status(caller, request)
+    if status == MessageStatus.queued:
+        try:
+            request = _content(caller, request)
+        except DomainError as exc:  # unknown template or contact, a tag the data lacks: the event cannot be refused
+            status, error = MessageStatus.failed, _reason(exc)
     record = new_message_record(caller, message_id, _data(request, message_id, status, error))
     if status != MessageStatus.queued:
         caller.store.add(uow, record)  # final now: commits with the dedupe marker

@@ -168,3 +168,45 @@ def test_bad_parameters_are_refused(admin: Api) -> None:
     assert_problem(admin.get("/email/messages"), 422, "query.contact_id")
     assert_problem(admin.get("/email/messages", params={"contact_id": "a b"}), 422, "query.contact_id")
     assert_problem(admin.get(f"/email/messages/{new_id()}"), 404)
+
+
+def test_a_template_is_rendered_with_the_request_data(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    created = admin.post(
+        "/email/templates",
+        json={
+            "name": "Invoice",
+            "subject": "Invoice {{ record.number }}",
+            "html": "<p>Dear {{ contact.first_name }}, {{ record.note }}</p>",
+            "text": "Dear {{ contact.first_name }}, invoice {{ record.number }}",
+        },
+    )
+    assert created.status_code == 201, created.text
+    envelope = _request(
+        tenant,
+        subject=None,
+        to_name="Anna",
+        template_id=created.json()["id"],
+        data={"number": "INV-7", "note": "<b>due</b>"},
+    )
+    unknown = _request(tenant, subject=None, template_id=new_id())
+    put_envelope(stack, envelope)
+    put_envelope(stack, unknown)
+    message_id = derived_id("scanner", envelope["data"]["request_id"])
+    sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+    assert [e["data"]["message_id"] for e in sent] == [message_id]
+    (mail,) = _sent_mails(stack, message_id)
+    assert mail["Subject"] == "Invoice INV-7"
+    assert mail.get_body(("html",)).get_content().strip() == "<p>Dear Anna, &lt;b&gt;due&lt;/b&gt;</p>"  # type: ignore[union-attr]
+    assert mail.get_body(("plain",)).get_content().strip() == "Dear Anna, invoice INV-7"  # type: ignore[union-attr]
+    failed = _message(admin, derived_id("scanner", unknown["data"]["request_id"]))
+    assert failed["status"] == "failed" and "template" in failed["error"].lower(), failed
+
+
+def test_a_list_mail_carries_one_click_unsubscribe(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    envelope = _request(tenant, to="bert@example.com", list_type_id="news", text="News")
+    message_id = derived_id("scanner", envelope["data"]["request_id"])
+    put_envelope(stack, envelope)
+    settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+    (mail,) = _sent_mails(stack, message_id)
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/u/" in mail["List-Unsubscribe"] and "mailto:" in mail["List-Unsubscribe"]
