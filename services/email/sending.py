@@ -9,6 +9,7 @@ sent again after a crash between SES and the record is the same mail to the rece
 from __future__ import annotations
 
 import importlib
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from services.email.store import Record
 from services.email.transactional import KIND, SENDER_SETTING
 from shared import clock
 from shared.contracts.messaging import EmailAttachment, EmailSent
+from shared.ids import derived_id
 from shared.observability import logger
 from shared.store import ConcurrentUpdate, UnitOfWork
 
@@ -117,6 +119,19 @@ def _read_attachments(items: list[dict[str, Any]]) -> list[Part] | None:
 def _record(caller: Caller, record: Record, changes: dict[str, Any], sent: bool = False) -> None:
     """Mark the outcome and, for a sent mail, publish `email.sent` in the same transaction."""
     now = clock.now()
+    current: Record | None = record
+    for _ in range(5):
+        if current is None or current.data.get("status") != MessageStatus.queued:
+            return  # another delivery of the same queue message recorded it
+        try:
+            _commit_outcome(caller, current, changes, now, sent)
+            return
+        except ConcurrentUpdate:
+            current = caller.store.get(caller.tenant, KIND, record.record_id)
+    raise ConcurrentUpdate()
+
+
+def _commit_outcome(caller: Caller, record: Record, changes: dict[str, Any], now: datetime, sent: bool) -> None:
     data = {**record.data, **changes}
     if sent:
         data["sent_at"] = clock.iso(now)
@@ -132,9 +147,5 @@ def _record(caller: Caller, record: Record, changes: dict[str, Any], sent: bool 
             campaign_id=data.get("campaign_id"),
             sent_at=now,
         )
-        uow.publish(caller.event("email.sent", event))
-    try:
-        uow.commit()
-    except ConcurrentUpdate:
-        # Only another sender of the same queue message writes this record: it recorded the send.
-        logger.warning("message recorded concurrently", extra={"message_id": record.record_id})
+        uow.publish(caller.event("email.sent", event, event_id=derived_id("email.sent", record.record_id)))
+    uow.commit()

@@ -126,9 +126,10 @@ def build_mime(mail: Mail, sender: Sender) -> EmailMessage:
         mime["References"] = " ".join(references)
     for name, value in mail.headers.items():
         mime[name] = value
-    mime.set_content(mail.text if mail.text is not None else "")
+    # Quoted-printable keeps the raw mail 7-bit, as SES asks of content outside ASCII.
+    mime.set_content(mail.text if mail.text is not None else "", cte="quoted-printable")
     if mail.html is not None:
-        mime.add_alternative(mail.html, subtype="html")
+        mime.add_alternative(mail.html, subtype="html", cte="quoted-printable")
     for part in mail.attachments:
         maintype, _, subtype = part.content_type.partition("/")
         mime.add_attachment(

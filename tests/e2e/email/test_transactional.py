@@ -177,7 +177,7 @@ def test_a_template_is_rendered_with_the_request_data(stack: LocalRuntime, admin
             "name": "Invoice",
             "subject": "Invoice {{ record.number }}",
             "html": "<p>Dear {{ contact.first_name }}, {{ record.note }}</p>",
-            "text": "Dear {{ contact.first_name }}, invoice {{ record.number }}",
+            "text": "Hyvä {{ contact.first_name }}, lasku {{ record.number }}",
         },
     )
     assert created.status_code == 201, created.text
@@ -197,7 +197,7 @@ def test_a_template_is_rendered_with_the_request_data(stack: LocalRuntime, admin
     (mail,) = _sent_mails(stack, message_id)
     assert mail["Subject"] == "Invoice INV-7"
     assert mail.get_body(("html",)).get_content().strip() == "<p>Dear Anna, &lt;b&gt;due&lt;/b&gt;</p>"  # type: ignore[union-attr]
-    assert mail.get_body(("plain",)).get_content().strip() == "Dear Anna, invoice INV-7"  # type: ignore[union-attr]
+    assert mail.get_body(("plain",)).get_content().strip() == "Hyvä Anna, lasku INV-7"  # type: ignore[union-attr]
     failed = _message(admin, derived_id("scanner", unknown["data"]["request_id"]))
     assert failed["status"] == "failed" and "template" in failed["error"].lower(), failed
 

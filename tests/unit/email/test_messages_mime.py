@@ -40,6 +40,16 @@ def test_headers_and_alternatives() -> None:
     assert "In-Reply-To" not in parsed and "References" not in parsed and "List-Unsubscribe" not in parsed
 
 
+def test_the_raw_mail_is_7_bit() -> None:
+    raw = build_mime(
+        Mail(message_id="m", to="a@b.fi", subject="Hyvää päivää", text="Hyvä", html="<p>Hyvä</p>"), Sender()
+    )
+    assert raw.as_bytes().isascii()
+    parsed = _parse(Mail(message_id="m", to="a@b.fi", subject="Hyvää päivää", text="Hyvä", html="<p>Hyvä</p>"))
+    assert parsed["Subject"] == "Hyvää päivää"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Hyvä"
+
+
 def test_default_sender_and_request_reply_to_wins() -> None:
     parsed = _parse(Mail(message_id="m", to="a@b.fi", subject="s", text="t", reply_to=["x@b.fi", "y@b.fi"]))
     assert parsed["From"] == "no-reply@kontakt.dev"
