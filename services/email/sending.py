@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from services.email.domain.messages import (
     Mail,
@@ -31,6 +32,9 @@ from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.store import ConcurrentUpdate, UnitOfWork
+
+# SES answers that no retry can change (an unverified From identity, a malformed mail).
+REFUSED = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"})
 
 
 class MessageMissing(Exception):
@@ -64,11 +68,18 @@ def send_queued(message: dict[str, Any]) -> None:
         _record(caller, record, {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."})
         return
     mime = build_mime(_mail(record, parts), sender)
-    response = _ses().send_email(
-        FromEmailAddress=sender.from_address,
-        Destination={"ToAddresses": [record.data["to"]]},
-        Content={"Raw": {"Data": mime.as_bytes()}},
-    )
+    try:
+        response = _ses().send_email(
+            FromEmailAddress=sender.from_address,
+            Destination={"ToAddresses": [record.data["to"]]},
+            Content={"Raw": {"Data": mime.as_bytes()}},
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in REFUSED:
+            raise  # throttling, a paused account ...: the queue retries
+        _record(caller, record, {"status": MessageStatus.failed.value, "error": f"SES refused the mail: {code}"})
+        return
     _record(caller, record, {"status": MessageStatus.sent.value, "ses_message_id": response["MessageId"]}, sent=True)
 
 

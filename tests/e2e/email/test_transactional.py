@@ -15,7 +15,7 @@ import requests
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, envelopes, put_envelope, settle
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
 
 TABLE = "kontakt-dev-email"
 BUCKET = "kontakt-test-email-attachments"
@@ -210,3 +210,30 @@ def test_a_list_mail_carries_one_click_unsubscribe(stack: LocalRuntime, admin: A
     (mail,) = _sent_mails(stack, message_id)
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/u/" in mail["List-Unsubscribe"] and "mailto:" in mail["List-Unsubscribe"]
+
+
+def test_the_tenant_sender_setting_is_used_and_an_unverified_one_fails(stack: LocalRuntime, admin: Api) -> None:
+    verified, unverified = new_tenant(), new_tenant()
+    for tenant, address in ((verified, "sales@kontakt.dev"), (unverified, "sales@unverified.example")):
+        data = {"from_address": {"S": address}, "from_name": {"S": "Acme Sales"}, "reply_to": {"L": []}}
+        stack.client("dynamodb").put_item(
+            TableName=TABLE,
+            Item={
+                "pk": {"S": f"T#{tenant}#SETTING#email"},
+                "sk": {"S": "SETTING"},
+                "kind": {"S": "setting"},
+                "data": {"M": data},
+                "version": {"N": "1"},
+            },
+        )
+    good, bad = _request(verified, text="x"), _request(unverified, text="x")
+    put_envelope(stack, good)
+    put_envelope(stack, bad)
+    settle(stack, lambda: envelopes(stack, verified, "email.sent"))
+    (mail,) = _sent_mails(stack, derived_id("scanner", good["data"]["request_id"]))
+    assert mail["From"] == "Acme Sales <sales@kontakt.dev>"
+    bad_id = derived_id("scanner", bad["data"]["request_id"])
+    found = settle(stack, lambda: _message(admin.as_(unverified, "admin-1"), bad_id)["status"] == "failed")
+    assert found, _message(admin.as_(unverified, "admin-1"), bad_id)
+    assert "SES refused" in _message(admin.as_(unverified, "admin-1"), bad_id)["error"]
+    assert _sent_mails(stack, bad_id) == [] and envelopes(stack, unverified, "email.sent") == []
