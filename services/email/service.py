@@ -1,0 +1,36 @@
+"""The email service's caller context and tenant defaults.
+
+Templates, list types and campaigns are shared by the tenant's users; admins and managers
+manage list types and sending settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.email.store import EmailStore
+from shared.auth import AuthContext, Role
+from shared.service import Caller as _Caller
+from shared.service import Defaults, commit, ensure_tenant, model_of, page
+
+DEFAULTS = Defaults()
+register_default = DEFAULTS.register
+
+
+@dataclass
+class Caller(_Caller):
+    """The caller of one email request, with this service's store and tenant defaults."""
+
+    store: EmailStore = field(default_factory=EmailStore)
+    defaults: Defaults = field(default=DEFAULTS)
+
+
+def service_caller(tenant_id: str, service: str = "email") -> Caller:
+    """A caller for work the service does for a tenant (consumers, sender): an admin of that tenant."""
+    auth = AuthContext(tenant_id=tenant_id, user_id=f"service:{service}", role=Role.ADMIN)
+    caller = Caller(auth=auth)
+    ensure_tenant(caller)
+    return caller
+
+
+__all__ = ["Caller", "commit", "ensure_tenant", "model_of", "page", "register_default", "service_caller"]
