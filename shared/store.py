@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -98,6 +99,22 @@ class DataItem(TableItem):
     @data.setter
     def data(self, value: dict[str, Any]) -> None:
         self.fields = clean(value)  # type: ignore[assignment]
+
+
+class Index(GlobalSecondaryIndex[Any]):
+    """A global secondary index of a service table."""
+
+
+def gsi(name: str, number: int) -> Index:
+    """The index `name` keyed on `gsi<number>pk` / `gsi<number>sk`, projecting every attribute."""
+    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+    attrs = {
+        "Meta": meta,
+        f"gsi{number}pk": UnicodeAttribute(hash_key=True),
+        f"gsi{number}sk": UnicodeAttribute(range_key=True),
+    }
+    index_class: type[Index] = type(f"Index_{name}", (Index,), attrs)
+    return index_class()
 
 
 R = TypeVar("R", bound=DataItem)

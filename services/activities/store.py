@@ -19,28 +19,14 @@ import zlib
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import KeysOnlyProjection
 
-from shared.store import DataItem, DataStore, clean, record_key, tenant_key
+from shared.store import DataItem, DataStore, Index, clean, gsi, record_key, tenant_key
 
 DUE_SHARDS = 4
 
 
-class _Index(GlobalSecondaryIndex[Any]):
-    pass
-
-
-def _index(name: str, number: int) -> type[_Index]:
-    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
-    attrs = {
-        "Meta": meta,
-        f"gsi{number}pk": UnicodeAttribute(hash_key=True),
-        f"gsi{number}sk": UnicodeAttribute(range_key=True),
-    }
-    return type(f"Index_{name}", (_Index,), attrs)
-
-
-class ByDue(_Index):
+class ByDue(Index):
     class Meta:
         index_name = "by_due"
         projection = KeysOnlyProjection()
@@ -69,13 +55,13 @@ class Record(DataItem):
     duepk = UnicodeAttribute(null=True)
     duesk = UnicodeAttribute(null=True)
 
-    by_type = _index("by_type", 1)()
-    by_calendar = _index("by_calendar", 2)()
-    by_account = _index("by_account", 3)()
-    by_contact = _index("by_contact", 4)()
-    by_todo = _index("by_todo", 5)()
-    by_rank = _index("by_rank", 6)()
-    by_rank_alt = _index("by_rank_alt", 7)()
+    by_type = gsi("by_type", 1)
+    by_calendar = gsi("by_calendar", 2)
+    by_account = gsi("by_account", 3)
+    by_contact = gsi("by_contact", 4)
+    by_todo = gsi("by_todo", 5)
+    by_rank = gsi("by_rank", 6)
+    by_rank_alt = gsi("by_rank_alt", 7)
     by_due = ByDue()
 
     def set_due(self, tenant_id: str, due_iso: str | None) -> None:

@@ -7,26 +7,9 @@ Records are `T#<tenant>#<KIND>#<id>` / `<KIND>` with their fields in a `data` ma
 - `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / `<id>`: children of a record (a campaign's recipients).
 """
 
-from typing import Any
-
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared.store import DataItem, DataStore
-
-
-class _Index(GlobalSecondaryIndex[Any]):
-    pass
-
-
-def _index(name: str, number: int) -> type[_Index]:
-    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
-    attrs = {
-        "Meta": meta,
-        f"gsi{number}pk": UnicodeAttribute(hash_key=True),
-        f"gsi{number}sk": UnicodeAttribute(range_key=True),
-    }
-    return type(f"EmailIndex_{name}", (_Index,), attrs)
+from shared.store import DataItem, DataStore, gsi
 
 
 class Record(DataItem):
@@ -39,9 +22,9 @@ class Record(DataItem):
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
 
-    by_type = _index("by_type", 1)()
-    by_contact = _index("by_contact", 2)()
-    by_parent = _index("by_parent", 3)()
+    by_type = gsi("by_type", 1)
+    by_contact = gsi("by_contact", 2)
+    by_parent = gsi("by_parent", 3)
 
 
 class EmailStore(DataStore[Record]):
