@@ -1,0 +1,135 @@
+"""The tenant's mail transport (part of tenant setting "email"): SES (default) or the tenant's own SMTP server.
+
+The SMTP password is write-only: it is stored in the setting record and never returned; a change
+that leaves it out keeps the stored one, an explicit null removes it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from services.email.domain.messages import DEFAULT_FROM_ADDRESS
+from shared.types import INPUT, OUTPUT, Email, OptText200
+
+Host = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=253, pattern=r"^[0-9A-Za-z.:-]+$"),
+]
+
+
+class TransportKind(StrEnum):
+    ses = "ses"
+    smtp = "smtp"
+
+
+class Security(StrEnum):
+    none = "none"  # plain SMTP (an internal relay); no login allowed
+    starttls = "starttls"  # upgrade on the submission port (587)
+    tls = "tls"  # implicit TLS (465)
+
+
+class SmtpIn(BaseModel):
+    model_config = INPUT
+
+    host: Host
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Security = Security.starttls
+    username: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    password: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _not_link_local(cls, host: str) -> str:
+        """No instance-metadata or link-local addresses: the sender runs inside our network."""
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return host
+        if address.is_link_local or address.is_multicast or address.is_unspecified:
+            raise ValueError("not an address a mail server can have")
+        return host
+
+    @model_validator(mode="after")
+    def _login_needs_tls(self) -> Self:
+        if self.security == Security.none and (self.username or self.password):
+            raise ValueError("a login is sent only over TLS: choose starttls or tls")
+        if self.password and not self.username:
+            raise ValueError("a password needs a username")
+        return self
+
+
+class EmailSettingsIn(BaseModel):
+    """PUT /email/settings: the sending identity and the transport."""
+
+    model_config = INPUT
+
+    from_address: Email = DEFAULT_FROM_ADDRESS
+    from_name: OptText200 = None
+    reply_to: Annotated[list[Email], Field(max_length=5)] = Field(default_factory=list)
+    transport: TransportKind = TransportKind.ses
+    smtp: SmtpIn | None = None
+
+    @model_validator(mode="after")
+    def _smtp_needs_server(self) -> Self:
+        if self.transport == TransportKind.smtp and self.smtp is None:
+            raise ValueError("transport smtp needs the smtp server (host, port, security)")
+        return self
+
+
+class SmtpOut(BaseModel):
+    model_config = OUTPUT
+
+    host: str
+    port: int
+    security: Security
+    username: str | None = None
+    password_set: bool = False
+
+
+class EmailSettingsOut(BaseModel):
+    """GET /email/settings: never the password, only whether one is stored."""
+
+    model_config = OUTPUT
+
+    from_address: str = DEFAULT_FROM_ADDRESS
+    from_name: str | None = None
+    reply_to: list[str] = Field(default_factory=list)
+    transport: TransportKind = TransportKind.ses
+    smtp: SmtpOut | None = None
+
+
+class SmtpServer(BaseModel):
+    """What the sender reads from the stored setting."""
+
+    model_config = OUTPUT
+
+    host: str
+    port: int = 587
+    security: Security = Security.starttls
+    username: str | None = None
+    password: str | None = None
+
+
+def merged(change: EmailSettingsIn, stored: dict[str, Any]) -> dict[str, Any]:
+    """The setting to store: the change, with the stored password kept unless the change names one (or null)."""
+    value = change.model_dump(mode="json", exclude={"smtp"})
+    if change.smtp is None:
+        value["smtp"] = None
+        return value
+    smtp = change.smtp.model_dump(mode="json")
+    if "password" not in change.smtp.model_fields_set:
+        old = stored.get("smtp") or {}
+        same_login = old.get("host") == smtp["host"] and old.get("username") == smtp["username"]
+        smtp["password"] = old.get("password") if same_login else None  # never carried to another server
+    value["smtp"] = smtp
+    return value
+
+
+def shown(stored: dict[str, Any]) -> EmailSettingsOut:
+    smtp = stored.get("smtp")
+    out = {**stored, "smtp": {**smtp, "password_set": bool(smtp.get("password"))} if smtp else None}
+    return EmailSettingsOut.model_validate(out)
