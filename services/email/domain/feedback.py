@@ -1,0 +1,140 @@
+"""SES feedback (pure, no I/O): what an SES event on EventBridge says about one of our mails.
+
+SES publishes through a configuration set's EventBridge destination to the default bus; the event's
+`detail` is the SES event record: `eventType`, `mail` (`messageId`, `destination`, `headers`, `tags`)
+and one of `delivery`, `bounce`, `complaint`, `open`, `click` ... Our own message id is in the mail's
+Message-ID header (`<id@kontakt>`); the tenant and message id are also in the mail's tags.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+DEFAULT_SOFT_BOUNCE_LIMIT = 3
+HEADER_SUFFIX = "@kontakt>"
+
+
+class Kind(StrEnum):
+    delivered = "delivered"
+    bounced = "bounced"
+    complained = "complained"
+    opened = "opened"
+    clicked = "clicked"
+
+
+# SES `eventType` -> what we record; the rest (Send, Reject, Rendering Failure, DeliveryDelay ...) is ignored.
+_KINDS = {
+    "Delivery": Kind.delivered,
+    "Bounce": Kind.bounced,
+    "Complaint": Kind.complained,
+    "Open": Kind.opened,
+    "Click": Kind.clicked,
+}
+
+
+class Feedback(BaseModel):
+    """One SES report about one recipient of one of our mails."""
+
+    tenant_id: str | None
+    message_id: str | None = Field(description="Our message id (from the tags or the Message-ID header)")
+    kind: Kind
+    recipient: str
+    at: datetime
+    bounce_type: str | None = Field(default=None, description="hard | soft, for a bounce")
+    url: str | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What makes a report the same report again: (message, kind, recipient[, link])."""
+        parts = (self.message_id or "", self.kind.value, self.recipient)
+        return (*parts, self.url) if self.kind == Kind.clicked and self.url else parts
+
+    @property
+    def suppresses(self) -> bool:
+        """A hard bounce or a complaint suppresses the address for every list type."""
+        return self.kind == Kind.complained or (self.kind == Kind.bounced and self.bounce_type == "hard")
+
+    @property
+    def soft_bounce(self) -> bool:
+        return self.kind == Kind.bounced and self.bounce_type == "soft"
+
+
+def normalise(address: str) -> str:
+    return address.strip().lower()
+
+
+def bounce_type(ses_type: str | None) -> str:
+    """Permanent is hard; Transient and Undetermined are soft (counted towards the tenant's limit)."""
+    return "hard" if ses_type == "Permanent" else "soft"
+
+
+def soft_limit_reached(count: int, limit: int) -> bool:
+    return count >= max(1, limit)
+
+
+def message_id_from_header(value: str | None) -> str | None:
+    """`<id@kontakt>` -> id; a Message-ID that is not ours -> None."""
+    text = (value or "").strip()
+    if not text.startswith("<") or not text.endswith(HEADER_SUFFIX):
+        return None
+    return text[1 : -len(HEADER_SUFFIX)] or None
+
+
+def _tag(mail: dict[str, Any], name: str) -> str | None:
+    values = (mail.get("tags") or {}).get(name) or []
+    return str(values[0]) if values else None
+
+
+def _header(mail: dict[str, Any], name: str) -> str | None:
+    for header in mail.get("headers") or []:
+        if str(header.get("name", "")).lower() == name.lower():
+            return str(header.get("value", ""))
+    common = mail.get("commonHeaders") or {}
+    value = common.get("messageId") if name.lower() == "message-id" else None
+    return str(value) if value else None
+
+
+def _time(*values: Any) -> datetime:
+    for value in values:
+        if value:
+            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def _recipients(event_type: str, detail: dict[str, Any], mail: dict[str, Any]) -> list[str]:
+    if event_type == "Bounce":
+        found = [r.get("emailAddress", "") for r in detail.get("bounce", {}).get("bouncedRecipients", [])]
+    elif event_type == "Complaint":
+        found = [r.get("emailAddress", "") for r in detail.get("complaint", {}).get("complainedRecipients", [])]
+    elif event_type == "Delivery":
+        found = list(detail.get("delivery", {}).get("recipients", []))
+    else:  # opens and clicks name no recipient: one mail goes to one recipient
+        found = []
+    found = found or list(mail.get("destination") or [])
+    return list(dict.fromkeys(normalise(a) for a in found if a))
+
+
+def classify(detail: dict[str, Any]) -> list[Feedback]:
+    """The reports in one SES event record, one per recipient; [] for an event we do not record."""
+    event_type = str(detail.get("eventType") or detail.get("notificationType") or "")
+    kind = _KINDS.get(event_type)
+    if kind is None:
+        return []
+    mail = detail.get("mail") or {}
+    message_id = _tag(mail, "message") or message_id_from_header(_header(mail, "Message-ID"))
+    section = detail.get({"Delivery": "delivery"}.get(event_type, event_type.lower())) or {}
+    at = _time(section.get("timestamp"), mail.get("timestamp"))
+    extra: dict[str, Any] = {}
+    if kind == Kind.bounced:
+        extra["bounce_type"] = bounce_type(section.get("bounceType"))
+    if kind == Kind.clicked:
+        extra["url"] = section.get("link")
+    return [
+        Feedback(tenant_id=_tag(mail, "tenant"), message_id=message_id, kind=kind, recipient=r, at=at, **extra)
+        for r in _recipients(event_type, detail, mail)
+    ]
