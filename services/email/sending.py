@@ -1,5 +1,6 @@
-"""Sending one queued mail: build the MIME mail, hand it to SES v2, then record the send and
-publish `email.sent` in one transaction.
+"""Sending one queued mail: build the MIME mail, hand it to the tenant's transport (SES v2, or its
+own SMTP server: services/email/transports.py), then record the send and publish `email.sent` in
+one transaction.
 
 A send-queue message is `{"tenant_id", "message_id"}`. A message no longer "queued" is skipped, so
 a redelivered queue message sends nothing. The Message-ID header is derived from our id, so a mail
@@ -14,7 +15,6 @@ from functools import cache
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
 from services.email.domain.messages import (
     Mail,
@@ -27,23 +27,16 @@ from services.email.domain.messages import (
 from services.email.service import Caller, service_caller
 from services.email.store import Record
 from services.email.transactional import KIND, SENDER_SETTING
+from services.email.transports import Refused, transport_for
 from shared import clock
 from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.store import ConcurrentUpdate, UnitOfWork
 
-# SES answers that no retry can change (an unverified From identity, a malformed mail).
-REFUSED = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"})
-
 
 class MessageMissing(Exception):
     """The queue named a message whose record is not readable yet: retry later."""
-
-
-@cache
-def _ses() -> Any:
-    return boto3.client("sesv2")
 
 
 @cache
@@ -62,25 +55,26 @@ def send_queued(message: dict[str, Any]) -> None:
             "message not queued, skipped", extra={"message_id": message_id, "status": record.data.get("status")}
         )
         return
-    sender = Sender.model_validate(caller.setting(SENDER_SETTING))
+    setting = caller.setting(SENDER_SETTING)
+    sender = Sender.model_validate(setting)
     parts = _read_attachments(record.data.get("attachments", []))
     if parts is None:  # the declared sizes were under the limit, the files are not
         _record(caller, record, {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."})
         return
     mime = build_mime(_mail(record, parts), sender)
+    transport = transport_for(setting)
     try:
-        response = _ses().send_email(
-            FromEmailAddress=sender.from_address,
-            Destination={"ToAddresses": [record.data["to"]]},
-            Content={"Raw": {"Data": mime.as_bytes()}},
-        )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code not in REFUSED:
-            raise  # throttling, a paused account ...: the queue retries
-        _record(caller, record, {"status": MessageStatus.failed.value, "error": f"SES refused the mail: {code}"})
+        provider_id = transport.send(mime.as_bytes(), sender.from_address, [record.data["to"]])
+    except Refused as exc:  # anything temporary raised on: the queue retries
+        _record(caller, record, {"status": MessageStatus.failed.value, "error": str(exc)})
         return
-    _record(caller, record, {"status": MessageStatus.sent.value, "ses_message_id": response["MessageId"]}, sent=True)
+    id_field = "ses_message_id" if transport.name == "ses" else "provider_message_id"
+    _record(
+        caller,
+        record,
+        {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id},
+        sent=True,
+    )
 
 
 def _mail(record: Record, parts: list[Part]) -> Mail:
