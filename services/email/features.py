@@ -2,6 +2,7 @@
 
 from services.email import (
     events,  # noqa: F401
+    feedback,  # noqa: F401
     list_types,  # noqa: F401
     templates,  # noqa: F401
     transactional,  # noqa: F401

@@ -44,6 +44,7 @@ class Feedback(BaseModel):
     kind: Kind
     recipient: str
     at: datetime
+    sent_at: datetime = Field(description="When SES accepted the mail")
     bounce_type: str | None = Field(default=None, description="hard | soft, for a bounce")
     url: str | None = None
 
@@ -135,6 +136,14 @@ def classify(detail: dict[str, Any]) -> list[Feedback]:
     if kind == Kind.clicked:
         extra["url"] = section.get("link")
     return [
-        Feedback(tenant_id=_tag(mail, "tenant"), message_id=message_id, kind=kind, recipient=r, at=at, **extra)
+        Feedback(
+            tenant_id=_tag(mail, "tenant"),
+            message_id=message_id,
+            kind=kind,
+            recipient=r,
+            at=at,
+            sent_at=_time(mail.get("timestamp")),
+            **extra,
+        )
         for r in _recipients(event_type, detail, mail)
     ]
