@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from services.activities.calendar import index_page, whose
+from services.activities.domain.calendar import CalendarLinks
 from services.activities.service import Caller
 from services.activities.store import Record
 from shared import clock
@@ -30,16 +31,6 @@ class TodoKind(StrEnum):
     contact_order = "contact_order"
 
 
-class TodoLinks(BaseModel):
-    model_config = OUTPUT
-
-    activity_id: str | None = None
-    contact_order_id: str | None = None
-    order_number: str | None = None
-    account_id: str | None = None
-    contact_id: str | None = None
-
-
 class TodoItem(BaseModel):
     model_config = OUTPUT
 
@@ -49,7 +40,7 @@ class TodoItem(BaseModel):
     due: datetime | None = Field(None, description="Task due date, booking time or the order's planned date")
     overdue: bool = False
     status: str
-    links: TodoLinks = Field(default_factory=TodoLinks)
+    links: CalendarLinks = Field(default_factory=CalendarLinks)
 
 
 def _due(value: Any) -> datetime | None:
@@ -74,7 +65,7 @@ def _item(record: Record) -> dict[str, Any] | None:
             "subject": data["subject"],
             "due": _due(data.get("due")),
             "status": data.get("status", "open"),
-            "links": TodoLinks(
+            "links": CalendarLinks(
                 activity_id=record.record_id, account_id=data.get("account_id"), contact_id=data.get("contact_id")
             ),
         }
@@ -85,7 +76,7 @@ def _item(record: Record) -> dict[str, Any] | None:
             "subject": data.get("subject") or f"Contact order {data.get('order_number', '')}".strip(),
             "due": _due(data.get("start")),
             "status": data.get("status", "open"),
-            "links": TodoLinks(
+            "links": CalendarLinks(
                 contact_order_id=data.get("order_id"),
                 order_number=data.get("order_number"),
                 account_id=data.get("account_id"),
@@ -99,7 +90,7 @@ def _item(record: Record) -> dict[str, Any] | None:
             "subject": data.get("subject") or f"Contact order {data.get('order_number', '')}".strip(),
             "due": _due(data.get("planned_date")),
             "status": data.get("status", "open"),
-            "links": TodoLinks(contact_order_id=data["order_id"], order_number=data.get("order_number")),
+            "links": CalendarLinks(contact_order_id=data["order_id"], order_number=data.get("order_number")),
         }
     return None
 

@@ -12,40 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared.store import DataItem, DataStore, clean, record_key, tenant_key
-
-
-class _Index(GlobalSecondaryIndex[Any]):
-    pass
-
-
-class ByType(_Index):
-    class Meta:
-        index_name = "by_type"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class ByOwner(_Index):
-    class Meta:
-        index_name = "by_owner"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
-
-
-class ByParent(_Index):
-    class Meta:
-        index_name = "by_parent"
-        projection = AllProjection()
-
-    gsi3pk = UnicodeAttribute(hash_key=True)
-    gsi3sk = UnicodeAttribute(range_key=True)
+from shared.store import DataItem, DataStore, clean, gsi, record_key, tenant_key
 
 
 class Record(DataItem):
@@ -58,9 +26,9 @@ class Record(DataItem):
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
 
-    by_type = ByType()
-    by_owner = ByOwner()
-    by_parent = ByParent()
+    by_type = gsi("by_type", 1)
+    by_owner = gsi("by_owner", 2)
+    by_parent = gsi("by_parent", 3)
 
 
 @dataclass(frozen=True)

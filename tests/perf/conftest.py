@@ -134,16 +134,15 @@ def directory_table(runtime: LocalRuntime) -> str:
     return runtime.stack.tables["DirectoryTable"].name
 
 
-@pytest.fixture(scope="session")
-def in_process(runtime: LocalRuntime, directory_table: str) -> Iterator[str]:
-    """This process talks to the runtime's emulator, as the directory functions do."""
+@contextmanager
+def acting_as(runtime: LocalRuntime, function_id: str, table_id: str) -> Iterator[str]:
+    """This process acts as one of the template's functions: its environment, its table, the emulator."""
     from shared import secrets, settings
-    from shared.store import bind_table
+    from shared.store import TableItem, bind_table
 
     assert runtime.stack is not None
-    function = runtime.stack.functions["DirectoryApiFunction"]
     env = {
-        **function.environment,
+        **runtime.stack.functions[function_id].environment,
         "AWS_ENDPOINT_URL": runtime.aws_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -153,12 +152,14 @@ def in_process(runtime: LocalRuntime, directory_table: str) -> Iterator[str]:
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
     saved = {name: os.environ.get(name) for name in env}
+    bound = TableItem.Meta.table_name
     os.environ.update(env)
     settings.load.cache_clear()
     secrets.signing_key.cache_clear()
-    bind_table(directory_table)
+    table = runtime.stack.tables[table_id].name
+    bind_table(table)
     try:
-        yield directory_table
+        yield table
     finally:
         for name, value in saved.items():
             if value is None:
@@ -167,6 +168,15 @@ def in_process(runtime: LocalRuntime, directory_table: str) -> Iterator[str]:
                 os.environ[name] = value
         settings.load.cache_clear()
         secrets.signing_key.cache_clear()
+        if bound:
+            bind_table(bound)
+
+
+@pytest.fixture(scope="session")
+def in_process(runtime: LocalRuntime, directory_table: str) -> Iterator[str]:
+    """This process talks to the runtime's emulator, as the directory functions do."""
+    with acting_as(runtime, "DirectoryApiFunction", "DirectoryTable") as table:
+        yield table
 
 
 def caller(tenant: str, user: str, role: str = "admin", groups: tuple[str, ...] = ()) -> Any:

@@ -28,9 +28,8 @@ import pytest
 import requests
 
 from infra.runtime import LocalRuntime
-from infra.template import REGION
 
-from .conftest import BATCH, FIGURES, NORTH_EVERY, OWNERS, SEED_THREADS, ItemsRead, median, render, stopwatch
+from .conftest import BATCH, FIGURES, NORTH_EVERY, OWNERS, SEED_THREADS, ItemsRead, acting_as, median, render, stopwatch
 
 pytestmark = pytest.mark.perf
 
@@ -53,40 +52,9 @@ TYPES = ("call", "meeting", "customer_visit")
 def activities_table(runtime: LocalRuntime) -> Iterator[str]:
     """This process acts as the activities API function (its environment, its table)."""
     from services.activities import call_list  # noqa: F401  (models imported before binding, as in a handler)
-    from shared import secrets, settings
-    from shared.store import TableItem, bind_table
 
-    assert runtime.stack is not None
-    function = runtime.stack.functions["ActivitiesApiFunction"]
-    env = {
-        **function.environment,
-        "AWS_ENDPOINT_URL": runtime.aws_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    saved = {name: os.environ.get(name) for name in env}
-    bound = TableItem.Meta.table_name
-    os.environ.update(env)
-    settings.load.cache_clear()
-    secrets.signing_key.cache_clear()
-    table = runtime.stack.tables["ActivitiesTable"].name
-    bind_table(table)
-    try:
+    with acting_as(runtime, "ActivitiesApiFunction", "ActivitiesTable") as table:
         yield table
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        settings.load.cache_clear()
-        secrets.signing_key.cache_clear()
-        if bound:
-            bind_table(bound)
 
 
 # ----------------------------------------------------------------------------- seeding

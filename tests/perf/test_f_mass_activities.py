@@ -28,9 +28,8 @@ from typing import Any
 import pytest
 
 from infra.runtime import LocalRuntime
-from infra.template import REGION
 
-from .conftest import FIGURES, OWNERS, render, stopwatch
+from .conftest import FIGURES, OWNERS, acting_as, render, stopwatch
 
 pytestmark = pytest.mark.perf
 
@@ -43,40 +42,8 @@ CONSUMER = "activities"
 @pytest.fixture(scope="module")
 def activities_table(runtime: LocalRuntime) -> Iterator[str]:
     """This process acts as the activities consumer function (its environment, its table)."""
-    from shared import secrets, settings
-    from shared.store import TableItem, bind_table
-
-    assert runtime.stack is not None
-    function = runtime.stack.functions["ActivitiesConsumerFunction"]
-    env = {
-        **function.environment,
-        "AWS_ENDPOINT_URL": runtime.aws_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    saved = {name: os.environ.get(name) for name in env}
-    bound = TableItem.Meta.table_name
-    os.environ.update(env)
-    settings.load.cache_clear()
-    secrets.signing_key.cache_clear()
-    table = runtime.stack.tables["ActivitiesTable"].name
-    bind_table(table)
-    try:
+    with acting_as(runtime, "ActivitiesConsumerFunction", "ActivitiesTable") as table:
         yield table
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        settings.load.cache_clear()
-        secrets.signing_key.cache_clear()
-        if bound:
-            bind_table(bound)
 
 
 class AwsCalls:

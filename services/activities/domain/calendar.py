@@ -32,6 +32,8 @@ class EntryKind(StrEnum):
 
 
 class CalendarLinks(BaseModel):
+    """What a calendar entry or a to-do item links to."""
+
     model_config = OUTPUT
 
     activity_id: str | None = None
