@@ -40,6 +40,8 @@ SKIPPED_TYPES = frozenset(
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
         "AWS::Scheduler::ScheduleGroup",
+        "AWS::SES::ConfigurationSet",
+        "AWS::SES::ConfigurationSetEventDestination",
     }
 )
 

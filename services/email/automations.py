@@ -1,0 +1,1 @@
+"""Automations: filled in by the feature's engineer (issue 5)."""

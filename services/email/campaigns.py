@@ -1,0 +1,1 @@
+"""Campaigns: filled in by the feature's engineer (issue 5)."""

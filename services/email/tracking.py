@@ -1,0 +1,1 @@
+"""Tracking: filled in by the feature's engineer (issue 5)."""
