@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.email import proofs, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback
 from services.email.service import Caller, service_caller
@@ -51,7 +52,11 @@ class TenantUnknown(Exception):
 def handle_event(event: dict[str, Any]) -> None:
     """One EventBridge event from the feedback queue: an SES report, or our own `email.sent`."""
     if event.get("source") == "aws.ses":
-        for feedback in classify(event.get("detail") or {}):
+        detail = event.get("detail") or {}
+        if detail.get("eventType") == "Send":
+            proofs.record(detail)  # SES accepted a mail: the sender's proof that it went
+            return
+        for feedback in classify(detail):
             apply(feedback)
     elif event.get("detail-type") == "email.sent":
         envelope = Envelope.model_validate(event["detail"])
@@ -115,9 +120,17 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
         report["url"] = feedback.url
     caller.store.add(uow, caller.store.new(tenant, FEEDBACK, key, {**report, "message_id": message.record_id}))
     caller.store.replace(uow, message, _with_report(message.data, report))
+    _stage_campaign_count(uow, caller.tenant, message, feedback.kind)
     suppressed = _stage_address(caller, uow, feedback, at)
     uow.publish(caller.event(f"email.{feedback.kind.value}", _payload(message, feedback, suppressed), event_id=key))
     uow.commit()
+
+
+def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, kind: Kind) -> None:
+    """A campaign counts each kind once per recipient (the first open, not every open)."""
+    campaign_id = message.data.get("campaign_id")
+    if campaign_id and not message.data.get(f"{kind.value}_at"):
+        stats.stage_counts(uow, tenant, str(campaign_id), message.record_id, {kind.value: 1})
 
 
 def _with_report(data: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
