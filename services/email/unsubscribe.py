@@ -2,22 +2,21 @@
 
 A token is `<base64url(json claims)>.<base64url(HMAC-SHA256)>` signed with the shared signing key;
 it names the tenant, the address, the list type, the contact and an expiry, so the public landing
-page needs no login and no lookup to know whose opt-out it is.
+page needs no login and no lookup to know whose opt-out it is. A campaign mail's token also names
+its message (claim "m"), so its unsubscribe is stamped on that recipient; older tokens without it
+stay valid. The signing scheme is shared with tracking links (services/email/domain/tokens.py).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.email.domain.list_types import TokenClaims, normalised
+from services.email.domain.tokens import BadToken, open_token, sign
 from shared.settings import load
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -34,20 +33,15 @@ class PublicLinkSettings(BaseSettings):
     unsubscribe_mailbox: str = "unsubscribe@kontakt.invalid"
 
 
-class BadToken(Exception):
-    """A token that is forged, altered, malformed or expired."""
+PURPOSE = "unsubscribe"
+
+__all__ = ["BadToken", "UnsubscribeClaims", "list_unsubscribe_headers", "unsubscribe_token", "verify_token"]
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+class UnsubscribeClaims(TokenClaims):
+    """The claims of an unsubscribe link; a campaign mail's link also names its message."""
 
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(key: bytes, body: str) -> str:
-    return _b64(hmac.new(key, b"unsubscribe:" + body.encode(), hashlib.sha256).digest())
+    message_id: str | None = Field(None, alias="m")
 
 
 def _key(key: bytes | None) -> bytes:
@@ -65,26 +59,24 @@ def unsubscribe_token(
     contact_id: str | None = None,
     expires: datetime | None = None,
     key: bytes | None = None,
+    message_id: str | None = None,
 ) -> str:
     until = expires or datetime.now(UTC) + DEFAULT_VALIDITY
-    claims = TokenClaims(
+    claims = UnsubscribeClaims(
         tenant=tenant,
         address=normalised(address),
         list_type_id=list_type_id,
         contact_id=contact_id,
         expires=int(until.timestamp()),
+        message_id=message_id,
     )
-    body = _b64(json.dumps(claims.model_dump(by_alias=True, exclude_none=True), separators=(",", ":")).encode())
-    return f"{body}.{_mac(_key(key), body)}"
+    return sign(PURPOSE, claims.model_dump(by_alias=True, exclude_none=True), _key(key))
 
 
-def verify_token(token: str, key: bytes | None = None, now: datetime | None = None) -> TokenClaims:
-    body, dot, mac = token.partition(".")
-    if not dot or not hmac.compare_digest(mac, _mac(_key(key), body)):
-        raise BadToken("bad signature")
+def verify_token(token: str, key: bytes | None = None, now: datetime | None = None) -> UnsubscribeClaims:
     try:
-        claims = TokenClaims.model_validate(json.loads(_unb64(body)))
-    except (ValueError, ValidationError) as error:
+        claims = UnsubscribeClaims.model_validate(open_token(PURPOSE, token, _key(key)))
+    except ValidationError as error:
         raise BadToken("malformed claims") from error
     if claims.expires < (now or datetime.now(UTC)).timestamp():
         raise BadToken("expired")
@@ -103,8 +95,9 @@ def unsubscribe_url(
     expires: datetime | None = None,
     key: bytes | None = None,
     public_base_url: str | None = None,
+    message_id: str | None = None,
 ) -> str:
-    token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key)
+    token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key, message_id)
     return f"{(public_base_url or base_url()).rstrip('/')}/u/{token}"
 
 
@@ -116,9 +109,11 @@ def list_unsubscribe_headers(
     expires: datetime | None = None,
     key: bytes | None = None,
     public_base_url: str | None = None,
+    message_id: str | None = None,
 ) -> dict[str, str]:
-    """`List-Unsubscribe` (HTTPS link, then mailto) and `List-Unsubscribe-Post` for one recipient."""
-    token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key)
+    """`List-Unsubscribe` (HTTPS link, then mailto) and `List-Unsubscribe-Post` for one recipient;
+    pass a campaign mail's `message_id` so its unsubscribe counts for that recipient."""
+    token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key, message_id)
     url = f"{(public_base_url or base_url()).rstrip('/')}/u/{token}"
     mailto = f"mailto:{load(PublicLinkSettings).unsubscribe_mailbox}?subject={quote('unsubscribe ' + token)}"
     return {"List-Unsubscribe": f"<{url}>, <{mailto}>", "List-Unsubscribe-Post": ONE_CLICK}
