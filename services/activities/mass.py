@@ -29,14 +29,10 @@ removes the schedule first, ignoring one already gone.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 from pynamodb.exceptions import TransactWriteError
 
@@ -68,13 +64,15 @@ from services.activities.service import Caller, commit, model_of, page, service_
 from services.activities.settings import ActivitiesSettings
 from services.activities.store import ActivitiesStore, Record, clean, new_record, record_key
 from services.activities.subscriptions import Job, job, subscribe
-from shared import clock
+from shared import clock, schedules
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
+from shared.schedules import ScheduleTarget, ScheduleUnavailable, target_input
+from shared.schedules import scheduler_client as _scheduler  # noqa: F401 (tests clear its cache)
 from shared.settings import load
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
@@ -92,10 +90,6 @@ PAGE = "mass_page"
 REQUESTER = "activities"
 JOB = "mass.run"
 ITEMS_PER_ACTIVITY = 6  # room kept per activity at first: the activity, its event and what hooks add
-
-
-class ScheduleUnavailable(DomainError):
-    status, code, title = 503, "schedule_unavailable", "Schedule unavailable"
 
 
 class _KeyUsed(Exception):
@@ -136,24 +130,10 @@ def _page_sk(number: int) -> str:
 # ----------------------------------------------------------------------------- the scheduler
 
 
-@cache
-def _scheduler() -> Any:
-    return boto3.client("scheduler")
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _target_input(tenant: str, mass_id: str) -> str:
-    return json.dumps(
-        {
-            "job": JOB,
-            "tenant_id": tenant,
-            "mass_activity_id": mass_id,
-            "scheduled_time": "<aws.scheduler.scheduled-time>",
-        }
-    )
+def _target(tenant: str, mass_id: str) -> ScheduleTarget:
+    settings = load(ActivitiesSettings)
+    job_input = target_input({"job": JOB, "tenant_id": tenant, "mass_activity_id": mass_id})
+    return ScheduleTarget(settings.jobs_queue_arn, settings.scheduler_role_arn, settings.schedule_group, job_input)
 
 
 def sync_schedule(caller: Caller, mass: MassActivity) -> None:
@@ -164,54 +144,18 @@ def sync_schedule(caller: Caller, mass: MassActivity) -> None:
     """
     if mass.schedule_name is None:
         return
-    plan = schedule_plan(mass.schedule, clock.now())
-    if plan is None:
-        delete_schedule(mass.schedule_name)
-        return
-    settings = load(ActivitiesSettings)
-    params: dict[str, Any] = {
-        "Name": mass.schedule_name,
-        "GroupName": settings.schedule_group,
-        "Description": f"Mass activity {mass.id} of tenant {caller.tenant}",
-        "ScheduleExpression": plan.expression,
-        "ScheduleExpressionTimezone": plan.time_zone,
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "State": "ENABLED" if mass.active else "DISABLED",
-        "Target": {
-            "Arn": settings.jobs_queue_arn,
-            "RoleArn": settings.scheduler_role_arn,
-            "Input": _target_input(caller.tenant, mass.id),
-        },
-    }
-    if plan.start_date:
-        params["StartDate"] = plan.start_date
-    if plan.end_date:
-        params["EndDate"] = plan.end_date
-    if plan.one_time:
-        params["ActionAfterCompletion"] = "DELETE"
-    try:
-        try:
-            _scheduler().create_schedule(**params)
-        except ClientError as error:
-            if _error_code(error) != "ConflictException":
-                raise
-            _scheduler().update_schedule(**params)  # made by an earlier try: converge
-    except (ClientError, BotoCoreError) as error:
-        logger.exception("schedule not saved", extra={"schedule": mass.schedule_name})
-        raise ScheduleUnavailable("The schedule could not be saved; try again.") from error
+    schedules.sync_schedule(
+        mass.schedule_name,
+        schedule_plan(mass.schedule, clock.now()),
+        _target(caller.tenant, mass.id),
+        enabled=mass.active,
+        description=f"Mass activity {mass.id} of tenant {caller.tenant}",
+    )
 
 
 def delete_schedule(name: str) -> None:
     """Delete a schedule; one already gone (an at() that fired, an earlier try) is fine."""
-    try:
-        _scheduler().delete_schedule(Name=name, GroupName=load(ActivitiesSettings).schedule_group)
-    except ClientError as error:
-        if _error_code(error) == "ResourceNotFoundException":
-            return
-        logger.exception("schedule not deleted", extra={"schedule": name})
-        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error
-    except BotoCoreError as error:
-        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error
+    schedules.delete_schedule(name, load(ActivitiesSettings).schedule_group)
 
 
 # ----------------------------------------------------------------------------- commands

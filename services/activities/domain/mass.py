@@ -13,35 +13,35 @@ firing or redelivering a page makes the same ids again and never a second activi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.activities.domain.models import ActivityKind, Description, OptLocation, Subject
 from shared.contracts.audience import AudienceMember
 from shared.errors import FieldError
 from shared.ids import derived_id
+from shared.schedules import (  # noqa: F401 (SCHEDULED_TIME, parse_scheduled_time: re-exported)
+    LAST_MONTHLY_DAY,
+    SCHEDULED_TIME,
+    Frequency,
+    SchedulePlan,
+    TimeZone,
+    at_plan,
+    cron,
+    local,
+    parse_scheduled_time,
+    recurring_plan,
+    scheduled_time,
+    whole_minutes,
+)
+from shared.schedules import schedule_name as _schedule_name
 from shared.types import INPUT, OUTPUT, Code, CodeList, Id, OptCode, OptId, OptText200, reject_null
 
-SCHEDULED_TIME = "%Y-%m-%dT%H:%M:%SZ"  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
-LAST_MONTHLY_DAY = 28  # every month has it
-_WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 CRM_FIELDS = ("category", "crm_kind", "crm_type", "properties")
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Helsinki)") from None
-    return value
-
-
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_zone)]
 
 
 class OwnerMode(StrEnum):
@@ -53,12 +53,6 @@ class ScheduleMode(StrEnum):
     now = "now"
     at = "at"
     recurring = "recurring"
-
-
-class Frequency(StrEnum):
-    daily = "daily"
-    weekly = "weekly"
-    monthly = "monthly"
 
 
 class MassActivityTemplate(BaseModel):
@@ -102,11 +96,7 @@ class MassSchedule(BaseModel):
     end: AwareDatetime | None = Field(None, description="Mode `recurring`: no runs after this")
     time_zone: TimeZone = "UTC"
 
-    @field_validator("at", "start", "end")
-    @classmethod
-    def _whole_minutes(cls, value: datetime | None) -> datetime | None:
-        # Schedules fire on whole minutes; keeping the input's seconds would shift every run id.
-        return value.replace(second=0, microsecond=0) if value else value
+    _whole_minutes = field_validator("at", "start", "end")(whole_minutes)
 
 
 class MassActivityCreate(BaseModel):
@@ -229,10 +219,6 @@ def _check_template(body: MassActivityCreate, kind: ActivityKind) -> list[FieldE
     return errors
 
 
-def local(moment: datetime, zone: str) -> datetime:
-    return moment.astimezone(ZoneInfo(zone))
-
-
 def activity_times(template: MassActivityTemplate, kind: ActivityKind, run_at: datetime, zone: str) -> dict[str, Any]:
     """The start and end (events) or due time (tasks) of the activities of a run."""
     tz = ZoneInfo(zone)
@@ -253,16 +239,6 @@ def owner_of(owner: MassOwner, member: AudienceMember, creator: str) -> str:
         return owner.user_id
     owner_is_user = member.owner_type != "group"
     return (member.owner_id if owner_is_user else None) or member.account_manager_id or creator
-
-
-def scheduled_time(moment: datetime) -> str:
-    """A run time as the scheduler writes it (whole seconds, UTC, `Z`)."""
-    return moment.astimezone(UTC).strftime(SCHEDULED_TIME)
-
-
-def parse_scheduled_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_id(mass_activity_id: str, run_at: datetime) -> str:
@@ -287,54 +263,20 @@ def runs_at(mass: MassActivity, run_at: datetime) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SchedulePlan:
-    """What the EventBridge Scheduler schedule of a mass activity is."""
-
-    expression: str
-    time_zone: str
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    one_time: bool = False
-
-
 def schedule_plan(schedule: MassSchedule, now: datetime) -> SchedulePlan | None:
     """The schedule that fires a mass activity; None when nothing is left to fire."""
     zone = schedule.time_zone
-    if schedule.mode == ScheduleMode.at and schedule.at and schedule.at > now:
-        return SchedulePlan(f"at({_local_text(schedule.at, zone)})", zone, one_time=True)
+    if schedule.mode == ScheduleMode.at and schedule.at:
+        return at_plan(schedule.at, zone, now)
     if schedule.mode != ScheduleMode.recurring or schedule.start is None or schedule.frequency is None:
         return None
-    if schedule.end is not None and schedule.end <= now:
-        return None
-    # The scheduler starts after StartDate: a minute before the first run keeps that run. A start
-    # already past is left out (AWS refuses a StartDate more than 5 minutes ago).
-    begin = schedule.start - timedelta(minutes=1)
-    return SchedulePlan(
-        cron(schedule.frequency, local(schedule.start, zone)),
-        zone,
-        start_date=begin if begin > now else None,
-        end_date=schedule.end,
-    )
-
-
-def cron(frequency: Frequency, first: datetime) -> str:
-    """A cron() expression repeating the local time of `first` daily, on its weekday, or on its day."""
-    minute, hour = first.minute, first.hour
-    if frequency == Frequency.daily:
-        return f"cron({minute} {hour} * * ? *)"
-    if frequency == Frequency.weekly:
-        return f"cron({minute} {hour} ? * {_WEEKDAYS[first.weekday()]} *)"
-    return f"cron({minute} {hour} {first.day} * ? *)"
-
-
-def _local_text(moment: datetime, zone: str) -> str:
-    return local(moment, zone).strftime("%Y-%m-%dT%H:%M:%S")
+    expression = cron(schedule.frequency, local(schedule.start, zone))
+    return recurring_plan(expression, zone, now, schedule.start, schedule.end)
 
 
 def schedule_name(stage: str, mass_activity_id: str) -> str:
     """The schedule's name: deterministic, so a retried create finds the one it made."""
-    return f"kontakt-{stage}-mass-{mass_activity_id}"
+    return _schedule_name(stage, "mass", mass_activity_id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,325 @@
+"""EventBridge Scheduler schedules that put jobs on a service's jobs queue.
+
+A schedule is a trigger derived from a record, written after the record commits: its name is
+deterministic (a retried create or update converges on the same schedule), `sync_schedule`
+creates, updates or deletes it to match the record, and `delete_schedule` ignores one already
+gone. The target input carries `<aws.scheduler.scheduled-time>`, which the scheduler fills in
+with the firing's time; `parse_scheduled_time` reads it back, and ids derived from it make a
+retried firing do nothing twice.
+
+The pure part says what the schedule is (`SchedulePlan`: an at(), rate() or cron() expression
+with its time zone and optional start and end); `Repeat` is a recurrence a client chooses
+(rate, cron, daily, weekly, monthly) with its checks (errors name the field).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
+
+from shared.errors import DomainError, FieldError
+from shared.observability import logger
+from shared.types import INPUT
+
+SCHEDULED_TIME = "%Y-%m-%dT%H:%M:%SZ"  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
+SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
+LAST_MONTHLY_DAY = 28  # every month has it
+_WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+class ScheduleUnavailable(DomainError):
+    status, code, title = 503, "schedule_unavailable", "Schedule unavailable"
+
+
+# ----------------------------------------------------------------------------- times
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Helsinki)") from None
+    return value
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_zone)]
+
+
+def local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def scheduled_time(moment: datetime) -> str:
+    """A firing time as the scheduler writes it (whole seconds, UTC, `Z`)."""
+    return moment.astimezone(UTC).strftime(SCHEDULED_TIME)
+
+
+def parse_scheduled_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def whole_minutes(value: datetime | None) -> datetime | None:
+    """Schedules fire on whole minutes; keeping an input's seconds would shift every derived id."""
+    return value.replace(second=0, microsecond=0) if value else value
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+class Frequency(StrEnum):
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    """What an EventBridge Scheduler schedule is."""
+
+    expression: str
+    time_zone: str
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    one_time: bool = False
+
+
+def at_plan(at: datetime, zone: str, now: datetime) -> SchedulePlan | None:
+    """A one-time schedule (deleted by the scheduler once it fired); None when `at` is past."""
+    if at <= now:
+        return None
+    return SchedulePlan(f"at({local(at, zone).strftime('%Y-%m-%dT%H:%M:%S')})", zone, one_time=True)
+
+
+def recurring_plan(
+    expression: str, zone: str, now: datetime, start: datetime | None = None, end: datetime | None = None
+) -> SchedulePlan | None:
+    """A repeating schedule from `start` (its first firing, kept) to `end`; None once ended."""
+    if end is not None and end <= now:
+        return None
+    # The scheduler starts after StartDate: a minute before the first firing keeps it. A start
+    # already past is left out (AWS refuses a StartDate more than 5 minutes ago).
+    begin = start - timedelta(minutes=1) if start else None
+    return SchedulePlan(expression, zone, start_date=begin if begin and begin > now else None, end_date=end)
+
+
+def cron(frequency: Frequency, first: datetime) -> str:
+    """A cron() expression repeating the local time of `first` daily, on its weekday, or on its day."""
+    minute, hour = first.minute, first.hour
+    if frequency == Frequency.daily:
+        return f"cron({minute} {hour} * * ? *)"
+    if frequency == Frequency.weekly:
+        return f"cron({minute} {hour} ? * {_WEEKDAYS[first.weekday()]} *)"
+    return f"cron({minute} {hour} {first.day} * ? *)"
+
+
+def schedule_name(stage: str, kind: str, record_id: str) -> str:
+    """A schedule's name: deterministic, so a retried create finds the one it made (64 characters at most)."""
+    return f"kontakt-{stage}-{kind}-{record_id}"[:64]
+
+
+# ----------------------------------------------------------------------------- expressions
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_CRON_FIELDS = (
+    ("minutes", r"[0-9,\-*/]+"),
+    ("hours", r"[0-9,\-*/]+"),
+    ("day-of-month", r"[0-9,\-*?/LW]+"),
+    ("month", r"[0-9A-Za-z,\-*/]+"),
+    ("day-of-week", r"[0-9A-Za-z,\-*?/L#]+"),
+    ("year", r"[0-9,\-*/]+"),
+)
+
+
+def rate_problem(expression: str) -> str | None:
+    """Why a rate() expression is not one EventBridge Scheduler takes (None: it is)."""
+    match = _RATE.fullmatch(expression.strip())
+    if match is None:
+        return "write rate(<number> <minute(s)|hour(s)|day(s)>), e.g. rate(1 day)"
+    value, unit = int(match.group(1)), match.group(2)
+    if value < 1:
+        return "the rate must be at least 1"
+    if (value == 1) != (not unit.endswith("s")):
+        return "use a singular unit with 1 and a plural one otherwise (rate(1 day), rate(2 days))"
+    return None
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a cron() expression is not one EventBridge Scheduler takes (None: it is)."""
+    match = re.fullmatch(r"cron\((.*)\)", expression.strip())
+    if match is None:
+        return "write cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)"
+    parts = match.group(1).split()
+    if len(parts) != len(_CRON_FIELDS):
+        return "a cron expression has 6 fields: minutes hours day-of-month month day-of-week year"
+    for text, (name, pattern) in zip(parts, _CRON_FIELDS, strict=True):
+        if not re.fullmatch(pattern, text):
+            return f"the {name} field {text!r} is not valid"
+    if (parts[2] == "?") == (parts[4] == "?"):
+        return "exactly one of day-of-month and day-of-week is '?'"
+    return None
+
+
+# ----------------------------------------------------------------------------- a client's recurrence
+
+
+class RepeatMode(StrEnum):
+    rate = "rate"
+    cron = "cron"
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+
+
+class Repeat(BaseModel):
+    """How often something runs: an EventBridge rate() or cron() expression, or daily, weekly or
+    monthly at the local time (and weekday or day) of `start`."""
+
+    model_config = INPUT
+
+    mode: RepeatMode
+    expression: str | None = Field(
+        None, max_length=200, description="Modes rate and cron: e.g. `rate(1 day)`, `cron(0 9 ? * MON *)`"
+    )
+    start: AwareDatetime | None = Field(
+        None, description="The first run (needed with daily, weekly, monthly); rate and cron: none before it"
+    )
+    end: AwareDatetime | None = Field(None, description="No runs after this")
+    time_zone: TimeZone = "UTC"
+
+    _minutes = field_validator("start", "end")(whole_minutes)
+
+    def problems(self, now: datetime, prefix: str = "schedule") -> list[FieldError]:
+        """What is wrong with it beyond its field types (each error names its field under `prefix`)."""
+
+        def error(name: str, message: str, code: str) -> FieldError:
+            return FieldError(field=f"{prefix}.{name}", message=message, code=code)
+
+        errors = []
+        expressive = self.mode in (RepeatMode.rate, RepeatMode.cron)
+        if expressive and not self.expression:
+            errors.append(error("expression", f"mode {self.mode} needs an expression", "missing"))
+        elif expressive and self.expression:
+            check = rate_problem if self.mode == RepeatMode.rate else cron_problem
+            problem = check(self.expression)
+            if problem:
+                errors.append(error("expression", problem, "invalid"))
+        elif self.expression:
+            errors.append(error("expression", f"not used with mode {self.mode}", "not_allowed"))
+        if not expressive and self.start is None:
+            errors.append(error("start", f"mode {self.mode} needs start", "missing"))
+        if self.start and self.end and self.end <= self.start:
+            errors.append(error("end", "must be after start", "before_start"))
+        if self.end and self.end <= now:
+            errors.append(error("end", "must be in the future", "in_past"))
+        start_day = local(self.start, self.time_zone).day if self.start else 1
+        if self.mode == RepeatMode.monthly and start_day > LAST_MONTHLY_DAY:
+            message = f"a monthly run takes a day of month from 1 to {LAST_MONTHLY_DAY}, which every month has"
+            errors.append(error("start", message, "day_of_month"))
+        return errors
+
+    def plan(self, now: datetime) -> SchedulePlan | None:
+        """The schedule that fires it; None when nothing is left to fire."""
+        if self.mode in (RepeatMode.rate, RepeatMode.cron):
+            expression = (self.expression or "").strip()
+        elif self.start is not None:
+            expression = cron(Frequency(self.mode.value), local(self.start, self.time_zone))
+        else:
+            return None
+        return recurring_plan(expression, self.time_zone, now, self.start, self.end)
+
+    def fires_at(self, moment: datetime) -> bool:
+        """Whether a firing at `moment` is within the recurrence (not before start, not after end)."""
+        return (self.end is None or moment <= self.end) and (self.start is None or moment >= self.start)
+
+
+# ----------------------------------------------------------------------------- the scheduler
+
+
+@dataclass(frozen=True)
+class ScheduleTarget:
+    """Where a schedule puts its job: a queue, the role the scheduler assumes, the schedule group,
+    and the job's JSON (see `target_input`)."""
+
+    queue_arn: str
+    role_arn: str
+    group: str
+    input: str
+
+
+def target_input(payload: Mapping[str, Any]) -> str:
+    """A job's JSON with `scheduled_time` left for the scheduler to fill in."""
+    return json.dumps({**payload, "scheduled_time": SCHEDULED_TIME_PLACEHOLDER})
+
+
+@cache
+def scheduler_client() -> Any:
+    return boto3.client("scheduler")
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def sync_schedule(
+    name: str, plan: SchedulePlan | None, target: ScheduleTarget, *, enabled: bool = True, description: str = ""
+) -> None:
+    """Make the schedule `name` what `plan` says: created, updated, or deleted when there is no plan.
+
+    Safe to repeat: an existing schedule is updated, a missing one created. ScheduleUnavailable
+    (503) when the scheduler cannot be reached or refuses.
+    """
+    if plan is None:
+        delete_schedule(name, target.group)
+        return
+    params: dict[str, Any] = {
+        "Name": name,
+        "GroupName": target.group,
+        "Description": description[:512],
+        "ScheduleExpression": plan.expression,
+        "ScheduleExpressionTimezone": plan.time_zone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED" if enabled else "DISABLED",
+        "Target": {"Arn": target.queue_arn, "RoleArn": target.role_arn, "Input": target.input},
+    }
+    if plan.start_date:
+        params["StartDate"] = plan.start_date
+    if plan.end_date:
+        params["EndDate"] = plan.end_date
+    if plan.one_time:
+        params["ActionAfterCompletion"] = "DELETE"
+    try:
+        try:
+            scheduler_client().create_schedule(**params)
+        except ClientError as error:
+            if _error_code(error) != "ConflictException":
+                raise
+            scheduler_client().update_schedule(**params)  # made by an earlier try: converge
+    except (ClientError, BotoCoreError) as error:
+        logger.exception("schedule not saved", extra={"schedule": name})
+        raise ScheduleUnavailable("The schedule could not be saved; try again.") from error
+
+
+def delete_schedule(name: str, group: str) -> None:
+    """Delete a schedule; one already gone (an at() that fired, an earlier try) is fine."""
+    try:
+        scheduler_client().delete_schedule(Name=name, GroupName=group)
+    except ClientError as error:
+        if _error_code(error) == "ResourceNotFoundException":
+            return
+        logger.exception("schedule not deleted", extra={"schedule": name})
+        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error
+    except BotoCoreError as error:
+        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error

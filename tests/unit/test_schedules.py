@@ -1,0 +1,110 @@
+"""Shared Scheduler helpers: plans, expressions, recurrences and their checks (pure)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.schedules import (
+    SCHEDULED_TIME_PLACEHOLDER,
+    Repeat,
+    at_plan,
+    cron_problem,
+    parse_scheduled_time,
+    rate_problem,
+    recurring_plan,
+    schedule_name,
+    scheduled_time,
+    target_input,
+)
+
+NOW = datetime(2030, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def fields(repeat: dict[str, Any]) -> list[str]:
+    return [e.field for e in Repeat.model_validate(repeat).problems(NOW)]
+
+
+def test_at_and_recurring_plans() -> None:
+    plan = at_plan(datetime(2030, 4, 1, 6, tzinfo=UTC), "Europe/Helsinki", NOW)
+    assert plan is not None and plan.expression == "at(2030-04-01T09:00:00)" and plan.one_time
+    assert at_plan(NOW, "UTC", NOW) is None
+    start = datetime(2030, 4, 1, 6, tzinfo=UTC)
+    plan = recurring_plan("rate(1 day)", "UTC", NOW, start)
+    assert plan is not None and plan.start_date == datetime(2030, 4, 1, 5, 59, tzinfo=UTC)
+    assert recurring_plan("rate(1 day)", "UTC", NOW, datetime(2030, 1, 1, tzinfo=UTC)).start_date is None  # type: ignore[union-attr]
+    assert recurring_plan("rate(1 day)", "UTC", NOW, None, NOW) is None  # ended
+
+
+@pytest.mark.parametrize(
+    ("expression", "ok"),
+    [
+        ("rate(1 day)", True),
+        ("rate(30 minutes)", True),
+        ("rate(1 days)", False),
+        ("rate(2 hour)", False),
+        ("rate(0 minutes)", False),
+        ("rate(1 week)", False),
+        ("every day", False),
+    ],
+)
+def test_rate_expressions(expression: str, ok: bool) -> None:
+    assert (rate_problem(expression) is None) == ok
+
+
+@pytest.mark.parametrize(
+    ("expression", "ok"),
+    [
+        ("cron(0 9 ? * MON-FRI *)", True),
+        ("cron(15 10 1 * ? *)", True),
+        ("cron(0 9 * * * *)", False),  # day-of-month and day-of-week both set
+        ("cron(0 9 * *)", False),
+        ("cron(0 9 ? * MON; *)", False),
+        ("0 9 ? * MON *", False),
+    ],
+)
+def test_cron_expressions(expression: str, ok: bool) -> None:
+    assert (cron_problem(expression) is None) == ok
+
+
+def test_repeat_checks_name_the_field() -> None:
+    assert fields({"mode": "rate"}) == ["schedule.expression"]
+    assert fields({"mode": "rate", "expression": "rate(2 day)"}) == ["schedule.expression"]
+    assert fields({"mode": "cron", "expression": "cron(0 9 ? * MON *)"}) == []
+    assert fields({"mode": "daily"}) == ["schedule.start"]
+    assert fields({"mode": "daily", "start": "2030-04-01T08:00:00Z", "expression": "rate(1 day)"}) == [
+        "schedule.expression"
+    ]
+    assert fields({"mode": "monthly", "start": "2030-04-30T08:00:00Z"}) == ["schedule.start"]
+    assert fields({"mode": "rate", "expression": "rate(1 day)", "end": "2030-01-01T00:00:00Z"}) == ["schedule.end"]
+    with pytest.raises(ValidationError):
+        Repeat.model_validate({"mode": "rate", "expression": "rate(1 day)", "time_zone": "Mars/Olympus"})
+
+
+def test_repeat_plans() -> None:
+    weekly = Repeat.model_validate({"mode": "weekly", "start": "2030-04-02T06:15:30Z", "time_zone": "Europe/Helsinki"})
+    plan = weekly.plan(NOW)
+    assert plan is not None
+    assert (plan.expression, plan.time_zone) == ("cron(15 9 ? * TUE *)", "Europe/Helsinki")
+    assert plan.start_date == datetime(2030, 4, 2, 6, 14, tzinfo=UTC)  # seconds dropped, a minute early
+    rate = Repeat.model_validate({"mode": "rate", "expression": "rate(1 day)"}).plan(NOW)
+    assert rate is not None and rate.expression == "rate(1 day)" and rate.start_date is None
+    assert weekly.fires_at(datetime(2030, 4, 2, 6, 15, tzinfo=UTC))
+    assert not weekly.fires_at(datetime(2030, 4, 1, 6, 15, tzinfo=UTC))
+
+
+def test_names_times_and_inputs() -> None:
+    assert schedule_name("dev", "automation", "A1") == "kontakt-dev-automation-A1"
+    assert len(schedule_name("a-very-long-stage-name", "automation", "01JAAAAAAAAAAAAAAAAAAAAAAA" * 2)) == 64
+    moment = datetime(2030, 1, 1, 8, 0, 30, 400, tzinfo=UTC)
+    assert scheduled_time(moment) == "2030-01-01T08:00:30Z"
+    assert parse_scheduled_time("2030-01-01T08:00:30Z") == moment.replace(microsecond=0)
+    assert json.loads(target_input({"job": "x", "id": "1"})) == {
+        "job": "x",
+        "id": "1",
+        "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
+    }
