@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,6 +30,10 @@ log = logging.getLogger("kontakt.functions")
 INIT_TIMEOUT = 60
 
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+
+# The API's public address as the template spells it (`https://${HttpApi}.execute-api...`): locally
+# no such host exists, so a function's public links (mail links) point at the local gateway instead.
+_EXECUTE_API = re.compile(r"https://[A-Za-z0-9-]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
 
 
 class FunctionError(Exception):
@@ -282,6 +287,13 @@ class FunctionPool:
         for worker in self._workers:
             worker.stop()
 
+    def point_public_links(self, gateway_url: str) -> None:
+        """Environment values naming the API's execute-api host name the local gateway (before a cold start)."""
+        environment = {k: _EXECUTE_API.sub(gateway_url.rstrip("/"), v) for k, v in self.spec.environment.items()}
+        self.spec = replace(self.spec, environment=environment)
+        for worker in self._workers:
+            worker.spec = self.spec
+
 
 class Functions:
     """Every function of the stack, invoked by logical id; counts what is in flight."""
@@ -310,3 +322,7 @@ class Functions:
     def stop(self) -> None:
         for pool in self._pools.values():
             pool.stop()
+
+    def point_public_links(self, gateway_url: str) -> None:
+        for pool in self._pools.values():
+            pool.point_public_links(gateway_url)

@@ -79,6 +79,7 @@ class LocalRuntime:
             self.schedules.start()
             self.gateway = Gateway(self.stack, self.issuer, self.functions.invoke, self.events)
             self.gateway.start(self.port)
+            self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
         except BaseException:
             self.stop()
             raise
