@@ -1,8 +1,12 @@
 """How a built mail leaves: SES v2 (default) or the tenant's own SMTP server (tenant setting "email").
 
-A transport's `send(raw, from_addr, to_addrs)` returns the provider's message id. It raises
+A transport's `send(raw, from_addr, to_addrs, tags=...)` returns the provider's message id. It raises
 `Refused` when the provider refuses for good (the sender marks the mail failed) and lets anything
 temporary raise as it is (the send queue retries).
+
+SES sends through the stack's configuration set (CONFIGURATION_SET), whose EventBridge destination
+reports each mail's Send, Delivery, Bounce, Complaint ... on the default bus; the mail's tags (e.g.
+{"tenant": ..., "message": ...}) come back in every report as `mail.tags` (domain/feedback.py).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol
 
@@ -26,7 +31,9 @@ from services.email.domain.transports import (
     shown,
 )
 from services.email.service import Caller
+from services.email.settings import EmailSettings
 from services.email.transactional import SENDER_SETTING
+from shared.settings import load
 
 # SES answers that no retry can change (an unverified From identity, a malformed mail).
 SES_REFUSED = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"})
@@ -40,7 +47,9 @@ class Refused(Exception):
 class Transport(Protocol):
     name: str
 
-    def send(self, raw: bytes, from_addr: str, to_addrs: list[str]) -> str: ...
+    def send(
+        self, raw: bytes, from_addr: str, to_addrs: list[str], *, tags: Mapping[str, str] | None = None
+    ) -> str: ...
 
 
 @cache
@@ -48,16 +57,35 @@ def _ses() -> Any:
     return boto3.client("sesv2")
 
 
+def ses_request(
+    raw: bytes, from_addr: str, to_addrs: list[str], configuration_set: str, tags: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """SES v2 SendEmail arguments: the configuration set (its event destination) and the mail's tags."""
+    request: dict[str, Any] = {
+        "FromEmailAddress": from_addr,
+        "Destination": {"ToAddresses": to_addrs},
+        "Content": {"Raw": {"Data": raw}},
+    }
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    if tags:
+        request["EmailTags"] = [{"Name": name, "Value": value} for name, value in tags.items() if value]
+    return request
+
+
 class SesTransport:
     name = "ses"
 
-    def send(self, raw: bytes, from_addr: str, to_addrs: list[str]) -> str:
+    def __init__(self, configuration_set: str | None = None) -> None:
+        self.configuration_set = configuration_set
+
+    def send(self, raw: bytes, from_addr: str, to_addrs: list[str], *, tags: Mapping[str, str] | None = None) -> str:
+        """`tags`: names and values of letters, digits, `_` and `-` only (SES refuses others)."""
+        configuration_set = (
+            self.configuration_set if self.configuration_set is not None else load(EmailSettings).configuration_set
+        )
         try:
-            response = _ses().send_email(
-                FromEmailAddress=from_addr,
-                Destination={"ToAddresses": to_addrs},
-                Content={"Raw": {"Data": raw}},
-            )
+            response = _ses().send_email(**ses_request(raw, from_addr, to_addrs, configuration_set, tags))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in SES_REFUSED:
@@ -73,7 +101,8 @@ class SmtpTransport:
         self.server = server
         self.timeout = timeout
 
-    def send(self, raw: bytes, from_addr: str, to_addrs: list[str]) -> str:
+    def send(self, raw: bytes, from_addr: str, to_addrs: list[str], *, tags: Mapping[str, str] | None = None) -> str:
+        """`tags` are SES's: an SMTP server has no use for them."""
         try:
             with self._connect() as client:
                 return _deliver(client, _crlf(raw), from_addr, to_addrs)
