@@ -1,0 +1,88 @@
+"""A campaign's attachments: files in the email files bucket, 5 MB in all (seed 002).
+
+The client asks for an upload (`POST /campaigns/{id}/attachments`): the presigned POST's policy
+caps the file at what is left of the campaign's 5 MB, and the declared sizes may not pass it either
+(422 naming `size`). `POST .../attachments/{file_id}/confirm` records the size S3 holds. Only
+uploaded files go out with the mails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.email.domain.campaigns import (
+    MAX_CAMPAIGN_ATTACHMENTS,
+    AttachmentCreate,
+    AttachmentUpload,
+    CampaignAttachment,
+    attachments_total,
+)
+from services.email.settings import EmailSettings
+from shared import files
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.ids import new_id
+from shared.settings import load
+
+
+def bucket() -> str:
+    return load(EmailSettings).files_bucket
+
+
+def file_key(tenant: str, campaign_id: str, file_id: str) -> str:
+    return f"{tenant}/campaign/{campaign_id}/{file_id}"
+
+
+def planned(current: list[dict[str, Any]], body: AttachmentCreate) -> CampaignAttachment:
+    """The new attachment, if it fits in what is left of the 5 MB; 422 naming `size` otherwise."""
+    left = MAX_CAMPAIGN_ATTACHMENTS - attachments_total(current)
+    if body.size > left:
+        raise ValidationFailed.on(
+            "size", f"Attachments exceed 5 MB in all: {max(left, 0)} bytes are left.", "too_large"
+        )
+    return CampaignAttachment(id=new_id(), name=body.name, content_type=body.content_type, size=body.size)
+
+
+def upload_of(
+    tenant: str, campaign_id: str, current: list[dict[str, Any]], attachment: CampaignAttachment
+) -> AttachmentUpload:
+    """Where the client sends the file; the signed policy allows at most what is left of the 5 MB."""
+    left = MAX_CAMPAIGN_ATTACHMENTS - attachments_total([a for a in current if a["id"] != attachment.id])
+    key = file_key(tenant, campaign_id, attachment.id)
+    url, fields = files.presign_upload(bucket(), key, left, attachment.content_type)
+    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
+
+
+def confirmed(tenant: str, campaign_id: str, current: list[dict[str, Any]], file_id: str) -> list[dict[str, Any]]:
+    """The attachments with this one marked uploaded at the size S3 holds; 409 while nothing is uploaded."""
+    found = next((a for a in current if a["id"] == file_id), None)
+    if found is None:
+        raise NotFound(f"No file {file_id} on campaign {campaign_id}.")
+    size = files.stored_size(bucket(), file_key(tenant, campaign_id, file_id))
+    if size is None:
+        raise Conflict("The file has not been uploaded yet.")
+    changed = [{**a, "status": "uploaded", "size": size} if a["id"] == file_id else a for a in current]
+    if attachments_total(changed) > MAX_CAMPAIGN_ATTACHMENTS:
+        raise ValidationFailed.on("size", "Attachments exceed 5 MB in all.", "too_large")
+    return changed
+
+
+def removed(tenant: str, campaign_id: str, current: list[dict[str, Any]], file_id: str) -> list[dict[str, Any]]:
+    if not any(a["id"] == file_id for a in current):
+        raise NotFound(f"No file {file_id} on campaign {campaign_id}.")
+    files.delete(bucket(), file_key(tenant, campaign_id, file_id))
+    return [a for a in current if a["id"] != file_id]
+
+
+def mail_refs(tenant: str, campaign_id: str, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The uploaded files as a message carries them (the sender reads them from S3)."""
+    return [
+        {
+            "bucket": bucket(),
+            "key": file_key(tenant, campaign_id, a["id"]),
+            "name": a["name"],
+            "content_type": a["content_type"],
+            "size": a["size"],
+        }
+        for a in attachments
+        if a.get("status") == "uploaded"
+    ]

@@ -1,0 +1,194 @@
+"""Campaigns (pure, no I/O): the models, the status rules and what a page of recipients becomes.
+
+A campaign mails one template to the members of a target group, bound to one list type (the
+recipients' opt-outs of that list type hold). Its stored status moves draft -> scheduled ->
+sending, with paused and cancelled on the side and failed when its audience cannot be resolved;
+"sent" is derived: the audience is complete (every page up to the last one seen) and no recipient
+is still queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from shared.types import INPUT, OUTPUT, Id, Name200
+
+MAX_CAMPAIGN_ATTACHMENTS = 5 * 1024 * 1024  # bytes in all, mass mail (seed 002)
+MAX_HAND_ADDED = 100  # contacts per POST /campaigns/{id}/contacts
+AUDIENCE_FIELDS = ["email", "first_name", "last_name", "account_id"]
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    sending = "sending"
+    sent = "sent"
+    paused = "paused"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+# Which stored statuses each command starts from.
+SENDABLE = frozenset({CampaignStatus.draft, CampaignStatus.scheduled})
+SCHEDULABLE = frozenset({CampaignStatus.draft, CampaignStatus.scheduled})
+PAUSABLE = frozenset({CampaignStatus.sending})
+RESUMABLE = frozenset({CampaignStatus.paused})
+CANCELLABLE = frozenset({CampaignStatus.draft, CampaignStatus.scheduled, CampaignStatus.sending, CampaignStatus.paused})
+EDITABLE = frozenset({CampaignStatus.draft})
+
+
+class Tracking(BaseModel):
+    model_config = INPUT
+
+    opens: bool = True
+    clicks: bool = True
+
+
+class AttachmentCreate(BaseModel):
+    """A file to attach to every mail of the campaign; the client uploads it to the returned URL."""
+
+    model_config = INPUT
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    content_type: Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
+    size: Annotated[int, Field(ge=1, le=MAX_CAMPAIGN_ATTACHMENTS, description="Bytes; 5 MB in all per campaign")]
+
+
+class CampaignAttachment(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    status: str = Field("pending", description="pending until the upload is confirmed, then uploaded")
+
+
+class AttachmentUpload(BaseModel):
+    """Where to send the file: a presigned S3 POST whose policy caps the size."""
+
+    attachment: CampaignAttachment
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+
+
+class CampaignCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+    template_id: Id
+    list_type_id: Id = Field(description="The opt-out list the campaign's mails belong to")
+    target_group_id: Id | None = Field(None, description="Whose contacts the campaign mails when sent")
+    tracking: Tracking = Field(default_factory=Tracking)
+    automatic_template_id: Id | None = Field(
+        None, description="The template mailed to each contact added to the campaign by hand"
+    )
+
+
+class CampaignUpdate(BaseModel):
+    model_config = INPUT
+
+    name: Name200 | None = None
+    template_id: Id | None = None
+    list_type_id: Id | None = None
+    target_group_id: Id | None = None
+    tracking: Tracking | None = None
+    automatic_template_id: Id | None = None
+    version: int | None = Field(default=None, description="The version read; a later save in between is a 409")
+
+
+class ScheduleRequest(BaseModel):
+    model_config = INPUT
+
+    send_at: datetime = Field(description="When to send (with a time zone), in the future")
+
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("Give a time zone (e.g. 2030-01-01T09:00:00+02:00).")
+        return value
+
+
+class ContactsAdd(BaseModel):
+    model_config = INPUT
+
+    contact_ids: list[Id] = Field(min_length=1, max_length=MAX_HAND_ADDED)
+
+
+class AddedContact(BaseModel):
+    contact_id: str
+    message_id: str
+    status: str
+
+
+class ContactsAdded(BaseModel):
+    items: list[AddedContact]
+
+
+class Audience(BaseModel):
+    """How far the campaign's audience has arrived."""
+
+    model_config = OUTPUT
+
+    pages: list[int] = Field(default_factory=list)
+    last_page: int | None = None
+    total: int | None = None
+    complete: bool = False
+
+
+class Campaign(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    template_id: str
+    list_type_id: str
+    target_group_id: str | None = None
+    tracking: Tracking = Field(default_factory=Tracking)
+    attachments: list[CampaignAttachment] = Field(default_factory=list)
+    automatic_template_id: str | None = None
+    once_scope: str
+    status: CampaignStatus
+    error: str | None = None
+    send_at: datetime | None = None
+    started_at: datetime | None = None
+    audience: Audience = Field(default_factory=Audience)
+    origin: dict[str, Any] | None = None
+    stats: dict[str, int] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None
+    version: int | None = None
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def audience_with(audience: Mapping[str, Any] | None, page: int, last: bool, total: int | None) -> dict[str, Any]:
+    """The campaign's audience progress once this page is in (a page seen twice changes nothing)."""
+    current = dict(audience or {})
+    pages = sorted({*current.get("pages", []), page})
+    last_page = page if last else current.get("last_page")
+    if last and total is not None:
+        current["total"] = total
+    complete = last_page is not None and pages == list(range(1, last_page + 1))
+    return {**current, "pages": pages, "last_page": last_page, "complete": complete}
+
+
+def shown_status(stored: str, audience: Mapping[str, Any] | None, counts: Mapping[str, int]) -> CampaignStatus:
+    """The status a client sees: "sending" becomes "sent" once every recipient is staged and none is queued."""
+    status = CampaignStatus(stored)
+    if status == CampaignStatus.sending and (audience or {}).get("complete") and counts.get("queued", 0) <= 0:
+        return CampaignStatus.sent
+    return status
+
+
+def attachments_total(attachments: Sequence[Mapping[str, Any]]) -> int:
+    return sum(int(a.get("size", 0)) for a in attachments)
