@@ -1,0 +1,117 @@
+"""The unsubscribe landing page in a real headless browser (Debian's chromium through selenium):
+a recipient opens the link of a mail, unsubscribes, sees it confirmed, subscribes again.
+
+CI installs chromium (.ci/run); a machine without it fails here unless KONTAKT_NO_BROWSER is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.runtime import LocalRuntime
+from services.email.unsubscribe import unsubscribe_token
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import new_tenant, walk
+
+CHROMIUM = ("chromium", "chromium-browser")
+DRIVER = "chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if os.environ.get("KONTAKT_NO_BROWSER"):
+        pytest.skip("KONTAKT_NO_BROWSER is set")
+    binary = next((path for path in map(shutil.which, CHROMIUM) if path), None)
+    driver_path = shutil.which(DRIVER)
+    if not binary or not driver_path:
+        pytest.fail("chromium and chromedriver are needed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    with tempfile.TemporaryDirectory(prefix="kontakt-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = binary
+        for flag in (*FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+        driver.set_page_load_timeout(120)  # a cold start of the API function on a busy machine
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+@pytest.fixture(scope="module")
+def key(stack: LocalRuntime) -> bytes:
+    """The stack's signing key, as the sender signs the links it puts in a mail."""
+    secrets = stack.client("secretsmanager")
+    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-cursor-key"))
+    return str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()
+
+
+def _opted_out(admin: Api, list_type_id: str) -> list[str]:
+    return [o["address"] for o in walk(admin, f"/email/list-types/{list_type_id}/opt-outs", limit=50)]
+
+
+def _text(driver: Any, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    found = WebDriverWait(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, element_id)))
+    return str(found.text)
+
+
+def _click(driver: Any, element_id: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    WebDriverWait(driver, 60).until(expected_conditions.element_to_be_clickable((By.ID, element_id))).click()
+    WebDriverWait(driver, 120).until(expected_conditions.staleness_of(page))  # the form's answer replaced the page
+
+
+def test_a_recipient_unsubscribes_and_subscribes_again_in_the_browser(
+    browser: Any, stack: LocalRuntime, api: Api, key: bytes
+) -> None:
+    tenant = new_tenant()
+    admin = api.as_(tenant, "admin-1", "admin")
+    assert admin.get("/email/list-types").status_code == 200  # the tenant's list types exist
+    token = unsubscribe_token(tenant, "Ann.Reader@Example.com", "marketing", contact_id="c-ann", key=key)
+
+    browser.get(f"{stack.api_url}/u/{token}")
+    assert _text(browser, "address") == "an***@example.com"
+    assert browser.find_element("tag name", "h1").text == "Marketing"
+    assert _text(browser, "state") == "You receive these emails."
+
+    _click(browser, "unsubscribe")
+    assert _text(browser, "note") == "You have been unsubscribed."
+    assert _text(browser, "state") == "You do not receive these emails."
+    assert "ann.reader@example.com" in _opted_out(admin, "marketing")
+    assert "ann.reader@example.com" not in _opted_out(admin, "service-notices")  # the other list still goes
+
+    _click(browser, "subscribe")
+    assert _text(browser, "note") == "You have subscribed again."
+    assert _text(browser, "state") == "You receive these emails."
+    assert "ann.reader@example.com" not in _opted_out(admin, "marketing")
+
+    browser.get(f"{stack.api_url}/u/{token[:-2]}xx")  # an altered link shows no page of anyone's
+    assert "not valid" in browser.page_source
+    assert not browser.find_elements("id", "unsubscribe")
