@@ -1,21 +1,47 @@
-"""Sending one queued mail: build the MIME mail, hand it to the tenant's transport (SES v2, or its
-own SMTP server: services/email/transports.py), then record the send and publish `email.sent` in
-one transaction.
+"""Sending the queued mails of one SQS batch: claim, send, settle (issue 5 "Sending").
 
-A send-queue message is `{"tenant_id", "message_id"}`. A message no longer "queued" is skipped, so
-a redelivered queue message sends nothing. The Message-ID header is derived from our id, so a mail
-sent again after a crash between SES and the record is the same mail to the receiving side.
+A send-queue message is `{"tenant_id", "message_id"[, "campaign_id"]}`. One batch (up to 10):
+1. one BatchGet reads the message records, the tenants' sender settings and the campaigns the
+   queue messages name (a second BatchGet for campaigns only the records name);
+2. the mails that may go are CLAIMED in one transaction (status queued -> "sending", `claimed_at`,
+   `attempts` + 1; one by one when the transaction meets a concurrent writer);
+3. the batch's tokens are taken from the account-wide rate limiter (services/email/ratelimit.py);
+4. each mail goes to the tenant's transport;
+5. the outcomes are recorded in one transaction: the message records, `email.sent` (id derived
+   from the message id, so published once) and the campaign counters (services/email/stats.py).
+
+Crash safety. A crash before the claim leaves the mail "queued": the redelivery sends it. A
+crash after the claim leaves it "sending"; the redelivery looks for a PROOF that SES accepted it
+(services/email/proofs.py, from the SES "Send" event of the configuration set): with a proof the
+mail is settled as sent without calling SES again (the proof may also settle it by itself); without
+one the redelivery fails (the queue retries) until the claim is older than the proof window
+(PROOF_WINDOW_SECONDS, default 5 minutes), then the mail is claimed again and sent again with the
+same Message-ID header. That is the at-least-once edge: a mail SES accepted whose "Send" event
+is lost or later than the window goes twice (the receiving side sees one Message-ID twice). SMTP
+transports give no proof: a crash between their reply and the record resends after the window.
+
+A transport error that says for sure the mail did not go (an SES ClientError such as throttling,
+an SMTP 4xx reply) releases the claim (back to "queued") so the retry does not wait the window.
+Campaign mails: a "paused" campaign leaves the mail queued and drops the queue message (resume
+queues it again); a "cancelled" one marks it "skipped".
 """
 
 from __future__ import annotations
 
 import importlib
-from datetime import datetime
+import json
+import os
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
+from services.email import proofs, ratelimit, stats
 from services.email.domain.messages import (
     Mail,
     MessageStatus,
@@ -24,19 +50,34 @@ from services.email.domain.messages import (
     attachments_too_large,
     build_mime,
 )
-from services.email.service import Caller, service_caller
+from services.email.proofs import Proof
+from services.email.service import DEFAULTS, Caller
 from services.email.store import Record
 from services.email.transactional import KIND, SENDER_SETTING
-from services.email.transports import Refused, transport_for
+from services.email.transports import Refused, Transport, transport_for
 from shared import clock
+from shared.auth import AuthContext, Role
 from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
-from shared.store import ConcurrentUpdate, UnitOfWork
+from shared.service import SETTING
+from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key
+
+CAMPAIGN = "campaign"
+DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
+FAULT_ENV = "EMAIL_SENDER_FAULT"  # test hook: "after_claim" | "after_send" kills the process (first attempt)
 
 
 class MessageMissing(Exception):
     """The queue named a message whose record is not readable yet: retry later."""
+
+
+class ProofPending(Exception):
+    """The mail was claimed by a delivery that did not record it; no proof yet, the window is open."""
+
+
+class CampaignMissing(Exception):
+    """A campaign mail whose campaign record is not readable: retry later."""
 
 
 @cache
@@ -44,37 +85,273 @@ def _s3() -> Any:
     return boto3.client("s3")
 
 
+def proof_window() -> timedelta:
+    return timedelta(seconds=float(os.environ.get("PROOF_WINDOW_SECONDS") or DEFAULT_PROOF_WINDOW))
+
+
+def _fault(point: str, attempt: int) -> None:
+    """Crash here when a test asks (env EMAIL_SENDER_FAULT), on a mail's first attempt only."""
+    if os.environ.get(FAULT_ENV) == point and attempt == 1:
+        logger.warning("fault injected: the sender dies", extra={"point": point})
+        os._exit(70)
+
+
+# ----------------------------------------------------------------------------- the batch
+
+
+@dataclass
+class Job:
+    """One queue message of the batch and what became of it."""
+
+    tenant: str
+    message_id: str
+    campaign_id: str | None = None
+    record: Record | None = None
+    error: Exception | None = None
+
+
+@dataclass
+class Outcome:
+    """A write to record: the message's new fields, what it must still be, its counter changes."""
+
+    job: Job
+    changes: dict[str, Any]
+    expect_status: str
+    expect_claim: str | None = None  # our claim's `claimed_at`; None: any
+    counts: dict[str, int] = field(default_factory=dict)
+    sent_at: datetime | None = None
+
+
+@dataclass
+class Batch:
+    jobs: list[Job]
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    campaigns: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    callers: dict[str, Caller] = field(default_factory=dict)
+
+    def caller(self, tenant: str) -> Caller:
+        """A service caller per tenant, without the per-call tenant setup reads (the batch read them)."""
+        if tenant not in self.callers:
+            auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
+            self.callers[tenant] = Caller(auth=auth)
+        return self.callers[tenant]
+
+    def setting(self, tenant: str) -> dict[str, Any]:
+        return self.settings.get(tenant) or DEFAULTS.value(SENDER_SETTING)
+
+
+def _parse(body: Any) -> Job:
+    message = json.loads(body) if isinstance(body, str) else body
+    campaign = message.get("campaign_id")
+    return Job(str(message["tenant_id"]), str(message["message_id"]), str(campaign) if campaign else None)
+
+
+def send_batch(bodies: list[Any]) -> list[Exception | None]:
+    """Send a batch of queue messages; the error of each (None: done, delete it from the queue)."""
+    jobs: list[Job] = []
+    for body in bodies:
+        try:
+            jobs.append(_parse(body))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            logger.error("malformed send-queue message dropped", extra={"error": str(exc)})
+            jobs.append(Job("", "", error=None))  # nothing to send: do not retry it forever
+    seen: set[tuple[str, str]] = set()
+    for job in jobs:  # the same mail queued twice in one batch: the first one does it
+        if (job.tenant, job.message_id) in seen:
+            job.message_id = ""
+        seen.add((job.tenant, job.message_id))
+    batch = Batch([j for j in jobs if j.message_id])
+    _read(batch)
+    outcomes, to_claim = _classify(batch)
+    claimed = _claim(batch, to_claim)
+    outcomes += _send(batch, claimed)
+    _record_all(batch, outcomes)
+    return [job.error for job in jobs]
+
+
 def send_queued(message: dict[str, Any]) -> None:
-    tenant, message_id = str(message["tenant_id"]), str(message["message_id"])
-    caller = service_caller(tenant)
-    record = caller.store.get(tenant, KIND, message_id)
-    if record is None:
-        raise MessageMissing(message_id)
-    if record.data.get("status") != MessageStatus.queued:
-        logger.info(
-            "message not queued, skipped", extra={"message_id": message_id, "status": record.data.get("status")}
-        )
-        return
-    setting = caller.setting(SENDER_SETTING)
-    sender = Sender.model_validate(setting)
+    """One queue message alone (kept for callers outside the batch handler)."""
+    [error] = send_batch([message])
+    if error is not None:
+        raise error
+
+
+# ----------------------------------------------------------------------------- 1. read
+
+
+def _read(batch: Batch) -> None:
+    """One BatchGet for messages, settings and named campaigns; one more for campaigns found later."""
+    keys: list[tuple[str, str]] = []
+    for job in batch.jobs:
+        keys.append((record_key(job.tenant, KIND, job.message_id), KIND.upper()))
+        keys.append((record_key(job.tenant, SETTING, SENDER_SETTING), SETTING.upper()))
+        if job.campaign_id:
+            keys.append((record_key(job.tenant, CAMPAIGN, job.campaign_id), CAMPAIGN.upper()))
+    found = _batch_get(keys)
+    for job in batch.jobs:
+        job.record = found.get((record_key(job.tenant, KIND, job.message_id), KIND.upper()))
+        setting = found.get((record_key(job.tenant, SETTING, SENDER_SETTING), SETTING.upper()))
+        if setting is not None:
+            batch.settings[job.tenant] = setting.data
+        if job.record is not None and not job.campaign_id and job.record.data.get("campaign_id"):
+            job.campaign_id = str(job.record.data["campaign_id"])
+    _read_campaigns(batch, found)
+
+
+def _read_campaigns(batch: Batch, found: dict[tuple[str, str], Record]) -> None:
+    wanted = {(j.tenant, j.campaign_id) for j in batch.jobs if j.campaign_id}
+    keys = {(t, c): (record_key(t, CAMPAIGN, c), CAMPAIGN.upper()) for t, c in wanted}
+    missing = [key for pair, key in keys.items() if key not in found]
+    if missing:
+        found = {**found, **_batch_get(missing)}
+    for pair, key in keys.items():
+        if key in found:
+            batch.campaigns[pair] = found[key].data  # type: ignore[index]
+
+
+def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+    unique = list(dict.fromkeys(keys))
+    return {(item.pk, item.sk): item for item in Record.batch_get(unique, consistent_read=True)} if unique else {}
+
+
+# ----------------------------------------------------------------------------- 2. decide and claim
+
+
+def _classify(batch: Batch) -> tuple[list[Outcome], list[Job]]:
+    """What each mail needs: nothing, a record without sending (skip, proof), or a claim."""
+    outcomes: list[Outcome] = []
+    to_claim: list[Job] = []
+    now = clock.now()
+    for job in batch.jobs:
+        record = job.record
+        if record is None:
+            job.error = MessageMissing(job.message_id)
+            continue
+        status = record.data.get("status")
+        if status == MessageStatus.queued:
+            campaign = batch.campaigns.get((job.tenant, job.campaign_id)) if job.campaign_id else None
+            if job.campaign_id and campaign is None:
+                job.error = CampaignMissing(job.campaign_id)
+            elif campaign is not None and campaign.get("status") == "paused":
+                logger.info("campaign paused: mail left queued", extra={"message_id": job.message_id})
+            elif campaign is not None and campaign.get("status") == "cancelled":
+                outcomes.append(_skipped(job))
+            else:
+                to_claim.append(job)
+        elif status == MessageStatus.sending:
+            proof = proofs.get(job.message_id)
+            if proof is not None:
+                outcomes.append(_proven(job, proof))
+            elif now - _claimed_at(record) >= proof_window():
+                logger.warning("claimed mail without proof: sent again", extra={"message_id": job.message_id})
+                to_claim.append(job)
+            else:
+                job.error = ProofPending(job.message_id)
+        else:
+            logger.info("message not queued, skipped", extra={"message_id": job.message_id, "status": status})
+    return outcomes, to_claim
+
+
+def _claimed_at(record: Record) -> datetime:
+    value = record.data.get("claimed_at")
+    return datetime.fromisoformat(value) if value else datetime.min.replace(tzinfo=clock.now().tzinfo)
+
+
+def _claim_data(record: Record, now: datetime) -> dict[str, Any]:
+    data = record.data
+    return {
+        **data,
+        "status": MessageStatus.sending.value,
+        "claimed_at": clock.iso(now),
+        "attempts": int(data.get("attempts") or 0) + 1,
+    }
+
+
+def _claim(batch: Batch, jobs: list[Job]) -> list[Job]:
+    """Claim the mails in one transaction; one by one when another writer got in between."""
+    if not jobs:
+        return []
+    now = clock.now()
+    before = {id(j): j.record.data for j in jobs if j.record is not None}
+    uow = UnitOfWork()
+    for job in jobs:
+        assert job.record is not None
+        batch.caller(job.tenant).store.replace(uow, job.record, _claim_data(job.record, now))
+    try:
+        uow.commit()
+        return jobs
+    except ConcurrentUpdate:
+        pass
+    claimed = []
+    for job in jobs:
+        assert job.record is not None
+        job.record.data = before[id(job)]
+        own = UnitOfWork()
+        batch.caller(job.tenant).store.replace(own, job.record, _claim_data(job.record, now))
+        try:
+            own.commit()
+            claimed.append(job)
+        except ConcurrentUpdate as exc:  # another delivery has it: the retry sees what became of it
+            job.error = exc
+    return claimed
+
+
+# ----------------------------------------------------------------------------- 3-4. send
+
+
+def _send(batch: Batch, jobs: list[Job]) -> list[Outcome]:
+    ses = [j for j in jobs if transport_for(batch.setting(j.tenant)).name == "ses"]
+    if ses:
+        ratelimit.acquire(len(ses))
+    outcomes = []
+    for job in jobs:
+        outcome = _send_one(batch, job)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _send_one(batch: Batch, job: Job) -> Outcome | None:
+    record = job.record
+    assert record is not None
+    claim, attempt = record.data["claimed_at"], int(record.data["attempts"])
+    counts = {"queued": -1}
     parts = _read_attachments(record.data.get("attachments", []))
     if parts is None:  # the declared sizes were under the limit, the files are not
-        _record(caller, record, {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."})
-        return
+        error = {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."}
+        return Outcome(job, error, MessageStatus.sending.value, claim, {**counts, "failed": 1})
+    setting = batch.setting(job.tenant)
+    sender = Sender.model_validate(setting)
     mime = build_mime(_mail(record, parts), sender)
-    transport = transport_for(setting)
+    transport: Transport = transport_for(setting)
+    _fault("after_claim", attempt)
     try:
-        provider_id = transport.send(mime.as_bytes(), sender.from_address, [record.data["to"]])
-    except Refused as exc:  # anything temporary raised on: the queue retries
-        _record(caller, record, {"status": MessageStatus.failed.value, "error": str(exc)})
-        return
+        tags = {"tenant": job.tenant, "message": job.message_id}  # SES's events (the proof) name both
+        provider_id = transport.send(mime.as_bytes(), sender.from_address, [record.data["to"]], tags=tags)
+    except Refused as exc:
+        failed = {"status": MessageStatus.failed.value, "error": str(exc)}
+        return Outcome(job, failed, MessageStatus.sending.value, claim, {**counts, "failed": 1})
+    except (ClientError, smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
+        job.error = exc  # the provider answered: the mail did not go; release the claim and retry
+        return Outcome(job, {"status": MessageStatus.queued.value}, MessageStatus.sending.value, claim)
+    except Exception as exc:  # (a timeout, a dropped connection: it may have gone)
+        logger.exception("send outcome unknown: the claim waits for a proof", extra={"message_id": job.message_id})
+        job.error = exc
+        return None
+    _fault("after_send", attempt)
     id_field = "ses_message_id" if transport.name == "ses" else "provider_message_id"
-    _record(
-        caller,
-        record,
-        {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id},
-        sent=True,
-    )
+    sent = {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id}
+    return Outcome(job, sent, MessageStatus.sending.value, claim, {**counts, "sent": 1}, sent_at=clock.now())
+
+
+def _skipped(job: Job) -> Outcome:
+    changes = {"status": MessageStatus.skipped.value, "error": "The campaign was cancelled."}
+    return Outcome(job, changes, MessageStatus.queued.value, None, {"queued": -1, "skipped": 1})
+
+
+def _proven(job: Job, proof: Proof) -> Outcome:
+    changes = {"status": MessageStatus.sent.value, "transport": "ses", "ses_message_id": proof.ses_message_id}
+    return Outcome(job, changes, MessageStatus.sending.value, None, {"queued": -1, "sent": 1}, sent_at=proof.at)
 
 
 def _mail(record: Record, parts: list[Part]) -> Mail:
@@ -82,7 +359,11 @@ def _mail(record: Record, parts: list[Part]) -> Mail:
     headers: dict[str, str] = {}
     if data.get("list_type_id"):
         headers = _unsubscribe_headers(
-            record.pk.split("#")[1], data["to"], data["list_type_id"], data.get("contact_id")
+            record.pk.split("#")[1],
+            data["to"],
+            data["list_type_id"],
+            data.get("contact_id"),
+            record.record_id if data.get("campaign_id") else None,
         )
     return Mail.model_validate(
         {
@@ -96,14 +377,17 @@ def _mail(record: Record, parts: list[Part]) -> Mail:
     )
 
 
-def _unsubscribe_headers(tenant: str, address: str, list_type_id: str, contact_id: str | None) -> dict[str, str]:
+def _unsubscribe_headers(
+    tenant: str, address: str, list_type_id: str, contact_id: str | None, message_id: str | None
+) -> dict[str, str]:
     """RFC 8058 headers from the list-types feature, when it is deployed with this one."""
     try:
         module = importlib.import_module("services.email.unsubscribe")
     except ImportError:
         logger.warning("List-Unsubscribe headers unavailable: services.email.unsubscribe is missing")
         return {}
-    headers: dict[str, str] = module.list_unsubscribe_headers(tenant, address, list_type_id, contact_id)
+    extra = {"message_id": message_id} if message_id else {}
+    headers: dict[str, str] = module.list_unsubscribe_headers(tenant, address, list_type_id, contact_id, **extra)
     return headers
 
 
@@ -121,28 +405,70 @@ def _read_attachments(items: list[dict[str, Any]]) -> list[Part] | None:
     return parts
 
 
-def _record(caller: Caller, record: Record, changes: dict[str, Any], sent: bool = False) -> None:
-    """Mark the outcome and, for a sent mail, publish `email.sent` in the same transaction."""
-    now = clock.now()
-    current: Record | None = record
+# ----------------------------------------------------------------------------- 5. record
+
+
+def _record_all(batch: Batch, outcomes: list[Outcome]) -> None:
+    """All outcomes in one transaction; one by one (reloading) when another writer got in between."""
+    if not outcomes:
+        return
+    uow = UnitOfWork()
+    shards: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for outcome in outcomes:
+        _stage(batch.caller(outcome.job.tenant), uow, outcome, shards)
+    for (tenant, campaign_id, shard), deltas in shards.items():
+        stats.stage_shard_counts(uow, tenant, campaign_id, shard, dict(deltas))
+    try:
+        uow.commit()
+        return
+    except (ConcurrentUpdate, AlreadyApplied):
+        pass
+    for outcome in outcomes:
+        _record_one(batch.caller(outcome.job.tenant), outcome)
+
+
+def _record_one(caller: Caller, outcome: Outcome) -> None:
+    job = outcome.job
+    current = caller.store.get(job.tenant, KIND, job.message_id)
     for _ in range(5):
-        if current is None or current.data.get("status") != MessageStatus.queued:
-            return  # another delivery of the same queue message recorded it
+        if current is None or not _still(current, outcome):
+            return  # another delivery (or the proof) recorded it
+        outcome.job.record = current
+        uow = UnitOfWork()
+        shards: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        _stage(caller, uow, outcome, shards)
+        for (tenant, campaign_id, shard), deltas in shards.items():
+            stats.stage_shard_counts(uow, tenant, campaign_id, shard, dict(deltas))
         try:
-            _commit_outcome(caller, current, changes, now, sent)
+            uow.commit()
             return
-        except ConcurrentUpdate:
-            current = caller.store.get(caller.tenant, KIND, record.record_id)
+        except (ConcurrentUpdate, AlreadyApplied):
+            current = caller.store.get(job.tenant, KIND, job.message_id)
     raise ConcurrentUpdate()
 
 
-def _commit_outcome(caller: Caller, record: Record, changes: dict[str, Any], now: datetime, sent: bool) -> None:
-    data = {**record.data, **changes}
-    if sent:
-        data["sent_at"] = clock.iso(now)
-    uow = UnitOfWork()
+def _still(record: Record, outcome: Outcome) -> bool:
+    data = record.data
+    if data.get("status") != outcome.expect_status:
+        return False
+    return outcome.expect_claim is None or data.get("claimed_at") == outcome.expect_claim
+
+
+def _stage(
+    caller: Caller, uow: UnitOfWork, outcome: Outcome, shards: dict[tuple[str, str, str], dict[str, int]]
+) -> None:
+    record = outcome.job.record
+    assert record is not None
+    data = {**record.data, **outcome.changes}
+    if outcome.sent_at is not None:
+        data["sent_at"] = clock.iso(outcome.sent_at)
     caller.store.replace(uow, record, data)
-    if sent:
+    campaign_id = data.get("campaign_id")
+    if campaign_id and outcome.counts:
+        shard = (caller.tenant, str(campaign_id), stats.shard_of(record.record_id))
+        for name, value in outcome.counts.items():
+            shards[shard][name] += value
+    if outcome.sent_at is not None:
         event = EmailSent(
             message_id=record.record_id,
             contact_id=data.get("contact_id"),
@@ -150,7 +476,20 @@ def _commit_outcome(caller: Caller, record: Record, changes: dict[str, Any], now
             to=data["to"],
             subject=data.get("subject"),
             campaign_id=data.get("campaign_id"),
-            sent_at=now,
+            sent_at=outcome.sent_at,
         )
         uow.publish(caller.event("email.sent", event, event_id=derived_id("email.sent", record.record_id)))
-    uow.commit()
+
+
+# ----------------------------------------------------------------------------- a proof settles by itself
+
+
+def settle_from_proof(tenant: str, proof: Proof) -> None:
+    """SES accepted a mail still "sending" (its sender died before recording): record it as sent."""
+    auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
+    caller = Caller(auth=auth)
+    record = caller.store.get(tenant, KIND, proof.message_id)
+    if record is None or record.data.get("status") != MessageStatus.sending:
+        return  # recorded already (the usual case), or not ours
+    job = Job(tenant, proof.message_id, record=record)
+    _record_one(caller, _proven(job, proof))

@@ -1,6 +1,7 @@
-"""Sends the mails queued on the send queue, one SQS message per mail, with partial batch failures."""
+"""Sends the mails queued on the send queue, a batch of up to 10 at a time, with partial batch
+failures: the batch is read, claimed, sent and recorded together (services/email/sending.py),
+then each SQS message that failed is reported alone so the queue retries only it."""
 
-import json
 from functools import cache
 from typing import Any
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.email import features  # noqa: F401  (registers every feature)
-from services.email.sending import send_queued
+from services.email.sending import send_batch
 from services.email.settings import EmailSettings
 from shared.observability import logger, metrics, tracer
 from shared.settings import load
@@ -21,14 +22,19 @@ def _cold_start() -> None:
     bind_table(load(EmailSettings).table_name)
 
 
-def _send(record: SQSRecord) -> None:
-    send_queued(json.loads(record.body))
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _cold_start()
+    records = event.get("Records") or []
+    errors = send_batch([record.get("body") for record in records])
+    failed = {str(r.get("messageId")): e for r, e in zip(records, errors, strict=True) if e is not None}
+
+    def outcome(record: SQSRecord) -> None:
+        error = failed.get(record.message_id)
+        if error is not None:
+            raise error
+
     processor = BatchProcessor(event_type=EventType.SQS)
-    return dict(process_partial_response(event=event, record_handler=_send, processor=processor, context=context))
+    return dict(process_partial_response(event=event, record_handler=outcome, processor=processor, context=context))

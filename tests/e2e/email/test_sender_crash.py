@@ -1,0 +1,191 @@
+"""The sender survives a crash at any point without losing or duplicating a mail (issue 5 "Sending").
+
+The sender's process is killed (os._exit, through the EMAIL_SENDER_FAULT test hook, on a mail's
+first attempt) between SES accepting the mail and the record of the send, or between the claim
+and the SES call; the send queue then redelivers the queue message (its visibility timeout is
+cut to seconds here, and its redrive to the DLQ lifted: five quick receives would move it there)
+and the test checks that moto's SES holds exactly one mail, the message is "sent" and exactly
+one `email.sent` went out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from infra.runtime import LocalRuntime
+from shared.ids import derived_id, new_id
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import envelopes, put_envelope, settle
+
+TABLE = "kontakt-dev-email"
+SENDER = "EmailSenderFunction"
+SEND_QUEUE = "kontakt-dev-email-send"
+REDELIVERY_SECONDS = "2"  # the send queue's visibility timeout during these tests (360 in the template)
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def verified_domain(stack: LocalRuntime) -> None:
+    with suppress(Exception):  # another module verified it already
+        stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
+    """A crashed delivery comes back in seconds, not minutes."""
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
+    before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
+    redrive = {**json.loads(before["Attributes"]["RedrivePolicy"]), "maxReceiveCount": 1000}  # not to the DLQ
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"VisibilityTimeout": REDELIVERY_SECONDS, "RedrivePolicy": json.dumps(redrive)}
+    )
+    yield
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=before["Attributes"])
+
+
+@contextmanager
+def sender_env(stack: LocalRuntime, **env: str) -> Iterator[None]:
+    """Run the sender function with extra environment (its workers cold-start again with it)."""
+    assert stack.functions is not None
+    stack.drain()
+    pool = stack.functions._pools[SENDER]  # the local runtime's pool of the function's workers
+    original = pool.spec
+
+    def use(spec: Any) -> None:
+        pool.stop()
+        pool.spec = spec
+        for worker in pool._workers:
+            worker.spec = spec
+
+    use(replace(original, environment={**original.environment, **env}))
+    try:
+        yield
+    finally:
+        use(original)
+
+
+def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.5) -> T:
+    """Poll without draining: a crashed queue message keeps the queue busy until it is recorded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = ready()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(every)
+
+
+def _request(stack: LocalRuntime, tenant: str, to: str) -> str:
+    request_id = new_id()
+    put_envelope(
+        stack,
+        {
+            "id": new_id(),
+            "type": "email.send_requested",
+            "version": 1,
+            "tenant_id": tenant,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "actor": {"type": "service", "id": "scanner"},
+            "correlation_id": new_id(),
+            "data": {"request_id": request_id, "requester": "scanner", "to": to, "subject": "Crash-safe"},
+        },
+    )
+    return derived_id("scanner", request_id)
+
+
+def _sent_mails(stack: LocalRuntime, message_id: str) -> list[dict[str, Any]]:
+    """moto's SES record of the raw mails carrying our Message-ID."""
+    for _ in range(10):  # moto's dump fails now and then while its streams change under it: read again
+        response = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30)
+        if response.ok:
+            break
+        time.sleep(0.3)
+    raw = response.json().get("ses", {}).get("RawMessage", [])
+    return [m for m in raw if f"<{message_id}@kontakt>" in m.get("raw_data", "")]
+
+
+def _record(stack: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]:
+    item = stack.client("dynamodb").get_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"T#{tenant}#MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}},
+        ConsistentRead=True,
+    )
+    data = item.get("Item", {}).get("data", {}).get("M", {})
+    return {k: next(iter(v.values())) for k, v in data.items()}
+
+
+def _ses_send_event(stack: LocalRuntime, ses_message_id: str, message_id: str, to: str) -> None:
+    """The SES "Send" event the configuration set puts on the default bus (no tenant tag: the
+    proof alone does not know the tenant, so the sender's redelivery settles the mail)."""
+    detail = {
+        "eventType": "Send",
+        "mail": {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "messageId": ses_message_id,
+            "destination": [to],
+            "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
+            "tags": {"ses:configuration-set": ["kontakt"]},
+        },
+        "send": {},
+    }
+    response = stack.client("events").put_events(
+        Entries=[{"Source": "aws.ses", "DetailType": "Email Sent", "Detail": json.dumps(detail)}]
+    )
+    assert response["FailedEntryCount"] == 0, response
+
+
+def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    with sender_env(stack, EMAIL_SENDER_FAULT="after_send", PROOF_WINDOW_SECONDS="600"):
+        message_id = _request(stack, tenant, "crash@example.com")
+        # SES took the mail, the sender died before the record: the message stays claimed
+        [mail] = _until(lambda: _sent_mails(stack, message_id))
+        assert _until(lambda: _record(stack, tenant, message_id).get("status") in ("sending", "sent"))
+        time.sleep(float(REDELIVERY_SECONDS) * 2)  # redeliveries in between: no proof yet, they send nothing
+        assert len(_sent_mails(stack, message_id)) == 1
+        if _record(stack, tenant, message_id)["status"] == "sending":  # SES's own Send event is not emulated
+            _ses_send_event(stack, mail["id"], message_id, "crash@example.com")  # the proof
+        status = _until(lambda: _record(stack, tenant, message_id).get("status") == "sent")
+        assert status, _record(stack, tenant, message_id)
+        sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+
+    assert len(_sent_mails(stack, message_id)) == 1
+    record = _record(stack, tenant, message_id)
+    assert record["ses_message_id"] == mail["id"]
+    assert record["attempts"] == "1"
+    assert [e["data"]["message_id"] for e in sent] == [message_id]
+    assert admin.get(f"/email/messages/{message_id}").json()["status"] == "sent"
+
+
+def test_a_crash_between_claim_and_send_sends_once_after_the_window(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    with sender_env(stack, EMAIL_SENDER_FAULT="after_claim", PROOF_WINDOW_SECONDS="4"):
+        message_id = _request(stack, tenant, "claimed@example.com")
+        assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sending")
+        assert _sent_mails(stack, message_id) == []  # died before SES
+        # no proof comes: once the claim is older than the window a redelivery sends it
+        assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sent", timeout=120)
+        sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+
+    assert len(_sent_mails(stack, message_id)) == 1
+    record = _record(stack, tenant, message_id)
+    assert record["attempts"] == "2"
+    assert [e["data"]["message_id"] for e in sent] == [message_id]
+    # a redelivered queue message now finds the mail sent and sends nothing
+    stack.client("sqs").send_message(
+        QueueUrl=stack.client("sqs").get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"],
+        MessageBody=json.dumps({"tenant_id": tenant, "message_id": message_id}),
+    )
+    settle(stack, lambda: True)
+    assert len(_sent_mails(stack, message_id)) == 1
+    assert len(envelopes(stack, tenant, "email.sent")) == 1

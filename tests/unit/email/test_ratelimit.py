@@ -1,0 +1,89 @@
+"""The shared send-rate limiter's arithmetic (no network): windows, takes, the account's rate."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.email import ratelimit
+from services.email.ratelimit import chunks, rate_limit, room_for, seconds_to_next_window, window_of
+
+
+def test_a_moment_falls_in_its_second() -> None:
+    assert window_of(1000.0) == 1000
+    assert window_of(1000.999) == 1000
+    assert window_of(1001.0) == 1001
+
+
+def test_the_wait_reaches_the_next_window() -> None:
+    assert seconds_to_next_window(1000.25) == pytest.approx(0.75)
+    assert seconds_to_next_window(1000.0) == pytest.approx(1.0)
+
+
+def test_a_batch_larger_than_the_rate_takes_several_windows() -> None:
+    assert chunks(10, 14) == [10]
+    assert chunks(10, 4) == [4, 4, 2]
+    assert chunks(10, 5) == [5, 5]
+    assert chunks(0, 5) == []
+    assert chunks(3, 0) == [1, 1, 1]  # a rate below one still sends, one a second
+
+
+def test_the_window_takes_tokens_only_within_the_rate() -> None:
+    assert room_for(0, 10, 14)
+    assert room_for(4, 10, 14)
+    assert not room_for(5, 10, 14)
+
+
+def test_the_account_rate_is_whole_mails_per_second() -> None:
+    assert rate_limit(14.0) == 14
+    assert rate_limit("200") == 200
+    assert rate_limit(0.5) == 1
+    assert rate_limit(None) == ratelimit.DEFAULT_MAX_SEND_RATE
+    assert rate_limit("fast") == ratelimit.DEFAULT_MAX_SEND_RATE
+
+
+def test_the_env_overrides_the_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_SEND_RATE", "3")
+    assert ratelimit.max_rate() == 3
+
+
+def test_the_account_rate_is_read_once_per_cache_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    class Ses:
+        def get_account(self) -> dict[str, object]:
+            calls.append(1)
+            return {"SendQuota": {"MaxSendRate": 40.0}}
+
+    monkeypatch.delenv("MAX_SEND_RATE", raising=False)
+    monkeypatch.setattr(ratelimit, "_ses", lambda: Ses())
+    monkeypatch.setattr(ratelimit, "_cached", {})
+    clock = [0.0]
+    assert ratelimit.max_rate(now=lambda: clock[0]) == 40
+    clock[0] = ratelimit.RATE_CACHE_SECONDS - 1
+    assert ratelimit.max_rate(now=lambda: clock[0]) == 40
+    assert len(calls) == 1
+    clock[0] = ratelimit.RATE_CACHE_SECONDS + 1
+    ratelimit.max_rate(now=lambda: clock[0])
+    assert len(calls) == 2
+
+
+def test_a_full_window_waits_for_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: dict[int, int] = {}
+
+    def take(window: int, tokens: int, limit: int) -> bool:
+        if not room_for(taken.get(window, 0), tokens, limit):
+            return False
+        taken[window] = taken.get(window, 0) + tokens
+        return True
+
+    clock = [100.2]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(ratelimit, "_take", take)
+    waited = ratelimit.acquire(10, limit=4, now=lambda: clock[0], sleep=sleep)
+    assert waited == 2
+    assert taken == {100: 4, 101: 4, 102: 2}
+    assert ratelimit.acquire(3, limit=4, now=lambda: clock[0], sleep=sleep) == 1  # 102 holds 2 more only
+    assert taken[103] == 3
