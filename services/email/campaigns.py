@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from pydantic import BaseModel
 
 from services.email import campaign_files, list_types, recipients, stats, templates
 from services.email.domain.campaigns import (
@@ -36,6 +37,7 @@ from services.email.domain.campaigns import (
     EDITABLE,
     PAUSABLE,
     RESUMABLE,
+    SCHEDULABLE,
     SENDABLE,
     AddedContact,
     AttachmentCreate,
@@ -46,6 +48,7 @@ from services.email.domain.campaigns import (
     CampaignUpdate,
     ContactsAdd,
     ContactsAdded,
+    ScheduleRequest,
     audience_with,
     shown_status,
 )
@@ -55,7 +58,7 @@ from services.email.domain.tracking import instrument
 from services.email.service import Caller, commit, model_of, page, service_caller
 from services.email.settings import EmailSettings
 from services.email.store import Record
-from services.email.subscriptions import subscribe
+from services.email.subscriptions import job, subscribe
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import new_message_record
 from services.email.unsubscribe import base_url
@@ -66,11 +69,14 @@ from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
+from shared.schedules import ScheduleTarget, at_plan, delete_schedule, schedule_name, sync_schedule, target_input
 from shared.secrets import signing_key
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
+from shared.subscriptions import Job
 
 KIND = "campaign"
+SEND_JOB = "campaign.send"
 REQUESTER = "email"
 CHUNK = 80  # messages per staging transaction (+ at most 10 counter shards: under DynamoDB's 100)
 SQS_BATCH = 10
@@ -260,6 +266,10 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
 
 
 def pause(caller: Caller, campaign_id: str) -> Campaign:
+    """Hold the mails not sent yet (the sender leaves them queued); 409 once everything went."""
+    record = _record(caller, campaign_id)
+    if _view(caller, record).status == CampaignStatus.sent:
+        raise Conflict(f"Campaign {campaign_id} is sent: it cannot be paused.")
     return _view(caller, _change(caller, campaign_id, PAUSABLE, "be paused", {"status": CampaignStatus.paused.value}))
 
 
@@ -267,18 +277,100 @@ def resume(caller: Caller, campaign_id: str) -> Campaign:
     """Sending again: the mails the sender left queued while paused are queued again."""
     record = _change(caller, campaign_id, RESUMABLE, "be resumed", {"status": CampaignStatus.sending.value})
     queued = [r.record_id for r in _recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
-    enqueue_many(caller.tenant, queued)
+    enqueue_many(caller.tenant, queued, campaign_id)
     return _view(caller, record)
 
 
 def cancel(caller: Caller, campaign_id: str) -> Campaign:
+    """Cancelled: the mails still queued are skipped (a paused campaign's have no queue message left)."""
     record = _change(caller, campaign_id, CANCELLABLE, "be cancelled", {"status": CampaignStatus.cancelled.value})
     _unschedule(caller, record)
+    queued = [r for r in _recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
+    for start in range(0, len(queued), CHUNK):
+        _skip(caller, campaign_id, queued[start : start + CHUNK])
+    return _view(caller, record)
+
+
+def _skip(caller: Caller, campaign_id: str, records: list[Record]) -> None:
+    """Mark queued messages skipped with their counters; one a sender took meanwhile is left to it."""
+    try:
+        _commit_skip(caller, campaign_id, records)
+    except ConcurrentUpdate:
+        for one in records:
+            with suppress(ConcurrentUpdate):
+                fresh = caller.store.get(caller.tenant, MESSAGE, one.record_id)
+                if fresh is not None and fresh.data.get("status") == "queued":
+                    _commit_skip(caller, campaign_id, [fresh])
+
+
+def _commit_skip(caller: Caller, campaign_id: str, records: list[Record]) -> None:
+    uow = UnitOfWork()
+    shards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for record in records:
+        caller.store.replace(uow, record, {**record.data, "status": "skipped", "error": "The campaign was cancelled."})
+        counts = shards[stats.shard_of(record.record_id)]
+        counts["queued"] -= 1
+        counts["skipped"] += 1
+    for shard, deltas in shards.items():
+        stats.stage_shard_counts(uow, caller.tenant, campaign_id, shard, dict(deltas))
+    uow.commit()
+
+
+# ----------------------------------------------------------------------------- scheduled sending
+
+
+def schedule_name_of(campaign_id: str) -> str:
+    return schedule_name(load(EmailSettings).stage, "campaign", campaign_id)
+
+
+def _target(tenant: str, campaign_id: str) -> ScheduleTarget:
+    settings = load(EmailSettings)
+    job_input = target_input({"job": SEND_JOB, "tenant_id": tenant, "campaign_id": campaign_id})
+    return ScheduleTarget(settings.jobs_queue_arn, settings.scheduler_role_arn, settings.schedule_group, job_input)
+
+
+def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaign:
+    """Send at `send_at`: "scheduled", and a one-time schedule that puts `campaign.send` on the jobs queue.
+
+    A scheduled campaign may be scheduled again (the schedule, named after the campaign, moves).
+    """
+    send_at = body.send_at.replace(microsecond=0)
+    plan = at_plan(send_at, "UTC", clock.now())
+    if plan is None:
+        raise ValidationFailed.on("send_at", "Give a time in the future.", "past")
+    changes = {"status": CampaignStatus.scheduled.value, "send_at": clock.iso(send_at)}
+    record = _change(caller, campaign_id, SCHEDULABLE, "be scheduled", changes)
+    sync_schedule(
+        schedule_name_of(campaign_id),
+        plan,
+        _target(caller.tenant, campaign_id),
+        description=f"Campaign {campaign_id} of tenant {caller.tenant}",
+    )
     return _view(caller, record)
 
 
 def _unschedule(caller: Caller, record: Record) -> None:
-    """Remove the campaign's schedule, if it had one (filled in with scheduled sending)."""
+    """Remove the campaign's schedule, if it had one (one that fired is gone already)."""
+    if record.data.get("send_at"):
+        delete_schedule(schedule_name_of(record.record_id), load(EmailSettings).schedule_group)
+
+
+class CampaignSendJob(BaseModel):
+    tenant_id: str
+    campaign_id: str
+    scheduled_time: str | None = None
+
+
+@job(SEND_JOB)
+def run_scheduled_send(current: Job) -> None:
+    """A campaign's schedule fired: send it, unless it was sent, paused or cancelled meanwhile."""
+    order = CampaignSendJob.model_validate(current.model_dump())
+    caller = service_caller(order.tenant_id)
+    record = caller.store.get(caller.tenant, KIND, order.campaign_id)
+    if record is None or record.data["status"] != CampaignStatus.scheduled:
+        logger.info("scheduled send ignored", extra={"campaign_id": order.campaign_id})
+        return
+    start_send(caller, order.campaign_id)
 
 
 # ----------------------------------------------------------------------------- recipients
@@ -322,13 +414,16 @@ def _sqs() -> Any:
     return boto3.client("sqs")
 
 
-def enqueue_many(tenant: str, message_ids: list[str]) -> None:
+def enqueue_many(tenant: str, message_ids: list[str], campaign_id: str) -> None:
     """Queue messages on the send queue, ten per SendMessageBatch; raises if any entry failed."""
     url = load(EmailSettings).send_queue_url
     for start in range(0, len(message_ids), SQS_BATCH):
         chunk = message_ids[start : start + SQS_BATCH]
         entries = [
-            {"Id": str(i), "MessageBody": json.dumps({"tenant_id": tenant, "message_id": m})}
+            {
+                "Id": str(i),
+                "MessageBody": json.dumps({"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id}),
+            }
             for i, m in enumerate(chunk)
         ]
         result = _sqs().send_message_batch(QueueUrl=url, Entries=entries)
@@ -361,47 +456,50 @@ def _signing_key() -> bytes:
     return signing_key()
 
 
+def _context(member: Member, known: dict[str, Any] | None) -> dict[str, Any]:
+    """The member's tag context from the projection; what the audience page carried if it has not heard of it."""
+    if known is not None:
+        return known
+    return tag_context({"id": member.contact_id, **member.fields}, None, None)
+
+
 def _message_data(
     caller: Caller,
     campaign_id: str,
     campaign: dict[str, Any],
     message_id: str,
     member: Member,
-    row: dict[str, Any] | None,
+    context: dict[str, Any],
     template: TemplateParts,
     blocked: tuple[set[str], set[str]],
 ) -> dict[str, Any]:
     """The message of one member: queued with its rendered mail, or why it does not go."""
     suppressed, opted_out = blocked
-    contact = (row or {}).get("contact") or {}
-    address = contact.get("email") or member.fields.get("email")
+    contact = context.get("contact") or {}
+    address = contact.get("email")
     data: dict[str, Any] = {
         "to": normalise(address) if address else "",
         "to_name": " ".join(p for p in (contact.get("first_name"), contact.get("last_name")) if p) or None,
         "contact_id": member.contact_id,
-        "account_id": contact.get("account_id") or member.fields.get("account_id"),
+        "account_id": contact.get("account_id"),
         "list_type_id": campaign["list_type_id"],
         "campaign_id": campaign_id,
         "requester": "campaign",
         "request_id": campaign_id,
         "message_id_header": message_id_header(message_id),
         "tracking": campaign.get("tracking"),
-        "attachments": _mail_attachments(caller, campaign_id, campaign),
+        "attachments": campaign.get("mail_attachments") or [],
         "reply_to": [],
         "references": [],
     }
-    if row is not None and row.get("gone"):
-        return {**data, "to": "", "to_name": None, "status": "skipped", "error": f"The contact was {row['gone']}."}
+    if context.get("gone"):
+        return {**data, "status": "skipped", "error": f"The contact was {context['gone']}."}
     if not address:
         return {**data, "status": "skipped", "error": "The contact has no email address."}
     if data["to"] in suppressed:
         return {**data, "status": "suppressed", "error": "The address is suppressed (hard bounce or complaint)."}
     if data["to"] in opted_out:
         return {**data, "status": "opted_out", "error": "The recipient opted out of the list type."}
-    if row is not None and "contact" in row:
-        context = tag_context({"id": member.contact_id, **contact}, row.get("account"), None)
-    else:  # the projection has not heard of the contact yet: what the audience page carried
-        context = tag_context({"id": member.contact_id, **member.fields}, None, None)
     try:
         rendered: Rendered = render(template, context)
     except DomainError as exc:
@@ -450,24 +548,22 @@ def stage_members(
     requeue = [m for m in existing if existing[m].data.get("status") == "queued"]
     if todo:
         template = templates.get_template(caller, template_id)
-        rows = {k: v.data for k, v in _get_many(caller, recipients.RECIPIENT, [m.contact_id for m in todo]).items()}
-        addresses = [
-            normalise(a)
-            for m in todo
-            if (a := ((rows.get(m.contact_id) or {}).get("contact") or {}).get("email") or m.fields.get("email"))
-        ]
+        known = recipients.contexts_for(caller, [m.contact_id for m in todo])
+        contexts = {m.contact_id: _context(m, known.get(m.contact_id)) for m in todo}
+        addresses = [normalise(a) for c in contexts.values() if (a := (c.get("contact") or {}).get("email"))]
+        campaign = {**campaign, "mail_attachments": _mail_attachments(caller, campaign_id, campaign)}
         blocked = _blocked_chunked(caller, addresses, campaign["list_type_id"])
         staged: list[tuple[str, dict[str, Any]]] = []
         for member in todo:
             message_id = ids[member.contact_id]
             data = _message_data(
-                caller, campaign_id, campaign, message_id, member, rows.get(member.contact_id), template, blocked
+                caller, campaign_id, campaign, message_id, member, contexts[member.contact_id], template, blocked
             )
             staged.append((message_id, data))
         written = _write_messages(caller, campaign_id, staged)
         results += [AddedContact(contact_id=d["contact_id"], message_id=m, status=d["status"]) for m, d in staged]
         requeue += [m for m, d in staged if d["status"] == "queued" and m in written]
-    enqueue_many(caller.tenant, requeue)
+    enqueue_many(caller.tenant, requeue, campaign_id)
     return results
 
 

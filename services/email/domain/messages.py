@@ -17,12 +17,10 @@ DEFAULT_FROM_ADDRESS = "no-reply@kontakt.dev"
 
 class MessageStatus(StrEnum):
     queued = "queued"
-    sending = "sending"  # claimed by a sender: sent or not, its record follows (services/email/sending.py)
     sent = "sent"
     failed = "failed"
     suppressed = "suppressed"
     opted_out = "opted_out"
-    skipped = "skipped"  # its campaign was cancelled before it went
 
 
 class AttachmentInfo(BaseModel):
@@ -31,6 +29,13 @@ class AttachmentInfo(BaseModel):
     name: str
     content_type: str
     size: int
+
+
+class MessageTracking(BaseModel):
+    model_config = OUTPUT
+
+    opens: bool = True
+    clicks: bool = True
 
 
 class Message(BaseModel):
@@ -54,6 +59,14 @@ class Message(BaseModel):
     ses_message_id: str | None = None
     error: str | None = None
     attachments: list[AttachmentInfo] = Field(default_factory=list)
+    tracking: MessageTracking | None = Field(None, description="Whether opens and clicks are tracked (campaign mails)")
+    delivery: str | None = Field(None, description="What the provider last reported (delivered, bounced, ...)")
+    delivered_at: datetime | None = None
+    opened_at: datetime | None = Field(None, description="The first open")
+    clicked_at: datetime | None = Field(None, description="The first click")
+    bounced_at: datetime | None = None
+    complained_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
     version: int | None = None
 
 

@@ -16,6 +16,7 @@ from services.email.domain.campaigns import (
     CampaignUpdate,
     ContactsAdd,
     ContactsAdded,
+    ScheduleRequest,
 )
 from services.email.domain.messages import Message
 from services.email.handlers.common import Cursor, Id, Limit, caller, no_content
@@ -56,6 +57,12 @@ def delete_campaign(campaign_id: Id) -> Response[None]:
 def send_campaign(campaign_id: Id) -> Campaign:
     """Send now: the target group is resolved at this moment."""
     return campaigns.start_send(caller(router), campaign_id)
+
+
+@router.post("/campaigns/<campaign_id>/schedule")
+def schedule_campaign(campaign_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Campaign:
+    """Send at a time: a one-time schedule fires the send then."""
+    return campaigns.schedule(caller(router), campaign_id, body)
 
 
 @router.post("/campaigns/<campaign_id>/pause")
