@@ -17,10 +17,12 @@ DEFAULT_FROM_ADDRESS = "no-reply@kontakt.dev"
 
 class MessageStatus(StrEnum):
     queued = "queued"
+    sending = "sending"  # claimed by a sender: sent or not, its record follows (services/email/sending.py)
     sent = "sent"
     failed = "failed"
     suppressed = "suppressed"
     opted_out = "opted_out"
+    skipped = "skipped"  # its campaign was cancelled before it went
 
 
 class AttachmentInfo(BaseModel):
