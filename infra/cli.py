@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 from infra.template import TemplateError, find_project_root
 
 DEV_FILE = Path(".kontakt") / "dev.json"
+MAIL_DIR = Path(".kontakt") / "mail"
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -39,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--stage", default="dev")
     dev.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    dev.add_argument(
+        "--mail-dir",
+        default=os.environ.get("KONTAKT_MAIL_DIR", str(MAIL_DIR)),
+        help=f"where sent mails are written as .eml files (default $KONTAKT_MAIL_DIR or {MAIL_DIR}); '' for nowhere",
+    )
     dev.set_defaults(command=run_dev)
 
     token = sub.add_parser("token", help="print a dev bearer token")
@@ -66,7 +73,8 @@ def run_dev(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     root = find_project_root()
-    runtime = LocalRuntime(root, stage=args.stage, port=args.port)
+    mail_dir = (root / args.mail_dir) if args.mail_dir else None  # an absolute --mail-dir stays as it is
+    runtime = LocalRuntime(root, stage=args.stage, port=args.port, mail_dir=mail_dir)
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
@@ -87,7 +95,9 @@ def run_dev(args: argparse.Namespace) -> int:
 def _write_dev_file(root: Path, runtime: Any) -> None:
     path = root / DEV_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"api_url": runtime.api_url, "aws_endpoint": runtime.aws_endpoint}, indent=2))
+    mail_dir = str(runtime.mail_dir) if runtime.mail_dir else None
+    document = {"api_url": runtime.api_url, "aws_endpoint": runtime.aws_endpoint, "mail_dir": mail_dir}
+    path.write_text(json.dumps(document, indent=2))
 
 
 def _load_demo(runtime: Any) -> None:
@@ -104,6 +114,7 @@ def _load_demo(runtime: Any) -> None:
 def _print_banner(runtime: Any) -> None:
     api = runtime.api_url
     token = runtime.token("demo", "demo-admin", "admin")
+    mail = f"{runtime.mail_dir}/*.eml   (or {api}/dev/mail)" if runtime.mail_dir else "not kept (--mail-dir '')"
     print(
         f"""
 Kontakt is running.
@@ -112,6 +123,7 @@ Kontakt is running.
   API docs     {api}/directory/docs   {api}/activities/docs
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
+  Sent mail    {mail}
 
 Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
 

@@ -9,6 +9,7 @@ import multiprocessing
 import socket
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -42,14 +43,14 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
     return wrapped
 
 
-def _serve(connection: Any) -> None:
+def _serve(connection: Any, mail_dir: str | None = None) -> None:
     """Entry point of the emulator process: serve until told to stop or the parent goes away."""
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     from infra import moto_patches
 
-    moto_patches.apply()
+    moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -67,10 +68,12 @@ class Emulator:
 
     moto keeps its state in module globals: a process per emulator keeps two runtimes (or a
     test's `mock_aws`, which resets every backend) from sharing or wiping each other's resources.
-    Nothing global is set here: clients get the URL.
+    Nothing global is set here: clients get the URL. With `mail_dir`, every mail SES sends is
+    written there as an .eml file (infra/ses_emulation.py).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mail_dir: str | Path | None = None) -> None:
+        self.mail_dir = Path(mail_dir).resolve() if mail_dir else None
         self._process: Any = None
         self._connection: Any = None
         self.url = ""
@@ -78,7 +81,8 @@ class Emulator:
     def start(self, timeout: float = 60) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), name="kontakt-emulator", daemon=True)
+        mail_dir = str(self.mail_dir) if self.mail_dir else None
+        self._process = context.Process(target=_serve, args=(child, mail_dir), name="kontakt-emulator", daemon=True)
         self._process.start()
         child.close()
         self._connection = parent
@@ -117,6 +121,7 @@ def provision(emulator: Emulator, template: TranslatedTemplate, parameters: Mapp
     create_buses_and_rules(emulator, stack)
     create_buckets(emulator, stack)
     create_alarms(emulator, stack)
+    create_configuration_sets(emulator, stack)
     return stack
 
 
@@ -245,3 +250,16 @@ def create_alarms(emulator: Emulator, stack: Stack) -> None:
     for alarm in stack.alarms.values():
         properties = {k: v for k, v in alarm.properties.items() if k != "AlarmActions" or v}
         cloudwatch.put_metric_alarm(**properties)
+
+
+def create_configuration_sets(emulator: Emulator, stack: Stack) -> None:
+    """SES v2 configuration sets and their event destinations (EventBridge ones are emulated)."""
+    ses = emulator.client("sesv2")
+    for config in stack.configuration_sets.values():
+        ses.create_configuration_set(ConfigurationSetName=config.name, **config.options)
+        for destination in config.event_destinations:
+            ses.create_configuration_set_event_destination(
+                ConfigurationSetName=config.name,
+                EventDestinationName=destination.name,
+                EventDestination=destination.definition,
+            )

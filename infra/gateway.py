@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +20,7 @@ import jwt
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from infra import dev_mail
 from infra.auth import DevIssuer
 from infra.functions import FunctionError
 from infra.template import ACCOUNT_ID, Route, Stack
@@ -102,11 +104,13 @@ class Gateway:
         issuer: DevIssuer,
         invoke: Callable[[str, Any], Any],
         events: Callable[[int], list[dict[str, Any]]],
+        mail_dir: Path | None = None,
     ) -> None:
         self.stack = stack
         self.issuer = issuer
         self.invoke = invoke
         self.events = events
+        self.mail_dir = mail_dir
         self.routes = RouteTable(stack.routes)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -276,7 +280,31 @@ class Gateway:
         if request.path == "/dev/events":
             limit = request.args.get("limit", default=50, type=int) or 50
             return _json_response(200, self.events(limit))
+        if request.path == "/dev/mail" or request.path.startswith("/dev/mail/"):
+            return self._mail(request)
         return _json_response(404, {"message": "Not Found"})
+
+    def _mail(self, request: Request) -> Response:
+        """The mails SES sent (the emulator's mail folder): a page or JSON, and each mail."""
+        if self.mail_dir is None:
+            return _json_response(404, {"message": "No mail folder: start the runtime with mail_dir"})
+        name = request.path.removeprefix("/dev/mail").strip("/")
+        if not name:
+            limit = request.args.get("limit", default=100, type=int) or 100
+            mails = dev_mail.listing(self.mail_dir, limit)
+            if request.args.get("format") == "json" or "html" not in request.headers.get("Accept", ""):
+                return _json_response(200, mails)
+            return Response(dev_mail.page(mails, str(self.mail_dir)), content_type="text/html; charset=utf-8")
+        file_name, _, view = name.partition("/")
+        found = dev_mail.read(self.mail_dir, file_name)
+        if found is None or view not in ("", "html"):
+            return _json_response(404, {"message": "Not Found"})
+        if view == "html":
+            return Response(dev_mail.html_part(found) or "(no HTML part)", content_type="text/html; charset=utf-8")
+        if request.args.get("download"):
+            disposition = {"Content-Disposition": f'attachment; filename="{file_name}"'}
+            return Response(found, content_type="message/rfc822", headers=disposition)
+        return Response(found, content_type="text/plain; charset=utf-8")
 
 
 def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:

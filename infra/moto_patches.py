@@ -6,6 +6,8 @@ on a 10,000-item table took seconds) and swaps the table object, with its stream
 the stream's readers. The emulator serialises DynamoDB requests (see emulator.py), so a
 transaction can instead check every condition first and write only when all hold: atomic,
 O(items in the transaction), and the table stays the same object.
+
+SES v2: see infra/ses_emulation.py.
 """
 
 from __future__ import annotations
@@ -88,7 +90,11 @@ def _write(backend: Any, op_type: str, op: dict[str, Any]) -> None:
         )
 
 
-def apply() -> None:
+def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
+    from infra import ses_emulation
+
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
+    ses_emulation.configure(mail_dir)
+    ses_emulation.apply()  # SES v2 event destinations and the folder of sent mails

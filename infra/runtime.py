@@ -36,13 +36,15 @@ class LocalRuntime:
         port: int = 0,
         parameters: dict[str, str] | None = None,
         concurrency: int = 1,
+        mail_dir: str | Path | None = None,
     ) -> None:
+        """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them)."""
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
         self.port = port
         self.concurrency = concurrency
         self.issuer = DevIssuer(self.project_root)
-        self.emulator = Emulator()
+        self.emulator = Emulator(mail_dir)
         self.stack: Stack | None = None
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
@@ -62,6 +64,10 @@ class LocalRuntime:
     def aws_endpoint(self) -> str:
         return self.emulator.url
 
+    @property
+    def mail_dir(self) -> Path | None:
+        return self.emulator.mail_dir
+
     def start(self) -> LocalRuntime:
         started = time.monotonic()
         template = translate(self.project_root)
@@ -77,7 +83,9 @@ class LocalRuntime:
                 self.stack, self.client("scheduler"), self.client("sqs"), self.functions.invoke
             )
             self.schedules.start()
-            self.gateway = Gateway(self.stack, self.issuer, self.functions.invoke, self.events)
+            self.gateway = Gateway(
+                self.stack, self.issuer, self.functions.invoke, self.events, mail_dir=self.emulator.mail_dir
+            )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
         except BaseException:

@@ -40,8 +40,6 @@ SKIPPED_TYPES = frozenset(
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
         "AWS::Scheduler::ScheduleGroup",
-        "AWS::SES::ConfigurationSet",
-        "AWS::SES::ConfigurationSetEventDestination",
     }
 )
 
@@ -212,6 +210,27 @@ class Alarm:
 
 
 @dataclass
+class EventDestination:
+    """An SES configuration set's event destination, as SES v2 takes it (EventDestinationDefinition)."""
+
+    name: str
+    definition: dict[str, Any]  # Enabled, MatchingEventTypes (SEND, DELIVERY ...), EventBridgeDestination
+
+    @property
+    def event_bus_arn(self) -> str | None:
+        return (self.definition.get("EventBridgeDestination") or {}).get("EventBusArn")
+
+
+@dataclass
+class ConfigurationSet:
+    logical_id: str
+    name: str
+    arn: str
+    options: dict[str, Any]  # SES v2 CreateConfigurationSet options (SendingOptions, ReputationOptions ...)
+    event_destinations: list[EventDestination] = field(default_factory=list)
+
+
+@dataclass
 class Stack:
     name: str
     region: str
@@ -228,6 +247,7 @@ class Stack:
     routes: list[Route] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     alarms: dict[str, Alarm] = field(default_factory=dict)
+    configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
 
@@ -479,6 +499,7 @@ class Resolver:
             "AWS::Lambda::Function": "FunctionName",
             "AWS::Scheduler::Schedule": "Name",
             "AWS::CloudWatch::Alarm": "AlarmName",
+            "AWS::SES::ConfigurationSet": "Name",
         }.get(self._type(logical_id))
         props = self.resources[logical_id].get("Properties") or {}
         if name_property and name_property in props:
@@ -519,6 +540,7 @@ class Resolver:
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
             "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{name}",
             "AWS::SecretsManager::Secret": self._ref_resource(logical_id),
+            "AWS::SES::ConfigurationSet": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:configuration-set/{name}",
         }
         if attribute == "Arn":
             return arns.get(kind, f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{name}")
@@ -577,20 +599,27 @@ def build_stack(
         "AWS::ApiGatewayV2::Api": _add_http_api,
         "AWS::Scheduler::Schedule": _add_scheduler_schedule,
         "AWS::CloudWatch::Alarm": _add_alarm,
+        "AWS::SES::ConfigurationSet": _add_configuration_set,
     }
+    destinations: list[tuple[str, EventDestination]] = []
     unknown = []
     for logical_id, resource in template.resources.items():
         kind = resource["Type"]
         if kind in SKIPPED_TYPES or not resolver.included(logical_id):
             continue
+        properties = resolver.resolve(resource.get("Properties") or {})
+        if kind == "AWS::SES::ConfigurationSetEventDestination":  # linked once every set is known
+            destinations.append(_event_destination(logical_id, properties))
+            continue
         builder = builders.get(kind)
         if builder is None:
             unknown.append(f"{logical_id} ({kind})")
             continue
-        builder(stack, resolver, logical_id, resolver.resolve(resource.get("Properties") or {}))
+        builder(stack, resolver, logical_id, properties)
     if unknown:
         raise TemplateError("resource types the local runtime does not know: " + ", ".join(unknown))
     _link_schedules(stack)
+    _link_event_destinations(stack, destinations)
     return stack
 
 
@@ -815,6 +844,52 @@ def _add_scheduler_schedule(stack: Stack, r: Resolver, logical_id: str, p: dict[
 
 def _add_alarm(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
     stack.alarms[logical_id] = Alarm(logical_id=logical_id, properties={"AlarmName": r.name_of(logical_id), **p})
+
+
+# CreateConfigurationSet options SES v2 takes as CloudFormation spells them.
+_CONFIGURATION_SET_OPTIONS = (
+    "TrackingOptions",
+    "DeliveryOptions",
+    "ReputationOptions",
+    "SendingOptions",
+    "SuppressionOptions",
+)
+
+
+def _add_configuration_set(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    stack.configuration_sets[logical_id] = ConfigurationSet(
+        logical_id=logical_id,
+        name=r.name_of(logical_id),
+        arn=r._attribute(logical_id, "Arn"),
+        options={k: p[k] for k in _CONFIGURATION_SET_OPTIONS if k in p},
+    )
+
+
+def _event_destination(logical_id: str, p: dict[str, Any]) -> tuple[str, EventDestination]:
+    """(configuration set name, destination). Only EventBridge destinations are emulated locally."""
+    spec = p.get("EventDestination") or {}
+    definition: dict[str, Any] = {
+        "Enabled": bool(spec.get("Enabled", False)),
+        "MatchingEventTypes": [_upper_snake(t) for t in spec.get("MatchingEventTypes", [])],
+    }
+    if spec.get("EventBridgeDestination"):
+        definition["EventBridgeDestination"] = {"EventBusArn": spec["EventBridgeDestination"]["EventBusArn"]}
+    return str(p["ConfigurationSetName"]), EventDestination(
+        name=str(spec.get("Name") or logical_id), definition=definition
+    )
+
+
+def _upper_snake(event_type: str) -> str:
+    """CloudFormation's `renderingFailure` is SES v2's `RENDERING_FAILURE`."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", event_type).upper()
+
+
+def _link_event_destinations(stack: Stack, destinations: list[tuple[str, EventDestination]]) -> None:
+    by_name = {c.name: c for c in stack.configuration_sets.values()}
+    for set_name, destination in destinations:
+        if set_name not in by_name:
+            raise TemplateError(f"event destination {destination.name}: no configuration set {set_name}")
+        by_name[set_name].event_destinations.append(destination)
 
 
 def _link_schedules(stack: Stack) -> None:

@@ -1,0 +1,125 @@
+"""SES in `kontakt dev` [issue 5 "Transport", "Feedback"]: a mail the sender hands to SES goes
+through the stack's configuration set, whose EventBridge destination reports it (Send, then
+Delivery, or the mailbox simulator's Bounce/Complaint) to the feedback queue by itself; and the
+developer finds the mail in the runtime's mail folder and on /dev/mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+
+from infra.runtime import LocalRuntime
+from shared.ids import derived_id, new_id
+from tests.e2e.conftest import PROJECT_ROOT, Api
+from tests.e2e.helpers import envelopes, new_tenant, put_envelope
+
+TABLE = "kontakt-mail-email"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    """A runtime of its own: the shared one keeps no mail folder."""
+    with LocalRuntime(PROJECT_ROOT, stage="mail", mail_dir=tmp_path_factory.mktemp("mail")) as started:
+        started.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
+        yield started
+
+
+@pytest.fixture
+def tenant() -> str:
+    return new_tenant()
+
+
+@pytest.fixture
+def admin(runtime: LocalRuntime, tenant: str) -> Api:
+    return Api(runtime, runtime.token(tenant, "admin-1", "admin"))
+
+
+def _request(runtime: LocalRuntime, tenant: str, to: str, subject: str) -> str:
+    """email.send_requested on the bus, as another service asks for a mail; the message id."""
+    request_id = new_id()
+    put_envelope(
+        runtime,
+        {
+            "id": new_id(),
+            "type": "email.send_requested",
+            "version": 1,
+            "tenant_id": tenant,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "actor": {"type": "service", "id": "scanner"},
+            "correlation_id": new_id(),
+            "data": {"request_id": request_id, "requester": "scanner", "to": to, "subject": subject},
+        },
+    )
+    return derived_id("scanner", request_id)
+
+
+def settle(runtime: LocalRuntime, ready: Any, attempts: int = 20) -> Any:
+    """helpers.settle with room for the cold starts of this runtime's functions (a busy machine)."""
+    result = None
+    for _ in range(attempts):
+        runtime.drain(timeout=120)
+        result = ready()
+        if result:
+            return result
+    return result
+
+
+def _record(runtime: LocalRuntime, tenant: str, kind: str, record_id: str) -> dict[str, Any] | None:
+    key = {"pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"}, "sk": {"S": kind.upper()}}
+    item: dict[str, Any] | None = runtime.client("dynamodb").get_item(TableName=TABLE, Key=key).get("Item")
+    return item
+
+
+def _message(runtime: LocalRuntime, tenant: str, message_id: str) -> dict[str, str]:
+    """The message record's text fields (status, delivery, delivered_at ...)."""
+    item = _record(runtime, tenant, "message", message_id)
+    data = item["data"]["M"] if item else {}
+    return {k: v["S"] for k, v in data.items() if "S" in v}
+
+
+def test_a_sent_mail_is_delivered_by_itself_and_in_the_mail_folder(
+    runtime: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    message_id = _request(runtime, tenant, "Anna@Example.com", "Your invoice")
+    message = settle(runtime, lambda: (m := _message(runtime, tenant, message_id)).get("delivery") and m)
+    assert message["status"] == "sent" and message["delivery"] == "delivered"
+    assert admin.get(f"/email/messages/{message_id}").json()["status"] == "sent"
+    [delivered] = settle(runtime, lambda: envelopes(runtime, tenant, "email.delivered"))
+    assert delivered["data"]["message_id"] == message_id and delivered["data"]["to"] == "anna@example.com"
+
+    header = f"<{message_id}@kontakt>"
+    assert runtime.mail_dir is not None
+    files = [p for p in runtime.mail_dir.glob("*.eml") if message_from_bytes(p.read_bytes())["Message-ID"] == header]
+    assert len(files) == 1
+    mail = message_from_bytes(files[0].read_bytes())
+    assert (mail["To"], mail["Subject"]) == ("anna@example.com", "Your invoice")
+
+    listed = Api(runtime).get("/dev/mail?format=json").json()
+    [entry] = [m for m in listed if m["message_id"] == header]
+    assert entry["file"] == files[0].name and entry["subject"] == "Your invoice"
+    source = Api(runtime).get(f"/dev/mail/{entry['file']}")
+    assert source.status_code == 200 and header in source.text
+
+
+def test_the_mailbox_simulator_bounces_and_complains(runtime: LocalRuntime, tenant: str) -> None:
+    bounced = _request(runtime, tenant, "bounce@simulator.amazonses.com", "Hello")
+    complained = _request(runtime, tenant, "complaint@simulator.amazonses.com", "Hello")
+    [bounce] = settle(runtime, lambda: envelopes(runtime, tenant, "email.bounced"))
+    assert bounce["data"]["message_id"] == bounced
+    assert (bounce["data"]["bounce_type"], bounce["data"]["suppressed"]) == ("hard", True)
+    [complaint] = settle(runtime, lambda: envelopes(runtime, tenant, "email.complained"))
+    assert complaint["data"]["message_id"] == complained
+    assert _message(runtime, tenant, bounced)["delivery"] == "bounced"
+    assert settle(runtime, lambda: _message(runtime, tenant, complained).get("delivery") == "complained")
+    for address, reason in (
+        ("bounce@simulator.amazonses.com", "hard_bounce"),
+        ("complaint@simulator.amazonses.com", "complaint"),
+    ):
+        suppression = _record(runtime, tenant, "suppression", derived_id(address))
+        assert suppression is not None and suppression["data"]["M"]["reason"]["S"] == reason
+    delivered = [e["data"]["message_id"] for e in envelopes(runtime, tenant, "email.delivered")]
+    assert delivered == [complained]  # the complaint's mail was delivered first; the bounced one never
