@@ -36,5 +36,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if error is not None:
             raise error
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # a batch whose every mail must wait (e.g. for its proof) is a partial failure too, not an error
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(process_partial_response(event=event, record_handler=outcome, processor=processor, context=context))

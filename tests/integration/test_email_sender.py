@@ -1,0 +1,206 @@
+"""The email sender's batch against the emulator, in-process: AWS calls per recipient, campaign
+pauses and cancellations, and the account-wide send-rate limiter under concurrent senders."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from contextlib import suppress
+from typing import Any
+
+import botocore.client
+import pytest
+
+from infra.emulator import Emulator
+from shared.ids import new_id
+from tests.integration.conftest import sqs_event
+
+QUEUE_ARN = "arn:aws:sqs:eu-north-1:123456789012:kontakt-it-email-send"
+
+
+@pytest.fixture
+def sender(lambda_env: Any, aws: Emulator) -> Any:
+    """The sender function's environment; its cached AWS clients made afresh for this emulator."""
+    context = lambda_env("EmailSenderFunction")
+    from services.email import ratelimit, sending, transactional, transports
+
+    for cached in (sending._s3, ratelimit._ses, transports._ses, transactional._sqs):
+        cached.cache_clear()
+    ratelimit._cached.clear()
+    with suppress(Exception):
+        aws.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
+    return context
+
+
+def _setup(tenant: str, count: int, campaign_status: str) -> tuple[str, list[str]]:
+    """A campaign and `count` of its mails queued (as the campaign's staging leaves them)."""
+    from services.email.service import service_caller
+    from services.email.transactional import new_message_record
+    from shared.store import UnitOfWork
+
+    caller = service_caller(tenant)
+    campaign_id = new_id()
+    uow = UnitOfWork()
+    caller.store.add(uow, caller.store.new(tenant, "campaign", campaign_id, {"status": campaign_status}))
+    ids = [new_id() for _ in range(count)]
+    for i, message_id in enumerate(ids):
+        data = {
+            "to": f"r{i}@example.com",
+            "subject": "Hello",
+            "text": "Hi there",
+            "status": "queued",
+            "campaign_id": campaign_id,
+            "message_id_header": f"<{message_id}@kontakt>",
+        }
+        caller.store.add(uow, new_message_record(caller, message_id, data))
+    uow.commit()
+    return campaign_id, ids
+
+
+def _bodies(tenant: str, campaign_id: str, ids: list[str]) -> list[dict[str, Any]]:
+    return [{"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id} for m in ids]
+
+
+def _statuses(tenant: str, ids: list[str]) -> Counter[str]:
+    from services.email.service import service_caller
+
+    records = service_caller(tenant).store.get_many(tenant, "message", ids)
+    return Counter(str(r.data["status"]) for r in records.values())
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every AWS API call made in this process, by operation."""
+    calls: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls[operation] += 1
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+    return calls
+
+
+def test_a_batch_of_ten_costs_about_one_call_per_recipient(sender: Any, aws_calls: Counter[str]) -> None:
+    from services.email import stats
+    from services.email.handlers.sender import handler
+
+    tenant = f"t-{new_id()}"
+    measured = []
+    for _ in range(2):  # the first batch also reads the account's send quota (cached for minutes)
+        campaign_id, ids = _setup(tenant, 10, "sending")
+        aws_calls.clear()
+        result = handler(sqs_event(_bodies(tenant, campaign_id, ids), QUEUE_ARN), sender)
+        measured.append(dict(aws_calls))
+        assert result == {"batchItemFailures": []}
+        assert _statuses(tenant, ids) == {"sent": 10}
+        counts = stats.read_counts(tenant, campaign_id)
+        assert (counts["sent"], counts["queued"]) == (10, -10)
+    steady = measured[-1]
+    per_recipient = sum(steady.values()) / 10
+    print(f"\nAWS calls for a batch of 10: first {measured[0]}, then {steady}: {per_recipient:.2f} per recipient")
+    # one BatchGet, one claim and one record transaction, one rate-limit update: 14 calls for 10 mails
+    assert steady == {"BatchGetItem": 1, "TransactWriteItems": 2, "UpdateItem": 1, "SendEmail": 10}
+    assert per_recipient <= 1.4
+
+
+def test_a_paused_campaign_leaves_its_mails_queued_a_cancelled_one_skips_them(sender: Any) -> None:
+    from services.email import stats
+    from services.email.handlers.sender import handler
+
+    tenant = f"t-{new_id()}"
+    paused, paused_ids = _setup(tenant, 2, "paused")
+    cancelled, cancelled_ids = _setup(tenant, 3, "cancelled")
+    event = sqs_event(_bodies(tenant, paused, paused_ids) + _bodies(tenant, cancelled, cancelled_ids), QUEUE_ARN)
+    assert handler(event, sender) == {"batchItemFailures": []}  # every queue message is done with
+    assert _statuses(tenant, paused_ids) == {"queued": 2}
+    assert _statuses(tenant, cancelled_ids) == {"skipped": 3}
+    counts = stats.read_counts(tenant, cancelled)
+    assert (counts["skipped"], counts["queued"], counts["sent"]) == (3, -3, 0)
+    assert stats.read_counts(tenant, paused)["queued"] == 0
+
+    # delivered again: nothing changes, no count moves twice
+    assert handler(event, sender) == {"batchItemFailures": []}
+    assert stats.read_counts(tenant, cancelled)["skipped"] == 3
+
+
+def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_calls: Counter[str]) -> None:
+    from services.email import proofs, sending
+    from services.email.handlers.sender import handler
+    from services.email.service import service_caller
+    from shared.store import UnitOfWork
+
+    tenant = f"t-{new_id()}"
+    campaign_id, [message_id] = _setup(tenant, 1, "sending")
+    caller = service_caller(tenant)
+    record = caller.store.get(tenant, "message", message_id)
+    assert record is not None
+    uow = UnitOfWork()  # what a sender that died after its claim leaves
+    claimed = {**record.data, "status": "sending", "claimed_at": "2099-01-01T00:00:00+00:00", "attempts": 1}
+    caller.store.replace(uow, record, claimed)
+    uow.commit()
+    event = sqs_event(_bodies(tenant, campaign_id, [message_id]), QUEUE_ARN)
+    [failure] = handler(event, sender)["batchItemFailures"]  # no proof, window open: retry later
+    assert failure["itemIdentifier"] == event["Records"][0]["messageId"]
+    assert aws_calls["SendEmail"] == 0
+
+    detail = {
+        "eventType": "Send",
+        "mail": {
+            "timestamp": "2026-11-24T10:00:00Z",
+            "messageId": "ses-1",
+            "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
+            "tags": {"tenant": [tenant], "message": [message_id]},
+        },
+    }
+    proofs.record(detail)  # names the tenant: settles the mail at once
+    proofs.record(detail)  # again: nothing more
+    assert _statuses(tenant, [message_id]) == {"sent": 1}
+    assert handler(event, sender) == {"batchItemFailures": []}
+    assert aws_calls["SendEmail"] == 0
+    settled = caller.store.get(tenant, "message", message_id)
+    assert settled is not None and settled.data["ses_message_id"] == "ses-1"
+    assert sending.proofs.get(message_id) is not None
+
+
+def test_concurrent_senders_never_pass_the_rate_in_any_second(sender: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.email import ratelimit
+
+    limit, senders, takes, tokens = 7, 5, 3, 2
+    won: list[tuple[int, int]] = []
+    lock = threading.Lock()
+    real_take = ratelimit._take
+
+    def observed(window: int, count: int, size: int) -> bool:
+        ok = real_take(window, count, size)
+        if ok:
+            with lock:
+                won.append((window, count))
+        return ok
+
+    monkeypatch.setattr(ratelimit, "_take", observed)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for _ in range(takes):
+                ratelimit.acquire(tokens, limit=limit)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    per_window: Counter[int] = Counter()
+    for window, count in won:
+        per_window[window] += count
+    assert sum(per_window.values()) == senders * takes * tokens  # every token was granted
+    assert max(per_window.values()) <= limit, per_window
+    for window, taken in per_window.items():  # and the table agrees
+        item = ratelimit.RateWindow.get(f"{ratelimit.KEY_PREFIX}{window}", "RATE")
+        assert int(item.taken or 0) >= taken  # (another test may have taken from the same second)
+    assert len(per_window) >= (senders * takes * tokens) // limit  # 30 tokens at 7/s span 5+ seconds
