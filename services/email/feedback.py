@@ -119,8 +119,8 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
     if feedback.url:
         report["url"] = feedback.url
     caller.store.add(uow, caller.store.new(tenant, FEEDBACK, key, {**report, "message_id": message.record_id}))
+    _stage_campaign_count(uow, caller.tenant, message, feedback.kind)  # reads the stamps before this report's
     caller.store.replace(uow, message, _with_report(message.data, report))
-    _stage_campaign_count(uow, caller.tenant, message, feedback.kind)
     suppressed = _stage_address(caller, uow, feedback, at)
     uow.publish(caller.event(f"email.{feedback.kind.value}", _payload(message, feedback, suppressed), event_id=key))
     uow.commit()
