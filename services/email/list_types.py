@@ -7,6 +7,9 @@ Records:
   (gsi3): `T#<t>#LIST_TYPE#<list type>#OPTOUT` / `<address>`;
 - kind "suppression", id = derived_id(normalised address): hard bounces and complaints (every list type).
 
+An opt-out through a mail's own link (its token names the message) also stamps `unsubscribed_at`
+on that message, once, and counts {"unsubscribed": 1} for its campaign in the same transaction.
+
 The defaults of a new tenant are installed once (setting "list_types" remembers which), so a
 default that an admin deletes stays deleted.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
+from services.email import stats
 from services.email.domain.list_types import (
     ListType,
     ListTypeCreate,
@@ -37,6 +41,7 @@ LIST_TYPE = "list_type"
 OPTOUT = "optout"
 SUPPRESSION = "suppression"
 SETTING = "list_types"
+MESSAGE = "message"  # services.email.transactional.KIND (not imported: it imports more of the service)
 
 register_default(SETTING, lambda: {"installed": []})
 
@@ -149,10 +154,32 @@ def opt_outs(caller: Caller, list_type_id: str, cursor: str | None, limit: int) 
     return page(caller, f"optouts:{list_type_id}", cursor, limit, fetch, lambda r: {"sk": r.gsi3sk}, OptOut)
 
 
-def opt_out(caller: Caller, address: str, list_type_id: str, contact_id: str | None, source: str) -> bool:
-    """Record the refusal and publish `email.unsubscribed` with it; False if it was already there."""
+def opt_out(
+    caller: Caller,
+    address: str,
+    list_type_id: str,
+    contact_id: str | None,
+    source: str,
+    message_id: str | None = None,
+) -> bool:
+    """Record the refusal and publish `email.unsubscribed` with it; False if it was already there.
+
+    `message_id`: the mail whose link the recipient used; it is stamped `unsubscribed_at` once
+    (even when the opt-out was already there) and counted for its campaign.
+    """
     _record(caller, list_type_id)
     address = normalised(address)
+    for _ in range(5):
+        try:
+            return _opt_out_once(caller, address, list_type_id, contact_id, source, message_id)
+        except ConcurrentUpdate:  # the message changed meanwhile (a report, the sender): read it again
+            continue
+    raise ConcurrentUpdate()
+
+
+def _opt_out_once(
+    caller: Caller, address: str, list_type_id: str, contact_id: str | None, source: str, message_id: str | None
+) -> bool:
     at = clock.now()
     data = {"address": address, "list_type_id": list_type_id, "contact_id": contact_id, "at": at.isoformat()}
     record = caller.store.new(caller.tenant, OPTOUT, optout_id(address, list_type_id), {**data, "source": source})
@@ -160,12 +187,33 @@ def opt_out(caller: Caller, address: str, list_type_id: str, contact_id: str | N
     record.gsi3sk = address
     uow = UnitOfWork()
     uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    stamps = _stage_unsubscribed(caller, uow, message_id, address, list_type_id, at.isoformat())
     payload = EmailUnsubscribed(contact_id=contact_id, address=address, list_type_id=list_type_id, at=at)
     uow.publish(caller.event("email.unsubscribed", payload))
     try:
         uow.commit()
     except AlreadyApplied:
+        if stamps:  # opted out before (by phone, another mail): this mail's unsubscribe still counts
+            own = UnitOfWork()
+            if _stage_unsubscribed(caller, own, message_id, address, list_type_id, at.isoformat()):
+                own.commit()
         return False
+    return True
+
+
+def _stage_unsubscribed(
+    caller: Caller, uow: UnitOfWork, message_id: str | None, address: str, list_type_id: str, at: str
+) -> bool:
+    """Stamp the recipient's mail (the first time) and count it for its campaign; False if nothing to do."""
+    message = caller.store.get(caller.tenant, MESSAGE, message_id) if message_id else None
+    if message is None or message.data.get("unsubscribed_at"):
+        return False
+    if normalised(str(message.data.get("to") or "")) != address or message.data.get("list_type_id") != list_type_id:
+        return False  # a token naming another recipient's mail: the opt-out stands, the mail is not touched
+    caller.store.replace(uow, message, {**message.data, "unsubscribed_at": at})
+    campaign_id = message.data.get("campaign_id")
+    if campaign_id:
+        stats.stage_counts(uow, caller.tenant, str(campaign_id), message.record_id, {"unsubscribed": 1})
     return True
 
 

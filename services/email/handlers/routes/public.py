@@ -3,6 +3,7 @@
 - POST `List-Unsubscribe=One-Click` (RFC 8058, what mail clients send): opt out at once.
 - GET: a small landing page with the list type, the masked address and a button to
   unsubscribe or to subscribe again, which POSTs back `action=unsubscribe|subscribe`.
+A campaign mail's token names its message: unsubscribing through it stamps that recipient's mail.
 """
 
 from html import escape
@@ -16,7 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.email import list_types
 from services.email.domain.list_types import TokenClaims, masked
 from services.email.service import Caller, service_caller
-from services.email.unsubscribe import BadToken, verify_token
+from services.email.unsubscribe import BadToken, UnsubscribeClaims, verify_token
 from shared.errors import BadRequest, FieldError, NotFound
 
 router = APIGatewayHttpRouter()
@@ -25,7 +26,7 @@ Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,1500}\.[A-Za-z0-9_-]{1,10
 HTML = "text/html; charset=utf-8"
 
 
-def _claims(token: str) -> TokenClaims:
+def _claims(token: str) -> UnsubscribeClaims:
     try:
         return verify_token(token)
     except BadToken as error:
@@ -69,11 +70,15 @@ def unsubscribe(token: Token) -> Response[str]:
     caller = service_caller(claims.tenant)
     form = _form()
     if form.get("List-Unsubscribe") == "One-Click":
-        list_types.opt_out(caller, claims.address, claims.list_type_id, claims.contact_id, "one_click")
+        list_types.opt_out(
+            caller, claims.address, claims.list_type_id, claims.contact_id, "one_click", claims.message_id
+        )
         return _page(caller, claims, "You have been unsubscribed.")
     action = form.get("action")
     if action == "unsubscribe":
-        list_types.opt_out(caller, claims.address, claims.list_type_id, claims.contact_id, "landing_page")
+        list_types.opt_out(
+            caller, claims.address, claims.list_type_id, claims.contact_id, "landing_page", claims.message_id
+        )
         return _page(caller, claims, "You have been unsubscribed.")
     if action == "subscribe":
         list_types.opt_in(caller, claims.address, claims.list_type_id)

@@ -1,0 +1,227 @@
+"""Open and click tracking and the per-recipient unsubscribe through the stack, as a mail client
+and a recipient use a campaign mail's links.
+
+The mail goes the real way (email.send_requested -> sender -> SES on moto); it is then made a
+campaign's recipient the way campaign staging writes it (`campaign_id`, `tracking` on the message),
+and its HTML is instrumented with the stack's key and public base URL, as staging does.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from email import message_from_string, policy
+from typing import Any
+
+import pytest
+import requests
+
+from infra.runtime import LocalRuntime
+from services.email.domain.tracking import instrument, tracking_token
+from services.email.unsubscribe import unsubscribe_token
+from shared.ids import derived_id, new_id
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import assert_problem, envelopes, put_envelope
+
+TABLE = "kontakt-dev-email"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+HTML = """<html><body><p>News</p>
+<a href="https://shop.example/offer?a=1&amp;b=2">Offer</a>
+<a href="https://shop.example/about">About</a>
+<a href="mailto:help@example.com">Help</a>
+</body></html>"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def verified_domain(stack: LocalRuntime) -> None:
+    with suppress(Exception):  # another module may have verified it already
+        stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
+
+
+@pytest.fixture(scope="module")
+def key(stack: LocalRuntime) -> bytes:
+    """The stack's signing key, as campaign staging signs the links it puts in a mail."""
+    secrets = stack.client("secretsmanager")
+    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-cursor-key"))
+    return str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()
+
+
+def settle(stack: LocalRuntime, ready: Any, seconds: float = 120) -> Any:
+    """`ready()` once it is truthy; the stack drained in short steps (a busy machine is slow, not broken)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with suppress(TimeoutError):
+            stack.drain(timeout=10)
+        result = ready()
+        if result or time.monotonic() > deadline:
+            return result
+
+
+def drain(stack: LocalRuntime) -> None:
+    stack.drain(timeout=120)
+
+
+def _message(stack: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]:
+    item = stack.client("dynamodb").get_item(
+        TableName=TABLE, Key={"pk": {"S": f"T#{tenant}#MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}}
+    )
+    return item.get("Item", {}).get("data", {}).get("M", {})
+
+
+def _counts(stack: LocalRuntime, tenant: str, campaign_id: str) -> dict[str, int]:
+    items = stack.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"T#{tenant}#CAMPAIGN#{campaign_id}#STATS"}},
+    )["Items"]
+    totals: dict[str, int] = {}
+    for item in items:
+        for name, value in item.items():
+            if "N" in value:
+                totals[name] = totals.get(name, 0) + int(value["N"])
+    return totals
+
+
+def _sent_mail(stack: LocalRuntime, message_id: str) -> Any:
+    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
+    mails = [message_from_string(m["raw_data"], policy=policy.default) for m in state["ses"]["RawMessage"]]
+    return next(m for m in mails if m["Message-ID"] == f"<{message_id}@kontakt>")
+
+
+def _campaign_mail(stack: LocalRuntime, tenant: str, to: str, tracking: dict[str, bool]) -> tuple[str, str]:
+    """A marketing mail sent through the stack, then made a campaign's recipient: (message id, campaign id)."""
+    request_id, campaign_id = new_id(), new_id()
+    put_envelope(
+        stack,
+        {
+            "id": new_id(),
+            "type": "email.send_requested",
+            "version": 1,
+            "tenant_id": tenant,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "actor": {"type": "service", "id": "newsletter"},
+            "correlation_id": new_id(),
+            "data": {
+                "request_id": request_id,
+                "requester": "newsletter",
+                "to": to,
+                "subject": "News",
+                "html": HTML,
+                "list_type_id": "marketing",
+            },
+        },
+    )
+    message_id = derived_id("newsletter", request_id)
+    sent = settle(stack, lambda: _message(stack, tenant, message_id).get("status", {}).get("S") == "sent")
+    assert sent, _message(stack, tenant, message_id)
+    drain(stack)  # the feedback of the send (the tenant lookup) has been written
+    flags = {name: {"BOOL": on} for name, on in tracking.items()}
+    stack.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"T#{tenant}#MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}},
+        UpdateExpression="SET #d.campaign_id = :c, #d.tracking = :t ADD #v :one",  # a new version: no stale write
+        ExpressionAttributeNames={"#d": "data", "#v": "version"},
+        ExpressionAttributeValues={":c": {"S": campaign_id}, ":t": {"M": flags}, ":one": {"N": "1"}},
+    )
+    return message_id, campaign_id
+
+
+def _links(html: str, base: str) -> list[str]:
+    return re.findall(r'(?:href|src)="(' + re.escape(base) + r'/t/[^"]+)"', html)
+
+
+def test_the_mail_s_public_links_point_at_the_local_gateway(stack: LocalRuntime, tenant: str) -> None:
+    message_id, _ = _campaign_mail(stack, tenant, "links@example.com", {"opens": True, "clicks": True})
+    header = _sent_mail(stack, message_id)["List-Unsubscribe"]
+    link = header.split(",")[0].strip()[1:-1]
+    assert link.startswith(f"{stack.api_url}/u/"), header
+    page = requests.get(link, timeout=30)  # the link a developer's mail carries works as it is
+    assert page.status_code == 200 and "Unsubscribe" in page.text, page.text
+
+
+def test_opens_and_clicks_are_recorded_once_and_clicks_go_where_the_mail_said(
+    stack: LocalRuntime, api: Api, tenant: str, key: bytes
+) -> None:
+    message_id, campaign_id = _campaign_mail(stack, tenant, "Reader@Example.com", {"opens": True, "clicks": True})
+    html = instrument(HTML, stack.api_url, tenant, message_id, opens=True, clicks=True, key=key)
+    offer, about, pixel = _links(html, stack.api_url)
+    assert "mailto:help@example.com" in html
+
+    for _ in range(2):  # a mail client loads the pixel every time the mail is shown
+        shown = requests.get(pixel, timeout=30)
+        assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/gif", shown.text
+        assert shown.content.startswith(b"GIF89a") and "no-store" in shown.headers["Cache-Control"]
+    for link, target in ((offer, "https://shop.example/offer?a=1&b=2"), (offer, None), (about, None)):
+        clicked = requests.get(link + "?url=https://evil.example/", allow_redirects=False, timeout=30)
+        assert clicked.status_code == 302, clicked.text
+        assert clicked.headers["Location"] == (target or clicked.headers["Location"])
+        assert "evil" not in clicked.headers["Location"]
+    assert requests.get(about, allow_redirects=False, timeout=30).headers["Location"] == "https://shop.example/about"
+
+    opened = settle(stack, lambda: envelopes(stack, tenant, "email.opened"))
+    clicks = settle(stack, lambda: len(envelopes(stack, tenant, "email.clicked")) >= 2 or None)
+    assert clicks
+    drain(stack)
+    [opened] = envelopes(stack, tenant, "email.opened")
+    assert (opened["data"]["message_id"], opened["data"]["campaign_id"]) == (message_id, campaign_id)
+    assert opened["data"]["to"] == "reader@example.com"
+    urls = sorted(e["data"]["url"] for e in envelopes(stack, tenant, "email.clicked"))
+    assert urls == ["https://shop.example/about", "https://shop.example/offer?a=1&b=2"]
+    message = _message(stack, tenant, message_id)
+    assert "opened_at" in message and "clicked_at" in message
+    counts = _counts(stack, tenant, campaign_id)
+    assert (counts.get("opened"), counts.get("clicked")) == (1, 1), (counts, message)  # once per recipient
+
+
+def test_forged_or_altered_links_record_nothing(stack: LocalRuntime, tenant: str, key: bytes) -> None:
+    message_id, campaign_id = _campaign_mail(stack, tenant, "forged@example.com", {"opens": True, "clicks": True})
+    real = tracking_token(tenant, message_id, "click", "https://shop.example/", key)
+    evil = tracking_token(tenant, message_id, "click", "https://evil.example/", b"not the key")
+    swapped = f"{evil.split('.')[0]}.{real.split('.')[1]}"
+    for token in (evil, swapped, "garbage", "a.b"):
+        response = requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)
+        assert_problem(response, 400)
+        assert "Location" not in response.headers
+    pixel = tracking_token(tenant, message_id, "open", None, b"not the key")
+    assert_problem(requests.get(f"{stack.api_url}/t/{pixel}", timeout=30), 404)
+    other_tenant = tracking_token("t" + new_id().lower()[:16], message_id, "open", None, key)
+    assert requests.get(f"{stack.api_url}/t/{other_tenant}", timeout=30).status_code == 200  # a pixel, no record
+    drain(stack)
+    assert envelopes(stack, tenant, "email.opened") == envelopes(stack, tenant, "email.clicked") == []
+    message = _message(stack, tenant, message_id)
+    assert "opened_at" not in message and "clicked_at" not in message
+    assert _counts(stack, tenant, campaign_id) == {}
+
+
+def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRuntime, tenant: str, key: bytes) -> None:
+    message_id, campaign_id = _campaign_mail(stack, tenant, "leaver@example.com", {"opens": False, "clicks": False})
+    token = unsubscribe_token(tenant, "leaver@example.com", "marketing", key=key, message_id=message_id)
+    for _ in range(2):  # a mail client may POST the one-click unsubscribe twice
+        posted = requests.post(
+            f"{stack.api_url}/u/{token}", data="List-Unsubscribe=One-Click", headers=FORM, timeout=30
+        )
+        assert posted.status_code == 200, posted.text
+    subscribed = requests.post(f"{stack.api_url}/u/{token}", data="action=subscribe", headers=FORM, timeout=30)
+    assert "subscribed again" in subscribed.text
+    again = requests.post(f"{stack.api_url}/u/{token}", data="action=unsubscribe", headers=FORM, timeout=30)
+    assert "You do not receive these emails." in again.text
+    assert "unsubscribed_at" in _message(stack, tenant, message_id)
+    assert _counts(stack, tenant, campaign_id).get("unsubscribed") == 1
+    # an old token (no message) still opts out, and touches no campaign
+    old = unsubscribe_token(tenant, "other@example.com", "marketing", key=key)
+    assert requests.post(f"{stack.api_url}/u/{old}", data="action=unsubscribe", headers=FORM, timeout=30).ok
+    # a token naming another recipient's mail does not stamp that mail
+    theirs, their_campaign = _campaign_mail(stack, tenant, "stays@example.com", {"opens": False, "clicks": False})
+    wrong = unsubscribe_token(tenant, "intruder@example.com", "marketing", key=key, message_id=theirs)
+    assert requests.post(f"{stack.api_url}/u/{wrong}", data="action=unsubscribe", headers=FORM, timeout=30).ok
+    assert "unsubscribed_at" not in _message(stack, tenant, theirs)
+    assert _counts(stack, tenant, their_campaign).get("unsubscribed") is None
+
+
+def test_a_mail_without_tracking_carries_no_tracking_links(stack: LocalRuntime, tenant: str, key: bytes) -> None:
+    message_id, _ = _campaign_mail(stack, tenant, "plain@example.com", {"opens": False, "clicks": False})
+    assert instrument(HTML, stack.api_url, tenant, message_id, opens=False, clicks=False, key=key) == HTML
+    body = _sent_mail(stack, message_id).get_body(preferencelist=("html",)).get_content()
+    assert "/t/" not in body and "https://shop.example/about" in body
