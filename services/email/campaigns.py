@@ -630,7 +630,11 @@ def on_audience_page(envelope: Envelope, uow: UnitOfWork) -> None:
         return
     if record.data["status"] in (CampaignStatus.sending, CampaignStatus.paused):
         members = [_member(m) for m in audience.members]
-        stage_members(caller, campaign_id, record.data, members, record.data["template_id"])
+        try:
+            stage_members(caller, campaign_id, record.data, members, record.data["template_id"])
+        except NotFound as exc:  # the template was deleted since: nothing can be sent
+            _fail(caller, campaign_id, exc.detail)
+            return
     _record_page(caller, campaign_id, audience)
     logger.info("campaign page", extra={"campaign_id": campaign_id, "page": audience.page})
 
