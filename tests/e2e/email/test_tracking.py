@@ -23,7 +23,7 @@ from services.email.domain.tracking import instrument, tracking_token
 from services.email.unsubscribe import unsubscribe_token
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, envelopes, put_envelope
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope
 
 TABLE = "kontakt-dev-email"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -225,3 +225,41 @@ def test_a_mail_without_tracking_carries_no_tracking_links(stack: LocalRuntime, 
     assert instrument(HTML, stack.api_url, tenant, message_id, opens=False, clicks=False, key=key) == HTML
     body = _sent_mail(stack, message_id).get_body(preferencelist=("html",)).get_content()
     assert "/t/" not in body and "https://shop.example/about" in body
+
+
+def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack: LocalRuntime) -> None:
+    """The whole way: a campaign with tracking on, its mail as the recipient gets it, the pixel
+    loaded, the link followed and the one-click unsubscribe of the mail's header, all counted."""
+    admin = api.as_(new_tenant(), "admin-1", "admin")
+    contact = admin.post("/contacts", json={"first_name": "Anna", "email": "Anna@Example.com"}).json()["id"]
+    group = admin.post("/target-groups", json={"name": "News", "contact_ids": [contact]}).json()["id"]
+    template = {"name": "News", "subject": "News", "html": HTML, "text": "News"}
+    template_id = admin.post("/email/templates", json=template).json()["id"]
+    body = {"name": "News", "template_id": template_id, "list_type_id": "marketing", "target_group_id": group}
+    campaign = admin.post("/campaigns", json={**body, "tracking": {"opens": True, "clicks": True}}).json()
+    assert admin.post(f"/campaigns/{campaign['id']}/send").status_code == 200
+    message_id = derived_id(campaign["once_scope"], contact)
+    mail = settle(stack, lambda: _sent_mail(stack, message_id) if _has_mail(stack, message_id) else None)
+    assert mail is not None, admin.get(f"/campaigns/{campaign['id']}").json()
+
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    offer, _about, pixel = _links(html, stack.api_url)  # every public link names the local gateway
+    assert requests.get(pixel, timeout=30).content.startswith(b"GIF89a")
+    followed = requests.get(offer, allow_redirects=False, timeout=30)
+    assert followed.headers["Location"] == "https://shop.example/offer?a=1&b=2"
+    unsubscribe = mail["List-Unsubscribe"].split(",")[0].strip()[1:-1]
+    assert unsubscribe.startswith(f"{stack.api_url}/u/")
+    assert requests.post(unsubscribe, data="List-Unsubscribe=One-Click", headers=FORM, timeout=30).ok
+
+    def counted() -> dict[str, Any] | None:
+        stats: dict[str, Any] = admin.get(f"/campaigns/{campaign['id']}").json()["stats"]
+        return stats if (stats["opened"], stats["clicked"], stats["unsubscribed"]) == (1, 1, 1) else None
+
+    assert settle(stack, counted), admin.get(f"/campaigns/{campaign['id']}").json()["stats"]
+    opted_out = admin.get("/email/list-types/marketing/opt-outs").json()["items"]
+    assert [o["address"] for o in opted_out] == ["anna@example.com"]
+
+
+def _has_mail(stack: LocalRuntime, message_id: str) -> bool:
+    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
+    return any(f"<{message_id}@kontakt>" in m["raw_data"] for m in state.get("ses", {}).get("RawMessage", []))
