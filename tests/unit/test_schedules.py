@@ -7,18 +7,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from shared import schedules
 from shared.schedules import (
     SCHEDULED_TIME_PLACEHOLDER,
     Repeat,
+    ScheduleTarget,
+    ScheduleUnavailable,
     at_plan,
     cron_problem,
+    delete_schedule,
     parse_scheduled_time,
     rate_problem,
     recurring_plan,
     schedule_name,
     scheduled_time,
+    sync_schedule,
     target_input,
 )
 
@@ -108,3 +114,63 @@ def test_names_times_and_inputs() -> None:
         "id": "1",
         "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
     }
+
+
+class _Scheduler:
+    """A stand-in scheduler client: records calls, raises the errors it is told to."""
+
+    def __init__(self, **errors: str) -> None:
+        self.errors = errors
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _call(self, name: str, **params: Any) -> None:
+        self.calls.append((name, params))
+        if name in self.errors:
+            raise ClientError({"Error": {"Code": self.errors[name], "Message": "x"}}, name)
+
+    def create_schedule(self, **params: Any) -> None:
+        self._call("create_schedule", **params)
+
+    def update_schedule(self, **params: Any) -> None:
+        self._call("update_schedule", **params)
+
+    def delete_schedule(self, **params: Any) -> None:
+        self._call("delete_schedule", **params)
+
+
+TARGET = ScheduleTarget("arn:aws:sqs:eu-north-1:1:jobs", "arn:aws:iam::1:role/r", "default", target_input({"job": "x"}))
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, client: _Scheduler) -> _Scheduler:
+    monkeypatch.setattr(schedules, "scheduler_client", lambda: client)
+    return client
+
+
+def test_sync_creates_or_converges_on_the_existing_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = recurring_plan("rate(1 day)", "Europe/Helsinki", NOW, datetime(2030, 4, 1, tzinfo=UTC))
+    client = _use(monkeypatch, _Scheduler())
+    sync_schedule("s1", plan, TARGET, enabled=False)
+    [(name, params)] = client.calls
+    assert name == "create_schedule" and params["State"] == "DISABLED"
+    assert params["ScheduleExpression"] == "rate(1 day)" and params["ScheduleExpressionTimezone"] == "Europe/Helsinki"
+    assert params["Target"] == {"Arn": TARGET.queue_arn, "RoleArn": TARGET.role_arn, "Input": TARGET.input}
+    assert params["StartDate"] == datetime(2030, 3, 31, 23, 59, tzinfo=UTC)
+
+    client = _use(monkeypatch, _Scheduler(create_schedule="ConflictException"))
+    sync_schedule("s1", plan, TARGET)
+    assert [c[0] for c in client.calls] == ["create_schedule", "update_schedule"]
+
+    client = _use(monkeypatch, _Scheduler(delete_schedule="ResourceNotFoundException"))
+    sync_schedule("s1", None, TARGET)  # nothing left to fire: deleted, one already gone is fine
+    assert client.calls == [("delete_schedule", {"Name": "s1", "GroupName": "default"})]
+
+
+def test_a_scheduler_failure_is_a_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = recurring_plan("rate(1 day)", "UTC", NOW)
+    _use(monkeypatch, _Scheduler(create_schedule="ValidationException"))
+    with pytest.raises(ScheduleUnavailable) as error:
+        sync_schedule("s1", plan, TARGET)
+    assert error.value.status == 503
+    _use(monkeypatch, _Scheduler(delete_schedule="ThrottlingException"))
+    with pytest.raises(ScheduleUnavailable):
+        delete_schedule("s1", "default")
