@@ -108,20 +108,21 @@ def max_rate(now: Callable[[], float] = time.monotonic) -> int:
 # ----------------------------------------------------------------------------- taking tokens
 
 
-def _take(window: int, tokens: int, limit: int) -> bool:
-    """One conditional UpdateItem: add `tokens` to the window if it has room."""
+def take_update(window: int, tokens: int, limit: int) -> tuple[RateWindow, list[Any], Any]:
+    """The item, actions and condition that add `tokens` to the window if it has room (alone, or
+    inside the sender's claim transaction: one call fewer per batch)."""
     item = RateWindow(pk=f"{KEY_PREFIX}{window}", sk="RATE", kind="rate_window")
     expires = clock.now() + WINDOW_RETENTION
     condition = RateWindow.taken.does_not_exist() | (RateWindow.taken <= limit - tokens)
+    actions = [RateWindow.taken.add(tokens), RateWindow.kind.set("rate_window"), RateWindow.expires_at.set(expires)]
+    return item, actions, condition
+
+
+def _take(window: int, tokens: int, limit: int) -> bool:
+    """One conditional UpdateItem: add `tokens` to the window if it has room."""
+    item, actions, condition = take_update(window, tokens, limit)
     try:
-        item.update(
-            actions=[
-                RateWindow.taken.add(tokens),
-                RateWindow.kind.set("rate_window"),
-                RateWindow.expires_at.set(expires),
-            ],
-            condition=condition,
-        )
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False

@@ -5,7 +5,8 @@ A send-queue message is `{"tenant_id", "message_id"[, "campaign_id"]}`. One batc
    queue messages name (a second BatchGet for campaigns only the records name);
 2. the mails that may go are CLAIMED in one transaction (status queued -> "sending", `claimed_at`,
    `attempts` + 1; one by one when the transaction meets a concurrent writer);
-3. the batch's tokens are taken from the account-wide rate limiter (services/email/ratelimit.py);
+3. the batch's tokens are taken from the account-wide rate limiter (services/email/ratelimit.py)
+   in that same transaction (when the second is full, the claim waits for the next one);
 4. each mail goes to the tenant's transport;
 5. the outcomes are recorded in one transaction: the message records, `email.sent` (id derived
    from the message id, so published once) and the campaign counters (services/email/stats.py).
@@ -31,7 +32,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import random
 import smtplib
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +43,8 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from services.email import proofs, ratelimit, stats
 from services.email.domain.messages import (
@@ -61,7 +66,7 @@ from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.service import SETTING
-from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key
+from shared.store import AlreadyApplied, ConcurrentUpdate, TableItem, UnitOfWork, record_key
 
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
@@ -163,17 +168,10 @@ def send_batch(bodies: list[Any]) -> list[Exception | None]:
     batch = Batch([j for j in jobs if j.message_id])
     _read(batch)
     outcomes, to_claim = _classify(batch)
-    claimed = _claim(batch, to_claim)
-    outcomes += _send(batch, claimed)
+    claimed, tokens_taken = _claim(batch, to_claim)
+    outcomes += _send(batch, claimed, tokens_taken)
     _record_all(batch, outcomes)
     return [job.error for job in jobs]
-
-
-def send_queued(message: dict[str, Any]) -> None:
-    """One queue message alone (kept for callers outside the batch handler)."""
-    [error] = send_batch([message])
-    if error is not None:
-        raise error
 
 
 # ----------------------------------------------------------------------------- 1. read
@@ -267,21 +265,26 @@ def _claim_data(record: Record, now: datetime) -> dict[str, Any]:
     }
 
 
-def _claim(batch: Batch, jobs: list[Job]) -> list[Job]:
-    """Claim the mails in one transaction; one by one when another writer got in between."""
+def _claim(batch: Batch, jobs: list[Job]) -> tuple[list[Job], bool]:
+    """Claim the mails (and their send tokens) in one transaction; one by one when another writer
+    got in between. Returns the claimed mails and whether their tokens were taken with them."""
     if not jobs:
-        return []
+        return [], True
     now = clock.now()
     before = {id(j): j.record.data for j in jobs if j.record is not None}
-    uow = UnitOfWork()
-    for job in jobs:
-        assert job.record is not None
-        batch.caller(job.tenant).store.replace(uow, job.record, _claim_data(job.record, now))
-    try:
-        uow.commit()
-        return jobs
-    except ConcurrentUpdate:
-        pass
+    tokens = len(_ses_jobs(batch, jobs))
+    limit = ratelimit.max_rate() if tokens else 0
+    together = tokens if tokens <= limit else 0  # more than a window holds: taken in several, later
+    while True:
+        outcome = _claim_together(jobs, now, together, limit)
+        if outcome == "claimed":
+            return jobs, tokens == together
+        if outcome == "conflict":
+            break
+        if outcome == "rate_busy":
+            time.sleep(random.uniform(0.005, 0.05))
+        else:
+            time.sleep(ratelimit.seconds_to_next_window(time.time()) + 0.001)  # this second's sends are taken
     claimed = []
     for job in jobs:
         assert job.record is not None
@@ -293,15 +296,42 @@ def _claim(batch: Batch, jobs: list[Job]) -> list[Job]:
             claimed.append(job)
         except ConcurrentUpdate as exc:  # another delivery has it: the retry sees what became of it
             job.error = exc
-    return claimed
+    return claimed, False
+
+
+def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> str:
+    """One transaction: every claim and the rate window's tokens; "claimed", "rate_full", "rate_busy" or "conflict"."""
+    records = [job.record for job in jobs if job.record is not None]
+    before = [record.data for record in records]
+    try:
+        with TransactWrite(connection=TableItem._get_connection().connection) as tx:
+            for record in records:
+                record.data = _claim_data(record, now)
+                tx.save(record)  # with its version condition: nobody wrote it since our read
+            if tokens:
+                item, actions, condition = ratelimit.take_update(ratelimit.window_of(time.time()), tokens, limit)
+                tx.update(item, actions, condition=condition)  # the last item of the transaction
+        return "claimed"
+    except TransactWriteError as exc:
+        for record, data in zip(records, before, strict=True):
+            record.data = data
+        reasons = [r.code if r is not None else None for r in getattr(exc, "cancellation_reasons", None) or []]
+        if tokens and len(reasons) == len(records) + 1 and reasons[-1] and not any(reasons[:-1]):
+            # only the rate window failed: full for this second, or another sender's take at the same time
+            return "rate_full" if reasons[-1] == "ConditionalCheckFailed" else "rate_busy"
+        return "conflict"
+
+
+def _ses_jobs(batch: Batch, jobs: list[Job]) -> list[Job]:
+    return [j for j in jobs if transport_for(batch.setting(j.tenant)).name == "ses"]
 
 
 # ----------------------------------------------------------------------------- 3-4. send
 
 
-def _send(batch: Batch, jobs: list[Job]) -> list[Outcome]:
-    ses = [j for j in jobs if transport_for(batch.setting(j.tenant)).name == "ses"]
-    if ses:
+def _send(batch: Batch, jobs: list[Job], tokens_taken: bool) -> list[Outcome]:
+    ses = _ses_jobs(batch, jobs)
+    if ses and not tokens_taken:
         ratelimit.acquire(len(ses))
     outcomes = []
     for job in jobs:
@@ -316,14 +346,20 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
     assert record is not None
     claim, attempt = record.data["claimed_at"], int(record.data["attempts"])
     counts = {"queued": -1}
-    parts = _read_attachments(record.data.get("attachments", []))
-    if parts is None:  # the declared sizes were under the limit, the files are not
-        error = {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."}
-        return Outcome(job, error, MessageStatus.sending.value, claim, {**counts, "failed": 1})
-    setting = batch.setting(job.tenant)
-    sender = Sender.model_validate(setting)
-    mime = build_mime(_mail(record, parts), sender)
-    transport: Transport = transport_for(setting)
+    release = Outcome(job, {"status": MessageStatus.queued.value}, MessageStatus.sending.value, claim)
+    try:
+        parts = _read_attachments(record.data.get("attachments", []))
+        if parts is None:  # the declared sizes were under the limit, the files are not
+            error = {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."}
+            return Outcome(job, error, MessageStatus.sending.value, claim, {**counts, "failed": 1})
+        setting = batch.setting(job.tenant)
+        sender = Sender.model_validate(setting)
+        mime = build_mime(_mail(record, parts), sender)
+        transport: Transport = transport_for(setting)
+    except Exception as exc:  # S3 unreadable ...: nothing went, the rest of the batch still does
+        logger.exception("mail not built: released for a retry", extra={"message_id": job.message_id})
+        job.error = exc
+        return release
     _fault("after_claim", attempt)
     try:
         tags = {"tenant": job.tenant, "message": job.message_id}  # SES's events (the proof) name both
@@ -331,17 +367,25 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
     except Refused as exc:
         failed = {"status": MessageStatus.failed.value, "error": str(exc)}
         return Outcome(job, failed, MessageStatus.sending.value, claim, {**counts, "failed": 1})
-    except (ClientError, smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
+    except (ClientError, smtplib.SMTPException, ConnectionRefusedError) as exc:
+        if isinstance(exc, smtplib.SMTPServerDisconnected):  # perhaps after DATA: it may have gone
+            _unknown(job, exc)
+            return None
         job.error = exc  # the provider answered: the mail did not go; release the claim and retry
-        return Outcome(job, {"status": MessageStatus.queued.value}, MessageStatus.sending.value, claim)
+        return release
     except Exception as exc:  # (a timeout, a dropped connection: it may have gone)
-        logger.exception("send outcome unknown: the claim waits for a proof", extra={"message_id": job.message_id})
-        job.error = exc
+        _unknown(job, exc)
         return None
     _fault("after_send", attempt)
     id_field = "ses_message_id" if transport.name == "ses" else "provider_message_id"
     sent = {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id}
     return Outcome(job, sent, MessageStatus.sending.value, claim, {**counts, "sent": 1}, sent_at=clock.now())
+
+
+def _unknown(job: Job, exc: Exception) -> None:
+    """The send's outcome is unknown: the claim stays, a proof (or the window) decides."""
+    logger.exception("send outcome unknown: the claim waits for a proof", extra={"message_id": job.message_id})
+    job.error = exc
 
 
 def _skipped(job: Job) -> Outcome:
