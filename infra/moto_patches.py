@@ -7,12 +7,25 @@ the stream's readers. The emulator serialises DynamoDB requests (see emulator.py
 transaction can instead check every condition first and write only when all hold: atomic,
 O(items in the transaction), and the table stays the same object.
 
+moto's SQS SendMessage reads `queue.attributes` to learn whether the queue dedupes by content, and
+that property counts every message of the queue (ApproximateNumberOfMessages ...): a send cost
+O(queue length), so a backlog (100,000 queued mails, SES events waiting for the feedback function)
+made each further send slower. While a message is sent, the queue answers that one attribute only.
+
+moto's EventBridge parses the same JSONPath expressions (a target's input paths) again for every
+event it delivers, ~13 ms an event: parsed expressions are kept (they are immutable).
+
 SES v2: see infra/ses_emulation.py.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
+
+_sending = threading.local()  # set while moto's SQS sends a message (this thread only)
 
 
 def check_then_write(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -90,11 +103,47 @@ def _write(backend: Any, op_type: str, op: dict[str, Any]) -> None:
         )
 
 
+def _attributes_while_sending(original: property) -> property:
+    def attributes(queue: Any) -> dict[str, Any]:
+        if not getattr(_sending, "active", False):
+            return original.fget(queue)  # type: ignore[misc,no-any-return]
+        if not queue.fifo_queue:
+            return {}
+        value = getattr(queue, "content_based_deduplication", False)
+        return {"ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value}
+
+    return property(attributes)
+
+
+def _sending_messages(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_sending, "active", False)
+        _sending.active = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _sending.active = outer
+
+    return wrapped
+
+
+def _keep_parsed_json_paths() -> None:
+    import jsonpath_ng.ext
+
+    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):  # moto imports it from the module at each call
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
+
+
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.sqs.models import Queue, SQSBackend
 
     from infra import ses_emulation
 
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
+    _keep_parsed_json_paths()
+    Queue.attributes = _attributes_while_sending(vars(Queue)["attributes"])  # type: ignore[method-assign,assignment]
+    SQSBackend.send_message = _sending_messages(SQSBackend.send_message)  # type: ignore[method-assign]
     ses_emulation.configure(mail_dir)
     ses_emulation.apply()  # SES v2 event destinations and the folder of sent mails
