@@ -167,8 +167,11 @@ def _after_send(response: Any, params: dict[str, Any], ses_id: str) -> None:
     records = ses_records(ses_id, sent_at, source, _recipients(params), raw, str(name), tags)
     for bus_arn, types in buses:
         entries = [_entry(bus_arn, t, detail, str(name)) for kind, t, detail in records if kind in types]
-        for start in range(0, len(entries), 10):  # PutEvents takes 10 entries at most
-            events_backend.put_events(entries[start : start + 10])
+        try:
+            for start in range(0, len(entries), 10):  # PutEvents takes 10 entries at most
+                events_backend.put_events(entries[start : start + 10])
+        except Exception:  # SES sent the mail: publishing its events never fails the send
+            log.exception("SES events of %s not published to %s", ses_id, bus_arn)
 
 
 def _raw(params: dict[str, Any]) -> bytes | None:

@@ -168,3 +168,19 @@ def test_every_sent_mail_is_in_the_mail_folder(emulator: Emulator, mail_dir: Pat
     mail = message_from_bytes(path.read_bytes())
     assert mail["Message-ID"] == "<m-8@kontakt>" and mail["To"] == "carl@example.com"
     assert sorted(mail_dir.glob("*.eml"))[-1] == path  # names sort by time
+
+
+def test_a_destination_that_cannot_take_events_does_not_fail_the_send(emulator: Emulator) -> None:
+    ses = emulator.client("sesv2")
+    ses.create_configuration_set(ConfigurationSetName="lost")
+    missing_bus = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/missing"
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName="lost",
+        EventDestinationName="gone",
+        EventDestination={
+            "Enabled": True,
+            "MatchingEventTypes": ["SEND"],
+            "EventBridgeDestination": {"EventBusArn": missing_bus},
+        },
+    )
+    assert _send(emulator, "a@example.com", "m-9", ConfigurationSetName="lost")
