@@ -2,10 +2,11 @@
 
 The configuration set publishes an SES "Send" event for every mail SES accepted; the feedback
 consumer hands it to `record(detail)`, which keeps a "proof" record keyed by our message id (from
-the mail's tag "message" or its Message-ID header `<id@kontakt>`) with the SES message id. Proofs
-belong to no tenant (like feedback's message -> tenant lookups). A sender that finds a mail it
-claimed but never recorded settles it from the proof instead of sending it again; a proof whose
-event names the tenant (tag "tenant") settles a mail still "sending" at once.
+the mail's tag "message" or its Message-ID header `<id@kontakt>`) with the SES message id. An
+event that names the tenant (tag "tenant", which the sender sets) settles a mail still "sending"
+at once (a mail already recorded costs one read); one that does not leaves a proof record (no
+tenant's data, like feedback's message -> tenant lookups) that a redelivery of the mail's queue
+message finds: it settles the mail from the proof instead of sending it again.
 """
 
 from __future__ import annotations
@@ -49,19 +50,21 @@ def proof_of(detail: dict[str, Any]) -> Proof | None:
 
 
 def record(detail: dict[str, Any]) -> None:
-    """Keep the proof (once), then settle the mail if its tenant is known and it is still "sending"."""
+    """Settle the mail at once when the event names its tenant (one read when the sender recorded it
+    already, the usual case); otherwise keep the proof (once) for the sender's redelivery."""
     proof = proof_of(detail)
     if proof is None:
         logger.info("SES send event for a mail that is not ours", extra={"ses_message_id": detail.get("mail")})
+        return
+    if proof.tenant_id:
+        from services.email.sending import settle_from_proof  # the sender imports this module
+
+        settle_from_proof(proof.tenant_id, proof)
         return
     uow = UnitOfWork()
     STORE.add(uow, STORE.new(LOOKUP, KIND, proof.message_id, proof.model_dump(mode="json")))
     with suppress(ConcurrentUpdate):  # a redelivered event, or a second send of the mail: the first proof stays
         uow.commit()
-    if proof.tenant_id:
-        from services.email.sending import settle_from_proof  # the sender imports this module
-
-        settle_from_proof(proof.tenant_id, proof)
 
 
 def get(message_id: str) -> Proof | None:

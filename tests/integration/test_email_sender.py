@@ -148,7 +148,7 @@ def test_a_paused_campaign_leaves_its_mails_queued_a_cancelled_one_skips_them(se
 
 
 def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_calls: Counter[str]) -> None:
-    from services.email import proofs, sending
+    from services.email import proofs, sending, stats
     from services.email.handlers.sender import handler
     from services.email.service import service_caller
     from shared.store import UnitOfWork
@@ -167,23 +167,35 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
     assert failure["itemIdentifier"] == event["Records"][0]["messageId"]
     assert aws_calls["SendEmail"] == 0
 
-    detail = {
-        "eventType": "Send",
-        "mail": {
-            "timestamp": "2026-11-24T10:00:00Z",
-            "messageId": "ses-1",
-            "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
-            "tags": {"tenant": [tenant], "message": [message_id]},
-        },
+    mail = {
+        "timestamp": "2026-11-24T10:00:00Z",
+        "messageId": "ses-1",
+        "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
     }
-    proofs.record(detail)  # names the tenant: settles the mail at once
-    proofs.record(detail)  # again: nothing more
+    proofs.record({"eventType": "Send", "mail": mail})  # no tenant tag: only kept
+    proofs.record({"eventType": "Send", "mail": mail})  # again: the first proof stays
+    assert _statuses(tenant, [message_id]) == {"sending": 1}
+    assert sending.proofs.get(message_id) is not None
+    assert handler(event, sender) == {"batchItemFailures": []}  # the redelivery settles it from the proof
     assert _statuses(tenant, [message_id]) == {"sent": 1}
-    assert handler(event, sender) == {"batchItemFailures": []}
     assert aws_calls["SendEmail"] == 0
     settled = caller.store.get(tenant, "message", message_id)
     assert settled is not None and settled.data["ses_message_id"] == "ses-1"
-    assert sending.proofs.get(message_id) is not None
+    assert stats.read_counts(tenant, campaign_id)["sent"] == 1
+
+    # a proof that names the tenant settles a claimed mail by itself
+    campaign_id, [other] = _setup(tenant, 1, "sending")
+    record = caller.store.get(tenant, "message", other)
+    assert record is not None
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, {**record.data, **{k: claimed[k] for k in ("status", "claimed_at", "attempts")}})
+    uow.commit()
+    tagged = {**mail, "messageId": "ses-2", "tags": {"tenant": [tenant], "message": [other]}}
+    proofs.record({"eventType": "Send", "mail": tagged})
+    proofs.record({"eventType": "Send", "mail": tagged})  # again: nothing more
+    assert _statuses(tenant, [other]) == {"sent": 1}
+    assert stats.read_counts(tenant, campaign_id)["sent"] == 1
+    assert aws_calls["SendEmail"] == 0
 
 
 def test_concurrent_senders_never_pass_the_rate_in_any_second(sender: Any, monkeypatch: pytest.MonkeyPatch) -> None:
