@@ -120,7 +120,7 @@ def _print_banner(runtime: Any) -> None:
 Kontakt is running.
 
   API          {api}
-  API docs     {api}/directory/docs   {api}/activities/docs
+  API docs     {api}/directory/docs   {api}/activities/docs   {api}/email/docs
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}

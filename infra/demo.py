@@ -205,6 +205,7 @@ def load(runtime: Any) -> dict[str, Any]:
     )
     runtime.drain()  # the call list shows what the directory's events have reached
     activities = _load_activities(api, users, accounts, contacts)
+    email = _load_email(api, helsinki["id"])
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -217,6 +218,7 @@ def load(runtime: Any) -> dict[str, Any]:
         "passive_contacts": sum(1 for c in contacts if not c["active"]),
         "target_groups": {"dynamic": helsinki["id"], "static": vip["id"]},
         **activities,
+        **email,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -287,3 +289,33 @@ def _load_activities(
         {"channel": "phone", "start": _at(2, 10), "user_id": users[1]},
     )
     return {"activities": meetings + 3 + len(tasks), "contact_orders": 1}
+
+
+def _load_email(api: _Api, target_group_id: str) -> dict[str, Any]:
+    """A newsletter template and a campaign sent to the Helsinki group: mails to open in `.kontakt/mail/`."""
+    template = api.call(
+        "POST",
+        "/email/templates",
+        {
+            "name": "Newsletter",
+            "subject": "News for {{ contact.first_name }} at {{ account.name }}",
+            "html": (
+                "<html><body><p>Hello {{ contact.first_name }},</p>"
+                '<p>Our winter service week starts soon: <a href="https://kontakt.dev/winter">book a visit</a>.</p>'
+                "</body></html>"
+            ),
+            "text": "Hello {{ contact.first_name }},\nOur winter service week starts soon: https://kontakt.dev/winter",
+        },
+    )
+    campaign = api.call(
+        "POST",
+        "/campaigns",
+        {
+            "name": "Winter service week",
+            "template_id": template["id"],
+            "list_type_id": "marketing",
+            "target_group_id": target_group_id,
+        },
+    )
+    api.call("POST", f"/campaigns/{campaign['id']}/send", expect=200)
+    return {"campaign": campaign["id"]}

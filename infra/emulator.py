@@ -122,6 +122,7 @@ def provision(emulator: Emulator, template: TranslatedTemplate, parameters: Mapp
     create_buckets(emulator, stack)
     create_alarms(emulator, stack)
     create_configuration_sets(emulator, stack)
+    create_email_identities(emulator, stack)
     return stack
 
 
@@ -263,3 +264,10 @@ def create_configuration_sets(emulator: Emulator, stack: Stack) -> None:
                 EventDestinationName=destination.name,
                 EventDestination=destination.definition,
             )
+
+
+def create_email_identities(emulator: Emulator, stack: Stack) -> None:
+    """The sending identities (moto verifies them at once; AWS waits for the domain's DKIM records)."""
+    ses = emulator.client("sesv2")
+    for identity in stack.email_identities.values():
+        ses.create_email_identity(EmailIdentity=identity)

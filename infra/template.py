@@ -248,6 +248,7 @@ class Stack:
     schedules: dict[str, Schedule] = field(default_factory=dict)
     alarms: dict[str, Alarm] = field(default_factory=dict)
     configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)
+    email_identities: dict[str, str] = field(default_factory=dict)  # logical id -> domain or address
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
 
@@ -600,6 +601,7 @@ def build_stack(
         "AWS::Scheduler::Schedule": _add_scheduler_schedule,
         "AWS::CloudWatch::Alarm": _add_alarm,
         "AWS::SES::ConfigurationSet": _add_configuration_set,
+        "AWS::SES::EmailIdentity": _add_email_identity,
     }
     destinations: list[tuple[str, EventDestination]] = []
     unknown = []
@@ -863,6 +865,10 @@ def _add_configuration_set(stack: Stack, r: Resolver, logical_id: str, p: dict[s
         arn=r._attribute(logical_id, "Arn"),
         options={k: p[k] for k in _CONFIGURATION_SET_OPTIONS if k in p},
     )
+
+
+def _add_email_identity(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    stack.email_identities[logical_id] = str(p["EmailIdentity"])
 
 
 def _event_destination(logical_id: str, p: dict[str, Any]) -> tuple[str, EventDestination]:

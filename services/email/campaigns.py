@@ -54,14 +54,12 @@ from services.email.domain.campaigns import (
 )
 from services.email.domain.messages import Message, message_id_header, normalise
 from services.email.domain.templates import Rendered, TemplateParts, render, tag_context
-from services.email.domain.tracking import instrument
 from services.email.service import Caller, commit, model_of, page, service_caller
 from services.email.settings import EmailSettings
 from services.email.store import Record
 from services.email.subscriptions import job, subscribe
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import new_message_record
-from services.email.unsubscribe import base_url
 from shared import clock
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -70,7 +68,6 @@ from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import ScheduleTarget, at_plan, delete_schedule, schedule_name, sync_schedule, target_input
-from shared.secrets import signing_key
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 from shared.subscriptions import Job
@@ -442,20 +439,6 @@ class Member:
     fields: dict[str, Any]
 
 
-def _tracked(caller: Caller, campaign: dict[str, Any], message_id: str, html: str) -> str:
-    """The HTML with the open pixel and click links the campaign's `tracking` asks for."""
-    tracking = campaign.get("tracking") or {}
-    opens, clicks = bool(tracking.get("opens", True)), bool(tracking.get("clicks", True))
-    if not (opens or clicks):
-        return html
-    return instrument(html, base_url(), caller.tenant, message_id, opens, clicks, _signing_key())
-
-
-@cache
-def _signing_key() -> bytes:
-    return signing_key()
-
-
 def _context(member: Member, known: dict[str, Any] | None) -> dict[str, Any]:
     """The member's tag context from the projection; what the audience page carried if it has not heard of it."""
     if known is not None:
@@ -504,8 +487,7 @@ def _message_data(
         rendered: Rendered = render(template, context)
     except DomainError as exc:
         return {**data, "status": "failed", "error": exc.detail}
-    html = _tracked(caller, campaign, message_id, rendered.html)
-    return {**data, "status": "queued", "subject": rendered.subject, "html": html, "text": rendered.text}
+    return {**data, "status": "queued", "subject": rendered.subject, "html": rendered.html, "text": rendered.text}
 
 
 def _mail_attachments(caller: Caller, campaign_id: str, campaign: dict[str, Any]) -> list[dict[str, Any]]:

@@ -40,6 +40,8 @@ class EmailUnsubscribed(BaseModel):
     address: str
     list_type_id: str
     at: datetime
+    message_id: str | None = Field(None, description="The mail whose link the recipient used, if one did")
+    campaign_id: str | None = Field(None, description="That mail's campaign")
 
 
 _SPECS: list[tuple[str, type[BaseModel], str]] = [

@@ -187,15 +187,22 @@ def _opt_out_once(
     record.gsi3sk = address
     uow = UnitOfWork()
     uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
-    stamps = _stage_unsubscribed(caller, uow, message_id, address, list_type_id, at.isoformat())
-    payload = EmailUnsubscribed(contact_id=contact_id, address=address, list_type_id=list_type_id, at=at)
+    stamped = _stage_unsubscribed(caller, uow, message_id, address, list_type_id, at.isoformat())
+    payload = EmailUnsubscribed(
+        contact_id=contact_id,
+        address=address,
+        list_type_id=list_type_id,
+        at=at,
+        message_id=stamped.record_id if stamped is not None else None,
+        campaign_id=stamped.data.get("campaign_id") if stamped is not None else None,
+    )
     uow.publish(caller.event("email.unsubscribed", payload))
     try:
         uow.commit()
     except AlreadyApplied:
-        if stamps:  # opted out before (by phone, another mail): this mail's unsubscribe still counts
+        if stamped is not None:  # opted out before (by phone, another mail): this mail's unsubscribe still counts
             own = UnitOfWork()
-            if _stage_unsubscribed(caller, own, message_id, address, list_type_id, at.isoformat()):
+            if _stage_unsubscribed(caller, own, message_id, address, list_type_id, at.isoformat()) is not None:
                 own.commit()
         return False
     return True
@@ -203,18 +210,18 @@ def _opt_out_once(
 
 def _stage_unsubscribed(
     caller: Caller, uow: UnitOfWork, message_id: str | None, address: str, list_type_id: str, at: str
-) -> bool:
-    """Stamp the recipient's mail (the first time) and count it for its campaign; False if nothing to do."""
+) -> Record | None:
+    """Stamp the recipient's mail (the first time) and count it for its campaign; the mail, or None."""
     message = caller.store.get(caller.tenant, MESSAGE, message_id) if message_id else None
     if message is None or message.data.get("unsubscribed_at"):
-        return False
+        return None
     if normalised(str(message.data.get("to") or "")) != address or message.data.get("list_type_id") != list_type_id:
-        return False  # a token naming another recipient's mail: the opt-out stands, the mail is not touched
+        return None  # a token naming another recipient's mail: the opt-out stands, the mail is not touched
     caller.store.replace(uow, message, {**message.data, "unsubscribed_at": at})
     campaign_id = message.data.get("campaign_id")
     if campaign_id:
         stats.stage_counts(uow, caller.tenant, str(campaign_id), message.record_id, {"unsubscribed": 1})
-    return True
+    return message
 
 
 def opt_in(caller: Caller, address: str, list_type_id: str) -> bool:

@@ -29,7 +29,6 @@ queues it again); a "cancelled" one marks it "skipped".
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import random
@@ -55,16 +54,19 @@ from services.email.domain.messages import (
     attachments_too_large,
     build_mime,
 )
+from services.email.domain.tracking import instrument
 from services.email.proofs import Proof
 from services.email.service import DEFAULTS, Caller
 from services.email.store import Record
 from services.email.transactional import KIND, SENDER_SETTING
 from services.email.transports import Refused, Transport, transport_for
+from services.email.unsubscribe import base_url, list_unsubscribe_headers
 from shared import clock
 from shared.auth import AuthContext, Role
 from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
+from shared.secrets import signing_key
 from shared.service import SETTING
 from shared.store import AlreadyApplied, ConcurrentUpdate, TableItem, UnitOfWork, record_key
 
@@ -400,18 +402,17 @@ def _proven(job: Job, proof: Proof) -> Outcome:
 
 def _mail(record: Record, parts: list[Part]) -> Mail:
     data = record.data
+    tenant = record.pk.split("#")[1]
     headers: dict[str, str] = {}
     if data.get("list_type_id"):
-        headers = _unsubscribe_headers(
-            record.pk.split("#")[1],
-            data["to"],
-            data["list_type_id"],
-            data.get("contact_id"),
-            record.record_id if data.get("campaign_id") else None,
+        message_id = record.record_id if data.get("campaign_id") else None
+        headers = list_unsubscribe_headers(
+            tenant, data["to"], data["list_type_id"], data.get("contact_id"), message_id=message_id
         )
     return Mail.model_validate(
         {
             **data,
+            "html": _tracked(tenant, record.record_id, data.get("html"), data.get("tracking")),
             "message_id": record.record_id,
             "subject": data.get("subject") or "",
             "headers": headers,
@@ -421,18 +422,18 @@ def _mail(record: Record, parts: list[Part]) -> Mail:
     )
 
 
-def _unsubscribe_headers(
-    tenant: str, address: str, list_type_id: str, contact_id: str | None, message_id: str | None
-) -> dict[str, str]:
-    """RFC 8058 headers from the list-types feature, when it is deployed with this one."""
-    try:
-        module = importlib.import_module("services.email.unsubscribe")
-    except ImportError:
-        logger.warning("List-Unsubscribe headers unavailable: services.email.unsubscribe is missing")
-        return {}
-    extra = {"message_id": message_id} if message_id else {}
-    headers: dict[str, str] = module.list_unsubscribe_headers(tenant, address, list_type_id, contact_id, **extra)
-    return headers
+def _tracked(tenant: str, message_id: str, html: str | None, tracking: dict[str, Any] | None) -> str | None:
+    """The HTML with the open pixel and click links its `tracking` asks for.
+
+    Done here, not when the mail is staged: the sender knows the public address of the links
+    (an API function cannot name its own HTTP API in the template).
+    """
+    if html is None or not tracking:
+        return html
+    opens, clicks = bool(tracking.get("opens", True)), bool(tracking.get("clicks", True))
+    if not (opens or clicks):
+        return html
+    return instrument(html, base_url(), tenant, message_id, opens, clicks, signing_key())
 
 
 def _read_attachments(items: list[dict[str, Any]]) -> list[Part] | None:

@@ -33,6 +33,7 @@ from services.email.domain.transports import (
 from services.email.service import Caller
 from services.email.settings import EmailSettings
 from services.email.transactional import SENDER_SETTING
+from shared.errors import ValidationFailed
 from shared.settings import load
 
 # SES answers that no retry can change (an unverified From identity, a malformed mail).
@@ -55,6 +56,20 @@ class Transport(Protocol):
 @cache
 def _ses() -> Any:
     return boto3.client("sesv2")
+
+
+def verified_for_sending(address: str) -> bool:
+    """Whether the address, or its domain, is an SES identity verified for sending."""
+    for identity in (address, address.rpartition("@")[2]):
+        try:
+            found = _ses().get_email_identity(EmailIdentity=identity)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NotFoundException", "404"):
+                continue
+            raise
+        if found.get("VerifiedForSendingStatus") or found.get("VerificationStatus") == "SUCCESS":
+            return True  # moto reports only the second
+    return False
 
 
 def ses_request(
@@ -183,6 +198,12 @@ def get_settings(caller: Caller) -> EmailSettingsOut:
 def change_settings(caller: Caller, change: EmailSettingsIn) -> EmailSettingsOut:
     """Replace the setting; the SMTP password stays in the setting record, write-only through the API."""
     caller.require_admin()
+    if change.transport == TransportKind.ses and not verified_for_sending(change.from_address):
+        raise ValidationFailed.on(
+            "from_address",
+            "SES may not send from this address: verify its domain (or the address) as an SES identity first.",
+            "unverified_identity",
+        )
     value = merged(change, caller.setting(SENDER_SETTING))
     caller.save_setting(SENDER_SETTING, value)
     return shown(value)

@@ -30,3 +30,8 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     assert {i["kind"] for i in todo} >= {"task"}
     orders = admin.get("/contact-orders").json()["items"]
     assert [o["subject"] for o in orders] == ["Annual maintenance"]
+    campaign = settle(
+        stack,
+        lambda: (c := admin.get(f"/campaigns/{summary['campaign']}").json())["status"] == "sent" and c,
+    )
+    assert campaign and campaign["stats"]["sent"] > 0, admin.get(f"/campaigns/{summary['campaign']}").json()

@@ -3,7 +3,7 @@ and a recipient use a campaign mail's links.
 
 The mail goes the real way (email.send_requested -> sender -> SES on moto); it is then made a
 campaign's recipient the way campaign staging writes it (`campaign_id`, `tracking` on the message),
-and its HTML is instrumented with the stack's key and public base URL, as staging does.
+and its HTML is instrumented with the stack's key and public base URL, as the sender does.
 """
 
 from __future__ import annotations
@@ -209,6 +209,10 @@ def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRunt
     assert "You do not receive these emails." in again.text
     assert "unsubscribed_at" in _message(stack, tenant, message_id)
     assert _counts(stack, tenant, campaign_id).get("unsubscribed") == 1
+    naming = settle(  # the first opt-out names the mail; the one after subscribing again does not stamp it
+        stack, lambda: [e for e in envelopes(stack, tenant, "email.unsubscribed") if e["data"].get("message_id")]
+    )
+    assert [(e["data"]["message_id"], e["data"]["campaign_id"]) for e in naming] == [(message_id, campaign_id)]
     # an old token (no message) still opts out, and touches no campaign
     old = unsubscribe_token(tenant, "other@example.com", "marketing", key=key)
     assert requests.post(f"{stack.api_url}/u/{old}", data="action=unsubscribe", headers=FORM, timeout=30).ok

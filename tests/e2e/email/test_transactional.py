@@ -237,3 +237,14 @@ def test_the_tenant_sender_setting_is_used_and_an_unverified_one_fails(stack: Lo
     assert found, _message(admin.as_(unverified, "admin-1"), bad_id)
     assert "SES refused" in _message(admin.as_(unverified, "admin-1"), bad_id)["error"]
     assert _sent_mails(stack, bad_id) == [] and envelopes(stack, unverified, "email.sent") == []
+
+
+def test_a_from_address_must_be_on_a_verified_identity(admin: Api) -> None:
+    """The template's sending domain is an SES identity; any other From is refused when set."""
+    tenant_admin = admin.as_(new_tenant(), "admin-1")
+    refused = tenant_admin.put("/email/settings", json={"from_address": "sales@unverified.example"})
+    assert_problem(refused, 422, "from_address")
+    assert tenant_admin.get("/email/settings").json()["from_address"] != "sales@unverified.example"
+    accepted = tenant_admin.put("/email/settings", json={"from_address": "sales@kontakt.dev", "reply_to": ["a@b.fi"]})
+    assert accepted.status_code == 200, accepted.text
+    assert tenant_admin.get("/email/settings").json()["from_address"] == "sales@kontakt.dev"
