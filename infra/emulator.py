@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import multiprocessing
+import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,29 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
     return wrapped
 
 
+def _timed(app: Any, path: str) -> Any:
+    """Appends one line per request to `path` (KONTAKT_EMULATOR_TIMINGS): the time, the operation and
+    how long the emulator took (waiting for the DynamoDB lock included), to find what grows with load."""
+    lock = threading.Lock()
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        operation = environ.get("HTTP_X_AMZ_TARGET") or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        if operation.startswith("DynamoDB"):  # which table and index
+            request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(request)
+            with contextlib.suppress(ValueError):
+                fields = json.loads(request or b"{}")
+                operation += f" {fields.get('TableName', '')} {fields.get('IndexName', '')}"
+        started = time.perf_counter()
+        body = list(app(environ, start_response))
+        took = time.perf_counter() - started
+        with lock, open(path, "a") as out:
+            out.write(f"{time.time():.3f}\t{operation}\t{took * 1000:.2f}\n")
+        return body
+
+    return wrapped
+
+
 def _serve(connection: Any, mail_dir: str | None = None) -> None:
     """Entry point of the emulator process: serve until told to stop or the parent goes away."""
     from moto.server import DomainDispatcherApplication, create_backend_app
@@ -53,6 +79,8 @@ def _serve(connection: Any, mail_dir: str | None = None) -> None:
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
+    if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
+        app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

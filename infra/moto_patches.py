@@ -15,6 +15,13 @@ made each further send slower. While a message is sent, the queue answers that o
 moto's EventBridge parses the same JSONPath expressions (a target's input paths) again for every
 event it delivers, ~13 ms an event: parsed expressions are kept (they are immutable).
 
+moto's DynamoDB Query reads every item of the table and keeps those of the asked key, on the table
+and on an index alike: each Query cost O(table size), so a campaign's cascade (feedback, the
+activities consumer, the counters) slowed down as every mail added items. A Query now reads only
+the items of its partition: the table's own partition, or for an index the items that ever had
+that index key value (kept per table and key attribute, filled on first use and on every put and
+update; moto's own loop then checks them as before, so a stale candidate is dropped, never shown).
+
 SES v2: see infra/ses_emulation.py.
 """
 
@@ -26,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 _sending = threading.local()  # set while moto's SQS sends a message (this thread only)
+_narrowed = threading.local()  # the items a Query of this thread reads (its partition's), while it runs
 
 
 def check_then_write(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -135,6 +143,136 @@ def _keep_parsed_json_paths() -> None:
         jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
 
 
+class _Partitions:
+    """A table's items by the value of one key attribute: item keys that ever had that value."""
+
+    def __init__(self, table: Any, attribute: str) -> None:
+        self.attribute = attribute
+        self.keys: dict[Any, dict[tuple[Any, Any], None]] = {}
+        for item in _every_item(table):
+            self.add(item)
+
+    def add(self, item: Any) -> None:
+        value = item.attrs.get(self.attribute)
+        if value is not None:
+            self.keys.setdefault(value, {})[(item.hash_key, item.range_key)] = None
+
+    def items(self, table: Any, value: Any) -> list[Any]:
+        """The current items holding `value`; keys whose item changed or went are forgotten."""
+        found, gone = [], []
+        for key in self.keys.get(value, {}):
+            item = _current(table, *key)
+            held = item.attrs.get(self.attribute) if item is not None else None
+            if held is not None and held == value:
+                found.append(item)
+            else:
+                gone.append(key)
+        for key in gone:
+            del self.keys[value][key]
+        return found
+
+
+def _current(table: Any, hash_key: Any, range_key: Any) -> Any:
+    partition = table.items.get(hash_key)  # .get: table.items is a defaultdict
+    if partition is None or range_key is None:
+        return partition
+    return partition.get(range_key)
+
+
+def _every_item(table: Any) -> list[Any]:
+    outer = getattr(_narrowed, "query", None)
+    _narrowed.query = None
+    try:
+        return list(table.all_items())
+    finally:
+        _narrowed.query = outer
+
+
+def _partitions(table: Any, attribute: str) -> _Partitions:
+    known: dict[str, _Partitions] = table.__dict__.setdefault("_kontakt_partitions", {})
+    if attribute not in known:
+        known[attribute] = _Partitions(table, attribute)
+    return known[attribute]
+
+
+def _remember(table: Any, item: Any) -> None:
+    for partitions in table.__dict__.get("_kontakt_partitions", {}).values():
+        partitions.add(item)
+
+
+def _query_items(table: Any, hash_key: Any, index_name: str | None, conditions: Any) -> list[Any] | None:
+    """The items a Query can match (a superset moto's loop filters); None: every item, as moto reads."""
+    if not index_name:
+        if hash_key is None:
+            return None
+        partition = table.items.get(hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if table.range_key_attr else [partition]
+    hash_keys = [k["AttributeName"] for k in table.get_index(index_name).schema if k["KeyType"] == "HASH"]
+    values = dict(conditions or [])
+    if len(hash_keys) != 1 or hash_keys[0] not in values:
+        return None
+    return _partitions(table, hash_keys[0]).items(table, values[hash_keys[0]])
+
+
+def _partition_query(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        items = _query_items(self, hash_key, index_name, kwargs.get("hash_key_conditions"))
+        outer = getattr(_narrowed, "query", None)
+        _narrowed.query = (self, items) if items is not None else None
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            _narrowed.query = outer
+
+    return query
+
+
+def _narrowed_items(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def all_items(self: Any) -> Any:
+        narrowed = getattr(_narrowed, "query", None)
+        if narrowed is not None and narrowed[0] is self:
+            return list(narrowed[1])
+        return original(self)
+
+    return all_items
+
+
+def _remembering_puts(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        _remember(self, item)
+        return item
+
+    return put_item
+
+
+def _remembering_updates(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, table_name, *args, **kwargs)  # changes the stored item in place
+        if item is not None:
+            _remember(self.get_table(table_name), item)
+        return item
+
+    return update_item
+
+
+def _query_by_partition() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+    Table.all_items = _narrowed_items(Table.all_items)  # type: ignore[method-assign]
+    Table.put_item = _remembering_puts(Table.put_item)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _remembering_updates(DynamoDBBackend.update_item)  # type: ignore[method-assign]
+
+
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.sqs.models import Queue, SQSBackend
@@ -143,6 +281,7 @@ def apply(mail_dir: str | None = None) -> None:
 
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
     _keep_parsed_json_paths()
+    _query_by_partition()
     Queue.attributes = _attributes_while_sending(vars(Queue)["attributes"])  # type: ignore[method-assign,assignment]
     SQSBackend.send_message = _sending_messages(SQSBackend.send_message)  # type: ignore[method-assign]
     ses_emulation.configure(mail_dir)
