@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from email import message_from_string, policy
 from typing import Any
 
-import pytest
 import requests
 from botocore.exceptions import ClientError
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id
 from tests.e2e.conftest import Api
+from tests.e2e.email.helpers import sent_mails
 from tests.e2e.helpers import assert_problem, new_tenant, walk
 
 TEMPLATE = {
@@ -28,12 +27,6 @@ TEMPLATE = {
 }
 SALES = [{"field": "department", "op": "equals", "value": "Sales"}]
 DAILY = {"mode": "rate", "expression": "rate(1 day)"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def verified_domain(stack: LocalRuntime) -> None:
-    """SES sends only from a verified identity: the default From domain."""
-    stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
 
 
 def _drain(stack: LocalRuntime) -> None:
@@ -95,13 +88,7 @@ def _schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
 
 def _mails(stack: LocalRuntime) -> dict[str, int]:
     """How many mails moto's SES recorded, by our message id."""
-    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
-    counts: dict[str, int] = {}
-    for raw in state.get("ses", {}).get("RawMessage", []):
-        header = str(message_from_string(raw["raw_data"], policy=policy.default)["Message-ID"] or "")
-        message_id = header.strip("<>").removesuffix("@kontakt")
-        counts[message_id] = counts.get(message_id, 0) + 1
-    return counts
+    return {message_id: len(mails) for message_id, mails in sent_mails(stack).items()}
 
 
 def _fire(stack: LocalRuntime, automation: dict[str, Any], days: int) -> None:

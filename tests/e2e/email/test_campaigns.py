@@ -8,7 +8,6 @@ import base64
 import contextlib
 import json
 from datetime import UTC, datetime
-from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,6 +17,7 @@ import requests
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
+from tests.e2e.email.helpers import sent_mails
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, walk
 
 TABLE = "kontakt-dev-email"
@@ -31,24 +31,10 @@ TEMPLATE = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def verified_domain(stack: LocalRuntime) -> None:
-    """SES sends only from a verified identity: the default From domain."""
-    stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
-
-
 def _sent_mails(stack: LocalRuntime, message_ids: list[str]) -> dict[str, list[EmailMessage]]:
     """The raw mails moto's SES recorded, by our message id."""
-    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
-    raw = state.get("ses", {}).get("RawMessage", [])
-    mails = [message_from_string(m["raw_data"], policy=policy.default) for m in raw]
-    found: dict[str, list[EmailMessage]] = {m: [] for m in message_ids}
-    for mail in mails:
-        header = str(mail["Message-ID"] or "")
-        for message_id in message_ids:
-            if header == f"<{message_id}@kontakt>":
-                found[message_id].append(mail)  # type: ignore[arg-type]
-    return found
+    found = sent_mails(stack)
+    return {m: found.get(m, []) for m in message_ids}
 
 
 def _put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, str]) -> None:

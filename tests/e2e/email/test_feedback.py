@@ -48,13 +48,14 @@ def _send(stack: LocalRuntime, tenant: str, to: str) -> str:
         },
     )
     message_id = derived_id("scanner", request_id)
-    # sent, and the feedback side knows its tenant (from email.sent)
-    assert settle(stack, lambda: _record(stack, "_", "message_tenant", message_id)), "mail not sent"
+    sent = settle(stack, lambda: (r := _record(stack, tenant, "message", message_id)) and r["data"]["M"]["status"]["S"])
+    assert sent == "sent", "mail not sent"
     return message_id
 
 
 def _ses(
     stack: LocalRuntime,
+    tenant: str | None,
     detail_type: str,
     event_type: str,
     message_id: str,
@@ -63,7 +64,11 @@ def _ses(
     sent: str | None = None,
     **section: Any,
 ) -> None:
-    """An SES event as the configuration set's EventBridge destination puts it on the default bus."""
+    """An SES event as the configuration set's EventBridge destination puts it on the default bus; the
+    mail's tags name its tenant and message as the sender tags them (none: a mail that is not ours)."""
+    tags = {"ses:configuration-set": ["kontakt"]}
+    if tenant:
+        tags.update(tenant=[tenant], message=[message_id])
     detail = {
         "eventType": event_type,
         "mail": {
@@ -71,7 +76,7 @@ def _ses(
             "messageId": f"ses-{message_id}",
             "destination": [to],
             "headers": [{"name": "Message-ID", "value": header or f"<{message_id}@kontakt>"}],
-            "tags": {"ses:configuration-set": ["kontakt"]},
+            "tags": tags,
         },
         **section,
     }
@@ -81,9 +86,9 @@ def _ses(
     assert response["FailedEntryCount"] == 0, response
 
 
-def _bounce(stack: LocalRuntime, message_id: str, to: str, kind: str) -> None:
+def _bounce(stack: LocalRuntime, tenant: str, message_id: str, to: str, kind: str) -> None:
     bounce = {"bounceType": kind, "bouncedRecipients": [{"emailAddress": to}], "timestamp": "2026-11-24T10:00:00Z"}
-    _ses(stack, "Email Bounced", "Bounce", message_id, to, bounce=bounce)
+    _ses(stack, tenant, "Email Bounced", "Bounce", message_id, to, bounce=bounce)
 
 
 def _suppression(stack: LocalRuntime, tenant: str, address: str) -> dict[str, Any] | None:
@@ -92,7 +97,7 @@ def _suppression(stack: LocalRuntime, tenant: str, address: str) -> dict[str, An
 
 def test_a_hard_bounce_suppresses_the_address(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     message_id = _send(stack, tenant, "Gone@Example.com")
-    _bounce(stack, message_id, "gone@example.com", "Permanent")
+    _bounce(stack, tenant, message_id, "gone@example.com", "Permanent")
     record = settle(stack, lambda: _suppression(stack, tenant, "gone@example.com"))
     assert record is not None and record["data"]["M"]["reason"]["S"] == "hard_bounce"
     [bounced] = settle(stack, lambda: envelopes(stack, tenant, "email.bounced"))
@@ -130,6 +135,7 @@ def test_a_report_delivered_twice_is_recorded_once(stack: LocalRuntime, tenant: 
     for _ in range(2):
         _ses(
             stack,
+            tenant,
             "Email Delivered",
             "Delivery",
             message_id,
@@ -153,8 +159,8 @@ def test_soft_bounces_suppress_at_the_limit(stack: LocalRuntime, tenant: str) ->
     address = "full@example.invalid"
     for count in (1, 2, 3):
         message_id = _send(stack, tenant, address)
-        _bounce(stack, message_id, address, "Transient")
-        _bounce(stack, message_id, address, "Transient")  # a redelivery counts once
+        _bounce(stack, tenant, message_id, address, "Transient")
+        _bounce(stack, tenant, message_id, address, "Transient")  # a redelivery counts once
         counter = settle(stack, lambda: _record(stack, tenant, "soft_bounces", derived_id(address)) or None)
         assert settle(
             stack,
@@ -175,11 +181,20 @@ def test_soft_bounces_suppress_at_the_limit(stack: LocalRuntime, tenant: str) ->
 
 def test_opens_clicks_and_complaints_are_recorded(stack: LocalRuntime, tenant: str) -> None:
     message_id = _send(stack, tenant, "reader@example.com")
-    _ses(stack, "Email Opened", "Open", message_id, "reader@example.com", open={"timestamp": "2026-11-24T11:00:00Z"})
-    link = "https://kontakt.dev/offer"
-    _ses(stack, "Email Clicked", "Click", message_id, "reader@example.com", click={"link": link})
     _ses(
         stack,
+        tenant,
+        "Email Opened",
+        "Open",
+        message_id,
+        "reader@example.com",
+        open={"timestamp": "2026-11-24T11:00:00Z"},
+    )
+    link = "https://kontakt.dev/offer"
+    _ses(stack, tenant, "Email Clicked", "Click", message_id, "reader@example.com", click={"link": link})
+    _ses(
+        stack,
+        tenant,
         "Email Complaint Received",
         "Complaint",
         message_id,
@@ -207,9 +222,20 @@ def test_opens_clicks_and_complaints_are_recorded(stack: LocalRuntime, tenant: s
 
 def test_events_for_mail_that_is_not_ours_change_nothing(stack: LocalRuntime, tenant: str) -> None:
     bounce = {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "stranger@example.com"}]}
-    _ses(stack, "Email Bounced", "Bounce", "x", "stranger@example.com", header="<x@elsewhere.example>", bounce=bounce)
-    # our form of Message-ID, but never sent by us (no email.sent), and long ago: skipped, not retried
-    _ses(stack, "Email Bounced", "Bounce", new_id(), "stranger@example.com", sent="2020-01-01T00:00:00Z", bounce=bounce)
+    _ses(
+        stack,
+        None,
+        "Email Bounced",
+        "Bounce",
+        "x",
+        "stranger@example.com",
+        header="<x@elsewhere.example>",
+        bounce=bounce,
+    )
+    # our form of Message-ID but no tenant tag (not sent by our sender, which tags every mail): skipped, not retried
+    _ses(stack, None, "Email Bounced", "Bounce", new_id(), "stranger@example.com", bounce=bounce)
+    # the tenant's tag on a message it never sent: skipped
+    _ses(stack, tenant, "Email Bounced", "Bounce", new_id(), "stranger@example.com", bounce=bounce)
     stack.drain()
     assert _suppression(stack, tenant, "stranger@example.com") is None
     assert envelopes(stack, tenant, "email.bounced") == []

@@ -6,16 +6,16 @@ developer finds the mail in the runtime's mail folder and on /dev/mail."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from email import message_from_bytes
 from typing import Any
 
 import pytest
 
 from infra.runtime import LocalRuntime
-from shared.ids import derived_id, new_id
+from shared.ids import derived_id
 from tests.e2e.conftest import PROJECT_ROOT, Api
-from tests.e2e.helpers import envelopes, new_tenant, put_envelope
+from tests.e2e.email.helpers import request_mail
+from tests.e2e.helpers import envelopes, new_tenant
 
 TABLE = "kontakt-mail-email"
 
@@ -24,7 +24,6 @@ TABLE = "kontakt-mail-email"
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     """A runtime of its own: the shared one keeps no mail folder."""
     with LocalRuntime(PROJECT_ROOT, stage="mail", mail_dir=tmp_path_factory.mktemp("mail")) as started:
-        started.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
         yield started
 
 
@@ -40,21 +39,7 @@ def admin(runtime: LocalRuntime, tenant: str) -> Api:
 
 def _request(runtime: LocalRuntime, tenant: str, to: str, subject: str) -> str:
     """email.send_requested on the bus, as another service asks for a mail; the message id."""
-    request_id = new_id()
-    put_envelope(
-        runtime,
-        {
-            "id": new_id(),
-            "type": "email.send_requested",
-            "version": 1,
-            "tenant_id": tenant,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "actor": {"type": "service", "id": "scanner"},
-            "correlation_id": new_id(),
-            "data": {"request_id": request_id, "requester": "scanner", "to": to, "subject": subject},
-        },
-    )
-    return derived_id("scanner", request_id)
+    return request_mail(runtime, tenant, to=to, subject=subject)
 
 
 def settle(runtime: LocalRuntime, ready: Any, attempts: int = 20) -> Any:

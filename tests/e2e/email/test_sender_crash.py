@@ -13,18 +13,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
 import requests
 
 from infra.runtime import LocalRuntime
-from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import envelopes, put_envelope, settle
+from tests.e2e.email.helpers import request_mail
+from tests.e2e.helpers import envelopes, settle
 
 TABLE = "kontakt-dev-email"
 SENDER = "EmailSenderFunction"
@@ -32,12 +31,6 @@ SEND_QUEUE = "kontakt-dev-email-send"
 REDELIVERY_SECONDS = "2"  # the send queue's visibility timeout during these tests (360 in the template)
 
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def verified_domain(stack: LocalRuntime) -> None:
-    with suppress(Exception):  # another module verified it already
-        stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,21 +79,7 @@ def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.5) -> 
 
 
 def _request(stack: LocalRuntime, tenant: str, to: str) -> str:
-    request_id = new_id()
-    put_envelope(
-        stack,
-        {
-            "id": new_id(),
-            "type": "email.send_requested",
-            "version": 1,
-            "tenant_id": tenant,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "actor": {"type": "service", "id": "scanner"},
-            "correlation_id": new_id(),
-            "data": {"request_id": request_id, "requester": "scanner", "to": to, "subject": "Crash-safe"},
-        },
-    )
-    return derived_id("scanner", request_id)
+    return request_mail(stack, tenant, to=to, subject="Crash-safe")
 
 
 def _sent_mails(stack: LocalRuntime, message_id: str) -> list[dict[str, Any]]:

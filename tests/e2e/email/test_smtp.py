@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -16,8 +15,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from infra.runtime import LocalRuntime
-from shared.ids import derived_id, new_id
+from shared.ids import derived_id
 from tests.e2e.conftest import Api
+from tests.e2e.email.helpers import send_requested
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
 
 
@@ -72,17 +72,7 @@ def _use_smtp(admin: Api, port: int) -> None:
 
 
 def _request(tenant: str, **data: Any) -> dict[str, Any]:
-    payload = {"request_id": new_id(), "requester": "scanner", "to": "Anna@Example.com", "subject": "Hello", **data}
-    return {
-        "id": new_id(),
-        "type": "email.send_requested",
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "actor": {"type": "service", "id": "scanner"},
-        "correlation_id": new_id(),
-        "data": payload,
-    }
+    return send_requested(tenant, **{"to": "Anna@Example.com", "subject": "Hello", **data})
 
 
 def _message(admin: Api, message_id: str) -> dict[str, Any]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import time
 from contextlib import suppress
-from datetime import UTC, datetime
-from email import message_from_string, policy
 from typing import Any
 
 import pytest
@@ -23,7 +21,8 @@ from services.email.domain.tracking import instrument, tracking_token
 from services.email.unsubscribe import unsubscribe_token
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope
+from tests.e2e.email.helpers import request_mail, sent_mails
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant
 
 TABLE = "kontakt-dev-email"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -32,12 +31,6 @@ HTML = """<html><body><p>News</p>
 <a href="https://shop.example/about">About</a>
 <a href="mailto:help@example.com">Help</a>
 </body></html>"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def verified_domain(stack: LocalRuntime) -> None:
-    with suppress(Exception):  # another module may have verified it already
-        stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
 
 
 @pytest.fixture(scope="module")
@@ -85,35 +78,13 @@ def _counts(stack: LocalRuntime, tenant: str, campaign_id: str) -> dict[str, int
 
 
 def _sent_mail(stack: LocalRuntime, message_id: str) -> Any:
-    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
-    mails = [message_from_string(m["raw_data"], policy=policy.default) for m in state["ses"]["RawMessage"]]
-    return next(m for m in mails if m["Message-ID"] == f"<{message_id}@kontakt>")
+    return sent_mails(stack)[message_id][0]
 
 
 def _campaign_mail(stack: LocalRuntime, tenant: str, to: str, tracking: dict[str, bool]) -> tuple[str, str]:
     """A marketing mail sent through the stack, then made a campaign's recipient: (message id, campaign id)."""
-    request_id, campaign_id = new_id(), new_id()
-    put_envelope(
-        stack,
-        {
-            "id": new_id(),
-            "type": "email.send_requested",
-            "version": 1,
-            "tenant_id": tenant,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "actor": {"type": "service", "id": "newsletter"},
-            "correlation_id": new_id(),
-            "data": {
-                "request_id": request_id,
-                "requester": "newsletter",
-                "to": to,
-                "subject": "News",
-                "html": HTML,
-                "list_type_id": "marketing",
-            },
-        },
-    )
-    message_id = derived_id("newsletter", request_id)
+    campaign_id = new_id()
+    message_id = request_mail(stack, tenant, "newsletter", to=to, subject="News", html=HTML, list_type_id="marketing")
     sent = settle(stack, lambda: _message(stack, tenant, message_id).get("status", {}).get("S") == "sent")
     assert sent, _message(stack, tenant, message_id)
     drain(stack)  # the feedback of the send (the tenant lookup) has been written

@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-import requests
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
+from tests.e2e.email.helpers import send_requested, sent_mails
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
 
 TABLE = "kontakt-dev-email"
@@ -23,8 +21,7 @@ BUCKET = "kontakt-test-email-attachments"
 
 @pytest.fixture(scope="module", autouse=True)
 def verified_domain(stack: LocalRuntime) -> None:
-    """SES sends only from a verified identity: the default From domain."""
-    stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
+    """A bucket of the requester's attachments (the sending domain is the template's SES identity)."""
     s3 = stack.client("s3")
     region = s3.meta.region_name
     where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
@@ -32,25 +29,11 @@ def verified_domain(stack: LocalRuntime) -> None:
 
 
 def _request(tenant: str, **data: Any) -> dict[str, Any]:
-    payload = {"request_id": new_id(), "requester": "scanner", "to": "Anna@Example.com", "subject": "Hello", **data}
-    return {
-        "id": new_id(),
-        "type": "email.send_requested",
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "actor": {"type": "service", "id": "scanner"},
-        "correlation_id": new_id(),
-        "data": payload,
-    }
+    return send_requested(tenant, **{"to": "Anna@Example.com", "subject": "Hello", **data})
 
 
 def _sent_mails(stack: LocalRuntime, message_id: str) -> list[EmailMessage]:
-    """The raw mails moto's SES recorded with our Message-ID."""
-    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
-    raw = state.get("ses", {}).get("RawMessage", [])
-    mails = [message_from_string(m["raw_data"], policy=policy.default) for m in raw]
-    return [m for m in mails if m["Message-ID"] == f"<{message_id}@kontakt>"]  # type: ignore[misc]
+    return sent_mails(stack).get(message_id, [])
 
 
 def _message(admin: Api, message_id: str) -> dict[str, Any]:
