@@ -10,14 +10,14 @@ A hard bounce or a complaint writes the address's "suppression" record (every li
 bounces are counted per address and suppress at the tenant's `soft_bounce_limit` (tenant setting
 "email", default 3); a delivery to the address starts the count again.
 
-SES reports carry our message id (the Message-ID header) but no tenant: `email.sent` is routed to
-the same queue and leaves a "message_tenant" record keyed by the message id alone.
+The sender tags every mail with its tenant and message id (services/email/sending.py); SES gives
+the tags back in each report. A report without a tenant tag is not ours (or from before the tags)
+and is skipped with a warning. A report costs one BatchGet (its feedback record, the message, the
+address's soft-bounce count and suppression) and one transaction.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
-from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,70 +25,42 @@ from pydantic import BaseModel
 from services.email import proofs, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback
-from services.email.service import Caller, service_caller
+from services.email.service import Caller, ensure_tenant
 from services.email.store import EmailStore, Record
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import SENDER_SETTING
 from shared import clock
-from shared.events import Envelope
+from shared.auth import AuthContext, Role
 from shared.ids import derived_id
 from shared.observability import logger
-from shared.store import ConcurrentUpdate, UnitOfWork
+from shared.store import ConcurrentUpdate, UnitOfWork, record_key
 
 FEEDBACK = "feedback"
 SOFT_BOUNCES = "soft_bounces"
 SUPPRESSION = "suppression"
-MESSAGE_TENANT = "message_tenant"
-LOOKUP_TENANT = "_"  # the lookup records of message id -> tenant belong to no tenant
 STORE = EmailStore()
 HISTORY_LIMIT = 50  # the message keeps its latest reports; every one is also an event
-RACE_WINDOW = timedelta(minutes=10)  # an SES report may overtake our email.sent by this much
-
-
-class TenantUnknown(Exception):
-    """An SES report came before the record of its mail's send: the queue retries it."""
+_READY: set[str] = set()  # tenants whose default settings this process has seen installed
 
 
 def handle_event(event: dict[str, Any]) -> None:
-    """One EventBridge event from the feedback queue: an SES report, or our own `email.sent`."""
-    if event.get("source") == "aws.ses":
-        detail = event.get("detail") or {}
-        if detail.get("eventType") == "Send":
-            proofs.record(detail)  # SES accepted a mail: the sender's proof that it went
-            return
-        for feedback in classify(detail):
-            apply(feedback)
-    elif event.get("detail-type") == "email.sent":
-        envelope = Envelope.model_validate(event["detail"])
-        remember_tenant(str(envelope.data["message_id"]), envelope.tenant_id)
-
-
-def remember_tenant(message_id: str, tenant: str) -> None:
-    """The tenant of a sent mail, keyed by the message id alone (SES reports name no tenant of ours)."""
-    uow = UnitOfWork()
-    STORE.add(uow, STORE.new(LOOKUP_TENANT, MESSAGE_TENANT, message_id, {"tenant_id": tenant}))
-    with suppress(ConcurrentUpdate):  # a redelivered email.sent: already remembered
-        uow.commit()
-
-
-def tenant_of(feedback: Feedback) -> str | None:
-    """The mail's tenant; None for a mail we never recorded as sent (not ours, or long gone)."""
-    if feedback.tenant_id:  # the mail's SES tag, when the sender sets one
-        return feedback.tenant_id
-    record = STORE.get(LOOKUP_TENANT, MESSAGE_TENANT, str(feedback.message_id))
-    if record is not None:
-        return str(record.data["tenant_id"])
-    if clock.now() - feedback.sent_at < RACE_WINDOW:
-        raise TenantUnknown(feedback.message_id)  # email.sent is probably still on its way
-    return None
+    """One EventBridge event from the feedback queue: an SES report of one of our mails."""
+    if event.get("source") != "aws.ses":  # e.g. an email.sent the retired lookup rule queued
+        logger.info("not an SES event, skipped", extra={"detail_type": event.get("detail-type")})
+        return
+    detail = event.get("detail") or {}
+    if detail.get("eventType") == "Send":
+        proofs.record(detail)  # SES accepted a mail: the sender's proof that it went
+        return
+    for feedback in classify(detail):
+        apply(feedback)
 
 
 def apply(feedback: Feedback) -> None:
-    tenant = tenant_of(feedback) if feedback.message_id else None
-    if tenant is None:
+    if not feedback.tenant_id or not feedback.message_id:
         logger.warning("SES event for a mail that is not ours, skipped", extra={"kind": feedback.kind.value})
         return
-    caller = service_caller(tenant)
+    caller = _caller(feedback.tenant_id)
     for _ in range(5):
         try:
             _apply_once(caller, feedback)
@@ -98,16 +70,27 @@ def apply(feedback: Feedback) -> None:
     raise ConcurrentUpdate()
 
 
+def _caller(tenant: str) -> Caller:
+    """The service's caller for the tenant; its settings are installed once, not read per report."""
+    auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
+    caller = Caller(auth=auth)
+    if tenant not in _READY:
+        ensure_tenant(caller)
+        _READY.add(tenant)
+    return caller
+
+
 def soft_bounce_limit(caller: Caller) -> int:
     return int(caller.setting(SENDER_SETTING).get("soft_bounce_limit") or DEFAULT_SOFT_BOUNCE_LIMIT)
 
 
 def _apply_once(caller: Caller, feedback: Feedback) -> None:
     tenant, key = caller.tenant, derived_id(*feedback.key)
-    if caller.store.get(tenant, FEEDBACK, key) is not None:
+    reads = _read(tenant, key, str(feedback.message_id), feedback.recipient)
+    if reads.get(FEEDBACK) is not None:
         logger.info("SES report already recorded", extra={"feedback_id": key})
         return
-    message = caller.store.get(tenant, MESSAGE, str(feedback.message_id))
+    message = reads.get(MESSAGE)
     if message is None:
         logger.warning("SES event for an unknown message, skipped", extra={"message_id": feedback.message_id})
         return
@@ -121,9 +104,18 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
     caller.store.add(uow, caller.store.new(tenant, FEEDBACK, key, {**report, "message_id": message.record_id}))
     _stage_campaign_count(uow, caller.tenant, message, feedback.kind)  # reads the stamps before this report's
     caller.store.replace(uow, message, _with_report(message.data, report))
-    suppressed = _stage_address(caller, uow, feedback, at)
+    suppressed = _stage_address(caller, uow, feedback, at, reads.get(SOFT_BOUNCES), reads.get(SUPPRESSION))
     uow.publish(caller.event(f"email.{feedback.kind.value}", _payload(message, feedback, suppressed), event_id=key))
     uow.commit()
+
+
+def _read(tenant: str, feedback_id: str, message_id: str, address: str) -> dict[str, Record]:
+    """The report's record (if seen), the message, the address's soft-bounce count and suppression:
+    one consistent BatchGet, by kind."""
+    address_id = derived_id(address)
+    ids = {FEEDBACK: feedback_id, MESSAGE: message_id, SOFT_BOUNCES: address_id, SUPPRESSION: address_id}
+    keys = [(record_key(tenant, kind, record_id), kind.upper()) for kind, record_id in ids.items()]
+    return {item.kind: item for item in Record.batch_get(keys, consistent_read=True)}
 
 
 def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, kind: Kind) -> None:
@@ -142,10 +134,11 @@ def _with_report(data: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]
     return changed
 
 
-def _stage_address(caller: Caller, uow: UnitOfWork, feedback: Feedback, at: str) -> bool:
+def _stage_address(
+    caller: Caller, uow: UnitOfWork, feedback: Feedback, at: str, counter: Record | None, suppression: Record | None
+) -> bool:
     """Suppression and the soft-bounce count of the recipient; whether the address is now suppressed."""
     address = feedback.recipient
-    counter = caller.store.get(caller.tenant, SOFT_BOUNCES, derived_id(address))
     if feedback.kind == Kind.delivered and counter is not None:
         caller.store.remove(uow, counter)
         return False
@@ -160,7 +153,7 @@ def _stage_address(caller: Caller, uow: UnitOfWork, feedback: Feedback, at: str)
         reason = "soft_bounces" if soft_limit_reached(count, soft_bounce_limit(caller)) else None
     if not feedback.suppresses and reason != "soft_bounces":
         return False
-    if caller.store.get(caller.tenant, SUPPRESSION, derived_id(address)) is None:
+    if suppression is None:
         record = caller.store.new(
             caller.tenant, SUPPRESSION, derived_id(address), {"address": address, "reason": reason, "at": at}
         )

@@ -22,7 +22,7 @@ from services.email.store import EmailStore
 from shared.observability import logger
 from shared.store import ConcurrentUpdate, UnitOfWork
 
-LOOKUP = "_"  # no tenant's data: the same owner as feedback's message_tenant records
+LOOKUP = "_"  # no tenant's data: records keyed by a message id alone
 KIND = "proof"
 STORE = EmailStore()
 
