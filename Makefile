@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/kontakt check-template
 
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile tests --ignore=tests/perf
+	$(BIN)/pytest -n 2 --dist loadfile --durations=10 tests --ignore=tests/perf
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
