@@ -69,6 +69,42 @@ def _timed(app: Any, path: str) -> Any:
     return wrapped
 
 
+def _sample_stacks(path: str, interval: float = 0.01, every: float = 30.0) -> None:
+    """KONTAKT_EMULATOR_PROFILE: a sampling profiler of the emulator's threads (cProfile sees one
+    thread only). Every `interval` the innermost frames of each busy thread are counted; every `every`
+    seconds the top functions (self and cumulative samples) are written to `path`."""
+    import sys
+    from collections import Counter
+
+    def where(code: Any) -> str:
+        return f"{code.co_filename.split('site-packages/')[-1]} {code.co_name}"
+
+    me = threading.get_ident()
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples, written = 0, time.monotonic()
+    while True:
+        time.sleep(interval)
+        for ident, frame in sys._current_frames().items():
+            if ident == me or frame.f_code.co_name in ("wait", "select", "accept", "_recv_into", "readinto", "poll"):
+                continue  # an idle thread
+            samples += 1
+            own[f"{where(frame.f_code)}:{frame.f_lineno}"] += 1
+            seen: set[str] = set()
+            current: Any = frame
+            while current is not None:
+                seen.add(where(current.f_code))
+                current = current.f_back
+            total.update(seen)
+        if time.monotonic() - written >= every:
+            written = time.monotonic()
+            with open(path, "w") as out:
+                out.write(f"samples {samples}\n-- self\n")
+                out.writelines(f"{n:8d} {name}\n" for name, n in own.most_common(40))
+                out.write("-- cumulative\n")
+                out.writelines(f"{n:8d} {name}\n" for name, n in total.most_common(80))
+
+
 def _serve(connection: Any, mail_dir: str | None = None) -> None:
     """Entry point of the emulator process: serve until told to stop or the parent goes away."""
     from moto.server import DomainDispatcherApplication, create_backend_app
@@ -82,6 +118,9 @@ def _serve(connection: Any, mail_dir: str | None = None) -> None:
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    if os.environ.get("KONTAKT_EMULATOR_PROFILE"):
+        profile = os.environ["KONTAKT_EMULATOR_PROFILE"]
+        threading.Thread(target=_sample_stacks, args=(profile,), name="profile", daemon=True).start()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     connection.send(server.server_address[1])

@@ -12,6 +12,15 @@ that property counts every message of the queue (ApproximateNumberOfMessages ...
 O(queue length), so a backlog (100,000 queued mails, SES events waiting for the feedback function)
 made each further send slower. While a message is sent, the queue answers that one attribute only.
 
+moto's SQS ReceiveMessage checks each message it hands out against the queue's retention period
+through `get_queue_attributes`, which builds `queue.attributes` (every count of the queue, O(queue
+length)) three times a message: a receive cost O(backlog), so the feedback queue's backlog slowed
+its own draining. The retention period is read from the queue itself.
+
+moto's server finds the backend of every request by listing moto's package folder (a listdir and
+~200 isdir calls) under the dispatcher's lock, which serialises every request of every service: the
+answer for a host never changes, so it is kept.
+
 moto's EventBridge parses the same JSONPath expressions (a target's input paths) again for every
 event it delivers, ~13 ms an event: parsed expressions are kept (they are immutable).
 
@@ -134,6 +143,24 @@ def _sending_messages(method: Callable[..., Any]) -> Callable[..., Any]:
             _sending.active = outer
 
     return wrapped
+
+
+def _valid_in_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    from moto.core.utils import unix_time
+
+    period = int(self.get_queue(queue_name).message_retention_period)
+    return bool(period + message.sent_timestamp / 1000 > unix_time())
+
+
+def _backends_by_host(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        known: dict[str | None, Any] = self.__dict__.setdefault("_kontakt_backends", {})
+        if host not in known:
+            known[host] = original(self, host)
+        return known[host]
+
+    return get_backend_for_host
 
 
 def _keep_parsed_json_paths() -> None:
@@ -275,6 +302,7 @@ def _query_by_partition() -> None:
 
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue, SQSBackend
 
     from infra import ses_emulation
@@ -284,5 +312,9 @@ def apply(mail_dir: str | None = None) -> None:
     _query_by_partition()
     Queue.attributes = _attributes_while_sending(vars(Queue)["attributes"])  # type: ignore[method-assign,assignment]
     SQSBackend.send_message = _sending_messages(SQSBackend.send_message)  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = _valid_in_retention_period  # type: ignore[method-assign]
+    DomainDispatcherApplication.get_backend_for_host = _backends_by_host(  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host
+    )
     ses_emulation.configure(mail_dir)
     ses_emulation.apply()  # SES v2 event destinations and the folder of sent mails
