@@ -417,7 +417,8 @@ def test_campaign_to_n_recipients(stack: CountedRuntime) -> None:
         after_send, _ = stack.log.snapshot()
         final = _wait_until_sent(api, campaign["id"], RECIPIENTS, SETTLE_TIMEOUT)
     seconds = elapsed()
-    stack.drain(max(300.0, RECIPIENTS / 20))  # email.sent reaches the activities service, outboxes empty
+    # email.sent reaches the activities service (~2 a second on moto), outboxes empty
+    stack.drain(max(300.0, RECIPIENTS / 1.5))
     after, ids_after = stack.log.snapshot()
     proxied_ids = ids_after - ids_before  # the measured campaign's mails, not the warm-up's
 

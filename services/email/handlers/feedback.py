@@ -1,7 +1,7 @@
 """Records SES feedback (deliveries, bounces, complaints, opens, clicks) from the feedback queue.
 
-Each SQS message is an EventBridge event: from SES (`source: aws.ses`) or our own `email.sent`
-(which names the tenant of a message id); partial batch failures.
+Each SQS message is an EventBridge event from SES (`source: aws.ses`, the configuration set's
+destination), tagged with our tenant and message id; partial batch failures.
 """
 
 from functools import cache
