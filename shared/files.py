@@ -13,6 +13,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 UPLOAD_SECONDS = 900
+DOWNLOAD_SECONDS = 300
 
 
 @cache
@@ -41,6 +42,16 @@ def stored_size(bucket: str, key: str) -> int | None:
             return None
         raise
     return int(head["ContentLength"])
+
+
+def presign_download(bucket: str, key: str, name: str) -> str:
+    """A short-lived link that downloads the object under its original name."""
+    url: str = _s3().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": f'attachment; filename="{name}"'},
+        ExpiresIn=DOWNLOAD_SECONDS,
+    )
+    return url
 
 
 def delete(bucket: str, key: str) -> None:

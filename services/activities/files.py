@@ -5,11 +5,6 @@ caps the size), sends the file to S3, then confirms; the confirmation checks wha
 """
 
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
-
-import boto3
-from botocore.exceptions import ClientError
 
 from services.activities.domain.models import (
     MAX_ATTACHMENT_BYTES,
@@ -19,18 +14,10 @@ from services.activities.domain.models import (
     AttachmentUpload,
 )
 from services.activities.settings import ActivitiesSettings
-from shared import clock
+from shared import clock, files
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.settings import load
-
-UPLOAD_SECONDS = 900
-DOWNLOAD_SECONDS = 300
-
-
-@cache
-def _s3() -> Any:
-    return boto3.client("s3")
 
 
 def bucket() -> str:
@@ -42,38 +29,20 @@ def file_key(tenant_id: str, owner_kind: str, owner_id: str, file_id: str) -> st
 
 
 def presign_upload(key: str, max_bytes: int, content_type: str) -> tuple[str, dict[str, str]]:
-    post = _s3().generate_presigned_post(
-        Bucket=bucket(),
-        Key=key,
-        Fields={"Content-Type": content_type},
-        Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": content_type}],
-        ExpiresIn=UPLOAD_SECONDS,
-    )
-    return post["url"], post["fields"]
+    return files.presign_upload(bucket(), key, max_bytes, content_type)
 
 
 def stored_size(key: str) -> int | None:
     """The size of the uploaded object, or None when nothing was uploaded."""
-    try:
-        head = _s3().head_object(Bucket=bucket(), Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-    return int(head["ContentLength"])
+    return files.stored_size(bucket(), key)
 
 
 def presign_download(key: str, name: str) -> str:
-    url: str = _s3().generate_presigned_url(
-        "get_object",
-        Params={"Bucket": bucket(), "Key": key, "ResponseContentDisposition": f'attachment; filename="{name}"'},
-        ExpiresIn=DOWNLOAD_SECONDS,
-    )
-    return url
+    return files.presign_download(bucket(), key, name)
 
 
 def delete(key: str) -> None:
-    _s3().delete_object(Bucket=bucket(), Key=key)
+    files.delete(bucket(), key)
 
 
 # ----------------------------------------------------------------------------- attachments of a record
@@ -105,7 +74,7 @@ def new_attachment(body: AttachmentCreate, user_id: str) -> Attachment:
 def upload_of(folder: Folder, attachment: Attachment) -> AttachmentUpload:
     """Where the client sends the file (capped at 25 MB by the signed policy)."""
     url, fields = presign_upload(folder.key(attachment.id), MAX_ATTACHMENT_BYTES, attachment.content_type)
-    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=UPLOAD_SECONDS)
+    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
 
 
 def find(attachments: list[Attachment], file_id: str, where: str) -> Attachment:
@@ -131,4 +100,4 @@ def download_of(folder: Folder, attachment: Attachment) -> AttachmentDownload:
     if attachment.status != "uploaded":
         raise Conflict("The file has not been uploaded yet.")
     url = presign_download(folder.key(attachment.id), attachment.name)
-    return AttachmentDownload(url=url, expires_in=DOWNLOAD_SECONDS)
+    return AttachmentDownload(url=url, expires_in=files.DOWNLOAD_SECONDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,18 +121,12 @@ def test_items_written_before_the_first_index_query_are_found(dynamodb: Any) -> 
     assert _index(dynamodb, "E") == ["early/x"]
 
 
-def test_a_query_does_not_slow_down_with_the_table(dynamodb: Any) -> None:
-    def timed() -> float:
-        started = time.perf_counter()
-        for _ in range(20):
-            _index(dynamodb, "small")
-            _table(dynamodb, "small")
-        return time.perf_counter() - started
-
+def test_a_query_finds_its_items_among_thousands(dynamodb: Any) -> None:
+    """The partition lists stay right as the table grows (the speed is `tests/perf/test_i_emulator.py`)."""
     dynamodb.put_item(TableName="q", Item=_item("small", "x", "small", "1"))
-    few = timed()
     for first in range(0, 3000, 25):
         items = [_item(f"big{n}", "x", f"big{n % 7}", str(n)) for n in range(first, first + 25)]
         batch = [{"PutRequest": {"Item": item}} for item in items]
         dynamodb.batch_write_item(RequestItems={"q": batch})
-    assert timed() < few * 3 + 0.5  # moto alone: every query reads the 3,000 items
+    assert _table(dynamodb, "small") == ["x"] and _index(dynamodb, "small") == ["small/x"]
+    assert len(_table(dynamodb, "big42")) == 1

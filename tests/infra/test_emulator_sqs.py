@@ -41,26 +41,15 @@ def test_counts_and_content_based_deduplication_still_hold(sqs: Any) -> None:
         sqs.send_message(QueueUrl=strict, MessageBody="a", MessageGroupId="g")
 
 
-def test_a_receive_honours_the_retention_period_and_does_not_slow_down_with_the_backlog(sqs: Any) -> None:
-    import time
-
+def test_a_receive_honours_the_retention_period_and_keeps_the_backlog(sqs: Any) -> None:
+    """What the patched receive hands out (its speed is `tests/perf/test_i_emulator.py`)."""
     expiring = sqs.create_queue(QueueName="expiring", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
     sqs.send_message(QueueUrl=expiring, MessageBody="kept")
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=expiring)["Messages"]] == ["kept"]
-
     backlog = sqs.create_queue(QueueName="backlog")["QueueUrl"]
-
-    def receive_ten_times() -> float:
-        started = time.perf_counter()
-        for _ in range(10):
-            received = sqs.receive_message(QueueUrl=backlog, MaxNumberOfMessages=10, VisibilityTimeout=0)
-            assert len(received["Messages"]) == 10
-        return time.perf_counter() - started
-
-    for first in range(0, 3000, 10):
+    for first in range(0, 300, 10):
         entries = [{"Id": str(n), "MessageBody": str(first + n)} for n in range(10)]
         sqs.send_message_batch(QueueUrl=backlog, Entries=entries)
-        if first == 10:
-            few = receive_ten_times()
-    assert receive_ten_times() < few * 3 + 0.5  # moto alone: every message counted ~90 times a receive
-    assert _count(sqs, backlog) == "3000"
+    received = sqs.receive_message(QueueUrl=backlog, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    assert len(received["Messages"]) == 10
+    assert _count(sqs, backlog) == "300"
