@@ -15,6 +15,8 @@ from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.helpers import put_envelope
 
+TABLE = "kontakt-dev-email"
+
 
 def send_requested(tenant: str, requester: str = "scanner", **data: Any) -> dict[str, Any]:
     """An `email.send_requested` envelope from `requester`; `data` fills the request (a new request id)."""
@@ -51,3 +53,19 @@ def sent_mails(stack: LocalRuntime) -> dict[str, list[EmailMessage]]:
         message_id = str(mail["Message-ID"] or "").strip("<>").removesuffix("@kontakt")
         found.setdefault(message_id, []).append(mail)
     return found
+
+
+def put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, str]) -> None:
+    """An email-table record written as the service writes it (a suppression or an opt-out, say)."""
+    stack.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"},
+            "sk": {"S": kind.upper()},
+            "kind": {"S": kind},
+            "gsi1pk": {"S": f"T#{tenant}#{kind.upper()}"},
+            "gsi1sk": {"S": record_id},
+            "data": {"M": {k: {"S": v} for k, v in data.items()}},
+            "version": {"N": "1"},
+        },
+    )

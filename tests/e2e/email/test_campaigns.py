@@ -17,7 +17,7 @@ import requests
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import sent_mails
+from tests.e2e.email.helpers import put_record, sent_mails
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, walk
 
 TABLE = "kontakt-dev-email"
@@ -35,22 +35,6 @@ def _sent_mails(stack: LocalRuntime, message_ids: list[str]) -> dict[str, list[E
     """The raw mails moto's SES recorded, by our message id."""
     found = sent_mails(stack)
     return {m: found.get(m, []) for m in message_ids}
-
-
-def _put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, str]) -> None:
-    """A suppression or opt-out record as the feedback and unsubscribe features write it."""
-    stack.client("dynamodb").put_item(
-        TableName=TABLE,
-        Item={
-            "pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"},
-            "sk": {"S": kind.upper()},
-            "kind": {"S": kind},
-            "gsi1pk": {"S": f"T#{tenant}#{kind.upper()}"},
-            "gsi1sk": {"S": record_id},
-            "data": {"M": {k: {"S": v} for k, v in data.items()}},
-            "version": {"N": "1"},
-        },
-    )
 
 
 def _ok(response: requests.Response, status: int = 200) -> dict[str, Any]:
@@ -82,8 +66,8 @@ def world(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
     group = _ok(admin.post("/target-groups", json={"name": "Spring", "contact_ids": members}), 201)
     template = _ok(admin.post("/email/templates", json=TEMPLATE), 201)
     welcome = {"name": "Welcome", "subject": "Welcome {{ contact.first_name }}", "html": "<p>Hi</p>", "text": "Hi"}
-    _put_record(stack, tenant, "optout", derived_id("bert@example.com", "marketing"), {"address": "bert@example.com"})
-    _put_record(stack, tenant, "suppression", derived_id("cara@example.com"), {"address": "cara@example.com"})
+    put_record(stack, tenant, "optout", derived_id("bert@example.com", "marketing"), {"address": "bert@example.com"})
+    put_record(stack, tenant, "suppression", derived_id("cara@example.com"), {"address": "cara@example.com"})
     _ok(admin.post(f"/contacts/{contacts['dora']}/erase"))
     _drain(stack)  # the recipients projection hears of the contacts and the erasure
     return {

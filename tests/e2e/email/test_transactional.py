@@ -12,7 +12,7 @@ import pytest
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import send_requested, sent_mails
+from tests.e2e.email.helpers import put_record, send_requested, sent_mails
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
 
 TABLE = "kontakt-dev-email"
@@ -41,22 +41,6 @@ def _message(admin: Api, message_id: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def _put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, str]) -> None:
-    """A suppression or opt-out record as the feedback and unsubscribe features write it."""
-    stack.client("dynamodb").put_item(
-        TableName=TABLE,
-        Item={
-            "pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"},
-            "sk": {"S": kind.upper()},
-            "kind": {"S": kind},
-            "gsi1pk": {"S": f"T#{tenant}#{kind.upper()}"},
-            "gsi1sk": {"S": record_id},
-            "data": {"M": {k: {"S": v} for k, v in data.items()}},
-            "version": {"N": "1"},
-        },
-    )
 
 
 def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api, tenant: str) -> None:
@@ -118,8 +102,8 @@ def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api
 
 def test_suppressed_opted_out_and_oversized_are_not_sent(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     contact_id = new_id()
-    _put_record(stack, tenant, "suppression", derived_id("gone@example.com"), {"address": "gone@example.com"})
-    _put_record(stack, tenant, "optout", derived_id("anna@example.com", "news"), {"address": "anna@example.com"})
+    put_record(stack, tenant, "suppression", derived_id("gone@example.com"), {"address": "gone@example.com"})
+    put_record(stack, tenant, "optout", derived_id("anna@example.com", "news"), {"address": "anna@example.com"})
     cases = {
         "suppressed": _request(tenant, to=" Gone@Example.com", contact_id=contact_id, text="x"),
         "opted_out": _request(tenant, list_type_id="news", contact_id=contact_id, text="x"),
