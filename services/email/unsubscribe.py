@@ -98,6 +98,10 @@ def unsubscribe_url(
     message_id: str | None = None,
 ) -> str:
     token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key, message_id)
+    return _link(token, public_base_url)
+
+
+def _link(token: str, public_base_url: str | None) -> str:
     return f"{(public_base_url or base_url()).rstrip('/')}/u/{token}"
 
 
@@ -114,6 +118,6 @@ def list_unsubscribe_headers(
     """`List-Unsubscribe` (HTTPS link, then mailto) and `List-Unsubscribe-Post` for one recipient;
     pass a campaign mail's `message_id` so its unsubscribe counts for that recipient."""
     token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key, message_id)
-    url = f"{(public_base_url or base_url()).rstrip('/')}/u/{token}"
+    url = _link(token, public_base_url)
     mailto = f"mailto:{load(PublicLinkSettings).unsubscribe_mailbox}?subject={quote('unsubscribe ' + token)}"
     return {"List-Unsubscribe": f"<{url}>, <{mailto}>", "List-Unsubscribe-Post": ONE_CLICK}
