@@ -15,9 +15,9 @@ from infra.auth import DevIssuer
 from infra.emulator import Emulator, provision
 from infra.functions import FunctionPool, Functions, worker_spec
 from infra.gateway import Gateway
-from infra.pumps import Pump, SqsPump, StreamPump, TapPump
+from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
-from infra.template import Stack, translate
+from infra.template import EventSourceMapping, Stack, translate
 
 log = logging.getLogger("kontakt.runtime")
 
@@ -144,21 +144,32 @@ class LocalRuntime:
                 self._watched_queue_urls.append(queue.url)
                 pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
             elif mapping.kind == "dynamodb":
-                destination = stack.queue_by_arn(mapping.on_failure_arn) if mapping.on_failure_arn else None
                 pumps.append(
                     StreamPump(
                         self.client("dynamodbstreams"),
-                        self.client("sqs"),
                         mapping,
                         function.name,
                         function.arn,
-                        destination.url if destination else None,
+                        self._failure_destination(stack, mapping),
                         self.functions.invoke,
                     )
                 )
             else:
                 log.warning("%s: event source %s is not supported locally", mapping.logical_id, mapping.source_arn)
         return pumps
+
+    def _failure_destination(self, stack: Stack, mapping: EventSourceMapping) -> FailureDestination | None:
+        """The mapping's on-failure destination: a queue of the stack or a bucket of the stack."""
+        arn = mapping.on_failure_arn
+        if not arn:
+            return None
+        queue = stack.queue_by_arn(arn)
+        if queue is not None:
+            return FailureDestination("sqs", queue.url, self.client("sqs"))
+        bucket = stack.bucket_by_arn(arn)
+        if bucket is not None:
+            return FailureDestination("s3", bucket.name, self.client("s3"))
+        raise ValueError(f"{mapping.logical_id}: on-failure destination {arn} is not a queue or bucket of the stack")
 
     def _tap(self, stack: Stack) -> TapPump:
         """Dev tooling outside the template: a catch-all rule on every bus into one queue."""

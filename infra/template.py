@@ -40,6 +40,8 @@ SKIPPED_TYPES = frozenset(
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
         "AWS::Scheduler::ScheduleGroup",
+        "AWS::SNS::Topic",  # the alarm topic: alarms are created locally, nothing notifies
+        "AWS::SNS::Subscription",
     }
 )
 
@@ -126,6 +128,7 @@ class Bucket:
     name: str
     arn: str
     queue_notifications: list[QueueNotification]
+    cors_rules: list[dict[str, Any]] = field(default_factory=list)  # as S3's PutBucketCors takes them
 
 
 @dataclass
@@ -255,6 +258,9 @@ class Stack:
     def queue_by_arn(self, arn: str) -> Queue | None:
         return next((q for q in self.queues.values() if q.arn == arn), None)
 
+    def bucket_by_arn(self, arn: str) -> Bucket | None:
+        return next((b for b in self.buckets.values() if b.arn == arn), None)
+
     def function_by_arn(self, arn: str) -> Function | None:
         return next((f for f in self.functions.values() if f.arn == arn), None)
 
@@ -355,14 +361,26 @@ def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
 class Resolver:
     """Evaluates CloudFormation intrinsic functions with CloudFormation's Ref/GetAtt meaning."""
 
-    def __init__(self, template: TranslatedTemplate, parameters: Mapping[str, str], late: LateValues) -> None:
+    def __init__(
+        self,
+        template: TranslatedTemplate,
+        parameters: Mapping[str, str],
+        late: LateValues,
+        region: str = REGION,
+        account_id: str = ACCOUNT_ID,
+    ) -> None:
+        """`region` and `account_id` change the pseudo parameters only (names as another deployment
+        would resolve them); the ARNs the local runtime builds stay in the emulator's region."""
         self.resources = template.resources
         self.conditions = template.conditions
         self.late = late
         self.parameters = dict(parameters)
+        self.list_parameters = {
+            name for name, spec in template.parameters.items() if spec.get("Type") == "CommaDelimitedList"
+        }
         self.pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Region": region,
+            "AWS::AccountId": account_id,
             "AWS::StackName": STACK_NAME,
             "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
             "AWS::Partition": PARTITION,
@@ -431,7 +449,8 @@ class Resolver:
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
-            return self.parameters[name]
+            value = self.parameters[name]
+            return [v.strip() for v in value.split(",")] if name in self.list_parameters else value
         if name in self.resources:
             return self._ref_resource(name)
         raise TemplateError(f"Ref to unknown name {name}")
@@ -521,6 +540,8 @@ class Resolver:
             return "localapi"
         if kind == "AWS::Cognito::UserPool":
             return f"{REGION}_local"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
         if kind == "AWS::Cognito::UserPoolClient":
             return str(self.parameters.get("JwtAudience", "kontakt"))
         return name
@@ -727,7 +748,16 @@ def _add_bucket(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -
         name=r.name_of(logical_id),
         arn=r._attribute(logical_id, "Arn"),
         queue_notifications=notifications,
+        cors_rules=[_cors_rule(rule) for rule in (p.get("CorsConfiguration") or {}).get("CorsRules", [])],
     )
+
+
+# CloudFormation's CorsRule names that S3's API spells otherwise.
+_CORS_NAMES = {"Id": "ID", "MaxAge": "MaxAgeSeconds"}
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    return {_CORS_NAMES.get(k, k): v for k, v in rule.items()}
 
 
 def _add_secret(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
