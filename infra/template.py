@@ -753,7 +753,7 @@ def _add_bucket(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -
 
 
 # CloudFormation's CorsRule names that S3's API spells otherwise.
-_CORS_NAMES = {"Id": "ID", "MaxAge": "MaxAgeSeconds"}
+_CORS_NAMES = {"Id": "ID", "MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
