@@ -368,9 +368,12 @@ class Resolver:
         late: LateValues,
         region: str = REGION,
         account_id: str = ACCOUNT_ID,
+        stack_name: str = STACK_NAME,
     ) -> None:
-        """`region` and `account_id` change the pseudo parameters only (names as another deployment
-        would resolve them); the ARNs the local runtime builds stay in the emulator's region."""
+        """`region`, `account_id` and `stack_name` change the pseudo parameters and generated names
+        only (names as another deployment would resolve them); the ARNs the local runtime builds
+        stay in the emulator's region."""
+        self.stack_name = stack_name
         self.resources = template.resources
         self.conditions = template.conditions
         self.late = late
@@ -381,7 +384,7 @@ class Resolver:
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": account_id,
-            "AWS::StackName": STACK_NAME,
+            "AWS::StackName": stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
             "AWS::Partition": PARTITION,
             "AWS::URLSuffix": URL_SUFFIX,
@@ -524,7 +527,7 @@ class Resolver:
         props = self.resources[logical_id].get("Properties") or {}
         if name_property and name_property in props:
             return str(self.resolve(props[name_property]))
-        generated = f"{STACK_NAME}-{logical_id}"
+        generated = f"{self.stack_name}-{logical_id}"
         return generated.lower() if self._type(logical_id) == "AWS::S3::Bucket" else generated
 
     def _ref_resource(self, logical_id: str) -> str:
