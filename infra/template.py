@@ -28,6 +28,8 @@ SKIPPED_TYPES = frozenset(
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
+        "AWS::SNS::Topic",  # the alarm topic: alarms are created locally, nothing notifies
+        "AWS::SNS::Subscription",
         "AWS::Lambda::Permission",
         "AWS::Lambda::Version",
         "AWS::Lambda::Alias",
@@ -40,8 +42,6 @@ SKIPPED_TYPES = frozenset(
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
         "AWS::Scheduler::ScheduleGroup",
-        "AWS::SNS::Topic",  # the alarm topic: alarms are created locally, nothing notifies
-        "AWS::SNS::Subscription",
     }
 )
 
