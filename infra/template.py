@@ -600,7 +600,34 @@ def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str
             values[name] = ",".join(default) if isinstance(default, list) else str(default)
         else:
             raise TemplateError(f"parameter {name} has no default and no value")
+        problem = _parameter_problem(spec, values[name])
+        if problem:
+            raise TemplateError(f"parameter {name}={values[name]!r}: {problem}")
     return values
+
+
+def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    """What CloudFormation would refuse in a parameter's value (its constraints), or None."""
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "not a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"below {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"above {spec['MaxValue']}"
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        return f"not one of {allowed}"
+    if spec.get("Type") == "String":
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            return f"shorter than {spec['MinLength']}"
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            return f"longer than {spec['MaxLength']}"
+        if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+            return str(spec.get("ConstraintDescription") or f"does not match {spec['AllowedPattern']}")
+    return None
 
 
 def build_stack(

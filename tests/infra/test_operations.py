@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.template import Resolver, TranslatedTemplate, build_stack, default_parameters, translate
+from infra.template import Resolver, TemplateError, TranslatedTemplate, build_stack, default_parameters, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -136,6 +136,9 @@ def test_the_longest_stage_fits_every_name(template: TranslatedTemplate) -> None
         assert pattern.fullmatch(ok), ok
     for refused in ("Dev", "-dev", "dev-", "dev_1", "2dev", ""):
         assert not pattern.fullmatch(refused), refused
+    for refused in ("Dev", "dev_1", "a" * (len(longest) + 1)):  # the local runtime refuses what CloudFormation would
+        with pytest.raises(TemplateError):
+            build_stack(template, {"Stage": refused})
     too_long = []
     for kind, logical_id, name in _names(template, longest, LONGEST_REGION, f"kontakt-{longest}"):
         if kind == "AWS::S3::Bucket":
