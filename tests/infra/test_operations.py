@@ -140,13 +140,18 @@ def test_the_longest_stage_fits_every_name(template: TranslatedTemplate) -> None
         with pytest.raises(TemplateError):
             build_stack(template, {"Stage": refused})
     too_long = []
+    closest: dict[str, tuple[int, str]] = {}
     for kind, logical_id, name in _names(template, longest, LONGEST_REGION, f"kontakt-{longest}"):
         if kind == "AWS::S3::Bucket":
             assert S3_NAME.fullmatch(name), name
         limit = LIMITS[kind]
         if len(name) > limit:
             too_long.append(f"{logical_id}: {name} ({len(name)} > {limit})")
+        closest[kind] = max(closest.get(kind, (0, "")), (len(name), name))
     assert not too_long, too_long
+    print(f"\nlongest names with Stage={longest!r} in {LONGEST_REGION}:")
+    for kind, (length, name) in sorted(closest.items()):
+        print(f"  {kind:30} {length:3}/{LIMITS[kind]:<3} {name}")
 
 
 # ---------------------------------------------------------------- event sources
@@ -166,6 +171,8 @@ def test_every_queue_hides_a_message_six_times_its_function_timeout(template: Tr
             f"{queue.name}: {queue.visibility_timeout}s < 6 x {function.timeout}s"
         )
         checked.append(queue.logical_id)
+        ratio = queue.visibility_timeout / function.timeout
+        print(f"\n  {queue.logical_id:24} {queue.visibility_timeout:5}s / {function.timeout:3}s = {ratio:.1f}x", end="")
     assert len(checked) == 8
 
 
