@@ -18,6 +18,7 @@ import tomllib
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import distributions
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,8 @@ def _walk(
     requirements: Iterable[Requirement], resolved: Mapping[str, dict[str, Any]], markers: Mapping[str, str]
 ) -> dict[str, set[str]]:
     """Every distribution the requirements need under `markers`: name -> the names that require it."""
-    environment = {**default_environment(), **markers}
+    environment: dict[str, Any] = dict(default_environment())
+    environment.update(markers)
     needed: dict[str, set[str]] = {}
     pending: list[tuple[Requirement, str]] = [(r, "") for r in requirements]
     extras_seen: dict[str, set[str]] = {}
@@ -146,7 +148,8 @@ def _walk(
         name = canonicalize_name(requirement.name)
         metadata = resolved.get(name)
         if metadata is None:
-            raise BuildError(f"{parent or 'pyproject.toml'} needs {requirement} on {markers or 'this machine'}: not resolved")
+            where = "Lambda" if markers else "this machine"
+            raise BuildError(f"{parent or 'pyproject.toml'} needs {requirement} on {where}: not in the resolution")
         if not requirement.specifier.contains(str(metadata["version"]), prereleases=True):
             raise BuildError(f"{name} {metadata['version']} does not satisfy {requirement}")
         new_extras = set(requirement.extras) - extras_seen.get(name, set())
@@ -158,6 +161,14 @@ def _walk(
     return needed
 
 
+def installed(path: Path) -> dict[str, dict[str, Any]]:
+    """The distributions installed in a folder, as resolve_for_target gives them: name -> metadata."""
+    return {
+        canonicalize_name(d.metadata["Name"]): {"version": d.version, "requires_dist": d.requires or []}
+        for d in distributions(path=[str(path)])
+    }
+
+
 def render_lock(pins: Iterable[Pin]) -> str:
     lines = [LOCK_HEADER]
     for pin in pins:
@@ -167,7 +178,7 @@ def render_lock(pins: Iterable[Pin]) -> str:
 
 def read_lock(path: Path) -> dict[str, str]:
     """The pinned list: canonical name -> version."""
-    pins = {}
+    pins: dict[str, str] = {}
     for line in path.read_text().splitlines():
         text = line.split("#", 1)[0].strip()
         if not text:

@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     lock = sub.add_parser("lock", help="pin the functions' runtime dependencies for Lambda (requirements/lambda.txt)")
     lock.set_defaults(command=run_lock)
 
-    build = sub.add_parser("build", help="build the dependency layer and the functions' code artifacts for `sam deploy`")
+    build = sub.add_parser(
+        "build", help="build the dependency layer and the functions' code artifacts for `sam deploy`"
+    )
     build.set_defaults(command=run_build)
     return parser
 
