@@ -227,6 +227,7 @@ def run_build(args: argparse.Namespace) -> int:
         return 1
     print(f"built {root / build.BUILD_DIR}: a layer of dependencies and a code artifact per service")
     print(build.render_sizes(sizes))
+    print("next: sam deploy --guided (it zips and uploads these folders)")
     return 0
 
 
