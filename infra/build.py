@@ -161,6 +161,19 @@ def _walk(
     return needed
 
 
+def stale_lock(root: Path) -> list[str]:
+    """What pyproject.toml's dependencies ask that the pinned list does not give (empty: up to date)."""
+    pins = read_lock(root / LOCK_FILE)
+    problems = []
+    for requirement in runtime_requirements(root):
+        name = canonicalize_name(requirement.name)
+        if name not in pins:
+            problems.append(f"{name} is in pyproject.toml but not in {LOCK_FILE}")
+        elif not requirement.specifier.contains(pins[name], prereleases=True):
+            problems.append(f"{LOCK_FILE} pins {name}=={pins[name]}, pyproject.toml wants {requirement}")
+    return problems
+
+
 def installed(path: Path) -> dict[str, dict[str, Any]]:
     """The distributions installed in a folder, as resolve_for_target gives them: name -> metadata."""
     return {
@@ -205,6 +218,9 @@ class Size:
 def build(root: Path, out: Path | None = None) -> list[Size]:
     """Build the layer and every code artifact into `out` (default build/); returns their sizes."""
     out = out or root / BUILD_DIR
+    problems = stale_lock(root)
+    if problems:
+        raise BuildError("; ".join(problems) + ": run `make lock`")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -80,13 +81,31 @@ def functions() -> list[tuple[Function, str]]:
 
 
 def test_lock_pins_every_runtime_dependency_within_pyproject_specifiers() -> None:
+    assert build.stale_lock(ROOT) == [], "run `make lock`"
     pins = build.read_lock(LOCK)
     for requirement in build.runtime_requirements(ROOT):
-        name = canonicalize_name(requirement.name)
-        assert name in pins, f"{name} is in pyproject.toml but not in {build.LOCK_FILE}: run `make lock`"
-        assert requirement.specifier.contains(pins[name], prereleases=True), (
-            f"{build.LOCK_FILE} pins {name}=={pins[name]}, pyproject.toml wants {requirement}: run `make lock`"
-        )
+        assert requirement.specifier.contains(pins[canonicalize_name(requirement.name)], prereleases=True)
+
+
+def test_build_refuses_a_lock_that_pyproject_has_moved_past(tmp_path: Path) -> None:
+    pins = build.read_lock(LOCK)
+    dependencies = [f"jinja2=={pins['jinja2']}", "pydantic>=99", "humanize>=4"]
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\ndependencies = {dependencies!r}\n')
+    (tmp_path / build.LOCK_FILE).parent.mkdir()
+    (tmp_path / build.LOCK_FILE).write_text(LOCK.read_text())
+    assert build.stale_lock(tmp_path) == [
+        f"{build.LOCK_FILE} pins pydantic=={pins['pydantic']}, pyproject.toml wants pydantic>=99",
+        f"humanize is in pyproject.toml but not in {build.LOCK_FILE}",
+    ]
+    with pytest.raises(build.BuildError, match="make lock"):
+        build.build(tmp_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_venv_runs_the_versions_that_deploy() -> None:
+    """make installs the venv with the lock as constraints: the tests run what Lambda runs."""
+    installed = {name: version(name) for name in build.read_lock(LOCK)}
+    assert installed == build.read_lock(LOCK), "the venv is older than the lock: `touch pyproject.toml` and make"
 
 
 def test_lock_leaves_out_the_local_runtime_and_the_test_tools() -> None:
