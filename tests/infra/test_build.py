@@ -51,6 +51,7 @@ if not callable(getattr(importlib.import_module(module), name)):
 class Built:
     out: Path  # the project's build/ folder, built here
     host_dependencies: Path  # the lock installed for this machine: the layer's stand-in
+    pycache: Path  # bytecode of the imports, kept out of the artifacts and shared by the test's processes
     sizes: list[build.Size]
     seconds: float
 
@@ -65,11 +66,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     started = time.monotonic()
     sizes = build.build(ROOT, folder / build.BUILD_DIR)
     build.install_for_host(LOCK, folder / "host")
-    result = Built(folder / build.BUILD_DIR, folder / "host", sizes, time.monotonic() - started)
+    result = Built(folder / build.BUILD_DIR, folder / "host", folder / "pycache", sizes, time.monotonic() - started)
     print(f"\nbuilt in {result.seconds:.1f} s\n{build.render_sizes(sizes)}")
     yield result
 
 
+@pytest.fixture(scope="module")
 def functions() -> list[tuple[Function, str]]:
     """Every function of template.yaml with its CodeUri as the template writes it."""
     template = translate(ROOT)
@@ -119,8 +121,8 @@ def test_closure_names_what_the_target_markers_need_and_pip_left_out() -> None:
         build.closure(requirements, resolved)
 
 
-def test_local_runtime_runs_built_functions_from_the_source_tree() -> None:
-    for function, code_uri in functions():
+def test_local_runtime_runs_built_functions_from_the_source_tree(functions: list[tuple[Function, str]]) -> None:
+    for function, code_uri in functions:
         assert Path(code_uri).parts[0] == build.BUILD_DIR, f"{function.logical_id}: CodeUri {code_uri} is not built"
         assert function.code_dir == "."
 
@@ -128,26 +130,19 @@ def test_local_runtime_runs_built_functions_from_the_source_tree() -> None:
 # ---------------------------------------------------------------- the build
 
 
-def test_every_handler_imports_from_its_artifact_and_the_locked_dependencies(built: Built) -> None:
+def test_every_handler_imports_from_its_artifact_and_the_locked_dependencies(
+    built: Built, functions: list[tuple[Function, str]]
+) -> None:
     failures = []
-    for function, code_uri in functions():
+    for function, code_uri in functions:
         artifact = built.out / Path(code_uri).relative_to(build.BUILD_DIR)
         assert artifact.is_dir(), f"{function.logical_id}: CodeUri {code_uri} is not built"
         environment = dict(worker_spec(function, ROOT, "http://127.0.0.1:9").environment)
         environment.pop("POWERTOOLS_TRACE_DISABLED")  # traced as in AWS: the X-Ray SDK must import too
         environment["LAMBDA_TASK_ROOT"] = str(artifact)
+        clean = [sys.executable, "-I", "-S", "-X", f"pycache_prefix={built.pycache}"]
         result = subprocess.run(
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-B",
-                "-c",
-                IMPORT_HANDLER,
-                str(artifact),
-                str(built.host_dependencies),
-                function.handler,
-            ],
+            [*clean, "-c", IMPORT_HANDLER, str(artifact), str(built.host_dependencies), function.handler],
             cwd=artifact,
             env=environment,
             capture_output=True,
