@@ -140,7 +140,7 @@ def _walk(
     extras_seen: dict[str, set[str]] = {}
     while pending:
         requirement, parent = pending.pop()
-        parent_extras = extras_seen.get(parent, set()) or {""}
+        parent_extras = extras_seen.get(parent, set()) | {""}  # "": the parent's own requirements
         if requirement.marker and not any(
             requirement.marker.evaluate({**environment, "extra": extra}) for extra in parent_extras
         ):

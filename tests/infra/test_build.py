@@ -7,6 +7,7 @@ The build runs once for the module into a temporary folder (wheels come from PyP
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 import time
@@ -119,6 +120,22 @@ def test_closure_names_what_the_target_markers_need_and_pip_left_out() -> None:
     resolved = {"parent": {"version": "1", "requires_dist": ['child ; python_version >= "3.12"']}}
     with pytest.raises(build.BuildError, match="child"):
         build.closure(requirements, resolved)
+
+
+def test_closure_follows_requested_extras_and_notes_what_only_this_machine_needs() -> None:
+    requirements = [Requirement("parent[x]")]
+    here_only = f'python_full_version == "{platform.python_version()}"'  # not the target's 3.12.0
+    resolved = {
+        "parent": {
+            "version": "1",
+            "requires_dist": ['child ; extra == "x"', 'unasked ; extra == "y"', f"old ; {here_only}"],
+        },
+        "child": {"version": "2", "requires_dist": []},
+        "unasked": {"version": "3", "requires_dist": []},
+        "old": {"version": "4", "requires_dist": []},
+    }
+    pins = {p.name: p.via for p in build.closure(requirements, resolved)}
+    assert pins == {"parent": ("pyproject.toml",), "child": ("parent",), "old": ("(this machine only)", "parent")}
 
 
 def test_local_runtime_runs_built_functions_from_the_source_tree(functions: list[tuple[Function, str]]) -> None:
