@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="write the generated docs (events.md, OpenAPI)")
     docs.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     docs.set_defaults(command=run_docs)
+
+    lock = sub.add_parser("lock", help="pin the functions' runtime dependencies for Lambda (requirements/lambda.txt)")
+    lock.set_defaults(command=run_lock)
+
+    build = sub.add_parser(
+        "build", help="build the dependency layer and the functions' code artifacts for `sam deploy`"
+    )
+    build.set_defaults(command=run_build)
     return parser
 
 
@@ -193,6 +201,33 @@ def run_docs(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in docs.write_all(root):
         print(f"wrote {path}")
+    return 0
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    from infra import build
+
+    try:
+        path = build.lock(find_project_root())
+    except build.BuildError as error:
+        print(f"lock: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}: {len(build.read_lock(path))} distributions")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from infra import build
+
+    root = find_project_root()
+    try:
+        sizes = build.build(root)
+    except build.BuildError as error:
+        print(f"build: {error}", file=sys.stderr)
+        return 1
+    print(f"built {root / build.BUILD_DIR}: a layer of dependencies and a code artifact per service")
+    print(build.render_sizes(sizes))
+    print("next: sam deploy --guided (it zips and uploads these folders)")
     return 0
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.build import BUILD_DIR
+
 REGION = "eu-north-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "kontakt"
@@ -33,6 +35,7 @@ SKIPPED_TYPES = frozenset(
         "AWS::Lambda::Permission",
         "AWS::Lambda::Version",
         "AWS::Lambda::Alias",
+        "AWS::Lambda::LayerVersion",  # the dependencies' layer: locally the venv provides them
         "AWS::ApiGatewayV2::Stage",
         "AWS::ApiGatewayV2::Authorizer",
         "AWS::Cognito::UserPool",
@@ -147,7 +150,7 @@ class Function:
     name: str
     arn: str
     handler: str
-    code_dir: str  # relative to the project root (the template's CodeUri)
+    code_dir: str  # where its modules are imported from locally, relative to the project root
     timeout: int
     memory: int
     environment: dict[str, str]
@@ -282,7 +285,7 @@ class TranslatedTemplate:
     resources: dict[str, Any]
     parameters: dict[str, Any]
     conditions: dict[str, Any]
-    code_dirs: dict[str, str]  # function logical id -> local CodeUri
+    code_dirs: dict[str, str]  # function logical id -> local CodeUri, as the template says
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -340,6 +343,12 @@ def _local_code_dirs(raw: dict[str, Any]) -> dict[str, str]:
     return dirs
 
 
+def source_dir(code_uri: str) -> str:
+    """Where a function's code lives in the source tree: a built artifact (build/<name>, see
+    infra/build.py) is a copy of part of the project root, so locally it runs from the root."""
+    return "." if Path(code_uri).parts[:1] == (BUILD_DIR,) else code_uri
+
+
 def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
     """The translator accepts only S3 code locations; local folders are kept in code_dirs."""
     sam = copy.deepcopy(raw)
@@ -352,6 +361,8 @@ def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
             if "CodeUri" in props or function_globals is None or "CodeUri" not in function_globals:
                 props["CodeUri"] = DUMMY_CODE_URI
             resource["Properties"] = props
+        if resource.get("Type") == "AWS::Serverless::LayerVersion":
+            props["ContentUri"] = DUMMY_CODE_URI
     return sam
 
 
@@ -808,7 +819,7 @@ def _add_function(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any],
         name=r.name_of(logical_id),
         arn=r._attribute(logical_id, "Arn"),
         handler=p["Handler"],
-        code_dir=code_dirs.get(logical_id, "."),
+        code_dir=source_dir(code_dirs.get(logical_id, ".")),
         timeout=int(p.get("Timeout", 3)),
         memory=int(p.get("MemorySize", 128)),
         environment={k: _attribute_text(v) for k, v in variables.items()},
