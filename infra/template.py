@@ -566,17 +566,39 @@ class Resolver:
 # ---------------------------------------------------------------- stack
 
 
+# The values the local runtime (`kontakt dev`, the tests) passes for parameters a deployer must choose
+# (no Default in template.yaml): the one place they are kept, as a samconfig.toml would keep a stage's.
+# `.test` is reserved for testing (RFC 2606): no mail to or from it can leave.
+LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test"}
+
+
 def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The template's parameters: the overrides, else LOCAL_PARAMETERS, else the template's Default."""
     values = {}
     for name, spec in template.parameters.items():
         if name in overrides:
             values[name] = str(overrides[name])
+        elif name in LOCAL_PARAMETERS:
+            values[name] = LOCAL_PARAMETERS[name]
         elif "Default" in spec:
             default = spec["Default"]
             values[name] = ",".join(default) if isinstance(default, list) else str(default)
         else:
             raise TemplateError(f"parameter {name} has no default and no value")
+        _check_parameter(name, spec, values[name])
     return values
+
+
+def _check_parameter(name: str, spec: Mapping[str, Any], value: str) -> None:
+    """What CloudFormation refuses of a String parameter's value: its length and AllowedPattern."""
+    if spec.get("Type", "String") != "String":
+        return
+    too_short = "MinLength" in spec and len(value) < int(spec["MinLength"])
+    too_long = "MaxLength" in spec and len(value) > int(spec["MaxLength"])
+    pattern = spec.get("AllowedPattern")
+    if too_short or too_long or (pattern and not re.fullmatch(str(pattern), value)):
+        reason = spec.get("ConstraintDescription") or f"it must match {pattern}"
+        raise TemplateError(f"parameter {name}={value!r} is refused: {reason}")
 
 
 def build_stack(
