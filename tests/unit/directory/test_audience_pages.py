@@ -134,3 +134,29 @@ def test_ordinary_members_fill_a_page_up_to_the_budget() -> None:
     assert all(PAGE_BYTES - 300 < size <= PAGE_BYTES for size in full)  # cut within one member of the budget
     assert sum(len(p.members) for p in pages) == 2000
     assert max(_entry_size(p) for p in pages) <= PAGE_BYTES + 1024
+
+
+def test_the_requesters_know_the_audience_complete_only_when_every_smaller_page_arrived() -> None:
+    """Email campaigns and mass activities count pages by number and the `last` flag, in any order."""
+    import random
+
+    from services.activities.domain.mass import summarize
+    from services.email.domain.campaigns import audience_with
+
+    contacts = [_longest_contact(n) for n in range(9)]
+    pages = list(_pages(EVERYTHING, iter(contacts)))
+    assert len(pages) == 5  # 2 + 2 + 2 + 2 + 1: many more pages than 500 members a page would make
+    arrival = pages[:]
+    random.Random(12).shuffle(arrival)
+    arrival.remove(pages[-1])
+    arrival.insert(0, pages[-1])  # the last page first, the hardest case
+    run = {"id": "R", "mass_activity_id": "M", "target_group_id": "g", "run_at": "2030-01-01T08:00:00Z"}
+    audience: dict[str, Any] | None = None
+    seen: list[dict[str, Any]] = []
+    for n, page in enumerate(arrival, start=1):
+        audience = audience_with(audience, page.page, page.last, page.total_members)
+        seen.append({"page": page.page, "activities": len(page.members), "last": page.last, **page.model_dump()})
+        summary = summarize({**run, "requested_at": "2030-01-01T08:00:01Z"}, seen)
+        assert audience["complete"] == summary.done == (n == len(pages)), n
+    assert audience is not None and audience["total"] == 9
+    assert summary.activities == summary.total_members == 9
