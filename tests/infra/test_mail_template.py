@@ -58,6 +58,12 @@ def test_the_sending_domain_is_a_required_parameter_with_a_pattern(monkeypatch: 
     assert stack.functions["EmailApiFunction"].environment["SENDING_DOMAIN"] == "mail.example.com"
 
 
+def test_the_functions_check_the_domain_as_the_template_does() -> None:
+    from services.email.settings import DOMAIN_PATTERN
+
+    assert RAW["Parameters"]["SendingDomain"]["AllowedPattern"] == DOMAIN_PATTERN
+
+
 def test_the_local_runtime_passes_its_own_sending_domain_from_one_place() -> None:
     stack = build_stack(TEMPLATE, {"Stage": "qa"})
     assert stack.email_identities["EmailSendingIdentity"] == LOCAL_PARAMETERS["SendingDomain"]
