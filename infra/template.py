@@ -601,11 +601,20 @@ class Resolver:
 # ---------------------------------------------------------------- stack
 
 
+# The values the local runtime (`kontakt dev`, the tests) passes for parameters a deployer must choose
+# (no Default in template.yaml): the one place they are kept, as a samconfig.toml would keep a stage's.
+# `.test` is reserved for testing (RFC 2606): no mail to or from it can leave.
+LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test"}
+
+
 def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The template's parameters: the overrides, else LOCAL_PARAMETERS, else the template's Default."""
     values = {}
     for name, spec in template.parameters.items():
         if name in overrides:
             values[name] = str(overrides[name])
+        elif name in LOCAL_PARAMETERS:
+            values[name] = LOCAL_PARAMETERS[name]
         elif "Default" in spec:
             default = spec["Default"]
             values[name] = ",".join(default) if isinstance(default, list) else str(default)

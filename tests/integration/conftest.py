@@ -79,6 +79,7 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
         secrets.signing_key.cache_clear()
         parameters.base.DEFAULT_PROVIDERS.clear()  # their clients know the previous module's emulator
         outbox._events_client.cache_clear()
+        outbox._sqs_client.cache_clear()
         if "TABLE_NAME" in function.environment:
             bind_table(function.environment["TABLE_NAME"])
         return Context(function)
