@@ -92,7 +92,12 @@ class LocalRuntime:
             )
             self.schedules.start()
             self.gateway = Gateway(
-                self.stack, self.issuer, self.functions.invoke, self.events, mail_dir=self.emulator.mail_dir
+                self.stack,
+                self.issuer,
+                self.functions.invoke,
+                self.events,
+                mail_dir=self.emulator.mail_dir,
+                token=self.token,
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this

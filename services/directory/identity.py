@@ -117,16 +117,17 @@ def provision_user(
     tenant_id: str,
     subject: str,
     email: str,
-    role: Role,
-    groups: tuple[str, ...] = (),
+    role: Role | None = None,
+    groups: tuple[str, ...] | None = None,
     user_id: str | None = None,
     name: str | None = None,
 ) -> Provisioned:
-    """Make `subject`'s login a user of the tenant with this role and groups (idempotent).
+    """Make `subject`'s login a user of the tenant (idempotent).
 
     The user keeps the id the login is already linked to; otherwise `user_id` or a new id. A
-    login linked to another tenant is refused (one login is one user of one tenant). The groups
-    are written to the user record as given (provisioning makes no group memberships).
+    login linked to another tenant or user is refused (one login is one user of one tenant).
+    `role` and `groups` are set when given (a new user gets `user` and none); the groups are
+    written to the user record as given (provisioning makes no group memberships).
     """
     if not tenant_exists(store, tenant_id):
         raise UnknownLogin(f"no tenant {tenant_id}")
@@ -136,12 +137,18 @@ def provision_user(
         linked_id = None
         if login is not None:
             if login.data["tenant_id"] != tenant_id or (user_id and login.data["user_id"] != user_id):
-                raise Conflict(f"login {subject} already belongs to user {login.data['user_id']} of another tenant")
+                raise Conflict(
+                    f"login {subject} already belongs to user {login.data['user_id']} of {login.data['tenant_id']}"
+                )
             linked_id = login.data["user_id"]
         the_id = linked_id or user_id or new_id()
         record = store.get(tenant_id, "user", the_id)
         uow = UnitOfWork()
-        values: dict[str, Any] = {"role": role.value, "groups": list(groups), "login_subject": subject}
+        values: dict[str, Any] = {"login_subject": subject}
+        if role is not None or record is None:
+            values["role"] = (role or Role.USER).value
+        if groups is not None or record is None:
+            values["groups"] = list(groups or ())
         if record is None:
             data = {"id": the_id, "email": email, "name": name or email.split("@")[0], **values}
             uow.save(new_record(tenant_id, "user", the_id, data, Placement()), condition=Record.pk.does_not_exist())
@@ -159,6 +166,15 @@ def provision_user(
 
     result: Provisioned = run_with_retries(command)
     return result
+
+
+def find_user_by_email(store: DirectoryStore, tenant_id: str, email: str) -> str | None:
+    """The id of the tenant's directory user with this email (case-insensitive), if one exists."""
+    wanted = email.strip().lower()
+    for record in store.all_of_kind(tenant_id, "user"):
+        if str(record.data.get("email", "")).lower() == wanted:
+            return record.record_id
+    return None
 
 
 # ----------------------------------------------------------------------------- sign-in
