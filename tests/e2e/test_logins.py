@@ -223,3 +223,24 @@ def test_a_token_of_a_tenant_never_provisioned_is_refused(api: Api) -> None:
     forged = Api(api.runtime, api.runtime.issuer.mint(new_tenant(), "admin-1", "admin"))
     body = assert_problem(forged.get("/accounts"), 403)
     assert "tenant does not exist" in body["detail"]
+
+
+def test_dev_tokens_are_made_like_a_cognito_login(api: Api) -> None:
+    """`kontakt token` (POST /dev/token): the tenant and directory user exist, the claims are the trigger's."""
+    tenant = new_tenant()
+    answer = api.post("/dev/token", json={"tenant": tenant, "user": "kim", "role": "manager", "groups": ["g1"]})
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["token"]
+    claims = api.runtime.issuer.verify(token)
+    assert (claims["tenant_id"], claims["user_id"], claims["role"], claims["groups"]) == (
+        tenant,
+        "kim",
+        "manager",
+        "g1",
+    )
+    assert claims["sub"] != "kim" and len(claims["sub"]) == 36  # a login subject, like Cognito's UUID
+    kim = Api(api.runtime, token)
+    assert [(u["id"], u["role"], u["groups"]) for u in kim.get("/users").json()["items"]] == [
+        ("kim", "manager", ["g1"])
+    ]
+    assert api.post("/dev/token", json={"tenant": "a/b", "user": "kim"}).status_code == 400
