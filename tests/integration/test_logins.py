@@ -101,3 +101,16 @@ def test_an_invalid_tenant_id_is_never_created(lambda_env: Any) -> None:
     lambda_env("DirectoryTokenFunction")
     with pytest.raises(ValueError):
         identity.create_tenant(DirectoryStore(), "a/b")
+
+
+def test_a_tenant_with_settings_from_before_tenant_records_is_recorded(lambda_env: Any) -> None:
+    from services.directory.service import Caller, ensure_tenant
+    from shared.auth import AuthContext
+
+    lambda_env("DirectoryApiFunction")
+    tenant, store = new_tenant(), DirectoryStore()
+    ensure_tenant(Caller(auth=AuthContext(tenant_id=tenant, user_id="u1"), store=store, signing_key=b""))
+    assert not identity.tenant_exists(store, tenant)
+    assert identity.create_tenant(store, tenant) is True
+    assert identity.tenant_exists(store, tenant)
+    assert store.get(tenant, "settings", "settings") is not None
