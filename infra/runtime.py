@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from infra import devlogins
-from infra.auth import ROLES, DevIssuer
+from infra.auth import DEFAULT_TTL, ROLES, DevIssuer
 from infra.emulator import Emulator, provision
 from infra.functions import FunctionPool, Functions, worker_spec
 from infra.gateway import Gateway
@@ -59,7 +59,7 @@ class LocalRuntime:
         self.tap: TapPump | None = None
         self._watched_queue_urls: list[str] = []
         self._drain_sqs: Any = None
-        self._tokens: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
+        self._tokens: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
 
     # -- lifecycle
@@ -206,14 +206,15 @@ class LocalRuntime:
 
         The tenant and the directory user are provisioned (idempotently) and linked to a dev login,
         then the template's pre-token-generation trigger gives the claims (infra/devlogins.py).
-        Tokens are kept per (tenant, user, role, groups) for the runtime's life.
+        Tokens are kept per (tenant, user, role, groups) for half their lifetime.
         """
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         key = (tenant, user, role, tuple(groups))
         with self._tokens_lock:
-            if key in self._tokens:
-                return self._tokens[key]
+            token, made = self._tokens.get(key, ("", 0.0))
+            if token and time.monotonic() - made < DEFAULT_TTL / 2:  # a long `kontakt dev` gets fresh ones
+                return token
             if self.stack is None or self.stack.token_trigger is None:
                 token = self.issuer.mint(tenant, user, role, key[3])  # a template without logins
             else:
@@ -221,7 +222,7 @@ class LocalRuntime:
                     DEV_PROVISIONER, {"tenant": tenant, "user": user, "role": role, "groups": list(key[3])}
                 )
                 token = self.login_token(provisioned["subject"], provisioned["email"])
-            self._tokens[key] = token
+            self._tokens[key] = (token, time.monotonic())
             return token
 
     def login_token(self, subject: str, email: str) -> str:
