@@ -257,6 +257,8 @@ class Stack:
     email_identities: dict[str, str] = field(default_factory=dict)  # logical id -> domain or address
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
+    # The function the user pool calls before it issues tokens (its pre-token-generation trigger).
+    token_trigger: str | None = None
 
     def queue_by_arn(self, arn: str) -> Queue | None:
         return next((q for q in self.queues.values() if q.arn == arn), None)
@@ -678,6 +680,8 @@ def build_stack(
     unknown = []
     for logical_id, resource in template.resources.items():
         kind = resource["Type"]
+        if kind == "AWS::Cognito::UserPool" and resolver.included(logical_id):
+            stack.token_trigger = _token_trigger(resource.get("Properties") or {})
         if kind in SKIPPED_TYPES or not resolver.included(logical_id):
             continue
         properties = resolver.resolve(resource.get("Properties") or {})
@@ -694,6 +698,16 @@ def build_stack(
     _link_schedules(stack)
     _link_event_destinations(stack, destinations)
     return stack
+
+
+def _token_trigger(properties: dict[str, Any]) -> str | None:
+    """The logical id of the user pool's pre-token-generation function, if it has one."""
+    config = properties.get("LambdaConfig") or {}
+    arn = (config.get("PreTokenGenerationConfig") or {}).get("LambdaArn") or config.get("PreTokenGeneration")
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        target = arn["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else target.split(".")[0])
+    return None
 
 
 def load_stack(project_root: Path, parameters: Mapping[str, str] | None = None) -> Stack:

@@ -87,6 +87,25 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
     return enter
 
 
+@pytest.fixture
+def directory_tenant(lambda_env: Any) -> Any:
+    """`directory_tenant()`: a new tenant that exists in the directory, as `kontakt tenant create` makes it.
+
+    The directory's API refuses a tenant that was never provisioned; this enters the directory
+    API function's environment to create it (a test enters the function it calls afterwards).
+    """
+    from services.directory import identity
+    from services.directory.store import DirectoryStore
+
+    def create() -> str:
+        tenant = new_tenant()
+        lambda_env("DirectoryApiFunction")
+        identity.create_tenant(DirectoryStore(), tenant)
+        return tenant
+
+    return create
+
+
 def http_event(
     method: str,
     path: str,
@@ -117,7 +136,16 @@ def http_event(
             "routeKey": f"ANY {path}",
             "stage": "$default",
             "authorizer": {
-                "jwt": {"claims": {"sub": user, "tenant_id": tenant, "role": role, "groups": "[]"}, "scopes": None}
+                "jwt": {
+                    "claims": {
+                        "sub": f"login-{user}",
+                        "user_id": user,
+                        "tenant_id": tenant,
+                        "role": role,
+                        "groups": "[]",
+                    },
+                    "scopes": None,
+                }
             },
         },
         "body": json.dumps(body) if body is not None else None,

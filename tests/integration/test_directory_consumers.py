@@ -17,7 +17,7 @@ from services.directory.store import Placement, Record, new_record
 from shared.contracts.audience import PAGE_BYTES, PAGE_SIZE
 from shared.events import Envelope
 from shared.ids import new_id
-from tests.integration.conftest import bus_delivery, http_event, new_tenant, sqs_event
+from tests.integration.conftest import bus_delivery, http_event, sqs_event
 
 
 def _outbox_envelopes(aws: Emulator, stack: Stack, tenant: str, event_type: str) -> list[dict[str, Any]]:
@@ -72,8 +72,10 @@ def _audience_request(tenant: str, group_id: str) -> dict[str, Any]:
     return bus_delivery(envelope.model_dump(mode="json"))
 
 
-def test_a_redelivered_audience_request_publishes_each_page_once(lambda_env: Any, aws: Emulator, stack: Stack) -> None:
-    tenant = new_tenant()
+def test_a_redelivered_audience_request_publishes_each_page_once(
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
+) -> None:
+    tenant = directory_tenant()
     group_id = _target_group(lambda_env, tenant)
     context = lambda_env("DirectoryConsumerFunction")
     _seed_contacts(tenant, 520, "north")
@@ -98,9 +100,9 @@ def test_a_redelivered_audience_request_publishes_each_page_once(lambda_env: Any
 
 
 def test_a_crash_midway_through_resolution_is_finished_by_the_redelivery(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     group_id = _target_group(lambda_env, tenant)
     context = lambda_env("DirectoryConsumerFunction")
     _seed_contacts(tenant, 510, "north")
@@ -171,9 +173,9 @@ def _job(lambda_env: Any, tenant: str, job_id: str) -> dict[str, Any]:
 
 
 def test_an_import_interrupted_midway_finishes_without_duplicates(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     job_id, event = _upload(lambda_env, aws, stack, tenant, CSV)
     context = lambda_env("DirectoryImportFunction")
     import_row = directory_imports.Importer._import_row

@@ -66,9 +66,9 @@ def _create_accounts(lambda_env: Any, tenant: str, count: int) -> list[str]:
 
 
 def test_a_write_and_its_event_are_one_transaction(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     context = lambda_env("DirectoryApiFunction")
 
     def crash(self: UnitOfWork) -> None:
@@ -84,9 +84,9 @@ def test_a_write_and_its_event_are_one_transaction(
 
 
 def test_a_crash_after_the_write_and_before_publishing_loses_no_event(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     ids = _create_accounts(lambda_env, tenant, 3)
     records = _stream_records(aws, stack, tenant)
     assert len(records) == 3
@@ -107,9 +107,9 @@ def test_a_crash_after_the_write_and_before_publishing_loses_no_event(
 
 
 def test_failed_entries_fail_the_batch_from_its_first_record(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     _create_accounts(lambda_env, tenant, 2)
     records = _stream_records(aws, stack, tenant)
     context = lambda_env("DirectoryPublisherFunction")
@@ -119,8 +119,10 @@ def test_failed_entries_fail_the_batch_from_its_first_record(
     assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
 
 
-def test_the_publisher_puts_events_on_the_real_bus(lambda_env: Any, aws: Emulator, stack: Stack) -> None:
-    tenant = new_tenant()
+def test_the_publisher_puts_events_on_the_real_bus(
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
+) -> None:
+    tenant = directory_tenant()
     ids = _create_accounts(lambda_env, tenant, 12)  # more than one PutEvents batch of 10
     records = _stream_records(aws, stack, tenant)
     context = lambda_env("DirectoryPublisherFunction")
