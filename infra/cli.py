@@ -196,24 +196,21 @@ def _provisioner(args: argparse.Namespace) -> Any:
 
 
 def run_tenant_create(args: argparse.Namespace) -> int:
-    from infra.provision import ProvisionError
-
-    try:
-        result = _provisioner(args).create_tenant(args.tenant, args.admin_email)
-    except ProvisionError as error:
-        print(f"kontakt tenant create: {error}", file=sys.stderr)
-        return 1
-    print("\n".join(result.lines()))
-    return 0
+    return _provision("tenant create", lambda p: p.create_tenant(args.tenant, args.admin_email), args)
 
 
 def run_user_add(args: argparse.Namespace) -> int:
+    return _provision("user add", lambda p: p.add_user(args.tenant, args.email, args.role), args)
+
+
+def _provision(command: str, action: Callable[[Any], Any], args: argparse.Namespace) -> int:
+    """Run one provisioning step on the deployed stack; its result lines, or the error, printed."""
     from infra.provision import ProvisionError
 
     try:
-        result = _provisioner(args).add_user(args.tenant, args.email, args.role)
+        result = action(_provisioner(args))
     except ProvisionError as error:
-        print(f"kontakt user add: {error}", file=sys.stderr)
+        print(f"kontakt {command}: {error}", file=sys.stderr)
         return 1
     print("\n".join(result.lines()))
     return 0

@@ -119,6 +119,18 @@ def test_failed_entries_fail_the_batch_from_its_first_record(
     assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
 
 
+def _probe_queue(aws: Emulator, stack: Stack, tenant: str, detail_type: str) -> tuple[Any, str]:
+    """A queue of the test's own that the bus fills with the tenant's events of one type."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=f"probe-{tenant}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.buses["EventBus"].name
+    pattern = {"detail-type": [detail_type], "detail": {"tenant_id": [tenant]}}
+    events.put_rule(Name=f"probe-{tenant}", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"probe-{tenant}", EventBusName=bus, Targets=[{"Id": "probe", "Arn": queue_arn}])
+    return sqs, queue_url
+
+
 def test_the_publisher_puts_events_on_the_real_bus(
     lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
 ) -> None:
@@ -126,13 +138,7 @@ def test_the_publisher_puts_events_on_the_real_bus(
     ids = _create_accounts(lambda_env, tenant, 12)  # more than one PutEvents batch of 10
     records = _stream_records(aws, stack, tenant)
     context = lambda_env("DirectoryPublisherFunction")
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue_url = sqs.create_queue(QueueName=f"probe-{tenant}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.buses["EventBus"].name
-    pattern = {"detail-type": ["account.created"], "detail": {"tenant_id": [tenant]}}
-    events.put_rule(Name=f"probe-{tenant}", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=f"probe-{tenant}", EventBusName=bus, Targets=[{"Id": "probe", "Arn": queue_arn}])
+    sqs, queue_url = _probe_queue(aws, stack, tenant, "account.created")
 
     assert outbox.publisher_handler({"Records": records}, context) == {"batchItemFailures": []}
 
@@ -175,13 +181,7 @@ def test_the_publisher_fits_the_real_bus_limits_and_sets_aside_what_cannot_fit(
         uow.commit()
     records = _stream_records(aws, stack, tenant)
     assert len(records) == 5
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue_url = sqs.create_queue(QueueName=f"probe-{tenant}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.buses["EventBus"].name
-    pattern = {"detail-type": ["probe.sized"], "detail": {"tenant_id": [tenant]}}
-    events.put_rule(Name=f"probe-{tenant}", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=f"probe-{tenant}", EventBusName=bus, Targets=[{"Id": "probe", "Arn": queue_arn}])
+    sqs, queue_url = _probe_queue(aws, stack, tenant, "probe.sized")
 
     assert outbox.publisher_handler({"Records": records}, context) == {"batchItemFailures": []}
 
