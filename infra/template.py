@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.iam import role_name, role_statements
+
 REGION = "eu-north-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "kontakt"
@@ -148,6 +150,8 @@ class Function:
     timeout: int
     memory: int
     environment: dict[str, str]
+    role: str = ""  # the logical id of its execution role
+    statements: list[dict[str, Any]] = field(default_factory=list)  # the role's inline policies, resolved
 
 
 @dataclass
@@ -752,6 +756,8 @@ def _add_function(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any],
         timeout=int(p.get("Timeout", 3)),
         memory=int(p.get("MemorySize", 128)),
         environment={k: _attribute_text(v) for k, v in variables.items()},
+        role=role_name(r.resources, logical_id),
+        statements=role_statements(r.resources, r.resolve, logical_id),
     )
 
 
