@@ -41,7 +41,6 @@ SKIPPED_TYPES = frozenset(
         "AWS::SQS::QueuePolicy",
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
-        "AWS::Scheduler::ScheduleGroup",
     }
 )
 
@@ -253,6 +252,7 @@ class Stack:
     alarms: dict[str, Alarm] = field(default_factory=dict)
     configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)
     email_identities: dict[str, str] = field(default_factory=dict)  # logical id -> domain or address
+    schedule_groups: dict[str, str] = field(default_factory=dict)  # logical id -> name
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
 
@@ -503,6 +503,7 @@ class Resolver:
             "AWS::SecretsManager::Secret": "Name",
             "AWS::Lambda::Function": "FunctionName",
             "AWS::Scheduler::Schedule": "Name",
+            "AWS::Scheduler::ScheduleGroup": "Name",
             "AWS::CloudWatch::Alarm": "AlarmName",
             "AWS::SES::ConfigurationSet": "Name",
         }.get(self._type(logical_id))
@@ -543,7 +544,8 @@ class Resolver:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
-            "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{name}",
+            "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/{self._group(logical_id)}/{name}",
+            "AWS::Scheduler::ScheduleGroup": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule-group/{name}",
             "AWS::SecretsManager::Secret": self._ref_resource(logical_id),
             "AWS::SES::ConfigurationSet": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:configuration-set/{name}",
         }
@@ -559,6 +561,10 @@ class Resolver:
         if attribute == "ApiEndpoint":
             return "http://127.0.0.1"
         return f"{logical_id}.{attribute}"
+
+    def _group(self, logical_id: str) -> str:
+        group = self._props(logical_id).get("GroupName")
+        return str(self.resolve(group)) if group else "default"
 
     def _rule_arn(self, logical_id: str, name: str) -> str:
         bus = self._props(logical_id).get("EventBusName")
@@ -603,6 +609,7 @@ def build_stack(
         "AWS::Lambda::EventSourceMapping": _add_mapping,
         "AWS::ApiGatewayV2::Api": _add_http_api,
         "AWS::Scheduler::Schedule": _add_scheduler_schedule,
+        "AWS::Scheduler::ScheduleGroup": lambda s, r, i, p: s.schedule_groups.update({i: r.name_of(i)}),
         "AWS::CloudWatch::Alarm": _add_alarm,
         "AWS::SES::ConfigurationSet": _add_configuration_set,
         "AWS::SES::EmailIdentity": _add_email_identity,
