@@ -536,6 +536,8 @@ class Resolver:
         kind = self._type(logical_id)
         name = self.name_of(logical_id)
         service = kind.split("::")[1].lower()
+        scheduler = f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}"
+        group = self._group(logical_id) if kind == "AWS::Scheduler::Schedule" else ""
         arns = {
             "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
@@ -544,8 +546,8 @@ class Resolver:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
-            "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/{self._group(logical_id)}/{name}",
-            "AWS::Scheduler::ScheduleGroup": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule-group/{name}",
+            "AWS::Scheduler::Schedule": f"{scheduler}:schedule/{group}/{name}",
+            "AWS::Scheduler::ScheduleGroup": f"{scheduler}:schedule-group/{name}",
             "AWS::SecretsManager::Secret": self._ref_resource(logical_id),
             "AWS::SES::ConfigurationSet": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:configuration-set/{name}",
         }
