@@ -167,7 +167,7 @@ def test_at_a_set_time_the_schedule_fires_then_is_gone(stack: LocalRuntime, worl
         schedule={"mode": "at", "at": "2031-01-05T09:00:00+02:00", "time_zone": HELSINKI},
     )
     name = mass["schedule_name"]
-    assert name == f"kontakt-dev-mass-{mass['id']}"
+    assert name == f"mass-{mass['id']}"  # in the stage's schedule group
     names = [s["Name"] for s in stack.client("scheduler").list_schedules()["Schedules"]]
     assert name in names
     schedule = _schedule(stack, name)

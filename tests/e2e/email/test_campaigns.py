@@ -345,3 +345,28 @@ def test_a_scheduled_campaign_sends_when_its_schedule_fires(stack: LocalRuntime,
     )
     _drain(stack)
     assert [len(m) for m in _sent_mails(stack, ids).values()] == [1, 1]
+
+
+def test_an_uploaded_attachment_goes_with_every_mail_of_a_target_group(
+    stack: LocalRuntime, world: dict[str, Any]
+) -> None:
+    """The consumer stages the group's mails with the files bucket (it had none: every mail failed)."""
+    admin, contacts = world["admin"], world["contacts"]
+    campaign = _campaign(world, name="With a file")
+    file = {"name": "offer.pdf", "content_type": "application/pdf", "size": 16}
+    upload = _ok(admin.post(f"/campaigns/{campaign['id']}/attachments", json=file), 201)
+    content = b"%PDF-1.4 the offer"
+    stored = requests.post(upload["url"], data=upload["fields"], files={"file": ("offer.pdf", content)}, timeout=60)
+    assert stored.status_code < 300, stored.text
+    _ok(admin.post(f"/campaigns/{campaign['id']}/attachments/{upload['attachment']['id']}/confirm"))
+
+    _ok(admin.post(f"/campaigns/{campaign['id']}/send"))
+    done = _settled(stack, admin, campaign["id"])
+    assert (done["stats"]["sent"], done["stats"]["failed"]) == (2, 0), done["stats"]
+
+    ids = [derived_id(done["once_scope"], contacts[name]) for name in ("anna", "eero")]
+    mails = _sent_mails(stack, ids)
+    for message_id in ids:
+        [mail] = mails[message_id]
+        files = [(a.get_filename(), a.get_content_type(), a.get_content()) for a in mail.iter_attachments()]
+        assert files == [("offer.pdf", "application/pdf", content)], mail["To"]
