@@ -111,10 +111,12 @@ def _until(stack: LocalRuntime, ready: Any, attempts: int = 20) -> Any:
     return result
 
 
-def _settled(stack: LocalRuntime, admin: Api, campaign_id: str, ready: Any = None) -> dict[str, Any]:
+def _settled(
+    stack: LocalRuntime, admin: Api, campaign_id: str, ready: Any = None, attempts: int = 20
+) -> dict[str, Any]:
     """The campaign once `ready(campaign)` holds (default: it shows "sent")."""
     check = ready or (lambda c: c["status"] == "sent")
-    campaign = _until(stack, lambda: (c := admin.get(f"/campaigns/{campaign_id}").json()) and check(c) and c)
+    campaign = _until(stack, lambda: (c := admin.get(f"/campaigns/{campaign_id}").json()) and check(c) and c, attempts)
     assert campaign, admin.get(f"/campaigns/{campaign_id}").json()
     result: dict[str, Any] = campaign
     return result
@@ -361,7 +363,7 @@ def test_an_uploaded_attachment_goes_with_every_mail_of_a_target_group(
     _ok(admin.post(f"/campaigns/{campaign['id']}/attachments/{upload['attachment']['id']}/confirm"))
 
     _ok(admin.post(f"/campaigns/{campaign['id']}/send"))
-    done = _settled(stack, admin, campaign["id"])
+    done = _settled(stack, admin, campaign["id"], attempts=4)  # a mail that cannot be built is retried for long
     assert (done["stats"]["sent"], done["stats"]["failed"]) == (2, 0), done["stats"]
 
     ids = [derived_id(done["once_scope"], contacts[name]) for name in ("anna", "eero")]
