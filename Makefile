@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit integration e2e perf docs clean
+LOCK := requirements/lambda.txt
 
-$(STAMP): pyproject.toml
+.PHONY: dev test lint unit integration e2e perf docs build lock clean
+
+# The runtime dependencies install at the versions the functions deploy with (the lock).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -c $(LOCK)
 	touch $(STAMP)
 
 dev: $(STAMP)
@@ -40,5 +43,16 @@ perf: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/kontakt docs
 
+# What `sam deploy` uploads: build/layer (the locked dependencies for Lambda) and build/<service>.
+build: $(STAMP)
+	$(BIN)/kontakt build
+
+# Re-pin the functions' dependencies after a change to pyproject.toml's [project] dependencies.
+# Not through $(STAMP): its install is constrained by the lock that is about to change.
+lock:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'packaging>=24'
+	$(BIN)/python -m infra.cli lock
+
 clean:
-	rm -rf $(VENV) .kontakt .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .kontakt .pytest_cache .mypy_cache .ruff_cache build

@@ -1,4 +1,4 @@
-"""The dev token issuer: RS256 tokens shaped like the claims the Cognito authorizer passes on."""
+"""The dev token issuer: RS256 tokens shaped like the ID tokens Cognito issues (see infra/devlogins.py)."""
 
 from __future__ import annotations
 
@@ -35,20 +35,20 @@ class DevIssuer:
     def mint(
         self, tenant: str, user: str, role: str = "admin", groups: Iterable[str] = (), ttl: int = DEFAULT_TTL
     ) -> str:
+        """A token with these claims as given, for a stack without a pre-token-generation trigger.
+
+        `LocalRuntime.token` asks the template's trigger for the claims instead (`sign`).
+        """
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        claims = {"sub": user, "user_id": user, "tenant_id": tenant, "role": role, "groups": list(groups)}
+        return self.sign(claims, ttl)
+
+    def sign(self, claims: dict[str, Any], ttl: int = DEFAULT_TTL) -> str:
+        """Sign an ID token's claims (those of the trigger and the login's `sub`) as this issuer."""
         now = int(time.time())
-        claims = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": user,
-            "tenant_id": tenant,
-            "role": role,
-            "groups": list(groups),
-            "iat": now,
-            "exp": now + ttl,
-        }
-        return jwt.encode(claims, self.private_key, algorithm="RS256")
+        document = {**claims, "iss": ISSUER, "aud": AUDIENCE, "token_use": "id", "iat": now, "exp": now + ttl}
+        return jwt.encode(document, self.private_key, algorithm="RS256")
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; raises jwt.InvalidTokenError when it is not a valid dev token."""

@@ -48,7 +48,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.set_defaults(command=run_dev)
 
-    token = sub.add_parser("token", help="print a dev bearer token")
+    tenant = sub.add_parser("tenant", help="tenants of a deployed stack")
+    tenant_sub = tenant.add_subparsers(metavar="ACTION")
+    create = tenant_sub.add_parser("create", help="provision a tenant and its first admin's login")
+    create.add_argument("--stack", required=True, help="the CloudFormation stack name (sam deploy's --stack-name)")
+    create.add_argument("--tenant", required=True, help="the tenant id (letters, digits, - and _)")
+    create.add_argument("--admin-email", required=True, help="the admin's email: their user name, invited by mail")
+    create.add_argument("--region", help="the stack's region (default: the AWS CLI's)")
+    create.set_defaults(command=run_tenant_create)
+
+    user = sub.add_parser("user", help="logins of a deployed stack")
+    user_sub = user.add_subparsers(metavar="ACTION")
+    add = user_sub.add_parser("add", help="give a user of a tenant a login (links the directory user of that email)")
+    add.add_argument("--stack", required=True)
+    add.add_argument("--tenant", required=True)
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", choices=["admin", "manager", "user"], help="set the user's role (default: keep)")
+    add.add_argument("--region")
+    add.set_defaults(command=run_user_add)
+
+    token = sub.add_parser("token", help="print a dev bearer token (from the running `kontakt dev`)")
     token.add_argument("--tenant", required=True)
     token.add_argument("--user", required=True)
     token.add_argument("--role", default="admin", choices=["admin", "manager", "user"])
@@ -65,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="write the generated docs (events.md, OpenAPI)")
     docs.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     docs.set_defaults(command=run_docs)
+
+    lock = sub.add_parser("lock", help="pin the functions' runtime dependencies for Lambda (requirements/lambda.txt)")
+    lock.set_defaults(command=run_lock)
+
+    build = sub.add_parser(
+        "build", help="build the dependency layer and the functions' code artifacts for `sam deploy`"
+    )
+    build.set_defaults(command=run_build)
     return parser
 
 
@@ -140,10 +167,55 @@ Ctrl-C to stop.
 
 
 def run_token(args: argparse.Namespace) -> int:
-    from infra.auth import DevIssuer
-
+    """Asks the running `kontakt dev` for the token: it provisions the tenant and user like AWS."""
+    path = find_project_root() / DEV_FILE
+    if not path.exists():
+        print("kontakt dev is not running (no .kontakt/dev.json): start it first", file=sys.stderr)
+        return 1
+    api_url = json.loads(path.read_text())["api_url"]
     groups = [g for g in args.groups.split(",") if g]
-    print(DevIssuer(find_project_root()).mint(args.tenant, args.user, args.role, groups))
+    body = json.dumps({"tenant": args.tenant, "user": args.user, "role": args.role, "groups": groups}).encode()
+    request = urllib.request.Request(
+        f"{api_url}/dev/token", data=body, headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            print(json.loads(response.read())["token"])
+    except OSError as error:
+        print(f"kontakt dev at {api_url} gave no token: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _provisioner(args: argparse.Namespace) -> Any:
+    import boto3
+
+    from infra.provision import Provisioner
+
+    return Provisioner(args.stack, boto3.session.Session(region_name=args.region))
+
+
+def run_tenant_create(args: argparse.Namespace) -> int:
+    from infra.provision import ProvisionError
+
+    try:
+        result = _provisioner(args).create_tenant(args.tenant, args.admin_email)
+    except ProvisionError as error:
+        print(f"kontakt tenant create: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(result.lines()))
+    return 0
+
+
+def run_user_add(args: argparse.Namespace) -> int:
+    from infra.provision import ProvisionError
+
+    try:
+        result = _provisioner(args).add_user(args.tenant, args.email, args.role)
+    except ProvisionError as error:
+        print(f"kontakt user add: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(result.lines()))
     return 0
 
 
@@ -193,6 +265,33 @@ def run_docs(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in docs.write_all(root):
         print(f"wrote {path}")
+    return 0
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    from infra import build
+
+    try:
+        path = build.lock(find_project_root())
+    except build.BuildError as error:
+        print(f"lock: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}: {len(build.read_lock(path))} distributions")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from infra import build
+
+    root = find_project_root()
+    try:
+        sizes = build.build(root)
+    except build.BuildError as error:
+        print(f"build: {error}", file=sys.stderr)
+        return 1
+    print(f"built {root / build.BUILD_DIR}: a layer of dependencies and a code artifact per service")
+    print(build.render_sizes(sizes))
+    print("next: sam deploy --guided (it zips and uploads these folders)")
     return 0
 
 

@@ -302,6 +302,8 @@ def create_buckets(emulator: Emulator, stack: Stack) -> None:
     s3 = emulator.client("s3")
     for bucket in stack.buckets.values():
         s3.create_bucket(Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        if bucket.cors_rules:  # browsers upload with presigned requests, locally as in AWS
+            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": bucket.cors_rules})
         if bucket.queue_notifications:
             configurations = [
                 {

@@ -105,12 +105,15 @@ class Gateway:
         invoke: Callable[[str, Any], Any],
         events: Callable[[int], list[dict[str, Any]]],
         mail_dir: Path | None = None,
+        token: Callable[[str, str, str, list[str]], str] | None = None,
     ) -> None:
+        """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token."""
         self.stack = stack
         self.issuer = issuer
         self.invoke = invoke
         self.events = events
         self.mail_dir = mail_dir
+        self.token = token
         self.routes = RouteTable(stack.routes)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -282,7 +285,19 @@ class Gateway:
             return _json_response(200, self.events(limit))
         if request.path == "/dev/mail" or request.path.startswith("/dev/mail/"):
             return self._mail(request)
+        if request.path == "/dev/token" and request.method == "POST" and self.token is not None:
+            return self._token(request)
         return _json_response(404, {"message": "Not Found"})
+
+    def _token(self, request: Request) -> Response:
+        """A dev token for `kontakt token` (the runtime provisions the tenant and user first)."""
+        try:
+            asked = json.loads(request.get_data(cache=False) or b"{}")
+            assert self.token is not None
+            token = self.token(asked["tenant"], asked["user"], asked.get("role", "admin"), asked.get("groups") or [])
+        except (KeyError, TypeError, ValueError, FunctionError) as error:
+            return _json_response(400, {"message": f"no token: {error}"})
+        return _json_response(200, {"token": token})
 
     def _mail(self, request: Request) -> Response:
         """The mails SES sent (the emulator's mail folder): a page or JSON, and each mail."""

@@ -190,6 +190,32 @@ def describe_message(body: str) -> str:
 # ---------------------------------------------------------------- DynamoDB streams
 
 
+class FailureDestination:
+    """A stream mapping's on-failure destination, written to as Lambda writes it.
+
+    An SQS queue (or SNS topic) gets the invocation record alone: pointers into the stream. An S3
+    bucket gets the invocation record plus `payload`, the whole event the function was invoked
+    with, in an object keyed `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>`
+    (Lambda developer guide, "Retain discarded records": the record format and the key).
+    """
+
+    def __init__(self, kind: str, target: str, client: Any) -> None:
+        if kind not in ("sqs", "s3"):
+            raise ValueError(f"on-failure destination kind {kind} is not emulated")
+        self.kind = kind
+        self.target = target  # a queue URL or a bucket name
+        self.client = client
+
+    def deliver(self, record: dict[str, Any], event: dict[str, Any], mapping_uuid: str, shard_id: str) -> None:
+        if self.kind == "sqs":
+            self.client.send_message(QueueUrl=self.target, MessageBody=json.dumps(record))
+            return
+        now = datetime.now(UTC)
+        key = f"aws/lambda/{mapping_uuid}/{shard_id}/{now:%Y/%m/%d}/{now:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+        body = json.dumps({**record, "payload": json.dumps(event)})
+        self.client.put_object(Bucket=self.target, Key=key, Body=body.encode(), ContentType="application/json")
+
+
 class StreamPump(Pump):
     """Reads a table's stream shard by shard and invokes the function batch by batch.
 
@@ -200,22 +226,21 @@ class StreamPump(Pump):
     def __init__(
         self,
         streams: Any,
-        sqs: Any,
         mapping: EventSourceMapping,
         function_name: str,
         function_arn: str,
-        on_failure_url: str | None,
+        on_failure: FailureDestination | None,
         invoke: Invoke,
         retry_delay: float = 0.2,
     ):
         super().__init__()
         self.name = f"stream:{mapping.logical_id}"
         self.streams = streams
-        self.sqs = sqs
         self.mapping = mapping
+        self.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kontakt-local/{mapping.logical_id}"))  # the ESM's UUID
         self.function_name = function_name
         self.function_arn = function_arn
-        self.on_failure_url = on_failure_url
+        self.on_failure = on_failure
         self.invoke = invoke
         self.retry_delay = retry_delay
         self._iterators: dict[str, str | None] = {}
@@ -364,12 +389,13 @@ class StreamPump(Pump):
             len(records),
             attempts,
         )
-        if self.on_failure_url is None:
+        if self.on_failure is None:
             return
-        record = self._failure_record(records, attempts)
-        self.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(record))
+        shard_id = next(iter(self._iterators), "")
+        record = self._failure_record(records, attempts, shard_id)
+        self.on_failure.deliver(record, {"Records": records}, self.uuid, shard_id)
 
-    def _failure_record(self, records: list[dict[str, Any]], attempts: int) -> dict[str, Any]:
+    def _failure_record(self, records: list[dict[str, Any]], attempts: int, shard_id: str) -> dict[str, Any]:
         first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
         arrival = datetime.fromtimestamp(first.get("ApproximateCreationDateTime", time.time()), UTC)
         return {
@@ -383,7 +409,7 @@ class StreamPump(Pump):
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
-                "shardId": next(iter(self._iterators), ""),
+                "shardId": shard_id,
                 "startSequenceNumber": first["SequenceNumber"],
                 "endSequenceNumber": last["SequenceNumber"],
                 "approximateArrivalOfFirstRecord": arrival.isoformat().replace("+00:00", "Z"),

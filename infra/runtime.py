@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra.auth import DevIssuer
+from infra import devlogins
+from infra.auth import DEFAULT_TTL, ROLES, DevIssuer
 from infra.emulator import Emulator, provision
 from infra.functions import FunctionPool, Functions, worker_spec
 from infra.gateway import Gateway
-from infra.pumps import Pump, SqsPump, StreamPump, TapPump
+from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
-from infra.template import Stack, translate
+from infra.template import REGION, EventSourceMapping, Stack, translate
 
 log = logging.getLogger("kontakt.runtime")
 
 TAP_NAME = "kontakt-dev-tap"
+# The dev-only function that provisions dev logins (infra/devlogins.py), beside the template's.
+DEV_PROVISIONER = "KontaktDevProvisioner"
+LOCAL_USER_POOL = f"{REGION}_local"  # what Ref UserPool resolves to locally
 # Matches every event: every event has a string `source`.
 TAP_PATTERN = {"source": [{"prefix": ""}]}
 
@@ -53,6 +59,8 @@ class LocalRuntime:
         self.tap: TapPump | None = None
         self._watched_queue_urls: list[str] = []
         self._drain_sqs: Any = None
+        self._tokens: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, float]] = {}
+        self._tokens_lock = threading.Lock()
 
     # -- lifecycle
 
@@ -84,7 +92,12 @@ class LocalRuntime:
             )
             self.schedules.start()
             self.gateway = Gateway(
-                self.stack, self.issuer, self.functions.invoke, self.events, mail_dir=self.emulator.mail_dir
+                self.stack,
+                self.issuer,
+                self.functions.invoke,
+                self.events,
+                mail_dir=self.emulator.mail_dir,
+                token=self.token,
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
@@ -132,6 +145,16 @@ class LocalRuntime:
             )
             for logical_id, function in stack.functions.items()
         }
+        if stack.token_trigger:
+            # Dev logins are provisioned with the trigger's environment (its directory table).
+            trigger = worker_spec(stack.functions[stack.token_trigger], self.project_root, self.aws_endpoint)
+            spec = replace(
+                trigger,
+                function_name="kontakt-dev-provisioner",
+                handler="infra.devlogins.handler",
+                code_dir=str(self.project_root),
+            )
+            pools[DEV_PROVISIONER] = FunctionPool(spec, 1)
         return Functions(pools)
 
     def _pumps(self, stack: Stack) -> list[Pump]:
@@ -148,21 +171,32 @@ class LocalRuntime:
                 self._watched_queue_urls.append(queue.url)
                 pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
             elif mapping.kind == "dynamodb":
-                destination = stack.queue_by_arn(mapping.on_failure_arn) if mapping.on_failure_arn else None
                 pumps.append(
                     StreamPump(
                         self.client("dynamodbstreams"),
-                        self.client("sqs"),
                         mapping,
                         function.name,
                         function.arn,
-                        destination.url if destination else None,
+                        self._failure_destination(stack, mapping),
                         self.functions.invoke,
                     )
                 )
             else:
                 log.warning("%s: event source %s is not supported locally", mapping.logical_id, mapping.source_arn)
         return pumps
+
+    def _failure_destination(self, stack: Stack, mapping: EventSourceMapping) -> FailureDestination | None:
+        """The mapping's on-failure destination: a queue of the stack or a bucket of the stack."""
+        arn = mapping.on_failure_arn
+        if not arn:
+            return None
+        queue = stack.queue_by_arn(arn)
+        if queue is not None:
+            return FailureDestination("sqs", queue.url, self.client("sqs"))
+        bucket = stack.bucket_by_arn(arn)
+        if bucket is not None:
+            return FailureDestination("s3", bucket.name, self.client("s3"))
+        raise ValueError(f"{mapping.logical_id}: on-failure destination {arn} is not a queue or bucket of the stack")
 
     def _tap(self, stack: Stack) -> TapPump:
         """Dev tooling outside the template: a catch-all rule on every bus into one queue."""
@@ -183,7 +217,41 @@ class LocalRuntime:
     boto3_client = client
 
     def token(self, tenant: str, user: str, role: str = "admin", groups: Iterable[str] = ()) -> str:
-        return self.issuer.mint(tenant, user, role, groups)
+        """A dev ID token for `user` of `tenant` with this role and groups, made as in AWS.
+
+        The tenant and the directory user are provisioned (idempotently) and linked to a dev login,
+        then the template's pre-token-generation trigger gives the claims (infra/devlogins.py).
+        Tokens are kept per (tenant, user, role, groups) for half their lifetime.
+        """
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        key = (tenant, user, role, tuple(groups))
+        with self._tokens_lock:
+            token, made = self._tokens.get(key, ("", 0.0))
+            if token and time.monotonic() - made < DEFAULT_TTL / 2:  # a long `kontakt dev` gets fresh ones
+                return token
+            if self.stack is None or self.stack.token_trigger is None:
+                token = self.issuer.mint(tenant, user, role, key[3])  # a template without logins
+            else:
+                provisioned = self.invoke(
+                    DEV_PROVISIONER, {"tenant": tenant, "user": user, "role": role, "groups": list(key[3])}
+                )
+                token = self.login_token(provisioned["subject"], provisioned["email"])
+            self._tokens[key] = (token, time.monotonic())
+            return token
+
+    def login_token(self, subject: str, email: str) -> str:
+        """The ID token Cognito would issue to this login: the trigger's claims, signed by the dev key.
+
+        Raises FunctionError when the trigger refuses the login (Cognito would refuse the sign-in).
+        """
+        assert self.stack is not None and self.stack.token_trigger, "the template has no pre-token-generation trigger"
+        event = devlogins.cognito_event(
+            subject, email, LOCAL_USER_POOL, self.stack.parameters.get("JwtAudience", "kontakt")
+        )
+        answer = self.invoke(self.stack.token_trigger, event)
+        claims = dict(answer["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"])
+        return self.issuer.sign({**claims, "sub": subject, "email": email, "email_verified": "true"})
 
     def events(self, limit: int | None = 50) -> list[dict[str, Any]]:
         """The last events put on any bus, newest first."""

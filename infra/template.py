@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.build import BUILD_DIR
 from infra.iam import role_name, role_statements
 
 REGION = "eu-north-1"
@@ -30,9 +31,12 @@ SKIPPED_TYPES = frozenset(
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
+        "AWS::SNS::Topic",  # the alarm topic: alarms are created locally, nothing notifies
+        "AWS::SNS::Subscription",
         "AWS::Lambda::Permission",
         "AWS::Lambda::Version",
         "AWS::Lambda::Alias",
+        "AWS::Lambda::LayerVersion",  # the dependencies' layer: locally the venv provides them
         "AWS::ApiGatewayV2::Stage",
         "AWS::ApiGatewayV2::Authorizer",
         "AWS::Cognito::UserPool",
@@ -127,6 +131,7 @@ class Bucket:
     name: str
     arn: str
     queue_notifications: list[QueueNotification]
+    cors_rules: list[dict[str, Any]] = field(default_factory=list)  # as S3's PutBucketCors takes them
 
 
 @dataclass
@@ -145,7 +150,7 @@ class Function:
     name: str
     arn: str
     handler: str
-    code_dir: str  # relative to the project root (the template's CodeUri)
+    code_dir: str  # where its modules are imported from locally, relative to the project root
     timeout: int
     memory: int
     environment: dict[str, str]
@@ -255,9 +260,14 @@ class Stack:
     schedule_groups: dict[str, str] = field(default_factory=dict)  # logical id -> name
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
+    # The function the user pool calls before it issues tokens (its pre-token-generation trigger).
+    token_trigger: str | None = None
 
     def queue_by_arn(self, arn: str) -> Queue | None:
         return next((q for q in self.queues.values() if q.arn == arn), None)
+
+    def bucket_by_arn(self, arn: str) -> Bucket | None:
+        return next((b for b in self.buckets.values() if b.arn == arn), None)
 
     def function_by_arn(self, arn: str) -> Function | None:
         return next((f for f in self.functions.values() if f.arn == arn), None)
@@ -280,7 +290,7 @@ class TranslatedTemplate:
     resources: dict[str, Any]
     parameters: dict[str, Any]
     conditions: dict[str, Any]
-    code_dirs: dict[str, str]  # function logical id -> local CodeUri
+    code_dirs: dict[str, str]  # function logical id -> local CodeUri, as the template says
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -338,6 +348,12 @@ def _local_code_dirs(raw: dict[str, Any]) -> dict[str, str]:
     return dirs
 
 
+def source_dir(code_uri: str) -> str:
+    """Where a function's code lives in the source tree: a built artifact (build/<name>, see
+    infra/build.py) is a copy of part of the project root, so locally it runs from the root."""
+    return "." if Path(code_uri).parts[:1] == (BUILD_DIR,) else code_uri
+
+
 def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
     """The translator accepts only S3 code locations; local folders are kept in code_dirs."""
     sam = copy.deepcopy(raw)
@@ -350,6 +366,8 @@ def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
             if "CodeUri" in props or function_globals is None or "CodeUri" not in function_globals:
                 props["CodeUri"] = DUMMY_CODE_URI
             resource["Properties"] = props
+        if resource.get("Type") == "AWS::Serverless::LayerVersion":
+            props["ContentUri"] = DUMMY_CODE_URI
     return sam
 
 
@@ -359,15 +377,30 @@ def _with_dummy_code_uris(raw: dict[str, Any]) -> dict[str, Any]:
 class Resolver:
     """Evaluates CloudFormation intrinsic functions with CloudFormation's Ref/GetAtt meaning."""
 
-    def __init__(self, template: TranslatedTemplate, parameters: Mapping[str, str], late: LateValues) -> None:
+    def __init__(
+        self,
+        template: TranslatedTemplate,
+        parameters: Mapping[str, str],
+        late: LateValues,
+        region: str = REGION,
+        account_id: str = ACCOUNT_ID,
+        stack_name: str = STACK_NAME,
+    ) -> None:
+        """`region`, `account_id` and `stack_name` change the pseudo parameters and generated names
+        only (names as another deployment would resolve them); the ARNs the local runtime builds
+        stay in the emulator's region."""
+        self.stack_name = stack_name
         self.resources = template.resources
         self.conditions = template.conditions
         self.late = late
         self.parameters = dict(parameters)
+        self.list_parameters = {
+            name for name, spec in template.parameters.items() if spec.get("Type") == "CommaDelimitedList"
+        }
         self.pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::StackName": STACK_NAME,
+            "AWS::Region": region,
+            "AWS::AccountId": account_id,
+            "AWS::StackName": stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
             "AWS::Partition": PARTITION,
             "AWS::URLSuffix": URL_SUFFIX,
@@ -435,7 +468,8 @@ class Resolver:
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
-            return self.parameters[name]
+            value = self.parameters[name]
+            return [v.strip() for v in value.split(",")] if name in self.list_parameters else value
         if name in self.resources:
             return self._ref_resource(name)
         raise TemplateError(f"Ref to unknown name {name}")
@@ -510,7 +544,7 @@ class Resolver:
         props = self.resources[logical_id].get("Properties") or {}
         if name_property and name_property in props:
             return str(self.resolve(props[name_property]))
-        generated = f"{STACK_NAME}-{logical_id}"
+        generated = f"{self.stack_name}-{logical_id}"
         return generated.lower() if self._type(logical_id) == "AWS::S3::Bucket" else generated
 
     def _ref_resource(self, logical_id: str) -> str:
@@ -526,6 +560,8 @@ class Resolver:
             return "localapi"
         if kind == "AWS::Cognito::UserPool":
             return f"{REGION}_local"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
         if kind == "AWS::Cognito::UserPoolClient":
             return str(self.parameters.get("JwtAudience", "kontakt"))
         return name
@@ -578,17 +614,53 @@ class Resolver:
 # ---------------------------------------------------------------- stack
 
 
+# The values the local runtime (`kontakt dev`, the tests) passes for parameters a deployer must choose
+# (no Default in template.yaml): the one place they are kept, as a samconfig.toml would keep a stage's.
+# `.test` is reserved for testing (RFC 2606): no mail to or from it can leave.
+LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test"}
+
+
 def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The template's parameters: the overrides, else LOCAL_PARAMETERS, else the template's Default."""
     values = {}
     for name, spec in template.parameters.items():
         if name in overrides:
             values[name] = str(overrides[name])
+        elif name in LOCAL_PARAMETERS:
+            values[name] = LOCAL_PARAMETERS[name]
         elif "Default" in spec:
             default = spec["Default"]
             values[name] = ",".join(default) if isinstance(default, list) else str(default)
         else:
             raise TemplateError(f"parameter {name} has no default and no value")
+        problem = _parameter_problem(spec, values[name])
+        if problem:
+            raise TemplateError(f"parameter {name}={values[name]!r}: {problem}")
     return values
+
+
+def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    """What CloudFormation would refuse in a parameter's value (its constraints), or None."""
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "not a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"below {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"above {spec['MaxValue']}"
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        return f"not one of {allowed}"
+    if spec.get("Type") == "String":
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            return f"shorter than {spec['MinLength']}"
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            return f"longer than {spec['MaxLength']}"
+        if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+            return str(spec.get("ConstraintDescription") or f"does not match {spec['AllowedPattern']}")
+    return None
 
 
 def build_stack(
@@ -620,6 +692,8 @@ def build_stack(
     unknown = []
     for logical_id, resource in template.resources.items():
         kind = resource["Type"]
+        if kind == "AWS::Cognito::UserPool" and resolver.included(logical_id):
+            stack.token_trigger = _token_trigger(resource.get("Properties") or {})
         if kind in SKIPPED_TYPES or not resolver.included(logical_id):
             continue
         properties = resolver.resolve(resource.get("Properties") or {})
@@ -636,6 +710,16 @@ def build_stack(
     _link_schedules(stack)
     _link_event_destinations(stack, destinations)
     return stack
+
+
+def _token_trigger(properties: dict[str, Any]) -> str | None:
+    """The logical id of the user pool's pre-token-generation function, if it has one."""
+    config = properties.get("LambdaConfig") or {}
+    arn = (config.get("PreTokenGenerationConfig") or {}).get("LambdaArn") or config.get("PreTokenGeneration")
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        target = arn["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else target.split(".")[0])
+    return None
 
 
 def load_stack(project_root: Path, parameters: Mapping[str, str] | None = None) -> Stack:
@@ -740,7 +824,16 @@ def _add_bucket(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -
         name=r.name_of(logical_id),
         arn=r._attribute(logical_id, "Arn"),
         queue_notifications=notifications,
+        cors_rules=[_cors_rule(rule) for rule in (p.get("CorsConfiguration") or {}).get("CorsRules", [])],
     )
+
+
+# CloudFormation's CorsRule names that S3's API spells otherwise.
+_CORS_NAMES = {"Id": "ID", "MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    return {_CORS_NAMES.get(k, k): v for k, v in rule.items()}
 
 
 def _add_secret(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
@@ -761,7 +854,7 @@ def _add_function(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any],
         name=r.name_of(logical_id),
         arn=r._attribute(logical_id, "Arn"),
         handler=p["Handler"],
-        code_dir=code_dirs.get(logical_id, "."),
+        code_dir=source_dir(code_dirs.get(logical_id, ".")),
         timeout=int(p.get("Timeout", 3)),
         memory=int(p.get("MemorySize", 128)),
         environment={k: _attribute_text(v) for k, v in variables.items()},

@@ -58,13 +58,19 @@ def parse_list_claim(value: Any) -> tuple[str, ...]:
 
 
 def from_claims(claims: dict[str, Any]) -> AuthContext:
-    """Map token claims (ours or Cognito's `custom:` attributes) to an AuthContext."""
-    tenant = claims.get("tenant_id") or claims.get("custom:tenant_id")
-    user = claims.get("sub")
+    """Map token claims to an AuthContext.
+
+    `tenant_id`, `user_id` (the directory user, not the login's `sub`), `role` and `groups` are
+    put into the ID token by the pre-token-generation trigger from the directory's records (and
+    by `kontakt dev`'s issuer the same way). No Cognito user attribute (`custom:*`) and no Cognito
+    group is read: a user can write neither into these claims.
+    """
+    tenant = claims.get("tenant_id")
+    user = claims.get("user_id")
     if not tenant or not user:
-        raise Unauthenticated("token has no tenant or subject")
-    role = claims.get("role") or claims.get("custom:role") or Role.USER
-    groups = parse_list_claim(claims.get("groups") or claims.get("cognito:groups"))
+        raise Unauthenticated("token has no tenant or user")
+    role = claims.get("role") or Role.USER
+    groups = parse_list_claim(claims.get("groups"))
     try:
         return AuthContext(tenant_id=tenant, user_id=user, role=Role(role), groups=groups)
     except ValueError as exc:

@@ -124,7 +124,8 @@ def update_user(caller: Caller, user_id: str, body: UserUpdate) -> User:
         before = User.model_validate(record.data)
         after = User.model_validate(before.model_dump() | body.model_dump(exclude_unset=True))
         uow = UnitOfWork()
-        caller.store.replace(uow, record, after.model_dump(mode="json"))
+        # Fields the API does not show (the linked login) stay as they are.
+        caller.store.replace(uow, record, record.data | after.model_dump(mode="json"))
         _set_memberships(caller, uow, user_id, before.groups, after.groups)
         uow.commit()
         return after

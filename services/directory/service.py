@@ -107,16 +107,21 @@ def ensure_tenant(caller: Caller) -> None:
         caller.settings = TenantSettings.model_validate(record.data)
         return
     uow = UnitOfWork()
+    install_defaults(uow, caller.tenant)
+    with suppress(AlreadyApplied):  # another request installed them first
+        uow.commit()
+
+
+def install_defaults(uow: UnitOfWork, tenant_id: str) -> None:
+    """A new tenant's settings and picklists; the transaction fails with AlreadyApplied if it has them."""
     uow.save(
-        new_record(caller.tenant, "settings", SETTINGS_ID, TenantSettings().model_dump(), Placement()),
+        new_record(tenant_id, "settings", SETTINGS_ID, TenantSettings().model_dump(), Placement()),
         condition=Record.pk.does_not_exist(),
         on_conflict=AlreadyApplied,
     )
     for name, items in default_picklists().items():
         data = {"items": [i.model_dump() for i in items]}
-        uow.save(new_record(caller.tenant, "picklist", name.value, data, Placement()))
-    with suppress(AlreadyApplied):  # another request installed them first
-        uow.commit()
+        uow.save(new_record(tenant_id, "picklist", name.value, data, Placement()))
 
 
 def picklists(caller: Caller) -> dict[PicklistName, list[PicklistItem]]:

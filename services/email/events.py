@@ -35,6 +35,10 @@ class EmailBounced(EmailFeedback):
     suppressed: bool = Field(description="Whether the address is now suppressed for every list type")
 
 
+class EmailRejected(EmailFeedback):
+    reason: str = Field(description="Why SES did not send the mail after all (a Reject or a Rendering Failure)")
+
+
 class EmailUnsubscribed(BaseModel):
     contact_id: str | None = None
     address: str
@@ -50,6 +54,7 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("email.clicked", EmailClicked, "A recipient clicked a link in a mail (click tracking on)."),
     ("email.bounced", EmailBounced, "A mail bounced; a hard bounce suppresses the address."),
     ("email.complained", EmailFeedback, "A recipient marked a mail as spam; the address is suppressed."),
+    ("email.rejected", EmailRejected, "SES did not send an accepted mail after all (Reject, Rendering Failure)."),
     ("email.unsubscribed", EmailUnsubscribed, "A recipient opted out of a list type."),
 ]
 

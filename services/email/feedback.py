@@ -1,4 +1,5 @@
-"""SES feedback [issue 5 item 6]: deliveries, bounces, complaints, opens and clicks of our mails.
+"""SES feedback [issue 5 item 6]: deliveries, bounces, complaints, rejections and delays of our mails
+(and, through `apply`, the opens and clicks of Kontakt's own tracking links).
 
 SES events reach the default bus (a configuration set's EventBridge destination), a rule puts them
 on the feedback queue, and `handle_event` records each report once per (message, kind,
@@ -9,6 +10,14 @@ a redelivered SES event finds the record and changes nothing.
 A hard bounce or a complaint writes the address's "suppression" record (every list type); soft
 bounces are counted per address and suppress at the tenant's `soft_bounce_limit` (tenant setting
 "email", default 3); a delivery to the address starts the count again.
+
+A Reject or Rendering Failure means SES did not send the mail after all: the message turns from
+"sent" to "failed" with the reason (its campaign's counts move from sent to failed) and
+`email.rejected` is published; the address is not suppressed (the mail was refused, not the
+address). A report that arrives while the sender has not yet recorded the mail ("sending") is
+retried later (`NotSettledYet`), so the two never overwrite each other. A DeliveryDelay is noted
+in the message's history (`delayed_at`, and `delivery` "delayed" while nothing else is known):
+no event, no count, no suppression; SES goes on trying and reports the delivery or the bounce.
 
 The sender tags every mail with its tenant and message id (services/email/sending.py); SES gives
 the tags back in each report. A report without a tenant tag is not ours (or from before the tags)
@@ -24,7 +33,8 @@ from pydantic import BaseModel
 
 from services.email import proofs, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
-from services.email.events import EmailBounced, EmailClicked, EmailFeedback
+from services.email.domain.messages import MessageStatus
+from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
 from services.email.service import Caller, ensure_tenant
 from services.email.store import EmailStore, Record
 from services.email.transactional import KIND as MESSAGE
@@ -41,6 +51,12 @@ SUPPRESSION = "suppression"
 STORE = EmailStore()
 HISTORY_LIMIT = 50  # the message keeps its latest reports; every one is also an event
 _READY: set[str] = set()  # tenants whose default settings this process has seen installed
+UNCOUNTED = (Kind.rejected, Kind.delayed)  # not a campaign counter: a rejection moves the mail from sent to failed
+UNPUBLISHED = (Kind.delayed,)
+
+
+class NotSettledYet(Exception):
+    """The report is about a mail whose sender has not recorded it yet: let the queue deliver it again."""
 
 
 def handle_event(event: dict[str, Any]) -> None:
@@ -94,6 +110,8 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
     if message is None:
         logger.warning("SES event for an unknown message, skipped", extra={"message_id": feedback.message_id})
         return
+    if feedback.not_sent and message.data.get("status") == MessageStatus.sending:
+        raise NotSettledYet(f"message {message.record_id} is still being sent")
     at = clock.iso(feedback.at)
     uow = UnitOfWork()
     report = {"kind": feedback.kind.value, "recipient": feedback.recipient, "at": at}
@@ -101,11 +119,15 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
         report["bounce_type"] = feedback.bounce_type
     if feedback.url:
         report["url"] = feedback.url
+    if feedback.reason:
+        report["reason"] = feedback.reason
     caller.store.add(uow, caller.store.new(tenant, FEEDBACK, key, {**report, "message_id": message.record_id}))
-    _stage_campaign_count(uow, caller.tenant, message, feedback.kind)  # reads the stamps before this report's
+    _stage_campaign_count(uow, caller.tenant, message, feedback)  # reads the stamps before this report's
     caller.store.replace(uow, message, _with_report(message.data, report))
     suppressed = _stage_address(caller, uow, feedback, at, reads.get(SOFT_BOUNCES), reads.get(SUPPRESSION))
-    uow.publish(caller.event(f"email.{feedback.kind.value}", _payload(message, feedback, suppressed), event_id=key))
+    if feedback.kind not in UNPUBLISHED:
+        payload = _payload(message, feedback, suppressed)
+        uow.publish(caller.event(f"email.{feedback.kind.value}", payload, event_id=key))
     uow.commit()
 
 
@@ -118,18 +140,28 @@ def _read(tenant: str, feedback_id: str, message_id: str, address: str) -> dict[
     return {item.kind: item for item in Record.batch_get(keys, consistent_read=True)}
 
 
-def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, kind: Kind) -> None:
-    """A campaign counts each kind once per recipient (the first open, not every open)."""
-    campaign_id = message.data.get("campaign_id")
-    if campaign_id and not message.data.get(f"{kind.value}_at"):
+def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, feedback: Feedback) -> None:
+    """A campaign counts each kind once per recipient (the first open, not every open); a rejected
+    mail moves from the campaign's sent to its failed."""
+    campaign_id, kind = message.data.get("campaign_id"), feedback.kind
+    if not campaign_id:
+        return
+    if feedback.not_sent and message.data.get("status") == MessageStatus.sent:
+        stats.stage_counts(uow, tenant, str(campaign_id), message.record_id, {"sent": -1, "failed": 1})
+    elif kind not in UNCOUNTED and not message.data.get(f"{kind.value}_at"):
         stats.stage_counts(uow, tenant, str(campaign_id), message.record_id, {kind.value: 1})
 
 
 def _with_report(data: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     changed = {**data, "feedback": [*data.get("feedback", []), report][-HISTORY_LIMIT:]}
     kind = report["kind"]
-    if kind in (Kind.delivered, Kind.bounced, Kind.complained):
+    if kind in (Kind.delivered, Kind.bounced, Kind.complained, Kind.rejected):
         changed["delivery"] = kind  # the latest word on delivery; opens and clicks do not change it
+    elif kind == Kind.delayed and not data.get("delivery"):
+        changed["delivery"] = kind  # a delay is the word only while nothing else is known
+    if kind == Kind.rejected and data.get("status") == MessageStatus.sent:
+        changed["status"] = MessageStatus.failed.value  # SES did not send it after all
+        changed["error"] = report.get("reason")
     changed[f"{kind}_at"] = data.get(f"{kind}_at") or report["at"]  # the first of each kind
     return changed
 
@@ -173,4 +205,6 @@ def _payload(message: Record, feedback: Feedback, suppressed: bool) -> BaseModel
         return EmailBounced(**base, bounce_type=feedback.bounce_type or "soft", suppressed=suppressed)
     if feedback.kind == Kind.clicked:
         return EmailClicked(**base, url=feedback.url or "")
+    if feedback.kind == Kind.rejected:
+        return EmailRejected(**base, reason=feedback.reason or "")
     return EmailFeedback(**base)

@@ -5,7 +5,9 @@ limit is a fixed one-second window per item in the email table (`RATE#ses#<epoch
 tenant's data, expiring after a minute): a sender takes its batch's tokens with ONE conditional
 UpdateItem (`ADD taken :n` if the window still has room for n), and when the window is full it
 sleeps to the next second and tries again. A batch larger than the rate takes its tokens over
-several windows.
+several windows. A wait never runs past the caller's deadline (the sender's: its function timeout
+less what sending needs): `RateLimitTimeout` tells it to give its messages back to the queue
+instead of being killed mid-wait.
 
 The rate comes from SESv2 GetAccount (SendQuota.MaxSendRate), cached for minutes; the env var
 MAX_SEND_RATE overrides it (tests, or an account whose quota is shared with other systems).
@@ -33,6 +35,15 @@ KEY_PREFIX = "RATE#ses#"
 RATE_CACHE_SECONDS = 300.0
 DEFAULT_MAX_SEND_RATE = 14  # SES's production default, when the account cannot be read
 WINDOW_RETENTION = timedelta(minutes=1)
+
+
+class RateLimitTimeout(Exception):
+    """The account's rate would keep the batch waiting past its deadline: retry it later."""
+
+
+def past_deadline(wait: float, deadline: float | None, now: float) -> bool:
+    """Whether sleeping `wait` seconds from `now` ends after the deadline (None: no deadline)."""
+    return deadline is not None and now + wait > deadline
 
 
 class RateWindow(TableItem):
@@ -135,12 +146,19 @@ def acquire(
     limit: int | None = None,
     now: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> int:
-    """Wait until `tokens` sends fit the account's rate; returns the windows waited for (0 = none)."""
+    """Wait until `tokens` sends fit the account's rate; returns the windows waited for (0 = none).
+
+    Raises RateLimitTimeout rather than sleep past `deadline` (epoch seconds, as `now` gives);
+    the tokens already taken stay taken (a second of the rate unused, never one exceeded)."""
     size = limit if limit is not None else max_rate()
     waited = 0
     for take in chunks(tokens, size):
         while not _take(window_of(now()), take, size):
+            wait = seconds_to_next_window(now()) + 0.001
+            if past_deadline(wait, deadline, now()):
+                raise RateLimitTimeout(f"{tokens} sends do not fit the rate ({size}/s) before the deadline")
             waited += 1
-            sleep(seconds_to_next_window(now()) + 0.001)
+            sleep(wait)
     return waited

@@ -153,8 +153,11 @@ def _parse(body: Any) -> Job:
     return Job(str(message["tenant_id"]), str(message["message_id"]), str(campaign) if campaign else None)
 
 
-def send_batch(bodies: list[Any]) -> list[Exception | None]:
-    """Send a batch of queue messages; the error of each (None: done, delete it from the queue)."""
+def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Exception | None]:
+    """Send a batch of queue messages; the error of each (None: done, delete it from the queue).
+
+    `deadline` (epoch seconds): the rate limiter's waits end by then, or the mails that wait are
+    given back (released to "queued", their queue messages failed) with a RateLimitTimeout."""
     jobs: list[Job] = []
     for body in bodies:
         try:
@@ -170,8 +173,8 @@ def send_batch(bodies: list[Any]) -> list[Exception | None]:
     batch = Batch([j for j in jobs if j.message_id])
     _read(batch)
     outcomes, to_claim = _classify(batch)
-    claimed, tokens_taken = _claim(batch, to_claim)
-    outcomes += _send(batch, claimed, tokens_taken)
+    claimed, tokens_taken = _claim(batch, to_claim, deadline)
+    outcomes += _send(batch, claimed, tokens_taken, deadline)
     _record_all(batch, outcomes)
     return [job.error for job in jobs]
 
@@ -267,9 +270,10 @@ def _claim_data(record: Record, now: datetime) -> dict[str, Any]:
     }
 
 
-def _claim(batch: Batch, jobs: list[Job]) -> tuple[list[Job], bool]:
+def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tuple[list[Job], bool]:
     """Claim the mails (and their send tokens) in one transaction; one by one when another writer
-    got in between. Returns the claimed mails and whether their tokens were taken with them."""
+    got in between. Returns the claimed mails and whether their tokens were taken with them.
+    When the rate would keep the claim waiting past the deadline, nothing is claimed."""
     if not jobs:
         return [], True
     now = clock.now()
@@ -284,9 +288,12 @@ def _claim(batch: Batch, jobs: list[Job]) -> tuple[list[Job], bool]:
         if outcome == "conflict":
             break
         if outcome == "rate_busy":
-            time.sleep(random.uniform(0.005, 0.05))
+            wait = random.uniform(0.005, 0.05)
         else:
-            time.sleep(ratelimit.seconds_to_next_window(time.time()) + 0.001)  # this second's sends are taken
+            wait = ratelimit.seconds_to_next_window(time.time()) + 0.001  # this second's sends are taken
+        if ratelimit.past_deadline(wait, deadline, time.time()):
+            return _given_back(jobs), True
+        time.sleep(wait)
     claimed = []
     for job in jobs:
         assert job.record is not None
@@ -299,6 +306,14 @@ def _claim(batch: Batch, jobs: list[Job]) -> tuple[list[Job], bool]:
         except ConcurrentUpdate as exc:  # another delivery has it: the retry sees what became of it
             job.error = exc
     return claimed, False
+
+
+def _given_back(jobs: list[Job]) -> list[Job]:
+    """Nothing claimed: every mail stays queued and its queue message fails (SQS redelivers it)."""
+    logger.warning("send rate full until the deadline: batch given back", extra={"mails": len(jobs)})
+    for job in jobs:
+        job.error = ratelimit.RateLimitTimeout(job.message_id)
+    return []
 
 
 def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> str:
@@ -331,11 +346,21 @@ def _ses_jobs(batch: Batch, jobs: list[Job]) -> list[Job]:
 # ----------------------------------------------------------------------------- 3-4. send
 
 
-def _send(batch: Batch, jobs: list[Job], tokens_taken: bool) -> list[Outcome]:
+def _send(batch: Batch, jobs: list[Job], tokens_taken: bool, deadline: float | None = None) -> list[Outcome]:
     ses = _ses_jobs(batch, jobs)
-    if ses and not tokens_taken:
-        ratelimit.acquire(len(ses))
     outcomes = []
+    if ses and not tokens_taken:
+        try:
+            ratelimit.acquire(len(ses), deadline=deadline)
+        except ratelimit.RateLimitTimeout as exc:  # claimed but not sent: release the claims, retry later
+            logger.warning("send rate full until the deadline: mails released", extra={"mails": len(ses)})
+            for job in ses:
+                assert job.record is not None
+                job.error = exc
+                release = {"status": MessageStatus.queued.value}
+                outcomes.append(Outcome(job, release, MessageStatus.sending.value, job.record.data["claimed_at"]))
+            released = {id(job) for job in ses}
+            jobs = [job for job in jobs if id(job) not in released]
     for job in jobs:
         outcome = _send_one(batch, job)
         if outcome is not None:

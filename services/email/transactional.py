@@ -17,7 +17,6 @@ import boto3
 
 from services.email import recipients, templates
 from services.email.domain.messages import (
-    DEFAULT_FROM_ADDRESS,
     Message,
     MessageStatus,
     attachments_too_large,
@@ -26,7 +25,7 @@ from services.email.domain.messages import (
 )
 from services.email.domain.templates import render, tag_context
 from services.email.service import Caller, model_of, page, register_default, service_caller
-from services.email.settings import EmailSettings
+from services.email.settings import EmailSettings, default_from_address
 from services.email.store import Record
 from services.email.subscriptions import subscribe
 from shared import clock
@@ -42,7 +41,7 @@ from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key
 KIND = "message"
 SENDER_SETTING = "email"
 
-register_default(SENDER_SETTING, lambda: {"from_address": DEFAULT_FROM_ADDRESS, "reply_to": []})
+register_default(SENDER_SETTING, lambda: {"from_address": default_from_address(), "reply_to": []})
 
 
 # ----------------------------------------------------------------------------- records

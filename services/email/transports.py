@@ -31,7 +31,7 @@ from services.email.domain.transports import (
     shown,
 )
 from services.email.service import Caller
-from services.email.settings import EmailSettings
+from services.email.settings import EmailSettings, default_from_address
 from services.email.transactional import SENDER_SETTING
 from shared.errors import ValidationFailed
 from shared.settings import load
@@ -198,7 +198,9 @@ def get_settings(caller: Caller) -> EmailSettingsOut:
 def change_settings(caller: Caller, change: EmailSettingsIn) -> EmailSettingsOut:
     """Replace the setting; the SMTP password stays in the setting record, write-only through the API."""
     caller.require_admin()
-    if change.transport == TransportKind.ses and not verified_for_sending(change.from_address):
+    if change.from_address is None:  # the stack's default, stored as it is now
+        change = change.model_copy(update={"from_address": default_from_address()})
+    if change.transport == TransportKind.ses and not verified_for_sending(str(change.from_address)):
         raise ValidationFailed.on(
             "from_address",
             "SES may not send from this address: verify its domain (or the address) as an SES identity first.",

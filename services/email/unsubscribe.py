@@ -25,12 +25,13 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 class PublicLinkSettings(BaseSettings):
-    """Where public links point; `PUBLIC_BASE_URL` and `UNSUBSCRIBE_MAILBOX` override the defaults."""
+    """Where public links point: `PUBLIC_BASE_URL`, and `UNSUBSCRIBE_MAILBOX` (template.yaml's
+    `UnsubscribeMailbox`; empty: no mailbox reads unsubscribe mails, so none is offered)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     public_base_url: str = DEFAULT_BASE_URL
-    unsubscribe_mailbox: str = "unsubscribe@kontakt.invalid"
+    unsubscribe_mailbox: str = ""
 
 
 PURPOSE = "unsubscribe"
@@ -115,9 +116,12 @@ def list_unsubscribe_headers(
     public_base_url: str | None = None,
     message_id: str | None = None,
 ) -> dict[str, str]:
-    """`List-Unsubscribe` (HTTPS link, then mailto) and `List-Unsubscribe-Post` for one recipient;
-    pass a campaign mail's `message_id` so its unsubscribe counts for that recipient."""
+    """`List-Unsubscribe` (HTTPS link, then mailto when a mailbox is configured) and
+    `List-Unsubscribe-Post` for one recipient; pass a campaign mail's `message_id` so its unsubscribe
+    counts for that recipient. RFC 8058's one-click needs only the HTTPS link."""
     token = unsubscribe_token(tenant, address, list_type_id, contact_id, expires, key, message_id)
-    url = _link(token, public_base_url)
-    mailto = f"mailto:{load(PublicLinkSettings).unsubscribe_mailbox}?subject={quote('unsubscribe ' + token)}"
-    return {"List-Unsubscribe": f"<{url}>, <{mailto}>", "List-Unsubscribe-Post": ONE_CLICK}
+    links = [_link(token, public_base_url)]
+    mailbox = load(PublicLinkSettings).unsubscribe_mailbox.strip()
+    if mailbox:
+        links.append(f"mailto:{mailbox}?subject={quote('unsubscribe ' + token)}")
+    return {"List-Unsubscribe": ", ".join(f"<{link}>" for link in links), "List-Unsubscribe-Post": ONE_CLICK}

@@ -1,8 +1,11 @@
 """The audience contract: how a service asks the directory for the contacts of a target group.
 
 A requester (email, sms, activities) publishes `audience.requested`; the directory resolves the
-group at that moment and answers with `audience.page` events of at most 500 members each. The
-pages are the snapshot the requester sends to.
+group at that moment and answers with `audience.page` events of at most 500 members and at most
+64 KB each (`PAGE_BYTES`, the page as the event's `data` in JSON), so that any page is far under
+EventBridge's 256 KB per entry whatever its members' fields hold. A requester counts pages by
+their numbers and the `last` flag, never by their size. The pages are the snapshot the requester
+sends to.
 """
 
 from typing import Any, Literal
@@ -11,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from shared.events import catalogue
 
-PAGE_SIZE = 500
+PAGE_SIZE = 500  # members a page holds at most
+PAGE_BYTES = 64 * 1024  # the page's JSON (the event's `data`) at most: a quarter of an entry's 256 KB
 
 
 class AudienceRequested(BaseModel):
@@ -51,5 +55,24 @@ catalogue.register(
     "audience.page",
     AudiencePage,
     producer="directory",
-    description="One page (at most 500) of the members of a resolved target group.",
+    description="One page (at most 500 members, at most 64 KB) of the members of a resolved target group.",
 )
+
+
+def json_bytes(model: BaseModel) -> int:
+    """The model's size in the event's JSON (UTF-8), as the envelope serialises it."""
+    return len(model.model_dump_json().encode())
+
+
+def page_overhead(request_id: str, requester: str, target_group_id: str) -> int:
+    """The bytes of a page besides its members, with the largest page number and total it can carry."""
+    empty = AudiencePage(
+        request_id=request_id,
+        requester=requester,
+        target_group_id=target_group_id,
+        page=10**9,
+        last=False,
+        total_members=10**9,
+        members=[],
+    )
+    return json_bytes(empty)

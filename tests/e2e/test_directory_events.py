@@ -69,7 +69,8 @@ def test_group_members_follow_users(stack: LocalRuntime, admin: Api, tenant: str
     assert {d["name"] for d in updated if d["id"] == sales} == {"Sales"}
     assert sorted(_members(stack, tenant, sales)) == sorted([[sam], sorted([kim, sam]), [kim]])
     assert sorted(_members(stack, tenant, support)) == sorted([[kim], sorted([kim, sam])])
-    assert {u["name"] for u in admin.get("/users").json()["items"]} == {"sam", "Kim K"}
+    # The caller's login is a directory user too (admin-1, made when its token was).
+    assert {u["name"] for u in admin.get("/users").json()["items"]} == {"admin-1", "sam", "Kim K"}
     assert admin.get(f"/users/{kim}").json()["groups"] == [sales, support]
 
 

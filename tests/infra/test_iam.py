@@ -168,9 +168,13 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _object("PutObject", "{bucket:EmailFilesBucket}", "t/1"),
         ],
     ),
+    "DirectoryTokenFunction": (  # reads the login's directory user while Cognito waits
+        [("dynamodb", "GetItem", {"TableName": "{table:DirectoryTable}"})],
+        [_put("{table:DirectoryTable}"), ("dynamodb", "GetItem", {"TableName": "{table:EmailTable}"})],
+    ),
     "DirectoryPublisherFunction": (
-        [_publish("{bus:EventBus}")],
-        [_publish("default"), _put("{table:DirectoryTable}")],
+        [_publish("{bus:EventBus}"), _send("{queue:DirectoryPublisherDLQ}")],  # an oversized event is set aside
+        [_publish("default"), _put("{table:DirectoryTable}"), _send("{queue:DirectoryEventsQueue}")],
     ),
     "DirectoryConsumerFunction": (
         [("dynamodb", "Query", {"TableName": "{table:DirectoryTable}", "IndexName": "by_parent"})],

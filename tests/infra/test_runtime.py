@@ -193,6 +193,32 @@ def test_failing_stream_batch_is_retried_then_sent_to_the_destination(runtime: L
     assert info["DDBStreamBatchInfo"]["batchSize"] == 1
 
 
+def test_a_failed_stream_batch_is_kept_whole_in_an_s3_destination(runtime: LocalRuntime) -> None:
+    """An S3 on-failure destination gets the invocation record AND the batch (the records
+    themselves), under Lambda's key layout; a queue would get only pointers into the stream."""
+    assert runtime.stack is not None
+    s3, bucket = runtime.client("s3"), runtime.stack.buckets["StreamFailuresBucket"].name
+    broken = f"k-{uuid.uuid4()}"
+    _put_source(runtime, broken, "kept", fail_times=99)
+    runtime.drain(30)
+    deadline = time.monotonic() + 15
+    while not s3.list_objects_v2(Bucket=bucket).get("Contents") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [stored] = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    prefix, shard, year, month, day, name = stored["Key"].rsplit("/", 5)
+    today = datetime.now(UTC)
+    assert prefix.startswith("aws/lambda/") and uuid.UUID(prefix.removeprefix("aws/lambda/"))
+    assert (year, month, day) == (f"{today:%Y}", f"{today:%m}", f"{today:%d}") and name.startswith(f"{today:%Y-%m-%d}T")
+    document = json.loads(s3.get_object(Bucket=bucket, Key=stored["Key"])["Body"].read())
+    assert document["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert document["requestContext"]["approximateInvokeCount"] == 2  # first try + MaximumRetryAttempts 1
+    assert document["DDBStreamBatchInfo"]["shardId"] == shard
+    [record] = json.loads(document["payload"])["Records"]
+    assert record["dynamodb"]["NewImage"]["pk"] == {"S": broken}  # the record itself, not a pointer
+    assert record["dynamodb"]["SequenceNumber"] == document["DDBStreamBatchInfo"]["startSequenceNumber"]
+    assert broken not in logged(runtime, "stream")
+
+
 # ---------------------------------------------------------------- schedules and workers
 
 

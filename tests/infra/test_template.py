@@ -23,7 +23,7 @@ def test_repo_template_translates_into_a_stack() -> None:
     outbox = stack.mappings["DirectoryPublisherFunctionOutbox"]
     assert outbox.kind == "dynamodb"
     assert outbox.bisect_on_error and outbox.reports_item_failures
-    assert outbox.on_failure_arn == stack.queues["DirectoryPublisherDLQ"].arn
+    assert outbox.on_failure_arn == stack.buckets["StreamFailuresBucket"].arn
 
 
 def test_parameters_override_defaults() -> None:

@@ -79,11 +79,31 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
         secrets.signing_key.cache_clear()
         parameters.base.DEFAULT_PROVIDERS.clear()  # their clients know the previous module's emulator
         outbox._events_client.cache_clear()
+        outbox._sqs_client.cache_clear()
         if "TABLE_NAME" in function.environment:
             bind_table(function.environment["TABLE_NAME"])
         return Context(function)
 
     return enter
+
+
+@pytest.fixture
+def directory_tenant(lambda_env: Any) -> Any:
+    """`directory_tenant()`: a new tenant that exists in the directory, as `kontakt tenant create` makes it.
+
+    The directory's API refuses a tenant that was never provisioned; this enters the directory
+    API function's environment to create it (a test enters the function it calls afterwards).
+    """
+    from services.directory import identity
+    from services.directory.store import DirectoryStore
+
+    def create() -> str:
+        tenant = new_tenant()
+        lambda_env("DirectoryApiFunction")
+        identity.create_tenant(DirectoryStore(), tenant)
+        return tenant
+
+    return create
 
 
 def http_event(
@@ -116,7 +136,16 @@ def http_event(
             "routeKey": f"ANY {path}",
             "stage": "$default",
             "authorizer": {
-                "jwt": {"claims": {"sub": user, "tenant_id": tenant, "role": role, "groups": "[]"}, "scopes": None}
+                "jwt": {
+                    "claims": {
+                        "sub": f"login-{user}",
+                        "user_id": user,
+                        "tenant_id": tenant,
+                        "role": role,
+                        "groups": "[]",
+                    },
+                    "scopes": None,
+                }
             },
         },
         "body": json.dumps(body) if body is not None else None,

@@ -56,9 +56,9 @@ def _get(lambda_env: Any, tenant: str, path: str) -> dict[str, Any]:
 
 
 def test_the_same_event_twice_in_a_batch_and_again_creates_one_account_and_contact(
-    lambda_env: Any, aws: Emulator, stack: Stack
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
 ) -> None:
-    tenant, order_id = new_tenant(), new_id()
+    tenant, order_id = directory_tenant(), new_id()
     envelope = _created(tenant, order_id, _new_customer(order_id))
     context = lambda_env("DirectoryConsumerFunction")
     queue = stack.queues["DirectoryEventsQueue"].arn
@@ -94,9 +94,9 @@ def test_an_order_for_an_existing_customer_adds_nothing(lambda_env: Any, aws: Em
 
 
 def test_without_the_active_status_the_account_takes_another_active_one(
-    lambda_env: Any, aws: Emulator, stack: Stack
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
 ) -> None:
-    tenant, order_id = new_tenant(), new_id()
+    tenant, order_id = directory_tenant(), new_id()
     statuses = {"items": [{"code": "prospect", "label": "Prospect"}, {"code": "active", "label": "A", "active": False}]}
     put = api.handler(
         http_event("PUT", "/picklists/account_status", tenant, statuses), lambda_env("DirectoryApiFunction")

@@ -12,7 +12,7 @@ from services.directory.handlers import api
 from services.directory.service import Caller, ensure_tenant
 from services.directory.store import DirectoryStore
 from shared.auth import AuthContext, Role
-from tests.integration.conftest import http_event, new_tenant
+from tests.integration.conftest import http_event
 
 
 def _call(context: Any, method: str, path: str, tenant: str, body: Any = None) -> tuple[int, dict[str, Any]]:
@@ -20,8 +20,8 @@ def _call(context: Any, method: str, path: str, tenant: str, body: Any = None) -
     return response["statusCode"], json.loads(response["body"] or "{}")
 
 
-def test_one_user_can_be_owner_and_account_manager(lambda_env: Any) -> None:
-    tenant = new_tenant()
+def test_one_user_can_be_owner_and_account_manager(lambda_env: Any, directory_tenant: Any) -> None:
+    tenant = directory_tenant()
     context = lambda_env("DirectoryApiFunction")
     status, user = _call(context, "POST", "/users", tenant, {"email": "maija@example.com", "name": "Maija"})
     assert status == 201
@@ -31,9 +31,9 @@ def test_one_user_can_be_owner_and_account_manager(lambda_env: Any) -> None:
     assert (account["owner"]["id"], account["account_manager_id"]) == (user["id"], user["id"])
 
 
-def test_concurrent_creates_take_distinct_numbers(lambda_env: Any) -> None:
+def test_concurrent_creates_take_distinct_numbers(lambda_env: Any, directory_tenant: Any) -> None:
     """Six writers at once (as six Lambda instances would be): every contact gets its own number."""
-    tenant = new_tenant()
+    tenant = directory_tenant()
     context = lambda_env("DirectoryApiFunction")
     _call(context, "GET", "/settings", tenant)  # the tenant's defaults, installed once
 

@@ -27,9 +27,7 @@ def sender(lambda_env: Any, aws: Emulator) -> Any:
     for cached in (sending._s3, ratelimit._ses, transports._ses, transactional._sqs):
         cached.cache_clear()
     ratelimit._cached.clear()
-    with suppress(Exception):
-        aws.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
-    return context
+    return context  # the stack's SendingDomain is an SES identity the emulator holds
 
 
 def _setup(tenant: str, count: int, campaign_status: str) -> tuple[str, list[str]]:
@@ -202,6 +200,44 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
     assert _statuses(tenant, [other]) == {"sent": 1}
     assert stats.read_counts(tenant, campaign_id)["sent"] == 1
     assert aws_calls["SendEmail"] == 0
+
+
+@pytest.mark.parametrize(("rate", "mails"), [(5, 5), (2, 5)], ids=["claim-waits", "send-waits"])
+def test_a_batch_the_rate_would_keep_past_the_timeout_is_given_back(
+    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch, rate: int, mails: int
+) -> None:
+    """Every second is full until after the function would time out: the handler returns at its
+    deadline, every message failed (SQS redelivers them), every mail still queued, none sent.
+    rate 5: the claim waits (tokens taken with the claim); rate 2: the claimed mails wait to send."""
+    import time
+
+    from services.email import ratelimit
+    from services.email.handlers import sender as sender_handler
+
+    monkeypatch.setenv("MAX_SEND_RATE", str(rate))
+    margin = 1.0  # seconds the function has for waiting, past its send reserve
+    tenant = f"t-{new_id()}"
+    campaign_id, ids = _setup(tenant, mails, "sending")
+    event = sqs_event(_bodies(tenant, campaign_id, ids), QUEUE_ARN)
+    start = time.time()
+    ends = start + margin + sender_handler.SEND_RESERVE_SECONDS  # when the function would time out
+    monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - time.time()) * 1000)
+    busy = range(ratelimit.window_of(start), ratelimit.window_of(start + margin) + 2)
+    for window in busy:  # another sender took every token of these seconds, and of the one after the deadline
+        ratelimit._take(window, rate - int(_taken(ratelimit, window)), rate)
+    result = sender_handler.handler(event, sender)
+    took = time.time() - start
+    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}
+    assert took <= margin + 3, took  # it stopped at its deadline, long before the function's timeout
+    assert _statuses(tenant, ids) == {"queued": mails}  # released (or never claimed): the retry sends them
+    assert aws_calls["SendEmail"] == 0
+    time.sleep(max(0.0, busy[-1] + 1 - time.time()))  # leave the filled seconds behind for other tests
+
+
+def _taken(ratelimit: Any, window: int) -> int:
+    with suppress(ratelimit.RateWindow.DoesNotExist):
+        return int(ratelimit.RateWindow.get(f"{ratelimit.KEY_PREFIX}{window}", "RATE").taken or 0)
+    return 0
 
 
 def test_concurrent_senders_never_pass_the_rate_in_any_second(sender: Any, monkeypatch: pytest.MonkeyPatch) -> None:

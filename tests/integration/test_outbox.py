@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from infra.emulator import Emulator
 from infra.template import Stack
 from services.directory.handlers import api
 from shared import outbox
+from shared.events import SYSTEM, Envelope
+from shared.ids import new_id
 from shared.store import UnitOfWork
 from tests.integration.conftest import http_event, new_tenant
 
@@ -63,9 +66,9 @@ def _create_accounts(lambda_env: Any, tenant: str, count: int) -> list[str]:
 
 
 def test_a_write_and_its_event_are_one_transaction(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     context = lambda_env("DirectoryApiFunction")
 
     def crash(self: UnitOfWork) -> None:
@@ -81,9 +84,9 @@ def test_a_write_and_its_event_are_one_transaction(
 
 
 def test_a_crash_after_the_write_and_before_publishing_loses_no_event(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     ids = _create_accounts(lambda_env, tenant, 3)
     records = _stream_records(aws, stack, tenant)
     assert len(records) == 3
@@ -104,9 +107,9 @@ def test_a_crash_after_the_write_and_before_publishing_loses_no_event(
 
 
 def test_failed_entries_fail_the_batch_from_its_first_record(
-    lambda_env: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = new_tenant()
+    tenant = directory_tenant()
     _create_accounts(lambda_env, tenant, 2)
     records = _stream_records(aws, stack, tenant)
     context = lambda_env("DirectoryPublisherFunction")
@@ -116,8 +119,10 @@ def test_failed_entries_fail_the_batch_from_its_first_record(
     assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
 
 
-def test_the_publisher_puts_events_on_the_real_bus(lambda_env: Any, aws: Emulator, stack: Stack) -> None:
-    tenant = new_tenant()
+def test_the_publisher_puts_events_on_the_real_bus(
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
+) -> None:
+    tenant = directory_tenant()
     ids = _create_accounts(lambda_env, tenant, 12)  # more than one PutEvents batch of 10
     records = _stream_records(aws, stack, tenant)
     context = lambda_env("DirectoryPublisherFunction")
@@ -138,3 +143,61 @@ def test_the_publisher_puts_events_on_the_real_bus(lambda_env: Any, aws: Emulato
             break
         received += [json.loads(m["Body"])["detail"]["data"]["id"] for m in batch]
     assert sorted(received) == sorted(ids)
+
+
+def _sized_envelope(tenant: str, name: str, size: int) -> Envelope:
+    """An outbox event whose PutEvents entry is about `size` bytes (the publisher's count)."""
+    envelope = Envelope(
+        id=new_id(),
+        type="probe.sized",
+        tenant_id=tenant,
+        occurred_at=datetime.now(UTC),
+        actor=SYSTEM,
+        correlation_id=name,
+        data={"name": name, "pad": ""},
+    )
+    bare = 14 + len("kontakt.directory") + len("probe.sized") + len(envelope.model_dump_json().encode())
+    return envelope.model_copy(update={"data": {"name": name, "pad": "x" * (size - bare)}})
+
+
+def test_the_publisher_fits_the_real_bus_limits_and_sets_aside_what_cannot_fit(
+    lambda_env: Any, aws: Emulator, stack: Stack
+) -> None:
+    """Against the emulator, which refuses a call over 256 KB as AWS does: two pages of 173 KB (500
+    members before pages had a byte budget) go out once each, and an event over 256 KB lands in the
+    publisher's dead-letter queue while the events after it are published."""
+    tenant = new_tenant()
+    context = lambda_env("DirectoryPublisherFunction")
+    sizes = {"small-1": 500, "page-1": 173_000, "page-2": 173_000, "too-big": 256 * 1024 + 1, "small-2": 500}
+    for name, size in sizes.items():
+        uow = UnitOfWork()
+        uow.publish(_sized_envelope(tenant, name, size))
+        uow.commit()
+    records = _stream_records(aws, stack, tenant)
+    assert len(records) == 5
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=f"probe-{tenant}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.buses["EventBus"].name
+    pattern = {"detail-type": ["probe.sized"], "detail": {"tenant_id": [tenant]}}
+    events.put_rule(Name=f"probe-{tenant}", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"probe-{tenant}", EventBusName=bus, Targets=[{"Id": "probe", "Arn": queue_arn}])
+
+    assert outbox.publisher_handler({"Records": records}, context) == {"batchItemFailures": []}
+
+    received = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        received += [json.loads(m["Body"])["detail"]["data"]["name"] for m in batch]
+        sqs.delete_message_batch(
+            QueueUrl=queue_url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]
+        )
+    assert sorted(received) == ["page-1", "page-2", "small-1", "small-2"]  # each once, the big one not at all
+
+    dlq = stack.queues["DirectoryPublisherDLQ"].url
+    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    aside = [json.loads(m["Body"]) for m in messages]
+    mine = [a for a in aside if a.get("event", {}).get("tenant_id") == tenant]
+    assert len(mine) == 1
+    assert mine[0]["reason"] == "EntryTooLarge" and mine[0]["event"]["correlation_id"] == "too-big"
+    assert mine[0]["entry_size"] > 256 * 1024
+    assert mine[0]["keys"]["pk"] == f"OUTBOX#{mine[0]['event']['id']}"

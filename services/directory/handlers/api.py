@@ -36,7 +36,8 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
-from services.directory.service import Caller, ensure_tenant
+from services.directory.identity import open_tenant
+from services.directory.service import Caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
 from shared import api as http
@@ -54,9 +55,9 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 def caller() -> Caller:
-    """The caller of the current request, with the tenant's settings loaded."""
+    """The caller of the current request, with the tenant's settings loaded (403 for an unknown tenant)."""
     current = Caller(auth=http.auth(app), store=DirectoryStore(), signing_key=signing_key())
-    ensure_tenant(current)
+    open_tenant(current)
     return current
 
 

@@ -16,7 +16,15 @@ from services.directory.store import DirectoryStore
 from services.directory.target_groups import Resolver
 from shared.auth import AuthContext, Role
 from shared.consumer import Handle, consume
-from shared.contracts.audience import PAGE_SIZE, AudienceMember, AudiencePage, AudienceRequested
+from shared.contracts.audience import (
+    PAGE_BYTES,
+    PAGE_SIZE,
+    AudienceMember,
+    AudiencePage,
+    AudienceRequested,
+    json_bytes,
+    page_overhead,
+)
 from shared.events import Actor, Envelope, new_event
 from shared.ids import derived_id
 from shared.observability import logger, metrics, tracer
@@ -52,24 +60,25 @@ def _member(contact: dict[str, Any], fields: list[str]) -> AudienceMember:
 
 
 def _pages(request: AudienceRequested, members: Iterator[dict[str, Any]]) -> Iterator[AudiencePage]:
-    """Pages of at most PAGE_SIZE members; the last one says so and carries the total.
+    """Pages of at most PAGE_SIZE members and PAGE_BYTES of JSON; the last one says so and carries the total.
 
-    A full page is held back until the next member shows up, so that no empty page ends a
-    group whose size is a multiple of PAGE_SIZE.
+    A page is closed when the next member would not fit, so it is never empty unless the group
+    is, and the last page is known to be last. A member larger than a whole page (the member
+    model's longest fields make ~23 KB, far less) would still go alone on its page.
     """
+    room = PAGE_BYTES - page_overhead(request.request_id, request.requester, request.target_group_id)
     batch: list[AudienceMember] = []
-    held: list[AudienceMember] | None = None
-    number, total = 1, 0
+    number, total, used = 1, 0, 0
     for contact in members:
-        if held is not None:
-            yield AudiencePage(**_base(request), page=number, last=False, members=held)
-            held, number = None, number + 1
-        batch.append(_member(contact, request.fields))
+        member = _member(contact, request.fields)
+        size = json_bytes(member) + 1  # and the comma between members
+        if batch and (len(batch) == PAGE_SIZE or used + size > room):
+            yield AudiencePage(**_base(request), page=number, last=False, members=batch)
+            batch, used, number = [], 0, number + 1
+        batch.append(member)
+        used += size
         total += 1
-        if len(batch) == PAGE_SIZE:
-            held, batch = batch, []
-    final = held if held is not None else batch
-    yield AudiencePage(**_base(request), page=number, last=True, total_members=total, members=final)
+    yield AudiencePage(**_base(request), page=number, last=True, total_members=total, members=batch)
 
 
 def _base(request: AudienceRequested) -> dict[str, Any]:

@@ -2,8 +2,15 @@
 
 SES publishes through a configuration set's EventBridge destination to the default bus; the event's
 `detail` is the SES event record: `eventType`, `mail` (`messageId`, `destination`, `headers`, `tags`)
-and one of `delivery`, `bounce`, `complaint`, `open`, `click` ... Our own message id is in the mail's
-Message-ID header (`<id@kontakt>`); the tenant and message id are also in the mail's tags.
+and the section of its type: `delivery`, `bounce`, `complaint`, `reject`, `failure` (Rendering
+Failure), `deliveryDelay`. Our own message id is in the mail's Message-ID header (`<id@kontakt>`);
+the tenant and message id are also in the mail's tags.
+
+The configuration set enables send, reject, bounce, complaint, delivery, renderingFailure and
+deliveryDelay: Send is the sender's proof (services/email/proofs.py); Reject and Rendering Failure
+mean the mail was not sent after all (`rejected`); DeliveryDelay is noted, not a bounce (`delayed`).
+Opens and clicks are Kontakt's own (`/t/` links, services/email/tracking.py): SES's Open and Click
+are not enabled, and not read should someone enable them.
 """
 
 from __future__ import annotations
@@ -22,17 +29,20 @@ class Kind(StrEnum):
     delivered = "delivered"
     bounced = "bounced"
     complained = "complained"
-    opened = "opened"
-    clicked = "clicked"
+    opened = "opened"  # Kontakt's own tracking
+    clicked = "clicked"  # Kontakt's own tracking
+    rejected = "rejected"  # SES did not send it after all (Reject, Rendering Failure)
+    delayed = "delayed"  # the receiving server defers it; SES keeps trying
 
 
-# SES `eventType` -> what we record; the rest (Send, Reject, Rendering Failure, DeliveryDelay ...) is ignored.
+# SES `eventType` -> (what we record, the record's section); Send, Open, Click, Subscription are not read here.
 _KINDS = {
-    "Delivery": Kind.delivered,
-    "Bounce": Kind.bounced,
-    "Complaint": Kind.complained,
-    "Open": Kind.opened,
-    "Click": Kind.clicked,
+    "Delivery": (Kind.delivered, "delivery"),
+    "Bounce": (Kind.bounced, "bounce"),
+    "Complaint": (Kind.complained, "complaint"),
+    "Reject": (Kind.rejected, "reject"),
+    "Rendering Failure": (Kind.rejected, "failure"),
+    "DeliveryDelay": (Kind.delayed, "deliveryDelay"),
 }
 
 
@@ -47,6 +57,7 @@ class Feedback(BaseModel):
     sent_at: datetime = Field(description="When SES accepted the mail")
     bounce_type: str | None = Field(default=None, description="hard | soft, for a bounce")
     url: str | None = None
+    reason: str | None = Field(default=None, description="Why SES rejected the mail, or why it is delayed")
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -62,6 +73,11 @@ class Feedback(BaseModel):
     @property
     def soft_bounce(self) -> bool:
         return self.kind == Kind.bounced and self.bounce_type == "soft"
+
+    @property
+    def not_sent(self) -> bool:
+        """SES did not send the mail after all (Reject, Rendering Failure): the message failed."""
+        return self.kind == Kind.rejected
 
 
 def normalise(address: str) -> str:
@@ -114,7 +130,9 @@ def _recipients(event_type: str, detail: dict[str, Any], mail: dict[str, Any]) -
         found = [r.get("emailAddress", "") for r in detail.get("complaint", {}).get("complainedRecipients", [])]
     elif event_type == "Delivery":
         found = list(detail.get("delivery", {}).get("recipients", []))
-    else:  # opens and clicks name no recipient: one mail goes to one recipient
+    elif event_type == "DeliveryDelay":
+        found = [r.get("emailAddress", "") for r in detail.get("deliveryDelay", {}).get("delayedRecipients", [])]
+    else:  # a rejected or unrendered mail names no recipient: it was not sent to any of its destination
         found = []
     found = found or list(mail.get("destination") or [])
     return list(dict.fromkeys(normalise(a) for a in found if a))
@@ -123,18 +141,22 @@ def _recipients(event_type: str, detail: dict[str, Any], mail: dict[str, Any]) -
 def classify(detail: dict[str, Any]) -> list[Feedback]:
     """The reports in one SES event record, one per recipient; [] for an event we do not record."""
     event_type = str(detail.get("eventType") or detail.get("notificationType") or "")
-    kind = _KINDS.get(event_type)
-    if kind is None:
+    if event_type not in _KINDS:
         return []
+    kind, section_name = _KINDS[event_type]
     mail = detail.get("mail") or {}
     message_id = _tag(mail, "message") or message_id_from_header(_header(mail, "Message-ID"))
-    section = detail.get({"Delivery": "delivery"}.get(event_type, event_type.lower())) or {}
+    section = detail.get(section_name) or {}
     at = _time(section.get("timestamp"), mail.get("timestamp"))
     extra: dict[str, Any] = {}
     if kind == Kind.bounced:
         extra["bounce_type"] = bounce_type(section.get("bounceType"))
-    if kind == Kind.clicked:
-        extra["url"] = section.get("link")
+    if event_type == "Reject":
+        extra["reason"] = f"SES rejected the mail: {section.get('reason') or 'no reason given'}"
+    if event_type == "Rendering Failure":
+        extra["reason"] = f"SES could not render the mail: {section.get('errorMessage') or 'no reason given'}"
+    if kind == Kind.delayed:
+        extra["reason"] = str(section.get("delayType") or "Undetermined")
     return [
         Feedback(
             tenant_id=_tag(mail, "tenant"),

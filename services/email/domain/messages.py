@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from shared.types import OUTPUT
 
 MAX_TRANSACTIONAL_ATTACHMENTS = 25 * 1024 * 1024  # bytes in all (seed 002)
-DEFAULT_FROM_ADDRESS = "no-reply@kontakt.dev"
 
 
 class MessageStatus(StrEnum):
@@ -68,14 +67,16 @@ class Message(BaseModel):
     clicked_at: datetime | None = Field(None, description="The first click")
     bounced_at: datetime | None = None
     complained_at: datetime | None = None
+    rejected_at: datetime | None = Field(None, description="When SES reported it did not send the mail after all")
+    delayed_at: datetime | None = Field(None, description="The first delivery delay SES reported (it keeps trying)")
     unsubscribed_at: datetime | None = None
     version: int | None = None
 
 
 class Sender(BaseModel):
-    """The tenant's sending identity (tenant setting "email")."""
+    """The tenant's sending identity (tenant setting "email"; its default From is on the stack's sending domain)."""
 
-    from_address: str = DEFAULT_FROM_ADDRESS
+    from_address: str
     from_name: str | None = None
     reply_to: list[str] = Field(default_factory=list)
 

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from services.email.domain.messages import DEFAULT_FROM_ADDRESS
 from shared.types import INPUT, OUTPUT, Email, OptText200
 
 Host = Annotated[
@@ -67,7 +66,9 @@ class EmailSettingsIn(BaseModel):
 
     model_config = INPUT
 
-    from_address: Email = DEFAULT_FROM_ADDRESS
+    from_address: Email | None = Field(
+        None, description="The From address; left out: no-reply@ the stack's sending domain (SendingDomain)"
+    )
     from_name: OptText200 = None
     reply_to: Annotated[list[Email], Field(max_length=5)] = Field(default_factory=list)
     transport: TransportKind = TransportKind.ses
@@ -95,7 +96,7 @@ class EmailSettingsOut(BaseModel):
 
     model_config = OUTPUT
 
-    from_address: str = DEFAULT_FROM_ADDRESS
+    from_address: str
     from_name: str | None = None
     reply_to: list[str] = Field(default_factory=list)
     transport: TransportKind = TransportKind.ses

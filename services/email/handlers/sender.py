@@ -1,7 +1,13 @@
 """Sends the mails queued on the send queue, a batch of up to 10 at a time, with partial batch
 failures: the batch is read, claimed, sent and recorded together (services/email/sending.py),
-then each SQS message that failed is reported alone so the queue retries only it."""
+then each SQS message that failed is reported alone so the queue retries only it.
 
+The account's send rate may make a batch wait (services/email/ratelimit.py); the wait ends
+SEND_RESERVE_SECONDS before the function's timeout, and the mails still waiting are given back to
+the queue rather than killed mid-wait (the timeout would leave them claimed, retried only after
+the proof window)."""
+
+import time
 from functools import cache
 from typing import Any
 
@@ -16,6 +22,14 @@ from shared.observability import logger, metrics, tracer
 from shared.settings import load
 from shared.store import bind_table
 
+SEND_RESERVE_SECONDS = 20.0  # after the wait: read attachments, ten SES calls, the record transaction
+
+
+def deadline(context: Any) -> float | None:
+    """The moment (epoch seconds) the batch stops waiting for the send rate."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return time.time() + remaining() / 1000 - SEND_RESERVE_SECONDS if callable(remaining) else None
+
 
 @cache
 def _cold_start() -> None:
@@ -28,7 +42,7 @@ def _cold_start() -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _cold_start()
     records = event.get("Records") or []
-    errors = send_batch([record.get("body") for record in records])
+    errors = send_batch([record.get("body") for record in records], deadline(context))
     failed = {str(r.get("messageId")): e for r, e in zip(records, errors, strict=True) if e is not None}
 
     def outcome(record: SQSRecord) -> None:

@@ -1,14 +1,12 @@
-"""SES feedback [issue 5 item 6]: SES events on the default bus -> the message's history, one
-`email.<kind>` event per report, and suppression (hard bounce, complaint, soft bounces at the limit)."""
+"""SES feedback [issue 5 item 6, issue 12 section 4]: SES events of the stage's configuration set on the
+default bus -> the message's history, one `email.<kind>` event per report, suppression (hard bounce,
+complaint, soft bounces at the limit); a rejected mail fails, a delayed one is noted."""
 
 from __future__ import annotations
 
 import json
-from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
@@ -16,12 +14,6 @@ from tests.e2e.conftest import Api
 from tests.e2e.helpers import envelopes, put_envelope, settle
 
 TABLE = "kontakt-dev-email"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def verified_domain(stack: LocalRuntime) -> None:
-    with suppress(Exception):  # another module may have verified it already
-        stack.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
 
 
 def _record(stack: LocalRuntime, tenant: str, kind: str, record_id: str) -> dict[str, Any] | None:
@@ -62,11 +54,14 @@ def _ses(
     to: str,
     header: str | None = None,
     sent: str | None = None,
+    configuration_set: str | None = None,
     **section: Any,
 ) -> None:
     """An SES event as the configuration set's EventBridge destination puts it on the default bus; the
     mail's tags name its tenant and message as the sender tags them (none: a mail that is not ours)."""
-    tags = {"ses:configuration-set": ["kontakt"]}
+    assert stack.stack is not None
+    own = stack.stack.configuration_sets["EmailConfigurationSet"].name
+    tags = {"ses:configuration-set": [configuration_set or own]}
     if tenant:
         tags.update(tenant=[tenant], message=[message_id])
     detail = {
@@ -179,7 +174,9 @@ def test_soft_bounces_suppress_at_the_limit(stack: LocalRuntime, tenant: str) ->
     assert {b["data"]["bounce_type"] for b in bounced} == {"soft"}
 
 
-def test_opens_clicks_and_complaints_are_recorded(stack: LocalRuntime, tenant: str) -> None:
+def test_complaints_are_recorded_and_ses_opens_and_clicks_are_not_taken(stack: LocalRuntime, tenant: str) -> None:
+    """Opens and clicks are Kontakt's own /t/ links (tests/e2e/email/test_tracking.py): the feedback
+    rule does not take SES's Open and Click, which the configuration set does not enable."""
     message_id = _send(stack, tenant, "reader@example.com")
     _ses(
         stack,
@@ -190,7 +187,7 @@ def test_opens_clicks_and_complaints_are_recorded(stack: LocalRuntime, tenant: s
         "reader@example.com",
         open={"timestamp": "2026-11-24T11:00:00Z"},
     )
-    link = "https://kontakt.dev/offer"
+    link = "https://example.com/offer"
     _ses(stack, tenant, "Email Clicked", "Click", message_id, "reader@example.com", click={"link": link})
     _ses(
         stack,
@@ -201,22 +198,13 @@ def test_opens_clicks_and_complaints_are_recorded(stack: LocalRuntime, tenant: s
         "reader@example.com",
         complaint={"complainedRecipients": [{"emailAddress": "reader@example.com"}]},
     )
-    clicked = settle(stack, lambda: envelopes(stack, tenant, "email.clicked"))
-    assert [c["data"]["url"] for c in clicked] == [link]
-    assert settle(stack, lambda: envelopes(stack, tenant, "email.opened"))
     assert settle(stack, lambda: envelopes(stack, tenant, "email.complained"))
+    stack.drain()
+    assert envelopes(stack, tenant, "email.clicked") == [] and envelopes(stack, tenant, "email.opened") == []
     data = _record(stack, tenant, "message", message_id)["data"]["M"]  # type: ignore[index]
-    assert data["opened_at"]["S"] == "2026-11-24T11:00:00+00:00" or data["opened_at"]["S"].startswith(
-        "2026-11-24T11:00"
-    )
-    assert "clicked_at" in data
+    assert "opened_at" not in data and "clicked_at" not in data
     # SES (the emulated configuration set) reported the delivery by itself
-    assert sorted(r["M"]["kind"]["S"] for r in data["feedback"]["L"]) == [
-        "clicked",
-        "complained",
-        "delivered",
-        "opened",
-    ]
+    assert sorted(r["M"]["kind"]["S"] for r in data["feedback"]["L"]) == ["complained", "delivered"]
     assert _suppression(stack, tenant, "reader@example.com")["data"]["M"]["reason"]["S"] == "complaint"  # type: ignore[index]
 
 
@@ -239,3 +227,77 @@ def test_events_for_mail_that_is_not_ours_change_nothing(stack: LocalRuntime, te
     stack.drain()
     assert _suppression(stack, tenant, "stranger@example.com") is None
     assert envelopes(stack, tenant, "email.bounced") == []
+
+
+def test_events_of_another_configuration_set_are_not_taken(stack: LocalRuntime, tenant: str) -> None:
+    """Another stage (or another application) in the account publishes to the same default bus."""
+    message_id = _send(stack, tenant, "shared@example.com")
+    bounce = {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "shared@example.com"}]}
+    _ses(
+        stack,
+        tenant,
+        "Email Bounced",
+        "Bounce",
+        message_id,
+        "shared@example.com",
+        configuration_set="kontakt-prod-email",
+        bounce=bounce,
+    )
+    stack.drain()
+    assert _suppression(stack, tenant, "shared@example.com") is None
+    assert envelopes(stack, tenant, "email.bounced") == []
+    data = _record(stack, tenant, "message", message_id)["data"]["M"]  # type: ignore[index]
+    assert [r["M"]["kind"]["S"] for r in data["feedback"]["L"]] == ["delivered"]  # SES's own report only
+
+
+def test_a_rejected_mail_fails_once_and_is_not_suppressed(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    message_id = _send(stack, tenant, "virus@example.com")
+    for _ in range(2):  # and once more: one report
+        _ses(
+            stack, tenant, "Email Rejected", "Reject", message_id, "virus@example.com", reject={"reason": "Bad content"}
+        )
+    [rejected] = settle(stack, lambda: envelopes(stack, tenant, "email.rejected"))
+    assert rejected["data"]["message_id"] == message_id
+    assert rejected["data"]["reason"] == "SES rejected the mail: Bad content"
+    stack.drain()
+    assert len(envelopes(stack, tenant, "email.rejected")) == 1
+    message = admin.as_(tenant, "admin-1").get(f"/email/messages/{message_id}").json()
+    assert message["status"] == "failed" and message["error"] == "SES rejected the mail: Bad content"
+    assert message["delivery"] in ("rejected", "delivered")  # the emulated SES delivered it first
+    assert message["rejected_at"]
+    assert _suppression(stack, tenant, "virus@example.com") is None  # the mail was refused, not the address
+
+
+def test_a_rendering_failure_fails_the_mail(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    message_id = _send(stack, tenant, "render@example.com")
+    failure = {"errorMessage": "Attribute 'name' is not present", "templateName": "t"}
+    _ses(
+        stack, tenant, "Email Rendering Failed", "Rendering Failure", message_id, "render@example.com", failure=failure
+    )
+    settle(stack, lambda: envelopes(stack, tenant, "email.rejected"))
+    message = admin.as_(tenant, "admin-1").get(f"/email/messages/{message_id}").json()
+    assert message["status"] == "failed" and "could not render" in message["error"]
+
+
+def test_a_delivery_delay_is_noted_not_a_bounce(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    address = "slow@example.invalid"  # the emulated SES reports no outcome for .invalid
+    message_id = _send(stack, tenant, address)
+    delay = {
+        "delayType": "MailboxFull",
+        "delayedRecipients": [{"emailAddress": address, "status": "4.2.2"}],
+        "timestamp": "2026-11-24T10:05:00.000Z",
+    }
+    for _ in range(2):
+        _ses(stack, tenant, "Email Delivery Delayed", "DeliveryDelay", message_id, address, deliveryDelay=delay)
+    found = settle(
+        stack, lambda: admin.as_(tenant, "admin-1").get(f"/email/messages/{message_id}").json().get("delayed_at")
+    )
+    assert found and found.startswith("2026-11-24T10:05")
+    stack.drain()
+    message = admin.as_(tenant, "admin-1").get(f"/email/messages/{message_id}").json()
+    assert message["status"] == "sent" and message["delivery"] == "delayed"
+    data = _record(stack, tenant, "message", message_id)["data"]["M"]  # type: ignore[index]
+    assert [r["M"]["kind"]["S"] for r in data["feedback"]["L"]] == ["delayed"]  # noted once
+    assert envelopes(stack, tenant, "email.bounced") == []
+    assert _record(stack, tenant, "soft_bounces", derived_id(address)) is None
+    assert _suppression(stack, tenant, address) is None

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 
 from infra.runtime import LocalRuntime
+from infra.template import LOCAL_PARAMETERS
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import put_record, send_requested, sent_mails
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
 
 TABLE = "kontakt-dev-email"
+DOMAIN = LOCAL_PARAMETERS["SendingDomain"]  # the local stack's SendingDomain, its SES identity
 BUCKET = "kontakt-test-email-attachments"  # a requester's own bucket: the sender may not read it
 
 
@@ -84,7 +86,7 @@ def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api
     mails = _sent_mails(stack, message_id)
     assert len(mails) == 1
     mail = mails[0]
-    assert mail["From"] == "no-reply@kontakt.dev"
+    assert mail["From"] == f"no-reply@{DOMAIN}"  # no From chosen: the stack's sending domain
     assert mail["To"] == "Anna Asiakas <anna@example.com>"
     assert mail["Subject"] == "Re: Your ticket"
     assert mail["Reply-To"] == "support@acme.example"
@@ -195,12 +197,15 @@ def test_a_list_mail_carries_one_click_unsubscribe(stack: LocalRuntime, admin: A
     settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
     (mail,) = _sent_mails(stack, message_id)
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert "/u/" in mail["List-Unsubscribe"] and "mailto:" in mail["List-Unsubscribe"]
+    # No UnsubscribeMailbox configured (the template's default): the HTTPS one-click link alone.
+    assert mail["List-Unsubscribe"].startswith("<http") and mail["List-Unsubscribe"].endswith(">")
+    assert "/u/" in mail["List-Unsubscribe"]
+    assert "mailto:" not in mail["List-Unsubscribe"] and "," not in mail["List-Unsubscribe"]
 
 
 def test_the_tenant_sender_setting_is_used_and_an_unverified_one_fails(stack: LocalRuntime, admin: Api) -> None:
     verified, unverified = new_tenant(), new_tenant()
-    for tenant, address in ((verified, "sales@kontakt.dev"), (unverified, "sales@unverified.example")):
+    for tenant, address in ((verified, f"sales@{DOMAIN}"), (unverified, "sales@unverified.example")):
         data = {"from_address": {"S": address}, "from_name": {"S": "Acme Sales"}, "reply_to": {"L": []}}
         stack.client("dynamodb").put_item(
             TableName=TABLE,
@@ -217,7 +222,7 @@ def test_the_tenant_sender_setting_is_used_and_an_unverified_one_fails(stack: Lo
     put_envelope(stack, bad)
     settle(stack, lambda: envelopes(stack, verified, "email.sent"))
     (mail,) = _sent_mails(stack, derived_id("scanner", good["data"]["request_id"]))
-    assert mail["From"] == "Acme Sales <sales@kontakt.dev>"
+    assert mail["From"] == f"Acme Sales <sales@{DOMAIN}>"
     bad_id = derived_id("scanner", bad["data"]["request_id"])
     found = settle(stack, lambda: _message(admin.as_(unverified, "admin-1"), bad_id)["status"] == "failed")
     assert found, _message(admin.as_(unverified, "admin-1"), bad_id)
@@ -231,6 +236,6 @@ def test_a_from_address_must_be_on_a_verified_identity(admin: Api) -> None:
     refused = tenant_admin.put("/email/settings", json={"from_address": "sales@unverified.example"})
     assert_problem(refused, 422, "from_address")
     assert tenant_admin.get("/email/settings").json()["from_address"] != "sales@unverified.example"
-    accepted = tenant_admin.put("/email/settings", json={"from_address": "sales@kontakt.dev", "reply_to": ["a@b.fi"]})
+    accepted = tenant_admin.put("/email/settings", json={"from_address": f"sales@{DOMAIN}", "reply_to": ["a@b.fi"]})
     assert accepted.status_code == 200, accepted.text
-    assert tenant_admin.get("/email/settings").json()["from_address"] == "sales@kontakt.dev"
+    assert tenant_admin.get("/email/settings").json()["from_address"] == f"sales@{DOMAIN}"

@@ -18,7 +18,7 @@ def _mail(**extra: Any) -> dict[str, Any]:
         "timestamp": "2026-11-24T10:00:00.000Z",
         "messageId": "0100-ses-id",
         "destination": ["Anna@Example.com"],
-        "headers": [{"name": "From", "value": "a@kontakt.dev"}, {"name": "Message-ID", "value": "<m1@kontakt>"}],
+        "headers": [{"name": "From", "value": "a@mail.example.com"}, {"name": "Message-ID", "value": "<m1@kontakt>"}],
         **extra,
     }
 
@@ -64,20 +64,43 @@ def test_a_complaint_suppresses_each_complaining_recipient() -> None:
     assert all(r.kind == Kind.complained and r.suppresses for r in reports)
 
 
-def test_delivery_open_and_click() -> None:
-    delivered = classify({"eventType": "Delivery", "mail": _mail(), "delivery": {"recipients": ["anna@example.com"]}})
-    opened = classify({"eventType": "Open", "mail": _mail(), "open": {"timestamp": "2026-11-24T11:00:00Z"}})
-    clicked = classify({"eventType": "Click", "mail": _mail(), "click": {"link": "https://kontakt.dev/x"}})
-    assert [r.kind for r in delivered + opened + clicked] == [Kind.delivered, Kind.opened, Kind.clicked]
-    assert not any(r.suppresses for r in delivered + opened + clicked)
-    assert clicked[0].url == "https://kontakt.dev/x"
-    assert clicked[0].key == ("m1", "clicked", "anna@example.com", "https://kontakt.dev/x")
-    assert opened[0].key == ("m1", "opened", "anna@example.com")
+def test_a_delivery() -> None:
+    [delivered] = classify({"eventType": "Delivery", "mail": _mail(), "delivery": {"recipients": ["anna@example.com"]}})
+    assert delivered.kind == Kind.delivered and not delivered.suppresses and not delivered.not_sent
+    assert delivered.key == ("m1", "delivered", "anna@example.com")
+
+
+def test_a_reject_and_a_rendering_failure_mean_the_mail_was_not_sent() -> None:
+    rejected = {"eventType": "Reject", "mail": _mail(), "reject": {"reason": "Bad content"}}
+    [report] = classify(rejected)
+    assert (report.kind, report.recipient, report.message_id) == (Kind.rejected, "anna@example.com", "m1")
+    assert report.not_sent and not report.suppresses  # the mail was refused, not the address
+    assert report.reason == "SES rejected the mail: Bad content"
+    failure = {"errorMessage": "Attribute 'name' is not present", "templateName": "t"}
+    [unrendered] = classify({"eventType": "Rendering Failure", "mail": _mail(), "failure": failure})
+    assert unrendered.kind == Kind.rejected and unrendered.not_sent
+    assert unrendered.reason == "SES could not render the mail: Attribute 'name' is not present"
+    assert unrendered.key == report.key  # one mail fails once, whichever way SES says it
+
+
+def test_a_delivery_delay_is_noted_not_a_bounce() -> None:
+    delay = {
+        "delayType": "MailboxFull",
+        "expirationTime": "2026-11-25T10:00:00.000Z",
+        "delayedRecipients": [{"emailAddress": "Anna@Example.com", "status": "4.2.2", "diagnosticCode": "452"}],
+        "timestamp": "2026-11-24T10:05:00.000Z",
+    }
+    [report] = classify({"eventType": "DeliveryDelay", "mail": _mail(), "deliveryDelay": delay})
+    assert (report.kind, report.recipient, report.reason) == (Kind.delayed, "anna@example.com", "MailboxFull")
+    assert not report.suppresses and not report.soft_bounce and not report.not_sent
+    assert report.at.isoformat() == "2026-11-24T10:05:00+00:00"
 
 
 def test_events_we_do_not_record_and_mail_that_is_not_ours() -> None:
     assert classify({"eventType": "Send", "mail": _mail()}) == []
-    assert classify({"eventType": "Rendering Failure", "mail": _mail()}) == []
+    # Opens and clicks are Kontakt's own (/t/ links); SES's are not enabled, and not read if they were.
+    assert classify({"eventType": "Open", "mail": _mail(), "open": {"timestamp": "2026-11-24T11:00:00Z"}}) == []
+    assert classify({"eventType": "Click", "mail": _mail(), "click": {"link": "https://example.com/x"}}) == []
     assert classify({}) == []
     foreign = _mail(headers=[{"name": "Message-ID", "value": "<abc@elsewhere.example>"}])
     [report] = classify({"eventType": "Delivery", "mail": foreign})

@@ -79,17 +79,39 @@ def test_malformed_tokens_are_refused(value: str) -> None:
         verify_token(value, key=KEY)
 
 
-def test_the_url_and_the_rfc_8058_headers() -> None:
+def test_the_url_and_the_rfc_8058_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.email import unsubscribe
+
+    unsubscribe.load.cache_clear()
+    monkeypatch.setenv("UNSUBSCRIBE_MAILBOX", "unsubscribe@mail.example.com")
     url = unsubscribe_url("t1", "a@b.fi", "marketing", key=KEY, public_base_url="https://mail.example.com/")
     assert url.startswith("https://mail.example.com/u/")
     assert verify_token(url.rsplit("/", 1)[1], key=KEY).address == "a@b.fi"
     headers = list_unsubscribe_headers("t1", "a@b.fi", "marketing", key=KEY, public_base_url="https://x.example")
+    unsubscribe.load.cache_clear()
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link, mailto = headers["List-Unsubscribe"].split(", ")
     assert link.startswith("<https://x.example/u/") and link.endswith(">")
-    assert mailto.startswith("<mailto:") and mailto.endswith(">")
+    assert mailto.startswith("<mailto:unsubscribe@mail.example.com?subject=") and mailto.endswith(">")
     assert verify_token(link[1:-1].rsplit("/", 1)[1], key=KEY).list_type_id == "marketing"
     assert verify_token(unquote(mailto[1:-1]).rsplit(" ", 1)[1], key=KEY).tenant == "t1"
+
+
+@pytest.mark.parametrize("mailbox", ["", "  "])
+def test_without_an_unsubscribe_mailbox_the_header_holds_the_one_click_link_alone(
+    monkeypatch: pytest.MonkeyPatch, mailbox: str
+) -> None:
+    from services.email import unsubscribe
+
+    unsubscribe.load.cache_clear()
+    monkeypatch.setenv("UNSUBSCRIBE_MAILBOX", mailbox)
+    headers = list_unsubscribe_headers("t1", "a@b.fi", "marketing", key=KEY, public_base_url="https://x.example")
+    unsubscribe.load.cache_clear()
+    value = headers["List-Unsubscribe"]
+    assert "mailto:" not in value and "," not in value
+    assert value.startswith("<https://x.example/u/") and value.endswith(">")
+    assert verify_token(value[1:-1].rsplit("/", 1)[1], key=KEY).tenant == "t1"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058 needs the HTTPS link only
 
 
 def test_the_default_base_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

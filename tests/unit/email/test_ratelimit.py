@@ -87,3 +87,29 @@ def test_a_full_window_waits_for_the_next(monkeypatch: pytest.MonkeyPatch) -> No
     assert taken == {100: 4, 101: 4, 102: 2}
     assert ratelimit.acquire(3, limit=4, now=lambda: clock[0], sleep=sleep) == 1  # 102 holds 2 more only
     assert taken[103] == 3
+
+
+def test_a_wait_past_the_deadline_gives_up_instead_of_sleeping(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.5]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(ratelimit, "_take", lambda window, take, size: False)  # every second is full
+    with pytest.raises(ratelimit.RateLimitTimeout):
+        ratelimit.acquire(5, limit=5, now=lambda: clock[0], sleep=sleep, deadline=1003.0)
+    assert len(slept) == 2 and clock[0] <= 1003.0  # waited for 1001 and 1002, never past the deadline
+
+
+def test_a_wait_within_the_deadline_takes_its_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.5]
+    full = {1000, 1001}
+    monkeypatch.setattr(ratelimit, "_take", lambda window, take, size: window not in full)
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    assert ratelimit.acquire(5, limit=5, now=lambda: clock[0], sleep=sleep, deadline=1003.0) == 2
+    assert not ratelimit.past_deadline(0.5, None, 1e12)  # no deadline: waits as long as it takes

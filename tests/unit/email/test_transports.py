@@ -12,7 +12,11 @@ from services.email.transports import SesTransport, SmtpTransport, _crlf, transp
 
 
 def _smtp(**fields: Any) -> dict[str, Any]:
-    return {"transport": "smtp", "smtp": {"host": "Mail.Acme.example", "port": 587, **fields}}
+    return {
+        "from_address": "sales@acme.example",
+        "transport": "smtp",
+        "smtp": {"host": "Mail.Acme.example", "port": 587, **fields},
+    }
 
 
 def test_smtp_settings_are_validated() -> None:

@@ -12,7 +12,13 @@ import pytest
 
 HttpEvent = Callable[..., dict[str, Any]]
 
-DEFAULT_CLAIMS = {"sub": "user-1", "tenant_id": "tenant-1", "role": "admin", "groups": "[g1 g2]"}
+DEFAULT_CLAIMS = {
+    "sub": "0d5e7c1a-login",
+    "user_id": "user-1",
+    "tenant_id": "tenant-1",
+    "role": "admin",
+    "groups": "[g1 g2]",
+}
 
 
 def http_event(

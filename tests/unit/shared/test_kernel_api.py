@@ -206,7 +206,7 @@ def test_no_claims_is_401(make_http_event: Any) -> None:
 
 
 def test_claims_without_tenant_are_401(make_http_event: Any) -> None:
-    status, _ = call(make_http_event("GET", "/me", claims={"sub": "user-1"}))
+    status, _ = call(make_http_event("GET", "/me", claims={"user_id": "user-1"}))
     assert status == 401
 
 

@@ -1,0 +1,136 @@
+"""`kontakt tenant create` and `kontakt user add`: tenants and logins of a deployed stack.
+
+The stack is found by name: its outputs `UserPoolId` and `DirectoryTableName` name the Cognito
+user pool and the directory table. A login is a Cognito user made with AdminCreateUser (email
+verified, Cognito mails the invitation with a temporary password through SES); the tenant and the
+directory user are written by `services.directory.identity`, the code `kontakt dev` runs for its
+dev logins, and the user is linked to the login's `sub`. Every step finds what an earlier run made,
+so running a command again (after a failure half way, or by mistake) finishes or changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+REQUIRED_OUTPUTS = ("UserPoolId", "DirectoryTableName")
+
+
+class ProvisionError(Exception):
+    """The command cannot do what was asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class StackTargets:
+    user_pool_id: str
+    table_name: str
+
+
+@dataclass(frozen=True)
+class Login:
+    subject: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    tenant_id: str
+    tenant_created: bool
+    email: str
+    login: Login
+    user_id: str
+    user_created: bool
+
+    def lines(self) -> list[str]:
+        return [
+            f"tenant {self.tenant_id}: {'created' if self.tenant_created else 'exists'}",
+            f"login {self.email}: "
+            + ("created, invitation mailed" if self.login.created else "exists (no new invitation)")
+            + f" (sub {self.login.subject})",
+            f"directory user {self.user_id}: {'created' if self.user_created else 'exists'}, linked to the login",
+        ]
+
+
+def stack_targets(cloudformation: Any, stack_name: str) -> StackTargets:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise ProvisionError(f"stack {stack_name}: {error.response['Error'].get('Message', error)}") from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+    missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
+    if missing:
+        raise ProvisionError(f"stack {stack_name} has no output {', '.join(missing)}: is it a Kontakt stack?")
+    return StackTargets(user_pool_id=outputs["UserPoolId"], table_name=outputs["DirectoryTableName"])
+
+
+def ensure_login(cognito: Any, user_pool_id: str, email: str) -> Login:
+    """The Cognito user of this email (AdminCreateUser, email verified); an existing one is kept."""
+    try:
+        user = cognito.admin_create_user(
+            UserPoolId=user_pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            DesiredDeliveryMediums=["EMAIL"],
+        )["User"]
+        attributes, created = user.get("Attributes", []), True
+    except cognito.exceptions.UsernameExistsException:
+        attributes, created = cognito.admin_get_user(UserPoolId=user_pool_id, Username=email)["UserAttributes"], False
+    subject = next((a["Value"] for a in attributes if a["Name"] == "sub"), None)
+    if not subject:
+        raise ProvisionError(f"Cognito returned no sub for {email}")
+    return Login(subject=subject, created=created)
+
+
+class Provisioner:
+    """Tenants and logins of one deployed stack, with the caller's AWS credentials."""
+
+    def __init__(self, stack_name: str, session: Any = None) -> None:
+        session = session or boto3.session.Session()
+        self.targets = stack_targets(session.client("cloudformation"), stack_name)
+        self.cognito = session.client("cognito-idp")
+        if session.region_name and not os.environ.get("AWS_DEFAULT_REGION"):
+            os.environ["AWS_DEFAULT_REGION"] = session.region_name  # pynamodb's client reads it
+        from shared.store import bind_table
+
+        bind_table(self.targets.table_name)
+
+    def create_tenant(self, tenant_id: str, admin_email: str) -> Result:
+        """The tenant and its first admin: a Cognito login and a directory admin user, linked."""
+        from services.directory import identity
+        from services.directory.domain.models import Role
+        from services.directory.store import DirectoryStore
+
+        store = DirectoryStore()
+        try:
+            created = identity.create_tenant(store, tenant_id)
+        except ValueError as error:
+            raise ProvisionError(f"tenant id {tenant_id!r} is not valid: letters, digits, - and _, 1-64") from error
+        return self._link(store, tenant_id, admin_email, Role.ADMIN, created)
+
+    def add_user(self, tenant_id: str, email: str, role: str | None = None) -> Result:
+        """A login for a user of an existing tenant: the directory user of that email, or a new one."""
+        from services.directory import identity
+        from services.directory.domain.models import Role
+        from services.directory.store import DirectoryStore
+
+        store = DirectoryStore()
+        if not identity.tenant_exists(store, tenant_id):
+            raise ProvisionError(f"no tenant {tenant_id} in this stack: `kontakt tenant create` makes one")
+        return self._link(store, tenant_id, email, Role(role) if role else None, False)
+
+    def _link(self, store: Any, tenant_id: str, email: str, role: Any, tenant_created: bool) -> Result:
+        from services.directory import identity
+        from shared.errors import Conflict
+
+        email = email.strip().lower()
+        login = ensure_login(self.cognito, self.targets.user_pool_id, email)
+        existing = identity.find_user_by_email(store, tenant_id, email)
+        try:
+            provisioned = identity.provision_user(store, tenant_id, login.subject, email, role, user_id=existing)
+        except Conflict as error:
+            raise ProvisionError(str(error)) from error
+        return Result(tenant_id, tenant_created, email, login, provisioned.user_id, provisioned.created)

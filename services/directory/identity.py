@@ -1,0 +1,229 @@
+"""Who a login is: tenants, their users and the logins linked to them.
+
+A tenant exists when its tenant record does (`T#<tenant>#TENANT#<tenant>`); only provisioning
+(`kontakt tenant create`, or `kontakt dev` for its dev tokens) writes it, never a request or a
+token. A login (Cognito's `sub`, a UUID) is linked to exactly one directory user both ways: the
+user record keeps `login_subject`, and a login item `LOGIN#<sub>` keeps (tenant, user id) so
+that the pre-token-generation trigger finds the user from the subject alone. The trigger turns
+that into the token's claims (`tenant_id`, `user_id`, `role`, `groups`); nothing the user can
+write in Cognito reaches a claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.directory.domain.models import Role, TenantSettings
+from services.directory.service import SETTINGS_ID, Caller, ensure_tenant, install_defaults
+from services.directory.store import DirectoryStore, Placement, Record, new_record
+from shared import clock
+from shared.auth import AuthContext
+from shared.errors import Conflict, Forbidden
+from shared.ids import new_id
+from shared.store import AlreadyApplied, UnitOfWork, record_key, run_with_retries
+
+TENANT_KIND = "tenant"
+LOGIN_KIND = "login"
+PROVISIONING_ACTOR = "service:provisioning"
+
+
+class UnknownLogin(Exception):
+    """The login is linked to no directory user of an existing tenant: no token for it."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The directory's answer to "who is this login": what goes into the token."""
+
+    tenant_id: str
+    user_id: str
+    role: Role
+    groups: tuple[str, ...]
+
+    def claims(self) -> dict[str, str]:
+        """The claims the trigger adds to the ID token (V1_0 events take string values only)."""
+        return {
+            "tenant_id": self.tenant_id,
+            "user_id": self.user_id,
+            "role": self.role.value,
+            "groups": " ".join(self.groups),
+        }
+
+
+def login_key(subject: str) -> str:
+    return f"LOGIN#{subject}"
+
+
+def _login_item(subject: str, tenant_id: str, user_id: str) -> Record:
+    return Record(
+        pk=login_key(subject),
+        sk=LOGIN_KIND.upper(),
+        kind=LOGIN_KIND,
+        fields={"subject": subject, "tenant_id": tenant_id, "user_id": user_id},
+    )
+
+
+def _get(pk: str, sk: str) -> Record | None:
+    try:
+        return Record.get(pk, sk, consistent_read=True)
+    except Record.DoesNotExist:
+        return None
+
+
+def tenant_exists(store: DirectoryStore, tenant_id: str) -> bool:
+    return store.get(tenant_id, TENANT_KIND, tenant_id) is not None
+
+
+def _service_caller(store: DirectoryStore, tenant_id: str) -> Caller:
+    auth = AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR, role=Role.ADMIN)
+    return Caller(auth=auth, store=store, signing_key=b"")
+
+
+# ----------------------------------------------------------------------------- provisioning
+
+
+def create_tenant(store: DirectoryStore, tenant_id: str, name: str | None = None) -> bool:
+    """Record the tenant with its default settings, in one transaction; False when it existed."""
+    AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR)  # the same rule as a token's tenant
+    if tenant_exists(store, tenant_id):
+        return False
+    data = {"id": tenant_id, "name": name or tenant_id, "created_at": clock.now().isoformat()}
+    record = new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement())
+    uow = UnitOfWork()
+    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    install_defaults(uow, tenant_id)
+    try:
+        uow.commit()
+        return True
+    except AlreadyApplied:  # made by a concurrent run, or settings from before tenant records
+        if tenant_exists(store, tenant_id):
+            return False
+    alone = UnitOfWork()
+    alone.save(new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement()), condition=Record.pk.does_not_exist())
+    alone.commit()
+    ensure_tenant(_service_caller(store, tenant_id))
+    return True
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    tenant_id: str
+    user_id: str
+    subject: str
+    created: bool  # the user record was new
+
+
+def provision_user(
+    store: DirectoryStore,
+    tenant_id: str,
+    subject: str,
+    email: str,
+    role: Role | None = None,
+    groups: tuple[str, ...] | None = None,
+    user_id: str | None = None,
+    name: str | None = None,
+) -> Provisioned:
+    """Make `subject`'s login a user of the tenant (idempotent).
+
+    The user keeps the id the login is already linked to; otherwise `user_id` or a new id. A
+    login linked to another tenant or user is refused (one login is one user of one tenant).
+    `role` and `groups` are set when given (a new user gets `user` and none); the groups are
+    written to the user record as given (provisioning makes no group memberships).
+    """
+    if not tenant_exists(store, tenant_id):
+        raise UnknownLogin(f"no tenant {tenant_id}")
+
+    def command() -> Provisioned:
+        login = _get(login_key(subject), LOGIN_KIND.upper())
+        linked_id = None
+        if login is not None:
+            if login.data["tenant_id"] != tenant_id or (user_id and login.data["user_id"] != user_id):
+                raise Conflict(
+                    f"login {subject} already belongs to user {login.data['user_id']} of {login.data['tenant_id']}"
+                )
+            linked_id = login.data["user_id"]
+        the_id = linked_id or user_id or new_id()
+        record = store.get(tenant_id, "user", the_id)
+        uow = UnitOfWork()
+        values: dict[str, Any] = {"login_subject": subject}
+        if role is not None or record is None:
+            values["role"] = (role or Role.USER).value
+        if groups is not None or record is None:
+            values["groups"] = list(groups or ())
+        if record is None:
+            data = {"id": the_id, "email": email, "name": name or email.split("@")[0], **values}
+            uow.save(new_record(tenant_id, "user", the_id, data, Placement()), condition=Record.pk.does_not_exist())
+        else:
+            other = record.data.get("login_subject")
+            if other and other != subject:
+                raise Conflict(f"user {the_id} of {tenant_id} is linked to another login")
+            if {k: record.data.get(k) for k in values} != values:
+                store.replace(uow, record, record.data | values)
+        if login is None:
+            uow.save(_login_item(subject, tenant_id, the_id), condition=Record.pk.does_not_exist())
+        if len(uow):
+            uow.commit()
+        return Provisioned(tenant_id, the_id, subject, created=record is None)
+
+    result: Provisioned = run_with_retries(command)
+    return result
+
+
+def find_user_by_email(store: DirectoryStore, tenant_id: str, email: str) -> str | None:
+    """The id of the tenant's directory user with this email (case-insensitive), if one exists."""
+    wanted = email.strip().lower()
+    for record in store.all_of_kind(tenant_id, "user"):
+        if str(record.data.get("email", "")).lower() == wanted:
+            return record.record_id
+    return None
+
+
+# ----------------------------------------------------------------------------- sign-in
+
+
+def resolve(store: DirectoryStore, subject: str) -> Identity:
+    """The identity of a login, from the directory's records only; UnknownLogin when it has none."""
+    login = _get(login_key(subject), LOGIN_KIND.upper())
+    if login is None:
+        raise UnknownLogin("the login is not a user of any tenant")
+    tenant_id, user_id = login.data["tenant_id"], login.data["user_id"]
+    records = {
+        r.kind: r
+        for r in Record.batch_get(
+            [
+                (record_key(tenant_id, TENANT_KIND, tenant_id), "TENANT"),
+                (record_key(tenant_id, "user", user_id), "USER"),
+            ],
+            consistent_read=True,
+        )
+    }
+    if TENANT_KIND not in records:
+        raise UnknownLogin(f"tenant {tenant_id} does not exist")
+    user = records.get("user")
+    if user is None or user.data.get("login_subject") != subject:
+        raise UnknownLogin(f"user {user_id} of {tenant_id} does not exist or is not linked to this login")
+    return Identity(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        role=Role(user.data.get("role", Role.USER.value)),
+        groups=tuple(user.data.get("groups") or ()),
+    )
+
+
+def open_tenant(caller: Caller) -> None:
+    """Load the tenant's settings for a request; a tenant never provisioned is refused.
+
+    One BatchGetItem reads the tenant record and the settings: a token never creates a tenant.
+    """
+    keys = [
+        (record_key(caller.tenant, TENANT_KIND, caller.tenant), TENANT_KIND.upper()),
+        (record_key(caller.tenant, "settings", SETTINGS_ID), "SETTINGS"),
+    ]
+    records = {r.kind: r for r in Record.batch_get(keys, consistent_read=True)}
+    if TENANT_KIND not in records:
+        raise Forbidden("This tenant does not exist.")
+    if "settings" in records:
+        caller.settings = TenantSettings.model_validate(records["settings"].data)
+    else:
+        ensure_tenant(caller)
