@@ -198,7 +198,7 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         ],
         [
             _schedule("DeleteSchedule", "campaign-01J"),
-            _schedule("DeleteSchedule", "activities-reminders"),  # the stack's own
+            _schedule("DeleteSchedule", "kontakt-dev-activities-reminders"),  # the stack's own
             _schedule("CreateSchedule", "mass-01J", "{email-scheduler-role}"),
             ("scheduler", "DeleteSchedule", {"Name": "mass-01J", "GroupName": "default"}),  # another stage's
             _object("PutObject", "{bucket:EmailFilesBucket}", "t/1"),
@@ -228,7 +228,7 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         ],
         [
             _schedule("CreateSchedule", "mass-01J", "{activities-scheduler-role}"),
-            _schedule("DeleteSchedule", "activities-reminders"),
+            _schedule("DeleteSchedule", "kontakt-dev-activities-reminders"),
             _send("{queue:EmailJobsQueue}"),
             ("ses", "SendEmail", {"FromEmailAddress": "a@shop.example"}),
             _object("PutObject", "{bucket:ActivitiesFilesBucket}", "t/1"),
