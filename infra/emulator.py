@@ -192,6 +192,7 @@ def provision(emulator: Emulator, template: TranslatedTemplate, parameters: Mapp
     create_alarms(emulator, stack)
     create_configuration_sets(emulator, stack)
     create_email_identities(emulator, stack)
+    create_schedule_groups(emulator, stack)
     return stack
 
 
@@ -335,6 +336,13 @@ def create_configuration_sets(emulator: Emulator, stack: Stack) -> None:
                 EventDestinationName=destination.name,
                 EventDestination=destination.definition,
             )
+
+
+def create_schedule_groups(emulator: Emulator, stack: Stack) -> None:
+    """The stack's schedule groups (the services' schedules go there; the runtime fires them)."""
+    scheduler = emulator.client("scheduler")
+    for name in stack.schedule_groups.values():
+        scheduler.create_schedule_group(Name=name)
 
 
 def create_email_identities(emulator: Emulator, stack: Stack) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.iam import Principal, enforce
 from infra.template import ACCOUNT_ID, REGION, Function
 
 log = logging.getLogger("kontakt.functions")
@@ -59,9 +60,13 @@ class WorkerSpec:
     timeout: int
     memory: int
     environment: dict[str, str]
+    principal: Principal | None = None  # its role, enforced on every AWS call it makes; None: no IAM
 
 
-def worker_spec(function: Function, project_root: Path, aws_endpoint: str) -> WorkerSpec:
+def worker_spec(
+    function: Function, project_root: Path, aws_endpoint: str, secret_arns: dict[str, str] | None = None
+) -> WorkerSpec:
+    """`secret_arns`: names -> ARNs of the stack's secrets; given, the worker enforces the function's role."""
     environment = {
         **function.environment,
         "AWS_ENDPOINT_URL": aws_endpoint,
@@ -87,6 +92,16 @@ def worker_spec(function: Function, project_root: Path, aws_endpoint: str) -> Wo
         timeout=function.timeout,
         memory=function.memory,
         environment=environment,
+        principal=None
+        if secret_arns is None
+        else Principal(
+            function_name=function.name,
+            role_name=function.role,
+            statements=tuple(function.statements),
+            region=REGION,
+            account=ACCOUNT_ID,
+            secret_arns=secret_arns,
+        ),
     )
 
 
@@ -148,6 +163,8 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     os.environ.update({**kept, **spec.environment})
     if hasattr(time, "tzset"):
         time.tzset()
+    if spec.principal is not None:  # before the handler's import creates any AWS client
+        enforce(spec.principal)
     sys.path.insert(0, spec.code_dir)
     os.chdir(spec.code_dir)
     prefix = f"[{spec.function_name.removeprefix('kontakt-')}]"

@@ -137,8 +137,12 @@ class LocalRuntime:
     # -- wiring
 
     def _functions(self, stack: Stack) -> Functions:
+        """A pool per function; each worker enforces its function's role (IAM) on its AWS calls."""
+        secret_arns = {s.name: s.arn for s in stack.secrets.values() if s.arn}
         pools = {
-            logical_id: FunctionPool(worker_spec(function, self.project_root, self.aws_endpoint), self.concurrency)
+            logical_id: FunctionPool(
+                worker_spec(function, self.project_root, self.aws_endpoint, secret_arns), self.concurrency
+            )
             for logical_id, function in stack.functions.items()
         }
         if stack.token_trigger:

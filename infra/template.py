@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.build import BUILD_DIR
+from infra.iam import role_name, role_statements
 
 REGION = "eu-north-1"
 ACCOUNT_ID = "123456789012"
@@ -44,7 +45,6 @@ SKIPPED_TYPES = frozenset(
         "AWS::SQS::QueuePolicy",
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
-        "AWS::Scheduler::ScheduleGroup",
     }
 )
 
@@ -154,6 +154,8 @@ class Function:
     timeout: int
     memory: int
     environment: dict[str, str]
+    role: str = ""  # the logical id of its execution role
+    statements: list[dict[str, Any]] = field(default_factory=list)  # the role's inline policies, resolved
 
 
 @dataclass
@@ -255,6 +257,7 @@ class Stack:
     alarms: dict[str, Alarm] = field(default_factory=dict)
     configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)
     email_identities: dict[str, str] = field(default_factory=dict)  # logical id -> domain or address
+    schedule_groups: dict[str, str] = field(default_factory=dict)  # logical id -> name
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
     # The function the user pool calls before it issues tokens (its pre-token-generation trigger).
@@ -534,6 +537,7 @@ class Resolver:
             "AWS::SecretsManager::Secret": "Name",
             "AWS::Lambda::Function": "FunctionName",
             "AWS::Scheduler::Schedule": "Name",
+            "AWS::Scheduler::ScheduleGroup": "Name",
             "AWS::CloudWatch::Alarm": "AlarmName",
             "AWS::SES::ConfigurationSet": "Name",
         }.get(self._type(logical_id))
@@ -568,6 +572,8 @@ class Resolver:
         kind = self._type(logical_id)
         name = self.name_of(logical_id)
         service = kind.split("::")[1].lower()
+        scheduler = f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}"
+        group = self._group(logical_id) if kind == "AWS::Scheduler::Schedule" else ""
         arns = {
             "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
@@ -576,7 +582,8 @@ class Resolver:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
-            "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{name}",
+            "AWS::Scheduler::Schedule": f"{scheduler}:schedule/{group}/{name}",
+            "AWS::Scheduler::ScheduleGroup": f"{scheduler}:schedule-group/{name}",
             "AWS::SecretsManager::Secret": self._ref_resource(logical_id),
             "AWS::SES::ConfigurationSet": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:configuration-set/{name}",
         }
@@ -592,6 +599,10 @@ class Resolver:
         if attribute == "ApiEndpoint":
             return "http://127.0.0.1"
         return f"{logical_id}.{attribute}"
+
+    def _group(self, logical_id: str) -> str:
+        group = self._props(logical_id).get("GroupName")
+        return str(self.resolve(group)) if group else "default"
 
     def _rule_arn(self, logical_id: str, name: str) -> str:
         bus = self._props(logical_id).get("EventBusName")
@@ -672,6 +683,7 @@ def build_stack(
         "AWS::Lambda::EventSourceMapping": _add_mapping,
         "AWS::ApiGatewayV2::Api": _add_http_api,
         "AWS::Scheduler::Schedule": _add_scheduler_schedule,
+        "AWS::Scheduler::ScheduleGroup": lambda s, r, i, p: s.schedule_groups.update({i: r.name_of(i)}),
         "AWS::CloudWatch::Alarm": _add_alarm,
         "AWS::SES::ConfigurationSet": _add_configuration_set,
         "AWS::SES::EmailIdentity": _add_email_identity,
@@ -846,6 +858,8 @@ def _add_function(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any],
         timeout=int(p.get("Timeout", 3)),
         memory=int(p.get("MemorySize", 128)),
         environment={k: _attribute_text(v) for k, v in variables.items()},
+        role=role_name(r.resources, logical_id),
+        statements=role_statements(r.resources, r.resolve, logical_id),
     )
 
 

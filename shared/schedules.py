@@ -124,9 +124,21 @@ def cron(frequency: Frequency, first: datetime) -> str:
     return f"cron({minute} {hour} {first.day} * ? *)"
 
 
-def schedule_name(stage: str, kind: str, record_id: str) -> str:
-    """A schedule's name: deterministic, so a retried create finds the one it made (64 characters at most)."""
-    return f"kontakt-{stage}-{kind}-{record_id}"[:64]
+SCHEDULE_NAME_MAX = 64  # EventBridge Scheduler: 1-64 of [0-9a-zA-Z-_.]
+_SCHEDULE_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
+
+
+def schedule_name(kind: str, record_id: str) -> str:
+    """A schedule's name: deterministic, so a retried create finds the one it made.
+
+    The stack's schedule group (one per stage) scopes it, so the name carries no stage; `kind`
+    (mass, campaign, automation) is the prefix each service's role may touch. Never truncated: a
+    name that does not fit is an error, not a collision with another record's schedule.
+    """
+    name = f"{kind}-{record_id}"
+    if not _SCHEDULE_NAME.fullmatch(name):
+        raise ValueError(f"schedule name {name!r} is not 1-{SCHEDULE_NAME_MAX} of [0-9a-zA-Z-_.]")
+    return name
 
 
 # ----------------------------------------------------------------------------- expressions

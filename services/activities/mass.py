@@ -188,7 +188,7 @@ def create(caller: Caller, body: MassActivityCreate, idempotency_key: str | None
         updated_at=now,
     )
     if scheduled:
-        mass.schedule_name = schedule_name(load(ActivitiesSettings).stage, mass.id)
+        mass.schedule_name = schedule_name(mass.id)
     uow = UnitOfWork()
     caller.store.add(uow, new_record(caller.tenant, KIND, mass.id, _data(mass)))
     if idempotency_key:

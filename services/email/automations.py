@@ -133,7 +133,7 @@ def create(caller: Caller, body: AutomationCreate) -> Automation:
     automation = Automation(
         id=automation_id,
         **body.model_dump(),
-        schedule_name=schedule_name(load(EmailSettings).stage, automation_id),
+        schedule_name=schedule_name(automation_id),
         created_by=caller.user_id,
         created_at=now,
         updated_at=now,

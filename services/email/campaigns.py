@@ -317,7 +317,7 @@ def _commit_skip(caller: Caller, campaign_id: str, records: list[Record]) -> Non
 
 
 def schedule_name_of(campaign_id: str) -> str:
-    return schedule_name(load(EmailSettings).stage, "campaign", campaign_id)
+    return schedule_name("campaign", campaign_id)
 
 
 def _target(tenant: str, campaign_id: str) -> ScheduleTarget:

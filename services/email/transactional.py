@@ -86,6 +86,15 @@ def enqueue(tenant: str, message_id: str) -> None:
 
 # ----------------------------------------------------------------------------- email.send_requested
 
+REQUEST_FILES = "requests"  # the files bucket's prefix for requesters' attachments, then the tenant
+
+
+def held_for(tenant: str, bucket: str, key: str) -> bool:
+    """Whether an attachment is where the sender may read it for this tenant: the email files bucket,
+    under `requests/{tenant}/` (the sender's role reads that bucket only; a key of another tenant or
+    a campaign's file is not the requester's to send)."""
+    return bucket == load(EmailSettings).files_bucket and key.startswith(f"{REQUEST_FILES}/{tenant}/")
+
 
 def _status(caller: Caller, request: EmailSendRequested) -> tuple[MessageStatus, str | None]:
     """Whether the mail may go, and why not."""
@@ -95,6 +104,10 @@ def _status(caller: Caller, request: EmailSendRequested) -> tuple[MessageStatus,
         return MessageStatus.opted_out, "The recipient opted out of the list type."
     if attachments_too_large([a.size for a in request.attachments]):
         return MessageStatus.failed, "Attachments exceed 25 MB in all."
+    elsewhere = [a.name for a in request.attachments if not held_for(caller.tenant, a.bucket, a.key)]
+    if elsewhere:
+        place = f"{load(EmailSettings).files_bucket}/{REQUEST_FILES}/{caller.tenant}/"
+        return MessageStatus.failed, f"Attachments must be put in {place} first: {', '.join(elsewhere)}."
     if not request.template_id and not request.subject:
         return MessageStatus.failed, "A subject (or a template) is required."
     return MessageStatus.queued, None

@@ -33,7 +33,8 @@ class SmsSent(MessageSent):
 
 
 class EmailAttachment(BaseModel):
-    """A file in S3 that a mail carries (the requester's bucket; the email service reads it)."""
+    """A file in S3 that a mail carries: the requester puts (copies) it into the email service's files
+    bucket under `requests/{tenant_id}/` first; the email service reads that bucket only."""
 
     bucket: str
     key: str

@@ -87,6 +87,17 @@ def test_function_environment(runtime: LocalRuntime) -> None:
     assert len(value) == 32
 
 
+def test_a_call_the_function_role_does_not_grant_is_refused(runtime: LocalRuntime) -> None:
+    """IAM in the worker: the API function's role grants nothing, the queue worker's grants the log table."""
+    response = _get(runtime, "/items/write", runtime.token("t1", "u1"))
+    assert response.status_code == 403
+    error = response.json()
+    assert error["Code"] == "AccessDeniedException"
+    assert "assumed-role/ApiFunctionRole/" in error["Message"]  # the function's role, as AWS names the caller
+    assert "is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:" in error["Message"]
+    assert logged(runtime, "api") == {}  # nothing reached the emulator
+
+
 # ---------------------------------------------------------------- queues and the bus
 
 

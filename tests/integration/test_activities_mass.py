@@ -198,7 +198,8 @@ def test_a_firing_retried_asks_for_the_audience_once_and_a_passive_one_not_at_al
     assert response["statusCode"] == 201, response["body"]
     created = json.loads(response["body"])
     scheduler = aws.client("scheduler")
-    assert scheduler.get_schedule(Name=created["schedule_name"])["State"] == "ENABLED"
+    group = stack.schedule_groups["ScheduleGroup"]
+    assert scheduler.get_schedule(Name=created["schedule_name"], GroupName=group)["State"] == "ENABLED"
 
     record = ActivitiesStore().get(tenant, mass.KIND, created["id"])
     assert record is not None
@@ -222,12 +223,12 @@ def test_a_firing_retried_asks_for_the_audience_once_and_a_passive_one_not_at_al
     passive = {"active": False}
     response = api.handler(http_event("PATCH", f"/mass-activities/{created['id']}", tenant, passive), context)
     assert response["statusCode"] == 200, response["body"]
-    assert scheduler.get_schedule(Name=created["schedule_name"])["State"] == "DISABLED"
+    assert scheduler.get_schedule(Name=created["schedule_name"], GroupName=group)["State"] == "DISABLED"
     later = {**firing, "scheduled_time": (at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
     assert jobs.handler(sqs_event([later], queue), lambda_env("ActivitiesJobsFunction")) == {"batchItemFailures": []}
     assert len(_events(aws, stack, tenant, "audience.requested")) == 1
 
-    scheduler.delete_schedule(Name=created["schedule_name"])  # gone already: the delete still succeeds
+    scheduler.delete_schedule(Name=created["schedule_name"], GroupName=group)  # gone already: the delete still succeeds
     context = lambda_env("ActivitiesApiFunction")
     response = api.handler(http_event("DELETE", f"/mass-activities/{created['id']}", tenant), context)
     assert response["statusCode"] == 204, response["body"]

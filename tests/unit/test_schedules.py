@@ -104,8 +104,9 @@ def test_repeat_plans() -> None:
 
 
 def test_names_times_and_inputs() -> None:
-    assert schedule_name("dev", "automation", "A1") == "kontakt-dev-automation-A1"
-    assert len(schedule_name("a-very-long-stage-name", "automation", "01JAAAAAAAAAAAAAAAAAAAAAAA" * 2)) == 64
+    assert schedule_name("automation", "01JAAAAAAAAAAAAAAAAAAAAAAA") == "automation-01JAAAAAAAAAAAAAAAAAAAAAAA"
+    with pytest.raises(ValueError, match="schedule name"):  # never truncated into another record's name
+        schedule_name("automation", "01JAAAAAAAAAAAAAAAAAAAAAAA" * 3)
     moment = datetime(2030, 1, 1, 8, 0, 30, 400, tzinfo=UTC)
     assert scheduled_time(moment) == "2030-01-01T08:00:30Z"
     assert parse_scheduled_time("2030-01-01T08:00:30Z") == moment.replace(microsecond=0)

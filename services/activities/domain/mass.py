@@ -274,9 +274,9 @@ def schedule_plan(schedule: MassSchedule, now: datetime) -> SchedulePlan | None:
     return recurring_plan(expression, zone, now, schedule.start, schedule.end)
 
 
-def schedule_name(stage: str, mass_activity_id: str) -> str:
-    """The schedule's name: deterministic, so a retried create finds the one it made."""
-    return _schedule_name(stage, "mass", mass_activity_id)
+def schedule_name(mass_activity_id: str) -> str:
+    """The schedule's name (in the stack's schedule group): deterministic, so a retried create finds the one it made."""
+    return _schedule_name("mass", mass_activity_id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -114,8 +114,8 @@ def check(schedule: Repeat, now: datetime) -> list[FieldError]:
     return schedule.problems(now, "schedule")
 
 
-def schedule_name(stage: str, automation_id: str) -> str:
-    return _schedule_name(stage, "automation", automation_id)
+def schedule_name(automation_id: str) -> str:
+    return _schedule_name("automation", automation_id)
 
 
 def firing_time(text: str) -> str:

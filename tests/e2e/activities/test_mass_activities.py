@@ -83,7 +83,8 @@ def _made_by(api: Api, contact_id: str, mass_id: str) -> list[dict[str, Any]]:
 
 def _schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
     try:
-        return dict(stack.client("scheduler").get_schedule(Name=name))
+        group = stack.stack.schedule_groups["ScheduleGroup"] if stack.stack else "default"
+        return dict(stack.client("scheduler").get_schedule(Name=name, GroupName=group))
     except ClientError as error:
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
         return None
@@ -166,7 +167,7 @@ def test_at_a_set_time_the_schedule_fires_then_is_gone(stack: LocalRuntime, worl
         schedule={"mode": "at", "at": "2031-01-05T09:00:00+02:00", "time_zone": HELSINKI},
     )
     name = mass["schedule_name"]
-    assert name == f"kontakt-dev-mass-{mass['id']}"
+    assert name == f"mass-{mass['id']}"  # in the stage's schedule group
     names = [s["Name"] for s in stack.client("scheduler").list_schedules()["Schedules"]]
     assert name in names
     schedule = _schedule(stack, name)

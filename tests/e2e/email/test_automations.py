@@ -80,7 +80,8 @@ def _automation(world: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 def _schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
     try:
-        return dict(stack.client("scheduler").get_schedule(Name=name))
+        group = stack.stack.schedule_groups["ScheduleGroup"] if stack.stack else "default"
+        return dict(stack.client("scheduler").get_schedule(Name=name, GroupName=group))
     except ClientError as error:
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
         return None

@@ -18,12 +18,18 @@ from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelop
 
 TABLE = "kontakt-dev-email"
 DOMAIN = LOCAL_PARAMETERS["SendingDomain"]  # the local stack's SendingDomain, its SES identity
-BUCKET = "kontakt-test-email-attachments"
+BUCKET = "kontakt-test-email-attachments"  # a requester's own bucket: the sender may not read it
+
+
+def _files_bucket(stack: LocalRuntime) -> str:
+    """Where a requester puts a mail's attachments (under requests/{tenant}/)."""
+    assert stack.stack is not None
+    return stack.stack.buckets["EmailFilesBucket"].name
 
 
 @pytest.fixture(scope="module", autouse=True)
 def verified_domain(stack: LocalRuntime) -> None:
-    """A bucket of the requester's attachments (the sending domain is the template's SES identity)."""
+    """A requester's own bucket (the sending domain is the template's SES identity)."""
     s3 = stack.client("s3")
     region = s3.meta.region_name
     where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
@@ -47,7 +53,8 @@ def _message(admin: Api, message_id: str) -> dict[str, Any]:
 
 def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     contact_id = new_id()
-    stack.client("s3").put_object(Bucket=BUCKET, Key="invoice.pdf", Body=b"%PDF-1.4 invoice")
+    key = f"requests/{tenant}/scanner/invoice.pdf"  # the requester copied its file there
+    stack.client("s3").put_object(Bucket=_files_bucket(stack), Key=key, Body=b"%PDF-1.4 invoice")
     envelope = _request(
         tenant,
         contact_id=contact_id,
@@ -60,8 +67,8 @@ def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api
         reply_to=["support@acme.example"],
         attachments=[
             {
-                "bucket": BUCKET,
-                "key": "invoice.pdf",
+                "bucket": _files_bucket(stack),
+                "key": key,
                 "name": "invoice.pdf",
                 "content_type": "application/pdf",
                 "size": 16,
@@ -116,20 +123,32 @@ def test_suppressed_opted_out_and_oversized_are_not_sent(stack: LocalRuntime, ad
             attachments=[{"bucket": BUCKET, "key": "big", "name": "big.bin", "size": 25 * 1024 * 1024 + 1}],
         ),
     }
+    elsewhere = {  # in the requester's bucket, or another tenant's place in the files bucket: never read
+        "bucket": _files_bucket(stack),
+        "key": "requests/another-tenant/x.pdf",
+        "name": "x.pdf",
+        "size": 5,
+    }
+    stack.client("s3").put_object(Bucket=BUCKET, Key="x.pdf", Body=b"%PDF-")
+    foreign = [{**elsewhere, "bucket": BUCKET, "key": "x.pdf"}, elsewhere]
+    cases["not_held"] = _request(tenant, contact_id=contact_id, text="x", attachments=foreign)
     ids = {status: derived_id("scanner", e["data"]["request_id"]) for status, e in cases.items()}
     for envelope in cases.values():
         put_envelope(stack, envelope)
 
     def recorded() -> dict[str, dict[str, Any]] | None:
         items = admin.get("/email/messages", params={"contact_id": contact_id}).json()["items"]
-        return {m["id"]: m for m in items} if len(items) == 3 else None
+        return {m["id"]: m for m in items} if len(items) == len(cases) else None
 
     found = settle(stack, recorded)
     assert found is not None
-    for status, message_id in ids.items():
+    for case, message_id in ids.items():
+        status = "failed" if case == "not_held" else case
         assert found[message_id]["status"] == status and found[message_id]["error"], found[message_id]
         assert _sent_mails(stack, message_id) == []
     assert "25 MB" in found[ids["failed"]]["error"]
+    assert f"{_files_bucket(stack)}/requests/{tenant}/" in found[ids["not_held"]]["error"]
+    assert found[ids["not_held"]]["error"].endswith(": x.pdf, x.pdf.")
     assert envelopes(stack, tenant, "email.sent") == []
 
 

@@ -170,7 +170,7 @@ def test_schedule_expressions() -> None:
     assert plan.end_date == datetime(2030, 5, 1, tzinfo=UTC)
     assert schedule_plan(recurring, datetime(2030, 4, 10, tzinfo=UTC)).start_date is None  # type: ignore[union-attr]
     assert schedule_plan(recurring, datetime(2030, 6, 1, tzinfo=UTC)) is None  # ended
-    assert schedule_name("dev", "M1") == "kontakt-dev-mass-M1"
+    assert schedule_name("M1") == "mass-M1"
 
 
 def test_passive_ended_and_unscheduled_mass_activities_do_not_run() -> None:

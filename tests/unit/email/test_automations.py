@@ -35,7 +35,7 @@ def automation(**overrides: Any) -> Automation:
     values = {
         **BODY,
         "id": "A1",
-        "schedule_name": "kontakt-dev-automation-A1",
+        "schedule_name": "automation-A1",
         "created_by": "admin",
         "created_at": NOW,
         "updated_at": NOW,
@@ -88,7 +88,7 @@ def test_a_firing_has_one_campaign_whatever_the_spelling_of_its_time() -> None:
         "automation_id": "A1",
         "scheduled_time": "2030-03-11T12:00:00Z",
     }
-    assert schedule_name("dev", "A1") == "kontakt-dev-automation-A1"
+    assert schedule_name("A1") == "automation-A1"
 
 
 def test_once_ever_or_once_per_firing() -> None:
