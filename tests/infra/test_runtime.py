@@ -269,6 +269,15 @@ def test_template_schedules_fire(runtime: LocalRuntime) -> None:
     assert any(e.get("detail-type") == "Scheduled Event" for e in events)
 
 
+def test_rate_schedules_fire_again_after_a_test_fired_the_future(runtime: LocalRuntime) -> None:
+    """A test that fires a moment years ahead must not silence the rate schedules for later tests."""
+    assert runtime.stack is not None
+    rates = {s.name for s in runtime.stack.schedules.values() if s.expression.startswith("rate(")}
+    assert rates, "the fixture template has a rate schedule"
+    assert set(runtime.fire_schedules(datetime.now(UTC) + timedelta(days=3 * 365))) >= rates
+    assert set(runtime.fire_schedules(datetime.now(UTC) + timedelta(hours=2))) >= rates
+
+
 def test_timeout_kills_and_restarts_the_worker(runtime: LocalRuntime) -> None:
     with pytest.raises(FunctionError) as failure:
         runtime.invoke("SlowFunction", {"seconds": 5})
