@@ -7,12 +7,20 @@ user record keeps `login_subject`, and a login item `LOGIN#<sub>` keeps (tenant,
 that the pre-token-generation trigger finds the user from the subject alone. The trigger turns
 that into the token's claims (`tenant_id`, `user_id`, `role`, `groups`); nothing the user can
 write in Cognito reaches a claim.
+
+Self sign-up (off unless a tenant's admin turns on `self_sign_up` in the settings): the pre-sign-up
+trigger checks the tenant the sign-up names (`check_sign_up`) and records which tenant the email
+asked to join (`record_sign_up`); once Cognito has confirmed the email, the post-confirmation
+trigger checks again and makes the login a directory user with role `user` (`join`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from services.directory.domain.models import Role, TenantSettings
 from services.directory.service import SETTINGS_ID, Caller, ensure_tenant, install_defaults
@@ -21,15 +29,33 @@ from shared import clock
 from shared.auth import AuthContext
 from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
-from shared.store import AlreadyApplied, UnitOfWork, record_key, run_with_retries
+from shared.store import AlreadyApplied, TableItem, UnitOfWork, record_key, run_with_retries
 
 TENANT_KIND = "tenant"
 LOGIN_KIND = "login"
 PROVISIONING_ACTOR = "service:provisioning"
 
 
+SIGN_UP_RETENTION = timedelta(days=30)  # a sign-up's email may be confirmed later (a code sent again)
+
+
 class UnknownLogin(Exception):
     """The login is linked to no directory user of an existing tenant: no token for it."""
+
+
+class SignUpRefused(Exception):
+    """The tenant does not let this email sign itself up (the reason is for the log, not the client)."""
+
+
+class SignUpItem(TableItem):
+    """A self sign-up waiting for its email to be confirmed: the tenant it asked to join."""
+
+    tenant_id = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    @staticmethod
+    def key(email: str) -> str:
+        return f"SIGNUP#{email.strip().lower()}"
 
 
 @dataclass(frozen=True)
@@ -177,6 +203,61 @@ def find_user_by_email(store: DirectoryStore, tenant_id: str, email: str) -> str
         if str(record.data.get("email", "")).lower() == wanted:
             return record.record_id
     return None
+
+
+# ----------------------------------------------------------------------------- self sign-up
+
+
+def check_sign_up(store: DirectoryStore, tenant_id: str | None, email: str) -> None:
+    """Refuse unless the tenant exists, its settings allow self sign-up and the email's domain."""
+    if not tenant_id:
+        raise SignUpRefused("the sign-up names no tenant")
+    try:
+        AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR)  # a well-formed tenant id
+    except ValueError as error:
+        raise SignUpRefused(f"not a tenant id: {tenant_id!r}") from error
+    keys = [
+        (record_key(tenant_id, TENANT_KIND, tenant_id), TENANT_KIND.upper()),
+        (record_key(tenant_id, "settings", SETTINGS_ID), "SETTINGS"),
+    ]
+    records = {r.kind: r for r in Record.batch_get(keys, consistent_read=True)}
+    if TENANT_KIND not in records:
+        raise SignUpRefused(f"no tenant {tenant_id}")
+    settings = TenantSettings.model_validate(records["settings"].data) if "settings" in records else TenantSettings()
+    if not settings.self_sign_up.enabled:
+        raise SignUpRefused(f"tenant {tenant_id} does not allow self sign-up")
+    if not settings.self_sign_up.allows(email):
+        raise SignUpRefused(f"tenant {tenant_id} does not allow sign-ups from {email.rpartition('@')[2]!r}")
+    if find_user_by_email(store, tenant_id, email):
+        raise SignUpRefused(f"tenant {tenant_id} already has a user {email}: an operator links it (kontakt user add)")
+
+
+def record_sign_up(tenant_id: str, email: str) -> None:
+    """Remember which tenant the email's sign-up asked to join, until the email is confirmed."""
+    SignUpItem(
+        pk=SignUpItem.key(email),
+        sk="SIGNUP",
+        kind="signup",
+        tenant_id=tenant_id,
+        expires_at=clock.now() + SIGN_UP_RETENTION,
+    ).save()
+
+
+def join(store: DirectoryStore, subject: str, email: str, name: str | None = None) -> Provisioned:
+    """Make a confirmed self sign-up a user (role `user`, no groups) of the tenant it asked to join.
+
+    Idempotent: a login already linked is returned as it is (Cognito may deliver the trigger twice).
+    The tenant's setting is checked again: it may have been turned off since the sign-up.
+    """
+    login = _get(login_key(subject), LOGIN_KIND.upper())
+    if login is not None:
+        return Provisioned(login.data["tenant_id"], login.data["user_id"], subject, created=False)
+    try:
+        pending = SignUpItem.get(SignUpItem.key(email), "SIGNUP", consistent_read=True)
+    except SignUpItem.DoesNotExist:
+        raise SignUpRefused(f"no sign-up of {email} is waiting") from None
+    check_sign_up(store, pending.tenant_id, email)
+    return provision_user(store, pending.tenant_id, subject, email, name=name)
 
 
 # ----------------------------------------------------------------------------- sign-in

@@ -172,6 +172,31 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [("dynamodb", "GetItem", {"TableName": "{table:DirectoryTable}"})],
         [_put("{table:DirectoryTable}"), ("dynamodb", "GetItem", {"TableName": "{table:EmailTable}"})],
     ),
+    "DirectorySignUpFunction": (  # reads the tenant, its settings and users; writes the pending sign-up
+        [
+            ("dynamodb", "BatchGetItem", {"RequestItems": {"{table:DirectoryTable}": {}}}),
+            ("dynamodb", "Query", {"TableName": "{table:DirectoryTable}", "IndexName": "by_type"}),
+            ("dynamodb", "PutItem", {"TableName": "{table:DirectoryTable}"}),
+        ],
+        [
+            ("dynamodb", "UpdateItem", {"TableName": "{table:DirectoryTable}"}),
+            ("dynamodb", "DeleteItem", {"TableName": "{table:DirectoryTable}"}),
+            ("dynamodb", "PutItem", {"TableName": "{table:EmailTable}"}),
+        ],
+    ),
+    "DirectoryJoinFunction": (  # the same checks, then the user record and the login item in one transaction
+        [
+            ("dynamodb", "GetItem", {"TableName": "{table:DirectoryTable}"}),
+            ("dynamodb", "BatchGetItem", {"RequestItems": {"{table:DirectoryTable}": {}}}),
+            ("dynamodb", "Query", {"TableName": "{table:DirectoryTable}", "IndexName": "by_type"}),
+            _put("{table:DirectoryTable}"),
+        ],
+        [
+            ("dynamodb", "UpdateItem", {"TableName": "{table:DirectoryTable}"}),
+            ("dynamodb", "DeleteItem", {"TableName": "{table:DirectoryTable}"}),
+            _put("{table:ActivitiesTable}"),
+        ],
+    ),
     "DirectoryPublisherFunction": (
         [_publish("{bus:EventBus}"), _send("{queue:DirectoryPublisherDLQ}")],  # an oversized event is set aside
         [_publish("default"), _put("{table:DirectoryTable}"), _send("{queue:DirectoryEventsQueue}")],
@@ -274,7 +299,7 @@ def _resolved(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, str):
         return re.sub(r"\{([^}]+)\}", lambda m: names[m.group(1)], value)
     if isinstance(value, dict):
-        return {k: _resolved(v, names) for k, v in value.items()}
+        return {_resolved(k, names): _resolved(v, names) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolved(v, names) for v in value]
     return value

@@ -18,9 +18,14 @@ def resources() -> dict[str, Any]:
     return dict(translate(ROOT).resources)
 
 
-def test_no_user_can_sign_up_or_write_a_claim(resources: dict[str, Any]) -> None:
+def test_sign_ups_pass_the_directorys_trigger_and_no_user_can_write_a_claim(resources: dict[str, Any]) -> None:
     pool = resources["UserPool"]["Properties"]
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # Users may sign up, but only through the pre-sign-up trigger (it refuses a sign-up unless a
+    # tenant allows it) and only confirmed: an unconfirmed email gets no login.
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert pool["LambdaConfig"]["PreSignUp"] == {"Fn::GetAtt": ["DirectorySignUpFunction", "Arn"]}
+    assert pool["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["DirectoryJoinFunction", "Arn"]}
+    assert pool["AutoVerifiedAttributes"] == ["email"]  # Cognito mails a code; nothing confirms without it
     assert not [a for a in pool.get("Schema", []) if a["Name"] in ("tenant_id", "role")]
     client = resources["UserPoolClient"]["Properties"]
     assert client["WriteAttributes"] == ["name"]
@@ -30,10 +35,12 @@ def test_no_user_can_sign_up_or_write_a_claim(resources: dict[str, Any]) -> None
 
 def test_the_directory_trigger_makes_every_token(resources: dict[str, Any]) -> None:
     pool = resources["UserPool"]["Properties"]
-    assert pool["LambdaConfig"] == {"PreTokenGeneration": {"Fn::GetAtt": ["DirectoryTokenFunction", "Arn"]}}
-    permission = resources["DirectoryTokenFunctionCognitoPermission"]["Properties"]
-    assert permission["Principal"] == "cognito-idp.amazonaws.com"
-    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert set(pool["LambdaConfig"]) == {"PreTokenGeneration", "PreSignUp", "PostConfirmation"}
+    assert pool["LambdaConfig"]["PreTokenGeneration"] == {"Fn::GetAtt": ["DirectoryTokenFunction", "Arn"]}
+    for function in ("DirectoryTokenFunction", "DirectorySignUpFunction", "DirectoryJoinFunction"):
+        permission = resources[f"{function}CognitoPermission"]["Properties"]
+        assert permission["Principal"] == "cognito-idp.amazonaws.com"
+        assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
     stack = build_stack(translate(ROOT))
     assert stack.token_trigger == "DirectoryTokenFunction"
     function = stack.functions["DirectoryTokenFunction"]

@@ -480,6 +480,43 @@ DEFAULT_NUMBER_PREFIXES: dict[Module, str] = {"accounts": "ACC-", "contacts": "C
 Prefix = Annotated[str, StringConstraints(max_length=10, pattern=r"^[A-Za-z0-9_/#-]*$")]
 
 
+# An email domain: `example.com`, kept in lower case (no `@`, no wildcards; subdomains are listed one by one).
+EmailDomain = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=253,
+        pattern=r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$",
+    ),
+]
+
+
+class SelfSignUp(BaseModel):
+    """Whether people may sign themselves up as users of the tenant (off unless an admin turns it on).
+
+    A sign-up names the tenant; it is accepted only while `enabled` and when the email's domain is
+    exactly one of `allowed_domains`. The new login becomes a directory user with role `user` and
+    no groups once its email is confirmed.
+    """
+
+    model_config = INPUT
+
+    enabled: bool = False
+    allowed_domains: list[EmailDomain] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _domains_when_enabled(self) -> SelfSignUp:
+        if self.enabled and not self.allowed_domains:
+            raise PydanticCustomError("self_sign_up", "self sign-up needs at least one allowed email domain")
+        self.allowed_domains = list(dict.fromkeys(d.lower() for d in self.allowed_domains))
+        return self
+
+    def allows(self, email: str) -> bool:
+        """Whether an email address may sign up under this setting."""
+        local, at, domain = email.strip().lower().rpartition("@")
+        return self.enabled and bool(local and at) and domain in self.allowed_domains
+
+
 class TenantSettings(BaseModel):
     model_config = INPUT
 
@@ -487,6 +524,7 @@ class TenantSettings(BaseModel):
     open_modules: list[Module] = Field(default_factory=list)
     number_prefixes: dict[Module, Prefix] = Field(default_factory=lambda: dict(DEFAULT_NUMBER_PREFIXES))
     number_start: Annotated[int, Field(ge=0, le=10**12)] = 1001
+    self_sign_up: SelfSignUp = Field(default_factory=SelfSignUp)
 
 
 def format_number(settings: TenantSettings, module: Module, sequence: int) -> str:
