@@ -208,6 +208,18 @@ def find_user_by_email(store: DirectoryStore, tenant_id: str, email: str) -> str
 # ----------------------------------------------------------------------------- self sign-up
 
 
+def tenant_settings(tenant_id: str) -> TenantSettings | None:
+    """The settings of an existing tenant (one BatchGetItem); None when the tenant does not exist."""
+    keys = [
+        (record_key(tenant_id, TENANT_KIND, tenant_id), TENANT_KIND.upper()),
+        (record_key(tenant_id, "settings", SETTINGS_ID), "SETTINGS"),
+    ]
+    records = {r.kind: r for r in Record.batch_get(keys, consistent_read=True)}
+    if TENANT_KIND not in records:
+        return None
+    return TenantSettings.model_validate(records["settings"].data) if "settings" in records else TenantSettings()
+
+
 def check_sign_up(store: DirectoryStore, tenant_id: str | None, email: str) -> None:
     """Refuse unless the tenant exists, its settings allow self sign-up and the email's domain."""
     if not tenant_id:
@@ -216,14 +228,9 @@ def check_sign_up(store: DirectoryStore, tenant_id: str | None, email: str) -> N
         AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR)  # a well-formed tenant id
     except ValueError as error:
         raise SignUpRefused(f"not a tenant id: {tenant_id!r}") from error
-    keys = [
-        (record_key(tenant_id, TENANT_KIND, tenant_id), TENANT_KIND.upper()),
-        (record_key(tenant_id, "settings", SETTINGS_ID), "SETTINGS"),
-    ]
-    records = {r.kind: r for r in Record.batch_get(keys, consistent_read=True)}
-    if TENANT_KIND not in records:
+    settings = tenant_settings(tenant_id)
+    if settings is None:
         raise SignUpRefused(f"no tenant {tenant_id}")
-    settings = TenantSettings.model_validate(records["settings"].data) if "settings" in records else TenantSettings()
     if not settings.self_sign_up.enabled:
         raise SignUpRefused(f"tenant {tenant_id} does not allow self sign-up")
     if not settings.self_sign_up.allows(email):
@@ -243,6 +250,14 @@ def record_sign_up(tenant_id: str, email: str) -> None:
     ).save()
 
 
+def pending_sign_up(email: str) -> str | None:
+    """The tenant that the email's sign-up asked to join, if one is waiting."""
+    try:
+        return str(SignUpItem.get(SignUpItem.key(email), "SIGNUP", consistent_read=True).tenant_id)
+    except SignUpItem.DoesNotExist:
+        return None
+
+
 def join(store: DirectoryStore, subject: str, email: str, name: str | None = None) -> Provisioned:
     """Make a confirmed self sign-up a user (role `user`, no groups) of the tenant it asked to join.
 
@@ -252,12 +267,11 @@ def join(store: DirectoryStore, subject: str, email: str, name: str | None = Non
     login = _get(login_key(subject), LOGIN_KIND.upper())
     if login is not None:
         return Provisioned(login.data["tenant_id"], login.data["user_id"], subject, created=False)
-    try:
-        pending = SignUpItem.get(SignUpItem.key(email), "SIGNUP", consistent_read=True)
-    except SignUpItem.DoesNotExist:
-        raise SignUpRefused(f"no sign-up of {email} is waiting") from None
-    check_sign_up(store, pending.tenant_id, email)
-    return provision_user(store, pending.tenant_id, subject, email, name=name)
+    tenant_id = pending_sign_up(email)
+    if tenant_id is None:
+        raise SignUpRefused(f"no sign-up of {email} is waiting")
+    check_sign_up(store, tenant_id, email)
+    return provision_user(store, tenant_id, subject, email, name=name)
 
 
 # ----------------------------------------------------------------------------- sign-in
