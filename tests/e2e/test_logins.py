@@ -244,3 +244,80 @@ def test_dev_tokens_are_made_like_a_cognito_login(api: Api) -> None:
         ("kim", "manager", ["g1"])
     ]
     assert api.post("/dev/token", json={"tenant": "a/b", "user": "kim"}).status_code == 400
+
+
+def test_a_self_signed_up_login_is_a_user_of_the_tenant_that_allows_it_and_of_no_other(
+    stack: LocalRuntime, deployed: dict[str, str]
+) -> None:
+    """Cognito's sign-up as the pool runs it: the pre-sign-up trigger, SignUp, the emailed code
+    confirmed, the post-confirmation trigger (moto runs no triggers: they are invoked here with the
+    events Cognito sends), then a sign-in through the pre-token-generation trigger."""
+    tenant, other = new_tenant(), new_tenant()
+    boss, other_boss = f"boss-{uuid.uuid4().hex[:6]}@example.fi", f"boss-{uuid.uuid4().hex[:6]}@example.fi"
+    for name, email in ((tenant, boss), (other, other_boss)):
+        made = kontakt(
+            stack, deployed, "tenant", "create", "--stack", STACK_NAME, "--tenant", name, "--admin-email", email
+        )
+        assert made.returncode == 0, made.stderr
+    admin = login(stack, deployed["pool"], boss)
+    settings = admin.get("/settings").json()
+    assert settings["self_sign_up"] == {"enabled": False, "allowed_domains": []}
+    settings["self_sign_up"] = {"enabled": True, "allowed_domains": ["acme.fi"]}
+    assert admin.put("/settings", json=settings).status_code == 200
+
+    cognito = stack.client("cognito-idp")
+    client = cognito.create_user_pool_client(UserPoolId=deployed["pool"], ClientName="web")["UserPoolClient"]
+    email = f"sam-{uuid.uuid4().hex[:6]}@acme.fi"
+
+    def sign_up(named: str) -> None:
+        event = {
+            "version": "1",
+            "triggerSource": "PreSignUp_SignUp",
+            "region": "eu-north-1",
+            "userPoolId": deployed["pool"],
+            "userName": email,
+            "callerContext": {"awsSdkVersion": "aws-cli", "clientId": client["ClientId"]},
+            "request": {
+                "userAttributes": {"email": email},
+                "validationData": None,
+                "clientMetadata": {"tenant": named},
+            },
+            "response": {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False},
+        }
+        stack.invoke("DirectorySignUpFunction", event)  # Cognito creates the user only if this succeeds
+
+    with pytest.raises(FunctionError, match="not open"):
+        sign_up(other)  # self sign-up is off in the other tenant
+    sign_up(tenant)
+    subject = cognito.sign_up(
+        ClientId=client["ClientId"],
+        Username=email,
+        Password="Correct-Horse-9",
+        UserAttributes=[{"Name": "email", "Value": email}],
+        ClientMetadata={"tenant": tenant},
+    )["UserSub"]
+    with pytest.raises(FunctionError, match="not a user of any Kontakt tenant"):
+        login(stack, deployed["pool"], email)  # unconfirmed: no directory user yet
+
+    cognito.admin_confirm_sign_up(UserPoolId=deployed["pool"], Username=email)
+    confirmed = {
+        "version": "1",
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "region": "eu-north-1",
+        "userPoolId": deployed["pool"],
+        "userName": subject,
+        "callerContext": {"awsSdkVersion": "aws-cli", "clientId": client["ClientId"]},
+        "request": {"userAttributes": cognito_user(stack, deployed["pool"], email)["attributes"], "clientMetadata": {}},
+        "response": {},
+    }
+    stack.invoke("DirectoryJoinFunction", confirmed)
+    stack.invoke("DirectoryJoinFunction", confirmed)  # delivered twice
+
+    sam = login(stack, deployed["pool"], email)
+    claims = stack.issuer.verify(str(sam.session.headers["Authorization"]).removeprefix("Bearer "))
+    assert (claims["tenant_id"], claims["role"], claims["groups"]) == (tenant, "user", "")
+    mine = [(u["id"], u["role"]) for u in admin.get("/users").json()["items"] if u["email"] == email]
+    assert mine == [(claims["user_id"], "user")]
+    assert_problem(sam.put("/settings", json=settings), 403)  # a user, not an admin
+    other_admin = login(stack, deployed["pool"], other_boss)
+    assert [u for u in other_admin.get("/users").json()["items"] if u["email"] == email] == []
