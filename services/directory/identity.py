@@ -9,9 +9,10 @@ that into the token's claims (`tenant_id`, `user_id`, `role`, `groups`); nothing
 write in Cognito reaches a claim.
 
 Self sign-up (off unless a tenant's admin turns on `self_sign_up` in the settings): the pre-sign-up
-trigger checks the tenant the sign-up names (`check_sign_up`) and records which tenant the email
-asked to join (`record_sign_up`); once Cognito has confirmed the email, the post-confirmation
-trigger checks again and makes the login a directory user with role `user` (`join`).
+trigger checks the tenant the sign-up names (`check_sign_up`) and records which tenant this Cognito
+user (its user name, a UUID Cognito generates) asked to join (`record_sign_up`); once Cognito has
+confirmed the email, the post-confirmation trigger checks again and makes the login a directory
+user with role `user` (`join`).
 """
 
 from __future__ import annotations
@@ -48,14 +49,15 @@ class SignUpRefused(Exception):
 
 
 class SignUpItem(TableItem):
-    """A self sign-up waiting for its email to be confirmed: the tenant it asked to join."""
+    """A self sign-up waiting for its email to be confirmed: the tenant its Cognito user asked to join."""
 
     tenant_id = UnicodeAttribute()
+    email = UnicodeAttribute()
     expires_at = TTLAttribute()
 
     @staticmethod
-    def key(email: str) -> str:
-        return f"SIGNUP#{email.strip().lower()}"
+    def key(user_name: str) -> str:
+        return f"SIGNUP#{user_name}"
 
 
 @dataclass(frozen=True)
@@ -239,37 +241,38 @@ def check_sign_up(store: DirectoryStore, tenant_id: str | None, email: str) -> N
         raise SignUpRefused(f"tenant {tenant_id} already has a user {email}: an operator links it (kontakt user add)")
 
 
-def record_sign_up(tenant_id: str, email: str) -> None:
-    """Remember which tenant the email's sign-up asked to join, until the email is confirmed."""
+def record_sign_up(user_name: str, tenant_id: str, email: str) -> None:
+    """Remember which tenant this Cognito user's sign-up asked to join, until its email is confirmed."""
     SignUpItem(
-        pk=SignUpItem.key(email),
+        pk=SignUpItem.key(user_name),
         sk="SIGNUP",
         kind="signup",
         tenant_id=tenant_id,
+        email=email,
         expires_at=clock.now() + SIGN_UP_RETENTION,
     ).save()
 
 
-def pending_sign_up(email: str) -> str | None:
-    """The tenant that the email's sign-up asked to join, if one is waiting."""
+def pending_sign_up(user_name: str) -> str | None:
+    """The tenant that this Cognito user's sign-up asked to join, if one is waiting."""
     try:
-        return str(SignUpItem.get(SignUpItem.key(email), "SIGNUP", consistent_read=True).tenant_id)
+        return str(SignUpItem.get(SignUpItem.key(user_name), "SIGNUP", consistent_read=True).tenant_id)
     except SignUpItem.DoesNotExist:
         return None
 
 
-def join(store: DirectoryStore, subject: str, email: str, name: str | None = None) -> Provisioned:
+def join(store: DirectoryStore, user_name: str, subject: str, email: str, name: str | None = None) -> Provisioned:
     """Make a confirmed self sign-up a user (role `user`, no groups) of the tenant it asked to join.
 
     Idempotent: a login already linked is returned as it is (Cognito may deliver the trigger twice).
-    The tenant's setting is checked again: it may have been turned off since the sign-up.
+    The tenant's setting is checked again, on the confirmed email: it may have been turned off since.
     """
     login = _get(login_key(subject), LOGIN_KIND.upper())
     if login is not None:
         return Provisioned(login.data["tenant_id"], login.data["user_id"], subject, created=False)
-    tenant_id = pending_sign_up(email)
+    tenant_id = pending_sign_up(user_name)
     if tenant_id is None:
-        raise SignUpRefused(f"no sign-up of {email} is waiting")
+        raise SignUpRefused(f"no sign-up of Cognito user {user_name} is waiting")
     check_sign_up(store, tenant_id, email)
     return provision_user(store, tenant_id, subject, email, name=name)
 

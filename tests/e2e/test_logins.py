@@ -269,13 +269,13 @@ def test_a_self_signed_up_login_is_a_user_of_the_tenant_that_allows_it_and_of_no
     client = cognito.create_user_pool_client(UserPoolId=deployed["pool"], ClientName="web")["UserPoolClient"]
     email = f"sam-{uuid.uuid4().hex[:6]}@acme.fi"
 
-    def sign_up(named: str) -> None:
+    def sign_up(named: str, user_name: str) -> None:
         event = {
             "version": "1",
             "triggerSource": "PreSignUp_SignUp",
             "region": "eu-north-1",
             "userPoolId": deployed["pool"],
-            "userName": email,
+            "userName": user_name,  # the user name Cognito is creating (with email sign-in, a UUID)
             "callerContext": {"awsSdkVersion": "aws-cli", "clientId": client["ClientId"]},
             "request": {
                 "userAttributes": {"email": email},
@@ -287,8 +287,7 @@ def test_a_self_signed_up_login_is_a_user_of_the_tenant_that_allows_it_and_of_no
         stack.invoke("DirectorySignUpFunction", event)  # Cognito creates the user only if this succeeds
 
     with pytest.raises(FunctionError, match="not open"):
-        sign_up(other)  # self sign-up is off in the other tenant
-    sign_up(tenant)
+        sign_up(other, str(uuid.uuid4()))  # self sign-up is off in the other tenant: Cognito creates no user
     subject = cognito.sign_up(
         ClientId=client["ClientId"],
         Username=email,
@@ -296,6 +295,8 @@ def test_a_self_signed_up_login_is_a_user_of_the_tenant_that_allows_it_and_of_no
         UserAttributes=[{"Name": "email", "Value": email}],
         ClientMetadata={"tenant": tenant},
     )["UserSub"]
+    user_name = cognito_user(stack, deployed["pool"], email)["Username"]
+    sign_up(tenant, user_name)  # what Cognito ran inside SignUp, before it created that user
     with pytest.raises(FunctionError, match="not a user of any Kontakt tenant"):
         login(stack, deployed["pool"], email)  # unconfirmed: no directory user yet
 
@@ -305,7 +306,7 @@ def test_a_self_signed_up_login_is_a_user_of_the_tenant_that_allows_it_and_of_no
         "triggerSource": "PostConfirmation_ConfirmSignUp",
         "region": "eu-north-1",
         "userPoolId": deployed["pool"],
-        "userName": subject,
+        "userName": user_name,
         "callerContext": {"awsSdkVersion": "aws-cli", "clientId": client["ClientId"]},
         "request": {"userAttributes": cognito_user(stack, deployed["pool"], email)["attributes"], "clientMetadata": {}},
         "response": {},
@@ -315,7 +316,7 @@ def test_a_self_signed_up_login_is_a_user_of_the_tenant_that_allows_it_and_of_no
 
     sam = login(stack, deployed["pool"], email)
     claims = stack.issuer.verify(str(sam.session.headers["Authorization"]).removeprefix("Bearer "))
-    assert (claims["tenant_id"], claims["role"], claims["groups"]) == (tenant, "user", "")
+    assert (claims["sub"], claims["tenant_id"], claims["role"], claims["groups"]) == (subject, tenant, "user", "")
     mine = [(u["id"], u["role"]) for u in admin.get("/users").json()["items"] if u["email"] == email]
     assert mine == [(claims["user_id"], "user")]
     assert_problem(sam.put("/settings", json=settings), 403)  # a user, not an admin

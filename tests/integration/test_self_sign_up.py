@@ -34,10 +34,10 @@ def _allow(lambda_env: Any, tenant: str, *domains: str) -> None:
     assert status == 200, saved
 
 
-def _sign_up(lambda_env: Any, tenant: str, email: str) -> None:
+def _sign_up(lambda_env: Any, tenant: str, email: str, user_name: str) -> None:
     from services.directory.handlers import signup
 
-    event = copy.deepcopy(PRE_SIGN_UP)
+    event = copy.deepcopy(PRE_SIGN_UP) | {"userName": user_name}
     event["request"]["userAttributes"]["email"] = email
     event["request"]["clientMetadata"] = {"tenant": tenant}
     signup.pre_sign_up(event, lambda_env("DirectorySignUpFunction"))
@@ -46,7 +46,7 @@ def _sign_up(lambda_env: Any, tenant: str, email: str) -> None:
 def _confirm(lambda_env: Any, subject: str, email: str) -> None:
     from services.directory.handlers import signup
 
-    event = copy.deepcopy(POST_CONFIRMATION)
+    event = copy.deepcopy(POST_CONFIRMATION) | {"userName": subject}
     event["request"]["userAttributes"] |= {"sub": subject, "email": email}
     signup.post_confirmation(event, lambda_env("DirectoryJoinFunction"))
 
@@ -86,7 +86,7 @@ def test_a_confirmed_self_sign_up_is_a_user_of_that_tenant_once(lambda_env: Any,
     _allow(lambda_env, other, "acme.fi")
     subject, email = str(uuid.uuid4()), f"sam-{uuid.uuid4().hex[:6]}@acme.fi"
 
-    _sign_up(lambda_env, tenant, email)
+    _sign_up(lambda_env, tenant, email, subject)
     with pytest.raises(token.LoginRefused):  # not confirmed yet: no directory user, no token
         _claims(lambda_env, subject)
     _confirm(lambda_env, subject, email)
@@ -110,13 +110,14 @@ def test_a_refused_sign_up_leaves_nothing_behind(lambda_env: Any, directory_tena
         _allow(lambda_env, tenant, "acme.fi")
     named = f"no-{uuid.uuid4().hex[:8]}" if case == "unknown tenant" else tenant
     email = f"eve-{uuid.uuid4().hex[:6]}@{'evil.fi' if case == 'domain not allowed' else 'acme.fi'}"
+    subject = str(uuid.uuid4())
     with pytest.raises(signup.SignUpRefused):
-        _sign_up(lambda_env, named, email)
-    assert identity.pending_sign_up(email) is None
+        _sign_up(lambda_env, named, email, subject)
+    assert identity.pending_sign_up(subject) is None
     if case == "unknown tenant":
         assert not identity.tenant_exists(DirectoryStore(), named)  # a sign-up never creates a tenant
     with pytest.raises(signup.SignUpRefused):
-        _confirm(lambda_env, str(uuid.uuid4()), email)
+        _confirm(lambda_env, subject, email)
 
 
 def test_a_setting_turned_off_before_confirmation_makes_no_user(lambda_env: Any, directory_tenant: Any) -> None:
@@ -125,7 +126,7 @@ def test_a_setting_turned_off_before_confirmation_makes_no_user(lambda_env: Any,
     tenant = directory_tenant()
     _allow(lambda_env, tenant, "acme.fi")
     subject, email = str(uuid.uuid4()), f"kim-{uuid.uuid4().hex[:6]}@acme.fi"
-    _sign_up(lambda_env, tenant, email)
+    _sign_up(lambda_env, tenant, email, subject)
     _allow(lambda_env, tenant)  # off again
     with pytest.raises(signup.SignUpRefused):
         _confirm(lambda_env, subject, email)

@@ -5,12 +5,14 @@ Self sign-up is off unless a tenant's admin turns on `self_sign_up` in the direc
 - `pre_sign_up` (`PreSignUp_SignUp`): the sign-up names its tenant in `ClientMetadata` (or
   `ValidationData`) as `tenant`, never in a user attribute. Cognito creates the user only if the
   tenant exists, allows self sign-up and lists the email's domain; the function then records
-  which tenant the email asked to join. It never confirms the user or verifies the email: Cognito
+  which tenant this Cognito user (`userName`: with email sign-in, a UUID Cognito generates) asked
+  to join. It never confirms the user or verifies the email: Cognito
   mails a code, and the account is usable only once it is confirmed. Users made by an operator
   (`PreSignUp_AdminCreateUser`: `kontakt tenant create`, `kontakt user add`) pass; sign-ups
   through an external identity provider are refused.
 - `post_confirmation` (`PostConfirmation_ConfirmSignUp`): checks the tenant again and makes the
-  confirmed login a directory user with role `user` and no groups, linked to the login. Until
+  confirmed login (the same `userName`) a directory user with role `user` and no groups, linked
+  to the login. (Its `clientMetadata` is `ConfirmSignUp`'s, not the sign-up's.) Until
   then the pre-token-generation trigger refuses the login. A second delivery changes nothing.
 
 A refusal raises: Cognito answers the client `UserLambdaValidationException` with the message,
@@ -53,15 +55,17 @@ def pre_sign_up(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         return event  # an operator's command provisions and links this login itself
     request = event.get("request") or {}
     email = str((request.get("userAttributes") or {}).get("email") or "")
-    tenant = _tenant_named(request)
+    tenant, user_name = _tenant_named(request), event.get("userName")
     try:
         if source != "PreSignUp_SignUp":
             raise identity.SignUpRefused(f"{source}: only sign-ups with an email and a password")
+        if not user_name:
+            raise identity.SignUpRefused("the event names no Cognito user")
         identity.check_sign_up(DirectoryStore(), tenant, email)
     except identity.SignUpRefused as refused:
         logger.warning("sign-up refused", extra={"tenant_id": tenant, "email": email, "reason": str(refused)})
         raise SignUpRefused(REFUSED) from refused
-    identity.record_sign_up(str(tenant), email)
+    identity.record_sign_up(str(user_name), str(tenant), email)
     logger.info("sign-up accepted", extra={"tenant_id": tenant, "email": email})
     event["response"] = {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}
     return event
@@ -73,11 +77,11 @@ def post_confirmation(event: dict[str, Any], context: LambdaContext) -> dict[str
     if event.get("triggerSource") != "PostConfirmation_ConfirmSignUp":
         return event  # a confirmed password reset: the login is what it was
     attributes = (event.get("request") or {}).get("userAttributes") or {}
-    subject, email = attributes.get("sub"), attributes.get("email")
-    if not subject or not email:
-        raise SignUpRefused("The event names no login subject or email.")
+    subject, email, user_name = attributes.get("sub"), attributes.get("email"), event.get("userName")
+    if not subject or not email or not user_name:
+        raise SignUpRefused("The event names no login subject, email or user name.")
     try:
-        joined = identity.join(DirectoryStore(), subject, email, attributes.get("name"))
+        joined = identity.join(DirectoryStore(), user_name, subject, email, attributes.get("name"))
     except identity.SignUpRefused as refused:
         logger.warning("sign-up not joined", extra={"subject": subject, "email": email, "reason": str(refused)})
         raise SignUpRefused(REFUSED) from refused

@@ -71,7 +71,7 @@ class Directory:
 
     tenants: dict[str, TenantSettings] = field(default_factory=dict)
     users: dict[tuple[str, str], str] = field(default_factory=dict)  # (tenant, email) -> user id
-    pending: dict[str, str] = field(default_factory=dict)  # email -> tenant
+    pending: dict[str, str] = field(default_factory=dict)  # Cognito user name -> tenant
     logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # subject -> (tenant, user id)
 
     def open(self, tenant: str, *domains: str) -> None:
@@ -100,8 +100,8 @@ def directory(monkeypatch: pytest.MonkeyPatch) -> Directory:
     monkeypatch.setattr(signup, "_cold_start", lambda: None)
     monkeypatch.setattr(identity, "tenant_settings", known.tenants.get)
     monkeypatch.setattr(identity, "find_user_by_email", lambda store, t, e: known.users.get((t, e.lower())))
-    monkeypatch.setattr(identity, "record_sign_up", lambda t, e: known.pending.__setitem__(e.lower(), t))
-    monkeypatch.setattr(identity, "pending_sign_up", lambda e: known.pending.get(e.lower()))
+    monkeypatch.setattr(identity, "record_sign_up", lambda u, t, e: known.pending.__setitem__(u, t))
+    monkeypatch.setattr(identity, "pending_sign_up", known.pending.get)
     monkeypatch.setattr(identity, "_get", login)
     monkeypatch.setattr(identity, "provision_user", provision_user)
     return known
@@ -130,7 +130,7 @@ def test_a_sign_up_into_a_tenant_that_allows_the_domain_is_accepted_unconfirmed(
     answer = _sign_up("acme", "Sam@ACME.fi")
     # Cognito creates the user unconfirmed and mails a code: nothing is confirmed or verified here.
     assert answer["response"] == {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}
-    assert directory.pending == {"sam@acme.fi": "acme"}
+    assert directory.pending == {SUBJECT: "acme"}  # for this Cognito user (userName: a UUID)
     assert directory.logins == {}  # no directory user before the email is confirmed
 
 
@@ -140,7 +140,7 @@ def test_the_tenant_may_come_in_validation_data(directory: Directory) -> None:
     event["request"]["clientMetadata"] = None
     event["request"]["validationData"] = {"tenant": "acme"}
     signup.pre_sign_up(event, Context())
-    assert directory.pending == {"sam@acme.fi": "acme"}
+    assert directory.pending == {SUBJECT: "acme"}
 
 
 @pytest.mark.parametrize(
@@ -223,8 +223,18 @@ def test_a_confirmation_without_a_waiting_sign_up_makes_no_user(directory: Direc
     assert directory.logins == {}
 
 
+def test_a_sign_up_waits_for_its_own_cognito_user_only(directory: Directory) -> None:
+    directory.open("acme", "acme.fi")
+    _sign_up("acme", "sam@acme.fi", userName="11111111-2222-3333-4444-555555555555")
+    with pytest.raises(signup.SignUpRefused):
+        _confirm(userName=SUBJECT)  # another Cognito user with that email asked for nothing
+    assert directory.logins == {}
+    with pytest.raises(signup.SignUpRefused):
+        _sign_up("acme", "sam@acme.fi", userName=None)
+
+
 def test_a_confirmed_password_reset_changes_nothing(directory: Directory) -> None:
     directory.open("acme", "acme.fi")
-    directory.pending["sam@acme.fi"] = "acme"
+    directory.pending[SUBJECT] = "acme"
     _confirm(triggerSource="PostConfirmation_ConfirmForgotPassword")
     assert directory.logins == {}
