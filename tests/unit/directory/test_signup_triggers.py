@@ -238,3 +238,19 @@ def test_a_confirmed_password_reset_changes_nothing(directory: Directory) -> Non
     directory.pending[SUBJECT] = "acme"
     _confirm(triggerSource="PostConfirmation_ConfirmForgotPassword")
     assert directory.logins == {}
+
+
+# ----------------------------------------------------------------------------- the setting
+
+
+def test_the_setting_is_off_by_default_and_on_only_with_exact_domains() -> None:
+    assert TenantSettings().self_sign_up == SelfSignUp(enabled=False, allowed_domains=[])
+    assert not TenantSettings().self_sign_up.allows("sam@acme.fi")
+    setting = SelfSignUp(enabled=True, allowed_domains=[" Acme.FI ", "acme.fi", "eu.acme.fi"])
+    assert setting.allowed_domains == ["acme.fi", "eu.acme.fi"]
+    assert setting.allows("Sam@ACME.fi") and setting.allows("kim@eu.acme.fi")
+    assert not setting.allows("eve@evil.fi") and not setting.allows("eve@x.acme.fi") and not setting.allows("acme.fi")
+    assert not SelfSignUp(enabled=False, allowed_domains=["acme.fi"]).allows("sam@acme.fi")
+    for bad in ({"enabled": True}, {"allowed_domains": ["*.acme.fi"]}, {"allowed_domains": ["@acme.fi"]}):
+        with pytest.raises(ValueError):
+            SelfSignUp.model_validate(bad)
