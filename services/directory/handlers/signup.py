@@ -6,14 +6,14 @@ Self sign-up is off unless a tenant's admin turns on `self_sign_up` in the direc
   `ValidationData`) as `tenant`, never in a user attribute. Cognito creates the user only if the
   tenant exists, allows self sign-up and lists the email's domain; the function then records
   which tenant this Cognito user (`userName`: with email sign-in, a UUID Cognito generates) asked
-  to join. It never confirms the user or verifies the email: Cognito
-  mails a code, and the account is usable only once it is confirmed. Users made by an operator
+  to join. It never confirms the user or verifies the email: Cognito mails a code, and the
+  account is usable only once it is confirmed. Users made by an operator
   (`PreSignUp_AdminCreateUser`: `kontakt tenant create`, `kontakt user add`) pass; sign-ups
   through an external identity provider are refused.
 - `post_confirmation` (`PostConfirmation_ConfirmSignUp`): checks the tenant again and makes the
   confirmed login (the same `userName`) a directory user with role `user` and no groups, linked
-  to the login. (Its `clientMetadata` is `ConfirmSignUp`'s, not the sign-up's.) Until
-  then the pre-token-generation trigger refuses the login. A second delivery changes nothing.
+  to the login; its `clientMetadata` is `ConfirmSignUp`'s, not the sign-up's. Until then the
+  pre-token-generation trigger refuses the login. A second delivery changes nothing.
 
 A refusal raises: Cognito answers the client `UserLambdaValidationException` with the message,
 which is the same for every reason (the log has the reason) so that sign-ups cannot probe which
