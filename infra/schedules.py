@@ -193,7 +193,9 @@ class ScheduleRunner(Pump):
         fired = []
         with self._lock:
             for key, schedule in self.stack.schedules.items():
-                due = self._due(f"template:{key}", schedule.expression, schedule.timezone, self.started, now)
+                due = self._due(
+                    f"template:{key}", schedule.expression, schedule.timezone, self.started, now, rewind=True
+                )
                 if schedule.enabled and due:
                     self._fire_template(schedule, due)
                     fired.append(schedule.name)
@@ -202,13 +204,20 @@ class ScheduleRunner(Pump):
                     fired.append(summary["Name"])
         return fired
 
-    def _due(self, key: str, expression: str, timezone: str, created: datetime, now: datetime) -> datetime | None:
-        """The time this firing was scheduled for, if the schedule is due at `now`."""
+    def _due(
+        self, key: str, expression: str, timezone: str, created: datetime, now: datetime, rewind: bool = False
+    ) -> datetime | None:
+        """The time this firing was scheduled for, if the schedule is due at `now`.
+
+        `rewind`: the stack's own schedules (the minute reminder sweep) serve every test of a session,
+        so a test that fired them years ahead must not silence them for the tests after it. A
+        schedule a test created is that test's own: it keeps the future its test fired it at.
+        """
         state = self._states.get(key)
         if state is None or state.expression != expression:
             state = _State(expression, timezone, next_fire(expression, created, timezone))
             self._states[key] = state
-        if state.seen is not None and now < state.seen - CLOCK_JUMP:
+        if rewind and state.seen is not None and now < state.seen - CLOCK_JUMP:
             # A test fired a moment far ahead, then time came back: the latest firing due by now fires
             # (at least once, as on AWS: consumers are idempotent per scheduled time), then on from it.
             state.next_due = _latest_due(expression, timezone, created, now)
