@@ -17,34 +17,27 @@ import pytest
 from services.directory import identity
 from services.directory.domain.models import SelfSignUp, TenantSettings
 from services.directory.handlers import signup
+from tests.unit.directory.cognito_events import cognito_event
 
 pytestmark = pytest.mark.disable_socket
 
 SUBJECT = "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222"
 
-PRE_SIGN_UP: dict[str, Any] = {
-    "version": "1",
-    "triggerSource": "PreSignUp_SignUp",
-    "region": "eu-north-1",
-    "userPoolId": "eu-north-1_EXAMPLE",
-    "userName": SUBJECT,
-    "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789"},
-    "request": {
+PRE_SIGN_UP = cognito_event(
+    "PreSignUp_SignUp",
+    SUBJECT,
+    {
         "userAttributes": {"email": "sam@acme.fi", "name": "Sam"},
         "validationData": None,
         "clientMetadata": {"tenant": "acme"},
     },
-    "response": {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False},
-}
+    {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False},
+)
 
-POST_CONFIRMATION: dict[str, Any] = {
-    "version": "1",
-    "triggerSource": "PostConfirmation_ConfirmSignUp",
-    "region": "eu-north-1",
-    "userPoolId": "eu-north-1_EXAMPLE",
-    "userName": SUBJECT,
-    "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789"},
-    "request": {
+POST_CONFIRMATION = cognito_event(
+    "PostConfirmation_ConfirmSignUp",
+    SUBJECT,
+    {
         "userAttributes": {
             "sub": SUBJECT,
             "cognito:user_status": "CONFIRMED",
@@ -54,8 +47,8 @@ POST_CONFIRMATION: dict[str, Any] = {
         },
         "clientMetadata": {},
     },
-    "response": {},
-}
+    {},
+)
 
 
 class Context:

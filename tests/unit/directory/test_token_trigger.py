@@ -16,19 +16,16 @@ from services.directory import identity
 from services.directory.domain.models import Role
 from services.directory.handlers import token
 from shared.auth import AuthContext, from_claims
+from tests.unit.directory.cognito_events import cognito_event
 
 pytestmark = pytest.mark.disable_socket
 
 SUBJECT = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
 
-DOCUMENTED_EVENT: dict[str, Any] = {
-    "version": "1",
-    "triggerSource": "TokenGeneration_Authentication",
-    "region": "eu-north-1",
-    "userPoolId": "eu-north-1_EXAMPLE",
-    "userName": SUBJECT,
-    "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789"},
-    "request": {
+DOCUMENTED_EVENT = cognito_event(
+    "TokenGeneration_Authentication",
+    SUBJECT,
+    {
         "userAttributes": {
             "sub": SUBJECT,
             "cognito:user_status": "CONFIRMED",
@@ -40,8 +37,8 @@ DOCUMENTED_EVENT: dict[str, Any] = {
         },
         "groupConfiguration": {"groupsToOverride": ["admins"], "iamRolesToOverride": [], "preferredRole": None},
     },
-    "response": {"claimsOverrideDetails": None},
-}
+    {"claimsOverrideDetails": None},
+)
 
 
 class Context:
