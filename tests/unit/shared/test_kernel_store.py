@@ -1,6 +1,7 @@
 """The pure parts of the unit of work: what a cancelled transaction means, keys, limits."""
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -88,8 +89,45 @@ def test_outbox_item_of_an_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
     assert item.expires_at == moment + timedelta(days=7)
 
 
-def test_empty_unit_of_work_commits_nothing() -> None:
-    UnitOfWork().commit()  # no connection is made: the network is off
+class Transactions:
+    """Stands in for pynamodb's TransactWrite: records each transaction a commit opens."""
+
+    def __init__(self) -> None:
+        self.opened: list[list[str]] = []
+
+    def __call__(self, connection: Any) -> "Transactions":
+        self.opened.append([])
+        return self
+
+    def __enter__(self) -> "Transactions":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def save(self, item: Any, condition: Any = None) -> None:
+        self.opened[-1].append(f"save {item.pk}")
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> Transactions:
+    recorder = Transactions()
+    monkeypatch.setattr(store, "TransactWrite", recorder)
+    monkeypatch.setattr(store.TableItem, "_get_connection", classmethod(lambda cls: SimpleNamespace(connection=None)))
+    return recorder
+
+
+def test_empty_unit_of_work_commits_nothing(transactions: Transactions) -> None:
+    UnitOfWork().commit()
+    assert transactions.opened == []  # no transaction, so no call to DynamoDB
+
+
+def test_unit_of_work_commits_its_writes_in_one_transaction(transactions: Transactions) -> None:
+    uow = UnitOfWork()
+    uow.mark_applied("consumer", "e1")
+    uow.mark_applied("consumer", "e2")
+    uow.commit()
+    assert transactions.opened == [["save DEDUPE#consumer#e1", "save DEDUPE#consumer#e2"]]
 
 
 def test_unit_of_work_has_a_size_limit() -> None:
