@@ -19,15 +19,23 @@ def event(type_: str = "call", start: str = "2030-03-05T09:00:00Z", **extra: Any
     return {"type": type_, "subject": "Call the customer", "start": start, "end": end, **extra}
 
 
+def ok(response: Any) -> dict[str, Any]:
+    """The body of a call the API documents as 200 (a read, a change, an action on a record)."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def created(response: Any) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
+    """The body of a call the API documents as 201 (a POST that creates a record)."""
+    assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
 def totals(client: Any, **params: Any) -> tuple[int, int]:
     """(count, points) of completed activities around today in a goal report."""
-    report = created(client.get("/goals/report", params={**AROUND_TODAY, **params}))
+    report = ok(client.get("/goals/report", params={**AROUND_TODAY, **params}))
     return report["total_count"]["actual"], report["total_points"]["actual"]
 
 
@@ -50,7 +58,7 @@ def tenant(api: Any) -> dict[str, Any]:
         {"type": "call", "category": "lead", "points": 5},
         {"type": "meeting", "points": 3},
     ]
-    assert created(admin.put("/point-rules", json={"rules": rules}))["rules"] == [
+    assert ok(admin.put("/point-rules", json={"rules": rules}))["rules"] == [
         {**r, "category": r.get("category")} for r in rules
     ]
     return {
@@ -68,7 +76,7 @@ def tenant(api: Any) -> dict[str, Any]:
 def test_admins_edit_point_rules_that_name_existing_types_and_categories(api: Any) -> None:
     tenant = new_tenant()
     admin = api.as_(tenant, "admin-1", "admin")
-    assert created(admin.get("/point-rules")) == {"rules": []}
+    assert ok(admin.get("/point-rules")) == {"rules": []}
     user = api.as_(tenant, "u1", "user")
     assert_problem(user.put("/point-rules", json={"rules": []}), 403)
     assert_problem(admin.put("/point-rules", json={"rules": [{"type": "nope", "points": 1}]}), 422, "rules.0.type")
@@ -77,9 +85,9 @@ def test_admins_edit_point_rules_that_name_existing_types_and_categories(api: An
     assert_problem(admin.put("/point-rules", json={"rules": [{"type": "call", "points": -1}]}), 422, "rules.0.points")
     twice = {"rules": [{"type": "call", "points": 1}, {"type": "call", "points": 2}]}
     assert_problem(admin.put("/point-rules", json=twice), 422, "rules")
-    assert created(user.get("/point-rules")) == {"rules": []}  # nothing changed
-    assert created(admin.put("/point-rules", json={"rules": [{"type": "call", "points": 4}]}))
-    assert created(user.get("/point-rules"))["rules"] == [{"type": "call", "category": None, "points": 4}]
+    assert ok(user.get("/point-rules")) == {"rules": []}  # nothing changed
+    assert ok(admin.put("/point-rules", json={"rules": [{"type": "call", "points": 4}]}))
+    assert ok(user.get("/point-rules"))["rules"] == [{"type": "call", "category": None, "points": 4}]
 
 
 # ----------------------------------------------------------------------------- points
@@ -92,19 +100,19 @@ def test_completing_credits_points_and_reopening_or_deleting_takes_them_back(ten
     lead_call = created(u1.post("/activities", json=event("call", category="lead")))
     assert totals(u1) == (0, 0)  # open activities earn nothing
 
-    done = created(u1.post(f"/activities/{call['id']}/complete"))
+    done = ok(u1.post(f"/activities/{call['id']}/complete"))
     assert done["points"] == 2
-    lead_done = created(u1.post(f"/activities/{lead_call['id']}/complete"))
+    lead_done = ok(u1.post(f"/activities/{lead_call['id']}/complete"))
     assert lead_done["points"] == 5  # the (type, category) rule wins over the type's rule
-    report = created(u1.get("/goals/report", params=AROUND_TODAY))
+    report = ok(u1.get("/goals/report", params=AROUND_TODAY))
     row = week_row(report, iso_week(done["completed_at"]))
     assert (row["count"]["actual"], row["points"]["actual"]) == (2, 7)
     assert (report["total_count"]["actual"], report["total_points"]["actual"]) == (2, 7)
 
-    created(u1.post(f"/activities/{call['id']}/complete"))  # completing again changes nothing
+    ok(u1.post(f"/activities/{call['id']}/complete"))  # completing again changes nothing
     assert totals(u1) == (2, 7)
 
-    reopened = created(u1.post(f"/activities/{call['id']}/reopen"))
+    reopened = ok(u1.post(f"/activities/{call['id']}/reopen"))
     assert reopened["points"] == 0
     assert totals(u1) == (1, 5)
 
@@ -118,16 +126,16 @@ def test_created_completed_earns_and_a_new_owner_or_type_moves_the_credit(tenant
     assert meeting["points"] == 3
     assert totals(u1) == (1, 3) and totals(u2, user_id="u2") == (0, 0)
 
-    moved = created(manager.patch(f"/activities/{meeting['id']}", json={"owner_id": "u2"}))
+    moved = ok(manager.patch(f"/activities/{meeting['id']}", json={"owner_id": "u2"}))
     assert moved["points"] == 3
     assert totals(u1) == (0, 0) and totals(u2) == (1, 3)
 
-    retyped = created(manager.patch(f"/activities/{meeting['id']}", json={"type": "call"}))
+    retyped = ok(manager.patch(f"/activities/{meeting['id']}", json={"type": "call"}))
     assert retyped["points"] == 2  # the new type's rule
     assert totals(u2) == (1, 2)
-    recategorised = created(manager.patch(f"/activities/{meeting['id']}", json={"category": "lead"}))
+    recategorised = ok(manager.patch(f"/activities/{meeting['id']}", json={"category": "lead"}))
     assert recategorised["points"] == 5
-    renamed = created(manager.patch(f"/activities/{meeting['id']}", json={"subject": "Renamed"}))
+    renamed = ok(manager.patch(f"/activities/{meeting['id']}", json={"subject": "Renamed"}))
     assert renamed["points"] == 5
     assert totals(u2) == (1, 5)
 
@@ -152,14 +160,14 @@ def test_a_quarters_goal_overrides_the_years_and_users_read_only_their_own(tenan
     assert_problem(manager.put("/goals/u1/1999", json=body), 422)
     assert u1.get("/goals/u1/2030").status_code == 404
 
-    goals = created(manager.put("/goals/u1/2030", json=body))
+    goals = ok(manager.put("/goals/u1/2030", json=body))
     assert goals["count"] == {"weekly": 3, "quarters": {"2": 7}} and goals["updated_by"] == "m1"
-    assert created(u1.get("/goals/u1/2030"))["points"]["weekly"] == 10
+    assert ok(u1.get("/goals/u1/2030"))["points"]["weekly"] == 10
     assert_problem(u1.get("/goals/u2/2030"), 403)
     assert_problem(u1.get("/goals/report", params={"user_id": "u2", "from": "2030-01-01", "to": "2030-01-02"}), 403)
 
     # 2030-W13 (Mon 25 Mar) is in Q1, 2030-W14 (Thursday 4 Apr) in Q2
-    report = created(u1.get("/goals/report", params={"from": "2030-03-27", "to": "2030-04-01"}))
+    report = ok(u1.get("/goals/report", params={"from": "2030-03-27", "to": "2030-04-01"}))
     assert [(w["week"], w["count"]["goal"], w["points"]["goal"]) for w in report["weeks"]] == [
         ("2030-W13", 3, 10),
         ("2030-W14", 7, 10),
@@ -171,7 +179,7 @@ def test_a_quarters_goal_overrides_the_years_and_users_read_only_their_own(tenan
     assert_problem(u1.get("/goals/report", params={"from": "2030-01-01", "to": "2033-01-01"}), 422, "to")
 
     assert manager.delete("/goals/u1/2030").status_code == 204
-    after = created(u1.get("/goals/report", params={"from": "2030-03-27", "to": "2030-04-01"}))
+    after = ok(u1.get("/goals/report", params={"from": "2030-03-27", "to": "2030-04-01"}))
     assert [w["count"]["goal"] for w in after["weeks"]] == [None, None]
 
 
@@ -179,8 +187,8 @@ def test_goals_beside_this_weeks_actuals(tenant: dict[str, Any]) -> None:
     manager, u1 = tenant["manager"], tenant["u1"]
     done = created(u1.post("/activities", json=event("call", status="completed")))
     year = int(iso_week(done["completed_at"])[:4])
-    created(manager.put(f"/goals/u1/{year}", json={"count": {"weekly": 4}, "points": {"weekly": 20}}))
-    report = created(manager.get("/goals/report", params={"user_id": "u1", **AROUND_TODAY}))
+    ok(manager.put(f"/goals/u1/{year}", json={"count": {"weekly": 4}, "points": {"weekly": 20}}))
+    report = ok(manager.get("/goals/report", params={"user_id": "u1", **AROUND_TODAY}))
     row = week_row(report, iso_week(done["completed_at"]))
     assert row["count"] == {"goal": 4, "actual": 1} and row["points"] == {"goal": 20, "actual": 2}
 
@@ -222,9 +230,9 @@ def test_a_group_report_sums_its_members_goals_and_actuals(stack: Any, tenant: d
     created(u2.post("/activities", json=event("meeting", status="completed")))
     created(u2.post("/activities", json=event("call", category="lead", status="completed")))
     year = int(iso_week(done["completed_at"])[:4])
-    created(manager.put(f"/goals/u1/{year}", json={"count": {"weekly": 2}}))
-    created(manager.put(f"/goals/u2/{year}", json={"count": {"weekly": 3}, "points": {"weekly": 9}}))
-    report = created(manager.get("/goals/report", params=report_of))
+    ok(manager.put(f"/goals/u1/{year}", json={"count": {"weekly": 2}}))
+    ok(manager.put(f"/goals/u2/{year}", json={"count": {"weekly": 3}, "points": {"weekly": 9}}))
+    report = ok(manager.get("/goals/report", params=report_of))
     row = week_row(report, iso_week(done["completed_at"]))
     assert row["count"] == {"goal": 5, "actual": 3} and row["points"] == {"goal": 9, "actual": 10}
     assert report["group_id"] == group and report["user_id"] is None
@@ -248,9 +256,9 @@ def test_a_group_report_sums_its_members_goals_and_actuals(stack: Any, tenant: d
 
 
 def with_sales_target(admin: Any, code: str = "customer_visit") -> None:
-    settings = created(admin.get("/crm/settings"))
+    settings = ok(admin.get("/crm/settings"))
     items = [{**c, "sales_target": c["code"] == code} for c in settings["categories"]]
-    created(admin.put("/crm/categories", json={"items": items}))
+    ok(admin.put("/crm/categories", json={"items": items}))
 
 
 def visit(start: str, owner: str = "u1", type_: str = "meeting", category: str = "customer_visit") -> dict[str, Any]:
@@ -268,11 +276,11 @@ def test_managers_set_targets_only_for_categories_with_a_sales_target(tenant: di
     assert_problem(manager.put("/sales-targets/u1", json=unknown), 422, "targets.0.category")
     bad_period = {"targets": [{"category": "customer_visit", "period": "day", "count": 1}]}
     assert_problem(manager.put("/sales-targets/u1", json=bad_period), 422, "targets.0.period")
-    assert created(u1.get("/sales-targets/u1"))["targets"] == []  # nothing changed
+    assert ok(u1.get("/sales-targets/u1"))["targets"] == []  # nothing changed
 
-    saved = created(manager.put("/sales-targets/u1", json=targets))
+    saved = ok(manager.put("/sales-targets/u1", json=targets))
     assert saved["targets"] == targets["targets"] and saved["updated_by"] == "m1"
-    assert created(u1.get("/sales-targets/u1"))["targets"] == targets["targets"]
+    assert ok(u1.get("/sales-targets/u1"))["targets"] == targets["targets"]
     assert_problem(u1.get("/sales-targets/u2"), 403)
     assert_problem(u1.get("/sales-targets/u2/report", params={"from": "2030-01-01", "to": "2030-01-02"}), 403)
 
@@ -280,7 +288,7 @@ def test_managers_set_targets_only_for_categories_with_a_sales_target(tenant: di
 def test_sales_target_vs_actual_per_week_and_per_month(tenant: dict[str, Any]) -> None:
     admin, manager, u1 = tenant["admin"], tenant["manager"], tenant["u1"]
     with_sales_target(admin)
-    created(
+    ok(
         manager.put(
             "/sales-targets/u1", json={"targets": [{"category": "customer_visit", "period": "week", "count": 2}]}
         )
@@ -294,7 +302,7 @@ def test_sales_target_vs_actual_per_week_and_per_month(tenant: dict[str, Any]) -
     created(manager.post("/activities", json=visit("2030-03-05T08:00:00Z", owner="u2")))  # someone else's
     created(u1.post("/activities", json=event("call", start="2030-03-05T08:00:00Z", category="lead")))
 
-    weekly = created(u1.get("/sales-targets/u1/report", params={"from": "2030-03-04", "to": "2030-03-17"}))
+    weekly = ok(u1.get("/sales-targets/u1/report", params={"from": "2030-03-04", "to": "2030-03-17"}))
     [visits] = weekly["categories"]
     assert (visits["category"], visits["period"], visits["target"]) == ("customer_visit", "week", 2)
     assert [(p["period"], p["target"], p["actual"]) for p in visits["periods"]] == [
@@ -302,27 +310,25 @@ def test_sales_target_vs_actual_per_week_and_per_month(tenant: dict[str, Any]) -
         ("2030-W11", 2, 1),
     ]
 
-    created(
+    ok(
         manager.put(
             "/sales-targets/u1", json={"targets": [{"category": "customer_visit", "period": "month", "count": 3}]}
         )
     )
-    monthly = created(manager.get("/sales-targets/u1/report", params={"from": "2030-03-20", "to": "2030-04-20"}))
+    monthly = ok(manager.get("/sales-targets/u1/report", params={"from": "2030-03-20", "to": "2030-04-20"}))
     assert [(p["period"], p["target"], p["actual"]) for p in monthly["categories"][0]["periods"]] == [
         ("2030-03", 3, 3),
         ("2030-04", 3, 1),
     ]
 
     # a new start, a new owner or leaving the category moves the activity out of April
-    created(
-        u1.patch(f"/activities/{moving['id']}", json={"start": "2030-03-29T08:00:00Z", "end": "2030-03-29T09:00:00Z"})
-    )
+    ok(u1.patch(f"/activities/{moving['id']}", json={"start": "2030-03-29T08:00:00Z", "end": "2030-03-29T09:00:00Z"}))
     assert [p["actual"] for p in _months(manager)] == [4, 0]
-    created(manager.patch(f"/activities/{moving['id']}", json={"owner_id": "u2"}))
+    ok(manager.patch(f"/activities/{moving['id']}", json={"owner_id": "u2"}))
     assert [p["actual"] for p in _months(manager)] == [3, 0]
-    created(manager.patch(f"/activities/{moving['id']}", json={"owner_id": "u1", "category": "lead"}))
+    ok(manager.patch(f"/activities/{moving['id']}", json={"owner_id": "u1", "category": "lead"}))
     assert [p["actual"] for p in _months(manager)] == [3, 0]
-    as_weeks = created(
+    as_weeks = ok(
         manager.get("/sales-targets/u1/report", params={"from": "2030-03-04", "to": "2030-03-04", "period": "week"})
     )
     assert as_weeks["categories"][0]["periods"] == [
@@ -334,7 +340,7 @@ def test_sales_target_vs_actual_per_week_and_per_month(tenant: dict[str, Any]) -
 
 
 def _months(client: Any) -> list[dict[str, Any]]:
-    report = created(client.get("/sales-targets/u1/report", params={"from": "2030-03-01", "to": "2030-04-30"}))
+    report = ok(client.get("/sales-targets/u1/report", params={"from": "2030-03-01", "to": "2030-04-30"}))
     periods: list[dict[str, Any]] = report["categories"][0]["periods"]
     return periods
 
@@ -350,7 +356,7 @@ def test_the_sellers_view_has_a_card_per_category_with_the_sellers_own_activitie
     created(u2.post("/activities", json=visit("2030-03-07T08:00:00Z", owner="u2")))
     created(u1.post("/activities", json=event("call")))  # no category: on no card
 
-    view = created(u1.get("/seller-view", params={"limit": 2}))
+    view = ok(u1.get("/seller-view", params={"limit": 2}))
     assert view["user_id"] == "u1"
     cards = {c["category"]: c for c in view["cards"]}
     assert list(cards) == ["crm_event", "lead", "sales_action", "customer_visit"]
@@ -360,10 +366,10 @@ def test_the_sellers_view_has_a_card_per_category_with_the_sellers_own_activitie
     assert [a["id"] for a in cards["lead"]["items"]] == [lead["id"]] and cards["lead"]["count"] == 1
     assert cards["crm_event"] == {**cards["crm_event"], "count": 0, "items": []}
 
-    theirs = created(manager.get("/seller-view", params={"user_id": "u2"}))
+    theirs = ok(manager.get("/seller-view", params={"user_id": "u2"}))
     assert [a["owner_id"] for c in theirs["cards"] for a in c["items"]] == ["u2"]
     assert u1.delete(f"/activities/{ids[1]}").status_code == 204
-    again = {c["category"]: c for c in created(u1.get("/seller-view"))["cards"]}
+    again = {c["category"]: c for c in ok(u1.get("/seller-view"))["cards"]}
     assert again["customer_visit"]["count"] == 2
     assert [a["id"] for a in again["customer_visit"]["items"]] == [ids[2], ids[0]]
     assert_problem(u1.get("/seller-view", params={"limit": 0}), 422, "query.limit")
