@@ -144,14 +144,17 @@ def _take(window: int, tokens: int, limit: int) -> bool:
 def acquire(
     tokens: int,
     limit: int | None = None,
-    now: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
     deadline: float | None = None,
 ) -> int:
     """Wait until `tokens` sends fit the account's rate; returns the windows waited for (0 = none).
 
-    Raises RateLimitTimeout rather than sleep past `deadline` (epoch seconds, as `now` gives);
-    the tokens already taken stay taken (a second of the rate unused, never one exceeded)."""
+    Time is the kernel's clock unless `now` and `sleep` are given. Raises RateLimitTimeout rather
+    than sleep past `deadline` (epoch seconds, as `now` gives); the tokens already taken stay taken
+    (a second of the rate unused, never one exceeded)."""
+    now = now or clock.epoch
+    sleep = sleep or clock.sleep
     size = limit if limit is not None else max_rate()
     waited = 0
     for take in chunks(tokens, size):

@@ -7,7 +7,6 @@ SEND_RESERVE_SECONDS before the function's timeout, and the mails still waiting 
 the queue rather than killed mid-wait (the timeout would leave them claimed, retried only after
 the proof window)."""
 
-import time
 from functools import cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.email import features  # noqa: F401  (registers every feature)
 from services.email.sending import send_batch
 from services.email.settings import EmailSettings
+from shared import clock
 from shared.observability import logger, metrics, tracer
 from shared.settings import load
 from shared.store import bind_table
@@ -28,7 +28,7 @@ SEND_RESERVE_SECONDS = 20.0  # after the wait: read attachments, ten SES calls, 
 def deadline(context: Any) -> float | None:
     """The moment (epoch seconds) the batch stops waiting for the send rate."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return time.time() + remaining() / 1000 - SEND_RESERVE_SECONDS if callable(remaining) else None
+    return clock.epoch() + remaining() / 1000 - SEND_RESERVE_SECONDS if callable(remaining) else None
 
 
 @cache
