@@ -1,4 +1,4 @@
-"""The import rules of docs/architecture.md, read from the source with `ast` (nothing is imported).
+"""The import rules between services and the kernel (issue 13), read from the source with `ast`.
 
 - a service imports no other service: services/<a> never imports services.<b>;
 - the kernel (shared/) imports no service and not infra (the local runtime);
@@ -7,9 +7,10 @@
   (boto3, botocore), no pynamodb and no store module, neither themselves nor through the modules of
   the repository they import.
 
-Every import counts, also one inside a function or under `if TYPE_CHECKING:`. A rule that the code
-breaks today and that its issue has not fixed yet is listed under KNOWN with that issue: the test
-fails on any other breach, and on a listed one that is gone (so the list shrinks with the code).
+Nothing is imported to check them. Every import counts, also one inside a function or under
+`if TYPE_CHECKING:`. A rule that the code breaks today and that its issue has not fixed yet is
+listed under KNOWN with that issue: the test fails on any other breach, and on a listed one that
+is gone (so the list shrinks with the code).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ DATA_ACCESS = ("boto3", "botocore", "pynamodb")
 KNOWN: dict[tuple[str, str], str] = {
     # The rules modules read schedules through shared.schedules, whose pure part (parsing, local
     # times, schedule names) shares a module with the EventBridge Scheduler client: the domain
-    # loads boto3 through it. Issue 13 (one schedule helper) splits it.
+    # loads boto3 through it. Known since issue 13: split the pure part into a module of its own.
     ("shared.schedules", "boto3"): "issue 13",
     ("shared.schedules", "botocore"): "issue 13",
 }
@@ -181,7 +182,7 @@ def test_the_scan_reads_every_package() -> None:
 )
 def test_import_rule_holds(rule: str) -> None:
     new = [imp for imp in breaches(repository())[rule] if not known(imp)]
-    assert not new, f"{rule} (docs/architecture.md):\n{report(new)}"
+    assert not new, f"{rule} (the rules: tests/unit/test_import_rules.py):\n{report(new)}"
 
 
 def test_every_known_exception_still_happens() -> None:
