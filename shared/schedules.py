@@ -1,11 +1,9 @@
-"""EventBridge Scheduler schedules that put jobs on a service's jobs queue.
+"""What a schedule is, with no I/O: rules modules import it (the Scheduler calls are in scheduler.py).
 
-A schedule is a trigger derived from a record, written after the record commits: its name is
-deterministic (a retried create or update converges on the same schedule), `sync_schedule`
-creates, updates or deletes it to match the record, and `delete_schedule` ignores one already
-gone. The target input carries `<aws.scheduler.scheduled-time>`, which the scheduler fills in
-with the firing's time; `parse_scheduled_time` reads it back, and ids derived from it make a
-retried firing do nothing twice.
+A schedule's name is deterministic (a retried create or update converges on the same schedule).
+The scheduler fills `<aws.scheduler.scheduled-time>` in a job's input with the firing's time;
+`parse_scheduled_time` reads it back, and ids derived from it make a retried firing do nothing
+twice.
 
 The pure part says what the schedule is (`SchedulePlan`: an at(), rate() or cron() expression
 with its time zone and optional start and end); `Repeat` is a recurrence a client chooses
@@ -14,32 +12,22 @@ with its time zone and optional start and end); `Repeat` is a recurrence a clien
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
 
-from shared.errors import DomainError, FieldError
-from shared.observability import logger
+from shared.errors import FieldError
 from shared.types import INPUT
 
 SCHEDULED_TIME = "%Y-%m-%dT%H:%M:%SZ"  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
 SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
 LAST_MONTHLY_DAY = 28  # every month has it
 _WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-
-
-class ScheduleUnavailable(DomainError):
-    status, code, title = 503, "schedule_unavailable", "Schedule unavailable"
 
 
 # ----------------------------------------------------------------------------- times
@@ -255,83 +243,3 @@ class Repeat(BaseModel):
     def fires_at(self, moment: datetime) -> bool:
         """Whether a firing at `moment` is within the recurrence (not before start, not after end)."""
         return (self.end is None or moment <= self.end) and (self.start is None or moment >= self.start)
-
-
-# ----------------------------------------------------------------------------- the scheduler
-
-
-@dataclass(frozen=True)
-class ScheduleTarget:
-    """Where a schedule puts its job: a queue, the role the scheduler assumes, the schedule group,
-    and the job's JSON (see `target_input`)."""
-
-    queue_arn: str
-    role_arn: str
-    group: str
-    input: str
-
-
-def target_input(payload: Mapping[str, Any]) -> str:
-    """A job's JSON with `scheduled_time` left for the scheduler to fill in."""
-    return json.dumps({**payload, "scheduled_time": SCHEDULED_TIME_PLACEHOLDER})
-
-
-@cache
-def scheduler_client() -> Any:
-    return boto3.client("scheduler")
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def sync_schedule(
-    name: str, plan: SchedulePlan | None, target: ScheduleTarget, *, enabled: bool = True, description: str = ""
-) -> None:
-    """Make the schedule `name` what `plan` says: created, updated, or deleted when there is no plan.
-
-    Safe to repeat: an existing schedule is updated, a missing one created. ScheduleUnavailable
-    (503) when the scheduler cannot be reached or refuses.
-    """
-    if plan is None:
-        delete_schedule(name, target.group)
-        return
-    params: dict[str, Any] = {
-        "Name": name,
-        "GroupName": target.group,
-        "Description": description[:512],
-        "ScheduleExpression": plan.expression,
-        "ScheduleExpressionTimezone": plan.time_zone,
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "State": "ENABLED" if enabled else "DISABLED",
-        "Target": {"Arn": target.queue_arn, "RoleArn": target.role_arn, "Input": target.input},
-    }
-    if plan.start_date:
-        params["StartDate"] = plan.start_date
-    if plan.end_date:
-        params["EndDate"] = plan.end_date
-    if plan.one_time:
-        params["ActionAfterCompletion"] = "DELETE"
-    try:
-        try:
-            scheduler_client().create_schedule(**params)
-        except ClientError as error:
-            if _error_code(error) != "ConflictException":
-                raise
-            scheduler_client().update_schedule(**params)  # made by an earlier try: converge
-    except (ClientError, BotoCoreError) as error:
-        logger.exception("schedule not saved", extra={"schedule": name})
-        raise ScheduleUnavailable("The schedule could not be saved; try again.") from error
-
-
-def delete_schedule(name: str, group: str) -> None:
-    """Delete a schedule; one already gone (an at() that fired, an earlier try) is fine."""
-    try:
-        scheduler_client().delete_schedule(Name=name, GroupName=group)
-    except ClientError as error:
-        if _error_code(error) == "ResourceNotFoundException":
-            return
-        logger.exception("schedule not deleted", extra={"schedule": name})
-        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error
-    except BotoCoreError as error:
-        raise ScheduleUnavailable("The schedule could not be deleted; try again.") from error

@@ -64,15 +64,15 @@ from services.activities.service import Caller, commit, model_of, page, service_
 from services.activities.settings import ActivitiesSettings
 from services.activities.store import ActivitiesStore, Record, clean, new_record, record_key
 from services.activities.subscriptions import Job, job, subscribe
-from shared import clock, schedules
+from shared import clock, scheduler
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import ScheduleTarget, ScheduleUnavailable, target_input
-from shared.schedules import scheduler_client as _scheduler  # noqa: F401 (tests clear its cache)
+from shared.scheduler import ScheduleTarget, ScheduleUnavailable, target_input
+from shared.scheduler import scheduler_client as _scheduler  # noqa: F401 (tests clear its cache)
 from shared.settings import load
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
@@ -144,7 +144,7 @@ def sync_schedule(caller: Caller, mass: MassActivity) -> None:
     """
     if mass.schedule_name is None:
         return
-    schedules.sync_schedule(
+    scheduler.sync_schedule(
         mass.schedule_name,
         schedule_plan(mass.schedule, clock.now()),
         _target(caller.tenant, mass.id),
@@ -155,7 +155,7 @@ def sync_schedule(caller: Caller, mass: MassActivity) -> None:
 
 def delete_schedule(name: str) -> None:
     """Delete a schedule; one already gone (an at() that fired, an earlier try) is fine."""
-    schedules.delete_schedule(name, load(ActivitiesSettings).schedule_group)
+    scheduler.delete_schedule(name, load(ActivitiesSettings).schedule_group)
 
 
 # ----------------------------------------------------------------------------- commands

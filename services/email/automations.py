@@ -49,12 +49,13 @@ from services.email.service import Caller, commit, model_of, page, service_calle
 from services.email.settings import EmailSettings
 from services.email.store import EmailStore, Record
 from services.email.subscriptions import job
-from shared import clock, schedules
+from shared import clock, scheduler
 from shared.errors import DomainError, FieldError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import ScheduleTarget, ScheduleUnavailable, parse_scheduled_time, target_input
+from shared.scheduler import ScheduleTarget, ScheduleUnavailable, target_input
+from shared.schedules import parse_scheduled_time
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, tenant_key
 from shared.subscriptions import Job
@@ -113,7 +114,7 @@ def _target(tenant: str, automation_id: str) -> ScheduleTarget:
 def sync_schedule(caller: Caller, automation: Automation) -> None:
     """Make the automation's schedule what its record says: there while active, gone otherwise."""
     plan = automation.schedule.plan(clock.now()) if automation.active else None
-    schedules.sync_schedule(
+    scheduler.sync_schedule(
         automation.schedule_name,
         plan,
         _target(caller.tenant, automation.id),
@@ -203,7 +204,7 @@ def delete(caller: Caller, automation_id: str) -> None:
 
     def run() -> Automation:
         record, automation = _load(caller, automation_id)
-        schedules.delete_schedule(automation.schedule_name, load(EmailSettings).schedule_group)
+        scheduler.delete_schedule(automation.schedule_name, load(EmailSettings).schedule_group)
         uow = UnitOfWork()
         caller.store.remove(uow, record)
         uow.commit()

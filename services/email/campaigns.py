@@ -67,7 +67,8 @@ from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import ScheduleTarget, at_plan, delete_schedule, schedule_name, sync_schedule, target_input
+from shared.scheduler import ScheduleTarget, delete_schedule, sync_schedule, target_input
+from shared.schedules import at_plan, schedule_name
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 from shared.subscriptions import Job

@@ -30,13 +30,7 @@ PACKAGES = ("shared", "services", "infra")
 DATA_ACCESS = ("boto3", "botocore", "pynamodb")
 
 # (importing module, imported package) -> why it is allowed for now. Keep the issue number in it.
-KNOWN: dict[tuple[str, str], str] = {
-    # The rules modules read schedules through shared.schedules, whose pure part (parsing, local
-    # times, schedule names) shares a module with the EventBridge Scheduler client: the domain
-    # loads boto3 through it. Known since issue 13: split the pure part into a module of its own.
-    ("shared.schedules", "boto3"): "issue 13",
-    ("shared.schedules", "botocore"): "issue 13",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

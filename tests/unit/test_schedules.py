@@ -10,22 +10,18 @@ import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from shared import schedules
+from shared import scheduler
+from shared.scheduler import ScheduleTarget, ScheduleUnavailable, delete_schedule, sync_schedule, target_input
 from shared.schedules import (
     SCHEDULED_TIME_PLACEHOLDER,
     Repeat,
-    ScheduleTarget,
-    ScheduleUnavailable,
     at_plan,
     cron_problem,
-    delete_schedule,
     parse_scheduled_time,
     rate_problem,
     recurring_plan,
     schedule_name,
     scheduled_time,
-    sync_schedule,
-    target_input,
 )
 
 NOW = datetime(2030, 3, 10, 12, 0, tzinfo=UTC)
@@ -143,7 +139,7 @@ TARGET = ScheduleTarget("arn:aws:sqs:eu-north-1:1:jobs", "arn:aws:iam::1:role/r"
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, client: _Scheduler) -> _Scheduler:
-    monkeypatch.setattr(schedules, "scheduler_client", lambda: client)
+    monkeypatch.setattr(scheduler, "scheduler_client", lambda: client)
     return client
 
 
