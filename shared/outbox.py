@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
+from shared.entry import entry as function_entry
 from shared.events import Envelope
 from shared.observability import logger, metrics
 from shared.settings import FunctionSettings, load
@@ -163,8 +164,7 @@ def publish(records: list[DynamoDBRecord], settings: PublisherSettings) -> list[
     return []
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@function_entry(traced=False)
 def publisher_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load(PublisherSettings)
     retry_from = publish(list(DynamoDBStreamEvent(event).records), settings)

@@ -1,11 +1,9 @@
 """The directory's HTTP API (API Gateway HTTP API, payload 2.0), routed by Powertools."""
 
-from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.directory import accounts, admin, imports, target_groups
@@ -41,11 +39,10 @@ from services.directory.service import Caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
 from shared import api as http
-from shared.observability import logger, metrics, tracer
+from shared.entry import entry
 from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from shared.secrets import signing_key
 from shared.settings import load
-from shared.store import bind_table
 
 app = http.create_app("Kontakt directory", "directory")
 
@@ -311,14 +308,6 @@ def openapi_json() -> str:
     return app.get_openapi_json_schema(title="Kontakt directory", version="1.0.0")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry(DirectorySettings, http=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     return app.resolve(event, context)
-
-
-@cache
-def _cold_start() -> None:
-    bind_table(load(DirectorySettings).table_name)

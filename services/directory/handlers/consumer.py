@@ -2,10 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import suppress
-from functools import cache
 from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
@@ -15,7 +12,7 @@ from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
 from services.directory.target_groups import Resolver
 from shared.auth import AuthContext, Role
-from shared.consumer import Handle, consume
+from shared.consumer import Handle
 from shared.contracts.audience import (
     PAGE_BYTES,
     PAGE_SIZE,
@@ -25,20 +22,15 @@ from shared.contracts.audience import (
     json_bytes,
     page_overhead,
 )
+from shared.entry import consumer_entry
 from shared.events import Actor, Envelope, new_event
 from shared.ids import derived_id
-from shared.observability import logger, metrics, tracer
-from shared.settings import load
-from shared.store import AlreadyApplied, UnitOfWork, bind_table
+from shared.observability import logger, metrics
+from shared.store import AlreadyApplied, UnitOfWork
 
 CONSUMER = "directory"
 CONTACT_FIELDS = frozenset(Contact.model_fields) - {"version"}
 DIRECTORY = Actor(type="service", id="directory")
-
-
-@cache
-def _cold_start() -> None:
-    bind_table(load(DirectorySettings).table_name)
 
 
 def _system_caller(tenant_id: str) -> Caller:
@@ -131,10 +123,4 @@ def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
 
 HANDLERS: dict[str, Handle] = {"audience.requested": resolve_audience, "contact_order.created": create_customer}
 
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
-    return consume(event, context, CONSUMER, HANDLERS)
+handler = consumer_entry(DirectorySettings, CONSUMER, HANDLERS)

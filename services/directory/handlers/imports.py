@@ -1,7 +1,6 @@
 """Processes CSV uploads: S3 notification -> SQS -> this function, one file per message."""
 
 import json
-from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -16,16 +15,11 @@ from services.directory.service import Caller, ensure_tenant
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
 from shared.auth import AuthContext
-from shared.observability import logger, metrics, tracer
-from shared.settings import load
-from shared.store import UnitOfWork, bind_table
+from shared.entry import entry
+from shared.observability import logger
+from shared.store import UnitOfWork
 
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@cache
-def _cold_start() -> None:
-    bind_table(load(DirectorySettings).table_name)
 
 
 def _uploads(record: SQSRecord) -> list[tuple[str, str]]:
@@ -61,11 +55,8 @@ def record_handler(record: SQSRecord) -> None:
         process_upload(bucket, key)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry(DirectorySettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     return dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )

@@ -20,7 +20,6 @@ which is the same for every reason (the log has the reason) so that sign-ups can
 tenants exist or what they allow.
 """
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,9 +27,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.directory import identity
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
+from shared.entry import entry
 from shared.observability import logger
-from shared.settings import load
-from shared.store import bind_table
 
 REFUSED = "Self sign-up is not open to this email address in this tenant."
 
@@ -47,9 +45,8 @@ def _tenant_named(request: dict[str, Any]) -> str | None:
     return None
 
 
-@logger.inject_lambda_context
+@entry(DirectorySettings, traced=False, metered=False)
 def pre_sign_up(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     source = event.get("triggerSource")
     if source == "PreSignUp_AdminCreateUser":
         return event  # an operator's command provisions and links this login itself
@@ -71,9 +68,8 @@ def pre_sign_up(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     return event
 
 
-@logger.inject_lambda_context
+@entry(DirectorySettings, traced=False, metered=False)
 def post_confirmation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     if event.get("triggerSource") != "PostConfirmation_ConfirmSignUp":
         return event  # a confirmed password reset: the login is what it was
     attributes = (event.get("request") or {}).get("userAttributes") or {}
@@ -90,8 +86,3 @@ def post_confirmation(event: dict[str, Any], context: LambdaContext) -> dict[str
         extra={"subject": subject, "tenant_id": joined.tenant_id, "user_id": joined.user_id, "new": joined.created},
     )
     return event
-
-
-@cache
-def _cold_start() -> None:
-    bind_table(load(DirectorySettings).table_name)

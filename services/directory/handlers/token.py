@@ -10,7 +10,6 @@ sign-in. Claims of the V1_0 event are strings: `groups` is the group ids separat
 Cognito's own groups are cleared (`groupOverrideDetails`): Kontakt's groups are the directory's.
 """
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,18 +17,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.directory import identity
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
+from shared.entry import entry
 from shared.observability import logger
-from shared.settings import load
-from shared.store import bind_table
 
 
 class LoginRefused(Exception):
     """Raised to Cognito: the sign-in (or refresh) fails and no token is issued."""
 
 
-@logger.inject_lambda_context
+@entry(DirectorySettings, traced=False, metered=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     subject = (event.get("request", {}).get("userAttributes") or {}).get("sub")
     if not subject:
         raise LoginRefused("the event names no login subject")
@@ -44,8 +41,3 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "groupOverrideDetails": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": None},
     }
     return event
-
-
-@cache
-def _cold_start() -> None:
-    bind_table(load(DirectorySettings).table_name)

@@ -2,20 +2,16 @@
 
 import importlib
 import pkgutil
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.email import features  # noqa: F401  (registers every feature)
 from services.email.handlers import routes
 from services.email.settings import EmailSettings
 from shared import api as http
-from shared.observability import logger, metrics, tracer
-from shared.settings import load
-from shared.store import bind_table
+from shared.entry import entry
 
 TITLE = "Kontakt email"
 
@@ -36,14 +32,6 @@ def openapi_json() -> str:
     return app.get_openapi_json_schema(title=TITLE, version=http.API_VERSION)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry(EmailSettings, http=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     return app.resolve(event, context)
-
-
-@cache
-def _cold_start() -> None:
-    bind_table(load(EmailSettings).table_name)

@@ -7,7 +7,6 @@ SEND_RESERVE_SECONDS before the function's timeout, and the mails still waiting 
 the queue rather than killed mid-wait (the timeout would leave them claimed, retried only after
 the proof window)."""
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,9 +17,7 @@ from services.email import features  # noqa: F401  (registers every feature)
 from services.email.sending import send_batch
 from services.email.settings import EmailSettings
 from shared import clock
-from shared.observability import logger, metrics, tracer
-from shared.settings import load
-from shared.store import bind_table
+from shared.entry import entry
 
 SEND_RESERVE_SECONDS = 20.0  # after the wait: read attachments, ten SES calls, the record transaction
 
@@ -31,16 +28,8 @@ def deadline(context: Any) -> float | None:
     return clock.epoch() + remaining() / 1000 - SEND_RESERVE_SECONDS if callable(remaining) else None
 
 
-@cache
-def _cold_start() -> None:
-    bind_table(load(EmailSettings).table_name)
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry(EmailSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _cold_start()
     records = event.get("Records") or []
     errors = send_batch([record.get("body") for record in records], deadline(context))
     failed = {str(r.get("messageId")): e for r, e in zip(records, errors, strict=True) if e is not None}

@@ -17,6 +17,7 @@ import pytest
 from services.directory import identity
 from services.directory.domain.models import SelfSignUp, TenantSettings
 from services.directory.handlers import signup
+from shared import entry
 from tests.unit.directory.cognito_events import cognito_event
 
 pytestmark = pytest.mark.disable_socket
@@ -90,7 +91,7 @@ def directory(monkeypatch: pytest.MonkeyPatch) -> Directory:
         linked = known.logins.get(pk.removeprefix("LOGIN#"))
         return LoginItem({"tenant_id": linked[0], "user_id": linked[1]}) if linked else None
 
-    monkeypatch.setattr(signup, "_cold_start", lambda: None)
+    monkeypatch.setattr(entry, "cold_start", lambda settings: None)  # no table: the directory is stubbed
     monkeypatch.setattr(identity, "tenant_settings", known.tenants.get)
     monkeypatch.setattr(identity, "find_user_by_email", lambda store, t, e: known.users.get((t, e.lower())))
     monkeypatch.setattr(identity, "record_sign_up", lambda u, t, e: known.pending.__setitem__(u, t))

@@ -15,6 +15,7 @@ import pytest
 from services.directory import identity
 from services.directory.domain.models import Role
 from services.directory.handlers import token
+from shared import entry
 from shared.auth import AuthContext, from_claims
 from tests.unit.directory.cognito_events import cognito_event
 
@@ -58,7 +59,7 @@ def directory(monkeypatch: pytest.MonkeyPatch) -> dict[str, identity.Identity]:
             raise identity.UnknownLogin("the login is not a user of any tenant")
         return known[subject]
 
-    monkeypatch.setattr(token, "_cold_start", lambda: None)
+    monkeypatch.setattr(entry, "cold_start", lambda settings: None)  # no table: the directory is stubbed
     monkeypatch.setattr(token.identity, "resolve", resolve)
     return known
 

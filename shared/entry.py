@@ -1,0 +1,107 @@
+"""The one way a Kontakt Lambda function is entered: Powertools' logger, tracer and metrics around
+the handler, and the cold-start work (the service table bound once per process) before it runs.
+
+A handler module names what it serves and nothing else:
+
+    handler = consumer_entry(EmailSettings, "email", handlers)     # a service's event queue
+    handler = jobs_entry(EmailSettings, run_job)                    # a service's jobs queue
+    handler = bodies_entry(EmailSettings, handle_event)            # any other queue of JSON bodies
+
+    @entry(EmailSettings, http=True)                                # an HTTP API, or any other event
+    def handler(event, context): ...
+
+SQS handlers report partial batch failures (only the failed messages go back to the queue);
+consumers apply each event once (shared/consumer.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.observability import logger, metrics, tracer
+from shared.settings import TableSettings, load
+
+if TYPE_CHECKING:
+    from shared.consumer import Handle
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+@functools.cache
+def cold_start(settings: type[TableSettings]) -> None:
+    """Once per process: read the function's settings and point every model at its table."""
+    from shared.store import bind_table  # imported here: the publisher, which owns no table, loads no pynamodb
+
+    bind_table(load(settings).table_name)
+
+
+def entry(
+    settings: type[TableSettings] | None = None, *, http: bool = False, traced: bool = True, metered: bool = True
+) -> Callable[[Handler], Handler]:
+    """Decorate a function's handler.
+
+    `settings`: the function owns this service table (bound at the first call); None when it
+    owns none. `http`: the event is an API Gateway HTTP API request (its request id is the log's
+    correlation id). `traced` / `metered`: X-Ray subsegment and flushed CloudWatch metrics (the
+    Cognito triggers and the outbox publisher go without one or both).
+    """
+
+    def decorate(handle: Handler) -> Handler:
+        @functools.wraps(handle)
+        def started(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            if settings is not None:
+                cold_start(settings)
+            return handle(event, context)
+
+        wrapped: Handler = started
+        if metered:
+            wrapped = metrics.log_metrics(wrapped)
+        if traced:
+            wrapped = tracer.capture_lambda_handler(wrapped)
+        correlation = correlation_paths.API_GATEWAY_HTTP if http else None
+        return logger.inject_lambda_context(wrapped, correlation_id_path=correlation)
+
+    return decorate
+
+
+def consumer_entry(
+    settings: type[TableSettings],
+    consumer: str,
+    handlers: Mapping[str, Handle] | Callable[[], Mapping[str, Handle]],
+) -> Handler:
+    """A service's event queue: each bus event routed by type and applied once as `consumer`."""
+    from shared.consumer import consume  # imported here: the publisher loads no queue machinery
+
+    @entry(settings)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        routes = handlers if isinstance(handlers, Mapping) else handlers()
+        return consume(event, context, consumer, dict(routes))
+
+    return handler
+
+
+def jobs_entry(settings: type[TableSettings], run_job: Callable[[dict[str, Any]], None]) -> Handler:
+    """A service's jobs queue (messages from its schedules), each job logged under its name."""
+    from shared.batch import run_jobs
+
+    @entry(settings)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return run_jobs(event, context, run_job)
+
+    return handler
+
+
+def bodies_entry(settings: type[TableSettings], handle: Callable[[dict[str, Any]], None]) -> Handler:
+    """Any other queue: each message's JSON body to `handle`, a message that fails retried alone."""
+    from shared.batch import each_body
+
+    @entry(settings)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return each_body(event, context, handle)
+
+    return handler
