@@ -96,12 +96,26 @@ def _reads(node: ast.AST, settings: set[str]) -> set[tuple[str, str]]:
             bound[item.arg] = item.annotation.id
     found = set()
     for item in ast.walk(node):
+        if isinstance(item, ast.Call) and (cls := _entry_settings(item, settings)):
+            found.add((cls, "table_name"))  # shared/entry.py's cold start binds the class's table
         if isinstance(item, ast.Attribute):
             if isinstance(item.value, ast.Call) and (cls := _loaded(item.value, settings)):
                 found.add((cls, item.attr))
             elif isinstance(item.value, ast.Name) and item.value.id in bound:
                 found.add((bound[item.value.id], item.attr))
     return found
+
+
+# shared/entry.py's helpers take the handler's settings class and read its `table_name` at cold start.
+ENTRY_HELPERS = frozenset({"entry", "function_entry", "consumer_entry", "jobs_entry", "bodies_entry"})
+
+
+def _entry_settings(call: ast.Call, settings: set[str]) -> str | None:
+    name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
+    argument = call.args[0] if call.args else None
+    if name in ENTRY_HELPERS and isinstance(argument, ast.Name) and argument.id in settings:
+        return argument.id
+    return None
 
 
 def _loaded(call: ast.Call, settings: set[str]) -> str | None:
