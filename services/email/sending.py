@@ -554,6 +554,20 @@ def _stage(
 # ----------------------------------------------------------------------------- a proof settles by itself
 
 
+def record_proof(detail: dict[str, Any]) -> None:
+    """An SES "Send" event (from the feedback queue): SES accepted one of our mails.
+
+    A proof that names the tenant settles the mail at once (one read when the sender recorded it
+    already, the usual case); one that does not is kept for the redelivery of its queue message."""
+    proof = proofs.proof_of(detail)
+    if proof is None:
+        logger.info("SES send event for a mail that is not ours", extra={"ses_message_id": detail.get("mail")})
+    elif proof.tenant_id:
+        settle_from_proof(proof.tenant_id, proof)
+    else:
+        proofs.keep(proof)
+
+
 def settle_from_proof(tenant: str, proof: Proof) -> None:
     """SES accepted a mail still "sending" (its sender died before recording): record it as sent."""
     auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
