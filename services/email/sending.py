@@ -72,7 +72,6 @@ from shared.store import AlreadyApplied, ConcurrentUpdate, TableItem, UnitOfWork
 
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
-FAULT_ENV = "EMAIL_SENDER_FAULT"  # test hook: "after_claim" | "after_send" kills the process (first attempt)
 
 
 class MessageMissing(Exception):
@@ -94,13 +93,6 @@ def _s3() -> Any:
 
 def proof_window() -> timedelta:
     return timedelta(seconds=float(os.environ.get("PROOF_WINDOW_SECONDS") or DEFAULT_PROOF_WINDOW))
-
-
-def _fault(point: str, attempt: int) -> None:
-    """Crash here when a test asks (env EMAIL_SENDER_FAULT), on a mail's first attempt only."""
-    if os.environ.get(FAULT_ENV) == point and attempt == 1:
-        logger.warning("fault injected: the sender dies", extra={"point": point})
-        os._exit(70)
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -371,7 +363,7 @@ def _send(batch: Batch, jobs: list[Job], tokens_taken: bool, deadline: float | N
 def _send_one(batch: Batch, job: Job) -> Outcome | None:
     record = job.record
     assert record is not None
-    claim, attempt = record.data["claimed_at"], int(record.data["attempts"])
+    claim = record.data["claimed_at"]
     counts = {"queued": -1}
     release = Outcome(job, {"status": MessageStatus.queued.value}, MessageStatus.sending.value, claim)
     try:
@@ -387,7 +379,6 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
         logger.exception("mail not built: released for a retry", extra={"message_id": job.message_id})
         job.error = exc
         return release
-    _fault("after_claim", attempt)
     try:
         tags = {"tenant": job.tenant, "message": job.message_id}  # SES's events (the proof) name both
         provider_id = transport.send(mime.as_bytes(), sender.from_address, [record.data["to"]], tags=tags)
@@ -403,7 +394,6 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
     except Exception as exc:  # (a timeout, a dropped connection: it may have gone)
         _unknown(job, exc)
         return None
-    _fault("after_send", attempt)
     id_field = "ses_message_id" if transport.name == "ses" else "provider_message_id"
     sent = {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id}
     return Outcome(job, sent, MessageStatus.sending.value, claim, {**counts, "sent": 1}, sent_at=clock.now())
