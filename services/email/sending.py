@@ -43,7 +43,6 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from services.email import proofs, ratelimit, stats
 from services.email.domain.messages import (
@@ -68,7 +67,7 @@ from shared.ids import derived_id
 from shared.observability import logger
 from shared.secrets import signing_key
 from shared.service import SETTING
-from shared.store import AlreadyApplied, ConcurrentUpdate, TableItem, UnitOfWork, record_key
+from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, transaction
 
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
@@ -313,7 +312,7 @@ def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> 
     records = [job.record for job in jobs if job.record is not None]
     before = [record.data for record in records]
     try:
-        with TransactWrite(connection=TableItem._get_connection().connection) as tx:
+        with transaction() as tx:
             for record in records:
                 record.data = _claim_data(record, now)
                 tx.save(record)  # with its version condition: nobody wrote it since our read

@@ -5,8 +5,9 @@
   `proofs`), and it still makes the two modules one unit that cannot be read, tested or loaded
   apart. Imports inside functions stay allowed for what they are good for (lazy loading of a CLI
   command, of a heavy library), as long as they close no cycle.
-- No module imports another module's private name (`from x import _name`, `x._name`): a name
-  used across modules is public, or it moves to where both can use it.
+- No module uses another module's private name (`from x import _name`, `x._name`, `X._name` of a
+  class `X` imported from another module): a name used across modules is public, or it moves to
+  where both can use it. (A private attribute of an object is not seen: its type is not known here.)
 Dynamic imports (`importlib.import_module`) are not seen.
 """
 
@@ -65,14 +66,15 @@ def _imports(module: str, tree: ast.Module) -> Iterator[tuple[str, str | None, i
                     yield target, alias.name, node.lineno
 
 
-def _module_aliases(module: str, tree: ast.Module) -> dict[str, str]:
-    """Local names bound to project modules (`from services.email import proofs`, `import x.y as z`)."""
+def _imported_names(module: str, tree: ast.Module) -> dict[str, str]:
+    """Local names bound to project modules or to names of theirs (`from services.email import
+    proofs`, `from shared.store import TableItem`, `import x.y as z`)."""
     aliases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             source = _source(module, node)
             for alias in node.names:
-                if f"{source}.{alias.name}" in MODULES:
+                if _owner(f"{source}.{alias.name}") is not None:
                     aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -148,7 +150,7 @@ def test_no_module_imports_another_modules_private_name() -> None:
         for target, name, line in _imports(module, tree):
             if target != module and name and name.startswith("_") and not name.startswith("__"):
                 private.append(f"{module}:{line} imports {target}.{name}")
-        aliases = _module_aliases(module, tree)
+        aliases = _imported_names(module, tree)
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)
