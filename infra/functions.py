@@ -245,6 +245,11 @@ class Worker:
             self._discard()
             raise
 
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs; None before its cold start or after it died."""
+        return self._process.pid if self._process is not None and self._process.is_alive() else None
+
     def invoke(self, event: Any, request_id: str) -> Any:
         self._ensure_started()
         return self._call(request_id, json.dumps(event), self.spec.timeout, "Task timed out")
@@ -308,6 +313,10 @@ class FunctionPool:
         for worker in self._workers:
             worker.stop()
 
+    def pids(self) -> list[int]:
+        """The process ids of the function's running workers."""
+        return [pid for worker in self._workers if (pid := worker.pid) is not None]
+
     def point_public_links(self, gateway_url: str) -> None:
         """Environment values naming the API's execute-api host name the local gateway (before a cold start)."""
         environment = {k: _EXECUTE_API.sub(gateway_url.rstrip("/"), v) for k, v in self.spec.environment.items()}
@@ -348,6 +357,10 @@ class Functions:
     def stop(self) -> None:
         for pool in self._pools.values():
             pool.stop()
+
+    def worker_pids(self, logical_id: str) -> list[int]:
+        """The process ids of a function's running workers (to measure them)."""
+        return self._pools[logical_id].pids()
 
     def point_public_links(self, gateway_url: str) -> None:
         for pool in self._pools.values():

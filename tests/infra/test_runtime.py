@@ -301,6 +301,8 @@ def test_an_injected_fault_kills_the_function_once_at_its_call(
             runtime.invoke("TickFunction", {"run": run, "call": 1})
         assert died.value.error_type == "Runtime.ExitError"
         assert fault.fired
+        assert runtime.functions.worker_pids("TickFunction") == []  # its process is gone
         assert runtime.invoke("TickFunction", {"run": run, "call": 2}) == {"ok": True}  # fired once
+        assert len(runtime.functions.worker_pids("TickFunction")) == 1  # a new one
     calls = sorted(p["call"] for p in logged(runtime, "record").values() if isinstance(p, dict) and p.get("run") == run)
     assert calls == ([1, 2] if written else [2])
