@@ -11,16 +11,18 @@ import os
 import queue
 import re
 import sys
+import tempfile
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.faults import Fault, inject
 from infra.iam import Principal, enforce
 from infra.template import ACCOUNT_ID, REGION, Function
 
@@ -61,6 +63,7 @@ class WorkerSpec:
     memory: int
     environment: dict[str, str]
     principal: Principal | None = None  # its role, enforced on every AWS call it makes; None: no IAM
+    faults: tuple[Fault, ...] = ()  # crashes injected at AWS calls (infra/faults.py): tests only
 
 
 def worker_spec(
@@ -165,6 +168,7 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
         time.tzset()
     if spec.principal is not None:  # before the handler's import creates any AWS client
         enforce(spec.principal)
+    inject(spec.faults)
     sys.path.insert(0, spec.code_dir)
     os.chdir(spec.code_dir)
     prefix = f"[{spec.function_name.removeprefix('kontakt-')}]"
@@ -241,6 +245,11 @@ class Worker:
             self._discard()
             raise
 
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs; None before its cold start or after it died."""
+        return self._process.pid if self._process is not None and self._process.is_alive() else None
+
     def invoke(self, event: Any, request_id: str) -> Any:
         self._ensure_started()
         return self._call(request_id, json.dumps(event), self.spec.timeout, "Task timed out")
@@ -304,12 +313,21 @@ class FunctionPool:
         for worker in self._workers:
             worker.stop()
 
+    def pids(self) -> list[int]:
+        """The process ids of the function's running workers."""
+        return [pid for worker in self._workers if (pid := worker.pid) is not None]
+
     def point_public_links(self, gateway_url: str) -> None:
         """Environment values naming the API's execute-api host name the local gateway (before a cold start)."""
         environment = {k: _EXECUTE_API.sub(gateway_url.rstrip("/"), v) for k, v in self.spec.environment.items()}
-        self.spec = replace(self.spec, environment=environment)
+        self.reconfigure(replace(self.spec, environment=environment))
+
+    def reconfigure(self, spec: WorkerSpec) -> None:
+        """Run the function with another spec: its running workers stop, the next call cold-starts."""
+        self.stop()
+        self.spec = spec
         for worker in self._workers:
-            worker.spec = self.spec
+            worker.spec = spec
 
 
 class Functions:
@@ -340,6 +358,32 @@ class Functions:
         for pool in self._pools.values():
             pool.stop()
 
+    def worker_pids(self, logical_id: str) -> list[int]:
+        """The process ids of a function's running workers (to measure them)."""
+        return self._pools[logical_id].pids()
+
     def point_public_links(self, gateway_url: str) -> None:
         for pool in self._pools.values():
             pool.point_public_links(gateway_url)
+
+    @contextmanager
+    def configured(
+        self, logical_id: str, environment: dict[str, str] | None = None, faults: Iterable[Fault] = ()
+    ) -> Iterator[tuple[Fault, ...]]:
+        """Run a function with extra environment and injected faults (each fires once) for a while;
+        yields the armed faults (their `fired` tells whether they did).
+
+        Its workers cold-start with them, and again with the function's own configuration after.
+        For tests: e.g. `Fault("sesv2", "SendEmail", "after")` kills the function's process once
+        SES accepted a mail, before the function could record it."""
+        pool = self._pools[logical_id]
+        original = pool.spec
+        with tempfile.TemporaryDirectory(prefix="kontakt-faults-") as markers:
+            armed = tuple(replace(f, marker=f.marker or str(Path(markers) / str(i))) for i, f in enumerate(faults))
+            pool.reconfigure(
+                replace(original, environment={**original.environment, **(environment or {})}, faults=armed)
+            )
+            try:
+                yield armed
+            finally:
+                pool.reconfigure(original)

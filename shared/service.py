@@ -105,6 +105,10 @@ class Caller:
         uow.commit()
         self._settings[name] = value
 
+    def forget_setting(self, name: str) -> None:
+        """Read the setting again on its next use (a transaction of the caller's changed it)."""
+        self._settings.pop(name, None)
+
 
 def ensure_tenant(caller: Caller) -> None:
     """Install the default settings a tenant does not have yet (all of them for a new tenant)."""

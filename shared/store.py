@@ -234,6 +234,12 @@ class _Counter:
     taken: int
 
 
+def transaction() -> TransactWrite:
+    """A pynamodb transaction on the bound table's cached connection (a new Connection would build
+    a new client per transaction). For a transaction a UnitOfWork cannot express."""
+    return TransactWrite(connection=TableItem._get_connection().connection)
+
+
 @dataclass
 class UnitOfWork:
     """The writes of one command, committed together in one transaction."""
@@ -292,8 +298,7 @@ class UnitOfWork:
             raise ValueError(f"a unit of work holds at most {MAX_TRANSACTION_ITEMS} items, not {len(ops)}")
         ordered = sorted(ops, key=lambda op: op.group)  # stable: the order DynamoDB reports reasons in
         try:
-            # The bound table's cached connection: a new Connection would build a new client per commit.
-            with TransactWrite(connection=TableItem._get_connection().connection) as tx:
+            with transaction() as tx:
                 for op in ordered:
                     op.apply(tx)
         except TransactWriteError as exc:

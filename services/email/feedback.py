@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.email import proofs, stats
+from services.email import sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.domain.messages import MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
@@ -66,7 +66,7 @@ def handle_event(event: dict[str, Any]) -> None:
         return
     detail = event.get("detail") or {}
     if detail.get("eventType") == "Send":
-        proofs.record(detail)  # SES accepted a mail: the sender's proof that it went
+        sending.record_proof(detail)  # SES accepted a mail: the sender's proof that it went
         return
     for feedback in classify(detail):
         apply(feedback)

@@ -64,7 +64,7 @@ def _install_defaults(caller: Caller) -> None:
     uow.save(setting)
     with suppress(AlreadyApplied, ConcurrentUpdate):  # a concurrent request installed them
         uow.commit()
-    caller._settings.pop(SETTING, None)
+    caller.forget_setting(SETTING)
 
 
 def _record(caller: Caller, list_type_id: str) -> Record:

@@ -1,12 +1,14 @@
 """Proofs that SES accepted a mail (its "Send" events), for the sender's crash recovery.
 
-The configuration set publishes an SES "Send" event for every mail SES accepted; the feedback
-consumer hands it to `record(detail)`, which keeps a "proof" record keyed by our message id (from
-the mail's tag "message" or its Message-ID header `<id@kontakt>`) with the SES message id. An
-event that names the tenant (tag "tenant", which the sender sets) settles a mail still "sending"
-at once (a mail already recorded costs one read); one that does not leaves a proof record (no
-tenant's data, like feedback's message -> tenant lookups) that a redelivery of the mail's queue
-message finds: it settles the mail from the proof instead of sending it again.
+The configuration set publishes an SES "Send" event for every mail SES accepted; `proof_of(detail)`
+reads the proof in it: our message id (from the mail's tag "message" or its Message-ID header
+`<id@kontakt>`), the SES message id and, when tagged, the tenant. The sender's
+`record_proof(detail)` (services/email/sending.py) settles a mail still "sending" at once when the
+proof names its tenant; otherwise it `keep`s the proof here, keyed by our message id (no tenant's
+data, like feedback's message -> tenant lookups), and a redelivery of the mail's queue message
+`get`s it and settles the mail from it instead of sending it again.
+
+A leaf: this module knows proofs and their records, not the sender that uses them.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.email.domain.feedback import _header, _tag, _time, message_id_from_header
+from services.email.domain.feedback import event_time, mail_message_id, mail_tag
 from services.email.store import EmailStore
-from shared.observability import logger
 from shared.store import ConcurrentUpdate, UnitOfWork
 
 LOOKUP = "_"  # no tenant's data: records keyed by a message id alone
@@ -37,30 +38,20 @@ class Proof(BaseModel):
 def proof_of(detail: dict[str, Any]) -> Proof | None:
     """The proof in an SES "Send" event record; None for a mail that is not ours."""
     mail = detail.get("mail") or {}
-    message_id = _tag(mail, "message") or message_id_from_header(_header(mail, "Message-ID"))
+    message_id = mail_message_id(mail)
     ses_message_id = mail.get("messageId")
     if not message_id or not ses_message_id:
         return None
     return Proof(
         message_id=message_id,
         ses_message_id=str(ses_message_id),
-        tenant_id=_tag(mail, "tenant"),
-        at=_time((detail.get("send") or {}).get("timestamp"), mail.get("timestamp")),
+        tenant_id=mail_tag(mail, "tenant"),
+        at=event_time((detail.get("send") or {}).get("timestamp"), mail.get("timestamp")),
     )
 
 
-def record(detail: dict[str, Any]) -> None:
-    """Settle the mail at once when the event names its tenant (one read when the sender recorded it
-    already, the usual case); otherwise keep the proof (once) for the sender's redelivery."""
-    proof = proof_of(detail)
-    if proof is None:
-        logger.info("SES send event for a mail that is not ours", extra={"ses_message_id": detail.get("mail")})
-        return
-    if proof.tenant_id:
-        from services.email.sending import settle_from_proof  # the sender imports this module
-
-        settle_from_proof(proof.tenant_id, proof)
-        return
+def keep(proof: Proof) -> None:
+    """Keep the proof (once) for the sender's redelivery of the mail's queue message."""
     uow = UnitOfWork()
     STORE.add(uow, STORE.new(LOOKUP, KIND, proof.message_id, proof.model_dump(mode="json")))
     with suppress(ConcurrentUpdate):  # a redelivered event, or a second send of the mail: the first proof stays

@@ -43,7 +43,6 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from services.email import proofs, ratelimit, stats
 from services.email.domain.messages import (
@@ -68,11 +67,10 @@ from shared.ids import derived_id
 from shared.observability import logger
 from shared.secrets import signing_key
 from shared.service import SETTING
-from shared.store import AlreadyApplied, ConcurrentUpdate, TableItem, UnitOfWork, record_key
+from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, transaction
 
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
-FAULT_ENV = "EMAIL_SENDER_FAULT"  # test hook: "after_claim" | "after_send" kills the process (first attempt)
 
 
 class MessageMissing(Exception):
@@ -94,13 +92,6 @@ def _s3() -> Any:
 
 def proof_window() -> timedelta:
     return timedelta(seconds=float(os.environ.get("PROOF_WINDOW_SECONDS") or DEFAULT_PROOF_WINDOW))
-
-
-def _fault(point: str, attempt: int) -> None:
-    """Crash here when a test asks (env EMAIL_SENDER_FAULT), on a mail's first attempt only."""
-    if os.environ.get(FAULT_ENV) == point and attempt == 1:
-        logger.warning("fault injected: the sender dies", extra={"point": point})
-        os._exit(70)
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -321,7 +312,7 @@ def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> 
     records = [job.record for job in jobs if job.record is not None]
     before = [record.data for record in records]
     try:
-        with TransactWrite(connection=TableItem._get_connection().connection) as tx:
+        with transaction() as tx:
             for record in records:
                 record.data = _claim_data(record, now)
                 tx.save(record)  # with its version condition: nobody wrote it since our read
@@ -371,7 +362,7 @@ def _send(batch: Batch, jobs: list[Job], tokens_taken: bool, deadline: float | N
 def _send_one(batch: Batch, job: Job) -> Outcome | None:
     record = job.record
     assert record is not None
-    claim, attempt = record.data["claimed_at"], int(record.data["attempts"])
+    claim = record.data["claimed_at"]
     counts = {"queued": -1}
     release = Outcome(job, {"status": MessageStatus.queued.value}, MessageStatus.sending.value, claim)
     try:
@@ -387,7 +378,6 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
         logger.exception("mail not built: released for a retry", extra={"message_id": job.message_id})
         job.error = exc
         return release
-    _fault("after_claim", attempt)
     try:
         tags = {"tenant": job.tenant, "message": job.message_id}  # SES's events (the proof) name both
         provider_id = transport.send(mime.as_bytes(), sender.from_address, [record.data["to"]], tags=tags)
@@ -403,7 +393,6 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
     except Exception as exc:  # (a timeout, a dropped connection: it may have gone)
         _unknown(job, exc)
         return None
-    _fault("after_send", attempt)
     id_field = "ses_message_id" if transport.name == "ses" else "provider_message_id"
     sent = {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id}
     return Outcome(job, sent, MessageStatus.sending.value, claim, {**counts, "sent": 1}, sent_at=clock.now())
@@ -552,6 +541,20 @@ def _stage(
 
 
 # ----------------------------------------------------------------------------- a proof settles by itself
+
+
+def record_proof(detail: dict[str, Any]) -> None:
+    """An SES "Send" event (from the feedback queue): SES accepted one of our mails.
+
+    A proof that names the tenant settles the mail at once (one read when the sender recorded it
+    already, the usual case); one that does not is kept for the redelivery of its queue message."""
+    proof = proofs.proof_of(detail)
+    if proof is None:
+        logger.info("SES send event for a mail that is not ours", extra={"ses_message_id": detail.get("mail")})
+    elif proof.tenant_id:
+        settle_from_proof(proof.tenant_id, proof)
+    else:
+        proofs.keep(proof)
 
 
 def settle_from_proof(tenant: str, proof: Proof) -> None:

@@ -6,11 +6,13 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from urllib.parse import unquote_plus
 
 import pytest
 import requests
 
+from infra.faults import Fault
 from infra.functions import FunctionError
 from infra.runtime import LocalRuntime
 from tests.infra.conftest import logged
@@ -283,3 +285,24 @@ def test_timeout_kills_and_restarts_the_worker(runtime: LocalRuntime) -> None:
         runtime.invoke("SlowFunction", {"seconds": 5})
     assert failure.value.error_type == "Sandbox.Timedout"
     assert runtime.invoke("SlowFunction", {"seconds": 0}) == {"slept": True}
+
+
+@pytest.mark.parametrize(("when", "written"), [("after", True), ("before", False)])
+def test_an_injected_fault_kills_the_function_once_at_its_call(
+    runtime: LocalRuntime, when: Literal["before", "after"], written: bool
+) -> None:
+    """A crash test's fault: the worker dies at the DynamoDB call (after: the item is written;
+    before: it is not), the caller sees the process exit, and the restarted worker runs normally."""
+    assert runtime.functions is not None
+    run = str(uuid.uuid4())
+    with runtime.functions.configured("TickFunction", faults=[Fault("dynamodb", "PutItem", when)]) as (fault,):
+        assert not fault.fired
+        with pytest.raises(FunctionError) as died:
+            runtime.invoke("TickFunction", {"run": run, "call": 1})
+        assert died.value.error_type == "Runtime.ExitError"
+        assert fault.fired
+        assert runtime.functions.worker_pids("TickFunction") == []  # its process is gone
+        assert runtime.invoke("TickFunction", {"run": run, "call": 2}) == {"ok": True}  # fired once
+        assert len(runtime.functions.worker_pids("TickFunction")) == 1  # a new one
+    calls = sorted(p["call"] for p in logged(runtime, "record").values() if isinstance(p, dict) and p.get("run") == run)
+    assert calls == ([1, 2] if written else [2])

@@ -176,10 +176,10 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
         "messageId": "ses-1",
         "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
     }
-    proofs.record({"eventType": "Send", "mail": mail})  # no tenant tag: only kept
-    proofs.record({"eventType": "Send", "mail": mail})  # again: the first proof stays
+    sending.record_proof({"eventType": "Send", "mail": mail})  # no tenant tag: only kept
+    sending.record_proof({"eventType": "Send", "mail": mail})  # again: the first proof stays
     assert _statuses(tenant, [message_id]) == {"sending": 1}
-    assert sending.proofs.get(message_id) is not None
+    assert proofs.get(message_id) is not None
     assert handler(event, sender) == {"batchItemFailures": []}  # the redelivery settles it from the proof
     assert _statuses(tenant, [message_id]) == {"sent": 1}
     assert aws_calls["SendEmail"] == 0
@@ -195,8 +195,8 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
     caller.store.replace(uow, record, {**record.data, **{k: claimed[k] for k in ("status", "claimed_at", "attempts")}})
     uow.commit()
     tagged = {**mail, "messageId": "ses-2", "tags": {"tenant": [tenant], "message": [other]}}
-    proofs.record({"eventType": "Send", "mail": tagged})
-    proofs.record({"eventType": "Send", "mail": tagged})  # again: nothing more
+    sending.record_proof({"eventType": "Send", "mail": tagged})
+    sending.record_proof({"eventType": "Send", "mail": tagged})  # again: nothing more
     assert _statuses(tenant, [other]) == {"sent": 1}
     assert stats.read_counts(tenant, campaign_id)["sent"] == 1
     assert aws_calls["SendEmail"] == 0

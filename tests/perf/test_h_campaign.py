@@ -243,8 +243,7 @@ class CountedRuntime(LocalRuntime):
 
     def worker_pids(self, logical_id: str) -> list[int]:
         assert self.functions is not None
-        pool = self.functions._pools[logical_id]
-        return [w._process.pid for w in pool._workers if w._process is not None and w._process.is_alive()]
+        return self.functions.worker_pids(logical_id)
 
 
 # ----------------------------------------------------------------------------- memory of a worker

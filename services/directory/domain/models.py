@@ -55,10 +55,6 @@ from shared.types import (  # noqa: F401  (re-exported: the directory's modules 
     Text100,
     Text200,
     Website,
-    _dedupe,
-    _matching,
-    _strip,
-    _strip_upper,
     blank_to_none,
     reject_null,
 )

@@ -101,7 +101,8 @@ def message_id_from_header(value: str | None) -> str | None:
     return text[1 : -len(HEADER_SUFFIX)] or None
 
 
-def _tag(mail: dict[str, Any], name: str) -> str | None:
+def mail_tag(mail: dict[str, Any], name: str) -> str | None:
+    """The value of one of the mail's SES tags (the sender sets "tenant" and "message")."""
     values = (mail.get("tags") or {}).get(name) or []
     return str(values[0]) if values else None
 
@@ -115,7 +116,13 @@ def _header(mail: dict[str, Any], name: str) -> str | None:
     return str(value) if value else None
 
 
-def _time(*values: Any) -> datetime:
+def mail_message_id(mail: dict[str, Any]) -> str | None:
+    """Our message id of an SES event's mail: its "message" tag, else its Message-ID header."""
+    return mail_tag(mail, "message") or message_id_from_header(_header(mail, "Message-ID"))
+
+
+def event_time(*values: Any) -> datetime:
+    """The first of the ISO timestamps given; now when none is."""
     for value in values:
         if value:
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -145,9 +152,9 @@ def classify(detail: dict[str, Any]) -> list[Feedback]:
         return []
     kind, section_name = _KINDS[event_type]
     mail = detail.get("mail") or {}
-    message_id = _tag(mail, "message") or message_id_from_header(_header(mail, "Message-ID"))
+    message_id = mail_message_id(mail)
     section = detail.get(section_name) or {}
-    at = _time(section.get("timestamp"), mail.get("timestamp"))
+    at = event_time(section.get("timestamp"), mail.get("timestamp"))
     extra: dict[str, Any] = {}
     if kind == Kind.bounced:
         extra["bounce_type"] = bounce_type(section.get("bounceType"))
@@ -159,12 +166,12 @@ def classify(detail: dict[str, Any]) -> list[Feedback]:
         extra["reason"] = str(section.get("delayType") or "Undetermined")
     return [
         Feedback(
-            tenant_id=_tag(mail, "tenant"),
+            tenant_id=mail_tag(mail, "tenant"),
             message_id=message_id,
             kind=kind,
             recipient=r,
             at=at,
-            sent_at=_time(mail.get("timestamp")),
+            sent_at=event_time(mail.get("timestamp")),
             **extra,
         )
         for r in _recipients(event_type, detail, mail)

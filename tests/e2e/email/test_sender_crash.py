@@ -1,11 +1,11 @@
 """The sender survives a crash at any point without losing or duplicating a mail (issue 5 "Sending").
 
-The sender's process is killed (os._exit, through the EMAIL_SENDER_FAULT test hook, on a mail's
-first attempt) between SES accepting the mail and the record of the send, or between the claim
-and the SES call; the send queue then redelivers the queue message (its visibility timeout is
-cut to seconds here, and its redrive to the DLQ lifted: five quick receives would move it there)
-and the test checks that moto's SES holds exactly one mail, the message is "sent" and exactly
-one `email.sent` went out.
+The sender's process is killed once, by a fault the local runtime injects at its SES call
+(infra/faults.py; nothing in the sender's code): after SES accepted the mail, before the send is
+recorded; or before the SES call, after the claim. The send queue then redelivers the queue
+message (its visibility timeout is cut to seconds here, and its redrive to the DLQ lifted: five
+quick receives would move it there) and the test checks that moto's SES holds exactly one mail,
+the message is "sent" and exactly one `email.sent` went out.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pytest
 import requests
 
+from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import request_mail
@@ -48,24 +48,14 @@ def quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
 
 
 @contextmanager
-def sender_env(stack: LocalRuntime, **env: str) -> Iterator[None]:
-    """Run the sender function with extra environment (its workers cold-start again with it)."""
+def crashing_sender(stack: LocalRuntime, when: Literal["before", "after"], proof_window: str) -> Iterator[Fault]:
+    """The sender's process exits once, `when` ("before" or "after") its SES SendEmail call."""
     assert stack.functions is not None
     stack.drain()
-    pool = stack.functions._pools[SENDER]  # the local runtime's pool of the function's workers
-    original = pool.spec
-
-    def use(spec: Any) -> None:
-        pool.stop()
-        pool.spec = spec
-        for worker in pool._workers:
-            worker.spec = spec
-
-    use(replace(original, environment={**original.environment, **env}))
-    try:
-        yield
-    finally:
-        use(original)
+    crash = Fault("sesv2", "SendEmail", when)
+    environment = {"PROOF_WINDOW_SECONDS": proof_window}
+    with stack.functions.configured(SENDER, environment=environment, faults=[crash]) as (armed,):
+        yield armed
 
 
 def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.5) -> T:
@@ -104,7 +94,7 @@ def _record(stack: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]
 
 
 def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin: Api, tenant: str) -> None:
-    with sender_env(stack, EMAIL_SENDER_FAULT="after_send", PROOF_WINDOW_SECONDS="600"):
+    with crashing_sender(stack, "after", proof_window="600") as crash:
         message_id = _request(stack, tenant, "crash@example.com")
         # SES took the mail, the sender died before the record: the message stays claimed
         [mail] = _until(lambda: _sent_mails(stack, message_id))
@@ -114,6 +104,7 @@ def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin
             stack, tenant, message_id
         )
         sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+        assert crash.fired  # the sender did die at its SES call
 
     assert len(_sent_mails(stack, message_id)) == 1
     record = _record(stack, tenant, message_id)
@@ -126,13 +117,14 @@ def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin
 def test_a_crash_between_claim_and_send_sends_once_after_the_window(
     stack: LocalRuntime, admin: Api, tenant: str
 ) -> None:
-    with sender_env(stack, EMAIL_SENDER_FAULT="after_claim", PROOF_WINDOW_SECONDS="4"):
+    with crashing_sender(stack, "before", proof_window="4") as crash:
         message_id = _request(stack, tenant, "claimed@example.com")
         assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sending")
         assert _sent_mails(stack, message_id) == []  # died before SES
         # no proof comes: once the claim is older than the window a redelivery sends it
         assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sent", timeout=120)
         sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+        assert crash.fired  # the sender did die at its SES call
 
     assert len(_sent_mails(stack, message_id)) == 1
     record = _record(stack, tenant, message_id)

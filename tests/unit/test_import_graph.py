@@ -1,0 +1,163 @@
+"""The import graph of the project's modules (shared, services, infra), read from the source.
+
+- No import cycle. Every import counts, wherever it is written: an import inside a function is how
+  a cycle is usually hidden (`proofs` imported the sender inside `record`, the sender imported
+  `proofs`), and it still makes the two modules one unit that cannot be read, tested or loaded
+  apart. Imports inside functions stay allowed for what they are good for (lazy loading of a CLI
+  command, of a heavy library), as long as they close no cycle.
+- No module uses another module's private name (`from x import _name`, `x._name`, `X._name` of a
+  class `X` imported from another module): a name used across modules is public, or it moves to
+  where both can use it. (A private attribute of an object is not seen: its type is not known here.)
+Dynamic imports (`importlib.import_module`) are not seen.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("shared", "services", "infra")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _owner(name: str) -> str | None:
+    """The project module that defines `name` (a module, or a name in one); None: not ours."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _source(module: str, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".")
+    base = base if MODULES[module].name == "__init__.py" else base[:-1]
+    base = base[: len(base) - node.level + 1]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _imports(module: str, tree: ast.Module) -> Iterator[tuple[str, str | None, int]]:
+    """(imported project module, the name taken from it or None, line) of every import in the module."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                target = _owner(alias.name)
+                if target:
+                    yield target, None, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            source = _source(module, node)
+            for alias in node.names:
+                if f"{source}.{alias.name}" in MODULES:
+                    yield f"{source}.{alias.name}", None, node.lineno
+                elif (target := _owner(source)) is not None:
+                    yield target, alias.name, node.lineno
+
+
+def _imported_names(module: str, tree: ast.Module) -> dict[str, str]:
+    """Local names bound to project modules or to names of theirs (`from services.email import
+    proofs`, `from shared.store import TableItem`, `import x.y as z`)."""
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _source(module, node)
+            for alias in node.names:
+                if _owner(f"{source}.{alias.name}") is not None:
+                    aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.name in MODULES:
+                    aliases[alias.asname] = alias.name
+    return aliases
+
+
+TREES = {module: ast.parse(path.read_text(), str(path)) for module, path in MODULES.items()}
+GRAPH = {module: {t for t, _, _ in _imports(module, tree) if t != module} for module, tree in TREES.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_graph_sees_imports_inside_functions() -> None:
+    assert "infra.template" in GRAPH["infra.auth"]  # imported inside a function there
+    assert "services.email.proofs" in GRAPH["services.email.sending"]
+
+
+def test_no_import_cycle() -> None:
+    assert _cycles(GRAPH) == [], "modules that import each other (directly or around a cycle)"
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    private = []
+    for module, tree in TREES.items():
+        for target, name, line in _imports(module, tree):
+            if target != module and name and name.startswith("_") and not name.startswith("__"):
+                private.append(f"{module}:{line} imports {target}.{name}")
+        aliases = _imported_names(module, tree)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                private.append(f"{module}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")
+    assert private == []
