@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from infra.template import Stack, load_stack, translate
+from tests.sources import parse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("services", "shared")
@@ -138,7 +139,7 @@ def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> 
 
 def read_code() -> Code:
     code = Code()
-    trees = {module: ast.parse(path.read_text()) for module, path in _modules()}
+    trees = {module: parse(path.read_text(), str(path)) for module, path in _modules()}
     own: dict[str, dict[str, str]] = {}
     bases: dict[str, list[str]] = {}
     for tree in trees.values():  # the settings classes first: reads refer to them by name

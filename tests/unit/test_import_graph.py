@@ -17,6 +17,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.sources import parse
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("shared", "services", "infra")
 
@@ -83,7 +85,7 @@ def _imported_names(module: str, tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
-TREES = {module: ast.parse(path.read_text(), str(path)) for module, path in MODULES.items()}
+TREES = {module: parse(path.read_text(), str(path)) for module, path in MODULES.items()}
 GRAPH = {module: {t for t, _, _ in _imports(module, tree) if t != module} for module, tree in TREES.items()}
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sources import parse
+
 pytestmark = pytest.mark.disable_socket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +58,7 @@ def imports_of(source: str, module: str, *, is_package: bool = False) -> Iterato
     `from a import b` yields a.b, whether b is a module or a name: the rules match by prefix.
     """
     package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield Import(module, node.lineno, alias.name)
