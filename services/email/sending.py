@@ -33,7 +33,6 @@ import json
 import os
 import random
 import smtplib
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -281,10 +280,10 @@ def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tupl
         if outcome == "rate_busy":
             wait = random.uniform(0.005, 0.05)
         else:
-            wait = ratelimit.seconds_to_next_window(time.time()) + 0.001  # this second's sends are taken
-        if ratelimit.past_deadline(wait, deadline, time.time()):
+            wait = ratelimit.seconds_to_next_window(clock.epoch()) + 0.001  # this second's sends are taken
+        if ratelimit.past_deadline(wait, deadline, clock.epoch()):
             return _given_back(jobs), True
-        time.sleep(wait)
+        clock.sleep(wait)
     claimed = []
     for job in jobs:
         assert job.record is not None
@@ -317,7 +316,7 @@ def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> 
                 record.data = _claim_data(record, now)
                 tx.save(record)  # with its version condition: nobody wrote it since our read
             if tokens:
-                item, actions, condition = ratelimit.take_update(ratelimit.window_of(time.time()), tokens, limit)
+                item, actions, condition = ratelimit.take_update(ratelimit.window_of(clock.epoch()), tokens, limit)
                 tx.update(item, actions, condition=condition)  # the last item of the transaction
         return "claimed"
     except TransactWriteError as exc:
