@@ -20,6 +20,7 @@ import pytest
 from infra.emulator import Emulator, provision
 from infra.functions import worker_spec
 from infra.template import Function, Stack, translate
+from tests.lambda_events import sqs_record
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,22 +156,7 @@ def http_event(
 
 def sqs_event(bodies: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """The SQS event Lambda's event source mapping sends, one record per body."""
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "handle",
-                "body": json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "eu-north-1",
-            }
-            for body in bodies
-        ]
-    }
+    return {"Records": [sqs_record(body, queue_arn) for body in bodies]}
 
 
 def bus_delivery(envelope: dict[str, Any], source: str = "kontakt.test") -> dict[str, Any]:

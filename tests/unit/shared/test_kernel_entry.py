@@ -1,7 +1,6 @@
 """The one Lambda entry (shared/entry.py): what an operator finds in every function's logs, and the
 table a function works on from its first call."""
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from shared import entry
 from shared.observability import logger
 from shared.settings import TableSettings
 from shared.store import TableItem
+from tests.lambda_events import sqs_record
 
 
 class EntrySettings(TableSettings):
@@ -66,14 +66,4 @@ def test_a_jobs_queue_logs_each_job_by_name_and_returns_only_the_failed_message(
 
 
 def _sqs_record(message_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": "handle",
-        "body": json.dumps(body),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:jobs",
-        "awsRegion": "eu-north-1",
-    }
+    return sqs_record(body, "arn:aws:sqs:eu-north-1:123456789012:jobs", message_id)
