@@ -109,6 +109,25 @@ class Caller:
         """Read the setting again on its next use (a transaction of the caller's changed it)."""
         self._settings.pop(name, None)
 
+    def open(self) -> None:
+        """Make the tenant ready for this caller's work: install the default settings it lacks."""
+        ensure_tenant(self)
+
+
+C = TypeVar("C", bound=Caller)
+
+
+def service_caller(caller_type: type[C], tenant_id: str, service: str, *, open_tenant: bool = True) -> C:
+    """A caller for work a service does for a tenant (consumers, jobs): an admin of that tenant.
+
+    `open_tenant=False` skips the tenant setup reads, for batches that read the settings themselves.
+    """
+    auth = AuthContext(tenant_id=tenant_id, user_id=f"service:{service}", role=Role.ADMIN)
+    caller = caller_type(auth=auth)  # type: ignore[call-arg]
+    if open_tenant:
+        caller.open()
+    return caller
+
 
 def ensure_tenant(caller: Caller) -> None:
     """Install the default settings a tenant does not have yet (all of them for a new tenant)."""

@@ -35,12 +35,11 @@ from services.email import sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.domain.messages import MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
-from services.email.service import Caller, ensure_tenant
+from services.email.service import Caller, ensure_tenant, service_caller
 from services.email.store import EmailStore, Record
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import SENDER_SETTING
 from shared import clock
-from shared.auth import AuthContext, Role
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.store import ConcurrentUpdate, UnitOfWork, record_key
@@ -88,8 +87,7 @@ def apply(feedback: Feedback) -> None:
 
 def _caller(tenant: str) -> Caller:
     """The service's caller for the tenant; its settings are installed once, not read per report."""
-    auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
-    caller = Caller(auth=auth)
+    caller = service_caller(tenant, open_tenant=False)
     if tenant not in _READY:
         ensure_tenant(caller)
         _READY.add(tenant)

@@ -54,13 +54,12 @@ from services.email.domain.messages import (
 )
 from services.email.domain.tracking import instrument
 from services.email.proofs import Proof
-from services.email.service import DEFAULTS, Caller
+from services.email.service import DEFAULTS, Caller, service_caller
 from services.email.store import Record
 from services.email.transactional import KIND, SENDER_SETTING
 from services.email.transports import Refused, Transport, transport_for
 from services.email.unsubscribe import base_url, list_unsubscribe_headers
 from shared import clock
-from shared.auth import AuthContext, Role
 from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
@@ -129,8 +128,7 @@ class Batch:
     def caller(self, tenant: str) -> Caller:
         """A service caller per tenant, without the per-call tenant setup reads (the batch read them)."""
         if tenant not in self.callers:
-            auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
-            self.callers[tenant] = Caller(auth=auth)
+            self.callers[tenant] = service_caller(tenant, open_tenant=False)
         return self.callers[tenant]
 
     def setting(self, tenant: str) -> dict[str, Any]:
@@ -558,8 +556,7 @@ def record_proof(detail: dict[str, Any]) -> None:
 
 def settle_from_proof(tenant: str, proof: Proof) -> None:
     """SES accepted a mail still "sending" (its sender died before recording): record it as sent."""
-    auth = AuthContext(tenant_id=tenant, user_id="service:email", role=Role.ADMIN)
-    caller = Caller(auth=auth)
+    caller = service_caller(tenant, open_tenant=False)
     record = caller.store.get(tenant, KIND, proof.message_id)
     if record is None or record.data.get("status") != MessageStatus.sending:
         return  # recorded already (the usual case), or not ours

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.email.store import EmailStore
-from shared.auth import AuthContext, Role
+from shared import service as kernel
 from shared.service import Caller as _Caller
 from shared.service import Defaults, commit, ensure_tenant, model_of, page
 
@@ -25,12 +25,9 @@ class Caller(_Caller):
     defaults: Defaults = field(default=DEFAULTS)
 
 
-def service_caller(tenant_id: str, service: str = "email") -> Caller:
-    """A caller for work the service does for a tenant (consumers, sender): an admin of that tenant."""
-    auth = AuthContext(tenant_id=tenant_id, user_id=f"service:{service}", role=Role.ADMIN)
-    caller = Caller(auth=auth)
-    ensure_tenant(caller)
-    return caller
+def service_caller(tenant_id: str, service: str = "email", *, open_tenant: bool = True) -> Caller:
+    """A caller for work this service does for a tenant (consumers, jobs): an admin of that tenant."""
+    return kernel.service_caller(Caller, tenant_id, service, open_tenant=open_tenant)
 
 
 __all__ = ["Caller", "commit", "ensure_tenant", "model_of", "page", "register_default", "service_caller"]

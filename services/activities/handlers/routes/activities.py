@@ -18,8 +18,9 @@ from services.activities.domain.models import (
     AttachmentUpload,
     MemoCreate,
 )
-from services.activities.handlers.common import Cursor, Id, Limit, OptIdQuery, caller, no_content
+from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 

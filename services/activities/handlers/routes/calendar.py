@@ -10,9 +10,10 @@ from pydantic import AwareDatetime
 from services.activities import calendar, todo
 from services.activities.calendar import CalendarFeed
 from services.activities.domain.calendar import CalendarEntry
-from services.activities.handlers.common import Cursor, Limit, OptIdQuery, caller, no_content
+from services.activities.handlers.common import caller
 from services.activities.todo import TodoItem
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Limit, OptIdQuery, no_content
 from shared.secrets import signing_key
 
 router = APIGatewayHttpRouter()

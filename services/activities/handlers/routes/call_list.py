@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.activities import call_list
 from services.activities.domain.call_list import CallCreate, CallListFilter, CallListMode, CallListRow, Order, SortBy
 from services.activities.domain.models import Activity
-from services.activities.handlers.common import Cursor, Limit, OptIdQuery, caller
+from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Limit, OptIdQuery
 
 router = APIGatewayHttpRouter()
 

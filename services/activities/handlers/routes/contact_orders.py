@@ -30,8 +30,9 @@ from services.activities.domain.contact_orders import (
     TimeEntryCreate,
 )
 from services.activities.domain.models import Attachment, AttachmentCreate, AttachmentDownload, AttachmentUpload
-from services.activities.handlers.common import Cursor, Id, Limit, OptIdQuery, caller, no_content
+from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 

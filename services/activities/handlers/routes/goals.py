@@ -19,7 +19,8 @@ from services.activities.domain.goals import (
     SellerView,
     YearGoals,
 )
-from services.activities.handlers.common import Id, OptIdQuery, caller, no_content
+from services.activities.handlers.common import caller
+from shared.routes import Id, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 

@@ -9,8 +9,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.activities import marketing
 from services.activities.domain.marketing import GroupBy, MarketingActivity, MarketingActivityCreate, MarketingStats
-from services.activities.handlers.common import Cursor, Id, Limit, OptIdQuery, caller, no_content
+from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 

@@ -9,8 +9,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.activities import mass
 from services.activities.domain.mass import MassActivity, MassActivityCreate, MassActivityUpdate, MassRun
-from services.activities.handlers.common import Cursor, Id, Limit, caller, no_content
+from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, no_content
 
 router = APIGatewayHttpRouter()
 

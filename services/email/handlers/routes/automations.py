@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import automations
 from services.email.domain.automations import Automation, AutomationCreate, AutomationPatch, AutomationRun
-from services.email.handlers.common import Cursor, Id, Limit, caller, no_content
+from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, no_content
 
 router = APIGatewayHttpRouter()
 

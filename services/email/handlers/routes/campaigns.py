@@ -19,8 +19,9 @@ from services.email.domain.campaigns import (
     ScheduleRequest,
 )
 from services.email.domain.messages import Message
-from services.email.handlers.common import Cursor, Id, Limit, caller, no_content
+from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, no_content
 
 router = APIGatewayHttpRouter()
 

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import list_types
 from services.email.domain.list_types import ListType, ListTypeCreate, ListTypePatch, OptOut, OptOutCreate
-from services.email.handlers.common import Cursor, Id, Limit, caller, no_content
+from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit, no_content
 from shared.types import Email
 
 router = APIGatewayHttpRouter()

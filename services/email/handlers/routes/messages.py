@@ -7,8 +7,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import transactional
 from services.email.domain.messages import Message
-from services.email.handlers.common import Cursor, Id, Limit, caller
+from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Id, Limit
 
 router = APIGatewayHttpRouter()
 

@@ -1,0 +1,36 @@
+"""What every service's route modules share: path and query parameter types, the caller of a request, 204.
+
+One definition here, so that an id, a cursor and a page size mean the same in every service's API
+and its OpenAPI document.
+"""
+
+from typing import Annotated, TypeVar
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from shared.auth import from_http_event
+from shared.pagination import MAX_LIMIT
+from shared.secrets import signing_key
+from shared.service import Caller
+
+ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
+
+Id = Annotated[str, Path(pattern=ID_PATTERN)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+OptIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
+
+C = TypeVar("C", bound=Caller)
+
+
+def request_caller(router: BaseRouter, caller_type: type[C]) -> C:
+    """The caller of the current request, from the verified token, its tenant opened (`Caller.open`)."""
+    current = caller_type(auth=from_http_event(router.current_event.raw_event), signing_key=signing_key())  # type: ignore[call-arg]
+    current.open()
+    return current
+
+
+def no_content() -> Response[None]:
+    return Response(status_code=204, body=None)
