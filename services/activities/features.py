@@ -15,6 +15,8 @@ from services.activities import (  # noqa: F401  (imported for their registratio
     goals,
     marketing,
     mass,
+    order_erasure,
+    order_settings,
     points,
     reminders,
     sales_targets,

@@ -12,9 +12,15 @@ from services.activities.handlers.routes import (
     calendar,
     call_list,
     contact_orders,
+    facilities,
     goals,
     marketing,
     mass,
+    order_bookings,
+    order_favourites,
+    order_files,
+    order_notes,
+    order_settings,
     settings,
 )
 from services.activities.settings import ActivitiesSettings
@@ -31,7 +37,23 @@ def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=openapi_json())
 
 
-for _module in (activities, admin, call_list, contact_orders, goals, marketing, mass, calendar, settings):
+for _module in (
+    activities,
+    admin,
+    call_list,
+    order_settings,
+    facilities,
+    order_favourites,
+    contact_orders,
+    order_notes,
+    order_bookings,
+    order_files,
+    goals,
+    marketing,
+    mass,
+    calendar,
+    settings,
+):
     app.include_router(_module.router)
 
 
