@@ -196,19 +196,15 @@ def delete_order(caller: Caller, order_id: str) -> None:
 def close_order(caller: Caller, order_id: str) -> ContactOrder:
     """Close = archive: it stays listed (after the open ones); its open bookings are cancelled."""
 
-    def run() -> ContactOrder:
-        record, before = load_order(caller, order_id)
+    def change(before: ContactOrder, uow: UnitOfWork) -> tuple[ContactOrder, ContactOrder]:
         require(permissions(caller), Permission.edit, "close a contact order")
         if before.closed:
-            return before  # closing twice changes nothing
+            return before, before  # closing twice changes nothing
         after = touched(before, closed=True, closed_at=clock.now(), closed_by=caller.user_id)
-        uow = UnitOfWork()
-        stage_change(caller, uow, record, before, after, "contact_order.closed")
         stage_cancelled(caller, uow, order_id, (BookingStatus.open,))
-        uow.commit()
-        return after
+        return after, after
 
-    return commit(run)
+    return change_order(caller, order_id, change, load_order, "contact_order.closed")
 
 
 def convert_order(caller: Caller, order_id: str) -> ConversionResult:

@@ -18,8 +18,8 @@ Records (all in the activities table):
 - favourites: items under `T#<t>#CO_FAVOURITES#<user>`, sk `FAV#<id>`: a user reads only their own.
 
 Every change of an order, its notes, bookings or files writes the order (its version guards
-against a concurrent change), its derived records and its event in one transaction: `stage_change`,
-or `change_order` for a command that is only that. Who may see and change an order is checked on
+against a concurrent change), its derived records and its event in one transaction: `stage_change`
+stages them; `change_order` runs a command that changes one order whole. Who may see and change an order is checked on
 loading it (`load_order`, `open_order`).
 """
 
@@ -62,6 +62,9 @@ class IndexEntry(TableItem):
     gsi7pk = UnicodeAttribute(null=True)
     gsi7sk = UnicodeAttribute(null=True)
     fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
+
+
+# ----------------------------------------------------------------------------- loading
 
 
 def order_of(record: Record) -> ContactOrder:
@@ -167,6 +170,9 @@ def _gone(tenant: str, kind: str, order_id: str, user_id: str) -> IndexEntry:
     return IndexEntry(pk=record_key(tenant, kind, derived_id(order_id, user_id)), sk=kind.upper(), kind=kind)
 
 
+# ----------------------------------------------------------------------------- changing
+
+
 def stage_derived(caller: Caller, uow: UnitOfWork, before: ContactOrder | None, after: ContactOrder | None) -> None:
     """Rewrite the member copies and assignments of an order; drop those of users no longer on it."""
     tenant = caller.tenant
@@ -223,19 +229,23 @@ def change_order(
     order_id: str,
     change: Callable[[ContactOrder, UnitOfWork], tuple[ContactOrder, T]],
     load: Callable[[Caller, str], tuple[Record, ContactOrder]] | None = None,
+    event_type: str = "contact_order.updated",
 ) -> T:
     """One change of an order in a transaction of its own, retried on a concurrent change.
 
     `change` gets the order as it is (by default an open one the caller may edit) and the unit of
     work, for the records it writes beside the order; it returns the order's new state and the
-    command's result. The order, its derived records and its `updated` event are staged after it.
+    command's result. The order, its derived records and its event are staged after it; when it
+    returns the order itself, unchanged, nothing is written.
     """
 
     def run() -> T:
         record, before = (load or open_order)(caller, order_id)
         uow = UnitOfWork()
         after, result = change(before, uow)
-        stage_change(caller, uow, record, before, after)
+        if after is before:
+            return result
+        stage_change(caller, uow, record, before, after, event_type)
         uow.commit()
         return result
 
