@@ -41,16 +41,14 @@ from services.activities.order_records import (
     change_order,
     load_order,
     open_order,
-    order_data,
-    place_order,
     publish_assigned,
     stage_change,
-    stage_derived,
+    stage_new,
+    stage_removal,
     touched,
 )
 from services.activities.order_settings import permissions, settings
 from services.activities.service import Caller, commit
-from services.activities.store import new_record
 from shared import clock
 from shared.contracts.contact_orders import NewCustomer, NewCustomerContact, new_customer_ids
 from shared.errors import Conflict, ValidationFailed
@@ -106,10 +104,7 @@ def create_order(caller: Caller, body: ContactOrderCreate) -> ContactOrder:
             created_at=now,
             updated_at=now,
         )
-        record = new_record(caller.tenant, KIND, order_id, order_data(order))
-        place_order(record, caller.tenant, order)
-        caller.store.add(uow, record)
-        stage_derived(caller, uow, None, order)
+        stage_new(caller, uow, order)
         payload = ev.ContactOrderCreated(id=order.id, order=order.model_dump(mode="json"), new_customer=new_customer)
         uow.publish(caller.event("contact_order.created", payload))
         publish_assigned(caller, uow, set(), order)
@@ -144,30 +139,25 @@ def update_order(caller: Caller, order_id: str, body: ContactOrderUpdate) -> Con
     errors = facility_errors(changes)
     if errors:
         raise ValidationFailed("The facility is not valid.", errors)
+    needed = Permission.edit if set(changes) - {"assignee_ids"} else None  # assigning has its own permissions
 
-    def run() -> ContactOrder:
-        perms = permissions(caller)
-        needs_edit = bool(set(changes) - {"assignee_ids"})
-        record, before = open_order(caller, order_id, Permission.edit if needs_edit else None)
+    def change(before: ContactOrder, uow: UnitOfWork) -> tuple[ContactOrder, ContactOrder]:
         if "assignee_ids" in changes:
-            check_assignees(perms, caller.user_id, before.assignee_ids, changes["assignee_ids"])
+            check_assignees(permissions(caller), caller.user_id, before.assignee_ids, changes["assignee_ids"])
         if "status" in changes and changes["status"] != before.status:
             check_status(settings(caller), changes["status"])
         data = {**before.model_dump(), **changes}
-        uow = UnitOfWork()
         if {"facility_id", "facility_name"} & set(changes):
             data["facility_id"], data["facility_name"] = resolve_facility(
                 caller, uow, changes.get("facility_id"), changes.get("facility_name"), data["account_id"]
             )
         data["updated_at"] = clock.now()
         after = ContactOrder.model_validate(data)
-        stage_change(caller, uow, record, before, after)
         if {"subject", "account_id", "contact_id"} & set(changes):
             stage_booking_copies(caller, uow, after)
-        uow.commit()
-        return after
+        return after, after
 
-    return commit(run)
+    return change_order(caller, order_id, change, lambda c, i: open_order(c, i, needed))
 
 
 def replace_assignees(caller: Caller, order_id: str, body: AssigneesReplace) -> ContactOrder:
@@ -179,8 +169,7 @@ def delete_order(caller: Caller, order_id: str) -> None:
         record, before = load_order(caller, order_id)
         require(permissions(caller), Permission.delete, "delete a contact order")
         uow = UnitOfWork()
-        caller.store.remove(uow, record)
-        stage_derived(caller, uow, before, None)
+        stage_removal(caller, uow, record, before)
         stage_cancelled(caller, uow, order_id, (BookingStatus.open, BookingStatus.done))
         payload = ev.ContactOrderChanged(id=before.id, order=before.model_dump(mode="json"))
         uow.publish(caller.event("contact_order.deleted", payload))

@@ -37,7 +37,7 @@ from services.activities.domain.contact_orders import ContactOrder, can_see, day
 from services.activities.domain.order_settings import Permission, require, require_any_view
 from services.activities.order_settings import permissions
 from services.activities.service import Caller, commit
-from services.activities.store import Record, clean, record_key
+from services.activities.store import Record, clean, new_record, record_key
 from shared import clock
 from shared.errors import Conflict, NotFound
 from shared.ids import derived_id
@@ -110,11 +110,11 @@ def _planned_stamp(order: ContactOrder) -> str:
     return stamp(day_start(order.planned_date))
 
 
-def order_data(order: ContactOrder) -> dict[str, Any]:
+def _order_data(order: ContactOrder) -> dict[str, Any]:
     return order.model_dump(mode="json", exclude={"version"})
 
 
-def place_order(record: Record, tenant: str, order: ContactOrder) -> None:
+def _place_order(record: Record, tenant: str, order: ContactOrder) -> None:
     created = f"{stamp(order.created_at)}#{order.id}"
     record.gsi3pk = tenant_key(tenant, "ACCOUNT", order.account_id, "CONTACT_ORDER")
     record.gsi3sk = created
@@ -136,7 +136,7 @@ def _member_entry(tenant: str, order: ContactOrder, user_id: str) -> IndexEntry:
         gsi6sk=rank_by_planned(order, _planned_stamp(order)),
         gsi7pk=list_key(tenant, user_id),
         gsi7sk=rank_by_number(order),
-        fields=clean({**order_data(order), "order_version": order.version, "member_id": user_id}),
+        fields=clean({**_order_data(order), "order_version": order.version, "member_id": user_id}),
     )
 
 
@@ -173,7 +173,7 @@ def _gone(tenant: str, kind: str, order_id: str, user_id: str) -> IndexEntry:
 # ----------------------------------------------------------------------------- changing
 
 
-def stage_derived(caller: Caller, uow: UnitOfWork, before: ContactOrder | None, after: ContactOrder | None) -> None:
+def _stage_derived(caller: Caller, uow: UnitOfWork, before: ContactOrder | None, after: ContactOrder | None) -> None:
     """Rewrite the member copies and assignments of an order; drop those of users no longer on it."""
     tenant = caller.tenant
     old_members, new_members = (before.members if before else set()), (after.members if after else set())
@@ -191,6 +191,20 @@ def stage_derived(caller: Caller, uow: UnitOfWork, before: ContactOrder | None, 
         uow.delete(_gone(tenant, ASSIGNMENT, order_id, user_id), check_version=False)
 
 
+def stage_new(caller: Caller, uow: UnitOfWork, order: ContactOrder) -> None:
+    """A new order's record and its derived records (the command publishes its events)."""
+    record = new_record(caller.tenant, KIND, order.id, _order_data(order))
+    _place_order(record, caller.tenant, order)
+    caller.store.add(uow, record)
+    _stage_derived(caller, uow, None, order)
+
+
+def stage_removal(caller: Caller, uow: UnitOfWork, record: Record, order: ContactOrder) -> None:
+    """Remove an order's record and its derived records."""
+    caller.store.remove(uow, record)
+    _stage_derived(caller, uow, order, None)
+
+
 def stage_change(
     caller: Caller,
     uow: UnitOfWork,
@@ -201,9 +215,9 @@ def stage_change(
 ) -> None:
     """The order's new state, its derived records and (by default) its `updated` event."""
     after.version = before.version + 1  # what the conditional save makes it
-    place_order(record, caller.tenant, after)
-    caller.store.replace(uow, record, order_data(after))
-    stage_derived(caller, uow, before, after)
+    _place_order(record, caller.tenant, after)
+    caller.store.replace(uow, record, _order_data(after))
+    _stage_derived(caller, uow, before, after)
     if event_type:
         payload = ev.ContactOrderChanged(id=after.id, order=after.model_dump(mode="json"))
         uow.publish(caller.event(event_type, payload))
