@@ -10,7 +10,6 @@ from services.activities import (  # noqa: F401  (imported for their registratio
     admin,
     calendar,
     call_list,
-    contact_orders,
     erasure,
     goals,
     marketing,
