@@ -28,7 +28,6 @@ from functools import cache
 from typing import Any
 
 import boto3
-from pydantic import BaseModel
 
 from services.email import campaign_files, list_types, recipients, stats, templates
 from services.email.domain.campaigns import (
@@ -38,6 +37,8 @@ from services.email.domain.campaigns import (
     PAUSABLE,
     RESUMABLE,
     SCHEDULABLE,
+    SCHEDULE,
+    SEND_JOB,
     SENDABLE,
     AddedContact,
     AttachmentCreate,
@@ -56,25 +57,22 @@ from services.email.domain.messages import Message, message_id_header, normalise
 from services.email.domain.templates import Rendered, TemplateParts, render, tag_context
 from services.email.service import Caller, commit, model_of, page, service_caller
 from services.email.settings import EmailSettings
-from services.email.store import Record
+from services.email.store import EmailStore, Record
 from services.email.subscriptions import job, subscribe
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import new_message_record
-from shared import clock
+from shared import clock, scheduler
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.scheduler import ScheduleTarget, delete_schedule, sync_schedule, target_input
-from shared.schedules import at_plan, schedule_name
+from shared.schedules import Firing, at_plan
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
-from shared.subscriptions import Job
 
 KIND = "campaign"
-SEND_JOB = "campaign.send"
 REQUESTER = "email"
 CHUNK = 80  # messages per staging transaction (+ at most 10 counter shards: under DynamoDB's 100)
 SQS_BATCH = 10
@@ -317,16 +315,6 @@ def _commit_skip(caller: Caller, campaign_id: str, records: list[Record]) -> Non
 # ----------------------------------------------------------------------------- scheduled sending
 
 
-def schedule_name_of(campaign_id: str) -> str:
-    return schedule_name("campaign", campaign_id)
-
-
-def _target(tenant: str, campaign_id: str) -> ScheduleTarget:
-    settings = load(EmailSettings)
-    job_input = target_input({"job": SEND_JOB, "tenant_id": tenant, "campaign_id": campaign_id})
-    return ScheduleTarget(settings.jobs_queue_arn, settings.scheduler_role_arn, settings.schedule_group, job_input)
-
-
 def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaign:
     """Send at `send_at`: "scheduled", and a one-time schedule that puts `campaign.send` on the jobs queue.
 
@@ -338,37 +326,25 @@ def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaig
         raise ValidationFailed.on("send_at", "Give a time in the future.", "past")
     changes = {"status": CampaignStatus.scheduled.value, "send_at": clock.iso(send_at)}
     record = _change(caller, campaign_id, SCHEDULABLE, "be scheduled", changes)
-    sync_schedule(
-        schedule_name_of(campaign_id),
-        plan,
-        _target(caller.tenant, campaign_id),
-        description=f"Campaign {campaign_id} of tenant {caller.tenant}",
-    )
+    scheduler.save_record_schedule(SCHEDULE, caller.tenant, campaign_id, plan)
     return _view(caller, record)
 
 
 def _unschedule(caller: Caller, record: Record) -> None:
     """Remove the campaign's schedule, if it had one (one that fired is gone already)."""
     if record.data.get("send_at"):
-        delete_schedule(schedule_name_of(record.record_id), load(EmailSettings).schedule_group)
+        scheduler.delete_record_schedule(SCHEDULE, record.record_id)
 
 
-class CampaignSendJob(BaseModel):
-    tenant_id: str
-    campaign_id: str
-    scheduled_time: str | None = None
+def _stored(tenant: str, campaign_id: str) -> Record | None:
+    return EmailStore().get(tenant, KIND, campaign_id)
 
 
 @job(SEND_JOB)
-def run_scheduled_send(current: Job) -> None:
+@scheduler.on_firing(SCHEDULE, _stored, lambda record, _: record.data["status"] == CampaignStatus.scheduled)
+def run_scheduled_send(record: Record, fired: Firing) -> None:
     """A campaign's schedule fired: send it, unless it was sent, paused or cancelled meanwhile."""
-    order = CampaignSendJob.model_validate(current.model_dump())
-    caller = service_caller(order.tenant_id)
-    record = caller.store.get(caller.tenant, KIND, order.campaign_id)
-    if record is None or record.data["status"] != CampaignStatus.scheduled:
-        logger.info("scheduled send ignored", extra={"campaign_id": order.campaign_id})
-        return
-    start_send(caller, order.campaign_id)
+    start_send(service_caller(fired.tenant_id), record.record_id)
 
 
 # ----------------------------------------------------------------------------- recipients

@@ -16,11 +16,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from shared.schedules import RecordSchedule
 from shared.types import INPUT, OUTPUT, Id, Name200
 
 MAX_CAMPAIGN_ATTACHMENTS = 5 * 1024 * 1024  # bytes in all, mass mail (seed 002)
 MAX_HAND_ADDED = 100  # contacts per POST /campaigns/{id}/contacts
 AUDIENCE_FIELDS = ["email", "first_name", "last_name", "account_id"]
+SEND_JOB = "campaign.send"  # what a scheduled campaign's one-time schedule puts on the jobs queue
+SCHEDULE = RecordSchedule(prefix="campaign", job=SEND_JOB, id_field="campaign_id", label="Campaign")
 
 
 class CampaignStatus(StrEnum):
