@@ -13,7 +13,7 @@ Records (kinds of the email table):
 
 A firing goes through the campaigns' own commands: `create_campaign` with the derived id,
 `once_scope` (the automation: once per contact ever; or the campaign: once per firing) and
-`origin`, then `start_send`. Both return what exists when repeated, the run record is written
+`origin`, then `campaign_launch.start_send`. Both return what exists when repeated, the run record is written
 only if missing, so a firing delivered twice (or retried after a crash) sends nothing twice.
 
 The schedule is a trigger derived from the record, written after the record commits (like mass
@@ -28,7 +28,7 @@ from contextlib import suppress
 from functools import partial
 from typing import Any
 
-from services.email import campaigns, list_types, templates
+from services.email import campaign_launch, campaigns, list_types, templates
 from services.email.domain.automations import (
     JOB,
     SCHEDULE,
@@ -252,7 +252,7 @@ def fire(caller: Caller, automation: Automation, fired_at: str) -> str:
         return run_id
     _save_run(caller, automation, run_id, fired_at, None)
     try:
-        campaigns.start_send(caller, run_id)
+        campaign_launch.start_send(caller, run_id)
     except DomainError as error:  # e.g. cancelled by a user meanwhile: that stays so
         logger.warning("automatic campaign not started", extra={"campaign_id": run_id, "cause": error.detail})
     logger.info("automation fired", extra={"campaign_id": run_id, "scheduled_time": firing_time(fired_at)})
