@@ -1,4 +1,5 @@
-"""Campaigns (pure, no I/O): the models, the status rules and what a page of recipients becomes.
+"""Campaigns (pure, no I/O): the models, the status rules and how far the audience has arrived
+(a campaign's recipients: campaign_recipients.py; its attachments: campaign_files.py).
 
 A campaign mails one template to the members of a target group, bound to one list type (the
 recipients' opt-outs of that list type hold). Its stored status moves draft -> scheduled ->
