@@ -2,7 +2,8 @@
 
 from services.email import (
     automations,  # noqa: F401
-    campaigns,  # noqa: F401
+    campaign_launch,  # noqa: F401
+    campaign_recipients,  # noqa: F401
     events,  # noqa: F401
     feedback,  # noqa: F401
     list_types,  # noqa: F401
