@@ -43,8 +43,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from services.activities import activities, admin
 from services.activities.domain.call_list import (
     CallCreate,
@@ -72,6 +70,7 @@ from services.activities.domain.call_list import (
 from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
 from services.activities.service import Caller, model_of
 from services.activities.store import ActivitiesStore, Record, new_record
+from shared.contracts.directory import ClassChanged, ContactErased, RecordChanged, RecordDeleted, TargetGroupChanged
 from shared.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.pagination import Page, decode_cursor, encode_cursor
@@ -150,34 +149,6 @@ def _write(tenant: str, kind: RowKind, row_id: str, change: Change) -> None:
 # ----------------------------------------------------------------------------- directory events
 
 
-class RecordChanged(BaseModel):
-    """account.created|updated, contact.created|updated: the record as the directory API shows it."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    record: dict[str, Any]
-
-
-class RecordGone(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-
-
-class ClassChanged(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    classification_type_id: str | None = None
-
-
-class TargetGroupChanged(GroupRule):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-
-
 @subscribe("account.created")
 @subscribe("account.updated")
 def on_account_changed(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -251,17 +222,17 @@ def on_contact_changed(envelope: Envelope, uow: UnitOfWork) -> None:
 
 @subscribe("account.deleted")
 def on_account_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, "account", RecordGone.model_validate(envelope.data).id, "deleted")
+    _bury(envelope.tenant_id, "account", RecordDeleted.model_validate(envelope.data).id, "deleted")
 
 
 @subscribe("contact.deleted")
 def on_contact_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, "contact", RecordGone.model_validate(envelope.data).id, "deleted")
+    _bury(envelope.tenant_id, "contact", RecordDeleted.model_validate(envelope.data).id, "deleted")
 
 
 @subscribe("contact.erased")
 def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, "contact", RecordGone.model_validate(envelope.data).id, "erased")
+    _bury(envelope.tenant_id, "contact", ContactErased.model_validate(envelope.data).id, "erased")
 
 
 def _bury(tenant: str, kind: RowKind, row_id: str, why: str) -> None:
@@ -277,15 +248,9 @@ def _newer(held: Mapping[str, Any] | None, at: str) -> bool:
 
 
 @subscribe("class.created")
-@subscribe("class.updated")
 def on_class_changed(envelope: Envelope, uow: UnitOfWork) -> None:
     payload = ClassChanged.model_validate(envelope.data)
     _set_class(envelope, payload.id, {"type": payload.classification_type_id})
-
-
-@subscribe("class.deleted")
-def on_class_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _set_class(envelope, RecordGone.model_validate(envelope.data).id, {"gone": True})
 
 
 def _set_class(envelope: Envelope, class_id: str, entry: dict[str, Any]) -> None:
@@ -324,7 +289,7 @@ def on_target_group_changed(envelope: Envelope, uow: UnitOfWork) -> None:
 
 @subscribe("target_group.deleted")
 def on_target_group_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _set_group(envelope, RecordGone.model_validate(envelope.data).id, {"gone": True})
+    _set_group(envelope, RecordDeleted.model_validate(envelope.data).id, {"gone": True})
 
 
 def _set_group(envelope: Envelope, group_id: str, data: dict[str, Any]) -> None:
