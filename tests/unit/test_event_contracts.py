@@ -44,11 +44,13 @@ KNOWN_UNPUBLISHED: dict[str, str] = {
 
 
 STACK = build_stack(translate(ROOT))
-# The SQS-fed handlers, imported when the test is collected (as a handler module is imported
-# before Lambda calls it): importing one starts Powertools' tracer, which opens a socket.
+# The handlers of the queues the bus's rules feed, imported when the test is collected (as a
+# handler module is imported before Lambda calls it): importing one starts Powertools' tracer,
+# which opens a socket.
+BUS_QUEUES = {target.arn for rule in STACK.rules.values() if rule.event_pattern for target in rule.targets}
 SQS_HANDLERS: dict[str, Any] = {}
 for _mapping in STACK.mappings.values():
-    if _mapping.kind == "sqs":
+    if _mapping.kind == "sqs" and _mapping.source_arn in BUS_QUEUES:
         _module, _, _name = STACK.functions[_mapping.function].handler.rpartition(".")
         SQS_HANDLERS[_mapping.function] = getattr(importlib.import_module(_module), _name)
 
@@ -73,7 +75,7 @@ def consumers() -> dict[str, tuple[set[str], set[str]]]:
     """Function logical id -> (types its consumer handles, types the rules route to its queue)."""
     found = {}
     for mapping in stack().mappings.values():
-        if mapping.kind != "sqs":
+        if mapping.function not in SQS_HANDLERS:
             continue
         handled = consumer_routes(mapping.function)
         if handled is None:
