@@ -9,7 +9,6 @@ from services.activities import (  # noqa: F401  (imported for their registratio
     activities,
     admin,
     calendar,
-    call_list,
     erasure,
     goals,
     marketing,
@@ -21,3 +20,4 @@ from services.activities import (  # noqa: F401  (imported for their registratio
     sales_targets,
     todo,
 )
+from services.activities.call_list import index, latest  # noqa: F401  (the call list's subscriptions and hooks)

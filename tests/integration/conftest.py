@@ -57,6 +57,38 @@ def aws(emulator: tuple[Emulator, Stack]) -> Emulator:
     return emulator[0]
 
 
+@pytest.fixture(autouse=True)
+def published_events_keep_their_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every catalogued event a handler run here puts in an outbox is what the catalogue says.
+
+    Checked strictly as the e2e run checks the bus (tests/contracts.py). Envelopes of types the
+    catalogue does not have are the tests' own probes (the outbox's size tests): `new_event`
+    refuses such a type in the services' code.
+    """
+    from infra.docs import load_catalogue
+    from shared.store import UnitOfWork
+    from tests.contracts import envelope_problems
+
+    catalogued = {spec.event_type for spec in load_catalogue()}
+    published: list[Any] = []
+    publish = UnitOfWork.publish
+
+    def recording(uow: Any, event: Any) -> None:
+        published.append(event)
+        publish(uow, event)
+
+    monkeypatch.setattr(UnitOfWork, "publish", recording)
+    yield
+    problems = [
+        problem
+        for event in published
+        if event.type in catalogued
+        for problem in envelope_problems(event.model_dump(mode="json"))
+    ]
+    problems = list(dict.fromkeys(problems))  # once each, however many events share it
+    assert not problems, "events that disagree with the catalogue:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def stack(emulator: tuple[Emulator, Stack]) -> Stack:
     return emulator[1]
