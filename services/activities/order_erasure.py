@@ -9,6 +9,7 @@ from services.activities.order_records import KIND, order_of, stage_change, touc
 from services.activities.service import Caller, service_caller
 from services.activities.store import Record
 from services.activities.subscriptions import subscribe
+from shared.contracts.directory import ContactErased
 from shared.events import Envelope
 from shared.observability import logger
 from shared.store import UnitOfWork, run_with_retries, tenant_key
@@ -37,7 +38,7 @@ def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
     The orders are listed first and each is changed in a transaction of its own, so a redelivery
     or a crash midway finishes the job: an order already changed no longer names the contact.
     """
-    contact_id = str(envelope.data["id"])
+    contact_id = ContactErased.model_validate(envelope.data).id
     caller = service_caller(envelope.tenant_id)
     key = tenant_key(caller.tenant, "CONTACT", contact_id, "CONTACT_ORDER")
     order_ids = [r.record_id for r in Record.by_contact.query(key, page_size=100)]
