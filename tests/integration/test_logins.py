@@ -123,3 +123,4 @@ def test_a_tenant_recorded_without_its_defaults_gets_them_on_its_first_request(l
     response = api.handler(http_event("GET", "/picklists/account_status", tenant), context)
     assert response["statusCode"] == 200, response["body"]
     assert "active" in [item["code"] for item in json.loads(response["body"])]
+    assert DirectoryStore().get(tenant, SETTING, TENANT_SETTINGS) is not None  # installed by that request

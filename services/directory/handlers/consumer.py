@@ -92,7 +92,7 @@ def _publish(envelope: Envelope, page: AudiencePage) -> None:
 
 def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     request = AudienceRequested.model_validate(envelope.data)
-    caller = service_caller(envelope.tenant_id)
+    caller = service_caller(envelope.tenant_id, open_tenant=False)  # reads only; an unknown tenant has no group
     record = caller.store.get(caller.tenant, "target_group", request.target_group_id)
     if record is None:
         empty = AudiencePage(
