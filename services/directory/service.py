@@ -204,7 +204,10 @@ def id_page(
 
 def kind_page(caller: Caller, kind: str, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
     """Every record of a kind in the tenant, in id order."""
-    fetch = lambda a, n: caller.store.page_by_type(caller.tenant, kind, a, n)  # noqa: E731
+
+    def fetch(after: str | None, count: int) -> list[Record]:
+        return caller.store.page_by_type(caller.tenant, kind, after, count)
+
     return id_page(caller, kind, cursor, limit, fetch, model)
 
 
