@@ -16,14 +16,9 @@ import pytest
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle, walk
+from tests.e2e.helpers import assert_problem, created, envelopes, new_tenant, put_envelope, settle, walk
 
 ALL_STATUSES = "prospect,active,passive,ceased"
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def rows(client: Api, **params: Any) -> list[dict[str, Any]]:

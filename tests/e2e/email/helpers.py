@@ -13,7 +13,7 @@ import requests
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
-from tests.e2e.helpers import put_envelope, put_stored, stored_data
+from tests.e2e.helpers import put_envelope, put_stored, stored_data, walk
 
 TABLE = "kontakt-dev-email"  # the email table of the e2e tests' runtime (stage dev)
 
@@ -69,3 +69,8 @@ def put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data
 def stored_message(stack: LocalRuntime, tenant: str, message_id: str, table: str = TABLE) -> dict[str, Any]:
     """A message record's fields as stored (status, delivery, attempts ...); {} while there is none."""
     return stored_data(stack, table, tenant, "message", message_id)
+
+
+def opted_out(client: Any, list_type_id: str) -> list[str]:
+    """The addresses opted out of a list type, as the API lists them."""
+    return [o["address"] for o in walk(client, f"/email/list-types/{list_type_id}/opt-outs", limit=50)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 import requests
 
 from infra.runtime import LocalRuntime
@@ -29,14 +28,6 @@ HTML = """<html><body><p>News</p>
 <a href="https://shop.example/about">About</a>
 <a href="mailto:help@example.com">Help</a>
 </body></html>"""
-
-
-@pytest.fixture(scope="module")
-def key(stack: LocalRuntime) -> bytes:
-    """The stack's signing key, as campaign staging signs the links it puts in a mail."""
-    secrets = stack.client("secretsmanager")
-    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-cursor-key"))
-    return str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()
 
 
 def _settle(stack: LocalRuntime, ready: Any) -> Any:
