@@ -165,18 +165,13 @@ def record_item_key(tenant: str, kind: str, record_id: str) -> dict[str, dict[st
     return {"pk": {"S": record_key(tenant, kind, record_id)}, "sk": {"S": kind.upper()}}
 
 
-def stored(stack: LocalRuntime, table: str, tenant: str, kind: str, record_id: str) -> dict[str, Any] | None:
-    """A service record's item as stored (DynamoDB's typed values), None if there is none."""
-    item = stack.client("dynamodb").get_item(
-        TableName=table, Key=record_item_key(tenant, kind, record_id), ConsistentRead=True
-    )
-    found: dict[str, Any] | None = item.get("Item")
-    return found
-
-
 def stored_data(stack: LocalRuntime, table: str, tenant: str, kind: str, record_id: str) -> dict[str, Any]:
-    """A service record's fields (its `data` map) as plain values (numbers as Decimal); {} if none."""
-    item = stored(stack, table, tenant, kind, record_id) or {}
+    """A service record's fields (its `data` map) as plain values (numbers as Decimal); {} if there is none."""
+    item = (
+        stack.client("dynamodb")
+        .get_item(TableName=table, Key=record_item_key(tenant, kind, record_id), ConsistentRead=True)
+        .get("Item", {})
+    )
     return {k: TypeDeserializer().deserialize(v) for k, v in item.get("data", {}).get("M", {}).items()}
 
 
