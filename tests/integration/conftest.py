@@ -7,6 +7,7 @@ template, as Lambda would.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from infra.emulator import Emulator, provision
 from infra.functions import worker_spec
 from infra.template import Function, Stack, translate
+from tests.kernel_clock import KernelClock
 from tests.lambda_events import sqs_record
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +120,17 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
         return Context(function)
 
     return enter
+
+
+_clock_starts = itertools.count()
+
+
+@pytest.fixture
+def kernel_clock(monkeypatch: pytest.MonkeyPatch) -> KernelClock:
+    """shared.clock on a moment of the test's own, half a second into a second: in 2096, and 1000
+    seconds from any other test's, so that what is kept per second (the account-wide send-rate
+    windows) is the test's alone; only the code's sleeps and the test's `advance` move it."""
+    return KernelClock(4_000_000_000 + 1000 * next(_clock_starts) + 0.5).install(monkeypatch)
 
 
 @pytest.fixture
