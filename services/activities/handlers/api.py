@@ -5,7 +5,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.activities import features  # noqa: F401  (registers every hook on activity changes)
 from services.activities.handlers.routes import (
     activities,
     admin,

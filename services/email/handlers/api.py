@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.email import features  # noqa: F401  (registers every feature)
 from services.email.handlers import routes
 from services.email.settings import EmailSettings
 from shared import api as http
