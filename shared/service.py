@@ -45,7 +45,8 @@ class Defaults:
             self._features.load()
 
     def value(self, name: str) -> dict[str, Any]:
-        self._load()
+        if name not in self._factories:  # registered by a feature module not imported yet
+            self._load()
         return self._factories[name]()
 
     @property

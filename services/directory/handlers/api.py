@@ -299,7 +299,6 @@ def list_import_rows(import_id: Id, cursor: Cursor = None, limit: Limit = DEFAUL
 # ----------------------------------------------------------------------------- entry point
 
 
-@app.get("/directory/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=openapi_json())
 
