@@ -2,8 +2,10 @@
 signed list pages and retried commits.
 
 A service keeps a `Defaults` registry of its per-tenant settings (each stored as one record of
-kind "setting" in its table, its value for a new tenant given by a factory); `ensure_tenant`
-installs the ones a tenant does not have yet, so a setting added later reaches old tenants too.
+kind "setting" in its table, its value for a new tenant given by a factory that a feature module
+registers at import); `ensure_tenant` installs the ones a tenant does not have yet, so a setting
+added later reaches old tenants too. Reading the registry imports the service's feature modules
+first (`shared/features.py`), so no setting is missed because its module was not imported yet.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 from shared.auth import AuthContext, Role
 from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
+from shared.features import Features
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, run_with_retries
 
@@ -30,17 +33,25 @@ INSTALLED = "installed"
 class Defaults:
     """A service's tenant settings and their values for a new tenant."""
 
-    def __init__(self) -> None:
+    def __init__(self, features: Features | None = None) -> None:
+        self._features = features
         self._factories: dict[str, Callable[[], dict[str, Any]]] = {}
 
     def register(self, name: str, factory: Callable[[], dict[str, Any]]) -> None:
         self._factories[name] = factory
 
+    def _load(self) -> None:
+        if self._features is not None:
+            self._features.load()
+
     def value(self, name: str) -> dict[str, Any]:
+        if name not in self._factories:  # registered by a feature module not imported yet
+            self._load()
         return self._factories[name]()
 
     @property
     def names(self) -> set[str]:
+        self._load()
         return set(self._factories)
 
 

@@ -30,6 +30,7 @@ from services.directory.domain.models import (
     default_picklists,
     format_number,
 )
+from services.directory.features import FEATURES
 from services.directory.store import DirectoryStore, Record
 from shared import service as kernel
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -40,7 +41,7 @@ from shared.store import UnitOfWork, record_key
 TENANT_KIND = "tenant"
 TENANT_SETTINGS = "tenant"  # the setting holding the tenant's TenantSettings
 
-DEFAULTS = Defaults()
+DEFAULTS = Defaults(FEATURES)
 DEFAULTS.register(TENANT_SETTINGS, lambda: TenantSettings().model_dump(mode="json"))
 
 
