@@ -1,10 +1,11 @@
 """The HTTP side every service API shares: the resolver, auth context and problem responses."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -126,15 +127,21 @@ def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def create_app(title: str, docs_prefix: str, form_paths: tuple[str, ...] = ()) -> APIGatewayHttpResolver:
-    """A Powertools resolver with validation, problem+json errors and its OpenAPI docs.
+def create_app(
+    title: str, docs_prefix: str, routers: Sequence[Router] = (), form_paths: tuple[str, ...] = ()
+) -> APIGatewayHttpResolver:
+    """A service's API: a Powertools resolver with validation, problem+json errors, its routers and its docs.
 
-    `form_paths`: path prefixes that also take form bodies (see `Resolver`); every other route takes JSON only.
+    `routers`: the service's routers, one per feature, named in `handlers/routes/__init__.py`
+    (`ROUTERS`) and mounted in that order. The app serves its OpenAPI document at
+    `/<docs_prefix>/openapi.json` and Swagger UI at `/<docs_prefix>/docs`, both without a login
+    (template.yaml routes them with no authorizer). `form_paths`: path prefixes that also take form
+    bodies (see `Resolver`); every other route takes JSON only.
     """
     app = Resolver(enable_validation=True, form_paths=form_paths)
     app.use(middlewares=[_limit_body_size])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
-    # which the checked-in docs are generated from, carries the bearer scheme too.
+    # which the checked-in docs are generated from, carries the title, version and bearer scheme.
     app.configure_openapi(
         title=title,
         version=API_VERSION,
@@ -143,6 +150,13 @@ def create_app(title: str, docs_prefix: str, form_paths: tuple[str, ...] = ()) -
     )
     app.enable_swagger(path=f"/{docs_prefix}/docs")
     _register_error_handlers(app)
+
+    @app.get(f"/{docs_prefix}/openapi.json", include_in_schema=False)
+    def openapi_document() -> Response[str]:
+        return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
+
+    for router in routers:
+        app.include_router(router)
     return app
 
 

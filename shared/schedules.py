@@ -13,10 +13,11 @@ with its time zone and optional start and end); `Repeat` is a recurrence a clien
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
@@ -127,6 +128,57 @@ def schedule_name(kind: str, record_id: str) -> str:
     if not _SCHEDULE_NAME.fullmatch(name):
         raise ValueError(f"schedule name {name!r} is not 1-{SCHEDULE_NAME_MAX} of [0-9a-zA-Z-_.]")
     return name
+
+
+@dataclass(frozen=True)
+class RecordSchedule:
+    """The schedules of one kind of a service's records (mass activities, campaigns, automations).
+
+    One schedule per record, named `<prefix>-<record id>` in the stack's schedule group; each puts
+    `{"job": job, "tenant_id", id_field: record id, "scheduled_time"}` on its service's jobs queue.
+    """
+
+    prefix: str  # mass, campaign, automation: the names the service's scheduler role may touch
+    job: str  # the job it puts on the jobs queue, e.g. mass.run
+    id_field: str  # the record's id in that job, e.g. mass_activity_id
+    label: str  # the record in the schedule's description and in logs, e.g. "Mass activity"
+
+    def name(self, record_id: str) -> str:
+        return schedule_name(self.prefix, record_id)
+
+    def job_input(self, tenant: str, record_id: str) -> dict[str, str]:
+        """The job, less the `scheduled_time` the scheduler fills in."""
+        return {"job": self.job, "tenant_id": tenant, self.id_field: record_id}
+
+    def description(self, tenant: str, record_id: str) -> str:
+        return f"{self.label} {record_id} of tenant {tenant}"
+
+    def firing(self, job: Mapping[str, Any]) -> Firing:
+        """The firing a job of this schedule is; ValueError when it names no tenant or record."""
+        tenant, record_id, at = job.get("tenant_id"), job.get(self.id_field), job.get("scheduled_time")
+        if not isinstance(tenant, str) or not isinstance(record_id, str):
+            raise ValueError(f"a {self.job} job names its tenant_id and {self.id_field}")
+        return Firing(tenant, record_id, at if isinstance(at, str) else None)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One firing of a record's schedule: whose record, and the time as the scheduler wrote it."""
+
+    tenant_id: str
+    record_id: str
+    scheduled_time: str | None
+
+    @property
+    def time(self) -> str:
+        """The firing's time as written; ValueError for a job without one."""
+        if self.scheduled_time is None:
+            raise ValueError("the job has no scheduled_time")
+        return self.scheduled_time
+
+    @property
+    def moment(self) -> datetime:
+        return parse_scheduled_time(self.time)
 
 
 # ----------------------------------------------------------------------------- expressions

@@ -2,8 +2,10 @@
 signed list pages and retried commits.
 
 A service keeps a `Defaults` registry of its per-tenant settings (each stored as one record of
-kind "setting" in its table, its value for a new tenant given by a factory); `ensure_tenant`
-installs the ones a tenant does not have yet, so a setting added later reaches old tenants too.
+kind "setting" in its table, its value for a new tenant given by a factory that a feature module
+registers at import); `ensure_tenant` installs the ones a tenant does not have yet, so a setting
+added later reaches old tenants too. Reading the registry imports the service's feature modules
+first (`shared/features.py`), so no setting is missed because its module was not imported yet.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 from shared.auth import AuthContext, Role
 from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
+from shared.features import Features
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, run_with_retries
 
@@ -30,17 +33,25 @@ INSTALLED = "installed"
 class Defaults:
     """A service's tenant settings and their values for a new tenant."""
 
-    def __init__(self) -> None:
+    def __init__(self, features: Features | None = None) -> None:
+        self._features = features
         self._factories: dict[str, Callable[[], dict[str, Any]]] = {}
 
     def register(self, name: str, factory: Callable[[], dict[str, Any]]) -> None:
         self._factories[name] = factory
 
+    def _load(self) -> None:
+        if self._features is not None:
+            self._features.load()
+
     def value(self, name: str) -> dict[str, Any]:
+        if name not in self._factories:  # registered by a feature module not imported yet
+            self._load()
         return self._factories[name]()
 
     @property
     def names(self) -> set[str]:
+        self._load()
         return set(self._factories)
 
 
@@ -93,6 +104,15 @@ class Caller:
             self._settings[name] = record.data if record else self.defaults.value(name)
         return self._settings[name]
 
+    def settings_of(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """Several settings' values; the ones not read yet in this request in one BatchGetItem."""
+        unread = [name for name in names if name not in self._settings]
+        if unread:
+            records = self.store.get_many(self.tenant, SETTING, unread)
+            for name in unread:
+                self._settings[name] = records[name].data if name in records else self.defaults.value(name)
+        return {name: self._settings[name] for name in names}
+
     def setting_record(self, name: str) -> DataItem:
         record = self.store.get(self.tenant, SETTING, name)
         return record or self.store.new(self.tenant, SETTING, name, self.defaults.value(name))
@@ -122,8 +142,13 @@ def service_caller(caller_type: type[C], tenant_id: str, service: str, *, open_t
 
     `open_tenant=False` skips the tenant setup reads, for batches that read the settings themselves.
     """
-    auth = AuthContext(tenant_id=tenant_id, user_id=f"service:{service}", role=Role.ADMIN)
-    caller = caller_type(auth=auth)  # type: ignore[call-arg]
+    return acting_caller(caller_type, tenant_id, f"service:{service}", open_tenant=open_tenant)
+
+
+def acting_caller(caller_type: type[C], tenant_id: str, user_id: str, *, open_tenant: bool = True) -> C:
+    """A caller acting as `user_id` with an admin's reach, outside a request (the user's command
+    was allowed when it was asked; events name the user as actor)."""
+    caller = caller_type(auth=AuthContext(tenant_id=tenant_id, user_id=user_id, role=Role.ADMIN))  # type: ignore[call-arg]
     if open_tenant:
         caller.open()
     return caller
@@ -131,8 +156,12 @@ def service_caller(caller_type: type[C], tenant_id: str, service: str, *, open_t
 
 def ensure_tenant(caller: Caller) -> None:
     """Install the default settings a tenant does not have yet (all of them for a new tenant)."""
+    install_defaults(caller, caller.store.get(caller.tenant, SETTING, INSTALLED))
+
+
+def install_defaults(caller: Caller, marker: DataItem | None) -> None:
+    """`ensure_tenant` for a caller that has read the tenant's marker (`SETTING`/`INSTALLED`) already."""
     store, defaults = caller.store, caller.defaults
-    marker = store.get(caller.tenant, SETTING, INSTALLED)
     installed = set(marker.data.get("names", [])) if marker else set()
     if marker is not None and installed >= defaults.names:
         return

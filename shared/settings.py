@@ -24,6 +24,17 @@ class TableSettings(FunctionSettings):
     table_name: str
 
 
+class SchedulerSettings(BaseSettings):
+    """A function that writes its service's EventBridge Scheduler schedules (shared/scheduler.py):
+    the service's jobs queue they put jobs on, the role they do it as, the stack's schedule group."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    jobs_queue_arn: str = ""
+    scheduler_role_arn: str = ""
+    schedule_group: str = "default"
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

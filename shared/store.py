@@ -150,6 +150,11 @@ class DataStore(Generic[R]):
         keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
         return {item.record_id: item for item in self.model.batch_get(keys)}
 
+    def get_each(self, tenant_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], R]:
+        """Records of any kinds, by (kind, id), in one consistent BatchGetItem; absent ones left out."""
+        wanted = [(record_key(tenant_id, kind, record_id), kind.upper()) for kind, record_id in dict.fromkeys(keys)]
+        return {(item.kind, item.record_id): item for item in self.model.batch_get(wanted, consistent_read=True)}
+
     def add(self, uow: "UnitOfWork", item: R) -> None:
         uow.save(item, condition=self.model.pk.does_not_exist())
 

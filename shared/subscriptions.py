@@ -1,8 +1,10 @@
 """What a service does with the events it consumes and the jobs it runs, registered by its features.
 
-Feature modules register at import; a service's consumer and jobs handlers route by event type
-or job name. Several features may subscribe to one event type: they run in turn, in the event's
-one unit of work (whose dedupe marker commits with them).
+Feature modules register at import; the registry imports every feature module of its service
+(`shared/features.py`) the first time it is read, so a service's consumer and jobs handlers see
+every subscription and job and route by event type or job name. Several features may subscribe
+to one event type: they run in turn, in the event's one unit of work (whose dedupe marker commits
+with them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.consumer import Handle
 from shared.events import Envelope
+from shared.features import Features
 from shared.store import UnitOfWork
 
 
@@ -36,7 +39,8 @@ RunJob = Callable[[Job], None]
 
 
 class Subscriptions:
-    def __init__(self) -> None:
+    def __init__(self, features: Features) -> None:
+        self._features = features
         self._handlers: dict[str, list[Handle]] = defaultdict(list)
         self._jobs: dict[str, RunJob] = {}
 
@@ -57,10 +61,18 @@ class Subscriptions:
         return register
 
     def handlers(self) -> dict[str, Handle]:
+        """Every subscribed event type and what handles it (every feature loaded first)."""
+        self._features.load()
         return {event_type: _all_of(list(handles)) for event_type, handles in self._handlers.items()}
+
+    @property
+    def job_names(self) -> list[str]:
+        self._features.load()
+        return sorted(self._jobs)
 
     def run_job(self, message: dict[str, Any]) -> None:
         current = Job.model_validate(message)
+        self._features.load()
         run = self._jobs.get(current.job)
         if run is None:
             raise ValueError(f"unknown job {current.job}")

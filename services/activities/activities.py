@@ -30,36 +30,37 @@ from services.activities.domain.models import (
     MemoCreate,
     check_times,
 )
+from services.activities.features import FEATURES
 from services.activities.service import Caller, commit, model_of, page
 from services.activities.store import Record, new_record
 from shared import clock
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.features import Hooks
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
+# The hooks the feature modules register (features.py names them; reading a list loads them all).
 Hook = Callable[[Caller, UnitOfWork, Activity | None, Activity | None], None]
-_HOOKS: list[Hook] = []
+_HOOKS: Hooks[Hook] = Hooks(FEATURES)
 
 
 BatchHook = Callable[[Caller, list[Activity]], AbstractContextManager[Any]]
-_BATCH_HOOKS: list[BatchHook] = []
+_BATCH_HOOKS: Hooks[BatchHook] = Hooks(FEATURES)
 
 
 def on_batch(hook: BatchHook) -> BatchHook:
     """Register a context a hook enters around the creation of many activities (to read in bulk)."""
-    _BATCH_HOOKS.append(hook)
-    return hook
+    return _BATCH_HOOKS.register(hook)
 
 
-_BATCH_FAILURES: list[Callable[[], None]] = []
+_BATCH_FAILURES: Hooks[Callable[[], None]] = Hooks(FEATURES)
 
 
 def on_batch_failure(forget: Callable[[], None]) -> Callable[[], None]:
     """Register what to forget when part of a batch did not commit (what it staged is not stored)."""
-    _BATCH_FAILURES.append(forget)
-    return forget
+    return _BATCH_FAILURES.register(forget)
 
 
 def batch_failed() -> None:
@@ -78,8 +79,7 @@ def batch(caller: Caller, todo: list[Activity]) -> Iterator[None]:
 
 def on_change(hook: Hook) -> Hook:
     """Register a hook run on every create, change and delete (before = None on create, after = None on delete)."""
-    _HOOKS.append(hook)
-    return hook
+    return _HOOKS.register(hook)
 
 
 def stamp(moment: datetime | None) -> str:

@@ -1,7 +1,7 @@
 """A user's calendar: the JSON view, the secret iCalendar feed and the cancellations it publishes.
 
 The calendar index (`by_calendar`, `T#<t>#CAL#<user>` / `<start>#<id>`) holds the user's events
-(activities.py), the bookings of contact orders (contact_orders.py; a cancelled booking stays
+(activities.py), the bookings of contact orders (order_bookings.py; a cancelled booking stays
 there with status cancelled) and the tombstones written here: when an event leaves a calendar
 (deleted, turned into a task, given to another owner) a tombstone item keeps it there as
 cancelled, with a higher sequence, for TOMBSTONE_LIFE, so that subscribed clients remove it.
@@ -102,7 +102,7 @@ def event_entry(activity: Activity) -> CalendarEntry:
 
 
 def booking_entry(data: dict[str, Any], record_id: str) -> CalendarEntry:
-    """A booking of a contact order (data as contact_orders.py stores it)."""
+    """A booking of a contact order (data as order_bookings.py stores it)."""
     number = data.get("order_number")
     note = data.get("note")
     description = "\n".join(p for p in (f"Contact order {number}" if number else None, note) if p) or None

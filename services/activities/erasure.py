@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 
-from pydantic import BaseModel
-
 from services.activities import activities
 from services.activities.domain.models import Activity
 from services.activities.service import Caller, model_of, service_caller
 from services.activities.store import Record, new_record, record_key
 from services.activities.subscriptions import subscribe
 from shared import clock
+from shared.contracts.directory import ContactErased
 from shared.errors import ValidationFailed
 from shared.events import Envelope
 from shared.observability import logger
@@ -36,12 +35,6 @@ from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_ke
 
 ERASED = "erased_contact"
 PAGE_SIZE = 100
-
-
-class ContactErased(BaseModel):
-    """The payload of the directory's `contact.erased` (read here without importing the directory)."""
-
-    id: str
 
 
 # ----------------------------------------------------------------------------- the marker

@@ -1,22 +1,29 @@
-"""Every feature module of the activities service, imported once by each handler.
+"""The feature modules of the activities service, named once.
 
-Features register hooks on activity changes (call list, points, calendar tombstones, erasure)
-and subscriptions to events and jobs at import. Every process that changes activities must
-run all the hooks, so every handler imports this one module rather than a chosen few.
+They register at import: hooks on activity changes (call list, points, calendar tombstones,
+erasure), event subscriptions and jobs, tenant setting defaults. The registries built on this list
+(`subscriptions.REGISTRY`, `service.DEFAULTS`, the hooks in `activities.py`) import every module
+here the first time they are read, so no handler imports them for their side effects.
+`tests/unit/test_features.py` fails when a module that registers is missing here.
 """
 
-from services.activities import (  # noqa: F401  (imported for their registrations)
-    activities,
-    admin,
-    calendar,
-    call_list,
-    contact_orders,
-    erasure,
-    goals,
-    marketing,
-    mass,
-    points,
-    reminders,
-    sales_targets,
-    todo,
+from shared.features import Features
+
+FEATURES = Features(
+    "services.activities",
+    [
+        "admin",
+        "calendar",
+        "call_list.index",
+        "call_list.latest",
+        "erasure",
+        "goals",
+        "marketing",
+        "mass",
+        "order_erasure",
+        "order_settings",
+        "points",
+        "reminders",
+        "tenant",
+    ],
 )

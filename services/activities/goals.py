@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from services.activities import points, tenant
 from services.activities.domain.goals import (
     GoalReport,
@@ -33,6 +31,7 @@ from services.activities.service import Caller, commit, model_of, service_caller
 from services.activities.store import new_record
 from services.activities.subscriptions import subscribe
 from shared import clock
+from shared.contracts.directory import GroupChanged, RecordDeleted
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.store import UnitOfWork
@@ -149,16 +148,6 @@ def report(
 # ----------------------------------------------------------------------------- group members
 
 
-class GroupChanged(BaseModel):
-    """The directory's group.created / group.updated / group.deleted payload (deleted: id only)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    name: str | None = None
-    member_ids: list[str] = Field(default_factory=list)
-
-
 def group_members(caller: Caller, group_id: str) -> list[str]:
     record = caller.store.get(caller.tenant, GROUP, group_id)
     if record is None or record.data.get("deleted"):
@@ -168,16 +157,17 @@ def group_members(caller: Caller, group_id: str) -> list[str]:
 
 def _project_group(envelope: Envelope, uow: UnitOfWork) -> None:
     caller = service_caller(envelope.tenant_id)
-    group = GroupChanged.model_validate(envelope.data)
+    deleted = envelope.type == "group.deleted"
+    group = RecordDeleted.model_validate(envelope.data) if deleted else GroupChanged.model_validate(envelope.data)
     as_of = clock.iso(envelope.occurred_at)
     record = caller.store.get(caller.tenant, GROUP, group.id)
     if record is not None and record.data.get("as_of", "") > as_of:
         return  # a newer event was applied already
     data: dict[str, Any] = {
         "id": group.id,
-        "name": group.name,
-        "member_ids": sorted(set(group.member_ids)),
-        "deleted": envelope.type == "group.deleted" or None,
+        "name": None if isinstance(group, RecordDeleted) else group.name,
+        "member_ids": [] if isinstance(group, RecordDeleted) else sorted(set(group.member_ids)),
+        "deleted": deleted or None,
         "as_of": as_of,
     }
     if record is None:

@@ -60,6 +60,7 @@ from services.activities.store import Record, new_record
 from services.activities.subscriptions import subscribe
 from services.activities.tenant import zone as tenant_zone
 from shared import clock
+from shared.contracts.directory import ContactErased
 from shared.contracts.messaging import MessageSent
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
@@ -315,7 +316,7 @@ def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
     The marker comes first, so no new activity can be recorded for the person meanwhile; the list
     is read in full before deleting (deleting takes items out of the index being read).
     """
-    contact_id = erasure.ContactErased.model_validate(envelope.data).id
+    contact_id = ContactErased.model_validate(envelope.data).id
     caller = service_caller(envelope.tenant_id)
     erasure.mark_erased(caller, contact_id)
     records = list(Record.by_contact.query(_contact_key(caller.tenant, contact_id), page_size=100))

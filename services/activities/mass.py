@@ -33,12 +33,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from pynamodb.exceptions import TransactWriteError
 
 from services.activities import activities, admin
 from services.activities.domain.mass import (
     CRM_FIELDS,
+    JOB,
+    SCHEDULE,
     MassActivity,
     MassActivityCreate,
     MassActivityTemplate,
@@ -61,9 +62,8 @@ from services.activities.domain.mass import (
 )
 from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
 from services.activities.service import Caller, commit, model_of, page, service_caller
-from services.activities.settings import ActivitiesSettings
 from services.activities.store import ActivitiesStore, Record, clean, new_record, record_key
-from services.activities.subscriptions import Job, job, subscribe
+from services.activities.subscriptions import job, subscribe
 from shared import clock, scheduler
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
@@ -71,9 +71,7 @@ from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.scheduler import ScheduleTarget, ScheduleUnavailable, target_input
-from shared.scheduler import scheduler_client as _scheduler  # noqa: F401 (tests clear its cache)
-from shared.settings import load
+from shared.schedules import Firing
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -88,7 +86,6 @@ RUN = "mass_run"
 KEY = "mass_key"
 PAGE = "mass_page"
 REQUESTER = "activities"
-JOB = "mass.run"
 ITEMS_PER_ACTIVITY = 6  # room kept per activity at first: the activity, its event and what hooks add
 
 
@@ -130,32 +127,15 @@ def _page_sk(number: int) -> str:
 # ----------------------------------------------------------------------------- the scheduler
 
 
-def _target(tenant: str, mass_id: str) -> ScheduleTarget:
-    settings = load(ActivitiesSettings)
-    job_input = target_input({"job": JOB, "tenant_id": tenant, "mass_activity_id": mass_id})
-    return ScheduleTarget(settings.jobs_queue_arn, settings.scheduler_role_arn, settings.schedule_group, job_input)
-
-
 def sync_schedule(caller: Caller, mass: MassActivity) -> None:
     """Make the mass activity's schedule what its record says (create, update or delete it).
 
     Safe to repeat: the name is deterministic, an existing schedule is updated, a missing one
     created, one with nothing left to fire deleted.
     """
-    if mass.schedule_name is None:
-        return
-    scheduler.sync_schedule(
-        mass.schedule_name,
-        schedule_plan(mass.schedule, clock.now()),
-        _target(caller.tenant, mass.id),
-        enabled=mass.active,
-        description=f"Mass activity {mass.id} of tenant {caller.tenant}",
-    )
-
-
-def delete_schedule(name: str) -> None:
-    """Delete a schedule; one already gone (an at() that fired, an earlier try) is fine."""
-    scheduler.delete_schedule(name, load(ActivitiesSettings).schedule_group)
+    if mass.schedule_name is not None:
+        plan = schedule_plan(mass.schedule, clock.now())
+        scheduler.save_record_schedule(SCHEDULE, caller.tenant, mass.id, plan, enabled=mass.active)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -280,19 +260,17 @@ def _replay(caller: Caller, key: str, body: MassActivityCreate) -> MassActivity:
 
 def _schedule_or_undo(caller: Caller, mass: MassActivity, key: str | None) -> None:
     """Create the schedule; when that fails, remove the record again so that nothing half-made stays."""
-    try:
-        sync_schedule(caller, mass)
-    except ScheduleUnavailable:
+
+    def undo() -> None:
         uow = UnitOfWork()
         uow.delete(Record(pk=record_key(caller.tenant, KIND, mass.id), sk=KIND.upper()), check_version=False)
         if key:
             key_record = Record(pk=record_key(caller.tenant, KEY, _key_id(caller, key)), sk=KEY.upper())
             uow.delete(key_record, check_version=False)
-        try:
-            uow.commit()
-        except Exception:  # the 503 below is what matters; PATCH or DELETE can tidy up
-            logger.exception("mass activity left without its schedule", extra={"mass_activity_id": mass.id})
-        raise
+        uow.commit()
+
+    plan = schedule_plan(mass.schedule, clock.now())
+    scheduler.create_record_schedule(SCHEDULE, caller.tenant, mass.id, plan, undo, enabled=mass.active)
 
 
 def get(caller: Caller, mass_id: str) -> MassActivity:
@@ -331,7 +309,7 @@ def delete(caller: Caller, mass_id: str) -> None:
     def run() -> MassActivity:
         record, mass = _changeable(caller, mass_id)
         if mass.schedule_name:
-            delete_schedule(mass.schedule_name)
+            scheduler.delete_record_schedule(SCHEDULE, mass.id)
         uow = UnitOfWork()
         caller.store.remove(uow, record)
         uow.commit()
@@ -398,35 +376,22 @@ def stage_run(caller: Caller, uow: UnitOfWork, mass: MassActivity, run_at: datet
     return request_id
 
 
-class MassRunJob(BaseModel):
-    """The input of a mass activity's schedule (scheduled_time filled in by the scheduler)."""
-
-    tenant_id: str
-    mass_activity_id: str
-    scheduled_time: str
+def _stored(tenant: str, mass_id: str) -> MassActivity | None:
+    record = ActivitiesStore().get(tenant, KIND, mass_id)
+    return model_of(record, MassActivity) if record else None
 
 
 @job(JOB)
-def run_scheduled(current: Job) -> None:
+@scheduler.on_firing(SCHEDULE, _stored, lambda mass, fired: runs_at(mass, fired.moment))
+def run_scheduled(mass: MassActivity, fired: Firing) -> None:
     """A schedule fired: start the run of that time unless the mass activity is passive, ended or gone."""
-    order = MassRunJob.model_validate(current.model_dump())
-    with logger.append_context_keys(tenant_id=order.tenant_id, mass_activity_id=order.mass_activity_id):
-        record = ActivitiesStore().get(order.tenant_id, KIND, order.mass_activity_id)
-        if record is None:
-            logger.info("mass activity gone: firing ignored")
-            return
-        mass = model_of(record, MassActivity)
-        run_at = parse_scheduled_time(order.scheduled_time)
-        if not runs_at(mass, run_at):
-            logger.info("mass activity passive or ended: firing ignored", extra={"run_at": order.scheduled_time})
-            return
-        caller = service_caller(order.tenant_id)
-        uow = UnitOfWork()
-        request_id = stage_run(caller, uow, mass, run_at)
-        try:
-            uow.commit()
-        except AlreadyApplied:
-            logger.info("run already started", extra={"request_id": request_id})
+    caller = service_caller(fired.tenant_id)
+    uow = UnitOfWork()
+    request_id = stage_run(caller, uow, mass, fired.moment)
+    try:
+        uow.commit()
+    except AlreadyApplied:
+        logger.info("run already started", extra={"request_id": request_id})
 
 
 # ----------------------------------------------------------------------------- audience pages

@@ -2,7 +2,7 @@
 
 What may need a reminder sits in the `by_due` index across tenants (`DUE#<shard>` /
 `<due>#<tenant>#<id>`): activities.py puts an open task with a future due date there,
-contact_orders.py an open booking with a future start. Every minute a schedule puts
+order_bookings.py an open booking with a future start. Every minute a schedule puts
 `reminders.sweep` on the jobs queue; the sweep reads each shard up to now and, per item, publishes
 the reminder and takes the item out of the index in ONE transaction conditioned on the record's
 version. So a crash, a redelivered job or two overlapping sweeps never remind twice (the second

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.activities.features import FEATURES
 from services.activities.store import ActivitiesStore
 from shared import service as kernel
 from shared.service import Caller as _Caller
 from shared.service import Defaults, commit, ensure_tenant, model_of, page
 
-DEFAULTS = Defaults()
+DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
 
 

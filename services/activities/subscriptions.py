@@ -1,12 +1,14 @@
 """What the activities service does with the events it consumes and the jobs it runs.
 
-Feature modules register here at import (`@subscribe("event.type")`, `@job("name")`);
-`handlers/consumer.py` and `handlers/jobs.py` import every feature (features.py) and route.
+Feature modules register here at import (`@subscribe("event.type")`, `@job("name")`); the
+registry imports every feature module named in features.py the first time it is read
+(`handlers()`, `run_job()`), so `handlers/consumer.py` and `handlers/jobs.py` only route.
 """
 
+from services.activities.features import FEATURES
 from shared.subscriptions import Job, Subscriptions
 
-REGISTRY = Subscriptions()
+REGISTRY = Subscriptions(FEATURES)
 subscribe = REGISTRY.subscribe
 job = REGISTRY.job
 handlers = REGISTRY.handlers

@@ -1,9 +1,9 @@
 """A user's to-do list [002 home view]: open tasks, bookings and assigned contact orders by due time.
 
 Each feature keeps its own items in the `by_todo` index (`T#<t>#TODO#<user>` / `<due>#<id>`):
-activities.py its open tasks, contact_orders.py the open bookings (`booking` records) and one
-`assignment` record per assignee of an open contact order. One query reads a page of all three
-in due order; an item without a due time sorts last.
+activities.py its open tasks, order_bookings.py the open bookings (`booking` records) and
+order_records.py one `assignment` record per assignee of an open contact order. One query reads a
+page of all three in due order; an item without a due time sorts last.
 """
 
 from __future__ import annotations

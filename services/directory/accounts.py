@@ -22,10 +22,10 @@ from services.directory.service import (
     check_owner,
     check_picklists,
     commit,
+    id_page,
     model_of,
     number_for,
     owned_page,
-    page,
     readable,
     require_exists,
     writable,
@@ -185,7 +185,7 @@ def list_contacts(caller: Caller, cursor: str | None, limit: int, account_id: st
             for r in caller.store.page_by_parent(caller.tenant, "account", account_id, "contact", a, n)
             if caller.can_read("contacts", Owner.model_validate(r.data["owner"]))
         ]
-        return page(caller, f"account:{account_id}:contacts", cursor, limit, fetch, Contact)
+        return id_page(caller, f"account:{account_id}:contacts", cursor, limit, fetch, Contact)
     return owned_page(caller, "contact", "contacts", cursor, limit, Contact)
 
 

@@ -26,11 +26,21 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
-from services.directory.service import SETTINGS_ID, Caller, M, commit, model_of, page, picklists, require_exists
+from services.directory.service import (
+    TENANT_SETTINGS,
+    Caller,
+    commit,
+    kind_page,
+    model_of,
+    picklist_setting,
+    picklists,
+    require_exists,
+)
 from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import M
 from shared.store import UnitOfWork
 
 
@@ -39,10 +49,6 @@ def _get(caller: Caller, kind: str, record_id: str) -> Record:
     if record is None:
         raise NotFound(f"No {kind.replace('_', ' ')} {record_id}.")
     return record
-
-
-def _list(caller: Caller, kind: str, model: type, cursor: str | None, limit: int) -> Page:
-    return page(caller, kind, cursor, limit, lambda a, n: caller.store.page_by_type(caller.tenant, kind, a, n), model)
 
 
 # ----------------------------------------------------------------------------- users and groups
@@ -138,7 +144,7 @@ def get_user(caller: Caller, user_id: str) -> User:
 
 
 def list_users(caller: Caller, cursor: str | None, limit: int) -> Page[User]:
-    return _list(caller, "user", User, cursor, limit)
+    return kind_page(caller, "user", cursor, limit, User)
 
 
 def _add_admin_record(
@@ -175,7 +181,7 @@ def get_group(caller: Caller, group_id: str) -> Group:
 
 
 def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[Group]:
-    return _list(caller, "group", Group, cursor, limit)
+    return kind_page(caller, "group", cursor, limit, Group)
 
 
 # ----------------------------------------------------------------------------- picklists and settings
@@ -187,10 +193,7 @@ def get_picklist(caller: Caller, name: PicklistName) -> list[PicklistItem]:
 
 def replace_picklist(caller: Caller, name: PicklistName, body: PicklistReplace) -> list[PicklistItem]:
     caller.require_admin()
-    record = _get(caller, "picklist", name.value)
-    uow = UnitOfWork()
-    caller.store.replace(uow, record, {"items": [i.model_dump() for i in body.items]})
-    uow.commit()
+    caller.save_setting(picklist_setting(name), {"items": [i.model_dump() for i in body.items]})
     return body.items
 
 
@@ -200,11 +203,7 @@ def get_settings(caller: Caller) -> TenantSettings:
 
 def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
     caller.require_admin()
-    record = _get(caller, "settings", SETTINGS_ID)
-    uow = UnitOfWork()
-    caller.store.replace(uow, record, body.model_dump(mode="json"))
-    uow.commit()
-    caller.settings = body
+    caller.save_setting(TENANT_SETTINGS, body.model_dump(mode="json"))
     return body
 
 
@@ -217,7 +216,7 @@ def create_classification_type(caller: Caller, body: ClassificationTypeCreate) -
 
 
 def list_classification_types(caller: Caller, cursor: str | None, limit: int) -> Page[ClassificationType]:
-    return _list(caller, "classification_type", ClassificationType, cursor, limit)
+    return kind_page(caller, "classification_type", cursor, limit, ClassificationType)
 
 
 def get_classification_type(caller: Caller, type_id: str) -> ClassificationType:
@@ -235,7 +234,7 @@ def create_class(caller: Caller, body: ClassCreate) -> Class:
 
 
 def list_classes(caller: Caller, cursor: str | None, limit: int) -> Page[Class]:
-    return _list(caller, "class", Class, cursor, limit)
+    return kind_page(caller, "class", cursor, limit, Class)
 
 
 def get_class(caller: Caller, class_id: str) -> Class:

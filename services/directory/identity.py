@@ -24,17 +24,18 @@ from typing import Any
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from services.directory.domain.models import Role, TenantSettings
-from services.directory.service import SETTINGS_ID, Caller, ensure_tenant, install_defaults
+from services.directory.service import TENANT_KIND, TENANT_SETTINGS, service_caller
 from services.directory.store import DirectoryStore, Placement, Record, new_record
 from shared import clock
 from shared.auth import AuthContext
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict
 from shared.ids import new_id
-from shared.store import AlreadyApplied, TableItem, UnitOfWork, record_key, run_with_retries
+from shared.service import SETTING
+from shared.store import AlreadyApplied, TableItem, UnitOfWork, run_with_retries
 
-TENANT_KIND = "tenant"
 LOGIN_KIND = "login"
-PROVISIONING_ACTOR = "service:provisioning"
+PROVISIONING = "provisioning"
+PROVISIONING_ACTOR = f"service:{PROVISIONING}"
 
 
 SIGN_UP_RETENTION = timedelta(days=30)  # a sign-up's email may be confirmed later (a code sent again)
@@ -103,34 +104,30 @@ def tenant_exists(store: DirectoryStore, tenant_id: str) -> bool:
     return store.get(tenant_id, TENANT_KIND, tenant_id) is not None
 
 
-def _service_caller(store: DirectoryStore, tenant_id: str) -> Caller:
-    auth = AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR, role=Role.ADMIN)
-    return Caller(auth=auth, store=store, signing_key=b"")
-
-
 # ----------------------------------------------------------------------------- provisioning
 
 
 def create_tenant(store: DirectoryStore, tenant_id: str, name: str | None = None) -> bool:
-    """Record the tenant with its default settings, in one transaction; False when it existed."""
+    """Record the tenant and install its default settings; False when it existed.
+
+    A run stopped between the two leaves a tenant without its defaults: its first request
+    installs them (`Caller.open`), as it installs a default added after the tenant was made.
+    """
     AuthContext(tenant_id=tenant_id, user_id=PROVISIONING_ACTOR)  # the same rule as a token's tenant
     if tenant_exists(store, tenant_id):
         return False
     data = {"id": tenant_id, "name": name or tenant_id, "created_at": clock.now().isoformat()}
-    record = new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement())
     uow = UnitOfWork()
-    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
-    install_defaults(uow, tenant_id)
+    uow.save(
+        new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement()),
+        condition=Record.pk.does_not_exist(),
+        on_conflict=AlreadyApplied,
+    )
     try:
         uow.commit()
-        return True
-    except AlreadyApplied:  # made by a concurrent run, or settings from before tenant records
-        if tenant_exists(store, tenant_id):
-            return False
-    alone = UnitOfWork()
-    alone.save(new_record(tenant_id, TENANT_KIND, tenant_id, data, Placement()), condition=Record.pk.does_not_exist())
-    alone.commit()
-    ensure_tenant(_service_caller(store, tenant_id))
+    except AlreadyApplied:  # made by a concurrent run
+        return False
+    service_caller(tenant_id, PROVISIONING)  # opening the tenant installs its defaults
     return True
 
 
@@ -212,14 +209,11 @@ def find_user_by_email(store: DirectoryStore, tenant_id: str, email: str) -> str
 
 def tenant_settings(tenant_id: str) -> TenantSettings | None:
     """The settings of an existing tenant (one BatchGetItem); None when the tenant does not exist."""
-    keys = [
-        (record_key(tenant_id, TENANT_KIND, tenant_id), TENANT_KIND.upper()),
-        (record_key(tenant_id, "settings", SETTINGS_ID), "SETTINGS"),
-    ]
-    records = {r.kind: r for r in Record.batch_get(keys, consistent_read=True)}
-    if TENANT_KIND not in records:
+    records = DirectoryStore().get_each(tenant_id, [(TENANT_KIND, tenant_id), (SETTING, TENANT_SETTINGS)])
+    if (TENANT_KIND, tenant_id) not in records:
         return None
-    return TenantSettings.model_validate(records["settings"].data) if "settings" in records else TenantSettings()
+    settings = records.get((SETTING, TENANT_SETTINGS))
+    return TenantSettings.model_validate(settings.data) if settings else TenantSettings()
 
 
 def check_sign_up(store: DirectoryStore, tenant_id: str | None, email: str) -> None:
@@ -286,19 +280,10 @@ def resolve(store: DirectoryStore, subject: str) -> Identity:
     if login is None:
         raise UnknownLogin("the login is not a user of any tenant")
     tenant_id, user_id = login.data["tenant_id"], login.data["user_id"]
-    records = {
-        r.kind: r
-        for r in Record.batch_get(
-            [
-                (record_key(tenant_id, TENANT_KIND, tenant_id), "TENANT"),
-                (record_key(tenant_id, "user", user_id), "USER"),
-            ],
-            consistent_read=True,
-        )
-    }
-    if TENANT_KIND not in records:
+    records = store.get_each(tenant_id, [(TENANT_KIND, tenant_id), ("user", user_id)])
+    if (TENANT_KIND, tenant_id) not in records:
         raise UnknownLogin(f"tenant {tenant_id} does not exist")
-    user = records.get("user")
+    user = records.get(("user", user_id))
     if user is None or user.data.get("login_subject") != subject:
         raise UnknownLogin(f"user {user_id} of {tenant_id} does not exist or is not linked to this login")
     return Identity(
@@ -307,21 +292,3 @@ def resolve(store: DirectoryStore, subject: str) -> Identity:
         role=Role(user.data.get("role", Role.USER.value)),
         groups=tuple(user.data.get("groups") or ()),
     )
-
-
-def open_tenant(caller: Caller) -> None:
-    """Load the tenant's settings for a request; a tenant never provisioned is refused.
-
-    One BatchGetItem reads the tenant record and the settings: a token never creates a tenant.
-    """
-    keys = [
-        (record_key(caller.tenant, TENANT_KIND, caller.tenant), TENANT_KIND.upper()),
-        (record_key(caller.tenant, "settings", SETTINGS_ID), "SETTINGS"),
-    ]
-    records = {r.kind: r for r in Record.batch_get(keys, consistent_read=True)}
-    if TENANT_KIND not in records:
-        raise Forbidden("This tenant does not exist.")
-    if "settings" in records:
-        caller.settings = TenantSettings.model_validate(records["settings"].data)
-    else:
-        ensure_tenant(caller)

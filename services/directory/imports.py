@@ -27,7 +27,7 @@ from services.directory.domain.models import (
     new_account,
     new_contact,
 )
-from services.directory.service import Caller, model_of, number_for, page, picklists, readable
+from services.directory.service import Caller, id_page, model_of, number_for, picklists, readable
 from services.directory.store import Placement, Record, new_record
 from shared import clock
 from shared.errors import FieldError, ValidationFailed
@@ -114,7 +114,7 @@ def get_job(caller: Caller, import_id: str) -> ImportJob:
 
 def list_rows(caller: Caller, import_id: str, cursor: str | None, limit: int) -> Page[RowReport]:
     readable(caller, "import", import_id, "contacts")
-    return page(
+    return id_page(
         caller,
         f"import:{import_id}:rows",
         cursor,

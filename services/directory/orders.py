@@ -19,24 +19,14 @@ from services.directory.domain.models import (
     new_account,
     new_contact,
 )
-from services.directory.service import Caller, check_picklists, ensure_tenant, number_for, picklists
-from services.directory.store import DirectoryStore
+from services.directory.service import Caller, acting_caller, check_picklists, number_for, picklists
 from shared import clock
-from shared.auth import AuthContext, Role
 from shared.contracts.contact_orders import NewCustomer
 from shared.events import Envelope
 from shared.observability import logger
 from shared.store import UnitOfWork
 
 PREFERRED_STATUS = "active"
-
-
-def _acting_caller(envelope: Envelope, owner_id: str) -> Caller:
-    """The order's creator, creating the customer they typed (an admin's reach: the order was allowed)."""
-    auth = AuthContext(tenant_id=envelope.tenant_id, user_id=owner_id, role=Role.ADMIN)
-    caller = Caller(auth=auth, store=DirectoryStore(), signing_key=b"")
-    ensure_tenant(caller)
-    return caller
 
 
 def _account_status(caller: Caller) -> str:
@@ -59,7 +49,7 @@ def create_customer(envelope: Envelope, uow: UnitOfWork) -> None:
     if not block:
         return
     customer = NewCustomer.model_validate(block)
-    caller = _acting_caller(envelope, customer.owner_id)
+    caller = acting_caller(envelope.tenant_id, customer.owner_id)  # an admin's reach: the order was allowed
     now = clock.now()
     if caller.store.get(caller.tenant, "account", customer.account_id) is None:
         body = _account_body(caller, customer)

@@ -1,18 +1,23 @@
-"""The directory's commands and queries: handlers call these, these call the domain and store.
+"""The directory's caller context, tenant setup and access rules; handlers call the feature modules,
+which call these, the domain and the store.
 
 Every command builds one UnitOfWork (records, outbox events, counters) and commits it at once.
 Every read checks access with the domain's rules; a record the caller may not see is a 404,
 the same answer as a record that does not exist, so ids of other tenants or owners leak nothing.
+
+A tenant exists when provisioning recorded it (`identity.create_tenant`); a request of a tenant
+that was never provisioned is refused. Its settings and picklists are kernel settings (`DEFAULTS`),
+installed on its first request.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
-from services.directory import events as ev
 from services.directory.domain import access
 from services.directory.domain.models import (
     Module,
@@ -25,41 +30,63 @@ from services.directory.domain.models import (
     default_picklists,
     format_number,
 )
-from services.directory.store import DirectoryStore, Placement, Record, new_record, place_record
-from shared import clock
-from shared.auth import AuthContext
-from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from shared.events import Actor, new_event
-from shared.ids import new_id
-from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
+from services.directory.features import FEATURES
+from services.directory.store import DirectoryStore, Record
+from shared import service as kernel
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.pagination import Page
+from shared.service import INSTALLED, SETTING, Defaults, M, commit, ensure_tenant, model_of, page
+from shared.store import UnitOfWork, record_key
 
-M = TypeVar("M", bound=BaseModel)
+TENANT_KIND = "tenant"
+TENANT_SETTINGS = "tenant"  # the setting holding the tenant's TenantSettings
 
-SETTINGS_ID = "settings"
+DEFAULTS = Defaults(FEATURES)
+DEFAULTS.register(TENANT_SETTINGS, lambda: TenantSettings().model_dump(mode="json"))
+
+
+def picklist_setting(name: PicklistName) -> str:
+    """The setting holding one of the tenant's picklists."""
+    return f"picklist.{name.value}"
+
+
+def _register_picklist(name: PicklistName) -> None:
+    DEFAULTS.register(picklist_setting(name), lambda: {"items": [i.model_dump() for i in default_picklists()[name]]})
+
+
+for _name in PicklistName:
+    _register_picklist(_name)
 
 
 @dataclass
-class Caller:
-    """The caller of one request, with the tenant's settings loaded once."""
+class Caller(kernel.Caller):
+    """The caller of one directory request, with the directory's ownership rules."""
 
-    auth: AuthContext
-    store: DirectoryStore
-    signing_key: bytes
-    settings: TenantSettings = field(default_factory=TenantSettings)
+    store: DirectoryStore = field(default_factory=DirectoryStore)
+    defaults: Defaults = field(default=DEFAULTS)
     _group_members: dict[str, set[str]] | None = None
+    _parsed_settings: tuple[dict[str, Any], TenantSettings] | None = None
+
+    def open(self) -> None:
+        """Refuse a tenant provisioning never recorded (403: a token never creates a tenant), then
+        install the defaults it lacks. One BatchGetItem reads the tenant, its marker and its settings."""
+        records = self.store.get_each(
+            self.tenant, [(TENANT_KIND, self.tenant), (SETTING, INSTALLED), (SETTING, TENANT_SETTINGS)]
+        )
+        if (TENANT_KIND, self.tenant) not in records:
+            raise Forbidden("This tenant does not exist.")
+        settings = records.get((SETTING, TENANT_SETTINGS))
+        if settings is not None:
+            self._settings[TENANT_SETTINGS] = settings.data
+        kernel.install_defaults(self, records.get((SETTING, INSTALLED)))
 
     @property
-    def tenant(self) -> str:
-        return self.auth.tenant_id
-
-    @property
-    def role(self) -> Role:
-        return self.auth.role
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(type="user", id=self.auth.user_id)
+    def settings(self) -> TenantSettings:
+        """The tenant's settings, read once per request."""
+        value = self.setting(TENANT_SETTINGS)
+        if self._parsed_settings is None or self._parsed_settings[0] is not value:
+            self._parsed_settings = (value, TenantSettings.model_validate(value))
+        return self._parsed_settings[1]
 
     def group_members(self) -> dict[str, set[str]]:
         """Members of the caller's groups (a manager sees their team's records)."""
@@ -70,67 +97,42 @@ class Caller:
             }
         return self._group_members
 
-    def _team(self) -> dict[str, set[str]] | None:
+    def team(self) -> dict[str, set[str]] | None:
         return self.group_members() if self.role == Role.MANAGER else None
 
     def visible_owners(self, module: Module) -> set[str] | None:
-        return access.visible_owner_ids(
-            self.role, self.auth.user_id, self.auth.groups, module, self.settings, self._team()
-        )
+        return access.visible_owner_ids(self.role, self.user_id, self.auth.groups, module, self.settings, self.team())
 
     def can_read(self, module: Module, owner: Owner, public: bool = False) -> bool:
         return access.can_read(
-            self.role, self.auth.user_id, self.auth.groups, module, self.settings, owner, self._team(), public
+            self.role, self.user_id, self.auth.groups, module, self.settings, owner, self.team(), public
         )
 
     def can_write(self, owner: Owner) -> bool:
-        return access.can_write(self.role, self.auth.user_id, self.auth.groups, owner, self._team())
+        return access.can_write(self.role, self.user_id, self.auth.groups, owner, self.team())
 
     def can_delete(self, owner: Owner) -> bool:
-        return access.can_delete(self.role, self.auth.user_id, self.auth.groups, owner, self._team())
-
-    def require_admin(self) -> None:
-        if self.role != Role.ADMIN:
-            raise Forbidden("Only an admin of the tenant may do this.")
-
-    def event(self, event_type: str, payload: BaseModel, event_id: str | None = None) -> Any:
-        return new_event(event_type, self.tenant, payload, actor=self.actor, event_id=event_id)
+        return access.can_delete(self.role, self.user_id, self.auth.groups, owner, self.team())
 
 
-# ----------------------------------------------------------------------------- tenants
+def service_caller(tenant_id: str, service: str = "directory", *, open_tenant: bool = True) -> Caller:
+    """A caller for work this service does for a tenant (consumers, jobs): an admin of that tenant."""
+    return kernel.service_caller(Caller, tenant_id, service, open_tenant=open_tenant)
 
 
-def ensure_tenant(caller: Caller) -> None:
-    """Load the tenant's settings; a tenant seen for the first time gets its defaults installed."""
-    record = caller.store.get(caller.tenant, "settings", SETTINGS_ID)
-    if record is not None:
-        caller.settings = TenantSettings.model_validate(record.data)
-        return
-    uow = UnitOfWork()
-    install_defaults(uow, caller.tenant)
-    with suppress(AlreadyApplied):  # another request installed them first
-        uow.commit()
+def acting_caller(tenant_id: str, user_id: str) -> Caller:
+    """A caller acting for one user outside a request, with an admin's reach (see `kernel.acting_caller`)."""
+    return kernel.acting_caller(Caller, tenant_id, user_id)
 
 
-def install_defaults(uow: UnitOfWork, tenant_id: str) -> None:
-    """A new tenant's settings and picklists; the transaction fails with AlreadyApplied if it has them."""
-    uow.save(
-        new_record(tenant_id, "settings", SETTINGS_ID, TenantSettings().model_dump(), Placement()),
-        condition=Record.pk.does_not_exist(),
-        on_conflict=AlreadyApplied,
-    )
-    for name, items in default_picklists().items():
-        data = {"items": [i.model_dump() for i in items]}
-        uow.save(new_record(tenant_id, "picklist", name.value, data, Placement()))
+# ----------------------------------------------------------------------------- picklists
 
 
 def picklists(caller: Caller) -> dict[PicklistName, list[PicklistItem]]:
-    ids = [name.value for name in PicklistName]
-    records = caller.store.get_many(caller.tenant, "picklist", ids)
+    values = caller.settings_of([picklist_setting(name) for name in PicklistName])
     return {
-        PicklistName(name): [PicklistItem.model_validate(i) for i in records[name].data.get("items", [])]
-        for name in ids
-        if name in records
+        name: [PicklistItem.model_validate(i) for i in values[picklist_setting(name)].get("items", [])]
+        for name in PicklistName
     }
 
 
@@ -140,11 +142,7 @@ def check_picklists(caller: Caller, values: BaseModel | dict[str, Any]) -> None:
         raise ValidationFailed("Some values are not in the tenant's lists.", errors)
 
 
-# ----------------------------------------------------------------------------- generic records
-
-
-def model_of(record: Record, model: type[M]) -> M:
-    return model.model_validate({**record.data, "version": record.version})
+# ----------------------------------------------------------------------------- records and their owners
 
 
 def readable(caller: Caller, kind: str, record_id: str, module: Module) -> Record:
@@ -167,17 +165,15 @@ def writable(caller: Caller, kind: str, record_id: str, module: Module) -> Recor
 
 def check_owner(caller: Caller, uow: UnitOfWork, owner: Owner, field_name: str = "owner") -> None:
     """The caller may give records to this owner, and the owner exists."""
-    if not access.can_assign_owner(caller.role, caller.auth.user_id, caller.auth.groups, owner, caller._team()):
+    if not access.can_assign_owner(caller.role, caller.user_id, caller.auth.groups, owner, caller.team()):
         raise ValidationFailed.on(field_name, "You may not give records to this owner.", "owner_not_allowed")
-    if owner.type == "user" and owner.id == caller.auth.user_id:
+    if owner.type == "user" and owner.id == caller.user_id:
         return  # the caller is a user of the tenant by their token
     require_exists(caller, uow, owner.type, owner.id, f"{field_name}.id")
 
 
 def require_exists(caller: Caller, uow: UnitOfWork, kind: str, record_id: str, field_name: str) -> None:
     """Commit only if that record exists at commit time (a transactional reference check)."""
-    from services.directory.store import record_key
-
     message = f"No {kind.replace('_', ' ')} {record_id}."
     uow.check(
         Record,
@@ -188,7 +184,10 @@ def require_exists(caller: Caller, uow: UnitOfWork, kind: str, record_id: str, f
     )
 
 
-def page(
+# ----------------------------------------------------------------------------- lists
+
+
+def id_page(
     caller: Caller,
     scope: str,
     cursor: str | None,
@@ -196,31 +195,30 @@ def page(
     fetch: Callable[[str | None, int], list[Record]],
     model: type[M],
 ) -> Page[M]:
-    """One page of a list; the cursor is the last id, signed for this list and tenant."""
-    scope = f"{caller.tenant}:{scope}"
-    after = decode_cursor(cursor, scope, caller.signing_key)["after"] if cursor else None
-    records = fetch(after, limit + 1)
-    items = [model_of(r, model) for r in records[:limit]]
-    next_cursor = None
-    if len(records) > limit:
-        next_cursor = encode_cursor({"after": records[limit - 1].record_id}, scope, caller.signing_key)
-    return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
+    """A kernel page of a list walked in id order from an exclusive "after id" (the directory's indexes)."""
+
+    def fetch_after(position: dict[str, Any] | None, count: int) -> list[Record]:
+        return fetch(position["after"] if position else None, count)
+
+    return page(caller, scope, cursor, limit, fetch_after, lambda r: {"after": r.record_id}, model)
+
+
+def kind_page(caller: Caller, kind: str, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
+    """Every record of a kind in the tenant, in id order."""
+
+    def fetch(after: str | None, count: int) -> list[Record]:
+        return caller.store.page_by_type(caller.tenant, kind, after, count)
+
+    return id_page(caller, kind, cursor, limit, fetch, model)
 
 
 def owned_page(caller: Caller, kind: str, module: Module, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
     """A list of records of a kind, restricted to the owners the caller may see."""
     owners = caller.visible_owners(module)
     if owners is None:
-        return page(
-            caller, kind, cursor, limit, lambda a, n: caller.store.page_by_type(caller.tenant, kind, a, n), model
-        )
-    return page(
-        caller,
-        kind,
-        cursor,
-        limit,
-        lambda a, n: caller.store.page_by_owners(caller.tenant, kind, owners, a, n),
-        model,
+        return kind_page(caller, kind, cursor, limit, model)
+    return id_page(
+        caller, kind, cursor, limit, lambda a, n: caller.store.page_by_owners(caller.tenant, kind, owners, a, n), model
     )
 
 
@@ -228,33 +226,25 @@ def number_for(caller: Caller, uow: UnitOfWork, module: Module) -> str:
     return format_number(caller.settings, module, uow.take_number(caller.tenant, module))
 
 
-def commit(command: Callable[[], M]) -> M:
-    """Run a command, again if a concurrent writer took the same counter or version."""
-    result: M = run_with_retries(command)
-    return result
-
-
-def field_error(field_name: str, message: str, code: str = "invalid") -> FieldError:
-    return FieldError(field=field_name, message=message, code=code)
-
-
 __all__ = [
+    "DEFAULTS",
+    "TENANT_KIND",
+    "TENANT_SETTINGS",
     "Caller",
+    "acting_caller",
     "check_owner",
     "check_picklists",
-    "clock",
     "commit",
     "ensure_tenant",
-    "ev",
-    "field_error",
+    "id_page",
+    "kind_page",
     "model_of",
-    "new_id",
-    "new_record",
     "number_for",
     "owned_page",
-    "page",
-    "place_record",
+    "picklist_setting",
+    "picklists",
     "readable",
     "require_exists",
+    "service_caller",
     "writable",
 ]

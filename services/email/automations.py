@@ -13,7 +13,7 @@ Records (kinds of the email table):
 
 A firing goes through the campaigns' own commands: `create_campaign` with the derived id,
 `once_scope` (the automation: once per contact ever; or the campaign: once per firing) and
-`origin`, then `start_send`. Both return what exists when repeated, the run record is written
+`origin`, then `campaign_launch.start_send`. Both return what exists when repeated, the run record is written
 only if missing, so a firing delivered twice (or retried after a crash) sends nothing twice.
 
 The schedule is a trigger derived from the record, written after the record commits (like mass
@@ -25,12 +25,13 @@ nothing), a delete removes the schedule first, ignoring one already gone.
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
-from pydantic import BaseModel
-
-from services.email import campaigns, list_types, templates
+from services.email import campaign_launch, campaigns, list_types, templates
 from services.email.domain.automations import (
+    JOB,
+    SCHEDULE,
     Automation,
     AutomationCreate,
     AutomationPatch,
@@ -46,7 +47,6 @@ from services.email.domain.automations import (
 )
 from services.email.domain.campaigns import CampaignCreate
 from services.email.service import Caller, commit, model_of, page, service_caller
-from services.email.settings import EmailSettings
 from services.email.store import EmailStore, Record
 from services.email.subscriptions import job
 from shared import clock, scheduler
@@ -54,15 +54,11 @@ from shared.errors import DomainError, FieldError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.scheduler import ScheduleTarget, ScheduleUnavailable, target_input
-from shared.schedules import parse_scheduled_time
-from shared.settings import load
+from shared.schedules import Firing, SchedulePlan, parse_scheduled_time
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, tenant_key
-from shared.subscriptions import Job
 
 KIND = "automation"
 RUN = "automation_run"
-JOB = "automation.run"
 
 
 # ----------------------------------------------------------------------------- records
@@ -105,21 +101,14 @@ def _check(caller: Caller, values: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- the schedule
 
 
-def _target(tenant: str, automation_id: str) -> ScheduleTarget:
-    settings = load(EmailSettings)
-    job_input = target_input({"job": JOB, "tenant_id": tenant, "automation_id": automation_id})
-    return ScheduleTarget(settings.jobs_queue_arn, settings.scheduler_role_arn, settings.schedule_group, job_input)
+def _plan(automation: Automation) -> SchedulePlan | None:
+    """The automation's schedule: there while active, gone otherwise."""
+    return automation.schedule.plan(clock.now()) if automation.active else None
 
 
 def sync_schedule(caller: Caller, automation: Automation) -> None:
-    """Make the automation's schedule what its record says: there while active, gone otherwise."""
-    plan = automation.schedule.plan(clock.now()) if automation.active else None
-    scheduler.sync_schedule(
-        automation.schedule_name,
-        plan,
-        _target(caller.tenant, automation.id),
-        description=f"Automation {automation.id} of tenant {caller.tenant}",
-    )
+    """Make the automation's schedule what its record says."""
+    scheduler.save_record_schedule(SCHEDULE, caller.tenant, automation.id, _plan(automation))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -143,22 +132,16 @@ def create(caller: Caller, body: AutomationCreate) -> Automation:
     uow = UnitOfWork()
     caller.store.add(uow, record)
     uow.commit()
-    try:
-        sync_schedule(caller, automation)
-    except ScheduleUnavailable:
-        _undo(caller, automation.id)
-        raise
+    undo = partial(_undo, caller, automation.id)
+    scheduler.create_record_schedule(SCHEDULE, caller.tenant, automation.id, _plan(automation), undo)
     return automation
 
 
 def _undo(caller: Caller, automation_id: str) -> None:
-    """Remove a new automation whose schedule could not be made, so nothing half-made stays."""
+    """Remove a new automation whose schedule could not be made."""
     uow = UnitOfWork()
     uow.delete(Record(pk=record_key(caller.tenant, KIND, automation_id), sk=KIND.upper()), check_version=False)
-    try:
-        uow.commit()
-    except Exception:  # the 503 is what matters; PATCH or DELETE can tidy up
-        logger.exception("automation left without its schedule", extra={"automation_id": automation_id})
+    uow.commit()
 
 
 def get(caller: Caller, automation_id: str) -> Automation:
@@ -204,7 +187,7 @@ def delete(caller: Caller, automation_id: str) -> None:
 
     def run() -> Automation:
         record, automation = _load(caller, automation_id)
-        scheduler.delete_schedule(automation.schedule_name, load(EmailSettings).schedule_group)
+        scheduler.delete_record_schedule(SCHEDULE, automation.id)
         uow = UnitOfWork()
         caller.store.remove(uow, record)
         uow.commit()
@@ -238,29 +221,16 @@ def _with_campaign(caller: Caller, run: AutomationRun) -> AutomationRun:
 # ----------------------------------------------------------------------------- firings
 
 
-class AutomationJob(BaseModel):
-    """The input of an automation's schedule (scheduled_time filled in by the scheduler)."""
-
-    tenant_id: str
-    automation_id: str
-    scheduled_time: str
+def _stored(tenant: str, automation_id: str) -> Automation | None:
+    record = EmailStore().get(tenant, KIND, automation_id)
+    return model_of(record, Automation) if record else None
 
 
 @job(JOB)
-def run_scheduled(current: Job) -> None:
+@scheduler.on_firing(SCHEDULE, _stored, lambda automation, fired: fires(automation, fired.moment))
+def run_scheduled(automation: Automation, fired: Firing) -> None:
     """A schedule fired: make and send that moment's campaign unless the automation is inactive or gone."""
-    order = AutomationJob.model_validate(current.model_dump())
-    with logger.append_context_keys(tenant_id=order.tenant_id, automation_id=order.automation_id):
-        record = EmailStore().get(order.tenant_id, KIND, order.automation_id)
-        if record is None:
-            logger.info("automation gone: firing ignored")
-            return
-        automation = model_of(record, Automation)
-        moment = parse_scheduled_time(order.scheduled_time)
-        if not fires(automation, moment):
-            logger.info("automation inactive or outside its schedule: firing ignored")
-            return
-        fire(service_caller(order.tenant_id), automation, order.scheduled_time)
+    fire(service_caller(fired.tenant_id), automation, fired.time)
 
 
 def fire(caller: Caller, automation: Automation, fired_at: str) -> str:
@@ -282,7 +252,7 @@ def fire(caller: Caller, automation: Automation, fired_at: str) -> str:
         return run_id
     _save_run(caller, automation, run_id, fired_at, None)
     try:
-        campaigns.start_send(caller, run_id)
+        campaign_launch.start_send(caller, run_id)
     except DomainError as error:  # e.g. cancelled by a user meanwhile: that stays so
         logger.warning("automatic campaign not started", extra={"campaign_id": run_id, "cause": error.detail})
     logger.info("automation fired", extra={"campaign_id": run_id, "scheduled_time": firing_time(fired_at)})

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.email.domain.campaigns import (
+from services.email.campaigns import conflict, record_of, view
+from services.email.domain.campaign_files import (
     MAX_CAMPAIGN_ATTACHMENTS,
     AttachmentCreate,
     AttachmentUpload,
     CampaignAttachment,
     attachments_total,
 )
+from services.email.domain.campaigns import EDITABLE, Campaign
+from services.email.service import Caller
 from services.email.settings import EmailSettings
+from services.email.store import Record
 from shared import files
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.settings import load
+from shared.store import UnitOfWork, run_with_retries
 
 
 def bucket() -> str:
@@ -86,3 +91,52 @@ def mail_refs(tenant: str, campaign_id: str, attachments: list[dict[str, Any]]) 
         for a in attachments
         if a.get("status") == "uploaded"
     ]
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def add_attachment(caller: Caller, campaign_id: str, body: AttachmentCreate) -> AttachmentUpload:
+    """A new attachment of a draft campaign and where to upload it (within the 5 MB of the campaign)."""
+
+    def attempt() -> AttachmentUpload:
+        record = record_of(caller, campaign_id)
+        if record.data["status"] not in EDITABLE:
+            raise conflict(record, "take attachments")
+        current = record.data.get("attachments") or []
+        attachment = planned(current, body)
+        attachments = [*current, attachment.model_dump()]
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, {**record.data, "attachments": attachments})
+        uow.commit()
+        return upload_of(caller.tenant, campaign_id, attachments, attachment)
+
+    result: AttachmentUpload = run_with_retries(attempt)
+    return result
+
+
+def _attachments_changed(caller: Caller, campaign_id: str, change: Any) -> Campaign:
+    def attempt() -> Record:
+        record = record_of(caller, campaign_id)
+        if record.data["status"] not in EDITABLE:
+            raise conflict(record, "change attachments")
+        attachments = change(record.data.get("attachments") or [])
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, {**record.data, "attachments": attachments})
+        uow.commit()
+        return record
+
+    record: Record = run_with_retries(attempt)
+    return view(caller, record)
+
+
+def confirm_attachment(caller: Caller, campaign_id: str, file_id: str) -> Campaign:
+    return _attachments_changed(
+        caller, campaign_id, lambda current: confirmed(caller.tenant, campaign_id, current, file_id)
+    )
+
+
+def remove_attachment(caller: Caller, campaign_id: str, file_id: str) -> Campaign:
+    return _attachments_changed(
+        caller, campaign_id, lambda current: removed(caller.tenant, campaign_id, current, file_id)
+    )

@@ -1,12 +1,21 @@
-"""Every feature module of the email service, imported once by each handler (for their registrations)."""
+"""The feature modules of the email service, named once.
 
-from services.email import (
-    automations,  # noqa: F401
-    campaigns,  # noqa: F401
-    events,  # noqa: F401
-    feedback,  # noqa: F401
-    list_types,  # noqa: F401
-    templates,  # noqa: F401
-    tracking,  # noqa: F401
-    transactional,  # noqa: F401
+They register at import: event subscriptions and jobs, tenant setting defaults. The registries built on this list
+(`subscriptions.REGISTRY`, `service.DEFAULTS`) import every module here the first time they are
+read, so no handler imports them for their side effects. `tests/unit/test_features.py` fails when
+a module that registers is missing here.
+"""
+
+from shared.features import Features
+
+FEATURES = Features(
+    "services.email",
+    [
+        "automations",
+        "campaign_launch",
+        "campaign_recipients",
+        "list_types",
+        "recipients",
+        "transactional",
+    ],
 )

@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from services.email.domain.recipients import account_with, carrying, contact_with
 from services.email.domain.templates import tag_context
 from services.email.service import Caller
 from services.email.store import EmailStore, Record
+from shared.contracts.directory import ContactErased, RecordChanged, RecordDeleted
 from shared.errors import NotFound
 from shared.events import Envelope
 from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
@@ -35,19 +34,6 @@ ACCOUNT = "recipient_account"
 MAX_BATCH = 99  # rows per transaction when an account's change reaches its contacts
 
 _store = EmailStore()
-
-
-class RecordChanged(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    record: dict[str, Any]
-
-
-class RecordGone(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
 
 
 def contacts_of_pk(tenant: str, account_id: str) -> str:
@@ -127,7 +113,7 @@ def on_account_changed(envelope: Envelope, uow: UnitOfWork) -> None:
 
 @subscribe("account.deleted")
 def on_account_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    account_id = RecordGone.model_validate(envelope.data).id
+    account_id = RecordDeleted.model_validate(envelope.data).id
     _write(
         envelope.tenant_id,
         ACCOUNT,
@@ -139,12 +125,12 @@ def on_account_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
 
 @subscribe("contact.deleted")
 def on_contact_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, RecordGone.model_validate(envelope.data).id, "deleted")
+    _bury(envelope.tenant_id, RecordDeleted.model_validate(envelope.data).id, "deleted")
 
 
 @subscribe("contact.erased")
 def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, RecordGone.model_validate(envelope.data).id, "erased")
+    _bury(envelope.tenant_id, ContactErased.model_validate(envelope.data).id, "erased")
 
 
 def _bury(tenant: str, contact_id: str, why: str) -> None:

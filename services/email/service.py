@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.email.features import FEATURES
 from services.email.store import EmailStore
 from shared import service as kernel
 from shared.service import Caller as _Caller
 from shared.service import Defaults, commit, ensure_tenant, model_of, page
 
-DEFAULTS = Defaults()
+DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
 
 

@@ -12,9 +12,6 @@ NO_REPLY = "no-reply"
 class EmailSettings(TableSettings):
     send_queue_url: str = ""
     files_bucket: str = ""
-    jobs_queue_arn: str = ""
-    scheduler_role_arn: str = ""
-    schedule_group: str = "default"
     configuration_set: str = ""
 
 

@@ -1,8 +1,13 @@
-"""What the email service does with the events it consumes and the jobs it runs; feature modules register at import."""
+"""What the email service does with the events it consumes and the jobs it runs.
 
+Feature modules register here at import; the registry imports every feature module named in
+features.py the first time it is read (`handlers()`, `run_job()`).
+"""
+
+from services.email.features import FEATURES
 from shared.subscriptions import Subscriptions
 
-REGISTRY = Subscriptions()
+REGISTRY = Subscriptions(FEATURES)
 subscribe = REGISTRY.subscribe
 job = REGISTRY.job
 handlers = REGISTRY.handlers

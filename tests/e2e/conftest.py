@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from infra.runtime import LocalRuntime
+from tests.contracts import bus_problems
 from tests.e2e.helpers import new_tenant
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +96,31 @@ def admin(api: Api, tenant: str) -> Api:
 def session_api(stack: LocalRuntime) -> Api:
     """Anonymous client for module- or session-scoped fixtures (use `.as_(...)`)."""
     return Api(stack)
+
+
+# ----------------------------------------------------------------------------- the event contract
+
+
+@pytest.fixture(scope="session")
+def checked_events() -> set[str]:
+    """The ids of the bus events the contract check has read."""
+    return set()
+
+
+@pytest.fixture(autouse=True)
+def events_keep_their_contract(request: pytest.FixtureRequest, checked_events: set[str]) -> Iterator[None]:
+    """After a test with the runtime: every event a Kontakt service put on the bus is what the catalogue says.
+
+    Strictly, as tests/contracts.py reads it (unknown, missing or mistyped fields, type, version,
+    producer). The dev tap holds the bus's last 500 events; an event still in an outbox when the
+    test ends is checked after the next test.
+    """
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    stack: LocalRuntime = request.getfixturevalue("stack")
+    yield
+    new = [event for event in stack.events(None) if event.get("id") not in checked_events]
+    checked_events.update(str(event.get("id")) for event in new)
+    problems = list(dict.fromkeys(bus_problems(new)))  # once each, however many events share it
+    assert not problems, "events that disagree with the catalogue:\n" + "\n".join(problems)

@@ -1,4 +1,5 @@
-"""Helpers shared by the e2e tests: bus events, problem responses, paging."""
+"""Helpers shared by the e2e tests: answers, bus events, problem responses, paging, waiting for the
+stack, and the records a service stored (keyed as the kernel keys them)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import uuid
 from typing import Any
 
 import requests
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from infra.runtime import LocalRuntime
+from shared.store import record_key, tenant_key
 
 BUS_NAME = "kontakt-dev"
 PROBLEM_JSON = "application/problem+json"
@@ -48,19 +52,41 @@ def put_envelope(stack: LocalRuntime, envelope: dict[str, Any], source: str = "k
     assert response["FailedEntryCount"] == 0, response
 
 
+def ok(response: requests.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON body of an answer that must have `status`."""
+    request = response.request
+    assert response.status_code == status, (
+        f"expected {status} from {request.method} {request.path_url}, got {response.status_code}: {response.text}"
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def created(response: requests.Response) -> dict[str, Any]:
+    """The body of a `201 Created` answer."""
+    return ok(response, 201)
+
+
+def upload_file(upload: dict[str, Any], name: str, content: bytes) -> None:
+    """Send a file to a presigned POST (`url`, `fields`) as a browser's form does: S3 answers 204."""
+    response = requests.post(upload["url"], data=upload["fields"], files={"file": (name, content)}, timeout=60)
+    assert response.status_code == 204, (
+        f"expected 204 from the presigned POST, got {response.status_code}: {response.text}"
+    )
+
+
 def field_names(response: requests.Response) -> list[str]:
     return [e["field"] for e in response.json().get("errors", [])]
 
 
 def assert_problem(response: requests.Response, status: int, field: str | None = None) -> dict[str, Any]:
     """A problem+json answer with this status, naming `field` among its errors if given."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] and body["detail"]
+    body = ok(response, status)
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), f"expected {PROBLEM_JSON}: {response.headers}"
+    assert body["status"] == status, f"expected the body's status {status}: {body}"
+    assert body["code"] and body["detail"], f"expected a code and a detail: {body}"
     if field is not None:
-        assert field in field_names(response), body
+        assert field in field_names(response), f"expected an error naming {field!r}: {body}"
     return body
 
 
@@ -72,10 +98,8 @@ def walk(api: Any, path: str, limit: int = 1, **params: Any) -> list[dict[str, A
         query = {"limit": limit, **params}
         if cursor:
             query["cursor"] = cursor
-        response = api.get(path, params=query)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert len(body["items"]) <= limit
+        body = ok(api.get(path, params=query))
+        assert len(body["items"]) <= limit, f"expected at most {limit} items: {body}"
         items.extend(body["items"])
         cursor = body.get("next_cursor")
         if not cursor:
@@ -87,18 +111,81 @@ def new_tenant() -> str:
     return "t" + uuid.uuid4().hex[:16]
 
 
-def settle(stack: LocalRuntime, ready: Any, attempts: int = 20) -> Any:
-    """Drain until `ready()` returns something truthy, and return it.
+def drain(stack: LocalRuntime, timeout: float = 30, busy_ok: bool = False) -> None:
+    """`stack.drain()`; with `busy_ok` a drain that times out is no failure: the email feedback
+    queue retries SES events until it knows their mail and may outlast any drain, and a machine
+    shared by other test runs is slow, not broken; the caller polls for what it checks anyway."""
+    try:
+        stack.drain(timeout=timeout)
+    except TimeoutError:
+        if not busy_ok:
+            raise
+
+
+def settle(stack: LocalRuntime, ready: Any, attempts: int = 20, timeout: float = 30, busy_ok: bool = False) -> Any:
+    """Drain until `ready()` returns something truthy, and return it (its last value if it never is).
 
     `stack.drain()` can return while a table's stream still holds records its pump has not read
     yet (the pump counts as idle between two polls), so an event that a consumer's outbox write
     causes may reach the bus just after a drain. Draining again until the expected outcome shows
-    up keeps the tests free of sleeps and of that race.
+    up keeps the tests free of sleeps and of that race. `timeout` and `busy_ok` are each drain's
+    (see `drain`): more time for a runtime whose functions start cold on a busy machine.
     """
     result = None
     for _ in range(attempts):
-        stack.drain()
+        drain(stack, timeout, busy_ok)
         result = ready()
         if result:
             return result
     return result
+
+
+def scheduler_schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
+    """An EventBridge Scheduler schedule of the stack's schedule group, None if there is none."""
+    group = stack.stack.schedule_groups["ScheduleGroup"] if stack.stack else "default"
+    try:
+        return dict(stack.client("scheduler").get_schedule(Name=name, GroupName=group))
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        assert code == "ResourceNotFoundException", f"expected the schedule or ResourceNotFoundException, got {code}"
+        return None
+
+
+# ----------------------------------------------------------------------------- stored records
+
+
+def table_name(stack: LocalRuntime, logical_id: str) -> str:
+    """The physical name of one of the template's tables in this runtime (its stage's)."""
+    assert stack.stack is not None, "start() first"
+    return stack.stack.tables[logical_id].name
+
+
+def record_item_key(tenant: str, kind: str, record_id: str) -> dict[str, dict[str, str]]:
+    """A service record's key (shared.store.record_key / `<KIND>`) as DynamoDB's API takes it."""
+    return {"pk": {"S": record_key(tenant, kind, record_id)}, "sk": {"S": kind.upper()}}
+
+
+def stored_data(stack: LocalRuntime, table: str, tenant: str, kind: str, record_id: str) -> dict[str, Any]:
+    """A service record's fields (its `data` map) as plain values (numbers as Decimal); {} if there is none."""
+    item = (
+        stack.client("dynamodb")
+        .get_item(TableName=table, Key=record_item_key(tenant, kind, record_id), ConsistentRead=True)
+        .get("Item", {})
+    )
+    return {k: TypeDeserializer().deserialize(v) for k, v in item.get("data", {}).get("M", {}).items()}
+
+
+def put_stored(stack: LocalRuntime, table: str, tenant: str, kind: str, record_id: str, data: dict[str, Any]) -> None:
+    """A service record written as the kernel's store writes one (keys, by_type index keys, data, version)."""
+    serialize = TypeSerializer().serialize
+    stack.client("dynamodb").put_item(
+        TableName=table,
+        Item={
+            **record_item_key(tenant, kind, record_id),
+            "kind": {"S": kind},
+            "gsi1pk": {"S": tenant_key(tenant, kind.upper())},
+            "gsi1sk": {"S": record_id},
+            "data": {"M": {k: serialize(v) for k, v in data.items()}},
+            "version": {"N": "1"},
+        },
+    )

@@ -6,15 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from infra.runtime import LocalRuntime
 from shared.conditions import matches
-from tests.e2e.helpers import assert_problem, envelopes, settle
+from tests.e2e.helpers import assert_problem, created, envelopes, settle
 
 if TYPE_CHECKING:
     from conftest import Api
-
-
-def _created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _data(stack: LocalRuntime, tenant: str, event_type: str) -> list[dict[str, Any]]:
@@ -26,10 +21,10 @@ def _members(stack: LocalRuntime, tenant: str, group_id: str) -> list[list[str]]
     return [d["member_ids"] for d in _data(stack, tenant, "group.updated") if d["id"] == group_id]
 
 
-def test_class_created(stack: LocalRuntime, admin: Api, tenant: str) -> None:
-    mailing = _created(admin.post("/classification-types", json={"name": "Mailing list"}))["id"]
-    spring = _created(admin.post("/classes", json={"name": "Spring 2010", "classification_type_id": mailing}))
-    loose = _created(admin.post("/classes", json={"name": "Loose"}))
+def test_classcreated(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    mailing = created(admin.post("/classification-types", json={"name": "Mailing list"}))["id"]
+    spring = created(admin.post("/classes", json={"name": "Spring 2010", "classification_type_id": mailing}))
+    loose = created(admin.post("/classes", json={"name": "Loose"}))
     assert_problem(admin.post("/classes", json={"name": "Bad", "classification_type_id": "nope"}), 422)
 
     settle(stack, lambda: len(_data(stack, tenant, "class.created")) >= 2)
@@ -40,11 +35,11 @@ def test_class_created(stack: LocalRuntime, admin: Api, tenant: str) -> None:
 
 
 def test_group_members_follow_users(stack: LocalRuntime, admin: Api, tenant: str) -> None:
-    sales = _created(admin.post("/groups", json={"name": "Sales"}))["id"]
-    support = _created(admin.post("/groups", json={"name": "Support"}))["id"]
+    sales = created(admin.post("/groups", json={"name": "Sales"}))["id"]
+    support = created(admin.post("/groups", json={"name": "Support"}))["id"]
 
     def user(name: str, groups: list[str]) -> str:
-        return _created(admin.post("/users", json={"email": f"{name}@x.example.fi", "name": name, "groups": groups}))[
+        return created(admin.post("/users", json={"email": f"{name}@x.example.fi", "name": name, "groups": groups}))[
             "id"
         ]
 
@@ -76,11 +71,11 @@ def test_group_members_follow_users(stack: LocalRuntime, admin: Api, tenant: str
 
 def test_target_group_events_carry_conditions(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     """A consumer evaluating the event's conditions over contacts finds the members the directory previews."""
-    mailing = _created(admin.post("/classification-types", json={"name": "Mailing list"}))["id"]
-    spring = _created(admin.post("/classes", json={"name": "Spring", "classification_type_id": mailing}))["id"]
-    oulu = _created(admin.post("/accounts", json={"name": "Oulu Oy", "city": "Oulu", "classes": [spring]}))
+    mailing = created(admin.post("/classification-types", json={"name": "Mailing list"}))["id"]
+    spring = created(admin.post("/classes", json={"name": "Spring", "classification_type_id": mailing}))["id"]
+    oulu = created(admin.post("/accounts", json={"name": "Oulu Oy", "city": "Oulu", "classes": [spring]}))
     contacts = [
-        _created(admin.post("/contacts", json=body))
+        created(admin.post("/contacts", json=body))
         for body in (
             {"first_name": "Anna", "region": "north", "account_id": oulu["id"]},
             {"first_name": "Bert", "region": "south"},
@@ -92,7 +87,7 @@ def test_target_group_events_carry_conditions(stack: LocalRuntime, admin: Api, t
         {"op": "equals", "field": "region", "value": "north"},
         {"op": "equals", "field": "account.city", "value": "oulu"},
     ]
-    group = _created(admin.post("/target-groups", json={"name": "North", "conditions": conditions, "match": "any"}))
+    group = created(admin.post("/target-groups", json={"name": "North", "conditions": conditions, "match": "any"}))
     in_mailing = {"op": "in_classification_type", "value": mailing}
     patch = {"conditions": [in_mailing, {"op": "equals", "field": "region", "value": "east"}], "match": "all"}
     changed = admin.patch(f"/target-groups/{group['id']}", json=patch)
@@ -110,7 +105,7 @@ def test_target_group_events_carry_conditions(stack: LocalRuntime, admin: Api, t
     # The first version through the shared matcher, over the contacts as the API shows them.
     class_types = {spring: mailing}
     accounts = {oulu["id"]: oulu}
-    created = _data(stack, tenant, "target_group.created")[0]
+    first = _data(stack, tenant, "target_group.created")[0]
 
     def chosen(event: dict[str, Any]) -> set[str]:
         return {
@@ -119,7 +114,7 @@ def test_target_group_events_carry_conditions(stack: LocalRuntime, admin: Api, t
             if matches(event["conditions"], event["match"], c, accounts.get(c.get("account_id")), class_types)
         }
 
-    assert chosen(created) == {"Anna", "Cara"}  # Pia is passive
+    assert chosen(first) == {"Anna", "Cara"}  # Pia is passive
     latest = _data(stack, tenant, "target_group.updated")[0]
     assert chosen(latest) == {"Cara"}
     preview = admin.get(f"/target-groups/{group['id']}/preview").json()

@@ -6,15 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.helpers import assert_problem, new_tenant, walk
+from tests.e2e.helpers import assert_problem, created, new_tenant, walk
 
 if TYPE_CHECKING:
     from conftest import Api
-
-
-def _ok(response: Any, status: int = 201) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -22,22 +17,24 @@ def tenant_a(session_api: Api) -> dict[str, Any]:
     """Tenant A with one record of every kind; tenant B, an admin of another tenant, with its own contact."""
     a = session_api.as_(new_tenant(), "admin-a", "admin")
     ids: dict[str, str] = {}
-    ids["classification_type"] = _ok(a.post("/classification-types", json={"name": "Lists"}))["id"]
-    ids["class"] = _ok(
+    ids["classification_type"] = created(a.post("/classification-types", json={"name": "Lists"}))["id"]
+    ids["class"] = created(
         a.post("/classes", json={"name": "Spring", "classification_type_id": ids["classification_type"]})
     )["id"]
-    ids["group"] = _ok(a.post("/groups", json={"name": "Sales"}))["id"]
-    ids["user"] = _ok(a.post("/users", json={"email": "sam@a.example.fi", "name": "Sam", "groups": [ids["group"]]}))[
-        "id"
-    ]
-    ids["account"] = _ok(a.post("/accounts", json={"name": "A Oy", "classes": [ids["class"]]}))["id"]
-    ids["contact"] = _ok(
+    ids["group"] = created(a.post("/groups", json={"name": "Sales"}))["id"]
+    ids["user"] = created(
+        a.post("/users", json={"email": "sam@a.example.fi", "name": "Sam", "groups": [ids["group"]]})
+    )["id"]
+    ids["account"] = created(a.post("/accounts", json={"name": "A Oy", "classes": [ids["class"]]}))["id"]
+    ids["contact"] = created(
         a.post("/contacts", json={"first_name": "Aino", "email": "aino@a.example.fi", "account_id": ids["account"]})
     )["id"]
-    ids["target_group"] = _ok(a.post("/target-groups", json={"name": "Mine", "contact_ids": [ids["contact"]]}))["id"]
-    ids["import"] = _ok(a.post("/imports", json={"kind": "contacts", "mapping": {"Email": "email"}}))["id"]
+    ids["target_group"] = created(a.post("/target-groups", json={"name": "Mine", "contact_ids": [ids["contact"]]}))[
+        "id"
+    ]
+    ids["import"] = created(a.post("/imports", json={"kind": "contacts", "mapping": {"Email": "email"}}))["id"]
     b = session_api.as_(new_tenant(), "admin-b", "admin")
-    b_contact = _ok(b.post("/contacts", json={"first_name": "Bo"}))["id"]
+    b_contact = created(b.post("/contacts", json={"first_name": "Bo"}))["id"]
     return {"a": a, "b": b, "ids": ids, "b_contact": b_contact, "snapshot": _snapshot(a, ids)}
 
 
@@ -131,14 +128,14 @@ def team(session_api: Api) -> dict[str, Any]:
     """A tenant with a group of two users, an outsider, a manager of the group, and their contacts."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
-    sales = _ok(admin.post("/groups", json={"name": "Sales"}))["id"]
-    other = _ok(admin.post("/groups", json={"name": "Support"}))["id"]
+    sales = created(admin.post("/groups", json={"name": "Sales"}))["id"]
+    other = created(admin.post("/groups", json={"name": "Support"}))["id"]
 
     def user(name: str, role: str, groups: list[str]) -> Api:
-        created = _ok(
+        made = created(
             admin.post("/users", json={"email": f"{name}@x.example.fi", "name": name, "role": role, "groups": groups})
         )
-        return session_api.as_(tenant, created["id"], role, groups)
+        return session_api.as_(tenant, made["id"], role, groups)
 
     clients = {
         "admin": admin,
@@ -148,16 +145,16 @@ def team(session_api: Api) -> dict[str, Any]:
         "manager": user("manager", "manager", [sales]),
     }
     contacts = {
-        name: _ok(clients[name].post("/contacts", json={"first_name": name}))["id"]
+        name: created(clients[name].post("/contacts", json={"first_name": name}))["id"]
         for name in ("u1", "u2", "u3", "admin")
     }
-    contacts["sales"] = _ok(
+    contacts["sales"] = created(
         admin.post("/contacts", json={"first_name": "Sales", "owner": {"type": "group", "id": sales}})
     )["id"]
-    contacts["support"] = _ok(
+    contacts["support"] = created(
         admin.post("/contacts", json={"first_name": "Support", "owner": {"type": "group", "id": other}})
     )["id"]
-    accounts = {name: _ok(clients[name].post("/accounts", json={"name": name}))["id"] for name in ("u1", "u3")}
+    accounts = {name: created(clients[name].post("/accounts", json={"name": name}))["id"] for name in ("u1", "u3")}
     return {"clients": clients, "contacts": contacts, "accounts": accounts, "admin": admin}
 
 
@@ -196,8 +193,8 @@ def test_user_changes_group_records_but_deletes_only_own(team: dict[str, Any]) -
 def test_open_module_lets_everyone_see_but_not_change(session_api: Api) -> None:
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
-    contact = _ok(admin.post("/contacts", json={"first_name": "Boss"}))["id"]
-    account = _ok(admin.post("/accounts", json={"name": "Boss Oy"}))["id"]
+    contact = created(admin.post("/contacts", json={"first_name": "Boss"}))["id"]
+    account = created(admin.post("/accounts", json={"name": "Boss Oy"}))["id"]
     user = session_api.as_(tenant, "user-9", "user")
     assert user.get("/contacts").json()["items"] == []
     assert_problem(user.get(f"/contacts/{contact}"), 404)

@@ -14,15 +14,10 @@ from services.directory.domain.models import Contact, Owner
 from services.directory.store import Placement, new_record
 from shared.contracts.audience import PAGE_BYTES, PAGE_SIZE
 from shared.ids import new_id
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
+from tests.e2e.helpers import assert_problem, created, envelopes, new_tenant, put_envelope, settle
 
 if TYPE_CHECKING:
     from conftest import Api
-
-
-def _created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +25,15 @@ def world(session_api: Api) -> dict[str, Any]:
     """One tenant with classes, two accounts and contacts in and out of every condition below."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
-    ct1 = _created(admin.post("/classification-types", json={"name": "Mailing list"}))["id"]
-    ct2 = _created(admin.post("/classification-types", json={"name": "Campaigns"}))["id"]
-    class1 = _created(admin.post("/classes", json={"name": "Spring 2010", "classification_type_id": ct1}))["id"]
-    class2 = _created(admin.post("/classes", json={"name": "Autumn fair", "classification_type_id": ct2}))["id"]
-    oulu = _created(admin.post("/accounts", json={"name": "Oulu Oy", "city": "Oulu", "classes": [class1]}))["id"]
-    hki = _created(admin.post("/accounts", json={"name": "Helsinki Ab", "city": "Helsinki"}))["id"]
+    ct1 = created(admin.post("/classification-types", json={"name": "Mailing list"}))["id"]
+    ct2 = created(admin.post("/classification-types", json={"name": "Campaigns"}))["id"]
+    class1 = created(admin.post("/classes", json={"name": "Spring 2010", "classification_type_id": ct1}))["id"]
+    class2 = created(admin.post("/classes", json={"name": "Autumn fair", "classification_type_id": ct2}))["id"]
+    oulu = created(admin.post("/accounts", json={"name": "Oulu Oy", "city": "Oulu", "classes": [class1]}))["id"]
+    hki = created(admin.post("/accounts", json={"name": "Helsinki Ab", "city": "Helsinki"}))["id"]
 
     def contact(**fields: Any) -> str:
-        return _created(admin.post("/contacts", json=fields))["id"]
+        return created(admin.post("/contacts", json=fields))["id"]
 
     ids = {
         "anna": contact(
@@ -135,7 +130,7 @@ def test_conditions_choose_members(world: dict[str, Any], case: str) -> None:
         {**c, "value": world[c["value"][1:]]} if str(c.get("value", "")).startswith("@") else c for c in conditions
     ]
     admin = world["admin"]
-    group = _created(admin.post("/target-groups", json={"name": case, "conditions": conditions, "match": match}))
+    group = created(admin.post("/target-groups", json={"name": case, "conditions": conditions, "match": match}))
     assert group["type"] == "dynamic"
     count, sample = _preview(admin, group["id"])
     assert sample == {world["ids"][name] for name in expected}
@@ -144,7 +139,7 @@ def test_conditions_choose_members(world: dict[str, Any], case: str) -> None:
 
 def test_hand_added_members_but_never_passive_or_erased(world: dict[str, Any]) -> None:
     admin, ids = world["admin"], world["ids"]
-    static = _created(
+    static = created(
         admin.post(
             "/target-groups",
             json={"name": "By hand", "contact_ids": [ids["dan"], ids["passive"], ids["erased"]]},
@@ -153,7 +148,7 @@ def test_hand_added_members_but_never_passive_or_erased(world: dict[str, Any]) -
     assert static["type"] == "static"
     assert _preview(admin, static["id"]) == (1, {ids["dan"]})
 
-    mixed = _created(
+    mixed = created(
         admin.post(
             "/target-groups",
             json={"name": "Mixed", "conditions": [{"field": "region", "op": "equals", "value": "south"}]},
@@ -213,7 +208,7 @@ def _pages(stack: LocalRuntime, tenant: str, request_id: str) -> list[dict[str, 
 
 def test_audience_resolution_once_per_request(stack: LocalRuntime, world: dict[str, Any]) -> None:
     admin, ids, tenant = world["admin"], world["ids"], world["tenant"]
-    group = _created(
+    group = created(
         admin.post(
             "/target-groups",
             json={
@@ -261,7 +256,7 @@ def test_audience_of_an_unknown_group_is_one_page_with_an_error(stack: LocalRunt
 
 
 def test_audience_of_another_tenants_group_is_not_resolved(stack: LocalRuntime, world: dict[str, Any]) -> None:
-    group = _created(world["admin"].post("/target-groups", json={"name": "Mine", "contact_ids": [world["ids"]["dan"]]}))
+    group = created(world["admin"].post("/target-groups", json={"name": "Mine", "contact_ids": [world["ids"]["dan"]]}))
     other = new_tenant()
     request = _request(other, group["id"], ["email"])
     put_envelope(stack, request)
@@ -303,7 +298,7 @@ def test_audience_pages_hold_at_most_500_members_and_64_kb(stack: LocalRuntime, 
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
     _bulk_contacts(stack, tenant, 503, "admin-1")
-    group = _created(
+    group = created(
         admin.post(
             "/target-groups",
             json={"name": "West", "conditions": [{"field": "region", "op": "equals", "value": "west"}]},

@@ -252,7 +252,7 @@ def test_the_analysis_sees_what_a_function_reads(code: Code, stack: Stack) -> No
     """The analysis itself: the sender reads its bucket and configuration set, the jobs function the group."""
     sender = reads(code, roots(code, stack, "EmailSenderFunction"))
     assert {("EmailSettings", "table_name"), ("EmailSettings", "configuration_set")} <= sender
-    assert ("EmailSettings", "schedule_group") in reads(code, roots(code, stack, "EmailJobsFunction"))
+    assert ("SchedulerSettings", "schedule_group") in reads(code, roots(code, stack, "EmailJobsFunction"))
     assert ("EmailSettings", "files_bucket") in reads(code, roots(code, stack, "EmailConsumerFunction"))
     assert ("PublisherSettings", "event_source") in reads(code, roots(code, stack, "EmailPublisherFunction"))
     assert ("EmailSettings", "files_bucket") not in reads(code, roots(code, stack, "EmailFeedbackFunction"))

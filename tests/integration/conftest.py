@@ -7,6 +7,7 @@ template, as Lambda would.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from infra.emulator import Emulator, provision
 from infra.functions import worker_spec
 from infra.template import Function, Stack, translate
+from tests.kernel_clock import KernelClock
 from tests.lambda_events import sqs_record
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +59,38 @@ def aws(emulator: tuple[Emulator, Stack]) -> Emulator:
     return emulator[0]
 
 
+@pytest.fixture(autouse=True)
+def published_events_keep_their_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every catalogued event a handler run here puts in an outbox is what the catalogue says.
+
+    Checked strictly as the e2e run checks the bus (tests/contracts.py). Envelopes of types the
+    catalogue does not have are the tests' own probes (the outbox's size tests): `new_event`
+    refuses such a type in the services' code.
+    """
+    from infra.docs import load_catalogue
+    from shared.store import UnitOfWork
+    from tests.contracts import envelope_problems
+
+    catalogued = {spec.event_type for spec in load_catalogue()}
+    published: list[Any] = []
+    publish = UnitOfWork.publish
+
+    def recording(uow: Any, event: Any) -> None:
+        published.append(event)
+        publish(uow, event)
+
+    monkeypatch.setattr(UnitOfWork, "publish", recording)
+    yield
+    problems = [
+        problem
+        for event in published
+        if event.type in catalogued
+        for problem in envelope_problems(event.model_dump(mode="json"))
+    ]
+    problems = list(dict.fromkeys(problems))  # once each, however many events share it
+    assert not problems, "events that disagree with the catalogue:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def stack(emulator: tuple[Emulator, Stack]) -> Stack:
     return emulator[1]
@@ -86,6 +120,17 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
         return Context(function)
 
     return enter
+
+
+_clock_starts = itertools.count()
+
+
+@pytest.fixture
+def kernel_clock(monkeypatch: pytest.MonkeyPatch) -> KernelClock:
+    """shared.clock on a moment of the test's own, half a second into a second: in 2096, and 1000
+    seconds from any other test's, so that what is kept per second (the account-wide send-rate
+    windows) is the test's alone; only the code's sleeps and the test's `advance` move it."""
+    return KernelClock(4_000_000_000 + 1000 * next(_clock_starts) + 0.5).install(monkeypatch)
 
 
 @pytest.fixture

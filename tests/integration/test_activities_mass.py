@@ -21,6 +21,7 @@ from services.activities.store import ActivitiesStore
 from shared.contracts.audience import AudienceMember, AudiencePage
 from shared.events import Actor, new_event
 from shared.ids import new_id
+from shared.scheduler import scheduler_client
 from shared.store import UnitOfWork
 from tests.integration.conftest import bus_delivery, http_event, new_tenant, sqs_event
 
@@ -191,7 +192,7 @@ def test_a_firing_retried_asks_for_the_audience_once_and_a_passive_one_not_at_al
 ) -> None:
     tenant = new_tenant()
     context = lambda_env("ActivitiesApiFunction")
-    mass._scheduler.cache_clear()  # its client knows an earlier module's emulator
+    scheduler_client.cache_clear()  # its client knows an earlier module's emulator
     at = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
     body = {"target_group_id": "TG1", "activity": ACTIVITY, "schedule": {"mode": "at", "at": at.isoformat()}}
     response = api.handler(http_event("POST", "/mass-activities", tenant, body), context)

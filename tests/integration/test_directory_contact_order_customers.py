@@ -24,7 +24,7 @@ def _outbox(aws: Emulator, stack: Stack, tenant: str, event_type: str) -> list[d
     return [e for e in envelopes if e["tenant_id"] == tenant]
 
 
-def _created(tenant: str, order_id: str, new_customer: dict[str, Any] | None) -> dict[str, Any]:
+def _order_created(tenant: str, order_id: str, new_customer: dict[str, Any] | None) -> dict[str, Any]:
     """`contact_order.created` as the activities service publishes it."""
     envelope = Envelope(
         id=new_id(),
@@ -59,7 +59,7 @@ def test_the_same_event_twice_in_a_batch_and_again_creates_one_account_and_conta
     lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
 ) -> None:
     tenant, order_id = directory_tenant(), new_id()
-    envelope = _created(tenant, order_id, _new_customer(order_id))
+    envelope = _order_created(tenant, order_id, _new_customer(order_id))
     context = lambda_env("DirectoryConsumerFunction")
     queue = stack.queues["DirectoryEventsQueue"].arn
     twice = [bus_delivery(envelope), bus_delivery(envelope)]
@@ -86,7 +86,7 @@ def test_the_same_event_twice_in_a_batch_and_again_creates_one_account_and_conta
 def test_an_order_for_an_existing_customer_adds_nothing(lambda_env: Any, aws: Emulator, stack: Stack) -> None:
     tenant = new_tenant()
     context = lambda_env("DirectoryConsumerFunction")
-    delivery = bus_delivery(_created(tenant, new_id(), None))
+    delivery = bus_delivery(_order_created(tenant, new_id(), None))
     assert consumer.handler(sqs_event([delivery], stack.queues["DirectoryEventsQueue"].arn), context) == {
         "batchItemFailures": []
     }
@@ -103,7 +103,7 @@ def test_without_the_active_status_the_account_takes_another_active_one(
     )
     assert put["statusCode"] == 200, put["body"]
     customer = {**_new_customer(order_id), "contact": None}
-    delivery = bus_delivery(_created(tenant, order_id, customer))
+    delivery = bus_delivery(_order_created(tenant, order_id, customer))
     context = lambda_env("DirectoryConsumerFunction")
     assert consumer.handler(sqs_event([delivery], stack.queues["DirectoryEventsQueue"].arn), context) == {
         "batchItemFailures": []

@@ -14,6 +14,7 @@ import pytest
 from infra.emulator import Emulator
 from shared.ids import new_id
 from tests.integration.conftest import sqs_event
+from tests.kernel_clock import KernelClock
 
 QUEUE_ARN = "arn:aws:sqs:eu-north-1:123456789012:kontakt-it-email-send"
 
@@ -109,26 +110,26 @@ def test_a_batch_of_ten_costs_about_one_call_per_recipient(
     assert per_recipient <= 1.3
 
 
-def test_a_batch_waits_for_the_next_second_when_this_one_is_taken(sender: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
+def test_a_batch_waits_for_the_next_second_when_this_one_is_taken(
+    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+) -> None:
+    """Three batches of the rate each: one second each, every second filled to the rate and no more.
+    The kernel's clock stands still but for the sender's own waits, so each batch after the first
+    finds its second full and waits for the next."""
     from services.email import ratelimit
     from services.email.handlers.sender import handler
 
     monkeypatch.setenv("MAX_SEND_RATE", "5")
     tenant = f"t-{new_id()}"
-    time.sleep(ratelimit.seconds_to_next_window(time.time()))  # a second no other test took from
-    started = time.time()
+    first = ratelimit.window_of(kernel_clock.epoch())
     for _ in range(3):
         campaign_id, ids = _setup(tenant, 5, "sending")
         assert handler(sqs_event(_bodies(tenant, campaign_id, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
         assert _statuses(tenant, ids) == {"sent": 5}
-    windows = range(ratelimit.window_of(started), ratelimit.window_of(time.time()) + 1)
-    taken = {}
-    for window in windows:
-        with suppress(ratelimit.RateWindow.DoesNotExist):
-            taken[window] = int(ratelimit.RateWindow.get(f"{ratelimit.KEY_PREFIX}{window}", "RATE").taken or 0)
-    assert sum(taken.values()) >= 15 and max(taken.values()) <= 5, taken  # three seconds at least
+    taken = {window: _taken(ratelimit, window) for window in range(first, first + 4)}
+    assert taken == {first: 5, first + 1: 5, first + 2: 5, first + 3: 0}, taken
+    assert len(kernel_clock.slept) == 2, kernel_clock.slept  # the second and the third batch waited once each
+    assert ratelimit.window_of(kernel_clock.epoch()) == first + 2
 
 
 def test_a_paused_campaign_leaves_its_mails_queued_a_cancelled_one_skips_them(sender: Any) -> None:
@@ -204,13 +205,16 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
 
 @pytest.mark.parametrize(("rate", "mails"), [(5, 5), (2, 5)], ids=["claim-waits", "send-waits"])
 def test_a_batch_the_rate_would_keep_past_the_timeout_is_given_back(
-    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch, rate: int, mails: int
+    sender: Any,
+    aws_calls: Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kernel_clock: KernelClock,
+    rate: int,
+    mails: int,
 ) -> None:
     """Every second is full until after the function would time out: the handler returns at its
     deadline, every message failed (SQS redelivers them), every mail still queued, none sent.
     rate 5: the claim waits (tokens taken with the claim); rate 2: the claimed mails wait to send."""
-    import time
-
     from services.email import ratelimit
     from services.email.handlers import sender as sender_handler
 
@@ -219,19 +223,19 @@ def test_a_batch_the_rate_would_keep_past_the_timeout_is_given_back(
     tenant = f"t-{new_id()}"
     campaign_id, ids = _setup(tenant, mails, "sending")
     event = sqs_event(_bodies(tenant, campaign_id, ids), QUEUE_ARN)
-    start = time.time()
+    start = kernel_clock.epoch()
     ends = start + margin + sender_handler.SEND_RESERVE_SECONDS  # when the function would time out
-    monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - time.time()) * 1000)
+    monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - kernel_clock.epoch()) * 1000)
     busy = range(ratelimit.window_of(start), ratelimit.window_of(start + margin) + 2)
     for window in busy:  # another sender took every token of these seconds, and of the one after the deadline
-        ratelimit._take(window, rate - int(_taken(ratelimit, window)), rate)
+        ratelimit._take(window, rate - _taken(ratelimit, window), rate)
     result = sender_handler.handler(event, sender)
-    took = time.time() - start
     assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}
-    assert took <= margin + 3, took  # it stopped at its deadline, long before the function's timeout
+    assert kernel_clock.slept, "it waited for the next second while the deadline allowed"
+    assert kernel_clock.epoch() <= start + margin, kernel_clock.slept  # it never waited past its deadline
     assert _statuses(tenant, ids) == {"queued": mails}  # released (or never claimed): the retry sends them
     assert aws_calls["SendEmail"] == 0
-    time.sleep(max(0.0, busy[-1] + 1 - time.time()))  # leave the filled seconds behind for other tests
+    assert {window: _taken(ratelimit, window) for window in busy} == dict.fromkeys(busy, rate)  # never past the rate
 
 
 def _taken(ratelimit: Any, window: int) -> int:
@@ -277,8 +281,7 @@ def test_concurrent_senders_never_pass_the_rate_in_any_second(sender: Any, monke
     assert sum(per_window.values()) == senders * takes * tokens  # every token was granted
     assert max(per_window.values()) <= limit, per_window
     for window, taken in per_window.items():  # and the table agrees
-        item = ratelimit.RateWindow.get(f"{ratelimit.KEY_PREFIX}{window}", "RATE")
-        assert int(item.taken or 0) >= taken  # (another test may have taken from the same second)
+        assert _taken(ratelimit, window) >= taken  # (another test may have taken from the same second)
     assert len(per_window) >= (senders * takes * tokens) // limit  # 30 tokens at 7/s span 5+ seconds
 
 

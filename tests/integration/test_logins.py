@@ -11,9 +11,12 @@ import pytest
 
 from infra.devlogins import cognito_event
 from services.directory import identity
-from services.directory.domain.models import Role
-from services.directory.store import DirectoryStore, Record
+from services.directory.domain.models import PicklistName, Role
+from services.directory.handlers import api
+from services.directory.service import TENANT_KIND, TENANT_SETTINGS, picklist_setting
+from services.directory.store import DirectoryStore, Placement, Record, new_record
 from shared.errors import Conflict
+from shared.service import SETTING
 from shared.store import record_key
 from tests.integration.conftest import http_event, new_tenant
 
@@ -103,14 +106,21 @@ def test_an_invalid_tenant_id_is_never_created(lambda_env: Any) -> None:
         identity.create_tenant(DirectoryStore(), "a/b")
 
 
-def test_a_tenant_with_settings_from_before_tenant_records_is_recorded(lambda_env: Any) -> None:
-    from services.directory.service import Caller, ensure_tenant
-    from shared.auth import AuthContext
-
-    lambda_env("DirectoryApiFunction")
+def test_a_new_tenant_has_its_default_settings_and_picklists(lambda_env: Any) -> None:
+    lambda_env("DirectoryTokenFunction")
     tenant, store = new_tenant(), DirectoryStore()
-    ensure_tenant(Caller(auth=AuthContext(tenant_id=tenant, user_id="u1"), store=store, signing_key=b""))
-    assert not identity.tenant_exists(store, tenant)
     assert identity.create_tenant(store, tenant) is True
-    assert identity.tenant_exists(store, tenant)
-    assert store.get(tenant, "settings", "settings") is not None
+    assert store.get(tenant, SETTING, TENANT_SETTINGS) is not None
+    assert store.get(tenant, SETTING, picklist_setting(PicklistName.region)) is not None
+
+
+def test_a_tenant_recorded_without_its_defaults_gets_them_on_its_first_request(lambda_env: Any) -> None:
+    """A provisioning run stopped between the tenant record and its defaults leaves a working tenant."""
+    context = lambda_env("DirectoryApiFunction")
+    tenant = new_tenant()
+    data = {"id": tenant, "name": tenant, "created_at": "2026-12-01T00:00:00+00:00"}
+    new_record(tenant, TENANT_KIND, tenant, data, Placement()).save()
+    response = api.handler(http_event("GET", "/picklists/account_status", tenant), context)
+    assert response["statusCode"] == 200, response["body"]
+    assert "active" in [item["code"] for item in json.loads(response["body"])]
+    assert DirectoryStore().get(tenant, SETTING, TENANT_SETTINGS) is not None  # installed by that request

@@ -2,7 +2,7 @@
 
 Call-list rows (the projection the activities service keeps from the directory's events) are
 seeded straight into the activities table with the service's own row builder
-(`call_list.new_row`, so every index key is the service's), in one tenant, growing from one size
+(`call_list.rows.new_row`, so every index key is the service's), in one tenant, growing from one size
 to the next. Sizes come from KONTAKT_PERF_SIZES (default "2000,10000"; the issue's figures:
 `KONTAKT_PERF_SIZES=10000,100000 .venv/bin/pytest -s tests/perf/test_e_call_list.py`).
 
@@ -51,7 +51,7 @@ TYPES = ("call", "meeting", "customer_visit")
 @pytest.fixture(scope="module")
 def activities_table(runtime: LocalRuntime) -> Iterator[str]:
     """This process acts as the activities API function (its environment, its table)."""
-    from services.activities import call_list  # noqa: F401  (models imported before binding, as in a handler)
+    from services.activities import features  # noqa: F401  (models imported before binding, as in a handler)
 
     with acting_as(runtime, "ActivitiesApiFunction", "ActivitiesTable") as table:
         yield table
@@ -61,7 +61,7 @@ def activities_table(runtime: LocalRuntime) -> Iterator[str]:
 
 
 def account_row(n: int) -> Any:
-    from services.activities import call_list
+    from services.activities.call_list import rows
 
     record = {
         "id": f"A{n:05d}",
@@ -74,7 +74,7 @@ def account_row(n: int) -> Any:
         "created_at": "2026-01-01T00:00:00.000Z",
     }
     data = {"announced": True, "record": record, "record_version": 1, "latest": latest(n, "A")}
-    return call_list.new_row(TENANT, "account", f"A{n:05d}", data)
+    return rows.new_row(TENANT, "account", f"A{n:05d}", data)
 
 
 def latest(n: int, prefix: str) -> dict[str, Any] | None:
@@ -87,7 +87,7 @@ def latest(n: int, prefix: str) -> dict[str, Any] | None:
 
 
 def contact_row(n: int) -> Any:
-    from services.activities import call_list
+    from services.activities.call_list import rows
 
     account = n % ACCOUNTS
     owner = OWNERS[n % len(OWNERS)]
@@ -120,7 +120,7 @@ def contact_row(n: int) -> Any:
         "account_version": 1,
         "latest": latest(n, "C"),
     }
-    return call_list.new_row(TENANT, "contact", f"C{n:07d}", data)
+    return rows.new_row(TENANT, "contact", f"C{n:07d}", data)
 
 
 def write_rows(runtime: LocalRuntime, table: str, build: Any, start: int, count: int) -> None:
@@ -157,16 +157,16 @@ class Rows:
 @pytest.fixture(scope="module")
 def call_list_rows(runtime: LocalRuntime, activities_table: str) -> Rows:
     """The tenant's accounts, its class map and a target group (region == north), before any contact."""
-    from services.activities import call_list
+    from services.activities.call_list import index
     from services.activities.store import new_record
     from shared.store import UnitOfWork
 
     write_rows(runtime, activities_table, account_row, 0, ACCOUNTS)
     uow = UnitOfWork()
     classes = {"spring": {"type": "mailing", "at": "2026-01-01T00:00:00+00:00"}}
-    uow.save(new_record(TENANT, call_list.CLASSES, "all", {"classes": classes}))
+    uow.save(new_record(TENANT, index.CLASSES, "all", {"classes": classes}))
     rule = {"conditions": [{"field": "region", "op": "equals", "value": "north"}], "match": "all"}
-    uow.save(new_record(TENANT, call_list.GROUP, GROUP_ID, {**rule, "at": "2026-01-01T00:00:00+00:00"}))
+    uow.save(new_record(TENANT, index.GROUP, GROUP_ID, {**rule, "at": "2026-01-01T00:00:00+00:00"}))
     uow.commit()
     return Rows(runtime, activities_table)
 
@@ -229,18 +229,18 @@ UNFILTERED = ("contacts, newest event first (admin)", "contacts, by event type")
 
 def test_items_read_per_call_list_page(size: int) -> None:
     """(e-i) Items DynamoDB returned per page of 50, pages 1 and 2, in-process (the API's code)."""
-    from services.activities import call_list
+    from services.activities.call_list import listing
     from services.activities.domain.call_list import CallListFilter
 
     rows: list[tuple[str, ...]] = []
     for label, (params, user, role) in LISTS.items():
         who = caller(user, role)
         flt = CallListFilter.model_validate(params)
-        first_reading, second_reading = call_list.Reading(), call_list.Reading()
+        first_reading, second_reading = listing.Reading(), listing.Reading()
         with count_items_read() as first_read, stopwatch() as elapsed:
-            first = call_list.list_rows(who, flt, None, LIMIT, first_reading)
+            first = listing.list_rows(who, flt, None, LIMIT, first_reading)
         with count_items_read() as second_read:
-            second = call_list.list_rows(who, flt, first.next_cursor, LIMIT, second_reading)
+            second = listing.list_rows(who, flt, first.next_cursor, LIMIT, second_reading)
         assert first.items and first.next_cursor, label
         per_row = first_read.items / len(first.items)
         rows.append(
@@ -258,7 +258,7 @@ def test_items_read_per_call_list_page(size: int) -> None:
         FIGURES.add("e. GET /call-list", f"items read, page 1, {label}, {size:,}", first_read.items, "items")
         FIGURES.add("e. GET /call-list", f"items read per row, {label}, {size:,}", round(per_row, 2), "items")
         # Bounded by the page and the filter's share of rows, never by the table (+ group and class reads).
-        assert first_read.items <= call_list.MAX_READ + 5, first_read.calls
+        assert first_read.items <= listing.MAX_READ + 5, first_read.calls
         if label in UNFILTERED:
             assert len(first.items) == LIMIT and first_read.items <= LIMIT + 1, first_read.calls
     print(

@@ -10,10 +10,22 @@ import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from shared import scheduler
-from shared.scheduler import ScheduleTarget, ScheduleUnavailable, delete_schedule, sync_schedule, target_input
+from shared import scheduler, settings
+from shared.scheduler import (
+    ScheduleTarget,
+    ScheduleUnavailable,
+    create_record_schedule,
+    delete_record_schedule,
+    delete_schedule,
+    on_firing,
+    save_record_schedule,
+    sync_schedule,
+    target_input,
+)
 from shared.schedules import (
     SCHEDULED_TIME_PLACEHOLDER,
+    Firing,
+    RecordSchedule,
     Repeat,
     at_plan,
     cron_problem,
@@ -23,6 +35,7 @@ from shared.schedules import (
     schedule_name,
     scheduled_time,
 )
+from shared.subscriptions import Job
 
 NOW = datetime(2030, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -171,3 +184,77 @@ def test_a_scheduler_failure_is_a_503(monkeypatch: pytest.MonkeyPatch) -> None:
     _use(monkeypatch, _Scheduler(delete_schedule="ThrottlingException"))
     with pytest.raises(ScheduleUnavailable):
         delete_schedule("s1", "default")
+
+
+MASS = RecordSchedule(prefix="mass", job="mass.run", id_field="mass_activity_id", label="Mass activity")
+
+
+def test_a_record_schedule_puts_its_job_for_that_record_on_the_jobs_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBS_QUEUE_ARN", "arn:aws:sqs:eu-north-1:1:activities-jobs")
+    monkeypatch.setenv("SCHEDULER_ROLE_ARN", "arn:aws:iam::1:role/activities-scheduler")
+    monkeypatch.setenv("SCHEDULE_GROUP", "kontakt-dev")
+    settings.load.cache_clear()
+    client = _use(monkeypatch, _Scheduler())
+    plan = at_plan(datetime(2030, 4, 1, 6, tzinfo=UTC), "UTC", NOW)
+    save_record_schedule(MASS, "t1", "M1", plan, enabled=False)
+    [(call, params)] = client.calls
+    assert (call, params["Name"], params["GroupName"], params["State"]) == (
+        "create_schedule",
+        "mass-M1",
+        "kontakt-dev",
+        "DISABLED",
+    )
+    assert params["Description"] == "Mass activity M1 of tenant t1"
+    assert params["Target"]["Arn"] == "arn:aws:sqs:eu-north-1:1:activities-jobs"
+    assert params["Target"]["RoleArn"] == "arn:aws:iam::1:role/activities-scheduler"
+    assert json.loads(params["Target"]["Input"]) == {
+        "job": "mass.run",
+        "tenant_id": "t1",
+        "mass_activity_id": "M1",
+        "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
+    }
+    assert params["ActionAfterCompletion"] == "DELETE"
+
+    client = _use(monkeypatch, _Scheduler(delete_schedule="ResourceNotFoundException"))
+    delete_record_schedule(MASS, "M1")  # gone already (an at() that fired): fine
+    assert client.calls == [("delete_schedule", {"Name": "mass-M1", "GroupName": "kontakt-dev"})]
+    settings.load.cache_clear()
+
+
+def test_a_record_whose_schedule_cannot_be_made_is_undone_and_the_client_gets_a_503(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    undone: list[str] = []
+    _use(monkeypatch, _Scheduler(create_schedule="ThrottlingException"))
+    plan = at_plan(datetime(2030, 4, 1, 6, tzinfo=UTC), "UTC", NOW)
+    with pytest.raises(ScheduleUnavailable):
+        create_record_schedule(MASS, "t1", "M1", plan, lambda: undone.append("M1"))
+    assert undone == ["M1"]
+
+    def undo_fails() -> None:
+        raise ConnectionError("table unreachable")
+
+    with pytest.raises(ScheduleUnavailable):  # the 503 still, not the undo's error
+        create_record_schedule(MASS, "t1", "M1", plan, undo_fails)
+
+    client = _use(monkeypatch, _Scheduler())
+    create_record_schedule(MASS, "t1", "M1", plan, lambda: undone.append("again"))
+    assert [c[0] for c in client.calls] == ["create_schedule"] and undone == ["M1"]
+
+
+def test_a_firing_acts_on_its_record_only_while_the_record_is_there_and_due() -> None:
+    records = {("t1", "M1"): "active", ("t1", "M2"): "passive"}
+    acted: list[tuple[str, str, datetime]] = []
+
+    @on_firing(MASS, lambda tenant, record_id: records.get((tenant, record_id)), lambda r, f: r == "active")
+    def run(record: str, fired: Firing) -> None:
+        acted.append((record, fired.record_id, fired.moment))
+
+    at = "2030-04-01T06:00:00Z"
+    run(Job(job="mass.run", tenant_id="t1", mass_activity_id="M1", scheduled_time=at))
+    run(Job(job="mass.run", tenant_id="t1", mass_activity_id="M2", scheduled_time=at))  # not due: ignored
+    run(Job(job="mass.run", tenant_id="t1", mass_activity_id="M3", scheduled_time=at))  # gone: ignored
+    assert acted == [("active", "M1", datetime(2030, 4, 1, 6, tzinfo=UTC))]
+    with pytest.raises(ValueError, match="mass_activity_id"):
+        run(Job(job="mass.run", tenant_id="t1", scheduled_time=at))
+    assert MASS.firing({"tenant_id": "t1", "mass_activity_id": "M1"}).scheduled_time is None

@@ -1,13 +1,12 @@
-"""Contact orders [003]: API models and the pure rules (permissions, list order, bookings).
+"""Contact orders [003]: the order's API models and pure rules (visibility, assignment, list order).
 
 A contact order follows one customer contact from the first call to a sale or to closing: a
 subject and a customer (both required), an optional facility, service object and contact
 person, a status from the tenant's list, a notes log, time spent, bookings of the next contact,
 documents, colleagues assigned. Closing archives it: it stays listed, after every open order.
 
-Permissions [003 "Rättigheter"]: view, view only assigned, edit, create, delete, assign, assign
-self, delete uploaded files; each role of the tenant has a set of them (admins edit the sets).
-A user with "view only assigned" sees only the orders they own or are assigned to.
+A user with the permission "view only assigned" (order_settings.py) sees only the orders they own
+or are assigned to. Bookings, notes, facilities and favourites have their modules beside this one.
 """
 
 from __future__ import annotations
@@ -15,27 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, PlainSerializer, field_validator, model_validator
 
-from services.activities.domain.models import Attachment, Description, Memo
-from shared.auth import Role
-from shared.errors import FieldError, Forbidden, ValidationFailed
+from services.activities.domain.models import Attachment
+from services.activities.domain.order_settings import Permission
+from shared.errors import FieldError, Forbidden
 from shared.types import (
     INPUT,
     OUTPUT,
-    Code,
     IdList,
     Name200,
     OptCode,
@@ -46,15 +34,12 @@ from shared.types import (
     OptPostalCode,
     OptText100,
     OptText200,
-    Text100,
     reject_null,
 )
 
 MAX_ASSIGNEES = 10
-MAX_BOOKINGS = 40
 MAX_TIME_ENTRIES = 200
 MAX_FILES = 50
-MAX_FAVOURITES = 50
 MAX_HOURS = Decimal(100_000)
 
 Hours = Annotated[
@@ -67,145 +52,8 @@ PositiveHours = Annotated[
     Field(gt=0, le=MAX_HOURS, max_digits=9, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
-Prefix = Annotated[str, StringConstraints(max_length=10, pattern=r"^[A-Za-z0-9_/#-]*$")]
 Day = date  # a field named `date` would shadow the type in annotations
 AssigneeList = Annotated[IdList, Field(max_length=MAX_ASSIGNEES)]
-
-
-class Permission(StrEnum):
-    view = "view"
-    view_assigned = "view_assigned"
-    edit = "edit"
-    create = "create"
-    delete = "delete"
-    assign = "assign"
-    assign_self = "assign_self"
-    delete_files = "delete_files"
-
-
-class SortBy(StrEnum):
-    planned_date = "planned_date"
-    number = "number"
-
-
-class Channel(StrEnum):
-    digital = "digital"
-    meeting = "meeting"
-    phone = "phone"
-
-
-class BookingStatus(StrEnum):
-    open = "open"
-    done = "done"
-    cancelled = "cancelled"
-
-
-# ---------------------------------------------------------------------------------------------
-# Tenant settings
-# ---------------------------------------------------------------------------------------------
-
-
-class StatusItem(BaseModel):
-    """A status an order can have; an inactive one stays on orders that have it but is not chosen anew."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    code: Code
-    label: Text100
-    active: bool = True
-
-
-def _unique(items: list[StatusItem] | None) -> list[StatusItem] | None:
-    if items is None:
-        return None
-    codes = [i.code for i in items]
-    twice = sorted({c for c in codes if codes.count(c) > 1})
-    if twice:
-        raise ValueError(f"duplicate codes: {', '.join(twice)}")
-    if not any(i.active for i in items):
-        raise ValueError("at least one status must be active")
-    return items
-
-
-StatusList = Annotated[list[StatusItem], Field(min_length=1, max_length=100)]
-PermissionSet = Annotated[list[Permission], Field(max_length=len(Permission))]
-
-DEFAULT_PERMISSIONS: dict[Role, list[Permission]] = {
-    Role.ADMIN: list(Permission),
-    Role.MANAGER: list(Permission),
-    Role.USER: [Permission.view, Permission.edit, Permission.create, Permission.assign, Permission.assign_self],
-}
-
-
-def default_statuses() -> list[StatusItem]:
-    return [
-        StatusItem(code="new", label="New"),
-        StatusItem(code="in_progress", label="In progress"),
-        StatusItem(code="waiting", label="Waiting for the customer"),
-        StatusItem(code="follow_up", label="Follow-up"),
-    ]
-
-
-class ContactOrderSettings(BaseModel):
-    """The tenant's contact-order settings [003 "Kontaktorderinställningar"]."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    number_prefix: Prefix = Field("KO-", description="Put before the running number (e.g. KO-17)")
-    sort_by: SortBy = Field(SortBy.planned_date, description="The list's order; closed orders are always last")
-    statuses: StatusList = Field(default_factory=default_statuses)
-    permissions: dict[Role, PermissionSet] = Field(
-        default_factory=lambda: {r: list(p) for r, p in DEFAULT_PERMISSIONS.items()},
-        description="Each role's permissions",
-    )
-
-    @field_validator("statuses")
-    @classmethod
-    def _unique_statuses(cls, items: list[StatusItem]) -> list[StatusItem] | None:
-        return _unique(items)
-
-    @field_validator("permissions")
-    @classmethod
-    def _every_role(cls, value: dict[Role, list[Permission]]) -> dict[Role, list[Permission]]:
-        return {role: sorted(set(value.get(role, [])), key=list(Permission).index) for role in Role}
-
-    def of(self, role: Role) -> set[Permission]:
-        return set(self.permissions.get(role, []))
-
-    def default_status(self) -> str:
-        return next(s.code for s in self.statuses if s.active)
-
-
-class SettingsUpdate(BaseModel):
-    """PATCH by an admin: only the fields sent change."""
-
-    model_config = INPUT
-
-    number_prefix: Prefix | None = None
-    sort_by: SortBy | None = None
-    statuses: StatusList | None = None
-    permissions: dict[Role, PermissionSet] | None = None
-
-    _not_null = field_validator("number_prefix", "sort_by", "statuses", "permissions")(reject_null)
-
-    @field_validator("statuses")
-    @classmethod
-    def _unique_statuses(cls, items: list[StatusItem] | None) -> list[StatusItem] | None:
-        return _unique(items)
-
-
-def check_status(settings: ContactOrderSettings, code: str, field_name: str = "status") -> None:
-    item = next((s for s in settings.statuses if s.code == code), None)
-    if item is None:
-        raise ValidationFailed.on(
-            field_name, f"'{code}' is not in the tenant's contact-order statuses.", "unknown_code"
-        )
-    if not item.active:
-        raise ValidationFailed.on(field_name, f"'{code}' is no longer an active status.", "inactive_code")
-
-
-def format_number(prefix: str, sequence: int) -> str:
-    return f"{prefix}{sequence}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,51 +153,12 @@ class AssigneesReplace(BaseModel):
     assignee_ids: AssigneeList
 
 
-class NoteCreate(BaseModel):
-    model_config = INPUT
-
-    text: Memo
-
-
 class TimeEntryCreate(BaseModel):
     model_config = INPUT
 
     hours: PositiveHours
     date: Day | None = Field(None, description="The day worked; today when left out")
     note: OptText200 = None
-
-
-class BookingCreate(BaseModel):
-    model_config = INPUT
-
-    channel: Channel
-    start: AwareDatetime
-    end: AwareDatetime | None = None
-    user_id: OptId = Field(None, description="Whose calendar and to-do list it goes to; the caller when left out")
-    note: Description = None
-
-
-class BookingUpdate(BaseModel):
-    model_config = INPUT
-
-    channel: Channel | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    user_id: OptId = None
-    note: Description = None
-    status: BookingStatus | None = None
-
-    _not_null = field_validator("channel", "start", "user_id", "status")(reject_null)
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
-
-
-class FacilityCreate(BaseModel):
-    model_config = INPUT
-
-    name: Name200
-    account_id: OptId = None
 
 
 class Filters(BaseModel):
@@ -365,13 +174,6 @@ class Filters(BaseModel):
     closed: bool | None = Field(None, description="true: only closed; false: only open; absent: both")
     planned_from: date | None = None
     planned_to: date | None = None
-
-
-class FavouriteCreate(BaseModel):
-    model_config = INPUT
-
-    name: Text100
-    filters: Filters
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,58 +241,6 @@ class ContactOrder(BaseModel):
         return {self.owner_id, *self.assignee_ids}
 
 
-class Note(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    order_id: str
-    text: str
-    author_id: str
-    created_at: datetime
-
-
-class Booking(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    order_id: str
-    order_number: str
-    subject: str
-    channel: Channel
-    start: datetime
-    end: datetime | None = None
-    user_id: str
-    note: str | None = None
-    status: BookingStatus = BookingStatus.open
-    account_id: str | None = None
-    contact_id: str | None = None
-    sequence: int = Field(0, description="Bumped on every change (iCalendar SEQUENCE)")
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    version: int = 1
-
-
-class Facility(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    name: str
-    account_id: str | None = None
-    created_by: str
-    created_at: datetime
-
-
-class Favourite(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    name: str
-    filters: Filters
-    user_id: str
-    created_at: datetime
-
-
 class ConversionResult(BaseModel):
     order: ContactOrder
     sales_order_id: str
@@ -505,16 +255,6 @@ def can_see(permissions: set[Permission], user_id: str, order: ContactOrder) -> 
     if Permission.view in permissions:
         return True
     return Permission.view_assigned in permissions and user_id in order.members
-
-
-def require(permissions: set[Permission], needed: Permission, what: str) -> None:
-    if needed not in permissions:
-        raise Forbidden(f"You lack the contact-order permission '{needed}' needed to {what}.")
-
-
-def require_any_view(permissions: set[Permission]) -> None:
-    if not permissions & {Permission.view, Permission.view_assigned}:
-        raise Forbidden("You lack the contact-order permission 'view' (or 'view_assigned').")
 
 
 def check_assignees(permissions: set[Permission], user_id: str, before: Iterable[str], after: Iterable[str]) -> None:
@@ -547,18 +287,6 @@ def rank_by_number(order: ContactOrder) -> str:
     return f"{rank_prefix(order.closed)}{order.sequence_number:012d}#{order.id}"
 
 
-def check_booking_times(start: datetime, end: datetime | None) -> None:
-    if end is not None and end < start:
-        raise ValidationFailed.on("end", "A booking cannot end before it starts.")
-
-
-def booking_reminder(booking: Booking, now: datetime) -> datetime | None:
-    """When the reminder sweep should remind the booking's user: at the start, if open and still ahead."""
-    if booking.status == BookingStatus.open and booking.start > now:
-        return booking.start
-    return None
-
-
 def customer_errors(body: ContactOrderCreate) -> list[FieldError]:
     """A customer is required: an existing account or a new one, not both."""
     if body.account_id and body.new_customer:
@@ -569,11 +297,4 @@ def customer_errors(body: ContactOrderCreate) -> list[FieldError]:
     if body.contact_id and body.new_customer and body.new_customer.contact:
         message = "one contact person: contact_id or new_customer.contact, not both"
         return [FieldError(field="contact_id", message=message, code="conflict")]
-    return []
-
-
-def facility_errors(data: dict[str, Any]) -> list[FieldError]:
-    if data.get("facility_id") and data.get("facility_name"):
-        message = "give facility_id or facility_name, not both"
-        return [FieldError(field="facility_name", message=message, code="conflict")]
     return []

@@ -28,6 +28,7 @@ from shared.schedules import (  # noqa: F401 (SCHEDULED_TIME, parse_scheduled_ti
     LAST_MONTHLY_DAY,
     SCHEDULED_TIME,
     Frequency,
+    RecordSchedule,
     SchedulePlan,
     TimeZone,
     at_plan,
@@ -38,10 +39,11 @@ from shared.schedules import (  # noqa: F401 (SCHEDULED_TIME, parse_scheduled_ti
     scheduled_time,
     whole_minutes,
 )
-from shared.schedules import schedule_name as _schedule_name
 from shared.types import INPUT, OUTPUT, Code, CodeList, Id, OptCode, OptId, OptText200, reject_null
 
 CRM_FIELDS = ("category", "crm_kind", "crm_type", "properties")
+JOB = "mass.run"  # what a mass activity's schedule puts on the jobs queue
+SCHEDULE = RecordSchedule(prefix="mass", job=JOB, id_field="mass_activity_id", label="Mass activity")
 
 
 class OwnerMode(StrEnum):
@@ -276,7 +278,7 @@ def schedule_plan(schedule: MassSchedule, now: datetime) -> SchedulePlan | None:
 
 def schedule_name(mass_activity_id: str) -> str:
     """The schedule's name (in the stack's schedule group): deterministic, so a retried create finds the one it made."""
-    return _schedule_name("mass", mass_activity_id)
+    return SCHEDULE.name(mass_activity_id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Consumes the events routed to the activities service (directory changes, audience pages, messages sent)."""
 
-from services.activities import features  # noqa: F401  (registers every hook, subscription and job)
 from services.activities.settings import ActivitiesSettings
 from services.activities.subscriptions import handlers
 from shared.entry import consumer_entry

@@ -1,6 +1,5 @@
 """Runs the jobs that schedules put on the activities jobs queue (reminder sweeps, scheduled mass activities)."""
 
-from services.activities import features  # noqa: F401  (registers every hook, subscription and job)
 from services.activities.settings import ActivitiesSettings
 from services.activities.subscriptions import run_job
 from shared.entry import jobs_entry

@@ -540,7 +540,9 @@ def format_number(settings: TenantSettings, module: Module, sequence: int) -> st
 # ---------------------------------------------------------------------------------------------
 
 
-class ContactErased(Conflict):
+class ErasedContactUnchangeable(Conflict):
+    """An erased contact cannot be changed (409 `contact_erased`); not the `contact.erased` event."""
+
     code = "contact_erased"
 
 
@@ -595,7 +597,7 @@ def apply_contact_update(contact: Contact, update: ContactUpdate, now: datetime)
     """The contact with the sent fields changed; an erased contact cannot be changed."""
     _require_aware(now)
     if contact.erased:
-        raise ContactErased("the contact has been erased")
+        raise ErasedContactUnchangeable("the contact has been erased")
     changes = update.model_dump(exclude_unset=True)
     merged = contact.model_dump() | changes | {"updated_at": now, "version": contact.version + 1}
     if not (merged.get("first_name") or merged.get("last_name")):

@@ -7,11 +7,9 @@ from typing import Any
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
 from services.directory.orders import create_customer
-from services.directory.service import Caller, ensure_tenant, model_of
+from services.directory.service import model_of, service_caller
 from services.directory.settings import DirectorySettings
-from services.directory.store import DirectoryStore
 from services.directory.target_groups import Resolver
-from shared.auth import AuthContext, Role
 from shared.consumer import Handle
 from shared.contracts.audience import (
     PAGE_BYTES,
@@ -31,13 +29,6 @@ from shared.store import AlreadyApplied, UnitOfWork
 CONSUMER = "directory"
 CONTACT_FIELDS = frozenset(Contact.model_fields) - {"version"}
 DIRECTORY = Actor(type="service", id="directory")
-
-
-def _system_caller(tenant_id: str) -> Caller:
-    auth = AuthContext(tenant_id=tenant_id, user_id="service:directory", role=Role.ADMIN)
-    caller = Caller(auth=auth, store=DirectoryStore(), signing_key=b"")
-    ensure_tenant(caller)
-    return caller
 
 
 def _member(contact: dict[str, Any], fields: list[str]) -> AudienceMember:
@@ -101,7 +92,7 @@ def _publish(envelope: Envelope, page: AudiencePage) -> None:
 
 def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     request = AudienceRequested.model_validate(envelope.data)
-    caller = _system_caller(envelope.tenant_id)
+    caller = service_caller(envelope.tenant_id, open_tenant=False)  # reads only; an unknown tenant has no group
     record = caller.store.get(caller.tenant, "target_group", request.target_group_id)
     if record is None:
         empty = AudiencePage(

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.directory.imports import MAX_UPLOAD_BYTES, Importer
-from services.directory.service import Caller, ensure_tenant
+from services.directory.service import Caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
 from shared.auth import AuthContext
@@ -37,8 +37,8 @@ def process_upload(bucket: str, key: str) -> None:
     if job is None or job.data["status"] in ("completed", "failed"):
         logger.info("import already done or unknown", extra={"key": key})
         return
-    caller = Caller(auth=AuthContext.model_validate(job.data["auth"]), store=store, signing_key=b"")
-    ensure_tenant(caller)
+    caller = Caller(auth=AuthContext.model_validate(job.data["auth"]), store=store)  # the user who asked for it
+    caller.open()
     if job.data["status"] == "awaiting_upload":
         uow = UnitOfWork()
         store.replace(uow, job, dict(job.data) | {"status": "processing"})

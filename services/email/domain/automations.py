@@ -20,9 +20,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from shared.errors import FieldError
 from shared.ids import derived_id
-from shared.schedules import Repeat, local, parse_scheduled_time, scheduled_time
-from shared.schedules import schedule_name as _schedule_name
+from shared.schedules import RecordSchedule, Repeat, local, parse_scheduled_time, scheduled_time
 from shared.types import INPUT, OUTPUT, Id, Name200, reject_null
+
+JOB = "automation.run"  # what an automation's schedule puts on the jobs queue
+SCHEDULE = RecordSchedule(prefix="automation", job=JOB, id_field="automation_id", label="Automation")
 
 
 class Tracking(BaseModel):
@@ -115,7 +117,7 @@ def check(schedule: Repeat, now: datetime) -> list[FieldError]:
 
 
 def schedule_name(automation_id: str) -> str:
-    return _schedule_name("automation", automation_id)
+    return SCHEDULE.name(automation_id)
 
 
 def firing_time(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Campaigns (pure, no I/O): the models, the status rules and what a page of recipients becomes.
+"""Campaigns (pure, no I/O): the models, the status rules and how far the audience has arrived
+(a campaign's recipients: campaign_recipients.py; its attachments: campaign_files.py).
 
 A campaign mails one template to the members of a target group, bound to one list type (the
 recipients' opt-outs of that list type hold). Its stored status moves draft -> scheduled ->
@@ -9,18 +10,21 @@ is still queued.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from services.email.domain.campaign_files import CampaignAttachment
+from shared.schedules import RecordSchedule
 from shared.types import INPUT, OUTPUT, Id, Name200
 
-MAX_CAMPAIGN_ATTACHMENTS = 5 * 1024 * 1024  # bytes in all, mass mail (seed 002)
-MAX_HAND_ADDED = 100  # contacts per POST /campaigns/{id}/contacts
 AUDIENCE_FIELDS = ["email", "first_name", "last_name", "account_id"]
+REQUESTER = "email"  # the audience requests of campaigns (and their pages) carry it
+SEND_JOB = "campaign.send"  # what a scheduled campaign's one-time schedule puts on the jobs queue
+SCHEDULE = RecordSchedule(prefix="campaign", job=SEND_JOB, id_field="campaign_id", label="Campaign")
 
 
 class CampaignStatus(StrEnum):
@@ -47,35 +51,6 @@ class Tracking(BaseModel):
 
     opens: bool = True
     clicks: bool = True
-
-
-class AttachmentCreate(BaseModel):
-    """A file to attach to every mail of the campaign; the client uploads it to the returned URL."""
-
-    model_config = INPUT
-
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    content_type: Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
-    size: Annotated[int, Field(ge=1, le=MAX_CAMPAIGN_ATTACHMENTS, description="Bytes; 5 MB in all per campaign")]
-
-
-class CampaignAttachment(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    name: str
-    content_type: str
-    size: int
-    status: str = Field("pending", description="pending until the upload is confirmed, then uploaded")
-
-
-class AttachmentUpload(BaseModel):
-    """Where to send the file: a presigned S3 POST whose policy caps the size."""
-
-    attachment: CampaignAttachment
-    url: str
-    fields: dict[str, str]
-    expires_in: int
 
 
 class CampaignCreate(BaseModel):
@@ -114,22 +89,6 @@ class ScheduleRequest(BaseModel):
         if value.tzinfo is None:
             raise ValueError("Give a time zone (e.g. 2030-01-01T09:00:00+02:00).")
         return value
-
-
-class ContactsAdd(BaseModel):
-    model_config = INPUT
-
-    contact_ids: list[Id] = Field(min_length=1, max_length=MAX_HAND_ADDED)
-
-
-class AddedContact(BaseModel):
-    contact_id: str
-    message_id: str
-    status: str
-
-
-class ContactsAdded(BaseModel):
-    items: list[AddedContact]
 
 
 class Audience(BaseModel):
@@ -188,7 +147,3 @@ def shown_status(stored: str, audience: Mapping[str, Any] | None, counts: Mappin
     if status == CampaignStatus.sending and (audience or {}).get("complete") and counts.get("queued", 0) <= 0:
         return CampaignStatus.sent
     return status
-
-
-def attachments_total(attachments: Sequence[Mapping[str, Any]]) -> int:
-    return sum(int(a.get("size", 0)) for a in attachments)

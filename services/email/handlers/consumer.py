@@ -1,6 +1,5 @@
 """Consumes the events routed to the email service (send requests, directory changes)."""
 
-from services.email import features  # noqa: F401  (registers every subscription)
 from services.email.settings import EmailSettings
 from services.email.subscriptions import handlers
 from shared.entry import consumer_entry

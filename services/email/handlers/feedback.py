@@ -4,7 +4,6 @@ Each SQS message is an EventBridge event from SES (`source: aws.ses`, the config
 destination), tagged with our tenant and message id; partial batch failures.
 """
 
-from services.email import features  # noqa: F401  (registers every feature and event)
 from services.email.feedback import handle_event
 from services.email.settings import EmailSettings
 from shared.entry import bodies_entry

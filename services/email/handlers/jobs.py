@@ -1,6 +1,5 @@
 """Runs the jobs that schedules put on the email jobs queue (scheduled campaigns, automatic emails)."""
 
-from services.email import features  # noqa: F401  (registers every hook, subscription and job)
 from services.email.settings import EmailSettings
 from services.email.subscriptions import run_job
 from shared.entry import jobs_entry

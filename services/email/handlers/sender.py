@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.email import features  # noqa: F401  (registers every feature)
 from services.email.sending import send_batch
 from services.email.settings import EmailSettings
 from shared import clock

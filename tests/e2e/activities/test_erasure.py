@@ -7,16 +7,10 @@ from typing import Any
 
 from infra.runtime import LocalRuntime
 from tests.e2e.activities.test_marketing import sent_envelope
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
+from tests.e2e.helpers import assert_problem, created, envelopes, new_tenant, put_envelope, settle
 
 START, END = "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
-
-
-def _created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _updates(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
@@ -26,12 +20,12 @@ def _updates(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
 def test_erasing_a_contact_erases_them_from_activities_and_marketing(api: Any, stack: LocalRuntime) -> None:
     tenant = new_tenant()
     admin, seller = api.as_(tenant, "admin-1", "admin"), api.as_(tenant, "u1", "user")
-    account = _created(admin.post("/accounts", json={"name": "Acme"}))
-    maija = _created(admin.post("/contacts", json={"first_name": "Maija", "account_id": account["id"]}))
-    other = _created(admin.post("/contacts", json={"first_name": "Other"}))
+    account = created(admin.post("/accounts", json={"name": "Acme"}))
+    maija = created(admin.post("/contacts", json={"first_name": "Maija", "account_id": account["id"]}))
+    other = created(admin.post("/contacts", json={"first_name": "Other"}))
     person, kept = maija["id"], other["id"]
 
-    meeting = _created(
+    meeting = created(
         seller.post(
             "/activities",
             json={
@@ -46,11 +40,11 @@ def test_erasing_a_contact_erases_them_from_activities_and_marketing(api: Any, s
             },
         )
     )
-    _created(seller.post(f"/activities/{meeting['id']}/memos", json={"text": "Her daughter is ill"}))
-    task = _created(
+    created(seller.post(f"/activities/{meeting['id']}/memos", json={"text": "Her daughter is ill"}))
+    task = created(
         seller.post("/activities", json={"type": "task", "subject": "Send offer", "due": END, "contact_id": person})
     )
-    untouched = _created(
+    untouched = created(
         seller.post(
             "/activities",
             json={"type": "task", "subject": "Call", "due": END, "contact_id": kept, "description": "Keep me"},
@@ -58,7 +52,7 @@ def test_erasing_a_contact_erases_them_from_activities_and_marketing(api: Any, s
     )
     for kind, at in (("outgoing_call", "2026-03-02T09:00:00Z"), ("visit", "2026-03-03T09:00:00Z")):
         seller.post("/marketing-activities", json={"contact_id": person, "type": kind, "at": at, "note": "Maija"})
-    kept_call = _created(
+    kept_call = created(
         seller.post("/marketing-activities", json={"contact_id": kept, "type": "outgoing_call", "at": START})
     )
     put_envelope(stack, sent_envelope(tenant, "email.sent", "M1", contact_id=person, sent_by="u1"))

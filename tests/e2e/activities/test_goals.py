@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.ids import new_id
-from tests.e2e.helpers import assert_problem, new_tenant, put_envelope, settle
+from tests.e2e.helpers import assert_problem, created, new_tenant, ok, put_envelope, settle
 
 TODAY = datetime.now(UTC).date()
 AROUND_TODAY = {"from": str(TODAY - timedelta(days=8)), "to": str(TODAY + timedelta(days=8))}
@@ -17,20 +17,6 @@ AROUND_TODAY = {"from": str(TODAY - timedelta(days=8)), "to": str(TODAY + timede
 def event(type_: str = "call", start: str = "2030-03-05T09:00:00Z", **extra: Any) -> dict[str, Any]:
     end = (datetime.fromisoformat(start.replace("Z", "+00:00")) + timedelta(hours=1)).isoformat()
     return {"type": type_, "subject": "Call the customer", "start": start, "end": end, **extra}
-
-
-def ok(response: Any) -> dict[str, Any]:
-    """The body of a call the API documents as 200 (a read, a change, an action on a record)."""
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def created(response: Any) -> dict[str, Any]:
-    """The body of a call the API documents as 201 (a POST that creates a record)."""
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def totals(client: Any, **params: Any) -> tuple[int, int]:

@@ -9,11 +9,20 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from botocore.exceptions import ClientError
 
 from infra.runtime import LocalRuntime
 from shared.ids import new_id
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle, walk
+from tests.e2e.helpers import (
+    assert_problem,
+    created,
+    envelopes,
+    new_tenant,
+    ok,
+    put_envelope,
+    scheduler_schedule,
+    settle,
+    walk,
+)
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Api
@@ -23,31 +32,26 @@ TASK = {"type": "task", "subject": "Send the brochure", "due_time": "16:00"}
 HELSINKI = "Europe/Helsinki"
 
 
-def _created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 @pytest.fixture(scope="module")
 def world(session_api: Api) -> dict[str, Any]:
     """A tenant with three contacts (two sellers own two, the admin the third) in one target group."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
-    oulu = _created(admin.post("/accounts", json={"name": "Oulu Oy", "city": "Oulu"}))["id"]
+    oulu = created(admin.post("/accounts", json={"name": "Oulu Oy", "city": "Oulu"}))["id"]
     sellers = [
-        _created(admin.post("/users", json={"email": f"seller{n}@example.fi", "name": f"Seller {n}"}))["id"]
+        created(admin.post("/users", json={"email": f"seller{n}@example.fi", "name": f"Seller {n}"}))["id"]
         for n in (1, 2)
     ]
 
     def contact(**fields: Any) -> str:
-        return str(_created(admin.post("/contacts", json=fields))["id"])
+        return str(created(admin.post("/contacts", json=fields))["id"])
 
     contacts = {
         "anna": contact(first_name="Anna", account_id=oulu, owner={"type": "user", "id": sellers[0]}),
         "bert": contact(first_name="Bert", owner={"type": "user", "id": sellers[1]}),
         "cara": contact(first_name="Cara", account_id=oulu),  # owned by whoever created her
     }
-    group = _created(admin.post("/target-groups", json={"name": "Spring", "contact_ids": list(contacts.values())}))
+    group = created(admin.post("/target-groups", json={"name": "Spring", "contact_ids": list(contacts.values())}))
     return {
         "tenant": tenant,
         "admin": admin,
@@ -60,13 +64,11 @@ def world(session_api: Api) -> dict[str, Any]:
 
 def _mass(world: dict[str, Any], **fields: Any) -> dict[str, Any]:
     body = {"target_group_id": world["group"], "activity": CALL, **fields}
-    return _created(world["admin"].post("/mass-activities", json=body))
+    return created(world["admin"].post("/mass-activities", json=body))
 
 
 def _runs(api: Api, mass_id: str) -> list[dict[str, Any]]:
-    response = api.get(f"/mass-activities/{mass_id}/runs")
-    assert response.status_code == 200, response.text
-    return list(response.json()["items"])
+    return list(ok(api.get(f"/mass-activities/{mass_id}/runs"))["items"])
 
 
 def _done_runs(stack: LocalRuntime, api: Api, mass_id: str, count: int) -> list[dict[str, Any]]:
@@ -79,15 +81,6 @@ def _made_by(api: Api, contact_id: str, mass_id: str) -> list[dict[str, Any]]:
     """The contact's activities that a mass activity made."""
     items = walk(api, "/activities", limit=50, contact_id=contact_id)
     return [a for a in items if a["source"] == "mass_activity" and a["source_id"] == mass_id]
-
-
-def _schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
-    try:
-        group = stack.stack.schedule_groups["ScheduleGroup"] if stack.stack else "default"
-        return dict(stack.client("scheduler").get_schedule(Name=name, GroupName=group))
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "ResourceNotFoundException"
-        return None
 
 
 def _send_job(stack: LocalRuntime, body: str) -> None:
@@ -124,12 +117,12 @@ def test_now_makes_one_activity_per_member_for_its_responsible_user(stack: Local
     for contact_id in contacts.values():
         assert len(_made_by(admin, contact_id, mass["id"])) == 1
     assert _runs(admin, mass["id"]) == [run]
-    created = [
+    made = [
         e
         for e in envelopes(stack, world["tenant"], "activity.created")
         if e["data"]["activity"]["source_id"] == mass["id"]
     ]
-    assert len(created) == 3
+    assert len(made) == 3
     requested = [
         e for e in envelopes(stack, world["tenant"], "audience.requested") if e["data"]["request_id"] == run["id"]
     ]
@@ -146,8 +139,8 @@ def test_a_named_user_gets_every_activity_and_a_retried_create_runs_once(
         "owner": {"mode": "user", "user_id": "caller-9"},
     }
     headers = {"Idempotency-Key": "spring-" + new_id()}
-    mass = _created(admin.post("/mass-activities", json=body, headers=headers))
-    again = _created(admin.post("/mass-activities", json=body, headers=headers))
+    mass = created(admin.post("/mass-activities", json=body, headers=headers))
+    again = created(admin.post("/mass-activities", json=body, headers=headers))
     assert again["id"] == mass["id"]
     other = admin.post("/mass-activities", json={**body, "name": "Other"}, headers=headers)
     assert_problem(other, 422, "header.idempotency-key")
@@ -170,7 +163,7 @@ def test_at_a_set_time_the_schedule_fires_then_is_gone(stack: LocalRuntime, worl
     assert name == f"mass-{mass['id']}"  # in the stage's schedule group
     names = [s["Name"] for s in stack.client("scheduler").list_schedules()["Schedules"]]
     assert name in names
-    schedule = _schedule(stack, name)
+    schedule = scheduler_schedule(stack, name)
     assert schedule is not None
     assert schedule["ScheduleExpression"] == "at(2031-01-05T09:00:00)"
     assert schedule["ScheduleExpressionTimezone"] == HELSINKI
@@ -192,7 +185,7 @@ def test_at_a_set_time_the_schedule_fires_then_is_gone(stack: LocalRuntime, worl
     assert run["run_at"] == "2031-01-05T07:00:00Z" and run["activities"] == 3
     [task] = _made_by(admin, world["contacts"]["anna"], mass["id"])
     assert task["due"] == "2031-01-05T14:00:00Z"  # 16:00 in Helsinki on the run's day
-    assert _schedule(stack, name) is None  # an at() schedule deletes itself after firing
+    assert scheduler_schedule(stack, name) is None  # an at() schedule deletes itself after firing
 
     assert admin.delete(f"/mass-activities/{mass['id']}").status_code == 204
     assert admin.get(f"/mass-activities/{mass['id']}").status_code == 404
@@ -210,7 +203,7 @@ def test_recurring_daily_runs_each_day_once(stack: LocalRuntime, world: dict[str
             "time_zone": HELSINKI,
         },
     )
-    schedule = _schedule(stack, mass["schedule_name"])
+    schedule = scheduler_schedule(stack, mass["schedule_name"])
     assert schedule is not None and schedule["ScheduleExpression"] == "cron(0 8 * * ? *)"
     assert schedule["State"] == "ENABLED"
 
@@ -236,7 +229,7 @@ def test_recurring_daily_runs_each_day_once(stack: LocalRuntime, world: dict[str
     assert len(_runs(admin, mass["id"])) == 2
 
     assert admin.delete(f"/mass-activities/{mass['id']}").status_code == 204
-    assert _schedule(stack, mass["schedule_name"]) is None
+    assert scheduler_schedule(stack, mass["schedule_name"]) is None
     assert admin.delete(f"/mass-activities/{mass['id']}").status_code == 404
 
 
@@ -249,7 +242,7 @@ def test_a_passive_mass_activity_does_not_run(stack: LocalRuntime, world: dict[s
     passive = admin.patch(f"/mass-activities/{mass['id']}", json={"active": False})
     assert passive.status_code == 200, passive.text
     assert passive.json()["active"] is False and passive.json()["version"] == mass["version"] + 1
-    schedule = _schedule(stack, mass["schedule_name"])
+    schedule = scheduler_schedule(stack, mass["schedule_name"])
     assert schedule is not None
     assert (schedule["State"], schedule["ScheduleExpression"]) == ("DISABLED", "cron(0 10 ? * MON *)")
 
@@ -262,9 +255,9 @@ def test_a_passive_mass_activity_does_not_run(stack: LocalRuntime, world: dict[s
 
     active = admin.patch(f"/mass-activities/{mass['id']}", json={"active": True}).json()
     assert active["active"] is True
-    assert _schedule(stack, mass["schedule_name"])["State"] == "ENABLED"  # type: ignore[index]
+    assert scheduler_schedule(stack, mass["schedule_name"])["State"] == "ENABLED"  # type: ignore[index]
     assert admin.delete(f"/mass-activities/{mass['id']}").status_code == 204
-    assert _schedule(stack, mass["schedule_name"]) is None
+    assert scheduler_schedule(stack, mass["schedule_name"]) is None
 
 
 def test_an_unknown_group_ends_the_run_with_its_error(stack: LocalRuntime, world: dict[str, Any]) -> None:
@@ -296,9 +289,9 @@ def test_bad_input_and_who_may_do_what(api: Api, world: dict[str, Any]) -> None:
     assert_problem(post(user, schedule=at, owner={"mode": "user", "user_id": "user-1"}), 403)
     assert_problem(post(user), 422, "owner.mode")
     assert_problem(post(user, owner={"mode": "user", "user_id": world["sellers"][0]}), 422, "owner.user_id")
-    own = _created(post(user, owner={"mode": "user", "user_id": "user-1"}, target_group_id="nosuchgroup"))
+    own = created(post(user, owner={"mode": "user", "user_id": "user-1"}, target_group_id="nosuchgroup"))
     manager = api.as_(tenant, "manager-1", "manager")
-    scheduled = _created(post(manager, schedule=at))
+    scheduled = created(post(manager, schedule=at))
     assert_problem(user.patch(f"/mass-activities/{scheduled['id']}", json={"active": False}), 403)
     assert_problem(user.delete(f"/mass-activities/{scheduled['id']}"), 403)
     assert_problem(admin.patch(f"/mass-activities/{scheduled['id']}", json={"active": None}), 422, "active")

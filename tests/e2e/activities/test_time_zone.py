@@ -6,25 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.e2e.helpers import assert_problem, new_tenant
+from tests.e2e.helpers import assert_problem, created, new_tenant, ok
 
 HELSINKI = "Europe/Helsinki"
 FAR_EAST, FAR_WEST = "Pacific/Kiritimati", "Etc/GMT+12"  # UTC+14 and UTC-12: another day for most of it
 AROUND = {"from": "2030-01-07", "to": "2030-01-20"}  # 2030-W02 and 2030-W03
-
-
-def ok(response: Any) -> dict[str, Any]:
-    """The body of a call the API documents as 200 (a read, a change, an action on a record)."""
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def created(response: Any) -> dict[str, Any]:
-    """The body of a call the API documents as 201 (a POST that creates a record)."""
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def set_zone(admin: Any, zone: str) -> None:

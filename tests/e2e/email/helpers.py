@@ -13,9 +13,9 @@ import requests
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
-from tests.e2e.helpers import put_envelope
+from tests.e2e.helpers import put_envelope, put_stored, stored_data, walk
 
-TABLE = "kontakt-dev-email"
+TABLE = "kontakt-dev-email"  # the email table of the e2e tests' runtime (stage dev)
 
 
 def send_requested(tenant: str, requester: str = "scanner", **data: Any) -> dict[str, Any]:
@@ -39,33 +39,38 @@ def request_mail(stack: LocalRuntime, tenant: str, requester: str = "scanner", *
     return derived_id(requester, envelope["data"]["request_id"])
 
 
-def sent_mails(stack: LocalRuntime) -> dict[str, list[EmailMessage]]:
-    """Every raw mail moto's SES recorded, by our message id (from the `<id@kontakt>` Message-ID)."""
+def ses_raw_messages(stack: LocalRuntime) -> list[dict[str, Any]]:
+    """Every raw mail moto's SES recorded, as its state dump holds them (`raw_data`, `id` ...)."""
     for _ in range(10):  # moto's dump fails now and then while its streams change under it: read again
         response = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30)
         if response.ok:
             break
         time.sleep(0.3)
     response.raise_for_status()
+    raw: list[dict[str, Any]] = response.json().get("ses", {}).get("RawMessage", [])
+    return raw
+
+
+def sent_mails(stack: LocalRuntime) -> dict[str, list[EmailMessage]]:
+    """Every raw mail moto's SES recorded, by our message id (from the `<id@kontakt>` Message-ID)."""
     found: dict[str, list[EmailMessage]] = {}
-    for raw in response.json().get("ses", {}).get("RawMessage", []):
+    for raw in ses_raw_messages(stack):
         mail: EmailMessage = message_from_string(raw["raw_data"], policy=policy.default)  # type: ignore[assignment]
         message_id = str(mail["Message-ID"] or "").strip("<>").removesuffix("@kontakt")
         found.setdefault(message_id, []).append(mail)
     return found
 
 
-def put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, str]) -> None:
+def put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, Any]) -> None:
     """An email-table record written as the service writes it (a suppression or an opt-out, say)."""
-    stack.client("dynamodb").put_item(
-        TableName=TABLE,
-        Item={
-            "pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"},
-            "sk": {"S": kind.upper()},
-            "kind": {"S": kind},
-            "gsi1pk": {"S": f"T#{tenant}#{kind.upper()}"},
-            "gsi1sk": {"S": record_id},
-            "data": {"M": {k: {"S": v} for k, v in data.items()}},
-            "version": {"N": "1"},
-        },
-    )
+    put_stored(stack, TABLE, tenant, kind, record_id, data)
+
+
+def stored_message(stack: LocalRuntime, tenant: str, message_id: str, table: str = TABLE) -> dict[str, Any]:
+    """A message record's fields as stored (status, delivery, attempts ...); {} while there is none."""
+    return stored_data(stack, table, tenant, "message", message_id)
+
+
+def opted_out(client: Any, list_type_id: str) -> list[str]:
+    """The addresses opted out of a list type, as the API lists them."""
+    return [o["address"] for o in walk(client, f"/email/list-types/{list_type_id}/opt-outs", limit=50)]

@@ -10,14 +10,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-from botocore.exceptions import ClientError
-
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import sent_mails
-from tests.e2e.helpers import assert_problem, new_tenant, walk
+from tests.e2e.helpers import assert_problem, created, drain, new_tenant, ok, scheduler_schedule, walk
 
 TEMPLATE = {
     "name": "Welcome",
@@ -30,24 +27,9 @@ DAILY = {"mode": "rate", "expression": "rate(1 day)"}
 
 
 def _drain(stack: LocalRuntime) -> None:
-    """Drain with room for a busy machine (other test runs share its two cores). SES events that the
-    feedback queue retries until it knows their mail (see the sender's tags) may outlast a drain:
-    what the tests check is polled for anyway."""
-    for attempt in range(4):
-        try:
-            stack.drain(timeout=20)
-            return
-        except TimeoutError as error:
-            if "email-feedback" in str(error):
-                return
-            if attempt == 3:
-                raise
-
-
-def _ok(response: requests.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    """Drain with room for a busy machine (other test runs share its two cores); what the tests
+    check is polled for anyway."""
+    drain(stack, timeout=80, busy_ok=True)
 
 
 def _world(api: Api, stack: LocalRuntime) -> dict[str, Any]:
@@ -57,11 +39,11 @@ def _world(api: Api, stack: LocalRuntime) -> dict[str, Any]:
 
     def contact(name: str, department: str) -> str:
         body = {"first_name": name.title(), "email": f"{name}@example.com", "department": department}
-        return str(_ok(admin.post("/contacts", json=body), 201)["id"])
+        return str(created(admin.post("/contacts", json=body))["id"])
 
     contacts = {"anna": contact("anna", "Sales"), "bert": contact("bert", "Sales"), "cara": contact("cara", "Support")}
-    group = _ok(admin.post("/target-groups", json={"name": "Sales people", "conditions": SALES}), 201)
-    template = _ok(admin.post("/email/templates", json=TEMPLATE), 201)
+    group = created(admin.post("/target-groups", json={"name": "Sales people", "conditions": SALES}))
+    template = created(admin.post("/email/templates", json=TEMPLATE))
     _drain(stack)  # the recipients projection hears of the contacts
     return {"tenant": tenant, "admin": admin, "contacts": contacts, "group": group["id"], "template": template["id"]}
 
@@ -75,16 +57,7 @@ def _automation(world: dict[str, Any], **fields: Any) -> dict[str, Any]:
         "schedule": DAILY,
         **fields,
     }
-    return _ok(world["admin"].post("/email/automations", json=body), 201)
-
-
-def _schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
-    try:
-        group = stack.stack.schedule_groups["ScheduleGroup"] if stack.stack else "default"
-        return dict(stack.client("scheduler").get_schedule(Name=name, GroupName=group))
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "ResourceNotFoundException"
-        return None
+    return created(world["admin"].post("/email/automations", json=body))
 
 
 def _mails(stack: LocalRuntime) -> dict[str, int]:
@@ -131,10 +104,10 @@ def _send_jobs(stack: LocalRuntime, *jobs: dict[str, Any]) -> None:
     _drain(stack)
 
 
-def test_automations_are_checked_kept_per_tenant_and_own_their_schedule(api: Api, stack: LocalRuntime) -> None:
+def test_automations_are_checked_kept_per_tenant_and_own_theirscheduler_schedule(api: Api, stack: LocalRuntime) -> None:
     tenant = new_tenant()
     admin = api.as_(tenant, "admin-1", "admin")
-    template = _ok(admin.post("/email/templates", json=TEMPLATE), 201)
+    template = created(admin.post("/email/templates", json=TEMPLATE))
     world = {"tenant": tenant, "admin": admin, "group": "G1", "template": template["id"]}
     body = {"name": "x", "template_id": world["template"], "list_type_id": "marketing", "target_group_id": "G1"}
     assert_problem(admin.post("/email/automations", json=body), 422, "schedule")
@@ -158,7 +131,7 @@ def test_automations_are_checked_kept_per_tenant_and_own_their_schedule(api: Api
     weekly = {"mode": "weekly", "start": "2031-01-07T07:30:00Z", "time_zone": "Europe/Helsinki"}
     automation = _automation(world, schedule=weekly, tracking={"opens": False, "clicks": True})
     assert (automation["repeats"], automation["active"], automation["tracking"]["opens"]) == (False, True, False)
-    schedule = _schedule(stack, automation["schedule_name"])
+    schedule = scheduler_schedule(stack, automation["schedule_name"])
     assert schedule is not None
     assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
         "cron(30 9 ? * TUE *)",
@@ -186,19 +159,19 @@ def test_automations_are_checked_kept_per_tenant_and_own_their_schedule(api: Api
     )
     assert_problem(admin.patch(path, json={"active": None}), 422, "active")
     assert_problem(admin.patch(path, json={"template_id": "nope"}), 422, "template_id")
-    assert _ok(admin.get(path))["schedule"]["mode"] == "weekly"  # nothing changed
+    assert ok(admin.get(path))["schedule"]["mode"] == "weekly"  # nothing changed
 
-    changed = _ok(admin.patch(path, json={"schedule": DAILY, "name": "Daily", "version": automation["version"]}))
+    changed = ok(admin.patch(path, json={"schedule": DAILY, "name": "Daily", "version": automation["version"]}))
     assert (changed["name"], changed["version"]) == ("Daily", automation["version"] + 1)
-    assert _schedule(stack, automation["schedule_name"])["ScheduleExpression"] == "rate(1 day)"  # type: ignore[index]
+    assert scheduler_schedule(stack, automation["schedule_name"])["ScheduleExpression"] == "rate(1 day)"  # type: ignore[index]
     assert_problem(admin.patch(path, json={"name": "Late", "version": automation["version"]}), 409)
 
-    assert _ok(admin.patch(path, json={"active": False}))["active"] is False
-    assert _schedule(stack, automation["schedule_name"]) is None  # deactivated: the schedule is gone
-    assert _ok(admin.patch(path, json={"active": True}))["active"] is True
-    assert _schedule(stack, automation["schedule_name"]) is not None
+    assert ok(admin.patch(path, json={"active": False}))["active"] is False
+    assert scheduler_schedule(stack, automation["schedule_name"]) is None  # deactivated: the schedule is gone
+    assert ok(admin.patch(path, json={"active": True}))["active"] is True
+    assert scheduler_schedule(stack, automation["schedule_name"]) is not None
     assert admin.delete(path).status_code == 204
-    assert _schedule(stack, automation["schedule_name"]) is None
+    assert scheduler_schedule(stack, automation["schedule_name"]) is None
     assert admin.get(path).status_code == 404
 
 
@@ -210,7 +183,7 @@ def test_each_contact_is_mailed_once_ever_and_a_new_match_at_the_next_firing(api
     _fire(stack, automation, days=1)
     [first] = _sent(stack, world, automation["id"], 1)
     assert _mailed(stack, automation["id"], contacts) == {"anna": 1, "bert": 1, "cara": 0}
-    campaign = _ok(admin.get(f"/campaigns/{first['campaign_id']}"))
+    campaign = ok(admin.get(f"/campaigns/{first['campaign_id']}"))
     assert campaign["origin"] == {"automation_id": automation["id"], "scheduled_time": first["scheduled_time"]}
     assert campaign["target_group_id"] == world["group"] and campaign["once_scope"] == automation["id"]
     assert first["counts"]["sent"] == 2
@@ -222,7 +195,7 @@ def test_each_contact_is_mailed_once_ever_and_a_new_match_at_the_next_firing(api
     assert len(_runs(world, automation["id"])) == 1
 
     # Cara moves to Sales: the next firing mails only her.
-    _ok(admin.patch(f"/contacts/{contacts['cara']}", json={"department": "Sales"}))
+    ok(admin.patch(f"/contacts/{contacts['cara']}", json={"department": "Sales"}))
     _drain(stack)
     _fire(stack, automation, days=2)
     runs = _sent(stack, world, automation["id"], 2)
@@ -231,8 +204,8 @@ def test_each_contact_is_mailed_once_ever_and_a_new_match_at_the_next_firing(api
     assert runs[0]["counts"]["sent"] == 1
     assert campaign["id"] in {c["id"] for c in walk(admin, "/campaigns", limit=50)}
 
-    assert _ok(admin.patch(f"/email/automations/{automation['id']}", json={"active": False}))["active"] is False
-    assert _schedule(stack, automation["schedule_name"]) is None
+    assert ok(admin.patch(f"/email/automations/{automation['id']}", json={"active": False}))["active"] is False
+    assert scheduler_schedule(stack, automation["schedule_name"]) is None
     _send_jobs(stack, {**job, "scheduled_time": "2099-01-01T00:00:00Z"})  # a firing already on its way
     assert len(_runs(world, automation["id"])) == 2  # an inactive automation sends nothing
 

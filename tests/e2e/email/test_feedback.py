@@ -11,37 +11,15 @@ from typing import Any
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import envelopes, put_envelope, settle
-
-TABLE = "kontakt-dev-email"
-
-
-def _record(stack: LocalRuntime, tenant: str, kind: str, record_id: str) -> dict[str, Any] | None:
-    item = stack.client("dynamodb").get_item(
-        TableName=TABLE, Key={"pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"}, "sk": {"S": kind.upper()}}
-    )
-    return item.get("Item")
+from tests.e2e.email.helpers import TABLE, request_mail, stored_message
+from tests.e2e.helpers import envelopes, settle, stored_data
 
 
 def _send(stack: LocalRuntime, tenant: str, to: str) -> str:
     """A transactional mail, sent through SES (moto); its message id."""
-    request_id = new_id()
-    put_envelope(
-        stack,
-        {
-            "id": new_id(),
-            "type": "email.send_requested",
-            "version": 1,
-            "tenant_id": tenant,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "actor": {"type": "service", "id": "scanner"},
-            "correlation_id": new_id(),
-            "data": {"request_id": request_id, "requester": "scanner", "to": to, "subject": "Hello"},
-        },
-    )
-    message_id = derived_id("scanner", request_id)
-    sent = settle(stack, lambda: (r := _record(stack, tenant, "message", message_id)) and r["data"]["M"]["status"]["S"])
-    assert sent == "sent", "mail not sent"
+    message_id = request_mail(stack, tenant, to=to, subject="Hello")
+    sent = settle(stack, lambda: stored_message(stack, tenant, message_id).get("status"))
+    assert sent == "sent", f"expected the mail sent, its status is {sent!r}"
     return message_id
 
 
@@ -86,15 +64,21 @@ def _bounce(stack: LocalRuntime, tenant: str, message_id: str, to: str, kind: st
     _ses(stack, tenant, "Email Bounced", "Bounce", message_id, to, bounce=bounce)
 
 
-def _suppression(stack: LocalRuntime, tenant: str, address: str) -> dict[str, Any] | None:
-    return _record(stack, tenant, "suppression", derived_id(address))
+def _suppression(stack: LocalRuntime, tenant: str, address: str) -> dict[str, Any]:
+    """The address's suppression record ({} when it is not suppressed)."""
+    return stored_data(stack, TABLE, tenant, "suppression", derived_id(address))
+
+
+def _soft_bounces(stack: LocalRuntime, tenant: str, address: str) -> dict[str, Any]:
+    """The address's soft-bounce counter ({} while there is none)."""
+    return stored_data(stack, TABLE, tenant, "soft_bounces", derived_id(address))
 
 
 def test_a_hard_bounce_suppresses_the_address(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     message_id = _send(stack, tenant, "Gone@Example.com")
     _bounce(stack, tenant, message_id, "gone@example.com", "Permanent")
     record = settle(stack, lambda: _suppression(stack, tenant, "gone@example.com"))
-    assert record is not None and record["data"]["M"]["reason"]["S"] == "hard_bounce"
+    assert record.get("reason") == "hard_bounce", record
     [bounced] = settle(stack, lambda: envelopes(stack, tenant, "email.bounced"))
     assert bounced["data"]["message_id"] == message_id
     assert (bounced["data"]["bounce_type"], bounced["data"]["suppressed"]) == ("hard", True)
@@ -102,26 +86,12 @@ def test_a_hard_bounce_suppresses_the_address(stack: LocalRuntime, admin: Api, t
     assert message["status"] == "sent"
 
     # a later request to the address is not sent
-    request_id = new_id()
-    put_envelope(
-        stack,
-        {
-            "id": new_id(),
-            "type": "email.send_requested",
-            "version": 1,
-            "tenant_id": tenant,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "actor": {"type": "service", "id": "scanner"},
-            "correlation_id": new_id(),
-            "data": {"request_id": request_id, "requester": "scanner", "to": "gone@example.com", "subject": "Again"},
-        },
-    )
-    second = derived_id("scanner", request_id)
+    second = request_mail(stack, tenant, to="gone@example.com", subject="Again")
     status = settle(stack, lambda: admin.get(f"/email/messages/{second}").json().get("status"))
     assert status == "suppressed"
 
     # another tenant's mail to the same address is not affected
-    assert _suppression(stack, "t" + new_id().lower()[:16], "gone@example.com") is None
+    assert _suppression(stack, "t" + new_id().lower()[:16], "gone@example.com") == {}
 
 
 def test_a_report_delivered_twice_is_recorded_once(stack: LocalRuntime, tenant: str) -> None:
@@ -142,11 +112,9 @@ def test_a_report_delivered_twice_is_recorded_once(stack: LocalRuntime, tenant: 
     delivered = envelopes(stack, tenant, "email.delivered")
     assert len(delivered) == 1
     assert delivered[0]["data"]["message_id"] == message_id
-    record = _record(stack, tenant, "message", message_id)
-    assert record is not None
-    data = record["data"]["M"]
-    assert data["delivery"]["S"] == "delivered"
-    assert [r["M"]["kind"]["S"] for r in data["feedback"]["L"]] == ["delivered"]
+    data = stored_message(stack, tenant, message_id)
+    assert data["delivery"] == "delivered"
+    assert [r["kind"] for r in data["feedback"]] == ["delivered"]
 
 
 def test_soft_bounces_suppress_at_the_limit(stack: LocalRuntime, tenant: str) -> None:
@@ -156,17 +124,11 @@ def test_soft_bounces_suppress_at_the_limit(stack: LocalRuntime, tenant: str) ->
         message_id = _send(stack, tenant, address)
         _bounce(stack, tenant, message_id, address, "Transient")
         _bounce(stack, tenant, message_id, address, "Transient")  # a redelivery counts once
-        counter = settle(stack, lambda: _record(stack, tenant, "soft_bounces", derived_id(address)) or None)
-        assert settle(
-            stack,
-            lambda c=count: (
-                (r := _record(stack, tenant, "soft_bounces", derived_id(address)))
-                and r["data"]["M"]["count"]["N"] == str(c)
-            ),
-        ), counter
+        counter = settle(stack, lambda: _soft_bounces(stack, tenant, address))
+        assert settle(stack, lambda c=count: _soft_bounces(stack, tenant, address).get("count") == c), counter
         suppressed = _suppression(stack, tenant, address)
-        assert (suppressed is not None) == (count == 3), count
-    assert _suppression(stack, tenant, address)["data"]["M"]["reason"]["S"] == "soft_bounces"  # type: ignore[index]
+        assert bool(suppressed) == (count == 3), count
+    assert _suppression(stack, tenant, address)["reason"] == "soft_bounces"
     bounced = settle(
         stack, lambda: len(envelopes(stack, tenant, "email.bounced")) == 3 and envelopes(stack, tenant, "email.bounced")
     )
@@ -201,11 +163,11 @@ def test_complaints_are_recorded_and_ses_opens_and_clicks_are_not_taken(stack: L
     assert settle(stack, lambda: envelopes(stack, tenant, "email.complained"))
     stack.drain()
     assert envelopes(stack, tenant, "email.clicked") == [] and envelopes(stack, tenant, "email.opened") == []
-    data = _record(stack, tenant, "message", message_id)["data"]["M"]  # type: ignore[index]
+    data = stored_message(stack, tenant, message_id)
     assert "opened_at" not in data and "clicked_at" not in data
     # SES (the emulated configuration set) reported the delivery by itself
-    assert sorted(r["M"]["kind"]["S"] for r in data["feedback"]["L"]) == ["complained", "delivered"]
-    assert _suppression(stack, tenant, "reader@example.com")["data"]["M"]["reason"]["S"] == "complaint"  # type: ignore[index]
+    assert sorted(r["kind"] for r in data["feedback"]) == ["complained", "delivered"]
+    assert _suppression(stack, tenant, "reader@example.com")["reason"] == "complaint"
 
 
 def test_events_for_mail_that_is_not_ours_change_nothing(stack: LocalRuntime, tenant: str) -> None:
@@ -225,7 +187,7 @@ def test_events_for_mail_that_is_not_ours_change_nothing(stack: LocalRuntime, te
     # the tenant's tag on a message it never sent: skipped
     _ses(stack, tenant, "Email Bounced", "Bounce", new_id(), "stranger@example.com", bounce=bounce)
     stack.drain()
-    assert _suppression(stack, tenant, "stranger@example.com") is None
+    assert _suppression(stack, tenant, "stranger@example.com") == {}
     assert envelopes(stack, tenant, "email.bounced") == []
 
 
@@ -244,10 +206,10 @@ def test_events_of_another_configuration_set_are_not_taken(stack: LocalRuntime, 
         bounce=bounce,
     )
     stack.drain()
-    assert _suppression(stack, tenant, "shared@example.com") is None
+    assert _suppression(stack, tenant, "shared@example.com") == {}
     assert envelopes(stack, tenant, "email.bounced") == []
-    data = _record(stack, tenant, "message", message_id)["data"]["M"]  # type: ignore[index]
-    assert [r["M"]["kind"]["S"] for r in data["feedback"]["L"]] == ["delivered"]  # SES's own report only
+    data = stored_message(stack, tenant, message_id)
+    assert [r["kind"] for r in data["feedback"]] == ["delivered"]  # SES's own report only
 
 
 def test_a_rejected_mail_fails_once_and_is_not_suppressed(stack: LocalRuntime, admin: Api, tenant: str) -> None:
@@ -265,7 +227,7 @@ def test_a_rejected_mail_fails_once_and_is_not_suppressed(stack: LocalRuntime, a
     assert message["status"] == "failed" and message["error"] == "SES rejected the mail: Bad content"
     assert message["delivery"] in ("rejected", "delivered")  # the emulated SES delivered it first
     assert message["rejected_at"]
-    assert _suppression(stack, tenant, "virus@example.com") is None  # the mail was refused, not the address
+    assert _suppression(stack, tenant, "virus@example.com") == {}  # the mail was refused, not the address
 
 
 def test_a_rendering_failure_fails_the_mail(stack: LocalRuntime, admin: Api, tenant: str) -> None:
@@ -296,8 +258,8 @@ def test_a_delivery_delay_is_noted_not_a_bounce(stack: LocalRuntime, admin: Api,
     stack.drain()
     message = admin.as_(tenant, "admin-1").get(f"/email/messages/{message_id}").json()
     assert message["status"] == "sent" and message["delivery"] == "delayed"
-    data = _record(stack, tenant, "message", message_id)["data"]["M"]  # type: ignore[index]
-    assert [r["M"]["kind"]["S"] for r in data["feedback"]["L"]] == ["delayed"]  # noted once
+    data = stored_message(stack, tenant, message_id)
+    assert [r["kind"] for r in data["feedback"]] == ["delayed"]  # noted once
     assert envelopes(stack, tenant, "email.bounced") == []
-    assert _record(stack, tenant, "soft_bounces", derived_id(address)) is None
-    assert _suppression(stack, tenant, address) is None
+    assert _soft_bounces(stack, tenant, address) == {}
+    assert _suppression(stack, tenant, address) == {}

@@ -14,10 +14,10 @@ import pytest
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id
 from tests.e2e.conftest import PROJECT_ROOT, Api
-from tests.e2e.email.helpers import request_mail
-from tests.e2e.helpers import envelopes, new_tenant
+from tests.e2e.email.helpers import request_mail, stored_message
+from tests.e2e.helpers import envelopes, new_tenant, settle, stored_data, table_name
 
-TABLE = "kontakt-mail-email"
+DRAIN_SECONDS = 120  # what a drain may take: room for the cold starts of this runtime's functions on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -42,38 +42,21 @@ def _request(runtime: LocalRuntime, tenant: str, to: str, subject: str) -> str:
     return request_mail(runtime, tenant, to=to, subject=subject)
 
 
-def settle(runtime: LocalRuntime, ready: Any, attempts: int = 20) -> Any:
-    """helpers.settle with room for the cold starts of this runtime's functions (a busy machine)."""
-    result = None
-    for _ in range(attempts):
-        runtime.drain(timeout=120)
-        result = ready()
-        if result:
-            return result
-    return result
-
-
-def _record(runtime: LocalRuntime, tenant: str, kind: str, record_id: str) -> dict[str, Any] | None:
-    key = {"pk": {"S": f"T#{tenant}#{kind.upper()}#{record_id}"}, "sk": {"S": kind.upper()}}
-    item: dict[str, Any] | None = runtime.client("dynamodb").get_item(TableName=TABLE, Key=key).get("Item")
-    return item
-
-
-def _message(runtime: LocalRuntime, tenant: str, message_id: str) -> dict[str, str]:
-    """The message record's text fields (status, delivery, delivered_at ...)."""
-    item = _record(runtime, tenant, "message", message_id)
-    data = item["data"]["M"] if item else {}
-    return {k: v["S"] for k, v in data.items() if "S" in v}
+def _message(runtime: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]:
+    """The message record's fields (status, delivery, delivered_at ...) in this runtime's table."""
+    return stored_message(runtime, tenant, message_id, table_name(runtime, "EmailTable"))
 
 
 def test_a_sent_mail_is_delivered_by_itself_and_in_the_mail_folder(
     runtime: LocalRuntime, admin: Api, tenant: str
 ) -> None:
     message_id = _request(runtime, tenant, "Anna@Example.com", "Your invoice")
-    message = settle(runtime, lambda: (m := _message(runtime, tenant, message_id)).get("delivery") and m)
+    message = settle(
+        runtime, lambda: (m := _message(runtime, tenant, message_id)).get("delivery") and m, timeout=DRAIN_SECONDS
+    )
     assert message["status"] == "sent" and message["delivery"] == "delivered"
     assert admin.get(f"/email/messages/{message_id}").json()["status"] == "sent"
-    [delivered] = settle(runtime, lambda: envelopes(runtime, tenant, "email.delivered"))
+    [delivered] = settle(runtime, lambda: envelopes(runtime, tenant, "email.delivered"), timeout=DRAIN_SECONDS)
     assert delivered["data"]["message_id"] == message_id and delivered["data"]["to"] == "anna@example.com"
 
     header = f"<{message_id}@kontakt>"
@@ -93,18 +76,21 @@ def test_a_sent_mail_is_delivered_by_itself_and_in_the_mail_folder(
 def test_the_mailbox_simulator_bounces_and_complains(runtime: LocalRuntime, tenant: str) -> None:
     bounced = _request(runtime, tenant, "bounce@simulator.amazonses.com", "Hello")
     complained = _request(runtime, tenant, "complaint@simulator.amazonses.com", "Hello")
-    [bounce] = settle(runtime, lambda: envelopes(runtime, tenant, "email.bounced"))
+    [bounce] = settle(runtime, lambda: envelopes(runtime, tenant, "email.bounced"), timeout=DRAIN_SECONDS)
     assert bounce["data"]["message_id"] == bounced
     assert (bounce["data"]["bounce_type"], bounce["data"]["suppressed"]) == ("hard", True)
-    [complaint] = settle(runtime, lambda: envelopes(runtime, tenant, "email.complained"))
+    [complaint] = settle(runtime, lambda: envelopes(runtime, tenant, "email.complained"), timeout=DRAIN_SECONDS)
     assert complaint["data"]["message_id"] == complained
     assert _message(runtime, tenant, bounced)["delivery"] == "bounced"
-    assert settle(runtime, lambda: _message(runtime, tenant, complained).get("delivery") == "complained")
+    assert settle(
+        runtime, lambda: _message(runtime, tenant, complained).get("delivery") == "complained", timeout=DRAIN_SECONDS
+    )
+    table = table_name(runtime, "EmailTable")
     for address, reason in (
         ("bounce@simulator.amazonses.com", "hard_bounce"),
         ("complaint@simulator.amazonses.com", "complaint"),
     ):
-        suppression = _record(runtime, tenant, "suppression", derived_id(address))
-        assert suppression is not None and suppression["data"]["M"]["reason"]["S"] == reason
+        suppression = stored_data(runtime, table, tenant, "suppression", derived_id(address))
+        assert suppression.get("reason") == reason, (address, suppression)
     delivered = [e["data"]["message_id"] for e in envelopes(runtime, tenant, "email.delivered")]
     assert delivered == [complained]  # the complaint's mail was delivered first; the bounced one never

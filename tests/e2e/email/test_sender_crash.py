@@ -17,15 +17,13 @@ from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
 import pytest
-import requests
 
 from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import request_mail
+from tests.e2e.email.helpers import request_mail, ses_raw_messages, stored_message
 from tests.e2e.helpers import envelopes, settle
 
-TABLE = "kontakt-dev-email"
 SENDER = "EmailSenderFunction"
 SEND_QUEUE = "kontakt-dev-email-send"
 REDELIVERY_SECONDS = "2"  # the send queue's visibility timeout during these tests (360 in the template)
@@ -74,23 +72,7 @@ def _request(stack: LocalRuntime, tenant: str, to: str) -> str:
 
 def _sent_mails(stack: LocalRuntime, message_id: str) -> list[dict[str, Any]]:
     """moto's SES record of the raw mails carrying our Message-ID."""
-    for _ in range(10):  # moto's dump fails now and then while its streams change under it: read again
-        response = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30)
-        if response.ok:
-            break
-        time.sleep(0.3)
-    raw = response.json().get("ses", {}).get("RawMessage", [])
-    return [m for m in raw if f"<{message_id}@kontakt>" in m.get("raw_data", "")]
-
-
-def _record(stack: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]:
-    item = stack.client("dynamodb").get_item(
-        TableName=TABLE,
-        Key={"pk": {"S": f"T#{tenant}#MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}},
-        ConsistentRead=True,
-    )
-    data = item.get("Item", {}).get("data", {}).get("M", {})
-    return {k: next(iter(v.values())) for k, v in data.items()}
+    return [m for m in ses_raw_messages(stack) if f"<{message_id}@kontakt>" in m.get("raw_data", "")]
 
 
 def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin: Api, tenant: str) -> None:
@@ -100,16 +82,16 @@ def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin
         [mail] = _until(lambda: _sent_mails(stack, message_id))
         # SES's "Email Sent" event (the local SES puts it on the default bus, tagged with tenant and
         # message) is the proof: the mail is settled from it, redeliveries in between send nothing
-        assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sent"), _record(
+        assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sent"), stored_message(
             stack, tenant, message_id
         )
         sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
         assert crash.fired  # the sender did die at its SES call
 
     assert len(_sent_mails(stack, message_id)) == 1
-    record = _record(stack, tenant, message_id)
+    record = stored_message(stack, tenant, message_id)
     assert record["ses_message_id"] == mail["id"]
-    assert record["attempts"] == "1"
+    assert record["attempts"] == 1
     assert [e["data"]["message_id"] for e in sent] == [message_id]
     assert admin.get(f"/email/messages/{message_id}").json()["status"] == "sent"
 
@@ -119,16 +101,16 @@ def test_a_crash_between_claim_and_send_sends_once_after_the_window(
 ) -> None:
     with crashing_sender(stack, "before", proof_window="4") as crash:
         message_id = _request(stack, tenant, "claimed@example.com")
-        assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sending")
+        assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sending")
         assert _sent_mails(stack, message_id) == []  # died before SES
         # no proof comes: once the claim is older than the window a redelivery sends it
-        assert _until(lambda: _record(stack, tenant, message_id).get("status") == "sent", timeout=120)
+        assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sent", timeout=120)
         sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
         assert crash.fired  # the sender did die at its SES call
 
     assert len(_sent_mails(stack, message_id)) == 1
-    record = _record(stack, tenant, message_id)
-    assert record["attempts"] == "2"
+    record = stored_message(stack, tenant, message_id)
+    assert record["attempts"] == 2
     assert [e["data"]["message_id"] for e in sent] == [message_id]
     # a redelivered queue message now finds the mail sent and sends nothing
     stack.client("sqs").send_message(

@@ -9,22 +9,19 @@ and its HTML is instrumented with the stack's key and public base URL, as the se
 from __future__ import annotations
 
 import re
-import time
-from contextlib import suppress
 from typing import Any
 
-import pytest
 import requests
 
 from infra.runtime import LocalRuntime
 from services.email.domain.tracking import instrument, tracking_token
 from services.email.unsubscribe import unsubscribe_token
 from shared.ids import derived_id, new_id
+from shared.store import tenant_key
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import request_mail, sent_mails
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant
+from tests.e2e.email.helpers import TABLE, request_mail, sent_mails, stored_message
+from tests.e2e.helpers import assert_problem, drain, envelopes, new_tenant, record_item_key, settle
 
-TABLE = "kontakt-dev-email"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HTML = """<html><body><p>News</p>
 <a href="https://shop.example/offer?a=1&amp;b=2">Offer</a>
@@ -33,41 +30,17 @@ HTML = """<html><body><p>News</p>
 </body></html>"""
 
 
-@pytest.fixture(scope="module")
-def key(stack: LocalRuntime) -> bytes:
-    """The stack's signing key, as campaign staging signs the links it puts in a mail."""
-    secrets = stack.client("secretsmanager")
-    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-cursor-key"))
-    return str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()
-
-
-def settle(stack: LocalRuntime, ready: Any, seconds: float = 120) -> Any:
-    """`ready()` once it is truthy; the stack drained in short steps (a busy machine is slow, not broken)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        with suppress(TimeoutError):
-            stack.drain(timeout=10)
-        result = ready()
-        if result or time.monotonic() > deadline:
-            return result
-
-
-def drain(stack: LocalRuntime) -> None:
-    stack.drain(timeout=120)
-
-
-def _message(stack: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]:
-    item = stack.client("dynamodb").get_item(
-        TableName=TABLE, Key={"pk": {"S": f"T#{tenant}#MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}}
-    )
-    return item.get("Item", {}).get("data", {}).get("M", {})
+def _settle(stack: LocalRuntime, ready: Any) -> Any:
+    """helpers.settle for about two minutes in 10-second drains, one that times out no failure (a busy
+    machine is slow, not broken)."""
+    return settle(stack, ready, attempts=12, timeout=10, busy_ok=True)
 
 
 def _counts(stack: LocalRuntime, tenant: str, campaign_id: str) -> dict[str, int]:
     items = stack.client("dynamodb").query(
         TableName=TABLE,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"T#{tenant}#CAMPAIGN#{campaign_id}#STATS"}},
+        ExpressionAttributeValues={":pk": {"S": tenant_key(tenant, "CAMPAIGN", campaign_id, "STATS")}},
     )["Items"]
     totals: dict[str, int] = {}
     for item in items:
@@ -85,13 +58,13 @@ def _campaign_mail(stack: LocalRuntime, tenant: str, to: str, tracking: dict[str
     """A marketing mail sent through the stack, then made a campaign's recipient: (message id, campaign id)."""
     campaign_id = new_id()
     message_id = request_mail(stack, tenant, "newsletter", to=to, subject="News", html=HTML, list_type_id="marketing")
-    sent = settle(stack, lambda: _message(stack, tenant, message_id).get("status", {}).get("S") == "sent")
-    assert sent, _message(stack, tenant, message_id)
-    drain(stack)  # the feedback of the send (the tenant lookup) has been written
+    sent = _settle(stack, lambda: stored_message(stack, tenant, message_id).get("status") == "sent")
+    assert sent, stored_message(stack, tenant, message_id)
+    drain(stack, timeout=120)  # the feedback of the send (the tenant lookup) has been written
     flags = {name: {"BOOL": on} for name, on in tracking.items()}
     stack.client("dynamodb").update_item(
         TableName=TABLE,
-        Key={"pk": {"S": f"T#{tenant}#MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}},
+        Key=record_item_key(tenant, "message", message_id),
         UpdateExpression="SET #d.campaign_id = :c, #d.tracking = :t ADD #v :one",  # a new version: no stale write
         ExpressionAttributeNames={"#d": "data", "#v": "version"},
         ExpressionAttributeValues={":c": {"S": campaign_id}, ":t": {"M": flags}, ":one": {"N": "1"}},
@@ -131,16 +104,16 @@ def test_opens_and_clicks_are_recorded_once_and_clicks_go_where_the_mail_said(
         assert "evil" not in clicked.headers["Location"]
     assert requests.get(about, allow_redirects=False, timeout=30).headers["Location"] == "https://shop.example/about"
 
-    opened = settle(stack, lambda: envelopes(stack, tenant, "email.opened"))
-    clicks = settle(stack, lambda: len(envelopes(stack, tenant, "email.clicked")) >= 2 or None)
+    opened = _settle(stack, lambda: envelopes(stack, tenant, "email.opened"))
+    clicks = _settle(stack, lambda: len(envelopes(stack, tenant, "email.clicked")) >= 2 or None)
     assert clicks
-    drain(stack)
+    drain(stack, timeout=120)
     [opened] = envelopes(stack, tenant, "email.opened")
     assert (opened["data"]["message_id"], opened["data"]["campaign_id"]) == (message_id, campaign_id)
     assert opened["data"]["to"] == "reader@example.com"
     urls = sorted(e["data"]["url"] for e in envelopes(stack, tenant, "email.clicked"))
     assert urls == ["https://shop.example/about", "https://shop.example/offer?a=1&b=2"]
-    message = _message(stack, tenant, message_id)
+    message = stored_message(stack, tenant, message_id)
     assert "opened_at" in message and "clicked_at" in message
     counts = _counts(stack, tenant, campaign_id)
     assert (counts.get("opened"), counts.get("clicked")) == (1, 1), (counts, message)  # once per recipient
@@ -159,9 +132,9 @@ def test_forged_or_altered_links_record_nothing(stack: LocalRuntime, tenant: str
     assert_problem(requests.get(f"{stack.api_url}/t/{pixel}", timeout=30), 404)
     other_tenant = tracking_token("t" + new_id().lower()[:16], message_id, "open", None, key)
     assert requests.get(f"{stack.api_url}/t/{other_tenant}", timeout=30).status_code == 200  # a pixel, no record
-    drain(stack)
+    drain(stack, timeout=120)
     assert envelopes(stack, tenant, "email.opened") == envelopes(stack, tenant, "email.clicked") == []
-    message = _message(stack, tenant, message_id)
+    message = stored_message(stack, tenant, message_id)
     assert "opened_at" not in message and "clicked_at" not in message
     assert _counts(stack, tenant, campaign_id) == {}
 
@@ -178,20 +151,22 @@ def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRunt
     assert "subscribed again" in subscribed.text
     again = requests.post(f"{stack.api_url}/u/{token}", data="action=unsubscribe", headers=FORM, timeout=30)
     assert "You do not receive these emails." in again.text
-    assert "unsubscribed_at" in _message(stack, tenant, message_id)
+    assert "unsubscribed_at" in stored_message(stack, tenant, message_id)
     assert _counts(stack, tenant, campaign_id).get("unsubscribed") == 1
-    naming = settle(  # the first opt-out names the mail; the one after subscribing again does not stamp it
+    naming = _settle(  # the first opt-out names the mail; the one after subscribing again does not stamp it
         stack, lambda: [e for e in envelopes(stack, tenant, "email.unsubscribed") if e["data"].get("message_id")]
     )
     assert [(e["data"]["message_id"], e["data"]["campaign_id"]) for e in naming] == [(message_id, campaign_id)]
     # an old token (no message) still opts out, and touches no campaign
     old = unsubscribe_token(tenant, "other@example.com", "marketing", key=key)
-    assert requests.post(f"{stack.api_url}/u/{old}", data="action=unsubscribe", headers=FORM, timeout=30).ok
+    posted = requests.post(f"{stack.api_url}/u/{old}", data="action=unsubscribe", headers=FORM, timeout=30)
+    assert posted.status_code == 200, posted.text
     # a token naming another recipient's mail does not stamp that mail
     theirs, their_campaign = _campaign_mail(stack, tenant, "stays@example.com", {"opens": False, "clicks": False})
     wrong = unsubscribe_token(tenant, "intruder@example.com", "marketing", key=key, message_id=theirs)
-    assert requests.post(f"{stack.api_url}/u/{wrong}", data="action=unsubscribe", headers=FORM, timeout=30).ok
-    assert "unsubscribed_at" not in _message(stack, tenant, theirs)
+    posted = requests.post(f"{stack.api_url}/u/{wrong}", data="action=unsubscribe", headers=FORM, timeout=30)
+    assert posted.status_code == 200, posted.text
+    assert "unsubscribed_at" not in stored_message(stack, tenant, theirs)
     assert _counts(stack, tenant, their_campaign).get("unsubscribed") is None
 
 
@@ -214,7 +189,7 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
     campaign = admin.post("/campaigns", json={**body, "tracking": {"opens": True, "clicks": True}}).json()
     assert admin.post(f"/campaigns/{campaign['id']}/send").status_code == 200
     message_id = derived_id(campaign["once_scope"], contact)
-    mail = settle(stack, lambda: _sent_mail(stack, message_id) if _has_mail(stack, message_id) else None)
+    mail = _settle(stack, lambda: (sent_mails(stack).get(message_id) or [None])[0])
     assert mail is not None, admin.get(f"/campaigns/{campaign['id']}").json()
 
     html = mail.get_body(preferencelist=("html",)).get_content()
@@ -224,17 +199,12 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
     assert followed.headers["Location"] == "https://shop.example/offer?a=1&b=2"
     unsubscribe = mail["List-Unsubscribe"].split(",")[0].strip()[1:-1]
     assert unsubscribe.startswith(f"{stack.api_url}/u/")
-    assert requests.post(unsubscribe, data="List-Unsubscribe=One-Click", headers=FORM, timeout=30).ok
+    assert requests.post(unsubscribe, data="List-Unsubscribe=One-Click", headers=FORM, timeout=30).status_code == 200
 
     def counted() -> dict[str, Any] | None:
         stats: dict[str, Any] = admin.get(f"/campaigns/{campaign['id']}").json()["stats"]
         return stats if (stats["opened"], stats["clicked"], stats["unsubscribed"]) == (1, 1, 1) else None
 
-    assert settle(stack, counted), admin.get(f"/campaigns/{campaign['id']}").json()["stats"]
+    assert _settle(stack, counted), admin.get(f"/campaigns/{campaign['id']}").json()["stats"]
     opted_out = admin.get("/email/list-types/marketing/opt-outs").json()["items"]
     assert [o["address"] for o in opted_out] == ["anna@example.com"]
-
-
-def _has_mail(stack: LocalRuntime, message_id: str) -> bool:
-    state = requests.get(f"{stack.aws_endpoint}/moto-api/data.json", timeout=30).json()
-    return any(f"<{message_id}@kontakt>" in m["raw_data"] for m in state.get("ses", {}).get("RawMessage", []))

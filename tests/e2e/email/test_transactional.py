@@ -14,9 +14,8 @@ from infra.template import LOCAL_PARAMETERS
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import put_record, send_requested, sent_mails
-from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle
+from tests.e2e.helpers import assert_problem, envelopes, new_tenant, ok, put_envelope, settle
 
-TABLE = "kontakt-dev-email"
 DOMAIN = LOCAL_PARAMETERS["SendingDomain"]  # the local stack's SendingDomain, its SES identity
 BUCKET = "kontakt-test-email-attachments"  # a requester's own bucket: the sender may not read it
 
@@ -45,10 +44,7 @@ def _sent_mails(stack: LocalRuntime, message_id: str) -> list[EmailMessage]:
 
 
 def _message(admin: Api, message_id: str) -> dict[str, Any]:
-    response = admin.get(f"/email/messages/{message_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return ok(admin.get(f"/email/messages/{message_id}"))
 
 
 def test_a_request_sends_one_mail_and_records_it(stack: LocalRuntime, admin: Api, tenant: str) -> None:
@@ -206,16 +202,8 @@ def test_a_list_mail_carries_one_click_unsubscribe(stack: LocalRuntime, admin: A
 def test_the_tenant_sender_setting_is_used_and_an_unverified_one_fails(stack: LocalRuntime, admin: Api) -> None:
     verified, unverified = new_tenant(), new_tenant()
     for tenant, address in ((verified, f"sales@{DOMAIN}"), (unverified, "sales@unverified.example")):
-        data = {"from_address": {"S": address}, "from_name": {"S": "Acme Sales"}, "reply_to": {"L": []}}
-        stack.client("dynamodb").put_item(
-            TableName=TABLE,
-            Item={
-                "pk": {"S": f"T#{tenant}#SETTING#email"},
-                "sk": {"S": "SETTING"},
-                "kind": {"S": "setting"},
-                "data": {"M": data},
-                "version": {"N": "1"},
-            },
+        put_record(
+            stack, tenant, "setting", "email", {"from_address": address, "from_name": "Acme Sales", "reply_to": []}
         )
     good, bad = _request(verified, text="x"), _request(unverified, text="x")
     put_envelope(stack, good)

@@ -5,25 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from services.email.unsubscribe import unsubscribe_token
+from tests.e2e.email.helpers import opted_out
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, settle, walk
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ONE_CLICK = "List-Unsubscribe=One-Click"
-
-
-@pytest.fixture(scope="module")
-def key(stack: Any) -> bytes:
-    """The stack's signing key, as the sender would sign the links it puts in a mail."""
-    secrets = stack.client("secretsmanager")
-    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-cursor-key"))
-    return str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()
-
-
-def opted_out(client: Any, list_type_id: str) -> list[str]:
-    return [o["address"] for o in walk(client, f"/email/list-types/{list_type_id}/opt-outs", limit=50)]
 
 
 def test_list_types_start_with_the_defaults_and_managers_manage_them(api: Any) -> None:

@@ -8,25 +8,24 @@ import pytest
 from pydantic import ValidationError
 
 from services.activities.domain.contact_orders import (
-    Booking,
-    BookingStatus,
     ContactOrder,
     ContactOrderCreate,
-    ContactOrderSettings,
     LocationIn,
-    Permission,
-    SettingsUpdate,
     TimeEntryCreate,
-    booking_reminder,
     can_see,
     check_assignees,
-    check_booking_times,
-    check_status,
     customer_errors,
     day_start,
-    format_number,
     rank_by_number,
     rank_by_planned,
+)
+from services.activities.domain.order_bookings import Booking, BookingStatus, booking_reminder, check_booking_times
+from services.activities.domain.order_settings import (
+    ContactOrderSettings,
+    Permission,
+    SettingsUpdate,
+    check_status,
+    format_number,
 )
 from shared.auth import Role
 from shared.contracts.contact_orders import new_customer_ids

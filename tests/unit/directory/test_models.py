@@ -12,8 +12,8 @@ from services.directory.domain.models import (
     AccountUpdate,
     Class,
     ContactCreate,
-    ContactErased,
     ContactUpdate,
+    ErasedContactUnchangeable,
     Owner,
     PicklistItem,
     PicklistName,
@@ -188,8 +188,16 @@ def test_erase_contact_clears_personal_data_and_blocks_updates() -> None:
     assert (erased.first_name, erased.last_name, erased.email, erased.mobile) == (None, None, None, None)
     assert erased.groups == []
     assert (erased.id, erased.number, erased.account_id) == ("C1", "CON-1001", "A1")
-    with pytest.raises(ContactErased):
+    with pytest.raises(ErasedContactUnchangeable) as refused:
         apply_contact_update(erased, ContactUpdate(first_name="Back"), LATER)
+    # The problem a client gets (409 application/problem+json), whatever the exception is named.
+    problem = refused.value
+    assert (problem.status, problem.code, problem.title, problem.detail) == (
+        409,
+        "contact_erased",
+        "Conflict",
+        "the contact has been erased",
+    )
 
 
 def test_default_picklists_cover_every_list_and_ceased_status() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, AttachmentCreate
 from services.email.domain.campaigns import (
-    MAX_CAMPAIGN_ATTACHMENTS,
-    AttachmentCreate,
     CampaignCreate,
     CampaignStatus,
     ScheduleRequest,

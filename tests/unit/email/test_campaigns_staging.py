@@ -1,4 +1,4 @@
-"""What one member of a campaign becomes (no I/O: tracking off, the caller only names the tenant)."""
+"""What one member of a campaign becomes (no I/O: tracking off)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from services.email.campaign_files import planned
-from services.email.campaigns import Member, _context, _message_data
-from services.email.domain.campaigns import MAX_CAMPAIGN_ATTACHMENTS, AttachmentCreate
+from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, AttachmentCreate
+from services.email.domain.campaign_recipients import Member, member_context, message_data
 from services.email.domain.templates import TemplateParts, tag_context
 from shared.errors import ValidationFailed
 
@@ -17,13 +17,9 @@ TEMPLATE = TemplateParts(subject="Hi {{ contact.first_name }}", html="<p>{{ acco
 NOTHING: tuple[set[str], set[str]] = (set(), set())
 
 
-class _Caller:
-    tenant = "t1"
-
-
 def _data(context: dict[str, Any], blocked: tuple[set[str], set[str]] = NOTHING) -> dict[str, Any]:
     member = Member(contact_id="c1", fields={})
-    return _message_data(_Caller(), "k1", CAMPAIGN, "m1", member, context, TEMPLATE, blocked)  # type: ignore[arg-type]
+    return message_data("k1", CAMPAIGN, "m1", member, context, TEMPLATE, blocked)
 
 
 def _known(**contact: Any) -> dict[str, Any]:
@@ -47,9 +43,9 @@ def test_erased_addressless_suppressed_and_opted_out_members_do_not_go() -> None
 
 def test_a_contact_the_projection_has_not_heard_of_uses_the_page_fields() -> None:
     member = Member(contact_id="c9", fields={"email": "new@x.fi", "first_name": "New"})
-    context = _context(member, None)
+    context = member_context(member, None)
     assert context["contact"]["email"] == "new@x.fi" and context["contact"]["id"] == "c9"
-    assert _context(member, {"gone": "deleted"}) == {"gone": "deleted"}
+    assert member_context(member, {"gone": "deleted"}) == {"gone": "deleted"}
 
 
 def test_attachments_fit_in_what_is_left_of_5_mb() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from services.email import ratelimit
 from services.email.ratelimit import chunks, rate_limit, room_for, seconds_to_next_window, window_of
-from shared import clock
+from tests.kernel_clock import KernelClock
 
 
 def test_a_moment_falls_in_its_second() -> None:
@@ -118,15 +118,7 @@ def test_a_wait_within_the_deadline_takes_its_tokens(monkeypatch: pytest.MonkeyP
 
 def test_a_wait_runs_on_the_kernels_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A test that moves shared.clock moves the sender's waits: no wall-clock sleep."""
-    moment = [2_000_000_000.5]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        moment[0] += seconds
-
-    monkeypatch.setattr(clock, "epoch", lambda: moment[0])
-    monkeypatch.setattr(clock, "sleep", sleep)
+    kernel = KernelClock(2_000_000_000.5).install(monkeypatch)
     windows: list[int] = []
 
     def take(window: int, tokens: int, limit: int) -> bool:
@@ -136,11 +128,11 @@ def test_a_wait_runs_on_the_kernels_clock(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(ratelimit, "_take", take)
     assert ratelimit.acquire(5, limit=5) == 2
     assert windows == [2_000_000_000, 2_000_000_001, 2_000_000_002]
-    assert slept == [pytest.approx(0.501), pytest.approx(1.0)]
+    assert kernel.slept == [pytest.approx(0.501), pytest.approx(1.0)]
     monkeypatch.setattr(ratelimit, "_take", lambda window, take, size: False)  # every second is full
     with pytest.raises(ratelimit.RateLimitTimeout):  # the deadline is in the clock's seconds too
-        ratelimit.acquire(5, limit=5, deadline=moment[0] + 0.5)
-    assert len(slept) == 2
+        ratelimit.acquire(5, limit=5, deadline=kernel.epoch() + 0.5)
+    assert len(kernel.slept) == 2
 
 
 def test_the_senders_deadline_is_on_the_kernels_clock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,6 +142,6 @@ def test_the_senders_deadline_is_on_the_kernels_clock(monkeypatch: pytest.Monkey
         def get_remaining_time_in_millis(self) -> int:
             return 60_000
 
-    monkeypatch.setattr(clock, "epoch", lambda: 2_000_000_000.0)
+    KernelClock(2_000_000_000.0).install(monkeypatch)
     assert sender.deadline(Context()) == 2_000_000_000.0 + 60 - sender.SEND_RESERVE_SECONDS
     assert sender.deadline(object()) is None

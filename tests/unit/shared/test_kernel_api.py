@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import api as http
@@ -228,6 +229,31 @@ def test_swagger_page_serves_the_same_document(make_http_event: Any) -> None:
     document = json.loads(response["body"])
     assert document["info"]["title"] == "Kernel test"
     assert document["security"] == [{"bearer": []}]
+
+
+def test_the_app_serves_its_openapi_document_without_a_login(make_http_event: Any) -> None:
+    response = app.resolve(make_http_event("GET", "/kernel/openapi.json", claims=None), {})
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert json.loads(response["body"]) == json.loads(app.get_openapi_json_schema())
+    assert "/kernel/openapi.json" not in json.loads(response["body"])["paths"]
+
+
+def test_the_routers_given_are_mounted_and_documented(make_http_event: Any) -> None:
+    first, second = APIGatewayHttpRouter(), APIGatewayHttpRouter()
+
+    @first.get("/orders/<order_id>")
+    def order(order_id: str) -> dict[str, Any]:
+        return {"order": order_id}
+
+    @second.get("/notes")
+    def notes() -> dict[str, Any]:
+        return {"notes": []}
+
+    mounted = http.create_app("Mounted", "mounted", [first, second])
+    assert json.loads(mounted.resolve(make_http_event("GET", "/orders/o1"), {})["body"]) == {"order": "o1"}
+    assert json.loads(mounted.resolve(make_http_event("GET", "/notes"), {})["body"]) == {"notes": []}
+    assert set(json.loads(mounted.get_openapi_json_schema())["paths"]) == {"/orders/{order_id}", "/notes"}
 
 
 def test_openapi_validation_errors_are_problems() -> None:

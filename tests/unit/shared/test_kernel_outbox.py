@@ -13,6 +13,7 @@ from shared import outbox
 from shared.events import SYSTEM, Envelope
 from shared.observability import metrics
 from shared.outbox import PublisherSettings, publish
+from shared.store import record_key
 
 pytestmark = pytest.mark.disable_socket
 
@@ -113,7 +114,7 @@ def outbox_record(n: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def other_record(n: int, event_name: str = "INSERT") -> dict[str, Any]:
-    image = {"pk": {"S": f"T#t1#ACCOUNT#{n}"}, "sk": {"S": "ACCOUNT"}, "kind": {"S": "account"}}
+    image = {"pk": {"S": record_key("t1", "account", str(n))}, "sk": {"S": "ACCOUNT"}, "kind": {"S": "account"}}
     record: dict[str, Any] = {"eventName": event_name, "dynamodb": {"SequenceNumber": str(1000 + n)}}
     if event_name != "REMOVE":
         record["dynamodb"]["NewImage"] = image

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.activities import call_list
+from services.activities.call_list import calls, listing
 from services.activities.domain.call_list import CallCreate, CallListFilter, CallListMode, CallListRow, Order, SortBy
 from services.activities.domain.models import Activity
 from services.activities.handlers.common import caller
@@ -46,9 +46,9 @@ def list_call_list(
         sort=sort,
         order=order,
     )
-    return call_list.list_rows(caller(router), flt, cursor, limit)
+    return listing.list_rows(caller(router), flt, cursor, limit)
 
 
 @router.post("/call-list/calls", status_code=201)
 def log_call(body: Annotated[CallCreate, Body()]) -> Activity:
-    return call_list.log_call(caller(router), body)
+    return calls.log_call(caller(router), body)

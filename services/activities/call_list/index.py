@@ -1,0 +1,192 @@
+"""The call list's rows kept from the directory's events: accounts, contacts, classes, target groups.
+
+Every write is absolute and guarded (a record's `version`; the event time for classes and target
+groups), in its own retried transaction, so that a redelivered or late event changes nothing;
+deleted and erased records become tombstones. An account's change reaches its contacts' rows in
+batches of at most `MAX_BATCH`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.activities.call_list import rows
+from services.activities.domain.call_list import GroupRule, RowKind, with_account, with_record
+from services.activities.store import ActivitiesStore, Record, new_record
+from services.activities.subscriptions import subscribe
+from shared.contracts.directory import ClassChanged, ContactErased, RecordChanged, RecordDeleted, TargetGroupChanged
+from shared.errors import ValidationFailed
+from shared.events import Envelope
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
+
+CLASSES = "cl_classes"
+GROUP = "cl_group"
+MAX_BATCH = 99  # rows per transaction when an account's change reaches its contacts
+
+_store = ActivitiesStore()
+
+
+@subscribe("account.created")
+@subscribe("account.updated")
+def on_account_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    payload = RecordChanged.model_validate(envelope.data)
+    rows.write(envelope.tenant_id, "account", payload.id, lambda data, _: with_record("account", data, payload.record))
+    spread_account(envelope.tenant_id, payload.id)
+
+
+def spread_account(tenant: str, account_id: str) -> int:
+    """Carry an account's fields to its contacts' rows; returns how many changed."""
+    account = rows.get_row(tenant, "account", account_id)
+    if account is None:
+        return 0
+    changed = 0
+    batch: list[Record] = []
+    for row in Record.by_account.query(rows.contacts_of_pk(tenant, account_id), page_size=100):
+        batch.append(row)
+        if len(batch) == MAX_BATCH:
+            changed += _spread_batch(tenant, account_id, account.data, batch)
+            batch = []
+    return changed + (_spread_batch(tenant, account_id, account.data, batch) if batch else 0)
+
+
+def _spread_batch(tenant: str, account_id: str, account: dict[str, Any], batch: list[Record]) -> int:
+    def attempt(current: list[Record]) -> int:
+        uow = UnitOfWork()
+        for row in current:
+            data = row.data
+            if (data.get("record") or {}).get("account_id") != account_id or data.get("gone"):
+                continue
+            new = with_account(data, account_id, account)
+            if new != data:
+                rows.stage(uow, row, tenant, "contact", row.record_id, new)
+        uow.commit()
+        return len(uow)
+
+    try:
+        return attempt(batch)  # the index's copies, usually current
+    except ConcurrentUpdate:  # read each row afresh and try again
+        ids = [r.record_id for r in batch]
+
+        def fresh() -> int:
+            return attempt([r for i in ids if (r := rows.get_row(tenant, "contact", i))])
+
+        return int(run_with_retries(fresh))
+
+
+@subscribe("contact.created")
+@subscribe("contact.updated")
+def on_contact_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    payload = RecordChanged.model_validate(envelope.data)
+    tenant = envelope.tenant_id
+
+    def change(data: dict[str, Any] | None, uow: UnitOfWork) -> dict[str, Any] | None:
+        new = with_record("contact", data, payload.record)
+        if new is None:
+            return None
+        account_id = new["record"].get("account_id")
+        if not account_id:
+            return with_account(new, None, None)
+        account = rows.get_row(tenant, "account", account_id)
+        # Commit only if the account row is still what was read: a change of it in between is
+        # either seen here on the retry or carried to this row by its own handler.
+        rows.check_unchanged(uow, tenant, "account", account_id, account)
+        return with_account(new, account_id, account.data if account else None)
+
+    rows.write(tenant, "contact", payload.id, change)
+
+
+@subscribe("account.deleted")
+def on_account_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
+    _bury(envelope.tenant_id, "account", RecordDeleted.model_validate(envelope.data).id, "deleted")
+
+
+@subscribe("contact.deleted")
+def on_contact_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
+    _bury(envelope.tenant_id, "contact", RecordDeleted.model_validate(envelope.data).id, "deleted")
+
+
+@subscribe("contact.erased")
+def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
+    _bury(envelope.tenant_id, "contact", ContactErased.model_validate(envelope.data).id, "erased")
+
+
+def _bury(tenant: str, kind: RowKind, row_id: str, why: str) -> None:
+    """Replace a row by a tombstone: nothing of the record (or its events) is kept."""
+    rows.write(tenant, kind, row_id, lambda data, _: None if (data or {}).get("gone") else {"gone": why})
+
+
+# ----------------------------------------------------------------------------- classes, target groups
+
+
+def _newer(held: Mapping[str, Any] | None, at: str) -> bool:
+    return held is None or str(held.get("at", "")) < at
+
+
+@subscribe("class.created")
+def on_class_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    payload = ClassChanged.model_validate(envelope.data)
+    _set_class(envelope, payload.id, {"type": payload.classification_type_id})
+
+
+def _set_class(envelope: Envelope, class_id: str, entry: dict[str, Any]) -> None:
+    at = envelope.occurred_at.isoformat()
+
+    def attempt() -> None:
+        record = _store.get(envelope.tenant_id, CLASSES, "all")
+        classes = dict((record.data if record else {}).get("classes") or {})
+        if not _newer(classes.get(class_id), at):
+            return
+        classes[class_id] = {**entry, "at": at}
+        uow = UnitOfWork()
+        if record is None:
+            _store.add(uow, new_record(envelope.tenant_id, CLASSES, "all", {"classes": classes}))
+        else:
+            _store.replace(uow, record, {"classes": classes})
+        uow.commit()
+
+    run_with_retries(attempt)
+
+
+def class_types(tenant: str) -> dict[str, str]:
+    """class id -> classification type id, for the classes that have a type."""
+    record = _store.get(tenant, CLASSES, "all")
+    classes = (record.data if record else {}).get("classes") or {}
+    return {cid: c["type"] for cid, c in classes.items() if c.get("type") and not c.get("gone")}
+
+
+@subscribe("target_group.created")
+@subscribe("target_group.updated")
+def on_target_group_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    payload = TargetGroupChanged.model_validate(envelope.data)
+    rule = GroupRule(conditions=payload.conditions, match=payload.match).model_dump(mode="json")
+    _set_group(envelope, payload.id, rule)
+
+
+@subscribe("target_group.deleted")
+def on_target_group_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
+    _set_group(envelope, RecordDeleted.model_validate(envelope.data).id, {"gone": True})
+
+
+def _set_group(envelope: Envelope, group_id: str, data: dict[str, Any]) -> None:
+    at = envelope.occurred_at.isoformat()
+
+    def attempt() -> None:
+        record = _store.get(envelope.tenant_id, GROUP, group_id)
+        if record is not None and (record.data.get("gone") or not _newer(record.data, at)):
+            return
+        uow = UnitOfWork()
+        if record is None:
+            _store.add(uow, new_record(envelope.tenant_id, GROUP, group_id, {**data, "at": at}))
+        else:
+            _store.replace(uow, record, {**data, "at": at})
+        uow.commit()
+
+    run_with_retries(attempt)
+
+
+def group_rule(tenant: str, group_id: str) -> GroupRule:
+    record = _store.get(tenant, GROUP, group_id)
+    if record is None or record.data.get("gone"):
+        raise ValidationFailed.on("query.target_group_id", f"No target group {group_id}.", "not_found")
+    return GroupRule.model_validate(record.data)

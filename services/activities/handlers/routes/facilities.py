@@ -1,0 +1,26 @@
+"""Contact orders [003]: facilities, the tenant's list of the places orders are about."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from services.activities import facilities
+from services.activities.domain.facilities import Facility, FacilityCreate
+from services.activities.handlers.common import caller
+from shared.pagination import DEFAULT_LIMIT, Page
+from shared.routes import Cursor, Limit, OptIdQuery
+
+router = APIGatewayHttpRouter()
+
+
+@router.get("/contact-orders/facilities")
+def list_facilities(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, account_id: OptIdQuery = None
+) -> Page[Facility]:
+    return facilities.list_facilities(caller(router), cursor, limit, account_id)
+
+
+@router.post("/contact-orders/facilities", status_code=201)
+def create_facility(body: Annotated[FacilityCreate, Body()]) -> Facility:
+    return facilities.create_facility(caller(router), body)

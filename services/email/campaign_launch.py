@@ -1,0 +1,163 @@
+"""Sending a campaign [issue 5 item 3]: now, or at a time (a one-time EventBridge Scheduler
+schedule puts `campaign.send` on the email jobs queue); pausing, resuming and cancelling it.
+
+`start_send` sets "sending" and publishes `audience.requested` in one transaction; the audience's
+pages become recipients in campaign_recipients.py. The schedule, named after the campaign, is
+removed once the campaign is sent or cancelled; a firing that finds the campaign no longer
+scheduled (sent, paused or cancelled meanwhile) does nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import suppress
+
+from services.email import stats
+from services.email.campaign_recipients import CHUNK, enqueue_many, recipient_records
+from services.email.campaigns import KIND, change, conflict, record_of, view
+from services.email.domain.campaigns import (
+    AUDIENCE_FIELDS,
+    CANCELLABLE,
+    PAUSABLE,
+    REQUESTER,
+    RESUMABLE,
+    SCHEDULABLE,
+    SCHEDULE,
+    SEND_JOB,
+    SENDABLE,
+    Campaign,
+    CampaignStatus,
+    ScheduleRequest,
+)
+from services.email.service import Caller, service_caller
+from services.email.store import EmailStore, Record
+from services.email.subscriptions import job
+from services.email.transactional import KIND as MESSAGE
+from shared import clock, scheduler
+from shared.contracts.audience import AudienceRequested
+from shared.errors import Conflict, ValidationFailed
+from shared.ids import derived_id
+from shared.schedules import Firing, at_plan
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
+
+# ----------------------------------------------------------------------------- sending
+
+
+def start_send(caller: Caller, campaign_id: str) -> Campaign:
+    """Start sending now: "sending", and the audience request in the same transaction.
+
+    A campaign already sending (or beyond) is returned unchanged.
+    """
+
+    def attempt() -> Record:
+        record = record_of(caller, campaign_id)
+        status = record.data["status"]
+        if status not in SENDABLE:
+            if status in (CampaignStatus.sending, CampaignStatus.paused, CampaignStatus.failed):
+                return record
+            raise conflict(record, "be sent")
+        now = clock.iso(clock.now())
+        uow = UnitOfWork()
+        data = {**record.data, "status": CampaignStatus.sending.value, "started_at": now, "updated_at": now}
+        target_group_id = record.data.get("target_group_id")
+        if target_group_id:
+            request = AudienceRequested(
+                request_id=campaign_id, requester=REQUESTER, target_group_id=target_group_id, fields=AUDIENCE_FIELDS
+            )
+            event_id = derived_id(caller.tenant, campaign_id, "audience.requested")
+            uow.publish(caller.event("audience.requested", request, event_id=event_id))
+        else:  # hand-added contacts only: the audience is complete as it is
+            data["audience"] = {"pages": [], "last_page": 0, "total": 0, "complete": True}
+        caller.store.replace(uow, record, data)
+        uow.commit()
+        return record
+
+    record: Record = run_with_retries(attempt)
+    _unschedule(caller, record)
+    return view(caller, record)
+
+
+def pause(caller: Caller, campaign_id: str) -> Campaign:
+    """Hold the mails not sent yet (the sender leaves them queued); 409 once everything went."""
+    record = record_of(caller, campaign_id)
+    if view(caller, record).status == CampaignStatus.sent:
+        raise Conflict(f"Campaign {campaign_id} is sent: it cannot be paused.")
+    return view(caller, change(caller, campaign_id, PAUSABLE, "be paused", {"status": CampaignStatus.paused.value}))
+
+
+def resume(caller: Caller, campaign_id: str) -> Campaign:
+    """Sending again: the mails the sender left queued while paused are queued again."""
+    record = change(caller, campaign_id, RESUMABLE, "be resumed", {"status": CampaignStatus.sending.value})
+    queued = [r.record_id for r in recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
+    enqueue_many(caller.tenant, queued, campaign_id)
+    return view(caller, record)
+
+
+def cancel(caller: Caller, campaign_id: str) -> Campaign:
+    """Cancelled: the mails still queued are skipped (a paused campaign's have no queue message left)."""
+    record = change(caller, campaign_id, CANCELLABLE, "be cancelled", {"status": CampaignStatus.cancelled.value})
+    _unschedule(caller, record)
+    queued = [r for r in recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
+    for start in range(0, len(queued), CHUNK):
+        _skip(caller, campaign_id, queued[start : start + CHUNK])
+    return view(caller, record)
+
+
+def _skip(caller: Caller, campaign_id: str, records: list[Record]) -> None:
+    """Mark queued messages skipped with their counters; one a sender took meanwhile is left to it."""
+    try:
+        _commit_skip(caller, campaign_id, records)
+    except ConcurrentUpdate:
+        for one in records:
+            with suppress(ConcurrentUpdate):
+                fresh = caller.store.get(caller.tenant, MESSAGE, one.record_id)
+                if fresh is not None and fresh.data.get("status") == "queued":
+                    _commit_skip(caller, campaign_id, [fresh])
+
+
+def _commit_skip(caller: Caller, campaign_id: str, records: list[Record]) -> None:
+    uow = UnitOfWork()
+    shards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for record in records:
+        caller.store.replace(uow, record, {**record.data, "status": "skipped", "error": "The campaign was cancelled."})
+        counts = shards[stats.shard_of(record.record_id)]
+        counts["queued"] -= 1
+        counts["skipped"] += 1
+    for shard, deltas in shards.items():
+        stats.stage_shard_counts(uow, caller.tenant, campaign_id, shard, dict(deltas))
+    uow.commit()
+
+
+# ----------------------------------------------------------------------------- scheduled sending
+
+
+def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaign:
+    """Send at `send_at`: "scheduled", and a one-time schedule that puts `campaign.send` on the jobs queue.
+
+    A scheduled campaign may be scheduled again (the schedule, named after the campaign, moves).
+    """
+    send_at = body.send_at.replace(microsecond=0)
+    plan = at_plan(send_at, "UTC", clock.now())
+    if plan is None:
+        raise ValidationFailed.on("send_at", "Give a time in the future.", "past")
+    changes = {"status": CampaignStatus.scheduled.value, "send_at": clock.iso(send_at)}
+    record = change(caller, campaign_id, SCHEDULABLE, "be scheduled", changes)
+    scheduler.save_record_schedule(SCHEDULE, caller.tenant, campaign_id, plan)
+    return view(caller, record)
+
+
+def _unschedule(caller: Caller, record: Record) -> None:
+    """Remove the campaign's schedule, if it had one (one that fired is gone already)."""
+    if record.data.get("send_at"):
+        scheduler.delete_record_schedule(SCHEDULE, record.record_id)
+
+
+def _stored(tenant: str, campaign_id: str) -> Record | None:
+    return EmailStore().get(tenant, KIND, campaign_id)
+
+
+@job(SEND_JOB)
+@scheduler.on_firing(SCHEDULE, _stored, lambda record, _: record.data["status"] == CampaignStatus.scheduled)
+def run_scheduled_send(record: Record, fired: Firing) -> None:
+    """A campaign's schedule fired: send it, unless it was sent, paused or cancelled meanwhile."""
+    start_send(service_caller(fired.tenant_id), record.record_id)

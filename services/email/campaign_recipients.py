@@ -1,0 +1,298 @@
+"""A campaign's recipients [issue 5 item 3]: its audience's pages and the contacts added by hand
+become messages, which go on the send queue; the list of them with their statuses.
+
+Its recipients are message records (`transactional.new_message_record`) with id
+`derived_id(once_scope, contact_id)`, data `campaign_id`, listed by `by_parent` gsi3
+`T#<t>#CAMPAIGN#<id>#MESSAGE` / message id: a contact is mailed once per scope, however often a
+page arrives.
+
+Each `audience.page` stages its members in bulk (BatchGet of the existing messages, recipient rows,
+suppressions and opt-outs; transactions of at most `CHUNK` messages with their counters), then
+queues the queued ones (SendMessageBatch), then records the page on the campaign. Writing before
+queueing and re-queueing still-queued messages on a redelivery means a crash anywhere neither
+loses nor doubles a mail. What one member's message is: domain/campaign_recipients.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from contextlib import suppress
+from functools import cache
+from typing import Any
+
+import boto3
+
+from services.email import campaign_files, list_types, recipients, stats, templates
+from services.email.campaigns import KIND, conflict, record_of
+from services.email.domain.campaign_recipients import (
+    AddedContact,
+    ContactsAdd,
+    ContactsAdded,
+    Member,
+    member_context,
+    message_data,
+)
+from services.email.domain.campaigns import REQUESTER, CampaignStatus, audience_with
+from services.email.domain.messages import Message, normalise
+from services.email.service import Caller, page, service_caller
+from services.email.settings import EmailSettings
+from services.email.store import Record
+from services.email.subscriptions import subscribe
+from services.email.transactional import KIND as MESSAGE
+from services.email.transactional import new_message_record
+from shared import clock
+from shared.contracts.audience import AudienceMember, AudiencePage
+from shared.errors import NotFound, ValidationFailed
+from shared.events import Envelope
+from shared.ids import derived_id
+from shared.observability import logger
+from shared.pagination import Page
+from shared.settings import load
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
+
+CHUNK = 80  # messages per staging transaction (+ at most 10 counter shards: under DynamoDB's 100)
+SQS_BATCH = 10
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def recipients_key(tenant: str, campaign_id: str) -> str:
+    return tenant_key(tenant, "CAMPAIGN", campaign_id, MESSAGE.upper())
+
+
+def recipient_records(tenant: str, campaign_id: str) -> Iterable[Record]:
+    return Record.by_parent.query(recipients_key(tenant, campaign_id), page_size=500)
+
+
+def list_recipients(
+    caller: Caller, campaign_id: str, status: str | None, cursor: str | None, limit: int
+) -> Page[Message]:
+    """The campaign's recipients (their messages) in message id order, optionally of one status."""
+    record_of(caller, campaign_id)
+
+    def fetch(after: dict[str, Any] | None, count: int) -> list[Record]:
+        model: Any = Record
+        condition = model.gsi3sk > after["id"] if after else None
+        query = Record.by_parent.query(
+            recipients_key(caller.tenant, campaign_id),
+            range_key_condition=condition,
+            filter_condition=(model.fields["status"] == status) if status else None,
+            page_size=max(count, 50),
+        )
+        found: list[Record] = []
+        for record in query:
+            found.append(record)
+            if len(found) >= count:
+                break
+        return found
+
+    scope = f"campaign:{campaign_id}:{status or ''}"
+    return page(caller, scope, cursor, limit, fetch, lambda r: {"id": r.record_id}, Message)
+
+
+# ----------------------------------------------------------------------------- the send queue
+
+
+@cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def enqueue_many(tenant: str, message_ids: list[str], campaign_id: str) -> None:
+    """Queue messages on the send queue, ten per SendMessageBatch; raises if any entry failed."""
+    url = load(EmailSettings).send_queue_url
+    for start in range(0, len(message_ids), SQS_BATCH):
+        chunk = message_ids[start : start + SQS_BATCH]
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": json.dumps({"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id}),
+            }
+            for i, m in enumerate(chunk)
+        ]
+        result = _sqs().send_message_batch(QueueUrl=url, Entries=entries)
+        if result.get("Failed"):
+            raise RuntimeError(f"send queue refused {len(result['Failed'])} of {len(chunk)} messages")
+
+
+# ----------------------------------------------------------------------------- staging
+
+
+def _mail_attachments(caller: Caller, campaign_id: str, campaign: dict[str, Any]) -> list[dict[str, Any]]:
+    return campaign_files.mail_refs(caller.tenant, campaign_id, campaign.get("attachments") or [])
+
+
+def _blocked(caller: Caller, addresses: list[str], list_type_id: str) -> tuple[set[str], set[str]]:
+    """Which of the addresses are suppressed, and which opted out of the list type (BatchGets)."""
+    by_suppression = {derived_id(a): a for a in addresses}
+    by_optout = {derived_id(a, list_type_id): a for a in addresses}
+    suppressed = caller.store.get_many(caller.tenant, list_types.SUPPRESSION, list(by_suppression))
+    opted_out = caller.store.get_many(caller.tenant, list_types.OPTOUT, list(by_optout))
+    return {by_suppression[i] for i in suppressed}, {by_optout[i] for i in opted_out}
+
+
+def _get_many(caller: Caller, kind: str, ids: list[str]) -> dict[str, Record]:
+    found: dict[str, Record] = {}
+    for start in range(0, len(ids), 100):
+        found.update(caller.store.get_many(caller.tenant, kind, ids[start : start + 100]))
+    return found
+
+
+def stage_members(
+    caller: Caller, campaign_id: str, campaign: dict[str, Any], members: list[Member], template_id: str
+) -> list[AddedContact]:
+    """Every member's message exists and every queued one is on the send queue afterwards.
+
+    A member whose message exists already is not written again (its still-queued message is
+    queued again: an earlier attempt may have stopped before queueing).
+    """
+    scope = campaign["once_scope"]
+    ids = {m.contact_id: derived_id(scope, m.contact_id) for m in members}
+    existing = _get_many(caller, MESSAGE, list(ids.values()))
+    todo = [m for m in dict((m.contact_id, m) for m in members).values() if ids[m.contact_id] not in existing]
+    results = [
+        AddedContact(contact_id=c, message_id=m, status=existing[m].data.get("status", "queued"))
+        for c, m in ids.items()
+        if m in existing
+    ]
+    requeue = [m for m in existing if existing[m].data.get("status") == "queued"]
+    if todo:
+        template = templates.get_template(caller, template_id)
+        known = recipients.contexts_for(caller, [m.contact_id for m in todo])
+        contexts = {m.contact_id: member_context(m, known.get(m.contact_id)) for m in todo}
+        addresses = [normalise(a) for c in contexts.values() if (a := (c.get("contact") or {}).get("email"))]
+        campaign = {**campaign, "mail_attachments": _mail_attachments(caller, campaign_id, campaign)}
+        blocked = _blocked_chunked(caller, addresses, campaign["list_type_id"])
+        staged: list[tuple[str, dict[str, Any]]] = []
+        for member in todo:
+            message_id = ids[member.contact_id]
+            data = message_data(
+                campaign_id, campaign, message_id, member, contexts[member.contact_id], template, blocked
+            )
+            staged.append((message_id, data))
+        written = _write_messages(caller, campaign_id, staged)
+        results += [AddedContact(contact_id=d["contact_id"], message_id=m, status=d["status"]) for m, d in staged]
+        requeue += [m for m, d in staged if d["status"] == "queued" and m in written]
+    enqueue_many(caller.tenant, requeue, campaign_id)
+    return results
+
+
+def _blocked_chunked(caller: Caller, addresses: list[str], list_type_id: str) -> tuple[set[str], set[str]]:
+    suppressed: set[str] = set()
+    opted_out: set[str] = set()
+    unique = list(dict.fromkeys(addresses))
+    for start in range(0, len(unique), 100):
+        s, o = _blocked(caller, unique[start : start + 100], list_type_id)
+        suppressed |= s
+        opted_out |= o
+    return suppressed, opted_out
+
+
+def _write_messages(caller: Caller, campaign_id: str, staged: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    """Write the messages in transactions of `CHUNK` with their counters; returns the ids written
+    (or found written by a concurrent delivery)."""
+    written: set[str] = set()
+    for start in range(0, len(staged), CHUNK):
+        chunk = staged[start : start + CHUNK]
+        try:
+            _commit_chunk(caller, campaign_id, chunk)
+            written |= {m for m, _ in chunk}
+        except ConcurrentUpdate:  # some were written concurrently: write the others one by one
+            for one in chunk:
+                with suppress(ConcurrentUpdate):
+                    _commit_chunk(caller, campaign_id, [one])
+                written.add(one[0])
+    return written
+
+
+def _commit_chunk(caller: Caller, campaign_id: str, chunk: list[tuple[str, dict[str, Any]]]) -> None:
+    uow = UnitOfWork()
+    shards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for message_id, data in chunk:
+        record = new_message_record(caller, message_id, data)
+        record.gsi3pk, record.gsi3sk = recipients_key(caller.tenant, campaign_id), message_id
+        caller.store.add(uow, record)
+        counts = shards[stats.shard_of(message_id)]
+        counts["recipients"] += 1
+        counts[data["status"]] += 1
+    for shard, deltas in shards.items():
+        stats.stage_shard_counts(uow, caller.tenant, campaign_id, shard, dict(deltas))
+    uow.commit()
+
+
+# ----------------------------------------------------------------------------- audience pages
+
+
+@subscribe("audience.page")
+def on_audience_page(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Stage one page of a sending campaign's members, then record the page on the campaign."""
+    audience = AudiencePage.model_validate(envelope.data)
+    if audience.requester != REQUESTER:
+        return
+    caller = service_caller(envelope.tenant_id)
+    record = caller.store.get(caller.tenant, KIND, audience.request_id)
+    if record is None:
+        logger.warning("audience page of no campaign", extra={"request_id": audience.request_id})
+        return
+    campaign_id = record.record_id
+    if audience.error:
+        _fail(caller, campaign_id, audience.error)
+        return
+    if record.data["status"] in (CampaignStatus.sending, CampaignStatus.paused):
+        members = [_member(m) for m in audience.members]
+        try:
+            stage_members(caller, campaign_id, record.data, members, record.data["template_id"])
+        except NotFound as exc:  # the template was deleted since: nothing can be sent
+            _fail(caller, campaign_id, exc.detail)
+            return
+    _record_page(caller, campaign_id, audience)
+    logger.info("campaign page", extra={"campaign_id": campaign_id, "page": audience.page})
+
+
+def _member(member: AudienceMember) -> Member:
+    return Member(contact_id=member.contact_id, fields={"account_id": member.account_id, **member.fields})
+
+
+def _record_page(caller: Caller, campaign_id: str, audience: AudiencePage) -> None:
+    def attempt() -> None:
+        record = record_of(caller, campaign_id)
+        progress = audience_with(record.data.get("audience"), audience.page, audience.last, audience.total_members)
+        if progress == record.data.get("audience"):
+            return
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, {**record.data, "audience": progress})
+        uow.commit()
+
+    run_with_retries(attempt)
+
+
+def _fail(caller: Caller, campaign_id: str, error: str) -> None:
+    def attempt() -> None:
+        record = record_of(caller, campaign_id)
+        if record.data["status"] == CampaignStatus.failed:
+            return
+        uow = UnitOfWork()
+        changes = {"status": CampaignStatus.failed.value, "error": error, "updated_at": clock.iso(clock.now())}
+        caller.store.replace(uow, record, {**record.data, **changes})
+        uow.commit()
+
+    run_with_retries(attempt)
+    logger.warning("campaign failed", extra={"campaign_id": campaign_id, "error": error})
+
+
+# ----------------------------------------------------------------------------- hand-added contacts
+
+
+def add_contacts(caller: Caller, campaign_id: str, body: ContactsAdd) -> ContactsAdded:
+    """Contacts added by hand each get the campaign's automatic template once (a campaign message)."""
+    record = record_of(caller, campaign_id)
+    template_id = record.data.get("automatic_template_id")
+    if not template_id:
+        raise ValidationFailed.on("contact_ids", "The campaign has no automatic template.", "no_automatic_template")
+    if record.data["status"] in (CampaignStatus.cancelled, CampaignStatus.failed):
+        raise conflict(record, "take contacts")
+    members = [Member(contact_id=c, fields={}) for c in body.contact_ids]
+    return ContactsAdded(items=stage_members(caller, campaign_id, record.data, members, template_id))

@@ -1,0 +1,90 @@
+"""What the directory announces about its records, for the services that keep a copy of them.
+
+The directory produces these events (`services/directory/events.py` registers nothing else of
+them); activities (the call list, erasure, contact orders, marketing) and email (recipients)
+consume them. Producer and consumers validate with these very models: there is no consumer's
+copy. A consumer reads what it needs of the model; fields a later version of the directory adds
+are ignored by a consumer that does not know them yet (pydantic's default `extra="ignore"`, the
+tolerant reader), while the producer is held to exactly the model by the contract test
+(tests/unit/test_event_contracts.py and the e2e run's check of every event on the bus).
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.conditions import Condition, Match
+from shared.events import catalogue
+
+PRODUCER = "directory"
+
+
+class RecordChanged(BaseModel):
+    """A created or updated account/contact: the record as the directory API shows it, and what changed.
+
+    `record` carries the record's `version`; a consumer keeps the highest version it has seen, so
+    a late or redelivered event changes nothing.
+    """
+
+    id: str
+    record: dict[str, Any]
+    changed: list[str] = Field(default_factory=list)
+
+
+class RecordDeleted(BaseModel):
+    """A deleted account, contact or target group: only its id."""
+
+    id: str
+
+
+class ContactErased(BaseModel):
+    """Every service erases what it holds about this contact (GDPR)."""
+
+    id: str
+
+
+class TargetGroupChanged(BaseModel):
+    """A target group as it now is: enough to evaluate its dynamic part elsewhere.
+
+    `conditions` and `match` are as the API shows them; evaluate them with
+    `shared.conditions.matches`. Hand-added members are not part of the event.
+    """
+
+    id: str
+    name: str
+    conditions: list[Condition] = Field(default_factory=list)
+    match: Match = "all"
+
+
+class ClassChanged(BaseModel):
+    id: str
+    name: str
+    classification_type_id: str | None = None
+
+
+class GroupChanged(BaseModel):
+    """A user group and its members (user ids) after the change."""
+
+    id: str
+    name: str
+    member_ids: list[str] = Field(default_factory=list)
+
+
+_SPECS: list[tuple[str, type[BaseModel], str]] = [
+    ("account.created", RecordChanged, "An account was created."),
+    ("account.updated", RecordChanged, "An account was changed (status, manager, fields)."),
+    ("account.deleted", RecordDeleted, "An account was deleted."),
+    ("contact.created", RecordChanged, "A contact was created."),
+    ("contact.updated", RecordChanged, "A contact was changed."),
+    ("contact.deleted", RecordDeleted, "A contact was deleted."),
+    ("contact.erased", ContactErased, "A contact's personal data was erased (GDPR); erase yours."),
+    ("target_group.created", TargetGroupChanged, "A target group was created."),
+    ("target_group.updated", TargetGroupChanged, "A target group's conditions or members changed."),
+    ("target_group.deleted", RecordDeleted, "A target group was deleted."),
+    ("class.created", ClassChanged, "A class (of a classification type) was created."),
+    ("group.created", GroupChanged, "A user group was created (it has no members yet)."),
+    ("group.updated", GroupChanged, "A user group's members changed; member_ids is the whole list after it."),
+]
+
+for _type, _payload, _description in _SPECS:
+    catalogue.register(_type, _payload, producer=PRODUCER, description=_description)
