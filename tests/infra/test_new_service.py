@@ -16,6 +16,7 @@ from infra.template import build_stack, translate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+NAMES = ("notes", "invoicing")  # a short and a long name: the code must be clean at any length
 
 
 def _copy_project(target: Path) -> Path:
@@ -40,7 +41,8 @@ def _copy_project(target: Path) -> Path:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = _copy_project(tmp_path_factory.mktemp("kontakt"))
-    newservice.create(root, "notes")
+    for name in NAMES:
+        newservice.create(root, name)
     return root
 
 
@@ -50,16 +52,18 @@ def _run(root: Path, *command: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_new_service_deploys(project: Path) -> None:
     stack = build_stack(translate(project))
-    for function in ("NotesApiFunction", "NotesPublisherFunction", "NotesConsumerFunction"):
-        assert function in stack.functions, function
-    assert any(route.path.startswith("/notes/") for route in stack.routes)
+    for name in NAMES:
+        for function in ("ApiFunction", "PublisherFunction", "ConsumerFunction"):
+            assert f"{name.capitalize()}{function}" in stack.functions, function
+        assert any(route.path.startswith(f"/{name}/") for route in stack.routes)
     linted = _run(project, str(BIN / "cfn-lint"), "template.yaml")
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 def test_the_new_service_is_clean_code(project: Path) -> None:
     for command in (("check",), ("format", "--check")):
-        result = _run(project, str(BIN / "ruff"), *command, "services/notes", "tests/e2e/notes")
+        folders = [f"{top}/{name}" for name in NAMES for top in ("services", "tests/e2e")]
+        result = _run(project, str(BIN / "ruff"), *command, *folders)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -74,7 +78,7 @@ def test_the_new_service_runs_end_to_end_and_follows_the_import_rules(project: P
         "no:xdist",
         "-p",
         "no:cacheprovider",
-        "tests/e2e/notes",
+        *(f"tests/e2e/{name}" for name in NAMES),
         "tests/unit/test_import_rules.py",
         "tests/unit/test_import_graph.py",
     )
