@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         "build", help="build the dependency layer and the functions' code artifacts for `sam deploy`"
     )
     build.set_defaults(command=run_build)
+
+    new = sub.add_parser("new-service", help="start a new service in the one shape (docs/architecture.md)")
+    new.add_argument("name", help="2-20 lower-case letters: the service's folder, table and route prefix")
+    new.set_defaults(command=run_new_service)
     return parser
 
 
@@ -289,6 +293,21 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"built {root / build.BUILD_DIR}: a layer of dependencies and a code artifact per service")
     print(build.render_sizes(sizes))
     print("next: sam deploy --guided (it zips and uploads these folders)")
+    return 0
+
+
+def run_new_service(args: argparse.Namespace) -> int:
+    from infra import newservice
+
+    root = find_project_root()
+    try:
+        written = newservice.create(root, args.name)
+    except newservice.NewServiceError as error:
+        print(f"new-service: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print(newservice.next_steps(args.name))
     return 0
 
 

@@ -203,6 +203,33 @@ def page(
     return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
 
 
+def partition_page(
+    caller: Caller,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+    index: Any,
+    hash_key: str,
+    sort_key: Any,
+    model: type[M],
+    newest_first: bool = False,
+) -> Page[M]:
+    """One page of an index partition in sort-key order (descending when `newest_first`).
+
+    `sort_key` is the index's range key attribute (e.g. `Record.gsi3sk`); the cursor is the last
+    item's sort key, signed for this list and tenant.
+    """
+    name = sort_key.attr_name
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
+        condition = None
+        if after:
+            condition = sort_key < after["sk"] if newest_first else sort_key > after["sk"]
+        return list(index.query(hash_key, range_key_condition=condition, limit=n, scan_index_forward=not newest_first))
+
+    return page(caller, scope, cursor, limit, fetch, lambda r: {"sk": getattr(r, name)}, model)
+
+
 def commit(command: Callable[[], M]) -> M:
     """Run a command, again if a concurrent writer saved the same record in between."""
     result: M = run_with_retries(command)

@@ -31,13 +31,14 @@ from services.activities.domain.models import (
     check_times,
 )
 from services.activities.features import FEATURES
-from services.activities.service import Caller, commit, model_of, page
+from services.activities.service import Caller
 from services.activities.store import Record, new_record
 from shared import clock
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.features import Hooks
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import commit, model_of, page, partition_page
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
@@ -378,17 +379,8 @@ def delete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> N
 def _time_page(
     caller: Caller, scope: str, index: Any, hash_key: str, cursor: str | None, limit: int, newest_first: bool
 ) -> Page[Activity]:
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        sk = getattr(Record, _SK[index.Meta.index_name])
-        condition = None
-        if after:
-            condition = sk < after["sk"] if newest_first else sk > after["sk"]
-        return list(index.query(hash_key, range_key_condition=condition, limit=n, scan_index_forward=not newest_first))
-
-    def position(record: Record) -> dict[str, Any]:
-        return {"sk": getattr(record, _SK[index.Meta.index_name])}
-
-    return page(caller, scope, cursor, limit, fetch, position, Activity)
+    sort_key = getattr(Record, _SK[index.Meta.index_name])
+    return partition_page(caller, scope, cursor, limit, index, hash_key, sort_key, Activity, newest_first)
 
 
 _SK = {"by_calendar": "gsi2sk", "by_account": "gsi3sk", "by_contact": "gsi4sk", "by_todo": "gsi5sk"}

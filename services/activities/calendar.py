@@ -30,13 +30,14 @@ from pynamodb.attributes import MapAttribute, TTLAttribute, UnicodeAttribute
 from services.activities.activities import on_change, stamp
 from services.activities.domain.calendar import CalendarEntry, CalendarLinks, EntryKind, render_feed
 from services.activities.domain.models import Activity, ActivityKind
-from services.activities.service import Caller, commit
+from services.activities.service import Caller
 from services.activities.store import Record, clean, new_record, record_key
 from shared import clock
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.service import commit
 from shared.store import TableItem, UnitOfWork, run_with_retries, tenant_key
 
 T = TypeVar("T", bound=BaseModel)

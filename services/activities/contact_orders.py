@@ -48,11 +48,12 @@ from services.activities.order_records import (
     touched,
 )
 from services.activities.order_settings import permissions, settings
-from services.activities.service import Caller, commit
+from services.activities.service import Caller
 from shared import clock
 from shared.contracts.contact_orders import NewCustomer, NewCustomerContact, new_customer_ids
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id, new_id
+from shared.service import commit
 from shared.store import UnitOfWork
 
 COUNTER = "contact_orders"

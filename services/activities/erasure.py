@@ -23,7 +23,7 @@ from contextlib import suppress
 
 from services.activities import activities
 from services.activities.domain.models import Activity
-from services.activities.service import Caller, model_of, service_caller
+from services.activities.service import Caller, service_caller
 from services.activities.store import Record, new_record, record_key
 from services.activities.subscriptions import subscribe
 from shared import clock
@@ -31,6 +31,7 @@ from shared.contracts.directory import ContactErased
 from shared.errors import ValidationFailed
 from shared.events import Envelope
 from shared.observability import logger
+from shared.service import model_of
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
 
 ERASED = "erased_contact"

@@ -27,13 +27,14 @@ from services.activities.domain.goals import (
     sum_rows,
     week_report,
 )
-from services.activities.service import Caller, commit, model_of, service_caller
+from services.activities.service import Caller, service_caller
 from services.activities.store import new_record
 from services.activities.subscriptions import subscribe
 from shared import clock
 from shared.contracts.directory import GroupChanged, RecordDeleted
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
+from shared.service import commit, model_of
 from shared.store import UnitOfWork
 
 GOAL = "goal"

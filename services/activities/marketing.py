@@ -55,7 +55,7 @@ from services.activities.domain.marketing import (
     message_activity_id,
     time_bounds,
 )
-from services.activities.service import Caller, commit, model_of, page, service_caller
+from services.activities.service import Caller, service_caller
 from services.activities.store import Record, new_record
 from services.activities.subscriptions import subscribe
 from services.activities.tenant import zone as tenant_zone
@@ -67,6 +67,7 @@ from shared.events import Envelope
 from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
+from shared.service import commit, model_of, partition_page
 from shared.store import AlreadyApplied, CounterItem, UnitOfWork, tenant_key
 
 KIND = "marketing"
@@ -186,13 +187,8 @@ def delete(caller: Caller, activity_id: str) -> None:
 def _newest_first(
     caller: Caller, scope: str, index: Any, sk_name: str, hash_key: str, cursor: str | None, limit: int
 ) -> Page[MarketingActivity]:
-    sk = getattr(Record, sk_name)
-
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        condition = sk < after["sk"] if after else None
-        return list(index.query(hash_key, range_key_condition=condition, limit=n, scan_index_forward=False))
-
-    return page(caller, scope, cursor, limit, fetch, lambda r: {"sk": getattr(r, sk_name)}, MarketingActivity)
+    sort_key = getattr(Record, sk_name)
+    return partition_page(caller, scope, cursor, limit, index, hash_key, sort_key, MarketingActivity, newest_first=True)
 
 
 def list_activities(

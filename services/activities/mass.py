@@ -61,7 +61,7 @@ from services.activities.domain.mass import (
     summarize,
 )
 from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
-from services.activities.service import Caller, commit, model_of, page, service_caller
+from services.activities.service import Caller, service_caller
 from services.activities.store import ActivitiesStore, Record, clean, new_record, record_key
 from services.activities.subscriptions import job, subscribe
 from shared import clock, scheduler
@@ -72,6 +72,7 @@ from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing
+from shared.service import commit, model_of, page, partition_page
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -322,12 +323,8 @@ def list_runs(caller: Caller, mass_id: str, cursor: str | None, limit: int) -> P
     """A mass activity's runs, newest first, each with its progress."""
     _load(caller, mass_id)
     key = _runs_key(caller.tenant, mass_id)
-
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        condition = Record.gsi6sk < after["sk"] if after else None
-        return list(Record.by_rank.query(key, range_key_condition=condition, limit=n, scan_index_forward=False))
-
-    runs = page(caller, f"{KIND}:{mass_id}:runs", cursor, limit, fetch, lambda r: {"sk": r.gsi6sk}, MassRun)
+    scope = f"{KIND}:{mass_id}:runs"
+    runs = partition_page(caller, scope, cursor, limit, Record.by_rank, key, Record.gsi6sk, MassRun, newest_first=True)
     return Page[MassRun](items=[run_progress(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 

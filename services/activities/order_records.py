@@ -36,11 +36,12 @@ from services.activities.activities import stamp
 from services.activities.domain.contact_orders import ContactOrder, can_see, day_start, rank_by_number, rank_by_planned
 from services.activities.domain.order_settings import Permission, require, require_any_view
 from services.activities.order_settings import permissions
-from services.activities.service import Caller, commit
+from services.activities.service import Caller
 from services.activities.store import Record, clean, new_record, record_key
 from shared import clock
 from shared.errors import Conflict, NotFound
 from shared.ids import derived_id
+from shared.service import commit
 from shared.store import TableItem, UnitOfWork, tenant_key
 
 KIND = "contact_order"

@@ -35,10 +35,11 @@ from services.activities.domain.goals import (
     target_rows,
 )
 from services.activities.domain.models import Activity
-from services.activities.service import Caller, commit, model_of
+from services.activities.service import Caller
 from services.activities.store import new_record
 from shared import clock
 from shared.errors import Forbidden
+from shared.service import commit, model_of
 from shared.store import UnitOfWork
 
 TARGETS = "sales_targets"

@@ -21,9 +21,7 @@ from services.directory.service import (
     Caller,
     check_owner,
     check_picklists,
-    commit,
     id_page,
-    model_of,
     number_for,
     owned_page,
     readable,
@@ -35,6 +33,7 @@ from shared import clock
 from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import commit, model_of
 from shared.store import UnitOfWork
 
 

@@ -27,12 +27,13 @@ from services.directory.domain.models import (
     new_account,
     new_contact,
 )
-from services.directory.service import Caller, id_page, model_of, number_for, picklists, readable
+from services.directory.service import Caller, id_page, number_for, picklists, readable
 from services.directory.store import Placement, Record, new_record
 from shared import clock
 from shared.errors import FieldError, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import model_of
 from shared.store import AlreadyApplied, UnitOfWork
 
 UPLOAD_URL_SECONDS = 900

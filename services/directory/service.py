@@ -35,7 +35,7 @@ from services.directory.store import DirectoryStore, Record
 from shared import service as kernel
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.pagination import Page
-from shared.service import INSTALLED, SETTING, Defaults, M, commit, ensure_tenant, model_of, page
+from shared.service import INSTALLED, SETTING, Defaults, M, page
 from shared.store import UnitOfWork, record_key
 
 TENANT_KIND = "tenant"
@@ -234,11 +234,8 @@ __all__ = [
     "acting_caller",
     "check_owner",
     "check_picklists",
-    "commit",
-    "ensure_tenant",
     "id_page",
     "kind_page",
-    "model_of",
     "number_for",
     "owned_page",
     "picklist_setting",

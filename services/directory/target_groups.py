@@ -24,23 +24,14 @@ from services.directory.domain.conditions import (
     new_target_group,
 )
 from services.directory.domain.models import Contact, Owner
-from services.directory.service import (
-    Caller,
-    check_owner,
-    commit,
-    model_of,
-    number_for,
-    owned_page,
-    readable,
-    require_exists,
-    writable,
-)
+from services.directory.service import Caller, check_owner, number_for, owned_page, readable, require_exists, writable
 from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
 from shared.conditions import uses_classes
 from shared.errors import Forbidden
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import commit, model_of
 from shared.store import UnitOfWork, tenant_key
 
 MEMBERS_PER_TRANSACTION = 90

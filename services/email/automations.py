@@ -46,7 +46,7 @@ from services.email.domain.automations import (
     schedule_name,
 )
 from services.email.domain.campaigns import CampaignCreate
-from services.email.service import Caller, commit, model_of, page, service_caller
+from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
 from services.email.subscriptions import job
 from shared import clock, scheduler
@@ -55,6 +55,7 @@ from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing, SchedulePlan, parse_scheduled_time
+from shared.service import commit, model_of, page, partition_page
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, tenant_key
 
 KIND = "automation"
@@ -200,13 +201,10 @@ def list_runs(caller: Caller, automation_id: str, cursor: str | None, limit: int
     """An automation's firings, newest first, each with its campaign's status and counters."""
     _load(caller, automation_id)
     key = _runs_key(caller.tenant, automation_id)
-
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        condition = Record.gsi3sk < after["sk"] if after else None
-        return list(Record.by_parent.query(key, range_key_condition=condition, limit=n, scan_index_forward=False))
-
     scope = f"{KIND}:{automation_id}:runs"
-    runs = page(caller, scope, cursor, limit, fetch, lambda r: {"sk": r.gsi3sk}, AutomationRun)
+    runs = partition_page(
+        caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, AutomationRun, newest_first=True
+    )
     return Page[AutomationRun](items=[_with_campaign(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 

@@ -36,7 +36,7 @@ from services.email.domain.campaign_recipients import (
 )
 from services.email.domain.campaigns import REQUESTER, CampaignStatus, audience_with
 from services.email.domain.messages import Message, normalise
-from services.email.service import Caller, page, service_caller
+from services.email.service import Caller, service_caller
 from services.email.settings import EmailSettings
 from services.email.store import Record
 from services.email.subscriptions import subscribe
@@ -49,6 +49,7 @@ from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.pagination import Page
+from shared.service import page
 from shared.settings import load
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 

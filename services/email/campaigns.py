@@ -25,12 +25,13 @@ from services.email.domain.campaigns import (
     CampaignUpdate,
     shown_status,
 )
-from services.email.service import Caller, commit, model_of, page
+from services.email.service import Caller
 from services.email.store import Record
 from shared import clock
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import commit, model_of, page
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 KIND = "campaign"

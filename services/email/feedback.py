@@ -35,13 +35,14 @@ from services.email import sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.domain.messages import MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
-from services.email.service import Caller, ensure_tenant, service_caller
+from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import SENDER_SETTING
 from shared import clock
 from shared.ids import derived_id
 from shared.observability import logger
+from shared.service import ensure_tenant
 from shared.store import ConcurrentUpdate, UnitOfWork, record_key
 
 FEEDBACK = "feedback"

@@ -29,12 +29,13 @@ from services.email.domain.list_types import (
     normalised,
 )
 from services.email.events import EmailUnsubscribed
-from services.email.service import Caller, commit, model_of, page, register_default
+from services.email.service import Caller, register_default
 from services.email.store import Record
 from shared import clock
 from shared.errors import NotFound
 from shared.ids import derived_id, new_id
 from shared.pagination import Page
+from shared.service import commit, model_of, page, partition_page
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
 
 LIST_TYPE = "list_type"
@@ -146,12 +147,9 @@ def is_suppressed(caller: Caller, address: str) -> bool:
 def opt_outs(caller: Caller, list_type_id: str, cursor: str | None, limit: int) -> Page[OptOut]:
     _record(caller, list_type_id)
     key = tenant_key(caller.tenant, "LIST_TYPE", list_type_id, "OPTOUT")
-
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        condition = Record.gsi3sk > after["sk"] if after else None
-        return list(Record.by_parent.query(key, range_key_condition=condition, limit=n))
-
-    return page(caller, f"optouts:{list_type_id}", cursor, limit, fetch, lambda r: {"sk": r.gsi3sk}, OptOut)
+    return partition_page(
+        caller, f"optouts:{list_type_id}", cursor, limit, Record.by_parent, key, Record.gsi3sk, OptOut
+    )
 
 
 def opt_out(

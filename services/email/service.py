@@ -12,7 +12,7 @@ from services.email.features import FEATURES
 from services.email.store import EmailStore
 from shared import service as kernel
 from shared.service import Caller as _Caller
-from shared.service import Defaults, commit, ensure_tenant, model_of, page
+from shared.service import Defaults
 
 DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
@@ -29,6 +29,3 @@ class Caller(_Caller):
 def service_caller(tenant_id: str, service: str = "email", *, open_tenant: bool = True) -> Caller:
     """A caller for work this service does for a tenant (consumers, jobs): an admin of that tenant."""
     return kernel.service_caller(Caller, tenant_id, service, open_tenant=open_tenant)
-
-
-__all__ = ["Caller", "commit", "ensure_tenant", "model_of", "page", "register_default", "service_caller"]

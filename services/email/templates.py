@@ -18,12 +18,13 @@ from services.email.domain.templates import (
     check,
     render,
 )
-from services.email.service import Caller, commit, model_of, page
+from services.email.service import Caller
 from services.email.store import Record
 from shared import clock
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.service import commit, model_of, page
 from shared.store import UnitOfWork, run_with_retries
 
 TEMPLATE = "template"

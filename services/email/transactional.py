@@ -24,7 +24,7 @@ from services.email.domain.messages import (
     normalise,
 )
 from services.email.domain.templates import render, tag_context
-from services.email.service import Caller, model_of, page, register_default, service_caller
+from services.email.service import Caller, register_default, service_caller
 from services.email.settings import EmailSettings, default_from_address
 from services.email.store import Record
 from services.email.subscriptions import subscribe
@@ -35,6 +35,7 @@ from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.pagination import Page
+from shared.service import model_of, partition_page
 from shared.settings import load
 from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key
 
@@ -185,20 +186,11 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
 
 def list_messages(caller: Caller, contact_id: str, cursor: str | None, limit: int) -> Page[Message]:
     """A contact's mails, newest first."""
-
-    def fetch(after: dict[str, Any] | None, count: int) -> list[Record]:
-        model: Any = Record
-        condition = model.gsi2sk < after["sk"] if after else None
-        return list(
-            Record.by_contact.query(
-                contact_key(caller.tenant, contact_id),
-                range_key_condition=condition,
-                scan_index_forward=False,
-                limit=count,
-            )
-        )
-
-    return page(caller, f"messages:{contact_id}", cursor, limit, fetch, lambda r: {"sk": r.gsi2sk}, Message)
+    key = contact_key(caller.tenant, contact_id)
+    scope = f"messages:{contact_id}"
+    return partition_page(
+        caller, scope, cursor, limit, Record.by_contact, key, Record.gsi2sk, Message, newest_first=True
+    )
 
 
 def get_message(caller: Caller, message_id: str) -> Message:

@@ -16,12 +16,13 @@ from services.activities import mass
 from services.activities.domain.mass import MassActivity, MassRun
 from services.activities.handlers import api, jobs
 from services.activities.handlers import consumer as consumer_handler
-from services.activities.service import model_of, service_caller
+from services.activities.service import service_caller
 from services.activities.store import ActivitiesStore
 from shared.contracts.audience import AudienceMember, AudiencePage
 from shared.events import Actor, new_event
 from shared.ids import new_id
 from shared.scheduler import scheduler_client
+from shared.service import model_of
 from shared.store import UnitOfWork
 from tests.integration.conftest import bus_delivery, http_event, new_tenant, sqs_event
 

@@ -13,9 +13,10 @@ from infra.emulator import Emulator
 from infra.template import Stack
 from services.directory import admin
 from services.directory.domain.models import GroupCreate, UserCreate
-from services.directory.service import Caller, ensure_tenant
+from services.directory.service import Caller
 from services.directory.store import DirectoryStore
 from shared.auth import AuthContext, Role
+from shared.service import ensure_tenant
 from shared.store import ConcurrentUpdate, UnitOfWork
 from tests.integration.conftest import new_tenant
 

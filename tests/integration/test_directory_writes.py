@@ -9,9 +9,10 @@ from typing import Any
 from services.directory import accounts
 from services.directory.domain.models import ContactCreate
 from services.directory.handlers import api
-from services.directory.service import Caller, ensure_tenant
+from services.directory.service import Caller
 from services.directory.store import DirectoryStore
 from shared.auth import AuthContext, Role
+from shared.service import ensure_tenant
 from tests.integration.conftest import http_event
 
 

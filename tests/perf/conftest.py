@@ -181,10 +181,11 @@ def in_process(runtime: LocalRuntime, directory_table: str) -> Iterator[str]:
 
 def caller(tenant: str, user: str, role: str = "admin", groups: tuple[str, ...] = ()) -> Any:
     """A directory Caller, as the API handler builds it for a request."""
-    from services.directory.service import Caller, ensure_tenant
+    from services.directory.service import Caller
     from services.directory.store import DirectoryStore
     from shared.auth import AuthContext, Role
     from shared.secrets import signing_key
+    from shared.service import ensure_tenant
 
     auth = AuthContext(tenant_id=tenant, user_id=user, role=Role(role), groups=groups)
     current = Caller(auth=auth, store=DirectoryStore(), signing_key=signing_key())

@@ -19,8 +19,9 @@ from services.activities import activities
 from services.activities.call_list import rows
 from services.activities.domain.call_list import Recompute, RowKind, later, latest_after_change, summary
 from services.activities.domain.models import Activity, ActivityKind
-from services.activities.service import Caller, model_of
+from services.activities.service import Caller
 from services.activities.store import Record
+from shared.service import model_of
 from shared.store import UnitOfWork, tenant_key
 
 INDEX_PAGE = 25  # activities read per page when the latest event is looked up again

@@ -7,7 +7,7 @@ from typing import Any
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
 from services.directory.orders import create_customer
-from services.directory.service import model_of, service_caller
+from services.directory.service import service_caller
 from services.directory.settings import DirectorySettings
 from services.directory.target_groups import Resolver
 from shared.consumer import Handle
@@ -24,6 +24,7 @@ from shared.entry import consumer_entry
 from shared.events import Actor, Envelope, new_event
 from shared.ids import derived_id
 from shared.observability import logger, metrics
+from shared.service import model_of
 from shared.store import AlreadyApplied, UnitOfWork
 
 CONSUMER = "directory"
