@@ -18,6 +18,7 @@ setting names, when it logs in.
 
 from __future__ import annotations
 
+import os
 import re
 import smtplib
 import socket
@@ -178,7 +179,7 @@ class PinnedSMTP(smtplib.SMTP):
 
     def __init__(self, where: outbound.Destination, timeout: float) -> None:
         self._address = where.address
-        super().__init__(where.host, where.port, timeout=timeout)
+        super().__init__(where.host, where.port, local_hostname=_ehlo_name(), timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return super()._get_socket(self._address, port, timeout)  # type: ignore[misc, no-any-return]
@@ -189,10 +190,15 @@ class PinnedSMTP_SSL(smtplib.SMTP_SSL):
 
     def __init__(self, where: outbound.Destination, timeout: float, context: ssl.SSLContext) -> None:
         self._address = where.address
-        super().__init__(where.host, where.port, timeout=timeout, context=context)
+        super().__init__(where.host, where.port, local_hostname=_ehlo_name(), timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return super()._get_socket(self._address, port, timeout)  # type: ignore[misc, no-any-return]
+
+
+def _ehlo_name() -> str:
+    """EHLO names the stack's sending domain (smtplib's default would look up this machine's name)."""
+    return os.environ.get("SENDING_DOMAIN") or "localhost"
 
 
 # ----------------------------------------------------------------------------- the SMTP password
