@@ -619,7 +619,7 @@ class Resolver:
 # `.test` is reserved for testing (RFC 2606): no mail to or from it can leave.
 # The local stack's mail servers (the e2e tests' aiosmtpd, a developer's Mailpit) are on loopback:
 # the outbound guard allows it here as a self-hosted stack would allow its relay's network.
-LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test", "OutboundAllow": "127.0.0.0/8,::1/128"}
+LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test", "OutboundAllow": "127.0.0.1/32,::1/128"}
 
 
 def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str]) -> dict[str, str]:
