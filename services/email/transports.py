@@ -18,13 +18,16 @@ setting names, when it logs in.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, Protocol
 
@@ -212,6 +215,33 @@ def _secrets() -> Any:
 _passwords: dict[tuple[str, str], tuple[float, str]] = {}
 
 
+class _Redacted(logging.Filter):
+    """botocore logs each request's and response's body at DEBUG (a function whose log level an operator
+    turns to DEBUG would print them): a password this process handles never reaches a log line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> None:
+        self.values.update({value, json.dumps(value)[1:-1]})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.values:
+            text = record.getMessage()
+            hidden = text
+            for value in self.values:
+                hidden = hidden.replace(value, "***")
+            if hidden != text:
+                record.msg, record.args = hidden, None
+        return True
+
+
+_redacted = _Redacted()
+for _wire in ("botocore.endpoint", "botocore.parsers", "botocore.hooks"):
+    logging.getLogger(_wire).addFilter(_redacted)
+
+
 def password_secret_name(tenant: str) -> str:
     """The tenant's secret; IAM lets only the email API write and only the sender read `kontakt/<stage>/smtp/*`."""
     return f"kontakt/{load(FunctionSettings).stage}/smtp/{tenant}"
@@ -219,6 +249,7 @@ def password_secret_name(tenant: str) -> str:
 
 def store_password(name: str, password: str) -> str:
     """Write the password into the secret (created on first use); the version that holds it."""
+    _redacted.add(password)
     try:
         return str(_secrets().put_secret_value(SecretId=name, SecretString=password)["VersionId"])
     except ClientError as exc:
@@ -226,6 +257,18 @@ def store_password(name: str, password: str) -> str:
             raise
     description = "A Kontakt tenant's SMTP password (written by the email API, read by the sender)"
     return str(_secrets().create_secret(Name=name, SecretString=password, Description=description)["VersionId"])
+
+
+@contextmanager
+def _hidden_responses() -> Iterator[None]:
+    """The response's body is logged before anyone knows the password it holds: no wire log meanwhile."""
+    wire = logging.getLogger("botocore.parsers")
+    level = wire.level
+    wire.setLevel(max(level, logging.INFO))
+    try:
+        yield
+    finally:
+        wire.setLevel(level)
 
 
 def remove_password(name: str) -> None:
@@ -246,7 +289,10 @@ def _password(server: SmtpServer) -> str:
     if cached and now - cached[0] < PASSWORD_MAX_AGE:
         return cached[1]
     request = {"SecretId": key[0], **({"VersionId": key[1]} if key[1] else {})}
-    value = str(_secrets().get_secret_value(**request)["SecretString"])
+    client = _secrets()
+    with _hidden_responses():
+        value = str(client.get_secret_value(**request)["SecretString"])
+    _redacted.add(value)
     _passwords[key] = (now, value)
     return value
 

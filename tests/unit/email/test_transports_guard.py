@@ -177,6 +177,21 @@ def _change(**smtp: Any) -> EmailSettingsIn:
 
 
 @pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Everything logged while the test runs, at every level, extra fields included."""
+    from shared.observability import logger
+
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+
+    def text() -> str:
+        printed = capsys.readouterr()
+        return printed.out + printed.err + "".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+
+    return text
+
+
+@pytest.fixture
 def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
@@ -223,10 +238,7 @@ def test_a_public_server_on_an_smtp_port_or_a_name_not_yet_in_dns_is_accepted(se
         assert out.smtp is not None and (out.smtp.host, out.smtp.port) == (host, port)
 
 
-def test_the_password_is_kept_in_secrets_manager_not_in_the_setting(
-    secrets: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="email")
+def test_the_password_is_kept_in_secrets_manager_not_in_the_setting(secrets: Any, logged: Any) -> None:
     caller = FakeCaller()
     out = change_settings(caller, _change(host="mail.acme.example", username="u", password=PASSWORD))  # type: ignore[arg-type]
     assert out.smtp is not None and out.smtp.password_set
@@ -247,14 +259,12 @@ def test_the_password_is_kept_in_secrets_manager_not_in_the_setting(
     assert "password_secret" not in caller.stored["smtp"] and not get_settings(caller).smtp.password_set  # type: ignore[arg-type, union-attr]
     with pytest.raises(secrets.exceptions.ResourceNotFoundException):
         secrets.get_secret_value(SecretId=name)
-    logged = capsys.readouterr()
-    assert PASSWORD not in logged.out + logged.err + caplog.text
+    assert PASSWORD not in logged()
 
 
 def test_the_sender_logs_in_with_the_secret_version_the_setting_names(
-    secrets: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    secrets: Any, monkeypatch: pytest.MonkeyPatch, logged: Any
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="email")
     caller = FakeCaller()
     change_settings(caller, _change(host="mail.acme.example", username="u", password=PASSWORD))  # type: ignore[arg-type]
     stored = dict(caller.stored["smtp"])
@@ -295,5 +305,4 @@ def test_the_sender_logs_in_with_the_secret_version_the_setting_names(
             b"x", "a@acme.example", ["b@x.example"]
         )
     assert logins[-1] == ("u", "rotated")
-    logged = capsys.readouterr()
-    assert PASSWORD not in logged.out + logged.err + caplog.text
+    assert PASSWORD not in logged()
