@@ -213,6 +213,8 @@ def requests(
         secret = str(params["SecretId"])
         arn = secret if secret.startswith("arn:") else (secret_arns or {}).get(secret, f"{base}:secret:{secret}")
         return [Request(action, arn)]
+    if service == "secretsmanager" and operation == "CreateSecret":  # the secret it would create
+        return [Request(action, f"{base}:secret:{params.get('Name', '*')}")]
     if service == "ses":
         return _ses(operation, action, params, base)
     return [Request(action, "*")]  # NO_RESOURCE, and calls this map does not know: "*" (narrow grants refuse them)

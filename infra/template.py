@@ -617,7 +617,9 @@ class Resolver:
 # The values the local runtime (`kontakt dev`, the tests) passes for parameters a deployer must choose
 # (no Default in template.yaml): the one place they are kept, as a samconfig.toml would keep a stage's.
 # `.test` is reserved for testing (RFC 2606): no mail to or from it can leave.
-LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test"}
+# The local stack's mail servers (the e2e tests' aiosmtpd, a developer's Mailpit) are on loopback:
+# the outbound guard allows it here as a self-hosted stack would allow its relay's network.
+LOCAL_PARAMETERS: dict[str, str] = {"SendingDomain": "kontakt.test", "OutboundAllow": "127.0.0.1/32,::1/128"}
 
 
 def default_parameters(template: TranslatedTemplate, overrides: Mapping[str, str]) -> dict[str, str]:

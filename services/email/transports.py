@@ -7,14 +7,27 @@ temporary raise as it is (the send queue retries).
 SES sends through the stack's configuration set (CONFIGURATION_SET), whose EventBridge destination
 reports each mail's Send, Delivery, Bounce, Complaint ... on the default bus; the mail's tags (e.g.
 {"tenant": ..., "message": ...}) come back in every report as `mail.tags` (domain/feedback.py).
+
+SMTP goes only where the outbound guard (shared/outbound.py) allows: the server's name is resolved
+and checked once, at save (a refused host or port is a 422) and again at each connect, and the
+client connects to the address that was checked while TLS verifies the certificate against the
+name. The server's password lives in the tenant's Secrets Manager secret (`kontakt/<stage>/smtp/
+<tenant>`), written by the API when an admin sets it and read by the sender, by the version the
+setting names, when it logs in.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
 import smtplib
+import socket
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, Protocol
 
@@ -33,12 +46,15 @@ from services.email.domain.transports import (
 from services.email.service import Caller
 from services.email.settings import EmailSettings, default_from_address
 from services.email.transactional import SENDER_SETTING
+from shared import outbound
 from shared.errors import ValidationFailed
-from shared.settings import load
+from shared.settings import FunctionSettings, load
 
 # SES answers that no retry can change (an unverified From identity, a malformed mail).
 SES_REFUSED = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"})
 SMTP_TIMEOUT = 20.0  # seconds per connect/command: well inside the sender's 60 s
+SMTP_PORTS = frozenset({25, 465, 587, 2525})  # a tenant's server listens on these (an allow-listed one: any)
+PASSWORD_MAX_AGE = 300.0  # seconds the sender keeps a password it read
 
 
 class Refused(Exception):
@@ -137,22 +153,148 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         server, context = self.server, ssl.create_default_context()
+        try:
+            where = outbound.destination(server.host, server.port, ports=SMTP_PORTS)
+        except outbound.OutboundRefused as exc:
+            raise Refused(f"SMTP server cannot be used as set: {exc}") from exc
+        except outbound.Unresolved as exc:  # nothing went: the queue retries
+            raise smtplib.SMTPConnectError(421, str(exc)) from exc
         client: smtplib.SMTP
         if server.security == Security.tls:
-            client = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
+            client = PinnedSMTP_SSL(where, timeout=self.timeout, context=context)
         else:
-            client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+            client = PinnedSMTP(where, timeout=self.timeout)
         try:
             client.ehlo()
             if server.security == Security.starttls:
                 client.starttls(context=context)
                 client.ehlo()
             if server.username:
-                client.login(server.username, server.password or "")
+                client.login(server.username, _password(server))
         except BaseException:
             client.close()
             raise
         return client
+
+
+class PinnedSMTP(smtplib.SMTP):
+    """An SMTP client that connects to the checked address; the name stays for EHLO's peer and STARTTLS."""
+
+    def __init__(self, where: outbound.Destination, timeout: float) -> None:
+        self._address = where.address
+        super().__init__(where.host, where.port, local_hostname=_ehlo_name(), timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return super()._get_socket(self._address, port, timeout)  # type: ignore[misc, no-any-return]
+
+
+class PinnedSMTP_SSL(smtplib.SMTP_SSL):
+    """Implicit TLS to the checked address; the certificate is verified against the name (SNI too)."""
+
+    def __init__(self, where: outbound.Destination, timeout: float, context: ssl.SSLContext) -> None:
+        self._address = where.address
+        super().__init__(where.host, where.port, local_hostname=_ehlo_name(), timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return super()._get_socket(self._address, port, timeout)  # type: ignore[misc, no-any-return]
+
+
+def _ehlo_name() -> str:
+    """EHLO names the stack's sending domain (smtplib's default would look up this machine's name)."""
+    return os.environ.get("SENDING_DOMAIN") or "localhost"
+
+
+# ----------------------------------------------------------------------------- the SMTP password
+
+
+@cache
+def _secrets() -> Any:
+    return boto3.client("secretsmanager")
+
+
+_passwords: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+class _Redacted(logging.Filter):
+    """botocore logs each request's and response's body at DEBUG (a function whose log level an operator
+    turns to DEBUG would print them): a password this process handles never reaches a log line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> None:
+        self.values.update({value, json.dumps(value)[1:-1]})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.values:
+            text = record.getMessage()
+            hidden = text
+            for value in self.values:
+                hidden = hidden.replace(value, "***")
+            if hidden != text:
+                record.msg, record.args = hidden, None
+        return True
+
+
+_redacted = _Redacted()
+for _wire in ("botocore.endpoint", "botocore.parsers", "botocore.hooks"):
+    logging.getLogger(_wire).addFilter(_redacted)
+
+
+def password_secret_name(tenant: str) -> str:
+    """The tenant's secret; IAM lets only the email API write and only the sender read `kontakt/<stage>/smtp/*`."""
+    return f"kontakt/{load(FunctionSettings).stage}/smtp/{tenant}"
+
+
+def store_password(name: str, password: str) -> str:
+    """Write the password into the secret (created on first use); the version that holds it."""
+    _redacted.add(password)
+    try:
+        return str(_secrets().put_secret_value(SecretId=name, SecretString=password)["VersionId"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    description = "A Kontakt tenant's SMTP password (written by the email API, read by the sender)"
+    return str(_secrets().create_secret(Name=name, SecretString=password, Description=description)["VersionId"])
+
+
+@contextmanager
+def _hidden_responses() -> Iterator[None]:
+    """The response's body is logged before anyone knows the password it holds: no wire log meanwhile."""
+    wire = logging.getLogger("botocore.parsers")
+    level = wire.level
+    wire.setLevel(max(level, logging.INFO))
+    try:
+        yield
+    finally:
+        wire.setLevel(level)
+
+
+def remove_password(name: str) -> None:
+    try:
+        _secrets().delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+
+
+def _password(server: SmtpServer) -> str:
+    """The server's password: the secret's version the setting names, read at most every PASSWORD_MAX_AGE."""
+    if not server.password_secret:
+        return server.password or ""  # a record saved before the move (the next save moves it)
+    key = (server.password_secret, server.password_version or "")
+    now = time.monotonic()
+    cached = _passwords.get(key)
+    if cached and now - cached[0] < PASSWORD_MAX_AGE:
+        return cached[1]
+    request = {"SecretId": key[0], **({"VersionId": key[1]} if key[1] else {})}
+    client = _secrets()
+    with _hidden_responses():
+        value = str(client.get_secret_value(**request)["SecretString"])
+    _redacted.add(value)
+    _passwords[key] = (now, value)
+    return value
 
 
 def _deliver(client: smtplib.SMTP, raw: bytes, from_addr: str, to_addrs: list[str]) -> str:
@@ -196,7 +338,8 @@ def get_settings(caller: Caller) -> EmailSettingsOut:
 
 
 def change_settings(caller: Caller, change: EmailSettingsIn) -> EmailSettingsOut:
-    """Replace the setting; the SMTP password stays in the setting record, write-only through the API."""
+    """Replace the setting; the SMTP server must be one the outbound guard lets the sender reach, its
+    password goes to the tenant's secret (write-only through the API, never in the setting record)."""
     caller.require_admin()
     if change.from_address is None:  # the stack's default, stored as it is now
         change = change.model_copy(update={"from_address": default_from_address()})
@@ -206,6 +349,29 @@ def change_settings(caller: Caller, change: EmailSettingsIn) -> EmailSettingsOut
             "SES may not send from this address: verify its domain (or the address) as an SES identity first.",
             "unverified_identity",
         )
-    value = merged(change, caller.setting(SENDER_SETTING))
+    if change.smtp is not None:
+        _check_server(change.smtp.host, change.smtp.port)
+    stored = caller.setting(SENDER_SETTING)
+    value = merged(change, stored)
+    smtp = value.get("smtp")
+    if smtp and smtp.get("password"):
+        name = password_secret_name(caller.tenant)
+        smtp.update(password_secret=name, password_version=store_password(name, smtp.pop("password")))
+    elif smtp:
+        smtp.pop("password", None)
     caller.save_setting(SENDER_SETTING, value)
+    old_secret = (stored.get("smtp") or {}).get("password_secret")
+    if old_secret and not (smtp and smtp.get("password_secret")):
+        remove_password(old_secret)
     return shown(value)
+
+
+def _check_server(host: str, port: int) -> None:
+    """A 422 naming smtp.host or smtp.port when the guard refuses them; a name that does not resolve
+    now is kept (its DNS may come later): the sender checks again at each connect."""
+    try:
+        outbound.destination(host, port, ports=SMTP_PORTS)
+    except outbound.OutboundRefused as exc:
+        raise ValidationFailed.on(f"smtp.{exc.part}", str(exc), "outbound_refused") from exc
+    except outbound.Unresolved:
+        pass

@@ -156,6 +156,13 @@ def _publish(bus: str) -> Call:
 
 
 SECRET: Call = ("secretsmanager", "GetSecretValue", {"SecretId": "{secret:CursorSecret}"})
+SMTP_SECRET = "kontakt/dev/smtp/t1"  # a tenant's SMTP password (services/email/transports.py)
+OTHER_SECRET = "kontakt/dev/other/t1"
+
+
+def _secret(operation: str, name: str) -> Call:
+    return ("secretsmanager", operation, {"Name" if operation == "CreateSecret" else "SecretId": name})
+
 
 # For every function: calls its code makes (allowed), and calls it must not make (refused).
 CASES: dict[str, tuple[list[Call], list[Call]]] = {
@@ -250,6 +257,9 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _object("DeleteObject", "{bucket:EmailFilesBucket}", "t/campaign/1/2"),
             ("ses", "GetEmailIdentity", {"EmailIdentity": "shop.example"}),
             SECRET,
+            _secret("CreateSecret", SMTP_SECRET),
+            _secret("PutSecretValue", SMTP_SECRET),
+            _secret("DeleteSecret", SMTP_SECRET),
         ],
         [
             _schedule("CreateSchedule", "mass-01J", "{activities-scheduler-role}"),
@@ -257,12 +267,21 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _send("{queue:EmailJobsQueue}"),
             ("ses", "SendEmail", {"FromEmailAddress": "a@shop.example"}),
             _object("PutObject", "{bucket:ActivitiesFilesBucket}", "t/1"),
+            _secret("GetSecretValue", SMTP_SECRET),  # it writes the passwords, never reads them
+            _secret("CreateSecret", OTHER_SECRET),
+            _secret("PutSecretValue", "kontakt/prod/smtp/t1"),  # another stage's
+            _secret("PutSecretValue", "{secret:CursorSecret}"),
+            _secret("DeleteSecret", "{secret:CursorSecret}"),
         ],
     ),
     "EmailPublisherFunction": ([_publish("{bus:EventBus}")], [_send("{queue:EmailSendQueue}")]),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
-        [_object("GetObject", "{bucket:EmailFilesBucket}", "t/1"), _put("{table:DirectoryTable}")],
+        [
+            _object("GetObject", "{bucket:EmailFilesBucket}", "t/1"),
+            _put("{table:DirectoryTable}"),
+            _secret("GetSecretValue", SMTP_SECRET),
+        ],
     ),
     "EmailJobsFunction": (
         [_put("{table:EmailTable}"), _schedule("DeleteSchedule", "campaign-01J")],
@@ -283,15 +302,22 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ),
             ("ses", "GetAccount", {}),
             SECRET,
+            _secret("GetSecretValue", SMTP_SECRET),
         ],
         [
             _object("GetObject", "{bucket:ActivitiesFilesBucket}", "t/1"),
+            _secret("PutSecretValue", SMTP_SECRET),
+            _secret("GetSecretValue", OTHER_SECRET),
+            _secret("GetSecretValue", "kontakt/prod/smtp/t1"),
             ("ses", "SendEmail", {"FromEmailAddress": "a@shop.example", "ConfigurationSetName": "another"}),
             ("ses", "SendRawEmail", {}),
             _object("PutObject", "{bucket:EmailFilesBucket}", "t/1"),
         ],
     ),
-    "EmailFeedbackFunction": ([_put("{table:EmailTable}")], [_publish("{bus:EventBus}"), SECRET]),
+    "EmailFeedbackFunction": (
+        [_put("{table:EmailTable}")],
+        [_publish("{bus:EventBus}"), SECRET, _secret("GetSecretValue", SMTP_SECRET)],
+    ),
 }
 
 

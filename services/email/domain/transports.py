@@ -1,7 +1,8 @@
 """The tenant's mail transport (part of tenant setting "email"): SES (default) or the tenant's own SMTP server.
 
-The SMTP password is write-only: it is stored in the setting record and never returned; a change
-that leaves it out keeps the stored one, an explicit null removes it.
+The SMTP password is write-only: it is never returned; a change that leaves it out keeps the stored
+one, an explicit null removes it. It is not kept in the setting record: the record names the
+tenant's Secrets Manager secret and the version that holds it (services/email/transports.py).
 """
 
 from __future__ import annotations
@@ -112,25 +113,37 @@ class SmtpServer(BaseModel):
     port: int = 587
     security: Security = Security.starttls
     username: str | None = None
-    password: str | None = None
+    password: str | None = None  # only in records saved before the password moved to Secrets Manager
+    password_secret: str | None = None  # the secret's name, and the version that holds this server's password
+    password_version: str | None = None
+
+
+SECRET_FIELDS = ("password_secret", "password_version", "password")
 
 
 def merged(change: EmailSettingsIn, stored: dict[str, Any]) -> dict[str, Any]:
-    """The setting to store: the change, with the stored password kept unless the change names one (or null)."""
+    """The setting to store: the change, with the stored password kept unless the change names one (or null).
+
+    `smtp.password` is in the result only when the change names one (a string to store, or None);
+    a kept password is the stored record's reference to its secret (`password_secret`, `password_version`).
+    """
     value = change.model_dump(mode="json", exclude={"smtp"})
     if change.smtp is None:
         value["smtp"] = None
         return value
     smtp = change.smtp.model_dump(mode="json")
     if "password" not in change.smtp.model_fields_set:
+        del smtp["password"]
         old = stored.get("smtp") or {}
         same_login = old.get("host") == smtp["host"] and old.get("username") == smtp["username"]
-        smtp["password"] = old.get("password") if same_login else None  # never carried to another server
+        if same_login:  # never carried to another server
+            smtp.update({name: old[name] for name in SECRET_FIELDS if old.get(name)})
     value["smtp"] = smtp
     return value
 
 
 def shown(stored: dict[str, Any]) -> EmailSettingsOut:
     smtp = stored.get("smtp")
-    out = {**stored, "smtp": {**smtp, "password_set": bool(smtp.get("password"))} if smtp else None}
+    password_set = bool(smtp and (smtp.get("password") or smtp.get("password_secret")))
+    out = {**stored, "smtp": {**smtp, "password_set": password_set} if smtp else None}
     return EmailSettingsOut.model_validate(out)

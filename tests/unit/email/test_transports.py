@@ -52,14 +52,15 @@ def test_the_password_is_never_shown() -> None:
 
 
 def test_a_change_without_the_password_keeps_it_for_the_same_login_only() -> None:
-    stored = merged(EmailSettingsIn.model_validate(_smtp(username="u", password="secret")), {})
+    secret = {"password_secret": "kontakt/dev/smtp/t1", "password_version": "v1"}
+    stored = {"smtp": {"host": "mail.acme.example", "port": 587, "security": "starttls", "username": "u", **secret}}
     kept = merged(EmailSettingsIn.model_validate(_smtp(username="u", port=465, security="tls")), stored)
-    assert kept["smtp"]["password"] == "secret" and kept["smtp"]["port"] == 465
+    assert kept["smtp"]["port"] == 465 and "password" not in kept["smtp"]
+    assert {k: kept["smtp"][k] for k in secret} == secret and shown(kept).smtp.password_set  # type: ignore[union-attr]
     other_host = EmailSettingsIn.model_validate({**_smtp(username="u"), "smtp": {"host": "evil.example"}})
-    assert merged(other_host, stored)["smtp"]["password"] is None  # never carried to another server
-    assert (
-        merged(EmailSettingsIn.model_validate(_smtp(username="u", password=None)), stored)["smtp"]["password"] is None
-    )
+    assert not set(secret) & set(merged(other_host, stored)["smtp"])  # never carried to another server
+    removed = merged(EmailSettingsIn.model_validate(_smtp(username="u", password=None)), stored)["smtp"]
+    assert removed["password"] is None and not set(secret) & set(removed)
     assert merged(EmailSettingsIn.model_validate({"transport": "ses"}), stored)["smtp"] is None
 
 

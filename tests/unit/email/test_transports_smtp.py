@@ -10,6 +10,9 @@ import pytest
 from services.email import transports
 from services.email.domain.transports import Security, SmtpServer
 from services.email.transports import Refused, SmtpTransport
+from shared import outbound
+
+pytestmark = pytest.mark.disable_socket
 
 
 class FakeClient:
@@ -65,21 +68,26 @@ class FakeClient:
         self.close()
 
 
+MAIL_ADDRESS = "93.184.215.14"  # what the fake resolver answers for mail.acme.example
+
+
 def _transport(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any] | None = None, **server: Any) -> Any:
     made: list[FakeClient] = []
 
-    def plain(host: str, port: int, timeout: float) -> FakeClient:
+    def plain(where: outbound.Destination, timeout: float) -> FakeClient:
         if "connect" in (answers or {}):
             raise (answers or {})["connect"]
-        made.append(FakeClient(host, port, timeout, answers=answers))
+        made.append(FakeClient(f"{where.host}@{where.address}", where.port, timeout, answers=answers))
         return made[-1]
 
-    def implicit(host: str, port: int, timeout: float, context: Any) -> FakeClient:
-        made.append(FakeClient(host, port, timeout, context, answers))
+    def implicit(where: outbound.Destination, timeout: float, context: Any) -> FakeClient:
+        made.append(FakeClient(f"{where.host}@{where.address}", where.port, timeout, context, answers))
         return made[-1]
 
-    monkeypatch.setattr(transports.smtplib, "SMTP", plain)
-    monkeypatch.setattr(transports.smtplib, "SMTP_SSL", implicit)
+    monkeypatch.setattr(transports, "PinnedSMTP", plain)
+    monkeypatch.setattr(transports, "PinnedSMTP_SSL", implicit)
+    monkeypatch.setattr(outbound, "resolve", lambda host: {"mail.acme.example": [MAIL_ADDRESS]}[host])
+    monkeypatch.delenv(outbound.ALLOW_ENV, raising=False)
     return SmtpTransport(SmtpServer.model_validate({"host": "mail.acme.example", **server}), timeout=5), made
 
 
@@ -97,7 +105,10 @@ def test_starttls_then_login_then_one_mail(monkeypatch: pytest.MonkeyPatch) -> N
         "rcpt",
         "data",
     ]
-    assert client.calls[0][1] == ("mail.acme.example", 587, 5, False) and client.calls[4][1] == ("u", "p")
+    assert client.calls[0][1] == (f"mail.acme.example@{MAIL_ADDRESS}", 587, 5, False) and client.calls[4][1] == (
+        "u",
+        "p",
+    )
     assert client.calls[-1][1] == b"Subject: x\r\n\r\nbody\r\n" and client.closed
 
 
@@ -105,7 +116,7 @@ def test_implicit_tls_and_no_login_without_a_username(monkeypatch: pytest.Monkey
     transport, made = _transport(monkeypatch, port=465, security=Security.tls)
     transport.send(b"x", "a@acme.example", ["b@example.com"])
     (client,) = made
-    assert client.calls[0][1] == ("mail.acme.example", 465, 5, True)
+    assert client.calls[0][1] == (f"mail.acme.example@{MAIL_ADDRESS}", 465, 5, True)
     assert [name for name, _ in client.calls] == ["connect", "ehlo", "mail", "rcpt", "data"]
 
 
