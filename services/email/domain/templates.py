@@ -131,6 +131,13 @@ def _env(part: Part) -> BoundedSandbox:
 def problems(part: Part, source: str) -> list[str]:
     """What is wrong with one part's source (empty when it may be saved)."""
     try:
+        return _problems(part, source)
+    except RecursionError:  # `{{ ((((...` thousands deep: Jinja2's parser and code generator recurse
+        return ["The template nests too deeply."]
+
+
+def _problems(part: Part, source: str) -> list[str]:
+    try:
         tree = _env(part).parse(source)
     except TemplateSyntaxError as exc:
         return [f"Syntax error on line {exc.lineno}: {exc.message}"]
@@ -206,13 +213,13 @@ def render(template: TemplateParts, context: Mapping[str, Any]) -> Rendered:
     render goes over one of the sandbox's limits (`domain.sandbox`): the three parts share one
     budget of time, loop steps and output.
     """
+    compiled = {part: _compile(part, getattr(template, part)) for part in PARTS}  # outside the render's time
     out: dict[str, str] = {}
     token = sandbox.start()
     try:
         left = sandbox.MAX_OUTPUT_CHARS
-        for part in PARTS:
-            source = getattr(template, part)
-            out[part] = _render_part(part, source, context, left) if source else ""
+        for part, parsed in compiled.items():
+            out[part] = _render_part(part, parsed, context, left) if parsed is not None else ""
             left -= len(out[part])
     finally:
         sandbox.finish(token)
@@ -221,11 +228,20 @@ def render(template: TemplateParts, context: Mapping[str, Any]) -> Rendered:
     return Rendered(**out)
 
 
-def _render_part(part: Part, source: str, context: Mapping[str, Any], left: int) -> str:
+def _compile(part: Part, source: str) -> Any:
+    if not source:
+        return None
+    try:
+        return _compiled(part, source)
+    except (TemplateError, RecursionError) as exc:
+        raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc}", "render_failed") from exc
+
+
+def _render_part(part: Part, compiled: Any, context: Mapping[str, Any], left: int) -> str:
     """One part, produced piece by piece and stopped as soon as the render's output passes the limit."""
     chunks: list[str] = []
     try:
-        pieces = _compiled(part, source).generate(context)
+        pieces = compiled.generate(context)
         try:
             for piece in pieces:
                 left -= len(piece)
@@ -241,7 +257,7 @@ def _render_part(part: Part, source: str, context: Mapping[str, Any], left: int)
     except (TemplateError, TypeError) as exc:  # TypeError: include/import without a loader
         raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc}", "render_failed") from exc
     except (ArithmeticError, ValueError, LookupError, RecursionError, MemoryError) as exc:
-        # 1 / 0, int('9' * 5000), a macro calling itself: the template's fault, never a 500
+        # 1 / 0, 'abc'.index('z'), a macro calling itself: the template's fault, never a 500
         reason = f"{type(exc).__name__}: {exc}"
         raise RenderFailed.on(part, f"The {part} cannot be rendered: {reason}", "render_failed") from exc
     return "".join(chunks)
