@@ -154,7 +154,7 @@ def checked(value: Any, what: str) -> Any:
 
 # ----------------------------------------------------------------------------- operators
 
-_SEQUENCE = (str, list, tuple)
+_SEQUENCE = (str, bytes, list, tuple)
 
 
 def check_binop(operator: str, left: Any, right: Any) -> None:
@@ -172,8 +172,9 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
             _check_size(measure(right) * max(left, 0), what)
     elif operator == "+" and isinstance(left, _SEQUENCE) and isinstance(right, _SEQUENCE):
         _check_size(measure(left) + measure(right), what)
-    elif operator == "%" and isinstance(left, str):
-        check_percent_format(left, right if isinstance(right, tuple) else (right,), what)
+    elif operator == "%" and isinstance(left, str | bytes):
+        fmt = left if isinstance(left, str) else left.decode("latin-1")
+        check_percent_format(fmt, right if isinstance(right, tuple) else (right,), what)
 
 
 def checked_binop(operator: str, left: Any, right: Any, run: Callable[[Any, Any], Any]) -> Any:
@@ -219,23 +220,27 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _replace_size(text: str, old: str, new: str, count: Any = None) -> int:
+def _replace_size(text: str | bytes, old: Any, new: Any, count: Any = None) -> int:
     times = text.count(old) if old else len(text) + 1
     if isinstance(count, int) and count >= 0:
         times = min(times, count)
     return len(text) + times * max(0, len(new) - len(old))
 
 
-def check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """Refuse a string method whose result would be over the limits (returns the args to call with)."""
+def check_str_method(text: str | bytes, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Refuse a string (or bytes) method whose result would be over the limits (returns the args to call with)."""
     what = f"'{name}()'"
     if name in ("ljust", "rjust", "center", "zfill") and args:
         _check_size(max(len(text), _int(args[0])), what)
     elif name == "expandtabs":
         tab = _int(args[0] if args else kwargs.get("tabsize", 8))
-        _check_size(len(text) + text.count("\t") * tab, what)
-    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
-        _check_size(_replace_size(text, args[0], args[1], args[2] if len(args) > 2 else kwargs.get("count")), what)
+        _check_size(len(text) + text.count("\t" if isinstance(text, str) else b"\t") * tab, what)  # type: ignore[arg-type]
+    elif name == "replace" and len(args) >= 2 and all(isinstance(a, str | bytes) for a in args[:2]):
+        count = args[2] if len(args) > 2 else kwargs.get("count")
+        _check_size(_replace_size(text, args[0], args[1], count), what)
+    elif name == "translate" and args and isinstance(args[0], dict):
+        longest = max((measure(v) for v in args[0].values()), default=1)
+        _check_size(len(text) * max(longest, 1), what)
     elif name == "join" and args:
         items = list(args[0])
         _check_size(sum(measure(i) for i in items) + len(text) * len(items), what)
@@ -355,9 +360,10 @@ def _steps(context: Context, iterable: Any) -> Iterator[Any]:
 @pass_context
 def _written(context: Context, value: Any, static: int = 0) -> Any:
     """Each `{{ ... }}` (and the literal text beside it): counted before it is written."""
-    size = static + measure(value, MAX_WRITTEN_CHARS)
-    _check_size(size - static, "writing a value")
-    budget().write(size)
+    static = max(static, 0) if isinstance(static, int) else 0  # a template may name this filter too
+    written = measure(value, MAX_WRITTEN_CHARS)
+    _check_size(written, "writing a value")
+    budget().write(static + written)
     return value
 
 
@@ -432,7 +438,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         budget().tick()
         owner = getattr(obj, "__self__", None)
-        if isinstance(owner, str) and isinstance(name := getattr(obj, "__name__", None), str):
+        if isinstance(owner, str | bytes) and isinstance(name := getattr(obj, "__name__", None), str):
             args = check_str_method(owner, name, args, kwargs)
         return checked(super().call(context, obj, *args, **kwargs), "a call")
 

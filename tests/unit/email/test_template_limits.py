@@ -60,6 +60,8 @@ def _refused(html: str, **record: Any) -> str:
         ("{{ 'x'|center(record.n) }}", {"n": 300_000}, "the 'center' filter would make a value"),
         ("{{ 'x'.ljust(record.n) }}", {"n": 300_000}, "'ljust()' would make a value"),
         ("{{ record.s|replace('', 'yy') }}", {"s": "x" * 100_000}, "the 'replace' filter would make"),
+        ("{{ record.s.translate({120: 'y' * 1000}) }}", {"s": "x" * 1000}, "'translate()' would make a value"),
+        ("{{ 'x'.encode().ljust(record.n) }}", {"n": 300_000}, "'ljust()' would make a value"),
         ("{{ record.f % 1 }}", {"f": "%300000d"}, "'%' uses a width of 300000"),
         ("{{ record.f.format(1) }}", {"f": "{:>300000}"}, "'format()' uses a width of 300000"),
         ("{{ record.f|format(1) }}", {"f": "%300000d"}, "the 'format' filter uses a width"),
