@@ -6,8 +6,13 @@ names: `contact`, `account` (the contact's account), `owner` (the contact's owne
 immutable sandbox with no loader, so a template reaches neither Python internals nor files;
 the HTML part is autoescaped, the subject and text parts are not (they are not HTML).
 
-A tag naming an unknown contact/account/owner field, a syntax error or an attribute that the
-sandbox would refuse (`_`-names) is a 422 naming the part when the template is saved.
+A tag naming an unknown contact/account/owner field, a syntax error, an attribute that the
+sandbox would refuse (`_`-names) or work over the sandbox's limits written with literals
+(`7 ** 30000000`, `range(10**9)`) is a 422 naming the part when the template is saved.
+
+The sandbox bounds the work of one render (operators, `range`, loops, output size, time):
+`domain.sandbox` holds every limit. A render over one fails with a 422 naming the part (a
+preview) or fails that recipient with the reason (the senders), never the others.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from typing import Annotated, Any, Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.email.domain import sandbox
+from services.email.domain.sandbox import BoundedSandbox, RenderLimit
 from shared.errors import FieldError, ValidationFailed
 from shared.types import INPUT, OUTPUT, Name200
 
@@ -114,16 +120,23 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value  # an empty field prints nothing, not "None"
 
 
-_HTML = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined, finalize=_finalize)
-_PLAIN = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined, finalize=_finalize)
+_HTML = BoundedSandbox(autoescape=True, undefined=StrictUndefined, finalize=_finalize)
+_PLAIN = BoundedSandbox(autoescape=False, undefined=StrictUndefined, finalize=_finalize)
 
 
-def _env(part: Part) -> ImmutableSandboxedEnvironment:
+def _env(part: Part) -> BoundedSandbox:
     return _HTML if part == "html" else _PLAIN
 
 
 def problems(part: Part, source: str) -> list[str]:
     """What is wrong with one part's source (empty when it may be saved)."""
+    try:
+        return _problems(part, source)
+    except RecursionError:  # `{{ ((((...` thousands deep: Jinja2's parser and code generator recurse
+        return ["The template nests too deeply."]
+
+
+def _problems(part: Part, source: str) -> list[str]:
     try:
         tree = _env(part).parse(source)
     except TemplateSyntaxError as exc:
@@ -137,6 +150,7 @@ def problems(part: Part, source: str) -> list[str]:
     found += [f"'{name}' is not allowed." for name in _private_names(tree)]
     if any(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
         found.append("A template cannot include, import or extend other templates.")
+    found += sandbox.static_problems(tree)
     return list(dict.fromkeys(found))
 
 
@@ -187,27 +201,66 @@ def _private_const(node: nodes.Node) -> bool:
 
 @lru_cache(maxsize=512)
 def _compiled(part: Part, source: str) -> Any:
-    return _env(part).from_string(source)
+    env = _env(part)
+    return env.from_string(env.bounded_parse(source))
 
 
 def render(template: TemplateParts, context: Mapping[str, Any]) -> Rendered:
     """Render the three parts with a context from `context_for` (pure; no I/O).
 
     Raises `RenderFailed` (422 naming the part) when a part reads something the context lacks
-    (a `record.*` field the request did not send) or the sandbox refuses an operation.
+    (a `record.*` field the request did not send), the sandbox refuses an operation, or the
+    render goes over one of the sandbox's limits (`domain.sandbox`): the three parts share one
+    budget of time, loop steps and output.
     """
+    compiled = {part: _compile(part, getattr(template, part)) for part in PARTS}  # outside the render's time
     out: dict[str, str] = {}
-    for part in PARTS:
-        source = getattr(template, part)
-        try:
-            out[part] = _compiled(part, source).render(context) if source else ""
-        except (UndefinedError, SecurityError) as exc:
-            raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc.message}", "render_failed") from exc
-        except (TemplateError, TypeError) as exc:  # TypeError: include/import without a loader
-            raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc}", "render_failed") from exc
+    token = sandbox.start()
+    try:
+        left = sandbox.MAX_OUTPUT_CHARS
+        for part, parsed in compiled.items():
+            out[part] = _render_part(part, parsed, context, left) if parsed is not None else ""
+            left -= len(out[part])
+    finally:
+        sandbox.finish(token)
     # A subject is one header line: a field holding a line break must not add headers.
     out["subject"] = " ".join(out["subject"].split())
     return Rendered(**out)
+
+
+def _compile(part: Part, source: str) -> Any:
+    if not source:
+        return None
+    try:
+        return _compiled(part, source)
+    except (TemplateError, RecursionError) as exc:
+        raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc}", "render_failed") from exc
+
+
+def _render_part(part: Part, compiled: Any, context: Mapping[str, Any], left: int) -> str:
+    """One part, produced piece by piece and stopped as soon as the render's output passes the limit."""
+    chunks: list[str] = []
+    try:
+        pieces = compiled.generate(context)
+        try:
+            for piece in pieces:
+                left -= len(piece)
+                if left < 0:
+                    raise RenderLimit(f"the mail would be longer than {sandbox.MAX_OUTPUT_CHARS:,} characters")
+                chunks.append(piece)
+        finally:
+            pieces.close()
+    except RenderLimit as exc:
+        raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc}.", "render_limit") from exc
+    except (UndefinedError, SecurityError) as exc:
+        raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc.message}", "render_failed") from exc
+    except (TemplateError, TypeError) as exc:  # TypeError: include/import without a loader
+        raise RenderFailed.on(part, f"The {part} cannot be rendered: {exc}", "render_failed") from exc
+    except (ArithmeticError, ValueError, LookupError, RecursionError, MemoryError) as exc:
+        # 1 / 0, 'abc'.index('z'), a macro calling itself: the template's fault, never a 500
+        reason = f"{type(exc).__name__}: {exc}"
+        raise RenderFailed.on(part, f"The {part} cannot be rendered: {reason}", "render_failed") from exc
+    return "".join(chunks)
 
 
 def tag_context(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from shared.ids import new_id
+from shared.ids import derived_id, new_id
+from tests.e2e.email.helpers import send_requested
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, put_envelope, settle, walk
 
 TEMPLATE = {
@@ -91,3 +93,70 @@ def test_preview_renders_for_a_directory_contact_and_follows_its_account(api: An
     put_envelope(stack, {**envelopes(stack, tenant, "contact.created")[0], "id": new_id()})
     stack.drain()
     assert_problem(admin.post(url, json=body), 404)
+
+
+# Sized to be quick without the sandbox's limits too (so on a tree without them these tests fail
+# on what they assert instead of hanging): `7 ** 300000` for `7 ** 30000000`, 300 KB for 10 MB.
+# Saved fine: the sizes come with the data.
+OVER_THE_LIMITS = "<p>{{ 'x' * record.n }}</p>{% for i in range(record.loops) %}{% endfor %}"
+
+
+def test_work_over_the_sandbox_limits_is_refused_at_save_naming_the_part_and_the_construct(api: Any) -> None:
+    client = api.as_(new_tenant(), "u1", "admin")
+    power = assert_problem(client.post("/email/templates", json={**TEMPLATE, "html": "{{ (7 ** 300000) > 1 }}"}), 422)
+    assert [(e["field"], e["code"]) for e in power["errors"]] == [("html", "invalid_template")]
+    assert "'**' would make a number of 842,206 bits (the limit is 4,096)" in power["errors"][0]["message"]
+    template = client.post("/email/templates", json=TEMPLATE).json()
+    huge_range = client.patch(
+        f"/email/templates/{template['id']}", json={"subject": "{{ range(10**9)|length }} {{ 'x' * 1000000 }}"}
+    )
+    messages = [(e["field"], e["message"]) for e in assert_problem(huge_range, 422, "subject")["errors"]]
+    assert messages == [
+        ("subject", "Line 1: range() would have 1,000,000,000 items (the limit is 10,000)."),
+        ("subject", "Line 1: '*' would make a value of 1,000,000 characters (the limit is 250,000)."),
+    ]
+    assert client.get(f"/email/templates/{template['id']}").json()["subject"] == TEMPLATE["subject"]
+
+
+def test_a_render_over_the_limits_fails_that_preview_or_that_mail_with_the_reason(api: Any, stack: Any) -> None:
+    tenant = new_tenant()
+    admin = api.as_(tenant, "boss", "admin")
+    contact = admin.post("/contacts", json={"first_name": "Ann", "email": "ann@example.com"}).json()
+    created = admin.post("/email/templates", json={**TEMPLATE, "html": OVER_THE_LIMITS, "text": ""})
+    assert created.status_code == 201, created.text
+    url = f"/email/templates/{created.json()['id']}/preview"
+    fine = settle(
+        stack,
+        lambda: (r := admin.post(url, json={"contact_id": contact["id"], "record": {"n": 3, "loops": 2}})).ok and r,
+    )
+    assert fine.json()["html"] == "<p>xxx</p>"
+
+    started = time.monotonic()
+    refused = assert_problem(
+        admin.post(url, json={"contact_id": contact["id"], "record": {"n": 300_000, "loops": 2}}), 422
+    )
+    assert time.monotonic() - started < 5
+    assert [(e["field"], e["code"], e["message"]) for e in refused["errors"]] == [
+        (
+            "html",
+            "render_limit",
+            "The html cannot be rendered: '*' would make a value of 300,000 characters (the limit is 250,000).",
+        )
+    ]
+    loops = admin.post(url, json={"contact_id": contact["id"], "record": {"n": 3, "loops": 200_000}})
+    assert assert_problem(loops, 422, "html")["errors"][0]["message"] == (
+        "The html cannot be rendered: range() would have 200,000 items (the limit is 10,000)."
+    )  # a range over Jinja2's own cap was a 500
+
+    # At send time: the mail over the limit fails with the reason; the request beside it goes.
+    over = send_requested(
+        tenant, to="ann@example.com", template_id=created.json()["id"], data={"n": 300_000, "loops": 2}
+    )
+    within = send_requested(tenant, to="bob@example.com", template_id=created.json()["id"], data={"n": 2, "loops": 2})
+    put_envelope(stack, over)
+    put_envelope(stack, within)
+    sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
+    assert [e["data"]["to"] for e in sent] == ["bob@example.com"]
+    failed = admin.get(f"/email/messages/{derived_id('scanner', over['data']['request_id'])}").json()
+    assert failed["status"] == "failed"
+    assert refused["errors"][0]["message"] in failed["error"]
