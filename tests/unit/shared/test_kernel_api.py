@@ -337,6 +337,22 @@ def test_json_nesting_up_to_the_limit_and_brackets_in_strings_pass(make_http_eve
     assert status == 201
 
 
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ("[" * 65 + "]" * 65, 65),
+        ('{"a":' * 70 + "1" + "}" * 70, 70),
+        ("[{" * 33 + "}]" * 33, 66),
+        ('["' + "[" * 100 + '"]', 1),  # brackets inside a string
+        ('["\\"' + "[" * 100 + '"]', 1),  # an escaped quote does not end the string
+        ('["\\\\", ' + "[" * 70 + "]" * 70 + "]", 71),  # an escaped backslash does
+        ('["ä", ' + "[" * 70 + "]" * 70 + "]", 71),
+    ],
+)
+def test_json_depth_counts_nesting_outside_strings(text: str, depth: int) -> None:
+    assert http.json_depth(text) == depth
+
+
 def test_a_401_never_shows_why_the_claims_were_refused(make_http_event: Any) -> None:
     claims = {"tenant_id": "no spaces allowed!", "user_id": "user-1", "role": "admin"}
     status, body = call(make_http_event("GET", "/me", claims=claims))
