@@ -158,7 +158,10 @@ class Resolver(APIGatewayHttpResolver):
         if event.get("body") and not is_json(_content_type(event)) and not self._takes_form(event):
             wrong = FieldError(field="headers.content-type", message="send application/json", code="unsupported")
             return _problem_result(UnsupportedMediaType("The request body must be JSON.", [wrong]))
-        # Powertools parses the JSON body (recursively) before any middleware of ours runs.
+        # Powertools parses the JSON body (recursively) before any middleware of ours runs: a body
+        # over the size limit is refused unread, one nested too deeply before it is parsed.
+        if body_size(event.get("body"), bool(event.get("isBase64Encoded"))) > MAX_BODY_BYTES:
+            return _problem_result(PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes."))
         if event.get("body") and json_depth(_body_text(event)) > MAX_JSON_DEPTH:
             deep = FieldError(field="body", message=f"nested deeper than {MAX_JSON_DEPTH} levels", code="too_deep")
             return _problem_result(BadRequest("The request body is nested too deeply.", [deep]))

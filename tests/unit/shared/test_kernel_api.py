@@ -327,6 +327,11 @@ def test_json_nested_deeper_than_the_limit_is_400_naming_body(make_http_event: A
     assert body["errors"][0]["code"] == "too_deep"
 
 
+def test_json_nested_deep_and_over_256_kib_is_413_not_500(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", "[" * 300_000 + "]" * 300_000))
+    assert (status, body["code"]) == (413, "payload_too_large")
+
+
 def test_json_nesting_up_to_the_limit_and_brackets_in_strings_pass(make_http_event: Any) -> None:
     nested: Any = "x"
     for _ in range(http.MAX_JSON_DEPTH - 1):
