@@ -306,7 +306,12 @@ class Gateway:
         return _json_response(404, {"message": "Not Found"})
 
     def _token(self, request: Request) -> Response:
-        """A dev token for `kontakt token` (the runtime provisions the tenant and user first)."""
+        """A dev token for `kontakt token` (the runtime provisions the tenant and user first).
+
+        JSON only: a page of another site can send a form or text/plain POST without asking (no
+        CORS preflight), and would provision tenants and users this way."""
+        if (request.mimetype or "").lower() != "application/json":
+            return _json_response(415, {"message": "send application/json"})
         try:
             asked = json.loads(request.get_data(cache=False) or b"{}")
             assert self.token is not None

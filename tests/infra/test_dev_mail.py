@@ -107,3 +107,13 @@ def test_the_template_mounts_no_dev_route_and_no_dev_function() -> None:
     assert [r.route_key for r in stack.routes if r.path.startswith("/{") or r.path == "/$default"] == []
     handlers = {name: f.handler for name, f in stack.functions.items()}
     assert [name for name, handler in handlers.items() if handler.startswith("infra.")] == []
+
+
+def test_a_dev_token_is_made_for_json_only(runtime: LocalRuntime) -> None:
+    """A page of another site can POST a form or text/plain to 127.0.0.1 without a preflight."""
+    body = '{"tenant": "t1", "user": "u1"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        answer = requests.post(
+            runtime.api_url + "/dev/token", data=body, headers={"Content-Type": content_type}, timeout=30
+        )
+        assert answer.status_code == 415 and "token" not in answer.json(), content_type
