@@ -28,6 +28,20 @@ from infra.template import ACCOUNT_ID, Route, Stack
 log = logging.getLogger("kontakt.gateway")
 
 MAX_PAYLOAD = 10 * 1024 * 1024
+# /dev/* (every tenant's events and mail, dev tokens) answers only a Host header naming this machine:
+# a page of another site that resolves its name to 127.0.0.1 (DNS rebinding) sends its own name.
+_LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?", re.IGNORECASE)
+# A sent mail's HTML is shown sandboxed: no scripts, no forms, an origin of its own (not the API's).
+MAIL_HTML_HEADERS = {
+    "Content-Security-Policy": "sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+DEV_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
 
 
@@ -278,6 +292,8 @@ class Gateway:
     # -- dev paths
 
     def _dev(self, request: Request) -> Response:
+        if not _LOOPBACK_HOST.fullmatch(request.headers.get("Host", "")):
+            return _json_response(403, {"message": "/dev answers requests to localhost, 127.0.0.1 or [::1] only"})
         if request.path == "/dev/health":
             return _json_response(200, {"status": "ok", "routes": len(self.stack.routes)})
         if request.path == "/dev/events":
@@ -290,7 +306,12 @@ class Gateway:
         return _json_response(404, {"message": "Not Found"})
 
     def _token(self, request: Request) -> Response:
-        """A dev token for `kontakt token` (the runtime provisions the tenant and user first)."""
+        """A dev token for `kontakt token` (the runtime provisions the tenant and user first).
+
+        JSON only: a page of another site can send a form or text/plain POST without asking (no
+        CORS preflight), and would provision tenants and users this way."""
+        if (request.mimetype or "").lower() != "application/json":
+            return _json_response(415, {"message": "send application/json"})
         try:
             asked = json.loads(request.get_data(cache=False) or b"{}")
             assert self.token is not None
@@ -309,17 +330,22 @@ class Gateway:
             mails = dev_mail.listing(self.mail_dir, limit)
             if request.args.get("format") == "json" or "html" not in request.headers.get("Accept", ""):
                 return _json_response(200, mails)
-            return Response(dev_mail.page(mails, str(self.mail_dir)), content_type="text/html; charset=utf-8")
+            page = dev_mail.page(mails, str(self.mail_dir))
+            return Response(page, content_type="text/html; charset=utf-8", headers=DEV_PAGE_HEADERS)
         file_name, _, view = name.partition("/")
         found = dev_mail.read(self.mail_dir, file_name)
         if found is None or view not in ("", "html"):
             return _json_response(404, {"message": "Not Found"})
         if view == "html":
-            return Response(dev_mail.html_part(found) or "(no HTML part)", content_type="text/html; charset=utf-8")
+            html = dev_mail.html_part(found) or "(no HTML part)"
+            return Response(html, content_type="text/html; charset=utf-8", headers=MAIL_HTML_HEADERS)
         if request.args.get("download"):
-            disposition = {"Content-Disposition": f'attachment; filename="{file_name}"'}
-            return Response(found, content_type="message/rfc822", headers=disposition)
-        return Response(found, content_type="text/plain; charset=utf-8")
+            headers = {
+                "Content-Disposition": f'attachment; filename="{file_name}"',
+                "X-Content-Type-Options": "nosniff",
+            }
+            return Response(found, content_type="message/rfc822", headers=headers)
+        return Response(found, content_type="text/plain; charset=utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
 
 def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:

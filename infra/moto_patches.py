@@ -37,6 +37,10 @@ Source, DetailType, Detail and each Resources item their UTF-8 length) with a Va
 "Total size of the entries in the request is over the limit." for the whole call, not a failed
 entry; so an entry over 256 KB alone fails the same way. The emulator refuses what AWS refuses.
 
+moto's S3 GetObject ignores the `response-content-type`, `response-content-disposition` ... query
+parameters with which a presigned GET overrides the object's headers (AWS honours them on signed
+requests): a download link then shows the object inline under its upload type. They are applied.
+
 SES v2: see infra/ses_emulation.py.
 """
 
@@ -334,10 +338,37 @@ def _put_events_within_limits(original: Callable[..., Any]) -> Callable[..., Any
     return put_events
 
 
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-language": "Content-Language",
+    "response-content-encoding": "Content-Encoding",
+    "response-cache-control": "Cache-Control",
+    "response-expires": "Expires",
+}
+
+
+def _with_response_overrides(get_object: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(get_object)
+    def overridden(self: Any) -> Any:
+        status, headers, body = get_object(self)
+        asked = {k.lower(): v for k, v in (getattr(self, "querystring", None) or {}).items()}
+        for parameter, header in _RESPONSE_OVERRIDES.items():
+            if parameter in asked and status == 200:
+                for name in [n for n in headers if n.lower() == header.lower()]:
+                    del headers[name]
+                value = asked[parameter]
+                headers[header.lower()] = value[0] if isinstance(value, list) else value  # moto's spelling
+        return status, headers, body
+
+    return overridden
+
+
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.events.models import EventsBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.s3.responses import S3Response
     from moto.sqs.models import Queue, SQSBackend
 
     from infra import ses_emulation
@@ -352,5 +383,6 @@ def apply(mail_dir: str | None = None) -> None:
         DomainDispatcherApplication.get_backend_for_host
     )
     EventsBackend.put_events = _put_events_within_limits(EventsBackend.put_events)  # type: ignore[method-assign]
+    S3Response.get_object = _with_response_overrides(S3Response.get_object)  # type: ignore[method-assign]
     ses_emulation.configure(mail_dir)
     ses_emulation.apply()  # SES v2 event destinations and the folder of sent mails

@@ -1,7 +1,10 @@
 """The HTTP side every service API shares: the resolver, auth context and problem responses."""
 
+import base64
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -28,6 +31,12 @@ from shared.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 256 * 1024
+# The deepest nesting of arrays and objects a JSON body may have: Python's parser (and pydantic
+# after it) recurse per level, and 100,000 levels end in a RecursionError (a 500).
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1 signed
 API_VERSION = "1.0.0"
 
 
@@ -52,6 +61,36 @@ def _too_large(app: APIGatewayHttpResolver) -> PayloadTooLarge | None:
     return None
 
 
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, brackets in strings not counted
+    (0 for a text with at most `MAX_JSON_DEPTH` opening brackets: it cannot be too deep).
+
+    The strings are cut out, each bracket becomes +1 or -1 (a signed byte) and the depth is the
+    highest running sum: all in C but the sum, ~12 ms for 256 KB of brackets.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be too deep: no need to walk it
+    steps = _JSON_STRING.sub("", text).encode(errors="ignore").translate(_BRACKET_STEPS, _NOT_BRACKETS)
+    return max(accumulate(memoryview(steps).cast("b")), default=0)
+
+
+def _body_text(event: Mapping[str, Any]) -> str:
+    body = str(event.get("body") or "")
+    if not event.get("isBase64Encoded"):
+        return body
+    try:
+        return base64.b64decode(body).decode("utf-8", errors="replace")
+    except ValueError:
+        return ""
+
+
+def _problem_result(error: DomainError) -> dict[str, Any]:
+    """A problem answer as the Lambda result, for refusals made before Powertools parses the request."""
+    body = problem_body(error.status, error.code, error.title, error.detail, error.errors)
+    headers = {"Content-Type": PROBLEM_JSON}
+    return {"statusCode": error.status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
+
+
 def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
     # Powertools validates the request before user middlewares run: an oversized body that is
     # also invalid is answered 413 by the validation error handler below.
@@ -59,6 +98,42 @@ def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     if too_large:
         raise too_large
     return next_middleware(app)
+
+
+# Every HTML page an API serves (the unsubscribe landing page, the Swagger UI page): no scripts of
+# another origin, no framing (clickjacking), no MIME sniffing, no Referer with the page's token.
+HTML_POLICY = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+# Swagger UI's page is one document with its script, styles and the OpenAPI document inline; its
+# "Try it out" calls this API.
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def html_headers(policy: str = HTML_POLICY) -> dict[str, str]:
+    """The security headers of an HTML page."""
+    return {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
+def _secure_html(docs_path: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
+    """The middleware that gives every text/html response of an app `html_headers()`."""
+
+    def secure_html(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        response = next_middleware(app)
+        content_type = str(response.headers.get("Content-Type") or response.content_type or "")
+        if content_type.split(";", 1)[0].strip().lower() == "text/html":
+            docs = app.current_event.raw_event.get("rawPath") == docs_path
+            for name, value in html_headers(DOCS_POLICY if docs else HTML_POLICY).items():
+                response.headers.setdefault(name, value)
+        return response
+
+    return secure_html
 
 
 class Resolver(APIGatewayHttpResolver):
@@ -82,10 +157,14 @@ class Resolver(APIGatewayHttpResolver):
         # that is not JSON here, with the same 415 problem as an unknown content type.
         if event.get("body") and not is_json(_content_type(event)) and not self._takes_form(event):
             wrong = FieldError(field="headers.content-type", message="send application/json", code="unsupported")
-            error = UnsupportedMediaType("The request body must be JSON.", [wrong])
-            body = problem_body(error.status, error.code, error.title, error.detail, error.errors)
-            headers = {"Content-Type": PROBLEM_JSON}
-            return {"statusCode": error.status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
+            return _problem_result(UnsupportedMediaType("The request body must be JSON.", [wrong]))
+        # Powertools parses the JSON body (recursively) before any middleware of ours runs: a body
+        # over the size limit is refused unread, one nested too deeply before it is parsed.
+        if body_size(event.get("body"), bool(event.get("isBase64Encoded"))) > MAX_BODY_BYTES:
+            return _problem_result(PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes."))
+        if event.get("body") and json_depth(_body_text(event)) > MAX_JSON_DEPTH:
+            deep = FieldError(field="body", message=f"nested deeper than {MAX_JSON_DEPTH} levels", code="too_deep")
+            return _problem_result(BadRequest("The request body is nested too deeply.", [deep]))
         return dict(super().resolve(event, context))
 
     def _takes_form(self, event: Mapping[str, Any]) -> bool:
@@ -139,7 +218,7 @@ def create_app(
     bodies (see `Resolver`); every other route takes JSON only.
     """
     app = Resolver(enable_validation=True, form_paths=form_paths)
-    app.use(middlewares=[_limit_body_size])
+    app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs")])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the title, version and bearer scheme.
     app.configure_openapi(
@@ -195,7 +274,9 @@ def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(Unauthenticated)
     def unauthenticated(error: Unauthenticated) -> Response:
-        body = problem_body(401, "unauthorized", "Unauthorized", str(error))
+        # Why the identity is unusable (which claim, pydantic's validation text) is for the logs only.
+        logger.warning("unauthenticated request", extra={"reason": str(error), "correlation_id": _correlation_id(app)})
+        body = problem_body(401, "unauthorized", "Unauthorized", "The request is not authenticated.")
         return Response(status_code=401, content_type=PROBLEM_JSON, body=json.dumps(body))
 
     @app.exception_handler(Exception)

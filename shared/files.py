@@ -6,11 +6,16 @@ the size), sends the file to S3, then confirms; the confirmation checks what S3 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from botocore.exceptions import ClientError
+
+from shared.errors import ValidationFailed
 
 UPLOAD_SECONDS = 900
 DOWNLOAD_SECONDS = 300
@@ -44,14 +49,51 @@ def stored_size(bucket: str, key: str) -> int | None:
     return int(head["ContentLength"])
 
 
-def presign_download(bucket: str, key: str, name: str) -> str:
-    """A short-lived link that downloads the object under its original name."""
+# Types a browser would run or render as a document of the bucket's origin: downloaded as bytes.
+_ACTIVE_TYPE = re.compile(r"html|xml|script|^text/(?!plain$|csv$)|^multipart/", re.IGNORECASE)
+_UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\%]')
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` under `name` as RFC 6266 writes it: an ASCII `filename` and the UTF-8 `filename*`.
+
+    Control characters (CR/LF), quotes and backslashes never reach the header: the fallback drops
+    accents and replaces what is left outside printable ASCII; `filename*` percent-encodes.
+    """
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip() or "file"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    fallback = _UNSAFE_IN_QUOTES.sub("_", ascii_name).strip() or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download_type(content_type: str) -> str:
+    """The Content-Type a download is served with: active content (HTML, SVG, XML, scripts) as bytes."""
+    return "application/octet-stream" if _ACTIVE_TYPE.search(content_type) else content_type
+
+
+def presign_download(bucket: str, key: str, name: str, content_type: str = "application/octet-stream") -> str:
+    """A short-lived link that downloads the object under its original name, never shown inline."""
     url: str = _s3().generate_presigned_url(
         "get_object",
-        Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": f'attachment; filename="{name}"'},
+        Params={
+            "Bucket": bucket,
+            "Key": key,
+            "ResponseContentDisposition": content_disposition(name),
+            "ResponseContentType": download_type(content_type),
+        },
         ExpiresIn=DOWNLOAD_SECONDS,
     )
     return url
+
+
+def checked_size(bucket: str, key: str, max_bytes: int) -> int | None:
+    """The size of the uploaded object (None when nothing was uploaded); an object over `max_bytes`
+    is removed and refused with a 422 naming `size` (the signed policy should have stopped it)."""
+    size = stored_size(bucket, key)
+    if size is not None and size > max_bytes:
+        delete(bucket, key)
+        raise ValidationFailed.on("size", f"The file has {size} bytes; at most {max_bytes} are allowed.", "too_large")
+    return size
 
 
 def delete(bucket: str, key: str) -> None:

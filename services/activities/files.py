@@ -32,13 +32,13 @@ def presign_upload(key: str, max_bytes: int, content_type: str) -> tuple[str, di
     return files.presign_upload(bucket(), key, max_bytes, content_type)
 
 
-def stored_size(key: str) -> int | None:
-    """The size of the uploaded object, or None when nothing was uploaded."""
-    return files.stored_size(bucket(), key)
+def checked_size(key: str) -> int | None:
+    """The size of the uploaded object (None when nothing was uploaded); over 25 MB it is removed and refused."""
+    return files.checked_size(bucket(), key, MAX_ATTACHMENT_BYTES)
 
 
-def presign_download(key: str, name: str) -> str:
-    return files.presign_download(bucket(), key, name)
+def presign_download(key: str, name: str, content_type: str) -> str:
+    return files.presign_download(bucket(), key, name, content_type)
 
 
 def delete(key: str) -> None:
@@ -85,8 +85,8 @@ def find(attachments: list[Attachment], file_id: str, where: str) -> Attachment:
 
 
 def uploaded(folder: Folder, attachment: Attachment) -> Attachment:
-    """The attachment marked uploaded with the size S3 holds; 409 while nothing is uploaded."""
-    size = stored_size(folder.key(attachment.id))
+    """The attachment marked uploaded with the size S3 holds; 409 while nothing is uploaded, 422 over 25 MB."""
+    size = checked_size(folder.key(attachment.id))
     if size is None:
         raise Conflict("The file has not been uploaded yet.")
     return attachment.model_copy(update={"status": "uploaded", "size": size})
@@ -99,5 +99,5 @@ def replaced(attachments: list[Attachment], done: Attachment) -> list[Attachment
 def download_of(folder: Folder, attachment: Attachment) -> AttachmentDownload:
     if attachment.status != "uploaded":
         raise Conflict("The file has not been uploaded yet.")
-    url = presign_download(folder.key(attachment.id), attachment.name)
+    url = presign_download(folder.key(attachment.id), attachment.name, attachment.content_type)
     return AttachmentDownload(url=url, expires_in=files.DOWNLOAD_SECONDS)

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.directory import accounts
 from services.directory import events as ev
 from services.directory.domain.errors import FieldError as DomainFieldError
-from services.directory.domain.imports import ImportFileError, ImportKind, RowResult, parse_csv, validate_mapping
+from services.directory.domain.imports import (
+    Encoding,
+    ImportFileError,
+    ImportKind,
+    RowResult,
+    parse_csv,
+    validate_mapping,
+)
 from services.directory.domain.models import (
     Account,
     AccountUpdate,
@@ -47,6 +54,9 @@ class ImportRequest(BaseModel):
 
     kind: ImportKind
     mapping: dict[str, str] = Field(description="CSV header -> field name", max_length=100)
+    encoding: Encoding | None = Field(
+        default=None, description="The file's encoding; without it UTF-8 (with or without BOM), else Windows-1252"
+    )
 
 
 class Upload(BaseModel):
@@ -67,6 +77,9 @@ class ImportJob(BaseModel):
     updated: int = 0
     rejected: int = 0
     error: str | None = None
+    encoding: Encoding | None = Field(
+        default=None, description="The encoding asked for; once processed, the one the file was read with"
+    )
     upload: Upload | None = None
 
 
@@ -93,6 +106,7 @@ def create_job(caller: Caller, body: ImportRequest, bucket: str) -> ImportJob:
         id=new_id(),
         kind=body.kind,
         mapping=body.mapping,
+        encoding=body.encoding,
         status="awaiting_upload",
         owner=Owner(type="user", id=caller.auth.user_id),
         created_at=clock.now(),
@@ -137,12 +151,19 @@ class Importer:
         self.kind = ImportKind(job.data["kind"])
         self.mapping: dict[str, str] = job.data["mapping"]
         self.existing: dict[str, str] = {}
+        self.encoding: Encoding | None = job.data.get("encoding")
 
-    def run(self, text: str) -> dict[str, int]:
+    def fail(self, detail: str) -> None:
+        """The file as a whole cannot be imported: the job fails with this reason."""
+        self._finish("failed", {"created": 0, "updated": 0, "rejected": 0}, error=detail)
+
+    def run(self, text: str, encoding: Encoding | None = None) -> dict[str, int]:
+        """Import the file's rows; `encoding`: what it was read with, shown on the job."""
+        self.encoding = encoding or self.encoding
         try:
             results = parse_csv(text, self.mapping, self.kind, picklists(self.caller))
         except ImportFileError as exc:
-            self._finish("failed", {"created": 0, "updated": 0, "rejected": 0}, error=exc.detail)
+            self.fail(exc.detail)
             return {}
         self.existing = self._natural_keys()
         for result in results:
@@ -242,7 +263,8 @@ class Importer:
     def _finish(self, status: Status, counts: dict[str, int], error: str | None = None) -> None:
         job = self.caller.store.get(self.caller.tenant, "import", self.job.data["id"]) or self.job
         uow = UnitOfWork()
-        self.caller.store.replace(uow, job, dict(job.data) | counts | {"status": status, "error": error})
+        done = {"status": status, "error": error, "encoding": self.encoding}
+        self.caller.store.replace(uow, job, dict(job.data) | counts | done)
         if status == "completed":
             payload = ev.ImportCompleted(id=job.data["id"], kind=self.kind.value, **counts)
             uow.publish(self.caller.event("import.completed", payload, event_id=f"import-{job.data['id']}"))

@@ -62,13 +62,11 @@ def confirmed(tenant: str, campaign_id: str, current: list[dict[str, Any]], file
     found = next((a for a in current if a["id"] == file_id), None)
     if found is None:
         raise NotFound(f"No file {file_id} on campaign {campaign_id}.")
-    size = files.stored_size(bucket(), file_key(tenant, campaign_id, file_id))
+    left = MAX_CAMPAIGN_ATTACHMENTS - attachments_total([a for a in current if a["id"] != file_id])
+    size = files.checked_size(bucket(), file_key(tenant, campaign_id, file_id), left)  # removed when over
     if size is None:
         raise Conflict("The file has not been uploaded yet.")
-    changed = [{**a, "status": "uploaded", "size": size} if a["id"] == file_id else a for a in current]
-    if attachments_total(changed) > MAX_CAMPAIGN_ATTACHMENTS:
-        raise ValidationFailed.on("size", "Attachments exceed 5 MB in all.", "too_large")
-    return changed
+    return [{**a, "status": "uploaded", "size": size} if a["id"] == file_id else a for a in current]
 
 
 def removed(tenant: str, campaign_id: str, current: list[dict[str, Any]], file_id: str) -> list[dict[str, Any]]:

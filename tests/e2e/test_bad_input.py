@@ -49,6 +49,13 @@ def test_malformed_json_is_400_naming_the_body(two_tenants: dict[str, Any]) -> N
     assert _snapshot(client) == before
 
 
+def test_json_nested_100000_deep_is_400_naming_the_body(two_tenants: dict[str, Any]) -> None:
+    client = two_tenants["a"]["api"]
+    deep = '{"first_name": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post("/contacts", data=deep, headers={"Content-Type": "application/json"})
+    assert assert_problem(response, 400, "body")["errors"][0]["code"] == "too_deep"
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [

@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 MAPPING = {"Etunimi": "first_name", "Sukunimi": "last_name", "Sähköposti": "email", "Alue": "region"}
 
 
-def _import(stack: LocalRuntime, admin: Api, csv_bytes: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    created = admin.post("/imports", json={"kind": "contacts", "mapping": MAPPING})
+def _import(
+    stack: LocalRuntime, admin: Api, csv_bytes: bytes, **asked: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    created = admin.post("/imports", json={"kind": "contacts", "mapping": MAPPING, **asked})
     assert created.status_code == 201, created.text
     job = created.json()
     assert job["status"] == "awaiting_upload"
@@ -75,3 +77,38 @@ def test_bad_mapping_is_422_naming_the_header(admin: Api) -> None:
     assert_problem(twice, 422, "mapping.B")
     assert_problem(admin.post("/imports", json={"kind": "contacts", "mapping": {}}), 422, "mapping")
     assert_problem(admin.post("/imports", json={"kind": "invoices", "mapping": {"A": "email"}}), 422, "kind")
+
+
+def test_a_windows_1252_file_imports_its_letters_and_says_which_encoding_it_read(
+    stack: LocalRuntime, admin: Api
+) -> None:
+    data = "Etunimi;Sukunimi;Sähköposti;Alue\nÄnni;Mäkelä-Öhman;anni@example.fi;north\n".encode("cp1252")
+    job, _ = _import(stack, admin, data)
+    assert (job["status"], job["created"], job["encoding"]) == ("completed", 1, "cp1252"), job
+    [contact] = walk(admin, "/contacts", limit=50)
+    assert (contact["first_name"], contact["last_name"]) == ("Änni", "Mäkelä-Öhman")
+    job, _ = _import(
+        stack, admin, "Etunimi;Sukunimi;Sähköposti;Alue\nÅke;Åberg;;\n".encode("latin-1"), encoding="latin-1"
+    )
+    assert (job["status"], job["created"], job["encoding"]) == ("completed", 1, "latin-1"), job
+    assert {c["first_name"] for c in walk(admin, "/contacts", limit=50)} == {"Änni", "Åke"}
+    job, _ = _import(stack, admin, "Etunimi;Sukunimi;Sähköposti;Alue\nÅke;Berg;;\n".encode("latin-1"), encoding="utf-8")
+    assert job["status"] == "failed" and "not utf-8" in job["error"], job
+
+
+def test_control_characters_reject_their_row_naming_the_column(stack: LocalRuntime, admin: Api) -> None:
+    header = "Etunimi,Sukunimi,Sähköposti,Alue\n".encode()
+    data = header + b'"Ann\r\nBcc: x",Aalto,ann@example.fi,\nBea\x1b,Berg,,\nCid,Cox,,\n'
+    job, rows = _import(stack, admin, data)
+    assert (job["status"], job["created"], job["rejected"]) == ("completed", 1, 2), job
+    by_row = {r["row"]: r for r in rows}
+    assert [(e["field"], e["code"]) for e in by_row[1]["errors"]] == [("Etunimi", "control_character")]
+    assert [(e["field"], e["code"]) for e in by_row[2]["errors"]] == [("Etunimi", "control_character")]
+    assert [c["first_name"] for c in walk(admin, "/contacts", limit=50)] == ["Cid"]
+
+
+def test_a_file_over_20_mb_fails_as_too_large(stack: LocalRuntime, admin: Api) -> None:
+    header = "Etunimi;Sukunimi;Sähköposti;Alue\n".encode()
+    job, rows = _import(stack, admin, header + b"Ann;Aalto;;\n" * (29 * 1024 * 1024 // 12))
+    assert job["status"] == "failed" and "too large" in job["error"], job
+    assert "empty" not in job["error"] and rows == []

@@ -1,6 +1,7 @@
 """CSV import of accounts and contacts: column mapping, parsing and the per-row report.
 
-The file is text (the handler decodes bytes, UTF-8 with or without BOM). The delimiter is
+The file's bytes are decoded by `decode_csv`: UTF-8 (with or without BOM), else Windows-1252 (Excel's
+"CSV" on Western Windows) or Latin-1, or the encoding the job asked for. The delimiter is
 sniffed from the header line: `;` (Finnish and Swedish Excel exports), `,` or tab. Each data
 row becomes either a validated create model or a rejection with its reasons, named by the CSV
 header of the offending column. Rows are numbered from 1 for the first data row (the header is
@@ -15,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,6 +25,10 @@ from .models import AccountCreate, ContactCreate, PicklistItem, PicklistName, ch
 
 MAX_IMPORT_ROWS = 10_000
 LIST_SEPARATOR = ";"
+
+# The encodings a job may name; without one the file's bytes decide (see `decode_csv`).
+Encoding = Literal["utf-8", "cp1252", "latin-1"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ImportKind(StrEnum):
@@ -91,6 +96,29 @@ def validate_mapping(mapping: ColumnMapping, kind: ImportKind) -> list[FieldErro
     if not mapping:
         errors.append(FieldError(field="mapping", message="map at least one column", code="empty_mapping"))
     return errors
+
+
+def decode_csv(data: bytes, encoding: Encoding | None = None) -> tuple[str, Encoding]:
+    """The file's text and the encoding it was read with.
+
+    With `encoding` the bytes must be in it. Without, UTF-8 (a BOM is dropped) when the bytes are
+    UTF-8; else Windows-1252 (a superset of Latin-1's printable characters), or Latin-1 when the
+    bytes use one of the five codes Windows-1252 leaves undefined. Nothing becomes U+FFFD.
+    """
+    tried: tuple[Encoding, ...] = (encoding,) if encoding else ("utf-8", "cp1252", "latin-1")
+    for name in tried:
+        try:
+            text = data.decode("utf-8-sig" if name == "utf-8" else name)
+        except UnicodeDecodeError:
+            continue
+        return text, name
+    raise ImportFileError(f"the file is not {encoding} text: import it again with another encoding")
+
+
+def control_character(cell: str) -> str | None:
+    """The first control character of a cell (CR, LF, tab, NUL, ESC, C1 ...), as U+XXXX, or None."""
+    found = _CONTROL.search(cell)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -171,6 +199,12 @@ def _row_values(
     for header, field in mapping.items():
         position = positions[header]
         cell = cells[position] if position < len(cells) else ""
+        control = control_character(cell)
+        if control:
+            errors.append(
+                FieldError(field=header, message=f"contains a control character ({control})", code="control_character")
+            )
+            continue
         if not cell.strip():
             continue  # empty cell = absent
         try:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from services.directory.domain.imports import ImportFileError, decode_csv
 from services.directory.imports import MAX_UPLOAD_BYTES, Importer
 from services.directory.service import Caller
 from services.directory.settings import DirectorySettings
@@ -43,10 +44,17 @@ def process_upload(bucket: str, key: str) -> None:
         uow = UnitOfWork()
         store.replace(uow, job, dict(job.data) | {"status": "processing"})
         uow.commit()
-    obj = boto3.client("s3").get_object(Bucket=bucket, Key=key)
-    too_large = obj["ContentLength"] > MAX_UPLOAD_BYTES
-    text = "" if too_large else obj["Body"].read().decode("utf-8-sig", errors="replace")
-    counts = Importer(caller, job).run(text)
+    s3, importer = boto3.client("s3"), Importer(caller, job)
+    size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])  # before reading a byte of it
+    if size > MAX_UPLOAD_BYTES:
+        importer.fail(f"the file is too large: {size} bytes; at most {MAX_UPLOAD_BYTES} bytes can be imported")
+        return
+    try:
+        text, encoding = decode_csv(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), job.data.get("encoding"))
+    except ImportFileError as exc:
+        importer.fail(exc.detail)
+        return
+    counts = importer.run(text, encoding)
     logger.info("import processed", extra={"import_id": import_id, "rows": counts})
 
 

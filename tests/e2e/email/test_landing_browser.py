@@ -104,3 +104,17 @@ def test_a_recipient_unsubscribes_and_subscribes_again_in_the_browser(
     browser.get(f"{stack.api_url}/u/{token[:-2]}xx")  # an altered link shows no page of anyone's
     assert "not valid" in browser.page_source
     assert not browser.find_elements("id", "unsubscribe")
+
+
+def test_the_docs_page_renders_under_its_content_security_policy(browser: Any, stack: LocalRuntime) -> None:
+    """Swagger UI is one page of inline script and style: its CSP (shared/api.py) must let it run."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{stack.api_url}/email/docs")
+    title = WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".swagger-ui .info .title"))
+    )
+    assert "Kontakt email" in title.text
+    assert browser.find_elements(By.CSS_SELECTOR, ".opblock")  # the operations, drawn by the script

@@ -5,6 +5,7 @@ import pytest
 from services.directory.domain.imports import (
     ImportFileError,
     ImportKind,
+    decode_csv,
     parse_bool,
     parse_csv,
     parse_date,
@@ -165,3 +166,41 @@ def test_account_rows_with_classes_and_status() -> None:
     assert isinstance(good.record, AccountCreate)
     assert (good.record.status, good.record.classes, good.record.country) == ("ceased", ["k1", "k2"], "FI")
     assert [(e.field, e.code) for e in bad.errors] == [("Tila", "invalid_code")]
+
+
+@pytest.mark.parametrize(
+    ("data", "asked", "text", "used"),
+    [
+        ("Etunimi\nMäkelä\n".encode(), None, "Etunimi\nMäkelä\n", "utf-8"),
+        ("\ufeffEtunimi\nMäkelä\n".encode(), None, "Etunimi\nMäkelä\n", "utf-8"),
+        ("Etunimi\nMäkelä \u2013 Åke €\n".encode("cp1252"), None, "Etunimi\nMäkelä \u2013 Åke €\n", "cp1252"),
+        (b"Etunimi\nM\xe4kel\xe4 \x81\n", None, "Etunimi\nMäkelä \x81\n", "latin-1"),  # 0x81: not in cp1252
+        ("Etunimi\nMäkelä\n".encode("latin-1"), "latin-1", "Etunimi\nMäkelä\n", "latin-1"),
+    ],
+)
+def test_the_encoding_is_detected_or_taken_and_nothing_becomes_a_replacement_character(
+    data: bytes, asked: str | None, text: str, used: str
+) -> None:
+    assert decode_csv(data, asked) == (text, used)  # type: ignore[arg-type]
+
+
+def test_bytes_not_in_the_encoding_asked_for_fail_the_file() -> None:
+    with pytest.raises(ImportFileError, match="not utf-8"):
+        decode_csv("Mäkelä".encode("latin-1"), "utf-8")
+
+
+def test_a_latin_1_file_imports_its_names_as_written() -> None:
+    text, _ = decode_csv("Etunimi;Sukunimi\nÄnni;Mäkelä\n".encode("latin-1"))
+    [row] = parse_csv(text, {"Etunimi": "first_name", "Sukunimi": "last_name"}, ImportKind.contacts)
+    assert isinstance(row.record, ContactCreate)
+    assert (row.record.first_name, row.record.last_name) == ("Änni", "Mäkelä")
+
+
+@pytest.mark.parametrize("bad", ["Ann\x00", "Ann\x1b[31m", '"Ann\nSet"', "Ann\x85", "\x07"])
+def test_control_characters_are_refused_per_field(bad: str) -> None:
+    text = f"Etunimi,Sukunimi\n{bad},Aalto\nBea,Berg\n"
+    first, second = parse_csv(text, {"Etunimi": "first_name", "Sukunimi": "last_name"}, ImportKind.contacts)
+    assert first.record is None
+    assert [(e.field, e.code) for e in first.errors] == [("Etunimi", "control_character")]
+    assert "U+" in first.errors[0].message
+    assert second.ok

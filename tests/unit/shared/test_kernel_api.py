@@ -309,3 +309,80 @@ def test_form_bodies_pass_only_under_the_form_paths(make_http_event: Any) -> Non
     multipart = make_http_event("POST", "/forms/echo", "x")
     multipart["headers"]["content-type"] = "multipart/form-data; boundary=x"
     assert form_app.resolve(multipart, {})["statusCode"] == 415
+
+
+@app.get("/page")
+def page() -> Any:
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body="<p>hi</p>")
+
+
+@pytest.mark.parametrize("base64_encoded", [False, True])
+def test_json_nested_deeper_than_the_limit_is_400_naming_body(make_http_event: Any, base64_encoded: bool) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    status, body = call(make_http_event("POST", "/things", deep, is_base64_encoded=base64_encoded))
+    assert status == 400
+    assert fields(body) == ["body"]
+    assert body["errors"][0]["code"] == "too_deep"
+
+
+def test_json_nested_deep_and_over_256_kib_is_413_not_500(make_http_event: Any) -> None:
+    status, body = call(make_http_event("POST", "/things", "[" * 300_000 + "]" * 300_000))
+    assert (status, body["code"]) == (413, "payload_too_large")
+
+
+def test_json_nesting_up_to_the_limit_and_brackets_in_strings_pass(make_http_event: Any) -> None:
+    nested: Any = "x"
+    for _ in range(http.MAX_JSON_DEPTH - 1):
+        nested = [nested]
+    status, body = call(make_http_event("POST", "/things", {"name": "[{" * 1000, "count": 1, "extra": nested}))
+    assert (status, fields(body)) == (422, ["extra"])  # parsed and validated, not refused as too deep
+    status, _ = call(make_http_event("POST", "/things", {"name": "[{" * 1000}))
+    assert status == 201
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ("[" * 65 + "]" * 65, 65),
+        ('{"a":' * 70 + "1" + "}" * 70, 70),
+        ("[{" * 33 + "}]" * 33, 66),
+        ('["' + "[" * 100 + '"]', 1),  # brackets inside a string
+        ('["\\"' + "[" * 100 + '"]', 1),  # an escaped quote does not end the string
+        ('["\\\\", ' + "[" * 70 + "]" * 70 + "]", 71),  # an escaped backslash does
+        ('["ä", ' + "[" * 70 + "]" * 70 + "]", 71),
+    ],
+)
+def test_json_depth_counts_nesting_outside_strings(text: str, depth: int) -> None:
+    assert http.json_depth(text) == depth
+
+
+def test_a_401_never_shows_why_the_claims_were_refused(make_http_event: Any) -> None:
+    claims = {"tenant_id": "no spaces allowed!", "user_id": "user-1", "role": "admin"}
+    status, body = call(make_http_event("GET", "/me", claims=claims))
+    assert status == 401
+    assert body["detail"] == "The request is not authenticated."
+    text = json.dumps(body)
+    for internal in ("pattern", "validation", "pydantic", "tenant_id", "String should"):
+        assert internal not in text
+
+
+@pytest.mark.parametrize(("path", "query"), [("/page", None), ("/kernel/docs", None)])
+def test_html_pages_carry_the_security_headers(make_http_event: Any, path: str, query: Any) -> None:
+    response = app.resolve(make_http_event("GET", path, query=query, claims=None), {})
+    assert response["statusCode"] == 200
+    headers = response["headers"]
+    assert headers["Content-Type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_plain_html_policy_allows_no_script(make_http_event: Any) -> None:
+    headers = app.resolve(make_http_event("GET", "/page", claims=None), {})["headers"]
+    assert "script-src" not in headers["Content-Security-Policy"]
+    json_headers = app.resolve(make_http_event("GET", "/things"), {})["headers"]
+    assert "Content-Security-Policy" not in json_headers
