@@ -3,12 +3,13 @@
 A campaign with tracking on gets its HTML instrumented when its mails are sent
 (`services.email.domain.tracking.instrument`; the sender records the mail's links on the message
 when it claims it); a recipient's mail client then fetches the pixel (an open) or follows a link (a
-click). A click's token names the link by its position in the message's recorded links: the
-redirect goes only to a URL that stood in that mail. Both are recorded through the feedback path
-(`services.email.feedback.apply`), the same as an SES report: once per (message, kind, recipient
-[, link]), with the message's history, the campaign's counters and one `email.opened` /
-`email.clicked` event in one transaction. The tenant comes from the signed token (signed with that
-tenant's key), never the request.
+click). A click's token names the link by its position in the message's recorded links: the redirect
+goes only to a URL that stood in that mail. Links of mails sent before (a URL in a token signed with
+the stack's secret) still work while their URL stands in their message's stored HTML. Both are
+recorded through the feedback path (`services.email.feedback.apply`), the same as an SES report:
+once per (message, kind, recipient [, link]), with the message's history, the campaign's counters
+and one `email.opened` / `email.clicked` event in one transaction. The tenant comes from the signed
+token (signed with that tenant's key), never the request.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 from services.email import feedback
 from services.email.domain.feedback import Feedback, Kind
 from services.email.domain.tokens import BadToken, unverified_claims
-from services.email.domain.tracking import TrackingClaims, is_safe_link, read_token
+from services.email.domain.tracking import TrackingClaims, is_safe_link, links_of, read_token
 from services.email.service import service_caller
 from services.email.transactional import KIND as MESSAGE
+from services.email.unsubscribe import base_url
 from shared import clock
 from shared.observability import logger
 
@@ -55,7 +57,12 @@ def follow(claims: TrackingClaims) -> str | None:
     caller = service_caller(claims.tenant)
     message = caller.store.get(caller.tenant, MESSAGE, claims.message_id)
     url: str | None = None
-    if claims.kind == "click":
+    if claims.kind == "click" and claims.link is None:  # a legacy link: its URL, if its mail held it
+        held = links_of(message.data.get("html"), base_url()) if message is not None else []
+        if claims.url is None or claims.url.strip() not in held:
+            raise UnknownLink(claims.message_id)
+        url = claims.url.strip()
+    elif claims.kind == "click":
         links = (message.data.get("links") if message is not None else None) or []
         index = claims.link if claims.link is not None else len(links)
         if index >= len(links) or not isinstance(links[index], str) or not is_safe_link(links[index]):

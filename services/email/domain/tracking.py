@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from services.email.domain.tokens import BadToken, open_tenant_token, sign_for_tenant
+from services.email.domain.tokens import BadToken, open_tenant_token, open_token, sign_for_tenant
 from shared.types import has_control_character
 
 PURPOSE = "track"
@@ -39,6 +39,7 @@ class TrackingClaims(BaseModel):
     message_id: str = Field(alias="m", min_length=1)
     kind: TrackKind = Field(alias="k")
     link: int | None = Field(None, alias="l", ge=0, description="A click's link: its position in the mail's links")
+    url: str | None = Field(None, alias="u", description="A legacy click's link (`read_token`)")
 
 
 def tracking_token(tenant: str, message_id: str, kind: TrackKind, link: int | None, key: bytes) -> str:
@@ -48,12 +49,22 @@ def tracking_token(tenant: str, message_id: str, kind: TrackKind, link: int | No
 
 
 def read_token(token: str, key: bytes) -> TrackingClaims:
-    """The claims of a tracking token; `BadToken` when forged, altered or malformed."""
+    """The claims of a tracking token; `BadToken` when forged, altered or malformed.
+
+    A legacy token (signed with the stack's secret itself, a click carrying its URL, as mails sent
+    before per-tenant keys hold) is read too: its URL is followed only when it stands among the
+    links of its message's stored HTML (services/email/tracking.py), so it redirects nowhere else."""
     try:
-        claims = TrackingClaims.model_validate(open_tenant_token(PURPOSE, token, key))
+        raw, legacy = open_tenant_token(PURPOSE, token, key), False
+    except BadToken:
+        raw, legacy = open_token(PURPOSE, token, key), True
+    try:
+        claims = TrackingClaims.model_validate(raw)
     except ValidationError as error:
         raise BadToken("malformed claims") from error
-    if claims.kind == "click" and claims.link is None:
+    if claims.link is not None if legacy else claims.url is not None:
+        raise BadToken("a link position in a legacy token, or a URL in a new one")
+    if claims.kind == "click" and claims.link is None and not (legacy and is_safe_link(claims.url or "")):
         raise BadToken("a click token without a link")
     return claims
 
