@@ -228,7 +228,8 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
     contact = admin.post("/contacts", json={"first_name": "Anna", "email": "Anna@Example.com"}).json()["id"]
     group = admin.post("/target-groups", json={"name": "News", "contact_ids": [contact]}).json()["id"]
     bad = '<a href="https://shop.example/x&#13;&#10;Set-Cookie: a=1">Bad</a><a href="javascript:alert(1)">Js</a>'
-    template = {"name": "News", "subject": "News", "html": HTML.replace("</body>", bad + "</body>"), "text": "News"}
+    more = bad + '<a href="https://shop.example/café?q=a b">Café</a></body>'
+    template = {"name": "News", "subject": "News", "html": HTML.replace("</body>", more), "text": "News"}
     template_id = admin.post("/email/templates", json=template).json()["id"]
     body = {"name": "News", "template_id": template_id, "list_type_id": "marketing", "target_group_id": group}
     campaign = admin.post("/campaigns", json={**body, "tracking": {"opens": True, "clicks": True}}).json()
@@ -238,10 +239,12 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
     assert mail is not None, admin.get(f"/campaigns/{campaign['id']}").json()
 
     html = mail.get_body(preferencelist=("html",)).get_content()
-    offer, _about, pixel = _links(html, stack.api_url)  # every public link names the local gateway
+    offer, _about, cafe, pixel = _links(html, stack.api_url)  # every public link names the local gateway
     assert bad in html  # links with a control character or another scheme stay as written, untracked
-    for link in (offer, _about):  # a click token names its link's position, never its URL
+    for link in (offer, _about, cafe):  # a click token names its link's position, never its URL
         assert "shop.example" not in unb64(link.rsplit("/", 1)[1].split(".")[0]).decode()
+    to_cafe = requests.get(cafe, allow_redirects=False, timeout=30)
+    assert to_cafe.headers["Location"] == "https://shop.example/caf%C3%A9?q=a%20b", to_cafe.text
     assert requests.get(pixel, timeout=30).content.startswith(b"GIF89a")
     followed = requests.get(offer, allow_redirects=False, timeout=30)
     assert followed.headers["Location"] == "https://shop.example/offer?a=1&b=2"

@@ -10,6 +10,7 @@ message or link we do not know: 404 problem. Nothing is recorded then, and nothi
 
 import base64
 from typing import Annotated
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -21,6 +22,7 @@ from shared.errors import BadRequest, FieldError, NotFound
 router = APIGatewayHttpRouter()
 
 Token = Annotated[str, Path(max_length=8192, description="A signed tracking link")]
+URI_CHARACTERS = "/:?#[]@!$&'()*+,;=%~-._"  # RFC 3986's reserved and unreserved characters, and %
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 
 
@@ -37,8 +39,9 @@ def follow(token: Token) -> Response[str]:
         url = tracking.follow(claims)
     except tracking.UnknownLink as error:
         raise NotFound("This link is not valid.") from error
-    if url is not None:
-        return Response(status_code=302, body="", headers={**NO_STORE, "Location": url})
+    if url is not None:  # as a URI: a link written with spaces or non-ASCII letters is a valid header
+        location = quote(url, safe=URI_CHARACTERS)
+        return Response(status_code=302, body="", headers={**NO_STORE, "Location": location})
     # The GIF goes base64 as text: the response validation would try to read raw bytes as UTF-8.
     gif = Response(status_code=200, content_type="image/gif", body=base64.b64encode(tracking.PIXEL).decode())
     gif.headers.update(NO_STORE)
