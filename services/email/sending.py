@@ -106,6 +106,7 @@ class Job:
     campaign_id: str | None = None
     record: Record | None = None
     error: Exception | None = None
+    links: list[str] | None = None  # the links its claim records (`_links`)
 
 
 @dataclass
@@ -250,10 +251,8 @@ def _claimed_at(record: Record) -> datetime:
     return datetime.fromisoformat(value) if value else datetime.min.replace(tzinfo=clock.now().tzinfo)
 
 
-def _claim_data(record: Record, now: datetime) -> dict[str, Any]:
-    """The claimed record; a mail whose clicks are tracked also records its links (`links_of`): a
-    click's `/t/` token names its link by position in that list, and redirects only to it. A mail
-    claimed again keeps the list it first recorded (a mail that may have gone carries its positions)."""
+def _claim_data(record: Record, now: datetime, links: list[str] | None = None) -> dict[str, Any]:
+    """The claimed record, with the mail's `links` when it records them (`_links`)."""
     data = record.data
     claimed = {
         **data,
@@ -261,9 +260,18 @@ def _claim_data(record: Record, now: datetime) -> dict[str, Any]:
         "claimed_at": clock.iso(now),
         "attempts": int(data.get("attempts") or 0) + 1,
     }
-    if "links" not in data and _tracking(data.get("tracking"))[1] and data.get("html"):
-        claimed["links"] = links_of(data["html"], base_url())
+    if links is not None:
+        claimed["links"] = links
     return claimed
+
+
+def _links(data: dict[str, Any]) -> list[str] | None:
+    """A mail whose clicks are tracked records its links when it is claimed (`links_of`): a click's
+    `/t/` token names its link by position in that list, and redirects only to it. A mail claimed
+    again keeps the list it first recorded (a mail that may have gone carries its positions)."""
+    if "links" in data or not _tracking(data.get("tracking"))[1] or not data.get("html"):
+        return None
+    return links_of(data["html"], base_url())
 
 
 def _tracking(tracking: dict[str, Any] | None) -> tuple[bool, bool]:
@@ -281,6 +289,8 @@ def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tupl
         return [], True
     now = clock.now()
     before = {id(j): j.record.data for j in jobs if j.record is not None}
+    for job in jobs:  # once, though the claim may be tried again
+        job.links = _links(job.record.data) if job.record is not None else None
     tokens = len(_ses_jobs(batch, jobs))
     limit = ratelimit.max_rate() if tokens else 0
     together = tokens if tokens <= limit else 0  # more than a window holds: taken in several, later
@@ -302,7 +312,7 @@ def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tupl
         assert job.record is not None
         job.record.data = before[id(job)]
         own = UnitOfWork()
-        batch.caller(job.tenant).store.replace(own, job.record, _claim_data(job.record, now))
+        batch.caller(job.tenant).store.replace(own, job.record, _claim_data(job.record, now, job.links))
         try:
             own.commit()
             claimed.append(job)
@@ -321,12 +331,13 @@ def _given_back(jobs: list[Job]) -> list[Job]:
 
 def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> str:
     """One transaction: every claim and the rate window's tokens; "claimed", "rate_full", "rate_busy" or "conflict"."""
-    records = [job.record for job in jobs if job.record is not None]
+    claimed = [job for job in jobs if job.record is not None]
+    records = [job.record for job in claimed if job.record is not None]
     before = [record.data for record in records]
     try:
         with transaction() as tx:
-            for record in records:
-                record.data = _claim_data(record, now)
+            for job, record in zip(claimed, records, strict=True):
+                record.data = _claim_data(record, now, job.links)
                 tx.save(record)  # with its version condition: nobody wrote it since our read
             if tokens:
                 item, actions, condition = ratelimit.take_update(ratelimit.window_of(clock.epoch()), tokens, limit)
