@@ -7,6 +7,7 @@ output models ignore them (a stored attribute added later does not break reading
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -47,6 +48,21 @@ def _matching(pattern: str, code: str, message: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def has_control_character(text: str) -> bool:
+    """C0/C1 control characters (CR, LF, NUL, tab ...) and the Unicode line and paragraph separators."""
+    return any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in text)
+
+
+def _one_line(value: str) -> str:
+    if has_control_character(value):
+        raise PydanticCustomError("control_character", "may not contain line breaks or other control characters")
+    return value
+
+
+# A text that may reach a mail header (a From name, a recipient's name, a subject): one line, no
+# control characters, or the mail could not be built (or would carry headers of the writer's choice).
+OneLine = AfterValidator(_one_line)
+
 Id = Annotated[str, BeforeValidator(_strip), _matching(r"^[0-9A-Za-z_-]{1,64}$", "invalid_id", "not a valid id")]
 Code = Annotated[
     str,
@@ -56,11 +72,14 @@ Code = Annotated[
 Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text200 = Name200
+HeaderText100 = Annotated[Text100, OneLine]
+HeaderText200 = Annotated[Text200, OneLine]
 Email = Annotated[
     str,
     BeforeValidator(_strip),
     StringConstraints(max_length=254),
     _matching(EMAIL_PATTERN, "invalid_email", "not a valid email address"),
+    OneLine,  # the pattern lets other control characters than whitespace through
 ]
 Phone = Annotated[
     str,
@@ -86,6 +105,8 @@ OptId = Annotated[Id | None, BeforeValidator(blank_to_none)]
 OptCode = Annotated[Code | None, BeforeValidator(blank_to_none)]
 OptText100 = Annotated[Text100 | None, BeforeValidator(blank_to_none)]
 OptText200 = Annotated[Text200 | None, BeforeValidator(blank_to_none)]
+OptHeaderText100 = Annotated[HeaderText100 | None, BeforeValidator(blank_to_none)]
+OptHeaderText200 = Annotated[HeaderText200 | None, BeforeValidator(blank_to_none)]
 OptEmail = Annotated[Email | None, BeforeValidator(blank_to_none)]
 OptPhone = Annotated[Phone | None, BeforeValidator(blank_to_none)]
 OptWebsite = Annotated[Website | None, BeforeValidator(blank_to_none)]

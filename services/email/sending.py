@@ -41,6 +41,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 from pynamodb.exceptions import TransactWriteError
 
 from services.email import proofs, ratelimit, stats
@@ -49,10 +50,11 @@ from services.email.domain.messages import (
     MessageStatus,
     Part,
     Sender,
+    Unbuildable,
     attachments_too_large,
     build_mime,
 )
-from services.email.domain.tracking import instrument
+from services.email.domain.tracking import instrument, links_of
 from services.email.proofs import Proof
 from services.email.service import DEFAULTS, Caller, service_caller
 from services.email.store import Record
@@ -104,6 +106,7 @@ class Job:
     campaign_id: str | None = None
     record: Record | None = None
     error: Exception | None = None
+    links: list[str] | None = None  # the links its claim records (`_links`)
 
 
 @dataclass
@@ -248,14 +251,34 @@ def _claimed_at(record: Record) -> datetime:
     return datetime.fromisoformat(value) if value else datetime.min.replace(tzinfo=clock.now().tzinfo)
 
 
-def _claim_data(record: Record, now: datetime) -> dict[str, Any]:
+def _claim_data(record: Record, now: datetime, links: list[str] | None = None) -> dict[str, Any]:
+    """The claimed record, with the mail's `links` when it records them (`_links`)."""
     data = record.data
-    return {
+    claimed = {
         **data,
         "status": MessageStatus.sending.value,
         "claimed_at": clock.iso(now),
         "attempts": int(data.get("attempts") or 0) + 1,
     }
+    if links is not None:
+        claimed["links"] = links
+    return claimed
+
+
+def _links(data: dict[str, Any]) -> list[str] | None:
+    """A mail whose clicks are tracked records its links when it is claimed (`links_of`): a click's
+    `/t/` token names its link by position in that list, and redirects only to it. A mail claimed
+    again keeps the list it first recorded (a mail that may have gone carries its positions)."""
+    if "links" in data or not _tracking(data.get("tracking"))[1] or not data.get("html"):
+        return None
+    return links_of(data["html"], base_url())
+
+
+def _tracking(tracking: dict[str, Any] | None) -> tuple[bool, bool]:
+    """Whether a message's `tracking` asks for (opens, clicks)."""
+    if not tracking:
+        return False, False
+    return bool(tracking.get("opens", True)), bool(tracking.get("clicks", True))
 
 
 def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tuple[list[Job], bool]:
@@ -266,6 +289,8 @@ def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tupl
         return [], True
     now = clock.now()
     before = {id(j): j.record.data for j in jobs if j.record is not None}
+    for job in jobs:  # once, though the claim may be tried again
+        job.links = _links(job.record.data) if job.record is not None else None
     tokens = len(_ses_jobs(batch, jobs))
     limit = ratelimit.max_rate() if tokens else 0
     together = tokens if tokens <= limit else 0  # more than a window holds: taken in several, later
@@ -287,7 +312,7 @@ def _claim(batch: Batch, jobs: list[Job], deadline: float | None = None) -> tupl
         assert job.record is not None
         job.record.data = before[id(job)]
         own = UnitOfWork()
-        batch.caller(job.tenant).store.replace(own, job.record, _claim_data(job.record, now))
+        batch.caller(job.tenant).store.replace(own, job.record, _claim_data(job.record, now, job.links))
         try:
             own.commit()
             claimed.append(job)
@@ -306,12 +331,13 @@ def _given_back(jobs: list[Job]) -> list[Job]:
 
 def _claim_together(jobs: list[Job], now: datetime, tokens: int, limit: int) -> str:
     """One transaction: every claim and the rate window's tokens; "claimed", "rate_full", "rate_busy" or "conflict"."""
-    records = [job.record for job in jobs if job.record is not None]
+    claimed = [job for job in jobs if job.record is not None]
+    records = [job.record for job in claimed if job.record is not None]
     before = [record.data for record in records]
     try:
         with transaction() as tx:
-            for record in records:
-                record.data = _claim_data(record, now)
+            for job, record in zip(claimed, records, strict=True):
+                record.data = _claim_data(record, now, job.links)
                 tx.save(record)  # with its version condition: nobody wrote it since our read
             if tokens:
                 item, actions, condition = ratelimit.take_update(ratelimit.window_of(clock.epoch()), tokens, limit)
@@ -368,16 +394,20 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
             error = {"status": MessageStatus.failed.value, "error": "Attachments exceed 25 MB in all."}
             return Outcome(job, error, MessageStatus.sending.value, claim, {**counts, "failed": 1})
         setting = batch.setting(job.tenant)
-        sender = Sender.model_validate(setting)
-        mime = build_mime(_mail(record, parts), sender)
         transport: Transport = transport_for(setting)
+        built = _built(record, parts, setting)
     except Exception as exc:  # S3 unreadable ...: nothing went, the rest of the batch still does
         logger.exception("mail not built: released for a retry", extra={"message_id": job.message_id})
         job.error = exc
         return release
+    if isinstance(built, str):  # it never will be built: this recipient fails, the others still go
+        logger.warning("mail cannot be built: failed", extra={"message_id": job.message_id, "reason": built})
+        failed = {"status": MessageStatus.failed.value, "error": built}
+        return Outcome(job, failed, MessageStatus.sending.value, claim, {**counts, "failed": 1})
+    sender, raw = built
     try:
         tags = {"tenant": job.tenant, "message": job.message_id}  # SES's events (the proof) name both
-        provider_id = transport.send(mime.as_bytes(), sender.from_address, [record.data["to"]], tags=tags)
+        provider_id = transport.send(raw, sender.from_address, [record.data["to"]], tags=tags)
     except Refused as exc:
         failed = {"status": MessageStatus.failed.value, "error": str(exc)}
         return Outcome(job, failed, MessageStatus.sending.value, claim, {**counts, "failed": 1})
@@ -393,6 +423,24 @@ def _send_one(batch: Batch, job: Job) -> Outcome | None:
     id_field = "ses_message_id" if transport.name == "ses" else "provider_message_id"
     sent = {"status": MessageStatus.sent.value, "transport": transport.name, id_field: provider_id}
     return Outcome(job, sent, MessageStatus.sending.value, claim, {**counts, "sent": 1}, sent_at=clock.now())
+
+
+def _built(record: Record, parts: list[Part], setting: dict[str, Any]) -> tuple[Sender, bytes] | str:
+    """The sender and the raw mail; or, when what is stored can never make a mail (a From name or
+    a recipient's name holding a line break, a record that is not a mail), why not. Errors of
+    reading (the signing secret ...) are raised: those may pass, the mail is retried."""
+    try:
+        sender = Sender.model_validate(setting)
+        mail = _mail(record, parts)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in error["loc"]) for error in exc.errors())
+        return f"The mail cannot be built: the stored {fields} is not valid."
+    try:
+        return sender, build_mime(mail, sender).as_bytes()
+    except Unbuildable as exc:
+        return str(exc)
+    except (ValueError, TypeError, LookupError) as exc:  # as_bytes: a header the policy cannot write
+        return f"The mail cannot be built: {exc}"
 
 
 def _unknown(job: Job, exc: Exception) -> None:
@@ -423,7 +471,7 @@ def _mail(record: Record, parts: list[Part]) -> Mail:
     return Mail.model_validate(
         {
             **data,
-            "html": _tracked(tenant, record.record_id, data.get("html"), data.get("tracking")),
+            "html": _tracked(tenant, record.record_id, data.get("html"), data.get("tracking"), data.get("links")),
             "message_id": record.record_id,
             "subject": data.get("subject") or "",
             "headers": headers,
@@ -433,18 +481,19 @@ def _mail(record: Record, parts: list[Part]) -> Mail:
     )
 
 
-def _tracked(tenant: str, message_id: str, html: str | None, tracking: dict[str, Any] | None) -> str | None:
-    """The HTML with the open pixel and click links its `tracking` asks for.
+def _tracked(
+    tenant: str, message_id: str, html: str | None, tracking: dict[str, Any] | None, links: list[str] | None
+) -> str | None:
+    """The HTML with the open pixel and click links its `tracking` asks for; only the `links` the
+    claim recorded become click links (none recorded: none do).
 
     Done here, not when the mail is staged: the sender knows the public address of the links
     (an API function cannot name its own HTTP API in the template).
     """
-    if html is None or not tracking:
+    opens, clicks = _tracking(tracking)
+    if html is None or not (opens or clicks):
         return html
-    opens, clicks = bool(tracking.get("opens", True)), bool(tracking.get("clicks", True))
-    if not (opens or clicks):
-        return html
-    return instrument(html, base_url(), tenant, message_id, opens, clicks, signing_key())
+    return instrument(html, base_url(), tenant, message_id, opens, clicks, signing_key(), links=list(links or []))
 
 
 def _read_attachments(items: list[dict[str, Any]]) -> list[Part] | None:

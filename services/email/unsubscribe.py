@@ -1,10 +1,15 @@
 """Signed one-click unsubscribe links (RFC 8058) and the headers that carry them.
 
-A token is `<base64url(json claims)>.<base64url(HMAC-SHA256)>` signed with the shared signing key;
-it names the tenant, the address, the list type, the contact and an expiry, so the public landing
-page needs no login and no lookup to know whose opt-out it is. A campaign mail's token also names
-its message (claim "m"), so its unsubscribe is stamped on that recipient; older tokens without it
-stay valid. The signing scheme is shared with tracking links (services/email/domain/tokens.py).
+A token is `<base64url(json claims)>.<base64url(HMAC-SHA256)>` signed with the tenant's key (derived
+from the stack's signing secret, services/email/domain/tokens.py); it names the tenant, the address,
+the list type, the contact and an expiry, so the public landing page needs no login and no lookup
+to know whose opt-out it is. A campaign mail's token also names its message (claim "m"), so its
+unsubscribe is stamped on that recipient; older tokens without it stay valid. The signing scheme is
+shared with tracking links (services/email/domain/tokens.py).
+
+Links signed before keys were per tenant (with the stack's secret itself) still verify: a recipient
+must be able to opt out with any mail they hold. They expire within DEFAULT_VALIDITY (one year), after
+which `legacy=True` in `verify_token` can go.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.email.domain.list_types import TokenClaims, normalised
-from services.email.domain.tokens import BadToken, open_token, sign
+from services.email.domain.tokens import BadToken, open_tenant_token, sign_for_tenant
 from shared.settings import load
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -71,12 +76,12 @@ def unsubscribe_token(
         expires=int(until.timestamp()),
         message_id=message_id,
     )
-    return sign(PURPOSE, claims.model_dump(by_alias=True, exclude_none=True), _key(key))
+    return sign_for_tenant(PURPOSE, claims.model_dump(by_alias=True, exclude_none=True), _key(key))
 
 
 def verify_token(token: str, key: bytes | None = None, now: datetime | None = None) -> UnsubscribeClaims:
     try:
-        claims = UnsubscribeClaims.model_validate(open_token(PURPOSE, token, _key(key)))
+        claims = UnsubscribeClaims.model_validate(open_tenant_token(PURPOSE, token, _key(key), legacy=True))
     except ValidationError as error:
         raise BadToken("malformed claims") from error
     if claims.expires < (now or datetime.now(UTC)).timestamp():

@@ -31,8 +31,11 @@ def sender(lambda_env: Any, aws: Emulator) -> Any:
     return context  # the stack's SendingDomain is an SES identity the emulator holds
 
 
-def _setup(tenant: str, count: int, campaign_status: str) -> tuple[str, list[str]]:
-    """A campaign and `count` of its mails queued (as the campaign's staging leaves them)."""
+def _setup(
+    tenant: str, count: int, campaign_status: str, changed: dict[int, dict[str, Any]] | None = None
+) -> tuple[str, list[str]]:
+    """A campaign and `count` of its mails queued (as the campaign's staging leaves them); `changed`:
+    fields of the i-th mail."""
     from services.email.service import service_caller
     from services.email.transactional import new_message_record
     from shared.store import UnitOfWork
@@ -50,6 +53,7 @@ def _setup(tenant: str, count: int, campaign_status: str) -> tuple[str, list[str
             "status": "queued",
             "campaign_id": campaign_id,
             "message_id_header": f"<{message_id}@kontakt>",
+            **(changed or {}).get(i, {}),
         }
         caller.store.add(uow, new_message_record(caller, message_id, data))
     uow.commit()
@@ -311,3 +315,37 @@ def test_a_failed_mail_is_retried_alone(sender: Any, monkeypatch: pytest.MonkeyP
     retry = sqs_event(_bodies(tenant, campaign_id, [ids[1]]), QUEUE_ARN)
     assert handler(retry, sender) == {"batchItemFailures": []}
     assert _statuses(tenant, ids) == {"sent": 3}
+
+
+def test_a_mail_that_cannot_be_built_fails_alone_with_its_reason(sender: Any) -> None:
+    """A From name or a recipient's name stored with a line break (before the API refused it) makes
+    a mail that cannot be built: that recipient fails with the reason, at once and for good; the
+    tenant's and the batch's other mails go, and nothing is retried."""
+    from services.email import stats
+    from services.email.handlers.sender import handler
+    from services.email.service import service_caller
+    from services.email.settings import default_from_address
+    from shared.service import SETTING
+    from shared.store import UnitOfWork
+
+    broken, fine = f"t-{new_id()}", f"t-{new_id()}"
+    setting = {"from_address": default_from_address(), "from_name": "Shop\r\nBcc: all@evil.example", "reply_to": []}
+    caller = service_caller(broken, open_tenant=False)
+    uow = UnitOfWork()
+    caller.store.add(uow, caller.store.new(broken, SETTING, "email", setting))
+    uow.commit()
+    broken_campaign, broken_ids = _setup(broken, 1, "sending")
+    fine_campaign, fine_ids = _setup(fine, 2, "sending", {1: {"to_name": "Ann\nBcc: all@evil.example"}})
+
+    bodies = _bodies(broken, broken_campaign, broken_ids) + _bodies(fine, fine_campaign, fine_ids)
+    assert handler(sqs_event(bodies, QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert _statuses(broken, broken_ids) == {"failed": 1}
+    assert _statuses(fine, fine_ids) == {"sent": 1, "failed": 1}
+    errors = {
+        m: service_caller(t).store.get(t, "message", m).data.get("error")  # type: ignore[union-attr]
+        for t, m in ((broken, broken_ids[0]), (fine, fine_ids[1]))
+    }
+    assert "From name contains a line break" in str(errors[broken_ids[0]]), errors
+    assert "recipient's name contains a line break" in str(errors[fine_ids[1]]), errors
+    counts = stats.read_counts(broken, broken_campaign)
+    assert (counts["failed"], counts["queued"]) == (1, -1)

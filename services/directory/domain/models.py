@@ -43,6 +43,7 @@ from shared.types import (  # noqa: F401  (re-exported: the directory's modules 
     OptCode,
     OptCountry,
     OptEmail,
+    OptHeaderText100,
     OptId,
     OptPhone,
     OptPostalCode,
@@ -155,8 +156,8 @@ def _name_required(first_name: str | None, last_name: str | None) -> None:
 class ContactCreate(BaseModel):
     model_config = INPUT
 
-    first_name: OptText100 = None
-    last_name: OptText100 = None
+    first_name: OptHeaderText100 = None  # a mail's To name: one line
+    last_name: OptHeaderText100 = None
     email: OptEmail = None
     phone: OptPhone = None
     mobile: OptPhone = None
@@ -185,8 +186,8 @@ class ContactUpdate(BaseModel):
 
     model_config = INPUT
 
-    first_name: OptText100 = None
-    last_name: OptText100 = None
+    first_name: OptHeaderText100 = None  # a mail's To name: one line
+    last_name: OptHeaderText100 = None
     email: OptEmail = None
     phone: OptPhone = None
     mobile: OptPhone = None

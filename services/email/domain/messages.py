@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.types import OUTPUT
+from shared.types import OUTPUT, has_control_character
 
 MAX_TRANSACTIONAL_ATTACHMENTS = 25 * 1024 * 1024  # bytes in all (seed 002)
 
@@ -123,8 +124,48 @@ def attachments_too_large(sizes: list[int], limit: int = MAX_TRANSACTIONAL_ATTAC
     return sum(sizes) > limit
 
 
+class Unbuildable(ValueError):
+    """The mail cannot be built from what is stored (a header field holding a line break ...): it
+    never will be, so the sender fails that recipient with this reason instead of retrying."""
+
+
+def _header_fields(mail: Mail, sender: Sender) -> dict[str, list[str]]:
+    return {
+        "The From name": [sender.from_name or ""],
+        "The From address": [sender.from_address],
+        "The recipient's name": [mail.to_name or ""],
+        "The recipient's address": [mail.to],
+        "The subject": [mail.subject],
+        "The Reply-To": [*mail.reply_to, *sender.reply_to],
+        "The In-Reply-To": [mail.in_reply_to or ""],
+        "The References": list(mail.references),
+        "A header": [f"{name}{value}" for name, value in mail.headers.items()],
+    }
+
+
+def unbuildable(mail: Mail, sender: Sender) -> str | None:
+    """Why the mail's headers cannot be written, or None (what `build_mime` would refuse)."""
+    for label, values in _header_fields(mail, sender).items():
+        if any(has_control_character(value) for value in values):
+            return f"{label} contains a line break or another control character: the mail cannot be built."
+    return None
+
+
 def build_mime(mail: Mail, sender: Sender) -> EmailMessage:
-    """The mail as MIME: text and HTML alternatives, then attachments, with threading headers."""
+    """The mail as MIME: text and HTML alternatives, then attachments, with threading headers.
+
+    `Unbuildable` when a header field holds a control character, or the email package refuses a
+    header (a stored value that would break the mail's header section)."""
+    reason = unbuildable(mail, sender)
+    if reason is not None:
+        raise Unbuildable(reason)
+    try:
+        return _build(mail, sender)
+    except (ValueError, TypeError, LookupError, MessageError) as exc:
+        raise Unbuildable(f"The mail cannot be built: {exc}") from exc
+
+
+def _build(mail: Mail, sender: Sender) -> EmailMessage:
     mime = EmailMessage()
     mime["From"] = formataddr((sender.from_name or "", sender.from_address))
     mime["To"] = formataddr((mail.to_name or "", mail.to))

@@ -1,10 +1,14 @@
 """Open and click tracking (pure, no I/O): instrument a mail's HTML, read a tracking token back.
 
-`instrument` rewrites every http(s) `<a href>` to `{base_url}/t/{token}` (kind "click", carrying
-the original URL) and appends a 1x1 pixel `{base_url}/t/{token}` (kind "open") before `</body>`.
-Tokens are signed like unsubscribe links (services/email/domain/tokens.py, purpose "track"), so the
-public `/t/` route redirects only to a URL we signed: no open redirect. Unsubscribe links (our own
-`/u/` links) and mailto links stay as they are.
+`links_of` lists the mail's trackable links: every distinct http(s) `<a href>` (not our own `/u/`
+and `/t/` links, none holding a control character). The sender records that list on the message
+when it claims the mail, then `instrument` rewrites each of those `<a href>` to
+`{base_url}/t/{token}` (kind "click", carrying the link's position in the list, not the URL) and
+appends a 1x1 pixel `{base_url}/t/{token}` (kind "open") before `</body>`. The public `/t/` route
+looks the position up in the message's recorded list: it redirects only to a URL that stood in that
+mail, never to one a token or a request names (no open redirect). Tokens are signed with the
+tenant's key like unsubscribe links (services/email/domain/tokens.py, purpose "track").
+Unsubscribe links, mailto links and links we do not track stay as they are.
 
 The HTML is read with the stdlib parser; only the rewritten `<a>` start tags change, every other
 byte of the mail stays as written.
@@ -18,10 +22,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from services.email.domain.tokens import BadToken, open_token, sign
+from services.email.domain.tokens import BadToken, open_tenant_token, open_token, sign_for_tenant
+from shared.types import has_control_character
 
 PURPOSE = "track"
 TrackKind = Literal["open", "click"]
+MAX_LINKS = 500  # tracked links per mail; the ones after stay as written
 
 
 class TrackingClaims(BaseModel):
@@ -29,26 +35,43 @@ class TrackingClaims(BaseModel):
 
     model_config = {"populate_by_name": True, "frozen": True}
 
-    tenant: str = Field(alias="t")
-    message_id: str = Field(alias="m")
+    tenant: str = Field(alias="t", min_length=1)
+    message_id: str = Field(alias="m", min_length=1)
     kind: TrackKind = Field(alias="k")
-    url: str | None = Field(None, alias="u", description="The original link, for a click")
+    link: int | None = Field(None, alias="l", ge=0, description="A click's link: its position in the mail's links")
+    url: str | None = Field(None, alias="u", description="A legacy click's link (`read_token`)")
 
 
-def tracking_token(tenant: str, message_id: str, kind: TrackKind, url: str | None, key: bytes) -> str:
-    claims = TrackingClaims(tenant=tenant, message_id=message_id, kind=kind, url=url)
-    return sign(PURPOSE, claims.model_dump(by_alias=True, exclude_none=True), key)
+def tracking_token(tenant: str, message_id: str, kind: TrackKind, link: int | None, key: bytes) -> str:
+    """A token signed with the tenant's key, derived from the stack's signing secret `key`."""
+    claims = TrackingClaims(tenant=tenant, message_id=message_id, kind=kind, link=link)
+    return sign_for_tenant(PURPOSE, claims.model_dump(by_alias=True, exclude_none=True), key)
 
 
 def read_token(token: str, key: bytes) -> TrackingClaims:
-    """The claims of a tracking token; `BadToken` when forged, altered or malformed."""
+    """The claims of a tracking token; `BadToken` when forged, altered or malformed.
+
+    A legacy token (signed with the stack's secret itself, a click carrying its URL, as mails sent
+    before per-tenant keys hold) is read too: its URL is followed only when it stands among the
+    links of its message's stored HTML (services/email/tracking.py), so it redirects nowhere else."""
     try:
-        claims = TrackingClaims.model_validate(open_token(PURPOSE, token, key))
+        raw, legacy = open_tenant_token(PURPOSE, token, key), False
+    except BadToken:
+        raw, legacy = open_token(PURPOSE, token, key), True
+    try:
+        claims = TrackingClaims.model_validate(raw)
     except ValidationError as error:
         raise BadToken("malformed claims") from error
-    if claims.kind == "click" and not is_web_link(claims.url or ""):
-        raise BadToken("a click token without a web link")
+    if claims.link is not None if legacy else claims.url is not None:
+        raise BadToken("a link position in a legacy token, or a URL in a new one")
+    if claims.kind == "click" and claims.link is None and not (legacy and is_safe_link(claims.url or "")):
+        raise BadToken("a click token without a link")
     return claims
+
+
+def is_safe_link(url: str) -> bool:
+    """An http(s) URL without control characters: one a redirect may name."""
+    return is_web_link(url) and not has_control_character(url.strip())
 
 
 def is_web_link(url: str) -> bool:
@@ -56,8 +79,8 @@ def is_web_link(url: str) -> bool:
 
 
 def _tracked(url: str, base_url: str) -> bool:
-    """A web link that is not one of our own public links (unsubscribe, tracking)."""
-    if not is_web_link(url):
+    """A safe web link that is not one of our own public links (unsubscribe, tracking)."""
+    if not is_safe_link(url):
         return False
     own = base_url.rstrip("/").lower()
     return not url.strip().lower().startswith((f"{own}/u/", f"{own}/t/"))
@@ -93,32 +116,64 @@ def _start_tag(raw: str, attrs: list[tuple[str, str | None]]) -> str:
     return f"<a {' '.join(parts)}{' /' if raw.rstrip().endswith('/>') else ''}>"
 
 
-def instrument(html: str, base_url: str, tenant: str, message_id: str, opens: bool, clicks: bool, key: bytes) -> str:
+def _hrefs(anchors: list[tuple[tuple[int, int], str, list[tuple[str, str | None]]]]) -> list[str | None]:
+    return [next((value for name, value in attrs if name == "href"), None) for _, _, attrs in anchors]
+
+
+def _parsed(html: str) -> _Links:
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def links_of(html: str | None, base_url: str) -> list[str]:
+    """The mail's trackable links, distinct, in the order they first stand (at most MAX_LINKS)."""
+    if not html:
+        return []
+    base = base_url.rstrip("/")
+    links: dict[str, None] = {}
+    for href in _hrefs(_parsed(html).anchors):
+        if href is not None and _tracked(href, base) and len(links) < MAX_LINKS:
+            links.setdefault(href.strip(), None)
+    return list(links)
+
+
+def instrument(
+    html: str,
+    base_url: str,
+    tenant: str,
+    message_id: str,
+    opens: bool,
+    clicks: bool,
+    key: bytes,
+    links: list[str] | None = None,
+) -> str:
     """The mail's HTML with tracking links.
 
-    - `clicks`: each http(s) `<a href>` (not our `/u/` unsubscribe or `/t/` links, not mailto:) points
-      to `{base_url}/t/{token}`; the token carries (tenant, message_id, original URL), signed with `key`.
+    - `clicks`: each `<a href>` whose link is in `links` (the list the message recorded; left out:
+      `links_of(html, base_url)`) points to `{base_url}/t/{token}`; the token carries (tenant,
+      message_id, the link's position in `links`), signed with the tenant's key.
     - `opens`: a 1x1 pixel `<img src="{base_url}/t/{token}">` (kind open) before `</body>`, or at the
       end of a fragment without one.
-    `key` is the shared signing key (`shared.secrets.signing_key()`); `base_url` is
+    `key` is the stack's signing secret (`shared.secrets.signing_key()`); `base_url` is
     `services.email.unsubscribe.base_url()`. With both switches off the HTML comes back unchanged.
     """
     if not html or not (opens or clicks):
         return html
     base = base_url.rstrip("/")
-    parser = _Links()
-    parser.feed(html)
-    parser.close()
+    parser = _parsed(html)
+    position = {link: index for index, link in enumerate(links_of(html, base) if links is None else links)}
     starts = [0] + [i + 1 for i, char in enumerate(html) if char == "\n"]  # the parser counts lines by \n
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in source order
     if clicks:
-        for position, raw, attrs in parser.anchors:
-            href = next((value for name, value in attrs if name == "href"), None)
-            if href is None or not _tracked(href, base) or not raw:
+        for (where, raw, attrs), href in zip(parser.anchors, _hrefs(parser.anchors), strict=True):
+            index = position.get(href.strip()) if href is not None and _tracked(href, base) else None
+            if index is None or not raw:
                 continue
-            link = f"{base}/t/{tracking_token(tenant, message_id, 'click', href.strip(), key)}"
+            link = f"{base}/t/{tracking_token(tenant, message_id, 'click', index, key)}"
             changed = [(name, link if name == "href" else value) for name, value in attrs]
-            start = _offset(starts, position)
+            start = _offset(starts, where)
             edits.append((start, start + len(raw), _start_tag(raw, changed)))
     if opens:
         pixel_url = f"{base}/t/{tracking_token(tenant, message_id, 'open', None, key)}"

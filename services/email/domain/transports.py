@@ -13,7 +13,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from shared.types import INPUT, OUTPUT, Email, OptText200
+from shared.types import INPUT, OUTPUT, Email, OptHeaderText200
 
 Host = Annotated[
     str,
@@ -70,7 +70,7 @@ class EmailSettingsIn(BaseModel):
     from_address: Email | None = Field(
         None, description="The From address; left out: no-reply@ the stack's sending domain (SendingDomain)"
     )
-    from_name: OptText200 = None
+    from_name: OptHeaderText200 = None  # the From header's name: one line
     reply_to: Annotated[list[Email], Field(max_length=5)] = Field(default_factory=list)
     transport: TransportKind = TransportKind.ses
     smtp: SmtpIn | None = None

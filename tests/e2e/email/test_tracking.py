@@ -3,7 +3,8 @@ and a recipient use a campaign mail's links.
 
 The mail goes the real way (email.send_requested -> sender -> SES on moto); it is then made a
 campaign's recipient the way campaign staging writes it (`campaign_id`, `tracking` on the message),
-and its HTML is instrumented with the stack's key and public base URL, as the sender does.
+with the links the sender records when it claims a tracked mail (`links`), and its HTML is
+instrumented with the stack's key and public base URL, as the sender does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 import requests
 
 from infra.runtime import LocalRuntime
-from services.email.domain.tracking import instrument, tracking_token
+from services.email.domain import tokens
+from services.email.domain.tokens import sign, unb64
+from services.email.domain.tracking import instrument, links_of, tracking_token
 from services.email.unsubscribe import unsubscribe_token
 from shared.ids import derived_id, new_id
 from shared.store import tenant_key
@@ -62,12 +65,13 @@ def _campaign_mail(stack: LocalRuntime, tenant: str, to: str, tracking: dict[str
     assert sent, stored_message(stack, tenant, message_id)
     drain(stack, timeout=120)  # the feedback of the send (the tenant lookup) has been written
     flags = {name: {"BOOL": on} for name, on in tracking.items()}
+    links = {"L": [{"S": link} for link in links_of(HTML, stack.api_url)]}
     stack.client("dynamodb").update_item(
         TableName=TABLE,
         Key=record_item_key(tenant, "message", message_id),
-        UpdateExpression="SET #d.campaign_id = :c, #d.tracking = :t ADD #v :one",  # a new version: no stale write
+        UpdateExpression="SET #d.campaign_id = :c, #d.tracking = :t, #d.links = :l ADD #v :one",  # no stale write
         ExpressionAttributeNames={"#d": "data", "#v": "version"},
-        ExpressionAttributeValues={":c": {"S": campaign_id}, ":t": {"M": flags}, ":one": {"N": "1"}},
+        ExpressionAttributeValues={":c": {"S": campaign_id}, ":t": {"M": flags}, ":l": links, ":one": {"N": "1"}},
     )
     return message_id, campaign_id
 
@@ -121,13 +125,17 @@ def test_opens_and_clicks_are_recorded_once_and_clicks_go_where_the_mail_said(
 
 def test_forged_or_altered_links_record_nothing(stack: LocalRuntime, tenant: str, key: bytes) -> None:
     message_id, campaign_id = _campaign_mail(stack, tenant, "forged@example.com", {"opens": True, "clicks": True})
-    real = tracking_token(tenant, message_id, "click", "https://shop.example/", key)
-    evil = tracking_token(tenant, message_id, "click", "https://evil.example/", b"not the key")
+    real = tracking_token(tenant, message_id, "click", 0, key)
+    evil = tracking_token(tenant, message_id, "click", 1, b"not the key")
     swapped = f"{evil.split('.')[0]}.{real.split('.')[1]}"
-    for token in (evil, swapped, "garbage", "a.b"):
+    malformed = ("garbage", "a.b", "%C3%A9.%C3%A9", "e30.x", "W10.x", "x.%C3%BF", "bnVsbA.x")
+    for token in (evil, swapped, *malformed):
         response = requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)
         assert_problem(response, 400)
         assert "Location" not in response.headers
+    for token in ("x%0D%0A.x", "x." + "%FF" * 10):  # no route at the local gateway, a 400 behind another
+        broken = requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)
+        assert broken.status_code in (400, 404) and "Location" not in broken.headers
     pixel = tracking_token(tenant, message_id, "open", None, b"not the key")
     assert_problem(requests.get(f"{stack.api_url}/t/{pixel}", timeout=30), 404)
     other_tenant = tracking_token("t" + new_id().lower()[:16], message_id, "open", None, key)
@@ -137,6 +145,42 @@ def test_forged_or_altered_links_record_nothing(stack: LocalRuntime, tenant: str
     message = stored_message(stack, tenant, message_id)
     assert "opened_at" not in message and "clicked_at" not in message
     assert _counts(stack, tenant, campaign_id) == {}
+
+
+def test_a_click_goes_only_to_a_link_its_mail_carried(stack: LocalRuntime, tenant: str, key: bytes) -> None:
+    """No open redirect: a click token names a link of its message, signed with its tenant's key."""
+    message_id, _ = _campaign_mail(stack, tenant, "clicker@example.com", {"opens": True, "clicks": True})
+
+    def follow(token: str) -> requests.Response:
+        return requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)
+
+    # a token that names its own URL, signed with the stack's key (what every /t/ link was): no redirect
+    phish = {"t": tenant, "m": message_id, "k": "click", "u": "https://evil.example/phish"}
+    for signed, status in ((sign("track", phish, key), 404), (sign("track", {**phish, "l": 0}, key), 400)):
+        response = follow(signed)
+        assert_problem(response, status)
+        assert "Location" not in response.headers
+    # such a link in a mail sent before still goes where that mail said
+    legacy = follow(sign("track", {**phish, "u": "https://shop.example/offer?a=1&b=2"}, key))
+    assert legacy.headers["Location"] == "https://shop.example/offer?a=1&b=2"
+    own = tokens.tenant_key(key, tenant)  # the tenant's key: a link the mail did not carry is unknown
+    for link in (2, 99):
+        response = follow(sign("track", {"t": tenant, "m": message_id, "k": "click", "l": link}, own))
+        assert_problem(response, 404)
+        assert "Location" not in response.headers
+    other = "t" + new_id().lower()[:16]  # another tenant's key does not make this tenant's links
+    assert_problem(
+        follow(sign("track", {"t": tenant, "m": message_id, "k": "click", "l": 0}, tokens.tenant_key(key, other))), 400
+    )
+    assert_problem(follow(tracking_token(other, message_id, "click", 0, key)), 404)  # its own: no such mail
+    assert (
+        follow(tracking_token(tenant, message_id, "click", 1, key)).headers["Location"] == "https://shop.example/about"
+    )
+    clicks = _settle(
+        stack, lambda: len(envelopes(stack, tenant, "email.clicked")) >= 2 and envelopes(stack, tenant, "email.clicked")
+    )
+    urls = sorted(e["data"]["url"] for e in clicks)
+    assert urls == ["https://shop.example/about", "https://shop.example/offer?a=1&b=2"], urls
 
 
 def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRuntime, tenant: str, key: bytes) -> None:
@@ -183,7 +227,9 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
     admin = api.as_(new_tenant(), "admin-1", "admin")
     contact = admin.post("/contacts", json={"first_name": "Anna", "email": "Anna@Example.com"}).json()["id"]
     group = admin.post("/target-groups", json={"name": "News", "contact_ids": [contact]}).json()["id"]
-    template = {"name": "News", "subject": "News", "html": HTML, "text": "News"}
+    bad = '<a href="https://shop.example/x&#13;&#10;Set-Cookie: a=1">Bad</a><a href="javascript:alert(1)">Js</a>'
+    more = bad + '<a href="https://shop.example/café?q=a b">Café</a></body>'
+    template = {"name": "News", "subject": "News", "html": HTML.replace("</body>", more), "text": "News"}
     template_id = admin.post("/email/templates", json=template).json()["id"]
     body = {"name": "News", "template_id": template_id, "list_type_id": "marketing", "target_group_id": group}
     campaign = admin.post("/campaigns", json={**body, "tracking": {"opens": True, "clicks": True}}).json()
@@ -193,7 +239,12 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
     assert mail is not None, admin.get(f"/campaigns/{campaign['id']}").json()
 
     html = mail.get_body(preferencelist=("html",)).get_content()
-    offer, _about, pixel = _links(html, stack.api_url)  # every public link names the local gateway
+    offer, _about, cafe, pixel = _links(html, stack.api_url)  # every public link names the local gateway
+    assert bad in html  # links with a control character or another scheme stay as written, untracked
+    for link in (offer, _about, cafe):  # a click token names its link's position, never its URL
+        assert "shop.example" not in unb64(link.rsplit("/", 1)[1].split(".")[0]).decode()
+    to_cafe = requests.get(cafe, allow_redirects=False, timeout=30)
+    assert to_cafe.headers["Location"] == "https://shop.example/caf%C3%A9?q=a%20b", to_cafe.text
     assert requests.get(pixel, timeout=30).content.startswith(b"GIF89a")
     followed = requests.get(offer, allow_redirects=False, timeout=30)
     assert followed.headers["Location"] == "https://shop.example/offer?a=1&b=2"

@@ -2,12 +2,16 @@
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
 
 from services.email.domain.messages import (
     MAX_TRANSACTIONAL_ATTACHMENTS,
     Mail,
     Part,
     Sender,
+    Unbuildable,
     attachments_too_large,
     build_mime,
 )
@@ -95,3 +99,25 @@ def test_attachment_limit_is_25_mb_in_all() -> None:
     assert not attachments_too_large([MAX_TRANSACTIONAL_ATTACHMENTS - 10, 10])
     assert attachments_too_large([MAX_TRANSACTIONAL_ATTACHMENTS, 1])
     assert attachments_too_large([20 * 1024 * 1024, 6 * 1024 * 1024])
+
+
+@pytest.mark.parametrize(
+    ("sender", "mail", "reason"),
+    [
+        ({"from_name": "Shop\r\nBcc: x@y.fi"}, {}, "The From name"),
+        ({}, {"to_name": "Ann\nX"}, "The recipient's name"),
+        ({}, {"subject": "Hi\rX"}, "The subject"),
+        ({}, {"subject": "Hi\u2028X"}, "The subject"),
+        ({"reply_to": ["a@b.fi\nX"]}, {}, "The Reply-To"),
+        ({}, {"in_reply_to": "<a@b>\r\nX"}, "The In-Reply-To"),
+        ({}, {"references": ["<a@b>", "<c\x00@d>"]}, "The References"),
+        ({}, {"headers": {"List-Unsubscribe": "<https://x.example/u/a>\nX: y"}}, "A header"),
+    ],
+)
+def test_a_header_field_with_a_control_character_makes_no_mail(
+    sender: dict[str, Any], mail: dict[str, Any], reason: str
+) -> None:
+    """The sender fails such a mail with the reason (services/email/sending.py), never retries it."""
+    built = Mail(**{"message_id": "m-1", "to": "anna@example.com", "subject": "Hi", **mail})
+    with pytest.raises(Unbuildable, match=f"^{reason} contains a line break or another control character"):
+        build_mime(built, Sender(**{"from_address": "no-reply@mail.example.com", **sender}))

@@ -1,13 +1,16 @@
 """The public tracking link `/t/{token}`: no login, the signed token names the tenant and the mail.
 
 - an open pixel: records "opened", answers a 1x1 GIF that no cache keeps;
-- a click: records "clicked" with the link and redirects (302) to the link the token carries,
-  never to a URL the request names (no open redirect).
-A forged or altered token: 404 for a pixel, 400 problem for anything else; nothing is recorded.
+- a click: records "clicked" with the link and redirects (302) to the link of the mail the token
+  names (its position in the links the message recorded when it was sent), never to a URL a token
+  or the request names (no open redirect).
+A forged, altered or malformed token: 404 for a pixel, 400 problem for anything else; a click of a
+message or link we do not know: 404 problem. Nothing is recorded then, and nothing redirects.
 """
 
 import base64
 from typing import Annotated
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -15,11 +18,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import tracking
 from shared.errors import BadRequest, FieldError, NotFound
-from shared.observability import logger
 
 router = APIGatewayHttpRouter()
 
 Token = Annotated[str, Path(max_length=8192, description="A signed tracking link")]
+URI_CHARACTERS = "/:?#[]@!$&'()*+,;=%~-._"  # RFC 3986's reserved and unreserved characters, and %
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 
 
@@ -33,11 +36,12 @@ def follow(token: Token) -> Response[str]:
         wrong = FieldError(field="path.token", message="The link is not valid (forged or altered).", code="invalid")
         raise BadRequest("This link is not valid.", [wrong]) from error
     try:
-        tracking.record(claims)
-    except Exception:  # the recipient still gets the pixel or the page; the report is lost, and logged
-        logger.exception("tracking report not recorded", extra={"message_id": claims.message_id})
-    if claims.kind == "click" and claims.url:
-        return Response(status_code=302, body="", headers={**NO_STORE, "Location": claims.url})
+        url = tracking.follow(claims)
+    except tracking.UnknownLink as error:
+        raise NotFound("This link is not valid.") from error
+    if url is not None:  # as a URI: a link written with spaces or non-ASCII letters is a valid header
+        location = quote(url, safe=URI_CHARACTERS)
+        return Response(status_code=302, body="", headers={**NO_STORE, "Location": location})
     # The GIF goes base64 as text: the response validation would try to read raw bytes as UTF-8.
     gif = Response(status_code=200, content_type="image/gif", body=base64.b64encode(tracking.PIXEL).decode())
     gif.headers.update(NO_STORE)
