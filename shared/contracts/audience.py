@@ -18,11 +18,21 @@ PAGE_SIZE = 500  # members a page holds at most
 PAGE_BYTES = 64 * 1024  # the page's JSON (the event's `data`) at most: a quarter of an entry's 256 KB
 
 
+class ActingUser(BaseModel):
+    """The user a requester acts for: the directory resolves only contacts this user may see
+    (`shared/permissions.py`). A request without one is the requester's own work (all members)."""
+
+    user_id: str
+    role: Literal["admin", "manager", "user"]
+    groups: list[str] = Field(default_factory=list)
+
+
 class AudienceRequested(BaseModel):
     request_id: str = Field(description="The requester's id for this resolution (e.g. its campaign send id)")
     requester: Literal["email", "sms", "activities", "directory"]
     target_group_id: str
     fields: list[str] = Field(default_factory=list, description="Contact fields each member should carry")
+    acting: ActingUser | None = Field(None, description="The user the requester acts for; members are what they see")
 
 
 class AudienceMember(BaseModel):
