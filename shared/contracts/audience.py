@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.auth import Role
 from shared.events import catalogue
 
 PAGE_SIZE = 500  # members a page holds at most
@@ -23,7 +24,7 @@ class ActingUser(BaseModel):
     (`shared/permissions.py`). A request without one is the requester's own work (all members)."""
 
     user_id: str
-    role: Literal["admin", "manager", "user"]
+    role: Role
     groups: list[str] = Field(default_factory=list)
 
 
