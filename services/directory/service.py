@@ -68,6 +68,7 @@ class Caller(kernel.Caller):
     defaults: Defaults = field(default=DEFAULTS)
     _group_members: dict[str, set[str]] | None = None
     _parsed_settings: tuple[dict[str, Any], TenantSettings] | None = None
+    _subject: Subject | None = None
 
     def open(self) -> None:
         """Refuse a tenant provisioning never recorded (403: a token never creates a tenant), then
@@ -105,7 +106,9 @@ class Caller(kernel.Caller):
     @property
     def subject(self) -> Subject:
         """The caller for the kernel's permission check (a manager's team read once)."""
-        return access.subject(self.role, self.user_id, self.auth.groups, self.team())
+        if self._subject is None:
+            self._subject = access.subject(self.role, self.user_id, self.auth.groups, self.team())
+        return self._subject
 
     @property
     def policy(self) -> Policy:
