@@ -75,6 +75,11 @@ def _changed(group: TargetGroup) -> ev.TargetGroupChanged:
 
 
 def create(caller: Caller, body: TargetGroupCreate) -> TargetGroup:
+    visible = _visible_contacts(caller, list(body.contact_ids))
+    for index, contact_id in enumerate(body.contact_ids):  # refused before the group is made
+        if contact_id not in visible:
+            raise ValidationFailed.on(f"contact_ids.{index}", f"No contact {contact_id}.", "not_found")
+
     def command() -> TargetGroup:
         uow = UnitOfWork()
         group = new_target_group(
