@@ -25,7 +25,6 @@ from services.email.features import FEATURES
 from services.email.store import EmailStore
 from shared import permissions
 from shared import service as kernel
-from shared.contracts.audience import ActingUser
 from shared.errors import Forbidden
 from shared.permissions import Action, Policy, Subject
 from shared.service import Caller as _Caller
@@ -79,12 +78,6 @@ class Caller(_Caller):
             return False
         of = Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner["id"]))
         return self.allows(Action.VIEW, "contacts", of)
-
-    def acting_user(self) -> ActingUser | None:
-        """The user this request acts for, as the audience contract carries it (None for a service)."""
-        if self.user_id.startswith("service:"):
-            return None
-        return ActingUser(user_id=self.user_id, role=self.role, groups=list(self.auth.groups))
 
 
 def service_caller(tenant_id: str, service: str = "email", *, open_tenant: bool = True) -> Caller:

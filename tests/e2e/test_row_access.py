@@ -133,3 +133,31 @@ def test_a_hidden_account_is_refused_like_a_missing_one(office: dict[str, Any]) 
     assert hidden.json()["errors"][0]["code"] == "not_found"
     patched = user.patch(f"/contacts/{office['own']}", json={"account_id": office["account"]})
     assert_problem(patched, 422, "account_id")
+
+
+def test_a_users_mass_activity_reaches_only_the_contacts_they_see(stack: LocalRuntime, office: dict[str, Any]) -> None:
+    admin, user = office["admin"], office["user"]
+    group = created(
+        admin.post(
+            "/target-groups",
+            json={"name": "Everyone", "conditions": [{"field": "first_name", "op": "not_equals", "value": "zzz"}]},
+        )
+    )["id"]
+    body = {
+        "target_group_id": group,
+        "activity": {"type": "call", "subject": "Call", "start_time": "09:00", "duration_minutes": 30},
+        "owner": {"mode": "user", "user_id": office["user_id"]},
+        "schedule": {"mode": "now", "time_zone": "Europe/Helsinki"},
+    }
+    mass = created(user.post("/mass-activities", json=body))
+
+    def done() -> list[dict[str, Any]] | None:
+        runs = user.get(f"/mass-activities/{mass['id']}/runs").json()["items"]
+        return runs if runs and all(r["done"] for r in runs) else None
+
+    runs = settle(stack, done)
+    assert runs, user.get(f"/mass-activities/{mass['id']}/runs").text
+    visible = {c["id"] for c in walk(user, "/contacts", limit=50)}
+    assert runs[0]["total_members"] == len(visible)
+    hidden_activities = walk(admin, "/activities", limit=50, contact_id=office["hidden"])
+    assert [a for a in hidden_activities if a["source_id"] == mass["id"]] == []
