@@ -219,6 +219,7 @@ class Resolver:
         self.caller = caller
         self.group = group
         self.viewer = viewer or caller
+        self._sees_all: bool | None = None
         self.items_read = 0
         self._accounts: dict[str, dict[str, Any] | None] = {}
         self._class_types = class_types(caller) if uses_classes(group.conditions) else {}
@@ -247,7 +248,9 @@ class Resolver:
                 yield contact
 
     def _visible(self, contact: dict[str, Any]) -> bool:
-        return self.viewer.can_read("contacts", Owner.model_validate(contact["owner"]))
+        if self._sees_all is None:
+            self._sees_all = self.viewer.visible_owners("contacts") is None
+        return self._sees_all or self.viewer.can_read("contacts", Owner.model_validate(contact["owner"]))
 
     def _account(self, contact: dict[str, Any]) -> dict[str, Any] | None:
         account_id = contact.get("account_id")
