@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from shared.auth import AuthContext, Role
+from shared.contracts.audience import ActingUser
 from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
 from shared.features import Features
@@ -85,6 +86,13 @@ class Caller:
     @property
     def is_manager(self) -> bool:
         return self.role in (Role.ADMIN, Role.MANAGER)
+
+    def acting_user(self) -> ActingUser | None:
+        """The user this caller acts for, as an audience request carries it (None for a service's
+        own work): the directory resolves the audience as that user sees it."""
+        if self.user_id.startswith("service:"):
+            return None
+        return ActingUser(user_id=self.user_id, role=self.role, groups=list(self.auth.groups))
 
     def require_admin(self) -> None:
         if self.role != Role.ADMIN:

@@ -368,7 +368,12 @@ def stage_run(caller: Caller, uow: UnitOfWork, mass: MassActivity, run_at: datet
     record = new_run(caller.tenant, mass, run_at)
     request_id = record.record_id
     uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
-    request = AudienceRequested(request_id=request_id, requester=REQUESTER, target_group_id=mass.target_group_id)
+    request = AudienceRequested(
+        request_id=request_id,
+        requester=REQUESTER,
+        target_group_id=mass.target_group_id,
+        acting=caller.acting_user(),  # a user's run reaches the contacts they see
+    )
     uow.publish(caller.event("audience.requested", request, event_id=derived_id(request_id, "audience.requested")))
     return request_id
 

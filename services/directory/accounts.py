@@ -21,6 +21,7 @@ from services.directory.service import (
     Caller,
     check_owner,
     check_picklists,
+    check_reassign,
     id_page,
     number_for,
     owned_page,
@@ -30,7 +31,7 @@ from services.directory.service import (
 )
 from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict, Forbidden, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import commit, model_of
@@ -41,9 +42,18 @@ def check_references(caller: Caller, uow: UnitOfWork, data: dict[str, Any]) -> N
     if data.get("account_manager_id"):
         require_exists(caller, uow, "user", data["account_manager_id"], "account_manager_id")
     if data.get("account_id"):
+        require_visible_account(caller, data["account_id"])
         require_exists(caller, uow, "account", data["account_id"], "account_id")
     for index, class_id in enumerate(data.get("classes") or []):
         require_exists(caller, uow, "class", class_id, f"classes.{index}")
+
+
+def require_visible_account(caller: Caller, account_id: str) -> None:
+    """An account the caller may not see is refused exactly as one that does not exist (the same
+    422 and body), so the answer tells nothing of which account ids exist."""
+    record = caller.store.get(caller.tenant, "account", account_id)
+    if record is not None and not caller.can_read("accounts", Owner.model_validate(record.data["owner"])):
+        raise ValidationFailed.on("account_id", f"No account {account_id}.", "not_found")
 
 
 # ----------------------------------------------------------------------------- accounts
@@ -107,7 +117,7 @@ def change_account(caller: Caller, uow: UnitOfWork, record: Record, body: Accoun
     before = model_of(record, Account)
     after = apply_account_update(before, body, clock.now())
     if "owner" in body.model_fields_set:
-        check_owner(caller, uow, after.owner)
+        check_reassign(caller, uow, before.owner, after.owner)
     check_references(caller, uow, body.changes())
     place_record(record, caller.tenant, "account", before.id, Placement(owner_id=after.owner.id))
     caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
@@ -206,7 +216,7 @@ def change_contact(caller: Caller, uow: UnitOfWork, record: Record, body: Contac
     before = model_of(record, Contact)
     after = apply_contact_update(before, body, clock.now())
     if "owner" in body.model_fields_set:
-        check_owner(caller, uow, after.owner)
+        check_reassign(caller, uow, before.owner, after.owner)
     check_references(caller, uow, body.changes())
     place_record(record, caller.tenant, "contact", before.id, _placement(after))
     caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))

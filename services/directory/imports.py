@@ -173,18 +173,24 @@ class Importer:
         return counts
 
     def _natural_keys(self) -> dict[str, str]:
-        """Natural key -> id of the records already in the tenant (contacts by email, accounts by business id)."""
+        """Natural key -> id of the records the importer may see (contacts by email, accounts by
+        business id). A record out of their sight is not matched: the row is a new record to them,
+        as if the hidden one did not exist, so the report tells nothing of it."""
+        caller = self.caller
         if self.kind == ImportKind.contacts:
             return {
                 r.data["email"].casefold(): r.data["id"]
-                for r in self.caller.store.all_of_kind(self.caller.tenant, "contact")
-                if r.data.get("email") and not r.data.get("erased")
+                for r in caller.store.all_of_kind(caller.tenant, "contact")
+                if r.data.get("email") and not r.data.get("erased") and self._sees("contacts", r)
             }
         return {
             r.data["business_id"].upper(): r.data["id"]
-            for r in self.caller.store.all_of_kind(self.caller.tenant, "account")
-            if r.data.get("business_id")
+            for r in caller.store.all_of_kind(caller.tenant, "account")
+            if r.data.get("business_id") and self._sees("accounts", r)
         }
+
+    def _sees(self, module: Module, record: Record) -> bool:
+        return self.caller.can_read(module, Owner.model_validate(record.data["owner"]))
 
     def _import_row(self, result: RowResult) -> None:
         uow = UnitOfWork()
@@ -222,6 +228,9 @@ class Importer:
         data = result.record
         assert data is not None
         if existing is not None:
+            if not self.caller.can_write(Owner.model_validate(existing.data["owner"])):
+                what, key = ("contact", "email") if contacts else ("account", "business_id")
+                raise ValidationFailed.on(key, f"You may see this {what} but not change it.", "not_allowed")
             changes = data.model_dump(exclude_unset=True)
             if contacts:
                 accounts.change_contact(caller, uow, existing, ContactUpdate.model_validate(changes))

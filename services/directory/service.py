@@ -32,9 +32,11 @@ from services.directory.domain.models import (
 )
 from services.directory.features import FEATURES
 from services.directory.store import DirectoryStore, Record
+from shared import permissions
 from shared import service as kernel
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.pagination import Page
+from shared.permissions import Action, Policy, Subject
 from shared.service import INSTALLED, SETTING, Defaults, M, page
 from shared.store import UnitOfWork, record_key
 
@@ -66,6 +68,7 @@ class Caller(kernel.Caller):
     defaults: Defaults = field(default=DEFAULTS)
     _group_members: dict[str, set[str]] | None = None
     _parsed_settings: tuple[dict[str, Any], TenantSettings] | None = None
+    _subject: Subject | None = None
 
     def open(self) -> None:
         """Refuse a tenant provisioning never recorded (403: a token never creates a tenant), then
@@ -100,19 +103,35 @@ class Caller(kernel.Caller):
     def team(self) -> dict[str, set[str]] | None:
         return self.group_members() if self.role == Role.MANAGER else None
 
+    @property
+    def subject(self) -> Subject:
+        """The caller for the kernel's permission check (a manager's team read once)."""
+        if self._subject is None:
+            self._subject = access.subject(self.role, self.user_id, self.auth.groups, self.team())
+        return self._subject
+
+    @property
+    def policy(self) -> Policy:
+        return access.policy(self.settings)
+
+    def allows(self, action: Action, module: str, owner: Owner | None = None, public: bool = False) -> bool:
+        return permissions.allows(self.subject, action, module, owner, self.policy, public=public)
+
     def visible_owners(self, module: Module) -> set[str] | None:
-        return access.visible_owner_ids(self.role, self.user_id, self.auth.groups, module, self.settings, self.team())
+        return permissions.visible_owners(self.subject, module, self.policy)
 
     def can_read(self, module: Module, owner: Owner, public: bool = False) -> bool:
-        return access.can_read(
-            self.role, self.user_id, self.auth.groups, module, self.settings, owner, self.team(), public
-        )
+        return self.allows(Action.VIEW, module, owner, public)
 
     def can_write(self, owner: Owner) -> bool:
-        return access.can_write(self.role, self.user_id, self.auth.groups, owner, self.team())
+        return self.allows(Action.CHANGE, "", owner)
 
     def can_delete(self, owner: Owner) -> bool:
-        return access.can_delete(self.role, self.user_id, self.auth.groups, owner, self.team())
+        return self.allows(Action.DELETE, "", owner)
+
+    def can_reassign(self, owner: Owner) -> bool:
+        """Whether the caller may change the owner of a record `owner` owns now."""
+        return self.allows(Action.ASSIGN, "", owner)
 
 
 def service_caller(tenant_id: str, service: str = "directory", *, open_tenant: bool = True) -> Caller:
@@ -165,11 +184,21 @@ def writable(caller: Caller, kind: str, record_id: str, module: Module) -> Recor
 
 def check_owner(caller: Caller, uow: UnitOfWork, owner: Owner, field_name: str = "owner") -> None:
     """The caller may give records to this owner, and the owner exists."""
-    if not access.can_assign_owner(caller.role, caller.user_id, caller.auth.groups, owner, caller.team()):
+    if not permissions.may_give_to(caller.subject, owner):
         raise ValidationFailed.on(field_name, "You may not give records to this owner.", "owner_not_allowed")
     if owner.type == "user" and owner.id == caller.user_id:
         return  # the caller is a user of the tenant by their token
     require_exists(caller, uow, owner.type, owner.id, f"{field_name}.id")
+
+
+def check_reassign(caller: Caller, uow: UnitOfWork, before: Owner, after: Owner) -> None:
+    """A change of owner: only admins, managers within their reach and the current owner (the
+    user themselves, not a member of the owning group) may make it, to an owner they may give to."""
+    if after == before:
+        return
+    if not caller.can_reassign(before):
+        raise Forbidden("Only an admin, a manager or the record's owner may change its owner.")
+    check_owner(caller, uow, after)
 
 
 def require_exists(caller: Caller, uow: UnitOfWork, kind: str, record_id: str, field_name: str) -> None:
@@ -234,6 +263,7 @@ __all__ = [
     "acting_caller",
     "check_owner",
     "check_picklists",
+    "check_reassign",
     "id_page",
     "kind_page",
     "number_for",

@@ -24,11 +24,20 @@ from services.directory.domain.conditions import (
     new_target_group,
 )
 from services.directory.domain.models import Contact, Owner
-from services.directory.service import Caller, check_owner, number_for, owned_page, readable, require_exists, writable
+from services.directory.service import (
+    Caller,
+    check_owner,
+    check_reassign,
+    number_for,
+    owned_page,
+    readable,
+    require_exists,
+    writable,
+)
 from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
 from shared.conditions import uses_classes
-from shared.errors import Forbidden
+from shared.errors import Forbidden, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import commit, model_of
@@ -66,6 +75,11 @@ def _changed(group: TargetGroup) -> ev.TargetGroupChanged:
 
 
 def create(caller: Caller, body: TargetGroupCreate) -> TargetGroup:
+    visible = _visible_contacts(caller, list(body.contact_ids))
+    for index, contact_id in enumerate(body.contact_ids):  # refused before the group is made
+        if contact_id not in visible:
+            raise ValidationFailed.on(f"contact_ids.{index}", f"No contact {contact_id}.", "not_found")
+
     def command() -> TargetGroup:
         uow = UnitOfWork()
         group = new_target_group(
@@ -110,7 +124,7 @@ def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGrou
         after = apply_target_group_update(model_of(record, TargetGroup), body, clock.now())
         uow = UnitOfWork()
         if "owner" in body.model_fields_set:
-            check_owner(caller, uow, after.owner)
+            check_reassign(caller, uow, Owner.model_validate(record.data["owner"]), after.owner)
         _check_condition_refs(caller, uow, after)
         place_record(record, caller.tenant, "target_group", group_id, Placement(owner_id=after.owner.id))
         caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
@@ -145,15 +159,30 @@ def _change_members(caller: Caller, group_id: str, body: TargetGroupMembersChang
     for start in range(0, len(ops), MEMBERS_PER_TRANSACTION):
         chunk = ops[start : start + MEMBERS_PER_TRANSACTION]
         uow = UnitOfWork()
+        visible = _visible_contacts(caller, [c for add, c in chunk if add])
         for add, contact_id in chunk:
             if add:
-                require_exists(caller, uow, "contact", contact_id, f"add.{body.add.index(contact_id)}")
+                field_name = f"add.{body.add.index(contact_id)}"
+                if contact_id not in visible:
+                    raise ValidationFailed.on(field_name, f"No contact {contact_id}.", "not_found")
+                require_exists(caller, uow, "contact", contact_id, field_name)
                 uow.save(_member(caller, group_id, contact_id))
             else:
                 uow.delete(_member(caller, group_id, contact_id), check_version=False)
         uow.commit()
     if ops and publish:
         _recount(caller, group_id)
+
+
+def _visible_contacts(caller: Caller, contact_ids: list[str]) -> set[str]:
+    """The ids among `contact_ids` of contacts the caller may see (one BatchGetItem per 100)."""
+    found: set[str] = set()
+    ids = list(dict.fromkeys(contact_ids))
+    for start in range(0, len(ids), 100):
+        for contact_id, record in caller.store.get_many(caller.tenant, "contact", ids[start : start + 100]).items():
+            if caller.can_read("contacts", Owner.model_validate(record.data["owner"])):
+                found.add(contact_id)
+    return found
 
 
 def _recount(caller: Caller, group_id: str) -> None:
@@ -184,9 +213,13 @@ def static_members(caller: Caller, group_id: str) -> list[str]:
 class Resolver:
     """Walks a group's members once: hand-added first, then contacts matching the conditions."""
 
-    def __init__(self, caller: Caller, group: TargetGroup) -> None:
+    def __init__(self, caller: Caller, group: TargetGroup, viewer: Caller | None = None) -> None:
+        """`viewer`: whose sight the members are limited to (the request's caller by default; the
+        acting user for an audience); a contact they may not see is not a member for them."""
         self.caller = caller
         self.group = group
+        self.viewer = viewer or caller
+        self._sees_all: bool | None = None
         self.items_read = 0
         self._accounts: dict[str, dict[str, Any] | None] = {}
         self._class_types = class_types(caller) if uses_classes(group.conditions) else {}
@@ -200,7 +233,7 @@ class Resolver:
             self.items_read += len(batch)
             for contact_id in sorted(batch):
                 contact = dict(batch[contact_id].data)
-                if is_contactable(contact):
+                if is_contactable(contact) and self._visible(contact):
                     seen.add(contact_id)
                     yield contact
         if not self.group.conditions:
@@ -208,11 +241,16 @@ class Resolver:
         for record in self.caller.store.all_of_kind(self.caller.tenant, "contact"):
             self.items_read += 1
             contact = dict(record.data)
-            if contact["id"] in seen:
+            if contact["id"] in seen or not self._visible(contact):
                 continue
             account = self._account(contact) if needs_account(self.group.conditions) else None
             if evaluate(contact, account, self.group.conditions, self.group.match, self._class_types):
                 yield contact
+
+    def _visible(self, contact: dict[str, Any]) -> bool:
+        if self._sees_all is None:
+            self._sees_all = self.viewer.visible_owners("contacts") is None
+        return self._sees_all or self.viewer.can_read("contacts", Owner.model_validate(contact["owner"]))
 
     def _account(self, contact: dict[str, Any]) -> dict[str, Any] | None:
         account_id = contact.get("account_id")

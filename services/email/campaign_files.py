@@ -25,6 +25,7 @@ from services.email.store import Record
 from shared import files
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id
+from shared.permissions import Action
 from shared.settings import load
 from shared.store import UnitOfWork, run_with_retries
 
@@ -98,7 +99,7 @@ def add_attachment(caller: Caller, campaign_id: str, body: AttachmentCreate) -> 
     """A new attachment of a draft campaign and where to upload it (within the 5 MB of the campaign)."""
 
     def attempt() -> AttachmentUpload:
-        record = record_of(caller, campaign_id)
+        record = record_of(caller, campaign_id, Action.CHANGE)
         if record.data["status"] not in EDITABLE:
             raise conflict(record, "take attachments")
         current = record.data.get("attachments") or []
@@ -115,7 +116,7 @@ def add_attachment(caller: Caller, campaign_id: str, body: AttachmentCreate) -> 
 
 def _attachments_changed(caller: Caller, campaign_id: str, change: Any) -> Campaign:
     def attempt() -> Record:
-        record = record_of(caller, campaign_id)
+        record = record_of(caller, campaign_id, Action.CHANGE)
         if record.data["status"] not in EDITABLE:
             raise conflict(record, "change attachments")
         attachments = change(record.data.get("attachments") or [])

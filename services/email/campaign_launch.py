@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import suppress
+from typing import Any
 
 from services.email import stats
 from services.email.campaign_recipients import CHUNK, enqueue_many, recipient_records
@@ -34,9 +35,10 @@ from services.email.store import EmailStore, Record
 from services.email.subscriptions import job
 from services.email.transactional import KIND as MESSAGE
 from shared import clock, scheduler
-from shared.contracts.audience import AudienceRequested
+from shared.contracts.audience import ActingUser, AudienceRequested
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
+from shared.permissions import Action
 from shared.schedules import Firing, at_plan
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
 
@@ -50,7 +52,7 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
     """
 
     def attempt() -> Record:
-        record = record_of(caller, campaign_id)
+        record = record_of(caller, campaign_id, Action.SEND)
         status = record.data["status"]
         if status not in SENDABLE:
             if status in (CampaignStatus.sending, CampaignStatus.paused, CampaignStatus.failed):
@@ -61,8 +63,14 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
         data = {**record.data, "status": CampaignStatus.sending.value, "started_at": now, "updated_at": now}
         target_group_id = record.data.get("target_group_id")
         if target_group_id:
+            # The contacts its sender may see: the user sending now, or the one who scheduled it.
+            acting = caller.acting_user() or _sender(record)
             request = AudienceRequested(
-                request_id=campaign_id, requester=REQUESTER, target_group_id=target_group_id, fields=AUDIENCE_FIELDS
+                request_id=campaign_id,
+                requester=REQUESTER,
+                target_group_id=target_group_id,
+                fields=AUDIENCE_FIELDS,
+                acting=acting,
             )
             event_id = derived_id(caller.tenant, campaign_id, "audience.requested")
             uow.publish(caller.event("audience.requested", request, event_id=event_id))
@@ -79,7 +87,7 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
 
 def pause(caller: Caller, campaign_id: str) -> Campaign:
     """Hold the mails not sent yet (the sender leaves them queued); 409 once everything went."""
-    record = record_of(caller, campaign_id)
+    record = record_of(caller, campaign_id, Action.SEND)
     if view(caller, record).status == CampaignStatus.sent:
         raise Conflict(f"Campaign {campaign_id} is sent: it cannot be paused.")
     return view(caller, change(caller, campaign_id, PAUSABLE, "be paused", {"status": CampaignStatus.paused.value}))
@@ -140,10 +148,19 @@ def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaig
     plan = at_plan(send_at, "UTC", clock.now())
     if plan is None:
         raise ValidationFailed.on("send_at", "Give a time in the future.", "past")
-    changes = {"status": CampaignStatus.scheduled.value, "send_at": clock.iso(send_at)}
+    changes: dict[str, Any] = {"status": CampaignStatus.scheduled.value, "send_at": clock.iso(send_at)}
+    acting = caller.acting_user()
+    if acting is not None:  # the scheduled send reaches what this user sees
+        changes["sent_by"] = acting.model_dump(mode="json")
     record = change(caller, campaign_id, SCHEDULABLE, "be scheduled", changes)
     scheduler.save_record_schedule(SCHEDULE, caller.tenant, campaign_id, plan)
     return view(caller, record)
+
+
+def _sender(record: Record) -> ActingUser | None:
+    """The user who scheduled the campaign (none for a service's, e.g. an automation's)."""
+    sent_by = record.data.get("sent_by")
+    return ActingUser.model_validate(sent_by) if sent_by else None
 
 
 def _unschedule(caller: Caller, record: Record) -> None:

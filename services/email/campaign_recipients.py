@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import suppress
 from functools import cache
 from typing import Any
@@ -49,6 +49,7 @@ from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.pagination import Page
+from shared.permissions import Action
 from shared.service import page
 from shared.settings import load
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
@@ -88,7 +89,9 @@ def list_recipients(
             found.append(record)
             if len(found) >= count:
                 break
-        return found
+        # A recipient the caller may not see is left out (its position still moves the cursor on).
+        hidden = recipients.hidden_from(caller, [str(r.data["contact_id"]) for r in found if r.data.get("contact_id")])
+        return [r for r in found if r.data.get("contact_id") not in hidden] if hidden else found
 
     scope = f"campaign:{campaign_id}:{status or ''}"
     return page(caller, scope, cursor, limit, fetch, lambda r: {"id": r.record_id}, Message)
@@ -143,7 +146,12 @@ def _get_many(caller: Caller, kind: str, ids: list[str]) -> dict[str, Record]:
 
 
 def stage_members(
-    caller: Caller, campaign_id: str, campaign: dict[str, Any], members: list[Member], template_id: str
+    caller: Caller,
+    campaign_id: str,
+    campaign: dict[str, Any],
+    members: list[Member],
+    template_id: str,
+    hidden: Collection[str] = (),
 ) -> list[AddedContact]:
     """Every member's message exists and every queued one is on the send queue afterwards.
 
@@ -162,7 +170,7 @@ def stage_members(
     requeue = [m for m in existing if existing[m].data.get("status") == "queued"]
     if todo:
         template = templates.get_template(caller, template_id)
-        known = recipients.contexts_for(caller, [m.contact_id for m in todo])
+        known = recipients.contexts_for(caller, [m.contact_id for m in todo if m.contact_id not in hidden])
         contexts = {m.contact_id: member_context(m, known.get(m.contact_id)) for m in todo}
         addresses = [normalise(a) for c in contexts.values() if (a := (c.get("contact") or {}).get("email"))]
         campaign = {**campaign, "mail_attachments": _mail_attachments(caller, campaign_id, campaign)}
@@ -289,11 +297,12 @@ def _fail(caller: Caller, campaign_id: str, error: str) -> None:
 
 def add_contacts(caller: Caller, campaign_id: str, body: ContactsAdd) -> ContactsAdded:
     """Contacts added by hand each get the campaign's automatic template once (a campaign message)."""
-    record = record_of(caller, campaign_id)
+    record = record_of(caller, campaign_id, Action.SEND)
     template_id = record.data.get("automatic_template_id")
     if not template_id:
         raise ValidationFailed.on("contact_ids", "The campaign has no automatic template.", "no_automatic_template")
     if record.data["status"] in (CampaignStatus.cancelled, CampaignStatus.failed):
         raise conflict(record, "take contacts")
     members = [Member(contact_id=c, fields={}) for c in body.contact_ids]
-    return ContactsAdded(items=stage_members(caller, campaign_id, record.data, members, template_id))
+    hidden = recipients.hidden_from(caller, body.contact_ids)  # out of the caller's sight: as if unknown
+    return ContactsAdded(items=stage_members(caller, campaign_id, record.data, members, template_id, hidden))

@@ -31,6 +31,7 @@ from shared import clock
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.permissions import Action
 from shared.service import commit, model_of, page
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
@@ -40,10 +41,13 @@ KIND = "campaign"
 # ----------------------------------------------------------------------------- records
 
 
-def record_of(caller: Caller, campaign_id: str) -> Record:
+def record_of(caller: Caller, campaign_id: str, action: Action | None = None) -> Record:
+    """The campaign (every user of the tenant sees it); with `action`, 403 unless the caller may do it."""
     record = caller.store.get(caller.tenant, KIND, campaign_id)
     if record is None:
         raise NotFound(f"No campaign {campaign_id}.")
+    if action is not None:
+        caller.require(action, "campaigns", record)
     return record
 
 
@@ -77,7 +81,7 @@ def change(caller: Caller, campaign_id: str, allowed: Iterable[str], doing: str,
     """Move the campaign to new data if its stored status allows it; 409 otherwise; retried."""
 
     def attempt() -> Record:
-        record = record_of(caller, campaign_id)
+        record = record_of(caller, campaign_id, Action.SEND)
         if record.data["status"] not in allowed:
             raise conflict(record, doing)
         uow = UnitOfWork()
@@ -157,7 +161,7 @@ def update_campaign(caller: Caller, campaign_id: str, body: CampaignUpdate) -> C
     _check_refs(caller, changes)
 
     def attempt() -> Campaign:
-        record = record_of(caller, campaign_id)
+        record = record_of(caller, campaign_id, Action.CHANGE)
         if body.version is not None and body.version != record.version:
             raise Conflict(f"Campaign {campaign_id} was changed since version {body.version}.")
         if record.data["status"] not in EDITABLE:
@@ -172,7 +176,7 @@ def update_campaign(caller: Caller, campaign_id: str, body: CampaignUpdate) -> C
 
 def delete_campaign(caller: Caller, campaign_id: str) -> None:
     def attempt() -> None:
-        record = record_of(caller, campaign_id)
+        record = record_of(caller, campaign_id, Action.DELETE)
         if record.data["status"] not in EDITABLE:
             raise conflict(record, "be deleted")
         uow = UnitOfWork()

@@ -170,11 +170,25 @@ def _spread_batch(tenant: str, account_id: str, account: dict[str, Any], ids: li
 
 
 def recipient(caller: Caller, contact_id: str) -> dict[str, Any]:
-    """A contact's row data (contact, account); 404 if the service has not heard of it or it is gone."""
+    """A contact's row data (contact, account); 404 if the service has not heard of it, it is gone,
+    or the caller may not see it (the same answer)."""
     row = _store.get(caller.tenant, RECIPIENT, contact_id)
-    if row is None or row.data.get("gone") or "contact" not in row.data:
+    if row is None or row.data.get("gone") or "contact" not in row.data or not caller.sees_contact(row.data["contact"]):
         raise NotFound(f"No contact {contact_id}.")
     return row.data
+
+
+def hidden_from(caller: Caller, contact_ids: list[str]) -> set[str]:
+    """The ids among `contact_ids` of contacts the caller may not see (BatchGet, 100 keys a call)."""
+    if caller.sees_every_contact or not contact_ids:
+        return set()
+    ids = list(dict.fromkeys(contact_ids))
+    hidden: set[str] = set()
+    for start in range(0, len(ids), 100):
+        for contact_id, row in _store.get_many(caller.tenant, RECIPIENT, ids[start : start + 100]).items():
+            if "contact" in row.data and not caller.sees_contact(row.data["contact"]):
+                hidden.add(contact_id)
+    return hidden
 
 
 def context_for(caller: Caller, contact_id: str, record_data: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,21 +1,48 @@
-"""The email service's caller context and tenant defaults.
+"""The email service's caller context, tenant defaults and its part of the permission rules.
 
-Templates, list types and campaigns are shared by the tenant's users; admins and managers
-manage list types and sending settings.
+Who may do what (the kernel's check, `shared/permissions.py`, with this service's `POLICY`):
+- Templates and campaigns are seen by every user of the tenant (shared work, as in seed 002's
+  "Sähköpostipohjat" and "Sähköpostikampanjat"); every role creates them. Their owner is the user
+  who created them: changing, deleting, sending, scheduling, pausing, resuming, cancelling and
+  adding contacts by hand are for that user, managers and admins. A record a service created
+  (an automation's campaign) is for managers and admins.
+- A contact's data (recipients lists, mail history, a template preview for a contact) is shown
+  only when the caller may see the contact: its owner, from the recipients projection, is the
+  caller or one of their groups, or the caller is a manager or an admin (this service does not
+  know a manager's team, so managers reach every record here). A contact out of sight is "not
+  found", the same answer as an unknown one.
+- A campaign send reaches only the contacts its sender may see: the audience request carries the
+  sender (`ActingUser`) and the directory resolves the group as that user sees it.
+- List types and sending settings: managers and admins (their own modules).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.email.features import FEATURES
 from services.email.store import EmailStore
+from shared import permissions
 from shared import service as kernel
+from shared.errors import Forbidden
+from shared.permissions import Action, Policy, Subject
 from shared.service import Caller as _Caller
 from shared.service import Defaults
+from shared.store import DataItem
+from shared.types import Owner
 
 DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
+
+POLICY = Policy(managers_see_all=True)
+VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
+
+
+def record_owner(record: DataItem) -> Owner:
+    """The owner of a template or campaign: the user who created it ("" for a service's, which
+    no plain user matches)."""
+    return Owner.model_construct(type="user", id=str(record.data.get("created_by") or ""))
 
 
 @dataclass
@@ -24,6 +51,33 @@ class Caller(_Caller):
 
     store: EmailStore = field(default_factory=EmailStore)
     defaults: Defaults = field(default=DEFAULTS)
+
+    @property
+    def subject(self) -> Subject:
+        return Subject.of(self.auth)
+
+    def allows(self, action: Action, resource: str, owner: Owner | None = None) -> bool:
+        return permissions.allows(self.subject, action, resource, owner, POLICY)
+
+    def require(self, action: Action, resource: str, record: DataItem) -> None:
+        """403 unless the caller may do `action` to this template or campaign (which they may see)."""
+        if not self.allows(action, resource, record_owner(record)):
+            what = resource.rstrip("s")
+            raise Forbidden(f"Only the {what}'s creator, a manager or an admin may {VERBS[action]} it.")
+
+    @property
+    def sees_every_contact(self) -> bool:
+        return permissions.reach(self.subject, POLICY) is None
+
+    def sees_contact(self, contact: dict[str, Any] | None) -> bool:
+        """Whether the caller may see a contact, from its projected fields (its `owner`)."""
+        if self.sees_every_contact:
+            return True
+        owner = (contact or {}).get("owner") or {}
+        if not owner.get("id"):
+            return False
+        of = Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner["id"]))
+        return self.allows(Action.VIEW, "contacts", of)
 
 
 def service_caller(tenant_id: str, service: str = "email", *, open_tenant: bool = True) -> Caller:

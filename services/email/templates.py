@@ -25,16 +25,20 @@ from shared import clock
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.pagination import Page
+from shared.permissions import Action
 from shared.service import commit, model_of, page
 from shared.store import UnitOfWork, run_with_retries
 
 TEMPLATE = "template"
 
 
-def _record(caller: Caller, template_id: str) -> Record:
+def _record(caller: Caller, template_id: str, action: Action | None = None) -> Record:
+    """The template (every user of the tenant sees it); with `action`, 403 unless the caller may do it."""
     record = caller.store.get(caller.tenant, TEMPLATE, template_id)
     if record is None:
         raise NotFound(f"No template {template_id}.")
+    if action is not None:
+        caller.require(action, "templates", record)
     return record
 
 
@@ -58,7 +62,7 @@ def update_template(caller: Caller, template_id: str, body: TemplateUpdate) -> T
     check(changes)
 
     def attempt() -> Template:
-        record = _record(caller, template_id)
+        record = _record(caller, template_id, Action.CHANGE)
         if body.version is not None and body.version != record.version:
             raise Conflict(f"Template {template_id} was changed since version {body.version}.")
         uow = UnitOfWork()
@@ -71,7 +75,7 @@ def update_template(caller: Caller, template_id: str, body: TemplateUpdate) -> T
 
 def delete_template(caller: Caller, template_id: str) -> None:
     def attempt() -> None:
-        record = _record(caller, template_id)
+        record = _record(caller, template_id, Action.DELETE)
         uow = UnitOfWork()
         caller.store.remove(uow, record)
         uow.commit()

@@ -185,7 +185,9 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
 
 
 def list_messages(caller: Caller, contact_id: str, cursor: str | None, limit: int) -> Page[Message]:
-    """A contact's mails, newest first."""
+    """A contact's mails, newest first; none of a contact the caller may not see (as of an unknown one)."""
+    if recipients.hidden_from(caller, [contact_id]):
+        return Page[Message](items=[], next_cursor=None)
     key = contact_key(caller.tenant, contact_id)
     scope = f"messages:{contact_id}"
     return partition_page(
@@ -195,6 +197,7 @@ def list_messages(caller: Caller, contact_id: str, cursor: str | None, limit: in
 
 def get_message(caller: Caller, message_id: str) -> Message:
     record = caller.store.get(caller.tenant, KIND, message_id)
-    if record is None:
+    contact_id = record.data.get("contact_id") if record else None
+    if record is None or (contact_id and recipients.hidden_from(caller, [contact_id])):
         raise NotFound("No such message.")
     return model_of(record, Message)

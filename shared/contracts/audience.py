@@ -12,10 +12,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.auth import Role
 from shared.events import catalogue
 
 PAGE_SIZE = 500  # members a page holds at most
 PAGE_BYTES = 64 * 1024  # the page's JSON (the event's `data`) at most: a quarter of an entry's 256 KB
+
+
+class ActingUser(BaseModel):
+    """The user a requester acts for: the directory resolves only contacts this user may see
+    (`shared/permissions.py`). A request without one is the requester's own work (all members)."""
+
+    user_id: str
+    role: Role
+    groups: list[str] = Field(default_factory=list)
 
 
 class AudienceRequested(BaseModel):
@@ -23,6 +33,7 @@ class AudienceRequested(BaseModel):
     requester: Literal["email", "sms", "activities", "directory"]
     target_group_id: str
     fields: list[str] = Field(default_factory=list, description="Contact fields each member should carry")
+    acting: ActingUser | None = Field(None, description="The user the requester acts for; members are what they see")
 
 
 class AudienceMember(BaseModel):

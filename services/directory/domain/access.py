@@ -1,46 +1,46 @@
-"""Who sees, changes and deletes which records, by owner.
+"""The directory's part of the permission rules: its resources and the tenant's settings as a
+kernel `Policy`. The rules themselves are the kernel's (`shared/permissions.py`).
 
-Every record has one owner, a user or a group. The rules take the caller's role, id and groups
-as plain values (no auth context), and for managers the members of the manager's groups.
-
-- admin: sees, changes and deletes every record of the tenant.
-- manager: sees, changes and deletes records owned by themselves, by their groups, or by a user
-  who is a member of one of their groups (their team).
-- user: sees and changes records owned by themselves or by their groups; deletes only their own.
 - A module listed in `TenantSettings.open_modules` is readable by everyone in the tenant; it
   does not widen who may change or delete (visibility only).
 - A public target group is readable by everyone in the tenant (same as an open module).
+
+The functions below take plain values (role, id, groups, members of the manager's groups) and
+keep the signatures the directory's callers and tests use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from shared import permissions as perm
+from shared.permissions import Action, Policy, Subject
+
 from .models import Module, Owner, Role, TenantSettings
 
 GroupMembers = Mapping[str, Collection[str]]
 
 
-def _team_members(user_groups: Collection[str], group_members: GroupMembers | None) -> set[str]:
-    members: set[str] = set()
-    for group_id in user_groups:
-        members.update((group_members or {}).get(group_id, ()))
-    return members
+def policy(settings: TenantSettings) -> Policy:
+    """The tenant's settings as the kernel's policy."""
+    return Policy(open_resources=frozenset(settings.open_modules))
+
+
+def subject(
+    role: Role, user_id: str, user_groups: Collection[str], group_members: GroupMembers | None = None
+) -> Subject:
+    team: set[str] = set()
+    if role == Role.MANAGER:
+        for group_id in user_groups:
+            team.update((group_members or {}).get(group_id, ()))
+    return Subject.acting(user_id, role, user_groups, team)
 
 
 def owner_scope(
-    role: Role,
-    user_id: str,
-    user_groups: Collection[str],
-    group_members: GroupMembers | None = None,
+    role: Role, user_id: str, user_groups: Collection[str], group_members: GroupMembers | None = None
 ) -> set[str] | None:
     """Owner ids whose records the caller may change (None = every record)."""
-    if role == Role.ADMIN:
-        return None
-    scope = {user_id, *user_groups}
-    if role == Role.MANAGER:
-        scope |= _team_members(user_groups, group_members)
-    return scope
+    return perm.reach(subject(role, user_id, user_groups, group_members))
 
 
 def visible_owner_ids(
@@ -51,17 +51,8 @@ def visible_owner_ids(
     settings: TenantSettings,
     group_members: GroupMembers | None = None,
 ) -> set[str] | None:
-    """Owner ids whose records of `module` the caller sees; None means every record.
-
-    Stores use it to choose between a tenant-wide query and per-owner queries.
-    """
-    if module in settings.open_modules:
-        return None
-    return owner_scope(role, user_id, user_groups, group_members)
-
-
-def _in_scope(scope: set[str] | None, owner: Owner) -> bool:
-    return scope is None or owner.id in scope
+    """Owner ids whose records of `module` the caller sees; None means every record."""
+    return perm.visible_owners(subject(role, user_id, user_groups, group_members), module, policy(settings))
 
 
 def can_read(
@@ -75,47 +66,26 @@ def can_read(
     public: bool = False,
 ) -> bool:
     """Whether the caller may see one record. `public` is a target group's public flag."""
-    if public:
-        return True
-    scope = visible_owner_ids(role, user_id, user_groups, module, settings, group_members)
-    return _in_scope(scope, owner)
+    who = subject(role, user_id, user_groups, group_members)
+    return perm.allows(who, Action.VIEW, module, owner, policy(settings), public=public)
 
 
 def can_write(
-    role: Role,
-    user_id: str,
-    user_groups: Collection[str],
-    owner: Owner,
-    group_members: GroupMembers | None = None,
+    role: Role, user_id: str, user_groups: Collection[str], owner: Owner, group_members: GroupMembers | None = None
 ) -> bool:
     """Whether the caller may change a record owned by `owner` (open modules do not count)."""
-    return _in_scope(owner_scope(role, user_id, user_groups, group_members), owner)
+    return perm.allows(subject(role, user_id, user_groups, group_members), Action.CHANGE, "", owner)
 
 
 def can_delete(
-    role: Role,
-    user_id: str,
-    user_groups: Collection[str],
-    owner: Owner,
-    group_members: GroupMembers | None = None,
+    role: Role, user_id: str, user_groups: Collection[str], owner: Owner, group_members: GroupMembers | None = None
 ) -> bool:
     """Admins: any record; managers: their own, their groups' and their team's; users: their own."""
-    if role == Role.USER:
-        return owner.type == "user" and owner.id == user_id
-    return can_write(role, user_id, user_groups, owner, group_members)
+    return perm.allows(subject(role, user_id, user_groups, group_members), Action.DELETE, "", owner)
 
 
 def can_assign_owner(
-    role: Role,
-    user_id: str,
-    user_groups: Collection[str],
-    owner: Owner,
-    group_members: GroupMembers | None = None,
+    role: Role, user_id: str, user_groups: Collection[str], owner: Owner, group_members: GroupMembers | None = None
 ) -> bool:
-    """Whether the caller may give a record to `owner` (on create or when changing the owner).
-
-    The same scope as writing: nobody can hand a record to an owner outside their own reach,
-    which would make it disappear from their view by mistake. Whether `owner` exists is the
-    store's check.
-    """
-    return can_write(role, user_id, user_groups, owner, group_members)
+    """Whether the caller may give a record to `owner` (on create or when changing the owner)."""
+    return perm.may_give_to(subject(role, user_id, user_groups, group_members), owner)

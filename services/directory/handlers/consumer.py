@@ -7,9 +7,10 @@ from typing import Any
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
 from services.directory.orders import create_customer
-from services.directory.service import service_caller
+from services.directory.service import Caller, service_caller
 from services.directory.settings import DirectorySettings
 from services.directory.target_groups import Resolver
+from shared.auth import AuthContext, Role
 from shared.consumer import Handle
 from shared.contracts.audience import (
     PAGE_BYTES,
@@ -91,6 +92,19 @@ def _publish(envelope: Envelope, page: AudiencePage) -> None:
         uow.commit()
 
 
+def _viewer(tenant_id: str, request: AudienceRequested) -> Caller | None:
+    """The user the requester acts for, as a directory caller: the same check as their requests."""
+    if request.acting is None:
+        return None
+    auth = AuthContext(
+        tenant_id=tenant_id,
+        user_id=request.acting.user_id,
+        role=Role(request.acting.role),
+        groups=tuple(request.acting.groups),
+    )
+    return Caller(auth=auth)
+
+
 def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     request = AudienceRequested.model_validate(envelope.data)
     caller = service_caller(envelope.tenant_id, open_tenant=False)  # reads only; an unknown tenant has no group
@@ -106,7 +120,7 @@ def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
         )
         _publish(envelope, empty)
         return
-    resolver = Resolver(caller, model_of(record, TargetGroup))
+    resolver = Resolver(caller, model_of(record, TargetGroup), _viewer(envelope.tenant_id, request))
     for audience_page in _pages(request, resolver.members()):
         _publish(envelope, audience_page)
     metrics.add_metric(name="AudienceItemsRead", unit="Count", value=resolver.items_read)

@@ -1,0 +1,119 @@
+"""Who may do what in the email service (issue 14, section 1): templates and campaigns are changed,
+deleted and sent by their creator, managers and admins; a contact's data is shown only to those who
+may see the contact; a campaign reaches only the contacts its sender may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.runtime import LocalRuntime
+from shared.ids import derived_id
+from tests.e2e.conftest import Api
+from tests.e2e.email.helpers import sent_mails
+from tests.e2e.helpers import assert_problem, created, drain, new_tenant, ok, settle, walk
+
+TEMPLATE = {"name": "News", "subject": "News for {{ contact.first_name }}", "html": "<p>Hi</p>", "text": "Hi"}
+MATCH_ALL = [{"field": "first_name", "op": "not_equals", "value": "zzz"}]
+
+
+@pytest.fixture(scope="module")
+def shop(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
+    """An admin with two contacts, a template, a group of both and a campaign sent to it; a plain
+    user who owns one contact."""
+    tenant = new_tenant()
+    admin = session_api.as_(tenant, "admin-1", "admin")
+    user = session_api.as_(tenant, "user-7", "user")
+    hidden = [
+        created(admin.post("/contacts", json={"first_name": n, "email": f"{n}@hidden.example.com"}))["id"]
+        for n in ("Hilda", "Harri")
+    ]
+    own = created(user.post("/contacts", json={"first_name": "Olli", "email": "olli@own.example.com"}))["id"]
+    group = created(admin.post("/target-groups", json={"name": "All", "conditions": MATCH_ALL}))["id"]
+    template = created(admin.post("/email/templates", json=TEMPLATE))
+    campaign = created(
+        admin.post(
+            "/campaigns",
+            json={
+                "name": "Admin's",
+                "template_id": template["id"],
+                "list_type_id": "marketing",
+                "target_group_id": group,
+            },
+        )
+    )
+    drain(stack, busy_ok=True)  # the recipients projection hears of the contacts
+    ok(admin.post(f"/campaigns/{campaign['id']}/send"))
+    sent = settle(
+        stack, lambda: (c := admin.get(f"/campaigns/{campaign['id']}").json())["status"] == "sent" and c, busy_ok=True
+    )
+    assert sent, admin.get(f"/campaigns/{campaign['id']}").json()
+    return {
+        "tenant": tenant,
+        "admin": admin,
+        "user": user,
+        "hidden": hidden,
+        "own": own,
+        "template": template,
+        "campaign": campaign,
+    }
+
+
+def test_a_user_changes_no_one_elses_template_or_campaign(shop: dict[str, Any]) -> None:
+    admin, user, template = shop["admin"], shop["user"], shop["template"]
+    draft = created(
+        admin.post("/campaigns", json={"name": "Draft", "template_id": template["id"], "list_type_id": "marketing"})
+    )
+    assert_problem(user.patch(f"/email/templates/{template['id']}", json={"subject": "Owned"}), 403)
+    assert_problem(user.delete(f"/email/templates/{template['id']}"), 403)
+    assert_problem(user.patch(f"/campaigns/{draft['id']}", json={"name": "Mine"}), 403)
+    assert_problem(user.delete(f"/campaigns/{draft['id']}"), 403)
+    assert_problem(user.post(f"/campaigns/{draft['id']}/send"), 403)
+    assert admin.get(f"/email/templates/{template['id']}").json()["subject"] == TEMPLATE["subject"]
+    after = admin.get(f"/campaigns/{draft['id']}").json()
+    assert (after["name"], after["status"]) == ("Draft", "draft")
+    # Their own template is theirs to change and delete.
+    mine = created(user.post("/email/templates", json=TEMPLATE))
+    assert ok(user.patch(f"/email/templates/{mine['id']}", json={"subject": "Mine"}))["subject"] == "Mine"
+    assert user.delete(f"/email/templates/{mine['id']}").status_code == 204
+
+
+def test_a_hidden_contact_is_not_previewed_or_listed(shop: dict[str, Any]) -> None:
+    user, hidden, template = shop["user"], shop["hidden"][0], shop["template"]
+    preview = user.post(f"/email/templates/{template['id']}/preview", json={"contact_id": hidden})
+    unknown = user.post(f"/email/templates/{template['id']}/preview", json={"contact_id": "01UNKNOWNCONTACT"})
+    assert_problem(preview, 404)
+    assert preview.json()["title"] == unknown.json()["title"] and unknown.status_code == 404
+    assert "Hilda" not in preview.text
+    assert ok(user.post(f"/email/templates/{template['id']}/preview", json={"contact_id": shop["own"]}))
+
+    assert ok(user.get("/email/messages", params={"contact_id": hidden}))["items"] == []
+    listed = walk(user, f"/campaigns/{shop['campaign']['id']}/recipients", limit=50)
+    assert {m["contact_id"] for m in listed} <= {shop["own"]}
+    assert "hidden.example.com" not in str(listed)
+    message_id = derived_id(shop["campaign"]["once_scope"], hidden)
+    assert shop["admin"].get(f"/email/messages/{message_id}").status_code == 200
+    assert_problem(user.get(f"/email/messages/{message_id}"), 404)
+
+
+def test_a_users_campaign_reaches_only_the_contacts_they_see(stack: LocalRuntime, shop: dict[str, Any]) -> None:
+    user, admin = shop["user"], shop["admin"]
+    group = created(user.post("/target-groups", json={"name": "Everyone I can", "conditions": MATCH_ALL}))["id"]
+    template = created(user.post("/email/templates", json=TEMPLATE))
+    campaign = created(
+        user.post(
+            "/campaigns",
+            json={"name": "Mine", "template_id": template["id"], "list_type_id": "marketing", "target_group_id": group},
+        )
+    )
+    ok(user.post(f"/campaigns/{campaign['id']}/send"))
+    done = settle(
+        stack, lambda: (c := admin.get(f"/campaigns/{campaign['id']}").json())["status"] == "sent" and c, busy_ok=True
+    )
+    assert done, admin.get(f"/campaigns/{campaign['id']}").json()
+    recipients = {m["contact_id"] for m in walk(admin, f"/campaigns/{campaign['id']}/recipients", limit=50)}
+    assert recipients == {shop["own"]}
+    mails = sent_mails(stack)
+    assert not any(mails.get(derived_id(campaign["once_scope"], h)) for h in shop["hidden"])
+    assert mails.get(derived_id(campaign["once_scope"], shop["own"]))
