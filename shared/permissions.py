@@ -5,8 +5,9 @@ caller as plain values (`Subject`: role, user id, groups, and for a manager the 
 groups), the resource and action, the record's owner, and the service's and tenant's `Policy`.
 
 - admin: every action on every record of the tenant.
-- manager: their own records, their groups' and their team's (users in their groups); with
-  `Policy.managers_see_all` (a service whose records carry no group owners) every record.
+- manager: every record, like an admin (`Policy.managers_see_all`, the default); a policy that
+  sets it False limits a manager to their own records, their groups' and their team's (the users
+  in their groups).
 - user: sees and changes what they or their groups own; deletes only what they own themselves.
 - A resource in `Policy.open_resources` is readable (view, export) by everyone in the tenant; it
   does not widen who may change, delete, assign or send. A public record (a public target group)
@@ -74,7 +75,7 @@ class Policy:
 
     open_resources: frozenset[str] = frozenset()
     roles: Mapping[tuple[str, Action], frozenset[Role]] = field(default_factory=dict)
-    managers_see_all: bool = False
+    managers_see_all: bool = True  # seed 002 as issue 14 reads it; False limits a manager to their team
 
 
 DEFAULT = Policy()

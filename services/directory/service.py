@@ -101,7 +101,9 @@ class Caller(kernel.Caller):
         return self._group_members
 
     def team(self) -> dict[str, set[str]] | None:
-        return self.group_members() if self.role == Role.MANAGER else None
+        """A manager's team, read only when the policy limits managers to it."""
+        limited = self.role == Role.MANAGER and not self.policy.managers_see_all
+        return self.group_members() if limited else None
 
     @property
     def subject(self) -> Subject:

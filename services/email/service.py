@@ -35,7 +35,7 @@ from shared.types import Owner
 DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
 
-POLICY = Policy(managers_see_all=True)
+POLICY = Policy()
 VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
 
 

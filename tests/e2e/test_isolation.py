@@ -162,7 +162,7 @@ VISIBLE = {
     "u1": {"u1", "sales"},
     "u2": {"u2", "sales"},
     "u3": {"u3", "support"},
-    "manager": {"u1", "u2", "sales"},
+    "manager": {"u1", "u2", "u3", "admin", "sales", "support"},  # admins and managers see everything
     "admin": {"u1", "u2", "u3", "admin", "sales", "support"},
 }
 

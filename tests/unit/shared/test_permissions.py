@@ -32,7 +32,7 @@ def group(id_: str) -> Owner:
         (USER, Action.ASSIGN, group("G1"), False),  # a member of the owning group is not the owner
         (USER, Action.ASSIGN, user("U1"), True),
         (MANAGER, Action.ASSIGN, user("U2"), True),
-        (MANAGER, Action.ASSIGN, user("U9"), False),
+        (MANAGER, Action.ASSIGN, user("U9"), True),  # managers reach every record
         (MANAGER, Action.DELETE, group("G1"), True),
         (ADMIN, Action.DELETE, user("U9"), True),
         (ADMIN, Action.ASSIGN, group("G9"), True),
@@ -63,9 +63,12 @@ def test_role_gate() -> None:
     assert allows(USER, Action.CREATE, "campaigns", None, policy) is True
 
 
-def test_managers_see_all_when_the_policy_says_so() -> None:
-    assert reach(MANAGER) == {"M1", "G1", "U1", "U2"}
-    assert reach(MANAGER, Policy(managers_see_all=True)) is None
+def test_managers_see_all_unless_the_policy_limits_them_to_their_team() -> None:
+    team_only = Policy(managers_see_all=False)
+    assert reach(MANAGER) is None
+    assert reach(MANAGER, team_only) == {"M1", "G1", "U1", "U2"}
+    assert allows(MANAGER, Action.DELETE, "contacts", user("U9"), team_only) is False
+    assert may_give_to(MANAGER, user("U9"), team_only) is False
     assert reach(ADMIN) is None
 
 
