@@ -20,7 +20,6 @@ from services.email.domain.tokens import BadToken, unverified_claims
 from services.email.domain.tracking import TrackingClaims, is_safe_link, links_of, read_token
 from services.email.service import service_caller
 from services.email.transactional import KIND as MESSAGE
-from services.email.unsubscribe import base_url
 from shared import clock
 from shared.observability import logger
 
@@ -49,16 +48,17 @@ def claimed_kind(token: str) -> str | None:
     return str(claims.get("k")) if claims is not None else None
 
 
-def follow(claims: TrackingClaims) -> str | None:
+def follow(claims: TrackingClaims, own_origin: str) -> str | None:
     """Record the open or click once (the feedback path dedupes); the URL a click goes to.
 
     `UnknownLink` for a click of a message we do not know or a link it did not carry; an open of
-    such a message is skipped (the pixel is still answered)."""
+    such a message is skipped (the pixel is still answered). `own_origin`: where the link was
+    followed (our own links in a mail, unsubscribe and tracking, are never a legacy link's target)."""
     caller = service_caller(claims.tenant)
     message = caller.store.get(caller.tenant, MESSAGE, claims.message_id)
     url: str | None = None
     if claims.kind == "click" and claims.link is None:  # a legacy link: its URL, if its mail held it
-        held = links_of(message.data.get("html"), base_url()) if message is not None else []
+        held = links_of(message.data.get("html"), own_origin) if message is not None else []
         if claims.url is None or claims.url.strip() not in held:
             raise UnknownLink(claims.message_id)
         url = claims.url.strip()

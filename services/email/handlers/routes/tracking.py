@@ -36,7 +36,7 @@ def follow(token: Token) -> Response[str]:
         wrong = FieldError(field="path.token", message="The link is not valid (forged or altered).", code="invalid")
         raise BadRequest("This link is not valid.", [wrong]) from error
     try:
-        url = tracking.follow(claims)
+        url = tracking.follow(claims, _origin())
     except tracking.UnknownLink as error:
         raise NotFound("This link is not valid.") from error
     if url is not None:  # as a URI: a link written with spaces or non-ASCII letters is a valid header
@@ -47,3 +47,10 @@ def follow(token: Token) -> Response[str]:
     gif.headers.update(NO_STORE)
     gif.base64_encoded = True
     return gif
+
+
+def _origin() -> str:
+    """The origin this request reached (API Gateway says the scheme in X-Forwarded-Proto)."""
+    event = router.current_event
+    scheme = event.headers.get("x-forwarded-proto", "https")
+    return f"{scheme}://{event.request_context.domain_name}"
