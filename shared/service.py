@@ -211,6 +211,15 @@ def page(
     return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
 
 
+def kind_page(caller: Caller, kind: str, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
+    """Every record of a kind in the tenant, in id order (the store's `by_type` index)."""
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
+        return caller.store.page_by_type(caller.tenant, kind, after["id"] if after else None, n)
+
+    return page(caller, kind, cursor, limit, fetch, lambda r: {"id": r.record_id}, model)
+
+
 def partition_page(
     caller: Caller,
     scope: str,

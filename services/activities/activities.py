@@ -38,7 +38,7 @@ from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.features import Hooks
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, model_of, page, partition_page
+from shared.service import commit, kind_page, model_of, partition_page
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
@@ -401,10 +401,7 @@ def list_activities(
         key = tenant_key(caller.tenant, "ACCOUNT", account_id, "ACTIVITY")
         return _time_page(caller, f"account:{account_id}", Record.by_account, key, cursor, limit, True)
 
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        return caller.store.page_by_type(caller.tenant, KIND, after["id"] if after else None, n)
-
-    return page(caller, KIND, cursor, limit, fetch, lambda r: {"id": r.record_id}, Activity)
+    return kind_page(caller, KIND, cursor, limit, Activity)
 
 
 def calendar(caller: Caller, user_id: str, start: datetime, end: datetime, limit: int = 1000) -> list[Record]:

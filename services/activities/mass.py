@@ -72,7 +72,7 @@ from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing
-from shared.service import commit, model_of, page, partition_page
+from shared.service import commit, kind_page, model_of, partition_page
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -279,10 +279,7 @@ def get(caller: Caller, mass_id: str) -> MassActivity:
 
 
 def list_mass_activities(caller: Caller, cursor: str | None, limit: int) -> Page[MassActivity]:
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        return caller.store.page_by_type(caller.tenant, KIND, after["id"] if after else None, n)
-
-    return page(caller, KIND, cursor, limit, fetch, lambda r: {"id": r.record_id}, MassActivity)
+    return kind_page(caller, KIND, cursor, limit, MassActivity)
 
 
 def update(caller: Caller, mass_id: str, body: MassActivityUpdate) -> MassActivity:

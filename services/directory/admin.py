@@ -26,12 +26,12 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
-from services.directory.service import TENANT_SETTINGS, Caller, kind_page, picklist_setting, picklists, require_exists
+from services.directory.service import TENANT_SETTINGS, Caller, picklist_setting, picklists, require_exists
 from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import M, commit, model_of
+from shared.service import M, commit, kind_page, model_of
 from shared.store import UnitOfWork
 
 

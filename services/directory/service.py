@@ -37,7 +37,7 @@ from shared import service as kernel
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.pagination import Page
 from shared.permissions import Action, Policy, Subject
-from shared.service import INSTALLED, SETTING, Defaults, M, page
+from shared.service import INSTALLED, SETTING, Defaults, M, kind_page, page
 from shared.store import UnitOfWork, record_key
 
 TENANT_KIND = "tenant"
@@ -234,15 +234,6 @@ def id_page(
     return page(caller, scope, cursor, limit, fetch_after, lambda r: {"after": r.record_id}, model)
 
 
-def kind_page(caller: Caller, kind: str, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
-    """Every record of a kind in the tenant, in id order."""
-
-    def fetch(after: str | None, count: int) -> list[Record]:
-        return caller.store.page_by_type(caller.tenant, kind, after, count)
-
-    return id_page(caller, kind, cursor, limit, fetch, model)
-
-
 def owned_page(caller: Caller, kind: str, module: Module, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
     """A list of records of a kind, restricted to the owners the caller may see."""
     owners = caller.visible_owners(module)
@@ -267,7 +258,6 @@ __all__ = [
     "check_picklists",
     "check_reassign",
     "id_page",
-    "kind_page",
     "number_for",
     "owned_page",
     "picklist_setting",

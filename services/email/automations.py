@@ -55,7 +55,7 @@ from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing, SchedulePlan, parse_scheduled_time
-from shared.service import commit, model_of, page, partition_page
+from shared.service import commit, kind_page, model_of, partition_page
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, tenant_key
 
 KIND = "automation"
@@ -150,10 +150,7 @@ def get(caller: Caller, automation_id: str) -> Automation:
 
 
 def list_automations(caller: Caller, cursor: str | None, limit: int) -> Page[Automation]:
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        return caller.store.page_by_type(caller.tenant, KIND, after["id"] if after else None, n)
-
-    return page(caller, KIND, cursor, limit, fetch, lambda r: {"id": r.record_id}, Automation)
+    return kind_page(caller, KIND, cursor, limit, Automation)
 
 
 def update(caller: Caller, automation_id: str, body: AutomationPatch) -> Automation:

@@ -32,7 +32,7 @@ from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, model_of, page
+from shared.service import commit, kind_page, model_of
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 KIND = "campaign"
@@ -137,15 +137,7 @@ def get_campaign(caller: Caller, campaign_id: str) -> Campaign:
 
 
 def list_campaigns(caller: Caller, cursor: str | None, limit: int) -> Page[Campaign]:
-    listed = page(
-        caller,
-        KIND,
-        cursor,
-        limit,
-        lambda after, n: caller.store.page_by_type(caller.tenant, KIND, (after or {}).get("id"), n),
-        lambda record: {"id": record.record_id},
-        Campaign,
-    )
+    listed = kind_page(caller, KIND, cursor, limit, Campaign)
     for item in listed.items:
         counts = stats.read_counts(caller.tenant, item.id)
         item.stats = counts

@@ -17,7 +17,6 @@ default that an admin deletes stays deleted.
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
 
 from services.email import stats
 from services.email.domain.list_types import (
@@ -35,7 +34,7 @@ from shared import clock
 from shared.errors import NotFound
 from shared.ids import derived_id, new_id
 from shared.pagination import Page
-from shared.service import commit, model_of, page, partition_page
+from shared.service import commit, kind_page, model_of, partition_page
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
 
 LIST_TYPE = "list_type"
@@ -79,10 +78,7 @@ def _record(caller: Caller, list_type_id: str) -> Record:
 def list_types(caller: Caller, cursor: str | None, limit: int) -> Page[ListType]:
     _install_defaults(caller)
 
-    def fetch(after: dict[str, Any] | None, n: int) -> list[Record]:
-        return caller.store.page_by_type(caller.tenant, LIST_TYPE, after["id"] if after else None, n)
-
-    return page(caller, LIST_TYPE, cursor, limit, fetch, lambda r: {"id": r.record_id}, ListType)
+    return kind_page(caller, LIST_TYPE, cursor, limit, ListType)
 
 
 def get_list_type(caller: Caller, list_type_id: str) -> ListType:

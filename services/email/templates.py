@@ -26,7 +26,7 @@ from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, model_of, page
+from shared.service import commit, kind_page, model_of
 from shared.store import UnitOfWork, run_with_retries
 
 TEMPLATE = "template"
@@ -84,15 +84,7 @@ def delete_template(caller: Caller, template_id: str) -> None:
 
 
 def list_templates(caller: Caller, cursor: str | None, limit: int) -> Page[Template]:
-    return page(
-        caller,
-        "templates",
-        cursor,
-        limit,
-        lambda after, n: caller.store.page_by_type(caller.tenant, TEMPLATE, (after or {}).get("id"), n),
-        lambda record: {"id": record.record_id},
-        Template,
-    )
+    return kind_page(caller, TEMPLATE, cursor, limit, Template)
 
 
 def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:
