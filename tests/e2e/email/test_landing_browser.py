@@ -68,13 +68,20 @@ def _text(driver: Any, element_id: str) -> str:
 
 
 def _click(driver: Any, element_id: str) -> None:
+    """Click and wait for the form's answer to replace the page. A marker on the old window object
+    tells the documents apart; chromedriver's staleness check raises its own inspector error when
+    the old node goes away mid-check, so no element of the old page is touched after the click."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.kontaktOldPage = true;")
     WebDriverWait(driver, 60).until(expected_conditions.element_to_be_clickable((By.ID, element_id))).click()
-    WebDriverWait(driver, 120).until(expected_conditions.staleness_of(page))  # the form's answer replaced the page
+    # a script run while the page is swapped may fail with the old context gone: try again
+    WebDriverWait(driver, 120, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.kontaktOldPage && document.readyState === 'complete';")
+    )
 
 
 def test_a_recipient_unsubscribes_and_subscribes_again_in_the_browser(
