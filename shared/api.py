@@ -10,11 +10,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
+from pydantic import TypeAdapter
 
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
@@ -136,6 +138,84 @@ def _secure_html(docs_path: str) -> Callable[[APIGatewayHttpResolver, NextMiddle
     return secure_html
 
 
+# A parsed JSON value's type, as JSON Schema names it.
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (dict, "object"),
+    (list, "array"),
+    (str, "string"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (type(None), "null"),
+)
+
+
+def json_type(value: Any) -> str:
+    """`object`, `array`, `string`, `boolean`, `integer`, `number` or `null`."""
+    return next(name for kind, name in _JSON_TYPES if isinstance(value, kind))
+
+
+def documented_types(annotation: Any) -> frozenset[str] | None:
+    """The JSON types a body of this annotation may have at its top level, as its JSON Schema says
+    (`integer` also allows `number`'s whole values, `number` allows `integer`); None when the schema
+    names no type (any JSON)."""
+    schema = TypeAdapter(annotation).json_schema()
+    definitions = schema.get("$defs", {})
+    types: set[str] = set()
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if "$ref" in node:
+            pending.append(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        elif any(key in node for key in ("anyOf", "oneOf")):
+            pending.extend(node.get("anyOf", []) + node.get("oneOf", []))
+        elif "type" in node:
+            types.update([node["type"]] if isinstance(node["type"], str) else node["type"])
+        elif "const" in node or "enum" in node:
+            types.update(json_type(v) for v in ([node["const"]] if "const" in node else node["enum"]))
+        else:
+            return None
+    if "number" in types:
+        types.add("integer")
+    return frozenset(types)
+
+
+class BodyTypeValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, refusing a JSON body whose top-level type is not the documented one.
+
+    Powertools hands a route's single body parameter the first element of a JSON array when the
+    parameter is not a sequence (its form-data rule applied to JSON): `[{...}, {...}]` sent to
+    `POST /accounts` created one account and dropped the other. Here a body that is not of the
+    documented type (an array, a string, a number or null where an object is expected) is a 422
+    naming `body`, before anything else reads it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._types: dict[int, frozenset[str] | None] = {}
+
+    def _parse_json_data(self, app: Any) -> Any:
+        body = super()._parse_json_data(app)
+        route = app.context.get("_route")
+        params = route.dependant.body_params if route is not None else []
+        if len(params) != 1 or getattr(params[0].field_info, "embed", None):
+            return body
+        if id(route) not in self._types:
+            self._types[id(route)] = documented_types(params[0].field_info.annotation)
+        allowed = self._types[id(route)]
+        if allowed is not None and json_type(body) not in allowed:
+            expected = " or ".join(sorted(allowed))
+            error = {
+                "type": "body_type",
+                "loc": ("body",),
+                "msg": f"the body must be JSON of type {expected}, not {json_type(body)}",
+                "input": {},
+                "ctx": {},
+            }
+            raise RequestValidationError([error])
+        return body
+
+
 class Resolver(APIGatewayHttpResolver):
     """Powertools' resolver whose OpenAPI document shows the problem+json errors it really sends.
 
@@ -146,6 +226,8 @@ class Resolver(APIGatewayHttpResolver):
     def __init__(self, *args: Any, form_paths: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.form_paths = form_paths
+        if self._enable_validation:
+            self._request_validation_middleware = BodyTypeValidation()
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
         document = super().get_openapi_schema(*args, **kwargs).model_dump(by_alias=True, exclude_none=True)

@@ -386,3 +386,26 @@ def test_the_plain_html_policy_allows_no_script(make_http_event: Any) -> None:
     assert "script-src" not in headers["Content-Security-Policy"]
     json_headers = app.resolve(make_http_event("GET", "/things"), {})["headers"]
     assert "Content-Security-Policy" not in json_headers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[{"name": "a"}, {"name": "b"}], [{"name": "a"}], [], "x", 1, 1.5, True, None],
+    ids=["two", "one", "empty", "string", "integer", "number", "boolean", "null"],
+)
+def test_a_body_that_is_not_the_documented_object_is_422_naming_body(make_http_event: Any, body: Any) -> None:
+    event = make_http_event("POST", "/things")
+    event["body"] = json.dumps(body)  # `null` too: the body text is there, it is not an object
+    status, answer = call(event)
+    assert status == 422, answer
+    assert fields(answer) == ["body"]
+    assert "object" in answer["errors"][0]["message"]
+
+
+def test_documented_body_types_follow_the_annotation() -> None:
+    assert http.documented_types(ThingCreate) == {"object"}
+    assert http.documented_types(ThingCreate | None) == {"object", "null"}
+    assert http.documented_types(list[ThingCreate]) == {"array"}
+    assert http.documented_types(Annotated[Equals | Within, Field(discriminator="op")]) == {"object"}
+    assert http.documented_types(float) == {"number", "integer"}
+    assert http.documented_types(Any) is None

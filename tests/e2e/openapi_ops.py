@@ -1,0 +1,130 @@
+"""Every service's OpenAPI operations, for sweeps that must cover a new service or route by existing.
+
+The documents are the apps' own (`services/<name>/handlers/api.py`'s `app`, found by listing the
+services), the ones the running API serves at `/<prefix>/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+UNKNOWN = "01JUNKNOWNID00000000000000"
+# Path parameters that are not record ids: a value the route accepts.
+LITERALS = {"year": "2026", "name": "region", "list_type_id": "marketing", "token": "x"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str
+    method: str
+    path: str
+    operation: dict[str, Any]
+    document: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return [p["name"] for p in self.operation.get("parameters", []) if p["in"] == "path"]
+
+    @property
+    def json_body(self) -> dict[str, Any] | None:
+        """The schema of the operation's JSON request body, if it takes one."""
+        content = (self.operation.get("requestBody") or {}).get("content") or {}
+        media = content.get("application/json")
+        return resolve(media["schema"], self.document) if media else None
+
+    @property
+    def public(self) -> bool:
+        """An operation without a login (`/t/{token}`, `/u/{token}`)."""
+        return self.operation.get("security") == [] or "{token}" in self.path
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """Each service's OpenAPI document, by service name."""
+    found = {}
+    for api in sorted(SERVICES_DIR.glob("*/handlers/api.py")):
+        name = api.parents[1].name
+        app = importlib.import_module(f"services.{name}.handlers.api").app
+        found[name] = json.loads(app.get_openapi_json_schema())
+    return found
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(service, method.upper(), path, operation, document)
+        for service, document in documents().items()
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+def resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = document
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def example(schema: dict[str, Any], document: dict[str, Any], name: str = "", depth: int = 0) -> Any:
+    """A value of the schema with its required fields (best effort: enough for most creates)."""
+    schema = resolve(schema, document)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    for key in ("anyOf", "oneOf"):
+        options = [o for o in schema.get(key, []) if resolve(o, document).get("type") != "null"]
+        if options:
+            return example(options[0], document, name, depth)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        required = schema.get("required") or list(properties)[:1]
+        if depth > 4:
+            return {}
+        return {n: example(properties[n], document, n, depth + 1) for n in required if n in properties}
+    if kind == "array":
+        return [example(schema["items"], document, name, depth + 1)] * schema.get("minItems", 0)
+    if kind in ("integer", "number"):
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    if schema.get("format") == "email" or name == "email":
+        return "sweep@example.com"
+    if schema.get("format") == "date":
+        return "2026-06-01"
+    if schema.get("format") == "date-time":
+        return "2030-06-01T10:00:00Z"
+    if name.endswith("_id"):
+        return LITERALS.get(name, UNKNOWN)
+    return "Sweep"
+
+
+def url(op: Operation, ids: dict[str, str] | None = None) -> str:
+    """The operation's path with each path parameter filled: from `ids` by name, else a literal or an unknown id."""
+    filled = op.path
+    for name in op.path_parameters:
+        value = (ids or {}).get(name) or LITERALS.get(name, UNKNOWN)
+        filled = filled.replace("{" + name + "}", value)
+    return filled
+
+
+def required_query(op: Operation) -> dict[str, Any]:
+    """A value for each required query parameter."""
+    return {
+        p["name"]: example(p.get("schema") or {}, op.document, p["name"])
+        for p in op.operation.get("parameters", [])
+        if p["in"] == "query" and p.get("required")
+    }
