@@ -9,11 +9,13 @@ from typing import Annotated, TypeVar
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import StringConstraints
 
 from shared.auth import from_http_event
 from shared.pagination import MAX_LIMIT
 from shared.secrets import signing_key
 from shared.service import Caller
+from shared.types import CODE_PATTERN
 
 ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
 
@@ -21,6 +23,14 @@ Id = Annotated[str, Path(pattern=ID_PATTERN)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 OptIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
+# The item of an array query parameter of codes. An array parameter is typed `list[...]` (never a
+# string the route splits): API Gateway's HTTP API (payload 2.0) joins a repeated parameter with
+# commas in `queryStringParameters` (`s=a&s=b` arrives as `s: "a,b"`, as `s=a,b` does) and the
+# resolver splits a list parameter's value at the commas, so both forms read alike. A string
+# parameter split by the route failed on the repeated form: Powertools sees the repetition in
+# `rawQueryString` and hands a string parameter a list (422). At most `MAX_ITEMS` items.
+CodeItem = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+MAX_ITEMS = 100
 
 C = TypeVar("C", bound=Caller)
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
-from infra.gateway import RouteTable, claim_text
+from infra.gateway import Gateway, RouteTable, claim_text
 from infra.pumps import describe_message
 from infra.schedules import ScheduleExpressionError, next_fire, with_context
 from infra.template import Route
@@ -61,3 +65,37 @@ def test_scheduler_context_attributes_are_filled_in() -> None:
     filled = json.loads(with_context(text, datetime(2026, 12, 1, 8, 30, tzinfo=UTC)))
     assert filled["at"] == "2026-12-01T08:30:00Z"
     assert filled["run"] and "<" not in filled["run"]
+
+
+def _gateway_event(query: str) -> dict[str, Any]:
+    """The event the local gateway builds for `GET /items?<query>`."""
+    stack: Any = SimpleNamespace(api_id="api1", routes=[])
+    gateway = Gateway(stack, issuer=None, invoke=lambda *_: None, events=lambda _: [])  # type: ignore[arg-type]
+    request = Request(EnvironBuilder(method="GET", path="/items", query_string=query).get_environ())
+    return gateway.event(request, Route("GET", "/items", "F", True), {}, None, b"")
+
+
+@pytest.mark.parametrize(
+    ("query", "parameters"),
+    [
+        ("s=a&s=b", {"s": "a,b"}),  # repeated: joined with commas, in order
+        ("s=a,b", {"s": "a,b"}),
+        ("s=a&t=1&s=b&s=", {"s": "a,b,", "t": "1"}),
+        ("s=a%2Cb&s=c+d%20e", {"s": "a,b,c d e"}),  # values decoded, the raw string kept as sent
+    ],
+)
+def test_repeated_query_parameters_are_comma_joined_as_http_api_payload_2(
+    query: str, parameters: dict[str, str]
+) -> None:
+    # AWS: "Duplicate query strings are combined with commas and included in the
+    # queryStringParameters field"; rawQueryString is the query as the client sent it.
+    event = _gateway_event(query)
+    assert event["queryStringParameters"] == parameters
+    assert event["rawQueryString"] == query
+    assert "multiValueQueryStringParameters" not in event
+
+
+def test_no_query_has_no_query_string_parameters() -> None:
+    event = _gateway_event("")
+    assert "queryStringParameters" not in event
+    assert event["rawQueryString"] == ""

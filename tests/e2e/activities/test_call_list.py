@@ -268,7 +268,7 @@ def test_pages_of_50_with_a_signed_cursor(stack: LocalRuntime, api: Api) -> None
 
 def test_bad_filters_are_refused_naming_the_parameter(world: Directory) -> None:
     assert_problem(world.admin.get("/call-list", params={"mode": "people"}), 422, "query.mode")
-    assert_problem(world.admin.get("/call-list", params={"statuses": "Not A Code"}), 422, "query.statuses")
+    assert_problem(world.admin.get("/call-list", params={"statuses": "Not A Code"}), 422, "query.statuses.0")
     assert_problem(world.admin.get("/call-list", params={"sort": "name"}), 422, "query.sort")
     assert_problem(world.admin.get("/call-list", params={"limit": 0}), 422, "query.limit")
     assert_problem(world.admin.get("/call-list", params={"class_id": "a b"}), 422, "query.class_id")
@@ -408,3 +408,11 @@ def test_an_account_change_reaches_its_contacts_and_deletes_remove_rows(stack: L
     assert admin.delete(f"/accounts/{solo}").status_code == 204
     until(stack, lambda: names(admin, statuses=ALL_STATUSES) == ["Acme"])
     assert len(envelopes(stack, tenant, "contact.erased")) == 1
+
+
+def test_statuses_repeated_read_as_comma_separated(world: Directory) -> None:
+    # requests sends a list as the parameter repeated: statuses=ceased&statuses=active
+    assert set(names(world.admin, statuses=["ceased", "active"])) == {"gone", "acme"}
+    assert names(world.admin, statuses=["active"]) == ["acme"]
+    response = world.admin.get("/call-list", params=[("statuses", "active"), ("statuses", "Not A Code")])
+    assert_problem(response, 422, "query.statuses.1")

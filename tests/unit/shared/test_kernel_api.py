@@ -19,6 +19,7 @@ from shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from shared.routes import CodeItem
 
 pytestmark = pytest.mark.disable_socket
 
@@ -409,3 +410,31 @@ def test_documented_body_types_follow_the_annotation() -> None:
     assert http.documented_types(Annotated[Equals | Within, Field(discriminator="op")]) == {"object"}
     assert http.documented_types(float) == {"number", "integer"}
     assert http.documented_types(Any) is None
+
+
+@app.get("/codes")
+def list_codes(statuses: Annotated[list[CodeItem] | None, Query(max_length=3)] = None) -> dict[str, Any]:
+    return {"statuses": statuses}
+
+
+@pytest.mark.parametrize(
+    ("raw", "joined"),
+    [("statuses=a&statuses=b", "a,b"), ("statuses=a,b", "a,b"), ("statuses=a,b&statuses=c", "a,b,c")],
+)
+def test_an_array_query_parameter_reads_the_repeated_and_the_comma_form_alike(
+    make_http_event: Any, raw: str, joined: str
+) -> None:
+    # As API Gateway's HTTP API builds it: repeated parameters comma-joined, the raw query as sent.
+    event = make_http_event("GET", "/codes", query={"statuses": joined})
+    event["rawQueryString"] = raw
+    status, body = call(event)
+    assert (status, body) == (200, {"statuses": joined.split(",")})
+
+
+def test_an_array_query_parameter_checks_each_item_and_the_count(make_http_event: Any) -> None:
+    for joined in ("a,B", "a,b,c,d"):
+        event = make_http_event("GET", "/codes", query={"statuses": joined})
+        event["rawQueryString"] = "statuses=" + joined
+        status, body = call(event)
+        assert status == 422
+        assert fields(body)[0].startswith("query.statuses")

@@ -10,15 +10,15 @@ from services.activities.domain.call_list import CallCreate, CallListFilter, Cal
 from services.activities.domain.models import Activity
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Limit, OptIdQuery
+from shared.routes import MAX_ITEMS, CodeItem, Cursor, Limit, OptIdQuery
 
 router = APIGatewayHttpRouter()
 
 Statuses = Annotated[
-    str | None,
+    list[CodeItem] | None,
     Query(
-        pattern=r"^[a-z0-9_-]{1,64}(,[a-z0-9_-]{1,64}){0,99}$",
-        description="Account statuses, comma separated (or the parameter repeated); empty: every one but ceased",
+        max_length=MAX_ITEMS,
+        description="Account statuses, comma separated or the parameter repeated; none: every one but ceased",
     ),
 ]
 
@@ -38,7 +38,7 @@ def list_call_list(
 ) -> Page[CallListRow]:
     flt = CallListFilter(
         mode=mode,
-        statuses=statuses.split(",") if statuses else [],
+        statuses=statuses or [],
         account_manager_id=account_manager_id,
         class_id=class_id,
         classification_type_id=classification_type_id,
