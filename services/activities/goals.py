@@ -8,6 +8,10 @@ The report gives goal vs actual per ISO week for a user, or summed over the memb
 Group members come from the directory's `group.created|updated|deleted` events, kept here as a
 projection (`T#<t>#GROUP_MEMBERS#<group>`); an older event than the one applied is ignored, and a
 deletion leaves a tombstone so that a late update cannot bring the group back.
+
+The tenant's users come from the directory's `user.created` (`T#<t>#DIRECTORY_USER#<user>`): a
+user's goals and sales targets are read and set only for a user of the caller's tenant; any other
+id is 404, as an unknown id is on every route.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from services.activities.service import Caller, service_caller
 from services.activities.store import new_record
 from services.activities.subscriptions import subscribe
 from shared import clock
-from shared.contracts.directory import GroupChanged, RecordDeleted
+from shared.contracts.directory import GroupChanged, RecordDeleted, UserCreated
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.service import commit, model_of
@@ -39,6 +43,7 @@ from shared.store import UnitOfWork
 
 GOAL = "goal"
 GROUP = "group_members"
+USER = "directory_user"
 
 
 def _goal_id(user_id: str, year: int) -> str:
@@ -50,11 +55,30 @@ def _may_read(caller: Caller, user_id: str) -> None:
         raise Forbidden("A user reads only their own goals; managers and admins read anyone's.")
 
 
+# ----------------------------------------------------------------------------- the tenant's users
+
+
+def require_user(caller: Caller, user_id: str) -> None:
+    """404 unless `user_id` is a user of the caller's tenant, as the directory announced it (the
+    caller is one: their verified token says so)."""
+    if user_id != caller.user_id and caller.store.get(caller.tenant, USER, user_id) is None:
+        raise NotFound(f"No user {user_id}.")
+
+
+@subscribe("user.created")
+def _project_user(envelope: Envelope, uow: UnitOfWork) -> None:
+    caller = service_caller(envelope.tenant_id)
+    user = UserCreated.model_validate(envelope.data)
+    if caller.store.get(caller.tenant, USER, user.id) is None:
+        caller.store.add(uow, new_record(caller.tenant, USER, user.id, {"id": user.id}))
+
+
 # ----------------------------------------------------------------------------- goals
 
 
 def get_goals(caller: Caller, user_id: str, year: int) -> YearGoals:
     _may_read(caller, user_id)
+    require_user(caller, user_id)
     record = caller.store.get(caller.tenant, GOAL, _goal_id(user_id, year))
     if record is None:
         raise NotFound(f"No goals for user {user_id} in {year}.")
@@ -64,6 +88,7 @@ def get_goals(caller: Caller, user_id: str, year: int) -> YearGoals:
 def set_goals(caller: Caller, user_id: str, year: int, body: GoalsSet) -> YearGoals:
     """Replace a user's goals for a year (managers and admins)."""
     caller.require_manager()
+    require_user(caller, user_id)
 
     def run() -> YearGoals:
         data = {
@@ -88,6 +113,7 @@ def set_goals(caller: Caller, user_id: str, year: int, body: GoalsSet) -> YearGo
 
 def delete_goals(caller: Caller, user_id: str, year: int) -> None:
     caller.require_manager()
+    require_user(caller, user_id)
     record = caller.store.get(caller.tenant, GOAL, _goal_id(user_id, year))
     if record is None:
         raise NotFound(f"No goals for user {user_id} in {year}.")

@@ -35,6 +35,7 @@ from services.activities.domain.goals import (
     target_rows,
 )
 from services.activities.domain.models import Activity
+from services.activities.goals import require_user
 from services.activities.service import Caller
 from services.activities.store import new_record
 from shared import clock
@@ -53,6 +54,7 @@ def _sales_categories(caller: Caller) -> list[CrmCategory]:
 def get_targets(caller: Caller, user_id: str) -> SellerTargets:
     if user_id != caller.user_id and not caller.is_manager:
         raise Forbidden("A seller reads only their own targets; managers and admins read anyone's.")
+    require_user(caller, user_id)
     record = caller.store.get(caller.tenant, TARGETS, user_id)
     return model_of(record, SellerTargets) if record else SellerTargets(user_id=user_id)
 
@@ -60,6 +62,7 @@ def get_targets(caller: Caller, user_id: str) -> SellerTargets:
 def set_targets(caller: Caller, user_id: str, body: SalesTargetsSet) -> SellerTargets:
     """Replace a seller's targets (managers and admins); each names a category with a sales target."""
     caller.require_manager()
+    require_user(caller, user_id)
     check_targets(body.targets, {c.code for c in _sales_categories(caller)})
 
     def run() -> SellerTargets:

@@ -107,6 +107,7 @@ def create_user(caller: Caller, body: UserCreate) -> User:
             condition=Record.pk.does_not_exist(),
         )
         _set_memberships(caller, uow, user.id, [], user.groups)
+        uow.publish(caller.event("user.created", ev.UserCreated(id=user.id)))
         uow.commit()
         return user
 

@@ -23,12 +23,14 @@ from typing import Any
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
+from services.directory import events as ev
 from services.directory.domain.models import Role, TenantSettings
 from services.directory.service import TENANT_KIND, TENANT_SETTINGS, service_caller
 from services.directory.store import DirectoryStore, Placement, Record, new_record
 from shared import clock
 from shared.auth import AuthContext
 from shared.errors import Conflict
+from shared.events import new_event
 from shared.ids import new_id
 from shared.service import SETTING
 from shared.store import AlreadyApplied, TableItem, UnitOfWork, run_with_retries
@@ -179,6 +181,7 @@ def provision_user(
         if record is None:
             data = {"id": the_id, "email": email, "name": name or email.split("@")[0], **values}
             uow.save(new_record(tenant_id, "user", the_id, data, Placement()), condition=Record.pk.does_not_exist())
+            uow.publish(new_event("user.created", tenant_id, ev.UserCreated(id=the_id)))
         else:
             other = record.data.get("login_subject")
             if other and other != subject:

@@ -62,6 +62,14 @@ class ClassChanged(BaseModel):
     classification_type_id: str | None = None
 
 
+class UserCreated(BaseModel):
+    """A user of the tenant: made by an admin, a confirmed sign-up or provisioning. Users are not
+    deleted (a leaver is made inactive), so a service that must know whether a user id is one of the
+    tenant's keeps these ids (activities: goals and sales targets)."""
+
+    id: str
+
+
 class GroupChanged(BaseModel):
     """A user group and its members (user ids) after the change."""
 
@@ -82,6 +90,7 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("target_group.updated", TargetGroupChanged, "A target group's conditions or members changed."),
     ("target_group.deleted", RecordDeleted, "A target group was deleted."),
     ("class.created", ClassChanged, "A class (of a classification type) was created."),
+    ("user.created", UserCreated, "A user joined the tenant (by an admin, a sign-up or provisioning)."),
     ("group.created", GroupChanged, "A user group was created (it has no members yet)."),
     ("group.updated", GroupChanged, "A user group's members changed; member_ids is the whole list after it."),
 ]

@@ -140,6 +140,16 @@ def settle(stack: LocalRuntime, ready: Any, attempts: int = 20, timeout: float =
     return result
 
 
+def known_users(stack: LocalRuntime, manager: Any, *user_ids: str) -> None:
+    """Wait until the activities service has heard of the users (the directory's `user.created`):
+    goals and sales targets are set only for users of the tenant. `manager`: a manager's client."""
+
+    def ready() -> bool:
+        return all(manager.get(f"/sales-targets/{u}").status_code == 200 for u in user_ids)
+
+    assert settle(stack, ready, busy_ok=True), f"the activities service never heard of {user_ids}"
+
+
 def scheduler_schedule(stack: LocalRuntime, name: str) -> dict[str, Any] | None:
     """An EventBridge Scheduler schedule of the stack's schedule group, None if there is none."""
     group = stack.stack.schedule_groups["ScheduleGroup"] if stack.stack else "default"

@@ -16,6 +16,8 @@ SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 UNKNOWN = "01JUNKNOWNID00000000000000"
 # Path parameters that are not record ids: a value the route accepts.
 LITERALS = {"year": "2026", "name": "region", "list_type_id": "marketing", "token": "x"}
+# Body fields whose value a route checks beyond its schema: a value it accepts.
+FIELD_VALUES = {"type": "call", "content_type": "text/plain", "address": "sweep@example.com"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def example(schema: dict[str, Any], document: dict[str, Any], name: str = "", de
         return "2030-06-01T10:00:00Z"
     if name.endswith("_id"):
         return LITERALS.get(name, UNKNOWN)
-    return "Sweep"
+    return FIELD_VALUES.get(name, "sweep")  # lower case: fits a code's pattern too
 
 
 def url(op: Operation, ids: dict[str, str] | None = None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.ids import new_id
-from tests.e2e.helpers import assert_problem, created, new_tenant, ok, put_envelope, settle
+from tests.e2e.helpers import assert_problem, created, known_users, new_tenant, ok, put_envelope, settle
 
 TODAY = datetime.now(UTC).date()
 AROUND_TODAY = {"from": str(TODAY - timedelta(days=8)), "to": str(TODAY + timedelta(days=8))}
@@ -35,7 +35,7 @@ def iso_week(moment: str) -> str:
 
 
 @pytest.fixture
-def tenant(api: Any) -> dict[str, Any]:
+def tenant(api: Any, stack: Any) -> dict[str, Any]:
     """A tenant whose admin set point rules: call 2, call in a lead 5, meeting 3."""
     tenant = new_tenant()
     admin = api.as_(tenant, "admin-1", "admin")
@@ -47,13 +47,15 @@ def tenant(api: Any) -> dict[str, Any]:
     assert ok(admin.put("/point-rules", json={"rules": rules}))["rules"] == [
         {**r, "category": r.get("category")} for r in rules
     ]
-    return {
+    clients = {
         "id": tenant,
         "admin": admin,
         "manager": api.as_(tenant, "m1", "manager"),
         "u1": api.as_(tenant, "u1", "user"),
         "u2": api.as_(tenant, "u2", "user"),
     }
+    known_users(stack, clients["manager"], "u1", "u2")
+    return clients
 
 
 # ----------------------------------------------------------------------------- point rules

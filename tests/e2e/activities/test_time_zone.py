@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.e2e.helpers import assert_problem, created, new_tenant, ok
+from tests.e2e.helpers import assert_problem, created, known_users, new_tenant, ok
 
 HELSINKI = "Europe/Helsinki"
 FAR_EAST, FAR_WEST = "Pacific/Kiritimati", "Etc/GMT+12"  # UTC+14 and UTC-12: another day for most of it
@@ -70,13 +70,14 @@ def test_goal_reports_count_completions_in_the_tenants_local_week(api: Any) -> N
             assert around["total_count"]["actual"] == 0, (zone, other)
 
 
-def test_sales_target_weeks_are_local(api: Any) -> None:
+def test_sales_target_weeks_are_local(api: Any, stack: Any) -> None:
     tenant = new_tenant()
     admin, manager, u1 = (
         api.as_(tenant, "admin-1", "admin"),
         api.as_(tenant, "m1", "manager"),
         api.as_(tenant, "u1", "user"),
     )
+    known_users(stack, manager, "u1")
     settings = ok(admin.get("/crm/settings"))
     items = [{**c, "sales_target": c["code"] == "customer_visit"} for c in settings["categories"]]
     ok(admin.put("/crm/categories", json={"items": items}))
