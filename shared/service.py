@@ -220,6 +220,12 @@ def kind_page(caller: Caller, kind: str, cursor: str | None, limit: int, model: 
     return page(caller, kind, cursor, limit, fetch, lambda r: {"id": r.record_id}, model)
 
 
+# A filtered page reads at most this many index items (a filter drops some after they are read),
+# in reads of at least FILTERED_PAGE: a page's cost is bounded however large the partition.
+READ_BUDGET = 500
+FILTERED_PAGE = 100
+
+
 def partition_page(
     caller: Caller,
     scope: str,
@@ -230,12 +236,27 @@ def partition_page(
     sort_key: Any,
     model: type[M],
     newest_first: bool = False,
+    *,
+    lower: str | None = None,
+    upper: str | None = None,
+    condition: Any = None,
+    keep: Callable[[list[Any]], list[Any]] | None = None,
 ) -> Page[M]:
     """One page of an index partition in sort-key order (descending when `newest_first`).
 
     `sort_key` is the index's range key attribute (e.g. `Record.gsi3sk`); the cursor is the last
     item's sort key, signed for this list and tenant.
+
+    Served by the index: `lower` <= sort key < `upper` (a time range over `<time>#<id>` keys).
+    Applied page-wise: `condition` (a DynamoDB filter on the items read) and `keep` (a check in
+    Python of each read batch, e.g. the permission check, which keeps the records it returns).
+    A filtered page reads at most `READ_BUDGET` items, so it may come back shorter than `limit`
+    (even empty) with a cursor: the client follows the cursor until there is none.
     """
+    if lower is not None or upper is not None or condition is not None or keep is not None:
+        return _filtered_page(
+            caller, scope, cursor, limit, index, hash_key, sort_key, model, newest_first, lower, upper, condition, keep
+        )
     name = sort_key.attr_name
 
     def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
@@ -245,6 +266,60 @@ def partition_page(
         return list(index.query(hash_key, range_key_condition=condition, limit=n, scan_index_forward=not newest_first))
 
     return page(caller, scope, cursor, limit, fetch, lambda r: {"sk": getattr(r, name)}, model)
+
+
+def _filtered_page(
+    caller: Caller,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+    index: Any,
+    hash_key: str,
+    sort_key: Any,
+    model: type[M],
+    newest_first: bool,
+    lower: str | None,
+    upper: str | None,
+    condition: Any,
+    keep: Callable[[list[Any]], list[Any]] | None,
+) -> Page[M]:
+    name = sort_key.attr_name
+    scope = f"{caller.tenant}:{scope}"
+    after = decode_cursor(cursor, scope, caller.signing_key)["sk"] if cursor else None
+    low, high = lower or "!", upper or "\uffff"
+    if after is not None:  # `between` is inclusive: the cursor's own item is dropped below
+        low, high = (low, min(high, after)) if newest_first else (max(low, after), high)
+    if low > high:
+        return Page[model](items=[], next_cursor=None)  # type: ignore[valid-type]
+    filtered = condition is not None or keep is not None
+    page_size = min(READ_BUDGET, max(limit + 1, FILTERED_PAGE) if filtered else limit + 1)
+    pages = index.query(
+        hash_key,
+        sort_key.between(low, high),
+        filter_condition=condition,
+        scan_index_forward=not newest_first,
+        page_size=page_size,
+    ).page_iter
+    items: list[Any] = []
+    read = 0
+    position: str | None = None
+    for raw in pages:
+        read += int(raw.get("ScannedCount", 0))
+        batch = [caller.store.model.from_raw_data(item) for item in raw.get("Items", [])]
+        batch = [r for r in batch if getattr(r, name) not in (after, upper)]  # `upper` is exclusive
+        items.extend(keep(batch) if keep and batch else batch)
+        if len(items) > limit:  # one more than asked: there is a next page
+            items = items[:limit]
+            position = getattr(items[-1], name)
+            break
+        last = pages.last_evaluated_key
+        if last is None:
+            break
+        if read >= READ_BUDGET:
+            position = last[name]["S"]
+            break
+    next_cursor = encode_cursor({"sk": position}, scope, caller.signing_key) if position else None
+    return Page[model](items=[model_of(r, model) for r in items], next_cursor=next_cursor)  # type: ignore[valid-type]
 
 
 def commit(command: Callable[[], M]) -> M:

@@ -181,7 +181,7 @@ def stage_members(
             data = message_data(
                 campaign_id, campaign, message_id, member, contexts[member.contact_id], template, blocked
             )
-            staged.append((message_id, data))
+            staged.append((message_id, {**data, "template_id": template_id}))
         written = _write_messages(caller, campaign_id, staged)
         results += [AddedContact(contact_id=d["contact_id"], message_id=m, status=d["status"]) for m, d in staged]
         requeue += [m for m, d in staged if d["status"] == "queued" and m in written]

@@ -2,7 +2,8 @@
 
 Records are `T#<tenant>#<KIND>#<id>` / `<KIND>` with their fields in a `data` map (shared
 `DataItem`). Indexes, each for one access pattern; a record sets only the keys it takes part in:
-- `by_type`    gsi1: every record of a kind in a tenant, in id order;
+- `by_type`    gsi1: every record of a kind in a tenant, in id order; messages by time
+                (`<created_at>#<id>`): the tenant's mails, newest first (`GET /email/messages`);
 - `by_contact` gsi2: `T#<t>#CONTACT#<id>#<KIND>` / `<time>#<id>`: what was sent to a contact;
 - `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / `<id>`: children of a record (a campaign's recipients).
 """

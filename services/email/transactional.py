@@ -8,6 +8,7 @@ crash in between redelivers the event, which finds the record still "queued" and
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import suppress
 from functools import cache
@@ -18,6 +19,7 @@ import boto3
 from services.email import recipients, templates
 from services.email.domain.messages import (
     Message,
+    MessageFilter,
     MessageStatus,
     attachments_too_large,
     message_id_header,
@@ -53,9 +55,11 @@ def contact_key(tenant: str, contact_id: str) -> str:
 
 
 def new_message_record(caller: Caller, message_id: str, data: dict[str, Any]) -> Record:
-    """A message record, listed in its contact's history (the shared by_contact convention)."""
+    """A message record, listed in its contact's history (the shared by_contact convention) and in
+    the tenant's messages by time (`by_type`, whose sort key is `<created_at>#<id>` for messages)."""
     created = clock.iso(clock.now())
     record = caller.store.new(caller.tenant, KIND, message_id, {**data, "id": message_id, "created_at": created})
+    record.gsi1sk = f"{created}#{message_id}"
     if data.get("contact_id"):
         record.gsi2pk = contact_key(caller.tenant, data["contact_id"])
         record.gsi2sk = f"{created}#{message_id}"
@@ -135,6 +139,7 @@ def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, e
         "account_id": request.account_id,
         "subject": request.subject,
         "list_type_id": request.list_type_id,
+        "template_id": request.template_id,
         "status": status.value,
         "error": error,
         "request_id": request.request_id,
@@ -184,15 +189,55 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
 # ----------------------------------------------------------------------------- reads
 
 
-def list_messages(caller: Caller, contact_id: str, cursor: str | None, limit: int) -> Page[Message]:
-    """A contact's mails, newest first; none of a contact the caller may not see (as of an unknown one)."""
-    if recipients.hidden_from(caller, [contact_id]):
+def list_messages(caller: Caller, filters: MessageFilter, cursor: str | None, limit: int) -> Page[Message]:
+    """The tenant's mails, or a contact's, newest first, filtered.
+
+    One index partition ordered by time serves each: `by_type` (`T#<t>#MESSAGE` / `<created_at>#<id>`)
+    for the tenant's, `by_contact` for a contact's, so a page costs the same at any table size; the
+    time range is a key condition. Status, campaign and template filter the items read, page-wise
+    (the kernel's `partition_page`: a page may be shorter than `limit` with a cursor). A user who
+    does not see every contact gets only mails to contacts they may see and mails to no contact
+    (as `get_message` shows them); a contact they may not see lists nothing (as an unknown one).
+    """
+    if filters.contact_id and recipients.hidden_from(caller, [filters.contact_id]):
         return Page[Message](items=[], next_cursor=None)
-    key = contact_key(caller.tenant, contact_id)
-    scope = f"messages:{contact_id}"
+    if filters.contact_id:
+        index, key, sort_key = Record.by_contact, contact_key(caller.tenant, filters.contact_id), Record.gsi2sk
+    else:
+        index, key, sort_key = Record.by_type, tenant_key(caller.tenant, KIND.upper()), Record.gsi1sk
+    digest = hashlib.sha256(filters.model_dump_json().encode()).hexdigest()[:16]
+    conditions = [
+        Record.fields[name] == value
+        for name, value in (("status", filters.status and filters.status.value), ("campaign_id", filters.campaign_id))
+        if value is not None
+    ]
+    if filters.template_id is not None:
+        conditions.append(Record.fields["template_id"] == filters.template_id)
+    condition = None
+    for part in conditions:
+        condition = part if condition is None else condition & part
+    everyone = caller.sees_every_contact or filters.contact_id  # a contact's mails: checked above
     return partition_page(
-        caller, scope, cursor, limit, Record.by_contact, key, Record.gsi2sk, Message, newest_first=True
+        caller,
+        f"messages:{digest}",
+        cursor,
+        limit,
+        index,
+        key,
+        sort_key,
+        Message,
+        newest_first=True,
+        lower=clock.iso(filters.since) if filters.since else None,
+        upper=clock.iso(filters.until) if filters.until else None,
+        condition=condition,
+        keep=None if everyone else (lambda records: _visible(caller, records)),
     )
+
+
+def _visible(caller: Caller, records: list[Record]) -> list[Record]:
+    """The messages of `records` the caller may see: to a contact they see, or to no contact."""
+    hidden = recipients.hidden_from(caller, [c for r in records if (c := r.data.get("contact_id"))])
+    return [r for r in records if r.data.get("contact_id") not in hidden]
 
 
 def get_message(caller: Caller, message_id: str) -> Message:

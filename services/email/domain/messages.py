@@ -55,6 +55,7 @@ class Message(BaseModel):
     request_id: str | None = None
     requester: str | None = None
     campaign_id: str | None = None
+    template_id: str | None = Field(None, description="The template the mail was made from")
     message_id_header: str = Field(description="The mail's Message-ID header, for threading replies")
     created_at: datetime
     sent_at: datetime | None = None
@@ -72,6 +73,17 @@ class Message(BaseModel):
     delayed_at: datetime | None = Field(None, description="The first delivery delay SES reported (it keeps trying)")
     unsubscribed_at: datetime | None = None
     version: int | None = None
+
+
+class MessageFilter(BaseModel):
+    """What `GET /email/messages` lists: a contact's mails or the tenant's, newest first."""
+
+    contact_id: str | None = None
+    status: MessageStatus | None = None
+    campaign_id: str | None = None
+    template_id: str | None = None
+    since: datetime | None = Field(None, description="Created at or after (inclusive)")
+    until: datetime | None = Field(None, description="Created before (exclusive)")
 
 
 class Sender(BaseModel):

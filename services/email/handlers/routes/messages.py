@@ -4,22 +4,48 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AwareDatetime
 
 from services.email import transactional
-from services.email.domain.messages import Message
+from services.email.domain.messages import Message, MessageFilter, MessageStatus
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit
+from shared.routes import Cursor, Id, Limit, OptIdQuery
 
 router = APIGatewayHttpRouter()
 
-ContactIdQuery = Annotated[str, Query(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
+Since = Annotated[AwareDatetime | None, Query(alias="from", description="Created at or after (inclusive), with a zone")]
+Until = Annotated[AwareDatetime | None, Query(alias="to", description="Created before (exclusive), with a zone")]
+StatusQuery = Annotated[MessageStatus | None, Query(description="Only mails in this status")]
 
 
 @router.get("/email/messages")
-def list_messages(contact_id: ContactIdQuery, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Message]:
-    """The mails sent (or refused) to a contact, newest first."""
-    return transactional.list_messages(caller(router), contact_id, cursor, limit)
+def list_messages(
+    contact_id: OptIdQuery = None,
+    status: StatusQuery = None,
+    campaign_id: OptIdQuery = None,
+    template_id: OptIdQuery = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[Message]:
+    """The mails sent (or refused), newest first: the tenant's, or a contact's with `contact_id`.
+
+    The time range is served by the index; status, campaign and template filter each page as it is
+    read, so a filtered page may hold fewer than `limit` mails (even none) with a `next_cursor`:
+    follow it until there is none. A user who does not see every contact gets the mails to contacts
+    they may see (and mails to no contact).
+    """
+    filters = MessageFilter(
+        contact_id=contact_id,
+        status=status,
+        campaign_id=campaign_id,
+        template_id=template_id,
+        since=since,
+        until=until,
+    )
+    return transactional.list_messages(caller(router), filters, cursor, limit)
 
 
 @router.get("/email/messages/<message_id>")
