@@ -51,10 +51,14 @@ def _sales_categories(caller: Caller) -> list[CrmCategory]:
     return [c for c in admin.crm_settings(caller).categories if c.sales_target and c.active]
 
 
-def get_targets(caller: Caller, user_id: str) -> SellerTargets:
+def _may_read_seller(caller: Caller, user_id: str) -> None:
     if user_id != caller.user_id and not caller.is_manager:
-        raise Forbidden("A seller reads only their own targets; managers and admins read anyone's.")
+        raise Forbidden("A seller reads only their own targets and view; managers and admins read anyone's.")
     require_user(caller, user_id)
+
+
+def get_targets(caller: Caller, user_id: str) -> SellerTargets:
+    _may_read_seller(caller, user_id)
     record = caller.store.get(caller.tenant, TARGETS, user_id)
     return model_of(record, SellerTargets) if record else SellerTargets(user_id=user_id)
 
@@ -120,6 +124,7 @@ def target_report(
 def seller_view(caller: Caller, user_id: str | None = None, limit: int = CARD_ITEMS) -> SellerView:
     """One card per active CRM category: the seller's activities in it, latest first, and their count."""
     seller = user_id or caller.user_id
+    _may_read_seller(caller, seller)
     categories = [c for c in admin.crm_settings(caller).categories if c.active]
     latest = {c.code: points.latest_in_category(caller, seller, c.code, limit) for c in categories}
     records = caller.store.get_many(caller.tenant, ACTIVITY, [i for ids in latest.values() for i in ids])

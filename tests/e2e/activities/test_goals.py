@@ -361,6 +361,8 @@ def test_the_sellers_view_has_a_card_per_category_with_the_sellers_own_activitie
     assert again["customer_visit"]["count"] == 2
     assert [a["id"] for a in again["customer_visit"]["items"]] == [ids[2], ids[0]]
     assert_problem(u1.get("/seller-view", params={"limit": 0}), 422, "query.limit")
+    assert_problem(u1.get("/seller-view", params={"user_id": "u2"}), 403)  # another seller's activities
+    assert_problem(manager.get("/seller-view", params={"user_id": "nobody"}), 404)
 
 
 def test_group_members_follow_the_directorys_users_and_groups(stack: Any, tenant: dict[str, Any]) -> None:
