@@ -38,6 +38,7 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _BRACKET_STEPS = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1 signed
 API_VERSION = "1.0.0"
+POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
 def problem_response(error: DomainError, correlation_id: str | None = None) -> Response:
@@ -194,8 +195,10 @@ def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
     for name, schema in problem.pop("$defs", {}).items():
         schemas.setdefault(name, schema)
     schemas["Problem"] = problem
-    if schemas.pop("HTTPValidationError", None) is not None:
-        schemas.pop("ValidationError", None)  # Powertools' item of HTTPValidationError
+    # Powertools' own error models: their 422 is replaced below, and response validation (whose
+    # `ResponseValidationError` it defines on every document) is not enabled, so none is referenced.
+    for name in POWERTOOLS_ERROR_SCHEMAS:
+        schemas.pop(name, None)
     content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
