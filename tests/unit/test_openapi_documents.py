@@ -8,6 +8,7 @@ The documents are the ones `kontakt docs` writes to docs/openapi/ and the APIs s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,3 +72,27 @@ def test_document_is_valid_openapi_3_1(service: str) -> None:
     root = document(service)
     assert root["openapi"].startswith("3.1")
     validate(root, cls=OpenAPIV31SpecValidator)
+
+
+# A component name is part of the API (a generated client's class name): short, no module path.
+COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@pytest.mark.parametrize("service", sorted(DOCUMENTS))
+def test_component_names_are_short_and_carry_no_module_path(service: str) -> None:
+    components = document(service)["components"]
+    names = [name for kind in ("schemas", "responses") for name in components.get(kind, {})]
+    bad = [n for n in names if "__" in n or "services" in n or not COMPONENT_NAME.match(n) or len(n) > 60]
+    assert bad == [], f"{service}: component names that are module paths or not identifiers"
+
+
+def test_a_schema_name_means_one_schema_across_all_services() -> None:
+    """One SDK for all of Kontakt (docs/openapi/kontakt.json): a name two services define differently clashes."""
+    seen: dict[str, tuple[str, Any]] = {}
+    clashes = []
+    for service in sorted(DOCUMENTS):
+        for name, schema in document(service)["components"].get("schemas", {}).items():
+            first = seen.setdefault(name, (service, schema))
+            if first[1] != schema:
+                clashes.append(f"{name}: {first[0]} and {service}")
+    assert clashes == []
