@@ -4,7 +4,9 @@ import base64
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from html import escape
 from itertools import accumulate
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -21,6 +23,7 @@ from shared.errors import (
     BadRequest,
     DomainError,
     FieldError,
+    NotFound,
     PayloadTooLarge,
     Problem,
     UnsupportedMediaType,
@@ -38,6 +41,9 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _BRACKET_STEPS = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1 signed
 API_VERSION = "1.0.0"
+# The merged document of every service's API (`kontakt docs` writes it; `kontakt build` puts it at
+# the same place beside shared/ in each service's code), served at /openapi.json, its index at /docs.
+KONTAKT_OPENAPI = Path(__file__).resolve().parents[1] / "docs" / "openapi" / "kontakt.json"
 POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
@@ -336,9 +342,40 @@ def create_app(
     def openapi_document() -> Response[str]:
         return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
 
+    _serve_kontakt_docs(app)
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _serve_kontakt_docs(app: APIGatewayHttpResolver) -> None:
+    """/openapi.json (every service's API in one document) and /docs (an index of the services'
+    documents and pages): on every app, without a login; template.yaml routes them to one function."""
+
+    def merged() -> dict[str, Any]:
+        try:
+            return dict(json.loads(KONTAKT_OPENAPI.read_text(encoding="utf-8")))
+        except FileNotFoundError as error:
+            raise NotFound("The merged API document is not part of this build.") from error
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def kontakt_openapi() -> Response[str]:
+        return Response(status_code=200, content_type="application/json", body=json.dumps(merged()))
+
+    @app.get("/docs", include_in_schema=False)
+    def kontakt_docs_index() -> Response[str]:
+        rows = "".join(
+            f'<li><a href="{escape(s["docs"])}">{escape(s["title"])}</a> '
+            f'(<a href="{escape(s["openapi"])}">OpenAPI document</a>)</li>'
+            for s in merged().get("x-kontakt-services", [])
+        )
+        body = (
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Kontakt API</title></head>'
+            "<body><main><h1>Kontakt API</h1>"
+            '<p>Every service in one document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>'
+            f"<h2>Services</h2><ul>{rows}</ul></main></body></html>\n"
+        )
+        return Response(status_code=200, content_type="text/html; charset=utf-8", body=body)
 
 
 def _correlation_id(app: APIGatewayHttpResolver) -> str:

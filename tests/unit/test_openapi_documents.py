@@ -22,9 +22,11 @@ pytestmark = pytest.mark.disable_socket
 
 
 # Rendered at collection, outside the socket guard: importing an API module starts the X-Ray SDK.
+RENDERED = docs.rendered()
 DOCUMENTS: dict[str, dict[str, Any]] = {
-    service: json.loads(docs.render_openapi(service)) for service in docs.api_services()
+    service: json.loads(RENDERED[docs.OPENAPI_DIR / f"{service}.json"]) for service in docs.api_services()
 }
+MERGED: dict[str, Any] = json.loads(RENDERED[docs.MERGED_OPENAPI])
 
 
 def document(service: str) -> dict[str, Any]:
@@ -96,3 +98,40 @@ def test_a_schema_name_means_one_schema_across_all_services() -> None:
             if first[1] != schema:
                 clashes.append(f"{name}: {first[0]} and {service}")
     assert clashes == []
+
+
+def test_the_merged_document_is_every_service_in_one_valid_document() -> None:
+    merged = MERGED
+    validate(merged, cls=OpenAPIV31SpecValidator)
+    assert [s["name"] for s in merged["x-kontakt-services"]] == sorted(DOCUMENTS)
+    for service, own in DOCUMENTS.items():
+        for path, item in own["paths"].items():
+            assert merged["paths"][path] == item, f"{service} {path}"
+        for name, schema in own["components"]["schemas"].items():
+            assert merged["components"]["schemas"][name] == schema
+    assert sorted({ref for ref in refs(merged) if not resolves(merged, ref)}) == []
+
+
+def _service(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def test_a_path_or_a_name_two_services_define_differently_does_not_merge() -> None:
+    item = {"get": {"operationId": "get_a", "responses": {"200": {"description": "ok"}}}}
+    other = {"get": {"operationId": "get_b", "responses": {"200": {"description": "ok"}}}}
+    same = {"type": "object"}
+    merged = docs.merged_openapi(
+        {"one": _service({"/a": item}, {"S": same}), "two": _service({"/b": other}, {"S": same})}
+    )
+    assert set(merged["paths"]) == {"/a", "/b"} and merged["components"]["schemas"] == {"S": same}
+    with pytest.raises(docs.MergeError, match="/a"):
+        docs.merged_openapi({"one": _service({"/a": item}, {}), "two": _service({"/a": other}, {})})
+    with pytest.raises(docs.MergeError, match=r"schemas\.S"):
+        docs.merged_openapi({"one": _service({}, {"S": same}), "two": _service({}, {"S": {"type": "string"}})})
+    with pytest.raises(docs.MergeError, match="get_a"):
+        docs.merged_openapi({"one": _service({"/a": item}, {}), "two": _service({"/b": item}, {})})

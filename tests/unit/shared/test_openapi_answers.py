@@ -108,3 +108,25 @@ def test_a_documented_answer_is_what_the_kernel_sends(make_http_event: Any) -> N
     assert answer["headers"]["Content-Type"] == "application/problem+json"
     schema = DOCUMENT["components"]["schemas"]["Problem"]
     assert set(schema["required"]) <= set(json.loads(answer["body"]))
+
+
+def test_every_app_serves_the_merged_document_and_its_index_without_a_login(make_http_event: Any) -> None:
+    answer = app.resolve(make_http_event("GET", "/openapi.json", claims=None), {})
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == json.loads(http.KONTAKT_OPENAPI.read_text(encoding="utf-8"))
+    index = app.resolve(make_http_event("GET", "/docs", claims=None), {})
+    assert index["statusCode"] == 200
+    assert index["headers"]["Content-Type"].startswith("text/html")
+    assert "script-src" not in index["headers"]["Content-Security-Policy"]  # a page of links, no script
+    for service in json.loads(answer["body"])["x-kontakt-services"]:
+        assert f'href="/{service["name"]}/docs"' in index["body"]
+        assert f'href="/{service["name"]}/openapi.json"' in index["body"]
+    assert 'href="/openapi.json"' in index["body"]
+    assert "/openapi.json" not in DOCUMENT["paths"] and "/docs" not in DOCUMENT["paths"]
+
+
+def test_a_build_without_the_merged_document_answers_404(make_http_event: Any, monkeypatch: Any, tmp_path: Any) -> None:
+    monkeypatch.setattr(http, "KONTAKT_OPENAPI", tmp_path / "missing.json")
+    answer = app.resolve(make_http_event("GET", "/openapi.json", claims=None), {})
+    assert answer["statusCode"] == 404
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
