@@ -233,7 +233,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     - a login (the document's bearer scheme): 401 (by API Gateway's JWT authorizer or the kernel)
       and 403 (`Caller.open`'s role and feature check);
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
-    - parameters: 422; a path parameter: 404 (no such record in the tenant); a `cursor`: 400;
+    - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
+      tenant); a `cursor`: 400;
     - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`);
     - every operation: 429 (API Gateway's throttling);
     and the statuses its handler declares with `shared.routes.answers`.
@@ -246,7 +247,7 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     parameters = [p for p in operation.get("parameters", []) if isinstance(p, Mapping)]
     if parameters:
         statuses.add(422)
-    if any(p.get("in") == "path" for p in parameters):
+    if any(p.get("in") == "path" or str(p.get("name", "")).endswith("_id") for p in parameters):
         statuses.add(404)
     if any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
         statuses.add(400)
@@ -261,8 +262,8 @@ def _answer(status: int) -> dict[str, Any]:
     gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
     if status == 429:
         content = gateway
-    elif status == 401:
-        content = {**content, **gateway}  # API Gateway's JWT authorizer answers {"message": "Unauthorized"}
+    elif status in (401, 413):  # also API Gateway's own: its JWT authorizer's, its 10 MB payload limit's
+        content = {**content, **gateway}
     return {"description": ANSWERS[status][1], "content": content}
 
 

@@ -43,6 +43,11 @@ def delete_note(note_id: Annotated[str, Path()]) -> Response[None]:
     return no_content()
 
 
+@app.get("/filtered")
+def filtered(owner_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    return {}
+
+
 @app.get("/busy")
 @answers(409, 503)
 def busy() -> dict[str, Any]:
@@ -68,6 +73,7 @@ def test_a_json_body_can_be_malformed_too_large_not_json_or_invalid() -> None:
 def test_a_path_id_can_be_not_found_and_a_cursor_bad() -> None:
     assert statuses("/notes/{note_id}", "get") == {"200", "401", "403", "404", "422", "429"}
     assert statuses("/notes", "get") == {"200", "400", "401", "403", "422", "429"}
+    assert statuses("/filtered", "get") == {"200", "401", "403", "404", "422", "429"}  # an id it names
 
 
 def test_no_content_is_204_without_a_body() -> None:
@@ -95,9 +101,10 @@ def test_errors_are_problems_and_the_gateways_own_answers_are_its_json() -> None
     responses = DOCUMENT["components"]["responses"]
     problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     gateway = {"schema": {"$ref": "#/components/schemas/GatewayError"}}
-    for name in ("BadRequest", "Forbidden", "NotFound", "Conflict", "PayloadTooLarge", "ValidationFailed"):
+    for name in ("BadRequest", "Forbidden", "NotFound", "Conflict", "ValidationFailed"):
         assert responses[name]["content"] == {"application/problem+json": problem}
-    assert responses["Unauthorized"]["content"] == {"application/problem+json": problem, "application/json": gateway}
+    for name in ("Unauthorized", "PayloadTooLarge"):
+        assert responses[name]["content"] == {"application/problem+json": problem, "application/json": gateway}
     assert responses["TooManyRequests"]["content"] == {"application/json": gateway}
     assert DOCUMENT["components"]["schemas"]["GatewayError"]["required"] == ["message"]
 
