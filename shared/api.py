@@ -163,6 +163,9 @@ class Resolver(APIGatewayHttpResolver):
         return OpenAPI.model_validate(with_problem_responses(document, declared))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+
+    def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a
         # multipart type without a boundary) before any middleware of ours runs: refuse every body
         # that is not JSON here, with the same 415 problem as an unknown content type.
@@ -181,6 +184,22 @@ class Resolver(APIGatewayHttpResolver):
     def _takes_form(self, event: Mapping[str, Any]) -> bool:
         path = str(event.get("rawPath") or "")
         return is_form(_content_type(event)) and any(path.startswith(p) for p in self.form_paths)
+
+
+def with_instance(result: dict[str, Any], path: str) -> dict[str, Any]:
+    """A problem answer names the request it is about (RFC 9457 `instance`: the request's path)."""
+    headers = result.get("headers") or {}
+    media = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    if media.split(";", 1)[0].strip().lower() != PROBLEM_JSON or not path or result.get("isBase64Encoded"):
+        return result
+    try:
+        body = json.loads(result.get("body") or "")
+    except ValueError:
+        return result
+    if isinstance(body, dict) and "instance" not in body:
+        body["instance"] = path
+        result["body"] = json.dumps(body)
+    return result
 
 
 def _content_type(event: Mapping[str, Any]) -> str:

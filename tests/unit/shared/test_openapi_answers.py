@@ -137,3 +137,11 @@ def test_a_build_without_the_merged_document_answers_404(make_http_event: Any, m
     answer = app.resolve(make_http_event("GET", "/openapi.json", claims=None), {})
     assert answer["statusCode"] == 404
     assert answer["headers"]["Content-Type"] == "application/problem+json"
+
+
+def test_a_problem_names_the_request_it_is_about(make_http_event: Any) -> None:
+    body = json.loads(app.resolve(make_http_event("GET", "/busy"), {})["body"])
+    assert body["instance"] == "/busy" and body["code"] == "conflict"
+    assert "instance" in DOCUMENT["components"]["schemas"]["Problem"]["properties"]
+    malformed = make_http_event("POST", "/notes", "{")
+    assert json.loads(app.resolve(malformed, {})["body"])["instance"] == "/notes"
