@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 BUILD_DIR = "build"  # relative to the project root, as template.yaml's CodeUri names it
 LAYER = "layer"
+API_DOCUMENT = Path("docs") / "openapi" / "kontakt.json"  # infra.docs.MERGED_OPENAPI, beside shared/
 SHARED_ONLY = "shared"  # the artifact of functions that run only shared/ (the outbox publishers)
 LOCK_FILE = Path("requirements") / "lambda.txt"
 
@@ -259,7 +260,8 @@ def install_for_host(lock_file: Path, target: Path) -> None:
 
 
 def copy_code(root: Path, artifact: Path, service: str | None) -> None:
-    """A function's code: shared/ and, for a service's functions, services/<service>/."""
+    """A function's code: shared/ and, for a service's functions, services/<service>/ and the merged
+    OpenAPI document."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     artifact.mkdir(parents=True)
     shutil.copytree(root / "shared", artifact / "shared", ignore=ignore)
@@ -267,6 +269,9 @@ def copy_code(root: Path, artifact: Path, service: str | None) -> None:
         (artifact / "services").mkdir()
         shutil.copy2(root / "services" / "__init__.py", artifact / "services" / "__init__.py")
         shutil.copytree(root / "services" / service, artifact / "services" / service, ignore=ignore)
+        # The merged OpenAPI document any service's API serves at /openapi.json (shared.api.KONTAKT_OPENAPI).
+        (artifact / API_DOCUMENT).parent.mkdir(parents=True)
+        shutil.copy2(root / API_DOCUMENT, artifact / API_DOCUMENT)
 
 
 def measure(path: Path) -> Size:

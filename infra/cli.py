@@ -151,7 +151,7 @@ def _print_banner(runtime: Any) -> None:
 Kontakt is running.
 
   API          {api}
-  API docs     {api}/directory/docs   {api}/activities/docs   {api}/email/docs
+  API docs     {api}/docs   (one document: {api}/openapi.json)
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
@@ -259,7 +259,17 @@ def run_docs(args: argparse.Namespace) -> int:
     from infra import docs
 
     root = find_project_root()
-    if args.check:
+    try:
+        return _docs(root, args.check)
+    except docs.MergeError as error:
+        print(f"docs: the services' OpenAPI documents do not merge: {error}", file=sys.stderr)
+        return 1
+
+
+def _docs(root: Path, check: bool) -> int:
+    from infra import docs
+
+    if check:
         stale = docs.stale(root)
         for path in stale:
             print(f"{path} is stale: run `make docs`", file=sys.stderr)

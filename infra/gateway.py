@@ -68,7 +68,9 @@ class CompiledRoute:
                 literals += 1
             if match:
                 params.append(match.group(1))
-        pattern = re.compile("/" + "/".join(parts) if parts != [""] else "/")
+        # DOTALL: a greedy {proxy+} takes every character of the path, an encoded newline (%0A) too,
+        # as API Gateway's does (the function's own router then answers its 404 or 422 problem).
+        pattern = re.compile("/" + "/".join(parts) if parts != [""] else "/", re.DOTALL)
         return cls(route, pattern, params, greedy, literals)
 
     def specificity(self) -> tuple[int, int, int, int]:

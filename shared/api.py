@@ -4,7 +4,9 @@ import base64
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from html import escape
 from itertools import accumulate
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -23,6 +25,7 @@ from shared.errors import (
     BadRequest,
     DomainError,
     FieldError,
+    NotFound,
     PayloadTooLarge,
     Problem,
     UnsupportedMediaType,
@@ -40,6 +43,10 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _BRACKET_STEPS = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1 signed
 API_VERSION = "1.0.0"
+# The merged document of every service's API (`kontakt docs` writes it; `kontakt build` puts it at
+# the same place beside shared/ in each service's code), served at /openapi.json, its index at /docs.
+KONTAKT_OPENAPI = Path(__file__).resolve().parents[1] / "docs" / "openapi" / "kontakt.json"
+POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
 def problem_response(error: DomainError, correlation_id: str | None = None) -> Response:
@@ -230,10 +237,17 @@ class Resolver(APIGatewayHttpResolver):
             self._request_validation_middleware = BodyTypeValidation()
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
-        document = super().get_openapi_schema(*args, **kwargs).model_dump(by_alias=True, exclude_none=True)
-        return OpenAPI.model_validate(with_problem_responses(document))
+        document = super().get_openapi_schema(*args, **kwargs).model_dump(mode="json", by_alias=True, exclude_none=True)
+        declared = {
+            (route.openapi_path, route.method.lower()): frozenset(getattr(route.func, ANSWERS_ATTRIBUTE, ()))
+            for route in (*self._static_routes, *self._dynamic_routes)
+        }
+        return OpenAPI.model_validate(with_problem_responses(document, declared))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+
+    def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a
         # multipart type without a boundary) before any middleware of ours runs: refuse every body
         # that is not JSON here, with the same 415 problem as an unknown content type.
@@ -254,6 +268,22 @@ class Resolver(APIGatewayHttpResolver):
         return is_form(_content_type(event)) and any(path.startswith(p) for p in self.form_paths)
 
 
+def with_instance(result: dict[str, Any], path: str) -> dict[str, Any]:
+    """A problem answer names the request it is about (RFC 9457 `instance`: the request's path)."""
+    headers = result.get("headers") or {}
+    media = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    if media.split(";", 1)[0].strip().lower() != PROBLEM_JSON or not path or result.get("isBase64Encoded"):
+        return result
+    try:
+        body = json.loads(result.get("body") or "")
+    except ValueError:
+        return result
+    if isinstance(body, dict) and "instance" not in body:
+        body["instance"] = path
+        result["body"] = json.dumps(body)
+    return result
+
+
 def _content_type(event: Mapping[str, Any]) -> str:
     headers = event.get("headers") or {}
     return next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
@@ -269,22 +299,120 @@ def is_form(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
-def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
-    """Replace Powertools' `HTTPValidationError` 422 responses with our problem+json body."""
+# Each error status an operation can answer: its shared response (components.responses) and what
+# it means (see `operation_answers` for who answers it).
+ANSWERS = {
+    400: (
+        "BadRequest",
+        "Bad request: the body is not JSON (or nested too deeply), or a cursor is not one this API gave",
+    ),
+    401: ("Unauthorized", "Not authenticated: no token, or one that is expired or not for this API"),
+    403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
+    404: ("NotFound", "Not found: no such record in the caller's tenant"),
+    409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
+    412: ("PreconditionFailed", "Precondition failed: the record changed since it was read"),
+    413: ("PayloadTooLarge", f"Payload too large: the body is over {MAX_BODY_BYTES} bytes"),
+    415: ("UnsupportedMediaType", "Unsupported media type: the body is not application/json"),
+    422: ("ValidationFailed", "Validation failed: `errors` names each field"),
+    429: ("TooManyRequests", "Too many requests: the API's throttling limit was reached (answered by API Gateway)"),
+    503: ("Unavailable", "Unavailable: a service this depends on did not answer; retry later"),
+}
+GATEWAY_ERROR = {
+    "description": "An error answered by API Gateway itself, before the function runs",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+    "title": "GatewayError",
+    "type": "object",
+}
+WRITES = frozenset({"post", "put", "patch", "delete"})
+ANSWERS_ATTRIBUTE = "__kontakt_answers__"  # set by `shared.routes.answers` on a handler
+
+
+def operation_answers(operation: Mapping[str, Any], method: str, declared: frozenset[int] = frozenset()) -> set[int]:
+    """The error statuses an operation can answer, from what its route takes:
+
+    - a login (the document's bearer scheme): 401 (by API Gateway's JWT authorizer or the kernel)
+      and 403 (`Caller.open`'s role and feature check);
+    - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
+    - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
+      tenant); a `cursor`: 400;
+    - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`);
+    - every operation: 429 (API Gateway's throttling);
+    and the statuses its handler declares with `shared.routes.answers`.
+    """
+    statuses = {429, *declared}
+    if operation.get("security", [{"bearer": []}]) not in ([], [{}]):
+        statuses |= {401, 403}
+    if "requestBody" in operation:
+        statuses |= {400, 413, 415, 422}
+    parameters = [p for p in operation.get("parameters", []) if isinstance(p, Mapping)]
+    if parameters:
+        statuses.add(422)
+    if any(p.get("in") == "path" or str(p.get("name", "")).endswith("_id") for p in parameters):
+        statuses.add(404)
+    if any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
+        statuses.add(400)
+    if method in WRITES:
+        statuses.add(409)
+    return statuses
+
+
+def _answer(status: int) -> dict[str, Any]:
+    """The shared response of an error status (components.responses)."""
+    content: dict[str, Any] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
+    if status == 429:
+        content = gateway
+    elif status in (401, 413):  # also API Gateway's own: its JWT authorizer's, its 10 MB payload limit's
+        content = {**content, **gateway}
+    return {"description": ANSWERS[status][1], "content": content}
+
+
+def _no_content(responses: dict[str, Any]) -> None:
+    """A handler typed `-> Response[None]` answers 204 with no body (`shared.routes.no_content`):
+    Powertools documents it as a 200 with a JSON `null`."""
+    success = responses.get("200")
+    schema = (success or {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if success is not None and schema.get("type") == "null":
+        del responses["200"]
+        responses["204"] = {"description": "Done: no content"}
+
+
+def with_problem_responses(
+    document: dict[str, Any], declared: Mapping[tuple[str, str], frozenset[int]] | None = None
+) -> dict[str, Any]:
+    """Every error an operation can answer documented as our problem+json body (RFC 9457), in place
+    of Powertools' `HTTPValidationError` 422; no-content answers as 204.
+
+    `declared`: the statuses handlers declared (`shared.routes.answers`), by (path, method).
+    """
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, schema in problem.pop("$defs", {}).items():
         schemas.setdefault(name, schema)
     schemas["Problem"] = problem
-    if schemas.pop("HTTPValidationError", None) is not None:
-        schemas.pop("ValidationError", None)  # Powertools' item of HTTPValidationError
-    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            responses = operation.get("responses") if isinstance(operation, dict) else None
-            if responses and ("422" in responses or 422 in responses):
-                responses.pop(422, None)
-                responses["422"] = {"description": "Validation failed", "content": content}
+    schemas["GatewayError"] = GATEWAY_ERROR
+    # Powertools' own error models: their 422 is replaced below, and response validation (whose
+    # `ResponseValidationError` it defines on every document) is not enabled, so none is referenced.
+    for name in POWERTOOLS_ERROR_SCHEMAS:
+        schemas.pop(name, None)
+    default_security = document.get("security")
+    shared = document["components"].setdefault("responses", {})
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = {str(status): response for status, response in operation["responses"].items()}
+            responses.pop("422", None)
+            _no_content(responses)
+            if default_security and "security" not in operation:
+                operation["security"] = default_security
+            facts = {**operation, "security": operation.get("security") or []}
+            for status in sorted(operation_answers(facts, method, (declared or {}).get((path, method), frozenset()))):
+                name = ANSWERS[status][0]
+                shared.setdefault(name, _answer(status))
+                responses.setdefault(str(status), {"$ref": f"#/components/responses/{name}"})
+            operation["responses"] = dict(sorted(responses.items()))
     return document
 
 
@@ -316,9 +444,40 @@ def create_app(
     def openapi_document() -> Response[str]:
         return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
 
+    _serve_kontakt_docs(app)
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _serve_kontakt_docs(app: APIGatewayHttpResolver) -> None:
+    """/openapi.json (every service's API in one document) and /docs (an index of the services'
+    documents and pages): on every app, without a login; template.yaml routes them to one function."""
+
+    def merged() -> dict[str, Any]:
+        try:
+            return dict(json.loads(KONTAKT_OPENAPI.read_text(encoding="utf-8")))
+        except FileNotFoundError as error:
+            raise NotFound("The merged API document is not part of this build.") from error
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def kontakt_openapi() -> Response[str]:
+        return Response(status_code=200, content_type="application/json", body=json.dumps(merged()))
+
+    @app.get("/docs", include_in_schema=False)
+    def kontakt_docs_index() -> Response[str]:
+        rows = "".join(
+            f'<li><a href="{escape(s["docs"])}">{escape(s["title"])}</a> '
+            f'(<a href="{escape(s["openapi"])}">OpenAPI document</a>)</li>'
+            for s in merged().get("x-kontakt-services", [])
+        )
+        body = (
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Kontakt API</title></head>'
+            "<body><main><h1>Kontakt API</h1>"
+            '<p>Every service in one document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>'
+            f"<h2>Services</h2><ul>{rows}</ul></main></body></html>\n"
+        )
+        return Response(status_code=200, content_type="text/html; charset=utf-8", body=body)
 
 
 def _correlation_id(app: APIGatewayHttpResolver) -> str:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 # Tags of discriminated unions: pydantic puts the tag into an error's location
 # (`conditions.0.equals.value`); clients never send it as a path, so it is dropped.
@@ -29,6 +29,7 @@ class Problem(BaseModel):
     status: int
     code: str
     detail: str
+    instance: str | None = Field(None, description="The request's path (RFC 9457: this occurrence)")
     errors: list[FieldError] | None = None
     correlation_id: str | None = None
 

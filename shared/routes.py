@@ -4,6 +4,7 @@ One definition here, so that an id, a cursor and a page size mean the same in ev
 and its OpenAPI document.
 """
 
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import StringConstraints
 
+from shared.api import ANSWERS_ATTRIBUTE
 from shared.auth import from_http_event
 from shared.pagination import MAX_LIMIT
 from shared.secrets import signing_key
@@ -33,6 +35,21 @@ CodeItem = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 MAX_ITEMS = 100
 
 C = TypeVar("C", bound=Caller)
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def answers(*statuses: int) -> Callable[[F], F]:
+    """Declare the error statuses a handler answers beyond those the kernel derives from its route
+    (`shared.api.operation_answers`: login, body, parameters, path id, write), for its OpenAPI
+    document: e.g. `@answers(404)` on a route without a path id that looks a record up, `@answers(503)`
+    on one that needs the scheduler. Put it below the route decorator.
+    """
+
+    def declare(handler: F) -> F:
+        setattr(handler, ANSWERS_ATTRIBUTE, frozenset(statuses))
+        return handler
+
+    return declare
 
 
 def request_caller(router: BaseRouter, caller_type: type[C]) -> C:

@@ -13,9 +13,9 @@ from typing import Any
 from services.email.campaigns import conflict, record_of, view
 from services.email.domain.campaign_files import (
     MAX_CAMPAIGN_ATTACHMENTS,
-    AttachmentCreate,
-    AttachmentUpload,
     CampaignAttachment,
+    CampaignAttachmentCreate,
+    CampaignAttachmentUpload,
     attachments_total,
 )
 from services.email.domain.campaigns import EDITABLE, Campaign
@@ -38,7 +38,7 @@ def file_key(tenant: str, campaign_id: str, file_id: str) -> str:
     return f"{tenant}/campaign/{campaign_id}/{file_id}"
 
 
-def planned(current: list[dict[str, Any]], body: AttachmentCreate) -> CampaignAttachment:
+def planned(current: list[dict[str, Any]], body: CampaignAttachmentCreate) -> CampaignAttachment:
     """The new attachment, if it fits in what is left of the 5 MB; 422 naming `size` otherwise."""
     left = MAX_CAMPAIGN_ATTACHMENTS - attachments_total(current)
     if body.size > left:
@@ -50,12 +50,12 @@ def planned(current: list[dict[str, Any]], body: AttachmentCreate) -> CampaignAt
 
 def upload_of(
     tenant: str, campaign_id: str, current: list[dict[str, Any]], attachment: CampaignAttachment
-) -> AttachmentUpload:
+) -> CampaignAttachmentUpload:
     """Where the client sends the file; the signed policy allows at most what is left of the 5 MB."""
     left = MAX_CAMPAIGN_ATTACHMENTS - attachments_total([a for a in current if a["id"] != attachment.id])
     key = file_key(tenant, campaign_id, attachment.id)
     url, fields = files.presign_upload(bucket(), key, left, attachment.content_type)
-    return AttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
+    return CampaignAttachmentUpload(attachment=attachment, url=url, fields=fields, expires_in=files.UPLOAD_SECONDS)
 
 
 def confirmed(tenant: str, campaign_id: str, current: list[dict[str, Any]], file_id: str) -> list[dict[str, Any]]:
@@ -95,10 +95,10 @@ def mail_refs(tenant: str, campaign_id: str, attachments: list[dict[str, Any]]) 
 # ----------------------------------------------------------------------------- commands
 
 
-def add_attachment(caller: Caller, campaign_id: str, body: AttachmentCreate) -> AttachmentUpload:
+def add_attachment(caller: Caller, campaign_id: str, body: CampaignAttachmentCreate) -> CampaignAttachmentUpload:
     """A new attachment of a draft campaign and where to upload it (within the 5 MB of the campaign)."""
 
-    def attempt() -> AttachmentUpload:
+    def attempt() -> CampaignAttachmentUpload:
         record = record_of(caller, campaign_id, Action.CHANGE)
         if record.data["status"] not in EDITABLE:
             raise conflict(record, "take attachments")
@@ -110,7 +110,7 @@ def add_attachment(caller: Caller, campaign_id: str, body: AttachmentCreate) -> 
         uow.commit()
         return upload_of(caller.tenant, campaign_id, attachments, attachment)
 
-    result: AttachmentUpload = run_with_retries(attempt)
+    result: CampaignAttachmentUpload = run_with_retries(attempt)
     return result
 
 

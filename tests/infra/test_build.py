@@ -1,6 +1,6 @@
 """`make build`'s output as Lambda loads it: every handler of template.yaml imports from its own code
 artifact plus the locked dependencies, the layer holds exactly the lock as CPython 3.12 arm64 wheels,
-and an artifact holds its service and shared/, nothing else.
+and an artifact holds its service, shared/ and the merged OpenAPI document, nothing else.
 
 The build runs once for the module into a temporary folder (wheels come from PyPI through pip's cache).
 """
@@ -215,7 +215,7 @@ def test_sizes_fit_lambda(built: Built) -> None:
 
 def _source_files(service: str | None) -> set[str]:
     folders = ["shared"] + ([f"services/{service}"] if service else [])
-    files = {"services/__init__.py"} if service else set()
+    files = {"services/__init__.py", build.API_DOCUMENT.as_posix()} if service else set()
     for folder in folders:
         for path in (ROOT / folder).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":

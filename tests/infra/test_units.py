@@ -40,6 +40,15 @@ def test_most_specific_route_wins() -> None:
     assert table.match("GET", "/other") is None
 
 
+def test_a_greedy_route_takes_an_encoded_newline_as_api_gateway_does() -> None:
+    table = RouteTable([Route("ANY", "/items/{proxy+}", "F", True)])
+    # The function's router answers it (a 404 or 422 problem), not the gateway's {"message": "Not Found"}.
+    assert table.match("GET", "/items/5\n/files/x") == (
+        Route("ANY", "/items/{proxy+}", "F", True),
+        {"proxy": "5\n/files/x"},
+    )
+
+
 def test_schedule_expressions() -> None:
     start = datetime(2026, 1, 1, 12, 30, tzinfo=UTC)
     assert next_fire("rate(5 minutes)", start) == datetime(2026, 1, 1, 12, 35, tzinfo=UTC)

@@ -27,7 +27,7 @@ JOB = "automation.run"  # what an automation's schedule puts on the jobs queue
 SCHEDULE = RecordSchedule(prefix="automation", job=JOB, id_field="automation_id", label="Automation")
 
 
-class Tracking(BaseModel):
+class AutomationTracking(BaseModel):
     model_config = INPUT
 
     opens: bool = Field(True, description="Count opens (a tracking pixel)")
@@ -46,7 +46,7 @@ class AutomationCreate(BaseModel):
         False, description="false: each contact is mailed once per automation, ever; true: once per firing"
     )
     active: bool = Field(True, description="An inactive automation has no schedule and sends nothing")
-    tracking: Tracking = Field(default_factory=Tracking)
+    tracking: AutomationTracking = Field(default_factory=AutomationTracking)
 
 
 class AutomationPatch(BaseModel):
@@ -61,7 +61,7 @@ class AutomationPatch(BaseModel):
     schedule: Repeat | None = None
     repeats: bool | None = None
     active: bool | None = None
-    tracking: Tracking | None = None
+    tracking: AutomationTracking | None = None
     version: int | None = Field(None, description="The version you read; refused with 409 if it changed since")
 
     _not_null = field_validator(
@@ -83,7 +83,7 @@ class Automation(BaseModel):
     schedule: Repeat
     repeats: bool = False
     active: bool = True
-    tracking: Tracking = Field(default_factory=Tracking)
+    tracking: AutomationTracking = Field(default_factory=AutomationTracking)
     schedule_name: str = Field(description="The EventBridge Scheduler schedule that fires it (while active)")
     created_by: str
     created_at: datetime

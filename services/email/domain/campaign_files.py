@@ -13,7 +13,7 @@ from shared.types import INPUT, OUTPUT
 MAX_CAMPAIGN_ATTACHMENTS = 5 * 1024 * 1024  # bytes in all, mass mail (seed 002)
 
 
-class AttachmentCreate(BaseModel):
+class CampaignAttachmentCreate(BaseModel):
     """A file to attach to every mail of the campaign; the client uploads it to the returned URL."""
 
     model_config = INPUT
@@ -33,7 +33,7 @@ class CampaignAttachment(BaseModel):
     status: str = Field("pending", description="pending until the upload is confirmed, then uploaded")
 
 
-class AttachmentUpload(BaseModel):
+class CampaignAttachmentUpload(BaseModel):
     """Where to send the file: a presigned S3 POST whose policy caps the size."""
 
     attachment: CampaignAttachment

@@ -46,7 +46,7 @@ CANCELLABLE = frozenset({CampaignStatus.draft, CampaignStatus.scheduled, Campaig
 EDITABLE = frozenset({CampaignStatus.draft})
 
 
-class Tracking(BaseModel):
+class CampaignTracking(BaseModel):
     model_config = INPUT
 
     opens: bool = True
@@ -60,7 +60,7 @@ class CampaignCreate(BaseModel):
     template_id: Id
     list_type_id: Id = Field(description="The opt-out list the campaign's mails belong to")
     target_group_id: Id | None = Field(None, description="Whose contacts the campaign mails when sent")
-    tracking: Tracking = Field(default_factory=Tracking)
+    tracking: CampaignTracking = Field(default_factory=CampaignTracking)
     automatic_template_id: Id | None = Field(
         None, description="The template mailed to each contact added to the campaign by hand"
     )
@@ -73,7 +73,7 @@ class CampaignUpdate(BaseModel):
     template_id: Id | None = None
     list_type_id: Id | None = None
     target_group_id: Id | None = None
-    tracking: Tracking | None = None
+    tracking: CampaignTracking | None = None
     automatic_template_id: Id | None = None
     version: int | None = Field(default=None, description="The version read; a later save in between is a 409")
 
@@ -110,7 +110,7 @@ class Campaign(BaseModel):
     template_id: str
     list_type_id: str
     target_group_id: str | None = None
-    tracking: Tracking = Field(default_factory=Tracking)
+    tracking: CampaignTracking = Field(default_factory=CampaignTracking)
     attachments: list[CampaignAttachment] = Field(default_factory=list)
     automatic_template_id: str | None = None
     once_scope: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, AttachmentCreate
+from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, CampaignAttachmentCreate
 from services.email.domain.campaigns import (
     CampaignCreate,
     CampaignStatus,
@@ -37,9 +37,9 @@ def test_sending_shows_sent_only_when_complete_and_nothing_queued() -> None:
 
 
 def test_an_attachment_over_5_mb_is_refused_naming_its_size() -> None:
-    AttachmentCreate(name="a.pdf", content_type="application/pdf", size=MAX_CAMPAIGN_ATTACHMENTS)
+    CampaignAttachmentCreate(name="a.pdf", content_type="application/pdf", size=MAX_CAMPAIGN_ATTACHMENTS)
     with pytest.raises(ValidationError) as caught:
-        AttachmentCreate(name="a.pdf", content_type="application/pdf", size=MAX_CAMPAIGN_ATTACHMENTS + 1)
+        CampaignAttachmentCreate(name="a.pdf", content_type="application/pdf", size=MAX_CAMPAIGN_ATTACHMENTS + 1)
     assert caught.value.errors()[0]["loc"] == ("size",)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from services.email.campaign_files import planned
-from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, AttachmentCreate
+from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, CampaignAttachmentCreate
 from services.email.domain.campaign_recipients import Member, member_context, message_data
 from services.email.domain.templates import TemplateParts, tag_context
 from shared.errors import ValidationFailed
@@ -50,7 +50,7 @@ def test_a_contact_the_projection_has_not_heard_of_uses_the_page_fields() -> Non
 
 def test_attachments_fit_in_what_is_left_of_5_mb() -> None:
     four = [{"id": "a", "size": 4 * 1024 * 1024}]
-    body = AttachmentCreate(
+    body = CampaignAttachmentCreate(
         name="b.pdf", content_type="application/pdf", size=MAX_CAMPAIGN_ATTACHMENTS - 4 * 1024 * 1024
     )
     assert planned(four, body).size == body.size

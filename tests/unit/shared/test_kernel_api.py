@@ -259,7 +259,10 @@ def test_the_routers_given_are_mounted_and_documented(make_http_event: Any) -> N
 
 def test_openapi_validation_errors_are_problems() -> None:
     document = json.loads(app.get_openapi_json_schema())
-    response = document["paths"]["/things"]["post"]["responses"]["422"]
+    assert document["paths"]["/things"]["post"]["responses"]["422"] == {
+        "$ref": "#/components/responses/ValidationFailed"
+    }
+    response = document["components"]["responses"]["ValidationFailed"]
     assert response["content"] == {http.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas

@@ -13,7 +13,7 @@ from services.activities.domain.calendar import CalendarEntry
 from services.activities.handlers.common import caller
 from services.activities.todo import TodoItem
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Limit, OptIdQuery, answers, no_content
 from shared.secrets import signing_key
 
 router = APIGatewayHttpRouter()
@@ -62,6 +62,7 @@ def create_calendar_feed() -> CalendarFeed:
 
 
 @router.get("/calendar-feeds")
+@answers(404)  # the caller has no feed yet
 def get_calendar_feed() -> CalendarFeed:
     return calendar.get_feed(caller(router), _base_url())
 

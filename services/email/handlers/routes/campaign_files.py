@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import campaign_files
-from services.email.domain.campaign_files import AttachmentCreate, AttachmentUpload
+from services.email.domain.campaign_files import CampaignAttachmentCreate, CampaignAttachmentUpload
 from services.email.domain.campaigns import Campaign
 from services.email.handlers.common import caller
 from shared.routes import Id
@@ -15,7 +15,7 @@ router = APIGatewayHttpRouter()
 
 
 @router.post("/campaigns/<campaign_id>/attachments", status_code=201)
-def add_attachment(campaign_id: Id, body: Annotated[AttachmentCreate, Body()]) -> AttachmentUpload:
+def add_attachment(campaign_id: Id, body: Annotated[CampaignAttachmentCreate, Body()]) -> CampaignAttachmentUpload:
     return campaign_files.add_attachment(caller(router), campaign_id, body)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import list_types
@@ -19,11 +20,15 @@ from services.email.domain.list_types import TokenClaims, masked
 from services.email.service import Caller, service_caller
 from services.email.unsubscribe import BadToken, UnsubscribeClaims, verify_token
 from shared.errors import BadRequest, FieldError, NotFound
+from shared.routes import answers
 
 router = APIGatewayHttpRouter()
 
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,1500}\.[A-Za-z0-9_-]{1,100}$", description="A signed link")]
 HTML = "text/html; charset=utf-8"
+PAGE: dict[int, OpenAPIResponse] = {
+    200: {"description": "The landing page", "content": {"text/html": {"schema": {"type": "string"}}}}
+}
 
 
 def _claims(token: str) -> UnsubscribeClaims:
@@ -58,13 +63,15 @@ def _page(caller: Caller, claims: TokenClaims, note: str = "") -> Response[str]:
     return Response(status_code=200, content_type=HTML, body=body, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/u/<token>")
+@router.get("/u/<token>", security=[{}], responses=PAGE)
+@answers(404)  # a link that is not valid
 def landing_page(token: Token) -> Response[str]:
     claims = _claims(token)
     return _page(service_caller(claims.tenant), claims)
 
 
-@router.post("/u/<token>")
+@router.post("/u/<token>", security=[{}], responses=PAGE)
+@answers(400, 404)  # a form that names no action; a link that is not valid
 def unsubscribe(token: Token) -> Response[str]:
     claims = _claims(token)
     caller = service_caller(claims.tenant)

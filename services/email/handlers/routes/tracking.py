@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import tracking
 from shared.errors import BadRequest, FieldError, NotFound
+from shared.routes import answers
 
 router = APIGatewayHttpRouter()
 
@@ -26,7 +27,18 @@ URI_CHARACTERS = "/:?#[]@!$&'()*+,;=%~-._"  # RFC 3986's reserved and unreserved
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 
 
-@router.get("/t/<token>")
+@router.get(
+    "/t/<token>",
+    security=[{}],
+    responses={
+        200: {
+            "description": "An open: a 1x1 GIF that no cache keeps",
+            "content": {"image/gif": {"schema": {"type": "string", "contentEncoding": "base64"}}},
+        },
+        302: {"description": "A click: a redirect (Location) to the link of the mail the token names"},
+    },
+)
+@answers(400, 404)  # a forged or altered click token; an open token, message or link we do not know
 def follow(token: Token) -> Response[str]:
     try:
         claims = tracking.verified(token)
