@@ -12,7 +12,8 @@ Who may do what (the kernel's check, `shared/permissions.py`, with this service'
   know a manager's team, so managers reach every record here). A contact out of sight is "not
   found", the same answer as an unknown one.
 - A campaign send reaches only the contacts its sender may see: the audience request carries the
-  sender (`ActingUser`) and the directory resolves the group as that user sees it.
+  sender (`ActingUser`) and the directory resolves the group as that user sees it; a group they
+  may not see is an unknown group to them (the send fails with "No target group ...").
 - List types and sending settings: managers and admins (their own modules).
 """
 

@@ -57,6 +57,7 @@ def shop(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
         "own": own,
         "template": template,
         "campaign": campaign,
+        "group": group,
     }
 
 
@@ -117,3 +118,35 @@ def test_a_users_campaign_reaches_only_the_contacts_they_see(stack: LocalRuntime
     mails = sent_mails(stack)
     assert not any(mails.get(derived_id(campaign["once_scope"], h)) for h in shop["hidden"])
     assert mails.get(derived_id(campaign["once_scope"], shop["own"]))
+
+
+def test_a_group_the_sender_may_not_see_is_an_unknown_group(stack: LocalRuntime, shop: dict[str, Any]) -> None:
+    """The admin's private group is, to a plain user's campaign, what an unknown id is: the same
+    answers, the same failure when sent, and no mail to anyone (not even to contacts they see)."""
+    user, admin = shop["user"], shop["admin"]
+    template = created(user.post("/email/templates", json=TEMPLATE))
+    answers, campaigns = [], []
+    for name, group in (("Theirs", shop["group"]), ("Unknown", "01UNKNOWNTARGETGROUP")):
+        body = {"name": name, "template_id": template["id"], "list_type_id": "marketing"}
+        response = user.post("/campaigns", json={**body, "target_group_id": group})
+        draft = created(user.post("/campaigns", json=body))
+        changed = user.patch(f"/campaigns/{draft['id']}", json={"target_group_id": group})
+        answers.append((response.status_code, changed.status_code))
+        campaign = response.json()
+        ok(user.post(f"/campaigns/{campaign['id']}/send"))
+        campaigns.append((campaign, group))
+    assert answers[0] == answers[1], answers
+
+    def failed() -> list[dict[str, Any]] | None:
+        now = [admin.get(f"/campaigns/{c['id']}").json() for c, _ in campaigns]
+        return now if all(c["status"] in ("failed", "sent") for c in now) else None
+
+    done = settle(stack, failed, busy_ok=True)
+    assert done, [admin.get(f"/campaigns/{c['id']}").json() for c, _ in campaigns]
+    shown = [
+        (c["status"], (c["error"] or "").replace(group, "<id>")) for c, (_, group) in zip(done, campaigns, strict=True)
+    ]
+    assert shown[0] == shown[1] == ("failed", "No target group <id>."), shown
+    for campaign, _ in campaigns:
+        assert walk(admin, f"/campaigns/{campaign['id']}/recipients", limit=50) == []
+        assert not sent_mails(stack).get(derived_id(campaign["once_scope"], shop["own"]))
