@@ -4,6 +4,7 @@ may see the contact; a campaign reaches only the contacts its sender may see."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from infra.runtime import LocalRuntime
 from shared.ids import derived_id
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import sent_mails
-from tests.e2e.helpers import assert_problem, created, drain, new_tenant, ok, settle, walk
+from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, ok, settle, walk
 
 TEMPLATE = {"name": "News", "subject": "News for {{ contact.first_name }}", "html": "<p>Hi</p>", "text": "Hi"}
 MATCH_ALL = [{"field": "first_name", "op": "not_equals", "value": "zzz"}]
@@ -150,3 +151,29 @@ def test_a_group_the_sender_may_not_see_is_an_unknown_group(stack: LocalRuntime,
     for campaign, _ in campaigns:
         assert walk(admin, f"/campaigns/{campaign['id']}/recipients", limit=50) == []
         assert not sent_mails(stack).get(derived_id(campaign["once_scope"], shop["own"]))
+
+
+def test_a_scheduled_campaign_is_its_schedulers_send(stack: LocalRuntime, shop: dict[str, Any]) -> None:
+    """Fired by the scheduler, a plain user's campaign to a match-all group reaches only the contacts
+    that user sees, and the campaign, its messages and their email.sent events name the user."""
+    user, admin = shop["user"], shop["admin"]
+    group = created(user.post("/target-groups", json={"name": "All I see", "conditions": MATCH_ALL}))["id"]
+    template = created(user.post("/email/templates", json=TEMPLATE))
+    body = {"name": "Later", "template_id": template["id"], "list_type_id": "marketing", "target_group_id": group}
+    campaign = created(user.post("/campaigns", json=body))
+    ok(user.post(f"/campaigns/{campaign['id']}/schedule", json={"send_at": "2032-03-03T10:00:00Z"}))
+    assert f"campaign-{campaign['id']}" in stack.fire_schedules(datetime(2032, 3, 3, 10, 0, tzinfo=UTC))
+    done = settle(
+        stack, lambda: (c := admin.get(f"/campaigns/{campaign['id']}").json())["status"] == "sent" and c, busy_ok=True
+    )
+    assert done, admin.get(f"/campaigns/{campaign['id']}").json()
+    assert done["sent_by"] == "user-7"
+    recipients = walk(admin, f"/campaigns/{campaign['id']}/recipients", limit=50)
+    assert {m["contact_id"] for m in recipients} == {shop["own"]}
+    message_id = derived_id(campaign["once_scope"], shop["own"])
+    assert ok(user.get(f"/email/messages/{message_id}"))["sent_by"] == "user-7"
+    mails = sent_mails(stack)
+    assert mails.get(message_id) and not any(mails.get(derived_id(campaign["once_scope"], h)) for h in shop["hidden"])
+    drain(stack, busy_ok=True)
+    sent = [e for e in envelopes(stack, shop["tenant"], "email.sent") if e["data"]["message_id"] == message_id]
+    assert [e["data"]["sent_by"] for e in sent] == ["user-7"]
