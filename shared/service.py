@@ -162,6 +162,17 @@ def acting_caller(caller_type: type[C], tenant_id: str, user_id: str, *, open_te
     return caller
 
 
+def user_caller(caller_type: type[C], tenant_id: str, user: ActingUser, *, open_tenant: bool = True) -> C:
+    """A caller that is `user` with that user's own reach (role and groups as recorded when they
+    asked), outside a request: a schedule firing a user's command acts as the user, not as a
+    service with every record in reach."""
+    auth = AuthContext(tenant_id=tenant_id, user_id=user.user_id, role=user.role, groups=tuple(user.groups))
+    caller = caller_type(auth=auth)  # type: ignore[call-arg]
+    if open_tenant:
+        caller.open()
+    return caller
+
+
 def ensure_tenant(caller: Caller) -> None:
     """Install the default settings a tenant does not have yet (all of them for a new tenant)."""
     install_defaults(caller, caller.store.get(caller.tenant, SETTING, INSTALLED))

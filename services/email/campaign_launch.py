@@ -35,12 +35,12 @@ from services.email.store import EmailStore, Record
 from services.email.subscriptions import job
 from services.email.transactional import KIND as MESSAGE
 from shared import clock, scheduler
-from shared.auth import AuthContext
 from shared.contracts.audience import ActingUser, AudienceRequested
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
 from shared.permissions import Action
 from shared.schedules import Firing, at_plan
+from shared.service import user_caller
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
 
 # ----------------------------------------------------------------------------- sending
@@ -184,7 +184,4 @@ def run_scheduled_send(record: Record, fired: Firing) -> None:
     if sender is None:  # a service's own campaign
         start_send(service_caller(fired.tenant_id), record.record_id)
         return
-    auth = AuthContext(tenant_id=fired.tenant_id, user_id=sender.user_id, role=sender.role, groups=tuple(sender.groups))
-    caller = Caller(auth=auth)
-    caller.open()
-    start_send(caller, record.record_id)
+    start_send(user_caller(Caller, fired.tenant_id, sender), record.record_id)
