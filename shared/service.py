@@ -127,11 +127,15 @@ class Caller:
 
     def save_setting(self, name: str, value: dict[str, Any]) -> None:
         """Replace a setting; the version check refuses a save over someone else's."""
-        record = self.setting_record(name)
         uow = UnitOfWork()
-        self.store.replace(uow, record, value)
+        self.stage_setting(uow, name, value)
         uow.commit()
         self._settings[name] = value
+
+    def stage_setting(self, uow: UnitOfWork, name: str, value: dict[str, Any]) -> None:
+        """Replace a setting in `uow` (with what else commits with it: an event of the change)."""
+        self.store.replace(uow, self.setting_record(name), value)
+        self._settings.pop(name, None)
 
     def forget_setting(self, name: str) -> None:
         """Read the setting again on its next use (a transaction of the caller's changed it)."""

@@ -17,6 +17,7 @@ from shared.contracts.directory import (
     RecordChanged,
     RecordDeleted,
     TargetGroupChanged,
+    TenantAccessChanged,
 )
 from shared.events import catalogue
 
@@ -28,6 +29,7 @@ __all__ = [
     "RecordChanged",
     "RecordDeleted",
     "TargetGroupChanged",
+    "TenantAccessChanged",
 ]
 
 

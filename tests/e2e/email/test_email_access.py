@@ -177,3 +177,29 @@ def test_a_scheduled_campaign_is_its_schedulers_send(stack: LocalRuntime, shop: 
     drain(stack, busy_ok=True)
     sent = [e for e in envelopes(stack, shop["tenant"], "email.sent") if e["data"]["message_id"] == message_id]
     assert [e["data"]["sent_by"] for e in sent] == ["user-7"]
+
+
+def test_contacts_the_tenant_opened_are_shown_in_email_as_in_the_directory(
+    stack: LocalRuntime, session_api: Api
+) -> None:
+    """The directory's open modules hold in the email service too: with contacts open, a plain user
+    sees another's contact in a preview and its mail history, as the directory shows it; closed
+    again, it is an unknown contact once more."""
+    tenant = new_tenant()
+    admin = session_api.as_(tenant, "admin-1", "admin")
+    user = session_api.as_(tenant, "user-7", "user")
+    contact = created(admin.post("/contacts", json={"first_name": "Boss", "email": "boss@hidden.example.com"}))["id"]
+    template = created(admin.post("/email/templates", json=TEMPLATE))["id"]
+    preview = f"/email/templates/{template}/preview"
+    drain(stack, busy_ok=True)  # the recipients projection hears of the contact
+    assert ok(admin.post(preview, json={"contact_id": contact}))["subject"] == "News for Boss"
+    assert_problem(user.post(preview, json={"contact_id": contact}), 404)
+
+    for open_modules, answer in ((["contacts"], 200), ([], 404)):
+        settings = admin.get("/settings").json() | {"open_modules": open_modules}
+        assert admin.put("/settings", json=settings).status_code == 200
+        assert (user.get(f"/contacts/{contact}").status_code == 200) is bool(open_modules)  # the directory
+        shown = settle(stack, lambda a=answer: user.post(preview, json={"contact_id": contact}).status_code == a)
+        assert shown, user.post(preview, json={"contact_id": contact}).text
+        if answer == 200:
+            assert ok(user.post(preview, json={"contact_id": contact}))["subject"] == "News for Boss"
