@@ -49,8 +49,15 @@ def stored_size(bucket: str, key: str) -> int | None:
     return int(head["ContentLength"])
 
 
-# Types a browser would run or render as a document of the bucket's origin: downloaded as bytes.
-_ACTIVE_TYPE = re.compile(r"html|xml|script|^text/(?!plain$|csv$)|^multipart/", re.IGNORECASE)
+# Types a download keeps: shown passively by a browser or opened by another program. Every other
+# type is served as bytes: HTML, SVG, XML, scripts, MHTML (message/, multipart/) and the unknown
+# types a browser would sniff as HTML (S3 cannot send `nosniff`: docs/decisions.md).
+_PASSIVE_TYPE = re.compile(
+    r"^(image/(png|jpeg|gif|webp|bmp|tiff|avif|heic|heif)|(audio|video)/[\w.-]+|text/(plain|csv)"
+    r"|application/(pdf|zip|gzip|rtf|msword|vnd\.ms-(excel|powerpoint)"
+    r"|vnd\.openxmlformats-officedocument\.[\w.-]+|vnd\.oasis\.opendocument\.[\w.-]+))$",
+    re.IGNORECASE,
+)
 _UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\%]')
 
 
@@ -67,8 +74,9 @@ def content_disposition(name: str) -> str:
 
 
 def download_type(content_type: str) -> str:
-    """The Content-Type a download is served with: active content (HTML, SVG, XML, scripts) as bytes."""
-    return "application/octet-stream" if _ACTIVE_TYPE.search(content_type) else content_type
+    """The Content-Type a download is served with: a passive type as declared, anything else (active
+    content: HTML, SVG, XML, scripts, MHTML; types a browser sniffs) as bytes."""
+    return content_type if _PASSIVE_TYPE.match(content_type) else "application/octet-stream"
 
 
 def presign_download(bucket: str, key: str, name: str, content_type: str = "application/octet-stream") -> str:

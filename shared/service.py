@@ -127,11 +127,15 @@ class Caller:
 
     def save_setting(self, name: str, value: dict[str, Any]) -> None:
         """Replace a setting; the version check refuses a save over someone else's."""
-        record = self.setting_record(name)
         uow = UnitOfWork()
-        self.store.replace(uow, record, value)
+        self.stage_setting(uow, name, value)
         uow.commit()
         self._settings[name] = value
+
+    def stage_setting(self, uow: UnitOfWork, name: str, value: dict[str, Any]) -> None:
+        """Replace a setting in `uow` (with what else commits with it: an event of the change)."""
+        self.store.replace(uow, self.setting_record(name), value)
+        self._settings.pop(name, None)
 
     def forget_setting(self, name: str) -> None:
         """Read the setting again on its next use (a transaction of the caller's changed it)."""
@@ -157,6 +161,17 @@ def acting_caller(caller_type: type[C], tenant_id: str, user_id: str, *, open_te
     """A caller acting as `user_id` with an admin's reach, outside a request (the user's command
     was allowed when it was asked; events name the user as actor)."""
     caller = caller_type(auth=AuthContext(tenant_id=tenant_id, user_id=user_id, role=Role.ADMIN))  # type: ignore[call-arg]
+    if open_tenant:
+        caller.open()
+    return caller
+
+
+def user_caller(caller_type: type[C], tenant_id: str, user: ActingUser, *, open_tenant: bool = True) -> C:
+    """A caller that is `user` with that user's own reach (role and groups as recorded when they
+    asked), outside a request: a schedule firing a user's command acts as the user, not as a
+    service with every record in reach."""
+    auth = AuthContext(tenant_id=tenant_id, user_id=user.user_id, role=user.role, groups=tuple(user.groups))
+    caller = caller_type(auth=auth)  # type: ignore[call-arg]
     if open_tenant:
         caller.open()
     return caller

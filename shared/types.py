@@ -62,6 +62,8 @@ def _one_line(value: str) -> str:
 # A text that may reach a mail header (a From name, a recipient's name, a subject): one line, no
 # control characters, or the mail could not be built (or would carry headers of the writer's choice).
 OneLine = AfterValidator(_one_line)
+MAIL_SUBJECT_MAX = 500  # characters of a mail's subject (a template's, a send request's)
+MAIL_NAME_MAX = 201  # a recipient's name: a contact's first and last name (100 each) and a space
 
 Id = Annotated[str, BeforeValidator(_strip), _matching(r"^[0-9A-Za-z_-]{1,64}$", "invalid_id", "not a valid id")]
 Code = Annotated[

@@ -72,7 +72,7 @@ from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing
-from shared.service import commit, kind_page, model_of, partition_page
+from shared.service import commit, kind_page, model_of, partition_page, user_caller
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -98,7 +98,10 @@ class _KeyUsed(Exception):
 
 
 def _data(mass: MassActivity) -> dict[str, Any]:
-    return mass.model_dump(mode="json", exclude={"id", "version"})
+    data = mass.model_dump(mode="json", exclude={"id", "version"})
+    if mass.creator is not None:  # not shown by the API, kept for the scheduled runs
+        data["creator"] = mass.creator.model_dump(mode="json")
+    return data
 
 
 def _load(caller: Caller, mass_id: str) -> tuple[Record, MassActivity]:
@@ -165,6 +168,7 @@ def create(caller: Caller, body: MassActivityCreate, idempotency_key: str | None
         active=body.active,
         kind=kind,
         created_by=caller.user_id,
+        creator=caller.acting_user(),
         created_at=now,
         updated_at=now,
     )
@@ -383,8 +387,9 @@ def _stored(tenant: str, mass_id: str) -> MassActivity | None:
 @job(JOB)
 @scheduler.on_firing(SCHEDULE, _stored, lambda mass, fired: runs_at(mass, fired.moment))
 def run_scheduled(mass: MassActivity, fired: Firing) -> None:
-    """A schedule fired: start the run of that time unless the mass activity is passive, ended or gone."""
-    caller = service_caller(fired.tenant_id)
+    """A schedule fired: start the run of that time unless the mass activity is passive, ended or
+    gone, as the user who created it (the contacts they see), not with a service's full reach."""
+    caller = user_caller(Caller, fired.tenant_id, mass.creator) if mass.creator else service_caller(fired.tenant_id)
     uow = UnitOfWork()
     request_id = stage_run(caller, uow, mass, fired.moment)
     try:

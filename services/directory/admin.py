@@ -194,8 +194,17 @@ def get_settings(caller: Caller) -> TenantSettings:
 
 
 def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
+    """Replace the settings; a change of the open modules is announced in the same transaction
+    (`tenant.access_changed`: the email service shows contacts by the same rule)."""
     caller.require_admin()
-    caller.save_setting(TENANT_SETTINGS, body.model_dump(mode="json"))
+    before = sorted(caller.settings.open_modules)
+    uow = UnitOfWork()
+    caller.stage_setting(uow, TENANT_SETTINGS, body.model_dump(mode="json"))
+    if sorted(body.open_modules) != before:
+        uow.publish(
+            caller.event("tenant.access_changed", ev.TenantAccessChanged(open_modules=sorted(body.open_modules)))
+        )
+    uow.commit()
     return body
 
 

@@ -17,6 +17,7 @@ from shared.contracts.directory import (
     RecordChanged,
     RecordDeleted,
     TargetGroupChanged,
+    TenantAccessChanged,
     UserCreated,
 )
 from shared.events import catalogue
@@ -29,6 +30,7 @@ __all__ = [
     "RecordChanged",
     "RecordDeleted",
     "TargetGroupChanged",
+    "TenantAccessChanged",
     "UserCreated",
 ]
 

@@ -40,6 +40,7 @@ from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
 from shared.permissions import Action
 from shared.schedules import Firing, at_plan
+from shared.service import user_caller
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
 
 # ----------------------------------------------------------------------------- sending
@@ -61,10 +62,11 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
         now = clock.iso(clock.now())
         uow = UnitOfWork()
         data = {**record.data, "status": CampaignStatus.sending.value, "started_at": now, "updated_at": now}
+        # Its sender: the user sending now, or the one who scheduled it (none for a service's own).
+        acting = caller.acting_user() or _sender(record)
+        data["sent_by"] = acting.user_id if acting else None
         target_group_id = record.data.get("target_group_id")
-        if target_group_id:
-            # The contacts its sender may see: the user sending now, or the one who scheduled it.
-            acting = caller.acting_user() or _sender(record)
+        if target_group_id:  # the contacts its sender may see
             request = AudienceRequested(
                 request_id=campaign_id,
                 requester=REQUESTER,
@@ -150,8 +152,8 @@ def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaig
         raise ValidationFailed.on("send_at", "Give a time in the future.", "past")
     changes: dict[str, Any] = {"status": CampaignStatus.scheduled.value, "send_at": clock.iso(send_at)}
     acting = caller.acting_user()
-    if acting is not None:  # the scheduled send reaches what this user sees
-        changes["sent_by"] = acting.model_dump(mode="json")
+    if acting is not None:  # the scheduled send is this user's: it reaches what they see
+        changes["sender"] = acting.model_dump(mode="json")
     record = change(caller, campaign_id, SCHEDULABLE, "be scheduled", changes)
     scheduler.save_record_schedule(SCHEDULE, caller.tenant, campaign_id, plan)
     return view(caller, record)
@@ -159,8 +161,8 @@ def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaig
 
 def _sender(record: Record) -> ActingUser | None:
     """The user who scheduled the campaign (none for a service's, e.g. an automation's)."""
-    sent_by = record.data.get("sent_by")
-    return ActingUser.model_validate(sent_by) if sent_by else None
+    sender = record.data.get("sender") or record.data.get("sent_by")  # "sent_by" held it before
+    return ActingUser.model_validate(sender) if isinstance(sender, dict) else None
 
 
 def _unschedule(caller: Caller, record: Record) -> None:
@@ -176,5 +178,10 @@ def _stored(tenant: str, campaign_id: str) -> Record | None:
 @job(SEND_JOB)
 @scheduler.on_firing(SCHEDULE, _stored, lambda record, _: record.data["status"] == CampaignStatus.scheduled)
 def run_scheduled_send(record: Record, fired: Firing) -> None:
-    """A campaign's schedule fired: send it, unless it was sent, paused or cancelled meanwhile."""
-    start_send(service_caller(fired.tenant_id), record.record_id)
+    """A campaign's schedule fired: send it as the user who scheduled it (their permission, the
+    contacts they see), unless it was sent, paused or cancelled meanwhile."""
+    sender = _sender(record)
+    if sender is None:  # a service's own campaign
+        start_send(service_caller(fired.tenant_id), record.record_id)
+        return
+    start_send(user_caller(Caller, fired.tenant_id, sender), record.record_id)

@@ -20,9 +20,10 @@ from typing import Any
 
 from services.email.domain.recipients import account_with, carrying, contact_with
 from services.email.domain.templates import tag_context
-from services.email.service import Caller
+from services.email.service import ACCESS, Caller, service_caller
 from services.email.store import EmailStore, Record
-from shared.contracts.directory import ContactErased, RecordChanged, RecordDeleted
+from shared import clock
+from shared.contracts.directory import ContactErased, RecordChanged, RecordDeleted, TenantAccessChanged
 from shared.errors import NotFound
 from shared.events import Envelope
 from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
@@ -216,3 +217,16 @@ def contexts_for(caller: Caller, contact_ids: list[str]) -> dict[str, dict[str, 
             elif "contact" in data:
                 found[contact_id] = tag_context({"id": contact_id, **data["contact"]}, data.get("account"), None)
     return found
+
+
+@subscribe("tenant.access_changed")
+def on_access_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    """The tenant's open modules (the directory's rule for who sees contacts); a late event older
+    than the one kept changes nothing."""
+    access = TenantAccessChanged.model_validate(envelope.data)
+    caller = service_caller(envelope.tenant_id)
+    at = clock.iso(envelope.occurred_at)
+    kept = caller.setting(ACCESS).get("at")
+    if kept and str(kept) >= at:
+        return
+    caller.stage_setting(uow, ACCESS, {"open_modules": sorted(access.open_modules), "at": at})

@@ -581,6 +581,7 @@ def _stage(
             to=data["to"],
             subject=data.get("subject"),
             campaign_id=data.get("campaign_id"),
+            sent_by=data.get("sent_by"),
             sent_at=outcome.sent_at,
         )
         uow.publish(caller.event("email.sent", event, event_id=derived_id("email.sent", record.record_id)))

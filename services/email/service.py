@@ -1,6 +1,6 @@
 """The email service's caller context, tenant defaults and its part of the permission rules.
 
-Who may do what (the kernel's check, `shared/permissions.py`, with this service's `POLICY`):
+Who may do what (the kernel's check, `shared/permissions.py`, with the tenant's `Caller.policy`):
 - Templates and campaigns are seen by every user of the tenant (shared work, as in seed 002's
   "Sähköpostipohjat" and "Sähköpostikampanjat"); every role creates them. Their owner is the user
   who created them: changing, deleting, sending, scheduling, pausing, resuming, cancelling and
@@ -9,10 +9,12 @@ Who may do what (the kernel's check, `shared/permissions.py`, with this service'
 - A contact's data (recipients lists, mail history, a template preview for a contact) is shown
   only when the caller may see the contact: its owner, from the recipients projection, is the
   caller or one of their groups, or the caller is a manager or an admin (this service does not
-  know a manager's team, so managers reach every record here). A contact out of sight is "not
-  found", the same answer as an unknown one.
+  know a manager's team, so managers reach every record here), or the tenant opened contacts to
+  every user (the directory's `open_modules`, heard from `tenant.access_changed`). A contact out of
+  sight is "not found", the same answer as an unknown one.
 - A campaign send reaches only the contacts its sender may see: the audience request carries the
-  sender (`ActingUser`) and the directory resolves the group as that user sees it.
+  sender (`ActingUser`) and the directory resolves the group as that user sees it; a group they
+  may not see is an unknown group to them (the send fails with "No target group ...").
 - List types and sending settings: managers and admins (their own modules).
 """
 
@@ -35,7 +37,8 @@ from shared.types import Owner
 DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
 
-POLICY = Policy()
+ACCESS = "access"  # the directory's open modules for the tenant, as `tenant.access_changed` told them
+DEFAULTS.register(ACCESS, lambda: {"open_modules": [], "at": None})
 VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
 
 
@@ -56,8 +59,14 @@ class Caller(_Caller):
     def subject(self) -> Subject:
         return Subject.of(self.auth)
 
+    @property
+    def policy(self) -> Policy:
+        """The tenant's part of the rules: the modules it opened to every user (the directory's
+        `open_modules`: an open "contacts" lets every user see every contact here too)."""
+        return Policy(open_resources=frozenset(self.setting(ACCESS).get("open_modules") or ()))
+
     def allows(self, action: Action, resource: str, owner: Owner | None = None) -> bool:
-        return permissions.allows(self.subject, action, resource, owner, POLICY)
+        return permissions.allows(self.subject, action, resource, owner, self.policy)
 
     def require(self, action: Action, resource: str, record: DataItem) -> None:
         """403 unless the caller may do `action` to this template or campaign (which they may see)."""
@@ -67,7 +76,7 @@ class Caller(_Caller):
 
     @property
     def sees_every_contact(self) -> bool:
-        return permissions.reach(self.subject, POLICY) is None
+        return permissions.visible_owners(self.subject, "contacts", self.policy) is None
 
     def sees_contact(self, contact: dict[str, Any] | None) -> bool:
         """Whether the caller may see a contact, from its projected fields (its `owner`)."""

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from pydantic import ValidationError
 
 from services.email import recipients, templates
 from services.email.domain.messages import (
@@ -158,9 +159,29 @@ def _reason(exc: DomainError) -> str:
     return "; ".join([exc.detail, *(f"{e.field}: {e.message}" for e in exc.errors)])
 
 
+def _refused(envelope: Envelope, exc: ValidationError) -> tuple[EmailSendRequested, str] | None:
+    """A request the contract refuses: without its bad fields, and why (None when even that is no
+    request: no requester, request id or recipient to record a mail under)."""
+    reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    try:
+        request = EmailSendRequested.model_validate({k: v for k, v in envelope.data.items() if k not in bad})
+    except ValidationError:
+        logger.warning("send request refused", extra={"event_id": envelope.id, "reasons": reasons})
+        return None
+    return request, f"The send request is not valid: {reasons}"
+
+
 @subscribe("email.send_requested")
 def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
-    request = EmailSendRequested.model_validate(envelope.data)
+    refused: str | None = None
+    try:
+        request = EmailSendRequested.model_validate(envelope.data)
+    except ValidationError as exc:  # the same event would be refused again: never retried
+        outcome = _refused(envelope, exc)
+        if outcome is None:
+            return
+        request, refused = outcome
     caller = service_caller(envelope.tenant_id)
     message_id = derived_id(request.requester, request.request_id)
     existing = caller.store.get(caller.tenant, KIND, message_id)
@@ -168,7 +189,7 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
         if existing.data.get("status") == MessageStatus.queued:
             enqueue(caller.tenant, message_id)  # an earlier delivery may have stopped before queueing
         return
-    status, error = _status(caller, request)
+    status, error = (MessageStatus.failed, refused) if refused else _status(caller, request)
     if status == MessageStatus.queued:
         try:
             request = _content(caller, request)

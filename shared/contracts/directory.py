@@ -56,6 +56,14 @@ class TargetGroupChanged(BaseModel):
     match: Match = "all"
 
 
+class TenantAccessChanged(BaseModel):
+    """The tenant's access settings as the directory now holds them. A service that shows the
+    directory's records (email: a contact's mails, a preview for a contact) applies the same rule:
+    a module in `open_modules` (accounts, contacts, target groups) is readable by every user."""
+
+    open_modules: list[str] = Field(default_factory=list, description="Modules every user of the tenant may see")
+
+
 class ClassChanged(BaseModel):
     id: str
     name: str
@@ -89,6 +97,7 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("target_group.created", TargetGroupChanged, "A target group was created."),
     ("target_group.updated", TargetGroupChanged, "A target group's conditions or members changed."),
     ("target_group.deleted", RecordDeleted, "A target group was deleted."),
+    ("tenant.access_changed", TenantAccessChanged, "The tenant's open modules changed (TenantSettings)."),
     ("class.created", ClassChanged, "A class (of a classification type) was created."),
     ("user.created", UserCreated, "A user joined the tenant (by an admin, a sign-up or provisioning)."),
     ("group.created", GroupChanged, "A user group was created (it has no members yet)."),

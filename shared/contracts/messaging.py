@@ -6,11 +6,16 @@ because the producers (email, sms) and the consumer (activities) are different s
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from shared.events import catalogue
+from shared.types import MAIL_NAME_MAX, MAIL_SUBJECT_MAX, OneLine
+
+# What reaches the mail's headers holds one line and the lengths the email API takes for them.
+MailSubject = Annotated[str, Field(max_length=MAIL_SUBJECT_MAX), OneLine]
+MailName = Annotated[str, Field(max_length=MAIL_NAME_MAX), OneLine]
 
 
 class MessageSent(BaseModel):
@@ -44,19 +49,23 @@ class EmailAttachment(BaseModel):
 
 
 class EmailSendRequested(BaseModel):
-    """Another service asks the email service to send one mail (ticket reply, reminder, invoice)."""
+    """Another service asks the email service to send one mail (ticket reply, reminder, invoice).
+
+    A request this model refuses (a subject with a line break, say) is that one mail failed, with
+    the reasons, when it names its requester, request id and recipient; otherwise it is logged and
+    dropped. It is never retried: the same event would be refused again."""
 
     request_id: str = Field(description="The requester's idempotency key: one mail per key, however often sent")
     requester: str = Field(description="The service asking (scanner, invoicing, activities ...)")
     to: str = Field(description="The recipient's address")
-    to_name: str | None = None
+    to_name: MailName | None = Field(None, description="The recipient's name: one line, at most 201 characters")
     contact_id: str | None = Field(None, description="The contact it goes to, if the recipient is one")
     account_id: str | None = None
     template_id: str | None = Field(None, description="Render this template; or give subject and bodies")
     data: dict[str, Any] = Field(
         default_factory=dict, description="Fields a template's tags read (the record the mail is about)"
     )
-    subject: str | None = None
+    subject: MailSubject | None = Field(None, description="One line, at most 500 characters")
     html: str | None = None
     text: str | None = None
     list_type_id: str | None = Field(

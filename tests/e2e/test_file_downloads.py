@@ -83,3 +83,22 @@ def test_a_campaign_attachment_over_what_is_left_is_refused_and_removed(api: Any
     assert s3.list_objects_v2(Bucket=bucket, Prefix=fields["key"]).get("KeyCount") == 0
     after = ok(admin.get(f"/campaigns/{campaign['id']}"))
     assert [a.get("status") for a in after["attachments"]] != ["uploaded"]
+
+
+@pytest.mark.parametrize("where", [_activity_files, _order_files])
+def test_only_a_passive_type_is_served_as_declared(api: Any, where: Any) -> None:
+    """S3 sends no `nosniff`: MHTML and the unknown types a browser sniffs as HTML come as bytes."""
+    client = api.as_(new_tenant(), "u1", "user")
+    url = where(client)
+    page = b"<html><script>alert(document.domain)</script></html>"
+    for declared, served in [
+        ("message/rfc822", "application/octet-stream"),
+        ("application/unknown", "application/octet-stream"),
+        ("image/png", "image/png"),
+    ]:
+        upload = created(client.post(url, json={"name": "f", "content_type": declared, "size": len(page)}))
+        upload_file(upload, "f", page)
+        ok(client.post(_complete(url, upload["attachment"]["id"])))
+        got = requests.get(ok(client.get(f"{url}/{upload['attachment']['id']}"))["url"], timeout=30)
+        assert got.status_code == 200 and got.content == page
+        assert (got.headers["Content-Type"], got.headers["Content-Disposition"]) == (served, content_disposition("f"))

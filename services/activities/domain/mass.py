@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.activities.domain.models import ActivityKind, Description, OptLocation, Subject
-from shared.contracts.audience import AudienceMember
+from shared.contracts.audience import ActingUser, AudienceMember
 from shared.errors import FieldError
 from shared.ids import derived_id
 from shared.schedules import (  # noqa: F401 (SCHEDULED_TIME, parse_scheduled_time: re-exported)
@@ -139,6 +139,7 @@ class MassActivity(BaseModel):
     kind: ActivityKind = Field(description="Whether the activities are events or tasks (from the type)")
     schedule_name: str | None = Field(None, description="The EventBridge Scheduler schedule that fires it")
     created_by: str
+    creator: ActingUser | None = Field(None, exclude=True)  # stored, not shown: whose sight a scheduled run has
     created_at: datetime
     updated_at: datetime
     version: int = 1

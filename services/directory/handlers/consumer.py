@@ -7,8 +7,9 @@ from typing import Any
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
 from services.directory.orders import create_customer
-from services.directory.service import Caller, service_caller
+from services.directory.service import Caller, readable, service_caller
 from services.directory.settings import DirectorySettings
+from services.directory.store import Record
 from services.directory.target_groups import Resolver
 from shared.auth import AuthContext, Role
 from shared.consumer import Handle
@@ -22,6 +23,7 @@ from shared.contracts.audience import (
     page_overhead,
 )
 from shared.entry import consumer_entry
+from shared.errors import NotFound
 from shared.events import Actor, Envelope, new_event
 from shared.ids import derived_id
 from shared.observability import logger, metrics
@@ -108,7 +110,11 @@ def _viewer(tenant_id: str, request: AudienceRequested) -> Caller | None:
 def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     request = AudienceRequested.model_validate(envelope.data)
     caller = service_caller(envelope.tenant_id, open_tenant=False)  # reads only; an unknown tenant has no group
-    record = caller.store.get(caller.tenant, "target_group", request.target_group_id)
+    viewer = _viewer(envelope.tenant_id, request)
+    try:  # a group the acting user may not see is unknown to them, as on the API (`readable`)
+        record: Record | None = readable(viewer or caller, "target_group", request.target_group_id, "target_groups")
+    except NotFound:
+        record = None
     if record is None:
         empty = AudiencePage(
             **_base(request),
@@ -120,7 +126,7 @@ def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
         )
         _publish(envelope, empty)
         return
-    resolver = Resolver(caller, model_of(record, TargetGroup), _viewer(envelope.tenant_id, request))
+    resolver = Resolver(caller, model_of(record, TargetGroup), viewer)
     for audience_page in _pages(request, resolver.members()):
         _publish(envelope, audience_page)
     metrics.add_metric(name="AudienceItemsRead", unit="Count", value=resolver.items_read)

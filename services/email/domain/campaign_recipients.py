@@ -69,6 +69,7 @@ def message_data(
         "campaign_id": campaign_id,
         "requester": "campaign",
         "request_id": campaign_id,
+        "sent_by": campaign.get("sent_by"),
         "message_id_header": message_id_header(message_id),
         "tracking": campaign.get("tracking"),
         "attachments": campaign.get("mail_attachments") or [],

@@ -124,7 +124,14 @@ class Campaign(BaseModel):
     created_at: datetime
     updated_at: datetime
     created_by: str | None = None
+    sent_by: str | None = Field(None, description="The user whose send it is: who sent it, or who scheduled it")
     version: int | None = None
+
+    @field_validator("sent_by", mode="before")
+    @classmethod
+    def _user_id(cls, value: Any) -> Any:
+        """A campaign scheduled before `sender` held its scheduler's ActingUser under this name."""
+        return value.get("user_id") if isinstance(value, dict) else value
 
 
 # ----------------------------------------------------------------------------- rules

@@ -56,6 +56,7 @@ class Message(BaseModel):
     requester: str | None = None
     campaign_id: str | None = None
     template_id: str | None = Field(None, description="The template the mail was made from")
+    sent_by: str | None = Field(None, description="The user whose send it is (a campaign's sender)")
     message_id_header: str = Field(description="The mail's Message-ID header, for threading replies")
     created_at: datetime
     sent_at: datetime | None = None

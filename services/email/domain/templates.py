@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.email.domain import sandbox
 from services.email.domain.sandbox import BoundedSandbox, RenderLimit
 from shared.errors import FieldError, ValidationFailed
-from shared.types import INPUT, OUTPUT, Name200, OneLine
+from shared.types import INPUT, MAIL_SUBJECT_MAX, OUTPUT, Name200, OneLine
 
 Part = Literal["subject", "html", "text"]
 PARTS: tuple[Part, ...] = ("subject", "html", "text")
@@ -54,7 +54,7 @@ OWNER_FIELDS = frozenset({"id", "type"})
 KNOWN: dict[str, frozenset[str]] = {"contact": CONTACT_FIELDS, "account": ACCOUNT_FIELDS, "owner": OWNER_FIELDS}
 ROOTS = frozenset({*KNOWN, "record"})
 
-Subject = Annotated[str, Field(min_length=1, max_length=500), OneLine]  # the Subject header: one line
+Subject = Annotated[str, Field(min_length=1, max_length=MAIL_SUBJECT_MAX), OneLine]  # the Subject header: one line
 Html = Annotated[str, Field(min_length=1, max_length=500_000)]
 Text = Annotated[str, Field(max_length=200_000)]
 

@@ -308,3 +308,21 @@ def test_bad_input_and_who_may_do_what(api: Api, world: dict[str, Any]) -> None:
     assert {own["id"], scheduled["id"]} <= listed
     assert user.delete(f"/mass-activities/{own['id']}").status_code == 204
     assert manager.delete(f"/mass-activities/{scheduled['id']}").status_code == 204
+
+
+def test_a_scheduled_run_asks_for_the_audience_as_its_creator(stack: LocalRuntime, world: dict[str, Any]) -> None:
+    """When the schedule fires, the audience is resolved as the manager who made the mass activity
+    (their role and groups: the contacts they see), not with the scheduler's full reach."""
+    manager = world["admin"].as_(world["tenant"], "manager-9", "manager", ["north"])
+    body = {"target_group_id": world["group"], "activity": TASK}
+    schedule = {"mode": "at", "at": "2034-06-01T11:00:00+03:00", "time_zone": HELSINKI}
+    mass = created(manager.post("/mass-activities", json={**body, "schedule": schedule}))
+    assert "creator" not in mass
+    assert mass["schedule_name"] in stack.fire_schedules(datetime(2034, 6, 1, 8, 0, tzinfo=UTC))
+    [run] = _done_runs(stack, manager, mass["id"], 1)
+    assert run["activities"] == 3
+    [request] = [
+        e for e in envelopes(stack, world["tenant"], "audience.requested") if e["data"]["request_id"] == run["id"]
+    ]
+    assert request["data"]["acting"] == {"user_id": "manager-9", "role": "manager", "groups": ["north"]}
+    assert request["actor"] == {"type": "user", "id": "manager-9"}

@@ -227,3 +227,33 @@ def test_a_from_address_must_be_on_a_verified_identity(admin: Api) -> None:
     accepted = tenant_admin.put("/email/settings", json={"from_address": f"sales@{DOMAIN}", "reply_to": ["a@b.fi"]})
     assert accepted.status_code == 200, accepted.text
     assert tenant_admin.get("/email/settings").json()["from_address"] == f"sales@{DOMAIN}"
+
+
+def test_a_request_its_contract_refuses_fails_alone(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    """A subject or recipient's name with a line break, or longer than the API takes, fails that one
+    mail with the reason (it stayed queued, unbuildable); a request naming no request id is dropped.
+    None of them is retried to the dead-letter queue, and the good request beside them goes."""
+    bad = [
+        ("subject", _request(tenant, subject="Hi\r\nBcc: all@evil.example")),
+        ("to_name", _request(tenant, to_name="Anna\nAsiakas")),
+        ("to_name", _request(tenant, to_name="A" * 202)),
+        ("subject", _request(tenant, subject="S" * 501)),
+    ]
+    nameless = _request(tenant)
+    del nameless["data"]["request_id"]
+    good = _request(tenant, to_name="A" * 201, subject="S" * 500, text="Fine.")
+    for envelope in [*(e for _, e in bad), nameless, good]:
+        put_envelope(stack, envelope)
+    good_id = derived_id("scanner", good["data"]["request_id"])
+    assert settle(stack, lambda: _sent_mails(stack, good_id))
+    for field, envelope in bad:
+        message_id = derived_id("scanner", envelope["data"]["request_id"])
+        message = settle(stack, lambda m=message_id: (r := admin.get(f"/email/messages/{m}")).ok and r.json())
+        assert message and message["status"] == "failed", (field, message)
+        assert message["error"].startswith(f"The send request is not valid: {field}: "), message
+        assert not _sent_mails(stack, message_id)
+    sqs = stack.client("sqs")
+    dlq = sqs.get_queue_url(QueueName="kontakt-dev-email-events-dlq")["QueueUrl"]
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    event_ids = {e["id"] for e in [*(e for _, e in bad), nameless]}
+    assert not [m for m in dead if any(i in m["Body"] for i in event_ids)]
