@@ -61,6 +61,13 @@ def sent_mails(stack: LocalRuntime) -> dict[str, list[EmailMessage]]:
     return found
 
 
+def raw_sent(stack: LocalRuntime, message_id: str) -> list[bytes]:
+    """The raw bytes of every mail SES took for our message (SendRawEmail's data, as moto keeps it)."""
+    header = f"Message-ID: <{message_id}@kontakt>".encode()
+    mails = [str(raw["raw_data"]).encode() for raw in ses_raw_messages(stack)]
+    return [mail for mail in mails if header in mail.split(b"\n\n", 1)[0]]
+
+
 def put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, Any]) -> None:
     """An email-table record written as the service writes it (a suppression or an opt-out, say)."""
     put_stored(stack, TABLE, tenant, kind, record_id, data)

@@ -15,7 +15,7 @@ import pytest
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import put_record, sent_mails
+from tests.e2e.email.helpers import put_record, raw_sent, sent_mails
 from tests.e2e.helpers import (
     assert_problem,
     created,
@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     upload_file,
     walk,
 )
+from tests.mail_wire import assert_one_click_on_the_wire
 
 MB = 1024 * 1024
 
@@ -144,6 +145,9 @@ def test_a_campaign_mails_each_member_once_and_respects_opt_outs(
     mail = mails[ids["anna"]][0]
     assert mail["Subject"] == "Spring news for Anna" and mail["To"] == "Anna <anna@example.com>"
     assert mail["List-Unsubscribe"] and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    [raw] = raw_sent(stack, ids["anna"])  # what SES got: a provider reads the one-click link from these bytes
+    [link] = assert_one_click_on_the_wire(raw)
+    assert link.startswith(f"{stack.api_url}/u/")
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Hi Anna of Acme" in html and "/t/" in html  # rendered, links tracked
 
