@@ -1,4 +1,4 @@
-"""The signing key for cursors and public tokens, read from Secrets Manager once per process."""
+"""The signing keys: cursors' (and legacy public links'), and the public links', read from Secrets Manager."""
 
 from functools import cache
 
@@ -14,3 +14,8 @@ def signing_key() -> bytes:
         raise RuntimeError("CURSOR_SECRET_NAME is not set")
     value = parameters.get_secret(name, max_age=3600)
     return str(value).encode()
+
+
+def link_keys() -> list[bytes]:
+    """The keys that sign and verify public links (unsubscribe, tracking), the signing one first."""
+    return [signing_key()]

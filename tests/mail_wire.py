@@ -9,6 +9,9 @@ parses back without a defect under the stdlib's strict policy.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import itertools
 import re
 from email import message_from_bytes, policy
@@ -63,3 +66,28 @@ def assert_one_click_on_the_wire(raw: bytes) -> list[str]:
     parsed = strictly_parsed(raw)
     assert str(parsed["List-Unsubscribe"]).replace(" ", "") == value.replace(" ", "").replace("\t", "")
     return [item.strip()[1:-1] for item in value.split(",")]
+
+
+def _decodings(segment: str) -> list[bytes]:
+    """The segment as it is and as every base64 or base32 reading of it that decodes."""
+    found = [segment.encode()]
+    padded = segment + "=" * (-len(segment) % 4)
+    for decode in (base64.urlsafe_b64decode, base64.b64decode):
+        with contextlib.suppress(ValueError, binascii.Error):
+            found.append(decode(padded))
+    for text in (segment.upper(), segment.upper().rstrip("=")):
+        with contextlib.suppress(ValueError, binascii.Error):
+            found.append(base64.b32decode(text + "=" * (-len(text) % 8)))
+    return found
+
+
+def assert_opaque(token: str, address: str) -> None:
+    """A public link's token: under 100 characters, and no reading of it or of any of its segments
+    (split at ".", "-", "_", "~") shows the recipient's address or its local part."""
+    assert len(token) < 100, f"a token of {len(token)} characters: {token}"
+    segments = {token, *re.split(r"[.~]", token), *re.split(r"[.~_-]", token)} - {""}
+    forms = {address, address.lower(), address.split("@")[0].lower(), address.split("@")[1].lower()}
+    for segment in segments:
+        for decoded in _decodings(segment):
+            for form in forms:
+                assert form.encode() not in decoded.lower(), f"{form!r} is readable in the token {token}"
