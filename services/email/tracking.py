@@ -33,9 +33,10 @@ class UnknownLink(Exception):
 
 def verified(token: str) -> TrackingClaims:
     """The claims of a tracking link; `BadToken` when forged, altered or malformed."""
-    from shared.secrets import link_keys, signing_key  # Secrets Manager
+    from shared.secrets import signing_key, verify_with_link_keys  # Secrets Manager
 
-    return read_token(token, link_keys(), legacy_key=signing_key() if is_legacy(token) else None)
+    legacy_key = signing_key() if is_legacy(token) else None
+    return verify_with_link_keys(lambda keys: read_token(token, keys, legacy_key=legacy_key), BadToken)
 
 
 def claimed_kind(token: str) -> str | None:

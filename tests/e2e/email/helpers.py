@@ -69,10 +69,10 @@ def raw_sent(stack: LocalRuntime, message_id: str) -> list[bytes]:
 
 
 def link_keys(stack: LocalRuntime) -> list[bytes]:
-    """The keys the stack signs public links with, the signing one first (as `shared.secrets.link_keys`)."""
+    """The keys the stack signs public links with (its email-link-key secret), the signing one first."""
     secrets = stack.client("secretsmanager")
-    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-cursor-key"))
-    return [str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()]
+    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-email-link-key"))
+    return [str(secrets.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]).encode()]
 
 
 def list_mail(
