@@ -105,7 +105,7 @@ def open_tenant_token(purpose: str, token: str, key: bytes, legacy: bool = False
 # or ULID as its 16 bytes), and the MAC is HMAC-SHA256 under the tenant's key, cut to 16 bytes.
 # The server reads the message record for everything else (the address, the list type, the
 # contact), so a forwarded mail or a proxy log shows two random ids and nothing about the person.
-# An unsubscribe link is 63 characters, a click link 66. Links of the claims format above (a
+# An unsubscribe link is 68 characters, a click link 71 (ULID or UUID ids). Links of the claims format (a
 # "." between body and MAC) are still honoured until LEGACY_LINKS_UNTIL.
 
 # A year (an unsubscribe link's validity, DEFAULT_VALIDITY) after opaque links came: the last legacy link expires.
