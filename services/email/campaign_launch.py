@@ -15,7 +15,7 @@ from typing import Any
 
 from services.email import stats
 from services.email.campaign_recipients import CHUNK, enqueue_many, recipient_records
-from services.email.campaigns import KIND, change, conflict, record_of, view
+from services.email.campaigns import KIND, change, conflict, record_of, stage_copies, view
 from services.email.domain.campaigns import (
     AUDIENCE_FIELDS,
     CANCELLABLE,
@@ -65,6 +65,10 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
         # Its sender: the user sending now, or the one who scheduled it (none for a service's own).
         acting = caller.acting_user() or _sender(record)
         data["sent_by"] = acting.user_id if acting else None
+        # What goes is the templates as they are now; a scheduled campaign keeps its copies (one
+        # scheduled before copies takes them now, if its templates still stand).
+        draft = status == CampaignStatus.draft
+        stage_copies(caller, uow, campaign_id, record.data, again=draft, strict=draft)
         target_group_id = record.data.get("target_group_id")
         if target_group_id:  # the contacts its sender may see
             request = AudienceRequested(
@@ -154,7 +158,16 @@ def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaig
     acting = caller.acting_user()
     if acting is not None:  # the scheduled send is this user's: it reaches what they see
         changes["sender"] = acting.model_dump(mode="json")
-    record = change(caller, campaign_id, SCHEDULABLE, "be scheduled", changes)
+    # The templates are copied as they are now (again when scheduled again): a scheduled campaign
+    # sends them though they be changed or deleted meanwhile (docs/decisions.md).
+    record = change(
+        caller,
+        campaign_id,
+        SCHEDULABLE,
+        "be scheduled",
+        changes,
+        lambda r, uow: stage_copies(caller, uow, r.record_id, r.data),
+    )
     scheduler.save_record_schedule(SCHEDULE, caller.tenant, campaign_id, plan)
     return view(caller, record)
 

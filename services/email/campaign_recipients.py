@@ -24,8 +24,8 @@ from typing import Any
 
 import boto3
 
-from services.email import campaign_files, list_types, recipients, stats, templates
-from services.email.campaigns import KIND, conflict, record_of
+from services.email import campaign_files, list_types, recipients, stats
+from services.email.campaigns import KIND, conflict, record_of, template_of
 from services.email.domain.campaign_recipients import (
     AddedContact,
     ContactsAdd,
@@ -169,7 +169,7 @@ def stage_members(
     ]
     requeue = [m for m in existing if existing[m].data.get("status") == "queued"]
     if todo:
-        template = templates.get_template(caller, template_id)
+        template = template_of(caller, campaign_id, template_id)  # its copy (services/email/campaigns.py)
         known = recipients.contexts_for(caller, [m.contact_id for m in todo if m.contact_id not in hidden])
         contexts = {m.contact_id: member_context(m, known.get(m.contact_id)) for m in todo}
         addresses = [normalise(a) for c in contexts.values() if (a := (c.get("contact") or {}).get("email"))]

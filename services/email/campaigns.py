@@ -13,7 +13,7 @@ The other parts of a campaign: sending it now or at a time, pausing, resuming an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from services.email import list_types, stats, templates
@@ -25,11 +25,12 @@ from services.email.domain.campaigns import (
     CampaignUpdate,
     shown_status,
 )
+from services.email.domain.templates import Template
 from services.email.service import Caller
 from services.email.store import Record
 from shared import clock
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
-from shared.ids import new_id
+from shared.ids import derived_id, new_id
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, kind_page, model_of
@@ -77,20 +78,74 @@ def conflict(record: Record, doing: str) -> Conflict:
     return Conflict(f"Campaign {record.record_id} is {record.data['status']}: it cannot {doing}.")
 
 
-def change(caller: Caller, campaign_id: str, allowed: Iterable[str], doing: str, changes: dict[str, Any]) -> Record:
-    """Move the campaign to new data if its stored status allows it; 409 otherwise; retried."""
+def change(
+    caller: Caller,
+    campaign_id: str,
+    allowed: Iterable[str],
+    doing: str,
+    changes: dict[str, Any],
+    also: Callable[[Record, UnitOfWork], None] | None = None,
+) -> Record:
+    """Move the campaign to new data if its stored status allows it; 409 otherwise; retried.
+    `also`: more writes of the same transaction, from the record as read (the template copies)."""
 
     def attempt() -> Record:
         record = record_of(caller, campaign_id, Action.SEND)
         if record.data["status"] not in allowed:
             raise conflict(record, doing)
         uow = UnitOfWork()
+        if also is not None:
+            also(record, uow)
         caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.iso(clock.now())})
         uow.commit()
         return record
 
     result: Record = run_with_retries(attempt)
     return result
+
+
+# ----------------------------------------------------------------------------- the templates it sends
+
+COPY = "template_copy"  # a campaign's copy of one of its templates, taken when it leaves draft
+
+
+def copy_id(campaign_id: str, template_id: str) -> str:
+    return derived_id(campaign_id, "template", template_id)
+
+
+def stage_copies(
+    caller: Caller, uow: UnitOfWork, campaign_id: str, data: dict[str, Any], again: bool = True, strict: bool = True
+) -> None:
+    """Copy the campaign's templates (`template_id`, `automatic_template_id`) as they are now, in
+    the write that schedules or sends it: it sends those copies, though a template be changed or
+    deleted after (docs/decisions.md). A record each (a template fills most of an item). `again`:
+    a copy taken before is taken again (scheduled again), else kept. A template gone keeps its
+    copy; gone with none is a 422 naming the field (`strict`), else left to fail when staged."""
+    for field in ("template_id", "automatic_template_id"):
+        template_id = data.get(field)
+        if not template_id or (field == "automatic_template_id" and template_id == data.get("template_id")):
+            continue
+        copy = caller.store.get(caller.tenant, COPY, copy_id(campaign_id, template_id))
+        if copy is not None and not again:
+            continue
+        template = caller.store.get(caller.tenant, templates.TEMPLATE, template_id)
+        if template is None:
+            if copy is None and strict:
+                raise ValidationFailed.on(field, f"No template {template_id}.", "not_found")
+            continue
+        copied = {**template.data, "version": template.version}
+        if copy is None:
+            caller.store.add(uow, caller.store.new(caller.tenant, COPY, copy_id(campaign_id, template_id), copied))
+        else:
+            caller.store.replace(uow, copy, copied)
+
+
+def template_of(caller: Caller, campaign_id: str, template_id: str) -> Template:
+    """The template a campaign sends: its copy; the live one for a campaign launched before copies."""
+    copy = caller.store.get(caller.tenant, COPY, copy_id(campaign_id, template_id))
+    if copy is None:
+        return templates.get_template(caller, template_id)
+    return Template.model_validate({**copy.data, "id": template_id})
 
 
 # ----------------------------------------------------------------------------- commands

@@ -65,7 +65,7 @@ from shared import clock
 from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.ids import derived_id
 from shared.observability import logger
-from shared.secrets import signing_key
+from shared.secrets import link_keys
 from shared.service import SETTING
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, transaction
 
@@ -463,11 +463,8 @@ def _mail(record: Record, parts: list[Part]) -> Mail:
     data = record.data
     tenant = record.pk.split("#")[1]
     headers: dict[str, str] = {}
-    if data.get("list_type_id"):
-        message_id = record.record_id if data.get("campaign_id") else None
-        headers = list_unsubscribe_headers(
-            tenant, data["to"], data["list_type_id"], data.get("contact_id"), message_id=message_id
-        )
+    if data.get("list_type_id"):  # the link names the mail; its record says whose and which list type
+        headers = list_unsubscribe_headers(tenant, record.record_id)
     return Mail.model_validate(
         {
             **data,
@@ -493,7 +490,7 @@ def _tracked(
     opens, clicks = _tracking(tracking)
     if html is None or not (opens or clicks):
         return html
-    return instrument(html, base_url(), tenant, message_id, opens, clicks, signing_key(), links=list(links or []))
+    return instrument(html, base_url(), tenant, message_id, opens, clicks, link_keys(), links=list(links or []))
 
 
 def _read_attachments(items: list[dict[str, Any]]) -> list[Part] | None:

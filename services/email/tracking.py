@@ -3,7 +3,7 @@
 A campaign with tracking on gets its HTML instrumented when its mails are sent
 (`services.email.domain.tracking.instrument`; the sender records the mail's links on the message
 when it claims it); a recipient's mail client then fetches the pixel (an open) or follows a link (a
-click). A click's token names the link by its position in the message's recorded links: the redirect
+click). A click's (opaque) token names the link by its position in the message's recorded links: the redirect
 goes only to a URL that stood in that mail. Links of mails sent before (a URL in a token signed with
 the stack's secret) still work while their URL stands in their message's stored HTML. Both are
 recorded through the feedback path (`services.email.feedback.apply`), the same as an SES report:
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from services.email import feedback
 from services.email.domain.feedback import Feedback, Kind
-from services.email.domain.tokens import BadToken, unverified_claims
+from services.email.domain.tokens import BadToken, is_legacy, peek_kind, unverified_claims
 from services.email.domain.tracking import TrackingClaims, is_safe_link, links_of, read_token
 from services.email.service import service_caller
 from services.email.transactional import KIND as MESSAGE
@@ -37,19 +37,18 @@ class UnknownLink(Exception):
     """A click whose message, or whose link in that message, is not known: nowhere to go."""
 
 
-def _key() -> bytes:
-    from shared.secrets import signing_key  # Secrets Manager
-
-    return signing_key()
-
-
-def verified(token: str, key: bytes | None = None) -> TrackingClaims:
+def verified(token: str) -> TrackingClaims:
     """The claims of a tracking link; `BadToken` when forged, altered or malformed."""
-    return read_token(token, key if key is not None else _key())
+    from shared.secrets import signing_key, verify_with_link_keys  # Secrets Manager
+
+    legacy_key = signing_key() if is_legacy(token) else None
+    return verify_with_link_keys(lambda keys: read_token(token, keys, legacy_key=legacy_key), BadToken)
 
 
 def claimed_kind(token: str) -> str | None:
     """What an unverified token says it is (to answer a bad pixel as a pixel); never trusted otherwise."""
+    if not is_legacy(token):
+        return peek_kind(token)
     claims = unverified_claims(token)
     return str(claims.get("k")) if claims is not None else None
 

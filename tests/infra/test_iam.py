@@ -17,7 +17,10 @@ TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table"
 
 # Actions that have no resource-level permissions (Service Authorization Reference): a statement
 # may grant them on "*", and only them.
-WILDCARD_ONLY = {"ses:GetAccount": "SES v2 GetAccount (the sender's send rate) takes no resource"}
+WILDCARD_ONLY = {
+    "ses:GetAccount": "SES v2 GetAccount (the sender's send rate) takes no resource",
+    "secretsmanager:GetRandomPassword": "a random string (the link key rotation's new key): no resource",
+}
 
 
 # ---------------------------------------------------------------- the evaluator
@@ -156,6 +159,7 @@ def _publish(bus: str) -> Call:
 
 
 SECRET: Call = ("secretsmanager", "GetSecretValue", {"SecretId": "{secret:CursorSecret}"})
+LINK_SECRET: Call = ("secretsmanager", "GetSecretValue", {"SecretId": "{secret:EmailLinkKeySecret}"})
 SMTP_SECRET = "kontakt/dev/smtp/t1"  # a tenant's SMTP password (services/email/transports.py)
 OTHER_SECRET = "kontakt/dev/other/t1"
 
@@ -257,6 +261,7 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _object("DeleteObject", "{bucket:EmailFilesBucket}", "t/campaign/1/2"),
             ("ses", "GetEmailIdentity", {"EmailIdentity": "shop.example"}),
             SECRET,
+            LINK_SECRET,
             _secret("CreateSecret", SMTP_SECRET),
             _secret("PutSecretValue", SMTP_SECRET),
             _secret("DeleteSecret", SMTP_SECRET),
@@ -301,10 +306,12 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
                 {"FromEmailAddress": "a@shop.example", "ConfigurationSetName": "{set:EmailConfigurationSet}"},
             ),
             ("ses", "GetAccount", {}),
-            SECRET,
+            LINK_SECRET,
             _secret("GetSecretValue", SMTP_SECRET),
         ],
         [
+            SECRET,  # the cursor secret: the sender signs links with the link key only
+            ("secretsmanager", "PutSecretValue", {"SecretId": "{secret:EmailLinkKeySecret}"}),
             _object("GetObject", "{bucket:ActivitiesFilesBucket}", "t/1"),
             _secret("PutSecretValue", SMTP_SECRET),
             _secret("GetSecretValue", OTHER_SECRET),
@@ -312,6 +319,22 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ("ses", "SendEmail", {"FromEmailAddress": "a@shop.example", "ConfigurationSetName": "another"}),
             ("ses", "SendRawEmail", {}),
             _object("PutObject", "{bucket:EmailFilesBucket}", "t/1"),
+        ],
+    ),
+    "EmailLinkKeyRotationFunction": (
+        [
+            ("secretsmanager", "DescribeSecret", {"SecretId": "{secret:EmailLinkKeySecret}"}),
+            LINK_SECRET,
+            ("secretsmanager", "PutSecretValue", {"SecretId": "{secret:EmailLinkKeySecret}"}),
+            ("secretsmanager", "UpdateSecretVersionStage", {"SecretId": "{secret:EmailLinkKeySecret}"}),
+            ("secretsmanager", "GetRandomPassword", {}),
+        ],
+        [
+            SECRET,
+            ("secretsmanager", "PutSecretValue", {"SecretId": "{secret:CursorSecret}"}),
+            _secret("GetSecretValue", SMTP_SECRET),
+            _put("{table:EmailTable}"),
+            ("secretsmanager", "DeleteSecret", {"SecretId": "{secret:EmailLinkKeySecret}"}),
         ],
     ),
     "EmailFeedbackFunction": (

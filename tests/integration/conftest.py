@@ -112,6 +112,7 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
             monkeypatch.setenv(name, value)
         settings.load.cache_clear()
         secrets.signing_key.cache_clear()
+        secrets.link_keys.cache_clear()
         parameters.base.DEFAULT_PROVIDERS.clear()  # their clients know the previous module's emulator
         outbox._events_client.cache_clear()
         outbox._sqs_client.cache_clear()

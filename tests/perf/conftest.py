@@ -156,6 +156,7 @@ def acting_as(runtime: LocalRuntime, function_id: str, table_id: str) -> Iterato
     os.environ.update(env)
     settings.load.cache_clear()
     secrets.signing_key.cache_clear()
+    secrets.link_keys.cache_clear()
     table = runtime.stack.tables[table_id].name
     bind_table(table)
     try:
@@ -168,6 +169,7 @@ def acting_as(runtime: LocalRuntime, function_id: str, table_id: str) -> Iterato
                 os.environ[name] = value
         settings.load.cache_clear()
         secrets.signing_key.cache_clear()
+        secrets.link_keys.cache_clear()
         if bound:
             bind_table(bound)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import datetime
 from email.errors import MessageError
+from email.headerregistry import UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formataddr, formatdate
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -178,8 +183,78 @@ def build_mime(mail: Mail, sender: Sender) -> EmailMessage:
         raise Unbuildable(f"The mail cannot be built: {exc}") from exc
 
 
+MAX_LINE = 998  # RFC 5322 2.1.1: a line's limit, CRLF excluded
+ITEM_BOUNDARY = re.compile(r"(?<=>,)([ \t]+)")  # between the `<...>` items of a list (RFC 2369)
+WORD_BOUNDARY = re.compile(r"([ \t]+)")
+ENCODED_BYTES = 39  # UTF-8 bytes an encoded word holds: 52 base64 characters, 64 with its frame (RFC 2047: 75)
+
+
+class WirePolicy(EmailPolicy):
+    """The policy a mail is written with: an ASCII header value goes as it is, never RFC 2047-encoded.
+
+    The stdlib's default policy encodes a header as `=?utf-8?q?...?=` words when a token of it is
+    longer than a line (78): `List-Unsubscribe`'s URL always is, and mailbox providers, which read
+    the raw header for RFC 8058's one-click, then see no `<https://...>`. Here an ASCII value is
+    folded only at its whitespace, between its `<...>` items when it has them (`List-Unsubscribe`,
+    RFC 2369), else between words, lines kept under 78 where the items allow and never past 998;
+    a value with non-ASCII text still becomes encoded words, as it must: an unstructured one (a
+    subject) as whole words of its own (`_encoded_words`: the stdlib's folder drops the space between
+    two words it splits there), an address's name by the stdlib."""
+
+    def fold(self, name: str, value: Any) -> str:
+        folded = _fold_ascii(name, value, self)
+        return folded if folded is not None else super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        folded = _fold_ascii(name, value, self)
+        return folded.encode("ascii") if folded is not None else super().fold_binary(name, value)
+
+
+def _encoded_words(name: str, text: str, linesep: str) -> str:
+    """An unstructured value as RFC 2047 base64 words of whole characters, one a line: the space
+    between encoded words is not part of the text, so every character of it, spaces too, is inside one."""
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        if len((chunk + char).encode()) > ENCODED_BYTES:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    encoded = [f"=?utf-8?b?{base64.b64encode(word.encode()).decode()}?=" for word in words]
+    return f"{name}: " + f"{linesep} ".join(encoded) + linesep
+
+
+WIRE = WirePolicy()
+
+
+def _fold_ascii(name: str, value: Any, policy: EmailPolicy) -> str | None:
+    """`name: value` folded at whitespace (items first); None for a value that is not one plain ASCII line."""
+    text = str(value)
+    if has_control_character(text):
+        return None
+    if not text.isascii():
+        return _encoded_words(name, text, policy.linesep) if isinstance(value, UnstructuredHeader) else None
+    if text != text.strip():
+        return None
+    soft = policy.max_line_length or MAX_LINE
+    for boundary in (ITEM_BOUNDARY, WORD_BOUNDARY):
+        pieces = boundary.split(text)  # [piece, space, piece, space, ...]
+        if boundary is ITEM_BOUNDARY and len(pieces) == 1 and len(name) + 2 + len(text) > soft:
+            continue  # no items: fold between words
+        lines = [f"{name}: {pieces[0]}"]
+        for space, piece in zip(pieces[1::2], pieces[2::2], strict=True):
+            if len(lines[-1]) + len(space) + len(piece) <= soft:
+                lines[-1] += space + piece
+            else:
+                lines.append(space + piece)  # folding: the line break goes before whitespace
+        if all(len(line) <= MAX_LINE for line in lines):
+            return policy.linesep.join(lines) + policy.linesep
+    raise ValueError(f"the {name} header has a word longer than a line ({MAX_LINE} characters)")
+
+
 def _build(mail: Mail, sender: Sender) -> EmailMessage:
-    mime = EmailMessage()
+    mime = EmailMessage(policy=WIRE)
     mime["From"] = formataddr((sender.from_name or "", sender.from_address))
     mime["To"] = formataddr((mail.to_name or "", mail.to))
     mime["Subject"] = mail.subject

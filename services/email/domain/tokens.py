@@ -16,7 +16,13 @@ import binascii
 import hashlib
 import hmac
 import json
-from typing import Any
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ulid import ULID
 
 KEY_LABEL = "kontakt/public-links/v1/"  # a new label gives every tenant a new key
 
@@ -90,3 +96,126 @@ def open_tenant_token(purpose: str, token: str, key: bytes, legacy: bool = False
         if not legacy:
             raise
     return open_token(purpose, token, key)
+
+
+# ----------------------------------------------------------------------------- opaque links (issue 15 part 3)
+#
+# A public link names its mail, not its recipient: `base64url(payload | MAC)`, where the payload is
+# the link's kind, a click's link position, the tenant id and the message id, each id packed (a UUID
+# or ULID as its 16 bytes), and the MAC is HMAC-SHA256 under the tenant's key, cut to 16 bytes.
+# The server reads the message record for everything else (the address, the list type, the
+# contact), so a forwarded mail or a proxy log shows two random ids and nothing about the person.
+# An unsubscribe link is 68 characters, a click link 71 (ULID or UUID ids). Links of the claims format (a
+# "." between body and MAC) are still honoured until LEGACY_LINKS_UNTIL.
+
+# A year (an unsubscribe link's validity, DEFAULT_VALIDITY) after opaque links came: the last legacy link expires.
+LEGACY_LINKS_UNTIL = datetime(2027, 12, 6, tzinfo=UTC)
+OPAQUE_MAC_BYTES = 16
+OPAQUE_LABEL = b"kontakt/opaque-link/v1:"
+LinkKind = Literal["unsubscribe", "open", "click"]
+KIND_BYTES: dict[str, bytes] = {"unsubscribe": b"u", "open": b"o", "click": b"c"}
+PLAIN, AS_UUID, AS_ULID = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class LinkRef:
+    """What an opaque link names: its kind, the tenant, the message and (a click) the link's position."""
+
+    kind: LinkKind
+    tenant: str
+    message_id: str
+    link: int | None = None
+
+
+def is_legacy(token: str) -> bool:
+    """A token of the claims format (`<body>.<mac>`), not an opaque one."""
+    return "." in token
+
+
+def legacy_allowed(now: datetime | None = None) -> bool:
+    return (now or datetime.now(UTC)) < LEGACY_LINKS_UNTIL
+
+
+def _pack_id(value: str) -> bytes:
+    try:
+        if str(uuid.UUID(value)) == value:
+            return bytes([AS_UUID]) + uuid.UUID(value).bytes
+    except ValueError:
+        pass
+    try:
+        if str(ULID.from_str(value)) == value:
+            return bytes([AS_ULID]) + ULID.from_str(value).bytes
+    except ValueError:
+        pass
+    data = value.encode()
+    if not data or len(data) > 255:
+        raise ValueError(f"an id of {len(data)} bytes cannot go in a link")
+    return bytes([PLAIN, len(data)]) + data
+
+
+def _unpack_id(data: bytes, at: int) -> tuple[str, int]:
+    form = data[at]
+    if form == AS_UUID:
+        return str(uuid.UUID(bytes=data[at + 1 : at + 17])), at + 17
+    if form == AS_ULID:
+        return str(ULID.from_bytes(data[at + 1 : at + 17])), at + 17
+    if form == PLAIN:
+        size = data[at + 1]
+        return data[at + 2 : at + 2 + size].decode(), at + 2 + size
+    raise ValueError("unknown id form")
+
+
+def _opaque_mac(key: bytes, tenant: str, payload: bytes) -> bytes:
+    return hmac.new(tenant_key(key, tenant), OPAQUE_LABEL + payload, hashlib.sha256).digest()[:OPAQUE_MAC_BYTES]
+
+
+def seal(ref: LinkRef, keys: Sequence[bytes]) -> str:
+    """The opaque token of a link, signed with the first (current) of `keys` for the tenant."""
+    payload = KIND_BYTES[ref.kind]
+    if ref.kind == "click":
+        payload += int(ref.link or 0).to_bytes(2, "big")
+    payload += _pack_id(ref.tenant) + _pack_id(ref.message_id)
+    return b64(payload + _opaque_mac(keys[0], ref.tenant, payload))
+
+
+def _parse(payload: bytes) -> LinkRef:
+    kinds = {value: name for name, value in KIND_BYTES.items()}
+    kind = kinds.get(payload[:1])
+    if kind is None:
+        raise ValueError("unknown kind")
+    at, link = 1, None
+    if kind == "click":
+        link, at = int.from_bytes(payload[1:3], "big"), 3
+    tenant, at = _unpack_id(payload, at)
+    message_id, at = _unpack_id(payload, at)
+    if at != len(payload) or not tenant or not message_id:
+        raise ValueError("trailing bytes")
+    return LinkRef(kind, tenant, message_id, link)  # type: ignore[arg-type]
+
+
+def _payload(token: str) -> tuple[bytes, bytes, LinkRef]:
+    if not token.isascii() or is_legacy(token) or len(token) > 400:
+        raise BadToken("not an opaque link")
+    try:
+        raw = unb64(token)
+        payload, signature = raw[:-OPAQUE_MAC_BYTES], raw[-OPAQUE_MAC_BYTES:]
+        return payload, signature, _parse(payload)
+    except (ValueError, IndexError, binascii.Error) as error:
+        raise BadToken("malformed link") from error
+
+
+def unseal(token: str, keys: Sequence[bytes]) -> LinkRef:
+    """What an opaque link names, when one of `keys` (the current one, then the previous) signed it
+    for its tenant; `BadToken` for anything forged, altered or malformed."""
+    payload, signature, ref = _payload(token)
+    if any(hmac.compare_digest(signature, _opaque_mac(key, ref.tenant, payload)) for key in keys if key):
+        return ref
+    raise BadToken("bad signature")
+
+
+def peek_kind(token: str) -> str | None:
+    """What an opaque link says it is, not checked (to answer a bad pixel as a pixel)."""
+    try:
+        return _payload(token)[2].kind
+    except BadToken:
+        return None

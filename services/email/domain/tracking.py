@@ -3,11 +3,11 @@
 `links_of` lists the mail's trackable links: every distinct http(s) `<a href>` (not our own `/u/`
 and `/t/` links, none holding a control character). The sender records that list on the message
 when it claims the mail, then `instrument` rewrites each of those `<a href>` to
-`{base_url}/t/{token}` (kind "click", carrying the link's position in the list, not the URL) and
+`{base_url}/t/{token}` (kind "click", an opaque token naming the link's position, not the URL) and
 appends a 1x1 pixel `{base_url}/t/{token}` (kind "open") before `</body>`. The public `/t/` route
 looks the position up in the message's recorded list: it redirects only to a URL that stood in that
-mail, never to one a token or a request names (no open redirect). Tokens are signed with the
-tenant's key like unsubscribe links (services/email/domain/tokens.py, purpose "track").
+mail, never to one a token or a request names (no open redirect). Tokens are opaque and signed with
+the tenant's key like unsubscribe links (services/email/domain/tokens.py, `seal`).
 Unsubscribe links, mailto links and links we do not track stay as they are.
 
 The HTML is read with the stdlib parser; only the rewritten `<a>` start tags change, every other
@@ -16,13 +16,25 @@ byte of the mail stays as written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 from html.parser import HTMLParser
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from services.email.domain.tokens import BadToken, open_tenant_token, open_token, sign_for_tenant
+from services.email.domain.tokens import (
+    BadToken,
+    LinkRef,
+    is_legacy,
+    legacy_allowed,
+    open_tenant_token,
+    open_token,
+    seal,
+    sign_for_tenant,
+    unseal,
+)
 from shared.types import has_control_character
 
 PURPOSE = "track"
@@ -42,18 +54,36 @@ class TrackingClaims(BaseModel):
     url: str | None = Field(None, alias="u", description="A legacy click's link (`read_token`)")
 
 
-def tracking_token(tenant: str, message_id: str, kind: TrackKind, link: int | None, key: bytes) -> str:
-    """A token signed with the tenant's key, derived from the stack's signing secret `key`."""
+def tracking_token(tenant: str, message_id: str, kind: TrackKind, link: int | None, keys: Sequence[bytes]) -> str:
+    """An opaque tracking token (`services/email/domain/tokens.py`, `seal`): the tenant, the mail,
+    the kind and a click's link position, signed with the tenant's key derived from `keys[0]`."""
+    return seal(LinkRef(kind, tenant, message_id, link if kind == "click" else None), keys)
+
+
+def legacy_tracking_token(tenant: str, message_id: str, kind: TrackKind, link: int | None, key: bytes) -> str:
+    """A token of the claims format, as mails sent before opaque links carry (for tests of those)."""
     claims = TrackingClaims(tenant=tenant, message_id=message_id, kind=kind, link=link)
     return sign_for_tenant(PURPOSE, claims.model_dump(by_alias=True, exclude_none=True), key)
 
 
-def read_token(token: str, key: bytes) -> TrackingClaims:
+def read_token(
+    token: str, keys: Sequence[bytes], legacy_key: bytes | None = None, now: datetime | None = None
+) -> TrackingClaims:
     """The claims of a tracking token; `BadToken` when forged, altered or malformed.
 
-    A legacy token (signed with the stack's secret itself, a click carrying its URL, as mails sent
-    before per-tenant keys hold) is read too: its URL is followed only when it stands among the
-    links of its message's stored HTML (services/email/tracking.py), so it redirects nowhere else."""
+    An opaque token verifies with any of `keys` (the current and the previous link key). A token of
+    the claims format (mails sent before opaque links) is read until LEGACY_LINKS_UNTIL with
+    `legacy_key` (the stack's cursor secret), and so is an older one still (signed with that secret
+    itself, a click carrying its URL): its URL is followed only when it stands among the links of
+    its message's stored HTML (services/email/tracking.py), so it redirects nowhere else."""
+    if not is_legacy(token):
+        ref = unseal(token, keys)
+        if ref.kind == "unsubscribe":
+            raise BadToken("not a tracking link")
+        return TrackingClaims(tenant=ref.tenant, message_id=ref.message_id, kind=ref.kind, link=ref.link)
+    if not legacy_allowed(now) or legacy_key is None:
+        raise BadToken("legacy links are no longer honoured")
+    key = legacy_key
     try:
         raw, legacy = open_tenant_token(PURPOSE, token, key), False
     except BadToken:
@@ -146,7 +176,7 @@ def instrument(
     message_id: str,
     opens: bool,
     clicks: bool,
-    key: bytes,
+    keys: Sequence[bytes],
     links: list[str] | None = None,
 ) -> str:
     """The mail's HTML with tracking links.
@@ -156,7 +186,7 @@ def instrument(
       message_id, the link's position in `links`), signed with the tenant's key.
     - `opens`: a 1x1 pixel `<img src="{base_url}/t/{token}">` (kind open) before `</body>`, or at the
       end of a fragment without one.
-    `key` is the stack's signing secret (`shared.secrets.signing_key()`); `base_url` is
+    `keys` are the link keys (`shared.secrets.link_keys()`, the current first); `base_url` is
     `services.email.unsubscribe.base_url()`. With both switches off the HTML comes back unchanged.
     """
     if not html or not (opens or clicks):
@@ -171,12 +201,12 @@ def instrument(
             index = position.get(href.strip()) if href is not None and _tracked(href, base) else None
             if index is None or not raw:
                 continue
-            link = f"{base}/t/{tracking_token(tenant, message_id, 'click', index, key)}"
+            link = f"{base}/t/{tracking_token(tenant, message_id, 'click', index, keys)}"
             changed = [(name, link if name == "href" else value) for name, value in attrs]
             start = _offset(starts, where)
             edits.append((start, start + len(raw), _start_tag(raw, changed)))
     if opens:
-        pixel_url = f"{base}/t/{tracking_token(tenant, message_id, 'open', None, key)}"
+        pixel_url = f"{base}/t/{tracking_token(tenant, message_id, 'open', None, keys)}"
         pixel = f'<img src="{pixel_url}" width="1" height="1" alt="" style="border:0;width:1px;height:1px">'
         at = _offset(starts, parser.body_end) if parser.body_end else len(html)
         edits.append((at, at, pixel))

@@ -61,6 +61,52 @@ def sent_mails(stack: LocalRuntime) -> dict[str, list[EmailMessage]]:
     return found
 
 
+def raw_sent(stack: LocalRuntime, message_id: str) -> list[bytes]:
+    """The raw bytes of every mail SES took for our message (SendRawEmail's data, as moto keeps it)."""
+    header = f"Message-ID: <{message_id}@kontakt>".encode()
+    mails = [str(raw["raw_data"]).encode() for raw in ses_raw_messages(stack)]
+    return [mail for mail in mails if header in mail.split(b"\n\n", 1)[0]]
+
+
+def link_keys(stack: LocalRuntime) -> list[bytes]:
+    """The keys the stack signs public links with (its email-link-key secret), the signing one first."""
+    secrets = stack.client("secretsmanager")
+    name = next(s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("-email-link-key"))
+    return [str(secrets.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]).encode()]
+
+
+def list_mail(
+    stack: LocalRuntime,
+    tenant: str,
+    to: str,
+    list_type_id: str,
+    contact_id: str | None = None,
+    created_at: datetime | None = None,
+    **fields: Any,
+) -> str:
+    """A sent list mail's message record, as the sender leaves it; its id (what its links name)."""
+    message_id = new_id()
+    data = {
+        "id": message_id,
+        "to": to.strip().lower(),
+        "subject": "News",
+        "list_type_id": list_type_id,
+        "contact_id": contact_id,
+        "status": "sent",
+        "created_at": (created_at or datetime.now(UTC)).isoformat(),
+        **fields,
+    }
+    put_record(stack, tenant, "message", message_id, {k: v for k, v in data.items() if v is not None})
+    return message_id
+
+
+def unsubscribe_link_token(stack: LocalRuntime, tenant: str, to: str, list_type_id: str, **fields: Any) -> str:
+    """The opaque unsubscribe token of a list mail to `to` (its message record made first), as its mail carries it."""
+    from services.email.unsubscribe import unsubscribe_token
+
+    return unsubscribe_token(tenant, list_mail(stack, tenant, to, list_type_id, **fields), keys=link_keys(stack))
+
+
 def put_record(stack: LocalRuntime, tenant: str, kind: str, record_id: str, data: dict[str, Any]) -> None:
     """An email-table record written as the service writes it (a suppression or an opt-out, say)."""
     put_stored(stack, TABLE, tenant, kind, record_id, data)

@@ -15,7 +15,7 @@ import pytest
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import put_record, sent_mails
+from tests.e2e.email.helpers import put_record, raw_sent, sent_mails
 from tests.e2e.helpers import (
     assert_problem,
     created,
@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     upload_file,
     walk,
 )
+from tests.mail_wire import assert_one_click_on_the_wire
 
 MB = 1024 * 1024
 
@@ -144,6 +145,9 @@ def test_a_campaign_mails_each_member_once_and_respects_opt_outs(
     mail = mails[ids["anna"]][0]
     assert mail["Subject"] == "Spring news for Anna" and mail["To"] == "Anna <anna@example.com>"
     assert mail["List-Unsubscribe"] and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    [raw] = raw_sent(stack, ids["anna"])  # what SES got: a provider reads the one-click link from these bytes
+    [link] = assert_one_click_on_the_wire(raw)
+    assert link.startswith(f"{stack.api_url}/u/")
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Hi Anna of Acme" in html and "/t/" in html  # rendered, links tracked
 
@@ -357,3 +361,41 @@ def test_an_uploaded_attachment_goes_with_every_mail_of_a_target_group(
         [mail] = mails[message_id]
         files = [(a.get_filename(), a.get_content_type(), a.get_content()) for a in mail.iter_attachments()]
         assert files == [("offer.pdf", "application/pdf", content)], mail["To"]
+
+
+def test_a_scheduled_campaign_sends_its_templates_though_they_are_changed_or_deleted(
+    stack: LocalRuntime, world: dict[str, Any]
+) -> None:
+    """Issue 15 part 4: scheduling (or sending) copies the campaign's templates into it; what was
+    scheduled is what goes, and a template stays free to change or delete (docs/decisions.md)."""
+    admin, contacts = world["admin"], world["contacts"]
+    autumn = {**TEMPLATE, "name": "Autumn", "subject": "Autumn news for {{ contact.first_name }}"}
+    template = created(admin.post("/email/templates", json=autumn))
+    hello = {"name": "Hello", "subject": "Hello {{ contact.first_name }}", "html": "<p>Hello</p>", "text": "Hello"}
+    welcome = created(admin.post("/email/templates", json=hello))
+    campaign = _campaign(world, name="Autumn", template_id=template["id"], automatic_template_id=welcome["id"])
+    ok(admin.post(f"/campaigns/{campaign['id']}/schedule", json={"send_at": "2031-02-01T09:00:00Z"}))
+    ok(admin.patch(f"/email/templates/{template['id']}", json={"subject": "Changed after scheduling"}))
+    for deleted in (template["id"], welcome["id"]):
+        assert admin.delete(f"/email/templates/{deleted}").status_code == 204
+        assert_problem(admin.get(f"/email/templates/{deleted}"), 404)
+
+    ok(admin.post(f"/campaigns/{campaign['id']}/send"))
+    done = _settled(stack, admin, campaign["id"])
+    assert (done["status"], done["stats"]["sent"], done.get("error")) == ("sent", 2, None), done
+    ids = {name: derived_id(campaign["once_scope"], contacts[name]) for name in ("anna", "eero")}
+    mails = _sent_mails(stack, list(ids.values()))
+    assert [m[0]["Subject"] for m in mails.values()] == ["Autumn news for Anna", "Autumn news for Eero"]
+    # a contact added by hand later gets the automatic template as it was scheduled
+    [added] = ok(admin.post(f"/campaigns/{campaign['id']}/contacts", json={"contact_ids": [contacts["fred"]]}))["items"]
+    assert settle(stack, lambda: _sent_mails(stack, [added["message_id"]])[added["message_id"]], busy_ok=True)
+    assert _sent_mails(stack, [added["message_id"]])[added["message_id"]][0]["Subject"] == "Hello Fred"
+
+    # A draft whose template is gone is refused when sent or scheduled, naming the field; nothing goes.
+    gone = created(admin.post("/email/templates", json={**autumn, "name": "Gone"}))
+    draft = _campaign(world, name="Gone", template_id=gone["id"])
+    assert admin.delete(f"/email/templates/{gone['id']}").status_code == 204
+    assert_problem(admin.post(f"/campaigns/{draft['id']}/send"), 422, "template_id")
+    send_at = {"send_at": "2031-02-01T09:00:00Z"}
+    assert_problem(admin.post(f"/campaigns/{draft['id']}/schedule", json=send_at), 422, "template_id")
+    assert ok(admin.get(f"/campaigns/{draft['id']}"))["status"] == "draft"

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.email.unsubscribe import unsubscribe_token
+from infra.runtime import LocalRuntime
+from tests.e2e.email.helpers import unsubscribe_link_token
 from tests.e2e.helpers import new_tenant
 
 
@@ -21,8 +22,8 @@ def _assert_secure_page(response: Any) -> str:
     return policy
 
 
-def test_the_unsubscribe_landing_page_runs_no_script_and_cannot_be_framed(api: Any, key: bytes) -> None:
-    token = unsubscribe_token(new_tenant(), "ann@example.com", "marketing", contact_id="c1", key=key)
+def test_the_unsubscribe_landing_page_runs_no_script_and_cannot_be_framed(api: Any, stack: LocalRuntime) -> None:
+    token = unsubscribe_link_token(stack, new_tenant(), "ann@example.com", "marketing", contact_id="c1")
     policy = _assert_secure_page(api.anonymous().get(f"/u/{token}"))
     assert "script-src" not in policy  # default-src 'none' then forbids every script
     assert "form-action 'self'" in policy  # its button posts back to the same link

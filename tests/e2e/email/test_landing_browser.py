@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from infra.runtime import LocalRuntime
-from services.email.unsubscribe import unsubscribe_token
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import opted_out
+from tests.e2e.email.helpers import opted_out, unsubscribe_link_token
 from tests.e2e.helpers import new_tenant
 
 CHROMIUM = ("chromium", "chromium-browser")
@@ -85,12 +84,12 @@ def _click(driver: Any, element_id: str) -> None:
 
 
 def test_a_recipient_unsubscribes_and_subscribes_again_in_the_browser(
-    browser: Any, stack: LocalRuntime, api: Api, key: bytes
+    browser: Any, stack: LocalRuntime, api: Api
 ) -> None:
     tenant = new_tenant()
     admin = api.as_(tenant, "admin-1", "admin")
     assert admin.get("/email/list-types").status_code == 200  # the tenant's list types exist
-    token = unsubscribe_token(tenant, "Ann.Reader@Example.com", "marketing", contact_id="c-ann", key=key)
+    token = unsubscribe_link_token(stack, tenant, "Ann.Reader@Example.com", "marketing", contact_id="c-ann")
 
     browser.get(f"{stack.api_url}/u/{token}")
     assert _text(browser, "address") == "an***@example.com"

@@ -16,6 +16,7 @@ from shared.ids import derived_id
 from tests.e2e.conftest import PROJECT_ROOT, Api
 from tests.e2e.email.helpers import request_mail, stored_message
 from tests.e2e.helpers import envelopes, new_tenant, settle, stored_data, table_name
+from tests.mail_wire import assert_one_click_on_the_wire
 
 DRAIN_SECONDS = 120  # what a drain may take: room for the cold starts of this runtime's functions on a busy machine
 
@@ -37,9 +38,9 @@ def admin(runtime: LocalRuntime, tenant: str) -> Api:
     return Api(runtime, runtime.token(tenant, "admin-1", "admin"))
 
 
-def _request(runtime: LocalRuntime, tenant: str, to: str, subject: str) -> str:
+def _request(runtime: LocalRuntime, tenant: str, to: str, subject: str, **data: Any) -> str:
     """email.send_requested on the bus, as another service asks for a mail; the message id."""
-    return request_mail(runtime, tenant, to=to, subject=subject)
+    return request_mail(runtime, tenant, to=to, subject=subject, **data)
 
 
 def _message(runtime: LocalRuntime, tenant: str, message_id: str) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def _message(runtime: LocalRuntime, tenant: str, message_id: str) -> dict[str, A
 def test_a_sent_mail_is_delivered_by_itself_and_in_the_mail_folder(
     runtime: LocalRuntime, admin: Api, tenant: str
 ) -> None:
-    message_id = _request(runtime, tenant, "Anna@Example.com", "Your invoice")
+    message_id = _request(runtime, tenant, "Anna@Example.com", "Your invoice", list_type_id="service-notices")
     message = settle(
         runtime, lambda: (m := _message(runtime, tenant, message_id)).get("delivery") and m, timeout=DRAIN_SECONDS
     )
@@ -65,6 +66,8 @@ def test_a_sent_mail_is_delivered_by_itself_and_in_the_mail_folder(
     assert len(files) == 1
     mail = message_from_bytes(files[0].read_bytes())
     assert (mail["To"], mail["Subject"]) == ("anna@example.com", "Your invoice")
+    [link] = assert_one_click_on_the_wire(files[0].read_bytes())  # the file's bytes, as a mail client reads them
+    assert link.startswith(f"{runtime.api_url}/u/")
 
     listed = Api(runtime).get("/dev/mail?format=json").json()
     [entry] = [m for m in listed if m["message_id"] == header]

@@ -4,7 +4,8 @@ and a recipient use a campaign mail's links.
 The mail goes the real way (email.send_requested -> sender -> SES on moto); it is then made a
 campaign's recipient the way campaign staging writes it (`campaign_id`, `tracking` on the message),
 with the links the sender records when it claims a tracked mail (`links`), and its HTML is
-instrumented with the stack's key and public base URL, as the sender does.
+instrumented with the stack's link keys and public base URL, as the sender does. Tokens split at
+"." are the claims format of mail sent before opaque links (legacy, honoured until LEGACY_LINKS_UNTIL).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import requests
 from infra.runtime import LocalRuntime
 from services.email.domain import tokens
 from services.email.domain.tokens import sign, unb64
-from services.email.domain.tracking import instrument, links_of, tracking_token
-from services.email.unsubscribe import unsubscribe_token
+from services.email.domain.tracking import instrument, links_of
+from services.email.domain.tracking import legacy_tracking_token as tracking_token
+from services.email.unsubscribe import legacy_unsubscribe_token, unsubscribe_token
 from shared.ids import derived_id, new_id
 from shared.store import tenant_key
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import TABLE, request_mail, sent_mails, stored_message
+from tests.e2e.email.helpers import TABLE, link_keys, raw_sent, request_mail, sent_mails, stored_message
 from tests.e2e.helpers import assert_problem, drain, envelopes, new_tenant, record_item_key, settle
+from tests.mail_wire import assert_one_click_on_the_wire, assert_opaque
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HTML = """<html><body><p>News</p>
@@ -93,7 +96,7 @@ def test_opens_and_clicks_are_recorded_once_and_clicks_go_where_the_mail_said(
     stack: LocalRuntime, api: Api, tenant: str, key: bytes
 ) -> None:
     message_id, campaign_id = _campaign_mail(stack, tenant, "Reader@Example.com", {"opens": True, "clicks": True})
-    html = instrument(HTML, stack.api_url, tenant, message_id, opens=True, clicks=True, key=key)
+    html = instrument(HTML, stack.api_url, tenant, message_id, opens=True, clicks=True, keys=link_keys(stack))
     offer, about, pixel = _links(html, stack.api_url)
     assert "mailto:help@example.com" in html
 
@@ -185,7 +188,7 @@ def test_a_click_goes_only_to_a_link_its_mail_carried(stack: LocalRuntime, tenan
 
 def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRuntime, tenant: str, key: bytes) -> None:
     message_id, campaign_id = _campaign_mail(stack, tenant, "leaver@example.com", {"opens": False, "clicks": False})
-    token = unsubscribe_token(tenant, "leaver@example.com", "marketing", key=key, message_id=message_id)
+    token = unsubscribe_token(tenant, message_id, keys=link_keys(stack))  # the link its mail carries
     for _ in range(2):  # a mail client may POST the one-click unsubscribe twice
         posted = requests.post(
             f"{stack.api_url}/u/{token}", data="List-Unsubscribe=One-Click", headers=FORM, timeout=30
@@ -201,13 +204,13 @@ def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRunt
         stack, lambda: [e for e in envelopes(stack, tenant, "email.unsubscribed") if e["data"].get("message_id")]
     )
     assert [(e["data"]["message_id"], e["data"]["campaign_id"]) for e in naming] == [(message_id, campaign_id)]
-    # an old token (no message) still opts out, and touches no campaign
-    old = unsubscribe_token(tenant, "other@example.com", "marketing", key=key)
+    # a legacy token (no message) still opts out, and touches no campaign
+    old = legacy_unsubscribe_token(tenant, "other@example.com", "marketing", key=key)
     posted = requests.post(f"{stack.api_url}/u/{old}", data="action=unsubscribe", headers=FORM, timeout=30)
     assert posted.status_code == 200, posted.text
-    # a token naming another recipient's mail does not stamp that mail
+    # a legacy token naming another recipient's mail does not stamp that mail
     theirs, their_campaign = _campaign_mail(stack, tenant, "stays@example.com", {"opens": False, "clicks": False})
-    wrong = unsubscribe_token(tenant, "intruder@example.com", "marketing", key=key, message_id=theirs)
+    wrong = legacy_unsubscribe_token(tenant, "intruder@example.com", "marketing", key=key, message_id=theirs)
     posted = requests.post(f"{stack.api_url}/u/{wrong}", data="action=unsubscribe", headers=FORM, timeout=30)
     assert posted.status_code == 200, posted.text
     assert "unsubscribed_at" not in stored_message(stack, tenant, theirs)
@@ -216,7 +219,7 @@ def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRunt
 
 def test_a_mail_without_tracking_carries_no_tracking_links(stack: LocalRuntime, tenant: str, key: bytes) -> None:
     message_id, _ = _campaign_mail(stack, tenant, "plain@example.com", {"opens": False, "clicks": False})
-    assert instrument(HTML, stack.api_url, tenant, message_id, opens=False, clicks=False, key=key) == HTML
+    assert instrument(HTML, stack.api_url, tenant, message_id, opens=False, clicks=False, keys=link_keys(stack)) == HTML
     body = _sent_mail(stack, message_id).get_body(preferencelist=("html",)).get_content()
     assert "/t/" not in body and "https://shop.example/about" in body
 
@@ -240,9 +243,16 @@ def test_a_campaign_mail_s_links_work_and_count_for_the_campaign(api: Api, stack
 
     html = mail.get_body(preferencelist=("html",)).get_content()
     offer, _about, cafe, pixel = _links(html, stack.api_url)  # every public link names the local gateway
+    [raw] = raw_sent(stack, message_id)  # the bytes SES got: no link there tells who received the mail
+    [unsubscribe, *_] = assert_one_click_on_the_wire(raw)
+    for link in (offer, _about, cafe, pixel, unsubscribe):
+        assert_opaque(link.rsplit("/", 1)[1], "Anna@Example.com")
+    altered = unsubscribe[:-3] + ("AAA" if not unsubscribe.endswith("AAA") else "BBB")
+    assert_problem(requests.get(altered, timeout=30), 404)
+    assert_problem(requests.post(altered, data="List-Unsubscribe=One-Click", headers=FORM, timeout=30), 404)
     assert bad in html  # links with a control character or another scheme stay as written, untracked
     for link in (offer, _about, cafe):  # a click token names its link's position, never its URL
-        assert "shop.example" not in unb64(link.rsplit("/", 1)[1].split(".")[0]).decode()
+        assert b"shop.example" not in unb64(link.rsplit("/", 1)[1].split(".")[0])
     to_cafe = requests.get(cafe, allow_redirects=False, timeout=30)
     assert to_cafe.headers["Location"] == "https://shop.example/caf%C3%A9?q=a%20b", to_cafe.text
     assert requests.get(pixel, timeout=30).content.startswith(b"GIF89a")

@@ -13,8 +13,9 @@ from infra.runtime import LocalRuntime
 from infra.template import LOCAL_PARAMETERS
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import put_record, send_requested, sent_mails
+from tests.e2e.email.helpers import put_record, raw_sent, send_requested, sent_mails
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, ok, put_envelope, settle
+from tests.mail_wire import assert_one_click_on_the_wire
 
 DOMAIN = LOCAL_PARAMETERS["SendingDomain"]  # the local stack's SendingDomain, its SES identity
 BUCKET = "kontakt-test-email-attachments"  # a requester's own bucket: the sender may not read it
@@ -197,6 +198,9 @@ def test_a_list_mail_carries_one_click_unsubscribe(stack: LocalRuntime, admin: A
     assert mail["List-Unsubscribe"].startswith("<http") and mail["List-Unsubscribe"].endswith(">")
     assert "/u/" in mail["List-Unsubscribe"]
     assert "mailto:" not in mail["List-Unsubscribe"] and "," not in mail["List-Unsubscribe"]
+    [raw] = raw_sent(stack, message_id)  # the bytes SES got, as a mailbox provider reads them
+    [link] = assert_one_click_on_the_wire(raw)
+    assert link.startswith(f"{stack.api_url}/u/")
 
 
 def test_the_tenant_sender_setting_is_used_and_an_unverified_one_fails(stack: LocalRuntime, admin: Api) -> None:

@@ -1,4 +1,7 @@
-"""Signed unsubscribe links: they verify, they expire, and any change to them is refused."""
+"""Signed unsubscribe links: they verify, they expire, and any change to them is refused.
+
+The claims-format tokens here are the legacy links of mail sent before opaque links (honoured until
+LEGACY_LINKS_UNTIL); tests/unit/email/test_opaque_links.py tests the opaque ones."""
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
@@ -6,13 +9,14 @@ from urllib.parse import unquote
 import pytest
 
 from services.email.domain.list_types import masked, normalised
+from services.email.domain.tokens import LinkRef, unseal
 from services.email.unsubscribe import (
     BadToken,
     list_unsubscribe_headers,
-    unsubscribe_token,
     unsubscribe_url,
     verify_token,
 )
+from services.email.unsubscribe import legacy_unsubscribe_token as unsubscribe_token
 
 KEY = b"test-signing-key"
 LATER = datetime.now(UTC) + timedelta(days=30)
@@ -84,17 +88,17 @@ def test_the_url_and_the_rfc_8058_headers(monkeypatch: pytest.MonkeyPatch) -> No
 
     unsubscribe.load.cache_clear()
     monkeypatch.setenv("UNSUBSCRIBE_MAILBOX", "unsubscribe@mail.example.com")
-    url = unsubscribe_url("t1", "a@b.fi", "marketing", key=KEY, public_base_url="https://mail.example.com/")
+    url = unsubscribe_url("t1", "m1", keys=[KEY], public_base_url="https://mail.example.com/")
     assert url.startswith("https://mail.example.com/u/")
-    assert verify_token(url.rsplit("/", 1)[1], key=KEY).address == "a@b.fi"
-    headers = list_unsubscribe_headers("t1", "a@b.fi", "marketing", key=KEY, public_base_url="https://x.example")
+    assert unseal(url.rsplit("/", 1)[1], [KEY]) == LinkRef("unsubscribe", "t1", "m1")
+    headers = list_unsubscribe_headers("t1", "m1", keys=[KEY], public_base_url="https://x.example")
     unsubscribe.load.cache_clear()
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link, mailto = headers["List-Unsubscribe"].split(", ")
     assert link.startswith("<https://x.example/u/") and link.endswith(">")
     assert mailto.startswith("<mailto:unsubscribe@mail.example.com?subject=") and mailto.endswith(">")
-    assert verify_token(link[1:-1].rsplit("/", 1)[1], key=KEY).list_type_id == "marketing"
-    assert verify_token(unquote(mailto[1:-1]).rsplit(" ", 1)[1], key=KEY).tenant == "t1"
+    assert unseal(link[1:-1].rsplit("/", 1)[1], [KEY]).message_id == "m1"
+    assert unseal(unquote(mailto[1:-1]).rsplit(" ", 1)[1], [KEY]).tenant == "t1"
 
 
 @pytest.mark.parametrize("mailbox", ["", "  "])
@@ -105,12 +109,12 @@ def test_without_an_unsubscribe_mailbox_the_header_holds_the_one_click_link_alon
 
     unsubscribe.load.cache_clear()
     monkeypatch.setenv("UNSUBSCRIBE_MAILBOX", mailbox)
-    headers = list_unsubscribe_headers("t1", "a@b.fi", "marketing", key=KEY, public_base_url="https://x.example")
+    headers = list_unsubscribe_headers("t1", "m1", keys=[KEY], public_base_url="https://x.example")
     unsubscribe.load.cache_clear()
     value = headers["List-Unsubscribe"]
     assert "mailto:" not in value and "," not in value
     assert value.startswith("<https://x.example/u/") and value.endswith(">")
-    assert verify_token(value[1:-1].rsplit("/", 1)[1], key=KEY).tenant == "t1"
+    assert unseal(value[1:-1].rsplit("/", 1)[1], [KEY]).tenant == "t1"
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058 needs the HTTPS link only
 
 
@@ -120,11 +124,11 @@ def test_the_default_base_url_comes_from_the_environment(monkeypatch: pytest.Mon
     unsubscribe.load.cache_clear()
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://links.example.org")
     try:
-        assert unsubscribe_url("t1", "a@b.fi", "m", key=KEY).startswith("https://links.example.org/u/")
+        assert unsubscribe_url("t1", "m1", keys=[KEY]).startswith("https://links.example.org/u/")
     finally:
         unsubscribe.load.cache_clear()
     monkeypatch.delenv("PUBLIC_BASE_URL")
-    assert unsubscribe_url("t1", "a@b.fi", "m", key=KEY).startswith(unsubscribe.DEFAULT_BASE_URL + "/u/")
+    assert unsubscribe_url("t1", "m1", keys=[KEY]).startswith(unsubscribe.DEFAULT_BASE_URL + "/u/")
 
 
 def test_addresses_are_normalised_and_masked() -> None:

@@ -15,6 +15,7 @@ from services.email.domain.messages import (
     attachments_too_large,
     build_mime,
 )
+from tests.mail_wire import assert_one_click_on_the_wire, raw_header, strictly_parsed
 
 NO_REPLY = Sender(from_address="no-reply@mail.example.com")  # the stack's default (services/email/settings.py)
 
@@ -121,3 +122,64 @@ def test_a_header_field_with_a_control_character_makes_no_mail(
     built = Mail(**{"message_id": "m-1", "to": "anna@example.com", "subject": "Hi", **mail})
     with pytest.raises(Unbuildable, match=f"^{reason} contains a line break or another control character"):
         build_mime(built, Sender(**{"from_address": "no-reply@mail.example.com", **sender}))
+
+
+# ----------------------------------------------------------------------------- on the wire (issue 15 part 3)
+
+LINK = "https://abcdefghij.execute-api.eu-north-1.amazonaws.com/u/" + "A1b2C3d4E5" * 9
+MAILTO = "mailto:unsubscribe@mail.example.com?subject=unsubscribe%20" + "A1b2C3d4E5" * 9
+ONE_CLICK_HEADERS = {"List-Unsubscribe": f"<{LINK}>, <{MAILTO}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def _raw(mail: Mail, sender: Sender | None = None) -> bytes:
+    return build_mime(mail, sender or NO_REPLY).as_bytes()
+
+
+def test_list_unsubscribe_goes_as_plain_ascii_folded_between_its_items() -> None:
+    """RFC 8058: a mailbox provider reads the raw header; an encoded word there hides the link."""
+    raw = _raw(Mail(message_id="m", to="a@b.fi", subject="Uutiskirje", html="<p>x</p>", headers=ONE_CLICK_HEADERS))
+    assert assert_one_click_on_the_wire(raw) == [LINK, MAILTO]
+    _, lines = raw_header(raw, "List-Unsubscribe")
+    assert lines == [f"List-Unsubscribe: <{LINK}>,", f" <{MAILTO}>"]  # each item longer than 78: one a line
+
+
+def test_non_ascii_subject_and_names_stay_encoded_words() -> None:
+    sender = Sender(from_address="myynti@acme.fi", from_name="Äcme, Oy")
+    mail = Mail(message_id="m", to="a@b.fi", to_name="Åsa Öberg", subject="Hyvää päivää " * 12, text="t")
+    raw = _raw(mail.model_copy(update={"headers": ONE_CLICK_HEADERS}), sender)
+    for name in ("Subject", "From", "To"):
+        value, lines = raw_header(raw, name)
+        assert "=?utf-8?" in value and all(len(line) <= 76 for line in lines), (name, lines)  # RFC 2047 2
+    parsed = strictly_parsed(raw)
+    assert parsed["Subject"] == mail.subject  # every space kept
+    assert (parsed["From"].addresses[0].display_name, parsed["From"].addresses[0].addr_spec) == (
+        "Äcme, Oy",
+        "myynti@acme.fi",
+    )
+    assert parsed["To"].addresses[0].display_name == "Åsa Öberg"
+    assert_one_click_on_the_wire(raw)
+
+
+def test_long_ascii_headers_fold_at_whitespace_and_are_never_encoded() -> None:
+    subject = " ".join(f"word{i}" for i in range(60))
+    references = [f"<ref-{i}-{'x' * 20}@example.com>" for i in range(20)]
+    items = ", ".join(f"<https://x.example/u/{i}{'y' * 60}>" for i in range(4))
+    mail = Mail(
+        message_id="m",
+        to="a@b.fi",
+        subject=subject,
+        text="t",
+        references=references,
+        headers={"List-Unsubscribe": items, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    raw = _raw(mail)
+    for name, expected in (("Subject", subject), ("References", " ".join(references))):
+        value, lines = raw_header(raw, name)
+        assert "=?" not in value and len(lines) > 1, (name, lines)
+        assert all(len(line) <= 78 for line in lines), lines
+        assert value == expected  # unfolding (CRLF removed) gives the value back, every space kept
+    _, lines = raw_header(raw, "List-Unsubscribe")
+    assert len(lines) == 4 and all(line.rstrip(",").strip().startswith("<") for line in lines[1:]), lines
+    parsed = strictly_parsed(raw)
+    assert parsed["Subject"] == subject and parsed["References"] == " ".join(references)
+    assert assert_one_click_on_the_wire(raw) == [item.strip()[1:-1] for item in items.split(",")]
