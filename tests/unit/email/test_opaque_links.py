@@ -16,8 +16,9 @@ KEY, OLD = b"current-link-key", b"previous-link-key"
 TENANTS = [new_id(), str(uuid.uuid4()), "t" + uuid.uuid4().hex[:16]]  # a ULID, a UUID, the e2e tests' form
 
 
-@pytest.mark.parametrize("tenant", TENANTS)
-@pytest.mark.parametrize("message_id", [new_id(), str(uuid.uuid4())])
+# fixed ids per form: pytest-xdist workers must collect the same test names
+@pytest.mark.parametrize("tenant", TENANTS, ids=["ulid", "uuid", "short"])
+@pytest.mark.parametrize("message_id", [new_id(), str(uuid.uuid4())], ids=["ulid", "uuid"])
 def test_a_link_is_short_and_names_its_mail_and_no_one(tenant: str, message_id: str) -> None:
     for ref in (
         LinkRef("unsubscribe", tenant, message_id),
