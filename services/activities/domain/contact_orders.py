@@ -215,7 +215,9 @@ class AssigneesReplace(BaseModel):
 class TimeEntryCreate(BaseModel):
     model_config = INPUT
 
-    hours: PositiveHours
+    hours: PositiveHours = Field(
+        description="Added to the order's hours_spent, whose total stays at most 100000 (else 422 total_too_large)"
+    )
     date: Day | None = Field(None, description="The day worked; today when left out")
     note: OptText200 = None
 
