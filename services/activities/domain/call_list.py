@@ -377,6 +377,11 @@ def row_of(kind: RowKind, row_id: str, data: Mapping[str, Any]) -> CallListRow:
 # ----------------------------------------------------------------------------- logging a call
 
 
+# "this property is absent": the boolean schema `false` says the same, but client generators
+# (openapi-python-client) refuse boolean schemas
+ABSENT: dict[str, Any] = {"not": {}}
+
+
 class CallCreate(BaseModel):
     """Log a call from the call list: an event linked to the row's account or contact.
 
@@ -386,14 +391,14 @@ class CallCreate(BaseModel):
     model_config = input_config(
         oneOf=[
             {
-                "properties": {"mode": {"const": "accounts"}, "account_id": {"type": "string"}, "contact_id": False},
+                "properties": {"mode": {"const": "accounts"}, "account_id": {"type": "string"}, "contact_id": ABSENT},
                 "required": ["mode", "account_id"],
             },
             {
                 "properties": {
                     "mode": {"enum": ["contacts", "account_contacts"]},
                     "contact_id": {"type": "string"},
-                    "account_id": False,
+                    "account_id": ABSENT,
                 },
                 "required": ["mode", "contact_id"],
             },

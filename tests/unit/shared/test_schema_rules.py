@@ -72,10 +72,14 @@ def test_a_patch_field_that_refuses_null_has_no_null_in_its_schema(
 
 def test_a_time_zone_is_one_of_the_listed_names_and_only_those() -> None:
     adapter = TypeAdapter(TimeZone)
-    assert adapter.json_schema()["enum"] == list(ZONES)
+    pattern = re.compile(adapter.json_schema()["pattern"])
+    assert "enum" not in adapter.json_schema()  # GMT0, GMT+0 and GMT-0 would clash in a generated client
     assert "Europe/Helsinki" in ZONES and "UTC" in ZONES
-    for name in ZONES:
+    for name in ZONES:  # every name the server takes is of the documented form
+        assert pattern.match(name), name
         adapter.validate_python(name)
-    for name in ("localtime", "Mars/Olympus", "posix/Europe/Helsinki"):
-        with pytest.raises(ValidationError):
+    for name in ("localtime", "Mars/Olympus", "posix/Europe/Helsinki"):  # the form, but not in tzdata
+        assert pattern.match(name)
+        with pytest.raises(ValidationError) as refused:
             adapter.validate_python(name)
+        assert refused.value.errors()[0]["type"] == "unknown_time_zone"
