@@ -174,10 +174,10 @@ def documented_types(annotation: Any) -> frozenset[str] | None:
         node = pending.pop()
         if "$ref" in node:
             pending.append(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        elif "type" in node:  # before the combinators: a model's rules across fields sit beside its type
+            types.update([node["type"]] if isinstance(node["type"], str) else node["type"])
         elif any(key in node for key in ("anyOf", "oneOf")):
             pending.extend(node.get("anyOf", []) + node.get("oneOf", []))
-        elif "type" in node:
-            types.update([node["type"]] if isinstance(node["type"], str) else node["type"])
         elif "const" in node or "enum" in node:
             types.update(json_type(v) for v in ([node["const"]] if "const" in node else node["enum"]))
         else:

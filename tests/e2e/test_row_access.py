@@ -137,8 +137,8 @@ def test_a_hidden_account_is_refused_like_a_missing_one(office: dict[str, Any]) 
 
 def test_a_users_mass_activity_reaches_only_the_contacts_they_see(stack: LocalRuntime, office: dict[str, Any]) -> None:
     admin, user = office["admin"], office["user"]
-    group = created(
-        admin.post(
+    group = created(  # the user's own group: an admin's group is one they may not see (an unknown group)
+        user.post(
             "/target-groups",
             json={"name": "Everyone", "conditions": [{"field": "first_name", "op": "not_equals", "value": "zzz"}]},
         )

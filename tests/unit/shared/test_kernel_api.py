@@ -20,6 +20,7 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.routes import CodeItem
+from shared.types import input_config
 
 pytestmark = pytest.mark.disable_socket
 
@@ -406,6 +407,13 @@ def test_a_body_that_is_not_the_documented_object_is_422_naming_body(make_http_e
     assert "object" in answer["errors"][0]["message"]
 
 
+class EitherName(BaseModel):
+    model_config = input_config(anyOf=[{"required": ["first"]}, {"required": ["last"]}])
+
+    first: str | None = None
+    last: str | None = None
+
+
 def test_documented_body_types_follow_the_annotation() -> None:
     assert http.documented_types(ThingCreate) == {"object"}
     assert http.documented_types(ThingCreate | None) == {"object", "null"}
@@ -413,6 +421,8 @@ def test_documented_body_types_follow_the_annotation() -> None:
     assert http.documented_types(Annotated[Equals | Within, Field(discriminator="op")]) == {"object"}
     assert http.documented_types(float) == {"number", "integer"}
     assert http.documented_types(Any) is None
+    # an object whose rules across fields are combinators beside its type (shared.types.input_config)
+    assert http.documented_types(EitherName) == {"object"}
 
 
 @app.get("/codes")
