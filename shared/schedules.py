@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from importlib.resources import files
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, WithJsonSchema, field_validator
+from typing_extensions import TypeAliasType
 
 from shared.errors import FieldError
 from shared.types import INPUT
@@ -34,15 +36,32 @@ _WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 # ----------------------------------------------------------------------------- times
 
 
+# The IANA zone names of the tzdata package, the zone data the Lambda runtime has (it has no
+# /usr/share/zoneinfo): the names a time zone may take, listed in the OpenAPI documents as the
+# `TimeZone` enum, so a client offers exactly the zones the server accepts.
+ZONES = tuple(sorted(files("tzdata").joinpath("zones").read_text().split()))
+_ZONE_NAMES = frozenset(ZONES)
+
+
 def _zone(value: str) -> str:
     try:
+        if value not in _ZONE_NAMES:
+            raise ZoneInfoNotFoundError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Helsinki)") from None
     return value
 
 
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_zone)]
+TimeZone = TypeAliasType(
+    "TimeZone",
+    Annotated[
+        str,
+        Field(min_length=1, max_length=64),
+        AfterValidator(_zone),
+        WithJsonSchema({"type": "string", "enum": list(ZONES), "description": "An IANA time zone name"}),
+    ],
+)
 
 
 def local(moment: datetime, zone: str) -> datetime:

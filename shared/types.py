@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 
 def _strip(value: Any) -> Any:
@@ -34,18 +45,56 @@ def _dedupe(values: list[str]) -> list[str]:
 
 EMAIL_PATTERN = r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]{2,}$"
 CODE_PATTERN = r"^[a-z0-9_-]{1,64}$"
+# EMAIL_PATTERN as the schema states it: also without the control characters `OneLine` refuses.
+_NOT_IN_EMAIL = r'@\s,;<>"\x00-\x1f\x7f-\x9f\u2028\u2029'
+EMAIL_SCHEMA_PATTERN = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}.]{{2,}}$"
 
 
-def _matching(pattern: str, code: str, message: str) -> AfterValidator:
-    """A pattern check with a readable message and a stable error code."""
-    compiled = re.compile(pattern)
+@dataclass(frozen=True)
+class _Matching:
+    """A pattern check with a readable message and a stable error code, stated in the JSON schema
+    as `pattern` so that a client (and a generated request) knows the rule the server applies."""
 
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise PydanticCustomError(code, message)
-        return value
+    pattern: str
+    code: str
+    message: str
+    schema_pattern: str | None = None  # when other checks of the type narrow the pattern further
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        compiled = re.compile(self.pattern)
+
+        def check(value: str) -> str:
+            if not compiled.match(value):
+                raise PydanticCustomError(self.code, self.message)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.schema_pattern or self.pattern
+        return json_schema
+
+
+def _matching(pattern: str, code: str, message: str, schema_pattern: str | None = None) -> _Matching:
+    return _Matching(pattern, code, message, schema_pattern)
+
+
+@dataclass(frozen=True)
+class SchemaPattern:
+    """States in the JSON schema a `pattern` that other constraints already enforce."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+# A text stripped of whitespace and then at least one character long must hold one that is not
+# whitespace (Python's; the extra ranges are whitespace to Python but not to ECMA-262 `\s`).
+NOT_BLANK = SchemaPattern(r"[^\s\x1c-\x1f\x85]")
 
 
 def has_control_character(text: str) -> bool:
@@ -69,8 +118,8 @@ Code = Annotated[
     BeforeValidator(_strip),
     _matching(CODE_PATTERN, "invalid_code", "a code is 1 to 64 of a-z, 0-9, _ and -"),
 ]
-Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
 Text200 = Name200
 HeaderText100 = Annotated[Text100, OneLine]
 HeaderText200 = Annotated[Text200, OneLine]
@@ -78,7 +127,7 @@ Email = Annotated[
     str,
     BeforeValidator(_strip),
     StringConstraints(max_length=254),
-    _matching(EMAIL_PATTERN, "invalid_email", "not a valid email address"),
+    _matching(EMAIL_PATTERN, "invalid_email", "not a valid email address", EMAIL_SCHEMA_PATTERN),
     OneLine,  # the pattern lets other control characters than whitespace through
 ]
 Phone = Annotated[
@@ -92,8 +141,8 @@ Website = Annotated[
     StringConstraints(max_length=300),
     _matching(r"^(https?://)?[^\s/]+\.[^\s]+$", "invalid_url", "not a valid web address"),
 ]
-BusinessId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+BusinessId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NOT_BLANK]
+PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), NOT_BLANK]
 # ISO 3166-1 alpha-2 by shape (two letters, upper-cased); the list of assigned codes is not checked.
 Country = Annotated[
     str,
@@ -117,7 +166,40 @@ OptCountry = Annotated[Country | None, BeforeValidator(blank_to_none)]
 IdList = Annotated[list[Id], Field(max_length=200), AfterValidator(_dedupe)]
 CodeList = Annotated[list[Code], Field(max_length=100), AfterValidator(_dedupe)]
 
-INPUT = ConfigDict(extra="forbid")
+
+def _not_null_in_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A PATCH field that `reject_null` guards may be left out but not sent as null: its JSON
+    schema loses the null branch pydantic gives an `X | None = None` field."""
+    decorators = model.__pydantic_decorators__.field_validators.values()
+    names = {name for d in decorators if d.func is reject_null for name in d.info.fields}
+    for name in names:
+        field = schema.get("properties", {}).get(name)
+        if not field or "anyOf" not in field:
+            continue
+        branches = [b for b in field["anyOf"] if b != {"type": "null"}]
+        del field["anyOf"]
+        if field.get("default", ...) is None:
+            del field["default"]
+        if len(branches) == 1:
+            field.update({k: v for k, v in branches[0].items() if k not in field})
+        else:
+            field["anyOf"] = branches
+
+
+INPUT = ConfigDict(extra="forbid", json_schema_extra=_not_null_in_schema)
+
+
+def input_config(**rules: Any) -> ConfigDict:
+    """INPUT whose JSON schema also states rules across fields (`anyOf`, `oneOf`, `not`, ...) that
+    the model's validators or the handler enforce, so that the document says what is accepted."""
+
+    def extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        _not_null_in_schema(schema, model)
+        schema.update(rules)
+
+    return ConfigDict(extra="forbid", json_schema_extra=extra)  # type: ignore[arg-type]
+
+
 OUTPUT = ConfigDict(extra="ignore")
 
 
@@ -128,6 +210,13 @@ class Owner(BaseModel):
 
     type: Literal["user", "group"]
     id: Id
+
+
+def duplicate(message: str) -> PydanticCustomError:
+    """A list holds an item twice by its key (a code, a category): a rule JSON Schema cannot
+    state (`uniqueItems` compares whole items), so models describe it; the problem's code is
+    `duplicate`."""
+    return PydanticCustomError("duplicate", message)
 
 
 def reject_null(value: Any) -> Any:

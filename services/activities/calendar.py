@@ -228,9 +228,9 @@ def whose(caller: Caller, user_id: str | None, what: str) -> str:
 
 def _check_range(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise ValidationFailed.on("query.to", "must be after from")
+        raise ValidationFailed.on("query.to", "must be after from", "invalid_range")
     if end - start > MAX_RANGE:
-        raise ValidationFailed.on("query.to", f"the range is at most {MAX_RANGE.days} days")
+        raise ValidationFailed.on("query.to", f"the range is at most {MAX_RANGE.days} days", "range_too_long")
 
 
 def calendar(

@@ -35,7 +35,7 @@ from shared import clock
 from shared.auth import Role
 from shared.conditions import Condition, Match, account_keys, contact_keys, is_contactable, matches
 from shared.errors import ValidationFailed
-from shared.types import INPUT, OUTPUT, CodeList, Name200, OptId
+from shared.types import INPUT, OUTPUT, CodeList, Name200, OptId, input_config
 
 # The directory's account status code for a customer that has ceased (its default picklist).
 CEASED_STATUS = "ceased"
@@ -378,9 +378,27 @@ def row_of(kind: RowKind, row_id: str, data: Mapping[str, Any]) -> CallListRow:
 
 
 class CallCreate(BaseModel):
-    """Log a call from the call list: an event linked to the row's account or contact."""
+    """Log a call from the call list: an event linked to the row's account or contact.
 
-    model_config = INPUT
+    Mode `accounts` logs it on `account_id` (no `contact_id`); the other modes on `contact_id`
+    (no `account_id`)."""
+
+    model_config = input_config(
+        oneOf=[
+            {
+                "properties": {"mode": {"const": "accounts"}, "account_id": {"type": "string"}, "contact_id": False},
+                "required": ["mode", "account_id"],
+            },
+            {
+                "properties": {
+                    "mode": {"enum": ["contacts", "account_contacts"]},
+                    "contact_id": {"type": "string"},
+                    "account_id": False,
+                },
+                "required": ["mode", "contact_id"],
+            },
+        ]
+    )
 
     mode: CallListMode = Field(description="The search mode: accounts link the account, the others the contact")
     account_id: OptId = None

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, PlainSerializer, field_validator, model_validator
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
 
 from services.activities.domain.models import Attachment
 from services.activities.domain.order_settings import Permission
@@ -34,6 +34,7 @@ from shared.types import (
     OptPostalCode,
     OptText100,
     OptText200,
+    input_config,
     reject_null,
 )
 
@@ -42,15 +43,20 @@ MAX_TIME_ENTRIES = 200
 MAX_FILES = 50
 MAX_HOURS = Decimal(100_000)
 
+# Hours in hundredths: the schema states the two decimals as multipleOf 0.01 (a JSON number;
+# the server also reads the same value as a decimal string).
+_HUNDREDTHS = {"type": "number", "multipleOf": 0.01, "maximum": float(MAX_HOURS)}
 Hours = Annotated[
     Decimal,
     Field(ge=0, le=MAX_HOURS, max_digits=9, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema({**_HUNDREDTHS, "minimum": 0}),
 ]
 PositiveHours = Annotated[
     Decimal,
     Field(gt=0, le=MAX_HOURS, max_digits=9, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema({**_HUNDREDTHS, "exclusiveMinimum": 0}),
 ]
 Day = date  # a field named `date` would shadow the type in annotations
 AssigneeList = Annotated[IdList, Field(max_length=MAX_ASSIGNEES)]
@@ -62,7 +68,14 @@ AssigneeList = Annotated[IdList, Field(max_length=MAX_ASSIGNEES)]
 
 
 class NewCustomerContactIn(BaseModel):
-    model_config = INPUT
+    """A contact person: a first_name or a last_name (or both) is required."""
+
+    model_config = input_config(
+        anyOf=[
+            {"properties": {"first_name": {"type": "string"}}, "required": ["first_name"]},
+            {"properties": {"last_name": {"type": "string"}}, "required": ["last_name"]},
+        ]
+    )
 
     first_name: OptText100 = None
     last_name: OptText100 = None
@@ -92,9 +105,17 @@ class NewCustomerIn(BaseModel):
 
 
 class LocationIn(BaseModel):
-    """Where the contact is, to show on a map: an address and/or coordinates."""
+    """Where the contact is, to show on a map: an address and/or coordinates (both or neither)."""
 
-    model_config = INPUT
+    model_config = input_config(
+        anyOf=[
+            {
+                "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}},
+                "required": ["latitude", "longitude"],
+            },
+            {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
+        ]
+    )
 
     address: OptText200 = None
     latitude: float | None = Field(None, ge=-90, le=90)
@@ -107,8 +128,43 @@ class LocationIn(BaseModel):
         return self
 
 
+_FACILITY_ONCE = {  # facility_id or facility_name, not both
+    "not": {
+        "properties": {"facility_id": {"type": "string"}, "facility_name": {"type": "string"}},
+        "required": ["facility_id", "facility_name"],
+    }
+}
+
+
 class ContactOrderCreate(BaseModel):
-    model_config = INPUT
+    """A customer is required: `account_id` or `new_customer`, not both. A facility by
+    `facility_id` or by `facility_name`, not both; one contact person: `contact_id` or
+    `new_customer.contact`, not both."""
+
+    model_config = input_config(
+        oneOf=[
+            {
+                "properties": {"account_id": {"type": "string"}, "new_customer": {"type": "null"}},
+                "required": ["account_id"],
+            },
+            {
+                "properties": {"account_id": {"type": "null"}, "new_customer": {"type": "object"}},
+                "required": ["new_customer"],
+            },
+        ],
+        allOf=[
+            _FACILITY_ONCE,
+            {
+                "not": {
+                    "properties": {
+                        "contact_id": {"type": "string"},
+                        "new_customer": {"properties": {"contact": {"type": "object"}}, "required": ["contact"]},
+                    },
+                    "required": ["contact_id", "new_customer"],
+                }
+            },
+        ],
+    )
 
     subject: Name200 = Field(description="What the contact is about (required)")
     account_id: OptId = Field(None, description="An existing customer; or give new_customer")
@@ -125,9 +181,10 @@ class ContactOrderCreate(BaseModel):
 
 
 class ContactOrderUpdate(BaseModel):
-    """PATCH: only the fields sent change; null clears an optional field."""
+    """PATCH: only the fields sent change; null clears an optional field. A facility by
+    `facility_id` or by `facility_name`, not both."""
 
-    model_config = INPUT
+    model_config = input_config(**_FACILITY_ONCE)
 
     subject: Name200 | None = None
     account_id: OptId = None

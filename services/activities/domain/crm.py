@@ -44,7 +44,7 @@ class CrmCategory(BaseModel):
 class CrmCodeList(BaseModel):
     model_config = INPUT
 
-    items: Annotated[list[CrmCode], Field(min_length=1, max_length=200)]
+    items: Annotated[list[CrmCode], Field(min_length=1, max_length=200, description="Each code at most once")]
 
     _unique = field_validator("items")(classmethod(lambda cls, items: unique_codes(items)))
 
@@ -52,7 +52,7 @@ class CrmCodeList(BaseModel):
 class CrmCategoryList(BaseModel):
     model_config = INPUT
 
-    items: Annotated[list[CrmCategory], Field(min_length=1, max_length=200)]
+    items: Annotated[list[CrmCategory], Field(min_length=1, max_length=200, description="Each code at most once")]
 
     _unique = field_validator("items")(classmethod(lambda cls, items: unique_codes(items)))
 

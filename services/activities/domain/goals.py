@@ -28,7 +28,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import FieldError, ValidationFailed
-from shared.types import INPUT, OUTPUT, Code, OptCode
+from shared.types import INPUT, OUTPUT, Code, OptCode, duplicate
 
 from .models import Activity
 
@@ -140,7 +140,9 @@ class PointRules(BaseModel):
 
     model_config = INPUT
 
-    rules: Annotated[list[PointRule], Field(max_length=500)] = Field(default_factory=list)
+    rules: Annotated[list[PointRule], Field(max_length=500)] = Field(
+        default_factory=list, description="At most one rule per (type, category)"
+    )
 
     @field_validator("rules")
     @classmethod
@@ -149,7 +151,7 @@ class PointRules(BaseModel):
         for rule in rules:
             key = (rule.type, rule.category)
             if key in seen:
-                raise ValueError(f"two rules for type {rule.type!r} and category {rule.category!r}")
+                raise duplicate(f"two rules for type {rule.type!r} and category {rule.category!r}")
             seen.add(key)
         return rules
 
@@ -194,7 +196,9 @@ class MetricGoal(BaseModel):
 
     weekly: GoalValue | None = Field(None, description="The weekly goal for every week of the year")
     quarters: dict[Quarter, GoalValue] = Field(
-        default_factory=dict, description='Weekly goals by quarter ({"1": 10, "3": 12}): they override `weekly`'
+        default_factory=dict,
+        description='Weekly goals by quarter ({"1": 10, "3": 12}): they override `weekly`',
+        json_schema_extra={"propertyNames": {"enum": ["1", "2", "3", "4"]}},
     )
 
 
@@ -315,7 +319,9 @@ class SalesTargetsSet(BaseModel):
 
     model_config = INPUT
 
-    targets: Annotated[list[SalesTarget], Field(max_length=200)] = Field(default_factory=list)
+    targets: Annotated[list[SalesTarget], Field(max_length=200)] = Field(
+        default_factory=list, description="At most one target per category"
+    )
 
     @field_validator("targets")
     @classmethod
@@ -323,7 +329,7 @@ class SalesTargetsSet(BaseModel):
         seen: set[str] = set()
         for target in targets:
             if target.category in seen:
-                raise ValueError(f"category {target.category!r} has two targets")
+                raise duplicate(f"category {target.category!r} has two targets")
             seen.add(target.category)
         return targets
 

@@ -48,13 +48,13 @@ from ulid import ULID
 
 from shared.clock import iso
 from shared.errors import ValidationFailed
-from shared.types import INPUT, OUTPUT, Id, OptId, OptText200, blank_to_none
+from shared.types import INPUT, NOT_BLANK, OUTPUT, Id, OptId, OptText200, blank_to_none
 
 COUNTER_SHARDS = 4
 MAX_RANGE_DAYS = 366
 NO_USER = "-"
 
-NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), NOT_BLANK]
 Note = Annotated[NoteText | None, BeforeValidator(blank_to_none)]
 
 
@@ -208,9 +208,9 @@ def time_bounds(start: date, end: date, zone: tzinfo) -> tuple[str, str]:
 
 def check_range(start: date, end: date) -> None:
     if end < start:
-        raise ValidationFailed.on("query.to", "the range ends before it starts")
+        raise ValidationFailed.on("query.to", "the range ends before it starts", "invalid_range")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise ValidationFailed.on("query.to", f"a range is at most {MAX_RANGE_DAYS} days")
+        raise ValidationFailed.on("query.to", f"a range is at most {MAX_RANGE_DAYS} days", "range_too_long")
 
 
 def group_key(activity: MarketingActivity, group_by: GroupBy) -> str | None:

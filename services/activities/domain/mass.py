@@ -39,7 +39,7 @@ from shared.schedules import (  # noqa: F401 (SCHEDULED_TIME, parse_scheduled_ti
     scheduled_time,
     whole_minutes,
 )
-from shared.types import INPUT, OUTPUT, Code, CodeList, Id, OptCode, OptId, OptText200, reject_null
+from shared.types import INPUT, OUTPUT, Code, CodeList, Id, OptCode, OptId, OptText200, input_config, reject_null
 
 CRM_FIELDS = ("category", "crm_kind", "crm_type", "properties")
 JOB = "mass.run"  # what a mass activity's schedule puts on the jobs queue
@@ -62,7 +62,10 @@ class MassActivityTemplate(BaseModel):
 
     model_config = INPUT
 
-    type: Code
+    type: Code = Field(
+        description="An active activity type of the tenant; an event's needs `start_time`, a task's `due_time` "
+        "and no `start_time`"
+    )
     subject: Subject
     description: Description = None
     location: OptLocation = None
@@ -78,16 +81,55 @@ class MassActivityTemplate(BaseModel):
 
 
 class MassOwner(BaseModel):
-    """Who is responsible for the activities: each member's responsible user, or one named user."""
+    """Who is responsible for the activities: each member's responsible user, or one named user
+    (mode `user` names it in `user_id`; mode `member_owner` names none)."""
 
-    model_config = INPUT
+    model_config = input_config(
+        anyOf=[
+            {
+                "properties": {"mode": {"const": "user"}, "user_id": {"type": "string"}},
+                "required": ["mode", "user_id"],
+            },
+            {"properties": {"mode": {"const": "member_owner"}, "user_id": {"type": "null"}}},
+        ]
+    )
 
     mode: OwnerMode = OwnerMode.member_owner
     user_id: OptId = Field(None, description="With mode `user`: the responsible user")
 
 
 class MassSchedule(BaseModel):
-    model_config = INPUT
+    """Mode `now` (the default) takes none of `at`, `frequency`, `start`, `end`; mode `at` needs `at`
+    (in the future); mode `recurring` needs `frequency` and `start`, and may have an `end` (after
+    `start`, in the future). A monthly run's `start` is on day 1 to 28 of its month (local)."""
+
+    model_config = input_config(
+        anyOf=[
+            {
+                "properties": {
+                    "mode": {"const": "now"},
+                    **{name: {"type": "null"} for name in ("at", "frequency", "start", "end")},
+                }
+            },
+            {
+                "properties": {
+                    "mode": {"const": "at"},
+                    "at": {"type": "string"},
+                    **{name: {"type": "null"} for name in ("frequency", "start", "end")},
+                },
+                "required": ["mode", "at"],
+            },
+            {
+                "properties": {
+                    "mode": {"const": "recurring"},
+                    "frequency": {"type": "string"},
+                    "start": {"type": "string"},
+                    "at": {"type": "null"},
+                },
+                "required": ["mode", "frequency", "start"],
+            },
+        ]
+    )
 
     mode: ScheduleMode = ScheduleMode.now
     at: AwareDatetime | None = Field(None, description="Mode `at`: when to run")
@@ -102,7 +144,14 @@ class MassSchedule(BaseModel):
 
 
 class MassActivityCreate(BaseModel):
-    model_config = INPUT
+    """A recurring schedule makes activities on each run's day: `activity.day` only with the other modes."""
+
+    model_config = input_config(
+        anyOf=[
+            {"properties": {"schedule": {"properties": {"mode": {"enum": ["now", "at"]}}}}},
+            {"properties": {"activity": {"properties": {"day": {"type": "null"}}}}},
+        ]
+    )
 
     name: OptText200 = Field(None, description="Defaults to the activity's subject")
     target_group_id: Id
@@ -209,12 +258,13 @@ def _check_schedule(schedule: MassSchedule, now: datetime) -> list[FieldError]:
 def _check_template(body: MassActivityCreate, kind: ActivityKind) -> list[FieldError]:
     template, errors = body.activity, []
     if kind == ActivityKind.event and template.start_time is None:
-        errors.append(FieldError(field="activity.start_time", message="an event needs its start time", code="missing"))
+        message = "an event needs its start time"
+        errors.append(FieldError(field="activity.start_time", message=message, code="event_times"))
     if kind == ActivityKind.task and template.due_time is None:
-        errors.append(FieldError(field="activity.due_time", message="a task needs its due time", code="missing"))
+        errors.append(FieldError(field="activity.due_time", message="a task needs its due time", code="task_times"))
     if kind == ActivityKind.task and template.start_time is not None:
         message = "a task has a due time, not a start time"
-        errors.append(FieldError(field="activity.start_time", message=message, code="not_allowed"))
+        errors.append(FieldError(field="activity.start_time", message=message, code="task_times"))
     if template.day is not None and body.schedule.mode == ScheduleMode.recurring:
         message = "a recurring mass activity makes activities on each run's day (see days_after)"
         errors.append(FieldError(field="activity.day", message=message, code="not_allowed"))

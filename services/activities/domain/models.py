@@ -15,10 +15,22 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.errors import FieldError, ValidationFailed
-from shared.types import INPUT, OUTPUT, Code, CodeList, Name200, OptCode, OptId, Text100, reject_null
+from shared.types import (
+    INPUT,
+    NOT_BLANK,
+    OUTPUT,
+    Code,
+    CodeList,
+    Name200,
+    OptCode,
+    OptId,
+    Text100,
+    duplicate,
+    reject_null,
+)
 
 Subject = Name200
-Memo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Memo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), NOT_BLANK]
 OptLocation = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)]
 Description = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=10_000)]
 
@@ -54,7 +66,7 @@ class ActivityType(BaseModel):
 class ActivityTypeList(BaseModel):
     model_config = INPUT
 
-    items: Annotated[list[ActivityType], Field(min_length=1, max_length=200)]
+    items: Annotated[list[ActivityType], Field(min_length=1, max_length=200, description="Each code at most once")]
 
     @field_validator("items")
     @classmethod
@@ -66,7 +78,7 @@ def unique_codes(items: list[Any]) -> list[Any]:
     seen: set[str] = set()
     for item in items:
         if item.code in seen:
-            raise ValueError(f"code {item.code!r} appears twice")
+            raise duplicate(f"code {item.code!r} appears twice")
         seen.add(item.code)
     return items
 
@@ -89,11 +101,14 @@ def default_activity_types() -> list[ActivityType]:
 class ActivityCreate(BaseModel):
     model_config = INPUT
 
-    type: Code
+    type: Code = Field(
+        description="An active activity type of the tenant; its kind decides the times: an event needs "
+        "`start` and `end` (not before `start`), a task `due` and neither of the others"
+    )
     subject: Subject
     description: Description = None
     start: AwareDatetime | None = Field(None, description="Events: when it starts")
-    end: AwareDatetime | None = Field(None, description="Events: when it ends")
+    end: AwareDatetime | None = Field(None, description="Events: when it ends, not before `start`")
     due: AwareDatetime | None = Field(None, description="Tasks: when it is due")
     all_day: bool = False
     location: OptLocation = None
@@ -153,7 +168,7 @@ class Memo_(BaseModel):
 class AttachmentCreate(BaseModel):
     model_config = INPUT
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), NOT_BLANK]
     content_type: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.+-]+/[\w.+-]+$")] = (
         "application/octet-stream"
     )
@@ -226,20 +241,24 @@ class Activity(BaseModel):
 
 
 def check_times(kind: ActivityKind, data: dict[str, Any]) -> None:
-    """Events need start and end (end not before start); tasks need a due date and no start/end."""
+    """Events need start and end (end not before start); tasks need a due date and no start/end.
+
+    The kind is the stored activity type's, so which times are needed is the tenant's data: the
+    error codes `event_times` and `task_times` say which; `before_start` an end before the start."""
     errors: list[FieldError] = []
     if kind == ActivityKind.event:
         for name in ("start", "end"):
             if data.get(name) is None:
-                errors.append(FieldError(field=name, message=f"an event needs its {name} time"))
+                errors.append(FieldError(field=name, message=f"an event needs its {name} time", code="event_times"))
         if data.get("start") and data.get("end") and _as_dt(data["end"]) < _as_dt(data["start"]):
-            errors.append(FieldError(field="end", message="an event cannot end before it starts"))
+            errors.append(FieldError(field="end", message="an event cannot end before it starts", code="before_start"))
     else:
         if data.get("due") is None:
-            errors.append(FieldError(field="due", message="a task needs its due date"))
+            errors.append(FieldError(field="due", message="a task needs its due date", code="task_times"))
         for name in ("start", "end"):
             if data.get(name) is not None:
-                errors.append(FieldError(field=name, message="a task has a due date, not a start or end"))
+                message = "a task has a due date, not a start or end"
+                errors.append(FieldError(field=name, message=message, code="task_times"))
     if errors:
         raise ValidationFailed("The activity's times are not valid.", errors)
 

@@ -36,7 +36,7 @@ class BookingCreate(BaseModel):
 
     channel: Channel
     start: AwareDatetime
-    end: AwareDatetime | None = None
+    end: AwareDatetime | None = Field(None, description="Not before `start`")
     user_id: OptId = Field(None, description="Whose calendar and to-do list it goes to; the caller when left out")
     note: Description = None
 
@@ -81,7 +81,7 @@ class Booking(BaseModel):
 
 def check_booking_times(start: datetime, end: datetime | None) -> None:
     if end is not None and end < start:
-        raise ValidationFailed.on("end", "A booking cannot end before it starts.")
+        raise ValidationFailed.on("end", "A booking cannot end before it starts.", "before_start")
 
 
 def booking_reminder(booking: Booking, now: datetime) -> datetime | None:

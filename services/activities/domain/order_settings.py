@@ -10,10 +10,11 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from shared.auth import Role
 from shared.errors import Forbidden, ValidationFailed
-from shared.types import INPUT, Code, Text100, reject_null
+from shared.types import INPUT, Code, Text100, duplicate, reject_null
 
 Prefix = Annotated[str, StringConstraints(max_length=10, pattern=r"^[A-Za-z0-9_/#-]*$")]
 
@@ -50,13 +51,22 @@ def _unique(items: list[StatusItem] | None) -> list[StatusItem] | None:
     codes = [i.code for i in items]
     twice = sorted({c for c in codes if codes.count(c) > 1})
     if twice:
-        raise ValueError(f"duplicate codes: {', '.join(twice)}")
+        raise duplicate(f"duplicate codes: {', '.join(twice)}")
     if not any(i.active for i in items):
-        raise ValueError("at least one status must be active")
+        raise PydanticCustomError("none_active", "at least one status must be active")
     return items
 
 
-StatusList = Annotated[list[StatusItem], Field(min_length=1, max_length=100)]
+# At least one item active (`active` left out is true): stated as `contains`; each code at most once.
+StatusList = Annotated[
+    list[StatusItem],
+    Field(
+        min_length=1,
+        max_length=100,
+        description="Each code at most once; at least one active",
+        json_schema_extra={"contains": {"not": {"properties": {"active": {"const": False}}, "required": ["active"]}}},
+    ),
+]
 PermissionSet = Annotated[list[Permission], Field(max_length=len(Permission))]
 
 DEFAULT_PERMISSIONS: dict[Role, list[Permission]] = {

@@ -19,7 +19,12 @@ from shared.secrets import signing_key
 router = APIGatewayHttpRouter()
 
 From = Annotated[AwareDatetime, Query(alias="from", description="Start of the range (inclusive), with a zone")]
-To = Annotated[AwareDatetime, Query(description="End of the range (exclusive), at most 366 days after from")]
+To = Annotated[
+    AwareDatetime,
+    Query(
+        description="End of the range (exclusive): after from, at most 366 days on (422 invalid_range, range_too_long)"
+    ),
+]
 FeedToken = Annotated[str, Path(max_length=200, description="The secret token of the feed URL, then .ics")]
 
 ICS_HEADERS = {

@@ -20,14 +20,27 @@ from services.activities.domain.goals import (
     YearGoals,
 )
 from services.activities.handlers.common import caller
-from shared.routes import Id, OptIdQuery, no_content
+from shared.routes import ID_PATTERN, Id, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 
 Year = Annotated[int, Path(ge=2000, le=2100)]
 From = Annotated[date, Query(alias="from", description="First day (YYYY-MM-DD); its whole week or month counts")]
-To = Annotated[date, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive")]
+To = Annotated[
+    date,
+    Query(
+        alias="to",
+        description="Last day (YYYY-MM-DD), inclusive: not before `from`, at most 733 days after it "
+        "(else 422 invalid_range, range_too_long)",
+    ),
+]
 CardLimit = Annotated[int, Query(ge=1, le=50, description="Activities per card")]
+ReportUser = Annotated[
+    str | None, Query(pattern=ID_PATTERN, description="Whose goals (not with group_id: 422 ambiguous); the caller's")
+]
+ReportGroup = Annotated[
+    str | None, Query(pattern=ID_PATTERN, description="A user group's summed goals (not with user_id: 422 ambiguous)")
+]
 
 
 @router.get("/point-rules")
@@ -41,7 +54,7 @@ def replace_point_rules(body: Annotated[PointRules, Body()]) -> PointRules:
 
 
 @router.get("/goals/report")
-def goal_report(first: From, last: To, user_id: OptIdQuery = None, group_id: OptIdQuery = None) -> GoalReport:
+def goal_report(first: From, last: To, user_id: ReportUser = None, group_id: ReportGroup = None) -> GoalReport:
     return goals.report(caller(router), first, last, user_id=user_id, group_id=group_id)
 
 

@@ -16,7 +16,13 @@ from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 router = APIGatewayHttpRouter()
 
 From = Annotated[date, Query(alias="from", description="First day of the range (UTC), inclusive")]
-To = Annotated[date, Query(description="Last day of the range (UTC), inclusive; at most 366 days after `from`")]
+To = Annotated[
+    date,
+    Query(
+        description="Last day of the range (UTC), inclusive: not before `from`, the range at most 366 days "
+        "(else 422 invalid_range, range_too_long)"
+    ),
+]
 
 
 @router.post("/marketing-activities", status_code=201)
