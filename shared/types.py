@@ -110,7 +110,27 @@ def _one_line(value: str) -> str:
 
 # A text that may reach a mail header (a From name, a recipient's name, a subject): one line, no
 # control characters, or the mail could not be built (or would carry headers of the writer's choice).
-OneLine = AfterValidator(_one_line)
+# The schema states it as a pattern (`has_control_character`'s Cc, Zl and Zp).
+_LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+
+
+@dataclass(frozen=True)
+class _OneLine(SchemaPattern):
+    """The check, and its pattern in the schema unless the type states one already (Email's
+    excludes control characters; a header text's is restated by `_ONE_LINE_NOT_BLANK`)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(_one_line, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", self.pattern)
+        return json_schema
+
+
+OneLine = _OneLine(rf"^{_LINE_CHAR}*$")
+# A one-line text that also holds a character other than whitespace (NOT_BLANK on one line).
+_ONE_LINE_NOT_BLANK = SchemaPattern(rf"^{_LINE_CHAR}*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]{_LINE_CHAR}*$")
 
 Id = Annotated[str, BeforeValidator(_strip), _matching(r"^[0-9A-Za-z_-]{1,64}$", "invalid_id", "not a valid id")]
 Code = Annotated[
@@ -121,8 +141,8 @@ Code = Annotated[
 Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
 Text200 = Name200
-HeaderText100 = Annotated[Text100, OneLine]
-HeaderText200 = Annotated[Text200, OneLine]
+HeaderText100 = Annotated[Text100, OneLine, _ONE_LINE_NOT_BLANK]
+HeaderText200 = Annotated[Text200, OneLine, _ONE_LINE_NOT_BLANK]
 Email = Annotated[
     str,
     BeforeValidator(_strip),

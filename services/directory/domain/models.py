@@ -57,6 +57,8 @@ from shared.types import (  # noqa: F401  (re-exported: the directory's modules 
     Text200,
     Website,
     blank_to_none,
+    duplicate,
+    input_config,
     reject_null,
 )
 
@@ -153,8 +155,16 @@ def _name_required(first_name: str | None, last_name: str | None) -> None:
         raise PydanticCustomError("name_required", "first_name or last_name is required")
 
 
+def _one_of_named(*fields: str) -> dict[str, Any]:
+    """JSON Schema: at least one of `fields` is sent as a text (blank reads as absent; the fields'
+    own pattern asks for a character other than whitespace)."""
+    return {"anyOf": [{"required": [f], "properties": {f: {"type": "string"}}} for f in fields]}
+
+
 class ContactCreate(BaseModel):
-    model_config = INPUT
+    """A contact has a name: `first_name` or `last_name` (or both)."""
+
+    model_config = input_config(**_one_of_named("first_name", "last_name"))
 
     first_name: OptHeaderText100 = None  # a mail's To name: one line
     last_name: OptHeaderText100 = None
@@ -355,7 +365,10 @@ class PicklistReplace(BaseModel):
 
     model_config = INPUT
 
-    items: Annotated[list[PicklistItem], Field(max_length=500)]
+    items: Annotated[
+        list[PicklistItem],
+        Field(max_length=500, description="In display order; no two items have the same `code` (422 `duplicate`)"),
+    ]
 
     @field_validator("items")
     @classmethod
@@ -363,7 +376,7 @@ class PicklistReplace(BaseModel):
         codes = [item.code for item in items]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
-            raise ValueError(f"duplicate codes: {', '.join(duplicates)}")
+            raise duplicate(f"duplicate codes: {', '.join(duplicates)}")
         return items
 
 
@@ -496,10 +509,17 @@ class SelfSignUp(BaseModel):
     no groups once its email is confirmed.
     """
 
-    model_config = INPUT
+    model_config = input_config(
+        anyOf=[
+            {"properties": {"enabled": {"const": False}}},
+            {"required": ["allowed_domains"], "properties": {"allowed_domains": {"minItems": 1}}},
+        ]
+    )
 
     enabled: bool = False
-    allowed_domains: list[EmailDomain] = Field(default_factory=list, max_length=50)
+    allowed_domains: list[EmailDomain] = Field(
+        default_factory=list, max_length=50, description="At least one while `enabled`"
+    )
 
     @model_validator(mode="after")
     def _domains_when_enabled(self) -> SelfSignUp:

@@ -1,0 +1,106 @@
+"""Every request the email and directory documents call valid is one the server takes.
+
+Schemathesis generates positive requests only (valid by the operation's schema) and checks
+`positive_data_acceptance`: the answer is 2xx, or 404/409 (a generated id names no record, a
+record in another state), never a 400/422 for a rule the handler enforces and the schema does
+not state. Each operation runs in a tenant of its own, so one operation's changes (a replaced
+picklist, say) do not decide another's answers.
+
+What a schema cannot state stays a server rule and is let through here only by its problem
+`code` (every error of the problem must be one of these), so a new unstated rule still fails:
+
+- rules on stored data: a referenced record must exist (`not_found`), a picklist code must be an
+  active item of the tenant's list (`unknown_code`, `inactive_code`), SES must have the From
+  address as a verified identity (`unverified_identity`);
+- rules on the clock: a send time or a schedule's end in the future (`past`, `in_past`);
+- values only the server issues: a list cursor (`query.cursor`) and a tracking link's token
+  (`path.token`), both signed;
+- a mail server the outbound guard refuses: a name that resolves to a private, link-local or
+  unspecified address (`outbound_refused`), which depends on DNS;
+- cross-item and cross-field rules JSON Schema cannot say, stated in the schema's descriptions:
+  picklist codes unique within the list (`duplicate`), an import mapping's fields each mapped
+  once (`duplicate_field`), a schedule's end after its start (`before_start`), a monthly
+  schedule's start day 1-28 in its own time zone (`day_of_month`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from infra.runtime import LocalRuntime
+from tests.e2e.helpers import new_tenant
+
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Kontakt")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+from services.directory.handlers.api import app as directory_app
+from services.email.handlers.api import app as email_app
+
+POSITIVE = SchemathesisConfig.from_dict({"generation": {"mode": "positive"}})
+directory = schemathesis.openapi.from_dict(json.loads(directory_app.get_openapi_json_schema()), config=POSITIVE)
+email = schemathesis.openapi.from_dict(json.loads(email_app.get_openapi_json_schema()), config=POSITIVE)
+
+STATE_CODES = frozenset(
+    {
+        "not_found",
+        "unknown_code",
+        "inactive_code",
+        "unverified_identity",
+        "past",
+        "in_past",
+        "duplicate",
+        "duplicate_field",
+        "outbound_refused",
+        "before_start",
+        "day_of_month",
+    }
+)
+SERVER_ISSUED = frozenset({"query.cursor", "path.token"})
+
+
+def _state_rule(response: Any) -> bool:
+    """Whether a refusal names only rules on stored data, the clock or server-issued values."""
+    if response.status_code not in (400, 422):
+        return False
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return False
+    return bool(errors) and all(e.get("code") in STATE_CODES or e.get("field") in SERVER_ISSUED for e in errors)
+
+
+@pytest.fixture(scope="session")
+def tenant_tokens() -> dict[str, str]:
+    return {}
+
+
+def _accepted(case: Any, stack: LocalRuntime, tokens: dict[str, str]) -> None:
+    label = case.operation.label
+    if label not in tokens:
+        tokens[label] = stack.token(new_tenant(), "acceptance-admin", "admin")
+    response = case.call(base_url=stack.api_url, headers={"Authorization": f"Bearer {tokens[label]}"}, timeout=30)
+    if _state_rule(response):
+        return
+    case.validate_response(response, checks=[positive_data_acceptance])
+
+
+@directory.parametrize()
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_directory_accepts_what_its_schema_allows(
+    case: Any, stack: LocalRuntime, tenant_tokens: dict[str, str]
+) -> None:
+    _accepted(case, stack, tenant_tokens)
+
+
+@email.parametrize()
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_email_accepts_what_its_schema_allows(case: Any, stack: LocalRuntime, tenant_tokens: dict[str, str]) -> None:
+    _accepted(case, stack, tenant_tokens)
