@@ -153,7 +153,13 @@ Email = Annotated[
 Phone = Annotated[
     str,
     BeforeValidator(_strip),
-    _matching(r"^\+?[0-9 ()./-]{3,40}$", "invalid_phone", "not a valid phone number"),
+    # checked once stripped: the schema's pattern has no space at either end
+    _matching(
+        r"^\+?[0-9 ()./-]{3,40}$",
+        "invalid_phone",
+        "not a valid phone number",
+        r"^\+?[0-9()./-][0-9 ()./-]{1,38}[0-9()./-]$",
+    ),
 ]
 Website = Annotated[
     str,
