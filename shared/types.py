@@ -165,7 +165,13 @@ Website = Annotated[
     str,
     BeforeValidator(_strip),
     StringConstraints(max_length=300),
-    _matching(r"^(https?://)?[^\s/]+\.[^\s]+$", "invalid_url", "not a valid web address"),
+    # the schema's pattern also names what Python's \s has and ECMA-262's has not
+    _matching(
+        r"^(https?://)?[^\s/]+\.[^\s]+$",
+        "invalid_url",
+        "not a valid web address",
+        r"^(https?://)?[^\s/\x1c-\x1f\x85]+\.[^\s\x1c-\x1f\x85]+$",
+    ),
 ]
 BusinessId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NOT_BLANK]
 PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), NOT_BLANK]
