@@ -16,6 +16,8 @@ What a schema cannot state stays a server rule and is let through here only by i
 - rules on the clock: a send time or a schedule's end in the future (`past`, `in_past`);
 - values only the server issues: a list cursor (`query.cursor`) and a tracking link's token
   (`path.token`), both signed;
+- the template language: Jinja syntax and the sandbox's bounds (`invalid_template` when saved,
+  `render_failed`, `render_limit` on a preview), described on the template models;
 - a mail server the outbound guard refuses: a name that resolves to a private, link-local or
   unspecified address (`outbound_refused`), which depends on DNS;
 - cross-item and cross-field rules JSON Schema cannot say, stated in the schema's descriptions:
@@ -66,6 +68,9 @@ STATE_CODES = frozenset(
         "duplicate",
         "duplicate_field",
         "added_and_removed",
+        "invalid_template",
+        "render_failed",
+        "render_limit",
         "outbound_refused",
         "before_start",
         "day_of_month",
