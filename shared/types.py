@@ -93,7 +93,9 @@ class SchemaPattern:
 
 
 # A text stripped of whitespace and then at least one character long must hold one that is not
-# whitespace (Python's; the extra ranges are whitespace to Python but not to ECMA-262 `\s`).
+# whitespace. pydantic strips Unicode White_Space (with U+0085, which ECMA-262 `\s` lacks); the
+# pattern also counts U+001C-U+001F as blank, as Python's `\s` does: a little stricter than the
+# server, never looser, in either regex dialect.
 NOT_BLANK = SchemaPattern(r"[^\s\x1c-\x1f\x85]")
 
 

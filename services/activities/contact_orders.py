@@ -250,7 +250,7 @@ def add_time(caller: Caller, order_id: str, body: TimeEntryCreate) -> ContactOrd
         )
         total = Decimal(before.hours_spent) + body.hours
         if total > MAX_HOURS:
-            raise ValidationFailed.on("hours", f"The order's total would exceed {MAX_HOURS} hours.", "too_large")
+            raise ValidationFailed.on("hours", f"The order's total would exceed {MAX_HOURS} hours.", "total_too_large")
         after = touched(before, time_entries=[*before.time_entries, entry], hours_spent=total)
         return after, after
 

@@ -43,20 +43,22 @@ MAX_TIME_ENTRIES = 200
 MAX_FILES = 50
 MAX_HOURS = Decimal(100_000)
 
-# Hours in hundredths: the schema states the two decimals as multipleOf 0.01 (a JSON number;
-# the server also reads the same value as a decimal string).
+# Hours in hundredths: a request's schema states the two decimals as multipleOf 0.01 (a JSON
+# number; the server also reads the same value as a decimal string). Responses say only number:
+# validators that divide floats (jsonschema: 0.07 / 0.01 = 7.000000000000001) would refuse
+# hours the server wrote.
 _HUNDREDTHS = {"type": "number", "multipleOf": 0.01, "maximum": float(MAX_HOURS)}
 Hours = Annotated[
     Decimal,
     Field(ge=0, le=MAX_HOURS, max_digits=9, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
-    WithJsonSchema({**_HUNDREDTHS, "minimum": 0}),
+    WithJsonSchema({**_HUNDREDTHS, "minimum": 0}, mode="validation"),
 ]
 PositiveHours = Annotated[
     Decimal,
     Field(gt=0, le=MAX_HOURS, max_digits=9, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
-    WithJsonSchema({**_HUNDREDTHS, "exclusiveMinimum": 0}),
+    WithJsonSchema({**_HUNDREDTHS, "exclusiveMinimum": 0}, mode="validation"),
 ]
 Day = date  # a field named `date` would shadow the type in annotations
 AssigneeList = Annotated[IdList, Field(max_length=MAX_ASSIGNEES)]
@@ -175,7 +177,7 @@ class ContactOrderCreate(BaseModel):
     contact_id: OptId = Field(None, description="The one contact person (a directory contact)")
     status: OptCode = Field(None, description="From the tenant's list; its first active status when left out")
     location: LocationIn | None = None
-    hours_spent: Hours = Decimal(0)
+    hours_spent: Hours = Field(Decimal(0), json_schema_extra={"default": 0})
     planned_date: date | None = None
     assignee_ids: AssigneeList = Field(default_factory=list)
 
@@ -213,7 +215,9 @@ class AssigneesReplace(BaseModel):
 class TimeEntryCreate(BaseModel):
     model_config = INPUT
 
-    hours: PositiveHours
+    hours: PositiveHours = Field(
+        description="Added to the order's hours_spent, whose total stays at most 100000 (else 422 total_too_large)"
+    )
     date: Day | None = Field(None, description="The day worked; today when left out")
     note: OptText200 = None
 
