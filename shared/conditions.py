@@ -126,8 +126,18 @@ def _field_kind(info: ValidationInfo) -> FieldType | None:
     return CONDITION_FIELDS.get(field) if isinstance(field, str) else None
 
 
+def _fields_for(kinds: frozenset[FieldType]) -> list[str]:
+    return sorted(name for name, kind in CONDITION_FIELDS.items() if kind in kinds)
+
+
+def _field_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The JSON schema names the fields the condition's op applies to (`field` is an enum)."""
+    applies_to: frozenset[FieldType] = getattr(model, "APPLIES_TO", frozenset())
+    schema["properties"]["field"]["enum"] = _fields_for(applies_to)
+
+
 class _FieldCondition(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_field_schema)
 
     OP: ClassVar[str]
     APPLIES_TO: ClassVar[frozenset[FieldType]]
@@ -140,7 +150,22 @@ class _FieldCondition(BaseModel):
         return _check_field(field, cls.OP, cls.APPLIES_TO)
 
 
+def _value_by_field_kind(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A date field compares with a date (YYYY-MM-DD), the others with a text of 1 to 200
+    characters holding one that is not whitespace."""
+    _field_schema(schema, model)
+    text = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"[^\s\x1c-\x1f\x85]"}
+    schema["anyOf"] = [
+        {"properties": {"field": {"enum": _fields_for(_SCALAR)}, "value": text}},
+        {"properties": {"field": {"enum": _fields_for(frozenset({FieldType.date}))}, "value": {"format": "date"}}},
+    ]
+
+
 class Equals(_FieldCondition):
+    """`value` is a date (YYYY-MM-DD) for a date field, else a text of 1 to 200 characters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_value_by_field_kind)
+
     OP = "equals"
     APPLIES_TO = _SCALAR | {FieldType.date}
 

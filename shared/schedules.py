@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
 from shared.errors import FieldError
-from shared.types import INPUT
+from shared.types import input_config
 
 SCHEDULED_TIME = "%Y-%m-%dT%H:%M:%SZ"  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
 SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
@@ -272,11 +272,45 @@ class RepeatMode(StrEnum):
     monthly = "monthly"
 
 
+# The expressions `rate_problem` and `cron_problem` take, as JSON Schema patterns (a little
+# narrower: single spaces, no '?' in the day field that is not '?').
+RATE_PATTERN = r"^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$"
+_DAY_OF_MONTH, _DAY_OF_WEEK = r"[0-9,\-*/LW]+", r"[0-9A-Za-z,\-*/L#]+"
+CRON_PATTERN = (
+    r"^cron\([0-9,\-*/]+ [0-9,\-*/]+ "
+    rf"(\? [0-9A-Za-z,\-*/]+ {_DAY_OF_WEEK}|{_DAY_OF_MONTH} [0-9A-Za-z,\-*/]+ \?)"
+    r" [0-9,\-*/]+\)$"
+)
+
+
 class Repeat(BaseModel):
     """How often something runs: an EventBridge rate() or cron() expression, or daily, weekly or
-    monthly at the local time (and weekday or day) of `start`."""
+    monthly at the local time (and weekday or day) of `start`.
 
-    model_config = INPUT
+    Modes rate and cron need `expression`; daily, weekly and monthly need `start` and take no
+    `expression`. `end` is after `start` and in the future; a monthly run's `start` is on day 1 to
+    28 of its month in `time_zone` (422 `before_start`, `in_past`, `day_of_month`)."""
+
+    model_config = input_config(
+        anyOf=[
+            {
+                "required": ["mode", "expression"],
+                "properties": {"mode": {"const": "rate"}, "expression": {"type": "string", "pattern": RATE_PATTERN}},
+            },
+            {
+                "required": ["mode", "expression"],
+                "properties": {"mode": {"const": "cron"}, "expression": {"type": "string", "pattern": CRON_PATTERN}},
+            },
+            {
+                "required": ["mode", "start"],
+                "properties": {
+                    "mode": {"enum": ["daily", "weekly", "monthly"]},
+                    "expression": {"type": "null"},
+                    "start": {"type": "string"},
+                },
+            },
+        ]
+    )
 
     mode: RepeatMode
     expression: str | None = Field(

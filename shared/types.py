@@ -112,7 +112,27 @@ def _one_line(value: str) -> str:
 
 # A text that may reach a mail header (a From name, a recipient's name, a subject): one line, no
 # control characters, or the mail could not be built (or would carry headers of the writer's choice).
-OneLine = AfterValidator(_one_line)
+# The schema states it as a pattern (`has_control_character`'s Cc, Zl and Zp).
+_LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+
+
+@dataclass(frozen=True)
+class _OneLine(SchemaPattern):
+    """The check, and its pattern in the schema unless the type states one already (Email's
+    excludes control characters; a header text's is restated by `_ONE_LINE_NOT_BLANK`)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(_one_line, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", self.pattern)
+        return json_schema
+
+
+OneLine = _OneLine(rf"^{_LINE_CHAR}*$")
+# A one-line text that also holds a character other than whitespace (NOT_BLANK on one line).
+_ONE_LINE_NOT_BLANK = SchemaPattern(rf"^{_LINE_CHAR}*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]{_LINE_CHAR}*$")
 MAIL_SUBJECT_MAX = 500  # characters of a mail's subject (a template's, a send request's)
 MAIL_NAME_MAX = 201  # a recipient's name: a contact's first and last name (100 each) and a space
 
@@ -125,8 +145,8 @@ Code = Annotated[
 Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
 Text200 = Name200
-HeaderText100 = Annotated[Text100, OneLine]
-HeaderText200 = Annotated[Text200, OneLine]
+HeaderText100 = Annotated[Text100, OneLine, _ONE_LINE_NOT_BLANK]
+HeaderText200 = Annotated[Text200, OneLine, _ONE_LINE_NOT_BLANK]
 Email = Annotated[
     str,
     BeforeValidator(_strip),
@@ -137,13 +157,25 @@ Email = Annotated[
 Phone = Annotated[
     str,
     BeforeValidator(_strip),
-    _matching(r"^\+?[0-9 ()./-]{3,40}$", "invalid_phone", "not a valid phone number"),
+    # checked once stripped: the schema's pattern has no space at either end
+    _matching(
+        r"^\+?[0-9 ()./-]{3,40}$",
+        "invalid_phone",
+        "not a valid phone number",
+        r"^\+?[0-9()./-][0-9 ()./-]{1,38}[0-9()./-]$",
+    ),
 ]
 Website = Annotated[
     str,
     BeforeValidator(_strip),
     StringConstraints(max_length=300),
-    _matching(r"^(https?://)?[^\s/]+\.[^\s]+$", "invalid_url", "not a valid web address"),
+    # the schema's pattern also names what Python's \s has and ECMA-262's has not
+    _matching(
+        r"^(https?://)?[^\s/]+\.[^\s]+$",
+        "invalid_url",
+        "not a valid web address",
+        r"^(https?://)?[^\s/\x1c-\x1f\x85]+\.[^\s\x1c-\x1f\x85]+$",
+    ),
 ]
 BusinessId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NOT_BLANK]
 PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), NOT_BLANK]

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from services.directory import events as ev
 from services.directory.domain.models import (
+    MAX_GROUP_CHANGES,
     Class,
     ClassCreate,
     ClassificationType,
@@ -43,10 +44,6 @@ def _get(caller: Caller, kind: str, record_id: str) -> Record:
 
 
 # ----------------------------------------------------------------------------- users and groups
-
-# One transaction holds the user and, per group joined or left, its membership, the group record
-# and the group's event: at most 100 items.
-MAX_GROUP_CHANGES = 32
 
 
 def _membership(caller: Caller, group_id: str, user_id: str) -> Record:

@@ -7,7 +7,7 @@ a redelivered upload skips the rows already done.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from services.directory import accounts
 from services.directory import events as ev
 from services.directory.domain.errors import FieldError as DomainFieldError
 from services.directory.domain.imports import (
+    IMPORTABLE_FIELDS,
     Encoding,
     ImportFileError,
     ImportKind,
@@ -49,11 +50,25 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 Status = Literal["awaiting_upload", "processing", "completed", "failed"]
 
 
+def _mapping_of(kind: ImportKind) -> dict[str, Any]:
+    """JSON Schema: a mapping onto the importable fields of `kind`."""
+    fields = sorted(IMPORTABLE_FIELDS[kind])
+    return {"properties": {"kind": {"const": kind.value}, "mapping": {"additionalProperties": {"enum": fields}}}}
+
+
 class ImportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """`mapping` names at least one column, each onto an importable field of `kind` (the create
+    model's fields but `owner`), no field twice (422 `duplicate_field`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"required": ["kind", "mapping"], "anyOf": [_mapping_of(kind) for kind in ImportKind]},
+    )
 
     kind: ImportKind
-    mapping: dict[str, str] = Field(description="CSV header -> field name", max_length=100)
+    mapping: dict[str, str] = Field(
+        description="CSV header -> field name", max_length=100, json_schema_extra={"minProperties": 1}
+    )
     encoding: Encoding | None = Field(
         default=None, description="The file's encoding; without it UTF-8 (with or without BOM), else Windows-1252"
     )

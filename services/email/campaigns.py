@@ -202,9 +202,6 @@ def list_campaigns(caller: Caller, cursor: str | None, limit: int) -> Page[Campa
 
 def update_campaign(caller: Caller, campaign_id: str, body: CampaignUpdate) -> Campaign:
     changes = body.model_dump(mode="json", exclude_unset=True, exclude={"version"})
-    for required in ("name", "template_id", "list_type_id", "tracking"):
-        if required in changes and changes[required] is None:
-            raise ValidationFailed.on(required, "May not be null.", "required")
     _check_refs(caller, changes)
 
     def attempt() -> Campaign:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 # The conditions and their evaluation are shared with services that evaluate them over their own
 # copies of contacts; re-exported here for the directory's modules.
@@ -132,6 +133,9 @@ class TargetGroupUpdate(BaseModel):
 
 
 class TargetGroupMembersChange(BaseModel):
+    """No contact is both in `add` and in `remove` (422 `added_and_removed`: JSON Schema cannot say
+    two lists are disjoint)."""
+
     model_config = INPUT
 
     add: MemberIds = Field(default_factory=list)
@@ -142,7 +146,7 @@ class TargetGroupMembersChange(BaseModel):
     def _disjoint(cls, remove: list[str], info: ValidationInfo) -> list[str]:
         both = sorted(set(remove) & set(info.data.get("add", [])))
         if both:
-            raise ValueError(f"both added and removed: {', '.join(both)}")
+            raise PydanticCustomError("added_and_removed", "both added and removed: {ids}", {"ids": ", ".join(both)})
         return remove
 
 

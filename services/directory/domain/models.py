@@ -57,6 +57,8 @@ from shared.types import (  # noqa: F401  (re-exported: the directory's modules 
     Text200,
     Website,
     blank_to_none,
+    duplicate,
+    input_config,
     reject_null,
 )
 
@@ -77,11 +79,27 @@ MODULES: tuple[Module, ...] = ("accounts", "contacts", "target_groups")
 CEASED_STATUS = "ceased"
 
 
+# A picklist field takes a code of the tenant's list (stored data, so described, not an enum).
+_PICK = {
+    name: f"An active code of the tenant's `{name}` picklist (GET /picklists/{name}); 422 `unknown_code` "
+    "or `inactive_code` otherwise"
+    for name in (
+        "account_status",
+        "job_title",
+        "contact_category",
+        "region",
+        "contact_group",
+        "benefit_status",
+        "sales_status",
+    )
+}
+
+
 class AccountCreate(BaseModel):
     model_config = INPUT
 
     name: Name200
-    status: Code = "active"
+    status: Code = Field("active", description=_PICK["account_status"])
     business_id: OptBusinessId = None
     email: OptEmail = None
     phone: OptPhone = None
@@ -101,7 +119,7 @@ class AccountUpdate(BaseModel):
     model_config = INPUT
 
     name: Name200 | None = None
-    status: Code | None = None
+    status: Code | None = Field(None, description=_PICK["account_status"])
     business_id: OptBusinessId = None
     email: OptEmail = None
     phone: OptPhone = None
@@ -153,8 +171,16 @@ def _name_required(first_name: str | None, last_name: str | None) -> None:
         raise PydanticCustomError("name_required", "first_name or last_name is required")
 
 
+def _one_of_named(*fields: str) -> dict[str, Any]:
+    """JSON Schema: at least one of `fields` is sent as a text (blank reads as absent; the fields'
+    own pattern asks for a character other than whitespace)."""
+    return {"anyOf": [{"required": [f], "properties": {f: {"type": "string"}}} for f in fields]}
+
+
 class ContactCreate(BaseModel):
-    model_config = INPUT
+    """A contact has a name: `first_name` or `last_name` (or both)."""
+
+    model_config = input_config(**_one_of_named("first_name", "last_name"))
 
     first_name: OptHeaderText100 = None  # a mail's To name: one line
     last_name: OptHeaderText100 = None
@@ -165,13 +191,13 @@ class ContactCreate(BaseModel):
     active: bool = True
     consent_date: date | None = None
     department: OptText100 = None
-    job_title: OptCode = None
-    category: OptCode = None
-    region: OptCode = None
-    groups: CodeList = Field(default_factory=list)
-    benefit_status: OptCode = None
+    job_title: OptCode = Field(None, description=_PICK["job_title"])
+    category: OptCode = Field(None, description=_PICK["contact_category"])
+    region: OptCode = Field(None, description=_PICK["region"])
+    groups: CodeList = Field(default_factory=list, description=_PICK["contact_group"])
+    benefit_status: OptCode = Field(None, description=_PICK["benefit_status"])
     account_manager_id: OptId = None
-    sales_status: OptCode = None
+    sales_status: OptCode = Field(None, description=_PICK["sales_status"])
     owner: Owner | None = None
     classes: IdList = Field(default_factory=list)
 
@@ -182,7 +208,8 @@ class ContactCreate(BaseModel):
 
 
 class ContactUpdate(BaseModel):
-    """PATCH: only the fields sent change. The merged record must still have a name."""
+    """PATCH: only the fields sent change. The contact keeps a name: a change that leaves it
+    neither `first_name` nor `last_name` is refused (422 `name_required`)."""
 
     model_config = INPUT
 
@@ -195,13 +222,13 @@ class ContactUpdate(BaseModel):
     active: bool | None = None
     consent_date: date | None = None
     department: OptText100 = None
-    job_title: OptCode = None
-    category: OptCode = None
-    region: OptCode = None
-    groups: CodeList | None = None
-    benefit_status: OptCode = None
+    job_title: OptCode = Field(None, description=_PICK["job_title"])
+    category: OptCode = Field(None, description=_PICK["contact_category"])
+    region: OptCode = Field(None, description=_PICK["region"])
+    groups: CodeList | None = Field(None, description=_PICK["contact_group"])
+    benefit_status: OptCode = Field(None, description=_PICK["benefit_status"])
     account_manager_id: OptId = None
-    sales_status: OptCode = None
+    sales_status: OptCode = Field(None, description=_PICK["sales_status"])
     owner: Owner | None = None
     classes: IdList | None = None
 
@@ -245,13 +272,19 @@ class Contact(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 
+# A user joins or leaves at most this many groups in one request: one transaction holds the user
+# and, per group joined or left, its membership, the group record and the group's event (at most
+# 100 items).
+MAX_GROUP_CHANGES = 32
+
+
 class UserCreate(BaseModel):
     model_config = INPUT
 
     email: Email
     name: Name200
     role: Role = Role.USER
-    groups: IdList = Field(default_factory=list)
+    groups: Annotated[IdList, Field(max_length=MAX_GROUP_CHANGES)] = Field(default_factory=list)
 
 
 class UserUpdate(BaseModel):
@@ -259,7 +292,11 @@ class UserUpdate(BaseModel):
 
     name: Name200 | None = None
     role: Role | None = None
-    groups: IdList | None = None
+    groups: IdList | None = Field(
+        None,
+        description=f"The user's groups; joining and leaving at most {MAX_GROUP_CHANGES} of them in one change "
+        "(422 `too_many`)",
+    )
 
     _not_null = field_validator("name", "role", "groups")(reject_null)
 
@@ -355,7 +392,10 @@ class PicklistReplace(BaseModel):
 
     model_config = INPUT
 
-    items: Annotated[list[PicklistItem], Field(max_length=500)]
+    items: Annotated[
+        list[PicklistItem],
+        Field(max_length=500, description="In display order; no two items have the same `code` (422 `duplicate`)"),
+    ]
 
     @field_validator("items")
     @classmethod
@@ -363,7 +403,7 @@ class PicklistReplace(BaseModel):
         codes = [item.code for item in items]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
-            raise ValueError(f"duplicate codes: {', '.join(duplicates)}")
+            raise duplicate(f"duplicate codes: {', '.join(duplicates)}")
         return items
 
 
@@ -496,10 +536,17 @@ class SelfSignUp(BaseModel):
     no groups once its email is confirmed.
     """
 
-    model_config = INPUT
+    model_config = input_config(
+        anyOf=[
+            {"properties": {"enabled": {"const": False}}},
+            {"required": ["allowed_domains"], "properties": {"allowed_domains": {"minItems": 1}}},
+        ]
+    )
 
     enabled: bool = False
-    allowed_domains: list[EmailDomain] = Field(default_factory=list, max_length=50)
+    allowed_domains: list[EmailDomain] = Field(
+        default_factory=list, max_length=50, description="At least one while `enabled`"
+    )
 
     @model_validator(mode="after")
     def _domains_when_enabled(self) -> SelfSignUp:

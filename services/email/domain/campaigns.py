@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from services.email.domain.campaign_files import CampaignAttachment
 from shared.schedules import RecordSchedule
-from shared.types import INPUT, OUTPUT, Id, Name200
+from shared.types import INPUT, OUTPUT, Id, Name200, reject_null
 
 AUDIENCE_FIELDS = ["email", "first_name", "last_name", "account_id"]
 REQUESTER = "email"  # the audience requests of campaigns (and their pages) carry it
@@ -76,6 +76,9 @@ class CampaignUpdate(BaseModel):
     tracking: CampaignTracking | None = None
     automatic_template_id: Id | None = None
     version: int | None = Field(default=None, description="The version read; a later save in between is a 409")
+
+    # a campaign always has these: left out they stay, null is refused (so the schema has no null)
+    _not_null = field_validator("name", "template_id", "list_type_id", "tracking")(reject_null)
 
 
 class ScheduleRequest(BaseModel):

@@ -68,6 +68,12 @@ class TemplateParts(BaseModel):
 
 
 class TemplateCreate(BaseModel):
+    """`subject`, `html` and `text` are Jinja templates rendered in a bounded sandbox: their syntax,
+    no name or attribute starting with `_`, and work visible without rendering (huge powers,
+    repeats, ranges, paddings) are checked when saved (422 `invalid_template` naming the part);
+    what only a render shows fails the preview or that recipient's mail (`render_failed`,
+    `render_limit`)."""
+
     model_config = INPUT
 
     name: Name200
@@ -77,6 +83,12 @@ class TemplateCreate(BaseModel):
 
 
 class TemplateUpdate(BaseModel):
+    """`subject`, `html` and `text` are Jinja templates rendered in a bounded sandbox: their syntax,
+    no name or attribute starting with `_`, and work visible without rendering (huge powers,
+    repeats, ranges, paddings) are checked when saved (422 `invalid_template` naming the part);
+    what only a render shows fails the preview or that recipient's mail (`render_failed`,
+    `render_limit`)."""
+
     model_config = INPUT
 
     name: Name200 | None = None

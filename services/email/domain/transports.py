@@ -13,7 +13,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from shared.types import INPUT, OUTPUT, Email, OptHeaderText200
+from shared.types import OUTPUT, Email, OptHeaderText200, input_config
 
 Host = Annotated[
     str,
@@ -33,7 +33,26 @@ class Security(StrEnum):
 
 
 class SmtpIn(BaseModel):
-    model_config = INPUT
+    """A login (`username`, `password`) only over TLS (`security` starttls or tls); a `password`
+    only with a `username`. `host` is a name or an address the outbound guard lets the sender reach
+    (no link-local, multicast or unspecified address; 422 otherwise)."""
+
+    model_config = input_config(
+        allOf=[
+            {
+                "anyOf": [
+                    {"properties": {"security": {"enum": [Security.starttls.value, Security.tls.value]}}},
+                    {"properties": {"username": {"type": "null"}, "password": {"type": "null"}}},
+                ]
+            },
+            {
+                "anyOf": [
+                    {"properties": {"password": {"type": "null"}}},
+                    {"required": ["username"], "properties": {"username": {"type": "string"}}},
+                ]
+            },
+        ]
+    )
 
     host: Host
     port: int = Field(default=587, ge=1, le=65535)
@@ -63,9 +82,15 @@ class SmtpIn(BaseModel):
 
 
 class EmailSettingsIn(BaseModel):
-    """PUT /email/settings: the sending identity and the transport."""
+    """PUT /email/settings: the sending identity and the transport. Transport `smtp` needs `smtp`;
+    transport `ses` needs a From address SES has as a verified identity (422 `unverified_identity`)."""
 
-    model_config = INPUT
+    model_config = input_config(
+        anyOf=[
+            {"properties": {"transport": {"const": TransportKind.ses.value}}},
+            {"required": ["smtp"], "properties": {"smtp": {"type": "object"}}},
+        ]
+    )
 
     from_address: Email | None = Field(
         None, description="The From address; left out: no-reply@ the stack's sending domain (SendingDomain)"
