@@ -267,7 +267,7 @@ class LocalRuntime:
         assert self.schedules is not None, "start() first"
         return self.schedules.fire_due(now)
 
-    def drain(self, timeout: float = 30) -> None:
+    def drain(self, timeout: float = 60) -> None:
         """Wait until every pumped queue and stream is empty and no invocation is in flight."""
         deadline = time.monotonic() + timeout
         quiet_checks = 0

@@ -155,10 +155,11 @@ def _value_by_field_kind(schema: dict[str, Any], model: type[BaseModel]) -> None
     characters holding one that is not whitespace."""
     _field_schema(schema, model)
     text = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"[^\s\x1c-\x1f\x85]"}
-    schema["anyOf"] = [
+    by_kind = [
         {"properties": {"field": {"enum": _fields_for(_SCALAR)}, "value": text}},
         {"properties": {"field": {"enum": _fields_for(frozenset({FieldType.date}))}, "value": {"format": "date"}}},
     ]
+    schema.setdefault("allOf", []).append({"anyOf": by_kind})  # in allOf: see shared.types.COMBINATORS
 
 
 class Equals(_FieldCondition):

@@ -225,13 +225,24 @@ def _not_null_in_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
 INPUT = ConfigDict(extra="forbid", json_schema_extra=_not_null_in_schema)
 
 
+# A schema with `anyOf`/`oneOf`/`not` beside its properties becomes, in openapi-python-client, one
+# model per branch holding only that branch's properties; inside `allOf` (the same JSON Schema
+# meaning) it stays one model with every property.
+COMBINATORS = frozenset({"anyOf", "oneOf", "not"})
+
+
 def input_config(**rules: Any) -> ConfigDict:
     """INPUT whose JSON schema also states rules across fields (`anyOf`, `oneOf`, `not`, ...) that
     the model's validators or the handler enforce, so that the document says what is accepted."""
 
+    combined = {key: rule for key, rule in rules.items() if key in COMBINATORS}
+    plain = {key: rule for key, rule in rules.items() if key not in COMBINATORS}
+
     def extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
         _not_null_in_schema(schema, model)
-        schema.update(rules)
+        schema.update(plain)
+        if combined:  # the same rule inside allOf: client generators keep the model's own properties
+            schema["allOf"] = [*schema.get("allOf", []), combined]  # a new list: `plain`'s is shared
 
     return ConfigDict(extra="forbid", json_schema_extra=extra)  # type: ignore[arg-type]
 

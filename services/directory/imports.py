@@ -62,7 +62,10 @@ class ImportRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"required": ["kind", "mapping"], "anyOf": [_mapping_of(kind) for kind in ImportKind]},
+        json_schema_extra={  # the rule in allOf: see shared.types.COMBINATORS
+            "required": ["kind", "mapping"],
+            "allOf": [{"anyOf": [_mapping_of(kind) for kind in ImportKind]}],
+        },
     )
 
     kind: ImportKind

@@ -111,7 +111,7 @@ def new_tenant() -> str:
     return "t" + uuid.uuid4().hex[:16]
 
 
-def drain(stack: LocalRuntime, timeout: float = 30, busy_ok: bool = False) -> None:
+def drain(stack: LocalRuntime, timeout: float = 60, busy_ok: bool = False) -> None:
     """`stack.drain()`; with `busy_ok` a drain that times out is no failure: the email feedback
     queue retries SES events until it knows their mail and may outlast any drain, and a machine
     shared by other test runs is slow, not broken; the caller polls for what it checks anyway."""
@@ -122,7 +122,7 @@ def drain(stack: LocalRuntime, timeout: float = 30, busy_ok: bool = False) -> No
             raise
 
 
-def settle(stack: LocalRuntime, ready: Any, attempts: int = 20, timeout: float = 30, busy_ok: bool = False) -> Any:
+def settle(stack: LocalRuntime, ready: Any, attempts: int = 20, timeout: float = 60, busy_ok: bool = False) -> Any:
     """Drain until `ready()` returns something truthy, and return it (its last value if it never is).
 
     `stack.drain()` can return while a table's stream still holds records its pump has not read

@@ -135,3 +135,12 @@ def test_a_path_or_a_name_two_services_define_differently_does_not_merge() -> No
         docs.merged_openapi({"one": _service({}, {"S": same}), "two": _service({}, {"S": {"type": "string"}})})
     with pytest.raises(docs.MergeError, match="get_a"):
         docs.merged_openapi({"one": _service({"/a": item}, {}), "two": _service({"/b": item}, {})})
+
+
+def test_rules_across_fields_sit_in_all_of_beside_a_models_properties() -> None:
+    """openapi-python-client makes a schema with anyOf/oneOf/not beside its properties into one
+    model per branch holding only that branch's fields (ContactCreate lost `last_name`); inside
+    allOf (the same JSON Schema meaning) the model keeps every field."""
+    schemas = MERGED["components"]["schemas"]
+    beside = [name for name, s in schemas.items() if "properties" in s and {"anyOf", "oneOf", "not"} & s.keys()]
+    assert beside == []

@@ -538,7 +538,8 @@ class SelfSignUp(BaseModel):
 
     model_config = input_config(
         anyOf=[
-            {"properties": {"enabled": {"const": False}}},
+            # "not enabled", as `not`: a `const: false` branch made openapi-python-client write broken code
+            {"not": {"required": ["enabled"], "properties": {"enabled": {"const": True}}}},
             {"required": ["allowed_domains"], "properties": {"allowed_domains": {"minItems": 1}}},
         ]
     )
