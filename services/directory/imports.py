@@ -7,10 +7,10 @@ a redelivered upload skips the rows already done.
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import boto3
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.directory import accounts
 from services.directory import events as ev
@@ -56,6 +56,11 @@ def _mapping_of(kind: ImportKind) -> dict[str, Any]:
     return {"properties": {"kind": {"const": kind.value}, "mapping": {"additionalProperties": {"enum": fields}}}}
 
 
+# A CSV column's header: not empty (an empty key is no column, and DynamoDB Streams' records of an
+# item holding one could not be read back in the local emulator: the stack's outbox stalled).
+Header = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 class ImportRequest(BaseModel):
     """`mapping` names at least one column, each onto an importable field of `kind` (the create
     model's fields but `owner`), no field twice (422 `duplicate_field`)."""
@@ -69,8 +74,10 @@ class ImportRequest(BaseModel):
     )
 
     kind: ImportKind
-    mapping: dict[str, str] = Field(
-        description="CSV header -> field name", max_length=100, json_schema_extra={"minProperties": 1}
+    mapping: dict[Header, str] = Field(
+        description="CSV header (1 to 200 characters) -> field name",
+        max_length=100,
+        json_schema_extra={"minProperties": 1},
     )
     encoding: Encoding | None = Field(
         default=None, description="The file's encoding; without it UTF-8 (with or without BOM), else Windows-1252"

@@ -76,6 +76,9 @@ def test_bad_mapping_is_422_naming_the_header(admin: Api) -> None:
     twice = admin.post("/imports", json={"kind": "contacts", "mapping": {"A": "email", "B": "email"}})
     assert_problem(twice, 422, "mapping.B")
     assert_problem(admin.post("/imports", json={"kind": "contacts", "mapping": {}}), 422, "mapping")
+    empty_header = admin.post("/imports", json={"kind": "contacts", "mapping": {"": "email"}})
+    assert empty_header.status_code == 422, empty_header.text  # no column; and it stalled the local outbox
+    assert empty_header.json()["errors"][0]["field"].startswith("mapping")
     assert_problem(admin.post("/imports", json={"kind": "invoices", "mapping": {"A": "email"}}), 422, "kind")
 
 
