@@ -111,7 +111,18 @@ def test_partial_batch_failure_redelivers_only_the_failed_record(runtime: LocalR
         for detail in ({"id": ok_id}, {"id": bad_id, "fail": True})
     ]
     assert runtime.client("events").put_events(Entries=entries)["FailedEntryCount"] == 0
-    runtime.drain(30)
+    # A drain does not wait out a failed message's visibility timeout (it is no work until it shows
+    # again): drain until the bad record has reached the dead-letter queue.
+    dlq_url = runtime.stack.queues["WorkDLQ"].url
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runtime.drain(30)
+        attributes = runtime.client("sqs").get_queue_attributes(
+            QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        if int(attributes["ApproximateNumberOfMessages"]):
+            break
+        time.sleep(0.5)
     records = logged(runtime, "sqs")
     assert f"{ok_id}#1" in records and f"{ok_id}#2" not in records
     assert f"{bad_id}#1" in records and f"{bad_id}#2" in records
