@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from infra import dev_mail
 from infra.auth import DevIssuer
 from infra.functions import FunctionError
-from infra.template import ACCOUNT_ID, Route, Stack
+from infra.template import ACCOUNT_ID, DEFAULT_ROUTE, Route, Stack, Throttle
 
 log = logging.getLogger("kontakt.gateway")
 
@@ -79,8 +79,12 @@ class CompiledRoute:
 
 
 class RouteTable:
+    """The routes of an HTTP API: the most specific match wins; `$default` takes what none matches."""
+
     def __init__(self, routes: list[Route]) -> None:
-        self._routes = sorted((CompiledRoute.compile(r) for r in routes), key=CompiledRoute.specificity)
+        self.default = next((r for r in routes if r.path == DEFAULT_ROUTE), None)
+        named = [r for r in routes if r.path != DEFAULT_ROUTE]
+        self._routes = sorted((CompiledRoute.compile(r) for r in named), key=CompiledRoute.specificity)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for compiled in self._routes:
@@ -90,10 +94,39 @@ class RouteTable:
             if found:
                 names = {name: found.group(name) for name in compiled.params}
                 return compiled.route, {k.rstrip("+"): v for k, v in names.items()}
-        return None
+        return (self.default, {}) if self.default is not None else None
 
     def allows_path(self, path: str) -> bool:
-        return any(c.pattern.fullmatch(path) for c in self._routes)
+        return self.default is not None or any(c.pattern.fullmatch(path) for c in self._routes)
+
+
+class TokenBuckets:
+    """API Gateway's throttling of a stage: a token bucket per route (its own limits, or the stage's
+    default route settings), `burst` tokens, refilled at `rate` a second; a request takes one."""
+
+    def __init__(self, default: Throttle | None, routes: dict[str, Throttle], clock: Callable[[], float]) -> None:
+        self.default = default
+        self.routes = routes
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # route key -> (tokens, at)
+        self._lock = threading.Lock()
+        # The fewest tokens each route's bucket held after a request: how near a run came to throttling.
+        self.lowest: dict[str, float] = {}
+
+    def take(self, route_key: str) -> bool:
+        """Whether a request of this route may pass now (a token taken), or is throttled."""
+        limits = self.routes.get(route_key, self.default)
+        if limits is None:
+            return True
+        with self._lock:
+            now = self.clock()
+            tokens, at = self._buckets.get(route_key, (float(limits.burst), now))
+            tokens = min(float(limits.burst), tokens + (now - at) * limits.rate)
+            allowed = tokens >= 1
+            left = tokens - 1 if allowed else tokens
+            self._buckets[route_key] = (left, now)
+            self.lowest[route_key] = min(left, self.lowest.get(route_key, left))
+            return allowed
 
 
 def claim_text(value: Any) -> str:
@@ -131,6 +164,7 @@ class Gateway:
         self.mail_dir = mail_dir
         self.token = token
         self.routes = RouteTable(stack.routes)
+        self.throttles = TokenBuckets(stack.throttle, stack.route_throttles, time.monotonic)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -145,6 +179,9 @@ class Gateway:
         self._thread.start()
 
     def stop(self) -> None:
+        if self.throttles.lowest:
+            route, left = min(self.throttles.lowest.items(), key=lambda item: item[1])
+            log.info("throttling: the fullest route was %s, down to %.1f tokens", route, left)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -160,6 +197,16 @@ class Gateway:
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/dev/"):
             return self._dev(request)
+        # API Gateway's id of the request: the event's requestContext.requestId, and the
+        # `apigw-requestid` header of every answer, its own errors included.
+        request_id = str(uuid.uuid4())
+        response = self._answer(request, request_id)
+        response.headers["Apigw-Requestid"] = request_id
+        return response
+
+    def _answer(self, request: Request, request_id: str) -> Response:
+        """What API Gateway answers: its own errors as it words them ({"message": ...}, which an
+        HTTP API cannot change), else the function's answer (docs/decisions.md)."""
         if request.content_length is not None and request.content_length > MAX_PAYLOAD:
             return _json_response(413, {"message": "Request Entity Too Large"})
         if request.method == "OPTIONS" and self.stack.cors and self.routes.allows_path(request.path):
@@ -168,6 +215,8 @@ class Gateway:
         if found is None:
             return self._with_cors(_json_response(404, {"message": "Not Found"}))
         route, path_parameters = found
+        if not self.throttles.take(route.route_key):
+            return self._with_cors(_json_response(429, {"message": "Too Many Requests"}))
         claims = None
         if route.auth_required:
             claims = self._claims(request)
@@ -176,7 +225,7 @@ class Gateway:
         body = request.get_data(cache=False)
         if len(body) > MAX_PAYLOAD:
             return _json_response(413, {"message": "Request Entity Too Large"})
-        event = self.event(request, route, path_parameters, claims, body)
+        event = self.event(request, route, path_parameters, claims, body, request_id)
         started = time.monotonic()
         try:
             result = self.invoke(route.function, event)
@@ -212,6 +261,7 @@ class Gateway:
         path_parameters: dict[str, str],
         claims: dict[str, Any] | None,
         body: bytes,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
         raw_query = request.query_string.decode("latin-1")
@@ -229,7 +279,7 @@ class Gateway:
                 "sourceIp": request.remote_addr or "127.0.0.1",
                 "userAgent": request.headers.get("User-Agent", ""),
             },
-            "requestId": str(uuid.uuid4()),
+            "requestId": request_id or str(uuid.uuid4()),
             "routeKey": route.route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -281,9 +331,11 @@ class Gateway:
         return response
 
     def _with_cors(self, response: Response) -> Response:
-        origins = (self.stack.cors or {}).get("allowOrigins", [])
-        if "*" in origins and "Access-Control-Allow-Origin" not in response.headers:
+        cors = self.stack.cors or {}
+        if "*" in cors.get("allowOrigins", []) and "Access-Control-Allow-Origin" not in response.headers:
             response.headers["Access-Control-Allow-Origin"] = "*"
+        if cors.get("exposeHeaders") and "Access-Control-Allow-Origin" in response.headers:
+            response.headers["Access-Control-Expose-Headers"] = ",".join(cors["exposeHeaders"])
         return response
 
     def _allowed_origin(self, request: Request) -> str:

@@ -37,7 +37,6 @@ SKIPPED_TYPES = frozenset(
         "AWS::Lambda::Version",
         "AWS::Lambda::Alias",
         "AWS::Lambda::LayerVersion",  # the dependencies' layer: locally the venv provides them
-        "AWS::ApiGatewayV2::Stage",
         "AWS::ApiGatewayV2::Authorizer",
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolClient",
@@ -186,6 +185,9 @@ class EventSourceMapping:
         return "ReportBatchItemFailures" in self.function_response_types
 
 
+DEFAULT_ROUTE = "$default"  # the HTTP API route taking every request no other route matches
+
+
 @dataclass
 class Route:
     method: str  # GET, POST ... or ANY
@@ -195,7 +197,15 @@ class Route:
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return self.path if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """An HTTP API stage's throttling of a route: a token bucket of `burst` tokens refilled at `rate` a second."""
+
+    rate: float
+    burst: int
 
 
 @dataclass
@@ -263,6 +273,10 @@ class Stack:
     schedule_groups: dict[str, str] = field(default_factory=dict)  # logical id -> name
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
+    # The HTTP API stage's throttling: every route's (DefaultRouteSettings), and routes of their own
+    # (RouteSettings, by route key such as "ANY /imports").
+    throttle: Throttle | None = None
+    route_throttles: dict[str, Throttle] = field(default_factory=dict)
     # The function the user pool calls before it issues tokens (its pre-token-generation trigger).
     token_trigger: str | None = None
 
@@ -687,6 +701,7 @@ def build_stack(
         "AWS::Lambda::Function": lambda s, r, i, p: _add_function(s, r, i, p, template.code_dirs),
         "AWS::Lambda::EventSourceMapping": _add_mapping,
         "AWS::ApiGatewayV2::Api": _add_http_api,
+        "AWS::ApiGatewayV2::Stage": _add_http_api_stage,
         "AWS::Scheduler::Schedule": _add_scheduler_schedule,
         "AWS::Scheduler::ScheduleGroup": lambda s, r, i, p: s.schedule_groups.update({i: r.name_of(i)}),
         "AWS::CloudWatch::Alarm": _add_alarm,
@@ -923,6 +938,21 @@ def _add_http_api(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any])
             stack.routes.append(
                 Route(method=method, path=path, function=function_id, auth_required=_needs_auth(security))
             )
+
+
+def _add_http_api_stage(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:
+    """The stage's throttling, which the local gateway enforces as API Gateway does."""
+    stack.throttle = _throttle(p.get("DefaultRouteSettings") or {})
+    for route_key, settings in (p.get("RouteSettings") or {}).items():
+        throttle = _throttle(settings)
+        if throttle is not None:
+            stack.route_throttles[route_key] = throttle
+
+
+def _throttle(settings: Mapping[str, Any]) -> Throttle | None:
+    if "ThrottlingRateLimit" not in settings and "ThrottlingBurstLimit" not in settings:
+        return None
+    return Throttle(rate=float(settings.get("ThrottlingRateLimit", 0)), burst=int(settings.get("ThrottlingBurstLimit", 0)))
 
 
 def _integration_function(uri: Any) -> str | None:

@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from pydantic import TypeAdapter
 
+from shared import conventions
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -245,7 +246,26 @@ class Resolver(APIGatewayHttpResolver):
         return OpenAPI.model_validate(with_problem_responses(document, declared))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+        answer = with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+        return conventions.finish(answer, event, lambda body: self._location(event, body))
+
+    def _location(self, event: Mapping[str, Any], body: dict[str, Any]) -> str | None:
+        """Where the record a 201 answer created can be read (`conventions.created_location`)."""
+        path = str(event.get("rawPath") or "")
+        method = str((event.get("requestContext") or {}).get("http", {}).get("method") or "").upper()
+        for route in (*self._static_routes, *self._dynamic_routes):
+            found = route.rule.match(path) if route.method == method else None
+            if found:
+                declared = getattr(route.func, LOCATED_ATTRIBUTE, None)
+                return conventions.created_location(
+                    path, body, found.groupdict(), declared, lambda p: "GET" in self.allowed_methods(p)
+                )
+        return None
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods this API answers at `path` (for a 405's `Allow`, a 201's `Location`)."""
+        routes = (*self._static_routes, *self._dynamic_routes)
+        return sorted({route.method for route in routes if route.rule.match(path)})
 
     def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a
@@ -326,6 +346,7 @@ GATEWAY_ERROR = {
 }
 WRITES = frozenset({"post", "put", "patch", "delete"})
 ANSWERS_ATTRIBUTE = "__kontakt_answers__"  # set by `shared.routes.answers` on a handler
+LOCATED_ATTRIBUTE = "__kontakt_located__"  # set by `shared.routes.located` on a handler
 
 
 def operation_answers(operation: Mapping[str, Any], method: str, declared: frozenset[int] = frozenset()) -> set[int]:
@@ -481,7 +502,7 @@ def _serve_kontakt_docs(app: APIGatewayHttpResolver) -> None:
 
 
 def _correlation_id(app: APIGatewayHttpResolver) -> str:
-    return str(app.current_event.request_context.request_id or "")
+    return conventions.request_id(app.current_event.raw_event)
 
 
 def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
@@ -531,8 +552,21 @@ def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.not_found
     def not_found(_: Any) -> Response:
+        return no_route(app)
+
+
+def no_route(app: APIGatewayHttpResolver) -> Response:
+    """A path this API does not serve is 404; a path it serves with other methods is 405 with `Allow`."""
+    allowed = app.allowed_methods(app.current_event.path) if isinstance(app, Resolver) else []
+    if not allowed:
         body = problem_body(404, "not_found", "Not found", "No such route.")
         return Response(status_code=404, content_type=PROBLEM_JSON, body=json.dumps(body))
+    method = app.current_event.http_method.upper()
+    detail = f"{method} is not allowed here; this path answers {', '.join(allowed)}."
+    body = problem_body(405, "method_not_allowed", "Method not allowed", detail)
+    return Response(
+        status_code=405, content_type=PROBLEM_JSON, body=json.dumps(body), headers={"Allow": ", ".join(allowed)}
+    )
 
 
 def auth(app: APIGatewayHttpResolver) -> AuthContext:

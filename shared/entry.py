@@ -20,9 +20,9 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.conventions import request_id
 from shared.observability import logger, metrics, tracer
 from shared.settings import TableSettings, load
 
@@ -46,8 +46,9 @@ def entry(
     """Decorate a function's handler.
 
     `settings`: the function owns this service table (bound at the first call); None when it
-    owns none. `http`: the event is an API Gateway HTTP API request (its request id is the log's
-    correlation id). `traced` / `metered`: X-Ray subsegment and flushed CloudWatch metrics (the
+    owns none. `http`: the event is an API Gateway HTTP API request (its request id, the client's
+    valid `X-Request-Id` or API Gateway's, is the log's correlation id: `shared.conventions`).
+    `traced` / `metered`: X-Ray subsegment and flushed CloudWatch metrics (the
     Cognito triggers and the outbox publisher go without one or both).
     """
 
@@ -56,6 +57,8 @@ def entry(
         def started(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if settings is not None:
                 cold_start(settings)
+            if http:  # the id the answer's X-Request-Id carries (the client's own, when valid)
+                logger.set_correlation_id(request_id(event))
             return handle(event, context)
 
         wrapped: Handler = started
@@ -63,8 +66,7 @@ def entry(
             wrapped = metrics.log_metrics(wrapped)
         if traced:
             wrapped = tracer.capture_lambda_handler(wrapped)
-        correlation = correlation_paths.API_GATEWAY_HTTP if http else None
-        return logger.inject_lambda_context(wrapped, correlation_id_path=correlation)
+        return logger.inject_lambda_context(wrapped)
 
     return decorate
 

@@ -31,7 +31,9 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = Field(None, description="The request's path (RFC 9457: this occurrence)")
     errors: list[FieldError] | None = None
-    correlation_id: str | None = None
+    correlation_id: str | None = Field(
+        None, description="The request's id, as its `X-Request-Id` header: quote it when reporting a problem"
+    )
 
 
 class DomainError(Exception):

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import StringConstraints
 
-from shared.api import ANSWERS_ATTRIBUTE
+from shared.api import ANSWERS_ATTRIBUTE, LOCATED_ATTRIBUTE
 from shared.auth import from_http_event
 from shared.pagination import MAX_LIMIT
 from shared.secrets import signing_key
@@ -47,6 +47,20 @@ def answers(*statuses: int) -> Callable[[F], F]:
 
     def declare(handler: F) -> F:
         setattr(handler, ANSWERS_ATTRIBUTE, frozenset(statuses))
+        return handler
+
+    return declare
+
+
+def located(template: str) -> Callable[[F], F]:
+    """Declare where the record a 201 route creates is read, when the kernel cannot tell
+    (`shared.conventions.created_location`: by default `<path>/<id>`): `{name}` is a path parameter
+    or a body field (`{attachment.id}` a nested one), e.g. `@located("/activities/{id}")` on a route
+    under another path. Put it below the route decorator.
+    """
+
+    def declare(handler: F) -> F:
+        setattr(handler, LOCATED_ATTRIBUTE, template)
         return handler
 
     return declare

@@ -78,7 +78,7 @@ def test_scheduler_context_attributes_are_filled_in() -> None:
 
 def _gateway_event(query: str) -> dict[str, Any]:
     """The event the local gateway builds for `GET /items?<query>`."""
-    stack: Any = SimpleNamespace(api_id="api1", routes=[])
+    stack: Any = SimpleNamespace(api_id="api1", routes=[], throttle=None, route_throttles={})
     gateway = Gateway(stack, issuer=None, invoke=lambda *_: None, events=lambda _: [])  # type: ignore[arg-type]
     request = Request(EnvironBuilder(method="GET", path="/items", query_string=query).get_environ())
     return gateway.event(request, Route("GET", "/items", "F", True), {}, None, b"")

@@ -20,7 +20,7 @@ from services.activities.domain.models import (
 )
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Limit, OptIdQuery, located, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -72,6 +72,7 @@ def add_memo(activity_id: Id, body: Annotated[MemoCreate, Body()]) -> Activity:
 
 
 @router.post("/activities/<activity_id>/attachments", status_code=201)
+@located("/activities/{activity_id}/attachments/{attachment.id}")
 def start_attachment(activity_id: Id, body: Annotated[AttachmentCreate, Body()]) -> AttachmentUpload:
     return activities.start_attachment(caller(router), activity_id, body)
 

@@ -9,12 +9,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.activities import order_files
 from services.activities.domain.models import Attachment, AttachmentCreate, AttachmentDownload, AttachmentUpload
 from services.activities.handlers.common import caller
-from shared.routes import Id, no_content
+from shared.routes import Id, located, no_content
 
 router = APIGatewayHttpRouter()
 
 
 @router.post("/contact-orders/<order_id>/files", status_code=201)
+@located("/contact-orders/{order_id}/files/{attachment.id}")
 def start_file(order_id: Id, body: Annotated[AttachmentCreate, Body()]) -> AttachmentUpload:
     return order_files.start_file(caller(router), order_id, body)
 

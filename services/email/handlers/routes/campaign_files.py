@@ -9,12 +9,13 @@ from services.email import campaign_files
 from services.email.domain.campaign_files import CampaignAttachmentCreate, CampaignAttachmentUpload
 from services.email.domain.campaigns import Campaign
 from services.email.handlers.common import caller
-from shared.routes import Id
+from shared.routes import Id, located
 
 router = APIGatewayHttpRouter()
 
 
 @router.post("/campaigns/<campaign_id>/attachments", status_code=201)
+@located("/campaigns/{campaign_id}")  # an attachment is read in its campaign
 def add_attachment(campaign_id: Id, body: Annotated[CampaignAttachmentCreate, Body()]) -> CampaignAttachmentUpload:
     return campaign_files.add_attachment(caller(router), campaign_id, body)
 
