@@ -243,7 +243,7 @@ class Resolver(APIGatewayHttpResolver):
             (route.openapi_path, route.method.lower()): frozenset(getattr(route.func, ANSWERS_ATTRIBUTE, ()))
             for route in (*self._static_routes, *self._dynamic_routes)
         }
-        return OpenAPI.model_validate(with_problem_responses(document, declared))
+        return OpenAPI.model_validate(conventions.with_headers(with_problem_responses(document, declared)))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         answer = with_instance(self._answer(event, context), str(event.get("rawPath") or ""))

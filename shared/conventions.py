@@ -116,3 +116,45 @@ def _json_body(result: Mapping[str, Any]) -> Any:
         return json.loads(result["body"])
     except (TypeError, ValueError):
         return None
+
+
+# The headers above in the OpenAPI documents (components.headers), on every response.
+DOCUMENTED_HEADERS: dict[str, dict[str, Any]] = {
+    "RequestId": {
+        "description": "The request's id, in our logs and in a problem's `correlation_id`: the request's own "
+        "`X-Request-Id` when it sent a valid one (1 to 128 letters, digits and `._:-`), else API Gateway's",
+        "schema": {"type": "string", "maxLength": 128},
+    },
+    "ApiGatewayRequestId": {
+        "description": "API Gateway's id of the request, on every answer, API Gateway's own errors too",
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The created record's URL (a path on this API)",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+}
+
+
+def with_headers(document: dict[str, Any]) -> dict[str, Any]:
+    """Document the request ids on every response of every operation and `Location` on every 201.
+
+    `X-Request-Id` is on every answer of a function; API Gateway's own (its throttling's 429) carry
+    only `apigw-requestid`."""
+    components = document.setdefault("components", {})
+    components.setdefault("headers", {}).update(DOCUMENTED_HEADERS)
+    gateway_id = {"apigw-requestid": {"$ref": "#/components/headers/ApiGatewayRequestId"}}
+    request_id = {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}, **gateway_id}
+    for name, response in components.get("responses", {}).items():
+        response.setdefault("headers", {}).update(gateway_id if name == "TooManyRequests" else request_id)
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if "$ref" in response:
+                    continue  # a shared response: documented above
+                response.setdefault("headers", {}).update(request_id)
+                if str(status) == "201":
+                    response["headers"]["Location"] = {"$ref": "#/components/headers/Location"}
+    return document
