@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from pydantic import TypeAdapter
 
 from shared import conventions
@@ -437,6 +438,12 @@ def with_problem_responses(
     return document
 
 
+def utf8_json(value: Any) -> str:
+    """The API's JSON: compact, non-ASCII as UTF-8 (an `ä` is 2 bytes, not the 6 of `\\u00e4`; an
+    emoji 4, not 12), so that a list page of the largest records stays small (tests/e2e/test_list_sizes.py)."""
+    return json.dumps(value, separators=(",", ":"), cls=Encoder, ensure_ascii=False)
+
+
 def create_app(
     title: str, docs_prefix: str, routers: Sequence[Router] = (), form_paths: tuple[str, ...] = ()
 ) -> APIGatewayHttpResolver:
@@ -448,7 +455,7 @@ def create_app(
     (template.yaml routes them with no authorizer). `form_paths`: path prefixes that also take form
     bodies (see `Resolver`); every other route takes JSON only.
     """
-    app = Resolver(enable_validation=True, form_paths=form_paths)
+    app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json)
     app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs")])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the title, version and bearer scheme.

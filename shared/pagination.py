@@ -26,6 +26,16 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+S = TypeVar("S", bound=BaseModel)
+
+
+def summaries(page: Page[Any], summary: type[S]) -> Page[S]:
+    """The page with each record as its list item: `summary`, a model of the record's fields a list
+    shows (no bodies, no growing lists: tests/e2e/test_list_sizes.py), the full record at its own GET."""
+    items = [summary.model_validate(item.model_dump() if isinstance(item, BaseModel) else item) for item in page.items]
+    return Page[summary](items=items, next_cursor=page.next_cursor)  # type: ignore[valid-type]
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from services.activities.domain.contact_orders import ContactOrder
-from services.activities.domain.order_notes import Note, NoteCreate
+from services.activities.domain.order_notes import Note, NoteCreate, NoteSummary
 from services.activities.order_records import KIND, change_order, load_order, touched
 from services.activities.service import Caller
 from services.activities.store import Record, clean, record_key
 from shared import clock
+from shared.errors import NotFound
 from shared.ids import new_id
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.store import UnitOfWork
@@ -54,15 +55,25 @@ def _note_records(caller: Caller, order_id: str, after: str | None, limit: int |
     )
 
 
-def list_notes(caller: Caller, order_id: str, cursor: str | None, limit: int) -> Page[Note]:
-    """The notes log, oldest first."""
+def get_note(caller: Caller, order_id: str, note_id: str) -> Note:
+    """One note of an order the caller may see, whole."""
+    load_order(caller, order_id)
+    try:
+        record = Record.get(record_key(caller.tenant, KIND, order_id), f"{NOTE_PREFIX}{note_id}", consistent_read=True)
+    except Record.DoesNotExist:
+        raise NotFound(f"No note {note_id} on contact order {order_id}.") from None
+    return Note.model_validate(record.data)
+
+
+def list_notes(caller: Caller, order_id: str, cursor: str | None, limit: int) -> Page[NoteSummary]:
+    """The notes log, oldest first, each note as its excerpt (`get_note` reads one whole)."""
     load_order(caller, order_id)
     scope = f"{caller.tenant}:contact_order_notes:{order_id}"
     after = decode_cursor(cursor, scope, caller.signing_key)["after"] if cursor else None
     records = list(_note_records(caller, order_id, after, limit + 1))
-    notes = [Note.model_validate(r.data) for r in records[:limit]]
+    notes = [NoteSummary.of(Note.model_validate(r.data)) for r in records[:limit]]
     next_cursor = encode_cursor({"after": notes[-1].id}, scope, caller.signing_key) if len(records) > limit else None
-    return Page[Note](items=notes, next_cursor=next_cursor)
+    return Page[NoteSummary](items=notes, next_cursor=next_cursor)
 
 
 def notes_for_event(caller: Caller, order_id: str) -> tuple[list[str], bool]:

@@ -15,6 +15,7 @@ from services.email.domain.templates import (
     Rendered,
     Template,
     TemplateCreate,
+    TemplateSummary,
     TemplateUpdate,
     check,
     render,
@@ -83,8 +84,8 @@ def delete_template(caller: Caller, template_id: str) -> None:
     run_with_retries(attempt)
 
 
-def list_templates(caller: Caller, cursor: str | None, limit: int) -> Page[Template]:
-    return kind_page(caller, TEMPLATE, cursor, limit, Template)
+def list_templates(caller: Caller, cursor: str | None, limit: int) -> Page[TemplateSummary]:
+    return kind_page(caller, TEMPLATE, cursor, limit, TemplateSummary)
 
 
 def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:

@@ -261,6 +261,36 @@ class TimeEntry(BaseModel):
     created_at: datetime
 
 
+class ContactOrderSummary(BaseModel):
+    """A contact order in a list: without its time log and attachments (`GET /contact-orders/{id}`)."""
+
+    model_config = OUTPUT
+
+    id: str
+    number: str
+    sequence_number: int
+    subject: str
+    account_id: str
+    customer_name: str | None = None
+    facility_id: str | None = None
+    facility_name: str | None = None
+    service_object: str | None = None
+    contact_id: str | None = None
+    status: str
+    location: Location | None = None
+    hours_spent: Hours = Decimal(0)
+    planned_date: date | None = None
+    owner_id: str
+    assignee_ids: list[str] = Field(default_factory=list)
+    notes_count: int = 0
+    last_note_at: datetime | None = None
+    closed: bool = False
+    closed_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
 class ContactOrder(BaseModel):
     model_config = OUTPUT
 

@@ -111,6 +111,26 @@ class MarketingActivity(BaseModel):
     version: int = 1
 
 
+class MarketingActivitySummary(BaseModel):
+    """A marketing activity in a list: without its note (`GET /marketing-activities/{id}`)."""
+
+    model_config = OUTPUT
+
+    id: str
+    contact_id: str
+    account_id: str | None = None
+    type: MarketingType
+    at: datetime
+    user_id: str | None = None
+    subject: str | None = None
+    source: MarketingSource = MarketingSource.manual
+    source_id: str | None = None
+    campaign_id: str | None = None
+    created_by: str
+    created_at: datetime
+    version: int = 1
+
+
 class StatRow(BaseModel):
     key: str | None = Field(description="The contact id, user id or type the row counts (null: no user)")
     counts: dict[str, int] = Field(description="Count per marketing activity type")

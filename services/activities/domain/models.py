@@ -240,6 +240,38 @@ class Activity(BaseModel):
         return self.start if self.kind == ActivityKind.event else self.due
 
 
+class ActivitySummary(BaseModel):
+    """An activity in a list: without its description, memos and attachments (`GET /activities/{id}`)."""
+
+    model_config = OUTPUT
+
+    id: str
+    kind: ActivityKind
+    type: str
+    subject: str
+    start: datetime | None = None
+    end: datetime | None = None
+    due: datetime | None = None
+    all_day: bool = False
+    location: str | None = None
+    account_id: str | None = None
+    contact_id: str | None = None
+    owner_id: str
+    category: str | None = None
+    crm_kind: str | None = None
+    crm_type: str | None = None
+    properties: list[str] = Field(default_factory=list)
+    status: ActivityStatus = ActivityStatus.open
+    completed_at: datetime | None = None
+    points: int = 0
+    source: str = "manual"
+    source_id: str | None = None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
 def check_times(kind: ActivityKind, data: dict[str, Any]) -> None:
     """Events need start and end (end not before start); tasks need a due date and no start/end.
 

@@ -150,6 +150,25 @@ class TargetGroupMembersChange(BaseModel):
         return remove
 
 
+class TargetGroupSummary(BaseModel):
+    """A target group in a list: without its description and conditions (`GET /target-groups/{id}`)."""
+
+    model_config = OUTPUT
+
+    id: str
+    number: str
+    name: str
+    category: str | None = None
+    public: bool = False
+    match: Match = "all"
+    type: TargetGroupType = "static"
+    static_member_count: int = 0
+    owner: Owner
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
 class TargetGroup(BaseModel):
     model_config = OUTPUT
 

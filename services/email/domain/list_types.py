@@ -32,6 +32,18 @@ class ListTypePatch(BaseModel):
     version: int | None = Field(None, description="The version you read; refused with 409 if it changed since")
 
 
+class ListTypeSummary(BaseModel):
+    """A list type in a list: without its description (`GET /email/list-types/{id}`)."""
+
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
 class ListType(BaseModel):
     model_config = OUTPUT
 

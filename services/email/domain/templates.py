@@ -109,6 +109,20 @@ class Template(TemplateParts):
     version: int = 1
 
 
+class TemplateSummary(BaseModel):
+    """A template in a list: without its parts' bodies (up to 700 KB each); `GET /email/templates/{id}` has them."""
+
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    subject: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None
+    version: int = 1
+
+
 class PreviewRequest(BaseModel):
     model_config = INPUT
 

@@ -11,6 +11,7 @@ from services.activities.domain.models import (
     Activity,
     ActivityCreate,
     ActivityStatus,
+    ActivitySummary,
     ActivityUpdate,
     Attachment,
     AttachmentCreate,
@@ -19,7 +20,7 @@ from services.activities.domain.models import (
     MemoCreate,
 )
 from services.activities.handlers.common import caller
-from shared.pagination import DEFAULT_LIMIT, Page
+from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import Cursor, Id, Limit, OptIdQuery, located, no_content
 
 router = APIGatewayHttpRouter()
@@ -36,8 +37,9 @@ def list_activities(
     limit: Limit = DEFAULT_LIMIT,
     account_id: OptIdQuery = None,
     contact_id: OptIdQuery = None,
-) -> Page[Activity]:
-    return activities.list_activities(caller(router), cursor, limit, account_id, contact_id)
+) -> Page[ActivitySummary]:
+    """Activities without their description, memos and attachments (each activity's own GET has them)."""
+    return summaries(activities.list_activities(caller(router), cursor, limit, account_id, contact_id), ActivitySummary)
 
 
 @router.get("/activities/<activity_id>")

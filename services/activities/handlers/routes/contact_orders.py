@@ -12,13 +12,14 @@ from services.activities.domain.contact_orders import (
     AssigneesReplace,
     ContactOrder,
     ContactOrderCreate,
+    ContactOrderSummary,
     ContactOrderUpdate,
     ConversionResult,
     Filters,
     TimeEntryCreate,
 )
 from services.activities.handlers.common import caller
-from shared.pagination import DEFAULT_LIMIT, Page
+from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
@@ -47,7 +48,7 @@ def list_orders(
     closed: OptBoolQuery = None,
     planned_from: OptDateQuery = None,
     planned_to: OptDateQuery = None,
-) -> Page[ContactOrder]:
+) -> Page[ContactOrderSummary]:
     """Open orders first (by planned date, or running number by tenant setting), closed ones last.
 
     `favourite_id` lists with a saved favourite's filters (the other filters are then ignored).
@@ -62,7 +63,7 @@ def list_orders(
         planned_from=planned_from,
         planned_to=planned_to,
     )
-    return order_lists.list_orders(caller(router), filters, cursor, limit, favourite_id)
+    return summaries(order_lists.list_orders(caller(router), filters, cursor, limit, favourite_id), ContactOrderSummary)
 
 
 @router.get("/contact-orders/<order_id>")

@@ -8,9 +8,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.activities import marketing
-from services.activities.domain.marketing import GroupBy, MarketingActivity, MarketingActivityCreate, MarketingStats
+from services.activities.domain.marketing import (
+    GroupBy,
+    MarketingActivity,
+    MarketingActivityCreate,
+    MarketingActivitySummary,
+    MarketingStats,
+)
 from services.activities.handlers.common import caller
-from shared.pagination import DEFAULT_LIMIT, Page
+from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
@@ -36,8 +42,10 @@ def list_marketing_activities(
     limit: Limit = DEFAULT_LIMIT,
     contact_id: OptIdQuery = None,
     account_id: OptIdQuery = None,
-) -> Page[MarketingActivity]:
-    return marketing.list_activities(caller(router), cursor, limit, contact_id, account_id)
+) -> Page[MarketingActivitySummary]:
+    """Marketing activities without their note (each one's own GET has it)."""
+    page = marketing.list_activities(caller(router), cursor, limit, contact_id, account_id)
+    return summaries(page, MarketingActivitySummary)
 
 
 # Declared before /{activity_id}, which would otherwise take "stats" for an id.

@@ -11,10 +11,11 @@ from services.directory.domain.conditions import (
     TargetGroup,
     TargetGroupCreate,
     TargetGroupMembersChange,
+    TargetGroupSummary,
     TargetGroupUpdate,
 )
 from services.directory.handlers.common import caller
-from shared.pagination import DEFAULT_LIMIT, Page
+from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import Cursor, Id, Limit, no_content
 
 router = APIGatewayHttpRouter()
@@ -26,8 +27,9 @@ def create_target_group(body: Annotated[TargetGroupCreate, Body()]) -> TargetGro
 
 
 @router.get("/target-groups")
-def list_target_groups(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TargetGroup]:
-    return target_groups.list_groups(caller(router), cursor, limit)
+def list_target_groups(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TargetGroupSummary]:
+    """Target groups without their description and conditions (each group's own GET has them)."""
+    return summaries(target_groups.list_groups(caller(router), cursor, limit), TargetGroupSummary)
 
 
 @router.get("/target-groups/<group_id>")

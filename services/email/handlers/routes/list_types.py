@@ -7,9 +7,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import list_types
-from services.email.domain.list_types import ListType, ListTypeCreate, ListTypePatch, OptOut, OptOutCreate
+from services.email.domain.list_types import (
+    ListType,
+    ListTypeCreate,
+    ListTypePatch,
+    ListTypeSummary,
+    OptOut,
+    OptOutCreate,
+)
 from services.email.handlers.common import caller
-from shared.pagination import DEFAULT_LIMIT, Page
+from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import Cursor, Id, Limit, no_content
 from shared.types import Email
 
@@ -19,8 +26,9 @@ AddressQuery = Annotated[Email, Query(description="The address whose opt-out to 
 
 
 @router.get("/email/list-types")
-def list_list_types(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[ListType]:
-    return list_types.list_types(caller(router), cursor, limit)
+def list_list_types(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[ListTypeSummary]:
+    """List types without their description (each list type's own GET has it)."""
+    return summaries(list_types.list_types(caller(router), cursor, limit), ListTypeSummary)
 
 
 @router.post("/email/list-types", status_code=201)

@@ -7,7 +7,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import templates
-from services.email.domain.templates import PreviewRequest, Rendered, Template, TemplateCreate, TemplateUpdate
+from services.email.domain.templates import (
+    PreviewRequest,
+    Rendered,
+    Template,
+    TemplateCreate,
+    TemplateSummary,
+    TemplateUpdate,
+)
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Limit, no_content
@@ -21,7 +28,8 @@ def create_template(body: Annotated[TemplateCreate, Body()]) -> Template:
 
 
 @router.get("/email/templates")
-def list_templates(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Template]:
+def list_templates(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TemplateSummary]:
+    """The templates, without their HTML and text (each template's own GET has them)."""
     return templates.list_templates(caller(router), cursor, limit)
 
 
