@@ -952,7 +952,9 @@ def _add_http_api_stage(stack: Stack, r: Resolver, logical_id: str, p: dict[str,
 def _throttle(settings: Mapping[str, Any]) -> Throttle | None:
     if "ThrottlingRateLimit" not in settings and "ThrottlingBurstLimit" not in settings:
         return None
-    return Throttle(rate=float(settings.get("ThrottlingRateLimit", 0)), burst=int(settings.get("ThrottlingBurstLimit", 0)))
+    return Throttle(
+        rate=float(settings.get("ThrottlingRateLimit", 0)), burst=int(settings.get("ThrottlingBurstLimit", 0))
+    )
 
 
 def _integration_function(uri: Any) -> str | None:
