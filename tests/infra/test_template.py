@@ -19,7 +19,7 @@ def test_repo_template_translates_into_a_stack() -> None:
     routes = {r.route_key: r for r in stack.routes}
     assert routes["ANY /accounts/{proxy+}"].auth_required
     assert routes["ANY /accounts/{proxy+}"].function == "DirectoryApiFunction"
-    assert not routes["GET /directory/openapi.json"].auth_required
+    assert not routes["ANY /directory/openapi.json"].auth_required
     outbox = stack.mappings["DirectoryPublisherFunctionOutbox"]
     assert outbox.kind == "dynamodb"
     assert outbox.bisect_on_error and outbox.reports_item_failures
