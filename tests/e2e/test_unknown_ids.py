@@ -68,7 +68,10 @@ def _snapshot(a: Api, ids: dict[str, str]) -> dict[str, Any]:
     for collection, record_id in ids.items():
         if collection != "user":
             response = a.get(f"{collection}/{record_id}")
-            taken[collection] = (response.status_code, response.text)
+            body = response.json() if response.content else None
+            if isinstance(body, dict):
+                body.pop("correlation_id", None)  # each request's own id
+            taken[collection] = (response.status_code, body)
     return taken
 
 
