@@ -187,20 +187,33 @@ def _operations(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _add_examples(operation: dict[str, Any], doc: Doc | None, document: Mapping[str, Any]) -> None:
+    request: Any = NO_EXAMPLE
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-    if isinstance(body, dict) and "schema" in body and "example" not in body:
+    if isinstance(body, dict) and "schema" in body:
         given = doc.request if doc is not None else NO_EXAMPLE
-        value = given if given is not NO_EXAMPLE else example_of(body["schema"], document)
-        if value is not NO_EXAMPLE:
-            body["example"] = value
+        request = body.get("example", given if given is not NO_EXAMPLE else example_of(body["schema"], document))
+        if request is not NO_EXAMPLE:
+            body["example"] = request
     for status, response in operation.get("responses", {}).items():
         media = response.get("content", {}).get("application/json") if isinstance(response, dict) else None
         if not str(status).startswith("2") or not isinstance(media, dict) or "schema" not in media:
             continue
         given = doc.response if doc is not None else NO_EXAMPLE
-        value = given if given is not NO_EXAMPLE else example_of(media["schema"], document)
+        value = given if given is not NO_EXAMPLE else _answer_to(request, media["schema"], document)
         if value is not NO_EXAMPLE and "example" not in media:
             media["example"] = value
+
+
+def _answer_to(request: Any, schema: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
+    """An example answer built from the schema, showing the request's fields where the answer
+    has them (the record a create or an update answers), if it still fits."""
+    value = example_of(schema, document)
+    if isinstance(value, dict) and isinstance(request, dict):
+        properties = _resolve(schema, document).get("properties", {})
+        echoed = {**value, **{k: v for k, v in request.items() if k in properties}}
+        if _fits(echoed, schema, document):
+            return echoed
+    return value
 
 
 # ---- Examples built from a schema -------------------------------------------------------------
@@ -242,9 +255,40 @@ BY_NAME: dict[str, Any] = {
     "role": "user",
     "expression": "rate(1 day)",
     "next_cursor": None,
+    "job_title": "ceo",
+    "region": "north",
+    "benefit_status": "member",
+    "sales_status": "lead",
+    "department": "Purchasing",
+    "location": "Customer's office",
+    "crm_kind": "events",
+    "crm_type": "customer_visits",
+    "created_by": "01JD8X6Y2M4Q7R9T1V3W5X7Z9B",
+    "uploaded_by": "01JD8X6Y2M4Q7R9T1V3W5X7Z9B",
+    "updated_by": "01JD8X6Y2M4Q7R9T1V3W5X7Z9B",
     "version": 1,
     "year": 2026,
     "limit": 50,
+}
+# `name` by the title of the object holding it (a schema's title is its model's name).
+NAMES = {
+    "Template": "Welcome",
+    "TemplateCreate": "Welcome",
+    "Campaign": "Spring newsletter",
+    "CampaignCreate": "Spring newsletter",
+    "Automation": "Weekly digest",
+    "ListType": "Product news",
+    "Group": "Sales team",
+    "User": "Grace Hopper",
+    "Class": "Spring sales campaign",
+    "ClassificationType": "Mailing lists",
+    "TargetGroup": "Helsinki customers",
+    "Facility": "Main office",
+    "Favourite": "My open orders",
+    "MassActivity": "Spring offer follow-up",
+    "Attachment": "offer.pdf",
+    "AttachmentInfo": "offer.pdf",
+    "CampaignAttachment": "offer.pdf",
 }
 STRING_CANDIDATES = (
     "example",
@@ -372,8 +416,12 @@ class _Builder:
         properties: Mapping[str, Any] = schema.get("properties", {})
         required = set(schema.get("required", []))
         full: dict[str, Any] = {}
+        title = str(schema.get("title", ""))
         for key, sub in properties.items():
-            value = self.build(sub, key, depth + 1)
+            named = NAMES.get(title) if key == "name" else None
+            value = named if named is not None and _fits(named, sub, self.document) else NO_EXAMPLE
+            if value is NO_EXAMPLE:
+                value = self.build(sub, key, depth + 1)
             if value is NO_EXAMPLE:
                 if key in required:
                     full = {}

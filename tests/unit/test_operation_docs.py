@@ -11,7 +11,6 @@ existing (`docs.api_services()`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,19 +19,17 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
-from infra import docs
 from shared import operation_docs
 from shared.operation_docs import OPERATION_ID, Doc, ServiceDocs, Tag
+from tests.unit import test_openapi_documents
 
 pytestmark = pytest.mark.disable_socket
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-# Rendered at collection, outside the socket guard: importing an API module starts the X-Ray SDK.
-RENDERED = docs.rendered()
-DOCUMENTS: dict[str, dict[str, Any]] = {
-    service: json.loads(RENDERED[docs.OPENAPI_DIR / f"{service}.json"]) for service in docs.api_services()
-}
-MERGED: dict[str, Any] = json.loads(RENDERED[docs.MERGED_OPENAPI])
+# The documents test_openapi_documents renders at collection (one rendering per test process);
+# their validity as OpenAPI 3.1, the merged one's included, is checked there.
+DOCUMENTS: dict[str, dict[str, Any]] = test_openapi_documents.DOCUMENTS
+MERGED: dict[str, Any] = test_openapi_documents.MERGED
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -144,12 +141,6 @@ def test_every_json_body_has_an_example_that_validates_against_its_schema() -> N
                 at = "/".join(map(str, error.absolute_path)) or "(root)"
                 problems.append(f"{where(service, method, path, operation)}: {which} example at {at}: {error.message}")
     assert problems == []
-
-
-def test_the_documents_with_their_docs_stay_valid_openapi() -> None:
-    validate(MERGED, cls=OpenAPIV31SpecValidator)
-    for document in DOCUMENTS.values():
-        validate(document, cls=OpenAPIV31SpecValidator)
 
 
 # ---- the kernel's rules, on a small document ----------------------------------------------------
