@@ -33,6 +33,7 @@ from shared.errors import (
     problem_body,
 )
 from shared.observability import logger
+from shared.operation_docs import service_docs, with_operation_docs
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 256 * 1024
@@ -242,7 +243,9 @@ class Resolver(APIGatewayHttpResolver):
             (route.openapi_path, route.method.lower()): frozenset(getattr(route.func, ANSWERS_ATTRIBUTE, ()))
             for route in (*self._static_routes, *self._dynamic_routes)
         }
-        return OpenAPI.model_validate(with_problem_responses(document, declared))
+        routes = (*self._static_routes, *self._dynamic_routes)
+        docs = service_docs(getattr(route.func, "__module__", "") for route in routes)
+        return OpenAPI.model_validate(with_operation_docs(with_problem_responses(document, declared), docs))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
