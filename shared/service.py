@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from shared import preconditions
 from shared.auth import AuthContext, Role
 from shared.contracts.audience import ActingUser
 from shared.errors import Forbidden
@@ -122,8 +123,21 @@ class Caller:
         return {name: self._settings[name] for name in names}
 
     def setting_record(self, name: str) -> DataItem:
+        """The setting's record: the one the request addressed (`address_setting`) as it was read,
+        so that its version condition is the one If-Match was evaluated on; else read now."""
+        addressed = preconditions.target()
+        if isinstance(addressed, DataItem) and addressed.kind == SETTING and addressed.record_id == name:
+            return addressed
         record = self.store.get(self.tenant, SETTING, name)
         return record or self.store.new(self.tenant, SETTING, name, self.defaults.value(name))
+
+    def address_setting(self, name: str) -> dict[str, Any]:
+        """The setting a settings route reads or writes, as the request's target
+        (`shared.preconditions`): If-Match is evaluated on it (412), its version is the ETag."""
+        record = self.setting_record(name)
+        preconditions.address(record)
+        self._settings[name] = record.data
+        return record.data
 
     def save_setting(self, name: str, value: dict[str, Any]) -> None:
         """Replace a setting; the version check refuses a save over someone else's."""
@@ -198,7 +212,7 @@ def install_defaults(caller: Caller, marker: DataItem | None) -> None:
         uow.save(item, condition=store.model.pk.does_not_exist(), on_conflict=AlreadyApplied)
     else:
         store.replace(uow, marker, {"names": names})
-    with suppress(AlreadyApplied):  # another request installed them first
+    with suppress(AlreadyApplied), preconditions.unconditional():  # another request installed them first
         uow.commit()
 
 
