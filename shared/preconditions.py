@@ -174,18 +174,20 @@ def before_commit(written: list[tuple[Any, bool]]) -> None:
     """A unit of work is about to commit `written`: the records it saves or deletes, in order, each
     with whether it is a stored one written under its version condition (False: a new record).
 
-    The target is the record the command named, else the written record with the path's id. With
-    If-Match it must be a stored record whose version matches; with no target the first stored
-    record written stands in, and a unit that writes none fails the condition (RFC 9110: it holds
-    only for a current representation). The version condition makes check and write one."""
+    The target is the record the command named, else the written record with the path's id, else
+    the one read by it. With If-Match it must be a stored record whose version matches; with no
+    target the first stored record written stands in, and a unit that writes none fails the
+    condition (RFC 9110: it holds only for a current representation). The version condition of
+    the written target makes the check and the write one."""
     state = _current.get()
     if state is None or state.exempt:
         return
-    chosen, stored = state.target, bool(state.named)
+    chosen, stored = state.target, state.target is not None
     if not state.named:
         found = [(r, s) for r, s in written if getattr(r, "record_id", None) == state.path_id]
-        chosen, stored = found[0] if found else (None, False)
-        state.target = chosen
+        if found:  # else the record read by the path's id (a command that writes its parts first)
+            chosen, stored = found[0]
+            state.target = chosen
     if state.if_match is None:
         return
     if chosen is None:
