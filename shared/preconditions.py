@@ -39,7 +39,7 @@ ANY = "*"
 # obs-text); `If-Match` is `*` or a comma-separated list of them.
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
 # The header's value as the OpenAPI documents state it (a client generator validates against it).
-IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
+IF_MATCH_PATTERN = r'^ *(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*) *$'
 TAGGED = frozenset({"GET", "PUT", "PATCH"})
 
 
@@ -227,8 +227,8 @@ def middleware(app: Any, next_middleware: Callable[[Any], Any]) -> Any:
     headers: Mapping[str, Any] = event.headers or {}
     value = next((str(v) for k, v in headers.items() if k.lower() == "if-match"), None)
     route, arguments = app.context.get("_route"), app.context.get("_route_args") or {}
-    ends_in_id = route is not None and str(route.path).rstrip("/").endswith(">")
-    path_id = str(list(arguments.values())[-1]) if arguments and ends_in_id else None
+    last = re.fullmatch(r".*/<(\w+)>/?", str(route.path)) if route is not None else None  # ends in a parameter
+    path_id = str(arguments[last.group(1)]) if last and last.group(1) in arguments else None
     with request(event.http_method, value, path_id):
         response = next_middleware(app)
         after_handler()
