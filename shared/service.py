@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -237,8 +238,17 @@ def patch_changes(before: BaseModel | Mapping[str, Any], sent: BaseModel | Mappi
 
 
 def _same(stored: Any, sent: Any) -> bool:
-    """Equal as values (a time in another offset is the same instant) or as JSON."""
+    """Equal as values (a time in another offset, or in ISO 8601 text, is the same instant) or as JSON."""
+    stored, sent = _instant(stored), _instant(sent)
     return bool(stored == sent) or to_jsonable_python(stored) == to_jsonable_python(sent)
+
+
+def _instant(value: Any) -> Any:
+    """A time written as ISO 8601 text as the time it names (records keep times as text)."""
+    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+        with suppress(ValueError):
+            return datetime.fromisoformat(value)
+    return value
 
 
 def model_of(record: DataItem, model: type[M]) -> M:
