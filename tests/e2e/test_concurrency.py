@@ -177,10 +177,14 @@ def test_null_clears_an_optional_field_and_refuses_a_required_one(clients: tuple
     assert record.get(case.optional)
     refused = one.patch(path, json={case.required: None})
     assert_problem(refused, 422, case.required)
-    cleared = ok(one.patch(path, json={case.optional: None}))
+    clearing = one.patch(path, json={case.optional: None})
+    cleared = ok(clearing)
     assert cleared.get(case.optional) in (None, "")
     assert ok(one.get(path)).get(case.optional) in (None, "")
     assert cleared[case.required] == record[case.required]  # left out: kept
+    assert cleared["version"] == record["version"] + 1 and _etag(clearing) == f'"{cleared["version"]}"'
+    again = ok(one.patch(path, json={case.optional: None}))  # cleared already: nothing to write
+    assert (again["version"], again["updated_at"]) == (cleared["version"], cleared["updated_at"])
 
 
 @pytest.mark.parametrize("service", SETTINGS)
