@@ -42,7 +42,8 @@ def test_list_types_start_with_the_defaults_and_managers_manage_them(api: Any) -
         "Fairs",
         2,
     )
-    assert_problem(admin.patch(f"/email/list-types/{events['id']}", json={"name": "Stale"}, headers={"If-Match": '"1"'}), 412)
+    stale = admin.patch(f"/email/list-types/{events['id']}", json={"name": "Stale"}, headers={"If-Match": '"1"'})
+    assert_problem(stale, 412)
     assert user.get(f"/email/list-types/{events['id']}").json()["name"] == "Events and fairs"
     assert len(walk(user, "/email/list-types", limit=1)) == 3
 
