@@ -8,16 +8,17 @@ strongly (§13.1.1): a weak tag (`W/"3"`) never matches.
 Per request (`middleware`, one of the app's middlewares in `shared.api.create_app`):
 - `If-Match` is read once: `*` or a list of entity tags. Without it a write proceeds as before.
 - The record the request addresses is its *target*: on a route whose path ends in a parameter
-  (`/accounts/<account_id>`, `/contact-orders/<o>/bookings/<b>`), the record `DataStore.get` reads
-  whose id is that parameter; or the record a command names with `address` (a tenant setting:
-  `Caller.address_setting`; a record keyed by more than one parameter).
-  Addressing evaluates `If-Match` at once: a mismatch is a 412 `precondition_failed` problem and
-  the command writes nothing. A command that commits is retried on a concurrent write
-  (`shared.service.commit`): the retry reads the record again and so evaluates `If-Match` again on
-  what it read, and the unit of work's version condition makes the check and the write atomic.
-- A unit of work committed while `If-Match` was sent and no target addressed evaluates it on the
-  first stored record it replaces or deletes, or fails it when it writes none (`*` matches only a
-  record that exists): `If-Match` is never ignored by a write.
+  (`/accounts/<account_id>`, `/contact-orders/<o>/bookings/<b>`), the record with that id that the
+  command reads (`DataStore.get`) and writes; or the record a command names with `address` (a
+  tenant setting: `Caller.address_setting`; a record keyed by two parameters), evaluated at once.
+- `UnitOfWork.commit` evaluates `If-Match` on the target before it writes (`before_commit`); a
+  false condition is a 412 `precondition_failed` problem and nothing is written. The unit commits
+  under the target's version condition, so check and write are one; a command retried after a
+  concurrent write (`shared.service.commit`) reads the record again and is evaluated again.
+  A unit with no target is evaluated on the first stored record it replaces or deletes, and fails
+  when it writes none (`*` holds only for a record that exists): a write never ignores If-Match.
+- A request that wrote nothing (a GET, a PATCH that changes nothing) is evaluated on its target
+  when the command returns (`after_handler`).
 - A 2xx answer to GET, PUT or PATCH carries `ETag` with the target's version after the write.
 """
 
@@ -106,10 +107,6 @@ class Request:
 
 
 _current: ContextVar[Request | None] = ContextVar("kontakt_precondition", default=None)
-
-
-def current() -> Request | None:
-    return _current.get()
 
 
 @contextmanager
