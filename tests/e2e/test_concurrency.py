@@ -202,3 +202,16 @@ def test_tenant_settings_take_if_match(clients: tuple[Api, Api], service: str) -
     again = one.put(path, json=value, headers={"If-Match": _etag(first)})  # the same value: nothing written
     assert _etag(again) == _etag(first)
     assert ok(two.put(path, json=SECOND_SETTING[service], headers={"If-Match": "*"})) is not None
+
+
+def test_a_browser_may_send_if_match_and_read_the_etag(clients: tuple[Api, Api]) -> None:
+    one, _ = clients
+    path, _ = _make(one, CASES["directory"])
+    origin = {"Origin": "https://app.example", "Access-Control-Request-Method": "PATCH"}
+    preflight = one.anonymous().request(
+        "OPTIONS", path, headers={**origin, "Access-Control-Request-Headers": "if-match"}
+    )
+    assert preflight.status_code == 204
+    assert "if-match" in preflight.headers["Access-Control-Allow-Headers"].lower().split(",")
+    read = one.get(path, headers={"Origin": "https://app.example"})
+    assert "etag" in read.headers["Access-Control-Expose-Headers"].lower().split(",")
