@@ -141,8 +141,8 @@ class DataStore(Generic[R]):
         )
 
     def get(self, tenant_id: str, kind: str, record_id: str) -> R | None:
-        """A record by id (consistent); the request's target when its id is the route's
-        (`shared.preconditions`: If-Match is evaluated on it, its version is the answer's ETag)."""
+        """A record by id (consistent); the request's target when its id is the route's last path
+        parameter (`shared.preconditions`: If-Match is evaluated on it, its version is the ETag)."""
         try:
             record = self.model.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
         except self.model.DoesNotExist:
