@@ -281,9 +281,11 @@ class Gateway:
         return response
 
     def _with_cors(self, response: Response) -> Response:
-        origins = (self.stack.cors or {}).get("allowOrigins", [])
-        if "*" in origins and "Access-Control-Allow-Origin" not in response.headers:
+        cors = self.stack.cors or {}
+        if "*" in cors.get("allowOrigins", []) and "Access-Control-Allow-Origin" not in response.headers:
             response.headers["Access-Control-Allow-Origin"] = "*"
+        if cors.get("exposeHeaders") and "Access-Control-Expose-Headers" not in response.headers:
+            response.headers["Access-Control-Expose-Headers"] = ",".join(cors["exposeHeaders"])
         return response
 
     def _allowed_origin(self, request: Request) -> str:

@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from pydantic import TypeAdapter
 
+from shared import preconditions
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -245,7 +246,8 @@ class Resolver(APIGatewayHttpResolver):
         }
         routes = (*self._static_routes, *self._dynamic_routes)
         docs = service_docs(getattr(route.func, "__module__", "") for route in routes)
-        return OpenAPI.model_validate(with_operation_docs(with_problem_responses(document, declared), docs))
+        conditioned = preconditions.document_conditions(document)
+        return OpenAPI.model_validate(with_operation_docs(with_problem_responses(conditioned, declared), docs))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
@@ -313,7 +315,7 @@ ANSWERS = {
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
-    412: ("PreconditionFailed", "Precondition failed: the record changed since it was read"),
+    412: ("PreconditionFailed", "Precondition failed: `If-Match` does not hold (the record changed since it was read)"),
     413: ("PayloadTooLarge", f"Payload too large: the body is over {MAX_BODY_BYTES} bytes"),
     415: ("UnsupportedMediaType", "Unsupported media type: the body is not application/json"),
     422: ("ValidationFailed", "Validation failed: `errors` names each field"),
@@ -339,7 +341,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
       tenant); a `cursor`: 400;
-    - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`);
+    - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`); a PUT, PATCH
+      or DELETE: 412 (its `If-Match` does not hold, `shared.preconditions`);
     - every operation: 429 (API Gateway's throttling);
     and the statuses its handler declares with `shared.routes.answers`.
     """
@@ -357,6 +360,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
         statuses.add(400)
     if method in WRITES:
         statuses.add(409)
+    if method in preconditions.CONDITIONAL:
+        statuses.add(412)
     return statuses
 
 
@@ -431,7 +436,7 @@ def create_app(
     bodies (see `Resolver`); every other route takes JSON only.
     """
     app = Resolver(enable_validation=True, form_paths=form_paths)
-    app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs")])
+    app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs"), preconditions.middleware])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the title, version and bearer scheme.
     app.configure_openapi(

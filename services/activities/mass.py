@@ -72,7 +72,7 @@ from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing
-from shared.service import commit, kind_page, model_of, partition_page, user_caller
+from shared.service import commit, kind_page, model_of, partition_page, patch_changes, user_caller
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -291,8 +291,8 @@ def update(caller: Caller, mass_id: str, body: MassActivityUpdate) -> MassActivi
 
     def run() -> MassActivity:
         record, before = _changeable(caller, mass_id)
-        changes = {k: v for k, v in body.changes().items() if v is not None}
-        if not changes or all(getattr(before, k) == v for k, v in changes.items()):
+        changes = patch_changes(before, body)
+        if not changes:
             return before
         after = before.model_copy(update={**changes, "updated_at": clock.now()})
         uow = UnitOfWork()

@@ -11,7 +11,10 @@ ADMIN = "Who: admins only (403 for managers and users)."
 MANAGER = "Who: managers and admins (403 for users)."
 CREATOR = "Who: the creator, a manager or an admin (403 otherwise); every user of the tenant sees it."
 PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
-VERSION = "Send the `version` you read: a save by someone else in between is a 409 (reload and retry)."
+VERSION = (
+    "Send `If-Match` with the `ETag` you read: a save by someone else in between is a 412 (reload and retry); "
+    "null clears an optional field."
+)
 JINJA = (
     "`subject`, `html` and `text` are Jinja templates rendered in a sandbox: tags pull the recipient's fields "
     "(`{{ first_name }}`, `{{ account.name }}`); syntax and unsafe or unbounded constructs are refused when "
@@ -65,7 +68,7 @@ DOCS = ServiceDocs(
         "email.templates.update": Doc(
             "Update a template",
             f"PATCH: only the fields sent change. {JINJA} {VERSION}\n\n{CREATOR}",
-            request={"subject": "Welcome to Acme, {{ first_name }}", "version": 1},
+            request={"subject": "Welcome to Acme, {{ first_name }}"},
         ),
         "email.templates.delete": Doc("Delete a template", f"Removes the template.\n\n{CREATOR}"),
         "email.templates.preview": Doc(
@@ -93,7 +96,7 @@ DOCS = ServiceDocs(
         "campaigns.update": Doc(
             "Update a campaign",
             f"PATCH a draft (409 otherwise). {VERSION}\n\n{CREATOR}",
-            request={"name": "Spring newsletter 2026", "version": 1},
+            request={"name": "Spring newsletter 2026"},
         ),
         "campaigns.delete": Doc("Delete a campaign", f"{CAMPAIGN_STATE}\n\n{CREATOR}"),
         "campaigns.send": Doc(
@@ -151,7 +154,7 @@ DOCS = ServiceDocs(
         "email.automations.update": Doc(
             "Update an automation",
             f"PATCH any field; the schedule follows the record. {VERSION}\n\n{MANAGER}",
-            request={"active": False, "version": 1},
+            request={"active": False},
         ),
         "email.automations.delete": Doc("Delete an automation", f"Removes it and its schedule.\n\n{MANAGER}"),
         "email.automations.runs.list": Doc(
@@ -168,7 +171,7 @@ DOCS = ServiceDocs(
         ),
         "email.listTypes.get": Doc("Get a list type", f"One list type by id.\n\n{ANYONE}"),
         "email.listTypes.update": Doc(
-            "Update a list type", f"PATCH. {VERSION}\n\n{MANAGER}", request={"name": "Product news", "version": 1}
+            "Update a list type", f"PATCH. {VERSION}\n\n{MANAGER}", request={"name": "Product news"}
         ),
         "email.listTypes.delete": Doc("Delete a list type", f"Removes the list type.\n\n{MANAGER}"),
         "email.listTypes.optOuts.list": Doc(
