@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from pydantic import TypeAdapter
 
+from shared import idempotency
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -242,10 +243,11 @@ class Resolver(APIGatewayHttpResolver):
             (route.openapi_path, route.method.lower()): frozenset(getattr(route.func, ANSWERS_ATTRIBUTE, ()))
             for route in (*self._static_routes, *self._dynamic_routes)
         }
-        return OpenAPI.model_validate(with_problem_responses(document, declared))
+        return OpenAPI.model_validate(with_problem_responses(idempotency.document(document), declared))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+        answer = idempotency.handle(event, lambda: self._answer(event, context))  # a retried POST: the first answer
+        return with_instance(answer, str(event.get("rawPath") or ""))
 
     def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a

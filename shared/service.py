@@ -23,7 +23,7 @@ from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
 from shared.features import Features
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, run_with_retries
+from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, joining, run_with_retries
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -198,7 +198,7 @@ def install_defaults(caller: Caller, marker: DataItem | None) -> None:
         uow.save(item, condition=store.model.pk.does_not_exist(), on_conflict=AlreadyApplied)
     else:
         store.replace(uow, marker, {"names": names})
-    with suppress(AlreadyApplied):  # another request installed them first
+    with suppress(AlreadyApplied), joining(None):  # another request installed them first; not the command's write
         uow.commit()
 
 
