@@ -284,6 +284,9 @@ class Gateway:
         origins = (self.stack.cors or {}).get("allowOrigins", [])
         if "*" in origins and "Access-Control-Allow-Origin" not in response.headers:
             response.headers["Access-Control-Allow-Origin"] = "*"
+        exposed = (self.stack.cors or {}).get("exposeHeaders")
+        if exposed:  # response headers a browser's script may read (Idempotent-Replayed)
+            response.headers["Access-Control-Expose-Headers"] = ",".join(exposed)
         return response
 
     def _allowed_origin(self, request: Request) -> str:

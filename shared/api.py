@@ -339,6 +339,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
       tenant); a `cursor`: 400;
     - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`);
+    - an `Idempotency-Key` header (`shared/idempotency.py`): 409 (a request with the key still
+      runs) and 422 (the key was used for another request);
     - every operation: 429 (API Gateway's throttling);
     and the statuses its handler declares with `shared.routes.answers`.
     """
@@ -356,6 +358,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
         statuses.add(400)
     if method in WRITES:
         statuses.add(409)
+    if any(p.get("in") == "header" and p.get("name") == idempotency.HEADER for p in parameters):
+        statuses |= {409, 422}
     return statuses
 
 
