@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tests.e2e.helpers import assert_problem, created, new_tenant, ok, walk
+from infra.runtime import LocalRuntime
+from tests.e2e.helpers import assert_problem, created, envelopes, new_tenant, ok, settle, walk
 from tests.e2e.openapi_ops import UNKNOWN, operations
 
 if TYPE_CHECKING:
@@ -77,18 +78,30 @@ def test_a_refused_request_does_not_take_its_key(admin: Api) -> None:
     assert_problem(admin.post("/contacts", json=unknown, headers=headers), 422, "account_id")
     account = created(admin.post("/accounts", json={"name": "Fixed Oy"}))
     fixed = {"first_name": "Aino", "account_id": account["id"]}
-    # The cause fixed, the retry with the same key runs (another body is fine: the refusal kept nothing).
-    contact = created(admin.post("/contacts", json=fixed, headers=headers))
-    assert contact["account_id"] == account["id"]
+    # The cause fixed, the retry with the same key runs (another body is fine: the refusal kept nothing),
+    # and takes the key.
+    contact = admin.post("/contacts", json=fixed, headers=headers)
+    assert created(contact)["account_id"] == account["id"] and REPLAYED not in contact.headers
+    again = admin.post("/contacts", json=fixed, headers=headers)
+    assert created(again)["id"] == contact.json()["id"] and again.headers.get(REPLAYED) == "true"
 
 
-def test_a_key_belongs_to_its_tenant(admin: Api, session_api: Api) -> None:
-    other = session_api.as_(new_tenant(), "idem-admin", "admin")
+def test_a_key_belongs_to_its_tenant(admin: Api, session_api: Api, stack: LocalRuntime) -> None:
+    tenant = new_tenant()
+    other = session_api.as_(tenant, "idem-admin", "admin")
     headers = key()
     mine = created(admin.post("/contacts", json={"first_name": "Bo"}, headers=headers))
     theirs = other.post("/contacts", json={"first_name": "Bo"}, headers=headers)
     assert created(theirs)["id"] != mine["id"] and REPLAYED not in theirs.headers
+    their_retry = other.post("/contacts", json={"first_name": "Bo"}, headers=headers)
+    assert created(their_retry)["id"] == theirs.json()["id"] and their_retry.headers.get(REPLAYED) == "true"
     assert [c["id"] for c in walk(other, "/contacts", limit=100)] == [theirs.json()["id"]]
+    mine_again = admin.post("/contacts", json={"first_name": "Bo"}, headers=headers)
+    assert created(mine_again)["id"] == mine["id"]
+    # One contact.created for the tenant's one contact: the replay published nothing (and the
+    # keys' items in the table leave its stream's publisher running).
+    settle(stack, lambda: envelopes(stack, tenant, "contact.created"), busy_ok=True)
+    assert [e["data"]["id"] for e in envelopes(stack, tenant, "contact.created")] == [theirs.json()["id"]]
 
 
 def test_concurrent_repeats_make_one_record(session_api: Api) -> None:
