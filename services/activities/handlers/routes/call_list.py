@@ -10,7 +10,7 @@ from services.activities.domain.call_list import CallCreate, CallListFilter, Cal
 from services.activities.domain.models import Activity
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import MAX_ITEMS, CodeItem, Cursor, Limit, OptIdQuery
+from shared.routes import MAX_ITEMS, CodeItem, Cursor, Limit, OptIdQuery, answers
 
 router = APIGatewayHttpRouter()
 
@@ -50,5 +50,6 @@ def list_call_list(
 
 
 @router.post("/call-list/calls", status_code=201)
+@answers(404)  # the account or contact is not in the caller's call list
 def log_call(body: Annotated[CallCreate, Body()]) -> Activity:
     return calls.log_call(caller(router), body)
