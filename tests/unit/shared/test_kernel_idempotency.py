@@ -15,7 +15,7 @@ from moto import mock_aws
 from shared import idempotency, settings
 from shared.idempotency import REPLAYED, Claim, TakenOver
 from shared.ids import new_id
-from shared.store import DataItem, UnitOfWork, bind_table, joining
+from shared.store import MAX_TRANSACTION_ITEMS, DataItem, UnitOfWork, bind_table, joining
 from tests.kernel_clock import KernelClock
 
 TABLE = "kontakt-unit-idempotency"
@@ -199,3 +199,18 @@ def test_the_document_names_the_header_on_post_operations_with_a_login() -> None
     assert REPLAYED in post["responses"]["201"]["headers"]
     assert "parameters" not in document["paths"]["/contacts"]["get"]
     assert "parameters" not in document["paths"]["/u/{token}"]["post"]
+
+
+def test_a_full_transaction_commits_without_the_claim() -> None:
+    """A command whose unit of work holds the most items a transaction takes still commits; its
+    claim stays `running` (kept as usual when the answer comes)."""
+    event = request({"name": "A"})
+    claim = idempotency._claim(idempotency.Request("tenant-1", "user-1", "key-1", idempotency.fingerprint(event)))
+    assert isinstance(claim, Claim)
+    uow = UnitOfWork()
+    for _ in range(MAX_TRANSACTION_ITEMS):
+        uow.save(Thing(pk=f"T#tenant-1#THING#{new_id()}", sk="THING", kind="thing"))
+    with joining(claim):
+        uow.commit()
+    assert not claim.done
+    assert idempotency.IdempotencyItem.get(claim.item.pk, idempotency.SK).state == idempotency.RUNNING
