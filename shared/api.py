@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from pydantic import TypeAdapter
 
-from shared import preconditions
+from shared import idempotency, preconditions
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -246,11 +246,12 @@ class Resolver(APIGatewayHttpResolver):
         }
         routes = (*self._static_routes, *self._dynamic_routes)
         docs = service_docs(getattr(route.func, "__module__", "") for route in routes)
-        conditioned = preconditions.document_conditions(document)
+        conditioned = preconditions.document_conditions(idempotency.document(document))
         return OpenAPI.model_validate(with_operation_docs(with_problem_responses(conditioned, declared), docs))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        return with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+        answer = idempotency.handle(event, lambda: self._answer(event, context))  # a retried POST: the first answer
+        return with_instance(answer, str(event.get("rawPath") or ""))
 
     def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Powertools parses form and multipart bodies itself (and fails with a bare ValueError on a
@@ -343,6 +344,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
       tenant); a `cursor`: 400;
     - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`); a PUT, PATCH
       or DELETE: 412 (its `If-Match` does not hold, `shared.preconditions`);
+    - an `Idempotency-Key` header (`shared/idempotency.py`): 409 (a request with the key still
+      runs) and 422 (the key was used for another request);
     - every operation: 429 (API Gateway's throttling);
     and the statuses its handler declares with `shared.routes.answers`.
     """
@@ -362,6 +365,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
         statuses.add(409)
     if method in preconditions.CONDITIONAL:
         statuses.add(412)
+    if any(p.get("in") == "header" and p.get("name") == idempotency.HEADER for p in parameters):
+        statuses |= {409, 422}
     return statuses
 
 

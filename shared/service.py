@@ -26,7 +26,7 @@ from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
 from shared.features import Features
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, clean, run_with_retries
+from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, clean, joining, run_with_retries
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -217,7 +217,8 @@ def install_defaults(caller: Caller, marker: DataItem | None) -> None:
         uow.save(item, condition=store.model.pk.does_not_exist(), on_conflict=AlreadyApplied)
     else:
         store.replace(uow, marker, {"names": names})
-    with suppress(AlreadyApplied), preconditions.unconditional():  # another request installed them first
+    # Another request installed them first; not the command's write (no If-Match, no idempotency claim).
+    with suppress(AlreadyApplied), preconditions.unconditional(), joining(None):
         uow.commit()
 
 

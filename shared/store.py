@@ -9,6 +9,8 @@ in a `UnitOfWork` and commits them in one `TransactWriteItems`: all of it happen
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -261,9 +263,15 @@ class UnitOfWork:
         op = _Op(2, lambda tx: tx.save(item, condition=condition), on_conflict, _key(item), _versioned(item))
         self.ops.append(op)
 
-    def update(self, item: Model, actions: list[Any], condition: Any = None) -> None:
+    def update(
+        self,
+        item: Model,
+        actions: list[Any],
+        condition: Any = None,
+        on_conflict: Callable[[], Exception] = ConcurrentUpdate,
+    ) -> None:
         apply = lambda tx: tx.update(item, actions, condition=condition)  # noqa: E731
-        self.ops.append(_Op(3, apply, ConcurrentUpdate, _key(item), _versioned(item)))
+        self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item)))
 
     def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:
         """Delete; by default only if nobody saved the item since it was read (its version)."""
@@ -307,6 +315,10 @@ class UnitOfWork:
         if not ops:
             return
         preconditions.before_commit([op.record for op in self.ops if op.record is not None])
+        joined, extra = _joined.get(), UnitOfWork()
+        if joined is not None and len(ops) < MAX_TRANSACTION_ITEMS:
+            joined.stage(extra)
+            ops += extra.ops
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_TRANSACTION_ITEMS} items, not {len(ops)}")
         ordered = sorted(ops, key=lambda op: op.group)  # stable: the order DynamoDB reports reasons in
@@ -316,6 +328,8 @@ class UnitOfWork:
                     op.apply(tx)
         except TransactWriteError as exc:
             raise _cause(exc, ordered) from exc
+        if joined is not None and extra.ops:
+            joined.committed()
 
     @staticmethod
     def _counter_op(key: tuple[str, str], counter: _Counter) -> _Op:
@@ -324,6 +338,31 @@ class UnitOfWork:
         condition = CounterItem.value == counter.seen if counter.seen else CounterItem.pk.does_not_exist()
         actions: list[Any] = [CounterItem.value.set(counter.taken), CounterItem.kind.set("counter")]
         return _Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate)
+
+
+class Joined:
+    """Writes that join the first transaction of the current request (`joining`)."""
+
+    def stage(self, uow: UnitOfWork) -> None:
+        """Add the writes to this unit of work."""
+
+    def committed(self) -> None:
+        """They committed (a later transaction of the request may skip them)."""
+
+
+_joined: ContextVar[Joined | None] = ContextVar("kontakt_joined", default=None)
+
+
+@contextmanager
+def joining(joined: Joined | None) -> Iterator[None]:
+    """Every unit of work committed inside also commits `joined`'s writes, while it has room: the
+    request's idempotency key (`shared/idempotency.py`) commits with the command's first write.
+    `None`: the writes inside join nothing (the kernel's own, such as a new tenant's defaults)."""
+    token = _joined.set(joined)
+    try:
+        yield
+    finally:
+        _joined.reset(token)
 
 
 def _read_counter(tenant_id: str, module: str) -> int:

@@ -59,6 +59,7 @@ LEGITIMATE = {
     "category_fixed",  # the stored CRM category does not let the kind or type be chosen
     "no_sales_target",  # the stored CRM category carries no sales target
     "total_too_large",  # a time entry would take the order's stored total over its maximum
+    "reused",  # an Idempotency-Key sent before with another request (the generator repeats keys)
     "not_event",  # the stored activity type is a task's
     "event_times",  # the stored activity type's kind decides which times an activity needs
     "task_times",
