@@ -148,14 +148,15 @@ class MergeError(Exception):
 def merged_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One document of every service's API: their paths and components together.
 
-    A path two services both serve, a component name two services define differently, or an
-    operationId used twice is a `MergeError` (a name is part of the API: a generated client's class
+    A path two services both serve, a component name or a tag two services define differently, or
+    an operationId used twice is a `MergeError` (a name is part of the API: a generated client's class
     or function). `x-kontakt-services` lists each service's own document and Swagger UI page, for
     the index at /docs.
     """
     merged: dict[str, Any] = {"openapi": "3.1.0", "paths": {}, "components": {}, "servers": [{"url": "/"}]}
     services: list[dict[str, str]] = []
     operation_ids: dict[str, str] = {}
+    tags: dict[str, dict[str, Any]] = {}
     for service, document in sorted(documents.items()):
         services.append(
             {
@@ -175,6 +176,9 @@ def merged_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 operation_id = operation.get("operationId") if isinstance(operation, dict) else None
                 if operation_id and operation_ids.setdefault(operation_id, service) != service:
                     raise MergeError(f"operationId {operation_id}: used by {operation_ids[operation_id]} and {service}")
+        for tag in document.get("tags", []):
+            if tags.setdefault(tag["name"], tag) != tag:
+                raise MergeError(f"tag {tag['name']}: described differently by {service} and another service")
         for kind, components in document.get("components", {}).items():
             into = merged["components"].setdefault(kind, {})
             for name, component in components.items():
@@ -185,6 +189,8 @@ def merged_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "version": next(iter(documents.values()), {}).get("info", {}).get("version", "1.0.0"),
         "description": "Every Kontakt service's API in one document; each service also serves its own.",
     }
+    if tags:
+        merged["tags"] = [tags[name] for name in sorted(tags)]
     merged["x-kontakt-services"] = services
     return merged
 

@@ -285,6 +285,30 @@ class LocalRuntime:
             if all(polls[name] >= seen[name] + 2 for name in polls):
                 quiet_checks, seen = quiet_checks + 1, polls
 
+    def failed_deliveries(self) -> dict[str, int]:
+        """Messages of each consumer queue that no pump holds and no consumer finished, by queue name:
+        after a drain, each is a delivery a consumer failed (waiting out its visibility timeout
+        for a retry) or a dead letter. Queues with none are left out."""
+        sqs = self.client("sqs")
+        failed: dict[str, int] = {}
+        for url in self._watched_queue_urls:
+            dlq = self.queue_dead_letters(url)
+            counts = {url: _attribute(sqs, url, "ApproximateNumberOfMessagesNotVisible")}
+            if dlq:
+                counts[dlq] = _attribute(sqs, dlq, "ApproximateNumberOfMessages")
+            failed.update({u.rsplit("/", 1)[-1]: n for u, n in counts.items() if n})
+        return failed
+
+    def queue_dead_letters(self, url: str) -> str | None:
+        """The URL of a queue's dead-letter queue, from its redrive policy."""
+        sqs = self.client("sqs")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        policy = attributes.get("RedrivePolicy")
+        if not policy:
+            return None
+        arn = json.loads(policy)["deadLetterTargetArn"]
+        return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
+
     def _stream_polls(self) -> dict[str, int]:
         return {p.name: p.polls for p in self.pumps if isinstance(p, StreamPump)}
 
@@ -306,3 +330,7 @@ class LocalRuntime:
             if count:
                 pending.append(f"{count} messages in {url.rsplit('/', 1)[-1]}")
         return pending
+
+
+def _attribute(sqs: Any, url: str, name: str) -> int:
+    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name]).get("Attributes", {}).get(name, 0))

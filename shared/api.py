@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenA
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from pydantic import TypeAdapter
 
-from shared import conventions
+from shared import conventions, idempotency, preconditions
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -35,6 +35,7 @@ from shared.errors import (
     problem_body,
 )
 from shared.observability import logger
+from shared.operation_docs import service_docs, with_operation_docs
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 256 * 1024
@@ -244,10 +245,15 @@ class Resolver(APIGatewayHttpResolver):
             (route.openapi_path, route.method.lower()): frozenset(getattr(route.func, ANSWERS_ATTRIBUTE, ()))
             for route in (*self._static_routes, *self._dynamic_routes)
         }
-        return OpenAPI.model_validate(conventions.with_headers(with_problem_responses(document, declared)))
+        routes = (*self._static_routes, *self._dynamic_routes)
+        docs = service_docs(getattr(route.func, "__module__", "") for route in routes)
+        conditioned = preconditions.document_conditions(idempotency.document(document))
+        documented = with_operation_docs(with_problem_responses(conditioned, declared), docs)
+        return OpenAPI.model_validate(conventions.with_headers(documented))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        answer = with_instance(self._answer(event, context), str(event.get("rawPath") or ""))
+        answer = idempotency.handle(event, lambda: self._answer(event, context))  # a retried POST: the first answer
+        answer = with_instance(answer, str(event.get("rawPath") or ""))
         return conventions.finish(answer, event, lambda body: self._location(event, body))
 
     def _location(self, event: Mapping[str, Any], body: dict[str, Any]) -> str | None:
@@ -331,7 +337,7 @@ ANSWERS = {
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
-    412: ("PreconditionFailed", "Precondition failed: the record changed since it was read"),
+    412: ("PreconditionFailed", "Precondition failed: `If-Match` does not hold (the record changed since it was read)"),
     413: ("PayloadTooLarge", f"Payload too large: the body is over {MAX_BODY_BYTES} bytes"),
     415: ("UnsupportedMediaType", "Unsupported media type: the body is not application/json"),
     422: ("ValidationFailed", "Validation failed: `errors` names each field"),
@@ -358,7 +364,10 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
       tenant); a `cursor`: 400;
-    - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`);
+    - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`); a PUT, PATCH
+      or DELETE: 412 (its `If-Match` does not hold, `shared.preconditions`);
+    - an `Idempotency-Key` header (`shared/idempotency.py`): 409 (a request with the key still
+      runs) and 422 (the key was used for another request);
     - every operation: 429 (API Gateway's throttling);
     and the statuses its handler declares with `shared.routes.answers`.
     """
@@ -376,6 +385,10 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
         statuses.add(400)
     if method in WRITES:
         statuses.add(409)
+    if method in preconditions.CONDITIONAL:
+        statuses.add(412)
+    if any(p.get("in") == "header" and p.get("name") == idempotency.HEADER for p in parameters):
+        statuses |= {409, 422}
     return statuses
 
 
@@ -456,7 +469,7 @@ def create_app(
     bodies (see `Resolver`); every other route takes JSON only.
     """
     app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json)
-    app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs")])
+    app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs"), preconditions.middleware])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the title, version and bearer scheme.
     app.configure_openapi(

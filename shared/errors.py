@@ -67,6 +67,12 @@ class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """An If-Match condition is false: the record changed since the client read it (RFC 9110 §13.1.1)."""
+
+    status, code, title = 412, "precondition_failed", "Precondition failed"
+
+
 class PayloadTooLarge(DomainError):
     status, code, title = 413, "payload_too_large", "Payload too large"
 

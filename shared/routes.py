@@ -66,10 +66,16 @@ def located(template: str) -> Callable[[F], F]:
     return declare
 
 
-def request_caller(router: BaseRouter, caller_type: type[C]) -> C:
-    """The caller of the current request, from the verified token, its tenant opened (`Caller.open`)."""
+def request_caller(router: BaseRouter, caller_type: type[C], setting: str | None = None) -> C:
+    """The caller of the current request, from the verified token, its tenant opened (`Caller.open`).
+
+    `setting`: the tenant setting a settings route reads or writes, the request's target
+    (`Caller.address_setting`: If-Match is evaluated on it, its version is the answer's ETag).
+    """
     current = caller_type(auth=from_http_event(router.current_event.raw_event), signing_key=signing_key())  # type: ignore[call-arg]
     current.open()
+    if setting is not None:
+        current.address_setting(setting)
     return current
 
 

@@ -10,20 +10,23 @@ first (`shared/features.py`), so no setting is missed because its module was not
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
+from shared import preconditions
 from shared.auth import AuthContext, Role
 from shared.contracts.audience import ActingUser
 from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
 from shared.features import Features
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, run_with_retries
+from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, clean, joining, run_with_retries
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -122,8 +125,21 @@ class Caller:
         return {name: self._settings[name] for name in names}
 
     def setting_record(self, name: str) -> DataItem:
+        """The setting's record: the one the request addressed (`address_setting`) as it was read,
+        so that its version condition is the one If-Match was evaluated on; else read now."""
+        addressed = preconditions.target()
+        if isinstance(addressed, DataItem) and addressed.kind == SETTING and addressed.record_id == name:
+            return addressed
         record = self.store.get(self.tenant, SETTING, name)
         return record or self.store.new(self.tenant, SETTING, name, self.defaults.value(name))
+
+    def address_setting(self, name: str) -> dict[str, Any]:
+        """The setting a settings route reads or writes, as the request's target
+        (`shared.preconditions`): If-Match is evaluated on it (412), its version is the ETag."""
+        record = self.setting_record(name)
+        preconditions.address(record)
+        self._settings[name] = record.data
+        return record.data
 
     def save_setting(self, name: str, value: dict[str, Any]) -> None:
         """Replace a setting; the version check refuses a save over someone else's."""
@@ -133,8 +149,11 @@ class Caller:
         self._settings[name] = value
 
     def stage_setting(self, uow: UnitOfWork, name: str, value: dict[str, Any]) -> None:
-        """Replace a setting in `uow` (with what else commits with it: an event of the change)."""
-        self.store.replace(uow, self.setting_record(name), value)
+        """Replace a setting in `uow` (with what else commits with it: an event of the change);
+        the value it has already writes nothing (its version stays)."""
+        record = self.setting_record(name)
+        if record.version is None or not _same(record.data, clean(value)):
+            self.store.replace(uow, record, value)
         self._settings.pop(name, None)
 
     def forget_setting(self, name: str) -> None:
@@ -198,8 +217,39 @@ def install_defaults(caller: Caller, marker: DataItem | None) -> None:
         uow.save(item, condition=store.model.pk.does_not_exist(), on_conflict=AlreadyApplied)
     else:
         store.replace(uow, marker, {"names": names})
-    with suppress(AlreadyApplied):  # another request installed them first
+    # Another request installed them first; not the command's write (no If-Match, no idempotency claim).
+    with suppress(AlreadyApplied), preconditions.unconditional(), joining(None):
         uow.commit()
+
+
+def patch_changes(before: BaseModel | Mapping[str, Any], sent: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    """What a PATCH changes: the fields `sent` (a PATCH body, or the fields it sets) whose value
+    differs from the record's `before`. Every service's update path asks this first and, when it
+    is empty (an empty body, or the values the record has), writes nothing: no version bump, no
+    `updated_at`, no event; it answers the record as it is.
+
+    PATCH is JSON Merge Patch (RFC 7396) at the top level: a field left out is kept, a field sent
+    replaces the record's (a nested object or a list whole), and `null` clears an optional field;
+    a field the record always has refuses `null` in its model (`shared.types.reject_null`, 422),
+    and its schema then admits no null.
+    """
+    changes = sent.model_dump(exclude_unset=True) if isinstance(sent, BaseModel) else dict(sent)
+    current = before.model_dump() if isinstance(before, BaseModel) else dict(before)
+    return {name: value for name, value in changes.items() if not _same(current.get(name), value)}  # absent: null
+
+
+def _same(stored: Any, sent: Any) -> bool:
+    """Equal as values (a time in another offset, or in ISO 8601 text, is the same instant) or as JSON."""
+    stored, sent = _instant(stored), _instant(sent)
+    return bool(stored == sent) or to_jsonable_python(stored) == to_jsonable_python(sent)
+
+
+def _instant(value: Any) -> Any:
+    """A time written as ISO 8601 text as the time it names (records keep times as text)."""
+    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+        with suppress(ValueError):
+            return datetime.fromisoformat(value)
+    return value
 
 
 def model_of(record: DataItem, model: type[M]) -> M:

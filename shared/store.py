@@ -9,6 +9,8 @@ in a `UnitOfWork` and commits them in one `TransactWriteItems`: all of it happen
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -19,7 +21,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from shared import clock
+from shared import clock, preconditions
 from shared.errors import Conflict
 from shared.events import Envelope
 
@@ -141,10 +143,14 @@ class DataStore(Generic[R]):
         )
 
     def get(self, tenant_id: str, kind: str, record_id: str) -> R | None:
+        """A record by id (consistent); the request's target when its id is the route's last path
+        parameter (`shared.preconditions`: If-Match is evaluated on it, its version is the ETag)."""
         try:
-            return self.model.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
+            record = self.model.get(record_key(tenant_id, kind, record_id), kind.upper(), consistent_read=True)
         except self.model.DoesNotExist:
             return None
+        preconditions.loaded(record)
+        return record
 
     def get_many(self, tenant_id: str, kind: str, ids: list[str]) -> dict[str, R]:
         keys = [(record_key(tenant_id, kind, i), kind.upper()) for i in dict.fromkeys(ids)]
@@ -231,6 +237,7 @@ class _Op:
     apply: Callable[[TransactWrite], None]
     on_conflict: Callable[[], Exception]
     key: tuple[str, str] | None = None  # the item it touches
+    record: tuple[Any, bool] | None = None  # the record it writes; whether stored (under its version)
 
 
 @dataclass
@@ -253,10 +260,18 @@ class UnitOfWork:
     counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
 
     def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
-        self.ops.append(_Op(2, lambda tx: tx.save(item, condition=condition), on_conflict, _key(item)))
+        op = _Op(2, lambda tx: tx.save(item, condition=condition), on_conflict, _key(item), _versioned(item))
+        self.ops.append(op)
 
-    def update(self, item: Model, actions: list[Any], condition: Any = None) -> None:
-        self.ops.append(_Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate, _key(item)))
+    def update(
+        self,
+        item: Model,
+        actions: list[Any],
+        condition: Any = None,
+        on_conflict: Callable[[], Exception] = ConcurrentUpdate,
+    ) -> None:
+        apply = lambda tx: tx.update(item, actions, condition=condition)  # noqa: E731
+        self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item)))
 
     def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:
         """Delete; by default only if nobody saved the item since it was read (its version)."""
@@ -264,7 +279,7 @@ class UnitOfWork:
         def apply(tx: TransactWrite) -> None:
             tx.delete(item, condition=condition, add_version_condition=check_version)
 
-        self.ops.append(_Op(1, apply, ConcurrentUpdate, _key(item)))
+        self.ops.append(_Op(1, apply, ConcurrentUpdate, _key(item), _versioned(item, check_version)))
 
     def check(self, model: type[Model], pk: str, sk: str, condition: Any, on_fail: Callable[[], Exception]) -> None:
         """Commit only if `condition` holds for that item (e.g. the account a contact names exists)."""
@@ -299,6 +314,11 @@ class UnitOfWork:
         ops = _without_repeated_checks(self.ops) + [self._counter_op(key, c) for key, c in self.counters.items()]
         if not ops:
             return
+        preconditions.before_commit([op.record for op in self.ops if op.record is not None])
+        joined, extra = _joined.get(), UnitOfWork()
+        if joined is not None and len(ops) < MAX_TRANSACTION_ITEMS:
+            joined.stage(extra)
+            ops += extra.ops
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_TRANSACTION_ITEMS} items, not {len(ops)}")
         ordered = sorted(ops, key=lambda op: op.group)  # stable: the order DynamoDB reports reasons in
@@ -308,6 +328,8 @@ class UnitOfWork:
                     op.apply(tx)
         except TransactWriteError as exc:
             raise _cause(exc, ordered) from exc
+        if joined is not None and extra.ops:
+            joined.committed()
 
     @staticmethod
     def _counter_op(key: tuple[str, str], counter: _Counter) -> _Op:
@@ -318,12 +340,45 @@ class UnitOfWork:
         return _Op(3, lambda tx: tx.update(item, actions, condition=condition), ConcurrentUpdate)
 
 
+class Joined:
+    """Writes that join the first transaction of the current request (`joining`)."""
+
+    def stage(self, uow: UnitOfWork) -> None:
+        """Add the writes to this unit of work."""
+
+    def committed(self) -> None:
+        """They committed (a later transaction of the request may skip them)."""
+
+
+_joined: ContextVar[Joined | None] = ContextVar("kontakt_joined", default=None)
+
+
+@contextmanager
+def joining(joined: Joined | None) -> Iterator[None]:
+    """Every unit of work committed inside also commits `joined`'s writes, while it has room: the
+    request's idempotency key (`shared/idempotency.py`) commits with the command's first write.
+    `None`: the writes inside join nothing (the kernel's own, such as a new tenant's defaults)."""
+    token = _joined.set(joined)
+    try:
+        yield
+    finally:
+        _joined.reset(token)
+
+
 def _read_counter(tenant_id: str, module: str) -> int:
     try:
         item = CounterItem.get(tenant_key(tenant_id, "COUNTER"), module, consistent_read=True)
     except CounterItem.DoesNotExist:
         return 0
     return int(item.value or 0)
+
+
+def _versioned(item: Model, checked: bool = True) -> tuple[Any, bool] | None:
+    """A record written, and whether it is a stored one read with its version (its write is
+    conditioned on it); None for items that are no records (outbox, dedupe, counters)."""
+    if not isinstance(item, DataItem):
+        return None
+    return (item, checked and item.version is not None)
 
 
 def _key(item: Model) -> tuple[str, str]:

@@ -38,7 +38,7 @@ from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.features import Hooks
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, kind_page, model_of, partition_page
+from shared.service import commit, kind_page, model_of, partition_page, patch_changes
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
@@ -256,6 +256,8 @@ def update_activity(caller: Caller, activity_id: str, body: ActivityUpdate) -> A
     def run() -> Activity:
         record, before = _changeable(caller, activity_id)
         changes = body.changes()
+        if not patch_changes(before, changes):
+            return before
         if "owner_id" in changes and changes["owner_id"] != before.owner_id:
             _check_owner(caller, changes["owner_id"])
         after = _changed(caller, before, changes)

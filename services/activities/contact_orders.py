@@ -53,7 +53,7 @@ from shared import clock
 from shared.contracts.contact_orders import NewCustomer, NewCustomerContact, new_customer_ids
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id, new_id
-from shared.service import commit
+from shared.service import commit, patch_changes
 from shared.store import UnitOfWork
 
 COUNTER = "contact_orders"
@@ -143,6 +143,8 @@ def update_order(caller: Caller, order_id: str, body: ContactOrderUpdate) -> Con
     needed = Permission.edit if set(changes) - {"assignee_ids"} else None  # assigning has its own permissions
 
     def change(before: ContactOrder, uow: UnitOfWork) -> tuple[ContactOrder, ContactOrder]:
+        if not patch_changes(before, changes):
+            return before, before  # nothing written
         if "assignee_ids" in changes:
             check_assignees(permissions(caller), caller.user_id, before.assignee_ids, changes["assignee_ids"])
         if "status" in changes and changes["status"] != before.status:

@@ -34,7 +34,7 @@ from services.activities.domain.goals import (
 from services.activities.service import Caller, service_caller
 from services.activities.store import new_record
 from services.activities.subscriptions import subscribe
-from shared import clock
+from shared import clock, preconditions
 from shared.contracts.directory import GroupChanged, RecordDeleted, UserCreated
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
@@ -82,6 +82,7 @@ def get_goals(caller: Caller, user_id: str, year: int) -> YearGoals:
     record = caller.store.get(caller.tenant, GOAL, _goal_id(user_id, year))
     if record is None:
         raise NotFound(f"No goals for user {user_id} in {year}.")
+    preconditions.address(record)  # keyed by two path parameters: named as the request's target
     return model_of(record, YearGoals)
 
 
@@ -99,9 +100,11 @@ def set_goals(caller: Caller, user_id: str, year: int, body: GoalsSet) -> YearGo
             "updated_at": clock.iso(clock.now()),
         }
         record = caller.store.get(caller.tenant, GOAL, _goal_id(user_id, year))
-        uow = UnitOfWork()
         if record is None:
             record = new_record(caller.tenant, GOAL, _goal_id(user_id, year), data)
+        preconditions.address(record)  # the request's target (a new record: If-Match cannot hold)
+        uow = UnitOfWork()
+        if record.version is None:
             caller.store.add(uow, record)
         else:
             caller.store.replace(uow, record, data)
@@ -117,6 +120,7 @@ def delete_goals(caller: Caller, user_id: str, year: int) -> None:
     record = caller.store.get(caller.tenant, GOAL, _goal_id(user_id, year))
     if record is None:
         raise NotFound(f"No goals for user {user_id} in {year}.")
+    preconditions.address(record)
     uow = UnitOfWork()
     caller.store.remove(uow, record)
     uow.commit()

@@ -6,14 +6,15 @@ jobs queue), and makes one activity per member from the `audience.page` events t
 
 Records (kind: keys):
 - `mass_activity`: the definition, listed by `by_type`;
-- `mass_key`: an `Idempotency-Key` of a create and the mass activity it made;
 - `mass_run`: one run, its id the audience request id (derived from the mass activity and the
   run time); `by_rank` (gsi6) `T#<t>#MASS#<mass id>#RUN` / `<run time>#<run id>` lists a mass
   activity's runs; it holds a snapshot of what to make, so a run's pages need nothing else;
 - a run's pages: in the run's partition, sk `PAGE#<number>`, each with that page's count; a run's
   progress is their sum, so a redelivered page counts once.
 
-Idempotency: a firing (or a "now" create) writes its run record and its audience request in one
+Idempotency: a create's `Idempotency-Key` is the kernel's (`shared/idempotency.py`): its claim
+commits in the create's transaction, so a retried create makes no second mass activity. A firing
+(or a "now" create) writes its run record and its audience request in one
 transaction, both keyed by the run id, so a retried firing asks once. Each member's activity id
 is derived from (run id, contact id): a redelivered or re-resolved page finds its activities and
 skips them. A page of up to 500 members takes many transactions; each chunk is conditional on its
@@ -28,7 +29,6 @@ removes the schedule first, ignoring one already gone.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -66,13 +66,13 @@ from services.activities.store import ActivitiesStore, Record, clean, new_record
 from services.activities.subscriptions import job, subscribe
 from shared import clock, scheduler
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
-from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing
-from shared.service import commit, kind_page, model_of, partition_page, user_caller
+from shared.service import commit, kind_page, model_of, partition_page, patch_changes, user_caller
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -84,14 +84,9 @@ from shared.store import (
 
 KIND = "mass_activity"
 RUN = "mass_run"
-KEY = "mass_key"
 PAGE = "mass_page"
 REQUESTER = "activities"
 ITEMS_PER_ACTIVITY = 6  # room kept per activity at first: the activity, its event and what hooks add
-
-
-class _KeyUsed(Exception):
-    """The Idempotency-Key of a create was used before."""
 
 
 # ----------------------------------------------------------------------------- records
@@ -145,7 +140,7 @@ def sync_schedule(caller: Caller, mass: MassActivity) -> None:
 # ----------------------------------------------------------------------------- commands
 
 
-def create(caller: Caller, body: MassActivityCreate, idempotency_key: str | None = None) -> MassActivity:
+def create(caller: Caller, body: MassActivityCreate) -> MassActivity:
     """A new mass activity: "now" requests its audience in the same transaction; a scheduled one
     gets its schedule once the record is stored."""
     scheduled = body.schedule.mode != ScheduleMode.now
@@ -176,16 +171,11 @@ def create(caller: Caller, body: MassActivityCreate, idempotency_key: str | None
         mass.schedule_name = schedule_name(mass.id)
     uow = UnitOfWork()
     caller.store.add(uow, new_record(caller.tenant, KIND, mass.id, _data(mass)))
-    if idempotency_key:
-        _stage_key(caller, uow, idempotency_key, body, mass.id)
     if not scheduled:
         stage_run(caller, uow, mass, now)
-    try:
-        uow.commit()
-    except _KeyUsed:
-        return _replay(caller, idempotency_key or "", body)
+    uow.commit()
     if scheduled:
-        _schedule_or_undo(caller, mass, idempotency_key)
+        _schedule_or_undo(caller, mass)
     return mass
 
 
@@ -230,49 +220,13 @@ def _activity_create(
     return ActivityCreate.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-# ----------------------------------------------------------------------------- idempotent creates
-
-
-def _key_id(caller: Caller, key: str) -> str:
-    return derived_id("mass-key", caller.user_id, key)
-
-
-def _fingerprint(body: MassActivityCreate) -> str:
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-
-
-def _stage_key(caller: Caller, uow: UnitOfWork, key: str, body: MassActivityCreate, mass_id: str) -> None:
-    record = new_record(
-        caller.tenant, KEY, _key_id(caller, key), {"mass_activity_id": mass_id, "fingerprint": _fingerprint(body)}
-    )
-    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=_KeyUsed)
-
-
-def _replay(caller: Caller, key: str, body: MassActivityCreate) -> MassActivity:
-    """A retried create: the mass activity the key made, its schedule brought up to date."""
-    record = caller.store.get(caller.tenant, KEY, _key_id(caller, key))
-    if record is None:  # removed by an undone create in between: the retry may try again
-        raise Conflict("The request with this Idempotency-Key is still being processed; retry.")
-    if record.data.get("fingerprint") != _fingerprint(body):
-        raise ValidationFailed.on("header.idempotency-key", "This key was used for a different request.", "reused")
-    found = caller.store.get(caller.tenant, KIND, str(record.data["mass_activity_id"]))
-    if found is None:
-        raise Conflict("The mass activity this Idempotency-Key made has been deleted.")
-    mass = model_of(found, MassActivity)
-    sync_schedule(caller, mass)
-    return mass
-
-
-def _schedule_or_undo(caller: Caller, mass: MassActivity, key: str | None) -> None:
+def _schedule_or_undo(caller: Caller, mass: MassActivity) -> None:
     """Create the schedule; when that fails, remove the record again so that nothing half-made stays."""
 
     def undo() -> None:
         uow = UnitOfWork()
         uow.delete(Record(pk=record_key(caller.tenant, KIND, mass.id), sk=KIND.upper()), check_version=False)
-        if key:
-            key_record = Record(pk=record_key(caller.tenant, KEY, _key_id(caller, key)), sk=KEY.upper())
-            uow.delete(key_record, check_version=False)
-        uow.commit()
+        uow.commit()  # the request then fails, which releases its Idempotency-Key
 
     plan = schedule_plan(mass.schedule, clock.now())
     scheduler.create_record_schedule(SCHEDULE, caller.tenant, mass.id, plan, undo, enabled=mass.active)
@@ -291,8 +245,8 @@ def update(caller: Caller, mass_id: str, body: MassActivityUpdate) -> MassActivi
 
     def run() -> MassActivity:
         record, before = _changeable(caller, mass_id)
-        changes = {k: v for k, v in body.changes().items() if v is not None}
-        if not changes or all(getattr(before, k) == v for k, v in changes.items()):
+        changes = patch_changes(before, body)
+        if not changes:
             return before
         after = before.model_copy(update={**changes, "updated_at": clock.now()})
         uow = UnitOfWork()

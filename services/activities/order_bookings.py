@@ -32,6 +32,7 @@ from services.activities.store import Record, new_record
 from shared import clock
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
+from shared.service import patch_changes
 from shared.store import UnitOfWork, tenant_key
 
 BOOKING = "booking"
@@ -140,6 +141,8 @@ def update_booking(caller: Caller, order_id: str, booking_id: str, body: Booking
 
     def change(order: ContactOrder, uow: UnitOfWork) -> tuple[ContactOrder, Booking]:
         booking_record, before = _booking(caller, order_id, booking_id)
+        if not patch_changes(before, changes):
+            return order, before  # nothing written
         if "user_id" in changes and changes["user_id"] != before.user_id:
             _check_booking_user(caller, changes["user_id"])
         merged = {**before.model_dump(), **changes}

@@ -38,7 +38,7 @@ from services.activities.domain.models import Activity
 from services.activities.goals import require_user
 from services.activities.service import Caller
 from services.activities.store import new_record
-from shared import clock
+from shared import clock, preconditions
 from shared.errors import Forbidden
 from shared.service import commit, model_of
 from shared.store import UnitOfWork
@@ -60,6 +60,8 @@ def _may_read_seller(caller: Caller, user_id: str) -> None:
 def get_targets(caller: Caller, user_id: str) -> SellerTargets:
     _may_read_seller(caller, user_id)
     record = caller.store.get(caller.tenant, TARGETS, user_id)
+    if record is None:
+        preconditions.address(None)  # no targets yet: no ETag, and If-Match cannot hold
     return model_of(record, SellerTargets) if record else SellerTargets(user_id=user_id)
 
 
@@ -80,6 +82,7 @@ def set_targets(caller: Caller, user_id: str, body: SalesTargetsSet) -> SellerTa
         uow = UnitOfWork()
         if record is None:
             record = new_record(caller.tenant, TARGETS, user_id, data)
+            preconditions.address(record)  # the target (not the user read first by the same id)
             caller.store.add(uow, record)
         else:
             caller.store.replace(uow, record, data)

@@ -34,7 +34,7 @@ from shared import clock
 from shared.errors import Conflict, Forbidden, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, model_of
+from shared.service import commit, model_of, patch_changes
 from shared.store import UnitOfWork
 
 
@@ -113,8 +113,11 @@ def update_account(caller: Caller, account_id: str, body: AccountUpdate) -> Acco
 
 
 def change_account(caller: Caller, uow: UnitOfWork, record: Record, body: AccountUpdate) -> Account:
-    """The writes of an account update (shared by the API and the CSV import)."""
+    """The writes of an account update (shared by the API and the CSV import); none when it
+    changes nothing."""
     before = model_of(record, Account)
+    if not patch_changes(before, body):
+        return before
     after = apply_account_update(before, body, clock.now())
     if "owner" in body.model_fields_set:
         check_reassign(caller, uow, before.owner, after.owner)
@@ -212,8 +215,11 @@ def update_contact(caller: Caller, contact_id: str, body: ContactUpdate) -> Cont
 
 
 def change_contact(caller: Caller, uow: UnitOfWork, record: Record, body: ContactUpdate) -> Contact:
-    """The writes of a contact update (shared by the API and the CSV import)."""
+    """The writes of a contact update (shared by the API and the CSV import); none when it
+    changes nothing."""
     before = model_of(record, Contact)
+    if not patch_changes(before, body):
+        return before
     after = apply_contact_update(before, body, clock.now())
     if "owner" in body.model_fields_set:
         check_reassign(caller, uow, before.owner, after.owner)

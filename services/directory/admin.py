@@ -32,7 +32,7 @@ from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import M, commit, kind_page, model_of
+from shared.service import M, commit, kind_page, model_of, patch_changes
 from shared.store import UnitOfWork
 
 
@@ -117,6 +117,8 @@ def update_user(caller: Caller, user_id: str, body: UserUpdate) -> User:
     def command() -> User:
         record = _get(caller, "user", user_id)
         before = User.model_validate(record.data)
+        if not patch_changes(before, body):
+            return before
         after = User.model_validate(before.model_dump() | body.model_dump(exclude_unset=True))
         uow = UnitOfWork()
         # Fields the API does not show (the linked login) stay as they are.
@@ -177,16 +179,19 @@ def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[Group]:
 
 
 def get_picklist(caller: Caller, name: PicklistName) -> list[PicklistItem]:
+    caller.address_setting(picklist_setting(name))
     return picklists(caller).get(name, [])
 
 
 def replace_picklist(caller: Caller, name: PicklistName, body: PicklistReplace) -> list[PicklistItem]:
     caller.require_admin()
+    caller.address_setting(picklist_setting(name))
     caller.save_setting(picklist_setting(name), {"items": [i.model_dump() for i in body.items]})
     return body.items
 
 
 def get_settings(caller: Caller) -> TenantSettings:
+    caller.address_setting(TENANT_SETTINGS)
     return caller.settings
 
 
@@ -194,6 +199,7 @@ def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
     """Replace the settings; a change of the open modules is announced in the same transaction
     (`tenant.access_changed`: the email service shows contacts by the same rule)."""
     caller.require_admin()
+    caller.address_setting(TENANT_SETTINGS)
     before = sorted(caller.settings.open_modules)
     uow = UnitOfWork()
     caller.stage_setting(uow, TENANT_SETTINGS, body.model_dump(mode="json"))

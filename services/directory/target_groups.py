@@ -40,7 +40,7 @@ from shared.conditions import uses_classes
 from shared.errors import Forbidden, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, model_of
+from shared.service import commit, model_of, patch_changes
 from shared.store import UnitOfWork, tenant_key
 
 MEMBERS_PER_TRANSACTION = 90
@@ -121,7 +121,10 @@ def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[TargetGr
 def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGroup:
     def command() -> TargetGroup:
         record = writable(caller, "target_group", group_id, "target_groups")
-        after = apply_target_group_update(model_of(record, TargetGroup), body, clock.now())
+        before = model_of(record, TargetGroup)
+        if not patch_changes(before, body):
+            return before
+        after = apply_target_group_update(before, body, clock.now())
         uow = UnitOfWork()
         if "owner" in body.model_fields_set:
             check_reassign(caller, uow, Owner.model_validate(record.data["owner"]), after.owner)

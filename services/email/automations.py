@@ -55,8 +55,8 @@ from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.schedules import Firing, SchedulePlan, parse_scheduled_time
-from shared.service import commit, kind_page, model_of, partition_page
-from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, tenant_key
+from shared.service import commit, kind_page, model_of, partition_page, patch_changes
+from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
 KIND = "automation"
 RUN = "automation_run"
@@ -157,13 +157,13 @@ def update(caller: Caller, automation_id: str, body: AutomationPatch) -> Automat
     """Change any field; the schedule follows (also when nothing changed, so that a retry converges)."""
     caller.require_manager()
     changes = body.changes()
-    checked = {k: v for k, v in body.model_dump(exclude_unset=True).items() if k != "version"}
+    checked = body.model_dump(exclude_unset=True)
     _check(caller, {**checked, "schedule": body.schedule})
 
     def run() -> Automation:
         record, before = _load(caller, automation_id)
-        if body.version is not None and body.version != record.version:
-            raise ConcurrentUpdate()
+        if not patch_changes(before, changes):
+            return before
         after = Automation.model_validate({**_data(before), **changes, "id": before.id, "version": before.version})
         if after == before:
             return before
@@ -173,7 +173,7 @@ def update(caller: Caller, automation_id: str, body: AutomationPatch) -> Automat
         uow.commit()
         return after.model_copy(update={"version": before.version + 1})
 
-    automation = commit(run) if body.version is None else run()
+    automation = commit(run)
     sync_schedule(caller, automation)
     return automation
 

@@ -33,7 +33,7 @@ from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
 from shared.ids import derived_id, new_id
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, kind_page, model_of
+from shared.service import commit, kind_page, model_of, patch_changes
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 KIND = "campaign"
@@ -201,13 +201,13 @@ def list_campaigns(caller: Caller, cursor: str | None, limit: int) -> Page[Campa
 
 
 def update_campaign(caller: Caller, campaign_id: str, body: CampaignUpdate) -> Campaign:
-    changes = body.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+    changes = body.model_dump(mode="json", exclude_unset=True)
     _check_refs(caller, changes)
 
     def attempt() -> Campaign:
         record = record_of(caller, campaign_id, Action.CHANGE)
-        if body.version is not None and body.version != record.version:
-            raise Conflict(f"Campaign {campaign_id} was changed since version {body.version}.")
+        if not patch_changes(record.data, changes):
+            return view(caller, record)  # nothing changes: nothing written, whatever its status
         if record.data["status"] not in EDITABLE:
             raise conflict(record, "be changed")
         uow = UnitOfWork()

@@ -34,7 +34,7 @@ from shared import clock
 from shared.errors import NotFound
 from shared.ids import derived_id, new_id
 from shared.pagination import Page
-from shared.service import commit, kind_page, model_of, partition_page
+from shared.service import commit, kind_page, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
 
 LIST_TYPE = "list_type"
@@ -103,15 +103,15 @@ def change_list_type(caller: Caller, list_type_id: str, body: ListTypePatch) -> 
 
     def command() -> ListType:
         record = _record(caller, list_type_id)
-        if body.version is not None and body.version != record.version:
-            raise ConcurrentUpdate()
-        changes = body.model_dump(exclude_unset=True, exclude={"version"}, exclude_none=True)
+        changes = body.model_dump(exclude_unset=True)
+        if not patch_changes(record.data, changes):
+            return model_of(record, ListType)
         uow = UnitOfWork()
         caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.now().isoformat()})
         uow.commit()
         return model_of(record, ListType)
 
-    return commit(command) if body.version is None else command()
+    return commit(command)
 
 
 def delete_list_type(caller: Caller, list_type_id: str) -> None:

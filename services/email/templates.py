@@ -23,11 +23,11 @@ from services.email.domain.templates import (
 from services.email.service import Caller
 from services.email.store import Record
 from shared import clock
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, kind_page, model_of
+from shared.service import commit, kind_page, model_of, patch_changes
 from shared.store import UnitOfWork, run_with_retries
 
 TEMPLATE = "template"
@@ -59,13 +59,13 @@ def get_template(caller: Caller, template_id: str) -> Template:
 
 
 def update_template(caller: Caller, template_id: str, body: TemplateUpdate) -> Template:
-    changes = body.model_dump(exclude_unset=True, exclude={"version"}, exclude_none=True)
-    check(changes)
+    changes = body.model_dump(exclude_unset=True)
+    check({part: value for part, value in changes.items() if value is not None})
 
     def attempt() -> Template:
         record = _record(caller, template_id, Action.CHANGE)
-        if body.version is not None and body.version != record.version:
-            raise Conflict(f"Template {template_id} was changed since version {body.version}.")
+        if not patch_changes(record.data, changes):
+            return model_of(record, Template)
         uow = UnitOfWork()
         caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.now().isoformat()})
         uow.commit()

@@ -11,7 +11,7 @@ import requests
 
 from infra.runtime import LocalRuntime
 from tests.contracts import bus_problems
-from tests.e2e.helpers import new_tenant
+from tests.e2e.helpers import drain, new_tenant
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,3 +124,25 @@ def events_keep_their_contract(request: pytest.FixtureRequest, checked_events: s
     checked_events.update(str(event.get("id")) for event in new)
     problems = list(dict.fromkeys(bus_problems(new)))  # once each, however many events share it
     assert not problems, "events that disagree with the catalogue:\n" + "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- failed deliveries
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_failed_deliveries(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a module that ran the stack: no consumer delivery it caused failed. A failed delivery
+    waits out its visibility timeout (minutes) and would reach a dead-letter queue unseen by the
+    test that caused it. A module whose tests fail deliveries on purpose (crashes, poison messages)
+    is marked `failed_deliveries`."""
+    items = [item for item in request.session.items if item.module is request.module]
+    if not any("stack" in item.fixturenames for item in items) or request.node.get_closest_marker("failed_deliveries"):
+        yield
+        return
+    stack: LocalRuntime = request.getfixturevalue("stack")
+    before = stack.failed_deliveries()
+    yield
+    drain(stack, busy_ok=True)
+    after = stack.failed_deliveries()
+    added = {queue: count - before.get(queue, 0) for queue, count in after.items() if count > before.get(queue, 0)}
+    assert not added, f"deliveries failed in {request.module.__name__} (by queue): {added}"

@@ -40,7 +40,7 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     assert result.returncode == 0, result.stdout + result.stderr
     # The one part the generator cannot model: the tracking pixel's image/gif (not a client's call).
     warnings = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("WARNING")]
-    assert warnings == ["WARNING parsing GET /t/{token} within default."], result.stdout + result.stderr
+    assert warnings == ["WARNING parsing GET /t/{token} within email_public_pages."], result.stdout + result.stderr
     sys.path.insert(0, str(out))
     try:
         yield importlib.import_module(PACKAGE)
@@ -50,9 +50,12 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
             del sys.modules[name]
 
 
-def op(name: str) -> Any:
-    """An operation module of the generated client (named by the operationId)."""
-    return importlib.import_module(f"{PACKAGE}.api.default.{name}")
+def op(tag: str, operation_id: str) -> Any:
+    """An operation module of the generated client: `api.<tag>.<operationId>`, as Python names
+    (`op("email templates", "email.templates.get")` is `api.email_templates.email_templates_get`)."""
+    module = operation_id.replace(".", "_")
+    module = "".join(f"_{c.lower()}" if c.isupper() else c for c in module)
+    return importlib.import_module(f"{PACKAGE}.api.{tag.replace(' ', '_')}.{module}")
 
 
 def model(name: str) -> Any:
@@ -63,28 +66,28 @@ def test_one_flow_per_service_through_the_generated_client(sdk: ModuleType, stac
     token = stack.token(new_tenant(), "sdk-admin", "admin")
     client = sdk.AuthenticatedClient(base_url=stack.api_url, token=token, raise_on_unexpected_status=True)
 
-    contact = op("create_contact_contacts_post").sync(
+    contact = op("contacts", "contacts.create").sync(
         client=client, body=model("ContactCreate")(first_name="Ada", last_name="Lovelace", email="ada@example.com")
     )
     assert isinstance(contact, model("Contact")), contact
-    read = op("get_contact_contacts_contact_id_get").sync(contact.id, client=client)
+    read = op("contacts", "contacts.get").sync(contact.id, client=client)
     assert isinstance(read, model("Contact")) and read.last_name == "Lovelace"
 
-    activity = op("create_activity_activities_post").sync(
+    activity = op("activities", "activities.create").sync(
         client=client,
         body=model("ActivityCreate")(type_="task", subject="Send the offer", due=datetime.now(UTC) + timedelta(days=1)),
     )
     assert isinstance(activity, model("Activity")), activity
-    read = op("get_activity_activities_activity_id_get").sync(activity.id, client=client)
+    read = op("activities", "activities.get").sync(activity.id, client=client)
     assert isinstance(read, model("Activity")) and read.subject == "Send the offer"
 
-    template = op("create_template_email_templates_post").sync(
+    template = op("email templates", "email.templates.create").sync(
         client=client, body=model("TemplateCreate")(name="Welcome", subject="Hello", html="<p>Hi</p>")
     )
     assert isinstance(template, model("Template")), template
-    read = op("get_template_email_templates_template_id_get").sync(template.id, client=client)
+    read = op("email templates", "email.templates.get").sync(template.id, client=client)
     assert isinstance(read, model("Template")) and read.subject == "Hello"
 
     # An error is the documented problem, parsed into the client's Problem model.
-    missing = op("get_contact_contacts_contact_id_get").sync("01NOSUCHCONTACT", client=client)
+    missing = op("contacts", "contacts.get").sync("01NOSUCHCONTACT", client=client)
     assert isinstance(missing, model("Problem")) and (missing.status, missing.code) == (404, "not_found")

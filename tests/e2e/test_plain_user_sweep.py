@@ -10,7 +10,6 @@ ids in every `*_id` field. Public token routes (`/t/{token}`, `/u/{token}`) carr
 
 from __future__ import annotations
 
-import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ import requests
 
 from infra.runtime import LocalRuntime
 from tests.e2e.helpers import created, drain, new_tenant
+from tests.e2e.openapi_ops import Operation, operations, resolve
 
 if TYPE_CHECKING:
     from conftest import Api
@@ -31,25 +31,7 @@ UNKNOWN = "01JUNKNOWNID00000000000000"
 PREFERRED = ("owner", "name", "first_name", "subject", "department", "contact_ids", "add")
 
 
-def _documents() -> dict[str, dict[str, Any]]:
-    from services.activities.handlers.api import app as activities
-    from services.directory.handlers.api import app as directory
-    from services.email.handlers.api import app as email
-
-    return {
-        name: json.loads(app.get_openapi_json_schema())
-        for name, app in (("directory", directory), ("activities", activities), ("email", email))
-    }
-
-
-DOCUMENTS = _documents()
-OPERATIONS = [
-    (service, method.upper(), path, operation)
-    for service, document in DOCUMENTS.items()
-    for path, item in document["paths"].items()
-    for method, operation in item.items()
-    if method in ("get", "post", "put", "patch", "delete") and "{token}" not in path
-]
+OPERATIONS = [op for op in operations() if not op.public]
 
 
 @pytest.fixture(scope="module")
@@ -137,17 +119,8 @@ def _id_for(name: str, path: str, ids: dict[str, str]) -> str:
     return LITERALS.get(name, UNKNOWN)
 
 
-def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        node: Any = document
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
-
-
 def _value(name: str, schema: dict[str, Any], document: dict[str, Any], ids: dict[str, str], depth: int = 0) -> Any:
-    schema = _resolve(schema, document)
+    schema = resolve(schema, document)
     if name in ("owner", "assignee"):
         return {"type": "user", "id": "nobody-1"}
     if name == "contact_ids" or name == "add":
@@ -160,7 +133,7 @@ def _value(name: str, schema: dict[str, Any], document: dict[str, Any], ids: dic
         return schema["enum"][0]
     for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
-            options = [o for o in schema[key] if _resolve(o, document).get("type") != "null"]
+            options = [o for o in schema[key] if resolve(o, document).get("type") != "null"]
             if options:
                 return _value(name, options[0], document, ids, depth)
             return None
@@ -185,7 +158,7 @@ def _value(name: str, schema: dict[str, Any], document: dict[str, Any], ids: dic
 
 
 def _body(schema: dict[str, Any], document: dict[str, Any], ids: dict[str, str], patch: bool, depth: int = 0) -> Any:
-    schema = _resolve(schema, document)
+    schema = resolve(schema, document)
     properties = schema.get("properties") or {}
     names = list(schema.get("required") or [])
     if patch or not names:
@@ -194,15 +167,12 @@ def _body(schema: dict[str, Any], document: dict[str, Any], ids: dict[str, str],
     return {n: _value(n, properties[n], document, ids, depth) for n in names if n in properties}
 
 
-def _request(
-    op: tuple[str, str, str, dict[str, Any]], ids: dict[str, str], own: dict[str, str] | None = None
-) -> tuple[str, dict[str, Any]]:
+def _request(op: Operation, ids: dict[str, str], own: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """The operation's URL and arguments; `own`: ids of the user's own records by collection path,
     used for the path parameter that follows that collection."""
-    service, method, path, operation = op
-    document = DOCUMENTS[service]
+    path, document = op.path, op.document
     url, params = path, {}
-    for parameter in operation.get("parameters", []):
+    for parameter in op.operation.get("parameters", []):
         value = _id_for(parameter["name"], path, ids)
         collection = path.split("/{" + parameter["name"] + "}")[0]
         if own and parameter["in"] == "path" and collection in own:
@@ -212,9 +182,8 @@ def _request(
         elif parameter["in"] == "query" and (parameter.get("required") or parameter["name"].endswith("_id")):
             params[parameter["name"]] = value
     kwargs: dict[str, Any] = {"params": params}
-    content = (operation.get("requestBody") or {}).get("content") or {}
-    if "application/json" in content:
-        kwargs["json"] = _body(content["application/json"]["schema"], document, ids, patch=method == "PATCH")
+    if op.json_body is not None:
+        kwargs["json"] = _body(op.json_body, document, ids, patch=op.method == "PATCH")
     return url, kwargs
 
 
@@ -227,7 +196,7 @@ def _snapshot(admin: Api, ids: dict[str, str]) -> dict[str, Any]:
 
 
 def test_operations_are_swept() -> None:
-    assert {service for service, *_ in OPERATIONS} == {"directory", "activities", "email"}
+    assert {op.service for op in OPERATIONS} >= {"directory", "activities", "email"}
     assert len(OPERATIONS) > 100
 
 
@@ -238,24 +207,24 @@ def test_a_plain_user_sees_and_changes_nothing_of_others(seeded: dict[str, Any])
     errors: list[str] = []
     own: dict[str, str] = {}  # the records the user made: collection path -> id
 
-    def call(op: tuple[str, str, str, dict[str, Any]], mine: dict[str, str] | None = None) -> None:
+    def call(op: Operation, mine: dict[str, str] | None = None) -> None:
         url, kwargs = _request(op, ids, mine)
-        response: requests.Response = user.request(op[1], url, **kwargs)
+        response: requests.Response = user.request(op.method, url, **kwargs)
         found = [m for m in MARKERS if m.casefold() in response.text.casefold()]
         if found:
-            leaks.append(f"{op[1]} {url} -> {response.status_code}: {found}")
+            leaks.append(f"{op} ({url}) -> {response.status_code}: {found}")
         if response.status_code >= 500:
-            errors.append(f"{op[1]} {url} -> {response.status_code}")
-        if op[1] == "POST" and response.status_code == 201 and "{" not in op[2]:
-            own.setdefault(op[2], str(response.json().get("id")))
+            errors.append(f"{op} ({url}) -> {response.status_code}")
+        if op.method == "POST" and response.status_code == 201 and "{" not in op.path:
+            own.setdefault(op.path, str(response.json().get("id")))
 
     # Reads first, deletes last, so that no delete hides what a later read would show.
     order = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 2, "DELETE": 3}
-    for op in sorted(OPERATIONS, key=lambda o: order[o[1]]):
+    for op in sorted(OPERATIONS, key=lambda o: order[o.method]):
         call(op)
     # Then every read and action on the user's own records, which name the admin's where they could.
     for op in OPERATIONS:
-        if op[1] != "DELETE" and any(op[2].startswith(collection + "/{") for collection in own):
+        if op.method != "DELETE" and any(op.path.startswith(collection + "/{") for collection in own):
             call(op, own)
     after = _snapshot(admin, ids)
     assert not leaks, "responses that carry another owner's data:\n" + "\n".join(leaks)

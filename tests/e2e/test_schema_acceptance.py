@@ -10,6 +10,7 @@ accepted, or refused only for a reason a schema cannot know beforehand:
 - 403: the tenant's settings refuse it (an earlier request may have changed the admin's
   contact-order permissions);
 - 409: the request conflicts with what is stored (a name taken, a version, a state);
+- 412: its `If-Match` names a version the record is not at (a generated entity tag);
 - 400/422 whose every error carries one of `LEGITIMATE` codes, or names a value only the server
   issues (`SERVER_ISSUED`): rules on stored data, the clock, the template language, DNS, and rules
   across fields, parameters or list items that JSON Schema cannot state and the document describes.
@@ -58,6 +59,7 @@ LEGITIMATE = {
     "category_fixed",  # the stored CRM category does not let the kind or type be chosen
     "no_sales_target",  # the stored CRM category carries no sales target
     "total_too_large",  # a time entry would take the order's stored total over its maximum
+    "reused",  # an Idempotency-Key sent before with another request (the generator repeats keys)
     "not_event",  # the stored activity type is a task's
     "event_times",  # the stored activity type's kind decides which times an activity needs
     "task_times",
@@ -159,7 +161,7 @@ def _document(service: str) -> dict[str, Any]:
 def _refusal(method: str, response: Response) -> str | None:
     """Why a response to a valid request is wrong, or None when it is an acceptable answer."""
     status = response.status_code
-    if 200 <= status < 300 or status in (403, 404, 409):
+    if 200 <= status < 300 or status in (403, 404, 409, 412):
         return None
     content_type = (response.headers.get("content-type") or [""])[0]
     if status in (400, 422) and content_type.startswith("application/problem+json"):

@@ -120,8 +120,14 @@ class LocationIn(BaseModel):
     )
 
     address: OptText200 = None
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90, description="Degrees, kept to 7 decimals (about 1 cm)")
+    longitude: float | None = Field(None, ge=-180, le=180, description="Degrees, kept to 7 decimals (about 1 cm)")
+
+    @field_validator("latitude", "longitude")
+    @classmethod
+    def _to_centimetres(cls, value: float | None) -> float | None:
+        # A DynamoDB number is at least 1e-130 in size: 4e-308 (a valid JSON number) is unstorable.
+        return None if value is None else round(value, 7)
 
     @model_validator(mode="after")
     def _pairs(self) -> LocationIn:

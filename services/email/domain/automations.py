@@ -62,14 +62,13 @@ class AutomationPatch(BaseModel):
     repeats: bool | None = None
     active: bool | None = None
     tracking: AutomationTracking | None = None
-    version: int | None = Field(None, description="The version you read; refused with 409 if it changed since")
 
     _not_null = field_validator(
         "name", "template_id", "list_type_id", "target_group_id", "schedule", "repeats", "active", "tracking"
     )(reject_null)
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class Automation(BaseModel):

@@ -75,7 +75,6 @@ class CampaignUpdate(BaseModel):
     target_group_id: Id | None = None
     tracking: CampaignTracking | None = None
     automatic_template_id: Id | None = None
-    version: int | None = Field(default=None, description="The version read; a later save in between is a 409")
 
     # a campaign always has these: left out they stay, null is refused (so the schema has no null)
     _not_null = field_validator("name", "template_id", "list_type_id", "tracking")(reject_null)

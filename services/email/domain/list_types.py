@@ -7,9 +7,9 @@ Every list type has a landing page where the recipient unsubscribes or subscribe
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from shared.types import INPUT, OUTPUT, Email, Name200, OptId
+from shared.types import INPUT, OUTPUT, Email, Name200, OptId, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
@@ -28,8 +28,9 @@ class ListTypePatch(BaseModel):
     model_config = INPUT
 
     name: Name200 | None = None
-    description: Description | None = None
-    version: int | None = Field(None, description="The version you read; refused with 409 if it changed since")
+    description: Description | None = Field(None, description="null clears it")
+
+    _not_null = field_validator("name")(reject_null)  # a list type always has a name
 
 
 class ListTypeSummary(BaseModel):

@@ -24,12 +24,12 @@ from typing import Annotated, Any, Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.email.domain import sandbox
 from services.email.domain.sandbox import BoundedSandbox, RenderLimit
 from shared.errors import FieldError, ValidationFailed
-from shared.types import INPUT, MAIL_SUBJECT_MAX, OUTPUT, Name200, OneLine
+from shared.types import INPUT, MAIL_SUBJECT_MAX, OUTPUT, Name200, OneLine, reject_null
 
 Part = Literal["subject", "html", "text"]
 PARTS: tuple[Part, ...] = ("subject", "html", "text")
@@ -94,8 +94,10 @@ class TemplateUpdate(BaseModel):
     name: Name200 | None = None
     subject: Subject | None = None
     html: Html | None = None
-    text: Text | None = None
-    version: int | None = Field(default=None, description="The version read; a later save in between is a 409")
+    text: Text | None = Field(None, description="null clears it")
+
+    # a template always has these: left out they stay, null is refused (so the schema has no null)
+    _not_null = field_validator("name", "subject", "html")(reject_null)
 
 
 class Template(TemplateParts):

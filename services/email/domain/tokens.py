@@ -111,6 +111,11 @@ def open_tenant_token(purpose: str, token: str, key: bytes, legacy: bool = False
 # A year (an unsubscribe link's validity, DEFAULT_VALIDITY) after opaque links came: the last legacy link expires.
 LEGACY_LINKS_UNTIL = datetime(2027, 12, 6, tzinfo=UTC)
 OPAQUE_MAC_BYTES = 16
+# The shape of every link token in a URL path: an opaque one (base64url), or a legacy one (its claims
+# "." its MAC) until LEGACY_LINKS_UNTIL; a legacy click carried its URL, hence the length. A path
+# that only holds these characters stays as long as the token (no percent-encoding) and under API
+# Gateway's request-line limit.
+LINK_TOKEN = r"^[A-Za-z0-9_-]{1,4000}(\.[A-Za-z0-9_-]{1,100})?$"
 OPAQUE_LABEL = b"kontakt/opaque-link/v1:"
 LinkKind = Literal["unsubscribe", "open", "click"]
 KIND_BYTES: dict[str, bytes] = {"unsubscribe": b"u", "open": b"o", "click": b"c"}

@@ -161,10 +161,11 @@ def test_automations_are_checked_kept_per_tenant_and_own_theirscheduler_schedule
     assert_problem(admin.patch(path, json={"template_id": "nope"}), 422, "template_id")
     assert ok(admin.get(path))["schedule"]["mode"] == "weekly"  # nothing changed
 
-    changed = ok(admin.patch(path, json={"schedule": DAILY, "name": "Daily", "version": automation["version"]}))
+    read = {"If-Match": f'"{automation["version"]}"'}
+    changed = ok(admin.patch(path, json={"schedule": DAILY, "name": "Daily"}, headers=read))
     assert (changed["name"], changed["version"]) == ("Daily", automation["version"] + 1)
     assert scheduler_schedule(stack, automation["schedule_name"])["ScheduleExpression"] == "rate(1 day)"  # type: ignore[index]
-    assert_problem(admin.patch(path, json={"name": "Late", "version": automation["version"]}), 409)
+    assert_problem(admin.patch(path, json={"name": "Late"}, headers=read), 412)
 
     assert ok(admin.patch(path, json={"active": False}))["active"] is False
     assert scheduler_schedule(stack, automation["schedule_name"]) is None  # deactivated: the schedule is gone

@@ -246,9 +246,10 @@ def test_bad_input_is_refused_naming_the_field(api: Api, stack: LocalRuntime) ->
     campaign = created(admin.post("/campaigns", json=good))
     assert_problem(admin.patch(f"/campaigns/{campaign['id']}", json={"template_id": new_id()}), 422, "template_id")
     assert_problem(admin.patch(f"/campaigns/{campaign['id']}", json={"list_type_id": None}), 422, "list_type_id")
-    changed = ok(admin.patch(f"/campaigns/{campaign['id']}", json={"name": "Summer", "version": campaign["version"]}))
+    read = f'"{campaign["version"]}"'
+    changed = ok(admin.patch(f"/campaigns/{campaign['id']}", json={"name": "Summer"}, headers={"If-Match": read}))
     assert changed["name"] == "Summer" and changed["template_id"] == template["id"]
-    assert_problem(admin.patch(f"/campaigns/{campaign['id']}", json={"name": "x", "version": campaign["version"]}), 409)
+    assert_problem(admin.patch(f"/campaigns/{campaign['id']}", json={"name": "x"}, headers={"If-Match": read}), 412)
     assert_problem(
         admin.get(f"/campaigns/{campaign['id']}/recipients", params={"status": "bogus"}), 422, "query.status"
     )

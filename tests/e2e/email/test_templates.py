@@ -34,9 +34,10 @@ def test_templates_are_checked_when_saved_and_listed_per_tenant(api: Any) -> Non
     assert_problem(bad_patch, 422, "html")
     assert client.get(f"/email/templates/{template['id']}").json()["html"] == TEMPLATE["html"]  # nothing changed
 
-    changed = client.patch(f"/email/templates/{template['id']}", json={"name": "Hello", "version": 1}).json()
+    path = f"/email/templates/{template['id']}"
+    changed = client.patch(path, json={"name": "Hello"}, headers={"If-Match": '"1"'}).json()
     assert changed["name"] == "Hello" and changed["version"] == 2
-    assert_problem(client.patch(f"/email/templates/{template['id']}", json={"name": "x", "version": 1}), 409)
+    assert_problem(client.patch(path, json={"name": "x"}, headers={"If-Match": '"1"'}), 412)
     other = client.post("/email/templates", json={**TEMPLATE, "name": "Second"}).json()
     assert [t["id"] for t in walk(client, "/email/templates")] == sorted([template["id"], other["id"]])
 

@@ -131,10 +131,15 @@ def test_forged_or_altered_links_record_nothing(stack: LocalRuntime, tenant: str
     real = tracking_token(tenant, message_id, "click", 0, key)
     evil = tracking_token(tenant, message_id, "click", 1, b"not the key")
     swapped = f"{evil.split('.')[0]}.{real.split('.')[1]}"
-    malformed = ("garbage", "a.b", "%C3%A9.%C3%A9", "e30.x", "W10.x", "x.%C3%BF", "bnVsbA.x")
+    malformed = ("garbage", "a.b", "e30.x", "W10.x", "bnVsbA.x")
     for token in (evil, swapped, *malformed):
         response = requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)
         assert_problem(response, 400)
+        assert "Location" not in response.headers
+    # Characters no link token has, or a token longer than any link: the path's pattern refuses it.
+    for token in ("%C3%A9.%C3%A9", "x.%C3%BF", "a.b.c", "x" * 4001):
+        response = requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)
+        assert_problem(response, 422, "path.token")
         assert "Location" not in response.headers
     for token in ("x%0D%0A.x", "x." + "%FF" * 10):  # no route at the local gateway, a 400 behind another
         broken = requests.get(f"{stack.api_url}/t/{token}", allow_redirects=False, timeout=30)

@@ -33,14 +33,17 @@ def test_list_types_start_with_the_defaults_and_managers_manage_them(api: Any) -
     events = created.json()
     assert (events["name"], events["description"], events["version"]) == ("Events", "Fairs", 1)
 
-    changed = admin.patch(f"/email/list-types/{events['id']}", json={"name": "Events and fairs", "version": 1})
+    changed = admin.patch(
+        f"/email/list-types/{events['id']}", json={"name": "Events and fairs"}, headers={"If-Match": '"1"'}
+    )
     assert changed.status_code == 200, changed.text
     assert (changed.json()["name"], changed.json()["description"], changed.json()["version"]) == (
         "Events and fairs",
         "Fairs",
         2,
     )
-    assert_problem(admin.patch(f"/email/list-types/{events['id']}", json={"name": "Stale", "version": 1}), 409)
+    stale = admin.patch(f"/email/list-types/{events['id']}", json={"name": "Stale"}, headers={"If-Match": '"1"'})
+    assert_problem(stale, 412)
     assert user.get(f"/email/list-types/{events['id']}").json()["name"] == "Events and fairs"
     assert len(walk(user, "/email/list-types", limit=1)) == 3
 

@@ -207,6 +207,11 @@ def test_a_location_has_both_coordinates_or_neither() -> None:
         LocationIn.model_validate({"latitude": 91, "longitude": 0})
 
 
+def test_coordinates_are_kept_to_seven_decimals_so_any_valid_number_can_be_stored() -> None:
+    tiny = LocationIn.model_validate({"latitude": 60.123456789, "longitude": 4.489603529156431e-308})
+    assert (tiny.latitude, tiny.longitude) == (60.1234568, 0.0)  # DynamoDB stores nothing below 1e-130
+
+
 def test_a_new_customer_gets_ids_derived_from_its_order() -> None:
     account_id, contact_id = new_customer_ids("O1")
     assert new_customer_ids("O1") == (account_id, contact_id)  # the same on every retry

@@ -17,24 +17,24 @@ CodeListName = Annotated[Literal["kinds", "types", "properties"], Path()]
 
 @router.get("/activity-types")
 def list_activity_types() -> list[ActivityType]:
-    return admin.activity_types(caller(router))
+    return admin.activity_types(caller(router, admin.ACTIVITY_TYPES))
 
 
 @router.put("/activity-types")
 def replace_activity_types(body: Annotated[ActivityTypeList, Body()]) -> list[ActivityType]:
-    return admin.replace_activity_types(caller(router), body.items)
+    return admin.replace_activity_types(caller(router, admin.ACTIVITY_TYPES), body.items)
 
 
 @router.get("/crm/settings")
 def get_crm_settings() -> CrmSettings:
-    return admin.crm_settings(caller(router))
+    return admin.crm_settings(caller(router, admin.CRM))
 
 
 @router.put("/crm/categories")
 def replace_crm_categories(body: Annotated[CrmCategoryList, Body()]) -> CrmSettings:
-    return admin.replace_crm_list(caller(router), "categories", body.items)
+    return admin.replace_crm_list(caller(router, admin.CRM), "categories", body.items)
 
 
 @router.put("/crm/<list_name>")
 def replace_crm_list(list_name: CodeListName, body: Annotated[CrmCodeList, Body()]) -> CrmSettings:
-    return admin.replace_crm_list(caller(router), list_name, body.items)
+    return admin.replace_crm_list(caller(router, admin.CRM), list_name, body.items)

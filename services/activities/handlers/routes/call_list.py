@@ -51,6 +51,6 @@ def list_call_list(
 
 @router.post("/call-list/calls", status_code=201)
 @located("/activities/{id}")
-@answers(404)  # an account or contact that is not in the call list
+@answers(404)  # an account or contact the call list does not hold
 def log_call(body: Annotated[CallCreate, Body()]) -> Activity:
     return calls.log_call(caller(router), body)

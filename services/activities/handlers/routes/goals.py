@@ -45,12 +45,12 @@ ReportGroup = Annotated[
 
 @router.get("/point-rules")
 def get_point_rules() -> PointRules:
-    return points.point_rules(caller(router))
+    return points.point_rules(caller(router, points.POINT_RULES))
 
 
 @router.put("/point-rules")
 def replace_point_rules(body: Annotated[PointRules, Body()]) -> PointRules:
-    return points.replace_point_rules(caller(router), body)
+    return points.replace_point_rules(caller(router, points.POINT_RULES), body)
 
 
 @router.get("/goals/report")

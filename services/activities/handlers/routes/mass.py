@@ -4,7 +4,7 @@ active or passive, delete; each one's runs and their progress."""
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.activities import mass
@@ -15,22 +15,10 @@ from shared.routes import Cursor, Id, Limit, no_content
 
 router = APIGatewayHttpRouter()
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="idempotency-key",
-        min_length=1,
-        max_length=200,
-        description="Retrying a create with the same key returns the mass activity the first try made",
-    ),
-]
-
 
 @router.post("/mass-activities", status_code=201)
-def create_mass_activity(
-    body: Annotated[MassActivityCreate, Body()], idempotency_key: IdempotencyKey = None
-) -> MassActivity:
-    return mass.create(caller(router), body, idempotency_key)
+def create_mass_activity(body: Annotated[MassActivityCreate, Body()]) -> MassActivity:
+    return mass.create(caller(router), body)
 
 
 @router.get("/mass-activities")

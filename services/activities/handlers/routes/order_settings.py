@@ -14,9 +14,9 @@ router = APIGatewayHttpRouter()
 
 @router.get("/contact-orders/settings")
 def get_settings() -> ContactOrderSettings:
-    return order_settings.settings(caller(router))
+    return order_settings.settings(caller(router, order_settings.SETTINGS))
 
 
 @router.patch("/contact-orders/settings")
 def update_settings(body: Annotated[SettingsUpdate, Body()]) -> ContactOrderSettings:
-    return order_settings.update_settings(caller(router), body)
+    return order_settings.update_settings(caller(router, order_settings.SETTINGS), body)

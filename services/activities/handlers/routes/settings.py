@@ -14,9 +14,9 @@ router = APIGatewayHttpRouter()
 
 @router.get("/activity-settings")
 def get_activity_settings() -> ActivitySettings:
-    return tenant.settings(caller(router))
+    return tenant.settings(caller(router, tenant.TENANT))
 
 
 @router.put("/activity-settings")
 def replace_activity_settings(body: Annotated[ActivitySettings, Body()]) -> ActivitySettings:
-    return tenant.replace_settings(caller(router), body)
+    return tenant.replace_settings(caller(router, tenant.TENANT), body)

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import list_types
 from services.email.domain.list_types import TokenClaims, masked
+from services.email.domain.tokens import LINK_TOKEN
 from services.email.service import Caller, service_caller
 from services.email.unsubscribe import BadToken, UnsubscribeClaims, resolve
 from shared.errors import BadRequest, FieldError, NotFound
@@ -24,9 +25,7 @@ from shared.routes import answers
 
 router = APIGatewayHttpRouter()
 
-# An opaque link; a legacy one (claims "." MAC) until LEGACY_LINKS_UNTIL (services/email/unsubscribe.py).
-TOKEN = r"^[A-Za-z0-9_-]{1,1500}(\.[A-Za-z0-9_-]{1,100})?$"
-Token = Annotated[str, Path(pattern=TOKEN, description="A signed link")]
+Token = Annotated[str, Path(pattern=LINK_TOKEN, description="A signed link")]
 HTML = "text/html; charset=utf-8"
 PAGE: dict[int, OpenAPIResponse] = {
     200: {"description": "The landing page", "content": {"text/html": {"schema": {"type": "string"}}}}

@@ -4,7 +4,8 @@
 - a click: records "clicked" with the link and redirects (302) to the link of the mail the token
   names (its position in the links the message recorded when it was sent), never to a URL a token
   or the request names (no open redirect).
-A forged, altered or malformed token: 404 for a pixel, 400 problem for anything else; a click of a
+A token with characters no link token has: 422 (the path parameter's pattern, as for `/u/{token}`); a
+forged, altered or malformed one: 404 for a pixel, 400 problem for anything else; a click of a
 message or link we do not know: 404 problem. Nothing is recorded then, and nothing redirects.
 """
 
@@ -17,12 +18,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import tracking
+from services.email.domain.tokens import LINK_TOKEN
 from shared.errors import BadRequest, FieldError, NotFound
 from shared.routes import answers
 
 router = APIGatewayHttpRouter()
 
-Token = Annotated[str, Path(max_length=8192, description="A signed tracking link")]
+Token = Annotated[str, Path(pattern=LINK_TOKEN, description="A signed tracking link")]
 URI_CHARACTERS = "/:?#[]@!$&'()*+,;=%~-._"  # RFC 3986's reserved and unreserved characters, and %
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 

@@ -1,0 +1,233 @@
+"""What the directory's API documents for each operation (applied by `shared.operation_docs`).
+
+Keyed by operationId (the convention: `contacts.get`, `contacts.create`, `campaigns.send`); an
+operation left out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
+"""
+
+from shared.operation_docs import Doc, ServiceDocs, Tag
+
+ANYONE = "Who: any user of the tenant."
+ADMIN = "Who: admins only (403 for managers and users)."
+OWNED_READ = (
+    "Who: a user sees the records they or their groups own (all of a module the tenant's settings "
+    "open to everyone); managers and admins see every record. A record you may not see is a 404, never a 403."
+)
+OWNED_CHANGE = (
+    "Who: a user changes what they or their groups own; managers and admins every record (403 when "
+    "you may see the record but not change it). Changing `owner` needs an admin, a manager or the "
+    "owning user, and the new owner must be within your own reach."
+)
+OWNED_DELETE = "Who: the owning user (not a member of an owning group), a manager or an admin (403 otherwise)."
+PICKLISTS = (
+    "Picklist-bound fields take an active code of the tenant's list (`GET /picklists/{name}`); an "
+    "unknown or inactive code is a 422 naming the field (`unknown_code`, `inactive_code`)."
+)
+PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
+OWNER = "`owner` (a user or a group) defaults to the caller."
+ULID = "01JD8X6Z5N9V2K4T7Q3W8E1R0A"
+ACCOUNT = {"name": "Acme Oy", "status": "active", "city": "Helsinki", "country": "FI", "phone": "+358 9 123 4567"}
+CONTACT = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada.lovelace@example.com",
+    "account_id": ULID,
+    "mobile": "+358 40 765 4321",
+}
+
+DOCS = ServiceDocs(
+    tags=(
+        Tag("accounts", "Customers (organisations): numbered, owned, with a status picklist.", ("/accounts",)),
+        Tag("contacts", "People, optionally of an account; their GDPR export and erasure.", ("/contacts",)),
+        Tag("users", "The tenant's users: role, groups and the directory id the token names.", ("/users",)),
+        Tag("groups", "User groups: owners of records and the reach of managers.", ("/groups",)),
+        Tag("picklists", "The tenant-editable lists that picklist-bound fields take codes from.", ("/picklists",)),
+        Tag("settings", "Tenant settings of the directory: numbering and the modules open to all.", ("/settings",)),
+        Tag(
+            "classes",
+            "Classes of accounts and contacts and the classification types they belong to.",
+            ("/classes", "/classification-types"),
+        ),
+        Tag(
+            "target groups",
+            "Audiences chosen by conditions and by hand, for mass activities, campaigns and automations.",
+            ("/target-groups",),
+        ),
+        Tag("imports", "CSV imports of accounts and contacts with a per-row report.", ("/imports",)),
+    ),
+    operations={
+        "accounts.list": Doc(
+            "List accounts",
+            f"The accounts the caller may see, in id (creation) order. {PAGE}\n\n{OWNED_READ}",
+        ),
+        "accounts.create": Doc(
+            "Create an account",
+            "Creates a customer with the next number of the tenant's account numbering (`number`, e.g. "
+            f"`ACC-1001`). Only `name` is required. `status` is bound to the `account_status` picklist; "
+            f"the status `ceased` hides the account from the call list unless asked for. {PICKLISTS} "
+            f"{OWNER} Publishes `account.created`.\n\n{ANYONE}",
+            request=ACCOUNT,
+        ),
+        "accounts.get": Doc("Get an account", f"One account by id.\n\n{OWNED_READ}"),
+        "accounts.update": Doc(
+            "Update an account",
+            "PATCH: only the fields sent change; `null` clears an optional field. "
+            f"{PICKLISTS} Publishes `account.updated`.\n\n{OWNED_CHANGE}",
+            request={"status": "passive", "phone": "+358 9 765 4321"},
+        ),
+        "accounts.delete": Doc(
+            "Delete an account",
+            "An account that still has contacts is refused (409): move or delete them first. "
+            f"Publishes `account.deleted`.\n\n{OWNED_DELETE}",
+        ),
+        "contacts.list": Doc(
+            "List contacts",
+            f"The contacts the caller may see, in id order; `account_id` narrows to one account's. {PAGE}\n\n"
+            f"{OWNED_READ}",
+        ),
+        "contacts.create": Doc(
+            "Create a contact",
+            "A contact needs a name: `first_name` or `last_name` (or both). `account_id` must name an "
+            f"account of the tenant. Marketing fields (`job_title`, `category`, `region`, `groups`, "
+            f"`benefit_status`, `sales_status`) are picklist-bound. {PICKLISTS} {OWNER} Publishes "
+            f"`contact.created`.\n\n{ANYONE}",
+            request=CONTACT,
+        ),
+        "contacts.get": Doc("Get a contact", f"One contact by id.\n\n{OWNED_READ}"),
+        "contacts.update": Doc(
+            "Update a contact",
+            "PATCH: only the fields sent change; `null` clears an optional field. The contact keeps a "
+            f"name (422 `name_required` otherwise). {PICKLISTS} Publishes `contact.updated`.\n\n{OWNED_CHANGE}",
+            request={"job_title": "ceo", "consent_date": "2026-03-02"},
+        ),
+        "contacts.delete": Doc(
+            "Delete a contact", f"Removes the contact. Publishes `contact.deleted`.\n\n{OWNED_DELETE}"
+        ),
+        "contacts.export": Doc(
+            "Export a contact's data (GDPR)",
+            f"Everything the directory holds on the person, as one JSON document.\n\n{OWNED_READ}",
+        ),
+        "contacts.erase": Doc(
+            "Erase a contact (GDPR)",
+            "Blanks the person's data for good and marks the contact `erased`; the other services "
+            "remove the person on `contact.erased` (activities, contact orders, mail). Not undoable.\n\n"
+            f"{ADMIN}",
+        ),
+        "users.list": Doc("List users", f"The tenant's users in id order. {PAGE}\n\n{ANYONE}"),
+        "users.create": Doc(
+            "Create a user",
+            "A directory user (`email`, `name`, `role`: `admin`, `manager` or `user`, `groups`). The "
+            "user's id is the `user_id` claim of their tokens. Publishes `user.created`.\n\n" + ADMIN,
+            request={"email": "grace@example.com", "name": "Grace Hopper", "role": "manager", "groups": []},
+        ),
+        "users.get": Doc("Get a user", f"One user by id.\n\n{ANYONE}"),
+        "users.update": Doc(
+            "Update a user",
+            "PATCH: role, name, groups; joining and leaving at most 32 groups in one change (422 "
+            "`too_many`). A role or group change takes effect at the user's next token.\n\n" + ADMIN,
+            request={"role": "user"},
+        ),
+        "groups.list": Doc("List groups", f"The tenant's user groups. {PAGE}\n\n{ANYONE}"),
+        "groups.create": Doc(
+            "Create a group",
+            "A group of users: it can own records, and a manager reaches the records of their groups' "
+            f"members.\n\n{ADMIN}",
+            request={"name": "Sales team"},
+        ),
+        "groups.get": Doc("Get a group", f"One group by id.\n\n{ANYONE}"),
+        "picklists.get": Doc(
+            "Get a picklist",
+            "The tenant's list `name` (`account_status`, `job_title`, `contact_category`, `region`, "
+            "`contact_group`, `benefit_status`, `sales_status`) in display order; only active codes "
+            f"are accepted in records.\n\n{ANYONE}",
+        ),
+        "picklists.replace": Doc(
+            "Replace a picklist",
+            "PUT: the whole new list in display order; codes are unique (422 `duplicate`). Deactivate a "
+            "code (`active: false`) rather than removing it: records keep codes that are no longer in "
+            f"the list.\n\n{ADMIN}",
+            request={"items": [{"code": "north", "label": "North"}, {"code": "south", "label": "South"}]},
+        ),
+        "settings.get": Doc(
+            "Get the directory settings",
+            f"Numbering prefixes and first numbers, and the modules open to every user.\n\n{ANYONE}",
+        ),
+        "settings.replace": Doc(
+            "Replace the directory settings",
+            "PUT: the whole settings; a left-out field takes its default. Opening a module makes its "
+            f"records readable by everyone (publishes `tenant.access_changed`).\n\n{ADMIN}",
+        ),
+        "classes.list": Doc("List classes", f"The tenant's classes. {PAGE}\n\n{ANYONE}"),
+        "classes.create": Doc(
+            "Create a class",
+            'A class (e.g. "Spring sales campaign") that accounts and contacts belong to, optionally '
+            f"of a classification type.\n\n{ADMIN}",
+            request={"name": "Spring sales campaign", "classification_type_id": ULID},
+        ),
+        "classes.get": Doc("Get a class", f"One class by id.\n\n{ANYONE}"),
+        "classificationTypes.list": Doc(
+            "List classification types", f"The tenant's classification types. {PAGE}\n\n{ANYONE}"
+        ),
+        "classificationTypes.create": Doc(
+            "Create a classification type",
+            f"A type classes belong to (e.g. a mailing list).\n\n{ADMIN}",
+            request={"name": "Mailing lists"},
+        ),
+        "classificationTypes.get": Doc("Get a classification type", f"One classification type by id.\n\n{ANYONE}"),
+        "targetGroups.list": Doc(
+            "List target groups",
+            f"The target groups the caller may see (their own, their groups', and public ones). {PAGE}\n\n{OWNED_READ}",
+        ),
+        "targetGroups.create": Doc(
+            "Create a target group",
+            "Members are chosen by `conditions` over account and contact fields (`match`: all or any; "
+            "re-evaluated on every use) and/or added by hand (`contact_ids`). Date conditions are read in "
+            f"the tenant's time zone. A public group is readable by everyone. {OWNER} Publishes "
+            f"`target_group.created`.\n\n{ANYONE}",
+            request={
+                "name": "Helsinki customers",
+                "match": "all",
+                "conditions": [{"field": "account.city", "op": "equals", "value": "Helsinki"}],
+                "public": False,
+            },
+        ),
+        "targetGroups.get": Doc("Get a target group", f"One target group by id.\n\n{OWNED_READ}"),
+        "targetGroups.update": Doc(
+            "Update a target group",
+            "PATCH of the group itself (name, conditions, public, owner); hand-added members change "
+            f"through `POST /target-groups/{{group_id}}/members`. Publishes `target_group.updated`.\n\n"
+            f"{OWNED_CHANGE}",
+            request={"public": True},
+        ),
+        "targetGroups.delete": Doc("Delete a target group", f"Publishes `target_group.deleted`.\n\n{OWNED_DELETE}"),
+        "targetGroups.members.change": Doc(
+            "Add and remove hand-picked members",
+            "Adds the contacts of `add` and removes those of `remove`; no contact in both (422 "
+            f"`added_and_removed`). The contacts must be ones you may see.\n\n{OWNED_CHANGE}",
+            request={"add": [ULID], "remove": []},
+        ),
+        "targetGroups.preview": Doc(
+            "Preview a target group's members",
+            "The contacts the group holds now (conditions evaluated at this moment, plus the hand-picked), "
+            f"as the caller may see them.\n\n{OWNED_READ}",
+        ),
+        "imports.create": Doc(
+            "Start a CSV import",
+            "Creates an import of `kind` `accounts` or `contacts` with a `mapping` from CSV headers to "
+            "fields (no field twice, 422 `duplicate_field`) and answers an upload URL: PUT the CSV file "
+            "there; the import then runs and `GET /imports/{import_id}` shows its progress. Rows are "
+            "checked as the create operations check them (picklists included); each refused row is "
+            f"reported. The import and its records are owned by the importing user.\n\n{ANYONE}",
+            request={"kind": "contacts", "mapping": {"First name": "first_name", "E-mail": "email"}},
+        ),
+        "imports.get": Doc("Get an import", f"The import's status and counts.\n\n{OWNED_READ}"),
+        "imports.rows.list": Doc(
+            "List an import's row reports",
+            f"Per row: created, updated or rejected, with the field errors of a rejected row. {PAGE}\n\n{OWNED_READ}",
+        ),
+    },
+    operation_ids={
+        "GET /contacts/{contact_id}/export": "contacts.export",
+        "POST /target-groups/{group_id}/members": "targetGroups.members.change",
+        "GET /target-groups/{group_id}/preview": "targetGroups.preview",
+    },
+)
