@@ -276,7 +276,12 @@ DOCS = ServiceDocs(
             f"`date` is the day worked, today in the tenant's zone when left out.\n\n{order('edit')}",
             request={"hours": 1.5, "date": "2026-03-02"},
         ),
-        "contactOrders.notes.list": Doc("List an order's notes", f"Newest first. {PAGE}\n\n{order('view')}"),
+        "contactOrders.notes.list": Doc(
+            "List an order's notes",
+            "Oldest first, each note as its first 200 characters (`excerpt`) and its `length`: "
+            f"`GET /contact-orders/{{order_id}}/notes/{{note_id}}` reads one whole. {PAGE}\n\n{order('view')}",
+        ),
+        "contactOrders.notes.get": Doc("Get a note", f"One note of the order, whole.\n\n{order('view')}"),
         "contactOrders.notes.create": Doc(
             "Add a note",
             f"A note stamped with its time and author.\n\n{order('edit')}",
