@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.errors import FieldError, ValidationFailed
 from shared.types import (
@@ -25,6 +25,8 @@ from shared.types import (
     OptCode,
     OptId,
     Text100,
+    Utc,
+    UtcTime,
     duplicate,
     reject_null,
 )
@@ -107,9 +109,9 @@ class ActivityCreate(BaseModel):
     )
     subject: Subject
     description: Description = None
-    start: AwareDatetime | None = Field(None, description="Events: when it starts")
-    end: AwareDatetime | None = Field(None, description="Events: when it ends, not before `start`")
-    due: AwareDatetime | None = Field(None, description="Tasks: when it is due")
+    start: UtcTime | None = Field(None, description="Events: when it starts")
+    end: UtcTime | None = Field(None, description="Events: when it ends, not before `start`")
+    due: UtcTime | None = Field(None, description="Tasks: when it is due")
     all_day: bool = False
     location: OptLocation = None
     account_id: OptId = None
@@ -130,9 +132,9 @@ class ActivityUpdate(BaseModel):
     type: Code | None = None
     subject: Subject | None = None
     description: Description = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    due: AwareDatetime | None = None
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    due: UtcTime | None = None
     all_day: bool | None = None
     location: OptLocation = None
     account_id: OptId = None
@@ -209,9 +211,9 @@ class Activity(BaseModel):
     type: str
     subject: str
     description: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    due: datetime | None = None
+    start: Utc | None = None
+    end: Utc | None = None
+    due: Utc | None = None
     all_day: bool = False
     location: str | None = None
     account_id: str | None = None
@@ -222,7 +224,7 @@ class Activity(BaseModel):
     crm_type: str | None = None
     properties: list[str] = Field(default_factory=list)
     status: ActivityStatus = ActivityStatus.open
-    completed_at: datetime | None = None
+    completed_at: Utc | None = None
     points: int = Field(0, description="Activity points the responsible user earns (tenant rules)")
     memos: list[Memo_] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
@@ -230,8 +232,8 @@ class Activity(BaseModel):
     source_id: str | None = None
     sequence: int = Field(0, description="Bumped on each change that a calendar must show (iCalendar SEQUENCE)")
     created_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Utc
+    updated_at: Utc
     version: int = 1
 
     @property
