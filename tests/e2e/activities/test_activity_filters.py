@@ -89,7 +89,8 @@ def test_a_page_is_cut_where_the_next_one_goes_on(made: dict[str, Any]) -> None:
     rest = ok(client.get("/activities", params={"owner_id": "u1", "limit": 2, "cursor": first["next_cursor"]}))
     assert [a["id"] for a in rest["items"]] == [made["a1"]] and rest["next_cursor"] is None
     # the cursor belongs to its list: another filter's list refuses it
-    assert_problem(client.get("/activities", params={"owner_id": "u2", "cursor": first["next_cursor"]}), 400, "query.cursor")
+    foreign = client.get("/activities", params={"owner_id": "u2", "cursor": first["next_cursor"]})
+    assert_problem(foreign, 400, "query.cursor")
 
 
 def test_combinations_no_index_serves_are_refused_naming_the_parameter(made: dict[str, Any]) -> None:
