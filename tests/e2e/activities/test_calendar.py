@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from ulid import ULID
@@ -177,15 +178,18 @@ def test_an_event_given_to_a_colleague_is_cancelled_in_the_old_calendar_only(api
 
 
 def test_an_all_day_event_is_published_as_dates(api: Any) -> None:
-    me = api.as_(new_tenant(), "u1", "user")
+    tenant = new_tenant()
+    me = api.as_(tenant, "u1", "user")
+    zone = "Europe/Helsinki"  # times are kept in UTC: the dates are the tenant zone's
+    assert api.as_(tenant, "admin-1", "admin").put("/activity-settings", json={"time_zone": zone}).status_code == 200
     path = me.post("/calendar-feeds").json()["path"]
     day = BASE.date()
     body = {
         "type": "meeting",
         "subject": "Trade fair",
         "all_day": True,
-        "start": f"{day.isoformat()}T00:00:00+02:00",
-        "end": f"{day.isoformat()}T23:59:00+02:00",
+        "start": datetime.combine(day, time(0), ZoneInfo(zone)).isoformat(),  # 22:00 or 21:00 UTC the day before
+        "end": datetime.combine(day, time(23, 59), ZoneInfo(zone)).isoformat(),
     }
     created = me.post("/activities", json=body).json()
     text = api.anonymous().get(path).text
