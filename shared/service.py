@@ -306,6 +306,7 @@ def partition_page(
     upper: str | None = None,
     condition: Any = None,
     keep: Callable[[list[Any]], list[Any]] | None = None,
+    convert: Callable[[Any], Any] | None = None,
 ) -> Page[M]:
     """One page of an index partition in sort-key order (descending when `newest_first`).
 
@@ -317,11 +318,13 @@ def partition_page(
     Python of each read batch, e.g. the permission check, which keeps the records it returns).
     A filtered page reads at most `READ_BUDGET` items, so it may come back shorter than `limit`
     (even empty) with a cursor: the client follows the cursor until there is none.
+    `convert` makes each item from its record (default: `model_of(record, model)`).
     """
-    if lower is not None or upper is not None or condition is not None or keep is not None:
+    if any(arg is not None for arg in (lower, upper, condition, keep, convert)):
         return _filtered_page(
-            caller, scope, cursor, limit, index, hash_key, sort_key, model, newest_first, lower, upper, condition, keep
-        )
+            caller, scope, cursor, limit, index, hash_key, sort_key, model, newest_first, lower, upper, condition, keep,
+            convert or (lambda record: model_of(record, model)),
+        )  # fmt: skip
     name = sort_key.attr_name
 
     def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
@@ -347,6 +350,7 @@ def _filtered_page(
     upper: str | None,
     condition: Any,
     keep: Callable[[list[Any]], list[Any]] | None,
+    convert: Callable[[Any], Any],
 ) -> Page[M]:
     name = sort_key.attr_name
     scope = f"{caller.tenant}:{scope}"
@@ -384,7 +388,7 @@ def _filtered_page(
             position = last[name]["S"]
             break
     next_cursor = encode_cursor({"sk": position}, scope, caller.signing_key) if position else None
-    return Page[model](items=[model_of(r, model) for r in items], next_cursor=next_cursor)  # type: ignore[valid-type]
+    return Page[model](items=[convert(r) for r in items], next_cursor=next_cursor)  # type: ignore[valid-type]
 
 
 def commit(command: Callable[[], M]) -> M:
