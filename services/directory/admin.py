@@ -19,6 +19,7 @@ from services.directory.domain.models import (
     ClassificationTypeCreate,
     Group,
     GroupCreate,
+    Me,
     PicklistItem,
     PicklistName,
     PicklistReplace,
@@ -27,6 +28,7 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
+from services.directory.lookup import Order, Sort, find, stage_entries
 from services.directory.service import TENANT_SETTINGS, Caller, picklist_setting, picklists, require_exists
 from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
@@ -103,6 +105,7 @@ def create_user(caller: Caller, body: UserCreate) -> User:
             new_record(caller.tenant, "user", user.id, user.model_dump(mode="json"), Placement()),
             condition=Record.pk.does_not_exist(),
         )
+        stage_entries(uow, caller.tenant, "user", user.id, user.model_dump(mode="json"), 1, new=True)
         _set_memberships(caller, uow, user.id, [], user.groups)
         uow.publish(caller.event("user.created", ev.UserCreated(id=user.id)))
         uow.commit()
@@ -121,6 +124,9 @@ def update_user(caller: Caller, user_id: str, body: UserUpdate) -> User:
         uow = UnitOfWork()
         # Fields the API does not show (the linked login) stay as they are.
         caller.store.replace(uow, record, record.data | after.model_dump(mode="json"))
+        stage_entries(
+            uow, caller.tenant, "user", user_id, after.model_dump(mode="json"), (record.version or 0) + 1, new=False
+        )
         _set_memberships(caller, uow, user_id, before.groups, after.groups)
         uow.commit()
         return after
@@ -132,8 +138,22 @@ def get_user(caller: Caller, user_id: str) -> User:
     return User.model_validate(_get(caller, "user", user_id).data)
 
 
-def list_users(caller: Caller, cursor: str | None, limit: int) -> Page[User]:
-    return kind_page(caller, "user", cursor, limit, User)
+def list_users(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[User]:
+    """The tenant's users, filtered by at most one of `email`, `role`, `group_id`, `name` (prefix)."""
+    return find(caller, "user", User, cursor, limit, filters, sort, order)
+
+
+def me(caller: Caller) -> Me:
+    """The caller's own user record, with the role and groups their token carries."""
+    record = caller.store.get(caller.tenant, "user", caller.user_id)
+    if record is None:
+        raise NotFound(f"No user {caller.user_id}: the caller is not a user of this tenant's directory.")
+    user = User.model_validate(record.data)
+    return Me(
+        **user.model_dump(), tenant_id=caller.tenant, token_role=caller.role, token_groups=list(caller.auth.groups)
+    )
 
 
 def _add_admin_record(
