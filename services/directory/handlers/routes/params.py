@@ -9,7 +9,12 @@ NamePrefix = Annotated[
     Query(min_length=1, max_length=200, description="The start of the name, case-insensitive; lists in name order"),
 ]
 EmailQuery = Annotated[
-    str | None, Query(min_length=3, max_length=254, description="The email address, exactly (case-insensitive)")
+    str | None,
+    Query(
+        pattern=r"^\s*[^\s@]+@[^\s@]+\s*$",
+        max_length=254,
+        description="The email address, exactly (case-insensitive)",
+    ),
 ]
 Order = Annotated[Literal["asc", "desc"], Query(description="Ascending (the default) or descending")]
 

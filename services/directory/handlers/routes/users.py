@@ -10,7 +10,7 @@ from services.directory.domain.models import Me, Role, User, UserCreate, UserUpd
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery
+from shared.routes import Cursor, Id, Limit, OptIdQuery, answers
 
 router = APIGatewayHttpRouter()
 
@@ -37,6 +37,7 @@ def list_users(
 
 
 @router.get("/me")
+@answers(404)
 def me() -> Me:
     """The caller's own user record, with the role and groups this request acts with."""
     return admin.me(caller(router))
