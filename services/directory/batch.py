@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from services.directory.service import Caller
-from shared.errors import DomainError, FieldError, Problem, field_errors_from_pydantic, problem_body
+from shared.errors import DomainError, Problem, ValidationFailed, field_errors_from_pydantic, problem_body
 from shared.routes import ID_PATTERN, MAX_ITEMS
 
 R = TypeVar("R", bound=BaseModel)
@@ -60,21 +60,19 @@ def run(
     results: list[BatchResult[R]] = []
     for index, item in enumerate(items):
         record_id = item.get("id")
+        named = record_id if isinstance(record_id, str) and re.match(ID_PATTERN, record_id) else None
         try:
             if record_id is None:
                 record, status = create(caller, create_model.model_validate(item)), 201
-            elif not isinstance(record_id, str) or not re.match(ID_PATTERN, record_id):
-                raise DomainError("The item's id is not an id.", [FieldError(field="id", message="not an id")])
+            elif named is None:
+                raise ValidationFailed.on("id", "The item's id is not an id.")
             else:
                 body = update_model.model_validate({k: v for k, v in item.items() if k != "id"})
-                record, status = update(caller, record_id, body), 200
+                record, status = update(caller, named, body), 200
             results.append(BatchResult[R](index=index, status=status, id=getattr(record, "id", None), record=record))
         except ValidationError as error:
-            invalid = DomainError("The item is not valid.", field_errors_from_pydantic(error.errors()))
-            invalid.status, invalid.code, invalid.title = 422, "validation_failed", "Validation failed"
-            results.append(BatchResult[R](index=index, status=422, id=record_id, problem=_problem(invalid)))
+            invalid = ValidationFailed("The item is not valid.", field_errors_from_pydantic(error.errors()))
+            results.append(BatchResult[R](index=index, status=422, id=named, problem=_problem(invalid)))
         except DomainError as error:
-            if type(error) is DomainError:  # the id check above
-                error.status, error.code, error.title = 422, "validation_failed", "Validation failed"
-            results.append(BatchResult[R](index=index, status=error.status, id=record_id, problem=_problem(error)))
+            results.append(BatchResult[R](index=index, status=error.status, id=named, problem=_problem(error)))
     return results

@@ -22,14 +22,17 @@ def test_contact_batch_creates_and_updates_each_item_on_its_own(session_api: Api
         {"id": existing["id"], "last_name": "Updated"},
         {"id": "nosuch", "last_name": "X"},
         {"last_name": "Also", "unknown_field": 1},
+        {"id": 7, "last_name": "Bad id"},
         {"id": hidden["id"], "first_name": "Seen"},
     ]
     user = session_api.as_(tenant, created(admin.post("/users", json={"email": "u@x.fi", "name": "U"}))["id"], "user")
     results = ok(admin.post("/contacts/batch", json={"items": items}))["results"]
-    assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 422), (2, 200), (3, 404), (4, 422), (5, 200)]
+    statuses = [(r["index"], r["status"]) for r in results]
+    assert statuses == [(0, 201), (1, 422), (2, 200), (3, 404), (4, 422), (5, 422), (6, 200)]
     assert results[0]["record"]["email"] == "new@x.fi" and results[0]["id"] == results[0]["record"]["id"]
     assert results[1]["problem"]["errors"][0]["field"] == "email" and results[1]["record"] is None
     assert results[4]["problem"]["errors"][0]["field"] == "unknown_field"
+    assert results[5]["problem"]["errors"][0]["field"] == "id" and results[5]["id"] is None
     assert results[3]["problem"]["code"] == "not_found"
     assert ok(admin.get(f"/contacts/{existing['id']}"))["last_name"] == "Updated"
     assert ok(admin.get(f"/contacts/{results[0]['id']}"))["first_name"] == "New"
