@@ -192,7 +192,7 @@ def stage_entries(
 
 
 def _refuse(param: str, message: str) -> BadRequest:
-    return BadRequest(message, [FieldError(field=f"query.{param}", message=message, code="unsupported")])
+    return BadRequest(message, [FieldError(field=f"query.{param}", message=message, code="unsupported_combination")])
 
 
 def find(

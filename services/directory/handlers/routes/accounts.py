@@ -43,7 +43,8 @@ def list_accounts(
     sort: Sort = None,
     order: Order = "asc",
 ) -> Page[Account]:
-    """At most one filter; `ids` alone."""
+    """At most one filter (a second is a 400 `unsupported_combination` naming it); `ids` takes no other
+    parameter but `limit`."""
     who = caller(router)
     filters = {"name": name, "status": status, "number": number, "owner_id": owner_id, "class_id": class_id}
     if ids is not None:

@@ -49,7 +49,8 @@ def list_contacts(
     sort: Sort = None,
     order: Order = "asc",
 ) -> Page[Contact]:
-    """At most one filter; `ids` alone. `name` is the start of "last_name first_name"."""
+    """At most one filter (a second is a 400 `unsupported_combination` naming it); `ids` takes no other
+    parameter but `limit`. `name` is the start of "last_name first_name"."""
     who = caller(router)
     filters = {
         "account_id": account_id,

@@ -31,7 +31,7 @@ def list_users(
     sort: Sort = None,
     order: Order = "asc",
 ) -> Page[User]:
-    """At most one filter."""
+    """At most one filter (a second is a 400 `unsupported_combination` naming it)."""
     filters = {"email": email, "role": role.value if role else None, "group_id": group_id, "name": name}
     return admin.list_users(caller(router), cursor, limit, filters, sort, order)
 
