@@ -34,7 +34,7 @@ from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import M, commit, kind_page, model_of
+from shared.service import M, commit, model_of
 from shared.store import UnitOfWork
 
 
@@ -172,6 +172,7 @@ def _add_admin_record(
     uow = uow or UnitOfWork()
     data = item.model_dump(mode="json") | (stored or {})
     uow.save(new_record(caller.tenant, kind, str(data["id"]), data, Placement()))
+    stage_entries(uow, caller.tenant, kind, str(data["id"]), item.model_dump(mode="json"), 1, new=True)
     if created is not None:
         uow.publish(caller.event(f"{kind}.created", created))
     uow.commit()
@@ -189,8 +190,10 @@ def get_group(caller: Caller, group_id: str) -> Group:
     return Group.model_validate(_get(caller, "group", group_id).data)
 
 
-def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[Group]:
-    return kind_page(caller, "group", cursor, limit, Group)
+def list_groups(
+    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: Sort | None, order: Order
+) -> Page[Group]:
+    return find(caller, "group", Group, cursor, limit, {"name": name}, sort, order)
 
 
 # ----------------------------------------------------------------------------- picklists and settings
@@ -233,8 +236,10 @@ def create_classification_type(caller: Caller, body: ClassificationTypeCreate) -
     return _add_admin_record(caller, "classification_type", ClassificationType(id=new_id(), name=body.name))
 
 
-def list_classification_types(caller: Caller, cursor: str | None, limit: int) -> Page[ClassificationType]:
-    return kind_page(caller, "classification_type", cursor, limit, ClassificationType)
+def list_classification_types(
+    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: Sort | None, order: Order
+) -> Page[ClassificationType]:
+    return find(caller, "classification_type", ClassificationType, cursor, limit, {"name": name}, sort, order)
 
 
 def get_classification_type(caller: Caller, type_id: str) -> ClassificationType:
@@ -251,8 +256,11 @@ def create_class(caller: Caller, body: ClassCreate) -> Class:
     return _add_admin_record(caller, "class", item, uow, created=created)
 
 
-def list_classes(caller: Caller, cursor: str | None, limit: int) -> Page[Class]:
-    return kind_page(caller, "class", cursor, limit, Class)
+def list_classes(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[Class]:
+    """Classes, filtered by at most one of `classification_type_id`, `name` (prefix)."""
+    return find(caller, "class", Class, cursor, limit, filters, sort, order)
 
 
 def get_class(caller: Caller, class_id: str) -> Class:

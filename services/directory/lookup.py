@@ -1,13 +1,14 @@
 """Finding records: list filters, sort by name, batch reads and the quick-find search, all O(page).
 
-Every account, contact and user writes index entries (`store.Entry`) in the transaction that
-writes the record: one item per filter value in the record's own partition (`sk` = `IX#...`), each
-listed in the `by_term` index under `T#<tenant>#<partition>` and carrying a copy of the record's
-data and version, so a filtered list is one query of one index partition that reads back the
-records themselves (docs/decisions.md, "List filters and search"):
+Every account, contact and user (and by name every group, class and classification type) writes
+index entries (`store.Entry`) in the transaction that writes the record: one item per filter
+value in the record's own partition (`sk` = `IX#...`), each listed in the `by_term` index under
+`T#<tenant>#<partition>` and carrying a copy of the record's data and version, so a filtered list
+is one query of one index partition that reads back the records themselves (docs/decisions.md,
+"List filters and search"):
 
 - `<KIND>#<filter>#<value>`, sort key the id: exact filters (a contact's email, phone, class; an
-  account's status, number, class; a user's email, role, group);
+  account's status, number, class; a user's email, role, group; a class's classification type);
 - `<KIND>#name` and `<KIND>#owner#<owner>#name`, sort key `<name>\\x1f<id>`: the name prefix
   filter and `sort=name`, tenant-wide and per owner (a user who sees only some owners' records
   reads their partitions merged, never the tenant's filtered);
@@ -93,6 +94,7 @@ EXACT: dict[str, dict[str, tuple[Callable[[Any], str], Callable[[dict[str, Any]]
         "role": (_plain, _values("role")),
         "group_id": (_plain, _values("groups")),
     },
+    "class": {"classification_type_id": (_plain, _values("classification_type_id"))},
 }
 
 

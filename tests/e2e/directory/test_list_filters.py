@@ -126,6 +126,23 @@ def test_users_by_email_role_group_and_name(office: dict[str, Any]) -> None:
     assert [u["name"] for u in walk(admin, "/users", name="u")] == ["Ulla Uusi"]
 
 
+def test_classes_groups_and_types_by_name_and_type(session_api: Api) -> None:
+    admin = session_api.as_(new_tenant(), "admin-1", "admin")
+    size = created(admin.post("/classification-types", json={"name": "Size"}))["id"]
+    line = created(admin.post("/classification-types", json={"name": "Line of business"}))["id"]
+    small = created(admin.post("/classes", json={"name": "Small", "classification_type_id": size}))["id"]
+    large = created(admin.post("/classes", json={"name": "Large", "classification_type_id": size}))["id"]
+    retail = created(admin.post("/classes", json={"name": "Retail", "classification_type_id": line}))["id"]
+    assert ids(admin, "/classes", classification_type_id=size) == sorted([small, large])
+    assert ids(admin, "/classes", sort="name") == [large, retail, small]
+    assert ids(admin, "/classes", name="re") == [retail]
+    assert ids(admin, "/classification-types", sort="name", order="desc") == [size, line]
+    support = created(admin.post("/groups", json={"name": "Support"}))["id"]
+    sales = created(admin.post("/groups", json={"name": "Sales"}))["id"]
+    assert ids(admin, "/groups", name="s") == [sales, support]
+    assert_problem(admin.get("/classes", params={"classification_type_id": size, "name": "s"}), 400, "query.name")
+
+
 def test_a_plain_user_finds_only_what_they_may_see(office: dict[str, Any]) -> None:
     user = office["user"]
     c1, c2, c3, _ = office["contacts"]
@@ -166,7 +183,7 @@ def test_unknown_and_unsupported_parameters_are_400_naming_them(office: dict[str
     assert_problem(admin.get("/contacts", params={"name": "virt", "sort": "id"}), 400, "query.sort")
     assert_problem(admin.get("/accounts", params={"status": "active", "name": "acme"}), 400, "query.status")
     assert_problem(admin.get("/contacts", params={"sort": "email"}), 422, "query.sort")
-    assert_problem(admin.get("/groups", params={"name": "x"}), 400, "query.name")
+    assert_problem(admin.get("/groups", params={"email": "x@y.fi"}), 400, "query.email")
 
 
 def test_filters_follow_changes_and_deletes(session_api: Api) -> None:
