@@ -24,17 +24,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from services.directory.domain.models import Owner
 from services.directory.service import Caller, readable
-from services.directory.store import Entry, Record
+from services.directory.store import DirectoryStore, Entry, Record
 from shared.errors import BadRequest, FieldError, ValidationFailed
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.service import M, kind_page, model_of, partition_page
-from shared.store import UnitOfWork, record_key, tenant_key
+from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
 
 SEP = "\x1f"
 TOP = "\uffff"
@@ -390,3 +391,33 @@ def search(caller: Caller, q: str, cursor: str | None, limit: int) -> Page[Searc
         phase, inner = phase + 1, None
     next_cursor = encode_cursor({"phase": phase, "inner": inner}, signed_for, caller.signing_key) if phase < 2 else None
     return Page[SearchHit](items=items, next_cursor=next_cursor)
+
+
+# ----------------------------------------------------------------------------- reindex
+
+INDEXED = ("account", "contact", "user", "group", "class", "classification_type")
+
+
+def reindex(tenant_id: str) -> dict[str, int]:
+    """Write the index entries of every indexed record of a tenant again, from the record as it is
+    (`kontakt tenant reindex`: records written before their entries existed, or after the entries'
+    rules changed). One transaction per record, which commits only if the record's version is the
+    one read (else it is read again); running it again changes nothing. The records by kind."""
+    store = DirectoryStore()
+    counts: dict[str, int] = {}
+    for kind in INDEXED:
+        ids = [record.record_id for record in store.all_of_kind(tenant_id, kind)]
+        for record_id in ids:
+            run_with_retries(partial(_reindex_one, store, tenant_id, kind, record_id))
+        counts[kind] = len(ids)
+    return counts
+
+
+def _reindex_one(store: DirectoryStore, tenant_id: str, kind: str, record_id: str) -> None:
+    record = store.get(tenant_id, kind, record_id)
+    if record is None:
+        return  # deleted meanwhile: its delete took its entries
+    uow = UnitOfWork()
+    uow.check(Record, record.pk, record.sk, Record.version == record.version, ConcurrentUpdate)
+    stage_entries(uow, tenant_id, kind, record_id, record.data, record.version or 1, new=False)
+    uow.commit()
