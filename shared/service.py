@@ -308,7 +308,7 @@ def _merged_page(
     name = sort_key.attr_name
 
     def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
-        low, high = lower or "!", upper or "\uffff"
+        low, high = lower or "!", upper or "\U0010ffff"
         if after is not None:  # `between` is inclusive: the cursor's own item is dropped below
             low, high = (low, min(high, after["sk"])) if newest_first else (max(low, after["sk"]), high)
         if low > high:

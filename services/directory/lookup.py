@@ -38,7 +38,7 @@ from shared.service import M, kind_page, model_of, partition_page
 from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
 
 SEP = "\x1f"
-TOP = "\uffff"
+TOP = "\U0010ffff"  # above every character, also in UTF-8 byte order (DynamoDB compares bytes)
 ENTRY_PREFIX = "IX#"
 SEARCH = "SEARCH"
 MIN_QUERY = 2  # characters of the search's first word

@@ -189,10 +189,12 @@ def test_unknown_and_unsupported_parameters_are_400_naming_them(office: dict[str
 def test_filters_follow_changes_and_deletes(session_api: Api) -> None:
     admin = session_api.as_(new_tenant(), "admin-1", "admin")
     contact = created(admin.post("/contacts", json={"first_name": "Eero", "last_name": "Aalto", "email": "e@a.fi"}))
-    ok(admin.patch(f"/contacts/{contact['id']}", json={"email": "eero@b.fi", "last_name": "Berg"}))
+    ok(admin.patch(f"/contacts/{contact['id']}", json={"email": "eero@b.fi", "last_name": "Berg\U0001f642"}))
     assert ids(admin, "/contacts", email="e@a.fi") == []
     found = walk(admin, "/contacts", email="eero@b.fi")
-    assert [(c["id"], c["last_name"], c["version"]) for c in found] == [(contact["id"], "Berg", 2)]
+    assert [(c["id"], c["last_name"], c["version"]) for c in found] == [(contact["id"], "Berg\U0001f642", 2)]
     assert ids(admin, "/contacts", name="aalto") == [] and ids(admin, "/contacts", name="berg") == [contact["id"]]
+    assert ids(admin, "/contacts", name="berg\U0001f642") == [contact["id"]]  # a character beyond U+FFFF
+    assert [h["id"] for h in walk(admin, "/search", q="berg")] == [contact["id"]]
     assert admin.delete(f"/contacts/{contact['id']}").status_code == 204
     assert ids(admin, "/contacts", name="berg") == [] and ids(admin, "/contacts", email="eero@b.fi") == []
