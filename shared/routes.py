@@ -35,6 +35,12 @@ OptCodeQuery = Annotated[str | None, Query(pattern=CODE_PATTERN)]
 CodeItem = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 IdItem = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 MAX_ITEMS = 100
+# A batch read of a list (`GET /contacts?ids=a,b`): the records that exist and the caller may see,
+# in the order asked; the others are left out.
+Ids = Annotated[
+    list[IdItem] | None,
+    Query(max_length=MAX_ITEMS, description="Read these records (comma separated or repeated; absent ones left out)"),
+]
 
 C = TypeVar("C", bound=Caller)
 F = TypeVar("F", bound=Callable[..., object])
