@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-email", required=True, help="the admin's email: their user name, invited by mail")
     create.add_argument("--region", help="the stack's region (default: the AWS CLI's)")
     create.set_defaults(command=run_tenant_create)
+    reindex = tenant_sub.add_parser("reindex", help="write a tenant's directory index entries again (filters, search)")
+    reindex.add_argument("--stack", required=True)
+    reindex.add_argument("--tenant", required=True)
+    reindex.add_argument("--region")
+    reindex.set_defaults(command=run_tenant_reindex)
 
     user = sub.add_parser("user", help="logins of a deployed stack")
     user_sub = user.add_subparsers(metavar="ACTION")
@@ -201,6 +206,10 @@ def _provisioner(args: argparse.Namespace) -> Any:
 
 def run_tenant_create(args: argparse.Namespace) -> int:
     return _provision("tenant create", lambda p: p.create_tenant(args.tenant, args.admin_email), args)
+
+
+def run_tenant_reindex(args: argparse.Namespace) -> int:
+    return _provision("tenant reindex", lambda p: p.reindex(args.tenant), args)
 
 
 def run_user_add(args: argparse.Namespace) -> int:

@@ -55,6 +55,18 @@ class Result:
         ]
 
 
+@dataclass(frozen=True)
+class Reindexed:
+    tenant_id: str
+    records: dict[str, int]  # by kind
+
+    def lines(self) -> list[str]:
+        return [
+            f"tenant {self.tenant_id}: index entries written again for {n} {kind} records"
+            for kind, n in self.records.items()
+        ]
+
+
 def stack_targets(cloudformation: Any, stack_name: str) -> StackTargets:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
@@ -121,6 +133,16 @@ class Provisioner:
         if not identity.tenant_exists(store, tenant_id):
             raise ProvisionError(f"no tenant {tenant_id} in this stack: `kontakt tenant create` makes one")
         return self._link(store, tenant_id, email, Role(role) if role else None, False)
+
+    def reindex(self, tenant_id: str) -> Reindexed:
+        """Write the directory's index entries of every record of the tenant again (list filters,
+        search: `services.directory.lookup.reindex`), e.g. once after the deploy that added them."""
+        from services.directory import identity, lookup
+        from services.directory.store import DirectoryStore
+
+        if not identity.tenant_exists(DirectoryStore(), tenant_id):
+            raise ProvisionError(f"no tenant {tenant_id} in this stack")
+        return Reindexed(tenant_id, lookup.reindex(tenant_id))
 
     def _link(self, store: Any, tenant_id: str, email: str, role: Any, tenant_created: bool) -> Result:
         from services.directory import identity

@@ -191,7 +191,11 @@ def documented_types(annotation: Any) -> frozenset[str] | None:
 
 
 class BodyTypeValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, refusing a JSON body whose top-level type is not the documented one.
+    """Powertools' request validation, refusing a query parameter the route does not declare and a
+    JSON body whose top-level type is not the documented one.
+
+    An unknown query parameter (`GET /contacts?emial=x`, or a filter a list does not support) is a
+    400 naming `query.<name>` on every documented route: ignored, it answered as if unfiltered.
 
     Powertools hands a route's single body parameter the first element of a JSON array when the
     parameter is not a sequence (its form-data rule applied to JSON): `[{...}, {...}]` sent to
@@ -203,6 +207,16 @@ class BodyTypeValidation(OpenAPIRequestValidationMiddleware):
     def __init__(self) -> None:
         super().__init__()
         self._types: dict[int, frozenset[str] | None] = {}
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Response:
+        route = app.context["_route"]
+        if route.include_in_schema:  # Powertools' own pages (swagger `?format=json`) read theirs
+            known = {param.alias for param in route.dependant.query_params}
+            unknown = sorted(set(app.current_event.resolved_query_string_parameters or {}) - known)
+            if unknown:
+                errors = [FieldError(field=f"query.{n}", message="unknown parameter", code="unknown") for n in unknown]
+                raise BadRequest(f"Unknown query parameter: {', '.join(unknown)}.", errors)
+        return super().handler(app, next_middleware)
 
     def _parse_json_data(self, app: Any) -> Any:
         body = super()._parse_json_data(app)
@@ -331,7 +345,8 @@ def is_form(content_type: str) -> bool:
 ANSWERS = {
     400: (
         "BadRequest",
-        "Bad request: the body is not JSON (or nested too deeply), or a cursor is not one this API gave",
+        "Bad request: a query parameter the operation does not take, a body that is not JSON (or nested too deeply),"
+        " a cursor this API did not give, or a combination of parameters the operation does not support",
     ),
     401: ("Unauthorized", "Not authenticated: no token, or one that is expired or not for this API"),
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
@@ -363,15 +378,16 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
       and 403 (`Caller.open`'s role and feature check);
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
-      tenant); a `cursor`: 400;
+      tenant);
     - a write: 409 (a state that refuses it, or another writer: `ConcurrentUpdate`); a PUT, PATCH
       or DELETE: 412 (its `If-Match` does not hold, `shared.preconditions`);
     - an `Idempotency-Key` header (`shared/idempotency.py`): 409 (a request with the key still
       runs) and 422 (the key was used for another request);
-    - every operation: 429 (API Gateway's throttling);
+    - every operation: 400 (a query parameter it does not take: `BodyTypeValidation`; a bad cursor
+      or an unsupported combination of parameters) and 429 (API Gateway's throttling);
     and the statuses its handler declares with `shared.routes.answers`.
     """
-    statuses = {429, *declared}
+    statuses = {400, 429, *declared}
     if operation.get("security", [{"bearer": []}]) not in ([], [{}]):
         statuses |= {401, 403}
     if "requestBody" in operation:
@@ -381,8 +397,6 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
         statuses.add(422)
     if any(p.get("in") == "path" or str(p.get("name", "")).endswith("_id") for p in parameters):
         statuses.add(404)
-    if any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
-        statuses.add(400)
     if method in WRITES:
         statuses.add(409)
     if method in preconditions.CONDITIONAL:

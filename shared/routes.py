@@ -25,6 +25,7 @@ Id = Annotated[str, Path(pattern=ID_PATTERN)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 OptIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
+OptCodeQuery = Annotated[str | None, Query(pattern=CODE_PATTERN)]
 # The item of an array query parameter of codes. An array parameter is typed `list[...]` (never a
 # string the route splits): API Gateway's HTTP API (payload 2.0) joins a repeated parameter with
 # commas in `queryStringParameters` (`s=a&s=b` arrives as `s: "a,b"`, as `s=a,b` does) and the
@@ -32,7 +33,14 @@ OptIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
 # parameter split by the route failed on the repeated form: Powertools sees the repetition in
 # `rawQueryString` and hands a string parameter a list (422). At most `MAX_ITEMS` items.
 CodeItem = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+IdItem = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 MAX_ITEMS = 100
+# A batch read of a list (`GET /contacts?ids=a,b`): the records that exist and the caller may see,
+# in the order asked; the others are left out.
+Ids = Annotated[
+    list[IdItem] | None,
+    Query(max_length=MAX_ITEMS, description="Read these records (comma separated or repeated; absent ones left out)"),
+]
 
 C = TypeVar("C", bound=Caller)
 F = TypeVar("F", bound=Callable[..., object])

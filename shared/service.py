@@ -10,10 +10,12 @@ first (`shared/features.py`), so no setting is missed because its module was not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import heapq
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -297,7 +299,7 @@ def partition_page(
     cursor: str | None,
     limit: int,
     index: Any,
-    hash_key: str,
+    hash_key: str | Sequence[str],
     sort_key: Any,
     model: type[M],
     newest_first: bool = False,
@@ -306,8 +308,12 @@ def partition_page(
     upper: str | None = None,
     condition: Any = None,
     keep: Callable[[list[Any]], list[Any]] | None = None,
+    convert: Callable[[Any], Any] | None = None,
 ) -> Page[M]:
     """One page of an index partition in sort-key order (descending when `newest_first`).
+
+    `hash_key` a sequence: the partitions merged in sort-key order (one query of at most a page per
+    partition: the records of the owners a user sees, by name), with `lower`/`upper` only.
 
     `sort_key` is the index's range key attribute (e.g. `Record.gsi3sk`); the cursor is the last
     item's sort key, signed for this list and tenant.
@@ -317,11 +323,17 @@ def partition_page(
     Python of each read batch, e.g. the permission check, which keeps the records it returns).
     A filtered page reads at most `READ_BUDGET` items, so it may come back shorter than `limit`
     (even empty) with a cursor: the client follows the cursor until there is none.
+    `convert` makes each item from its record (default: `model_of(record, model)`).
     """
-    if lower is not None or upper is not None or condition is not None or keep is not None:
+    if not isinstance(hash_key, str):
+        if condition is not None or keep is not None or convert is not None:
+            raise ValueError("merged partitions take no filter")
+        return _merged_page(caller, scope, cursor, limit, index, hash_key, sort_key, model, newest_first, lower, upper)
+    if any(arg is not None for arg in (lower, upper, condition, keep, convert)):
         return _filtered_page(
-            caller, scope, cursor, limit, index, hash_key, sort_key, model, newest_first, lower, upper, condition, keep
-        )
+            caller, scope, cursor, limit, index, hash_key, sort_key, model, newest_first, lower, upper, condition, keep,
+            convert or (lambda record: model_of(record, model)),
+        )  # fmt: skip
     name = sort_key.attr_name
 
     def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
@@ -329,6 +341,44 @@ def partition_page(
         if after:
             condition = sort_key < after["sk"] if newest_first else sort_key > after["sk"]
         return list(index.query(hash_key, range_key_condition=condition, limit=n, scan_index_forward=not newest_first))
+
+    return page(caller, scope, cursor, limit, fetch, lambda r: {"sk": getattr(r, name)}, model)
+
+
+def _merged_page(
+    caller: Caller,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+    index: Any,
+    hash_keys: Sequence[str],
+    sort_key: Any,
+    model: type[M],
+    newest_first: bool,
+    lower: str | None,
+    upper: str | None,
+) -> Page[M]:
+    name = sort_key.attr_name
+
+    def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
+        low, high = lower or "!", upper or "\U0010ffff"
+        if after is not None:  # `between` is inclusive: the cursor's own item is dropped below
+            low, high = (low, min(high, after["sk"])) if newest_first else (max(low, after["sk"]), high)
+        if low > high:
+            return []
+        skip = {after["sk"] if after else None, upper}
+        streams = [
+            (
+                r
+                for r in index.query(
+                    h, sort_key.between(low, high), scan_index_forward=not newest_first, page_size=n + 1
+                )
+                if getattr(r, name) not in skip
+            )
+            for h in hash_keys
+        ]
+        merged = heapq.merge(*streams, key=lambda r: getattr(r, name), reverse=newest_first)
+        return list(islice(merged, n))
 
     return page(caller, scope, cursor, limit, fetch, lambda r: {"sk": getattr(r, name)}, model)
 
@@ -347,6 +397,7 @@ def _filtered_page(
     upper: str | None,
     condition: Any,
     keep: Callable[[list[Any]], list[Any]] | None,
+    convert: Callable[[Any], Any],
 ) -> Page[M]:
     name = sort_key.attr_name
     scope = f"{caller.tenant}:{scope}"
@@ -384,7 +435,7 @@ def _filtered_page(
             position = last[name]["S"]
             break
     next_cursor = encode_cursor({"sk": position}, scope, caller.signing_key) if position else None
-    return Page[model](items=[model_of(r, model) for r in items], next_cursor=next_cursor)  # type: ignore[valid-type]
+    return Page[model](items=[convert(r) for r in items], next_cursor=next_cursor)  # type: ignore[valid-type]
 
 
 def commit(command: Callable[[], M]) -> M:

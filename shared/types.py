@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -198,6 +200,18 @@ OptWebsite = Annotated[Website | None, BeforeValidator(blank_to_none)]
 OptBusinessId = Annotated[BusinessId | None, BeforeValidator(blank_to_none)]
 OptPostalCode = Annotated[PostalCode | None, BeforeValidator(blank_to_none)]
 OptCountry = Annotated[Country | None, BeforeValidator(blank_to_none)]
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The same instant in UTC (a stored time without an offset is UTC already)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# A moment in time, one rule everywhere: a client sends it with an offset (`+02:00`, `Z`), the
+# service stores and answers the same instant in UTC (`Z`). `UtcTime` is the input field (an
+# offset required), `Utc` the output field (old records stored with an offset read as UTC too).
+UtcTime = Annotated[AwareDatetime, AfterValidator(in_utc)]
+Utc = Annotated[datetime, AfterValidator(in_utc)]
 
 IdList = Annotated[list[Id], Field(max_length=200), AfterValidator(_dedupe)]
 CodeList = Annotated[list[Code], Field(max_length=100), AfterValidator(_dedupe)]

@@ -8,16 +8,21 @@ commit together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from services.activities import admin, files
+from services.activities import admin, files, references
 from services.activities import events as ev
 from services.activities.domain.crm import classify
 from services.activities.domain.models import (
     Activity,
+    ActivityBatch,
     ActivityCreate,
     ActivityKind,
     ActivityStatus,
@@ -26,6 +31,9 @@ from services.activities.domain.models import (
     AttachmentCreate,
     AttachmentDownload,
     AttachmentUpload,
+    BatchCreate,
+    BatchResult,
+    BatchResults,
     Memo_,
     MemoCreate,
     check_times,
@@ -34,11 +42,20 @@ from services.activities.features import FEATURES
 from services.activities.service import Caller
 from services.activities.store import Record, new_record
 from shared import clock
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import (
+    BadRequest,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    Problem,
+    ValidationFailed,
+    problem_body,
+)
 from shared.features import Hooks
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, kind_page, model_of, partition_page, patch_changes
+from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
@@ -92,7 +109,8 @@ def stamp(moment: datetime | None) -> str:
 
 
 def _index(record: Record, tenant: str, activity: Activity) -> None:
-    """The index keys of an activity: calendar (events), account/contact history, to-do (open tasks)."""
+    """The index keys of an activity: calendar (events), account/contact history, to-do (open tasks),
+    and the lists by owner, by type and of the whole tenant in time order (`list_activities`)."""
     at = stamp(activity.calendar_time)
     record.gsi2pk = record.gsi2sk = record.gsi3pk = record.gsi3sk = None
     record.gsi4pk = record.gsi4sk = record.gsi5pk = record.gsi5sk = None
@@ -111,8 +129,19 @@ def _index(record: Record, tenant: str, activity: Activity) -> None:
     is_open_task = activity.kind == ActivityKind.task and activity.status == ActivityStatus.open
     if is_open_task:
         record.gsi5pk, record.gsi5sk = tenant_key(tenant, "TODO", activity.owner_id), f"{at}#{activity.id}"
+    record.gsi6pk, record.gsi6sk = _owner_key(tenant, activity.owner_id), f"{at}#{activity.id}"
+    record.gsi7pk, record.gsi7sk = _type_key(tenant, activity.type), f"{at}#{activity.id}"
+    record.gsi8pk, record.gsi8sk = tenant_key(tenant, "ACTIVITY_TIME"), f"{at}#{activity.id}"
     reminder = activity.due if is_open_task and activity.due and activity.due > clock.now() else None
     record.set_due(tenant, clock.iso(reminder) if reminder else None)
+
+
+def _owner_key(tenant: str, owner_id: str) -> str:
+    return tenant_key(tenant, "OWNER", owner_id, "ACTIVITY")
+
+
+def _type_key(tenant: str, type_code: str) -> str:
+    return tenant_key(tenant, "TYPE", type_code, "ACTIVITY")
 
 
 def _data(activity: Activity) -> dict[str, Any]:
@@ -222,6 +251,7 @@ def _check_owner(caller: Caller, owner_id: str) -> None:
 def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
     activity = build(caller, body)
     _check_owner(caller, activity.owner_id)
+    references.check(caller, activity.contact_id, activity.account_id)
 
     def run() -> Activity:
         # Retried: a hook's write (the call-list row) may meet a consumer's write of the same row.
@@ -231,6 +261,24 @@ def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
         return activity
 
     return commit(run)
+
+
+def run_batch(caller: Caller, body: ActivityBatch) -> BatchResults:
+    """Create and change activities, each item in its own transaction (as its own request would),
+    in order: a refused item is answered with its problem and the others are done all the same."""
+    results: list[BatchResult] = []
+    for index, item in enumerate(body.items):
+        try:
+            if isinstance(item, BatchCreate):
+                made = create_activity(caller, item.activity)
+                results.append(BatchResult(index=index, status=201, activity=made))
+            else:
+                changed = update_activity(caller, item.id, item.changes)
+                results.append(BatchResult(index=index, status=200, activity=changed))
+        except DomainError as error:
+            problem = problem_body(error.status, error.code, error.title, error.detail, error.errors)
+            results.append(BatchResult(index=index, status=error.status, problem=Problem.model_validate(problem)))
+    return BatchResults(results=results)
 
 
 def get_activity(caller: Caller, activity_id: str) -> Activity:
@@ -261,6 +309,7 @@ def update_activity(caller: Caller, activity_id: str, body: ActivityUpdate) -> A
         if "owner_id" in changes and changes["owner_id"] != before.owner_id:
             _check_owner(caller, changes["owner_id"])
         after = _changed(caller, before, changes)
+        references.check(caller, after.contact_id, after.account_id, sent=set(changes))
         uow = UnitOfWork()
         stage_change(caller, uow, record, before, after)
         uow.commit()
@@ -378,32 +427,99 @@ def delete_attachment(caller: Caller, activity_id: str, attachment_id: str) -> N
 # ----------------------------------------------------------------------------- lists
 
 
-def _time_page(
-    caller: Caller, scope: str, index: Any, hash_key: str, cursor: str | None, limit: int, newest_first: bool
-) -> Page[Activity]:
+@dataclass(frozen=True)
+class ListFilter:
+    """What `GET /activities` may be asked for; `list_activities` says which combinations an index serves."""
+
+    owner_id: str | None = None
+    contact_id: str | None = None
+    account_id: str | None = None
+    type: str | None = None
+    start: datetime | None = None  # `from`: the activity's time (an event's start, a task's due) at or after
+    end: datetime | None = None  # `to`: before
+    sort: Literal["time", "id"] | None = None
+    order: Literal["asc", "desc"] | None = None
+
+
+def _unsupported(parameter: str, message: str) -> BadRequest:
+    return BadRequest(message, [FieldError(field=f"query.{parameter}", message=message, code="unsupported_filter")])
+
+
+def _narrowing(flt: ListFilter, names: tuple[str, ...]) -> Any:
+    """A DynamoDB filter on the fields `names` of `flt` that are set (None if none is)."""
+    condition = None
+    for name in names:
+        value = getattr(flt, name)
+        if value is not None:
+            part = Record.fields[name] == value
+            condition = part if condition is None else condition & part
+    return condition
+
+
+def list_activities(caller: Caller, cursor: str | None, limit: int, flt: ListFilter) -> Page[Activity]:
+    """A page of the tenant's activities, each combination served by one index partition (O(page)):
+
+    - `contact_id` (then `account_id`, `owner_id`, `type` narrow it) or `account_id` (then
+      `owner_id`, `type`): that record's activities (by_contact, by_account);
+    - else `owner_id` or `type` (not both): that user's, that type's (by_rank, by_rank_alt);
+    - else the whole tenant: by time (by_time) or by id (by_type, `sort=id`).
+
+    Sorted by the activity's time (an event's start, a task's due; `from`/`to` select a range of
+    it), newest first by default; `sort=id` only without filters (oldest first by default).
+    """
+    filtered = any(getattr(flt, name) for name in ("owner_id", "contact_id", "account_id", "type"))
+    ranged = flt.start is not None or flt.end is not None
+    sort = flt.sort or ("time" if filtered or ranged else "id")
+    order = flt.order or ("desc" if sort == "time" else "asc")
+    if sort == "id" and (filtered or ranged):
+        raise _unsupported("sort", "sort=id lists the whole tenant: filters and from/to need sort=time")
+    if flt.start and flt.end and flt.end <= flt.start:
+        raise ValidationFailed.on("query.to", "must be after from", "invalid_range")
+    tenant = caller.tenant
+    condition = None
+    if flt.contact_id:
+        index, key = Record.by_contact, tenant_key(tenant, "CONTACT", flt.contact_id, "ACTIVITY")
+        condition = _narrowing(flt, ("account_id", "owner_id", "type"))
+    elif flt.account_id:
+        index, key = Record.by_account, tenant_key(tenant, "ACCOUNT", flt.account_id, "ACTIVITY")
+        condition = _narrowing(flt, ("owner_id", "type"))
+    elif flt.owner_id and flt.type:
+        raise _unsupported("type", "type and owner_id together need contact_id or account_id")
+    elif flt.owner_id:
+        index, key = Record.by_rank, _owner_key(tenant, flt.owner_id)
+    elif flt.type:
+        index, key = Record.by_rank_alt, _type_key(tenant, flt.type)
+    elif sort == "time":
+        index, key = Record.by_time, tenant_key(tenant, "ACTIVITY_TIME")
+    else:
+        index, key = Record.by_type, tenant_key(tenant, KIND.upper())
     sort_key = getattr(Record, _SK[index.Meta.index_name])
-    return partition_page(caller, scope, cursor, limit, index, hash_key, sort_key, Activity, newest_first)
+    asked = json.dumps(dataclasses.asdict(flt) | {"sort": sort, "order": order}, default=str, sort_keys=True)
+    scope = f"activities:{hashlib.sha256(asked.encode()).hexdigest()[:24]}"
+    return partition_page(
+        caller, scope, cursor, limit, index, key, sort_key, Activity, order == "desc",
+        lower=stamp(flt.start) if flt.start else None, upper=stamp(flt.end) if flt.end else None, condition=condition,
+    )  # fmt: skip
 
 
-_SK = {"by_calendar": "gsi2sk", "by_account": "gsi3sk", "by_contact": "gsi4sk", "by_todo": "gsi5sk"}
+_SK = {
+    "by_type": "gsi1sk",
+    "by_calendar": "gsi2sk",
+    "by_account": "gsi3sk",
+    "by_contact": "gsi4sk",
+    "by_todo": "gsi5sk",
+    "by_rank": "gsi6sk",
+    "by_rank_alt": "gsi7sk",
+    "by_time": "gsi8sk",
+}
 
 
-def list_activities(
-    caller: Caller,
-    cursor: str | None,
-    limit: int,
-    account_id: str | None = None,
-    contact_id: str | None = None,
-) -> Page[Activity]:
-    """An account's or contact's activities newest first, or all of the tenant's in id order."""
-    if contact_id:
-        key = tenant_key(caller.tenant, "CONTACT", contact_id, "ACTIVITY")
-        return _time_page(caller, f"contact:{contact_id}", Record.by_contact, key, cursor, limit, True)
-    if account_id:
-        key = tenant_key(caller.tenant, "ACCOUNT", account_id, "ACTIVITY")
-        return _time_page(caller, f"account:{account_id}", Record.by_account, key, cursor, limit, True)
-
-    return kind_page(caller, KIND, cursor, limit, Activity)
+def get_many(caller: Caller, ids: list[str]) -> Page[Activity]:
+    """The activities of these ids (at most 100, one BatchGetItem) in the order asked; an id
+    that is not an activity of the caller's tenant is left out."""
+    found = caller.store.get_many(caller.tenant, KIND, ids)
+    items = [model_of(found[i], Activity) for i in dict.fromkeys(ids) if i in found]
+    return Page[Activity](items=items, next_cursor=None)
 
 
 def calendar(caller: Caller, user_id: str, start: datetime, end: datetime, limit: int = 1000) -> list[Record]:

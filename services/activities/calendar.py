@@ -30,8 +30,9 @@ from pynamodb.attributes import MapAttribute, TTLAttribute, UnicodeAttribute
 from services.activities.activities import on_change, stamp
 from services.activities.domain.calendar import CalendarEntry, CalendarLinks, EntryKind, render_feed
 from services.activities.domain.models import Activity, ActivityKind
-from services.activities.service import Caller
+from services.activities.service import Caller, service_caller
 from services.activities.store import Record, clean, new_record, record_key
+from services.activities.tenant import zone as tenant_zone
 from shared import clock
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.ids import derived_id
@@ -350,4 +351,5 @@ def feed_calendar(key: bytes, token: str) -> bytes:
     window = Record.gsi2sk.between(stamp(now - FEED_PAST), stamp(now + FEED_AHEAD))
     records = Record.by_calendar.query(key_, range_key_condition=window, limit=FEED_MAX_ITEMS)
     entries = [entry for record in records if (entry := entry_of(record, now)) is not None]
-    return render_feed(entries, FEED_NAME, now)
+    zone = tenant_zone(service_caller(owner["tenant_id"], open_tenant=False))
+    return render_feed(entries, FEED_NAME, now, zone)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from services.activities.domain.facilities import Facility, FacilityCreate
 from services.activities.domain.order_settings import Permission, require, require_any_view
-from services.activities.order_lists import budget_page
 from services.activities.order_settings import permissions
 from services.activities.service import Caller
 from services.activities.store import Record, new_record
@@ -16,6 +15,7 @@ from shared import clock
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
 from shared.pagination import Page
+from shared.service import partition_page
 from shared.store import UnitOfWork, tenant_key
 
 FACILITY = "facility"
@@ -67,7 +67,7 @@ def list_facilities(caller: Caller, cursor: str | None, limit: int, account_id: 
     require_any_view(permissions(caller))
     condition = (Record.fields["account_id"] == account_id) if account_id else None
     scope = f"facilities:{account_id or ''}"
-    return budget_page(
-        caller, scope, cursor, limit, Record.by_type, tenant_key(caller.tenant, FACILITY.upper()), "gsi1sk", "", "~",
-        condition, lambda r: Facility.model_validate(r.data),
+    return partition_page(
+        caller, scope, cursor, limit, Record.by_type, tenant_key(caller.tenant, FACILITY.upper()), Record.gsi1sk,
+        Facility, upper="~", condition=condition, convert=lambda r: Facility.model_validate(r.data),
     )  # fmt: skip

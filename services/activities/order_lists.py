@@ -1,4 +1,4 @@
-"""Contact orders [003]: the list of orders, and the page reader facilities share with it.
+"""Contact orders [003]: the list of orders (a page of the kernel's `partition_page`, filtered).
 
 Open orders come first, by planned date or running number (the tenant chooses), closed ones last
 (the rank keys order_records.py writes). A user with "view only assigned" reads their own copy of
@@ -18,55 +18,8 @@ from services.activities.order_records import list_key, order_of
 from services.activities.order_settings import permissions, settings
 from services.activities.service import Caller
 from services.activities.store import Record
-from shared.pagination import Page, decode_cursor, encode_cursor
-
-READ_BUDGET = 500  # index items a list page may read at most (filters drop some): a page's cost is bounded
-FILTERED_PAGE = 100
-
-
-def budget_page(
-    caller: Caller,
-    scope: str,
-    cursor: str | None,
-    limit: int,
-    index: Any,
-    hash_key: str,
-    sk_name: str,
-    lower: str,
-    upper: str,
-    condition: Any,
-    convert: Any,
-) -> Page[Any]:
-    """One page of an index partition between two keys, filtered, reading at most READ_BUDGET items.
-
-    A selective filter can make a page shorter than `limit` (even empty) with a cursor: the
-    client follows it. So a page costs the same however large the tenant is.
-    """
-    scope = f"{caller.tenant}:{scope}"
-    after = decode_cursor(cursor, scope, caller.signing_key)["sk"] if cursor else None
-    sk = getattr(Record, sk_name)
-    start = f"{after} " if after else (lower or "!")
-    # A filter drops items after they are read: read bigger pages then, to need fewer round trips.
-    page_size = min(READ_BUDGET, limit + 1 if condition is None else max(limit + 1, FILTERED_PAGE))
-    pages = index.query(hash_key, sk.between(start, upper), filter_condition=condition, page_size=page_size).page_iter
-    items: list[Record] = []
-    read = 0
-    position: str | None = None
-    for raw in pages:
-        read += int(raw.get("ScannedCount", 0))
-        items.extend(Record.from_raw_data(item) for item in raw.get("Items", []))
-        if len(items) > limit:  # one more than asked: there is a next page
-            items = items[:limit]
-            position = getattr(items[-1], sk_name)
-            break
-        last = pages.last_evaluated_key
-        if last is None:
-            break
-        if read >= READ_BUDGET:
-            position = last[sk_name]["S"]
-            break
-    next_cursor = encode_cursor({"sk": position}, scope, caller.signing_key) if position else None
-    return Page[Any](items=[convert(r) for r in items], next_cursor=next_cursor)
+from shared.pagination import Page
+from shared.service import partition_page
 
 
 def _filter_condition(filters: Filters, assignee: str | None) -> Any:
@@ -100,11 +53,12 @@ def list_orders(
     if partition_user is None and filters.assignee_id:
         partition_user = filters.assignee_id
     by_number = settings(caller).sort_by == SortBy.number
-    index, sk_name = (Record.by_rank_alt, "gsi7sk") if by_number else (Record.by_rank, "gsi6sk")
+    index, sort_key = (Record.by_rank_alt, Record.gsi7sk) if by_number else (Record.by_rank, Record.gsi6sk)
     prefix = "" if filters.closed is None else ("1#" if filters.closed else "0#")
     digest = hashlib.sha256(json.dumps(filters.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
-    scope = f"contact_orders:{partition_user or ''}:{sk_name}:{digest}"
-    return budget_page(
-        caller, scope, cursor, limit, index, list_key(caller.tenant, partition_user), sk_name, prefix or "0",
-        f"{prefix}~" if prefix else "~", _filter_condition(filters, filters.assignee_id), order_of,
+    scope = f"contact_orders:{partition_user or ''}:{sort_key.attr_name}:{digest}"
+    return partition_page(
+        caller, scope, cursor, limit, index, list_key(caller.tenant, partition_user), sort_key, ContactOrder,
+        lower=prefix or "0", upper=f"{prefix}~" if prefix else "~",
+        condition=_filter_condition(filters, filters.assignee_id), convert=order_of,
     )  # fmt: skip

@@ -10,7 +10,9 @@ it takes part in (sparse indexes):
 - `by_contact`   gsi4: `T#<t>#CONTACT#<id>#<KIND>` / `<time>#<id>`: what is linked to a contact;
 - `by_todo`      gsi5: `T#<t>#TODO#<user>` / `<due>#<id>`: a user's open tasks, bookings, assigned orders;
 - `by_rank`      gsi6 and `by_rank_alt` gsi7: lists in a chosen order (the call list by latest
-  event time / type, contact orders by planned date / number); each feature documents its keys;
+  event time / type, contact orders by planned date / number, activities by owner / by type as
+  `T#<t>#OWNER|TYPE#<owner or type>#ACTIVITY` / `<time>#<id>`); each feature documents its keys;
+- `by_time`      gsi8: `T#<t>#ACTIVITY_TIME` / `<time>#<id>`: every activity of a tenant by its time;
 - `by_due`       duepk/duesk: across tenants, `DUE#<shard>` / `<due>#<tenant>#<id>`: reminders
   to fire; an item leaves the index when its reminder is sent.
 """
@@ -52,6 +54,8 @@ class Record(DataItem):
     gsi6sk = UnicodeAttribute(null=True)
     gsi7pk = UnicodeAttribute(null=True)
     gsi7sk = UnicodeAttribute(null=True)
+    gsi8pk = UnicodeAttribute(null=True)
+    gsi8sk = UnicodeAttribute(null=True)
     duepk = UnicodeAttribute(null=True)
     duesk = UnicodeAttribute(null=True)
 
@@ -62,6 +66,7 @@ class Record(DataItem):
     by_todo = gsi("by_todo", 5)
     by_rank = gsi("by_rank", 6)
     by_rank_alt = gsi("by_rank_alt", 7)
+    by_time = gsi("by_time", 8)
     by_due = ByDue()
 
     def set_due(self, tenant_id: str, due_iso: str | None) -> None:

@@ -17,14 +17,13 @@ from services.directory.domain.models import (
     new_account,
     new_contact,
 )
+from services.directory.lookup import Order, Sort, find, stage_entries
 from services.directory.service import (
     Caller,
     check_owner,
     check_picklists,
     check_reassign,
-    id_page,
     number_for,
-    owned_page,
     readable,
     require_exists,
     writable,
@@ -88,6 +87,7 @@ def create_account(caller: Caller, body: AccountCreate) -> Account:
 def add_account(caller: Caller, uow: UnitOfWork, account: Account) -> None:
     """The writes of a new account (shared by the API and the CSV import)."""
     uow.save(_account_record(caller, account), condition=Record.pk.does_not_exist())
+    stage_entries(uow, caller.tenant, "account", account.id, _json(account), 1, new=True)
     uow.publish(caller.event("account.created", ev.RecordChanged(id=account.id, record=_json(account))))
 
 
@@ -95,8 +95,12 @@ def get_account(caller: Caller, account_id: str) -> Account:
     return model_of(readable(caller, "account", account_id, "accounts"), Account)
 
 
-def list_accounts(caller: Caller, cursor: str | None, limit: int) -> Page[Account]:
-    return owned_page(caller, "account", "accounts", cursor, limit, Account)
+def list_accounts(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[Account]:
+    """Accounts the caller sees, filtered by at most one of `name` (prefix), `status`, `number`,
+    `owner_id`, `class_id` (services/directory/lookup.py)."""
+    return find(caller, "account", Account, cursor, limit, filters, sort, order)
 
 
 def update_account(caller: Caller, account_id: str, body: AccountUpdate) -> Account:
@@ -123,7 +127,7 @@ def change_account(caller: Caller, uow: UnitOfWork, record: Record, body: Accoun
         check_reassign(caller, uow, before.owner, after.owner)
     check_references(caller, uow, body.changes())
     place_record(record, caller.tenant, "account", before.id, Placement(owner_id=after.owner.id))
-    caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
+    _replace(caller, uow, record, "account", after)
     payload = ev.RecordChanged(id=before.id, record=_json(after), changed=sorted(body.model_fields_set))
     uow.publish(caller.event("account.updated", payload))
     return after
@@ -137,6 +141,7 @@ def delete_account(caller: Caller, account_id: str) -> None:
         raise Conflict("The account still has contacts; move or delete them first.")
     uow = UnitOfWork()
     caller.store.remove(uow, record)
+    stage_entries(uow, caller.tenant, "account", account_id, None, 0, new=False)
     uow.publish(caller.event("account.deleted", ev.RecordDeleted(id=account_id)))
     uow.commit()
 
@@ -146,6 +151,13 @@ def delete_account(caller: Caller, account_id: str) -> None:
 
 def _json(model: Account | Contact) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+def _replace(caller: Caller, uow: UnitOfWork, record: Record, kind: str, after: Account | Contact) -> None:
+    """Save an account's or contact's new data with its index entries."""
+    data = after.model_dump(mode="json", exclude={"version"})
+    caller.store.replace(uow, record, data)
+    stage_entries(uow, caller.tenant, kind, after.id, data, (record.version or 0) + 1, new=False)
 
 
 def _contact_record(caller: Caller, contact: Contact) -> Record:
@@ -182,6 +194,7 @@ def create_contact(caller: Caller, body: ContactCreate) -> Contact:
 def add_contact(caller: Caller, uow: UnitOfWork, contact: Contact) -> None:
     """The writes of a new contact (shared by the API and the CSV import)."""
     uow.save(_contact_record(caller, contact), condition=Record.pk.does_not_exist())
+    stage_entries(uow, caller.tenant, "contact", contact.id, _json(contact), 1, new=True)
     uow.publish(caller.event("contact.created", ev.RecordChanged(id=contact.id, record=_json(contact))))
 
 
@@ -189,16 +202,12 @@ def get_contact(caller: Caller, contact_id: str) -> Contact:
     return model_of(readable(caller, "contact", contact_id, "contacts"), Contact)
 
 
-def list_contacts(caller: Caller, cursor: str | None, limit: int, account_id: str | None) -> Page[Contact]:
-    if account_id:
-        readable(caller, "account", account_id, "accounts")
-        fetch = lambda a, n: [  # noqa: E731
-            r
-            for r in caller.store.page_by_parent(caller.tenant, "account", account_id, "contact", a, n)
-            if caller.can_read("contacts", Owner.model_validate(r.data["owner"]))
-        ]
-        return id_page(caller, f"account:{account_id}:contacts", cursor, limit, fetch, Contact)
-    return owned_page(caller, "contact", "contacts", cursor, limit, Contact)
+def list_contacts(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[Contact]:
+    """Contacts the caller sees, filtered by at most one of `account_id`, `email`, `phone`, `name`
+    (prefix of "last first"), `owner_id`, `class_id` (services/directory/lookup.py)."""
+    return find(caller, "contact", Contact, cursor, limit, filters, sort, order, parent=("account_id", "account"))
 
 
 def update_contact(caller: Caller, contact_id: str, body: ContactUpdate) -> Contact:
@@ -225,7 +234,7 @@ def change_contact(caller: Caller, uow: UnitOfWork, record: Record, body: Contac
         check_reassign(caller, uow, before.owner, after.owner)
     check_references(caller, uow, body.changes())
     place_record(record, caller.tenant, "contact", before.id, _placement(after))
-    caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
+    _replace(caller, uow, record, "contact", after)
     payload = ev.RecordChanged(id=before.id, record=_json(after), changed=sorted(body.model_fields_set))
     uow.publish(caller.event("contact.updated", payload))
     return after
@@ -237,6 +246,7 @@ def delete_contact(caller: Caller, contact_id: str) -> None:
         raise Forbidden("You may not delete this contact.")
     uow = UnitOfWork()
     caller.store.remove(uow, record)
+    stage_entries(uow, caller.tenant, "contact", contact_id, None, 0, new=False)
     uow.publish(caller.event("contact.deleted", ev.RecordDeleted(id=contact_id)))
     uow.commit()
 
@@ -267,7 +277,7 @@ def erase(caller: Caller, contact_id: str) -> Contact:
         erased = erase_contact(model_of(record, Contact), clock.now())
         uow = UnitOfWork()
         place_record(record, caller.tenant, "contact", contact_id, _placement(erased))
-        caller.store.replace(uow, record, erased.model_dump(mode="json", exclude={"version"}))
+        _replace(caller, uow, record, "contact", erased)
         uow.publish(caller.event("contact.erased", ev.ContactErased(id=contact_id)))
         uow.commit()
         return erased

@@ -19,6 +19,7 @@ from services.directory.domain.models import (
     ClassificationTypeCreate,
     Group,
     GroupCreate,
+    Me,
     PicklistItem,
     PicklistName,
     PicklistReplace,
@@ -27,12 +28,13 @@ from services.directory.domain.models import (
     UserCreate,
     UserUpdate,
 )
+from services.directory.lookup import Order, Sort, find, stage_entries
 from services.directory.service import TENANT_SETTINGS, Caller, picklist_setting, picklists, require_exists
 from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import M, commit, kind_page, model_of, patch_changes
+from shared.service import M, commit, model_of, patch_changes
 from shared.store import UnitOfWork
 
 
@@ -103,6 +105,7 @@ def create_user(caller: Caller, body: UserCreate) -> User:
             new_record(caller.tenant, "user", user.id, user.model_dump(mode="json"), Placement()),
             condition=Record.pk.does_not_exist(),
         )
+        stage_entries(uow, caller.tenant, "user", user.id, user.model_dump(mode="json"), 1, new=True)
         _set_memberships(caller, uow, user.id, [], user.groups)
         uow.publish(caller.event("user.created", ev.UserCreated(id=user.id)))
         uow.commit()
@@ -123,6 +126,9 @@ def update_user(caller: Caller, user_id: str, body: UserUpdate) -> User:
         uow = UnitOfWork()
         # Fields the API does not show (the linked login) stay as they are.
         caller.store.replace(uow, record, record.data | after.model_dump(mode="json"))
+        stage_entries(
+            uow, caller.tenant, "user", user_id, after.model_dump(mode="json"), (record.version or 0) + 1, new=False
+        )
         _set_memberships(caller, uow, user_id, before.groups, after.groups)
         uow.commit()
         return after
@@ -134,8 +140,22 @@ def get_user(caller: Caller, user_id: str) -> User:
     return User.model_validate(_get(caller, "user", user_id).data)
 
 
-def list_users(caller: Caller, cursor: str | None, limit: int) -> Page[User]:
-    return kind_page(caller, "user", cursor, limit, User)
+def list_users(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[User]:
+    """The tenant's users, filtered by at most one of `email`, `role`, `group_id`, `name` (prefix)."""
+    return find(caller, "user", User, cursor, limit, filters, sort, order)
+
+
+def me(caller: Caller) -> Me:
+    """The caller's own user record, with the role and groups their token carries."""
+    record = caller.store.get(caller.tenant, "user", caller.user_id)
+    if record is None:
+        raise NotFound(f"No user {caller.user_id}: the caller is not a user of this tenant's directory.")
+    user = User.model_validate(record.data)
+    return Me(
+        **user.model_dump(), tenant_id=caller.tenant, token_role=caller.role, token_groups=list(caller.auth.groups)
+    )
 
 
 def _add_admin_record(
@@ -154,6 +174,7 @@ def _add_admin_record(
     uow = uow or UnitOfWork()
     data = item.model_dump(mode="json") | (stored or {})
     uow.save(new_record(caller.tenant, kind, str(data["id"]), data, Placement()))
+    stage_entries(uow, caller.tenant, kind, str(data["id"]), item.model_dump(mode="json"), 1, new=True)
     if created is not None:
         uow.publish(caller.event(f"{kind}.created", created))
     uow.commit()
@@ -171,8 +192,10 @@ def get_group(caller: Caller, group_id: str) -> Group:
     return Group.model_validate(_get(caller, "group", group_id).data)
 
 
-def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[Group]:
-    return kind_page(caller, "group", cursor, limit, Group)
+def list_groups(
+    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: Sort | None, order: Order
+) -> Page[Group]:
+    return find(caller, "group", Group, cursor, limit, {"name": name}, sort, order)
 
 
 # ----------------------------------------------------------------------------- picklists and settings
@@ -219,8 +242,10 @@ def create_classification_type(caller: Caller, body: ClassificationTypeCreate) -
     return _add_admin_record(caller, "classification_type", ClassificationType(id=new_id(), name=body.name))
 
 
-def list_classification_types(caller: Caller, cursor: str | None, limit: int) -> Page[ClassificationType]:
-    return kind_page(caller, "classification_type", cursor, limit, ClassificationType)
+def list_classification_types(
+    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: Sort | None, order: Order
+) -> Page[ClassificationType]:
+    return find(caller, "classification_type", ClassificationType, cursor, limit, {"name": name}, sort, order)
 
 
 def get_classification_type(caller: Caller, type_id: str) -> ClassificationType:
@@ -237,8 +262,11 @@ def create_class(caller: Caller, body: ClassCreate) -> Class:
     return _add_admin_record(caller, "class", item, uow, created=created)
 
 
-def list_classes(caller: Caller, cursor: str | None, limit: int) -> Page[Class]:
-    return kind_page(caller, "class", cursor, limit, Class)
+def list_classes(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[Class]:
+    """Classes, filtered by at most one of `classification_type_id`, `name` (prefix)."""
+    return find(caller, "class", Class, cursor, limit, filters, sort, order)
 
 
 def get_class(caller: Caller, class_id: str) -> Class:

@@ -25,6 +25,7 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from services.directory import events as ev
 from services.directory.domain.models import Role, TenantSettings
+from services.directory.lookup import stage_entries
 from services.directory.service import TENANT_KIND, TENANT_SETTINGS, service_caller
 from services.directory.store import DirectoryStore, Placement, Record, new_record
 from shared import clock
@@ -181,6 +182,7 @@ def provision_user(
         if record is None:
             data = {"id": the_id, "email": email, "name": name or email.split("@")[0], **values}
             uow.save(new_record(tenant_id, "user", the_id, data, Placement()), condition=Record.pk.does_not_exist())
+            stage_entries(uow, tenant_id, "user", the_id, data, 1, new=True)
             uow.publish(new_event("user.created", tenant_id, ev.UserCreated(id=the_id)))
         else:
             other = record.data.get("login_subject")
@@ -188,6 +190,7 @@ def provision_user(
                 raise Conflict(f"user {the_id} of {tenant_id} is linked to another login")
             if {k: record.data.get(k) for k in values} != values:
                 store.replace(uow, record, record.data | values)
+                stage_entries(uow, tenant_id, "user", the_id, record.data, (record.version or 0) + 1, new=False)
         if login is None:
             uow.save(_login_item(subject, tenant_id, the_id), condition=Record.pk.does_not_exist())
         if len(uow):

@@ -1,9 +1,9 @@
 """The directory table: pynamodb models and the repository the handlers call.
 
 One item per record, keyed `T#<tenant>#<KIND>#<id>` / `<KIND>`, its fields in a `data` map.
-Three indexes serve every list without a Scan: `by_type` (all records of a kind in a tenant),
-`by_owner` (the records one user or group owns) and `by_parent` (the contacts of an account,
-the members of a group). Lists walk an index in id order from an exclusive "after id".
+Four indexes serve every list without a Scan: `by_type` (all records of a kind in a tenant),
+`by_owner` (the records one user or group owns), `by_parent` (the contacts of an account,
+the members of a group) and `by_term` (index entries: list filters, names, search terms).
 """
 
 import heapq
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 
-from shared.store import DataItem, DataStore, clean, gsi, record_key, tenant_key
+from shared.store import DataItem, DataStore, TableItem, clean, gsi, record_key, tenant_key
 
 
 class Record(DataItem):
@@ -25,10 +25,24 @@ class Record(DataItem):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_owner = gsi("by_owner", 2)
     by_parent = gsi("by_parent", 3)
+    by_term = gsi("by_term", 4)
+
+
+class Entry(TableItem):
+    """An index entry of a record (services/directory/lookup.py): in the record's partition
+    (`pk` = the record's, `sk` = `IX#...`), listed in `by_term` under one filter value, carrying a
+    copy of the record's data and version, so `by_term` reads it back as a `Record` of that data."""
+
+    gsi4pk = UnicodeAttribute()
+    gsi4sk = UnicodeAttribute()
+    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
+    version = NumberAttribute()
 
 
 @dataclass(frozen=True)

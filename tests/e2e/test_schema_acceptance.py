@@ -85,6 +85,7 @@ LEGITIMATE = {
     "range_too_long",
     "before_start",  # an end before its start
     "day_of_month",
+    "unsupported_combination",  # a list's filters, sort and `ids` taken one at a time (its description)
 }
 # A change is refused by what it makes of the stored record: a contact left without a name, a user
 # joining and leaving more groups than one transaction holds (on create, both are in the schema).

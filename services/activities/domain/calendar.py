@@ -13,7 +13,7 @@ The `icalendar` library does the escaping, CRLF line ends and 75-octet folding.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -106,14 +106,17 @@ def all_day_dates(start: datetime, end: datetime | None) -> tuple[date, date]:
     return first, max(last, first) + timedelta(days=1)
 
 
-def _vevent(entry: CalendarEntry, generated_at: datetime) -> Any:
+def _vevent(entry: CalendarEntry, generated_at: datetime, zone: tzinfo | None = None) -> Any:
     from icalendar import Event  # imported with render_feed, see there
 
     event = Event()
     event.add("uid", entry.uid)
     event.add("dtstamp", _utc(generated_at))
     if entry.all_day:
-        first, after = all_day_dates(entry.start, entry.end)
+        # Times are stored in UTC: an all-day event's dates are those of the tenant's zone.
+        start = entry.start.astimezone(zone) if zone else entry.start
+        end = entry.end.astimezone(zone) if zone and entry.end else entry.end
+        first, after = all_day_dates(start, end)
         event.add("dtstart", first)
         event.add("dtend", after)
     else:
@@ -132,8 +135,11 @@ def _vevent(entry: CalendarEntry, generated_at: datetime) -> Any:
     return event
 
 
-def render_feed(entries: Iterable[CalendarEntry], name: str, generated_at: datetime) -> bytes:
-    """A VCALENDAR (METHOD:PUBLISH) with one VEVENT per item, as UTF-8 bytes with CRLF line ends."""
+def render_feed(
+    entries: Iterable[CalendarEntry], name: str, generated_at: datetime, zone: tzinfo | None = None
+) -> bytes:
+    """A VCALENDAR (METHOD:PUBLISH) with one VEVENT per item, as UTF-8 bytes with CRLF line ends;
+    all-day events on the dates of `zone` (the tenant's; None: the dates of the times as given)."""
     # Imported here: only the feed route pays for the library's import, not every cold start.
     from icalendar import Calendar, vText
 
@@ -146,6 +152,6 @@ def render_feed(entries: Iterable[CalendarEntry], name: str, generated_at: datet
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     for entry in latest_per_uid(entries):
-        calendar.add_component(_vevent(entry, generated_at))
+        calendar.add_component(_vevent(entry, generated_at, zone))
     result: bytes = calendar.to_ical()
     return result

@@ -12,19 +12,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import FieldError, Problem, ValidationFailed, register_union_tags
 from shared.types import (
     INPUT,
     NOT_BLANK,
     OUTPUT,
     Code,
     CodeList,
+    Id,
     Name200,
     OptCode,
     OptId,
     Text100,
+    Utc,
+    UtcTime,
     duplicate,
     reject_null,
 )
@@ -107,9 +110,9 @@ class ActivityCreate(BaseModel):
     )
     subject: Subject
     description: Description = None
-    start: AwareDatetime | None = Field(None, description="Events: when it starts")
-    end: AwareDatetime | None = Field(None, description="Events: when it ends, not before `start`")
-    due: AwareDatetime | None = Field(None, description="Tasks: when it is due")
+    start: UtcTime | None = Field(None, description="Events: when it starts")
+    end: UtcTime | None = Field(None, description="Events: when it ends, not before `start`")
+    due: UtcTime | None = Field(None, description="Tasks: when it is due")
     all_day: bool = False
     location: OptLocation = None
     account_id: OptId = None
@@ -130,9 +133,9 @@ class ActivityUpdate(BaseModel):
     type: Code | None = None
     subject: Subject | None = None
     description: Description = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    due: AwareDatetime | None = None
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    due: UtcTime | None = None
     all_day: bool | None = None
     location: OptLocation = None
     account_id: OptId = None
@@ -209,9 +212,9 @@ class Activity(BaseModel):
     type: str
     subject: str
     description: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    due: datetime | None = None
+    start: Utc | None = None
+    end: Utc | None = None
+    due: Utc | None = None
     all_day: bool = False
     location: str | None = None
     account_id: str | None = None
@@ -222,7 +225,7 @@ class Activity(BaseModel):
     crm_type: str | None = None
     properties: list[str] = Field(default_factory=list)
     status: ActivityStatus = ActivityStatus.open
-    completed_at: datetime | None = None
+    completed_at: Utc | None = None
     points: int = Field(0, description="Activity points the responsible user earns (tenant rules)")
     memos: list[Memo_] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
@@ -230,8 +233,8 @@ class Activity(BaseModel):
     source_id: str | None = None
     sequence: int = Field(0, description="Bumped on each change that a calendar must show (iCalendar SEQUENCE)")
     created_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Utc
+    updated_at: Utc
     version: int = 1
 
     @property
@@ -297,3 +300,56 @@ def check_times(kind: ActivityKind, data: dict[str, Any]) -> None:
 
 def _as_dt(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+# ---------------------------------------------------------------------------------------------
+
+MAX_BATCH = 100
+
+
+class BatchCreate(BaseModel):
+    """Create an activity (as `POST /activities`)."""
+
+    model_config = INPUT
+
+    op: Literal["create"]
+    activity: ActivityCreate
+
+
+class BatchUpdate(BaseModel):
+    """Change the activity `id` (as `PATCH /activities/{id}`)."""
+
+    model_config = INPUT
+
+    op: Literal["update"]
+    id: Id
+    changes: ActivityUpdate
+
+
+BatchItem = Annotated[BatchCreate | BatchUpdate, Field(discriminator="op")]
+register_union_tags(["create", "update"])  # error paths read items.0.activity.subject
+
+
+class ActivityBatch(BaseModel):
+    model_config = INPUT
+
+    items: list[BatchItem] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"At most {MAX_BATCH}; each is done in its own transaction, in order, whatever the others' fate",
+    )
+
+
+class BatchResult(BaseModel):
+    """What became of one item: its activity (201 created, 200 changed) or the problem that refused it."""
+
+    index: int = Field(description="The item's place in the request, from 0")
+    status: int = Field(description="201, 200, or the status the item alone would have been answered")
+    activity: Activity | None = None
+    problem: Problem | None = None
+
+
+class BatchResults(BaseModel):
+    results: list[BatchResult] = Field(description="One per item, in the request's order")

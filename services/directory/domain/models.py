@@ -70,6 +70,10 @@ from .errors import Conflict, FieldError, ValidationFailed
 
 Module = Literal["accounts", "contacts", "target_groups"]
 MODULES: tuple[Module, ...] = ("accounts", "contacts", "target_groups")
+# An account's or contact's classes: each is a `class_id` filter entry written with the record in
+# its transaction (services/directory/lookup.py), so their number is bounded by the 100 items of one.
+MAX_CLASSES = 20
+ClassIds = Annotated[IdList, Field(max_length=MAX_CLASSES)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +114,7 @@ class AccountCreate(BaseModel):
     country: OptCountry = None
     account_manager_id: OptId = None
     owner: Owner | None = None
-    classes: IdList = Field(default_factory=list)
+    classes: ClassIds = Field(default_factory=list)
 
 
 class AccountUpdate(BaseModel):
@@ -130,7 +134,7 @@ class AccountUpdate(BaseModel):
     country: OptCountry = None
     account_manager_id: OptId = None
     owner: Owner | None = None
-    classes: IdList | None = None
+    classes: ClassIds | None = None
 
     _not_null = field_validator("name", "status", "owner", "classes")(reject_null)
 
@@ -199,7 +203,7 @@ class ContactCreate(BaseModel):
     account_manager_id: OptId = None
     sales_status: OptCode = Field(None, description=_PICK["sales_status"])
     owner: Owner | None = None
-    classes: IdList = Field(default_factory=list)
+    classes: ClassIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _has_name(self) -> ContactCreate:
@@ -230,7 +234,7 @@ class ContactUpdate(BaseModel):
     account_manager_id: OptId = None
     sales_status: OptCode = Field(None, description=_PICK["sales_status"])
     owner: Owner | None = None
-    classes: IdList | None = None
+    classes: ClassIds | None = None
 
     _not_null = field_validator("active", "groups", "owner", "classes")(reject_null)
 
@@ -309,6 +313,15 @@ class User(BaseModel):
     name: str
     role: Role
     groups: list[str] = Field(default_factory=list)
+
+
+class Me(User):
+    """The caller: their user record, and the role and groups their token carries (a change of
+    role or groups reaches the token at its next sign-in)."""
+
+    tenant_id: str
+    token_role: Role = Field(description="The role this request acts with (the token's)")
+    token_groups: list[str] = Field(default_factory=list, description="The groups this request acts with (the token's)")
 
 
 class GroupCreate(BaseModel):

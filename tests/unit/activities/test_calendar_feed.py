@@ -114,6 +114,19 @@ def test_an_all_day_entry_goes_out_as_dates_with_an_exclusive_end() -> None:
     assert event.decoded("DTSTART") == date(2026, 12, 1)  # type: ignore[attr-defined]
 
 
+def test_an_all_day_event_stored_in_utc_is_on_the_dates_of_the_tenants_zone() -> None:
+    # 2026-12-01 00:00 to 23:59 in Helsinki, as stored (UTC): Nov 30 22:00 to Dec 1 21:59
+    day = entry(
+        all_day=True,
+        start=datetime(2026, 11, 30, 22, 0, tzinfo=UTC),
+        end=datetime(2026, 12, 1, 21, 59, tzinfo=UTC),
+    )
+    text = render_feed([day], "Kontakt", NOW, HELSINKI).decode()
+    assert "DTSTART;VALUE=DATE:20261201\r\n" in text and "DTEND;VALUE=DATE:20261202\r\n" in text
+    utc = render_feed([day], "Kontakt", NOW).decode()
+    assert "DTSTART;VALUE=DATE:20261130\r\n" in utc  # without the zone: the UTC dates
+
+
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [

@@ -139,6 +139,15 @@ def test_query_parameter_error_keeps_its_place(make_http_event: Any) -> None:
     assert fields(body) == ["query.limit"]
 
 
+def test_an_unknown_query_parameter_is_400_naming_it(make_http_event: Any) -> None:
+    status, body = call(make_http_event("GET", "/things", query={"limit": "3", "limt": "4", "emial": "x"}))
+    assert status == 400
+    assert fields(body) == ["query.emial", "query.limt"]
+    status, body = call(make_http_event("GET", "/fail/conflict", query={"id": "1"}))  # a route with none
+    assert (status, fields(body)) == (400, ["query.id"])
+    assert call(make_http_event("GET", "/things", query={"limit": "3"})) == (200, {"limit": 3})
+
+
 def test_body_over_256_kib_is_413(make_http_event: Any) -> None:
     status, body = call(make_http_event("POST", "/things", {"name": "x" * (257 * 1024)}))
     assert status == 413

@@ -1,14 +1,16 @@
 """Events and tasks: create, read, change, complete, reopen, delete; memos and attachments."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AwareDatetime
 
 from services.activities import activities
 from services.activities.domain.models import (
     Activity,
+    ActivityBatch,
     ActivityCreate,
     ActivityStatus,
     ActivitySummary,
@@ -17,11 +19,13 @@ from services.activities.domain.models import (
     AttachmentCreate,
     AttachmentDownload,
     AttachmentUpload,
+    BatchResults,
     MemoCreate,
 )
 from services.activities.handlers.common import caller
+from shared.errors import BadRequest, FieldError
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptIdQuery, located, no_content
+from shared.routes import MAX_ITEMS, Cursor, Id, IdItem, Limit, OptCodeQuery, OptIdQuery, located, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -31,15 +35,71 @@ def create_activity(body: Annotated[ActivityCreate, Body()]) -> Activity:
     return activities.create_activity(caller(router), body)
 
 
+@router.post("/activities/batch")
+def batch_activities(body: Annotated[ActivityBatch, Body()]) -> BatchResults:
+    """Create (`op: create`) and change (`op: update`) up to 100 activities; 200 with one result per item."""
+    return activities.run_batch(caller(router), body)
+
+
+Ids = Annotated[
+    list[IdItem] | None,
+    Query(
+        max_length=MAX_ITEMS,
+        description="Read these activities (comma separated or the parameter repeated, at most 100), in this "
+        "order; an id that is not an activity of the tenant is left out. With no other parameter.",
+    ),
+]
+FromTime = Annotated[
+    AwareDatetime | None,
+    Query(alias="from", description="Activities whose time (an event's start, a task's due) is at or after this"),
+]
+ToTime = Annotated[AwareDatetime | None, Query(description="Activities whose time is before this (after from)")]
+Sort = Annotated[
+    Literal["time", "id"] | None,
+    Query(description="time (default with a filter or from/to) or id (the default otherwise; only without filters)"),
+]
+Order = Annotated[Literal["asc", "desc"] | None, Query(description="desc by default for time, asc for id")]
+
+
 @router.get("/activities")
 def list_activities(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
     account_id: OptIdQuery = None,
     contact_id: OptIdQuery = None,
+    owner_id: OptIdQuery = None,
+    type: OptCodeQuery = None,
+    from_: FromTime = None,
+    to: ToTime = None,
+    sort: Sort = None,
+    order: Order = None,
+    ids: Ids = None,
 ) -> Page[ActivitySummary]:
-    """Activities without their description, memos and attachments (each activity's own GET has them)."""
-    return summaries(activities.list_activities(caller(router), cursor, limit, account_id, contact_id), ActivitySummary)
+    """The tenant's activities: a contact's, an account's (owner_id, type narrow them), an owner's or
+    a type's, or all, in time order (newest first) within from/to; or those of `ids`. A combination
+    no index serves is a 400 naming the parameter (type with owner_id needs contact_id or account_id;
+    sort=id takes no filter). Items are summaries: no description, memos or attachments (each
+    activity's own GET has them)."""
+    flt = activities.ListFilter(owner_id, contact_id, account_id, type, from_, to, sort, order)
+    if ids is not None:
+        others = {"cursor": cursor, **{k: v for k, v in vars(flt).items() if v is not None}}
+        for name, value in others.items():
+            if value is not None:
+                raise BadRequest(
+                    "ids is read on its own.",
+                    [
+                        FieldError(
+                            field=f"query.{_PARAMETER.get(name, name)}",
+                            message="not with ids",
+                            code="unsupported_filter",
+                        )
+                    ],
+                )
+        return summaries(activities.get_many(caller(router), ids), ActivitySummary)
+    return summaries(activities.list_activities(caller(router), cursor, limit, flt), ActivitySummary)
+
+
+_PARAMETER = {"start": "from", "end": "to"}
 
 
 @router.get("/activities/<activity_id>")

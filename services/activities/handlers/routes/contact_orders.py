@@ -20,12 +20,11 @@ from services.activities.domain.contact_orders import (
 )
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Limit, OptCodeQuery, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 
 
-OptCodeQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")]
 OptDateQuery = Annotated[date | None, Query()]
 OptBoolQuery = Annotated[bool | None, Query()]
 

@@ -83,8 +83,24 @@ DOCS = ServiceDocs(
     operations={
         "activities.list": Doc(
             "List activities",
-            "With `contact_id` or `account_id`: that record's activities, newest first; without: the "
-            f"tenant's, in id order. {PAGE}\n\n{ANYONE}",
+            "Filters: `contact_id`, `account_id`, `owner_id`, `type`, a time range `from` (inclusive) and `to` "
+            "(exclusive); `sort=time` (newest first by default) or `sort=id` (without filters), `order=asc|desc`. "
+            "`type` with `owner_id`, or `sort=id` with a filter, is a 400 naming the parameter. `ids=a,b,c` reads "
+            f"up to 100 activities at once (absent ids are left out) and takes no other parameter. {PAGE}\n\n{ANYONE}",
+        ),
+        "activities.batch": Doc(
+            "Create or update up to 100 activities",
+            'Each item is `{"op": "create", "activity": {...}}` or `{"op": "update", "id": ..., '
+            '"changes": {...}}` and runs on its own, with the rules of `POST /activities` and `PATCH '
+            "/activities/{activity_id}`: the answer lists each item's `status` and its activity or problem, so one "
+            "bad item does not stop the others. A batch that is not of this shape is refused whole (422). Send an "
+            f"`Idempotency-Key` to retry a batch safely.\n\n{ANYONE}",
+            request={
+                "items": [
+                    {"op": "create", "activity": EVENT},
+                    {"op": "update", "id": ULID, "changes": {"subject": "Moved"}},
+                ]
+            },
         ),
         "activities.create": Doc(
             "Create an activity",

@@ -6,6 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AwareDatetime
 
 from services.activities import marketing
 from services.activities.domain.marketing import (
@@ -14,6 +15,7 @@ from services.activities.domain.marketing import (
     MarketingActivityCreate,
     MarketingActivitySummary,
     MarketingStats,
+    MarketingType,
 )
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
@@ -31,6 +33,13 @@ To = Annotated[
 ]
 
 
+FromTime = Annotated[
+    AwareDatetime | None,
+    Query(alias="from", description="At or after this, with a zone (needs contact_id or account_id)"),
+]
+ToTime = Annotated[AwareDatetime | None, Query(description="Before this, with a zone (needs contact_id or account_id)")]
+
+
 @router.post("/marketing-activities", status_code=201)
 def create_marketing_activity(body: Annotated[MarketingActivityCreate, Body()]) -> MarketingActivity:
     return marketing.create(caller(router), body)
@@ -42,9 +51,21 @@ def list_marketing_activities(
     limit: Limit = DEFAULT_LIMIT,
     contact_id: OptIdQuery = None,
     account_id: OptIdQuery = None,
+    type: Annotated[MarketingType | None, Query(description="With contact_id or account_id")] = None,
+    from_: Annotated[
+        AwareDatetime | None,
+        Query(alias="from", description="At or after this, with a zone (needs contact_id or account_id)"),
+    ] = None,
+    to: Annotated[
+        AwareDatetime | None, Query(description="Before this, with a zone (needs contact_id or account_id)")
+    ] = None,
 ) -> Page[MarketingActivitySummary]:
-    """Marketing activities without their note (each one's own GET has it)."""
-    page = marketing.list_activities(caller(router), cursor, limit, contact_id, account_id)
+    """A person's or an account's marketing activities newest first (of a type, within from/to), or
+    the tenant's by newest id; type, from and to without contact_id or account_id are a 400. Items
+    are summaries without the note (each one's own GET has it)."""
+    page = marketing.list_activities(
+        caller(router), cursor, limit, contact_id, account_id, type_=type, start=from_, end=to
+    )
     return summaries(page, MarketingActivitySummary)
 
 

@@ -7,6 +7,7 @@ from services.directory.handlers.routes import (
     groups,
     imports,
     picklists,
+    search,
     settings,
     target_groups,
     users,
@@ -22,4 +23,5 @@ ROUTERS = (
     classes.router,
     target_groups.router,
     imports.router,
+    search.router,
 )

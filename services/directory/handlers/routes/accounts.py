@@ -3,14 +3,16 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts
+from services.directory import accounts, batch, lookup
 from services.directory.domain.models import Account, AccountCreate, AccountUpdate
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, no_content
+from shared.types import CODE_PATTERN
 
 router = APIGatewayHttpRouter()
 
@@ -20,9 +22,35 @@ def create_account(body: Annotated[AccountCreate, Body()]) -> Account:
     return accounts.create_account(caller(router), body)
 
 
+@router.post("/accounts/batch")
+def batch_accounts(body: Annotated[batch.BatchRequest, Body()]) -> batch.BatchResponse[Account]:
+    results = batch.run(
+        caller(router), body.items, AccountCreate, AccountUpdate, accounts.create_account, accounts.update_account
+    )
+    return batch.BatchResponse[Account](results=results)
+
+
 @router.get("/accounts")
-def list_accounts(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Account]:
-    return accounts.list_accounts(caller(router), cursor, limit)
+def list_accounts(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    ids: Ids = None,
+    name: NamePrefix = None,
+    status: Annotated[str | None, Query(pattern=CODE_PATTERN, description="An account_status code")] = None,
+    number: Annotated[str | None, Query(min_length=1, max_length=64, description="The account number")] = None,
+    owner_id: OptIdQuery = None,
+    class_id: OptIdQuery = None,
+    sort: Sort = None,
+    order: Order = "asc",
+) -> Page[Account]:
+    """At most one filter (a second is a 400 `unsupported_combination` naming it); `ids` takes no other
+    parameter but `limit`."""
+    who = caller(router)
+    filters = {"name": name, "status": status, "number": number, "owner_id": owner_id, "class_id": class_id}
+    if ids is not None:
+        others = {**filters, "cursor": cursor, "sort": sort, "order": None if order == "asc" else order}
+        return lookup.read_many(who, "account", ids, Account, others)
+    return accounts.list_accounts(who, cursor, limit, filters, sort, order)
 
 
 @router.get("/accounts/<account_id>")

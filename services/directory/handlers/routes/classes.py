@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.directory import admin
 from services.directory.domain.models import Class, ClassCreate, ClassificationType, ClassificationTypeCreate
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit
+from shared.routes import Cursor, Id, Limit, OptIdQuery
 
 router = APIGatewayHttpRouter()
 
@@ -20,8 +21,14 @@ def create_classification_type(body: Annotated[ClassificationTypeCreate, Body()]
 
 
 @router.get("/classification-types")
-def list_classification_types(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[ClassificationType]:
-    return admin.list_classification_types(caller(router), cursor, limit)
+def list_classification_types(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    name: NamePrefix = None,
+    sort: Sort = None,
+    order: Order = "asc",
+) -> Page[ClassificationType]:
+    return admin.list_classification_types(caller(router), cursor, limit, name, sort, order)
 
 
 @router.get("/classification-types/<type_id>")
@@ -35,8 +42,17 @@ def create_class(body: Annotated[ClassCreate, Body()]) -> Class:
 
 
 @router.get("/classes")
-def list_classes(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Class]:
-    return admin.list_classes(caller(router), cursor, limit)
+def list_classes(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    classification_type_id: OptIdQuery = None,
+    name: NamePrefix = None,
+    sort: Sort = None,
+    order: Order = "asc",
+) -> Page[Class]:
+    """At most one filter (a second is a 400 `unsupported_combination` naming it)."""
+    filters = {"classification_type_id": classification_type_id, "name": name}
+    return admin.list_classes(caller(router), cursor, limit, filters, sort, order)
 
 
 @router.get("/classes/<class_id>")

@@ -3,14 +3,15 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts
+from services.directory import accounts, batch, lookup
 from services.directory.domain.models import Contact, ContactCreate, ContactUpdate
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -20,9 +21,49 @@ def create_contact(body: Annotated[ContactCreate, Body()]) -> Contact:
     return accounts.create_contact(caller(router), body)
 
 
+@router.post("/contacts/batch")
+def batch_contacts(body: Annotated[batch.BatchRequest, Body()]) -> batch.BatchResponse[Contact]:
+    results = batch.run(
+        caller(router), body.items, ContactCreate, ContactUpdate, accounts.create_contact, accounts.update_contact
+    )
+    return batch.BatchResponse[Contact](results=results)
+
+
+PhoneQuery = Annotated[
+    str | None,
+    Query(pattern=r"^[+0-9 ().-]{2,40}$", description="A phone or mobile number; only its digits are compared"),
+]
+
+
 @router.get("/contacts")
-def list_contacts(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, account_id: OptIdQuery = None) -> Page[Contact]:
-    return accounts.list_contacts(caller(router), cursor, limit, account_id)
+def list_contacts(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    ids: Ids = None,
+    account_id: OptIdQuery = None,
+    email: EmailQuery = None,
+    phone: PhoneQuery = None,
+    name: NamePrefix = None,
+    owner_id: OptIdQuery = None,
+    class_id: OptIdQuery = None,
+    sort: Sort = None,
+    order: Order = "asc",
+) -> Page[Contact]:
+    """At most one filter (a second is a 400 `unsupported_combination` naming it); `ids` takes no other
+    parameter but `limit`. `name` is the start of "last_name first_name"."""
+    who = caller(router)
+    filters = {
+        "account_id": account_id,
+        "email": email,
+        "phone": phone,
+        "name": name,
+        "owner_id": owner_id,
+        "class_id": class_id,
+    }
+    if ids is not None:
+        others = {**filters, "cursor": cursor, "sort": sort, "order": None if order == "asc" else order}
+        return lookup.read_many(who, "contact", ids, Contact, others)
+    return accounts.list_contacts(who, cursor, limit, filters, sort, order)
 
 
 @router.get("/contacts/<contact_id>")

@@ -34,6 +34,18 @@ CONTACT = {
     "mobile": "+358 40 765 4321",
 }
 
+BATCH = (
+    "Up to 100 items: an item without `id` is a create (the body of the create), one with `id` an update "
+    "(`id` and the body of the PATCH). Each item is validated, checked and written on its own, so a refused "
+    "item does not stop the others: the answer is 200 with one result per item in order (`index`, `status`, "
+    "`id`, `record` or `problem`). Send an `Idempotency-Key` to retry a batch safely."
+)
+SORT = (
+    "At most one filter, with `sort` (`id` or `name`) and `order` (`asc` or `desc`) on what its index serves; "
+    "a second filter or another sort is a 400 naming the parameter (`unsupported_combination`). "
+    "`ids=a,b,c` reads up to 100 records in the order asked (absent or hidden ones left out)."
+)
+
 DOCS = ServiceDocs(
     tags=(
         Tag("accounts", "Customers (organisations): numbered, owned, with a status picklist.", ("/accounts",)),
@@ -53,11 +65,19 @@ DOCS = ServiceDocs(
             ("/target-groups",),
         ),
         Tag("imports", "CSV imports of accounts and contacts with a per-row report.", ("/imports",)),
+        Tag("search", "Quick find across the tenant's accounts and contacts.", ("/search",)),
+        Tag("me", "The caller: their own user record, role and groups.", ("/me",)),
     ),
     operations={
         "accounts.list": Doc(
             "List accounts",
-            f"The accounts the caller may see, in id (creation) order. {PAGE}\n\n{OWNED_READ}",
+            "The accounts the caller may see, in id (creation) order; filters: `name` (the start), `status`, "
+            f"`number`, `owner_id`, `class_id`. {SORT} {PAGE}\n\n{OWNED_READ}",
+        ),
+        "accounts.batch": Doc(
+            "Create or update up to 100 accounts",
+            f"{BATCH} {PICKLISTS}\n\n{ANYONE} An update needs what `PATCH /accounts/{{account_id}}` needs.",
+            request={"items": [ACCOUNT, {"id": ULID, "status": "passive"}]},
         ),
         "accounts.create": Doc(
             "Create an account",
@@ -81,8 +101,29 @@ DOCS = ServiceDocs(
         ),
         "contacts.list": Doc(
             "List contacts",
-            f"The contacts the caller may see, in id order; `account_id` narrows to one account's. {PAGE}\n\n"
+            "The contacts the caller may see, in id order; filters: `account_id`, `email` (case-insensitive), "
+            '`phone` (its digits, phone or mobile), `name` (the start of "last_name first_name"), `owner_id`, '
+            f"`class_id`. {SORT} {PAGE}\n\n{OWNED_READ}",
+        ),
+        "contacts.batch": Doc(
+            "Create or update up to 100 contacts",
+            f"{BATCH} {PICKLISTS}\n\n{ANYONE} An update needs what `PATCH /contacts/{{contact_id}}` needs.",
+            request={"items": [CONTACT, {"id": ULID, "job_title": "ceo"}]},
+        ),
+        "search.list": Doc(
+            "Find accounts and contacts",
+            "`q` (at least 2 characters) matches the start of a name word, the number, the email or the phone's "
+            "digits; several words must all match one record. Hits are ranked: names and numbers before emails "
+            "and phones, an exact word before a longer one. Each hit (`kind`, `id`, `number`, `name`, `email`, "
+            f"`phone`) is a record the caller may see; the record itself comes from its own GET. {PAGE}\n\n"
             f"{OWNED_READ}",
+        ),
+        "me.get": Doc(
+            "Get the caller",
+            "The caller's own user record (`id`, `email`, `name`, `role`, `groups`), their `tenant_id`, and the "
+            "role and groups this request acts with (`token_role`, `token_groups`: the token's, which follow a "
+            "change of the user at the next sign-in). 404 when the token's user is not in the directory.\n\n"
+            f"{ANYONE}",
         ),
         "contacts.create": Doc(
             "Create a contact",

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.directory import admin
 from services.directory.domain.models import Group, GroupCreate
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Limit
 
@@ -20,8 +21,14 @@ def create_group(body: Annotated[GroupCreate, Body()]) -> Group:
 
 
 @router.get("/groups")
-def list_groups(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Group]:
-    return admin.list_groups(caller(router), cursor, limit)
+def list_groups(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    name: NamePrefix = None,
+    sort: Sort = None,
+    order: Order = "asc",
+) -> Page[Group]:
+    return admin.list_groups(caller(router), cursor, limit, name, sort, order)
 
 
 @router.get("/groups/<group_id>")

@@ -1,0 +1,423 @@
+"""Finding records: list filters, sort by name, batch reads and the quick-find search, all O(page).
+
+Every account, contact and user (and by name every group, class and classification type) writes
+index entries (`store.Entry`) in the transaction that writes the record: one item per filter
+value in the record's own partition (`sk` = `IX#...`), each listed in the `by_term` index under
+`T#<tenant>#<partition>` and carrying a copy of the record's data and version, so a filtered list
+is one query of one index partition that reads back the records themselves (docs/decisions.md,
+"List filters and search"):
+
+- `<KIND>#<filter>#<value>`, sort key the id: exact filters (a contact's email, phone, class; an
+  account's status, number, class; a user's email, role, group; a class's classification type);
+- `<KIND>#name` and `<KIND>#owner#<owner>#name`, sort key `<name>\\x1f<id>`: the name prefix
+  filter and `sort=name`, tenant-wide and per owner (a user who sees only some owners' records
+  reads their partitions merged, never the tenant's filtered);
+- `SEARCH#0` (name words, number) and `SEARCH#1` (email, phone's digits), sort key
+  `<term>\\x1f<kind>\\x1f<id>`: the search's terms of accounts and contacts; `\\x1f` sorts below
+  every character of a term, so a term's exact matches come before its longer prefixes.
+
+A write replaces the record's entries: the ones it has now are read back from its partition (one
+consistent query), the new set is put and the ones no longer wanted are deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.directory.domain.models import Owner
+from services.directory.service import Caller, readable
+from services.directory.store import DirectoryStore, Entry, Record
+from shared.errors import BadRequest, FieldError, ValidationFailed
+from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.service import M, kind_page, model_of, partition_page
+from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
+
+SEP = "\x1f"
+TOP = "\U0010ffff"  # above every character, also in UTF-8 byte order (DynamoDB compares bytes)
+ENTRY_PREFIX = "IX#"
+SEARCH = "SEARCH"
+MIN_QUERY = 2  # characters of the search's first word
+MAX_TERMS = 12  # search terms per record (name words first)
+MODULES = {"account": "accounts", "contact": "contacts"}
+
+Sort = Literal["id", "name"]
+Order = Literal["asc", "desc"]
+
+
+def text_key(value: Any) -> str:
+    """A name or word as the index keeps it: case-folded, whitespace collapsed, no control characters."""
+    return " ".join("".join(c for c in str(value) if c >= " ").casefold().split())
+
+
+def email_key(value: Any) -> str:
+    return str(value).strip().casefold()
+
+
+def phone_key(value: Any) -> str:
+    """The digits of a phone number (`+358 40 123` and `35840123` are one number)."""
+    return re.sub(r"\D", "", str(value))
+
+
+def _plain(value: Any) -> str:
+    return str(value)
+
+
+# The exact filters of each kind: parameter -> (normaliser, the record's values of it).
+def _values(*names: str) -> Callable[[dict[str, Any]], list[Any]]:
+    def of(data: dict[str, Any]) -> list[Any]:
+        values: list[Any] = []
+        for name in names:
+            value = data.get(name)
+            values.extend(value if isinstance(value, list) else [value] if value else [])
+        return values
+
+    return of
+
+
+EXACT: dict[str, dict[str, tuple[Callable[[Any], str], Callable[[dict[str, Any]], list[Any]]]]] = {
+    "contact": {
+        "email": (email_key, _values("email")),
+        "phone": (phone_key, _values("phone", "mobile")),
+        "class_id": (_plain, _values("classes")),
+    },
+    "account": {
+        "status": (_plain, _values("status")),
+        "number": (text_key, _values("number")),
+        "class_id": (_plain, _values("classes")),
+    },
+    "user": {
+        "email": (email_key, _values("email")),
+        "role": (_plain, _values("role")),
+        "group_id": (_plain, _values("groups")),
+    },
+    "class": {"classification_type_id": (_plain, _values("classification_type_id"))},
+}
+
+
+def name_of(kind: str, data: dict[str, Any]) -> str:
+    """What a record is sorted and prefix-filtered by: a contact's "last first", others' name."""
+    if kind == "contact":
+        return text_key(f"{data.get('last_name') or ''} {data.get('first_name') or ''}")
+    return text_key(data.get("name") or "")
+
+
+def search_terms(kind: str, data: dict[str, Any]) -> dict[str, int]:
+    """An account's or contact's search terms and their rank (0 name and number, 1 email and phone)."""
+    words = [data.get("first_name"), data.get("last_name")] if kind == "contact" else [data.get("name")]
+    terms: dict[str, int] = {}
+    for word in text_key(" ".join(w for w in words if w)).split()[: MAX_TERMS - 4]:
+        terms.setdefault(word, 0)
+    if data.get("number"):
+        terms.setdefault(text_key(data["number"]), 0)
+    if data.get("email"):
+        terms.setdefault(email_key(data["email"]), 1)
+    for phone in (data.get("phone"), data.get("mobile")):
+        digits = phone_key(phone or "")
+        if len(digits) >= MIN_QUERY:
+            terms.setdefault(digits, 1)
+    return terms
+
+
+def _entries(tenant: str, kind: str, record_id: str, data: dict[str, Any], version: int) -> list[Entry]:
+    KIND = kind.upper()
+    keys: list[tuple[str, str, dict[str, Any]]] = []
+    copy = {"id": record_id, **data}
+    for param, (normal, values) in EXACT.get(kind, {}).items():
+        for value in dict.fromkeys(normal(v) for v in values(data)):
+            if value:
+                keys.append((f"{KIND}#{param}#{value}", record_id, copy))
+    name = name_of(kind, data)
+    if name:
+        keys.append((f"{KIND}#name", f"{name}{SEP}{record_id}", copy))
+        owner = (data.get("owner") or {}).get("id")
+        if owner:
+            keys.append((f"{KIND}#owner#{owner}#name", f"{name}{SEP}{record_id}", copy))
+    if kind in MODULES:
+        terms = search_terms(kind, data)
+        hit = {
+            "kind": kind,
+            "number": data.get("number"),
+            "name": hit_name(kind, data),
+            "email": data.get("email"),
+            "phone": data.get("phone") or data.get("mobile"),
+            "owner": data.get("owner"),
+            "terms": sorted(terms),
+            "names": sorted(t for t, rank in terms.items() if rank == 0),
+        }
+        for term, rank in terms.items():
+            keys.append((f"{SEARCH}#{rank}", f"{term}{SEP}{kind}{SEP}{record_id}", hit))
+    pk = record_key(tenant, kind, record_id)
+    return [
+        Entry(
+            pk=pk,
+            sk=f"{ENTRY_PREFIX}{partition}{SEP}{sort}",
+            kind="index",
+            gsi4pk=tenant_key(tenant, partition),
+            gsi4sk=sort,
+            fields=value,
+            version=version,
+        )
+        for partition, sort, value in keys
+    ]
+
+
+def hit_name(kind: str, data: dict[str, Any]) -> str:
+    if kind == "contact":
+        return " ".join(str(n) for n in (data.get("first_name"), data.get("last_name")) if n)
+    return str(data.get("name") or "")
+
+
+def stage_entries(
+    uow: UnitOfWork, tenant: str, kind: str, record_id: str, data: dict[str, Any] | None, version: int, new: bool
+) -> None:
+    """Write a record's index entries with it in `uow` (`data` None: the record is deleted).
+
+    `version`: the record's version once `uow` commits. `new`: the record did not exist (no
+    entries to read back)."""
+    wanted = _entries(tenant, kind, record_id, data, version) if data is not None else []
+    for entry in wanted:
+        uow.save(entry)
+    if new:
+        return
+    kept = {entry.sk for entry in wanted}
+    pk = record_key(tenant, kind, record_id)
+    for entry in Entry.query(pk, Entry.sk.startswith(ENTRY_PREFIX), consistent_read=True):
+        if entry.sk not in kept:
+            uow.delete(entry, check_version=False)
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+def _refuse(param: str, message: str) -> BadRequest:
+    return BadRequest(message, [FieldError(field=f"query.{param}", message=message, code="unsupported_combination")])
+
+
+def find(
+    caller: Caller,
+    kind: str,
+    model: type[M],
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: Sort | None,
+    order: Order,
+    parent: tuple[str, str] | None = None,
+) -> Page[M]:
+    """One page of a kind's list with at most one filter (`filters`: parameter -> value as sent;
+    `name` a prefix, `owner_id` the owner, the others `EXACT`), sorted by id or by name.
+
+    400 naming the parameter: a second filter, or a sort the filter's index does not serve.
+    `parent`: (filter parameter, parent kind) of a filter by parent record (`account_id`).
+    """
+    given = [(param, value) for param, value in filters.items() if value is not None]
+    if len(given) > 1:
+        raise _refuse(given[1][0], f"Combine {given[0][0]} with no other filter.")
+    param, value = given[0] if given else (None, None)
+    if param == "name":
+        if sort == "id":
+            raise _refuse("sort", "A name filter lists in name order (sort=name).")
+        sort = "name"
+    elif param is not None and sort == "name":
+        raise _refuse("sort", f"The {param} filter lists in id order (sort=id).")
+    desc = order == "desc"
+    module = MODULES.get(kind)
+    owners = caller.visible_owners(module) if module else None  # type: ignore[arg-type]
+    KIND = kind.upper()
+    scope = f"{kind}:{param}:{value}:{sort}:{order}"
+
+    def visible(batch: list[Any]) -> list[Any]:
+        return [r for r in batch if caller.can_read(module, Owner.model_validate(r.data["owner"]))]  # type: ignore[arg-type]
+
+    keep = visible if owners is not None else None
+    if sort == "name":
+        prefix = text_key(value) if param == "name" else None
+        lower, upper = (prefix, prefix + TOP) if prefix else (None, None)
+        if owners is None:
+            hash_keys: str | list[str] = tenant_key(caller.tenant, f"{KIND}#name")
+        else:
+            hash_keys = [tenant_key(caller.tenant, f"{KIND}#owner#{o}#name") for o in sorted(owners)]
+        return partition_page(
+            caller,
+            scope,
+            cursor,
+            limit,
+            Record.by_term,
+            hash_keys,
+            Record.gsi4sk,
+            model,
+            desc,
+            lower=lower,
+            upper=upper,
+        )
+    if param is None:
+        if not desc and owners is None:
+            return kind_page(caller, kind, cursor, limit, model)
+        if owners is None:
+            return partition_page(
+                caller,
+                scope,
+                cursor,
+                limit,
+                Record.by_type,
+                tenant_key(caller.tenant, KIND),
+                Record.gsi1sk,
+                model,
+                desc,
+            )
+        keys = [tenant_key(caller.tenant, "OWNER", o, KIND) for o in sorted(owners)]
+        return partition_page(caller, scope, cursor, limit, Record.by_owner, keys, Record.gsi2sk, model, desc)
+    assert value is not None
+    if param == "owner_id":
+        if owners is not None and value not in owners:
+            return Page[model](items=[], next_cursor=None)  # type: ignore[valid-type]
+        key = tenant_key(caller.tenant, "OWNER", value, KIND)
+        return partition_page(caller, scope, cursor, limit, Record.by_owner, key, Record.gsi2sk, model, desc)
+    if parent is not None and param == parent[0]:
+        readable(caller, parent[1], value, MODULES[parent[1]])  # type: ignore[arg-type]
+        key = tenant_key(caller.tenant, parent[1].upper(), value, KIND)
+        return partition_page(
+            caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, model, desc, keep=keep
+        )
+    normal, _ = EXACT[kind][param]
+    key = tenant_key(caller.tenant, f"{KIND}#{param}#{normal(value)}")
+    return partition_page(caller, scope, cursor, limit, Record.by_term, key, Record.gsi4sk, model, desc, keep=keep)
+
+
+def read_many(caller: Caller, kind: str, ids: list[str], model: type[M], others: dict[str, Any]) -> Page[M]:
+    """The records of `ids` the caller may see, in the order asked (one BatchGetItem); ids that do
+    not exist or that the caller may not see are left out. `others`: the list's other parameters
+    as sent (none may be combined with `ids`)."""
+    for param, value in others.items():
+        if value is not None:
+            raise _refuse(param, "ids is combined with no other parameter.")
+    module = MODULES.get(kind)
+    records = caller.store.get_each(caller.tenant, [(kind, i) for i in ids])
+    items = []
+    for record_id in dict.fromkeys(ids):
+        record = records.get((kind, record_id))
+        if record is None:
+            continue
+        if module and not caller.can_read(module, Owner.model_validate(record.data["owner"])):  # type: ignore[arg-type]
+            continue
+        items.append(model_of(record, model))
+    return Page[model](items=items, next_cursor=None)  # type: ignore[valid-type]
+
+
+# ----------------------------------------------------------------------------- search
+
+
+class SearchHit(BaseModel):
+    """An account or contact the search found: enough to show in a quick-find list; the record
+    itself comes from its own GET."""
+
+    kind: Literal["account", "contact"]
+    id: str
+    number: str | None = None
+    name: str
+    email: str | None = None
+    phone: str | None = Field(None, description="The phone, or the mobile of a contact without one")
+    version: int = Field(description="The record's version when the hit was indexed")
+
+
+def query_words(q: str) -> list[str]:
+    """The search's words as the index keeps terms; a phone number's digits as one word."""
+    stripped = q.strip()
+    if stripped and re.fullmatch(r"[+\d\s().-]+", stripped) and len(phone_key(stripped)) >= MIN_QUERY:
+        return [phone_key(stripped)]
+    return text_key(q).split()
+
+
+def search(caller: Caller, q: str, cursor: str | None, limit: int) -> Page[SearchHit]:
+    """Accounts and contacts of the caller's tenant that the caller may see, found by name words,
+    number, email or phone: the first word matched against the terms from their start, every other
+    word the start of some term of the same record. Ranked: names and numbers (`SEARCH#0`) before
+    emails and phones (`SEARCH#1`), within each the exact term before longer ones, then in term
+    order. Each record once: under its first matching term, in the first phase that finds it."""
+    words = query_words(q)
+    if not words or len(words[0]) < MIN_QUERY:
+        raise ValidationFailed.on("query.q", f"Search for at least {MIN_QUERY} characters.", "too_short")
+    first, rest = words[0], words[1:]
+
+    def wanted(phase: int) -> Callable[[list[Any]], list[Any]]:
+        def keep(batch: list[Any]) -> list[Any]:
+            kept = []
+            for entry in batch:
+                data = entry.data
+                terms, names = data.get("terms") or [], data.get("names") or []
+                term = str(entry.gsi4sk).split(SEP, 1)[0]
+                if phase and any(n.startswith(first) for n in names):
+                    continue  # found among the names already
+                if term != min(t for t in (terms if phase else names) if t.startswith(first)):
+                    continue  # listed under a term of its that comes first
+                if not all(any(t.startswith(w) for t in terms) for w in rest):
+                    continue
+                if caller.can_read(MODULES[data["kind"]], Owner.model_validate(data["owner"])):  # type: ignore[arg-type]
+                    kept.append(entry)
+            return kept
+
+        return keep
+
+    scope = f"search:{' '.join(words)}"
+    signed_for = f"{caller.tenant}:{scope}"
+    state = decode_cursor(cursor, signed_for, caller.signing_key) if cursor else {"phase": 0}
+    phase, inner = int(state.get("phase", 0)), state.get("inner")
+    inner = str(inner) if inner else None
+    items: list[SearchHit] = []
+    while phase < 2 and len(items) < limit:
+        key = tenant_key(caller.tenant, f"{SEARCH}#{phase}")
+        found = partition_page(
+            caller,
+            f"{scope}:{phase}",
+            inner,
+            limit - len(items),
+            Record.by_term,
+            key,
+            Record.gsi4sk,
+            SearchHit,
+            lower=first,
+            upper=first + TOP,
+            keep=wanted(phase),
+        )
+        items.extend(found.items)
+        if found.next_cursor:
+            inner = found.next_cursor
+            break
+        phase, inner = phase + 1, None
+    next_cursor = encode_cursor({"phase": phase, "inner": inner}, signed_for, caller.signing_key) if phase < 2 else None
+    return Page[SearchHit](items=items, next_cursor=next_cursor)
+
+
+# ----------------------------------------------------------------------------- reindex
+
+INDEXED = ("account", "contact", "user", "group", "class", "classification_type")
+
+
+def reindex(tenant_id: str) -> dict[str, int]:
+    """Write the index entries of every indexed record of a tenant again, from the record as it is
+    (`kontakt tenant reindex`: records written before their entries existed, or after the entries'
+    rules changed). One transaction per record, which commits only if the record's version is the
+    one read (else it is read again); running it again changes nothing. The records by kind."""
+    store = DirectoryStore()
+    counts: dict[str, int] = {}
+    for kind in INDEXED:
+        ids = [record.record_id for record in store.all_of_kind(tenant_id, kind)]
+        for record_id in ids:
+            run_with_retries(partial(_reindex_one, store, tenant_id, kind, record_id))
+        counts[kind] = len(ids)
+    return counts
+
+
+def _reindex_one(store: DirectoryStore, tenant_id: str, kind: str, record_id: str) -> None:
+    record = store.get(tenant_id, kind, record_id)
+    if record is None:
+        return  # deleted meanwhile: its delete took its entries
+    uow = UnitOfWork()
+    uow.check(Record, record.pk, record.sk, Record.version == record.version, ConcurrentUpdate)
+    stage_entries(uow, tenant_id, kind, record_id, record.data, record.version or 1, new=False)
+    uow.commit()
