@@ -336,11 +336,17 @@ class Functions:
     def __init__(self, pools: dict[str, FunctionPool]) -> None:
         self._pools = pools
         self._in_flight = 0
+        self._started = self._ended = 0  # invocations begun and finished, so a waiter can tell work moved
         self._lock = threading.Lock()
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def activity(self) -> int:
+        """Grows with every invocation that begins or ends."""
+        return self._started + self._ended
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         pool = self._pools.get(logical_id)
@@ -348,11 +354,13 @@ class Functions:
             raise KeyError(f"no function {logical_id} in the stack")
         with self._lock:
             self._in_flight += 1
+            self._started += 1
         try:
             return pool.invoke(event)
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._ended += 1
 
     def stop(self) -> None:
         for pool in self._pools.values():
