@@ -27,8 +27,11 @@ lint: $(STAMP)
 
 # Three workers on two cores: most of an e2e test's time is waiting on the emulator and the local
 # runtime's pumps, so a third worker fills those waits (8m16s instead of 10m45s for the suite).
+# Whole files per worker (a file's module fixtures are made once), taken in collection order:
+# the slow e2e files first, the quick unit files last (tests/conftest.py; docs/testing.md has
+# the budget). The ten slowest tests are printed.
 test: lint
-	$(BIN)/pytest -n 3 --dist loadfile --durations=10 tests --ignore=tests/perf
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=10 tests --ignore=tests/perf
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -277,6 +278,12 @@ class Worker:
             self._connection.close()
         self._process, self._connection = None, None
 
+    def ask_to_stop(self) -> None:
+        """Tell the process to exit, without waiting (`stop` waits): a stack's workers exit together."""
+        if self._process is not None and self._process.is_alive():
+            with contextlib.suppress(OSError):
+                self._connection.send(None)
+
     def stop(self) -> None:
         if self._process is not None and self._process.is_alive():
             try:
@@ -309,6 +316,10 @@ class FunctionPool:
         with self._worker() as worker:
             return worker.invoke(event, str(uuid.uuid4()))
 
+    def ask_to_stop(self) -> None:
+        for worker in self._workers:
+            worker.ask_to_stop()
+
     def stop(self) -> None:
         for worker in self._workers:
             worker.stop()
@@ -336,11 +347,17 @@ class Functions:
     def __init__(self, pools: dict[str, FunctionPool]) -> None:
         self._pools = pools
         self._in_flight = 0
+        self._started = self._ended = 0  # invocations begun and finished, so a waiter can tell work moved
         self._lock = threading.Lock()
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def activity(self) -> int:
+        """Grows with every invocation that begins or ends."""
+        return self._started + self._ended
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         pool = self._pools.get(logical_id)
@@ -348,13 +365,17 @@ class Functions:
             raise KeyError(f"no function {logical_id} in the stack")
         with self._lock:
             self._in_flight += 1
+            self._started += 1
         try:
             return pool.invoke(event)
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._ended += 1
 
     def stop(self) -> None:
+        for pool in self._pools.values():
+            pool.ask_to_stop()  # all at once: each exit takes a moment (its interpreter's teardown)
         for pool in self._pools.values():
             pool.stop()
 

@@ -41,6 +41,11 @@ moto's S3 GetObject ignores the `response-content-type`, `response-content-dispo
 parameters with which a presigned GET overrides the object's headers (AWS honours them on signed
 requests): a download link then shows the object inline under its upload type. They are applied.
 
+moto keeps every model object it ever made (every item, message, stream record and shard
+iterator: a stream poll makes one) in a list per class, for its state dump (/moto-api/data.json):
+the emulator's memory grew all session and each dump, which the tests read SES's sent mails from,
+cost O(everything ever made). Only SES's objects are kept for the dump.
+
 SES v2: see infra/ses_emulation.py.
 """
 
@@ -364,6 +369,21 @@ def _with_response_overrides(get_object: Callable[..., Any]) -> Callable[..., An
     return overridden
 
 
+_DUMPED = ("moto.ses.", "moto.sesv2.")  # the state dump lists these services' objects only
+
+
+def _track_dumped_only() -> None:
+    from moto.core.common_models import BaseModel
+
+    def new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        instance = super(BaseModel, cls).__new__(cls)
+        if cls.__module__.startswith(_DUMPED):
+            cls.instances_tracked.append(instance)
+        return instance
+
+    BaseModel.__new__ = new  # type: ignore[method-assign,assignment]
+
+
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.events.models import EventsBackend
@@ -373,6 +393,7 @@ def apply(mail_dir: str | None = None) -> None:
 
     from infra import ses_emulation
 
+    _track_dumped_only()
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
     _keep_parsed_json_paths()
     _query_by_partition()

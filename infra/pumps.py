@@ -34,6 +34,7 @@ class Pump:
         self._thread: threading.Thread | None = None
         self.busy = False  # holding records that are not yet settled
         self.polls = 0  # completed polls, so a waiter can tell a poll began after it looked
+        self.taken = 0  # messages or stream records taken, so a waiter can tell work moved while it looked
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -92,6 +93,7 @@ class SqsPump(Pump):
         if not messages:
             return
         self.busy = True
+        self.taken += len(messages)
         try:
             self.deliver(messages)
         finally:
@@ -285,6 +287,7 @@ class StreamPump(Pump):
             response = self.streams.get_records(ShardIterator=self._current(shard_id, iterator), Limit=1000)
             self._iterators[shard_id] = response.get("NextShardIterator")
             for record in response.get("Records", []):
+                self.taken += 1
                 self._last_read[shard_id] = record["dynamodb"]["SequenceNumber"]
                 lambda_record = self.lambda_record(record)
                 # Filtered-out records are consumed without an invocation, as in Lambda.
@@ -450,6 +453,7 @@ class TapPump(Pump):
         if not messages:
             return
         self.busy = True
+        self.taken += len(messages)
         try:
             with self._lock:
                 for message in messages:

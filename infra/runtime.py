@@ -43,12 +43,20 @@ class LocalRuntime:
         parameters: dict[str, str] | None = None,
         concurrency: int = 1,
         mail_dir: str | Path | None = None,
+        batching_window: int | None = None,
     ) -> None:
-        """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them)."""
+        """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
+
+        `batching_window`: the most seconds a stream pump gathers records before it invokes (None:
+        each mapping's MaximumBatchingWindowInSeconds, as deployed). Tests pass 0: a window only
+        delays each hop of a cascade (the outbox publishers' 1 s cost every event a second locally,
+        where batches of 100 rarely fill); what a batch holds and how it fails stay as in AWS.
+        """
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
         self.port = port
         self.concurrency = concurrency
+        self.batching_window = batching_window
         self.issuer = DevIssuer(self.project_root)
         self.emulator = Emulator(mail_dir)
         self.stack: Stack | None = None
@@ -171,6 +179,8 @@ class LocalRuntime:
                 self._watched_queue_urls.append(queue.url)
                 pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
             elif mapping.kind == "dynamodb":
+                if self.batching_window is not None:
+                    mapping = replace(mapping, batching_window=min(mapping.batching_window, self.batching_window))
                 pumps.append(
                     StreamPump(
                         self.client("dynamodbstreams"),
@@ -268,22 +278,36 @@ class LocalRuntime:
         return self.schedules.fire_due(now)
 
     def drain(self, timeout: float = 60) -> None:
-        """Wait until every pumped queue and stream is empty and no invocation is in flight."""
+        """Wait until every pumped queue and stream is empty and no invocation is in flight.
+
+        Drained: a check finds no work (no pump holding records, no invocation, no visible message
+        in a watched queue), each stream is then read by a poll that began after that check, and no
+        message or record was taken and no invocation began or ended from before the check until
+        after those polls. Work moves only by those steps, so nothing moved while the check looked
+        (its reads are one after another, not one snapshot) and no stream record was left unread.
+        """
         deadline = time.monotonic() + timeout
-        quiet_checks = 0
-        seen = self._stream_polls()
-        while quiet_checks < 3:  # settled several polls in a row: work can cascade between sources
+        quiet: tuple[int, dict[str, int]] | None = None  # activity and stream polls at a check that found no work
+        while True:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"runtime not drained after {timeout}s: {self._pending_work()}")
-            time.sleep(0.1)
+            time.sleep(0.1)  # a check is 9 queue reads: more often only loads the emulator the functions need
+            activity = self._activity()
             if self._pending_work():
-                quiet_checks, seen = 0, self._stream_polls()
+                quiet = None
                 continue
             polls = self._stream_polls()
-            # A stream pump reports idle between polls: count a check only once each stream has
-            # been read by a poll that began after the previous check (two completed polls).
-            if all(polls[name] >= seen[name] + 2 for name in polls):
-                quiet_checks, seen = quiet_checks + 1, polls
+            if quiet is None or quiet[0] != activity:
+                quiet = (activity, polls)
+                continue
+            # A stream pump reports idle between polls: two completed polls since the check that
+            # found no work mean one began after it.
+            if all(polls[name] >= quiet[1][name] + 2 for name in polls):
+                return
+
+    def _activity(self) -> int:
+        taken = sum(p.taken for p in self.pumps)
+        return taken + (self.functions.activity if self.functions is not None else 0)
 
     def failed_deliveries(self) -> dict[str, int]:
         """Messages of each consumer queue that no pump holds and no consumer finished, by queue name:

@@ -319,16 +319,29 @@ def find_project_root(start: Path | None = None) -> Path:
     raise TemplateError(f"no {TEMPLATE_FILE} in {here} or any parent folder")
 
 
+# The SAM transform takes 1 to 2 s; a test process translates the same template a dozen times
+# (test modules, each runtime it starts): kept per template text, handed out as copies.
+_translated: dict[tuple[Path, str], TranslatedTemplate] = {}
+
+
 def translate(project_root: Path) -> TranslatedTemplate:
     """Load template.yaml and run the SAM transform on it (offline)."""
+    path = Path(project_root) / TEMPLATE_FILE
+    text = path.read_text()
+    key = (Path(project_root), text)
+    if key not in _translated:
+        _translated[key] = _translate(Path(project_root), path, text)
+    return copy.deepcopy(_translated[key])
+
+
+def _translate(project_root: Path, path: Path, text: str) -> TranslatedTemplate:
     import boto3
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
     from samtranslator.yaml_helper import yaml_parse
 
-    path = Path(project_root) / TEMPLATE_FILE
     try:
-        raw = yaml_parse(path.read_text())
+        raw = yaml_parse(text)
     except Exception as error:
         raise TemplateError(f"{path} is not valid YAML: {error}") from error
     code_dirs = _local_code_dirs(raw)

@@ -63,7 +63,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalRuntime]:
-    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0)
+    """One runtime per test worker, shared by every e2e test it runs (each isolated by a tenant of
+    its own): no stream batching window, which only delays each hop of a cascade (see LocalRuntime)."""
+    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0)
     runtime.start()
     try:
         yield runtime

@@ -100,7 +100,7 @@ def _send_jobs(stack: LocalRuntime, *jobs: dict[str, Any]) -> None:
     deadline = time.monotonic() + 120
     while any(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values()):
         assert time.monotonic() < deadline, "the jobs did not run"
-        time.sleep(0.5)
+        time.sleep(0.1)
     _drain(stack)
 
 

@@ -26,7 +26,7 @@ from tests.e2e.helpers import envelopes, settle
 
 SENDER = "EmailSenderFunction"
 SEND_QUEUE = "kontakt-dev-email-send"
-REDELIVERY_SECONDS = "2"  # the send queue's visibility timeout during these tests (360 in the template)
+REDELIVERY_SECONDS = "1"  # the send queue's visibility timeout during these tests (360 in the template)
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ def crashing_sender(stack: LocalRuntime, when: Literal["before", "after"], proof
         yield armed
 
 
-def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.5) -> T:
+def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.1) -> T:
     """Poll without draining: a crashed queue message keeps the queue busy until it is recorded."""
     deadline = time.monotonic() + timeout
     while True:
@@ -99,7 +99,7 @@ def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin
 def test_a_crash_between_claim_and_send_sends_once_after_the_window(
     stack: LocalRuntime, admin: Api, tenant: str
 ) -> None:
-    with crashing_sender(stack, "before", proof_window="4") as crash:
+    with crashing_sender(stack, "before", proof_window="2") as crash:
         message_id = _request(stack, tenant, "claimed@example.com")
         assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sending")
         assert _sent_mails(stack, message_id) == []  # died before SES
