@@ -210,7 +210,9 @@ class BodyTypeValidation(OpenAPIRequestValidationMiddleware):
 
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Response:
         route = app.context["_route"]
-        if route.include_in_schema:  # Powertools' own pages (swagger `?format=json`) read theirs
+        # Powertools' own pages (swagger `?format=json`) read theirs; a public link in a mail (no login:
+        # `security=[{}]`) gets parameters from link scanners and analytics (`utm_*`) and must still work.
+        if route.include_in_schema and route.security != [{}]:
             known = {param.alias for param in route.dependant.query_params}
             unknown = sorted(set(app.current_event.resolved_query_string_parameters or {}) - known)
             if unknown:
