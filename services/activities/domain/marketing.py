@@ -92,25 +92,6 @@ class MarketingActivityCreate(BaseModel):
     note: Note = None
 
 
-class MarketingActivity(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    contact_id: str
-    account_id: str | None = None
-    type: MarketingType
-    at: datetime
-    user_id: str | None = Field(None, description="Who made the contact (none for an automatic campaign send)")
-    subject: str | None = None
-    note: str | None = None
-    source: MarketingSource = MarketingSource.manual
-    source_id: str | None = Field(None, description="The email/SMS message id for automatic ones")
-    campaign_id: str | None = None
-    created_by: str
-    created_at: datetime
-    version: int = 1
-
-
 class MarketingActivitySummary(BaseModel):
     """A marketing activity in a list: without its note (`GET /marketing-activities/{id}`)."""
 
@@ -121,14 +102,18 @@ class MarketingActivitySummary(BaseModel):
     account_id: str | None = None
     type: MarketingType
     at: datetime
-    user_id: str | None = None
+    user_id: str | None = Field(None, description="Who made the contact (none for an automatic campaign send)")
     subject: str | None = None
     source: MarketingSource = MarketingSource.manual
-    source_id: str | None = None
+    source_id: str | None = Field(None, description="The email/SMS message id for automatic ones")
     campaign_id: str | None = None
     created_by: str
     created_at: datetime
     version: int = 1
+
+
+class MarketingActivity(MarketingActivitySummary):
+    note: str | None = None
 
 
 class StatRow(BaseModel):

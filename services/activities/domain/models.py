@@ -204,14 +204,15 @@ class AttachmentDownload(BaseModel):
     expires_in: int
 
 
-class Activity(BaseModel):
+class ActivitySummary(BaseModel):
+    """An activity in a list: without its description, memos and attachments (`GET /activities/{id}`)."""
+
     model_config = OUTPUT
 
     id: str
     kind: ActivityKind
     type: str
     subject: str
-    description: str | None = None
     start: Utc | None = None
     end: Utc | None = None
     due: Utc | None = None
@@ -227,52 +228,24 @@ class Activity(BaseModel):
     status: ActivityStatus = ActivityStatus.open
     completed_at: Utc | None = None
     points: int = Field(0, description="Activity points the responsible user earns (tenant rules)")
-    memos: list[Memo_] = Field(default_factory=list)
-    attachments: list[Attachment] = Field(default_factory=list)
     source: str = Field("manual", description="manual, call_list, mass_activity, ...")
     source_id: str | None = None
-    sequence: int = Field(0, description="Bumped on each change that a calendar must show (iCalendar SEQUENCE)")
     created_by: str
     created_at: Utc
     updated_at: Utc
     version: int = 1
 
+
+class Activity(ActivitySummary):
+    description: str | None = None
+    memos: list[Memo_] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+    sequence: int = Field(0, description="Bumped on each change that a calendar must show (iCalendar SEQUENCE)")
+
     @property
     def calendar_time(self) -> datetime | None:
         """When it sits in time: an event's start, a task's due date."""
         return self.start if self.kind == ActivityKind.event else self.due
-
-
-class ActivitySummary(BaseModel):
-    """An activity in a list: without its description, memos and attachments (`GET /activities/{id}`)."""
-
-    model_config = OUTPUT
-
-    id: str
-    kind: ActivityKind
-    type: str
-    subject: str
-    start: datetime | None = None
-    end: datetime | None = None
-    due: datetime | None = None
-    all_day: bool = False
-    location: str | None = None
-    account_id: str | None = None
-    contact_id: str | None = None
-    owner_id: str
-    category: str | None = None
-    crm_kind: str | None = None
-    crm_type: str | None = None
-    properties: list[str] = Field(default_factory=list)
-    status: ActivityStatus = ActivityStatus.open
-    completed_at: datetime | None = None
-    points: int = 0
-    source: str = "manual"
-    source_id: str | None = None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    version: int = 1
 
 
 def check_times(kind: ActivityKind, data: dict[str, Any]) -> None:
