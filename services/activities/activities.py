@@ -44,6 +44,7 @@ from services.activities.store import Record, new_record
 from shared import clock
 from shared.errors import (
     BadRequest,
+    Conflict,
     DomainError,
     FieldError,
     Forbidden,
@@ -59,6 +60,9 @@ from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
+# An activity is one item (DynamoDB: 400 KB) and travels whole in its events (EventBridge: 256 KB):
+# its memos together hold at most this much text, in UTF-8 bytes, beside a 10,000-character description.
+MEMO_BYTES = 128 * 1024
 # The hooks the feature modules register (features.py names them; reading a list loads them all).
 Hook = Callable[[Caller, UnitOfWork, Activity | None, Activity | None], None]
 _HOOKS: Hooks[Hook] = Hooks(FEATURES)
@@ -351,13 +355,21 @@ def delete_activity(caller: Caller, activity_id: str) -> None:
         files.delete(files.file_key(caller.tenant, KIND, activity_id, attachment.id))
 
 
-def _append(caller: Caller, activity_id: str, field_name: str, item: dict[str, Any]) -> Activity:
+def _append(
+    caller: Caller,
+    activity_id: str,
+    field_name: str,
+    item: dict[str, Any],
+    fits: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> Activity:
     def run() -> Activity:
         record, before = _changeable(caller, activity_id)
         after = before.model_copy(deep=True)
         items = [*getattr(before, field_name)]
         after_data = after.model_dump()
         after_data[field_name] = [*[i.model_dump() for i in items], item]
+        if fits is not None:
+            fits(after_data[field_name])
         after_data["updated_at"] = clock.now()
         after = Activity.model_validate(after_data)
         uow = UnitOfWork()
@@ -370,7 +382,13 @@ def _append(caller: Caller, activity_id: str, field_name: str, item: dict[str, A
 
 def add_memo(caller: Caller, activity_id: str, body: MemoCreate) -> Activity:
     memo = Memo_(id=new_id(), text=body.text, author_id=caller.user_id, created_at=clock.now())
-    return _append(caller, activity_id, "memos", memo.model_dump())
+    return _append(caller, activity_id, "memos", memo.model_dump(), _memos_fit)
+
+
+def _memos_fit(memos: list[dict[str, Any]]) -> None:
+    used = sum(len(str(memo["text"]).encode()) for memo in memos)
+    if used > MEMO_BYTES:
+        raise Conflict(f"The activity's memos are full ({MEMO_BYTES // 1024} KB of text): start another activity.")
 
 
 def _folder(caller: Caller, activity_id: str) -> files.Folder:

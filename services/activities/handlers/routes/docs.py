@@ -135,7 +135,8 @@ DOCS = ServiceDocs(
         "activities.reopen": Doc("Reopen an activity", f"Sets a done activity back to `open`.\n\n{CHANGER}"),
         "activities.memos.create": Doc(
             "Add a memo",
-            f"Appends a memo, stamped with its author and time.\n\n{ANYONE}",
+            "Appends a memo, stamped with its author and time. An activity's memos hold at most 128 KB of "
+            f"text together (UTF-8): one more is a 409 (start another activity).\n\n{ANYONE}",
             request={"text": "She wants the offer by Friday."},
         ),
         "activities.attachments.create": Doc(
