@@ -22,7 +22,6 @@ from services.activities import events as ev
 from services.activities.domain.crm import classify
 from services.activities.domain.models import (
     Activity,
-    ActivityBatch,
     ActivityCreate,
     ActivityKind,
     ActivityStatus,
@@ -31,9 +30,6 @@ from services.activities.domain.models import (
     AttachmentCreate,
     AttachmentDownload,
     AttachmentUpload,
-    BatchCreate,
-    BatchResult,
-    BatchResults,
     Memo_,
     MemoCreate,
     check_times,
@@ -45,13 +41,10 @@ from shared import clock
 from shared.errors import (
     BadRequest,
     Conflict,
-    DomainError,
     FieldError,
     Forbidden,
     NotFound,
-    Problem,
     ValidationFailed,
-    problem_body,
 )
 from shared.features import Hooks
 from shared.ids import new_id
@@ -265,24 +258,6 @@ def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
         return activity
 
     return commit(run)
-
-
-def run_batch(caller: Caller, body: ActivityBatch) -> BatchResults:
-    """Create and change activities, each item in its own transaction (as its own request would),
-    in order: a refused item is answered with its problem and the others are done all the same."""
-    results: list[BatchResult] = []
-    for index, item in enumerate(body.items):
-        try:
-            if isinstance(item, BatchCreate):
-                made = create_activity(caller, item.activity)
-                results.append(BatchResult(index=index, status=201, activity=made))
-            else:
-                changed = update_activity(caller, item.id, item.changes)
-                results.append(BatchResult(index=index, status=200, activity=changed))
-        except DomainError as error:
-            problem = problem_body(error.status, error.code, error.title, error.detail, error.errors)
-            results.append(BatchResult(index=index, status=error.status, problem=Problem.model_validate(problem)))
-    return BatchResults(results=results)
 
 
 def get_activity(caller: Caller, activity_id: str) -> Activity:

@@ -14,14 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from shared.errors import FieldError, Problem, ValidationFailed, register_union_tags
+from shared.errors import FieldError, ValidationFailed
 from shared.types import (
     INPUT,
     NOT_BLANK,
     OUTPUT,
     Code,
     CodeList,
-    Id,
     Name200,
     OptCode,
     OptId,
@@ -273,56 +272,3 @@ def check_times(kind: ActivityKind, data: dict[str, Any]) -> None:
 
 def _as_dt(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-# ---------------------------------------------------------------------------------------------
-# Batches
-# ---------------------------------------------------------------------------------------------
-
-MAX_BATCH = 100
-
-
-class BatchCreate(BaseModel):
-    """Create an activity (as `POST /activities`)."""
-
-    model_config = INPUT
-
-    op: Literal["create"]
-    activity: ActivityCreate
-
-
-class BatchUpdate(BaseModel):
-    """Change the activity `id` (as `PATCH /activities/{id}`)."""
-
-    model_config = INPUT
-
-    op: Literal["update"]
-    id: Id
-    changes: ActivityUpdate
-
-
-BatchItem = Annotated[BatchCreate | BatchUpdate, Field(discriminator="op")]
-register_union_tags(["create", "update"])  # error paths read items.0.activity.subject
-
-
-class ActivityBatch(BaseModel):
-    model_config = INPUT
-
-    items: list[BatchItem] = Field(
-        min_length=1,
-        max_length=MAX_BATCH,
-        description=f"At most {MAX_BATCH}; each is done in its own transaction, in order, whatever the others' fate",
-    )
-
-
-class BatchResult(BaseModel):
-    """What became of one item: its activity (201 created, 200 changed) or the problem that refused it."""
-
-    index: int = Field(description="The item's place in the request, from 0")
-    status: int = Field(description="201, 200, or the status the item alone would have been answered")
-    activity: Activity | None = None
-    problem: Problem | None = None
-
-
-class BatchResults(BaseModel):
-    results: list[BatchResult] = Field(description="One per item, in the request's order")

@@ -17,21 +17,28 @@ def test_a_batch_answers_each_item_and_a_refused_item_leaves_the_others_done(api
     mine = created(user.post("/activities", json=CALL))
     theirs = created(other.post("/activities", json=TASK))
     items = [
-        {"op": "create", "activity": TASK},
-        {"op": "create", "activity": {**CALL, "type": "fax"}},  # no such activity type
-        {"op": "update", "id": mine["id"], "changes": {"subject": "Call back", "status": "completed"}},
-        {"op": "update", "id": theirs["id"], "changes": {"subject": "Mine now"}},  # not the caller's to change
-        {"op": "update", "id": "01NOSUCHACTIVITY000000000", "changes": {"subject": "x"}},
-        {"op": "create", "activity": {**TASK, "subject": "Last"}},
+        TASK,
+        {**CALL, "type": "fax"},  # no such activity type
+        {"id": mine["id"], "subject": "Call back", "status": "completed"},
+        {"id": theirs["id"], "subject": "Mine now"},  # not the caller's to change
+        {"id": "01NOSUCHACTIVITY000000000", "subject": "x"},
+        {"type": "task", "due": "2030-03-02T09:00:00Z"},  # no subject: this item alone is refused
+        {"id": mine["id"], "subject": "Moved", "colour": "red"},  # a field updates do not take
+        {**TASK, "subject": "Last"},
     ]
     results = ok(user.post("/activities/batch", json={"items": items}))["results"]
-    assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 422), (2, 200), (3, 403), (4, 404), (5, 201)]
-    assert results[0]["activity"]["due"] == "2030-03-02T07:00:00Z" and results[0]["problem"] is None
+    assert [(r["index"], r["status"]) for r in results] == [
+        (0, 201), (1, 422), (2, 200), (3, 403), (4, 404), (5, 422), (6, 422), (7, 201)
+    ]  # fmt: skip
+    assert results[0]["record"]["due"] == "2030-03-02T07:00:00Z" and results[0]["problem"] is None
+    assert results[0]["id"] == results[0]["record"]["id"]
     refused = results[1]["problem"]
     assert refused["status"] == 422 and [e["field"] for e in refused["errors"]] == ["type"]
-    assert results[1]["activity"] is None
-    assert results[2]["activity"]["subject"] == "Call back" and results[2]["activity"]["status"] == "completed"
+    assert results[1]["record"] is None
+    assert results[2]["record"]["subject"] == "Call back" and results[2]["record"]["status"] == "completed"
     assert (results[3]["problem"]["code"], results[4]["problem"]["code"]) == ("forbidden", "not_found")
+    assert [e["field"] for e in results[5]["problem"]["errors"]] == ["subject"]
+    assert [e["field"] for e in results[6]["problem"]["errors"]] == ["colour"]
     # what was done is stored, what was refused is not
     assert ok(user.get(f"/activities/{mine['id']}"))["subject"] == "Call back"
     assert ok(user.get(f"/activities/{theirs['id']}"))["subject"] == TASK["subject"]
@@ -42,11 +49,10 @@ def test_a_batch_answers_each_item_and_a_refused_item_leaves_the_others_done(api
 def test_a_batch_that_is_not_one_is_refused_whole(api: Any) -> None:
     user = api.as_(new_tenant(), "u1", "user")
     assert_problem(user.post("/activities/batch", json={"items": []}), 422, "items")
-    too_many = [{"op": "create", "activity": TASK}] * 101
+    too_many = [TASK] * 101
     assert_problem(user.post("/activities/batch", json={"items": too_many}), 422, "items")
-    assert_problem(user.post("/activities/batch", json={"items": [{"op": "delete", "id": "x"}]}), 422)
-    no_subject = {"op": "create", "activity": {"type": "task", "due": "2030-03-02T09:00:00Z"}}
-    assert_problem(user.post("/activities/batch", json={"items": [no_subject]}), 422, "items.0.activity.subject")
+    assert_problem(user.post("/activities/batch", json={"items": [TASK], "extra": 1}), 422, "extra")
+    assert_problem(user.post("/activities/batch", json=[TASK]), 422, "body")
     assert ok(user.get("/activities"))["items"] == []  # nothing of a refused batch is done
 
 

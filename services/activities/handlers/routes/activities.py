@@ -10,7 +10,6 @@ from pydantic import AwareDatetime
 from services.activities import activities
 from services.activities.domain.models import (
     Activity,
-    ActivityBatch,
     ActivityCreate,
     ActivityStatus,
     ActivitySummary,
@@ -19,10 +18,10 @@ from services.activities.domain.models import (
     AttachmentCreate,
     AttachmentDownload,
     AttachmentUpload,
-    BatchResults,
     MemoCreate,
 )
 from services.activities.handlers.common import caller
+from shared import bulk
 from shared.errors import BadRequest, FieldError
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import MAX_ITEMS, Cursor, Id, IdItem, Limit, OptCodeQuery, OptIdQuery, located, no_content
@@ -35,10 +34,15 @@ def create_activity(body: Annotated[ActivityCreate, Body()]) -> Activity:
     return activities.create_activity(caller(router), body)
 
 
+ActivityBatch = bulk.request_model("Activity", ActivityCreate, ActivityUpdate)
+
+
 @router.post("/activities/batch")
-def batch_activities(body: Annotated[ActivityBatch, Body()]) -> BatchResults:
-    """Create (`op: create`) and change (`op: update`) up to 100 activities; 200 with one result per item."""
-    return activities.run_batch(caller(router), body)
+def batch_activities(body: Annotated[ActivityBatch, Body()]) -> bulk.BatchResponse[Activity]:  # type: ignore[valid-type]
+    items = body.items  # type: ignore[attr-defined]
+    return bulk.run(
+        caller(router), items, ActivityCreate, ActivityUpdate, activities.create_activity, activities.update_activity
+    )
 
 
 Ids = Annotated[

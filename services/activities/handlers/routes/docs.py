@@ -90,17 +90,12 @@ DOCS = ServiceDocs(
         ),
         "activities.batch": Doc(
             "Create or update up to 100 activities",
-            'Each item is `{"op": "create", "activity": {...}}` or `{"op": "update", "id": ..., '
-            '"changes": {...}}` and runs on its own, with the rules of `POST /activities` and `PATCH '
-            "/activities/{activity_id}`: the answer lists each item's `status` and its activity or problem, so one "
-            "bad item does not stop the others. A batch that is not of this shape is refused whole (422). Send an "
-            f"`Idempotency-Key` to retry a batch safely.\n\n{ANYONE}",
-            request={
-                "items": [
-                    {"op": "create", "activity": EVENT},
-                    {"op": "update", "id": ULID, "changes": {"subject": "Moved"}},
-                ]
-            },
+            "An item without `id` is a create (the body of `POST /activities`), one with `id` an update (`id` "
+            "and the body of `PATCH /activities/{activity_id}`). Each item is validated, checked and written on "
+            "its own, so a refused item does not stop the others: the answer is 200 with one result per item in "
+            "order (`index`, `status`, `id`, `record` or `problem`). Send an `Idempotency-Key` to retry a batch "
+            f"safely.\n\n{ANYONE}",
+            request={"items": [EVENT, {"id": ULID, "subject": "Moved"}]},
         ),
         "activities.create": Doc(
             "Create an activity",

@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts, batch, lookup
+from services.directory import accounts, lookup
 from services.directory.domain.models import Account, AccountCreate, AccountUpdate
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
+from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, no_content
 from shared.types import CODE_PATTERN
@@ -22,12 +23,15 @@ def create_account(body: Annotated[AccountCreate, Body()]) -> Account:
     return accounts.create_account(caller(router), body)
 
 
+AccountBatch = bulk.request_model("Account", AccountCreate, AccountUpdate)
+
+
 @router.post("/accounts/batch")
-def batch_accounts(body: Annotated[batch.BatchRequest, Body()]) -> batch.BatchResponse[Account]:
-    results = batch.run(
-        caller(router), body.items, AccountCreate, AccountUpdate, accounts.create_account, accounts.update_account
+def batch_accounts(body: Annotated[AccountBatch, Body()]) -> bulk.BatchResponse[Account]:  # type: ignore[valid-type]
+    items = body.items  # type: ignore[attr-defined]
+    return bulk.run(
+        caller(router), items, AccountCreate, AccountUpdate, accounts.create_account, accounts.update_account
     )
-    return batch.BatchResponse[Account](results=results)
 
 
 @router.get("/accounts")

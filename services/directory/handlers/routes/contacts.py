@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts, batch, lookup
+from services.directory import accounts, lookup
 from services.directory.domain.models import Contact, ContactCreate, ContactUpdate
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
+from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, no_content
 
@@ -21,12 +22,15 @@ def create_contact(body: Annotated[ContactCreate, Body()]) -> Contact:
     return accounts.create_contact(caller(router), body)
 
 
+ContactBatch = bulk.request_model("Contact", ContactCreate, ContactUpdate)
+
+
 @router.post("/contacts/batch")
-def batch_contacts(body: Annotated[batch.BatchRequest, Body()]) -> batch.BatchResponse[Contact]:
-    results = batch.run(
-        caller(router), body.items, ContactCreate, ContactUpdate, accounts.create_contact, accounts.update_contact
+def batch_contacts(body: Annotated[ContactBatch, Body()]) -> bulk.BatchResponse[Contact]:  # type: ignore[valid-type]
+    items = body.items  # type: ignore[attr-defined]
+    return bulk.run(
+        caller(router), items, ContactCreate, ContactUpdate, accounts.create_contact, accounts.update_contact
     )
-    return batch.BatchResponse[Contact](results=results)
 
 
 PhoneQuery = Annotated[
