@@ -55,7 +55,7 @@ def _zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise PydanticCustomError(
             "unknown_time_zone",
-            "unknown time zone {zone!r} (use an IANA name such as Europe/Helsinki)",
+            "unknown time zone '{zone}' (use an IANA name such as Europe/Helsinki)",
             {"zone": value},
         ) from None
     return value

@@ -51,9 +51,9 @@ def test_references_the_directory_does_not_know_or_that_do_not_belong_together_a
     moved = ok(admin.patch(f"/activities/{good['id']}", json={"contact_id": None, "account_id": foreign}))
     assert (moved["contact_id"], moved["account_id"]) == (None, foreign)
     items = [
-        {"op": "create", "activity": {**TASK, "contact_id": LONG_AGO}},
-        {"op": "create", "activity": {**TASK, "contact_id": member, "account_id": own}},
-        {"op": "update", "id": good["id"], "changes": {"contact_id": member}},  # its account is foreign now
+        {**TASK, "contact_id": LONG_AGO},
+        {**TASK, "contact_id": member, "account_id": own},
+        {"id": good["id"], "contact_id": member},  # its account is foreign now
     ]
     results = ok(admin.post("/activities/batch", json={"items": items}))["results"]
     assert [r["status"] for r in results] == [422, 201, 422]

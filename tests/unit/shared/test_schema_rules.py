@@ -83,3 +83,4 @@ def test_a_time_zone_is_one_of_the_listed_names_and_only_those() -> None:
         with pytest.raises(ValidationError) as refused:
             adapter.validate_python(name)
         assert refused.value.errors()[0]["type"] == "unknown_time_zone"
+        assert f"unknown time zone '{name}'" in refused.value.errors()[0]["msg"]  # the name, not a template
