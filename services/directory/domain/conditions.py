@@ -169,23 +169,9 @@ class TargetGroupSummary(BaseModel):
     version: int = 1
 
 
-class TargetGroup(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    number: str
-    name: str
-    category: str | None = None
+class TargetGroup(TargetGroupSummary):
     description: str | None = None
-    public: bool = False
     conditions: list[Condition] = Field(default_factory=list)
-    match: Match = "all"
-    type: TargetGroupType = "static"
-    static_member_count: int = 0
-    owner: Owner
-    created_at: datetime
-    updated_at: datetime
-    version: int = 1
 
 
 def new_target_group(

@@ -45,15 +45,8 @@ class ListTypeSummary(BaseModel):
     version: int = 1
 
 
-class ListType(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    name: str
+class ListType(ListTypeSummary):
     description: str = ""
-    created_at: datetime
-    updated_at: datetime
-    version: int = 1
 
 
 class OptOutCreate(BaseModel):
