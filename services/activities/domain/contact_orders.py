@@ -274,10 +274,10 @@ class ContactOrderSummary(BaseModel):
 
     id: str
     number: str
-    sequence_number: int
+    sequence_number: int = Field(description="The running number without its prefix")
     subject: str
     account_id: str
-    customer_name: str | None = None
+    customer_name: str | None = Field(None, description="Set when the order added a new customer")
     facility_id: str | None = None
     facility_name: str | None = None
     service_object: str | None = None
@@ -297,40 +297,15 @@ class ContactOrderSummary(BaseModel):
     version: int = 1
 
 
-class ContactOrder(BaseModel):
-    model_config = OUTPUT
-
-    id: str
-    number: str
-    sequence_number: int = Field(description="The running number without its prefix")
-    subject: str
-    account_id: str
-    customer_name: str | None = Field(None, description="Set when the order added a new customer")
+class ContactOrder(ContactOrderSummary):
     customer_created: bool = Field(False, description="The order added this customer to the register")
-    facility_id: str | None = None
-    facility_name: str | None = None
-    service_object: str | None = None
-    contact_id: str | None = None
-    status: str
-    location: Location | None = None
-    hours_spent: Hours = Decimal(0)
     time_entries: list[TimeEntry] = Field(default_factory=list)
-    planned_date: date | None = None
-    owner_id: str
-    assignee_ids: list[str] = Field(default_factory=list)
-    notes_count: int = 0
-    last_note_at: datetime | None = None
     attachments: list[Attachment] = Field(default_factory=list)
-    closed: bool = False
-    closed_at: datetime | None = None
     closed_by: str | None = None
     converted_at: datetime | None = None
     converted_by: str | None = None
     sales_order_id: str | None = Field(None, description="The sales order the conversion asks invoicing to open")
     created_by: str
-    created_at: datetime
-    updated_at: datetime
-    version: int = 1
 
     @property
     def members(self) -> set[str]:
