@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenA
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from pydantic import TypeAdapter
 
-from shared import conventions, idempotency, preconditions
+from shared import conventions, idempotency, preconditions, ratelimit
 from shared.auth import AuthContext, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -264,11 +264,12 @@ class Resolver(APIGatewayHttpResolver):
         routes = (*self._static_routes, *self._dynamic_routes)
         docs = service_docs(getattr(route.func, "__module__", "") for route in routes)
         conditioned = preconditions.document_conditions(idempotency.document(document))
-        documented = with_operation_docs(with_problem_responses(conditioned, declared), docs)
+        documented = with_operation_docs(ratelimit.document(with_problem_responses(conditioned, declared)), docs)
         return OpenAPI.model_validate(conventions.with_headers(documented))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        answer = idempotency.handle(event, lambda: self._answer(event, context))  # a retried POST: the first answer
+        # The tenant's rate limit first (a refused request claims no key); a retried POST: the first answer.
+        answer = ratelimit.handle(event, lambda: idempotency.handle(event, lambda: self._answer(event, context)))
         answer = with_instance(answer, str(event.get("rawPath") or ""))
         return conventions.finish(answer, event, lambda body: self._location(event, body))
 
@@ -358,9 +359,15 @@ ANSWERS = {
     413: ("PayloadTooLarge", f"Payload too large: the body is over {MAX_BODY_BYTES} bytes"),
     415: ("UnsupportedMediaType", "Unsupported media type: the body is not application/json"),
     422: ("ValidationFailed", "Validation failed: `errors` names each field"),
-    429: ("TooManyRequests", "Too many requests: the API's throttling limit was reached (answered by API Gateway)"),
+    429: (
+        "TooManyRequests",
+        "Too many requests: the tenant's rate limit (a problem, `rate_limited`, with `Retry-After`) or API Gateway's"
+        " throttling of the route (its own JSON, no `Retry-After`) was reached",
+    ),
     503: ("Unavailable", "Unavailable: a service this depends on did not answer; retry later"),
 }
+# The 429 of an operation without a login: only API Gateway's throttling answers it.
+GATEWAY_THROTTLED = ("GatewayThrottled", "Too many requests: API Gateway's throttling of the route was reached")
 GATEWAY_ERROR = {
     "description": "An error answered by API Gateway itself, before the function runs",
     "properties": {"message": {"type": "string"}},
@@ -386,7 +393,8 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     - an `Idempotency-Key` header (`shared/idempotency.py`): 409 (a request with the key still
       runs) and 422 (the key was used for another request);
     - every operation: 400 (a query parameter it does not take: `BodyTypeValidation`; a bad cursor
-      or an unsupported combination of parameters) and 429 (API Gateway's throttling);
+      or an unsupported combination of parameters) and 429 (API Gateway's throttling; with a login
+      also the tenant's rate limit, `shared.ratelimit`);
     and the statuses its handler declares with `shared.routes.answers`.
     """
     statuses = {400, 429, *declared}
@@ -408,15 +416,19 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     return statuses
 
 
-def _answer(status: int) -> dict[str, Any]:
-    """The shared response of an error status (components.responses)."""
+def _answer(status: int, signed_in: bool = True) -> dict[str, Any]:
+    """The shared response of an error status (components.responses); a 429 of an operation
+    without a login is API Gateway's alone (`GATEWAY_THROTTLED`)."""
     content: dict[str, Any] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
-    if status == 429:
-        content = gateway
-    elif status in (401, 413):  # also API Gateway's own: its JWT authorizer's, its 10 MB payload limit's
+    if status == 429 and not signed_in:
+        return {"description": GATEWAY_THROTTLED[1], "content": gateway}
+    if status in (401, 413, 429):  # also API Gateway's own: its JWT authorizer's, its payload limit's, its throttling's
         content = {**content, **gateway}
-    return {"description": ANSWERS[status][1], "content": content}
+    answer: dict[str, Any] = {"description": ANSWERS[status][1], "content": content}
+    if status == 429:  # the kernel's: the tenant's rate limit (`shared.ratelimit`)
+        answer["headers"] = ratelimit.response_headers(throttled=True)
+    return answer
 
 
 def _no_content(responses: dict[str, Any]) -> None:
@@ -460,8 +472,9 @@ def with_problem_responses(
                 operation["security"] = default_security
             facts = {**operation, "security": operation.get("security") or []}
             for status in sorted(operation_answers(facts, method, (declared or {}).get((path, method), frozenset()))):
-                name = ANSWERS[status][0]
-                shared.setdefault(name, _answer(status))
+                signed_in = ratelimit.signed_in(facts)
+                name = GATEWAY_THROTTLED[0] if status == 429 and not signed_in else ANSWERS[status][0]
+                shared.setdefault(name, _answer(status, signed_in))
                 responses.setdefault(str(status), {"$ref": f"#/components/responses/{name}"})
             operation["responses"] = dict(sorted(responses.items()))
     return document

@@ -139,14 +139,14 @@ DOCUMENTED_HEADERS: dict[str, dict[str, Any]] = {
 def with_headers(document: dict[str, Any]) -> dict[str, Any]:
     """Document the request ids on every response of every operation and `Location` on every 201.
 
-    `X-Request-Id` is on every answer of a function; API Gateway's own (its throttling's 429) carry
-    only `apigw-requestid`."""
+    `X-Request-Id` is on every answer of a function; API Gateway's own (its throttling's 429 of an
+    operation without a login, `GatewayThrottled`) carry only `apigw-requestid`."""
     components = document.setdefault("components", {})
     components.setdefault("headers", {}).update(DOCUMENTED_HEADERS)
     gateway_id = {"apigw-requestid": {"$ref": "#/components/headers/ApiGatewayRequestId"}}
     request_id = {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}, **gateway_id}
     for name, response in components.get("responses", {}).items():
-        response.setdefault("headers", {}).update(gateway_id if name == "TooManyRequests" else request_id)
+        response.setdefault("headers", {}).update(gateway_id if name == "GatewayThrottled" else request_id)
     for item in document.get("paths", {}).values():
         for operation in item.values():
             if not isinstance(operation, dict):

@@ -101,7 +101,7 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
     """`lambda_env("DirectoryApiFunction")` sets that function's environment; returns its context."""
     from aws_lambda_powertools.utilities import parameters
 
-    from shared import outbox, secrets, settings
+    from shared import outbox, ratelimit, secrets, settings
     from shared.store import bind_table
 
     aws, stack = emulator
@@ -116,6 +116,7 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
         parameters.base.DEFAULT_PROVIDERS.clear()  # their clients know the previous module's emulator
         outbox._events_client.cache_clear()
         outbox._sqs_client.cache_clear()
+        ratelimit.reset()  # each test's requests start with full buckets, as after a cold start
         if "TABLE_NAME" in function.environment:
             bind_table(function.environment["TABLE_NAME"])
         return Context(function)
