@@ -1,0 +1,64 @@
+"""Routes that do bulk work (batches, imports, a contact's export, mass activities, a campaign's
+send) and search have routes and stage throttles of their own in template.yaml (`RouteSettings`),
+lower than the stage's default, and the local gateway enforces them as API Gateway does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from infra.gateway import Gateway, RouteTable
+from infra.template import Stack, Throttle, find_project_root, load_stack
+
+BULK = {
+    ("POST", "/contacts/batch"): "POST /contacts/batch",
+    ("POST", "/accounts/batch"): "POST /accounts/batch",
+    ("POST", "/activities/batch"): "POST /activities/batch",
+    ("POST", "/imports"): "ANY /imports",
+    ("GET", "/contacts/01JAAAAAAAAAAAAAAAAAAAAAAA/export"): "GET /contacts/{contact_id}/export",
+    ("POST", "/mass-activities"): "POST /mass-activities",
+    ("POST", "/campaigns/01JAAAAAAAAAAAAAAAAAAAAAAA/send"): "POST /campaigns/{campaign_id}/send",
+}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return load_stack(find_project_root())
+
+
+def test_bulk_routes_and_search_have_lower_limits_than_the_stage(stack: Stack) -> None:
+    assert stack.throttle == Throttle(rate=50.0, burst=100)
+    expected = {*BULK.values(), "ANY /search"}
+    assert set(stack.route_throttles) == expected
+    for key in BULK.values():
+        assert stack.route_throttles[key] == Throttle(rate=5.0, burst=10)
+    assert stack.route_throttles["ANY /search"] == Throttle(rate=20.0, burst=40)
+
+
+@pytest.mark.parametrize(("request_line", "route_key"), list(BULK.items()))
+def test_each_bulk_request_takes_its_own_route(stack: Stack, request_line: tuple[str, str], route_key: str) -> None:
+    found = RouteTable(stack.routes).match(*request_line)
+    assert found is not None and found[0].route_key == route_key
+    assert found[0].auth_required
+
+
+def test_other_requests_of_the_same_paths_keep_the_shared_routes(stack: Stack) -> None:
+    table = RouteTable(stack.routes)
+    assert table.match("GET", "/contacts/batch")[0].route_key == "ANY /contacts/{proxy+}"  # type: ignore[index]
+    assert table.match("GET", "/mass-activities")[0].route_key == "ANY /mass-activities"  # type: ignore[index]
+    assert table.match("POST", "/campaigns/x/pause")[0].route_key == "ANY /campaigns/{proxy+}"  # type: ignore[index]
+
+
+def test_the_gateway_throttles_a_bulk_route_beyond_its_burst_and_leaves_the_others(stack: Stack) -> None:
+    invoked: list[Any] = []
+    gateway = Gateway(stack, issuer=None, invoke=lambda f, e: invoked.append(f), events=lambda _: [])  # type: ignore[arg-type]
+    client = Client(gateway)
+    # No token: API Gateway's 401 after the throttle took its token, as a request with a bad token would.
+    answers = [client.post("/contacts/batch", json={"items": []}) for _ in range(11)]
+    assert [a.status_code for a in answers] == [401] * 10 + [429]
+    assert json.loads(answers[-1].data) == {"message": "Too Many Requests"}
+    assert client.post("/contacts", json={}).status_code == 401  # another route: the stage's own bucket
+    assert not invoked
