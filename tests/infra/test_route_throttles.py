@@ -34,7 +34,7 @@ def test_bulk_routes_and_search_have_lower_limits_than_the_stage(stack: Stack) -
     expected = {*BULK.values(), "ANY /search"}
     assert set(stack.route_throttles) == expected
     for key in BULK.values():
-        assert stack.route_throttles[key] == Throttle(rate=5.0, burst=10)
+        assert stack.route_throttles[key] == Throttle(rate=5.0, burst=20)
     assert stack.route_throttles["ANY /search"] == Throttle(rate=20.0, burst=40)
 
 
@@ -57,8 +57,8 @@ def test_the_gateway_throttles_a_bulk_route_beyond_its_burst_and_leaves_the_othe
     gateway = Gateway(stack, issuer=None, invoke=lambda f, e: invoked.append(f), events=lambda _: [])  # type: ignore[arg-type]
     client = Client(gateway)
     # No token: API Gateway's 401 after the throttle took its token, as a request with a bad token would.
-    answers = [client.post("/contacts/batch", json={"items": []}) for _ in range(11)]
-    assert [a.status_code for a in answers] == [401] * 10 + [429]
+    answers = [client.post("/contacts/batch", json={"items": []}) for _ in range(21)]
+    assert [a.status_code for a in answers] == [401] * 20 + [429]
     assert json.loads(answers[-1].data) == {"message": "Too Many Requests"}
     assert client.post("/contacts", json={}).status_code == 401  # another route: the stage's own bucket
     assert not invoked
