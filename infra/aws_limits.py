@@ -25,7 +25,6 @@ docs/decisions.md lists each limit with its AWS source.
 
 from __future__ import annotations
 
-import base64
 import copy
 import functools
 import logging
@@ -359,8 +358,7 @@ def _sized_mail(original: Callable[..., Any]) -> Callable[..., Any]:
         from moto.core.exceptions import JsonRESTError
 
         content = json.loads(self.body or "{}").get("Content") or {}
-        data = (content.get("Raw") or {}).get("Data")
-        size = len(base64.b64decode(data)) if data else 0
+        size = _binary_length((content.get("Raw") or {}).get("Data") or "")
         if size > SES_V2_MESSAGE_MAX_BYTES:
             error = JsonRESTError(
                 "BadRequestException", f"Message length is more than {SES_V2_MESSAGE_MAX_BYTES} bytes long: '{size}'."
