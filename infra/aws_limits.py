@@ -29,7 +29,8 @@ import copy
 import functools
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger("kontakt.emulator.limits")
@@ -241,10 +242,18 @@ def _sized_put(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def updated_size(
-    backend: Any, table_name: str, key: dict[str, Any], expression: str, names: Any, values: Any
-) -> int | None:
-    """The size the item would have after the update (run on a copy); None if moto cannot tell,
-    which then answers the update itself (its validation errors, conditions ...)."""
+    backend: Any,
+    table_name: str,
+    key: dict[str, Any],
+    expression: str,
+    names: Any,
+    values: Any,
+    precise: bool = False,
+) -> tuple[int, int] | None:
+    """The item's size after the update, and how much more it may be: (size, 0) when the update ran
+    on a copy, (the size before, the most it can add) when that stays within 400 KB and `precise` is
+    not asked. None if moto cannot tell, which then answers the update itself (its validation
+    errors, conditions ...)."""
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
@@ -255,6 +264,10 @@ def updated_size(
         hash_key = DynamoType(key[table.hash_key_attr])
         range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
         current = table.get_item(hash_key, range_key)
+        size = item_size(current.attrs) if current is not None else item_size(key)
+        slack = _growth_bound(size, expression, names, values)
+        if not precise and size + slack <= DYNAMODB_ITEM_MAX_BYTES:
+            return size, slack  # within the limit whatever the update does: not run twice
         item = copy.deepcopy(current) if current is not None else Item(hash_key, range_key, dict(key))
         ast = UpdateExpressionValidator(
             UpdateExpressionParser.make(expression),
@@ -267,7 +280,20 @@ def updated_size(
         UpdateExpressionExecutor(ast, item, names).execute()
     except Exception:
         return None
-    return item_size(item.attrs)
+    return item_size(item.attrs), 0
+
+
+def _growth_bound(size: int, expression: str, names: Any, values: Any) -> int:
+    """At most what an update can add to an item of `size`: each action (fewer than its commas and
+    clauses) writes one value no larger than two operands (list_append), each no larger than the
+    item or every value given, under a name no longer than the expression and every name given."""
+    given = sum(value_size(v) for v in (values or {}).values())
+    named = sum(len(str(n).encode("utf-8")) for n in (names or {}).values())
+    actions = expression.count(",") + 4  # SET, REMOVE, ADD, DELETE
+    return actions * (2 * (size + given) + len(expression.encode("utf-8")) + named + 4)
+
+
+_checked = threading.local()  # set while a transaction writes what it checked already (this thread)
 
 
 def _sized_update(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -282,11 +308,11 @@ def _sized_update(original: Callable[..., Any]) -> Callable[..., Any]:
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        if update_expression:
-            size = updated_size(
+        if update_expression and not getattr(_checked, "active", False):
+            found = updated_size(
                 self, table_name, key, update_expression, expression_attribute_names, expression_attribute_values
             )
-            if size is not None and size > DYNAMODB_ITEM_MAX_BYTES:
+            if found is not None and found[0] > DYNAMODB_ITEM_MAX_BYTES:
                 raise _validation(ITEM_TO_UPDATE_TOO_LARGE)
         return original(
             self,
@@ -302,27 +328,39 @@ def _sized_update(original: Callable[..., Any]) -> Callable[..., Any]:
     return update_item
 
 
-def transaction_sizes(backend: Any, transact_items: Iterable[dict[str, Any]]) -> list[tuple[str, str] | None]:
+def transaction_sizes(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, str] | None]:
     """Per action, the ValidationError reason of an item over 400 KB (None: within); raises the
     ValidationException of a transaction whose items pass 4 MB together. Before any condition or write."""
-    reasons: list[tuple[str, str] | None] = []
-    total = 0
-    for transact_item in transact_items:
-        op_type, op = next(iter(transact_item.items()))
+
+    def sized(op_type: str, op: dict[str, Any], precise: bool) -> tuple[int, int, str]:
         key = op.get("Key") or {}
         if op_type == "Put":
-            size, message = item_size(op.get("Item") or {}), ITEM_TOO_LARGE
-        elif op_type == "Update":
+            return item_size(op.get("Item") or {}), 0, ITEM_TOO_LARGE
+        if op_type == "Update":
             names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            found = updated_size(backend, op.get("TableName", ""), key, op.get("UpdateExpression", ""), names, values)
-            size, message = (found if found is not None else item_size(key)), ITEM_TO_UPDATE_TOO_LARGE
-        else:  # ConditionCheck, Delete: the key
-            size, message = item_size(key), ITEM_TOO_LARGE
-        total += size
-        reasons.append(("ValidationError", message) if size > DYNAMODB_ITEM_MAX_BYTES else None)
-    if total > TRANSACTION_MAX_BYTES:
+            expression = op.get("UpdateExpression", "")
+            found = updated_size(backend, op.get("TableName", ""), key, expression, names, values, precise)
+            size, slack = found if found is not None else (item_size(key), 0)
+            return size, slack, ITEM_TO_UPDATE_TOO_LARGE
+        return item_size(key), 0, ITEM_TOO_LARGE  # ConditionCheck, Delete: the key
+
+    actions = [next(iter(transact_item.items())) for transact_item in transact_items]
+    sizes = [sized(op_type, op, precise=False) for op_type, op in actions]
+    if sum(size + slack for size, slack, _ in sizes) > TRANSACTION_MAX_BYTES:  # near 4 MB: the updates run
+        sizes = [sized(op_type, op, precise=True) for op_type, op in actions]
+    if sum(size for size, _, _ in sizes) > TRANSACTION_MAX_BYTES:
         raise _validation("Transaction request cannot be larger than 4 MB")
-    return reasons
+    return [("ValidationError", message) if size > DYNAMODB_ITEM_MAX_BYTES else None for size, _, message in sizes]
+
+
+@contextmanager
+def checked_writes() -> Iterator[None]:
+    """Writes of a transaction whose sizes `transaction_sizes` checked: not sized again."""
+    _checked.active = True
+    try:
+        yield
+    finally:
+        _checked.active = False
 
 
 def _batch_write_within_limits(original: Callable[..., Any]) -> Callable[..., Any]:

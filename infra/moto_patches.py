@@ -66,7 +66,7 @@ def check_then_write(self: Any, transact_items: list[dict[str, Any]]) -> None:
         TransactWriteSingleOpException,
     )
 
-    from infra.aws_limits import transaction_sizes
+    from infra.aws_limits import checked_writes, transaction_sizes
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
@@ -100,8 +100,9 @@ def check_then_write(self: Any, transact_items: list[dict[str, Any]]) -> None:
             errors[index] = (*reason, None)
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
-    for item in transact_items:
-        _write(self, *next(iter(item.items())))
+    with checked_writes():
+        for item in transact_items:
+            _write(self, *next(iter(item.items())))
 
 
 def _wants_old(op: dict[str, Any]) -> bool:
