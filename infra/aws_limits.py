@@ -17,7 +17,10 @@ emulator refuses, before anything is written or sent, what AWS refuses, with AWS
   TransactWriteItems a TransactionCanceledException with a ValidationError reason. A transaction:
   at most 100 actions (moto_patches) and 4 MB of items; a BatchWriteItem at most 25 requests and
   every item within 400 KB, checked before any is written (moto wrote the ones before).
-- SES v2 SendEmail: a message at most 40 MB (41,943,040 bytes of MIME, attachments base64-encoded).
+- SES v2 SendEmail: a message at most 40 MB (41,943,040 bytes of MIME, attachments base64-encoded):
+  BadRequestException.
+- An event EventBridge puts on a queue is its JSON in UTF-8; one larger than the queue takes is a
+  failed delivery (logged), not a failed PutEvents.
 - Lambda's 6 MB response (6,291,556 bytes) is enforced by the function runner (infra/functions.py).
 
 docs/decisions.md lists each limit with its AWS source.
