@@ -139,7 +139,7 @@ def test_an_update_is_sized_as_the_item_would_be_after_it(dynamodb: Any) -> None
     assert error["Code"] == "ValidationException" and not _exists(dynamodb, "new")  # moto kept the key
 
 
-def test_a_transaction_holds_4_mb_of_items(dynamodb: Any) -> None:
+def test_a_transaction_holds_4_mb_of_items_and_100_actions(dynamodb: Any) -> None:
     def puts(prefix: str, count: int) -> list[dict[str, Any]]:
         return [{"Put": {"TableName": "t", "Item": _item(f"{prefix}{n}", ITEM_LIMIT)}} for n in range(count)]
 
@@ -148,6 +148,10 @@ def test_a_transaction_holds_4_mb_of_items(dynamodb: Any) -> None:
     assert not _exists(dynamodb, "eleven-0")
     dynamodb.transact_write_items(TransactItems=puts("ten-", 10))  # 4,096,000 bytes
     assert _exists(dynamodb, "ten-9")
+    small = [{"Put": {"TableName": "t", "Item": _item(f"small-{n}", 20)}} for n in range(101)]
+    error = _refused(dynamodb.transact_write_items, TransactItems=small)  # moto_patches: at most 100 actions
+    assert error["Code"] == "ValidationException" and "less than or equal to 100" in error["Message"]
+    dynamodb.transact_write_items(TransactItems=small[:100])
 
 
 def test_an_item_too_large_cancels_its_transaction_before_any_write(dynamodb: Any) -> None:
