@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.aws_limits import LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_RESPONSE_TOO_LARGE
 from infra.faults import Fault, inject
 from infra.iam import Principal, enforce
 from infra.template import ACCOUNT_ID, REGION, Function
@@ -194,7 +195,9 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
         try:
             assert handler is not None, "invoked before init"
             result = handler(json.loads(event_json), LambdaContext(spec, request_id))
-            reply: tuple[str, Any] = ("ok", json.dumps(result))
+            reply: tuple[str, Any] = ("ok", response_payload(result))
+        except _ResponseTooLarge:
+            reply = ("error", {**LAMBDA_RESPONSE_TOO_LARGE, "stackTrace": []})
         except Exception as error:
             reply = ("error", _error_payload(error))
         except BaseException as error:  # sys.exit in a handler: Lambda reports it and restarts
@@ -202,6 +205,19 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         connection.send(reply)
+
+
+def response_payload(result: Any) -> str:
+    """The handler's result as Lambda's Python 3.12 runtime sends it (JSON, non-ASCII as is); Lambda
+    refuses one over 6,291,556 bytes: the invocation fails with Function.ResponseSizeTooLarge."""
+    payload = json.dumps(result, ensure_ascii=False)
+    if len(payload) > LAMBDA_RESPONSE_MAX_BYTES // 4 and len(payload.encode()) > LAMBDA_RESPONSE_MAX_BYTES:
+        raise _ResponseTooLarge
+    return payload
+
+
+class _ResponseTooLarge(Exception):
+    pass
 
 
 def _load_handler(handler: str) -> Callable[[Any, Any], Any]:

@@ -31,11 +31,8 @@ the items of its partition: the table's own partition, or for an index the items
 that index key value (kept per table and key attribute, filled on first use and on every put and
 update; moto's own loop then checks them as before, so a stale candidate is dropped, never shown).
 
-moto's EventBridge PutEvents takes a call of any size; AWS refuses a call whose entries total more
-than 256 KB (an entry's size counted as "Calculating PutEvents event entry size" says: Time 14 bytes,
-Source, DetailType, Detail and each Resources item their UTF-8 length) with a ValidationException
-"Total size of the entries in the request is over the limit." for the whole call, not a failed
-entry; so an entry over 256 KB alone fails the same way. The emulator refuses what AWS refuses.
+AWS's size limits (PutEvents, SQS messages, DynamoDB items and transactions, SES mails): see
+infra/aws_limits.py.
 
 moto's S3 GetObject ignores the `response-content-type`, `response-content-disposition` ... query
 parameters with which a presigned GET overrides the object's headers (AWS honours them on signed
@@ -69,8 +66,11 @@ def check_then_write(self: Any, transact_items: list[dict[str, Any]]) -> None:
         TransactWriteSingleOpException,
     )
 
+    from infra.aws_limits import checked_writes, transaction_sizes
+
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
+    too_large = transaction_sizes(self, transact_items)  # 4 MB in all, 400 KB an item: before anything
     seen: set[tuple[str, str]] = set()
     errors: list[tuple[Any, Any, Any]] = []
     for item in transact_items:
@@ -95,10 +95,14 @@ def check_then_write(self: Any, transact_items: list[dict[str, Any]]) -> None:
         else:
             old = current.to_json()["Attributes"] if current and _wants_old(op) else None
             errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+    for index, reason in enumerate(too_large):
+        if reason is not None and errors[index][0] is None:
+            errors[index] = (*reason, None)
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
-    for item in transact_items:
-        _write(self, *next(iter(item.items())))
+    with checked_writes():
+        for item in transact_items:
+            _write(self, *next(iter(item.items())))
 
 
 def _wants_old(op: dict[str, Any]) -> bool:
@@ -315,34 +319,6 @@ def _query_by_partition() -> None:
     DynamoDBBackend.update_item = _remembering_updates(DynamoDBBackend.update_item)  # type: ignore[method-assign]
 
 
-PUT_EVENTS_MAX_BYTES = 256 * 1024
-
-
-def _put_events_entry_size(entry: dict[str, Any]) -> int:
-    """An entry's size as EventBridge counts it (kept apart from the publisher's, which it checks)."""
-    size = 14 if entry.get("Time") is not None else 0
-    for name in ("Source", "DetailType", "Detail"):
-        value = entry.get(name)
-        if value is not None:
-            size += len(str(value).encode("utf-8"))
-    for resource in entry.get("Resources") or []:
-        if resource is not None:
-            size += len(str(resource).encode("utf-8"))
-    return size
-
-
-def _put_events_within_limits(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def put_events(self: Any, events: list[dict[str, Any]]) -> Any:
-        from moto.events.exceptions import ValidationException
-
-        if len(events) <= 10 and sum(_put_events_entry_size(e) for e in events) > PUT_EVENTS_MAX_BYTES:
-            raise ValidationException("Total size of the entries in the request is over the limit.")
-        return original(self, events)  # moto checks the count (at most 10 entries) itself
-
-    return put_events
-
-
 _RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
     "response-content-disposition": "Content-Disposition",
@@ -386,12 +362,11 @@ def _track_dumped_only() -> None:
 
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.events.models import EventsBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.s3.responses import S3Response
     from moto.sqs.models import Queue, SQSBackend
 
-    from infra import ses_emulation
+    from infra import aws_limits, ses_emulation
 
     _track_dumped_only()
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
@@ -403,7 +378,7 @@ def apply(mail_dir: str | None = None) -> None:
     DomainDispatcherApplication.get_backend_for_host = _backends_by_host(  # type: ignore[method-assign]
         DomainDispatcherApplication.get_backend_for_host
     )
-    EventsBackend.put_events = _put_events_within_limits(EventsBackend.put_events)  # type: ignore[method-assign]
     S3Response.get_object = _with_response_overrides(S3Response.get_object)  # type: ignore[method-assign]
     ses_emulation.configure(mail_dir)
     ses_emulation.apply()  # SES v2 event destinations and the folder of sent mails
+    aws_limits.apply()  # last: a request over a limit is refused before any other patch sees it

@@ -2,12 +2,14 @@
 
 Commands never call PutEvents: they write outbox items in their transaction (see store.py), and
 this function, driven by the table's stream, publishes them. A `PutEvents` call takes at most 10
-entries and 256 KB in total, an entry's size counted as EventBridge counts it (`entry_size`): a call
-over the size is refused whole (a ValidationException, not a per-entry failure), so entries are
-packed by count and by size. A failed entry fails the batch from that call's first record on, so
-the stream delivers it again; consumers dedupe.
+entries and 1 MB in total (AWS's limit since 2026; 256 KB before), an entry's size counted as
+EventBridge counts it (`entry_size`): a call over the size is refused whole (a ValidationException,
+not a per-entry failure), so entries are packed by count and by size. Kontakt keeps to 256 KB a call:
+each event travels on whole into SQS queues (1 MiB with the event's own fields) and Lambda batches
+of up to 10 records (6 MB an invocation); docs/decisions.md. A failed entry fails the batch from
+that call's first record on, so the stream delivers it again; consumers dedupe.
 
-An entry that alone exceeds 256 KB can never be published: it is logged, counted
+An entry that alone exceeds 256 KB is never published: it is logged, counted
 (`OutboxEntryTooLarge`) and sent to the publisher's failure queue (its dead-letter queue, alarmed;
 batches that fail every retry go to the stream's S3 on-failure destination instead) with what
 identifies it, and the records after it go on.
@@ -31,7 +33,7 @@ from shared.observability import logger, metrics
 from shared.settings import FunctionSettings, load
 
 PUT_EVENTS_BATCH = 10
-PUT_EVENTS_MAX_BYTES = 256 * 1024  # per call, the sum of its entries' sizes; so also per entry
+PUT_EVENTS_MAX_BYTES = 256 * 1024  # per call, the sum of its entries' sizes; so also per entry (AWS: 1 MB)
 TIME_BYTES = 14  # EventBridge counts an entry's Time as 14 bytes, whatever its text
 
 

@@ -169,9 +169,10 @@ def _sized_envelope(tenant: str, name: str, size: int) -> Envelope:
 def test_the_publisher_fits_the_real_bus_limits_and_sets_aside_what_cannot_fit(
     lambda_env: Any, aws: Emulator, stack: Stack
 ) -> None:
-    """Against the emulator, which refuses a call over 256 KB as AWS does: two pages of 173 KB (500
-    members before pages had a byte budget) go out once each, and an event over 256 KB lands in the
-    publisher's dead-letter queue while the events after it are published."""
+    """Against the emulator (which refuses a call over AWS's 1 MB): two pages of 173 KB (500 members
+    before pages had a byte budget) go out once each within the publisher's 256 KB a call, and an
+    event over 256 KB lands in the publisher's dead-letter queue while the events after it are
+    published."""
     tenant = new_tenant()
     context = lambda_env("DirectoryPublisherFunction")
     sizes = {"small-1": 500, "page-1": 173_000, "page-2": 173_000, "too-big": 256 * 1024 + 1, "small-2": 500}
