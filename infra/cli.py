@@ -280,15 +280,16 @@ def run_logs(args: argparse.Namespace) -> int:
 
 
 def function_ids(root: Path) -> set[str]:
-    """The logical ids of template.yaml's functions (read as YAML: no transform), and the dev provisioner's."""
+    """The logical ids of template.yaml's functions (read as YAML: no transform), and of any other
+    function with a log (the dev provisioner's)."""
     from samtranslator.yaml_helper import yaml_parse
 
-    from infra.runtime import DEV_PROVISIONER
     from infra.template import TEMPLATE_FILE
 
     resources = yaml_parse((root / TEMPLATE_FILE).read_text()).get("Resources") or {}
     types = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-    return {name for name, r in resources.items() if isinstance(r, dict) and r.get("Type") in types} | {DEV_PROVISIONER}
+    logged = {path.stem for path in (root / LOG_DIR).glob("*.log")}
+    return {name for name, r in resources.items() if isinstance(r, dict) and r.get("Type") in types} | logged
 
 
 def _unique_match(asked: str, known: set[str]) -> str | None:

@@ -29,7 +29,7 @@ log = logging.getLogger("kontakt.console")
 
 GATEWAY = "(gateway)"  # the function column of a request API Gateway answers itself
 NOTES_PER_INVOCATION = 10  # an invocation that logs a warning per record still prints a few
-_WHAT_WIDTH = 40
+_WHAT_WIDTH = 36
 _INDENT = "  "
 # What `warnings.showwarning` writes first: `path:line: Category: message`.
 _PYTHON_WARNING = re.compile(r"^.*?:\d+: (?P<category>\w*Warning): (?P<message>.*)$")
@@ -61,15 +61,26 @@ def note_of(line: str) -> Note | None:
         level = _LEVELS.get(str(record.get("level", "")).upper())
         if level is None:
             return None
-        error = ""
-        if record.get("exception_name"):
-            text = str(record.get("exception") or "").strip().splitlines()
-            error = text[-1] if text else str(record["exception_name"])
+        error = _exception(str(record.get("exception_name") or ""), str(record.get("exception") or ""))
         return Note(level, str(record.get("message", "")), str(record.get("correlation_id") or ""), error)
     found = _PYTHON_WARNING.match(line)
     if found:
         return Note("WARNING", f"{found['category']}: {found['message']}")
     return None
+
+
+def _exception(name: str, trace: str) -> str:
+    """`Type: first line of its message`, from a Powertools record's exception name and traceback
+    (whose last lines may be the message's further lines, as pydantic's are)."""
+    if not name:
+        return ""
+    short = name.rsplit(".", 1)[-1]
+    heading = re.compile(rf"^(?:[\w.]+\.)?{re.escape(short)}(?::\s*(?P<message>.*))?$")
+    for line in reversed(trace.splitlines()):
+        found = heading.match(line)
+        if found:
+            return f"{short}: {found['message']}" if found["message"] else short
+    return short
 
 
 class Notes:

@@ -46,9 +46,9 @@ DEV_PAGE_HEADERS = {
 # The answers API Gateway gives without a function, with why (the console prints them).
 _GATEWAY_ANSWERS = {
     204: "CORS preflight",
-    401: "no valid bearer token",
-    404: "no such route",
-    413: "body too large",
+    401: "no valid token",
+    404: "no route",
+    413: "too large",
     429: "throttled",
 }
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
