@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -10,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ from infra.template import TemplateError, find_project_root
 
 DEV_FILE = Path(".kontakt") / "dev.json"
 MAIL_DIR = Path(".kontakt") / "mail"
+LOG_DIR = Path(".kontakt") / "logs"  # each function's full log: <LogicalId>.log (infra/console.py)
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -83,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=20)
     events.set_defaults(command=run_events)
 
+    logs = sub.add_parser("logs", help="print a function's log of the running (or last) `kontakt dev`")
+    logs.add_argument("function", help="the function's logical id in template.yaml, e.g. DirectoryApiFunction")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing lines as they are written")
+    logs.add_argument("-n", "--lines", type=int, help="only the last N lines")
+    logs.set_defaults(command=run_logs)
+
     check = sub.add_parser("check-template", help="translate template.yaml with the SAM translator")
     check.set_defaults(command=run_check_template)
 
@@ -105,12 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_dev(args: argparse.Namespace) -> int:
+    from infra.console import ConsoleFormatter
     from infra.runtime import LocalRuntime
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(ConsoleFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[console])
     root = find_project_root()
     mail_dir = (root / args.mail_dir) if args.mail_dir else None  # an absolute --mail-dir stays as it is
-    runtime = LocalRuntime(root, stage=args.stage, port=args.port, mail_dir=mail_dir)
+    runtime = LocalRuntime(root, stage=args.stage, port=args.port, mail_dir=mail_dir, log_dir=root / LOG_DIR)
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
@@ -160,6 +172,7 @@ Kontakt is running.
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
+  Logs         kontakt logs <function> [--follow]   (.kontakt/logs/<function>.log, JSON lines)
 
 Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
 
@@ -246,6 +259,66 @@ def run_events(args: argparse.Namespace) -> int:
         envelope_id = detail.get("id", event.get("id")) if isinstance(detail, dict) else event.get("id")
         print(f"{event.get('time', '')}  {event.get('detail-type', '?'):32}  {envelope_id}  {event.get('source', '')}")
     return 0
+
+
+def run_logs(args: argparse.Namespace) -> int:
+    """Print a function's log file (`tail -f` with --follow); an unknown name lists the known ones."""
+    root = find_project_root()
+    known = function_ids(root)
+    name = args.function if args.function in known else _unique_match(args.function, known)
+    if name is None:
+        print(f"kontakt logs: no function {args.function!r} in template.yaml; its functions:", file=sys.stderr)
+        print("\n".join(f"  {n}" for n in sorted(known)), file=sys.stderr)
+        return 2
+    path = root / LOG_DIR / f"{name}.log"
+    if not path.exists() and not args.follow:
+        print(f"kontakt logs: {name} has not run under kontakt dev (no {LOG_DIR / path.name})", file=sys.stderr)
+        return 1
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow
+        _print_log(path, args.lines, args.follow)
+    return 0
+
+
+def function_ids(root: Path) -> set[str]:
+    """The logical ids of template.yaml's functions (read as YAML: no transform), and of any other
+    function with a log (the dev provisioner's)."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    from infra.template import TEMPLATE_FILE
+
+    resources = yaml_parse((root / TEMPLATE_FILE).read_text()).get("Resources") or {}
+    types = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+    logged = {path.stem for path in (root / LOG_DIR).glob("*.log")}
+    return {name for name, r in resources.items() if isinstance(r, dict) and r.get("Type") in types} | logged
+
+
+def _unique_match(asked: str, known: set[str]) -> str | None:
+    """`directoryapi` or `DirectoryApi` for DirectoryApiFunction: a case-insensitive name, "Function" optional."""
+    wanted = asked.lower().removesuffix("function")
+    found = [n for n in known if n.lower().removesuffix("function") == wanted]
+    return found[0] if len(found) == 1 else None
+
+
+def _print_log(path: Path, lines: int | None, follow: bool) -> None:
+    while not path.exists():  # --follow: the function has not run yet
+        time.sleep(0.5)
+    with path.open(encoding="utf-8", errors="replace") as log:
+        text = log.readlines()
+        if lines is not None:
+            text = text[len(text) - lines :] if 0 < lines < len(text) else text if lines > 0 else []
+        sys.stdout.writelines(text)
+        sys.stdout.flush()
+        while follow:
+            position = log.tell()
+            line = log.readline()
+            if line.endswith("\n"):
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                continue
+            log.seek(position)  # a line still being written: read it whole
+            if path.stat().st_size < position:  # a new `kontakt dev` emptied it: from its start
+                log.seek(0)
+            time.sleep(0.25)
 
 
 def run_check_template(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -109,6 +110,9 @@ def _sample_stacks(path: str, interval: float = 0.01, every: float = 30.0) -> No
 
 def _serve(connection: Any, mail_dir: str | None = None) -> None:
     """Entry point of the emulator process: serve until told to stop or the parent goes away."""
+    # A Ctrl-C reaches every process of the terminal's group: the runtime stops the emulator last,
+    # after its pumps and functions (which would fail their calls, and print it, meanwhile).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 

@@ -7,10 +7,12 @@ import importlib
 import io
 import json
 import logging
+import math
 import multiprocessing
 import os
 import queue
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from infra.aws_limits import LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_RESPONSE_TOO_LARGE
+from infra.console import Console, Note, Notes, note_of
 from infra.faults import Fault, inject
 from infra.iam import Principal, enforce
 from infra.template import ACCOUNT_ID, REGION, Function
@@ -44,11 +47,15 @@ _EXECUTE_API = re.compile(r"https://[A-Za-z0-9-]+\.execute-api\.[a-z0-9-]+\.amaz
 class FunctionError(Exception):
     """An invocation failed: the handler raised, timed out or its process died."""
 
-    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+    def __init__(
+        self, error_type: str, message: str, trace: list[str] | None = None, notes: tuple[Note, ...] = ()
+    ) -> None:
         super().__init__(f"{error_type}: {message}")
         self.error_type = error_type
         self.message = message
         self.trace = trace or []
+        self.notes = notes  # the warnings and errors the function logged before it failed
+        self.cold = False  # the invocation began with a cold start
 
     def payload(self) -> dict[str, Any]:
         return {"errorType": self.error_type, "errorMessage": self.message, "stackTrace": self.trace}
@@ -66,6 +73,7 @@ class WorkerSpec:
     environment: dict[str, str]
     principal: Principal | None = None  # its role, enforced on every AWS call it makes; None: no IAM
     faults: tuple[Fault, ...] = ()  # crashes injected at AWS calls (infra/faults.py): tests only
+    log_file: str | None = None  # where the function's output goes (infra/console.py); None: nowhere
 
 
 def worker_spec(
@@ -132,12 +140,13 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class _PrefixedStream(io.TextIOBase):
-    """Writes each line to the real stream with a `[FunctionName]` prefix."""
+class _FunctionOutput(io.TextIOBase):
+    """The function's stdout or stderr, as CloudWatch Logs takes it: each line to its log file (or
+    nowhere), the warnings and errors among them kept for the runtime's console (`notes`)."""
 
-    def __init__(self, target: TextIO, prefix: str) -> None:
+    def __init__(self, target: TextIO | None, notes: Notes) -> None:
         self._target = target
-        self._prefix = prefix
+        self._notes = notes
         self._partial = ""
         self._lock = threading.Lock()
 
@@ -149,20 +158,28 @@ class _PrefixedStream(io.TextIOBase):
             lines = (self._partial + text).split("\n")
             self._partial = lines.pop()
             for line in lines:
-                self._target.write(f"{self._prefix} {line}\n")
-            self._target.flush()
+                self._line(line)
         return len(text)
+
+    def _line(self, line: str) -> None:
+        if self._target is not None:
+            self._target.write(line + "\n")  # line-buffered: `kontakt logs --follow` sees it at once
+        note = note_of(line)
+        if note is not None:
+            self._notes.add(note)
 
     def flush(self) -> None:
         with self._lock:
             if self._partial:
-                self._target.write(f"{self._prefix} {self._partial}\n")
+                self._line(self._partial)
                 self._partial = ""
-            self._target.flush()
 
 
 def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     """Entry point of the worker process: set up the sandbox, then serve invocations."""
+    # A Ctrl-C reaches every process of the terminal's group: the runtime stops its workers itself
+    # (after the invocations in flight), as Lambda's sandbox is not interrupted by its caller.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     kept = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update({**kept, **spec.environment})
@@ -173,10 +190,12 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     inject(spec.faults)
     sys.path.insert(0, spec.code_dir)
     os.chdir(spec.code_dir)
-    prefix = f"[{spec.function_name.removeprefix('kontakt-')}]"
-    sys.stdout = _PrefixedStream(sys.__stdout__ or sys.stdout, prefix)  # type: ignore[assignment]
-    sys.stderr = _PrefixedStream(sys.__stderr__ or sys.stderr, prefix)  # type: ignore[assignment]
+    notes = Notes()
+    log_file = open(spec.log_file, "a", encoding="utf-8", buffering=1) if spec.log_file else None  # noqa: SIM115
+    sys.stdout = _FunctionOutput(log_file, notes)  # type: ignore[assignment]
+    sys.stderr = _FunctionOutput(log_file, notes)  # type: ignore[assignment]
     handler: Callable[[Any, Any], Any] | None = None
+    init_ms: float | None = None  # reported by the first invocation's REPORT line, as Lambda does
     while True:
         try:
             message = connection.recv()
@@ -186,12 +205,19 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
             return
         request_id, event_json = message
         if request_id is None:  # the init phase: import the handler's module
+            started = time.monotonic()
             try:
                 handler = _load_handler(spec.handler)
-                connection.send(("ok", "null"))
+                init_ms = (time.monotonic() - started) * 1000
+                init: tuple[str, Any] = ("ok", "null")
             except BaseException as error:
-                connection.send(("error", _error_payload(error, "Runtime.ImportModuleError")))
+                init = ("error", _error_payload(error, "Runtime.ImportModuleError"))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            connection.send((*init, notes.take()))
             continue
+        _platform_line(log_file, f"START RequestId: {request_id} Version: $LATEST")
+        started = time.monotonic()
         try:
             assert handler is not None, "invoked before init"
             result = handler(json.loads(event_json), LambdaContext(spec, request_id))
@@ -204,7 +230,36 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
             reply = ("error", _error_payload(error))
         sys.stdout.flush()
         sys.stderr.flush()
-        connection.send(reply)
+        _platform_line(log_file, f"END RequestId: {request_id}")
+        _platform_line(log_file, _report(request_id, (time.monotonic() - started) * 1000, spec.memory, init_ms))
+        init_ms = None
+        connection.send((*reply, notes.take()))
+
+
+def _platform_line(log_file: TextIO | None, line: str) -> None:
+    """A line Lambda itself writes to the function's log (START, END, REPORT)."""
+    if log_file is not None:
+        log_file.write(line + "\n")
+
+
+def _report(request_id: str, ms: float, memory: int, init_ms: float | None) -> str:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, bytes on macOS
+        used = peak // (1024 * 1024) if sys.platform == "darwin" else peak // 1024
+    except ImportError:  # Windows
+        used = 0
+    parts = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {ms:.2f} ms",
+        f"Billed Duration: {max(1, math.ceil(ms))} ms",
+        f"Memory Size: {memory} MB",
+        f"Max Memory Used: {used} MB",
+    ]
+    if init_ms is not None:
+        parts.append(f"Init Duration: {init_ms:.2f} ms")
+    return "\t".join(parts)
 
 
 def response_payload(result: Any) -> str:
@@ -244,9 +299,10 @@ class Worker:
         self._process: Any = None
         self._connection: Any = None
 
-    def _ensure_started(self) -> None:
+    def _ensure_started(self) -> tuple[Note, ...] | None:
+        """None when the process runs already, else the notes of its init (a cold start)."""
         if self._process is not None and self._process.is_alive():
-            return
+            return None
         self._discard()
         parent, child = self._context.Pipe()
         process = self._context.Process(
@@ -257,33 +313,44 @@ class Worker:
         self._process, self._connection = process, parent
         try:
             # The cold start: like Lambda's init phase, it does not count against the timeout.
-            self._call(None, "null", INIT_TIMEOUT, "Init timed out")
-        except FunctionError:
+            _, notes = self._call(None, "null", INIT_TIMEOUT, "Init timed out")
+        except FunctionError as error:
+            error.cold = True
             self._discard()
             raise
+        return notes
 
     @property
     def pid(self) -> int | None:
         """The worker's process id while it runs; None before its cold start or after it died."""
         return self._process.pid if self._process is not None and self._process.is_alive() else None
 
-    def invoke(self, event: Any, request_id: str) -> Any:
-        self._ensure_started()
-        return self._call(request_id, json.dumps(event), self.spec.timeout, "Task timed out")
+    def invoke(self, event: Any, request_id: str) -> tuple[Any, tuple[Note, ...], bool]:
+        """The handler's result, the warnings and errors it logged, whether it began with a cold start."""
+        init_notes = self._ensure_started()
+        try:
+            result, notes = self._call(request_id, json.dumps(event), self.spec.timeout, "Task timed out")
+        except FunctionError as error:
+            error.notes = (*(init_notes or ()), *error.notes)
+            error.cold = init_notes is not None
+            raise
+        return result, (*(init_notes or ()), *notes), init_notes is not None
 
-    def _call(self, request_id: str | None, event_json: str, timeout: float, timeout_message: str) -> Any:
+    def _call(
+        self, request_id: str | None, event_json: str, timeout: float, timeout_message: str
+    ) -> tuple[Any, tuple[Note, ...]]:
         try:
             self._connection.send((request_id, event_json))
             if not self._connection.poll(timeout):
                 self._discard()
                 raise FunctionError("Sandbox.Timedout", f"{timeout_message} after {timeout:.2f} seconds")
-            status, payload = self._connection.recv()
+            status, payload, notes = self._connection.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as error:
             self._discard()
             raise FunctionError("Runtime.ExitError", f"the function's process exited: {error!r}") from error
         if status == "error":
-            raise FunctionError(payload["errorType"], payload["errorMessage"], payload["stackTrace"])
-        return json.loads(payload)
+            raise FunctionError(payload["errorType"], payload["errorMessage"], payload["stackTrace"], notes)
+        return json.loads(payload), notes
 
     def _discard(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -329,6 +396,10 @@ class FunctionPool:
             self._idle.put(worker)
 
     def invoke(self, event: Any) -> Any:
+        return self.run(event)[0]
+
+    def run(self, event: Any) -> tuple[Any, tuple[Note, ...], bool]:
+        """The result, the notes of the invocation and whether it was a cold start (see Worker.invoke)."""
         with self._worker() as worker:
             return worker.invoke(event, str(uuid.uuid4()))
 
@@ -360,8 +431,10 @@ class FunctionPool:
 class Functions:
     """Every function of the stack, invoked by logical id; counts what is in flight."""
 
-    def __init__(self, pools: dict[str, FunctionPool]) -> None:
+    def __init__(self, pools: dict[str, FunctionPool], console: Console | None = None) -> None:
+        """`console`: told of every invocation (infra/console.py)."""
         self._pools = pools
+        self.console = console
         self._in_flight = 0
         self._started = self._ended = 0  # invocations begun and finished, so a waiter can tell work moved
         self._lock = threading.Lock()
@@ -382,12 +455,21 @@ class Functions:
         with self._lock:
             self._in_flight += 1
             self._started += 1
+        started = time.monotonic()
         try:
-            return pool.invoke(event)
+            result, notes, cold = pool.run(event)
+        except FunctionError as error:
+            if self.console is not None:
+                ms = (time.monotonic() - started) * 1000
+                self.console.invocation(logical_id, event, None, error, error.notes, ms, error.cold)
+            raise
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self._ended += 1
+        if self.console is not None:
+            self.console.invocation(logical_id, event, result, None, notes, (time.monotonic() - started) * 1000, cold)
+        return result
 
     def stop(self) -> None:
         for pool in self._pools.values():

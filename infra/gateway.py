@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra import dev_mail
 from infra.auth import DevIssuer
+from infra.console import Console
 from infra.functions import FunctionError
 from infra.template import ACCOUNT_ID, DEFAULT_ROUTE, Route, Stack, Throttle
 
@@ -41,6 +42,14 @@ DEV_PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+}
+# The answers API Gateway gives without a function, with why (the console prints them).
+_GATEWAY_ANSWERS = {
+    204: "CORS preflight",
+    401: "no valid token",
+    404: "no route",
+    413: "too large",
+    429: "throttled",
 }
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
 
@@ -155,14 +164,19 @@ class Gateway:
         events: Callable[[int], list[dict[str, Any]]],
         mail_dir: Path | None = None,
         token: Callable[[str, str, str, list[str]], str] | None = None,
+        console: Console | None = None,
     ) -> None:
-        """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token."""
+        """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token.
+
+        `console`: told of each request the gateway answers itself (a function's answer is told
+        by the invocation)."""
         self.stack = stack
         self.issuer = issuer
         self.invoke = invoke
         self.events = events
         self.mail_dir = mail_dir
         self.token = token
+        self.console = console
         self.routes = RouteTable(stack.routes)
         self.throttles = TokenBuckets(stack.throttle, stack.route_throttles, time.monotonic)
         self._server: BaseWSGIServer | None = None
@@ -200,13 +214,20 @@ class Gateway:
         # API Gateway's id of the request: the event's requestContext.requestId, and the
         # `apigw-requestid` header of every answer, its own errors included.
         request_id = str(uuid.uuid4())
+        started = time.monotonic()
         response = self._answer(request, request_id)
         response.headers["Apigw-Requestid"] = request_id
+        if self.console is not None and not getattr(response, "from_function", False):
+            path = request.full_path.rstrip("?")
+            ms = (time.monotonic() - started) * 1000
+            reason = _GATEWAY_ANSWERS.get(response.status_code, "")
+            self.console.request(request.method, path, response.status_code, ms, reason)
         return response
 
     def _answer(self, request: Request, request_id: str) -> Response:
         """What API Gateway answers: its own errors as it words them ({"message": ...}, which an
-        HTTP API cannot change), else the function's answer (docs/decisions.md)."""
+        HTTP API cannot change), else the function's answer (docs/decisions.md), marked
+        `from_function` (the invocation tells the console of it, the gateway of the others)."""
         if request.content_length is not None and request.content_length > MAX_PAYLOAD:
             return _json_response(413, {"message": "Request Entity Too Large"})
         if request.method == "OPTIONS" and self.stack.cors and self.routes.allows_path(request.path):
@@ -226,22 +247,12 @@ class Gateway:
         if len(body) > MAX_PAYLOAD:
             return _json_response(413, {"message": "Request Entity Too Large"})
         event = self.event(request, route, path_parameters, claims, body, request_id)
-        started = time.monotonic()
         try:
             result = self.invoke(route.function, event)
             response = lambda_response(result)
-        except FunctionError as error:
-            log.warning("%s %s -> %s failed: %s", request.method, request.path, route.function, error)
+        except FunctionError:  # the console tells it (infra/console.py)
             response = _json_response(500, {"message": "Internal Server Error"})
-        elapsed = (time.monotonic() - started) * 1000
-        log.info(
-            "%s %s -> %s %d (%.0f ms)",
-            request.method,
-            request.full_path.rstrip("?"),
-            route.function,
-            response.status_code,
-            elapsed,
-        )
+        response.from_function = True  # type: ignore[attr-defined]
         return self._with_cors(response)
 
     def _claims(self, request: Request) -> dict[str, Any] | None:

@@ -109,12 +109,11 @@ class SqsPump(Pump):
         try:
             result = self.invoke(self.mapping.function, event)
             failed = self.failed_ids(result, {m["MessageId"] for m in messages})
-        except FunctionError as error:
-            log.warning("%s failed: %s", self.function_name, error)
+        except FunctionError:  # the console tells it, as each invocation (infra/console.py)
             failed = {m["MessageId"] for m in messages}
         for message in messages:
             outcome = "failed" if message["MessageId"] in failed else "ok"
-            log.info("deliver %s -> %s %s", describe_message(message["Body"]), self.function_name, outcome)
+            log.debug("deliver %s -> %s %s", describe_message(message["Body"]), self.function_name, outcome)
         self._delete([m for m in messages if m["MessageId"] not in failed])
 
     def failed_ids(self, result: Any, batch: set[str]) -> set[str]:
@@ -369,8 +368,7 @@ class StreamPump(Pump):
         """None when the batch succeeded, else the index of the first record to retry."""
         try:
             result = self.invoke(self.mapping.function, {"Records": batch})
-        except FunctionError as error:
-            log.warning("stream %s -> %s failed: %s", self.mapping.logical_id, self.function_name, error)
+        except FunctionError:  # the console tells it (infra/console.py)
             return 0
         if not self.mapping.reports_item_failures or not isinstance(result, dict):
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from typing import Any
 
 from infra import devlogins
 from infra.auth import DEFAULT_TTL, ROLES, DevIssuer
+from infra.console import Console
 from infra.emulator import Emulator, provision
 from infra.functions import FunctionPool, Functions, worker_spec
 from infra.gateway import Gateway
@@ -44,6 +46,7 @@ class LocalRuntime:
         concurrency: int = 1,
         mail_dir: str | Path | None = None,
         batching_window: int | None = None,
+        log_dir: str | Path | None = None,
     ) -> None:
         """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
 
@@ -51,6 +54,11 @@ class LocalRuntime:
         each mapping's MaximumBatchingWindowInSeconds, as deployed). Tests pass 0: a window only
         delays each hop of a cascade (the outbox publishers' 1 s cost every event a second locally,
         where batches of 100 rarely fill); what a batch holds and how it fails stay as in AWS.
+
+        `log_dir`: where each function's full log goes, `<LogicalId>.log`, emptied at the start
+        (`kontakt dev`: .kontakt/logs). None: $KONTAKT_LOG_DIR, else nowhere, as in tests: the
+        console's warnings and errors (infra/console.py) still reach `logging`, which pytest shows
+        for a failing test; set KONTAKT_LOG_DIR to keep the whole logs of a test run.
         """
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
@@ -59,6 +67,8 @@ class LocalRuntime:
         self.batching_window = batching_window
         self.issuer = DevIssuer(self.project_root)
         self.emulator = Emulator(mail_dir)
+        log_dir = log_dir if log_dir is not None else os.environ.get("KONTAKT_LOG_DIR")
+        self.log_dir = Path(log_dir).resolve() if log_dir else None
         self.stack: Stack | None = None
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
@@ -106,6 +116,7 @@ class LocalRuntime:
                 self.events,
                 mail_dir=self.emulator.mail_dir,
                 token=self.token,
+                console=self.functions.console,
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
@@ -149,7 +160,11 @@ class LocalRuntime:
         secret_arns = {s.name: s.arn for s in stack.secrets.values() if s.arn}
         pools = {
             logical_id: FunctionPool(
-                worker_spec(function, self.project_root, self.aws_endpoint, secret_arns), self.concurrency
+                replace(
+                    worker_spec(function, self.project_root, self.aws_endpoint, secret_arns),
+                    log_file=self._log_file(logical_id),
+                ),
+                self.concurrency,
             )
             for logical_id, function in stack.functions.items()
         }
@@ -161,9 +176,19 @@ class LocalRuntime:
                 function_name="kontakt-dev-provisioner",
                 handler="infra.devlogins.handler",
                 code_dir=str(self.project_root),
+                log_file=self._log_file(DEV_PROVISIONER),
             )
             pools[DEV_PROVISIONER] = FunctionPool(spec, 1)
-        return Functions(pools)
+        return Functions(pools, Console(pools))
+
+    def _log_file(self, logical_id: str) -> str | None:
+        """The function's log file, emptied: each run of the runtime starts its logs anew."""
+        if self.log_dir is None:
+            return None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / f"{logical_id}.log"
+        path.write_text("")
+        return str(path)
 
     def _pumps(self, stack: Stack) -> list[Pump]:
         assert self.functions is not None

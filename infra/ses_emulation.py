@@ -65,6 +65,7 @@ def apply() -> None:
     base = "{0}/v2/email/configuration-sets/(?P<ConfigurationSetName>[^/]+)/event-destinations"
     urls.url_paths[base + "$"] = SESV2Response.dispatch
     urls.url_paths[base + "/(?P<EventDestinationName>[^/]+)$"] = SESV2Response.dispatch
+    urls.url_paths["{0}/v2/email/account$"] = SESV2Response.dispatch
 
     original = SESV2Response.send_email
 
@@ -79,6 +80,33 @@ def apply() -> None:
     SESV2Response.create_configuration_set_event_destination = _create_destination  # type: ignore[attr-defined]
     SESV2Response.get_configuration_set_event_destinations = _get_destinations  # type: ignore[attr-defined]
     SESV2Response.delete_configuration_set_event_destination = _delete_destination  # type: ignore[attr-defined]
+    SESV2Response.get_account = _get_account  # type: ignore[attr-defined]
+
+
+# GetAccount's send quota locally: SES's default for an account with production access (out of
+# the sandbox), the rate the sender used locally before the emulator answered GetAccount.
+LOCAL_MAX_SEND_RATE = 14.0
+LOCAL_MAX_24_HOUR_SEND = 50000.0
+
+
+def _get_account(self: Any) -> str:
+    """GetAccount, the one account call Kontakt makes (the sender reads its MaxSendRate): moto has none."""
+    backend = self.sesv2_backend.core_backend
+    quota = {
+        "Max24HourSend": LOCAL_MAX_24_HOUR_SEND,
+        "MaxSendRate": LOCAL_MAX_SEND_RATE,
+        "SentLast24Hours": float(backend.sent_message_count),
+    }
+    return json.dumps(
+        {
+            "DedicatedIpAutoWarmupEnabled": False,
+            "EnforcementStatus": "HEALTHY",
+            "ProductionAccessEnabled": True,
+            "SendQuota": quota,
+            "SendingEnabled": True,
+            "SuppressionAttributes": {"SuppressedReasons": []},
+        }
+    )
 
 
 def _destinations(response: Any) -> dict[str, dict[str, dict[str, Any]]]:

@@ -22,7 +22,11 @@ def each_body(
     """Hand each SQS message's JSON body to `handle`; a message whose handling raises is retried alone."""
 
     def record_handler(record: SQSRecord) -> None:
-        handle(json.loads(record.body))
+        try:
+            handle(json.loads(record.body))
+        except Exception:  # logged here: the batch processor only reports the message as failed
+            logger.exception("message failed", extra={"message_id": record.message_id})
+            raise
 
     processor = BatchProcessor(event_type=EventType.SQS)
     return dict(

@@ -54,7 +54,11 @@ def consume(
     """Process an SQS batch of bus events, routing each by type to its handler."""
 
     def record_handler(record: SQSRecord) -> None:
-        envelope = envelope_of(record)
+        try:
+            envelope = envelope_of(record)
+        except Exception:  # logged here: the batch processor only reports the message as failed
+            logger.exception("event unreadable", extra={"message_id": record.message_id})
+            raise
         handle = handlers.get(envelope.type)
         if handle is None:
             logger.warning("no handler for event type", extra={"event_type": envelope.type})
@@ -65,7 +69,11 @@ def consume(
             correlation_id=envelope.correlation_id,
             tenant_id=envelope.tenant_id,
         ):
-            applied = apply_once(consumer, envelope, handle)
+            try:
+                applied = apply_once(consumer, envelope, handle)
+            except Exception:  # with the event's keys and correlation id; the queue delivers it again
+                logger.exception("event failed")
+                raise
             logger.info("event applied" if applied else "event already applied, skipped")
 
     processor = BatchProcessor(event_type=EventType.SQS)

@@ -63,12 +63,28 @@ def entry(
 
         wrapped: Handler = started
         if metered:
-            wrapped = metrics.log_metrics(wrapped)
+            wrapped = _metered(wrapped)
         if traced:
             wrapped = tracer.capture_lambda_handler(wrapped)
         return logger.inject_lambda_context(wrapped)
 
     return decorate
+
+
+def _metered(handle: Handler) -> Handler:
+    """Publish the invocation's metrics when it added some, as Powertools' `log_metrics` does, and
+    nothing otherwise: `log_metrics` then warns "No application metrics to publish" on every
+    invocation that added none (most API calls), in the function's log and on `kontakt dev`'s console."""
+
+    @functools.wraps(handle)
+    def published(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            return handle(event, context)
+        finally:
+            if metrics.metric_set:
+                metrics.flush_metrics()
+
+    return published
 
 
 def consumer_entry(
