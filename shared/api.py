@@ -22,7 +22,7 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from pydantic import TypeAdapter
 
 from shared import conventions, idempotency, preconditions
-from shared.auth import AuthContext, Unauthenticated, from_http_event
+from shared.auth import AuthContext, KeysUnavailable, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
     DomainError,
@@ -268,9 +268,37 @@ class Resolver(APIGatewayHttpResolver):
         return OpenAPI.model_validate(conventions.with_headers(documented))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        answer = idempotency.handle(event, lambda: self._answer(event, context))  # a retried POST: the first answer
+        refused = self._refused_login(event)
+        # A retried POST gets the first answer (`idempotency`).
+        answer = refused or idempotency.handle(event, lambda: self._answer(event, context))
         answer = with_instance(answer, str(event.get("rawPath") or ""))
         return conventions.finish(answer, event, lambda body: self._location(event, body))
+
+    def _refused_login(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A 401 (or 503) problem when the route needs a login and the bearer token is missing or not
+        valid; None when the request may go on. No handler, no validation runs before this: the JWT
+        authorizer used to refuse such requests before the function (docs/decisions.md)."""
+        route = self._route_of(event)
+        if route is None or not needs_login(route.security, route.include_in_schema):
+            return None  # a public route, or no route (404/405 say nothing a document does not)
+        try:
+            from_http_event(event)
+        except Unauthenticated as error:
+            log_unauthenticated(error, conventions.request_id(event))
+            return unauthenticated_result(error)
+        except KeysUnavailable:
+            logger.exception("token keys unavailable", extra={"correlation_id": conventions.request_id(event)})
+            return _problem_result(LoginUnavailable("Logins cannot be checked right now; retry later."))
+        return None
+
+    def _route_of(self, event: Mapping[str, Any]) -> Any:
+        """The route Powertools will call for this request (static routes first, as it matches)."""
+        path = str(event.get("rawPath") or "")
+        method = str((event.get("requestContext") or {}).get("http", {}).get("method") or "").upper()
+        for route in (*self._static_routes, *self._dynamic_routes):
+            if route.method == method and route.rule.match(path):
+                return route
+        return None
 
     def _location(self, event: Mapping[str, Any], body: dict[str, Any]) -> str | None:
         """Where the record a 201 answer created can be read (`conventions.created_location`)."""
@@ -309,6 +337,35 @@ class Resolver(APIGatewayHttpResolver):
     def _takes_form(self, event: Mapping[str, Any]) -> bool:
         path = str(event.get("rawPath") or "")
         return is_form(_content_type(event)) and any(path.startswith(p) for p in self.form_paths)
+
+
+class LoginUnavailable(DomainError):
+    status, code, title = 503, "login_unavailable", "Login check unavailable"
+
+
+def needs_login(security: Any, include_in_schema: bool = True) -> bool:
+    """Whether a route needs a login: every documented route but those declared `security=[{}]`
+    (public pages, links, feeds); the OpenAPI documents and docs pages (not in the document) are public."""
+    return include_in_schema and security not in ([], [{}])
+
+
+def www_authenticate(error: Unauthenticated) -> str:
+    """RFC 6750 §3: a request without a token is told the scheme; a refused token `invalid_token`."""
+    if not error.token_given:
+        return 'Bearer realm="kontakt"'
+    return f'Bearer realm="kontakt", error="invalid_token", error_description="{error.detail}"'
+
+
+def log_unauthenticated(error: Unauthenticated, correlation_id: str) -> None:
+    # Why the token is refused (which claim, PyJWT's words) is for the logs only.
+    logger.warning("unauthenticated request", extra={"reason": str(error), "correlation_id": correlation_id})
+
+
+def unauthenticated_result(error: Unauthenticated) -> dict[str, Any]:
+    """The 401 problem as the Lambda result, with its `WWW-Authenticate` challenge."""
+    body = problem_body(401, "unauthorized", "Unauthorized", error.detail)
+    headers = {"Content-Type": PROBLEM_JSON, "WWW-Authenticate": www_authenticate(error)}
+    return {"statusCode": 401, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
 
 
 def with_instance(result: dict[str, Any], path: str) -> dict[str, Any]:
@@ -572,10 +629,11 @@ def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(Unauthenticated)
     def unauthenticated(error: Unauthenticated) -> Response:
-        # Why the identity is unusable (which claim, pydantic's validation text) is for the logs only.
-        logger.warning("unauthenticated request", extra={"reason": str(error), "correlation_id": _correlation_id(app)})
-        body = problem_body(401, "unauthorized", "Unauthorized", "The request is not authenticated.")
-        return Response(status_code=401, content_type=PROBLEM_JSON, body=json.dumps(body))
+        # A handler asked for the caller of a request `Resolver` let through (its token was checked
+        # then; its claims may still be unusable: no tenant, an unknown role).
+        log_unauthenticated(error, _correlation_id(app))
+        result = unauthenticated_result(error)
+        return Response(status_code=401, content_type=PROBLEM_JSON, body=result["body"], headers=result["headers"])
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -606,5 +664,5 @@ def no_route(app: APIGatewayHttpResolver) -> Response:
 
 
 def auth(app: APIGatewayHttpResolver) -> AuthContext:
-    """The caller, from the claims the authorizer verified."""
+    """The caller, from the request's bearer token (`shared.auth`)."""
     return from_http_event(app.current_event.raw_event)
