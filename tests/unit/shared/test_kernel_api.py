@@ -205,10 +205,24 @@ def test_domain_errors_map_to_their_status(make_http_event: Any, kind: str) -> N
     assert body["detail"] == "it failed"
 
 
-def test_auth_reads_the_authorizer_claims(make_http_event: Any) -> None:
+def test_auth_reads_the_bearer_tokens_claims(make_http_event: Any) -> None:
     status, body = call(make_http_event("GET", "/me"))
     assert status == 200
     assert body == {"tenant": "tenant-1", "user": "user-1", "groups": ["g1", "g2"]}
+
+
+def test_claims_in_the_request_context_are_not_an_identity(make_http_event: Any) -> None:
+    """No authorizer is configured: claims in `requestContext.authorizer` (as one would write them)
+    are not read, with or without a token; the token's own claims are."""
+    forged = {"jwt": {"claims": {"tenant_id": "victim", "user_id": "boss", "role": "admin"}, "scopes": None}}
+    anonymous = make_http_event("GET", "/me", claims=None)
+    anonymous["requestContext"]["authorizer"] = forged
+    status, _ = call(anonymous)
+    assert status == 401
+    signed_in = make_http_event("GET", "/me")
+    signed_in["requestContext"]["authorizer"] = forged
+    status, body = call(signed_in)
+    assert status == 200 and body["tenant"] == "tenant-1" and body["user"] == "user-1"
 
 
 def test_no_claims_is_401(make_http_event: Any) -> None:
@@ -325,7 +339,7 @@ def test_form_bodies_pass_only_under_the_form_paths(make_http_event: Any) -> Non
     assert form_app.resolve(multipart, {})["statusCode"] == 415
 
 
-@app.get("/page")
+@app.get("/page", security=[{}])
 def page() -> Any:
     from aws_lambda_powertools.event_handler import Response
 
@@ -376,7 +390,7 @@ def test_a_401_never_shows_why_the_claims_were_refused(make_http_event: Any) -> 
     claims = {"tenant_id": "no spaces allowed!", "user_id": "user-1", "role": "admin"}
     status, body = call(make_http_event("GET", "/me", claims=claims))
     assert status == 401
-    assert body["detail"] == "The request is not authenticated."
+    assert body["detail"] == "The token is not valid for this API."
     text = json.dumps(body)
     for internal in ("pattern", "validation", "pydantic", "tenant_id", "String should"):
         assert internal not in text
