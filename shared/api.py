@@ -407,7 +407,11 @@ ANSWERS = {
         "Bad request: a query parameter the operation does not take, a body that is not JSON (or nested too deeply),"
         " a cursor this API did not give, or a combination of parameters the operation does not support",
     ),
-    401: ("Unauthorized", "Not authenticated: no token, or one that is expired or not for this API"),
+    401: (
+        "Unauthorized",
+        "Not authenticated: no bearer token, or one that is expired, not signed by the user pool or not for this"
+        " API's app client; `WWW-Authenticate` names the error",
+    ),
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
@@ -417,6 +421,10 @@ ANSWERS = {
     422: ("ValidationFailed", "Validation failed: `errors` names each field"),
     429: ("TooManyRequests", "Too many requests: the API's throttling limit was reached (answered by API Gateway)"),
     503: ("Unavailable", "Unavailable: a service this depends on did not answer; retry later"),
+}
+WWW_AUTHENTICATE_HEADER = {
+    "description": 'RFC 6750: `Bearer realm="kontakt"`; with `error="invalid_token"` when a token was sent and refused',
+    "schema": {"type": "string"},
 }
 GATEWAY_ERROR = {
     "description": "An error answered by API Gateway itself, before the function runs",
@@ -433,7 +441,7 @@ LOCATED_ATTRIBUTE = "__kontakt_located__"  # set by `shared.routes.located` on a
 def operation_answers(operation: Mapping[str, Any], method: str, declared: frozenset[int] = frozenset()) -> set[int]:
     """The error statuses an operation can answer, from what its route takes:
 
-    - a login (the document's bearer scheme): 401 (by API Gateway's JWT authorizer or the kernel)
+    - a login (the document's bearer scheme): 401 (`shared.auth` verifies the token, `Resolver` refuses)
       and 403 (`Caller.open`'s role and feature check);
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
@@ -471,9 +479,12 @@ def _answer(status: int) -> dict[str, Any]:
     gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
     if status == 429:
         content = gateway
-    elif status in (401, 413):  # also API Gateway's own: its JWT authorizer's, its 10 MB payload limit's
+    elif status == 413:  # also API Gateway's own: its 10 MB payload limit's
         content = {**content, **gateway}
-    return {"description": ANSWERS[status][1], "content": content}
+    answer: dict[str, Any] = {"description": ANSWERS[status][1], "content": content}
+    if status == 401:  # the kernel's (shared/auth.py): no authorizer answers before the function
+        answer["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE_HEADER}
+    return answer
 
 
 def _no_content(responses: dict[str, Any]) -> None:

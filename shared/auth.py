@@ -17,6 +17,7 @@ The tenant comes from these claims only, never from the URL or the body.
 import json
 import os
 import threading
+import time
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -129,11 +130,28 @@ def bearer_token(event: Mapping[str, Any]) -> str:
     return token.strip()
 
 
+# The last token verified, with the settings it was verified under: a request asks for its caller
+# more than once (the login check, the idempotency key, the handler); only the times are checked again.
+_last: tuple[tuple[str, str, str, str], dict[str, Any]] | None = None
+
+
 def verified_claims(token: str) -> dict[str, Any]:
     """The claims of a token this API accepts; raises Unauthenticated for any other token."""
+    global _last
+    settings = _settings()
+    if _last is not None and _last[0] == (token, *settings):
+        claims = _last[1]
+        now = time.time()
+        if claims["exp"] + LEEWAY_SECONDS > now and claims.get("nbf", 0) - LEEWAY_SECONDS <= now:
+            return dict(claims)
+    claims = _verify(token, *settings)
+    _last = ((token, *settings), claims)
+    return dict(claims)
+
+
+def _verify(token: str, issuer: str, audience: str, keys_url: str) -> dict[str, Any]:
     import jwt  # here, not at import: a cold start that answers no login yet does not pay for PyJWT
 
-    issuer, audience, keys_url = _settings()
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
