@@ -549,7 +549,7 @@ def create_app(
     `routers`: the service's routers, one per feature, named in `handlers/routes/__init__.py`
     (`ROUTERS`) and mounted in that order. The app serves its OpenAPI document at
     `/<docs_prefix>/openapi.json` and Swagger UI at `/<docs_prefix>/docs`, both without a login
-    (template.yaml routes them with no authorizer). `form_paths`: path prefixes that also take form
+    (`needs_login`: routes not in the document are public). `form_paths`: path prefixes that also take form
     bodies (see `Resolver`); every other route takes JSON only.
     """
     app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json)
