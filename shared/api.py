@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from aws_lambda_powertools.shared.json_encoder import Encoder
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import TypeAdapter
 
 from shared import conventions, idempotency, preconditions
@@ -292,9 +293,10 @@ class Resolver(APIGatewayHttpResolver):
         return None
 
     def _route_of(self, event: Mapping[str, Any]) -> Any:
-        """The route Powertools will call for this request (static routes first, as it matches)."""
-        path = str(event.get("rawPath") or "")
-        method = str((event.get("requestContext") or {}).get("http", {}).get("method") or "").upper()
+        """The route Powertools will call for this request: matched as its `_resolve` matches."""
+        request = APIGatewayProxyEventV2(dict(event))
+        path = self._remove_prefix(request.path)
+        method = request.http_method.upper()
         for route in (*self._static_routes, *self._dynamic_routes):
             if route.method == method and route.rule.match(path):
                 return route
