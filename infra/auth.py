@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import time
 from collections.abc import Iterable
@@ -32,6 +35,22 @@ class DevIssuer:
             self._private_key = serialization.load_pem_private_key(_load_or_create(self.key_path), password=None)
         return self._private_key
 
+    @property
+    def key_id(self) -> str:
+        """The key's RFC 7638 thumbprint: the `kid` of its tokens and of its entry in the key set."""
+        jwk = self._public_jwk()
+        canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+        return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+    def jwks(self) -> dict[str, Any]:
+        """The issuer's key set, as Cognito publishes its pool's at `<issuer>/.well-known/jwks.json`
+        (served by the local gateway at /dev/jwks.json for the functions, which verify the tokens)."""
+        return {"keys": [{**self._public_jwk(), "kid": self.key_id, "alg": "RS256", "use": "sig"}]}
+
+    def _public_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return jwk
+
     def mint(
         self, tenant: str, user: str, role: str = "admin", groups: Iterable[str] = (), ttl: int = DEFAULT_TTL
     ) -> str:
@@ -48,7 +67,7 @@ class DevIssuer:
         """Sign an ID token's claims (those of the trigger and the login's `sub`) as this issuer."""
         now = int(time.time())
         document = {**claims, "iss": ISSUER, "aud": AUDIENCE, "token_use": "id", "iat": now, "exp": now + ttl}
-        return jwt.encode(document, self.private_key, algorithm="RS256")
+        return jwt.encode(document, self.private_key, algorithm="RS256", headers={"kid": self.key_id})
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; raises jwt.InvalidTokenError when it is not a valid dev token."""

@@ -420,6 +420,12 @@ class FunctionPool:
         environment = {k: _EXECUTE_API.sub(gateway_url.rstrip("/"), v) for k, v in self.spec.environment.items()}
         self.reconfigure(replace(self.spec, environment=environment))
 
+    def override(self, values: dict[str, str]) -> None:
+        """Give the variables among `values` the function's template sets another value (before a cold start)."""
+        environment = {k: values.get(k, v) for k, v in self.spec.environment.items()}
+        if environment != self.spec.environment:
+            self.reconfigure(replace(self.spec, environment=environment))
+
     def reconfigure(self, spec: WorkerSpec) -> None:
         """Run the function with another spec: its running workers stop, the next call cold-starts."""
         self.stop()
@@ -484,6 +490,11 @@ class Functions:
     def point_public_links(self, gateway_url: str) -> None:
         for pool in self._pools.values():
             pool.point_public_links(gateway_url)
+
+    def override(self, values: dict[str, str]) -> None:
+        """Local values of variables the template sets (only in the functions whose template sets them)."""
+        for pool in self._pools.values():
+            pool.override(values)
 
     @contextmanager
     def configured(

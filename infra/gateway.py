@@ -361,6 +361,8 @@ class Gateway:
             return _json_response(403, {"message": "/dev answers requests to localhost, 127.0.0.1 or [::1] only"})
         if request.path == "/dev/health":
             return _json_response(200, {"status": "ok", "routes": len(self.stack.routes)})
+        if request.path == "/dev/jwks.json":  # where the functions read the dev issuer's keys
+            return _json_response(200, self.issuer.jwks())
         if request.path == "/dev/events":
             limit = request.args.get("limit", default=50, type=int) or 50
             return _json_response(200, self.events(limit))

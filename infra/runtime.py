@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from infra import devlogins
-from infra.auth import DEFAULT_TTL, ROLES, DevIssuer
+from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision
 from infra.functions import FunctionPool, Functions, worker_spec
@@ -23,6 +23,7 @@ from infra.gateway import Gateway
 from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
 from infra.template import REGION, EventSourceMapping, Stack, translate
+from shared import auth
 
 log = logging.getLogger("kontakt.runtime")
 
@@ -120,6 +121,15 @@ class LocalRuntime:
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
+            # The dev issuer stands in for the user pool: the API functions verify its tokens against its
+            # key set, which the gateway serves (template.yaml names the pool's; shared/auth.py).
+            self.functions.override(
+                {
+                    auth.ISSUER_VARIABLE: ISSUER,
+                    auth.AUDIENCE_VARIABLE: AUDIENCE,
+                    auth.KEYS_VARIABLE: f"{self.gateway.url}/dev/jwks.json",
+                }
+            )
         except BaseException:
             self.stop()
             raise

@@ -19,10 +19,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from aws_lambda_powertools.shared.json_encoder import Encoder
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import TypeAdapter
 
 from shared import conventions, idempotency, preconditions, ratelimit
-from shared.auth import AuthContext, Unauthenticated, from_http_event
+from shared.auth import AuthContext, KeysUnavailable, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
     DomainError,
@@ -268,10 +269,40 @@ class Resolver(APIGatewayHttpResolver):
         return OpenAPI.model_validate(conventions.with_headers(documented))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        # The tenant's rate limit first (a refused request claims no key); a retried POST: the first answer.
-        answer = ratelimit.handle(event, lambda: idempotency.handle(event, lambda: self._answer(event, context)))
+        refused = self._refused_login(event)
+        # The tenant's rate limit next (a refused request claims no key); a retried POST: the first answer.
+        answer = refused or ratelimit.handle(
+            event, lambda: idempotency.handle(event, lambda: self._answer(event, context))
+        )
         answer = with_instance(answer, str(event.get("rawPath") or ""))
         return conventions.finish(answer, event, lambda body: self._location(event, body))
+
+    def _refused_login(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A 401 (or 503) problem when the route needs a login and the bearer token is missing or not
+        valid; None when the request may go on. No handler, no validation runs before this: the JWT
+        authorizer used to refuse such requests before the function (docs/decisions.md)."""
+        route = self._route_of(event)
+        if route is None or not needs_login(route.security, route.include_in_schema):
+            return None  # a public route, or no route (404/405 say nothing a document does not)
+        try:
+            from_http_event(event)
+        except Unauthenticated as error:
+            log_unauthenticated(error, conventions.request_id(event))
+            return unauthenticated_result(error)
+        except KeysUnavailable:
+            logger.exception("token keys unavailable", extra={"correlation_id": conventions.request_id(event)})
+            return _problem_result(LoginUnavailable("Logins cannot be checked right now; retry later."))
+        return None
+
+    def _route_of(self, event: Mapping[str, Any]) -> Any:
+        """The route Powertools will call for this request: matched as its `_resolve` matches."""
+        request = APIGatewayProxyEventV2(dict(event))
+        path = self._remove_prefix(request.path)
+        method = request.http_method.upper()
+        for route in (*self._static_routes, *self._dynamic_routes):
+            if route.method == method and route.rule.match(path):
+                return route
+        return None
 
     def _location(self, event: Mapping[str, Any], body: dict[str, Any]) -> str | None:
         """Where the record a 201 answer created can be read (`conventions.created_location`)."""
@@ -310,6 +341,35 @@ class Resolver(APIGatewayHttpResolver):
     def _takes_form(self, event: Mapping[str, Any]) -> bool:
         path = str(event.get("rawPath") or "")
         return is_form(_content_type(event)) and any(path.startswith(p) for p in self.form_paths)
+
+
+class LoginUnavailable(DomainError):
+    status, code, title = 503, "login_unavailable", "Login check unavailable"
+
+
+def needs_login(security: Any, include_in_schema: bool = True) -> bool:
+    """Whether a route needs a login: every documented route but those declared `security=[{}]`
+    (public pages, links, feeds); the OpenAPI documents and docs pages (not in the document) are public."""
+    return include_in_schema and security not in ([], [{}])
+
+
+def www_authenticate(error: Unauthenticated) -> str:
+    """RFC 6750 §3: a request without a token is told the scheme; a refused token `invalid_token`."""
+    if not error.token_given:
+        return 'Bearer realm="kontakt"'
+    return f'Bearer realm="kontakt", error="invalid_token", error_description="{error.detail}"'
+
+
+def log_unauthenticated(error: Unauthenticated, correlation_id: str) -> None:
+    # Why the token is refused (which claim, PyJWT's words) is for the logs only.
+    logger.warning("unauthenticated request", extra={"reason": str(error), "correlation_id": correlation_id})
+
+
+def unauthenticated_result(error: Unauthenticated) -> dict[str, Any]:
+    """The 401 problem as the Lambda result, with its `WWW-Authenticate` challenge."""
+    body = problem_body(401, "unauthorized", "Unauthorized", error.detail)
+    headers = {"Content-Type": PROBLEM_JSON, "WWW-Authenticate": www_authenticate(error)}
+    return {"statusCode": 401, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
 
 
 def with_instance(result: dict[str, Any], path: str) -> dict[str, Any]:
@@ -351,7 +411,11 @@ ANSWERS = {
         "Bad request: a query parameter the operation does not take, a body that is not JSON (or nested too deeply),"
         " a cursor this API did not give, or a combination of parameters the operation does not support",
     ),
-    401: ("Unauthorized", "Not authenticated: no token, or one that is expired or not for this API"),
+    401: (
+        "Unauthorized",
+        "Not authenticated: no bearer token, or one that is expired, not signed by the user pool or not for this"
+        " API's app client; `WWW-Authenticate` names the error",
+    ),
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
@@ -368,6 +432,10 @@ ANSWERS = {
 }
 # The 429 of an operation without a login: only API Gateway's throttling answers it.
 GATEWAY_THROTTLED = ("GatewayThrottled", "Too many requests: API Gateway's throttling of the route was reached")
+WWW_AUTHENTICATE_HEADER = {
+    "description": 'RFC 6750: `Bearer realm="kontakt"`; with `error="invalid_token"` when a token was sent and refused',
+    "schema": {"type": "string"},
+}
 GATEWAY_ERROR = {
     "description": "An error answered by API Gateway itself, before the function runs",
     "properties": {"message": {"type": "string"}},
@@ -383,7 +451,7 @@ LOCATED_ATTRIBUTE = "__kontakt_located__"  # set by `shared.routes.located` on a
 def operation_answers(operation: Mapping[str, Any], method: str, declared: frozenset[int] = frozenset()) -> set[int]:
     """The error statuses an operation can answer, from what its route takes:
 
-    - a login (the document's bearer scheme): 401 (by API Gateway's JWT authorizer or the kernel)
+    - a login (the document's bearer scheme): 401 (`shared.auth` verifies the token, `Resolver` refuses)
       and 403 (`Caller.open`'s role and feature check);
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
@@ -423,11 +491,13 @@ def _answer(status: int, signed_in: bool = True) -> dict[str, Any]:
     gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
     if status == 429 and not signed_in:
         return {"description": GATEWAY_THROTTLED[1], "content": gateway}
-    if status in (401, 413, 429):  # also API Gateway's own: its JWT authorizer's, its payload limit's, its throttling's
+    if status in (413, 429):  # also API Gateway's own: its payload limit's, its throttling's
         content = {**content, **gateway}
     answer: dict[str, Any] = {"description": ANSWERS[status][1], "content": content}
     if status == 429:  # the kernel's: the tenant's rate limit (`shared.ratelimit`)
         answer["headers"] = ratelimit.response_headers(throttled=True)
+    if status == 401:  # the kernel's (shared/auth.py): no authorizer answers before the function
+        answer["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE_HEADER}
     return answer
 
 
@@ -494,7 +564,7 @@ def create_app(
     `routers`: the service's routers, one per feature, named in `handlers/routes/__init__.py`
     (`ROUTERS`) and mounted in that order. The app serves its OpenAPI document at
     `/<docs_prefix>/openapi.json` and Swagger UI at `/<docs_prefix>/docs`, both without a login
-    (template.yaml routes them with no authorizer). `form_paths`: path prefixes that also take form
+    (`needs_login`: routes not in the document are public). `form_paths`: path prefixes that also take form
     bodies (see `Resolver`); every other route takes JSON only.
     """
     app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json)
@@ -585,10 +655,11 @@ def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(Unauthenticated)
     def unauthenticated(error: Unauthenticated) -> Response:
-        # Why the identity is unusable (which claim, pydantic's validation text) is for the logs only.
-        logger.warning("unauthenticated request", extra={"reason": str(error), "correlation_id": _correlation_id(app)})
-        body = problem_body(401, "unauthorized", "Unauthorized", "The request is not authenticated.")
-        return Response(status_code=401, content_type=PROBLEM_JSON, body=json.dumps(body))
+        # A handler asked for the caller of a request `Resolver` let through (its token was checked
+        # then; its claims may still be unusable: no tenant, an unknown role).
+        log_unauthenticated(error, _correlation_id(app))
+        result = unauthenticated_result(error)
+        return Response(status_code=401, content_type=PROBLEM_JSON, body=result["body"], headers=result["headers"])
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -619,5 +690,5 @@ def no_route(app: APIGatewayHttpResolver) -> Response:
 
 
 def auth(app: APIGatewayHttpResolver) -> AuthContext:
-    """The caller, from the claims the authorizer verified."""
+    """The caller, from the request's bearer token (`shared.auth`)."""
     return from_http_event(app.current_event.raw_event)

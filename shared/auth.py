@@ -1,11 +1,24 @@
-"""Who is calling: the auth context read from the claims of a verified JWT.
+"""Who is calling: the auth context read from the claims of a bearer token this module verifies.
 
-In AWS the HTTP API's JWT authorizer (Cognito) has verified the token; locally the gateway of
-`kontakt dev` has. Either way the handler reads `requestContext.authorizer.jwt.claims`.
+API Gateway passes the request's `Authorization` header unchecked (the HTTP API has no authorizer,
+so that a refused token is a 401 problem+json like every other error: docs/decisions.md); the
+kernel verifies the token here, in AWS against the user pool's keys and under `kontakt dev` against
+the dev issuer's: RS256 only, the issuer, the audience (an ID token's `aud`, an access token's
+`client_id`: the app client, as the JWT authorizer checked), `exp`/`nbf` with a small leeway and
+`token_use`. The issuer, audience and key set URL come from the function's environment
+(template.yaml). The key set is fetched on first use (not at import) and kept for the life of the
+instance; PyJWT is imported then too, so a cold start's import does not pay for it.
+
+Nothing else in the event is read as an identity: `requestContext.authorizer` is ignored, because
+no authorizer is configured that could have written it.
 The tenant comes from these claims only, never from the URL or the body.
 """
 
 import json
+import os
+import threading
+import time
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -18,8 +31,33 @@ class Role(StrEnum):
     USER = "user"
 
 
+ISSUER_VARIABLE = "AUTH_ISSUER"
+AUDIENCE_VARIABLE = "AUTH_AUDIENCE"
+KEYS_VARIABLE = "AUTH_JWKS_URL"
+ALGORITHM = "RS256"  # what Cognito signs with; `none` and HMAC (whose key would be public) are refused
+LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
+# The claim that must name the app client, by `token_use`: Cognito's ID tokens carry it as `aud`,
+# its access tokens as `client_id` (they have no `aud`); the JWT authorizer accepted either.
+AUDIENCE_CLAIM = {"id": "aud", "access": "client_id"}
+KEYS_LIFESPAN_SECONDS = 24 * 3600  # the key set is read once per instance (a new key: see `_keys`)
+KEYS_TIMEOUT_SECONDS = 5
+
+
 class Unauthenticated(Exception):
-    """The request carries no usable identity (the authorizer should have stopped it)."""
+    """The request carries no usable identity: no bearer token, or one that is not valid for this API.
+
+    The message (why) is for the logs; `detail` is what the client is told. `token_given`: a bearer
+    token was sent (RFC 6750: then the answer names the error `invalid_token`).
+    """
+
+    def __init__(self, reason: str, detail: str = "The token is not valid for this API.", token_given: bool = True):
+        super().__init__(reason)
+        self.detail = detail
+        self.token_given = token_given
+
+
+class KeysUnavailable(Exception):
+    """The issuer's key set could not be read: no answer on the token is possible (a 503, not a 401)."""
 
 
 class AuthContext(BaseModel):
@@ -77,9 +115,101 @@ def from_claims(claims: dict[str, Any]) -> AuthContext:
         raise Unauthenticated(f"token claims are not valid: {exc}") from exc
 
 
-def from_http_event(event: dict[str, Any]) -> AuthContext:
-    """The auth context of an API Gateway HTTP API (payload 2.0) event."""
-    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims")
-    if not claims:
-        raise Unauthenticated("request has no verified claims")
-    return from_claims(claims)
+def from_http_event(event: Mapping[str, Any]) -> AuthContext:
+    """The auth context of an API Gateway HTTP API (payload 2.0) event: its bearer token, verified."""
+    return from_claims(verified_claims(bearer_token(event)))
+
+
+def bearer_token(event: Mapping[str, Any]) -> str:
+    """The token of the request's `Authorization: Bearer <token>` header (payload 2.0 lowercases names)."""
+    headers = event.get("headers") or {}
+    value = next((str(v) for k, v in headers.items() if str(k).lower() == "authorization"), "")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("no bearer token", "The request has no bearer token.", token_given=False)
+    return token.strip()
+
+
+# The last token verified, with the settings it was verified under: a request asks for its caller
+# more than once (the login check, the idempotency key, the handler); only the times are checked again.
+_last: tuple[tuple[str, str, str, str], dict[str, Any]] | None = None
+
+
+def verified_claims(token: str) -> dict[str, Any]:
+    """The claims of a token this API accepts; raises Unauthenticated for any other token."""
+    global _last
+    settings = _settings()
+    if _last is not None and _last[0] == (token, *settings):
+        claims = _last[1]
+        now = time.time()
+        if claims["exp"] + LEEWAY_SECONDS > now and claims.get("nbf", 0) - LEEWAY_SECONDS <= now:
+            return dict(claims)
+    claims = _verify(token, *settings)
+    _last = ((token, *settings), claims)
+    return dict(claims)
+
+
+def _verify(token: str, issuer: str, audience: str, keys_url: str) -> dict[str, Any]:
+    import jwt  # here, not at import: a cold start that answers no login yet does not pay for PyJWT
+
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as error:
+        raise Unauthenticated(f"malformed token: {error}") from error
+    if header.get("alg") != ALGORITHM:  # before any key is looked up: `none`, HS256 and the like
+        raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not {ALGORITHM}")
+    key = _signing_key(keys_url, token)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise Unauthenticated("token expired", "The token has expired.") from error
+    except jwt.PyJWTError as error:  # signature, issuer, times, claims; a key of another type
+        raise Unauthenticated(f"token refused: {error}") from error
+    claim = AUDIENCE_CLAIM.get(str(claims["token_use"]))
+    if claim is None:
+        raise Unauthenticated(f"token_use {claims['token_use']!r} is not id or access")
+    named = claims.get(claim)
+    if named != audience and not (claim == "aud" and isinstance(named, list) and audience in named):
+        raise Unauthenticated(f"token {claim} {named!r} is not this API's app client")
+    return claims
+
+
+def _settings() -> tuple[str, str, str]:
+    values = tuple(os.environ.get(name, "") for name in (ISSUER_VARIABLE, AUDIENCE_VARIABLE, KEYS_VARIABLE))
+    if not all(values):
+        # A misconfigured function (template.yaml sets all three): an error of ours, never a pass.
+        names = (ISSUER_VARIABLE, AUDIENCE_VARIABLE, KEYS_VARIABLE)
+        raise RuntimeError(f"token verification needs {', '.join(names)} in the environment")
+    return values[0], values[1], values[2]
+
+
+_clients: dict[str, Any] = {}  # key set URL -> PyJWKClient, for the life of the instance
+_clients_lock = threading.Lock()
+
+
+def _signing_key(keys_url: str, token: str) -> Any:
+    """The issuer's public key the token names (`kid`), from the key set read once per instance.
+
+    A `kid` the cached set lacks makes PyJWT read the set again at most once per 30 s (a key the
+    issuer rotated in is found; made-up ids cannot make every request fetch).
+    """
+    import jwt
+
+    with _clients_lock:
+        client = _clients.get(keys_url)
+        if client is None:
+            client = jwt.PyJWKClient(keys_url, lifespan=KEYS_LIFESPAN_SECONDS, timeout=KEYS_TIMEOUT_SECONDS)
+            _clients[keys_url] = client
+    try:
+        return client.get_signing_key_from_jwt(token).key
+    except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as error:
+        raise KeysUnavailable(f"the key set at {keys_url} could not be read: {error}") from error
+    except jwt.PyJWTError as error:  # no such kid, or no kid
+        raise Unauthenticated(f"token key refused: {error}") from error

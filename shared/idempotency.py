@@ -39,7 +39,7 @@ from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribu
 from pynamodb.exceptions import PutError
 
 from shared import clock
-from shared.auth import Unauthenticated, from_http_event
+from shared.auth import KeysUnavailable, Unauthenticated, from_http_event
 from shared.errors import Conflict, DomainError, FieldError, ValidationFailed, problem_body
 from shared.ids import new_id
 from shared.observability import logger
@@ -143,8 +143,8 @@ def handle(event: Mapping[str, Any], answer: Callable[[], dict[str, Any]]) -> di
         return answer()
     try:
         caller = from_http_event(dict(event))
-    except Unauthenticated:
-        return answer()  # public, or refused as 401 by the app
+    except (Unauthenticated, KeysUnavailable):
+        return answer()  # public (a login route's request was refused before: `shared.api.Resolver`)
     if not re.fullmatch(KEY_PATTERN, key):
         message = f"1 to {MAX_KEY_LENGTH} visible ASCII characters (no spaces)"
         return _problem(

@@ -17,9 +17,15 @@ def test_repo_template_translates_into_a_stack() -> None:
     assert api.environment["EVENT_BUS_NAME"] == "kontakt-dev"
     assert api.environment["STAGE"] == "dev"
     routes = {r.route_key: r for r in stack.routes}
-    assert routes["ANY /accounts/{proxy+}"].auth_required
     assert routes["ANY /accounts/{proxy+}"].function == "DirectoryApiFunction"
-    assert not routes["ANY /directory/openapi.json"].auth_required
+    # No route has an authorizer: the API functions verify the bearer token (shared/auth.py), against
+    # the user pool and its web app client, which the template names to them.
+    assert not any(r.auth_required for r in stack.routes)
+    for function in {r.function for r in stack.routes}:
+        environment = stack.functions[function].environment
+        assert environment["AUTH_ISSUER"] == "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_local"
+        assert environment["AUTH_JWKS_URL"] == environment["AUTH_ISSUER"] + "/.well-known/jwks.json"
+        assert environment["AUTH_AUDIENCE"] == "kontakt"  # the app client (locally: the JwtAudience parameter)
     outbox = stack.mappings["DirectoryPublisherFunctionOutbox"]
     assert outbox.kind == "dynamodb"
     assert outbox.bisect_on_error and outbox.reports_item_failures

@@ -21,6 +21,7 @@ import pytest
 from infra.emulator import Emulator, provision
 from infra.functions import worker_spec
 from infra.template import Function, Stack, translate
+from tests import tokens
 from tests.kernel_clock import KernelClock
 from tests.lambda_events import sqs_record
 
@@ -110,6 +111,8 @@ def lambda_env(emulator: tuple[Emulator, Stack], monkeypatch: pytest.MonkeyPatch
         function = stack.functions[logical_id]
         for name, value in worker_spec(function, PROJECT_ROOT, aws.url).environment.items():
             monkeypatch.setenv(name, value)
+        if "AUTH_ISSUER" in function.environment:  # the tests' issuer stands in for the user pool
+            tokens.trust(monkeypatch)
         settings.load.cache_clear()
         secrets.signing_key.cache_clear()
         secrets.link_keys.cache_clear()
@@ -163,14 +166,19 @@ def http_event(
     role: str = "admin",
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (2.0) event with the claims the JWT authorizer passes."""
+    """An API Gateway HTTP API (2.0) event of `user` of `tenant`: a bearer token of the tests' issuer."""
     query = query or {}
     return {
         "version": "2.0",
         "routeKey": f"ANY {path}",
         "rawPath": path,
         "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
-        "headers": {"content-type": "application/json"},
+        "headers": {
+            "content-type": "application/json",
+            "authorization": tokens.authorization(
+                {"sub": f"login-{user}", "user_id": user, "tenant_id": tenant, "role": role, "groups": []}
+            ),
+        },
         "queryStringParameters": query or None,
         "requestContext": {
             "http": {
@@ -183,18 +191,6 @@ def http_event(
             "requestId": str(uuid.uuid4()),
             "routeKey": f"ANY {path}",
             "stage": "$default",
-            "authorizer": {
-                "jwt": {
-                    "claims": {
-                        "sub": f"login-{user}",
-                        "user_id": user,
-                        "tenant_id": tenant,
-                        "role": role,
-                        "groups": "[]",
-                    },
-                    "scopes": None,
-                }
-            },
         },
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,

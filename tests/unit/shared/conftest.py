@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests import tokens
+
 HttpEvent = Callable[..., dict[str, Any]]
 
 DEFAULT_CLAIMS = {
@@ -48,8 +50,6 @@ def http_event(
         "time": "01/Jan/2026:00:00:00 +0000",
         "timeEpoch": 1767225600000,
     }
-    if claims is not None:
-        request_context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
@@ -59,6 +59,8 @@ def http_event(
         "requestContext": request_context,
         "isBase64Encoded": is_base64_encoded,
     }
+    if claims is not None:  # the caller these claims name, as a token of the tests' issuer
+        event["headers"]["authorization"] = tokens.authorization(claims)
     if query:
         event["queryStringParameters"] = query
     if body is not None:
@@ -69,3 +71,9 @@ def http_event(
 @pytest.fixture
 def make_http_event() -> HttpEvent:
     return http_event
+
+
+@pytest.fixture(autouse=True)
+def _trusted_issuer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel verifies the tokens of `http_event` (tests/tokens.py)."""
+    tokens.trust(monkeypatch)

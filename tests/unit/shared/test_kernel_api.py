@@ -3,12 +3,14 @@
 import json
 from typing import Annotated, Any, Literal
 
+import jwt
 import pytest
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import api as http
+from shared import auth
 from shared.errors import (
     BadRequest,
     Conflict,
@@ -21,6 +23,7 @@ from shared.errors import (
 )
 from shared.routes import CodeItem
 from shared.types import input_config
+from tests import tokens
 
 pytestmark = pytest.mark.disable_socket
 
@@ -205,10 +208,24 @@ def test_domain_errors_map_to_their_status(make_http_event: Any, kind: str) -> N
     assert body["detail"] == "it failed"
 
 
-def test_auth_reads_the_authorizer_claims(make_http_event: Any) -> None:
+def test_auth_reads_the_bearer_tokens_claims(make_http_event: Any) -> None:
     status, body = call(make_http_event("GET", "/me"))
     assert status == 200
     assert body == {"tenant": "tenant-1", "user": "user-1", "groups": ["g1", "g2"]}
+
+
+def test_claims_in_the_request_context_are_not_an_identity(make_http_event: Any) -> None:
+    """No authorizer is configured: claims in `requestContext.authorizer` (as one would write them)
+    are not read, with or without a token; the token's own claims are."""
+    forged = {"jwt": {"claims": {"tenant_id": "victim", "user_id": "boss", "role": "admin"}, "scopes": None}}
+    anonymous = make_http_event("GET", "/me", claims=None)
+    anonymous["requestContext"]["authorizer"] = forged
+    status, _ = call(anonymous)
+    assert status == 401
+    signed_in = make_http_event("GET", "/me")
+    signed_in["requestContext"]["authorizer"] = forged
+    status, body = call(signed_in)
+    assert status == 200 and body["tenant"] == "tenant-1" and body["user"] == "user-1"
 
 
 def test_no_claims_is_401(make_http_event: Any) -> None:
@@ -325,7 +342,7 @@ def test_form_bodies_pass_only_under_the_form_paths(make_http_event: Any) -> Non
     assert form_app.resolve(multipart, {})["statusCode"] == 415
 
 
-@app.get("/page")
+@app.get("/page", security=[{}])
 def page() -> Any:
     from aws_lambda_powertools.event_handler import Response
 
@@ -376,7 +393,7 @@ def test_a_401_never_shows_why_the_claims_were_refused(make_http_event: Any) -> 
     claims = {"tenant_id": "no spaces allowed!", "user_id": "user-1", "role": "admin"}
     status, body = call(make_http_event("GET", "/me", claims=claims))
     assert status == 401
-    assert body["detail"] == "The request is not authenticated."
+    assert body["detail"] == "The token is not valid for this API."
     text = json.dumps(body)
     for internal in ("pattern", "validation", "pydantic", "tenant_id", "String should"):
         assert internal not in text
@@ -460,3 +477,45 @@ def test_an_array_query_parameter_checks_each_item_and_the_count(make_http_event
         status, body = call(event)
         assert status == 422
         assert fields(body)[0].startswith("query.statuses")
+
+
+def test_a_login_route_refuses_a_missing_token_before_validation_or_its_handler(make_http_event: Any) -> None:
+    for body in ({"name": "boom"}, {"nope": 1}, "not json"):  # the handler's 500, a 422, a 415 otherwise
+        event = make_http_event("POST", "/things", body, claims=None)
+        if body == "not json":
+            event["headers"]["content-type"] = "text/plain"
+        answer = app.resolve(event, {})
+        assert answer["statusCode"] == 401, (body, answer)
+        assert answer["headers"]["Content-Type"] == http.PROBLEM_JSON
+        assert answer["headers"]["WWW-Authenticate"] == 'Bearer realm="kontakt"'
+        problem = json.loads(answer["body"])
+        assert problem["code"] == "unauthorized" and problem["instance"] == "/things"
+        assert problem["correlation_id"] == answer["headers"]["X-Request-Id"]
+
+
+def test_a_refused_token_is_challenged_as_invalid(make_http_event: Any) -> None:
+    event = make_http_event("GET", "/things", claims=None)
+    event["headers"]["authorization"] = "Bearer not.a.token"
+    answer = app.resolve(event, {})
+    assert answer["statusCode"] == 401
+    assert answer["headers"]["WWW-Authenticate"].startswith('Bearer realm="kontakt", error="invalid_token"')
+
+
+def test_a_public_route_ignores_a_bad_token(make_http_event: Any) -> None:
+    event = make_http_event("GET", "/page", claims=None)
+    event["headers"]["authorization"] = "Bearer nonsense"
+    assert app.resolve(event, {})["statusCode"] == 200
+    document = make_http_event("GET", "/kernel/openapi.json", claims=None)
+    document["headers"]["authorization"] = "Bearer nonsense"
+    assert app.resolve(document, {})["statusCode"] == 200
+
+
+def test_an_unreadable_key_set_is_a_503_not_a_401(make_http_event: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Unreachable(jwt.PyJWKClient):
+        def fetch_data(self) -> Any:
+            raise jwt.PyJWKClientConnectionError("connection refused")
+
+    monkeypatch.setitem(auth._clients, tokens.JWKS_URL, Unreachable(tokens.JWKS_URL))
+    monkeypatch.setattr(auth, "_last", None)  # no verification kept from another test
+    status, body = call(make_http_event("GET", "/me"))
+    assert status == 503 and body["code"] == "login_unavailable"

@@ -16,6 +16,7 @@ from shared import idempotency, settings
 from shared.idempotency import REPLAYED, Claim, TakenOver
 from shared.ids import new_id
 from shared.store import MAX_TRANSACTION_ITEMS, DataItem, UnitOfWork, bind_table, joining
+from tests import tokens
 from tests.kernel_clock import KernelClock
 
 TABLE = "kontakt-unit-idempotency"
@@ -59,9 +60,9 @@ def request(
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["Idempotency-Key"] = key
-    context: dict[str, Any] = {"http": {"method": method, "path": path}, "requestId": "r"}
     if claims is not None:
-        context["authorizer"] = {"jwt": {"claims": claims}}
+        headers["authorization"] = tokens.authorization(claims)
+    context: dict[str, Any] = {"http": {"method": method, "path": path}, "requestId": "r"}
     text = body if isinstance(body, str) else json.dumps(body)
     return {"rawPath": path, "rawQueryString": "", "headers": headers, "requestContext": context, "body": text}
 
