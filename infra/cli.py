@@ -19,6 +19,7 @@ from infra.template import TemplateError, find_project_root
 
 DEV_FILE = Path(".kontakt") / "dev.json"
 MAIL_DIR = Path(".kontakt") / "mail"
+STATE_DIR = Path(".kontakt") / "state"
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -46,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("KONTAKT_MAIL_DIR", str(MAIL_DIR)),
         help=f"where sent mails are written as .eml files (default $KONTAKT_MAIL_DIR or {MAIL_DIR}); '' for nowhere",
     )
+    dev.add_argument(
+        "--state-dir",
+        default=os.environ.get("KONTAKT_STATE_DIR", str(STATE_DIR)),
+        help=f"where the stack's data is saved across restarts (default $KONTAKT_STATE_DIR or {STATE_DIR}); "
+        "'' for nowhere",
+    )
+    dev.add_argument("--fresh", action="store_true", help="start empty: discard the saved data")
     dev.set_defaults(command=run_dev)
 
     tenant = sub.add_parser("tenant", help="tenants of a deployed stack")
@@ -110,14 +118,17 @@ def run_dev(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     root = find_project_root()
     mail_dir = (root / args.mail_dir) if args.mail_dir else None  # an absolute --mail-dir stays as it is
-    runtime = LocalRuntime(root, stage=args.stage, port=args.port, mail_dir=mail_dir)
+    state_dir = (root / args.state_dir) if args.state_dir else None
+    runtime = LocalRuntime(
+        root, stage=args.stage, port=args.port, mail_dir=mail_dir, state_dir=state_dir, fresh=args.fresh
+    )
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
     runtime.start()
     try:
         _write_dev_file(root, runtime)
-        if not args.no_demo:
+        if not args.no_demo and not runtime.restored:  # demo data goes into an empty stack only
             _load_demo(runtime)
         _print_banner(runtime)
         stopping.wait()
@@ -151,6 +162,11 @@ def _print_banner(runtime: Any) -> None:
     api = runtime.api_url
     token = runtime.token("demo", "demo-admin", "admin")
     mail = f"{runtime.mail_dir}/*.eml   (or {api}/dev/mail)" if runtime.mail_dir else "not kept (--mail-dir '')"
+    if runtime.state_file is None:
+        state = "not kept (--state-dir '')"
+    else:
+        loaded = "loaded" if runtime.restored else "new"
+        state = f"{runtime.state_file}   ({loaded}; saved as it changes; --fresh starts empty)"
     print(
         f"""
 Kontakt is running.
@@ -160,6 +176,7 @@ Kontakt is running.
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
+  Saved data   {state}
 
 Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
 
