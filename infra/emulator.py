@@ -8,6 +8,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -118,6 +119,10 @@ def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] |
 
     from infra import moto_patches, persistence
 
+    # A Ctrl-C reaches every process of the terminal's group: the runtime stops this one when it is
+    # done with it (after the last snapshot), or it ends when the runtime's end closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
@@ -139,7 +144,7 @@ def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] |
     while True:
         try:
             command = connection.recv()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             break
         if command is None:
             break

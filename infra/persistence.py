@@ -184,17 +184,23 @@ def _backends() -> dict[str, Any]:
     from moto.core.base_backend import BackendDict
 
     found: dict[str, Any] = {}
-    for backend_dict in BackendDict._instances:
-        if len(backend_dict):
+    instances: list[Any] = BackendDict._instances  # type: ignore[misc]  # moto's registry of used services
+    for backend_dict in instances:
+        if len(backend_dict) and _name(backend_dict) not in _NOT_SAVED:
             found[_name(backend_dict)] = dict(backend_dict)
     return found
+
+
+# DynamoDB Streams' backend holds only shard iterators (a stream pump opens one a poll, AWS lets them
+# expire in 15 minutes); the streams' records are in DynamoDB's tables.
+_NOT_SAVED = {"moto.dynamodbstreams.models:dynamodbstreams_backends"}
 
 
 _names: dict[int, str] = {}
 
 
 def _name(backend_dict: Any) -> str:
-    """"module:attribute" of a BackendDict (where its service's module keeps it)."""
+    """ "module:attribute" of a BackendDict (where its service's module keeps it)."""
     if id(backend_dict) not in _names:
         modules = [sys.modules[backend_dict.backend.__module__], *list(sys.modules.values())]
         _names[id(backend_dict)] = next(
@@ -229,11 +235,14 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write beside, fsync, rename over: the file is the old snapshot or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # gone once renamed; a failed write leaves no litter
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -280,11 +289,12 @@ def _put_in_place(backends: dict[str, Any]) -> None:
         if not isinstance(target, BackendDict):
             raise StateError(f"moto has no {key}")
         targets.append(target)
+    instances: list[Any] = BackendDict._instances  # type: ignore[misc]  # moto's registry of used services
     for target, accounts in zip(targets, backends.values(), strict=True):
         for account, backend in accounts.items():
             dict.__setitem__(target, account, backend)
-        if target not in BackendDict._instances:
-            BackendDict._instances.append(target)
+        if target not in instances:
+            instances.append(target)
     _messages_visible()
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import devlogins
+from infra import devlogins, persistence
 from infra.auth import DEFAULT_TTL, ROLES, DevIssuer
-from infra import persistence
 from infra.emulator import Emulator, provision, provisioned
 from infra.functions import FunctionPool, Functions, worker_spec
 from infra.gateway import Gateway
@@ -114,12 +113,9 @@ class LocalRuntime:
             self.functions = self._functions(self.stack)
             self.tap = self._tap(self.stack)
             self.pumps = [self.tap, *self._pumps(self.stack)]
-            for pump in self.pumps:
-                pump.start()
             self.schedules = ScheduleRunner(
                 self.stack, self.client("scheduler"), self.client("sqs"), self.functions.invoke
             )
-            self.schedules.start()
             self.gateway = Gateway(
                 self.stack,
                 self.issuer,
@@ -130,6 +126,11 @@ class LocalRuntime:
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
+            # Then the pumps and schedules: a saved state's waiting work would otherwise be invoked in
+            # workers that pointing the links stops (a failed delivery waits out its visibility timeout).
+            for pump in self.pumps:
+                pump.start()
+            self.schedules.start()
             if self.state_file is not None:  # only a stack that started is saved
                 self._stop_saving.clear()
                 self._saver = threading.Thread(target=self._save_periodically, name="snapshots", daemon=True)
