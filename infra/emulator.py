@@ -178,10 +178,12 @@ def _snapshot(recorder: Any, path: Path, header: dict[str, Any], extra: Any) -> 
         data = persistence.take(recorder, header, extra)
         if data is None:
             return ("unchanged", "")
+        taken = time.perf_counter()
         persistence.write_atomically(path, data)
     except Exception as error:  # reported to the runtime, which logs it; the emulator serves on
         return ("failed", f"{type(error).__name__}: {error}")
-    return ("saved", f"{len(data) / 1e6:.1f} MB in {time.perf_counter() - started:.2f}s")
+    held, written = taken - started, time.perf_counter() - taken
+    return ("saved", f"{len(data) / 1e6:.1f} MB, taken in {held:.2f}s (requests held), written in {written:.2f}s")
 
 
 class Emulator:
