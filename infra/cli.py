@@ -182,6 +182,8 @@ def _print_banner(runtime: Any) -> None:
     else:
         loaded = "loaded" if runtime.restored else "new"
         state = f"{runtime.state_file}   ({loaded}; saved as it changes; --fresh starts empty)"
+        if "not loaded" in runtime.emulator.state_message:  # another moto or stack made it: say why
+            state += f"\n               {runtime.emulator.state_message}"
     print(
         f"""
 Kontakt is running.

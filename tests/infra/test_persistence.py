@@ -139,3 +139,17 @@ def test_a_snapshot_of_another_version_or_stack_or_a_damaged_one_starts_empty_wi
 
 def test_no_saved_state_starts_empty_without_a_message(tmp_path: Path) -> None:
     assert emulator._restore(tmp_path / persistence.STATE_FILE, HEADER) == {}
+
+
+def test_a_snapshot_fits_a_template_whose_resources_are_the_same_whatever_its_functions() -> None:
+    from infra.template import Function, Stack, Table
+
+    def stack(indexes: list[dict[str, Any]], memory: int) -> Any:
+        table = Table("T", "kontakt-dev-t", "arn:t", [{"AttributeName": "pk", "KeyType": "HASH"}], [], indexes)
+        function = Function("F", "kontakt-dev-f", "arn:f", "app.handler", "services/f", 5, memory, {})
+        return Stack("kontakt", "eu-north-1", "123456789012", {"Stage": "dev"}, {"T": table}, functions={"F": function})
+
+    index = {"IndexName": "by_x", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}]}
+    first = persistence.stamp(emulator.provisioned(stack([], 512)))
+    assert persistence.stamp(emulator.provisioned(stack([], 1024))) == first  # a function's change keeps the data
+    assert persistence.stamp(emulator.provisioned(stack([index], 512))) != first  # a new index does not
