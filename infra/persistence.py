@@ -37,7 +37,12 @@ from typing import Any
 
 FORMAT = 1
 MAGIC = b"kontakt-emulator-state\n"
-STATE_FILE = "emulator.state"
+STATE_FILE = "emulator.state"  # the tests' name; a stage's state is `state_file(stage)`
+
+
+def state_file(stage: str) -> str:
+    """A file per stage: `kontakt dev --stage demo` neither loads nor discards the dev stage's data."""
+    return f"emulator-{stage}.state"
 
 # Operations that only read (by name prefix): a request of one of them does not call for a snapshot.
 # ReceiveMessage changes a message's visibility only, which a load resets (`_messages_visible`).

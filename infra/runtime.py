@@ -66,7 +66,7 @@ class LocalRuntime:
         self.concurrency = concurrency
         self.batching_window = batching_window
         self.issuer = DevIssuer(self.project_root)
-        self.state_file = Path(state_dir).resolve() / persistence.STATE_FILE if state_dir else None
+        self.state_file = Path(state_dir).resolve() / persistence.state_file(stage) if state_dir else None
         self.fresh = fresh
         self.snapshot_interval = snapshot_interval
         self.restored = False

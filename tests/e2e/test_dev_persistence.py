@@ -109,7 +109,7 @@ class Dev:
 
     @property
     def state_file(self) -> Path:
-        return self.root / ".kontakt" / "state" / "emulator.state"
+        return self.root / ".kontakt" / "state" / "emulator-dev.state"
 
     def saved_after(self, moment: float) -> None:
         """Wait until a snapshot taken after `moment` is on disk: one written after it, then either
