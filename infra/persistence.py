@@ -44,6 +44,7 @@ def state_file(stage: str) -> str:
     """A file per stage: `kontakt dev --stage demo` neither loads nor discards the dev stage's data."""
     return f"emulator-{stage}.state"
 
+
 # Operations that only read (by name prefix): a request of one of them does not call for a snapshot.
 # ReceiveMessage changes a message's visibility only, which a load resets (`_messages_visible`).
 _READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "ReceiveMessage", "Head")
