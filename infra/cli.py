@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run the whole system locally")
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--stage", default="dev")
-    dev.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    dev.add_argument(
+        "--no-demo", action="store_true", help="do not load the demo data (it goes only into a stack that starts empty)"
+    )
     dev.add_argument(
         "--mail-dir",
         default=os.environ.get("KONTAKT_MAIL_DIR", str(MAIL_DIR)),

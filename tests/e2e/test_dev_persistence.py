@@ -186,7 +186,7 @@ def _published_after(dev: Dev, record_id: str) -> list[dict[str, Any]]:
 
 
 def test_records_and_a_mailed_unsubscribe_link_work_after_ctrl_c_and_a_restart(dev: Dev) -> None:
-    dev.start()
+    dev.start("--snapshot-interval", "3600")  # what is saved, the stop saves
     created = dev.request("POST", "/accounts", json={"name": "Kept Oy"})
     assert created.status_code == 201, created.text
     account = created.json()
