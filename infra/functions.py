@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import queue
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -162,6 +163,9 @@ class _PrefixedStream(io.TextIOBase):
 
 def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     """Entry point of the worker process: set up the sandbox, then serve invocations."""
+    # A terminal's Ctrl-C reaches every process of its group: the runtime stops its workers after
+    # the invocations in progress end (and `kontakt dev` saved its state), or the pipe closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     kept = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update({**kept, **spec.environment})
