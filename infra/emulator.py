@@ -239,10 +239,13 @@ class Emulator:
         if self.state_file is None or self._process is None:
             return ("unchanged", "no state file")
         with self._commands:
-            self._connection.send(("snapshot", extra))
-            if not self._connection.poll(timeout):
-                return ("failed", f"no answer in {timeout}s")
-            answer: tuple[str, str] = self._connection.recv()
+            try:
+                self._connection.send(("snapshot", extra))
+                if not self._connection.poll(timeout):
+                    return ("failed", f"no answer in {timeout}s")
+                answer: tuple[str, str] = self._connection.recv()
+            except (OSError, EOFError) as error:  # the emulator's process is gone
+                return ("failed", f"the emulator is gone: {error!r}")
         return answer
 
     def stop(self) -> None:

@@ -73,6 +73,7 @@ class LocalRuntime:
         self.emulator = Emulator(mail_dir, self.state_file)
         self._saver: threading.Thread | None = None
         self._stop_saving = threading.Event()
+        self._save_failure = ""  # why the last snapshot failed (logged once)
         self.stack: Stack | None = None
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
@@ -171,10 +172,11 @@ class LocalRuntime:
         """Take a snapshot of the emulator's state (when anything changed since the last one)."""
         streams = {p.mapping.logical_id: dict(p.checkpoints) for p in self.pumps if isinstance(p, StreamPump)}
         outcome, detail = self.emulator.snapshot({"streams": streams})
-        if outcome == "failed":
+        if outcome == "failed" and detail != self._save_failure:  # each new reason once, not every interval
             log.warning("the state was not saved: %s", detail)
         elif outcome == "saved":
             log.debug("state saved to %s: %s", self.state_file, detail)
+        self._save_failure = detail if outcome == "failed" else ""
         return outcome, detail
 
     def _save_periodically(self) -> None:

@@ -153,3 +153,50 @@ def test_a_snapshot_fits_a_template_whose_resources_are_the_same_whatever_its_fu
     first = persistence.stamp(emulator.provisioned(stack([], 512)))
     assert persistence.stamp(emulator.provisioned(stack([], 1024))) == first  # a function's change keeps the data
     assert persistence.stamp(emulator.provisioned(stack([index], 512))) != first  # a new index does not
+
+
+def _visible(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return str(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_an_emulator_loads_what_it_saved_and_messages_held_by_a_consumer_come_back(tmp_path: Path) -> None:
+    state = tmp_path / persistence.STATE_FILE
+    first = emulator.Emulator(state_file=state, header=HEADER)
+    first.start()
+    try:
+        dynamodb, sqs = first.client("dynamodb"), first.client("sqs")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "kept"}})
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        for body in ("held", "waiting"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=900)  # its consumer dies
+        first.client("secretsmanager").create_secret(Name="key", SecretString="s3cret")
+        assert first.snapshot({"streams": {}})[0] == "saved"
+        assert first.snapshot({"streams": {}}) == ("unchanged", "")  # nothing changed since
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "kept"}})
+        assert first.snapshot({"streams": {}}) == ("unchanged", "")  # a read changes nothing
+    finally:
+        first.stop()
+
+    second = emulator.Emulator(state_file=state, header=HEADER)
+    second.start()
+    try:
+        assert second.restored == {"streams": {}} and "loaded the saved state" in second.state_message
+        item = second.client("dynamodb").get_item(TableName="t", Key={"pk": {"S": "kept"}})
+        assert item["Item"] == {"pk": {"S": "kept"}}
+        sqs = second.client("sqs")
+        assert _visible(sqs, sqs.get_queue_url(QueueName="q")["QueueUrl"]) == "2"
+        assert second.client("secretsmanager").get_secret_value(SecretId="key")["SecretString"] == "s3cret"
+        second._process.kill()
+        second._process.join(5)
+        outcome, detail = second.snapshot({"streams": {}})
+        assert outcome == "failed" and "gone" in detail
+    finally:
+        second.stop()
