@@ -178,6 +178,15 @@ def test_an_emulator_loads_what_it_saved_and_messages_held_by_a_consumer_come_ba
             sqs.send_message(QueueUrl=url, MessageBody=body)
         sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=900)  # its consumer dies
         first.client("secretsmanager").create_secret(Name="key", SecretString="s3cret")
+        s3 = first.client("s3")
+        s3.create_bucket(Bucket="kontakt-files", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        s3.put_object(Bucket="kontakt-files", Key="uploads/a.csv", Body=b"name\nAcme")
+        first.client("scheduler").create_schedule(
+            Name="reminder",
+            ScheduleExpression="at(2030-01-01T00:00:00)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": "arn:aws:sqs:eu-north-1:123456789012:q", "RoleArn": "arn:aws:iam::123456789012:role/r"},
+        )
         assert first.snapshot({"streams": {}})[0] == "saved"
         assert first.snapshot({"streams": {}}) == ("unchanged", "")  # nothing changed since
         dynamodb.get_item(TableName="t", Key={"pk": {"S": "kept"}})
@@ -194,6 +203,9 @@ def test_an_emulator_loads_what_it_saved_and_messages_held_by_a_consumer_come_ba
         sqs = second.client("sqs")
         assert _visible(sqs, sqs.get_queue_url(QueueName="q")["QueueUrl"]) == "2"
         assert second.client("secretsmanager").get_secret_value(SecretId="key")["SecretString"] == "s3cret"
+        assert second.client("s3").get_object(Bucket="kontakt-files", Key="uploads/a.csv")["Body"].read() == b"name\nAcme"
+        schedule = second.client("scheduler").get_schedule(Name="reminder")
+        assert schedule["ScheduleExpression"] == "at(2030-01-01T00:00:00)"
         second._process.kill()
         second._process.join(5)
         outcome, detail = second.snapshot({"streams": {}})
