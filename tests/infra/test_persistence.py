@@ -203,7 +203,8 @@ def test_an_emulator_loads_what_it_saved_and_messages_held_by_a_consumer_come_ba
         sqs = second.client("sqs")
         assert _visible(sqs, sqs.get_queue_url(QueueName="q")["QueueUrl"]) == "2"
         assert second.client("secretsmanager").get_secret_value(SecretId="key")["SecretString"] == "s3cret"
-        assert second.client("s3").get_object(Bucket="kontakt-files", Key="uploads/a.csv")["Body"].read() == b"name\nAcme"
+        upload = second.client("s3").get_object(Bucket="kontakt-files", Key="uploads/a.csv")
+        assert upload["Body"].read() == b"name\nAcme"
         schedule = second.client("scheduler").get_schedule(Name="reminder")
         assert schedule["ScheduleExpression"] == "at(2030-01-01T00:00:00)"
         second._process.kill()
