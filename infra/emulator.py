@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from infra.template import REGION, Stack, TranslatedTemplate, build_stack
 
@@ -293,7 +294,12 @@ def provision(
     first = build_stack(template, parameters)
     late: dict[tuple[str, str], str] = {}
     if existing:
-        late.update(existing_values(emulator, first))
+        try:
+            late.update(existing_values(emulator, first))
+        except ClientError as error:  # changed in the emulator since (deleted by hand): say so, change nothing
+            raise RuntimeError(
+                f"the saved state lacks a resource of the stack ({error}): start with `kontakt dev --fresh`"
+            ) from error
         return build_stack(template, parameters, late)
     late.update(create_tables(emulator, first))
     late.update(create_queues(emulator, first))

@@ -213,3 +213,16 @@ def test_an_emulator_loads_what_it_saved_and_messages_held_by_a_consumer_come_ba
         assert outcome == "failed" and "gone" in detail
     finally:
         second.stop()
+
+
+def test_a_saved_state_that_lacks_a_resource_of_the_stack_stops_the_start_with_what_to_do() -> None:
+    from infra.template import translate
+
+    template = translate(Path(__file__).parent / "fixtures")
+    empty = emulator.Emulator()  # as a state whose tables were deleted by hand since
+    empty.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"lacks a resource of the stack .*kontakt dev --fresh"):
+            emulator.provision(empty, template, {"Stage": "test"}, existing=True)
+    finally:
+        empty.stop()
