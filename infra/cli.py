@@ -139,7 +139,11 @@ def run_dev(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
-    runtime.start()
+    try:
+        runtime.start()
+    except RuntimeError as error:  # e.g. a saved state that no longer fits: what to do, not a traceback
+        print(f"kontakt dev: {error}", file=sys.stderr)
+        return 1
     try:
         _write_dev_file(root, runtime)
         if not args.no_demo and not runtime.restored:  # demo data goes into an empty stack only
