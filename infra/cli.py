@@ -22,6 +22,7 @@ from infra.template import TemplateError, find_project_root
 DEV_FILE = Path(".kontakt") / "dev.json"
 MAIL_DIR = Path(".kontakt") / "mail"
 LOG_DIR = Path(".kontakt") / "logs"  # each function's full log: <LogicalId>.log (infra/console.py)
+STATE_DIR = Path(".kontakt") / "state"
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -43,11 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run the whole system locally")
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--stage", default="dev")
-    dev.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    dev.add_argument(
+        "--no-demo", action="store_true", help="do not load the demo data (it goes only into a stack that starts empty)"
+    )
     dev.add_argument(
         "--mail-dir",
         default=os.environ.get("KONTAKT_MAIL_DIR", str(MAIL_DIR)),
         help=f"where sent mails are written as .eml files (default $KONTAKT_MAIL_DIR or {MAIL_DIR}); '' for nowhere",
+    )
+    dev.add_argument(
+        "--state-dir",
+        default=os.environ.get("KONTAKT_STATE_DIR", str(STATE_DIR)),
+        help=f"where the stack's data is saved across restarts (default $KONTAKT_STATE_DIR or {STATE_DIR}); "
+        "'' for nowhere",
+    )
+    dev.add_argument("--fresh", action="store_true", help="start empty: discard the saved data")
+    dev.add_argument(
+        "--snapshot-interval",
+        type=float,
+        default=float(os.environ.get("KONTAKT_SNAPSHOT_INTERVAL", "2")),
+        help="seconds between saves of changed data: what a crash may lose (default 2)",
     )
     dev.set_defaults(command=run_dev)
 
@@ -122,14 +138,28 @@ def run_dev(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[console])
     root = find_project_root()
     mail_dir = (root / args.mail_dir) if args.mail_dir else None  # an absolute --mail-dir stays as it is
-    runtime = LocalRuntime(root, stage=args.stage, port=args.port, mail_dir=mail_dir, log_dir=root / LOG_DIR)
+    state_dir = (root / args.state_dir) if args.state_dir else None
+    runtime = LocalRuntime(
+        root,
+        stage=args.stage,
+        port=args.port,
+        mail_dir=mail_dir,
+        state_dir=state_dir,
+        fresh=args.fresh,
+        snapshot_interval=args.snapshot_interval,
+        log_dir=root / LOG_DIR,
+    )
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
-    runtime.start()
+    try:
+        runtime.start()
+    except RuntimeError as error:  # e.g. a saved state that no longer fits: what to do, not a traceback
+        print(f"kontakt dev: {error}", file=sys.stderr)
+        return 1
     try:
         _write_dev_file(root, runtime)
-        if not args.no_demo:
+        if not args.no_demo and not runtime.restored:  # demo data goes into an empty stack only
             _load_demo(runtime)
         _print_banner(runtime)
         stopping.wait()
@@ -161,8 +191,18 @@ def _load_demo(runtime: Any) -> None:
 
 def _print_banner(runtime: Any) -> None:
     api = runtime.api_url
-    token = runtime.token("demo", "demo-admin", "admin")
+    try:
+        token = runtime.token("demo", "demo-admin", "admin")
+    except Exception as error:  # a slow cold start must not end the stack: ask again with `kontakt token`
+        token = f"(none yet: {error}; kontakt token --tenant demo --user demo-admin)"
     mail = f"{runtime.mail_dir}/*.eml   (or {api}/dev/mail)" if runtime.mail_dir else "not kept (--mail-dir '')"
+    if runtime.state_file is None:
+        state = "not kept (--state-dir '')"
+    else:
+        loaded = "loaded" if runtime.restored else "new"
+        state = f"{runtime.state_file}   ({loaded}; saved as it changes; --fresh starts empty)"
+        if "not loaded" in runtime.emulator.state_message:  # another moto or stack made it: say why
+            state += f"\n               {runtime.emulator.state_message}"
     print(
         f"""
 Kontakt is running.
@@ -173,6 +213,7 @@ Kontakt is running.
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
   Logs         kontakt logs <function> [--follow]   (.kontakt/logs/<function>.log, JSON lines)
+  Saved data   {state}
 
 Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
 

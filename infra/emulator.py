@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from infra.template import REGION, Stack, TranslatedTemplate, build_stack
 
@@ -108,32 +109,82 @@ def _sample_stacks(path: str, interval: float = 0.01, every: float = 30.0) -> No
                 out.writelines(f"{n:8d} {name}\n" for name, n in total.most_common(80))
 
 
-def _serve(connection: Any, mail_dir: str | None = None) -> None:
-    """Entry point of the emulator process: serve until told to stop or the parent goes away."""
-    # A Ctrl-C reaches every process of the terminal's group: the runtime stops the emulator last,
-    # after its pumps and functions (which would fail their calls, and print it, meanwhile).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] | None = None) -> None:
+    """Entry point of the emulator process: serve until told to stop or the parent goes away.
+
+    With `state` ({"path", "header"}: infra/persistence.py) the snapshot there is loaded before the
+    server answers, and the parent's ("snapshot", extra) commands write one.
+    """
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from infra import moto_patches
+    from infra import moto_patches, persistence
 
+    # A Ctrl-C reaches every process of the terminal's group: the runtime stops this one when it is
+    # done with it (after the last snapshot), or it ends when the runtime's end closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
+    recorder = None
+    ready: dict[str, Any] = {"restored": None, "message": ""}
+    if state is not None:
+        app = recorder = persistence.Recorder(app)
+        persistence.apply(recorder.gate)
+        ready.update(_restore(Path(state["path"]), state["header"]))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     if os.environ.get("KONTAKT_EMULATOR_PROFILE"):
         profile = os.environ["KONTAKT_EMULATOR_PROFILE"]
         threading.Thread(target=_sample_stacks, args=(profile,), name="profile", daemon=True).start()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    connection.send(server.server_address[1])
-    with contextlib.suppress(EOFError, KeyboardInterrupt):
-        connection.recv()
+    connection.send({"port": server.server_address[1], **ready})
+    while True:
+        try:
+            command = connection.recv()
+        except EOFError:
+            break
+        if command is None:
+            break
+        if command[0] == "snapshot" and recorder is not None and state is not None:
+            connection.send(_snapshot(recorder, Path(state["path"]), state["header"], command[1]))
     server.shutdown()
     thread.join(5)
+
+
+def _restore(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot at `path` put in place: {"restored": the runtime's extra} or a message why not."""
+    from infra import persistence
+
+    if not path.exists():
+        return {}
+    started = time.perf_counter()
+    try:
+        snapshot = persistence.load(path, header)
+    except persistence.StateError as error:
+        aside = persistence.set_aside(path)
+        return {"message": f"the saved state {path} is not loaded: {error}; starting empty (kept as {aside.name})"}
+    took = time.perf_counter() - started
+    return {"restored": snapshot.extra or {}, "message": f"loaded the saved state {path} in {took:.2f}s"}
+
+
+def _snapshot(recorder: Any, path: Path, header: dict[str, Any], extra: Any) -> tuple[str, str]:
+    from infra import persistence
+
+    started = time.perf_counter()
+    try:
+        data = persistence.take(recorder, header, extra)
+        if data is None:
+            return ("unchanged", "")
+        taken = time.perf_counter()
+        persistence.write_atomically(path, data)
+    except Exception as error:  # reported to the runtime, which logs it; the emulator serves on
+        return ("failed", f"{type(error).__name__}: {error}")
+    held, written = taken - started, time.perf_counter() - taken
+    return ("saved", f"{len(data) / 1e6:.1f} MB, taken in {held:.2f}s (requests held), written in {written:.2f}s")
 
 
 class Emulator:
@@ -142,33 +193,66 @@ class Emulator:
     moto keeps its state in module globals: a process per emulator keeps two runtimes (or a
     test's `mock_aws`, which resets every backend) from sharing or wiping each other's resources.
     Nothing global is set here: clients get the URL. With `mail_dir`, every mail SES sends is
-    written there as an .eml file (infra/ses_emulation.py).
+    written there as an .eml file (infra/ses_emulation.py). With `state_file`, the state saved
+    there is loaded at the start (when its header is `header`) and `snapshot()` saves it there
+    (infra/persistence.py); `restored` is then what the runtime saved with it (None: none loaded).
     """
 
-    def __init__(self, mail_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        mail_dir: str | Path | None = None,
+        state_file: str | Path | None = None,
+        header: dict[str, Any] | None = None,
+    ) -> None:
         self.mail_dir = Path(mail_dir).resolve() if mail_dir else None
+        self.state_file = Path(state_file).resolve() if state_file else None
+        self.header = header or {}
+        self.restored: Any = None
+        self.state_message = ""
         self._process: Any = None
         self._connection: Any = None
+        self._commands = threading.Lock()
         self.url = ""
 
     def start(self, timeout: float = 60) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         mail_dir = str(self.mail_dir) if self.mail_dir else None
-        self._process = context.Process(target=_serve, args=(child, mail_dir), name="kontakt-emulator", daemon=True)
+        state = {"path": str(self.state_file), "header": self.header} if self.state_file else None
+        self._process = context.Process(
+            target=_serve, args=(child, mail_dir, state), name="kontakt-emulator", daemon=True
+        )
         self._process.start()
         child.close()
         self._connection = parent
         if not parent.poll(timeout):
             self.stop()
             raise RuntimeError("the AWS emulator did not start")
-        self.url = f"http://127.0.0.1:{parent.recv()}"
+        ready = parent.recv()
+        self.url = f"http://127.0.0.1:{ready['port']}"
+        self.restored, self.state_message = ready["restored"], ready["message"]
+        if self.state_message:
+            log.info("%s", self.state_message)
         log.info("emulator on %s", self.url)
+
+    def snapshot(self, extra: Any = None, timeout: float = 60) -> tuple[str, str]:
+        """Save the emulator's state (with `extra`) if anything changed: ("saved" | "unchanged" | "failed", detail)."""
+        if self.state_file is None or self._process is None:
+            return ("unchanged", "no state file")
+        with self._commands:
+            try:
+                self._connection.send(("snapshot", extra))
+                if not self._connection.poll(timeout):
+                    return ("failed", f"no answer in {timeout}s")
+                answer: tuple[str, str] = self._connection.recv()
+            except (OSError, EOFError) as error:  # the emulator's process is gone
+                return ("failed", f"the emulator is gone: {error!r}")
+        return answer
 
     def stop(self) -> None:
         if self._process is None:
             return
-        with contextlib.suppress(OSError):
+        with self._commands, contextlib.suppress(OSError):
             self._connection.send(None)
         self._process.join(5)
         if self._process.is_alive():
@@ -182,10 +266,41 @@ class Emulator:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, config=config, **FAKE_CREDENTIALS)
 
 
-def provision(emulator: Emulator, template: TranslatedTemplate, parameters: Mapping[str, str]) -> Stack:
-    """Create every resource of the stack; returns the stack with the emulator's real values."""
+def provisioned(stack: Stack) -> tuple[Any, ...]:
+    """The definitions `provision` creates resources from (what a saved state must have been made with)."""
+    return (
+        stack.parameters,
+        stack.tables,
+        stack.queues,
+        stack.secrets,
+        stack.buses,
+        stack.rules,
+        stack.buckets,
+        stack.alarms,
+        stack.configuration_sets,
+        stack.email_identities,
+        stack.schedule_groups,
+    )
+
+
+def provision(
+    emulator: Emulator, template: TranslatedTemplate, parameters: Mapping[str, str], existing: bool = False
+) -> Stack:
+    """Create every resource of the stack; returns the stack with the emulator's real values.
+
+    `existing`: the emulator holds them already (a saved state was loaded): only the values the
+    emulator gave them (stream ARNs, queue URLs, secret ARNs) are read.
+    """
     first = build_stack(template, parameters)
     late: dict[tuple[str, str], str] = {}
+    if existing:
+        try:
+            late.update(existing_values(emulator, first))
+        except ClientError as error:  # changed in the emulator since (deleted by hand): say so, change nothing
+            raise RuntimeError(
+                f"the saved state lacks a resource of the stack ({error}): start with `kontakt dev --fresh`"
+            ) from error
+        return build_stack(template, parameters, late)
     late.update(create_tables(emulator, first))
     late.update(create_queues(emulator, first))
     late.update(create_secrets(emulator, first))
@@ -198,6 +313,21 @@ def provision(emulator: Emulator, template: TranslatedTemplate, parameters: Mapp
     create_email_identities(emulator, stack)
     create_schedule_groups(emulator, stack)
     return stack
+
+
+def existing_values(emulator: Emulator, stack: Stack) -> dict[tuple[str, str], str]:
+    """The values `create_tables`, `create_queues` and `create_secrets` return, of existing resources."""
+    dynamodb, sqs, secrets = emulator.client("dynamodb"), emulator.client("sqs"), emulator.client("secretsmanager")
+    late = {}
+    for table in stack.tables.values():
+        if table.stream_view_type:
+            description = dynamodb.describe_table(TableName=table.name)["Table"]
+            late[(table.logical_id, "StreamArn")] = description["LatestStreamArn"]
+    for queue in stack.queues.values():
+        late[(queue.logical_id, "Ref")] = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+    for secret in stack.secrets.values():
+        late[(secret.logical_id, "Ref")] = secrets.describe_secret(SecretId=secret.name)["ARN"]
+    return late
 
 
 def create_tables(emulator: Emulator, stack: Stack) -> dict[tuple[str, str], str]:

@@ -177,8 +177,8 @@ class _FunctionOutput(io.TextIOBase):
 
 def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     """Entry point of the worker process: set up the sandbox, then serve invocations."""
-    # A Ctrl-C reaches every process of the terminal's group: the runtime stops its workers itself
-    # (after the invocations in flight), as Lambda's sandbox is not interrupted by its caller.
+    # A terminal's Ctrl-C reaches every process of its group: the runtime stops its workers after
+    # the invocations in progress end (and `kontakt dev` saved its state), or the pipe closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     kept = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
     os.environ.clear()

@@ -233,7 +233,10 @@ class StreamPump(Pump):
         on_failure: FailureDestination | None,
         invoke: Invoke,
         retry_delay: float = 0.2,
+        resume: dict[str, str] | None = None,
     ):
+        """`resume`: per shard, the sequence number of the last record done before a restart (a
+        saved state was loaded): the pump goes on after it instead of at the mapping's start."""
         super().__init__()
         self.name = f"stream:{mapping.logical_id}"
         self.streams = streams
@@ -245,7 +248,10 @@ class StreamPump(Pump):
         self.invoke = invoke
         self.retry_delay = retry_delay
         self._iterators: dict[str, str | None] = {}
-        self._last_read: dict[str, str] = {}
+        self._last_read: dict[str, str] = dict(resume or {})
+        # Per shard, the last record whose batch is done (succeeded or sent to the destination).
+        self.checkpoints: dict[str, str] = dict(resume or {})
+        self._shard_of: dict[str, str] = {}  # sequence number -> shard, of the records pending
         self._pending: deque[dict[str, Any]] = deque()
         self._pattern = _filter_patterns(mapping.filters)
         self._caught_up = False
@@ -292,6 +298,7 @@ class StreamPump(Pump):
                 # Filtered-out records are consumed without an invocation, as in Lambda.
                 if self._matches(lambda_record):
                     self._pending.append(lambda_record)
+                    self._shard_of[record["dynamodb"]["SequenceNumber"]] = shard_id
 
     def _current(self, shard_id: str, iterator: str) -> str:
         """An iterator after the last record read, on the table as it is now.
@@ -359,6 +366,11 @@ class StreamPump(Pump):
             else:
                 work.appendleft(remaining)
             self._stop.wait(min(self.retry_delay * attempts, 5))
+        if not work:
+            for record in batch:
+                shard_id = self._shard_of.pop(record["dynamodb"]["SequenceNumber"], None)
+                if shard_id is not None:
+                    self.checkpoints[shard_id] = record["dynamodb"]["SequenceNumber"]
 
     def _exhausted(self, attempts: int) -> bool:
         limit = self.mapping.max_retry_attempts

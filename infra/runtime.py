@@ -14,15 +14,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import devlogins
+from infra import devlogins, persistence
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
-from infra.emulator import Emulator, provision
+from infra.emulator import Emulator, provision, provisioned
 from infra.functions import FunctionPool, Functions, worker_spec
 from infra.gateway import Gateway
 from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
-from infra.template import REGION, EventSourceMapping, Stack, translate
+from infra.template import REGION, EventSourceMapping, Stack, build_stack, translate
 from shared import auth
 
 log = logging.getLogger("kontakt.runtime")
@@ -48,6 +48,9 @@ class LocalRuntime:
         mail_dir: str | Path | None = None,
         batching_window: int | None = None,
         log_dir: str | Path | None = None,
+        state_dir: str | Path | None = None,
+        fresh: bool = False,
+        snapshot_interval: float = 2.0,
     ) -> None:
         """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
 
@@ -60,6 +63,11 @@ class LocalRuntime:
         (`kontakt dev`: .kontakt/logs). None: $KONTAKT_LOG_DIR, else nowhere, as in tests: the
         console's warnings and errors (infra/console.py) still reach `logging`, which pytest shows
         for a failing test; set KONTAKT_LOG_DIR to keep the whole logs of a test run.
+
+        `state_dir`: where the emulator's state is saved (`kontakt dev`: .kontakt/state; None, as in
+        the tests: nothing is saved or loaded). The saved state is loaded at the start (`restored`),
+        unless `fresh`, which discards it; a snapshot is taken every `snapshot_interval` seconds when
+        something changed, and at the stop (infra/persistence.py).
         """
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
@@ -67,7 +75,14 @@ class LocalRuntime:
         self.concurrency = concurrency
         self.batching_window = batching_window
         self.issuer = DevIssuer(self.project_root)
-        self.emulator = Emulator(mail_dir)
+        self.state_file = Path(state_dir).resolve() / persistence.state_file(stage) if state_dir else None
+        self.fresh = fresh
+        self.snapshot_interval = snapshot_interval
+        self.restored = False
+        self.emulator = Emulator(mail_dir, self.state_file)
+        self._saver: threading.Thread | None = None
+        self._stop_saving = threading.Event()
+        self._save_failure = ""  # why the last snapshot failed (logged once)
         log_dir = log_dir if log_dir is not None else os.environ.get("KONTAKT_LOG_DIR")
         self.log_dir = Path(log_dir).resolve() if log_dir else None
         self.stack: Stack | None = None
@@ -98,18 +113,21 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         started = time.monotonic()
         template = translate(self.project_root)
+        if self.state_file is not None:
+            if self.fresh and self.state_file.exists():
+                self.state_file.unlink()
+                log.info("discarded the saved state %s (--fresh)", self.state_file)
+            self.emulator.header = persistence.stamp(provisioned(build_stack(template, self.parameters)))
         self.emulator.start()
+        self.restored = self.emulator.restored is not None
         try:
-            self.stack = provision(self.emulator, template, self.parameters)
+            self.stack = provision(self.emulator, template, self.parameters, existing=self.restored)
             self.functions = self._functions(self.stack)
             self.tap = self._tap(self.stack)
             self.pumps = [self.tap, *self._pumps(self.stack)]
-            for pump in self.pumps:
-                pump.start()
             self.schedules = ScheduleRunner(
                 self.stack, self.client("scheduler"), self.client("sqs"), self.functions.invoke
             )
-            self.schedules.start()
             self.gateway = Gateway(
                 self.stack,
                 self.issuer,
@@ -130,6 +148,15 @@ class LocalRuntime:
                     auth.KEYS_VARIABLE: f"{self.gateway.url}/dev/jwks.json",
                 }
             )
+            # Then the pumps and schedules: a saved state's waiting work would otherwise be invoked in
+            # workers that pointing the links stops (a failed delivery waits out its visibility timeout).
+            for pump in self.pumps:
+                pump.start()
+            self.schedules.start()
+            if self.state_file is not None:  # only a stack that started is saved
+                self._stop_saving.clear()
+                self._saver = threading.Thread(target=self._save_periodically, name="snapshots", daemon=True)
+                self._saver.start()
         except BaseException:
             self.stop()
             raise
@@ -149,11 +176,34 @@ class LocalRuntime:
             pump.join()
         if self.schedules is not None:
             self.schedules.join()
+        if self._saver is not None:  # the pumps are done: their checkpoints are final
+            self._stop_saving.set()
+            self._saver.join()
+            self._saver = None
+            self.save()
         if self.functions is not None:
             self.functions.stop()
         self.emulator.stop()
         self.pumps = []
         self.gateway = self.schedules = self.functions = None
+
+    # -- saved state
+
+    def save(self) -> tuple[str, str]:
+        """Take a snapshot of the emulator's state (when anything changed since the last one)."""
+        streams = {p.mapping.logical_id: dict(p.checkpoints) for p in self.pumps if isinstance(p, StreamPump)}
+        outcome, detail = self.emulator.snapshot({"streams": streams})
+        if outcome == "failed" and detail != self._save_failure:  # each new reason once, not every interval
+            log.warning("the state was not saved: %s", detail)
+        elif outcome == "saved":
+            log.debug("state saved to %s: %s", self.state_file, detail)
+        self._save_failure = detail if outcome == "failed" else ""
+        return outcome, detail
+
+    def _save_periodically(self) -> None:
+        """A crash loses at most the last `snapshot_interval` seconds."""
+        while not self._stop_saving.wait(self.snapshot_interval):
+            self.save()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -203,6 +253,7 @@ class LocalRuntime:
     def _pumps(self, stack: Stack) -> list[Pump]:
         assert self.functions is not None
         pumps: list[Pump] = []
+        resumed: dict[str, dict[str, str]] = (self.emulator.restored or {}).get("streams", {})
         for mapping in stack.mappings.values():
             if not mapping.enabled:
                 continue
@@ -224,6 +275,7 @@ class LocalRuntime:
                         function.arn,
                         self._failure_destination(stack, mapping),
                         self.functions.invoke,
+                        resume=resumed.get(mapping.logical_id),
                     )
                 )
             else:
