@@ -154,7 +154,8 @@ def test_console_shows_one_short_line_per_request_and_invocation(
     assert ("DirectoryApiFunction", "GET /contacts", "200") in seen
     # A long path is cut to the column's width.
     assert ("DirectoryApiFunction", f"GET /contacts/{unknown}"[:35] + "…", "404") in seen
-    assert ("(gateway)", "GET /contacts", "401") in seen
+    # The function, not the gateway, answers a missing token (shared/auth.py: no authorizer).
+    assert ("DirectoryApiFunction", "GET /contacts", "401") in seen
     assert ("DirectoryApiFunction", "POST /accounts", "201") in seen
     assert any(m["function"] == "DirectoryPublisherFunction" and m["what"].startswith("publish ") for m in console)
     # The batch of one failed whole (the batch processor then fails the invocation).
