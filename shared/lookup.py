@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
@@ -31,7 +31,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from shared.errors import BadRequest, FieldError
 from shared.pagination import Page
 from shared.service import Caller, M, kind_page, model_of, partition_page
-from shared.store import TableItem, UnitOfWork, record_key, tenant_key
+from shared.store import ConcurrentUpdate, DataItem, DataStore, TableItem, UnitOfWork, record_key, tenant_key
 
 SEP = "\x1f"  # below every character of a value: a value's exact match sorts before its longer ones
 TOP = "\U0010ffff"  # above every character, also in UTF-8 byte order (DynamoDB compares bytes)
@@ -322,3 +322,35 @@ def find(
         key = tenant_key(caller.tenant, kind.upper())
         return partition_page(caller, f"{kind}:desc", cursor, limit, index, key, sort_key, model, True)
     return term_page(caller, kind, terms, query, model, cursor, limit, stored_as=stored_as)
+
+
+# ----------------------------------------------------------------------------- stores
+
+R = TypeVar("R", bound=DataItem)
+
+
+class IndexedStore(DataStore[R]):
+    """A store whose writes keep their records' entries: `terms` names the kinds that have them,
+    and `add`, `replace` and `remove` stage a record's entries in the same unit of work, so no
+    command of those kinds can write the record without them. A write that changes no filtered
+    or sorted value reads the entries back (one query) and writes none."""
+
+    terms: ClassVar[Mapping[str, Terms]] = {}
+
+    def add(self, uow: UnitOfWork, item: R, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
+        uow.save(item, condition=self.model.pk.does_not_exist(), on_conflict=on_conflict)
+        self._stage(uow, item, item.data, new=True)
+
+    def replace(self, uow: UnitOfWork, item: R, data: dict[str, Any]) -> None:
+        super().replace(uow, item, data)
+        self._stage(uow, item, item.data, new=False)
+
+    def remove(self, uow: UnitOfWork, item: R) -> None:
+        super().remove(uow, item)
+        self._stage(uow, item, None, new=False)
+
+    def _stage(self, uow: UnitOfWork, item: R, data: Mapping[str, Any] | None, new: bool) -> None:
+        terms = self.terms.get(item.kind)
+        if terms is not None:
+            tenant = item.pk.split("#", 2)[1]  # `T#<tenant>#...`; a tenant id has no `#`
+            stage_terms(uow, terms, tenant, item.kind, item.record_id, data, (item.version or 0) + 1, new)
