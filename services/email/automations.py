@@ -25,6 +25,7 @@ nothing), a delete removes the schedule first, ignoring one already gone.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -55,7 +56,7 @@ from shared.ids import new_id
 from shared.lookup import Order, find, plan, stage_terms
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import Firing, SchedulePlan, parse_scheduled_time
+from shared.schedules import Firing, SchedulePlan, parse_scheduled_time, scheduled_time
 from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
@@ -201,14 +202,32 @@ def delete(caller: Caller, automation_id: str) -> None:
     commit(run)
 
 
-def list_runs(caller: Caller, automation_id: str, cursor: str | None, limit: int) -> Page[AutomationRun]:
-    """An automation's firings, newest first, each with its campaign's status and counters."""
+def _firing_bound(moment: datetime | None) -> str | None:
+    """A time range's bound over firing times (whole seconds): the first whole second at or after it."""
+    if moment is None:
+        return None
+    whole = moment.replace(microsecond=0)
+    return scheduled_time(whole if whole == moment else whole + timedelta(seconds=1))
+
+
+def list_runs(
+    caller: Caller,
+    automation_id: str,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AutomationRun]:
+    """An automation's firings, newest first, each with its campaign's status and counters;
+    `since`/`until`: those scheduled at or after, and before (served by the runs' time keys)."""
     _load(caller, automation_id)
     key = _runs_key(caller.tenant, automation_id)
-    scope = f"{KIND}:{automation_id}:runs"
+    lower, upper = _firing_bound(since), _firing_bound(until)
+    scope = f"{KIND}:{automation_id}:runs:{lower}:{upper}"
     runs = partition_page(
-        caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, AutomationRun, newest_first=True
-    )
+        caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, AutomationRun, newest_first=True,
+        lower=lower, upper=upper,
+    )  # fmt: skip
     return Page[AutomationRun](items=[_with_campaign(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 

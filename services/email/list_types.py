@@ -33,7 +33,7 @@ from services.email.store import TERMS, Record
 from shared import clock
 from shared.errors import NotFound
 from shared.ids import derived_id, new_id
-from shared.lookup import Order, find, plan
+from shared.lookup import TOP, Order, find, plan
 from shared.pagination import Page
 from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
@@ -144,12 +144,18 @@ def is_suppressed(caller: Caller, address: str) -> bool:
     return caller.store.get(caller.tenant, SUPPRESSION, derived_id(normalised(address))) is not None
 
 
-def opt_outs(caller: Caller, list_type_id: str, cursor: str | None, limit: int) -> Page[OptOut]:
+def opt_outs(
+    caller: Caller, list_type_id: str, cursor: str | None, limit: int, address: str | None = None
+) -> Page[OptOut]:
+    """A list type's opt-outs in address order; `address`: those whose address starts so (the
+    opt-outs' address keys serve it)."""
     _record(caller, list_type_id)
     key = tenant_key(caller.tenant, "LIST_TYPE", list_type_id, "OPTOUT")
+    start = normalised(address) if address else None
     return partition_page(
-        caller, f"optouts:{list_type_id}", cursor, limit, Record.by_parent, key, Record.gsi3sk, OptOut
-    )
+        caller, f"optouts:{list_type_id}:{start}", cursor, limit, Record.by_parent, key, Record.gsi3sk, OptOut,
+        lower=start, upper=start + TOP if start else None,
+    )  # fmt: skip
 
 
 def opt_out(

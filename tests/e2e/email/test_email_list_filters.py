@@ -5,6 +5,8 @@ answers 400 naming the parameter it cannot combine, and sees only the caller's t
 
 from __future__ import annotations
 
+import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -58,7 +60,7 @@ def mail(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
     assert settle(stack, lambda: admin.get(f"/campaigns/{c4}").json()["status"] == "sent", busy_ok=True)
 
     def automation(name: str, template_id: str, **fields: Any) -> str:
-        body = {"name": name, "template_id": template_id, "list_type_id": "marketing", "target_group_id": "G1"}
+        body = {"name": name, "template_id": template_id, "list_type_id": "marketing", "target_group_id": empty}
         return str(created(admin.post("/email/automations", json={**body, "schedule": DAILY, **fields}))["id"])
 
     a1 = automation("Daily digest", t1)
@@ -71,6 +73,7 @@ def mail(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
         "list_types": (l1, l2),
         "campaigns": (c1, c2, c3, c4, c5),
         "automations": (a1, a2),
+        "empty": empty,
         "other": session_api.as_(new_tenant(), "admin-1", "admin"),
     }
 
@@ -156,13 +159,59 @@ def test_automations_by_active_template_target_and_name(mail: dict[str, Any]) ->
     assert ids(admin, "/email/automations", template_id=t2) == [a2]
     assert ids(admin, "/email/automations", list_type_id=l2) == [a2]
     assert ids(admin, "/email/automations", list_type_id="marketing") == [a1]
-    assert ids(admin, "/email/automations", target_group_id="G1") == [a1]
+    assert ids(admin, "/email/automations", target_group_id=mail["empty"]) == [a1]
+    assert ids(admin, "/email/automations", target_group_id="G2") == [a2]
     assert ids(admin, "/email/automations", name="DAILY") == [a1]
     assert ids(admin, "/email/automations", sort="name", order="desc") == [a2, a1]
     ok(admin.patch(f"/email/automations/{a2}", json={"active": True}))
     assert ids(admin, "/email/automations", active="true") == [a1, a2]
     assert ids(admin, "/email/automations", active="false") == []
     assert ids(user, "/email/automations", template_id=t1) == [a1]
+
+
+def test_opt_outs_by_address_prefix(mail: dict[str, Any]) -> None:
+    admin = mail["admin"]
+    l1, l2 = mail["list_types"]
+    for address in ("anna@x.example", "Anders@y.example", "bert@x.example"):
+        created(admin.post(f"/email/list-types/{l1}/opt-outs", json={"address": address}))
+    created(admin.post(f"/email/list-types/{l2}/opt-outs", json={"address": "anna@x.example"}))
+    path = f"/email/list-types/{l1}/opt-outs"
+    addresses = lambda **params: [o["address"] for o in walk(admin, path, limit=1, **params)]  # noqa: E731
+    assert addresses() == ["anders@y.example", "anna@x.example", "bert@x.example"]
+    assert addresses(address="AN") == ["anders@y.example", "anna@x.example"]
+    assert addresses(address="anna@x.example") == ["anna@x.example"]
+    assert addresses(address="c") == []
+    assert [o["list_type_id"] for o in walk(admin, f"/email/list-types/{l2}/opt-outs", address="an")] == [l2]
+    assert walk(mail["other"], "/email/list-types/marketing/opt-outs", address="an") == []
+
+
+def _run_jobs(stack: LocalRuntime, *jobs: dict[str, Any]) -> None:
+    """Put jobs on the email jobs queue as a schedule does, and wait until they have run."""
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName="kontakt-dev-email-jobs")["QueueUrl"]
+    for job in jobs:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(job))
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + 120
+    while any(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values()):
+        assert time.monotonic() < deadline, "the jobs did not run"
+        time.sleep(0.1)
+    drain(stack, busy_ok=True)
+
+
+def test_automation_runs_by_scheduled_time(mail: dict[str, Any], stack: LocalRuntime) -> None:
+    admin, a1 = mail["admin"], mail["automations"][0]
+    job = {"job": "automation.run", "tenant_id": mail["tenant"], "automation_id": a1}
+    days = ["2030-01-01T08:00:00Z", "2030-01-02T08:00:00Z", "2030-01-03T08:00:00Z"]
+    _run_jobs(stack, *({**job, "scheduled_time": day} for day in days))
+    path = f"/email/automations/{a1}/runs"
+    times = lambda **params: [r["scheduled_time"][:10] for r in walk(admin, path, limit=1, **params)]  # noqa: E731
+    assert times() == ["2030-01-03", "2030-01-02", "2030-01-01"]  # newest first
+    assert times(**{"from": "2030-01-02T08:00:00Z"}) == ["2030-01-03", "2030-01-02"]
+    assert times(to="2030-01-02T08:00:00Z") == ["2030-01-01"]
+    both = {"from": "2030-01-01T09:00:00+01:00", "to": "2030-01-02T08:00:00.5Z"}  # 08:00Z on, to just after 08:00
+    assert times(**both) == ["2030-01-02", "2030-01-01"]
+    assert times(**{"from": "2030-01-04T00:00:00Z"}) == []
 
 
 @pytest.mark.parametrize(

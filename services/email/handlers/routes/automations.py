@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AwareDatetime
 
 from services.email import automations
 from services.email.domain.automations import Automation, AutomationCreate, AutomationPatch, AutomationRun
@@ -59,5 +60,15 @@ def delete_automation(automation_id: Id) -> Response[None]:
 
 
 @router.get("/email/automations/<automation_id>/runs")
-def list_runs(automation_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[AutomationRun]:
-    return automations.list_runs(caller(router), automation_id, cursor, limit)
+def list_runs(
+    automation_id: Id,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Scheduled at or after (inclusive), with a zone")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Scheduled before (exclusive), with a zone")
+    ] = None,
+) -> Page[AutomationRun]:
+    return automations.list_runs(caller(router), automation_id, cursor, limit, since, until)

@@ -178,7 +178,9 @@ DOCS = ServiceDocs(
         ),
         "email.automations.delete": Doc("Delete an automation", f"Removes it and its schedule.\n\n{MANAGER}"),
         "email.automations.runs.list": Doc(
-            "List an automation's runs", f"Each firing with its counts. {PAGE}\n\n{ANYONE}"
+            "List an automation's runs",
+            "Each firing with its counts, newest first; `from`/`to`: the firings scheduled in that range. "
+            f"{PAGE}\n\n{ANYONE}",
         ),
         "email.listTypes.list": Doc(
             "List list types",
@@ -197,7 +199,9 @@ DOCS = ServiceDocs(
         ),
         "email.listTypes.delete": Doc("Delete a list type", f"Removes the list type.\n\n{MANAGER}"),
         "email.listTypes.optOuts.list": Doc(
-            "List a list type's opt-outs", f"The addresses that refused this list type. {PAGE}\n\n{ANYONE}"
+            "List a list type's opt-outs",
+            "The addresses that refused this list type, in address order; `address`: those whose address starts "
+            f"so (case-insensitive). {PAGE}\n\n{ANYONE}",
         ),
         "email.listTypes.optOuts.create": Doc(
             "Record an opt-out",

@@ -59,8 +59,15 @@ def delete_list_type(list_type_id: Id) -> Response[None]:
 
 
 @router.get("/email/list-types/<list_type_id>/opt-outs")
-def list_opt_outs(list_type_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[OptOut]:
-    return list_types.opt_outs(caller(router), list_type_id, cursor, limit)
+def list_opt_outs(
+    list_type_id: Id,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    address: Annotated[
+        str | None, Query(min_length=1, max_length=254, description="The start of the address, case-insensitive")
+    ] = None,
+) -> Page[OptOut]:
+    return list_types.opt_outs(caller(router), list_type_id, cursor, limit, address)
 
 
 @router.post("/email/list-types/<list_type_id>/opt-outs", status_code=201)
