@@ -4,14 +4,14 @@ active or passive, delete; each one's runs and their progress."""
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.activities import mass
 from services.activities.domain.mass import MassActivity, MassActivityCreate, MassActivityUpdate, MassRun
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, OptIdQuery, Order, SortByName, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -22,8 +22,23 @@ def create_mass_activity(body: Annotated[MassActivityCreate, Body()]) -> MassAct
 
 
 @router.get("/mass-activities")
-def list_mass_activities(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[MassActivity]:
-    return mass.list_mass_activities(caller(router), cursor, limit)
+def list_mass_activities(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    name: NamePrefix = None,
+    active: Annotated[bool | None, Query(description="Only the active (true) or the passive (false) ones")] = None,
+    target_group_id: OptIdQuery = None,
+    created_by: Annotated[str | None, Query(pattern=ID_PATTERN, description="The ones this user made")] = None,
+    sort: SortByName = None,
+    order: Order = "asc",
+) -> Page[MassActivity]:
+    filters = {
+        "name": name,
+        "active": None if active is None else str(active).lower(),
+        "target_group_id": target_group_id,
+        "created_by": created_by,
+    }
+    return mass.list_mass_activities(caller(router), cursor, limit, filters, sort, order)
 
 
 @router.get("/mass-activities/<mass_activity_id>")
