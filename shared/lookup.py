@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel
@@ -31,7 +32,16 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from shared.errors import BadRequest, FieldError
 from shared.pagination import Page
 from shared.service import Caller, M, kind_page, model_of, partition_page
-from shared.store import ConcurrentUpdate, DataItem, DataStore, TableItem, UnitOfWork, record_key, tenant_key
+from shared.store import (
+    ConcurrentUpdate,
+    DataItem,
+    DataStore,
+    TableItem,
+    UnitOfWork,
+    record_key,
+    run_with_retries,
+    tenant_key,
+)
 
 SEP = "\x1f"  # below every character of a value: a value's exact match sorts before its longer ones
 TOP = "\U0010ffff"  # above every character, also in UTF-8 byte order (DynamoDB compares bytes)
@@ -349,8 +359,35 @@ class IndexedStore(DataStore[R]):
         super().remove(uow, item)
         self._stage(uow, item, None, new=False)
 
-    def _stage(self, uow: UnitOfWork, item: R, data: Mapping[str, Any] | None, new: bool) -> None:
+    def reindex(self, tenant_id: str) -> dict[str, int]:
+        """Write the entries of every record of the `terms` kinds of a tenant again, from the record
+        as it is (`kontakt tenant reindex`: records written before their entries existed, or after
+        the entries' rules changed). One transaction per record, which commits only if the record's
+        version is the one read (else it is read again); running it again writes nothing."""
+        counts: dict[str, int] = {}
+        for kind in self.terms:
+            ids = [record.record_id for record in self.all_of_kind(tenant_id, kind)]
+            for record_id in ids:
+                run_with_retries(partial(self._reindex_one, tenant_id, kind, record_id))
+            counts[kind] = len(ids)
+        return counts
+
+    def _reindex_one(self, tenant_id: str, kind: str, record_id: str) -> None:
+        record = self.get(tenant_id, kind, record_id)
+        if record is None:
+            return  # deleted meanwhile: its delete took its entries
+        uow = UnitOfWork()
+        uow.check(self.model, record.pk, record.sk, self.model.version == record.version, ConcurrentUpdate)
+        self._stage(uow, record, record.data, new=False, version=record.version or 1)
+        uow.commit()
+
+    def _stage(
+        self, uow: UnitOfWork, item: R, data: Mapping[str, Any] | None, new: bool, version: int | None = None
+    ) -> None:
+        """Stage the entries of `item` (with `data`, None: deleted); `version`: the record's once
+        `uow` commits (default: the one its write gives it)."""
         terms = self.terms.get(item.kind)
         if terms is not None:
             tenant = item.pk.split("#", 2)[1]  # `T#<tenant>#...`; a tenant id has no `#`
-            stage_terms(uow, terms, tenant, item.kind, item.record_id, data, (item.version or 0) + 1, new)
+            after = version if version is not None else (item.version or 0) + 1
+            stage_terms(uow, terms, tenant, item.kind, item.record_id, data, after, new)
