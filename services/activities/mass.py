@@ -72,7 +72,7 @@ from shared.ids import derived_id, new_id
 from shared.lookup import Order, find, plan, stage_terms
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import Firing
+from shared.schedules import Firing, firing_bound
 from shared.service import commit, model_of, partition_page, patch_changes, user_caller
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
@@ -281,12 +281,24 @@ def delete(caller: Caller, mass_id: str) -> None:
     commit(run)
 
 
-def list_runs(caller: Caller, mass_id: str, cursor: str | None, limit: int) -> Page[MassRun]:
-    """A mass activity's runs, newest first, each with its progress."""
+def list_runs(
+    caller: Caller,
+    mass_id: str,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[MassRun]:
+    """A mass activity's runs, newest first, each with its progress; `since`/`until`: those run at
+    or after, and before (served by the runs' time keys)."""
     _load(caller, mass_id)
     key = _runs_key(caller.tenant, mass_id)
-    scope = f"{KIND}:{mass_id}:runs"
-    runs = partition_page(caller, scope, cursor, limit, Record.by_rank, key, Record.gsi6sk, MassRun, newest_first=True)
+    lower, upper = firing_bound(since), firing_bound(until)
+    scope = f"{KIND}:{mass_id}:runs:{lower}:{upper}"
+    runs = partition_page(
+        caller, scope, cursor, limit, Record.by_rank, key, Record.gsi6sk, MassRun, newest_first=True,
+        lower=lower, upper=upper,
+    )  # fmt: skip
     return Page[MassRun](items=[run_progress(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 

@@ -25,7 +25,7 @@ nothing), a delete removes the schedule first, ignoring one already gone.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -56,7 +56,7 @@ from shared.ids import new_id
 from shared.lookup import Order, find, plan, stage_terms
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import Firing, SchedulePlan, parse_scheduled_time, scheduled_time
+from shared.schedules import Firing, SchedulePlan, firing_bound, parse_scheduled_time
 from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
@@ -202,14 +202,6 @@ def delete(caller: Caller, automation_id: str) -> None:
     commit(run)
 
 
-def _firing_bound(moment: datetime | None) -> str | None:
-    """A time range's bound over firing times (whole seconds): the first whole second at or after it."""
-    if moment is None:
-        return None
-    whole = moment.replace(microsecond=0)
-    return scheduled_time(whole if whole == moment else whole + timedelta(seconds=1))
-
-
 def list_runs(
     caller: Caller,
     automation_id: str,
@@ -222,7 +214,7 @@ def list_runs(
     `since`/`until`: those scheduled at or after, and before (served by the runs' time keys)."""
     _load(caller, automation_id)
     key = _runs_key(caller.tenant, automation_id)
-    lower, upper = _firing_bound(since), _firing_bound(until)
+    lower, upper = firing_bound(since), firing_bound(until)
     scope = f"{KIND}:{automation_id}:runs:{lower}:{upper}"
     runs = partition_page(
         caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, AutomationRun, newest_first=True,

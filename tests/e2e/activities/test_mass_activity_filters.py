@@ -4,13 +4,15 @@ followed; a combination no index serves is a 400 naming it; another tenant sees 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.helpers import assert_problem, created, new_tenant, ok, walk
+from tests.e2e.helpers import assert_problem, created, drain, new_tenant, ok, walk
 
 if TYPE_CHECKING:
+    from infra.runtime import LocalRuntime
     from tests.e2e.conftest import Api
 
 CALL = {"type": "call", "subject": "Spring call", "start_time": "09:00", "duration_minutes": 30}
@@ -104,3 +106,19 @@ def test_mass_activity_filters_see_only_the_callers_tenant(session_api: Api, mas
     assert ids(other, name="spring") == []
     assert ids(other, active="true") == []
     assert ids(other, target_group_id=masses["groups"][0]) == []
+
+
+def test_runs_by_time_range(masses: dict[str, Any], stack: LocalRuntime) -> None:
+    admin = masses["admin"]
+    body = {"name": "Now", "target_group_id": masses["groups"][0], "activity": {**CALL, "day": "2030-02-01"}}
+    made = created(admin.post("/mass-activities", json=body))["id"]  # runs at once (an empty group)
+    drain(stack, busy_ok=True)
+    path = f"/mass-activities/{made}/runs"
+    now = datetime.now(UTC)
+    hour = timedelta(hours=1)
+    [run] = walk(admin, path)
+    assert [r["id"] for r in walk(admin, path, **{"from": (now - hour).isoformat()})] == [run["id"]]
+    assert [r["id"] for r in walk(admin, path, **{"from": run["run_at"]})] == [run["id"]]  # inclusive
+    assert walk(admin, path, to=run["run_at"]) == []  # exclusive
+    assert walk(admin, path, **{"from": (now + hour).isoformat()}) == []
+    assert [r["id"] for r in walk(admin, path, to=(now + hour).isoformat())] == [run["id"]]

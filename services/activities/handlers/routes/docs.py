@@ -446,7 +446,10 @@ DOCS = ServiceDocs(
         "massActivities.delete": Doc(
             "Delete a mass activity", f"Stops its schedule; activities already made stay.\n\n{MANAGER}"
         ),
-        "massActivities.runs.list": Doc("List a mass activity's runs", f"Each run with its counts. {PAGE}\n\n{ANYONE}"),
+        "massActivities.runs.list": Doc(
+            "List a mass activity's runs",
+            f"Each run with its counts, newest first; `from`/`to`: the runs of that time range. {PAGE}\n\n{ANYONE}",
+        ),
     },
     operation_ids={
         "GET /calendar/{feed}": "calendar.feed",

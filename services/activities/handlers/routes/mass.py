@@ -6,6 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AwareDatetime
 
 from services.activities import mass
 from services.activities.domain.mass import MassActivity, MassActivityCreate, MassActivityUpdate, MassRun
@@ -58,5 +59,13 @@ def delete_mass_activity(mass_activity_id: Id) -> Response[None]:
 
 
 @router.get("/mass-activities/<mass_activity_id>/runs")
-def list_mass_activity_runs(mass_activity_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[MassRun]:
-    return mass.list_runs(caller(router), mass_activity_id, cursor, limit)
+def list_mass_activity_runs(
+    mass_activity_id: Id,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Run at or after (inclusive), with a zone")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to", description="Run before (exclusive), with a zone")] = None,
+) -> Page[MassRun]:
+    return mass.list_runs(caller(router), mass_activity_id, cursor, limit, since, until)
