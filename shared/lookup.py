@@ -347,8 +347,8 @@ class IndexedStore(DataStore[R]):
 
     terms: ClassVar[Mapping[str, Terms]] = {}
 
-    def add(self, uow: UnitOfWork, item: R, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
-        uow.save(item, condition=self.model.pk.does_not_exist(), on_conflict=on_conflict)
+    def add(self, uow: UnitOfWork, item: R, on_conflict: Callable[[], Exception] | None = None) -> None:
+        super().add(uow, item, on_conflict)
         self._stage(uow, item, item.data, new=True)
 
     def replace(self, uow: UnitOfWork, item: R, data: dict[str, Any]) -> None:
