@@ -18,6 +18,12 @@ import boto3
 from botocore.exceptions import ClientError
 
 REQUIRED_OUTPUTS = ("UserPoolId", "DirectoryTableName")
+# The other services' tables whose stores keep list filter entries (`shared.lookup.IndexedStore`):
+# output -> the store's module and class. A stack without the output (older) is reindexed without it.
+INDEXED_TABLES = {
+    "EmailTableName": ("services.email.store", "EmailStore"),
+    "ActivitiesTableName": ("services.activities.store", "ActivitiesStore"),
+}
 
 
 class ProvisionError(Exception):
@@ -28,6 +34,7 @@ class ProvisionError(Exception):
 class StackTargets:
     user_pool_id: str
     table_name: str
+    indexed_tables: tuple[tuple[str, str], ...] = ()  # (output, table name) of INDEXED_TABLES
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,10 @@ def stack_targets(cloudformation: Any, stack_name: str) -> StackTargets:
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if missing:
         raise ProvisionError(f"stack {stack_name} has no output {', '.join(missing)}: is it a Kontakt stack?")
-    return StackTargets(user_pool_id=outputs["UserPoolId"], table_name=outputs["DirectoryTableName"])
+    indexed = tuple((name, outputs[name]) for name in INDEXED_TABLES if outputs.get(name))
+    return StackTargets(
+        user_pool_id=outputs["UserPoolId"], table_name=outputs["DirectoryTableName"], indexed_tables=indexed
+    )
 
 
 def ensure_login(cognito: Any, user_pool_id: str, email: str) -> Login:
@@ -135,14 +145,27 @@ class Provisioner:
         return self._link(store, tenant_id, email, Role(role) if role else None, False)
 
     def reindex(self, tenant_id: str) -> Reindexed:
-        """Write the directory's index entries of every record of the tenant again (list filters,
-        search: `services.directory.lookup.reindex`), e.g. once after the deploy that added them."""
+        """Write the index entries of every record of the tenant again, e.g. once after the deploy
+        that added them: the directory's (list filters, search: `services.directory.lookup.reindex`),
+        then those of the email and activities tables' lists (`IndexedStore.reindex`)."""
+        import importlib
+
         from services.directory import identity, lookup
         from services.directory.store import DirectoryStore
+        from shared.store import bind_table
 
         if not identity.tenant_exists(DirectoryStore(), tenant_id):
             raise ProvisionError(f"no tenant {tenant_id} in this stack")
-        return Reindexed(tenant_id, lookup.reindex(tenant_id))
+        records = lookup.reindex(tenant_id)
+        try:
+            for output, table in self.targets.indexed_tables:
+                module, name = INDEXED_TABLES[output]
+                bind_table(table)
+                store = getattr(importlib.import_module(module), name)()
+                records |= {f"{table.rsplit('-', 1)[-1]} {kind}": n for kind, n in store.reindex(tenant_id).items()}
+        finally:
+            bind_table(self.targets.table_name)
+        return Reindexed(tenant_id, records)
 
     def _link(self, store: Any, tenant_id: str, email: str, role: Any, tenant_created: bool) -> Result:
         from services.directory import identity

@@ -5,7 +5,7 @@ and its OpenAPI document.
 """
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
@@ -37,6 +37,19 @@ IdItem = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 MAX_ITEMS = 100
 # A batch read of a list (`GET /contacts?ids=a,b`): the records that exist and the caller may see,
 # in the order asked; the others are left out.
+# A list's filter by the start of a name (`shared/lookup.py`: it lists in name order) and its order.
+NamePrefix = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="The start of the name, case-insensitive; lists in name order"),
+]
+Order = Annotated[Literal["asc", "desc"], Query(description="Ascending (the default) or descending")]
+SortByName = Annotated[
+    Literal["id", "name"] | None,
+    Query(
+        description="id (the default, and the order of every exact filter) or name (the order of a `name` filter); "
+        "a sort the filter's index does not serve is a 400 naming `query.sort`"
+    ),
+]
 Ids = Annotated[
     list[IdItem] | None,
     Query(max_length=MAX_ITEMS, description="Read these records (comma separated or repeated; absent ones left out)"),

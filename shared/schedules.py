@@ -91,6 +91,16 @@ def scheduled_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(SCHEDULED_TIME)
 
 
+def firing_bound(moment: datetime | None) -> str | None:
+    """A time range's bound over keys that start with a firing time (`scheduled_time`, whole
+    seconds): the first whole second at or after `moment`, so `from` is inclusive and `to`
+    exclusive whatever fraction of a second they carry (a list's runs by `from`/`to`)."""
+    if moment is None:
+        return None
+    whole = moment.replace(microsecond=0)
+    return scheduled_time(whole if whole == moment else whole + timedelta(seconds=1))
+
+
 def parse_scheduled_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -161,8 +161,9 @@ class DataStore(Generic[R]):
         wanted = [(record_key(tenant_id, kind, record_id), kind.upper()) for kind, record_id in dict.fromkeys(keys)]
         return {(item.kind, item.record_id): item for item in self.model.batch_get(wanted, consistent_read=True)}
 
-    def add(self, uow: "UnitOfWork", item: R) -> None:
-        uow.save(item, condition=self.model.pk.does_not_exist())
+    def add(self, uow: "UnitOfWork", item: R, on_conflict: Callable[[], Exception] | None = None) -> None:
+        """Save a new record; `on_conflict`: what its existing already means (default ConcurrentUpdate)."""
+        uow.save(item, condition=self.model.pk.does_not_exist(), on_conflict=on_conflict or ConcurrentUpdate)
 
     def replace(self, uow: "UnitOfWork", item: R, data: dict[str, Any]) -> None:
         """Save changed data; the version condition fails if someone saved in between."""

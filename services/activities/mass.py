@@ -62,17 +62,18 @@ from services.activities.domain.mass import (
 )
 from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
 from services.activities.service import Caller, service_caller
-from services.activities.store import ActivitiesStore, Record, clean, new_record, record_key
+from services.activities.store import TERMS, ActivitiesStore, Record, clean, new_record, record_key
 from services.activities.subscriptions import job, subscribe
 from shared import clock, scheduler
 from shared.contracts.audience import AudienceMember, AudiencePage, AudienceRequested
 from shared.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id, new_id
+from shared.lookup import Order, find, plan, stage_terms
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import Firing
-from shared.service import commit, kind_page, model_of, partition_page, patch_changes, user_caller
+from shared.schedules import Firing, firing_bound
+from shared.service import commit, model_of, partition_page, patch_changes, user_caller
 from shared.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -226,6 +227,7 @@ def _schedule_or_undo(caller: Caller, mass: MassActivity) -> None:
     def undo() -> None:
         uow = UnitOfWork()
         uow.delete(Record(pk=record_key(caller.tenant, KIND, mass.id), sk=KIND.upper()), check_version=False)
+        stage_terms(uow, TERMS[KIND], caller.tenant, KIND, mass.id, None, 0, new=False)
         uow.commit()  # the request then fails, which releases its Idempotency-Key
 
     plan = schedule_plan(mass.schedule, clock.now())
@@ -236,8 +238,13 @@ def get(caller: Caller, mass_id: str) -> MassActivity:
     return _load(caller, mass_id)[1]
 
 
-def list_mass_activities(caller: Caller, cursor: str | None, limit: int) -> Page[MassActivity]:
-    return kind_page(caller, KIND, cursor, limit, MassActivity)
+def list_mass_activities(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, Any], sort: str | None, order: Order
+) -> Page[MassActivity]:
+    """The mass activities, filtered by at most one of `name` (prefix, in name order), `active`,
+    `target_group_id` and `created_by`."""
+    query = plan(filters, sort, order, prefixes={"name": "name"})
+    return find(caller, KIND, TERMS[KIND], MassActivity, cursor, limit, query)
 
 
 def update(caller: Caller, mass_id: str, body: MassActivityUpdate) -> MassActivity:
@@ -274,12 +281,24 @@ def delete(caller: Caller, mass_id: str) -> None:
     commit(run)
 
 
-def list_runs(caller: Caller, mass_id: str, cursor: str | None, limit: int) -> Page[MassRun]:
-    """A mass activity's runs, newest first, each with its progress."""
+def list_runs(
+    caller: Caller,
+    mass_id: str,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[MassRun]:
+    """A mass activity's runs, newest first, each with its progress; `since`/`until`: those run at
+    or after, and before (served by the runs' time keys)."""
     _load(caller, mass_id)
     key = _runs_key(caller.tenant, mass_id)
-    scope = f"{KIND}:{mass_id}:runs"
-    runs = partition_page(caller, scope, cursor, limit, Record.by_rank, key, Record.gsi6sk, MassRun, newest_first=True)
+    lower, upper = firing_bound(since), firing_bound(until)
+    scope = f"{KIND}:{mass_id}:runs:{lower}:{upper}"
+    runs = partition_page(
+        caller, scope, cursor, limit, Record.by_rank, key, Record.gsi6sk, MassRun, newest_first=True,
+        lower=lower, upper=upper,
+    )  # fmt: skip
     return Page[MassRun](items=[run_progress(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 

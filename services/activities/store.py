@@ -23,7 +23,8 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import KeysOnlyProjection
 
-from shared.store import DataItem, DataStore, Index, clean, gsi, record_key, tenant_key
+from shared.lookup import IndexedStore, Terms, flag, plain, text_key, values
+from shared.store import DataItem, Index, clean, gsi, record_key, tenant_key
 
 DUE_SHARDS = 4
 
@@ -63,6 +64,9 @@ class Record(DataItem):
     by_calendar = gsi("by_calendar", 2)
     by_account = gsi("by_account", 3)
     by_contact = gsi("by_contact", 4)
+    # The kernel's index entries (shared/lookup.py: mass activities' filters) share gsi4: their
+    # partitions `T#<t>#MASS_ACTIVITY#...` never meet a contact's `T#<t>#CONTACT#<id>#<KIND>`.
+    by_term = by_contact
     by_todo = gsi("by_todo", 5)
     by_rank = gsi("by_rank", 6)
     by_rank_alt = gsi("by_rank_alt", 7)
@@ -94,7 +98,25 @@ def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) 
     )
 
 
-class ActivitiesStore(DataStore[Record]):
-    """Reads of the activities table; writes go through a UnitOfWork."""
+def _name(data: Any) -> str:
+    return text_key(data.get("name") or "")
+
+
+# The filters and sort orders of each listed kind (entries without a copy: shared/lookup.py).
+TERMS = {
+    "mass_activity": Terms(
+        exact={
+            "active": (flag, values("active")),
+            "target_group_id": (plain, values("target_group_id")),
+            "created_by": (plain, values("created_by")),
+        },
+        ordered={"name": _name},
+    ),
+}
+
+
+class ActivitiesStore(IndexedStore[Record]):
+    """Reads of the activities table; writes go through a UnitOfWork (and keep `TERMS`' entries)."""
 
     model = Record
+    terms = TERMS

@@ -41,8 +41,8 @@ from shared import clock
 from shared.errors import FieldError, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import model_of
-from shared.store import AlreadyApplied, UnitOfWork
+from shared.service import model_of, partition_page
+from shared.store import AlreadyApplied, UnitOfWork, tenant_key
 
 UPLOAD_URL_SECONDS = 900
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -108,9 +108,12 @@ class ImportJob(BaseModel):
     upload: Upload | None = None
 
 
+Outcome = Literal["created", "updated", "rejected"]
+
+
 class RowReport(BaseModel):
     row: int
-    outcome: Literal["created", "updated", "rejected"]
+    outcome: Outcome
     record_id: str | None = None
     errors: list[FieldError] = Field(default_factory=list)
 
@@ -152,8 +155,20 @@ def get_job(caller: Caller, import_id: str) -> ImportJob:
     return model_of(readable(caller, "import", import_id, "contacts"), ImportJob)
 
 
-def list_rows(caller: Caller, import_id: str, cursor: str | None, limit: int) -> Page[RowReport]:
+def _outcome_key(tenant: str, import_id: str, outcome: str) -> str:
+    return tenant_key(tenant, "IMPORT", import_id, "ROW", outcome)
+
+
+def list_rows(
+    caller: Caller, import_id: str, cursor: str | None, limit: int, outcome: Outcome | None = None
+) -> Page[RowReport]:
+    """An import's row reports in row order; `outcome`: only the rows of that outcome (the
+    `by_term` index, each report listed under its import's outcome when it is written)."""
     readable(caller, "import", import_id, "contacts")
+    if outcome is not None:
+        key = _outcome_key(caller.tenant, import_id, outcome)
+        scope = f"import:{import_id}:rows:{outcome}"
+        return partition_page(caller, scope, cursor, limit, Record.by_term, key, Record.gsi4sk, RowReport)
     return id_page(
         caller,
         f"import:{import_id}:rows",
@@ -285,6 +300,8 @@ class Importer:
             Placement(parent=("import", job_id)),
         )
         item.gsi1pk = item.gsi1sk = None  # listed only under its import, in row order
+        # and under its import's rows of its outcome (the `outcome` filter), in row order
+        item.gsi4pk, item.gsi4sk = _outcome_key(self.caller.tenant, job_id, report.outcome), item.record_id
         return item
 
     def _tally(self) -> dict[str, int]:

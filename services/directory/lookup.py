@@ -1,11 +1,11 @@
 """Finding records: list filters, sort by name, batch reads and the quick-find search, all O(page).
 
-Every account, contact and user (and by name every group, class and classification type) writes
-index entries (`store.Entry`) in the transaction that writes the record: one item per filter
-value in the record's own partition (`sk` = `IX#...`), each listed in the `by_term` index under
-`T#<tenant>#<partition>` and carrying a copy of the record's data and version, so a filtered list
-is one query of one index partition that reads back the records themselves (docs/decisions.md,
-"List filters and search"):
+Every account, contact and user (and by name every group, class, classification type and target
+group) writes index entries (the kernel's `shared/lookup.py`) in the transaction that writes the
+record: one item per filter value in the record's own partition (`sk` = `IX#...`), each listed
+in the `by_term` index under `T#<tenant>#<partition>` and carrying a copy of the record's data
+and version, so a filtered list is one query of one index partition that reads back the records
+themselves (docs/decisions.md, "List filters and search"):
 
 - `<KIND>#<filter>#<value>`, sort key the id: exact filters (a contact's email, phone, class; an
   account's status, number, class; a user's email, role, group; a class's classification type);
@@ -17,7 +17,8 @@ is one query of one index partition that reads back the records themselves (docs
   every character of a term, so a term's exact matches come before its longer prefixes.
 
 A write replaces the record's entries: the ones it has now are read back from its partition (one
-consistent query), the new set is put and the ones no longer wanted are deleted.
+consistent query), the new set is put and the ones no longer wanted are deleted. A target group's
+entries carry no copy (its lists read the page's records in one BatchGetItem).
 """
 
 from __future__ import annotations
@@ -31,27 +32,38 @@ from pydantic import BaseModel, Field
 
 from services.directory.domain.models import Owner
 from services.directory.service import Caller, readable
-from services.directory.store import DirectoryStore, Entry, Record
-from shared.errors import BadRequest, FieldError, ValidationFailed
+from services.directory.store import DirectoryStore, Record
+from shared.errors import ValidationFailed
+from shared.lookup import (
+    ENTRY_PREFIX,
+    SEP,
+    TOP,
+    Entry,
+    Exact,
+    Order,
+    Terms,
+    entries,
+    plain,
+    plan,
+    refuse,
+    stage,
+    term_page,
+    text_key,
+    values,
+)
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.service import M, kind_page, model_of, partition_page
-from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 
-SEP = "\x1f"
-TOP = "\U0010ffff"  # above every character, also in UTF-8 byte order (DynamoDB compares bytes)
-ENTRY_PREFIX = "IX#"
 SEARCH = "SEARCH"
 MIN_QUERY = 2  # characters of the search's first word
 MAX_TERMS = 12  # search terms per record (name words first)
 MODULES = {"account": "accounts", "contact": "contacts"}
+# The module whose permission check decides which of a kind's records a caller sees.
+VISIBILITY = {**MODULES, "target_group": "target_groups"}
 
 Sort = Literal["id", "name"]
-Order = Literal["asc", "desc"]
-
-
-def text_key(value: Any) -> str:
-    """A name or word as the index keeps it: case-folded, whitespace collapsed, no control characters."""
-    return " ".join("".join(c for c in str(value) if c >= " ").casefold().split())
+__all__ = ["ENTRY_PREFIX", "SEP", "TOP", "Order", "Sort", "text_key"]
 
 
 def email_key(value: Any) -> str:
@@ -63,40 +75,38 @@ def phone_key(value: Any) -> str:
     return re.sub(r"\D", "", str(value))
 
 
-def _plain(value: Any) -> str:
-    return str(value)
-
-
 # The exact filters of each kind: parameter -> (normaliser, the record's values of it).
-def _values(*names: str) -> Callable[[dict[str, Any]], list[Any]]:
-    def of(data: dict[str, Any]) -> list[Any]:
-        values: list[Any] = []
-        for name in names:
-            value = data.get(name)
-            values.extend(value if isinstance(value, list) else [value] if value else [])
-        return values
-
-    return of
-
-
-EXACT: dict[str, dict[str, tuple[Callable[[Any], str], Callable[[dict[str, Any]], list[Any]]]]] = {
+EXACT: dict[str, dict[str, Exact]] = {
     "contact": {
-        "email": (email_key, _values("email")),
-        "phone": (phone_key, _values("phone", "mobile")),
-        "class_id": (_plain, _values("classes")),
+        "email": (email_key, values("email")),
+        "phone": (phone_key, values("phone", "mobile")),
+        "class_id": (plain, values("classes")),
     },
     "account": {
-        "status": (_plain, _values("status")),
-        "number": (text_key, _values("number")),
-        "class_id": (_plain, _values("classes")),
+        "status": (plain, values("status")),
+        "number": (text_key, values("number")),
+        "class_id": (plain, values("classes")),
     },
     "user": {
-        "email": (email_key, _values("email")),
-        "role": (_plain, _values("role")),
-        "group_id": (_plain, _values("groups")),
+        "email": (email_key, values("email")),
+        "role": (plain, values("role")),
+        "group_id": (plain, values("groups")),
     },
-    "class": {"classification_type_id": (_plain, _values("classification_type_id"))},
+    "class": {"classification_type_id": (plain, values("classification_type_id"))},
 }
+
+
+def _copy(record_id: str, data: Any) -> dict[str, Any]:
+    return {"id": record_id, **data}
+
+
+def terms_of(kind: str) -> Terms:
+    """A kind's filter and name entries: each carries the record (lists read their items from them),
+    but a target group's carry nothing (its conditions are long: its lists read the records)."""
+    name = partial(name_of, kind)
+    if kind == "target_group":
+        return Terms(ordered={"name": name}, owned=True)
+    return Terms(exact=EXACT.get(kind, {}), ordered={"name": name}, owned=True, carry=_copy)
 
 
 def name_of(kind: str, data: dict[str, Any]) -> str:
@@ -124,19 +134,7 @@ def search_terms(kind: str, data: dict[str, Any]) -> dict[str, int]:
 
 
 def _entries(tenant: str, kind: str, record_id: str, data: dict[str, Any], version: int) -> list[Entry]:
-    KIND = kind.upper()
-    keys: list[tuple[str, str, dict[str, Any]]] = []
-    copy = {"id": record_id, **data}
-    for param, (normal, values) in EXACT.get(kind, {}).items():
-        for value in dict.fromkeys(normal(v) for v in values(data)):
-            if value:
-                keys.append((f"{KIND}#{param}#{value}", record_id, copy))
-    name = name_of(kind, data)
-    if name:
-        keys.append((f"{KIND}#name", f"{name}{SEP}{record_id}", copy))
-        owner = (data.get("owner") or {}).get("id")
-        if owner:
-            keys.append((f"{KIND}#owner#{owner}#name", f"{name}{SEP}{record_id}", copy))
+    keys = terms_of(kind).keys(kind, record_id, data)
     if kind in MODULES:
         terms = search_terms(kind, data)
         hit = {
@@ -151,19 +149,7 @@ def _entries(tenant: str, kind: str, record_id: str, data: dict[str, Any], versi
         }
         for term, rank in terms.items():
             keys.append((f"{SEARCH}#{rank}", f"{term}{SEP}{kind}{SEP}{record_id}", hit))
-    pk = record_key(tenant, kind, record_id)
-    return [
-        Entry(
-            pk=pk,
-            sk=f"{ENTRY_PREFIX}{partition}{SEP}{sort}",
-            kind="index",
-            gsi4pk=tenant_key(tenant, partition),
-            gsi4sk=sort,
-            fields=value,
-            version=version,
-        )
-        for partition, sort, value in keys
-    ]
+    return entries(tenant, kind, record_id, keys, version)
 
 
 def hit_name(kind: str, data: dict[str, Any]) -> str:
@@ -180,22 +166,10 @@ def stage_entries(
     `version`: the record's version once `uow` commits. `new`: the record did not exist (no
     entries to read back)."""
     wanted = _entries(tenant, kind, record_id, data, version) if data is not None else []
-    for entry in wanted:
-        uow.save(entry)
-    if new:
-        return
-    kept = {entry.sk for entry in wanted}
-    pk = record_key(tenant, kind, record_id)
-    for entry in Entry.query(pk, Entry.sk.startswith(ENTRY_PREFIX), consistent_read=True):
-        if entry.sk not in kept:
-            uow.delete(entry, check_version=False)
+    stage(uow, tenant, kind, record_id, wanted, new)
 
 
 # ----------------------------------------------------------------------------- lists
-
-
-def _refuse(param: str, message: str) -> BadRequest:
-    return BadRequest(message, [FieldError(field=f"query.{param}", message=message, code="unsupported_combination")])
 
 
 def find(
@@ -215,61 +189,27 @@ def find(
     400 naming the parameter: a second filter, or a sort the filter's index does not serve.
     `parent`: (filter parameter, parent kind) of a filter by parent record (`account_id`).
     """
-    given = [(param, value) for param, value in filters.items() if value is not None]
-    if len(given) > 1:
-        raise _refuse(given[1][0], f"Combine {given[0][0]} with no other filter.")
-    param, value = given[0] if given else (None, None)
-    if param == "name":
-        if sort == "id":
-            raise _refuse("sort", "A name filter lists in name order (sort=name).")
-        sort = "name"
-    elif param is not None and sort == "name":
-        raise _refuse("sort", f"The {param} filter lists in id order (sort=id).")
-    desc = order == "desc"
-    module = MODULES.get(kind)
+    query = plan(filters, sort, order, prefixes={"name": "name"})
+    desc = query.desc
+    module = VISIBILITY.get(kind)
     owners = caller.visible_owners(module) if module else None  # type: ignore[arg-type]
     KIND = kind.upper()
-    scope = f"{kind}:{param}:{value}:{sort}:{order}"
+    terms = terms_of(kind)
 
     def visible(batch: list[Any]) -> list[Any]:
         return [r for r in batch if caller.can_read(module, Owner.model_validate(r.data["owner"]))]  # type: ignore[arg-type]
 
     keep = visible if owners is not None else None
-    if sort == "name":
-        prefix = text_key(value) if param == "name" else None
-        lower, upper = (prefix, prefix + TOP) if prefix else (None, None)
-        if owners is None:
-            hash_keys: str | list[str] = tenant_key(caller.tenant, f"{KIND}#name")
-        else:
-            hash_keys = [tenant_key(caller.tenant, f"{KIND}#owner#{o}#name") for o in sorted(owners)]
-        return partition_page(
-            caller,
-            scope,
-            cursor,
-            limit,
-            Record.by_term,
-            hash_keys,
-            Record.gsi4sk,
-            model,
-            desc,
-            lower=lower,
-            upper=upper,
-        )
+    if query.field is not None:
+        return term_page(caller, kind, terms, query, model, cursor, limit, owners=owners)
+    param, value = query.param, query.value
+    scope = f"{kind}:{query.scope}"
     if param is None:
         if not desc and owners is None:
             return kind_page(caller, kind, cursor, limit, model)
         if owners is None:
-            return partition_page(
-                caller,
-                scope,
-                cursor,
-                limit,
-                Record.by_type,
-                tenant_key(caller.tenant, KIND),
-                Record.gsi1sk,
-                model,
-                desc,
-            )
+            key = tenant_key(caller.tenant, KIND)
+            return partition_page(caller, scope, cursor, limit, Record.by_type, key, Record.gsi1sk, model, desc)
         keys = [tenant_key(caller.tenant, "OWNER", o, KIND) for o in sorted(owners)]
         return partition_page(caller, scope, cursor, limit, Record.by_owner, keys, Record.gsi2sk, model, desc)
     assert value is not None
@@ -284,9 +224,7 @@ def find(
         return partition_page(
             caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, model, desc, keep=keep
         )
-    normal, _ = EXACT[kind][param]
-    key = tenant_key(caller.tenant, f"{KIND}#{param}#{normal(value)}")
-    return partition_page(caller, scope, cursor, limit, Record.by_term, key, Record.gsi4sk, model, desc, keep=keep)
+    return term_page(caller, kind, terms, query, model, cursor, limit, keep=keep)
 
 
 def read_many(caller: Caller, kind: str, ids: list[str], model: type[M], others: dict[str, Any]) -> Page[M]:
@@ -295,7 +233,7 @@ def read_many(caller: Caller, kind: str, ids: list[str], model: type[M], others:
     as sent (none may be combined with `ids`)."""
     for param, value in others.items():
         if value is not None:
-            raise _refuse(param, "ids is combined with no other parameter.")
+            raise refuse(param, "ids is combined with no other parameter.")
     module = MODULES.get(kind)
     records = caller.store.get_each(caller.tenant, [(kind, i) for i in ids])
     items = []
@@ -395,7 +333,7 @@ def search(caller: Caller, q: str, cursor: str | None, limit: int) -> Page[Searc
 
 # ----------------------------------------------------------------------------- reindex
 
-INDEXED = ("account", "contact", "user", "group", "class", "classification_type")
+INDEXED = ("account", "contact", "user", "group", "class", "classification_type", "target_group")
 
 
 def reindex(tenant_id: str) -> dict[str, int]:

@@ -37,7 +37,7 @@ from shared import service as kernel
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.pagination import Page
 from shared.permissions import Action, Policy, Subject
-from shared.service import INSTALLED, SETTING, Defaults, M, kind_page, page
+from shared.service import INSTALLED, SETTING, Defaults, M, page
 from shared.store import UnitOfWork, record_key
 
 TENANT_KIND = "tenant"
@@ -234,16 +234,6 @@ def id_page(
     return page(caller, scope, cursor, limit, fetch_after, lambda r: {"after": r.record_id}, model)
 
 
-def owned_page(caller: Caller, kind: str, module: Module, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
-    """A list of records of a kind, restricted to the owners the caller may see."""
-    owners = caller.visible_owners(module)
-    if owners is None:
-        return kind_page(caller, kind, cursor, limit, model)
-    return id_page(
-        caller, kind, cursor, limit, lambda a, n: caller.store.page_by_owners(caller.tenant, kind, owners, a, n), model
-    )
-
-
 def number_for(caller: Caller, uow: UnitOfWork, module: Module) -> str:
     return format_number(caller.settings, module, uow.take_number(caller.tenant, module))
 
@@ -259,7 +249,6 @@ __all__ = [
     "check_reassign",
     "id_page",
     "number_for",
-    "owned_page",
     "picklist_setting",
     "picklists",
     "readable",

@@ -6,14 +6,16 @@ Four indexes serve every list without a Scan: `by_type` (all records of a kind i
 the members of a group) and `by_term` (index entries: list filters, names, search terms).
 """
 
-import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import UnicodeAttribute
 
-from shared.store import DataItem, DataStore, TableItem, clean, gsi, record_key, tenant_key
+from shared.lookup import Entry
+from shared.store import DataItem, DataStore, clean, gsi, record_key, tenant_key
+
+__all__ = ["Entry"]
 
 
 class Record(DataItem):
@@ -32,17 +34,6 @@ class Record(DataItem):
     by_owner = gsi("by_owner", 2)
     by_parent = gsi("by_parent", 3)
     by_term = gsi("by_term", 4)
-
-
-class Entry(TableItem):
-    """An index entry of a record (services/directory/lookup.py): in the record's partition
-    (`pk` = the record's, `sk` = `IX#...`), listed in `by_term` under one filter value, carrying a
-    copy of the record's data and version, so `by_term` reads it back as a `Record` of that data."""
-
-    gsi4pk = UnicodeAttribute()
-    gsi4sk = UnicodeAttribute()
-    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
-    version = NumberAttribute()
 
 
 @dataclass(frozen=True)
@@ -81,18 +72,6 @@ class DirectoryStore(DataStore[Record]):
     """Reads of the directory table; writes go through a UnitOfWork."""
 
     model = Record
-
-    def page_by_owners(
-        self, tenant_id: str, kind: str, owner_ids: set[str], after: str | None, limit: int
-    ) -> list[Record]:
-        """The first `limit` records owned by any of `owner_ids`, merged in id order."""
-        streams = []
-        for owner_id in sorted(owner_ids):
-            condition = Record.gsi2sk > after if after else None
-            hash_key = tenant_key(tenant_id, "OWNER", owner_id, kind.upper())
-            streams.append(Record.by_owner.query(hash_key, range_key_condition=condition, limit=limit))
-        merged = heapq.merge(*streams, key=lambda r: r.record_id)
-        return [record for _, record in zip(range(limit), merged, strict=False)]
 
     def page_by_parent(
         self, tenant_id: str, parent_kind: str, parent_id: str, kind: str, after: str | None, limit: int

@@ -24,12 +24,12 @@ from services.directory.domain.conditions import (
     new_target_group,
 )
 from services.directory.domain.models import Contact, Owner
+from services.directory.lookup import Order, Sort, find, stage_entries
 from services.directory.service import (
     Caller,
     check_owner,
     check_reassign,
     number_for,
-    owned_page,
     readable,
     require_exists,
     writable,
@@ -64,9 +64,12 @@ def _member(caller: Caller, group_id: str, contact_id: str) -> Record:
     return item
 
 
+def _data(group: TargetGroup) -> dict[str, Any]:
+    return group.model_dump(mode="json", exclude={"version"})
+
+
 def _record(caller: Caller, group: TargetGroup) -> Record:
-    data = group.model_dump(mode="json", exclude={"version"})
-    return new_record(caller.tenant, "target_group", group.id, data, Placement(owner_id=group.owner.id))
+    return new_record(caller.tenant, "target_group", group.id, _data(group), Placement(owner_id=group.owner.id))
 
 
 def _changed(group: TargetGroup) -> ev.TargetGroupChanged:
@@ -92,6 +95,7 @@ def create(caller: Caller, body: TargetGroupCreate) -> TargetGroup:
         check_owner(caller, uow, group.owner)
         _check_condition_refs(caller, uow, group)
         uow.save(_record(caller, group), condition=Record.pk.does_not_exist())
+        stage_entries(uow, caller.tenant, "target_group", group.id, _data(group), 1, new=True)
         uow.publish(caller.event("target_group.created", _changed(group)))
         uow.commit()
         return group
@@ -114,8 +118,12 @@ def get(caller: Caller, group_id: str) -> TargetGroup:
     return model_of(readable(caller, "target_group", group_id, "target_groups"), TargetGroup)
 
 
-def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[TargetGroup]:
-    return owned_page(caller, "target_group", "target_groups", cursor, limit, TargetGroup)
+def list_groups(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+) -> Page[TargetGroup]:
+    """The target groups of the owners the caller sees, filtered by at most one of `name` (prefix)
+    and `owner_id` (services/directory/lookup.py)."""
+    return find(caller, "target_group", TargetGroup, cursor, limit, filters, sort, order)
 
 
 def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGroup:
@@ -130,7 +138,8 @@ def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGrou
             check_reassign(caller, uow, Owner.model_validate(record.data["owner"]), after.owner)
         _check_condition_refs(caller, uow, after)
         place_record(record, caller.tenant, "target_group", group_id, Placement(owner_id=after.owner.id))
-        caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
+        caller.store.replace(uow, record, _data(after))
+        stage_entries(uow, caller.tenant, "target_group", group_id, _data(after), 0, new=False)
         uow.publish(caller.event("target_group.updated", _changed(after)))
         uow.commit()
         return after
@@ -146,6 +155,7 @@ def delete(caller: Caller, group_id: str) -> None:
     _change_members(caller, group_id, TargetGroupMembersChange(remove=members), publish=False)
     uow = UnitOfWork()
     caller.store.remove(uow, caller.store.get(caller.tenant, "target_group", group_id) or record)
+    stage_entries(uow, caller.tenant, "target_group", group_id, None, 0, new=False)
     uow.publish(caller.event("target_group.deleted", ev.RecordDeleted(id=group_id)))
     uow.commit()
 

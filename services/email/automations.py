@@ -25,6 +25,7 @@ nothing), a delete removes the schedule first, ignoring one already gone.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -47,15 +48,16 @@ from services.email.domain.automations import (
 )
 from services.email.domain.campaigns import CampaignCreate
 from services.email.service import Caller, service_caller
-from services.email.store import EmailStore, Record
+from services.email.store import TERMS, EmailStore, Record
 from services.email.subscriptions import job
 from shared import clock, scheduler
 from shared.errors import DomainError, FieldError, NotFound, ValidationFailed
 from shared.ids import new_id
+from shared.lookup import Order, find, plan, stage_terms
 from shared.observability import logger
 from shared.pagination import Page
-from shared.schedules import Firing, SchedulePlan, parse_scheduled_time
-from shared.service import commit, kind_page, model_of, partition_page, patch_changes
+from shared.schedules import Firing, SchedulePlan, firing_bound, parse_scheduled_time
+from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
 KIND = "automation"
@@ -142,6 +144,7 @@ def _undo(caller: Caller, automation_id: str) -> None:
     """Remove a new automation whose schedule could not be made."""
     uow = UnitOfWork()
     uow.delete(Record(pk=record_key(caller.tenant, KIND, automation_id), sk=KIND.upper()), check_version=False)
+    stage_terms(uow, TERMS[KIND], caller.tenant, KIND, automation_id, None, 0, new=False)
     uow.commit()
 
 
@@ -149,8 +152,13 @@ def get(caller: Caller, automation_id: str) -> Automation:
     return _load(caller, automation_id)[1]
 
 
-def list_automations(caller: Caller, cursor: str | None, limit: int) -> Page[Automation]:
-    return kind_page(caller, KIND, cursor, limit, Automation)
+def list_automations(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, Any], sort: str | None, order: Order
+) -> Page[Automation]:
+    """The automations, filtered by at most one of `name` (prefix, in name order), `active`,
+    `template_id`, `list_type_id` and `target_group_id`."""
+    query = plan(filters, sort, order, prefixes={"name": "name"})
+    return find(caller, KIND, TERMS[KIND], Automation, cursor, limit, query)
 
 
 def update(caller: Caller, automation_id: str, body: AutomationPatch) -> Automation:
@@ -194,14 +202,24 @@ def delete(caller: Caller, automation_id: str) -> None:
     commit(run)
 
 
-def list_runs(caller: Caller, automation_id: str, cursor: str | None, limit: int) -> Page[AutomationRun]:
-    """An automation's firings, newest first, each with its campaign's status and counters."""
+def list_runs(
+    caller: Caller,
+    automation_id: str,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AutomationRun]:
+    """An automation's firings, newest first, each with its campaign's status and counters;
+    `since`/`until`: those scheduled at or after, and before (served by the runs' time keys)."""
     _load(caller, automation_id)
     key = _runs_key(caller.tenant, automation_id)
-    scope = f"{KIND}:{automation_id}:runs"
+    lower, upper = firing_bound(since), firing_bound(until)
+    scope = f"{KIND}:{automation_id}:runs:{lower}:{upper}"
     runs = partition_page(
-        caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, AutomationRun, newest_first=True
-    )
+        caller, scope, cursor, limit, Record.by_parent, key, Record.gsi3sk, AutomationRun, newest_first=True,
+        lower=lower, upper=upper,
+    )  # fmt: skip
     return Page[AutomationRun](items=[_with_campaign(caller, run) for run in runs.items], next_cursor=runs.next_cursor)
 
 

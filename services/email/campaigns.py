@@ -27,13 +27,14 @@ from services.email.domain.campaigns import (
 )
 from services.email.domain.templates import Template
 from services.email.service import Caller
-from services.email.store import Record
+from services.email.store import TERMS, Record
 from shared import clock
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
 from shared.ids import derived_id, new_id
+from shared.lookup import Order, find, plan
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, kind_page, model_of, patch_changes
+from shared.service import commit, model_of, patch_changes
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 KIND = "campaign"
@@ -179,7 +180,7 @@ def create_campaign(
     }
     record = caller.store.new(caller.tenant, KIND, campaign_id, data)
     uow = UnitOfWork()
-    uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+    caller.store.add(uow, record, on_conflict=AlreadyApplied)
     try:
         uow.commit()
     except AlreadyApplied:  # a concurrent create of the same id
@@ -191,12 +192,29 @@ def get_campaign(caller: Caller, campaign_id: str) -> Campaign:
     return view(caller, record_of(caller, campaign_id))
 
 
-def list_campaigns(caller: Caller, cursor: str | None, limit: int) -> Page[Campaign]:
-    listed = kind_page(caller, KIND, cursor, limit, Campaign)
+# The stored statuses a shown status is read from: "sent" is a sending campaign whose every
+# recipient is staged and none queued (`shown_status`), so both read the "sending" entries and
+# keep those shown so.
+STORED_AS = {CampaignStatus.sent.value: [CampaignStatus.sending.value]}
+RANGES = {"send_time": ("send_from", "send_to")}
+
+
+def list_campaigns(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, Any], sort: str | None, order: Order
+) -> Page[Campaign]:
+    """The campaigns, filtered by at most one of `name` (prefix, in name order), `status`,
+    `template_id`, `list_type_id`, `target_group_id`, `created_by` and the send time's range
+    `send_from`/`send_to` (in send time order: the time scheduled, else the time sending started;
+    campaigns with a send time only)."""
+    query = plan(filters, sort, order, prefixes={"name": "name"}, ranges=RANGES)
+    listed = find(caller, KIND, TERMS[KIND], Campaign, cursor, limit, query, stored_as=STORED_AS)
     for item in listed.items:
         counts = stats.read_counts(caller.tenant, item.id)
         item.stats = counts
         item.status = shown_status(item.status, item.audience.model_dump(), counts)
+    status = filters.get("status")
+    if status is not None:  # "sending" that shows as "sent", and the other way round: on the next page
+        listed.items = [item for item in listed.items if item.status == status]
     return listed
 
 

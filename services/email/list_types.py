@@ -29,12 +29,13 @@ from services.email.domain.list_types import (
 )
 from services.email.events import EmailUnsubscribed
 from services.email.service import Caller, register_default
-from services.email.store import Record
+from services.email.store import TERMS, Record
 from shared import clock
 from shared.errors import NotFound
 from shared.ids import derived_id, new_id
+from shared.lookup import TOP, Order, find, plan
 from shared.pagination import Page
-from shared.service import commit, kind_page, model_of, partition_page, patch_changes
+from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
 
 LIST_TYPE = "list_type"
@@ -57,7 +58,7 @@ def _install_defaults(caller: Caller) -> None:
     for list_type_id, name, description in missing:
         data = {"name": name, "description": description, "created_at": at, "updated_at": at}
         record = caller.store.new(caller.tenant, LIST_TYPE, list_type_id, data)
-        uow.save(record, condition=Record.pk.does_not_exist(), on_conflict=AlreadyApplied)
+        caller.store.add(uow, record, on_conflict=AlreadyApplied)
     names = sorted(installed | {d[0] for d in missing})
     setting = caller.setting_record(SETTING)
     setting.data = {"installed": names}
@@ -75,10 +76,13 @@ def _record(caller: Caller, list_type_id: str) -> Record:
     return record
 
 
-def list_types(caller: Caller, cursor: str | None, limit: int) -> Page[ListType]:
+def list_types(
+    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: str | None, order: Order
+) -> Page[ListType]:
+    """The list types; `name`: those whose name starts so, in name order."""
     _install_defaults(caller)
-
-    return kind_page(caller, LIST_TYPE, cursor, limit, ListType)
+    query = plan({"name": name}, sort, order, prefixes={"name": "name"})
+    return find(caller, LIST_TYPE, TERMS[LIST_TYPE], ListType, cursor, limit, query)
 
 
 def get_list_type(caller: Caller, list_type_id: str) -> ListType:
@@ -140,12 +144,18 @@ def is_suppressed(caller: Caller, address: str) -> bool:
     return caller.store.get(caller.tenant, SUPPRESSION, derived_id(normalised(address))) is not None
 
 
-def opt_outs(caller: Caller, list_type_id: str, cursor: str | None, limit: int) -> Page[OptOut]:
+def opt_outs(
+    caller: Caller, list_type_id: str, cursor: str | None, limit: int, address: str | None = None
+) -> Page[OptOut]:
+    """A list type's opt-outs in address order; `address`: those whose address starts so (the
+    opt-outs' address keys serve it)."""
     _record(caller, list_type_id)
     key = tenant_key(caller.tenant, "LIST_TYPE", list_type_id, "OPTOUT")
+    start = normalised(address) if address else None
     return partition_page(
-        caller, f"optouts:{list_type_id}", cursor, limit, Record.by_parent, key, Record.gsi3sk, OptOut
-    )
+        caller, f"optouts:{list_type_id}:{start}", cursor, limit, Record.by_parent, key, Record.gsi3sk, OptOut,
+        lower=start, upper=start + TOP if start else None,
+    )  # fmt: skip
 
 
 def opt_out(

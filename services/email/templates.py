@@ -21,13 +21,14 @@ from services.email.domain.templates import (
     render,
 )
 from services.email.service import Caller
-from services.email.store import Record
+from services.email.store import TERMS, Record
 from shared import clock
 from shared.errors import NotFound
 from shared.ids import new_id
+from shared.lookup import Order, find, plan
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, kind_page, model_of, patch_changes
+from shared.service import commit, model_of, patch_changes
 from shared.store import UnitOfWork, run_with_retries
 
 TEMPLATE = "template"
@@ -84,8 +85,12 @@ def delete_template(caller: Caller, template_id: str) -> None:
     run_with_retries(attempt)
 
 
-def list_templates(caller: Caller, cursor: str | None, limit: int) -> Page[TemplateSummary]:
-    return kind_page(caller, TEMPLATE, cursor, limit, TemplateSummary)
+def list_templates(
+    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: str | None, order: Order
+) -> Page[TemplateSummary]:
+    """The templates, filtered by at most one of `name` (prefix, in name order) and `created_by`."""
+    query = plan(filters, sort, order, prefixes={"name": "name"})
+    return find(caller, TEMPLATE, TERMS[TEMPLATE], TemplateSummary, cursor, limit, query)
 
 
 def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:

@@ -417,7 +417,14 @@ DOCS = ServiceDocs(
             "Counts per person and per type over [`from`, `to`], grouped by day, week or month. "
             f"{TENANT_DAYS}\n\n{ANYONE}",
         ),
-        "massActivities.list": Doc("List mass activities", f"{PAGE}\n\n{ANYONE}"),
+        "massActivities.list": Doc(
+            "List mass activities",
+            "The tenant's mass activities in id (creation) order; filters: `name` (the start, case-insensitive), "
+            "`active`, `target_group_id`, `created_by`. At most one filter, with `sort` (`id` or `name`) and "
+            "`order` (`asc` or `desc`) on what its index serves: an exact filter lists in id order, `name` in name "
+            "order; a second filter or another sort is a 400 naming the parameter (`unsupported_combination`). "
+            f"{PAGE}\n\n{ANYONE}",
+        ),
         "massActivities.create": Doc(
             "Create a mass activity",
             "Activities for every member of `target_group_id`, for each member's responsible user "
@@ -439,7 +446,10 @@ DOCS = ServiceDocs(
         "massActivities.delete": Doc(
             "Delete a mass activity", f"Stops its schedule; activities already made stay.\n\n{MANAGER}"
         ),
-        "massActivities.runs.list": Doc("List a mass activity's runs", f"Each run with its counts. {PAGE}\n\n{ANYONE}"),
+        "massActivities.runs.list": Doc(
+            "List a mass activity's runs",
+            f"Each run with its counts, newest first; `from`/`to`: the runs of that time range. {PAGE}\n\n{ANYONE}",
+        ),
     },
     operation_ids={
         "GET /calendar/{feed}": "calendar.feed",

@@ -40,6 +40,10 @@ BATCH = (
     "item does not stop the others: the answer is 200 with one result per item in order (`index`, `status`, "
     "`id`, `record` or `problem`). Send an `Idempotency-Key` to retry a batch safely."
 )
+SORT_ONLY = (
+    "At most one filter, with `sort` (`id` or `name`) and `order` (`asc` or `desc`) on what its index serves; "
+    "a second filter or another sort is a 400 naming the parameter (`unsupported_combination`)."
+)
 SORT = (
     "At most one filter, with `sort` (`id` or `name`) and `order` (`asc` or `desc`) on what its index serves; "
     "a second filter or another sort is a 400 naming the parameter (`unsupported_combination`). "
@@ -216,7 +220,8 @@ DOCS = ServiceDocs(
         "classificationTypes.get": Doc("Get a classification type", f"One classification type by id.\n\n{ANYONE}"),
         "targetGroups.list": Doc(
             "List target groups",
-            f"The target groups the caller may see (their own, their groups', and public ones). {PAGE}\n\n{OWNED_READ}",
+            "The target groups the caller may see (their own, their groups', and public ones), in id (creation) "
+            f"order; filters: `name` (the start), `owner_id`. {SORT_ONLY} {PAGE}\n\n{OWNED_READ}",
         ),
         "targetGroups.create": Doc(
             "Create a target group",
@@ -263,7 +268,8 @@ DOCS = ServiceDocs(
         "imports.get": Doc("Get an import", f"The import's status and counts.\n\n{OWNED_READ}"),
         "imports.rows.list": Doc(
             "List an import's row reports",
-            f"Per row: created, updated or rejected, with the field errors of a rejected row. {PAGE}\n\n{OWNED_READ}",
+            "Per row, in row order: created, updated or rejected, with the field errors of a rejected row; "
+            f"`outcome` lists the rows of one outcome (`outcome=rejected`: what to fix). {PAGE}\n\n{OWNED_READ}",
         ),
     },
     operation_ids={

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.directory import imports
@@ -26,5 +26,10 @@ def get_import(import_id: Id) -> imports.ImportJob:
 
 
 @router.get("/imports/<import_id>/rows")
-def list_import_rows(import_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[imports.RowReport]:
-    return imports.list_rows(caller(router), import_id, cursor, limit)
+def list_import_rows(
+    import_id: Id,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    outcome: Annotated[imports.Outcome | None, Query(description="Only the rows of this outcome")] = None,
+) -> Page[imports.RowReport]:
+    return imports.list_rows(caller(router), import_id, cursor, limit, outcome)

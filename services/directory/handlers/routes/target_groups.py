@@ -15,8 +15,9 @@ from services.directory.domain.conditions import (
     TargetGroupUpdate,
 )
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -27,9 +28,18 @@ def create_target_group(body: Annotated[TargetGroupCreate, Body()]) -> TargetGro
 
 
 @router.get("/target-groups")
-def list_target_groups(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TargetGroupSummary]:
+def list_target_groups(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    name: NamePrefix = None,
+    owner_id: OptIdQuery = None,
+    sort: Sort = None,
+    order: Order = "asc",
+) -> Page[TargetGroupSummary]:
     """Target groups without their description and conditions (each group's own GET has them)."""
-    return summaries(target_groups.list_groups(caller(router), cursor, limit), TargetGroupSummary)
+    filters = {"name": name, "owner_id": owner_id}
+    listed = target_groups.list_groups(caller(router), cursor, limit, filters, sort, order)
+    return summaries(listed, TargetGroupSummary)
 
 
 @router.get("/target-groups/<group_id>")

@@ -20,6 +20,11 @@ JINJA = (
     "(`{{ first_name }}`, `{{ account.name }}`); syntax and unsafe or unbounded constructs are refused when "
     "saved (422 `invalid_template` naming the part)."
 )
+SORT = (
+    "At most one filter, with `sort` and `order` (`asc` or `desc`) on what its index serves: an exact filter lists "
+    "in id order, `name` (the start of the name, case-insensitive) in name order; a second filter or another sort "
+    "is a 400 naming the parameter (`unsupported_combination`)."
+)
 CAMPAIGN_STATE = "A campaign in a status that does not allow this is a 409 naming its status."
 ULID = "01JD8X6Z5N9V2K4T7Q3W8E1R0A"
 TEMPLATE = {
@@ -60,7 +65,11 @@ DOCS = ServiceDocs(
         ),
     ),
     operations={
-        "email.templates.list": Doc("List templates", f"The tenant's templates in id order. {PAGE}\n\n{ANYONE}"),
+        "email.templates.list": Doc(
+            "List templates",
+            "The tenant's templates in id (creation) order, without HTML and text; filters: `name`, `created_by`. "
+            f"{SORT} {PAGE}\n\n{ANYONE}",
+        ),
         "email.templates.create": Doc(
             "Create a template", f"{JINJA} `name`, `subject` and `html` are required.\n\n{ANYONE}", request=TEMPLATE
         ),
@@ -77,7 +86,14 @@ DOCS = ServiceDocs(
             "`record` data; what only a render shows fails here (`render_failed`, `render_limit`).\n\n" + ANYONE,
             request={"contact_id": ULID},
         ),
-        "campaigns.list": Doc("List campaigns", f"The tenant's campaigns with their statistics. {PAGE}\n\n{ANYONE}"),
+        "campaigns.list": Doc(
+            "List campaigns",
+            "The tenant's campaigns with their statistics, in id (creation) order; filters: `name`, `status` (as "
+            "shown: `sent` is a sending campaign with every mail out), `template_id`, `list_type_id`, "
+            "`target_group_id`, `created_by`, and `send_from`/`send_to` (one filter together: the send time, "
+            "scheduled or else started, in that order; `sort=send_time` lists every campaign that has one). "
+            f"A `status` page may hold fewer than `limit` campaigns with a `next_cursor`. {SORT} {PAGE}\n\n{ANYONE}",
+        ),
         "campaigns.create": Doc(
             "Create a campaign",
             "A draft mailing `template_id` to the contacts of `target_group_id`, bound to the opt-out list "
@@ -133,7 +149,11 @@ DOCS = ServiceDocs(
             "Confirm an uploaded attachment", f"409 when the file is not uploaded yet.\n\n{CREATOR}"
         ),
         "campaigns.attachments.delete": Doc("Remove an attachment", f"A draft only.\n\n{CREATOR}"),
-        "email.automations.list": Doc("List automations", f"{PAGE}\n\n{ANYONE}"),
+        "email.automations.list": Doc(
+            "List automations",
+            "The tenant's automations in id (creation) order; filters: `name`, `active`, `template_id`, "
+            f"`list_type_id`, `target_group_id`. {SORT} {PAGE}\n\n{ANYONE}",
+        ),
         "email.automations.create": Doc(
             "Create an automation",
             "Mails `template_id` on `schedule` (an EventBridge `rate(...)` or `cron(...)` expression, or "
@@ -158,10 +178,14 @@ DOCS = ServiceDocs(
         ),
         "email.automations.delete": Doc("Delete an automation", f"Removes it and its schedule.\n\n{MANAGER}"),
         "email.automations.runs.list": Doc(
-            "List an automation's runs", f"Each firing with its counts. {PAGE}\n\n{ANYONE}"
+            "List an automation's runs",
+            "Each firing with its counts, newest first; `from`/`to`: the firings scheduled in that range. "
+            f"{PAGE}\n\n{ANYONE}",
         ),
         "email.listTypes.list": Doc(
-            "List list types", f"The tenant's opt-out lists (`marketing` and the others made). {PAGE}\n\n{ANYONE}"
+            "List list types",
+            "The tenant's opt-out lists (`marketing` and the others made), in id order; filter: `name`. "
+            f"{SORT} {PAGE}\n\n{ANYONE}",
         ),
         "email.listTypes.create": Doc(
             "Create a list type",
@@ -175,7 +199,9 @@ DOCS = ServiceDocs(
         ),
         "email.listTypes.delete": Doc("Delete a list type", f"Removes the list type.\n\n{MANAGER}"),
         "email.listTypes.optOuts.list": Doc(
-            "List a list type's opt-outs", f"The addresses that refused this list type. {PAGE}\n\n{ANYONE}"
+            "List a list type's opt-outs",
+            "The addresses that refused this list type, in address order; `address`: those whose address starts "
+            f"so (case-insensitive). {PAGE}\n\n{ANYONE}",
         ),
         "email.listTypes.optOuts.create": Doc(
             "Record an opt-out",

@@ -17,7 +17,7 @@ from services.email.domain.list_types import (
 )
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, NamePrefix, Order, SortByName, no_content
 from shared.types import Email
 
 router = APIGatewayHttpRouter()
@@ -26,9 +26,15 @@ AddressQuery = Annotated[Email, Query(description="The address whose opt-out to 
 
 
 @router.get("/email/list-types")
-def list_list_types(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[ListTypeSummary]:
+def list_list_types(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    name: NamePrefix = None,
+    sort: SortByName = None,
+    order: Order = "asc",
+) -> Page[ListTypeSummary]:
     """List types without their description (each list type's own GET has it)."""
-    return summaries(list_types.list_types(caller(router), cursor, limit), ListTypeSummary)
+    return summaries(list_types.list_types(caller(router), cursor, limit, name, sort, order), ListTypeSummary)
 
 
 @router.post("/email/list-types", status_code=201)
@@ -53,8 +59,15 @@ def delete_list_type(list_type_id: Id) -> Response[None]:
 
 
 @router.get("/email/list-types/<list_type_id>/opt-outs")
-def list_opt_outs(list_type_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[OptOut]:
-    return list_types.opt_outs(caller(router), list_type_id, cursor, limit)
+def list_opt_outs(
+    list_type_id: Id,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    address: Annotated[
+        str | None, Query(min_length=1, max_length=254, description="The start of the address, case-insensitive")
+    ] = None,
+) -> Page[OptOut]:
+    return list_types.opt_outs(caller(router), list_type_id, cursor, limit, address)
 
 
 @router.post("/email/list-types/<list_type_id>/opt-outs", status_code=201)

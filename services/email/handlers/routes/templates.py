@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.email import templates
@@ -17,7 +17,7 @@ from services.email.domain.templates import (
 )
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, Order, SortByName, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -28,9 +28,17 @@ def create_template(body: Annotated[TemplateCreate, Body()]) -> Template:
 
 
 @router.get("/email/templates")
-def list_templates(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TemplateSummary]:
+def list_templates(
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    name: NamePrefix = None,
+    created_by: Annotated[str | None, Query(pattern=ID_PATTERN, description="The templates this user made")] = None,
+    sort: SortByName = None,
+    order: Order = "asc",
+) -> Page[TemplateSummary]:
     """The templates, without their HTML and text (each template's own GET has them)."""
-    return templates.list_templates(caller(router), cursor, limit)
+    filters = {"name": name, "created_by": created_by}
+    return templates.list_templates(caller(router), cursor, limit, filters, sort, order)
 
 
 @router.get("/email/templates/<template_id>")
