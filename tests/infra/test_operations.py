@@ -322,7 +322,12 @@ def test_the_api_stage_throttles_and_logs_every_route(template: TranslatedTempla
         "ThrottlingRateLimit": {"Ref": "ApiThrottleRate"},
         "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurst"},
     }
-    assert not properties.get("RouteSettings")  # no route escapes the default throttling
+    # A route of its own may only be throttled lower than the default, never escape it.
+    for route, settings in (properties.get("RouteSettings") or {}).items():
+        assert set(settings) == {"ThrottlingRateLimit", "ThrottlingBurstLimit"}, route
+        for name, default in (("ThrottlingRateLimit", "ApiThrottleRate"), ("ThrottlingBurstLimit", "ApiThrottleBurst")):
+            parameter = template.parameters[settings[name]["Ref"]]["Default"]
+            assert float(parameter) <= float(template.parameters[default]["Default"]), (route, name)
     destination = properties["AccessLogSettings"]["DestinationArn"]
     group = template.resources[destination["Fn::GetAtt"][0]]
     assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"]
