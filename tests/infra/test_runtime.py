@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -178,6 +179,22 @@ def test_stream_records_are_shaped_and_filtered(runtime: LocalRuntime) -> None:
     assert "/stream/pending" not in record["eventSourceARN"]
     assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int | float)
     assert logged(runtime, "attempts")[watched]["n"]["N"] == "1"
+
+
+def test_binary_attributes_reach_the_function_as_base64_and_filters_take_them(runtime: LocalRuntime) -> None:
+    assert runtime.stack is not None
+    watched, other = f"w-{uuid.uuid4()}", f"o-{uuid.uuid4()}"
+    table = runtime.stack.tables["SourceTable"].name
+    for pk, kind in ((other, "other"), (watched, "watched")):  # the filtered-out one first
+        runtime.client("dynamodb").put_item(
+            TableName=table,
+            Item={"pk": {"S": pk}, "kind": {"S": kind}, "body": {"B": b"\x00\xffbody"}, "set": {"BS": [b"a"]}},
+        )
+    runtime.drain(30)
+    image = logged(runtime, "stream")[watched]["dynamodb"]["NewImage"]
+    assert image["body"] == {"B": base64.b64encode(b"\x00\xffbody").decode()}  # as Lambda sends it
+    assert image["set"] == {"BS": [base64.b64encode(b"a").decode()]}
+    assert other not in logged(runtime, "stream")
 
 
 def test_failing_stream_batch_is_retried_then_sent_to_the_destination(runtime: LocalRuntime) -> None:
