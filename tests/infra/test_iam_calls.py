@@ -11,9 +11,10 @@ still checked:
   `TransactWrite`'s `save/update/delete/condition_check` (IAM authorises a transaction per item);
 - receivers are typed from what the source says: `boto3.client(...)`, model classes, annotations
   (`uow: UnitOfWork`, `model: type[R]` with R's bound), constructors, return annotations, loops
-  over a query; a pynamodb or boto3 method name (but `get` and `count`, which dicts and lists have
-  too) called on a receiver the analysis cannot type (a client passed as a parameter, a lambda's
-  `tx`) is not skipped: it must be in UNRESOLVED, which says what it calls (or that it is a dict's);
+  over a query; Powertools' parameters utilities (POWERTOOLS) are calls too; a pynamodb or boto3
+  method name (but `get` and `count`, which dicts and lists have too) called on a receiver the
+  analysis cannot type (a client passed as a parameter, a lambda's `tx`) is not skipped: it must be
+  in UNRESOLVED, which says what it calls (or that it is a dict's);
 - the code each function can run: its handler and its service's routes, subscribers or jobs
   (as tests/infra/test_environment.py finds them), then every function, class and module it names,
   the methods its code calls on a typed receiver, and, for an untyped one, the methods of that name
@@ -83,6 +84,15 @@ PYNAMODB_NAMES = {
     "refresh",
     "condition_check",
     "describe_table",
+}
+# Powertools' utilities that call AWS (through boto3 clients of their own): function -> the call.
+POWERTOOLS = {
+    "aws_lambda_powertools.utilities.parameters.get_secret": ("secretsmanager", "GetSecretValue"),
+    "aws_lambda_powertools.utilities.parameters.get_secrets_by_name": ("secretsmanager", "BatchGetSecretValue"),
+    "aws_lambda_powertools.utilities.parameters.get_parameter": ("ssm", "GetParameter"),
+    "aws_lambda_powertools.utilities.parameters.get_parameters": ("ssm", "GetParametersByPath"),
+    "aws_lambda_powertools.utilities.parameters.get_parameters_by_name": ("ssm", "GetParameters"),
+    "aws_lambda_powertools.utilities.parameters.get_app_config": ("appconfig", "GetLatestConfiguration"),
 }
 # boto3 client methods that send no request of their own.
 NOT_REQUESTS = {"close", "can_paginate", "get_waiter", "meta", "exceptions"}
@@ -467,7 +477,9 @@ class _Reader:
                         self.unit.targeted.add((cls, item.attr))
                     else:  # a protocol's, or an attribute the class does not define: any class's
                         self.unit.attrs.add(item.attr)
-            if isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute):
+            if isinstance(item, ast.Call) and (utility := POWERTOOLS.get(self.qualified(item.func) or "")):
+                self.unit.sites.append(Site(self.unit.qualified, item.lineno, *utility))
+            elif isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute):
                 self.call(item, item.func)
 
     def call(self, call: ast.Call, function: ast.Attribute) -> None:
@@ -749,6 +761,7 @@ def test_the_analysis_sees_each_kind_of_call(function_sites: dict[str, list[Site
     assert ("dynamodb", "GetItem", None) in calls("DirectoryApiFunction")  # DataStore.get: `self.model: type[R]`
     assert {("scheduler", "CreateSchedule", None), ("dynamodb", "PutItem", None)} <= calls("EmailApiFunction")
     assert ("secretsmanager", "DescribeSecret", None) in calls("EmailLinkKeyRotationFunction")  # UNRESOLVED
+    assert ("secretsmanager", "GetSecretValue", None) in calls("EmailSenderFunction")  # Powertools' get_secret
     token = calls("DirectoryTokenFunction")  # a read-only role: the analysis must not see writes
     assert ("dynamodb", "GetItem", None) in token
     assert not {op for _, op, _ in token} & {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
