@@ -144,7 +144,6 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.service.partition_page", "query"): QUERY_AN_INDEX,
     ("shared.service._merged_page", "query"): QUERY_AN_INDEX,
     ("shared.service._filtered_page", "query"): QUERY_AN_INDEX,
-    ("services.activities.call_list.latest._latest_in_index", "query"): QUERY_AN_INDEX,
     # UnitOfWork stages each write as a lambda on the transaction it commits (per item in IAM)
     ("shared.store.UnitOfWork.save", "save"): PUT,
     ("shared.store.UnitOfWork.publish", "save"): PUT,
@@ -244,6 +243,7 @@ class Code:
     typevars: dict[str, str] = field(default_factory=dict)  # `R = TypeVar("R", bound=DataItem)`: R -> DataItem
     fields: dict[str, dict[str, ast.expr]] = field(default_factory=dict)  # class -> `model: type[R]` annotations
     definitions: test_environment.Code = field(default_factory=test_environment.Code)
+    index_names: dict[str, str] = field(default_factory=dict)  # index class -> its Meta.index_name
     _local: dict[str, set[str]] = field(default_factory=dict)
 
     def local_names(self, module: str) -> set[str]:
@@ -307,6 +307,7 @@ class _Reader:
         self.imports = code.imports[module]
         self.local = code.local_names(module)
         self.env: dict[str, Type] = dict(code.module_env.get(module, {}))  # `router = APIRouter()` ...
+        self.assigned: set[str] = set()  # the unit's own names (which shadow a module's)
 
     def qualified(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Name):
@@ -315,7 +316,10 @@ class _Reader:
             if node.id in self.imports:
                 return self.code.resolve(self.imports[node.id])
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.imports:
-            return self.code.resolve(f"{self.imports[node.value.id]}.{node.attr}")
+            owner = self.code.resolve(self.imports[node.value.id])
+            if owner in self.code.classes or node.value.id in self.assigned:
+                return None  # a class's attribute (`Record.batch_write`), or a local name's
+            return self.code.resolve(f"{owner}.{node.attr}")  # a module's function: `boto3.client`
         return None
 
     def annotation(self, node: ast.expr | None) -> Type | None:
@@ -408,6 +412,13 @@ class _Reader:
                     return self.returns(method)
                 if owner and owner[0] == "ext":
                     return ("ext",)
+        if isinstance(node, ast.IfExp):  # `Record.by_rank if ... else Record.by_rank_alt`
+            body, orelse = self.type_of(node.body), self.type_of(node.orelse)
+            if body == orelse:
+                return body
+            if body and orelse and body[0] == orelse[0] == "index" and body[1] == orelse[1]:
+                return ("index", body[1], "*")
+            return None
         if isinstance(node, ast.BoolOp):
             return next((t for t in (self.type_of(v) for v in node.values) if t), None)
         if isinstance(
@@ -429,6 +440,10 @@ class _Reader:
     def read(self) -> None:
         node = self.unit.node
         nodes = list(ast.walk(node))
+        self.assigned = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        self.assigned |= {
+            a.arg for n in nodes if isinstance(n, ast.arguments) for a in [*n.posonlyargs, *n.args, *n.kwonlyargs]
+        }
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             arguments = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
             for argument in arguments:
@@ -489,7 +504,9 @@ class _Reader:
         )
         if owner is None:
             named = method in PYNAMODB_NAMES or method in _boto_method_names()
-            if named and self.qualified(function.value) is None:  # not a module's function
+            receiver = function.value
+            local = isinstance(receiver, ast.Name) and receiver.id in self.assigned
+            if named and (local or self.qualified(receiver) is None):  # not a module's function
                 self.unit.unresolved.append((self.unit.qualified, method, line))
             return
         kind = owner[0]
@@ -583,6 +600,15 @@ def read() -> Code:
                         if isinstance(target, ast.Name) and (name := reader.qualified(bound)):
                             code.typevars[f"{module}.{target.id}"] = name
             if isinstance(node, ast.ClassDef):
+                for meta in node.body:  # an index class's `class Meta: index_name = "by_due"`
+                    if isinstance(meta, ast.ClassDef) and meta.name == "Meta":
+                        for item in meta.body:
+                            if (
+                                isinstance(item, ast.Assign)
+                                and isinstance(item.value, ast.Constant)
+                                and any(isinstance(t, ast.Name) and t.id == "index_name" for t in item.targets)
+                            ):
+                                code.index_names[f"{module}.{node.name}"] = str(item.value.value)
                 code.fields[f"{module}.{node.name}"] = {
                     item.target.id: item.annotation
                     for item in node.body
@@ -595,14 +621,18 @@ def read() -> Code:
                 for item in node.body:
                     if isinstance(item, ast.Assign) and isinstance(item.value, ast.Call):
                         made = reader.qualified(item.value.func)
-                        if made in code.units:  # a function returning an index: gsi("by_type", 1)
+                        if made in code.units and made not in code.classes:  # a function: gsi("by_type", 1)
                             returned = reader.returns(made) or ()
                             made = returned[1] if len(returned) > 1 else None
                         if made and INDEX_BASES & set(code.ancestors(made)):
                             first = item.value.args[0] if item.value.args else None
                             for target in item.targets:
                                 if isinstance(target, ast.Name):
-                                    name = str(first.value) if isinstance(first, ast.Constant) else target.id
+                                    name = (
+                                        str(first.value)
+                                        if isinstance(first, ast.Constant)
+                                        else code.index_names.get(made, target.id)
+                                    )
                                     code.classes[f"{module}.{node.name}"].indexes[target.id] = name
     factories: dict[str, Type] = {}
     for unit in code.units.values():  # functions that return a client or a transaction
