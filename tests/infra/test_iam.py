@@ -389,6 +389,46 @@ def test_no_wildcard_resource_where_a_narrower_grant_works(stack: Stack) -> None
                 assert set(actions) <= set(WILDCARD_ONLY), f"{function.logical_id}: {actions} on *"
 
 
+# Wildcards in an action name, and the actions each may match (Service Authorization Reference).
+WILDCARD_ACTIONS = {
+    "sqs:SendMessage*": "SAM's SQSSendMessagePolicy: sqs:SendMessage only (SendMessageBatch is authorised as it)",
+}
+
+
+def _role_statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every statement of every role's inline policies in the translated template (SAM's own too)."""
+    template = translate(PROJECT_ROOT)
+    found = []
+    for logical_id, resource in template.resources.items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in (resource.get("Properties") or {}).get("Policies") or []:
+                statements = policy["PolicyDocument"]["Statement"]
+                found.extend((logical_id, s) for s in (statements if isinstance(statements, list) else [statements]))
+    return found
+
+
+def test_no_role_grants_every_action_of_a_service() -> None:
+    """No `*`, no `service:*`, no NotAction; a pattern only where listed (it matches one action)."""
+    statements = _role_statements()
+    assert statements
+    for role, statement in statements:
+        assert "NotAction" not in statement, role
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), f"{role}: {action}"
+            if "*" in action or "?" in action:
+                assert action in WILDCARD_ACTIONS, f"{role}: {action} (list the actions it matches, or name them)"
+
+
+def test_no_role_grants_every_resource_where_a_narrower_grant_works() -> None:
+    for role, statement in _role_statements():
+        assert "NotResource" not in statement, role
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if "*" in resources:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert set(actions) <= set(WILDCARD_ONLY), f"{role}: {actions} on *"
+
+
 def test_service_principals_are_bound_to_this_account_and_source() -> None:
     template = translate(PROJECT_ROOT)
     for logical_id, resource in template.resources.items():
