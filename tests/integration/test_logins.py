@@ -51,6 +51,22 @@ def test_a_provisioned_login_gets_its_directory_users_claims(lambda_env: Any) ->
     assert _claims(lambda_env, subject, "TokenGeneration_RefreshTokens")["role"] == "manager"
 
 
+def test_a_role_a_login_brings_is_found_by_the_users_role_filter(lambda_env: Any) -> None:
+    from services.directory.handlers import api
+
+    tenant, subject, user = _provision(lambda_env)  # a user
+    identity.provision_user(DirectoryStore(), tenant, subject, "sam@example.fi", Role.MANAGER)
+
+    def listed(role: str) -> list[str]:
+        event = http_event("GET", "/users", tenant, user="boss", query={"role": role})
+        answer = api.handler(event, lambda_env("DirectoryApiFunction"))
+        assert answer["statusCode"] == 200, answer["body"]
+        return [item["id"] for item in json.loads(answer["body"])["items"]]
+
+    assert user in listed("manager")  # the index entries follow the record's new role
+    assert user not in listed("user")
+
+
 def test_an_admins_role_change_reaches_the_next_refresh(lambda_env: Any) -> None:
     from services.directory.handlers import api
 
