@@ -215,6 +215,7 @@ class Delivery:
     outcome: str  # delivered or failed
     ms: float  # the batch's invocation
     at: float
+    cold: bool
 
 
 def deliveries_of(event: Any, result: Any, failed: bool) -> list[tuple[list[str], str]]:
@@ -259,7 +260,7 @@ class Kept:
         with self._lock:
             self._invocations.append(invocation)
             for keys, outcome in deliveries:
-                delivery = Delivery(invocation.function, outcome, invocation.ms, invocation.at)
+                delivery = Delivery(invocation.function, outcome, invocation.ms, invocation.at, invocation.cold)
                 for key in keys:
                     self._deliveries.setdefault(key, []).append(delivery)
                     self._deliveries.move_to_end(key)

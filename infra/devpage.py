@@ -12,7 +12,7 @@ data changed. A panel is one registration:
 string` drawing it, where `h` builds elements from text (never markup: `h.el(tag, attributes,
 ...children)`, `h.table(columns, rows)`, `h.when(time)`, `h.get(url)`) and `ui` is the panel's own
 state across refreshes (`ui.redraw()` draws it again). None draws a list of objects as a table.
-The four built-in panels below are registered the same way; a later service registers its own
+The built-in panels below are registered the same way; a later service registers its own
 from its own module (imported before the page is asked for), without editing the page.
 """
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 POLL_MS = 1500
 EVENTS_SHOWN = 30
 MAILS_SHOWN = 20
+INVOCATIONS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 # Scripts and styles of this origin only (no inline script), data from /dev/api/state, mail HTML
@@ -41,7 +42,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-src 'self'; "
-        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -133,7 +134,8 @@ def _events(runtime: LocalRuntime) -> list[dict[str, Any]]:
                 "tenant": str(detail.get("tenant_id") or ""),
                 "id": envelope_id or str(event.get("id", "")),
                 "consumers": [
-                    {"function": d.function, "outcome": d.outcome, "ms": d.ms, "at": _epoch(d.at)} for d in deliveries
+                    {"function": d.function, "outcome": d.outcome, "ms": d.ms, "cold": d.cold, "at": _epoch(d.at)}
+                    for d in deliveries
                 ],
             }
         )
@@ -143,10 +145,34 @@ def _events(runtime: LocalRuntime) -> list[dict[str, Any]]:
 _EVENTS_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty"}, "No event on the bus yet.") :
   h.table(["time", "type", "tenant", "id", "consumers"], data.map((e) => ({
     time: h.when(e.time), type: e.type, tenant: e.tenant, id: e.id,
-    consumers: e.consumers.length === 0 ? h.el("span", {class: "muted"}, "no delivery yet") :
+    consumers: e.consumers.length === 0 ? h.el("span", {class: "muted"}, "none (yet)") :
       e.consumers.map((c) => h.el("span", {class: "delivery " + c.outcome, title: c.at},
-        c.function + " " + c.outcome + " " + Math.round(c.ms) + " ms")),
+        c.function + " " + c.outcome + " " + Math.round(c.ms) + " ms" + (c.cold ? " cold" : ""))),
   })))"""
+
+
+def _invocations(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The console's last lines (infra/console.py), newest first, with the errors under them."""
+    kept = runtime.functions.console.kept if runtime.functions and runtime.functions.console else None
+    return [
+        {
+            "time": _epoch(i.at),
+            "function": i.function,
+            "what": i.what,
+            "status": i.status,
+            "ms": i.ms,
+            "cold": i.cold,
+            "errors": list(i.errors),
+        }
+        for i in (kept.invocations(INVOCATIONS_SHOWN) if kept else [])
+    ]
+
+
+_INVOCATIONS_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty"}, "No invocation yet.") :
+  h.table(["time", "function", "what", "status", "ms"], data.map((i) => ({...i, time: h.when(i.time),
+    ms: Math.round(i.ms) + (i.cold ? " cold" : ""),
+    what: [i.what, i.errors.map((e) => h.el("div", {class: "error"}, e))],
+    _class: i.errors.length || /failed|^5/.test(i.status) ? "failed" : ""})))"""
 
 
 def _mail(runtime: LocalRuntime) -> dict[str, Any]:
@@ -177,37 +203,41 @@ _MAIL_RENDER = """(data, h, ui) => {
 
 
 def _queues(runtime: LocalRuntime) -> list[dict[str, Any]]:
-    """Each queue that is no other queue's dead-letter queue: its consumer, its depth, its dead letters."""
+    """Each queue: its consumer, its depth, its dead letters. A redrive dead-letter queue is counted
+    in its queue's row; a stream's on-failure queue (its failed batches) is a row of dead letters."""
     stack = runtime.stack
     if stack is None:
         return []
     sqs = runtime.cached_client("sqs")
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    dead_letter_arns = {q.dlq_arn for q in stack.queues.values() if q.dlq_arn}
-    counts: dict[str, dict[str, int]] = {}
+    redrive_targets = {q.dlq_arn for q in stack.queues.values() if q.dlq_arn}
+    on_failure = {m.on_failure_arn: m.function for m in stack.mappings.values() if m.on_failure_arn}
 
     def count(url: str) -> dict[str, int]:
-        if url not in counts:
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names).get("Attributes", {})
-            counts[url] = {name: int(attributes.get(name, 0)) for name in names}
-        return counts[url]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names).get("Attributes", {})
+        return {name: int(attributes.get(name, 0)) for name in names}
 
     rows = []
     for queue in sorted(stack.queues.values(), key=lambda q: q.name):
-        if queue.arn in dead_letter_arns:
+        if queue.arn in redrive_targets:
             continue
-        consumers = [m.function for m in stack.mappings.values() if m.kind == "sqs" and m.source_arn == queue.arn]
-        dlq = stack.queue_by_arn(queue.dlq_arn) if queue.dlq_arn else None
         depth = count(queue.url)
-        dead = count(dlq.url) if dlq else None
+        dead: dict[str, int] | None
+        if queue.arn in on_failure:
+            consumer, dead, dlq_name = f"(failed batches of {on_failure[queue.arn]})", depth, queue.name
+            depth = dict.fromkeys(names, 0)
+        else:
+            consumers = [m.function for m in stack.mappings.values() if m.kind == "sqs" and m.source_arn == queue.arn]
+            dlq = stack.queue_by_arn(queue.dlq_arn) if queue.dlq_arn else None
+            consumer, dead, dlq_name = ", ".join(consumers) or "(none)", count(dlq.url) if dlq else None, dlq.name if dlq else ""
         rows.append(
             {
                 "queue": queue.name,
-                "consumer": ", ".join(consumers),
+                "consumer": consumer,
                 "waiting": depth["ApproximateNumberOfMessages"],
                 "in flight": depth["ApproximateNumberOfMessagesNotVisible"],
                 "dead letters": sum(dead.values()) if dead is not None else "",
-                "dead-letter queue": dlq.name if dlq else "",
+                "dead-letter queue": dlq_name,
             }
         )
     return rows
@@ -230,6 +260,7 @@ register_panel("events", "Events on the bus", _events, _EVENTS_RENDER)
 register_panel("mail", "Sent mail", _mail, _MAIL_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
+register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)
 
 
 # ---------------------------------------------------------------- the page
@@ -237,7 +268,8 @@ register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 _HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kontakt dev</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/dev/page.css"><script src="/dev/page.js" defer></script></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/dev/page.css">
+<script src="/dev/page.js" defer></script></head>
 <body><header><h1>Kontakt dev</h1><span id="status">loading ...</span></header>
 <main id="panels"></main></body></html>
 """
