@@ -229,7 +229,8 @@ def _queues(runtime: LocalRuntime) -> list[dict[str, Any]]:
         else:
             consumers = [m.function for m in stack.mappings.values() if m.kind == "sqs" and m.source_arn == queue.arn]
             dlq = stack.queue_by_arn(queue.dlq_arn) if queue.dlq_arn else None
-            consumer, dead, dlq_name = ", ".join(consumers) or "(none)", count(dlq.url) if dlq else None, dlq.name if dlq else ""
+            consumer = ", ".join(consumers) or "(none)"
+            dead, dlq_name = (count(dlq.url), dlq.name) if dlq else (None, "")
         rows.append(
             {
                 "queue": queue.name,
