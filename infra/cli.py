@@ -209,6 +209,7 @@ Kontakt is running.
 
   API          {api}
   API docs     {api}/docs   (one document: {api}/openapi.json)
+  Console page {api}/dev   (events and their deliveries, sent mail, queues, schedules, invocations)
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}

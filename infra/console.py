@@ -20,7 +20,8 @@ import json
 import logging
 import re
 import threading
-from collections import Counter
+import time
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ log = logging.getLogger("kontakt.console")
 
 GATEWAY = "(gateway)"  # the function column of a request API Gateway answers itself
 NOTES_PER_INVOCATION = 10  # an invocation that logs a warning per record still prints a few
+KEPT_INVOCATIONS = 500  # the last invocations the console keeps for the /dev page (infra/devpage.py)
+KEPT_EVENTS = 5000  # the bus events whose deliveries it keeps
 _WHAT_WIDTH = 36
 _INDENT = "  "
 # What `warnings.showwarning` writes first: `path:line: Category: message`.
@@ -188,6 +191,94 @@ def correlation_ids(event: Any) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+# ---------------------------------------------------------------- what the console keeps
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation as the console told it, kept for the /dev page (infra/devpage.py)."""
+
+    at: float  # epoch seconds, when it ended
+    function: str
+    what: str
+    status: str
+    ms: float
+    cold: bool
+    errors: tuple[str, ...]  # the error lines printed under it, without their indent
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A bus event handed to a consumer in an SQS batch, and how that went for it."""
+
+    function: str
+    outcome: str  # delivered or failed
+    ms: float  # the batch's invocation
+    at: float
+    cold: bool
+
+
+def deliveries_of(event: Any, result: Any, failed: bool) -> list[tuple[list[str], str]]:
+    """([the event's ids], outcome) for each EventBridge event an SQS batch carried: its event id and
+    its envelope's id (a rule's input transformer may pass the detail alone)."""
+    if not isinstance(event, Mapping):
+        return []
+    records = event.get("Records")
+    if not isinstance(records, list) or not records or not isinstance(records[0], Mapping):
+        return []
+    if records[0].get("eventSource") != "aws:sqs":
+        return []
+    failures = result.get("batchItemFailures") if isinstance(result, Mapping) else None
+    failed_ids = {str(f.get("itemIdentifier")) for f in failures or [] if isinstance(f, Mapping)}
+    found = []
+    for record in records:
+        try:
+            document = json.loads(str(record.get("body", "")))
+        except ValueError:
+            continue
+        if not isinstance(document, dict):
+            continue
+        detail = document.get("detail") if "detail-type" in document else document
+        keys = [str(document["id"])] if "detail-type" in document and document.get("id") else []
+        if isinstance(detail, dict) and detail.get("id"):
+            keys.append(str(detail["id"]))
+        if keys:
+            outcome = "failed" if failed or record.get("messageId") in failed_ids else "delivered"
+            found.append((keys, outcome))
+    return found
+
+
+class Kept:
+    """The last invocations and, by bus event id, the deliveries of each event."""
+
+    def __init__(self) -> None:
+        self._invocations: deque[Invocation] = deque(maxlen=KEPT_INVOCATIONS)
+        self._deliveries: OrderedDict[str, list[Delivery]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, invocation: Invocation, deliveries: list[tuple[list[str], str]]) -> None:
+        with self._lock:
+            self._invocations.append(invocation)
+            for keys, outcome in deliveries:
+                delivery = Delivery(invocation.function, outcome, invocation.ms, invocation.at, invocation.cold)
+                for key in keys:
+                    self._deliveries.setdefault(key, []).append(delivery)
+                    self._deliveries.move_to_end(key)
+            while len(self._deliveries) > KEPT_EVENTS:
+                self._deliveries.popitem(last=False)
+
+    def invocations(self, limit: int = 50) -> list[Invocation]:
+        """The last `limit`, newest first."""
+        with self._lock:
+            return list(reversed(self._invocations))[:limit]
+
+    def deliveries(self, *keys: str) -> list[Delivery]:
+        """The deliveries of the event known by any of these ids (event id, envelope id), oldest first."""
+        with self._lock:
+            found = {id(d): d for key in keys if key for d in self._deliveries.get(key, [])}
+        return sorted(found.values(), key=lambda d: d.at)
+
+
 # ---------------------------------------------------------------- the console
 
 
@@ -203,10 +294,12 @@ class ConsoleFormatter(logging.Formatter):
 
 
 class Console:
-    """Prints an invocation's line and notes; each distinct warning of a function once."""
+    """Prints an invocation's line and notes; each distinct warning of a function once. Keeps the
+    last invocations and the bus events' deliveries (`kept`) for the /dev page."""
 
     def __init__(self, functions: Iterable[str] = ()) -> None:
         self.width = max([len(GATEWAY), *(len(f) for f in functions)])
+        self.kept = Kept()
         self._warned: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -227,9 +320,12 @@ class Console:
             suffix = f"  (correlation id {', '.join(ids[:3])})" if ids else ""
             shown.append(f"{_INDENT}error: {error}{suffix}  -> kontakt logs {function}")
         level = logging.ERROR if error is not None or errors else logging.WARNING if shown else logging.INFO
+        what, status = describe(event, result, error is not None)
+        error_lines = tuple(line.strip() for line in shown if line.strip().startswith("error:"))
+        invocation = Invocation(time.time(), function, what, status, round(ms, 1), cold, error_lines)
+        self.kept.add(invocation, deliveries_of(event, result, error is not None))
         if not log.isEnabledFor(level):
             return
-        what, status = describe(event, result, error is not None)
         line = self._line(function, what, status, ms) + ("  cold" if cold else "")
         log.log(level, "\n".join([line, *shown]))
 

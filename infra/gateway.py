@@ -20,7 +20,7 @@ import jwt
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from infra import dev_mail
+from infra import dev_mail, devpage
 from infra.auth import DevIssuer
 from infra.console import Console
 from infra.functions import FunctionError
@@ -165,11 +165,15 @@ class Gateway:
         mail_dir: Path | None = None,
         token: Callable[[str, str, str, list[str]], str] | None = None,
         console: Console | None = None,
+        dev_state: Callable[[], Any] | None = None,
     ) -> None:
         """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token.
 
         `console`: told of each request the gateway answers itself (a function's answer is told
-        by the invocation)."""
+        by the invocation).
+
+        `dev_state()`: the panels' data of the local console page (infra/devpage.py), served at
+        /dev/api/state; the page itself at /dev."""
         self.stack = stack
         self.issuer = issuer
         self.invoke = invoke
@@ -177,6 +181,7 @@ class Gateway:
         self.mail_dir = mail_dir
         self.token = token
         self.console = console
+        self.dev_state = dev_state
         self.routes = RouteTable(stack.routes)
         self.throttles = TokenBuckets(stack.throttle, stack.route_throttles, time.monotonic)
         self._server: BaseWSGIServer | None = None
@@ -209,7 +214,7 @@ class Gateway:
     # -- requests
 
     def handle(self, request: Request) -> Response:
-        if request.path.startswith("/dev/"):
+        if request.path == "/dev" or request.path.startswith("/dev/"):
             return self._dev(request)
         # API Gateway's id of the request: the event's requestContext.requestId, and the
         # `apigw-requestid` header of every answer, its own errors included.
@@ -359,6 +364,10 @@ class Gateway:
     def _dev(self, request: Request) -> Response:
         if not _LOOPBACK_HOST.fullmatch(request.headers.get("Host", "")):
             return _json_response(403, {"message": "/dev answers requests to localhost, 127.0.0.1 or [::1] only"})
+        if self.dev_state is not None and request.path in ("/dev", "/dev/", "/dev/page.js", "/dev/page.css"):
+            return self._page(request.path)
+        if self.dev_state is not None and request.path == "/dev/api/state":
+            return _json_response(200, self.dev_state(), {"Cache-Control": "no-store"})
         if request.path == "/dev/health":
             return _json_response(200, {"status": "ok", "routes": len(self.stack.routes)})
         if request.path == "/dev/jwks.json":  # where the functions read the dev issuer's keys
@@ -371,6 +380,17 @@ class Gateway:
         if request.path == "/dev/token" and request.method == "POST" and self.token is not None:
             return self._token(request)
         return _json_response(404, {"message": "Not Found"})
+
+    @staticmethod
+    def _page(path: str) -> Response:
+        """The local console page (infra/devpage.py): its HTML, script and style sheet."""
+        if path.endswith(".js"):
+            body, kind = devpage.script(), "text/javascript"
+        elif path.endswith(".css"):
+            body, kind = devpage.css(), "text/css"
+        else:
+            body, kind = devpage.html(), "text/html"
+        return Response(body, content_type=f"{kind}; charset=utf-8", headers=devpage.PAGE_HEADERS)
 
     def _token(self, request: Request) -> Response:
         """A dev token for `kontakt token` (the runtime provisions the tenant and user first).

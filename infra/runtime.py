@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import devlogins, persistence
+from infra import devlogins, devpage, persistence
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
@@ -93,6 +93,8 @@ class LocalRuntime:
         self.tap: TapPump | None = None
         self._watched_queue_urls: list[str] = []
         self._drain_sqs: Any = None
+        self._cached_clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
 
@@ -136,6 +138,7 @@ class LocalRuntime:
                 mail_dir=self.emulator.mail_dir,
                 token=self.token,
                 console=self.functions.console,
+                dev_state=lambda: devpage.state(self),
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
@@ -312,6 +315,14 @@ class LocalRuntime:
         return self.emulator.client(service)
 
     boto3_client = client
+
+    def cached_client(self, service: str) -> Any:
+        """One client per service, made once (making one takes a while): for tools that ask often,
+        as the /dev page does every second or two."""
+        with self._clients_lock:
+            if service not in self._cached_clients:
+                self._cached_clients[service] = self.client(service)
+            return self._cached_clients[service]
 
     def token(self, tenant: str, user: str, role: str = "admin", groups: Iterable[str] = ()) -> str:
         """A dev ID token for `user` of `tenant` with this role and groups, made as in AWS.

@@ -237,6 +237,27 @@ class ScheduleRunner(Pump):
             event = json.loads(with_context(schedule.input, now)) if schedule.input else {}
         self._deliver(schedule.name, schedule.target_arn, event)
 
+    def upcoming(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Each schedule (the template's, then the Scheduler schedules in the emulator, at most
+        `limit`) and when it fires next, as this runner will fire it (None: never again, or unknown)."""
+        with self._lock:
+            states = dict(self._states)
+        rows = []
+        for key, schedule in self.stack.schedules.items():
+            state = states.get(f"template:{key}")
+            due = state.next_due if state else next_fire(schedule.expression, self.started, schedule.timezone)
+            target = schedule.function or schedule.target_arn.rsplit(":", 1)[-1]
+            rows.append(_upcoming(schedule.name, schedule.kind, schedule.expression, schedule.enabled, target, due))
+        for summary in self._scheduler_schedules()[: max(0, limit - len(rows))]:
+            prefix = f"scheduler:{summary.get('GroupName', 'default')}/{summary['Name']}:"
+            state = next((s for k, s in reversed(states.items()) if k.startswith(prefix)), None)
+            target = str((summary.get("Target") or {}).get("Arn", "")).rsplit(":", 1)[-1]
+            enabled = summary.get("State") != "DISABLED"
+            expression = state.expression if state else ""
+            due = state.next_due if state else None
+            rows.append(_upcoming(summary["Name"], "scheduler", expression, enabled, target, due))
+        return rows
+
     def _scheduler_schedules(self) -> list[dict[str, Any]]:
         schedules = []
         for page in self.scheduler.get_paginator("list_schedules").paginate():
@@ -283,6 +304,13 @@ class ScheduleRunner(Pump):
             log.error("schedule %s: target %s is not supported locally", name, target_arn)
             return
         log.info("schedule %s fired -> %s", name, target_arn)
+
+
+def _upcoming(
+    name: str, kind: str, expression: str, enabled: bool, target: str, due: datetime | None
+) -> dict[str, Any]:
+    when = due.astimezone(UTC).isoformat().replace("+00:00", "Z") if due and enabled else None
+    return {"name": name, "kind": kind, "expression": expression, "enabled": enabled, "target": target, "next": when}
 
 
 def with_context(text: str, scheduled: datetime) -> str:

@@ -6,55 +6,22 @@ CI installs chromium (.ci/run); a machine without it fails here unless KONTAKT_N
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from infra.runtime import LocalRuntime
+from tests.e2e.browser import chromium
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import opted_out, unsubscribe_link_token
 from tests.e2e.helpers import new_tenant
 
-CHROMIUM = ("chromium", "chromium-browser")
-DRIVER = "chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if os.environ.get("KONTAKT_NO_BROWSER"):
-        pytest.skip("KONTAKT_NO_BROWSER is set")
-    binary = next((path for path in map(shutil.which, CHROMIUM) if path), None)
-    driver_path = shutil.which(DRIVER)
-    if not binary or not driver_path:
-        pytest.fail("chromium and chromedriver are needed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    with tempfile.TemporaryDirectory(prefix="kontakt-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = binary
-        for flag in (*FLAGS, f"--user-data-dir={profile}"):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-        driver.set_page_load_timeout(120)  # a cold start of the API function on a busy machine
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 def _text(driver: Any, element_id: str) -> str:
