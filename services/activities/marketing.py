@@ -67,7 +67,7 @@ from shared.events import Envelope
 from shared.ids import new_id
 from shared.observability import logger
 from shared.pagination import Page
-from shared.service import commit, model_of, partition_page
+from shared.service import commit, model_of, partition_page, sync_page
 from shared.store import AlreadyApplied, CounterItem, UnitOfWork, tenant_key
 
 KIND = "marketing"
@@ -194,9 +194,13 @@ def list_activities(
     type_: MarketingType | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    updated_since: datetime | None = None,
 ) -> Page[MarketingActivity]:
     """A person's (or an account's) marketing activities newest first, of a `type` and in a time
     range [start, end) if asked; else the tenant's, newest id first (no filter: 400 naming it)."""
+    if updated_since is not None:
+        others = {"contact_id": contact_id, "account_id": account_id, "type": type_, "from": start, "to": end}
+        return sync_page(caller, KIND, updated_since, cursor, limit, MarketingActivity, others=others)
     if contact_id:
         index, sort_key, key = Record.by_contact, Record.gsi4sk, _contact_key(caller.tenant, contact_id)
     elif account_id:

@@ -236,8 +236,10 @@ def get(caller: Caller, mass_id: str) -> MassActivity:
     return _load(caller, mass_id)[1]
 
 
-def list_mass_activities(caller: Caller, cursor: str | None, limit: int) -> Page[MassActivity]:
-    return kind_page(caller, KIND, cursor, limit, MassActivity)
+def list_mass_activities(
+    caller: Caller, cursor: str | None, limit: int, updated_since: datetime | None = None
+) -> Page[MassActivity]:
+    return kind_page(caller, KIND, cursor, limit, MassActivity, updated_since)
 
 
 def update(caller: Caller, mass_id: str, body: MassActivityUpdate) -> MassActivity:

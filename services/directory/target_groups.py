@@ -6,11 +6,13 @@ Hand-added members are read from the group's member items and fetched in batches
 """
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from services.directory import events as ev
+from services.directory import lookup
 from services.directory.admin import class_types
 from services.directory.domain.conditions import (
     TargetGroup,
@@ -40,7 +42,7 @@ from shared.conditions import uses_classes
 from shared.errors import Forbidden, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, model_of, patch_changes
+from shared.service import commit, model_of, patch_changes, sync_page
 from shared.store import UnitOfWork, tenant_key
 
 MEMBERS_PER_TRANSACTION = 90
@@ -114,7 +116,12 @@ def get(caller: Caller, group_id: str) -> TargetGroup:
     return model_of(readable(caller, "target_group", group_id, "target_groups"), TargetGroup)
 
 
-def list_groups(caller: Caller, cursor: str | None, limit: int) -> Page[TargetGroup]:
+def list_groups(
+    caller: Caller, cursor: str | None, limit: int, updated_since: datetime | None = None
+) -> Page[TargetGroup]:
+    if updated_since is not None:
+        visible = lookup.may_see(caller, "target_group")
+        return sync_page(caller, "target_group", updated_since, cursor, limit, TargetGroup, visible=visible)
     return owned_page(caller, "target_group", "target_groups", cursor, limit, TargetGroup)
 
 

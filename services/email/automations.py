@@ -25,6 +25,7 @@ nothing), a delete removes the schedule first, ignoring one already gone.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -149,8 +150,10 @@ def get(caller: Caller, automation_id: str) -> Automation:
     return _load(caller, automation_id)[1]
 
 
-def list_automations(caller: Caller, cursor: str | None, limit: int) -> Page[Automation]:
-    return kind_page(caller, KIND, cursor, limit, Automation)
+def list_automations(
+    caller: Caller, cursor: str | None, limit: int, updated_since: datetime | None = None
+) -> Page[Automation]:
+    return kind_page(caller, KIND, cursor, limit, Automation, updated_since)
 
 
 def update(caller: Caller, automation_id: str, body: AutomationPatch) -> Automation:

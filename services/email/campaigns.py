@@ -14,6 +14,7 @@ The other parts of a campaign: sending it now or at a time, pausing, resuming an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from services.email import list_types, stats, templates
@@ -191,8 +192,10 @@ def get_campaign(caller: Caller, campaign_id: str) -> Campaign:
     return view(caller, record_of(caller, campaign_id))
 
 
-def list_campaigns(caller: Caller, cursor: str | None, limit: int) -> Page[Campaign]:
-    listed = kind_page(caller, KIND, cursor, limit, Campaign)
+def list_campaigns(
+    caller: Caller, cursor: str | None, limit: int, updated_since: datetime | None = None
+) -> Page[Campaign]:
+    listed = kind_page(caller, KIND, cursor, limit, Campaign, updated_since)
     for item in listed.items:
         counts = stats.read_counts(caller.tenant, item.id)
         item.stats = counts

@@ -17,6 +17,7 @@ default that an admin deletes stays deleted.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime
 
 from services.email import stats
 from services.email.domain.list_types import (
@@ -75,10 +76,10 @@ def _record(caller: Caller, list_type_id: str) -> Record:
     return record
 
 
-def list_types(caller: Caller, cursor: str | None, limit: int) -> Page[ListType]:
+def list_types(caller: Caller, cursor: str | None, limit: int, updated_since: datetime | None = None) -> Page[ListType]:
     _install_defaults(caller)
 
-    return kind_page(caller, LIST_TYPE, cursor, limit, ListType)
+    return kind_page(caller, LIST_TYPE, cursor, limit, ListType, updated_since)
 
 
 def get_list_type(caller: Caller, list_type_id: str) -> ListType:

@@ -9,6 +9,8 @@ over a limit is a 422 naming the part. Templates are shared by the tenant's user
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.email import recipients
 from services.email.domain.templates import (
     PreviewRequest,
@@ -84,8 +86,10 @@ def delete_template(caller: Caller, template_id: str) -> None:
     run_with_retries(attempt)
 
 
-def list_templates(caller: Caller, cursor: str | None, limit: int) -> Page[TemplateSummary]:
-    return kind_page(caller, TEMPLATE, cursor, limit, TemplateSummary)
+def list_templates(
+    caller: Caller, cursor: str | None, limit: int, updated_since: datetime | None = None
+) -> Page[TemplateSummary]:
+    return kind_page(caller, TEMPLATE, cursor, limit, TemplateSummary, updated_since)
 
 
 def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:

@@ -11,7 +11,7 @@ from services.activities import mass
 from services.activities.domain.mass import MassActivity, MassActivityCreate, MassActivityUpdate, MassRun
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -22,8 +22,10 @@ def create_mass_activity(body: Annotated[MassActivityCreate, Body()]) -> MassAct
 
 
 @router.get("/mass-activities")
-def list_mass_activities(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[MassActivity]:
-    return mass.list_mass_activities(caller(router), cursor, limit)
+def list_mass_activities(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
+) -> Page[MassActivity]:
+    return mass.list_mass_activities(caller(router), cursor, limit, updated_since)
 
 
 @router.get("/mass-activities/<mass_activity_id>")

@@ -16,7 +16,7 @@ from services.directory.domain.conditions import (
 )
 from services.directory.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -27,9 +27,11 @@ def create_target_group(body: Annotated[TargetGroupCreate, Body()]) -> TargetGro
 
 
 @router.get("/target-groups")
-def list_target_groups(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TargetGroupSummary]:
+def list_target_groups(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
+) -> Page[TargetGroupSummary]:
     """Target groups without their description and conditions (each group's own GET has them)."""
-    return summaries(target_groups.list_groups(caller(router), cursor, limit), TargetGroupSummary)
+    return summaries(target_groups.list_groups(caller(router), cursor, limit, updated_since), TargetGroupSummary)
 
 
 @router.get("/target-groups/<group_id>")

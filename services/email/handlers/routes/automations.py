@@ -10,14 +10,16 @@ from services.email import automations
 from services.email.domain.automations import Automation, AutomationCreate, AutomationPatch, AutomationRun
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
 
 @router.get("/email/automations")
-def list_automations(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Automation]:
-    return automations.list_automations(caller(router), cursor, limit)
+def list_automations(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
+) -> Page[Automation]:
+    return automations.list_automations(caller(router), cursor, limit, updated_since)
 
 
 @router.post("/email/automations", status_code=201)

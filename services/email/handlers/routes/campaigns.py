@@ -11,7 +11,7 @@ from services.email import campaigns
 from services.email.domain.campaigns import Campaign, CampaignCreate, CampaignUpdate
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -22,8 +22,10 @@ def create_campaign(body: Annotated[CampaignCreate, Body()]) -> Campaign:
 
 
 @router.get("/campaigns")
-def list_campaigns(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[Campaign]:
-    return campaigns.list_campaigns(caller(router), cursor, limit)
+def list_campaigns(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
+) -> Page[Campaign]:
+    return campaigns.list_campaigns(caller(router), cursor, limit, updated_since)
 
 
 @router.get("/campaigns/<campaign_id>")

@@ -17,7 +17,7 @@ from services.email.domain.list_types import (
 )
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
 from shared.types import Email
 
 router = APIGatewayHttpRouter()
@@ -26,9 +26,11 @@ AddressQuery = Annotated[Email, Query(description="The address whose opt-out to 
 
 
 @router.get("/email/list-types")
-def list_list_types(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[ListTypeSummary]:
+def list_list_types(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
+) -> Page[ListTypeSummary]:
     """List types without their description (each list type's own GET has it)."""
-    return summaries(list_types.list_types(caller(router), cursor, limit), ListTypeSummary)
+    return summaries(list_types.list_types(caller(router), cursor, limit, updated_since), ListTypeSummary)
 
 
 @router.post("/email/list-types", status_code=201)

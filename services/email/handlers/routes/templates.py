@@ -17,7 +17,7 @@ from services.email.domain.templates import (
 )
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -28,9 +28,11 @@ def create_template(body: Annotated[TemplateCreate, Body()]) -> Template:
 
 
 @router.get("/email/templates")
-def list_templates(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[TemplateSummary]:
+def list_templates(
+    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
+) -> Page[TemplateSummary]:
     """The templates, without their HTML and text (each template's own GET has them)."""
-    return templates.list_templates(caller(router), cursor, limit)
+    return templates.list_templates(caller(router), cursor, limit, updated_since)
 
 
 @router.get("/email/templates/<template_id>")
