@@ -25,8 +25,8 @@ MAX_LIMIT = 200
 class Deleted(BaseModel):
     """A record deleted since the `updated_since` a list was asked with (its tombstone)."""
 
-    id: str
-    deleted: Literal[True] = True
+    id: str = Field(description="The id of the deleted record")
+    deleted: Literal[True] = Field(description="Always true: the record is gone")
     deleted_at: datetime = Field(description="When it was deleted (UTC)")
 
 

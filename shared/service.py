@@ -534,7 +534,9 @@ def sync_page(
         allowed if visible is not None else None,
     )
     items = [model_of(r, model) for r in records if not is_tombstone(r)]
-    deleted = [Deleted(id=r.record_id, deleted_at=r.data["deleted_at"]) for r in records if is_tombstone(r)]
+    deleted = [
+        Deleted(id=r.record_id, deleted=True, deleted_at=r.data["deleted_at"]) for r in records if is_tombstone(r)
+    ]
     return Page[model](items=items, next_cursor=next_cursor, deleted=deleted)  # type: ignore[valid-type]
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -206,6 +206,42 @@ def tombstone_of(item: Model) -> TombstoneItem | None:
         fields={**kept, "deleted_at": clock.iso(now)},
         expires_at=now + TOMBSTONE_RETENTION,
     )
+
+
+def resync(model: type[DataItem], tenant_id: str) -> dict[str, int]:
+    """Give the records of `model`'s synced kinds in a tenant that have no `by_update` keys yet
+    (written before the index existed) their keys, at their `updated_at` (else `created_at`), so
+    that `updated_since` finds them (`kontakt tenant reindex`). The version stays (no ETag
+    changes); a record written meanwhile has its keys already and is left alone. The number of
+    records given keys, by kind; running it again gives none."""
+    table: Any = model
+    connection = table._get_connection()
+    counts: dict[str, int] = {}
+    for kind in sorted(model.synced_kinds):
+        given = 0
+        for record in table.by_type.query(tenant_key(tenant_id, kind.upper())):
+            data = record.data
+            recorded = data.get("updated_at") or data.get("created_at")
+            if record.syncsk or record.sk != kind.upper():
+                continue
+            moment = datetime.fromisoformat(str(recorded).replace("Z", "+00:00")) if recorded else None
+            keys = stamp(record, moment)
+            if keys is None:
+                continue
+            try:
+                connection.update_item(
+                    record.pk,
+                    range_key=record.sk,
+                    actions=[table.syncpk.set(keys[0]), table.syncsk.set(keys[1])],
+                    condition=table.pk.exists() & table.syncsk.does_not_exist(),
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            given += 1
+        counts[kind] = given
+    return counts
 
 
 R = TypeVar("R", bound=DataItem)

@@ -10,11 +10,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from tests.e2e.helpers import assert_problem, created, new_tenant, ok
 
 if TYPE_CHECKING:
     from conftest import Api
+
+
+def deleted_(response: requests.Response) -> None:
+    assert response.status_code == 204, response.text
 
 
 def stamp(moment: datetime) -> str:
@@ -60,8 +65,8 @@ def office(session_api: Api) -> dict[str, Any]:
     time.sleep(0.05)
     later = datetime.now(UTC)
     time.sleep(0.05)
-    ok(admin.delete(f"/contacts/{b}"), 204)
-    ok(user.delete(f"/contacts/{gone}"), 204)
+    deleted_(admin.delete(f"/contacts/{b}"))
+    deleted_(user.delete(f"/contacts/{gone}"))
     return {
         "tenant": tenant,
         "admin": admin,
@@ -136,7 +141,7 @@ def test_every_service_lists_changes_and_deletions(office: dict[str, Any]) -> No
     activity = {"type": "task", "subject": "Call back", "due": "2030-01-01T10:00:00Z"}
     kept = created(admin.post("/activities", json=activity))["id"]
     dropped = created(admin.post("/activities", json=activity))["id"]
-    ok(admin.delete(f"/activities/{dropped}"), 204)
+    deleted_(admin.delete(f"/activities/{dropped}"))
     items, deleted, _ = sync(admin, "/activities", since, limit=50)
     assert [i["id"] for i in items] == [kept]
     assert [d["id"] for d in deleted] == [dropped]
@@ -145,7 +150,7 @@ def test_every_service_lists_changes_and_deletions(office: dict[str, Any]) -> No
     first = created(admin.post("/email/templates", json=template))["id"]
     second = created(admin.post("/email/templates", json={**template, "name": "Other"}))["id"]
     ok(admin.patch(f"/email/templates/{first}", json={"name": "Hello again"}))
-    ok(admin.delete(f"/email/templates/{second}"), 204)
+    deleted_(admin.delete(f"/email/templates/{second}"))
     items, deleted, _ = sync(admin, "/email/templates", since, limit=1)
     assert [(i["id"], i["name"]) for i in items] == [(first, "Hello again")]
     assert [d["id"] for d in deleted] == [second]
