@@ -41,7 +41,6 @@ from shared import clock
 from shared.errors import (
     BadRequest,
     Conflict,
-    FieldError,
     Forbidden,
     NotFound,
     ValidationFailed,
@@ -49,7 +48,7 @@ from shared.errors import (
 from shared.features import Hooks
 from shared.ids import new_id
 from shared.pagination import Page
-from shared.service import commit, model_of, partition_page, patch_changes, sync_page
+from shared.service import commit, model_of, partition_page, patch_changes, sync_page, unsupported
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
@@ -436,7 +435,7 @@ class ListFilter:
 
 
 def _unsupported(parameter: str, message: str) -> BadRequest:
-    return BadRequest(message, [FieldError(field=f"query.{parameter}", message=message, code="unsupported_filter")])
+    return unsupported(parameter, message)
 
 
 def _narrowing(flt: ListFilter, names: tuple[str, ...]) -> Any:

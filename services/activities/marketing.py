@@ -73,7 +73,7 @@ from shared.store import AlreadyApplied, CounterItem, UnitOfWork, tenant_key
 KIND = "marketing"
 COUNTER = "marketing_count"
 STAT_DAY = "stat_day"  # the local day an activity was counted on
-ERASE_BATCH = 40  # activities per erasure transaction: each takes a delete and at most one counter delete
+ERASE_BATCH = 30  # activities per erasure transaction: a delete, its tombstone and at most one counter delete each
 
 
 # ----------------------------------------------------------------------------- records
@@ -210,7 +210,7 @@ def list_activities(
             if value is not None:
                 message = f"{name} needs contact_id or account_id"
                 raise BadRequest(
-                    message, [FieldError(field=f"query.{name}", message=message, code="unsupported_filter")]
+                    message, [FieldError(field=f"query.{name}", message=message, code="unsupported_combination")]
                 )
         key = tenant_key(caller.tenant, KIND.upper())
         return partition_page(

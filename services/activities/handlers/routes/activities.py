@@ -107,7 +107,7 @@ def list_activities(
                         FieldError(
                             field=f"query.{_PARAMETER.get(name, name)}",
                             message="not with ids",
-                            code="unsupported_filter",
+                            code="unsupported_combination",
                         )
                     ],
                 )
