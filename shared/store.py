@@ -32,9 +32,10 @@ DEDUPE_RETENTION = timedelta(days=14)
 # client that last synced longer ago reads the list again from the start.
 TOMBSTONE_RETENTION = timedelta(days=30)
 TOMBSTONE = "TOMBSTONE"
-# The fields of a record its tombstone keeps: what the permission check reads (the owner, a
-# public flag, the creator), so that a plain user learns only of deletions of records they saw.
-TOMBSTONE_FIELDS = ("owner", "public", "created_by")
+# The fields of a record its tombstone keeps: what the lists' permission checks read (the owner,
+# a public flag, the creator, a contact order's owner and assignees), so that a plain user learns
+# only of deletions of records they could see.
+TOMBSTONE_FIELDS = ("owner", "owner_id", "assignee_ids", "public", "created_by")
 
 
 class TableItem(Model):

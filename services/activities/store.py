@@ -73,7 +73,7 @@ class Record(DataItem):
     by_update = ByUpdate()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
-    synced_kinds = frozenset({"activity", "mass_activity", "marketing", "facility"})
+    synced_kinds = frozenset({"activity", "mass_activity", "marketing", "facility", "contact_order"})
 
     def set_due(self, tenant_id: str, due_iso: str | None) -> None:
         """Put the record in the reminder sweep at `due_iso` (None takes it out)."""
