@@ -192,11 +192,11 @@ def stamp(item: Model, moment: datetime | None = None) -> tuple[str, str] | None
 
 def tombstone_of(item: Model) -> TombstoneItem | None:
     """The tombstone a delete of this record leaves (None: not a record of a synced kind)."""
-    keys = stamp(item)
+    now = clock.now()
+    keys = stamp(item, now)  # `deleted_at` is the time the index lists it at
     if keys is None or not isinstance(item, DataItem):
         return None
     data = item.data
-    now = clock.now()
     kept = {name: data[name] for name in TOMBSTONE_FIELDS if data.get(name) is not None}
     return TombstoneItem(
         pk=item.pk,
@@ -221,12 +221,9 @@ def resync(model: type[DataItem], tenant_id: str) -> dict[str, int]:
     for kind in sorted(model.synced_kinds):
         given = 0
         for record in table.by_type.query(tenant_key(tenant_id, kind.upper())):
-            data = record.data
-            recorded = data.get("updated_at") or data.get("created_at")
             if record.syncsk or record.sk != kind.upper():
                 continue
-            moment = datetime.fromisoformat(str(recorded).replace("Z", "+00:00")) if recorded else None
-            keys = stamp(record, moment)
+            keys = stamp(record, _recorded_at(record.data))
             if keys is None:
                 continue
             try:
@@ -243,6 +240,17 @@ def resync(model: type[DataItem], tenant_id: str) -> dict[str, int]:
             given += 1
         counts[kind] = given
     return counts
+
+
+def _recorded_at(data: dict[str, Any]) -> datetime | None:
+    """A record's `updated_at` (else `created_at`) as a time; None when it has neither (then now)."""
+    for name in ("updated_at", "created_at"):
+        try:
+            moment = datetime.fromisoformat(str(data[name]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
 
 
 R = TypeVar("R", bound=DataItem)
