@@ -133,6 +133,58 @@ def test_updated_since_takes_no_filter_or_sort(office: dict[str, Any], path: str
     assert body["errors"][0]["code"] == "unsupported_combination"
 
 
+# The lists whose filters and sorts the kernel's index serves (shared/lookup.py `plan`): each
+# filter, sort and non-default order sent with updated_since is refused, naming it.
+FILTERED_LISTS = [
+    ("/contacts", "email", "a@x.example.fi"),
+    ("/contacts", "order", "desc"),
+    ("/accounts", "owner_id", "u-1"),
+    ("/target-groups", "name", "Hel"),
+    ("/email/templates", "name", "x"),
+    ("/email/templates", "created_by", "u-1"),
+    ("/email/list-types", "sort", "name"),
+    ("/campaigns", "status", "draft"),
+    ("/campaigns", "send_from", "2026-01-01T00:00:00Z"),
+    ("/email/automations", "active", "true"),
+    ("/mass-activities", "target_group_id", "g-1"),
+    ("/mass-activities", "order", "desc"),
+]
+
+
+@pytest.mark.parametrize(("path", "param", "value"), FILTERED_LISTS)
+def test_updated_since_takes_none_of_the_index_filters(
+    office: dict[str, Any], path: str, param: str, value: str
+) -> None:
+    admin = office["admin"]
+    ok(admin.get(path, params={param: value}))  # the filter alone is served
+    response = admin.get(path, params={"updated_since": office["since"], param: value})
+    body = assert_problem(response, 400, f"query.{param}")
+    assert body["errors"][0]["code"] == "unsupported_combination"
+
+
+def test_the_filtered_lists_sync_too(office: dict[str, Any]) -> None:
+    """Lists with index filters answer updated_since from the kernel's sync page: target groups
+    (with the permission check), mass activities, list types, automations, campaigns."""
+    admin = office["admin"]
+    quiet = ("/mass-activities", "/email/list-types", "/email/automations", "/campaigns")
+    for path in quiet:
+        ok(admin.get(path))  # the list types' defaults are made at the first list
+    since = stamp(datetime.now(UTC))
+    time.sleep(0.05)
+    group = {"name": "Helsinki", "conditions": []}
+    kept = created(admin.post("/target-groups", json=group))["id"]
+    dropped = created(admin.post("/target-groups", json={**group, "name": "Turku"}))["id"]
+    deleted_(admin.delete(f"/target-groups/{dropped}"))
+    items, deleted, _ = sync(admin, "/target-groups", since, limit=1)
+    assert [i["id"] for i in items] == [kept]
+    assert [d["id"] for d in deleted] == [dropped]
+    user_items, user_deleted, _ = sync(office["user"], "/target-groups", since, limit=50)
+    assert (user_items, user_deleted) == ([], [])  # the admin's groups are not the plain user's to see
+    for path in quiet:
+        page = ok(admin.get(path, params={"updated_since": since}))
+        assert page["items"] == [] and page["deleted"] == [], path
+
+
 def test_every_service_lists_changes_and_deletions(office: dict[str, Any]) -> None:
     """The kernel's sync in the other services: activities and email templates."""
     admin = office["admin"]
