@@ -489,7 +489,6 @@ def sync_page(
     model: type[M],
     *,
     visible: Callable[[Any], bool] | None = None,
-    others: Mapping[str, Any] | None = None,
 ) -> Page[M]:
     """One page of a list asked with `updated_since` (incremental sync, docs/api.md "Sync"): the
     records of `kind` written at or after `since` and the tombstones of those deleted since (in
@@ -500,13 +499,9 @@ def sync_page(
     kind); it is asked about tombstones too, which keep the fields it reads
     (`shared.store.TOMBSTONE_FIELDS`), so nobody learns the ids of records they could not see.
     A filtered page reads at most `READ_BUDGET` items and may come back short with a cursor.
-    `others`: the list's other parameters as sent (not at their defaults): each is a 400
-    `unsupported_combination` naming it, as `updated_since` takes none.
+    A list's other parameters sent with `updated_since` are refused before (`shared.lookup.plan`
+    or `shared.lookup.only_since`).
     """
-    if others:
-        from shared.lookup import only_since  # the kernel's list 400 (shared.lookup imports this module)
-
-        only_since(others)
     store_model: Any = caller.store.model
     if kind not in store_model.synced_kinds:
         raise ValueError(f"{kind} is not a synced kind of {store_model.__name__} (synced_kinds)")

@@ -47,7 +47,7 @@ from shared.errors import (
 )
 from shared.features import Hooks
 from shared.ids import new_id
-from shared.lookup import refuse
+from shared.lookup import only_since, refuse
 from shared.pagination import Page
 from shared.service import commit, model_of, partition_page, patch_changes, sync_page
 from shared.store import UnitOfWork, tenant_key
@@ -464,7 +464,8 @@ def list_activities(caller: Caller, cursor: str | None, limit: int, flt: ListFil
     if flt.updated_since is not None:
         names = {"start": "from", "end": "to"}
         others = {names.get(k, k): v for k, v in dataclasses.asdict(flt).items() if k != "updated_since"}
-        return sync_page(caller, KIND, flt.updated_since, cursor, limit, Activity, others=others)
+        only_since(others)
+        return sync_page(caller, KIND, flt.updated_since, cursor, limit, Activity)
     filtered = any(getattr(flt, name) for name in ("owner_id", "contact_id", "account_id", "type"))
     ranged = flt.start is not None or flt.end is not None
     sort = flt.sort or ("time" if filtered or ranged else "id")

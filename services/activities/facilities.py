@@ -16,6 +16,7 @@ from services.activities.store import Record, new_record
 from shared import clock
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
+from shared.lookup import only_since
 from shared.pagination import Page
 from shared.service import partition_page, sync_page
 from shared.store import UnitOfWork, tenant_key
@@ -71,7 +72,8 @@ def list_facilities(
     require_any_view(permissions(caller))
     if updated_since is not None:
         others = {"account_id": account_id}
-        return sync_page(caller, FACILITY, updated_since, cursor, limit, Facility, others=others)
+        only_since(others)
+        return sync_page(caller, FACILITY, updated_since, cursor, limit, Facility)
     condition = (Record.fields["account_id"] == account_id) if account_id else None
     scope = f"facilities:{account_id or ''}"
     return partition_page(

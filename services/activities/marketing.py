@@ -65,6 +65,7 @@ from shared.contracts.messaging import MessageSent
 from shared.errors import BadRequest, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import new_id
+from shared.lookup import only_since
 from shared.observability import logger
 from shared.pagination import Page
 from shared.service import commit, model_of, partition_page, sync_page
@@ -200,7 +201,8 @@ def list_activities(
     range [start, end) if asked; else the tenant's, newest id first (no filter: 400 naming it)."""
     if updated_since is not None:
         others = {"contact_id": contact_id, "account_id": account_id, "type": type_, "from": start, "to": end}
-        return sync_page(caller, KIND, updated_since, cursor, limit, MarketingActivity, others=others)
+        only_since(others)
+        return sync_page(caller, KIND, updated_since, cursor, limit, MarketingActivity)
     if contact_id:
         index, sort_key, key = Record.by_contact, Record.gsi4sk, _contact_key(caller.tenant, contact_id)
     elif account_id:

@@ -19,6 +19,7 @@ from services.activities.order_records import KIND, list_key, order_of
 from services.activities.order_settings import permissions, settings
 from services.activities.service import Caller
 from services.activities.store import Record
+from shared.lookup import only_since
 from shared.pagination import Page
 from shared.service import partition_page, sync_page
 
@@ -57,7 +58,8 @@ def list_orders(
     if updated_since is not None:
         others = {**filters.model_dump(), "favourite_id": favourite_id}
         visible = None if Permission.view in perms else (lambda record: _members_of(record, caller.user_id))
-        return sync_page(caller, KIND, updated_since, cursor, limit, ContactOrder, visible=visible, others=others)
+        only_since(others)
+        return sync_page(caller, KIND, updated_since, cursor, limit, ContactOrder, visible=visible)
     if favourite_id:
         filters = get_favourite(caller, favourite_id).filters
     partition_user = None if Permission.view in perms else caller.user_id
