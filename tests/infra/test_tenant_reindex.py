@@ -114,3 +114,53 @@ def test_reindex_gives_every_service_s_older_records_their_update_time_keys(tabl
     bind_table(TABLES["DirectoryTable"])
     again = Provisioner("kontakt-it", _Session()).reindex(TENANT)
     assert all(n == 0 for n in again.synced.values())  # nothing left to do
+
+
+class _StackWithOutputs(_Stack):
+    """A stack that names its email and activities tables in outputs (as the template does now):
+    the provisioner reads them there, not from the stack's resources."""
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        stacks = super().describe_stacks(StackName)
+        stacks["Stacks"][0]["Outputs"] += [
+            {"OutputKey": "EmailTableName", "OutputValue": TABLES["EmailTable"]},
+            {"OutputKey": "ActivitiesTableName", "OutputValue": TABLES["ActivitiesTable"]},
+        ]
+        return stacks
+
+    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
+        raise AssertionError(f"{LogicalResourceId} is named in the stack's outputs")
+
+
+class _SessionWithOutputs(_Session):
+    def client(self, name: str) -> Any:
+        return _StackWithOutputs() if name == "cloudformation" else super().client(name)
+
+
+def test_reindex_writes_list_entries_and_update_time_keys_together(tables: None) -> None:
+    """One reindex of an older email template: its list filter entries (`IndexedStore.reindex`)
+    and its update-time keys (`resync`), the operator told of both."""
+    from services.directory import identity
+    from services.directory.store import DirectoryStore
+    from services.email.store import Record as EmailRecord
+    from shared.lookup import Entry
+
+    bind_table(TABLES["DirectoryTable"])
+    identity.create_tenant(DirectoryStore(), TENANT)
+    stamped = "2026-02-01T00:00:00Z"
+    data = {"id": "T2", "name": "Old welcome", "created_by": "u9", "created_at": stamped, "updated_at": stamped}
+    pk = record_key(TENANT, "template", "T2")
+    template = EmailRecord(
+        pk=pk, sk="TEMPLATE", kind="template", gsi1pk=f"T#{TENANT}#TEMPLATE", gsi1sk="T2", fields=data
+    )
+    _old(TABLES["EmailTable"], template)
+
+    lines = Provisioner("kontakt-it", _SessionWithOutputs()).reindex(TENANT).lines()
+    assert f"tenant {TENANT}: index entries written again for 1 email template records" in lines, lines
+    assert f"tenant {TENANT}: update-time keys (updated_since) given to 1 email template records" in lines, lines
+    bind_table(TABLES["EmailTable"])
+    assert len(list(Entry.query(pk, Entry.sk.startswith("IX#")))) == 2  # its name and its creator
+    record = EmailRecord.get(pk, "TEMPLATE")
+    assert record.syncsk == "2026-02-01T00:00:00.000000Z#T2"
+    assert record.version == 1
+    bind_table(TABLES["DirectoryTable"])
