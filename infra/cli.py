@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-email", required=True, help="the admin's email: their user name, invited by mail")
     create.add_argument("--region", help="the stack's region (default: the AWS CLI's)")
     create.set_defaults(command=run_tenant_create)
-    reindex = tenant_sub.add_parser("reindex", help="write a tenant's index entries again (list filters, search)")
+    reindex = tenant_sub.add_parser(
+        "reindex", help="write a tenant's index entries again (list filters, search, updated_since keys)"
+    )
     reindex.add_argument("--stack", required=True)
     reindex.add_argument("--tenant", required=True)
     reindex.add_argument("--region")

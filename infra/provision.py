@@ -11,7 +11,7 @@ so running a command again (after a failure half way, or by mistake) finishes or
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -66,12 +66,21 @@ class Result:
 class Reindexed:
     tenant_id: str
     records: dict[str, int]  # by kind
+    synced: dict[str, int] = field(default_factory=dict)  # by "<service> <kind>": records given sync keys
+    skipped: tuple[str, ...] = ()  # tables not found in the stack
 
     def lines(self) -> list[str]:
-        return [
-            f"tenant {self.tenant_id}: index entries written again for {n} {kind} records"
-            for kind, n in self.records.items()
-        ]
+        return (
+            [
+                f"tenant {self.tenant_id}: index entries written again for {n} {kind} records"
+                for kind, n in self.records.items()
+            ]
+            + [
+                f"tenant {self.tenant_id}: update-time keys (updated_since) given to {n} {kind} records"
+                for kind, n in self.synced.items()
+            ]
+            + [f"tenant {self.tenant_id}: no table {name} in the stack, not resynced" for name in self.skipped]
+        )
 
 
 def stack_targets(cloudformation: Any, stack_name: str) -> StackTargets:
@@ -112,7 +121,9 @@ class Provisioner:
 
     def __init__(self, stack_name: str, session: Any = None) -> None:
         session = session or boto3.session.Session()
-        self.targets = stack_targets(session.client("cloudformation"), stack_name)
+        self.cloudformation = session.client("cloudformation")
+        self.stack_name = stack_name
+        self.targets = stack_targets(self.cloudformation, stack_name)
         self.cognito = session.client("cognito-idp")
         if session.region_name and not os.environ.get("AWS_DEFAULT_REGION"):
             os.environ["AWS_DEFAULT_REGION"] = session.region_name  # pynamodb's client reads it
@@ -147,7 +158,8 @@ class Provisioner:
     def reindex(self, tenant_id: str) -> Reindexed:
         """Write the index entries of every record of the tenant again, e.g. once after the deploy
         that added them: the directory's (list filters, search: `services.directory.lookup.reindex`),
-        then those of the email and activities tables' lists (`IndexedStore.reindex`)."""
+        then those of the email and activities tables' lists (`IndexedStore.reindex`), and the
+        update-time keys of every synced kind (`updated_since`: `_resync`)."""
         import importlib
 
         from services.directory import identity, lookup
@@ -165,7 +177,49 @@ class Provisioner:
                 records |= {f"{table.rsplit('-', 1)[-1]} {kind}": n for kind, n in store.reindex(tenant_id).items()}
         finally:
             bind_table(self.targets.table_name)
-        return Reindexed(tenant_id, records)
+        synced, skipped = self._resync(tenant_id)
+        return Reindexed(tenant_id, records, synced, tuple(skipped))
+
+    def _resync(self, tenant_id: str) -> tuple[dict[str, int], list[str]]:
+        """Update-time keys (`updated_since`) for the records of every service's synced kinds
+        written before the `by_update` index (`shared.store.resync`), table by table."""
+        from services.activities.store import Record as ActivitiesRecord
+        from services.directory.store import Record as DirectoryRecord
+        from services.email.store import Record as EmailRecord
+        from shared.store import bind_table, resync
+
+        synced: dict[str, int] = {}
+        skipped: list[str] = []
+        tables = (
+            ("directory", "DirectoryTable", DirectoryRecord),
+            ("activities", "ActivitiesTable", ActivitiesRecord),
+            ("email", "EmailTable", EmailRecord),
+        )
+        try:
+            for service, logical_id, model in tables:
+                name = self._table_name(logical_id)
+                if name is None:
+                    skipped.append(logical_id)
+                    continue
+                bind_table(name)
+                synced.update({f"{service} {kind}": n for kind, n in resync(model, tenant_id).items()})
+        finally:
+            bind_table(self.targets.table_name)
+        return synced, skipped
+
+    def _table_name(self, logical_id: str) -> str | None:
+        """The table's name: the directory's and the stack's `<logical id>Name` outputs, else the
+        stack's resource (a stack older than the outputs)."""
+        if logical_id == "DirectoryTable":
+            return self.targets.table_name
+        outputs = dict(self.targets.indexed_tables)
+        if outputs.get(f"{logical_id}Name"):
+            return outputs[f"{logical_id}Name"]
+        try:
+            found = self.cloudformation.describe_stack_resource(StackName=self.stack_name, LogicalResourceId=logical_id)
+        except ClientError:
+            return None
+        return str(found["StackResourceDetail"]["PhysicalResourceId"]) or None
 
     def _link(self, store: Any, tenant_id: str, email: str, role: Any, tenant_created: bool) -> Result:
         from services.directory import identity

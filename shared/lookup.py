@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
@@ -31,7 +32,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 
 from shared.errors import BadRequest, FieldError
 from shared.pagination import Page
-from shared.service import Caller, M, kind_page, model_of, partition_page
+from shared.service import Caller, M, kind_page, model_of, partition_page, sync_page
 from shared.store import (
     ConcurrentUpdate,
     DataItem,
@@ -198,7 +199,8 @@ class Plan:
     """What one page of a list reads: at most one filter, and the order.
 
     `param`/`value`: an exact filter (id order); `field` with `prefix` or `lower`/`upper`: a
-    prefix or range of an ordered field (that field's order); `field` alone: sorted by it."""
+    prefix or range of an ordered field (that field's order); `field` alone: sorted by it.
+    `since`: an incremental sync (`updated_since`, `shared.service.sync_page`), nothing else."""
 
     param: str | None = None
     value: str | None = None
@@ -207,6 +209,7 @@ class Plan:
     lower: str | None = None
     upper: str | None = None
     desc: bool = False
+    since: datetime | None = None
 
     @property
     def scope(self) -> str:
@@ -220,13 +223,20 @@ def plan(
     *,
     prefixes: Mapping[str, str] | None = None,
     ranges: Mapping[str, tuple[str, str]] | None = None,
+    updated_since: datetime | None = None,
+    default_order: Order = "asc",
 ) -> Plan:
     """The one filter and order of a list request, or a 400 naming the parameter that cannot be
     combined: a second filter, or a sort the filter's index does not serve.
 
     `filters`: every filter parameter as sent (None: not sent). `prefixes`: prefix parameter ->
     its ordered field (`name` -> `name`). `ranges`: ordered field -> its (from, to) parameters,
-    which together are one filter (either alone too). `sort` None: id, or the filter's field."""
+    which together are one filter (either alone too). `sort` None: id, or the filter's field.
+    `updated_since`: an incremental sync, which takes no filter, sort or `order` other than
+    `default_order` (`only_since`)."""
+    if updated_since is not None:
+        only_since({**filters, "sort": sort, "order": None if order == default_order else order})
+        return Plan(since=updated_since)
     prefixes, ranges = prefixes or {}, ranges or {}
     in_range = {param: name for name, pair in ranges.items() for param in pair}
     given = [(param, value) for param, value in filters.items() if value is not None]
@@ -252,6 +262,14 @@ def plan(
     if sort not in (None, "id"):
         raise refuse("sort", f"The {param} filter lists in id order (sort=id).")
     return Plan(param=param, value=str(value), desc=desc)
+
+
+def only_since(others: Mapping[str, Any]) -> None:
+    """The 400 naming the first of a list's `others` parameters sent (not None) with
+    `updated_since`: a sync lists every change in update order, so it takes no filter or order."""
+    for param, value in others.items():
+        if value is not None:
+            raise refuse(param, f"updated_since takes no {param}: it lists every change in update order.")
 
 
 class _Ref(BaseModel):
@@ -324,7 +342,10 @@ def find(
     stored_as: Mapping[str, list[str]] | None = None,
 ) -> Page[M]:
     """One page of a list every caller who may list the kind sees whole (no owner's partitions):
-    unfiltered in id order from `by_type`, else from `by_term` (`term_page`)."""
+    unfiltered in id order from `by_type`, else from `by_term` (`term_page`); a sync
+    (`Plan.since`) from `by_update` (`sync_page`)."""
+    if query.since is not None:
+        return sync_page(caller, kind, query.since, cursor, limit, model)
     if query.param is None and query.field is None:
         if not query.desc:
             return kind_page(caller, kind, cursor, limit, model)

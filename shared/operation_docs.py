@@ -154,6 +154,16 @@ def _fallback_tag(path: str) -> str:
     return literal.replace("-", " ")
 
 
+# Said of every list that takes `updated_since` (`shared.routes.UpdatedSince`), after its own description.
+SYNC = (
+    "Sync: `updated_since` (a time with an offset) lists the records changed at or after it, oldest change "
+    "first, and in `deleted` the ids of those deleted since (kept 30 days; apply them before `items`), "
+    "paged by `cursor` together, only what the caller may see. It takes no filter, `sort`, `order` or "
+    "`ids` (400 `unsupported_combination` naming the parameter). Ask again from a minute before the "
+    "latest `updated_at` or `deleted_at` received."
+)
+
+
 def with_operation_docs(document: dict[str, Any], docs: ServiceDocs) -> dict[str, Any]:
     """The document with every operation's operationId, tag, summary, description and examples."""
     used: set[str] = set()
@@ -172,6 +182,8 @@ def with_operation_docs(document: dict[str, Any], docs: ServiceDocs) -> dict[str
             if doc is not None:
                 operation["summary"] = doc.summary
                 operation["description"] = doc.description
+                if any(p.get("name") == "updated_since" for p in operation.get("parameters", [])):
+                    operation["description"] += f"\n\n{SYNC}"
             _add_examples(operation, doc, document)
     declared = {t.name: t for t in docs.tags}
     used_tags = sorted({op["tags"][0] for item in document.get("paths", {}).values() for op in _operations(item)})

@@ -9,9 +9,10 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from shared.errors import BadRequest, FieldError
 
@@ -21,9 +22,33 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+class Deleted(BaseModel):
+    """A record deleted since the `updated_since` a list was asked with (its tombstone)."""
+
+    id: str = Field(description="The id of the deleted record")
+    deleted: Literal[True] = Field(description="Always true: the record is gone")
+    deleted_at: datetime = Field(description="When it was deleted (UTC)")
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+    deleted: list[Deleted] | None = Field(
+        default=None,
+        description=(
+            "Only with `updated_since`: the records deleted since then (tombstones, kept 30 days), in "
+            "the same order as `items` and paged with them. Apply them before `items`."
+        ),
+    )
+
+    # No return type: a wrap serializer's return type would replace the fields in the schema.
+    @model_serializer(mode="wrap")
+    def _without_deleted(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """`deleted` only in a sync answer (an `updated_since` list); other lists stay as they were."""
+        data: dict[str, Any] = handler(self)
+        if data.get("deleted") is None:
+            data.pop("deleted", None)
+        return data
 
 
 S = TypeVar("S", bound=BaseModel)
@@ -33,7 +58,7 @@ def summaries(page: Page[Any], summary: type[S]) -> Page[S]:
     """The page with each record as its list item: `summary`, a model of the record's fields a list
     shows (no bodies, no growing lists: tests/e2e/test_list_sizes.py), the full record at its own GET."""
     items = [summary.model_validate(item.model_dump() if isinstance(item, BaseModel) else item) for item in page.items]
-    return Page[summary](items=items, next_cursor=page.next_cursor)  # type: ignore[valid-type]
+    return Page[summary](items=items, next_cursor=page.next_cursor, deleted=page.deleted)  # type: ignore[valid-type]
 
 
 def _b64(data: bytes) -> str:

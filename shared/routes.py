@@ -10,7 +10,7 @@ from typing import Annotated, Literal, TypeVar
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import StringConstraints
+from pydantic import AwareDatetime, StringConstraints
 
 from shared.api import ANSWERS_ATTRIBUTE, LOCATED_ATTRIBUTE
 from shared.auth import from_http_event
@@ -53,6 +53,22 @@ SortByName = Annotated[
 Ids = Annotated[
     list[IdItem] | None,
     Query(max_length=MAX_ITEMS, description="Read these records (comma separated or repeated; absent ones left out)"),
+]
+
+# Incremental sync (docs/api.md "Sync"): every list of a kind's records takes it (`kind_page`,
+# `sync_page`) and answers the records written at or after it, oldest change first, and in the
+# page's `deleted` the ids of records deleted since (tombstones, kept 30 days). A time with an
+# offset (`Z` for UTC); it takes no filter or sort (400 `unsupported_combination`).
+UpdatedSince = Annotated[
+    AwareDatetime | None,
+    Query(
+        description=(
+            "Sync: only the records changed at or after this time (with an offset, e.g. `Z`), in the order "
+            "of their last change (oldest first), and in `deleted` the records deleted since then (kept "
+            "30 days). Takes no filter or sort. Ask again from a minute before the latest `updated_at` or "
+            "`deleted_at` you received: an item you have is sent again, none is missed."
+        )
+    ),
 ]
 
 C = TypeVar("C", bound=Caller)

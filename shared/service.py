@@ -27,8 +27,19 @@ from shared.contracts.audience import ActingUser
 from shared.errors import Forbidden
 from shared.events import Actor, Envelope, new_event
 from shared.features import Features
-from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.store import AlreadyApplied, DataItem, DataStore, UnitOfWork, clean, joining, run_with_retries
+from shared.pagination import Deleted, Page, decode_cursor, encode_cursor
+from shared.store import (
+    AlreadyApplied,
+    DataItem,
+    DataStore,
+    UnitOfWork,
+    clean,
+    is_tombstone,
+    joining,
+    run_with_retries,
+    sync_time,
+    tenant_key,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -278,8 +289,18 @@ def page(
     return Page[model](items=items, next_cursor=next_cursor)  # type: ignore[valid-type]
 
 
-def kind_page(caller: Caller, kind: str, cursor: str | None, limit: int, model: type[M]) -> Page[M]:
-    """Every record of a kind in the tenant, in id order (the store's `by_type` index)."""
+def kind_page(
+    caller: Caller,
+    kind: str,
+    cursor: str | None,
+    limit: int,
+    model: type[M],
+    updated_since: datetime | None = None,
+) -> Page[M]:
+    """Every record of a kind in the tenant, in id order (the store's `by_type` index); with
+    `updated_since`, the records changed and deleted since then, in update order (`sync_page`)."""
+    if updated_since is not None:
+        return sync_page(caller, kind, updated_since, cursor, limit, model)
 
     def fetch(after: dict[str, Any] | None, n: int) -> list[Any]:
         return caller.store.page_by_type(caller.tenant, kind, after["id"] if after else None, n)
@@ -399,6 +420,27 @@ def _filtered_page(
     keep: Callable[[list[Any]], list[Any]] | None,
     convert: Callable[[Any], Any],
 ) -> Page[M]:
+    records, next_cursor = _filtered_records(
+        caller, scope, cursor, limit, index, hash_key, sort_key, newest_first, lower, upper, condition, keep
+    )
+    return Page[model](items=[convert(r) for r in records], next_cursor=next_cursor)  # type: ignore[valid-type]
+
+
+def _filtered_records(
+    caller: Caller,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+    index: Any,
+    hash_key: str,
+    sort_key: Any,
+    newest_first: bool,
+    lower: str | None,
+    upper: str | None,
+    condition: Any,
+    keep: Callable[[list[Any]], list[Any]] | None,
+) -> tuple[list[Any], str | None]:
+    """The items of one page of an index partition (`partition_page`) and the next page's cursor."""
     name = sort_key.attr_name
     scope = f"{caller.tenant}:{scope}"
     after = decode_cursor(cursor, scope, caller.signing_key)["sk"] if cursor else None
@@ -406,7 +448,7 @@ def _filtered_page(
     if after is not None:  # `between` is inclusive: the cursor's own item is dropped below
         low, high = (low, min(high, after)) if newest_first else (max(low, after), high)
     if low > high:
-        return Page[model](items=[], next_cursor=None)  # type: ignore[valid-type]
+        return [], None
     filtered = condition is not None or keep is not None
     page_size = min(READ_BUDGET, max(limit + 1, FILTERED_PAGE) if filtered else limit + 1)
     pages = index.query(
@@ -435,7 +477,58 @@ def _filtered_page(
             position = last[name]["S"]
             break
     next_cursor = encode_cursor({"sk": position}, scope, caller.signing_key) if position else None
-    return Page[model](items=[convert(r) for r in items], next_cursor=next_cursor)  # type: ignore[valid-type]
+    return items, next_cursor
+
+
+def sync_page(
+    caller: Caller,
+    kind: str,
+    since: datetime,
+    cursor: str | None,
+    limit: int,
+    model: type[M],
+    *,
+    visible: Callable[[Any], bool] | None = None,
+) -> Page[M]:
+    """One page of a list asked with `updated_since` (incremental sync, docs/api.md "Sync"): the
+    records of `kind` written at or after `since` and the tombstones of those deleted since (in
+    the page's `deleted`), together in the order of their last write (oldest first, then id),
+    from the store's `by_update` index (`shared.store.ByUpdate`: one Query, O(page)).
+
+    `visible`: the permission check of one record (None: the caller sees every record of the
+    kind); it is asked about tombstones too, which keep the fields it reads
+    (`shared.store.TOMBSTONE_FIELDS`), so nobody learns the ids of records they could not see.
+    A filtered page reads at most `READ_BUDGET` items and may come back short with a cursor.
+    A list's other parameters sent with `updated_since` are refused before (`shared.lookup.plan`
+    or `shared.lookup.only_since`).
+    """
+    store_model: Any = caller.store.model
+    if kind not in store_model.synced_kinds:
+        raise ValueError(f"{kind} is not a synced kind of {store_model.__name__} (synced_kinds)")
+
+    def allowed(batch: list[Any]) -> list[Any]:
+        assert visible is not None
+        return [record for record in batch if visible(record)]
+
+    records, next_cursor = _filtered_records(
+        caller,
+        f"{kind}:updated_since",
+        cursor,
+        limit,
+        store_model.by_update,
+        tenant_key(caller.tenant, kind.upper()),
+        store_model.syncsk,
+        False,
+        sync_time(since),
+        None,
+        None,
+        allowed if visible is not None else None,
+    )
+    items = [model_of(r, model) for r in records if not is_tombstone(r)]
+    deleted = [
+        Deleted(id=r.record_id, deleted=True, deleted_at=r.data["deleted_at"]) for r in records if is_tombstone(r)
+    ]
+    return Page[model](items=items, next_cursor=next_cursor, deleted=deleted)  # type: ignore[valid-type]
 
 
 def commit(command: Callable[[], M]) -> M:

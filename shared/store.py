@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -28,6 +28,14 @@ from shared.events import Envelope
 MAX_TRANSACTION_ITEMS = 100
 OUTBOX_RETENTION = timedelta(days=7)
 DEDUPE_RETENTION = timedelta(days=14)
+# How long a deleted record's tombstone stays listed by `updated_since` (docs/api.md "Sync"): a
+# client that last synced longer ago reads the list again from the start.
+TOMBSTONE_RETENTION = timedelta(days=30)
+TOMBSTONE = "TOMBSTONE"
+# The fields of a record its tombstone keeps: what the lists' permission checks read (the owner,
+# a public flag, the creator, a contact order's owner and assignees), so that a plain user learns
+# only of deletions of records they could see.
+TOMBSTONE_FIELDS = ("owner", "owner_id", "assignee_ids", "public", "created_by")
 
 
 class TableItem(Model):
@@ -82,10 +90,19 @@ class DataItem(TableItem):
 
     The API and domain models (pydantic) stay the schema; the item only carries keys, the index
     keys its service gives it and a version for optimistic concurrency.
+
+    `synced_kinds`: the kinds whose lists take `updated_since` (a service's model names them, and
+    has a `by_update = ByUpdate()` index). A `UnitOfWork` keeps their `syncpk`/`syncsk` keys (the
+    tenant and kind / the time of the last write and the id) on every write, in the same
+    transaction, and leaves a `TombstoneItem` in their place when it deletes one.
     """
+
+    synced_kinds: ClassVar[frozenset[str]] = frozenset()
 
     fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
     version = VersionAttribute()
+    syncpk = UnicodeAttribute(null=True)
+    syncsk = UnicodeAttribute(null=True)
 
     @property
     def record_id(self) -> str:
@@ -117,6 +134,123 @@ def gsi(name: str, number: int) -> Index:
     }
     index_class: type[Index] = type(f"Index_{name}", (Index,), attrs)
     return index_class()
+
+
+class ByUpdate(Index):
+    """`by_update`: the records of a synced kind (`DataItem.synced_kinds`) and their tombstones,
+    `T#<tenant>#<KIND>` / `<time of the last write>#<id>`: the lists' `updated_since`."""
+
+    class Meta:
+        index_name = "by_update"
+        projection = AllProjection()
+
+    syncpk = UnicodeAttribute(hash_key=True)
+    syncsk = UnicodeAttribute(range_key=True)
+
+
+class TombstoneItem(TableItem):
+    """What stays of a deleted record of a synced kind for `TOMBSTONE_RETENTION`: in the record's
+    partition (`pk` = the record's, `sk` = `TOMBSTONE`), listed in `by_update` at the time of the
+    delete, with the record's `TOMBSTONE_FIELDS` and `deleted_at` in its data."""
+
+    syncpk = UnicodeAttribute()
+    syncsk = UnicodeAttribute()
+    fields: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="data")
+    expires_at = TTLAttribute()
+
+
+def sync_time(moment: datetime) -> str:
+    """A time as the `by_update` sort key writes it (UTC, microseconds, fixed width: sorts as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def is_tombstone(item: Any) -> bool:
+    return str(getattr(item, "sk", "")) == TOMBSTONE
+
+
+def _synced_key(item: Model) -> tuple[str, str, str] | None:
+    """(tenant, KIND, id) of a record of a synced kind, from its key; None for any other item."""
+    if not isinstance(item, DataItem) or item.kind not in type(item).synced_kinds:
+        return None
+    parts = str(item.pk).split("#")
+    if len(parts) != 4 or parts[0] != "T" or parts[2] != item.sk or item.sk != str(item.kind).upper():
+        return None
+    return parts[1], parts[2], parts[3]
+
+
+def stamp(item: Model, moment: datetime | None = None) -> tuple[str, str] | None:
+    """Set the `by_update` keys of a record of a synced kind written now (None for other items).
+    Every write through a `UnitOfWork` does it; a write outside one calls it itself."""
+    key = _synced_key(item)
+    if key is None:
+        return None
+    tenant_id, kind, record_id = key
+    item.syncpk = tenant_key(tenant_id, kind)  # type: ignore[attr-defined]
+    item.syncsk = f"{sync_time(moment or clock.now())}#{record_id}"  # type: ignore[attr-defined]
+    return item.syncpk, item.syncsk  # type: ignore[attr-defined]
+
+
+def tombstone_of(item: Model) -> TombstoneItem | None:
+    """The tombstone a delete of this record leaves (None: not a record of a synced kind)."""
+    now = clock.now()
+    keys = stamp(item, now)  # `deleted_at` is the time the index lists it at
+    if keys is None or not isinstance(item, DataItem):
+        return None
+    data = item.data
+    kept = {name: data[name] for name in TOMBSTONE_FIELDS if data.get(name) is not None}
+    return TombstoneItem(
+        pk=item.pk,
+        sk=TOMBSTONE,
+        kind=item.kind,
+        syncpk=keys[0],
+        syncsk=keys[1],
+        fields={**kept, "deleted_at": clock.iso(now)},
+        expires_at=now + TOMBSTONE_RETENTION,
+    )
+
+
+def resync(model: type[DataItem], tenant_id: str) -> dict[str, int]:
+    """Give the records of `model`'s synced kinds in a tenant that have no `by_update` keys yet
+    (written before the index existed) their keys, at their `updated_at` (else `created_at`), so
+    that `updated_since` finds them (`kontakt tenant reindex`). The version stays (no ETag
+    changes); a record written meanwhile has its keys already and is left alone. The number of
+    records given keys, by kind; running it again gives none."""
+    table: Any = model
+    connection = table._get_connection()
+    counts: dict[str, int] = {}
+    for kind in sorted(model.synced_kinds):
+        given = 0
+        for record in table.by_type.query(tenant_key(tenant_id, kind.upper())):
+            if record.syncsk or record.sk != kind.upper():
+                continue
+            keys = stamp(record, _recorded_at(record.data))
+            if keys is None:
+                continue
+            try:
+                connection.update_item(
+                    record.pk,
+                    range_key=record.sk,
+                    actions=[table.syncpk.set(keys[0]), table.syncsk.set(keys[1])],
+                    condition=table.pk.exists() & table.syncsk.does_not_exist(),
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            given += 1
+        counts[kind] = given
+    return counts
+
+
+def _recorded_at(data: dict[str, Any]) -> datetime | None:
+    """A record's `updated_at` (else `created_at`) as a time; None when it has neither (then now)."""
+    for name in ("updated_at", "created_at"):
+        try:
+            moment = datetime.fromisoformat(str(data[name]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
 
 
 R = TypeVar("R", bound=DataItem)
@@ -261,6 +395,7 @@ class UnitOfWork:
     counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
 
     def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
+        stamp(item)
         op = _Op(2, lambda tx: tx.save(item, condition=condition), on_conflict, _key(item), _versioned(item))
         self.ops.append(op)
 
@@ -271,6 +406,10 @@ class UnitOfWork:
         condition: Any = None,
         on_conflict: Callable[[], Exception] = ConcurrentUpdate,
     ) -> None:
+        keys = stamp(item)
+        if keys is not None:
+            model: Any = type(item)
+            actions = [*actions, model.syncpk.set(keys[0]), model.syncsk.set(keys[1])]
         apply = lambda tx: tx.update(item, actions, condition=condition)  # noqa: E731
         self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item)))
 
@@ -281,6 +420,9 @@ class UnitOfWork:
             tx.delete(item, condition=condition, add_version_condition=check_version)
 
         self.ops.append(_Op(1, apply, ConcurrentUpdate, _key(item), _versioned(item, check_version)))
+        tombstone = tombstone_of(item)
+        if tombstone is not None:  # listed by `updated_since` for TOMBSTONE_RETENTION
+            self.ops.append(_Op(2, lambda tx: tx.save(tombstone), ConcurrentUpdate, _key(tombstone)))
 
     def check(self, model: type[Model], pk: str, sk: str, condition: Any, on_fail: Callable[[], Exception]) -> None:
         """Commit only if `condition` holds for that item (e.g. the account a contact names exists)."""

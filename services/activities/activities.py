@@ -41,15 +41,15 @@ from shared import clock
 from shared.errors import (
     BadRequest,
     Conflict,
-    FieldError,
     Forbidden,
     NotFound,
     ValidationFailed,
 )
 from shared.features import Hooks
 from shared.ids import new_id
+from shared.lookup import only_since, refuse
 from shared.pagination import Page
-from shared.service import commit, model_of, partition_page, patch_changes
+from shared.service import commit, model_of, partition_page, patch_changes, sync_page
 from shared.store import UnitOfWork, tenant_key
 
 KIND = "activity"
@@ -432,10 +432,11 @@ class ListFilter:
     end: datetime | None = None  # `to`: before
     sort: Literal["time", "id"] | None = None
     order: Literal["asc", "desc"] | None = None
+    updated_since: datetime | None = None  # sync (`shared.service.sync_page`): with no other parameter
 
 
 def _unsupported(parameter: str, message: str) -> BadRequest:
-    return BadRequest(message, [FieldError(field=f"query.{parameter}", message=message, code="unsupported_filter")])
+    return refuse(parameter, message)
 
 
 def _narrowing(flt: ListFilter, names: tuple[str, ...]) -> Any:
@@ -460,6 +461,11 @@ def list_activities(caller: Caller, cursor: str | None, limit: int, flt: ListFil
     Sorted by the activity's time (an event's start, a task's due; `from`/`to` select a range of
     it), newest first by default; `sort=id` only without filters (oldest first by default).
     """
+    if flt.updated_since is not None:
+        names = {"start": "from", "end": "to"}
+        others = {names.get(k, k): v for k, v in dataclasses.asdict(flt).items() if k != "updated_since"}
+        only_since(others)
+        return sync_page(caller, KIND, flt.updated_since, cursor, limit, Activity)
     filtered = any(getattr(flt, name) for name in ("owner_id", "contact_id", "account_id", "type"))
     ranged = flt.start is not None or flt.end is not None
     sort = flt.sort or ("time" if filtered or ranged else "id")

@@ -6,6 +6,8 @@ names a new facility creates it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.activities.domain.facilities import Facility, FacilityCreate
 from services.activities.domain.order_settings import Permission, require, require_any_view
 from services.activities.order_settings import permissions
@@ -14,8 +16,9 @@ from services.activities.store import Record, new_record
 from shared import clock
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
+from shared.lookup import only_since
 from shared.pagination import Page
-from shared.service import partition_page
+from shared.service import partition_page, sync_page
 from shared.store import UnitOfWork, tenant_key
 
 FACILITY = "facility"
@@ -63,8 +66,14 @@ def create_facility(caller: Caller, body: FacilityCreate) -> Facility:
     return facility
 
 
-def list_facilities(caller: Caller, cursor: str | None, limit: int, account_id: str | None) -> Page[Facility]:
+def list_facilities(
+    caller: Caller, cursor: str | None, limit: int, account_id: str | None, updated_since: datetime | None = None
+) -> Page[Facility]:
     require_any_view(permissions(caller))
+    if updated_since is not None:
+        others = {"account_id": account_id}
+        only_since(others)
+        return sync_page(caller, FACILITY, updated_since, cursor, limit, Facility)
     condition = (Record.fields["account_id"] == account_id) if account_id else None
     scope = f"facilities:{account_id or ''}"
     return partition_page(

@@ -65,15 +65,16 @@ from shared.contracts.messaging import MessageSent
 from shared.errors import BadRequest, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import new_id
+from shared.lookup import only_since
 from shared.observability import logger
 from shared.pagination import Page
-from shared.service import commit, model_of, partition_page
+from shared.service import commit, model_of, partition_page, sync_page
 from shared.store import AlreadyApplied, CounterItem, UnitOfWork, tenant_key
 
 KIND = "marketing"
 COUNTER = "marketing_count"
 STAT_DAY = "stat_day"  # the local day an activity was counted on
-ERASE_BATCH = 40  # activities per erasure transaction: each takes a delete and at most one counter delete
+ERASE_BATCH = 30  # activities per erasure transaction: a delete, its tombstone and at most one counter delete each
 
 
 # ----------------------------------------------------------------------------- records
@@ -194,9 +195,14 @@ def list_activities(
     type_: MarketingType | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    updated_since: datetime | None = None,
 ) -> Page[MarketingActivity]:
     """A person's (or an account's) marketing activities newest first, of a `type` and in a time
     range [start, end) if asked; else the tenant's, newest id first (no filter: 400 naming it)."""
+    if updated_since is not None:
+        others = {"contact_id": contact_id, "account_id": account_id, "type": type_, "from": start, "to": end}
+        only_since(others)
+        return sync_page(caller, KIND, updated_since, cursor, limit, MarketingActivity)
     if contact_id:
         index, sort_key, key = Record.by_contact, Record.gsi4sk, _contact_key(caller.tenant, contact_id)
     elif account_id:
@@ -206,7 +212,7 @@ def list_activities(
             if value is not None:
                 message = f"{name} needs contact_id or account_id"
                 raise BadRequest(
-                    message, [FieldError(field=f"query.{name}", message=message, code="unsupported_filter")]
+                    message, [FieldError(field=f"query.{name}", message=message, code="unsupported_combination")]
                 )
         key = tenant_key(caller.tenant, KIND.upper())
         return partition_page(

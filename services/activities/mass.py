@@ -239,11 +239,18 @@ def get(caller: Caller, mass_id: str) -> MassActivity:
 
 
 def list_mass_activities(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, Any], sort: str | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, Any],
+    sort: str | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[MassActivity]:
     """The mass activities, filtered by at most one of `name` (prefix, in name order), `active`,
-    `target_group_id` and `created_by`."""
-    query = plan(filters, sort, order, prefixes={"name": "name"})
+    `target_group_id` and `created_by`; with `updated_since`, the kernel's sync page (no filter,
+    sort or order)."""
+    query = plan(filters, sort, order, prefixes={"name": "name"}, updated_since=updated_since)
     return find(caller, KIND, TERMS[KIND], MassActivity, cursor, limit, query)
 
 

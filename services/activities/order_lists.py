@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from services.activities.domain.contact_orders import ContactOrder, Filters
 from services.activities.domain.order_settings import Permission, SortBy, require_any_view
 from services.activities.order_favourites import get_favourite
-from services.activities.order_records import list_key, order_of
+from services.activities.order_records import KIND, list_key, order_of
 from services.activities.order_settings import permissions, settings
 from services.activities.service import Caller
 from services.activities.store import Record
+from shared.lookup import only_since
 from shared.pagination import Page
-from shared.service import partition_page
+from shared.service import partition_page, sync_page
 
 
 def _filter_condition(filters: Filters, assignee: str | None) -> Any:
@@ -42,11 +44,22 @@ def _filter_condition(filters: Filters, assignee: str | None) -> Any:
 
 
 def list_orders(
-    caller: Caller, filters: Filters, cursor: str | None, limit: int, favourite_id: str | None = None
+    caller: Caller,
+    filters: Filters,
+    cursor: str | None,
+    limit: int,
+    favourite_id: str | None = None,
+    updated_since: datetime | None = None,
 ) -> Page[ContactOrder]:
-    """Open orders first, by planned date or running number (tenant setting), then the closed ones."""
+    """Open orders first, by planned date or running number (tenant setting), then the closed ones.
+    `updated_since`: the kernel's sync page, of the orders the caller may see (`can_see`)."""
     perms = permissions(caller)
     require_any_view(perms)
+    if updated_since is not None:
+        others = {**filters.model_dump(), "favourite_id": favourite_id}
+        visible = None if Permission.view in perms else (lambda record: _members_of(record, caller.user_id))
+        only_since(others)
+        return sync_page(caller, KIND, updated_since, cursor, limit, ContactOrder, visible=visible)
     if favourite_id:
         filters = get_favourite(caller, favourite_id).filters
     partition_user = None if Permission.view in perms else caller.user_id
@@ -62,3 +75,10 @@ def list_orders(
         lower=prefix or "0", upper=f"{prefix}~" if prefix else "~",
         condition=_filter_condition(filters, filters.assignee_id), convert=order_of,
     )  # fmt: skip
+
+
+def _members_of(record: Any, user_id: str) -> bool:
+    """Whether the user is the owner or an assignee of an order (or of a deleted one: its tombstone
+    keeps both), as `can_see` asks of a user who sees only their assigned orders."""
+    data = record.data
+    return user_id in {data.get("owner_id"), *(data.get("assignee_ids") or [])}

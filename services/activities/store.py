@@ -13,6 +13,8 @@ it takes part in (sparse indexes):
   event time / type, contact orders by planned date / number, activities by owner / by type as
   `T#<t>#OWNER|TYPE#<owner or type>#ACTIVITY` / `<time>#<id>`); each feature documents its keys;
 - `by_time`      gsi8: `T#<t>#ACTIVITY_TIME` / `<time>#<id>`: every activity of a tenant by its time;
+- `by_update`    syncpk/syncsk (the kernel's, shared/store.py): `T#<t>#<KIND>` / `<last write>#<id>`:
+  the records of `synced_kinds` and their tombstones, for `updated_since`;
 - `by_due`       duepk/duesk: across tenants, `DUE#<shard>` / `<due>#<tenant>#<id>`: reminders
   to fire; an item leaves the index when its reminder is sent.
 """
@@ -24,7 +26,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import KeysOnlyProjection
 
 from shared.lookup import IndexedStore, Terms, flag, plain, text_key, values
-from shared.store import DataItem, Index, clean, gsi, record_key, tenant_key
+from shared.store import ByUpdate, DataItem, Index, clean, gsi, record_key, tenant_key
 
 DUE_SHARDS = 4
 
@@ -72,6 +74,10 @@ class Record(DataItem):
     by_rank_alt = gsi("by_rank_alt", 7)
     by_time = gsi("by_time", 8)
     by_due = ByDue()
+    by_update = ByUpdate()
+
+    # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
+    synced_kinds = frozenset({"activity", "mass_activity", "marketing", "facility", "contact_order"})
 
     def set_due(self, tenant_id: str, due_iso: str | None) -> None:
         """Put the record in the reminder sweep at `due_iso` (None takes it out)."""

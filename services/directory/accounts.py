@@ -1,5 +1,6 @@
 """Accounts and contacts: commands and queries."""
 
+from datetime import datetime
 from typing import Any
 
 from services.directory import events as ev
@@ -96,11 +97,17 @@ def get_account(caller: Caller, account_id: str) -> Account:
 
 
 def list_accounts(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[Account]:
     """Accounts the caller sees, filtered by at most one of `name` (prefix), `status`, `number`,
     `owner_id`, `class_id` (services/directory/lookup.py)."""
-    return find(caller, "account", Account, cursor, limit, filters, sort, order)
+    return find(caller, "account", Account, cursor, limit, filters, sort, order, updated_since=updated_since)
 
 
 def update_account(caller: Caller, account_id: str, body: AccountUpdate) -> Account:
@@ -203,11 +210,28 @@ def get_contact(caller: Caller, contact_id: str) -> Contact:
 
 
 def list_contacts(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[Contact]:
     """Contacts the caller sees, filtered by at most one of `account_id`, `email`, `phone`, `name`
     (prefix of "last first"), `owner_id`, `class_id` (services/directory/lookup.py)."""
-    return find(caller, "contact", Contact, cursor, limit, filters, sort, order, parent=("account_id", "account"))
+    return find(
+        caller,
+        "contact",
+        Contact,
+        cursor,
+        limit,
+        filters,
+        sort,
+        order,
+        parent=("account_id", "account"),
+        updated_since=updated_since,
+    )
 
 
 def update_contact(caller: Caller, contact_id: str, body: ContactUpdate) -> Contact:

@@ -6,6 +6,7 @@ concurrent changes of one group take turns, and publishes group.updated with the
 after the change in the same transaction.
 """
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -141,10 +142,16 @@ def get_user(caller: Caller, user_id: str) -> User:
 
 
 def list_users(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[User]:
     """The tenant's users, filtered by at most one of `email`, `role`, `group_id`, `name` (prefix)."""
-    return find(caller, "user", User, cursor, limit, filters, sort, order)
+    return find(caller, "user", User, cursor, limit, filters, sort, order, updated_since=updated_since)
 
 
 def me(caller: Caller) -> Me:
@@ -193,9 +200,15 @@ def get_group(caller: Caller, group_id: str) -> Group:
 
 
 def list_groups(
-    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    name: str | None,
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[Group]:
-    return find(caller, "group", Group, cursor, limit, {"name": name}, sort, order)
+    return find(caller, "group", Group, cursor, limit, {"name": name}, sort, order, updated_since=updated_since)
 
 
 # ----------------------------------------------------------------------------- picklists and settings
@@ -243,9 +256,25 @@ def create_classification_type(caller: Caller, body: ClassificationTypeCreate) -
 
 
 def list_classification_types(
-    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    name: str | None,
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[ClassificationType]:
-    return find(caller, "classification_type", ClassificationType, cursor, limit, {"name": name}, sort, order)
+    return find(
+        caller,
+        "classification_type",
+        ClassificationType,
+        cursor,
+        limit,
+        {"name": name},
+        sort,
+        order,
+        updated_since=updated_since,
+    )
 
 
 def get_classification_type(caller: Caller, type_id: str) -> ClassificationType:
@@ -263,10 +292,16 @@ def create_class(caller: Caller, body: ClassCreate) -> Class:
 
 
 def list_classes(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[Class]:
     """Classes, filtered by at most one of `classification_type_id`, `name` (prefix)."""
-    return find(caller, "class", Class, cursor, limit, filters, sort, order)
+    return find(caller, "class", Class, cursor, limit, filters, sort, order, updated_since=updated_since)
 
 
 def get_class(caller: Caller, class_id: str) -> Class:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
@@ -52,7 +53,7 @@ from shared.lookup import (
     values,
 )
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.service import M, kind_page, model_of, partition_page
+from shared.service import M, kind_page, model_of, partition_page, sync_page
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 
 SEARCH = "SEARCH"
@@ -172,6 +173,22 @@ def stage_entries(
 # ----------------------------------------------------------------------------- lists
 
 
+def may_see(caller: Caller, kind: str) -> Callable[[Any], bool] | None:
+    """The permission check of one record (or tombstone) of an owned kind for a caller who does
+    not see them all (None: the caller sees every record of the kind). A record without an owner
+    is shown to nobody so limited."""
+    module = VISIBILITY.get(kind)
+    if module is None or caller.visible_owners(module) is None:  # type: ignore[arg-type]
+        return None
+
+    def visible(record: Any) -> bool:
+        owner = record.data.get("owner")
+        public = bool(record.data.get("public"))
+        return owner is not None and caller.can_read(module, Owner.model_validate(owner), public)  # type: ignore[arg-type]
+
+    return visible
+
+
 def find(
     caller: Caller,
     kind: str,
@@ -182,14 +199,19 @@ def find(
     sort: Sort | None,
     order: Order,
     parent: tuple[str, str] | None = None,
+    updated_since: datetime | None = None,
 ) -> Page[M]:
     """One page of a kind's list with at most one filter (`filters`: parameter -> value as sent;
     `name` a prefix, `owner_id` the owner, the others `EXACT`), sorted by id or by name.
 
     400 naming the parameter: a second filter, or a sort the filter's index does not serve.
     `parent`: (filter parameter, parent kind) of a filter by parent record (`account_id`).
+    `updated_since`: the kernel's sync page (`sync_page`; no filter, sort or order), the permission
+    check asked of each record and tombstone.
     """
-    query = plan(filters, sort, order, prefixes={"name": "name"})
+    query = plan(filters, sort, order, prefixes={"name": "name"}, updated_since=updated_since)
+    if query.since is not None:
+        return sync_page(caller, kind, query.since, cursor, limit, model, visible=may_see(caller, kind))
     desc = query.desc
     module = VISIBILITY.get(kind)
     owners = caller.visible_owners(module) if module else None  # type: ignore[arg-type]

@@ -1,9 +1,10 @@
 """The directory table: pynamodb models and the repository the handlers call.
 
 One item per record, keyed `T#<tenant>#<KIND>#<id>` / `<KIND>`, its fields in a `data` map.
-Four indexes serve every list without a Scan: `by_type` (all records of a kind in a tenant),
+Five indexes serve every list without a Scan: `by_type` (all records of a kind in a tenant),
 `by_owner` (the records one user or group owns), `by_parent` (the contacts of an account,
-the members of a group) and `by_term` (index entries: list filters, names, search terms).
+the members of a group), `by_term` (index entries: list filters, names, search terms) and the
+kernel's `by_update` (records and tombstones by the time of their last write: `updated_since`).
 """
 
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute
 
 from shared.lookup import Entry
-from shared.store import DataItem, DataStore, clean, gsi, record_key, tenant_key
+from shared.store import ByUpdate, DataItem, DataStore, clean, gsi, record_key, tenant_key
 
 __all__ = ["Entry"]
 
@@ -34,6 +35,10 @@ class Record(DataItem):
     by_owner = gsi("by_owner", 2)
     by_parent = gsi("by_parent", 3)
     by_term = gsi("by_term", 4)
+    by_update = ByUpdate()
+
+    # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
+    synced_kinds = frozenset({"account", "contact", "user", "group", "class", "classification_type", "target_group"})
 
 
 @dataclass(frozen=True)

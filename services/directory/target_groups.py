@@ -6,6 +6,7 @@ Hand-added members are read from the group's member items and fetched in batches
 """
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -119,11 +120,18 @@ def get(caller: Caller, group_id: str) -> TargetGroup:
 
 
 def list_groups(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: Sort | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: Sort | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[TargetGroup]:
     """The target groups of the owners the caller sees, filtered by at most one of `name` (prefix)
-    and `owner_id` (services/directory/lookup.py)."""
-    return find(caller, "target_group", TargetGroup, cursor, limit, filters, sort, order)
+    and `owner_id` (services/directory/lookup.py); with `updated_since`, the kernel's sync page
+    (no filter, sort or order)."""
+    return find(caller, "target_group", TargetGroup, cursor, limit, filters, sort, order, updated_since=updated_since)
 
 
 def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGroup:

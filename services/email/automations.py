@@ -153,11 +153,18 @@ def get(caller: Caller, automation_id: str) -> Automation:
 
 
 def list_automations(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, Any], sort: str | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, Any],
+    sort: str | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[Automation]:
     """The automations, filtered by at most one of `name` (prefix, in name order), `active`,
-    `template_id`, `list_type_id` and `target_group_id`."""
-    query = plan(filters, sort, order, prefixes={"name": "name"})
+    `template_id`, `list_type_id` and `target_group_id`; with `updated_since`, the kernel's sync
+    page (no filter, sort or order)."""
+    query = plan(filters, sort, order, prefixes={"name": "name"}, updated_since=updated_since)
     return find(caller, KIND, TERMS[KIND], Automation, cursor, limit, query)
 
 

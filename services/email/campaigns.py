@@ -14,6 +14,7 @@ The other parts of a campaign: sending it now or at a time, pausing, resuming an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from services.email import list_types, stats, templates
@@ -200,13 +201,20 @@ RANGES = {"send_time": ("send_from", "send_to")}
 
 
 def list_campaigns(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, Any], sort: str | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, Any],
+    sort: str | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[Campaign]:
     """The campaigns, filtered by at most one of `name` (prefix, in name order), `status`,
     `template_id`, `list_type_id`, `target_group_id`, `created_by` and the send time's range
     `send_from`/`send_to` (in send time order: the time scheduled, else the time sending started;
-    campaigns with a send time only)."""
-    query = plan(filters, sort, order, prefixes={"name": "name"}, ranges=RANGES)
+    campaigns with a send time only); with `updated_since`, the kernel's sync page (no filter,
+    sort or order)."""
+    query = plan(filters, sort, order, prefixes={"name": "name"}, ranges=RANGES, updated_since=updated_since)
     listed = find(caller, KIND, TERMS[KIND], Campaign, cursor, limit, query, stored_as=STORED_AS)
     for item in listed.items:
         counts = stats.read_counts(caller.tenant, item.id)

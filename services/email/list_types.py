@@ -17,6 +17,7 @@ default that an admin deletes stays deleted.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime
 
 from services.email import stats
 from services.email.domain.list_types import (
@@ -77,11 +78,18 @@ def _record(caller: Caller, list_type_id: str) -> Record:
 
 
 def list_types(
-    caller: Caller, cursor: str | None, limit: int, name: str | None, sort: str | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    name: str | None,
+    sort: str | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[ListType]:
-    """The list types; `name`: those whose name starts so, in name order."""
+    """The list types; `name`: those whose name starts so, in name order; with `updated_since`,
+    the kernel's sync page (no filter, sort or order)."""
     _install_defaults(caller)
-    query = plan({"name": name}, sort, order, prefixes={"name": "name"})
+    query = plan({"name": name}, sort, order, prefixes={"name": "name"}, updated_since=updated_since)
     return find(caller, LIST_TYPE, TERMS[LIST_TYPE], ListType, cursor, limit, query)
 
 

@@ -8,6 +8,8 @@ Records are `T#<tenant>#<KIND>#<id>` / `<KIND>` with their fields in a `data` ma
 - `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / `<id>`: children of a record (a campaign's recipients);
 - `by_term`    gsi4: the index entries of templates, list types, campaigns and automations (the
                 kernel's `shared/lookup.py`): their lists' filters and sort orders (`TERMS`).
+- `by_update`  syncpk/syncsk (the kernel's, shared/store.py): `T#<t>#<KIND>` / `<last write>#<id>`: the
+                records of `synced_kinds` and their tombstones, for `updated_since`.
 """
 
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute
 
 from shared.lookup import IndexedStore, Terms, flag, plain, text_key, values
-from shared.store import DataItem, gsi
+from shared.store import ByUpdate, DataItem, gsi
 
 
 class Record(DataItem):
@@ -34,6 +36,10 @@ class Record(DataItem):
     by_contact = gsi("by_contact", 2)
     by_parent = gsi("by_parent", 3)
     by_term = gsi("by_term", 4)
+    by_update = ByUpdate()
+
+    # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
+    synced_kinds = frozenset({"template", "campaign", "list_type", "automation"})
 
 
 def _name(data: Any) -> str:

@@ -9,6 +9,8 @@ over a limit is a 422 naming the part. Templates are shared by the tenant's user
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.email import recipients
 from services.email.domain.templates import (
     PreviewRequest,
@@ -86,10 +88,17 @@ def delete_template(caller: Caller, template_id: str) -> None:
 
 
 def list_templates(
-    caller: Caller, cursor: str | None, limit: int, filters: dict[str, str | None], sort: str | None, order: Order
+    caller: Caller,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, str | None],
+    sort: str | None,
+    order: Order,
+    updated_since: datetime | None = None,
 ) -> Page[TemplateSummary]:
-    """The templates, filtered by at most one of `name` (prefix, in name order) and `created_by`."""
-    query = plan(filters, sort, order, prefixes={"name": "name"})
+    """The templates, filtered by at most one of `name` (prefix, in name order) and `created_by`;
+    with `updated_since`, the kernel's sync page (no filter, sort or order)."""
+    query = plan(filters, sort, order, prefixes={"name": "name"}, updated_since=updated_since)
     return find(caller, TEMPLATE, TERMS[TEMPLATE], TemplateSummary, cursor, limit, query)
 
 

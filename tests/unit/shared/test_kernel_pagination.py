@@ -73,6 +73,18 @@ def test_page_model() -> None:
     assert page.model_dump() == {"items": [1, 2], "next_cursor": None}
 
 
+def test_a_page_names_deletions_only_when_asked_for_changes() -> None:
+    """`deleted` is in a sync answer (`updated_since`), even empty, and in no other list's answer."""
+    from shared.pagination import Deleted
+
+    assert "deleted" not in Page[int](items=[1]).model_dump_json()
+    gone = Deleted(id="01J", deleted=True, deleted_at="2026-12-05T08:00:00Z")  # type: ignore[arg-type]
+    assert Page[int](items=[], deleted=[gone]).model_dump(mode="json")["deleted"] == [
+        {"id": "01J", "deleted": True, "deleted_at": "2026-12-05T08:00:00Z"}
+    ]
+    assert Page[int](items=[], deleted=[]).model_dump()["deleted"] == []
+
+
 # ----------------------------------------------------------------------------- filtered partition pages
 
 

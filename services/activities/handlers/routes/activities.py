@@ -24,7 +24,18 @@ from services.activities.handlers.common import caller
 from shared import bulk
 from shared.errors import BadRequest, FieldError
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import MAX_ITEMS, Cursor, Id, IdItem, Limit, OptCodeQuery, OptIdQuery, located, no_content
+from shared.routes import (
+    MAX_ITEMS,
+    Cursor,
+    Id,
+    IdItem,
+    Limit,
+    OptCodeQuery,
+    OptIdQuery,
+    UpdatedSince,
+    located,
+    no_content,
+)
 
 router = APIGatewayHttpRouter()
 
@@ -78,13 +89,14 @@ def list_activities(
     sort: Sort = None,
     order: Order = None,
     ids: Ids = None,
+    updated_since: UpdatedSince = None,
 ) -> Page[ActivitySummary]:
     """The tenant's activities: a contact's, an account's (owner_id, type narrow them), an owner's or
     a type's, or all, in time order (newest first) within from/to; or those of `ids`. A combination
     no index serves is a 400 naming the parameter (type with owner_id needs contact_id or account_id;
     sort=id takes no filter). Items are summaries: no description, memos or attachments (each
     activity's own GET has them)."""
-    flt = activities.ListFilter(owner_id, contact_id, account_id, type, from_, to, sort, order)
+    flt = activities.ListFilter(owner_id, contact_id, account_id, type, from_, to, sort, order, updated_since)
     if ids is not None:
         others = {"cursor": cursor, **{k: v for k, v in vars(flt).items() if v is not None}}
         for name, value in others.items():
@@ -95,7 +107,7 @@ def list_activities(
                         FieldError(
                             field=f"query.{_PARAMETER.get(name, name)}",
                             message="not with ids",
-                            code="unsupported_filter",
+                            code="unsupported_combination",
                         )
                     ],
                 )

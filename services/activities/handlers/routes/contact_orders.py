@@ -20,7 +20,7 @@ from services.activities.domain.contact_orders import (
 )
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptCodeQuery, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Limit, OptCodeQuery, OptIdQuery, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -47,6 +47,7 @@ def list_orders(
     closed: OptBoolQuery = None,
     planned_from: OptDateQuery = None,
     planned_to: OptDateQuery = None,
+    updated_since: UpdatedSince = None,
 ) -> Page[ContactOrderSummary]:
     """Open orders first (by planned date, or running number by tenant setting), closed ones last.
 
@@ -62,7 +63,8 @@ def list_orders(
         planned_from=planned_from,
         planned_to=planned_to,
     )
-    return summaries(order_lists.list_orders(caller(router), filters, cursor, limit, favourite_id), ContactOrderSummary)
+    page = order_lists.list_orders(caller(router), filters, cursor, limit, favourite_id, updated_since)
+    return summaries(page, ContactOrderSummary)
 
 
 @router.get("/contact-orders/<order_id>")

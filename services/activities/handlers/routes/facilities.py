@@ -9,16 +9,19 @@ from services.activities import facilities
 from services.activities.domain.facilities import Facility, FacilityCreate
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Limit, OptIdQuery
+from shared.routes import Cursor, Limit, OptIdQuery, UpdatedSince
 
 router = APIGatewayHttpRouter()
 
 
 @router.get("/contact-orders/facilities")
 def list_facilities(
-    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, account_id: OptIdQuery = None
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    account_id: OptIdQuery = None,
+    updated_since: UpdatedSince = None,
 ) -> Page[Facility]:
-    return facilities.list_facilities(caller(router), cursor, limit, account_id)
+    return facilities.list_facilities(caller(router), cursor, limit, account_id, updated_since)
 
 
 @router.post("/contact-orders/facilities", status_code=201)

@@ -19,7 +19,7 @@ from services.activities.domain.marketing import (
 )
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Limit, OptIdQuery, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -59,12 +59,21 @@ def list_marketing_activities(
     to: Annotated[
         AwareDatetime | None, Query(description="Before this, with a zone (needs contact_id or account_id)")
     ] = None,
+    updated_since: UpdatedSince = None,
 ) -> Page[MarketingActivitySummary]:
     """A person's or an account's marketing activities newest first (of a type, within from/to), or
     the tenant's by newest id; type, from and to without contact_id or account_id are a 400. Items
     are summaries without the note (each one's own GET has it)."""
     page = marketing.list_activities(
-        caller(router), cursor, limit, contact_id, account_id, type_=type, start=from_, end=to
+        caller(router),
+        cursor,
+        limit,
+        contact_id,
+        account_id,
+        type_=type,
+        start=from_,
+        end=to,
+        updated_since=updated_since,
     )
     return summaries(page, MarketingActivitySummary)
 

@@ -12,7 +12,18 @@ from services.activities import mass
 from services.activities.domain.mass import MassActivity, MassActivityCreate, MassActivityUpdate, MassRun
 from services.activities.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, OptIdQuery, Order, SortByName, no_content
+from shared.routes import (
+    ID_PATTERN,
+    Cursor,
+    Id,
+    Limit,
+    NamePrefix,
+    OptIdQuery,
+    Order,
+    SortByName,
+    UpdatedSince,
+    no_content,
+)
 
 router = APIGatewayHttpRouter()
 
@@ -32,6 +43,7 @@ def list_mass_activities(
     created_by: Annotated[str | None, Query(pattern=ID_PATTERN, description="The ones this user made")] = None,
     sort: SortByName = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[MassActivity]:
     filters = {
         "name": name,
@@ -39,7 +51,7 @@ def list_mass_activities(
         "target_group_id": target_group_id,
         "created_by": created_by,
     }
-    return mass.list_mass_activities(caller(router), cursor, limit, filters, sort, order)
+    return mass.list_mass_activities(caller(router), cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/mass-activities/<mass_activity_id>")

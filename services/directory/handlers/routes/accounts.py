@@ -12,7 +12,7 @@ from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_content
 from shared.types import CODE_PATTERN
 
 router = APIGatewayHttpRouter()
@@ -46,6 +46,7 @@ def list_accounts(
     class_id: OptIdQuery = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[Account]:
     """At most one filter (a second is a 400 `unsupported_combination` naming it); `ids` takes no other
     parameter but `limit`."""
@@ -53,8 +54,8 @@ def list_accounts(
     filters = {"name": name, "status": status, "number": number, "owner_id": owner_id, "class_id": class_id}
     if ids is not None:
         others = {**filters, "cursor": cursor, "sort": sort, "order": None if order == "asc" else order}
-        return lookup.read_many(who, "account", ids, Account, others)
-    return accounts.list_accounts(who, cursor, limit, filters, sort, order)
+        return lookup.read_many(who, "account", ids, Account, {**others, "updated_since": updated_since})
+    return accounts.list_accounts(who, cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/accounts/<account_id>")

@@ -10,7 +10,7 @@ from services.directory.domain.models import Class, ClassCreate, ClassificationT
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery
+from shared.routes import Cursor, Id, Limit, OptIdQuery, UpdatedSince
 
 router = APIGatewayHttpRouter()
 
@@ -27,8 +27,9 @@ def list_classification_types(
     name: NamePrefix = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[ClassificationType]:
-    return admin.list_classification_types(caller(router), cursor, limit, name, sort, order)
+    return admin.list_classification_types(caller(router), cursor, limit, name, sort, order, updated_since)
 
 
 @router.get("/classification-types/<type_id>")
@@ -49,10 +50,11 @@ def list_classes(
     name: NamePrefix = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[Class]:
     """At most one filter (a second is a 400 `unsupported_combination` naming it)."""
     filters = {"classification_type_id": classification_type_id, "name": name}
-    return admin.list_classes(caller(router), cursor, limit, filters, sort, order)
+    return admin.list_classes(caller(router), cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/classes/<class_id>")

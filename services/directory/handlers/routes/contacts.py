@@ -12,7 +12,7 @@ from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -52,6 +52,7 @@ def list_contacts(
     class_id: OptIdQuery = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[Contact]:
     """At most one filter (a second is a 400 `unsupported_combination` naming it); `ids` takes no other
     parameter but `limit`. `name` is the start of "last_name first_name"."""
@@ -66,8 +67,8 @@ def list_contacts(
     }
     if ids is not None:
         others = {**filters, "cursor": cursor, "sort": sort, "order": None if order == "asc" else order}
-        return lookup.read_many(who, "contact", ids, Contact, others)
-    return accounts.list_contacts(who, cursor, limit, filters, sort, order)
+        return lookup.read_many(who, "contact", ids, Contact, {**others, "updated_since": updated_since})
+    return accounts.list_contacts(who, cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/contacts/<contact_id>")

@@ -10,7 +10,7 @@ from services.directory.domain.models import Group, GroupCreate
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit
+from shared.routes import Cursor, Id, Limit, UpdatedSince
 
 router = APIGatewayHttpRouter()
 
@@ -27,8 +27,9 @@ def list_groups(
     name: NamePrefix = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[Group]:
-    return admin.list_groups(caller(router), cursor, limit, name, sort, order)
+    return admin.list_groups(caller(router), cursor, limit, name, sort, order, updated_since)
 
 
 @router.get("/groups/<group_id>")

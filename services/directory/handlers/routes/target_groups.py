@@ -17,7 +17,7 @@ from services.directory.domain.conditions import (
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptIdQuery, no_content
+from shared.routes import Cursor, Id, Limit, OptIdQuery, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -35,10 +35,11 @@ def list_target_groups(
     owner_id: OptIdQuery = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[TargetGroupSummary]:
     """Target groups without their description and conditions (each group's own GET has them)."""
     filters = {"name": name, "owner_id": owner_id}
-    listed = target_groups.list_groups(caller(router), cursor, limit, filters, sort, order)
+    listed = target_groups.list_groups(caller(router), cursor, limit, filters, sort, order, updated_since)
     return summaries(listed, TargetGroupSummary)
 
 

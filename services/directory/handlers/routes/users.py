@@ -10,7 +10,7 @@ from services.directory.domain.models import Me, Role, User, UserCreate, UserUpd
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery, answers
+from shared.routes import Cursor, Id, Limit, OptIdQuery, UpdatedSince, answers
 
 router = APIGatewayHttpRouter()
 
@@ -30,10 +30,11 @@ def list_users(
     name: NamePrefix = None,
     sort: Sort = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[User]:
     """At most one filter (a second is a 400 `unsupported_combination` naming it)."""
     filters = {"email": email, "role": role.value if role else None, "group_id": group_id, "name": name}
-    return admin.list_users(caller(router), cursor, limit, filters, sort, order)
+    return admin.list_users(caller(router), cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/me")

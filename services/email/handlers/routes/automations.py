@@ -11,7 +11,7 @@ from services.email import automations
 from services.email.domain.automations import Automation, AutomationCreate, AutomationPatch, AutomationRun
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, NamePrefix, OptIdQuery, Order, SortByName, no_content
+from shared.routes import Cursor, Id, Limit, NamePrefix, OptIdQuery, Order, SortByName, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -27,6 +27,7 @@ def list_automations(
     target_group_id: OptIdQuery = None,
     sort: SortByName = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[Automation]:
     filters = {
         "name": name,
@@ -35,7 +36,7 @@ def list_automations(
         "list_type_id": list_type_id,
         "target_group_id": target_group_id,
     }
-    return automations.list_automations(caller(router), cursor, limit, filters, sort, order)
+    return automations.list_automations(caller(router), cursor, limit, filters, sort, order, updated_since)
 
 
 @router.post("/email/automations", status_code=201)

@@ -13,7 +13,7 @@ from services.email.domain.campaigns import Campaign, CampaignCreate, CampaignSt
 from services.email.handlers.common import caller
 from shared import clock
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, OptIdQuery, Order, no_content
+from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, OptIdQuery, Order, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -50,6 +50,7 @@ def list_campaigns(
         ),
     ] = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[Campaign]:
     filters = {
         "name": name,
@@ -61,7 +62,7 @@ def list_campaigns(
         "send_from": clock.iso(send_from) if send_from else None,
         "send_to": clock.iso(send_to) if send_to else None,
     }
-    return campaigns.list_campaigns(caller(router), cursor, limit, filters, sort, order)
+    return campaigns.list_campaigns(caller(router), cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/campaigns/<campaign_id>")

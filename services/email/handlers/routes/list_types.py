@@ -17,7 +17,7 @@ from services.email.domain.list_types import (
 )
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, NamePrefix, Order, SortByName, no_content
+from shared.routes import Cursor, Id, Limit, NamePrefix, Order, SortByName, UpdatedSince, no_content
 from shared.types import Email
 
 router = APIGatewayHttpRouter()
@@ -32,9 +32,11 @@ def list_list_types(
     name: NamePrefix = None,
     sort: SortByName = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[ListTypeSummary]:
     """List types without their description (each list type's own GET has it)."""
-    return summaries(list_types.list_types(caller(router), cursor, limit, name, sort, order), ListTypeSummary)
+    listed = list_types.list_types(caller(router), cursor, limit, name, sort, order, updated_since)
+    return summaries(listed, ListTypeSummary)
 
 
 @router.post("/email/list-types", status_code=201)

@@ -17,7 +17,7 @@ from services.email.domain.templates import (
 )
 from services.email.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, Order, SortByName, no_content
+from shared.routes import ID_PATTERN, Cursor, Id, Limit, NamePrefix, Order, SortByName, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -35,10 +35,11 @@ def list_templates(
     created_by: Annotated[str | None, Query(pattern=ID_PATTERN, description="The templates this user made")] = None,
     sort: SortByName = None,
     order: Order = "asc",
+    updated_since: UpdatedSince = None,
 ) -> Page[TemplateSummary]:
     """The templates, without their HTML and text (each template's own GET has them)."""
     filters = {"name": name, "created_by": created_by}
-    return templates.list_templates(caller(router), cursor, limit, filters, sort, order)
+    return templates.list_templates(caller(router), cursor, limit, filters, sort, order, updated_since)
 
 
 @router.get("/email/templates/<template_id>")
