@@ -23,12 +23,30 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from infra import dev_mail
+from infra.functions import Functions
+from infra.schedules import ScheduleRunner
+from infra.template import Stack
 
-if TYPE_CHECKING:
-    from infra.runtime import LocalRuntime
+
+class LocalRuntime(Protocol):
+    """What the panels read of the running stack: infra.runtime.LocalRuntime, which serves this
+    page and so is not imported here."""
+
+    stack: Stack | None
+    functions: Functions | None
+    schedules: ScheduleRunner | None
+
+    @property
+    def mail_dir(self) -> Path | None: ...
+
+    def events(self, limit: int | None = 50) -> list[dict[str, Any]]: ...
+
+    def cached_client(self, service: str) -> Any: ...
+
 
 POLL_MS = 1500
 EVENTS_SHOWN = 30

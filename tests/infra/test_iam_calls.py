@@ -143,7 +143,10 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     # the paging helpers query the index their caller passes
     ("shared.service.partition_page", "query"): QUERY_AN_INDEX,
     ("shared.service._merged_page", "query"): QUERY_AN_INDEX,
-    ("shared.service._filtered_page", "query"): QUERY_AN_INDEX,
+    ("shared.service._filtered_records", "query"): QUERY_AN_INDEX,
+    # `kontakt tenant reindex` (an operator's credentials): the model it is given, its by_type index
+    ("shared.store.resync", "query"): (("dynamodb", "Query", "by_type"),),
+    ("shared.store.resync", "update_item"): UPDATE,
     # UnitOfWork stages each write as a lambda on the transaction it commits (per item in IAM)
     ("shared.store.UnitOfWork.save", "save"): PUT,
     ("shared.store.UnitOfWork.publish", "save"): PUT,
@@ -172,25 +175,6 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.conventions.with_headers", "update"): NOT_AWS,
     ("shared.ratelimit.document", "update"): NOT_AWS,
 }
-BUILTINS = {
-    "dict",
-    "set",
-    "list",
-    "frozenset",
-    "tuple",
-    "str",
-    "int",
-    "float",
-    "bool",
-    "bytes",
-    "sorted",
-    "defaultdict",
-    "Counter",
-}
-WRAPPERS = {"Iterator", "Generator", "Optional", "ContextManager", "AbstractContextManager", "type", "Type"}
-UNTYPED = {"typing.Any", "object", "typing.TypeVar"}  # annotations that say nothing of the receiver
-PACKAGES = ("shared.", "services.")
-PASS_ROLE = Request("iam:PassRole", "*", {"iam:PassedToService": "scheduler.amazonaws.com"})
 
 
 # ("client", service) | ("model", cls) | ("index", cls, name) | ("item", cls) | ("batch",) | ("tx",)
