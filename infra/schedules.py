@@ -135,11 +135,31 @@ def next_fire(expression: str, after: datetime, timezone: str = "UTC") -> dateti
     return found.astimezone(UTC) if found else None
 
 
+def _rate_period(expression: str) -> timedelta | None:
+    """A rate() expression's period (None for at() and cron())."""
+    match = re.fullmatch(r"rate\((\d+) (\w+)\)", expression.strip())
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]]) if match else None
+
+
 def _latest_due(expression: str, timezone: str, created: datetime, now: datetime) -> datetime | None:
     """The schedule's latest firing due by `now`, or its first when none is (counted from `created`)."""
     due = next_fire(expression, created, timezone)
+    period = _rate_period(expression)
+    if period is not None and due is not None and due <= now:
+        # Counted, not stepped: a test fires moments years ahead, millions of minutes for rate(1 minute).
+        return due + ((now - due) // period) * period
     while due is not None and (following := next_fire(expression, due, timezone)) is not None and following <= now:
         due = following
+    return due
+
+
+def _first_after(expression: str, due: datetime | None, now: datetime, timezone: str) -> datetime | None:
+    """The first firing after `now`, stepping on from `due` (a firing): missed firings coalesce."""
+    period = _rate_period(expression)
+    if period is not None and due is not None and due <= now:
+        return due + ((now - due) // period + 1) * period
+    while due is not None and due <= now:
+        due = next_fire(expression, due, timezone)
     return due
 
 
@@ -226,8 +246,7 @@ class ScheduleRunner(Pump):
             return None
         scheduled = state.next_due
         state.next_due = next_fire(expression, now if not expression.startswith("rate") else state.next_due, timezone)
-        while state.next_due is not None and state.next_due <= now:  # coalesce missed rate() firings
-            state.next_due = next_fire(expression, state.next_due, timezone)
+        state.next_due = _first_after(expression, state.next_due, now, timezone)  # coalesce missed rate() firings
         return scheduled
 
     def _fire_template(self, schedule: Schedule, now: datetime) -> None:

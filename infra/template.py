@@ -7,7 +7,9 @@ template's wiring by hand.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -320,7 +322,9 @@ def find_project_root(start: Path | None = None) -> Path:
 
 
 # The SAM transform takes 1 to 2 s; a test process translates the same template a dozen times
-# (test modules, each runtime it starts): kept per template text, handed out as copies.
+# (test modules, each runtime it starts): kept per template text, handed out as copies. Across
+# processes (each `kontakt dev`, each test worker) the result is kept on disk, by the template's
+# text and the translator's version: what the transform makes depends on nothing else.
 _translated: dict[tuple[Path, str], TranslatedTemplate] = {}
 
 
@@ -330,8 +334,44 @@ def translate(project_root: Path) -> TranslatedTemplate:
     text = path.read_text()
     key = (Path(project_root), text)
     if key not in _translated:
-        _translated[key] = _translate(Path(project_root), path, text)
+        _translated[key] = _cached_translation(Path(project_root), path, text)
     return copy.deepcopy(_translated[key])
+
+
+def _cache_file(text: str) -> Path:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{version('aws-sam-translator')}\n{text}".encode()).hexdigest()[:32]
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return home / "kontakt" / f"sam-{digest}.json"
+
+
+def _cached_translation(project_root: Path, path: Path, text: str) -> TranslatedTemplate:
+    cache = _cache_file(text)
+    try:
+        kept = json.loads(cache.read_text())
+        return TranslatedTemplate(
+            project_root, kept["resources"], kept["parameters"], kept["conditions"], kept["code_dirs"]
+        )
+    except (OSError, ValueError, KeyError):
+        pass
+    translated = _translate(project_root, path, text)
+    kept = {
+        "resources": translated.resources,
+        "parameters": translated.parameters,
+        "conditions": translated.conditions,
+        "code_dirs": translated.code_dirs,
+    }
+    try:
+        written = json.dumps(kept)
+        if json.loads(written) == kept:  # only what JSON keeps whole
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            partial.write_text(written)
+            os.replace(partial, cache)  # whole or not at all, whichever process writes it
+    except (OSError, TypeError, ValueError):
+        pass  # no cache: the next process translates again
+    return translated
 
 
 def _translate(project_root: Path, path: Path, text: str) -> TranslatedTemplate:

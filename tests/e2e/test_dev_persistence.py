@@ -1,10 +1,14 @@
-"""`kontakt dev` keeps its data across restarts [issue 17 "Data survives a restart"].
+"""`kontakt dev` as a developer runs it: its data across restarts [issue 17 "Data survives a
+restart"] and its console.
 
-`kontakt dev` runs as a developer runs it (a process of its own, in a project folder whose
-`.kontakt/` is this test's: the folder links to the repository's files), with its default state
-folder `.kontakt/state`. A record made over HTTP and a mail's unsubscribe link work after a Ctrl-C
-and a restart; a record made before a SIGKILL (after one snapshot interval) is there after a
-restart; `--fresh` starts empty. The tests run in order and share the folder.
+`kontakt dev` runs as a process of its own, in a project folder whose `.kontakt/` is this test's
+(the folder links to the repository's files), with its default state folder `.kontakt/state`. A
+record made over HTTP and a mail's unsubscribe link work after a Ctrl-C and a restart; a record
+made before a SIGKILL (after one snapshot interval) is there after a restart; `--fresh` starts
+empty. That last run then shows its console as a person meets it (a few requests, an event
+consumed, an event a consumer fails on, a Ctrl-C) and `kontakt logs` reads its functions' logs:
+one start of `kontakt dev` fewer than a console test of its own (docs/testing.md). The tests run
+in order and share the folder.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,7 @@ import boto3
 import pytest
 import requests
 
+from infra.cli import main
 from infra.emulator import FAKE_CREDENTIALS, free_port
 from infra.template import REGION
 from tests.e2e.conftest import PROJECT_ROOT
@@ -37,6 +45,13 @@ INTERVAL = 0.5  # --snapshot-interval: seconds a crash may lose
 STARTUP_SECONDS = 120
 # The banner's user: its token is made at the start already (and kept), so asking for it costs nothing.
 TENANT, USER = "demo", "demo-admin"
+TIME = r"\d\d:\d\d:\d\d\.\d{3}"
+# `HH:MM:SS.mmm  <function>  <what>  <status>  <ms> ms[  cold][  <why the gateway answered>]`
+INVOCATION = re.compile(
+    rf"^{TIME}  (?P<function>\(gateway\)|[A-Za-z]+)\s+(?P<what>.+?)\s+"
+    r"(?P<status>\d{3}|ok|failed|\d+/\d+ failed)\s+(?P<ms>\d+) ms(?:  cold)?(?:  (?P<reason>[a-z ]+))?$"
+)
+NOTE = re.compile(r"^ {16}(?P<kind>warning|error): (?P<text>.+)$")
 
 
 class Dev:
@@ -56,9 +71,12 @@ class Dev:
         self.runs += 1
         log = open(self.root / f"dev-{self.runs}.log", "wb")  # noqa: SIM115  (the process writes it)
         command = [sys.executable, "-m", "infra.cli", "dev", "--port", str(self.port), "--no-demo"]
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the console's lines as it writes them
+        environment.pop("KONTAKT_LOG_DIR", None)  # the functions' logs in the folder's .kontakt/logs
         self.process = subprocess.Popen(
             [*command, "--snapshot-interval", str(INTERVAL), *flags],
             cwd=self.root,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its emulator and function workers: one group to clean up
@@ -84,6 +102,23 @@ class Dev:
         """The console of the last run (its last `tail` characters)."""
         return (self.root / f"dev-{self.runs}.log").read_text(errors="replace")[-tail:]
 
+    def lines(self) -> list[str]:
+        """The console of the last run, whole lines only."""
+        text = (self.root / f"dev-{self.runs}.log").read_text(errors="replace")
+        return text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        """The first console line of the last run matching `pattern`, once the process has written it."""
+        deadline = time.monotonic() + timeout
+        compiled = re.compile(pattern)
+        while True:
+            found = next((m for m in map(compiled.search, self.lines()) if m), None)
+            if found:
+                return found
+            exited = self.process is None or self.process.poll() is not None
+            assert not exited and time.monotonic() < deadline, f"no line matching {pattern!r} in:\n{self.log(10**5)}"
+            time.sleep(0.05)
+
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
         return requests.request(method, f"{self.api_url}{path}", headers=headers, timeout=60, **kwargs)
@@ -94,6 +129,14 @@ class Dev:
         os.killpg(self.process.pid, signal.SIGINT)
         assert self.process.wait(60) == 0, self.log()
         self._clean_up()
+
+    def interrupt(self) -> int:
+        """Ctrl-C to `kontakt dev` alone (as the console test's terminal would): its exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(60)
+        self._clean_up()
+        return code
 
     def kill(self) -> None:
         assert self.process is not None
@@ -239,3 +282,150 @@ def test_fresh_starts_empty(dev: Dev) -> None:
     assert "loaded the saved state" not in dev.log(tail=10**7)
     listed = dev.request("GET", "/accounts")
     assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+
+
+# ---------------------------------------------------------------- the console of the last (fresh) run
+
+
+@dataclass
+class Output:
+    """A process and the lines it printed so far (read by a thread of its own)."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self.changed:
+                self.lines.append(line.rstrip("\n"))
+                self.changed.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        compiled = re.compile(pattern)
+        with self.changed:
+            while True:
+                for line in self.lines:
+                    found = compiled.search(line)
+                    if found:
+                        return found
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None:
+                    raise AssertionError(f"no line matching {pattern!r} in:\n" + "\n".join(self.lines))
+                self.changed.wait(min(left, 1))
+
+
+def _kontakt(root: Path, *args: str) -> subprocess.Popen[str]:
+    """`kontakt ARGS` run in `root`, its stderr in its stdout."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    environment.pop("KONTAKT_LOG_DIR", None)
+    command = [sys.executable, "-m", "infra.cli", *args]
+    return subprocess.Popen(
+        command, cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _event_bus(root: Path) -> str:
+    """The stack's bus, as the functions' environment names it (template.yaml's EventBus)."""
+    from infra.template import load_stack
+
+    stack = load_stack(root, {"Stage": "dev"})
+    return next(iter(stack.buses.values())).name
+
+
+def test_console_shows_one_short_line_per_request_and_invocation(
+    dev: Dev, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if dev.process is None:
+        dev.start("--fresh")
+    root = dev.root
+    token = dev.wait_for(r"export TOKEN=(\S+)", STARTUP_SECONDS)[1]
+    dev.wait_for("Ctrl-C to stop.")
+    running = json.loads((root / ".kontakt" / "dev.json").read_text())
+    follower = Output(_kontakt(root, "logs", "ActivitiesConsumerFunction", "--follow"))
+    api, headers = running["api_url"], {"Authorization": f"Bearer {token}"}
+
+    assert requests.get(f"{api}/contacts", headers=headers, timeout=60).status_code == 200
+    unknown = f"01{uuid.uuid4().hex[:24].upper()}"
+    assert requests.get(f"{api}/contacts/{unknown}", headers=headers, timeout=60).status_code == 404
+    assert requests.get(f"{api}/contacts", timeout=60).status_code == 401
+    created = requests.post(f"{api}/accounts", json={"name": "Console Oy"}, headers=headers, timeout=60)
+    assert created.status_code == 201
+    dev.wait_for(r"ActivitiesConsumerFunction\s+account\.created\s+ok")
+    try:  # `kontakt logs --follow` prints the lines as the function writes them
+        follower.wait_for(r'"message":"event applied".*"event_type":"account.created"', timeout=20)
+    finally:
+        follower.process.kill()
+
+    # An event consumers cannot apply: the account event again, as another event, without its data.
+    event = next(
+        e for e in requests.get(f"{api}/dev/events", timeout=10).json() if e["detail-type"] == "account.created"
+    )
+    correlation = f"console-{uuid.uuid4().hex[:8]}"
+    broken = {**event["detail"], "id": f"01{uuid.uuid4().hex[:24].upper()}", "correlation_id": correlation, "data": {}}
+    bus = boto3.client("events", endpoint_url=running["aws_endpoint"], region_name=REGION, **FAKE_CREDENTIALS)
+    entry = {"Source": event["source"], "DetailType": "account.created", "Detail": json.dumps(broken)}
+    assert bus.put_events(Entries=[{**entry, "EventBusName": _event_bus(root)}])["FailedEntryCount"] == 0
+    dev.wait_for(rf"error: .*\(correlation id {correlation}\)")
+    for consumer in ("ActivitiesConsumerFunction", "EmailConsumerFunction"):  # one may still start cold
+        dev.wait_for(rf"^{TIME}  {consumer}\s+account\.created\s+failed")
+
+    assert dev.interrupt() == 0
+    lines = dev.lines()
+    console = [m for m in map(INVOCATION.match, lines) if m]
+    seen = {(m["function"], m["what"], m["status"]) for m in console}
+    assert ("DirectoryApiFunction", "GET /contacts", "200") in seen
+    # A long path is cut to the column's width.
+    assert ("DirectoryApiFunction", f"GET /contacts/{unknown}"[:35] + "…", "404") in seen
+    # The function, not the gateway, answers a missing token (shared/auth.py: no authorizer).
+    assert ("DirectoryApiFunction", "GET /contacts", "401") in seen
+    assert ("DirectoryApiFunction", "POST /accounts", "201") in seen
+    assert any(m["function"] == "DirectoryPublisherFunction" and m["what"].startswith("publish ") for m in console)
+    # The batch of one failed whole (the batch processor then fails the invocation).
+    failed = {m["function"] for m in console if m["what"] == "account.created" and m["status"] == "failed"}
+    assert failed == {"ActivitiesConsumerFunction", "EmailConsumerFunction"}, "\n".join(lines)
+
+    notes = [m for m in map(NOTE.match, lines) if m]
+    errors = [n["text"] for n in notes if n["kind"] == "error"]
+    assert len(errors) == 2 and all(f"(correlation id {correlation})" in e for e in errors), errors
+    assert all(e.startswith("event failed: ValidationError: ") for e in errors), errors
+    assert all("-> kontakt logs " in e for e in errors)
+    warnings = [n["text"] for n in notes if n["kind"] == "warning"]
+    assert len(warnings) == len(set(warnings)), warnings  # each distinct warning once
+
+    # No JSON log lines, no metrics warning, no SES GetAccount failure: the whole console is ours.
+    assert not [line for line in lines if line.lstrip().startswith("{")]
+    text = "\n".join(lines)
+    for unwanted in ("No application metrics", "GetAccount", "send quota unreadable", "Traceback", '"level"'):
+        assert unwanted not in text
+    ours = (
+        INVOCATION,
+        NOTE,
+        re.compile(rf"^{TIME}  \S"),
+        re.compile(r"^(\s.*|Kontakt is running\.|Bearer.*|Ctrl-C.*)?$"),
+    )
+    strays = [line for line in lines if not any(p.match(line) for p in ours) and line != "stopping ..."]
+    assert not strays, strays
+    assert all(len(m.group(0)) <= 120 for m in console), "a console line is longer than 120 characters"
+
+    # `kontakt logs`: the function's full JSON log (here the consumer's, which applied the event).
+    monkeypatch.chdir(root)
+    assert main(["logs", "ActivitiesConsumerFunction"]) == 0
+    shown = capsys.readouterr().out
+    records = [json.loads(line) for line in shown.splitlines() if line.startswith("{")]
+    applied = [r for r in records if r.get("message") == "event applied" and r.get("event_type") == "account.created"]
+    assert applied and applied[0]["service"] == "activities-consumer"
+    assert [r for r in records if r.get("level") == "ERROR" and r.get("correlation_id") == correlation]
+    assert re.search(r"^REPORT RequestId: \S+\tDuration: [\d.]+ ms", shown, re.MULTILINE)  # as Lambda writes
+    assert main(["logs", "directoryapi", "--lines", "3"]) == 0  # any case, "Function" optional
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+    assert main(["logs", "NoSuchFunction"]) == 2
+    unknown_name = capsys.readouterr().err
+    assert "no function 'NoSuchFunction'" in unknown_name
+    assert "  DirectoryApiFunction" in unknown_name and "  EmailSenderFunction" in unknown_name

@@ -27,6 +27,7 @@ from infra.template import Function, build_stack, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / build.LOCK_FILE
+pytestmark = pytest.mark.heavy  # a build and a fresh interpreter per function: 1.5 min of one worker
 
 # The wheel tags `pip install --platform manylinux2014_aarch64 --python-version 3.12` accepts.
 _PLATFORMS = ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]

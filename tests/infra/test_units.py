@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,10 +11,11 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from infra import schedules
 from infra.gateway import Gateway, RouteTable, claim_text
 from infra.pumps import describe_message
-from infra.schedules import ScheduleExpressionError, next_fire, with_context
-from infra.template import Route
+from infra.schedules import ScheduleExpressionError, ScheduleRunner, next_fire, with_context
+from infra.template import Route, Schedule
 
 
 def test_claims_render_like_the_http_api_authorizer() -> None:
@@ -62,6 +63,31 @@ def test_schedule_expressions() -> None:
     assert helsinki == datetime(2026, 1, 2, 7, 0, tzinfo=UTC)
     with pytest.raises(ScheduleExpressionError):
         next_fire("cron(0 9 L * ? *)", start)
+
+
+def test_a_rate_schedule_fired_years_ahead_counts_its_missed_firings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test fires schedules years ahead (`stack.fire_schedules`): the stack's rate(1 minute) sweep
+    fires once, and is due again a minute later, without a step per missed minute (millions)."""
+    queue_arn = "arn:aws:sqs:eu-north-1:123456789012:jobs"
+    sweep = Schedule("Sweep", "sweep", "arn:sweep", "rate(1 minute)", "UTC", True, queue_arn, None, "{}", "scheduler")
+    sent: list[str] = []
+    stack = SimpleNamespace(schedules={"Sweep": sweep}, queue_by_arn=lambda arn: SimpleNamespace(url="jobs"))
+    sqs = SimpleNamespace(send_message=lambda QueueUrl, MessageBody: sent.append(QueueUrl))
+    paginator = SimpleNamespace(paginate=lambda: [{"Schedules": []}])
+    scheduler = SimpleNamespace(get_paginator=lambda name: paginator)
+    started = datetime(2026, 12, 5, 9, 0, 7, tzinfo=UTC)
+    runner = ScheduleRunner(stack, scheduler, sqs, invoke=lambda *_: None, started=started)  # type: ignore[arg-type]
+    steps = []
+    monkeypatch.setattr(schedules, "next_fire", lambda *a: steps.append(a) or next_fire(*a))
+
+    ahead = datetime(2031, 1, 5, 7, 0, 30, tzinfo=UTC)
+    assert runner.fire_due(ahead) == ["sweep"] and sent == ["jobs"]
+    # Due at 07:00:07 (a whole number of minutes after the start), then a minute later, not before.
+    assert runner.fire_due(ahead + timedelta(seconds=36)) == []
+    assert runner.fire_due(ahead + timedelta(seconds=37)) == ["sweep"]
+    assert runner.fire_due(started + timedelta(minutes=2)) == ["sweep"]  # the clock back: due again
+    assert runner.fire_due(started + timedelta(minutes=2, seconds=30)) == []
+    assert len(steps) < 20, f"{len(steps)} next_fire calls"
 
 
 def test_delivery_lines_name_the_event() -> None:
