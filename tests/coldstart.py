@@ -9,8 +9,10 @@ is the function's own from template.yaml plus what Lambda adds, with tracing as 
 on because LAMBDA_TASK_ROOT is set).
 
 The probe imports the handler's module, then does what the first invocation would import on top:
-each service's registries load its feature modules on their first read (`shared/features.py`),
-so the feature modules loaded count as the cold start's too.
+a service's registries load its feature modules on their first read (`shared/features.py`), and
+the functions that read one on every invocation (FIRST_CALL_LOADS: a consumer or jobs function
+routes by its registry, an API opens a caller, which lists the setting defaults) pay for the
+feature modules at their first call, so those count as the cold start's too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What the reference pays: the libraries every function needs, measured the same way.
 REFERENCE = ("boto3", "pynamodb.models", "pydantic", "aws_lambda_powertools.event_handler.api_gateway")
 
+FIRST_CALL_LOADS = (".handlers.api", ".handlers.consumer", ".handlers.jobs")
+
 PROBE = r"""
 import importlib, json, sys, time
 wall, cpu = time.perf_counter(), time.process_time()
@@ -55,6 +59,7 @@ class Probe:
     importtime: str = ""  # python -X importtime's report, when asked for
 
 
+@cache
 def functions() -> list[Function]:
     stack = load_stack(PROJECT_ROOT)
     return sorted(stack.functions.values(), key=lambda f: f.logical_id)
@@ -103,6 +108,7 @@ def probe(
 ) -> Probe:
     """Import `modules` (the function's handler module by default) in a fresh interpreter."""
     command = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", PROBE]
+    first_call = first_call and modules is None and handler_module(function).endswith(FIRST_CALL_LOADS)
     command += [modules or handler_module(function), "first-call" if first_call else "import"]
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=environment(function), capture_output=True, text=True)
     if done.returncode != 0:
