@@ -24,7 +24,7 @@ NEVER = ("infra", "moto", "tests", "pytest", "_pytest", "requests", "httpx")
 # Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
 UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")
 XRAY = "aws_xray_sdk"
-QUEUE_ONLY = ("services.email.sending", "services.email.feedback", "services.email.tracking")  # sender, feedback, API
+SENDING_SIDE = ("services.email.sending", "services.email.feedback", "services.email.tracking")  # sender, feedback, API
 # Modules of features a function does not serve (beyond the rules every function of its kind has).
 NOT_SERVED = {
     "shared.outbox": ("services", "pynamodb", "jinja2"),
@@ -46,8 +46,8 @@ NOT_SERVED = {
         "services.email.campaigns",
         "services.email.list_types",
     ),
-    "services.email.handlers.consumer": QUEUE_ONLY,
-    "services.email.handlers.jobs": QUEUE_ONLY,
+    "services.email.handlers.consumer": SENDING_SIDE,
+    "services.email.handlers.jobs": SENDING_SIDE,
     "services.activities.handlers.consumer": (
         "services.activities.order_lists",
         "services.activities.facilities",
