@@ -1,6 +1,6 @@
 """What each function of template.yaml loads at a cold start excludes what it does not need.
 
-Deterministic, not a timing (the timing is `make perf`'s tests/perf/test_a_cold_start.py): each
+Deterministic, not a timing (the timing is `make perf`'s tests/perf/test_cold_start.py): each
 handler module is imported in a fresh interpreter with the function's environment and the
 layer's packages only, plus what its first invocation loads (tests/coldstart.py), and the
 modules it ended up with are checked against what it must not need: the local runtime, moto and
