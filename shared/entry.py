@@ -64,8 +64,8 @@ def entry(
         wrapped: Handler = started
         if metered:
             wrapped = _metered(wrapped)
-        if traced:
-            wrapped = tracer.capture_lambda_handler(wrapped)
+        if traced:  # the X-Ray SDK is loaded here, at import of a traced handler, and only then
+            wrapped = tracer().capture_lambda_handler(wrapped)
         return logger.inject_lambda_context(wrapped)
 
     return decorate

@@ -1,0 +1,135 @@
+"""What a function of template.yaml imports when Lambda starts it: its environment, its packages, a probe.
+
+A probe runs in a fresh interpreter (`python -S`: no site-packages of the dev venv) whose import
+path is the project and a directory of links to exactly the distributions of the functions' layer
+(requirements/lambda.txt): what `make build` deploys, so a library installed only for the tests
+(httpx, requests, moto...) is not imported by X-Ray's patching or anything else. The environment
+is the function's own from template.yaml plus what Lambda adds, with tracing as deployed
+(`Tracing: Active`: no POWERTOOLS_TRACE_DISABLED, an X-Ray daemon address; Powertools' tracer is
+on because LAMBDA_TASK_ROOT is set).
+
+The probe imports the handler's module, then does what the first invocation would import on top:
+a service's registries load its feature modules on their first read (`shared/features.py`), and
+the functions that read one on every invocation (FIRST_CALL_LOADS: a consumer or jobs function
+routes by its registry, an API opens a caller, which lists the setting defaults) pay for the
+feature modules at their first call, so those count as the cold start's too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from infra.functions import worker_spec
+from infra.template import Function, load_stack
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# What the reference pays: the libraries every function needs, measured the same way.
+REFERENCE = ("boto3", "pynamodb.models", "pydantic", "aws_lambda_powertools.event_handler.api_gateway")
+
+FIRST_CALL_LOADS = (".handlers.api", ".handlers.consumer", ".handlers.jobs")
+
+PROBE = r"""
+import importlib, json, sys, time
+wall, cpu = time.perf_counter(), time.process_time()
+for name in sys.argv[1].split(","):
+    importlib.import_module(name)
+if sys.argv[2] == "first-call":  # what the first invocation's registry read imports
+    for name in [m for m in sys.modules if m.startswith("services.") and m.endswith(".features")]:
+        sys.modules[name].FEATURES.load()
+wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "modules": sorted(sys.modules)}))
+"""
+
+
+@dataclass(frozen=True)
+class Probe:
+    wall_ms: float
+    cpu_ms: float
+    modules: tuple[str, ...]
+    importtime: str = ""  # python -X importtime's report, when asked for
+
+
+@cache
+def functions() -> list[Function]:
+    stack = load_stack(PROJECT_ROOT)
+    return sorted(stack.functions.values(), key=lambda f: f.logical_id)
+
+
+def handler_module(function: Function) -> str:
+    return function.handler.rsplit(".", 1)[0]
+
+
+@cache
+def layer_path() -> Path:
+    """A directory of links to the layer's distributions (top-level packages and their metadata)."""
+    target = Path(tempfile.mkdtemp(prefix="kontakt-layer-"))
+    for line in (PROJECT_ROOT / "requirements" / "lambda.txt").read_text().splitlines():
+        pinned = re.match(r"^([A-Za-z0-9_.-]+)==", line)
+        if not pinned:
+            continue
+        dist = metadata.distribution(pinned.group(1))
+        base = Path(str(dist.locate_file("")))
+        for top in {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "bin", "__pycache__")}:
+            link = target / top
+            if not link.exists():
+                link.symlink_to(base / top)
+    return target
+
+
+def environment(function: Function) -> dict[str, str]:
+    """The function's environment in Lambda, tracing as template.yaml deploys it (Active)."""
+    env = dict(worker_spec(function, PROJECT_ROOT, "").environment)
+    for local_only in ("POWERTOOLS_TRACE_DISABLED", "AWS_ENDPOINT_URL"):
+        env.pop(local_only, None)
+    env.update(
+        {
+            "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(layer_path())]),
+            "PYTHONDONTWRITEBYTECODE": "",
+        }
+    )
+    return env
+
+
+def probe(
+    function: Function, modules: str | None = None, *, first_call: bool = True, importtime: bool = False
+) -> Probe:
+    """Import `modules` (the function's handler module by default) in a fresh interpreter."""
+    command = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", PROBE]
+    first_call = first_call and modules is None and handler_module(function).endswith(FIRST_CALL_LOADS)
+    command += [modules or handler_module(function), "first-call" if first_call else "import"]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=environment(function), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{function.logical_id}: {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return Probe(result["wall_ms"], result["cpu_ms"], tuple(result["modules"]), done.stderr if importtime else "")
+
+
+def package(module: str) -> str:
+    """The package an import is counted under: `services.email.domain`, `shared.events`, `botocore`."""
+    parts = module.split(".")
+    depth = {"services": 3, "shared": 2, "aws_lambda_powertools": 2}.get(parts[0], 1)
+    return ".".join(parts[:depth])
+
+
+def heaviest(importtime: str, count: int = 5) -> list[tuple[str, float]]:
+    """The `count` packages whose modules' own import time (ms, `-X importtime`'s self) is largest."""
+    totals: dict[str, float] = {}
+    for line in importtime.splitlines():
+        match = re.match(r"import time:\s+(\d+)\s+\|\s+\d+\s+\|\s*(\S+)", line)
+        if match:
+            name = package(match.group(2))
+            totals[name] = totals.get(name, 0.0) + int(match.group(1)) / 1000
+    return sorted(totals.items(), key=lambda row: -row[1])[:count]

@@ -1,0 +1,106 @@
+"""What each function of template.yaml loads at a cold start excludes what it does not need.
+
+Deterministic, not a timing (the timing is `make perf`'s tests/perf/test_cold_start.py): each
+handler module is imported in a fresh interpreter with the function's environment and the
+layer's packages only, plus what its first invocation loads (tests/coldstart.py), and the
+modules it ended up with are checked against what it must not need: the local runtime, moto and
+test tooling; another service; Powertools' HTTP resolver and the route modules outside the API
+functions; the features a single-purpose function does not serve; the X-Ray SDK in the functions
+that do not trace (docs/decisions.md, "Cold start").
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from infra.template import Function
+from tests.coldstart import PROJECT_ROOT, functions, handler_module, probe
+
+SERVICES = sorted(p.name for p in (PROJECT_ROOT / "services").iterdir() if (p / "handlers").is_dir())
+NEVER = ("infra", "moto", "tests", "pytest", "_pytest", "requests", "httpx")
+# Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
+UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")
+XRAY = "aws_xray_sdk"
+SENDING_SIDE = ("services.email.sending", "services.email.feedback", "services.email.tracking")  # sender, feedback, API
+# Modules of features a function does not serve (beyond the rules every function of its kind has).
+NOT_SERVED = {
+    "shared.outbox": ("services", "pynamodb", "jinja2"),
+    "services.email.handlers.link_key_rotation": ("services.email.store", "pynamodb", "jinja2"),
+    "services.directory.handlers.token": ("services.directory.imports", "services.directory.target_groups", "jinja2"),
+    "services.directory.handlers.signup": ("services.directory.imports", "services.directory.target_groups", "jinja2"),
+    "services.directory.handlers.imports": ("services.directory.target_groups", "services.directory.identity"),
+    "services.directory.handlers.consumer": ("services.directory.imports", "services.directory.identity"),
+    "services.email.handlers.sender": (
+        "services.email.automations",
+        "services.email.campaign_launch",
+        "services.email.campaigns",
+        "services.email.list_types",
+        "services.email.feedback",
+    ),
+    "services.email.handlers.feedback": (
+        "services.email.automations",
+        "services.email.campaign_launch",
+        "services.email.campaigns",
+        "services.email.list_types",
+    ),
+    "services.email.handlers.consumer": SENDING_SIDE,
+    "services.email.handlers.jobs": SENDING_SIDE,
+    "services.activities.handlers.consumer": (
+        "services.activities.order_lists",
+        "services.activities.facilities",
+        "services.activities.call_list.listing",
+        "services.activities.todo",
+    ),
+    "services.activities.handlers.jobs": (
+        "services.activities.order_lists",
+        "services.activities.facilities",
+        "services.activities.call_list.listing",
+        "services.activities.todo",
+    ),
+}
+
+
+def must_not_load(function: Function) -> tuple[str, ...]:
+    """Module prefixes the function's cold start must not import."""
+    module = handler_module(function)
+    service = module.split(".")[1] if module.startswith("services.") else None
+    excluded = [*NEVER, *(f"services.{other}" for other in SERVICES if other != service)]
+    if not module.endswith(".handlers.api"):
+        excluded += ["aws_lambda_powertools.event_handler", *(f"services.{s}.handlers.routes" for s in SERVICES)]
+    if module in UNTRACED:
+        excluded.append(XRAY)
+    return (*excluded, *NOT_SERVED.get(module, ()))
+
+
+def loaded(modules: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_each_function_loads_only_what_it_serves() -> None:
+    one_each = {handler_module(f): f for f in functions()}  # functions that share a handler load the same
+    assert set(NOT_SERVED) <= set(one_each), sorted(set(NOT_SERVED) - set(one_each))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        probes = dict(zip(one_each, pool.map(probe, one_each.values()), strict=True))
+    wrong = {}
+    for module, function in one_each.items():
+        extra = loaded(probes[module].modules, must_not_load(function))
+        if extra:
+            wrong[f"{function.logical_id} ({module})"] = extra[:12]
+    assert not wrong, wrong
+    traced = [m for m in one_each if m not in UNTRACED]
+    assert all(XRAY + ".core" in probes[m].modules for m in traced), "a traced function loads the X-Ray SDK"
+
+
+@pytest.mark.parametrize("module", UNTRACED)
+def test_the_untraced_list_is_what_the_handlers_say(module: str) -> None:
+    source = Path(PROJECT_ROOT, *module.split(".")).with_suffix(".py").read_text()
+    assert "traced=False" in source and "traced=True" not in source
+
+
+def test_the_guard_sees_a_module_it_must_not_load() -> None:
+    publisher = next(f for f in functions() if handler_module(f) == "shared.outbox")
+    probed = probe(publisher, "shared.outbox,services.email.handlers.sender")
+    assert loaded(probed.modules, must_not_load(publisher))
