@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.email import proofs, sending, stats
+from services.email import batch_reads, proofs, sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.domain.messages import MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
@@ -140,27 +140,12 @@ def _report_keys(tenant: str, feedback_id: str, message_id: str, address: str) -
 def _read(tenant: str, feedback_id: str, message_id: str, address: str) -> dict[str, Record]:
     """The report's record (if seen), the message, the address's soft-bounce count and suppression:
     one consistent BatchGet, by kind (or what the batch's read found of them, each item once)."""
-    return {item.kind: item for item in read_once(_report_keys(tenant, feedback_id, message_id, address))}
+    return {item.kind: item for item in batch_reads.read_once(_report_keys(tenant, feedback_id, message_id, address))}
 
 
 # ----------------------------------------------------------------------------- the batch's one read
 
-_PREFETCHED = "email-feedback-prefetched"
 BODIES = "email-feedback-bodies"  # the batch's message bodies, kept by the handler (handlers/feedback.py)
-
-
-def _held() -> dict[tuple[str, str], Record | None]:
-    """The batch's read, made when its first report or proof reads (in the function's entry)."""
-
-    def first() -> dict[tuple[str, str], Record | None]:
-        try:
-            return prefetch(batch_scope.kept(BODIES, list))
-        except Exception:  # each report reads for itself then
-            logger.exception("feedback batch read failed")
-            return {}
-
-    held: dict[tuple[str, str], Record | None] = batch_scope.kept(_PREFETCHED, first)
-    return held
 
 
 def prefetch(bodies: list[Any]) -> dict[tuple[str, str], Record | None]:
@@ -186,24 +171,6 @@ def prefetch(bodies: list[Any]) -> dict[tuple[str, str], Record | None]:
         for item in Record.batch_get(unique, consistent_read=True):
             found[(item.pk, item.sk)] = item
     return found
-
-
-def read_once(keys: list[tuple[str, str]], keep: bool = False) -> list[Record]:
-    """The items of `keys`: those the batch's read holds (handed out once, unless `keep`: a reader
-    that may not write them, which `forget`s them when it does), the rest read now."""
-    held = _held()
-    items: list[Record] = []
-    missing = []
-    for key in keys:
-        if key in held:
-            item = held[key] if keep else held.pop(key)
-            if item is not None:
-                items.append(item)
-        else:
-            missing.append(key)
-    if missing:
-        items += Record.batch_get(missing, consistent_read=True)
-    return items
 
 
 def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, feedback: Feedback) -> None:
@@ -276,8 +243,4 @@ def _payload(message: Record, feedback: Feedback, suppressed: bool) -> BaseModel
     return EmailFeedback(**base)
 
 
-def forget(keys: list[tuple[str, str]]) -> None:
-    """Items about to be written: later readers of the batch read them again."""
-    held = _held()
-    for key in keys:
-        held.pop(key, None)
+batch_reads.fill_with(lambda: prefetch(batch_scope.kept(BODIES, list)))
