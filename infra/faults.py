@@ -13,8 +13,10 @@ firing it again; without a marker it fires on every matching call.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -72,3 +74,65 @@ def inject(faults: tuple[Fault, ...]) -> None:
     for fault in faults:
         handler = fault.before_call if fault.when == "before" else fault.after_call
         handlers.BUILTIN_HANDLERS.append((fault.event, handler))
+
+
+# ----------------------------------------------------------------------------- an unreliable cloud
+
+UNRELIABLE = "KONTAKT_FAULTS"  # a share of the calls that fail, e.g. 0.05; off when unset or 0
+UNRELIABLE_SEED = "KONTAKT_FAULTS_SEED"  # which calls fail (default 18)
+UNRELIABLE_SERVICES = ("dynamodb", "sqs", "events", "sesv2", "ses")
+# (status, error code) a faulted call answers with, as each protocol carries it: throttling and 5xx
+_JSON_ERRORS = ((400, "ThrottlingException"), (500, "InternalServerError"), (503, "ServiceUnavailable"))
+_OTHER_ERRORS = ((500, "InternalFailure"), (503, "ServiceUnavailable"))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+@dataclass
+class Unreliable:
+    """Fail `rate` of a process's calls to these services before they go, as AWS answers a call
+    it throttles or fails (the SDK retries them like any such answer; the function sees an
+    error only when its retries run out). Which calls fail follows `seed` and the process."""
+
+    rate: float
+    seed: str
+    failed: int = 0
+
+    def __post_init__(self) -> None:
+        import random
+
+        self._random = random.Random(f"{self.seed}:{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', '')}:{os.getpid()}")
+
+    def before_send(self, request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        if self._random.random() >= self.rate:
+            return None
+        self.failed += 1
+        json_protocol = "X-Amz-Target" in request.headers
+        status, code = self._random.choice(_JSON_ERRORS if json_protocol else _OTHER_ERRORS)
+        body = json.dumps({"__type": code, "message": "injected by KONTAKT_FAULTS"}).encode()
+        kind = "application/x-amz-json-1.0" if json_protocol else "application/json"
+        headers = {"Content-Type": kind, "x-amzn-ErrorType": code}
+        return AWSResponse(request.url, status, headers, _Raw(body))
+
+
+def inject_unreliable(environment: Mapping[str, str] | None = None) -> Unreliable | None:
+    """`KONTAKT_FAULTS` (a share, 0..1) in the environment: install an `Unreliable` in every
+    botocore session this process creates from now on (the local runtime's workers do)."""
+    found: Mapping[str, str] = os.environ if environment is None else environment
+    rate = float(found.get(UNRELIABLE) or 0)
+    if rate <= 0:
+        return None
+    from botocore import handlers
+
+    unreliable = Unreliable(rate, found.get(UNRELIABLE_SEED) or "18")
+    for service in UNRELIABLE_SERVICES:
+        handlers.BUILTIN_HANDLERS.append((f"before-send.{service}", unreliable.before_send))
+    return unreliable

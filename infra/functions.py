@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from infra.aws_limits import LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_RESPONSE_TOO_LARGE
 from infra.console import Console, Note, Notes, note_of
-from infra.faults import Fault, inject
+from infra.faults import UNRELIABLE, UNRELIABLE_SEED, Fault, inject, inject_unreliable
 from infra.iam import Principal, enforce
 from infra.template import ACCOUNT_ID, REGION, Function
 
@@ -37,7 +37,7 @@ log = logging.getLogger("kontakt.functions")
 # Lambda allows 10 s of init; spawning and importing on a busy laptop can take longer.
 INIT_TIMEOUT = 60
 
-_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", UNRELIABLE, UNRELIABLE_SEED)
 
 # The API's public address as the template spells it (`https://${HttpApi}.execute-api...`): locally
 # no such host exists, so a function's public links (mail links) point at the local gateway instead.
@@ -188,6 +188,7 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     if spec.principal is not None:  # before the handler's import creates any AWS client
         enforce(spec.principal)
     inject(spec.faults)
+    inject_unreliable()  # KONTAKT_FAULTS: a share of the function's AWS calls fail (infra/faults.py)
     sys.path.insert(0, spec.code_dir)
     os.chdir(spec.code_dir)
     notes = Notes()

@@ -95,9 +95,30 @@ class SqsPump(Pump):
         self.busy = True
         self.taken += len(messages)
         try:
+            messages += self._gather(len(messages))
             self.deliver(messages)
         finally:
             self.busy = False
+
+    def _gather(self, have: int) -> list[dict[str, Any]]:
+        """MaximumBatchingWindowInSeconds: more messages until the batch is full or time is up."""
+        more: list[dict[str, Any]] = []
+        deadline = time.monotonic() + self.mapping.batching_window
+        while have + len(more) < min(self.mapping.batch_size, 10) and time.monotonic() < deadline:
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue.url,
+                MaxNumberOfMessages=min(self.mapping.batch_size, 10) - have - len(more),
+                WaitTimeSeconds=max(0, min(SQS_WAIT_SECONDS, int(deadline - time.monotonic()))),
+                AttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            found = response.get("Messages", [])
+            self.taken += len(found)
+            more += found
+            if not found:
+                time.sleep(0.05)
+        return more
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
         tests = [m for m in messages if _is_s3_test_event(m)]

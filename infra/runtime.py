@@ -54,7 +54,7 @@ class LocalRuntime:
     ) -> None:
         """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
 
-        `batching_window`: the most seconds a stream pump gathers records before it invokes (None:
+        `batching_window`: the most seconds a stream or queue pump gathers records before it invokes (None:
         each mapping's MaximumBatchingWindowInSeconds, as deployed). Tests pass 0: a window only
         delays each hop of a cascade (the outbox publishers' 1 s cost every event a second locally,
         where batches of 100 rarely fill); what a batch holds and how it fails stay as in AWS.
@@ -266,6 +266,8 @@ class LocalRuntime:
                 if queue is None:
                     raise ValueError(f"{mapping.logical_id}: no queue {mapping.source_arn} in the stack")
                 self._watched_queue_urls.append(queue.url)
+                if self.batching_window is not None:
+                    mapping = replace(mapping, batching_window=min(mapping.batching_window, self.batching_window))
                 pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
             elif mapping.kind == "dynamodb":
                 if self.batching_window is not None:

@@ -3,6 +3,10 @@
 Powertools' BatchProcessor reports partial failures so only failed messages return. Each event's
 effects commit in one transaction with a dedupe marker for (consumer, event id): a redelivered
 event finds the marker, the transaction is cancelled, and nothing changes twice.
+
+The markers of a whole SQS batch are read first in one BatchGetItem (consistent), not one GetItem
+per event: the read only spares a redelivered event its handler's work; the marker's condition in
+the transaction is what keeps an event from applying twice (docs/decisions.md, issue 18).
 """
 
 import json
@@ -13,9 +17,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import batch_scope
 from shared.events import Envelope
 from shared.observability import logger
-from shared.store import AlreadyApplied, DedupeItem, UnitOfWork
+from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, DedupeItem, UnitOfWork
 
 Handle = Callable[[Envelope, UnitOfWork], None]
 
@@ -34,9 +39,20 @@ def already_applied(consumer: str, event_id: str) -> bool:
     return True
 
 
-def apply_once(consumer: str, envelope: Envelope, handle: Handle) -> bool:
-    """Apply one event with its dedupe marker; False when an earlier delivery already had."""
-    if already_applied(consumer, envelope.id):
+def applied_of(consumer: str, event_ids: list[str]) -> set[str]:
+    """Which of these events `consumer` has applied: one consistent BatchGetItem (100 keys a call)."""
+    keys = list(dict.fromkeys((DedupeItem.key(consumer, i), "DEDUPE") for i in event_ids))
+    if not keys:
+        return set()
+    prefix = DedupeItem.key(consumer, "")
+    return {item.pk[len(prefix) :] for item in DedupeItem.batch_get(keys, consistent_read=True)}
+
+
+def apply_once(consumer: str, envelope: Envelope, handle: Handle, applied: bool | None = None) -> bool:
+    """Apply one event with its dedupe marker; False when an earlier delivery already had.
+
+    `applied`: whether the marker was found by a read of the batch's markers (None: read it now)."""
+    if already_applied(consumer, envelope.id) if applied is None else applied:
         return False
     uow = UnitOfWork()
     handle(envelope, uow)
@@ -52,6 +68,15 @@ def consume(
     event: dict[str, Any], context: LambdaContext, consumer: str, handlers: dict[str, Handle]
 ) -> dict[str, Any]:
     """Process an SQS batch of bus events, routing each by type to its handler."""
+    with batch_scope.batch():
+        return _consume(event, context, consumer, handlers)
+
+
+def _consume(
+    event: dict[str, Any], context: LambdaContext, consumer: str, handlers: dict[str, Handle]
+) -> dict[str, Any]:
+    applied = _applied_in_batch(event, consumer, handlers)
+    done = _apply_together(event, consumer, handlers, applied)
 
     def record_handler(record: SQSRecord) -> None:
         try:
@@ -63,6 +88,9 @@ def consume(
         if handle is None:
             logger.warning("no handler for event type", extra={"event_type": envelope.type})
             return
+        if envelope.id in done:
+            logger.info("event applied", extra={"event_id": envelope.id, "together": True})
+            return
         with logger.append_context_keys(
             event_id=envelope.id,
             event_type=envelope.type,
@@ -70,14 +98,80 @@ def consume(
             tenant_id=envelope.tenant_id,
         ):
             try:
-                applied = apply_once(consumer, envelope, handle)
+                fresh = apply_once(consumer, envelope, handle, envelope.id in applied)
             except Exception:  # with the event's keys and correlation id; the queue delivers it again
                 logger.exception("event failed")
                 raise
-            logger.info("event applied" if applied else "event already applied, skipped")
+            logger.info("event applied" if fresh else "event already applied, skipped")
 
     processor = BatchProcessor(event_type=EventType.SQS)
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)
+
+
+def _applied_in_batch(event: dict[str, Any], consumer: str, handlers: dict[str, Handle]) -> set[str]:
+    """The events of the batch already applied (an unreadable message is left to its handler)."""
+    ids: list[str] = []
+    for raw in event.get("Records") or []:
+        try:
+            detail = json.loads(raw["body"])["detail"]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if isinstance(detail, dict) and detail.get("type") in handlers and isinstance(detail.get("id"), str):
+            ids.append(detail["id"])
+    return applied_of(consumer, ids)
+
+
+def _apply_together(event: dict[str, Any], consumer: str, handlers: dict[str, Handle], applied: set[str]) -> set[str]:
+    """The batch's events whose handlers are `together` handlers, applied in as few transactions
+    as fit (100 items each) with their dedupe markers; the ids of those that committed.
+
+    Each event is staged in its own unit of work (its handler's reads as one by one), then the
+    units are absorbed into one. A transaction that fails (a marker or an activity already there,
+    an erased contact, a conflict, one item twice) commits nothing: its events are then applied
+    one by one by the ordinary path, which gives each its own outcome."""
+    staged: list[tuple[str, UnitOfWork]] = []
+    for raw in event.get("Records") or []:
+        try:
+            envelope = Envelope.model_validate(json.loads(raw["body"])["detail"])
+        except Exception:  # the ordinary path logs it and reports the message as failed
+            continue
+        handle = handlers.get(envelope.type)
+        if handle is None or not batch_scope.is_together(handle) or envelope.id in applied:
+            continue
+        if any(event_id == envelope.id for event_id, _ in staged):
+            continue
+        uow = UnitOfWork()
+        try:
+            handle(envelope, uow)
+        except Exception:
+            continue  # the ordinary path runs it again and reports it
+        uow.mark_applied(consumer, envelope.id)
+        staged.append((envelope.id, uow))
+    done: set[str] = set()
+    group: list[tuple[str, UnitOfWork]] = []
+
+    def commit(units: list[tuple[str, UnitOfWork]]) -> None:
+        if len(units) < 2:
+            return  # one event alone: the ordinary path
+        combined = UnitOfWork()
+        for _, uow in units:
+            combined.absorb(uow)
+        try:
+            combined.commit()
+        except Exception as exc:
+            logger.info("batch transaction refused, events one by one", extra={"reason": type(exc).__name__})
+            return
+        done.update(event_id for event_id, _ in units)
+
+    size = 0
+    for event_id, uow in staged:
+        if group and size + len(uow) > MAX_TRANSACTION_ITEMS:
+            commit(group)
+            group, size = [], 0
+        group.append((event_id, uow))
+        size += len(uow)
+    commit(group)
+    return done

@@ -393,6 +393,7 @@ class UnitOfWork:
 
     ops: list[_Op] = field(default_factory=list)
     counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
+    additions: dict[tuple[str, str], tuple[CounterItem, int]] = field(default_factory=dict)
 
     def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
         stamp(item)
@@ -450,11 +451,26 @@ class UnitOfWork:
         self.counters[key].taken += 1
         return self.counters[key].taken
 
+    def add(self, item: CounterItem, delta: int) -> None:
+        """Add `delta` to a counter cell (one update per cell, however often it is added to)."""
+        key = _key(item)
+        _, total = self.additions.get(key, (item, 0))
+        self.additions[key] = (item, total + delta)
+
+    def absorb(self, other: "UnitOfWork") -> None:
+        """Take another unit's writes into this one (a consumer's batch of events, one transaction)."""
+        if other.counters:
+            raise ValueError("a unit of work that takes numbers commits alone")
+        self.ops.extend(other.ops)
+        for item, delta in other.additions.values():
+            self.add(item, delta)
+
     def __len__(self) -> int:
-        return len(self.ops) + len(self.counters)
+        return len(self.ops) + len(self.counters) + len(self.additions)
 
     def commit(self) -> None:
         ops = _without_repeated_checks(self.ops) + [self._counter_op(key, c) for key, c in self.counters.items()]
+        ops += [self._addition_op(item, delta) for item, delta in self.additions.values() if delta]
         if not ops:
             return
         preconditions.before_commit([op.record for op in self.ops if op.record is not None])
@@ -473,6 +489,11 @@ class UnitOfWork:
             raise _cause(exc, ordered) from exc
         if joined is not None and extra.ops:
             joined.committed()
+
+    @staticmethod
+    def _addition_op(item: CounterItem, delta: int) -> _Op:
+        actions: list[Any] = [CounterItem.value.add(delta), CounterItem.kind.set(item.kind)]
+        return _Op(3, lambda tx: tx.update(item, actions), ConcurrentUpdate, _key(item))
 
     @staticmethod
     def _counter_op(key: tuple[str, str], counter: _Counter) -> _Op:

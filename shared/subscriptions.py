@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared import batch_scope
 from shared.consumer import Handle
 from shared.events import Envelope
 from shared.features import Features
@@ -84,4 +85,6 @@ def _all_of(handles: list[Handle]) -> Handle:
         for one in handles:
             one(envelope, uow)
 
+    if all(batch_scope.is_together(one) for one in handles):  # shared/consumer.py
+        batch_scope.together(handle)
     return handle

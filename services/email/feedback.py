@@ -22,7 +22,8 @@ no event, no count, no suppression; SES goes on trying and reports the delivery 
 The sender tags every mail with its tenant and message id (services/email/sending.py); SES gives
 the tags back in each report. A report without a tenant tag is not ours (or from before the tags)
 and is skipped with a warning. A report costs one BatchGet (its feedback record, the message, the
-address's soft-bounce count and suppression) and one transaction.
+address's soft-bounce count and suppression) and one transaction; the reads of a whole SQS batch
+are one BatchGet (`prefetch`, issue 18).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.email import sending, stats
+from services.email import batch_reads, proofs, sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.domain.messages import MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
@@ -39,7 +40,7 @@ from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import SENDER_SETTING
-from shared import clock
+from shared import batch_scope, clock
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.service import ensure_tenant
@@ -130,13 +131,46 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
     uow.commit()
 
 
-def _read(tenant: str, feedback_id: str, message_id: str, address: str) -> dict[str, Record]:
-    """The report's record (if seen), the message, the address's soft-bounce count and suppression:
-    one consistent BatchGet, by kind."""
+def _report_keys(tenant: str, feedback_id: str, message_id: str, address: str) -> list[tuple[str, str]]:
     address_id = derived_id(address)
     ids = {FEEDBACK: feedback_id, MESSAGE: message_id, SOFT_BOUNCES: address_id, SUPPRESSION: address_id}
-    keys = [(record_key(tenant, kind, record_id), kind.upper()) for kind, record_id in ids.items()]
-    return {item.kind: item for item in Record.batch_get(keys, consistent_read=True)}
+    return [(record_key(tenant, kind, record_id), kind.upper()) for kind, record_id in ids.items()]
+
+
+def _read(tenant: str, feedback_id: str, message_id: str, address: str) -> dict[str, Record]:
+    """The report's record (if seen), the message, the address's soft-bounce count and suppression:
+    one consistent BatchGet, by kind (or what the batch's read found of them, each item once)."""
+    return {item.kind: item for item in batch_reads.read_once(_report_keys(tenant, feedback_id, message_id, address))}
+
+
+# ----------------------------------------------------------------------------- the batch's one read
+
+BODIES = "email-feedback-bodies"  # the batch's message bodies, kept by the handler (handlers/feedback.py)
+
+
+def prefetch(bodies: list[Any]) -> dict[tuple[str, str], Record | None]:
+    """Read, in one consistent BatchGet, the items every report and proof of an SQS batch reads.
+
+    Each item read is handed out once (`read_once`): a second report about the same message in the
+    batch, or a retry after a conflict, reads it again, after the first one's write."""
+    keys: list[tuple[str, str]] = []
+    for body in bodies:
+        detail = (body.get("detail") or {}) if isinstance(body, dict) and body.get("source") == "aws.ses" else {}
+        if detail.get("eventType") == "Send":
+            proof = proofs.proof_of(detail)
+            if proof is not None and proof.tenant_id:
+                keys.append((record_key(proof.tenant_id, MESSAGE, proof.message_id), MESSAGE.upper()))
+            continue
+        for feedback in classify(detail):
+            if feedback.tenant_id and feedback.message_id:
+                key = derived_id(*feedback.key)
+                keys += _report_keys(feedback.tenant_id, key, str(feedback.message_id), feedback.recipient)
+    unique = list(dict.fromkeys(keys))[:100]  # BatchGetItem's limit; the rest are read when used
+    found: dict[tuple[str, str], Record | None] = dict.fromkeys(unique)
+    if unique:
+        for item in Record.batch_get(unique, consistent_read=True):
+            found[(item.pk, item.sk)] = item
+    return found
 
 
 def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, feedback: Feedback) -> None:
@@ -207,3 +241,6 @@ def _payload(message: Record, feedback: Feedback, suppressed: bool) -> BaseModel
     if feedback.kind == Kind.rejected:
         return EmailRejected(**base, reason=feedback.reason or "")
     return EmailFeedback(**base)
+
+
+batch_reads.fill_with(lambda: prefetch(batch_scope.kept(BODIES, list)))

@@ -44,7 +44,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 from pynamodb.exceptions import TransactWriteError
 
-from services.email import proofs, ratelimit, stats
+from services.email import batch_reads, proofs, ratelimit, stats
 from services.email.domain.messages import (
     Mail,
     MessageStatus,
@@ -604,8 +604,11 @@ def record_proof(detail: dict[str, Any]) -> None:
 def settle_from_proof(tenant: str, proof: Proof) -> None:
     """SES accepted a mail still "sending" (its sender died before recording): record it as sent."""
     caller = service_caller(tenant, open_tenant=False)
-    record = caller.store.get(tenant, KIND, proof.message_id)
+    key = (record_key(tenant, KIND, proof.message_id), KIND.upper())
+    found = batch_reads.read_once([key], keep=True)  # the delivery report of the same batch reads it too
+    record = found[0] if found else None
     if record is None or record.data.get("status") != MessageStatus.sending:
         return  # recorded already (the usual case), or not ours
+    batch_reads.forget([key])
     job = Job(tenant, proof.message_id, record=record)
     _record_one(caller, _proven(job, proof))

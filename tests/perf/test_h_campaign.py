@@ -60,7 +60,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from infra.functions import FunctionPool, Functions, worker_spec
+from infra.functions import FunctionPool, Functions
 from infra.runtime import LocalRuntime
 from infra.template import Stack
 
@@ -223,17 +223,20 @@ class CountedRuntime(LocalRuntime):
         self.proxies: dict[str, _ProxyServer] = {}
 
     def _functions(self, stack: Stack) -> Functions:
+        """The runtime's pools (the dev provisioner, secrets, IAM), each function's behind its proxy."""
+        functions = super()._functions(stack)
         upstream = urlsplit(self.aws_endpoint)
-        pools = {}
-        for logical_id, function in stack.functions.items():
+        pools = functions._pools
+        for logical_id in stack.functions:
             proxy = _ProxyServer(logical_id, (upstream.hostname or "127.0.0.1", upstream.port or 80), self.log)
             threading.Thread(target=proxy.serve_forever, name=f"proxy:{logical_id}", daemon=True).start()
             self.proxies[logical_id] = proxy
-            spec = worker_spec(function, self.project_root, proxy.url)
-            environment = {**spec.environment, **self.extra_environment.get(logical_id, {})}
+            spec = pools[logical_id].spec
+            environment = {**spec.environment, "AWS_ENDPOINT_URL": proxy.url}
+            environment.update(self.extra_environment.get(logical_id, {}))
             spec = replace(spec, environment=environment, timeout=max(spec.timeout, LAMBDA_MAX_TIMEOUT))
             pools[logical_id] = FunctionPool(spec, self.concurrency)
-        return Functions(pools)
+        return functions
 
     def stop(self) -> None:
         super().stop()

@@ -1,0 +1,54 @@
+"""Values kept for the length of one SQS batch of a consumer, and no longer.
+
+`shared.consumer.consume` opens the scope around each batch; a handler keeps there what every event
+of the batch would otherwise read again (a tenant's service caller, whose settings it reads once).
+Outside a batch (an API request, a test calling a handler) nothing is kept: each call makes its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_values: dict[Hashable, Any] | None = None
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    global _values
+    saved, _values = _values, {}
+    try:
+        yield
+    finally:
+        _values = saved
+
+
+def kept(key: Hashable, make: Callable[[], T]) -> T:
+    """`make()`, made once per batch for `key` (every call outside a batch)."""
+    if _values is None:
+        return make()
+    if key not in _values:
+        _values[key] = make()
+    value: T = _values[key]
+    return value
+
+
+_TOGETHER: set[Callable[..., Any]] = set()
+
+
+def together(handle: Callable[..., T]) -> Callable[..., T]:
+    """Mark an event handler whose events of one batch may commit in one transaction.
+
+    For a handler whose writes hold whatever the batch's other events write: conditions on the
+    items themselves (a put if absent, a check), additions to counter cells (`UnitOfWork.add`),
+    nothing written from a read that another event of the batch could change. Any other handler's
+    events commit one by one, each after the one before it (shared/consumer.py)."""
+    _TOGETHER.add(handle)
+    return handle
+
+
+def is_together(handle: Callable[..., Any]) -> bool:
+    return handle in _TOGETHER
