@@ -36,7 +36,7 @@ def _problem(response: requests.Response, status: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------ unknown paths, wrong methods
 
 
-@pytest.mark.parametrize("path", ["/nope", "/", "/accountz/1", "/email/nope", "/dev"])
+@pytest.mark.parametrize("path", ["/nope", "/", "/accountz/1", "/email/nope", "/devices"])
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_an_unknown_path_is_a_404_problem(admin: Api, path: str, signed_in: bool) -> None:
     client = admin if signed_in else admin.anonymous()

@@ -153,6 +153,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.store.UnitOfWork.mark_applied", "save"): PUT,
     ("shared.store.UnitOfWork.update", "update"): UPDATE,
     ("shared.store.UnitOfWork._counter_op", "update"): UPDATE,
+    ("shared.store.UnitOfWork._addition_op", "update"): UPDATE,
     ("shared.store.UnitOfWork.check", "condition_check"): (("dynamodb", "ConditionCheckItem", None),),
     # items held in attributes or variables: the idempotency key's, the send rate's
     ("shared.idempotency.Claim.finish", "save"): PUT,
