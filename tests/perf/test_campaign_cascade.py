@@ -202,55 +202,46 @@ def emulator_bound(runtime: CountedRuntime, count: int) -> float:
 # ----------------------------------------------------------------------------- what each recipient got
 
 
-def _statuses(runtime: CountedRuntime, campaign_id: str) -> Counter[str]:
-    """The campaign's message records by delivery status (the feedback function writes them)."""
+def _data_of_kind(runtime: CountedRuntime, table: str, kind: str) -> Iterator[dict[str, Any]]:
+    """The `data` of every item of `kind` in the stack's table `table` (a scan: a benchmark's count)."""
     from boto3.dynamodb.conditions import Attr
 
     assert runtime.stack is not None
-    table = boto3.resource(
+    resource = boto3.resource(
         "dynamodb",
         endpoint_url=runtime.aws_endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-    ).Table(runtime.stack.tables["EmailTable"].name)
-    found: Counter[str] = Counter()
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("kind").eq("message")}
+    ).Table(runtime.stack.tables[table].name)
+    kwargs: dict[str, Any] = {"FilterExpression": Attr("kind").eq(kind)}
     while True:
-        page = table.scan(**kwargs)
+        page = resource.scan(**kwargs)
         for item in page["Items"]:
             data = item.get("data") or {}
-            if isinstance(data, dict) and data.get("campaign_id") == campaign_id:
-                found[str(data.get("delivery") or data.get("status"))] += 1
+            if isinstance(data, dict):
+                yield data
         if "LastEvaluatedKey" not in page:
-            return found
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _statuses(runtime: CountedRuntime, campaign_id: str) -> Counter[str]:
+    """The campaign's message records by delivery status (the feedback function writes them)."""
+    return Counter(
+        str(data.get("delivery") or data.get("status"))
+        for data in _data_of_kind(runtime, "EmailTable", "message")
+        if data.get("campaign_id") == campaign_id
+    )
 
 
 def _activities(runtime: CountedRuntime, contact_ids: set[str]) -> Counter[str]:
     """Marketing activities of type email per seeded contact (the activities consumer writes them)."""
-    from boto3.dynamodb.conditions import Attr
-
-    assert runtime.stack is not None
-    table = boto3.resource(
-        "dynamodb",
-        endpoint_url=runtime.aws_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).Table(runtime.stack.tables["ActivitiesTable"].name)
-    found: Counter[str] = Counter()
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("kind").eq("marketing")}
-    while True:
-        page = table.scan(**kwargs)
-        for item in page["Items"]:
-            data = item.get("data") or {}
-            contact = data.get("contact_id") if isinstance(data, dict) else None
-            if contact in contact_ids:
-                found[str(contact)] += 1
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return Counter(
+        str(data["contact_id"])
+        for data in _data_of_kind(runtime, "ActivitiesTable", "marketing")
+        if data.get("contact_id") in contact_ids
+    )
 
 
 # ----------------------------------------------------------------------------- the benchmark
