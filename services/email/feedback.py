@@ -23,7 +23,8 @@ The sender tags every mail with its tenant and message id (services/email/sendin
 the tags back in each report. A report without a tenant tag is not ours (or from before the tags)
 and is skipped with a warning. A report costs one BatchGet (its feedback record, the message, the
 address's soft-bounce count and suppression) and one transaction; the reads of a whole SQS batch
-are one BatchGet (`prefetch`, issue 18).
+are one BatchGet (`prefetch`, issue 18), and its reports one transaction where they touch no item
+twice (`apply_batch`: the campaign counts are additions summed per shard), else one by one.
 """
 
 from __future__ import annotations
