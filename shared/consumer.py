@@ -6,7 +6,9 @@ event finds the marker, the transaction is cancelled, and nothing changes twice.
 
 The markers of a whole SQS batch are read first in one BatchGetItem (consistent), not one GetItem
 per event: the read only spares a redelivered event its handler's work; the marker's condition in
-the transaction is what keeps an event from applying twice (docs/decisions.md, issue 18).
+the transaction is what keeps an event from applying twice (docs/decisions.md, issue 18). Events of
+`together` handlers (shared/batch_scope.py) are not read at all: their batch transaction's
+conditions refuse a redelivered one, which then goes one by one and is skipped.
 """
 
 import json
@@ -112,14 +114,21 @@ def _consume(
 
 
 def _applied_in_batch(event: dict[str, Any], consumer: str, handlers: dict[str, Handle]) -> set[str]:
-    """The events of the batch already applied (an unreadable message is left to its handler)."""
+    """The events of the batch already applied (an unreadable message is left to its handler).
+
+    Events of `together` handlers are not read: their batch transaction's conditions (the marker's,
+    the effect's own) refuse a redelivered one, and a redelivery is rare; reading every batch's
+    markers to spare it would cost a call a batch for nothing (issue 18)."""
     ids: list[str] = []
     for raw in event.get("Records") or []:
         try:
             detail = json.loads(raw["body"])["detail"]
         except (KeyError, TypeError, ValueError):
             continue
-        if isinstance(detail, dict) and detail.get("type") in handlers and isinstance(detail.get("id"), str):
+        if not isinstance(detail, dict) or not isinstance(detail.get("id"), str):
+            continue
+        handle = handlers.get(detail.get("type"))  # type: ignore[arg-type]
+        if handle is not None and not batch_scope.is_together(handle):
             ids.append(detail["id"])
     return applied_of(consumer, ids)
 
