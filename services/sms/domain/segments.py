@@ -10,6 +10,7 @@ Membership and septet counts come from the `gsm0338` codec (the standard's table
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 import gsm0338  # noqa: F401  registers the "gsm03.38" codec
@@ -19,6 +20,7 @@ GSM7_SINGLE = 160
 GSM7_PART = 153
 UCS2_SINGLE = 70
 UCS2_PART = 67
+ESCAPE = 0x1B
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -48,18 +50,29 @@ class Segmentation(BaseModel):
     replaced: bool
 
 
+@cache
+def _septets() -> dict[str, int]:
+    """Each GSM-7 character and its septets, read from the codec once: the basic table's code
+    points decoded alone, the extension table's after the escape (which is not text itself)."""
+    table: dict[str, int] = {}
+    for code in range(128):
+        if code == ESCAPE:
+            continue
+        table[bytes([code]).decode("gsm03.38")] = 1
+        extended = bytes([ESCAPE, code]).decode("gsm03.38", errors="ignore")
+        if len(extended) == 1 and extended not in table and extended != " ":
+            table.setdefault(extended, 2)
+    return table
+
+
 def gsm7_septets(char: str) -> int | None:
     """Septets one character takes in GSM-7, None when the alphabet has no such character."""
-    if char == "\x1b":  # the escape itself is not text a sender can write
-        return None
-    try:
-        return len(char.encode("gsm03.38"))
-    except UnicodeEncodeError:
-        return None
+    return _septets().get(char)
 
 
 def is_gsm7(text: str) -> bool:
-    return all(gsm7_septets(char) is not None for char in text)
+    table = _septets()
+    return all(char in table for char in text)
 
 
 def smart_replace(text: str) -> str:
@@ -75,7 +88,8 @@ def segment(text: str, *, smart: bool = False) -> Segmentation:
         if candidate != text and is_gsm7(candidate):
             text, replaced = candidate, True
     if is_gsm7(text):
-        costs = [gsm7_septets(char) or 0 for char in text]
+        table = _septets()
+        costs = [table[char] for char in text]
         parts = _split(text, costs, GSM7_SINGLE, GSM7_PART)
         return Segmentation(
             text=text, encoding="GSM-7", characters=len(text), units=sum(costs), parts=parts, replaced=replaced
