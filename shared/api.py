@@ -416,6 +416,7 @@ ANSWERS = {
         "Not authenticated: no bearer token, or one that is expired, not signed by the user pool or not for this"
         " API's app client; `WWW-Authenticate` names the error",
     ),
+    402: ("PaymentRequired", "Payment required: the tenant's prepaid credits do not cover this; nothing was taken"),
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),

@@ -280,6 +280,11 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         ],
     ),
     "EmailPublisherFunction": ([_publish("{bus:EventBus}")], [_send("{queue:EmailSendQueue}")]),
+    "SmsApiFunction": (
+        [_put("{table:SmsTable}"), SECRET],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET],
+    ),
+    "SmsPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:SmsTable}")]),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
         [

@@ -1,0 +1,65 @@
+"""What the sms API documents for each operation (applied by `shared.operation_docs`).
+
+Keyed by operationId (the convention: `sms.settings.get`, `sms.credits.create`); an operation left
+out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
+"""
+
+from shared.operation_docs import Doc, ServiceDocs, Tag
+
+ANYONE = "Who: any user of the tenant."
+ADMIN = "Who: admins only (403 for managers and users)."
+PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
+
+DOCS = ServiceDocs(
+    tags=(
+        Tag(
+            "sms settings",
+            "The tenant's SMS settings: activation, sender, numbering country, smart encoding, part limit, sending"
+            " window and the keywords of inbound messages.",
+            ("/sms/settings",),
+        ),
+        Tag(
+            "sms credits",
+            "SMS credits: one credit pays one message part. The balance, top-ups and the ledger of every change.",
+            ("/sms/balance", "/sms/credits", "/sms/ledger"),
+        ),
+        Tag("sms preview", "What a text costs as SMS: its encoding, parts and credits.", ("/sms/preview",)),
+    ),
+    operations={
+        "sms.settings.get": Doc(
+            "Get the SMS settings", f"The tenant's SMS settings (SMS is off until activated).\n\n{ANYONE}"
+        ),
+        "sms.settings.update": Doc(
+            "Change the SMS settings",
+            "A JSON Merge Patch: the fields sent replace the stored ones (`window: null` removes the window). "
+            "`active: true` activates SMS for the tenant. A keyword may be in one list only (the standard words "
+            "STOP, UNSUBSCRIBE, END, QUIT, CANCEL, OPTOUT, START, UNSTOP and HELP always apply); one in two "
+            f"lists is a 422 naming the list.\n\n{ADMIN}",
+            request={"active": True, "sender_id": "Kontakt", "window": {"start": "09:00", "end": "20:00"}},
+        ),
+        "sms.balance.get": Doc(
+            "Get the SMS balance",
+            "Credits `available` to sends, `reserved` by accepted sends and `charged` for parts the provider "
+            f"accepted.\n\n{ANYONE}",
+        ),
+        "sms.credits.create": Doc(
+            "Top up SMS credits",
+            f"Adds `credits` to the available balance and writes a `top_up` ledger entry.\n\n{ADMIN}",
+            request={"credits": 1000, "note": "Order 2026-118"},
+        ),
+        "sms.ledger.list": Doc(
+            "List the SMS ledger",
+            "Every change of the balance in time order: `top_up`, `reservation` (a send accepted), `charge` "
+            f"(the provider accepted a message) and `refund` (a message failed or was not sent). {PAGE}\n\n{ADMIN}",
+        ),
+        "sms.ledger.get": Doc("Get a ledger entry", f"One entry of the SMS ledger.\n\n{ADMIN}"),
+        "sms.preview": Doc(
+            "Preview a text as SMS",
+            "The text's encoding (GSM-7, or UCS-2 when any character is outside GSM-7), its characters, units "
+            "(septets, an extension character counting 2; or UTF-16 code units), its parts (160 septets or 70 "
+            "units in one; 153 or 67 each when more, never splitting an escape or surrogate pair) and the credits "
+            f"one recipient costs, under the tenant's settings (smart encoding, part limit).\n\n{ANYONE}",
+            request={"text": "Hei! Tarjous voimassa perjantaihin asti."},
+        ),
+    },
+)
