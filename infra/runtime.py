@@ -145,6 +145,7 @@ class LocalRuntime:
                 self.functions.invoke,
                 self.events,
                 mail_dir=self.emulator.mail_dir,
+                sms_dir=self.emulator.sms_dir,
                 token=self.token,
                 console=self.functions.console,
                 dev_state=lambda: devpage.state(self),

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -221,11 +222,27 @@ def delivery_events(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def sent_messages(folder: str | Path) -> list[dict[str, Any]]:
-    """What the emulator's SMS accepted, oldest first (`/dev/sms`, tests)."""
+    """What the emulator's SMS accepted, oldest first (tests)."""
     path = Path(folder) / "sent.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def listing(folder: str | Path, limit: int) -> list[dict[str, Any]]:
+    """The last `limit` messages, newest first, as `/dev/sms` and the console page show them."""
+    return [
+        {
+            "time": datetime.fromtimestamp(m["RequestTimestamp"] / 1000, UTC).isoformat(),
+            "to": m["DestinationPhoneNumber"],
+            "from": m["OriginationIdentity"],
+            "type": m["MessageType"],
+            "text": m["MessageBody"],
+            "message_id": m["MessageId"],
+            "context": m["Context"],
+        }
+        for m in reversed(sent_messages(folder)[-limit:])
+    ]
 
 
 class _Refused(Exception):

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import requests
+
+from infra import devpage
+from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, walk
 
@@ -94,3 +98,20 @@ def test_a_preview_counts_encoding_parts_and_credits(admin: Api) -> None:
 
     assert_problem(admin.post("/sms/preview", json={"text": "   "}), 422, "text")
     assert_problem(admin.post("/sms/preview", json={"text": "x" * 1601}), 422, "text")
+
+
+def test_the_local_console_lists_the_sms_the_emulator_accepted(stack: LocalRuntime) -> None:
+    sms = stack.cached_client("pinpoint-sms-voice-v2")
+    names = [s["ConfigurationSetName"] for s in sms.describe_configuration_sets()["ConfigurationSets"]]
+    assert names == ["kontakt-dev-sms"]  # template.yaml's SmsConfigurationSet, provisioned
+    sent = sms.send_text_message(
+        DestinationPhoneNumber="+358401112223", OriginationIdentity="Kontakt", MessageBody="<b>Hei</b>"
+    )
+    listed = requests.get(stack.api_url + "/dev/sms", params={"limit": 5}, timeout=10).json()
+    assert (listed[0]["message_id"], listed[0]["to"], listed[0]["text"]) == (
+        sent["MessageId"],
+        "+358401112223",
+        "<b>Hei</b>",
+    )
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "sms"]
+    assert panel["title"] == "Sent SMS" and panel["data"][0]["message_id"] == sent["MessageId"]
