@@ -341,6 +341,9 @@ def test_campaign_cascade(stack: CountedRuntime) -> None:
     for function in sorted({f for (f, _, _) in calls}):
         count = sum(n for (f, _, _), n in calls.items() if f == function)
         rows.append((f"  {function}", f"{count / RECIPIENTS:.3f}", "", "", _stage_of(function)))
+        for (f, service, operation), n in sorted(calls.items()):  # where a stage's calls come from
+            if f == function:
+                rows.append((f"    {service} {operation}", f"{n / RECIPIENTS:.3f}", "", "", ""))
     judged = sum(sum(stages.get(s, Counter()).values()) for s in MINIMA) / RECIPIENTS
     rows.append(("cascade (judged stages)", f"{judged:.3f}", f"{least_total:.3f}", f"{judged / least_total:.2f}", ""))
     sending = sum(stages.get("sending", Counter()).values()) / RECIPIENTS
