@@ -10,6 +10,9 @@ A send-queue message is `{"tenant_id", "message_id"[, "campaign_id"]}`. One batc
 4. each mail goes to the tenant's transport;
 5. the outcomes are recorded in one transaction: the message records, `email.sent` (id derived
    from the message id, so published once) and the campaign counters (services/email/stats.py).
+   Each record is updated on the condition that it is still ours (its status, our claim), not on
+   its version: a delivery report written on it meanwhile stays, and a mail that its SES proof
+   settled meanwhile is left out (the others commit in one more transaction, read nothing again).
 
 Crash safety. A crash before the claim leaves the mail "queued": the redelivery sends it. A
 crash after the claim leaves it "sending"; the redelivery looks for a PROOF that SES accepted it
