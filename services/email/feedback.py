@@ -199,7 +199,8 @@ def prefetch(bodies: list[Any]) -> dict[tuple[str, str], Record | None]:
 def apply_batch(bodies: list[Any]) -> set[int]:
     """The SQS batch's SES events taken before one by one: the Send proofs first (SES reports a
     mail's Send before anything else about it), then the reports together: staged from one read
-    and committed in one transaction (issue 18). The indexes of the bodies done; the others go
+    and committed in one transaction with the proofs to keep (`sending.record_proof`: a proof of a
+    mail its sender may still be recording is only kept), issue 18. The indexes of the bodies done; the others go
     one by one (`handle_event`), each with its own outcome.
 
     A report goes together when no other report of the batch touches its message or its address
@@ -207,14 +208,19 @@ def apply_batch(bodies: list[Any]) -> set[int]:
     is refused commits nothing; after a conflict (the sender or another worker wrote a message
     in between) the reports are read again and tried once more, then left one by one."""
     done: set[int] = set()
+    kept: list[tuple[int, UnitOfWork]] = []  # proofs to keep, committed with the reports
     for index, body in enumerate(bodies):
         detail = _ses_detail(body)
         if detail is not None and detail.get("eventType") == "Send":
+            staged = UnitOfWork()
             try:
-                sending.record_proof(detail)
+                sending.record_proof(detail, keep_in=staged)
             except Exception:  # one by one again, where a failure is the message's own
                 continue
-            done.add(index)
+            if len(staged):
+                kept.append((index, staged))
+            else:
+                done.add(index)
     reports: list[tuple[int, list[Feedback]]] = []
     messages: set[tuple[str, str]] = set()
     addresses: set[tuple[str, str]] = set()
@@ -235,10 +241,10 @@ def apply_batch(bodies: list[Any]) -> set[int]:
         addresses |= mailboxes
         reports.append((index, feedbacks))
     for attempt in range(2):
-        if len(reports) < 2:
+        if len(reports) < 2 and not kept:
             break  # one report alone: one by one costs the same
         try:
-            done |= _commit_together(reports, fresh=attempt > 0)
+            done |= _commit_together(reports, kept, fresh=attempt > 0)
             break
         except ConcurrentUpdate:
             continue
@@ -260,17 +266,23 @@ def _ses_detail(body: Any) -> dict[str, Any] | None:
     return detail if isinstance(detail, dict) else None
 
 
-def _commit_together(reports: list[tuple[int, list[Feedback]]], fresh: bool) -> set[int]:
-    """Stage `reports` from one read (`fresh`: from the table, not the batch's first read), commit
-    them in one transaction; the indexes of their bodies. Raises what the commit raises."""
+def _commit_together(
+    reports: list[tuple[int, list[Feedback]]], kept: list[tuple[int, UnitOfWork]], fresh: bool
+) -> set[int]:
+    """Stage `reports` from one read (`fresh`: from the table, not the batch's first read) and the
+    `kept` proofs' writes (no condition: they refuse nothing), commit them in one transaction; the
+    indexes of their bodies. Raises what the commit raises."""
     keys: list[tuple[str, str]] = []
     for _, feedbacks in reports:
         for f in feedbacks:
             keys += _report_keys(str(f.tenant_id), derived_id(*f.key), str(f.message_id), f.recipient)
     keys = list(dict.fromkeys(keys))
-    found = Record.batch_get(keys, consistent_read=True) if fresh else batch_reads.read_once(keys)
+    found = (Record.batch_get(keys, consistent_read=True) if fresh else batch_reads.read_once(keys)) if keys else []
     items = {(item.pk, item.sk): item for item in found}
     uow, shards, done = UnitOfWork(), cast(Shards, defaultdict(lambda: defaultdict(int))), set()
+    for index, proof in kept:
+        uow.absorb(proof)
+        done.add(index)
     for index, feedbacks in reports:
         staged, counted = UnitOfWork(), cast(Shards, defaultdict(lambda: defaultdict(int)))
         try:

@@ -17,7 +17,8 @@ A send-queue message is `{"tenant_id", "message_id"[, "campaign_id"]}`. One batc
 Crash safety. A crash before the claim leaves the mail "queued": the redelivery sends it. A
 crash after the claim leaves it "sending"; the redelivery looks for a PROOF that SES accepted it
 (services/email/proofs.py, from the SES "Send" event of the configuration set): with a proof the
-mail is settled as sent without calling SES again (the proof may also settle it by itself); without
+mail is settled as sent without calling SES again (the proof settles it by itself once the claim is
+older than the sender's timeout, `record_proof`); without
 one the redelivery fails (the queue retries) until the claim is older than the proof window
 (PROOF_WINDOW_SECONDS, default 5 minutes), then the mail is claimed again and sent again with the
 same Message-ID header. That is the at-least-once edge: a mail SES accepted whose "Send" event
@@ -75,6 +76,7 @@ from shared.store import ConcurrentUpdate, OutboxItem, UnitOfWork, clean, record
 
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
+DEFAULT_SENDER_TIMEOUT = 900.0  # Lambda's longest timeout: a claim older than this has no live sender
 
 
 class MessageMissing(Exception):
@@ -631,28 +633,47 @@ def _outcome_write(
 # ----------------------------------------------------------------------------- a proof settles by itself
 
 
-def record_proof(detail: dict[str, Any]) -> None:
+def record_proof(detail: dict[str, Any], keep_in: UnitOfWork | None = None) -> None:
     """An SES "Send" event (from the feedback queue): SES accepted one of our mails.
 
-    A proof that names the tenant settles the mail at once (one read when the sender recorded it
-    already, the usual case); one that does not is kept for the redelivery of its queue message."""
+    A mail recorded already (the usual case in AWS) needs nothing. A mail still "sending" is settled
+    from the proof only when its claim is older than the sender's timeout (SENDER_TIMEOUT_SECONDS):
+    that sender is gone. While the sender may still be at work (it sends the rest of its batch,
+    then records all of it) the proof is only kept, in `keep_in` (the feedback batch's
+    transaction) when given: the sender's own record settles the mail, and if it died, the
+    redelivery of its queue message settles it from the kept proof (`_classify`). Settling it here
+    would cost a transaction a mail and refuse the mail in the sender's record (one more
+    transaction); either way the conditions on the mail's status record it once (issue 18).
+    A proof without a tenant is kept for the redelivery."""
     proof = proofs.proof_of(detail)
     if proof is None:
         logger.info("SES send event for a mail that is not ours", extra={"ses_message_id": detail.get("mail")})
-    elif proof.tenant_id:
-        settle_from_proof(proof.tenant_id, proof)
+        return
+    if proof.tenant_id:
+        key = (record_key(proof.tenant_id, KIND, proof.message_id), KIND.upper())
+        found = batch_reads.read_once([key], keep=True)  # the delivery report of the same batch reads it too
+        record = found[0] if found else None
+        if record is None or record.data.get("status") != MessageStatus.sending:
+            return  # recorded already (the usual case), or not ours
+        if clock.now() - _claimed_at(record) > sender_timeout():
+            batch_reads.forget([key])
+            settle_from_proof(proof.tenant_id, proof, record)
+            return
+    if keep_in is not None:
+        proofs.stage(keep_in, proof)
     else:
         proofs.keep(proof)
 
 
-def settle_from_proof(tenant: str, proof: Proof) -> None:
-    """SES accepted a mail still "sending" (its sender died before recording): record it as sent."""
+def sender_timeout() -> timedelta:
+    """The sender function's timeout (template.yaml gives feedback the sender's): a claim older
+    than this is no live sender's. Without it, Lambda's longest (900 s)."""
+    return timedelta(seconds=float(os.environ.get("SENDER_TIMEOUT_SECONDS") or DEFAULT_SENDER_TIMEOUT))
+
+
+def settle_from_proof(tenant: str, proof: Proof, record: Record) -> None:
+    """SES accepted a mail still "sending" whose sender is gone (`record`, as read): record it as
+    sent, unless someone else did meanwhile (the conditions on its status)."""
     caller = service_caller(tenant, open_tenant=False)
-    key = (record_key(tenant, KIND, proof.message_id), KIND.upper())
-    found = batch_reads.read_once([key], keep=True)  # the delivery report of the same batch reads it too
-    record = found[0] if found else None
-    if record is None or record.data.get("status") != MessageStatus.sending:
-        return  # recorded already (the usual case), or not ours
-    batch_reads.forget([key])
     job = Job(tenant, proof.message_id, record=record)
-    _record_all(Batch([job], callers={tenant: caller}), [_proven(job, proof)])  # unless the sender did meanwhile
+    _record_all(Batch([job], callers={tenant: caller}), [_proven(job, proof)])

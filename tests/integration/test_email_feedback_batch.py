@@ -113,6 +113,43 @@ def test_a_batch_of_reports_is_one_read_and_one_transaction(feedback: Any, aws_c
     assert stats.read_counts(tenant, campaign_id)["delivered"] == 6
 
 
+def test_proofs_of_mails_still_being_sent_are_kept_in_the_batchs_transaction(
+    feedback: Any, aws_calls: Counter[str]
+) -> None:
+    """A Send proof that arrives while its mail's sender may still be recording it (claimed less
+    than the sender's timeout ago) does not settle the mail: it is kept, in the batch's one
+    transaction; the sender's redelivery (had it died) settles the mail from it, without SES."""
+    from services.email import proofs, sending, stats
+    from services.email.handlers.feedback import handler
+    from shared import clock
+
+    tenant = f"t-{new_id()}"
+    claimed = {"status": "sending", "claimed_at": clock.iso(clock.now()), "attempts": 1}
+    campaign_id, [first, *ids] = _setup(tenant, 6, "sending", {i: claimed for i in range(6)})
+    assert handler(sqs_event([_delivery(tenant, first, "r0@example.com")], QUEUE_ARN), feedback) == {
+        "batchItemFailures": []
+    }  # the tenant's setup, read once per process
+    to = [f"r{i + 1}@example.com" for i in range(5)]
+    bodies = [body for i, m in enumerate(ids) for body in (_send(tenant, m, to[i]), _delivery(tenant, m, to[i]))]
+
+    aws_calls.clear()
+    assert handler(sqs_event(bodies, QUEUE_ARN), feedback) == {"batchItemFailures": []}
+    assert dict(aws_calls) == {"BatchGetItem": 1, "TransactWriteItems": 1}  # 6 transactions when proofs settle
+    assert [(m["status"], m["delivery"]) for m in _messages(tenant, ids)] == [("sending", "delivered")] * 5
+    assert [p.ses_message_id if (p := proofs.get(m)) else None for m in ids] == [f"ses-{m}" for m in ids]
+    assert stats.read_counts(tenant, campaign_id)["sent"] == 0
+
+    # The sender died before recording: its queue messages come back and the kept proofs settle them.
+    assert (
+        sending.send_batch([{"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id} for m in ids])
+        == [None] * 5
+    )
+    assert "SendEmail" not in aws_calls
+    assert [(m["status"], m["ses_message_id"]) for m in _messages(tenant, ids)] == [("sent", f"ses-{m}") for m in ids]
+    assert [m["delivery"] for m in _messages(tenant, ids)] == ["delivered"] * 5  # the reports stay
+    assert stats.read_counts(tenant, campaign_id)["sent"] == 5
+
+
 def test_reports_that_cannot_go_together_are_each_recorded_once(feedback: Any, aws_calls: Counter[str]) -> None:
     from services.email import stats
     from services.email.handlers.feedback import handler

@@ -182,7 +182,7 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
         "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
     }
     sending.record_proof({"eventType": "Send", "mail": mail})  # no tenant tag: only kept
-    sending.record_proof({"eventType": "Send", "mail": mail})  # again: the first proof stays
+    sending.record_proof({"eventType": "Send", "mail": {**mail, "messageId": "ses-again"}})  # the first proof stays
     assert _statuses(tenant, [message_id]) == {"sending": 1}
     assert proofs.get(message_id) is not None
     assert handler(event, sender) == {"batchItemFailures": []}  # the redelivery settles it from the proof
@@ -192,12 +192,13 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
     assert settled is not None and settled.data["ses_message_id"] == "ses-1"
     assert stats.read_counts(tenant, campaign_id)["sent"] == 1
 
-    # a proof that names the tenant settles a claimed mail by itself
+    # a proof that names the tenant settles by itself a mail claimed longer ago than the sender's timeout
     campaign_id, [other] = _setup(tenant, 1, "sending")
     record = caller.store.get(tenant, "message", other)
     assert record is not None
     uow = UnitOfWork()
-    caller.store.replace(uow, record, {**record.data, **{k: claimed[k] for k in ("status", "claimed_at", "attempts")}})
+    abandoned = {"status": "sending", "claimed_at": "2000-01-01T00:00:00+00:00", "attempts": 1}
+    caller.store.replace(uow, record, {**record.data, **abandoned})
     uow.commit()
     tagged = {**mail, "messageId": "ses-2", "tags": {"tenant": [tenant], "message": [other]}}
     sending.record_proof({"eventType": "Send", "mail": tagged})
@@ -363,6 +364,7 @@ def test_mails_settled_or_reported_on_meanwhile_cost_the_batch_one_transaction_m
     from shared.store import UnitOfWork
 
     monkeypatch.setenv("MAX_SEND_RATE", "1000")
+    monkeypatch.setenv("SENDER_TIMEOUT_SECONDS", "0")  # the proof takes this sender for gone: it settles
     tenant = f"t-{new_id()}"
     campaign_id, ids = _setup(tenant, 10, "sending")
     caller = service_caller(tenant)
