@@ -20,8 +20,13 @@ from infra.template import Function
 from tests.coldstart import PROJECT_ROOT, functions, handler_module, probe
 
 SERVICES = sorted(p.name for p in (PROJECT_ROOT / "services").iterdir() if (p / "handlers").is_dir())
-# pydantic_settings: 25-40 ms of every cold start for what `shared.settings` reads from os.environ itself.
-NEVER = ("infra", "moto", "tests", "pytest", "_pytest", "requests", "httpx", "pydantic_settings")
+NEVER = (
+    *("infra", "moto", "tests", "pytest", "_pytest", "requests", "httpx"),
+    "pydantic_settings",  # 25-40 ms of every cold start for what `shared.settings` reads from os.environ itself
+    # Powertools' batch utility imports every event source's parser models (~50 ms): `shared.batch` answers SQS
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.parser",
+)
 # Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
 UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")
 XRAY = "aws_xray_sdk"
