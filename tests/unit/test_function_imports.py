@@ -53,19 +53,26 @@ NOT_SERVED = {
         "services.email.campaigns",
         "services.email.list_types",
     ),
-    "services.email.handlers.consumer": SENDING_SIDE,
+    # A consumer loads the feature modules of the events it consumes, not of the jobs; a jobs
+    # function those of its jobs (shared/features.py's registries; both: defaults and hooks).
+    "services.email.handlers.consumer": (*SENDING_SIDE, "services.email.automations", "services.email.campaign_launch"),
     "services.email.handlers.jobs": SENDING_SIDE,
     "services.activities.handlers.consumer": (
         "services.activities.order_lists",
         "services.activities.facilities",
         "services.activities.call_list.listing",
         "services.activities.todo",
+        "services.activities.reminders",
     ),
     "services.activities.handlers.jobs": (
         "services.activities.order_lists",
         "services.activities.facilities",
         "services.activities.call_list.listing",
         "services.activities.todo",
+        "services.activities.goals",
+        "services.activities.marketing",
+        "services.activities.order_erasure",
+        "services.activities.call_list.index",
     ),
 }
 
