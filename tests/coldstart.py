@@ -13,8 +13,8 @@ a service's registries load the feature modules listed for them on their first r
 (`shared/features.py`), and the functions that read them on every invocation (FIRST_CALL_LOADS: a
 consumer routes by its subscriptions and a jobs function by its jobs, both open a tenant's
 settings (the defaults) and may change activities (the hooks); an API request opens a caller,
-which lists the setting defaults) pay for those modules at their first call, so they count as the
-cold start's too.
+which lists the setting defaults, and mounts the route modules of its path: FIRST_REQUEST) pay for
+those modules at their first call, so they count as the cold start's too.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ FIRST_CALL_LOADS = {
     ".handlers.consumer": ("events", "defaults", "hooks"),
     ".handlers.jobs": ("jobs", "defaults", "hooks"),
 }
+# An API mounts the route modules of a request's path at its first request (shared.api.RouteModules):
+# the first request counted is one for the service's main records.
+FIRST_REQUEST = {
+    "services.activities.handlers.api": "/activities",
+    "services.directory.handlers.api": "/contacts",
+    "services.email.handlers.api": "/campaigns",
+}
 
 PROBE = r"""
 import importlib, json, sys, time
@@ -54,6 +61,8 @@ if sys.argv[2] != "import":  # what the first invocation's registry reads import
     for name in [m for m in sys.modules if m.startswith("services.") and m.endswith(".features")]:
         for kind in sys.argv[2].split(","):
             sys.modules[name].FEATURES.load(kind)
+    if sys.argv[3]:  # an API's first request mounts the routes of its path
+        sys.modules[sys.argv[1]].app.mount(sys.argv[3])
 wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "modules": sorted(sys.modules)}))
 """
@@ -118,7 +127,8 @@ def probe(
     command = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", PROBE]
     kinds = next((k for end, k in FIRST_CALL_LOADS.items() if handler_module(function).endswith(end)), ())
     first = ",".join(kinds) if first_call and modules is None and kinds else "import"
-    command += [modules or handler_module(function), first]
+    path = FIRST_REQUEST.get(handler_module(function), "") if first != "import" else ""
+    command += [modules or handler_module(function), first, path]
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=environment(function), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{function.logical_id}: {done.stderr[-3000:]}")

@@ -77,6 +77,16 @@ NOT_SERVED = {
 }
 
 
+# An API's cold start mounts the route modules of its first request's path (tests/coldstart.py's
+# FIRST_REQUEST), not another feature's; Powertools' OpenAPI models load with a document only.
+API_NOT_SERVED = {
+    "services.activities.handlers.api": ("goals", "marketing", "mass", "calendar", "contact_orders", "admin"),
+    "services.directory.handlers.api": ("accounts", "target_groups", "imports", "users", "classes"),
+    "services.email.handlers.api": ("templates", "automations", "list_types", "public", "tracking", "settings"),
+}
+OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+
+
 def must_not_load(function: Function) -> tuple[str, ...]:
     """Module prefixes the function's cold start must not import."""
     module = handler_module(function)
@@ -86,6 +96,10 @@ def must_not_load(function: Function) -> tuple[str, ...]:
         excluded += ["aws_lambda_powertools.event_handler", *(f"services.{s}.handlers.routes" for s in SERVICES)]
     if module in UNTRACED:
         excluded.append(XRAY)
+    excluded += [
+        OPENAPI_MODELS,
+        *(f"{module.rsplit('.', 1)[0]}.routes.{name}" for name in API_NOT_SERVED.get(module, ())),
+    ]
     return (*excluded, *NOT_SERVED.get(module, ()))
 
 
