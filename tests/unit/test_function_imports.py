@@ -31,6 +31,15 @@ NEVER = (
 # Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
 UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")
 XRAY = "aws_xray_sdk"
+# The sender and feedback send and record mails: no feature that makes them (transactional requests,
+# campaign recipients, templates) nor the service's event routing.
+MAKING_SIDE = (
+    "services.email.transactional",
+    "services.email.recipients",
+    "services.email.templates",
+    "services.email.subscriptions",
+    "services.email.domain.templates",
+)
 SENDING_SIDE = ("services.email.sending", "services.email.feedback", "services.email.tracking")  # sender, feedback, API
 # Modules of features a function does not serve (beyond the rules every function of its kind has).
 NOT_SERVED = {
@@ -46,12 +55,14 @@ NOT_SERVED = {
         "services.email.campaigns",
         "services.email.list_types",
         "services.email.feedback",
+        *MAKING_SIDE,
     ),
     "services.email.handlers.feedback": (
         "services.email.automations",
         "services.email.campaign_launch",
         "services.email.campaigns",
         "services.email.list_types",
+        *MAKING_SIDE,
     ),
     # A consumer loads the feature modules of the events it consumes, not of the jobs; a jobs
     # function those of its jobs (shared/features.py's registries; both: defaults and hooks).

@@ -1,7 +1,7 @@
 """The check of a template's parts and their sandboxed rendering, with Jinja2 (`domain/templates.py`).
 
-Imported by the first check or render (`templates.problems`, `templates.render`), not by every
-function that knows the template models: Jinja2 and the sandbox are a cold start's cost only where
+Imported where a template is checked or rendered (inside the functions that do), not by every
+module that knows the template models: Jinja2 and the sandbox are a cold start's cost only where
 templates are checked or rendered.
 """
 
@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 from services.email.domain import sandbox
 from services.email.domain.sandbox import BoundedSandbox, RenderLimit
 from services.email.domain.templates import KNOWN, PARTS, ROOTS, Part, Rendered, RenderFailed, TemplateParts
+from shared.errors import FieldError, ValidationFailed
 
 
 def _finalize(value: Any) -> Any:
@@ -55,6 +56,18 @@ def _problems(part: Part, source: str) -> list[str]:
         found.append("A template cannot include, import or extend other templates.")
     found += sandbox.static_problems(tree)
     return list(dict.fromkeys(found))
+
+
+def check(parts: Mapping[str, str]) -> None:
+    """422 naming each part that cannot be saved."""
+    errors = [
+        FieldError(field=part, message=message, code="invalid_template")
+        for part in PARTS
+        if part in parts
+        for message in problems(part, parts[part])
+    ]
+    if errors:
+        raise ValidationFailed("The template cannot be saved.", errors)
 
 
 def _unknown_roots(tree: nodes.Template) -> list[str]:

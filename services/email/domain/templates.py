@@ -1,8 +1,8 @@
 """Email templates: their models, the check made at save time and the sandboxed rendering.
 
-The check and the rendering are in `domain/rendering.py`, imported by their first use here:
-Jinja2 and the sandbox cost ~25-40 ms of a cold start, and most functions that know templates
-never render one (docs/decisions.md, "Cold start").
+The check and the rendering are in `domain/rendering.py`, which its callers import where they
+check or render: Jinja2 and the sandbox cost ~25-40 ms of a cold start, and most functions that
+know templates never render one (docs/decisions.md, "Cold start").
 
 A template has a subject, an HTML part and a plain-text part written in Jinja2. Tags read four
 names: `contact`, `account` (the contact's account), `owner` (the contact's owner) and `record`
@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import ValidationFailed
 from shared.types import INPUT, MAIL_SUBJECT_MAX, OUTPUT, Name200, OneLine, reject_null
 
 Part = Literal["subject", "html", "text"]
@@ -141,32 +141,6 @@ class Rendered(BaseModel):
 
 class RenderFailed(ValidationFailed):
     """A part could not be rendered with this context (e.g. a `record.*` field the data lacks)."""
-
-
-def problems(part: Part, source: str) -> list[str]:
-    """What is wrong with one part's source (empty when it may be saved)."""
-    from services.email.domain import rendering
-
-    return rendering.problems(part, source)
-
-
-def check(parts: Mapping[str, str]) -> None:
-    """422 naming each part that cannot be saved."""
-    errors = [
-        FieldError(field=part, message=message, code="invalid_template")
-        for part in PARTS
-        if part in parts
-        for message in problems(part, parts[part])
-    ]
-    if errors:
-        raise ValidationFailed("The template cannot be saved.", errors)
-
-
-def render(template: TemplateParts, context: Mapping[str, Any]) -> Rendered:
-    """Render the three parts with a context from `context_for` (pure; no I/O): `rendering.render`."""
-    from services.email.domain import rendering
-
-    return rendering.render(template, context)
 
 
 def tag_context(
