@@ -69,7 +69,7 @@ class Features:
                     if each not in self._loaded:
                         for name in self.kinds[each]:
                             importlib.import_module(f"{self.package}.{name}")
-                        self._loaded.add(each)
+                        self._loaded |= {each}
             finally:
                 self._loading = False
 

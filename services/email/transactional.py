@@ -14,7 +14,6 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
-import boto3
 from pydantic import ValidationError
 
 from services.email import recipients, templates
@@ -81,6 +80,8 @@ def is_opted_out(caller: Caller, address: str, list_type_id: str | None) -> bool
 
 @cache
 def _sqs() -> Any:
+    import boto3  # here: a cold start that sends nothing to the send queue does not load boto3
+
     return boto3.client("sqs")
 
 
