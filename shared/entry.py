@@ -17,7 +17,8 @@ consumers apply each event once (shared/consumer.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -90,17 +91,33 @@ def _metered(handle: Handler) -> Handler:
 def consumer_entry(
     settings: type[TableSettings],
     consumer: str,
-    handlers: Mapping[str, Handle] | Callable[[], Mapping[str, Handle]],
+    handlers: Mapping[str, Handle] | Callable[[Collection[str]], Mapping[str, Handle]],
 ) -> Handler:
-    """A service's event queue: each bus event routed by type and applied once as `consumer`."""
+    """A service's event queue: each bus event routed by type and applied once as `consumer`.
+
+    `handlers`: the routes, or what gives the routes of a batch's event types (a service's
+    `Subscriptions.handlers`, which imports only the feature modules of those types)."""
     from shared.consumer import consume  # imported here: the publisher loads no queue machinery
 
     @entry(settings)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        routes = handlers if isinstance(handlers, Mapping) else handlers()
+        routes = handlers if isinstance(handlers, Mapping) else handlers(event_types(event))
         return consume(event, context, consumer, dict(routes))
 
     return handler
+
+
+def event_types(event: Mapping[str, Any]) -> set[str]:
+    """The bus event types in an SQS batch (a message that is not a bus event names none)."""
+    types = set()
+    for record in event.get("Records") or []:
+        try:
+            detail = json.loads(record["body"])["detail"]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if isinstance(detail, dict) and isinstance(detail.get("type"), str):
+            types |= {detail["type"]}
+    return types
 
 
 def jobs_entry(settings: type[TableSettings], run_job: Callable[[dict[str, Any]], None]) -> Handler:

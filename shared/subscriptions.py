@@ -10,7 +10,7 @@ with them).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -61,10 +61,18 @@ class Subscriptions:
 
         return register
 
-    def handlers(self) -> dict[str, Handle]:
-        """Every subscribed event type and what handles it (the `events` feature modules loaded first)."""
-        self._features.load("events")
-        return {event_type: _all_of(list(handles)) for event_type, handles in self._handlers.items()}
+    def handlers(self, types: Collection[str] | None = None) -> dict[str, Handle]:
+        """Every subscribed event type and what handles it (the `events` feature modules loaded
+        first); with `types`, those types only, loading only the modules that subscribe to them."""
+        if types is None:
+            self._features.load("events")
+        else:
+            self._features.load_events(types)
+        return {
+            event_type: _all_of(list(handles))
+            for event_type, handles in self._handlers.items()
+            if types is None or event_type in types
+        }
 
     @property
     def job_names(self) -> list[str]:

@@ -11,7 +11,8 @@ on because LAMBDA_TASK_ROOT is set).
 The probe imports the handler's module, then does what the first invocation would import on top:
 a service's registries load the feature modules listed for them on their first read
 (`shared/features.py`), and the functions that read them on every invocation (FIRST_CALL_LOADS: a
-consumer routes by its subscriptions and a jobs function by its jobs, both open a tenant's
+consumer routes by the subscriptions of its batch's event types (FIRST_EVENTS) and a jobs
+function by its jobs, both open a tenant's
 settings (the defaults) and may change activities (the hooks); an API request opens a caller,
 which lists the setting defaults, and mounts the route modules of its path: FIRST_REQUEST) pay for
 those modules at their first call, so they count as the cold start's too.
@@ -44,6 +45,12 @@ FIRST_CALL_LOADS = {
     ".handlers.consumer": ("events", "defaults", "hooks"),
     ".handlers.jobs": ("jobs", "defaults", "hooks"),
 }
+# A consumer imports the feature modules of its first batch's event types (shared.features'
+# `load_events`): the first batch counted is one of the service's most frequent events.
+FIRST_EVENTS = {
+    "services.activities.handlers.consumer": "email.sent",  # a campaign's mails: marketing activities
+    "services.email.handlers.consumer": "audience.page",  # a campaign's recipients being staged
+}
 # An API mounts the route modules of a request's path at its first request (shared.api.RouteModules):
 # the first request counted is one for the service's main records.
 FIRST_REQUEST = {
@@ -60,7 +67,10 @@ for name in sys.argv[1].split(","):
 if sys.argv[2] != "import":  # what the first invocation's registry reads import
     for name in [m for m in sys.modules if m.startswith("services.") and m.endswith(".features")]:
         for kind in sys.argv[2].split(","):
-            sys.modules[name].FEATURES.load(kind)
+            if kind.startswith("events="):  # a consumer's first batch, of these event types
+                sys.modules[name].FEATURES.load_events(kind.removeprefix("events=").split("+"))
+            else:
+                sys.modules[name].FEATURES.load(kind)
     if sys.argv[3]:  # an API's first request mounts the routes of its path
         sys.modules[sys.argv[1]].app.mount(sys.argv[3])
 wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
@@ -126,6 +136,8 @@ def probe(
     """Import `modules` (the function's handler module by default) in a fresh interpreter."""
     command = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", PROBE]
     kinds = next((k for end, k in FIRST_CALL_LOADS.items() if handler_module(function).endswith(end)), ())
+    batch = FIRST_EVENTS.get(handler_module(function))
+    kinds = tuple(f"events={batch}" if kind == "events" and batch else kind for kind in kinds)
     first = ",".join(kinds) if first_call and modules is None and kinds else "import"
     path = FIRST_REQUEST.get(handler_module(function), "") if first != "import" else ""
     command += [modules or handler_module(function), first, path]

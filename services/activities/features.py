@@ -4,7 +4,8 @@ They register at import: hooks on activity changes (call list, points, calendar 
 erasure), event subscriptions and jobs, tenant setting defaults. The registries built on this list
 (`subscriptions.REGISTRY`, `service.DEFAULTS`, the hooks in `activities.py`) import the modules
 listed for them the first time they are read, so no handler imports them for their side effects,
-and a function imports only the registries' modules it reads. `tests/unit/test_features.py` fails
+and a function imports only the registries' modules it reads (a consumer's batch, only the
+modules of its events' types). `tests/unit/test_features.py` fails
 when a module that registers is missing from its registry's list.
 """
 
@@ -12,7 +13,18 @@ from shared.features import Features
 
 FEATURES = Features(
     "services.activities",
-    events=["call_list.index", "erasure", "goals", "marketing", "mass", "order_erasure"],
+    events={  # each module and the event types it subscribes to: a batch loads the modules of its types
+        "call_list.index": [
+            *("account.created", "account.deleted", "account.updated", "class.created"),
+            *("contact.created", "contact.deleted", "contact.erased", "contact.updated"),
+            *("target_group.created", "target_group.deleted", "target_group.updated"),
+        ],
+        "erasure": ["contact.erased"],
+        "goals": ["group.created", "group.deleted", "group.updated", "user.created"],
+        "marketing": ["contact.erased", "email.sent", "sms.sent"],
+        "mass": ["audience.page"],
+        "order_erasure": ["contact.erased"],
+    },
     jobs=["mass", "reminders"],
     defaults=["admin", "order_settings", "points", "tenant"],
     hooks=["calendar", "call_list.latest", "erasure", "points"],

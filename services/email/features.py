@@ -11,7 +11,14 @@ from shared.features import Features
 
 FEATURES = Features(
     "services.email",
-    events=["campaign_recipients", "recipients", "transactional"],
+    events={  # each module and the event types it subscribes to: a batch loads the modules of its types
+        "campaign_recipients": ["audience.page"],
+        "recipients": [
+            *("account.created", "account.deleted", "account.updated"),
+            *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
+        ],
+        "transactional": ["email.send_requested"],
+    },
     jobs=["automations", "campaign_launch"],
     defaults=["list_types", "transactional"],
 )

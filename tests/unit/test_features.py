@@ -99,9 +99,12 @@ def feature_lists(service: Path) -> dict[str, list[str]] | None:
             )
             lists = {kind: listed[0] for kind in KINDS} if listed else {k.arg: k.value for k in node.keywords}
             assert set(lists) <= set(KINDS), f"{path}: the registries are {KINDS}"
-            for value in lists.values():
-                assert isinstance(value, (ast.List, ast.Tuple)), f"{path}: name the modules in a literal list"
-            return {kind: [str(ast.literal_eval(m)) for m in value.elts] for kind, value in lists.items()}  # type: ignore[attr-defined]
+            found = {}
+            for kind, value in lists.items():
+                names = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", None)
+                assert names is not None, f"{path}: name the modules in a literal list (or dict, for events)"
+                found[kind] = [str(ast.literal_eval(m)) for m in names if m is not None]
+            return found
     return None
 
 
@@ -319,3 +322,24 @@ def test_the_first_read_of_a_registry_sees_every_registration(service: str, firs
     assert seen["first"] == seen["everything"]
     assert all(seen["first"].values()), seen["first"]  # each registry has registrations to miss
     assert not any(".handlers.routes" in m for m in seen["loaded"]), "the registries loaded HTTP routes"
+
+
+@pytest.mark.parametrize("service", ["activities", "email"])
+def test_each_event_module_lists_the_types_it_subscribes_to(service: str) -> None:
+    """A batch loads the modules listed for its events' types (`Subscriptions.handlers(types)`): a
+    module subscribing to a type it does not list would miss the batches of that type."""
+    import importlib
+
+    features = importlib.import_module(f"services.{service}.features").FEATURES
+    registry = importlib.import_module(f"services.{service}.subscriptions").REGISTRY
+    registry.handlers()  # every module loaded
+    assert features.events_of is not None
+    subscribed: dict[str, set[str]] = {}
+    for event_type, handles in registry._handlers.items():
+        for handle in handles:
+            subscribed.setdefault(handle.__module__.removeprefix(f"services.{service}."), set()).add(event_type)
+    assert subscribed == {module: set(types) for module, types in features.events_of.items()}
+    assert set(registry.handlers({"no.such"})) == set()
+    some = next(iter(subscribed))
+    one = sorted(subscribed[some])[0]
+    assert list(registry.handlers({one})) == [one]
