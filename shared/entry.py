@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import init_done
 from shared.conventions import request_id
 from shared.observability import logger, metrics, tracer
 from shared.settings import TableSettings, load
@@ -56,6 +57,7 @@ def entry(
     def decorate(handle: Handler) -> Handler:
         @functools.wraps(handle)
         def started(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            init_done()  # the garbage collector resumes, the init's objects frozen (shared/__init__.py)
             if settings is not None:
                 cold_start(settings)
             if http:  # the id the answer's X-Request-Id carries (the client's own, when valid)

@@ -65,6 +65,7 @@ wall, cpu = time.perf_counter(), time.process_time()
 for name in sys.argv[1].split(","):
     importlib.import_module(name)
 if sys.argv[2] != "import":  # what the first invocation's registry reads import
+    sys.modules["shared"].init_done()  # as the first invocation does first (shared.entry)
     for name in [m for m in sys.modules if m.startswith("services.") and m.endswith(".features")]:
         for kind in sys.argv[2].split(","):
             if kind.startswith("events="):  # a consumer's first batch, of these event types
