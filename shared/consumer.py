@@ -1,6 +1,6 @@
 """Idempotent consumption of events from a service's SQS queue.
 
-Powertools' BatchProcessor reports partial failures so only failed messages return. Each event's
+`shared.batch.partial_response` reports partial failures so only failed messages return. Each event's
 effects commit in one transaction with a dedupe marker for (consumer, event id): a redelivered
 event finds the marker, the transaction is cancelled, and nothing changes twice.
 
@@ -15,11 +15,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import batch_scope
+from shared.batch import SQSRecord, partial_response
 from shared.events import Envelope
 from shared.observability import logger
 from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, DedupeItem, UnitOfWork
@@ -106,11 +105,7 @@ def _consume(
                 raise
             logger.info("event applied" if fresh else "event already applied, skipped")
 
-    processor = BatchProcessor(event_type=EventType.SQS)
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    return dict(response)
+    return partial_response(event, record_handler)
 
 
 def _applied_in_batch(event: dict[str, Any], consumer: str, handlers: dict[str, Handle]) -> set[str]:

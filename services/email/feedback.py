@@ -36,12 +36,11 @@ from pydantic import BaseModel
 
 from services.email import batch_reads, proofs, sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
-from services.email.domain.messages import MessageStatus
+from services.email.domain.messages import KIND as MESSAGE
+from services.email.domain.messages import SENDER_SETTING, MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
 from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
-from services.email.transactional import KIND as MESSAGE
-from services.email.transactional import SENDER_SETTING
 from shared import batch_scope, clock
 from shared.ids import derived_id
 from shared.observability import logger

@@ -50,6 +50,8 @@ from pynamodb.exceptions import TransactWriteError
 
 from services.email import batch_reads, proofs, ratelimit, stats
 from services.email.domain.messages import (
+    KIND,
+    SENDER_SETTING,
     Mail,
     MessageStatus,
     Part,
@@ -62,7 +64,6 @@ from services.email.domain.tracking import instrument, links_of
 from services.email.proofs import Proof
 from services.email.service import DEFAULTS, Caller, service_caller
 from services.email.store import Record
-from services.email.transactional import KIND, SENDER_SETTING
 from services.email.transports import Refused, Transport, transport_for
 from services.email.unsubscribe import base_url, list_unsubscribe_headers
 from shared import clock
