@@ -285,6 +285,10 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET],
     ),
     "SmsPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:SmsTable}")]),
+    "SmsConsumerFunction": (
+        [_put("{table:SmsTable}")],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET],
+    ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
         [
