@@ -4,4 +4,4 @@ from shared.settings import TableSettings
 
 
 class SmsSettings(TableSettings):
-    pass
+    send_queue_url: str = ""  # the send queue: messages accepted for the sender

@@ -281,13 +281,13 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
     ),
     "EmailPublisherFunction": ([_publish("{bus:EventBus}")], [_send("{queue:EmailSendQueue}")]),
     "SmsApiFunction": (
-        [_put("{table:SmsTable}"), SECRET],
-        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET],
+        [_put("{table:SmsTable}"), SECRET, _send("{queue:SmsSendQueue}")],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET, _send("{queue:EmailSendQueue}")],
     ),
     "SmsPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:SmsTable}")]),
     "SmsConsumerFunction": (
         [_put("{table:SmsTable}")],
-        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],

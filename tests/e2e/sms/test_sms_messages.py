@@ -1,0 +1,128 @@
+"""One SMS to one contact through `kontakt dev` (issue 19 item 3b) and the balance under concurrent
+sends (item 1): the contact from the SMS service's contacts projection, the number from its field,
+credits reserved with the message or nothing written at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.runtime import LocalRuntime
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import assert_problem, created, drain, settle, walk
+
+SEND_QUEUE = "kontakt-dev-sms-send"
+TEXT = "Hei! Tilauksesi on noudettavissa."
+
+
+def queued(stack: LocalRuntime, tenant: str) -> list[str]:
+    """The message ids on the send queue for this tenant (the queue has no consumer yet); the
+    messages read stay hidden a while, so call it once per test."""
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
+    found: list[str] = []
+    empty = 0
+    while empty < 2:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=120)
+        messages = answer.get("Messages", [])
+        empty = 0 if messages else empty + 1
+        for message in messages:
+            body = json.loads(message["Body"])
+            if body["tenant_id"] == tenant:
+                found.append(body["message_id"])
+    return found
+
+
+def ready(admin: Api, credits: int) -> None:
+    assert admin.patch("/sms/settings", json={"active": True}).status_code == 200
+    if credits:
+        assert admin.post("/sms/credits", json={"credits": credits}).status_code == 201
+
+
+def contact(admin: Api, stack: LocalRuntime, **fields: Any) -> str:
+    """A contact the SMS service has heard of (its projection row written by the consumer)."""
+    contact_id = str(created(admin.post("/contacts", json={"first_name": "Maija", **fields}))["id"])
+    drain(stack, busy_ok=True)
+    return contact_id
+
+
+def send(api: Api, contact_id: str, **fields: Any) -> Any:
+    return api.post("/sms/messages", json={"contact_id": contact_id, "number_field": "mobile", "text": TEXT, **fields})
+
+
+def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    ready(admin, 10)
+    maija = contact(admin, stack, mobile="040 123 4567", phone="09 1234567")
+    answer = settle(stack, lambda: (r := send(admin, maija, transactional=True)).status_code == 201 and r)
+    assert answer, "the SMS service never heard of the contact"
+    message = answer.json()
+    assert answer.headers["Location"].endswith(f"/sms/messages/{message['id']}")
+    assert message["to"] == "+358401234567" and message["status"] == "queued"
+    assert (message["parts"], message["credits"], message["encoding"], message["transactional"]) == (
+        1,
+        1,
+        "GSM-7",
+        True,
+    )
+    assert message["text"] == TEXT and message["created_by"] == "admin-1"
+    assert admin.get("/sms/balance").json() == {"available": 9, "reserved": 1, "charged": 0}
+    reservations = [e for e in walk(admin, "/sms/ledger") if e["type"] == "reservation"]
+    assert [(e["credits"], e["message_id"]) for e in reservations] == [(1, message["id"])]
+
+    assert admin.get(f"/sms/messages/{message['id']}").json() == message
+    assert [m["id"] for m in walk(admin, "/sms/messages")] == [message["id"]]
+    assert [m["id"] for m in walk(admin, "/sms/messages", contact_id=maija)] == [message["id"]]
+    assert walk(admin, "/sms/messages", status="sent") == []
+    assert queued(stack, tenant) == [message["id"]]
+
+    # A long text takes parts (UCS-2: 67 units each) and credits alike.
+    long = send(admin, maija, text="Ä€ ✓ " * 40)
+    assert long.status_code == 201 and long.json()["parts"] == 3 and long.json()["encoding"] == "UCS-2"
+    assert admin.get("/sms/balance").json() == {"available": 6, "reserved": 4, "charged": 0}
+    newest = walk(admin, "/sms/messages")
+    assert [m["id"] for m in newest] == [long.json()["id"], message["id"]]
+
+
+def test_refused_messages_name_the_field_and_reserve_nothing(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    maija = contact(admin, stack, mobile="123", phone="09 1234567")
+    assert_problem(send(admin, maija), 403, "active")  # SMS off
+    ready(admin, 2)
+    settle(stack, lambda: send(admin, maija).json().get("errors", [{}])[0].get("field") == "number_field")
+    assert_problem(send(admin, maija), 422, "number_field")  # an invalid number
+    assert_problem(send(admin, maija, number_field="phone"), 422, "number_field")  # a landline
+    assert_problem(send(admin, maija, number_field="fax"), 422, "number_field")
+    nobody = contact(admin, stack, first_name="Ei numeroa")
+    assert_problem(send(admin, nobody), 422, "number_field")  # no number at all
+    assert_problem(send(admin, "01JUNKNOWN0000000000000000"), 422, "contact_id")
+    assert_problem(send(admin, maija, text="   "), 422, "text")
+    good = contact(admin, stack, first_name="Hyvä", mobile="050 555 0101")
+    assert_problem(send(admin, good, text="x" * 400), 402)  # 3 parts, 2 credits left: nothing written
+    admin.patch("/sms/settings", json={"max_parts": 1})
+    assert_problem(send(admin, good, text="x" * 161), 422, "text")  # two parts over a limit of one
+    assert admin.get("/sms/balance").json() == {"available": 2, "reserved": 0, "charged": 0}
+    assert walk(admin, "/sms/messages") == []
+    assert queued(stack, tenant) == []
+
+
+def test_a_user_sends_only_to_contacts_they_see(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    ready(admin, 10)
+    user = admin.as_(tenant, "user-1", "user")
+    hidden = contact(admin, stack, mobile="040 123 4567")  # owned by the admin
+    own = str(created(user.post("/contacts", json={"first_name": "Oma", "mobile": "050 555 0101"}))["id"])
+    sent = settle(stack, lambda: (r := send(user, own)).status_code == 201 and r)
+    assert sent, "the SMS service never heard of the user's contact"
+    assert_problem(send(user, hidden), 422, "contact_id")  # as if unknown
+    theirs = send(admin, hidden).json()
+    assert_problem(user.get(f"/sms/messages/{theirs['id']}"), 404)
+    assert [m["id"] for m in walk(user, "/sms/messages")] == [sent.json()["id"]]
+    assert walk(user, "/sms/messages", contact_id=hidden) == []
+    stranger = admin.as_("other-" + tenant, "admin-1", "admin")
+    assert_problem(stranger.get(f"/sms/messages/{theirs['id']}"), 404)
+    assert admin.get("/sms/balance").json()["reserved"] == 2
+
+
+def _known(admin: Api, contact_id: str) -> bool:
+    """Whether the SMS service has the contact: a send to its (empty) phone field is refused for the
+    number, not for the contact, and writes nothing."""
+    probe = admin.post("/sms/messages", json={"contact_id": contact_id, "number_field": "phone", "text": TEXT})
+    return any(e.get("field") == "number_field" for e in probe.json().get("errors", []))
