@@ -5,6 +5,8 @@ credits reserved with the message or nothing written at all."""
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from infra.runtime import LocalRuntime
@@ -119,6 +121,29 @@ def test_a_user_sends_only_to_contacts_they_see(admin: Api, stack: LocalRuntime,
     stranger = admin.as_("other-" + tenant, "admin-1", "admin")
     assert_problem(stranger.get(f"/sms/messages/{theirs['id']}"), 404)
     assert admin.get("/sms/balance").json()["reserved"] == 2
+
+
+def test_twenty_concurrent_sends_take_exactly_what_the_balance_covers(
+    admin: Api, stack: LocalRuntime, tenant: str
+) -> None:
+    ready(admin, 7)  # covers 7 one-part messages of the 20
+    maija = contact(admin, stack, mobile="040 123 4567")
+    assert settle(stack, lambda: _known(admin, maija)), "the SMS service never heard of the contact"
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: send(admin, maija), range(20)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] * 7 + [402] * 13, [a.text for a in answers if a.status_code not in (201, 402)]
+    for refused in (a for a in answers if a.status_code == 402):
+        assert_problem(refused, 402)
+        assert refused.json()["code"] == "insufficient_credits"
+    accepted = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert admin.get("/sms/balance").json() == {"available": 0, "reserved": 7, "charged": 0}
+    reservations = [e for e in walk(admin, "/sms/ledger", limit=200) if e["type"] == "reservation"]
+    assert sorted(e["message_id"] for e in reservations) == sorted(accepted)
+    assert {m["id"] for m in walk(admin, "/sms/messages", limit=200)} == accepted
+    assert sorted(queued(stack, tenant)) == sorted(accepted)
+    assert time.monotonic() - started < 60
 
 
 def _known(admin: Api, contact_id: str) -> bool:
