@@ -75,7 +75,6 @@ def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, sta
     assert [m["id"] for m in walk(admin, "/sms/messages")] == [message["id"]]
     assert [m["id"] for m in walk(admin, "/sms/messages", contact_id=maija)] == [message["id"]]
     assert walk(admin, "/sms/messages", status="sent") == []
-    assert queued(stack, tenant) == [message["id"]]
 
     # A long text takes parts (UCS-2: 67 units each) and credits alike.
     long = send(admin, maija, text="Ä€ ✓ " * 40)
@@ -83,6 +82,21 @@ def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, sta
     assert admin.get("/sms/balance").json() == {"available": 6, "reserved": 4, "charged": 0}
     newest = walk(admin, "/sms/messages")
     assert [m["id"] for m in newest] == [long.json()["id"], message["id"]]
+
+    # A retry with the same Idempotency-Key gets the first answer: one message, one reservation.
+    key = {"Idempotency-Key": f"sms-{tenant}"}
+    first = admin.post("/sms/messages", json={"contact_id": maija, "number_field": "mobile", "text": TEXT}, headers=key)
+    again = admin.post("/sms/messages", json={"contact_id": maija, "number_field": "mobile", "text": TEXT}, headers=key)
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert admin.get("/sms/balance").json() == {"available": 5, "reserved": 5, "charged": 0}
+    assert sorted(queued(stack, tenant)) == sorted([message["id"], long.json()["id"], first.json()["id"]])
+
+    # A deleted contact is gone from the SMS service too (its row a tombstone): as if unknown.
+    assert admin.delete(f"/contacts/{maija}").status_code == 204
+    assert settle(stack, lambda: send(admin, maija).status_code == 422), "the deletion never reached the SMS service"
+    assert_problem(send(admin, maija), 422, "contact_id")
+    assert admin.get("/sms/balance").json()["reserved"] == 5
 
 
 def test_refused_messages_name_the_field_and_reserve_nothing(admin: Api, stack: LocalRuntime, tenant: str) -> None:
