@@ -4,35 +4,28 @@ credits reserved with the message or nothing written at all."""
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import requests
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, created, drain, settle, walk
 
-SEND_QUEUE = "kontakt-dev-sms-send"
 TEXT = "Hei! Tilauksesi on noudettavissa."
 
 
-def queued(stack: LocalRuntime, tenant: str) -> list[str]:
-    """The message ids on the send queue for this tenant (the queue has no consumer yet); the
-    messages read stay hidden a while, so call it once per test."""
-    sqs = stack.client("sqs")
-    url = sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
-    found: list[str] = []
-    empty = 0
-    while empty < 2:
-        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=120)
-        messages = answer.get("Messages", [])
-        empty = 0 if messages else empty + 1
-        for message in messages:
-            body = json.loads(message["Body"])
-            if body["tenant_id"] == tenant:
-                found.append(body["message_id"])
-    return found
+def provider_sent(stack: LocalRuntime, tenant: str) -> list[str]:
+    """The message ids of this tenant's SMS the provider (the emulator) accepted, from `/dev/sms`."""
+    drain(stack, busy_ok=True)
+    listed = requests.get(stack.api_url + "/dev/sms", params={"limit": 500}, timeout=10).json()
+    return [m["context"]["message_id"] for m in listed if m["context"].get("tenant_id") == tenant]
+
+
+def status_of(api: Api, message_id: str) -> str:
+    return str(api.get(f"/sms/messages/{message_id}").json()["status"])
 
 
 def ready(admin: Api, credits: int) -> None:
@@ -67,19 +60,38 @@ def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, sta
         True,
     )
     assert message["text"] == TEXT and message["created_by"] == "admin-1"
-    assert admin.get("/sms/balance").json() == {"available": 9, "reserved": 1, "charged": 0}
+    assert admin.get("/sms/balance").json()["available"] == 9  # reserved (then charged when sent)
     reservations = [e for e in walk(admin, "/sms/ledger") if e["type"] == "reservation"]
     assert [(e["credits"], e["message_id"]) for e in reservations] == [(1, message["id"])]
 
-    assert admin.get(f"/sms/messages/{message['id']}").json() == message
+    # The sender hands it to the provider: sent, its part charged.
+    assert settle(stack, lambda: status_of(admin, message["id"]) == "sent"), status_of(admin, message["id"])
+    sent = admin.get(f"/sms/messages/{message['id']}").json()
+    assert (
+        sent["provider_message_id"]
+        and sent["sent_at"]
+        and {**sent, "status": "queued"}
+        == {
+            **message,
+            "provider_message_id": sent["provider_message_id"],
+            "sent_at": sent["sent_at"],
+            "version": sent["version"],
+        }
+    )
+    assert admin.get("/sms/balance").json() == {"available": 9, "reserved": 0, "charged": 1}
+    charges = [e for e in walk(admin, "/sms/ledger") if e["type"] == "charge"]
+    assert [(e["credits"], e["message_id"]) for e in charges] == [(1, message["id"])]
+    assert provider_sent(stack, tenant) == [message["id"]]
+    # `sms.sent` reaches the activities service: a marketing activity of type sms on the contact.
+    marketing = settle(stack, lambda: walk(admin, "/marketing-activities", contact_id=maija, type="sms"))
+    assert [a["type"] for a in marketing] == ["sms"], marketing
     assert [m["id"] for m in walk(admin, "/sms/messages")] == [message["id"]]
     assert [m["id"] for m in walk(admin, "/sms/messages", contact_id=maija)] == [message["id"]]
-    assert walk(admin, "/sms/messages", status="sent") == []
+    assert walk(admin, "/sms/messages", status="queued") == []
 
     # A long text takes parts (UCS-2: 67 units each) and credits alike.
     long = send(admin, maija, text="Ä€ ✓ " * 40)
     assert long.status_code == 201 and long.json()["parts"] == 3 and long.json()["encoding"] == "UCS-2"
-    assert admin.get("/sms/balance").json() == {"available": 6, "reserved": 4, "charged": 0}
     newest = walk(admin, "/sms/messages")
     assert [m["id"] for m in newest] == [long.json()["id"], message["id"]]
 
@@ -89,14 +101,16 @@ def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, sta
     again = admin.post("/sms/messages", json={"contact_id": maija, "number_field": "mobile", "text": TEXT}, headers=key)
     assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
-    assert admin.get("/sms/balance").json() == {"available": 5, "reserved": 5, "charged": 0}
-    assert sorted(queued(stack, tenant)) == sorted([message["id"], long.json()["id"], first.json()["id"]])
+    ids = [message["id"], long.json()["id"], first.json()["id"]]
+    assert settle(stack, lambda: sorted(provider_sent(stack, tenant)) == sorted(ids)), provider_sent(stack, tenant)
+    assert settle(stack, lambda: admin.get("/sms/balance").json() == {"available": 5, "reserved": 0, "charged": 5})
+    assert sorted(m["id"] for m in walk(admin, "/sms/messages", status="sent")) == sorted(ids)
 
     # A deleted contact is gone from the SMS service too (its row a tombstone): as if unknown.
     assert admin.delete(f"/contacts/{maija}").status_code == 204
     assert settle(stack, lambda: send(admin, maija).status_code == 422), "the deletion never reached the SMS service"
     assert_problem(send(admin, maija), 422, "contact_id")
-    assert admin.get("/sms/balance").json()["reserved"] == 5
+    assert admin.get("/sms/balance").json() == {"available": 5, "reserved": 0, "charged": 5}
 
 
 def test_refused_messages_name_the_field_and_reserve_nothing(admin: Api, stack: LocalRuntime, tenant: str) -> None:
@@ -117,7 +131,7 @@ def test_refused_messages_name_the_field_and_reserve_nothing(admin: Api, stack: 
     assert_problem(send(admin, good, text="x" * 161), 422, "text")  # two parts over a limit of one
     assert admin.get("/sms/balance").json() == {"available": 2, "reserved": 0, "charged": 0}
     assert walk(admin, "/sms/messages") == []
-    assert queued(stack, tenant) == []
+    assert provider_sent(stack, tenant) == []
 
 
 def test_a_user_sends_only_to_contacts_they_see(admin: Api, stack: LocalRuntime, tenant: str) -> None:
@@ -134,7 +148,7 @@ def test_a_user_sends_only_to_contacts_they_see(admin: Api, stack: LocalRuntime,
     assert walk(user, "/sms/messages", contact_id=hidden) == []
     stranger = admin.as_("other-" + tenant, "admin-1", "admin")
     assert_problem(stranger.get(f"/sms/messages/{theirs['id']}"), 404)
-    assert admin.get("/sms/balance").json()["reserved"] == 2
+    assert settle(stack, lambda: admin.get("/sms/balance").json()["charged"] == 2)
 
 
 def test_twenty_concurrent_sends_take_exactly_what_the_balance_covers(
@@ -152,11 +166,14 @@ def test_twenty_concurrent_sends_take_exactly_what_the_balance_covers(
         assert_problem(refused, 402)
         assert refused.json()["code"] == "insufficient_credits"
     accepted = {a.json()["id"] for a in answers if a.status_code == 201}
-    assert admin.get("/sms/balance").json() == {"available": 0, "reserved": 7, "charged": 0}
+    balance = admin.get("/sms/balance").json()
+    assert balance["available"] == 0 and balance["reserved"] + balance["charged"] == 7, balance
     reservations = [e for e in walk(admin, "/sms/ledger", limit=200) if e["type"] == "reservation"]
     assert sorted(e["message_id"] for e in reservations) == sorted(accepted)
     assert {m["id"] for m in walk(admin, "/sms/messages", limit=200)} == accepted
-    assert sorted(queued(stack, tenant)) == sorted(accepted)
+    # Only the accepted ones go out, each once, and each is charged.
+    assert settle(stack, lambda: sorted(provider_sent(stack, tenant)) == sorted(accepted)), provider_sent(stack, tenant)
+    assert settle(stack, lambda: admin.get("/sms/balance").json() == {"available": 0, "reserved": 0, "charged": 7})
     assert time.monotonic() - started < 60
 
 
