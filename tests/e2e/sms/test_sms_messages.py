@@ -182,3 +182,22 @@ def _known(admin: Api, contact_id: str) -> bool:
     number, not for the contact, and writes nothing."""
     probe = admin.post("/sms/messages", json={"contact_id": contact_id, "number_field": "phone", "text": TEXT})
     return any(e.get("field") == "number_field" for e in probe.json().get("errors", []))
+
+
+def test_a_message_the_provider_refuses_is_failed_and_refunded(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    ready(admin, 3)
+    maija = contact(admin, stack, mobile="040 123 4567")
+    assert settle(stack, lambda: _known(admin, maija)), "the SMS service never heard of the contact"
+    sms = stack.client("pinpoint-sms-voice-v2")
+    sms.delete_configuration_set(ConfigurationSetName="kontakt-dev-sms")  # the provider now refuses every send
+    try:
+        message = created(send(admin, maija))
+        assert settle(stack, lambda: status_of(admin, message["id"]) == "failed"), status_of(admin, message["id"])
+    finally:
+        sms.create_configuration_set(ConfigurationSetName="kontakt-dev-sms")
+    failed = admin.get(f"/sms/messages/{message['id']}").json()
+    assert "ResourceNotFoundException" in failed["reason"] and failed["provider_message_id"] is None
+    assert admin.get("/sms/balance").json() == {"available": 3, "reserved": 0, "charged": 0}
+    ledger = [(e["type"], e["credits"], e.get("message_id")) for e in walk(admin, "/sms/ledger")]
+    assert ledger[1:] == [("reservation", 1, message["id"]), ("refund", 1, message["id"])]
+    assert provider_sent(stack, tenant) == []
