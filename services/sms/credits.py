@@ -43,22 +43,22 @@ def top_up(caller: Caller, body: SmsTopUp) -> SmsLedgerEntry:
     return entry
 
 
-def reserve(caller: Caller, uow: UnitOfWork, credits: int, send_id: str) -> None:
-    """Hold `credits` for a send in `uow`: it commits only while the balance covers them."""
+def reserve(caller: Caller, uow: UnitOfWork, credits: int, send_id: str | None, message_id: str | None = None) -> None:
+    """Hold `credits` for a send (or one message) in `uow`: it commits only while the balance covers them."""
     item = BalanceItem.of(caller.tenant)
     actions = [BalanceItem.available.add(-credits), BalanceItem.reserved.add(credits), BalanceItem.kind.set(item.kind)]
     uow.update(item, actions, condition=BalanceItem.available >= credits, on_conflict=lambda: _short(credits))
-    _entry(caller, uow, SmsEntryType.reservation, credits, send_id=send_id)
+    _entry(caller, uow, SmsEntryType.reservation, credits, send_id=send_id, message_id=message_id)
 
 
-def charge(caller: Caller, uow: UnitOfWork, credits: int, send_id: str, message_id: str) -> None:
+def charge(caller: Caller, uow: UnitOfWork, credits: int, send_id: str | None, message_id: str) -> None:
     """The provider accepted a message: its parts move from reserved to charged."""
     item = BalanceItem.of(caller.tenant)
     uow.update(item, [BalanceItem.reserved.add(-credits), BalanceItem.charged.add(credits)])
     _entry(caller, uow, SmsEntryType.charge, credits, send_id=send_id, message_id=message_id)
 
 
-def refund(caller: Caller, uow: UnitOfWork, credits: int, send_id: str, message_id: str | None = None) -> None:
+def refund(caller: Caller, uow: UnitOfWork, credits: int, send_id: str | None, message_id: str | None = None) -> None:
     """A reserved message failed or was not sent: its parts go back to available."""
     item = BalanceItem.of(caller.tenant)
     uow.update(item, [BalanceItem.reserved.add(-credits), BalanceItem.available.add(credits)])

@@ -8,4 +8,4 @@ missing here.
 
 from shared.features import Features
 
-FEATURES = Features("services.sms", ["setup"])
+FEATURES = Features("services.sms", ["recipients", "setup"])

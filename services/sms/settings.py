@@ -4,4 +4,5 @@ from shared.settings import TableSettings
 
 
 class SmsSettings(TableSettings):
-    pass
+    send_queue_url: str = ""  # the send queue: messages accepted for the sender
+    configuration_set: str = ""  # the sender's: every message names it (delivery events)

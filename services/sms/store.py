@@ -3,6 +3,8 @@
 Indexes, each for one access pattern (a new one needs its template.yaml index too):
 - `by_type`    gsi1: every record of a kind in a tenant, in id order;
 - `by_contact` gsi2: `T#<t>#CONTACT#<id>#<KIND>` / id: a contact's records (erasure finds them here);
+- `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / id: children of a record (an account's contacts in
+               the contacts projection, shared/recipients.py);
 - `by_update`  the kernel's (shared/store.py): the records of `synced_kinds` and their tombstones by
                the time of their last write, for the lists' `updated_since`.
 """
@@ -21,9 +23,12 @@ class Record(DataItem):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_contact = gsi("by_contact", 2)
+    by_parent = gsi("by_parent", 3)
     by_update = ByUpdate()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).

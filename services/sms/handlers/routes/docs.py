@@ -24,6 +24,7 @@ DOCS = ServiceDocs(
             ("/sms/balance", "/sms/credits", "/sms/ledger"),
         ),
         Tag("sms preview", "What a text costs as SMS: its encoding, parts and credits.", ("/sms/preview",)),
+        Tag("sms messages", "SMS to contacts: one message to one contact, and the messages sent.", ("/sms/messages",)),
     ),
     operations={
         "sms.settings.get": Doc(
@@ -60,6 +61,34 @@ DOCS = ServiceDocs(
             "units in one; 153 or 67 each when more, never splitting an escape or surrogate pair) and the credits "
             f"one recipient costs, under the tenant's settings (smart encoding, part limit).\n\n{ANYONE}",
             request={"text": "Hei! Tarjous voimassa perjantaihin asti."},
+        ),
+        "sms.messages.create": Doc(
+            "Send an SMS to a contact",
+            "A module tool's message to one contact: the number in the contact field `number_field` (`mobile` or "
+            "`phone`), read with the tenant's `default_country`. Refused whole, with nothing reserved or queued: "
+            "SMS not activated (403 naming `active`); a contact the caller may not see, deleted or unknown (422 "
+            "naming `contact_id`); no number, an invalid one or one that is not a mobile number (422 naming "
+            "`number_field`); more parts than the tenant's `max_parts` (422 naming `text`); a balance short of "
+            "the message's parts (402 `insufficient_credits`). An accepted message reserves one credit per part "
+            "in the same transaction and is `queued` for sending; the provider's acceptance charges them, a "
+            "failure refunds them. Send an `Idempotency-Key` to make a retry safe."
+            f"\n\n{ANYONE} (who may see the contact)",
+            request={
+                "contact_id": "01JCONTACT0000000000000000",
+                "number_field": "mobile",
+                "text": "Hei! Tilauksesi on noudettavissa.",
+            },
+        ),
+        "sms.messages.list": Doc(
+            "List SMS messages",
+            "The tenant's messages, or one contact's with `contact_id`, newest first; `from`/`to` bound the "
+            "creation time. `status` filters each page as it is read, so a page may hold fewer than `limit` "
+            f"messages with a `next_cursor`: follow it until there is none. {PAGE}\n\n"
+            f"{ANYONE}: a user who does not see every contact gets the messages to contacts they see.",
+        ),
+        "sms.messages.get": Doc(
+            "Get an SMS message",
+            f"One message with its status. A message to a contact the caller may not see is 404.\n\n{ANYONE}",
         ),
     },
 )
