@@ -18,6 +18,7 @@ from .subscriptions import subscribe
 
 PROJECTION: Recipients[Record] = Recipients(EmailStore(), RULES)
 for event_type, handle in PROJECTION.handlers(service_caller).items():
+    handle.__module__ = __name__  # registered by this feature module (features.py lists it for these types)
     subscribe(event_type)(handle)
 
 

@@ -17,4 +17,5 @@ from .subscriptions import subscribe
 
 PROJECTION: Recipients[Record] = Recipients(SmsStore(), RULES)
 for event_type, handle in PROJECTION.handlers(service_caller).items():
+    handle.__module__ = __name__  # registered by this feature module (features.py lists it for these types)
     subscribe(event_type)(handle)

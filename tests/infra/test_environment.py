@@ -1,6 +1,6 @@
 """Every setting a function's code reads is set for that function in template.yaml.
 
-The functions read their settings through pydantic-settings classes (`load(EmailSettings).files_bucket`),
+The functions read their settings through `shared.settings` classes (`load(EmailSettings).files_bucket`),
 whose fields default to "" when the variable is unset: a missing variable shows up only as a wrong
 value at run time (the consumer staged every campaign attachment with bucket ""). This test finds,
 per function, the code it can run and the settings fields that code reads, from the source:
@@ -152,7 +152,7 @@ def read_code() -> Code:
         inherited = [fields(b) for b in bases.get(name, []) if b in own]
         return {k: v for parent in inherited for k, v in parent.items()} | own[name]
 
-    def is_settings(name: str) -> bool:  # pydantic-settings classes, not models that happen to be named so
+    def is_settings(name: str) -> bool:  # settings classes, not models that happen to be named so
         return any(b == "BaseSettings" or (b in bases and is_settings(b)) for b in bases.get(name, []))
 
     code.settings = {name: fields(name) for name in own if is_settings(name)}

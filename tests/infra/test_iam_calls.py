@@ -136,10 +136,15 @@ NOT_AWS: Calls = ()
 QUERY_AN_INDEX: Calls = (("dynamodb", "Query", "*"),)
 PUT: Calls = (("dynamodb", "PutItem", None),)
 UPDATE: Calls = (("dynamodb", "UpdateItem", None),)
+# boto3 client names whose IAM action prefix differs (the service's signing name)
+IAM_PREFIXES = {"sesv2": "ses", "pinpoint-sms-voice-v2": "sms-voice"}
+
 UNRESOLVED: dict[tuple[str, str], Calls] = {
     # DataStore[R]: `model = self.model`, R's `by_type` index (each service's record class has one)
     ("shared.store.DataStore.page_by_type", "query"): (("dynamodb", "Query", "by_type"),),
     ("shared.store.DataStore.all_of_kind", "query"): (("dynamodb", "Query", "by_type"),),
+    # the contacts projection's store: an account's contacts by its model's by_parent index
+    ("shared.recipients.Recipients.spread_account", "query"): (("dynamodb", "Query", "by_parent"),),
     # the paging helpers query the index their caller passes
     ("shared.service.partition_page", "query"): QUERY_AN_INDEX,
     ("shared.service._merged_page", "query"): QUERY_AN_INDEX,
@@ -690,7 +695,7 @@ def _iam_requests(site: Site, table_arn: str | None) -> list[Request]:
     if site.service == "dynamodb":
         resource = f"{table_arn}/index/{site.index}" if site.index else str(table_arn)
         return [Request(f"dynamodb:{site.operation}", resource)]
-    prefix = "ses" if site.service == "sesv2" else site.service
+    prefix = IAM_PREFIXES.get(site.service, site.service)
     action = f"{prefix}:{_ACTION_OF.get((prefix, site.operation), site.operation)}"
     found = [Request(action, "*")]
     if action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule"):

@@ -3,12 +3,11 @@ message that failed alone so the queue retries only it."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.sms.sending import send_queued
 from services.sms.settings import SmsSettings
+from shared.batch import SQSRecord, partial_response
 from shared.entry import entry
 
 
@@ -18,5 +17,4 @@ def _send(record: SQSRecord) -> None:
 
 @entry(SmsSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return dict(process_partial_response(event=event, record_handler=_send, processor=processor, context=context))
+    return partial_response(event, _send)

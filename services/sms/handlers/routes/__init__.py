@@ -1,5 +1,19 @@
-"""The routers of the sms API, one per feature, mounted by `handlers/api.py` in this order."""
+"""The route modules of the sms API, one per feature, and the path prefixes each serves.
 
-from services.sms.handlers.routes import credits, messages, preview, setup
+`handlers/api.py` builds its app on this list (`shared.api.create_app`): a module is imported and
+its router mounted by the first request under one of its prefixes, every module before the OpenAPI
+document is built. `tests/unit/test_routers.py` fails when a module is missing here or serves a
+route outside its prefixes.
+"""
 
-ROUTERS = (setup.router, credits.router, preview.router, messages.router)
+from shared.api import RouteModules
+
+ROUTERS = RouteModules(
+    "services.sms.handlers.routes",
+    {
+        "credits": ("/sms/balance", "/sms/credits", "/sms/ledger"),
+        "messages": ("/sms/messages",),
+        "preview": ("/sms/preview",),
+        "setup": ("/sms/settings",),
+    },
+)
