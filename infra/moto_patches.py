@@ -43,6 +43,10 @@ iterator: a stream poll makes one) in a list per class, for its state dump (/mot
 the emulator's memory grew all session and each dump, which the tests read SES's sent mails from,
 cost O(everything ever made). Only SES's objects are kept for the dump.
 
+moto's responses find whether an action is a method of the service's response class by listing the
+class's members (`inspect.getmembers`) on every request: ~5 % of the emulator's CPU in the e2e
+tests. A class's methods do not change while the emulator runs: each class's list is kept.
+
 SES v2: see infra/ses_emulation.py.
 """
 
@@ -360,6 +364,12 @@ def _track_dumped_only() -> None:
     BaseModel.__new__ = new  # type: ignore[method-assign,assignment]
 
 
+def _keep_method_names() -> None:
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)  # type: ignore[assignment]
+
+
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -369,6 +379,7 @@ def apply(mail_dir: str | None = None) -> None:
     from infra import aws_limits, ses_emulation
 
     _track_dumped_only()
+    _keep_method_names()
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
     _keep_parsed_json_paths()
     _query_by_partition()

@@ -21,7 +21,11 @@ log = logging.getLogger("kontakt.pumps")
 Invoke = Callable[[str, Any], Any]
 
 SQS_WAIT_SECONDS = 1
-STREAM_IDLE_SLEEP = 0.1
+STREAM_IDLE_SLEEP = 0.1  # the least time between two stream polls that found nothing
+# With nothing written that the runtime saw (`wake`), a stream is read once a second: the runtime
+# wakes its stream pumps when an invocation ends (only functions and tests write to tables) and
+# when a drain must see a poll; polling ten times a second was half of an idle stack's CPU.
+STREAM_IDLE_POLL = 1.0
 
 
 class Pump:
@@ -35,6 +39,7 @@ class Pump:
         self.busy = False  # holding records that are not yet settled
         self.polls = 0  # completed polls, so a waiter can tell a poll began after it looked
         self.taken = 0  # messages or stream records taken, so a waiter can tell work moved while it looked
+        self._wake = threading.Event()  # set: something may have been written, read again now
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -42,6 +47,11 @@ class Pump:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something may have been written for this pump: its next poll begins without waiting out the idle pause."""
+        self._wake.set()
 
     def join(self, timeout: float = 5) -> None:
         if self._thread is not None:
@@ -285,7 +295,7 @@ class StreamPump(Pump):
         self._fill()
         if not self._pending:
             self._caught_up = True
-            self._stop.wait(STREAM_IDLE_SLEEP)
+            self._pause()
             return
         self._caught_up = False
         self._wait_for_batch()
@@ -295,6 +305,13 @@ class StreamPump(Pump):
             self.process(batch)
         finally:
             self.busy = False
+
+    def _pause(self) -> None:
+        """After a poll that found nothing: STREAM_IDLE_SLEEP, then until woken or STREAM_IDLE_POLL has passed.
+        The wake is cleared before the next poll reads: a write the runtime saw after it wakes once more."""
+        if not self._stop.wait(STREAM_IDLE_SLEEP):
+            self._wake.wait(STREAM_IDLE_POLL - STREAM_IDLE_SLEEP)
+        self._wake.clear()
 
     def _open_shards(self) -> None:
         description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
