@@ -50,16 +50,29 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
 
 
 QUEUE_COUNTS_PATH = "/_kontakt/queue-counts"
+CLOSE_RECEIVES_PATH = "/_kontakt/close-receives"
 
 
-def _queue_counts(app: Any) -> Any:
-    """GET /_kontakt/queue-counts (the local runtime's own, not AWS's): every queue's visible and
-    in-flight messages and its dead-letter queue, by name, in one request. A drain checks the
-    queues ten times a second, where a GetQueueAttributes per queue cost a dozen requests a check
-    (and moto's builds every attribute of the queue, each count O(queue length), to answer one)."""
+def _runtime_routes(app: Any) -> Any:
+    """The local runtime's own routes (not AWS's):
+
+    - GET /_kontakt/queue-counts: every queue's visible and in-flight messages and its dead-letter
+      queue, by name, in one request. A drain checks the queues ten times a second, where a
+      GetQueueAttributes per queue cost a dozen requests a check (and moto's builds every
+      attribute of the queue, each count O(queue length), to answer one).
+    - POST /_kontakt/close-receives: SQS long polls return empty, now and from then on (a
+      stopping runtime's pumps end at once; infra/moto_patches.py).
+    """
 
     def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") != QUEUE_COUNTS_PATH:
+        path = environ.get("PATH_INFO")
+        if path == CLOSE_RECEIVES_PATH:
+            from infra import moto_patches
+
+            moto_patches.close_receives()
+            start_response("204 No Content", [])
+            return [b""]
+        if path != QUEUE_COUNTS_PATH:
             return app(environ, start_response)
         from moto.sqs.models import sqs_backends
 
@@ -158,7 +171,7 @@ def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] |
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    app = _queue_counts(_one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app)))
+    app = _runtime_routes(_one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app)))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
     recorder = None
@@ -301,16 +314,26 @@ class Emulator:
         """Every queue's `visible` and `in_flight` messages and its `dead_letters` queue (a name or
         None), by queue name: what GetQueueAttributes answers as ApproximateNumberOfMessages and
         ApproximateNumberOfMessagesNotVisible, and the redrive policy's target, of all queues at once."""
+        counts: dict[str, dict[str, Any]] = json.loads(self._runtime_route("GET", QUEUE_COUNTS_PATH))
+        return counts
+
+    def close_receives(self) -> None:
+        """SQS long polls return empty, now and from then on: for a runtime that stops its pumps."""
+        if self._process is not None:
+            with contextlib.suppress(OSError, RuntimeError):  # an emulator that is gone has no polls
+                self._runtime_route("POST", CLOSE_RECEIVES_PATH)
+
+    def _runtime_route(self, method: str, path: str) -> bytes:
         connection = http.client.HTTPConnection(self.url.removeprefix("http://"), timeout=60)  # no proxy
         try:
-            connection.request("GET", QUEUE_COUNTS_PATH)
+            connection.request(method, path)
             response = connection.getresponse()
-            if response.status != 200:
-                raise RuntimeError(f"the emulator answered {response.status} to {QUEUE_COUNTS_PATH}")
-            counts: dict[str, dict[str, Any]] = json.load(response)
+            body = response.read()
+            if response.status >= 300:
+                raise RuntimeError(f"the emulator answered {response.status} to {method} {path}")
         finally:
             connection.close()
-        return counts
+        return body
 
     def client(self, service: str) -> Any:
         config = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50)

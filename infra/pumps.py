@@ -20,7 +20,9 @@ log = logging.getLogger("kontakt.pumps")
 
 Invoke = Callable[[str, Any], Any]
 
-SQS_WAIT_SECONDS = 1
+# As Lambda's pollers (a receive per queue a second cost more CPU than an idle stack's other work);
+# a stopping runtime ends the waits at once (infra/moto_patches.py, close_receives).
+SQS_WAIT_SECONDS = 20
 STREAM_IDLE_SLEEP = 0.1  # the least time between two stream polls that found nothing
 # With nothing written that the runtime saw (`wake`), a stream is read once a second: the runtime
 # wakes its stream pumps when an invocation ends (only functions and tests write to tables) and

@@ -175,6 +175,7 @@ class LocalRuntime:
             self.schedules.stop()
         for pump in self.pumps:
             pump.stop()
+        self.emulator.close_receives()  # the SQS pumps' long polls end now (not after up to 20 s)
         for pump in self.pumps:
             pump.join()
         if self.schedules is not None:
