@@ -62,10 +62,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalRuntime]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     """One runtime per test worker, shared by every e2e test it runs (each isolated by a tenant of
-    its own): no stream batching window, which only delays each hop of a cascade (see LocalRuntime)."""
-    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0)
+    its own): no stream batching window, which only delays each hop of a cascade (see LocalRuntime).
+    It keeps a mail folder (/dev/mail, the console page's mail panel), as `kontakt dev` does: the
+    mail and console tests use it rather than a runtime of their own."""
+    mail = tmp_path_factory.mktemp("mail")
+    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0, mail_dir=mail)
     runtime.start()
     try:
         yield runtime
