@@ -23,11 +23,12 @@ Invoke = Callable[[str, Any], Any]
 # As Lambda's pollers (a receive per queue a second cost more CPU than an idle stack's other work);
 # a stopping runtime ends the waits at once (infra/moto_patches.py, close_receives).
 SQS_WAIT_SECONDS = 20
-STREAM_IDLE_SLEEP = 0.1  # the least time between two stream polls that found nothing
 # With nothing written that the runtime saw (`wake`), a stream is read once a second: the runtime
 # wakes its stream pumps when an invocation ends (only functions and tests write to tables) and
 # when a drain must see a poll; polling ten times a second was half of an idle stack's CPU.
+# STREAM_IDLE_SLEEP: the least time between two stream polls that found nothing.
 STREAM_IDLE_POLL = 1.0
+STREAM_IDLE_SLEEP = 0.1
 
 
 class Pump:
@@ -292,6 +293,13 @@ class StreamPump(Pump):
     def idle(self) -> bool:
         return self._caught_up and not self._pending and not self.busy
 
+    def _pause(self) -> None:
+        """After a poll that found nothing: STREAM_IDLE_SLEEP, then until woken or STREAM_IDLE_POLL has passed.
+        The wake is cleared before the next poll reads: a write the runtime saw after it wakes once more."""
+        if not self._stop.wait(STREAM_IDLE_SLEEP):
+            self._wake.wait(STREAM_IDLE_POLL - STREAM_IDLE_SLEEP)
+        self._wake.clear()
+
     def poll_once(self) -> None:
         self._open_shards()
         self._fill()
@@ -307,13 +315,6 @@ class StreamPump(Pump):
             self.process(batch)
         finally:
             self.busy = False
-
-    def _pause(self) -> None:
-        """After a poll that found nothing: STREAM_IDLE_SLEEP, then until woken or STREAM_IDLE_POLL has passed.
-        The wake is cleared before the next poll reads: a write the runtime saw after it wakes once more."""
-        if not self._stop.wait(STREAM_IDLE_SLEEP):
-            self._wake.wait(STREAM_IDLE_POLL - STREAM_IDLE_SLEEP)
-        self._wake.clear()
 
     def _open_shards(self) -> None:
         description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
