@@ -147,7 +147,13 @@ def no_failed_deliveries(request: pytest.FixtureRequest) -> Iterator[None]:
     stack: LocalRuntime = request.getfixturevalue("stack")
     before = stack.failed_deliveries()
     yield
-    drain(stack, busy_ok=True)
-    after = stack.failed_deliveries()
-    added = {queue: count - before.get(queue, 0) for queue, count in after.items() if count > before.get(queue, 0)}
+    added: dict[str, int] = {}
+    # Once more when one is found: a delivery begun just after the drain (the stack's schedules fire
+    # every real minute) ends in the next; a failed one stays in flight for its visibility timeout.
+    for _ in range(2):
+        drain(stack, busy_ok=True)
+        after = stack.failed_deliveries()
+        added = {queue: count - before.get(queue, 0) for queue, count in after.items() if count > before.get(queue, 0)}
+        if not added:
+            break
     assert not added, f"deliveries failed in {request.module.__name__} (by queue): {added}"
