@@ -206,6 +206,7 @@ def load(runtime: Any) -> dict[str, Any]:
     runtime.drain()  # the call list shows what the directory's events have reached
     activities = _load_activities(api, users, accounts, contacts)
     email = _load_email(api, helsinki["id"])
+    sms = _load_sms(api)
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -219,6 +220,7 @@ def load(runtime: Any) -> dict[str, Any]:
         "target_groups": {"dynamic": helsinki["id"], "static": vip["id"]},
         **activities,
         **email,
+        **sms,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -319,3 +321,10 @@ def _load_email(api: _Api, target_group_id: str) -> dict[str, Any]:
     )
     api.call("POST", f"/campaigns/{campaign['id']}/send", expect=200)
     return {"campaign": campaign["id"]}
+
+
+def _load_sms(api: _Api) -> dict[str, Any]:
+    """SMS activated with credits to spend, and the ledger's first entry."""
+    api.call("PATCH", "/sms/settings", {"active": True, "sender_id": "Kontakt"}, expect=200)
+    api.call("POST", "/sms/credits", {"credits": 500, "note": "Demo credits"})
+    return {"sms_credits": api.call("GET", "/sms/balance", expect=200)["available"]}

@@ -5,7 +5,7 @@ One HTML page, one script and one style sheet, no build step and nothing fetched
 The script asks `/dev/api/state` every POLL_MS for each panel's data and draws each panel whose
 data changed. A panel is one registration:
 
-    register_panel("sms", "Sent SMS", collect=lambda runtime: [...], render=None)
+    register_panel("webhooks", "Webhook deliveries", collect=lambda runtime: [...], render=None)
 
 `collect(runtime)` gives the panel's data (anything JSON can carry) from the running
 `LocalRuntime`; `render` is a JavaScript function expression `(data, h, ui) => Node | Node[] |
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from infra import dev_mail
+from infra import dev_mail, sms_emulation
 from infra.functions import Functions
 from infra.schedules import ScheduleRunner
 from infra.template import Stack
@@ -43,6 +43,9 @@ class LocalRuntime(Protocol):
     @property
     def mail_dir(self) -> Path | None: ...
 
+    @property
+    def sms_dir(self) -> Path: ...
+
     def events(self, limit: int | None = 50) -> list[dict[str, Any]]: ...
 
     def cached_client(self, service: str) -> Any: ...
@@ -51,6 +54,7 @@ class LocalRuntime(Protocol):
 POLL_MS = 1500
 EVENTS_SHOWN = 30
 MAILS_SHOWN = 20
+SMS_SHOWN = 30
 INVOCATIONS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
@@ -220,6 +224,14 @@ _MAIL_RENDER = """(data, h, ui) => {
 }"""
 
 
+def _sms(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    return sms_emulation.listing(runtime.sms_dir, SMS_SHOWN)
+
+
+_SMS_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty"}, "No SMS sent yet.") :
+  h.table(["time", "to", "from", "type", "text"], data.map((m) => ({...m, time: h.when(m.time)})))"""
+
+
 def _queues(runtime: LocalRuntime) -> list[dict[str, Any]]:
     """Each queue: its consumer, its depth, its dead letters. A redrive dead-letter queue is counted
     in its queue's row; a stream's on-failure queue (its failed batches) is a row of dead letters."""
@@ -277,6 +289,7 @@ _SCHEDULES_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty
 
 register_panel("events", "Events on the bus", _events, _EVENTS_RENDER)
 register_panel("mail", "Sent mail", _mail, _MAIL_RENDER)
+register_panel("sms", "Sent SMS", _sms, _SMS_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -154,7 +155,9 @@ def _sample_stacks(path: str, interval: float = 0.01, every: float = 30.0) -> No
                 out.writelines(f"{n:8d} {name}\n" for name, n in total.most_common(80))
 
 
-def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] | None = None) -> None:
+def _serve(
+    connection: Any, mail_dir: str | None = None, state: dict[str, Any] | None = None, sms_dir: str | None = None
+) -> None:
     """Entry point of the emulator process: serve until told to stop or the parent goes away.
 
     With `state` ({"path", "header"}: infra/persistence.py) the snapshot there is loaded before the
@@ -164,6 +167,7 @@ def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] |
     from werkzeug.serving import make_server
 
     from infra import moto_patches, persistence
+    from infra.sms_emulation import SmsEmulation
 
     # A Ctrl-C reaches every process of the terminal's group: the runtime stops this one when it is
     # done with it (after the last snapshot), or it ends when the runtime's end closes the pipe.
@@ -171,7 +175,8 @@ def _serve(connection: Any, mail_dir: str | None = None, state: dict[str, Any] |
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    app = _runtime_routes(_one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app)))
+    app = SmsEmulation(sms_dir).wrap(DomainDispatcherApplication(create_backend_app))  # moto has no SMS
+    app = _runtime_routes(_one_dynamodb_request_at_a_time(app))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
     recorder = None
@@ -252,8 +257,11 @@ class Emulator:
         mail_dir: str | Path | None = None,
         state_file: str | Path | None = None,
         header: dict[str, Any] | None = None,
+        sms_dir: str | Path | None = None,
     ) -> None:
         self.mail_dir = Path(mail_dir).resolve() if mail_dir else None
+        # Every SMS sent is kept (infra/sms_emulation.py): in `sms_dir`, or a folder of this emulator's own.
+        self.sms_dir = Path(sms_dir).resolve() if sms_dir else Path(tempfile.mkdtemp(prefix="kontakt-sms-"))
         self.state_file = Path(state_file).resolve() if state_file else None
         self.header = header or {}
         self.restored: Any = None
@@ -269,7 +277,7 @@ class Emulator:
         mail_dir = str(self.mail_dir) if self.mail_dir else None
         state = {"path": str(self.state_file), "header": self.header} if self.state_file else None
         self._process = context.Process(
-            target=_serve, args=(child, mail_dir, state), name="kontakt-emulator", daemon=True
+            target=_serve, args=(child, mail_dir, state, str(self.sms_dir)), name="kontakt-emulator", daemon=True
         )
         self._process.start()
         child.close()
@@ -353,6 +361,7 @@ def provisioned(stack: Stack) -> tuple[Any, ...]:
         stack.alarms,
         stack.configuration_sets,
         stack.email_identities,
+        stack.sms_configuration_sets,
         stack.schedule_groups,
     )
 
@@ -384,6 +393,7 @@ def provision(
     create_buckets(emulator, stack)
     create_alarms(emulator, stack)
     create_configuration_sets(emulator, stack)
+    create_sms_configuration_sets(emulator, stack)
     create_email_identities(emulator, stack)
     create_schedule_groups(emulator, stack)
     return stack
@@ -544,6 +554,14 @@ def create_configuration_sets(emulator: Emulator, stack: Stack) -> None:
                 EventDestinationName=destination.name,
                 EventDestination=destination.definition,
             )
+
+
+def create_sms_configuration_sets(emulator: Emulator, stack: Stack) -> None:
+    """End User Messaging SMS configuration sets (infra/sms_emulation.py); one kept from a saved state stays."""
+    sms = emulator.client("pinpoint-sms-voice-v2")
+    for name in stack.sms_configuration_sets.values():
+        with contextlib.suppress(sms.exceptions.ConflictException):
+            sms.create_configuration_set(ConfigurationSetName=name)
 
 
 def create_schedule_groups(emulator: Emulator, stack: Stack) -> None:

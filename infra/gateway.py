@@ -20,7 +20,7 @@ import jwt
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from infra import dev_mail, devpage
+from infra import dev_mail, devpage, sms_emulation
 from infra.auth import DevIssuer
 from infra.console import Console
 from infra.functions import FunctionError
@@ -163,6 +163,7 @@ class Gateway:
         invoke: Callable[[str, Any], Any],
         events: Callable[[int], list[dict[str, Any]]],
         mail_dir: Path | None = None,
+        sms_dir: Path | None = None,
         token: Callable[[str, str, str, list[str]], str] | None = None,
         console: Console | None = None,
         dev_state: Callable[[], Any] | None = None,
@@ -179,6 +180,7 @@ class Gateway:
         self.invoke = invoke
         self.events = events
         self.mail_dir = mail_dir
+        self.sms_dir = sms_dir
         self.token = token
         self.console = console
         self.dev_state = dev_state
@@ -377,6 +379,9 @@ class Gateway:
             return _json_response(200, self.events(limit))
         if request.path == "/dev/mail" or request.path.startswith("/dev/mail/"):
             return self._mail(request)
+        if request.path == "/dev/sms" and self.sms_dir is not None:  # the SMS the emulator accepted
+            limit = request.args.get("limit", default=100, type=int) or 100
+            return _json_response(200, sms_emulation.listing(self.sms_dir, limit))
         if request.path == "/dev/token" and request.method == "POST" and self.token is not None:
             return self._token(request)
         return _json_response(404, {"message": "Not Found"})

@@ -217,6 +217,9 @@ def requests(
         return [Request(action, f"{base}:secret:{params.get('Name', '*')}")]
     if service == "ses":
         return _ses(operation, action, params, base)
+    if service == "sms-voice" and params.get("ConfigurationSetName"):  # what Kontakt sends names its set
+        name = str(params["ConfigurationSetName"])
+        return [Request(action, name if name.startswith("arn:") else f"{base}:configuration-set/{name}")]
     return [Request(action, "*")]  # NO_RESOURCE, and calls this map does not know: "*" (narrow grants refuse them)
 
 

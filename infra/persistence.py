@@ -197,8 +197,9 @@ def _backends() -> dict[str, Any]:
     return found
 
 
-# DynamoDB Streams' backend holds only shard iterators (a stream pump opens one a poll, AWS lets them
-# expire in 15 minutes); the streams' records are in DynamoDB's tables.
+# DynamoDB Streams' backend holds only shard iterators (a stream pump keeps one from poll to poll and
+# opens another when one is refused, as after a restart; AWS lets them expire in 15 minutes); the
+# streams' records are in DynamoDB's tables.
 _NOT_SAVED = {"moto.dynamodbstreams.models:dynamodbstreams_backends"}
 
 

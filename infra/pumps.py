@@ -29,6 +29,10 @@ SQS_WAIT_SECONDS = 20
 # STREAM_IDLE_SLEEP: the least time between two stream polls that found nothing.
 STREAM_IDLE_POLL = 1.0
 STREAM_IDLE_SLEEP = 0.1
+# A shard iterator expires 15 minutes after it is opened (DynamoDB Streams): one is kept from
+# poll to poll (each GetRecords returns the next) and opened again a minute before that.
+ITERATOR_LIFETIME_SECONDS = 14 * 60
+SHARD_REFRESH_SECONDS = 30.0  # how often a pump lists the stream's shards again
 
 
 class Pump:
@@ -281,7 +285,9 @@ class StreamPump(Pump):
         self.on_failure = on_failure
         self.invoke = invoke
         self.retry_delay = retry_delay
-        self._iterators: dict[str, str | None] = {}
+        self._iterators: dict[str, str | None] = {}  # per shard, the iterator the next poll reads with
+        self._opened: dict[str, float] = {}  # per shard, when its iterator was opened (monotonic)
+        self._described = 0.0  # when the shards were last listed (monotonic)
         self._last_read: dict[str, str] = dict(resume or {})
         # Per shard, the last record whose batch is done (succeeded or sent to the destination).
         self.checkpoints: dict[str, str] = dict(resume or {})
@@ -317,20 +323,44 @@ class StreamPump(Pump):
             self.busy = False
 
     def _open_shards(self) -> None:
+        """Learn the stream's shards: at the start, when a shard has closed, and every
+        SHARD_REFRESH_SECONDS (a stream adds shards as it goes); not on every poll."""
+        now = time.monotonic()
+        closed = any(iterator is None for iterator in self._iterators.values())
+        if self._iterators and not closed and now - self._described < SHARD_REFRESH_SECONDS:
+            return
+        self._described = now
         description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
         for shard in description["Shards"]:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
-                position = self.mapping.starting_position or "TRIM_HORIZON"
-                self._iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.mapping.source_arn, ShardId=shard_id, ShardIteratorType=position
-                )["ShardIterator"]
+                self._iterators[shard_id] = self._open(shard_id)
+
+    def _open(self, shard_id: str) -> str:
+        """An iterator after the last record read (a resumed pump's too), else at the mapping's start."""
+        last = self._last_read.get(shard_id)
+        if last is not None:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        else:
+            position = {"ShardIteratorType": self.mapping.starting_position or "TRIM_HORIZON"}
+        iterator = self.streams.get_shard_iterator(StreamArn=self.mapping.source_arn, ShardId=shard_id, **position)
+        self._opened[shard_id] = time.monotonic()
+        return str(iterator["ShardIterator"])
 
     def _fill(self) -> None:
+        """One GetRecords a shard, on the iterator the last one returned (NextShardIterator), as
+        Lambda polls; the iterator is opened again only when it is near its 15 minutes or refused
+        (expired, or the emulator restarted without its iterators)."""
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
-            response = self.streams.get_records(ShardIterator=self._current(shard_id, iterator), Limit=1000)
+            if time.monotonic() - self._opened.get(shard_id, 0.0) > ITERATOR_LIFETIME_SECONDS:
+                iterator = self._open(shard_id)
+            try:
+                response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            except Exception:
+                log.info("stream %s: shard iterator refused, opened again", self.mapping.logical_id, exc_info=True)
+                response = self.streams.get_records(ShardIterator=self._open(shard_id), Limit=1000)
             self._iterators[shard_id] = response.get("NextShardIterator")
             for record in response.get("Records", []):
                 self.taken += 1
@@ -340,25 +370,6 @@ class StreamPump(Pump):
                 if self._matches(lambda_record):
                     self._pending.append(lambda_record)
                     self._shard_of[record["dynamodb"]["SequenceNumber"]] = shard_id
-
-    def _current(self, shard_id: str, iterator: str) -> str:
-        """An iterator after the last record read, on the table as it is now.
-
-        moto rolls a cancelled transaction back by putting a copy of the whole table, with a
-        shard object of its own, in place of the table; an iterator opened before that keeps
-        reading the orphaned shard and would never see another record.
-        """
-        last = self._last_read.get(shard_id)
-        if last is None:
-            return iterator
-        return str(
-            self.streams.get_shard_iterator(
-                StreamArn=self.mapping.source_arn,
-                ShardId=shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=last,
-            )["ShardIterator"]
-        )
 
     def _wait_for_batch(self) -> None:
         """MaximumBatchingWindowInSeconds: gather records until the batch is full or time is up."""

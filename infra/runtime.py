@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterable
@@ -79,7 +80,11 @@ class LocalRuntime:
         self.fresh = fresh
         self.snapshot_interval = snapshot_interval
         self.restored = False
-        self.emulator = Emulator(mail_dir, self.state_file)
+        # Sent SMS and the SMS configuration sets (infra/sms_emulation.py) live beside the saved state.
+        sms_dir = Path(state_dir).resolve() / f"sms-{stage}" if state_dir else None
+        if fresh and sms_dir is not None and sms_dir.exists():
+            shutil.rmtree(sms_dir)
+        self.emulator = Emulator(mail_dir, self.state_file, sms_dir=sms_dir)
         self._saver: threading.Thread | None = None
         self._stop_saving = threading.Event()
         self._save_failure = ""  # why the last snapshot failed (logged once)
@@ -111,6 +116,10 @@ class LocalRuntime:
     def mail_dir(self) -> Path | None:
         return self.emulator.mail_dir
 
+    @property
+    def sms_dir(self) -> Path:
+        return self.emulator.sms_dir
+
     def start(self) -> LocalRuntime:
         started = time.monotonic()
         template = translate(self.project_root)
@@ -135,6 +144,7 @@ class LocalRuntime:
                 self.functions.invoke,
                 self.events,
                 mail_dir=self.emulator.mail_dir,
+                sms_dir=self.emulator.sms_dir,
                 token=self.token,
                 console=self.functions.console,
                 dev_state=lambda: devpage.state(self),

@@ -271,6 +271,7 @@ class Stack:
     alarms: dict[str, Alarm] = field(default_factory=dict)
     configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)
     email_identities: dict[str, str] = field(default_factory=dict)  # logical id -> domain or address
+    sms_configuration_sets: dict[str, str] = field(default_factory=dict)  # logical id -> name (sms_emulation.py)
     schedule_groups: dict[str, str] = field(default_factory=dict)  # logical id -> name
     cors: dict[str, Any] | None = None
     api_id: str = "localapi"
@@ -609,6 +610,7 @@ class Resolver:
             "AWS::Scheduler::ScheduleGroup": "Name",
             "AWS::CloudWatch::Alarm": "AlarmName",
             "AWS::SES::ConfigurationSet": "Name",
+            "AWS::SMSVOICE::ConfigurationSet": "ConfigurationSetName",
         }.get(self._type(logical_id))
         props = self.resources[logical_id].get("Properties") or {}
         if name_property and name_property in props:
@@ -655,6 +657,7 @@ class Resolver:
             "AWS::Scheduler::ScheduleGroup": f"{scheduler}:schedule-group/{name}",
             "AWS::SecretsManager::Secret": self._ref_resource(logical_id),
             "AWS::SES::ConfigurationSet": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:configuration-set/{name}",
+            "AWS::SMSVOICE::ConfigurationSet": f"arn:aws:sms-voice:{REGION}:{ACCOUNT_ID}:configuration-set/{name}",
         }
         if attribute == "Arn":
             return arns.get(kind, f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{name}")
@@ -759,6 +762,7 @@ def build_stack(
         "AWS::CloudWatch::Alarm": _add_alarm,
         "AWS::SES::ConfigurationSet": _add_configuration_set,
         "AWS::SES::EmailIdentity": _add_email_identity,
+        "AWS::SMSVOICE::ConfigurationSet": lambda s, r, i, p: s.sms_configuration_sets.update({i: r.name_of(i)}),
     }
     destinations: list[tuple[str, EventDestination]] = []
     unknown = []

@@ -7,8 +7,31 @@ then builds only the models its first invocation touches instead of every model 
 it imports: measured, the activities API's import went from ~480 to ~260 ms of CPU
 (docs/decisions.md, "Cold start"). Behaviour is the same (validation, JSON schemas and the
 OpenAPI documents build the model on demand), in the tests too, since they import this first.
+
+In a Lambda function (`AWS_LAMBDA_FUNCTION_NAME` set, `kontakt dev`'s workers too) it also stops the
+cyclic garbage collector while the function's modules load: each full collection walks every
+object the imports made so far (botocore's, pydantic's ...), and none of them is garbage; the
+collections of a cold start cost ~40-55 ms of CPU. The function's first invocation (`shared.entry`)
+calls `init_done`: the objects made so far are frozen (`gc.freeze`: no collection walks them
+again) and collection resumes (docs/decisions.md, "Cold start").
 """
+
+import gc
+import os
 
 from pydantic import BaseModel
 
 BaseModel.model_config["defer_build"] = True
+
+_initialising = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+if _initialising:
+    gc.disable()
+
+
+def init_done() -> None:
+    """The function's init is over (its first invocation starts): freeze what the imports made, collect again."""
+    global _initialising
+    if _initialising:
+        _initialising = False
+        gc.freeze()
+        gc.enable()

@@ -1,13 +1,21 @@
-"""The HTTP side every service API shares: the resolver, auth context and problem responses."""
+"""The HTTP side every service API shares: the resolver, auth context and problem responses.
+
+A service's route modules are imported, and their routers mounted, by the first request under a
+path prefix they serve (`RouteModules`), and Powertools' OpenAPI models (the Swagger UI page, the
+bearer scheme) by the first request for a document: a cold start pays for the routes of one feature,
+not of every feature (docs/decisions.md, "Cold start"). The OpenAPI document mounts every route first.
+"""
 
 import base64
+import importlib
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,7 +25,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import TypeAdapter
@@ -37,6 +44,9 @@ from shared.errors import (
 )
 from shared.observability import logger
 from shared.operation_docs import service_docs, with_operation_docs
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 256 * 1024
@@ -243,20 +253,109 @@ class BodyTypeValidation(OpenAPIRequestValidationMiddleware):
         return body
 
 
+def _segments(path: str) -> tuple[str, ...]:
+    return tuple(part for part in path.split("/") if part)
+
+
+class RouteModules:
+    """A service's route modules (`<package>.<name>`, each defining `router`) and the literal path
+    prefixes each serves, in mounting order: `{"templates": ("/email/templates",), ...}`.
+
+    A request mounts the modules with a prefix that its path starts with (segment by segment): every
+    route that could match it starts with one of those prefixes, so its module is mounted before
+    Powertools matches (`tests/unit/test_routers.py` checks every route against its module's
+    prefixes). Modules whose prefixes nest (`/contact-orders`, `/contact-orders/settings`) have
+    routes that may match one path; they are mounted together, in this order, so that the first
+    registered route wins as it did when every router was mounted at start.
+    """
+
+    def __init__(self, package: str, prefixes: Mapping[str, Sequence[str]]) -> None:
+        self.package = package
+        self.prefixes = {name: tuple(_segments(p) for p in listed) for name, listed in prefixes.items()}
+        self._together = {name: self._nesting(name) for name in self.prefixes}
+
+    def _nesting(self, name: str) -> frozenset[str]:
+        """`name` and the modules whose prefixes nest with its own, transitively."""
+        found, pending = {name}, [name]
+        while pending:
+            mine = self.prefixes[pending.pop()]
+            for other, theirs in self.prefixes.items():
+                nests = any(a[: len(b)] == b or b[: len(a)] == a for a in mine for b in theirs)
+                if other not in found and nests:
+                    found.add(other)
+                    pending.append(other)
+        return frozenset(found)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.prefixes)
+
+    def serving(self, path: str) -> list[str]:
+        """The modules with a prefix that `path` starts with, and those nesting with them, in order."""
+        segments = _segments(path)
+        matched = [name for name, listed in self.prefixes.items() if any(segments[: len(p)] == p for p in listed)]
+        together = set().union(*(self._together[name] for name in matched))
+        return [name for name in self.prefixes if name in together]
+
+    def router(self, name: str) -> Router:
+        router: Router = importlib.import_module(f"{self.package}.{name}").router
+        return router
+
+
 class Resolver(APIGatewayHttpResolver):
     """Powertools' resolver whose OpenAPI document shows the problem+json errors it really sends.
 
     `form_paths`: path prefixes whose routes also take `application/x-www-form-urlencoded` bodies
     (the public one-click unsubscribe link, which mail clients POST as a form).
+    `routes`: the service's route modules, mounted by the first request under one of their
+    prefixes (`mount`), every one of them before the OpenAPI document is built.
     """
 
-    def __init__(self, *args: Any, form_paths: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, form_paths: tuple[str, ...] = (), routes: RouteModules | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.form_paths = form_paths
         if self._enable_validation:
             self._request_validation_middleware = BodyTypeValidation()
+        self.routes = routes or RouteModules("", {})
+        self._mounted: set[str] = set()
+        self._pages: dict[tuple[str, ...], Callable[[], None]] = {}
+        self._mounting = threading.RLock()
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
+    def mount_later(self, prefix: str, register: Callable[[], None]) -> None:
+        """Run `register` (which adds routes under `prefix`) before the first request under `prefix`."""
+        self._pages[_segments(prefix)] = register
+
+    def mount(self, path: str) -> None:
+        """Mount the route modules (and later pages) serving `path`, each once per process."""
+        segments = _segments(path)
+        pages = [p for p in self._pages if segments[: len(p)] == p]
+        names = [n for n in self.routes.serving(path) if n not in self._mounted]
+        if names or pages:
+            self._mount(names, pages)
+
+    def mount_all(self) -> None:
+        """Mount every route module and page (the OpenAPI document shows every route)."""
+        self._mount([n for n in self.routes.names if n not in self._mounted], list(self._pages))
+
+    def _mount(self, names: list[str], pages: list[tuple[str, ...]]) -> None:
+        with self._mounting:
+            for name in names:
+                if name not in self._mounted:
+                    self.include_router(self.routes.router(name))
+                    self._mounted.add(name)
+            for page in pages:
+                register = self._pages.pop(page, None)
+                if register is not None:
+                    register()
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> "OpenAPI":
+        from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
+
+        self.mount_all()
+        if not self.openapi_config.security_schemes:  # the models are imported here, not at a cold start
+            self.openapi_config.security_schemes = {"bearer": HTTPBearer(bearerFormat="JWT")}
         document = super().get_openapi_schema(*args, **kwargs).model_dump(mode="json", by_alias=True, exclude_none=True)
         declared = {
             (route.openapi_path, route.method.lower()): frozenset(getattr(route.func, ANSWERS_ATTRIBUTE, ()))
@@ -269,6 +368,7 @@ class Resolver(APIGatewayHttpResolver):
         return OpenAPI.model_validate(conventions.with_headers(documented))
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.mount(self._path_of(event))
         refused = self._refused_login(event)
         # The tenant's rate limit next (a refused request claims no key); a retried POST: the first answer.
         answer = refused or ratelimit.handle(
@@ -294,11 +394,14 @@ class Resolver(APIGatewayHttpResolver):
             return _problem_result(LoginUnavailable("Logins cannot be checked right now; retry later."))
         return None
 
+    def _path_of(self, event: Mapping[str, Any]) -> str:
+        """The request's path as Powertools matches it."""
+        return str(self._remove_prefix(APIGatewayProxyEventV2(dict(event)).path))
+
     def _route_of(self, event: Mapping[str, Any]) -> Any:
         """The route Powertools will call for this request: matched as its `_resolve` matches."""
-        request = APIGatewayProxyEventV2(dict(event))
-        path = self._remove_prefix(request.path)
-        method = request.http_method.upper()
+        path = self._path_of(event)
+        method = APIGatewayProxyEventV2(dict(event)).http_method.upper()
         for route in (*self._static_routes, *self._dynamic_routes):
             if route.method == method and route.rule.match(path):
                 return route
@@ -319,6 +422,7 @@ class Resolver(APIGatewayHttpResolver):
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods this API answers at `path` (for a 405's `Allow`, a 201's `Location`)."""
+        self.mount(path)
         routes = (*self._static_routes, *self._dynamic_routes)
         return sorted({route.method for route in routes if route.rule.match(path)})
 
@@ -416,6 +520,7 @@ ANSWERS = {
         "Not authenticated: no bearer token, or one that is expired, not signed by the user pool or not for this"
         " API's app client; `WWW-Authenticate` names the error",
     ),
+    402: ("PaymentRequired", "Payment required: the tenant's prepaid credits do not cover this; nothing was taken"),
     403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
@@ -557,27 +662,30 @@ def utf8_json(value: Any) -> str:
 
 
 def create_app(
-    title: str, docs_prefix: str, routers: Sequence[Router] = (), form_paths: tuple[str, ...] = ()
-) -> APIGatewayHttpResolver:
+    title: str,
+    docs_prefix: str,
+    routers: RouteModules | Sequence[Router] = (),
+    form_paths: tuple[str, ...] = (),
+) -> Resolver:
     """A service's API: a Powertools resolver with validation, problem+json errors, its routers and its docs.
 
-    `routers`: the service's routers, one per feature, named in `handlers/routes/__init__.py`
-    (`ROUTERS`) and mounted in that order. The app serves its OpenAPI document at
-    `/<docs_prefix>/openapi.json` and Swagger UI at `/<docs_prefix>/docs`, both without a login
-    (`needs_login`: routes not in the document are public). `form_paths`: path prefixes that also take form
-    bodies (see `Resolver`); every other route takes JSON only.
+    `routers`: the service's route modules, one per feature, named with the path prefixes they
+    serve in `handlers/routes/__init__.py` (`ROUTERS`, a `RouteModules`): each is imported and
+    mounted by the first request under one of its prefixes, all of them (in that order) for the
+    OpenAPI document; a sequence of routers is mounted at once. The app serves its OpenAPI document
+    at `/<docs_prefix>/openapi.json` and Swagger UI at `/<docs_prefix>/docs` (set up by its first
+    request), both without a login (`needs_login`: routes not in the document are public).
+    `form_paths`: path prefixes that also take form bodies (see `Resolver`); every other route takes JSON only.
     """
-    app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json)
+    lazy = routers if isinstance(routers, RouteModules) else None
+    app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json, routes=lazy)
     app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs"), preconditions.middleware])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
-    # which the checked-in docs are generated from, carries the title, version and bearer scheme.
-    app.configure_openapi(
-        title=title,
-        version=API_VERSION,
-        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
-        security=[{"bearer": []}],
-    )
-    app.enable_swagger(path=f"/{docs_prefix}/docs")
+    # which the checked-in docs are generated from, carries the title, version and bearer scheme
+    # (the scheme's model is added by `Resolver.get_openapi_schema`: Powertools' OpenAPI models
+    # cost ~40 ms of a cold start, and only a document needs them).
+    app.configure_openapi(title=title, version=API_VERSION, security=[{"bearer": []}])
+    app.mount_later(f"/{docs_prefix}/docs", lambda: app.enable_swagger(path=f"/{docs_prefix}/docs"))
     _register_error_handlers(app)
 
     @app.get(f"/{docs_prefix}/openapi.json", include_in_schema=False)
@@ -585,7 +693,7 @@ def create_app(
         return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
 
     _serve_kontakt_docs(app)
-    for router in routers:
+    for router in routers if not isinstance(routers, RouteModules) else ():
         app.include_router(router)
     return app
 

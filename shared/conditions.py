@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
@@ -278,7 +279,11 @@ Match = Literal["all", "any"]
 Conditions = Annotated[list[Condition], Field(max_length=50)]
 CLASS_OPS = frozenset({"in_class", "in_classification_type"})
 
-_CONDITIONS: TypeAdapter[list[Condition]] = TypeAdapter(list[Condition])
+
+@cache
+def _conditions() -> TypeAdapter[list[Condition]]:
+    """Built on first use: a TypeAdapter builds its validator (every condition model's) when created."""
+    return TypeAdapter(list[Condition])
 
 
 def parse_conditions(raw: Iterable[Condition | Mapping[str, Any]]) -> list[Condition]:
@@ -289,7 +294,7 @@ def parse_conditions(raw: Iterable[Condition | Mapping[str, Any]]) -> list[Condi
     items = list(raw)
     if all(isinstance(c, BaseModel) for c in items):
         return items  # type: ignore[return-value]
-    return _CONDITIONS.validate_python([c.model_dump() if isinstance(c, BaseModel) else c for c in items])
+    return _conditions().validate_python([c.model_dump() if isinstance(c, BaseModel) else c for c in items])
 
 
 # ---------------------------------------------------------------------------------------------

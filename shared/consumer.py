@@ -1,23 +1,24 @@
 """Idempotent consumption of events from a service's SQS queue.
 
-Powertools' BatchProcessor reports partial failures so only failed messages return. Each event's
+`shared.batch.partial_response` reports partial failures so only failed messages return. Each event's
 effects commit in one transaction with a dedupe marker for (consumer, event id): a redelivered
 event finds the marker, the transaction is cancelled, and nothing changes twice.
 
 The markers of a whole SQS batch are read first in one BatchGetItem (consistent), not one GetItem
 per event: the read only spares a redelivered event its handler's work; the marker's condition in
-the transaction is what keeps an event from applying twice (docs/decisions.md, issue 18).
+the transaction is what keeps an event from applying twice (docs/decisions.md, issue 18). Events of
+`together` handlers (shared/batch_scope.py) are not read at all: their batch transaction's
+conditions refuse a redelivered one, which then goes one by one and is skipped.
 """
 
 import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import batch_scope
+from shared.batch import SQSRecord, partial_response
 from shared.events import Envelope
 from shared.observability import logger
 from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, DedupeItem, UnitOfWork
@@ -104,22 +105,25 @@ def _consume(
                 raise
             logger.info("event applied" if fresh else "event already applied, skipped")
 
-    processor = BatchProcessor(event_type=EventType.SQS)
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    return dict(response)
+    return partial_response(event, record_handler)
 
 
 def _applied_in_batch(event: dict[str, Any], consumer: str, handlers: dict[str, Handle]) -> set[str]:
-    """The events of the batch already applied (an unreadable message is left to its handler)."""
+    """The events of the batch already applied (an unreadable message is left to its handler).
+
+    Events of `together` handlers are not read: their batch transaction's conditions (the marker's,
+    the effect's own) refuse a redelivered one, and a redelivery is rare; reading every batch's
+    markers to spare it would cost a call a batch for nothing (issue 18)."""
     ids: list[str] = []
     for raw in event.get("Records") or []:
         try:
             detail = json.loads(raw["body"])["detail"]
         except (KeyError, TypeError, ValueError):
             continue
-        if isinstance(detail, dict) and detail.get("type") in handlers and isinstance(detail.get("id"), str):
+        if not isinstance(detail, dict) or not isinstance(detail.get("id"), str):
+            continue
+        handle = handlers.get(detail.get("type"))  # type: ignore[arg-type]
+        if handle is not None and not batch_scope.is_together(handle):
             ids.append(detail["id"])
     return applied_of(consumer, ids)
 

@@ -17,11 +17,13 @@ consumers apply each event once (shared/consumer.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import init_done
 from shared.conventions import request_id
 from shared.observability import logger, metrics, tracer
 from shared.settings import TableSettings, load
@@ -55,6 +57,7 @@ def entry(
     def decorate(handle: Handler) -> Handler:
         @functools.wraps(handle)
         def started(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            init_done()  # the garbage collector resumes, the init's objects frozen (shared/__init__.py)
             if settings is not None:
                 cold_start(settings)
             if http:  # the id the answer's X-Request-Id carries (the client's own, when valid)
@@ -90,17 +93,33 @@ def _metered(handle: Handler) -> Handler:
 def consumer_entry(
     settings: type[TableSettings],
     consumer: str,
-    handlers: Mapping[str, Handle] | Callable[[], Mapping[str, Handle]],
+    handlers: Mapping[str, Handle] | Callable[[Collection[str]], Mapping[str, Handle]],
 ) -> Handler:
-    """A service's event queue: each bus event routed by type and applied once as `consumer`."""
+    """A service's event queue: each bus event routed by type and applied once as `consumer`.
+
+    `handlers`: the routes, or what gives the routes of a batch's event types (a service's
+    `Subscriptions.handlers`, which imports only the feature modules of those types)."""
     from shared.consumer import consume  # imported here: the publisher loads no queue machinery
 
     @entry(settings)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        routes = handlers if isinstance(handlers, Mapping) else handlers()
+        routes = handlers if isinstance(handlers, Mapping) else handlers(event_types(event))
         return consume(event, context, consumer, dict(routes))
 
     return handler
+
+
+def event_types(event: Mapping[str, Any]) -> set[str]:
+    """The bus event types in an SQS batch (a message that is not a bus event names none)."""
+    types = set()
+    for record in event.get("Records") or []:
+        try:
+            detail = json.loads(record["body"])["detail"]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if isinstance(detail, dict) and isinstance(detail.get("type"), str):
+            types |= {detail["type"]}
+    return types
 
 
 def jobs_entry(settings: type[TableSettings], run_job: Callable[[dict[str, Any]], None]) -> Handler:

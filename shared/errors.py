@@ -67,6 +67,12 @@ class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class PaymentRequired(DomainError):
+    """The tenant's prepaid credits do not cover the request (SMS credits)."""
+
+    status, code, title = 402, "insufficient_credits", "Insufficient credits"
+
+
 class PreconditionFailed(DomainError):
     """An If-Match condition is false: the record changed since the client read it (RFC 9110 §13.1.1)."""
 

@@ -12,7 +12,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 from botocore.exceptions import ClientError
 
 from shared.errors import ValidationFailed
@@ -23,6 +22,8 @@ DOWNLOAD_SECONDS = 300
 
 @cache
 def _s3() -> Any:
+    import boto3  # here: a function that never calls s3 does not load boto3 (~20 ms of a cold start)
+
     return boto3.client("s3")
 
 

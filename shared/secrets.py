@@ -18,8 +18,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
-import boto3
-from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
 from shared.observability import logger
@@ -38,6 +36,9 @@ def signing_key() -> bytes:
     name = load(FunctionSettings).cursor_secret_name
     if not name:
         raise RuntimeError("CURSOR_SECRET_NAME is not set")
+    # imported here: with boto3 (~20 ms), a cold start pays it only when it reads the key
+    from aws_lambda_powertools.utilities import parameters
+
     value = parameters.get_secret(name, max_age=3600)
     return str(value).encode()
 
@@ -70,6 +71,8 @@ def _read_link_keys() -> list[bytes]:
     name = load(LinkSettings).link_key_secret_name
     if not name:
         raise RuntimeError("LINK_KEY_SECRET_NAME is not set")
+    import boto3
+
     client = boto3.client("secretsmanager")
     keys = [str(client.get_secret_value(SecretId=name, VersionStage=CURRENT)["SecretString"]).encode()]
     try:

@@ -5,7 +5,7 @@ A service keeps a `Defaults` registry of its per-tenant settings (each stored as
 kind "setting" in its table, its value for a new tenant given by a factory that a feature module
 registers at import); `ensure_tenant` installs the ones a tenant does not have yet, so a setting
 added later reaches old tenants too. Reading the registry imports the service's feature modules
-first (`shared/features.py`), so no setting is missed because its module was not imported yet.
+listed as `defaults` first (`shared/features.py`), so no setting is missed because its module was not imported yet.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Defaults:
 
     def _load(self) -> None:
         if self._features is not None:
-            self._features.load()
+            self._features.load("defaults")
 
     def value(self, name: str) -> dict[str, Any]:
         if name not in self._factories:  # registered by a feature module not imported yet

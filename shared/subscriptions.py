@@ -1,7 +1,7 @@
 """What a service does with the events it consumes and the jobs it runs, registered by its features.
 
-Feature modules register at import; the registry imports every feature module of its service
-(`shared/features.py`) the first time it is read, so a service's consumer and jobs handlers see
+Feature modules register at import; the registry imports its service's feature modules listed
+for it (`events`, `jobs`: `shared/features.py`) the first time it is read, so a service's consumer and jobs handlers see
 every subscription and job and route by event type or job name. Several features may subscribe
 to one event type: they run in turn, in the event's one unit of work (whose dedupe marker commits
 with them).
@@ -10,7 +10,7 @@ with them).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -61,19 +61,27 @@ class Subscriptions:
 
         return register
 
-    def handlers(self) -> dict[str, Handle]:
-        """Every subscribed event type and what handles it (every feature loaded first)."""
-        self._features.load()
-        return {event_type: _all_of(list(handles)) for event_type, handles in self._handlers.items()}
+    def handlers(self, types: Collection[str] | None = None) -> dict[str, Handle]:
+        """Every subscribed event type and what handles it (the `events` feature modules loaded
+        first); with `types`, those types only, loading only the modules that subscribe to them."""
+        if types is None:
+            self._features.load("events")
+        else:
+            self._features.load_events(types)
+        return {
+            event_type: _all_of(list(handles))
+            for event_type, handles in self._handlers.items()
+            if types is None or event_type in types
+        }
 
     @property
     def job_names(self) -> list[str]:
-        self._features.load()
+        self._features.load("jobs")
         return sorted(self._jobs)
 
     def run_job(self, message: dict[str, Any]) -> None:
         current = Job.model_validate(message)
-        self._features.load()
+        self._features.load("jobs")
         run = self._jobs.get(current.job)
         if run is None:
             raise ValueError(f"unknown job {current.job}")

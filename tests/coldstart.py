@@ -9,10 +9,13 @@ is the function's own from template.yaml plus what Lambda adds, with tracing as 
 on because LAMBDA_TASK_ROOT is set).
 
 The probe imports the handler's module, then does what the first invocation would import on top:
-a service's registries load its feature modules on their first read (`shared/features.py`), and
-the functions that read one on every invocation (FIRST_CALL_LOADS: a consumer or jobs function
-routes by its registry, an API opens a caller, which lists the setting defaults) pay for the
-feature modules at their first call, so those count as the cold start's too.
+a service's registries load the feature modules listed for them on their first read
+(`shared/features.py`), and the functions that read them on every invocation (FIRST_CALL_LOADS: a
+consumer routes by the subscriptions of its batch's event types (FIRST_EVENTS) and a jobs
+function by its jobs, both open a tenant's
+settings (the defaults) and may change activities (the hooks); an API request opens a caller,
+which lists the setting defaults, and mounts the route modules of its path: FIRST_REQUEST) pay for
+those modules at their first call, so they count as the cold start's too.
 """
 
 from __future__ import annotations
@@ -36,16 +39,41 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What the reference pays: the libraries every function needs, measured the same way.
 REFERENCE = ("boto3", "pynamodb.models", "pydantic", "aws_lambda_powertools.event_handler.api_gateway")
 
-FIRST_CALL_LOADS = (".handlers.api", ".handlers.consumer", ".handlers.jobs")
+# The registries (shared.features.KINDS) the first invocation of a kind of handler reads.
+FIRST_CALL_LOADS = {
+    ".handlers.api": ("defaults",),
+    ".handlers.consumer": ("events", "defaults", "hooks"),
+    ".handlers.jobs": ("jobs", "defaults", "hooks"),
+}
+# A consumer imports the feature modules of its first batch's event types (shared.features'
+# `load_events`): the first batch counted is one of the service's most frequent events.
+FIRST_EVENTS = {
+    "services.activities.handlers.consumer": "email.sent",  # a campaign's mails: marketing activities
+    "services.email.handlers.consumer": "audience.page",  # a campaign's recipients being staged
+}
+# An API mounts the route modules of a request's path at its first request (shared.api.RouteModules):
+# the first request counted is one for the service's main records.
+FIRST_REQUEST = {
+    "services.activities.handlers.api": "/activities",
+    "services.directory.handlers.api": "/contacts",
+    "services.email.handlers.api": "/campaigns",
+}
 
 PROBE = r"""
 import importlib, json, sys, time
 wall, cpu = time.perf_counter(), time.process_time()
 for name in sys.argv[1].split(","):
     importlib.import_module(name)
-if sys.argv[2] == "first-call":  # what the first invocation's registry read imports
+if sys.argv[2] != "import":  # what the first invocation's registry reads import
+    sys.modules["shared"].init_done()  # as the first invocation does first (shared.entry)
     for name in [m for m in sys.modules if m.startswith("services.") and m.endswith(".features")]:
-        sys.modules[name].FEATURES.load()
+        for kind in sys.argv[2].split(","):
+            if kind.startswith("events="):  # a consumer's first batch, of these event types
+                sys.modules[name].FEATURES.load_events(kind.removeprefix("events=").split("+"))
+            else:
+                sys.modules[name].FEATURES.load(kind)
+    if sys.argv[3]:  # an API's first request mounts the routes of its path
+        sys.modules[sys.argv[1]].app.mount(sys.argv[3])
 wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "modules": sorted(sys.modules)}))
 """
@@ -108,8 +136,12 @@ def probe(
 ) -> Probe:
     """Import `modules` (the function's handler module by default) in a fresh interpreter."""
     command = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", PROBE]
-    first_call = first_call and modules is None and handler_module(function).endswith(FIRST_CALL_LOADS)
-    command += [modules or handler_module(function), "first-call" if first_call else "import"]
+    kinds = next((k for end, k in FIRST_CALL_LOADS.items() if handler_module(function).endswith(end)), ())
+    batch = FIRST_EVENTS.get(handler_module(function))
+    kinds = tuple(f"events={batch}" if kind == "events" and batch else kind for kind in kinds)
+    first = ",".join(kinds) if first_call and modules is None and kinds else "import"
+    path = FIRST_REQUEST.get(handler_module(function), "") if first != "import" else ""
+    command += [modules or handler_module(function), first, path]
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=environment(function), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{function.logical_id}: {done.stderr[-3000:]}")

@@ -59,6 +59,7 @@ from services.activities.service import Caller, service_caller
 from services.activities.store import Record, new_record
 from services.activities.subscriptions import subscribe
 from services.activities.tenant import zone as tenant_zone
+from services.activities.tenant import zone_checked as tenant_zone_checked
 from shared import batch_scope, clock
 from shared.contracts.directory import ContactErased
 from shared.contracts.messaging import MessageSent
@@ -113,11 +114,18 @@ def _count(uow: UnitOfWork, tenant: str, activity: MarketingActivity, day: str, 
 
 
 def _stage_new(
-    caller: Caller, uow: UnitOfWork, activity: MarketingActivity, on_exists: type[Exception], on_erased: Any
+    caller: Caller,
+    uow: UnitOfWork,
+    activity: MarketingActivity,
+    on_exists: type[Exception],
+    on_erased: Any,
+    zone: tzinfo | None = None,
 ) -> None:
-    """The activity and its counts, unless it exists already or its contact was erased meanwhile."""
+    """The activity and its counts, unless it exists already or its contact was erased meanwhile.
+
+    `zone`: the tenant's zone as the caller knows it (else read now)."""
     erasure.refuse_if_erased(uow, caller.tenant, activity.contact_id, on_erased)
-    day = day_of(activity.at, tenant_zone(caller))
+    day = day_of(activity.at, zone or tenant_zone(caller))
     uow.save(_record(caller.tenant, activity, day), condition=Record.pk.does_not_exist(), on_conflict=on_exists)
     _count(uow, caller.tenant, activity, day, 1)
 
@@ -274,8 +282,11 @@ def _on_sent(source: MarketingSource, kind: MarketingType, envelope: Envelope, u
     if not sent.contact_id:
         logger.info("message sent to no contact: no marketing activity", extra=context)
         return
-    # One caller per tenant and batch: the tenant's setup and its time zone read once, not per event.
-    caller = batch_scope.kept(("activities", envelope.tenant_id), lambda: service_caller(envelope.tenant_id))
+    # One caller per tenant and batch, without the tenant's setup (an activity from a sent message
+    # needs none of its defaults: the zone falls back to its default while the tenant has none).
+    caller = batch_scope.kept(
+        ("activities", envelope.tenant_id), lambda: service_caller(envelope.tenant_id, open_tenant=False)
+    )
     activity_id = message_activity_id(source, sent.message_id, sent.sent_at)
     # No read of the activity or of the contact's erasure marker: the transaction's conditions
     # refuse both (AlreadyApplied), so a second event about the message or an erased contact add nothing.
@@ -294,8 +305,11 @@ def _on_sent(source: MarketingSource, kind: MarketingType, envelope: Envelope, u
         created_by=caller.user_id,
         created_at=clock.now(),
     )
+    # The zone as this process knows it, the transaction conditioned on the setting's version: no
+    # read per batch; a zone changed meanwhile refuses the transaction and is read again.
+    zone = tenant_zone_checked(caller, uow)
     # A concurrent delivery of the same message, or an erasure in between: the event is done.
-    _stage_new(caller, uow, activity, AlreadyApplied, AlreadyApplied)
+    _stage_new(caller, uow, activity, AlreadyApplied, AlreadyApplied, zone)
 
 
 @subscribe("email.sent")

@@ -22,8 +22,6 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
-import boto3
-
 from services.email import campaign_files, list_types, recipients, stats
 from services.email.campaigns import KIND, conflict, record_of, template_of
 from services.email.domain.campaign_recipients import (
@@ -102,6 +100,8 @@ def list_recipients(
 
 @cache
 def _sqs() -> Any:
+    import boto3  # here: a cold start that sends nothing to the send queue does not load boto3
+
     return boto3.client("sqs")
 
 

@@ -23,28 +23,29 @@ The sender tags every mail with its tenant and message id (services/email/sendin
 the tags back in each report. A report without a tenant tag is not ours (or from before the tags)
 and is skipped with a warning. A report costs one BatchGet (its feedback record, the message, the
 address's soft-bounce count and suppression) and one transaction; the reads of a whole SQS batch
-are one BatchGet (`prefetch`, issue 18).
+are one BatchGet (`prefetch`, issue 18), and its reports one transaction where they touch no item
+twice (`apply_batch`: the campaign counts are additions summed per shard), else one by one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from typing import Any, cast
 
 from pydantic import BaseModel
 
 from services.email import batch_reads, proofs, sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
-from services.email.domain.messages import MessageStatus
+from services.email.domain.messages import KIND as MESSAGE
+from services.email.domain.messages import SENDER_SETTING, MessageStatus
 from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
 from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
-from services.email.transactional import KIND as MESSAGE
-from services.email.transactional import SENDER_SETTING
 from shared import batch_scope, clock
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.service import ensure_tenant
-from shared.store import ConcurrentUpdate, UnitOfWork, record_key
+from shared.store import MAX_TRANSACTION_ITEMS, ConcurrentUpdate, UnitOfWork, record_key
 
 FEEDBACK = "feedback"
 SOFT_BOUNCES = "soft_bounces"
@@ -103,17 +104,32 @@ def soft_bounce_limit(caller: Caller) -> int:
 def _apply_once(caller: Caller, feedback: Feedback) -> None:
     tenant, key = caller.tenant, derived_id(*feedback.key)
     reads = _read(tenant, key, str(feedback.message_id), feedback.recipient)
+    uow = UnitOfWork()
+    shards: Shards = defaultdict(lambda: defaultdict(int))
+    if _stage_report(caller, uow, feedback, reads, shards):
+        _stage_shards(uow, shards)
+        uow.commit()
+
+
+Shards = dict[tuple[str, str, str], dict[str, int]]  # (tenant, campaign, shard) -> counter additions
+
+
+def _stage_report(
+    caller: Caller, uow: UnitOfWork, feedback: Feedback, reads: dict[str, Record], shards: Shards
+) -> bool:
+    """The report's writes in `uow`, its campaign counts added to `shards`; False when it has none
+    (recorded already, or about a message we do not know). `reads`: what `_read` finds for it."""
+    tenant, key = caller.tenant, derived_id(*feedback.key)
     if reads.get(FEEDBACK) is not None:
         logger.info("SES report already recorded", extra={"feedback_id": key})
-        return
+        return False
     message = reads.get(MESSAGE)
     if message is None:
         logger.warning("SES event for an unknown message, skipped", extra={"message_id": feedback.message_id})
-        return
+        return False
     if feedback.not_sent and message.data.get("status") == MessageStatus.sending:
         raise NotSettledYet(f"message {message.record_id} is still being sent")
     at = clock.iso(feedback.at)
-    uow = UnitOfWork()
     report = {"kind": feedback.kind.value, "recipient": feedback.recipient, "at": at}
     if feedback.bounce_type:
         report["bounce_type"] = feedback.bounce_type
@@ -122,13 +138,19 @@ def _apply_once(caller: Caller, feedback: Feedback) -> None:
     if feedback.reason:
         report["reason"] = feedback.reason
     caller.store.add(uow, caller.store.new(tenant, FEEDBACK, key, {**report, "message_id": message.record_id}))
-    _stage_campaign_count(uow, caller.tenant, message, feedback)  # reads the stamps before this report's
+    _count_campaign(shards, caller.tenant, message, feedback)  # reads the stamps before this report's
     caller.store.replace(uow, message, _with_report(message.data, report))
     suppressed = _stage_address(caller, uow, feedback, at, reads.get(SOFT_BOUNCES), reads.get(SUPPRESSION))
     if feedback.kind not in UNPUBLISHED:
         payload = _payload(message, feedback, suppressed)
         uow.publish(caller.event(f"email.{feedback.kind.value}", payload, event_id=key))
-    uow.commit()
+    return True
+
+
+def _stage_shards(uow: UnitOfWork, shards: Shards) -> None:
+    """The campaign counts of the reports in `uow`: one addition per shard item, however many reports."""
+    for (tenant, campaign_id, shard), deltas in shards.items():
+        stats.stage_shard_counts(uow, tenant, campaign_id, shard, dict(deltas))
 
 
 def _report_keys(tenant: str, feedback_id: str, message_id: str, address: str) -> list[tuple[str, str]]:
@@ -173,16 +195,129 @@ def prefetch(bodies: list[Any]) -> dict[tuple[str, str], Record | None]:
     return found
 
 
-def _stage_campaign_count(uow: UnitOfWork, tenant: str, message: Record, feedback: Feedback) -> None:
+def apply_batch(bodies: list[Any]) -> set[int]:
+    """The SQS batch's SES events taken before one by one: the Send proofs first (SES reports a
+    mail's Send before anything else about it), then the reports together: staged from one read
+    and committed in one transaction with the proofs to keep (`sending.record_proof`: a proof of a
+    mail its sender may still be recording is only kept), issue 18. The indexes of the bodies done; the others go
+    one by one (`handle_event`), each with its own outcome.
+
+    A report goes together when no other report of the batch touches its message or its address
+    (one item once a transaction), and all the reports of its SES event go. A transaction that
+    is refused commits nothing; after a conflict (the sender or another worker wrote a message
+    in between) the reports are read again and tried once more, then left one by one."""
+    done: set[int] = set()
+    kept: list[tuple[int, UnitOfWork]] = []  # proofs to keep, committed with the reports
+    for index, body in enumerate(bodies):
+        detail = _ses_detail(body)
+        if detail is not None and detail.get("eventType") == "Send":
+            staged = UnitOfWork()
+            try:
+                sending.record_proof(detail, keep_in=staged)
+            except Exception:  # one by one again, where a failure is the message's own
+                continue
+            if len(staged):
+                kept.append((index, staged))
+            else:
+                done.add(index)
+    reports: list[tuple[int, list[Feedback]]] = []
+    messages: set[tuple[str, str]] = set()
+    addresses: set[tuple[str, str]] = set()
+    for index, body in enumerate(bodies):
+        detail = _ses_detail(body)
+        if detail is None or index in done or detail.get("eventType") == "Send":
+            continue
+        feedbacks = classify(detail)
+        if not feedbacks or any(not f.tenant_id or not f.message_id for f in feedbacks):
+            continue  # not ours: one by one says so
+        touched = {(str(f.tenant_id), str(f.message_id)) for f in feedbacks}
+        mailboxes = {(str(f.tenant_id), f.recipient) for f in feedbacks}
+        if len(touched) < len(feedbacks) or touched & messages or mailboxes & addresses:
+            continue  # after the others, one by one
+        if len(mailboxes) < len(feedbacks):
+            continue
+        messages |= touched
+        addresses |= mailboxes
+        reports.append((index, feedbacks))
+    for attempt in range(2):
+        if len(reports) < 2 and not kept:
+            break  # one report alone: one by one costs the same
+        try:
+            done |= _commit_together(reports, kept, fresh=attempt > 0)
+            break
+        except ConcurrentUpdate:
+            continue
+        except Exception as exc:
+            logger.info("batch transaction refused, reports one by one", extra={"reason": type(exc).__name__})
+            break
+    return done
+
+
+def _batch_caller(tenant: str) -> Caller:
+    """The tenant's caller, one per batch (its settings read once)."""
+    return batch_scope.kept(("email-feedback", tenant), lambda: _caller(tenant))
+
+
+def _ses_detail(body: Any) -> dict[str, Any] | None:
+    if not isinstance(body, dict) or body.get("source") != "aws.ses":
+        return None
+    detail = body.get("detail")
+    return detail if isinstance(detail, dict) else None
+
+
+def _commit_together(
+    reports: list[tuple[int, list[Feedback]]], kept: list[tuple[int, UnitOfWork]], fresh: bool
+) -> set[int]:
+    """Stage `reports` from one read (`fresh`: from the table, not the batch's first read) and the
+    `kept` proofs' writes (no condition: they refuse nothing), commit them in one transaction; the
+    indexes of their bodies. Raises what the commit raises."""
+    keys: list[tuple[str, str]] = []
+    for _, feedbacks in reports:
+        for f in feedbacks:
+            keys += _report_keys(str(f.tenant_id), derived_id(*f.key), str(f.message_id), f.recipient)
+    keys = list(dict.fromkeys(keys))
+    found = (Record.batch_get(keys, consistent_read=True) if fresh else batch_reads.read_once(keys)) if keys else []
+    items = {(item.pk, item.sk): item for item in found}
+    uow, shards, done = UnitOfWork(), cast(Shards, defaultdict(lambda: defaultdict(int))), set()
+    for index, proof in kept:
+        uow.absorb(proof)
+        done.add(index)
+    for index, feedbacks in reports:
+        staged, counted = UnitOfWork(), cast(Shards, defaultdict(lambda: defaultdict(int)))
+        try:
+            for f in feedbacks:
+                caller = _batch_caller(str(f.tenant_id))
+                own = _report_keys(caller.tenant, derived_id(*f.key), str(f.message_id), f.recipient)
+                reads = {items[key].kind: items[key] for key in own if key in items}
+                _stage_report(caller, staged, f, reads, counted)
+        except Exception:  # e.g. not settled yet: one by one, with its own outcome
+            continue
+        if len(uow) + len(staged) + len(set(shards) | set(counted)) > MAX_TRANSACTION_ITEMS:
+            break  # the rest one by one
+        uow.absorb(staged)
+        for cell, deltas in counted.items():
+            for name, delta in deltas.items():
+                shards[cell][name] += delta
+        done.add(index)
+    _stage_shards(uow, shards)
+    uow.commit()
+    return done
+
+
+def _count_campaign(shards: Shards, tenant: str, message: Record, feedback: Feedback) -> None:
     """A campaign counts each kind once per recipient (the first open, not every open); a rejected
-    mail moves from the campaign's sent to its failed."""
+    mail moves from the campaign's sent to its failed. Additions, so reports of one batch that fall
+    on one shard commit in one transaction."""
     campaign_id, kind = message.data.get("campaign_id"), feedback.kind
     if not campaign_id:
         return
+    deltas: dict[str, int] = {}
     if feedback.not_sent and message.data.get("status") == MessageStatus.sent:
-        stats.stage_counts(uow, tenant, str(campaign_id), message.record_id, {"sent": -1, "failed": 1})
+        deltas = {"sent": -1, "failed": 1}
     elif kind not in UNCOUNTED and not message.data.get(f"{kind.value}_at"):
-        stats.stage_counts(uow, tenant, str(campaign_id), message.record_id, {kind.value: 1})
+        deltas = {kind.value: 1}
+    for name, delta in deltas.items():
+        shards[(tenant, str(campaign_id), stats.shard_of(message.record_id))][name] += delta
 
 
 def _with_report(data: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,15 @@ A send-queue message is `{"tenant_id", "message_id"[, "campaign_id"]}`. One batc
 4. each mail goes to the tenant's transport;
 5. the outcomes are recorded in one transaction: the message records, `email.sent` (id derived
    from the message id, so published once) and the campaign counters (services/email/stats.py).
+   Each record is updated on the condition that it is still ours (its status, our claim), not on
+   its version: a delivery report written on it meanwhile stays, and a mail that its SES proof
+   settled meanwhile is left out (the others commit in one more transaction, read nothing again).
 
 Crash safety. A crash before the claim leaves the mail "queued": the redelivery sends it. A
 crash after the claim leaves it "sending"; the redelivery looks for a PROOF that SES accepted it
 (services/email/proofs.py, from the SES "Send" event of the configuration set): with a proof the
-mail is settled as sent without calling SES again (the proof may also settle it by itself); without
+mail is settled as sent without calling SES again (the proof settles it by itself once the claim is
+older than the sender's timeout, `record_proof`); without
 one the redelivery fails (the queue retries) until the claim is older than the proof window
 (PROOF_WINDOW_SECONDS, default 5 minutes), then the mail is claimed again and sent again with the
 same Message-ID header. That is the at-least-once edge: a mail SES accepted whose "Send" event
@@ -46,6 +50,8 @@ from pynamodb.exceptions import TransactWriteError
 
 from services.email import batch_reads, proofs, ratelimit, stats
 from services.email.domain.messages import (
+    KIND,
+    SENDER_SETTING,
     Mail,
     MessageStatus,
     Part,
@@ -58,19 +64,20 @@ from services.email.domain.tracking import instrument, links_of
 from services.email.proofs import Proof
 from services.email.service import DEFAULTS, Caller, service_caller
 from services.email.store import Record
-from services.email.transactional import KIND, SENDER_SETTING
 from services.email.transports import Refused, Transport, transport_for
 from services.email.unsubscribe import base_url, list_unsubscribe_headers
 from shared import clock
 from shared.contracts.messaging import EmailAttachment, EmailSent
+from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.secrets import link_keys
 from shared.service import SETTING
-from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, record_key, transaction
+from shared.store import ConcurrentUpdate, OutboxItem, UnitOfWork, clean, record_key, transaction
 
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
+DEFAULT_SENDER_TIMEOUT = 900.0  # Lambda's longest timeout: a claim older than this has no live sender
 
 
 class MessageMissing(Exception):
@@ -119,6 +126,7 @@ class Outcome:
     expect_claim: str | None = None  # our claim's `claimed_at`; None: any
     counts: dict[str, int] = field(default_factory=dict)
     sent_at: datetime | None = None
+    published: bool = False  # its email.sent is out already (a transaction found it)
 
 
 @dataclass
@@ -509,106 +517,164 @@ def _read_attachments(items: list[dict[str, Any]]) -> list[Part] | None:
 
 # ----------------------------------------------------------------------------- 5. record
 
+RECORD_ATTEMPTS = 5
+REFUSED = "ConditionalCheckFailed"
+
 
 def _record_all(batch: Batch, outcomes: list[Outcome]) -> None:
-    """All outcomes in one transaction; one by one (reloading) when another writer got in between."""
-    if not outcomes:
-        return
-    uow = UnitOfWork()
-    shards: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for outcome in outcomes:
-        _stage(batch.caller(outcome.job.tenant), uow, outcome, shards)
-    for (tenant, campaign_id, shard), deltas in shards.items():
-        stats.stage_shard_counts(uow, tenant, campaign_id, shard, dict(deltas))
-    try:
-        uow.commit()
-        return
-    except (ConcurrentUpdate, AlreadyApplied):
-        pass
-    for outcome in outcomes:
-        _record_one(batch.caller(outcome.job.tenant), outcome)
+    """All outcomes in one transaction, with no read before it and none mail by mail after it.
 
-
-def _record_one(caller: Caller, outcome: Outcome) -> None:
-    job = outcome.job
-    current = caller.store.get(job.tenant, KIND, job.message_id)
-    for _ in range(5):
-        if current is None or not _still(current, outcome):
-            return  # another delivery (or the proof) recorded it
-        outcome.job.record = current
-        uow = UnitOfWork()
-        shards: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        _stage(caller, uow, outcome, shards)
-        for (tenant, campaign_id, shard), deltas in shards.items():
-            stats.stage_shard_counts(uow, tenant, campaign_id, shard, dict(deltas))
-        try:
-            uow.commit()
+    Each mail's outcome is an update of the fields it sets, on the condition that the mail is
+    still as the outcome expects (its status, and our claim) -- not on the record's version: a
+    delivery report that feedback wrote on the mail meanwhile neither fails the transaction nor is
+    overwritten (the update adds one to the version, so a writer that read before it fails and
+    reads again). A mail whose condition fails was recorded by someone else (its SES proof settled
+    it, or another delivery of its queue message): it is left out with its counts and its event,
+    and the others commit in one more transaction. A conflict with a concurrent transaction is
+    tried again; after RECORD_ATTEMPTS the batch fails (SQS delivers it again: the claims and the
+    proofs decide what the redelivery does)."""
+    pending = list(outcomes)
+    for attempt in range(RECORD_ATTEMPTS):
+        if not pending:
             return
-        except (ConcurrentUpdate, AlreadyApplied):
-            current = caller.store.get(job.tenant, KIND, job.message_id)
+        done, refused, conflict = _commit_outcomes(batch, pending)
+        if done:
+            return
+        for outcome in pending:
+            if id(outcome) in refused:
+                logger.info("mail recorded by another writer", extra={"message_id": outcome.job.message_id})
+        pending = [outcome for outcome in pending if id(outcome) not in refused]
+        if conflict:
+            clock.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     raise ConcurrentUpdate()
 
 
-def _still(record: Record, outcome: Outcome) -> bool:
-    data = record.data
-    if data.get("status") != outcome.expect_status:
-        return False
-    return outcome.expect_claim is None or data.get("claimed_at") == outcome.expect_claim
+def _commit_outcomes(batch: Batch, outcomes: list[Outcome]) -> tuple[bool, set[int], bool]:
+    """One transaction of the outcomes: whether it committed, the outcomes whose mail is no longer
+    as they expect (by `id`), and whether another writer's transaction got in the way."""
+    puts: list[Outcome] = []  # whose email.sent each put is, in the order the transaction sends them
+    updates: list[Outcome | None] = []  # whose mail each update is; None: a campaign's counter shard
+    shards: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    try:
+        with transaction() as tx:  # pynamodb sends the puts first, then the updates
+            for outcome in outcomes:
+                record, actions, condition, event = _outcome_write(batch.caller(outcome.job.tenant), outcome, shards)
+                tx.update(record, actions, condition=condition, add_version_condition=False)
+                updates.append(outcome)
+                if event is not None and not outcome.published:
+                    tx.save(OutboxItem.of(event), condition=OutboxItem.pk.does_not_exist())
+                    puts.append(outcome)
+            for (tenant, campaign_id, shard), deltas in shards.items():
+                counted = stats.shard_update(tenant, campaign_id, shard, dict(deltas))
+                if counted is not None:
+                    tx.update(*counted)
+                    updates.append(None)
+    except TransactWriteError as exc:
+        try:
+            reasons = [r.code if r is not None else None for r in exc.cancellation_reasons or []]
+        except AttributeError:  # not a cancellation: a transport or validation error
+            raise exc from None
+        if not any(reasons):
+            raise
+        refused = {id(o) for o, r in zip(updates, reasons[len(puts) :], strict=False) if o is not None and r == REFUSED}
+        published = {id(o) for o, r in zip(puts, reasons, strict=False) if r == REFUSED}
+        for outcome in outcomes:  # its event is out already while its mail is as expected: record it without
+            if id(outcome) in published - refused:
+                outcome.published = True
+        conflict = any(r not in (None, REFUSED) for r in reasons)
+        return False, refused, conflict
+    for outcome in outcomes:
+        assert outcome.job.record is not None
+        outcome.job.record.data = {**outcome.job.record.data, **_fields(outcome)}
+    return True, set(), False
 
 
-def _stage(
-    caller: Caller, uow: UnitOfWork, outcome: Outcome, shards: dict[tuple[str, str, str], dict[str, int]]
-) -> None:
+def _fields(outcome: Outcome) -> dict[str, Any]:
+    """The mail's fields the outcome sets."""
+    fields = dict(outcome.changes)
+    if outcome.sent_at is not None:
+        fields["sent_at"] = clock.iso(outcome.sent_at)
+    return clean(fields)
+
+
+def _outcome_write(
+    caller: Caller, outcome: Outcome, shards: dict[tuple[str, str, str], dict[str, int]]
+) -> tuple[Record, list[Any], Any, Envelope | None]:
+    """The mail's update (its fields set, on the condition that it is still as the outcome
+    expects), its counts added to `shards`, and its email.sent when it went."""
     record = outcome.job.record
     assert record is not None
-    data = {**record.data, **outcome.changes}
-    if outcome.sent_at is not None:
-        data["sent_at"] = clock.iso(outcome.sent_at)
-    caller.store.replace(uow, record, data)
+    fields = _fields(outcome)
+    actions: list[Any] = [Record.fields[name].set(value) for name, value in fields.items()]
+    condition = Record.fields["status"] == outcome.expect_status
+    if outcome.expect_claim is not None:
+        condition &= Record.fields["claimed_at"] == outcome.expect_claim
+    data = {**record.data, **fields}
     campaign_id = data.get("campaign_id")
     if campaign_id and outcome.counts:
         shard = (caller.tenant, str(campaign_id), stats.shard_of(record.record_id))
         for name, value in outcome.counts.items():
             shards[shard][name] += value
-    if outcome.sent_at is not None:
-        event = EmailSent(
-            message_id=record.record_id,
-            contact_id=data.get("contact_id"),
-            account_id=data.get("account_id"),
-            to=data["to"],
-            subject=data.get("subject"),
-            campaign_id=data.get("campaign_id"),
-            sent_by=data.get("sent_by"),
-            sent_at=outcome.sent_at,
-        )
-        uow.publish(caller.event("email.sent", event, event_id=derived_id("email.sent", record.record_id)))
+    if outcome.sent_at is None:
+        return record, actions, condition, None
+    event = EmailSent(
+        message_id=record.record_id,
+        contact_id=data.get("contact_id"),
+        account_id=data.get("account_id"),
+        to=data["to"],
+        subject=data.get("subject"),
+        campaign_id=data.get("campaign_id"),
+        sent_by=data.get("sent_by"),
+        sent_at=outcome.sent_at,
+    )
+    envelope = caller.event("email.sent", event, event_id=derived_id("email.sent", record.record_id))
+    return record, actions, condition, envelope
 
 
 # ----------------------------------------------------------------------------- a proof settles by itself
 
 
-def record_proof(detail: dict[str, Any]) -> None:
+def record_proof(detail: dict[str, Any], keep_in: UnitOfWork | None = None) -> None:
     """An SES "Send" event (from the feedback queue): SES accepted one of our mails.
 
-    A proof that names the tenant settles the mail at once (one read when the sender recorded it
-    already, the usual case); one that does not is kept for the redelivery of its queue message."""
+    A mail recorded already (the usual case in AWS) needs nothing. A mail still "sending" is settled
+    from the proof only when its claim is older than the sender's timeout (SENDER_TIMEOUT_SECONDS):
+    that sender is gone. While the sender may still be at work (it sends the rest of its batch,
+    then records all of it) the proof is only kept, in `keep_in` (the feedback batch's
+    transaction) when given: the sender's own record settles the mail, and if it died, the
+    redelivery of its queue message settles it from the kept proof (`_classify`). Settling it here
+    would cost a transaction a mail and refuse the mail in the sender's record (one more
+    transaction); either way the conditions on the mail's status record it once (issue 18).
+    A proof without a tenant is kept for the redelivery."""
     proof = proofs.proof_of(detail)
     if proof is None:
         logger.info("SES send event for a mail that is not ours", extra={"ses_message_id": detail.get("mail")})
-    elif proof.tenant_id:
-        settle_from_proof(proof.tenant_id, proof)
+        return
+    if proof.tenant_id:
+        key = (record_key(proof.tenant_id, KIND, proof.message_id), KIND.upper())
+        found = batch_reads.read_once([key], keep=True)  # the delivery report of the same batch reads it too
+        record = found[0] if found else None
+        if record is None or record.data.get("status") != MessageStatus.sending:
+            return  # recorded already (the usual case), or not ours
+        if clock.now() - _claimed_at(record) > sender_timeout():
+            batch_reads.forget([key])
+            settle_from_proof(proof.tenant_id, proof, record)
+            return
+    if keep_in is not None:
+        proofs.stage(keep_in, proof)
     else:
         proofs.keep(proof)
 
 
-def settle_from_proof(tenant: str, proof: Proof) -> None:
-    """SES accepted a mail still "sending" (its sender died before recording): record it as sent."""
+def sender_timeout() -> timedelta:
+    """The sender function's timeout (template.yaml gives feedback the sender's): a claim older
+    than this is no live sender's. Without it, Lambda's longest (900 s)."""
+    return timedelta(seconds=float(os.environ.get("SENDER_TIMEOUT_SECONDS") or DEFAULT_SENDER_TIMEOUT))
+
+
+def settle_from_proof(tenant: str, proof: Proof, record: Record) -> None:
+    """SES accepted a mail still "sending" whose sender is gone (`record`, as read): record it as
+    sent, unless someone else did meanwhile (the conditions on its status)."""
     caller = service_caller(tenant, open_tenant=False)
-    key = (record_key(tenant, KIND, proof.message_id), KIND.upper())
-    found = batch_reads.read_once([key], keep=True)  # the delivery report of the same batch reads it too
-    record = found[0] if found else None
-    if record is None or record.data.get("status") != MessageStatus.sending:
-        return  # recorded already (the usual case), or not ours
-    batch_reads.forget([key])
     job = Job(tenant, proof.message_id, record=record)
-    _record_one(caller, _proven(job, proof))
+    _record_all(Batch([job], callers={tenant: caller}), [_proven(job, proof)])

@@ -21,15 +21,13 @@ Who may do what (the kernel's check, `shared/permissions.py`, with the tenant's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from services.email.features import FEATURES
 from services.email.store import EmailStore
-from shared import permissions
 from shared import service as kernel
 from shared.errors import Forbidden
-from shared.permissions import Action, Policy, Subject
-from shared.service import Caller as _Caller
+from shared.permissions import Action
+from shared.recipients import ACCESS, ContactViewer, access_default
 from shared.service import Defaults
 from shared.store import DataItem
 from shared.types import Owner
@@ -37,8 +35,7 @@ from shared.types import Owner
 DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
 
-ACCESS = "access"  # the directory's open modules for the tenant, as `tenant.access_changed` told them
-DEFAULTS.register(ACCESS, lambda: {"open_modules": [], "at": None})
+DEFAULTS.register(ACCESS, access_default)  # the directory's open modules (shared/recipients.py)
 VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
 
 
@@ -49,44 +46,17 @@ def record_owner(record: DataItem) -> Owner:
 
 
 @dataclass
-class Caller(_Caller):
+class Caller(ContactViewer):
     """The caller of one email request, with this service's store and tenant defaults."""
 
     store: EmailStore = field(default_factory=EmailStore)
     defaults: Defaults = field(default=DEFAULTS)
-
-    @property
-    def subject(self) -> Subject:
-        return Subject.of(self.auth)
-
-    @property
-    def policy(self) -> Policy:
-        """The tenant's part of the rules: the modules it opened to every user (the directory's
-        `open_modules`: an open "contacts" lets every user see every contact here too)."""
-        return Policy(open_resources=frozenset(self.setting(ACCESS).get("open_modules") or ()))
-
-    def allows(self, action: Action, resource: str, owner: Owner | None = None) -> bool:
-        return permissions.allows(self.subject, action, resource, owner, self.policy)
 
     def require(self, action: Action, resource: str, record: DataItem) -> None:
         """403 unless the caller may do `action` to this template or campaign (which they may see)."""
         if not self.allows(action, resource, record_owner(record)):
             what = resource.rstrip("s")
             raise Forbidden(f"Only the {what}'s creator, a manager or an admin may {VERBS[action]} it.")
-
-    @property
-    def sees_every_contact(self) -> bool:
-        return permissions.visible_owners(self.subject, "contacts", self.policy) is None
-
-    def sees_contact(self, contact: dict[str, Any] | None) -> bool:
-        """Whether the caller may see a contact, from its projected fields (its `owner`)."""
-        if self.sees_every_contact:
-            return True
-        owner = (contact or {}).get("owner") or {}
-        if not owner.get("id"):
-            return False
-        of = Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner["id"]))
-        return self.allows(Action.VIEW, "contacts", of)
 
 
 def service_caller(tenant_id: str, service: str = "email", *, open_tenant: bool = True) -> Caller:

@@ -1,9 +1,8 @@
 """The email functions' settings, read once at cold start."""
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import TableSettings, load
+from shared.settings import BaseSettings, TableSettings, load
 
 DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"  # as template.yaml's SendingDomain
 NO_REPLY = "no-reply"
@@ -17,8 +16,6 @@ class EmailSettings(TableSettings):
 
 class SendingSettings(BaseSettings):
     """The stack's sending domain (`SENDING_DOMAIN`, template.yaml's `SendingDomain`, every function has it)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     sending_domain: str = Field(pattern=DOMAIN_PATTERN)
 

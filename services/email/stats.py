@@ -79,13 +79,23 @@ def stage_counts(uow: UnitOfWork, tenant: str, campaign_id: str, message_id: str
 
 def stage_shard_counts(uow: UnitOfWork, tenant: str, campaign_id: str, shard: str, deltas: dict[str, int]) -> None:
     """Like `stage_counts` for a shard named directly (bulk staging sums per shard first)."""
+    counted = shard_update(tenant, campaign_id, shard, deltas)
+    if counted is not None:
+        uow.update(*counted)
+
+
+def shard_update(
+    tenant: str, campaign_id: str, shard: str, deltas: dict[str, int]
+) -> tuple[StatItem, list[Any]] | None:
+    """The item and the additions of `deltas` to one shard (None: nothing to add), for a writer
+    that builds its transaction itself (the sender's outcomes)."""
     changes = {k: v for k, v in deltas.items() if v}
     if not changes:
-        return
+        return None
     item = StatItem(pk=_pk(tenant, campaign_id), sk=shard, kind="campaign_stats")
     actions: list[Any] = [StatItem.kind.set("campaign_stats")]
     actions += [getattr(StatItem, name).add(value) for name, value in changes.items()]
-    uow.update(item, actions)
+    return item, actions
 
 
 def read_counts(tenant: str, campaign_id: str) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 Records: kind `template`, id a new ULID, data {name, subject, html, text, created_at,
 updated_at, created_by}; listed through `by_type`. Every part is checked when saved
-(`domain.templates.check`): a syntax error, an unknown tag, a refused attribute or work over the
+(`domain.rendering.check`): a syntax error, an unknown tag, a refused attribute or work over the
 sandbox's limits written with literals (`domain.sandbox`) is a 422 naming the part. A preview
 over a limit is a 422 naming the part. Templates are shared by the tenant's users.
 """
@@ -19,8 +19,6 @@ from services.email.domain.templates import (
     TemplateCreate,
     TemplateSummary,
     TemplateUpdate,
-    check,
-    render,
 )
 from services.email.service import Caller
 from services.email.store import TERMS, Record
@@ -47,6 +45,8 @@ def _record(caller: Caller, template_id: str, action: Action | None = None) -> R
 
 
 def create_template(caller: Caller, body: TemplateCreate) -> Template:
+    from services.email.domain.rendering import check  # Jinja2: loaded where templates are checked
+
     check(body.model_dump())
     at = clock.now().isoformat()
     data = {**body.model_dump(), "created_at": at, "updated_at": at, "created_by": caller.user_id}
@@ -63,6 +63,8 @@ def get_template(caller: Caller, template_id: str) -> Template:
 
 def update_template(caller: Caller, template_id: str, body: TemplateUpdate) -> Template:
     changes = body.model_dump(exclude_unset=True)
+    from services.email.domain.rendering import check
+
     check({part: value for part, value in changes.items() if value is not None})
 
     def attempt() -> Template:
@@ -105,4 +107,6 @@ def list_templates(
 def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:
     """The template rendered for one contact (from the recipients projection) and sample record data."""
     template = get_template(caller, template_id)
+    from services.email.domain.rendering import render  # Jinja2: loaded where templates are rendered
+
     return render(template, recipients.context_for(caller, body.contact_id, body.record))

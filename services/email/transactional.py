@@ -14,11 +14,12 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
-import boto3
 from pydantic import ValidationError
 
 from services.email import recipients, templates
 from services.email.domain.messages import (
+    KIND,
+    SENDER_SETTING,
     Message,
     MessageFilter,
     MessageStatus,
@@ -26,7 +27,7 @@ from services.email.domain.messages import (
     message_id_header,
     normalise,
 )
-from services.email.domain.templates import render, tag_context
+from services.email.domain.templates import tag_context
 from services.email.service import Caller, register_default, service_caller
 from services.email.settings import EmailSettings, default_from_address
 from services.email.store import Record
@@ -41,9 +42,6 @@ from shared.pagination import Page
 from shared.service import model_of, partition_page
 from shared.settings import load
 from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key
-
-KIND = "message"
-SENDER_SETTING = "email"
 
 register_default(SENDER_SETTING, lambda: {"from_address": default_from_address(), "reply_to": []})
 
@@ -82,6 +80,8 @@ def is_opted_out(caller: Caller, address: str, list_type_id: str | None) -> bool
 
 @cache
 def _sqs() -> Any:
+    import boto3  # here: a cold start that sends nothing to the send queue does not load boto3
+
     return boto3.client("sqs")
 
 
@@ -128,6 +128,8 @@ def _content(caller: Caller, request: EmailSendRequested) -> EmailSendRequested:
         context = recipients.context_for(caller, request.contact_id, request.data)
     else:  # an address that is no contact: only its own fields and the record
         context = tag_context({"email": request.to, "first_name": request.to_name}, None, request.data)
+    from services.email.domain.rendering import render  # Jinja2: loaded by the first mail rendered
+
     rendered = render(template, context)
     return request.model_copy(update={"subject": rendered.subject, "html": rendered.html, "text": rendered.text})
 

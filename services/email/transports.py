@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import boto3
 from botocore.exceptions import ClientError
 
+from services.email.domain.messages import SENDER_SETTING
 from services.email.domain.transports import (
     EmailSettingsIn,
     EmailSettingsOut,
@@ -45,7 +46,6 @@ from services.email.domain.transports import (
 )
 from services.email.service import Caller
 from services.email.settings import EmailSettings, default_from_address
-from services.email.transactional import SENDER_SETTING
 from shared import outbound
 from shared.errors import ValidationFailed
 from shared.settings import FunctionSettings, load

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.email.domain.list_types import TokenClaims, normalised
 from services.email.domain.tokens import (
@@ -31,7 +30,7 @@ from services.email.domain.tokens import (
     sign_for_tenant,
     unseal,
 )
-from shared.settings import load
+from shared.settings import BaseSettings, load
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_VALIDITY = timedelta(days=365)
@@ -41,8 +40,6 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 class PublicLinkSettings(BaseSettings):
     """Where public links point: `PUBLIC_BASE_URL`, and `UNSUBSCRIBE_MAILBOX` (template.yaml's
     `UnsubscribeMailbox`; empty: no mailbox reads unsubscribe mails, so none is offered)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     public_base_url: str = DEFAULT_BASE_URL
     unsubscribe_mailbox: str = ""

@@ -35,3 +35,5 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
         lambda: (c := admin.get(f"/campaigns/{summary['campaign']}").json())["status"] == "sent" and c,
     )
     assert campaign and campaign["stats"]["sent"] > 0, admin.get(f"/campaigns/{summary['campaign']}").json()
+    assert admin.get("/sms/settings").json()["active"] is True
+    assert admin.get("/sms/balance").json()["available"] == summary["sms_credits"] == 500

@@ -126,6 +126,7 @@ def _names(stack: Stack) -> dict[str, str]:
     names |= {f"bus:{k}": b.name for k, b in stack.buses.items()}
     names |= {f"secret:{k}": s.name for k, s in stack.secrets.items()}
     names |= {f"set:{k}": c.name for k, c in stack.configuration_sets.items()}
+    names |= {f"set:{k}": name for k, name in stack.sms_configuration_sets.items()}
     names["group"] = stack.schedule_groups["ScheduleGroup"]
     names["activities-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-ActivitiesSchedulerRole"
     names["email-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-EmailSchedulerRole"
@@ -280,6 +281,31 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         ],
     ),
     "EmailPublisherFunction": ([_publish("{bus:EventBus}")], [_send("{queue:EmailSendQueue}")]),
+    "SmsApiFunction": (
+        [_put("{table:SmsTable}"), SECRET, _send("{queue:SmsSendQueue}")],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET, _send("{queue:EmailSendQueue}")],
+    ),
+    "SmsPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:SmsTable}")]),
+    "SmsSenderFunction": (
+        [
+            _put("{table:SmsTable}"),
+            (
+                "sms-voice",
+                "SendTextMessage",
+                {"DestinationPhoneNumber": "+358401234567", "ConfigurationSetName": "{set:SmsConfigurationSet}"},
+            ),
+        ],
+        [
+            _put("{table:EmailTable}"),
+            _send("{queue:SmsSendQueue}"),
+            SECRET,
+            ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "another-set"}),
+        ],
+    ),
+    "SmsConsumerFunction": (
+        [_put("{table:SmsTable}")],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
+    ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
         [

@@ -182,7 +182,7 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
         "headers": [{"name": "Message-ID", "value": f"<{message_id}@kontakt>"}],
     }
     sending.record_proof({"eventType": "Send", "mail": mail})  # no tenant tag: only kept
-    sending.record_proof({"eventType": "Send", "mail": mail})  # again: the first proof stays
+    sending.record_proof({"eventType": "Send", "mail": {**mail, "messageId": "ses-again"}})  # the first proof stays
     assert _statuses(tenant, [message_id]) == {"sending": 1}
     assert proofs.get(message_id) is not None
     assert handler(event, sender) == {"batchItemFailures": []}  # the redelivery settles it from the proof
@@ -192,12 +192,13 @@ def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_ca
     assert settled is not None and settled.data["ses_message_id"] == "ses-1"
     assert stats.read_counts(tenant, campaign_id)["sent"] == 1
 
-    # a proof that names the tenant settles a claimed mail by itself
+    # a proof that names the tenant settles by itself a mail claimed longer ago than the sender's timeout
     campaign_id, [other] = _setup(tenant, 1, "sending")
     record = caller.store.get(tenant, "message", other)
     assert record is not None
     uow = UnitOfWork()
-    caller.store.replace(uow, record, {**record.data, **{k: claimed[k] for k in ("status", "claimed_at", "attempts")}})
+    abandoned = {"status": "sending", "claimed_at": "2000-01-01T00:00:00+00:00", "attempts": 1}
+    caller.store.replace(uow, record, {**record.data, **abandoned})
     uow.commit()
     tagged = {**mail, "messageId": "ses-2", "tags": {"tenant": [tenant], "message": [other]}}
     sending.record_proof({"eventType": "Send", "mail": tagged})
@@ -349,3 +350,58 @@ def test_a_mail_that_cannot_be_built_fails_alone_with_its_reason(sender: Any) ->
     assert "recipient's name contains a line break" in str(errors[fine_ids[1]]), errors
     counts = stats.read_counts(broken, broken_campaign)
     assert (counts["failed"], counts["queued"]) == (1, -1)
+
+
+def test_mails_settled_or_reported_on_meanwhile_cost_the_batch_one_transaction_more(
+    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the batch sends, SES's Send event of one mail settles it (feedback's proof) and a
+    delivery report is written on another (feedback's history): the batch records the other nine in
+    one more transaction, reads nothing again, counts every mail once and keeps the report."""
+    from services.email import sending, stats, transports
+    from services.email.handlers.sender import handler
+    from services.email.service import service_caller
+    from shared.store import UnitOfWork
+
+    monkeypatch.setenv("MAX_SEND_RATE", "1000")
+    monkeypatch.setenv("SENDER_TIMEOUT_SECONDS", "0")  # the proof takes this sender for gone: it settles
+    tenant = f"t-{new_id()}"
+    campaign_id, ids = _setup(tenant, 10, "sending")
+    caller = service_caller(tenant)
+    real_send = transports.SesTransport.send
+    sent: list[str] = []
+
+    def meanwhile() -> None:  # feedback's writes, from another process (not this thread's calls)
+        settled, reported = ids[2], ids[5]
+        mail = {"timestamp": "2026-11-24T10:00:00Z", "messageId": "ses-proof", "headers": []}
+        mail["tags"] = {"tenant": [tenant], "message": [settled]}
+        sending.record_proof({"eventType": "Send", "mail": mail})
+        record = caller.store.get(tenant, "message", reported)
+        assert record is not None and record.data["status"] == "sending"
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, {**record.data, "delivery": "delivered"})
+        uow.commit()
+
+    def send(self: Any, raw: bytes, from_addr: str, to_addrs: list[str], **kwargs: Any) -> str:
+        sent.append(to_addrs[0])
+        if len(sent) == 7:
+            other = threading.Thread(target=meanwhile)
+            other.start()
+            other.join()
+        return real_send(self, raw, from_addr, to_addrs, **kwargs)
+
+    monkeypatch.setattr(transports.SesTransport, "send", send)
+    handler(sqs_event(_bodies(tenant, campaign_id, ids[:1]), QUEUE_ARN), sender)  # the quota read, once
+    aws_calls.clear()
+    event = sqs_event(_bodies(tenant, campaign_id, ids[1:]), QUEUE_ARN)
+    assert handler(event, sender) == {"batchItemFailures": []}
+    # one read, the claim, the outcomes (refused: one mail was settled), the other eight's outcomes
+    assert dict(aws_calls) == {"BatchGetItem": 1, "TransactWriteItems": 3, "SendEmail": 9}
+    assert _statuses(tenant, ids) == {"sent": 10}
+    counts = stats.read_counts(tenant, campaign_id)
+    assert (counts["sent"], counts["queued"]) == (10, -10)
+    settled = caller.store.get(tenant, "message", ids[2])
+    assert settled is not None and settled.data["ses_message_id"] == "ses-proof"  # the proof's record stays
+    reported = caller.store.get(tenant, "message", ids[5])
+    assert reported is not None and reported.data["delivery"] == "delivered"  # the report stays
+    assert reported.data["ses_message_id"] and reported.data.get("sent_at")

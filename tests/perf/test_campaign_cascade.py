@@ -19,10 +19,19 @@ Stages (by function):
 The minimum of a stage is worked out from the batch limits: SES SendBulkEmail 50 destinations,
 PutEvents 10 entries, SQS receive/delete/send 10, DynamoDB BatchWriteItem 25 and
 TransactWriteItems 100 -- with one more bound, a consumer's invocation holds at most the 10
-messages of its SQS batch, so a write it must make per event costs at least a tenth of a call
-per event (see MINIMA). The sending stage is also judged against the design's floor, one SES call
-per mail: each mail is its own raw MIME message (its Message-ID, List-Unsubscribe link and
-tracked links are the recipient's), which SendBulkEmail's templates cannot carry.
+messages of its SQS batch, so a write (or a read) it must make per event costs at least a tenth of
+a call per event (see MINIMA), and the reads a stage cannot do without are counted (BatchGetItem,
+100 keys). A stage's minimum holds every call its work cannot avoid: the feedback stage's
+includes one read a batch (its reports publish the contact and campaign of a mail, which only the
+message record holds), the marketing stage's none (its conditions do the reads' work) and no
+publishing (marketing activities publish no event). The sending stage is also judged against the
+design's floor, one SES call per mail: each mail is its own raw MIME message (its Message-ID,
+List-Unsubscribe link and tracked links are the recipient's), built by Kontakt for SES and SMTP
+transports alike. SendBulkEmail renders an SES template for every entry instead: its
+ReplacementHeaders, ReplacementTags and replacement data could carry a recipient's
+List-Unsubscribe, proof tags and body, but the mail would be SES's to build, a second path beside
+SMTP's, and moto has no SendBulkEmail to run it on locally (docs/decisions.md, issue 18's
+cascade: not now).
 
 The emulator-bound rate: the same minimal calls (the minimum's count of each operation for N
 recipients) made back to back by one client with no logic, timed; recipients/s end to end is
@@ -84,23 +93,38 @@ SQS_BATCH = 10  # an invocation's SQS batch, and SendMessageBatch's limit
 PUT_EVENTS = 10
 BULK_SES = 50
 BATCH_WRITE = 25
+BATCH_GET = 100
 
 # Per recipient, the least calls of each operation a stage can make (service, operation, calls):
-# sending: the messages staged (BatchWriteItem, 25), the send queue filled (SendMessageBatch, 10),
-# per sender invocation of 10 one claim and one outcome transaction, and SES (SendBulkEmail, 50).
+# sending: the messages staged (BatchWriteItem, 25) after reading whether each address is
+# suppressed or opted out of the list type (BatchGetItem of 100 keys: two a recipient, so 50
+# recipients a call; staging must not queue a mail to a blocked address, and only the table knows),
+# the send queue filled (SendMessageBatch, 10), per sender invocation of 10 one read of its mails
+# (BatchGetItem: a queue message names a mail, and SQS delivers at least once, so the mail's
+# content, status and campaign are read from the table before it is claimed), one claim and one
+# outcome transaction, and SES (SendBulkEmail, 50).
 # email events: email.sent and the delivery event, 10 entries a PutEvents.
 # feedback: per invocation of 10 SES events (the send and the delivery of a mail: 2 per
-# recipient), one transaction of the statuses.
-# marketing: per invocation of 10 email.sent, one transaction of the activities.
+# recipient), one read and one transaction of the statuses. The read cannot go: a delivery's
+# `email.delivered` names the mail's contact and campaign, which the SES event does not carry (its
+# tags are the tenant and the message), its campaign count and history depend on what the message
+# holds, and a Send proof settles the mail only while it is still "sending" (a conditional write
+# instead would fail in the usual case, and one failed condition refuses the batch's transaction).
+# marketing: per invocation of 10 email.sent, one transaction of the activities. No read: the
+# tenant's zone is kept under a condition on its setting (services/activities/tenant.py), the
+# activity's own put-if-absent and the dedupe marker refuse a redelivery. Marketing activities
+# publish no event (the activities publisher has nothing to send for them); the dedupe markers and
+# outbox items expire by TTL, so no cleanup call belongs to any stage.
 MINIMA: dict[str, list[tuple[str, str, float]]] = {
     "sending": [
+        ("dynamodb", "BatchGetItem", 2 / BATCH_GET + 1 / SQS_BATCH),
         ("dynamodb", "BatchWriteItem", 1 / BATCH_WRITE),
         ("sqs", "SendMessageBatch", 1 / SQS_BATCH),
         ("dynamodb", "TransactWriteItems", 2 / SQS_BATCH),
         ("ses", "SendBulkEmail", 1 / BULK_SES),
     ],
     "email events": [("events", "PutEvents", 2 / PUT_EVENTS)],
-    "feedback": [("dynamodb", "TransactWriteItems", 2 / SQS_BATCH)],
+    "feedback": [("dynamodb", "BatchGetItem", 2 / SQS_BATCH), ("dynamodb", "TransactWriteItems", 2 / SQS_BATCH)],
     "marketing": [("dynamodb", "TransactWriteItems", 1 / SQS_BATCH)],
 }
 RAW_SES_FLOOR = 1.0 - 1 / BULK_SES  # the sending stage with one SendEmail per mail instead
@@ -169,6 +193,9 @@ def emulator_bound(runtime: CountedRuntime, count: int) -> float:
             dynamodb.batch_write_item(
                 RequestItems={table: [{"PutRequest": {"Item": item(new_id())}} for _ in range(BATCH_WRITE)]}
             )
+        elif (service, operation) == ("dynamodb", "BatchGetItem"):
+            keys = [{"pk": {"S": f"T#bound#X#{new_id()}"}, "sk": {"S": "X"}} for _ in range(BATCH_GET)]
+            dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
         elif (service, operation) == ("dynamodb", "TransactWriteItems"):
             puts = [{"Put": {"TableName": table, "Item": item(new_id())}} for _ in range(SQS_BATCH)]
             dynamodb.transact_write_items(TransactItems=puts)
@@ -341,6 +368,9 @@ def test_campaign_cascade(stack: CountedRuntime) -> None:
     for function in sorted({f for (f, _, _) in calls}):
         count = sum(n for (f, _, _), n in calls.items() if f == function)
         rows.append((f"  {function}", f"{count / RECIPIENTS:.3f}", "", "", _stage_of(function)))
+        for (f, service, operation), n in sorted(calls.items()):  # where a stage's calls come from
+            if f == function:
+                rows.append((f"    {service} {operation}", f"{n / RECIPIENTS:.3f}", "", "", ""))
     judged = sum(sum(stages.get(s, Counter()).values()) for s in MINIMA) / RECIPIENTS
     rows.append(("cascade (judged stages)", f"{judged:.3f}", f"{least_total:.3f}", f"{judged / least_total:.2f}", ""))
     sending = sum(stages.get("sending", Counter()).values()) / RECIPIENTS

@@ -3,7 +3,7 @@
 The template has a subject, an HTML part and a plain-text part whose 20 tags (and one `if`) read contact,
 account and owner fields; every mail gets its own context in the shape the sender builds
 (`domain.templates.tag_context` over a recipients row, as `recipients.context_for` does).
-`templates.render` compiles each part once and keeps it (an lru_cache keyed by the source), so
+`rendering.render` (`domain/rendering.py`) compiles each part once and keeps it (an lru_cache keyed by the source), so
 the figure that matters is the warm rate; the cold rate (cache cleared before every mail) shows
 what compiling per mail would cost. Figures are medians of RUNS runs of MAILS mails
 (KONTAKT_PERF_RENDER_MAILS, default 2,000). No I/O: this measures Jinja2 and the sandbox.
@@ -84,37 +84,37 @@ def _context(n: int) -> dict[str, Any]:
 
 
 def _rate(parts: Any, contexts: list[dict[str, Any]], cold: bool) -> float:
-    from services.email.domain import templates
+    from services.email.domain import rendering
 
     rates = []
     for _ in range(RUNS):
         with stopwatch() as elapsed:
             for context in contexts:
                 if cold:
-                    templates._compiled.cache_clear()
-                templates.render(parts, context)
+                    rendering._compiled.cache_clear()
+                rendering.render(parts, context)
         rates.append(len(contexts) / elapsed())
     return median(rates)
 
 
 def test_template_rendering_rate() -> None:
-    from services.email.domain import templates
+    from services.email.domain import rendering
     from services.email.domain.templates import TemplateParts
 
-    templates.check({"subject": SUBJECT, "html": HTML, "text": TEXT})  # the template could be saved
+    rendering.check({"subject": SUBJECT, "html": HTML, "text": TEXT})  # the template could be saved
     assert TAGS == 20
     parts = TemplateParts(subject=SUBJECT, html=HTML, text=TEXT)
     contexts = [_context(n) for n in range(MAILS)]
 
-    first = templates.render(parts, contexts[0])  # correctness: every tag filled, HTML escaped
+    first = rendering.render(parts, contexts[0])  # correctness: every tag filled, HTML escaped
     assert first.subject == "Aino0, news for Oy Perf 0 Ab in Helsinki"
     assert "Virtanen &lt;0&gt;" in first.html and "Virtanen <0>" in first.text
     assert "northern event" in first.html and "{{" not in first.html + first.text + first.subject
-    assert len({templates.render(parts, c).html for c in contexts[:100]}) == 100  # one mail per context
+    assert len({rendering.render(parts, c).html for c in contexts[:100]}) == 100  # one mail per context
 
-    templates._compiled.cache_clear()
+    rendering._compiled.cache_clear()
     with stopwatch() as elapsed:
-        templates.render(parts, contexts[0])
+        rendering.render(parts, contexts[0])
     first_mail_ms = elapsed() * 1000
     warm = _rate(parts, contexts, cold=False)
     cold = _rate(parts, contexts[:COLD_MAILS], cold=True)

@@ -30,7 +30,12 @@ from tests.contracts import bus_problems, envelope_problems, payload_problems
 pytestmark = pytest.mark.disable_socket
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSUMERS = {"DirectoryConsumerFunction", "ActivitiesConsumerFunction", "EmailConsumerFunction"}
+CONSUMERS = {
+    "DirectoryConsumerFunction",
+    "ActivitiesConsumerFunction",
+    "EmailConsumerFunction",
+    "SmsConsumerFunction",
+}
 
 # Event types a consumer handles (and a rule routes) that no service publishes, with the reason
 # they are kept for now. The test fails on any other, and on a listed one that is gone.

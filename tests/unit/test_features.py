@@ -37,6 +37,16 @@ SERVICES = ROOT / "services"
 REGISTERS = {"subscribe", "job", "register_default", "on_change", "on_batch", "on_batch_failure"}
 # The kernel's registries that load a service's features when read; a service builds them on FEATURES.
 REGISTRIES = {"Subscriptions", "Defaults", "Hooks"}
+# The registry (features.py's list) each registering name fills.
+KIND_OF = {
+    "subscribe": "events",
+    "job": "jobs",
+    "register_default": "defaults",
+    "on_change": "hooks",
+    "on_batch": "hooks",
+    "on_batch_failure": "hooks",
+}
+KINDS = ("events", "jobs", "defaults", "hooks")
 
 
 def _name(node: ast.expr) -> str | None:
@@ -75,20 +85,33 @@ def registrations(tree: ast.Module) -> list[tuple[str, int]]:
     return sorted(set(found), key=lambda f: f[1])
 
 
-def feature_list(service: Path) -> list[str] | None:
-    """The module names `features.py` gives `Features(package, [...])`; None when there is no list."""
+def feature_lists(service: Path) -> dict[str, list[str]] | None:
+    """The modules `features.py` lists for each registry (`Features(package, events=[...], ...)`;
+    one positional list serves every registry); None when there is no list."""
     path = service / "features.py"
     if not path.exists():
         return None
     for node in ast.walk(parse(path.read_text(), str(path))):
         if isinstance(node, ast.Call) and _name(node.func) == "Features":
-            package, modules = node.args
+            package, *listed = node.args
             assert isinstance(package, ast.Constant) and package.value == f"services.{service.name}", (
                 f"{path}: Features must name its own package services.{service.name}"
             )
-            assert isinstance(modules, (ast.List, ast.Tuple)), f"{path}: name the modules in a literal list"
-            return [str(ast.literal_eval(m)) for m in modules.elts]
+            lists = {kind: listed[0] for kind in KINDS} if listed else {k.arg: k.value for k in node.keywords}
+            assert set(lists) <= set(KINDS), f"{path}: the registries are {KINDS}"
+            found = {}
+            for kind, value in lists.items():
+                names = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", None)
+                assert names is not None, f"{path}: name the modules in a literal list (or dict, for events)"
+                found[kind] = [str(ast.literal_eval(m)) for m in names if m is not None]
+            return found
     return None
+
+
+def feature_list(service: Path) -> list[str] | None:
+    """Every module `features.py` lists, for any registry."""
+    lists = feature_lists(service)
+    return None if lists is None else sorted({m for modules in lists.values() for m in modules})
 
 
 def module_of(service: Path, path: Path) -> str:
@@ -97,7 +120,7 @@ def module_of(service: Path, path: Path) -> str:
 
 
 def wiring_problems(service: Path) -> list[str]:
-    listed = feature_list(service)
+    lists = feature_lists(service)
     problems = []
     registering: dict[str, list[tuple[str, int]]] = {}
     for path in sorted(service.rglob("*.py")):
@@ -114,21 +137,30 @@ def wiring_problems(service: Path) -> list[str]:
                     "without the service's FEATURES: reading it would not load the feature modules"
                 )
     for module, found in registering.items():
-        if listed is None or module not in listed:
-            where = ", ".join(f"{name} at line {line}" for name, line in found)
-            problems.append(
-                f"services.{service.name}.{module} registers ({where}) but is not in "
-                f"services/{service.name}/features.py: a function that does not happen to import it "
-                "runs without these registrations"
-            )
-    for module in listed or []:
-        if not (service / f"{module.replace('.', '/')}.py").exists():
-            problems.append(f"services/{service.name}/features.py lists {module}, which does not exist")
-        elif module not in registering:
-            problems.append(
-                f"services/{service.name}/features.py lists {module}, which registers nothing: "
-                "every function of the service would load it for nothing"
-            )
+        for kind in KINDS:
+            lines = [(name, line) for name, line in found if KIND_OF[name] == kind]
+            if lines and (lists is None or module not in lists.get(kind, [])):
+                where = ", ".join(f"{name} at line {line}" for name, line in lines)
+                problems.append(
+                    f"services.{service.name}.{module} registers ({where}) but is not in "
+                    f"services/{service.name}/features.py's {kind}: a function that does not happen to import it "
+                    "runs without these registrations"
+                )
+    one_list = lists is not None and len({tuple(m) for m in lists.values()}) == 1  # Features(package, [...])
+    for kind, modules in ({"every": next(iter(lists.values()))} if one_list and lists else lists or {}).items():
+        for module in modules:
+            if not (service / f"{module.replace('.', '/')}.py").exists():
+                problems.append(f"services/{service.name}/features.py lists {module}, which does not exist")
+            elif one_list and module not in registering:
+                problems.append(
+                    f"services/{service.name}/features.py lists {module}, which registers nothing: "
+                    "every function of the service would load it for nothing"
+                )
+            elif not one_list and not any(KIND_OF[name] == kind for name, _ in registering.get(module, [])):
+                problems.append(
+                    f"services/{service.name}/features.py lists {module} as {kind}, which it does not register: "
+                    "every function that reads that registry would load it for nothing"
+                )
     return problems
 
 
@@ -167,6 +199,25 @@ def test_the_check_finds_a_module_missing_from_the_list(tmp_path: Path) -> None:
     ]
     assert "(on_change at line 1)" in problems[2]
     assert problems[4].startswith("services/shop/features.py lists notes, which registers nothing")
+
+
+def test_the_check_finds_a_module_listed_for_the_wrong_registry(tmp_path: Path) -> None:
+    service = tmp_path / "shop"
+    service.mkdir()
+    files = {
+        "__init__.py": "",
+        "features.py": 'FEATURES = Features("services.shop", events=["orders"], jobs=["orders", "sweep"])\n',
+        "orders.py": "@subscribe('order.placed')\ndef placed(envelope, uow): ...\nregister_default('x', dict)\n",
+        "sweep.py": "@job('sweep')\ndef sweep(job): ...\n",
+    }
+    for name, text in files.items():
+        (service / name).write_text(text)
+    assert wiring_problems(service) == [
+        "services.shop.orders registers (register_default at line 3) but is not in services/shop/features.py's "
+        "defaults: a function that does not happen to import it runs without these registrations",
+        "services/shop/features.py lists orders as jobs, which it does not register: every function that reads "
+        "that registry would load it for nothing",
+    ]
 
 
 # A fresh interpreter reads one registry first, having imported only what that read needs, then
@@ -271,3 +322,24 @@ def test_the_first_read_of_a_registry_sees_every_registration(service: str, firs
     assert seen["first"] == seen["everything"]
     assert all(seen["first"].values()), seen["first"]  # each registry has registrations to miss
     assert not any(".handlers.routes" in m for m in seen["loaded"]), "the registries loaded HTTP routes"
+
+
+@pytest.mark.parametrize("service", ["activities", "email"])
+def test_each_event_module_lists_the_types_it_subscribes_to(service: str) -> None:
+    """A batch loads the modules listed for its events' types (`Subscriptions.handlers(types)`): a
+    module subscribing to a type it does not list would miss the batches of that type."""
+    import importlib
+
+    features = importlib.import_module(f"services.{service}.features").FEATURES
+    registry = importlib.import_module(f"services.{service}.subscriptions").REGISTRY
+    registry.handlers()  # every module loaded
+    assert features.events_of is not None
+    subscribed: dict[str, set[str]] = {}
+    for event_type, handles in registry._handlers.items():
+        for handle in handles:
+            subscribed.setdefault(handle.__module__.removeprefix(f"services.{service}."), set()).add(event_type)
+    assert subscribed == {module: set(types) for module, types in features.events_of.items()}
+    assert set(registry.handlers({"no.such"})) == set()
+    some = next(iter(subscribed))
+    one = sorted(subscribed[some])[0]
+    assert list(registry.handlers({one})) == [one]

@@ -20,10 +20,26 @@ from infra.template import Function
 from tests.coldstart import PROJECT_ROOT, functions, handler_module, probe
 
 SERVICES = sorted(p.name for p in (PROJECT_ROOT / "services").iterdir() if (p / "handlers").is_dir())
-NEVER = ("infra", "moto", "tests", "pytest", "_pytest", "requests", "httpx")
+NEVER = (
+    *("infra", "moto", "tests", "pytest", "_pytest", "requests", "httpx"),
+    "pydantic_settings",  # 25-40 ms of every cold start for what `shared.settings` reads from os.environ itself
+    # Powertools' batch utility imports every event source's parser models (~50 ms): `shared.batch` answers SQS
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.parser",
+    "jinja2",  # loaded by the first template check or render (services/email/domain/rendering.py), not at start
+)
 # Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
 UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")
 XRAY = "aws_xray_sdk"
+# The sender and feedback send and record mails: no feature that makes them (transactional requests,
+# campaign recipients, templates) nor the service's event routing.
+MAKING_SIDE = (
+    "services.email.transactional",
+    "services.email.recipients",
+    "services.email.templates",
+    "services.email.subscriptions",
+    "services.email.domain.templates",
+)
 SENDING_SIDE = ("services.email.sending", "services.email.feedback", "services.email.tracking")  # sender, feedback, API
 # Modules of features a function does not serve (beyond the rules every function of its kind has).
 NOT_SERVED = {
@@ -39,28 +55,52 @@ NOT_SERVED = {
         "services.email.campaigns",
         "services.email.list_types",
         "services.email.feedback",
+        *MAKING_SIDE,
     ),
     "services.email.handlers.feedback": (
         "services.email.automations",
         "services.email.campaign_launch",
         "services.email.campaigns",
         "services.email.list_types",
+        *MAKING_SIDE,
     ),
-    "services.email.handlers.consumer": SENDING_SIDE,
+    # A consumer loads the feature modules of the events it consumes, not of the jobs; a jobs
+    # function those of its jobs (shared/features.py's registries; both: defaults and hooks).
+    "services.email.handlers.consumer": (*SENDING_SIDE, "services.email.automations", "services.email.campaign_launch"),
     "services.email.handlers.jobs": SENDING_SIDE,
     "services.activities.handlers.consumer": (
         "services.activities.order_lists",
         "services.activities.facilities",
         "services.activities.call_list.listing",
         "services.activities.todo",
+        "services.activities.reminders",
+        # its first batch (tests/coldstart.py's FIRST_EVENTS: email.sent) loads only marketing's module
+        "services.activities.goals",
+        "services.activities.order_erasure",
+        "services.activities.call_list.index",
+        "services.activities.mass",
     ),
     "services.activities.handlers.jobs": (
         "services.activities.order_lists",
         "services.activities.facilities",
         "services.activities.call_list.listing",
         "services.activities.todo",
+        "services.activities.goals",
+        "services.activities.marketing",
+        "services.activities.order_erasure",
+        "services.activities.call_list.index",
     ),
 }
+
+
+# An API's cold start mounts the route modules of its first request's path (tests/coldstart.py's
+# FIRST_REQUEST), not another feature's; Powertools' OpenAPI models load with a document only.
+API_NOT_SERVED = {
+    "services.activities.handlers.api": ("goals", "marketing", "mass", "calendar", "contact_orders", "admin"),
+    "services.directory.handlers.api": ("accounts", "target_groups", "imports", "users", "classes"),
+    "services.email.handlers.api": ("templates", "automations", "list_types", "public", "tracking", "settings"),
+}
+OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 
 
 def must_not_load(function: Function) -> tuple[str, ...]:
@@ -72,6 +112,10 @@ def must_not_load(function: Function) -> tuple[str, ...]:
         excluded += ["aws_lambda_powertools.event_handler", *(f"services.{s}.handlers.routes" for s in SERVICES)]
     if module in UNTRACED:
         excluded.append(XRAY)
+    excluded += [
+        OPENAPI_MODELS,
+        *(f"{module.rsplit('.', 1)[0]}.routes.{name}" for name in API_NOT_SERVED.get(module, ())),
+    ]
     return (*excluded, *NOT_SERVED.get(module, ()))
 
 

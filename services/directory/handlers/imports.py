@@ -5,9 +5,6 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.directory.domain.imports import ImportFileError, decode_csv
@@ -16,18 +13,18 @@ from services.directory.service import Caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import DirectoryStore
 from shared.auth import AuthContext
+from shared.batch import SQSRecord, partial_response
 from shared.entry import entry
 from shared.observability import logger
 from shared.store import UnitOfWork
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _uploads(record: SQSRecord) -> list[tuple[str, str]]:
     body = json.loads(record.body)
     if body.get("Event") == "s3:TestEvent":
         return []
-    return [(r.s3.bucket.name, unquote_plus(r.s3.get_object.key)) for r in S3Event(body).records]
+    # an S3 event notification (read as a dict: Powertools' data classes cost ~16 ms of the cold start)
+    return [(r["s3"]["bucket"]["name"], unquote_plus(r["s3"]["object"]["key"])) for r in body.get("Records") or []]
 
 
 def process_upload(bucket: str, key: str) -> None:
@@ -65,6 +62,4 @@ def record_handler(record: SQSRecord) -> None:
 
 @entry(DirectorySettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    )
+    return partial_response(event, record_handler)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.email.domain.messages import message_id_header, normalise
-from services.email.domain.templates import Rendered, TemplateParts, render, tag_context
+from services.email.domain.templates import Rendered, TemplateParts, tag_context
 from shared.errors import DomainError
 from shared.types import INPUT, Id
 
@@ -84,6 +84,8 @@ def message_data(
         return {**data, "status": "suppressed", "error": "The address is suppressed (hard bounce or complaint)."}
     if data["to"] in opted_out:
         return {**data, "status": "opted_out", "error": "The recipient opted out of the list type."}
+    from services.email.domain.rendering import render  # Jinja2: loaded by the first mail rendered
+
     try:
         rendered: Rendered = render(template, context)
     except DomainError as exc:

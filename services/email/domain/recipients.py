@@ -1,4 +1,4 @@
-"""Pure rules of the recipients projection: which directory version wins, what a row carries.
+"""The recipients projection's rules (`shared/recipient_rows.py`) over the fields email's tags read.
 
 A recipient row's data: `contact` (the contact's known fields), `contact_version`, and when the
 contact has an account that the service has heard of, `account` (its known fields) and
@@ -8,47 +8,10 @@ An account row's data: `record` (known fields) and `version`, or `{"gone": "dele
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from services.email.domain.templates import ACCOUNT_FIELDS, CONTACT_FIELDS
+from shared.recipient_rows import RowRules
 
-
-def _version(record: Mapping[str, Any]) -> int:
-    return int(record.get("version") or 0)
-
-
-def projected(fields: frozenset[str], record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k in fields and v is not None}
-
-
-def contact_with(data: Mapping[str, Any] | None, record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A recipient row holding this contact version; None if the row holds it or a later one, or is gone."""
-    current = dict(data or {})
-    if current.get("gone") or int(current.get("contact_version", 0)) >= _version(record):
-        return None
-    return {**current, "contact": projected(CONTACT_FIELDS, record), "contact_version": _version(record)}
-
-
-def account_with(data: Mapping[str, Any] | None, record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """An account row holding this version; None if it holds it or a later one, or is gone."""
-    current = dict(data or {})
-    if current.get("gone") or int(current.get("version", 0)) >= _version(record):
-        return None
-    return {"record": projected(ACCOUNT_FIELDS, record), "version": _version(record)}
-
-
-def carrying(data: Mapping[str, Any], account: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A recipient row carrying its account's row (`account`: that row's data, None if unknown or gone).
-
-    An older account version than the one carried changes nothing.
-    """
-    account_id = (data.get("contact") or {}).get("account_id")
-    bare = {k: v for k, v in data.items() if k not in ("account", "account_version")}
-    if not account_id or account is None or account.get("gone"):
-        return bare
-    held = data.get("account") or {}
-    version = int(account.get("version", 0))
-    if held.get("id") == account_id and int(data.get("account_version", 0)) >= version:
-        return dict(data)
-    return {**bare, "account": {"id": account_id, **account["record"]}, "account_version": version}
+RULES = RowRules(CONTACT_FIELDS, ACCOUNT_FIELDS)
+contact_with = RULES.contact_with
+account_with = RULES.account_with
+carrying = RULES.carrying

@@ -9,22 +9,28 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.email.feedback import BODIES, handle_event
+from services.email.feedback import BODIES, apply_batch, handle_event
 from services.email.settings import EmailSettings
 from shared import batch_scope
-from shared.entry import bodies_entry
+from shared.batch import each_body
+from shared.entry import entry
 
-_each = bodies_entry(EmailSettings, handle_event)
 
-
+@entry(EmailSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Each report; the batch's reads are one BatchGet (services/email/feedback.py `prefetch`)."""
+    """The batch's reads are one BatchGet and its reports one transaction (services/email/feedback.py
+    `prefetch`, `apply_batch`); what that leaves, each report by itself."""
+    records = event.get("Records") or []
     bodies = []
-    for record in event.get("Records") or []:
+    for record in records:
         try:
             bodies.append(json.loads(record.get("body") or "null"))
         except ValueError:
-            continue  # the report's own handling fails it
+            bodies.append(None)  # the report's own handling fails it
     with batch_scope.batch():
         batch_scope.kept(BODIES, lambda: bodies)
-        return _each(event, context)
+        done = apply_batch(bodies)
+        rest = [record for index, record in enumerate(records) if index not in done]
+        if not rest:
+            return {"batchItemFailures": []}
+        return each_body({**event, "Records": rest}, context, handle_event)

@@ -9,13 +9,12 @@ the proof window)."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.email.sending import send_batch
 from services.email.settings import EmailSettings
 from shared import clock
+from shared.batch import SQSRecord, partial_response
 from shared.entry import entry
 
 SEND_RESERVE_SECONDS = 20.0  # after the wait: read attachments, ten SES calls, the record transaction
@@ -39,5 +38,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             raise error
 
     # a batch whose every mail must wait (e.g. for its proof) is a partial failure too, not an error
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=outcome, processor=processor, context=context))
+    return partial_response(event, outcome, raise_on_entire_batch_failure=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 from infra.runtime import LocalRuntime
 from tests.e2e.activities.test_marketing import sent_envelope
-from tests.e2e.helpers import new_tenant
+from tests.e2e.helpers import new_tenant, ok
 from tests.lambda_events import sqs_record
 
 CONSUMER = "ActivitiesConsumerFunction"
@@ -68,3 +68,32 @@ def test_a_batch_of_sent_mails_commits_each_once(api: Any, stack: LocalRuntime) 
     assert all(len(_activities(user, p)) == 1 for p in [*people, "D0", "D1"])
     assert _activities(user, "C9") == []
     assert [a["source_id"] for a in _activities(user, "C3")] == ["M2"]
+
+
+def test_mails_sent_after_a_zone_change_count_on_the_new_zones_day(api: Any, stack: LocalRuntime) -> None:
+    """The consumer keeps the tenant's zone between batches (no read a batch); its transaction is
+    conditioned on the setting it came from, so a zone saved meanwhile is read again, not missed."""
+    tenant = new_tenant()
+    admin, user = api.as_(tenant, "a1", "admin"), api.as_(tenant, "u1", "user")
+    late = "2026-03-04T23:30:00Z"  # March 4th in UTC, March 5th 13:30 at UTC+14
+
+    def mails(prefix: str, n: int) -> list[dict[str, Any]]:
+        return [
+            sent_envelope(tenant, "email.sent", f"{prefix}{i}", contact_id=f"{prefix}C{i}", sent_at=late)
+            for i in range(n)
+        ]
+
+    for batch in range(3):  # each worker the runtime hands these to keeps the zone (UTC, the default)
+        assert _batch(stack, mails(f"B{batch}", 2)) == {"batchItemFailures": []}
+    assert ok(admin.put("/activity-settings", json={"time_zone": "Pacific/Kiritimati"}))["time_zone"]
+    assert _batch(stack, mails("K", 2)) == {"batchItemFailures": []}  # together
+    assert _batch(stack, mails("L", 1)) == {"batchItemFailures": []}  # alone
+
+    def counts(day: str) -> dict[str, int]:
+        stats = ok(user.get("/marketing-activities/stats", params={"from": day, "to": day}))
+        counted: dict[str, int] = stats["counts"]
+        return counted
+
+    assert counts("2026-03-04") == {"email": 6}
+    assert counts("2026-03-05") == {"email": 3}
+    assert [a["source_id"] for a in _activities(user, "KC0")] == ["K0"]

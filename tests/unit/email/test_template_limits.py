@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from services.email.domain.campaign_recipients import Member, message_data
-from services.email.domain.templates import RenderFailed, TemplateParts, check, render, tag_context
+from services.email.domain.rendering import check, render
+from services.email.domain.templates import RenderFailed, TemplateParts, tag_context
 from shared.errors import ValidationFailed
 
 LIMIT = 250_000  # sandbox.MAX_OUTPUT_CHARS / MAX_VALUE_LENGTH, written out so a change is seen here

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.email.domain.recipients import account_with, carrying, contact_with
-from services.email.domain.templates import RenderFailed, TemplateParts, check, problems, render, tag_context
+from services.email.domain.rendering import check, problems, render
+from services.email.domain.templates import RenderFailed, TemplateParts, tag_context
 from shared.errors import ValidationFailed
 
 

@@ -67,3 +67,33 @@ def test_a_jobs_queue_logs_each_job_by_name_and_returns_only_the_failed_message(
 
 def _sqs_record(message_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return sqs_record(body, "arn:aws:sqs:eu-north-1:123456789012:jobs", message_id)
+
+
+GC_PROBE = """
+import gc, json, sys
+import shared
+from shared.entry import entry
+during_init = gc.isenabled()
+handler = entry(None, traced=False, metered=False)(lambda event, context: {"enabled": gc.isenabled()})
+from types import SimpleNamespace
+context = SimpleNamespace(function_name="f", memory_limit_in_mb=128, invoked_function_arn="arn", aws_request_id="r")
+answer = handler({}, context)
+print(json.dumps([during_init, answer["enabled"], gc.get_freeze_count() > 0]))
+"""
+
+
+@pytest.mark.parametrize(("lambda_env", "expected"), [(True, [False, True, True]), (False, [True, True, False])])
+def test_a_function_collects_no_garbage_while_its_modules_load(lambda_env: bool, expected: list[bool]) -> None:
+    """In Lambda the collector is off while the modules load (each full collection walks every object
+    the imports made); the first invocation freezes those objects and turns it on again."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
+    if lambda_env:
+        env["AWS_LAMBDA_FUNCTION_NAME"] = "kontakt-test"
+    done = subprocess.run([sys.executable, "-c", GC_PROBE], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == expected

@@ -125,3 +125,39 @@ def test_a_missing_feature_module_fails_the_read_and_the_next_one(shop: Path) ->
     for _ in range(2):  # not marked loaded after a failure
         with pytest.raises(ModuleNotFoundError):
             features.load()
+
+
+def test_a_batch_loads_only_the_modules_of_its_event_types(shop: Path) -> None:
+    write(
+        shop,
+        {
+            "registries": (
+                "from shared.features import Features\n"
+                "from shared.subscriptions import Subscriptions\n"
+                f"FEATURES = Features({PACKAGE!r}, events={{'orders': ['order.placed'], 'stock': ['stock.low']}})\n"
+                "SUBSCRIPTIONS = Subscriptions(FEATURES)\n"
+            ),
+            "orders": (
+                "from kernel_features_shop.registries import SUBSCRIPTIONS\n"
+                "@SUBSCRIPTIONS.subscribe('order.placed')\n"
+                "def placed(envelope, uow): pass\n"
+            ),
+            "stock": (
+                "from kernel_features_shop.registries import SUBSCRIPTIONS\n"
+                "@SUBSCRIPTIONS.subscribe('stock.low')\n"
+                "def low(envelope, uow): pass\n"
+            ),
+        },
+    )
+    from kernel_features_shop import registries
+
+    assert list(registries.SUBSCRIPTIONS.handlers({"order.placed", "unknown"})) == ["order.placed"]
+    assert "kernel_features_shop.orders" in sys.modules and "kernel_features_shop.stock" not in sys.modules
+    assert sorted(registries.SUBSCRIPTIONS.handlers()) == ["order.placed", "stock.low"]  # no types: every module
+
+
+def test_the_event_types_of_a_batch() -> None:
+    from shared.entry import event_types
+
+    bodies = ['{"detail": {"type": "email.sent"}}', "not json", '{"detail": "x"}', '{"detail": {"type": "sms.sent"}}']
+    assert event_types({"Records": [{"body": b} for b in bodies]}) == {"email.sent", "sms.sent"}

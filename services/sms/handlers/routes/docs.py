@@ -1,0 +1,94 @@
+"""What the sms API documents for each operation (applied by `shared.operation_docs`).
+
+Keyed by operationId (the convention: `sms.settings.get`, `sms.credits.create`); an operation left
+out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
+"""
+
+from shared.operation_docs import Doc, ServiceDocs, Tag
+
+ANYONE = "Who: any user of the tenant."
+ADMIN = "Who: admins only (403 for managers and users)."
+PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
+
+DOCS = ServiceDocs(
+    tags=(
+        Tag(
+            "sms settings",
+            "The tenant's SMS settings: activation, sender, numbering country, smart encoding, part limit, sending"
+            " window and the keywords of inbound messages.",
+            ("/sms/settings",),
+        ),
+        Tag(
+            "sms credits",
+            "SMS credits: one credit pays one message part. The balance, top-ups and the ledger of every change.",
+            ("/sms/balance", "/sms/credits", "/sms/ledger"),
+        ),
+        Tag("sms preview", "What a text costs as SMS: its encoding, parts and credits.", ("/sms/preview",)),
+        Tag("sms messages", "SMS to contacts: one message to one contact, and the messages sent.", ("/sms/messages",)),
+    ),
+    operations={
+        "sms.settings.get": Doc(
+            "Get the SMS settings", f"The tenant's SMS settings (SMS is off until activated).\n\n{ANYONE}"
+        ),
+        "sms.settings.update": Doc(
+            "Change the SMS settings",
+            "A JSON Merge Patch: the fields sent replace the stored ones (`window: null` removes the window). "
+            "`active: true` activates SMS for the tenant. A keyword may be in one list only (the standard words "
+            "STOP, UNSUBSCRIBE, END, QUIT, CANCEL, OPTOUT, START, UNSTOP and HELP always apply); one in two "
+            f"lists is a 422 naming the list.\n\n{ADMIN}",
+            request={"active": True, "sender_id": "Kontakt", "window": {"start": "09:00", "end": "20:00"}},
+        ),
+        "sms.balance.get": Doc(
+            "Get the SMS balance",
+            "Credits `available` to sends, `reserved` by accepted sends and `charged` for parts the provider "
+            f"accepted.\n\n{ANYONE}",
+        ),
+        "sms.credits.create": Doc(
+            "Top up SMS credits",
+            f"Adds `credits` to the available balance and writes a `top_up` ledger entry.\n\n{ADMIN}",
+            request={"credits": 1000, "note": "Order 2026-118"},
+        ),
+        "sms.ledger.list": Doc(
+            "List the SMS ledger",
+            "Every change of the balance in time order: `top_up`, `reservation` (a send accepted), `charge` "
+            f"(the provider accepted a message) and `refund` (a message failed or was not sent). {PAGE}\n\n{ADMIN}",
+        ),
+        "sms.ledger.get": Doc("Get a ledger entry", f"One entry of the SMS ledger.\n\n{ADMIN}"),
+        "sms.preview": Doc(
+            "Preview a text as SMS",
+            "The text's encoding (GSM-7, or UCS-2 when any character is outside GSM-7), its characters, units "
+            "(septets, an extension character counting 2; or UTF-16 code units), its parts (160 septets or 70 "
+            "units in one; 153 or 67 each when more, never splitting an escape or surrogate pair) and the credits "
+            f"one recipient costs, under the tenant's settings (smart encoding, part limit).\n\n{ANYONE}",
+            request={"text": "Hei! Tarjous voimassa perjantaihin asti."},
+        ),
+        "sms.messages.create": Doc(
+            "Send an SMS to a contact",
+            "A module tool's message to one contact: the number in the contact field `number_field` (`mobile` or "
+            "`phone`), read with the tenant's `default_country`. Refused whole, with nothing reserved or queued: "
+            "SMS not activated (403 naming `active`); a contact the caller may not see, deleted or unknown (422 "
+            "naming `contact_id`); no number, an invalid one or one that is not a mobile number (422 naming "
+            "`number_field`); more parts than the tenant's `max_parts` (422 naming `text`); a balance short of "
+            "the message's parts (402 `insufficient_credits`). An accepted message reserves one credit per part "
+            "in the same transaction and is `queued` for sending; the provider's acceptance charges them, a "
+            "failure refunds them. Send an `Idempotency-Key` to make a retry safe."
+            f"\n\n{ANYONE} (who may see the contact)",
+            request={
+                "contact_id": "01JCONTACT0000000000000000",
+                "number_field": "mobile",
+                "text": "Hei! Tilauksesi on noudettavissa.",
+            },
+        ),
+        "sms.messages.list": Doc(
+            "List SMS messages",
+            "The tenant's messages, or one contact's with `contact_id`, newest first; `from`/`to` bound the "
+            "creation time. `status` filters each page as it is read, so a page may hold fewer than `limit` "
+            f"messages with a `next_cursor`: follow it until there is none. {PAGE}\n\n"
+            f"{ANYONE}: a user who does not see every contact gets the messages to contacts they see.",
+        ),
+        "sms.messages.get": Doc(
+            "Get an SMS message",
+            f"One message with its status. A message to a contact the caller may not see is 404.\n\n{ANYONE}",
+        ),
+    },
+)

@@ -1,0 +1,149 @@
+"""`POST /sms/messages`: one SMS to one contact (domain/messages.py), and the messages' reads.
+
+The message record (kind `message`, a time-ordered id) and its credits' reservation commit in one
+transaction, so concurrent sends never take the balance below zero and a refused one writes
+nothing; then the message goes on the send queue (`{tenant_id, message_id}`). Indexes: `by_type`
+`T#<t>#MESSAGE` / `<created_at>#<id>` (the tenant's messages by time), `by_contact`
+`T#<t>#CONTACT#<id>#MESSAGE` / `<created_at>#<id>` (the contact's SMS history).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+
+from services.sms import credits
+from services.sms.domain.messages import SmsMessage, SmsMessageRequest, SmsMessageStatus
+from services.sms.domain.numbers import read_number
+from services.sms.domain.segments import segment
+from services.sms.recipients import PROJECTION
+from services.sms.service import Caller
+from services.sms.settings import SmsSettings
+from services.sms.setup import require_active
+from services.sms.store import Record
+from shared import clock
+from shared.errors import NotFound, ValidationFailed
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.service import model_of, partition_page
+from shared.settings import load
+from shared.store import UnitOfWork, tenant_key
+
+KIND = "message"
+NUMBER_PROBLEMS = {
+    "invalid_number": "is not a valid phone number",
+    "not_mobile": "is not a mobile number",
+}
+
+
+def contact_key(tenant: str, contact_id: str) -> str:
+    return tenant_key(tenant, "CONTACT", contact_id, KIND.upper())
+
+
+def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
+    settings = require_active(caller)
+    try:  # unknown, deleted, erased or out of the caller's sight: the same answer
+        contact = PROJECTION.row(caller, body.contact_id)["contact"]
+    except NotFound:
+        raise ValidationFailed.on("contact_id", f"No contact {body.contact_id}.", "not_found") from None
+    raw = str(contact.get(body.number_field) or "").strip()
+    if not raw:
+        raise ValidationFailed.on("number_field", f"The contact has no {body.number_field} number.", "no_number")
+    number = read_number(raw, settings.default_country)
+    if number.e164 is None:
+        problem = number.problem or "invalid_number"
+        message = f"The contact's {body.number_field} {NUMBER_PROBLEMS[problem]}."
+        raise ValidationFailed.on("number_field", message, problem)
+    text = segment(body.text, smart=settings.smart_encoding)
+    parts = len(text.parts)
+    if parts > settings.max_parts:
+        message = f"The text takes {parts} parts; the tenant allows {settings.max_parts}."
+        raise ValidationFailed.on("text", message, "too_many_parts")
+
+    message_id = new_id()
+    created = clock.iso(clock.now())
+    data: dict[str, Any] = {
+        "contact_id": body.contact_id,
+        "number_field": body.number_field,
+        "number": raw,
+        "to": number.e164,
+        "text": text.text,
+        "encoding": text.encoding,
+        "parts": parts,
+        "credits": parts,
+        "status": SmsMessageStatus.queued.value,
+        "transactional": body.transactional,
+        "created_by": caller.user_id,
+        "created_at": created,
+    }
+    record = caller.store.new(caller.tenant, KIND, message_id, data)
+    record.gsi1sk = f"{created}#{message_id}"
+    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, body.contact_id), f"{created}#{message_id}"
+    uow = UnitOfWork()
+    caller.store.add(uow, record)
+    credits.reserve(caller, uow, parts, None, message_id)
+    uow.commit()
+    enqueue(caller.tenant, message_id)
+    return model_of(record, SmsMessage)
+
+
+@cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def enqueue(tenant: str, message_id: str) -> None:
+    body = json.dumps({"tenant_id": tenant, "message_id": message_id})
+    _sqs().send_message(QueueUrl=load(SmsSettings).send_queue_url, MessageBody=body)
+
+
+def get_message(caller: Caller, message_id: str) -> SmsMessage:
+    record = caller.store.get(caller.tenant, KIND, message_id)
+    if record is None or PROJECTION.hidden_from(caller, [str(record.data["contact_id"])]):
+        raise NotFound(f"No message {message_id}.")
+    return model_of(record, SmsMessage)
+
+
+def list_messages(
+    caller: Caller,
+    contact_id: str | None,
+    status: SmsMessageStatus | None,
+    since: str | None,
+    until: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[SmsMessage]:
+    """The tenant's messages, or a contact's, newest first; `status` filters page-wise (a page may
+    be shorter than `limit` with a cursor). A user who does not see every contact gets the
+    messages to contacts they see; a contact they may not see lists nothing (as an unknown one)."""
+    if contact_id and PROJECTION.hidden_from(caller, [contact_id]):
+        return Page[SmsMessage](items=[], next_cursor=None)
+    if contact_id:
+        index, key, sort_key = Record.by_contact, contact_key(caller.tenant, contact_id), Record.gsi2sk
+    else:
+        index, key, sort_key = Record.by_type, tenant_key(caller.tenant, KIND.upper()), Record.gsi1sk
+    scope = hashlib.sha256(json.dumps([contact_id, status, since, until]).encode()).hexdigest()[:16]
+
+    def visible(records: list[Record]) -> list[Record]:
+        hidden = PROJECTION.hidden_from(caller, [str(r.data["contact_id"]) for r in records])
+        return [r for r in records if r.data["contact_id"] not in hidden]
+
+    return partition_page(
+        caller,
+        f"sms-messages:{scope}",
+        cursor,
+        limit,
+        index,
+        key,
+        sort_key,
+        SmsMessage,
+        newest_first=True,
+        lower=since,
+        upper=until,
+        condition=Record.fields["status"] == status.value if status else None,
+        keep=None if caller.sees_every_contact or contact_id else visible,
+    )
