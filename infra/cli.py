@@ -12,12 +12,9 @@ import signal
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from infra.template import TemplateError, find_project_root
 
 DEV_FILE = Path(".kontakt") / "dev.json"
 MAIL_DIR = Path(".kontakt") / "mail"
@@ -25,6 +22,16 @@ LOG_DIR = Path(".kontakt") / "logs"  # each function's full log: <LogicalId>.log
 STATE_DIR = Path(".kontakt") / "state"
 
 Command = Callable[[argparse.Namespace], int]
+
+# This module imports little at its top: `kontakt dev`'s emulator and every function worker are
+# spawned processes, and each imports the main module again (multiprocessing's spawn), so what is
+# imported here is imported once more by every cold start. The commands import what they use.
+
+
+def find_project_root() -> Path:
+    from infra.template import find_project_root
+
+    return find_project_root()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,6 +248,8 @@ def run_token(args: argparse.Namespace) -> int:
     api_url = json.loads(path.read_text())["api_url"]
     groups = [g for g in args.groups.split(",") if g]
     body = json.dumps({"tenant": args.tenant, "user": args.user, "role": args.role, "groups": groups}).encode()
+    import urllib.request
+
     request = urllib.request.Request(
         f"{api_url}/dev/token", data=body, headers={"content-type": "application/json"}, method="POST"
     )
@@ -292,6 +301,8 @@ def run_events(args: argparse.Namespace) -> int:
         print("kontakt dev is not running (no .kontakt/dev.json)", file=sys.stderr)
         return 1
     api_url = json.loads(path.read_text())["api_url"]
+    import urllib.request
+
     try:
         with urllib.request.urlopen(f"{api_url}/dev/events?limit={args.limit}", timeout=5) as response:
             events = json.loads(response.read())
@@ -366,7 +377,7 @@ def _print_log(path: Path, lines: int | None, follow: bool) -> None:
 
 
 def run_check_template(args: argparse.Namespace) -> int:
-    from infra.template import build_stack, translate
+    from infra.template import TemplateError, build_stack, translate
 
     try:
         root = find_project_root()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import logging
@@ -45,6 +46,50 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
             with lock:
                 return list(app(environ, start_response))
         return app(environ, start_response)
+
+    return wrapped
+
+
+QUEUE_COUNTS_PATH = "/_kontakt/queue-counts"
+CLOSE_RECEIVES_PATH = "/_kontakt/close-receives"
+
+
+def _runtime_routes(app: Any) -> Any:
+    """The local runtime's own routes (not AWS's):
+
+    - GET /_kontakt/queue-counts: every queue's visible and in-flight messages and its dead-letter
+      queue, by name, in one request. A drain checks the queues ten times a second, where a
+      GetQueueAttributes per queue cost a dozen requests a check (and moto's builds every
+      attribute of the queue, each count O(queue length), to answer one).
+    - POST /_kontakt/close-receives: SQS long polls return empty, now and from then on (a
+      stopping runtime's pumps end at once; infra/moto_patches.py).
+    """
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO")
+        if path == CLOSE_RECEIVES_PATH:
+            from infra import moto_patches
+
+            moto_patches.close_receives()
+            start_response("204 No Content", [])
+            return [b""]
+        if path != QUEUE_COUNTS_PATH:
+            return app(environ, start_response)
+        from moto.sqs.models import sqs_backends
+
+        from infra.template import ACCOUNT_ID
+
+        counts = {}
+        for name, queue in list(sqs_backends[ACCOUNT_ID][REGION].queues.items()):
+            messages = list(queue._messages)
+            dead_letters = queue.dead_letter_queue.name if queue.dead_letter_queue is not None else None
+            counts[name] = {
+                "visible": sum(1 for m in messages if m.visible and not m.delayed),
+                "in_flight": sum(1 for m in messages if not m.visible),
+                "dead_letters": dead_letters,
+            }
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(counts).encode()]
 
     return wrapped
 
@@ -131,7 +176,7 @@ def _serve(
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = SmsEmulation(sms_dir).wrap(DomainDispatcherApplication(create_backend_app))  # moto has no SMS
-    app = _one_dynamodb_request_at_a_time(app)
+    app = _runtime_routes(_one_dynamodb_request_at_a_time(app))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
     recorder = None
@@ -158,6 +203,10 @@ def _serve(
             connection.send(_snapshot(recorder, Path(state["path"]), state["header"], command[1]))
     server.shutdown()
     thread.join(5)
+    # Nothing is left to write (a snapshot is taken by command, before the stop): the interpreter's
+    # teardown of moto's modules and objects took seconds of a stack's stop, for nothing.
+    connection.close()
+    os._exit(0)
 
 
 def _restore(path: Path, header: dict[str, Any]) -> dict[str, Any]:
@@ -268,6 +317,31 @@ class Emulator:
             self._process.join(5)
         self._connection.close()
         self._process = self._connection = None
+
+    def queue_counts(self) -> dict[str, dict[str, Any]]:
+        """Every queue's `visible` and `in_flight` messages and its `dead_letters` queue (a name or
+        None), by queue name: what GetQueueAttributes answers as ApproximateNumberOfMessages and
+        ApproximateNumberOfMessagesNotVisible, and the redrive policy's target, of all queues at once."""
+        counts: dict[str, dict[str, Any]] = json.loads(self._runtime_route("GET", QUEUE_COUNTS_PATH))
+        return counts
+
+    def close_receives(self) -> None:
+        """SQS long polls return empty, now and from then on: for a runtime that stops its pumps."""
+        if self._process is not None:
+            with contextlib.suppress(OSError, RuntimeError):  # an emulator that is gone has no polls
+                self._runtime_route("POST", CLOSE_RECEIVES_PATH)
+
+    def _runtime_route(self, method: str, path: str) -> bytes:
+        connection = http.client.HTTPConnection(self.url.removeprefix("http://"), timeout=60)  # no proxy
+        try:
+            connection.request(method, path)
+            response = connection.getresponse()
+            body = response.read()
+            if response.status >= 300:
+                raise RuntimeError(f"the emulator answered {response.status} to {method} {path}")
+        finally:
+            connection.close()
+        return body
 
     def client(self, service: str) -> Any:
         config = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50)

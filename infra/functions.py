@@ -23,13 +23,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from infra.account import ACCOUNT_ID, REGION
 from infra.aws_limits import LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_RESPONSE_TOO_LARGE
 from infra.console import Console, Note, Notes, note_of
 from infra.faults import UNRELIABLE, UNRELIABLE_SEED, Fault, inject, inject_unreliable
 from infra.iam import Principal, enforce
-from infra.template import ACCOUNT_ID, REGION, Function
+
+if TYPE_CHECKING:  # a worker process imports this module: not the template reader (infra.build, packaging)
+    from infra.template import Function
 
 log = logging.getLogger("kontakt.functions")
 
@@ -201,9 +204,15 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
         try:
             message = connection.recv()
         except (EOFError, KeyboardInterrupt):
-            return
+            message = None
         if message is None:
-            return
+            # The sandbox is shut down, as Lambda does (no interpreter teardown): that of a function's
+            # modules (boto3, pydantic, Powertools) cost a tenth of a second or more of every stop.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if log_file is not None:
+                log_file.close()
+            os._exit(0)
         request_id, event_json = message
         if request_id is None:  # the init phase: import the handler's module
             started = time.monotonic()
@@ -445,6 +454,8 @@ class Functions:
         self._in_flight = 0
         self._started = self._ended = 0  # invocations begun and finished, so a waiter can tell work moved
         self._lock = threading.Lock()
+        # Called when an invocation ends (it may have written to a table): the runtime wakes its stream pumps.
+        self.on_end: Callable[[], None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -474,6 +485,8 @@ class Functions:
             with self._lock:
                 self._in_flight -= 1
                 self._ended += 1
+            if self.on_end is not None:
+                self.on_end()
         if self.console is not None:
             self.console.invocation(logical_id, event, result, None, notes, (time.monotonic() - started) * 1000, cold)
         return result

@@ -43,6 +43,16 @@ iterator: a stream poll makes one) in a list per class, for its state dump (/mot
 the emulator's memory grew all session and each dump, which the tests read SES's sent mails from,
 cost O(everything ever made). Only SES's objects are kept for the dump.
 
+moto's responses find whether an action is a method of the service's response class by listing the
+class's members (`inspect.getmembers`) on every request: ~5 % of the emulator's CPU in the e2e
+tests. A class's methods do not change while the emulator runs: each class's list is kept.
+
+The local runtime's SQS pumps long-poll for 20 s, as Lambda's pollers do (a receive per queue a
+second was most of an idle stack's remaining CPU). A stopping runtime closes the receives
+(`close_receives`, on its own route, infra/emulator.py): every long poll waiting then returns empty
+at once, and so does every later one, so the pumps end without waiting out their polls and no
+message is taken after they were told to stop.
+
 SES v2: see infra/ses_emulation.py.
 """
 
@@ -53,6 +63,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+_closing = threading.Event()  # set by close_receives: SQS long polls end now and later ones at once
 _sending = threading.local()  # set while moto's SQS sends a message (this thread only)
 _narrowed = threading.local()  # the items a Query of this thread reads (its partition's), while it runs
 
@@ -360,6 +371,61 @@ def _track_dumped_only() -> None:
     BaseModel.__new__ = new  # type: ignore[method-assign,assignment]
 
 
+class _Closed(Exception):
+    """Raised out of a long poll's wait when the receives are closed (its receive has taken nothing yet)."""
+
+
+def _closable_wait(self: Any, timeout: int) -> None:
+    """moto's Queue.wait_for_messages, also ended by close_receives."""
+    with self._messages_lock:
+        self._messages_lock.wait_for(lambda: self.messages or _closing.is_set(), timeout=timeout)
+    if _closing.is_set():
+        raise _Closed
+
+
+def _closable_receives(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def receive_message(
+        self: Any, queue_name: str, count: int, wait_seconds: int, visibility_timeout: int, *args: Any
+    ) -> Any:
+        if _closing.is_set():
+            return []
+        queue = self.get_queue(queue_name)
+        default = visibility_timeout == queue.visibility_timeout  # the request named none (or the same)
+        try:
+            received = original(self, queue_name, count, wait_seconds, visibility_timeout, *args)
+        except _Closed:  # moto waits only while its receive holds no message
+            return []
+        if default and received and queue.visibility_timeout != visibility_timeout:
+            # moto took the queue's timeout when the request came; a long poll may take its message
+            # seconds later, after a change (a test shortens a queue's timeout): the queue's at receipt.
+            taken = {message.id for message in received}
+            for message in list(queue._messages):
+                if message.id in taken:
+                    message.change_visibility(queue.visibility_timeout)
+        return received
+
+    return receive_message
+
+
+def close_receives() -> None:
+    """Every SQS long poll returns empty now, and every later receive at once."""
+    from moto.sqs.models import sqs_backends
+
+    from infra.account import ACCOUNT_ID, REGION
+
+    _closing.set()
+    for queue in list(sqs_backends[ACCOUNT_ID][REGION].queues.values()):
+        with queue._messages_lock:
+            queue._messages_lock.notify_all()
+
+
+def _keep_method_names() -> None:
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)  # type: ignore[assignment]
+
+
 def apply(mail_dir: str | None = None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -369,12 +435,15 @@ def apply(mail_dir: str | None = None) -> None:
     from infra import aws_limits, ses_emulation
 
     _track_dumped_only()
+    _keep_method_names()
     DynamoDBBackend.transact_write_items = check_then_write  # type: ignore[method-assign]
     _keep_parsed_json_paths()
     _query_by_partition()
     Queue.attributes = _attributes_while_sending(vars(Queue)["attributes"])  # type: ignore[method-assign,assignment]
     SQSBackend.send_message = _sending_messages(SQSBackend.send_message)  # type: ignore[method-assign]
     SQSBackend.is_message_valid_based_on_retention_period = _valid_in_retention_period  # type: ignore[method-assign]
+    SQSBackend.receive_message = _closable_receives(SQSBackend.receive_message)  # type: ignore[method-assign]
+    Queue.wait_for_messages = _closable_wait  # type: ignore[method-assign]
     DomainDispatcherApplication.get_backend_for_host = _backends_by_host(  # type: ignore[method-assign]
         DomainDispatcherApplication.get_backend_for_host
     )

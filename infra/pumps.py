@@ -20,7 +20,14 @@ log = logging.getLogger("kontakt.pumps")
 
 Invoke = Callable[[str, Any], Any]
 
-SQS_WAIT_SECONDS = 1
+# As Lambda's pollers (a receive per queue a second cost more CPU than an idle stack's other work);
+# a stopping runtime ends the waits at once (infra/moto_patches.py, close_receives).
+SQS_WAIT_SECONDS = 20
+# With nothing written that the runtime saw (`wake`), a stream is read once a second: the runtime
+# wakes its stream pumps when an invocation ends (only functions and tests write to tables) and
+# when a drain must see a poll; polling ten times a second was half of an idle stack's CPU.
+# STREAM_IDLE_SLEEP: the least time between two stream polls that found nothing.
+STREAM_IDLE_POLL = 1.0
 STREAM_IDLE_SLEEP = 0.1
 # A shard iterator expires 15 minutes after it is opened (DynamoDB Streams): one is kept from
 # poll to poll (each GetRecords returns the next) and opened again a minute before that.
@@ -39,6 +46,7 @@ class Pump:
         self.busy = False  # holding records that are not yet settled
         self.polls = 0  # completed polls, so a waiter can tell a poll began after it looked
         self.taken = 0  # messages or stream records taken, so a waiter can tell work moved while it looked
+        self._wake = threading.Event()  # set: something may have been written, read again now
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -46,6 +54,11 @@ class Pump:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something may have been written for this pump: its next poll begins without waiting out the idle pause."""
+        self._wake.set()
 
     def join(self, timeout: float = 5) -> None:
         if self._thread is not None:
@@ -286,12 +299,19 @@ class StreamPump(Pump):
     def idle(self) -> bool:
         return self._caught_up and not self._pending and not self.busy
 
+    def _pause(self) -> None:
+        """After a poll that found nothing: STREAM_IDLE_SLEEP, then until woken or STREAM_IDLE_POLL has passed.
+        The wake is cleared before the next poll reads: a write the runtime saw after it wakes once more."""
+        if not self._stop.wait(STREAM_IDLE_SLEEP):
+            self._wake.wait(STREAM_IDLE_POLL - STREAM_IDLE_SLEEP)
+        self._wake.clear()
+
     def poll_once(self) -> None:
         self._open_shards()
         self._fill()
         if not self._pending:
             self._caught_up = True
-            self._stop.wait(STREAM_IDLE_SLEEP)
+            self._pause()
             return
         self._caught_up = False
         self._wait_for_batch()

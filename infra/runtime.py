@@ -97,7 +97,6 @@ class LocalRuntime:
         self.pumps: list[Pump] = []
         self.tap: TapPump | None = None
         self._watched_queue_urls: list[str] = []
-        self._drain_sqs: Any = None
         self._cached_clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, float]] = {}
@@ -163,6 +162,7 @@ class LocalRuntime:
             )
             # Then the pumps and schedules: a saved state's waiting work would otherwise be invoked in
             # workers that pointing the links stops (a failed delivery waits out its visibility timeout).
+            self.functions.on_end = self._wake_streams
             for pump in self.pumps:
                 pump.start()
             self.schedules.start()
@@ -185,6 +185,7 @@ class LocalRuntime:
             self.schedules.stop()
         for pump in self.pumps:
             pump.stop()
+        self.emulator.close_receives()  # the SQS pumps' long polls end now (not after up to 20 s)
         for pump in self.pumps:
             pump.join()
         if self.schedules is not None:
@@ -409,11 +410,13 @@ class LocalRuntime:
             polls = self._stream_polls()
             if quiet is None or quiet[0] != activity:
                 quiet = (activity, polls)
+                self._wake_streams()
                 continue
             # A stream pump reports idle between polls: two completed polls since the check that
             # found no work mean one began after it.
             if all(polls[name] >= quiet[1][name] + 2 for name in polls):
                 return
+            self._wake_streams()  # an idle stream pump polls again at once, not within STREAM_IDLE_POLL
 
     def _activity(self) -> int:
         taken = sum(p.taken for p in self.pumps)
@@ -423,14 +426,15 @@ class LocalRuntime:
         """Messages of each consumer queue that no pump holds and no consumer finished, by queue name:
         after a drain, each is a delivery a consumer failed (waiting out its visibility timeout
         for a retry) or a dead letter. Queues with none are left out."""
-        sqs = self.client("sqs")
+        counts = self.emulator.queue_counts()
         failed: dict[str, int] = {}
         for url in self._watched_queue_urls:
-            dlq = self.queue_dead_letters(url)
-            counts = {url: _attribute(sqs, url, "ApproximateNumberOfMessagesNotVisible")}
-            if dlq:
-                counts[dlq] = _attribute(sqs, dlq, "ApproximateNumberOfMessages")
-            failed.update({u.rsplit("/", 1)[-1]: n for u, n in counts.items() if n})
+            name = url.rsplit("/", 1)[-1]
+            if counts[name]["in_flight"]:
+                failed[name] = counts[name]["in_flight"]
+            dead_letters = counts[name]["dead_letters"]
+            if dead_letters and counts[dead_letters]["visible"]:
+                failed[dead_letters] = counts[dead_letters]["visible"]
         return failed
 
     def queue_dead_letters(self, url: str) -> str | None:
@@ -443,6 +447,12 @@ class LocalRuntime:
         arn = json.loads(policy)["deadLetterTargetArn"]
         return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
 
+    def _wake_streams(self) -> None:
+        """Something may have been written to a table (an invocation ended, a drain must see a poll)."""
+        for pump in self.pumps:
+            if isinstance(pump, StreamPump):
+                pump.wake()
+
     def _stream_polls(self) -> dict[str, int]:
         return {p.name: p.polls for p in self.pumps if isinstance(p, StreamPump)}
 
@@ -450,21 +460,14 @@ class LocalRuntime:
         pending = [f"pump {p.name}" for p in self.pumps if not p.idle()]
         if self.functions is not None and self.functions.in_flight:
             pending.append(f"{self.functions.in_flight} invocations")
-        if self._drain_sqs is None:
-            self._drain_sqs = self.client("sqs")
+        counts = self.emulator.queue_counts()  # all queues in one request (a dozen GetQueueAttributes before)
         for url in self._watched_queue_urls:
             # Visible messages only: one a pump holds is counted by the pump and the invocation in
             # flight; one a consumer failed waits out its visibility timeout (12 to 30 minutes in
             # the template) and is no work until it shows again, as in AWS. Counting those stalled
             # every later drain of a test worker for the whole timeout.
-            attributes = self._drain_sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
-            )["Attributes"]
-            count = sum(int(v) for v in attributes.values())
+            name = url.rsplit("/", 1)[-1]
+            count = counts[name]["visible"]
             if count:
-                pending.append(f"{count} messages in {url.rsplit('/', 1)[-1]}")
+                pending.append(f"{count} messages in {name}")
         return pending
-
-
-def _attribute(sqs: Any, url: str, name: str) -> int:
-    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name]).get("Attributes", {}).get(name, 0))

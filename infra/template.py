@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.account import ACCOUNT_ID, REGION
 from infra.build import BUILD_DIR
 from infra.iam import role_name, role_statements
 
-REGION = "eu-north-1"
-ACCOUNT_ID = "123456789012"
 STACK_NAME = "kontakt"
 PARTITION = "aws"
 URL_SUFFIX = "amazonaws.com"

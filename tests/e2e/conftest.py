@@ -62,10 +62,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalRuntime]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     """One runtime per test worker, shared by every e2e test it runs (each isolated by a tenant of
-    its own): no stream batching window, which only delays each hop of a cascade (see LocalRuntime)."""
-    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0)
+    its own): no stream batching window, which only delays each hop of a cascade (see LocalRuntime).
+    It keeps a mail folder (/dev/mail, the console page's mail panel), as `kontakt dev` does: the
+    mail and console tests use it rather than a runtime of their own."""
+    mail = tmp_path_factory.mktemp("mail")
+    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0, mail_dir=mail)
     runtime.start()
     try:
         yield runtime
@@ -144,7 +147,13 @@ def no_failed_deliveries(request: pytest.FixtureRequest) -> Iterator[None]:
     stack: LocalRuntime = request.getfixturevalue("stack")
     before = stack.failed_deliveries()
     yield
-    drain(stack, busy_ok=True)
-    after = stack.failed_deliveries()
-    added = {queue: count - before.get(queue, 0) for queue, count in after.items() if count > before.get(queue, 0)}
+    added: dict[str, int] = {}
+    # Once more when one is found: a delivery begun just after the drain (the stack's schedules fire
+    # every real minute) ends in the next; a failed one stays in flight for its visibility timeout.
+    for _ in range(2):
+        drain(stack, busy_ok=True)
+        after = stack.failed_deliveries()
+        added = {queue: count - before.get(queue, 0) for queue, count in after.items() if count > before.get(queue, 0)}
+        if not added:
+            break
     assert not added, f"deliveries failed in {request.module.__name__} (by queue): {added}"

@@ -6,6 +6,7 @@ services), the ones the running API serves at `/<prefix>/openapi.json`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from dataclasses import dataclass
@@ -49,12 +50,19 @@ class Operation:
 
 
 def documents() -> dict[str, dict[str, Any]]:
-    """Each service's OpenAPI document, by service name."""
+    """Each service's OpenAPI document, by service name (a copy of its own for each caller)."""
+    return {name: json.loads(text) for name, text in _document_texts().items()}
+
+
+@functools.cache
+def _document_texts() -> dict[str, str]:
+    """Generated once per process: each of the seven test modules that sweep the operations asked
+    for all of them at its import, ~1 s of CPU each time in every test worker's collection."""
     found = {}
     for api in sorted(SERVICES_DIR.glob("*/handlers/api.py")):
         name = api.parents[1].name
         app = importlib.import_module(f"services.{name}.handlers.api").app
-        found[name] = json.loads(app.get_openapi_json_schema())
+        found[name] = app.get_openapi_json_schema()
     return found
 
 

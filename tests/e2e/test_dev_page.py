@@ -4,14 +4,14 @@ source), the queues' depths and dead letters and the scheduled jobs, refreshing 
 is one registration (infra/devpage.py). Read as the developer does: /dev/api/state, and the page
 in a real headless browser.
 
-One runtime for the module (it keeps a mail folder, which the shared stack does not): a contact
-created over HTTP and a mail asked for happen once, before the tests look.
+The worker's shared runtime (it keeps a mail folder): a contact created over HTTP and a mail asked
+for happen once for the module, before the tests look.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,17 +20,17 @@ import requests
 from infra import devpage
 from infra.runtime import LocalRuntime
 from tests.e2e.browser import chromium
-from tests.e2e.conftest import PROJECT_ROOT, Api
+from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import request_mail
 from tests.e2e.helpers import new_tenant
 
-WAIT = 120  # cold starts of this runtime's functions on a busy machine
+WAIT = 120  # cold starts on a busy machine
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    with LocalRuntime(PROJECT_ROOT, stage="page", mail_dir=tmp_path_factory.mktemp("mail"), batching_window=0) as up:
-        yield up
+def runtime(stack: LocalRuntime) -> LocalRuntime:
+    """The worker's shared runtime, which keeps a mail folder (tests/e2e/conftest.py)."""
+    return stack
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,11 @@
-"""The emulator's SQS after its patch (a send no longer counts the queue): still SQS's answers."""
+"""The emulator's SQS after its patches (a send no longer counts the queue, long polls that a
+stopping runtime closes): still SQS's answers; and the runtime's own queue-counts route."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,11 +16,16 @@ from infra.emulator import Emulator
 
 
 @pytest.fixture(scope="module")
-def sqs() -> Iterator[Any]:
-    emulator = Emulator()
-    emulator.start()
-    yield emulator.client("sqs")
-    emulator.stop()
+def emulator() -> Iterator[Emulator]:
+    started = Emulator()
+    started.start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def sqs(emulator: Emulator) -> Any:
+    return emulator.client("sqs")
 
 
 def _count(sqs: Any, url: str) -> str:
@@ -53,3 +62,59 @@ def test_a_receive_honours_the_retention_period_and_keeps_the_backlog(sqs: Any) 
     received = sqs.receive_message(QueueUrl=backlog, MaxNumberOfMessages=10, VisibilityTimeout=0)
     assert len(received["Messages"]) == 10
     assert _count(sqs, backlog) == "300"
+
+
+def test_the_queue_counts_are_what_get_queue_attributes_answers(emulator: Emulator, sqs: Any) -> None:
+    dead = sqs.create_queue(QueueName="counted-dlq")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 5})
+    counted = sqs.create_queue(QueueName="counted", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=counted, MessageBody=body)
+    sqs.send_message(QueueUrl=counted, MessageBody="later", DelaySeconds=60)
+    sqs.receive_message(QueueUrl=counted, MaxNumberOfMessages=1, VisibilityTimeout=60)
+    sqs.send_message(QueueUrl=dead, MessageBody="dead")
+
+    counts = emulator.queue_counts()
+    assert counts["counted"] == {"visible": 2, "in_flight": 1, "dead_letters": "counted-dlq"}
+    assert counts["counted-dlq"] == {"visible": 1, "in_flight": 0, "dead_letters": None}
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=counted, AttributeNames=names)["Attributes"]
+    assert (counts["counted"]["visible"], counts["counted"]["in_flight"]) == tuple(int(attributes[n]) for n in names)
+
+
+def test_a_long_poll_applies_the_queues_visibility_timeout_at_receipt(sqs: Any) -> None:
+    """A test shortens a queue's timeout while a pump's 20 s long poll waits: the message it takes
+    comes back after the new timeout, not the one the poll began with."""
+    url = sqs.create_queue(QueueName="shortened", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+    taken: list[Any] = []
+    poll = threading.Thread(target=lambda: taken.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+    poll.start()
+    time.sleep(0.5)  # the poll is waiting
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    poll.join(20)
+    assert [m["Body"] for m in taken[0]["Messages"]] == ["m"]
+    again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    assert [m["Body"] for m in again] == ["m"]  # visible again after 1 s, not 300
+
+
+def test_closed_receives_end_a_long_poll_at_once_and_take_nothing_after() -> None:
+    emulator = Emulator()
+    emulator.start()
+    try:
+        sqs = emulator.client("sqs")
+        url = sqs.create_queue(QueueName="closing")["QueueUrl"]
+        answers: list[Any] = []
+        poll = threading.Thread(target=lambda: answers.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+        poll.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        emulator.close_receives()
+        poll.join(20)
+        assert time.monotonic() - started < 5 and "Messages" not in answers[0]
+        sqs.send_message(QueueUrl=url, MessageBody="after")
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+        assert emulator.queue_counts()["closing"]["visible"] == 1  # left in the queue
+    finally:
+        emulator.stop()

@@ -5,7 +5,6 @@ developer finds the mail in the runtime's mail folder and on /dev/mail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email import message_from_bytes
 from typing import Any
 
@@ -13,19 +12,18 @@ import pytest
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id
-from tests.e2e.conftest import PROJECT_ROOT, Api
+from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import request_mail, stored_message
 from tests.e2e.helpers import envelopes, new_tenant, settle, stored_data, table_name
 from tests.mail_wire import assert_one_click_on_the_wire
 
-DRAIN_SECONDS = 120  # what a drain may take: room for the cold starts of this runtime's functions on a busy machine
+DRAIN_SECONDS = 120  # what a drain may take: room for cold starts on a busy machine
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    """A runtime of its own: the shared one keeps no mail folder."""
-    with LocalRuntime(PROJECT_ROOT, stage="mail", mail_dir=tmp_path_factory.mktemp("mail")) as started:
-        yield started
+@pytest.fixture
+def runtime(stack: LocalRuntime) -> LocalRuntime:
+    """The worker's shared runtime, which keeps a mail folder (tests/e2e/conftest.py)."""
+    return stack
 
 
 @pytest.fixture
