@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.email.domain.recipients import RULES
-from services.email.domain.templates import tag_context
 from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
 from shared.recipients import Recipients
+from shared.tags import tag_context
 
 from .subscriptions import subscribe
 
