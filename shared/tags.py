@@ -30,7 +30,7 @@ ACCOUNT_FIELDS = frozenset(
 )  # fmt: skip
 OWNER_FIELDS = frozenset({"id", "type"})
 KNOWN: dict[str, frozenset[str]] = {"contact": CONTACT_FIELDS, "account": ACCOUNT_FIELDS, "owner": OWNER_FIELDS}
-ROOTS = frozenset({*KNOWN, "record"})
+ROOTS: tuple[str, ...] = (*KNOWN, "record")  # what a tag may start with (a service may allow fewer)
 
 # The contact a preview fills the tags for when it names none.
 SAMPLE_CONTACT: dict[str, Any] = {
@@ -75,6 +75,11 @@ def tag_context(
         "owner": {name: owner.get(name) for name in OWNER_FIELDS},
         "record": dict(record or {}),
     }
+
+
+def row_context(contact_id: str, row: Mapping[str, Any], record: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The tag context of a contacts projection row (`shared/recipients.py`: `contact`, `account`)."""
+    return tag_context({"id": contact_id, **row["contact"]}, row.get("account"), record)
 
 
 def sample_context(record: Mapping[str, Any] | None = None) -> dict[str, Any]:

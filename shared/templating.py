@@ -44,22 +44,24 @@ def _env(html: bool) -> BoundedSandbox:
     return _HTML if html else _PLAIN
 
 
-def problems(source: str, *, html: bool = False) -> list[str]:
+def problems(source: str, *, html: bool = False, roots: Collection[str] = ROOTS) -> list[str]:
     """What is wrong with one text's source (empty when it may be saved): its syntax, a tag naming
-    an unknown root or contact/account/owner field, a `_` name or attribute, an include, import or
-    extends, and work over the sandbox's limits written with literals."""
+    a name outside `roots` or an unknown contact/account/owner field, a `_` name or attribute, an
+    include, import or extends, and work over the sandbox's limits written with literals."""
     try:
-        return _problems(source, html)
+        return _problems(source, html, roots)
     except RecursionError:  # `{{ ((((...` thousands deep: Jinja2's parser and code generator recurse
         return ["The template nests too deeply."]
 
 
-def _problems(source: str, html: bool) -> list[str]:
+def _problems(source: str, html: bool, roots: Collection[str]) -> list[str]:
     try:
         tree = _env(html).parse(source)
     except TemplateSyntaxError as exc:
         return [f"Syntax error on line {exc.lineno}: {exc.message}"]
-    found = [f"Unknown tag '{name}': use contact, account, owner or record." for name in _unknown_roots(tree)]
+    allowed = [root for root in ROOTS if root in roots]
+    use = f"{', '.join(allowed[:-1])} or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+    found = [f"Unknown tag '{name}': use {use}." for name in _unknown_roots(tree, allowed)]
     for root, name in _root_fields(tree):
         if name.startswith("_"):
             found.append(f"'{root}.{name}' is not allowed.")
@@ -73,20 +75,24 @@ def _problems(source: str, html: bool) -> list[str]:
 
 
 def check(
-    texts: Mapping[str, str], *, html: Collection[str] = (), title: str = "The template cannot be saved."
+    texts: Mapping[str, str],
+    *,
+    html: Collection[str] = (),
+    roots: Collection[str] = ROOTS,
+    title: str = "The template cannot be saved.",
 ) -> None:
     """422 `invalid_template` naming each field (in `texts`' order) whose text cannot be saved."""
     errors = [
         FieldError(field=field, message=message, code="invalid_template")
         for field, source in texts.items()
-        for message in problems(source, html=field in html)
+        for message in problems(source, html=field in html, roots=roots)
     ]
     if errors:
         raise ValidationFailed(title, errors)
 
 
-def _unknown_roots(tree: nodes.Template) -> list[str]:
-    return sorted(meta.find_undeclared_variables(tree) - ROOTS)
+def _unknown_roots(tree: nodes.Template, roots: Collection[str]) -> list[str]:
+    return sorted(meta.find_undeclared_variables(tree) - set(roots))
 
 
 def _root_fields(tree: nodes.Template) -> Iterator[tuple[str, str]]:
