@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.email.domain.recipients import RULES
-from services.email.domain.templates import tag_context
 from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
 from shared.recipients import Recipients
+from shared.tags import row_context
 
 from .subscriptions import subscribe
 
@@ -39,8 +39,7 @@ def context_for(caller: Caller, contact_id: str, record_data: dict[str, Any] | N
     Every known contact/account/owner field is present (None when empty, rendered as nothing);
     `record` is `record_data` as given. 404 when the contact is unknown, deleted or erased.
     """
-    data = recipient(caller, contact_id)
-    return tag_context({"id": contact_id, **data["contact"]}, data.get("account"), record_data)
+    return row_context(contact_id, recipient(caller, contact_id), record_data)
 
 
 def contexts_for(caller: Caller, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -54,5 +53,5 @@ def contexts_for(caller: Caller, contact_ids: list[str]) -> dict[str, dict[str, 
         if data.get("gone"):
             found[contact_id] = {"gone": data["gone"]}
         elif "contact" in data:
-            found[contact_id] = tag_context({"id": contact_id, **data["contact"]}, data.get("account"), None)
+            found[contact_id] = row_context(contact_id, data)
     return found

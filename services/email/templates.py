@@ -2,9 +2,9 @@
 
 Records: kind `template`, id a new ULID, data {name, subject, html, text, created_at,
 updated_at, created_by}; listed through `by_type`. Every part is checked when saved
-(`domain.rendering.check`): a syntax error, an unknown tag, a refused attribute or work over the
-sandbox's limits written with literals (`domain.sandbox`) is a 422 naming the part. A preview
-over a limit is a 422 naming the part. Templates are shared by the tenant's users.
+(`domain.rendering.check`, the engine of `shared/templating.py`): a syntax error, an unknown tag,
+a refused attribute or work over the sandbox's limits written with literals (`shared/sandbox.py`)
+is a 422 naming the part. A preview over a limit is a 422 naming the part. Templates are shared by the tenant's users.
 """
 
 from __future__ import annotations

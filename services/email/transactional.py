@@ -27,7 +27,6 @@ from services.email.domain.messages import (
     message_id_header,
     normalise,
 )
-from services.email.domain.templates import tag_context
 from services.email.service import Caller, register_default, service_caller
 from services.email.settings import EmailSettings, default_from_address
 from services.email.store import Record
@@ -42,6 +41,7 @@ from shared.pagination import Page
 from shared.service import model_of, partition_page
 from shared.settings import load
 from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key
+from shared.tags import tag_context
 
 register_default(SENDER_SETTING, lambda: {"from_address": default_from_address(), "reply_to": []})
 

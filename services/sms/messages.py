@@ -1,5 +1,9 @@
 """`POST /sms/messages`: one SMS to one contact (domain/messages.py), and the messages' reads.
 
+The text's tags are filled for the contact from its projection row (`domain/texts.py`, the one
+template engine) and the parts and credits are counted on the filled text; a fill over the
+sandbox's limits writes the message `failed` with the reason, nothing reserved or queued.
+
 The message record (kind `message`, a time-ordered id) and its credits' reservation commit in one
 transaction, so concurrent sends never take the balance below zero and a refused one writes
 nothing; then the message goes on the send queue (`{tenant_id, message_id}`). Indexes: `by_type`
@@ -17,6 +21,7 @@ from typing import Any
 import boto3
 
 from services.sms import credits
+from services.sms.domain import texts
 from services.sms.domain.messages import SmsMessage, SmsMessageRequest, SmsMessageStatus
 from services.sms.domain.numbers import read_number
 from services.sms.domain.segments import segment
@@ -32,6 +37,7 @@ from shared.pagination import Page
 from shared.service import model_of, partition_page
 from shared.settings import load
 from shared.store import UnitOfWork, tenant_key
+from shared.tags import row_context
 
 KIND = "message"
 NUMBER_PROBLEMS = {
@@ -47,7 +53,8 @@ def contact_key(tenant: str, contact_id: str) -> str:
 def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     settings = require_active(caller)
     try:  # unknown, deleted, erased or out of the caller's sight: the same answer
-        contact = PROJECTION.row(caller, body.contact_id)["contact"]
+        row = PROJECTION.row(caller, body.contact_id)
+        contact = row["contact"]
     except NotFound:
         raise ValidationFailed.on("contact_id", f"No contact {body.contact_id}.", "not_found") from None
     raw = str(contact.get(body.number_field) or "").strip()
@@ -58,8 +65,13 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
         problem = number.problem or "invalid_number"
         message = f"The contact's {body.number_field} {NUMBER_PROBLEMS[problem]}."
         raise ValidationFailed.on("number_field", message, problem)
-    text = segment(body.text, smart=settings.smart_encoding)
-    parts = len(text.parts)
+    texts.check(body.text)  # a syntax error or an unknown tag: 422 naming `text`, nothing written
+    try:  # the tags filled for this contact; parts and credits are counted on the filled text
+        filled = texts.fill(body.text, row_context(body.contact_id, row))
+    except ValidationFailed as failed:  # over the sandbox's limits: the message fails with the reason
+        filled, reason = None, failed.detail
+    text = segment(filled if filled is not None else body.text, smart=settings.smart_encoding)
+    parts = len(text.parts) if filled is not None else 0
     if parts > settings.max_parts:
         message = f"The text takes {parts} parts; the tenant allows {settings.max_parts}."
         raise ValidationFailed.on("text", message, "too_many_parts")
@@ -80,14 +92,18 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
         "created_by": caller.user_id,
         "created_at": created,
     }
+    if filled is None:  # not sent: nothing reserved, nothing queued
+        data.update(status=SmsMessageStatus.failed.value, reason=reason)
     record = caller.store.new(caller.tenant, KIND, message_id, data)
     record.gsi1sk = f"{created}#{message_id}"
     record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, body.contact_id), f"{created}#{message_id}"
     uow = UnitOfWork()
     caller.store.add(uow, record)
-    credits.reserve(caller, uow, parts, None, message_id)
+    if filled is not None:
+        credits.reserve(caller, uow, parts, None, message_id)
     uow.commit()
-    enqueue(caller.tenant, message_id)
+    if filled is not None:
+        enqueue(caller.tenant, message_id)
     return model_of(record, SmsMessage)
 
 

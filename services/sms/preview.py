@@ -1,16 +1,30 @@
-"""`POST /sms/preview`: a text's encoding, parts and credits under the tenant's settings."""
+"""`POST /sms/preview`: a text's encoding, parts and credits under the tenant's settings, counted
+on the text with its tags filled for the contact named (from the contacts projection) or for the
+built-in sample contact."""
 
 from __future__ import annotations
 
+from services.sms.domain import texts
 from services.sms.domain.preview import SmsPreview, SmsPreviewRequest
 from services.sms.domain.segments import segment
+from services.sms.recipients import PROJECTION
 from services.sms.service import Caller
 from services.sms.setup import setup
+from shared.errors import NotFound, ValidationFailed
+from shared.tags import row_context, sample_context
 
 
 def preview(caller: Caller, body: SmsPreviewRequest) -> SmsPreview:
     settings = setup(caller)
-    result = segment(body.text, smart=settings.smart_encoding)
+    texts.check(body.text)
+    if body.contact_id is None:
+        context = sample_context()
+    else:
+        try:  # unknown, deleted, erased or out of the caller's sight: the same answer
+            context = row_context(body.contact_id, PROJECTION.row(caller, body.contact_id))
+        except NotFound:
+            raise ValidationFailed.on("contact_id", f"No contact {body.contact_id}.", "not_found") from None
+    result = segment(texts.fill(body.text, context), smart=settings.smart_encoding)
     parts = len(result.parts)
     return SmsPreview(
         text=result.text,

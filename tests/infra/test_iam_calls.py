@@ -174,7 +174,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ),
     # dicts and sets
     ("services.activities.call_list.latest._read_rows_in_bulk", "update"): NOT_AWS,
-    ("services.email.domain.sandbox.BoundedSandbox.__init__", "update"): NOT_AWS,
+    ("shared.sandbox.BoundedSandbox.__init__", "update"): NOT_AWS,
     ("services.email.domain.transports.merged", "update"): NOT_AWS,
     ("services.email.handlers.routes.tracking.follow", "update"): NOT_AWS,
     ("services.email.transports._Redacted.add", "update"): NOT_AWS,

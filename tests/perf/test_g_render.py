@@ -2,8 +2,9 @@
 
 The template has a subject, an HTML part and a plain-text part whose 20 tags (and one `if`) read contact,
 account and owner fields; every mail gets its own context in the shape the sender builds
-(`domain.templates.tag_context` over a recipients row, as `recipients.context_for` does).
-`rendering.render` (`domain/rendering.py`) compiles each part once and keeps it (an lru_cache keyed by the source), so
+(`shared.tags.tag_context` over a recipients row, as `recipients.context_for` does).
+`rendering.render` (`domain/rendering.py`, the engine of `shared/templating.py`) compiles each part once and
+keeps it (an lru_cache keyed by the source), so
 the figure that matters is the warm rate; the cold rate (cache cleared before every mail) shows
 what compiling per mail would cost. Figures are medians of RUNS runs of MAILS mails
 (KONTAKT_PERF_RENDER_MAILS, default 2,000). No I/O: this measures Jinja2 and the sandbox.
@@ -46,7 +47,7 @@ TAGS = len(re.findall(r"\{\{", SUBJECT + HTML + TEXT))  # plus one {% if %} on a
 
 def _context(n: int) -> dict[str, Any]:
     """A recipients row (contact with its account) as `context_for` turns it into tags."""
-    from services.email.domain.templates import tag_context
+    from shared.tags import tag_context
 
     now = datetime.now(UTC).isoformat()
     owner = {"type": "user", "id": OWNERS[n % len(OWNERS)]}
@@ -85,13 +86,14 @@ def _context(n: int) -> dict[str, Any]:
 
 def _rate(parts: Any, contexts: list[dict[str, Any]], cold: bool) -> float:
     from services.email.domain import rendering
+    from shared import templating
 
     rates = []
     for _ in range(RUNS):
         with stopwatch() as elapsed:
             for context in contexts:
                 if cold:
-                    rendering._compiled.cache_clear()
+                    templating._compiled.cache_clear()
                 rendering.render(parts, context)
         rates.append(len(contexts) / elapsed())
     return median(rates)
@@ -100,6 +102,7 @@ def _rate(parts: Any, contexts: list[dict[str, Any]], cold: bool) -> float:
 def test_template_rendering_rate() -> None:
     from services.email.domain import rendering
     from services.email.domain.templates import TemplateParts
+    from shared import templating
 
     rendering.check({"subject": SUBJECT, "html": HTML, "text": TEXT})  # the template could be saved
     assert TAGS == 20
@@ -112,7 +115,7 @@ def test_template_rendering_rate() -> None:
     assert "northern event" in first.html and "{{" not in first.html + first.text + first.subject
     assert len({rendering.render(parts, c).html for c in contexts[:100]}) == 100  # one mail per context
 
-    rendering._compiled.cache_clear()
+    templating._compiled.cache_clear()
     with stopwatch() as elapsed:
         rendering.render(parts, contexts[0])
     first_mail_ms = elapsed() * 1000

@@ -26,7 +26,7 @@ NEVER = (
     # Powertools' batch utility imports every event source's parser models (~50 ms): `shared.batch` answers SQS
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.parser",
-    "jinja2",  # loaded by the first template check or render (services/email/domain/rendering.py), not at start
+    "jinja2",  # loaded by the first template check or render (shared/templating.py), not at start
 )
 # Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
 UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")

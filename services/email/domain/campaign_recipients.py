@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.email.domain.messages import message_id_header, normalise
-from services.email.domain.templates import Rendered, TemplateParts, tag_context
+from services.email.domain.templates import Rendered, TemplateParts
 from shared.errors import DomainError
+from shared.tags import tag_context
 from shared.types import INPUT, Id
 
 MAX_HAND_ADDED = 100  # contacts per POST /campaigns/{id}/contacts

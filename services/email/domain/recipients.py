@@ -8,8 +8,8 @@ An account row's data: `record` (known fields) and `version`, or `{"gone": "dele
 
 from __future__ import annotations
 
-from services.email.domain.templates import ACCOUNT_FIELDS, CONTACT_FIELDS
 from shared.recipient_rows import RowRules
+from shared.tags import ACCOUNT_FIELDS, CONTACT_FIELDS
 
 RULES = RowRules(CONTACT_FIELDS, ACCOUNT_FIELDS)
 contact_with = RULES.contact_with

@@ -1,57 +1,36 @@
 """Email templates: their models, the check made at save time and the sandboxed rendering.
 
-The check and the rendering are in `domain/rendering.py`, which its callers import where they
-check or render: Jinja2 and the sandbox cost ~25-40 ms of a cold start, and most functions that
-know templates never render one (docs/decisions.md, "Cold start").
+The check and the rendering are the one template engine's (`shared/templating.py`, which email
+and SMS share), through `domain/rendering.py`, which its callers import where they check or
+render: Jinja2 and the sandbox cost ~25-40 ms of a cold start, and most functions that know
+templates never render one (docs/decisions.md, "Cold start").
 
 A template has a subject, an HTML part and a plain-text part written in Jinja2. Tags read four
-names: `contact`, `account` (the contact's account), `owner` (the contact's owner) and `record`
-(the data a service sends with a transactional mail, free-form). Rendering runs in Jinja2's
-immutable sandbox with no loader, so a template reaches neither Python internals nor files;
-the HTML part is autoescaped, the subject and text parts are not (they are not HTML).
+names (`shared/tags.py`): `contact`, `account` (the contact's account), `owner` (the contact's
+owner) and `record` (the data a service sends with a transactional mail, free-form). Rendering
+runs in Jinja2's immutable sandbox with no loader, so a template reaches neither Python internals
+nor files; the HTML part is autoescaped, the subject and text parts are not (they are not HTML).
 
 A tag naming an unknown contact/account/owner field, a syntax error, an attribute that the
 sandbox would refuse (`_`-names) or work over the sandbox's limits written with literals
 (`7 ** 30000000`, `range(10**9)`) is a 422 naming the part when the template is saved.
 
 The sandbox bounds the work of one render (operators, `range`, loops, output size, time):
-`domain.sandbox` holds every limit. A render over one fails with a 422 naming the part (a
+`shared/sandbox.py` holds every limit. A render over one fails with a 422 naming the part (a
 preview) or fails that recipient with the reason (the senders), never the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.errors import ValidationFailed
 from shared.types import INPUT, MAIL_SUBJECT_MAX, OUTPUT, Name200, OneLine, reject_null
 
 Part = Literal["subject", "html", "text"]
 PARTS: tuple[Part, ...] = ("subject", "html", "text")
-
-# The fields a tag may name: the directory's Contact / Account as its API and events show them
-# (services/directory/domain/models.py), kept here as plain lists so the email service need not
-# import the directory. `owner` is the contact's owner.
-CONTACT_FIELDS = frozenset(
-    {
-        "id", "number", "first_name", "last_name", "email", "phone", "mobile", "account_id", "active",
-        "consent_date", "department", "job_title", "category", "region", "groups", "benefit_status",
-        "account_manager_id", "sales_status", "owner", "classes", "created_at", "updated_at",
-    }
-)  # fmt: skip
-ACCOUNT_FIELDS = frozenset(
-    {
-        "id", "number", "name", "status", "business_id", "email", "phone", "website", "street",
-        "postal_code", "city", "country", "account_manager_id", "owner", "classes", "created_at", "updated_at",
-    }
-)  # fmt: skip
-OWNER_FIELDS = frozenset({"id", "type"})
-KNOWN: dict[str, frozenset[str]] = {"contact": CONTACT_FIELDS, "account": ACCOUNT_FIELDS, "owner": OWNER_FIELDS}
-ROOTS = frozenset({*KNOWN, "record"})
 
 Subject = Annotated[str, Field(min_length=1, max_length=MAIL_SUBJECT_MAX), OneLine]  # the Subject header: one line
 Html = Annotated[str, Field(min_length=1, max_length=500_000)]
@@ -137,21 +116,3 @@ class Rendered(BaseModel):
     subject: str
     html: str
     text: str
-
-
-class RenderFailed(ValidationFailed):
-    """A part could not be rendered with this context (e.g. a `record.*` field the data lacks)."""
-
-
-def tag_context(
-    contact: Mapping[str, Any], account: Mapping[str, Any] | None, record: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The names tags read: every known field present (None when empty), so a known tag never fails."""
-    contact_fields = {name: contact.get(name) for name in CONTACT_FIELDS}
-    owner = contact.get("owner") or {}
-    return {
-        "contact": contact_fields,
-        "account": {name: (account or {}).get(name) for name in ACCOUNT_FIELDS},
-        "owner": {name: owner.get(name) for name in OWNER_FIELDS},
-        "record": dict(record or {}),
-    }

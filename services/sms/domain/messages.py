@@ -2,7 +2,8 @@
 text to the number a contact field holds.
 
 A message is accepted only whole: SMS activated, a contact the caller may see, a mobile number in
-the field (read with the tenant's default country), a text within the tenant's part limit, and
+the field (read with the tenant's default country), a text whose tags can be filled and that is
+within the tenant's part limit once they are (counted on the filled text), and
 credits for every part reserved in the same transaction as the message (402 when the balance is
 short: nothing written, nothing queued). An accepted message is `queued` for the sender.
 """
@@ -46,8 +47,10 @@ class SmsMessageRequest(BaseModel):
         "an invalid one or one that is not a mobile number is a 422 naming `number_field`"
     )
     text: Text = Field(
-        description="The message (not blank, at most 1,600 characters; whitespace at either end is dropped); "
-        "more parts than the tenant's `max_parts` is a 422 naming `text`"
+        description="The message (not blank, at most 1,600 characters; whitespace at either end is dropped). Tags "
+        "(`{{ contact.first_name }}`, `{{ account.name }}`, `{{ owner.id }}`) are filled for the contact first: a "
+        "syntax error or an unknown tag is a 422 naming `text`; more parts than the tenant's `max_parts` once "
+        "filled is a 422 naming `text`"
     )
     transactional: bool = Field(
         False, description="A transactional message (an order confirmation, a reminder) rather than marketing"
@@ -61,9 +64,12 @@ class SmsMessage(BaseModel):
     contact_id: str
     number_field: NumberField
     to: str = Field(description="The number in E.164")
-    text: str = Field(description="The text as sent (after smart encoding, when the tenant has it on)")
+    text: str = Field(
+        description="The text as sent: its tags filled, then smart encoding when the tenant has it on (as written "
+        "when its tags could not be filled)"
+    )
     encoding: Encoding
-    parts: int = Field(description="Message parts; one credit each")
+    parts: int = Field(description="Message parts; one credit each (0 when the message failed before sending)")
     credits: int = Field(description="Credits reserved for the message (charged when sent, refunded when it fails)")
     status: SmsMessageStatus
     transactional: bool

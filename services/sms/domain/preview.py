@@ -1,4 +1,5 @@
-"""What a text costs before it is sent: `POST /sms/preview`."""
+"""What a text costs before it is sent: `POST /sms/preview`, with its tags filled for one contact
+(or the built-in sample contact, `shared/tags.py`) first."""
 
 from __future__ import annotations
 
@@ -18,14 +19,24 @@ class SmsPreviewRequest(BaseModel):
     model_config = INPUT
 
     text: Text = Field(
-        description="The message (not blank, at most 1,600 characters; whitespace at either end is dropped)"
+        description="The message (not blank, at most 1,600 characters; whitespace at either end is dropped). Tags "
+        "(`{{ contact.first_name }}`, `{{ account.name }}`, `{{ owner.id }}`) are filled before it is counted; a "
+        "syntax error or an unknown tag is a 422 naming `text`"
+    )
+    contact_id: str | None = Field(
+        None,
+        pattern=r"^[0-9A-Za-z_-]{1,64}$",
+        description="The contact whose fields fill the tags: one the caller may see (else a 422 naming "
+        "`contact_id`); without it, a built-in sample contact",
     )
 
 
 class SmsPreview(BaseModel):
     model_config = OUTPUT
 
-    text: str = Field(description="The text as it would be sent (after smart encoding, when the tenant has it on)")
+    text: str = Field(
+        description="The text as it would be sent: its tags filled, then smart encoding when the tenant has it on"
+    )
     encoding: Encoding
     characters: int = Field(description="Characters (Unicode code points)")
     units: int = Field(description="GSM-7 septets (an extension character counts 2) or UCS-2 code units")

@@ -9,8 +9,9 @@ import pytest
 from services.email.campaign_files import planned
 from services.email.domain.campaign_files import MAX_CAMPAIGN_ATTACHMENTS, CampaignAttachmentCreate
 from services.email.domain.campaign_recipients import Member, member_context, message_data
-from services.email.domain.templates import TemplateParts, tag_context
+from services.email.domain.templates import TemplateParts
 from shared.errors import ValidationFailed
+from shared.tags import tag_context
 
 CAMPAIGN: dict[str, Any] = {"list_type_id": "marketing", "tracking": {"opens": False, "clicks": False}}
 TEMPLATE = TemplateParts(subject="Hi {{ contact.first_name }}", html="<p>{{ account.name }}</p>", text="x")

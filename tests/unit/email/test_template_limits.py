@@ -1,4 +1,4 @@
-"""The template sandbox's limits (services/email/domain/sandbox.py): what one render may do.
+"""The template sandbox's limits (shared/sandbox.py): what one render may do.
 
 Every case below is sized to be quick without the limits too (so the tests run fast on a tree
 without them and fail there on what they assert, never hang): `7 ** 100000` instead of
@@ -16,8 +16,10 @@ import pytest
 
 from services.email.domain.campaign_recipients import Member, message_data
 from services.email.domain.rendering import check, render
-from services.email.domain.templates import RenderFailed, TemplateParts, tag_context
+from services.email.domain.templates import TemplateParts
 from shared.errors import ValidationFailed
+from shared.tags import tag_context
+from shared.templating import RenderFailed
 
 LIMIT = 250_000  # sandbox.MAX_OUTPUT_CHARS / MAX_VALUE_LENGTH, written out so a change is seen here
 
@@ -28,7 +30,7 @@ def _time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     (100,000 loop steps take about 0.03 s, the render's 0.1 s when five test runs share two cores).
     The deadline has its own test. (On a tree without the sandbox module there is nothing to patch.)"""
     try:
-        from services.email.domain import sandbox
+        from shared import sandbox
     except ImportError:
         return
     monkeypatch.setattr(sandbox, "RENDER_SECONDS", 5.0)
@@ -101,7 +103,7 @@ def test_the_output_of_a_render_is_counted_while_it_is_made_and_stopped_at_the_l
 
 def test_a_render_has_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A macro calling itself twice over 14 levels: 32,767 calls, within every other limit."""
-    monkeypatch.setattr("services.email.domain.sandbox.RENDER_SECONDS", 0.01)
+    monkeypatch.setattr("shared.sandbox.RENDER_SECONDS", 0.01)
     html = "{% macro f(s) %}{% if s %}{{ f(s[1:]) }}{{ f(s[1:]) }}{% endif %}{% endmacro %}{{ f(record.s) }}"
     assert "rendering took longer than 0.01 s" in _refused(html, s="x" * 14)
 

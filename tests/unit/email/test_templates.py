@@ -6,8 +6,10 @@ import pytest
 
 from services.email.domain.recipients import account_with, carrying, contact_with
 from services.email.domain.rendering import check, problems, render
-from services.email.domain.templates import RenderFailed, TemplateParts, tag_context
+from services.email.domain.templates import TemplateParts
 from shared.errors import ValidationFailed
+from shared.tags import tag_context
+from shared.templating import RenderFailed
 
 
 def fields(exc: pytest.ExceptionInfo[ValidationFailed]) -> list[str]:

@@ -56,11 +56,16 @@ DOCS = ServiceDocs(
         "sms.ledger.get": Doc("Get a ledger entry", f"One entry of the SMS ledger.\n\n{ADMIN}"),
         "sms.preview": Doc(
             "Preview a text as SMS",
-            "The text's encoding (GSM-7, or UCS-2 when any character is outside GSM-7), its characters, units "
-            "(septets, an extension character counting 2; or UTF-16 code units), its parts (160 septets or 70 "
-            "units in one; 153 or 67 each when more, never splitting an escape or surrogate pair) and the credits "
-            f"one recipient costs, under the tenant's settings (smart encoding, part limit).\n\n{ANYONE}",
-            request={"text": "Hei! Tarjous voimassa perjantaihin asti."},
+            "The text with its tags filled (`{{ contact.first_name }}`, `{{ account.name }}`, `{{ owner.id }}`: "
+            "the fields email templates read, through the same sandboxed engine) for `contact_id`, or for a "
+            "built-in sample contact when none is given; then its encoding (GSM-7, or UCS-2 when any character "
+            "is outside GSM-7), its characters, units (septets, an extension character counting 2; or UTF-16 code "
+            "units), its parts (160 septets or 70 units in one; 153 or 67 each when more, never splitting an "
+            "escape or surrogate pair) and the credits one recipient costs, under the tenant's settings (smart "
+            "encoding, part limit). A syntax error, an unknown tag or a fill over the sandbox's limits is a 422 "
+            "naming `text`; a contact the caller may not see, deleted or unknown is a 422 naming `contact_id`."
+            f"\n\n{ANYONE}",
+            request={"text": "Hei {{ contact.first_name }}! Tarjous voimassa perjantaihin asti."},
         ),
         "sms.messages.create": Doc(
             "Send an SMS to a contact",
@@ -68,15 +73,19 @@ DOCS = ServiceDocs(
             "`phone`), read with the tenant's `default_country`. Refused whole, with nothing reserved or queued: "
             "SMS not activated (403 naming `active`); a contact the caller may not see, deleted or unknown (422 "
             "naming `contact_id`); no number, an invalid one or one that is not a mobile number (422 naming "
-            "`number_field`); more parts than the tenant's `max_parts` (422 naming `text`); a balance short of "
-            "the message's parts (402 `insufficient_credits`). An accepted message reserves one credit per part "
+            "`number_field`); a syntax error or an unknown tag in the text (422 naming `text`); more parts than "
+            "the tenant's `max_parts` once the tags are filled (422 naming `text`); a balance short of the "
+            "message's parts (402 `insufficient_credits`). The text's tags (`{{ contact.first_name }}`, "
+            "`{{ account.name }}`, `{{ owner.id }}`) are filled for the contact, and the parts and credits are "
+            "those of the filled text; a fill over the template sandbox's limits records the message `failed` "
+            "with the `reason`, nothing reserved or sent. An accepted message reserves one credit per part "
             "in the same transaction and is `queued` for sending; the provider's acceptance charges them, a "
             "failure refunds them. Send an `Idempotency-Key` to make a retry safe."
             f"\n\n{ANYONE} (who may see the contact)",
             request={
                 "contact_id": "01JCONTACT0000000000000000",
                 "number_field": "mobile",
-                "text": "Hei! Tilauksesi on noudettavissa.",
+                "text": "Hei {{ contact.first_name }}! Tilauksesi on noudettavissa.",
             },
         ),
         "sms.messages.list": Doc(

@@ -1,4 +1,5 @@
-"""The bounded Jinja2 sandbox templates render in: every limit on the work one render may do.
+"""The bounded Jinja2 sandbox every template renders in (email's parts, SMS texts): every limit on
+the work one render may do. `shared/templating.py` is the engine built on it.
 
 Jinja2's immutable sandbox keeps a template away from Python internals and files, but not from
 work: `7 ** 30000000` ran 25 s, `'x' * 10000000` made a 10 MB mail. A render is bounded here by:
@@ -12,14 +13,15 @@ work: `7 ** 30000000` ran 25 s, `'x' * 10000000` made a 10 MB mail. A render is 
   `indent`, `batch`, ...) are checked before the call.
 - **`range`**: at most MAX_RANGE items; **loops**: at most MAX_LOOP_STEPS iterations per render,
   all loops together (each `{% for %}` iterates through a counting wrapper).
-- **Output**: a render (subject, HTML and text together) is at most MAX_OUTPUT_CHARS characters,
-  counted while it is produced (`Template.generate`) and stopped there; text written anywhere
-  (inside macros and `{% set %}` blocks too) counts against MAX_WRITTEN_CHARS.
+- **Output**: a render (all its texts together: a mail's subject, HTML and text) is at most
+  MAX_OUTPUT_CHARS characters, counted while it is produced (`Template.generate`) and stopped
+  there; text written anywhere (inside macros and `{% set %}` blocks too) counts against
+  MAX_WRITTEN_CHARS.
 - **Time**: a render has RENDER_SECONDS; the deadline is checked at each operator, call, filter
   and loop iteration (no signals: the sender runs in Lambda threads).
 
-A render over a limit raises `RenderLimit`; `templates.render` turns it into a 422 naming the
-part, and the senders fail that one recipient with its reason. What can be seen without
+A render over a limit raises `RenderLimit`; `templating.render` turns it into a 422 naming the
+field, and the senders fail that one recipient with its reason. What can be seen without
 rendering (`7 ** 30000000`, `'x' * 10000000`, `range(10**9)`, `'x'|center(10**9)` written with
 literals) is refused when the template is saved (`static_problems`).
 """
@@ -43,7 +45,8 @@ from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
 
 # ----------------------------------------------------------------------------- the limits
-# One render is the subject, HTML and text of one mail (one preview, one recipient).
+# One render is every text of one message (a mail's subject, HTML and text; an SMS's text) for one
+# preview or one recipient.
 RENDER_SECONDS = 0.1  # per render; ~1000x a real mail's render, and 500 recipients (an audience
 #                       page) stay within the email consumer's 120 s even when every render times out
 MAX_OUTPUT_CHARS = 250_000  # per render, the three parts together: a queued message keeps its
