@@ -4,12 +4,14 @@ it answers, and is a keyword (opt-out, opt-in, help) or an inbound message store
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
 import pytest
 import requests
 
+from infra import sms_emulation
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, settle
@@ -95,3 +97,70 @@ def test_stop_opts_the_number_out_of_marketing_sms_and_start_back_in(
     # The tenant's own words and START: back in.
     reply(stack, number, "Start")
     assert settle(stack, lambda: send(admin, maija).status_code == 201), "the opt-in never took effect"
+
+
+def delivered_twice(stack: LocalRuntime, number: str, text: str) -> dict[str, Any]:
+    """One inbound SMS that SNS delivers twice (at-least-once): the same two-way message, two envelopes."""
+    message = sms_emulation.two_way_message(stack.emulator.sms_dir, number, text)
+    assert stack.stack is not None
+    url = stack.stack.queues["SmsInboundQueue"].url
+    for _ in range(2):
+        body = json.dumps(sms_emulation.sns_envelope(message, "sms-inbound"))
+        stack.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+    return message
+
+
+def test_help_answers_once_with_the_tenants_help_text(admin: Api, stack: LocalRuntime) -> None:
+    raw, number = mobile()
+    maija = contact(admin, stack, raw)
+    sent_to(stack, admin, maija, number)
+
+    delivered_twice(stack, number, "apua")  # the tenant's own help word, in lower case
+    assert settle(stack, lambda: len(handset(stack, number)) >= 2), "no answer to HELP"
+    drain(stack, busy_ok=True)
+    answers = handset(stack, number)[1:]
+    assert [(m["text"], m["type"]) for m in answers] == [("Apua: 09 123 4567.", "TRANSACTIONAL")]
+
+
+def test_any_other_message_is_stored_on_the_contact_and_published_once(
+    admin: Api, stack: LocalRuntime, tenant: str
+) -> None:
+    raw, number = mobile()
+    maija = contact(admin, stack, raw)
+    ours = sent_to(stack, admin, maija, number)
+
+    message = delivered_twice(stack, number, "Kiitos, tulen paikalle! STOP")  # a keyword only as the whole text
+    received = settle(
+        stack, lambda: [e for e in envelopes(stack, tenant, "sms.received") if e["data"]["number"] == number]
+    )
+    drain(stack, busy_ok=True)
+    received = [e for e in envelopes(stack, tenant, "sms.received") if e["data"]["number"] == number]
+    assert [(e["data"]["text"], e["data"]["contact_id"], e["data"]["in_reply_to"]) for e in received] == [
+        (message["messageBody"], maija, ours["id"])
+    ]
+    assert send(admin, maija).status_code == 201  # not opted out
+
+
+def test_a_reply_goes_to_the_tenant_whose_message_it_answers(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    """One number serves many tenants: the answered message tells them apart."""
+    other_tenant = new_tenant()
+    other = admin.as_(other_tenant, "admin-1", "admin")
+    assert other.patch("/sms/settings", json={"active": True}).status_code == 200
+    assert other.post("/sms/credits", json={"credits": 10}).status_code == 201
+    raw, number = mobile()
+    mine, theirs = contact(admin, stack, raw), contact(other, stack, raw)
+    sent_to(stack, admin, mine, number)
+    sent_to(stack, other, theirs, number)  # the last message the handset got
+
+    reply(stack, number, "STOPP")
+    assert settle(stack, lambda: send(other, theirs).status_code == 422), "the other tenant's opt-out never took effect"
+    assert send(admin, mine).status_code == 201  # this tenant's messages still go out
+    assert [e for e in envelopes(stack, tenant, "sms.opted_out") if e["data"]["number"] == number] == []
+
+
+def test_a_reply_to_no_message_of_ours_is_dropped(stack: LocalRuntime) -> None:
+    _, number = mobile()
+    message = reply(stack, number, "STOP")
+    assert message["previousPublishedMessageId"] == ""
+    drain(stack, busy_ok=True)
+    assert not [e for e in stack.events(None) if number in json.dumps(e)]
