@@ -28,18 +28,21 @@ from typing import Any
 
 import boto3
 
+from services.sms.domain.inbound import SmsInbound, SmsOptOut
 from services.sms.events import SmsOptedOut, SmsReceived
 from services.sms.messages import OPT_OUT
-from services.sms.recipients import by_number
+from services.sms.recipients import PROJECTION, by_number
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import setup
-from services.sms.store import ProviderMessageItem
+from services.sms.store import ProviderMessageItem, Record
 from shared import clock
 from shared.ids import derived_id, new_id
 from shared.observability import logger
+from shared.pagination import Page
+from shared.service import partition_page
 from shared.settings import load
-from shared.store import AlreadyApplied, UnitOfWork
+from shared.store import AlreadyApplied, UnitOfWork, tenant_key
 
 INBOUND = "inbound"
 CONSUMER = "sms-inbound"
@@ -146,4 +149,47 @@ def _answer(caller: Caller, number: str, text: str, sender_id: str, inbound_id: 
         OriginationIdentity=sender_id,
         ConfigurationSetName=load(SmsSettings).configuration_set,
         Context={"tenant_id": caller.tenant, "inbound_id": inbound_id},
+    )
+
+
+def list_opt_outs(caller: Caller, cursor: str | None, limit: int) -> Page[SmsOptOut]:
+    """The numbers opted out of the tenant's marketing SMS, newest first (admins)."""
+    caller.require_admin()
+    key = tenant_key(caller.tenant, OPT_OUT.upper())
+    return partition_page(
+        caller, "sms-opt-outs", cursor, limit, Record.by_type, key, Record.gsi1sk, SmsOptOut, newest_first=True
+    )
+
+
+def list_inbound(caller: Caller, contact_id: str | None, cursor: str | None, limit: int) -> Page[SmsInbound]:
+    """The inbound messages, or a contact's, newest first. A user who does not see every contact
+    gets the messages of contacts they see (not those matched to no contact)."""
+    if contact_id and PROJECTION.hidden_from(caller, [contact_id]):
+        return Page[SmsInbound](items=[], next_cursor=None)
+    if contact_id:
+        index, key, sort_key = (
+            Record.by_contact,
+            tenant_key(caller.tenant, "CONTACT", contact_id, INBOUND.upper()),
+            Record.gsi2sk,
+        )
+    else:
+        key = tenant_key(caller.tenant, INBOUND.upper())
+        index, sort_key = Record.by_type, Record.gsi1sk
+
+    def visible(records: list[Record]) -> list[Record]:
+        ids = [str(r.data["contact_id"]) for r in records if r.data.get("contact_id")]
+        hidden = PROJECTION.hidden_from(caller, ids)
+        return [r for r in records if r.data.get("contact_id") and r.data["contact_id"] not in hidden]
+
+    return partition_page(
+        caller,
+        f"sms-inbound:{contact_id or ''}",
+        cursor,
+        limit,
+        index,
+        key,
+        sort_key,
+        SmsInbound,
+        newest_first=True,
+        keep=None if caller.sees_every_contact or contact_id else visible,
     )

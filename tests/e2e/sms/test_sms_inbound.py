@@ -14,7 +14,7 @@ import requests
 from infra import sms_emulation
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, settle
+from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, settle, walk
 
 TEXT = "Tervetuloa kevätmyyjäisiin lauantaina!"
 
@@ -164,3 +164,26 @@ def test_a_reply_to_no_message_of_ours_is_dropped(stack: LocalRuntime) -> None:
     assert message["previousPublishedMessageId"] == ""
     drain(stack, busy_ok=True)
     assert not [e for e in stack.events(None) if number in json.dumps(e)]
+
+
+def test_the_lists_of_opt_outs_and_inbound_messages(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    raw, number = mobile()
+    maija = contact(admin, stack, raw)
+    ours = sent_to(stack, admin, maija, number)
+    reply(stack, number, "Mikä on osoitteenne?")
+    reply(stack, number, "lopeta")  # the tenant's own opt-out word
+    assert settle(stack, lambda: any(o["id"] == number for o in walk(admin, "/sms/opt-outs")))
+    listed = [o for o in walk(admin, "/sms/opt-outs") if o["id"] == number]
+    assert [(o["number"], o["keyword"], o["contact_id"]) for o in listed] == [(number, "lopeta", maija)]
+    inbound = settle(stack, lambda: [m for m in walk(admin, "/sms/inbound") if m["number"] == number])
+    assert [(m["text"], m["contact_id"], m["in_reply_to"]) for m in inbound] == [
+        ("Mikä on osoitteenne?", maija, ours["id"])
+    ]
+    assert [m["id"] for m in walk(admin, "/sms/inbound", contact_id=maija)] == [inbound[0]["id"]]
+
+    # Opt-outs are the admins'; a user sees the inbound messages of the contacts they see only.
+    user = admin.as_(tenant, "user-9", "user")
+    assert_problem(user.get("/sms/opt-outs"), 403)
+    assert user.get("/sms/inbound").status_code == 200
+    assert [m for m in walk(user, "/sms/inbound") if m["number"] == number] == []
+    assert walk(user, "/sms/inbound", contact_id=maija) == []
