@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from infra import sms_emulation
+from infra import cli, sms_emulation
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, settle, walk
@@ -187,3 +188,21 @@ def test_the_lists_of_opt_outs_and_inbound_messages(admin: Api, stack: LocalRunt
     assert user.get("/sms/inbound").status_code == 200
     assert [m for m in walk(user, "/sms/inbound") if m["number"] == number] == []
     assert walk(user, "/sms/inbound", contact_id=maija) == []
+
+
+def test_kontakt_sms_reply_plays_the_handset(
+    admin: Api, stack: LocalRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw, number = mobile()
+    maija = contact(admin, stack, raw)
+    ours = sent_to(stack, admin, maija, number)
+    (tmp_path / ".kontakt").mkdir()
+    (tmp_path / ".kontakt" / "dev.json").write_text(json.dumps({"api_url": stack.api_url}))
+    monkeypatch.setattr(cli, "find_project_root", lambda: tmp_path)
+
+    assert cli.main(["sms", "reply", number, "Nähdään", "huomenna"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{number} -> " in printed and "'Nähdään huomenna'" in printed
+    inbound = settle(stack, lambda: [m for m in walk(admin, "/sms/inbound", contact_id=maija)])
+    assert [(m["text"], m["in_reply_to"]) for m in inbound] == [("Nähdään huomenna", ours["id"])]
+    assert cli.main(["sms", "reply", "0401234567", "STOP"]) == 1  # not E.164: refused, nothing sent
