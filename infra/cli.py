@@ -111,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=20)
     events.set_defaults(command=run_events)
 
+    sms = sub.add_parser("sms", help="play a handset against the running `kontakt dev`")
+    sms_sub = sms.add_subparsers(metavar="ACTION")
+    reply = sms_sub.add_parser("reply", help="send an inbound SMS from a number (e.g. STOP, HELP or any text)")
+    reply.add_argument("number", help="the handset's number, E.164, e.g. +358401234567")
+    reply.add_argument("text", nargs="+", help="the message")
+    reply.set_defaults(command=run_sms_reply)
+
     logs = sub.add_parser("logs", help="print a function's log of the running (or last) `kontakt dev`")
     logs.add_argument("function", help="the function's logical id in template.yaml, e.g. DirectoryApiFunction")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing lines as they are written")
@@ -313,6 +320,35 @@ def run_events(args: argparse.Namespace) -> int:
         detail = event.get("detail") or {}
         envelope_id = detail.get("id", event.get("id")) if isinstance(detail, dict) else event.get("id")
         print(f"{event.get('time', '')}  {event.get('detail-type', '?'):32}  {envelope_id}  {event.get('source', '')}")
+    return 0
+
+
+def run_sms_reply(args: argparse.Namespace) -> int:
+    """POST /dev/sms/inbound: the message goes on the inbound queue as SNS would deliver it."""
+    path = find_project_root() / DEV_FILE
+    if not path.exists():
+        print("kontakt dev is not running (no .kontakt/dev.json)", file=sys.stderr)
+        return 1
+    api_url = json.loads(path.read_text())["api_url"]
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"from": args.number, "text": " ".join(args.text)}).encode()
+    request = urllib.request.Request(
+        f"{api_url}/dev/sms/inbound", data=body, headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            message = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        print(f"kontakt dev refused the SMS: {error.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"cannot reach kontakt dev at {api_url}: {error}", file=sys.stderr)
+        return 1
+    answered = message["previousPublishedMessageId"] or "no message of ours"
+    print(f"{message['originationNumber']} -> {message['destinationNumber']}: {message['messageBody']!r}")
+    print(f"  inbound {message['inboundMessageId']}, answering {answered}")
     return 0
 
 

@@ -167,6 +167,7 @@ class Gateway:
         token: Callable[[str, str, str, list[str]], str] | None = None,
         console: Console | None = None,
         dev_state: Callable[[], Any] | None = None,
+        sms_inbound: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token.
 
@@ -174,7 +175,9 @@ class Gateway:
         by the invocation).
 
         `dev_state()`: the panels' data of the local console page (infra/devpage.py), served at
-        /dev/api/state; the page itself at /dev."""
+        /dev/api/state; the page itself at /dev.
+
+        `sms_inbound(envelope)`: puts an SNS envelope on the inbound SMS queue (POST /dev/sms/inbound)."""
         self.stack = stack
         self.issuer = issuer
         self.invoke = invoke
@@ -184,6 +187,7 @@ class Gateway:
         self.token = token
         self.console = console
         self.dev_state = dev_state
+        self.sms_inbound = sms_inbound
         self.routes = RouteTable(stack.routes)
         self.throttles = TokenBuckets(stack.throttle, stack.route_throttles, time.monotonic)
         self._server: BaseWSGIServer | None = None
@@ -382,6 +386,8 @@ class Gateway:
         if request.path == "/dev/sms" and self.sms_dir is not None:  # the SMS the emulator accepted
             limit = request.args.get("limit", default=100, type=int) or 100
             return _json_response(200, sms_emulation.listing(self.sms_dir, limit))
+        if request.path == "/dev/sms/inbound" and request.method == "POST" and self.sms_inbound is not None:
+            return self._sms_reply(request)
         if request.path == "/dev/token" and request.method == "POST" and self.token is not None:
             return self._token(request)
         return _json_response(404, {"message": "Not Found"})
@@ -411,6 +417,21 @@ class Gateway:
         except (KeyError, TypeError, ValueError, FunctionError) as error:
             return _json_response(400, {"message": f"no token: {error}"})
         return _json_response(200, {"token": token})
+
+    def _sms_reply(self, request: Request) -> Response:
+        """Play the handset: `{"from": "+358401234567", "text": "STOP"}` becomes the two-way message
+        End User Messaging SMS would publish (answering the last SMS sent to that number), delivered
+        on the inbound queue in SNS's envelope. JSON only, as /dev/token."""
+        if (request.mimetype or "").lower() != "application/json":
+            return _json_response(415, {"message": "send application/json"})
+        try:
+            asked = json.loads(request.get_data(cache=False) or b"{}")
+            message = sms_emulation.two_way_message(self.sms_dir, str(asked["from"]), str(asked["text"]))
+        except (KeyError, TypeError, ValueError) as error:
+            return _json_response(400, {"message": f"no inbound SMS: {error}"})
+        assert self.sms_inbound is not None
+        self.sms_inbound(sms_emulation.sns_envelope(message, "sms-inbound"))
+        return _json_response(202, message)
 
     def _mail(self, request: Request) -> Response:
         """The mails SES sent (the emulator's mail folder): a page or JSON, and each mail."""

@@ -148,6 +148,7 @@ class LocalRuntime:
                 token=self.token,
                 console=self.functions.console,
                 dev_state=lambda: devpage.state(self),
+                sms_inbound=self._sms_inbound,
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this
@@ -323,6 +324,12 @@ class LocalRuntime:
         return TapPump(self.client("sqs"), url)
 
     # -- for tests and tools
+
+    def _sms_inbound(self, envelope: dict[str, Any]) -> None:
+        """SNS's delivery of an inbound SMS to SmsInboundQueue (SNS itself is not run locally)."""
+        assert self.stack is not None
+        queue = self.stack.queues["SmsInboundQueue"]
+        self.cached_client("sqs").send_message(QueueUrl=queue.url, MessageBody=json.dumps(envelope))
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)

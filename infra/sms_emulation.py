@@ -245,6 +245,41 @@ def listing(folder: str | Path, limit: int) -> list[dict[str, Any]]:
     ]
 
 
+def two_way_message(folder: str | Path | None, origination: str, body: str) -> dict[str, Any]:
+    """What End User Messaging SMS publishes when a handset sends `body` from `origination` (E.164):
+    the two-way JSON ("Example of a two-way SMS message payload for Amazon SNS topics"), answering
+    the last message the emulator sent that handset (`previousPublishedMessageId`, from our number)."""
+    if not E164.match(origination):
+        raise ValueError(f"{origination!r} is not an E.164 number")
+    last = next(
+        (m for m in reversed(sent_messages(folder) if folder else []) if m["DestinationPhoneNumber"] == origination),
+        None,
+    )
+    return {
+        "originationNumber": origination,
+        "destinationNumber": (last or {}).get("OriginationIdentity") or "+358000000000",
+        "messageKeyword": "KEYWORD_" + ACCOUNT_ID,
+        "messageBody": body,
+        "inboundMessageId": str(uuid.uuid4()),
+        "previousPublishedMessageId": (last or {}).get("MessageId", ""),
+    }
+
+
+def sns_envelope(message: dict[str, Any], topic_name: str) -> dict[str, Any]:
+    """SNS's envelope of a notification as an SQS subscription receives it (raw delivery off)."""
+    return {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic_name}",
+        "Message": json.dumps(message),
+        "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "SignatureVersion": "1",
+        "Signature": "",
+        "SigningCertURL": "",
+        "UnsubscribeURL": "",
+    }
+
+
 class _Refused(Exception):
     def __init__(self, code: str, message: str, status: int) -> None:
         super().__init__(message)

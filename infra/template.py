@@ -34,6 +34,7 @@ SKIPPED_TYPES = frozenset(
         "AWS::IAM::ManagedPolicy",
         "AWS::SNS::Topic",  # the alarm topic: alarms are created locally, nothing notifies
         "AWS::SNS::Subscription",
+        "AWS::SNS::TopicPolicy",  # SmsInboundTopic's: locally nothing publishes to SNS
         "AWS::Lambda::Permission",
         "AWS::Lambda::Version",
         "AWS::Lambda::Alias",

@@ -97,9 +97,11 @@ def contacts_of_pk(tenant: str, account_id: str) -> str:
 class Recipients(Generic[R]):
     """The projection over one service's store; a service subscribes its `handlers()`."""
 
-    def __init__(self, store: DataStore[R], rules: RowRules) -> None:
+    def __init__(self, store: DataStore[R], rules: RowRules, index: Callable[[R, str], None] | None = None) -> None:
+        """`index(row, tenant)`: sets a service's own index keys on a contact's row at each write."""
         self.store = store
         self.rules = rules
+        self.index = index
 
     # ------------------------------------------------------------------ reads
 
@@ -140,6 +142,8 @@ class Recipients(Generic[R]):
             row.gsi3pk, row.gsi3sk = contacts_of_pk(tenant, account_id), row.record_id  # type: ignore[attr-defined]
         else:
             row.gsi3pk = row.gsi3sk = None  # type: ignore[attr-defined]
+        if self.index is not None:
+            self.index(row, tenant)
 
     def _write(self, tenant: str, kind: str, row_id: str, change: Change) -> None:
         """Read a row, let `change(data or None, uow)` give its new data (None: leave it), write; retried."""

@@ -40,10 +40,16 @@ from shared.store import UnitOfWork, tenant_key
 from shared.tags import row_context
 
 KIND = "message"
+OPT_OUT = "opt_out"  # inbound.py writes them
 NUMBER_PROBLEMS = {
     "invalid_number": "is not a valid phone number",
     "not_mobile": "is not a mobile number",
 }
+
+
+def opted_out(caller: Caller, e164: str) -> bool:
+    """Whether the number sent an opt-out keyword (inbound.py's `opt_out` record, id = E.164)."""
+    return caller.store.get(caller.tenant, OPT_OUT, e164) is not None
 
 
 def contact_key(tenant: str, contact_id: str) -> str:
@@ -65,6 +71,9 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
         problem = number.problem or "invalid_number"
         message = f"The contact's {body.number_field} {NUMBER_PROBLEMS[problem]}."
         raise ValidationFailed.on("number_field", message, problem)
+    if not (body.transactional and settings.transactional_to_opted_out) and opted_out(caller, number.e164):
+        message = f"The contact's {body.number_field} number opted out of this tenant's SMS."
+        raise ValidationFailed.on("number_field", message, "opted_out")
     texts.check(body.text)  # a syntax error or an unknown tag: 422 naming `text`, nothing written
     try:  # the tags filled for this contact; parts and credits are counted on the filled text
         filled = texts.fill(body.text, row_context(body.contact_id, row))

@@ -8,7 +8,8 @@ A send-queue message is `{"tenant_id", "message_id"}` (messages.py queues it). P
 3. the outcome is SETTLED in one transaction: accepted -> "sent", `provider_message_id`,
    `sent_at`, the parts charged (credits.charge) and `sms.sent` (event id derived from the message
    id, so published once); refused by the provider -> "failed" with its reason and the parts
-   refunded (credits.refund).
+   refunded (credits.refund). An accepted send also writes store.ProviderMessageItem (provider id ->
+   tenant, message): inbound.py finds an answer's tenant by it.
 
 Not yet (the next step of issue 19): a message found "sending" on a redelivery (a crash between
 the claim and the settlement) is left for the provider's delivery event to settle, not sent
@@ -30,7 +31,7 @@ from services.sms.messages import KIND
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import setup
-from services.sms.store import Record
+from services.sms.store import ProviderMessageItem, Record
 from shared import clock
 from shared.contracts.messaging import SmsSent
 from shared.ids import derived_id
@@ -92,6 +93,7 @@ def _settle_sent(caller: Caller, record: Record, provider_message_id: str) -> No
     uow = UnitOfWork()
     sent = {**data, "status": "sent", "provider_message_id": provider_message_id, "sent_at": clock.iso(now)}
     caller.store.replace(uow, record, sent)
+    uow.save(ProviderMessageItem.of(provider_message_id, caller.tenant, record.record_id))  # inbound.py's lookup
     credits.charge(caller, uow, int(data["credits"]), None, record.record_id)
     event = SmsSent(
         message_id=record.record_id,

@@ -3,6 +3,8 @@
 Indexes, each for one access pattern (a new one needs its template.yaml index too):
 - `by_type`    gsi1: every record of a kind in a tenant, in id order;
 - `by_contact` gsi2: `T#<t>#CONTACT#<id>#<KIND>` / id: a contact's records (erasure finds them here);
+               a contacts-projection row is listed here by its mobile number instead:
+               `T#<t>#NUMBER#<E.164>#RECIPIENT` / contact id (inbound messages find their contact);
 - `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / id: children of a record (an account's contacts in
                the contacts projection, shared/recipients.py);
 - `by_update`  the kernel's (shared/store.py): the records of `synced_kinds` and their tombstones by
@@ -50,6 +52,24 @@ class BalanceItem(TableItem):
     @classmethod
     def of(cls, tenant_id: str) -> BalanceItem:
         return cls(pk=tenant_key(tenant_id, "SMS_CREDITS"), sk="BALANCE", kind="sms_balance")
+
+
+class ProviderMessageItem(TableItem):
+    """The provider's MessageId of a sent message -> its tenant and message (inbound.py finds the
+    tenant an inbound reply belongs to by its `previousPublishedMessageId`); written by the
+    sender's settlement."""
+
+    tenant_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+
+    @classmethod
+    def of(cls, provider_message_id: str, tenant_id: str = "", message_id: str = "") -> ProviderMessageItem:
+        pk = f"SMS_PROVIDER_MESSAGE#{provider_message_id}"
+        return cls(pk=pk, sk="MESSAGE", kind="sms_provider_message", tenant_id=tenant_id, message_id=message_id)
+
+
+def number_key(tenant_id: str, e164: str) -> str:
+    return tenant_key(tenant_id, "NUMBER", e164, "RECIPIENT")
 
 
 class SmsStore(DataStore[Record]):

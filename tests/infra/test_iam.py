@@ -302,6 +302,23 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "another-set"}),
         ],
     ),
+    "SmsInboundFunction": (
+        [
+            _put("{table:SmsTable}"),
+            (
+                "sms-voice",
+                "SendTextMessage",
+                {"DestinationPhoneNumber": "+358401234567", "ConfigurationSetName": "{set:SmsConfigurationSet}"},
+            ),
+        ],
+        [
+            _put("{table:EmailTable}"),
+            _publish("{bus:EventBus}"),
+            _send("{queue:SmsSendQueue}"),
+            SECRET,
+            ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "another-set"}),
+        ],
+    ),
     "SmsConsumerFunction": (
         [_put("{table:SmsTable}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],

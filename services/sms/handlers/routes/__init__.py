@@ -12,6 +12,7 @@ ROUTERS = RouteModules(
     "services.sms.handlers.routes",
     {
         "credits": ("/sms/balance", "/sms/credits", "/sms/ledger"),
+        "inbound": ("/sms/opt-outs", "/sms/inbound"),
         "messages": ("/sms/messages",),
         "preview": ("/sms/preview",),
         "setup": ("/sms/settings",),

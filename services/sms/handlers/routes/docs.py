@@ -25,6 +25,11 @@ DOCS = ServiceDocs(
         ),
         Tag("sms preview", "What a text costs as SMS: its encoding, parts and credits.", ("/sms/preview",)),
         Tag("sms messages", "SMS to contacts: one message to one contact, and the messages sent.", ("/sms/messages",)),
+        Tag(
+            "sms inbound",
+            "SMS from handsets: the numbers that opted out of the tenant's marketing SMS, and the messages received.",
+            ("/sms/opt-outs", "/sms/inbound"),
+        ),
     ),
     operations={
         "sms.settings.get": Doc(
@@ -73,12 +78,15 @@ DOCS = ServiceDocs(
             "`phone`), read with the tenant's `default_country`. Refused whole, with nothing reserved or queued: "
             "SMS not activated (403 naming `active`); a contact the caller may not see, deleted or unknown (422 "
             "naming `contact_id`); no number, an invalid one or one that is not a mobile number (422 naming "
-            "`number_field`); a syntax error or an unknown tag in the text (422 naming `text`); more parts than "
-            "the tenant's `max_parts` once the tags are filled (422 naming `text`); a balance short of the "
-            "message's parts (402 `insufficient_credits`). The text's tags (`{{ contact.first_name }}`, "
-            "`{{ account.name }}`, `{{ owner.id }}`) are filled for the contact, and the parts and credits are "
-            "those of the filled text; a fill over the template sandbox's limits records the message `failed` "
-            "with the `reason`, nothing reserved or sent. An accepted message reserves one credit per part "
+            "`number_field`); a number that opted out (an inbound STOP or one of the tenant's opt-out words) for a "
+            "marketing message, or for a transactional one unless the tenant's `transactional_to_opted_out` is on "
+            "(422 naming `number_field`, code `opted_out`); a syntax error or an unknown tag in the text (422 "
+            "naming `text`); more parts than the tenant's `max_parts` once the tags are filled (422 naming `text`); "
+            "a balance short of the message's parts (402 `insufficient_credits`). The text's tags "
+            "(`{{ contact.first_name }}`, `{{ account.name }}`, `{{ owner.id }}`) are filled for the contact, and "
+            "the parts and credits are those of the filled text; a fill over the template sandbox's limits records "
+            "the message `failed` with the `reason`, nothing reserved or sent. An accepted message reserves one "
+            "credit per part "
             "in the same transaction and is `queued` for sending; the provider's acceptance charges them, a "
             "failure refunds them. Send an `Idempotency-Key` to make a retry safe."
             f"\n\n{ANYONE} (who may see the contact)",
@@ -98,6 +106,21 @@ DOCS = ServiceDocs(
         "sms.messages.get": Doc(
             "Get an SMS message",
             f"One message with its status. A message to a contact the caller may not see is 404.\n\n{ANYONE}",
+        ),
+        "sms.optOuts.list": Doc(
+            "List opted-out numbers",
+            "The numbers that sent an opt-out keyword (STOP, UNSUBSCRIBE, END, QUIT, CANCEL, OPTOUT or one of the "
+            "tenant's `opt_out_keywords`, as the whole message, in any case) in answer to this tenant's SMS, newest "
+            "first. Marketing SMS to them are refused at once; an opt-in keyword (START, UNSTOP or the tenant's) "
+            f"removes the number. {PAGE}\n\n{ADMIN}",
+        ),
+        "sms.inbound.list": Doc(
+            "List inbound SMS",
+            "The messages handsets sent in answer to this tenant's SMS that were not keywords, newest first, each "
+            "on the contact whose mobile number sent it (or on none); `contact_id` lists one contact's. A reply is "
+            "this tenant's when it answers a message this tenant sent (one number serves many tenants); a reply to "
+            f"no message of ours is dropped. {PAGE}\n\n{ANYONE}: a user who does not see every contact gets the "
+            "messages of contacts they see.",
         ),
     },
 )
