@@ -72,4 +72,5 @@ class SmsMessage(BaseModel):
     created_by: str
     created_at: datetime
     sent_at: datetime | None = None
+    delivered_at: datetime | None = Field(None, description="When the provider reported the message delivered")
     version: int | None = None
