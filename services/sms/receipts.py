@@ -24,9 +24,8 @@ from __future__ import annotations
 import json
 
 from services.sms import events, sending
-from services.sms.domain.messages import SmsMessageStatus
+from services.sms.domain.messages import KIND, SmsMessageStatus
 from services.sms.domain.receipts import SOURCE, Outcome, Receipt, read_receipt
-from services.sms.messages import KIND
 from services.sms.service import Caller, service_caller
 from services.sms.store import Record
 from shared import clock

@@ -35,8 +35,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from services.sms import credits
-from services.sms.domain.messages import SmsMessageStatus
-from services.sms.messages import KIND
+from services.sms.domain.messages import KIND, SmsMessageStatus
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import setup

@@ -20,6 +20,7 @@ from services.sms.domain.segments import Encoding
 from shared.types import INPUT, OUTPUT
 
 NumberField = Literal["mobile", "phone"]
+KIND = "message"  # the record kind (services/sms/messages.py writes them; the sender and receipts import this)
 
 
 class SmsMessageStatus(StrEnum):
