@@ -406,13 +406,18 @@ class UnitOfWork:
         actions: list[Any],
         condition: Any = None,
         on_conflict: Callable[[], Exception] = ConcurrentUpdate,
+        check_version: bool = True,
     ) -> None:
+        """Update an item; a record read with its version only if nobody saved it since, unless
+        `check_version` is False: then `condition` alone decides (e.g. its status), and the version
+        still goes up, so a writer that read before fails."""
         keys = stamp(item)
         if keys is not None:
             model: Any = type(item)
             actions = [*actions, model.syncpk.set(keys[0]), model.syncsk.set(keys[1])]
-        apply = lambda tx: tx.update(item, actions, condition=condition)  # noqa: E731
-        self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item)))
+        checked = check_version
+        apply = lambda tx: tx.update(item, actions, condition=condition, add_version_condition=checked)  # noqa: E731
+        self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item, check_version)))
 
     def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:
         """Delete; by default only if nobody saved the item since it was read (its version)."""

@@ -1,7 +1,8 @@
 """Events the sms service publishes, registered once in the catalogue (docs/events.md).
 
-An event another service consumes is a contract: its payload lives in `shared/contracts/`.
-`sms.sent` is one (shared/contracts/messaging.py); the inbound side's events are registered here.
+An event another service consumes is a contract: its payload lives in `shared/contracts/`
+(`sms.sent`: shared/contracts/messaging.py). The inbound side's and the delivery receipts' events are
+registered here.
 """
 
 from datetime import datetime
@@ -39,4 +40,28 @@ catalogue.register(
 )
 catalogue.register(
     "sms.received", SmsReceived, producer=PRODUCER, description="An inbound SMS was received and stored."
+)
+
+
+class SmsDelivered(BaseModel):
+    """The provider's receipt: the handset received one of our messages."""
+
+    message_id: str = Field(description="The sms service's id of the message")
+    contact_id: str | None = None
+    to: str = Field(description="The number in E.164")
+    at: datetime = Field(description="When the provider reported it")
+
+
+class SmsFailed(SmsDelivered):
+    """The provider's receipt: it could not deliver one of our messages (its parts stay charged: it was sent)."""
+
+    receipt: str = Field(description="The provider's event type, e.g. TEXT_UNREACHABLE, TEXT_BLOCKED")
+    reason: str = Field(description="The provider's description of the failure")
+
+
+catalogue.register(
+    "sms.delivered", SmsDelivered, producer=PRODUCER, description="The provider reported an SMS delivered."
+)
+catalogue.register(
+    "sms.failed", SmsFailed, producer=PRODUCER, description="The provider reported an SMS it could not deliver."
 )

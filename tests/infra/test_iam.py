@@ -319,6 +319,16 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "another-set"}),
         ],
     ),
+    "SmsReceiptsFunction": (  # the table only: its events go out through the outbox
+        [_put("{table:SmsTable}")],
+        [
+            _put("{table:EmailTable}"),
+            _publish("{bus:EventBus}"),
+            SECRET,
+            _send("{queue:SmsSendQueue}"),
+            ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "{set:SmsConfigurationSet}"}),
+        ],
+    ),
     "SmsConsumerFunction": (
         [_put("{table:SmsTable}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],

@@ -41,6 +41,12 @@ MAKING_SIDE = (
     "services.email.domain.templates",
 )
 SENDING_SIDE = ("services.email.sending", "services.email.feedback", "services.email.tracking")  # sender, feedback, API
+SMS_MAKING_SIDE = (
+    "services.sms.messages",
+    "services.sms.recipients",
+    "services.sms.preview",
+    "services.sms.subscriptions",
+)
 # Modules of features a function does not serve (beyond the rules every function of its kind has).
 NOT_SERVED = {
     "shared.outbox": ("services", "pynamodb", "jinja2"),
@@ -64,6 +70,10 @@ NOT_SERVED = {
         "services.email.list_types",
         *MAKING_SIDE,
     ),
+    # The SMS sender and receipts record messages: not the features that make them (the API's
+    # sends, the contacts projection, previews) nor the service's event routing.
+    "services.sms.handlers.sender": SMS_MAKING_SIDE,
+    "services.sms.handlers.receipts": SMS_MAKING_SIDE,
     # A consumer loads the feature modules of the events it consumes, not of the jobs; a jobs
     # function those of its jobs (shared/features.py's registries; both: defaults and hooks).
     "services.email.handlers.consumer": (*SENDING_SIDE, "services.email.automations", "services.email.campaign_launch"),

@@ -21,6 +21,7 @@ from services.sms.domain.segments import Encoding
 from shared.types import INPUT, OUTPUT
 
 NumberField = Literal["mobile", "phone"]
+KIND = "message"  # the record kind (services/sms/messages.py writes them; the sender and receipts import this)
 
 
 class SmsMessageStatus(StrEnum):
@@ -78,4 +79,5 @@ class SmsMessage(BaseModel):
     created_by: str
     created_at: datetime
     sent_at: datetime | None = None
+    delivered_at: datetime | None = Field(None, description="When the provider reported the message delivered")
     version: int | None = None

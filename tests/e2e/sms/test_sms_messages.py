@@ -64,17 +64,19 @@ def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, sta
     reservations = [e for e in walk(admin, "/sms/ledger") if e["type"] == "reservation"]
     assert [(e["credits"], e["message_id"]) for e in reservations] == [(1, message["id"])]
 
-    # The sender hands it to the provider: sent, its part charged.
-    assert settle(stack, lambda: status_of(admin, message["id"]) == "sent"), status_of(admin, message["id"])
+    # The sender hands it to the provider: sent, its part charged; the provider's receipt: delivered.
+    assert settle(stack, lambda: status_of(admin, message["id"]) == "delivered"), status_of(admin, message["id"])
     sent = admin.get(f"/sms/messages/{message['id']}").json()
     assert (
         sent["provider_message_id"]
         and sent["sent_at"]
+        and sent["delivered_at"]
         and {**sent, "status": "queued"}
         == {
             **message,
             "provider_message_id": sent["provider_message_id"],
             "sent_at": sent["sent_at"],
+            "delivered_at": sent["delivered_at"],
             "version": sent["version"],
         }
     )
@@ -104,7 +106,8 @@ def test_a_message_to_a_contact_reserves_its_parts_and_is_queued(admin: Api, sta
     ids = [message["id"], long.json()["id"], first.json()["id"]]
     assert settle(stack, lambda: sorted(provider_sent(stack, tenant)) == sorted(ids)), provider_sent(stack, tenant)
     assert settle(stack, lambda: admin.get("/sms/balance").json() == {"available": 5, "reserved": 0, "charged": 5})
-    assert sorted(m["id"] for m in walk(admin, "/sms/messages", status="sent")) == sorted(ids)
+    delivered = lambda: sorted(m["id"] for m in walk(admin, "/sms/messages", status="delivered"))  # noqa: E731
+    assert settle(stack, lambda: delivered() == sorted(ids)), delivered()
 
     # A deleted contact is gone from the SMS service too (its row a tombstone): as if unknown.
     assert admin.delete(f"/contacts/{maija}").status_code == 204
