@@ -173,7 +173,7 @@ def test_every_queue_hides_a_message_six_times_its_function_timeout(template: Tr
         checked.append(queue.logical_id)
         ratio = queue.visibility_timeout / function.timeout
         print(f"\n  {queue.logical_id:24} {queue.visibility_timeout:5}s / {function.timeout:3}s = {ratio:.1f}x", end="")
-    assert len(checked) == 10
+    assert len(checked) == 12
 
 
 def test_the_senders_fit_the_ses_rate_within_their_timeout(template: TranslatedTemplate) -> None:
@@ -278,7 +278,8 @@ def test_every_function_logs_to_a_group_with_retention(template: TranslatedTempl
 
 def test_every_failure_an_operator_must_see_raises_an_alarm_on_the_stack_topic(template: TranslatedTemplate) -> None:
     alarms = _alarms(template)
-    [topic] = _resources(template, "AWS::SNS::Topic")
+    [topic] = {str(alarm["AlarmActions"][0]["Ref"]) for alarm in alarms.values()}  # one topic for all
+    assert topic in _resources(template, "AWS::SNS::Topic")
     for logical_id, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": topic}], logical_id
     missing = []
@@ -307,8 +308,11 @@ def test_every_failure_an_operator_must_see_raises_an_alarm_on_the_stack_topic(t
     if not _watching(alarms, "AWS/ApiGateway", "5xx", {"Ref": api}):
         missing.append("HTTP API 5xx")
     assert not missing, missing
-    [subscription] = _resources(template, "AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["TopicArn"] == {"Ref": topic}
+    [subscription] = [
+        s
+        for s in _resources(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == {"Ref": topic}
+    ]
     assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
     assert subscription["Condition"] == "HasAlarmEmail"
 
