@@ -21,7 +21,7 @@ from shared import batch_scope
 from shared.batch import SQSRecord, partial_response
 from shared.events import Envelope
 from shared.observability import logger
-from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, DedupeItem, UnitOfWork
+from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, DedupeItem, UnitOfWork, run_with_retries
 
 Handle = Callable[[Envelope, UnitOfWork], None]
 
@@ -99,7 +99,10 @@ def _consume(
             tenant_id=envelope.tenant_id,
         ):
             try:
-                fresh = apply_once(consumer, envelope, handle, envelope.id in applied)
+                # A concurrent writer (a setting the handler conditions on, a counter) is retried here,
+                # twice, before the queue's slower redelivery.
+                seen = envelope.id in applied
+                fresh = run_with_retries(lambda: apply_once(consumer, envelope, handle, seen), attempts=3)
             except Exception:  # with the event's keys and correlation id; the queue delivers it again
                 logger.exception("event failed")
                 raise
