@@ -22,7 +22,7 @@ import boto3
 
 from services.sms import credits
 from services.sms.domain import texts
-from services.sms.domain.messages import SmsMessage, SmsMessageRequest, SmsMessageStatus
+from services.sms.domain.messages import KIND, SmsMessage, SmsMessageRequest, SmsMessageStatus
 from services.sms.domain.numbers import read_number
 from services.sms.domain.segments import segment
 from services.sms.recipients import PROJECTION
@@ -39,7 +39,6 @@ from shared.settings import load
 from shared.store import UnitOfWork, tenant_key
 from shared.tags import row_context
 
-KIND = "message"
 OPT_OUT = "opt_out"  # inbound.py writes them
 NUMBER_PROBLEMS = {
     "invalid_number": "is not a valid phone number",
