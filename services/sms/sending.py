@@ -23,7 +23,16 @@ the proof window (PROOF_WINDOW_SECONDS, default 5 minutes), then claims it again
 That is the at-least-once edge: a message the provider accepted but whose every receipt comes later
 than the window goes twice.
 
-Not yet (issue 19): the shared send-rate limiter; batched claims and settlements.
+The account's rate (issue 19 item 5): before its claim, a message takes its parts from the
+account-wide limiter (shared/send_rate.py, windows `RATE#sms-voice#<second>` in the sms table):
+End User Messaging SMS throttles message PARTS per second (MPS) per account and origination
+identity. The rate is MAX_SMS_RATE (template.yaml): pinpoint-sms-voice-v2 exposes no throughput
+through its API (DescribeAccountLimits lists resource counts, DescribeSpendLimits money,
+DescribePhoneNumbers no MPS), so it is configuration; DEFAULT_MAX_SMS_RATE when unset. A wait that
+would pass the handler's deadline raises RateLimitTimeout before anything is claimed: the message
+stays as it was and the queue delivers it again.
+
+Not yet (issue 19): batched claims and settlements.
 """
 
 from __future__ import annotations
@@ -46,10 +55,13 @@ from shared import clock
 from shared.contracts.messaging import SmsSent
 from shared.ids import derived_id
 from shared.observability import logger
+from shared.send_rate import CachedRate, SendRate
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, clean
 
 SUBJECT_WORDS = 60  # characters of the text `sms.sent` carries as its subject
+DEFAULT_MAX_SMS_RATE = 10  # message parts a second when MAX_SMS_RATE is unset (a conservative MPS)
+LIMITER = SendRate("sms-voice", CachedRate("MAX_SMS_RATE", DEFAULT_MAX_SMS_RATE))  # the account's MPS (see the module)
 
 
 class MessageMissing(Exception):
@@ -73,8 +85,9 @@ def proof_window() -> timedelta:
     return timedelta(seconds=load(SmsSettings).proof_window_seconds)
 
 
-def send_queued(body: str) -> None:
-    """Send the message one send-queue message names (see the module)."""
+def send_queued(body: str, deadline: float | None = None) -> None:
+    """Send the message one send-queue message names (see the module); the rate's wait ends by
+    `deadline` (epoch seconds) or raises RateLimitTimeout."""
     named = json.loads(body)
     caller = service_caller(str(named["tenant_id"]), open_tenant=False)
     message_id = str(named["message_id"])
@@ -90,6 +103,7 @@ def send_queued(body: str) -> None:
     elif status != SmsMessageStatus.queued:
         logger.info("message not queued", extra={"message_id": message_id, "status": status})
         return
+    LIMITER.acquire(max(1, int(record.data.get("parts") or 1)), deadline=deadline)  # its parts, within the MPS
     claim = clock.iso(clock.now())
     uow = UnitOfWork()
     attempts = int(record.data.get("attempts") or 0) + 1

@@ -163,7 +163,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     # items held in attributes or variables: the idempotency key's, the send rate's
     ("shared.idempotency.Claim.finish", "save"): PUT,
     ("shared.idempotency.Claim.release", "delete"): (("dynamodb", "DeleteItem", None),),
-    ("services.email.ratelimit._take", "update"): UPDATE,
+    ("shared.send_rate.SendRate.take", "update"): UPDATE,
     # the rotation's client is its caller's (services/email/handlers/link_key_rotation.py)
     ("shared.secrets.rotate_signing_key", "describe_secret"): (("secretsmanager", "DescribeSecret", None),),
     ("shared.secrets.rotate_signing_key", "get_secret_value"): (("secretsmanager", "GetSecretValue", None),),
