@@ -151,6 +151,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.service._filtered_records", "query"): QUERY_AN_INDEX,
     # `kontakt tenant reindex` (an operator's credentials): the model it is given, its by_type index
     ("shared.store.resync", "query"): (("dynamodb", "Query", "by_type"),),
+    ("shared.due.due_keys", "query"): (("dynamodb", "Query", "by_due"),),  # model.by_due.query
     ("shared.store.resync", "update_item"): UPDATE,
     # UnitOfWork stages each write as a lambda on the transaction it commits (per item in IAM)
     ("shared.store.UnitOfWork.save", "save"): PUT,
