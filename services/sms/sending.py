@@ -115,7 +115,9 @@ def send_queued(body: str, deadline: float | None = None) -> None:
     elif status not in (SmsMessageStatus.queued, SmsMessageStatus.waiting):
         logger.info("message not queued", extra={"message_id": message_id, "status": status})
         return
-    if not record.data.get("transactional") and _hold_outside_window(caller, record):
+    # (held: marketing only, and never a message still "sending": its receipt may yet come)
+    held = status != SmsMessageStatus.sending and not record.data.get("transactional")
+    if held and _hold_outside_window(caller, record):
         return
     LIMITER.acquire(max(1, int(record.data.get("parts") or 1)), deadline=deadline)  # its parts, within the MPS
     claim = clock.iso(clock.now())
