@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from services.activities.events import ReminderDue
-from services.activities.store import DUE_SHARDS, Record
+from services.activities.store import Record
 from services.activities.subscriptions import Job, job
 from shared import clock
+from shared.due import due_keys
 from shared.events import Actor, new_event
 from shared.ids import derived_id
 from shared.observability import logger
@@ -94,10 +95,8 @@ def remind(pk: str, sk: str, cutoff: datetime) -> bool:
 
 
 def _due_keys(cutoff: datetime) -> Iterator[Record]:
-    """The keys of every item due by the cutoff, shard by shard (the index holds keys only)."""
-    upto = f"{clock.iso(cutoff)}$"  # `$` sorts after the `#` that follows the time: due == cutoff is in
-    for shard in range(DUE_SHARDS):
-        yield from Record.by_due.query(f"DUE#{shard}", range_key_condition=Record.duesk < upto)
+    """The keys of every item due by the cutoff (shared/due.py)."""
+    return due_keys(Record, cutoff)
 
 
 @job("reminders.sweep")

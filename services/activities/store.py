@@ -19,25 +19,13 @@ it takes part in (sparse indexes):
   to fire; an item leaves the index when its reminder is sent.
 """
 
-import zlib
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.indexes import KeysOnlyProjection
 
+from shared.due import ByDue, due_shard, due_sort_key
 from shared.lookup import IndexedStore, Terms, flag, plain, text_key, values
-from shared.store import ByUpdate, DataItem, Index, clean, gsi, record_key, tenant_key
-
-DUE_SHARDS = 4
-
-
-class ByDue(Index):
-    class Meta:
-        index_name = "by_due"
-        projection = KeysOnlyProjection()
-
-    duepk = UnicodeAttribute(hash_key=True)
-    duesk = UnicodeAttribute(range_key=True)
+from shared.store import ByUpdate, DataItem, clean, gsi, record_key, tenant_key
 
 
 class Record(DataItem):
@@ -85,11 +73,7 @@ class Record(DataItem):
             self.duepk = self.duesk = None
             return
         self.duepk = due_shard(self.pk)
-        self.duesk = f"{due_iso}#{tenant_id}#{self.record_id}"
-
-
-def due_shard(pk: str) -> str:
-    return f"DUE#{zlib.crc32(pk.encode()) % DUE_SHARDS}"
+        self.duesk = due_sort_key(due_iso, tenant_id, self.record_id)
 
 
 def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) -> Record:

@@ -1,6 +1,6 @@
 """The feature modules of the sms service, named once, by the registry each fills.
 
-They register at import: event subscriptions, tenant setting defaults. The registries built on this
+They register at import: event subscriptions, jobs, tenant setting defaults. The registries built on this
 list (`subscriptions.REGISTRY`, `service.DEFAULTS`) import the modules listed for them the first
 time they are read, so a consumer's batch loads the modules of its events' types only.
 `tests/unit/test_features.py` fails when a module that registers is missing from its registry's list.
@@ -16,5 +16,6 @@ FEATURES = Features(
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
     },
+    jobs=["sweep"],
     defaults=["setup"],
 )

@@ -17,6 +17,8 @@ A status never goes backwards: each update is conditioned on the status it moves
 late TEXT_SUCCESSFUL after TEXT_DELIVERED, or a second final receipt changes nothing; the events'
 ids are derived from the message id (published once). A condition that fails because the message
 moved between the read and the write (the sender settled it) reads it again and decides again.
+A final receipt takes the message out of the sweep's `by_due` (sent + 72 h: "unknown", sweep.py);
+one that comes after the sweep made it "unknown" still wins (unknown -> delivered / failed).
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def _staged(caller: Caller, record: Record, receipt: Receipt) -> UnitOfWork | No
         sending.stage_sent(caller, uow, record, receipt.provider_message_id, receipt.requested_at, then=final)
         logger.info("message settled by its receipt", extra={"message_id": record.record_id})
     elif status in FINAL_FROM and final is not None:
-        sending.stage_fields(uow, record, final, Record.fields["status"].is_in(*FINAL_FROM))
+        undue = record.due_actions(caller.tenant, None)  # out of the sweep's index: nothing left to wait for
+        sending.stage_fields(uow, record, final, Record.fields["status"].is_in(*FINAL_FROM), undue)
     else:
         logger.info(
             "SMS receipt records nothing",

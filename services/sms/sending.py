@@ -23,7 +23,26 @@ the proof window (PROOF_WINDOW_SECONDS, default 5 minutes), then claims it again
 That is the at-least-once edge: a message the provider accepted but whose every receipt comes later
 than the window goes twice.
 
-Not yet (issue 19): the shared send-rate limiter; batched claims and settlements.
+The account's rate (issue 19 item 5): before its claim, a message takes its parts from the
+account-wide limiter (shared/send_rate.py, windows `RATE#sms-voice#<second>` in the sms table):
+End User Messaging SMS throttles message PARTS per second (MPS) per account and origination
+identity. The rate is MAX_SMS_RATE (template.yaml): pinpoint-sms-voice-v2 exposes no throughput
+through its API (DescribeAccountLimits lists resource counts, DescribeSpendLimits money,
+DescribePhoneNumbers no MPS), so it is configuration; DEFAULT_MAX_SMS_RATE when unset. A wait that
+would pass the handler's deadline raises RateLimitTimeout before anything is claimed: the message
+stays as it was and the queue delivers it again.
+
+The tenant's sending window (domain/window.py): a MARKETING message found outside it is held
+instead of claimed: status "waiting", `due_at` = the window's next opening, listed in `by_due` at
+that time (a version-checked write: a concurrent delivery that held or claimed it first wins).
+The jobs' sweep (sweep.py) queues it again when it falls due; the sender then finds it "waiting"
+inside the window and claims it like a queued one (the claim takes it out of `by_due`).
+Transactional messages ignore the window: an OTP or a reminder must not wait until morning.
+
+A message settled "sent" is listed in `by_due` at `sent_at` + RECEIPT_DEADLINE (72 h): the sweep
+makes it "unknown" if no final receipt took it out of the index by then (receipts.py).
+
+Not yet (issue 19): batched claims and settlements.
 """
 
 from __future__ import annotations
@@ -38,6 +57,7 @@ from botocore.exceptions import ClientError
 
 from services.sms import credits
 from services.sms.domain.messages import KIND, SmsMessageStatus
+from services.sms.domain.window import is_open, next_opening
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import setup
@@ -46,10 +66,14 @@ from shared import clock
 from shared.contracts.messaging import SmsSent
 from shared.ids import derived_id
 from shared.observability import logger
+from shared.send_rate import CachedRate, SendRate
 from shared.settings import load
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, clean
 
 SUBJECT_WORDS = 60  # characters of the text `sms.sent` carries as its subject
+DEFAULT_MAX_SMS_RATE = 10  # message parts a second when MAX_SMS_RATE is unset (a conservative MPS)
+RECEIPT_DEADLINE = timedelta(hours=72)  # a sent message without a final receipt by then becomes "unknown"
+LIMITER = SendRate("sms-voice", CachedRate("MAX_SMS_RATE", DEFAULT_MAX_SMS_RATE))  # the account's MPS (see the module)
 
 
 class MessageMissing(Exception):
@@ -73,8 +97,9 @@ def proof_window() -> timedelta:
     return timedelta(seconds=load(SmsSettings).proof_window_seconds)
 
 
-def send_queued(body: str) -> None:
-    """Send the message one send-queue message names (see the module)."""
+def send_queued(body: str, deadline: float | None = None) -> None:
+    """Send the message one send-queue message names (see the module); the rate's wait ends by
+    `deadline` (epoch seconds) or raises RateLimitTimeout."""
     named = json.loads(body)
     caller = service_caller(str(named["tenant_id"]), open_tenant=False)
     message_id = str(named["message_id"])
@@ -87,13 +112,19 @@ def send_queued(body: str) -> None:
         if clock.now() - claimed < proof_window():
             raise ProofPending(f"message {message_id} is claimed and has no receipt yet")
         logger.warning("claimed message without a receipt: sent again", extra={"message_id": message_id})
-    elif status != SmsMessageStatus.queued:
+    elif status not in (SmsMessageStatus.queued, SmsMessageStatus.waiting):
         logger.info("message not queued", extra={"message_id": message_id, "status": status})
         return
+    # (held: marketing only, and never a message still "sending": its receipt may yet come)
+    held = status != SmsMessageStatus.sending and not record.data.get("transactional")
+    if held and _hold_outside_window(caller, record):
+        return
+    LIMITER.acquire(max(1, int(record.data.get("parts") or 1)), deadline=deadline)  # its parts, within the MPS
     claim = clock.iso(clock.now())
     uow = UnitOfWork()
     attempts = int(record.data.get("attempts") or 0) + 1
     claimed_data = {**record.data, "status": SmsMessageStatus.sending.value, "claimed_at": claim, "attempts": attempts}
+    record.set_due(caller.tenant, None)  # a held message leaves the sweep's index with its claim
     caller.store.replace(uow, record, claimed_data)
     try:
         uow.commit()
@@ -119,6 +150,27 @@ def send_queued(body: str) -> None:
     _commit_settlement(uow, message_id)
 
 
+def _hold_outside_window(caller: Caller, record: Record) -> bool:
+    """Hold a message outside the tenant's window until its next opening (see the module); False
+    when the window is open (or there is none). True too when a concurrent delivery wrote first."""
+    window = setup(caller).window
+    now = clock.now()
+    if window is None or is_open(window, now):
+        return False
+    due = clock.iso(next_opening(window, now))
+    if record.data.get("status") == SmsMessageStatus.waiting and record.data.get("due_at") == due:
+        return True  # held already (a second queue message): the sweep sends it
+    record.set_due(caller.tenant, due)
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, {**record.data, "status": SmsMessageStatus.waiting.value, "due_at": due})
+    try:
+        uow.commit()
+    except ConcurrentUpdate:  # another delivery held or claimed it first
+        return True
+    logger.info("message held for the sending window", extra={"message_id": record.record_id, "due_at": due})
+    return True
+
+
 def stage_sent(
     caller: Caller,
     uow: UnitOfWork,
@@ -141,7 +193,8 @@ def stage_sent(
     condition = Record.fields["status"] == SmsMessageStatus.sending.value
     if claim is not None:
         condition &= Record.fields["claimed_at"] == claim
-    stage_fields(uow, record, fields, condition)
+    deadline = None if then else clock.iso(sent_at + RECEIPT_DEADLINE)  # a final receipt ends the wait
+    stage_fields(uow, record, fields, condition, record.due_actions(caller.tenant, deadline))
     uow.save(ProviderMessageItem.of(provider_message_id, caller.tenant, record.record_id))  # inbound.py's lookup
     credits.charge(caller, uow, int(data["credits"]), None, record.record_id)
     event = SmsSent(
@@ -155,10 +208,12 @@ def stage_sent(
     uow.publish(caller.event("sms.sent", event, event_id=derived_id("sms.sent", record.record_id)))
 
 
-def stage_fields(uow: UnitOfWork, record: Record, fields: dict[str, Any], condition: Any) -> None:
-    """The message's `fields` set in `uow` on `condition` alone (its status), not on its version:
-    a condition that fails makes the commit raise Settled."""
-    actions = [Record.fields[name].set(value) for name, value in clean(fields).items()]
+def stage_fields(
+    uow: UnitOfWork, record: Record, fields: dict[str, Any], condition: Any, extra: list[Any] | None = None
+) -> None:
+    """The message's `fields` set in `uow` (with `extra` actions) on `condition` alone (its status),
+    not on its version: a condition that fails makes the commit raise Settled."""
+    actions = [Record.fields[name].set(value) for name, value in clean(fields).items()] + (extra or [])
     uow.update(record, actions, condition=condition, on_conflict=Settled, check_version=False)
     record.data = {**record.data, **fields}
 

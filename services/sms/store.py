@@ -8,15 +8,20 @@ Indexes, each for one access pattern (a new one needs its template.yaml index to
 - `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / id: children of a record (an account's contacts in
                the contacts projection, shared/recipients.py);
 - `by_update`  the kernel's (shared/store.py): the records of `synced_kinds` and their tombstones by
-               the time of their last write, for the lists' `updated_since`.
+               the time of their last write, for the lists' `updated_since`;
+- `by_due`     the kernel's (shared/due.py), across tenants: `DUE#<shard>` / `<due>#<tenant>#<id>`:
+               a message `waiting` for its window's opening, or `sent` until its receipt's deadline
+               (72 h, then `unknown`); the jobs' sweep (sweep.py) acts on what fell due.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
+from shared.due import ByDue, due_shard, due_sort_key
 from shared.store import ByUpdate, DataItem, DataStore, TableItem, gsi, tenant_key
 
 
@@ -27,11 +32,14 @@ class Record(DataItem):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
+    duepk = UnicodeAttribute(null=True)
+    duesk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_contact = gsi("by_contact", 2)
     by_parent = gsi("by_parent", 3)
     by_update = ByUpdate()
+    by_due = ByDue()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
     synced_kinds = frozenset({"ledger_entry"})
@@ -40,6 +48,18 @@ class Record(DataItem):
         """List the record under its contact (or nowhere: the index is sparse)."""
         self.gsi2pk = tenant_key(tenant_id, "CONTACT", contact_id, self.kind.upper()) if contact_id else None
         self.gsi2sk = self.record_id if contact_id else None
+
+    def set_due(self, tenant_id: str, due_iso: str | None) -> None:
+        """List the record in the sweep's `by_due` at `due_iso` (None takes it out)."""
+        self.duepk = due_shard(self.pk) if due_iso else None
+        self.duesk = due_sort_key(due_iso, tenant_id, self.record_id) if due_iso else None
+
+    def due_actions(self, tenant_id: str, due_iso: str | None) -> list[Any]:
+        """The update actions of `set_due` (for a write that updates rather than saves)."""
+        self.set_due(tenant_id, due_iso)
+        if due_iso is None:
+            return [Record.duepk.remove(), Record.duesk.remove()]
+        return [Record.duepk.set(self.duepk), Record.duesk.set(self.duesk)]
 
 
 class BalanceItem(TableItem):

@@ -329,6 +329,16 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "{set:SmsConfigurationSet}"}),
         ],
     ),
+    "SmsJobsFunction": (  # the sweep: held messages back on the send queue, its own table
+        [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],
+        [
+            _put("{table:EmailTable}"),
+            _publish("{bus:EventBus}"),
+            SECRET,
+            _send("{queue:EmailSendQueue}"),
+            ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "{set:SmsConfigurationSet}"}),
+        ],
+    ),
     "SmsConsumerFunction": (
         [_put("{table:SmsTable}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],

@@ -151,6 +151,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.service._filtered_records", "query"): QUERY_AN_INDEX,
     # `kontakt tenant reindex` (an operator's credentials): the model it is given, its by_type index
     ("shared.store.resync", "query"): (("dynamodb", "Query", "by_type"),),
+    ("shared.due.due_keys", "query"): (("dynamodb", "Query", "by_due"),),  # model.by_due.query
     ("shared.store.resync", "update_item"): UPDATE,
     # UnitOfWork stages each write as a lambda on the transaction it commits (per item in IAM)
     ("shared.store.UnitOfWork.save", "save"): PUT,
@@ -163,7 +164,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     # items held in attributes or variables: the idempotency key's, the send rate's
     ("shared.idempotency.Claim.finish", "save"): PUT,
     ("shared.idempotency.Claim.release", "delete"): (("dynamodb", "DeleteItem", None),),
-    ("services.email.ratelimit._take", "update"): UPDATE,
+    ("shared.send_rate.SendRate.take", "update"): UPDATE,
     # the rotation's client is its caller's (services/email/handlers/link_key_rotation.py)
     ("shared.secrets.rotate_signing_key", "describe_secret"): (("secretsmanager", "DescribeSecret", None),),
     ("shared.secrets.rotate_signing_key", "get_secret_value"): (("secretsmanager", "GetSecretValue", None),),

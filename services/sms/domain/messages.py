@@ -26,6 +26,7 @@ KIND = "message"  # the record kind (services/sms/messages.py writes them; the s
 
 class SmsMessageStatus(StrEnum):
     queued = "queued"
+    waiting = "waiting"  # a marketing message held for the tenant's sending window (`due_at`)
     sending = "sending"
     sent = "sent"
     delivered = "delivered"
@@ -80,4 +81,7 @@ class SmsMessage(BaseModel):
     created_at: datetime
     sent_at: datetime | None = None
     delivered_at: datetime | None = Field(None, description="When the provider reported the message delivered")
+    due_at: datetime | None = Field(
+        None, description="A `waiting` message: when the tenant's sending window opens and it goes"
+    )
     version: int | None = None

@@ -45,7 +45,8 @@ HelpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 
 class SmsWindow(BaseModel):
-    """When messages may go, in the tenant's zone: `start` (inclusive) to `end` (exclusive)."""
+    """When marketing messages may go, in the tenant's zone: `start` (inclusive) to `end` (exclusive);
+    an `end` before the `start` crosses midnight (domain/window.py)."""
 
     model_config = INPUT
 
@@ -55,8 +56,8 @@ class SmsWindow(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> SmsWindow:
-        if self.end <= self.start:
-            raise PydanticCustomError("window_order", "the window's end must be after its start")
+        if self.end == self.start:
+            raise PydanticCustomError("window_empty", "the window's end must differ from its start")
         return self
 
 
@@ -72,7 +73,11 @@ class SmsSetup(BaseModel):
         False, description="Replace typographic quotes, dashes and spaces with GSM-7 look-alikes when that avoids UCS-2"
     )
     max_parts: int = Field(6, ge=1, le=MAX_PARTS, description="The most parts one message may take")
-    window: SmsWindow | None = Field(None, description="When messages may go; outside it they wait for the next window")
+    window: SmsWindow | None = Field(
+        None,
+        description="When marketing messages may go (wall-clock time in `time_zone`; an `end` before the `start` "
+        "crosses midnight); outside it they wait for its next opening. Transactional messages ignore it",
+    )
     opt_out_keywords: list[str] = Field(default_factory=lambda: ["LOPETA", "STOPP"])
     opt_in_keywords: list[str] = Field(default_factory=lambda: ["ALOITA"])
     help_keywords: list[str] = Field(default_factory=lambda: ["APUA", "HJÄLP"])

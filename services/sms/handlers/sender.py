@@ -1,5 +1,9 @@
 """Sends the messages queued on the SMS send queue (services/sms/sending.py), reporting each SQS
-message that failed alone so the queue retries only it."""
+message that failed alone so the queue retries only it.
+
+The account's send rate may make a message wait (shared/send_rate.py); the wait ends
+SEND_RESERVE_SECONDS before the function's timeout, and the messages still waiting are given
+back to the queue unclaimed rather than killed mid-wait."""
 
 from typing import Any
 
@@ -7,14 +11,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.sms.sending import send_queued
 from services.sms.settings import SmsSettings
+from shared import clock
 from shared.batch import SQSRecord, partial_response
 from shared.entry import entry
 
+SEND_RESERVE_SECONDS = 10.0  # after the wait: one SendTextMessage and the settlement's transaction
 
-def _send(record: SQSRecord) -> None:
-    send_queued(record.body)
+
+def deadline(context: Any) -> float | None:
+    """The moment (epoch seconds) the batch stops waiting for the send rate."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return clock.epoch() + remaining() / 1000 - SEND_RESERVE_SECONDS if callable(remaining) else None
 
 
 @entry(SmsSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return partial_response(event, _send)
+    ends = deadline(context)
+
+    def send(record: SQSRecord) -> None:
+        send_queued(record.body, ends)
+
+    # a batch whose every message must wait (the rate, a proof) is a partial failure too, not an error
+    return partial_response(event, send, raise_on_entire_batch_failure=False)

@@ -1,0 +1,92 @@
+"""The sms jobs' sweep [issue 19 items 3 and 5]: every minute a schedule puts `sms.sweep` on the
+jobs queue; the sweep reads the `by_due` index (shared/due.py) up to the firing's time and, per
+message that fell due:
+
+- "waiting" (held for the tenant's sending window, sending.py): puts it back on the send queue,
+  THEN marks it "queued" and takes it out of the index, conditioned on it still being "waiting"
+  with the due time read. A crash between the two leaves it "waiting" in the index: the next sweep
+  queues it again, and the sender's version-checked claim sends it once whatever number of queue
+  messages name it (the sender claims a "waiting" message inside its window like a queued one).
+  A message the sender claimed meanwhile fails the condition: nothing more to do;
+- "sent" with no final receipt by `sent_at` + 72 h (sending.RECEIPT_DEADLINE): "unknown" with
+  `unknown_at`, out of the index, conditioned on it still being "sent", so a receipt that lands
+  first wins; one that lands later moves "unknown" on to delivered / failed (receipts.py);
+- anything else (a receipt or a claim got there first, the write that left the index lost): only
+  taken out of the index, on the status read.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from services.sms import messages, sending
+from services.sms.domain.messages import SmsMessageStatus
+from services.sms.store import Record
+from services.sms.subscriptions import job
+from shared import clock
+from shared.due import due_keys
+from shared.observability import logger
+from shared.store import UnitOfWork
+from shared.subscriptions import Job
+
+SWEEP_BUDGET_SECONDS = 90  # the jobs function times out at 120 s; what is left waits a minute
+WAITING, SENT = SmsMessageStatus.waiting.value, SmsMessageStatus.sent.value
+
+
+def cutoff_of(current: Job, now: datetime) -> datetime:
+    """What fell due by the firing's scheduled time, or by now if the job runs late."""
+    if not current.scheduled_time:
+        return now
+    return max(datetime.fromisoformat(current.scheduled_time), now)
+
+
+@job("sms.sweep")
+def sweep(current: Job) -> None:
+    """Act on every message due by the cutoff; one that fails stays in the index for the next sweep."""
+    cutoff = cutoff_of(current, clock.now())
+    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
+    done: dict[str, int] = {}
+    failed = 0
+    for key in due_keys(Record, cutoff):
+        if time.monotonic() > deadline:
+            break
+        try:
+            outcome = act(key.pk, key.sk, cutoff)
+            done[outcome] = done.get(outcome, 0) + 1
+        except Exception:  # one bad item must not hold back the others
+            failed += 1
+            logger.exception("sms sweep item failed", extra={"pk": key.pk})
+    logger.info("sms swept", extra={"cutoff": clock.iso(cutoff), **done, "failed": failed})
+
+
+def act(pk: str, sk: str, cutoff: datetime) -> str:
+    """What the sweep does to one due message (see the module); returns what it did."""
+    try:
+        record = Record.get(pk, sk, consistent_read=True)
+    except Record.DoesNotExist:
+        return "gone"
+    if not record.duesk:
+        return "gone"
+    due_iso, tenant, _ = record.duesk.split("#", 2)
+    if datetime.fromisoformat(due_iso) > cutoff:
+        return "later"  # moved later since the index was read
+    status = str(record.data.get("status"))
+    read = (Record.fields["status"] == status) & (Record.duesk == record.duesk)
+    if status == WAITING:
+        messages.enqueue(tenant, record.record_id)  # first: a crash before the mark queues it again
+        fields: dict[str, Any] = {"status": SmsMessageStatus.queued.value}
+        outcome = "queued"
+    elif status == SENT:
+        fields = {"status": SmsMessageStatus.unknown.value, "unknown_at": clock.iso(clock.now())}
+        outcome = "unknown"
+    else:
+        fields, outcome = {}, "unlisted"
+    uow = UnitOfWork()
+    sending.stage_fields(uow, record, fields, read, record.due_actions(tenant, None))
+    try:
+        uow.commit()
+    except sending.Settled:  # the sender claimed it, or its receipt came, since the read
+        return "settled"
+    return outcome

@@ -1,0 +1,338 @@
+"""The SMS sender against the emulator, in-process: the account-wide send rate (message parts a
+second, shared/send_rate.py) spreads a batch larger than the rate over several one-second windows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from infra.emulator import Emulator
+from shared.ids import new_id
+from tests.integration.conftest import sqs_event
+from tests.kernel_clock import KernelClock
+
+QUEUE_ARN = "arn:aws:sqs:eu-north-1:123456789012:kontakt-it-sms-send"
+
+
+@pytest.fixture
+def sender(lambda_env: Any, aws: Emulator) -> Any:
+    """The sender function's environment; its cached AWS client made afresh for this emulator."""
+    context = lambda_env("SmsSenderFunction")
+    from services.sms import sending
+
+    sending._sms.cache_clear()
+    return context
+
+
+def queued(tenant: str, count: int, parts: int = 1) -> list[str]:
+    """`count` messages of `parts` parts queued for the sender, as POST /sms/messages leaves them."""
+    from services.sms.domain.messages import KIND
+    from services.sms.service import service_caller
+    from shared import clock
+    from shared.store import UnitOfWork
+
+    caller = service_caller(tenant, open_tenant=False)
+    ids = [new_id() for _ in range(count)]
+    uow = UnitOfWork()
+    for i, message_id in enumerate(ids):
+        data = {
+            "contact_id": f"c{i}",
+            "number_field": "mobile",
+            "to": f"+3584012345{i:02d}",
+            "text": "Hei" * (60 * (parts - 1) + 1),
+            "encoding": "gsm7",
+            "parts": parts,
+            "credits": parts,
+            "status": "queued",
+            "transactional": False,
+            "created_by": "u1",
+            "created_at": clock.iso(clock.now()),
+        }
+        caller.store.add(uow, caller.store.new(tenant, KIND, message_id, data))
+    uow.commit()
+    return ids
+
+
+def statuses(tenant: str, ids: list[str]) -> Counter[str]:
+    from services.sms.service import service_caller
+
+    records = service_caller(tenant, open_tenant=False).store.get_many(tenant, "message", ids)
+    return Counter(str(r.data["status"]) for r in records.values())
+
+
+def bodies(tenant: str, ids: list[str]) -> list[dict[str, Any]]:
+    return [{"tenant_id": tenant, "message_id": m} for m in ids]
+
+
+@pytest.mark.parametrize(("rate", "count", "parts", "windows"), [(3, 7, 1, [3, 3, 1]), (4, 3, 2, [4, 2])])
+def test_a_batch_larger_than_the_rate_takes_its_parts_over_several_seconds(
+    sender: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    kernel_clock: KernelClock,
+    rate: int,
+    count: int,
+    parts: int,
+    windows: list[int],
+) -> None:
+    """With MAX_SMS_RATE=N parts a second, a batch of more than N parts takes one window per N
+    parts: every message sent, no second over the rate, the sender waiting for each next second."""
+    from services.sms.handlers.sender import handler
+    from services.sms.sending import LIMITER
+
+    monkeypatch.setenv("MAX_SMS_RATE", str(rate))
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, count, parts)
+    first = int(kernel_clock.epoch())
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert statuses(tenant, ids) == {"sent": count}
+    taken = [LIMITER.taken(window) for window in range(first, first + len(windows) + 1)]
+    assert taken == [*windows, 0], taken
+    assert len(kernel_clock.slept) == len(windows) - 1  # it waited once for each next second
+
+
+def test_a_wait_past_the_deadline_gives_the_messages_back_unclaimed(
+    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+) -> None:
+    """Every second is taken (another sender) until after the function would time out: each
+    message fails back to the queue still `queued` (not claimed), nothing sent, no second over the rate."""
+    from services.sms.handlers import sender as sender_handler
+    from services.sms.sending import LIMITER
+
+    monkeypatch.setenv("MAX_SMS_RATE", "2")
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, 3)
+    event = sqs_event(bodies(tenant, ids), QUEUE_ARN)
+    start = kernel_clock.epoch()
+    ends = start + 1.0 + sender_handler.SEND_RESERVE_SECONDS
+    monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - kernel_clock.epoch()) * 1000)
+    busy = range(int(start), int(start) + 3)
+    for window in busy:
+        LIMITER.take(window, 2, 2)
+    result = sender_handler.handler(event, sender)
+    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}
+    assert statuses(tenant, ids) == {"queued": 3}
+    assert kernel_clock.epoch() <= start + 1.0
+    assert [LIMITER.taken(window) for window in busy] == [2, 2, 2]
+
+
+# ----------------------------------------------------------------------------- the jobs' sweep
+
+
+def send_queue_bodies(aws: Emulator, tenant: str) -> list[dict[str, Any]]:
+    """The send-queue messages naming `tenant`'s messages, taken off the queue (as the sender's
+    event source would); others' are left alone."""
+    import json
+
+    from services.sms.settings import SmsSettings
+    from shared.settings import load
+
+    sqs, url = aws.client("sqs"), load(SmsSettings).send_queue_url
+    found: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []):
+        mine = [m for m in batch if json.loads(m["Body"]).get("tenant_id") == tenant]
+        for message in mine:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if len(mine) < len(batch):
+            break
+    return found
+
+
+def run_sweep(lambda_env: Any, scheduled: float) -> None:
+    """The jobs function given `sms.sweep` as the minute schedule puts it on its queue."""
+    from datetime import UTC, datetime
+
+    from services.sms.handlers.jobs import handler
+
+    context = lambda_env("SmsJobsFunction")
+    moment = datetime.fromtimestamp(scheduled, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = sqs_event([{"job": "sms.sweep", "scheduled_time": moment}], "arn:aws:sqs:eu-north-1:1:kontakt-it-sms-jobs")
+    assert handler(event, context) == {"batchItemFailures": []}
+
+
+def message(tenant: str, message_id: str) -> dict[str, Any]:
+    from services.sms.service import service_caller
+
+    record = service_caller(tenant, open_tenant=False).store.get(tenant, "message", message_id)
+    assert record is not None
+    return {**record.data, "in_sweep": record.duesk is not None}
+
+
+def helsinki_evening(kernel_clock: KernelClock) -> float:
+    """Moves the kernel's clock to the next 22:00 in Helsinki; returns the next 09:00 (epoch)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Helsinki")
+    now = kernel_clock.now().astimezone(zone)
+    evening = now.replace(hour=22, minute=0, second=0, microsecond=0)
+    evening += timedelta(days=1) if evening <= now else timedelta(0)
+    kernel_clock.advance(evening.timestamp() - kernel_clock.epoch())
+    return (evening + timedelta(hours=11)).timestamp()
+
+
+def with_window(tenant: str) -> None:
+    from datetime import time
+
+    from services.sms.domain.setup import SmsSetupUpdate, SmsWindow
+    from services.sms.service import service_caller
+    from services.sms.setup import update_setup
+
+    update_setup(service_caller(tenant), SmsSetupUpdate(window=SmsWindow(start=time(9), end=time(20))))
+
+
+def test_a_marketing_message_outside_the_window_waits_for_its_opening_a_transactional_one_does_not(
+    sender: Any, aws: Emulator, lambda_env: Any, kernel_clock: KernelClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.sms.handlers.sender import handler
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")
+    tenant = f"t-{new_id()}"
+    with_window(tenant)
+    opening = helsinki_evening(kernel_clock)  # 22:00: the 09-20 window is shut
+    marketing, transactional = queued(tenant, 2)
+    _set(tenant, transactional, transactional=True)  # an OTP or a reminder: not held
+    assert handler(sqs_event(bodies(tenant, [marketing, transactional]), QUEUE_ARN), sender) == {
+        "batchItemFailures": []
+    }
+    held = message(tenant, marketing)
+    assert (held["status"], held["due_at"], held["in_sweep"]) == ("waiting", _iso(opening), True)
+    assert message(tenant, transactional)["status"] == "sent"
+
+    run_sweep(lambda_env, opening - 60)  # 08:59: not yet
+    assert message(tenant, marketing)["status"] == "waiting" and send_queue_bodies(aws, tenant) == []
+
+    kernel_clock.advance(opening + 30 - kernel_clock.epoch())  # 09:00:30, the sweep of 09:00
+    run_sweep(lambda_env, opening)
+    assert (message(tenant, marketing)["status"], message(tenant, marketing)["in_sweep"]) == ("queued", False)
+    again = send_queue_bodies(aws, tenant)
+    assert again == [{"tenant_id": tenant, "message_id": marketing}]
+    lambda_env("SmsSenderFunction")
+    assert handler(sqs_event(again, QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert message(tenant, marketing)["status"] == "sent"
+
+
+def test_a_sweep_that_fails_between_queueing_and_marking_loses_nothing_and_sends_once(
+    sender: Any,
+    aws: Emulator,
+    lambda_env: Any,
+    kernel_clock: KernelClock,
+    monkeypatch: pytest.MonkeyPatch,
+    sent_texts: list[str],
+) -> None:
+    """The first sweep queues the held message and dies before marking it: the message stays
+    `waiting` in the index, the next sweep queues it again; of the two queue messages the sender
+    sends one, and a third sweep finds nothing."""
+    from services.sms import sweep
+    from services.sms.handlers.sender import handler
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")
+    tenant = f"t-{new_id()}"
+    with_window(tenant)
+    opening = helsinki_evening(kernel_clock)
+    [held] = queued(tenant, 1)
+    handler(sqs_event(bodies(tenant, [held]), QUEUE_ARN), sender)
+    assert message(tenant, held)["status"] == "waiting"
+    kernel_clock.advance(opening + 30 - kernel_clock.epoch())
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed between queueing and marking")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sweep.sending, "stage_fields", crash)
+        run_sweep(lambda_env, opening)  # the item fails alone (logged); the job itself succeeds
+    assert (message(tenant, held)["status"], message(tenant, held)["in_sweep"]) == ("waiting", True)
+    run_sweep(lambda_env, opening + 60)
+    run_sweep(lambda_env, opening + 120)  # out of the index by now: queues nothing more
+    queue = send_queue_bodies(aws, tenant)
+    assert queue == [{"tenant_id": tenant, "message_id": held}] * 2
+    lambda_env("SmsSenderFunction")
+    sent_texts.clear()
+    for body in queue:  # two deliveries, one after the other (as SQS would)
+        assert handler(sqs_event([body], QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert message(tenant, held)["status"] == "sent"
+    assert len(sent_texts) == 1
+
+
+def test_a_sent_message_without_a_receipt_for_72_hours_becomes_unknown_a_late_receipt_still_wins(
+    sender: Any, lambda_env: Any, kernel_clock: KernelClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.sms.domain.receipts import Receipt
+    from services.sms.handlers.sender import handler
+    from services.sms.receipts import apply
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")
+    tenant = f"t-{new_id()}"
+    silent, answered = queued(tenant, 2)
+    sent_at = kernel_clock.epoch()
+    assert handler(sqs_event(bodies(tenant, [silent, answered]), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert message(tenant, silent)["in_sweep"] and message(tenant, answered)["in_sweep"]
+
+    def receipt(message_id: str, event_type: str = "TEXT_DELIVERED") -> Receipt:
+        record = message(tenant, message_id)
+        return Receipt(
+            tenant_id=tenant,
+            message_id=message_id,
+            event_type=event_type,
+            provider_message_id=str(record["provider_message_id"]),
+            reason=event_type,
+            at=kernel_clock.now(),
+            requested_at=kernel_clock.now(),
+        )
+
+    kernel_clock.advance(3600)
+    apply(receipt(answered))  # delivered within the 72 hours: out of the sweep
+    assert (message(tenant, answered)["status"], message(tenant, answered)["in_sweep"]) == ("delivered", False)
+
+    kernel_clock.advance(sent_at + 71 * 3600 - kernel_clock.epoch())
+    run_sweep(lambda_env, kernel_clock.epoch())
+    assert message(tenant, silent)["status"] == "sent"  # 71 h: still waiting for its receipt
+
+    kernel_clock.advance(sent_at + 72 * 3600 + 60 - kernel_clock.epoch())
+    run_sweep(lambda_env, kernel_clock.epoch())
+    run_sweep(lambda_env, kernel_clock.epoch())  # a second firing changes nothing
+    gone = message(tenant, silent)
+    assert (gone["status"], gone["in_sweep"], gone["unknown_at"]) == ("unknown", False, _iso(kernel_clock.epoch()))
+    assert message(tenant, answered)["status"] == "delivered"
+
+    apply(receipt(silent))  # the receipt comes after all: the provider's word wins over "unknown"
+    assert message(tenant, silent)["status"] == "delivered"
+
+
+@pytest.fixture
+def sent_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The destination of every SendTextMessage the sender makes."""
+    from services.sms import sending
+
+    sent: list[str] = []
+    client = sending._sms()
+    original = client.send_text_message
+
+    def counted(**params: Any) -> Any:
+        sent.append(params["DestinationPhoneNumber"])
+        return original(**params)
+
+    monkeypatch.setattr(client, "send_text_message", counted)
+    return sent
+
+
+def _set(tenant: str, message_id: str, **fields: Any) -> None:
+    from services.sms.service import service_caller
+    from shared.store import UnitOfWork
+
+    caller = service_caller(tenant, open_tenant=False)
+    record = caller.store.get(tenant, "message", message_id)
+    assert record is not None
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, {**record.data, **fields})
+    uow.commit()
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    from shared import clock
+
+    return clock.iso(datetime.fromtimestamp(epoch, UTC))
