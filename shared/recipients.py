@@ -21,6 +21,8 @@ directory's `open_modules`, heard from `tenant.access_changed` and kept as the `
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -48,6 +50,7 @@ RECIPIENT = "recipient"
 ACCOUNT = "recipient_account"
 ACCESS = "access"  # the directory's open modules for the tenant, as `tenant.access_changed` told them
 MAX_BATCH = 99  # rows per transaction when an account's change reaches its contacts
+INDEX_KEYS = ("gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")  # the row's keys `_place` sets (by_parent, a service's own)
 
 
 def access_default() -> dict[str, Any]:
@@ -97,11 +100,21 @@ def contacts_of_pk(tenant: str, account_id: str) -> str:
 class Recipients(Generic[R]):
     """The projection over one service's store; a service subscribes its `handlers()`."""
 
-    def __init__(self, store: DataStore[R], rules: RowRules, index: Callable[[R, str], None] | None = None) -> None:
-        """`index(row, tenant)`: sets a service's own index keys on a contact's row at each write."""
+    def __init__(
+        self,
+        store: DataStore[R],
+        rules: RowRules,
+        index: Callable[[R, str], None] | None = None,
+        companions: Callable[[UnitOfWork, R, str], None] | None = None,
+    ) -> None:
+        """`index(row, tenant)`: sets a service's own index keys on a contact's row at each write.
+        `companions(uow, row, tenant)`: stages the service's own records that follow a contact's row
+        (a second index entry, say: a row has one key per index) in the row's transaction, at most
+        one write a row (so an account's change carries half as many rows a transaction)."""
         self.store = store
         self.rules = rules
         self.index = index
+        self.companions = companions
 
     # ------------------------------------------------------------------ reads
 
@@ -160,16 +173,55 @@ class Recipients(Generic[R]):
         run_with_retries(attempt)
 
     def _stage(self, uow: UnitOfWork, row: R | None, tenant: str, kind: str, row_id: str, data: dict[str, Any]) -> None:
+        new = row is None
         if row is None:
             row = self.store.new(tenant, kind, row_id, data)
-            if kind == RECIPIENT:
-                self._place(row, tenant)
-            self.store.add(uow, row)
-            return
-        row.data = data
+        else:
+            row.data = data
         if kind == RECIPIENT:
             self._place(row, tenant)
-        uow.save(row)
+            if self.companions is not None:
+                self.companions(uow, row, tenant)
+        if new:
+            self.store.add(uow, row)
+        else:
+            uow.save(row)
+
+    def reindex(self, tenant: str, after: str | None = None, deadline: float | None = None) -> tuple[int, str | None]:
+        """Place the tenant's contact rows again (index keys and companions), in id order from the
+        one after `after`, writing only the rows whose keys, data or companions differ: for rows
+        projected before an index existed. Safe to run again and beside the consumer (each write is
+        version-guarded and retried). Stops at `deadline` (time.monotonic()). Returns the rows
+        written and the last row id placed when it stopped early (None: every row is placed)."""
+        model: Any = self.store.model
+        condition = model.gsi1sk > after if after else None
+        written = 0
+        for row in model.by_type.query(tenant_key(tenant, RECIPIENT.upper()), range_key_condition=condition):
+            if deadline is not None and time.monotonic() > deadline:
+                return written, after
+            read: list[R] = [row]  # the row as the index holds it (ALL projected); read again on a retry
+
+            def attempt(read: list[R] = read, row_id: str = row.record_id) -> bool:
+                return self._replace(tenant, read.pop() if read else self.store.get(tenant, RECIPIENT, row_id))
+
+            written += int(run_with_retries(attempt))
+            after = row.record_id
+        return written, None
+
+    def _replace(self, tenant: str, row: R | None) -> bool:
+        if row is None:
+            return False
+        before = ([getattr(row, name, None) for name in INDEX_KEYS], copy.deepcopy(row.data))
+        uow = UnitOfWork()
+        self._place(row, tenant)
+        if self.companions is not None:
+            self.companions(uow, row, tenant)
+        if ([getattr(row, name, None) for name in INDEX_KEYS], row.data) != before:
+            uow.save(row)
+        if not len(uow):
+            return False
+        uow.commit()
+        return True
 
     def contact_changed(self, tenant: str, record: dict[str, Any], contact_id: str) -> None:
         rules, model = self.rules, self.store.model
@@ -214,7 +266,7 @@ class Recipients(Generic[R]):
         index = self.store.model.by_parent  # type: ignore[attr-defined]
         for row in index.query(contacts_of_pk(tenant, account_id), page_size=100):
             batch.append(row.record_id)
-            if len(batch) == MAX_BATCH:
+            if len(batch) == (MAX_BATCH if self.companions is None else MAX_BATCH // 2):
                 changed += self._spread_batch(tenant, account_id, account.data, batch)
                 batch = []
         return changed + (self._spread_batch(tenant, account_id, account.data, batch) if batch else 0)
