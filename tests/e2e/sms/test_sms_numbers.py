@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra import devpage
 from infra.runtime import LocalRuntime
 from shared.store import record_key
 from tests.e2e.conftest import Api
@@ -100,3 +101,25 @@ def test_rows_projected_before_the_index_are_indexed_before_the_first_lookup(
         TableName=table, Key={"pk": {"S": record_key(tenant, "recipient", dora)}, "sk": {"S": "RECIPIENT"}}
     )["Item"]
     assert again["version"] == version
+
+
+def test_the_local_console_lists_inbound_messages_and_opt_outs(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    ready(admin, 5)
+    raw, number = mobile()
+    eero = person(admin, stack, mobile=raw)
+    sent_to(stack, admin, eero, number)
+    reply(stack, number, "Soitan illalla.")
+    inbound_of(admin, stack, number, "Soitan illalla.")
+    reply(stack, number, "STOP")
+    assert settle(stack, lambda: any(o["id"] == number for o in walk(admin, "/sms/opt-outs")))
+
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "sms-inbound"]
+    assert panel["title"] == "Inbound SMS and opt-outs", panel
+    inbound = [m for m in panel["data"]["inbound"] if m["tenant"] == tenant]
+    assert [(m["from"], m["text"], m["contact"]) for m in inbound] == [(number, "Soitan illalla.", eero)]
+    opted = [o for o in panel["data"]["opt_outs"] if o["tenant"] == tenant]
+    assert [(o["number"], o["keyword"], o["contact"]) for o in opted] == [(number, "STOP", eero)]
+    reply(stack, number, "START")  # opted back in: no longer listed
+    assert settle(stack, lambda: not any(o["id"] == number for o in walk(admin, "/sms/opt-outs")))
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "sms-inbound"]
+    assert [o for o in panel["data"]["opt_outs"] if o["tenant"] == tenant] == []
