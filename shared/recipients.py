@@ -129,12 +129,15 @@ class Recipients(Generic[R]):
         return row.data
 
     def hidden_from(self, caller: ContactViewer, contact_ids: list[str]) -> set[str]:
-        """The ids among `contact_ids` of contacts the caller may not see (BatchGet, 100 keys a call)."""
+        """The ids among `contact_ids` of contacts the caller may not see (BatchGet, 100 keys a call):
+        a deleted or erased contact is seen only by a caller who sees every contact (its owner is
+        no longer known, so deleting a contact must not open its records to every user). A contact
+        the projection has not heard of is not hidden."""
         if caller.sees_every_contact or not contact_ids:
             return set()
         hidden: set[str] = set()
         for contact_id, row in self.rows_of(caller.tenant, contact_ids).items():
-            if "contact" in row.data and not caller.sees_contact(row.data["contact"]):
+            if row.data.get("gone") or ("contact" in row.data and not caller.sees_contact(row.data["contact"])):
                 hidden.add(contact_id)
         return hidden
 
