@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from contextlib import suppress
+from contextvars import ContextVar
 from typing import Any
 
 from services.sms.domain.numbers import read_number
@@ -41,15 +42,17 @@ PHONE_INDEX = "phone_index"  # the row's note of what its companion holds ("" no
 MARKER = "number_index"  # the tenant's record saying which number index its rows have (id MARKER)
 NUMBER_INDEX_VERSION = 2  # 1: the mobile number only; 2: mobile and phone
 REINDEX_SECONDS = 10.0  # what one lookup spends placing old rows at most (then the next goes on)
-_countries: dict[str, str] | None = None  # the tenants' default countries while reindexing
+# The tenants' default countries while reindexing (read once, not once a row)
+_countries: ContextVar[dict[str, str] | None] = ContextVar("sms_reindex_countries", default=None)
 
 
 def _country(tenant: str) -> str:
-    if _countries is not None and tenant in _countries:
-        return _countries[tenant]
+    known = _countries.get()
+    if known is not None and tenant in known:
+        return known[tenant]
     country = setup(service_caller(tenant, open_tenant=False)).default_country
-    if _countries is not None:
-        _countries[tenant] = country
+    if known is not None:
+        known[tenant] = country
     return country
 
 
@@ -104,18 +107,17 @@ def ensure_indexed(tenant: str) -> None:
     """Place the tenant's rows projected before the current number index, once: each lookup spends
     at most REINDEX_SECONDS and the next goes on from where it stopped (the tenant's `number_index`
     record holds the version done and, while unfinished, the last row placed)."""
-    global _countries
     store = PROJECTION.store
     marker = store.get(tenant, MARKER, MARKER)
     held: dict[str, Any] = marker.data if marker else {}
     if held.get("version", 1) >= NUMBER_INDEX_VERSION and not held.get("after"):
         return
     after = held.get("after") if held.get("version") == NUMBER_INDEX_VERSION else None
-    _countries = {}
+    token = _countries.set({})
     try:
         written, stopped = PROJECTION.reindex(tenant, after, deadline=time.monotonic() + REINDEX_SECONDS)
     finally:
-        _countries = None
+        _countries.reset(token)
     data = {"version": NUMBER_INDEX_VERSION, "after": stopped, "at": clock.iso(clock.now())}
     uow = UnitOfWork()
     if marker is None:

@@ -136,3 +136,22 @@ def test_a_request_acting_for_a_user_reaches_their_contacts(admin: Api, stack: L
     message = user.get(f"/sms/messages/{message_id}").json()
     assert message["created_by"] == "user-1" and message["status"] in ("queued", "sending", "sent", "delivered")
     assert settle(stack, lambda: provider_sent(stack, tenant) == [message_id])
+
+
+def test_a_requested_sms_the_handset_never_gets_is_answered_with_its_request_id(
+    admin: Api, stack: LocalRuntime, tenant: str
+) -> None:
+    ready(admin, 5)
+    unreachable = contact(admin, stack, mobile="+3584573979111")  # AWS's failing simulator number for Finland
+    envelope = request(tenant, unreachable)
+    put_envelope(stack, envelope)
+    message_id = message_id_of(envelope)
+    answered = settle(stack, lambda: failures(stack, tenant).get(envelope["data"]["request_id"]))
+    assert answered, status_of(admin, message_id)
+    assert (answered["message_id"], answered["status"], answered["receipt"]) == (
+        message_id,
+        "failed",
+        "TEXT_UNREACHABLE",
+    )
+    assert provider_sent(stack, tenant) == [message_id]  # it was sent: the parts stay charged
+    assert admin.get(f"/sms/messages/{message_id}").json()["reason"] == answered["reason"]
