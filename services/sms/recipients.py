@@ -107,15 +107,25 @@ def ensure_indexed(tenant: str) -> None:
     """Place the tenant's rows projected before the current number index, once: each lookup spends
     at most REINDEX_SECONDS and the next goes on from where it stopped (the tenant's `number_index`
     record holds the version done and, while unfinished, the last row placed)."""
-    store = PROJECTION.store
-    marker = store.get(tenant, MARKER, MARKER)
+    marker = PROJECTION.store.get(tenant, MARKER, MARKER)
     held: dict[str, Any] = marker.data if marker else {}
     if held.get("version", 1) >= NUMBER_INDEX_VERSION and not held.get("after"):
         return
+    reindex_numbers(tenant, REINDEX_SECONDS)
+
+
+def reindex_numbers(tenant: str, seconds: float | None = None) -> int:
+    """Place the tenant's rows for the current number index: from where an unfinished run stopped,
+    else from the first row; with `seconds`, for that long at most. Notes how far it got in the
+    tenant's `number_index` record; returns the rows written (`kontakt tenant reindex` runs it whole)."""
+    store = PROJECTION.store
+    marker = store.get(tenant, MARKER, MARKER)
+    held: dict[str, Any] = marker.data if marker else {}
     after = held.get("after") if held.get("version") == NUMBER_INDEX_VERSION else None
     token = _countries.set({})
     try:
-        written, stopped = PROJECTION.reindex(tenant, after, deadline=time.monotonic() + REINDEX_SECONDS)
+        deadline = time.monotonic() + seconds if seconds is not None else None
+        written, stopped = PROJECTION.reindex(tenant, after, deadline=deadline)
     finally:
         _countries.reset(token)
     data = {"version": NUMBER_INDEX_VERSION, "after": stopped, "at": clock.iso(clock.now())}
@@ -124,9 +134,10 @@ def ensure_indexed(tenant: str) -> None:
         store.add(uow, store.new(tenant, MARKER, MARKER, data))
     else:
         store.replace(uow, marker, data)
-    with suppress(ConcurrentUpdate):  # a concurrent lookup placed the same rows and wrote it
+    with suppress(ConcurrentUpdate):  # a concurrent run placed the same rows and wrote it
         uow.commit()
     logger.info("number index", extra={"tenant_id": tenant, "rows_written": written, "finished": stopped is None})
+    return written
 
 
 PROJECTION: Recipients[Record] = Recipients(SmsStore(), RULES, _by_number, _phone_companion)
