@@ -9,6 +9,9 @@ transaction, so concurrent sends never take the balance below zero and a refused
 nothing; then the message goes on the send queue (`{tenant_id, message_id}`). Indexes: `by_type`
 `T#<t>#MESSAGE` / `<created_at>#<id>` (the tenant's messages by time), `by_contact`
 `T#<t>#CONTACT#<id>#MESSAGE` / `<created_at>#<id>` (the contact's SMS history).
+
+The checks (`check`) and the record with its reservation (`stage`) are shared with
+`sms.send_requested` (requests.py), which records a refusal instead of answering it.
 """
 
 from __future__ import annotations
