@@ -193,38 +193,48 @@ class Recipients(Generic[R]):
     def reindex(self, tenant: str, after: str | None = None, deadline: float | None = None) -> tuple[int, str | None]:
         """Place the tenant's contact rows again (index keys and companions), in id order from the
         one after `after`, writing only the rows whose keys, data or companions differ: for rows
-        projected before an index existed. Safe to run again and beside the consumer (each write is
-        version-guarded and retried). Stops at `deadline` (time.monotonic()). Returns the rows
-        written and the last row id placed when it stopped early (None: every row is placed)."""
+        projected before an index existed. One transaction per batch of rows (as an account's
+        change is carried), each row version-guarded, a batch retried on a concurrent write (read
+        again), so it is safe to run again and beside the consumer. Stops after the batch that
+        passes `deadline` (time.monotonic()). Returns the rows written and the last row id placed
+        when it stopped early (None: every row is placed)."""
         model: Any = self.store.model
         condition = model.gsi1sk > after if after else None
+        size = MAX_BATCH if self.companions is None else MAX_BATCH // 2
         written = 0
+        batch: list[R] = []
         for row in model.by_type.query(tenant_key(tenant, RECIPIENT.upper()), range_key_condition=condition):
+            batch.append(row)  # as the index holds it (ALL projected)
+            if len(batch) < size:
+                continue
+            written += self._replace_batch(tenant, batch)
+            after, batch = batch[-1].record_id, []
             if deadline is not None and time.monotonic() > deadline:
                 return written, after
-            read: list[R] = [row]  # the row as the index holds it (ALL projected); read again on a retry
+        return written + (self._replace_batch(tenant, batch) if batch else 0), None
 
-            def attempt(read: list[R] = read, row_id: str = row.record_id) -> bool:
-                return self._replace(tenant, read.pop() if read else self.store.get(tenant, RECIPIENT, row_id))
+    def _replace_batch(self, tenant: str, rows: list[R]) -> int:
+        first: list[list[R]] = [rows]
+        ids = [row.record_id for row in rows]
 
-            written += int(run_with_retries(attempt))
-            after = row.record_id
-        return written, None
+        def attempt() -> int:
+            read = first.pop() if first else list(self.store.get_many(tenant, RECIPIENT, ids).values())
+            uow = UnitOfWork()
+            changed = 0
+            for row in read:
+                staged = len(uow)
+                before = ([getattr(row, name, None) for name in INDEX_KEYS], copy.deepcopy(row.data))
+                self._place(row, tenant)
+                if self.companions is not None:
+                    self.companions(uow, row, tenant)
+                if ([getattr(row, name, None) for name in INDEX_KEYS], row.data) != before:
+                    uow.save(row)
+                changed += len(uow) > staged
+            if len(uow):
+                uow.commit()
+            return changed
 
-    def _replace(self, tenant: str, row: R | None) -> bool:
-        if row is None:
-            return False
-        before = ([getattr(row, name, None) for name in INDEX_KEYS], copy.deepcopy(row.data))
-        uow = UnitOfWork()
-        self._place(row, tenant)
-        if self.companions is not None:
-            self.companions(uow, row, tenant)
-        if ([getattr(row, name, None) for name in INDEX_KEYS], row.data) != before:
-            uow.save(row)
-        if not len(uow):
-            return False
-        uow.commit()
-        return True
+        return int(run_with_retries(attempt))
 
     def contact_changed(self, tenant: str, record: dict[str, Any], contact_id: str) -> None:
         rules, model = self.rules, self.store.model
