@@ -232,6 +232,62 @@ _SMS_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty"}, "N
   h.table(["time", "to", "from", "type", "text"], data.map((m) => ({...m, time: h.when(m.time)})))"""
 
 
+def _sms_inbound(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
+    """What the sms service stored of inbound SMS, newest first: the messages (with the contact each
+    was matched to) and the numbers opted out now (an opt-in removes its row). It scans the sms
+    table for those two kinds: a local table is small, and the page asks only while it is open."""
+    shown: dict[str, list[dict[str, Any]]] = {"inbound": [], "opt_outs": []}
+    if runtime.stack is None or "SmsTable" not in runtime.stack.tables:
+        return shown
+    dynamodb = runtime.cached_client("dynamodb")
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=runtime.stack.tables["SmsTable"].name,
+        FilterExpression="kind IN (:inbound, :opt_out)",
+        ExpressionAttributeValues={":inbound": {"S": "inbound"}, ":opt_out": {"S": "opt_out"}},
+        ProjectionExpression="pk, kind, #data",
+        ExpressionAttributeNames={"#data": "data"},
+    )
+    for page in pages:
+        for item in page.get("Items", []):
+            data = {k: next(iter(v.values())) for k, v in item.get("data", {}).get("M", {}).items()}
+            tenant = str(item["pk"]["S"]).split("#")[1]
+            if item["kind"]["S"] == "inbound":
+                shown["inbound"].append(
+                    {
+                        "time": data.get("received_at"),
+                        "tenant": tenant,
+                        "from": data.get("number"),
+                        "text": data.get("text"),
+                        "contact": data.get("contact_id") or "",
+                    }
+                )
+            else:
+                shown["opt_outs"].append(
+                    {
+                        "time": data.get("opted_out_at"),
+                        "tenant": tenant,
+                        "number": data.get("number"),
+                        "keyword": data.get("keyword"),
+                        "contact": data.get("contact_id") or "",
+                    }
+                )
+    for rows in shown.values():
+        rows.sort(key=lambda row: str(row["time"] or ""), reverse=True)
+        del rows[SMS_SHOWN:]
+    return shown
+
+
+_SMS_INBOUND_RENDER = """(data, h) => [
+  h.el("h3", {}, "Inbound messages"),
+  data.inbound.length === 0 ? h.el("p", {class: "empty"}, "No inbound SMS yet.") :
+    h.table(["time", "tenant", "from", "text", "contact"], data.inbound.map((m) => ({...m, time: h.when(m.time)}))),
+  h.el("h3", {}, "Opted out"),
+  data.opt_outs.length === 0 ? h.el("p", {class: "empty"}, "No number opted out.") :
+    h.table(["time", "tenant", "number", "keyword", "contact"],
+      data.opt_outs.map((o) => ({...o, time: h.when(o.time)}))),
+]"""
+
+
 def _queues(runtime: LocalRuntime) -> list[dict[str, Any]]:
     """Each queue: its consumer, its depth, its dead letters. A redrive dead-letter queue is counted
     in its queue's row; a stream's on-failure queue (its failed batches) is a row of dead letters."""
@@ -290,6 +346,7 @@ _SCHEDULES_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty
 register_panel("events", "Events on the bus", _events, _EVENTS_RENDER)
 register_panel("mail", "Sent mail", _mail, _MAIL_RENDER)
 register_panel("sms", "Sent SMS", _sms, _SMS_RENDER)
+register_panel("sms-inbound", "Inbound SMS and opt-outs", _sms_inbound, _SMS_INBOUND_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

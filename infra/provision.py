@@ -158,7 +158,8 @@ class Provisioner:
     def reindex(self, tenant_id: str) -> Reindexed:
         """Write the index entries of every record of the tenant again, e.g. once after the deploy
         that added them: the directory's (list filters, search: `services.directory.lookup.reindex`),
-        then those of the email and activities tables' lists (`IndexedStore.reindex`), and the
+        then those of the email and activities tables' lists (`IndexedStore.reindex`), the sms
+        contacts projection's number index (`services.sms.recipients.reindex_numbers`), and the
         update-time keys of every synced kind (`updated_since`: `_resync`)."""
         import importlib
 
@@ -175,6 +176,12 @@ class Provisioner:
                 bind_table(table)
                 store = getattr(importlib.import_module(module), name)()
                 records |= {f"{table.rsplit('-', 1)[-1]} {kind}": n for kind, n in store.reindex(tenant_id).items()}
+            sms = self._table_name("SmsTable")
+            if sms is not None:  # the contacts projection's number index (inbound replies find contacts)
+                bind_table(sms)
+                from services.sms.recipients import reindex_numbers
+
+                records["sms recipient"] = reindex_numbers(tenant_id)
         finally:
             bind_table(self.targets.table_name)
         synced, skipped = self._resync(tenant_id)

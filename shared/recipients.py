@@ -21,6 +21,8 @@ directory's `open_modules`, heard from `tenant.access_changed` and kept as the `
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -48,6 +50,7 @@ RECIPIENT = "recipient"
 ACCOUNT = "recipient_account"
 ACCESS = "access"  # the directory's open modules for the tenant, as `tenant.access_changed` told them
 MAX_BATCH = 99  # rows per transaction when an account's change reaches its contacts
+INDEX_KEYS = ("gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")  # the row's keys `_place` sets (by_parent, a service's own)
 
 
 def access_default() -> dict[str, Any]:
@@ -97,11 +100,21 @@ def contacts_of_pk(tenant: str, account_id: str) -> str:
 class Recipients(Generic[R]):
     """The projection over one service's store; a service subscribes its `handlers()`."""
 
-    def __init__(self, store: DataStore[R], rules: RowRules, index: Callable[[R, str], None] | None = None) -> None:
-        """`index(row, tenant)`: sets a service's own index keys on a contact's row at each write."""
+    def __init__(
+        self,
+        store: DataStore[R],
+        rules: RowRules,
+        index: Callable[[R, str], None] | None = None,
+        companions: Callable[[UnitOfWork, R, str], None] | None = None,
+    ) -> None:
+        """`index(row, tenant)`: sets a service's own index keys on a contact's row at each write.
+        `companions(uow, row, tenant)`: stages the service's own records that follow a contact's row
+        (a second index entry, say: a row has one key per index) in the row's transaction, at most
+        one write a row (so an account's change carries half as many rows a transaction)."""
         self.store = store
         self.rules = rules
         self.index = index
+        self.companions = companions
 
     # ------------------------------------------------------------------ reads
 
@@ -116,12 +129,15 @@ class Recipients(Generic[R]):
         return row.data
 
     def hidden_from(self, caller: ContactViewer, contact_ids: list[str]) -> set[str]:
-        """The ids among `contact_ids` of contacts the caller may not see (BatchGet, 100 keys a call)."""
+        """The ids among `contact_ids` of contacts the caller may not see (BatchGet, 100 keys a call):
+        a deleted or erased contact is seen only by a caller who sees every contact (its owner is
+        no longer known, so deleting a contact must not open its records to every user). A contact
+        the projection has not heard of is not hidden."""
         if caller.sees_every_contact or not contact_ids:
             return set()
         hidden: set[str] = set()
         for contact_id, row in self.rows_of(caller.tenant, contact_ids).items():
-            if "contact" in row.data and not caller.sees_contact(row.data["contact"]):
+            if row.data.get("gone") or ("contact" in row.data and not caller.sees_contact(row.data["contact"])):
                 hidden.add(contact_id)
         return hidden
 
@@ -160,16 +176,65 @@ class Recipients(Generic[R]):
         run_with_retries(attempt)
 
     def _stage(self, uow: UnitOfWork, row: R | None, tenant: str, kind: str, row_id: str, data: dict[str, Any]) -> None:
+        new = row is None
         if row is None:
             row = self.store.new(tenant, kind, row_id, data)
-            if kind == RECIPIENT:
-                self._place(row, tenant)
-            self.store.add(uow, row)
-            return
-        row.data = data
+        else:
+            row.data = data
         if kind == RECIPIENT:
             self._place(row, tenant)
-        uow.save(row)
+            if self.companions is not None:
+                self.companions(uow, row, tenant)
+        if new:
+            self.store.add(uow, row)
+        else:
+            uow.save(row)
+
+    def reindex(self, tenant: str, after: str | None = None, deadline: float | None = None) -> tuple[int, str | None]:
+        """Place the tenant's contact rows again (index keys and companions), in id order from the
+        one after `after`, writing only the rows whose keys, data or companions differ: for rows
+        projected before an index existed. One transaction per batch of rows (as an account's
+        change is carried), each row version-guarded, a batch retried on a concurrent write (read
+        again), so it is safe to run again and beside the consumer. Stops after the batch that
+        passes `deadline` (time.monotonic()). Returns the rows written and the last row id placed
+        when it stopped early (None: every row is placed)."""
+        model: Any = self.store.model
+        condition = model.gsi1sk > after if after else None
+        size = MAX_BATCH if self.companions is None else MAX_BATCH // 2
+        written = 0
+        batch: list[R] = []
+        for row in model.by_type.query(tenant_key(tenant, RECIPIENT.upper()), range_key_condition=condition):
+            batch.append(row)  # as the index holds it (ALL projected)
+            if len(batch) < size:
+                continue
+            written += self._replace_batch(tenant, batch)
+            after, batch = batch[-1].record_id, []
+            if deadline is not None and time.monotonic() > deadline:
+                return written, after
+        return written + (self._replace_batch(tenant, batch) if batch else 0), None
+
+    def _replace_batch(self, tenant: str, rows: list[R]) -> int:
+        first: list[list[R]] = [rows]
+        ids = [row.record_id for row in rows]
+
+        def attempt() -> int:
+            read = first.pop() if first else list(self.store.get_many(tenant, RECIPIENT, ids).values())
+            uow = UnitOfWork()
+            changed = 0
+            for row in read:
+                staged = len(uow)
+                before = ([getattr(row, name, None) for name in INDEX_KEYS], copy.deepcopy(row.data))
+                self._place(row, tenant)
+                if self.companions is not None:
+                    self.companions(uow, row, tenant)
+                if ([getattr(row, name, None) for name in INDEX_KEYS], row.data) != before:
+                    uow.save(row)
+                changed += len(uow) > staged
+            if len(uow):
+                uow.commit()
+            return changed
+
+        return int(run_with_retries(attempt))
 
     def contact_changed(self, tenant: str, record: dict[str, Any], contact_id: str) -> None:
         rules, model = self.rules, self.store.model
@@ -214,7 +279,7 @@ class Recipients(Generic[R]):
         index = self.store.model.by_parent  # type: ignore[attr-defined]
         for row in index.query(contacts_of_pk(tenant, account_id), page_size=100):
             batch.append(row.record_id)
-            if len(batch) == MAX_BATCH:
+            if len(batch) == (MAX_BATCH if self.companions is None else MAX_BATCH // 2):
                 changed += self._spread_batch(tenant, account_id, account.data, batch)
                 batch = []
         return changed + (self._spread_batch(tenant, account_id, account.data, batch) if batch else 0)

@@ -53,15 +53,28 @@ class SmsDelivered(BaseModel):
 
 
 class SmsFailed(SmsDelivered):
-    """The provider's receipt: it could not deliver one of our messages (its parts stay charged: it was sent)."""
+    """A message that did not reach its recipient: the provider's receipt says it could not deliver it
+    (its parts stay charged: it was sent), or an `sms.send_requested` could not be sent at all (its
+    `status` says why: nothing reserved, nothing sent)."""
 
-    receipt: str = Field(description="The provider's event type, e.g. TEXT_UNREACHABLE, TEXT_BLOCKED")
-    reason: str = Field(description="The provider's description of the failure")
+    to: str | None = Field(None, description="The number in E.164 (none when the contact has no valid one)")  # type: ignore[assignment]
+    status: str = Field(
+        "failed",
+        description="The message's status: failed, or invalid_number / opted_out for a request that was not sent",
+    )
+    receipt: str | None = Field(
+        None, description="The provider's event type, e.g. TEXT_UNREACHABLE, TEXT_BLOCKED (none when never sent)"
+    )
+    reason: str = Field(description="The provider's description of the failure, or why the request was not sent")
+    request_id: str | None = Field(None, description="The `sms.send_requested` request the message was made for")
 
 
 catalogue.register(
     "sms.delivered", SmsDelivered, producer=PRODUCER, description="The provider reported an SMS delivered."
 )
 catalogue.register(
-    "sms.failed", SmsFailed, producer=PRODUCER, description="The provider reported an SMS it could not deliver."
+    "sms.failed",
+    SmsFailed,
+    producer=PRODUCER,
+    description="An SMS did not reach its recipient (a failure receipt, or a send request that could not be sent).",
 )

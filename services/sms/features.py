@@ -15,6 +15,7 @@ FEATURES = Features(
             *("account.created", "account.deleted", "account.updated"),
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
+        "requests": ["sms.send_requested"],
     },
     jobs=["sweep"],
     defaults=["setup"],

@@ -9,6 +9,9 @@ transaction, so concurrent sends never take the balance below zero and a refused
 nothing; then the message goes on the send queue (`{tenant_id, message_id}`). Indexes: `by_type`
 `T#<t>#MESSAGE` / `<created_at>#<id>` (the tenant's messages by time), `by_contact`
 `T#<t>#CONTACT#<id>#MESSAGE` / `<created_at>#<id>` (the contact's SMS history).
+
+The checks (`check`) and the record with its reservation (`stage`) are shared with
+`sms.send_requested` (requests.py), which records a refusal instead of answering it.
 """
 
 from __future__ import annotations
@@ -56,6 +59,38 @@ def contact_key(tenant: str, contact_id: str) -> str:
 
 
 def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
+    data = message_data(caller, body)
+    check(caller, body, data)  # refused: the 4xx, nothing written
+    uow = UnitOfWork()
+    record = stage(caller, uow, new_id(), data)
+    uow.commit()
+    if data["status"] == SmsMessageStatus.queued:
+        enqueue(caller.tenant, record.record_id)
+    return model_of(record, SmsMessage)
+
+
+def message_data(caller: Caller, body: SmsMessageRequest) -> dict[str, Any]:
+    """A message's fields before its checks (`check` fills in the number and the filled text)."""
+    return {
+        "contact_id": body.contact_id,
+        "number_field": body.number_field,
+        "to": None,
+        "text": body.text,
+        "encoding": segment(body.text).encoding,
+        "parts": 0,
+        "credits": 0,
+        "status": SmsMessageStatus.queued.value,
+        "transactional": body.transactional,
+        "created_by": caller.user_id,
+    }
+
+
+def check(caller: Caller, body: SmsMessageRequest, data: dict[str, Any]) -> None:
+    """The checks of one message to one contact, for `POST /sms/messages` and `sms.send_requested`
+    alike: SMS active (403), a contact the caller may see, a mobile number in the field, the opt-out
+    rule, tags known, the part limit (422 naming the field). Fills `data` as it goes (the number,
+    the filled text, parts and credits), so a refusal can be recorded with what was known. A fill
+    over the sandbox's limits is no refusal: `data` becomes `failed` with the reason."""
     settings = require_active(caller)
     try:  # unknown, deleted, erased or out of the caller's sight: the same answer
         row = PROJECTION.row(caller, body.contact_id)
@@ -65,11 +100,13 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     raw = str(contact.get(body.number_field) or "").strip()
     if not raw:
         raise ValidationFailed.on("number_field", f"The contact has no {body.number_field} number.", "no_number")
+    data["number"] = raw
     number = read_number(raw, settings.default_country)
     if number.e164 is None:
         problem = number.problem or "invalid_number"
         message = f"The contact's {body.number_field} {NUMBER_PROBLEMS[problem]}."
         raise ValidationFailed.on("number_field", message, problem)
+    data["to"] = number.e164
     if not (body.transactional and settings.transactional_to_opted_out) and opted_out(caller, number.e164):
         message = f"The contact's {body.number_field} number opted out of this tenant's SMS."
         raise ValidationFailed.on("number_field", message, "opted_out")
@@ -83,36 +120,23 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     if parts > settings.max_parts:
         message = f"The text takes {parts} parts; the tenant allows {settings.max_parts}."
         raise ValidationFailed.on("text", message, "too_many_parts")
-
-    message_id = new_id()
-    created = clock.iso(clock.now())
-    data: dict[str, Any] = {
-        "contact_id": body.contact_id,
-        "number_field": body.number_field,
-        "number": raw,
-        "to": number.e164,
-        "text": text.text,
-        "encoding": text.encoding,
-        "parts": parts,
-        "credits": parts,
-        "status": SmsMessageStatus.queued.value,
-        "transactional": body.transactional,
-        "created_by": caller.user_id,
-        "created_at": created,
-    }
+    data.update(text=text.text, encoding=text.encoding, parts=parts, credits=parts)
     if filled is None:  # not sent: nothing reserved, nothing queued
         data.update(status=SmsMessageStatus.failed.value, reason=reason)
-    record = caller.store.new(caller.tenant, KIND, message_id, data)
+
+
+def stage(caller: Caller, uow: UnitOfWork, message_id: str, data: dict[str, Any]) -> Record:
+    """The message record in `uow`, with the reservation of its credits when it is `queued` (the
+    commit then fails whole with a 402 when the balance is short). Listed by time (`by_type`) and
+    in its contact's history (`by_contact`)."""
+    created = clock.iso(clock.now())
+    record = caller.store.new(caller.tenant, KIND, message_id, {**data, "created_at": created})
     record.gsi1sk = f"{created}#{message_id}"
-    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, body.contact_id), f"{created}#{message_id}"
-    uow = UnitOfWork()
+    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, str(data["contact_id"])), f"{created}#{message_id}"
     caller.store.add(uow, record)
-    if filled is not None:
-        credits.reserve(caller, uow, parts, None, message_id)
-    uow.commit()
-    if filled is not None:
-        enqueue(caller.tenant, message_id)
-    return model_of(record, SmsMessage)
+    if data["status"] == SmsMessageStatus.queued:
+        credits.reserve(caller, uow, int(data["parts"]), None, message_id)
+    return record
 
 
 @cache

@@ -117,5 +117,6 @@ def _final_event(caller: Caller, record: Record, receipt: Receipt) -> Envelope:
         at=receipt.at,
         receipt=receipt.event_type,
         reason=receipt.reason,
+        request_id=data.get("request_id"),
     )
     return caller.event("sms.failed", failed, event_id=derived_id("sms.failed", message_id))

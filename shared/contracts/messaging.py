@@ -6,10 +6,11 @@ because the producers (email, sms) and the consumer (activities) are different s
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.contracts.audience import ActingUser
 from shared.events import catalogue
 from shared.types import MAIL_NAME_MAX, MAIL_SUBJECT_MAX, OneLine
 
@@ -77,6 +78,30 @@ class EmailSendRequested(BaseModel):
     references: list[str] = Field(default_factory=list, description="Message-IDs of the thread (threading)")
 
 
+class SmsSendRequested(BaseModel):
+    """Another service asks the sms service to send one SMS to one contact (a workflow step, a reminder).
+
+    It goes through the checks of `POST /sms/messages` as `requested_by` (SMS active, a contact that
+    user may see, a mobile number in the field, the opt-out rule, the tags filled, the part limit,
+    the credits reserved). One message per tenant and `request_id`, however often the request is
+    delivered or repeated. A request that cannot be sent is recorded with its status and reason and
+    answered with `sms.failed` carrying the `request_id`; it is never retried.
+    """
+
+    request_id: str = Field(
+        min_length=1, max_length=200, description="The requester's idempotency key: one SMS per key and tenant"
+    )
+    contact_id: str = Field(min_length=1, max_length=64, description="The contact the SMS goes to")
+    number_field: Literal["mobile", "phone"] = Field("mobile", description="The contact field holding the number")
+    text: str = Field(description="The text, with tags as in `POST /sms/messages` (filled for the contact)")
+    transactional: bool = Field(False, description="A transactional message (a reminder) rather than marketing")
+    requested_by: ActingUser | None = Field(
+        None,
+        description="The user the requester acts for: the contact must be one they may see. None: the requester's "
+        "own work (every contact)",
+    )
+
+
 catalogue.register("email.sent", EmailSent, producer="email", description="An email was handed to the mail server.")
 catalogue.register("sms.sent", SmsSent, producer="sms", description="An SMS was handed to the SMS provider.")
 catalogue.register(
@@ -84,4 +109,10 @@ catalogue.register(
     EmailSendRequested,
     producer="any service",
     description="Send one mail (transactional): the email service renders, sends and publishes email.sent.",
+)
+catalogue.register(
+    "sms.send_requested",
+    SmsSendRequested,
+    producer="any service",
+    description="Send one SMS to one contact: the sms service checks, sends and publishes sms.sent, or sms.failed.",
 )

@@ -340,8 +340,8 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         ],
     ),
     "SmsConsumerFunction": (
-        [_put("{table:SmsTable}")],
-        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
+        [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],  # a requested SMS goes on the send queue
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],

@@ -145,6 +145,8 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.store.DataStore.all_of_kind", "query"): (("dynamodb", "Query", "by_type"),),
     # the contacts projection's store: an account's contacts by its model's by_parent index
     ("shared.recipients.Recipients.spread_account", "query"): (("dynamodb", "Query", "by_parent"),),
+    # ... and a tenant's rows by its model's by_type index (placing rows written before an index)
+    ("shared.recipients.Recipients.reindex", "query"): (("dynamodb", "Query", "by_type"),),
     # the paging helpers query the index their caller passes
     ("shared.service.partition_page", "query"): QUERY_AN_INDEX,
     ("shared.service._merged_page", "query"): QUERY_AN_INDEX,

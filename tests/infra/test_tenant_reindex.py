@@ -1,6 +1,7 @@
-"""`kontakt tenant reindex` against a stack (here moto's, with the template's three tables): records
-written before the `by_update` index, in every service's table, get their update-time keys, and
-the operator reads how many per service and kind."""
+"""`kontakt tenant reindex` against a stack (here moto's, with the template's tables): records
+written before the `by_update` index, in every service's table, get their update-time keys, SMS's
+contacts projection rows written before its number index are placed in it, and the operator reads
+how many per service and kind."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from shared import settings
 from shared.store import bind_table, record_key
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"DirectoryTable": "it-directory", "ActivitiesTable": "it-activities", "EmailTable": "it-email"}
+TABLES = {
+    "DirectoryTable": "it-directory",
+    "ActivitiesTable": "it-activities",
+    "EmailTable": "it-email",
+    "SmsTable": "it-sms",
+}
 TENANT = "t-reindex"
 
 
@@ -129,6 +135,8 @@ class _StackWithOutputs(_Stack):
         return stacks
 
     def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
+        if LogicalResourceId == "SmsTable":  # no output names it: read from the stack's resources
+            return super().describe_stack_resource(StackName, LogicalResourceId)
         raise AssertionError(f"{LogicalResourceId} is named in the stack's outputs")
 
 
@@ -163,4 +171,38 @@ def test_reindex_writes_list_entries_and_update_time_keys_together(tables: None)
     record = EmailRecord.get(pk, "TEMPLATE")
     assert record.syncsk == "2026-02-01T00:00:00.000000Z#T2"
     assert record.version == 1
+    bind_table(TABLES["DirectoryTable"])
+
+
+def test_reindex_places_sms_contacts_written_before_the_number_index(tables: None) -> None:
+    """A contacts projection row of the sms table written before the phone number was indexed (its
+    mobile number not in the index either): one reindex lists it under both numbers, so an inbound
+    reply from either finds the contact; a second writes nothing."""
+    from services.directory import identity
+    from services.directory.store import DirectoryStore
+    from services.sms import recipients
+    from services.sms.store import Record as SmsRecord
+
+    bind_table(TABLES["DirectoryTable"])
+    identity.create_tenant(DirectoryStore(), TENANT)
+    contact = {"id": "C9", "first_name": "Olga", "mobile": "040 123 4567", "phone": "050 765 4321"}
+    row = SmsRecord(
+        pk=record_key(TENANT, "recipient", "C9"),
+        sk="RECIPIENT",
+        kind="recipient",
+        gsi1pk=f"T#{TENANT}#RECIPIENT",
+        gsi1sk="C9",
+        fields={"contact": contact, "contact_version": 1},
+    )
+    _old(TABLES["SmsTable"], row)
+    assert SmsRecord.by_contact.count(f"T#{TENANT}#NUMBER#+358401234567#RECIPIENT") == 0
+
+    lines = Provisioner("kontakt-it", _Session()).reindex(TENANT).lines()
+    assert f"tenant {TENANT}: index entries written again for 1 sms recipient records" in lines, lines
+    bind_table(TABLES["SmsTable"])
+    assert recipients.by_number(TENANT, "+358401234567") == "C9"  # the mobile number
+    assert recipients.by_number(TENANT, "+358507654321") == "C9"  # the phone number
+    bind_table(TABLES["DirectoryTable"])
+    again = Provisioner("kontakt-it", _Session()).reindex(TENANT).lines()
+    assert f"tenant {TENANT}: index entries written again for 0 sms recipient records" in again, again
     bind_table(TABLES["DirectoryTable"])

@@ -65,7 +65,9 @@ class SmsMessage(BaseModel):
     id: str
     contact_id: str
     number_field: NumberField
-    to: str = Field(description="The number in E.164")
+    to: str | None = Field(
+        None, description="The number in E.164 (none for a requested message whose contact has no valid number)"
+    )
     text: str = Field(
         description="The text as sent: its tags filled, then smart encoding when the tenant has it on (as written "
         "when its tags could not be filled)"
@@ -76,6 +78,7 @@ class SmsMessage(BaseModel):
     status: SmsMessageStatus
     transactional: bool
     reason: str | None = Field(None, description="Why the message failed or was not sent")
+    request_id: str | None = Field(None, description="The `sms.send_requested` request it was made for, if any")
     provider_message_id: str | None = None
     created_by: str
     created_at: datetime
