@@ -77,7 +77,7 @@ def _commit_chunk(units: Sequence[UnitOfWork], pending: list[int], errors: list[
         except Exception as exc:
             refused = {id(op) for op in joined.refused}
             if not refused and not _conflict(exc):
-                logger.warning("batch transaction failed: committed one by one", extra={"error": str(exc)})
+                logger.warning("batch transaction failed: committed one by one", extra={"error": repr(exc)})
                 break
             left_out = []
             for index in pending:

@@ -417,7 +417,9 @@ class UnitOfWork:
             model: Any = type(item)
             actions = [*actions, model.syncpk.set(keys[0]), model.syncsk.set(keys[1])]
         checked = check_version
-        apply = lambda tx: tx.update(item, actions, condition=condition, add_version_condition=checked)  # noqa: E731
+        # a fresh list each time: pynamodb appends the version's action to it (an op may be applied again,
+        # shared/batched.py)
+        apply = lambda tx: tx.update(item, list(actions), condition=condition, add_version_condition=checked)  # noqa: E731
         self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item, check_version)))
 
     def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:

@@ -1,11 +1,14 @@
-"""The SMS sender against the emulator, in-process: the account-wide send rate (message parts a
-second, shared/send_rate.py) spreads a batch larger than the rate over several one-second windows."""
+"""The SMS sender against the emulator, in-process: AWS calls per message of a batch of 10, a
+message its receipt settled mid-batch, and the account-wide send rate (message parts a second,
+shared/send_rate.py) spreading a batch larger than the rate over several one-second windows."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
+import botocore.client
 import pytest
 
 from infra.emulator import Emulator
@@ -64,6 +67,103 @@ def statuses(tenant: str, ids: list[str]) -> Counter[str]:
 
 def bodies(tenant: str, ids: list[str]) -> list[dict[str, Any]]:
     return [{"tenant_id": tenant, "message_id": m} for m in ids]
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every AWS API call the test's own thread makes (not the runtime's pumps), by operation."""
+    calls: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+    owner = threading.get_ident()
+
+    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if threading.get_ident() == owner:
+            calls[operation] += 1
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+    return calls
+
+
+def settled_once(tenant: str, ids: list[str]) -> None:
+    """Each message sent, charged once (one ledger charge, the balance's `charged`) and its
+    `sms.sent` in the outbox."""
+    from services.sms import credits
+    from services.sms.service import service_caller
+    from shared.ids import derived_id
+    from shared.store import OutboxItem
+
+    caller = service_caller(tenant, open_tenant=False)
+    assert statuses(tenant, ids) == {"sent": len(ids)}
+    charges = [e for e in caller.store.all_of_kind(tenant, "ledger_entry") if e.data["type"] == "charge"]
+    assert sorted(e.data["message_id"] for e in charges) == sorted(ids)
+    assert credits.balance(caller).charged == len(ids)
+    for message_id in ids:
+        assert OutboxItem.count(f"OUTBOX#{derived_id('sms.sent', message_id)}") == 1
+
+
+def test_a_batch_of_ten_costs_one_provider_call_a_message_and_four_dynamodb_calls(
+    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten messages of one tenant: one BatchGetItem (messages and settings), the limiter's one
+    UpdateItem, one claim transaction, ten SendTextMessage, one settlement transaction."""
+    from services.sms.handlers.sender import handler
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")  # the calls of a batch, not a wait for the next second
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, 10)
+    aws_calls.clear()
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    calls = dict(aws_calls)
+    dynamodb = sum(n for operation, n in calls.items() if operation != "SendTextMessage")
+    print(f"\nSMS sender, AWS calls for a batch of 10: {calls}: {dynamodb / 10:.2f} DynamoDB calls a message")
+    assert calls == {"BatchGetItem": 1, "UpdateItem": 1, "TransactWriteItems": 2, "SendTextMessage": 10}
+    settled_once(tenant, ids)
+
+
+def test_a_message_its_receipt_settled_mid_batch_leaves_the_other_nine_recorded(
+    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+) -> None:
+    """The receipt of the 4th message settles it while the sender still sends the rest: the
+    settlement's transaction is refused for it alone, the other nine commit in one more
+    transaction; each message is sent once, charged once and has one `sms.sent`."""
+    from services.sms import sending
+    from services.sms.domain.receipts import Receipt
+    from services.sms.handlers.sender import handler
+    from services.sms.receipts import apply
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, 10)
+    client = sending._sms()
+    original = client.send_text_message
+    sent: list[str] = []
+
+    def answered(**params: Any) -> Any:
+        answer = original(**params)
+        message_id = params["Context"]["message_id"]
+        sent.append(message_id)
+        if message_id == ids[3]:  # its receipt comes at once (TEXT_SUCCESSFUL: the provider took it)
+            now = kernel_clock.now()
+            apply(
+                Receipt(
+                    tenant_id=tenant,
+                    message_id=message_id,
+                    event_type="TEXT_SUCCESSFUL",
+                    provider_message_id=answer["MessageId"],
+                    reason="",
+                    at=now,
+                    requested_at=now,
+                )
+            )
+        return answer
+
+    monkeypatch.setattr(client, "send_text_message", answered)
+    aws_calls.clear()
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert sorted(sent) == sorted(ids)
+    settled_once(tenant, ids)
+    assert aws_calls["TransactWriteItems"] == 1 + 1 + 2  # the claim, the receipt's, the refused and the nine
 
 
 @pytest.mark.parametrize(("rate", "count", "parts", "windows"), [(3, 7, 1, [3, 3, 1]), (4, 3, 2, [4, 2])])
