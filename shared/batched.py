@@ -1,5 +1,6 @@
 """A batch's reads and writes in as few DynamoDB calls as possible (the senders of email and SMS).
 
+- `Job`: one send-queue message of a batch and what became of it (each sender adds its own fields);
 - `read_by_key`: the items of many keys, of any kinds, in one consistent BatchGetItem (pynamodb
   pages more than 100 keys and asks again for unprocessed ones).
 - `commit_together`: the units of work of a batch (one per message: its claim, or its settlement)
@@ -17,8 +18,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pynamodb.models import Model
 
@@ -28,6 +30,35 @@ from shared.store import MAX_TRANSACTION_ITEMS, ConcurrentUpdate, UnitOfWork
 
 ATTEMPTS = 5
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Job(Generic[R]):
+    """One send-queue message of a sender's batch: the tenant and message it names, the message's
+    record as the batch read it, and its error (None: done, the queue deletes the message)."""
+
+    tenant: str
+    message_id: str
+    record: R | None = None
+    error: Exception | None = None
+
+
+J = TypeVar("J", bound=Job[Any])
+
+
+def first_of_each(jobs: Sequence[J]) -> list[J]:
+    """The jobs to do: each message once (the same message queued twice in one batch is done by its
+    first queue message; the other has nothing left to do) and none for a malformed queue message
+    (no message id: retrying it would never help)."""
+    seen: set[tuple[str, str]] = set()
+    todo = []
+    for job in jobs:
+        if job.message_id and (job.tenant, job.message_id) not in seen:
+            seen.add((job.tenant, job.message_id))
+            todo.append(job)
+    return todo
 
 
 def read_by_key(model: type[M], keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], M]:
@@ -48,20 +79,24 @@ def commit_together(units: Sequence[UnitOfWork]) -> list[Exception | None]:
     return errors
 
 
+def packed(items: Sequence[T], size: Callable[[T], int], limit: int) -> list[list[T]]:
+    """`items` in order, in groups whose sizes add up to at most `limit` (an item larger alone)."""
+    groups: list[list[T]] = []
+    total = 0
+    for item in items:
+        if not groups or total + size(item) > limit:
+            groups.append([])
+            total = 0
+        groups[-1].append(item)
+        total += size(item)
+    return groups
+
+
 def _chunks(units: Sequence[UnitOfWork]) -> list[list[int]]:
     """The units' indexes packed in order into transactions of at most MAX_TRANSACTION_ITEMS items
     (counted before additions are summed: never more)."""
-    chunks: list[list[int]] = []
-    size = 0
-    for index, unit in enumerate(units):
-        if not len(unit):
-            continue
-        if not chunks or size + len(unit) > MAX_TRANSACTION_ITEMS:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(index)
-        size += len(unit)
-    return chunks
+    staged = [index for index, unit in enumerate(units) if len(unit)]
+    return packed(staged, lambda index: len(units[index]), MAX_TRANSACTION_ITEMS)
 
 
 def _commit_chunk(units: Sequence[UnitOfWork], pending: list[int], errors: list[Exception | None]) -> None:

@@ -64,8 +64,8 @@ from services.sms.service import DEFAULTS, Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import SETTING as SMS_SETTING
 from services.sms.store import ProviderMessageItem, Record
-from shared import clock
-from shared.batched import commit_together, read_by_key
+from shared import batched, clock
+from shared.batched import commit_together, first_of_each, packed, read_by_key
 from shared.contracts.messaging import SmsSent
 from shared.ids import derived_id
 from shared.observability import logger
@@ -104,27 +104,16 @@ def proof_window() -> timedelta:
 # ----------------------------------------------------------------------------- the batch
 
 
-@dataclass
-class Job:
-    """One queue message of the batch and what became of it (`error`: its queue message fails)."""
-
-    tenant: str
-    message_id: str
-    record: Record | None = None
-    error: Exception | None = None
+Job = batched.Job[Record]
 
 
 @dataclass
 class Batch:
+    """The batch's messages, and per tenant its SMS settings (read with them) and a service caller."""
+
     jobs: list[Job]
     setups: dict[str, SmsSetup] = field(default_factory=dict)
     callers: dict[str, Caller] = field(default_factory=dict)
-
-    def caller(self, tenant: str) -> Caller:
-        """A service caller per tenant, without the tenant's setup reads (the batch read them)."""
-        if tenant not in self.callers:
-            self.callers[tenant] = service_caller(tenant, open_tenant=False)
-        return self.callers[tenant]
 
 
 def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Exception | None]:
@@ -132,12 +121,7 @@ def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Excepti
     its error (None: done, delete it from the queue). The rate's waits end by `deadline` (epoch
     seconds): the messages still waiting then are given back unclaimed (RateLimitTimeout)."""
     jobs = [_parse(body) for body in bodies]
-    seen: set[tuple[str, str]] = set()
-    for job in jobs:  # the same message queued twice in one batch: the first one does it
-        if (job.tenant, job.message_id) in seen:
-            job.message_id = ""
-        seen.add((job.tenant, job.message_id))
-    batch = Batch([job for job in jobs if job.message_id])
+    batch = Batch(first_of_each(jobs))
     _read(batch)
     to_claim = _hold_or_claim(batch, _classify(batch))
     for group in _rate_groups(to_claim):
@@ -173,6 +157,7 @@ def _read(batch: Batch) -> None:
     for tenant, key in settings.items():
         data = found[key].data if key in found else DEFAULTS.value(SMS_SETTING)
         batch.setups[tenant] = SmsSetup.model_validate(data)
+        batch.callers[tenant] = service_caller(tenant, open_tenant=False)
 
 
 def _classify(batch: Batch) -> list[Job]:
@@ -233,7 +218,7 @@ def _hold(batch: Batch, job: Job) -> UnitOfWork | None:
         return uow  # held already (a second queue message): the sweep sends it
     record.set_due(job.tenant, due)
     held = {**record.data, "status": SmsMessageStatus.waiting.value, "due_at": due}
-    batch.caller(job.tenant).store.replace(uow, record, held)
+    batch.callers[job.tenant].store.replace(uow, record, held)
     logger.info("message held for the sending window", extra={"message_id": record.record_id, "due_at": due})
     return uow
 
@@ -245,16 +230,7 @@ def _parts(job: Job) -> int:
 def _rate_groups(jobs: list[Job]) -> list[list[Job]]:
     """The messages in order, packed into groups of at most one second's parts (a message of more
     parts than that alone): each group takes its parts from the limiter, then is claimed and sent."""
-    limit = LIMITER.max_rate()
-    groups: list[list[Job]] = []
-    size = 0
-    for job in jobs:
-        if not groups or size + _parts(job) > limit:
-            groups.append([])
-            size = 0
-        groups[-1].append(job)
-        size += _parts(job)
-    return groups
+    return packed(jobs, _parts, LIMITER.max_rate())
 
 
 def _claim(batch: Batch, jobs: list[Job]) -> list[Job]:
@@ -269,7 +245,7 @@ def _claim(batch: Batch, jobs: list[Job]) -> list[Job]:
         claimed = {**record.data, "status": SmsMessageStatus.sending.value, "claimed_at": now, "attempts": attempts}
         record.set_due(job.tenant, None)  # a held message leaves the sweep's index with its claim
         uow = UnitOfWork()
-        batch.caller(job.tenant).store.replace(uow, record, claimed)
+        batch.callers[job.tenant].store.replace(uow, record, claimed)
         claims.append(uow)
     errors = commit_together(claims)
     for job, error in zip(jobs, errors, strict=True):
@@ -286,7 +262,7 @@ def _send(batch: Batch, jobs: list[Job]) -> list[tuple[Job, UnitOfWork]]:
     for job in jobs:
         record = job.record
         assert record is not None
-        caller, data, claim = batch.caller(job.tenant), record.data, str(record.data["claimed_at"])
+        caller, data, claim = batch.callers[job.tenant], record.data, str(record.data["claimed_at"])
         requested = clock.now()  # `sent_at`: when the provider was asked, as its receipts' messageRequestTimestamp
         uow = UnitOfWork()
         try:

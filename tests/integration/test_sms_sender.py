@@ -4,11 +4,9 @@ shared/send_rate.py) spreading a batch larger than the rate over several one-sec
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from typing import Any
 
-import botocore.client
 import pytest
 
 from infra.emulator import Emulator
@@ -67,22 +65,6 @@ def statuses(tenant: str, ids: list[str]) -> Counter[str]:
 
 def bodies(tenant: str, ids: list[str]) -> list[dict[str, Any]]:
     return [{"tenant_id": tenant, "message_id": m} for m in ids]
-
-
-@pytest.fixture
-def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS API call the test's own thread makes (not the runtime's pumps), by operation."""
-    calls: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-    owner = threading.get_ident()
-
-    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if threading.get_ident() == owner:
-            calls[operation] += 1
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
-    return calls
 
 
 def settled_once(tenant: str, ids: list[str]) -> None:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.sms.sending import send_batch
 from services.sms.settings import SmsSettings
 from shared import clock
-from shared.batch import SQSRecord, partial_response
+from shared.batch import whole_batch
 from shared.entry import entry
 
 SEND_RESERVE_SECONDS = 10.0  # after the wait: the claim, up to ten SendTextMessage calls, the settlement
@@ -27,14 +27,4 @@ def deadline(context: Any) -> float | None:
 
 @entry(SmsSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records") or []
-    errors = send_batch([record.get("body") for record in records], deadline(context))
-    failed = {str(r.get("messageId")): e for r, e in zip(records, errors, strict=True) if e is not None}
-
-    def outcome(record: SQSRecord) -> None:
-        error = failed.get(record.message_id)
-        if error is not None:
-            raise error
-
-    # a batch whose every message must wait (the rate, a proof) is a partial failure too, not an error
-    return partial_response(event, outcome, raise_on_entire_batch_failure=False)
+    return whole_batch(event, lambda bodies: send_batch(bodies, deadline(context)))
