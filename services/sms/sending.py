@@ -1,48 +1,64 @@
-"""The sender: the messages on the send queue go to AWS End User Messaging SMS, one call each.
+"""The sender: a batch of send-queue messages (up to 10) goes to AWS End User Messaging SMS, one
+provider call a message and a handful of DynamoDB calls for the whole batch.
 
-A send-queue message is `{"tenant_id", "message_id"}` (messages.py queues it). Per message:
-1. the record is CLAIMED: status queued -> "sending" with `claimed_at` and `attempts` + 1, a
-   version-checked write (a concurrent delivery that claimed it first wins; this one drops);
-2. SendTextMessage, through the stage's configuration set, from the tenant's sender id, with
-   `Context` {tenant_id, message_id} (the provider's delivery events echo it);
-3. the outcome is SETTLED in one transaction: accepted -> "sent", `provider_message_id`,
-   `sent_at`, the parts charged (credits.charge) and `sms.sent` (event id derived from the message
-   id, so published once); refused by the provider -> "failed" with its reason and the parts
-   refunded (credits.refund). The message's update is conditioned on its status and our claim,
-   not on its version: a receipt that settled it meanwhile (below) wins, and this one drops.
+A send-queue message is `{"tenant_id", "message_id"}` (messages.py queues it). Per batch
+(`send_batch`; the generic half is the kernel's shared/batched.py: `Job`, `first_of_each`,
+`read_by_key`, which the email sender uses too, and `commit_together`):
+1. READ: one consistent BatchGetItem for the messages and their tenants' SMS settings (the sender
+   id, the window);
+2. HOLD: the marketing messages found outside their tenant's sending window (below) are held, all
+   in one transaction;
+3. RATE: the rest take their parts from the account-wide limiter (one UpdateItem per second's
+   worth of parts; more than a second's parts are taken, claimed and sent group by group);
+4. CLAIM: status queued/waiting -> "sending" with `claimed_at` and `attempts` + 1, version-checked
+   writes in one transaction (a message another delivery claimed first, or a receipt settled, is
+   left out; the others commit);
+5. SEND: SendTextMessage for each, through the stage's configuration set, from the tenant's sender
+   id, with `Context` {tenant_id, message_id} (the provider's delivery events echo it);
+6. SETTLE: the outcomes in one transaction (`commit_together`: at most 100 items a transaction;
+   a message takes 4, a tenant's balance 1): accepted -> "sent", `provider_message_id`, `sent_at`, the parts charged
+   (credits.charge: the charges of a tenant's messages summed into ONE update of its balance) and
+   `sms.sent` (event id derived from the message id, so published once); refused by the provider
+   -> "failed" with its reason and the parts refunded (credits.refund, summed the same way). Each
+   message's update is conditioned on its status and our claim, not on its version: a message
+   its receipt settled meanwhile (below) is left out, the others commit in one more transaction.
    An accepted send also writes store.ProviderMessageItem (provider id -> tenant, message):
-   inbound.py finds an answer's tenant by it.
+   inbound.py finds an answer's tenant by it. `stage_settled` is the one place for any other
+   per-message write of a settlement.
+For a batch of 10 one-part messages of a tenant: 1 BatchGetItem + 1 UpdateItem (rate) + 2
+TransactWriteItems + 10 SendTextMessage (it was 20 GetItem + 10 UpdateItem + 20 TransactWriteItems:
+tests/integration/test_sms_sender.py prints it). A message's failure is its own: its queue
+message alone fails (shared.batch.whole_batch answers the partial batch).
 
 Crash safety (issue 19 item 6), as the email sender's. A crash before the claim leaves the message
 "queued": the redelivery sends it. A crash after the claim leaves it "sending". Its PROOF that the
 provider accepted it is the provider's delivery receipt, whose context names the message: a
-receipt for a message still "sending" settles it as sent exactly as step 3 does (`stage_sent`,
+receipt for a message still "sending" settles it as sent exactly as step 6 does (`stage_sent`,
 services/sms/receipts.py), so the sender need not live to record it. A redelivery that finds the
 message "sending" fails (ProofPending: the queue delivers it again) while the claim is younger than
 the proof window (PROOF_WINDOW_SECONDS, default 5 minutes), then claims it again and sends again.
 That is the at-least-once edge: a message the provider accepted but whose every receipt comes later
-than the window goes twice.
+than the window goes twice. A send whose outcome is unknown (a timeout) keeps its claim the same way.
 
-The account's rate (issue 19 item 5): before its claim, a message takes its parts from the
+The account's rate (issue 19 item 5): before their claim, messages take their parts from the
 account-wide limiter (shared/send_rate.py, windows `RATE#sms-voice#<second>` in the sms table):
 End User Messaging SMS throttles message PARTS per second (MPS) per account and origination
 identity. The rate is MAX_SMS_RATE (template.yaml): pinpoint-sms-voice-v2 exposes no throughput
 through its API (DescribeAccountLimits lists resource counts, DescribeSpendLimits money,
 DescribePhoneNumbers no MPS), so it is configuration; DEFAULT_MAX_SMS_RATE when unset. A wait that
-would pass the handler's deadline raises RateLimitTimeout before anything is claimed: the message
-stays as it was and the queue delivers it again.
+would pass the handler's deadline raises RateLimitTimeout before anything of that group is
+claimed: its messages (and the later groups') stay as they were and the queue delivers them again.
 
 The tenant's sending window (domain/window.py): a MARKETING message found outside it is held
 instead of claimed: status "waiting", `due_at` = the window's next opening, listed in `by_due` at
 that time (a version-checked write: a concurrent delivery that held or claimed it first wins).
 The jobs' sweep (sweep.py) queues it again when it falls due; the sender then finds it "waiting"
 inside the window and claims it like a queued one (the claim takes it out of `by_due`).
-Transactional messages ignore the window: an OTP or a reminder must not wait until morning.
+Transactional messages ignore the window: an OTP or a reminder must not wait until morning. A
+message still "sending" is never held: its receipt may yet come.
 
 A message settled "sent" is listed in `by_due` at `sent_at` + RECEIPT_DEADLINE (72 h): the sweep
 makes it "unknown" if no final receipt took it out of the index by then (receipts.py).
-
-Not yet (issue 19): batched claims and settlements.
 """
 
 from __future__ import annotations
