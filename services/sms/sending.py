@@ -140,11 +140,12 @@ def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Excepti
     batch = Batch(first_of_each(jobs))
     _read(batch)
     to_claim = _hold_or_claim(batch, _classify(batch))
-    for group in _rate_groups(to_claim):
+    groups = _rate_groups(to_claim)
+    for n, group in enumerate(groups):
         try:
             LIMITER.acquire(sum(_parts(job) for job in group), deadline=deadline)  # the group's parts, within the MPS
         except RateLimitTimeout as exc:  # this group and the later ones go back to the queue unclaimed
-            waiting = to_claim[to_claim.index(group[0]) :]
+            waiting = [job for later in groups[n:] for job in later]
             logger.warning("send rate full until the deadline: messages given back", extra={"messages": len(waiting)})
             for job in waiting:
                 job.error = exc

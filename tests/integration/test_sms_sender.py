@@ -199,6 +199,29 @@ def test_a_wait_past_the_deadline_gives_the_messages_back_unclaimed(
     assert [LIMITER.taken(window) for window in busy] == [2, 2, 2]
 
 
+def test_a_deadline_after_the_first_seconds_parts_gives_back_only_the_messages_not_sent(
+    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+) -> None:
+    """At 2 parts a second, the first two messages take this second and go; the next seconds are
+    another sender's until the deadline: the third alone fails back to the queue, still `queued`."""
+    from services.sms.handlers import sender as sender_handler
+    from services.sms.sending import LIMITER
+
+    monkeypatch.setenv("MAX_SMS_RATE", "2")
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, 3)
+    event = sqs_event(bodies(tenant, ids), QUEUE_ARN)
+    start = kernel_clock.epoch()
+    ends = start + 1.0 + sender_handler.SEND_RESERVE_SECONDS
+    monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - kernel_clock.epoch()) * 1000)
+    for window in range(int(start) + 1, int(start) + 4):
+        LIMITER.take(window, 2, 2)
+    result = sender_handler.handler(event, sender)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [event["Records"][2]["messageId"]]
+    assert (statuses(tenant, ids[:2]), statuses(tenant, ids[2:])) == ({"sent": 2}, {"queued": 1})
+    assert LIMITER.taken(int(start)) == 2
+
+
 # ----------------------------------------------------------------------------- the jobs' sweep
 
 
