@@ -174,11 +174,14 @@ def test_a_batch_larger_than_the_rate_takes_its_parts_over_several_seconds(
     assert len(kernel_clock.slept) == len(windows) - 1  # it waited once for each next second
 
 
-def test_a_wait_past_the_deadline_gives_the_messages_back_unclaimed(
-    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+@pytest.mark.parametrize(("free", "sent"), [(0, 0), (1, 2)])
+def test_a_wait_past_the_deadline_gives_back_the_messages_not_sent_unclaimed(
+    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock, free: int, sent: int
 ) -> None:
-    """Every second is taken (another sender) until after the function would time out: each
-    message fails back to the queue still `queued` (not claimed), nothing sent, no second over the rate."""
+    """At 2 parts a second, after `free` seconds every second is taken (another sender) until after
+    the function would time out: the messages this second's parts covered go (none when it is
+    taken too), each other one fails back to the queue still `queued` (not claimed), no second over
+    the rate. A take of the whole batch's parts up front would give back all three."""
     from services.sms.handlers import sender as sender_handler
     from services.sms.sending import LIMITER
 
@@ -189,37 +192,16 @@ def test_a_wait_past_the_deadline_gives_the_messages_back_unclaimed(
     start = kernel_clock.epoch()
     ends = start + 1.0 + sender_handler.SEND_RESERVE_SECONDS
     monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - kernel_clock.epoch()) * 1000)
-    busy = range(int(start), int(start) + 3)
+    busy = range(int(start) + free, int(start) + free + 3)
     for window in busy:
         LIMITER.take(window, 2, 2)
     result = sender_handler.handler(event, sender)
-    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}
-    assert statuses(tenant, ids) == {"queued": 3}
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [
+        r["messageId"] for r in event["Records"][sent:]
+    ]
+    assert statuses(tenant, ids) == Counter({"sent": sent, "queued": 3 - sent})
     assert kernel_clock.epoch() <= start + 1.0
-    assert [LIMITER.taken(window) for window in busy] == [2, 2, 2]
-
-
-def test_a_deadline_after_the_first_seconds_parts_gives_back_only_the_messages_not_sent(
-    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
-) -> None:
-    """At 2 parts a second, the first two messages take this second and go; the next seconds are
-    another sender's until the deadline: the third alone fails back to the queue, still `queued`."""
-    from services.sms.handlers import sender as sender_handler
-    from services.sms.sending import LIMITER
-
-    monkeypatch.setenv("MAX_SMS_RATE", "2")
-    tenant = f"t-{new_id()}"
-    ids = queued(tenant, 3)
-    event = sqs_event(bodies(tenant, ids), QUEUE_ARN)
-    start = kernel_clock.epoch()
-    ends = start + 1.0 + sender_handler.SEND_RESERVE_SECONDS
-    monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - kernel_clock.epoch()) * 1000)
-    for window in range(int(start) + 1, int(start) + 4):
-        LIMITER.take(window, 2, 2)
-    result = sender_handler.handler(event, sender)
-    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [event["Records"][2]["messageId"]]
-    assert (statuses(tenant, ids[:2]), statuses(tenant, ids[2:])) == ({"sent": 2}, {"queued": 1})
-    assert LIMITER.taken(int(start)) == 2
+    assert [LIMITER.taken(window) for window in range(int(start), int(start) + free + 3)] == [2] * (free + 3)
 
 
 # ----------------------------------------------------------------------------- the jobs' sweep
