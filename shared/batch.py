@@ -64,6 +64,23 @@ def partial_response(
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
+def whole_batch(event: dict[str, Any], handle_all: Callable[[list[Any]], list[Exception | None]]) -> dict[str, Any]:
+    """Hand the bodies of every message of an SQS event to `handle_all` at once (a sender reads,
+    claims and records its batch together); the messages it answers an error for (None: done) are
+    the batch's item failures. Every message failing is an answer too, not an error: each may
+    only have to wait (the send rate, a proof)."""
+    records = event.get("Records") or []
+    errors = handle_all([record.get("body") for record in records])
+    failed = {str(r.get("messageId")): e for r, e in zip(records, errors, strict=True) if e is not None}
+
+    def outcome(record: SQSRecord) -> None:
+        error = failed.get(record.message_id)
+        if error is not None:
+            raise error
+
+    return partial_response(event, outcome, raise_on_entire_batch_failure=False)
+
+
 def each_body(
     event: dict[str, Any], context: LambdaContext, handle: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:

@@ -393,7 +393,8 @@ class UnitOfWork:
 
     ops: list[_Op] = field(default_factory=list)
     counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
-    additions: dict[tuple[str, str], tuple[CounterItem, int]] = field(default_factory=dict)
+    additions: dict[tuple[str, str], tuple[Model, dict[str, int]]] = field(default_factory=dict)
+    refused: list[_Op] = field(default_factory=list)  # after a cancelled commit: the ops whose condition failed
 
     def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
         stamp(item)
@@ -416,7 +417,9 @@ class UnitOfWork:
             model: Any = type(item)
             actions = [*actions, model.syncpk.set(keys[0]), model.syncsk.set(keys[1])]
         checked = check_version
-        apply = lambda tx: tx.update(item, actions, condition=condition, add_version_condition=checked)  # noqa: E731
+        # a fresh list each time: pynamodb appends the version's action to it (an op may be applied again,
+        # shared/batched.py)
+        apply = lambda tx: tx.update(item, list(actions), condition=condition, add_version_condition=checked)  # noqa: E731
         self.ops.append(_Op(3, apply, on_conflict, _key(item), _versioned(item, check_version)))
 
     def delete(self, item: Model, condition: Any = None, check_version: bool = True) -> None:
@@ -458,24 +461,33 @@ class UnitOfWork:
 
     def add(self, item: CounterItem, delta: int) -> None:
         """Add `delta` to a counter cell (one update per cell, however often it is added to)."""
+        self.add_to(item, value=delta)
+
+    def add_to(self, item: Model, **deltas: int) -> None:
+        """Add to number attributes of an item, unconditionally: one update per item however often
+        it is added to, also across the units a batch absorbs (e.g. a tenant's SMS balance charged
+        for each message of a batch, services/sms/credits.py)."""
         key = _key(item)
-        _, total = self.additions.get(key, (item, 0))
-        self.additions[key] = (item, total + delta)
+        _, totals = self.additions.get(key, (item, {}))
+        summed = dict(totals)
+        for name, delta in deltas.items():
+            summed[name] = summed.get(name, 0) + delta
+        self.additions[key] = (item, summed)
 
     def absorb(self, other: "UnitOfWork") -> None:
         """Take another unit's writes into this one (a consumer's batch of events, one transaction)."""
         if other.counters:
             raise ValueError("a unit of work that takes numbers commits alone")
         self.ops.extend(other.ops)
-        for item, delta in other.additions.values():
-            self.add(item, delta)
+        for item, deltas in other.additions.values():
+            self.add_to(item, **deltas)
 
     def __len__(self) -> int:
         return len(self.ops) + len(self.counters) + len(self.additions)
 
     def commit(self) -> None:
         ops = _without_repeated_checks(self.ops) + [self._counter_op(key, c) for key, c in self.counters.items()]
-        ops += [self._addition_op(item, delta) for item, delta in self.additions.values() if delta]
+        ops += [self._addition_op(item, deltas) for item, deltas in self.additions.values() if any(deltas.values())]
         if not ops:
             return
         preconditions.before_commit([op.record for op in self.ops if op.record is not None])
@@ -491,13 +503,16 @@ class UnitOfWork:
                 for op in ordered:
                     op.apply(tx)
         except TransactWriteError as exc:
+            self.refused = _refused(exc, ordered)
             raise _cause(exc, ordered) from exc
         if joined is not None and extra.ops:
             joined.committed()
 
     @staticmethod
-    def _addition_op(item: CounterItem, delta: int) -> _Op:
-        actions: list[Any] = [CounterItem.value.add(delta), CounterItem.kind.set(item.kind)]
+    def _addition_op(item: Model, deltas: dict[str, int]) -> _Op:
+        model: Any = type(item)
+        actions: list[Any] = [getattr(model, name).add(delta) for name, delta in deltas.items() if delta]
+        actions.append(model.kind.set(getattr(item, "kind", None)))
         return _Op(3, lambda tx: tx.update(item, actions), ConcurrentUpdate, _key(item))
 
     @staticmethod
@@ -566,6 +581,15 @@ def _without_repeated_checks(ops: list[_Op]) -> list[_Op]:
         seen.add(op.key)
         kept.append(op)
     return kept
+
+
+def _refused(exc: TransactWriteError, ordered: list[_Op]) -> list[_Op]:
+    """The ops of a cancelled transaction whose own condition failed (none for other errors)."""
+    try:
+        reasons = exc.cancellation_reasons or []
+    except AttributeError:
+        return []
+    return [op for op, r in zip(ordered, reasons, strict=False) if r is not None and r.code == "ConditionalCheckFailed"]
 
 
 def _cause(exc: TransactWriteError, ordered: list[_Op]) -> Exception:

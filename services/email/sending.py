@@ -66,7 +66,8 @@ from services.email.service import DEFAULTS, Caller, service_caller
 from services.email.store import Record
 from services.email.transports import Refused, Transport, transport_for
 from services.email.unsubscribe import base_url, list_unsubscribe_headers
-from shared import clock
+from shared import batched, clock
+from shared.batched import first_of_each, read_by_key
 from shared.contracts.messaging import EmailAttachment, EmailSent
 from shared.events import Envelope
 from shared.ids import derived_id
@@ -105,14 +106,10 @@ def proof_window() -> timedelta:
 
 
 @dataclass
-class Job:
-    """One queue message of the batch and what became of it."""
+class Job(batched.Job[Record]):
+    """One queue message of the batch and what became of it (shared/batched.py), with its campaign."""
 
-    tenant: str
-    message_id: str
     campaign_id: str | None = None
-    record: Record | None = None
-    error: Exception | None = None
     links: list[str] | None = None  # the links its claim records (`_links`)
 
 
@@ -149,7 +146,7 @@ class Batch:
 def _parse(body: Any) -> Job:
     message = json.loads(body) if isinstance(body, str) else body
     campaign = message.get("campaign_id")
-    return Job(str(message["tenant_id"]), str(message["message_id"]), str(campaign) if campaign else None)
+    return Job(str(message["tenant_id"]), str(message["message_id"]), campaign_id=str(campaign) if campaign else None)
 
 
 def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Exception | None]:
@@ -164,12 +161,7 @@ def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Excepti
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.error("malformed send-queue message dropped", extra={"error": str(exc)})
             jobs.append(Job("", "", error=None))  # nothing to send: do not retry it forever
-    seen: set[tuple[str, str]] = set()
-    for job in jobs:  # the same mail queued twice in one batch: the first one does it
-        if (job.tenant, job.message_id) in seen:
-            job.message_id = ""
-        seen.add((job.tenant, job.message_id))
-    batch = Batch([j for j in jobs if j.message_id])
+    batch = Batch(first_of_each(jobs))
     _read(batch)
     outcomes, to_claim = _classify(batch)
     claimed, tokens_taken = _claim(batch, to_claim, deadline)
@@ -212,8 +204,7 @@ def _read_campaigns(batch: Batch, found: dict[tuple[str, str], Record]) -> None:
 
 
 def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
-    unique = list(dict.fromkeys(keys))
-    return {(item.pk, item.sk): item for item in Record.batch_get(unique, consistent_read=True)} if unique else {}
+    return read_by_key(Record, keys)
 
 
 # ----------------------------------------------------------------------------- 2. decide and claim

@@ -54,14 +54,14 @@ def reserve(caller: Caller, uow: UnitOfWork, credits: int, send_id: str | None, 
 def charge(caller: Caller, uow: UnitOfWork, credits: int, send_id: str | None, message_id: str) -> None:
     """The provider accepted a message: its parts move from reserved to charged."""
     item = BalanceItem.of(caller.tenant)
-    uow.update(item, [BalanceItem.reserved.add(-credits), BalanceItem.charged.add(credits)])
+    uow.add_to(item, reserved=-credits, charged=credits)  # summed per tenant in a batch (shared/batched.py)
     _entry(caller, uow, SmsEntryType.charge, credits, send_id=send_id, message_id=message_id)
 
 
 def refund(caller: Caller, uow: UnitOfWork, credits: int, send_id: str | None, message_id: str | None = None) -> None:
     """A reserved message failed or was not sent: its parts go back to available."""
     item = BalanceItem.of(caller.tenant)
-    uow.update(item, [BalanceItem.reserved.add(-credits), BalanceItem.available.add(credits)])
+    uow.add_to(item, reserved=-credits, available=credits)
     _entry(caller, uow, SmsEntryType.refund, credits, send_id=send_id, message_id=message_id)
 
 

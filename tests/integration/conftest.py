@@ -10,12 +10,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import botocore.client
 import pytest
 
 from infra.emulator import Emulator, provision
@@ -218,3 +221,19 @@ def bus_delivery(envelope: dict[str, Any], source: str = "kontakt.test") -> dict
 
 def new_tenant() -> str:
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every AWS API call the test's own thread makes (not the runtime's pumps), by operation."""
+    calls: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+    owner = threading.get_ident()
+
+    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if threading.get_ident() == owner:
+            calls[operation] += 1
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+    return calls

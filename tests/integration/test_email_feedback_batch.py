@@ -4,12 +4,10 @@ that cannot go together goes report by report with the same outcome (issue 18)."
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.client
 import pytest
 
 from shared.ids import derived_id, new_id
@@ -23,22 +21,6 @@ QUEUE_ARN = "arn:aws:sqs:eu-north-1:123456789012:kontakt-it-email-feedback"
 def feedback(lambda_env: Any) -> Any:
     """The feedback function's environment and context."""
     return lambda_env("EmailFeedbackFunction")
-
-
-@pytest.fixture
-def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS API call the test's own thread makes, by operation."""
-    calls: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-    owner = threading.get_ident()
-
-    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if threading.get_ident() == owner:
-            calls[operation] += 1
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
-    return calls
 
 
 def _ses(tenant: str, message_id: str, to: str, event_type: str, **section: Any) -> dict[str, Any]:

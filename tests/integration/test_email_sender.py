@@ -8,7 +8,6 @@ from collections import Counter
 from contextlib import suppress
 from typing import Any
 
-import botocore.client
 import pytest
 
 from infra.emulator import Emulator
@@ -69,22 +68,6 @@ def _statuses(tenant: str, ids: list[str]) -> Counter[str]:
 
     records = service_caller(tenant).store.get_many(tenant, "message", ids)
     return Counter(str(r.data["status"]) for r in records.values())
-
-
-@pytest.fixture
-def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS API call the test's own thread makes (not the runtime's pumps), by operation."""
-    calls: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-    owner = threading.get_ident()
-
-    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if threading.get_ident() == owner:
-            calls[operation] += 1
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
-    return calls
 
 
 def test_a_batch_of_ten_costs_about_one_call_per_recipient(

@@ -1,5 +1,6 @@
-"""The SMS sender against the emulator, in-process: the account-wide send rate (message parts a
-second, shared/send_rate.py) spreads a batch larger than the rate over several one-second windows."""
+"""The SMS sender against the emulator, in-process: AWS calls per message of a batch of 10, a
+message its receipt settled mid-batch, and the account-wide send rate (message parts a second,
+shared/send_rate.py) spreading a batch larger than the rate over several one-second windows."""
 
 from __future__ import annotations
 
@@ -66,6 +67,87 @@ def bodies(tenant: str, ids: list[str]) -> list[dict[str, Any]]:
     return [{"tenant_id": tenant, "message_id": m} for m in ids]
 
 
+def settled_once(tenant: str, ids: list[str]) -> None:
+    """Each message sent, charged once (one ledger charge, the balance's `charged`) and its
+    `sms.sent` in the outbox."""
+    from services.sms import credits
+    from services.sms.service import service_caller
+    from shared.ids import derived_id
+    from shared.store import OutboxItem
+
+    caller = service_caller(tenant, open_tenant=False)
+    assert statuses(tenant, ids) == {"sent": len(ids)}
+    charges = [e for e in caller.store.all_of_kind(tenant, "ledger_entry") if e.data["type"] == "charge"]
+    assert sorted(e.data["message_id"] for e in charges) == sorted(ids)
+    assert credits.balance(caller).charged == len(ids)
+    for message_id in ids:
+        assert OutboxItem.count(f"OUTBOX#{derived_id('sms.sent', message_id)}") == 1
+
+
+def test_a_batch_of_ten_costs_one_provider_call_a_message_and_four_dynamodb_calls(
+    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten messages of one tenant: one BatchGetItem (messages and settings), the limiter's one
+    UpdateItem, one claim transaction, ten SendTextMessage, one settlement transaction."""
+    from services.sms.handlers.sender import handler
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")  # the calls of a batch, not a wait for the next second
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, 10)
+    aws_calls.clear()
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    calls = dict(aws_calls)
+    dynamodb = sum(n for operation, n in calls.items() if operation != "SendTextMessage")
+    print(f"\nSMS sender, AWS calls for a batch of 10: {calls}: {dynamodb / 10:.2f} DynamoDB calls a message")
+    assert calls == {"BatchGetItem": 1, "UpdateItem": 1, "TransactWriteItems": 2, "SendTextMessage": 10}
+    settled_once(tenant, ids)
+
+
+def test_a_message_its_receipt_settled_mid_batch_leaves_the_other_nine_recorded(
+    sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+) -> None:
+    """The receipt of the 4th message settles it while the sender still sends the rest: the
+    settlement's transaction is refused for it alone, the other nine commit in one more
+    transaction; each message is sent once, charged once and has one `sms.sent`."""
+    from services.sms import sending
+    from services.sms.domain.receipts import Receipt
+    from services.sms.handlers.sender import handler
+    from services.sms.receipts import apply
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")
+    tenant = f"t-{new_id()}"
+    ids = queued(tenant, 10)
+    client = sending._sms()
+    original = client.send_text_message
+    sent: list[str] = []
+
+    def answered(**params: Any) -> Any:
+        answer = original(**params)
+        message_id = params["Context"]["message_id"]
+        sent.append(message_id)
+        if message_id == ids[3]:  # its receipt comes at once (TEXT_SUCCESSFUL: the provider took it)
+            now = kernel_clock.now()
+            apply(
+                Receipt(
+                    tenant_id=tenant,
+                    message_id=message_id,
+                    event_type="TEXT_SUCCESSFUL",
+                    provider_message_id=answer["MessageId"],
+                    reason="",
+                    at=now,
+                    requested_at=now,
+                )
+            )
+        return answer
+
+    monkeypatch.setattr(client, "send_text_message", answered)
+    aws_calls.clear()
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert sorted(sent) == sorted(ids)
+    settled_once(tenant, ids)
+    assert aws_calls["TransactWriteItems"] == 1 + 1 + 2  # the claim, the receipt's, the refused and the nine
+
+
 @pytest.mark.parametrize(("rate", "count", "parts", "windows"), [(3, 7, 1, [3, 3, 1]), (4, 3, 2, [4, 2])])
 def test_a_batch_larger_than_the_rate_takes_its_parts_over_several_seconds(
     sender: Any,
@@ -92,11 +174,14 @@ def test_a_batch_larger_than_the_rate_takes_its_parts_over_several_seconds(
     assert len(kernel_clock.slept) == len(windows) - 1  # it waited once for each next second
 
 
-def test_a_wait_past_the_deadline_gives_the_messages_back_unclaimed(
-    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock
+@pytest.mark.parametrize(("free", "sent"), [(0, 0), (1, 2)])
+def test_a_wait_past_the_deadline_gives_back_the_messages_not_sent_unclaimed(
+    sender: Any, monkeypatch: pytest.MonkeyPatch, kernel_clock: KernelClock, free: int, sent: int
 ) -> None:
-    """Every second is taken (another sender) until after the function would time out: each
-    message fails back to the queue still `queued` (not claimed), nothing sent, no second over the rate."""
+    """At 2 parts a second, after `free` seconds every second is taken (another sender) until after
+    the function would time out: the messages this second's parts covered go (none when it is
+    taken too), each other one fails back to the queue still `queued` (not claimed), no second over
+    the rate. A take of the whole batch's parts up front would give back all three."""
     from services.sms.handlers import sender as sender_handler
     from services.sms.sending import LIMITER
 
@@ -107,14 +192,16 @@ def test_a_wait_past_the_deadline_gives_the_messages_back_unclaimed(
     start = kernel_clock.epoch()
     ends = start + 1.0 + sender_handler.SEND_RESERVE_SECONDS
     monkeypatch.setattr(sender, "get_remaining_time_in_millis", lambda: (ends - kernel_clock.epoch()) * 1000)
-    busy = range(int(start), int(start) + 3)
+    busy = range(int(start) + free, int(start) + free + 3)
     for window in busy:
         LIMITER.take(window, 2, 2)
     result = sender_handler.handler(event, sender)
-    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}
-    assert statuses(tenant, ids) == {"queued": 3}
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [
+        r["messageId"] for r in event["Records"][sent:]
+    ]
+    assert statuses(tenant, ids) == Counter({"sent": sent, "queued": 3 - sent})
     assert kernel_clock.epoch() <= start + 1.0
-    assert [LIMITER.taken(window) for window in busy] == [2, 2, 2]
+    assert [LIMITER.taken(window) for window in range(int(start), int(start) + free + 3)] == [2] * (free + 3)
 
 
 # ----------------------------------------------------------------------------- the jobs' sweep

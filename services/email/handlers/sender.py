@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.email.sending import send_batch
 from services.email.settings import EmailSettings
 from shared import clock
-from shared.batch import SQSRecord, partial_response
+from shared.batch import whole_batch
 from shared.entry import entry
 
 SEND_RESERVE_SECONDS = 20.0  # after the wait: read attachments, ten SES calls, the record transaction
@@ -28,14 +28,4 @@ def deadline(context: Any) -> float | None:
 
 @entry(EmailSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records") or []
-    errors = send_batch([record.get("body") for record in records], deadline(context))
-    failed = {str(r.get("messageId")): e for r, e in zip(records, errors, strict=True) if e is not None}
-
-    def outcome(record: SQSRecord) -> None:
-        error = failed.get(record.message_id)
-        if error is not None:
-            raise error
-
-    # a batch whose every mail must wait (e.g. for its proof) is a partial failure too, not an error
-    return partial_response(event, outcome, raise_on_entire_batch_failure=False)
+    return whole_batch(event, lambda bodies: send_batch(bodies, deadline(context)))

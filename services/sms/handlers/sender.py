@@ -1,7 +1,8 @@
-"""Sends the messages queued on the SMS send queue (services/sms/sending.py), reporting each SQS
-message that failed alone so the queue retries only it.
+"""Sends the messages queued on the SMS send queue, a batch of up to 10 at a time: the batch is
+read, claimed, sent and settled together (services/sms/sending.py), then each SQS message that
+failed is reported alone so the queue retries only it.
 
-The account's send rate may make a message wait (shared/send_rate.py); the wait ends
+The account's send rate may make messages wait (shared/send_rate.py); the wait ends
 SEND_RESERVE_SECONDS before the function's timeout, and the messages still waiting are given
 back to the queue unclaimed rather than killed mid-wait."""
 
@@ -9,13 +10,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.sms.sending import send_queued
+from services.sms.sending import send_batch
 from services.sms.settings import SmsSettings
 from shared import clock
-from shared.batch import SQSRecord, partial_response
+from shared.batch import whole_batch
 from shared.entry import entry
 
-SEND_RESERVE_SECONDS = 10.0  # after the wait: one SendTextMessage and the settlement's transaction
+SEND_RESERVE_SECONDS = 10.0  # after the wait: the claim, up to ten SendTextMessage calls, the settlement
 
 
 def deadline(context: Any) -> float | None:
@@ -26,10 +27,4 @@ def deadline(context: Any) -> float | None:
 
 @entry(SmsSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    ends = deadline(context)
-
-    def send(record: SQSRecord) -> None:
-        send_queued(record.body, ends)
-
-    # a batch whose every message must wait (the rate, a proof) is a partial failure too, not an error
-    return partial_response(event, send, raise_on_entire_batch_failure=False)
+    return whole_batch(event, lambda bodies: send_batch(bodies, deadline(context)))
