@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 from shared import clock, permissions
 from shared.consumer import Handle
 from shared.contracts.directory import ContactErased, RecordChanged, RecordDeleted, TenantAccessChanged
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.events import Envelope
 from shared.permissions import Action, Policy, Subject
 from shared.recipient_rows import RowRules
@@ -84,6 +84,22 @@ class ContactViewer(Caller):
             return False
         of = Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner["id"]))
         return self.allows(Action.VIEW, "contacts", of)
+
+    def require(self, action: Action, resource: str, record: DataItem) -> None:
+        """403 unless the caller may do `action` to a shared record of a messaging service (an
+        email template or campaign, an SMS send), which every user sees: its owner is its creator."""
+        if not self.allows(action, resource, creator_of(record)):
+            what = resource.rstrip("s").replace("_", " ")
+            raise Forbidden(f"Only the {what}'s creator, a manager or an admin may {VERBS[action]} it.")
+
+
+VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
+
+
+def creator_of(record: DataItem) -> Owner:
+    """The owner of a record its creator owns (an email template or campaign, an SMS send): the
+    user who created it ("" for a service's, which no plain user matches)."""
+    return Owner.model_construct(type="user", id=str(record.data.get("created_by") or ""))
 
 
 R = TypeVar("R", bound=DataItem)

@@ -16,10 +16,7 @@ loses nor doubles a mail. What one member's message is: domain/campaign_recipien
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Collection, Iterable
-from contextlib import suppress
-from functools import cache
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from services.email import campaign_files, list_types, recipients, stats
@@ -32,7 +29,7 @@ from services.email.domain.campaign_recipients import (
     member_context,
     message_data,
 )
-from services.email.domain.campaigns import REQUESTER, CampaignStatus, audience_with
+from services.email.domain.campaigns import REQUESTER, CampaignStatus
 from services.email.domain.messages import Message, normalise
 from services.email.service import Caller, service_caller
 from services.email.settings import EmailSettings
@@ -41,7 +38,8 @@ from services.email.subscriptions import subscribe
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import new_message_record
 from shared import clock
-from shared.contracts.audience import AudienceMember, AudiencePage
+from shared.bulk_send import send_batches, write_chunks
+from shared.contracts.audience import AudienceMember, AudiencePage, audience_with
 from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id
@@ -50,11 +48,7 @@ from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import page
 from shared.settings import load
-from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
-
-CHUNK = 80  # messages per staging transaction (+ at most 10 counter shards: under DynamoDB's 100)
-SQS_BATCH = 10
-
+from shared.store import UnitOfWork, run_with_retries, tenant_key
 
 # ----------------------------------------------------------------------------- records
 
@@ -98,28 +92,10 @@ def list_recipients(
 # ----------------------------------------------------------------------------- the send queue
 
 
-@cache
-def _sqs() -> Any:
-    import boto3  # here: a cold start that sends nothing to the send queue does not load boto3
-
-    return boto3.client("sqs")
-
-
 def enqueue_many(tenant: str, message_ids: list[str], campaign_id: str) -> None:
     """Queue messages on the send queue, ten per SendMessageBatch; raises if any entry failed."""
-    url = load(EmailSettings).send_queue_url
-    for start in range(0, len(message_ids), SQS_BATCH):
-        chunk = message_ids[start : start + SQS_BATCH]
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": json.dumps({"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id}),
-            }
-            for i, m in enumerate(chunk)
-        ]
-        result = _sqs().send_message_batch(QueueUrl=url, Entries=entries)
-        if result.get("Failed"):
-            raise RuntimeError(f"send queue refused {len(result['Failed'])} of {len(chunk)} messages")
+    bodies = [json.dumps({"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id}) for m in message_ids]
+    send_batches(load(EmailSettings).send_queue_url, bodies)
 
 
 # ----------------------------------------------------------------------------- staging
@@ -201,34 +177,19 @@ def _blocked_chunked(caller: Caller, addresses: list[str], list_type_id: str) ->
 
 
 def _write_messages(caller: Caller, campaign_id: str, staged: list[tuple[str, dict[str, Any]]]) -> set[str]:
-    """Write the messages in transactions of `CHUNK` with their counters; returns the ids written
+    """Write the messages with their counters (shared/bulk_send.py); returns the ids written
     (or found written by a concurrent delivery)."""
-    written: set[str] = set()
-    for start in range(0, len(staged), CHUNK):
-        chunk = staged[start : start + CHUNK]
-        try:
-            _commit_chunk(caller, campaign_id, chunk)
-            written |= {m for m, _ in chunk}
-        except ConcurrentUpdate:  # some were written concurrently: write the others one by one
-            for one in chunk:
-                with suppress(ConcurrentUpdate):
-                    _commit_chunk(caller, campaign_id, [one])
-                written.add(one[0])
-    return written
+    return write_chunks(staged, lambda chunk: _commit_chunk(caller, campaign_id, chunk))
 
 
-def _commit_chunk(caller: Caller, campaign_id: str, chunk: list[tuple[str, dict[str, Any]]]) -> None:
+def _commit_chunk(caller: Caller, campaign_id: str, chunk: Sequence[tuple[str, dict[str, Any]]]) -> None:
     uow = UnitOfWork()
-    shards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for message_id, data in chunk:
         record = new_message_record(caller, message_id, data)
         record.gsi3pk, record.gsi3sk = recipients_key(caller.tenant, campaign_id), message_id
         caller.store.add(uow, record)
-        counts = shards[stats.shard_of(message_id)]
-        counts["recipients"] += 1
-        counts[data["status"]] += 1
-    for shard, deltas in shards.items():
-        stats.stage_shard_counts(uow, caller.tenant, campaign_id, shard, dict(deltas))
+    counted = [(m, {"recipients": 1, d["status"]: 1}) for m, d in chunk]
+    stats.COUNTERS.stage_many(uow, caller.tenant, campaign_id, counted)
     uow.commit()
 
 

@@ -15,6 +15,8 @@ FEATURES = Features(
             *("account.created", "account.deleted", "account.updated"),
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
+        "send_recipients": ["audience.page"],
     },
+    jobs=["sends"],
     defaults=["setup"],
 )

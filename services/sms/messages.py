@@ -102,9 +102,7 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     }
     if filled is None:  # not sent: nothing reserved, nothing queued
         data.update(status=SmsMessageStatus.failed.value, reason=reason)
-    record = caller.store.new(caller.tenant, KIND, message_id, data)
-    record.gsi1sk = f"{created}#{message_id}"
-    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, body.contact_id), f"{created}#{message_id}"
+    record = new_message_record(caller, message_id, data)
     uow = UnitOfWork()
     caller.store.add(uow, record)
     if filled is not None:
@@ -113,6 +111,15 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     if filled is not None:
         enqueue(caller.tenant, message_id)
     return model_of(record, SmsMessage)
+
+
+def new_message_record(caller: Caller, message_id: str, data: dict[str, Any]) -> Record:
+    """A message record listed in the tenant's messages and its contact's, by `created_at`."""
+    record = caller.store.new(caller.tenant, KIND, message_id, data)
+    created = str(data["created_at"])
+    record.gsi1sk = f"{created}#{message_id}"
+    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, str(data["contact_id"])), f"{created}#{message_id}"
+    return record
 
 
 @cache

@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from services.sms import credits
+from services.sms import credits, send_stats
 from services.sms.domain.messages import KIND, SmsMessageStatus
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings
@@ -158,6 +158,7 @@ def stage_sent(
 def stage_fields(uow: UnitOfWork, record: Record, fields: dict[str, Any], condition: Any) -> None:
     """The message's `fields` set in `uow` on `condition` alone (its status), not on its version:
     a condition that fails makes the commit raise Settled."""
+    send_stats.count(uow, record, str(fields["status"]))  # a send's counters move with the status
     actions = [Record.fields[name].set(value) for name, value in clean(fields).items()]
     uow.update(record, actions, condition=condition, on_conflict=Settled, check_version=False)
     record.data = {**record.data, **fields}

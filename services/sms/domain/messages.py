@@ -62,9 +62,10 @@ class SmsMessage(BaseModel):
     model_config = OUTPUT
 
     id: str
+    send_id: str | None = Field(None, description="The target-group send the message is one of (/sms/sends)")
     contact_id: str
     number_field: NumberField
-    to: str = Field(description="The number in E.164")
+    to: str = Field(description="The number in E.164 (empty when the contact's number is not one)")
     text: str = Field(
         description="The text as sent: its tags filled, then smart encoding when the tenant has it on (as written "
         "when its tags could not be filled)"
