@@ -25,8 +25,7 @@ Messages are listed by the send in `by_parent` gsi3 `T#<t>#SMS_SEND#<id>#MESSAGE
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Sequence
 from typing import Any
 
 from services.sms import credits, send_stats, sends
@@ -38,13 +37,14 @@ from services.sms.domain.sends import KIND, NUMBER_REASONS, REQUESTER, SendStatu
 from services.sms.domain.setup import SmsSetup
 from services.sms.messages import OPT_OUT, new_message_record
 from services.sms.recipients import PROJECTION
+from services.sms.sends import message_records, messages_key, skip_staged
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import setup
 from services.sms.store import Record
 from services.sms.subscriptions import subscribe
 from shared import clock
-from shared.bulk_send import chunks, send_batches, write_chunks
+from shared.bulk_send import send_batches, write_chunks
 from shared.contracts.audience import AudienceMember, AudiencePage, audience_with
 from shared.errors import PaymentRequired, ValidationFailed
 from shared.events import Envelope
@@ -52,18 +52,10 @@ from shared.observability import logger
 from shared.pagination import Page
 from shared.service import page
 from shared.settings import load
-from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
+from shared.store import UnitOfWork, run_with_retries
 from shared.tags import row_context, tag_context
 
 STAGING = (SendStatus.resolving,)  # the statuses whose pages stage messages
-
-
-def messages_key(tenant: str, send_id: str) -> str:
-    return tenant_key(tenant, "SMS_SEND", send_id, MESSAGE.upper())
-
-
-def message_records(tenant: str, send_id: str) -> Iterable[Record]:
-    return Record.by_parent.query(messages_key(tenant, send_id), page_size=500)
 
 
 # ----------------------------------------------------------------------------- audience pages
@@ -249,31 +241,6 @@ def finish(caller: Caller, send_id: str) -> None:
         logger.info("SMS send queued", extra={"send_id": send_id, "messages": len(queued), "credits": needed})
     elif status in (SendStatus.refused, SendStatus.cancelled):
         skip_staged(caller, send_id, str(record.data.get("reason") or f"The send was {status}."), queued)
-
-
-def skip_staged(caller: Caller, send_id: str, reason: str, queued: list[Record] | None = None) -> None:
-    """Mark the send's still-queued messages skipped with their counters (nothing was reserved for
-    them: the send was refused or cancelled before its last page)."""
-    if queued is None:
-        queued = [r for r in message_records(caller.tenant, send_id) if r.data.get("status") == SmsMessageStatus.queued]
-    for chunk in chunks(queued):
-        try:
-            _commit_skip(caller, send_id, chunk, reason)
-        except ConcurrentUpdate:  # one changed since it was read: each alone
-            for one in chunk:
-                with suppress(ConcurrentUpdate):
-                    fresh = caller.store.get(caller.tenant, MESSAGE, one.record_id)
-                    if fresh is not None and fresh.data.get("status") == SmsMessageStatus.queued:
-                        _commit_skip(caller, send_id, [fresh], reason)
-
-
-def _commit_skip(caller: Caller, send_id: str, records: Sequence[Record], reason: str) -> None:
-    uow = UnitOfWork()
-    for record in records:
-        caller.store.replace(uow, record, {**record.data, **not_sent(SmsMessageStatus.skipped, reason)})
-    skipped = [(r.record_id, {"queued": -1, "skipped": 1}) for r in records]
-    send_stats.COUNTERS.stage_many(uow, caller.tenant, send_id, skipped)
-    uow.commit()
 
 
 # ----------------------------------------------------------------------------- the list

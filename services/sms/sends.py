@@ -19,10 +19,15 @@ Counters: send_stats.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
+from services.sms import send_stats
 from services.sms.domain import texts
+from services.sms.domain.messages import KIND as MESSAGE
+from services.sms.domain.messages import SmsMessageStatus
 from services.sms.domain.segments import segment
 from services.sms.domain.sends import (
     CANCELLABLE,
@@ -35,14 +40,15 @@ from services.sms.domain.sends import (
     SmsSend,
     SmsSendRequest,
     audience_fields,
+    not_sent,
     shown_status,
 )
-from services.sms.send_stats import COUNTERS
 from services.sms.service import Caller, service_caller
 from services.sms.setup import require_active
 from services.sms.store import Record, SmsStore
 from services.sms.subscriptions import job
 from shared import clock, scheduler
+from shared.bulk_send import chunks
 from shared.contracts.audience import ActingUser, AudienceRequested
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import derived_id, new_id
@@ -50,7 +56,7 @@ from shared.pagination import Page
 from shared.permissions import Action
 from shared.schedules import Firing, at_plan
 from shared.service import kind_page, model_of, user_caller
-from shared.store import UnitOfWork, run_with_retries
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 
 # ----------------------------------------------------------------------------- records
 
@@ -66,7 +72,7 @@ def record_of(caller: Caller, send_id: str, action: Action | None = None) -> Rec
 
 
 def view(caller: Caller, record: Record) -> SmsSend:
-    counts = COUNTERS.read(caller.tenant, record.record_id)
+    counts = send_stats.COUNTERS.read(caller.tenant, record.record_id)
     send = model_of(record, SmsSend)
     status = shown_status(record.data["status"], counts)
     return send.model_copy(update={"stats": SendStats(**counts), "status": status})
@@ -80,7 +86,7 @@ def list_sends(caller: Caller, cursor: str | None, limit: int, updated_since: da
     """The tenant's sends in id (creation) order, each with its counters."""
     listed = kind_page(caller, KIND, cursor, limit, SmsSend, updated_since)
     for item in listed.items:
-        counts = COUNTERS.read(caller.tenant, item.id)
+        counts = send_stats.COUNTERS.read(caller.tenant, item.id)
         item.stats = SendStats(**counts)
         item.status = shown_status(item.status, counts)
     return listed
@@ -176,10 +182,44 @@ def cancel_send(caller: Caller, send_id: str) -> SmsSend:
     record: Record = run_with_retries(attempt)
     if record.data.get("scheduled_at"):
         scheduler.delete_record_schedule(SCHEDULE, send_id)
-    from services.sms.send_recipients import skip_staged  # the messages staged before the cancel
-
     skip_staged(caller, send_id, "The send was cancelled.")
     return view(caller, record)
+
+
+# ----------------------------------------------------------------------------- its messages
+
+
+def messages_key(tenant: str, send_id: str) -> str:
+    return tenant_key(tenant, "SMS_SEND", send_id, MESSAGE.upper())
+
+
+def message_records(tenant: str, send_id: str) -> Iterable[Record]:
+    return Record.by_parent.query(messages_key(tenant, send_id), page_size=500)
+
+
+def skip_staged(caller: Caller, send_id: str, reason: str, queued: list[Record] | None = None) -> None:
+    """Mark the send's still-queued messages skipped with their counters (nothing was reserved for
+    them: the send was refused or cancelled before its last page)."""
+    if queued is None:
+        queued = [r for r in message_records(caller.tenant, send_id) if r.data.get("status") == SmsMessageStatus.queued]
+    for chunk in chunks(queued):
+        try:
+            _commit_skip(caller, send_id, chunk, reason)
+        except ConcurrentUpdate:  # one changed since it was read: each alone
+            for one in chunk:
+                with suppress(ConcurrentUpdate):
+                    fresh = caller.store.get(caller.tenant, MESSAGE, one.record_id)
+                    if fresh is not None and fresh.data.get("status") == SmsMessageStatus.queued:
+                        _commit_skip(caller, send_id, [fresh], reason)
+
+
+def _commit_skip(caller: Caller, send_id: str, records: Sequence[Record], reason: str) -> None:
+    uow = UnitOfWork()
+    for record in records:
+        caller.store.replace(uow, record, {**record.data, **not_sent(SmsMessageStatus.skipped, reason)})
+    skipped = [(r.record_id, {"queued": -1, "skipped": 1}) for r in records]
+    send_stats.COUNTERS.stage_many(uow, caller.tenant, send_id, skipped)
+    uow.commit()
 
 
 # ----------------------------------------------------------------------------- scheduled sends

@@ -130,6 +130,7 @@ def _names(stack: Stack) -> dict[str, str]:
     names["group"] = stack.schedule_groups["ScheduleGroup"]
     names["activities-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-ActivitiesSchedulerRole"
     names["email-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-EmailSchedulerRole"
+    names["sms-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-SmsSchedulerRole"
     return names
 
 
@@ -282,8 +283,25 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
     ),
     "EmailPublisherFunction": ([_publish("{bus:EventBus}")], [_send("{queue:EmailSendQueue}")]),
     "SmsApiFunction": (
-        [_put("{table:SmsTable}"), SECRET, _send("{queue:SmsSendQueue}")],
-        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET, _send("{queue:EmailSendQueue}")],
+        [
+            _put("{table:SmsTable}"),
+            SECRET,
+            _send("{queue:SmsSendQueue}"),
+            _schedule("CreateSchedule", "sms-send-01J", "{sms-scheduler-role}"),
+            _schedule("DeleteSchedule", "sms-send-01J"),
+        ],
+        [
+            _put("{table:EmailTable}"),
+            _publish("{bus:EventBus}"),
+            LINK_SECRET,
+            _send("{queue:EmailSendQueue}"),
+            _schedule("CreateSchedule", "campaign-01J", "{email-scheduler-role}"),
+            _schedule("CreateSchedule", "sms-send-01J", "{email-scheduler-role}"),
+        ],
+    ),
+    "SmsJobsFunction": (
+        [_put("{table:SmsTable}")],
+        [_put("{table:EmailTable}"), _schedule("DeleteSchedule", "sms-send-01J"), _send("{queue:SmsSendQueue}")],
     ),
     "SmsPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:SmsTable}")]),
     "SmsSenderFunction": (
@@ -329,9 +347,9 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "{set:SmsConfigurationSet}"}),
         ],
     ),
-    "SmsConsumerFunction": (
-        [_put("{table:SmsTable}")],
-        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
+    "SmsConsumerFunction": (  # a send's messages go on the send queue once its credits are reserved
+        [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
