@@ -227,7 +227,7 @@ def finish(caller: Caller, send_id: str) -> None:
             uow.commit()
         except PaymentRequired as short:
             uow = UnitOfWork()
-            changes = {"status": SendStatus.refused.value, "reason": short.detail, "updated_at": now}
+            changes = {"status": SendStatus.refused.value, "reason": short.detail, "credits": 0, "updated_at": now}
             caller.store.replace(uow, record, {**record.data, **changes})
             uow.commit()
         return record
