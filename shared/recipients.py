@@ -85,6 +85,16 @@ class ContactViewer(Caller):
         of = Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner["id"]))
         return self.allows(Action.VIEW, "contacts", of)
 
+    def shared_record(self, kind: str, record_id: str, what: str, resource: str, action: Action | None) -> Any:
+        """A record every user of the tenant sees (an email template or campaign, an SMS send):
+        404 naming `what` when there is none; with `action`, 403 unless the caller may do it."""
+        record = self.store.get(self.tenant, kind, record_id)
+        if record is None:
+            raise NotFound(f"No {what} {record_id}.")
+        if action is not None:
+            self.require(action, resource, record)
+        return record
+
     def require(self, action: Action, resource: str, record: DataItem) -> None:
         """403 unless the caller may do `action` to a shared record of a messaging service (an
         email template or campaign, an SMS send), which every user sees: its owner is its creator."""

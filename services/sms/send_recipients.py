@@ -44,15 +44,14 @@ from services.sms.setup import setup
 from services.sms.store import Record
 from services.sms.subscriptions import subscribe
 from shared import clock
-from shared.bulk_send import send_batches, write_chunks
-from shared.contracts.audience import AudienceMember, AudiencePage, audience_with
+from shared.bulk_send import AudienceSends, messages_page, send_batches, write_messages
+from shared.contracts.audience import AudienceMember, AudiencePage
 from shared.errors import PaymentRequired, ValidationFailed
 from shared.events import Envelope
 from shared.observability import logger
 from shared.pagination import Page
-from shared.service import page
 from shared.settings import load
-from shared.store import UnitOfWork, run_with_retries
+from shared.store import DataItem, UnitOfWork, run_with_retries
 from shared.tags import row_context, tag_context
 
 STAGING = (SendStatus.resolving,)  # the statuses whose pages stage messages
@@ -61,30 +60,27 @@ STAGING = (SendStatus.resolving,)  # the statuses whose pages stage messages
 # ----------------------------------------------------------------------------- audience pages
 
 
+SENDS = AudienceSends(REQUESTER, KIND, "SMS send", service_caller, error_field="reason")
+
+
 @subscribe("audience.page")
 def on_audience_page(envelope: Envelope, uow: UnitOfWork) -> None:
-    """Stage one page of a send's members, record the page, and finish the send once all are in."""
-    audience = AudiencePage.model_validate(envelope.data)
-    if audience.requester != REQUESTER:
-        return
-    caller = service_caller(envelope.tenant_id)
-    record = caller.store.get(caller.tenant, KIND, audience.request_id)
-    if record is None:
-        logger.warning("audience page of no SMS send", extra={"request_id": audience.request_id})
-        return
-    send_id = record.record_id
-    if audience.error:
-        _fail(caller, send_id, f"target_group_id: {audience.error}")
-        return
+    """Stage one page of a send's members, record the page, and finish the send once all are in.
+    A page with the directory's error (an unknown group, another tenant's, or one the sender may
+    not see) fails the send naming `target_group_id`."""
+    keep = [s for s in SendStatus if s not in STAGING]
+    done = SENDS.on_page(envelope, _stage_page, SendStatus.failed.value, keep)
+    if done is not None and done[1].data.get("audience", {}).get("complete"):
+        finish(done[0], done[1].record_id)
+
+
+def _stage_page(caller: Caller, record: DataItem, audience: AudiencePage) -> bool:
     if record.data["status"] in STAGING:
         stage_members(caller, record, audience.members)
-    record = _record_page(caller, send_id, audience)
-    logger.info("SMS send page", extra={"send_id": send_id, "page": audience.page})
-    if record.data.get("audience", {}).get("complete"):
-        finish(caller, send_id)
+    return True
 
 
-def stage_members(caller: Caller, send: Record, members: Sequence[AudienceMember]) -> None:
+def stage_members(caller: Caller, send: DataItem, members: Sequence[AudienceMember]) -> None:
     """Every member's message exists afterwards (one per number; one written before is kept)."""
     settings = setup(caller)
     data = send.data
@@ -123,7 +119,8 @@ def stage_members(caller: Caller, send: Record, members: Sequence[AudienceMember
         if message["status"] == SmsMessageStatus.invalid_number:
             message["reason"] = str(message["reason"]).format(field=field)
         staged.append((message_id, message))
-    write_chunks(staged, lambda chunk: _commit_chunk(caller, send.record_id, chunk))
+    key = messages_key(caller.tenant, send.record_id)
+    write_messages(caller, send.record_id, staged, new_message_record, key, send_stats.COUNTERS)
 
 
 def _outcome(
@@ -162,46 +159,6 @@ def _outcome(
         "parts": parts,
         "credits": parts,
     }
-
-
-def _commit_chunk(caller: Caller, send_id: str, chunk: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    uow = UnitOfWork()
-    for message_id, data in chunk:
-        record = new_message_record(caller, message_id, data)
-        record.gsi3pk, record.gsi3sk = messages_key(caller.tenant, send_id), message_id
-        caller.store.add(uow, record)
-    counted = [(m, {"recipients": 1, d["status"]: 1}) for m, d in chunk]
-    send_stats.COUNTERS.stage_many(uow, caller.tenant, send_id, counted)
-    uow.commit()
-
-
-def _record_page(caller: Caller, send_id: str, audience: AudiencePage) -> Record:
-    def attempt() -> Record:
-        record = sends.record_of(caller, send_id)
-        progress = audience_with(record.data.get("audience"), audience.page, audience.last, audience.total_members)
-        if progress == record.data.get("audience"):
-            return record
-        uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, "audience": progress})
-        uow.commit()
-        return record
-
-    result: Record = run_with_retries(attempt)
-    return result
-
-
-def _fail(caller: Caller, send_id: str, error: str) -> None:
-    def attempt() -> None:
-        record = sends.record_of(caller, send_id)
-        if record.data["status"] not in STAGING:
-            return
-        uow = UnitOfWork()
-        changes = {"status": SendStatus.failed.value, "reason": error, "updated_at": clock.iso(clock.now())}
-        caller.store.replace(uow, record, {**record.data, **changes})
-        uow.commit()
-
-    run_with_retries(attempt)
-    logger.warning("SMS send failed", extra={"send_id": send_id, "error": error})
 
 
 # ----------------------------------------------------------------------------- the last page
@@ -252,25 +209,7 @@ def list_send_messages(
     """The send's messages in message id order, optionally of one status; a message to a contact
     the caller may not see is left out."""
     sends.record_of(caller, send_id)
-
-    def fetch(after: dict[str, Any] | None, count: int) -> list[Record]:
-        model: Any = Record
-        condition = model.gsi3sk > after["id"] if after else None
-        query = Record.by_parent.query(
-            messages_key(caller.tenant, send_id),
-            range_key_condition=condition,
-            filter_condition=(model.fields["status"] == status.value) if status else None,
-            page_size=max(count, 50),
-        )
-        found: list[Record] = []
-        for record in query:
-            found.append(record)
-            if len(found) >= count:
-                break
-        if caller.sees_every_contact:
-            return found
-        hidden = PROJECTION.hidden_from(caller, [str(r.data["contact_id"]) for r in found])
-        return [r for r in found if r.data["contact_id"] not in hidden]
-
-    scope = f"sms-send:{send_id}:{status or ''}"
-    return page(caller, scope, cursor, limit, fetch, lambda r: {"id": r.record_id}, SmsMessage)
+    key, scope = messages_key(caller.tenant, send_id), f"sms-send:{send_id}:{status or ''}"
+    hidden = lambda ids: set() if caller.sees_every_contact else PROJECTION.hidden_from(caller, ids)  # noqa: E731
+    value = status.value if status else None
+    return messages_page(caller, Record, key, value, scope, cursor, limit, SmsMessage, hidden)

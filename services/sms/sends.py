@@ -50,7 +50,7 @@ from services.sms.subscriptions import job
 from shared import clock, scheduler
 from shared.bulk_send import chunks
 from shared.contracts.audience import ActingUser, AudienceRequested
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id, new_id
 from shared.pagination import Page
 from shared.permissions import Action
@@ -63,11 +63,7 @@ from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_
 
 def record_of(caller: Caller, send_id: str, action: Action | None = None) -> Record:
     """The send (every user of the tenant sees it); with `action`, 403 unless the caller may do it."""
-    record = caller.store.get(caller.tenant, KIND, send_id)
-    if record is None:
-        raise NotFound(f"No SMS send {send_id}.")
-    if action is not None:
-        caller.require(action, "sms_sends", record)
+    record: Record = caller.shared_record(KIND, send_id, "SMS send", "sms_sends", action)
     return record
 
 
