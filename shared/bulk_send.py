@@ -51,6 +51,7 @@ class AudienceSends(Generic[C]):
     label: str  # in logs: "campaign", "SMS send"
     service_caller: Callable[[str], C]
     error_field: str = "error"  # where a failure's reason goes
+    error_names: str = ""  # the request field the directory's error is about, named before it (e.g. target_group_id)
 
     def page_of(self, envelope: Envelope) -> tuple[C, DataItem, AudiencePage] | None:
         """The page with its record and a caller, or None: a page of another requester, or of a
@@ -81,7 +82,8 @@ class AudienceSends(Generic[C]):
             return None
         caller, record, audience = found
         if audience.error:
-            self.fail(caller, record.record_id, audience.error, failed, keep)
+            error = f"{self.error_names}: {audience.error}" if self.error_names else audience.error
+            self.fail(caller, record.record_id, error, failed, keep)
             return None
         if not stage(caller, record, audience):
             return None

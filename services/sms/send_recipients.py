@@ -60,7 +60,7 @@ STAGING = (SendStatus.resolving,)  # the statuses whose pages stage messages
 # ----------------------------------------------------------------------------- audience pages
 
 
-SENDS = AudienceSends(REQUESTER, KIND, "SMS send", service_caller, error_field="reason")
+SENDS = AudienceSends(REQUESTER, KIND, "SMS send", service_caller, "reason", "target_group_id")
 
 
 @subscribe("audience.page")
