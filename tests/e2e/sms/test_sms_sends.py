@@ -166,6 +166,12 @@ def test_a_send_reaches_each_number_once_and_reports_the_others(api: Api, stack:
         "opted_out": 1,
     }
 
+    # A plain user sees the send (as email campaigns) but not the messages of contacts they may not see.
+    user = api.as_(tenant, "user-9", "user")
+    assert ok(user.get(f"/sms/sends/{send['id']}"))["stats"]["recipients"] == 6
+    settle(stack, lambda: walk(user, f"/sms/sends/{send['id']}/messages", limit=50) == [], busy_ok=True)
+    assert walk(user, f"/sms/sends/{send['id']}/messages", limit=50) == []  # the admin's contacts
+
     # Another tenant sees none of it.
     stranger = api.as_(new_tenant(), "admin-1", "admin")
     assert_problem(stranger.get(f"/sms/sends/{send['id']}"), 404)
