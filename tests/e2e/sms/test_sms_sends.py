@@ -267,6 +267,12 @@ def test_a_scheduled_send_goes_at_its_time_and_a_cancelled_one_never(api: Api, s
 
     # A plain user who did not make the send may not cancel it.
     user = api.as_(tenant, "user-9", "user")
-    third = start(admin, group_id, scheduled_at="2031-02-01T09:00:00Z")
+    body = {"target_group_id": group_id, "text": TEXT, "scheduled_at": "2031-02-01T09:00:00Z"}
+    first = admin.post("/sms/sends", json=body, headers={"Idempotency-Key": "feb-1"})
+    again = admin.post("/sms/sends", json=body, headers={"Idempotency-Key": "feb-1"})
+    assert (first.status_code, again.status_code, again.headers.get("Idempotent-Replayed")) == (202, 202, "true")
+    third = first.json()
+    assert again.json()["id"] == third["id"]
+    assert len(walk(admin, "/sms/sends", limit=10)) == 3  # later, never and this one: the retry made none
     assert_problem(user.post(f"/sms/sends/{third['id']}/cancel"), 403)
     assert ok(user.get(f"/sms/sends/{third['id']}"))["status"] == "scheduled"
