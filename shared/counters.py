@@ -4,9 +4,9 @@ messages are in each status.
 Every writer that changes a message's status adds to the counters in the same transaction as the
 change, so the figures never drift from the records. A send's counts are spread over `SHARDS`
 items chosen by the message id: concurrent senders of one send seldom write the same item (a
-transaction conflict), and a read is one Query. A service declares its counter item (a
-`TableItem` with a NumberAttribute per counter: DynamoDB's ADD needs top-level attributes) and
-names it here once (`Counters`).
+transaction conflict), and a read is one Query. A service names its counters once
+(`Counters.of`): its item is a `TableItem` with a NumberAttribute per counter (DynamoDB's ADD needs
+top-level attributes).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from pynamodb.attributes import NumberAttribute
 
 from shared.store import TableItem, UnitOfWork, tenant_key
 
@@ -34,6 +36,14 @@ class Counters:
     parent: str  # e.g. CAMPAIGN, SMS_SEND
     kind: str  # the items' kind, e.g. campaign_stats
     counted: tuple[str, ...]
+
+    @classmethod
+    def of(cls, parent: str, kind: str, counted: tuple[str, ...], model_name: str) -> Counters:
+        """The counters of one kind of send, with their item model (`model_name`, one attribute each)."""
+        attributes: dict[str, Any] = {name: NumberAttribute(null=True) for name in counted}
+        attributes["__doc__"] = f"One shard of a {parent.lower()}'s counters: `T#<t>#{parent}#<id>#STATS` / `<shard>`."
+        attributes["__module__"] = __name__
+        return cls(type(model_name, (TableItem,), attributes), parent, kind, counted)
 
     def _pk(self, tenant: str, owner_id: str) -> str:
         return tenant_key(tenant, self.parent, owner_id, "STATS")

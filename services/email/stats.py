@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute
-
 from shared import counters
 from shared.counters import Counters
 from shared.store import TableItem, UnitOfWork
@@ -32,25 +30,7 @@ COUNTED = (
 )
 
 
-class StatItem(TableItem):
-    """One shard of a campaign's counters: `T#<t>#CAMPAIGN#<id>#STATS` / `<shard>`."""
-
-    recipients = NumberAttribute(null=True)
-    queued = NumberAttribute(null=True)
-    sent = NumberAttribute(null=True)
-    failed = NumberAttribute(null=True)
-    suppressed = NumberAttribute(null=True)
-    opted_out = NumberAttribute(null=True)
-    skipped = NumberAttribute(null=True)
-    delivered = NumberAttribute(null=True)
-    bounced = NumberAttribute(null=True)
-    complained = NumberAttribute(null=True)
-    opened = NumberAttribute(null=True)
-    clicked = NumberAttribute(null=True)
-    unsubscribed = NumberAttribute(null=True)
-
-
-COUNTERS = Counters(StatItem, "CAMPAIGN", "campaign_stats", COUNTED)  # shared/counters.py
+COUNTERS = Counters.of("CAMPAIGN", "campaign_stats", COUNTED, "StatItem")  # shared/counters.py
 shard_of = counters.shard_of
 
 

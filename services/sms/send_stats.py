@@ -7,30 +7,13 @@ registrations here: the sender imports it.
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute
-
 from services.sms.domain.messages import SmsMessageStatus
 from services.sms.domain.sends import COUNTED
 from services.sms.store import Record
 from shared.counters import Counters
-from shared.store import TableItem, UnitOfWork
+from shared.store import UnitOfWork
 
-
-class SendStatItem(TableItem):
-    """One shard of a send's counters: `T#<t>#SMS_SEND#<id>#STATS` / `<shard>`."""
-
-    recipients = NumberAttribute(null=True)
-    queued = NumberAttribute(null=True)
-    sent = NumberAttribute(null=True)
-    delivered = NumberAttribute(null=True)
-    failed = NumberAttribute(null=True)
-    opted_out = NumberAttribute(null=True)
-    invalid_number = NumberAttribute(null=True)
-    skipped = NumberAttribute(null=True)
-    unknown = NumberAttribute(null=True)
-
-
-COUNTERS = Counters(SendStatItem, "SMS_SEND", "sms_send_stats", COUNTED)
+COUNTERS = Counters.of("SMS_SEND", "sms_send_stats", COUNTED, "SendStatItem")  # shared/counters.py
 COUNTED_AS = {SmsMessageStatus.sending.value: SmsMessageStatus.queued.value}  # claimed: still waiting
 
 
