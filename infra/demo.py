@@ -206,7 +206,7 @@ def load(runtime: Any) -> dict[str, Any]:
     runtime.drain()  # the call list shows what the directory's events have reached
     activities = _load_activities(api, users, accounts, contacts)
     email = _load_email(api, helsinki["id"])
-    sms = _load_sms(api)
+    sms = _load_sms(api, vip["id"])
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -323,8 +323,12 @@ def _load_email(api: _Api, target_group_id: str) -> dict[str, Any]:
     return {"campaign": campaign["id"]}
 
 
-def _load_sms(api: _Api) -> dict[str, Any]:
-    """SMS activated with credits to spend, and the ledger's first entry."""
+def _load_sms(api: _Api, target_group_id: str) -> dict[str, Any]:
+    """SMS activated with credits to spend, and a send to a target group (its messages go out as
+    the stack runs: /sms/sends shows its stats, /dev/sms the messages)."""
     api.call("PATCH", "/sms/settings", {"active": True, "sender_id": "Kontakt"}, expect=200)
     api.call("POST", "/sms/credits", {"credits": 500, "note": "Demo credits"})
-    return {"sms_credits": api.call("GET", "/sms/balance", expect=200)["available"]}
+    credits = api.call("GET", "/sms/balance", expect=200)["available"]
+    text = "Hei {{ contact.first_name }}! Joulukortit ovat matkalla."
+    send = api.call("POST", "/sms/sends", {"target_group_id": target_group_id, "text": text}, expect=202)
+    return {"sms_credits": credits, "sms_send": send["id"]}

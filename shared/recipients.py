@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 from shared import clock, permissions
 from shared.consumer import Handle
 from shared.contracts.directory import ContactErased, RecordChanged, RecordDeleted, TenantAccessChanged
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.events import Envelope
 from shared.permissions import Action, Policy, Subject
 from shared.recipient_rows import RowRules
@@ -87,6 +87,32 @@ class ContactViewer(Caller):
             return False
         of = Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner["id"]))
         return self.allows(Action.VIEW, "contacts", of)
+
+    def shared_record(self, kind: str, record_id: str, what: str, resource: str, action: Action | None) -> Any:
+        """A record every user of the tenant sees (an email template or campaign, an SMS send):
+        404 naming `what` when there is none; with `action`, 403 unless the caller may do it."""
+        record = self.store.get(self.tenant, kind, record_id)
+        if record is None:
+            raise NotFound(f"No {what} {record_id}.")
+        if action is not None:
+            self.require(action, resource, record)
+        return record
+
+    def require(self, action: Action, resource: str, record: DataItem) -> None:
+        """403 unless the caller may do `action` to a shared record of a messaging service (an
+        email template or campaign, an SMS send), which every user sees: its owner is its creator."""
+        if not self.allows(action, resource, creator_of(record)):
+            what = resource.rstrip("s").replace("_", " ")
+            raise Forbidden(f"Only the {what}'s creator, a manager or an admin may {VERBS[action]} it.")
+
+
+VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
+
+
+def creator_of(record: DataItem) -> Owner:
+    """The owner of a record its creator owns (an email template or campaign, an SMS send): the
+    user who created it ("" for a service's, which no plain user matches)."""
+    return Owner.model_construct(type="user", id=str(record.data.get("created_by") or ""))
 
 
 R = TypeVar("R", bound=DataItem)

@@ -9,12 +9,11 @@ scheduled (sent, paused or cancelled meanwhile) does nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from contextlib import suppress
 from typing import Any
 
 from services.email import stats
-from services.email.campaign_recipients import CHUNK, enqueue_many, recipient_records
+from services.email.campaign_recipients import enqueue_many, recipient_records
 from services.email.campaigns import KIND, change, conflict, record_of, stage_copies, view
 from services.email.domain.campaigns import (
     AUDIENCE_FIELDS,
@@ -35,6 +34,7 @@ from services.email.store import EmailStore, Record
 from services.email.subscriptions import job
 from services.email.transactional import KIND as MESSAGE
 from shared import clock, scheduler
+from shared.bulk_send import chunks
 from shared.contracts.audience import ActingUser, AudienceRequested
 from shared.errors import Conflict, ValidationFailed
 from shared.ids import derived_id
@@ -112,8 +112,8 @@ def cancel(caller: Caller, campaign_id: str) -> Campaign:
     record = change(caller, campaign_id, CANCELLABLE, "be cancelled", {"status": CampaignStatus.cancelled.value})
     _unschedule(caller, record)
     queued = [r for r in recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
-    for start in range(0, len(queued), CHUNK):
-        _skip(caller, campaign_id, queued[start : start + CHUNK])
+    for chunk in chunks(queued):
+        _skip(caller, campaign_id, list(chunk))
     return view(caller, record)
 
 
@@ -131,14 +131,10 @@ def _skip(caller: Caller, campaign_id: str, records: list[Record]) -> None:
 
 def _commit_skip(caller: Caller, campaign_id: str, records: list[Record]) -> None:
     uow = UnitOfWork()
-    shards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for record in records:
         caller.store.replace(uow, record, {**record.data, "status": "skipped", "error": "The campaign was cancelled."})
-        counts = shards[stats.shard_of(record.record_id)]
-        counts["queued"] -= 1
-        counts["skipped"] += 1
-    for shard, deltas in shards.items():
-        stats.stage_shard_counts(uow, caller.tenant, campaign_id, shard, dict(deltas))
+    counted = [(r.record_id, {"queued": -1, "skipped": 1}) for r in records]
+    stats.COUNTERS.stage_many(uow, caller.tenant, campaign_id, counted)
     uow.commit()
 
 

@@ -16,10 +16,7 @@ loses nor doubles a mail. What one member's message is: domain/campaign_recipien
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Collection, Iterable
-from contextlib import suppress
-from functools import cache
 from typing import Any
 
 from services.email import campaign_files, list_types, recipients, stats
@@ -32,7 +29,7 @@ from services.email.domain.campaign_recipients import (
     member_context,
     message_data,
 )
-from services.email.domain.campaigns import REQUESTER, CampaignStatus, audience_with
+from services.email.domain.campaigns import REQUESTER, CampaignStatus
 from services.email.domain.messages import Message, normalise
 from services.email.service import Caller, service_caller
 from services.email.settings import EmailSettings
@@ -40,21 +37,15 @@ from services.email.store import Record
 from services.email.subscriptions import subscribe
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import new_message_record
-from shared import clock
+from shared.bulk_send import AudienceSends, messages_page, send_batches, write_messages
 from shared.contracts.audience import AudienceMember, AudiencePage
 from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id
-from shared.observability import logger
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import page
 from shared.settings import load
-from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
-
-CHUNK = 80  # messages per staging transaction (+ at most 10 counter shards: under DynamoDB's 100)
-SQS_BATCH = 10
-
+from shared.store import DataItem, UnitOfWork, tenant_key
 
 # ----------------------------------------------------------------------------- records
 
@@ -72,54 +63,18 @@ def list_recipients(
 ) -> Page[Message]:
     """The campaign's recipients (their messages) in message id order, optionally of one status."""
     record_of(caller, campaign_id)
-
-    def fetch(after: dict[str, Any] | None, count: int) -> list[Record]:
-        model: Any = Record
-        condition = model.gsi3sk > after["id"] if after else None
-        query = Record.by_parent.query(
-            recipients_key(caller.tenant, campaign_id),
-            range_key_condition=condition,
-            filter_condition=(model.fields["status"] == status) if status else None,
-            page_size=max(count, 50),
-        )
-        found: list[Record] = []
-        for record in query:
-            found.append(record)
-            if len(found) >= count:
-                break
-        # A recipient the caller may not see is left out (its position still moves the cursor on).
-        hidden = recipients.hidden_from(caller, [str(r.data["contact_id"]) for r in found if r.data.get("contact_id")])
-        return [r for r in found if r.data.get("contact_id") not in hidden] if hidden else found
-
-    scope = f"campaign:{campaign_id}:{status or ''}"
-    return page(caller, scope, cursor, limit, fetch, lambda r: {"id": r.record_id}, Message)
+    key, scope = recipients_key(caller.tenant, campaign_id), f"campaign:{campaign_id}:{status or ''}"
+    hidden = lambda ids: recipients.hidden_from(caller, ids)  # noqa: E731
+    return messages_page(caller, Record, key, status, scope, cursor, limit, Message, hidden)
 
 
 # ----------------------------------------------------------------------------- the send queue
 
 
-@cache
-def _sqs() -> Any:
-    import boto3  # here: a cold start that sends nothing to the send queue does not load boto3
-
-    return boto3.client("sqs")
-
-
 def enqueue_many(tenant: str, message_ids: list[str], campaign_id: str) -> None:
     """Queue messages on the send queue, ten per SendMessageBatch; raises if any entry failed."""
-    url = load(EmailSettings).send_queue_url
-    for start in range(0, len(message_ids), SQS_BATCH):
-        chunk = message_ids[start : start + SQS_BATCH]
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": json.dumps({"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id}),
-            }
-            for i, m in enumerate(chunk)
-        ]
-        result = _sqs().send_message_batch(QueueUrl=url, Entries=entries)
-        if result.get("Failed"):
-            raise RuntimeError(f"send queue refused {len(result['Failed'])} of {len(chunk)} messages")
+    bodies = [json.dumps({"tenant_id": tenant, "message_id": m, "campaign_id": campaign_id}) for m in message_ids]
+    send_batches(load(EmailSettings).send_queue_url, bodies)
 
 
 # ----------------------------------------------------------------------------- staging
@@ -201,95 +156,41 @@ def _blocked_chunked(caller: Caller, addresses: list[str], list_type_id: str) ->
 
 
 def _write_messages(caller: Caller, campaign_id: str, staged: list[tuple[str, dict[str, Any]]]) -> set[str]:
-    """Write the messages in transactions of `CHUNK` with their counters; returns the ids written
+    """Write the messages with their counters (shared/bulk_send.py); returns the ids written
     (or found written by a concurrent delivery)."""
-    written: set[str] = set()
-    for start in range(0, len(staged), CHUNK):
-        chunk = staged[start : start + CHUNK]
-        try:
-            _commit_chunk(caller, campaign_id, chunk)
-            written |= {m for m, _ in chunk}
-        except ConcurrentUpdate:  # some were written concurrently: write the others one by one
-            for one in chunk:
-                with suppress(ConcurrentUpdate):
-                    _commit_chunk(caller, campaign_id, [one])
-                written.add(one[0])
-    return written
-
-
-def _commit_chunk(caller: Caller, campaign_id: str, chunk: list[tuple[str, dict[str, Any]]]) -> None:
-    uow = UnitOfWork()
-    shards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for message_id, data in chunk:
-        record = new_message_record(caller, message_id, data)
-        record.gsi3pk, record.gsi3sk = recipients_key(caller.tenant, campaign_id), message_id
-        caller.store.add(uow, record)
-        counts = shards[stats.shard_of(message_id)]
-        counts["recipients"] += 1
-        counts[data["status"]] += 1
-    for shard, deltas in shards.items():
-        stats.stage_shard_counts(uow, caller.tenant, campaign_id, shard, dict(deltas))
-    uow.commit()
+    key = recipients_key(caller.tenant, campaign_id)
+    return write_messages(caller, campaign_id, staged, new_message_record, key, stats.COUNTERS)
 
 
 # ----------------------------------------------------------------------------- audience pages
 
 
+SENDS = AudienceSends(REQUESTER, KIND, "campaign", service_caller)
+
+
 @subscribe("audience.page")
 def on_audience_page(envelope: Envelope, uow: UnitOfWork) -> None:
     """Stage one page of a sending campaign's members, then record the page on the campaign."""
-    audience = AudiencePage.model_validate(envelope.data)
-    if audience.requester != REQUESTER:
-        return
-    caller = service_caller(envelope.tenant_id)
-    record = caller.store.get(caller.tenant, KIND, audience.request_id)
-    if record is None:
-        logger.warning("audience page of no campaign", extra={"request_id": audience.request_id})
-        return
-    campaign_id = record.record_id
-    if audience.error:
-        _fail(caller, campaign_id, audience.error)
-        return
+    SENDS.on_page(envelope, _stage_page, CampaignStatus.failed.value, keep=(CampaignStatus.failed,))
+
+
+def _stage_page(caller: Caller, record: DataItem, audience: AudiencePage) -> bool:
     if record.data["status"] in (CampaignStatus.sending, CampaignStatus.paused):
         members = [_member(m) for m in audience.members]
         try:
-            stage_members(caller, campaign_id, record.data, members, record.data["template_id"])
+            stage_members(caller, record.record_id, record.data, members, record.data["template_id"])
         except NotFound as exc:  # the template was deleted since: nothing can be sent
-            _fail(caller, campaign_id, exc.detail)
-            return
-    _record_page(caller, campaign_id, audience)
-    logger.info("campaign page", extra={"campaign_id": campaign_id, "page": audience.page})
+            _fail(caller, record.record_id, exc.detail)
+            return False
+    return True
 
 
 def _member(member: AudienceMember) -> Member:
     return Member(contact_id=member.contact_id, fields={"account_id": member.account_id, **member.fields})
 
 
-def _record_page(caller: Caller, campaign_id: str, audience: AudiencePage) -> None:
-    def attempt() -> None:
-        record = record_of(caller, campaign_id)
-        progress = audience_with(record.data.get("audience"), audience.page, audience.last, audience.total_members)
-        if progress == record.data.get("audience"):
-            return
-        uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, "audience": progress})
-        uow.commit()
-
-    run_with_retries(attempt)
-
-
 def _fail(caller: Caller, campaign_id: str, error: str) -> None:
-    def attempt() -> None:
-        record = record_of(caller, campaign_id)
-        if record.data["status"] == CampaignStatus.failed:
-            return
-        uow = UnitOfWork()
-        changes = {"status": CampaignStatus.failed.value, "error": error, "updated_at": clock.iso(clock.now())}
-        caller.store.replace(uow, record, {**record.data, **changes})
-        uow.commit()
-
-    run_with_retries(attempt)
-    logger.warning("campaign failed", extra={"campaign_id": campaign_id, "error": error})
+    SENDS.fail(caller, campaign_id, error, CampaignStatus.failed.value, keep=(CampaignStatus.failed,))
 
 
 # ----------------------------------------------------------------------------- hand-added contacts

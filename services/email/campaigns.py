@@ -46,11 +46,7 @@ KIND = "campaign"
 
 def record_of(caller: Caller, campaign_id: str, action: Action | None = None) -> Record:
     """The campaign (every user of the tenant sees it); with `action`, 403 unless the caller may do it."""
-    record = caller.store.get(caller.tenant, KIND, campaign_id)
-    if record is None:
-        raise NotFound(f"No campaign {campaign_id}.")
-    if action is not None:
-        caller.require(action, "campaigns", record)
+    record: Record = caller.shared_record(KIND, campaign_id, "campaign", "campaigns", action)
     return record
 
 

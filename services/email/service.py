@@ -25,24 +25,13 @@ from dataclasses import dataclass, field
 from services.email.features import FEATURES
 from services.email.store import EmailStore
 from shared import service as kernel
-from shared.errors import Forbidden
-from shared.permissions import Action
 from shared.recipients import ACCESS, ContactViewer, access_default
 from shared.service import Defaults
-from shared.store import DataItem
-from shared.types import Owner
 
 DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, all loaded on first read
 register_default = DEFAULTS.register
 
 DEFAULTS.register(ACCESS, access_default)  # the directory's open modules (shared/recipients.py)
-VERBS = {Action.CHANGE: "change", Action.DELETE: "delete", Action.SEND: "send"}
-
-
-def record_owner(record: DataItem) -> Owner:
-    """The owner of a template or campaign: the user who created it ("" for a service's, which
-    no plain user matches)."""
-    return Owner.model_construct(type="user", id=str(record.data.get("created_by") or ""))
 
 
 @dataclass
@@ -51,12 +40,6 @@ class Caller(ContactViewer):
 
     store: EmailStore = field(default_factory=EmailStore)
     defaults: Defaults = field(default=DEFAULTS)
-
-    def require(self, action: Action, resource: str, record: DataItem) -> None:
-        """403 unless the caller may do `action` to this template or campaign (which they may see)."""
-        if not self.allows(action, resource, record_owner(record)):
-            what = resource.rstrip("s")
-            raise Forbidden(f"Only the {what}'s creator, a manager or an admin may {VERBS[action]} it.")
 
 
 def service_caller(tenant_id: str, service: str = "email", *, open_tenant: bool = True) -> Caller:

@@ -23,7 +23,6 @@ from services.email.domain.templates import (
 from services.email.service import Caller
 from services.email.store import TERMS, Record
 from shared import clock
-from shared.errors import NotFound
 from shared.ids import new_id
 from shared.lookup import Order, find, plan
 from shared.pagination import Page
@@ -36,11 +35,7 @@ TEMPLATE = "template"
 
 def _record(caller: Caller, template_id: str, action: Action | None = None) -> Record:
     """The template (every user of the tenant sees it); with `action`, 403 unless the caller may do it."""
-    record = caller.store.get(caller.tenant, TEMPLATE, template_id)
-    if record is None:
-        raise NotFound(f"No template {template_id}.")
-    if action is not None:
-        caller.require(action, "templates", record)
+    record: Record = caller.shared_record(TEMPLATE, template_id, "template", "templates", action)
     return record
 
 

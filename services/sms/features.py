@@ -16,7 +16,8 @@ FEATURES = Features(
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
         "requests": ["sms.send_requested"],
+        "send_recipients": ["audience.page"],
     },
-    jobs=["sweep"],
+    jobs=["sweep", "sends"],
     defaults=["setup"],
 )

@@ -129,13 +129,19 @@ def stage(caller: Caller, uow: UnitOfWork, message_id: str, data: dict[str, Any]
     """The message record in `uow`, with the reservation of its credits when it is `queued` (the
     commit then fails whole with a 402 when the balance is short). Listed by time (`by_type`) and
     in its contact's history (`by_contact`)."""
-    created = clock.iso(clock.now())
-    record = caller.store.new(caller.tenant, KIND, message_id, {**data, "created_at": created})
-    record.gsi1sk = f"{created}#{message_id}"
-    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, str(data["contact_id"])), f"{created}#{message_id}"
+    record = new_message_record(caller, message_id, {**data, "created_at": clock.iso(clock.now())})
     caller.store.add(uow, record)
     if data["status"] == SmsMessageStatus.queued:
         credits.reserve(caller, uow, int(data["parts"]), None, message_id)
+    return record
+
+
+def new_message_record(caller: Caller, message_id: str, data: dict[str, Any]) -> Record:
+    """A message record listed in the tenant's messages and its contact's, by `created_at`."""
+    record = caller.store.new(caller.tenant, KIND, message_id, data)
+    created = str(data["created_at"])
+    record.gsi1sk = f"{created}#{message_id}"
+    record.gsi2pk, record.gsi2sk = contact_key(caller.tenant, str(data["contact_id"])), f"{created}#{message_id}"
     return record
 
 

@@ -72,7 +72,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from services.sms import credits
+from services.sms import credits, send_stats
 from services.sms.domain.messages import KIND, SmsMessageStatus
 from services.sms.domain.setup import SmsSetup
 from services.sms.domain.window import is_open, next_opening
@@ -360,6 +360,7 @@ def stage_fields(
 ) -> None:
     """The message's `fields` set in `uow` (with `extra` actions) on `condition` alone (its status),
     not on its version: a condition that fails makes the commit raise Settled."""
+    send_stats.count(uow, record, str(fields["status"]))  # a send's counters move with the status
     actions = [Record.fields[name].set(value) for name, value in clean(fields).items()] + (extra or [])
     uow.update(record, actions, condition=condition, on_conflict=Settled, check_version=False)
     record.data = {**record.data, **fields}

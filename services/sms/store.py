@@ -42,7 +42,7 @@ class Record(DataItem):
     by_due = ByDue()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
-    synced_kinds = frozenset({"ledger_entry"})
+    synced_kinds = frozenset({"ledger_entry", "send"})
 
     def link_contact(self, tenant_id: str, contact_id: str | None) -> None:
         """List the record under its contact (or nowhere: the index is sparse)."""

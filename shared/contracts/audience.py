@@ -8,6 +8,7 @@ their numbers and the `last` flag, never by their size. The pages are the snapsh
 sends to.
 """
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -87,3 +88,16 @@ def page_overhead(request_id: str, requester: str, target_group_id: str) -> int:
         members=[],
     )
     return json_bytes(empty)
+
+
+def audience_with(audience: Mapping[str, Any] | None, page: int, last: bool, total: int | None) -> dict[str, Any]:
+    """A requester's progress through its pages once this page is in: `pages` seen, `last_page`,
+    `total` and `complete` (every page from 1 to the last seen, in whatever order they came); a
+    page seen twice changes nothing."""
+    current = dict(audience or {})
+    pages = sorted({*current.get("pages", []), page})
+    last_page = page if last else current.get("last_page")
+    if last and total is not None:
+        current["total"] = total
+    complete = last_page is not None and pages == list(range(1, last_page + 1))
+    return {**current, "pages": pages, "last_page": last_page, "complete": complete}

@@ -36,4 +36,8 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     )
     assert campaign and campaign["stats"]["sent"] > 0, admin.get(f"/campaigns/{summary['campaign']}").json()
     assert admin.get("/sms/settings").json()["active"] is True
-    assert admin.get("/sms/balance").json()["available"] == summary["sms_credits"] == 500
+    assert summary["sms_credits"] == 500
+    sms = settle(stack, lambda: (s := admin.get(f"/sms/sends/{summary['sms_send']}").json())["status"] == "sent" and s)
+    assert sms and sms["stats"]["recipients"] > 0, admin.get(f"/sms/sends/{summary['sms_send']}").json()
+    assert sms["stats"]["sent"] + sms["stats"]["delivered"] == sms["credits"] > 0
+    assert admin.get("/sms/balance").json()["available"] == 500 - sms["credits"]

@@ -130,6 +130,7 @@ def _names(stack: Stack) -> dict[str, str]:
     names["group"] = stack.schedule_groups["ScheduleGroup"]
     names["activities-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-ActivitiesSchedulerRole"
     names["email-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-EmailSchedulerRole"
+    names["sms-scheduler-role"] = f"arn:aws:iam::{ACCOUNT_ID}:role/kontakt-SmsSchedulerRole"
     return names
 
 
@@ -282,8 +283,21 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
     ),
     "EmailPublisherFunction": ([_publish("{bus:EventBus}")], [_send("{queue:EmailSendQueue}")]),
     "SmsApiFunction": (
-        [_put("{table:SmsTable}"), SECRET, _send("{queue:SmsSendQueue}")],
-        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), LINK_SECRET, _send("{queue:EmailSendQueue}")],
+        [
+            _put("{table:SmsTable}"),
+            SECRET,
+            _send("{queue:SmsSendQueue}"),
+            _schedule("CreateSchedule", "sms-send-01J", "{sms-scheduler-role}"),
+            _schedule("DeleteSchedule", "sms-send-01J"),
+        ],
+        [
+            _put("{table:EmailTable}"),
+            _publish("{bus:EventBus}"),
+            LINK_SECRET,
+            _send("{queue:EmailSendQueue}"),
+            _schedule("CreateSchedule", "campaign-01J", "{email-scheduler-role}"),
+            _schedule("CreateSchedule", "sms-send-01J", "{email-scheduler-role}"),
+        ],
     ),
     "SmsPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:SmsTable}")]),
     "SmsSenderFunction": (
@@ -329,10 +343,11 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             ("sms-voice", "SendTextMessage", {"ConfigurationSetName": "{set:SmsConfigurationSet}"}),
         ],
     ),
-    "SmsJobsFunction": (  # the sweep: held messages back on the send queue, its own table
+    "SmsJobsFunction": (  # scheduled sends and the sweep: its own table, held messages back on the send queue
         [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],
         [
             _put("{table:EmailTable}"),
+            _schedule("DeleteSchedule", "sms-send-01J"),
             _publish("{bus:EventBus}"),
             SECRET,
             _send("{queue:EmailSendQueue}"),
@@ -340,7 +355,8 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         ],
     ),
     "SmsConsumerFunction": (
-        [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],  # a requested SMS goes on the send queue
+        # a send's messages (once its credits are reserved) and requested SMS go on the send queue
+        [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
     "EmailConsumerFunction": (

@@ -139,17 +139,6 @@ class Campaign(BaseModel):
 # ----------------------------------------------------------------------------- rules
 
 
-def audience_with(audience: Mapping[str, Any] | None, page: int, last: bool, total: int | None) -> dict[str, Any]:
-    """The campaign's audience progress once this page is in (a page seen twice changes nothing)."""
-    current = dict(audience or {})
-    pages = sorted({*current.get("pages", []), page})
-    last_page = page if last else current.get("last_page")
-    if last and total is not None:
-        current["total"] = total
-    complete = last_page is not None and pages == list(range(1, last_page + 1))
-    return {**current, "pages": pages, "last_page": last_page, "complete": complete}
-
-
 def shown_status(stored: str, audience: Mapping[str, Any] | None, counts: Mapping[str, int]) -> CampaignStatus:
     """The status a client sees: "sending" becomes "sent" once every recipient is staged and none is queued."""
     status = CampaignStatus(stored)

@@ -63,6 +63,7 @@ class SmsMessage(BaseModel):
     model_config = OUTPUT
 
     id: str
+    send_id: str | None = Field(None, description="The target-group send the message is one of (/sms/sends)")
     contact_id: str
     number_field: NumberField
     to: str | None = Field(

@@ -1,4 +1,5 @@
-"""Runs the jobs that schedules put on the sms jobs queue (the sweep of held and unanswered messages)."""
+"""Runs the jobs that schedules put on the sms jobs queue: scheduled sends and the minute sweep of
+held and unanswered messages."""
 
 from services.sms.settings import SmsSettings
 from services.sms.subscriptions import run_job

@@ -142,7 +142,7 @@ def test_the_requesters_know_the_audience_complete_only_when_every_smaller_page_
     import random
 
     from services.activities.domain.mass import summarize
-    from services.email.domain.campaigns import audience_with
+    from shared.contracts.audience import audience_with
 
     contacts = [_longest_contact(n) for n in range(21)]
     pages = list(_pages(EVERYTHING, iter(contacts)))

@@ -10,9 +10,9 @@ from services.email.domain.campaigns import (
     CampaignCreate,
     CampaignStatus,
     ScheduleRequest,
-    audience_with,
     shown_status,
 )
+from shared.contracts.audience import audience_with
 
 
 def test_audience_is_complete_once_every_page_up_to_the_last_is_in() -> None:

@@ -15,6 +15,7 @@ ROUTERS = RouteModules(
         "inbound": ("/sms/opt-outs", "/sms/inbound"),
         "messages": ("/sms/messages",),
         "preview": ("/sms/preview",),
+        "sends": ("/sms/sends",),
         "setup": ("/sms/settings",),
     },
 )

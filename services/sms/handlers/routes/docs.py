@@ -26,6 +26,12 @@ DOCS = ServiceDocs(
         Tag("sms preview", "What a text costs as SMS: its encoding, parts and credits.", ("/sms/preview",)),
         Tag("sms messages", "SMS to contacts: one message to one contact, and the messages sent.", ("/sms/messages",)),
         Tag(
+            "sms sends",
+            "SMS to the contacts of a target group, now or at a time: one message per number, the whole send's "
+            "credits reserved at once, per-recipient statuses and counters.",
+            ("/sms/sends",),
+        ),
+        Tag(
             "sms inbound",
             "SMS from handsets: the numbers that opted out of the tenant's marketing SMS, and the messages received.",
             ("/sms/opt-outs", "/sms/inbound"),
@@ -106,6 +112,47 @@ DOCS = ServiceDocs(
         "sms.messages.get": Doc(
             "Get an SMS message",
             f"One message with its status. A message to a contact the caller may not see is 404.\n\n{ANYONE}",
+        ),
+        "sms.sends": Doc(
+            "Send an SMS to a target group",
+            "Sends `text` to the contacts of `target_group_id` that the caller may see, now or at `scheduled_at` "
+            "(the group is resolved then: the members at that time are the ones sent to). Answers 202 with the send; "
+            "its `status` moves on: `scheduled` -> `resolving` (the directory's pages are staged) -> `sending` (the "
+            "whole send's credits reserved in one step when its last page came; shown `sent` once no message is "
+            "queued) or `refused` (the balance did not cover every message: nothing reserved or sent, its messages "
+            "`skipped`, the `reason` says why) or `failed` (the group could not be resolved: an unknown group, or "
+            "another tenant's, or one the caller may not see; the `reason` names `target_group_id`). Each member "
+            "gets one message per number (the same number twice in one send is one message), the number read from "
+            "`number_field` with the tenant's `default_country`: no number, an invalid one or a landline is "
+            "`invalid_number`; a number that opted out is `opted_out` (transactional sends reach it when the "
+            "tenant's `transactional_to_opted_out` is on); the tags are filled per contact. Refused with nothing "
+            "written: SMS not activated (403 naming `active`); a syntax error or an unknown tag in the text, or more "
+            "parts than the tenant's `max_parts` as written (422 naming `text`); a `scheduled_at` in the past "
+            "(422 naming `scheduled_at`). Send an `Idempotency-Key` to make a retry safe."
+            f"\n\n{ANYONE}",
+            request={"target_group_id": "01JGROUP00000000000000000", "text": "Hei {{ contact.first_name }}!"},
+        ),
+        "sms.sends.list": Doc(
+            "List SMS sends",
+            f"The tenant's sends to target groups, oldest first, each with its `stats`. {PAGE}\n\n{ANYONE}",
+        ),
+        "sms.sends.get": Doc(
+            "Get an SMS send",
+            "One send with its status and `stats`: its messages counted in their current status (`recipients` is "
+            "their number; `queued` includes the ones the sender is sending), kept in the same transactions as "
+            f"the messages' changes.\n\n{ANYONE}",
+        ),
+        "sms.sends.cancel": Doc(
+            "Cancel an SMS send",
+            "Cancels a send that is `scheduled` or still `resolving` (its schedule removed; its staged messages "
+            "`skipped`; nothing reserved or sent). A send whose credits are reserved (`sending` or beyond) is a "
+            "409.\n\nWho: the send's creator, managers and admins (403 for other users).",
+        ),
+        "sms.sends.messages.list": Doc(
+            "List the messages of an SMS send",
+            "The send's messages in id order with their `status` and `reason`; `status` filters each page as it is "
+            f"read (follow `next_cursor` until there is none). {PAGE}\n\n{ANYONE}: a user who does not see every "
+            "contact gets the messages to contacts they see.",
         ),
         "sms.optOuts.list": Doc(
             "List opted-out numbers",
