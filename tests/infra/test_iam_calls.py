@@ -147,6 +147,8 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.recipients.Recipients.spread_account", "query"): (("dynamodb", "Query", "by_parent"),),
     # ... and a tenant's rows by its model's by_type index (placing rows written before an index)
     ("shared.recipients.Recipients.reindex", "query"): (("dynamodb", "Query", "by_type"),),
+    # a send's messages: the record model it is given (email's or sms's), its by_parent index
+    ("shared.bulk_send.messages_page", "query"): (("dynamodb", "Query", "by_parent"),),
     # the paging helpers query the index their caller passes
     ("shared.service.partition_page", "query"): QUERY_AN_INDEX,
     ("shared.service._merged_page", "query"): QUERY_AN_INDEX,
