@@ -54,8 +54,9 @@ class SmsDelivered(BaseModel):
 
 class SmsFailed(SmsDelivered):
     """A message that did not reach its recipient: the provider's receipt says it could not deliver it
-    (its parts stay charged: it was sent), or an `sms.send_requested` could not be sent at all (its
-    `status` says why: nothing reserved, nothing sent)."""
+    (its parts stay charged: it was sent), the provider refused it (no `receipt`, its parts
+    refunded), or an `sms.send_requested` could not be sent at all (its `status` says why: nothing
+    reserved, nothing sent)."""
 
     to: str | None = Field(None, description="The number in E.164 (none when the contact has no valid one)")  # type: ignore[assignment]
     status: str = Field(
@@ -76,5 +77,6 @@ catalogue.register(
     "sms.failed",
     SmsFailed,
     producer=PRODUCER,
-    description="An SMS did not reach its recipient (a failure receipt, or a send request that could not be sent).",
+    description="An SMS did not reach its recipient (a failure receipt, the provider's refusal, or a send request "
+    "that could not be sent).",
 )

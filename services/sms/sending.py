@@ -76,6 +76,7 @@ from services.sms import credits, send_stats
 from services.sms.domain.messages import KIND, SmsMessageStatus
 from services.sms.domain.setup import SmsSetup
 from services.sms.domain.window import is_open, next_opening
+from services.sms.events import SmsFailed
 from services.sms.service import DEFAULTS, Caller, service_caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import SETTING as SMS_SETTING
@@ -367,13 +368,24 @@ def stage_fields(
 
 
 def stage_failed(caller: Caller, uow: UnitOfWork, record: Record, claim: str, reason: str) -> None:
-    """Stage in `uow` a message the provider refused: "failed" with the reason and its parts
-    refunded, only while it is still "sending" under our claim (else the commit raises Settled)."""
+    """Stage in `uow` a message the provider refused: "failed" with the reason, its parts
+    refunded and `sms.failed` (no receipt: it was never sent; a requester learns the outcome of its
+    request), only while it is still "sending" under our claim (else the commit raises Settled)."""
     fields = {"status": SmsMessageStatus.failed.value, "reason": reason[:500]}
     condition = (Record.fields["status"] == SmsMessageStatus.sending.value) & (Record.fields["claimed_at"] == claim)
     stage_fields(uow, record, fields, condition)
     credits.refund(caller, uow, int(record.data["credits"]), None, record.record_id)
     stage_settled(uow, record, SmsMessageStatus.failed)
+    data = record.data
+    failed = SmsFailed(
+        message_id=record.record_id,
+        contact_id=data.get("contact_id"),
+        to=data.get("to"),
+        at=clock.now(),
+        reason=reason[:500],
+        request_id=data.get("request_id"),
+    )
+    uow.publish(caller.event("sms.failed", failed, event_id=derived_id("sms.failed", record.record_id)))
 
 
 def stage_settled(uow: UnitOfWork, record: Record, status: SmsMessageStatus) -> None:

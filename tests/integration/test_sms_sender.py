@@ -4,6 +4,7 @@ shared/send_rate.py) spreading a batch larger than the rate over several one-sec
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -423,3 +424,37 @@ def _iso(epoch: float) -> str:
     from shared import clock
 
     return clock.iso(datetime.fromtimestamp(epoch, UTC))
+
+
+def test_a_message_the_provider_refuses_fails_refunded_with_its_reason_and_sms_failed(sender: Any) -> None:
+    """The provider refuses a message (here the emulator, as AWS, a number that is not E.164): it is
+    "failed" with the provider's reason, its parts refunded, and `sms.failed` tells a requester the
+    outcome (no receipt will: nothing was sent); the batch's other message is sent."""
+    from services.sms import credits
+    from services.sms.handlers.sender import handler
+    from services.sms.service import service_caller
+    from shared.ids import derived_id
+    from shared.store import OutboxItem, UnitOfWork
+
+    tenant = f"t-{new_id()}"
+    caller = service_caller(tenant, open_tenant=False)
+    ids = queued(tenant, 2)
+    refused = caller.store.get(tenant, "message", ids[0])
+    assert refused is not None
+    uow = UnitOfWork()
+    caller.store.replace(uow, refused, {**refused.data, "to": "0401234567", "request_id": "req-1"})
+    uow.commit()
+
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    records = caller.store.get_many(tenant, "message", ids)
+    assert records[ids[0]].data["status"] == "failed"
+    assert "ValidationException" in records[ids[0]].data["reason"]
+    assert records[ids[1]].data["status"] == "sent"
+    entries = {e.data["type"]: e.data["message_id"] for e in caller.store.all_of_kind(tenant, "ledger_entry")}
+    assert entries == {"refund": ids[0], "charge": ids[1]}
+    assert credits.balance(caller).charged == 1
+    item = OutboxItem.get(f"OUTBOX#{derived_id('sms.failed', ids[0])}", "OUTBOX")
+    event = json.loads(item.envelope)
+    assert item.event_type == "sms.failed" and event["data"]["request_id"] == "req-1"
+    assert event["data"]["receipt"] is None and "ValidationException" in event["data"]["reason"]
+    assert OutboxItem.count(f"OUTBOX#{derived_id('sms.failed', ids[1])}") == 0
