@@ -44,7 +44,7 @@ from shared.pagination import Page
 from shared.service import commit, model_of, patch_changes
 from shared.store import UnitOfWork, tenant_key
 
-MEMBERS_PER_TRANSACTION = 90
+MEMBERS_PER_TRANSACTION = 50  # an added member is two items (its row, the check that its contact exists)
 
 
 class Preview(BaseModel):
@@ -175,7 +175,7 @@ def change_members(caller: Caller, group_id: str, body: TargetGroupMembersChange
 
 
 def _change_members(caller: Caller, group_id: str, body: TargetGroupMembersChange, publish: bool = True) -> None:
-    """Add and remove hand-added members, in transactions of at most 90 members each."""
+    """Add and remove hand-added members, in transactions of at most MEMBERS_PER_TRANSACTION members each."""
     ops = [(True, c) for c in body.add] + [(False, c) for c in body.remove]
     for start in range(0, len(ops), MEMBERS_PER_TRANSACTION):
         chunk = ops[start : start + MEMBERS_PER_TRANSACTION]

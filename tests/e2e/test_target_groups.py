@@ -265,8 +265,8 @@ def test_audience_of_another_tenants_group_is_not_resolved(stack: LocalRuntime, 
     assert pages[0]["data"]["members"] == [] and pages[0]["data"]["error"]
 
 
-def _bulk_contacts(stack: LocalRuntime, tenant: str, count: int, owner: str) -> None:
-    """Contacts written straight into the directory table, as the directory's store writes them."""
+def _bulk_contacts(stack: LocalRuntime, tenant: str, count: int, owner: str) -> list[str]:
+    """Contacts written straight into the directory table, as the directory's store writes them; their ids."""
     assert stack.stack is not None
     table = next(t.name for t in stack.stack.tables.values() if t.name.endswith("-directory"))
     now = datetime.now(UTC)
@@ -292,6 +292,17 @@ def _bulk_contacts(stack: LocalRuntime, tenant: str, count: int, owner: str) -> 
         unprocessed: dict[str, Any] = {table: items[start : start + 25]}
         while unprocessed:
             unprocessed = dynamodb.batch_write_item(RequestItems=unprocessed).get("UnprocessedItems") or {}
+    return [item["PutRequest"]["Item"]["pk"]["S"].rsplit("#", 1)[-1] for item in items]
+
+
+def test_a_group_made_with_many_hand_added_members_holds_them_all(stack: LocalRuntime, session_api: Api) -> None:
+    """120 members by hand: more than one transaction's worth (each member is its row and a check
+    that the contact exists), all added."""
+    tenant = new_tenant()
+    admin = session_api.as_(tenant, "admin-1", "admin")
+    ids = _bulk_contacts(stack, tenant, 120, "admin-1")
+    group = created(admin.post("/target-groups", json={"name": "By hand, many", "contact_ids": ids}))
+    assert admin.get(f"/target-groups/{group['id']}/preview").json()["count"] == 120
 
 
 def test_audience_pages_hold_at_most_500_members_and_64_kb(stack: LocalRuntime, session_api: Api) -> None:
