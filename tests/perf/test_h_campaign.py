@@ -51,7 +51,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -390,6 +390,60 @@ def _per_recipient(calls: Counter[tuple[str, str, str]], count: int, functions: 
     return ", ".join(f"{op} {n / count:.3f}" for op, n in sorted(by_operation.items()))
 
 
+@dataclass(frozen=True)
+class Send:
+    """One measured bulk send: its figures' section, its table's title, what a unit is, how many, how long."""
+
+    section: str
+    title: str
+    unit: str
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SendingPath:
+    """The functions of a send's sending path, the batching minimum per unit by AWS service and its note."""
+
+    functions: tuple[str, ...]
+    minimum: dict[str, float]
+    note: str
+    whose: str  # "the campaign's": the whole cascade's owner in the by-function heading
+
+
+def report_send(send: Send, calls: Counter[tuple[str, str, str]], path: SendingPath, sender_peaks: list[float]) -> None:
+    """Print a bulk send's table (calls per unit on the sending path beside the minimum, by service
+    and by function, the sender's peak memory) and add its figures to the summary."""
+    count, unit = send.count, send.unit
+    by_service: Counter[str] = Counter()
+    for (function, service, _), n in calls.items():
+        if function in path.functions:
+            by_service[service] += n
+    sending_total = sum(by_service.values())
+    minimum = sum(path.minimum.values())
+    rows: list[tuple[str, ...]] = [
+        (f"{unit}s", f"{count:,}", ""),
+        ("send request -> all sent", f"{send.seconds:.1f}", "s"),
+        (f"{unit}s end to end", f"{count / send.seconds:,.1f}", "per s"),
+        (f"sending path AWS calls per {unit}", f"{sending_total / count:.3f}", ", ".join(path.functions)),
+        (f"batching minimum per {unit}", f"{minimum:.3f}", path.note),
+    ]
+    for service in sorted(by_service):
+        least = path.minimum.get(service)
+        rows.append((f"  {service}", f"{by_service[service] / count:.3f}", f"minimum {least:.3f}" if least else ""))
+    rows.append((f"calls per {unit} by function", "", f"(all functions, {path.whose} whole cascade)"))
+    for function in sorted({f for (f, _, _) in calls}):
+        total = sum(n for (f, _, _), n in calls.items() if f == function)
+        rows.append((f"  {function}", f"{total / count:.3f}", _per_recipient(calls, count, {function})))
+    rows.append(("sender peak RSS (VmHWM) per worker", ", ".join(f"{p:.0f}" for p in sender_peaks), "MB"))
+    title = f"{send.title} to {count:,} recipients through the local stack (moto), calls per {unit}"
+    print(render(title, rows, header=("figure", "value", "unit / by operation")))
+    FIGURES.add(send.section, f"{unit}s/s end to end at {count:,}", round(count / send.seconds, 1), "per s")
+    FIGURES.add(send.section, f"sending path AWS calls per {unit}", round(sending_total / count, 3), "calls")
+    FIGURES.add(send.section, f"batching minimum per {unit}", round(minimum, 3), "calls")
+    FIGURES.add(send.section, "sender peak RSS", round(max(sender_peaks, default=0.0)), "MB")
+
+
 def test_campaign_to_n_recipients(stack: CountedRuntime) -> None:
     from shared.ids import derived_id
 
@@ -440,38 +494,9 @@ def test_campaign_to_n_recipients(stack: CountedRuntime) -> None:
     assert ses_sends == RECIPIENTS, ses_sends
     assert len(set(addresses.values())) == RECIPIENTS
 
-    sender_peaks = [peak_rss_mb(pid) for pid in stack.worker_pids(SENDER)]
-    by_service: Counter[str] = Counter()
-    for (function, service, _), n in calls.items():
-        if function in SENDING:
-            by_service[service] += n
-    sending_total = sum(by_service.values())
-    minimum = sum(MINIMUM.values())
-    rows: list[tuple[str, ...]] = [
-        ("recipients", f"{RECIPIENTS:,}", ""),
-        ("send request -> all sent", f"{seconds:.1f}", "s"),
-        ("recipients end to end", f"{RECIPIENTS / seconds:,.1f}", "per s"),
-        ("sending path AWS calls per recipient", f"{sending_total / RECIPIENTS:.3f}", ", ".join(SENDING)),
-        ("batching minimum per recipient", f"{minimum:.3f}", "1 SES + 1/10 SQS + 2/25 DynamoDB"),
-    ]
-    for service in sorted(by_service):
-        least = MINIMUM.get(service)
-        rows.append(
-            (f"  {service}", f"{by_service[service] / RECIPIENTS:.3f}", f"minimum {least:.3f}" if least else "")
-        )
-    rows.append(("calls per recipient by function", "", "(all functions, the campaign's whole cascade)"))
-    for function in sorted({f for (f, _, _) in calls}):
-        total = sum(n for (f, _, _), n in calls.items() if f == function)
-        rows.append((f"  {function}", f"{total / RECIPIENTS:.3f}", _per_recipient(calls, RECIPIENTS, {function})))
-    rows.append(("sender peak RSS (VmHWM) per worker", ", ".join(f"{p:.0f}" for p in sender_peaks), "MB"))
-    print(
-        render(
-            f"(h) campaign to {RECIPIENTS:,} recipients through the local stack (moto), calls per recipient",
-            rows,
-            header=("figure", "value", "unit / by operation"),
-        )
+    report_send(
+        Send("h. campaign", "(h) campaign", "recipient", RECIPIENTS, seconds),
+        calls,
+        SendingPath(SENDING, MINIMUM, "1 SES + 1/10 SQS + 2/25 DynamoDB", "the campaign's"),
+        [peak_rss_mb(pid) for pid in stack.worker_pids(SENDER)],
     )
-    FIGURES.add("h. campaign", f"recipients/s end to end at {RECIPIENTS:,}", round(RECIPIENTS / seconds, 1), "per s")
-    FIGURES.add("h. campaign", "sending path AWS calls per recipient", round(sending_total / RECIPIENTS, 3), "calls")
-    FIGURES.add("h. campaign", "batching minimum per recipient", round(minimum, 3), "calls")
-    FIGURES.add("h. campaign", "sender peak RSS", round(max(sender_peaks, default=0.0)), "MB")

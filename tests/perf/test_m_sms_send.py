@@ -27,8 +27,17 @@ from typing import Any
 
 import pytest
 
-from .conftest import BATCH, FIGURES, PROJECT_ROOT, contact_record, render, stopwatch
-from .test_h_campaign import Api, CountedRuntime, _batch_write, _per_recipient, peak_rss_mb, reset_peak_rss
+from .conftest import BATCH, PROJECT_ROOT, contact_record, stopwatch
+from .test_h_campaign import (
+    Api,
+    CountedRuntime,
+    Send,
+    SendingPath,
+    _batch_write,
+    peak_rss_mb,
+    report_send,
+    reset_peak_rss,
+)
 
 pytestmark = pytest.mark.perf
 
@@ -154,38 +163,9 @@ def test_sms_send_to_n_recipients(stack: CountedRuntime) -> None:
     stats = final["stats"]
     assert stats.get("sent", 0) + stats.get("delivered", 0) == RECIPIENTS, stats
 
-    sender_peaks = [peak_rss_mb(pid) for pid in stack.worker_pids(SENDER)]
-    by_service: Counter[str] = Counter()
-    for (function, service, _), n in calls.items():
-        if function in SENDING:
-            by_service[service] += n
-    sending_total = sum(by_service.values())
-    minimum = sum(MINIMUM.values())
-    rows: list[tuple[str, ...]] = [
-        ("messages", f"{RECIPIENTS:,}", ""),
-        ("send request -> all sent", f"{seconds:.1f}", "s"),
-        ("messages end to end", f"{RECIPIENTS / seconds:,.1f}", "per s"),
-        ("sending path AWS calls per message", f"{sending_total / RECIPIENTS:.3f}", ", ".join(SENDING)),
-        ("batching minimum per message", f"{minimum:.3f}", "1 SendTextMessage + 1/10 SQS + 2/25 DynamoDB"),
-    ]
-    for service in sorted(by_service):
-        least = MINIMUM.get(service)
-        rows.append(
-            (f"  {service}", f"{by_service[service] / RECIPIENTS:.3f}", f"minimum {least:.3f}" if least else "")
-        )
-    rows.append(("calls per message by function", "", "(all functions, the send's whole cascade)"))
-    for function in sorted({f for (f, _, _) in calls}):
-        total = sum(n for (f, _, _), n in calls.items() if f == function)
-        rows.append((f"  {function}", f"{total / RECIPIENTS:.3f}", _per_recipient(calls, RECIPIENTS, {function})))
-    rows.append(("sender peak RSS (VmHWM) per worker", ", ".join(f"{p:.0f}" for p in sender_peaks), "MB"))
-    print(
-        render(
-            f"(m) SMS send to {RECIPIENTS:,} recipients through the local stack (moto)",
-            rows,
-            header=("figure", "value", "unit / by operation"),
-        )
+    report_send(
+        Send("m. sms send", "(m) SMS send", "message", RECIPIENTS, seconds),
+        calls,
+        SendingPath(SENDING, MINIMUM, "1 SendTextMessage + 1/10 SQS + 2/25 DynamoDB", "the send's"),
+        [peak_rss_mb(pid) for pid in stack.worker_pids(SENDER)],
     )
-    FIGURES.add("m. sms send", f"messages/s end to end at {RECIPIENTS:,}", round(RECIPIENTS / seconds, 1), "per s")
-    FIGURES.add("m. sms send", "sending path AWS calls per message", round(sending_total / RECIPIENTS, 3), "calls")
-    FIGURES.add("m. sms send", "batching minimum per message", round(minimum, 3), "calls")
-    FIGURES.add("m. sms send", "sender peak RSS", round(max(sender_peaks, default=0.0)), "MB")
