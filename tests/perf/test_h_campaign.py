@@ -49,7 +49,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -304,18 +304,31 @@ def _recipient_item(contact: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def seed(runtime: CountedRuntime, first: int, count: int, category: str) -> dict[str, str]:
-    """Contacts in the directory and in the email service's projection; returns {contact id: address}."""
+def seed_contacts(
+    runtime: CountedRuntime,
+    tenant: str,
+    span: range,
+    category: str,
+    projection: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Contacts `span` of a category in the directory, and their rows of a service's contacts
+    projection (`projection`: its table's logical id, the row item of a contact); the contacts."""
     assert runtime.stack is not None
     directory = runtime.stack.tables["DirectoryTable"].name
-    email = runtime.stack.tables["EmailTable"].name
-    records = [contact_record(TENANT, n) for n in range(first, first + count)]
+    table, row_of = runtime.stack.tables[projection[0]].name, projection[1]
+    records = [contact_record(tenant, n) for n in span]
     for record in records:
         record.data = {**record.data, "category": category}
     contacts = [r.data for r in records]
-    batches = range(0, count, BATCH)
+    batches = range(0, len(records), BATCH)
     _batch_write(runtime, directory, (list(r.serialize() for r in records[i : i + BATCH]) for i in batches))
-    _batch_write(runtime, email, ([_recipient_item(c) for c in contacts[i : i + BATCH]] for i in batches))
+    _batch_write(runtime, table, ([row_of(c) for c in contacts[i : i + BATCH]] for i in batches))
+    return contacts
+
+
+def seed(runtime: CountedRuntime, first: int, count: int, category: str) -> dict[str, str]:
+    """Contacts in the directory and in the email service's projection; returns {contact id: address}."""
+    contacts = seed_contacts(runtime, TENANT, range(first, first + count), category, ("EmailTable", _recipient_item))
     return {c["id"]: c["email"] for c in contacts}
 
 

@@ -27,16 +27,16 @@ from typing import Any
 
 import pytest
 
-from .conftest import BATCH, PROJECT_ROOT, contact_record, stopwatch
+from .conftest import BATCH, PROJECT_ROOT, stopwatch
 from .test_h_campaign import (
     Api,
     CountedRuntime,
     Send,
     SendingPath,
-    _batch_write,
     peak_rss_mb,
     report_send,
     reset_peak_rss,
+    seed_contacts,
 )
 
 pytestmark = pytest.mark.perf
@@ -80,16 +80,7 @@ def _projection_item(contact: dict[str, Any]) -> dict[str, Any]:
 
 def seed(runtime: CountedRuntime, first: int, count: int, category: str) -> dict[str, str]:
     """Contacts in the directory and in the SMS projection; returns {contact id: mobile number}."""
-    assert runtime.stack is not None
-    directory = runtime.stack.tables["DirectoryTable"].name
-    sms = runtime.stack.tables["SmsTable"].name
-    records = [contact_record(TENANT, n) for n in range(first, first + count)]
-    for record in records:
-        record.data = {**record.data, "category": category}
-    contacts = [r.data for r in records]
-    batches = range(0, count, BATCH)
-    _batch_write(runtime, directory, (list(r.serialize() for r in records[i : i + BATCH]) for i in batches))
-    _batch_write(runtime, sms, ([_projection_item(c) for c in contacts[i : i + BATCH]] for i in batches))
+    contacts = seed_contacts(runtime, TENANT, range(first, first + count), category, ("SmsTable", _projection_item))
     return {c["id"]: c["mobile"] for c in contacts}
 
 
