@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -36,6 +37,7 @@ from services.sms.store import Record
 from shared import clock
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
+from shared.observability import logger
 from shared.pagination import Page
 from shared.service import model_of, partition_page
 from shared.settings import load
@@ -43,6 +45,9 @@ from shared.store import UnitOfWork, tenant_key
 from shared.tags import row_context
 
 OPT_OUT = "opt_out"  # inbound.py writes them
+# A queued message is listed in the sweep's index until the sender claims it: one still unclaimed
+# this long after it was written (its queue message was never sent, or was lost) is queued again.
+QUEUE_CHECK = timedelta(minutes=2)
 NUMBER_PROBLEMS = {
     "invalid_number": "is not a valid phone number",
     "not_mobile": "is not a mobile number",
@@ -65,7 +70,7 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     record = stage(caller, uow, new_id(), data)
     uow.commit()
     if data["status"] == SmsMessageStatus.queued:
-        enqueue(caller.tenant, record.record_id)
+        enqueue_or_leave_to_sweep(caller.tenant, record.record_id)
     return model_of(record, SmsMessage)
 
 
@@ -129,7 +134,10 @@ def stage(caller: Caller, uow: UnitOfWork, message_id: str, data: dict[str, Any]
     """The message record in `uow`, with the reservation of its credits when it is `queued` (the
     commit then fails whole with a 402 when the balance is short). Listed by time (`by_type`) and
     in its contact's history (`by_contact`)."""
-    record = new_message_record(caller, message_id, {**data, "created_at": clock.iso(clock.now())})
+    created = clock.now()
+    record = new_message_record(caller, message_id, {**data, "created_at": clock.iso(created)})
+    if data["status"] == SmsMessageStatus.queued:  # the sweep's check that it reached the send queue
+        record.set_due(caller.tenant, clock.iso(created + QUEUE_CHECK))
     caller.store.add(uow, record)
     if data["status"] == SmsMessageStatus.queued:
         credits.reserve(caller, uow, int(data["parts"]), None, message_id)
@@ -153,6 +161,16 @@ def _sqs() -> Any:
 def enqueue(tenant: str, message_id: str) -> None:
     body = json.dumps({"tenant_id": tenant, "message_id": message_id})
     _sqs().send_message(QueueUrl=load(SmsSettings).send_queue_url, MessageBody=body)
+
+
+def enqueue_or_leave_to_sweep(tenant: str, message_id: str) -> None:
+    """Put a committed message on the send queue; if that fails, the message is still queued and
+    listed for the sweep (`stage`), which queues it QUEUE_CHECK after its creation: the request
+    succeeded, and a retry of it must not make a second message."""
+    try:
+        enqueue(tenant, message_id)
+    except Exception:
+        logger.exception("message not queued: the sweep queues it", extra={"message_id": message_id})
 
 
 def get_message(caller: Caller, message_id: str) -> SmsMessage:

@@ -361,7 +361,8 @@ def stage_fields(
 ) -> None:
     """The message's `fields` set in `uow` (with `extra` actions) on `condition` alone (its status),
     not on its version: a condition that fails makes the commit raise Settled."""
-    send_stats.count(uow, record, str(fields["status"]))  # a send's counters move with the status
+    if "status" in fields:  # a send's counters move with the status
+        send_stats.count(uow, record, str(fields["status"]))
     actions = [Record.fields[name].set(value) for name, value in clean(fields).items()] + (extra or [])
     uow.update(record, actions, condition=condition, on_conflict=Settled, check_version=False)
     record.data = {**record.data, **fields}

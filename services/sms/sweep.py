@@ -11,6 +11,10 @@ message that fell due:
 - "sent" with no final receipt by `sent_at` + 72 h (sending.RECEIPT_DEADLINE): "unknown" with
   `unknown_at`, out of the index, conditioned on it still being "sent", so a receipt that lands
   first wins; one that lands later moves "unknown" on to delivered / failed (receipts.py);
+- "queued" (one contact's message, messages.stage, unclaimed `QUEUE_CHECK` after it was written:
+  its queue message was never sent, e.g. the API's SendMessage failed after the commit, or was
+  lost): put on the send queue again, and listed again `QUEUE_CHECK` later until the sender's
+  claim takes it out of the index;
 - anything else (a receipt or a claim got there first, the write that left the index lost): only
   taken out of the index, on the status read.
 """
@@ -32,7 +36,7 @@ from shared.store import UnitOfWork
 from shared.subscriptions import Job
 
 SWEEP_BUDGET_SECONDS = 90  # the jobs function times out at 120 s; what is left waits a minute
-WAITING, SENT = SmsMessageStatus.waiting.value, SmsMessageStatus.sent.value
+WAITING, SENT, QUEUED = SmsMessageStatus.waiting.value, SmsMessageStatus.sent.value, SmsMessageStatus.queued.value
 
 
 def cutoff_of(current: Job, now: datetime) -> datetime:
@@ -78,6 +82,13 @@ def act(pk: str, sk: str, cutoff: datetime) -> str:
         messages.enqueue(tenant, record.record_id)  # first: a crash before the mark queues it again
         fields: dict[str, Any] = {"status": SmsMessageStatus.queued.value}
         outcome = "queued"
+    elif status == QUEUED:  # still unclaimed QUEUE_CHECK after it was written (messages.stage)
+        messages.enqueue(tenant, record.record_id)  # first, as above; the claim sends it once
+        fields, outcome = {}, "requeued"
+        again = clock.iso(clock.now() + messages.QUEUE_CHECK)  # listed until claimed, should this one be lost too
+        uow = UnitOfWork()
+        sending.stage_fields(uow, record, fields, read, record.due_actions(tenant, again))
+        return _committed(uow, outcome)
     elif status == SENT:
         fields = {"status": SmsMessageStatus.unknown.value, "unknown_at": clock.iso(clock.now())}
         outcome = "unknown"
@@ -85,6 +96,10 @@ def act(pk: str, sk: str, cutoff: datetime) -> str:
         fields, outcome = {}, "unlisted"
     uow = UnitOfWork()
     sending.stage_fields(uow, record, fields, read, record.due_actions(tenant, None))
+    return _committed(uow, outcome)
+
+
+def _committed(uow: UnitOfWork, outcome: str) -> str:
     try:
         uow.commit()
     except sending.Settled:  # the sender claimed it, or its receipt came, since the read

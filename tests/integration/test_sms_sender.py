@@ -458,3 +458,62 @@ def test_a_message_the_provider_refuses_fails_refunded_with_its_reason_and_sms_f
     assert item.event_type == "sms.failed" and event["data"]["request_id"] == "req-1"
     assert event["data"]["receipt"] is None and "ValidationException" in event["data"]["reason"]
     assert OutboxItem.count(f"OUTBOX#{derived_id('sms.failed', ids[1])}") == 0
+
+
+def test_a_message_whose_queueing_failed_is_queued_by_the_sweep_and_sent_once(
+    sender: Any, aws: Emulator, lambda_env: Any, kernel_clock: KernelClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST /sms/messages commits the message, then its SendMessage fails: the request still
+    succeeds (a retry must not make a second message) and the message, listed for the sweep when
+    written, is queued by the first sweep QUEUE_CHECK later, listed again until the sender claims
+    it, then sent once; later sweeps queue nothing more."""
+    from services.sms import credits, messages
+    from services.sms.domain.credits import SmsTopUp
+    from services.sms.handlers.sender import handler
+    from services.sms.service import service_caller
+    from shared.store import UnitOfWork
+
+    monkeypatch.setenv("MAX_SMS_RATE", "100")
+    tenant = f"t-{new_id()}"
+    caller = service_caller(tenant, open_tenant=False)
+    credits.top_up(caller, SmsTopUp(credits=5))
+    data = {
+        "contact_id": "c1",
+        "number_field": "mobile",
+        "to": "+358401234501",
+        "text": "Hei",
+        "encoding": "GSM-7",
+        "parts": 1,
+        "credits": 1,
+        "status": "queued",
+        "transactional": False,
+        "created_by": "u1",
+    }
+    uow = UnitOfWork()
+    message_id = messages.stage(caller, uow, new_id(), data).record_id
+    uow.commit()
+    written = kernel_clock.epoch()
+
+    def unreachable() -> Any:
+        raise RuntimeError("SQS unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(messages, "_sqs", unreachable)
+        messages.enqueue_or_leave_to_sweep(tenant, message_id)  # logged, not raised: the request succeeds
+    assert message(tenant, message_id)["in_sweep"]
+
+    run_sweep(lambda_env, written + 60)  # within QUEUE_CHECK: the sender may simply not have claimed it yet
+    assert send_queue_bodies(aws, tenant) == []
+    kernel_clock.advance(messages.QUEUE_CHECK.total_seconds() + 30)
+    run_sweep(lambda_env, kernel_clock.epoch())
+    queue = send_queue_bodies(aws, tenant)
+    assert queue == [{"tenant_id": tenant, "message_id": message_id}]
+    assert (message(tenant, message_id)["status"], message(tenant, message_id)["in_sweep"]) == ("queued", True)
+
+    lambda_env("SmsSenderFunction")
+    assert handler(sqs_event(queue, QUEUE_ARN), sender) == {"batchItemFailures": []}
+    assert (message(tenant, message_id)["status"], message(tenant, message_id)["in_sweep"]) == ("sent", True)
+    kernel_clock.advance(messages.QUEUE_CHECK.total_seconds() * 3)
+    run_sweep(lambda_env, kernel_clock.epoch())
+    assert send_queue_bodies(aws, tenant) == []
+    assert message(tenant, message_id)["status"] == "sent"
