@@ -72,20 +72,26 @@ def two_receipts_each(tenant: str, ids: list[str], epoch_ms: int) -> list[dict[s
     ]
 
 
-def delivered_once(tenant: str, ids: list[str]) -> None:
+def delivered_once(tenant: str, ids: list[str], all_ids: list[str] | None = None) -> None:
     """What a client and an operator see: each message delivered, out of the sweep, charged once
-    (the ledger's charge, the balance's `charged`), one `sms.sent` and one `sms.delivered`."""
-    from services.sms import credits
-    from services.sms.service import service_caller
+    (`charged_once`: all the tenant's messages, `all_ids`), one `sms.sent` and one `sms.delivered`."""
     from shared.ids import derived_id
     from shared.store import OutboxItem
 
-    caller = service_caller(tenant, open_tenant=False)
     for message_id in ids:
         record = message(tenant, message_id)
         assert (record["status"], record["in_sweep"], bool(record["delivered_at"])) == ("delivered", False, True)
         assert OutboxItem.count(f"OUTBOX#{derived_id('sms.sent', message_id)}") == 1
         assert OutboxItem.count(f"OUTBOX#{derived_id('sms.delivered', message_id)}") == 1
+    charged_once(tenant, all_ids or ids)
+
+
+def charged_once(tenant: str, ids: list[str]) -> None:
+    """Each of the tenant's messages charged once: one ledger charge each, the balance's `charged`."""
+    from services.sms import credits
+    from services.sms.service import service_caller
+
+    caller = service_caller(tenant, open_tenant=False)
     charges = [e for e in caller.store.all_of_kind(tenant, "ledger_entry") if e.data["type"] == "charge"]
     assert sorted(e.data["message_id"] for e in charges) == sorted(ids)
     assert credits.balance(caller).charged == len(ids)
@@ -94,24 +100,42 @@ def delivered_once(tenant: str, ids: list[str]) -> None:
 def test_a_batch_of_twenty_receipts_of_ten_sent_messages_is_one_read_and_one_transaction(
     sent: Any, receipts: Any, aws_calls: Counter[str], kernel_clock: KernelClock
 ) -> None:
+    """Each message's TEXT_SUCCESSFUL records nothing, its TEXT_DELIVERED delivers it; the 10th
+    message's failure comes before its delivery in the batch: failed, as one by one."""
     from services.sms.handlers.receipts import handler
+    from shared.ids import derived_id
+    from shared.store import OutboxItem
 
     tenant = f"t-{new_id()}"
     ids = queued(tenant, 10)
     sent(tenant, ids)
     batch = two_receipts_each(tenant, ids, int(kernel_clock.epoch() * 1000))
+    late = {
+        **batch[-1],
+        "detail": {**batch[-1]["detail"], "eventType": "TEXT_CARRIER_UNREACHABLE", "messageStatusDescription": "Gone"},
+    }
+    batch[10:] = [*batch[10:19], late, batch[19]]  # a failure before the last delivery: applied in order
     aws_calls.clear()
     assert handler(sqs_event(batch, RECEIPTS_ARN), receipts) == {"batchItemFailures": []}
     calls = dict(aws_calls)
     print(f"\nSMS receipts, AWS calls for 10 messages x 2 receipts: {calls}: {sum(calls.values()) / 10:.2f} a message")
     assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
-    delivered_once(tenant, ids)
+    delivered_once(tenant, ids[:9], ids)
+    failed = message(tenant, ids[9])  # its first final receipt decided; the delivery after it changes nothing
+    assert (failed["status"], failed["reason"], failed["in_sweep"]) == (
+        "failed",
+        "Gone",
+        False,
+    )
+    assert OutboxItem.count(f"OUTBOX#{derived_id('sms.failed', ids[9])}") == 1
+    assert OutboxItem.count(f"OUTBOX#{derived_id('sms.delivered', ids[9])}") == 0
 
     # the same batch again (a redelivery): read once, nothing written, nothing published twice
     aws_calls.clear()
     assert handler(sqs_event(batch, RECEIPTS_ARN), receipts) == {"batchItemFailures": []}
     assert dict(aws_calls) == {"BatchGetItem": 1}
-    delivered_once(tenant, ids)
+    delivered_once(tenant, ids[:9], ids)
+    assert message(tenant, ids[9]) == failed
 
 
 def test_receipts_settle_ten_messages_their_sender_left_sending_in_one_transaction(
