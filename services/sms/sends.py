@@ -47,6 +47,7 @@ from services.sms.service import Caller, service_caller
 from services.sms.setup import require_active
 from services.sms.store import Record, SmsStore
 from services.sms.subscriptions import job
+from services.sms.target_groups import GROUPS
 from shared import clock, scheduler
 from shared.bulk_send import chunks
 from shared.contracts.audience import ActingUser, AudienceRequested
@@ -109,6 +110,7 @@ def create_send(caller: Caller, body: SmsSendRequest) -> SmsSend:
         plan = at_plan(body.scheduled_at.replace(microsecond=0), "UTC", clock.now())
         if plan is None:
             raise ValidationFailed.on("scheduled_at", "Give a time in the future.", "past")
+    GROUPS.require(caller, body.target_group_id)  # 422 naming target_group_id: nothing written
     send_id = new_id()
     now = clock.iso(clock.now())
     acting = caller.acting_user()
