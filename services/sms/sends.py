@@ -6,6 +6,10 @@ Records (kinds of the sms table):
   status, reason, audience {pages, last_page, total, complete}, credits, created_by, sender,
   created_at, started_at, updated_at}; statuses in domain/sends.py.
 
+A send's text and group are checked before anything is written: the group in the target groups
+projection (target_groups.py; 422 naming `target_group_id` when deleted or not the tenant's, after
+a short grace for a group whose event is on its way).
+
 Sending now writes the send ("resolving") and `audience.requested` (acting = the caller: the
 members are the contacts they see) in one transaction; a scheduled send writes it "scheduled" and
 a one-time schedule (shared/scheduler.py's RecordSchedule, as a scheduled email campaign's) puts
