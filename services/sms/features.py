@@ -17,6 +17,7 @@ FEATURES = Features(
         ],
         "requests": ["sms.send_requested"],
         "send_recipients": ["audience.page"],
+        "target_groups": ["target_group.created", "target_group.deleted", "target_group.updated"],
     },
     jobs=["sweep", "sends"],
     defaults=["setup"],

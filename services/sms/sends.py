@@ -6,6 +6,10 @@ Records (kinds of the sms table):
   status, reason, audience {pages, last_page, total, complete}, credits, created_by, sender,
   created_at, started_at, updated_at}; statuses in domain/sends.py.
 
+A send's text and group are checked before anything is written: the group in the target groups
+projection (target_groups.py; 422 naming `target_group_id` when deleted or not the tenant's, after
+a short grace for a group whose event is on its way).
+
 Sending now writes the send ("resolving") and `audience.requested` (acting = the caller: the
 members are the contacts they see) in one transaction; a scheduled send writes it "scheduled" and
 a one-time schedule (shared/scheduler.py's RecordSchedule, as a scheduled email campaign's) puts
@@ -47,6 +51,7 @@ from services.sms.service import Caller, service_caller
 from services.sms.setup import require_active
 from services.sms.store import Record, SmsStore
 from services.sms.subscriptions import job
+from services.sms.target_groups import GROUPS
 from shared import clock, scheduler
 from shared.bulk_send import chunks
 from shared.contracts.audience import ActingUser, AudienceRequested
@@ -109,6 +114,7 @@ def create_send(caller: Caller, body: SmsSendRequest) -> SmsSend:
         plan = at_plan(body.scheduled_at.replace(microsecond=0), "UTC", clock.now())
         if plan is None:
             raise ValidationFailed.on("scheduled_at", "Give a time in the future.", "past")
+    GROUPS.require(caller, body.target_group_id)  # 422 naming target_group_id: nothing written
     send_id = new_id()
     now = clock.iso(clock.now())
     acting = caller.acting_user()

@@ -52,6 +52,7 @@ EXAMPLES = int(os.environ.get("KONTAKT_ACCEPTANCE_EXAMPLES", "4"))  # per operat
 LEGITIMATE = {
     # what is stored: a referenced record or tenant list item is missing, inactive, in use, erased
     "not_found",
+    "unknown_target_group",  # a target group the service's projection does not have (shared/target_groups.py)
     "unknown_code",
     "inactive_code",
     "in_use",

@@ -16,7 +16,8 @@ Records (kinds of the activities table):
   the directory has not announced yet (an event was logged first) holds only `latest`; a
   deleted or erased one is a tombstone (`gone`) that later events of that record cannot revive.
 - `cl_classes`, one per tenant: class id -> classification type id (from `class.created`).
-- `cl_group`, one per target group: its conditions and match (from `target_group.*`).
+- `cl_group`, one per target group: its name, conditions and match (from `target_group.*`, the
+  kernel's projection `shared/target_groups.py` with this kind).
 
 Index keys of a row (see `store.py`):
 - `by_rank` gsi6: `T#<t>#CALL_LIST#ACCOUNT|CONTACT` / `<latest start>#<id>`;

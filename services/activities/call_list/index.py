@@ -1,4 +1,5 @@
-"""The call list's rows kept from the directory's events: accounts, contacts, classes, target groups.
+"""The call list's rows kept from the directory's events: accounts, contacts, classes, target groups
+(the kernel's projection, shared/target_groups.py).
 
 Every write is absolute and guarded (a record's `version`; the event time for classes and target
 groups), in its own retried transaction, so that a redelivered or late event changes nothing;
@@ -15,10 +16,10 @@ from services.activities.call_list import rows
 from services.activities.domain.call_list import GroupRule, RowKind, with_account, with_record
 from services.activities.store import ActivitiesStore, Record, new_record
 from services.activities.subscriptions import subscribe
-from shared.contracts.directory import ClassChanged, ContactErased, RecordChanged, RecordDeleted, TargetGroupChanged
-from shared.errors import ValidationFailed
+from shared.contracts.directory import ClassChanged, ContactErased, RecordChanged, RecordDeleted
 from shared.events import Envelope
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
+from shared.target_groups import TargetGroups
 
 CLASSES = "cl_classes"
 GROUP = "cl_group"
@@ -155,38 +156,16 @@ def class_types(tenant: str) -> dict[str, str]:
     return {cid: c["type"] for cid, c in classes.items() if c.get("type") and not c.get("gone")}
 
 
-@subscribe("target_group.created")
-@subscribe("target_group.updated")
-def on_target_group_changed(envelope: Envelope, uow: UnitOfWork) -> None:
-    payload = TargetGroupChanged.model_validate(envelope.data)
-    rule = GroupRule(conditions=payload.conditions, match=payload.match).model_dump(mode="json")
-    _set_group(envelope, payload.id, rule)
-
-
-@subscribe("target_group.deleted")
-def on_target_group_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _set_group(envelope, RecordDeleted.model_validate(envelope.data).id, {"gone": True})
-
-
-def _set_group(envelope: Envelope, group_id: str, data: dict[str, Any]) -> None:
-    at = envelope.occurred_at.isoformat()
-
-    def attempt() -> None:
-        record = _store.get(envelope.tenant_id, GROUP, group_id)
-        if record is not None and (record.data.get("gone") or not _newer(record.data, at)):
-            return
-        uow = UnitOfWork()
-        if record is None:
-            _store.add(uow, new_record(envelope.tenant_id, GROUP, group_id, {**data, "at": at}))
-        else:
-            _store.replace(uow, record, {**data, "at": at})
-        uow.commit()
-
-    run_with_retries(attempt)
+# The tenant's target groups: the kernel's projection (shared/target_groups.py) over this table,
+# its rows kept as `cl_group` (the kind they always had, so rows projected before stay valid).
+GROUPS: TargetGroups[Record] = TargetGroups(_store, kind=GROUP)
+for _event_type, _handle in GROUPS.handlers().items():
+    _handle.__module__ = __name__  # registered by this feature module (features.py lists it for these types)
+    subscribe(_event_type)(_handle)
 
 
 def group_rule(tenant: str, group_id: str) -> GroupRule:
-    record = _store.get(tenant, GROUP, group_id)
-    if record is None or record.data.get("gone"):
-        raise ValidationFailed.on("query.target_group_id", f"No target group {group_id}.", "not_found")
-    return GroupRule.model_validate(record.data)
+    """The group's conditions; 422 naming the query's `target_group_id` when it is unknown or deleted
+    (at once: a list filter does not wait for a group that may be on its way)."""
+    data = GROUPS.require_in(tenant, group_id, field="query.target_group_id", code="not_found", grace=0)
+    return GroupRule.model_validate(data)

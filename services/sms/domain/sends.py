@@ -67,7 +67,8 @@ class SmsSendRequest(BaseModel):
     model_config = INPUT
 
     target_group_id: Id = Field(
-        description="The directory target group whose contacts get the message, as the caller sees them"
+        description="The directory target group whose contacts get the message, as the caller sees them; a "
+        "deleted group or one the tenant does not have is a 422 naming `target_group_id` (nothing is written)"
     )
     text: Text = Field(
         description="The message (not blank, at most 1,600 characters). Tags (`{{ contact.first_name }}`, "

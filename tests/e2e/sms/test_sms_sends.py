@@ -3,7 +3,9 @@ pages become one message per number; invalid numbers, landlines and opted-out nu
 on their recipient, not sent; the whole send's credits are reserved at once on the last page (a
 short balance refuses it whole); a page delivered twice, or a consumer killed between reserving
 and queueing, sends nothing twice; scheduled sends go out when their schedule fires, or never once
-cancelled; another tenant's group or send is nobody's.
+cancelled; another tenant's group or send is nobody's: a send to another tenant's group, an
+unknown or a deleted one is refused at once (422 naming `target_group_id`), one to a group created
+a moment ago waits for the group's event (services/sms/target_groups.py).
 
 The consumer's crash is a fault the local runtime injects at its SendMessageBatch call
 (infra/faults.py), as tests/e2e/sms/test_sms_receipts.py kills the sender.
@@ -33,6 +35,7 @@ from tests.e2e.helpers import (
     put_envelope,
     put_stored,
     settle,
+    stored_data,
     walk,
 )
 
@@ -222,14 +225,53 @@ def test_bad_sends_are_refused_naming_the_field(api: Api, stack: LocalRuntime) -
     assert_problem(admin.post("/sms/sends", json=past), 422, "scheduled_at")
     assert walk(admin, "/sms/sends", limit=10) == []
 
-    # Another tenant's group: the send fails naming the group, nothing staged or reserved.
+    # Another tenant's group, an id nobody has: 422 naming target_group_id, nothing written or reserved.
     _, other = shop(api, 0)
     theirs, _ = group(other, {"anna": {"mobile": "040 111 0021"}})
-    send = start(admin, theirs, text="Hei")
-    failed = settled(stack, admin, send["id"], lambda s: s["status"] == "failed")
-    assert "target_group_id" in failed["reason"] and failed["stats"]["recipients"] == 0
-    assert ok(admin.get("/sms/balance"))["reserved"] == 0
+    drain(stack, busy_ok=True)
+    for group_id in (theirs, "01NOSUCHTARGETGROUP"):
+        refused = admin.post("/sms/sends", json={"target_group_id": group_id, "text": "Hei"})
+        assert_problem(refused, 422, "target_group_id")
+        assert [e["code"] for e in refused.json()["errors"]] == ["unknown_target_group"]
+    assert walk(admin, "/sms/sends", limit=10) == []
+    assert ok(admin.get("/sms/balance")) == {"available": 5, "reserved": 0, "charged": 0}
+    drain(stack, busy_ok=True)
+    assert envelopes(stack, tenant, "audience.requested") == []
     assert at_provider(stack, tenant) == []
+
+
+def test_a_group_created_a_moment_ago_is_waited_for_and_a_deleted_one_refused(api: Api, stack: LocalRuntime) -> None:
+    """The send's group check reads the sms service's projection of target_group.*: a group whose
+    event has not arrived yet is waited for (a short grace), a deleted group is refused, and a
+    target_group.updated that comes after the deletion does not bring it back."""
+    tenant, admin = shop(api, 5)
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=EVENTS_QUEUE)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "1"})  # the projection lags a second
+    try:
+        group_id, _ = group(admin, {"anna": {"mobile": "040 111 0041"}})
+        assert stored_data(stack, TABLE, tenant, "target_group", group_id) == {}  # not projected yet
+        send = start(admin, group_id)  # waits for it
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "0"})
+    settled(stack, admin, send["id"], lambda s: s["status"] == "sent")
+
+    assert ok(admin.patch(f"/target-groups/{group_id}", json={"name": "Syksy"}))["name"] == "Syksy"
+    assert admin.delete(f"/target-groups/{group_id}").status_code == 204
+    assert settle(stack, lambda: stored_data(stack, TABLE, tenant, "target_group", group_id).get("gone"))
+    refused = admin.post("/sms/sends", json={"target_group_id": group_id, "text": "Hei"})
+    assert_problem(refused, 422, "target_group_id")
+
+    # The group's update delivered again after its deletion, as a new event and a later one: still gone.
+    updated = envelopes(stack, tenant, "target_group.updated")[-1]
+    assert updated["data"]["id"] == group_id
+    put_envelope(stack, {**updated, "id": new_id(), "occurred_at": datetime.now(UTC).isoformat()})
+    put_envelope(stack, updated)
+    drain(stack, busy_ok=True)
+    assert stored_data(stack, TABLE, tenant, "target_group", group_id).get("gone") is True
+    assert_problem(admin.post("/sms/sends", json={"target_group_id": group_id, "text": "Hei"}), 422, "target_group_id")
+    assert [s["id"] for s in walk(admin, "/sms/sends", limit=10)] == [send["id"]]
+    assert ok(admin.get("/sms/balance"))["reserved"] == 0
 
 
 def test_a_scheduled_send_goes_at_its_time_and_a_cancelled_one_never(api: Api, stack: LocalRuntime) -> None:
