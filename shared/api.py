@@ -556,8 +556,9 @@ LOCATED_ATTRIBUTE = "__kontakt_located__"  # set by `shared.routes.located` on a
 def operation_answers(operation: Mapping[str, Any], method: str, declared: frozenset[int] = frozenset()) -> set[int]:
     """The error statuses an operation can answer, from what its route takes:
 
-    - a login (the document's bearer scheme): 401 (`shared.auth` verifies the token, `Resolver` refuses)
-      and 403 (`Caller.open`'s role and feature check);
+    - a login (the document's bearer scheme): 401 (`shared.auth` verifies the token, `Resolver` refuses),
+      403 (`Caller.open`'s role and feature check) and 503 (the user pool's keys could not be read:
+      `login_unavailable`);
     - a JSON body: 400 (malformed or too deep), 413 (too large), 415 (not JSON) and 422;
     - parameters: 422; a path parameter or an `*_id` query parameter: 404 (no such record in the
       tenant);
@@ -572,7 +573,7 @@ def operation_answers(operation: Mapping[str, Any], method: str, declared: froze
     """
     statuses = {400, 429, *declared}
     if operation.get("security", [{"bearer": []}]) not in ([], [{}]):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 503}
     if "requestBody" in operation:
         statuses |= {400, 413, 415, 422}
     parameters = [p for p in operation.get("parameters", []) if isinstance(p, Mapping)]

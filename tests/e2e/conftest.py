@@ -12,6 +12,7 @@ import requests
 from infra.runtime import LocalRuntime
 from tests.contracts import bus_problems
 from tests.e2e.helpers import drain, new_tenant
+from tests.e2e.openapi_ops import documented_statuses
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +36,9 @@ class Api:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 60)
-        return self.session.request(method, self.base_url + path, **kwargs)
+        response = self.session.request(method, self.base_url + path, **kwargs)
+        undocumented(method.upper(), path, response.status_code)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -51,6 +54,18 @@ class Api:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
+
+
+def undocumented(method: str, path: str, status: int) -> None:
+    """Every answer an e2e test gets from a documented operation has a documented status (a 5xx
+    other than 503 is a fault, which no document lists): a status a handler answers that its
+    OpenAPI document does not list fails the test that met it."""
+    statuses = documented_statuses(method, path)
+    if statuses is None or (status >= 500 and status != 503):
+        return
+    assert str(status) in statuses, (
+        f"{method} {path} answered {status}, which its document does not list: {sorted(statuses)}"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

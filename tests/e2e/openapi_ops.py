@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,31 @@ def required_query(op: Operation) -> dict[str, Any]:
         for p in op.operation.get("parameters", [])
         if p["in"] == "query" and p.get("required")
     }
+
+
+MERGED_DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "kontakt.json"
+
+
+@functools.cache
+def _documented() -> list[tuple[str, re.Pattern[str], int, frozenset[str]]]:
+    """(method, path pattern, its number of parameters, documented statuses) of every operation
+    of the merged document (`kontakt docs --check` keeps it current)."""
+    document = json.loads(MERGED_DOCUMENT.read_text(encoding="utf-8"))
+    found = []
+    for path, item in document["paths"].items():
+        pattern = re.compile("^" + "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", path)) + "$")
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                statuses = frozenset(str(s) for s in operation.get("responses", {}))
+                found.append((method.upper(), pattern, path.count("{"), statuses))
+    return found
+
+
+def documented_statuses(method: str, path: str) -> frozenset[str] | None:
+    """The statuses the merged document gives the operation a request goes to (the most specific
+    path that matches: fewest parameters); None for a path or method it does not have."""
+    route = path.split("?", 1)[0]
+    matches = [
+        (params, statuses) for m, pattern, params, statuses in _documented() if m == method and pattern.match(route)
+    ]
+    return min(matches, key=lambda match: match[0])[1] if matches else None

@@ -33,6 +33,7 @@ from shared.routes import (
     OptCodeQuery,
     OptIdQuery,
     UpdatedSince,
+    answers,
     located,
     no_content,
 )
@@ -161,6 +162,7 @@ def complete_attachment(activity_id: Id, attachment_id: Id) -> Attachment:
 
 
 @router.get("/activities/<activity_id>/attachments/<attachment_id>")
+@answers(409)  # a file not uploaded (or refused) yet
 def download_attachment(activity_id: Id, attachment_id: Id) -> AttachmentDownload:
     return activities.download_attachment(caller(router), activity_id, attachment_id)
 

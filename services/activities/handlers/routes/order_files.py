@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.activities import order_files
 from services.activities.domain.models import Attachment, AttachmentCreate, AttachmentDownload, AttachmentUpload
 from services.activities.handlers.common import caller
-from shared.routes import Id, located, no_content
+from shared.routes import Id, answers, located, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -26,6 +26,7 @@ def complete_file(order_id: Id, file_id: Id) -> Attachment:
 
 
 @router.get("/contact-orders/<order_id>/files/<file_id>")
+@answers(409)  # a file not uploaded (or refused) yet
 def download_file(order_id: Id, file_id: Id) -> AttachmentDownload:
     return order_files.download_file(caller(router), order_id, file_id)
 

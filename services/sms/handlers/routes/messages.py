@@ -11,7 +11,7 @@ from services.sms.domain.messages import SmsMessage, SmsMessageRequest, SmsMessa
 from services.sms.handlers.common import caller
 from shared import clock
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery, located
+from shared.routes import Cursor, Id, Limit, OptIdQuery, answers, located
 
 router = APIGatewayHttpRouter()
 
@@ -22,6 +22,7 @@ StatusQuery = Annotated[SmsMessageStatus | None, Query(description="Only message
 
 @router.post("/sms/messages", status_code=201)
 @located("/sms/messages/{id}")
+@answers(402)  # the tenant's credits do not cover the message's parts
 def send_message(body: Annotated[SmsMessageRequest, Body()]) -> SmsMessage:
     return messages.send_one(caller(router), body)
 
