@@ -49,7 +49,7 @@ def filtered(owner_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
 
 
 @app.get("/busy")
-@answers(409, 503)
+@answers(402, 409)
 def busy() -> dict[str, Any]:
     raise Conflict("busy")
 
@@ -67,13 +67,13 @@ def statuses(path: str, method: str) -> set[str]:
 
 
 def test_a_json_body_can_be_malformed_too_large_not_json_or_invalid() -> None:
-    assert statuses("/notes", "post") == {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
+    assert statuses("/notes", "post") == {"201", "400", "401", "403", "409", "413", "415", "422", "429", "503"}
 
 
 def test_a_path_id_can_be_not_found_and_a_cursor_bad() -> None:
-    assert statuses("/notes/{note_id}", "get") == {"200", "400", "401", "403", "404", "422", "429"}
-    assert statuses("/notes", "get") == {"200", "400", "401", "403", "422", "429"}
-    assert statuses("/filtered", "get") == {"200", "400", "401", "403", "404", "422", "429"}  # an id it names
+    assert statuses("/notes/{note_id}", "get") == {"200", "400", "401", "403", "404", "422", "429", "503"}
+    assert statuses("/notes", "get") == {"200", "400", "401", "403", "422", "429", "503"}
+    assert statuses("/filtered", "get") == {"200", "400", "401", "403", "404", "422", "429", "503"}  # an id it names
 
 
 def test_no_content_is_204_without_a_body() -> None:
@@ -84,7 +84,7 @@ def test_no_content_is_204_without_a_body() -> None:
 
 
 def test_a_handler_declares_statuses_the_route_does_not_show() -> None:
-    assert statuses("/busy", "get") == {"200", "400", "401", "403", "409", "429", "503"}
+    assert statuses("/busy", "get") == {"200", "400", "401", "402", "403", "409", "429", "503"}
 
 
 def test_a_public_route_has_no_login_answers() -> None:
