@@ -81,7 +81,7 @@ def erase_contact(caller: Caller, contact_id: str) -> dict[str, int]:
     erased = {}
     for kind in (KIND, INBOUND):
         ids = linked_ids(caller, contact_id, kind)
-        erased[kind] = sum(bool(run_with_retries(partial(_erase, caller, kind, i, contact_id))) for i in ids)
+        erased[f"{kind}_records"] = sum(bool(run_with_retries(partial(_erase, caller, kind, i, contact_id))) for i in ids)
     return erased
 
 
