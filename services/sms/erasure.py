@@ -42,7 +42,7 @@ from shared import clock
 from shared.contracts.directory import ContactErased
 from shared.events import Envelope
 from shared.observability import logger
-from shared.store import UnitOfWork, run_with_retries
+from shared.store import UnitOfWork, run_with_retries, tenant_key
 
 ERASED = "[erased]"  # the text (and an inbound sender's number) of an erased contact's record
 REASON = "contact erased"
@@ -52,7 +52,7 @@ NOT_SENT = (SmsMessageStatus.queued.value, SmsMessageStatus.waiting.value)
 def _erase(caller: Caller, kind: str, record_id: str, contact_id: str) -> bool:
     """Erase the person from one record; False when there was nothing (left) to do."""
     record = caller.store.get(caller.tenant, kind, record_id)
-    if record is None or record.gsi2pk is None or record.data.get("erased_at"):
+    if record is None or record.gsi2pk != tenant_key(caller.tenant, "CONTACT", contact_id, kind.upper()):
         return False
     data = {**record.data, "text": ERASED, "erased_at": clock.iso(clock.now())}
     uow = UnitOfWork()
@@ -81,7 +81,8 @@ def erase_contact(caller: Caller, contact_id: str) -> dict[str, int]:
     erased = {}
     for kind in (KIND, INBOUND):
         ids = linked_ids(caller, contact_id, kind)
-        erased[f"{kind}_records"] = sum(bool(run_with_retries(partial(_erase, caller, kind, i, contact_id))) for i in ids)
+        erase = partial(_erase, caller, kind, contact_id=contact_id)
+        erased[f"{kind}_records"] = sum(bool(run_with_retries(partial(erase, i))) for i in ids)
     return erased
 
 
