@@ -14,8 +14,9 @@ that names no one once the directory erased the person, and that keeps the rule 
 an erased contact is seen only by users who see every contact.
 
 A message not sent yet (`queued`, or `waiting` for the sending window) is not sent: it becomes
-`skipped` (reason "contact erased") and its credits are refunded, in the same write, its send's
-counters moved as any status change moves them (sending.stage_fields). A message the sender has
+`skipped` (reason "contact erased") and its credits are refunded (a send's message only once the
+send reserved them: it is "sending"), in the same write, its send's counters moved as any status
+change moves them (sending.stage_fields). A message the sender has
 claimed (`sending`) is erased like a sent one: its receipt settles it; the sender never sends an
 erased message again (sending._classify fails it, refunded, when its proof window passes).
 
@@ -35,14 +36,17 @@ from functools import partial
 
 from services.sms import credits, send_stats
 from services.sms.domain.messages import KIND, SmsMessageStatus
+from services.sms.domain.sends import KIND as SEND
+from services.sms.domain.sends import SendStatus
 from services.sms.inbound import INBOUND
 from services.sms.service import Caller, service_caller
+from services.sms.store import Record
 from services.sms.subscriptions import subscribe
 from shared import clock
 from shared.contracts.directory import ContactErased
 from shared.events import Envelope
 from shared.observability import logger
-from shared.store import UnitOfWork, run_with_retries, tenant_key
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
 
 ERASED = "[erased]"  # the text (and an inbound sender's number) of an erased contact's record
 REASON = "contact erased"
@@ -64,13 +68,28 @@ def _erase(caller: Caller, kind: str, record_id: str, contact_id: str) -> bool:
             data.update(status=SmsMessageStatus.skipped.value, reason=REASON)
             data.pop("due_at", None)
             record.set_due(caller.tenant, None)
-            credits.refund(caller, uow, int(record.data.get("credits") or 0), None, record.record_id)
+            if _reserved(caller, uow, record):
+                credits.refund(caller, uow, int(record.data.get("credits") or 0), None, record.record_id)
     else:
         data["number"] = ERASED
     record.link_contact(caller.tenant, None)
     caller.store.replace(uow, record, data)
     uow.commit()
     return True
+
+
+def _reserved(caller: Caller, uow: UnitOfWork, record: Record) -> bool:
+    """Whether a message not sent yet holds reserved credits: one of no send always does; a send's
+    only once the send is "sending" (its last page reserved them all, send_recipients.finish).
+    The write then commits only while the send's status is still the one read."""
+    send_id = record.data.get("send_id")
+    if not send_id:
+        return True
+    send = caller.store.get(caller.tenant, SEND, str(send_id))
+    status = str(send.data.get("status")) if send is not None else ""
+    if send is not None:
+        uow.check(Record, send.pk, send.sk, Record.fields["status"] == status, ConcurrentUpdate)
+    return status == SendStatus.sending.value
 
 
 def linked_ids(caller: Caller, contact_id: str, kind: str) -> list[str]:

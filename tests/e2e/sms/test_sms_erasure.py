@@ -14,6 +14,7 @@ from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import drain, new_tenant, put_envelope, settle
 from tests.e2e.sms.test_sms_inbound import contact, mobile, reply, send, sent_to
+from tests.e2e.sms.test_sms_sends import at_provider, group, messages_of, settled, shop, start
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,27 @@ def test_erasure_forgets_the_person_keeps_the_accounting_and_the_opt_out(
     put_envelope(stack, erased)
     drain(stack, busy_ok=True)
     assert state(admin, [ours["id"], held]) == after
+
+
+def test_a_waiting_message_of_a_send_is_skipped_counted_and_refunded(api: Api, stack: LocalRuntime) -> None:
+    """A send's message held for the window when its contact is erased: skipped, the send's
+    counters move from queued to skipped, its reserved credit goes back."""
+    tenant, admin = shop(api, 10)
+    opening = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    window = {"start": f"{opening:%H:%M}", "end": f"{opening + timedelta(hours=1):%H:%M}", "time_zone": "UTC"}
+    assert admin.patch("/sms/settings", json={"window": window}).status_code == 200
+    group_id, ids = group(admin, {"anna": {"mobile": mobile()[0]}})
+    send_id = start(admin, group_id)["id"]
+    held = settled(stack, admin, send_id, lambda s: s["status"] == "sending" and s["stats"]["queued"] == 1)
+    message_id = settle(stack, lambda: [m["id"] for m in messages_of(admin, send_id).values()])[0]
+    assert settle(stack, lambda: admin.get(f"/sms/messages/{message_id}").json()["status"] == "waiting")
+    assert admin.get("/sms/balance").json()["reserved"] == 1
+
+    assert admin.post(f"/contacts/{ids['anna']}/erase").status_code == 200
+    after = settled(stack, admin, send_id, lambda s: s["stats"]["skipped"] == 1)
+    assert (after["stats"]["queued"], after["stats"]["recipients"]) == (0, held["stats"]["recipients"])
+    message = admin.get(f"/sms/messages/{message_id}").json()
+    assert (message["status"], message["to"], message["text"]) == ("skipped", None, "[erased]")
+    balance = admin.get("/sms/balance").json()
+    assert (balance["available"], balance["reserved"], balance["charged"]) == (10, 0, 0)
+    assert at_provider(stack, tenant) == []
