@@ -15,6 +15,7 @@ FEATURES = Features(
             *("account.created", "account.deleted", "account.updated"),
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
+        "erasure": ["contact.erased"],
         "requests": ["sms.send_requested"],
         "send_recipients": ["audience.page"],
         "target_groups": ["target_group.created", "target_group.deleted", "target_group.updated"],

@@ -64,6 +64,7 @@ makes it "unknown" if no final receipt took it out of the index by then (receipt
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -192,12 +193,26 @@ def _classify(batch: Batch) -> list[Job]:
             if clock.now() - claimed < proof_window():
                 job.error = ProofPending(f"message {job.message_id} is claimed and has no receipt yet")
                 continue
+            if record.data.get("erased_at"):  # its contact was erased (erasure.py): never sent again
+                _fail_erased(batch, job)
+                continue
             logger.warning("claimed message without a receipt: sent again", extra={"message_id": job.message_id})
         elif status not in (SmsMessageStatus.queued, SmsMessageStatus.waiting):
             logger.info("message not queued", extra={"message_id": job.message_id, "status": status})
             continue
         claimable.append(job)
     return claimable
+
+
+def _fail_erased(batch: Batch, job: Job) -> None:
+    """A claimed message of an erased contact without a receipt past its proof window: failed,
+    its credits refunded (unless its receipt or another delivery settled it meanwhile)."""
+    record = job.record
+    assert record is not None
+    uow = UnitOfWork()
+    stage_failed(batch.callers[job.tenant], uow, record, str(record.data["claimed_at"]), "contact erased")
+    with suppress(Settled, AlreadyApplied):
+        uow.commit()
 
 
 def _hold_or_claim(batch: Batch, jobs: list[Job]) -> list[Job]:

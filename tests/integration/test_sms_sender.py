@@ -517,3 +517,25 @@ def test_a_message_whose_queueing_failed_is_queued_by_the_sweep_and_sent_once(
     run_sweep(lambda_env, kernel_clock.epoch())
     assert send_queue_bodies(aws, tenant) == []
     assert message(tenant, message_id)["status"] == "sent"
+
+
+def test_a_claimed_message_of_an_erased_contact_is_not_sent_again_but_failed_refunded(
+    sender: Any, sent_texts: list[str]
+) -> None:
+    """A message "sending" when its contact was erased (services/sms/erasure.py took its number and
+    text) and without a receipt past the proof window: the sender does not send it again, it is
+    "failed" (reason "contact erased") and its parts refunded."""
+    from services.sms.handlers.sender import handler
+    from services.sms.service import service_caller
+
+    tenant = f"t-{new_id()}"
+    caller = service_caller(tenant, open_tenant=False)
+    ids = queued(tenant, 1)
+    _set(tenant, ids[0], status="sending", claimed_at=_iso(0), to=None, text="[erased]", erased_at=_iso(0))
+
+    assert handler(sqs_event(bodies(tenant, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    record = caller.store.get(tenant, "message", ids[0])
+    assert record is not None and (record.data["status"], record.data["reason"]) == ("failed", "contact erased")
+    entries = [(e.data["type"], e.data["message_id"]) for e in caller.store.all_of_kind(tenant, "ledger_entry")]
+    assert entries == [("refund", ids[0])]
+    assert sent_texts == []
