@@ -130,21 +130,28 @@ def _stage_report(
     if feedback.not_sent and message.data.get("status") == MessageStatus.sending:
         raise NotSettledYet(f"message {message.record_id} is still being sent")
     at = clock.iso(feedback.at)
-    report = {"kind": feedback.kind.value, "recipient": feedback.recipient, "at": at}
-    if feedback.bounce_type:
-        report["bounce_type"] = feedback.bounce_type
-    if feedback.url:
-        report["url"] = feedback.url
-    if feedback.reason:
-        report["reason"] = feedback.reason
+    shown = _without_person(feedback) if message.data.get("erased_at") else feedback
+    report = {"kind": shown.kind.value, "recipient": shown.recipient, "at": at}
+    if shown.bounce_type:
+        report["bounce_type"] = shown.bounce_type
+    if shown.url:
+        report["url"] = shown.url
+    if shown.reason:
+        report["reason"] = shown.reason
     caller.store.add(uow, caller.store.new(tenant, FEEDBACK, key, {**report, "message_id": message.record_id}))
     _count_campaign(shards, caller.tenant, message, feedback)  # reads the stamps before this report's
     caller.store.replace(uow, message, _with_report(message.data, report))
     suppressed = _stage_address(caller, uow, feedback, at, reads.get(SOFT_BOUNCES), reads.get(SUPPRESSION))
     if feedback.kind not in UNPUBLISHED:
-        payload = _payload(message, feedback, suppressed)
+        payload = _payload(message, shown, suppressed)
         uow.publish(caller.event(f"email.{feedback.kind.value}", payload, event_id=key))
     return True
+
+
+def _without_person(feedback: Feedback) -> Feedback:
+    """A report about a mail whose recipient was erased (GDPR, erasure.py): recorded and published
+    without the address, the link or the provider's reason (the suppression still takes the address)."""
+    return feedback.model_copy(update={"recipient": "", "url": None, "reason": None})
 
 
 def _stage_shards(uow: UnitOfWork, shards: Shards) -> None:

@@ -28,7 +28,8 @@ transports give no proof: a crash between their reply and the record resends aft
 A transport error that says for sure the mail did not go (an SES ClientError such as throttling,
 an SMTP 4xx reply) releases the claim (back to "queued") so the retry does not wait the window.
 Campaign mails: a "paused" campaign leaves the mail queued and drops the queue message (resume
-queues it again); a "cancelled" one marks it "skipped".
+queues it again); a "cancelled" one marks it "skipped". A mail whose recipient was erased (GDPR,
+services/email/erasure.py: `erased_at`) is marked "skipped" too, queued or claimed without a proof.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ from shared.store import ConcurrentUpdate, OutboxItem, UnitOfWork, clean, record
 CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
 DEFAULT_SENDER_TIMEOUT = 900.0  # Lambda's longest timeout: a claim older than this has no live sender
+ERASED = "The recipient's data was erased."
 
 
 class MessageMissing(Exception):
@@ -221,7 +223,10 @@ def _classify(batch: Batch) -> tuple[list[Outcome], list[Job]]:
             job.error = MessageMissing(job.message_id)
             continue
         status = record.data.get("status")
-        if status == MessageStatus.queued:
+        erased = bool(record.data.get("erased_at"))  # the recipient's data was erased: not sent now
+        if status == MessageStatus.queued and erased:
+            outcomes.append(_skipped(job, ERASED))
+        elif status == MessageStatus.queued:
             campaign = batch.campaigns.get((job.tenant, job.campaign_id)) if job.campaign_id else None
             if job.campaign_id and campaign is None:
                 job.error = CampaignMissing(job.campaign_id)
@@ -235,6 +240,8 @@ def _classify(batch: Batch) -> tuple[list[Outcome], list[Job]]:
             proof = proofs.get(job.message_id)
             if proof is not None:
                 outcomes.append(_proven(job, proof))
+            elif now - _claimed_at(record) >= proof_window() and erased:
+                outcomes.append(_skipped(job, ERASED, MessageStatus.sending))
             elif now - _claimed_at(record) >= proof_window():
                 logger.warning("claimed mail without proof: sent again", extra={"message_id": job.message_id})
                 to_claim.append(job)
@@ -448,9 +455,9 @@ def _unknown(job: Job, exc: Exception) -> None:
     job.error = exc
 
 
-def _skipped(job: Job) -> Outcome:
-    changes = {"status": MessageStatus.skipped.value, "error": "The campaign was cancelled."}
-    return Outcome(job, changes, MessageStatus.queued.value, None, {"queued": -1, "skipped": 1})
+def _skipped(job: Job, why: str = "The campaign was cancelled.", status: str = MessageStatus.queued) -> Outcome:
+    changes = {"status": MessageStatus.skipped.value, "error": why}
+    return Outcome(job, changes, str(status), None, {"queued": -1, "skipped": 1})
 
 
 def _proven(job: Job, proof: Proof) -> Outcome:

@@ -119,6 +119,12 @@ def _status(caller: Caller, request: EmailSendRequested) -> tuple[MessageStatus,
     return MessageStatus.queued, None
 
 
+def _erased(caller: Caller, contact_id: str) -> bool:
+    """Whether the recipients projection knows the contact as erased (GDPR)."""
+    row = recipients.PROJECTION.rows_of(caller.tenant, [contact_id]).get(contact_id)
+    return row is not None and row.data.get("gone") == "erased"
+
+
 def _content(caller: Caller, request: EmailSendRequested) -> EmailSendRequested:
     """The request with its template rendered (the contact's fields, its account, owner and `data`)."""
     if not request.template_id:
@@ -192,12 +198,20 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
             enqueue(caller.tenant, message_id)  # an earlier delivery may have stopped before queueing
         return
     status, error = (MessageStatus.failed, refused) if refused else _status(caller, request)
+    erased = bool(request.contact_id) and _erased(caller, str(request.contact_id))
+    if erased:
+        status, error = MessageStatus.skipped, None
     if status == MessageStatus.queued:
         try:
             request = _content(caller, request)
         except DomainError as exc:  # unknown template or contact, a tag the data lacks: the event cannot be refused
             status, error = MessageStatus.failed, _reason(exc)
-    record = new_message_record(caller, message_id, _data(request, message_id, status, error))
+    data = _data(request, message_id, status, error)
+    if erased:  # a request that comes after the contact's erasure: recorded without the person, not sent
+        from services.email.erasure import erased_message  # (erasure reads this module's keys)
+
+        data = {**erased_message(data, clock.iso(clock.now())), "error": "The contact was erased."}
+    record = new_message_record(caller, message_id, data)
     if status != MessageStatus.queued:
         caller.store.add(uow, record)  # final now: commits with the dedupe marker
         logger.info("mail not sent", extra={"message_id": message_id, "status": status.value})

@@ -83,6 +83,9 @@ class Message(BaseModel):
     rejected_at: datetime | None = Field(None, description="When SES reported it did not send the mail after all")
     delayed_at: datetime | None = Field(None, description="The first delivery delay SES reported (it keeps trying)")
     unsubscribed_at: datetime | None = None
+    erased_at: datetime | None = Field(
+        None, description="When the recipient's data was erased (GDPR): no address, content or contact since"
+    )
     version: int | None = None
 
 
