@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.email.domain.feedback import Kind
-from services.email.domain.messages import KIND
+from services.email.domain.messages import KIND, RECORD_KEEPS, erased_message
 from services.email.feedback import FEEDBACK
 from services.email.service import Caller, service_caller
 from services.email.store import Record
@@ -47,17 +47,6 @@ from shared.observability import logger
 from shared.store import UnitOfWork, run_with_retries
 
 PAGE_SIZE = 100
-ERASED_FIELDS = {"to": "", "to_name": None, "subject": None, "html": None, "text": None, "error": None}
-DROPPED_FIELDS = ("links", "attachments", "data")
-REPORT_KEEPS = ("kind", "at", "bounce_type")  # a feedback report without the person
-RECORD_KEEPS = (*REPORT_KEEPS, "message_id")
-
-
-def erased_message(data: dict[str, Any], at: str) -> dict[str, Any]:
-    """A message's data without the person (statuses, times, campaign and counts kept)."""
-    kept = {k: v for k, v in data.items() if k not in DROPPED_FIELDS}
-    history = [{k: r[k] for k in REPORT_KEEPS if k in r} for r in data.get("feedback", [])]
-    return {**kept, **ERASED_FIELDS, "contact_id": None, "feedback": history, "erased_at": at}
 
 
 def feedback_ids(message_id: str, data: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from services.email.domain.messages import (
     MessageFilter,
     MessageStatus,
     attachments_too_large,
+    erased_message,
     message_id_header,
     normalise,
 )
@@ -208,8 +209,6 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
             status, error = MessageStatus.failed, _reason(exc)
     data = _data(request, message_id, status, error)
     if erased:  # a request that comes after the contact's erasure: recorded without the person, not sent
-        from services.email.erasure import erased_message  # (erasure reads this module's keys)
-
         data = {**erased_message(data, clock.iso(clock.now())), "error": "The contact was erased."}
     record = new_message_record(caller, message_id, data)
     if status != MessageStatus.queued:

@@ -291,3 +291,17 @@ def _build(mail: Mail, sender: Sender) -> EmailMessage:
             part.content, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=part.name
         )
     return mime
+
+
+# GDPR erasure (services/email/erasure.py): what a message keeps once its person is erased.
+ERASED_FIELDS = {"to": "", "to_name": None, "subject": None, "html": None, "text": None, "error": None}
+DROPPED_FIELDS = ("links", "attachments", "data")
+REPORT_KEEPS = ("kind", "at", "bounce_type")  # a feedback report without the person
+RECORD_KEEPS = (*REPORT_KEEPS, "message_id")
+
+
+def erased_message(data: dict[str, Any], at: str) -> dict[str, Any]:
+    """A message's data without the person (statuses, times, campaign and counts kept)."""
+    kept = {k: v for k, v in data.items() if k not in DROPPED_FIELDS}
+    history = [{k: r[k] for k in REPORT_KEEPS if k in r} for r in data.get("feedback", [])]
+    return {**kept, **ERASED_FIELDS, "contact_id": None, "feedback": history, "erased_at": at}
