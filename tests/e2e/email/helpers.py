@@ -13,6 +13,7 @@ import requests
 
 from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
+from shared.store import tenant_key
 from tests.e2e.helpers import put_envelope, put_stored, stored_data, walk
 
 TABLE = "kontakt-dev-email"  # the email table of the e2e tests' runtime (stage dev)
@@ -120,3 +121,18 @@ def stored_message(stack: LocalRuntime, tenant: str, message_id: str, table: str
 def opted_out(client: Any, list_type_id: str) -> list[str]:
     """The addresses opted out of a list type, as the API lists them."""
     return [o["address"] for o in walk(client, f"/email/list-types/{list_type_id}/opt-outs", limit=50)]
+
+
+def campaign_counts(stack: LocalRuntime, tenant: str, campaign_id: str) -> dict[str, int]:
+    """A campaign's counters as stored, summed over their shards."""
+    items = stack.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": tenant_key(tenant, "CAMPAIGN", campaign_id, "STATS")}},
+    )["Items"]
+    totals: dict[str, int] = {}
+    for item in items:
+        for name, value in item.items():
+            if "N" in value and name != "version":
+                totals[name] = totals.get(name, 0) + int(value["N"])
+    return totals

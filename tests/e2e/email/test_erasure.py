@@ -24,7 +24,15 @@ from shared.clock import iso, now
 from shared.ids import derived_id, new_id
 from shared.store import tenant_key
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import TABLE, link_keys, put_record, request_mail, sent_mails, stored_message
+from tests.e2e.email.helpers import (
+    TABLE,
+    campaign_counts,
+    link_keys,
+    put_record,
+    request_mail,
+    sent_mails,
+    stored_message,
+)
 from tests.e2e.helpers import drain, envelopes, put_envelope, put_stored, record_item_key, settle
 
 ADDRESS = "maija.erased@example.fi"
@@ -50,20 +58,6 @@ def _tenant_items(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
 def _mails(stack: LocalRuntime, tenant: str) -> dict[str, dict[str, Any]]:
     """The tenant's message and feedback items, by key, as stored (version included)."""
     return {i["pk"]: i for i in _tenant_items(stack, tenant) if i.get("kind") in ("message", "feedback")}
-
-
-def _counts(stack: LocalRuntime, tenant: str, campaign_id: str) -> dict[str, int]:
-    items = stack.client("dynamodb").query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": tenant_key(tenant, "CAMPAIGN", campaign_id, "STATS")}},
-    )["Items"]
-    totals: dict[str, int] = {}
-    for item in items:
-        for name, value in item.items():
-            if "N" in value and name != "version":
-                totals[name] = totals.get(name, 0) + int(value["N"])
-    return totals
 
 
 def _queued_mail(stack: LocalRuntime, tenant: str, contact_id: str) -> str:
@@ -115,7 +109,7 @@ def test_erasure_forgets_the_person_in_mails_keeps_stats_and_suppression(
     put_record(stack, tenant, "suppression", derived_id(ADDRESS), {"address": ADDRESS, "reason": "hard_bounce"})
     waiting = _queued_mail(stack, tenant, cid)
     drain(stack, timeout=120)
-    counts = _counts(stack, tenant, campaign_id)
+    counts = campaign_counts(stack, tenant, campaign_id)
     assert counts.get("opened") == counts.get("clicked") == 1, counts
     assert [m["id"] for m in admin.get("/email/messages", params={"contact_id": cid}).json()["items"]] == [
         waiting,
@@ -133,7 +127,7 @@ def test_erasure_forgets_the_person_in_mails_keeps_stats_and_suppression(
     assert admin.get("/email/messages", params={"contact_id": cid}).json()["items"] == []
     listed = {m["id"]: m for m in admin.get("/email/messages").json()["items"]}
     assert listed[message_id]["to"] == "" and listed[waiting]["to"] == ""
-    assert _counts(stack, tenant, campaign_id) == counts
+    assert campaign_counts(stack, tenant, campaign_id) == counts
     # Nowhere in the email table but the address-keyed suppression: not the address, nor the content.
     for item in _tenant_items(stack, tenant):
         text = json.dumps(item, default=str)

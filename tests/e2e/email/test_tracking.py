@@ -22,9 +22,16 @@ from services.email.domain.tracking import instrument, links_of
 from services.email.domain.tracking import legacy_tracking_token as tracking_token
 from services.email.unsubscribe import legacy_unsubscribe_token, unsubscribe_token
 from shared.ids import derived_id, new_id
-from shared.store import tenant_key
 from tests.e2e.conftest import Api
-from tests.e2e.email.helpers import TABLE, link_keys, raw_sent, request_mail, sent_mails, stored_message
+from tests.e2e.email.helpers import (
+    TABLE,
+    campaign_counts,
+    link_keys,
+    raw_sent,
+    request_mail,
+    sent_mails,
+    stored_message,
+)
 from tests.e2e.helpers import assert_problem, drain, envelopes, new_tenant, record_item_key, settle
 from tests.mail_wire import assert_one_click_on_the_wire, assert_opaque
 
@@ -40,20 +47,6 @@ def _settle(stack: LocalRuntime, ready: Any) -> Any:
     """helpers.settle for about two minutes in 10-second drains, one that times out no failure (a busy
     machine is slow, not broken)."""
     return settle(stack, ready, attempts=12, timeout=10, busy_ok=True)
-
-
-def _counts(stack: LocalRuntime, tenant: str, campaign_id: str) -> dict[str, int]:
-    items = stack.client("dynamodb").query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": tenant_key(tenant, "CAMPAIGN", campaign_id, "STATS")}},
-    )["Items"]
-    totals: dict[str, int] = {}
-    for item in items:
-        for name, value in item.items():
-            if "N" in value:
-                totals[name] = totals.get(name, 0) + int(value["N"])
-    return totals
 
 
 def _sent_mail(stack: LocalRuntime, message_id: str) -> Any:
@@ -122,7 +115,7 @@ def test_opens_and_clicks_are_recorded_once_and_clicks_go_where_the_mail_said(
     assert urls == ["https://shop.example/about", "https://shop.example/offer?a=1&b=2"]
     message = stored_message(stack, tenant, message_id)
     assert "opened_at" in message and "clicked_at" in message
-    counts = _counts(stack, tenant, campaign_id)
+    counts = campaign_counts(stack, tenant, campaign_id)
     assert (counts.get("opened"), counts.get("clicked")) == (1, 1), (counts, message)  # once per recipient
 
 
@@ -152,7 +145,7 @@ def test_forged_or_altered_links_record_nothing(stack: LocalRuntime, tenant: str
     assert envelopes(stack, tenant, "email.opened") == envelopes(stack, tenant, "email.clicked") == []
     message = stored_message(stack, tenant, message_id)
     assert "opened_at" not in message and "clicked_at" not in message
-    assert _counts(stack, tenant, campaign_id) == {}
+    assert campaign_counts(stack, tenant, campaign_id) == {}
 
 
 def test_a_click_goes_only_to_a_link_its_mail_carried(stack: LocalRuntime, tenant: str, key: bytes) -> None:
@@ -204,7 +197,7 @@ def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRunt
     again = requests.post(f"{stack.api_url}/u/{token}", data="action=unsubscribe", headers=FORM, timeout=30)
     assert "You do not receive these emails." in again.text
     assert "unsubscribed_at" in stored_message(stack, tenant, message_id)
-    assert _counts(stack, tenant, campaign_id).get("unsubscribed") == 1
+    assert campaign_counts(stack, tenant, campaign_id).get("unsubscribed") == 1
     naming = _settle(  # the first opt-out names the mail; the one after subscribing again does not stamp it
         stack, lambda: [e for e in envelopes(stack, tenant, "email.unsubscribed") if e["data"].get("message_id")]
     )
@@ -219,7 +212,7 @@ def test_a_recipient_s_unsubscribe_counts_once_for_the_campaign(stack: LocalRunt
     posted = requests.post(f"{stack.api_url}/u/{wrong}", data="action=unsubscribe", headers=FORM, timeout=30)
     assert posted.status_code == 200, posted.text
     assert "unsubscribed_at" not in stored_message(stack, tenant, theirs)
-    assert _counts(stack, tenant, their_campaign).get("unsubscribed") is None
+    assert campaign_counts(stack, tenant, their_campaign).get("unsubscribed") is None
 
 
 def test_a_mail_without_tracking_carries_no_tracking_links(stack: LocalRuntime, tenant: str, key: bytes) -> None:
