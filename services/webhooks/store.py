@@ -25,7 +25,7 @@ class Record(DataItem):
     by_update = ByUpdate()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
-    synced_kinds = frozenset({"item"})
+    synced_kinds = frozenset[str]()
 
     def link_contact(self, tenant_id: str, contact_id: str | None) -> None:
         """List the record under its contact (or nowhere: the index is sparse)."""

@@ -8,4 +8,7 @@ route outside its prefixes.
 
 from shared.api import RouteModules
 
-ROUTERS = RouteModules("services.webhooks.handlers.routes", {"items": ("/webhooks/items",)})
+ROUTERS = RouteModules(
+    "services.webhooks.handlers.routes",
+    {"endpoints": ("/webhooks/endpoints",), "event_types": ("/webhooks/event-types",)},
+)

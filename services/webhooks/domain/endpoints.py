@@ -1,0 +1,70 @@
+"""Webhook endpoints: what a client sends and gets back."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from shared.types import INPUT, OUTPUT
+
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+EventFilter = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")]
+HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{0,1000}$")]
+RateLimit = Annotated[int, Field(ge=1, le=1000, description="Requests per second at most")]
+
+
+class EndpointCreate(BaseModel):
+    model_config = INPUT
+
+    url: Url
+    description: Description = ""
+    event_types: list[EventFilter] = Field(
+        default_factory=list, max_length=100, description="Exact types or `<prefix>.*`; empty: every type"
+    )
+    enabled: bool = True
+    rate_limit: RateLimit | None = None
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20)
+
+
+class EndpointUpdate(BaseModel):
+    model_config = INPUT
+
+    url: Url | None = None
+    description: Description | None = None
+    event_types: list[EventFilter] | None = Field(None, max_length=100)
+    enabled: bool | None = None
+    rate_limit: RateLimit | None = None
+    headers: dict[HeaderName, HeaderValue] | None = Field(None, max_length=20)
+
+
+class Endpoint(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    url: str
+    description: str = ""
+    event_types: list[str] = []
+    enabled: bool = True
+    rate_limit: int | None = None
+    headers: dict[str, str] = {}
+    secret_prefix: str = Field(description="The signing secret's first characters (the whole one is shown once)")
+    created_by: str
+    created_at: datetime
+    version: int = 1
+
+
+class EndpointWithSecret(Endpoint):
+    secret: str = Field(description="The signing secret, `whsec_<base64>`: shown only in this answer")
+    previous_secret_expires_at: datetime | None = None
+
+
+class EventType(BaseModel):
+    model_config = OUTPUT
+
+    type: str
+    version: int
+    description: str
+    schema_: dict = Field(alias="schema", serialization_alias="schema")  # type: ignore[type-arg]
+    example: dict  # type: ignore[type-arg]
