@@ -3,13 +3,11 @@ by `kontakt docs` (infra/docs.py `webhook_event_types`; `kontakt docs --check` f
 this function imports no other service. Internal command events are left out there."""
 
 import json
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 _FILE = Path(__file__).with_name("event_types.json")
-_WILDCARD = re.compile(r"^[a-z][a-z0-9_]*\.\*$")
 
 
 @cache
@@ -22,13 +20,7 @@ def _names() -> frozenset[str]:
     return frozenset(t["type"] for t in event_types())
 
 
-def filter_problem(pattern: str) -> str | None:
-    """Why a filter entry matches nothing offered (None: it is an offered type or a wildcard of one)."""
-    if "*" in pattern:
-        if not _WILDCARD.match(pattern):
-            return "a wildcard is `<prefix>.*`, e.g. `contact.*`"
-        prefix = pattern[:-1]
-        if not any(name.startswith(prefix) for name in _names()):
-            return f"no event type matches {pattern}"
-        return None
-    return None if pattern in _names() else f"{pattern} is not an event type a webhook may receive"
+def filters() -> tuple[str, ...]:
+    """What an endpoint's `event_types` may name: each offered type and `<prefix>.*` of each prefix."""
+    names = sorted(_names())
+    return tuple(names + sorted({name.split(".", 1)[0] + ".*" for name in names}))

@@ -1,15 +1,29 @@
 """Webhook endpoints: what a client sends and gets back."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from shared.types import INPUT, OUTPUT
+from services.webhooks.catalogue import filters
+from shared.types import INPUT, OUTPUT, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-EventFilter = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# https, or http to loopback (allowed under `kontakt dev` only; services/webhooks/endpoints.py).
+Url = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048,
+        pattern=r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|\[::1\]))"
+        r"(:[0-9]{1,5})?(/[!-~]*)?$",
+    ),
+    Field(description="https://...; http:// only to loopback under `kontakt dev`"),
+]
+# An event type a webhook may receive, or `<prefix>.*` of one (the generated catalogue file).
+if TYPE_CHECKING:
+    EventFilter = str
+else:
+    EventFilter = Literal[filters()]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")]
 HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{0,1000}$")]
 RateLimit = Annotated[int, Field(ge=1, le=1000, description="Requests per second at most")]
@@ -25,7 +39,12 @@ class EndpointCreate(BaseModel):
     )
     enabled: bool = True
     rate_limit: RateLimit | None = None
-    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20)
+    headers: dict[HeaderName, HeaderValue] = Field(
+        default_factory=dict,
+        max_length=20,
+        json_schema_extra={"additionalProperties": False},
+        description="Sent with every request; not hop-by-hop, content-type, user-agent nor webhook-*",
+    )
 
 
 class EndpointUpdate(BaseModel):
@@ -35,8 +54,12 @@ class EndpointUpdate(BaseModel):
     description: Description | None = None
     event_types: list[EventFilter] | None = Field(None, max_length=100)
     enabled: bool | None = None
-    rate_limit: RateLimit | None = None
-    headers: dict[HeaderName, HeaderValue] | None = Field(None, max_length=20)
+    rate_limit: RateLimit | None = Field(None, description="null: no limit")
+    headers: dict[HeaderName, HeaderValue] | None = Field(
+        None, max_length=20, json_schema_extra={"additionalProperties": False}
+    )
+
+    _not_null = field_validator("url", "description", "event_types", "enabled", "headers")(reject_null)
 
 
 class Endpoint(BaseModel):
