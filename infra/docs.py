@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import pkgutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ import shared.contracts
 from shared.events import Envelope, EventSpec, catalogue
 
 EVENTS_MD = Path("docs") / "events.md"
+WEBHOOK_EVENT_TYPES = Path("services") / "webhooks" / "event_types.json"
+# Internal command events, not offered to webhooks: a request to do something, not a fact.
+INTERNAL_EVENTS = re.compile(r"^(audience\.|.*\.send_requested$)")
 OPENAPI_DIR = Path("docs") / "openapi"
 # The one document of all of Kontakt's APIs (served at /openapi.json, its index at /docs): one SDK.
 MERGED_OPENAPI = OPENAPI_DIR / "kontakt.json"
@@ -199,9 +203,51 @@ def merged_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def example_of(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
+    """A value that fits a payload's JSON Schema: its example or default, else a placeholder of its type."""
+    defs = schema.get("$defs", defs or {})
+    if "$ref" in schema:
+        return example_of(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    for key in ("examples", "example", "default", "const", "enum"):
+        if key in schema and schema[key] is not None:
+            value = schema[key]
+            return value[0] if key in ("examples", "enum") and isinstance(value, list) and value else value
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return example_of(options[0], defs)
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: example_of(sub, defs) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [example_of(schema.get("items", {}), defs)]
+    formats = {"date-time": "2026-01-01T12:00:00Z", "date": "2026-01-01", "email": "maija@example.fi"}
+    placeholders = {"string": formats.get(schema.get("format", ""), "string"), "integer": 1, "number": 1.5}
+    return placeholders.get(kind, True if kind == "boolean" else None)  # type: ignore[arg-type]
+
+
+def render_webhook_event_types() -> str:
+    """The event types a webhook may receive (services/webhooks/catalogue.py reads this file)."""
+    types = []
+    for spec in load_catalogue():
+        if INTERNAL_EVENTS.match(spec.event_type):
+            continue
+        schema = spec.payload.model_json_schema()
+        types.append(
+            {
+                "type": spec.event_type,
+                "version": spec.version,
+                "description": spec.description,
+                "schema": schema,
+                "example": example_of(schema),
+            }
+        )
+    return _json_text(types)
+
+
 def rendered() -> dict[Path, str]:
     """Every generated file, by its path relative to the project root."""
-    files = {EVENTS_MD: render_events_md()}
+    files = {EVENTS_MD: render_events_md(), WEBHOOK_EVENT_TYPES: render_webhook_event_types()}
     documents = {}
     for service in api_services():
         text = render_openapi(service)

@@ -57,6 +57,7 @@ LEGITIMATE = {
     "inactive_code",
     "in_use",
     "contact_erased",
+    "forbidden_header",  # a webhook endpoint's custom header Kontakt sets itself (the schema describes them)
     "category_fixed",  # the stored CRM category does not let the kind or type be chosen
     "no_sales_target",  # the stored CRM category carries no sales target
     "total_too_large",  # a time entry would take the order's stored total over its maximum

@@ -359,6 +359,18 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:SmsTable}"), _send("{queue:SmsSendQueue}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
+    "WebhooksApiFunction": (
+        [_put("{table:WebhooksTable}"), SECRET],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), _send("{queue:EmailSendQueue}")],
+    ),
+    "WebhooksPublisherFunction": (
+        [_publish("{bus:EventBus}"), _send("{queue:WebhooksPublisherDLQ}")],
+        [_put("{table:WebhooksTable}"), _publish("default")],
+    ),
+    "WebhooksConsumerFunction": (
+        [_put("{table:WebhooksTable}")],
+        [_put("{table:SmsTable}"), _publish("{bus:EventBus}"), SECRET],
+    ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
         [

@@ -1,0 +1,180 @@
+"""Webhook endpoints (issue 20, item 1): admins register, read, change, delete them and rotate their
+signing secrets. Delivery, signing and the address guard are not here yet.
+
+Records: kind "endpoint", id = a new id, data {url, description, event_types, enabled, rate_limit,
+headers, secret, previous_secret?, previous_secret_expires_at?, created_by, created_at}. The
+secret is `whsec_<base64 of 32 random bytes>`, kept in the record (the project keeps no per-record
+secrets in Secrets Manager: shared/secrets.py holds the stack's own keys only); answers show it
+whole only on create and rotate, else `secret_prefix`.
+"""
+
+import base64
+import ipaddress
+import secrets
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from services.webhooks.domain.endpoints import Endpoint, EndpointCreate, EndpointUpdate, EndpointWithSecret
+from services.webhooks.service import Caller
+from services.webhooks.store import Record
+from shared import clock
+from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.ids import new_id
+from shared.pagination import Page
+from shared.service import kind_page
+from shared.settings import FunctionSettings, load
+from shared.store import UnitOfWork
+
+ENDPOINT = "endpoint"
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32  # Standard Webhooks: 24-64 random bytes
+SHOWN = 10  # characters of the secret a list or get shows
+ROTATION_OVERLAP = timedelta(hours=24)
+# Hop-by-hop headers (RFC 9110 §7.6.1) and the ones Kontakt sets itself on every request.
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
+        "trailer", "transfer-encoding", "upgrade", "host", "content-length", "content-type", "user-agent",
+    }
+)  # fmt: skip
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def _is_dev() -> bool:
+    """`kontakt dev` runs the stack as stage "dev" (infra/runtime.py); deployed stages never are."""
+    return load(FunctionSettings).stage == "dev"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)  # the schema's pattern: https, or http to a loopback host
+    if parts.scheme == "http" and not (_is_dev() and _loopback(parts.hostname or "")):
+        raise ValidationFailed.on("url", "an endpoint's URL must use https", "https_required")
+
+
+def _check_headers(headers: dict[str, str]) -> None:
+    errors = [
+        FieldError(field=f"headers.{name}", message=f"{name} is set by Kontakt or hop-by-hop", code="forbidden_header")
+        for name in headers
+        if name.lower() in FORBIDDEN_HEADERS or name.lower().startswith("webhook-")
+    ]
+    if errors:
+        raise ValidationFailed(errors[0].message, errors)
+
+
+def _checked(values: dict[str, Any]) -> None:
+    if values.get("url") is not None:
+        _check_url(values["url"])
+    if values.get("headers") is not None:
+        _check_headers(values["headers"])
+
+
+def _public(record: Record) -> dict[str, Any]:
+    data = {
+        k: v for k, v in record.data.items() if k not in ("secret", "previous_secret", "previous_secret_expires_at")
+    }
+    return {"id": record.record_id, **data, "secret_prefix": record.data["secret"][:SHOWN], "version": record.version}
+
+
+def _endpoint(record: Record) -> Endpoint:
+    return Endpoint.model_validate(_public(record))
+
+
+def _with_secret(record: Record) -> EndpointWithSecret:
+    return EndpointWithSecret.model_validate(
+        {
+            **_public(record),
+            "secret": record.data["secret"],
+            "previous_secret_expires_at": record.data.get("previous_secret_expires_at"),
+        }
+    )
+
+
+def _record(caller: Caller, endpoint_id: str) -> Record:
+    record = caller.store.get(caller.tenant, ENDPOINT, endpoint_id)
+    if record is None:
+        raise NotFound(f"No webhook endpoint {endpoint_id}.")
+    return record
+
+
+def create_endpoint(caller: Caller, body: EndpointCreate) -> EndpointWithSecret:
+    caller.require_admin()
+    values = body.model_dump()
+    _checked(values)
+    data = {**values, "secret": new_secret(), "created_by": caller.user_id, "created_at": clock.now().isoformat()}
+    record = caller.store.new(caller.tenant, ENDPOINT, new_id(), data)
+    uow = UnitOfWork()
+    caller.store.add(uow, record)
+    uow.commit()
+    return _with_secret(record)
+
+
+def get_endpoint(caller: Caller, endpoint_id: str) -> Endpoint:
+    caller.require_admin()
+    return _endpoint(_record(caller, endpoint_id))
+
+
+def list_endpoints(caller: Caller, cursor: str | None, limit: int) -> Page[Endpoint]:
+    caller.require_admin()
+    page = kind_page(caller, ENDPOINT, cursor, limit, _Listed)
+    return Page[Endpoint](items=[i.endpoint() for i in page.items], next_cursor=page.next_cursor)
+
+
+def update_endpoint(caller: Caller, endpoint_id: str, body: EndpointUpdate) -> Endpoint:
+    caller.require_admin()
+    changes = body.model_dump(exclude_unset=True)
+    _checked(changes)
+    record = _record(caller, endpoint_id)
+    data = {**record.data, **changes}
+    if data != record.data:
+        uow = UnitOfWork()
+        caller.store.replace(uow, record, data)
+        uow.commit()
+        record = _record(caller, endpoint_id)
+    return _endpoint(record)
+
+
+def delete_endpoint(caller: Caller, endpoint_id: str) -> None:
+    caller.require_admin()
+    record = _record(caller, endpoint_id)
+    uow = UnitOfWork()
+    caller.store.remove(uow, record)
+    uow.commit()
+
+
+def rotate_secret(caller: Caller, endpoint_id: str) -> EndpointWithSecret:
+    """A new secret; the old one stays valid until `previous_secret_expires_at` (24 h)."""
+    caller.require_admin()
+    record = _record(caller, endpoint_id)
+    expires = (clock.now() + ROTATION_OVERLAP).isoformat()
+    data = {**record.data, "secret": new_secret(), "previous_secret": record.data["secret"]}
+    data["previous_secret_expires_at"] = expires
+    uow = UnitOfWork()
+    caller.store.replace(uow, record, data)
+    uow.commit()
+    return _with_secret(_record(caller, endpoint_id))
+
+
+class _Listed(Endpoint):
+    """A stored record read by `kind_page` (`model_of`): the secret is masked at once."""
+
+    secret: str = ""
+    previous_secret: str | None = None
+    previous_secret_expires_at: str | None = None
+    secret_prefix: str = ""
+
+    def endpoint(self) -> Endpoint:
+        values = self.model_dump(exclude={"secret", "previous_secret", "previous_secret_expires_at"})
+        return Endpoint.model_validate({**values, "secret_prefix": self.secret[:SHOWN]})

@@ -1,0 +1,7 @@
+"""The webhooks functions' settings, read once at cold start (template.yaml sets them)."""
+
+from shared.settings import TableSettings
+
+
+class WebhooksSettings(TableSettings):
+    pass
