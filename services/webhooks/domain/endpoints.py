@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 from services.webhooks.catalogue import filters
 from shared.types import INPUT, OUTPUT, reject_null
 
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 # https, or http to loopback (allowed under `kontakt dev` only; services/webhooks/endpoints.py).
 Url = Annotated[
     str,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 else:
     EventFilter = Literal[filters()]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")]
-HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{0,1000}$")]
+HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{0,500}$")]
 RateLimit = Annotated[int, Field(ge=1, le=1000, description="Requests per second at most")]
 
 
@@ -41,7 +41,7 @@ class EndpointCreate(BaseModel):
     rate_limit: RateLimit | None = None
     headers: dict[HeaderName, HeaderValue] = Field(
         default_factory=dict,
-        max_length=20,
+        max_length=10,
         json_schema_extra={"additionalProperties": False},
         description="Sent with every request; not hop-by-hop, content-type, user-agent nor webhook-*",
     )
@@ -56,7 +56,7 @@ class EndpointUpdate(BaseModel):
     enabled: bool | None = None
     rate_limit: RateLimit | None = Field(None, description="null: no limit")
     headers: dict[HeaderName, HeaderValue] | None = Field(
-        None, max_length=20, json_schema_extra={"additionalProperties": False}
+        None, max_length=10, json_schema_extra={"additionalProperties": False}
     )
 
     _not_null = field_validator("url", "description", "event_types", "enabled", "headers")(reject_null)
