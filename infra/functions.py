@@ -30,6 +30,7 @@ from infra.aws_limits import LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_RESPONSE_TOO_LARG
 from infra.console import Console, Note, Notes, note_of
 from infra.faults import UNRELIABLE, UNRELIABLE_SEED, Fault, inject, inject_unreliable
 from infra.iam import Principal, enforce
+from infra.local_dns import install as install_hosts
 
 if TYPE_CHECKING:  # a worker process imports this module: not the template reader (infra.build, packaging)
     from infra.template import Function
@@ -194,6 +195,7 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     inject_unreliable()  # KONTAKT_FAULTS: a share of the function's AWS calls fail (infra/faults.py)
     sys.path.insert(0, spec.code_dir)
     os.chdir(spec.code_dir)
+    install_hosts()  # KONTAKT_HOSTS: a stand-in DNS for tests (infra/local_dns.py)
     notes = Notes()
     log_file = open(spec.log_file, "a", encoding="utf-8", buffering=1) if spec.log_file else None  # noqa: SIM115
     sys.stdout = _FunctionOutput(log_file, notes)  # type: ignore[assignment]

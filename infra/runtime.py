@@ -15,11 +15,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import devlogins, devpage, persistence
+from infra import devlogins, devpage, local_dns, persistence
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
-from infra.functions import FunctionPool, Functions, worker_spec
+from infra.functions import FunctionPool, Functions, WorkerSpec, worker_spec
 from infra.gateway import Gateway
 from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
@@ -52,6 +52,7 @@ class LocalRuntime:
         state_dir: str | Path | None = None,
         fresh: bool = False,
         snapshot_interval: float = 2.0,
+        hosts: dict[str, list[str]] | None = None,
     ) -> None:
         """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
 
@@ -69,6 +70,10 @@ class LocalRuntime:
         the tests: nothing is saved or loaded). The saved state is loaded at the start (`restored`),
         unless `fresh`, which discards it; a snapshot is taken every `snapshot_interval` seconds when
         something changed, and at the stop (infra/persistence.py).
+
+        `hosts`: a stand-in DNS for the functions, names and their addresses (infra/local_dns.py);
+        any other name does not resolve. None (`kontakt dev`): the system's resolver. Tests pass one:
+        no test asks real DNS.
         """
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
@@ -79,6 +84,7 @@ class LocalRuntime:
         self.state_file = Path(state_dir).resolve() / persistence.state_file(stage) if state_dir else None
         self.fresh = fresh
         self.snapshot_interval = snapshot_interval
+        self.hosts = hosts
         self.restored = False
         # Sent SMS and the SMS configuration sets (infra/sms_emulation.py) live beside the saved state.
         sms_dir = Path(state_dir).resolve() / f"sms-{stage}" if state_dir else None
@@ -235,9 +241,11 @@ class LocalRuntime:
         secret_arns = {s.name: s.arn for s in stack.secrets.values() if s.arn}
         pools = {
             logical_id: FunctionPool(
-                replace(
-                    worker_spec(function, self.project_root, self.aws_endpoint, secret_arns),
-                    log_file=self._log_file(logical_id),
+                self._with_hosts(
+                    replace(
+                        worker_spec(function, self.project_root, self.aws_endpoint, secret_arns),
+                        log_file=self._log_file(logical_id),
+                    )
                 ),
                 self.concurrency,
             )
@@ -255,6 +263,10 @@ class LocalRuntime:
             )
             pools[DEV_PROVISIONER] = FunctionPool(spec, 1)
         return Functions(pools, Console(pools))
+
+    def _with_hosts(self, spec: WorkerSpec) -> WorkerSpec:
+        """The worker answers names from `hosts` when the runtime has them (infra/local_dns.py)."""
+        return replace(spec, environment={**spec.environment, **local_dns.environment(self.hosts)})
 
     def _log_file(self, logical_id: str) -> str | None:
         """The function's log file, emptied: each run of the runtime starts its logs anew."""

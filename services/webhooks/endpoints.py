@@ -1,29 +1,32 @@
 """Webhook endpoints (issue 20, item 1): admins register, read, change, delete them and rotate their
-signing secrets. Delivery, signing and the address guard are not here yet.
+signing secrets. The URL is checked when saved (urls.py: the tenant's `allow_http`, the outbound
+guard); a tenant has at most `limits.MAX_ENDPOINTS`, counted race-free (limits.py).
 
 Records: kind "endpoint", id = a new id, data {url, description, event_types, enabled, rate_limit,
-headers, secret, previous_secret?, previous_secret_expires_at?, created_by, created_at}. The
+headers, secret, previous_secret?, previous_secret_expires_at?, disabled_reason?, disabled_at?,
+created_by, created_at}. `disabled_reason` (domain/endpoints.py `DisabledReason`) says why an
+endpoint is disabled: `manual` (an admin), `gone` (it answered 410) or `failing` (no success for
+days); the delivery side writes the last two, with `enabled` false and `disabled_at`. The
 secret is `whsec_<base64 of 32 random bytes>`, kept in the record (the project keeps no per-record
 secrets in Secrets Manager: shared/secrets.py holds the stack's own keys only); answers show it
 whole only on create and rotate, else `secret_prefix`.
 """
 
 import base64
-import ipaddress
 import secrets
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from services.webhooks.domain.endpoints import Endpoint, EndpointCreate, EndpointUpdate, EndpointWithSecret
+from services.webhooks import limits
+from services.webhooks.domain.endpoints import MANUAL, Endpoint, EndpointCreate, EndpointUpdate, EndpointWithSecret
 from services.webhooks.service import Caller
 from services.webhooks.store import Record
+from services.webhooks.urls import check_url
 from shared import clock
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import kind_page
-from shared.settings import FunctionSettings, load
 from shared.store import UnitOfWork
 
 ENDPOINT = "endpoint"
@@ -44,26 +47,6 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def _is_dev() -> bool:
-    """`kontakt dev` runs the stack as stage "dev" (infra/runtime.py); deployed stages never are."""
-    return load(FunctionSettings).stage == "dev"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)  # the schema's pattern: https, or http to a loopback host
-    if parts.scheme == "http" and not (_is_dev() and _loopback(parts.hostname or "")):
-        raise ValidationFailed.on("url", "an endpoint's URL must use https", "https_required")
-
-
 def _check_headers(headers: dict[str, str]) -> None:
     errors = [
         FieldError(field=f"headers.{name}", message=f"{name} is set by Kontakt or hop-by-hop", code="forbidden_header")
@@ -74,11 +57,11 @@ def _check_headers(headers: dict[str, str]) -> None:
         raise ValidationFailed(errors[0].message, errors)
 
 
-def _checked(values: dict[str, Any]) -> None:
-    if values.get("url") is not None:
-        _check_url(values["url"])
+def _checked(caller: Caller, values: dict[str, Any], uow: UnitOfWork) -> None:
     if values.get("headers") is not None:
         _check_headers(values["headers"])
+    if values.get("url") is not None:
+        check_url(caller, values["url"], uow)
 
 
 def _public(record: Record) -> dict[str, Any]:
@@ -110,13 +93,18 @@ def _record(caller: Caller, endpoint_id: str) -> Record:
 
 
 def create_endpoint(caller: Caller, body: EndpointCreate) -> EndpointWithSecret:
+    """A new endpoint, counted in the same transaction: the tenant's `MAX_ENDPOINTS`th is its last (409)."""
     caller.require_admin()
     values = body.model_dump()
-    _checked(values)
-    data = {**values, "secret": new_secret(), "created_by": caller.user_id, "created_at": clock.now().isoformat()}
-    record = caller.store.new(caller.tenant, ENDPOINT, new_id(), data)
     uow = UnitOfWork()
+    _checked(caller, values, uow)
+    now = clock.now().isoformat()
+    data = {**values, "secret": new_secret(), "created_by": caller.user_id, "created_at": now}
+    if not values["enabled"]:
+        data.update(disabled_reason=MANUAL, disabled_at=now)
+    record = caller.store.new(caller.tenant, ENDPOINT, new_id(), data)
     caller.store.add(uow, record)
+    limits.stage_created(caller, uow, values["url"])
     uow.commit()
     return _with_secret(record)
 
@@ -133,14 +121,23 @@ def list_endpoints(caller: Caller, cursor: str | None, limit: int) -> Page[Endpo
 
 
 def update_endpoint(caller: Caller, endpoint_id: str, body: EndpointUpdate) -> Endpoint:
+    """A merge patch. `enabled: true` clears `disabled_reason`/`disabled_at`; `enabled: false` on an
+    enabled endpoint disables it as `manual`."""
     caller.require_admin()
     changes = body.model_dump(exclude_unset=True)
-    _checked(changes)
+    uow = UnitOfWork()
+    _checked(caller, changes, uow)
     record = _record(caller, endpoint_id)
     data = {**record.data, **changes}
+    if changes.get("enabled") is True:
+        data.pop("disabled_reason", None)
+        data.pop("disabled_at", None)
+    elif changes.get("enabled") is False and record.data.get("enabled", True):
+        data.update(disabled_reason=MANUAL, disabled_at=clock.now().isoformat())
     if data != record.data:
-        uow = UnitOfWork()
         caller.store.replace(uow, record, data)
+        if "url" in changes:
+            limits.stage_url_changed(caller, uow, record.data["url"], changes["url"])
         uow.commit()
         record = _record(caller, endpoint_id)
     return _endpoint(record)
@@ -151,6 +148,7 @@ def delete_endpoint(caller: Caller, endpoint_id: str) -> None:
     record = _record(caller, endpoint_id)
     uow = UnitOfWork()
     caller.store.remove(uow, record)
+    limits.stage_removed(caller, uow, record.data["url"])
     uow.commit()
 
 

@@ -8,4 +8,4 @@ first time they are read, so a consumer's batch loads the modules of its events'
 
 from shared.features import Features
 
-FEATURES = Features("services.webhooks")
+FEATURES = Features("services.webhooks", defaults=["setup"])

@@ -12,6 +12,7 @@ import requests
 from infra.runtime import LocalRuntime
 from tests.contracts import bus_problems
 from tests.e2e.helpers import drain, new_tenant
+from tests.e2e.hosts import HOSTS
 from tests.e2e.openapi_ops import documented_statuses
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -81,9 +82,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     """One runtime per test worker, shared by every e2e test it runs (each isolated by a tenant of
     its own): no stream batching window, which only delays each hop of a cascade (see LocalRuntime).
     It keeps a mail folder (/dev/mail, the console page's mail panel), as `kontakt dev` does: the
-    mail and console tests use it rather than a runtime of their own."""
+    mail and console tests use it rather than a runtime of their own. Its functions resolve the
+    names of tests/e2e/hosts.py only: no test asks real DNS."""
     mail = tmp_path_factory.mktemp("mail")
-    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0, mail_dir=mail)
+    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0, mail_dir=mail, hosts=HOSTS)
     runtime.start()
     try:
         yield runtime

@@ -9,15 +9,19 @@ from services.webhooks.catalogue import filters
 from shared.types import INPUT, OUTPUT, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-# https, or http to loopback (allowed under `kontakt dev` only; services/webhooks/endpoints.py).
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# The rules the handler applies beyond the pattern are services/webhooks/urls.py's.
 Url = Annotated[
     str,
-    StringConstraints(
-        max_length=2048,
-        pattern=r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|\[::1\]))"
-        r"(:[0-9]{1,5})?(/[!-~]*)?$",
+    StringConstraints(max_length=2048, pattern=rf"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:{_PORT})?(/[!-~]*)?$"),
+    Field(
+        description="https://, or http:// only when the tenant's webhook settings have `allow_http` (else a 422 "
+        "`http_not_allowed`; loopback http is always allowed under `kontakt dev`). The host is resolved when the "
+        "URL is saved: a 422 `outbound_refused` when any of its addresses is not a public internet one (loopback, "
+        "private, link-local and the metadata service, CGNAT, multicast, unspecified, unique-local, and the "
+        "IPv4-mapped forms of those) unless the stack's OutboundAllow allows it, `unresolvable_host` when it "
+        "resolves to none"
     ),
-    Field(description="https://...; http:// only to loopback under `kontakt dev`"),
 ]
 # An event type a webhook may receive, or `<prefix>.*` of one (the generated catalogue file).
 if TYPE_CHECKING:
@@ -26,6 +30,11 @@ else:
     EventFilter = Literal[filters()]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")]
 HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{0,500}$")]
+# Why an endpoint is disabled: an admin turned it off, it answered 410 Gone, or it had no success for days.
+DisabledReason = Literal["gone", "failing", "manual"]
+GONE: DisabledReason = "gone"
+FAILING: DisabledReason = "failing"
+MANUAL: DisabledReason = "manual"
 RateLimit = Annotated[int, Field(ge=1, le=1000, description="Requests per second at most")]
 
 
@@ -72,6 +81,12 @@ class Endpoint(BaseModel):
     enabled: bool = True
     rate_limit: int | None = None
     headers: dict[str, str] = {}
+    disabled_reason: DisabledReason | None = Field(
+        None,
+        description="Why `enabled` is false: `manual` (an admin), `gone` (the endpoint answered 410 Gone) or "
+        "`failing` (no successful delivery for days); null while enabled. `enabled: true` clears it",
+    )
+    disabled_at: datetime | None = Field(None, description="When the endpoint was disabled; null while enabled")
     secret_prefix: str = Field(description="The signing secret's first characters (the whole one is shown once)")
     created_by: str
     created_at: datetime

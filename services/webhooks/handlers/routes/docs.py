@@ -9,6 +9,14 @@ from shared.operation_docs import Doc, ServiceDocs, Tag
 ANYONE = "Who: any user of the tenant."
 ADMIN = "Who: admins only (403 for managers and users)."
 PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
+URL_RULES = (
+    "`url` is https; http only when the tenant's settings have `allow_http` (a 422 naming `url`, code "
+    "`http_not_allowed`; loopback http is always allowed under `kontakt dev`). Its host is resolved when saved: "
+    "a name any of whose addresses is loopback, private, link-local (the metadata service), CGNAT, multicast, "
+    "unspecified, unique-local or an IPv4-mapped form of those is refused with a 422 naming `url` "
+    "(`outbound_refused`) unless the stack's OutboundAllow allows it, and a name that does not resolve with "
+    "`unresolvable_host`."
+)
 SECRET = (
     "The answer carries the whole signing secret (`whsec_<base64>`), the only time it is shown; other "
     "answers show its first characters as `secret_prefix`."
@@ -23,6 +31,12 @@ DOCS = ServiceDocs(
             ("/webhooks/endpoints",),
         ),
         Tag(
+            "webhook settings",
+            "The tenant's webhook settings: whether endpoints may use plain http, and how many days the delivery "
+            "log keeps its records.",
+            ("/webhooks/settings",),
+        ),
+        Tag(
             "webhook event types",
             "The event types an endpoint may subscribe to, each with its JSON Schema and an example, "
             "generated from the event catalogue.",
@@ -35,10 +49,11 @@ DOCS = ServiceDocs(
         ),
         "webhooks.endpoints.create": Doc(
             "Register a webhook endpoint",
-            "`url` is https (http to loopback only under `kontakt dev`). `event_types` lists exact types or "
+            f"{URL_RULES} `event_types` lists exact types or "
             "`<prefix>.*` wildcards of `GET /webhooks/event-types`; empty receives every type. `headers` are "
             "sent with every request (hop-by-hop, host, content-type, user-agent and `webhook-*` names are "
-            f"refused with a 422 naming the header). {SECRET}\n\n{ADMIN}",
+            "refused with a 422 naming the header). A tenant has at most 50 endpoints: the 51st is a 409 "
+            f"(`endpoint_limit`). {SECRET}\n\n{ADMIN}",
             request={
                 "url": "https://hooks.example.com/kontakt",
                 "description": "Order system",
@@ -50,8 +65,10 @@ DOCS = ServiceDocs(
         "webhooks.endpoints.get": Doc("Get a webhook endpoint", f"One endpoint by id.\n\n{ADMIN}"),
         "webhooks.endpoints.update": Doc(
             "Change a webhook endpoint",
-            "A JSON Merge Patch of the endpoint's fields (`rate_limit: null` removes the limit); the same rules "
-            f"as on create.\n\n{ADMIN}",
+            "A JSON Merge Patch of the endpoint's fields (`rate_limit: null` removes the limit); a `url` sent is "
+            "checked as on create. `enabled: false` disables the endpoint with `disabled_reason` `manual`; "
+            "`enabled: true` enables it again, whatever disabled it (`manual`, `gone` after a 410, `failing` after "
+            f"days without a success), and clears `disabled_reason` and `disabled_at`.\n\n{ADMIN}",
             request={"enabled": False},
         ),
         "webhooks.endpoints.delete": Doc(
@@ -61,6 +78,19 @@ DOCS = ServiceDocs(
             "Rotate an endpoint's signing secret",
             "Makes a new secret. The previous one stays valid for 24 hours (`previous_secret_expires_at`): "
             f"until then every request carries a signature by each. {SECRET}\n\n{ADMIN}",
+        ),
+        "webhooks.settings.get": Doc(
+            "Get the webhook settings",
+            f"The tenant's webhook settings (https only and 30 days of delivery log until changed).\n\n{ANYONE}",
+        ),
+        "webhooks.settings.update": Doc(
+            "Change the webhook settings",
+            "A JSON Merge Patch: the fields sent replace the stored ones. `allow_http: true` lets endpoint URLs use "
+            "plain http to any host. `allow_http: false` is refused with a 409 (`http_in_use`, each endpoint named "
+            "in `errors`) while endpoints use http (but loopback under `kontakt dev`): change them to https or "
+            "delete them first; nothing is disabled behind the admin's back. `retention_days` (1-90) is how long "
+            f"each message and attempt record written from then on is kept.\n\n{ADMIN}",
+            request={"allow_http": True, "retention_days": 14},
         ),
         "webhooks.eventTypes.get": Doc(
             "List the webhook event types",

@@ -10,7 +10,7 @@ from services.webhooks import endpoints
 from services.webhooks.domain.endpoints import Endpoint, EndpointCreate, EndpointUpdate, EndpointWithSecret
 from services.webhooks.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, no_content
+from shared.routes import Cursor, Id, Limit, answers, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -21,6 +21,7 @@ def list_endpoints(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[
 
 
 @router.post("/webhooks/endpoints", status_code=201)
+@answers(409)  # the tenant has its MAX_ENDPOINTS endpoints (services/webhooks/limits.py)
 def create_endpoint(body: Annotated[EndpointCreate, Body()]) -> EndpointWithSecret:
     return endpoints.create_endpoint(caller(router), body)
 

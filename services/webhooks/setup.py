@@ -1,0 +1,76 @@
+"""The tenant's webhook settings (domain/setup.py): anyone in the tenant reads them, admins change them.
+
+The delivery side reads the retention of a tenant's delivery log with `retention(caller_or_tenant)`.
+Turning `allow_http` off while endpoints use http is refused with a 409 naming each (docs/decisions.md,
+"Webhook settings"): nothing is disabled behind the admin's back. The refusal is race-free: the
+settings' save checks the tenant's count of such endpoints (`limits.EndpointCount.http`) in its
+transaction, and a create or change to such a URL checks the settings' version in its own.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.webhooks import limits
+from services.webhooks.domain.setup import WebhookSettings, WebhookSettingsUpdate
+from services.webhooks.service import Caller, register_default, service_caller
+from services.webhooks.store import Record
+from shared.errors import Conflict, FieldError
+from shared.service import SETTING as SETTING_KIND
+from shared.store import ConcurrentUpdate, UnitOfWork
+
+SETTING = "webhooks"
+ENDPOINT = "endpoint"  # the endpoints' kind (endpoints.py)
+
+register_default(SETTING, lambda: WebhookSettings().model_dump(mode="json"))
+
+
+def settings(caller: Caller) -> WebhookSettings:
+    return WebhookSettings.model_validate(caller.setting(SETTING))
+
+
+def retention(caller_or_tenant: Caller | str) -> timedelta:
+    """How long the tenant keeps its message and attempt records (its `retention_days`)."""
+    caller = service_caller(caller_or_tenant) if isinstance(caller_or_tenant, str) else caller_or_tenant
+    return timedelta(days=settings(caller).retention_days)
+
+
+def update_settings(caller: Caller, body: WebhookSettingsUpdate) -> WebhookSettings:
+    caller.require_admin()
+    current = settings(caller)
+    merged = body.merged(current)
+    uow = UnitOfWork()
+    if current.allow_http and not merged.allow_http:
+        using = [r for r in caller.store.all_of_kind(caller.tenant, ENDPOINT) if limits.plain_http(r.data["url"])]
+        if using:
+            raise HttpInUse([(record.record_id, record.data["url"]) for record in using])
+        limits.check_no_http(caller, uow)
+    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    uow.commit()
+    caller.forget_setting(SETTING)
+    return merged
+
+
+def check_http_allowed(caller: Caller, uow: UnitOfWork) -> bool:
+    """Whether the tenant allows http URLs; when it does, `uow` commits only if the setting is unchanged."""
+    if not settings(caller).allow_http:
+        return False
+    record = caller.store.get(caller.tenant, SETTING_KIND, SETTING)
+    if record is not None:
+        condition = Record.version == record.version
+        uow.check(Record, record.pk, record.sk, condition, lambda: ConcurrentUpdate("The webhook settings changed."))
+    return True
+
+
+class HttpInUse(Conflict):
+    code = "http_in_use"
+
+    def __init__(self, endpoints: list[tuple[str, str]]) -> None:
+        names = ", ".join(endpoint_id for endpoint_id, _ in endpoints)
+        super().__init__(
+            f"Endpoints use http: change them to https or delete them before turning allow_http off: {names}",
+            [
+                FieldError(field="allow_http", message=f"endpoint {endpoint_id} uses {url}", code="http_in_use")
+                for endpoint_id, url in endpoints
+            ],
+        )
