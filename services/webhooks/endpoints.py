@@ -20,6 +20,7 @@ from typing import Any
 from services.webhooks import limits
 from services.webhooks.domain.endpoints import MANUAL, Endpoint, EndpointCreate, EndpointUpdate, EndpointWithSecret
 from services.webhooks.service import Caller
+from services.webhooks.setup import SETTING
 from services.webhooks.store import Record
 from services.webhooks.urls import check_url
 from shared import clock
@@ -27,13 +28,14 @@ from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import kind_page
-from shared.store import UnitOfWork
+from shared.store import UnitOfWork, run_with_retries
 
 ENDPOINT = "endpoint"
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: 24-64 random bytes
 SHOWN = 10  # characters of the secret a list or get shows
 ROTATION_OVERLAP = timedelta(hours=24)
+RETRIES = 6  # tries of a create or delete whose transaction lost a race for the tenant's endpoint count
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones Kontakt sets itself on every request.
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -93,20 +95,27 @@ def _record(caller: Caller, endpoint_id: str) -> Record:
 
 
 def create_endpoint(caller: Caller, body: EndpointCreate) -> EndpointWithSecret:
-    """A new endpoint, counted in the same transaction: the tenant's `MAX_ENDPOINTS`th is its last (409)."""
+    """A new endpoint, counted in the same transaction: the tenant's `MAX_ENDPOINTS`th is its last (409).
+    A transaction that lost a race for the count (or with a change of the settings) is tried again."""
     caller.require_admin()
     values = body.model_dump()
-    uow = UnitOfWork()
-    _checked(caller, values, uow)
-    now = clock.now().isoformat()
-    data = {**values, "secret": new_secret(), "created_by": caller.user_id, "created_at": now}
-    if not values["enabled"]:
-        data.update(disabled_reason=MANUAL, disabled_at=now)
-    record = caller.store.new(caller.tenant, ENDPOINT, new_id(), data)
-    caller.store.add(uow, record)
-    limits.stage_created(caller, uow, values["url"])
-    uow.commit()
-    return _with_secret(record)
+    endpoint_id = new_id()
+
+    def attempt() -> Record:
+        caller.forget_setting(SETTING)
+        uow = UnitOfWork()
+        _checked(caller, values, uow)
+        now = clock.now().isoformat()
+        data = {**values, "secret": new_secret(), "created_by": caller.user_id, "created_at": now}
+        if not values["enabled"]:
+            data.update(disabled_reason=MANUAL, disabled_at=now)
+        record = caller.store.new(caller.tenant, ENDPOINT, endpoint_id, data)
+        caller.store.add(uow, record)
+        limits.stage_created(caller, uow, values["url"])
+        uow.commit()
+        return record
+
+    return _with_secret(run_with_retries(attempt, RETRIES))
 
 
 def get_endpoint(caller: Caller, endpoint_id: str) -> Endpoint:
@@ -145,11 +154,15 @@ def update_endpoint(caller: Caller, endpoint_id: str, body: EndpointUpdate) -> E
 
 def delete_endpoint(caller: Caller, endpoint_id: str) -> None:
     caller.require_admin()
-    record = _record(caller, endpoint_id)
-    uow = UnitOfWork()
-    caller.store.remove(uow, record)
-    limits.stage_removed(caller, uow, record.data["url"])
-    uow.commit()
+
+    def attempt() -> None:
+        record = _record(caller, endpoint_id)
+        uow = UnitOfWork()
+        caller.store.remove(uow, record)
+        limits.stage_removed(caller, uow, record.data["url"])
+        uow.commit()
+
+    run_with_retries(attempt, RETRIES)
 
 
 def rotate_secret(caller: Caller, endpoint_id: str) -> EndpointWithSecret:

@@ -1,9 +1,10 @@
-"""Webhook endpoints and event types through `kontakt dev` (issue 20, items 1-2; no delivery yet)."""
+"""Webhook endpoints and event types through `kontakt dev` (issue 20, items 1-2; delivery is tested elsewhere)."""
 
 import base64
 
+from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, walk
+from tests.e2e.helpers import assert_problem, put_stored, stored_data, table_name, walk
 
 URL = "https://hooks.example.com/kontakt"
 
@@ -101,3 +102,28 @@ def test_the_event_types_come_from_the_catalogue(admin: Api) -> None:
     assert created["schema"]["type"] == "object" and "id" in created["schema"]["properties"]
     assert set(created["example"]) <= set(created["schema"]["properties"]) and "id" in created["example"]
     assert "sms.send_requested" not in types and not any(t.startswith("audience.") for t in types)
+
+
+def test_a_disabled_endpoint_says_why_and_enabling_it_clears_the_reason(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    endpoint = admin.post("/webhooks/endpoints", json={"url": URL}).json()
+    assert endpoint["disabled_reason"] is None and endpoint["disabled_at"] is None
+    off = admin.patch(f"/webhooks/endpoints/{endpoint['id']}", json={"enabled": False}).json()
+    assert off["enabled"] is False and off["disabled_reason"] == "manual" and off["disabled_at"] is not None
+    born_off = admin.post("/webhooks/endpoints", json={"url": URL, "enabled": False}).json()
+    assert born_off["disabled_reason"] == "manual" and born_off["disabled_at"] is not None
+
+    # The delivery side disables an endpoint that answered 410 Gone: it writes these fields.
+    table = table_name(stack, "WebhooksTable")
+    stored = stored_data(stack, table, tenant, "endpoint", endpoint["id"])
+    gone = {**stored, "enabled": False, "disabled_reason": "gone", "disabled_at": "2026-12-01T10:00:00+00:00"}
+    put_stored(stack, table, tenant, "endpoint", endpoint["id"], gone)
+    shown = admin.get(f"/webhooks/endpoints/{endpoint['id']}").json()
+    assert (shown["enabled"], shown["disabled_reason"], shown["disabled_at"]) == (False, "gone", "2026-12-01T10:00:00Z")
+    assert walk(admin, "/webhooks/endpoints")[0]["disabled_reason"] == "gone"
+
+    on = admin.patch(f"/webhooks/endpoints/{endpoint['id']}", json={"enabled": True})
+    assert on.status_code == 200, on.text
+    assert (on.json()["enabled"], on.json()["disabled_reason"], on.json()["disabled_at"]) == (True, None, None)
+    assert "disabled_reason" not in stored_data(stack, table, tenant, "endpoint", endpoint["id"])
