@@ -67,8 +67,10 @@ LEGITIMATE = {
     "task_times",
     "unverified_identity",  # SES has not verified the From address
     "unknown_time_zone",  # a name of the documented form that the tz database (tzdata) lacks
-    # outside state: DNS (a mail server's name resolving to a refused address)
+    # outside state: DNS (a mail server's or webhook endpoint's name resolving to a refused address, or to none)
     "outbound_refused",
+    "unresolvable_host",
+    "http_not_allowed",  # a webhook endpoint's http URL while the tenant's settings allow https only
     # the clock
     "in_past",
     "past",
@@ -149,10 +151,15 @@ def _seed_email(post: Post) -> Seeds:
     }
 
 
+def _seed_webhooks(post: Post) -> Seeds:
+    return {("/webhooks/endpoints", "endpoint_id"): post("/webhooks/endpoints", {"url": "https://hooks.example.com/"})}
+
+
 SEEDS: dict[str, Callable[[Post], Seeds]] = {
     "activities": _seed_activities,
     "directory": _seed_directory,
     "email": _seed_email,
+    "webhooks": _seed_webhooks,
 }
 
 
