@@ -229,6 +229,7 @@ Kontakt is running.
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
+  Webhooks     {api}/dev/webhooks   (what POST {api}/dev/webhooks/<name> received: the demo endpoint's is demo)
   Logs         kontakt logs <function> [--follow]   (.kontakt/logs/<function>.log, JSON lines)
   Saved data   {state}
 

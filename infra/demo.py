@@ -20,6 +20,7 @@ log = logging.getLogger("kontakt.demo")
 TENANT = "demo"
 ADMIN = "demo-admin"
 
+WEBHOOK_NAME = "demo"  # the demo endpoint's receiver: POST /dev/webhooks/demo (infra/dev_webhooks.py)
 GROUPS = ["Sales team", "Support team"]
 # (email, name, role, groups by index into GROUPS)
 USERS: list[tuple[str, str, str, list[int]]] = [
@@ -207,6 +208,7 @@ def load(runtime: Any) -> dict[str, Any]:
     activities = _load_activities(api, users, accounts, contacts)
     email = _load_email(api, helsinki["id"])
     sms = _load_sms(api, vip["id"])
+    webhooks = _load_webhooks(api, runtime.api_url)
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -221,6 +223,7 @@ def load(runtime: Any) -> dict[str, Any]:
         **activities,
         **email,
         **sms,
+        **webhooks,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -332,3 +335,13 @@ def _load_sms(api: _Api, target_group_id: str) -> dict[str, Any]:
     text = "Hei {{ contact.first_name }}! Joulukortit ovat matkalla."
     send = api.call("POST", "/sms/sends", {"target_group_id": target_group_id, "text": text}, expect=202)
     return {"sms_credits": credits, "sms_send": send["id"]}
+
+
+def _load_webhooks(api: _Api, api_url: str) -> dict[str, Any]:
+    """A webhook endpoint for contact and account events, at the receiver `kontakt dev` runs on its
+    own gateway (infra/dev_webhooks.py: the console page's "Webhooks received"). Made last, so the
+    demo data's own events are not all delivered at start: change a contact to see one arrive."""
+    url = f"{api_url}/dev/webhooks/{WEBHOOK_NAME}"
+    body = {"url": url, "description": "The dev receiver (kontakt dev)", "event_types": ["contact.*", "account.*"]}
+    endpoint = api.call("POST", "/webhooks/endpoints", body)
+    return {"webhook_endpoint": endpoint["id"], "webhook_receiver": url}

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from infra import dev_mail, sms_emulation
+from infra import dev_mail, dev_webhooks, sms_emulation
 from infra.functions import Functions
 from infra.schedules import ScheduleRunner
 from infra.template import Stack
@@ -39,6 +39,7 @@ class LocalRuntime(Protocol):
     stack: Stack | None
     functions: Functions | None
     schedules: ScheduleRunner | None
+    webhook_receiver: dev_webhooks.Receiver
 
     @property
     def mail_dir(self) -> Path | None: ...
@@ -56,6 +57,7 @@ EVENTS_SHOWN = 30
 MAILS_SHOWN = 20
 SMS_SHOWN = 30
 INVOCATIONS_SHOWN = 30
+WEBHOOKS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 # Scripts and styles of this origin only (no inline script), data from /dev/api/state, mail HTML
@@ -334,6 +336,17 @@ _QUEUES_RENDER = """(data, h) => h.table(["queue", "consumer", "waiting", "in fl
   "dead-letter queue"], data.map((q) => ({...q, _class: q["dead letters"] > 0 ? "failed" : ""})))"""
 
 
+def _webhooks_received(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    return runtime.webhook_receiver.listing(WEBHOOKS_SHOWN)
+
+
+_WEBHOOKS_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "Nothing received yet: POST /dev/webhooks/<name> (the demo endpoint's URL)") :
+  h.table(["time", "name", "type", "status", "webhook-id", "body"], data.map((r) => ({time: h.when(r.time),
+    name: r.name, type: r.type, status: r.status, "webhook-id": r.headers["webhook-id"] || "",
+    body: r.body.length > 120 ? r.body.slice(0, 120) + "..." : r.body})))"""
+
+
 def _schedules(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return runtime.schedules.upcoming() if runtime.schedules is not None else []
 
@@ -347,6 +360,7 @@ register_panel("events", "Events on the bus", _events, _EVENTS_RENDER)
 register_panel("mail", "Sent mail", _mail, _MAIL_RENDER)
 register_panel("sms", "Sent SMS", _sms, _SMS_RENDER)
 register_panel("sms-inbound", "Inbound SMS and opt-outs", _sms_inbound, _SMS_INBOUND_RENDER)
+register_panel("webhooks-received", "Webhooks received (/dev/webhooks)", _webhooks_received, _WEBHOOKS_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

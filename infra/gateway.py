@@ -20,7 +20,7 @@ import jwt
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from infra import dev_mail, devpage, sms_emulation
+from infra import dev_mail, dev_webhooks, devpage, sms_emulation
 from infra.auth import DevIssuer
 from infra.console import Console
 from infra.functions import FunctionError
@@ -168,6 +168,7 @@ class Gateway:
         console: Console | None = None,
         dev_state: Callable[[], Any] | None = None,
         sms_inbound: Callable[[dict[str, Any]], None] | None = None,
+        webhooks: dev_webhooks.Receiver | None = None,
     ) -> None:
         """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token.
 
@@ -177,7 +178,10 @@ class Gateway:
         `dev_state()`: the panels' data of the local console page (infra/devpage.py), served at
         /dev/api/state; the page itself at /dev.
 
-        `sms_inbound(envelope)`: puts an SNS envelope on the inbound SMS queue (POST /dev/sms/inbound)."""
+        `sms_inbound(envelope)`: puts an SNS envelope on the inbound SMS queue (POST /dev/sms/inbound).
+
+        `webhooks`: the webhook receiver (infra/dev_webhooks.py) at POST /dev/webhooks/<name>, listed
+        at GET /dev/webhooks."""
         self.stack = stack
         self.issuer = issuer
         self.invoke = invoke
@@ -188,6 +192,7 @@ class Gateway:
         self.console = console
         self.dev_state = dev_state
         self.sms_inbound = sms_inbound
+        self.webhooks = webhooks
         self.routes = RouteTable(stack.routes)
         self.throttles = TokenBuckets(stack.throttle, stack.route_throttles, time.monotonic)
         self._server: BaseWSGIServer | None = None
@@ -390,6 +395,21 @@ class Gateway:
             return self._sms_reply(request)
         if request.path == "/dev/token" and request.method == "POST" and self.token is not None:
             return self._token(request)
+        if self.webhooks is not None and request.path.startswith(dev_webhooks.PATH):
+            return self._webhook(request, self.webhooks)
+        return _json_response(404, {"message": "Not Found"})
+
+    def _webhook(self, request: Request, receiver: dev_webhooks.Receiver) -> Response:
+        """The webhook receiver: POST /dev/webhooks/<name> records a request, GET /dev/webhooks lists them."""
+        name = request.path.removeprefix(dev_webhooks.PATH).strip("/")
+        if request.method == "GET" and not name:
+            limit = request.args.get("limit", default=100, type=int) or 100
+            return _json_response(200, receiver.listing(limit, request.args.get("name")))
+        if request.method == "POST" and name and "/" not in name:
+            status = dev_webhooks.answer_status(request.args.get("status"))
+            body = request.get_data(cache=False)
+            receiver.receive(name, dict(request.headers.items()), body, status)
+            return Response(status=status) if status == 204 else _json_response(status, {"received": True})
         return _json_response(404, {"message": "Not Found"})
 
     @staticmethod

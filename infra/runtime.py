@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import devlogins, devpage, local_dns, persistence
+from infra import dev_webhooks, devlogins, devpage, local_dns, persistence
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
@@ -85,6 +85,7 @@ class LocalRuntime:
         self.fresh = fresh
         self.snapshot_interval = snapshot_interval
         self.hosts = hosts
+        self.webhook_receiver = dev_webhooks.Receiver()  # POST /dev/webhooks/<name> (infra/dev_webhooks.py)
         self.restored = False
         # Sent SMS and the SMS configuration sets (infra/sms_emulation.py) live beside the saved state.
         sms_dir = Path(state_dir).resolve() / f"sms-{stage}" if state_dir else None
@@ -155,6 +156,7 @@ class LocalRuntime:
                 console=self.functions.console,
                 dev_state=lambda: devpage.state(self),
                 sms_inbound=self._sms_inbound,
+                webhooks=self.webhook_receiver,
             )
             self.gateway.start(self.port)
             self.functions.point_public_links(self.gateway.url)  # workers start lazily, after this

@@ -41,3 +41,6 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     assert sms and sms["stats"]["recipients"] > 0, admin.get(f"/sms/sends/{summary['sms_send']}").json()
     assert sms["stats"]["sent"] + sms["stats"]["delivered"] == sms["credits"] > 0
     assert admin.get("/sms/balance").json()["available"] == 500 - sms["credits"]
+    endpoint = admin.get(f"/webhooks/endpoints/{summary['webhook_endpoint']}").json()
+    assert endpoint["url"] == summary["webhook_receiver"] == f"{stack.api_url}/dev/webhooks/{demo.WEBHOOK_NAME}"
+    assert endpoint["enabled"] is True and endpoint["event_types"] == ["contact.*", "account.*"]
