@@ -35,8 +35,16 @@ def retention(caller_or_tenant: Caller | str) -> timedelta:
     return timedelta(days=settings(caller).retention_days)
 
 
+def get_settings(caller: Caller) -> WebhookSettings:
+    """The settings as a route shows them: their version is the ETag."""
+    caller.address_setting(SETTING)
+    return settings(caller)
+
+
 def update_settings(caller: Caller, body: WebhookSettingsUpdate) -> WebhookSettings:
+    """A merge patch; If-Match is evaluated on the settings (412)."""
     caller.require_admin()
+    caller.address_setting(SETTING)
     current = settings(caller)
     merged = body.merged(current)
     uow = UnitOfWork()

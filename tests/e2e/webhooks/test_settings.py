@@ -60,3 +60,14 @@ def test_turning_http_off_is_refused_while_endpoints_use_it(admin: Api) -> None:
     ok(admin.patch(f"/webhooks/endpoints/{other['id']}", json={"url": HTTPS}))
     assert ok(admin.patch("/webhooks/settings", json={"allow_http": False}))["allow_http"] is False
     assert_problem(admin.post("/webhooks/endpoints", json={"url": HTTP}), 422, "url")
+
+
+def test_a_change_takes_if_match(admin: Api) -> None:
+    read = admin.get("/webhooks/settings")
+    tag = read.headers["ETag"]
+    changed = admin.patch("/webhooks/settings", json={"retention_days": 10}, headers={"If-Match": tag})
+    assert ok(changed)["retention_days"] == 10 and changed.headers["ETag"] != tag
+    assert admin.get("/webhooks/settings").headers["ETag"] == changed.headers["ETag"]
+    stale = admin.patch("/webhooks/settings", json={"retention_days": 20}, headers={"If-Match": tag})
+    assert_problem(stale, 412)
+    assert ok(admin.get("/webhooks/settings"))["retention_days"] == 10

@@ -14,7 +14,7 @@ router = APIGatewayHttpRouter()
 
 @router.get("/webhooks/settings")
 def get_settings() -> WebhookSettings:
-    return setup.settings(caller(router))
+    return setup.get_settings(caller(router))
 
 
 @router.patch("/webhooks/settings")
