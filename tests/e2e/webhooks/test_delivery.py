@@ -1,0 +1,132 @@
+"""Webhook delivery through `kontakt dev` (issue 20, items 3-4): events on the bus reach the tenant's
+subscribed endpoints, signed as Standard Webhooks says (its reference library verifies every request),
+and the answers decide what follows. The receiver is a real HTTP server on 127.0.0.1 started by the
+test; the deliverer reaches it because the local stack's outbound guard allows loopback."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from standardwebhooks.webhooks import Webhook
+
+from infra.runtime import LocalRuntime
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import envelopes, new_tenant, settle
+from tests.e2e.webhooks.delivery_helpers import attempts, contact_created, endpoint, message, message_id, sweep
+from tests.e2e.webhooks.receiver import Answer, receiver
+
+
+def verified(secret: str, request: object) -> dict[str, object]:
+    """The body, once the reference library accepted the request's signature with `secret`."""
+    return dict(Webhook(secret).verify(request.body, request.headers))  # type: ignore[attr-defined]
+
+
+def test_an_event_reaches_the_subscribed_endpoint_signed_and_no_other(
+    admin: Api, stack: LocalRuntime, tenant: str
+) -> None:
+    other = admin.as_(new_tenant(), "admin-1", "admin")
+    with receiver() as hooks:
+        contacts = endpoint(admin, hooks.url("/contacts"), event_types=["contact.*"], headers={"X-Api-Key": "k1"})
+        mail = endpoint(admin, hooks.url("/mail"), event_types=["email.sent"])
+        everything = endpoint(admin, hooks.url("/all"))
+        endpoint(other, hooks.url("/other"))  # another tenant's endpoint, subscribed to every type
+        event = contact_created(stack, tenant)
+        contact_created(stack, tenant)  # a second event of the tenant
+        assert settle(stack, lambda: len(hooks.at("/contacts")) == 2 and len(hooks.at("/all")) == 2)
+        from tests.e2e.helpers import put_envelope
+
+        put_envelope(stack, event)  # the same event again, as a redelivery: no second message
+        settle(stack, lambda: True)
+
+        assert hooks.at("/mail") == [] and hooks.at("/other") == []
+        first = next(r for r in hooks.at("/contacts") if json.loads(r.body)["id"] == event["id"])
+        assert len([r for r in hooks.at("/contacts") if json.loads(r.body)["id"] == event["id"]]) == 1
+        assert verified(contacts["secret"], first) == event  # the body is the envelope
+        headers = first.headers
+        mid = message_id(contacts["id"], event["id"])
+        assert headers["webhook-id"] == mid
+        assert headers["content-type"] == "application/json" and "Kontakt" in headers["user-agent"]
+        assert headers["x-api-key"] == "k1"
+        assert abs(int(headers["webhook-timestamp"]) - datetime.now(UTC).timestamp()) < 60
+        assert headers["webhook-signature"].startswith("v1,") and " " not in headers["webhook-signature"]
+        for request in hooks.at("/all"):
+            verified(everything["secret"], request)
+
+        stored = message(stack, tenant, mid)
+        assert stored["status"] == "delivered" and stored["attempts"] == 1 and stored["event_type"] == "contact.created"
+        assert stored["payload"] == first.body
+        [attempt] = attempts(stack, tenant, mid)
+        assert attempt["outcome"] == "delivered" and attempt["status_code"] == 200 and attempt["response_body"] == "ok"
+        assert attempt["url"] == hooks.url("/contacts") and attempt["number"] == 1
+        assert mail["id"] not in {r.headers["webhook-id"] for r in hooks.received}
+
+
+def test_during_a_rotation_every_request_carries_both_signatures(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    with receiver() as hooks:
+        created = endpoint(admin, hooks.url("/rotating"))
+        rotated = admin.post(f"/webhooks/endpoints/{created['id']}/rotate-secret").json()
+        contact_created(stack, tenant)
+        assert settle(stack, lambda: hooks.at("/rotating"))
+        [request] = hooks.at("/rotating")
+        assert len(request.headers["webhook-signature"].split(" ")) == 2
+        assert verified(created["secret"], request) == verified(rotated["secret"], request)
+
+
+def test_a_400_fails_at_once_a_410_disables_the_endpoint(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    with receiver() as hooks:
+        hooks.answers["/bad"] = Answer(400)
+        hooks.answers["/gone"] = Answer(410)
+        bad = endpoint(admin, hooks.url("/bad"))
+        gone = endpoint(admin, hooks.url("/gone"))
+        event = contact_created(stack, tenant)
+        bad_id, gone_id = message_id(bad["id"], event["id"]), message_id(gone["id"], event["id"])
+        assert settle(stack, lambda: message(stack, tenant, gone_id).get("status") == "failed")
+        assert settle(stack, lambda: envelopes(stack, tenant, "webhook.endpoint_disabled"))
+
+        assert (
+            message(stack, tenant, bad_id)["status"] == "failed"
+            and message(stack, tenant, bad_id)["reason"] == "rejected"
+        )
+        assert message(stack, tenant, gone_id)["reason"] == "gone"
+        assert len(hooks.at("/bad")) == 1 and len(hooks.at("/gone")) == 1
+        shown = admin.get(f"/webhooks/endpoints/{gone['id']}").json()
+        assert shown["enabled"] is False
+        assert admin.get(f"/webhooks/endpoints/{bad['id']}").json()["enabled"] is True
+        [disabled] = envelopes(stack, tenant, "webhook.endpoint_disabled")
+        assert disabled["data"]["endpoint_id"] == gone["id"] and disabled["data"]["reason"] == "gone"
+
+        contact_created(stack, tenant, "C2")  # a disabled endpoint gets nothing more
+        settle(stack, lambda: len(hooks.at("/bad")) == 2)
+        assert len(hooks.at("/gone")) == 1
+
+
+# The schedule (domain/messages.py SCHEDULE): the delay before attempts 2..8, each ±20 %.
+SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+
+
+def test_retries_follow_the_schedule_and_exhaustion_is_published(admin: Api, stack: LocalRuntime, tenant: str) -> None:
+    with receiver() as hooks:
+        hooks.answers["/down"] = Answer(503)
+        down = endpoint(admin, hooks.url("/down"))
+        event = contact_created(stack, tenant)
+        mid = message_id(down["id"], event["id"])
+        assert settle(stack, lambda: message(stack, tenant, mid).get("attempts") == 1)
+        for number, delay in enumerate(SCHEDULE, start=2):
+            stored = message(stack, tenant, mid)
+            assert stored["status"] == "pending", stored
+            due = datetime.fromisoformat(stored["next_attempt_at"])
+            last = datetime.fromisoformat(stored["last_attempt_at"])
+            assert delay * 0.8 - 1 <= (due - last).total_seconds() <= delay * 1.2 + 2, (number, due - last)
+            if delay > 5:  # time moves through the due index: the sweep of a firing at that moment
+                sweep(stack, due + timedelta(minutes=3))
+            assert settle(stack, lambda n=number: message(stack, tenant, mid).get("attempts") == n), number
+        assert settle(stack, lambda: envelopes(stack, tenant, "webhook.exhausted"))
+        stored = message(stack, tenant, mid)
+        assert (stored["status"], stored["reason"], stored["attempts"]) == ("failed", "exhausted", 8)
+        assert len(hooks.at("/down")) == 8  # every attempt once, no more
+        assert {r.headers["webhook-id"] for r in hooks.at("/down")} == {mid}
+        numbers = [a["number"] for a in attempts(stack, tenant, mid)]
+        assert numbers == list(range(1, 9))
+        [exhausted] = envelopes(stack, tenant, "webhook.exhausted")
+        assert exhausted["data"]["message_id"] == mid and exhausted["data"]["last_status_code"] == 503
