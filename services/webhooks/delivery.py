@@ -33,6 +33,7 @@ FAILING_ATTEMPTS failed attempts is disabled too (`failing`).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -71,6 +72,8 @@ CLAIM_TIMEOUT = timedelta(minutes=2)  # past the delivery function's 60 s: a cla
 FAILING_DAYS = timedelta(days=5)
 FAILING_ATTEMPTS = 10
 RATE_RETRY_SECONDS = 1
+SLOW_AFTER_SECONDS = 1.0  # a request unanswered this long marks its endpoint slow at once
+SLOW_LANE = timedelta(minutes=10)  # an endpoint that timed out takes the slow lane this long, unless it answers
 USER_AGENT = "Kontakt-Webhooks/1.0"
 ACTOR = Actor(type="service", id="webhooks")
 PENDING, SENDING = MessageStatus.pending.value, MessageStatus.sending.value
@@ -81,6 +84,7 @@ class Job:
     tenant_id: str
     message_id: str
     attempt: int
+    slow: bool = False  # on the slow lane already
 
 
 @dataclass
@@ -101,7 +105,8 @@ class _EndpointMoved(Exception):
 
 def job_of(body: Any) -> Job:
     document = json.loads(body) if isinstance(body, str) else body
-    return Job(str(document["tenant_id"]), str(document["message_id"]), int(document["attempt"]))
+    slow = bool(document.get("slow", False))
+    return Job(str(document["tenant_id"]), str(document["message_id"]), int(document["attempt"]), slow)
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -142,6 +147,7 @@ def deliver_batch(bodies: list[Any], send: Callable[..., transport.Answer] = tra
         except Exception as exc:
             logger.exception("webhook message not settled", extra={"message_id": job.message_id})
             errors[index] = exc
+    claims = _off_the_slow(claims, errors, now)
     claims = _within_rate(claims, errors)
     ready: list[tuple[int, Claimed]] = []
     for index, claimed in claims:
@@ -193,6 +199,24 @@ def _read_health(endpoints: set[tuple[str, str]]) -> dict[tuple[str, str], Healt
         _, tenant, _, endpoint_id = item.pk.split("#", 3)
         found[(tenant, endpoint_id)] = item
     return found
+
+
+def _off_the_slow(
+    claims: list[tuple[int, Claimed]], errors: list[Exception | None], now: datetime
+) -> list[tuple[int, Claimed]]:
+    """The claims to make here; the messages to an endpoint whose last attempt timed out move to the
+    slow lane (unclaimed, the same attempt), so its wait never holds this queue's batches."""
+    kept = []
+    for index, claimed in claims:
+        health, job = claimed.health, claimed.job
+        if job.slow or health is None or not health.slow_until or datetime.fromisoformat(health.slow_until) <= now:
+            kept.append((index, claimed))
+            continue
+        try:
+            messages.enqueue(job.tenant_id, [(job.message_id, job.attempt)], slow=True)
+        except Exception as exc:
+            errors[index] = exc
+    return kept
 
 
 def _within_rate(claims: list[tuple[int, Claimed]], errors: list[Exception | None]) -> list[tuple[int, Claimed]]:
@@ -269,8 +293,28 @@ def _send_and_record(claimed: Claimed, send: Callable[..., transport.Answer]) ->
     started = clock.now()
     body = str(record.data["payload"])
     headers = request_headers(endpoint.data, record.record_id, body, started)
-    answer = send(str(endpoint.data["url"]), body, headers)
+    marker = threading.Timer(SLOW_AFTER_SECONDS, _mark_slow, (claimed,))  # still waiting then: slow from now on
+    marker.daemon = True
+    marker.start()
+    try:
+        answer = send(str(endpoint.data["url"]), body, headers)
+    finally:
+        marker.cancel()
     run_with_retries(lambda: settle(claimed, answer, started), attempts=5)
+
+
+def _mark_slow(claimed: Claimed) -> None:
+    """The endpoint has kept a request waiting SLOW_AFTER_SECONDS: its next messages take the slow lane."""
+    item = HealthItem.of(claimed.job.tenant_id, claimed.endpoint.record_id)
+    try:
+        item.update(
+            actions=[
+                HealthItem.slow_until.set(clock.iso(clock.now() + SLOW_LANE)),
+                HealthItem.kind.set("endpoint_health"),
+            ]
+        )
+    except Exception:  # only a hint: the answer's own record says it again
+        logger.exception("slow endpoint not marked", extra={"endpoint_id": claimed.endpoint.record_id})
 
 
 def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> None:
@@ -380,7 +424,7 @@ def _health(
     if outcome is AttemptOutcome.delivered:
         actions = [
             HealthItem.last_success_at.set(stamp), HealthItem.failures.set(0), HealthItem.failing_since.remove(),
-            HealthItem.kind.set("endpoint_health"),
+            HealthItem.slow_until.remove(), HealthItem.kind.set("endpoint_health"),
         ]  # fmt: skip
         uow.update(item, actions)
         return None
@@ -391,6 +435,10 @@ def _health(
         HealthItem.failing_since.set(HealthItem.failing_since | stamp),
         HealthItem.kind.set("endpoint_health"),
     ]
+    if answer.error is AttemptError.timeout:
+        actions.append(HealthItem.slow_until.set(clock.iso(now + SLOW_LANE)))
+    elif answer.status_code is not None:
+        actions.append(HealthItem.slow_until.remove())
     uow.update(item, actions)
     if not claimed.endpoint.data.get("enabled", True):
         return None

@@ -145,16 +145,17 @@ def _sqs() -> Any:
     return boto3.client("sqs")
 
 
-def enqueue(tenant_id: str, messages: Sequence[tuple[str, int]], delay_seconds: int = 0) -> None:
-    """Put (message id, attempt number) on the delivery queue, 10 a SendMessageBatch; `delay_seconds`
-    at most SQS_MAX_DELAY. Raises when SQS did not take every one."""
-    url = load(WebhooksSettings).delivery_queue_url
+def enqueue(tenant_id: str, messages: Sequence[tuple[str, int]], delay_seconds: int = 0, slow: bool = False) -> None:
+    """Put (message id, attempt number) on the delivery queue (`slow`: the slow lane), 10 a
+    SendMessageBatch; `delay_seconds` at most SQS_MAX_DELAY. Raises when SQS did not take every one."""
+    settings = load(WebhooksSettings)
+    url = settings.slow_queue_url if slow else settings.delivery_queue_url
     items = list(messages)
     for start in range(0, len(items), 10):
         entries = [
             {
                 "Id": str(n),
-                "MessageBody": json.dumps({"tenant_id": tenant_id, "message_id": m, "attempt": a}),
+                "MessageBody": json.dumps({"tenant_id": tenant_id, "message_id": m, "attempt": a, "slow": slow}),
                 "DelaySeconds": max(0, min(int(delay_seconds), SQS_MAX_DELAY)),
             }
             for n, (m, a) in enumerate(items[start : start + 10])

@@ -68,6 +68,7 @@ class HealthItem(TableItem):
     last_success_at = UnicodeAttribute(null=True)
     failing_since = UnicodeAttribute(null=True)  # the first failure after the last success
     failures = NumberAttribute(null=True)  # attempts failed since the last success
+    slow_until = UnicodeAttribute(null=True)  # its last attempt timed out: its messages take the slow lane until then
 
     @classmethod
     def of(cls, tenant_id: str, endpoint_id: str) -> HealthItem:

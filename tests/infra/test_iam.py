@@ -371,8 +371,8 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}")],
         [_put("{table:SmsTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
-    "WebhooksDeliveryFunction": (  # attempts: its table (events through the outbox), retries on its own queue
-        [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}")],
+    "WebhooksDeliveryFunction": (  # attempts: its table (events through the outbox), retries and the slow lane
+        [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}"), _send("{queue:WebhooksSlowQueue}")],
         [
             _put("{table:SmsTable}"),
             _publish("{bus:EventBus}"),
