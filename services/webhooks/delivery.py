@@ -7,7 +7,10 @@ message:
 1. decide: a message gone, or not pending for exactly this attempt, is a stale queue message (a
    duplicate, or one the sweep queued again meanwhile): dropped. An endpoint deleted or disabled
    meanwhile fails the message (`endpoint_deleted` / `endpoint_disabled`) without a request;
-2. the endpoint's `rate_limit` (requests/s, the kernel's one-second windows, shared/send_rate.py):
+2. the slow lane: a message to an endpoint marked slow (a request of it waited SLOW_AFTER_SECONDS
+   or timed out, `slow_until` on its health item) moves unclaimed to WebhooksSlowQueue, which the
+   same function drains, so its waits never hold the delivery queue's pumps;
+   the endpoint's `rate_limit` (requests/s, the kernel's one-second windows, shared/send_rate.py):
    a message over it goes back on the queue a second later, not failed;
 3. claim: one conditional UpdateItem, status pending -> sending, attempts n-1 -> n, `claimed_at`,
    due at the claim's deadline (CLAIM_TIMEOUT), so a crashed claim is found by the sweep;
@@ -72,7 +75,7 @@ CLAIM_TIMEOUT = timedelta(minutes=2)  # past the delivery function's 60 s: a cla
 FAILING_DAYS = timedelta(days=5)
 FAILING_ATTEMPTS = 10
 RATE_RETRY_SECONDS = 1
-SLOW_AFTER_SECONDS = 1.0  # a request unanswered this long marks its endpoint slow at once
+SLOW_AFTER_SECONDS = 0.5  # a request unanswered this long marks its endpoint slow at once
 SLOW_LANE = timedelta(minutes=10)  # an endpoint that timed out takes the slow lane this long, unless it answers
 USER_AGENT = "Kontakt-Webhooks/1.0"
 ACTOR = Actor(type="service", id="webhooks")

@@ -44,7 +44,7 @@ from services.webhooks.domain.messages import ATTEMPT, MESSAGE, MessageStatus, m
 from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.service import Caller
 from services.webhooks.settings import WebhooksSettings
-from services.webhooks.store import Record, WebhooksStore
+from services.webhooks.store import HealthItem, Record, WebhooksStore
 from services.webhooks.subscriptions import subscribe
 from shared import batch_scope, clock
 from shared.events import Envelope
@@ -87,6 +87,24 @@ def enabled_endpoints(tenant: str) -> list[Record]:
     return batch_scope.kept(("webhooks.endpoints", tenant), read)
 
 
+def slow_endpoints(tenant: str) -> set[str]:
+    """The tenant's enabled endpoints marked slow (delivery.py): their messages start on the slow lane.
+    One BatchGetItem of their health items, kept for the consumer's batch."""
+
+    def read() -> set[str]:
+        ids = [e.record_id for e in enabled_endpoints(tenant)]
+        now = clock.iso(clock.now())
+        slow: set[str] = set()
+        for start in range(0, len(ids), 100):
+            keys = [(HealthItem.of(tenant, i).pk, "HEALTH") for i in ids[start : start + 100]]
+            for item in HealthItem.batch_get(keys):
+                if item.slow_until and item.slow_until > now:
+                    slow.add(item.pk.rsplit("#", 1)[-1])
+        return slow
+
+    return batch_scope.kept(("webhooks.slow", tenant), read)
+
+
 def new_message(tenant: str, endpoint_id: str, event_id: str, event_type: str, payload: str, now: datetime) -> Record:
     """A pending message, due at once, listed by its endpoint and in the sweep's index."""
     message_id = message_id_of(endpoint_id, event_id)
@@ -125,7 +143,17 @@ def fan_out(envelope: Envelope, uow: UnitOfWork) -> list[str]:
         _STORE.add(uow, record, on_conflict=AlreadyApplied)
         ids.append(record.record_id)
     tenant = envelope.tenant_id
-    uow.after_commit(lambda: enqueue_or_leave_to_sweep(tenant, [(i, 1) for i in ids]))
+    slow = slow_endpoints(tenant)
+    fast_ids = [i for i, e in zip(ids, endpoints, strict=True) if e.record_id not in slow]
+    slow_ids = [i for i, e in zip(ids, endpoints, strict=True) if e.record_id in slow]
+
+    def queue() -> None:
+        if fast_ids:
+            enqueue_or_leave_to_sweep(tenant, [(i, 1) for i in fast_ids])
+        if slow_ids:
+            enqueue_or_leave_to_sweep(tenant, [(i, 1) for i in slow_ids], slow=True)
+
+    uow.after_commit(queue)
     return ids
 
 
@@ -165,11 +193,13 @@ def enqueue(tenant_id: str, messages: Sequence[tuple[str, int]], delay_seconds: 
             raise RuntimeError(f"the delivery queue refused {len(answer['Failed'])} messages")
 
 
-def enqueue_or_leave_to_sweep(tenant_id: str, messages: Sequence[tuple[str, int]], delay_seconds: int = 0) -> None:
+def enqueue_or_leave_to_sweep(
+    tenant_id: str, messages: Sequence[tuple[str, int]], delay_seconds: int = 0, slow: bool = False
+) -> None:
     """`enqueue`, and if that fails leave the messages to the sweep, which queues them QUEUE_CHECK
     after they were due: they are committed and listed there."""
     try:
-        enqueue(tenant_id, messages, delay_seconds)
+        enqueue(tenant_id, messages, delay_seconds, slow)
     except Exception:
         logger.exception("webhook messages not queued: the sweep queues them", extra={"count": len(messages)})
 
