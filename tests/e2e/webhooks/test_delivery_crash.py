@@ -57,7 +57,7 @@ def test_a_deliverer_killed_after_sending_loses_no_attempt_and_makes_none_twice(
     assert stack.functions is not None
     crash = Fault("dynamodb", "TransactWriteItems", "before")  # the record, after the request
     with receiver() as hooks, stack.functions.configured(DELIVERY, faults=[crash]) as (armed,):
-        hook = endpoint(admin, hooks.url("/crash"))
+        hook = endpoint(admin, hooks.url("/crash"), event_types=["contact.*"])
         event = contact_created(stack, tenant)
         mid = message_id(hook["id"], event["id"])
         assert until(lambda: hooks.at("/crash"))  # attempt 1 reached the receiver ...

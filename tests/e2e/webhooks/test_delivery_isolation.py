@@ -26,12 +26,12 @@ BOUND_SECONDS = 5.0  # far under the hanging endpoint's 15 s
 def test_a_hanging_endpoint_does_not_delay_another(admin: Api, stack: LocalRuntime, tenant: str) -> None:
     with receiver() as hooks:
         hooks.answers["/hang"] = Answer(200, hang=17)
-        endpoint(admin, hooks.url("/fast"))
+        endpoint(admin, hooks.url("/fast"), event_types=["contact.*"])
         for n in range(8):  # warm: the deliverer's workers start cold once (a local cost, not a delay)
             contact_created(stack, tenant, f"W{n}")
         drain(stack)
         warm = len(hooks.at("/fast"))
-        hanging = endpoint(admin, hooks.url("/hang"))
+        hanging = endpoint(admin, hooks.url("/hang"), event_types=["contact.*"])
         put: dict[str, float] = {}
         for n in range(EVENTS):
             put[contact_created(stack, tenant, f"C{n}")["id"]] = time.time()
