@@ -406,7 +406,7 @@ def _attempt_record(
         "error": answer.error.value if answer.error else None,
         "outcome": outcome.value,
     }
-    attempt = messages._STORE.new(job.tenant_id, ATTEMPT, attempt_id(record.record_id, number), data)
+    attempt = messages.STORE.new(job.tenant_id, ATTEMPT, attempt_id(record.record_id, number), data)
     attempt.gsi1pk, attempt.gsi1sk = messages.message_attempts_key(job.tenant_id, record.record_id), f"{number:02d}"
     attempt.expires_at = record.expires_at
     return attempt
@@ -495,7 +495,7 @@ def interrupted(tenant: str, record: Record, cutoff: datetime) -> str:
     endpoint = Record.batch_get([(record_key(tenant, ENDPOINT, str(record.data["endpoint_id"])), ENDPOINT.upper())])
     found = next(iter(endpoint), None)
     if found is None:  # gone meanwhile: the attempt is still recorded, against what the message knew
-        found = messages._STORE.new(tenant, ENDPOINT, str(record.data["endpoint_id"]), {"url": "", "enabled": False})
+        found = messages.STORE.new(tenant, ENDPOINT, str(record.data["endpoint_id"]), {"url": "", "enabled": False})
     number = int(record.data.get("attempts", 0))
     claimed = Claimed(Job(tenant, record.record_id, number), record, found, None)
     started = datetime.fromisoformat(str(claimed_at)) if claimed_at else clock.now()

@@ -58,7 +58,7 @@ from shared.store import AlreadyApplied, UnitOfWork, tenant_key
 QUEUE_CHECK = timedelta(minutes=2)
 RETENTION_DAYS = 30  # messages and attempts expire after this (the tenant's `retention_days` when set)
 SQS_MAX_DELAY = 900  # SendMessage's DelaySeconds at most: longer waits are held in the due index
-_STORE = WebhooksStore()
+STORE = WebhooksStore()
 
 
 def message_id_of(endpoint_id: str, event_id: str) -> str:
@@ -82,7 +82,7 @@ def enabled_endpoints(tenant: str) -> list[Record]:
     """The tenant's enabled endpoints: one query, kept for the consumer's batch."""
 
     def read() -> list[Record]:
-        return [r for r in _STORE.all_of_kind(tenant, ENDPOINT) if r.data.get("enabled", True)]
+        return [r for r in STORE.all_of_kind(tenant, ENDPOINT) if r.data.get("enabled", True)]
 
     return batch_scope.kept(("webhooks.endpoints", tenant), read)
 
@@ -120,7 +120,7 @@ def new_message(tenant: str, endpoint_id: str, event_id: str, event_type: str, p
         "next_attempt_at": created,
         "created_at": created,
     }
-    record = _STORE.new(tenant, MESSAGE, message_id, data)
+    record = STORE.new(tenant, MESSAGE, message_id, data)
     record.gsi1pk, record.gsi1sk = endpoint_messages_key(tenant, endpoint_id), f"{created}#{message_id}"
     record.expires_at = now + retention_of(tenant)  # type: ignore[assignment]
     record.set_due(tenant, clock.iso(now + QUEUE_CHECK))
@@ -140,7 +140,7 @@ def fan_out(envelope: Envelope, uow: UnitOfWork) -> list[str]:
     ids = []
     for endpoint in endpoints:
         record = new_message(envelope.tenant_id, endpoint.record_id, envelope.id, envelope.type, payload, now)
-        _STORE.add(uow, record, on_conflict=AlreadyApplied)
+        STORE.add(uow, record, on_conflict=AlreadyApplied)
         ids.append(record.record_id)
     tenant = envelope.tenant_id
     slow = slow_endpoints(tenant)
