@@ -358,7 +358,11 @@ def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> Non
     if disable:
         uow.update(
             endpoint,
-            [Record.fields["enabled"].set(False), Record.fields["disabled_reason"].set(disable)],
+            [
+                Record.fields["enabled"].set(False),
+                Record.fields["disabled_reason"].set(disable),
+                Record.fields["disabled_at"].set(now.isoformat()),
+            ],
             condition=Record.fields["enabled"] == True,  # noqa: E712  (a DynamoDB condition, not a comparison)
             on_conflict=_EndpointMoved,
             check_version=False,
