@@ -4,7 +4,8 @@ fails for a while then recovers: every event arrives, each as often as the sched
 
 The stack is (h)'s `CountedRuntime` (every function's AWS calls counted), stage "dev" (loopback
 http). The receiver is an HTTP server on 127.0.0.1 (tests/e2e/webhooks/receiver.py). Events are
-`contact.created` envelopes put on the bus as the directory's publisher would; one endpoint (every type) of one tenant receives them.
+`contact.created` envelopes put on the bus as the directory's publisher would; one endpoint of one
+tenant (`contact.*`) receives them.
 Counts: KONTAKT_PERF_WEBHOOK_EVENTS (default 300) for the throughput, 100 for the paced latency.
 
 Run: .venv/bin/pytest -s -p no:xdist tests/perf/test_n_webhooks.py
