@@ -13,7 +13,7 @@ from shared.contracts.directory import RecordChanged
 from shared.events import Actor, new_event
 from shared.ids import derived_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import put_envelope, stored_data, table_name
+from tests.e2e.helpers import bus_name, put_envelope, stored_data, table_name
 
 DIRECTORY = Actor(type="service", id="directory")
 
@@ -26,11 +26,24 @@ def endpoint(admin: Api, url: str, **fields: Any) -> dict[str, Any]:
 
 def contact_created(stack: LocalRuntime, tenant: str, contact_id: str = "C1") -> dict[str, Any]:
     """A `contact.created` on the bus as the directory would put it; its envelope."""
-    record = {"id": contact_id, "first_name": "Maija", "version": 1}
-    envelope = new_event("contact.created", tenant, RecordChanged(id=contact_id, record=record), actor=DIRECTORY)
-    detail = envelope.model_dump(mode="json")
+    detail = contact_envelope(tenant, contact_id)
     put_envelope(stack, detail)
     return detail
+
+
+def contact_envelope(tenant: str, contact_id: str) -> dict[str, Any]:
+    record = {"id": contact_id, "first_name": "Maija", "version": 1}
+    envelope = new_event("contact.created", tenant, RecordChanged(id=contact_id, record=record), actor=DIRECTORY)
+    return envelope.model_dump(mode="json")
+
+
+def put_together(stack: LocalRuntime, details: list[dict[str, Any]]) -> None:
+    """Envelopes on the bus in one PutEvents (at most 10)."""
+    entries = [
+        {"Source": "kontakt.test", "DetailType": d["type"], "Detail": json.dumps(d), "EventBusName": bus_name(stack)}
+        for d in details
+    ]
+    assert stack.client("events").put_events(Entries=entries)["FailedEntryCount"] == 0
 
 
 def message_id(endpoint_id: str, event_id: str) -> str:

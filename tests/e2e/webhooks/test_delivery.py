@@ -13,7 +13,16 @@ from standardwebhooks.webhooks import Webhook
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import envelopes, new_tenant, settle, table_name
-from tests.e2e.webhooks.delivery_helpers import attempts, contact_created, endpoint, message, message_id, sweep
+from tests.e2e.webhooks.delivery_helpers import (
+    attempts,
+    contact_created,
+    contact_envelope,
+    endpoint,
+    message,
+    message_id,
+    put_together,
+    sweep,
+)
 from tests.e2e.webhooks.receiver import Answer, receiver
 
 
@@ -160,3 +169,20 @@ def test_an_endpoint_failing_for_five_days_is_disabled(admin: Api, stack: LocalR
         assert settle(stack, lambda: message(stack, tenant, mid).get("status") == "failed", attempts=100)
         assert message(stack, tenant, mid)["reason"] == "endpoint_disabled"
         assert len(hooks.at("/failing")) == 1
+
+
+def test_an_endpoints_rate_limit_spreads_its_requests_and_fails_none(
+    admin: Api, stack: LocalRuntime, tenant: str
+) -> None:
+    with receiver() as hooks:
+        limited = endpoint(admin, hooks.url("/limited"), event_types=["contact.*"], rate_limit=2)
+        events = [contact_envelope(tenant, f"C{n}") for n in range(8)]
+        put_together(stack, events)
+        assert settle(stack, lambda: len(hooks.at("/limited")) == 8, attempts=100)
+        arrivals = sorted(r.at for r in hooks.at("/limited"))
+        # 8 requests at 2 a second take 4 one-second windows (3 boundaries); their arrivals may bunch by
+        # the time each took to go out, so the bound is looser: without the limit they come within ~0.5 s
+        assert arrivals[-1] - arrivals[0] >= 1.5, arrivals
+        for event in events:  # over the limit is later, never failed
+            stored = message(stack, tenant, message_id(limited["id"], event["id"]))
+            assert (stored["status"], stored["attempts"]) == ("delivered", 1)
