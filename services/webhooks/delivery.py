@@ -308,7 +308,7 @@ def _send_and_record(claimed: Claimed, send: Callable[..., transport.Answer]) ->
 
 def _mark_slow(claimed: Claimed) -> None:
     """The endpoint has kept a request waiting SLOW_AFTER_SECONDS: its next messages take the slow lane."""
-    item = HealthItem.of(claimed.job.tenant_id, claimed.endpoint.record_id)
+    item: HealthItem = HealthItem.of(claimed.job.tenant_id, claimed.endpoint.record_id)
     try:
         item.update(
             actions=[

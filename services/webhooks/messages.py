@@ -32,7 +32,7 @@ queues its next attempt now (a new round of the schedule).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -47,6 +47,7 @@ from services.webhooks.settings import WebhooksSettings
 from services.webhooks.store import HealthItem, Record, WebhooksStore
 from services.webhooks.subscriptions import subscribe
 from shared import batch_scope, clock
+from shared.consumer import Handle
 from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
@@ -157,12 +158,21 @@ def fan_out(envelope: Envelope, uow: UnitOfWork) -> list[str]:
     return ids
 
 
+def subscribe_offered() -> Callable[[Handle], Handle]:
+    """Subscribe a handler to every offered event type (catalogue.py): exactly what the template's
+    `anything-but` rule routes (tests/unit/test_event_contracts.py)."""
+
+    def register(handle: Handle) -> Handle:
+        for event_type in catalogue.offered():
+            subscribe(event_type)(handle)
+        return handle
+
+    return register
+
+
+@subscribe_offered()
 def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
     fan_out(envelope, uow)
-
-
-for _type in catalogue.offered():
-    subscribe(_type)(on_event)
 
 
 # ----------------------------------------------------------------------------- the delivery queue
