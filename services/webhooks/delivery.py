@@ -236,7 +236,8 @@ def _within_rate(claims: list[tuple[int, Claimed]], errors: list[Exception | Non
         rate = SendRate(f"WEBHOOK#{tenant}#{endpoint_id}", _constant(int(limit)))
         window = window_of(clock.epoch())
         taken = 0
-        for size in (len(group), 1):
+        # at most the limit in one take: a window's first take is not checked against it (shared/send_rate.py)
+        for size in (min(len(group), int(limit)), 1):
             while taken < len(group) and rate.take(window, min(size, len(group) - taken), int(limit)):
                 taken += min(size, len(group) - taken)
             if taken == len(group):

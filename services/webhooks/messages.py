@@ -145,17 +145,35 @@ def fan_out(envelope: Envelope, uow: UnitOfWork) -> list[str]:
         ids.append(record.record_id)
     tenant = envelope.tenant_id
     slow = slow_endpoints(tenant)
-    fast_ids = [i for i, e in zip(ids, endpoints, strict=True) if e.record_id not in slow]
-    slow_ids = [i for i, e in zip(ids, endpoints, strict=True) if e.record_id in slow]
-
-    def queue() -> None:
-        if fast_ids:
-            enqueue_or_leave_to_sweep(tenant, [(i, 1) for i in fast_ids])
-        if slow_ids:
-            enqueue_or_leave_to_sweep(tenant, [(i, 1) for i in slow_ids], slow=True)
-
-    uow.after_commit(queue)
+    lanes = [(tenant, i, e.record_id in slow) for i, e in zip(ids, endpoints, strict=True)]
+    uow.after_commit(lambda: _queued_after_batch(lanes))
     return ids
+
+
+class _Queued:
+    """The messages a consumer's batch committed, queued together once the batch is handled."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str, bool]] = []
+        self.scheduled = False
+
+    def flush(self) -> None:
+        for tenant in dict.fromkeys(t for t, _, _ in self.messages):
+            for slow in (False, True):
+                ids = [(m, 1) for t, m, s in self.messages if t == tenant and s is slow]
+                if ids:
+                    enqueue_or_leave_to_sweep(tenant, ids, slow=slow)
+        self.messages = []
+
+
+def _queued_after_batch(lanes: list[tuple[str, str, bool]]) -> None:
+    """Queue committed messages when the consumer's batch ends (SendMessageBatch by 10 across its
+    events; at once outside a batch). Should the process die first, the sweep queues them."""
+    queued = batch_scope.kept("webhooks.queued", _Queued)
+    queued.messages += lanes
+    if not queued.scheduled:
+        queued.scheduled = True
+        batch_scope.at_end(queued.flush)
 
 
 def subscribe_offered() -> Callable[[Handle], Handle]:

@@ -34,7 +34,8 @@ def verified(secret: str, request: object) -> dict[str, object]:
 def test_an_event_reaches_the_subscribed_endpoint_signed_and_no_other(
     admin: Api, stack: LocalRuntime, tenant: str
 ) -> None:
-    other = admin.as_(new_tenant(), "admin-1", "admin")
+    other_tenant = new_tenant()
+    other = admin.as_(other_tenant, "admin-1", "admin")
     with receiver() as hooks:
         contacts = endpoint(admin, hooks.url("/contacts"), event_types=["contact.*"], headers={"X-Api-Key": "k1"})
         mail = endpoint(admin, hooks.url("/mail"), event_types=["email.sent"])
@@ -49,7 +50,9 @@ def test_an_event_reaches_the_subscribed_endpoint_signed_and_no_other(
         put_envelope(stack, event)  # the same event again, as a redelivery: no second message
         settle(stack, lambda: True)
 
-        assert hooks.at("/mail") == [] and hooks.at("/other") == []
+        assert hooks.at("/mail") == []
+        # the other tenant's endpoint gets its own tenant's events only (its admin's user.created, say)
+        assert {json.loads(r.body)["tenant_id"] for r in hooks.at("/other")} <= {other_tenant}
         first = next(r for r in hooks.at("/contacts") if json.loads(r.body)["id"] == event["id"])
         assert len([r for r in hooks.at("/contacts") if json.loads(r.body)["id"] == event["id"]]) == 1
         assert verified(contacts["secret"], first) == event  # the body is the envelope
@@ -180,6 +183,7 @@ def test_an_endpoints_rate_limit_spreads_its_requests_and_fails_none(
         put_together(stack, events)
         assert settle(stack, lambda: len(hooks.at("/limited")) == 8, attempts=100)
         arrivals = sorted(r.at for r in hooks.at("/limited"))
+        assert all(sum(1 for b in arrivals if a <= b < a + 0.5) <= 2 for a in arrivals), arrivals  # 2 per window
         # 8 requests at 2 a second take 4 one-second windows (3 boundaries); their arrivals may bunch by
         # the time each took to go out, so the bound is looser: without the limit they come within ~0.5 s
         assert arrivals[-1] - arrivals[0] >= 1.5, arrivals
