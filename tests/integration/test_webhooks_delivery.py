@@ -128,3 +128,35 @@ def test_a_resend_starts_a_new_round_and_a_stale_queue_message_sends_nothing(del
     record = stored(tenant, message_id)
     assert (record.data["status"], record.data["attempts"]) == ("delivered", 2)
     assert accepted.sent[0]["webhook-id"] == message_id  # the same id on every attempt, resends too
+
+
+def test_a_deleted_or_disabled_endpoint_or_a_refused_address_fails_the_message(deliverer: Any, stack: Stack) -> None:
+    from services.webhooks.delivery import deliver_batch
+    from services.webhooks.domain.messages import AttemptError
+    from services.webhooks.service import service_caller
+    from services.webhooks.transport import Answer
+    from shared.store import UnitOfWork
+
+    tenant = "t" + new_id().lower()
+    caller = service_caller(tenant, open_tenant=False)
+    deleted_endpoint, to_deleted = seeded(tenant)
+    disabled_endpoint, to_disabled = seeded(tenant)
+    _, to_refused = seeded(tenant)
+    uow = UnitOfWork()
+    caller.store.remove(uow, caller.store.get(tenant, "endpoint", deleted_endpoint))  # type: ignore[arg-type]
+    record = caller.store.get(tenant, "endpoint", disabled_endpoint)
+    assert record is not None
+    caller.store.replace(uow, record, {**record.data, "enabled": False})
+    uow.commit()
+    never = answering(200)
+    assert deliver_batch([body(tenant, to_deleted, 1), body(tenant, to_disabled, 1)], send=never) == [None, None]
+    assert never.sent == []  # no request for either
+    assert stored(tenant, to_deleted).data["reason"] == "endpoint_deleted"
+    assert stored(tenant, to_disabled).data["reason"] == "endpoint_disabled"
+
+    def refused(url: str, body: str, headers: dict[str, str]) -> Answer:
+        return Answer(error=AttemptError.refused_address)
+
+    assert deliver_batch([body(tenant, to_refused, 1)], send=refused) == [None]
+    data = stored(tenant, to_refused).data
+    assert (data["status"], data["reason"], data["attempts"]) == ("failed", "refused_address", 1)  # no retry
