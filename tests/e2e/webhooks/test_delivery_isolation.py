@@ -20,7 +20,7 @@ from tests.e2e.webhooks.delivery_helpers import contact_created, endpoint
 from tests.e2e.webhooks.receiver import Answer, receiver
 
 EVENTS = 30
-BOUND_SECONDS = 5.0  # far under the hanging endpoint's 15 s
+BOUND_SECONDS = 7.5  # half the hanging endpoint's 15 s: room for a loaded machine (measured p99 0.5-2.6 s)
 
 
 def test_a_hanging_endpoint_does_not_delay_another(admin: Api, stack: LocalRuntime, tenant: str) -> None:
