@@ -21,8 +21,9 @@ from shared.events import Envelope, EventSpec, catalogue
 
 EVENTS_MD = Path("docs") / "events.md"
 WEBHOOK_EVENT_TYPES = Path("services") / "webhooks" / "event_types.json"
-# Internal command events, not offered to webhooks: a request to do something, not a fact.
-INTERNAL_EVENTS = re.compile(r"^(audience\.|.*\.send_requested$)")
+# Not offered to webhooks: internal command events (a request to do something, not a fact) and the
+# webhooks service's own (`webhook.*`: its rule leaves them out, so no delivery makes another).
+INTERNAL_EVENTS = re.compile(r"^(audience\.|webhook\.|.*\.send_requested$)")
 OPENAPI_DIR = Path("docs") / "openapi"
 # The one document of all of Kontakt's APIs (served at /openapi.json, its index at /docs): one SDK.
 MERGED_OPENAPI = OPENAPI_DIR / "kontakt.json"

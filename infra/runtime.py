@@ -34,6 +34,21 @@ DEV_PROVISIONER = "KontaktDevProvisioner"
 LOCAL_USER_POOL = f"{REGION}_local"  # what Ref UserPool resolves to locally
 # Matches every event: every event has a string `source`.
 TAP_PATTERN = {"source": [{"prefix": ""}]}
+# At most this many invocations of one function at once locally, whatever its ScalingConfig says
+# (two cores): enough for a slow invocation not to hold up the queue's others (the webhooks deliverer).
+LOCAL_MAX_CONCURRENCY = 4
+
+
+def mapping_pumps(mapping: EventSourceMapping) -> int:
+    """How many pumps feed an SQS mapping locally: its MaximumConcurrency, at most LOCAL_MAX_CONCURRENCY."""
+    return min(mapping.max_concurrency, LOCAL_MAX_CONCURRENCY) if mapping.max_concurrency else 1
+
+
+def local_concurrency(stack: Stack, function: str) -> int:
+    """The function's workers: one per pump of its mappings that have a MaximumConcurrency (so their
+    pumps never wait for a worker), else one, as before."""
+    scaled = [mapping_pumps(m) for m in stack.mappings.values() if m.function == function and m.max_concurrency]
+    return sum(scaled) if scaled else 1
 
 
 class LocalRuntime:
@@ -249,7 +264,7 @@ class LocalRuntime:
                         log_file=self._log_file(logical_id),
                     )
                 ),
-                self.concurrency,
+                max(self.concurrency, local_concurrency(stack, logical_id)),
             )
             for logical_id, function in stack.functions.items()
         }
@@ -294,7 +309,8 @@ class LocalRuntime:
                 self._watched_queue_urls.append(queue.url)
                 if self.batching_window is not None:
                     mapping = replace(mapping, batching_window=min(mapping.batching_window, self.batching_window))
-                pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
+                for _ in range(mapping_pumps(mapping)):  # side by side, as Lambda's pollers
+                    pumps.append(SqsPump(self.client("sqs"), mapping, queue, function.name, self.functions.invoke))
             elif mapping.kind == "dynamodb":
                 if self.batching_window is not None:
                     mapping = replace(mapping, batching_window=min(mapping.batching_window, self.batching_window))

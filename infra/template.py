@@ -176,6 +176,9 @@ class EventSourceMapping:
     on_failure_arn: str | None
     starting_position: str | None
     enabled: bool
+    # SQS: ScalingConfig.MaximumConcurrency, the most invocations Lambda runs at once for the queue
+    # (None: as many as it scales to); the local runtime runs that many pumps (infra/runtime.py).
+    max_concurrency: int | None = None
 
     @property
     def kind(self) -> str:
@@ -960,7 +963,13 @@ def _add_mapping(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) 
         on_failure_arn=on_failure,
         starting_position=p.get("StartingPosition"),
         enabled=bool(p.get("Enabled", True)),
+        max_concurrency=_max_concurrency(p),
     )
+
+
+def _max_concurrency(p: dict[str, Any]) -> int | None:
+    value = (p.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    return int(value) if value is not None else None
 
 
 def _function_logical_id(r: Resolver, function_name: str) -> str:

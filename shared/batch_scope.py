@@ -14,16 +14,29 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _values: dict[Hashable, Any] | None = None
+_at_end: list[Callable[[], None]] | None = None
 
 
 @contextmanager
 def batch() -> Iterator[None]:
-    global _values
+    global _values, _at_end
     saved, _values = _values, {}
+    saved_end, _at_end = _at_end, []
     try:
         yield
+        for action in _at_end:  # the batch's work is done (not run when it raised)
+            action()
     finally:
-        _values = saved
+        _values, _at_end = saved, saved_end
+
+
+def at_end(action: Callable[[], None]) -> None:
+    """Run `action` once the batch's events are handled (at once outside a batch): e.g. one
+    SendMessageBatch for what every event of the batch committed, rather than one per event."""
+    if _at_end is None:
+        action()
+    else:
+        _at_end.append(action)
 
 
 def kept(key: Hashable, make: Callable[[], T]) -> T:

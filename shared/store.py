@@ -395,6 +395,8 @@ class UnitOfWork:
     counters: dict[tuple[str, str], _Counter] = field(default_factory=dict)
     additions: dict[tuple[str, str], tuple[Model, dict[str, int]]] = field(default_factory=dict)
     refused: list[_Op] = field(default_factory=list)  # after a cancelled commit: the ops whose condition failed
+    # What to do once the transaction committed (e.g. put its messages on a queue): never run when it fails.
+    afterwards: list[Callable[[], None]] = field(default_factory=list)
 
     def save(self, item: Model, condition: Any = None, on_conflict: Callable[[], Exception] = ConcurrentUpdate) -> None:
         stamp(item)
@@ -474,11 +476,17 @@ class UnitOfWork:
             summed[name] = summed.get(name, 0) + delta
         self.additions[key] = (item, summed)
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this unit of work has committed (not when its transaction fails): what
+        must follow the writes and cannot be in the transaction, such as queueing what it wrote."""
+        self.afterwards.append(action)
+
     def absorb(self, other: "UnitOfWork") -> None:
         """Take another unit's writes into this one (a consumer's batch of events, one transaction)."""
         if other.counters:
             raise ValueError("a unit of work that takes numbers commits alone")
         self.ops.extend(other.ops)
+        self.afterwards.extend(other.afterwards)
         for item, deltas in other.additions.values():
             self.add_to(item, **deltas)
 
@@ -489,6 +497,7 @@ class UnitOfWork:
         ops = _without_repeated_checks(self.ops) + [self._counter_op(key, c) for key, c in self.counters.items()]
         ops += [self._addition_op(item, deltas) for item, deltas in self.additions.values() if any(deltas.values())]
         if not ops:
+            self._afterwards()
             return
         preconditions.before_commit([op.record for op in self.ops if op.record is not None])
         joined, extra = _joined.get(), UnitOfWork()
@@ -507,6 +516,12 @@ class UnitOfWork:
             raise _cause(exc, ordered) from exc
         if joined is not None and extra.ops:
             joined.committed()
+        self._afterwards()
+
+    def _afterwards(self) -> None:
+        actions, self.afterwards = self.afterwards, []
+        for action in actions:
+            action()
 
     @staticmethod
     def _addition_op(item: Model, deltas: dict[str, int]) -> _Op:

@@ -50,6 +50,7 @@ FIRST_CALL_LOADS = {
 FIRST_EVENTS = {
     "services.activities.handlers.consumer": "email.sent",  # a campaign's mails: marketing activities
     "services.email.handlers.consumer": "audience.page",  # a campaign's recipients being staged
+    "services.webhooks.handlers.consumer": "contact.updated",  # the fan-out takes every offered type alike
 }
 # An API mounts the route modules of a request's path at its first request (shared.api.RouteModules):
 # the first request counted is one for the service's main records.

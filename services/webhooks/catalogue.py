@@ -24,3 +24,8 @@ def filters() -> tuple[str, ...]:
     """What an endpoint's `event_types` may name: each offered type and `<prefix>.*` of each prefix."""
     names = sorted(_names())
     return tuple(names + sorted({name.split(".", 1)[0] + ".*" for name in names}))
+
+
+def offered() -> list[str]:
+    """Every event type a webhook may receive: what the consumer fans out (messages.py)."""
+    return sorted(_names())

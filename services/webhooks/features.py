@@ -8,4 +8,9 @@ first time they are read, so a consumer's batch loads the modules of its events'
 
 from shared.features import Features
 
-FEATURES = Features("services.webhooks", defaults=["setup"])
+FEATURES = Features(
+    "services.webhooks",
+    events=["messages"],  # the fan-out: every offered event type (catalogue.py)
+    jobs=["sweep"],
+    defaults=["setup"],
+)

@@ -4,4 +4,7 @@ from shared.settings import TableSettings
 
 
 class WebhooksSettings(TableSettings):
-    pass
+    # The queue of messages to deliver (`{tenant_id, message_id, attempt}`): the consumer's fan-out,
+    # the deliverer's short retries and the sweep put them there.
+    delivery_queue_url: str = ""
+    slow_queue_url: str = ""  # the slow lane: messages to an endpoint whose last attempt timed out

@@ -1,17 +1,29 @@
 """The webhooks table: records `T#<tenant>#<KIND>#<id>` / `<KIND>` with their fields in a `data` map.
 
 Indexes, each for one access pattern (a new one needs its template.yaml index too):
-- `by_type`    gsi1: every record of a kind in a tenant, in id order;
+- `by_type`    gsi1: every record of a kind in a tenant, in id order (endpoints); a delivery `message`
+               is listed instead by its endpoint, `T#<t>#ENDPOINT#<endpoint id>#MESSAGE` /
+               `<created_at>#<id>`, and an `attempt` by its message, `T#<t>#MESSAGE#<message id>#ATTEMPT`
+               / the attempt's number, two digits (messages.py);
 - `by_contact` gsi2: `T#<t>#CONTACT#<id>#<KIND>` / id: a contact's records (erasure finds them here);
 - `by_update`  the kernel's (shared/store.py): the records of `synced_kinds` and their tombstones by
-               the time of their last write, for the lists' `updated_since`.
+               the time of their last write, for the lists' `updated_since`;
+- `by_due`     the kernel's (shared/due.py), across tenants: `DUE#<shard>` / `<due>#<tenant>#<id>`:
+               a message waiting for its next attempt or for its claim's deadline; the jobs' sweep
+               (sweep.py) acts on what fell due.
+
+Messages and attempts expire (`expires_at`, the table's TTL) after the tenant's retention.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 
-from shared.store import ByUpdate, DataItem, DataStore, gsi, tenant_key
+from shared.due import ByDue, due_shard, due_sort_key
+from shared.store import ByUpdate, DataItem, DataStore, TableItem, gsi, tenant_key
 
 
 class Record(DataItem):
@@ -19,10 +31,14 @@ class Record(DataItem):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    duepk = UnicodeAttribute(null=True)
+    duesk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_contact = gsi("by_contact", 2)
     by_update = ByUpdate()
+    by_due = ByDue()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
     synced_kinds = frozenset[str]()
@@ -31,6 +47,32 @@ class Record(DataItem):
         """List the record under its contact (or nowhere: the index is sparse)."""
         self.gsi2pk = tenant_key(tenant_id, "CONTACT", contact_id, self.kind.upper()) if contact_id else None
         self.gsi2sk = self.record_id if contact_id else None
+
+    def set_due(self, tenant_id: str, due_iso: str | None) -> None:
+        """List the record in the sweep's `by_due` at `due_iso` (None takes it out)."""
+        self.duepk = due_shard(self.pk) if due_iso else None
+        self.duesk = due_sort_key(due_iso, tenant_id, self.record_id) if due_iso else None
+
+    def due_actions(self, tenant_id: str, due_iso: str | None) -> list[Any]:
+        """The update actions of `set_due` (for a write that updates rather than saves)."""
+        self.set_due(tenant_id, due_iso)
+        if due_iso is None:
+            return [Record.duepk.remove(), Record.duesk.remove()]
+        return [Record.duepk.set(self.duepk), Record.duesk.set(self.duesk)]
+
+
+class HealthItem(TableItem):
+    """An endpoint's delivery health, apart from its record so that deliveries never change the
+    endpoint's version (an admin's If-Match): `T#<t>#ENDPOINT_HEALTH#<endpoint id>` / `HEALTH`."""
+
+    last_success_at = UnicodeAttribute(null=True)
+    failing_since = UnicodeAttribute(null=True)  # the first failure after the last success
+    failures = NumberAttribute(null=True)  # attempts failed since the last success
+    slow_until = UnicodeAttribute(null=True)  # its last attempt timed out: its messages take the slow lane until then
+
+    @classmethod
+    def of(cls, tenant_id: str, endpoint_id: str) -> HealthItem:
+        return cls(pk=tenant_key(tenant_id, "ENDPOINT_HEALTH", endpoint_id), sk="HEALTH", kind="endpoint_health")
 
 
 class WebhooksStore(DataStore[Record]):

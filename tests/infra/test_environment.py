@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.docs import load_catalogue
 from infra.template import Stack, load_stack, translate
 from tests.sources import parse
 
@@ -185,7 +186,11 @@ def _routed_types(stack: Stack, function: str) -> set[str]:
     types: set[str] = set()
     for rule in stack.rules.values():
         if any(t.arn in queues for t in rule.targets) and rule.event_pattern:
-            types.update(rule.event_pattern.get("detail-type", []))
+            for entry in rule.event_pattern.get("detail-type", []):
+                if isinstance(entry, dict) and isinstance(entry.get("anything-but"), list):  # the webhooks fan-out
+                    types.update(s.event_type for s in load_catalogue() if s.event_type not in entry["anything-but"])
+                else:
+                    types.add(entry)
     return types
 
 
@@ -202,6 +207,7 @@ def roots(code: Code, stack: Stack, function: str) -> set[str]:
             if (
                 (kind == "api" and decorator.startswith(("router.", "app.")))
                 or (kind == "consumer" and decorator == "subscribe" and argument in types)
+                or (kind == "consumer" and decorator == "subscribe_offered")  # webhooks: every offered type
                 or (kind == "jobs" and decorator == "job")
             ):
                 found.add(qualified)

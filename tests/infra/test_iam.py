@@ -367,9 +367,23 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_publish("{bus:EventBus}"), _send("{queue:WebhooksPublisherDLQ}")],
         [_put("{table:WebhooksTable}"), _publish("default")],
     ),
-    "WebhooksConsumerFunction": (
-        [_put("{table:WebhooksTable}")],
-        [_put("{table:SmsTable}"), _publish("{bus:EventBus}"), SECRET],
+    "WebhooksConsumerFunction": (  # the fan-out: its table, then each message on the delivery queue or slow lane
+        [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}"), _send("{queue:WebhooksSlowQueue}")],
+        [_put("{table:SmsTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
+    ),
+    "WebhooksDeliveryFunction": (  # attempts: its table (events through the outbox), retries and the slow lane
+        [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}"), _send("{queue:WebhooksSlowQueue}")],
+        [
+            _put("{table:SmsTable}"),
+            _publish("{bus:EventBus}"),
+            SECRET,
+            _send("{queue:WebhooksJobsQueue}"),
+            _send("{queue:SmsSendQueue}"),
+        ],
+    ),
+    "WebhooksJobsFunction": (  # the sweep: its table, due attempts on the delivery queue
+        [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}")],
+        [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],

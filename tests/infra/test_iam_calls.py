@@ -169,6 +169,7 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.idempotency.Claim.finish", "save"): PUT,
     ("shared.idempotency.Claim.release", "delete"): (("dynamodb", "DeleteItem", None),),
     ("shared.send_rate.SendRate.take", "update"): UPDATE,
+    ("services.webhooks.delivery._mark_slow", "update"): UPDATE,  # an endpoint's health item (HealthItem.of)
     # the rotation's client is its caller's (services/email/handlers/link_key_rotation.py)
     ("shared.secrets.rotate_signing_key", "describe_secret"): (("secretsmanager", "DescribeSecret", None),),
     ("shared.secrets.rotate_signing_key", "get_secret_value"): (("secretsmanager", "GetSecretValue", None),),

@@ -173,7 +173,7 @@ def test_every_queue_hides_a_message_six_times_its_function_timeout(template: Tr
         checked.append(queue.logical_id)
         ratio = queue.visibility_timeout / function.timeout
         print(f"\n  {queue.logical_id:24} {queue.visibility_timeout:5}s / {function.timeout:3}s = {ratio:.1f}x", end="")
-    assert len(checked) == 14  # WebhooksEventsQueue (issue 20)
+    assert len(checked) == 17  # WebhooksEventsQueue, -DeliveryQueue, -SlowQueue, -JobsQueue (issue 20)
 
 
 def test_the_senders_fit_the_ses_rate_within_their_timeout(template: TranslatedTemplate) -> None:

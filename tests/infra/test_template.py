@@ -55,3 +55,15 @@ def test_conditions_late_values_and_schedules() -> None:
     assert schedules["cron(0 6 * * ? *)"].kind == "rule"
     assert schedules["rate(1 hour)"].kind == "scheduler"
     assert schedules["rate(1 hour)"].input == '{"from": "scheduler"}'
+
+
+def test_an_sqs_mappings_maximum_concurrency_runs_that_many_pumps_locally() -> None:
+    from infra.runtime import LOCAL_MAX_CONCURRENCY, local_concurrency, mapping_pumps
+
+    stack = build_stack(translate(ROOT))
+    deliveries = stack.mappings["WebhooksDeliveryFunctionDeliveries"]
+    assert deliveries.max_concurrency == 10 and mapping_pumps(deliveries) == LOCAL_MAX_CONCURRENCY
+    assert mapping_pumps(stack.mappings["EmailSenderFunctionSends"]) == 2
+    # one worker per pump of the deliverer's two queues, so a slow lane's waits never hold the main lane's
+    assert local_concurrency(stack, "WebhooksDeliveryFunction") == 2 * LOCAL_MAX_CONCURRENCY
+    assert local_concurrency(stack, "SmsSenderFunction") == 1  # no ScalingConfig: one, as before

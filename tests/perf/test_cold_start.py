@@ -23,7 +23,14 @@ GOAL_MS = 300.0
 GOAL_RATIO = 1.25
 LOOSE_RATIO = 5.0
 # Named here so that a handler dropped from the template fails the benchmark.
-EXPECTED = ("DirectoryApiFunction", "ActivitiesApiFunction", "EmailApiFunction", "EmailSenderFunction")
+EXPECTED = (
+    "DirectoryApiFunction",
+    "ActivitiesApiFunction",
+    "EmailApiFunction",
+    "EmailSenderFunction",
+    "WebhooksConsumerFunction",
+    "WebhooksDeliveryFunction",
+)
 
 
 def best(runs: list[Probe]) -> tuple[float, float]:

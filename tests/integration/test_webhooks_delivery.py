@@ -1,0 +1,162 @@
+"""The webhooks deliverer in-process against the emulator, its requests answered by a stand-in
+(`deliver_batch(..., send=...)`: no connection at all): Retry-After within the schedule's bounds,
+a long wait held in the due index rather than on the queue, and a resend (`messages.requeue`, the
+replay API's entry point) starting a new round of the schedule."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from infra.emulator import Emulator
+from infra.template import Stack
+from shared.ids import new_id
+
+SECRET = "whsec_" + "a" * 44
+
+
+@pytest.fixture
+def deliverer(lambda_env: Any, aws: Emulator) -> Any:
+    context = lambda_env("WebhooksDeliveryFunction")
+    from services.webhooks import messages
+
+    messages._sqs.cache_clear()
+    return context
+
+
+def seeded(tenant: str) -> tuple[str, str]:
+    """An endpoint and one pending message to it (as the fan-out leaves it); their ids."""
+    from services.webhooks import messages
+    from services.webhooks.service import service_caller
+    from shared import clock
+    from shared.store import UnitOfWork
+
+    caller = service_caller(tenant, open_tenant=False)
+    endpoint_id = new_id()
+    endpoint = {"url": "https://hooks.example.com/in", "event_types": [], "enabled": True, "secret": SECRET}
+    uow = UnitOfWork()
+    caller.store.add(uow, caller.store.new(tenant, "endpoint", endpoint_id, endpoint))
+    record = messages.new_message(tenant, endpoint_id, new_id(), "contact.created", '{"a":1}', clock.now())
+    caller.store.add(uow, record)
+    uow.commit()
+    return endpoint_id, record.record_id
+
+
+def stored(tenant: str, message_id: str) -> Any:
+    from services.webhooks.store import Record
+    from shared.store import record_key
+
+    return Record.get(record_key(tenant, "message", message_id), "MESSAGE", consistent_read=True)
+
+
+def answering(status: int, headers: dict[str, str] | None = None) -> Any:
+    from services.webhooks.transport import Answer
+
+    sent: list[dict[str, str]] = []
+
+    def send(url: str, body: str, request_headers: dict[str, str]) -> Answer:
+        sent.append(request_headers)
+        return Answer(status_code=status, headers=headers or {}, body="")
+
+    send.sent = sent  # type: ignore[attr-defined]
+    return send
+
+
+def body(tenant: str, message_id: str, attempt: int) -> str:
+    return json.dumps({"tenant_id": tenant, "message_id": message_id, "attempt": attempt})
+
+
+def queued(stack: Stack) -> list[dict[str, Any]]:
+    """The delivery queue's messages (read and left to expire)."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    found = sqs.receive_message(QueueUrl=stack.queues["WebhooksDeliveryQueue"].url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in found.get("Messages", [])]
+
+
+def waited(record: Any) -> float:
+    data = record.data
+    return (
+        datetime.fromisoformat(data["next_attempt_at"]) - datetime.fromisoformat(data["last_attempt_at"])
+    ).total_seconds()
+
+
+def test_retry_after_is_honoured_within_the_schedule(deliverer: Any, stack: Stack) -> None:
+    from services.webhooks.delivery import deliver_batch
+    from services.webhooks.domain.messages import jittered
+
+    tenant = "t" + new_id().lower()
+    _, later = seeded(tenant)
+    assert deliver_batch([body(tenant, later, 1)], send=answering(429, {"retry-after": "3600"})) == [None]
+    record = stored(tenant, later)
+    assert record.data["status"] == "pending" and 3599 <= waited(record) <= 3602  # an hour, as asked
+    assert record.duesk.startswith(record.data["next_attempt_at"])  # past SQS's 15 min: held in the due index
+
+    _, sooner = seeded(tenant)
+    assert deliver_batch([body(tenant, sooner, 1)], send=answering(503, {"retry-after": "1"})) == [None]
+    record = stored(tenant, sooner)
+    assert abs(waited(record) - jittered(sooner, 2)) < 1.5  # never sooner than the schedule's 5 s (±20 %)
+
+
+def test_a_resend_starts_a_new_round_and_a_stale_queue_message_sends_nothing(deliverer: Any, stack: Stack) -> None:
+    from services.webhooks import messages
+    from services.webhooks.delivery import deliver_batch
+    from services.webhooks.service import service_caller
+
+    tenant = "t" + new_id().lower()
+    _, message_id = seeded(tenant)
+    rejected = answering(400)
+    assert deliver_batch([body(tenant, message_id, 1)], send=rejected) == [None]
+    assert (stored(tenant, message_id).data["status"], stored(tenant, message_id).data["reason"]) == (
+        "failed",
+        "rejected",
+    )
+
+    assert deliver_batch([body(tenant, message_id, 1)], send=rejected) == [None]  # attempt 1 again: nothing
+    assert len(rejected.sent) == 1
+
+    messages.requeue(service_caller(tenant, open_tenant=False), message_id)
+    record = stored(tenant, message_id)
+    assert (record.data["status"], record.data["round_start"], record.data["attempts"]) == ("pending", 1, 1)
+    assert {"tenant_id": tenant, "message_id": message_id, "attempt": 2, "slow": False} in queued(stack)
+    accepted = answering(200)
+    assert deliver_batch([body(tenant, message_id, 2)], send=accepted) == [None]
+    record = stored(tenant, message_id)
+    assert (record.data["status"], record.data["attempts"]) == ("delivered", 2)
+    assert accepted.sent[0]["webhook-id"] == message_id  # the same id on every attempt, resends too
+
+
+def test_a_deleted_or_disabled_endpoint_or_a_refused_address_fails_the_message(deliverer: Any, stack: Stack) -> None:
+    from services.webhooks.delivery import deliver_batch
+    from services.webhooks.domain.messages import AttemptError
+    from services.webhooks.service import service_caller
+    from services.webhooks.transport import Answer
+    from shared.store import UnitOfWork
+
+    tenant = "t" + new_id().lower()
+    caller = service_caller(tenant, open_tenant=False)
+    deleted_endpoint, to_deleted = seeded(tenant)
+    disabled_endpoint, to_disabled = seeded(tenant)
+    _, to_refused = seeded(tenant)
+    uow = UnitOfWork()
+    caller.store.remove(uow, caller.store.get(tenant, "endpoint", deleted_endpoint))  # type: ignore[arg-type]
+    record = caller.store.get(tenant, "endpoint", disabled_endpoint)
+    assert record is not None
+    caller.store.replace(uow, record, {**record.data, "enabled": False})
+    uow.commit()
+    never = answering(200)
+    assert deliver_batch([body(tenant, to_deleted, 1), body(tenant, to_disabled, 1)], send=never) == [None, None]
+    assert never.sent == []  # no request for either
+    assert stored(tenant, to_deleted).data["reason"] == "endpoint_deleted"
+    assert stored(tenant, to_disabled).data["reason"] == "endpoint_disabled"
+
+    def refused(url: str, body: str, headers: dict[str, str]) -> Answer:
+        return Answer(error=AttemptError.refused_address)
+
+    assert deliver_batch([body(tenant, to_refused, 1)], send=refused) == [None]
+    data = stored(tenant, to_refused).data
+    assert (data["status"], data["reason"], data["attempts"]) == ("failed", "refused_address", 1)  # no retry
