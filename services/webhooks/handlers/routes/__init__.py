@@ -10,5 +10,9 @@ from shared.api import RouteModules
 
 ROUTERS = RouteModules(
     "services.webhooks.handlers.routes",
-    {"endpoints": ("/webhooks/endpoints",), "event_types": ("/webhooks/event-types",)},
+    {
+        "endpoints": ("/webhooks/endpoints",),
+        "messages": ("/webhooks/endpoints",),
+        "event_types": ("/webhooks/event-types",),
+    },
 )

@@ -23,6 +23,12 @@ DOCS = ServiceDocs(
             ("/webhooks/endpoints",),
         ),
         Tag(
+            "webhook messages",
+            "What was sent to an endpoint: each event as one message (its `webhook-id`), every attempt with "
+            "the endpoint's answer, and replay of delivered or failed messages.",
+            ("/webhooks/endpoints/{endpoint_id}/messages", "/webhooks/endpoints/{endpoint_id}/recover"),
+        ),
+        Tag(
             "webhook event types",
             "The event types an endpoint may subscribe to, each with its JSON Schema and an example, "
             "generated from the event catalogue.",
@@ -61,6 +67,32 @@ DOCS = ServiceDocs(
             "Rotate an endpoint's signing secret",
             "Makes a new secret. The previous one stays valid for 24 hours (`previous_secret_expires_at`): "
             f"until then every request carries a signature by each. {SECRET}\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.messages.list": Doc(
+            "List an endpoint's messages",
+            "The endpoint's messages, newest first; `status` filters (a page may then be shorter than `limit`, "
+            f"with a cursor), `from`/`to` bound the creation time. Kept for the tenant's retention. {PAGE}\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.messages.get": Doc(
+            "Get a message", f"One message of the endpoint, with the request body it sends.\n\n{ADMIN}"
+        ),
+        "webhooks.endpoints.messages.attempts.list": Doc(
+            "List a message's attempts",
+            "Every attempt, the latest first: when, the URL, the status code, the latency, the response headers "
+            f"and the first 4 KiB of the response body, or the error when no answer came. {PAGE}\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.messages.resend": Doc(
+            "Resend a message",
+            "A delivered or failed message goes out again now, with the same `webhook-id`, and retries on the "
+            "schedule if that attempt fails. 409 while it is still being delivered or when the endpoint is "
+            f"disabled.\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.recover": Doc(
+            "Recover failed messages",
+            "Every failed message of the endpoint created at or after `since` (and before `until`, default now) "
+            f"goes out again, at most 1,000 a request (`more`: call again). 409 when the endpoint is disabled."
+            f"\n\n{ADMIN}",
+            request={"since": "2026-12-04T00:00:00Z"},
         ),
         "webhooks.eventTypes.get": Doc(
             "List the webhook event types",
