@@ -15,7 +15,7 @@ import json
 from datetime import datetime
 
 from services.webhooks import messages
-from services.webhooks.domain.log import MessageStatus, RecoverRequest, Recovered, WebhookAttempt, WebhookMessage
+from services.webhooks.domain.log import MessageStatus, Recovered, RecoverRequest, WebhookAttempt, WebhookMessage
 from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.service import Caller
 from services.webhooks.store import Record

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AwareDatetime
 
 from services.webhooks import log
-from services.webhooks.domain.log import MessageStatus, RecoverRequest, Recovered, WebhookAttempt, WebhookMessage
+from services.webhooks.domain.log import MessageStatus, Recovered, RecoverRequest, WebhookAttempt, WebhookMessage
 from services.webhooks.handlers.common import caller
 from shared import clock
 from shared.pagination import DEFAULT_LIMIT, Page
