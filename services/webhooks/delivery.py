@@ -51,10 +51,10 @@ from services.webhooks import messages, transport
 from services.webhooks.domain.messages import (
     ATTEMPT,
     MESSAGE,
-    AttemptError,
-    AttemptOutcome,
-    FailReason,
-    MessageStatus,
+    WebhookAttemptError,
+    WebhookAttemptOutcome,
+    WebhookFailReason,
+    WebhookMessageStatus,
     attempt_id,
     outcome_of,
     retry_after_seconds,
@@ -79,7 +79,7 @@ SLOW_AFTER_SECONDS = 0.5  # a request unanswered this long marks its endpoint sl
 SLOW_LANE = timedelta(minutes=10)  # an endpoint that timed out takes the slow lane this long, unless it answers
 USER_AGENT = "Kontakt-Webhooks/1.0"
 ACTOR = Actor(type="service", id="webhooks")
-PENDING, SENDING = MessageStatus.pending.value, MessageStatus.sending.value
+PENDING, SENDING = WebhookMessageStatus.pending.value, WebhookMessageStatus.sending.value
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def deliver_batch(bodies: list[Any], send: Callable[..., transport.Answer] = tra
         endpoint = records.get((record_key(job.tenant_id, ENDPOINT, str(record.data["endpoint_id"])), ENDPOINT.upper()))
         try:
             if endpoint is None or not endpoint.data.get("enabled", True):
-                reason = FailReason.endpoint_deleted if endpoint is None else FailReason.endpoint_disabled
+                reason = WebhookFailReason.endpoint_deleted if endpoint is None else WebhookFailReason.endpoint_disabled
                 _fail_unsent(job, record, reason)
                 continue
             claims.append((index, Claimed(job, record, endpoint, healths.get((job.tenant_id, endpoint.record_id)))))
@@ -331,14 +331,14 @@ def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> Non
     after: Callable[[], None] | None = None
     events: list[BaseModel] = []
     due: str | None = None
-    if outcome is AttemptOutcome.delivered:
-        changes.update(status=MessageStatus.delivered.value, delivered_at=clock.iso(now), next_attempt_at=None)
-    elif outcome is AttemptOutcome.retry:
+    if outcome is WebhookAttemptOutcome.delivered:
+        changes.update(status=WebhookMessageStatus.delivered.value, delivered_at=clock.iso(now), next_attempt_at=None)
+    elif outcome is WebhookAttemptOutcome.retry:
         in_round = number - int(record.data.get("round_start", 0))
         wait = retry_after_seconds(answer.headers.get("retry-after"), now) if answer.status_code else None
         delay = retry_delay(record.record_id, in_round + 1, wait)
         if delay is None:
-            outcome, reason = AttemptOutcome.failed, FailReason.exhausted
+            outcome, reason = WebhookAttemptOutcome.failed, WebhookFailReason.exhausted
             events.append(_exhausted(record, number, answer.status_code, now))
         else:
             at = now + timedelta(seconds=delay)
@@ -347,8 +347,10 @@ def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> Non
             due = clock.iso(at + messages.QUEUE_CHECK) if queued else clock.iso(at)
             tenant, message_id = job.tenant_id, record.record_id
             after = lambda: messages.schedule(tenant, message_id, number + 1, delay)  # noqa: E731
-    if outcome is AttemptOutcome.failed:
-        changes.update(status=MessageStatus.failed.value, reason=reason.value if reason else None, next_attempt_at=None)
+    if outcome is WebhookAttemptOutcome.failed:
+        changes.update(
+            status=WebhookMessageStatus.failed.value, reason=reason.value if reason else None, next_attempt_at=None
+        )
     uow = UnitOfWork()
     attempt = _attempt_record(job, record, endpoint, started, answer, outcome)
     uow.save(attempt, condition=Record.pk.does_not_exist(), on_conflict=Stale)
@@ -395,7 +397,12 @@ def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> Non
 
 
 def _attempt_record(
-    job: Job, record: Record, endpoint: Record, started: datetime, answer: transport.Answer, outcome: AttemptOutcome
+    job: Job,
+    record: Record,
+    endpoint: Record,
+    started: datetime,
+    answer: transport.Answer,
+    outcome: WebhookAttemptOutcome,
 ) -> Record:
     number = job.attempt
     data = {
@@ -421,36 +428,36 @@ def _health(
     uow: UnitOfWork,
     claimed: Claimed,
     answer: transport.Answer,
-    outcome: AttemptOutcome,
-    reason: FailReason | None,
+    outcome: WebhookAttemptOutcome,
+    reason: WebhookFailReason | None,
     now: datetime,
 ) -> str | None:
     """Update the endpoint's health in `uow`; the reason to disable it, if it comes to that."""
     item = HealthItem.of(claimed.job.tenant_id, claimed.endpoint.record_id)
     stamp = clock.iso(now)
     actions: list[Any]
-    if outcome is AttemptOutcome.delivered:
+    if outcome is WebhookAttemptOutcome.delivered:
         actions = [
             HealthItem.last_success_at.set(stamp), HealthItem.failures.set(0), HealthItem.failing_since.remove(),
             HealthItem.slow_until.remove(), HealthItem.kind.set("endpoint_health"),
         ]  # fmt: skip
         uow.update(item, actions)
         return None
-    if answer.error is AttemptError.interrupted:
+    if answer.error is WebhookAttemptError.interrupted:
         return None
     actions = [
         HealthItem.failures.add(1),
         HealthItem.failing_since.set(HealthItem.failing_since | stamp),
         HealthItem.kind.set("endpoint_health"),
     ]
-    if answer.error is AttemptError.timeout:
+    if answer.error is WebhookAttemptError.timeout:
         actions.append(HealthItem.slow_until.set(clock.iso(now + SLOW_LANE)))
     elif answer.status_code is not None:
         actions.append(HealthItem.slow_until.remove())
     uow.update(item, actions)
     if not claimed.endpoint.data.get("enabled", True):
         return None
-    if reason is FailReason.gone:
+    if reason is WebhookFailReason.gone:
         return "gone"
     health = claimed.health
     failures = int(health.failures or 0) + 1 if health else 1
@@ -477,9 +484,9 @@ def _field_actions(changes: dict[str, Any]) -> list[Any]:
     return [Record.fields[k].remove() if v is None else Record.fields[k].set(v) for k, v in changes.items()]
 
 
-def _fail_unsent(job: Job, record: Record, reason: FailReason) -> None:
+def _fail_unsent(job: Job, record: Record, reason: WebhookFailReason) -> None:
     """Fail a message whose endpoint is gone or disabled, without a request."""
-    changes = {"status": MessageStatus.failed.value, "reason": reason.value, "next_attempt_at": None}
+    changes = {"status": WebhookMessageStatus.failed.value, "reason": reason.value, "next_attempt_at": None}
     uow = UnitOfWork()
     condition = (Record.fields["status"] == PENDING) & (Record.fields["attempts"] == job.attempt - 1)
     actions = [*_field_actions(changes), *record.due_actions(job.tenant_id, None)]
@@ -505,7 +512,7 @@ def interrupted(tenant: str, record: Record, cutoff: datetime) -> str:
     claimed = Claimed(Job(tenant, record.record_id, number), record, found, None)
     started = datetime.fromisoformat(str(claimed_at)) if claimed_at else clock.now()
     try:
-        settle(claimed, transport.Answer(error=AttemptError.interrupted), started)
+        settle(claimed, transport.Answer(error=WebhookAttemptError.interrupted), started)
     except (Stale, ConcurrentUpdate):
         return "settled"
     return "interrupted"

@@ -40,7 +40,7 @@ from typing import Any
 import boto3
 
 from services.webhooks import catalogue, setup
-from services.webhooks.domain.messages import ATTEMPT, MESSAGE, MessageStatus, matches
+from services.webhooks.domain.messages import ATTEMPT, MESSAGE, WebhookMessageStatus, matches
 from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.service import Caller
 from services.webhooks.settings import WebhooksSettings
@@ -115,7 +115,7 @@ def new_message(tenant: str, endpoint_id: str, event_id: str, event_type: str, p
         "event_id": event_id,
         "event_type": event_type,
         "payload": payload,
-        "status": MessageStatus.pending.value,
+        "status": WebhookMessageStatus.pending.value,
         "attempts": 0,
         "round_start": 0,
         "next_attempt_at": created,
@@ -236,13 +236,13 @@ def requeue(caller: Caller, message_id: str) -> Record | None:
     """Resend a message now (the replay API): pending again, a new round of the schedule, queued at
     once. A message under way (`sending`) is left alone: None. Conditioned on what was read."""
     record = caller.store.get(caller.tenant, MESSAGE, message_id)
-    if record is None or record.data.get("status") == MessageStatus.sending.value:
+    if record is None or record.data.get("status") == WebhookMessageStatus.sending.value:
         return None
     now = clock.now()
     attempts = int(record.data.get("attempts", 0))
     data = {
         **record.data,
-        "status": MessageStatus.pending.value,
+        "status": WebhookMessageStatus.pending.value,
         "reason": None,
         "round_start": attempts,
         "next_attempt_at": clock.iso(now),

@@ -19,7 +19,7 @@ import time
 from datetime import datetime
 
 from services.webhooks import delivery, messages
-from services.webhooks.domain.messages import MessageStatus
+from services.webhooks.domain.messages import WebhookMessageStatus
 from services.webhooks.store import Record
 from services.webhooks.subscriptions import job
 from shared import clock
@@ -69,11 +69,11 @@ def act(pk: str, sk: str, cutoff: datetime) -> str:
     if datetime.fromisoformat(due_iso) > cutoff:
         return "later"  # moved later since the index was read
     status = str(record.data.get("status"))
-    if status == MessageStatus.sending.value:
+    if status == WebhookMessageStatus.sending.value:
         return delivery.interrupted(tenant, record, cutoff)
     read = (Record.fields["status"] == status) & (Record.duesk == record.duesk)
     uow = UnitOfWork()
-    if status == MessageStatus.pending.value:
+    if status == WebhookMessageStatus.pending.value:
         attempt = int(record.data.get("attempts", 0)) + 1
         messages.enqueue(tenant, [(record.record_id, attempt)])  # first: a crash before the mark queues it again
         again = clock.iso(clock.now() + messages.QUEUE_CHECK)  # listed until claimed, should this one be lost too

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, TimeoutError
 
-from services.webhooks.domain.messages import RESPONSE_BODY_KEPT, AttemptError
+from services.webhooks.domain.messages import RESPONSE_BODY_KEPT, WebhookAttemptError
 from shared import outbound
 
 REQUEST_TIMEOUT = 15.0  # seconds for the whole request: connect, send, the answer's head and kept body
@@ -28,7 +28,7 @@ class Answer:
     status_code: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
-    error: AttemptError | None = None
+    error: WebhookAttemptError | None = None
     latency_ms: int = 0
 
 
@@ -40,9 +40,9 @@ def post(url: str, body: str, headers: dict[str, str], timeout: float = REQUEST_
     try:
         where = outbound.destination(host, port)
     except outbound.OutboundRefused:
-        return Answer(error=AttemptError.refused_address)
+        return Answer(error=WebhookAttemptError.refused_address)
     except outbound.Unresolved:
-        return Answer(error=AttemptError.connection)
+        return Answer(error=WebhookAttemptError.connection)
     default_port = port == (443 if https else 80)
     shown_host = f"[{host}]" if ":" in host else host
     request_headers = {**headers, "Host": shown_host if default_port else f"{shown_host}:{port}"}
@@ -73,9 +73,9 @@ def post(url: str, body: str, headers: dict[str, str], timeout: float = REQUEST_
             body=kept.decode("utf-8", "replace")[:RESPONSE_BODY_KEPT],
         )
     except TimeoutError:
-        answer = Answer(error=AttemptError.timeout)
+        answer = Answer(error=WebhookAttemptError.timeout)
     except (HTTPError, OSError):
-        answer = Answer(error=AttemptError.connection)
+        answer = Answer(error=WebhookAttemptError.connection)
     finally:
         pool.close()
     answer.latency_ms = int((time.monotonic() - started) * 1000)

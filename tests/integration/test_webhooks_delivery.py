@@ -132,7 +132,7 @@ def test_a_resend_starts_a_new_round_and_a_stale_queue_message_sends_nothing(del
 
 def test_a_deleted_or_disabled_endpoint_or_a_refused_address_fails_the_message(deliverer: Any, stack: Stack) -> None:
     from services.webhooks.delivery import deliver_batch
-    from services.webhooks.domain.messages import AttemptError
+    from services.webhooks.domain.messages import WebhookAttemptError
     from services.webhooks.service import service_caller
     from services.webhooks.transport import Answer
     from shared.store import UnitOfWork
@@ -155,7 +155,7 @@ def test_a_deleted_or_disabled_endpoint_or_a_refused_address_fails_the_message(d
     assert stored(tenant, to_disabled).data["reason"] == "endpoint_disabled"
 
     def refused(url: str, body: str, headers: dict[str, str]) -> Answer:
-        return Answer(error=AttemptError.refused_address)
+        return Answer(error=WebhookAttemptError.refused_address)
 
     assert deliver_batch([body(tenant, to_refused, 1)], send=refused) == [None]
     data = stored(tenant, to_refused).data

@@ -16,8 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
+
+from shared.types import INPUT, OUTPUT
 
 MESSAGE = "message"
 ATTEMPT = "attempt"
@@ -28,14 +31,14 @@ JITTER = 0.2
 RESPONSE_BODY_KEPT = 4096  # characters of the answer's body an attempt keeps
 
 
-class MessageStatus(StrEnum):
+class WebhookMessageStatus(StrEnum):
     pending = "pending"  # waiting for its next attempt (next_attempt_at)
     sending = "sending"  # an attempt is claimed and under way
     delivered = "delivered"
     failed = "failed"
 
 
-class FailReason(StrEnum):
+class WebhookFailReason(StrEnum):
     rejected = "rejected"  # a 4xx other than 410 and 429: the receiver refused it for good
     gone = "gone"  # 410: the endpoint is disabled too
     exhausted = "exhausted"  # every attempt of the schedule failed
@@ -44,52 +47,70 @@ class FailReason(StrEnum):
     refused_address = "refused_address"  # the outbound guard refused the endpoint's host
 
 
-class AttemptError(StrEnum):
+class WebhookAttemptError(StrEnum):
     timeout = "timeout"
     connection = "connection"
     refused_address = "refused_address"
     interrupted = "interrupted"  # the deliverer died after its claim: what the request did is unknown
 
 
-class AttemptOutcome(StrEnum):
+class WebhookAttemptOutcome(StrEnum):
     delivered = "delivered"
     retry = "retry"
     failed = "failed"
 
 
 class WebhookMessage(BaseModel):
-    """One event for one endpoint (kind `message`)."""
+    """One event for one endpoint (kind `message`), as the delivery log shows it."""
+
+    model_config = OUTPUT
 
     id: str = Field(description="derived_id(endpoint_id, event_id): the `webhook-id` of every attempt")
     endpoint_id: str
     event_id: str
     event_type: str
-    payload: str = Field(description="The request body: the event's envelope as JSON, exactly as sent")
-    status: MessageStatus
-    reason: FailReason | None = None
-    attempts: int = Field(description="Attempts made so far")
+    status: WebhookMessageStatus
+    reason: WebhookFailReason | None = Field(None, description="Why it failed (failed only)")
+    attempts: int = Field(0, description="Attempts made so far")
     next_attempt_at: datetime | None = None
     last_attempt_at: datetime | None = None
     last_status_code: int | None = None
     created_at: datetime
     delivered_at: datetime | None = None
+    payload: dict[str, Any] = Field(description="The request body: the event's envelope as sent")
 
 
 class WebhookAttempt(BaseModel):
     """One HTTP request of a message (kind `attempt`, id `<message id>.<nn>`)."""
 
+    model_config = OUTPUT
+
     id: str
     message_id: str
     endpoint_id: str
-    number: int
+    number: int = Field(description="1 for the first attempt")
     started_at: datetime
     url: str
-    status_code: int | None = None
+    status_code: int | None = Field(None, description="The endpoint's answer; null when none came")
     latency_ms: int = 0
     response_headers: dict[str, str] = Field(default_factory=dict)
-    response_body: str = ""
-    error: AttemptError | None = None
-    outcome: AttemptOutcome
+    response_body: str = Field("", description="The first 4 KiB of the answer's body")
+    error: WebhookAttemptError | None = Field(None, description="Why no answer came")
+    outcome: WebhookAttemptOutcome
+
+
+class WebhookRecoverRequest(BaseModel):
+    model_config = INPUT
+
+    since: AwareDatetime = Field(description="Failed messages created at or after this time, with a zone")
+    until: AwareDatetime | None = Field(None, description="...and before this time (default: now)")
+
+
+class WebhookRecovered(BaseModel):
+    model_config = OUTPUT
+
+    queued: int = Field(description="Failed messages put back on the delivery queue")
+    more: bool = Field(description="More failed messages remain in the range: call again")
 
 
 def attempt_id(message_id: str, number: int) -> str:
@@ -124,20 +145,22 @@ def valid_secrets(endpoint: dict[str, object], now: datetime) -> list[str]:
     return found
 
 
-def outcome_of(status_code: int | None, error: AttemptError | None) -> tuple[AttemptOutcome, FailReason | None]:
+def outcome_of(
+    status_code: int | None, error: WebhookAttemptError | None
+) -> tuple[WebhookAttemptOutcome, WebhookFailReason | None]:
     """What an answer (or its absence) means: 2xx delivered; 410 gone; 429, 5xx, a timeout or a
     connection error retry; any other answer rejected; a refused address fails at once."""
-    if error is AttemptError.refused_address:
-        return AttemptOutcome.failed, FailReason.refused_address
+    if error is WebhookAttemptError.refused_address:
+        return WebhookAttemptOutcome.failed, WebhookFailReason.refused_address
     if status_code is None:
-        return AttemptOutcome.retry, None
+        return WebhookAttemptOutcome.retry, None
     if 200 <= status_code < 300:
-        return AttemptOutcome.delivered, None
+        return WebhookAttemptOutcome.delivered, None
     if status_code == 410:
-        return AttemptOutcome.failed, FailReason.gone
+        return WebhookAttemptOutcome.failed, WebhookFailReason.gone
     if status_code == 429 or status_code >= 500:
-        return AttemptOutcome.retry, None
-    return AttemptOutcome.failed, FailReason.rejected
+        return WebhookAttemptOutcome.retry, None
+    return WebhookAttemptOutcome.failed, WebhookFailReason.rejected
 
 
 def jittered(message_id: str, number: int) -> float:

@@ -14,9 +14,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from services.webhooks import transport
 from services.webhooks.domain.messages import (
     SCHEDULE,
-    AttemptError,
-    AttemptOutcome,
-    FailReason,
+    WebhookAttemptError,
+    WebhookAttemptOutcome,
+    WebhookFailReason,
     jittered,
     matches,
     outcome_of,
@@ -74,19 +74,21 @@ def test_a_filter_takes_exact_types_and_prefix_wildcards(filters: list[str], eve
 @pytest.mark.parametrize(
     ("status", "error", "expected"),
     [
-        (200, None, (AttemptOutcome.delivered, None)),
-        (204, None, (AttemptOutcome.delivered, None)),
-        (301, None, (AttemptOutcome.failed, FailReason.rejected)),  # no redirect is followed
-        (400, None, (AttemptOutcome.failed, FailReason.rejected)),
-        (410, None, (AttemptOutcome.failed, FailReason.gone)),
-        (429, None, (AttemptOutcome.retry, None)),
-        (503, None, (AttemptOutcome.retry, None)),
-        (None, AttemptError.timeout, (AttemptOutcome.retry, None)),
-        (None, AttemptError.connection, (AttemptOutcome.retry, None)),
-        (None, AttemptError.refused_address, (AttemptOutcome.failed, FailReason.refused_address)),
+        (200, None, (WebhookAttemptOutcome.delivered, None)),
+        (204, None, (WebhookAttemptOutcome.delivered, None)),
+        (301, None, (WebhookAttemptOutcome.failed, WebhookFailReason.rejected)),  # no redirect is followed
+        (400, None, (WebhookAttemptOutcome.failed, WebhookFailReason.rejected)),
+        (410, None, (WebhookAttemptOutcome.failed, WebhookFailReason.gone)),
+        (429, None, (WebhookAttemptOutcome.retry, None)),
+        (503, None, (WebhookAttemptOutcome.retry, None)),
+        (None, WebhookAttemptError.timeout, (WebhookAttemptOutcome.retry, None)),
+        (None, WebhookAttemptError.connection, (WebhookAttemptOutcome.retry, None)),
+        (None, WebhookAttemptError.refused_address, (WebhookAttemptOutcome.failed, WebhookFailReason.refused_address)),
     ],
 )
-def test_what_an_answer_means(status: int | None, error: AttemptError | None, expected: tuple[object, object]) -> None:
+def test_what_an_answer_means(
+    status: int | None, error: WebhookAttemptError | None, expected: tuple[object, object]
+) -> None:
     assert outcome_of(status, error) == expected
 
 
@@ -116,4 +118,4 @@ def test_a_refused_address_is_never_connected_to(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(outbound, "resolve", lambda host: [address])
     monkeypatch.delenv(outbound.ALLOW_ENV, raising=False)
     answer = transport.post("https://hooks.example.com/in", "{}", {"content-type": "application/json"})
-    assert (answer.error, answer.status_code) == (AttemptError.refused_address, None)
+    assert (answer.error, answer.status_code) == (WebhookAttemptError.refused_address, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.webhooks import transport
-from services.webhooks.domain.messages import AttemptError
+from services.webhooks.domain.messages import WebhookAttemptError
 from shared import outbound
 from tests.e2e.webhooks.receiver import Answer, receiver
 
@@ -39,4 +39,4 @@ def test_a_receiver_that_keeps_quiet_is_a_timeout(monkeypatch: pytest.MonkeyPatc
     with receiver() as hooks:
         hooks.answers["/slow"] = Answer(200, hang=3)
         answer = transport.post(hooks.url("/slow"), "{}", {}, timeout=0.5)
-    assert answer.error is AttemptError.timeout and 400 <= answer.latency_ms < 2000
+    assert answer.error is WebhookAttemptError.timeout and 400 <= answer.latency_ms < 2000

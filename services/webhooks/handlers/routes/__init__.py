@@ -12,6 +12,7 @@ ROUTERS = RouteModules(
     "services.webhooks.handlers.routes",
     {
         "endpoints": ("/webhooks/endpoints",),
+        "messages": ("/webhooks/endpoints",),
         "event_types": ("/webhooks/event-types",),
         "setup": ("/webhooks/settings",),
     },

@@ -37,6 +37,16 @@ DOCS = ServiceDocs(
             ("/webhooks/settings",),
         ),
         Tag(
+            "webhook messages",
+            "What was sent to an endpoint: each event as one message (its `webhook-id`), every attempt with "
+            "the endpoint's answer, and replay of delivered or failed messages.",
+            (
+                "/webhooks/endpoints/{endpoint_id}/messages",
+                "/webhooks/endpoints/{endpoint_id}/recover",
+                "/webhooks/endpoints/{endpoint_id}/test",
+            ),
+        ),
+        Tag(
             "webhook event types",
             "The event types an endpoint may subscribe to, each with its JSON Schema and an example, "
             "generated from the event catalogue.",
@@ -91,6 +101,37 @@ DOCS = ServiceDocs(
             "delete them first; nothing is disabled behind the admin's back. `retention_days` (1-90) is how long "
             f"each message and attempt record written from then on is kept.\n\n{ADMIN}",
             request={"allow_http": True, "retention_days": 14},
+        ),
+        "webhooks.endpoints.messages.list": Doc(
+            "List an endpoint's messages",
+            "The endpoint's messages, newest first; `status` filters (a page may then be shorter than `limit`, "
+            f"with a cursor), `from`/`to` bound the creation time. Kept for the tenant's retention. {PAGE}\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.messages.get": Doc(
+            "Get a message", f"One message of the endpoint, with the request body it sends.\n\n{ADMIN}"
+        ),
+        "webhooks.endpoints.messages.attempts.list": Doc(
+            "List a message's attempts",
+            "Every attempt, the latest first: when, the URL, the status code, the latency, the response headers "
+            f"and the first 4 KiB of the response body, or the error when no answer came. {PAGE}\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.messages.resend": Doc(
+            "Resend a message",
+            "A delivered or failed message goes out again now, with the same `webhook-id`, and retries on the "
+            "schedule if that attempt fails. 409 while it is still being delivered or when the endpoint is "
+            f"disabled.\n\n{ADMIN}",
+        ),
+        "webhooks.endpoints.recover": Doc(
+            "Recover failed messages",
+            "Every failed message of the endpoint created at or after `since` (and before `until`, default now) "
+            f"goes out again, at most 1,000 a request (`more`: call again). 409 when the endpoint is disabled."
+            f"\n\n{ADMIN}",
+            request={"since": "2026-12-04T00:00:00Z"},
+        ),
+        "webhooks.endpoints.test": Doc(
+            "Send a test event",
+            "Delivers a `webhook.test` event to this endpoint only, signed and retried as any other message; "
+            f"the answer is the message, to follow in the log. 409 when the endpoint is disabled.\n\n{ADMIN}",
         ),
         "webhooks.eventTypes.get": Doc(
             "List the webhook event types",
