@@ -34,7 +34,8 @@ def _copy_project(target: Path) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     (target / "tests" / "e2e").mkdir(parents=True, exist_ok=True)
-    for name in ("tests/e2e/__init__.py", "tests/e2e/conftest.py", "tests/e2e/helpers.py", "tests/e2e/openapi_ops.py"):
+    for name in ("__init__", "conftest", "helpers", "hosts", "openapi_ops"):
+        name = f"tests/e2e/{name}.py"
         shutil.copy2(PROJECT_ROOT / name, target / name)
     return target
 
