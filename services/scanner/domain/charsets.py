@@ -55,6 +55,12 @@ SINGLE_BYTE = {
     *(f"iso8859_{n}" for n in (1, 2, 4, 5, 7, 9, 13, 15)),
 }
 FALLBACK = "cp1252"
+SHORT = 64  # bytes: below this charset-normalizer guesses wildly (a Finnish word as Chinese)
+CANDIDATES = [
+    *("cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "iso8859_4", "cp1251", "koi8_r", "koi8_u"),
+    *("cp1253", "iso8859_7", "cp1254", "cp1255", "iso8859_8", "cp1256", "cp874", "cp1258"),
+    *("cp932", "euc_jp", "iso2022_jp", "gb18030", "big5", "cp949", "euc_kr"),
+]
 
 
 @cache
@@ -97,8 +103,14 @@ def guess(data: bytes, declared: str | None = None) -> tuple[str, str]:
     text = _strict(data, "utf-8")
     if text is not None:
         return text, "utf-8"
+    if len(data) < SHORT:  # too little for a detector to tell: a Western single-byte text
+        text = _strict(data, FALLBACK)
+        if text is not None:
+            return text, FALLBACK
     try:
-        best = from_bytes(data[: 256 * 1024]).best()  # a sample: detection is O(n) and slow in Python
+        # A sample (detection is slow in Python), among the charsets mail is written in: left free, the
+        # detector takes a short Finnish text for a DOS code page or UTF-16.
+        best = from_bytes(data[: 256 * 1024], cp_isolation=CANDIDATES).best()
         if best is not None and best.encoding:
             text = _strict(data, best.encoding)
             if text is not None:

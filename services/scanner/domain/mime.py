@@ -52,6 +52,7 @@ MAX_PARTS = 500  # parts of one message; the rest of a mail bomb is kept only in
 MAX_HEADERS = 500
 
 MSG_ID = re.compile(r"<[^<>\s]+>")
+ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 # A uuencoded file inside a text body (Outlook Express and older clients): "begin 644 name" ... "end".
 UU_BLOCK = re.compile(r"^begin [0-7]{3,4} ([^\r\n]+)\r?\n(.*?)^end\s*$", re.MULTILINE | re.DOTALL)
 TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
@@ -547,8 +548,12 @@ def _header(msg: Message, name: str) -> str | None:
         if value is None:
             return None
         text = str(value)
-        if ("=?" in text or "\ufffd" in text or "\x1b" in text) and raw is not None and "=?" in raw:
-            text = _decode_words(raw)  # a word the default policy left encoded or decoded to U+FFFD
+        if raw is not None and "=?" in raw:  # each word in its own charset, through the fallback
+            decoded = _decode_words(raw)
+            if not ENCODED_WORD.search(decoded) or ENCODED_WORD.search(text):
+                text = decoded
+        elif raw is not None and "\ufffd" in text:  # raw 8-bit bytes, which the policy replaced
+            text = charsets.fix_surrogates(raw)
         return charsets.fix_surrogates(text)
     except Exception:
         return None if raw is None else _decode_words(raw)
