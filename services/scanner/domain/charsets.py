@@ -55,9 +55,12 @@ SINGLE_BYTE = {
     *(f"iso8859_{n}" for n in (1, 2, 4, 5, 7, 9, 13, 15)),
 }
 FALLBACK = "cp1252"
-SHORT = 64  # bytes: below this charset-normalizer guesses wildly (a Finnish word as Chinese)
+# Bytes: below this charset-normalizer guesses wildly (a Finnish word as Chinese, Russian as Czech), so
+# a short text of unknown charset is read as cp1252 (a header gets its body's charset first).
+SHORT = 64
 CANDIDATES = [
-    *("cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "iso8859_4", "cp1251", "koi8_r", "koi8_u"),
+    *("cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "iso8859_4"),
+    *("cp1251", "koi8_r", "koi8_u", "iso8859_5"),
     *("cp1253", "iso8859_7", "cp1254", "cp1255", "iso8859_8", "cp1256", "cp874", "cp1258"),
     *("cp932", "euc_jp", "iso2022_jp", "gb18030", "big5", "cp949", "euc_kr"),
 ]
@@ -72,7 +75,7 @@ def codec(label: str | None) -> str | None:
     name = ALIASES.get(name, name)
     try:
         info = codecs.lookup(name)
-        b" ".decode(info.name)  # LookupError for the bytes-to-bytes codecs (base64, hex, rot13...)
+        "a".encode(info.name)  # LookupError for the bytes-to-bytes codecs (base64, hex, rot13...)
     except (LookupError, ValueError, UnicodeError):
         return None
     return None if info.name.replace("-", "_") in NOT_CHARSETS else info.name
@@ -121,14 +124,20 @@ def guess(data: bytes, declared: str | None = None) -> tuple[str, str]:
     return data.decode(name, errors="replace"), name
 
 
-def fix_surrogates(text: str) -> str:
+def fix_surrogates(text: str, hint: str | None = None) -> str:
     """A header that the email package decoded with surrogateescape (raw 8-bit bytes in it) decoded
-    again as text: UTF-8 (RFC 6532) or whatever the bytes are; raw ISO-2022-JP decoded."""
+    again as text: UTF-8 (RFC 6532), else the charset of the message's body (`hint`, as mail clients
+    read such headers), else whatever the bytes are; raw ISO-2022-JP decoded."""
     if "\x1b$" in text and text.isascii():  # raw ISO-2022-JP (7-bit escapes), unlabelled, as Japanese clients write
         return _iso2022_jp(text.encode("ascii"))[0]
     if not any("\udc80" <= ch <= "\udcff" for ch in text):
         return text
     data = text.encode("utf-8", errors="surrogateescape")
+    hinted = codec(hint)
+    if hinted is not None and _strict(data, "utf-8") is None:
+        decoded = _strict(data, hinted)
+        if decoded is not None:
+            return decoded
     return guess(data)[0]
 
 

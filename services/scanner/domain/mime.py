@@ -256,20 +256,21 @@ class _Parser:
     # ------------------------------------------------------------ headers
 
     def _envelope(self, msg: Message) -> ParsedMessage:
-        decoded = [Header(name=str(name), value=value) for name, value in _header_items(msg)]
+        hint = _body_charset(msg)
+        decoded = [Header(name=str(name), value=value) for name, value in _header_items(msg, hint)]
         content_type = _safe(lambda: msg.get_content_type(), "text/plain")
         return ParsedMessage.model_validate(
             {
                 "message_id": _first_id(_header(msg, "message-id")),
                 "in_reply_to": _ids(_header(msg, "in-reply-to")),
                 "references": _ids(_header(msg, "references")),
-                "subject": _one_line(_header(msg, "subject") or ""),
+                "subject": _one_line(_header(msg, "subject", hint) or ""),
                 "date": _date(msg),
-                "from": _addresses(msg, "from"),
-                "sender": next(iter(_addresses(msg, "sender")), None),
-                "to": _addresses(msg, "to"),
-                "cc": _addresses(msg, "cc"),
-                "reply_to": _addresses(msg, "reply-to"),
+                "from": _addresses(msg, "from", hint),
+                "sender": next(iter(_addresses(msg, "sender", hint)), None),
+                "to": _addresses(msg, "to", hint),
+                "cc": _addresses(msg, "cc", hint),
+                "reply_to": _addresses(msg, "reply-to", hint),
                 "headers": decoded,
                 "content_type": content_type,
             }
@@ -533,14 +534,26 @@ def _cte(part: Message) -> str:
     return str(_safe(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
 
 
-def _header_items(msg: Message) -> Iterator[tuple[str, str]]:
+def _body_charset(msg: Message) -> str | None:
+    """The charset a text part of the message declares (other than ASCII or UTF-8), for raw 8-bit
+    headers: a sender writes its headers in the charset of its bodies."""
+    for n, part in enumerate(_safe(lambda: list(msg.walk()), [])):
+        if n > 20:
+            break
+        label = _safe(lambda p=part: p.get_content_charset(), None)
+        if label and charsets.codec(label) not in (None, "ascii", "utf-8"):
+            return str(label)
+    return None
+
+
+def _header_items(msg: Message, hint: str | None) -> Iterator[tuple[str, str]]:
     raw = _safe(lambda: msg.raw_items(), None) if hasattr(msg, "raw_items") else None
     items = list(raw) if raw is not None else list(_safe(lambda: msg.items(), []))
     for name, value in items[:MAX_HEADERS]:
-        yield str(name), _one_line(_decode_words(str(value)))
+        yield str(name), _one_line(_decode_words(str(value), hint))
 
 
-def _header(msg: Message, name: str) -> str | None:
+def _header(msg: Message, name: str, hint: str | None = None) -> str | None:
     """A header's first value, decoded: the default policy's reading, else the raw value decoded here."""
     raw = _raw_header(msg, name)
     try:
@@ -549,14 +562,14 @@ def _header(msg: Message, name: str) -> str | None:
             return None
         text = str(value)
         if raw is not None and "=?" in raw:  # each word in its own charset, through the fallback
-            decoded = _decode_words(raw)
+            decoded = _decode_words(raw, hint)
             if not ENCODED_WORD.search(decoded) or ENCODED_WORD.search(text):
                 text = decoded
         elif raw is not None and "\ufffd" in text:  # raw 8-bit bytes, which the policy replaced
-            text = charsets.fix_surrogates(raw)
-        return charsets.fix_surrogates(text)
+            text = charsets.fix_surrogates(raw, hint)
+        return charsets.fix_surrogates(text, hint)
     except Exception:
-        return None if raw is None else _decode_words(raw)
+        return None if raw is None else _decode_words(raw, hint)
 
 
 def _raw_header(msg: Message, name: str) -> str | None:
@@ -565,10 +578,10 @@ def _raw_header(msg: Message, name: str) -> str | None:
     return next((str(v) for k, v in items if str(k).lower() == name), None)
 
 
-def _decode_words(value: str) -> str:
+def _decode_words(value: str, hint: str | None = None) -> str:
     """RFC 2047 encoded words decoded by email.header, each in its own charset (unknown or wrong ones
     through the fallback); a value that is not made of valid words stays as written."""
-    value = charsets.fix_surrogates(value)
+    value = charsets.fix_surrogates(value, hint)
     if "=?" not in value:
         return value
     try:
@@ -610,26 +623,26 @@ def _date(msg: Message) -> datetime | None:
     return when if isinstance(when, datetime) else None
 
 
-def _addresses(msg: Message, name: str) -> list[Address]:
+def _addresses(msg: Message, name: str, hint: str | None = None) -> list[Address]:
     header = _safe(lambda: msg.get(name), None)
     if header is None:
         return []
     raw = [str(v) for k, v in _safe(lambda: msg.raw_items(), []) if k.lower() == name] or [str(header)]
     # getaddresses also reads the old "addr (Name)" form, whose name the default policy drops.
-    pairs = _safe(lambda: getaddresses([_decode_words(v) for v in raw]), [])
+    pairs = _safe(lambda: getaddresses([_decode_words(v, hint) for v in raw]), [])
     names = {e.lower(): _one_line(n) for n, e in pairs if n and e}
     found = _safe(lambda: list(header.addresses), None)
     if found:
         result = []
         for item in found:
             if isinstance(item, _HeaderAddress):
-                shown = _one_line(charsets.fix_surrogates(item.display_name))
-                email = charsets.fix_surrogates(item.addr_spec)
+                shown = _one_line(charsets.fix_surrogates(item.display_name, hint))
+                email = charsets.fix_surrogates(item.addr_spec, hint)
                 result.append(Address(name=shown or names.get(email.lower(), ""), email=email))
         if result and all(a.email and a.email != "<>" and "\ufffd" not in a.name for a in result):
             return result[:500]
     return [
-        Address(name=_one_line(charsets.fix_surrogates(n)), email=_one_line(charsets.fix_surrogates(e)))
+        Address(name=_one_line(charsets.fix_surrogates(n, hint)), email=_one_line(charsets.fix_surrogates(e, hint)))
         for n, e in pairs
         if n or e
     ][:500]
