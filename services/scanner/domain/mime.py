@@ -537,12 +537,15 @@ def _cte(part: Message) -> str:
 def _body_charset(msg: Message) -> str | None:
     """The charset a text part of the message declares (other than ASCII or UTF-8), for raw 8-bit
     headers: a sender writes its headers in the charset of its bodies."""
-    for n, part in enumerate(_safe(lambda: list(msg.walk()), [])):
-        if n > 20:
-            break
-        label = _safe(lambda p=part: p.get_content_charset(), None)
-        if label and charsets.codec(label) not in (None, "ascii", "utf-8"):
-            return str(label)
+    try:
+        for n, part in enumerate(msg.walk()):
+            if n > 20:
+                break
+            label = part.get_content_charset()
+            if label and charsets.codec(label) not in (None, "ascii", "utf-8"):
+                return str(label)
+    except Exception:
+        pass
     return None
 
 
