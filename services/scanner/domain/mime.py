@@ -223,12 +223,17 @@ class _Parser:
         self.defects: list[str] = []
         self.report: Report | None = None
 
+    def _reset(self) -> None:
+        self.parts = 0
+        self.texts, self.htmls, self.attachments, self.defects = [], [], [], []
+        self.report = None
+
     def message(self, raw: bytes) -> ParsedMessage:
         try:
             msg: Message = BytesParser(policy=policy.default).parsebytes(raw)
             result = self._from_message(msg)
         except Exception:  # the default policy raises on some headers and parts
-            self.__init__(keep_data=self.keep_data, depth=self.depth)  # type: ignore[misc]
+            self._reset()
             msg = BytesParser(policy=policy.compat32).parsebytes(raw)
             result = self._from_message(msg)
             result.defects.append("parsed with the compat32 policy")
@@ -244,7 +249,7 @@ class _Parser:
 
     def _from_message(self, msg: Message) -> ParsedMessage:
         result = self._envelope(msg)
-        self._walk(msg, depth=0, in_alternative=False)
+        self._walk(msg, depth=0)
         self._text_from_bodies(result)
         result.attachments = self.attachments
         result.attachments_size = sum(a.size for a in self.attachments)
@@ -278,7 +283,7 @@ class _Parser:
 
     # ------------------------------------------------------------ the parts
 
-    def _walk(self, part: Message, *, depth: int, in_alternative: bool) -> None:
+    def _walk(self, part: Message, *, depth: int) -> None:
         self.parts += 1
         if self.parts > MAX_PARTS:
             if self.parts == MAX_PARTS + 1:
@@ -291,7 +296,11 @@ class _Parser:
         if ctype in ("message/delivery-status", "message/global-delivery-status", "message/disposition-notification"):
             self._status_fields(part, ctype)
             return
-        if part.is_multipart() and depth < MAX_DEPTH:
+        if part.is_multipart() and depth >= MAX_DEPTH:  # a mail bomb's nesting: kept whole, not followed
+            self.defects.append(f"parts nested deeper than {MAX_DEPTH}: kept as one attachment")
+            self._attach(_source(part), filename="parts.eml", content_type=ctype, content_id=None, inline=False)
+            return
+        if part.is_multipart():
             children = _safe(lambda: list(part.iter_parts()) if hasattr(part, "iter_parts") else part.get_payload(), [])
             if ctype == "multipart/report":
                 self.report = Report(report_type=str(part.get_param("report-type") or "").lower())
@@ -300,20 +309,20 @@ class _Parser:
                 return
             for child in children if isinstance(children, list) else []:
                 if isinstance(child, Message):
-                    self._walk(child, depth=depth + 1, in_alternative=in_alternative)
+                    self._walk(child, depth=depth + 1)
             return
         self._leaf(part, ctype)
 
     def _alternative(self, children: list[Any], *, depth: int) -> None:
         """Of the versions of one content, the richest of each kind: the last plain text and the last
         HTML (RFC 2046 orders them plainest first); anything else in it is walked as usual."""
-        plain = [c for c in children if isinstance(c, Message) and _ctype(c) == "text/plain"]
-        html = [c for c in children if isinstance(c, Message) and _ctype(c) == "text/html"]
-        chosen = [plain[-1]] if plain else []
-        chosen += [html[-1]] if html else []
-        others = [c for c in children if isinstance(c, Message) and _ctype(c) not in ("text/plain", "text/html")]
+        typed = [(c, _ctype(c)) for c in children if isinstance(c, Message)]
+        plain = [c for c, ctype in typed if ctype == "text/plain"]
+        html = [c for c, ctype in typed if ctype == "text/html"]
+        chosen = plain[-1:] + html[-1:]
+        others = [c for c, ctype in typed if ctype not in ("text/plain", "text/html")]
         for child in chosen + others:
-            self._walk(child, depth=depth + 1, in_alternative=True)
+            self._walk(child, depth=depth + 1)
 
     def _leaf(self, part: Message, ctype: str) -> None:
         disposition = _safe(lambda: part.get_content_disposition(), None)
@@ -445,7 +454,14 @@ class _Parser:
         return stripped if found else text
 
     def _attach(
-        self, data: bytes, *, filename: str, content_type: str, content_id: str | None, inline: bool, source: str
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        content_type: str,
+        content_id: str | None,
+        inline: bool,
+        source: str = "mime",
     ) -> Attachment:
         attachment = Attachment(
             filename=_clean_filename(filename),

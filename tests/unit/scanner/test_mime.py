@@ -207,3 +207,23 @@ def test_a_message_that_cannot_be_parsed_keeps_its_raw_source(monkeypatch: pytes
     (source,) = message.attachments
     assert (source.filename, source.content_type, source.source) == ("message.eml", "message/rfc822", "raw")
     assert source.data == raw
+
+
+def test_a_nesting_bomb_is_cut_at_the_depth_limit_and_kept() -> None:
+    depth = 60
+    head = "".join(f'Content-Type: multipart/mixed; boundary="b{n}"\n\n--b{n}\n' for n in range(depth))
+    tail = "".join(f"\n--b{n}--\n" for n in reversed(range(depth)))
+    raw = f"From: a@example.com\nSubject: deep\n{head}Content-Type: text/plain\n\ndeep text\n{tail}".encode()
+    message = parse(raw)
+    assert not message.unparsable and message.subject == "deep"
+    assert f"parts nested deeper than {mime.MAX_DEPTH}: kept as one attachment" in message.defects
+    assert [a.filename for a in message.attachments] == ["parts.eml"]
+    assert b"deep text" in (message.attachments[0].data or b"")
+
+
+def test_a_part_count_bomb_is_cut_at_the_parts_limit() -> None:
+    parts = "".join(f"--b\nContent-Type: application/octet-stream; name=f{n}.bin\n\nx\n" for n in range(700))
+    raw = f'From: a@example.com\nSubject: many\nContent-Type: multipart/mixed; boundary="b"\n\n{parts}--b--\n'.encode()
+    message = parse(raw)
+    assert len(message.attachments) == mime.MAX_PARTS - 1  # the multipart itself is one of the parts
+    assert f"more than {mime.MAX_PARTS} parts: the rest is only in the raw source" in message.defects
