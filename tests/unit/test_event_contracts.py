@@ -35,6 +35,7 @@ CONSUMERS = {
     "ActivitiesConsumerFunction",
     "EmailConsumerFunction",
     "SmsConsumerFunction",
+    "ScannerConsumerFunction",
 }
 
 # Event types a consumer handles (and a rule routes) that no service publishes, with the reason
