@@ -19,7 +19,8 @@ UNKNOWN = "01JUNKNOWNID00000000000000"
 # Path parameters that are not record ids: a value the route accepts.
 LITERALS = {"year": "2026", "name": "region", "list_type_id": "marketing", "token": "x"}
 # Body fields whose value a route checks beyond its schema: a value it accepts.
-FIELD_VALUES = {"type": "call", "content_type": "text/plain", "address": "sweep@example.com"}
+# "raw": a raw message in base64 (POST /scanner/mailboxes/{id}/raw), "sweep" encoded
+FIELD_VALUES = {"type": "call", "content_type": "text/plain", "address": "sweep@example.com", "raw": "c3dlZXA="}
 
 
 @dataclass(frozen=True)

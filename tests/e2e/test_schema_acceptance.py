@@ -148,10 +148,22 @@ def _seed_email(post: Post) -> Seeds:
     }
 
 
+def _seed_scanner(post: Post) -> Seeds:
+    """A mailbox (its address unique in the stack: one mailbox per address)."""
+    owner = {"type": "user", "id": "admin-1"}
+    address = f"seed-{new_tenant()}@support.example.fi"
+    return {
+        ("/scanner/mailboxes", "mailbox_id"): post(
+            "/scanner/mailboxes", {"address": address, "name": "Seed", "owner": owner}
+        )
+    }
+
+
 SEEDS: dict[str, Callable[[Post], Seeds]] = {
     "activities": _seed_activities,
     "directory": _seed_directory,
     "email": _seed_email,
+    "scanner": _seed_scanner,
 }
 
 

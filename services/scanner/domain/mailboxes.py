@@ -53,10 +53,10 @@ class RawMessage(BaseModel):
     model_config = INPUT
 
     raw: str = Field(
-        min_length=1,
+        min_length=4,
         max_length=256 * 1024,
-        pattern=r"^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$",
-        description="The message's bytes, base64 encoded (the request body holds at most 256 KB)",
+        pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        description="The message's bytes, base64 encoded without line breaks (the request body holds at most 256 KB)",
     )
 
 
