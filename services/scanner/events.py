@@ -22,7 +22,10 @@ class TicketCreated(BaseModel):
 class TicketUpdated(BaseModel):
     id: str
     ticket: dict[str, Any] = Field(description="The ticket after the change, as `GET /tickets/{id}` shows it")
-    changed: list[str] = Field(description="The fields that changed (status, priority, owner)")
+    changed: list[str] = Field(
+        description="The fields that changed: status, priority, owner (a user's change); article_count (a mail "
+        "answering the ticket was added to it), with status when that reopened it"
+    )
 
 
 catalogue.register(
@@ -35,5 +38,5 @@ catalogue.register(
     "ticket.updated",
     TicketUpdated,
     producer=PRODUCER,
-    description="A ticket's status, priority or owner changed.",
+    description="A ticket's status, priority or owner changed, or a mail answering it was added.",
 )

@@ -7,6 +7,10 @@ notification queues it for ScannerInboundFunction, which calls `receive`:
   with the envelope's recipients as the object's `recipients` metadata;
 - `POST /scanner/mailboxes/{id}/raw` under `inbound/api/<tenant>/<mailbox>/` (the key names them).
 
+A mail answering a ticket (threads.py: a Message-ID the ticket knows in In-Reply-To/References,
+or its tag in the subject from one of its participants) is added to it as an article, and
+reopens it when solved or closed unless the mail is automatic; any other mail opens a ticket.
+
 The mailbox is found by the recipient address: the key's (the API's), else the envelope's (the
 listener's metadata), else Delivered-To, X-Original-To, To and Cc in that order; the first address
 that is an active mailbox's wins, and the mailbox names the tenant. Mail for no active mailbox is
@@ -30,7 +34,7 @@ import hashlib
 from functools import cache
 from typing import Any
 
-from services.scanner import mailboxes, recipients, tickets
+from services.scanner import mailboxes, recipients, threads, tickets
 from services.scanner.domain import mime
 from services.scanner.domain.automatic import classify
 from services.scanner.domain.mailboxes import normalised
@@ -53,6 +57,7 @@ NEW_TEXT_BYTES = 32 * 1024
 HTML_BYTES = 160 * 1024
 MAX_ADDRESSES = 50  # of To and Cc each, kept on the article
 SUBJECT_CHARS = 500
+REOPENED = ("solved", "closed")  # a person's reply reopens a ticket in these
 
 
 @cache
@@ -182,6 +187,8 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
         "unparsable": parsed.unparsable,
         "attachments": attachments,
     }
+    own = str(mailbox.data["address"])
+    addresses = [a.email for a in [*parsed.from_, *parsed.to, *parsed.cc]]
     ticket = {
         "subject": subject or "(no subject)",
         "status": "new",
@@ -190,13 +197,26 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
         "mailbox_id": mailbox_id,
         "requester_email": sender[:320],
         "requester_contact_id": recipients.by_email(tenant, sender),
+        "participants": threads.with_participants([], addresses, own),
     }
+    person = not classify(parsed, our_addresses=[own])
 
     def run() -> str:
-        ticket_id, article_id = new_id(), new_id()
+        article_id = new_id()
         uow = UnitOfWork()
-        _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
-        tickets.stage_new_ticket(uow, caller, ticket_id, ticket, article_id, article)
+        answered = threads.find(caller, parsed)
+        if answered is None:
+            ticket_id = new_id()
+            _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
+            tickets.stage_new_ticket(uow, caller, ticket_id, ticket, article_id, article)
+        else:
+            ticket_id = answered.record_id
+            _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
+            held = list(answered.data.get("participants") or [])
+            changes: dict[str, Any] = {"participants": threads.with_participants(held, addresses, own)}
+            if person and answered.data.get("status") in REOPENED:
+                changes["status"] = "open"
+            tickets.stage_reply(uow, caller, answered, article_id, article, changes)
         uow.commit()
         return ticket_id
 
@@ -205,7 +225,9 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
     except AlreadyApplied:
         logger.info("inbound mail already processed", extra={"mailbox_id": mailbox_id, "digest": digest})
         return "duplicate"
-    logger.info("ticket opened", extra={"ticket_id": ticket_id, "mailbox_id": mailbox_id, "tenant_id": tenant})
+    logger.info(
+        "inbound mail on a ticket", extra={"ticket_id": ticket_id, "mailbox_id": mailbox_id, "tenant_id": tenant}
+    )
     return ticket_id
 
 

@@ -13,14 +13,15 @@ Indexes, each for one access pattern (a new one needs its template.yaml index to
                the time of their last write, for the lists' `updated_since`.
 
 Besides records: a mailbox's address, stack-wide (`ADDRESS#<address>` / `MAILBOX_ADDRESS`: one
-tenant's mailbox per address, mailboxes.py), and the inbound dedupe keys (`inbound.py`).
+tenant's mailbox per address, mailboxes.py), the inbound dedupe keys (`inbound.py`) and what
+threads a reply onto its ticket (`ThreadItem`, threads.py).
 """
 
 from collections.abc import Iterator
 
 from pynamodb.attributes import UnicodeAttribute
 
-from shared.store import ByUpdate, DataItem, DataStore, gsi, tenant_key
+from shared.store import ByUpdate, DataItem, DataStore, TableItem, gsi, tenant_key
 
 
 class Record(DataItem):
@@ -49,6 +50,15 @@ class Record(DataItem):
         """List the record under its contact (or nowhere: the index is sparse)."""
         self.gsi2pk = tenant_key(tenant_id, "CONTACT", contact_id, self.kind.upper()) if contact_id else None
         self.gsi2sk = self.record_id if contact_id else None
+
+
+class ThreadItem(TableItem):
+    """What finds a ticket for a mail that answers it (threads.py): one of its articles'
+    Message-IDs (`T#<t>#MESSAGE#<digest>` / `MESSAGE`) or its number (`T#<t>#TICKET_NUMBER#<n>` /
+    `TICKET_NUMBER`), naming the ticket. No version: a Message-ID seen again points to where it
+    went last."""
+
+    ticket_id = UnicodeAttribute()
 
 
 class ScannerStore(DataStore[Record]):

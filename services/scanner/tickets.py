@@ -20,6 +20,7 @@ import hashlib
 import json
 from typing import Any
 
+from services.scanner import threads
 from services.scanner.domain.tickets import Article, ArticleSummary, Ticket, TicketPatch, TicketStatus
 from services.scanner.events import TicketCreated, TicketUpdated
 from services.scanner.service import Caller
@@ -162,6 +163,17 @@ def get_article(caller: Caller, ticket_id: str, article_id: str) -> Article:
     )
 
 
+def _stage_article(uow: UnitOfWork, caller: Caller, ticket_id: str, article_id: str, article: dict[str, Any]) -> None:
+    tenant = caller.tenant
+    record = caller.store.new(
+        tenant, ARTICLE, article_id, article | {"ticket_id": ticket_id, "created_at": clock.now().isoformat()}
+    )
+    record.gsi3pk = tenant_key(tenant, TICKET.upper(), ticket_id, ARTICLE.upper())
+    record.gsi3sk = article_id
+    caller.store.add(uow, record)
+    threads.stage_message(uow, tenant, article.get("message_id"), ticket_id)
+
+
 def stage_new_ticket(
     uow: UnitOfWork, caller: Caller, ticket_id: str, ticket: dict[str, Any], article_id: str, article: dict[str, Any]
 ) -> Record:
@@ -174,10 +186,27 @@ def stage_new_ticket(
     record = caller.store.new(tenant, TICKET, ticket_id, data)
     _index(record, tenant)
     caller.store.add(uow, record)
-    article_record = caller.store.new(tenant, ARTICLE, article_id, article | {"ticket_id": ticket_id, "created_at": at})
-    article_record.gsi3pk = tenant_key(tenant, TICKET.upper(), ticket_id, ARTICLE.upper())
-    article_record.gsi3sk = article_id
-    caller.store.add(uow, article_record)
+    threads.stage_number(uow, tenant, number, ticket_id)
+    _stage_article(uow, caller, ticket_id, article_id, article)
     shown = Ticket.model_validate({"id": ticket_id, **data, "version": 1}).model_dump(mode="json")
     uow.publish(caller.event("ticket.created", TicketCreated(id=ticket_id, ticket=shown, article_id=article_id)))
     return record
+
+
+def stage_reply(
+    uow: UnitOfWork, caller: Caller, record: Record, article_id: str, article: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """Stage an inbound mail answering a ticket: the article on it, the ticket's `changes` (its
+    participants, a reopened status) and `ticket.updated` (one transaction, on the ticket's version)."""
+    ticket_id = record.record_id
+    before = record.data
+    data = before | changes | {"article_count": int(before.get("article_count", 0)) + 1}
+    data["updated_at"] = clock.now().isoformat()
+    record.data = data
+    _index(record, caller.tenant)
+    caller.store.replace(uow, record, data)
+    _stage_article(uow, caller, ticket_id, article_id, article)
+    changed = sorted({"article_count", *(k for k in changes if before.get(k) != changes[k] and k != "participants")})
+    after = Ticket.model_validate({"id": ticket_id, **data, "version": (record.version or 0) + 1})
+    shown = after.model_dump(mode="json")
+    uow.publish(caller.event("ticket.updated", TicketUpdated(id=ticket_id, ticket=shown, changed=changed)))
