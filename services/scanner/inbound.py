@@ -9,7 +9,9 @@ notification queues it for ScannerInboundFunction, which calls `receive`:
 
 A mail answering a ticket (threads.py: a Message-ID the ticket knows in In-Reply-To/References,
 or its tag in the subject from one of its participants) is added to it as an article, and
-reopens it when solved or closed unless the mail is automatic; any other mail opens a ticket.
+reopens it when solved or closed unless the mail is automatic; any other mail opens a ticket,
+except a bounce (a delivery status report): it is recorded on the ticket of the mail it answers,
+if any, and otherwise dropped.
 
 The mailbox is found by the recipient address: the key's (the API's), else the envelope's (the
 listener's metadata), else Delivered-To, X-Original-To, To and Cc in that order; the first address
@@ -199,12 +201,17 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
         "requester_contact_id": recipients.by_email(tenant, sender),
         "participants": threads.with_participants([], addresses, own),
     }
-    person = not classify(parsed, our_addresses=[own])
+    automatic = classify(parsed, our_addresses=[own])
+    person, bounce = not automatic, automatic.bounce
 
     def run() -> str:
         article_id = new_id()
         uow = UnitOfWork()
-        answered = threads.find(caller, parsed)
+        answered = threads.find(caller, parsed, bounce.original_message_id if bounce else None)
+        if answered is None and bounce is not None:  # a bounce never opens a ticket
+            _dedupe(uow, tenant, mailbox_id, digest, "bounce")
+            uow.commit()
+            return "bounce"
         if answered is None:
             ticket_id = new_id()
             _dedupe(uow, tenant, mailbox_id, digest, ticket_id)

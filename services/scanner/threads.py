@@ -58,10 +58,11 @@ def _ticket_of(pk: str, sk: str) -> str | None:
         return None
 
 
-def find(caller: Caller, parsed: ParsedMessage) -> Record | None:
-    """The ticket the mail answers, or None (a new ticket)."""
+def find(caller: Caller, parsed: ParsedMessage, bounced: str | None = None) -> Record | None:
+    """The ticket the mail answers, or None (a new ticket). `bounced`: the Message-ID a delivery
+    status report names (the mail it answers), tried first."""
     tenant = caller.tenant
-    named = [*parsed.in_reply_to, *reversed(parsed.references)]
+    named = [*([bounced] if bounced else []), *parsed.in_reply_to, *reversed(parsed.references)]
     for message_id in dict.fromkeys(named):
         ticket_id = _ticket_of(_message_key(tenant, message_id), "MESSAGE")
         record = caller.store.get(tenant, "ticket", ticket_id) if ticket_id else None

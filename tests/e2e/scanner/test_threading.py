@@ -10,7 +10,7 @@ from typing import Any
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import envelopes, settle
-from tests.e2e.scanner.helpers import await_tickets, mailbox, message, smtp_send, tickets_of
+from tests.e2e.scanner.helpers import await_tickets, mailbox, message, post_raw, smtp_send, tickets_of
 
 
 def _reply(
@@ -91,3 +91,29 @@ def test_mail_naming_no_known_message_opens_a_new_ticket(stack: LocalRuntime, ad
     unrelated["In-Reply-To"] = "<unknown-123@example.fi>"
     smtp_send(stack, unrelated)
     assert len(await_tickets(stack, admin, box["id"], 2)) == 2
+
+
+def _bounce(to: str, original_id: str) -> bytes:
+    """A delivery status notification (RFC 3464) for the mail `original_id`."""
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: {to}\r\nSubject: Undelivered Mail\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original_id}\r\nSubject: x\r\n\r\n--b1--\r\n"
+    ).encode()
+
+
+def test_a_bounce_is_recorded_on_its_ticket_and_never_opens_one(stack: LocalRuntime, admin: Api) -> None:
+    box = mailbox(admin)
+    first = message(box["address"], subject="Palautuu")
+    smtp_send(stack, first)
+    [ticket] = await_tickets(stack, admin, box["id"])
+    assert admin.patch(f"/tickets/{ticket['id']}", json={"status": "solved"}).status_code == 200
+    assert post_raw(admin, box["id"], _bounce(box["address"], first["Message-ID"])).status_code == 202
+    _count(stack, admin, ticket["id"], 2)
+    assert admin.get(f"/tickets/{ticket['id']}").json()["status"] == "solved"  # not reopened
+    assert post_raw(admin, box["id"], _bounce(box["address"], "<unknown-9@example.fi>")).status_code == 202
+    settle(stack, lambda: True)
+    assert [t["id"] for t in tickets_of(admin, box["id"])] == [ticket["id"]]
