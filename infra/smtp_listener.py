@@ -80,6 +80,15 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+def _available(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -92,9 +101,12 @@ class SmtpListener:
 
     def __init__(self, s3: Any, destinations: list[Target], port: int = 0) -> None:
         """`port` 0: a free one (aiosmtpd's controller checks its server by connecting to the port it
-        was given, so the port is chosen here rather than by the kernel at bind)."""
+        was given, so the port is chosen here rather than by the kernel at bind). A port in use (a
+        second `kontakt dev`, a test run beside one) gives way to a free one: the banner names it."""
         self.destinations = destinations
-        self.port = port or _free_port()
+        self.port = port if port and _available(port) else _free_port()
+        if port and self.port != port:
+            log.info("SMTP port %d is in use: inbound mail on %d", port, self.port)
         self.controller = Controller(
             _Handler(s3, destinations), hostname=HOST, port=self.port, data_size_limit=MAX_MESSAGE_BYTES
         )

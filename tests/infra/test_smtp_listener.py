@@ -64,3 +64,18 @@ def test_the_banner_names_the_smtp_port(capsys: pytest.CaptureFixture[str]) -> N
 
     cli._print_banner(Runtime())
     assert "Inbound mail smtp://127.0.0.1:2525" in capsys.readouterr().out
+
+
+@pytest.mark.enable_socket
+def test_a_port_in_use_gives_way_to_a_free_one() -> None:
+    first = smtp_listener.SmtpListener(RecordingS3(), []).start()
+    try:
+        second = smtp_listener.SmtpListener(RecordingS3(), [], port=first.port).start()
+        try:
+            assert second.port != first.port
+            with smtplib.SMTP(smtp_listener.HOST, second.port, timeout=10) as client:
+                assert client.noop()[0] == 250
+        finally:
+            second.stop()
+    finally:
+        first.stop()
