@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="run the whole system locally")
     dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument(
+        "--smtp-port", type=int, default=2525, help="the loopback SMTP listener taking inbound mail (0: any free port)"
+    )
     dev.add_argument("--stage", default="dev")
     dev.add_argument(
         "--no-demo", action="store_true", help="do not load the demo data (it goes only into a stack that starts empty)"
@@ -159,6 +162,7 @@ def run_dev(args: argparse.Namespace) -> int:
         root,
         stage=args.stage,
         port=args.port,
+        smtp_port=args.smtp_port,
         mail_dir=mail_dir,
         state_dir=state_dir,
         fresh=args.fresh,
@@ -212,6 +216,12 @@ def _print_banner(runtime: Any) -> None:
     except Exception as error:  # a slow cold start must not end the stack: ask again with `kontakt token`
         token = f"(none yet: {error}; kontakt token --tenant demo --user demo-admin)"
     mail = f"{runtime.mail_dir}/*.eml   (or {api}/dev/mail)" if runtime.mail_dir else "not kept (--mail-dir '')"
+    smtp = getattr(runtime, "smtp_address", None)
+    inbound = (
+        f"smtp://{smtp[0]}:{smtp[1]}   (SMTP to a mailbox's address opens a ticket: /scanner/mailboxes)"
+        if smtp
+        else "no SMTP listener (the template has no receipt rule)"
+    )
     if runtime.state_file is None:
         state = "not kept (--state-dir '')"
     else:
@@ -230,6 +240,7 @@ Kontakt is running.
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
   Webhooks     {api}/dev/webhooks   (what POST {api}/dev/webhooks/<name> received: the demo endpoint's is demo)
+  Inbound mail {inbound}
   Logs         kontakt logs <function> [--follow]   (.kontakt/logs/<function>.log, JSON lines)
   Saved data   {state}
 

@@ -47,13 +47,16 @@ def create(root: Path, name: str) -> list[Path]:
     service = NewService(name)
     template_path = root / "template.yaml"
     template = template_path.read_text(encoding="utf-8")
-    if (root / "services" / name).exists() or f"  {service.title}Table:" in template:
+    folder = root / "services" / name
+    if (folder.exists() and not core_only(folder)) or f"  {service.title}Table:" in template:
         raise NewServiceError(f"a service {name} exists already")
     if OUTPUTS not in template:
         raise NewServiceError("template.yaml has no Outputs section to put the new resources before")
     written = []
     for source in sorted(SKELETON.rglob("*.tmpl")):
         path = service.target(root, source)
+        if path.exists():  # a file of a core written before the scaffold (core_only) stays as it is
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(service.render(source.read_text(encoding="utf-8")), encoding="utf-8")
         written.append(path)
@@ -61,6 +64,13 @@ def create(root: Path, name: str) -> list[Path]:
     template_path.write_text(template.replace(OUTPUTS, "\n" + resources + OUTPUTS, 1), encoding="utf-8")
     written.append(template_path)
     return written
+
+
+def core_only(folder: Path) -> bool:
+    """A service package that holds only its pure core so far (`__init__.py` and `domain/`, as the
+    scanner's parser was written before its service): the scaffold joins it and keeps its files."""
+    names = {p.name for p in folder.iterdir() if p.name != "__pycache__"}
+    return "__init__.py" in names and names <= {"__init__.py", "domain"}
 
 
 def next_steps(name: str) -> str:

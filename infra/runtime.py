@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import dev_webhooks, devlogins, devpage, local_dns, persistence
+from infra import dev_webhooks, devlogins, devpage, local_dns, persistence, smtp_listener
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
@@ -23,6 +23,7 @@ from infra.functions import FunctionPool, Functions, WorkerSpec, worker_spec
 from infra.gateway import Gateway
 from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
+from infra.smtp_listener import SmtpListener
 from infra.template import REGION, EventSourceMapping, Stack, build_stack, translate
 from shared import auth
 
@@ -68,6 +69,7 @@ class LocalRuntime:
         fresh: bool = False,
         snapshot_interval: float = 2.0,
         hosts: dict[str, list[str]] | None = None,
+        smtp_port: int = 0,
     ) -> None:
         """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
 
@@ -89,6 +91,8 @@ class LocalRuntime:
         `hosts`: a stand-in DNS for the functions, names and their addresses (infra/local_dns.py);
         any other name does not resolve. None (`kontakt dev`): the system's resolver. Tests pass one:
         no test asks real DNS.
+        `smtp_port`: the loopback SMTP listener's port (0: a free one), standing in for SES's receipt
+        rules (infra/smtp_listener.py); it runs when the template has a rule that stores mail in S3.
         """
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
@@ -118,6 +122,8 @@ class LocalRuntime:
         self.schedules: ScheduleRunner | None = None
         self.pumps: list[Pump] = []
         self.tap: TapPump | None = None
+        self.smtp_port = smtp_port
+        self.smtp: SmtpListener | None = None
         self._watched_queue_urls: list[str] = []
         self._cached_clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -129,6 +135,11 @@ class LocalRuntime:
     @property
     def api_url(self) -> str:
         return self.gateway.url if self.gateway else ""
+
+    @property
+    def smtp_address(self) -> tuple[str, int] | None:
+        """(host, port) of the loopback SMTP listener taking inbound mail, if it runs."""
+        return (smtp_listener.HOST, self.smtp.port) if self.smtp else None
 
     @property
     def aws_endpoint(self) -> str:
@@ -187,6 +198,9 @@ class LocalRuntime:
             # Then the pumps and schedules: a saved state's waiting work would otherwise be invoked in
             # workers that pointing the links stops (a failed delivery waits out its visibility timeout).
             self.functions.on_end = self._wake_streams
+            destinations = smtp_listener.targets(template, self.stack)
+            if destinations:  # SES's receipt rules, locally: mail it accepts goes where they store it
+                self.smtp = SmtpListener(self.client("s3"), destinations, self.smtp_port).start()
             for pump in self.pumps:
                 pump.start()
             self.schedules.start()
@@ -203,6 +217,9 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.stop()
+            self.smtp = None
         if self.gateway is not None:
             self.gateway.stop()
         if self.schedules is not None:

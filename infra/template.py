@@ -46,6 +46,10 @@ SKIPPED_TYPES = frozenset(
         "AWS::SQS::QueuePolicy",
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogGroup",
+        # SES's inbound mail (the scanner's receipt rule): locally `kontakt dev`'s SMTP listener
+        # (infra/smtp_listener.py) writes the mail into the same bucket instead.
+        "AWS::SES::ReceiptRuleSet",
+        "AWS::SES::ReceiptRule",
         # moto runs a rotation by invoking the function in its own Lambda, not the local runtime's:
         # the rotation function is tested against moto's Secrets Manager (tests/unit/email/test_link_key_rotation.py).
         "AWS::SecretsManager::RotationSchedule",

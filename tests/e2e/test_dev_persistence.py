@@ -375,7 +375,12 @@ def test_console_shows_one_short_line_per_request_and_invocation(
     entry = {"Source": event["source"], "DetailType": "account.created", "Detail": json.dumps(broken)}
     assert bus.put_events(Entries=[{**entry, "EventBusName": _event_bus(root)}])["FailedEntryCount"] == 0
     dev.wait_for(rf"error: .*\(correlation id {correlation}\)")
-    consumers = {"ActivitiesConsumerFunction", "EmailConsumerFunction", "SmsConsumerFunction"}
+    consumers = {
+        "ActivitiesConsumerFunction",
+        "EmailConsumerFunction",
+        "SmsConsumerFunction",
+        "ScannerConsumerFunction",
+    }
     for consumer in sorted(consumers):  # one may still start cold
         dev.wait_for(rf"^{TIME}  {consumer}\s+{TYPES_WITH}account\.created\b.*\s+(\d+/\d+ )?failed")
 

@@ -155,11 +155,23 @@ def _seed_webhooks(post: Post) -> Seeds:
     return {("/webhooks/endpoints", "endpoint_id"): post("/webhooks/endpoints", {"url": "https://hooks.example.com/"})}
 
 
+def _seed_scanner(post: Post) -> Seeds:
+    """A mailbox (its address unique in the stack: one mailbox per address)."""
+    owner = {"type": "user", "id": "admin-1"}
+    address = f"seed-{new_tenant()}@support.example.fi"
+    return {
+        ("/scanner/mailboxes", "mailbox_id"): post(
+            "/scanner/mailboxes", {"address": address, "name": "Seed", "owner": owner}
+        )
+    }
+
+
 SEEDS: dict[str, Callable[[Post], Seeds]] = {
     "activities": _seed_activities,
     "directory": _seed_directory,
     "email": _seed_email,
     "webhooks": _seed_webhooks,
+    "scanner": _seed_scanner,
 }
 
 

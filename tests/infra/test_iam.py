@@ -446,6 +446,44 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:EmailTable}")],
         [_publish("{bus:EventBus}"), SECRET, _secret("GetSecretValue", SMTP_SECRET)],
     ),
+    "ScannerApiFunction": (  # the raw messages it is posted, the attachments it presigns
+        [
+            _put("{table:ScannerTable}"),
+            SECRET,
+            _object("PutObject", "{bucket:ScannerMailBucket}", "inbound/api/t1/m1/1.eml"),
+            _object("GetObject", "{bucket:ScannerMailBucket}", "attachments/t1/m1/abc/1"),
+        ],
+        [
+            _put("{table:DirectoryTable}"),
+            _publish("{bus:EventBus}"),
+            _object("PutObject", "{bucket:ScannerMailBucket}", "inbound/ses/1"),
+            _object("PutObject", "{bucket:ScannerMailBucket}", "attachments/t1/m1/abc/1"),
+            _object("GetObject", "{bucket:ScannerMailBucket}", "inbound/ses/1"),
+        ],
+    ),
+    "ScannerPublisherFunction": ([_publish("{bus:EventBus}")], [_put("{table:ScannerTable}")]),
+    "ScannerConsumerFunction": (
+        [_put("{table:ScannerTable}")],
+        [
+            _put("{table:SmsTable}"),
+            _publish("{bus:EventBus}"),
+            _object("GetObject", "{bucket:ScannerMailBucket}", "inbound/ses/1"),
+        ],
+    ),
+    "ScannerInboundFunction": (  # reads the raw mail, writes the attachments, its events go out through the outbox
+        [
+            _put("{table:ScannerTable}"),
+            _object("GetObject", "{bucket:ScannerMailBucket}", "inbound/ses/1"),
+            _object("PutObject", "{bucket:ScannerMailBucket}", "attachments/t1/m1/abc/1"),
+        ],
+        [
+            _object("PutObject", "{bucket:ScannerMailBucket}", "inbound/ses/1"),
+            _object("DeleteObject", "{bucket:ScannerMailBucket}", "inbound/ses/1"),
+            _publish("{bus:EventBus}"),
+            SECRET,
+            _put("{table:DirectoryTable}"),
+        ],
+    ),
 }
 
 

@@ -96,3 +96,17 @@ def test_a_bad_or_taken_name_is_refused_and_writes_nothing(tmp_path: Path, name:
     with pytest.raises(newservice.NewServiceError):
         newservice.create(tmp_path, name)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["email", "services", "template.yaml"]
+
+
+def test_a_package_holding_only_its_core_is_joined_and_its_files_kept(tmp_path: Path) -> None:
+    core = tmp_path / "services" / "scanner"
+    (core / "domain").mkdir(parents=True)
+    (core / "__init__.py").write_text('"""written first"""\n', encoding="utf-8")
+    (core / "domain" / "mime.py").write_text("X = 1\n", encoding="utf-8")
+    (tmp_path / "template.yaml").write_text("Resources: {}\n\nOutputs:\n", encoding="utf-8")
+    written = newservice.create(tmp_path, "scanner")
+    assert (core / "__init__.py").read_text(encoding="utf-8") == '"""written first"""\n'
+    assert (core / "domain" / "mime.py").read_text(encoding="utf-8") == "X = 1\n"
+    assert core / "features.py" in written and core / "__init__.py" not in written
+    with pytest.raises(newservice.NewServiceError):  # now a whole service: taken
+        newservice.create(tmp_path, "scanner")

@@ -36,6 +36,7 @@ CONSUMERS = {
     "EmailConsumerFunction",
     "SmsConsumerFunction",
     "WebhooksConsumerFunction",
+    "ScannerConsumerFunction",
 }
 
 # Event types a consumer handles (and a rule routes) that no service publishes, with the reason

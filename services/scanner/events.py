@@ -1,0 +1,42 @@
+"""Events the scanner service publishes, registered once in the catalogue (docs/events.md).
+
+An event another service consumes is a contract: its payload lives in `shared/contracts/`.
+Webhooks and workflows will consume these; until one does they are the scanner's own.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.events import catalogue
+
+PRODUCER = "scanner"
+
+
+class TicketCreated(BaseModel):
+    id: str
+    ticket: dict[str, Any] = Field(description="The ticket as `GET /tickets/{id}` shows it")
+    article_id: str = Field(description="The article (the inbound mail) that opened it")
+
+
+class TicketUpdated(BaseModel):
+    id: str
+    ticket: dict[str, Any] = Field(description="The ticket after the change, as `GET /tickets/{id}` shows it")
+    changed: list[str] = Field(
+        description="The fields that changed: status, priority, owner (a user's change); article_count (a mail "
+        "answering the ticket was added to it), with status when that reopened it"
+    )
+
+
+catalogue.register(
+    "ticket.created",
+    TicketCreated,
+    producer=PRODUCER,
+    description="A ticket was opened (an inbound mail to a mailbox).",
+)
+catalogue.register(
+    "ticket.updated",
+    TicketUpdated,
+    producer=PRODUCER,
+    description="A ticket's status, priority or owner changed, or a mail answering it was added.",
+)

@@ -1,0 +1,95 @@
+"""What the scanner API documents for each operation (applied by `shared.operation_docs`).
+
+Keyed by operationId, by the convention (`scanner.mailboxes.get`, `tickets.list`); a new route left
+out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
+"""
+
+from shared.operation_docs import Doc, ServiceDocs, Tag
+
+ANYONE = "Who: any user of the tenant."
+ADMIN = "Who: an admin of the tenant."
+SEES = (
+    "Who: the ticket's owner (a user, or a member of the owning group), a manager or an admin; to anyone "
+    "else the ticket does not exist (404)."
+)
+PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
+MAILBOXES = Tag(
+    "mailboxes",
+    "The addresses the email scanner watches: mail to a mailbox's address opens a ticket owned by the "
+    "mailbox's owner. An address belongs to one mailbox of one tenant in the whole service.",
+    ("/scanner/mailboxes",),
+)
+TICKETS = Tag(
+    "tickets",
+    "Support tickets opened by inbound mail, with their articles (the mails) and attachments.",
+    ("/tickets",),
+)
+MAILBOX = {
+    "address": "tuki@example.com",
+    "name": "Asiakastuki",
+    "owner": {"type": "group", "id": "support"},
+    "active": True,
+}
+
+DOCS = ServiceDocs(
+    tags=(MAILBOXES, TICKETS),
+    operations={
+        "scanner.mailboxes.list": Doc("List mailboxes", f"The tenant's mailboxes in id order. {PAGE}\n\n{ANYONE}"),
+        "scanner.mailboxes.create": Doc(
+            "Create a mailbox",
+            "`address` is where the mail arrives (SES receives for the stack's domain; under `kontakt dev` the "
+            "loopback SMTP listener). An address another mailbox of any tenant has is a 422 naming `address` "
+            "(code `duplicate`). `owner` (a user or a group) owns the tickets the mailbox opens; an inactive "
+            f"mailbox opens none (its mail is dropped).\n\n{ADMIN}",
+            request=MAILBOX,
+        ),
+        "scanner.mailboxes.get": Doc("Get a mailbox", f"One mailbox by id.\n\n{ANYONE}"),
+        "scanner.mailboxes.update": Doc(
+            "Change a mailbox",
+            "The fields sent replace the stored ones; a new `address` is refused as on create when another "
+            f"mailbox has it. `If-Match` with the mailbox's ETag refuses a stale change (412).\n\n{ADMIN}",
+            request={"active": False},
+        ),
+        "scanner.mailboxes.delete": Doc(
+            "Delete a mailbox",
+            f"The mailbox and its address go (another mailbox may take it); its tickets stay.\n\n{ADMIN}",
+        ),
+        "scanner.mailboxes.raw": Doc(
+            "Post a raw message to a mailbox",
+            "A raw RFC 5322 message, base64 encoded in `raw` (imports, tests), is stored where inbound mail is "
+            "and processed like mail that arrived: it opens a ticket once the scanner has read it (202: "
+            "asynchronously), once per Message-ID (or, without one, per content) and mailbox, however often it "
+            f"is posted.\n\n{ADMIN}",
+            request={"raw": "RnJvbTogbWFpamFAZXhhbXBsZS5maQpTdWJqZWN0OiBIZWxsbwoKSGkh"},
+        ),
+        "tickets.list": Doc(
+            "List tickets",
+            "The tickets the caller sees, oldest first. `contact_id` (the requester), `owner_id` and "
+            "`mailbox_id` each select one index; `status` and the other filters narrow each page as it is "
+            f"read, so a page may hold fewer than `limit` tickets with a `next_cursor`: follow it until there "
+            f"is none. {PAGE}\n\n{SEES}",
+        ),
+        "tickets.get": Doc(
+            "Get a ticket",
+            f"One ticket: number (the tenant's running number), subject, status, priority, owner, requester.\n\n{SEES}",
+        ),
+        "tickets.update": Doc(
+            "Change a ticket",
+            "`status`, `priority` and `owner`. Giving the ticket to another owner takes its owner, a manager "
+            "or an admin, and the new owner must be within the caller's reach (422 naming `owner`). "
+            f"`If-Match` with the ticket's ETag refuses a stale change (412). Publishes `ticket.updated`.\n\n{SEES}",
+            request={"status": "open", "priority": "high"},
+        ),
+        "tickets.articles.list": Doc(
+            "List a ticket's articles",
+            f"The ticket's articles (its mails) oldest first, without their bodies. {PAGE}\n\n{SEES}",
+        ),
+        "tickets.articles.get": Doc(
+            "Get an article",
+            "One article with its bodies: `text`, `new_text` (without the quoted history) and the sanitised "
+            "`html`, and its attachments with presigned `download_url`s valid for a few minutes. A mail that "
+            "could not be parsed is `unparsable`, its source the attachment; bodies longer than an article "
+            f"keeps are cut (`truncated`) and the whole source is attached.\n\n{SEES}",
+        ),
+    },
+)
