@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer
 
 from infra import dev_mail, dev_webhooks, sms_emulation
 from infra.functions import Functions
@@ -56,6 +58,7 @@ POLL_MS = 1500
 EVENTS_SHOWN = 30
 MAILS_SHOWN = 20
 SMS_SHOWN = 30
+TICKETS_SHOWN = 30
 INVOCATIONS_SHOWN = 30
 WEBHOOKS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -234,49 +237,65 @@ _SMS_RENDER = """(data, h) => data.length === 0 ? h.el("p", {class: "empty"}, "N
   h.table(["time", "to", "from", "type", "text"], data.map((m) => ({...m, time: h.when(m.time)})))"""
 
 
-def _sms_inbound(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
-    """What the sms service stored of inbound SMS, newest first: the messages (with the contact each
-    was matched to) and the numbers opted out now (an opt-in removes its row). It scans the sms
-    table for those two kinds: a local table is small, and the page asks only while it is open."""
-    shown: dict[str, list[dict[str, Any]]] = {"inbound": [], "opt_outs": []}
-    if runtime.stack is None or "SmsTable" not in runtime.stack.tables:
-        return shown
-    dynamodb = runtime.cached_client("dynamodb")
-    pages = dynamodb.get_paginator("scan").paginate(
-        TableName=runtime.stack.tables["SmsTable"].name,
-        FilterExpression="kind IN (:inbound, :opt_out)",
-        ExpressionAttributeValues={":inbound": {"S": "inbound"}, ":opt_out": {"S": "opt_out"}},
-        ProjectionExpression="pk, kind, #data",
-        ExpressionAttributeNames={"#data": "data"},
+def _records(
+    runtime: LocalRuntime, table: str, kinds: tuple[str, ...]
+) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(tenant, kind, id, data) of every record of these kinds in a service's table (its logical id):
+    a scan, as a local table is small and the page asks only while it is open. Nothing when the
+    stack has no such table."""
+    if runtime.stack is None or table not in runtime.stack.tables:
+        return
+    names = {f":k{n}": {"S": kind} for n, kind in enumerate(kinds)}
+    pages = (
+        runtime.cached_client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=runtime.stack.tables[table].name,
+            FilterExpression=f"kind IN ({', '.join(names)})",
+            ExpressionAttributeValues=names,
+            ProjectionExpression="pk, kind, #data",
+            ExpressionAttributeNames={"#data": "data"},
+        )
     )
+    read = TypeDeserializer()
     for page in pages:
         for item in page.get("Items", []):
-            data = {k: next(iter(v.values())) for k, v in item.get("data", {}).get("M", {}).items()}
-            tenant = str(item["pk"]["S"]).split("#")[1]
-            if item["kind"]["S"] == "inbound":
-                shown["inbound"].append(
-                    {
-                        "time": data.get("received_at"),
-                        "tenant": tenant,
-                        "from": data.get("number"),
-                        "text": data.get("text"),
-                        "contact": data.get("contact_id") or "",
-                    }
-                )
-            else:
-                shown["opt_outs"].append(
-                    {
-                        "time": data.get("opted_out_at"),
-                        "tenant": tenant,
-                        "number": data.get("number"),
-                        "keyword": data.get("keyword"),
-                        "contact": data.get("contact_id") or "",
-                    }
-                )
-    for rows in shown.values():
-        rows.sort(key=lambda row: str(row["time"] or ""), reverse=True)
-        del rows[SMS_SHOWN:]
-    return shown
+            parts = str(item["pk"]["S"]).split("#")  # T#<tenant>#<KIND>#<id>
+            data = read.deserialize(item["data"]) if "data" in item else {}
+            yield parts[1], item["kind"]["S"], "#".join(parts[3:]), data
+
+
+def _newest(rows: list[dict[str, Any]], shown: int) -> list[dict[str, Any]]:
+    rows.sort(key=lambda row: str(row["time"] or ""), reverse=True)
+    return rows[:shown]
+
+
+def _sms_inbound(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
+    """What the sms service stored of inbound SMS, newest first: the messages (with the contact each
+    was matched to) and the numbers opted out now (an opt-in removes its row)."""
+    shown: dict[str, list[dict[str, Any]]] = {"inbound": [], "opt_outs": []}
+    for tenant, kind, _, data in _records(runtime, "SmsTable", ("inbound", "opt_out")):
+        if kind == "inbound":
+            shown["inbound"].append(
+                {
+                    "time": data.get("received_at"),
+                    "tenant": tenant,
+                    "from": data.get("number"),
+                    "text": data.get("text"),
+                    "contact": data.get("contact_id") or "",
+                }
+            )
+        else:
+            shown["opt_outs"].append(
+                {
+                    "time": data.get("opted_out_at"),
+                    "tenant": tenant,
+                    "number": int(data.get("number", 0)),
+                    "keyword": data.get("keyword"),
+                    "contact": data.get("contact_id") or "",
+                }
+            )
+    return {name: _newest(rows, SMS_SHOWN) for name, rows in shown.items()}
 
 
 _SMS_INBOUND_RENDER = """(data, h) => [
@@ -347,6 +366,62 @@ _WEBHOOKS_RENDER = """(data, h) => data.length === 0 ?
     body: r.body.length > 120 ? r.body.slice(0, 120) + "..." : r.body})))"""
 
 
+def _webhook_deliveries(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The webhooks service's messages, newest first: each event for each endpoint, where its
+    delivery stands (services/webhooks/messages.py's records), with the endpoint's URL."""
+    urls: dict[tuple[str, str], str] = {}
+    messages = []
+    for tenant, kind, record_id, data in _records(runtime, "WebhooksTable", ("endpoint", "message")):
+        if kind == "endpoint":
+            urls[(tenant, record_id)] = str(data.get("url", ""))
+        else:
+            messages.append((tenant, record_id, data))
+    rows = [
+        {
+            "time": data.get("created_at"),
+            "tenant": tenant,
+            "type": data.get("event_type"),
+            "endpoint": urls.get((tenant, str(data.get("endpoint_id"))), "(deleted)"),
+            "status": data.get("status"),
+            "attempts": int(data.get("attempts", 0)),
+            "answer": int(data["last_status_code"]) if data.get("last_status_code") is not None else "",
+            "reason": data.get("reason") or "",
+            "webhook-id": record_id,
+        }
+        for tenant, record_id, data in messages
+    ]
+    return _newest(rows, WEBHOOKS_SHOWN)
+
+
+_DELIVERIES_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "No webhook message yet: add an endpoint, then change a contact") :
+  h.table(["time", "tenant", "type", "endpoint", "status", "attempts", "answer", "reason", "webhook-id"],
+    data.map((m) => ({...m, time: h.when(m.time)})))"""
+
+
+def _tickets(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The scanner's tickets, newest first (services/scanner/tickets.py's records)."""
+    rows = [
+        {
+            "time": data.get("created_at"),
+            "tenant": tenant,
+            "number": int(data.get("number", 0)),
+            "subject": data.get("subject"),
+            "from": data.get("requester_email") or "",
+            "status": data.get("status"),
+            "articles": int(data.get("article_count", 0)),
+        }
+        for tenant, _, _, data in _records(runtime, "ScannerTable", ("ticket",))
+    ]
+    return _newest(rows, TICKETS_SHOWN)
+
+
+_TICKETS_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "No ticket yet: mail a mailbox's address through the SMTP listener the banner names") :
+  h.table(["time", "tenant", "number", "subject", "from", "status", "articles"],
+    data.map((t) => ({...t, time: h.when(t.time)})))"""
+
+
 def _schedules(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return runtime.schedules.upcoming() if runtime.schedules is not None else []
 
@@ -360,7 +435,9 @@ register_panel("events", "Events on the bus", _events, _EVENTS_RENDER)
 register_panel("mail", "Sent mail", _mail, _MAIL_RENDER)
 register_panel("sms", "Sent SMS", _sms, _SMS_RENDER)
 register_panel("sms-inbound", "Inbound SMS and opt-outs", _sms_inbound, _SMS_INBOUND_RENDER)
+register_panel("webhooks", "Webhook deliveries", _webhook_deliveries, _DELIVERIES_RENDER)
 register_panel("webhooks-received", "Webhooks received (/dev/webhooks)", _webhooks_received, _WEBHOOKS_RENDER)
+register_panel("tickets", "Tickets (the email scanner)", _tickets, _TICKETS_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra import devpage
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, envelopes, settle, walk
@@ -134,3 +135,13 @@ def test_smtp_mail_to_a_mailbox_is_a_ticket_through_the_api(stack: LocalRuntime,
     article = admin.get(f"/tickets/{ticket['id']}/articles/{summary['id']}").json()
     assert "<b>tuki</b>" in article["html"] and "script" not in article["html"]
     assert 'src="https://tracker.example' not in article["html"]  # a remote image is not loaded
+
+
+def test_the_console_page_lists_the_tickets(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    box = mailbox(admin)
+    ticket = _ticket(stack, admin, box, "Näkyykö konsolissa?", sender="pirkko@example.fi")
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "tickets"]
+    mine = [row for row in panel["data"] if row["tenant"] == tenant]
+    assert [(r["number"], r["subject"], r["from"], r["status"], r["articles"]) for r in mine] == [
+        (ticket["number"], "Näkyykö konsolissa?", "pirkko@example.fi", ticket["status"], 1)
+    ]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook
 
+from infra import devpage
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, new_tenant, settle, walk
@@ -54,6 +55,11 @@ def test_the_log_shows_each_message_and_attempt_and_a_resend_delivers_it(
         numbers = [a["number"] for a in walk(admin, f"/webhooks/endpoints/{eid}/messages/{mid}/attempts")]
         assert numbers == [2, 1]  # the latest first
         assert shown(admin, eid, mid)["attempts"] == 2
+
+        [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "webhooks"]  # the console page
+        [row] = [r for r in panel["data"] if r["webhook-id"] == mid]
+        assert (row["tenant"], row["type"], row["endpoint"]) == (tenant, "contact.created", hooks.url("/log"))
+        assert (row["status"], row["attempts"], row["answer"], row["reason"]) == ("delivered", 2, 200, "")
 
 
 def test_recover_puts_every_failed_message_since_a_time_back(admin: Api, stack: LocalRuntime, tenant: str) -> None:
