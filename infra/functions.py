@@ -31,6 +31,7 @@ from infra.console import Console, Note, Notes, note_of
 from infra.faults import UNRELIABLE, UNRELIABLE_SEED, Fault, inject, inject_unreliable
 from infra.iam import Principal, enforce
 from infra.local_dns import install as install_hosts
+from infra.local_dns import loopback_only
 
 if TYPE_CHECKING:  # a worker process imports this module: not the template reader (infra.build, packaging)
     from infra.template import Function
@@ -195,7 +196,8 @@ def _worker_main(connection: Any, spec: WorkerSpec) -> None:
     inject_unreliable()  # KONTAKT_FAULTS: a share of the function's AWS calls fail (infra/faults.py)
     sys.path.insert(0, spec.code_dir)
     os.chdir(spec.code_dir)
-    install_hosts()  # KONTAKT_HOSTS: a stand-in DNS for tests (infra/local_dns.py)
+    if install_hosts():  # KONTAKT_HOSTS: a stand-in DNS for tests, and sockets to loopback only (infra/local_dns.py)
+        loopback_only()
     notes = Notes()
     log_file = open(spec.log_file, "a", encoding="utf-8", buffering=1) if spec.log_file else None  # noqa: SIM115
     sys.stdout = _FunctionOutput(log_file, notes)  # type: ignore[assignment]

@@ -7,13 +7,21 @@ answers loopback (RFC 6761); any other name does not resolve (`outbound.Unresolv
 answer other names for a while with `runtime.functions.configured(id, environment={HOSTS: ...})`.
 Without the variable (`kontakt dev`) the system's resolver answers. Nothing of this is in the
 functions' code: the worker installs it, as it installs IAM and faults (infra/functions.py).
+
+With the table the worker's sockets also connect to loopback only (`loopback_only`, installed by the
+worker beside the table): a test's
+endpoint named by a public address (`hooks.example.com`) is refused by the machine before any
+packet leaves, even if the outbound guard were broken (issue 20 item 7).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 HOSTS = "KONTAKT_HOSTS"
 LOCALHOST = ("127.0.0.1", "::1")
@@ -44,6 +52,36 @@ def install(environment: Mapping[str, str] | None = None) -> bool:
 
     outbound.resolve = resolve
     return True
+
+
+def loopback_only() -> None:
+    """Refuse every IP connection of this process to an address outside 127.0.0.0/8 and ::1."""
+    if getattr(socket.socket.connect, "loopback_only", False):
+        return
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def checked(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise ConnectionRefusedError(f"the test runtime connects to loopback only, not {address[0]}")
+
+    def guarded_connect(sock: socket.socket, address: Any) -> None:
+        checked(sock, address)
+        connect(sock, address)
+
+    def guarded_connect_ex(sock: socket.socket, address: Any) -> int:
+        checked(sock, address)
+        return connect_ex(sock, address)
+
+    guarded_connect.loopback_only = True  # type: ignore[attr-defined]
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign,assignment]
+
+
+def _loopback(address: Any) -> bool:
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except (ValueError, IndexError, TypeError):
+        return False
 
 
 def _name(host: str) -> str:

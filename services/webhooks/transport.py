@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, TimeoutError
+from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from services.webhooks.domain.messages import RESPONSE_BODY_KEPT, WebhookAttemptError
 from shared import outbound
@@ -72,6 +72,8 @@ def post(url: str, body: str, headers: dict[str, str], timeout: float = REQUEST_
             headers={k.lower(): v for k, v in response.headers.items()},
             body=kept.decode("utf-8", "replace")[:RESPONSE_BODY_KEPT],
         )
+    except NewConnectionError:  # refused or unreachable (urllib3 makes it a kind of timeout: it is not one)
+        answer = Answer(error=WebhookAttemptError.connection)
     except TimeoutError:
         answer = Answer(error=WebhookAttemptError.timeout)
     except (HTTPError, OSError):

@@ -31,3 +31,31 @@ def test_without_a_table_the_system_resolver_stays() -> None:
     assert local_dns.environment(None) == {}
     assert local_dns.install({}) is False
     assert outbound.resolve is outbound.system_resolver
+
+
+LOOPBACK_ONLY = """
+import socket, sys
+from infra import local_dns
+server = socket.create_server(("127.0.0.1", 0))
+local_dns.loopback_only()
+socket.create_connection(server.getsockname(), timeout=5).close()  # loopback: allowed
+for address in (("93.184.215.14", 443), ("10.0.0.1", 80), ("::ffff:93.184.215.14", 443)):
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    try:
+        socket.socket(family).connect(address)
+    except ConnectionRefusedError as refused:
+        assert "loopback only" in str(refused), refused
+    else:
+        sys.exit(f"connected to {address}")
+print("refused")
+"""
+
+
+def test_a_test_runtimes_worker_connects_to_loopback_only() -> None:
+    """What a worker of the test runtime installs beside the table: a connection to any address but
+    loopback is refused before any packet leaves (run in a child, as it patches the process's sockets)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LOOPBACK_ONLY], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "refused", done.stdout + done.stderr

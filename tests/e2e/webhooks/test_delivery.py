@@ -206,3 +206,18 @@ def rate_windows(stack: LocalRuntime, prefix: str) -> dict[str, int]:
         )
     )
     return {item["pk"]["S"]: int(item["taken"]["N"]) for page in pages for item in page["Items"]}
+
+
+def test_an_endpoint_on_a_public_address_is_never_reached_from_a_test(
+    admin: Api, stack: LocalRuntime, tenant: str
+) -> None:
+    """hooks.example.com resolves to a public address in the test runtime (tests/e2e/hosts.py), which
+    the outbound guard allows: the runtime's own sockets refuse it (infra/local_dns.py), so nothing
+    leaves the machine even if the guard let something through that it should not."""
+    public = endpoint(admin, "https://hooks.example.com/kontakt", event_types=["contact.*"])
+    event = contact_created(stack, tenant, "C-public")
+    mid = message_id(public["id"], event["id"])
+    assert settle(stack, lambda: attempts(stack, tenant, mid))
+    [attempt] = attempts(stack, tenant, mid)
+    assert (attempt["error"], attempt["outcome"]) == ("connection", "retry"), attempt
+    assert "status_code" not in attempt
