@@ -16,4 +16,5 @@ FEATURES = Features(
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
     },
+    defaults=["notifications"],
 )
