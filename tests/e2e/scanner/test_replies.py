@@ -6,14 +6,16 @@ automatic."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import sent_mails
-from tests.e2e.helpers import drain, envelopes, settle
+from tests.e2e.helpers import drain, envelopes, put_envelope, settle
 from tests.e2e.scanner.helpers import await_tickets, mailbox, message, smtp_send, tickets_of
 
 
@@ -144,3 +146,71 @@ def test_no_notification_answers_an_automatic_mail(stack: LocalRuntime, admin: A
     assert closed["data"]["id"] == ticket["id"]
     drain(stack)
     assert [e for e in envelopes(stack, tenant, "email.send_requested") if e["data"]["to"] == sender] == []
+
+
+def _scanner_items(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
+    """The tenant's items in the scanner table, as stored (an operator's view)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    found, start = [], None
+    while True:
+        page = stack.client("dynamodb").scan(
+            TableName="kontakt-dev-scanner", **({"ExclusiveStartKey": start} if start else {})
+        )
+        found += [i for i in page["Items"] if i["pk"]["S"].startswith(f"T#{tenant}#")]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in found]
+
+
+def test_erasure_removes_the_person_from_their_tickets(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    sender = _sender()
+    contact = admin.post("/contacts", json={"first_name": "Maija", "last_name": "Poistettava", "email": sender})
+    assert contact.status_code == 201, contact.text
+    contact_id = contact.json()["id"]
+    drain(stack)  # the scanner's contacts projection has the contact: the mail links to it
+    box = mailbox(admin)
+    mail = message(box["address"], subject="Maija Poistettava: lasku", sender=sender, body="Henkilötunnukseni on X.\n")
+    mail.add_attachment(b"secret scan", maintype="application", subtype="pdf", filename="passi.pdf")
+    smtp_send(stack, mail)
+    [ticket] = await_tickets(stack, admin, box["id"])
+    assert ticket["requester_contact_id"] == contact_id
+    [summary] = _articles(admin, ticket["id"])
+    article = admin.get(f"/tickets/{ticket['id']}/articles/{summary['id']}").json()
+    assert [a["filename"] for a in article["attachments"]] == ["passi.pdf"]
+    assert admin.post(f"/tickets/{ticket['id']}/replies", json={"text": "Kiitos Maija"}).status_code == 201
+    s3 = stack.client("s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "scanner" in b["Name"] and "mail" in b["Name"])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"attachments/{tenant}/").get("Contents", [])]
+    assert len(keys) == 1
+
+    erased = {"id": str(uuid.uuid4()), "type": "contact.erased", "version": 1, "tenant_id": tenant}
+    for _ in range(2):  # delivered twice: the second finds nothing left to do
+        put_envelope(
+            stack,
+            {
+                **erased,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "actor": {"type": "service", "id": "directory"},
+                "correlation_id": str(uuid.uuid4()),
+                "data": {"id": contact_id},
+            },
+        )
+        after = settle(
+            stack, lambda: (t := admin.get(f"/tickets/{ticket['id']}").json())["requester_email"] == "" and t
+        )
+        drain(stack)
+    assert after["requester_contact_id"] is None and after["subject"] == "[erased]"
+    kept = ("number", "status", "created_at", "article_count")
+    assert {k: after[k] for k in kept} == {k: ticket[k] for k in kept} | {"article_count": 2}
+    assert admin.get("/tickets", params={"contact_id": contact_id}).json()["items"] == []
+    inbound = admin.get(f"/tickets/{ticket['id']}/articles/{summary['id']}").json()
+    assert (inbound["text"], inbound["subject"], inbound["from"], inbound["attachments"]) == (
+        "[erased]",
+        "[erased]",
+        [],
+        [],
+    )
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"attachments/{tenant}/").get("KeyCount", 0) == 0
+    stored = json.dumps(_scanner_items(stack, tenant), default=str)
+    assert sender not in stored and "Henkilötunnukseni" not in stored and "Poistettava" not in stored

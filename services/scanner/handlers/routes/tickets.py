@@ -9,10 +9,10 @@ from services.scanner import replies, tickets
 from services.scanner.domain.tickets import (
     Article,
     ArticleSummary,
-    TicketNoteCreate,
-    TicketReplyCreate,
     Ticket,
+    TicketNoteCreate,
     TicketPatch,
+    TicketReplyCreate,
     TicketStatus,
 )
 from services.scanner.handlers.common import caller
