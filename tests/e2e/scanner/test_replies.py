@@ -91,10 +91,33 @@ def test_a_mailbox_the_tenant_cannot_send_from_is_the_reply_to(stack: LocalRunti
     assert str(mail["Reply-To"]) == box["address"]
 
 
-def test_notes_are_never_mailed_and_a_reply_checks_its_input(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+def test_a_reply_sends_the_tickets_own_attachments(stack: LocalRuntime, admin: Api) -> None:
+    box = mailbox(admin)
+    sender = _sender()
+    first = message(box["address"], subject="Lasku", sender=sender)
+    first.add_attachment(b"%PDF-1.4 lasku", maintype="application", subtype="pdf", filename="lasku.pdf")
+    smtp_send(stack, first)
+    [ticket] = await_tickets(stack, admin, box["id"])
+    [summary] = _articles(admin, ticket["id"])
+    [attachment] = admin.get(f"/tickets/{ticket['id']}/articles/{summary['id']}").json()["attachments"]
+    body = {"text": "Tässä korjattu", "attachments": [{"article_id": summary["id"], "attachment_id": attachment["id"]}]}
+    answer = admin.post(f"/tickets/{ticket['id']}/replies", json=body)
+    assert answer.status_code == 201, answer.text
+    assert [a["filename"] for a in answer.json()["attachments"]] == ["lasku.pdf"]
+    [mail] = settle(stack, lambda: _mails_to(stack, sender))
+    [part] = list(mail.iter_attachments())
+    assert part.get_filename() == "lasku.pdf" and part.get_content() == b"%PDF-1.4 lasku"
+
+
+def test_notes_are_never_mailed_and_a_reply_checks_its_input(
+    stack: LocalRuntime, api: Api, admin: Api, tenant: str
+) -> None:
     box = mailbox(admin)
     sender = _sender()
     ticket, _ = _ticket(stack, admin, box, sender)
+    user = api.as_(tenant, "user-1", "user")  # the ticket is admin-1's: out of the user's sight
+    assert user.post(f"/tickets/{ticket['id']}/replies", json={"text": "x"}).status_code == 404
+    assert user.post(f"/tickets/{ticket['id']}/notes", json={"text": "x"}).status_code == 404
     note = admin.post(f"/tickets/{ticket['id']}/notes", json={"text": "Soitin asiakkaalle."})
     assert note.status_code == 201, note.text
     assert note.json()["kind"] == "note" and note.json()["internal"] is True
