@@ -21,6 +21,7 @@ from services.scanner.domain.tickets import TicketNotifications, TicketNotificat
 from services.scanner.service import Caller, register_default
 from shared.contracts.messaging import EmailSendRequested, message_id_header
 from shared.store import UnitOfWork
+from shared.types import MAIL_SUBJECT_MAX
 
 SETTING = "ticket_notifications"
 REQUESTER = "scanner"  # as replies.py's: the Message-IDs derive from requester and request id
@@ -79,10 +80,11 @@ def _stage(
         "status": str(shown.get("status") or ""),
         "comment": comment,
     }
-    subject = " ".join(fill(setting.subject, values).split())[:500]
+    subject = " ".join(fill(setting.subject, values).split())
     tag = threads.tag(int(shown["number"]))
-    if tag.lower() not in subject.lower():
-        subject = f"{subject} {tag}"[:500]
+    if tag.lower() not in subject.lower():  # the tag threads an answer by subject too: always kept
+        subject = f"{subject[: MAIL_SUBJECT_MAX - len(tag) - 1]} {tag}"
+    subject = subject[:MAIL_SUBJECT_MAX]
     request_id = f"notify-{shown['id']}-{key}"
     request = EmailSendRequested(
         request_id=request_id,
@@ -92,7 +94,7 @@ def _stage(
         subject=subject,
         text=fill(setting.text, values),
         from_address=str(mailbox.data["address"]) if mailbox else None,
-        from_name=str(mailbox.data.get("name") or "")[:200] or None if mailbox else None,
+        from_name=" ".join(str(mailbox.data.get("name") or "").split())[:200] or None if mailbox else None,
     )
     threads.stage_message(uow, caller.tenant, message_id_header(REQUESTER, request_id), str(shown["id"]))
     uow.publish(caller.event("email.send_requested", request))

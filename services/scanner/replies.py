@@ -41,6 +41,7 @@ from shared.ids import new_id
 from shared.permissions import Action
 from shared.settings import load
 from shared.store import UnitOfWork, tenant_key
+from shared.types import MAIL_SUBJECT_MAX
 
 REQUESTER = "scanner"  # the requester of the send requests (their Message-IDs derive from it)
 REFERENCES = 10  # Message-IDs a reply's References names: the thread's first and its newest
@@ -70,11 +71,17 @@ def thread_ids(tenant: str, ticket_id: str) -> tuple[str | None, list[str]]:
 
 
 def reply_subject(ticket: dict[str, Any]) -> str:
-    subject = str(ticket.get("subject") or "")
+    """`Re: <subject> [#TCK-n]`, one line within the email contract's 500 characters (the tag kept)."""
+    subject = " ".join(str(ticket.get("subject") or "").split())
     tag = threads.tag(int(ticket["number"]))
-    if not threads.TAG.search(subject):
-        subject = f"{subject} {tag}".strip()
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    has_tag = bool(threads.TAG.search(subject))
+    prefix = "" if subject.lower().startswith("re:") else "Re: "
+    room = MAIL_SUBJECT_MAX - len(prefix) - (0 if has_tag else len(tag) + 1)
+    if len(subject) > room:
+        subject, has_tag = subject[:room].rstrip(), False
+        room = MAIL_SUBJECT_MAX - len(prefix) - len(tag) - 1
+        subject = subject[:room].rstrip()
+    return prefix + " ".join(part for part in (subject, "" if has_tag else tag) if part)
 
 
 def _attachments(caller: Caller, ticket_id: str, article_id: str, body: TicketReplyCreate) -> list[dict[str, Any]]:
@@ -112,7 +119,7 @@ def reply(caller: Caller, ticket_id: str, body: TicketReplyCreate) -> Article:
     mailbox = caller.store.get(caller.tenant, mailboxes.MAILBOX, str(data.get("mailbox_id") or ""))
     if mailbox is None:
         raise ValidationFailed.on("text", "The ticket's mailbox is gone: there is no address to reply from.", "gone")
-    own, name = str(mailbox.data["address"]), str(mailbox.data.get("name") or "")[:200]
+    own, name = str(mailbox.data["address"]), " ".join(str(mailbox.data.get("name") or "").split())[:200]
     article_id = new_id()
     attachments = _attachments(caller, ticket_id, article_id, body)
     html = sanitise(body.html).html if body.html else None
@@ -172,7 +179,7 @@ def reply(caller: Caller, ticket_id: str, body: TicketReplyCreate) -> Article:
         changes["status"] = body.status.value
 
     uow = UnitOfWork()
-    shown, changed = stage_article(uow, caller, record, article_id, article, changes)
+    shown, _ = stage_article(uow, caller, record, article_id, article, changes)
     for extra in message_ids[1:]:
         threads.stage_message(uow, caller.tenant, extra, ticket_id)
     for request in requests:
@@ -183,9 +190,7 @@ def reply(caller: Caller, ticket_id: str, body: TicketReplyCreate) -> Article:
             TicketReplied(id=ticket_id, ticket=shown, article_id=article_id, to=recipients, message_ids=message_ids),
         )
     )
-    if "status" in changed:
-        notifications.stage_status(uow, caller, record.data, shown, comment=None)
-    uow.commit()
+    uow.commit()  # no change notification: the reply itself is the requester's mail
     return tickets.get_article(caller, ticket_id, article_id)
 
 
