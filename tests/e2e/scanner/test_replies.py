@@ -118,6 +118,10 @@ def test_notes_are_never_mailed_and_a_reply_checks_its_input(
     user = api.as_(tenant, "user-1", "user")  # the ticket is admin-1's: out of the user's sight
     assert user.post(f"/tickets/{ticket['id']}/replies", json={"text": "x"}).status_code == 404
     assert user.post(f"/tickets/{ticket['id']}/notes", json={"text": "x"}).status_code == 404
+    assert admin.get("/scanner/settings/notifications").json()["enabled"] is False  # off by default
+    assert admin.patch(f"/tickets/{ticket['id']}", json={"status": "pending"}).status_code == 200  # no mail: off
+    public = admin.post(f"/tickets/{ticket['id']}/notes", json={"text": "Julkinen", "internal": False})
+    assert public.status_code == 201 and public.json()["internal"] is False
     note = admin.post(f"/tickets/{ticket['id']}/notes", json={"text": "Soitin asiakkaalle."})
     assert note.status_code == 201, note.text
     assert note.json()["kind"] == "note" and note.json()["internal"] is True
@@ -129,10 +133,14 @@ def test_notes_are_never_mailed_and_a_reply_checks_its_input(
     drain(stack)
     assert _mails_to(stack, sender) == []
     assert [e for e in envelopes(stack, tenant, "email.send_requested") if e["data"]["to"] == sender] == []
-    assert admin.get(f"/tickets/{ticket['id']}").json()["article_count"] == 2
+    assert admin.get(f"/tickets/{ticket['id']}").json()["article_count"] == 3
 
 
-def test_the_requester_is_notified_of_status_changes_and_public_comments(stack: LocalRuntime, admin: Api) -> None:
+def test_the_requester_is_notified_of_status_changes_and_public_comments(
+    stack: LocalRuntime, api: Api, admin: Api, tenant: str
+) -> None:
+    user = api.as_(tenant, "user-1", "user")
+    assert user.patch("/scanner/settings/notifications", json={"enabled": True}).status_code == 403
     setting = admin.patch(
         "/scanner/settings/notifications",
         json={"enabled": True, "subject": "Tiketti {number}: {status}", "text": "Tila: {status}\n{comment}"},
