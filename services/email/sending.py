@@ -436,7 +436,8 @@ def _built(record: Record, parts: list[Part], setting: dict[str, Any]) -> tuple[
     a recipient's name holding a line break, a record that is not a mail), why not. Errors of
     reading (the signing secret ...) are raised: those may pass, the mail is retried."""
     try:
-        sender = Sender.model_validate(setting)
+        own = {k: record.data[k] for k in ("from_address", "from_name") if record.data.get("from_address")}
+        sender = Sender.model_validate(setting | own)  # a request's own From (transactional.sender_of)
         mail = _mail(record, parts)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in error["loc"]) for error in exc.errors())

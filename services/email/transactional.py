@@ -29,11 +29,11 @@ from services.email.domain.messages import (
     normalise,
 )
 from services.email.service import Caller, register_default, service_caller
-from services.email.settings import EmailSettings, default_from_address
+from services.email.settings import EmailSettings, SendingSettings, default_from_address
 from services.email.store import Record
 from services.email.subscriptions import subscribe
 from shared import clock
-from shared.contracts.messaging import EmailSendRequested
+from shared.contracts.messaging import EmailSendRequested, sent_message_id
 from shared.errors import DomainError, NotFound
 from shared.events import Envelope
 from shared.ids import derived_id
@@ -141,6 +141,24 @@ def _content(caller: Caller, request: EmailSendRequested) -> EmailSendRequested:
     return request.model_copy(update={"subject": rendered.subject, "html": rendered.html, "text": rendered.text})
 
 
+def _domain(address: str) -> str:
+    return normalise(address).rpartition("@")[2]
+
+
+def sender_of(caller: Caller, request: EmailSendRequested) -> dict[str, Any]:
+    """The From a request asks for, when the tenant may send from it: an address on the stack's
+    sending domain or on its own From's domain (SES identities: the admin's From was verified when
+    saved), any address through the tenant's own SMTP server. Otherwise the tenant's From stays and
+    the asked address becomes a Reply-To, so that answers still reach it."""
+    if not request.from_address:
+        return {}
+    setting = caller.setting(SENDER_SETTING)
+    own = {load(SendingSettings).sending_domain.lower(), _domain(str(setting.get("from_address") or ""))}
+    if setting.get("transport") == "smtp" or _domain(request.from_address) in own:
+        return {"from_address": normalise(request.from_address), "from_name": request.from_name}
+    return {"reply_to": [*request.reply_to, request.from_address]}
+
+
 def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, error: str | None) -> dict[str, Any]:
     return {
         "to": normalise(request.to),
@@ -192,7 +210,7 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
             return
         request, refused = outcome
     caller = service_caller(envelope.tenant_id)
-    message_id = derived_id(request.requester, request.request_id)
+    message_id = sent_message_id(request.requester, request.request_id)
     existing = caller.store.get(caller.tenant, KIND, message_id)
     if existing is not None:
         if existing.data.get("status") == MessageStatus.queued:
@@ -207,7 +225,7 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
             request = _content(caller, request)
         except DomainError as exc:  # unknown template or contact, a tag the data lacks: the event cannot be refused
             status, error = MessageStatus.failed, _reason(exc)
-    data = _data(request, message_id, status, error)
+    data = _data(request, message_id, status, error) | sender_of(caller, request)
     if erased:  # a request that comes after the contact's erasure: recorded without the person, not sent
         data = {**erased_message(data, clock.iso(clock.now())), "error": "The contact was erased."}
     record = new_message_record(caller, message_id, data)

@@ -28,6 +28,19 @@ class TicketUpdated(BaseModel):
     )
 
 
+class TicketReplied(BaseModel):
+    id: str
+    ticket: dict[str, Any] = Field(description="The ticket after the reply, as `GET /tickets/{id}` shows it")
+    article_id: str = Field(description="The reply's article (kind outbound_mail)")
+    to: list[str] = Field(description="The addresses it was mailed to (the requester first, then the Cc)")
+    message_ids: list[str] = Field(description="The Message-ID of each mail, in the order of `to`")
+
+
+class TicketClosed(BaseModel):
+    id: str
+    ticket: dict[str, Any] = Field(description="The ticket, closed, as `GET /tickets/{id}` shows it")
+
+
 catalogue.register(
     "ticket.created",
     TicketCreated,
@@ -39,4 +52,16 @@ catalogue.register(
     TicketUpdated,
     producer=PRODUCER,
     description="A ticket's status, priority or owner changed, or a mail answering it was added.",
+)
+catalogue.register(
+    "ticket.replied",
+    TicketReplied,
+    producer=PRODUCER,
+    description="An agent's reply to a ticket went to the email service for its requester (and Cc).",
+)
+catalogue.register(
+    "ticket.closed",
+    TicketClosed,
+    producer=PRODUCER,
+    description="A ticket's status became closed (besides its ticket.updated).",
 )

@@ -11,9 +11,11 @@ from shared.features import Features
 FEATURES = Features(
     "services.scanner",
     events={  # each module and the event types it subscribes to
+        "erasure": ["contact.erased"],
         "recipients": [
             *("account.created", "account.deleted", "account.updated"),
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
     },
+    defaults=["notifications"],
 )

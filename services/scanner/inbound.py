@@ -191,7 +191,7 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
     }
     own = str(mailbox.data["address"])
     addresses = [a.email for a in [*parsed.from_, *parsed.to, *parsed.cc]]
-    ticket = {
+    ticket: dict[str, Any] = {
         "subject": subject or "(no subject)",
         "status": "new",
         "priority": "normal",
@@ -203,6 +203,7 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
     }
     automatic = classify(parsed, our_addresses=[own])
     person, bounce = not automatic, automatic.bounce
+    ticket["last_inbound_automatic"] = not person  # no automatic mail answers it (notifications.py)
 
     def run() -> str:
         article_id = new_id()
@@ -221,6 +222,7 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
             _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
             held = list(answered.data.get("participants") or [])
             changes: dict[str, Any] = {"participants": threads.with_participants(held, addresses, own)}
+            changes["last_inbound_automatic"] = not person
             if person and answered.data.get("status") in REOPENED:
                 changes["status"] = "open"
             tickets.stage_reply(uow, caller, answered, article_id, article, changes)

@@ -20,9 +20,9 @@ import hashlib
 import json
 from typing import Any
 
-from services.scanner import threads
+from services.scanner import notifications, threads
 from services.scanner.domain.tickets import Article, ArticleSummary, Ticket, TicketPatch, TicketStatus
-from services.scanner.events import TicketCreated, TicketUpdated
+from services.scanner.events import TicketClosed, TicketCreated, TicketUpdated
 from services.scanner.service import Caller
 from services.scanner.settings import ScannerSettings
 from services.scanner.store import Record
@@ -37,7 +37,11 @@ from shared.types import Owner
 
 TICKET = "ticket"
 ARTICLE = "article"
-COUNTER = "ticket"  # the kernel counter of ticket numbers (UnitOfWork.take_number)
+COUNTER = "ticket"
+INTERNAL = (
+    "participants",
+    "last_inbound_automatic",
+)  # kept on the ticket, not shown: never "changed"  # the kernel counter of ticket numbers (UnitOfWork.take_number)
 
 
 def bucket() -> str:
@@ -49,7 +53,7 @@ def _owner(data: dict[str, Any]) -> Owner:
     return Owner.model_construct(type="group" if owner.get("type") == "group" else "user", id=str(owner.get("id", "")))
 
 
-def _index(record: Record, tenant: str) -> None:
+def index(record: Record, tenant: str) -> None:
     data = record.data
     record.link_contact(tenant, data.get("requester_contact_id"))
     record.gsi4pk, record.gsi4sk = tenant_key(tenant, "OWNER", str(data["owner"]["id"]), "TICKET"), record.record_id
@@ -59,7 +63,8 @@ def _index(record: Record, tenant: str) -> None:
     )
 
 
-def _ticket(caller: Caller, ticket_id: str, action: Action = Action.VIEW) -> Record:
+def record_for(caller: Caller, ticket_id: str, action: Action = Action.VIEW) -> Record:
+    """The ticket the caller may see (404 otherwise) and, for another action, act on (403)."""
     record = caller.store.get(caller.tenant, TICKET, ticket_id)
     if record is None or not caller.allows(Action.VIEW, _owner(record.data)):
         raise NotFound(f"No ticket {ticket_id}.")
@@ -69,7 +74,7 @@ def _ticket(caller: Caller, ticket_id: str, action: Action = Action.VIEW) -> Rec
 
 
 def get_ticket(caller: Caller, ticket_id: str) -> Ticket:
-    return model_of(_ticket(caller, ticket_id), Ticket)
+    return model_of(record_for(caller, ticket_id), Ticket)
 
 
 def list_tickets(
@@ -114,7 +119,7 @@ def list_tickets(
 
 def change_ticket(caller: Caller, ticket_id: str, body: TicketPatch) -> Ticket:
     def run() -> Ticket:
-        record = _ticket(caller, ticket_id, Action.CHANGE)
+        record = record_for(caller, ticket_id, Action.CHANGE)
         changes = body.model_dump(mode="json", exclude_unset=True)
         changed = sorted(patch_changes(record.data, changes))
         if not changed:
@@ -129,19 +134,27 @@ def change_ticket(caller: Caller, ticket_id: str, body: TicketPatch) -> Ticket:
         data = record.data | changes | {"updated_at": clock.now().isoformat()}
         uow = UnitOfWork()
         record.data = data
-        _index(record, caller.tenant)
+        index(record, caller.tenant)
         caller.store.replace(uow, record, data)
-        after = Ticket.model_validate({"id": ticket_id, **data, "version": (record.version or 0) + 1})
-        shown = after.model_dump(mode="json")
+        shown = after(ticket_id, data, record.version)
         uow.publish(caller.event("ticket.updated", TicketUpdated(id=ticket_id, ticket=shown, changed=changed)))
+        if "status" in changed:
+            if data.get("status") == "closed":
+                uow.publish(caller.event("ticket.closed", TicketClosed(id=ticket_id, ticket=shown)))
+            notifications.stage_status(uow, caller, data, shown, comment=None)
         uow.commit()
         return model_of(record, Ticket)
 
     return commit(run)
 
 
+def after(ticket_id: str, data: dict[str, Any], version: int | None) -> dict[str, Any]:
+    """The ticket as `GET /tickets/{id}` shows it once a change at `version` is written."""
+    return Ticket.model_validate({"id": ticket_id, **data, "version": (version or 0) + 1}).model_dump(mode="json")
+
+
 def list_articles(caller: Caller, ticket_id: str, cursor: str | None, limit: int) -> Page[ArticleSummary]:
-    _ticket(caller, ticket_id)
+    record_for(caller, ticket_id)
     key = tenant_key(caller.tenant, TICKET.upper(), ticket_id, ARTICLE.upper())
     return partition_page(
         caller, f"articles:{ticket_id}", cursor, limit, Record.by_parent, key, Record.gsi3sk, ArticleSummary
@@ -149,7 +162,7 @@ def list_articles(caller: Caller, ticket_id: str, cursor: str | None, limit: int
 
 
 def get_article(caller: Caller, ticket_id: str, article_id: str) -> Article:
-    _ticket(caller, ticket_id)
+    record_for(caller, ticket_id)
     record = caller.store.get(caller.tenant, ARTICLE, article_id)
     if record is None or record.data.get("ticket_id") != ticket_id:
         raise NotFound(f"No article {article_id} on ticket {ticket_id}.")
@@ -163,7 +176,7 @@ def get_article(caller: Caller, ticket_id: str, article_id: str) -> Article:
     )
 
 
-def _stage_article(uow: UnitOfWork, caller: Caller, ticket_id: str, article_id: str, article: dict[str, Any]) -> None:
+def stage_article(uow: UnitOfWork, caller: Caller, ticket_id: str, article_id: str, article: dict[str, Any]) -> None:
     tenant = caller.tenant
     record = caller.store.new(
         tenant, ARTICLE, article_id, article | {"ticket_id": ticket_id, "created_at": clock.now().isoformat()}
@@ -184,10 +197,10 @@ def stage_new_ticket(
     data = ticket | {"number": number, "owner_id": ticket["owner"]["id"], "article_count": 1}
     data |= {"created_at": at, "updated_at": at}
     record = caller.store.new(tenant, TICKET, ticket_id, data)
-    _index(record, tenant)
+    index(record, tenant)
     caller.store.add(uow, record)
     threads.stage_number(uow, tenant, number, ticket_id)
-    _stage_article(uow, caller, ticket_id, article_id, article)
+    stage_article(uow, caller, ticket_id, article_id, article)
     shown = Ticket.model_validate({"id": ticket_id, **data, "version": 1}).model_dump(mode="json")
     uow.publish(caller.event("ticket.created", TicketCreated(id=ticket_id, ticket=shown, article_id=article_id)))
     return record
@@ -203,10 +216,9 @@ def stage_reply(
     data = before | changes | {"article_count": int(before.get("article_count", 0)) + 1}
     data["updated_at"] = clock.now().isoformat()
     record.data = data
-    _index(record, caller.tenant)
+    index(record, caller.tenant)
     caller.store.replace(uow, record, data)
-    _stage_article(uow, caller, ticket_id, article_id, article)
-    changed = sorted({"article_count", *(k for k in changes if before.get(k) != changes[k] and k != "participants")})
-    after = Ticket.model_validate({"id": ticket_id, **data, "version": (record.version or 0) + 1})
-    shown = after.model_dump(mode="json")
+    stage_article(uow, caller, ticket_id, article_id, article)
+    changed = sorted({"article_count", *(k for k in changes if before.get(k) != changes[k] and k not in INTERNAL)})
+    shown = after(ticket_id, data, record.version)
     uow.publish(caller.event("ticket.updated", TicketUpdated(id=ticket_id, ticket=shown, changed=changed)))

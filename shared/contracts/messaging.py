@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from shared.contracts.audience import ActingUser
 from shared.events import catalogue
+from shared.ids import derived_id
 from shared.types import MAIL_NAME_MAX, MAIL_SUBJECT_MAX, OneLine
 
 # What reaches the mail's headers holds one line and the lengths the email API takes for them.
@@ -76,6 +77,27 @@ class EmailSendRequested(BaseModel):
     reply_to: list[str] = Field(default_factory=list)
     in_reply_to: str | None = Field(None, description="Message-ID this mail answers (threading)")
     references: list[str] = Field(default_factory=list, description="Message-IDs of the thread (threading)")
+    from_address: str | None = Field(
+        None,
+        max_length=320,
+        description="The From this mail asks for (a ticket's mailbox). Used when the tenant may send from it: "
+        "an address on the stack's sending domain or on the domain of the tenant's own From (an SES identity), "
+        "or any address when the tenant sends through its own SMTP server; otherwise the mail goes from the "
+        "tenant's From with this address as Reply-To, so that answers still reach it",
+    )
+    from_name: MailName | None = Field(None, description="The From name with `from_address`")
+
+
+def sent_message_id(requester: str, request_id: str) -> str:
+    """The email service's id of the mail a request makes: what its `email.sent` carries as
+    `message_id`; the mail's Message-ID header is `message_id_header(requester, request_id)`. A
+    requester threads the recipient's answer by it before the mail is even sent."""
+    return derived_id(requester, request_id)
+
+
+def message_id_header(requester: str, request_id: str) -> str:
+    """The Message-ID header of the mail a request makes (the email service writes exactly this)."""
+    return f"<{sent_message_id(requester, request_id)}@kontakt>"
 
 
 class SmsSendRequested(BaseModel):

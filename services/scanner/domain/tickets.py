@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.types import INPUT, OUTPUT, Owner, reject_null
+from shared.types import INPUT, OUTPUT, Email, Owner, reject_null
 
 
 class TicketStatus(StrEnum):
@@ -75,6 +75,17 @@ class ArticleAttachment(BaseModel):
     download_url: str | None = Field(None, description="A presigned download, valid a few minutes")
 
 
+class ArticleDelivery(BaseModel):
+    """One mail an outbound article sent (one per recipient: the email service sends to one address a mail)."""
+
+    model_config = OUTPUT
+
+    to: str
+    message_id: str = Field(description="The mail's Message-ID header (an answer naming it threads to the ticket)")
+    status: str = Field("queued", description="queued, then sent once the email service handed it on")
+    sent_at: datetime | None = None
+
+
 class ArticleSummary(BaseModel):
     """An article in a list: who wrote what when (its bodies at `GET /tickets/{id}/articles/{article_id}`)."""
 
@@ -82,7 +93,9 @@ class ArticleSummary(BaseModel):
 
     id: str
     ticket_id: str
-    kind: str = Field(description="inbound_mail")
+    kind: str = Field(description="inbound_mail, outbound_mail (a reply) or note")
+    internal: bool = Field(False, description="An internal note: never mailed")
+    author_id: str | None = Field(None, description="The user who wrote a reply or a note")
     message_id: str | None = None
     from_: list[Address] = Field(default_factory=list, alias="from", serialization_alias="from")
     to: list[Address] = Field(default_factory=list)
@@ -99,3 +112,68 @@ class Article(ArticleSummary):
     truncated: bool = Field(False, description="The bodies were longer than an article keeps (the attachment has all)")
     unparsable: bool = Field(False, description="The mail could not be parsed: its source is the attachment")
     attachments: list[ArticleAttachment] = Field(default_factory=list)
+    delivery: list[ArticleDelivery] = Field(default_factory=list, description="A reply's mails and their status")
+
+
+class TicketAttachmentRef(BaseModel):
+    """An attachment of one of the ticket's own articles, sent again with a reply."""
+
+    model_config = INPUT
+
+    article_id: str = Field(min_length=1, max_length=64)
+    attachment_id: str = Field(min_length=1, max_length=64)
+
+
+MAX_TEXT = 64 * 1024
+
+
+class TicketReplyCreate(BaseModel):
+    model_config = INPUT
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="The reply's plain text")
+    html: str | None = Field(None, max_length=2 * MAX_TEXT, description="An HTML version (sanitised before it goes)")
+    cc: list[Email] = Field(default_factory=list, max_length=10, description="Others who get the reply too")
+    attachments: list[TicketAttachmentRef] = Field(
+        default_factory=list, max_length=10, description="Attachments of the ticket's own articles to send along"
+    )
+    status: TicketStatus | None = Field(
+        None, description="The ticket's new status with the reply (pending, solved ...)"
+    )
+
+    _not_null = field_validator("html", "status")(reject_null)
+
+
+class TicketNoteCreate(BaseModel):
+    model_config = INPUT
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    internal: bool = Field(
+        True,
+        description="An internal note (never mailed); false: a public comment, which the change notifications "
+        "mail to the requester when the tenant has them on",
+    )
+
+
+class TicketNotifications(BaseModel):
+    """The "change comments" notifications: mail to a ticket's requester on its status changes and public comments."""
+
+    model_config = OUTPUT
+
+    enabled: bool = Field(False, description="Mail the requester on status changes and public comments")
+    on_status: bool = Field(True, description="On a status change")
+    on_comment: bool = Field(True, description="On a public comment (a note that is not internal)")
+    subject: str = Field(description="The subject; {number}, {subject}, {status} are filled in")
+    text: str = Field(description="The body; {number}, {subject}, {status}, {comment} are filled in")
+    version: int = 1
+
+
+class TicketNotificationsUpdate(BaseModel):
+    model_config = INPUT
+
+    enabled: bool | None = None
+    on_status: bool | None = None
+    on_comment: bool | None = None
+    subject: str | None = Field(None, min_length=1, max_length=300, pattern=r"^[^\r\n]*$")
+    text: str | None = Field(None, min_length=1, max_length=8000)
+
+    _not_null = field_validator("enabled", "on_status", "on_comment", "subject", "text")(reject_null)

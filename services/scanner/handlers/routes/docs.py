@@ -19,6 +19,11 @@ MAILBOXES = Tag(
     "mailbox's owner. An address belongs to one mailbox of one tenant in the whole service.",
     ("/scanner/mailboxes",),
 )
+SETTINGS = Tag(
+    "scanner settings",
+    "The tenant's scanner settings: the change notifications mailed to a ticket's requester.",
+    ("/scanner/settings",),
+)
 TICKETS = Tag(
     "tickets",
     "Support tickets opened by inbound mail, with their articles (the mails) and attachments.",
@@ -32,7 +37,7 @@ MAILBOX = {
 }
 
 DOCS = ServiceDocs(
-    tags=(MAILBOXES, TICKETS),
+    tags=(MAILBOXES, SETTINGS, TICKETS),
     operations={
         "scanner.mailboxes.list": Doc("List mailboxes", f"The tenant's mailboxes in id order. {PAGE}\n\n{ANYONE}"),
         "scanner.mailboxes.create": Doc(
@@ -62,6 +67,20 @@ DOCS = ServiceDocs(
             f"is posted.\n\n{ADMIN}",
             request={"raw": "RnJvbTogbWFpamFAZXhhbXBsZS5maQpTdWJqZWN0OiBIZWxsbwoKSGkh"},
         ),
+        "scanner.settings.notifications.get": Doc(
+            "Get the change notifications",
+            "Whether the requester of a ticket gets a mail when its status changes (`on_status`) and on a public "
+            "comment (`on_comment`), and the standard template: `subject` and `text`, where `{number}`, "
+            "`{subject}`, `{status}` and `{comment}` are filled in. Off by default; one template for every "
+            "mailbox. No notification goes to a requester whose latest mail was automatic (an auto-reply, a "
+            f"bounce), nor for an internal note.\n\n{ANYONE}",
+        ),
+        "scanner.settings.notifications.update": Doc(
+            "Change the change notifications",
+            "A merge patch of the setting. `If-Match` with the setting's ETag refuses a stale change (412)."
+            f"\n\n{ADMIN}",
+            request={"enabled": True, "subject": "[#TCK-{number}] {subject}: {status}"},
+        ),
         "tickets.list": Doc(
             "List tickets",
             "The tickets the caller sees, oldest first. `contact_id` (the requester), `owner_id` and "
@@ -90,6 +109,25 @@ DOCS = ServiceDocs(
             "`html`, and its attachments with presigned `download_url`s valid for a few minutes. A mail that "
             "could not be parsed is `unparsable`, its source the attachment; bodies longer than an article "
             f"keeps are cut (`truncated`) and the whole source is attached.\n\n{SEES}",
+        ),
+        "tickets.replies.create": Doc(
+            "Reply to a ticket",
+            "Mails `text` (and the sanitised `html`) to the ticket's requester and each `cc` (a mail each, each "
+            "with its own Message-ID) through the email service, from the ticket's mailbox (when the tenant may "
+            "send from its address; otherwise from the tenant's From with the mailbox as Reply-To), with the "
+            "ticket's tag `[#TCK-n]` in the subject and In-Reply-To/References of the thread, so the answer "
+            "returns to the ticket. `attachments` name attachments of the ticket's own articles (422 naming "
+            "the item when there is no such attachment; 25 MB in all). `status` changes the ticket's status "
+            "with the reply. The reply is an `outbound_mail` article whose `delivery` lists each mail. "
+            f"Publishes `ticket.replied` and `ticket.updated` (and `ticket.closed`).\n\n{SEES}",
+            request={"text": "Hei Maija, tulostin on korjattu.", "cc": ["kollega@example.fi"], "status": "pending"},
+        ),
+        "tickets.notes.create": Doc(
+            "Add a note to a ticket",
+            "A `note` article, never mailed: internal by default; `internal: false` makes it a public comment, "
+            "which the change notifications mail to the requester when the tenant has them on. Publishes "
+            f"`ticket.updated`.\n\n{SEES}",
+            request={"text": "Soitin asiakkaalle, palaa asiaan huomenna."},
         ),
     },
 )

@@ -5,8 +5,16 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.scanner import tickets
-from services.scanner.domain.tickets import Article, ArticleSummary, Ticket, TicketPatch, TicketStatus
+from services.scanner import replies, tickets
+from services.scanner.domain.tickets import (
+    Article,
+    ArticleSummary,
+    Ticket,
+    TicketNoteCreate,
+    TicketPatch,
+    TicketReplyCreate,
+    TicketStatus,
+)
 from services.scanner.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Limit, OptIdQuery
@@ -46,3 +54,13 @@ def list_articles(ticket_id: Id, cursor: Cursor = None, limit: Limit = DEFAULT_L
 @router.get("/tickets/<ticket_id>/articles/<article_id>")
 def get_article(ticket_id: Id, article_id: Id) -> Article:
     return tickets.get_article(caller(router), ticket_id, article_id)
+
+
+@router.post("/tickets/<ticket_id>/replies", status_code=201)
+def create_reply(ticket_id: Id, body: Annotated[TicketReplyCreate, Body()]) -> Article:
+    return replies.reply(caller(router), ticket_id, body)
+
+
+@router.post("/tickets/<ticket_id>/notes", status_code=201)
+def create_note(ticket_id: Id, body: Annotated[TicketNoteCreate, Body()]) -> Article:
+    return replies.add_note(caller(router), ticket_id, body)
