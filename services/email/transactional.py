@@ -126,6 +126,20 @@ def _erased(caller: Caller, contact_id: str) -> bool:
     return row is not None and row.data.get("gone") == "erased"
 
 
+def _own_from(request: EmailSendRequested) -> EmailSendRequested:
+    """A requester's own From goes only when SES may send from it (its address or domain verified);
+    otherwise the mail goes from the tenant's address with the requester's as Reply-To, so answers
+    still reach it (a scanner mailbox on a domain the stack does not send from)."""
+    if not request.from_address:
+        return request
+    from services.email.transports import verified_for_sending  # boto3's SES client: loaded for such mails only
+
+    if verified_for_sending(request.from_address):
+        return request
+    reply_to = list(dict.fromkeys([*request.reply_to, request.from_address]))
+    return request.model_copy(update={"from_address": None, "from_name": None, "reply_to": reply_to})
+
+
 def _content(caller: Caller, request: EmailSendRequested) -> EmailSendRequested:
     """The request with its template rendered (the contact's fields, its account, owner and `data`)."""
     if not request.template_id:
@@ -161,6 +175,8 @@ def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, e
         "in_reply_to": request.in_reply_to,
         "references": request.references,
         "attachments": [a.model_dump() for a in request.attachments],
+        **({"from_address": request.from_address, "from_name": request.from_name} if request.from_address else {}),
+        **({"headers": request.headers} if request.headers else {}),
     }
 
 
@@ -198,6 +214,7 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
         if existing.data.get("status") == MessageStatus.queued:
             enqueue(caller.tenant, message_id)  # an earlier delivery may have stopped before queueing
         return
+    request = _own_from(request)
     status, error = (MessageStatus.failed, refused) if refused else _status(caller, request)
     erased = bool(request.contact_id) and _erased(caller, str(request.contact_id))
     if erased:

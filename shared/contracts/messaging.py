@@ -17,6 +17,8 @@ from shared.types import MAIL_NAME_MAX, MAIL_SUBJECT_MAX, OneLine
 # What reaches the mail's headers holds one line and the lengths the email API takes for them.
 MailSubject = Annotated[str, Field(max_length=MAIL_SUBJECT_MAX), OneLine]
 MailName = Annotated[str, Field(max_length=MAIL_NAME_MAX), OneLine]
+# The headers a requester may set on a mail: those that mark it automatic (the scanner's loop safety).
+AutoHeader = Literal["Auto-Submitted", "X-Loop", "X-Auto-Response-Suppress", "Precedence"]
 
 
 class MessageSent(BaseModel):
@@ -76,6 +78,19 @@ class EmailSendRequested(BaseModel):
     reply_to: list[str] = Field(default_factory=list)
     in_reply_to: str | None = Field(None, description="Message-ID this mail answers (threading)")
     references: list[str] = Field(default_factory=list, description="Message-IDs of the thread (threading)")
+    from_address: str | None = Field(
+        None,
+        max_length=320,
+        pattern=r"^[^\s@<>,;\"]+@[^\s@<>,;\"]+$",
+        description="Send from this address instead of the tenant's (a scanner mailbox answering); its domain "
+        "must be one the stack sends from",
+    )
+    from_name: MailName | None = Field(None, description="The From name with `from_address`")
+    headers: dict[AutoHeader, Annotated[str, Field(max_length=320), OneLine]] = Field(
+        default_factory=dict,
+        description="Loop-safety headers of an automatic mail (RFC 3834): Auto-Submitted, X-Loop, "
+        "X-Auto-Response-Suppress, Precedence; no other header may be set",
+    )
 
 
 class SmsSendRequested(BaseModel):

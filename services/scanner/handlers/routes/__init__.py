@@ -10,5 +10,5 @@ from shared.api import RouteModules
 
 ROUTERS = RouteModules(
     "services.scanner.handlers.routes",
-    {"mailboxes": ("/scanner/mailboxes",), "tickets": ("/tickets",)},
+    {"mailboxes": ("/scanner/mailboxes",), "rules": ("/scanner/mailboxes",), "tickets": ("/tickets",)},
 )
