@@ -26,6 +26,7 @@ from typing import Any
 
 import regex
 from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.scanner.domain.mime import ParsedMessage
 from services.scanner.domain.tickets import Priority, TicketStatus
@@ -67,19 +68,23 @@ class Condition(BaseModel):
         description="What is compared: from, to and cc each address (its address and its name), subject, body "
         "(the text), or the header named in `header` (each of its values, decoded)"
     )
-    header: str | None = Field(None, pattern=HEADER_NAME, description="The header's name when `field` is header")
+    header: str | None = Field(
+        None,
+        pattern=HEADER_NAME,
+        description="The header's name when `field` is header, and only then (else a 422 `header_required`)",
+    )
     operator: Operator
     value: str = Field(
         min_length=1,
         max_length=1000,
         description="The text compared, case-insensitively; for `regex` a pattern (Python `regex` syntax, "
-        "compiled when the rule is saved: an invalid one is a 422 naming this field)",
+        "compiled when the rule is saved: an invalid one is a 422 `invalid_pattern` naming this field)",
     )
 
     @model_validator(mode="after")
     def _header_named(self) -> Condition:
         if (self.field == ConditionField.header) != bool(self.header):
-            raise ValueError("`header` names the header exactly when `field` is header")
+            raise PydanticCustomError("header_required", "`header` names the header exactly when `field` is header")
         return self
 
 
