@@ -30,13 +30,15 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pynamodb.attributes import ListAttribute, TTLAttribute, VersionAttribute
+
 from services.scanner.domain.automatic import SYSTEM_SENDER, classify
 from services.scanner.domain.mime import ParsedMessage
 from services.scanner.service import Caller
 from services.scanner.store import Record
 from shared import clock
 from shared.contracts.messaging import EmailSendRequested
-from shared.store import UnitOfWork, record_key
+from shared.store import TableItem, UnitOfWork, record_key
 
 MAX_AUTOMATIC = 10  # automatic mails to one address ...
 WINDOW = timedelta(hours=3)  # ... in this long
@@ -66,9 +68,26 @@ def automatic_headers(mailbox_address: str, kind: AutoKind = "auto-replied") -> 
     return {"Auto-Submitted": kind, "X-Loop": mailbox_address, "X-Auto-Response-Suppress": "All"}
 
 
+class Allowance(TableItem):
+    """The automatic mails sent to one address of a tenant in the last WINDOW: `T#<t>#AUTOMAIL#<sha256 of
+    the address>` / `AUTOMAIL`, their send times; versioned (a concurrent sender's write fails the
+    other's transaction) and expiring a WINDOW after the last send."""
+
+    sent: ListAttribute[str] = ListAttribute(default=list)  # ISO times
+    version = VersionAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 def _key(tenant: str, address: str) -> str:
     digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:40]
     return record_key(tenant, ALLOWANCE, digest)
+
+
+def _read(tenant: str, address: str) -> Allowance | None:
+    try:
+        return Allowance.get(_key(tenant, address), ALLOWANCE.upper(), consistent_read=True)
+    except Allowance.DoesNotExist:
+        return None
 
 
 def _recent(times: list[str], now: datetime) -> list[str]:
@@ -78,31 +97,22 @@ def _recent(times: list[str], now: datetime) -> list[str]:
 
 def sent_recently(tenant: str, address: str) -> int:
     """How many automatic mails went to the address in the last WINDOW (operators', tests' view)."""
-    try:
-        item = Record.get(_key(tenant, address), ALLOWANCE.upper(), consistent_read=True)
-    except Record.DoesNotExist:
-        return 0
-    return len(_recent(list(item.data.get("sent") or []), clock.now()))
+    item = _read(tenant, address)
+    return len(_recent(list(item.sent or []), clock.now())) if item is not None else 0
 
 
 def take_allowance(uow: UnitOfWork, tenant: str, address: str) -> bool:
     """Stage one automatic mail to `address` in its 3-hour window; False (nothing staged) when full."""
     now = clock.now()
-    try:
-        item = Record.get(_key(tenant, address), ALLOWANCE.upper(), consistent_read=True)
-    except Record.DoesNotExist:
-        item = None
-    recent = _recent(list(item.data.get("sent") or []), now) if item is not None else []
+    item = _read(tenant, address)
+    recent = _recent(list(item.sent or []), now) if item is not None else []
     if len(recent) >= MAX_AUTOMATIC:
         return False
-    data = {"sent": [*recent, now.isoformat()], "expires": int((now + WINDOW).timestamp())}
     if item is None:
-        item = Record(pk=_key(tenant, address), sk=ALLOWANCE.upper(), kind=ALLOWANCE)
-        item.data = data
-        uow.save(item, condition=Record.pk.does_not_exist())
-    else:
-        item.data = data
-        uow.save(item)  # on the version read: a concurrent sender's write fails this transaction
+        item = Allowance(pk=_key(tenant, address), sk=ALLOWANCE.upper(), kind=ALLOWANCE)
+    item.sent = [*recent, now.isoformat()]
+    item.expires_at = now + WINDOW
+    uow.save(item)  # on the version read (none: the item must not exist): a concurrent sender's fails
     return True
 
 

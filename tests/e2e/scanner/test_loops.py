@@ -145,10 +145,12 @@ def _ping_pong(stack: LocalRuntime, api: Api, strip: bool) -> tuple[int, list[An
 
 def test_two_auto_replying_tenants_stop_at_once(stack: LocalRuntime, api: Api) -> None:
     exchanged, of_a, of_b = _ping_pong(stack, api, strip=False)
+    print(f"ping-pong with loop headers: {exchanged} mail exchanged before it stopped")
     assert exchanged == 1  # A's acknowledgement; B sees it is automatic and does not answer
     assert len(of_a) == 1 and len(of_b) == 1
 
 
 def test_two_auto_replying_tenants_stop_even_without_the_loop_headers(stack: LocalRuntime, api: Api) -> None:
     exchanged, _, _ = _ping_pong(stack, api, strip=True)
+    print(f"ping-pong without loop headers: {exchanged} mails exchanged before it stopped")
     assert 1 <= exchanged <= 2 * MAX_AUTOMATIC  # bounded: the tag threads or the allowance ends it

@@ -4,6 +4,7 @@ the inbound function applies them, in order, to each mail that opens a ticket.""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from infra.runtime import LocalRuntime
@@ -181,3 +182,20 @@ def test_a_rule_creates_the_contact_of_an_unknown_sender(stack: LocalRuntime, ad
     smtp_send(stack, message(box["address"], subject="Toinen", sender="uusi.asiakas@example.fi"))
     tickets = await_tickets(stack, admin, box["id"], 2)
     assert {t["requester_contact_id"] for t in tickets} == {contact_id}  # one contact per address
+
+
+def test_concurrent_moves_keep_every_rule_once(admin: Api) -> None:
+    box = mailbox(admin)
+    made = [_rule(admin, box, name=f"r{n}") for n in range(6)]
+
+    def move(n: int) -> int:
+        rule = made[n]
+        path = f"/scanner/mailboxes/{box['id']}/rules/{rule['id']}"
+        return int(admin.patch(path, json={"position": 1 + (n * 5) % 6}).status_code)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(move, range(6)))
+    assert statuses == [200] * 6
+    listed = admin.get(f"/scanner/mailboxes/{box['id']}/rules").json()["items"]
+    assert sorted(r["name"] for r in listed) == [f"r{n}" for n in range(6)]  # none lost, none twice
+    assert [r["position"] for r in listed] == [1, 2, 3, 4, 5, 6]
