@@ -8,12 +8,17 @@ API (number, owner, `contact.created` in the outbox), owned by the ticket's owne
 that exists (another mail from the same address, a redelivery) is not created again.
 """
 
+from typing import Any
+
+from pydantic import ValidationError
+
 from services.directory.accounts import add_contact
 from services.directory.domain.models import ContactCreate, new_contact
 from services.directory.service import number_for, service_caller
 from shared import clock
 from shared.contracts.tickets import NewRequester
 from shared.events import Envelope
+from shared.observability import logger
 from shared.store import UnitOfWork
 
 
@@ -26,14 +31,20 @@ def create_requester(envelope: Envelope, uow: UnitOfWork) -> None:
     caller = service_caller(envelope.tenant_id)
     if caller.store.get(caller.tenant, "contact", wanted.contact_id) is not None:
         return
-    body = ContactCreate.model_validate(
-        {
-            "first_name": wanted.first_name,
-            "last_name": wanted.last_name or wanted.email.partition("@")[0][:100],
-            "email": wanted.email,
-            "owner": {"type": wanted.owner_type, "id": wanted.owner_id},
-        }
-    )
+    fields: dict[str, Any] = {
+        "first_name": wanted.first_name,
+        "last_name": wanted.last_name or wanted.email.partition("@")[0][:100],
+        "email": wanted.email,
+        "owner": {"type": wanted.owner_type, "id": wanted.owner_id},
+    }
+    try:
+        body = ContactCreate.model_validate(fields)
+    except ValidationError:  # a name the API would refuse: the address's local part names the contact
+        try:
+            body = ContactCreate.model_validate(fields | {"first_name": None, "last_name": wanted.email[:100]})
+        except ValidationError as exc:  # an address the API refuses: no contact (the same event fails again)
+            logger.warning("requester contact not created", extra={"reasons": str(exc)[:500]})
+            return
     contact = new_contact(
         body,
         contact_id=wanted.contact_id,

@@ -270,7 +270,9 @@ def _ruled_ticket(
     if not outcome.create_contact or opened.get("requester_contact_id") or not sender:
         return opened, None
     contact_id = derived_id(tenant, "requester", sender)  # one contact per address, however many mails
-    name = (parsed.from_[0].name if parsed.from_ else "").strip()
+    name = " ".join(
+        "".join(c if c.isprintable() else " " for c in (parsed.from_[0].name if parsed.from_ else "")).split()
+    )
     first, _, last = name.rpartition(" ") if " " in name else ("", "", name or sender.partition("@")[0])
     owner = opened["owner"]
     new_contact = NewRequester(

@@ -30,6 +30,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from pynamodb.attributes import ListAttribute, TTLAttribute, VersionAttribute
 
 from services.scanner.domain.automatic import SYSTEM_SENDER, classify
@@ -38,6 +39,7 @@ from services.scanner.service import Caller
 from services.scanner.store import Record
 from shared import clock
 from shared.contracts.messaging import EmailSendRequested
+from shared.observability import logger
 from shared.store import TableItem, UnitOfWork, record_key
 
 MAX_AUTOMATIC = 10  # automatic mails to one address ...
@@ -116,6 +118,11 @@ def take_allowance(uow: UnitOfWork, tenant: str, address: str) -> bool:
     return True
 
 
+def _one_line(text: str, limit: int) -> str:
+    """A header text: one line of printable characters, at most `limit` of them."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:limit]
+
+
 def system_address(address: str) -> bool:
     """mailer-daemon, postmaster, no-reply and their spellings: never sent automatic mail."""
     return bool(SYSTEM_SENDER.match(address.strip().lower().partition("@")[0]))
@@ -143,18 +150,22 @@ def stage_automatic_mail(
         return False
     if not take_allowance(uow, caller.tenant, to):
         return False
-    request = EmailSendRequested(
-        request_id=request_id,
-        requester="scanner",
-        to=to,
-        contact_id=contact_id,
-        subject=" ".join(subject.split())[:500],
-        text=text,
-        from_address=address,
-        from_name=str(mailbox.data.get("name") or "")[:200] or None,
-        headers=automatic_headers(address, kind),
-        in_reply_to=in_reply_to,
-        references=list(references or []),
-    )
+    try:
+        request = EmailSendRequested(
+            request_id=request_id,
+            requester="scanner",
+            to=to,
+            contact_id=contact_id,
+            subject=_one_line(subject, 500),
+            text=text,
+            from_address=address,
+            from_name=_one_line(str(mailbox.data.get("name") or ""), 200) or None,
+            headers=automatic_headers(address, kind),
+            in_reply_to=in_reply_to,
+            references=list(references or []),
+        )
+    except ValidationError as exc:  # never an error loop: the mail is simply not sent
+        logger.warning("automatic mail not sent: its request is not valid", extra={"reasons": str(exc)[:500]})
+        return False
     uow.publish(caller.event("email.send_requested", request))
     return True

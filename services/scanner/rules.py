@@ -11,7 +11,7 @@ Records:
 Reordering is safe under concurrency: every write that changes the order (create, a PATCH with
 `position`, delete) writes the order record on the condition of the version it read, in the
 transaction that writes the rule; a concurrent writer's commit makes the other read again and
-place its rule in the new order (`shared.service.commit`). `If-Match` on a rule's PATCH or DELETE
+place its rule in the new order (`shared.service.commit`). `If-RuleMatch` on a rule's PATCH or DELETE
 is evaluated on that rule (a move changes the rule's version too, so a client that moved it holds
 a current ETag).
 """
@@ -48,7 +48,7 @@ def _check_patterns(conditions: list[dict[str, Any]]) -> None:
 
 def _order(caller: Caller, mailbox_id: str) -> Record:
     """The mailbox's order record, read consistently (a new, unsaved one while it has no rules).
-    Read past the store's `get`: it is never the record a request's If-Match names."""
+    Read past the store's `get`: it is never the record a request's If-RuleMatch names."""
     try:
         return Record.get(record_key(caller.tenant, ORDER, mailbox_id), ORDER.upper(), consistent_read=True)
     except Record.DoesNotExist:

@@ -40,7 +40,7 @@ MAX_TAGS = 20
 HEADER_NAME = r"^[!-9;-~]{1,100}$"  # RFC 5322 2.2: printable ASCII but the colon
 
 
-class ConditionField(StrEnum):
+class RuleField(StrEnum):
     from_ = "from"
     to = "to"
     cc = "cc"
@@ -49,22 +49,22 @@ class ConditionField(StrEnum):
     header = "header"
 
 
-class Operator(StrEnum):
+class RuleOperator(StrEnum):
     contains = "contains"
     equals = "equals"
     starts_with = "starts_with"
     regex = "regex"
 
 
-class Match(StrEnum):
+class RuleMatch(StrEnum):
     all = "all"
     any = "any"
 
 
-class Condition(BaseModel):
+class RuleCondition(BaseModel):
     model_config = INPUT
 
-    field: ConditionField = Field(
+    field: RuleField = Field(
         description="What is compared: from, to and cc each address (its address and its name), subject, body "
         "(the text), or the header named in `header` (each of its values, decoded)"
     )
@@ -73,7 +73,7 @@ class Condition(BaseModel):
         pattern=HEADER_NAME,
         description="The header's name when `field` is header, and only then (else a 422 `header_required`)",
     )
-    operator: Operator
+    operator: RuleOperator
     value: str = Field(
         min_length=1,
         max_length=1000,
@@ -82,8 +82,8 @@ class Condition(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _header_named(self) -> Condition:
-        if (self.field == ConditionField.header) != bool(self.header):
+    def _header_named(self) -> RuleCondition:
+        if (self.field == RuleField.header) != bool(self.header):
             raise PydanticCustomError("header_required", "`header` names the header exactly when `field` is header")
         return self
 
@@ -109,8 +109,8 @@ class RuleCreate(BaseModel):
 
     name: Name200
     active: bool = True
-    match: Match = Field(Match.all, description="Whether all conditions must hold, or any one")
-    conditions: list[Condition] = Field(
+    match: RuleMatch = Field(RuleMatch.all, description="Whether all conditions must hold, or any one")
+    conditions: list[RuleCondition] = Field(
         default_factory=list, max_length=MAX_CONDITIONS, description="None: the rule matches every mail"
     )
     actions: RuleActions = Field(default_factory=RuleActions)
@@ -125,8 +125,8 @@ class RulePatch(BaseModel):
 
     name: Name200 | None = None
     active: bool | None = None
-    match: Match | None = None
-    conditions: list[Condition] | None = Field(None, max_length=MAX_CONDITIONS)
+    match: RuleMatch | None = None
+    conditions: list[RuleCondition] | None = Field(None, max_length=MAX_CONDITIONS)
     actions: RuleActions | None = None
     stop: bool | None = None
     position: int | None = Field(None, ge=1, description="Move the rule to this place (1 = first; past the end: last)")
@@ -142,21 +142,21 @@ class Rule(BaseModel):
     position: int = Field(description="The rule's place in the mailbox's order, 1 first")
     name: str
     active: bool = True
-    match: Match = Match.all
-    conditions: list[dict[str, Any]] = Field(default_factory=list)
-    actions: dict[str, Any] = Field(default_factory=dict)
+    match: RuleMatch = RuleMatch.all
+    conditions: list[RuleCondition] = Field(default_factory=list)
+    actions: RuleActions = Field(default_factory=RuleActions)
     stop: bool = False
     created_at: datetime
     updated_at: datetime
     version: int = 1
 
 
-def invalid_patterns(conditions: Sequence[Condition | dict[str, Any]]) -> list[tuple[int, str]]:
+def invalid_patterns(conditions: Sequence[RuleCondition | dict[str, Any]]) -> list[tuple[int, str]]:
     """The conditions whose regular expression does not compile: (index, why)."""
     found = []
     for n, condition in enumerate(conditions):
         data = condition.model_dump(mode="json") if isinstance(condition, BaseModel) else condition
-        if data.get("operator") != Operator.regex:
+        if data.get("operator") != RuleOperator.regex:
             continue
         try:
             _compiled(str(data["value"]))
@@ -201,15 +201,15 @@ def values_of(parsed: ParsedMessage, text: str) -> Callable[[dict[str, Any]], li
 
     def values(condition: dict[str, Any]) -> list[str]:
         kind = condition.get("field")
-        if kind == ConditionField.from_:
+        if kind == RuleField.from_:
             return addresses([*parsed.from_, *([parsed.sender] if parsed.sender and not parsed.from_ else [])])
-        if kind == ConditionField.to:
+        if kind == RuleField.to:
             return addresses(parsed.to)
-        if kind == ConditionField.cc:
+        if kind == RuleField.cc:
             return addresses(parsed.cc)
-        if kind == ConditionField.subject:
+        if kind == RuleField.subject:
             return [parsed.subject]
-        if kind == ConditionField.body:
+        if kind == RuleField.body:
             return [text]
         return parsed.header_values(str(condition.get("header") or ""))
 
@@ -230,7 +230,7 @@ class _Clock:
 def _holds(condition: dict[str, Any], values: list[str], clock: _Clock) -> bool | None:
     """Whether the condition holds for any of the values; None when a regular expression was cut off."""
     operator, wanted = condition.get("operator"), str(condition.get("value") or "")
-    if operator == Operator.regex:
+    if operator == RuleOperator.regex:
         pattern = _compiled(wanted)
         for value in values:
             left = min(REGEX_SECONDS, clock.left())
@@ -245,11 +245,11 @@ def _holds(condition: dict[str, Any], values: list[str], clock: _Clock) -> bool 
     needle = wanted.casefold()
     for value in values:
         text = value.casefold()
-        if operator == Operator.contains and needle in text:
+        if operator == RuleOperator.contains and needle in text:
             return True
-        if operator == Operator.equals and text.strip() == needle.strip():
+        if operator == RuleOperator.equals and text.strip() == needle.strip():
             return True
-        if operator == Operator.starts_with and text.lstrip().startswith(needle):
+        if operator == RuleOperator.starts_with and text.lstrip().startswith(needle):
             return True
     return False
 
@@ -259,7 +259,7 @@ def _matches(rule: dict[str, Any], values: Callable[[dict[str, Any]], list[str]]
     conditions = rule.get("conditions") or []
     if not conditions:
         return True, False
-    every = rule.get("match", Match.all) == Match.all
+    every = rule.get("match", RuleMatch.all) == RuleMatch.all
     cut = False
     for condition in conditions:
         held = _holds(condition, values(condition), clock)
