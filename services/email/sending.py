@@ -436,8 +436,10 @@ def _built(record: Record, parts: list[Part], setting: dict[str, Any]) -> tuple[
     a recipient's name holding a line break, a record that is not a mail), why not. Errors of
     reading (the signing secret ...) are raised: those may pass, the mail is retried."""
     try:
-        own = {k: record.data[k] for k in ("from_address", "from_name") if record.data.get("from_address")}
-        sender = Sender.model_validate(setting | own)  # a request's own From (transactional.sender_of)
+        sender = Sender.model_validate(setting)
+        if record.data.get("from_address"):  # a requester's own From (a scanner mailbox): no Reply-To of the tenant's
+            own = {"from_address": record.data["from_address"], "from_name": record.data.get("from_name")}
+            sender = Sender.model_validate(own)
         mail = _mail(record, parts)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in error["loc"]) for error in exc.errors())
@@ -469,9 +471,9 @@ def _proven(job: Job, proof: Proof) -> Outcome:
 def _mail(record: Record, parts: list[Part]) -> Mail:
     data = record.data
     tenant = record.pk.split("#")[1]
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = dict(data.get("headers") or {})  # a requester's (loop safety: Auto-Submitted ...)
     if data.get("list_type_id"):  # the link names the mail; its record says whose and which list type
-        headers = list_unsubscribe_headers(tenant, record.record_id)
+        headers |= list_unsubscribe_headers(tenant, record.record_id)
     return Mail.model_validate(
         {
             **data,

@@ -179,6 +179,7 @@ def _data(request: EmailSendRequested, message_id: str, status: MessageStatus, e
         "in_reply_to": request.in_reply_to,
         "references": request.references,
         "attachments": [a.model_dump() for a in request.attachments],
+        **({"headers": request.headers} if request.headers else {}),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.contracts.tickets import NewRequester
 from shared.events import catalogue
 
 PRODUCER = "scanner"
@@ -17,6 +18,9 @@ class TicketCreated(BaseModel):
     id: str
     ticket: dict[str, Any] = Field(description="The ticket as `GET /tickets/{id}` shows it")
     article_id: str = Field(description="The article (the inbound mail) that opened it")
+    new_contact: NewRequester | None = Field(
+        None, description="A scanner rule asked for a contact for the sender: the directory creates it with this id"
+    )
 
 
 class TicketUpdated(BaseModel):

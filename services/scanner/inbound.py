@@ -36,14 +36,16 @@ import hashlib
 from functools import cache
 from typing import Any
 
-from services.scanner import mailboxes, recipients, threads, tickets
+from services.scanner import loops, mailboxes, recipients, rules, threads, tickets
 from services.scanner.domain import mime
 from services.scanner.domain.automatic import classify
 from services.scanner.domain.mailboxes import normalised
+from services.scanner.domain.rules import Outcome, evaluate, values_of
 from services.scanner.service import Caller, service_caller
 from services.scanner.store import Record
 from shared.contracts.messaging import EmailSendRequested
-from shared.ids import new_id
+from shared.contracts.tickets import NewRequester
+from shared.ids import derived_id, new_id
 from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
 
@@ -188,9 +190,11 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
         "truncated": truncated,
         "unparsable": parsed.unparsable,
         "attachments": attachments,
+        "automatic": loops.automatic_reasons(parsed, str(mailbox.data["address"])),
     }
     own = str(mailbox.data["address"])
     addresses = [a.email for a in [*parsed.from_, *parsed.to, *parsed.cc]]
+    contact_id = recipients.by_email(tenant, sender)
     ticket: dict[str, Any] = {
         "subject": subject or "(no subject)",
         "status": "new",
@@ -198,12 +202,21 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
         "owner": dict(mailbox.data["owner"]),
         "mailbox_id": mailbox_id,
         "requester_email": sender[:320],
-        "requester_contact_id": recipients.by_email(tenant, sender),
+        "requester_contact_id": contact_id,
+        "requester_account_id": recipients.account_of(tenant, contact_id),
         "participants": threads.with_participants([], addresses, own),
     }
     automatic = classify(parsed, our_addresses=[own])
     person, bounce = not automatic, automatic.bounce
     ticket["last_inbound_automatic"] = not person  # no automatic mail answers it (notifications.py)
+    decided: list[Outcome] = []
+
+    def ruled() -> Outcome:  # the mailbox's rules, read once and only for a mail that opens a ticket
+        if not decided:
+            decided.append(evaluate(rules.for_mailbox(caller, mailbox_id), values_of(parsed, text)))
+            if decided[0].timed_out:
+                logger.warning("scanner rules cut off", extra={"rules": decided[0].timed_out, "mailbox_id": mailbox_id})
+        return decided[0]
 
     def run() -> str:
         article_id = new_id()
@@ -214,9 +227,17 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
             uow.commit()
             return "bounce"
         if answered is None:
+            outcome = ruled()
+            if outcome.skip:  # a rule said no ticket
+                _dedupe(uow, tenant, mailbox_id, digest, "skipped")
+                uow.commit()
+                return "skipped"
             ticket_id = new_id()
             _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
-            tickets.stage_new_ticket(uow, caller, ticket_id, ticket, article_id, article)
+            opened, new_contact = _ruled_ticket(tenant, ticket, outcome, parsed)
+            record = tickets.stage_new_ticket(uow, caller, ticket_id, opened, article_id, article, new_contact)
+            if person and not article["automatic"]:
+                _auto_reply(uow, caller, mailbox, parsed, record, digest)
         else:
             ticket_id = answered.record_id
             _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
@@ -238,6 +259,57 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
         "inbound mail on a ticket", extra={"ticket_id": ticket_id, "mailbox_id": mailbox_id, "tenant_id": tenant}
     )
     return ticket_id
+
+
+def _ruled_ticket(
+    tenant: str, ticket: dict[str, Any], outcome: Outcome, parsed: mime.ParsedMessage
+) -> tuple[dict[str, Any], NewRequester | None]:
+    """The new ticket with what the rules set, and the contact to ask the directory for, if any."""
+    opened = ticket | outcome.changes
+    if outcome.tags:
+        opened["tags"] = outcome.tags
+    sender = str(ticket["requester_email"])
+    if not outcome.create_contact or opened.get("requester_contact_id") or not sender:
+        return opened, None
+    contact_id = derived_id(tenant, "requester", sender)  # one contact per address, however many mails
+    name = " ".join(
+        "".join(c if c.isprintable() else " " for c in (parsed.from_[0].name if parsed.from_ else "")).split()
+    )
+    first, _, last = name.rpartition(" ") if " " in name else ("", "", name or sender.partition("@")[0])
+    owner = opened["owner"]
+    new_contact = NewRequester(
+        contact_id=contact_id,
+        email=sender,
+        first_name=first[:100] or None,
+        last_name=last[:100] or None,
+        owner_type=owner["type"],
+        owner_id=owner["id"],
+    )
+    return opened | {"requester_contact_id": contact_id}, new_contact
+
+
+def _auto_reply(
+    uow: UnitOfWork, caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ticket: Record, digest: str
+) -> None:
+    """The mailbox's acknowledgement of a person's mail that opened a ticket (loops.py's checks)."""
+    setting = mailbox.data.get("auto_reply") or {}
+    if not setting.get("enabled"):
+        return
+    request_id = f"scanner-autoreply-{mailbox.record_id}-{digest}"
+    staged = loops.stage_automatic_mail(
+        uow,
+        caller,
+        mailbox=mailbox,
+        to=parsed.from_address,
+        subject=f"{setting.get('subject') or ''} {threads.tag(int(ticket.data['number']))}",
+        text=str(setting.get("body") or ""),
+        request_id=request_id,
+        in_reply_to=parsed.message_id,
+        references=[*parsed.references, *([parsed.message_id] if parsed.message_id else [])][-20:],
+        contact_id=ticket.data.get("requester_contact_id"),
+    )
+    if staged:  # an answer to the acknowledgement lands on the ticket by its Message-ID too
+        threads.stage_message(uow, caller.tenant, f"<{derived_id('scanner', request_id)}@kontakt>", ticket.record_id)
 
 
 def _reject(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, digest: str) -> str:

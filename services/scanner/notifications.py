@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.scanner import threads
+from services.scanner import loops, threads
 from services.scanner.domain.tickets import TicketNotifications, TicketNotificationsUpdate
 from services.scanner.service import Caller, register_default
-from shared.contracts.messaging import EmailSendRequested, message_id_header
+from shared.contracts.messaging import message_id_header
 from shared.store import UnitOfWork
 from shared.types import MAIL_SUBJECT_MAX
 
@@ -86,18 +86,21 @@ def _stage(
         subject = f"{subject[: MAIL_SUBJECT_MAX - len(tag) - 1]} {tag}"
     subject = subject[:MAIL_SUBJECT_MAX]
     request_id = f"notify-{shown['id']}-{key}"
-    request = EmailSendRequested(
-        request_id=request_id,
-        requester=REQUESTER,
+    if mailbox is None:
+        return
+    staged = loops.stage_automatic_mail(  # loop headers, From the mailbox, the per-recipient allowance
+        uow,
+        caller,
+        mailbox=mailbox,
         to=str(ticket["requester_email"]),
-        contact_id=ticket.get("requester_contact_id"),
         subject=subject,
         text=fill(setting.text, values),
-        from_address=str(mailbox.data["address"]) if mailbox else None,
-        from_name=" ".join(str(mailbox.data.get("name") or "").split())[:200] or None if mailbox else None,
+        request_id=request_id,
+        kind="auto-generated",
+        contact_id=ticket.get("requester_contact_id"),
     )
-    threads.stage_message(uow, caller.tenant, message_id_header(REQUESTER, request_id), str(shown["id"]))
-    uow.publish(caller.event("email.send_requested", request))
+    if staged:  # the requester's answer threads back to the ticket
+        threads.stage_message(uow, caller.tenant, message_id_header(REQUESTER, request_id), str(shown["id"]))
 
 
 def stage_status(

@@ -40,3 +40,12 @@ PROJECTION: Recipients[Record] = Recipients(ScannerStore(), RULES, _by_email)
 for event_type, handle in PROJECTION.handlers(service_caller).items():
     handle.__module__ = __name__  # registered by this feature module (features.py lists it for these types)
     subscribe(event_type)(handle)
+
+
+def account_of(tenant: str, contact_id: str | None) -> str | None:
+    """The account of a contact of the projection, if it names one."""
+    if not contact_id:
+        return None
+    row = PROJECTION.rows_of(tenant, [contact_id]).get(contact_id)
+    account = (row.data.get("contact") or {}).get("account_id") if row is not None else None
+    return str(account) if account else None

@@ -27,6 +27,7 @@ from services.scanner.service import Caller
 from services.scanner.settings import ScannerSettings
 from services.scanner.store import Record
 from shared import clock, files
+from shared.contracts.tickets import NewRequester
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.pagination import Page
 from shared.permissions import Action
@@ -188,7 +189,13 @@ def stage_article(uow: UnitOfWork, caller: Caller, ticket_id: str, article_id: s
 
 
 def stage_new_ticket(
-    uow: UnitOfWork, caller: Caller, ticket_id: str, ticket: dict[str, Any], article_id: str, article: dict[str, Any]
+    uow: UnitOfWork,
+    caller: Caller,
+    ticket_id: str,
+    ticket: dict[str, Any],
+    article_id: str,
+    article: dict[str, Any],
+    new_contact: NewRequester | None = None,
 ) -> Record:
     """Stage a ticket opened by an inbound mail, its first article and `ticket.created` (one transaction)."""
     tenant = caller.tenant
@@ -202,7 +209,8 @@ def stage_new_ticket(
     threads.stage_number(uow, tenant, number, ticket_id)
     stage_article(uow, caller, ticket_id, article_id, article)
     shown = Ticket.model_validate({"id": ticket_id, **data, "version": 1}).model_dump(mode="json")
-    uow.publish(caller.event("ticket.created", TicketCreated(id=ticket_id, ticket=shown, article_id=article_id)))
+    created = TicketCreated(id=ticket_id, ticket=shown, article_id=article_id, new_contact=new_contact)
+    uow.publish(caller.event("ticket.created", created))
     return record
 
 

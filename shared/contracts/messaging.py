@@ -18,6 +18,8 @@ from shared.types import MAIL_NAME_MAX, MAIL_SUBJECT_MAX, OneLine
 # What reaches the mail's headers holds one line and the lengths the email API takes for them.
 MailSubject = Annotated[str, Field(max_length=MAIL_SUBJECT_MAX), OneLine]
 MailName = Annotated[str, Field(max_length=MAIL_NAME_MAX), OneLine]
+# The headers a requester may set on a mail: those that mark it automatic (the scanner's loop safety).
+AutoHeader = Literal["Auto-Submitted", "X-Loop", "X-Auto-Response-Suppress", "Precedence"]
 
 
 class MessageSent(BaseModel):
@@ -80,12 +82,19 @@ class EmailSendRequested(BaseModel):
     from_address: str | None = Field(
         None,
         max_length=320,
+        pattern=r"^[^\s@<>,;\"]+@[^\s@<>,;\"]+$",
         description="The From this mail asks for (a ticket's mailbox). Used when the tenant may send from it: "
         "an address on the stack's sending domain or on the domain of the tenant's own From (an SES identity), "
         "or any address when the tenant sends through its own SMTP server; otherwise the mail goes from the "
         "tenant's From with this address as Reply-To, so that answers still reach it",
     )
     from_name: MailName | None = Field(None, description="The From name with `from_address`")
+
+    headers: dict[AutoHeader, Annotated[str, Field(max_length=320), OneLine]] = Field(
+        default_factory=dict,
+        description="Loop-safety headers of an automatic mail (RFC 3834): Auto-Submitted, X-Loop, "
+        "X-Auto-Response-Suppress, Precedence; no other header may be set",
+    )
 
 
 def sent_message_id(requester: str, request_id: str) -> str:
@@ -98,6 +107,7 @@ def sent_message_id(requester: str, request_id: str) -> str:
 def message_id_header(requester: str, request_id: str) -> str:
     """The Message-ID header of the mail a request makes (the email service writes exactly this)."""
     return f"<{sent_message_id(requester, request_id)}@kontakt>"
+
 
 
 class SmsSendRequested(BaseModel):

@@ -90,6 +90,9 @@ LEGITIMATE = {
     "before_start",  # an end before its start
     "day_of_month",
     "unsupported_combination",  # a list's filters, sort and `ids` taken one at a time (its description)
+    "header_required",  # a scanner rule's condition names a header exactly when its field is `header`
+    # a scanner rule's regular expression the engine refuses (compiled at save; described on the field)
+    "invalid_pattern",
 }
 # A change is refused by what it makes of the stored record: a contact left without a name, a user
 # joining and leaving more groups than one transaction holds (on create, both are in the schema).
@@ -156,13 +159,15 @@ def _seed_webhooks(post: Post) -> Seeds:
 
 
 def _seed_scanner(post: Post) -> Seeds:
-    """A mailbox (its address unique in the stack: one mailbox per address)."""
+    """A mailbox (its address unique in the stack: one mailbox per address) and a rule of it."""
     owner = {"type": "user", "id": "admin-1"}
     address = f"seed-{new_tenant()}@support.example.fi"
+    mailbox = post("/scanner/mailboxes", {"address": address, "name": "Seed", "owner": owner})
     return {
-        ("/scanner/mailboxes", "mailbox_id"): post(
-            "/scanner/mailboxes", {"address": address, "name": "Seed", "owner": owner}
-        )
+        ("/scanner/mailboxes", "mailbox_id"): mailbox,
+        ("/scanner/mailboxes/{mailbox_id}/rules", "rule_id"): post(
+            f"/scanner/mailboxes/{mailbox}/rules", {"name": "Seed"}
+        ),
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
 from services.directory.orders import create_customer
+from services.directory.requesters import create_requester
 from services.directory.service import Caller, readable, service_caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import Record
@@ -133,6 +134,10 @@ def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     logger.info("audience resolved", extra={"request_id": request.request_id, "items_read": resolver.items_read})
 
 
-HANDLERS: dict[str, Handle] = {"audience.requested": resolve_audience, "contact_order.created": create_customer}
+HANDLERS: dict[str, Handle] = {
+    "audience.requested": resolve_audience,
+    "contact_order.created": create_customer,
+    "ticket.created": create_requester,
+}
 
 handler = consumer_entry(DirectorySettings, CONSUMER, HANDLERS)

@@ -4,13 +4,25 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from shared.types import INPUT, OUTPUT, Email, Name200, Owner, reject_null
+from shared.types import INPUT, OUTPUT, Email, HeaderText200, Name200, Owner, reject_null
 
 
 def normalised(address: str) -> str:
     """An address as the mailbox lookup keys it: trimmed and lower case (the local part too: mail
     servers compare it so in practice, and one spelling must not make two mailboxes)."""
     return address.strip().lower()
+
+
+class AutoReply(BaseModel):
+    """The acknowledgement a mailbox sends when a person's mail opens a ticket (never to automatic mail)."""
+
+    model_config = INPUT
+
+    enabled: bool = False
+    subject: HeaderText200 = Field("We received your message", description="The ticket's tag is added to it")
+    body: str = Field(
+        "Thank you for your message. We will answer it as soon as we can.", min_length=1, max_length=10000
+    )
 
 
 class MailboxCreate(BaseModel):
@@ -20,6 +32,7 @@ class MailboxCreate(BaseModel):
     name: Name200
     owner: Owner = Field(description="Who owns the tickets the mailbox opens (a user or a group)")
     active: bool = Field(True, description="An inactive mailbox opens no tickets (its mail is dropped)")
+    auto_reply: AutoReply = Field(default_factory=AutoReply)
 
 
 class MailboxPatch(BaseModel):
@@ -29,8 +42,9 @@ class MailboxPatch(BaseModel):
     name: Name200 | None = None
     owner: Owner | None = None
     active: bool | None = None
+    auto_reply: AutoReply | None = None
 
-    _not_null = field_validator("address", "name", "owner", "active")(reject_null)
+    _not_null = field_validator("address", "name", "owner", "active", "auto_reply")(reject_null)
 
 
 class Mailbox(BaseModel):
@@ -41,6 +55,7 @@ class Mailbox(BaseModel):
     name: str
     owner: Owner
     active: bool = True
+    auto_reply: AutoReply = Field(default_factory=AutoReply)
     created_by: str
     created_at: datetime
     updated_at: datetime

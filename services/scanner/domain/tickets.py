@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.types import INPUT, OUTPUT, Email, Owner, reject_null
+from shared.types import INPUT, OUTPUT, Code, Email, Owner, reject_null
 
 
 class TicketStatus(StrEnum):
@@ -29,8 +29,10 @@ class TicketPatch(BaseModel):
     status: TicketStatus | None = None
     priority: Priority | None = None
     owner: Owner | None = Field(None, description="A user or group within the caller's reach")
+    category: Code | None = Field(None, description="A code; null clears it")
+    tags: list[Code] | None = Field(None, max_length=20)
 
-    _not_null = field_validator("status", "priority", "owner")(reject_null)
+    _not_null = field_validator("status", "priority", "owner", "tags")(reject_null)
 
 
 class TicketSummary(BaseModel):
@@ -47,6 +49,9 @@ class TicketSummary(BaseModel):
     mailbox_id: str | None = None
     requester_email: str = Field("", description="The address the first mail came from")
     requester_contact_id: str | None = Field(None, description="The directory contact with that address, if any")
+    requester_account_id: str | None = Field(None, description="That contact's account, if any")
+    category: str | None = Field(None, description="Set by a scanner rule (a code)")
+    tags: list[str] = Field(default_factory=list, description="Set by scanner rules")
     created_at: datetime
     updated_at: datetime
     version: int = 1
@@ -111,6 +116,11 @@ class Article(ArticleSummary):
     html: str | None = Field(None, description="The sanitised HTML body (no scripts, no remote images loaded)")
     truncated: bool = Field(False, description="The bodies were longer than an article keeps (the attachment has all)")
     unparsable: bool = Field(False, description="The mail could not be parsed: its source is the attachment")
+    automatic: list[str] = Field(
+        default_factory=list,
+        description="Why the mail was sent by a machine (an auto-reply, a list, a bounce ...): it is never "
+        "answered automatically. Empty: a person wrote it",
+    )
     attachments: list[ArticleAttachment] = Field(default_factory=list)
     delivery: list[ArticleDelivery] = Field(default_factory=list, description="A reply's mails and their status")
 

@@ -10,5 +10,10 @@ from shared.api import RouteModules
 
 ROUTERS = RouteModules(
     "services.scanner.handlers.routes",
-    {"mailboxes": ("/scanner/mailboxes",), "settings": ("/scanner/settings",), "tickets": ("/tickets",)},
+    {
+        "mailboxes": ("/scanner/mailboxes",),
+        "rules": ("/scanner/mailboxes",),
+        "settings": ("/scanner/settings",),
+        "tickets": ("/tickets",),
+    },
 )

@@ -36,6 +36,17 @@ MAILBOX = {
     "active": True,
 }
 
+RULE = {
+    "name": "Laskutus",
+    "match": "any",
+    "conditions": [
+        {"field": "subject", "operator": "contains", "value": "lasku"},
+        {"field": "header", "header": "X-Priority", "operator": "starts_with", "value": "1"},
+    ],
+    "actions": {"priority": "high", "category": "billing", "tags": ["invoice"], "create_contact": True},
+    "stop": True,
+}
+
 DOCS = ServiceDocs(
     tags=(MAILBOXES, SETTINGS, TICKETS),
     operations={
@@ -66,6 +77,37 @@ DOCS = ServiceDocs(
             "asynchronously), once per Message-ID (or, without one, per content) and mailbox, however often it "
             f"is posted.\n\n{ADMIN}",
             request={"raw": "RnJvbTogbWFpamFAZXhhbXBsZS5maQpTdWJqZWN0OiBIZWxsbwoKSGkh"},
+        ),
+        "scanner.mailboxes.rules.list": Doc(
+            "List a mailbox's rules",
+            "The mailbox's scanner rules in the order they are evaluated (`position` 1 first). A mail that would "
+            "open a new ticket (not one answering a ticket) goes through them: each rule that matches sets its "
+            "actions over the earlier ones' (tags add up); a rule with `stop`, or one whose action is `skip` (no "
+            f"ticket), ends the evaluation. {PAGE}\n\n{ANYONE}",
+        ),
+        "scanner.mailboxes.rules.create": Doc(
+            "Create a rule",
+            "Conditions on `from`, `to`, `cc` (each address and its name), `subject`, `body` or any `header`: "
+            "`contains`, `equals`, `starts_with` (case-insensitive) or `regex`; `match` all or any (no "
+            "conditions: every mail). A regular expression is compiled when the rule is saved (an invalid one "
+            "is a 422 naming `conditions.<n>.value`) and runs with a time limit: one cut off does not match. "
+            "Actions: status, priority, category, owner (a user or a group), tags, `create_contact` (the "
+            "directory creates a contact for an unknown sender, through events), `skip` (no ticket); `stop` "
+            "ends the evaluation. `position` places it (default last); a mailbox has at most 100 rules."
+            f"\n\n{ADMIN}",
+            request=RULE,
+        ),
+        "scanner.mailboxes.rules.get": Doc("Get a rule", f"One rule of the mailbox, with its `position`.\n\n{ANYONE}"),
+        "scanner.mailboxes.rules.update": Doc(
+            "Change or move a rule",
+            "The fields sent replace the stored ones; `position` moves the rule (the others keep their order; "
+            "past the end: last). Moves are safe when several admins reorder at once: each is applied to the "
+            "order as it is then. `If-Match` with the rule's ETag refuses a stale change (412); a move changes "
+            f"the rule's ETag too.\n\n{ADMIN}",
+            request={"position": 1},
+        ),
+        "scanner.mailboxes.rules.delete": Doc(
+            "Delete a rule", f"The rule goes; the later ones move up one place.\n\n{ADMIN}"
         ),
         "scanner.settings.notifications.get": Doc(
             "Get the change notifications",
