@@ -66,10 +66,10 @@ def test_a_catastrophic_pattern_is_cut_off_and_does_not_match() -> None:
     body = b"From: x@example.fi\r\nTo: tuki@support.example.fi\r\nSubject: s\r\n\r\n" + text.encode() + b"\r\n"
     catastrophic = {"field": "body", "operator": "regex", "value": "(a+)+$"}
     rules = [_rule(str(n), catastrophic, tags=["never"]) for n in range(40)] + [_rule("last", tags=["ok"])]
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: a busy machine stretches the wall clock, not the work
     outcome = evaluate(rules, _values(body))
-    elapsed = time.monotonic() - started
-    assert elapsed < BUDGET_SECONDS + 0.5, elapsed  # 40 patterns of 50 ms each are held to the budget
+    spent = time.process_time() - started
+    assert spent < BUDGET_SECONDS + 1.0, spent  # 40 patterns of 50 ms each are held to the budget; uncut: hours
     assert outcome.matched == ["last"] and outcome.tags == ["ok"]
     assert outcome.timed_out and outcome.timed_out[0] == "0"
 
