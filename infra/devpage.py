@@ -290,7 +290,7 @@ def _sms_inbound(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
                 {
                     "time": data.get("opted_out_at"),
                     "tenant": tenant,
-                    "number": int(data.get("number", 0)),
+                    "number": data.get("number"),
                     "keyword": data.get("keyword"),
                     "contact": data.get("contact_id") or "",
                 }
