@@ -13,30 +13,17 @@ left for the sweep at its new time; a completed task has left the index already.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import datetime
 
 from services.activities.events import ReminderDue
 from services.activities.store import Record
 from services.activities.subscriptions import Job, job
-from shared import clock
-from shared.due import due_keys
+from shared import clock, due
 from shared.events import Actor, new_event
 from shared.ids import derived_id
-from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 ACTOR = Actor(type="service", id="service:activities")
-SWEEP_BUDGET_SECONDS = 90  # the jobs function times out at 120 s; what is left waits a minute
-
-
-def cutoff_of(current: Job, now: datetime) -> datetime:
-    """Remind what fell due by the firing's scheduled time, or by now if the job runs late."""
-    if not current.scheduled_time:
-        return now
-    scheduled = datetime.fromisoformat(current.scheduled_time)
-    return max(scheduled, now)
 
 
 def reminder_of(record: Record, due_at: datetime) -> ReminderDue | None:
@@ -69,16 +56,10 @@ def remind(pk: str, sk: str, cutoff: datetime) -> bool:
     """Send one item's reminder if it is still due by `cutoff`; True if one was sent now."""
 
     def run(publish: bool = True) -> bool:
-        try:
-            record = Record.get(pk, sk, consistent_read=True)
-        except Record.DoesNotExist:
-            return False
-        if not record.duesk:
-            return False  # reminded already, completed or cancelled
-        due_iso, tenant, _ = record.duesk.split("#", 2)
-        due_at = datetime.fromisoformat(due_iso)
-        if due_at > cutoff:
-            return False  # moved later: the sweep at its new time takes it
+        found = due.due_now(Record, pk, sk, cutoff)
+        if found is None:
+            return False  # reminded already, completed, cancelled, or moved later
+        record, tenant, due_at = found
         reminder = reminder_of(record, due_at) if publish else None
         record.set_due(tenant, None)
         uow = UnitOfWork()
@@ -94,24 +75,8 @@ def remind(pk: str, sk: str, cutoff: datetime) -> bool:
     return bool(run_with_retries(run))
 
 
-def _due_keys(cutoff: datetime) -> Iterator[Record]:
-    """The keys of every item due by the cutoff (shared/due.py)."""
-    return due_keys(Record, cutoff)
-
-
 @job("reminders.sweep")
 def sweep(current: Job) -> None:
     """Remind everything due by the cutoff; an item that fails stays in the index for the next sweep."""
-    cutoff = cutoff_of(current, clock.now())
-    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
-    sent = seen = failed = 0
-    for key in _due_keys(cutoff):
-        if time.monotonic() > deadline:
-            break
-        seen += 1
-        try:
-            sent += remind(key.pk, key.sk, cutoff)
-        except Exception:  # one bad item must not hold back everyone else's reminders
-            failed += 1
-            logger.exception("reminder failed", extra={"pk": key.pk})
-    logger.info("reminders swept", extra={"cutoff": clock.iso(cutoff), "due": seen, "sent": sent, "failed": failed})
+    cutoff = due.cutoff_of(current.scheduled_time, clock.now())
+    due.sweep(Record, cutoff, lambda pk, sk, at: "sent" if remind(pk, sk, at) else "not_due", "reminders")

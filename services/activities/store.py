@@ -23,12 +23,12 @@ from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
 
-from shared.due import ByDue, due_shard, due_sort_key
+from shared.due import ByDue, DueItem
 from shared.lookup import IndexedStore, Terms, flag, plain, text_key, values
 from shared.store import ByUpdate, DataItem, clean, gsi, record_key, tenant_key
 
 
-class Record(DataItem):
+class Record(DueItem, DataItem):
     """An activities record (activity, setting list, call-list row, contact order ...)."""
 
     gsi1pk = UnicodeAttribute(null=True)
@@ -66,14 +66,6 @@ class Record(DataItem):
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
     synced_kinds = frozenset({"activity", "mass_activity", "marketing", "facility", "contact_order"})
-
-    def set_due(self, tenant_id: str, due_iso: str | None) -> None:
-        """Put the record in the reminder sweep at `due_iso` (None takes it out)."""
-        if due_iso is None:
-            self.duepk = self.duesk = None
-            return
-        self.duepk = due_shard(self.pk)
-        self.duesk = due_sort_key(due_iso, tenant_id, self.record_id)
 
 
 def new_record(tenant_id: str, kind: str, record_id: str, data: dict[str, Any]) -> Record:

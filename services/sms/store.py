@@ -17,15 +17,14 @@ Indexes, each for one access pattern (a new one needs its template.yaml index to
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from shared.due import ByDue, due_shard, due_sort_key
+from shared.due import ByDue, DueItem
 from shared.store import ByUpdate, DataItem, DataStore, TableItem, gsi, tenant_key
 
 
-class Record(DataItem):
+class Record(DueItem, DataItem):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
@@ -48,18 +47,6 @@ class Record(DataItem):
         """List the record under its contact (or nowhere: the index is sparse)."""
         self.gsi2pk = tenant_key(tenant_id, "CONTACT", contact_id, self.kind.upper()) if contact_id else None
         self.gsi2sk = self.record_id if contact_id else None
-
-    def set_due(self, tenant_id: str, due_iso: str | None) -> None:
-        """List the record in the sweep's `by_due` at `due_iso` (None takes it out)."""
-        self.duepk = due_shard(self.pk) if due_iso else None
-        self.duesk = due_sort_key(due_iso, tenant_id, self.record_id) if due_iso else None
-
-    def due_actions(self, tenant_id: str, due_iso: str | None) -> list[Any]:
-        """The update actions of `set_due` (for a write that updates rather than saves)."""
-        self.set_due(tenant_id, due_iso)
-        if due_iso is None:
-            return [Record.duepk.remove(), Record.duesk.remove()]
-        return [Record.duepk.set(self.duepk), Record.duesk.set(self.duesk)]
 
 
 class BalanceItem(TableItem):

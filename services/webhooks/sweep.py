@@ -15,59 +15,29 @@ sweep reads the `by_due` index (shared/due.py) up to the firing's time and, per 
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from services.webhooks import delivery, messages
 from services.webhooks.domain.messages import WebhookMessageStatus
 from services.webhooks.store import Record
 from services.webhooks.subscriptions import job
-from shared import clock
-from shared.due import due_keys
-from shared.observability import logger
+from shared import clock, due
 from shared.store import ConcurrentUpdate, UnitOfWork
 from shared.subscriptions import Job
-
-SWEEP_BUDGET_SECONDS = 90  # the jobs function times out at 120 s; what is left waits a minute
-
-
-def cutoff_of(current: Job, now: datetime) -> datetime:
-    """What fell due by the firing's scheduled time, or by now if the job runs late."""
-    if not current.scheduled_time:
-        return now
-    return max(datetime.fromisoformat(current.scheduled_time), now)
 
 
 @job("webhooks.sweep")
 def sweep(current: Job) -> None:
     """Act on every message due by the cutoff; one that fails stays in the index for the next sweep."""
-    cutoff = cutoff_of(current, clock.now())
-    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
-    done: dict[str, int] = {}
-    failed = 0
-    for key in due_keys(Record, cutoff):
-        if time.monotonic() > deadline:
-            break
-        try:
-            outcome = act(key.pk, key.sk, cutoff)
-            done[outcome] = done.get(outcome, 0) + 1
-        except Exception:  # one bad item must not hold back the others
-            failed += 1
-            logger.exception("webhooks sweep item failed", extra={"pk": key.pk})
-    logger.info("webhooks swept", extra={"cutoff": clock.iso(cutoff), **done, "failed": failed})
+    due.sweep(Record, due.cutoff_of(current.scheduled_time, clock.now()), act, "webhooks")
 
 
 def act(pk: str, sk: str, cutoff: datetime) -> str:
     """What the sweep does to one due message (see the module); returns what it did."""
-    try:
-        record = Record.get(pk, sk, consistent_read=True)
-    except Record.DoesNotExist:
-        return "gone"
-    if not record.duesk:
-        return "gone"
-    due_iso, tenant, _ = record.duesk.split("#", 2)
-    if datetime.fromisoformat(due_iso) > cutoff:
-        return "later"  # moved later since the index was read
+    found = due.due_now(Record, pk, sk, cutoff)
+    if found is None:
+        return "gone"  # or moved later since the index was read
+    record, tenant, _ = found
     status = str(record.data.get("status"))
     if status == WebhookMessageStatus.sending.value:
         return delivery.interrupted(tenant, record, cutoff)

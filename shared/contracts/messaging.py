@@ -109,7 +109,6 @@ def message_id_header(requester: str, request_id: str) -> str:
     return f"<{sent_message_id(requester, request_id)}@kontakt>"
 
 
-
 class SmsSendRequested(BaseModel):
     """Another service asks the sms service to send one SMS to one contact (a workflow step, a reminder).
 

@@ -6,10 +6,11 @@ from typing import Any
 import pytest
 
 from services.activities.calendar import entry_of
-from services.activities.reminders import cutoff_of, reminder_of
+from services.activities.reminders import reminder_of
 from services.activities.store import Record, new_record
 from services.activities.subscriptions import Job
 from services.activities.todo import TodoKind, todo_item
+from shared.due import cutoff_of
 
 pytestmark = pytest.mark.disable_socket
 
@@ -58,11 +59,11 @@ def booking_data(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_sweep_reminds_up_to_its_firing_or_now_whichever_is_later() -> None:
-    assert cutoff_of(Job(job="reminders.sweep"), NOW) == NOW
+    assert cutoff_of(Job(job="reminders.sweep").scheduled_time, NOW) == NOW
     later = Job(job="reminders.sweep", scheduled_time="2026-11-24T12:05:00Z")
-    assert cutoff_of(later, NOW) == NOW + timedelta(minutes=5)
+    assert cutoff_of(later.scheduled_time, NOW) == NOW + timedelta(minutes=5)
     earlier = Job(job="reminders.sweep", scheduled_time="2026-11-24T11:00:00Z")
-    assert cutoff_of(earlier, NOW) == NOW  # a job that ran late sends what fell due meanwhile too
+    assert cutoff_of(earlier.scheduled_time, NOW) == NOW  # a job that ran late sends what fell due meanwhile too
 
 
 def test_an_open_task_reminds_its_owner_with_a_stable_id() -> None:
