@@ -702,6 +702,8 @@ def _iam_requests(site: Site, table_arn: str | None) -> list[Request]:
         resource = f"{table_arn}/index/{site.index}" if site.index else str(table_arn)
         return [Request(f"dynamodb:{site.operation}", resource)]
     prefix = IAM_PREFIXES.get(site.service, site.service)
+    if (prefix, site.operation) == ("s3", "CopyObject"):  # IAM has no such action: a read and a write
+        return [Request("s3:GetObject", "*"), Request("s3:PutObject", "*")]
     action = f"{prefix}:{_ACTION_OF.get((prefix, site.operation), site.operation)}"
     found = [Request(action, "*")]
     if action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule"):
