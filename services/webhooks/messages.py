@@ -5,9 +5,12 @@ those, `anything-but` the internal and `webhook.*` types) comes to the consumer.
 tenant's enabled endpoints are read (one query per tenant per SQS batch, `batch_scope.kept`), their
 filters matched (domain/messages.py `matches`) and one MESSAGE record written per (endpoint, event)
 with id `derived_id(endpoint_id, event_id)`, in the transaction of the consumer's dedupe marker:
-a redelivered event makes no second message. After the commit the messages go on the delivery
-queue (SendMessageBatch, `{tenant_id, message_id, attempt}`); one never claimed is queued again by
-the sweep (sweep.py) `QUEUE_CHECK` after it was due, as SMS messages are.
+a redelivered event makes no second message. The handler is a `together` one (shared/batch_scope.py):
+its writes are puts if absent and its queueing waits for the commit, so a batch's events commit in
+one transaction with their markers (100 items each; one refused goes one by one, shared/consumer.py).
+After the commit the messages go on the delivery queue (SendMessageBatch, `{tenant_id, message_id,
+attempt}`); one never claimed is queued again by the sweep (sweep.py) `QUEUE_CHECK` after it was
+due, as SMS messages are.
 
 Record layout (the log and replay API, the test event and the console build on it):
 
@@ -189,6 +192,7 @@ def subscribe_offered() -> Callable[[Handle], Handle]:
 
 
 @subscribe_offered()
+@batch_scope.together  # puts if absent and after-commit queueing only: a batch's events commit in one transaction
 def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
     fan_out(envelope, uow)
 
