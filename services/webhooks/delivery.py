@@ -18,11 +18,14 @@ message:
    a stale or duplicate queue message, a race) one conditional UpdateItem each, so a bad queue
    message never blocks the others;
 4. send (transport.py), every claimed message of the batch in its own thread: an endpoint that
-   hangs for the whole timeout holds its own message only; each is recorded as soon as its
-   answer came;
-5. record (`settle`): the attempt record and the message's next state in ONE transaction
-   conditioned on the claim (status sending, attempts n), with the endpoint's health item and,
-   when it comes to that, the endpoint's disabling and its events.
+   hangs for the whole timeout holds its own request only (the others' receivers have theirs at
+   once; the batch's records wait for its answer, as its function's return always did);
+5. record: each attempt record and its message's next state conditioned on the claim (status
+   sending, attempts n), with the endpoint's health item and, when it comes to that, the
+   endpoint's disabling and its events. The batch's attempts in ONE TransactWriteItems once every
+   answer came (`_record_together`; each endpoint's health item updated once for all its answers,
+   `_health_of_all`); one transaction each (`settle`) when that is refused (all or nothing), when
+   only one is left, and for an attempt that disables its endpoint.
 
 A crash after sending and before recording leaves the message `sending` in the due index at its
 claim's deadline: the sweep (sweep.py) then records attempt n as `interrupted` and schedules n+1,
