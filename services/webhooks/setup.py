@@ -30,8 +30,12 @@ def settings(caller: Caller) -> WebhookSettings:
 
 
 def retention(caller_or_tenant: Caller | str) -> timedelta:
-    """How long the tenant keeps its message and attempt records (its `retention_days`)."""
-    caller = service_caller(caller_or_tenant) if isinstance(caller_or_tenant, str) else caller_or_tenant
+    """How long the tenant keeps its message and attempt records (its `retention_days`). A tenant
+    named by id is not opened (no defaults installed: an absent setting reads as its default), so
+    the consumer's batch reads the one setting, not the tenant's marker as well."""
+    caller = (
+        service_caller(caller_or_tenant, open_tenant=False) if isinstance(caller_or_tenant, str) else caller_or_tenant
+    )
     return timedelta(days=settings(caller).retention_days)
 
 
