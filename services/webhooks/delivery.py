@@ -70,7 +70,7 @@ from services.webhooks.domain.messages import (
 )
 from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.events import WebhookEndpointDisabled, WebhookExhausted
-from services.webhooks.store import HealthItem, Record
+from services.webhooks.store import HealthItem, Record, batch_get_mixed
 from shared import clock
 from shared.events import Actor, new_event
 from shared.observability import logger
@@ -221,28 +221,13 @@ def _read_records(jobs: list[Job]) -> tuple[dict[tuple[str, str], Record], dict[
     wanted = [(record_key(t, ENDPOINT, e), ENDPOINT.upper()) for t, e in sorted(endpoints)]
     wanted += [(HealthItem.of(t, e).pk, "HEALTH") for t, e in sorted(endpoints)]
     healths: dict[tuple[str, str], HealthItem] = {}
-    for item in _batch_get_mixed(wanted):
+    for item in batch_get_mixed(wanted):
         if isinstance(item, HealthItem):
             _, tenant, _, endpoint_id = item.pk.split("#", 3)
             healths[(tenant, endpoint_id)] = item
         else:
             found[(item.pk, item.sk)] = item
     return found, healths
-
-
-def _batch_get_mixed(keys: list[tuple[str, str]]) -> list[Record | HealthItem]:
-    """Records and health items (one table) in consistent BatchGetItems of 100 keys, unprocessed
-    keys asked again: each item as its model, told apart by its sort key."""
-    items: list[Record | HealthItem] = []
-    for start in range(0, len(keys), 100):
-        page: list[Any] = [{"pk": pk, "sk": sk} for pk, sk in keys[start : start + 100]]
-        while page:
-            raw_items, unprocessed = Record._batch_get_page(page, consistent_read=True, attributes_to_get=None)
-            for raw in raw_items or []:
-                health = raw.get("sk", {}).get("S") == "HEALTH"
-                items.append(HealthItem.from_raw_data(raw) if health else Record.from_raw_data(raw))
-            page = unprocessed or []
-    return items
 
 
 def _off_the_slow(

@@ -254,3 +254,47 @@ def test_a_message_to_an_endpoint_that_timed_out_moves_to_the_slow_lane_unsent(d
     found = sqs.receive_message(QueueUrl=stack.queues["WebhooksSlowQueue"].url, MaxNumberOfMessages=10)
     bodies = [json.loads(m["Body"]) for m in found.get("Messages", [])]
     assert {"tenant_id": tenant, "message_id": second, "attempt": 1, "slow": True} in bodies
+
+
+def test_a_consumer_batch_is_one_query_one_read_one_transaction_and_keeps_the_tenants_retention(
+    lambda_env: Any, stack: Stack, aws_calls: Any
+) -> None:
+    """Three events of a tenant whose retention is 7 days: the endpoints' Query, one BatchGetItem
+    of the settings with the health items, one transaction of the messages with their markers, one
+    SendMessageBatch; each message expires 7 days after it was made."""
+    from services.webhooks import messages
+    from services.webhooks.handlers import consumer
+    from services.webhooks.service import service_caller
+    from shared.events import Envelope
+    from shared.store import UnitOfWork
+    from tests.integration.conftest import bus_delivery, sqs_event
+
+    context = lambda_env("WebhooksConsumerFunction")
+    messages._sqs.cache_clear()
+    tenant = "t" + new_id().lower()
+    endpoint_id, _ = seeded(tenant)
+    caller = service_caller(tenant, open_tenant=False)
+    uow = UnitOfWork()
+    caller.store.add(uow, caller.store.new(tenant, "setting", "webhooks", {"allow_http": False, "retention_days": 7}))
+    uow.commit()
+    events = [
+        Envelope(
+            id=new_id(),
+            type="contact.created",
+            tenant_id=tenant,
+            occurred_at="2026-12-05T10:00:00Z",
+            actor={"type": "service", "id": "directory"},
+            correlation_id="c-1",
+            data={"id": f"c{n}", "record": {"id": f"c{n}", "version": 1}},
+        )
+        for n in range(3)
+    ]
+    deliveries = [bus_delivery(e.model_dump(mode="json")) for e in events]
+    aws_calls.clear()
+    queue = stack.queues["WebhooksEventsQueue"].arn
+    assert consumer.handler(sqs_event(deliveries, queue), context) == {"batchItemFailures": []}
+    assert dict(aws_calls) == {"Query": 1, "BatchGetItem": 1, "TransactWriteItems": 1, "SendMessageBatch": 1}
+    for event in events:
+        record = stored(tenant, messages.message_id_of(endpoint_id, event.id))
+        created = datetime.fromisoformat(record.data["created_at"])
+        assert abs((record.expires_at - created).total_seconds() - 7 * 86400) < 2
