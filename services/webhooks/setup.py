@@ -1,6 +1,7 @@
 """The tenant's webhook settings (domain/setup.py): anyone in the tenant reads them, admins change them.
 
-The delivery side reads the retention of a tenant's delivery log with `retention(caller_or_tenant)`.
+The retention of a tenant's delivery log is `retention(caller_or_tenant)`; the consumer reads the
+setting itself, with its endpoints' health items in one BatchGetItem (messages.py `_tenant_reads`).
 Turning `allow_http` off while endpoints use http is refused with a 409 naming each (docs/decisions.md,
 "Webhook settings"): nothing is disabled behind the admin's back. The refusal is race-free: the
 settings' save checks the tenant's count of such endpoints (`limits.EndpointCount.http`) in its
