@@ -1,7 +1,7 @@
 """The delivery of webhook messages (WebhooksDeliveryFunction on WebhooksDeliveryQueue).
 
 Each queue message names `{tenant_id, message_id, attempt}`. Per SQS batch: one consistent
-BatchGetItem reads the messages with their endpoints, one the endpoints' health items; then per
+BatchGetItem reads the messages, one their endpoints with the endpoints' health items; then per
 message:
 
 1. decide: a message gone, or not pending for exactly this attempt, is a stale queue message (a
@@ -12,14 +12,20 @@ message:
    same function drains, so its waits never hold the delivery queue's pumps;
    the endpoint's `rate_limit` (requests/s, the kernel's one-second windows, shared/send_rate.py):
    a message over it goes back on the queue a second later, not failed;
-3. claim: one conditional UpdateItem, status pending -> sending, attempts n-1 -> n, `claimed_at`,
-   due at the claim's deadline (CLAIM_TIMEOUT), so a crashed claim is found by the sweep;
+3. claim: status pending -> sending, attempts n-1 -> n, `claimed_at`, due at the claim's deadline
+   (CLAIM_TIMEOUT), so a crashed claim is found by the sweep; the batch's claims in one
+   TransactWriteItems, each conditioned on its own message; when that is refused (all or nothing:
+   a stale or duplicate queue message, a race) one conditional UpdateItem each, so a bad queue
+   message never blocks the others;
 4. send (transport.py), every claimed message of the batch in its own thread: an endpoint that
-   hangs for the whole timeout holds its own message only; each is recorded as soon as its
-   answer came;
-5. record (`settle`): the attempt record and the message's next state in ONE transaction
-   conditioned on the claim (status sending, attempts n), with the endpoint's health item and,
-   when it comes to that, the endpoint's disabling and its events.
+   hangs for the whole timeout holds its own request only (the others' receivers have theirs at
+   once; the batch's records wait for its answer, as its function's return always did);
+5. record: each attempt record and its message's next state conditioned on the claim (status
+   sending, attempts n), with the endpoint's health item and, when it comes to that, the
+   endpoint's disabling and its events. The batch's attempts in ONE TransactWriteItems once every
+   answer came (`_record_together`; each endpoint's health item updated once for all its answers,
+   `_health_of_all`); one transaction each (`settle`) when that is refused (all or nothing), when
+   only one is left, and for an attempt that disables its endpoint.
 
 A crash after sending and before recording leaves the message `sending` in the due index at its
 claim's deadline: the sweep (sweep.py) then records attempt n as `interrupted` and schedules n+1,
@@ -64,12 +70,20 @@ from services.webhooks.domain.messages import (
 )
 from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.events import WebhookEndpointDisabled, WebhookExhausted
-from services.webhooks.store import HealthItem, Record
+from services.webhooks.store import HealthItem, Record, batch_get_mixed
 from shared import clock
 from shared.events import Actor, new_event
 from shared.observability import logger
 from shared.send_rate import SendRate, window_of
-from shared.store import ConcurrentUpdate, UnitOfWork, record_key, run_with_retries, tenant_key
+from shared.store import (
+    MAX_TRANSACTION_ITEMS,
+    ConcurrentUpdate,
+    UnitOfWork,
+    record_key,
+    run_with_retries,
+    tenant_key,
+    transaction,
+)
 
 CLAIM_TIMEOUT = timedelta(minutes=2)  # past the delivery function's 60 s: a claim this old died with its process
 FAILING_DAYS = timedelta(days=5)
@@ -96,6 +110,15 @@ class Claimed:
     record: Record
     endpoint: Record
     health: HealthItem | None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A claimed message's request made: its answer, to be recorded."""
+
+    claimed: Claimed
+    answer: transport.Answer
+    started: datetime
 
 
 class Stale(Exception):
@@ -127,8 +150,7 @@ def deliver_batch(bodies: list[Any], send: Callable[..., transport.Answer] = tra
             errors[index] = exc
     if not jobs:
         return errors
-    records = _read_records([j for _, j in jobs])
-    healths = _read_health({(j.tenant_id, str(m.data["endpoint_id"])) for _, j in jobs if (m := records.get(_mkey(j)))})
+    records, healths = _read_records([j for _, j in jobs])
     now = clock.now()
     claims: list[tuple[int, Claimed]] = []
     for index, job in jobs:
@@ -152,23 +174,36 @@ def deliver_batch(bodies: list[Any], send: Callable[..., transport.Answer] = tra
             errors[index] = exc
     claims = _off_the_slow(claims, errors, now)
     claims = _within_rate(claims, errors)
-    ready: list[tuple[int, Claimed]] = []
-    for index, claimed in claims:
-        try:
-            if _claim(claimed, now):
-                ready.append((index, claimed))
-        except Exception as exc:
-            logger.exception("webhook claim failed", extra={"message_id": claimed.job.message_id})
-            errors[index] = exc
+    ready = _claim_together(claims, now)
+    if ready is None:  # refused (a stale or duplicate queue message, a race): each alone, a bad one blocks none
+        ready = []
+        for index, claimed in claims:
+            try:
+                if _claim(claimed, now):
+                    ready.append((index, claimed))
+            except Exception as exc:
+                logger.exception("webhook claim failed", extra={"message_id": claimed.job.message_id})
+                errors[index] = exc
     if not ready:
         return errors
     with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-        futures = [(index, pool.submit(_send_and_record, claimed, send)) for index, claimed in ready]
+        futures = [(index, pool.submit(_send, claimed, send)) for index, claimed in ready]
+    answered: list[tuple[int, Sent]] = []
     for index, future in futures:
         error = future.exception()
-        if error is not None and not isinstance(error, Stale):
-            logger.error("webhook attempt not recorded", extra={"error": repr(error)})
+        if error is not None:
+            logger.error("webhook attempt not made", extra={"error": repr(error)})
             errors[index] = error if isinstance(error, Exception) else RuntimeError(repr(error))
+        else:
+            answered.append((index, future.result()))
+    for index, sent in _record_together(answered):  # refused, or one alone: each in its own transaction
+        try:
+            _settle_alone(sent)
+        except Stale:
+            pass
+        except Exception as exc:
+            logger.error("webhook attempt not recorded", extra={"error": repr(exc)})
+            errors[index] = exc
     return errors
 
 
@@ -176,32 +211,23 @@ def _mkey(job: Job) -> tuple[str, str]:
     return record_key(job.tenant_id, MESSAGE, job.message_id), MESSAGE.upper()
 
 
-def _read_records(jobs: list[Job]) -> dict[tuple[str, str], Record]:
-    """The messages, then their endpoints: two consistent BatchGetItems at most (100 keys a call)."""
+def _read_records(jobs: list[Job]) -> tuple[dict[tuple[str, str], Record], dict[tuple[str, str], HealthItem]]:
+    """The messages, then their endpoints with the endpoints' health items: two consistent
+    BatchGetItems (100 keys a call). The records by key; the health items by (tenant, endpoint id)."""
     keys = list(dict.fromkeys(_mkey(j) for j in jobs))
-    found = {(r.pk, r.sk): r for r in Record.batch_get(keys, consistent_read=True)}
+    found: dict[tuple[str, str], Record] = {(r.pk, r.sk): r for r in Record.batch_get(keys, consistent_read=True)}
     tenants = {j.message_id: j.tenant_id for j in jobs}
-    endpoint_keys = list(
-        dict.fromkeys(
-            (record_key(tenants[r.record_id], ENDPOINT, str(r.data["endpoint_id"])), ENDPOINT.upper())
-            for r in list(found.values())
-            if r.record_id in tenants
-        )
-    )
-    if endpoint_keys:
-        found.update({(r.pk, r.sk): r for r in Record.batch_get(endpoint_keys, consistent_read=True)})
-    return found
-
-
-def _read_health(endpoints: set[tuple[str, str]]) -> dict[tuple[str, str], HealthItem]:
-    if not endpoints:
-        return {}
-    keys = [(HealthItem.of(t, e).pk, "HEALTH") for t, e in endpoints]
-    found = {}
-    for item in HealthItem.batch_get(keys, consistent_read=True):
-        _, tenant, _, endpoint_id = item.pk.split("#", 3)
-        found[(tenant, endpoint_id)] = item
-    return found
+    endpoints = {(tenants[r.record_id], str(r.data["endpoint_id"])) for r in found.values() if r.record_id in tenants}
+    wanted = [(record_key(t, ENDPOINT, e), ENDPOINT.upper()) for t, e in sorted(endpoints)]
+    wanted += [(HealthItem.of(t, e).pk, "HEALTH") for t, e in sorted(endpoints)]
+    healths: dict[tuple[str, str], HealthItem] = {}
+    for item in batch_get_mixed(wanted):
+        if isinstance(item, HealthItem):
+            _, tenant, _, endpoint_id = item.pk.split("#", 3)
+            healths[(tenant, endpoint_id)] = item
+        else:
+            found[(item.pk, item.sk)] = item
+    return found, healths
 
 
 def _off_the_slow(
@@ -256,8 +282,9 @@ def _constant(value: int) -> Callable[[], int]:
     return lambda: value
 
 
-def _claim(claimed: Claimed, now: datetime) -> bool:
-    """Pending with attempts n-1 -> sending with attempts n; False when another got there first."""
+def _claim_actions(claimed: Claimed, now: datetime) -> tuple[list[Any], Any]:
+    """The claim's update and its condition: pending with attempts n-1 -> sending with attempts n,
+    listed in the due index at the claim's deadline."""
     record, job = claimed.record, claimed.job
     deadline = clock.iso(now + CLAIM_TIMEOUT)
     actions = [
@@ -267,6 +294,32 @@ def _claim(claimed: Claimed, now: datetime) -> bool:
         *record.due_actions(job.tenant_id, deadline),
     ]
     condition = (Record.fields["status"] == PENDING) & (Record.fields["attempts"] == job.attempt - 1)
+    return actions, condition
+
+
+def _claim_together(claims: list[tuple[int, Claimed]], now: datetime) -> list[tuple[int, Claimed]] | None:
+    """Every claim of the batch in one TransactWriteItems, each conditioned as `_claim`'s: all of
+    them, or None when the transaction was refused (then `_claim` takes them one by one)."""
+    if len(claims) < 2 or len(claims) > MAX_TRANSACTION_ITEMS:
+        return None
+    try:
+        with transaction() as tx:
+            for _, claimed in claims:
+                actions, condition = _claim_actions(claimed, now)
+                tx.update(claimed.record, actions, condition=condition, add_version_condition=False)
+    except Exception as exc:
+        logger.info("batch claim refused, claims one by one", extra={"reason": type(exc).__name__})
+        return None
+    for _, claimed in claims:  # what the transaction wrote (a single claim's UpdateItem reads it back)
+        data = claimed.record.data
+        claimed.record.data = {**data, "status": SENDING, "attempts": claimed.job.attempt, "claimed_at": clock.iso(now)}
+    return claims
+
+
+def _claim(claimed: Claimed, now: datetime) -> bool:
+    """Pending with attempts n-1 -> sending with attempts n; False when another got there first."""
+    record = claimed.record
+    actions, condition = _claim_actions(claimed, now)
     try:
         record.update(actions=actions, condition=condition, add_version_condition=False)
     except UpdateError as exc:
@@ -292,7 +345,7 @@ def request_headers(endpoint: dict[str, Any], message_id: str, body: str, now: d
     }
 
 
-def _send_and_record(claimed: Claimed, send: Callable[..., transport.Answer]) -> None:
+def _send(claimed: Claimed, send: Callable[..., transport.Answer]) -> Sent:
     record, endpoint = claimed.record, claimed.endpoint
     started = clock.now()
     body = str(record.data["payload"])
@@ -304,7 +357,7 @@ def _send_and_record(claimed: Claimed, send: Callable[..., transport.Answer]) ->
         answer = send(str(endpoint.data["url"]), body, headers)
     finally:
         marker.cancel()
-    run_with_retries(lambda: settle(claimed, answer, started), attempts=5)
+    return Sent(claimed, answer, started)
 
 
 def _mark_slow(claimed: Claimed) -> None:
@@ -323,8 +376,75 @@ def _mark_slow(claimed: Claimed) -> None:
 
 def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> None:
     """Record attempt n and the message's next state in one transaction conditioned on the claim."""
-    job, record, endpoint = claimed.job, claimed.record, claimed.endpoint
+    uow, outcome, _ = _staged(claimed, answer, started, clock.now(), health=True)
+    try:
+        uow.commit()
+    except _EndpointMoved:  # another message disabled it first: record this one without doing it again
+        claimed.endpoint.data = {**claimed.endpoint.data, "enabled": False}
+        settle(claimed, answer, started)
+        return
+    _logged(claimed, answer, outcome)
+
+
+def _settle_alone(sent: Sent) -> None:
+    run_with_retries(lambda: settle(sent.claimed, sent.answer, sent.started), attempts=5)
+
+
+def _logged(claimed: Claimed, answer: transport.Answer, outcome: WebhookAttemptOutcome) -> None:
+    logger.info(
+        "webhook attempt",
+        extra={
+            "message_id": claimed.record.record_id,
+            "attempt": claimed.job.attempt,
+            "outcome": outcome.value,
+            "status": answer.status_code,
+        },
+    )
+
+
+def _record_together(answered: list[tuple[int, Sent]]) -> list[tuple[int, Sent]]:
+    """Record the batch's attempts in one TransactWriteItems, each conditioned on its claim as
+    `settle`'s, the endpoints' health items updated once each for all their answers; the attempts
+    left to `settle` one by one: an attempt that disables its endpoint, and all of them when the
+    transaction was refused (all or nothing: a claim taken meanwhile, a race) or only one is left."""
+    if len(answered) < 2:
+        return answered
     now = clock.now()
+    combined, together, alone = UnitOfWork(), [], []
+    answers: dict[tuple[str, str], list[tuple[transport.Answer, WebhookAttemptOutcome]]] = {}
+    for index, sent in answered:
+        uow, outcome, disable = _staged(sent.claimed, sent.answer, sent.started, now, health=False)
+        endpoint = (sent.claimed.job.tenant_id, sent.claimed.endpoint.record_id)
+        room = len(combined) + len(uow) + len(answers) + (endpoint not in answers)
+        if disable or room > MAX_TRANSACTION_ITEMS:
+            alone.append((index, sent))
+            continue
+        combined.absorb(uow)
+        together.append((index, sent, outcome))
+        answers.setdefault(endpoint, []).append((sent.answer, outcome))
+    if len(together) < 2:
+        return answered
+    for (tenant, endpoint_id), outcomes in answers.items():
+        actions = _health_of_all(outcomes, now)
+        if actions:
+            combined.update(HealthItem.of(tenant, endpoint_id), actions)
+    try:
+        combined.commit()
+    except Exception as exc:
+        logger.info("batch record refused, attempts one by one", extra={"reason": type(exc).__name__})
+        return answered
+    for _, sent, outcome in together:
+        _logged(sent.claimed, sent.answer, outcome)
+    return alone
+
+
+def _staged(
+    claimed: Claimed, answer: transport.Answer, started: datetime, now: datetime, health: bool
+) -> tuple[UnitOfWork, WebhookAttemptOutcome, str | None]:
+    """Attempt n's record and the message's next state staged in a unit of work, conditioned on the
+    claim, with the endpoint's health item (`health`) and its disabling when it comes to that; the
+    outcome and the reason the endpoint is disabled (None: it is not)."""
+    job, record, endpoint = claimed.job, claimed.record, claimed.endpoint
     outcome, reason = outcome_of(answer.status_code, answer.error)
     number = job.attempt
     changes: dict[str, Any] = {"last_attempt_at": clock.iso(started), "last_status_code": answer.status_code}
@@ -357,7 +477,7 @@ def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> Non
     claim = (Record.fields["status"] == SENDING) & (Record.fields["attempts"] == number)
     actions = [*_field_actions(changes), Record.fields["claimed_at"].remove(), *record.due_actions(job.tenant_id, due)]
     uow.update(record, actions, condition=claim, on_conflict=Stale, check_version=False)
-    disable = _health(uow, claimed, answer, outcome, reason, now)
+    disable = _health(uow if health else None, claimed, answer, outcome, reason, now)
     if disable:
         uow.update(
             endpoint,
@@ -379,21 +499,7 @@ def settle(claimed: Claimed, answer: transport.Answer, started: datetime) -> Non
         uow.publish(new_event(name, job.tenant_id, payload, actor=ACTOR))
     if after is not None:
         uow.after_commit(after)
-    try:
-        uow.commit()
-    except _EndpointMoved:  # another message disabled it first: record this one without doing it again
-        endpoint.data = {**endpoint.data, "enabled": False}
-        settle(claimed, answer, started)
-        return
-    logger.info(
-        "webhook attempt",
-        extra={
-            "message_id": record.record_id,
-            "attempt": number,
-            "outcome": outcome.value,
-            "status": answer.status_code,
-        },
-    )
+    return uow, outcome, disable
 
 
 def _attempt_record(
@@ -425,36 +531,20 @@ def _attempt_record(
 
 
 def _health(
-    uow: UnitOfWork,
+    uow: UnitOfWork | None,
     claimed: Claimed,
     answer: transport.Answer,
     outcome: WebhookAttemptOutcome,
     reason: WebhookFailReason | None,
     now: datetime,
 ) -> str | None:
-    """Update the endpoint's health in `uow`; the reason to disable it, if it comes to that."""
-    item = HealthItem.of(claimed.job.tenant_id, claimed.endpoint.record_id)
-    stamp = clock.iso(now)
-    actions: list[Any]
-    if outcome is WebhookAttemptOutcome.delivered:
-        actions = [
-            HealthItem.last_success_at.set(stamp), HealthItem.failures.set(0), HealthItem.failing_since.remove(),
-            HealthItem.slow_until.remove(), HealthItem.kind.set("endpoint_health"),
-        ]  # fmt: skip
-        uow.update(item, actions)
+    """Update the endpoint's health in `uow` (None: the caller does, `_health_of_all`); the reason
+    to disable it, if it comes to that."""
+    actions = _health_of_all([(answer, outcome)], now)
+    if actions and uow is not None:
+        uow.update(HealthItem.of(claimed.job.tenant_id, claimed.endpoint.record_id), actions)
+    if outcome is WebhookAttemptOutcome.delivered or answer.error is WebhookAttemptError.interrupted:
         return None
-    if answer.error is WebhookAttemptError.interrupted:
-        return None
-    actions = [
-        HealthItem.failures.add(1),
-        HealthItem.failing_since.set(HealthItem.failing_since | stamp),
-        HealthItem.kind.set("endpoint_health"),
-    ]
-    if answer.error is WebhookAttemptError.timeout:
-        actions.append(HealthItem.slow_until.set(clock.iso(now + SLOW_LANE)))
-    elif answer.status_code is not None:
-        actions.append(HealthItem.slow_until.remove())
-    uow.update(item, actions)
     if not claimed.endpoint.data.get("enabled", True):
         return None
     if reason is WebhookFailReason.gone:
@@ -465,6 +555,40 @@ def _health(
     if failures >= FAILING_ATTEMPTS and since <= now - FAILING_DAYS:
         return "failing"
     return None
+
+
+def _health_of_all(answers: list[tuple[transport.Answer, WebhookAttemptOutcome]], now: datetime) -> list[Any]:
+    """The update of an endpoint's health item for these answers, as if applied one after another:
+    a success resets the failures (those after it counted again), every other answer but an
+    interruption counts one; a timeout marks it slow, any other answer with a status clears that,
+    the last such answer deciding. No update ([]) when every answer was an interruption."""
+    stamp = clock.iso(now)
+    delivered, failures, slow = False, 0, None
+    for answer, outcome in answers:
+        if outcome is WebhookAttemptOutcome.delivered:
+            delivered, failures, slow = True, 0, False
+        elif answer.error is not WebhookAttemptError.interrupted:
+            failures += 1
+            if answer.error is WebhookAttemptError.timeout:
+                slow = True
+            elif answer.status_code is not None:
+                slow = False
+    if not delivered and not failures:
+        return []
+    actions: list[Any] = [HealthItem.kind.set("endpoint_health")]
+    if delivered:
+        actions.append(HealthItem.last_success_at.set(stamp))
+        if failures:
+            actions += [HealthItem.failures.set(failures), HealthItem.failing_since.set(stamp)]
+        else:
+            actions += [HealthItem.failures.set(0), HealthItem.failing_since.remove()]
+    else:
+        actions += [HealthItem.failures.add(failures), HealthItem.failing_since.set(HealthItem.failing_since | stamp)]
+    if slow is True:
+        actions.append(HealthItem.slow_until.set(clock.iso(now + SLOW_LANE)))
+    elif slow is False:
+        actions.append(HealthItem.slow_until.remove())
+    return actions
 
 
 def _exhausted(record: Record, number: int, status_code: int | None, now: datetime) -> WebhookExhausted:

@@ -2,12 +2,16 @@
 
 Every event the catalogue offers (catalogue.py; template.yaml's WebhooksEventsRule routes exactly
 those, `anything-but` the internal and `webhook.*` types) comes to the consumer. For each, the
-tenant's enabled endpoints are read (one query per tenant per SQS batch, `batch_scope.kept`), their
+tenant's enabled endpoints are read (one query per tenant per SQS batch, `batch_scope.kept`; then
+their health items with the tenant's settings in one BatchGetItem), their
 filters matched (domain/messages.py `matches`) and one MESSAGE record written per (endpoint, event)
 with id `derived_id(endpoint_id, event_id)`, in the transaction of the consumer's dedupe marker:
-a redelivered event makes no second message. After the commit the messages go on the delivery
-queue (SendMessageBatch, `{tenant_id, message_id, attempt}`); one never claimed is queued again by
-the sweep (sweep.py) `QUEUE_CHECK` after it was due, as SMS messages are.
+a redelivered event makes no second message. The handler is a `together` one (shared/batch_scope.py):
+its writes are puts if absent and its queueing waits for the commit, so a batch's events commit in
+one transaction with their markers (100 items each; one refused goes one by one, shared/consumer.py).
+After the commit the messages go on the delivery queue (SendMessageBatch, `{tenant_id, message_id,
+attempt}`); one never claimed is queued again by the sweep (sweep.py) `QUEUE_CHECK` after it was
+due, as SMS messages are.
 
 Record layout (the log and replay API, the test event and the console build on it):
 
@@ -41,18 +45,20 @@ import boto3
 
 from services.webhooks import catalogue, setup
 from services.webhooks.domain.messages import ATTEMPT, MESSAGE, WebhookMessageStatus, matches
+from services.webhooks.domain.setup import WebhookSettings
 from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.service import Caller
 from services.webhooks.settings import WebhooksSettings
-from services.webhooks.store import HealthItem, Record, WebhooksStore
+from services.webhooks.store import HealthItem, Record, WebhooksStore, batch_get_mixed
 from services.webhooks.subscriptions import subscribe
 from shared import batch_scope, clock
 from shared.consumer import Handle
 from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
+from shared.service import SETTING as SETTING_KIND
 from shared.settings import load
-from shared.store import AlreadyApplied, UnitOfWork, tenant_key
+from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
 # A queued attempt is listed in the sweep's index until claimed: one still unclaimed this long after
 # it was due (its queue message was never sent, or was lost) is queued again.
@@ -74,9 +80,9 @@ def message_attempts_key(tenant: str, message_id: str) -> str:
 
 
 def retention_of(tenant: str) -> timedelta:
-    """How long the tenant's messages and attempts are kept: its `retention_days` (setup.py), read once
-    for the consumer's batch (the settings read is a GetItem: once a batch, not once a message)."""
-    return batch_scope.kept(("webhooks.retention", tenant), lambda: setup.retention(tenant))
+    """How long the tenant's messages and attempts are kept: its `retention_days` (setup.py), read
+    once for the consumer's batch, with the endpoints' health items (`_tenant_reads`)."""
+    return _tenant_reads(tenant)[0]
 
 
 def enabled_endpoints(tenant: str) -> list[Record]:
@@ -89,21 +95,32 @@ def enabled_endpoints(tenant: str) -> list[Record]:
 
 
 def slow_endpoints(tenant: str) -> set[str]:
-    """The tenant's enabled endpoints marked slow (delivery.py): their messages start on the slow lane.
-    One BatchGetItem of their health items, kept for the consumer's batch."""
+    """The tenant's enabled endpoints marked slow (delivery.py): their messages start on the slow lane."""
+    return _tenant_reads(tenant)[1]
 
-    def read() -> set[str]:
+
+def _tenant_reads(tenant: str) -> tuple[timedelta, set[str]]:
+    """The tenant's retention (its webhooks setting; absent = the default) and its slow enabled
+    endpoints: the setting and the endpoints' health items in one consistent BatchGetItem, kept
+    for the consumer's batch."""
+
+    def read() -> tuple[timedelta, set[str]]:
         ids = [e.record_id for e in enabled_endpoints(tenant)]
+        keys = [(record_key(tenant, SETTING_KIND, setup.SETTING), SETTING_KIND.upper())]
+        keys += [(HealthItem.of(tenant, i).pk, "HEALTH") for i in ids]
         now = clock.iso(clock.now())
+        stored: dict[str, Any] | None = None
         slow: set[str] = set()
-        for start in range(0, len(ids), 100):
-            keys = [(HealthItem.of(tenant, i).pk, "HEALTH") for i in ids[start : start + 100]]
-            for item in HealthItem.batch_get(keys):
+        for item in batch_get_mixed(keys):
+            if isinstance(item, HealthItem):
                 if item.slow_until and item.slow_until > now:
                     slow.add(item.pk.rsplit("#", 1)[-1])
-        return slow
+            else:
+                stored = item.data
+        settings = WebhookSettings.model_validate(stored) if stored is not None else WebhookSettings()
+        return timedelta(days=settings.retention_days), slow
 
-    return batch_scope.kept(("webhooks.slow", tenant), read)
+    return batch_scope.kept(("webhooks.tenant", tenant), read)
 
 
 def new_message(tenant: str, endpoint_id: str, event_id: str, event_type: str, payload: str, now: datetime) -> Record:
@@ -189,6 +206,7 @@ def subscribe_offered() -> Callable[[Handle], Handle]:
 
 
 @subscribe_offered()
+@batch_scope.together  # puts if absent and after-commit queueing only: a batch's events commit in one transaction
 def on_event(envelope: Envelope, uow: UnitOfWork) -> None:
     fan_out(envelope, uow)
 

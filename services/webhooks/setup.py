@@ -1,6 +1,7 @@
 """The tenant's webhook settings (domain/setup.py): anyone in the tenant reads them, admins change them.
 
-The delivery side reads the retention of a tenant's delivery log with `retention(caller_or_tenant)`.
+The retention of a tenant's delivery log is `retention(caller_or_tenant)`; the consumer reads the
+setting itself, with its endpoints' health items in one BatchGetItem (messages.py `_tenant_reads`).
 Turning `allow_http` off while endpoints use http is refused with a 409 naming each (docs/decisions.md,
 "Webhook settings"): nothing is disabled behind the admin's back. The refusal is race-free: the
 settings' save checks the tenant's count of such endpoints (`limits.EndpointCount.http`) in its
@@ -30,8 +31,12 @@ def settings(caller: Caller) -> WebhookSettings:
 
 
 def retention(caller_or_tenant: Caller | str) -> timedelta:
-    """How long the tenant keeps its message and attempt records (its `retention_days`)."""
-    caller = service_caller(caller_or_tenant) if isinstance(caller_or_tenant, str) else caller_or_tenant
+    """How long the tenant keeps its message and attempt records (its `retention_days`). A tenant
+    named by id is not opened (no defaults installed: an absent setting reads as its default), so
+    the consumer's batch reads the one setting, not the tenant's marker as well."""
+    caller = (
+        service_caller(caller_or_tenant, open_tenant=False) if isinstance(caller_or_tenant, str) else caller_or_tenant
+    )
     return timedelta(days=settings(caller).retention_days)
 
 

@@ -62,6 +62,21 @@ class HealthItem(TableItem):
         return cls(pk=tenant_key(tenant_id, "ENDPOINT_HEALTH", endpoint_id), sk="HEALTH", kind="endpoint_health")
 
 
+def batch_get_mixed(keys: list[tuple[str, str]]) -> list[Record | HealthItem]:
+    """Records and health items (one table, two models) in consistent BatchGetItems of 100 keys,
+    unprocessed keys asked again: each item as its model, told apart by its sort key."""
+    items: list[Record | HealthItem] = []
+    for start in range(0, len(keys), 100):
+        page: list[Any] = [{"pk": pk, "sk": sk} for pk, sk in keys[start : start + 100]]
+        while page:
+            raw_items, unprocessed = Record._batch_get_page(page, consistent_read=True, attributes_to_get=None)
+            for raw in raw_items or []:
+                health = raw.get("sk", {}).get("S") == "HEALTH"
+                items.append(HealthItem.from_raw_data(raw) if health else Record.from_raw_data(raw))
+            page = unprocessed or []
+    return items
+
+
 class WebhooksStore(DataStore[Record]):
     """Reads of the webhooks table; writes go through a UnitOfWork."""
 

@@ -412,6 +412,8 @@ class Send:
     unit: str
     count: int
     seconds: float
+    of: str = "recipients"  # what the count counts, in the table's title
+    units: str = ""  # the unit's plural, when not the unit + "s"
 
 
 @dataclass(frozen=True)
@@ -428,6 +430,7 @@ def report_send(send: Send, calls: Counter[tuple[str, str, str]], path: SendingP
     """Print a bulk send's table (calls per unit on the sending path beside the minimum, by service
     and by function, the sender's peak memory) and add its figures to the summary."""
     count, unit = send.count, send.unit
+    units = send.units or f"{unit}s"
     by_service: Counter[str] = Counter()
     for (function, service, _), n in calls.items():
         if function in path.functions:
@@ -435,9 +438,9 @@ def report_send(send: Send, calls: Counter[tuple[str, str, str]], path: SendingP
     sending_total = sum(by_service.values())
     minimum = sum(path.minimum.values())
     rows: list[tuple[str, ...]] = [
-        (f"{unit}s", f"{count:,}", ""),
+        (units, f"{count:,}", ""),
         ("send request -> all sent", f"{send.seconds:.1f}", "s"),
-        (f"{unit}s end to end", f"{count / send.seconds:,.1f}", "per s"),
+        (f"{units} end to end", f"{count / send.seconds:,.1f}", "per s"),
         (f"sending path AWS calls per {unit}", f"{sending_total / count:.3f}", ", ".join(path.functions)),
         (f"batching minimum per {unit}", f"{minimum:.3f}", path.note),
     ]
@@ -449,9 +452,9 @@ def report_send(send: Send, calls: Counter[tuple[str, str, str]], path: SendingP
         total = sum(n for (f, _, _), n in calls.items() if f == function)
         rows.append((f"  {function}", f"{total / count:.3f}", _per_recipient(calls, count, {function})))
     rows.append(("sender peak RSS (VmHWM) per worker", ", ".join(f"{p:.0f}" for p in sender_peaks), "MB"))
-    title = f"{send.title} to {count:,} recipients through the local stack (moto), calls per {unit}"
+    title = f"{send.title} to {count:,} {send.of} through the local stack (moto), calls per {unit}"
     print(render(title, rows, header=("figure", "value", "unit / by operation")))
-    FIGURES.add(send.section, f"{unit}s/s end to end at {count:,}", round(count / send.seconds, 1), "per s")
+    FIGURES.add(send.section, f"{units}/s end to end at {count:,}", round(count / send.seconds, 1), "per s")
     FIGURES.add(send.section, f"sending path AWS calls per {unit}", round(sending_total / count, 3), "calls")
     FIGURES.add(send.section, f"batching minimum per {unit}", round(minimum, 3), "calls")
     FIGURES.add(send.section, "sender peak RSS", round(max(sender_peaks, default=0.0)), "MB")

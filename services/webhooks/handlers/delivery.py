@@ -1,5 +1,5 @@
 """Delivers the webhook messages queued on WebhooksDeliveryQueue, a small batch at a time: read
-together, each claimed, sent in its own thread and recorded as soon as its answer came
+together, claimed together, each sent in its own thread, recorded together once every answer came
 (services/webhooks/delivery.py); each SQS message that failed is reported alone."""
 
 from typing import Any

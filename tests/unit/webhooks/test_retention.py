@@ -26,12 +26,18 @@ def test_the_default_is_thirty_days_and_a_tenants_own_value_counts() -> None:
     assert setup.retention(cast(Caller, _Caller({"allow_http": False, "retention_days": 7}))) == timedelta(days=7)
 
 
-def test_a_tenant_id_is_read_as_the_service_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    opened: list[str] = []
-    monkeypatch.setattr(
-        setup, "service_caller", lambda tenant: opened.append(tenant) or _Caller({"retention_days": 90})
-    )
-    assert setup.retention("t1") == timedelta(days=90) and opened == ["t1"]
+def test_a_tenant_id_is_read_as_the_service_reads_it_without_opening_the_tenant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Opening the tenant would read its settings marker too: one GetItem more per consumer batch."""
+    opened: list[tuple[str, bool]] = []
+
+    def service_caller(tenant: str, open_tenant: bool = True) -> _Caller:
+        opened.append((tenant, open_tenant))
+        return _Caller({"retention_days": 90})
+
+    monkeypatch.setattr(setup, "service_caller", service_caller)
+    assert setup.retention("t1") == timedelta(days=90) and opened == [("t1", False)]
 
 
 @pytest.mark.parametrize("days", [0, 91, -1])
