@@ -18,6 +18,7 @@ Messages and attempts expire (`expires_at`, the table's TTL) after the tenant's 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 
