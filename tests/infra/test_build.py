@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -35,6 +36,7 @@ LAMBDA_TAGS = {str(t) for t in cpython_tags((3, 12), abis=["cp312"], platforms=_
     str(t) for t in compatible_tags((3, 12), "cp312", _PLATFORMS)
 }
 # What runs only on a laptop or in the tests: never deployed.
+IMPORTS_AT_ONCE = 3  # fresh interpreters importing handlers side by side (each mostly CPU)
 DEV_ONLY = {"moto", "pytest", "flask", "flask-cors", "werkzeug", "aws-sam-translator", "cfn-lint", "kontakt"}
 
 # Imports a function's handler in a clean interpreter (-I -S: no venv, no site-packages, no cwd)
@@ -66,8 +68,10 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     folder = tmp_path_factory.mktemp("build")
     started = time.monotonic()
-    sizes = build.build(ROOT, folder / build.BUILD_DIR)
-    build.install_for_host(LOCK, folder / "host")
+    with ThreadPoolExecutor(2) as pool:  # two pip runs, mostly waiting on downloads and disk: side by side
+        host = pool.submit(build.install_for_host, LOCK, folder / "host")
+        sizes = build.build(ROOT, folder / build.BUILD_DIR)
+        host.result()
     result = Built(folder / build.BUILD_DIR, folder / "host", folder / "pycache", sizes, time.monotonic() - started)
     print(f"\nbuilt in {result.seconds:.1f} s\n{build.render_sizes(sizes)}")
     yield result
@@ -151,10 +155,10 @@ def test_local_runtime_runs_built_functions_from_the_source_tree(functions: list
 def test_every_handler_imports_from_its_artifact_and_the_locked_dependencies(
     built: Built, functions: list[tuple[Function, str]]
 ) -> None:
-    failures = []
-    for function, code_uri in functions:
+    def imported(function: Function, code_uri: str) -> str | None:
         artifact = built.out / Path(code_uri).relative_to(build.BUILD_DIR)
-        assert artifact.is_dir(), f"{function.logical_id}: CodeUri {code_uri} is not built"
+        if not artifact.is_dir():
+            return f"{function.logical_id}: CodeUri {code_uri} is not built"
         environment = dict(worker_spec(function, ROOT, "http://127.0.0.1:9").environment)
         environment.pop("POWERTOOLS_TRACE_DISABLED")  # traced as in AWS: the X-Ray SDK must import too
         environment["LAMBDA_TASK_ROOT"] = str(artifact)
@@ -168,7 +172,12 @@ def test_every_handler_imports_from_its_artifact_and_the_locked_dependencies(
             timeout=120,
         )
         if result.returncode != 0:
-            failures.append(f"{function.logical_id} ({function.handler} from {code_uri}):\n{result.stderr[-2000:]}")
+            return f"{function.logical_id} ({function.handler} from {code_uri}):\n{result.stderr[-2000:]}"
+        return None
+
+    with ThreadPoolExecutor(IMPORTS_AT_ONCE) as pool:  # each a fresh interpreter: several at once
+        found = list(pool.map(lambda pair: imported(*pair), functions))
+    failures = [f for f in found if f is not None]
     assert not failures, "\n\n".join(failures)
 
 
