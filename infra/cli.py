@@ -217,8 +217,10 @@ def _print_banner(runtime: Any) -> None:
         token = f"(none yet: {error}; kontakt token --tenant demo --user demo-admin)"
     mail = f"{runtime.mail_dir}/*.eml   (or {api}/dev/mail)" if runtime.mail_dir else "not kept (--mail-dir '')"
     smtp = getattr(runtime, "smtp_address", None)
+    demo_mailbox = "tuki"  # infra/demo.py's SUPPORT_MAILBOX, on the stack's sending domain
     inbound = (
-        f"smtp://{smtp[0]}:{smtp[1]}   (SMTP to a mailbox's address opens a ticket: /scanner/mailboxes)"
+        f"smtp://{smtp[0]}:{smtp[1]}   (SMTP to a mailbox's address opens a ticket: /scanner/mailboxes;"
+        f" the demo's is {demo_mailbox}@{runtime.stack.parameters['SendingDomain']})"
         if smtp
         else "no SMTP listener (the template has no receipt rule)"
     )

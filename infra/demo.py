@@ -8,9 +8,11 @@ does nothing. It returns a summary (counts and the target group ids) for the CLI
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import requests
@@ -20,6 +22,7 @@ log = logging.getLogger("kontakt.demo")
 TENANT = "demo"
 ADMIN = "demo-admin"
 
+SUPPORT_MAILBOX = "tuki"  # the demo's support mailbox: tuki@<SendingDomain> (kontakt.test under `kontakt dev`)
 WEBHOOK_NAME = "demo"  # the demo endpoint's receiver: POST /dev/webhooks/demo (infra/dev_webhooks.py)
 GROUPS = ["Sales team", "Support team"]
 # (email, name, role, groups by index into GROUPS)
@@ -208,6 +211,7 @@ def load(runtime: Any) -> dict[str, Any]:
     activities = _load_activities(api, users, accounts, contacts)
     email = _load_email(api, helsinki["id"])
     sms = _load_sms(api, vip["id"])
+    scanner = _load_scanner(api, runtime, groups[1], contacts[1])
     webhooks = _load_webhooks(api, runtime.api_url)
     summary = {
         "tenant": TENANT,
@@ -223,6 +227,7 @@ def load(runtime: Any) -> dict[str, Any]:
         **activities,
         **email,
         **sms,
+        **scanner,
         **webhooks,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
@@ -335,6 +340,49 @@ def _load_sms(api: _Api, target_group_id: str) -> dict[str, Any]:
     text = "Hei {{ contact.first_name }}! Joulukortit ovat matkalla."
     send = api.call("POST", "/sms/sends", {"target_group_id": target_group_id, "text": text}, expect=202)
     return {"sms_credits": credits, "sms_send": send["id"]}
+
+
+def _mail(to: str, sender: str, subject: str, body: str, answering: str | None = None) -> tuple[str, str]:
+    """A raw inbound mail (base64, as POST /scanner/mailboxes/{id}/raw takes it) and its Message-ID."""
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail["Message-ID"] = f"<demo-{time.time_ns()}@{sender.rsplit('@', 1)[1].rstrip('>')}>"
+    if answering:
+        mail["In-Reply-To"] = mail["References"] = answering
+    mail.set_content(body)
+    return base64.b64encode(mail.as_bytes()).decode(), mail["Message-ID"]
+
+
+def _load_scanner(api: _Api, runtime: Any, support_group: str, contact: dict[str, Any]) -> dict[str, Any]:
+    """A support mailbox on the stack's sending domain (its acknowledgements go out: loops.py sends
+    automatic mail From the mailbox, which the email service allows on that domain), a rule that
+    files invoices ("lasku") as high-priority billing, and mail through the path real mail takes
+    (the raw POST stores it in the mail bucket the SMTP listener and SES write to): a contact's
+    mail, its threaded answer and a stranger's mail, so the ticket views have something at once."""
+    address = f"{SUPPORT_MAILBOX}@{runtime.stack.parameters['SendingDomain']}"
+    body = {
+        "address": address,
+        "name": "Asiakastuki",
+        "owner": {"type": "group", "id": support_group},
+        "auto_reply": {"enabled": True},
+    }
+    mailbox = api.call("POST", "/scanner/mailboxes", body)
+    rule = {
+        "name": "Invoices to billing",
+        "conditions": [{"field": "subject", "operator": "contains", "value": "lasku"}],
+        "actions": {"category": "billing", "priority": "high", "tags": ["invoice"]},
+    }
+    rule_id = api.call("POST", f"/scanner/mailboxes/{mailbox['id']}/rules", rule)["id"]
+    raw = f"/scanner/mailboxes/{mailbox['id']}/raw"
+    sender = f"{contact['first_name']} {contact['last_name']} <{contact['email']}>"
+    invoice, invoice_id = _mail(address, sender, "Lasku 4711 on väärin", "Hei, laskulla on väärä summa.\n")
+    api.call("POST", raw, {"raw": invoice}, expect=202)
+    printer, _ = _mail(address, "Pekka Outsider <pekka@customer.example>", "Printer offline", "It prints nothing.\n")
+    api.call("POST", raw, {"raw": printer}, expect=202)
+    runtime.drain()  # the answer threads by the first mail's Message-ID: that ticket must exist first
+    answer, _ = _mail(address, sender, "Re: Lasku 4711 on väärin", "Liitteenä oikea summa.\n", invoice_id)
+    api.call("POST", raw, {"raw": answer}, expect=202)
+    return {"support_mailbox": mailbox["id"], "support_address": address, "scanner_rule": rule_id}
 
 
 def _load_webhooks(api: _Api, api_url: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ FEATURES = Features(
         "erasure": ["contact.erased"],
         "recipients": [
             *("account.created", "account.deleted", "account.updated"),
-            *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
+            *("contact.created", "contact.deleted", "contact.updated", "tenant.access_changed"),
         ],
     },
     defaults=["notifications"],

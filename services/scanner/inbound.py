@@ -235,6 +235,7 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
             ticket_id = new_id()
             _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
             opened, new_contact = _ruled_ticket(tenant, ticket, outcome, parsed)
+            threads.index_participants(tenant, ticket_id, [], [*opened["participants"], sender.lower()])
             record = tickets.stage_new_ticket(uow, caller, ticket_id, opened, article_id, article, new_contact)
             if person and not article["automatic"]:
                 _auto_reply(uow, caller, mailbox, parsed, record, digest)
@@ -243,6 +244,7 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
             _dedupe(uow, tenant, mailbox_id, digest, ticket_id)
             held = list(answered.data.get("participants") or [])
             changes: dict[str, Any] = {"participants": threads.with_participants(held, addresses, own)}
+            threads.index_participants(tenant, ticket_id, held, changes["participants"])
             changes["last_inbound_automatic"] = not person
             if person and answered.data.get("status") in REOPENED:
                 changes["status"] = "open"

@@ -38,6 +38,8 @@ def by_email(tenant: str, address: str) -> str | None:
 
 PROJECTION: Recipients[Record] = Recipients(ScannerStore(), RULES, _by_email)
 for event_type, handle in PROJECTION.handlers(service_caller).items():
+    if event_type == "contact.erased":  # erasure.py buries the row once it has read the address
+        continue
     handle.__module__ = __name__  # registered by this feature module (features.py lists it for these types)
     subscribe(event_type)(handle)
 

@@ -175,6 +175,7 @@ def reply(caller: Caller, ticket_id: str, body: TicketReplyCreate) -> Article:
     changes: dict[str, Any] = {
         "participants": threads.with_participants(list(data.get("participants") or []), recipients, own)
     }
+    threads.index_participants(caller.tenant, ticket_id, list(data.get("participants") or []), changes["participants"])
     if body.status is not None:
         changes["status"] = body.status.value
 

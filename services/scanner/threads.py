@@ -77,6 +77,31 @@ def find(caller: Caller, parsed: ParsedMessage, bounced: str | None = None) -> R
     return None
 
 
+def participant_key(tenant: str, address: str) -> str:
+    """Where the tickets an address takes part in are listed (erasure.py reaches them by it)."""
+    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:40]
+    return tenant_key(tenant, "PARTICIPANT", digest)
+
+
+def index_participants(tenant: str, ticket_id: str, before: list[str], after: list[str]) -> None:
+    """List the ticket under each address `after` adds to `before` (`T#<t>#PARTICIPANT#<digest>` /
+    the ticket id). Written before the transaction that adds them, each put on its own (a first
+    mail's participants may be more than a transaction holds): an item naming a ticket that its
+    transaction then did not make points nowhere, a listed one is never missed by erasure."""
+    added = [a for a in dict.fromkeys(after) if a and a not in set(before)]
+    if not added:
+        return
+    with ThreadItem.batch_write() as batch:
+        for address in added:
+            batch.save(
+                ThreadItem(pk=participant_key(tenant, address), sk=ticket_id, kind="participant", ticket_id=ticket_id)
+            )
+
+
+def tickets_of_participant(tenant: str, address: str) -> list[ThreadItem]:
+    return list(ThreadItem.query(participant_key(tenant, address), consistent_read=True))
+
+
 def participants(ticket: dict[str, Any]) -> set[str]:
     found = ticket.get("participants") or []
     return {str(a).lower() for a in found if a} | {str(ticket.get("requester_email") or "").lower()} - {""}

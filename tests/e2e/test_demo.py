@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 from infra import demo
@@ -44,3 +46,37 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     endpoint = admin.get(f"/webhooks/endpoints/{summary['webhook_endpoint']}").json()
     assert endpoint["url"] == summary["webhook_receiver"] == f"{stack.api_url}/dev/webhooks/{demo.WEBHOOK_NAME}"
     assert endpoint["enabled"] is True and endpoint["event_types"] == ["contact.*", "account.*"]
+
+    mailbox = admin.get(f"/scanner/mailboxes/{summary['support_mailbox']}").json()
+    assert mailbox["address"] == summary["support_address"] == f"{demo.SUPPORT_MAILBOX}@kontakt.test"
+    assert mailbox["active"] is True and mailbox["auto_reply"]["enabled"] is True
+    [rule] = admin.get(f"/scanner/mailboxes/{mailbox['id']}/rules").json()["items"]
+    assert rule["id"] == summary["scanner_rule"]
+    assert rule["actions"]["category"] == "billing" and rule["actions"]["priority"] == "high"
+    params = {"mailbox_id": mailbox["id"]}
+    tickets = settle(
+        stack,
+        lambda: (
+            (t := admin.get("/tickets", params=params).json()["items"])
+            and sum(x["article_count"] for x in (admin.get(f"/tickets/{i['id']}").json() for i in t)) == 3
+            and t
+        ),
+    )
+    assert tickets, admin.get("/tickets", params=params).json()
+    by_subject = {t["subject"]: admin.get(f"/tickets/{t['id']}").json() for t in tickets}
+    invoice, printer = by_subject["Lasku 4711 on väärin"], by_subject["Printer offline"]
+    assert invoice["category"] == "billing" and invoice["priority"] == "high"  # the rule
+    assert invoice["article_count"] == 2  # the answer threaded onto it
+    contact = admin.get(f"/contacts/{invoice['requester_contact_id']}").json()
+    assert contact["email"] == invoice["requester_email"]  # the requester is the demo contact
+    assert printer["category"] is None and printer["requester_contact_id"] is None
+    acknowledged = settle(stack, lambda: _sent_to(stack, "pekka@customer.example"))
+    assert acknowledged and acknowledged[0]["From"].addresses[0].addr_spec == summary["support_address"]
+    assert acknowledged[0]["Auto-Submitted"] == "auto-replied"  # the mailbox's acknowledgement went out
+
+
+def _sent_to(stack: LocalRuntime, to: str) -> list[EmailMessage]:
+    """The mails the email service wrote into the runtime's mail folder for `to`."""
+    assert stack.mail_dir is not None
+    mails = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(stack.mail_dir.glob("*.eml"))]
+    return [m for m in mails if isinstance(m, EmailMessage) and str(m["To"]).lower() == to]

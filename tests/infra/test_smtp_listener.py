@@ -6,11 +6,12 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from infra import cli, smtp_listener
+from infra import cli, demo, smtp_listener
 from infra.template import build_stack, translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,12 +59,15 @@ def test_the_banner_names_the_smtp_port(capsys: pytest.CaptureFixture[str]) -> N
         mail_dir = None
         state_file = None
         smtp_address = ("127.0.0.1", 2525)
+        stack = SimpleNamespace(parameters={"SendingDomain": "mail.example.com"})
 
         def token(self, *args: Any) -> str:
             return "token"
 
     cli._print_banner(Runtime())
-    assert "Inbound mail smtp://127.0.0.1:2525" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Inbound mail smtp://127.0.0.1:2525" in out
+    assert f"the demo's is {demo.SUPPORT_MAILBOX}@mail.example.com" in out  # where to send mail to the demo
 
 
 @pytest.mark.enable_socket

@@ -245,3 +245,48 @@ def test_erasure_removes_the_person_from_their_tickets(stack: LocalRuntime, admi
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"attachments/{tenant}/").get("KeyCount", 0) == 0
     stored = json.dumps(_scanner_items(stack, tenant), default=str)
     assert sender not in stored and "Henkilötunnukseni" not in stored and "Poistettava" not in stored
+
+
+def test_erasure_reaches_the_tickets_the_person_only_took_part_in(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    requester, copied = _sender(), _sender()
+    contact = admin.post("/contacts", json={"first_name": "Kalle", "last_name": "Kopio", "email": copied})
+    assert contact.status_code == 201, contact.text
+    drain(stack)  # the scanner's contacts projection has the Cc'd person's address
+    box = mailbox(admin)
+    mail = message(box["address"], subject="Yhteinen asia", sender=requester)
+    mail["Cc"] = copied
+    smtp_send(stack, mail)
+    [ticket] = await_tickets(stack, admin, box["id"])
+    assert ticket["requester_email"] == requester and ticket["requester_contact_id"] is None
+    answer = message(box["address"], subject="Re: Yhteinen asia", sender=copied, body="Minäkin odotan.\n")
+    answer["In-Reply-To"] = mail["Message-ID"]
+    smtp_send(stack, answer)  # the Cc'd person writes too: a later correspondent
+    assert settle(stack, lambda: admin.get(f"/tickets/{ticket['id']}").json()["article_count"] == 2)
+    assert admin.post(f"/tickets/{ticket['id']}/replies", json={"text": "Hoidetaan"}).status_code == 201
+    drain(stack)
+
+    def shown() -> str:  # every article as a client reads it
+        ids = [a["id"] for a in _articles(admin, ticket["id"])]
+        return json.dumps([admin.get(f"/tickets/{ticket['id']}/articles/{i}").json() for i in ids])
+
+    assert copied in shown() and copied in json.dumps(_scanner_items(stack, tenant), default=str)
+    erased = {"id": str(uuid.uuid4()), "type": "contact.erased", "version": 1, "tenant_id": tenant}
+    for _ in range(2):  # delivered twice: the second finds nothing left to do
+        put_envelope(
+            stack,
+            {
+                **erased,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "actor": {"type": "service", "id": "directory"},
+                "correlation_id": str(uuid.uuid4()),
+                "data": {"id": contact.json()["id"]},
+            },
+        )
+        assert settle(stack, lambda: copied not in shown()), shown()
+    after = admin.get(f"/tickets/{ticket['id']}").json()
+    assert after["requester_email"] == requester and after["subject"] == "Yhteinen asia"  # the requester's stays
+    articles = json.loads(shown())
+    assert requester in json.dumps(articles) and len(articles) == 3
+    theirs = next(a for a in articles if a["kind"] == "inbound_mail" and a["subject"] == "[erased]")
+    assert theirs["text"] == "[erased]" and theirs["from"] == []  # the mail they wrote lost its body
+    assert copied not in json.dumps(_scanner_items(stack, tenant), default=str)  # nothing stored keeps the address
