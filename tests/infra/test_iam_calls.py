@@ -168,6 +168,8 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     # items held in attributes or variables: the idempotency key's, the send rate's
     ("shared.idempotency.Claim.finish", "save"): PUT,
     ("shared.idempotency.Claim.release", "delete"): (("dynamodb", "DeleteItem", None),),
+    # a participant listing item the erasure has done with (threads.tickets_of_participant's items)
+    ("services.scanner.erasure.erase_contact", "delete"): (("dynamodb", "DeleteItem", None),),
     ("shared.send_rate.SendRate.take", "update"): UPDATE,
     ("services.webhooks.delivery._mark_slow", "update"): UPDATE,  # an endpoint's health item (HealthItem.of)
     # the rotation's client is its caller's (services/email/handlers/link_key_rotation.py)
