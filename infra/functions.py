@@ -392,12 +392,14 @@ class Worker:
 
 
 class FunctionPool:
-    """A function's workers: `concurrency` processes, started lazily (cold start on first use)."""
+    """A function's workers: `concurrency` processes, started lazily (cold start on first use). The
+    warmest idle worker serves next (last in, first out), as Lambda reuses a warm environment: a
+    function allowed many workers starts only as many as ran at once."""
 
     def __init__(self, spec: WorkerSpec, concurrency: int = 1) -> None:
         self.spec = spec
         self._workers = [Worker(spec) for _ in range(concurrency)]
-        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         for worker in self._workers:
             self._idle.put(worker)
 

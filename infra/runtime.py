@@ -37,7 +37,7 @@ LOCAL_USER_POOL = f"{REGION}_local"  # what Ref UserPool resolves to locally
 TAP_PATTERN = {"source": [{"prefix": ""}]}
 # At most this many invocations of one function at once locally, whatever its ScalingConfig says
 # (two cores): enough for a slow invocation not to hold up the queue's others (the webhooks deliverer).
-LOCAL_MAX_CONCURRENCY = 4
+LOCAL_MAX_CONCURRENCY = 10
 
 
 def mapping_pumps(mapping: EventSourceMapping) -> int:

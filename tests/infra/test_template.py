@@ -62,8 +62,9 @@ def test_an_sqs_mappings_maximum_concurrency_runs_that_many_pumps_locally() -> N
 
     stack = build_stack(translate(ROOT))
     deliveries = stack.mappings["WebhooksDeliveryFunctionDeliveries"]
-    assert deliveries.max_concurrency == 10 and mapping_pumps(deliveries) == LOCAL_MAX_CONCURRENCY
+    assert deliveries.max_concurrency == 10 == LOCAL_MAX_CONCURRENCY and mapping_pumps(deliveries) == 10
     assert mapping_pumps(stack.mappings["EmailSenderFunctionSends"]) == 2
+    assert mapping_pumps(stack.mappings["WebhooksDeliveryFunctionSlowDeliveries"]) == 5
     # one worker per pump of the deliverer's two queues, so a slow lane's waits never hold the main lane's
-    assert local_concurrency(stack, "WebhooksDeliveryFunction") == 2 * LOCAL_MAX_CONCURRENCY
+    assert local_concurrency(stack, "WebhooksDeliveryFunction") == 15
     assert local_concurrency(stack, "SmsSenderFunction") == 1  # no ScalingConfig: one, as before

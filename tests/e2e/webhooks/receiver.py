@@ -31,6 +31,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answers: dict[str, Answer] = {}
+        self.released = threading.Event()  # set: hanging requests answer now (a test done with them)
         self._lock = threading.Lock()
         receiver = self
 
@@ -45,7 +46,7 @@ class Receiver:
                     )
                 answer = receiver.answers.get(self.path, Answer())
                 if answer.hang:
-                    time.sleep(answer.hang)
+                    receiver.released.wait(answer.hang)
                 try:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
