@@ -140,6 +140,8 @@ def pytest_unconfigure(config):
         "grouped": dict(grouped),
     }
     path = os.environ.get("CPU_BY_PROCESS_OUT")
+    if path and os.environ.get("PYTEST_XDIST_WORKER"):  # each xdist worker samples its own children
+        path += "." + os.environ["PYTEST_XDIST_WORKER"]
     if path:
         with open(path, "w") as f:
             json.dump(out, f, indent=1)

@@ -17,7 +17,7 @@ from infra.template import build_stack, translate
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.heavy  # a whole project's tests in a subprocess: ~1 min
-NAMES = ("notes", "invoicing")  # a short and a long name: the code must be clean at any length
+NAMES = ("notes", "quotations")  # a short and a long name: the code must be clean at any length
 
 
 def _copy_project(target: Path) -> Path:
