@@ -460,8 +460,9 @@ class Functions:
         self._in_flight = 0
         self._started = self._ended = 0  # invocations begun and finished, so a waiter can tell work moved
         self._lock = threading.Lock()
-        # Called when an invocation ends (it may have written to a table): the runtime wakes its stream pumps.
-        self.on_end: Callable[[], None] | None = None
+        # Called with the function's logical id when an invocation ends (it may have written to a
+        # table): the runtime wakes the stream pumps of the tables that function may write.
+        self.on_end: Callable[[str], None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -492,7 +493,7 @@ class Functions:
                 self._in_flight -= 1
                 self._ended += 1
             if self.on_end is not None:
-                self.on_end()
+                self.on_end(logical_id)
         if self.console is not None:
             self.console.invocation(logical_id, event, result, None, notes, (time.monotonic() - started) * 1000, cold)
         return result

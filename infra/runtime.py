@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra import dev_webhooks, devlogins, devpage, local_dns, persistence, smtp_listener
+from infra import dev_webhooks, devlogins, devpage, iam, local_dns, persistence, smtp_listener
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
@@ -38,6 +38,28 @@ TAP_PATTERN = {"source": [{"prefix": ""}]}
 # At most this many invocations of one function at once locally, whatever its ScalingConfig says
 # (two cores): enough for a slow invocation not to hold up the queue's others (the webhooks deliverer).
 LOCAL_MAX_CONCURRENCY = 10
+# The IAM actions that write a table's items (a transaction's writes are authorised as these).
+TABLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+
+
+def _table_arn(pump: StreamPump) -> str:
+    """The table whose stream a pump reads (a stream ARN is the table's ARN + /stream/<label>)."""
+    return pump.mapping.source_arn.split("/stream/", 1)[0]
+
+
+def streamed_tables_written(stack: Stack) -> dict[str, set[str]]:
+    """Per function, the ARNs of the tables with a stream that its role lets it write: an invocation
+    that ends wakes those tables' stream pumps only (a stream poll is the emulator's costliest
+    routine call; waking every stream after every invocation was most of an e2e run's polls)."""
+    streamed = [t.arn for t in stack.tables.values() if t.stream_view_type]
+    return {
+        logical_id: {
+            arn
+            for arn in streamed
+            if any(iam.evaluate(function.statements, iam.Request(f"dynamodb:{a}", arn)) for a in TABLE_WRITES)
+        }
+        for logical_id, function in stack.functions.items()
+    }
 
 
 def mapping_pumps(mapping: EventSourceMapping) -> int:
@@ -121,6 +143,7 @@ class LocalRuntime:
         self.gateway: Gateway | None = None
         self.schedules: ScheduleRunner | None = None
         self.pumps: list[Pump] = []
+        self._written: dict[str, list[StreamPump]] = {}  # function -> the stream pumps it may write
         self.tap: TapPump | None = None
         self.smtp_port = smtp_port
         self.smtp: SmtpListener | None = None
@@ -197,7 +220,8 @@ class LocalRuntime:
             )
             # Then the pumps and schedules: a saved state's waiting work would otherwise be invoked in
             # workers that pointing the links stops (a failed delivery waits out its visibility timeout).
-            self.functions.on_end = self._wake_streams
+            self._written = self._streams_written(self.stack)
+            self.functions.on_end = self._wake_written_streams
             destinations = smtp_listener.targets(template, self.stack)
             if destinations:  # SES's receipt rules, locally: mail it accepts goes where they store it
                 self.smtp = SmtpListener(self.client("s3"), destinations, self.smtp_port).start()
@@ -500,6 +524,22 @@ class LocalRuntime:
             return None
         arn = json.loads(policy)["deadLetterTargetArn"]
         return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
+
+    def _streams_written(self, stack: Stack) -> dict[str, list[StreamPump]]:
+        """Per function, the stream pumps of the tables it may write (`streamed_tables_written`)."""
+        streams = [p for p in self.pumps if isinstance(p, StreamPump)]
+        return {
+            function: [p for p in streams if _table_arn(p) in tables]
+            for function, tables in streamed_tables_written(stack).items()
+        }
+
+    def _wake_written_streams(self, logical_id: str) -> None:
+        pumps = self._written.get(logical_id)
+        if pumps is None:  # not a template function (the dev provisioner): any table
+            self._wake_streams()
+            return
+        for pump in pumps:
+            pump.wake()
 
     def _wake_streams(self) -> None:
         """Something may have been written to a table (an invocation ended, a drain must see a poll)."""

@@ -68,3 +68,15 @@ def test_an_sqs_mappings_maximum_concurrency_runs_that_many_pumps_locally() -> N
     # one worker per pump of the deliverer's two queues, so a slow lane's waits never hold the main lane's
     assert local_concurrency(stack, "WebhooksDeliveryFunction") == 15
     assert local_concurrency(stack, "SmsSenderFunction") == 1  # no ScalingConfig: one, as before
+
+
+def test_an_invocation_wakes_the_streams_of_the_tables_its_role_may_write_only() -> None:
+    from infra.runtime import streamed_tables_written
+
+    stack = build_stack(translate(ROOT))
+    written = streamed_tables_written(stack)
+    table = {t.logical_id: t.arn for t in stack.tables.values()}
+    assert written["WebhooksDeliveryFunction"] == {table["WebhooksTable"]}
+    assert written["DirectoryApiFunction"] == {table["DirectoryTable"]}
+    assert written["EmailPublisherFunction"] == set()  # reads its stream, writes no table
+    assert set(written) == set(stack.functions)
