@@ -194,6 +194,12 @@ def _scanner_items(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
             return [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in found]
 
 
+def _erasure_updates(stack: LocalRuntime, tenant: str, ticket_id: str) -> list[dict[str, Any]]:
+    """The `ticket.updated` events a contact's erasure published for the ticket."""
+    found = envelopes(stack, tenant, "ticket.updated")
+    return [e for e in found if e["data"]["id"] == ticket_id and "articles" in e["data"]["changed"]]
+
+
 def test_erasure_removes_the_person_from_their_tickets(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     sender = _sender()
     contact = admin.post("/contacts", json={"first_name": "Maija", "last_name": "Poistettava", "email": sender})
@@ -232,6 +238,9 @@ def test_erasure_removes_the_person_from_their_tickets(stack: LocalRuntime, admi
         )
         drain(stack)
     assert after["requester_contact_id"] is None and after["subject"] == "[erased]"
+    [updated] = _erasure_updates(stack, tenant, ticket["id"])  # once, however often the erasure came
+    assert updated["data"]["ticket"]["requester_email"] == "" and sender not in json.dumps(updated)
+    assert updated["data"]["changed"] == ["articles", "requester_contact_id", "requester_email", "subject"]
     kept = ("number", "status", "created_at", "article_count")
     assert {k: after[k] for k in kept} == {k: ticket[k] for k in kept} | {"article_count": 2}
     assert admin.get("/tickets", params={"contact_id": contact_id}).json()["items"] == []
@@ -285,6 +294,8 @@ def test_erasure_reaches_the_tickets_the_person_only_took_part_in(stack: LocalRu
         assert settle(stack, lambda: copied not in shown()), shown()
     after = admin.get(f"/tickets/{ticket['id']}").json()
     assert after["requester_email"] == requester and after["subject"] == "Yhteinen asia"  # the requester's stays
+    [updated] = settle(stack, lambda: _erasure_updates(stack, tenant, ticket["id"]))  # once, like a requester's
+    assert updated["data"]["changed"] == ["articles"] and updated["data"]["ticket"]["version"] == after["version"]
     articles = json.loads(shown())
     assert requester in json.dumps(articles) and len(articles) == 3
     theirs = next(a for a in articles if a["kind"] == "inbound_mail" and a["subject"] == "[erased]")
