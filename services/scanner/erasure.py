@@ -74,7 +74,8 @@ def _erase_article(caller: Caller, article_id: str, addresses: set[str], request
     if requested or theirs:  # on their own ticket every article's subject is the person's mail's (Re: ...)
         changed["subject"] = ERASED
     changed["delivery"] = [
-        {**d, "to": ERASED} if str(d.get("to") or "").lower() in addresses else d for d in data.get("delivery") or []
+        {**d, "to": ERASED, "reason": None} if str(d.get("to") or "").lower() in addresses else d
+        for d in data.get("delivery") or []
     ]
     if theirs:
         for attachment in data.get("attachments") or []:

@@ -78,6 +78,45 @@ def test_a_reply_is_mailed_from_the_mailbox_and_the_answer_returns_to_the_ticket
     smtp_send(stack, back)
     kinds = settle(stack, lambda: (a := _articles(admin, ticket["id"])) and len(a) >= 3 and [x["kind"] for x in a])
     assert kinds == ["inbound_mail", "outbound_mail", "inbound_mail"]
+
+
+def _delivery(admin: Api, ticket_id: str, article_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = admin.get(f"/tickets/{ticket_id}/articles/{article_id}").json()["delivery"]
+    return found
+
+
+def test_a_replys_article_shows_what_the_email_service_reports(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    box = mailbox(admin, address=f"tuki-{uuid.uuid4().hex[:10]}@kontakt.test")
+    sender, bouncing = _sender(), "bounce@simulator.amazonses.com"  # SES's mailbox simulator bounces it (hard)
+    ticket, _ = _ticket(stack, admin, box, sender)
+    answer = admin.post(f"/tickets/{ticket['id']}/replies", json={"text": "Korjattu", "cc": [bouncing]})
+    assert answer.status_code == 201, answer.text
+    article = answer.json()
+    assert [d["status"] for d in article["delivery"]] == ["queued", "queued"]
+
+    def statuses() -> list[str] | None:
+        found = [d["status"] for d in _delivery(admin, ticket["id"], article["id"])]
+        return found if "queued" not in found and "sent" not in found else None
+
+    assert settle(stack, statuses, timeout=120) == ["delivered", "bounced"]
+    delivered, bounced = _delivery(admin, ticket["id"], article["id"])
+    assert delivered["sent_at"] and delivered["at"] >= delivered["sent_at"] and delivered["to"] == sender
+    assert bounced["bounce_type"] == "hard" and bounced["at"] and bounced["to"] == bouncing
+
+    shown = admin.get(f"/tickets/{ticket['id']}/articles/{article['id']}").json()
+    [bounce] = [e for e in envelopes(stack, tenant, "email.bounced") if e["data"]["request_id"]]
+    [sent] = [e for e in envelopes(stack, tenant, "email.sent") if e["data"]["to"] == bouncing]
+    assert bounce["data"]["requester"] == "scanner" and sent["data"]["request_id"] == bounce["data"]["request_id"]
+    put_envelope(stack, bounce)  # delivered twice
+    put_envelope(stack, sent | {"id": str(uuid.uuid4())})  # a late one of another id: a status never goes back
+    drain(stack, busy_ok=True)
+    assert admin.get(f"/tickets/{ticket['id']}/articles/{article['id']}").json() == shown
+
+    again = admin.post(f"/tickets/{ticket['id']}/replies", json={"text": "Uudestaan", "cc": [bouncing]})
+    assert again.status_code == 201, again.text  # the bounce suppressed the address: the email service will not send
+    assert settle(stack, lambda: _delivery(admin, ticket["id"], again.json()["id"])[1]["status"] != "queued")
+    [suppressed] = [d for d in _delivery(admin, ticket["id"], again.json()["id"]) if d["to"] == bouncing]
+    assert suppressed["status"] == "suppressed" and "suppressed" in suppressed["reason"] and suppressed["at"]
     assert [t["id"] for t in tickets_of(admin, box["id"])] == [ticket["id"]]
 
 
