@@ -76,14 +76,15 @@ def receive(bucket: str, key: str) -> str:
     """Process one stored message; what became of it: ticket id, "duplicate", "rejected" or "dropped"."""
     if not key.startswith(INBOUND):
         return "dropped"
-    head = _s3().head_object(Bucket=bucket, Key=key)
-    size = int(head["ContentLength"])
-    envelope = [a for a in (head.get("Metadata") or {}).get(RECIPIENTS_METADATA, "").split(",") if a.strip()]
-    if mime.is_oversize(size):
-        raw = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
+    stored = _s3().get_object(Bucket=bucket, Key=key)  # its size and metadata come first: one call
+    size = int(stored["ContentLength"])
+    envelope = [a for a in (stored.get("Metadata") or {}).get(RECIPIENTS_METADATA, "").split(",") if a.strip()]
+    if mime.is_oversize(size):  # only its head is read, for the sender and the subject of the note
+        raw = stored["Body"].read(HEAD_BYTES)
+        stored["Body"].close()
         parsed = mime.parse(raw).model_copy(update={"oversize": True, "size": size})
     else:
-        raw = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        raw = stored["Body"].read()
         parsed = mime.parse(raw)
     found = _mailbox(key, envelope, parsed)
     if found is None:

@@ -168,7 +168,6 @@ def test_aws_calls_per_mail_beside_the_batching_minimum(
         "BatchWriteItem": 1.0,  # the sender's participant listing, put before the ticket's transaction
         "GetItem": 1.8,  # the counter; per batch the address item, the tenant's setting, the mailbox, its rule order
         "GetObject": 1.0,
-        "HeadObject": 1.0,  # the size, before the 25 MB rule lets the message be read
         "PutObject": 1.0,
         "Query": 1.2,  # the requester by address; per batch the mailbox's rules
         "TransactWriteItems": 1.0,
