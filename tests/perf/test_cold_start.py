@@ -32,6 +32,9 @@ EXPECTED = (
     "EmailSenderFunction",
     "WebhooksConsumerFunction",
     "WebhooksDeliveryFunction",
+    "ScannerApiFunction",
+    "ScannerConsumerFunction",
+    "ScannerInboundFunction",
 )
 
 
