@@ -38,10 +38,10 @@ from services.email import batch_reads, proofs, sending, stats
 from services.email.domain.feedback import DEFAULT_SOFT_BOUNCE_LIMIT, Feedback, Kind, classify, soft_limit_reached
 from services.email.domain.messages import KIND as MESSAGE
 from services.email.domain.messages import SENDER_SETTING, MessageStatus
-from services.email.events import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
 from services.email.service import Caller, service_caller
 from services.email.store import EmailStore, Record
 from shared import batch_scope, clock
+from shared.contracts.messaging import EmailBounced, EmailClicked, EmailFeedback, EmailRejected
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.service import ensure_tenant
@@ -375,6 +375,8 @@ def _payload(message: Record, feedback: Feedback, suppressed: bool) -> BaseModel
         "campaign_id": message.data.get("campaign_id"),
         "to": feedback.recipient,
         "at": feedback.at,
+        "requester": message.data.get("requester"),  # a requested mail's: its requester follows it
+        "request_id": message.data.get("request_id"),
     }
     if feedback.kind == Kind.bounced:
         return EmailBounced(**base, bounce_type=feedback.bounce_type or "soft", suppressed=suppressed)

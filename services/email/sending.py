@@ -62,6 +62,7 @@ from services.email.domain.messages import (
     build_mime,
 )
 from services.email.domain.tracking import instrument, links_of
+from services.email.outcomes import failed_event
 from services.email.proofs import Proof
 from services.email.service import DEFAULTS, Caller, service_caller
 from services.email.store import Record
@@ -617,7 +618,7 @@ def _outcome_write(
         for name, value in outcome.counts.items():
             shards[shard][name] += value
     if outcome.sent_at is None:
-        return record, actions, condition, None
+        return record, actions, condition, failed_event(caller, record.record_id, data)
     event = EmailSent(
         message_id=record.record_id,
         contact_id=data.get("contact_id"),
@@ -627,6 +628,8 @@ def _outcome_write(
         campaign_id=data.get("campaign_id"),
         sent_by=data.get("sent_by"),
         sent_at=outcome.sent_at,
+        requester=data.get("requester"),
+        request_id=data.get("request_id"),
     )
     envelope = caller.event("email.sent", event, event_id=derived_id("email.sent", record.record_id))
     return record, actions, condition, envelope

@@ -28,6 +28,7 @@ from services.email.domain.messages import (
     message_id_header,
     normalise,
 )
+from services.email.outcomes import failed_event
 from services.email.service import Caller, register_default, service_caller
 from services.email.settings import EmailSettings, SendingSettings, default_from_address
 from services.email.store import Record
@@ -231,7 +232,9 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
         data = {**erased_message(data, clock.iso(clock.now())), "error": "The contact was erased."}
     record = new_message_record(caller, message_id, data)
     if status != MessageStatus.queued:
-        caller.store.add(uow, record)  # final now: commits with the dedupe marker
+        caller.store.add(uow, record)  # final now: commits with the dedupe marker, and so does its email.failed
+        if (failed := failed_event(caller, message_id, record.data)) is not None:
+            uow.publish(failed)
         logger.info("mail not sent", extra={"message_id": message_id, "status": status.value})
         return
     own = UnitOfWork()

@@ -35,6 +35,7 @@ from functools import cache, partial
 from typing import Any
 
 from services.scanner import recipients, threads, tickets
+from services.scanner.events import TicketUpdated
 from services.scanner.service import Caller, service_caller
 from services.scanner.store import Record
 from services.scanner.subscriptions import subscribe
@@ -73,7 +74,8 @@ def _erase_article(caller: Caller, article_id: str, addresses: set[str], request
     if requested or theirs:  # on their own ticket every article's subject is the person's mail's (Re: ...)
         changed["subject"] = ERASED
     changed["delivery"] = [
-        {**d, "to": ERASED} if str(d.get("to") or "").lower() in addresses else d for d in data.get("delivery") or []
+        {**d, "to": ERASED, "reason": None} if str(d.get("to") or "").lower() in addresses else d
+        for d in data.get("delivery") or []
     ]
     if theirs:
         for attachment in data.get("attachments") or []:
@@ -85,6 +87,13 @@ def _erase_article(caller: Caller, article_id: str, addresses: set[str], request
     caller.store.replace(uow, record, changed | {"erased_at": clock.iso(clock.now())})
     uow.commit()
     return True
+
+
+def _stage_updated(uow: UnitOfWork, caller: Caller, record: Record, changed: list[str]) -> None:
+    """`ticket.updated` for an erasure written at `record`'s version: the ticket as shown after it
+    (without the person), `articles` among the changes (their addresses and the bodies they wrote)."""
+    shown = tickets.after(record.record_id, record.data, record.version)
+    uow.publish(caller.event("ticket.updated", TicketUpdated(id=record.record_id, ticket=shown, changed=changed)))
 
 
 def _erase_ticket(caller: Caller, ticket_id: str, contact_id: str) -> int:
@@ -110,6 +119,7 @@ def _erase_ticket(caller: Caller, ticket_id: str, contact_id: str) -> int:
         tickets.index(fresh, caller.tenant)
         uow = UnitOfWork()
         caller.store.replace(uow, fresh, after)
+        _stage_updated(uow, caller, fresh, ["articles", "requester_contact_id", "requester_email", "subject"])
         uow.commit()
 
     run_with_retries(finish)
@@ -126,11 +136,12 @@ def _erase_participant(caller: Caller, ticket_id: str, addresses: set[str]) -> i
         fresh = caller.store.get(caller.tenant, tickets.TICKET, ticket_id)
         held = list((fresh.data if fresh else {}).get("participants") or [])
         kept = [p for p in held if str(p).lower() not in addresses]
-        if fresh is None or kept == held:
+        if fresh is None or (kept == held and not changed):
             return
         after = fresh.data | {"participants": kept, "erased_at": clock.iso(clock.now())}
         uow = UnitOfWork()
         caller.store.replace(uow, fresh, after)
+        _stage_updated(uow, caller, fresh, ["articles"])
         uow.commit()
 
     run_with_retries(finish)

@@ -28,7 +28,9 @@ class TicketUpdated(BaseModel):
     ticket: dict[str, Any] = Field(description="The ticket after the change, as `GET /tickets/{id}` shows it")
     changed: list[str] = Field(
         description="The fields that changed: status, priority, owner (a user's change); article_count (a mail "
-        "answering the ticket was added to it), with status when that reopened it"
+        "answering the ticket was added to it), with status when that reopened it; articles (a contact's erasure "
+        "took the person out of the ticket's articles), with requester_contact_id, requester_email and subject "
+        "when the person was its requester"
     )
 
 

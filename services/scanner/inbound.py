@@ -33,7 +33,7 @@ cannot be parsed at all becomes a ticket whose article holds its raw source as a
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from services.scanner import loops, mailboxes, recipients, rules, threads, tickets
@@ -43,6 +43,7 @@ from services.scanner.domain.mailboxes import normalised
 from services.scanner.domain.rules import Outcome, evaluate, values_of
 from services.scanner.service import Caller, service_caller
 from services.scanner.store import Record
+from shared import batch_scope
 from shared.contracts.messaging import EmailSendRequested
 from shared.contracts.tickets import NewRequester
 from shared.ids import derived_id, new_id
@@ -75,14 +76,15 @@ def receive(bucket: str, key: str) -> str:
     """Process one stored message; what became of it: ticket id, "duplicate", "rejected" or "dropped"."""
     if not key.startswith(INBOUND):
         return "dropped"
-    head = _s3().head_object(Bucket=bucket, Key=key)
-    size = int(head["ContentLength"])
-    envelope = [a for a in (head.get("Metadata") or {}).get(RECIPIENTS_METADATA, "").split(",") if a.strip()]
-    if mime.is_oversize(size):
-        raw = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
+    stored = _s3().get_object(Bucket=bucket, Key=key)  # its size and metadata come first: one call
+    size = int(stored["ContentLength"])
+    envelope = [a for a in (stored.get("Metadata") or {}).get(RECIPIENTS_METADATA, "").split(",") if a.strip()]
+    if mime.is_oversize(size):  # only its head is read, for the sender and the subject of the note
+        raw = stored["Body"].read(HEAD_BYTES)
+        stored["Body"].close()
         parsed = mime.parse(raw).model_copy(update={"oversize": True, "size": size})
     else:
-        raw = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        raw = stored["Body"].read()
         parsed = mime.parse(raw)
     found = _mailbox(key, envelope, parsed)
     if found is None:
@@ -101,7 +103,8 @@ def _mailbox(key: str, envelope: list[str], parsed: mime.ParsedMessage) -> tuple
         tenant, mailbox_id = key[len(API_PREFIX) :].split("/", 2)[:2]
         return _active(tenant, mailbox_id)
     for address in [*envelope, *_header_recipients(parsed)]:
-        target = mailboxes.find_address(normalised(address))
+        known = normalised(address)
+        target = batch_scope.kept(("address", known), partial(mailboxes.find_address, known))
         if target is not None and (found := _active(*target)) is not None:
             return found
     return None
@@ -116,8 +119,12 @@ def _header_recipients(parsed: mime.ParsedMessage) -> list[str]:
 
 
 def _active(tenant: str, mailbox_id: str) -> tuple[Caller, Record] | None:
-    caller = service_caller(tenant)
-    mailbox = caller.store.get(tenant, mailboxes.MAILBOX, mailbox_id)
+    """The tenant's caller and its mailbox, if active: read once per batch (the handler's
+    `batch_scope`), as its rules are, so a batch of mails to one mailbox reads them once."""
+    caller = batch_scope.kept(("caller", tenant), lambda: service_caller(tenant))
+    mailbox = batch_scope.kept(
+        ("mailbox", tenant, mailbox_id), lambda: caller.store.get(tenant, mailboxes.MAILBOX, mailbox_id)
+    )
     if mailbox is None or not mailbox.data.get("active", True):
         return None
     return caller, mailbox
@@ -213,7 +220,10 @@ def _open_ticket(caller: Caller, mailbox: Record, parsed: mime.ParsedMessage, ra
 
     def ruled() -> Outcome:  # the mailbox's rules, read once and only for a mail that opens a ticket
         if not decided:
-            decided.append(evaluate(rules.for_mailbox(caller, mailbox_id), values_of(parsed, text)))
+            ordered = batch_scope.kept(
+                ("rules", caller.tenant, mailbox_id), lambda: rules.for_mailbox(caller, mailbox_id)
+            )
+            decided.append(evaluate(ordered, values_of(parsed, text)))
             if decided[0].timed_out:
                 logger.warning("scanner rules cut off", extra={"rules": decided[0].timed_out, "mailbox_id": mailbox_id})
         return decided[0]

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any
 
 from services.scanner import mailboxes, notifications, threads, tickets
+from services.scanner.deliveries import REPLY_REQUEST
 from services.scanner.domain.html import sanitise
 from services.scanner.domain.tickets import Article, TicketNoteCreate, TicketReplyCreate
 from services.scanner.events import TicketClosed, TicketReplied, TicketUpdated
@@ -126,7 +127,7 @@ def reply(caller: Caller, ticket_id: str, body: TicketReplyCreate) -> Article:
     in_reply_to, references = thread_ids(caller.tenant, ticket_id)
     subject = reply_subject(data)
     recipients = list(dict.fromkeys([to.lower(), *(str(c).lower() for c in body.cc)]))
-    sends = [(address, f"reply-{article_id}-{n}") for n, address in enumerate(recipients)]
+    sends = [(address, f"{REPLY_REQUEST}-{article_id}-{n}") for n, address in enumerate(recipients)]
     files_bucket = load(ScannerSettings).email_files_bucket
     requests = [
         EmailSendRequested(

@@ -1,8 +1,11 @@
-"""What the email and SMS services announce when a message went out to a person.
+"""What the email and SMS services announce when a message went out to a person, and what became of it.
 
 The activities service turns each into a marketing activity on the contact (seed 004: "sending
 an email or SMS creates a marketing activity"). Defined here, beside the audience contract,
-because the producers (email, sms) and the consumer (activities) are different services.
+because the producers (email, sms) and the consumer (activities) are different services. The
+outcome of each mail (`email.delivered`, `email.bounced`, `email.rejected`, `email.failed` ...) names
+the request it came from (`requester`, `request_id`), so a requester follows its own mails (the
+scanner shows a reply's delivery status on its article).
 """
 
 from datetime import datetime
@@ -33,8 +36,55 @@ class MessageSent(BaseModel):
     sent_at: datetime
 
 
-class EmailSent(MessageSent):
+class Requested(BaseModel):
+    """Names the `email.send_requested` a mail came from, so that its requester can follow it (a
+    ticket reply's delivery status): an EventBridge rule filters on `requester`. Both are absent on a
+    campaign's or a user's mail and on events published before they were added."""
+
+    requester: str | None = Field(None, description="The service whose email.send_requested asked for the mail")
+    request_id: str | None = Field(None, description="That request's `request_id` (the requester's reference)")
+
+
+class EmailSent(MessageSent, Requested):
     pass
+
+
+class EmailFeedback(Requested):
+    """What happened to one sent mail, as SES reported it."""
+
+    message_id: str = Field(description="The email service's id of the mail (one per recipient)")
+    contact_id: str | None = None
+    campaign_id: str | None = None
+    to: str
+    at: datetime
+
+
+class EmailClicked(EmailFeedback):
+    url: str
+
+
+class EmailBounced(EmailFeedback):
+    bounce_type: Literal["hard", "soft"]
+    suppressed: bool = Field(description="Whether the address is now suppressed for every list type")
+
+
+class EmailRejected(EmailFeedback):
+    reason: str = Field(description="Why SES did not send the mail after all (a Reject or a Rendering Failure)")
+
+
+class EmailFailed(Requested):
+    """A requested mail (`email.send_requested`) that was not sent and never will be."""
+
+    message_id: str = Field(description="The email service's id of the mail")
+    contact_id: str | None = None
+    to: str = Field(description="The recipient's address (empty when the contact was erased)")
+    status: Literal["failed", "skipped", "suppressed", "opted_out"] = Field(
+        description="failed: refused (the request, the mail server) or the mail cannot be built; skipped: the "
+        "contact was erased; suppressed: the address bounced hard or complained before; opted_out: the "
+        "recipient opted out of the request's list type"
+    )
+    reason: str | None = Field(None, description="Why (none for an erased contact's)")
+    at: datetime
 
 
 class SmsSent(MessageSent):
@@ -134,6 +184,17 @@ class SmsSendRequested(BaseModel):
 
 
 catalogue.register("email.sent", EmailSent, producer="email", description="An email was handed to the mail server.")
+_FEEDBACK: list[tuple[str, type[BaseModel], str]] = [
+    ("email.delivered", EmailFeedback, "The receiving server accepted a mail."),
+    ("email.opened", EmailFeedback, "A recipient opened a mail (open tracking on)."),
+    ("email.clicked", EmailClicked, "A recipient clicked a link in a mail (click tracking on)."),
+    ("email.bounced", EmailBounced, "A mail bounced; a hard bounce suppresses the address."),
+    ("email.complained", EmailFeedback, "A recipient marked a mail as spam; the address is suppressed."),
+    ("email.rejected", EmailRejected, "SES did not send an accepted mail after all (Reject, Rendering Failure)."),
+    ("email.failed", EmailFailed, "A requested mail (email.send_requested) will not be sent (its status says why)."),
+]
+for _type, _payload, _description in _FEEDBACK:
+    catalogue.register(_type, _payload, producer="email", description=_description)
 catalogue.register("sms.sent", SmsSent, producer="sms", description="An SMS was handed to the SMS provider.")
 catalogue.register(
     "email.send_requested",

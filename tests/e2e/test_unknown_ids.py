@@ -76,7 +76,10 @@ def _snapshot(a: Api, ids: dict[str, str]) -> dict[str, Any]:
 
 
 def test_routes_with_ids_are_swept() -> None:
-    assert {op.service for op in WITH_ID} >= {"directory", "activities", "email"}
+    assert {op.service for op in WITH_ID} >= {"directory", "activities", "email", "sms", "webhooks", "scanner"}
+    assert {"/tickets/{ticket_id}/replies", "/scanner/mailboxes/{mailbox_id}/rules/{rule_id}"} <= {
+        op.path for op in WITH_ID
+    }
     assert any(op.path == "/goals/{user_id}/{year}" and op.method == "PUT" for op in WITH_ID)
 
 

@@ -3,6 +3,7 @@ pauses and cancellations, and the account-wide send-rate limiter under concurren
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from contextlib import suppress
@@ -309,8 +310,9 @@ def test_a_mail_that_cannot_be_built_fails_alone_with_its_reason(sender: Any) ->
     from services.email.handlers.sender import handler
     from services.email.service import service_caller
     from services.email.settings import default_from_address
+    from shared.ids import derived_id
     from shared.service import SETTING
-    from shared.store import UnitOfWork
+    from shared.store import OutboxItem, UnitOfWork
 
     broken, fine = f"t-{new_id()}", f"t-{new_id()}"
     setting = {"from_address": default_from_address(), "from_name": "Shop\r\nBcc: all@evil.example", "reply_to": []}
@@ -319,7 +321,8 @@ def test_a_mail_that_cannot_be_built_fails_alone_with_its_reason(sender: Any) ->
     caller.store.add(uow, caller.store.new(broken, SETTING, "email", setting))
     uow.commit()
     broken_campaign, broken_ids = _setup(broken, 1, "sending")
-    fine_campaign, fine_ids = _setup(fine, 2, "sending", {1: {"to_name": "Ann\nBcc: all@evil.example"}})
+    requested = {"to_name": "Ann\nBcc: all@evil.example", "requester": "scanner", "request_id": "reply-a-1"}
+    fine_campaign, fine_ids = _setup(fine, 2, "sending", {1: requested})
 
     bodies = _bodies(broken, broken_campaign, broken_ids) + _bodies(fine, fine_campaign, fine_ids)
     assert handler(sqs_event(bodies, QUEUE_ARN), sender) == {"batchItemFailures": []}
@@ -333,6 +336,12 @@ def test_a_mail_that_cannot_be_built_fails_alone_with_its_reason(sender: Any) ->
     assert "recipient's name contains a line break" in str(errors[fine_ids[1]]), errors
     counts = stats.read_counts(broken, broken_campaign)
     assert (counts["failed"], counts["queued"]) == (1, -1)
+    # a requested mail's requester hears that it will not go (email.failed names its request); no one else's does
+    outbox = {m: list(OutboxItem.query(f"OUTBOX#{derived_id('email.failed', m)}")) for m in broken_ids + fine_ids}
+    assert [m for m, found in outbox.items() if found] == [fine_ids[1]]
+    failed = json.loads(outbox[fine_ids[1]][0].envelope)["data"]
+    assert (failed["requester"], failed["request_id"], failed["status"]) == ("scanner", "reply-a-1", "failed")
+    assert failed["reason"] == errors[fine_ids[1]]
 
 
 def test_mails_settled_or_reported_on_meanwhile_cost_the_batch_one_transaction_more(

@@ -87,8 +87,16 @@ class ArticleDelivery(BaseModel):
 
     to: str
     message_id: str = Field(description="The mail's Message-ID header (an answer naming it threads to the ticket)")
-    status: str = Field("queued", description="queued, then sent once the email service handed it on")
-    sent_at: datetime | None = None
+    status: str = Field(
+        "queued",
+        description="What the email service reports of the mail: queued, then sent (handed to the mail server), "
+        "then delivered, bounced or rejected; or failed, skipped (the contact was erased), suppressed (the "
+        "address bounced or complained before) or opted_out when it was not sent",
+    )
+    at: datetime | None = Field(None, description="When the mail reached its status (none while queued)")
+    sent_at: datetime | None = Field(None, description="When the mail server took it")
+    bounce_type: str | None = Field(None, description="hard or soft, for a bounced mail")
+    reason: str | None = Field(None, description="Why a rejected or failed mail did not go")
 
 
 class ArticleSummary(BaseModel):

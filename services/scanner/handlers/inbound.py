@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.scanner.inbound import receive
 from services.scanner.settings import ScannerSettings
+from shared import batch_scope
 from shared.batch import SQSRecord, partial_response
 from shared.entry import entry
 
@@ -23,4 +24,5 @@ def _receive(record: SQSRecord) -> None:
 
 @entry(ScannerSettings)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return partial_response(event, _receive)
+    with batch_scope.batch():  # a batch reads each mailbox, its tenant's setup and its rules once
+        return partial_response(event, _receive)

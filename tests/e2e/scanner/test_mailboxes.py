@@ -61,6 +61,18 @@ def test_another_tenant_sees_no_mailbox(api: Api, admin: Api) -> None:
     assert_problem(stranger.patch(f"/scanner/mailboxes/{box['id']}", json={"name": "x"}), 404)
     assert_problem(stranger.delete(f"/scanner/mailboxes/{box['id']}"), 404)
     assert stranger.get("/scanner/mailboxes").json()["items"] == []
+    rule = admin.post(f"/scanner/mailboxes/{box['id']}/rules", json={"name": "Oma"}).json()
+    rules = f"/scanner/mailboxes/{box['id']}/rules"
+    for answer in (  # every route under the mailbox, with this tenant's ids (the OpenAPI sweep has no rule of A's)
+        stranger.get(rules),
+        stranger.post(rules, json={"name": "x"}),
+        stranger.get(f"{rules}/{rule['id']}"),
+        stranger.patch(f"{rules}/{rule['id']}", json={"name": "x"}),
+        stranger.delete(f"{rules}/{rule['id']}"),
+        stranger.post(f"/scanner/mailboxes/{box['id']}/raw", json={"raw": "U3ViamVjdDogeA0KDQp4DQo="}),
+    ):
+        assert_problem(answer, 404)
+    assert admin.get(f"{rules}/{rule['id']}").json() == rule  # unchanged
 
 
 def test_bad_input_names_the_field(admin: Api) -> None:

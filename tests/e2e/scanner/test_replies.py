@@ -78,6 +78,45 @@ def test_a_reply_is_mailed_from_the_mailbox_and_the_answer_returns_to_the_ticket
     smtp_send(stack, back)
     kinds = settle(stack, lambda: (a := _articles(admin, ticket["id"])) and len(a) >= 3 and [x["kind"] for x in a])
     assert kinds == ["inbound_mail", "outbound_mail", "inbound_mail"]
+
+
+def _delivery(admin: Api, ticket_id: str, article_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = admin.get(f"/tickets/{ticket_id}/articles/{article_id}").json()["delivery"]
+    return found
+
+
+def test_a_replys_article_shows_what_the_email_service_reports(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    box = mailbox(admin, address=f"tuki-{uuid.uuid4().hex[:10]}@kontakt.test")
+    sender, bouncing = _sender(), "bounce@simulator.amazonses.com"  # SES's mailbox simulator bounces it (hard)
+    ticket, _ = _ticket(stack, admin, box, sender)
+    answer = admin.post(f"/tickets/{ticket['id']}/replies", json={"text": "Korjattu", "cc": [bouncing]})
+    assert answer.status_code == 201, answer.text
+    article = answer.json()
+    assert [d["status"] for d in article["delivery"]] == ["queued", "queued"]
+
+    def statuses() -> list[str] | None:
+        found = [d["status"] for d in _delivery(admin, ticket["id"], article["id"])]
+        return found if "queued" not in found and "sent" not in found else None
+
+    assert settle(stack, statuses, timeout=120) == ["delivered", "bounced"]
+    delivered, bounced = _delivery(admin, ticket["id"], article["id"])
+    assert delivered["sent_at"] and delivered["at"] >= delivered["sent_at"] and delivered["to"] == sender
+    assert bounced["bounce_type"] == "hard" and bounced["at"] and bounced["to"] == bouncing
+
+    shown = admin.get(f"/tickets/{ticket['id']}/articles/{article['id']}").json()
+    [bounce] = [e for e in envelopes(stack, tenant, "email.bounced") if e["data"]["request_id"]]
+    [sent] = [e for e in envelopes(stack, tenant, "email.sent") if e["data"]["to"] == bouncing]
+    assert bounce["data"]["requester"] == "scanner" and sent["data"]["request_id"] == bounce["data"]["request_id"]
+    put_envelope(stack, bounce)  # delivered twice
+    put_envelope(stack, sent | {"id": str(uuid.uuid4())})  # a late one of another id: a status never goes back
+    drain(stack, busy_ok=True)
+    assert admin.get(f"/tickets/{ticket['id']}/articles/{article['id']}").json() == shown
+
+    again = admin.post(f"/tickets/{ticket['id']}/replies", json={"text": "Uudestaan", "cc": [bouncing]})
+    assert again.status_code == 201, again.text  # the bounce suppressed the address: the email service will not send
+    assert settle(stack, lambda: _delivery(admin, ticket["id"], again.json()["id"])[1]["status"] != "queued")
+    [suppressed] = [d for d in _delivery(admin, ticket["id"], again.json()["id"]) if d["to"] == bouncing]
+    assert suppressed["status"] == "suppressed" and "suppressed" in suppressed["reason"] and suppressed["at"]
     assert [t["id"] for t in tickets_of(admin, box["id"])] == [ticket["id"]]
 
 
@@ -194,6 +233,12 @@ def _scanner_items(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
             return [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in found]
 
 
+def _erasure_updates(stack: LocalRuntime, tenant: str, ticket_id: str) -> list[dict[str, Any]]:
+    """The `ticket.updated` events a contact's erasure published for the ticket."""
+    found = envelopes(stack, tenant, "ticket.updated")
+    return [e for e in found if e["data"]["id"] == ticket_id and "articles" in e["data"]["changed"]]
+
+
 def test_erasure_removes_the_person_from_their_tickets(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     sender = _sender()
     contact = admin.post("/contacts", json={"first_name": "Maija", "last_name": "Poistettava", "email": sender})
@@ -232,6 +277,9 @@ def test_erasure_removes_the_person_from_their_tickets(stack: LocalRuntime, admi
         )
         drain(stack)
     assert after["requester_contact_id"] is None and after["subject"] == "[erased]"
+    [updated] = _erasure_updates(stack, tenant, ticket["id"])  # once, however often the erasure came
+    assert updated["data"]["ticket"]["requester_email"] == "" and sender not in json.dumps(updated)
+    assert updated["data"]["changed"] == ["articles", "requester_contact_id", "requester_email", "subject"]
     kept = ("number", "status", "created_at", "article_count")
     assert {k: after[k] for k in kept} == {k: ticket[k] for k in kept} | {"article_count": 2}
     assert admin.get("/tickets", params={"contact_id": contact_id}).json()["items"] == []
@@ -285,6 +333,8 @@ def test_erasure_reaches_the_tickets_the_person_only_took_part_in(stack: LocalRu
         assert settle(stack, lambda: copied not in shown()), shown()
     after = admin.get(f"/tickets/{ticket['id']}").json()
     assert after["requester_email"] == requester and after["subject"] == "Yhteinen asia"  # the requester's stays
+    [updated] = settle(stack, lambda: _erasure_updates(stack, tenant, ticket["id"]))  # once, like a requester's
+    assert updated["data"]["changed"] == ["articles"] and updated["data"]["ticket"]["version"] == after["version"]
     articles = json.loads(shown())
     assert requester in json.dumps(articles) and len(articles) == 3
     theirs = next(a for a in articles if a["kind"] == "inbound_mail" and a["subject"] == "[erased]")

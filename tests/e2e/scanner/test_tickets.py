@@ -118,7 +118,10 @@ def test_another_tenant_sees_no_ticket(stack: LocalRuntime, api: Api, admin: Api
     assert_problem(stranger.patch(f"/tickets/{ticket['id']}", json={"status": "open"}), 404)
     assert_problem(stranger.get(f"/tickets/{ticket['id']}/articles"), 404)
     assert_problem(stranger.get(f"/tickets/{ticket['id']}/articles/{article['id']}"), 404)
+    assert_problem(stranger.post(f"/tickets/{ticket['id']}/notes", json={"text": "x"}), 404)
+    assert_problem(stranger.post(f"/tickets/{ticket['id']}/replies", json={"text": "x"}), 404)
     assert stranger.get("/tickets").json()["items"] == []
+    assert admin.get(f"/tickets/{ticket['id']}").json()["article_count"] == 1  # nothing was added
     assert_problem(admin.get(f"/tickets/{ticket['id']}/articles/{ticket['id']}"), 404)  # not an article of it
 
 
