@@ -187,7 +187,8 @@ def _lines(pdf: FPDF, document: InvoiceDocument) -> None:
         for line in lines:
             cells = _line_cells(line)
             # a long description wraps in its column; the other columns stay on its first row
-            rows = len(pdf.multi_cell(COLUMNS[0][1], 5, _text(cells[0]), dry_run=True, output="LINES"))
+            wrapped = pdf.multi_cell(COLUMNS[0][1], 5, _text(cells[0]), dry_run=True, output="LINES")
+            rows = len(wrapped) if isinstance(wrapped, list) else 1
             if pdf.get_y() + 5 * rows > 297 - 20:
                 pdf.add_page()
             y = pdf.get_y()
