@@ -1,1 +1,1 @@
-"""The invoicing service: recurring billing of sales orders, invoices and their documents (issue 22)."""
+"""The invoicing service (made by `kontakt new-service invoicing`; docs/architecture.md, "A new service")."""
