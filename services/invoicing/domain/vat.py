@@ -14,8 +14,9 @@ straddles a rate change is split by periods.split_at_changes first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -42,6 +43,24 @@ def rate_on(rates: Iterable[TaxRate], day: dt.date) -> Decimal:
         if rate.valid_from <= day and (rate.valid_until is None or day < rate.valid_until):
             return rate.rate
     raise NoRate(f"no rate in force on {day.isoformat()}")
+
+
+def rates_from_history(history: Iterable[Mapping[str, Any]]) -> list[TaxRate]:
+    """A tax class's rates as stored (dicts of `rate` and `valid_from`, None or absent: since ever; each
+    rate holds until the next one's `valid_from`) as TaxRate validities, earliest first."""
+    items = sorted(
+        ((_day(item.get("valid_from")), Decimal(str(item["rate"]))) for item in history), key=lambda pair: pair[0]
+    )
+    return [
+        TaxRate(rate=rate, valid_from=start, valid_until=items[i + 1][0] if i + 1 < len(items) else None)
+        for i, (start, rate) in enumerate(items)
+    ]
+
+
+def _day(value: object) -> dt.date:
+    if value is None:
+        return dt.date.min
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def change_dates(rates: Iterable[TaxRate]) -> list[dt.date]:

@@ -19,6 +19,7 @@ from services.invoicing.domain.vat import (
     change_dates,
     credit_lines,
     rate_on,
+    rates_from_history,
     totals,
     vat_breakdown,
 )
@@ -127,6 +128,15 @@ def test_the_rate_in_force_on_a_day_follows_the_history() -> None:
     assert change_dates(STANDARD) == [dt.date(2013, 1, 1), dt.date(2024, 9, 1)]
     with pytest.raises(NoRate):
         rate_on(STANDARD, dt.date(2012, 12, 31))
+
+
+def test_rates_as_the_catalogue_stores_them_hold_until_the_next_one() -> None:
+    stored = [{"rate": "25.5", "valid_from": "2024-09-01"}, {"rate": "24", "valid_from": None}]
+    rates = rates_from_history(stored)
+    assert rate_on(rates, dt.date(1999, 1, 1)) == D("24")  # no valid_from: since ever
+    assert rate_on(rates, dt.date(2024, 8, 31)) == D("24")
+    assert rate_on(rates, dt.date(2024, 9, 1)) == D("25.5")
+    assert change_dates(rates)[1:] == [dt.date(2024, 9, 1)]
 
 
 def test_finnish_display_of_amounts_and_numbers() -> None:
