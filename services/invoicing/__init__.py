@@ -1,0 +1,1 @@
+"""The invoicing service (made by `kontakt new-service invoicing`; docs/architecture.md, "A new service")."""
