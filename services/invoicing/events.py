@@ -3,6 +3,8 @@
 An event another service consumes is a contract: its payload lives in `shared/contracts/`.
 """
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 from shared.events import catalogue
@@ -10,25 +12,26 @@ from shared.events import catalogue
 PRODUCER = "invoicing"
 
 
-class InvoicingItemChanged(BaseModel):
+class SalesOrderChanged(BaseModel):
     id: str
-    name: str
-    contact_id: str | None = Field(None, description="The contact the item is about, if any")
+    number: str
+    account_id: str
+    status: str = Field(description="draft, active, ended or cancelled")
+    currency: str
+    interval: str
+    start_date: date
+    end_date: date | None = None
+    contact_order_id: str | None = Field(None, description="The contact order it was converted from")
+    changed: list[str] = Field(default_factory=list, description="The fields that changed (an update)")
 
 
-class InvoicingItemDeleted(BaseModel):
-    id: str
+_SPECS: list[tuple[str, str]] = [
+    ("sales_order.created", "A sales order was created (through the API or from a converted contact order)."),
+    ("sales_order.updated", "A sales order was changed (fields, lines)."),
+    ("sales_order.activated", "A sales order became active: its periods are billed from now on."),
+    ("sales_order.ended", "A sales order ended: its periods after the end date are not billed."),
+    ("sales_order.cancelled", "A sales order was cancelled."),
+]
 
-
-catalogue.register(
-    "invoicing_item.created",
-    InvoicingItemChanged,
-    producer=PRODUCER,
-    description="A invoicing item was created.",
-)
-catalogue.register(
-    "invoicing_item.deleted",
-    InvoicingItemDeleted,
-    producer=PRODUCER,
-    description="A invoicing item was deleted.",
-)
+for _type, _description in _SPECS:
+    catalogue.register(_type, SalesOrderChanged, producer=PRODUCER, description=_description)

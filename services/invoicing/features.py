@@ -8,4 +8,11 @@ first time they are read, so a consumer's batch loads the modules of its events'
 
 from shared.features import Features
 
-FEATURES = Features("services.invoicing", events={"items": ["contact.erased"]})
+FEATURES = Features(
+    "services.invoicing",
+    events={  # each module and the event types it subscribes to
+        "customers": ["account.created", "account.deleted", "account.updated"],
+        "orders": ["contact_order.converted"],
+    },
+    defaults=["tax_classes"],
+)

@@ -2,7 +2,7 @@
 
 Indexes, each for one access pattern (a new one needs its template.yaml index too):
 - `by_type`    gsi1: every record of a kind in a tenant, in id order;
-- `by_contact` gsi2: `T#<t>#CONTACT#<id>#<KIND>` / id: a contact's records (erasure finds them here);
+- `by_account` gsi2: `T#<t>#ACCOUNT#<id>#<KIND>` / id: a customer's sales orders;
 - `by_update`  the kernel's (shared/store.py): the records of `synced_kinds` and their tombstones by
                the time of their last write, for the lists' `updated_since`.
 """
@@ -21,16 +21,16 @@ class Record(DataItem):
     gsi2sk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
-    by_contact = gsi("by_contact", 2)
+    by_account = gsi("by_account", 2)
     by_update = ByUpdate()
 
     # The kinds whose lists take `updated_since` (shared.store.DataItem.synced_kinds).
-    synced_kinds = frozenset({"item"})
+    synced_kinds = frozenset({"product", "price_list", "sales_order"})
 
-    def link_contact(self, tenant_id: str, contact_id: str | None) -> None:
-        """List the record under its contact (or nowhere: the index is sparse)."""
-        self.gsi2pk = tenant_key(tenant_id, "CONTACT", contact_id, self.kind.upper()) if contact_id else None
-        self.gsi2sk = self.record_id if contact_id else None
+    def link_account(self, tenant_id: str, account_id: str | None) -> None:
+        """List the record under its customer account (or nowhere: the index is sparse)."""
+        self.gsi2pk = tenant_key(tenant_id, "ACCOUNT", account_id, self.kind.upper()) if account_id else None
+        self.gsi2sk = self.record_id if account_id else None
 
 
 class InvoicingStore(DataStore[Record]):
@@ -38,5 +38,5 @@ class InvoicingStore(DataStore[Record]):
 
     model = Record
 
-    def of_contact(self, tenant_id: str, contact_id: str, kind: str) -> Iterator[Record]:
-        yield from Record.by_contact.query(tenant_key(tenant_id, "CONTACT", contact_id, kind.upper()))
+    def of_account(self, tenant_id: str, account_id: str, kind: str) -> Iterator[Record]:
+        yield from Record.by_account.query(tenant_key(tenant_id, "ACCOUNT", account_id, kind.upper()))
