@@ -30,7 +30,11 @@ CATALOGUE = (PRODUCTS, TAX_CLASSES, PRICE_LISTS)
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 POLICY = Policy(
     open_resources=frozenset(CATALOGUE),
-    roles={(resource, action): MANAGERS for resource in CATALOGUE for action in (Action.CREATE, Action.CHANGE, Action.DELETE)},
+    roles={
+        (resource, action): MANAGERS
+        for resource in CATALOGUE
+        for action in (Action.CREATE, Action.CHANGE, Action.DELETE)
+    },
 )
 
 
@@ -51,7 +55,11 @@ class Caller(_Caller):
     def require(self, action: Action, resource: str, owner: Owner | None = None) -> None:
         if not self.allows(action, resource, owner):
             what = resource.replace("_", " ")
-            raise Forbidden(f"Only a manager or an admin may {action.value} {what}." if resource in CATALOGUE else f"You may not {action.value} this {what[:-1]}.")
+            raise Forbidden(
+                f"Only a manager or an admin may {action.value} {what}."
+                if resource in CATALOGUE
+                else f"You may not {action.value} this {what[:-1]}."
+            )
 
     def may_give_to(self, owner: Owner) -> bool:
         return permissions.may_give_to(self.subject, owner, POLICY)

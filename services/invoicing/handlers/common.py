@@ -6,6 +6,7 @@ from services.invoicing.service import Caller
 from shared.routes import request_caller
 
 
-def caller(router: BaseRouter) -> Caller:
-    """The caller of the current request, its tenant's defaults installed."""
-    return request_caller(router, Caller)
+def caller(router: BaseRouter, setting: str | None = None) -> Caller:
+    """The caller of the current request, its tenant's defaults installed; `setting`: the tenant
+    setting a route is about (If-Match, ETag: `shared.preconditions`)."""
+    return request_caller(router, Caller, setting)

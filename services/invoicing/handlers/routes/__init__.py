@@ -8,4 +8,11 @@ route outside its prefixes.
 
 from shared.api import RouteModules
 
-ROUTERS = RouteModules("services.invoicing.handlers.routes", {"items": ("/invoicing/items",)})
+ROUTERS = RouteModules(
+    "services.invoicing.handlers.routes",
+    {
+        "catalogue": ("/products", "/tax-classes"),
+        "price_lists": ("/price-lists", "/invoicing/customers"),
+        "sales_orders": ("/sales-orders",),
+    },
+)

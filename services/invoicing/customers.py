@@ -1,0 +1,104 @@
+"""Customers: the directory's accounts as invoicing bills them (a projection kept from `account.*`).
+
+Records: kind "customer", id = the account's id, data = `domain/customers.projected` (with the
+account's `source_version`) and invoicing's own `consolidated`, `deleted`. Directory events are
+applied with the account's version: a late or repeated event (a lower or equal version) changes
+nothing; a deletion marks the row (orders already made keep their customer; a new order may not
+name it). A sales order names a known customer: one the projection has, or, the event being on
+its way, has within `WAIT_SECONDS` (`known`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from services.invoicing.domain.customers import Customer, CustomerUpdate, projected
+from services.invoicing.service import PRICE_LISTS, Caller, service_caller
+from services.invoicing.store import Record
+from services.invoicing.subscriptions import subscribe
+from shared.contracts.directory import RecordChanged, RecordDeleted
+from shared.errors import NotFound, ValidationFailed
+from shared.events import Envelope
+from shared.pagination import Page
+from shared.permissions import Action
+from shared.service import commit, kind_page, model_of
+from shared.store import UnitOfWork
+
+CUSTOMER = "customer"
+WAIT_SECONDS = 3.0  # how long a new order waits for an account created a moment ago to be projected
+
+
+def _customer(record: Record) -> Customer:
+    return model_of(record, Customer)
+
+
+def get_customer(caller: Caller, account_id: str) -> Customer:
+    record = caller.store.get(caller.tenant, CUSTOMER, account_id)
+    if record is None:
+        raise NotFound(f"No customer {account_id}.")
+    return _customer(record)
+
+
+def list_customers(caller: Caller, cursor: str | None, limit: int) -> Page[Customer]:
+    return kind_page(caller, CUSTOMER, cursor, limit, Customer)
+
+
+def update_customer(caller: Caller, account_id: str, body: CustomerUpdate) -> Customer:
+    """Invoicing's own settings of a customer (`consolidated`): managers and admins, as the catalogue."""
+
+    def run() -> Customer:
+        record = caller.store.get(caller.tenant, CUSTOMER, account_id)
+        if record is None:
+            raise NotFound(f"No customer {account_id}.")
+        caller.require(Action.CHANGE, PRICE_LISTS)
+        if record.data.get("consolidated", False) != body.consolidated:
+            uow = UnitOfWork()
+            caller.store.replace(uow, record, {**record.data, "consolidated": body.consolidated})
+            uow.commit()
+        return _customer(record)
+
+    return commit(run)
+
+
+def known(caller: Caller, account_id: str, field: str = "account_id") -> dict[str, Any]:
+    """The customer a new order or price list names; 422 `not_found` naming `field` when the
+    directory has no such account (or deleted it)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        record = caller.store.get(caller.tenant, CUSTOMER, account_id)
+        if record is not None and not record.data.get("deleted"):
+            return record.data
+        if record is not None or time.monotonic() >= deadline:
+            raise ValidationFailed.on(field, f"No account {account_id} (or it was deleted).", "not_found")
+        time.sleep(0.25)
+
+
+def _apply(envelope: Envelope, uow: UnitOfWork, account_id: str, fields: dict[str, Any] | None) -> None:
+    caller = service_caller(envelope.tenant_id, open_tenant=False)
+    record = caller.store.get(caller.tenant, CUSTOMER, account_id)
+    if fields is None:  # deleted
+        if record is not None and not record.data.get("deleted"):
+            caller.store.replace(uow, record, {**record.data, "deleted": True})
+        elif record is None:
+            gone = caller.store.new(
+                caller.tenant, CUSTOMER, account_id, {"name": "", "deleted": True, "source_version": 0}
+            )
+            caller.store.add(uow, gone)
+        return
+    if record is None:
+        caller.store.add(uow, caller.store.new(caller.tenant, CUSTOMER, account_id, {**fields, "consolidated": False}))
+    elif not record.data.get("deleted") and fields["source_version"] > int(record.data.get("source_version") or 0):
+        caller.store.replace(uow, record, {**record.data, **fields})
+
+
+@subscribe("account.created")
+@subscribe("account.updated")
+def account_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    payload = RecordChanged.model_validate(envelope.data)
+    _apply(envelope, uow, payload.id, projected(payload.record))
+
+
+@subscribe("account.deleted")
+def account_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
+    _apply(envelope, uow, RecordDeleted.model_validate(envelope.data).id, None)
