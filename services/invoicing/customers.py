@@ -11,12 +11,16 @@ its way, has within `WAIT_SECONDS` (`known`).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
+
+from ulid import ULID
 
 from services.invoicing.domain.customers import Customer, CustomerUpdate, projected
 from services.invoicing.service import PRICE_LISTS, Caller, service_caller
 from services.invoicing.store import Record
 from services.invoicing.subscriptions import subscribe
+from shared import clock
 from shared.contracts.directory import RecordChanged, RecordDeleted
 from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
@@ -27,6 +31,7 @@ from shared.store import UnitOfWork
 
 CUSTOMER = "customer"
 WAIT_SECONDS = 3.0  # how long a new order waits for an account created a moment ago to be projected
+RECENT = timedelta(minutes=2)  # an unknown id made this recently (a ULID's time) is waited for
 
 
 def _customer(record: Record) -> Customer:
@@ -64,7 +69,7 @@ def update_customer(caller: Caller, account_id: str, body: CustomerUpdate) -> Cu
 def known(caller: Caller, account_id: str, field: str = "account_id") -> dict[str, Any]:
     """The customer a new order or price list names; 422 `not_found` naming `field` when the
     directory has no such account (or deleted it)."""
-    deadline = time.monotonic() + WAIT_SECONDS
+    deadline = time.monotonic() + (WAIT_SECONDS if _recent(account_id) else 0)
     while True:
         record = caller.store.get(caller.tenant, CUSTOMER, account_id)
         if record is not None and not record.data.get("deleted"):
@@ -72,6 +77,16 @@ def known(caller: Caller, account_id: str, field: str = "account_id") -> dict[st
         if record is not None or time.monotonic() >= deadline:
             raise ValidationFailed.on(field, f"No account {account_id} (or it was deleted).", "not_found")
         time.sleep(0.25)
+
+
+def _recent(record_id: str) -> bool:
+    """Whether the id is a ULID the directory made a moment ago (its `account.created` on its way)."""
+    try:
+        made = ULID.from_str(record_id).datetime
+    except ValueError:
+        return False
+    now = clock.now()
+    return now - RECENT <= made <= now + timedelta(minutes=1)
 
 
 def _apply(envelope: Envelope, uow: UnitOfWork, account_id: str, fields: dict[str, Any] | None) -> None:

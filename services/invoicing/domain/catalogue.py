@@ -159,10 +159,12 @@ class TaxClassUpdate(BaseModel):
 
     model_config = INPUT
 
-    name: Annotated[Name200 | None, BeforeValidator(reject_null)] = None
+    name: Name200 | None = None
     description: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=2000)] = None
-    rates: Annotated[Rates | None, BeforeValidator(reject_null)] = Field(None, description=RATES_RULE)
-    active: Annotated[bool | None, BeforeValidator(reject_null)] = None
+    rates: Rates | None = Field(None, description=RATES_RULE)
+    active: bool | None = None
+
+    _not_null = field_validator("name", "rates", "active")(reject_null)
 
 
 class TaxClass(BaseModel):
@@ -298,14 +300,14 @@ class ProductCreate(BaseModel):
 class ProductUpdate(BaseModel):
     model_config = INPUT
 
-    code: Annotated[Code | None, BeforeValidator(reject_null)] = Field(
-        None, description="Unique in the tenant (422 `duplicate`)"
-    )
-    name: Annotated[Name200 | None, BeforeValidator(reject_null)] = None
-    unit: Annotated[Unit | None, BeforeValidator(reject_null)] = None
-    unit_price: Annotated[Price | None, BeforeValidator(reject_null)] = None
-    tax_class: Annotated[Code | None, BeforeValidator(reject_null)] = Field(None, description=TAX_CLASS_RULE)
-    active: Annotated[bool | None, BeforeValidator(reject_null)] = None
+    code: Code | None = Field(None, description="Unique in the tenant (422 `duplicate`)")
+    name: Name200 | None = None
+    unit: Unit | None = None
+    unit_price: Price | None = None
+    tax_class: Code | None = Field(None, description=TAX_CLASS_RULE)
+    active: bool | None = None
+
+    _not_null = field_validator("code", "name", "unit", "unit_price", "tax_class", "active")(reject_null)
 
 
 class Product(BaseModel):
@@ -357,8 +359,10 @@ class PriceListCreate(BaseModel):
 class PriceListUpdate(BaseModel):
     model_config = INPUT
 
-    name: Annotated[Name200 | None, BeforeValidator(reject_null)] = None
-    items: Annotated[PriceItems | None, BeforeValidator(reject_null)] = Field(None, description=PRICES_RULE)
+    name: Name200 | None = None
+    items: PriceItems | None = Field(None, description=PRICES_RULE)
+
+    _not_null = field_validator("name", "items")(reject_null)
 
 
 class PriceItemOut(BaseModel):

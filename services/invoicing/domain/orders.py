@@ -16,7 +16,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -35,7 +34,7 @@ from services.invoicing.domain.catalogue import (
     Quantity,
 )
 from shared.errors import ValidationFailed
-from shared.types import OUTPUT, Code, Id, OptId, Owner, input_config, reject_null
+from shared.types import NOT_BLANK, OUTPUT, Code, Id, OptId, Owner, input_config, reject_null
 
 MAX_LINES = 100
 CENT = Decimal("0.01")
@@ -85,7 +84,7 @@ _LINE_RULES = [
             {
                 "required": ["description", "unit_price", "tax_class"],
                 "properties": {
-                    "description": {"type": "string", "pattern": r"\S"},
+                    "description": {"type": "string", "pattern": NOT_BLANK.pattern},
                     "unit_price": {"type": "string"},
                     "tax_class": {"type": "string"},
                 },
@@ -177,18 +176,14 @@ class SalesOrderUpdate(BaseModel):
 
     model_config = input_config()
 
-    account_id: Annotated[Id | None, BeforeValidator(reject_null)] = Field(
-        None, description="Only while the order is a draft (422 `fixed`)"
-    )
-    currency: Annotated[Currency | None, BeforeValidator(reject_null)] = Field(
-        None, description="Only while the order is a draft (422 `currency_fixed`)"
-    )
-    interval: Annotated[Interval | None, BeforeValidator(reject_null)] = None
-    start_date: Annotated[date | None, BeforeValidator(reject_null)] = None
+    account_id: Id | None = Field(None, description="Only while the order is a draft (422 `fixed`)")
+    currency: Currency | None = Field(None, description="Only while the order is a draft (422 `currency_fixed`)")
+    interval: Interval | None = None
+    start_date: date | None = None
     end_date: date | None = Field(None, description=f"null: no end. {DATES_RULE}")
-    lines: Annotated[Lines | None, BeforeValidator(reject_null)] = Field(None, description=LINE_RULES)
-    notes: Annotated[Notes | None, BeforeValidator(reject_null)] = None
-    owner: Annotated[Owner | None, BeforeValidator(reject_null)] = None
+    lines: Lines | None = Field(None, description=LINE_RULES)
+    notes: Notes | None = None
+    owner: Owner | None = None
 
     @field_validator("end_date")
     @classmethod
@@ -197,6 +192,10 @@ class SalesOrderUpdate(BaseModel):
         if value is not None and start is not None and value < start:
             raise PydanticCustomError("before_start", "end_date is before start_date")
         return value
+
+    _not_null = field_validator("account_id", "currency", "interval", "start_date", "lines", "notes", "owner")(
+        reject_null
+    )
 
 
 class SalesOrder(BaseModel):

@@ -65,9 +65,7 @@ DOCS = ServiceDocs(
         ),
         "products.get": Doc("Get a product", f"One product by id.\n\n{ANYONE}"),
         "products.update": Doc("Change a product", f"A merge patch.\n\n{MANAGERS}"),
-        "products.delete": Doc(
-            "Delete a product", f"Orders that name it keep their lines as written.\n\n{MANAGERS}"
-        ),
+        "products.delete": Doc("Delete a product", f"Orders that name it keep their lines as written.\n\n{MANAGERS}"),
         "taxClasses.list": Doc("List tax classes", f"Every class with its dated rates.\n\n{ANYONE}"),
         "taxClasses.create": Doc(
             "Create a tax class",
@@ -91,12 +89,8 @@ DOCS = ServiceDocs(
             request={"account_id": "01J00000000000000000000ACC", "name": "Acme prices", "items": []},
         ),
         "priceLists.get": Doc("Get a price list", f"One price list by id.\n\n{ANYONE}"),
-        "priceLists.update": Doc(
-            "Change a price list", f"A merge patch; `items` replaces the list.\n\n{MANAGERS}"
-        ),
-        "priceLists.delete": Doc(
-            "Delete a price list", f"The customer's orders keep their prices.\n\n{MANAGERS}"
-        ),
+        "priceLists.update": Doc("Change a price list", f"A merge patch; `items` replaces the list.\n\n{MANAGERS}"),
+        "priceLists.delete": Doc("Delete a price list", f"The customer's orders keep their prices.\n\n{MANAGERS}"),
         "invoicing.customers.list": Doc("List customers", f"The accounts invoicing has heard of. {PAGE}\n\n{ANYONE}"),
         "invoicing.customers.get": Doc("Get a customer", f"One customer by its account id.\n\n{ANYONE}"),
         "invoicing.customers.update": Doc(
