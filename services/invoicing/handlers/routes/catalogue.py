@@ -17,12 +17,12 @@ from services.invoicing.domain.catalogue import (
 )
 from services.invoicing.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, UpdatedSince, no_content
-from shared.types import CODE_PATTERN
+from shared.routes import ID_PATTERN, Cursor, Id, Limit, UpdatedSince, no_content
 
 router = APIGatewayHttpRouter()
 
-TaxCode = Annotated[str, Path(pattern=CODE_PATTERN, description="A tax class's code")]
+# Any id-like text: a code the tenant does not have is a 404, as an unknown id is.
+TaxCode = Annotated[str, Path(pattern=ID_PATTERN, description="A tax class's code")]
 
 
 @router.get("/products")
