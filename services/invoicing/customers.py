@@ -16,8 +16,8 @@ from typing import Any
 
 from ulid import ULID
 
-from services.invoicing.domain.customers import Customer, CustomerUpdate, projected
-from services.invoicing.service import PRICE_LISTS, Caller, service_caller
+from services.invoicing.domain.customers import Customer, CustomerUpdate, owner_of, projected
+from services.invoicing.service import CUSTOMERS, PRICE_LISTS, Caller, service_caller
 from services.invoicing.store import Record
 from services.invoicing.subscriptions import subscribe
 from shared import clock
@@ -26,8 +26,8 @@ from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
 from shared.pagination import Page
 from shared.permissions import Action
-from shared.service import commit, kind_page, model_of
-from shared.store import UnitOfWork
+from shared.service import commit, model_of, partition_page
+from shared.store import UnitOfWork, tenant_key
 
 CUSTOMER = "customer"
 WAIT_SECONDS = 3.0  # how long a new order waits for an account created a moment ago to be projected
@@ -38,24 +38,39 @@ def _customer(record: Record) -> Customer:
     return model_of(record, Customer)
 
 
-def get_customer(caller: Caller, account_id: str) -> Customer:
+def _sees(caller: Caller, data: dict[str, Any]) -> bool:
+    """Whether the caller sees the account (the directory's rule: owner, groups; managers all)."""
+    owner = owner_of(data)
+    return caller.allows(Action.VIEW, CUSTOMERS) if owner is None else caller.allows(Action.VIEW, CUSTOMERS, owner)
+
+
+def record_for(caller: Caller, account_id: str) -> Record:
     record = caller.store.get(caller.tenant, CUSTOMER, account_id)
-    if record is None:
+    if record is None or not _sees(caller, record.data):
         raise NotFound(f"No customer {account_id}.")
-    return _customer(record)
+    return record
+
+
+def get_customer(caller: Caller, account_id: str) -> Customer:
+    return _customer(record_for(caller, account_id))
 
 
 def list_customers(caller: Caller, cursor: str | None, limit: int) -> Page[Customer]:
-    return kind_page(caller, CUSTOMER, cursor, limit, Customer)
+    keep = None
+    if caller.visible_owners(CUSTOMERS) is not None:
+
+        def keep(batch: list[Any]) -> list[Any]:
+            return [r for r in batch if r.kind == CUSTOMER and _sees(caller, r.data)]
+
+    key = tenant_key(caller.tenant, CUSTOMER.upper())
+    return partition_page(caller, "customers", cursor, limit, Record.by_type, key, Record.gsi1sk, Customer, keep=keep)
 
 
 def update_customer(caller: Caller, account_id: str, body: CustomerUpdate) -> Customer:
     """Invoicing's own settings of a customer (`consolidated`): managers and admins, as the catalogue."""
 
     def run() -> Customer:
-        record = caller.store.get(caller.tenant, CUSTOMER, account_id)
-        if record is None:
-            raise NotFound(f"No customer {account_id}.")
+        record = record_for(caller, account_id)
         caller.require(Action.CHANGE, PRICE_LISTS)
         if record.data.get("consolidated", False) != body.consolidated:
             uow = UnitOfWork()
@@ -72,9 +87,11 @@ def known(caller: Caller, account_id: str, field: str = "account_id") -> dict[st
     deadline = time.monotonic() + (WAIT_SECONDS if _recent(account_id) else 0)
     while True:
         record = caller.store.get(caller.tenant, CUSTOMER, account_id)
+        if record is not None and not _sees(caller, record.data):
+            record = None  # out of the caller's sight: the same answer as an unknown account
         if record is not None and not record.data.get("deleted"):
             return record.data
-        if record is not None or time.monotonic() >= deadline:
+        if (record is not None and record.data.get("deleted")) or time.monotonic() >= deadline:
             raise ValidationFailed.on(field, f"No account {account_id} (or it was deleted).", "not_found")
         time.sleep(0.25)
 

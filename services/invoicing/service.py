@@ -3,6 +3,8 @@
 Who may do what (the kernel's one check, `shared/permissions.py`, with this service's `POLICY`):
 - the catalogue (products, tax classes, price lists) is read by every user of the tenant and
   written by managers and admins (it prices every order);
+- a customer (the directory account's billing data) is seen as the account is: its owner's, their
+  groups', every one for managers and admins;
 - a sales order has an owner (a user or a group; its creator by default): users see and change
   their own and their groups' orders, delete only their own; managers and admins every order.
 """
@@ -26,6 +28,7 @@ DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, load
 register_default = DEFAULTS.register
 
 PRODUCTS, TAX_CLASSES, PRICE_LISTS, SALES_ORDERS = "products", "tax_classes", "price_lists", "sales_orders"
+CUSTOMERS = "customers"  # the accounts' billing projection: seen by the account's owner rule
 CATALOGUE = (PRODUCTS, TAX_CLASSES, PRICE_LISTS)
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 POLICY = Policy(

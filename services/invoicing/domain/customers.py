@@ -5,7 +5,9 @@ its API shows it, with its `version`). Invoicing keeps what an invoice needs: na
 billing address, e-invoice address and operator, payment terms; and one field of its own, whether
 the customer's due periods go on one invoice (`consolidated`). Fields the directory does not
 carry yet (e-invoice address and operator, payment terms, a billing address apart from the
-visiting one) are read when an account has them: `billing_street` etc. before `street`.
+visiting one) are read when an account has them: `billing_street` etc. before `street`. The
+account's `owner` is kept too: a customer is shown by the directory's ownership rule (a user sees
+the accounts they or their groups own), through the kernel's one check.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.types import OUTPUT, input_config
+from shared.types import OUTPUT, Owner, input_config
 
 DEFAULT_PAYMENT_TERMS_DAYS = 14
 
@@ -41,6 +43,7 @@ class Customer(BaseModel):
     payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
     consolidated: bool = Field(False, description="Every due period of the customer's orders on one invoice")
     deleted: bool = Field(False, description="The account was deleted in the directory: no new orders")
+    owner: Owner | None = Field(None, description="The account's owner in the directory")
     version: int = 1
 
 
@@ -58,6 +61,18 @@ def _text(record: dict[str, Any], *names: str) -> str | None:
     return None
 
 
+def _owner(value: Any) -> dict[str, str] | None:
+    if isinstance(value, dict) and value.get("type") in ("user", "group") and value.get("id"):
+        return {"type": str(value["type"]), "id": str(value["id"])}
+    return None
+
+
+def owner_of(data: dict[str, Any]) -> Owner | None:
+    """The account's owner in the directory (whose sight the customer's data follows)."""
+    owner = data.get("owner")
+    return Owner.model_construct(type=owner["type"], id=owner["id"]) if owner else None
+
+
 def projected(record: dict[str, Any]) -> dict[str, Any]:
     """The projection's fields from an account as `account.created`/`account.updated` carry it."""
     terms = record.get("payment_terms_days")
@@ -71,5 +86,6 @@ def projected(record: dict[str, Any]) -> dict[str, Any]:
         "e_invoice_address": _text(record, "e_invoice_address"),
         "e_invoice_operator": _text(record, "e_invoice_operator"),
         "payment_terms_days": terms if isinstance(terms, int) and 0 <= terms <= 365 else DEFAULT_PAYMENT_TERMS_DAYS,
+        "owner": _owner(record.get("owner")),
         "source_version": int(record.get("version") or 0),
     }

@@ -22,7 +22,7 @@ from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_ten
 
 def customer(stack: LocalRuntime, admin: Api, **fields: Any) -> dict[str, Any]:
     """An account made in the directory, once invoicing's projection has it."""
-    account = created(admin.post("/accounts", json={"name": "Asiakas Oy", **fields}))
+    account = created(admin.post("/accounts", json={"name": "Asiakas Oy", **fields}))  # owned by its creator
     found = settle(stack, lambda: admin.get(f"/invoicing/customers/{account['id']}").status_code == 200)
     assert found, "the account never reached invoicing's customers"
     return ok(admin.get(f"/invoicing/customers/{account['id']}"))
@@ -194,7 +194,14 @@ def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: 
     # Ownership: a user's order is theirs; another user neither sees nor changes it.
     mine = admin.as_(tenant, "user-1", "user")
     theirs = admin.as_(tenant, "user-2", "user")
-    own = created(mine.post("/sales-orders", json=body))
+    assert_problem(mine.post("/sales-orders", json=body), 422, "account_id")  # the admin's account: out of sight
+    assert_problem(mine.get(f"/invoicing/customers/{account['id']}"), 404)
+    own_account = customer(stack, mine, name="Oma Oy")
+    assert own_account["owner"] == {"type": "user", "id": "user-1"}
+    assert_problem(theirs.get(f"/invoicing/customers/{own_account['id']}"), 404)
+    assert_problem(theirs.post("/sales-orders", json={**body, "account_id": own_account["id"]}), 422, "account_id")
+    assert [c["id"] for c in walk(mine, "/invoicing/customers")] == [own_account["id"]]
+    own = created(mine.post("/sales-orders", json={**body, "account_id": own_account["id"]}))
     assert own["owner"] == {"type": "user", "id": "user-1"}
     assert_problem(theirs.get(f"/sales-orders/{own['id']}"), 404)
     assert_problem(theirs.patch(f"/sales-orders/{own['id']}", json={"notes": "x"}), 404)
