@@ -52,26 +52,30 @@ def _decimal_text(pattern: str, what: str) -> Any:
     return check
 
 
-def _amount(pattern: str, what: str, description: str) -> Any:
-    return Annotated[
-        Decimal,
-        BeforeValidator(_decimal_text(pattern, what)),
-        PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+_AS_TEXT = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+
+
+def _schema(pattern: str, description: str) -> tuple[WithJsonSchema, WithJsonSchema]:
+    return (
         WithJsonSchema({"type": "string", "pattern": pattern, "description": description}, mode="validation"),
         WithJsonSchema({"type": "string", "description": description}, mode="serialization"),
-    ]
+    )
 
+
+_PRICE = _schema(PRICE_PATTERN, 'A decimal amount as a string, e.g. "12.50" (at most 4 decimals)')
+_QUANTITY = _schema(QUANTITY_PATTERN, 'A decimal quantity as a string, e.g. "1.5" (at most 4 decimals)')
+_PERCENT = _schema(PERCENT_PATTERN, 'A percentage 0-100 as a string, e.g. "25.5"')
 
 # An amount the server wrote (a response): any sign, as a decimal string.
 Amount = Annotated[
     Decimal,
     BeforeValidator(lambda value: Decimal(str(value))),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+    _AS_TEXT,
     WithJsonSchema({"type": "string", "description": "A decimal amount as a string"}),
 ]
-Price = _amount(PRICE_PATTERN, "a price", 'A decimal amount as a string, e.g. "12.50" (at most 4 decimals)')
-Quantity = _amount(QUANTITY_PATTERN, "a quantity", 'A decimal quantity as a string, e.g. "1.5" (at most 4 decimals)')
-Percent = _amount(PERCENT_PATTERN, "a percentage", 'A percentage 0-100 as a string, e.g. "25.5"')
+Price = Annotated[Decimal, BeforeValidator(_decimal_text(PRICE_PATTERN, "a price")), _AS_TEXT, *_PRICE]
+Quantity = Annotated[Decimal, BeforeValidator(_decimal_text(QUANTITY_PATTERN, "a quantity")), _AS_TEXT, *_QUANTITY]
+Percent = Annotated[Decimal, BeforeValidator(_decimal_text(PERCENT_PATTERN, "a percentage")), _AS_TEXT, *_PERCENT]
 
 # ---------------------------------------------------------------------------------------------
 # Currencies (ISO 4217)
