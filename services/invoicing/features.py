@@ -14,5 +14,5 @@ FEATURES = Features(
         "customers": ["account.created", "account.deleted", "account.updated"],
         "orders": ["contact_order.converted"],
     },
-    defaults=["tax_classes"],
+    defaults=["currencies", "tax_classes"],
 )

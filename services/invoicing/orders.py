@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.invoicing import customers, price_lists, products, tax_classes
+from services.invoicing import currencies, customers, price_lists, products, tax_classes
 from services.invoicing.domain.orders import (
     EndOrder,
     OrderLineIn,
@@ -139,6 +139,7 @@ def create_order(caller: Caller, body: SalesOrderCreate) -> SalesOrder:
     owner = body.owner or Owner(type="user", id=caller.user_id)
     if not caller.may_give_to(owner):
         raise ValidationFailed.on("owner", "The owner is out of your reach.", "not_found")
+    currencies.usable(caller, body.currency)
     customer = customers.known(caller, body.account_id)
     lines = resolve_lines(caller, body.account_id, body.lines)
     data = {
@@ -220,6 +221,8 @@ def update_order(caller: Caller, order_id: str, body: SalesOrderUpdate) -> Sales
                 )
             if "account_id" in changes:
                 raise ValidationFailed.on("account_id", "An active order's customer is fixed.", "fixed")
+        if "currency" in changes:
+            currencies.usable(caller, changes["currency"])
         if "owner" in changes:
             owner = Owner.model_validate(changes["owner"])
             if not caller.allows(Action.ASSIGN, SALES_ORDERS, _owner(data)) or not caller.may_give_to(owner):

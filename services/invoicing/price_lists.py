@@ -97,9 +97,10 @@ def delete_price_list(caller: Caller, price_list_id: str) -> None:
 
 
 def prices_for(caller: Caller, account_id: str) -> dict[str, Decimal]:
-    """The account's own unit prices by product id (none without a price list)."""
+    """The account's own unit prices by product id (none without an active price list: seed 002
+    "Hinnastot", an inactive list updates no prices)."""
     record = caller.store.get(caller.tenant, PRICE_LIST, id_of(account_id))
-    if record is None:
+    if record is None or not record.data.get("active", True):
         return {}
     return {item["product_id"]: Decimal(str(item["unit_price"])) for item in record.data.get("items") or []}
 

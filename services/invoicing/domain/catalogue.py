@@ -357,6 +357,7 @@ class PriceListCreate(BaseModel):
 
     account_id: Id = Field(description="The customer account (422 `not_found`); one price list an account (409)")
     name: Name200
+    active: bool = Field(True, description="An inactive list prices nothing: the products' own prices hold")
     items: PriceItems = Field(default_factory=list, description=PRICES_RULE)
 
 
@@ -364,9 +365,10 @@ class PriceListUpdate(BaseModel):
     model_config = INPUT
 
     name: Name200 | None = None
+    active: bool | None = None
     items: PriceItems | None = Field(None, description=PRICES_RULE)
 
-    _not_null = field_validator("name", "items")(reject_null)
+    _not_null = field_validator("name", "active", "items")(reject_null)
 
 
 class PriceItemOut(BaseModel):
@@ -382,6 +384,7 @@ class PriceList(BaseModel):
     id: str
     account_id: str
     name: str
+    active: bool = True
     items: list[PriceItemOut] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
@@ -391,3 +394,30 @@ class PriceList(BaseModel):
     @classmethod
     def _listed(cls, value: Any) -> Any:
         return value or []
+
+
+# ---------------------------------------------------------------------------------------------
+# The tenant's currencies
+# ---------------------------------------------------------------------------------------------
+
+
+def _with_default(codes: list[str]) -> list[str]:
+    if DEFAULT_CURRENCY not in codes:
+        raise PydanticCustomError("required", f"{DEFAULT_CURRENCY} is the default currency: it stays in the list")
+    return list(dict.fromkeys(codes))
+
+
+class CurrenciesUpdate(BaseModel):
+    model_config = INPUT
+
+    codes: Annotated[list[Currency], Field(min_length=1, max_length=50), AfterValidator(_with_default)] = Field(
+        description=f"The currencies orders and invoices may use; {DEFAULT_CURRENCY}, the default, always among them",
+        json_schema_extra={"contains": {"const": DEFAULT_CURRENCY}},
+    )
+
+
+class Currencies(BaseModel):
+    model_config = OUTPUT
+
+    default: str = DEFAULT_CURRENCY
+    codes: list[str]

@@ -125,7 +125,7 @@ def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: 
     product = created(
         admin.post("/products", json={"code": "lic", "name": "Licence", "unit": "kpl", "unit_price": "10.00"})
     )
-    created(
+    price_list = created(
         admin.post(
             "/price-lists",
             json={
@@ -174,7 +174,15 @@ def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: 
     assert credit["lines"][0]["net_amount"] == "-7.43"
     assert int(credit["number"][3:]) == int(order["number"][3:]) + 1  # refused creates took no number
 
-    # A draft's currency changes; an active order's is fixed (422 naming it, the order unchanged).
+    # The tenant's currencies: EUR by default, others added; a draft's currency changes among them;
+    # an active order's is fixed (422 naming it, the order unchanged).
+    assert ok(admin.get("/invoicing/currencies")) == {"default": "EUR", "codes": ["EUR"]}
+    assert_problem(admin.patch(f"/sales-orders/{order['id']}", json={"currency": "SEK"}), 422, "currency")
+    assert_problem(
+        admin.as_(tenant, "user-1", "user").put("/invoicing/currencies", json={"codes": ["EUR", "SEK"]}), 403
+    )
+    assert_problem(admin.put("/invoicing/currencies", json={"codes": ["SEK"]}), 422, "codes")
+    assert ok(admin.put("/invoicing/currencies", json={"codes": ["EUR", "SEK"]}))["codes"] == ["EUR", "SEK"]
     assert ok(admin.patch(f"/sales-orders/{order['id']}", json={"currency": "SEK"}))["currency"] == "SEK"
     assert_problem(admin.patch(f"/sales-orders/{order['id']}", json={"end_date": "2025-12-31"}), 422, "end_date")
     active = ok(admin.post(f"/sales-orders/{order['id']}/activate"))
@@ -190,6 +198,11 @@ def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: 
     assert_problem(admin.patch(f"/sales-orders/{order['id']}", json={"notes": "late"}), 409)
     assert ok(admin.post(f"/sales-orders/{credit['id']}/cancel"))["status"] == "cancelled"
     assert [o["id"] for o in walk(admin, "/sales-orders", status="ended", account_id=account["id"])] == [order["id"]]
+
+    # An inactive price list prices nothing: the product's own price holds.
+    ok(admin.patch(f"/price-lists/{price_list['id']}", json={"active": False}))
+    plain = created(admin.post("/sales-orders", json={**body, "lines": [lines[0]]}))
+    assert (plain["lines"][0]["unit_price"], plain["lines"][0]["net_amount"]) == ("10.00", "27.00")
 
     # Ownership: a user's order is theirs; another user neither sees nor changes it.
     mine = admin.as_(tenant, "user-1", "user")
@@ -208,7 +221,7 @@ def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: 
     assert_problem(theirs.post(f"/sales-orders/{own['id']}/cancel"), 404)
     assert [o["id"] for o in walk(theirs, "/sales-orders")] == []
     assert [o["id"] for o in walk(mine, "/sales-orders")] == [own["id"]]
-    assert len(walk(admin, "/sales-orders")) == 3
+    assert len(walk(admin, "/sales-orders")) == 4
 
     # Unknown ids and another tenant's: 404.
     other = admin.as_(new_tenant(), "admin-9", "admin")

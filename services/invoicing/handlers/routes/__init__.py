@@ -11,7 +11,7 @@ from shared.api import RouteModules
 ROUTERS = RouteModules(
     "services.invoicing.handlers.routes",
     {
-        "catalogue": ("/products", "/tax-classes"),
+        "catalogue": ("/products", "/tax-classes", "/invoicing/currencies"),
         "price_lists": ("/price-lists", "/invoicing/customers"),
         "sales_orders": ("/sales-orders",),
     },

@@ -6,8 +6,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.invoicing import products, tax_classes
+from services.invoicing import currencies, products, tax_classes
 from services.invoicing.domain.catalogue import (
+    Currencies,
+    CurrenciesUpdate,
     Product,
     ProductCreate,
     ProductUpdate,
@@ -71,3 +73,13 @@ def get_tax_class(code: TaxCode) -> TaxClass:
 @router.patch("/tax-classes/<code>")
 def update_tax_class(code: TaxCode, body: Annotated[TaxClassUpdate, Body()]) -> TaxClass:
     return tax_classes.update_tax_class(caller(router, tax_classes.SETTING), code, body)
+
+
+@router.get("/invoicing/currencies")
+def get_currencies() -> Currencies:
+    return currencies.get_currencies(caller(router, currencies.SETTING))
+
+
+@router.put("/invoicing/currencies")
+def replace_currencies(body: Annotated[CurrenciesUpdate, Body()]) -> Currencies:
+    return currencies.replace_currencies(caller(router, currencies.SETTING), body)

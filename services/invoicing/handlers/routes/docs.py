@@ -25,6 +25,11 @@ TAX_CLASSES = Tag(
 PRICE_LISTS = Tag(
     "price lists", f"A customer account's own unit prices, overriding the products'. {AMOUNTS}", ("/price-lists",)
 )
+CURRENCIES = Tag(
+    "currencies",
+    "The ISO 4217 currencies the tenant's orders and invoices may use; EUR, the default, always among them.",
+    ("/invoicing/currencies",),
+)
 CUSTOMERS = Tag(
     "customers",
     "The directory's accounts as invoicing bills them (kept from `account.*` events): name, business id, "
@@ -48,7 +53,7 @@ ORDER = {
 }
 
 DOCS = ServiceDocs(
-    tags=(PRODUCTS, TAX_CLASSES, PRICE_LISTS, CUSTOMERS, SALES_ORDERS),
+    tags=(PRODUCTS, TAX_CLASSES, CURRENCIES, PRICE_LISTS, CUSTOMERS, SALES_ORDERS),
     operations={
         "products.list": Doc("List products", f"The tenant's products in id order. {PAGE}\n\n{ANYONE}"),
         "products.create": Doc(
@@ -81,6 +86,13 @@ DOCS = ServiceDocs(
             "Change a tax class",
             f"A merge patch; `rates` replaces the list (add a new rate by sending the list with it); "
             f"`active: false` refuses the class on new lines.\n\n{MANAGERS}",
+        ),
+        "invoicing.currencies.get": Doc("Get the tenant's currencies", f"A new tenant has EUR only.\n\n{ANYONE}"),
+        "invoicing.currencies.replace": Doc(
+            "Replace the tenant's currencies",
+            "The whole list; EUR stays in it (422 `required`). Orders keep their currency when it is removed; new "
+            f"orders and drafts take only listed ones (422 `not_found` naming `currency`).\n\n{MANAGERS}",
+            request={"codes": ["EUR", "SEK", "USD"]},
         ),
         "priceLists.list": Doc("List price lists", f"{PAGE}\n\n{ANYONE}"),
         "priceLists.create": Doc(
