@@ -90,6 +90,7 @@ def test_the_catalogue_tax_classes_products_and_price_lists(admin: Api, stack: L
 
     # A customer's price list overrides unit prices; one list an account.
     account = customer(stack, admin, business_id="1234567-1")
+    assert (account["payment_terms_days"], account["e_invoice_address"]) == (14, None)  # the defaults
     prices = {
         "account_id": account["id"],
         "name": "Asiakas",
@@ -111,13 +112,15 @@ def test_the_catalogue_tax_classes_products_and_price_lists(admin: Api, stack: L
 
 def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: LocalRuntime, tenant: str) -> None:
     address = {"street": "Katu 1", "postal_code": "00100", "city": "Helsinki", "country": "FI"}
-    account = customer(stack, admin, business_id="1234567-1", **address)
+    billing = {"e_invoice_address": "003712345671", "e_invoice_operator": "ndeafihh", "payment_terms_days": 21}
+    account = customer(stack, admin, business_id="1234567-1", **address, **billing)
     assert (account["name"], account["business_id"], account["billing_address"]) == (
         "Asiakas Oy",
         "1234567-1",
         address,
     )
-    assert (account["payment_terms_days"], account["consolidated"]) == (14, False)
+    assert (account["e_invoice_address"], account["e_invoice_operator"]) == ("003712345671", "NDEAFIHH")
+    assert (account["payment_terms_days"], account["consolidated"]) == (21, False)
     ok(admin.patch(f"/accounts/{account['id']}", json={"name": "Asiakas Abp"}))
     assert settle(stack, lambda: admin.get(f"/invoicing/customers/{account['id']}").json()["name"] == "Asiakas Abp")
     assert ok(admin.patch(f"/invoicing/customers/{account['id']}", json={"consolidated": True}))["consolidated"] is True
