@@ -123,6 +123,11 @@ def test_sales_orders_lines_statuses_bad_input_and_ownership(admin: Api, stack: 
     assert (account["payment_terms_days"], account["consolidated"]) == (21, False)
     ok(admin.patch(f"/accounts/{account['id']}", json={"name": "Asiakas Abp"}))
     assert settle(stack, lambda: admin.get(f"/invoicing/customers/{account['id']}").json()["name"] == "Asiakas Abp")
+    # A late copy of the older event (version 1) changes nothing: the projection keeps the higher version.
+    [first] = [e for e in envelopes(stack, tenant, "account.created") if e["data"]["id"] == account["id"]]
+    put_envelope(stack, {**first, "id": new_id()})
+    drain(stack, busy_ok=True)
+    assert ok(admin.get(f"/invoicing/customers/{account['id']}"))["name"] == "Asiakas Abp"
     assert ok(admin.patch(f"/invoicing/customers/{account['id']}", json={"consolidated": True}))["consolidated"] is True
 
     product = created(
