@@ -4,14 +4,14 @@ The payload of every activity and contact order event is the record as the API s
 consumer (webhooks, the directory) needs no read back.
 """
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 import shared.contracts.audience
 import shared.contracts.messaging  # noqa: F401  (email.sent / sms.sent, consumed here)
-from shared.contracts.contact_orders import NewCustomer
+from shared.contracts.contact_orders import ContactOrderConverted, NewCustomer
 from shared.events import catalogue
 
 PRODUCER = "activities"
@@ -44,26 +44,6 @@ class ContactOrderAssigned(BaseModel):
     subject: str
     assignee_ids: list[str] = Field(description="The colleagues newly assigned, to be notified")
     assigned_by: str
-
-
-class ContactOrderConverted(BaseModel):
-    """What invoicing needs to open a sales order from a contact order."""
-
-    id: str
-    number: str
-    subject: str
-    sales_order_id: str = Field(description="The id to give the sales order (stable: a redelivery opens no second one)")
-    account_id: str
-    contact_id: str | None = None
-    owner_id: str | None = Field(None, description="The contact order's owner")
-    facility: str | None = None
-    service_object: str | None = None
-    location: str | None = None
-    planned_date: date | None = None
-    hours_spent: float = 0
-    notes: list[str] = Field(default_factory=list, description="The notes log, oldest first (at most 64 KB)")
-    notes_truncated: bool = Field(False, description="Older notes were left out to keep the event small")
-    converted_by: str
 
 
 class ReminderDue(BaseModel):

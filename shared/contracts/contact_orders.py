@@ -7,6 +7,8 @@ at once, and puts this block in `contact_order.created`; the directory creates t
 the contact with exactly these ids, once, however often the event arrives.
 """
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 from shared.ids import derived_id
@@ -31,6 +33,30 @@ class NewCustomer(BaseModel):
     city: str | None = None
     country: str | None = None
     contact: NewCustomerContact | None = Field(None, description="The contact person to add to the account")
+
+
+class ContactOrderConverted(BaseModel):
+    """`contact_order.converted`: what invoicing needs to open a sales order from a contact order.
+
+    The activities service publishes it (and registers it in the catalogue); invoicing opens a
+    draft sales order with exactly `sales_order_id`, once, however often the event arrives.
+    """
+
+    id: str
+    number: str
+    subject: str
+    sales_order_id: str = Field(description="The id to give the sales order (stable: a redelivery opens no second one)")
+    account_id: str
+    contact_id: str | None = None
+    owner_id: str | None = Field(None, description="The contact order's owner")
+    facility: str | None = None
+    service_object: str | None = None
+    location: str | None = None
+    planned_date: date | None = None
+    hours_spent: float = 0
+    notes: list[str] = Field(default_factory=list, description="The notes log, oldest first (at most 64 KB)")
+    notes_truncated: bool = Field(False, description="Older notes were left out to keep the event small")
+    converted_by: str
 
 
 def new_customer_ids(order_id: str) -> tuple[str, str]:

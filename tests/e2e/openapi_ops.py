@@ -26,6 +26,9 @@ FIELD_VALUES = {
     "address": "sweep@example.com",
     "url": "https://sweep.example.com/hook",
     "raw": "c3dlZXA=",
+    "rate": "10",  # invoicing: decimal strings
+    "unit_price": "10",
+    "quantity": "1",
 }
 
 

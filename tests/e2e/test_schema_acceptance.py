@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +72,8 @@ LEGITIMATE = {
     "outbound_refused",
     "unresolvable_host",
     "http_not_allowed",  # a webhook endpoint's http URL while the tenant's settings allow https only
+    "currency_fixed",  # an active sales order's currency (its status is stored)
+    "fixed",  # an active sales order's customer
     # the clock
     "in_past",
     "past",
@@ -171,12 +174,37 @@ def _seed_scanner(post: Post) -> Seeds:
     }
 
 
+def _seed_invoicing(post: Post) -> Seeds:
+    """A product, a customer (an account of the directory, projected by invoicing's consumer), its
+    price list and a sales order; the standard tax class every tenant has."""
+    product = post("/products", {"code": "seed", "name": "Seed", "unit_price": "10"})
+    account = post("/accounts", {"name": "Seed Oy"})
+    line = {"product_id": product, "quantity": "1"}
+    order = ""
+    for attempt in range(20):  # the account's event reaches invoicing in a moment (it waits 3 s itself)
+        try:
+            order = post("/sales-orders", {"account_id": account, "start_date": "2026-01-31", "lines": [line]})
+            break
+        except AssertionError:
+            if attempt == 19:
+                raise
+            time.sleep(1)
+    return {
+        ("/products", "product_id"): product,
+        ("/tax-classes", "code"): "standard",
+        ("/invoicing/customers", "account_id"): account,
+        ("/price-lists", "price_list_id"): post("/price-lists", {"account_id": account, "name": "Seed"}),
+        ("/sales-orders", "order_id"): order,
+    }
+
+
 SEEDS: dict[str, Callable[[Post], Seeds]] = {
     "activities": _seed_activities,
     "directory": _seed_directory,
     "email": _seed_email,
     "webhooks": _seed_webhooks,
     "scanner": _seed_scanner,
+    "invoicing": _seed_invoicing,
 }
 
 

@@ -385,6 +385,18 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
+    "InvoicingApiFunction": (  # its table and the cursor secret; events go out through the outbox
+        [_put("{table:InvoicingTable}"), SECRET],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), _send("{queue:EmailSendQueue}")],
+    ),
+    "InvoicingPublisherFunction": (
+        [_publish("{bus:EventBus}"), _send("{queue:InvoicingPublisherDLQ}")],
+        [_put("{table:InvoicingTable}"), _publish("default")],
+    ),
+    "InvoicingConsumerFunction": (  # the customers projection and draft orders: its table only
+        [_put("{table:InvoicingTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
+    ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
         [

@@ -37,6 +37,7 @@ CONSUMERS = {
     "SmsConsumerFunction",
     "WebhooksConsumerFunction",
     "ScannerConsumerFunction",
+    "InvoicingConsumerFunction",
 }
 
 # Event types a consumer handles (and a rule routes) that no service publishes, with the reason

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -83,6 +84,15 @@ ClassIds = Annotated[IdList, Field(max_length=MAX_CLASSES)]
 CEASED_STATUS = "ceased"
 
 
+# Billing (issue 22: what invoicing's customer projection reads from `account.*`): the customer's
+# e-invoice address (an OVT code or an IBAN) and operator (its OVT code or BIC), and payment terms.
+EInvoiceCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=35, pattern=r"^[0-9A-Za-z]+$")
+]
+OptEInvoiceCode = Annotated[EInvoiceCode | None, BeforeValidator(blank_to_none)]
+PaymentTerms = Annotated[int | None, Field(ge=0, le=365, description="Days from the invoice date to its due date")]
+
+
 # A picklist field takes a code of the tenant's list (stored data, so described, not an enum).
 _PICK = {
     name: f"An active code of the tenant's `{name}` picklist (GET /picklists/{name}); 422 `unknown_code` "
@@ -112,6 +122,9 @@ class AccountCreate(BaseModel):
     postal_code: OptPostalCode = None
     city: OptText100 = None
     country: OptCountry = None
+    e_invoice_address: OptEInvoiceCode = Field(None, description="The customer's e-invoice address (OVT or IBAN)")
+    e_invoice_operator: OptEInvoiceCode = Field(None, description="The e-invoice operator's OVT code or BIC")
+    payment_terms_days: PaymentTerms = None
     account_manager_id: OptId = None
     owner: Owner | None = None
     classes: ClassIds = Field(default_factory=list)
@@ -132,6 +145,9 @@ class AccountUpdate(BaseModel):
     postal_code: OptPostalCode = None
     city: OptText100 = None
     country: OptCountry = None
+    e_invoice_address: OptEInvoiceCode = Field(None, description="The customer's e-invoice address (OVT or IBAN)")
+    e_invoice_operator: OptEInvoiceCode = Field(None, description="The e-invoice operator's OVT code or BIC")
+    payment_terms_days: PaymentTerms = None
     account_manager_id: OptId = None
     owner: Owner | None = None
     classes: ClassIds | None = None
@@ -157,6 +173,9 @@ class Account(BaseModel):
     postal_code: str | None = None
     city: str | None = None
     country: str | None = None
+    e_invoice_address: str | None = None
+    e_invoice_operator: str | None = None
+    payment_terms_days: int | None = None
     account_manager_id: str | None = None
     owner: Owner
     classes: list[str] = Field(default_factory=list)
