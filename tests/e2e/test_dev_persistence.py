@@ -380,6 +380,7 @@ def test_console_shows_one_short_line_per_request_and_invocation(
         "EmailConsumerFunction",
         "SmsConsumerFunction",
         "ScannerConsumerFunction",
+        "InvoicingConsumerFunction",
     }
     for consumer in sorted(consumers):  # one may still start cold
         dev.wait_for(rf"^{TIME}  {consumer}\s+{TYPES_WITH}account\.created\b.*\s+(\d+/\d+ )?failed")
