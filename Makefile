@@ -8,11 +8,13 @@ LOCK := requirements/lambda.txt
 
 .PHONY: dev test lint unit integration e2e perf docs build lock clean
 
-# The runtime dependencies install at the versions the functions deploy with (the lock).
+# The runtime dependencies install at the versions the functions deploy with (the lock). uv
+# installs the same set as pip in a third of the time (parallel downloads): the install counts in
+# `make test`'s ten minutes. pip stays in the venv, upgraded: `kontakt build` builds the layer with it.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' -c $(LOCK)
+	$(BIN)/pip install --quiet --upgrade pip uv==0.13.8
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]' -c $(LOCK)
 	touch $(STAMP)
 
 dev: $(STAMP)

@@ -255,8 +255,15 @@ def install_layer(lock_file: Path, layer: Path) -> None:
 
 
 def install_for_host(lock_file: Path, target: Path) -> None:
-    """The same pinned list, installed for this machine (the import test's stand-in for the layer)."""
-    _pip("install", "--quiet", "--no-deps", "--only-binary=:all:", "--target", str(target), "-r", str(lock_file))
+    """The same pinned list, installed for this machine (the import test's stand-in for the layer):
+    with uv when the venv has it (`make` installs it; its cache holds these wheels from the venv's
+    own install), else pip."""
+    uv = Path(sys.executable).parent / "uv"
+    options = ["--quiet", "--no-deps", "--target", str(target), "-r", str(lock_file)]
+    if uv.exists():
+        _run([str(uv), "pip", "install", "--only-binary", ":all:", "--python", sys.executable, *options])
+    else:
+        _pip("install", "--only-binary=:all:", *options)
 
 
 def copy_code(root: Path, artifact: Path, service: str | None) -> None:
@@ -305,7 +312,10 @@ def _mb(size: int) -> str:
 
 
 def _pip(*args: str) -> None:
-    command = [sys.executable, "-m", "pip", *args]
+    _run([sys.executable, "-m", "pip", *args])
+
+
+def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
