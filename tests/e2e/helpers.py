@@ -4,8 +4,11 @@ stack, and the records a service stored (keyed as the kernel keys them)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import requests
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -13,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from infra.runtime import LocalRuntime
 from shared.store import record_key, tenant_key
+
+T = TypeVar("T")
 
 BUS_NAME = "kontakt-dev"
 PROBLEM_JSON = "application/problem+json"
@@ -199,3 +204,29 @@ def put_stored(stack: LocalRuntime, table: str, tenant: str, kind: str, record_i
             "version": {"N": "1"},
         },
     )
+
+
+@contextmanager
+def quick_redelivery(stack: LocalRuntime, queue_name: str) -> Iterator[None]:
+    """A killed delivery from `queue_name` comes back in a second, not in the queue's minutes, and
+    never goes to its dead-letter queue (the crash tests)."""
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
+    redrive = {**json.loads(before["Attributes"]["RedrivePolicy"]), "maxReceiveCount": 1000}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(redrive)})
+    try:
+        yield
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=before["Attributes"])
+
+
+def poll_until(ready: Callable[[], T], timeout: float = 120, every: float = 0.2) -> T:
+    """`ready()` once it is truthy, or its last value at the timeout; polls without draining (a
+    killed delivery keeps its queue busy until it is done)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = ready()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(every)

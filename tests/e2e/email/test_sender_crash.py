@@ -11,10 +11,9 @@ the message is "sent" and exactly one `email.sent` went out.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import pytest
 
@@ -22,27 +21,16 @@ from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import request_mail, ses_raw_messages, stored_message
-from tests.e2e.helpers import envelopes, settle
+from tests.e2e.helpers import envelopes, poll_until, quick_redelivery, settle
 
 SENDER = "EmailSenderFunction"
 SEND_QUEUE = "kontakt-dev-email-send"
-REDELIVERY_SECONDS = "1"  # the send queue's visibility timeout during these tests (360 in the template)
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
-    """A crashed delivery comes back in seconds, not minutes."""
-    sqs = stack.client("sqs")
-    url = sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
-    before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
-    redrive = {**json.loads(before["Attributes"]["RedrivePolicy"]), "maxReceiveCount": 1000}  # not to the DLQ
-    sqs.set_queue_attributes(
-        QueueUrl=url, Attributes={"VisibilityTimeout": REDELIVERY_SECONDS, "RedrivePolicy": json.dumps(redrive)}
-    )
-    yield
-    sqs.set_queue_attributes(QueueUrl=url, Attributes=before["Attributes"])
+def _quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
+    with quick_redelivery(stack, SEND_QUEUE):
+        yield
 
 
 @contextmanager
@@ -54,16 +42,6 @@ def crashing_sender(stack: LocalRuntime, when: Literal["before", "after"], proof
     environment = {"PROOF_WINDOW_SECONDS": proof_window}
     with stack.functions.configured(SENDER, environment=environment, faults=[crash]) as (armed,):
         yield armed
-
-
-def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.1) -> T:
-    """Poll without draining: a crashed queue message keeps the queue busy until it is recorded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = ready()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(every)
 
 
 def _request(stack: LocalRuntime, tenant: str, to: str) -> str:
@@ -79,10 +57,10 @@ def test_a_crash_between_sent_and_recorded_sends_once(stack: LocalRuntime, admin
     with crashing_sender(stack, "after", proof_window="600") as crash:
         message_id = _request(stack, tenant, "crash@example.com")
         # SES took the mail, the sender died before the record: the message stays claimed
-        [mail] = _until(lambda: _sent_mails(stack, message_id))
+        [mail] = poll_until(lambda: _sent_mails(stack, message_id))
         # SES's "Email Sent" event (the local SES puts it on the default bus, tagged with tenant and
         # message) is the proof: the mail is settled from it, redeliveries in between send nothing
-        assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sent"), stored_message(
+        assert poll_until(lambda: stored_message(stack, tenant, message_id).get("status") == "sent"), stored_message(
             stack, tenant, message_id
         )
         sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
@@ -101,10 +79,10 @@ def test_a_crash_between_claim_and_send_sends_once_after_the_window(
 ) -> None:
     with crashing_sender(stack, "before", proof_window="2") as crash:
         message_id = _request(stack, tenant, "claimed@example.com")
-        assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sending")
+        assert poll_until(lambda: stored_message(stack, tenant, message_id).get("status") == "sending")
         assert _sent_mails(stack, message_id) == []  # died before SES
         # no proof comes: once the claim is older than the window a redelivery sends it
-        assert _until(lambda: stored_message(stack, tenant, message_id).get("status") == "sent", timeout=120)
+        assert poll_until(lambda: stored_message(stack, tenant, message_id).get("status") == "sent", timeout=120)
         sent = settle(stack, lambda: envelopes(stack, tenant, "email.sent"))
         assert crash.fired  # the sender did die at its SES call
 

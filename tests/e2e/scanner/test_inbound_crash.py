@@ -10,11 +10,8 @@ item: test_inbound.py::test_a_redelivered_notification_makes_one_ticket.)
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -22,35 +19,18 @@ import requests
 from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import envelopes
+from tests.e2e.helpers import envelopes, poll_until, quick_redelivery
 from tests.e2e.scanner.helpers import first_article, mailbox, message, smtp_send, tickets_of
 
 pytestmark = pytest.mark.failed_deliveries  # the killed deliveries fail on purpose
 INBOUND = "ScannerInboundFunction"
 QUEUE = "kontakt-dev-scanner-inbound"
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
-    """A killed delivery comes back in a second, not in the queue's minutes."""
-    sqs = stack.client("sqs")
-    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
-    before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
-    redrive = {**json.loads(before["Attributes"]["RedrivePolicy"]), "maxReceiveCount": 1000}
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(redrive)})
-    yield
-    sqs.set_queue_attributes(QueueUrl=url, Attributes=before["Attributes"])
-
-
-def _until(ready: Callable[[], T], timeout: float = 90, every: float = 0.2) -> T:
-    """Poll without draining: a killed delivery keeps the queue busy until it is done."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = ready()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(every)
+def _quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
+    with quick_redelivery(stack, QUEUE):
+        yield
 
 
 def test_an_inbound_function_killed_between_its_steps_opens_one_ticket(
@@ -63,7 +43,7 @@ def test_an_inbound_function_killed_between_its_steps_opens_one_ticket(
     crash = Fault("dynamodb", "TransactWriteItems", "before")  # the attachments stored, the ticket not
     with stack.functions.configured(INBOUND, faults=[crash]) as (armed,):
         smtp_send(stack, mail)
-        [ticket] = _until(lambda: tickets_of(admin, box["id"]))
+        [ticket] = poll_until(lambda: tickets_of(admin, box["id"]))
         assert armed.fired
     stack.drain()
 

@@ -16,10 +16,9 @@ finds its message claimed without a receipt fails on purpose): the receipts queu
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import pytest
 
@@ -28,18 +27,15 @@ from infra.runtime import LocalRuntime
 from infra.sms_emulation import DETAIL_TYPE, SOURCE, delivery_events, sent_messages
 from shared.ids import derived_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import created, drain, envelopes, new_tenant, settle, walk
+from tests.e2e.helpers import created, drain, envelopes, new_tenant, poll_until, quick_redelivery, settle, walk
 
 pytestmark = pytest.mark.failed_deliveries
 
 SENDER = "SmsSenderFunction"
 SEND_QUEUE = "kontakt-dev-sms-send"
 RECEIPTS_QUEUE = "kontakt-dev-sms-receipts"
-REDELIVERY_SECONDS = "1"  # the send queue's visibility timeout during these tests (362 in the template)
 UNREACHABLE = "+358 457 3979111"  # AWS's failing simulator number for Finland
 TEXT = "Tilauksesi on noudettavissa."
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +49,9 @@ def shop(stack: LocalRuntime, session_api: Api) -> tuple[str, Api]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
-    """A crashed delivery comes back in a second, not minutes, and never goes to the DLQ."""
-    sqs = stack.client("sqs")
-    url = sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
-    before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
-    redrive = {**json.loads(before["Attributes"]["RedrivePolicy"]), "maxReceiveCount": 1000}
-    sqs.set_queue_attributes(
-        QueueUrl=url, Attributes={"VisibilityTimeout": REDELIVERY_SECONDS, "RedrivePolicy": json.dumps(redrive)}
-    )
-    yield
-    sqs.set_queue_attributes(QueueUrl=url, Attributes=before["Attributes"])
+def _quick_redelivery(stack: LocalRuntime) -> Iterator[None]:
+    with quick_redelivery(stack, SEND_QUEUE):
+        yield
 
 
 def contact(stack: LocalRuntime, admin: Api, mobile: str) -> str:
@@ -108,16 +96,6 @@ def receipt(stack: LocalRuntime, detail: dict[str, Any], detail_type: str = DETA
 def receipts_failed(stack: LocalRuntime) -> dict[str, int]:
     drain(stack, busy_ok=True)
     return {q: n for q, n in stack.failed_deliveries().items() if q.startswith(RECEIPTS_QUEUE)}
-
-
-def _until(ready: Callable[[], T], timeout: float = 120, every: float = 0.2) -> T:
-    """Poll without draining: a crashed queue message keeps the send queue busy until it is recorded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = ready()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(every)
 
 
 def test_a_delivered_message_is_recorded_once_whatever_comes_again(stack: LocalRuntime, shop: tuple[str, Api]) -> None:
@@ -207,8 +185,8 @@ def test_a_sender_killed_between_accepted_and_recorded_sends_once(stack: LocalRu
     with crashing_sender(stack, "after", proof_window="600") as crash:
         message_id = send(stack, admin, maija)
         # the provider took it and the sender died before its record: the receipts settle it
-        [accepted] = _until(lambda: at_provider(stack, message_id))
-        assert _until(lambda: stored_status(admin, message_id) == "delivered"), message(admin, message_id)
+        [accepted] = poll_until(lambda: at_provider(stack, message_id))
+        assert poll_until(lambda: stored_status(admin, message_id) == "delivered"), message(admin, message_id)
         assert crash.fired  # the sender did die after SendTextMessage
     done = message(admin, message_id)
     assert (done["provider_message_id"], done["sent_at"] <= done["delivered_at"]) == (accepted["MessageId"], True)
@@ -216,7 +194,7 @@ def test_a_sender_killed_between_accepted_and_recorded_sends_once(stack: LocalRu
     assert sent["id"] == derived_id("sms.sent", message_id)
     assert len(settle(stack, lambda: events_of(stack, tenant, "sms.delivered", message_id), busy_ok=True)) == 1
     # redeliveries of the queue message found it settled: nothing sent, charged or published again
-    assert _until(lambda: receipts_failed(stack) == {} and SEND_QUEUE not in stack.failed_deliveries())
+    assert poll_until(lambda: receipts_failed(stack) == {} and SEND_QUEUE not in stack.failed_deliveries())
     assert len(at_provider(stack, message_id)) == 1
     assert ledger_of(admin, message_id) == [("charge", 1), ("reservation", 1)]
     assert len(events_of(stack, tenant, "sms.sent", message_id)) == 1
@@ -230,10 +208,10 @@ def test_a_sender_killed_before_the_provider_sends_once_after_the_window(
     maija = contact(stack, admin, "040 765 1111")
     with crashing_sender(stack, "before", proof_window="3") as crash:
         message_id = send(stack, admin, maija)
-        assert _until(lambda: stored_status(admin, message_id) == "sending")
+        assert poll_until(lambda: stored_status(admin, message_id) == "sending")
         assert at_provider(stack, message_id) == []  # died before the provider
         # no receipt comes: once the claim is older than the window a redelivery sends it
-        assert _until(lambda: stored_status(admin, message_id) == "delivered"), message(admin, message_id)
+        assert poll_until(lambda: stored_status(admin, message_id) == "delivered"), message(admin, message_id)
         assert crash.fired
     assert len(at_provider(stack, message_id)) == 1
     assert ledger_of(admin, message_id) == [("charge", 1), ("reservation", 1)]
