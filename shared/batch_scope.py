@@ -57,8 +57,10 @@ def together(handle: Callable[..., T]) -> Callable[..., T]:
 
     For a handler whose writes hold whatever the batch's other events write: conditions on the
     items themselves (a put if absent, a check), additions to counter cells (`UnitOfWork.add`),
-    nothing written from a read that another event of the batch could change. Any other handler's
-    events commit one by one, each after the one before it (shared/consumer.py)."""
+    nothing written from a read that another event of the batch could change; and no effect outside
+    its unit of work (queueing goes through `UnitOfWork.after_commit`), so an event it stages
+    nothing for needs no dedupe marker. Any other handler's events commit one by one, each after
+    the one before it (shared/consumer.py)."""
     _TOGETHER.add(handle)
     return handle
 

@@ -8,7 +8,10 @@ The markers of a whole SQS batch are read first in one BatchGetItem (consistent)
 per event: the read only spares a redelivered event its handler's work; the marker's condition in
 the transaction is what keeps an event from applying twice (docs/decisions.md, issue 18). Events of
 `together` handlers (shared/batch_scope.py) are not read at all: their batch transaction's
-conditions refuse a redelivered one, which then goes one by one and is skipped.
+conditions refuse a redelivered one, which then goes one by one and is skipped. A `together`
+handler's effects are all in its unit of work (puts, counter additions, after-commit actions), so
+an event for which it stages nothing changes nothing and leaves no marker either: a redelivery
+runs it again, as harmlessly (the webhooks fan-out for the many tenants without endpoints).
 """
 
 import json
@@ -140,6 +143,7 @@ def _apply_together(event: dict[str, Any], consumer: str, handlers: dict[str, Ha
     an erased contact, a conflict, one item twice) commits nothing: its events are then applied
     one by one by the ordinary path, which gives each its own outcome."""
     staged: list[tuple[str, UnitOfWork]] = []
+    unchanged: set[str] = set()  # events the handler stages nothing for: no transaction, no marker
     for raw in event.get("Records") or []:
         try:
             envelope = Envelope.model_validate(json.loads(raw["body"])["detail"])
@@ -148,16 +152,19 @@ def _apply_together(event: dict[str, Any], consumer: str, handlers: dict[str, Ha
         handle = handlers.get(envelope.type)
         if handle is None or not batch_scope.is_together(handle) or envelope.id in applied:
             continue
-        if any(event_id == envelope.id for event_id, _ in staged):
+        if envelope.id in unchanged or any(event_id == envelope.id for event_id, _ in staged):
             continue
         uow = UnitOfWork()
         try:
             handle(envelope, uow)
         except Exception:
             continue  # the ordinary path runs it again and reports it
+        if not len(uow) and not uow.afterwards:
+            unchanged.add(envelope.id)
+            continue
         uow.mark_applied(consumer, envelope.id)
         staged.append((envelope.id, uow))
-    done: set[str] = set()
+    done: set[str] = set(unchanged)
     group: list[tuple[str, UnitOfWork]] = []
 
     def commit(units: list[tuple[str, UnitOfWork]]) -> None:

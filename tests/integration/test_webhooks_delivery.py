@@ -298,3 +298,40 @@ def test_a_consumer_batch_is_one_query_one_read_one_transaction_and_keeps_the_te
         record = stored(tenant, messages.message_id_of(endpoint_id, event.id))
         created = datetime.fromisoformat(record.data["created_at"])
         assert abs((record.expires_at - created).total_seconds() - 7 * 86400) < 2
+
+
+def test_a_consumer_batch_of_a_tenant_without_endpoints_writes_nothing(
+    lambda_env: Any, stack: Stack, aws_calls: Any
+) -> None:
+    """Most tenants have no endpoint: their events cost the endpoints' Query and nothing else, no
+    dedupe markers (shared/consumer.py: a together handler that stages nothing changes nothing);
+    delivered again, the same; and once the tenant has an endpoint its events make messages."""
+    from services.webhooks import messages
+    from services.webhooks.handlers import consumer
+    from shared.events import Envelope
+    from tests.integration.conftest import bus_delivery, sqs_event
+
+    context = lambda_env("WebhooksConsumerFunction")
+    messages._sqs.cache_clear()
+    tenant = "t" + new_id().lower()
+    events = [
+        Envelope(
+            id=new_id(),
+            type="contact.created",
+            tenant_id=tenant,
+            occurred_at="2026-12-05T10:00:00Z",
+            actor={"type": "service", "id": "directory"},
+            correlation_id="c-1",
+            data={"id": f"c{n}", "record": {"id": f"c{n}", "version": 1}},
+        )
+        for n in range(3)
+    ]
+    queue = stack.queues["WebhooksEventsQueue"].arn
+    batch = sqs_event([bus_delivery(e.model_dump(mode="json")) for e in events], queue)
+    for _ in range(2):
+        aws_calls.clear()
+        assert consumer.handler(batch, context) == {"batchItemFailures": []}
+        assert dict(aws_calls) == {"Query": 1}
+    endpoint_id, _ = seeded(tenant)
+    assert consumer.handler(batch, context) == {"batchItemFailures": []}
+    assert all(stored(tenant, messages.message_id_of(endpoint_id, e.id)) is not None for e in events)
