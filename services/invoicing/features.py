@@ -14,5 +14,6 @@ FEATURES = Features(
         "customers": ["account.created", "account.deleted", "account.updated"],
         "orders": ["contact_order.converted"],
     },
-    defaults=["currencies", "tax_classes"],
+    jobs=["billing_runs"],
+    defaults=["currencies", "invoices", "tax_classes"],
 )
