@@ -397,6 +397,10 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:InvoicingTable}")],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
+    "InvoicingJobsFunction": (  # the daily billing run: its table only (events through the outbox)
+        [_put("{table:InvoicingTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:InvoicingJobsQueue}")],
+    ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],
         [

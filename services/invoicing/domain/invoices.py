@@ -113,7 +113,7 @@ class Invoice(InvoiceSummary):
     version: int = 1
 
 
-class Address(BaseModel):
+class SellerAddress(BaseModel):
     model_config = input_config()
 
     street: str = Field(min_length=1, max_length=200)
@@ -129,7 +129,7 @@ class Seller(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     business_id: str = Field(description="Y-tunnus, 1234567-8 (check digit validated)")
-    address: Address
+    address: SellerAddress
     iban: str = Field(description="The account invoices are paid to (check digits validated)")
     bic: str = Field(description="The bank's BIC (8 or 11 characters)")
     email: str | None = Field(None, max_length=200)

@@ -115,9 +115,7 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
     assert merged["vat_breakdown"] == [{"rate": "25.5", "net": "40.00", "vat": "10.20", "gross": "50.20"}]
     assert merged["reference"] is None and merged["barcode"] is None
     mine = [d["id"] for d in walk(admin, "/invoices", account_id=single["id"])]
-    assert len(mine) == 2 and {p["order_id"] for p in ok(admin.get(f"/invoices/{mine[0]}"))["periods"]} == {
-        first["id"]
-    }
+    assert len(mine) == 2 and {p["order_id"] for p in ok(admin.get(f"/invoices/{mine[0]}"))["periods"]} == {first["id"]}
 
     # Issuing takes the next number (no gaps), the reference, its RF form, the due date, the barcode.
     assert_problem(user.post(f"/invoices/{mine[0]}/issue"), 403)
