@@ -5,12 +5,13 @@ Two dense tests (the suite is at its time budget):
   preview that writes nothing, two runs at once that make each (order, period) invoice once, a
   consolidated customer's periods on one invoice grouped by order, issuing with gap-free numbers,
   the references and barcode, crediting, paying, who may, 404s, the `invoice.*` events;
-- a run whose function dies between writing an invoice and recording the run: the next run makes
-  the rest, and no period is billed twice.
+- a run whose function dies between writing an invoice and recording the run: the daily
+  schedule's run makes the rest, and no period is billed twice.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -169,7 +170,14 @@ def test_a_run_killed_after_writing_an_invoice_bills_no_period_twice(api: Api, s
     (dead,) = walk(admin, "/invoicing/runs")
     assert (dead["state"], dead["invoices_made"]) == ("running", 0)  # the record never heard of its invoice
     assert len(walk(admin, "/invoices")) == 1
-    rerun = created(admin.post("/invoicing/runs", json={}))
-    assert (rerun["invoices_made"], rerun["periods_billed"]) == (2, 2)
+    # The daily schedule's firing (what InvoicingDailySchedule puts on the jobs queue) bills the rest.
+    assert stack.stack is not None
+    message = {"job": "invoicing.daily", "scheduled_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    queue = stack.stack.queues["InvoicingJobsQueue"].url
+    stack.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(message))
+    drain(stack)
+    daily = [r for r in walk(admin, "/invoicing/runs") if r["origin"] == "schedule"]
+    assert [(r["state"], r["invoices_made"], r["periods_billed"]) for r in daily] == [("done", 2, 2)]
     billed = periods_of(admin)
     assert len(billed) == len(set(billed)) == 3 and {o for o, _ in billed} == {order["id"]}
+    assert created(admin.post("/invoicing/runs", json={}))["invoices_made"] == 0
