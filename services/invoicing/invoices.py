@@ -71,9 +71,15 @@ def get_settings(caller: Caller) -> InvoicingSettings:
 def update_settings(caller: Caller, body: InvoicingSettingsUpdate) -> InvoicingSettings:
     caller.require_admin()
     current = caller.address_setting(SETTING)
-    merged = {**current, **body.model_dump(mode="json", exclude_unset=True)}
-    caller.save_setting(SETTING, merged)
-    return InvoicingSettings.model_validate(merged)
+    merged = {k: v for k, v in current.items() if k != "version"}
+    for name, value in body.model_dump(mode="json", exclude_unset=True).items():
+        if value is None:  # a merge patch's null: back to the default (no seller)
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    value = InvoicingSettings.model_validate(merged).model_dump(mode="json", exclude={"version"})
+    caller.save_setting(SETTING, value)
+    return InvoicingSettings.model_validate(value)
 
 
 # ----------------------------------------------------------------------------- amounts of a line set

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from services.invoicing.domain.catalogue import Amount
 from services.invoicing.domain.references import InvalidIdentifier, validate_bic, validate_business_id, validate_iban
@@ -128,10 +129,15 @@ class Seller(BaseModel):
     model_config = input_config()
 
     name: str = Field(min_length=1, max_length=200)
-    business_id: str = Field(description="Y-tunnus, 1234567-8 (check digit validated)")
+    business_id: str = Field(
+        pattern=r"^[0-9]{7}-[0-9]$", description="Y-tunnus, 1234567-8 (a wrong check digit: 422 `check_digit`)"
+    )
     address: SellerAddress
-    iban: str = Field(description="The account invoices are paid to (check digits validated)")
-    bic: str = Field(description="The bank's BIC (8 or 11 characters)")
+    iban: str = Field(
+        pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{8,40}$",
+        description="The account invoices are paid to (wrong check digits or length: 422 `check_digit`)",
+    )
+    bic: str = Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$", description="The bank's BIC (8 or 11 characters)")
     email: str | None = Field(None, max_length=200)
     phone: str | None = Field(None, max_length=50)
 
@@ -155,7 +161,7 @@ def _valid(check: object, value: str) -> str:
     try:
         return check(value)  # type: ignore[operator,no-any-return]
     except InvalidIdentifier as error:
-        raise ValueError(error.reason) from None
+        raise PydanticCustomError("check_digit", "{reason}", {"reason": error.reason}) from None
 
 
 class InvoicingSettings(BaseModel):
