@@ -241,6 +241,7 @@ def update_order(caller: Caller, order_id: str, body: SalesOrderUpdate) -> Sales
         if after == data:
             return model_of(record, SalesOrder)
         after["updated_at"] = clock.now().isoformat()
+        record.set_due(caller.tenant, billing_runs.next_due(after))  # its dates may have moved
         uow = UnitOfWork()
         caller.store.replace(uow, record, after)
         _index(record, caller.tenant)
