@@ -7,7 +7,8 @@ Two dense tests (the suite is at its time budget):
   consolidated customer's periods on one invoice grouped by order, issuing with gap-free numbers,
   the references and barcode, crediting, paying, who may, 404s, the `invoice.*` events;
 - a run whose function dies between writing an invoice and recording the run: the daily
-  schedule's run makes the rest, and no period is billed twice.
+  schedule's run makes the rest, and no period is billed twice; the runs issue (`issue_on_run`)
+  with numbers without a gap.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ def test_a_run_killed_after_writing_an_invoice_bills_no_period_twice(api: Api, s
     admin = api.as_(tenant, "admin-1", "admin")
     account = customer(stack, admin)
     order = active_order(admin, account["id"], 3)
+    assert ok(admin.patch("/invoicing/settings", json={"seller": SELLER, "issue_on_run": True}))["issue_on_run"]
     assert stack.functions is not None
     crash = Fault("dynamodb", "TransactWriteItems", "after")  # the first invoice committed, the run not recorded
     with stack.functions.configured("InvoicingApiFunction", faults=[crash]) as (armed,):
@@ -182,3 +184,6 @@ def test_a_run_killed_after_writing_an_invoice_bills_no_period_twice(api: Api, s
     billed = periods_of(admin)
     assert len(billed) == len(set(billed)) == 3 and {o for o, _ in billed} == {order["id"]}
     assert created(admin.post("/invoicing/runs", json={}))["invoices_made"] == 0
+    # Issued by the runs (the tenant's `issue_on_run`): numbers without a gap across the crash.
+    made = walk(admin, "/invoices")
+    assert {i["status"] for i in made} == {"issued"} and sorted(i["number"] for i in made) == ["1", "2", "3"]
