@@ -32,6 +32,7 @@ from services.invoicing.domain.billing import due_date, reference_for
 from services.invoicing.domain.document import DocumentLine
 from services.invoicing.domain.invoices import (
     Invoice,
+    InvoiceDocuments,
     InvoiceKind,
     InvoiceStatus,
     InvoiceSummary,
@@ -42,13 +43,15 @@ from services.invoicing.domain.references import rf_reference
 from services.invoicing.domain.vat import credit_lines, totals, vat_breakdown
 from services.invoicing.events import InvoiceChanged
 from services.invoicing.service import INVOICES, Caller, register_default
+from services.invoicing.settings import InvoicingSettings as FunctionSettings
 from services.invoicing.store import Record
-from shared import clock
+from shared import clock, files
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page
+from shared.settings import load
 from shared.store import UnitOfWork, tenant_key
 
 INVOICE = "invoice"
@@ -183,7 +186,22 @@ def record_for(caller: Caller, invoice_id: str) -> Record:
 
 
 def get_invoice(caller: Caller, invoice_id: str) -> Invoice:
-    return model_of(record_for(caller, invoice_id), Invoice)
+    record = record_for(caller, invoice_id)
+    invoice = model_of(record, Invoice)
+    links = document_links(invoice_id, record.data)
+    return invoice.model_copy(update={"documents": links}) if links else invoice
+
+
+def document_links(invoice_id: str, data: dict[str, Any]) -> InvoiceDocuments | None:
+    """Presigned download links of the invoice's documents (None until documents.py rendered them)."""
+    keys = data.get("document_keys")
+    if not keys:
+        return None
+    bucket, number = load(FunctionSettings).documents_bucket, data.get("number") or invoice_id
+    return InvoiceDocuments(
+        pdf_url=files.presign_download(bucket, keys["pdf"], f"{number}.pdf", "application/pdf"),
+        finvoice_url=files.presign_download(bucket, keys["finvoice"], f"finvoice-{number}.xml", "application/xml"),
+    )
 
 
 def list_invoices(

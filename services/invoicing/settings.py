@@ -4,4 +4,4 @@ from shared.settings import TableSettings
 
 
 class InvoicingSettings(TableSettings):
-    pass
+    documents_bucket: str = ""  # issued invoices' PDF and Finvoice files (documents.py)

@@ -94,6 +94,13 @@ class InvoiceSummary(BaseModel):
     created_at: datetime
 
 
+class InvoiceDocuments(BaseModel):
+    model_config = OUTPUT
+
+    pdf_url: str = Field(description="The PDF, a presigned download link valid for 5 minutes")
+    finvoice_url: str = Field(description="The Finvoice 3.0 XML, a presigned download link valid for 5 minutes")
+
+
 class Invoice(InvoiceSummary):
     delivery_start: date | None = None
     delivery_end: date | None = None
@@ -111,6 +118,9 @@ class Invoice(InvoiceSummary):
     issued_at: datetime | None = None
     paid_at: datetime | None = None
     credited_at: datetime | None = None
+    documents: InvoiceDocuments | None = Field(
+        None, description="Once issued and rendered (a moment after issuing): the PDF and Finvoice files"
+    )
     version: int = 1
 
 

@@ -5,7 +5,8 @@ Two dense tests (the suite is at its time budget):
   preview that writes nothing, two runs at once (a daily firing and its repeat, in two jobs
   workers: the loser's transactions fail on the periods' claims) that bill each period once, a
   consolidated customer's periods on one invoice grouped by order, issuing with gap-free numbers,
-  the references and barcode, crediting, paying, who may, 404s, the `invoice.*` events;
+  the references and barcode, the PDF and Finvoice files by presigned links, crediting, paying,
+  who may, 404s, the `invoice.*` events;
 - a run whose function dies between writing an invoice and recording the run: the daily
   schedule's run makes the rest, and no period is billed twice; the runs issue (`issue_on_run`)
   with numbers without a gap.
@@ -17,12 +18,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
+
 from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from services.invoicing.domain.periods import add_months
 from services.invoicing.domain.references import validate_national, validate_rf
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, ok, walk
+from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, ok, settle, walk
 from tests.e2e.invoicing.test_catalogue_and_orders import customer
 
 SELLER = {
@@ -132,7 +135,18 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
     assert validate_rf(issued["rf_reference"]) and issued["rf_reference"].endswith("10016")
     assert issued["payment_terms_days"] == 14 and issued["due_date"] > issued["issue_date"]
     assert len(issued["barcode"]) == 54 and issued["barcode"].startswith("4") and "12550" in issued["barcode"]
-    assert ok(admin.post(f"/invoices/{mine[0]}/issue")) == issued  # asked twice: the same invoice
+    again_issued = ok(admin.post(f"/invoices/{mine[0]}/issue"))  # asked twice: the same invoice
+    assert {k: v for k, v in again_issued.items() if k != "documents"} == {
+        k: v for k, v in issued.items() if k != "documents"
+    }
+
+    # Its documents, rendered from `invoice.issued`: the PDF and the Finvoice 3.0 XML, by presigned links.
+    assert settle(stack, lambda: ok(admin.get(f"/invoices/{mine[0]}")).get("documents"))
+    links = ok(admin.get(f"/invoices/{mine[0]}"))["documents"]
+    pdf, xml = (requests.get(links[name], timeout=30) for name in ("pdf_url", "finvoice_url"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert xml.status_code == 200 and b'Version="3.0"' in xml.content and b"<InvoiceNumber>1<" in xml.content
+    assert issued["barcode"].encode() in xml.content  # VirtualBankBarcode
     assert ok(admin.post(f"/invoices/{merged['id']}/issue"))["number"] == "2"
 
     # Credit note: the next number, negated lines, references the invoice; paid; the statuses' rules.
