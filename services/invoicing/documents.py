@@ -58,6 +58,8 @@ def document_of(caller: Caller, data: dict[str, Any]) -> InvoiceDocument:
             ),
             email=seller.email,
             phone=seller.phone,
+            einvoice_address=seller.einvoice_address,
+            einvoice_operator=seller.einvoice_operator,
         ),
         buyer=Party(
             name=_text(buyer.get("name"), "?"),

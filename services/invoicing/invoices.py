@@ -201,6 +201,9 @@ def document_links(invoice_id: str, data: dict[str, Any]) -> InvoiceDocuments | 
     return InvoiceDocuments(
         pdf_url=files.presign_download(bucket, keys["pdf"], f"{number}.pdf", "application/pdf"),
         finvoice_url=files.presign_download(bucket, keys["finvoice"], f"finvoice-{number}.xml", "application/xml"),
+        einvoice_url=files.presign_download(bucket, data["einvoice_key"], f"einvoice-{number}.xml", "application/xml")
+        if data.get("einvoice_key")
+        else None,
     )
 
 

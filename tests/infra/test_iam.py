@@ -386,7 +386,12 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
     "InvoicingApiFunction": (  # its table and the cursor secret; events go out through the outbox
-        [_put("{table:InvoicingTable}"), SECRET, _object("GetObject", "{bucket:InvoicingDocumentsBucket}", "t/1")],
+        [
+            _put("{table:InvoicingTable}"),
+            SECRET,
+            _object("GetObject", "{bucket:InvoicingDocumentsBucket}", "t/1"),
+            _object("PutObject", "{bucket:EmailFilesBucket}", "requests/t/invoicing/1.pdf"),
+        ],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), _send("{queue:EmailSendQueue}")],
     ),
     "InvoicingPublisherFunction": (

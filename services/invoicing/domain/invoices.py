@@ -99,6 +99,16 @@ class InvoiceDocuments(BaseModel):
 
     pdf_url: str = Field(description="The PDF, a presigned download link valid for 5 minutes")
     finvoice_url: str = Field(description="The Finvoice 3.0 XML, a presigned download link valid for 5 minutes")
+    einvoice_url: str | None = Field(None, description="Once sent as an e-invoice: the SOAP envelope and Finvoice")
+
+
+class InvoiceSent(BaseModel):
+    model_config = OUTPUT
+
+    channel: Literal["email", "einvoice"]
+    to: str | None = None
+    at: datetime
+    request_id: str = Field(description="email: the email.send_requested's request id")
 
 
 class Invoice(InvoiceSummary):
@@ -118,6 +128,7 @@ class Invoice(InvoiceSummary):
     issued_at: datetime | None = None
     paid_at: datetime | None = None
     credited_at: datetime | None = None
+    sent: list[InvoiceSent] = Field(default_factory=list, description="Every send (POST /invoices/{id}/send)")
     documents: InvoiceDocuments | None = Field(
         None, description="Once issued and rendered (a moment after issuing): the PDF and Finvoice files"
     )
@@ -150,6 +161,8 @@ class Seller(BaseModel):
     bic: str = Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$", description="The bank's BIC (8 or 11 characters)")
     email: str | None = Field(None, max_length=200)
     phone: str | None = Field(None, max_length=50)
+    einvoice_address: str | None = Field(None, max_length=35, description="The seller's e-invoice address (OVT)")
+    einvoice_operator: str | None = Field(None, max_length=35, description="The seller's operator (intermediator)")
 
     @field_validator("business_id")
     @classmethod
@@ -183,6 +196,9 @@ class InvoicingSettings(BaseModel):
     )
     issue_on_run: bool = Field(False, description="A run issues its invoices at once (else it makes drafts)")
     payment_terms_days: int = Field(14, description="When the customer has none")
+    email_template_id: str | None = Field(
+        None, description="The email template of a mailed invoice (its tags read `invoice.*`); none: a plain text"
+    )
     version: int = 1
 
 
@@ -193,6 +209,7 @@ class InvoicingSettingsUpdate(BaseModel):
     partial_periods: PartialMode | None = None
     issue_on_run: bool | None = None
     payment_terms_days: int | None = Field(None, ge=0, le=365)
+    email_template_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class RunCreate(BaseModel):

@@ -84,7 +84,8 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
         False,
     )
 
-    single = customer(stack, admin, business_id="1234567-1")
+    einvoicing = {"e_invoice_address": "003712345671", "e_invoice_operator": "NDEAFIHH"}
+    single = customer(stack, admin, business_id="1234567-1", **einvoicing)
     together = customer(stack, admin, name="Konserni Oy")
     assert ok(admin.patch(f"/invoicing/customers/{together['id']}", json={"consolidated": True}))["consolidated"]
     first = active_order(admin, single["id"], 2)  # two ended periods: two invoices
@@ -147,6 +148,24 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert xml.status_code == 200 and b'Version="3.0"' in xml.content and b"<InvoiceNumber>1<" in xml.content
     assert issued["barcode"].encode() in xml.content  # VirtualBankBarcode
+
+    # Sending: by email (the PDF attached, through the email service) or prepared as an e-invoice.
+    assert_problem(admin.post(f"/invoices/{mine[1]}/send", json={"channel": "email"}), 409)  # a draft
+    assert_problem(admin.post(f"/invoices/{mine[0]}/send", json={"channel": "email"}), 422, "to")  # no email
+    mailed = ok(admin.post(f"/invoices/{mine[0]}/send", json={"channel": "email", "to": "lasku@example.fi"}))
+    assert [(s["channel"], s["to"]) for s in mailed["sent"]] == [("email", "lasku@example.fi")]
+    request_id = mailed["sent"][0]["request_id"]
+    einvoice = {"channel": "einvoice"}
+    assert_problem(admin.post(f"/invoices/{mine[0]}/send", json=einvoice), 422, "seller.einvoice_address")
+    seller = {**SELLER, "einvoice_address": "003712345671", "einvoice_operator": "OKOYFIHH"}
+    assert ok(admin.patch("/invoicing/settings", json={"seller": seller}))["seller"]["einvoice_operator"]
+    prepared = ok(admin.post(f"/invoices/{mine[0]}/send", json=einvoice))
+    assert [s["channel"] for s in prepared["sent"]] == ["email", "einvoice"]
+    operator_file = requests.get(prepared["documents"]["einvoice_url"], timeout=30).content
+    assert b"SOAP-ENV:Envelope" in operator_file and b"<Finvoice" in operator_file
+    assert settle(
+        stack, lambda: [e for e in envelopes(stack, tenant, "email.sent") if e["data"].get("request_id") == request_id]
+    )
     assert ok(admin.post(f"/invoices/{merged['id']}/issue"))["number"] == "2"
 
     # Credit note: the next number, negated lines, references the invoice; paid; the statuses' rules.

@@ -187,6 +187,16 @@ DOCS = ServiceDocs(
             "lines, naming the invoice; the invoice becomes `credited` (409 for a draft). Returns the credit note. "
             f"`invoice.credited`.\n\n{INVOICE_WHO}",
         ),
+        "invoices.send": Doc(
+            "Send an invoice",
+            "`email`: the PDF attached, through the email service (`email.send_requested`; `to` defaults to the "
+            "customer's billing email, 422 naming `to` without one; the tenant's `email_template_id` renders it). "
+            "`einvoice`: the Finvoice message with the operator's SOAP envelope is prepared (`documents."
+            "einvoice_url`); both parties' e-invoice addresses and operators are needed (422 naming the first "
+            "missing). 409 for a draft, or before its documents are made. Every send is listed in `sent`."
+            f"\n\n{INVOICE_WHO}",
+            request={"channel": "email", "to": "laskut@asiakas.fi"},
+        ),
         "invoicing.runs.list": Doc("List billing runs", f"Newest first. {PAGE}\n\n{INVOICE_WHO}"),
         "invoicing.runs.get": Doc(
             "Get a billing run",

@@ -6,7 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.invoicing import billing_runs, invoices
+from services.invoicing import billing_runs, invoices, sending
 from services.invoicing.domain.invoices import (
     Invoice,
     InvoiceStatus,
@@ -55,6 +55,12 @@ def mark_invoice_paid(invoice_id: Id) -> Invoice:
 @answers(409)
 def credit_invoice(invoice_id: Id) -> Invoice:
     return invoices.credit_invoice(caller(router), invoice_id)
+
+
+@router.post("/invoices/<invoice_id>/send")
+@answers(409)
+def send_invoice(invoice_id: Id, body: Annotated[sending.InvoiceSend, Body()]) -> Invoice:
+    return sending.send_invoice(caller(router), invoice_id, body)
 
 
 @router.get("/invoicing/settings")
