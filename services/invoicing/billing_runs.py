@@ -248,7 +248,11 @@ def _still_due(caller: Caller, group: Group) -> tuple[Group, int]:
             fresh[order_id] = caller.store.get(caller.tenant, SALES_ORDER, order_id)
         order = fresh[order_id]
         billed = _billed_through(order.data) if order is not None else None
-        if order is None or (billed is not None and billed >= item.period.end):
+        if (
+            order is None
+            or order.data.get("status") not in BILLED
+            or (billed is not None and billed >= item.period.end)
+        ):
             dropped += 1
             continue
         kept.append(Item(order, item.period, item.lines))
