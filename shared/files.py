@@ -105,5 +105,10 @@ def checked_size(bucket: str, key: str, max_bytes: int) -> int | None:
     return size
 
 
+def put(bucket: str, key: str, body: bytes, content_type: str) -> None:
+    """Store a file a service made (an invoice's PDF): a put overwrites, so a repeat stores the same."""
+    _s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
 def delete(bucket: str, key: str) -> None:
     _s3().delete_object(Bucket=bucket, Key=key)

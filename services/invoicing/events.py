@@ -25,6 +25,21 @@ class SalesOrderChanged(BaseModel):
     changed: list[str] = Field(default_factory=list, description="The fields that changed (an update)")
 
 
+class InvoiceChanged(BaseModel):
+    id: str
+    kind: str = Field(description="invoice or credit_note")
+    status: str = Field(description="draft, issued, paid or credited")
+    number: str | None = Field(None, description="None while a draft")
+    account_id: str
+    currency: str
+    total: str = Field(description="The gross total, a decimal string")
+    issue_date: date | None = None
+    due_date: date | None = None
+    reference: str | None = Field(None, description="The national reference (once issued)")
+    credited_invoice_id: str | None = Field(None, description="A credit note: the invoice it credits")
+    run_id: str | None = Field(None, description="The billing run that made it")
+
+
 _SPECS: list[tuple[str, str]] = [
     ("sales_order.created", "A sales order was created (through the API or from a converted contact order)."),
     ("sales_order.updated", "A sales order was changed (fields, lines)."),
@@ -35,3 +50,13 @@ _SPECS: list[tuple[str, str]] = [
 
 for _type, _description in _SPECS:
     catalogue.register(_type, SalesOrderChanged, producer=PRODUCER, description=_description)
+
+_INVOICE_SPECS: list[tuple[str, str]] = [
+    ("invoice.created", "An invoice was made (by a billing run: a draft, or issued at once per the tenant's setting)."),
+    ("invoice.issued", "An invoice (or a credit note) was issued: it has its number, reference and due date."),
+    ("invoice.credited", "An invoice was credited: its credit note is `invoice.created`/`invoice.issued` too."),
+    ("invoice.paid", "An invoice was marked paid."),
+]
+
+for _type, _description in _INVOICE_SPECS:
+    catalogue.register(_type, InvoiceChanged, producer=PRODUCER, description=_description)

@@ -13,6 +13,8 @@ FEATURES = Features(
     events={  # each module and the event types it subscribes to
         "customers": ["account.created", "account.deleted", "account.updated"],
         "orders": ["contact_order.converted"],
+        "documents": ["invoice.issued"],
     },
-    defaults=["currencies", "tax_classes"],
+    jobs=["billing_runs"],
+    defaults=["currencies", "invoices", "tax_classes"],
 )

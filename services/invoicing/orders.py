@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.invoicing import currencies, customers, price_lists, products, tax_classes
+from services.invoicing import billing_runs, currencies, customers, price_lists, products, tax_classes
 from services.invoicing.domain.orders import (
     EndOrder,
     OrderLineIn,
@@ -241,6 +241,7 @@ def update_order(caller: Caller, order_id: str, body: SalesOrderUpdate) -> Sales
         if after == data:
             return model_of(record, SalesOrder)
         after["updated_at"] = clock.now().isoformat()
+        record.set_due(caller.tenant, billing_runs.next_due(after))  # its dates may have moved
         uow = UnitOfWork()
         caller.store.replace(uow, record, after)
         _index(record, caller.tenant)
@@ -262,6 +263,8 @@ def _transition(caller: Caller, order_id: str, target: Status, extra: dict[str, 
         now = clock.now().isoformat()
         after = {**record.data, **(extra or {}), "status": target.value, "updated_at": now}
         after[{"active": "activated_at", "ended": "ended_at", "cancelled": "cancelled_at"}[target.value]] = now
+        # listed for the daily billing run at the day after its next period ends (none once cancelled)
+        record.set_due(caller.tenant, billing_runs.next_due(after))
         uow = UnitOfWork()
         caller.store.replace(uow, record, after)
         uow.publish(_event(caller, f"sales_order.{'activated' if target == Status.active else target.value}", record))

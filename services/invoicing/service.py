@@ -28,6 +28,7 @@ DEFAULTS = Defaults(FEATURES)  # the defaults the feature modules register, load
 register_default = DEFAULTS.register
 
 PRODUCTS, TAX_CLASSES, PRICE_LISTS, SALES_ORDERS = "products", "tax_classes", "price_lists", "sales_orders"
+INVOICES, RUNS = "invoices", "invoicing_runs"  # managers and admins (every customer's money); runs: admins
 CUSTOMERS = "customers"  # the accounts' billing projection: seen by the account's owner rule
 CATALOGUE = (PRODUCTS, TAX_CLASSES, PRICE_LISTS)
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
@@ -37,7 +38,8 @@ POLICY = Policy(
         (resource, action): MANAGERS
         for resource in CATALOGUE
         for action in (Action.CREATE, Action.CHANGE, Action.DELETE)
-    },
+    }
+    | {(resource, action): MANAGERS for resource in (INVOICES, RUNS) for action in Action},
 )
 
 

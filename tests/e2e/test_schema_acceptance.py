@@ -74,6 +74,7 @@ LEGITIMATE = {
     "http_not_allowed",  # a webhook endpoint's http URL while the tenant's settings allow https only
     "currency_fixed",  # an active sales order's currency (its status is stored)
     "fixed",  # an active sales order's customer
+    "check_digit",  # an IBAN's, a business id's check digits (described on the fields)
     # the clock
     "in_past",
     "past",

@@ -386,16 +386,25 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
     "InvoicingApiFunction": (  # its table and the cursor secret; events go out through the outbox
-        [_put("{table:InvoicingTable}"), SECRET],
+        [
+            _put("{table:InvoicingTable}"),
+            SECRET,
+            _object("GetObject", "{bucket:InvoicingDocumentsBucket}", "t/1"),
+            _object("PutObject", "{bucket:EmailFilesBucket}", "requests/t/invoicing/1.pdf"),
+        ],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), _send("{queue:EmailSendQueue}")],
     ),
     "InvoicingPublisherFunction": (
         [_publish("{bus:EventBus}"), _send("{queue:InvoicingPublisherDLQ}")],
         [_put("{table:InvoicingTable}"), _publish("default")],
     ),
-    "InvoicingConsumerFunction": (  # the customers projection and draft orders: its table only
-        [_put("{table:InvoicingTable}")],
+    "InvoicingConsumerFunction": (  # the customers projection, draft orders, issued invoices' files
+        [_put("{table:InvoicingTable}"), _object("PutObject", "{bucket:InvoicingDocumentsBucket}", "t/1.pdf")],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
+    ),
+    "InvoicingJobsFunction": (  # the daily billing run: its table only (events through the outbox)
+        [_put("{table:InvoicingTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:InvoicingJobsQueue}")],
     ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],

@@ -14,5 +14,6 @@ ROUTERS = RouteModules(
         "catalogue": ("/products", "/tax-classes", "/invoicing/currencies"),
         "price_lists": ("/price-lists", "/invoicing/customers"),
         "sales_orders": ("/sales-orders",),
+        "invoices": ("/invoices", "/invoicing/runs", "/invoicing/settings"),
     },
 )

@@ -42,6 +42,29 @@ SALES_ORDERS = Tag(
     f"`end_date`). Statuses: draft -> active -> ended, draft or active -> cancelled. {AMOUNTS}",
     ("/sales-orders",),
 )
+INVOICES = Tag(
+    "invoices",
+    "Invoices made by billing runs (drafts: no number) and credit notes. Issuing takes the tenant's next "
+    "number (no gaps), the national reference (7-3-1) and its RF form, the due date from the customer's "
+    "payment terms and the virtual bank barcode (v4). Statuses: draft -> issued -> paid or credited. "
+    f"{AMOUNTS}",
+    ("/invoices",),
+)
+RUNS = Tag(
+    "invoicing runs",
+    "Recurring billing in arrears: a run bills every period of the active orders that has ended (after "
+    "downtime, every missed one, in order), once per (order, period) whatever runs overlap or crash. A "
+    "daily schedule runs every tenant with an order due.",
+    ("/invoicing/runs",),
+)
+SETTINGS = Tag(
+    "invoicing settings",
+    "The seller's details on the tenant's invoices (business id, IBAN and BIC validated), partial periods "
+    "(`prorate` by days or `bill_whole`), whether a run issues its invoices at once (`issue_on_run`).",
+    ("/invoicing/settings",),
+)
+INVOICE_WHO = "Who: managers and admins (403 for a user)."
+ADMINS = "Who: admins (403 for others)."
 
 LINE = {"product_id": "01J0000000000000000000PROD", "quantity": "2", "discount_percent": "10"}
 ORDER = {
@@ -53,7 +76,7 @@ ORDER = {
 }
 
 DOCS = ServiceDocs(
-    tags=(PRODUCTS, TAX_CLASSES, CURRENCIES, PRICE_LISTS, CUSTOMERS, SALES_ORDERS),
+    tags=(PRODUCTS, TAX_CLASSES, CURRENCIES, PRICE_LISTS, CUSTOMERS, SALES_ORDERS, INVOICES, RUNS, SETTINGS),
     operations={
         "products.list": Doc("List products", f"The tenant's products in id order. {PAGE}\n\n{ANYONE}"),
         "products.create": Doc(
@@ -138,6 +161,73 @@ DOCS = ServiceDocs(
         "salesOrders.cancel": Doc(
             "Cancel a sales order",
             "draft or active -> cancelled. `sales_order.cancelled`.\n\nWho: the order's owner, managers and admins.",
+        ),
+        "invoices.list": Doc(
+            "List invoices",
+            f"Invoices and credit notes in id order; `status` and `account_id` filter. {PAGE}\n\n{INVOICE_WHO}",
+        ),
+        "invoices.get": Doc(
+            "Get an invoice",
+            "With its lines (grouped by `order_reference` on a consolidated invoice), VAT breakdown, totals, "
+            f"the (order, period) pairs it bills and, once issued, number, reference, RF reference, barcode, due "
+            f"date.\n\n{INVOICE_WHO}",
+        ),
+        "invoices.issue": Doc(
+            "Issue an invoice",
+            "draft -> issued: takes the tenant's next number in the issuing transaction, with the reference, "
+            "due date and barcode (409 without the seller's details, or from another status). `invoice.issued`."
+            f"\n\n{INVOICE_WHO}",
+        ),
+        "invoices.paid": Doc(
+            "Mark an invoice paid", f"issued -> paid (409 from another status). `invoice.paid`.\n\n{INVOICE_WHO}"
+        ),
+        "invoices.credit.create": Doc(
+            "Credit an invoice",
+            "A credit note of an issued or paid invoice: issued at once with its own number and the negated "
+            "lines, naming the invoice; the invoice becomes `credited` (409 for a draft). Returns the credit note. "
+            f"`invoice.credited`.\n\n{INVOICE_WHO}",
+        ),
+        "invoices.send": Doc(
+            "Send an invoice",
+            "`email`: the PDF attached, through the email service (`email.send_requested`; `to` defaults to the "
+            "customer's billing email, 422 naming `to` without one; the tenant's `email_template_id` renders it). "
+            "`einvoice`: the Finvoice message with the operator's SOAP envelope is prepared (`documents."
+            "einvoice_url`); both parties' e-invoice addresses and operators are needed (422 naming the first "
+            "missing). 409 for a draft, or before its documents are made. Every send is listed in `sent`."
+            f"\n\n{INVOICE_WHO}",
+            request={"channel": "email", "to": "laskut@asiakas.fi"},
+        ),
+        "invoicing.runs.list": Doc("List billing runs", f"Newest first. {PAGE}\n\n{INVOICE_WHO}"),
+        "invoicing.runs.get": Doc(
+            "Get a billing run",
+            "State (`running` stays on a run that died: its invoices stand), orders seen, invoices made, "
+            f"periods billed, periods another run had billed, orders it could not bill.\n\n{INVOICE_WHO}",
+        ),
+        "invoicing.runs.create": Doc(
+            "Run billing now",
+            "Bills every period ended before `as_of` (default today; 422 in the future) of the active and "
+            "ended orders; `consolidated`: one invoice per customer. Drafts, unless `issue_on_run`."
+            f"\n\n{ADMINS}",
+            request={"as_of": "2026-12-05"},
+        ),
+        "invoicing.runs.preview": Doc(
+            "Preview a billing run",
+            f"What a run as of `as_of` would make; nothing is written.\n\n{INVOICE_WHO}",
+            request={"consolidated": True},
+        ),
+        "invoicing.settings.get": Doc("Get the invoicing settings", f"A new tenant has no seller.\n\n{INVOICE_WHO}"),
+        "invoicing.settings.update": Doc(
+            "Change the invoicing settings",
+            f"A merge patch; a wrong IBAN, BIC or business id is a 422 naming the field (`seller.iban`).\n\n{ADMINS}",
+            request={
+                "seller": {
+                    "name": "Myyjä Oy",
+                    "business_id": "1234567-1",
+                    "address": {"street": "Katu 1", "postal_code": "00100", "city": "Helsinki"},
+                    "iban": "FI49 5000 9420 0287 30",
+                    "bic": "OKOYFIHH",
+                }
+            },
         ),
     },
     operation_ids={"GET /tax-classes": "taxClasses.list"},
