@@ -35,6 +35,9 @@ EXPECTED = (
     "ScannerApiFunction",
     "ScannerConsumerFunction",
     "ScannerInboundFunction",
+    "InvoicingApiFunction",
+    "InvoicingConsumerFunction",
+    "InvoicingJobsFunction",
 )
 
 
