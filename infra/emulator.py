@@ -14,6 +14,7 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,48 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
             with lock:
                 return list(app(environ, start_response))
         return app(environ, start_response)
+
+    return wrapped
+
+
+GET_RECORDS = "DynamoDBStreams_20120810.GetRecords"
+
+
+def _empty_stream_reads(app: Any) -> Any:
+    """A GetRecords on an iterator at the end of its shard, answered here: no records and the same
+    iterator (moto's answer but for a new iterator of the same position, which it keeps forever).
+    Most stream reads find nothing (an idle pump reads once a second, a woken one at once), and
+    moto's dispatch and answer of each cost several times this. Anything else (records to return,
+    an unknown iterator, a malformed request) goes to moto. Called under the DynamoDB lock: no
+    write adds a record while the shard's length is read."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from infra.template import ACCOUNT_ID
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET") != GET_RECORDS:
+            return app(environ, start_response)
+        request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(request)
+        try:
+            arn = json.loads(request)["ShardIterator"]
+            iterator = dynamodbstreams_backends[ACCOUNT_ID][REGION].shard_iterators[arn]
+            shard = iterator.stream_shard
+            position = iterator.sequence_number - shard.starting_sequence_number
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return app(environ, start_response)
+        if position < len(shard.items):  # records to read (or a position before the shard: moto's error)
+            return app(environ, start_response)
+        body = json.dumps({"Records": [], "NextShardIterator": arn}).encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-RequestId", str(uuid.uuid4())),
+            ],
+        )
+        return [body]
 
     return wrapped
 
@@ -88,8 +131,9 @@ def _runtime_routes(app: Any) -> Any:
                 "in_flight": sum(1 for m in messages if not m.visible),
                 "dead_letters": dead_letters,
             }
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [json.dumps(counts).encode()]
+        body = json.dumps(counts).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     return wrapped
 
@@ -176,7 +220,7 @@ def _serve(
     moto_patches.apply(mail_dir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = SmsEmulation(sms_dir).wrap(DomainDispatcherApplication(create_backend_app))  # moto has no SMS
-    app = _runtime_routes(_one_dynamodb_request_at_a_time(app))
+    app = _runtime_routes(_one_dynamodb_request_at_a_time(_empty_stream_reads(app)))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
     recorder = None
@@ -269,6 +313,8 @@ class Emulator:
         self._process: Any = None
         self._connection: Any = None
         self._commands = threading.Lock()
+        self._counts: http.client.HTTPConnection | None = None  # kept open: a drain asks ten times a second
+        self._counts_lock = threading.Lock()
         self.url = ""
 
     def start(self, timeout: float = 60) -> None:
@@ -309,6 +355,10 @@ class Emulator:
     def stop(self) -> None:
         if self._process is None:
             return
+        with self._counts_lock:
+            if self._counts is not None:
+                self._counts.close()
+                self._counts = None
         with self._commands, contextlib.suppress(OSError):
             self._connection.send(None)
         self._process.join(5)
@@ -322,7 +372,23 @@ class Emulator:
         """Every queue's `visible` and `in_flight` messages and its `dead_letters` queue (a name or
         None), by queue name: what GetQueueAttributes answers as ApproximateNumberOfMessages and
         ApproximateNumberOfMessagesNotVisible, and the redrive policy's target, of all queues at once."""
-        counts: dict[str, dict[str, Any]] = json.loads(self._runtime_route("GET", QUEUE_COUNTS_PATH))
+        with self._counts_lock:
+            for attempt in (1, 2):  # a kept connection the emulator closed: once more on a new one
+                if self._counts is None:
+                    self._counts = http.client.HTTPConnection(self.url.removeprefix("http://"), timeout=60)
+                try:
+                    self._counts.request("GET", QUEUE_COUNTS_PATH)
+                    response = self._counts.getresponse()
+                    body = response.read()
+                    break
+                except (http.client.HTTPException, OSError):
+                    self._counts.close()
+                    self._counts = None
+                    if attempt == 2:
+                        raise
+            if response.status >= 300:
+                raise RuntimeError(f"the emulator answered {response.status} to GET {QUEUE_COUNTS_PATH}")
+        counts: dict[str, dict[str, Any]] = json.loads(body)
         return counts
 
     def close_receives(self) -> None:

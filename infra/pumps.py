@@ -45,6 +45,7 @@ class Pump:
         self._thread: threading.Thread | None = None
         self.busy = False  # holding records that are not yet settled
         self.polls = 0  # completed polls, so a waiter can tell a poll began after it looked
+        self.began = 0  # polls begun: a poll numbered above what a waiter saw began after it looked
         self.taken = 0  # messages or stream records taken, so a waiter can tell work moved while it looked
         self._wake = threading.Event()  # set: something may have been written, read again now
 
@@ -67,6 +68,7 @@ class Pump:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self.began += 1
                 self.poll_once()
                 self.polls += 1
             except Exception:

@@ -476,23 +476,24 @@ class LocalRuntime:
         (its reads are one after another, not one snapshot) and no stream record was left unread.
         """
         deadline = time.monotonic() + timeout
-        quiet: tuple[int, dict[str, int]] | None = None  # activity and stream polls at a check that found no work
+        quiet: tuple[int, dict[str, int]] | None = None  # activity and stream polls begun at a check that found no work
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"runtime not drained after {timeout}s: {self._pending_work()}")
             time.sleep(0.1)  # a check is 9 queue reads: more often only loads the emulator the functions need
             activity = self._activity()
-            if self._pending_work():
+            if self._has_work():
                 quiet = None
                 continue
-            polls = self._stream_polls()
             if quiet is None or quiet[0] != activity:
-                quiet = (activity, polls)
+                quiet = (activity, self._stream_polls_begun())
                 self._wake_streams()
                 continue
-            # A stream pump reports idle between polls: two completed polls since the check that
-            # found no work mean one began after it.
-            if all(polls[name] >= quiet[1][name] + 2 for name in polls):
+            # A poll numbered above those begun at the check that found no work began after it: one
+            # completed poll more than had begun then (two when a poll was under way at the check,
+            # as the count of completed polls alone had to assume of every pump).
+            polls = self._stream_polls()
+            if all(polls[name] >= quiet[1][name] + 1 for name in polls):
                 return
             self._wake_streams()  # an idle stream pump polls again at once, not within STREAM_IDLE_POLL
 
@@ -549,6 +550,18 @@ class LocalRuntime:
 
     def _stream_polls(self) -> dict[str, int]:
         return {p.name: p.polls for p in self.pumps if isinstance(p, StreamPump)}
+
+    def _stream_polls_begun(self) -> dict[str, int]:
+        return {p.name: p.began for p in self.pumps if isinstance(p, StreamPump)}
+
+    def _has_work(self) -> bool:
+        """Whether `_pending_work` would name anything, read in its order: the queues are asked only
+        when no pump holds records and no invocation is in flight (most checks of a drain find
+        either, and a count was the emulator's request most made after its streams')."""
+        if any(not p.idle() for p in self.pumps) or (self.functions is not None and self.functions.in_flight):
+            return True
+        counts = self.emulator.queue_counts()
+        return any(counts[url.rsplit("/", 1)[-1]]["visible"] for url in self._watched_queue_urls)
 
     def _pending_work(self) -> list[str]:
         pending = [f"pump {p.name}" for p in self.pumps if not p.idle()]

@@ -111,3 +111,25 @@ def test_a_refused_iterator_is_opened_again_after_the_last_record_read(
     pump.poll_once()
     assert delivered == ["a", "b"]  # nothing lost, nothing twice
     assert streams.calls["get_shard_iterator"] == 1
+
+
+def test_a_read_at_the_shards_end_answers_no_records_and_its_own_iterator_which_reads_what_comes_next(
+    emulator: Emulator, table: tuple[Any, str, str]
+) -> None:
+    """The emulator answers an empty read before moto's dispatch (infra/emulator.py): the same
+    iterator, from which the records written later are read, once each."""
+    dynamodb, name, stream_arn = table
+    streams = emulator.client("dynamodbstreams")
+    [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    opened = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")
+    iterator = opened["ShardIterator"]
+    empty = streams.get_records(ShardIterator=iterator)
+    assert (empty["Records"], empty["NextShardIterator"]) == ([], iterator)
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "b"}})
+    read = streams.get_records(ShardIterator=iterator, Limit=1)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read["Records"]] == ["a"]
+    rest = streams.get_records(ShardIterator=read["NextShardIterator"])
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in rest["Records"]] == ["b"]
+    end = streams.get_records(ShardIterator=rest["NextShardIterator"])
+    assert (end["Records"], end["NextShardIterator"]) == ([], rest["NextShardIterator"])
