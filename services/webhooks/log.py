@@ -121,9 +121,10 @@ def resend(caller: Caller, endpoint_id: str, message_id: str) -> WebhookMessage:
     if record.data.get("status") in (WebhookMessageStatus.pending, WebhookMessageStatus.sending):
         raise Conflict(f"Message {message_id} is still being delivered.")
     _check_enabled(endpoint)
-    if messages.requeue(caller, record.record_id) is None:  # claimed meanwhile
+    requeued = messages.requeue(caller, record.record_id)
+    if requeued is None:  # claimed meanwhile
         raise Conflict(f"Message {message_id} is still being delivered.")
-    return message_of(_message(caller, endpoint_id, message_id))
+    return message_of(requeued)  # as committed: a read now could already find it claimed (sending)
 
 
 def recover(caller: Caller, endpoint_id: str, body: WebhookRecoverRequest) -> WebhookRecovered:
