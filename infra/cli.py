@@ -237,7 +237,7 @@ Kontakt is running.
 
   API          {api}
   API docs     {api}/docs   (one document: {api}/openapi.json)
-  Console page {api}/dev   (events and their deliveries, sent mail, queues, schedules, invocations)
+  Console page {api}/dev   (events and their deliveries, sent mail, tickets, invoices, queues, schedules)
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
@@ -251,6 +251,7 @@ Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
   export TOKEN={token}
   curl -H "Authorization: Bearer $TOKEN" {api}/contacts
   curl -H "Authorization: Bearer $TOKEN" "{api}/call-list?mode=accounts"
+  curl -H "Authorization: Bearer $TOKEN" "{api}/invoices?status=issued"   (the demo's; GET /invoices/<id>: PDF link)
   curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
        -d '{{"name": "Acme Oy"}}' {api}/accounts
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -93,6 +93,36 @@ GROUP_SETS = [["newsletter"], ["newsletter", "events"], ["decision_makers"], [],
 SALES_STATUSES = ["lead", "qualified", "proposal", "won", "lost"]
 ASCII = str.maketrans("äöå", "aoa")
 CONTACT_COUNT = 20
+# Invoicing (issue 22): the demo tenant bills as this company (identifiers valid by
+# services/invoicing/domain/references.py: Y-tunnus check digit, IBAN mod 97, BIC shape) ...
+SELLER = {
+    "name": "Kontakt Demo Oy",
+    "business_id": "2345678-0",
+    "address": {"street": "Mannerheimintie 12 B", "postal_code": "00100", "city": "Helsinki", "country_code": "FI"},
+    "iban": "FI49 5000 9420 0287 30",
+    "bic": "OKOYFIHH",
+    "email": "laskutus@kontakt-demo.example",
+    "phone": "+358 9 555 0100",
+    "einvoice_address": "003723456780",
+    "einvoice_operator": "OKOYFIHH",
+}
+# ... and Acme Oy (ACCOUNTS[0]) is its customer: a business id with a valid check digit (the invoice
+# documents refuse another), a billing address and an e-invoice address (its OVT code).
+BILLED_ACCOUNT = {
+    "business_id": "1234560-4",
+    "street": "Teollisuuskatu 21",
+    "postal_code": "00510",
+    "e_invoice_address": "003712345604",
+    "e_invoice_operator": "NDEAFIHH",
+    "payment_terms_days": 14,
+}
+PRODUCTS = [  # code, name, unit, unit price (EUR without VAT: the standard tax class)
+    ("crm-user", "Kontakt CRM user licence", "pcs", "29.00"),
+    ("support", "Support and maintenance", "month", "150.00"),
+    ("hosting", "Hosting, quarterly", "pcs", "240.00"),
+]
+MONTHLY_MONTHS_AGO = 4  # the monthly order started 4 months ago: 4 periods to bill
+QUARTERLY_MONTHS_AGO = 6  # the quarterly one 6 months ago: 2 quarters
 PASSIVE_EVERY = 6  # contacts 0, 6, 12, 18 are passive
 
 
@@ -154,6 +184,8 @@ def load(runtime: Any) -> dict[str, Any]:
             "country": "FI",
             "classes": [classes[c] for c in class_indexes],
         }
+        if index == 0:  # the invoicing demo's customer (_load_invoicing): its billing address and e-invoice address
+            body.update(BILLED_ACCOUNT)
         if manager is not None:
             body["account_manager_id"] = users[manager]
         if group is not None:  # otherwise the admin who creates it owns it
@@ -212,6 +244,7 @@ def load(runtime: Any) -> dict[str, Any]:
     email = _load_email(api, helsinki["id"])
     sms = _load_sms(api, vip["id"])
     scanner = _load_scanner(api, runtime, groups[1], contacts[1])
+    invoicing = _load_invoicing(api, runtime, accounts[0])
     webhooks = _load_webhooks(api, runtime.api_url)
     summary = {
         "tenant": TENANT,
@@ -228,6 +261,7 @@ def load(runtime: Any) -> dict[str, Any]:
         **email,
         **sms,
         **scanner,
+        **invoicing,
         **webhooks,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
@@ -393,3 +427,52 @@ def _load_webhooks(api: _Api, api_url: str) -> dict[str, Any]:
     body = {"url": url, "description": "The dev receiver (kontakt dev)", "event_types": ["contact.*", "account.*"]}
     endpoint = api.call("POST", "/webhooks/endpoints", body)
     return {"webhook_endpoint": endpoint["id"], "webhook_receiver": url}
+
+
+def _months_ago(months: int) -> date:
+    """The first day of the month `months` before this one."""
+    today = date.today()
+    index = today.year * 12 + today.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _load_invoicing(api: _Api, runtime: Any, account: dict[str, Any]) -> dict[str, Any]:
+    """Seller settings (issuing on a run), products, a monthly and a quarterly sales order for Acme Oy
+    that started months ago, activated; then a billing run as of today bills their ended periods and
+    issues the invoices, so the invoice views have numbered invoices, and (once the consumer has
+    rendered them) their PDF and Finvoice links, at once."""
+    api.call("PATCH", "/invoicing/settings", {"seller": SELLER, "issue_on_run": True}, expect=200)
+    products = {
+        code: api.call("POST", "/products", {"code": code, "name": name, "unit": unit, "unit_price": price})["id"]
+        for code, name, unit, price in PRODUCTS
+    }
+    monthly = {
+        "account_id": account["id"],
+        "interval": "monthly",
+        "start_date": _months_ago(MONTHLY_MONTHS_AGO).isoformat(),
+        "lines": [
+            {"product_id": products["crm-user"], "quantity": "5"},
+            {"product_id": products["support"], "quantity": "1", "discount_percent": "10"},
+        ],
+        "notes": "Kontakt CRM, 5 users",
+    }
+    quarterly = {
+        "account_id": account["id"],
+        "interval": "quarterly",
+        "start_date": _months_ago(QUARTERLY_MONTHS_AGO).isoformat(),
+        "lines": [{"product_id": products["hosting"], "quantity": "1"}],
+        "notes": "Hosting",
+    }
+    orders = []
+    for body in (monthly, quarterly):
+        order = api.call("POST", "/sales-orders", body)
+        orders.append(api.call("POST", f"/sales-orders/{order['id']}/activate", expect=200)["id"])
+    run = api.call("POST", "/invoicing/runs", {"as_of": date.today().isoformat()})
+    runtime.drain()  # the consumer renders the issued invoices' PDF and Finvoice files
+    invoices = api.call("GET", f"/invoices?account_id={account['id']}&limit=100", expect=200)["items"]
+    return {
+        "products": len(products),
+        "sales_orders": orders,
+        "invoicing_run": run["id"],
+        "invoices": sorted(str(i["number"]) for i in invoices if i["number"]),
+    }

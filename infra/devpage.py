@@ -59,6 +59,7 @@ EVENTS_SHOWN = 30
 MAILS_SHOWN = 20
 SMS_SHOWN = 30
 TICKETS_SHOWN = 30
+INVOICES_SHOWN = 30
 INVOCATIONS_SHOWN = 30
 WEBHOOKS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -422,6 +423,40 @@ _TICKETS_RENDER = """(data, h) => data.length === 0 ?
     data.map((t) => ({...t, time: h.when(t.time)})))"""
 
 
+def _invoices(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The invoicing service's invoices, newest first (services/invoicing/invoices.py's records), with
+    a link to the PDF once the consumer has rendered it (presigned, as `GET /invoices/{id}` answers)."""
+    bucket = runtime.stack.buckets.get("InvoicingDocumentsBucket") if runtime.stack is not None else None
+    rows = []
+    for tenant, _, record_id, data in _records(runtime, "InvoicingTable", ("invoice",)):
+        keys = data.get("document_keys") or {}
+        pdf = ""
+        if bucket is not None and keys.get("pdf"):
+            params = {"Bucket": bucket.name, "Key": keys["pdf"]}
+            pdf = runtime.cached_client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=3600)
+        totals = data.get("totals") or {}
+        rows.append(
+            {
+                "time": data.get("created_at"),
+                "tenant": tenant,
+                "number": data.get("number") or "(draft)",
+                "customer": data.get("customer_name") or data.get("account_id"),
+                "status": data.get("status"),
+                "total": f"{totals.get('gross', '')} {data.get('currency', '')}".strip(),
+                "due": data.get("due_date") or "",
+                "pdf": pdf,
+                "id": record_id,
+            }
+        )
+    return _newest(rows, INVOICES_SHOWN)
+
+
+_INVOICES_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "No invoice yet: activate a sales order, then POST /invoicing/runs") :
+  h.table(["time", "tenant", "number", "customer", "status", "total", "due", "pdf"],
+    data.map((i) => ({...i, time: h.when(i.time), pdf: i.pdf ? h.el("a", {href: i.pdf}, i.number + ".pdf") : ""})))"""
+
+
 def _schedules(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return runtime.schedules.upcoming() if runtime.schedules is not None else []
 
@@ -438,6 +473,7 @@ register_panel("sms-inbound", "Inbound SMS and opt-outs", _sms_inbound, _SMS_INB
 register_panel("webhooks", "Webhook deliveries", _webhook_deliveries, _DELIVERIES_RENDER)
 register_panel("webhooks-received", "Webhooks received (/dev/webhooks)", _webhooks_received, _WEBHOOKS_RENDER)
 register_panel("tickets", "Tickets (the email scanner)", _tickets, _TICKETS_RENDER)
+register_panel("invoices", "Invoices", _invoices, _INVOICES_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

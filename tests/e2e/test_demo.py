@@ -6,7 +6,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from infra import demo
+import requests
+
+from infra import demo, devpage
 from infra.runtime import LocalRuntime
 from tests.e2e.helpers import settle
 
@@ -70,9 +72,48 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     contact = admin.get(f"/contacts/{invoice['requester_contact_id']}").json()
     assert contact["email"] == invoice["requester_email"]  # the requester is the demo contact
     assert printer["category"] is None and printer["requester_contact_id"] is None
+    _assert_invoices(stack, admin, summary)
     acknowledged = settle(stack, lambda: _sent_to(stack, "pekka@customer.example"))
     assert acknowledged and acknowledged[0]["From"].addresses[0].addr_spec == summary["support_address"]
     assert acknowledged[0]["Auto-Submitted"] == "auto-replied"  # the mailbox's acknowledgement went out
+
+
+def _assert_invoices(stack: LocalRuntime, admin: Any, summary: dict[str, Any]) -> None:
+    """The demo's recurring orders were billed up to today by a run that issued the invoices (numbered,
+    due, their PDF and Finvoice rendered), for Acme Oy, by the seller the settings name."""
+    settings = admin.get("/invoicing/settings").json()
+    assert settings["seller"]["name"] == demo.SELLER["name"] and settings["issue_on_run"] is True
+    orders = [admin.get(f"/sales-orders/{i}").json() for i in summary["sales_orders"]]
+    assert [(o["interval"], o["status"]) for o in orders] == [("monthly", "active"), ("quarterly", "active")]
+    run = admin.get(f"/invoicing/runs/{summary['invoicing_run']}").json()
+    periods = demo.MONTHLY_MONTHS_AGO + demo.QUARTERLY_MONTHS_AGO // 3
+    assert run["state"] == "done" and run["periods_billed"] == periods and run["problems"] == []
+    listed = admin.get("/invoices", params={"limit": 100}).json()["items"]
+    assert len(listed) == periods and {i["customer_name"] for i in listed} == {"Acme Oy"}
+    assert sorted(i["number"] for i in listed) == summary["invoices"] and len(set(summary["invoices"])) == periods
+    assert all(i["status"] == "issued" and i["due_date"] and float(i["totals"]["gross"]) > 0 for i in listed)
+    for item in listed:
+        invoice = admin.get(f"/invoices/{item['id']}").json()
+        assert invoice["reference"] and invoice["barcode"]
+        links = invoice["documents"]
+        assert links, invoice
+        pdf = requests.get(links["pdf_url"], timeout=10)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        xml = requests.get(links["finvoice_url"], timeout=10)
+        assert xml.status_code == 200 and b"<Finvoice" in xml.content
+
+    # the console page (kontakt dev's /dev) lists them in its "Invoices" panel, each with its PDF link
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "invoices"]
+    assert panel["title"] == "Invoices"
+    rows = sorted((r for r in panel["data"] if r["tenant"] == demo.TENANT), key=lambda r: r["number"])
+    by_id = {i["id"]: i for i in listed}
+    assert [(r["number"], r["customer"], r["status"], r["total"], r["due"]) for r in rows] == [
+        (i["number"], "Acme Oy", "issued", f"{i['totals']['gross']} EUR", i["due_date"])
+        for i in sorted(listed, key=lambda i: i["number"])
+    ]
+    assert {r["id"] for r in rows} == set(by_id)
+    pdf = requests.get(rows[0]["pdf"], timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 def _sent_to(stack: LocalRuntime, to: str) -> list[EmailMessage]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from infra import devpage
 from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from services.invoicing.domain.periods import add_months
@@ -183,6 +184,18 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
     paid = ok(admin.post(f"/invoices/{merged['id']}/paid"))
     assert paid["status"] == "paid" and paid["paid_at"]
     assert [i["id"] for i in walk(admin, "/invoices", status="paid")] == [merged["id"]]
+
+    # The console page (kontakt dev's /dev) lists them in its Invoices panel: a draft without number or PDF.
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "invoices"]
+    rows = {r["id"]: r for r in panel["data"] if r["tenant"] == tenant}
+    assert (rows[mine[1]]["number"], rows[mine[1]]["status"], rows[mine[1]]["pdf"]) == ("(draft)", "draft", "")
+    assert (rows[note["id"]]["number"], rows[note["id"]]["total"]) == ("3", "-125.50 EUR")
+    assert (rows[mine[0]]["status"], rows[mine[0]]["customer"], rows[mine[0]]["due"]) == (
+        "credited",
+        single["name"],
+        issued["due_date"],
+    )
+    assert requests.get(rows[mine[0]]["pdf"], timeout=30).content.startswith(b"%PDF-")
 
     # Unknown and other tenants' ids: 404.
     other = admin.as_(new_tenant(), "admin-1", "admin")
