@@ -256,6 +256,24 @@ def test_a_message_to_an_endpoint_that_timed_out_moves_to_the_slow_lane_unsent(d
     assert {"tenant_id": tenant, "message_id": second, "attempt": 1, "slow": True} in bodies
 
 
+def contact_events(tenant: str, count: int) -> list[Any]:
+    """`count` contact.created envelopes of a tenant, as the directory publishes them."""
+    from shared.events import Envelope
+
+    return [
+        Envelope(
+            id=new_id(),
+            type="contact.created",
+            tenant_id=tenant,
+            occurred_at="2026-12-05T10:00:00Z",
+            actor={"type": "service", "id": "directory"},
+            correlation_id="c-1",
+            data={"id": f"c{n}", "record": {"id": f"c{n}", "version": 1}},
+        )
+        for n in range(count)
+    ]
+
+
 def test_a_consumer_batch_is_one_query_one_read_one_transaction_and_keeps_the_tenants_retention(
     lambda_env: Any, stack: Stack, aws_calls: Any
 ) -> None:
@@ -265,7 +283,6 @@ def test_a_consumer_batch_is_one_query_one_read_one_transaction_and_keeps_the_te
     from services.webhooks import messages
     from services.webhooks.handlers import consumer
     from services.webhooks.service import service_caller
-    from shared.events import Envelope
     from shared.store import UnitOfWork
     from tests.integration.conftest import bus_delivery, sqs_event
 
@@ -277,18 +294,7 @@ def test_a_consumer_batch_is_one_query_one_read_one_transaction_and_keeps_the_te
     uow = UnitOfWork()
     caller.store.add(uow, caller.store.new(tenant, "setting", "webhooks", {"allow_http": False, "retention_days": 7}))
     uow.commit()
-    events = [
-        Envelope(
-            id=new_id(),
-            type="contact.created",
-            tenant_id=tenant,
-            occurred_at="2026-12-05T10:00:00Z",
-            actor={"type": "service", "id": "directory"},
-            correlation_id="c-1",
-            data={"id": f"c{n}", "record": {"id": f"c{n}", "version": 1}},
-        )
-        for n in range(3)
-    ]
+    events = contact_events(tenant, 3)
     deliveries = [bus_delivery(e.model_dump(mode="json")) for e in events]
     aws_calls.clear()
     queue = stack.queues["WebhooksEventsQueue"].arn
@@ -308,24 +314,12 @@ def test_a_consumer_batch_of_a_tenant_without_endpoints_writes_nothing(
     delivered again, the same; and once the tenant has an endpoint its events make messages."""
     from services.webhooks import messages
     from services.webhooks.handlers import consumer
-    from shared.events import Envelope
     from tests.integration.conftest import bus_delivery, sqs_event
 
     context = lambda_env("WebhooksConsumerFunction")
     messages._sqs.cache_clear()
     tenant = "t" + new_id().lower()
-    events = [
-        Envelope(
-            id=new_id(),
-            type="contact.created",
-            tenant_id=tenant,
-            occurred_at="2026-12-05T10:00:00Z",
-            actor={"type": "service", "id": "directory"},
-            correlation_id="c-1",
-            data={"id": f"c{n}", "record": {"id": f"c{n}", "version": 1}},
-        )
-        for n in range(3)
-    ]
+    events = contact_events(tenant, 3)
     queue = stack.queues["WebhooksEventsQueue"].arn
     batch = sqs_event([bus_delivery(e.model_dump(mode="json")) for e in events], queue)
     for _ in range(2):
