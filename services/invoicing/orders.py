@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.invoicing import billing_runs, currencies, customers, price_lists, products, tax_classes
+from services.invoicing.domain.money import line_total
 from services.invoicing.domain.orders import (
     EndOrder,
     OrderLineIn,
@@ -30,7 +31,6 @@ from services.invoicing.domain.orders import (
     SalesOrderUpdate,
     Status,
     check_dates,
-    line_net,
     may_become,
 )
 from services.invoicing.events import SalesOrderChanged
@@ -98,7 +98,7 @@ def resolve_lines(caller: Caller, account_id: str, lines: list[OrderLineIn]) -> 
                 "unit_price": format(unit_price, "f"),
                 "discount_percent": format(line.discount_percent, "f"),
                 "tax_class": tax_class,
-                "net_amount": format(line_net(line.quantity, unit_price, line.discount_percent), "f"),
+                "net_amount": format(line_total(line.quantity, unit_price, line.discount_percent), "f"),
             }
         )
     return out

@@ -10,7 +10,7 @@ active -> ended, and draft or active -> cancelled (`TRANSITIONS`). Once active, 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -37,7 +37,6 @@ from shared.errors import ValidationFailed
 from shared.types import NOT_BLANK, OUTPUT, Code, Id, OptId, Owner, input_config, reject_null
 
 MAX_LINES = 100
-CENT = Decimal("0.01")
 
 
 class Status(StrEnum):
@@ -137,12 +136,6 @@ class OrderLine(BaseModel):
     discount_percent: Amount
     tax_class: str
     net_amount: Amount = Field(description="quantity x unit price less the discount, rounded to cents")
-
-
-def line_net(quantity: Decimal, unit_price: Decimal, discount_percent: Decimal) -> Decimal:
-    """quantity x unit price less the discount, ROUND_HALF_UP to cents (the invoice's rule, issue 22 item 6)."""
-    gross = quantity * unit_price * (Decimal(100) - discount_percent) / Decimal(100)
-    return gross.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 Lines = Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]

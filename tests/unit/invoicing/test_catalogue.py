@@ -14,7 +14,8 @@ from services.invoicing.domain.catalogue import (
     rate_changes,
     rate_in_force,
 )
-from services.invoicing.domain.orders import OrderLineIn, Status, line_net, may_become
+from services.invoicing.domain.money import line_total
+from services.invoicing.domain.orders import OrderLineIn, Status, may_become
 
 CLASSES = {c["code"]: c["rates"] for c in default_tax_classes()}
 
@@ -71,7 +72,7 @@ def test_order_lines_need_a_credit_flag_to_go_negative_and_round_half_up() -> No
     assert OrderLineIn.model_validate({"product_id": "p1", "quantity": "-1", "credit": True}).quantity == -1
     with pytest.raises(ValidationError):
         OrderLineIn.model_validate({"description": "Setup", "quantity": "1"})  # no product: price and class needed
-    assert line_net(Decimal(3), Decimal("8.25"), Decimal(10)) == Decimal("22.28")  # 22.275
-    assert line_net(Decimal(-1), Decimal("8.25"), Decimal(10)) == Decimal("-7.43")  # -7.425, away from zero
+    assert line_total(Decimal(3), Decimal("8.25"), Decimal(10)) == Decimal("22.28")  # 22.275
+    assert line_total(Decimal(-1), Decimal("8.25"), Decimal(10)) == Decimal("-7.43")  # -7.425, away from zero
     assert may_become(Status.draft, Status.active) and may_become(Status.active, Status.ended)
     assert not may_become(Status.ended, Status.active) and not may_become(Status.draft, Status.ended)
