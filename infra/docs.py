@@ -248,6 +248,13 @@ def render_webhook_event_types() -> str:
 
 def rendered() -> dict[Path, str]:
     """Every generated file, by its path relative to the project root."""
+    return dict(_rendered())
+
+
+@functools.cache
+def _rendered() -> dict[Path, str]:
+    """Kept per process, as each document is: the code does not change in one, and the test modules
+    of the generated docs each asked for all of them at their import, in every test worker."""
     files = {EVENTS_MD: render_events_md(), WEBHOOK_EVENT_TYPES: render_webhook_event_types()}
     documents = {}
     for service in api_services():

@@ -7,14 +7,14 @@ services), the ones the running API serves at `/<prefix>/openapi.json`.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+from infra import docs
+
 UNKNOWN = "01JUNKNOWNID00000000000000"
 # Path parameters that are not record ids: a value the route accepts.
 LITERALS = {"year": "2026", "name": "region", "list_type_id": "marketing", "token": "x"}
@@ -65,16 +65,11 @@ def documents() -> dict[str, dict[str, Any]]:
     return {name: json.loads(text) for name, text in _document_texts().items()}
 
 
-@functools.cache
 def _document_texts() -> dict[str, str]:
-    """Generated once per process: each of the seven test modules that sweep the operations asked
-    for all of them at its import, ~1 s of CPU each time in every test worker's collection."""
-    found = {}
-    for api in sorted(SERVICES_DIR.glob("*/handlers/api.py")):
-        name = api.parents[1].name
-        app = importlib.import_module(f"services.{name}.handlers.api").app
-        found[name] = app.get_openapi_json_schema()
-    return found
+    """Generated once per process, and shared with the tests of the generated docs
+    (`infra.docs.render_openapi` keeps each): the seven test modules that sweep the operations ask
+    for all of them at their import, in every test worker's collection."""
+    return {name: docs.render_openapi(name) for name in docs.api_services()}
 
 
 def operations() -> list[Operation]:

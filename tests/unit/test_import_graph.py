@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from tests.sources import parse
@@ -85,8 +86,16 @@ def _imported_names(module: str, tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
-TREES = {module: parse(path.read_text(), str(path)) for module, path in MODULES.items()}
-GRAPH = {module: {t for t, _, _ in _imports(module, tree) if t != module} for module, tree in TREES.items()}
+@cache
+def trees() -> dict[str, ast.Module]:
+    """Every module's syntax tree: read when a test asks, not at collection (every test worker
+    collects every file; this one's parse cost each of them about 3 s of CPU)."""
+    return {module: parse(path.read_text(), str(path)) for module, path in MODULES.items()}
+
+
+@cache
+def graph() -> dict[str, set[str]]:
+    return {module: {t for t, _, _ in _imports(module, tree) if t != module} for module, tree in trees().items()}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -138,17 +147,17 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_the_graph_sees_imports_inside_functions() -> None:
-    assert "infra.template" in GRAPH["infra.auth"]  # imported inside a function there
-    assert "services.email.proofs" in GRAPH["services.email.sending"]
+    assert "infra.template" in graph()["infra.auth"]  # imported inside a function there
+    assert "services.email.proofs" in graph()["services.email.sending"]
 
 
 def test_no_import_cycle() -> None:
-    assert _cycles(GRAPH) == [], "modules that import each other (directly or around a cycle)"
+    assert _cycles(graph()) == [], "modules that import each other (directly or around a cycle)"
 
 
 def test_no_module_imports_another_modules_private_name() -> None:
     private = []
-    for module, tree in TREES.items():
+    for module, tree in trees().items():
         for target, name, line in _imports(module, tree):
             if target != module and name and name.startswith("_") and not name.startswith("__"):
                 private.append(f"{module}:{line} imports {target}.{name}")
