@@ -57,9 +57,7 @@ def test_a_stored_wrong_business_id_is_left_off_the_documents_of_an_issued_invoi
     _store_legacy_business_id(stack, tenant, account["id"])
     # A change of another field passes (the stored id is not the request's); the event carries the record.
     assert ok(admin.patch(f"/accounts/{account['id']}", json={"phone": "+358 9 555 0101"}))["business_id"] == LEGACY
-    projected = settle(
-        stack, lambda: ok(admin.get(f"/invoicing/customers/{account['id']}"))["business_id"] == LEGACY
-    )
+    projected = settle(stack, lambda: ok(admin.get(f"/invoicing/customers/{account['id']}"))["business_id"] == LEGACY)
     assert projected, "invoicing never heard of the account's stored business id"
 
     start = add_months(datetime.now(UTC).date(), -1).isoformat()
