@@ -67,6 +67,18 @@ def is_business_id(value: str | None) -> bool:
     return True
 
 
+def stored_business_id(value: str | None) -> str | None:
+    """A business id stored before the rule, in its printed form when it is a right one written
+    another common way ("12345671", "1234567 - 1", the VAT number "FI12345671"); None when it is none."""
+    if not value:
+        return None
+    compact = re.sub(r"[\s-]", "", value).upper().removeprefix("FI")
+    if len(compact) != 8 or not compact.isascii() or not compact.isdigit():
+        return None
+    printed = f"{compact[:7]}-{compact[7]}"
+    return printed if is_business_id(printed) else None
+
+
 def business_id(digits: str | int) -> str:
     """The printed business id of seven digits (e.g. for demo data); ValueError when none has them."""
     text = f"{int(digits):07d}" if isinstance(digits, int) else digits

@@ -10,7 +10,8 @@ renders and puts the same objects again (a put overwrites), and sets the same ke
 `GET /invoices/{id}` answers with short-lived presigned download links (`invoices.document_links`).
 
 A buyer's business id that fails the kernel's rule (an account stored before the directory checked
-it) is left out of both documents, with a warning in the log, rather than failing the delivery:
+it) is printed in its right form when it is a right one written another way (`12345671`), else
+left out of both documents, with a warning in the log, rather than failing the delivery:
 the invoice has its number already, and a Finnish invoice is lawful without the buyer's id
 (docs/decisions.md 2026-12-05).
 """
@@ -27,7 +28,7 @@ from services.invoicing.settings import InvoicingSettings
 from services.invoicing.store import Record
 from services.invoicing.subscriptions import subscribe
 from shared import files
-from shared.business_ids import is_business_id
+from shared.business_ids import stored_business_id
 from shared.events import Envelope
 from shared.observability import logger
 from shared.settings import load
@@ -41,12 +42,13 @@ def _text(value: Any, default: str = "-") -> str:
 
 
 def buyer_business_id(data: dict[str, Any], buyer: dict[str, Any], country: str) -> str | None:
-    """The buyer's business id as the documents show it: a Finnish buyer's, when it is a valid one."""
+    """The buyer's business id as the documents show it: a Finnish buyer's, printed, when it is a right one."""
     given = buyer.get("business_id")
     if country != "FI" or not given:
         return None
-    if is_business_id(given):
-        return str(given)
+    printed = stored_business_id(str(given))
+    if printed:
+        return printed
     logger.warning(
         "invoice documents without the buyer's business id: it has a wrong form or check digit",
         extra={"invoice_number": data.get("number"), "account_id": data.get("account_id"), "business_id": given},

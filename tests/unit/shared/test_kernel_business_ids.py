@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from stdnum.fi import ytunnus
 
-from shared.business_ids import InvalidBusinessId, business_id, check_business_id, check_digit, is_business_id
+from shared.business_ids import (
+    InvalidBusinessId,
+    business_id,
+    check_business_id,
+    check_digit,
+    is_business_id,
+    stored_business_id,
+)
 from shared.types import OptBusinessId
 
 pytestmark = pytest.mark.disable_socket
@@ -45,6 +52,13 @@ def test_refused_business_ids_say_why(value: str, code: str) -> None:
 def test_the_rule_agrees_with_python_stdnum(digits: int, check: int) -> None:
     value = f"{digits:07d}-{check}"
     assert is_business_id(value) == ytunnus.is_valid(value)
+
+
+def test_an_id_stored_before_the_rule_is_read_in_its_printed_form_when_it_is_a_right_one() -> None:
+    for written in ("0737546-2", "07375462", " 0737546 - 2 ", "FI07375462", "fi 0737546-2"):
+        assert stored_business_id(written) == "0737546-2", written
+    for wrong in ("0737546-3", "1234567-8", "737546-2", "FI0737546", "Y-tunnus puuttuu", "", None):
+        assert stored_business_id(wrong) is None, wrong
 
 
 class _Account(BaseModel):
