@@ -17,6 +17,8 @@ from typing import Any
 
 import requests
 
+from shared.business_ids import check_digit
+
 log = logging.getLogger("kontakt.demo")
 
 TENANT = "demo"
@@ -94,7 +96,8 @@ SALES_STATUSES = ["lead", "qualified", "proposal", "won", "lost"]
 ASCII = str.maketrans("äöå", "aoa")
 CONTACT_COUNT = 20
 # Invoicing (issue 22): the demo tenant bills as this company (identifiers valid by
-# services/invoicing/domain/references.py: Y-tunnus check digit, IBAN mod 97, BIC shape) ...
+# shared/business_ids.py and services/invoicing/domain/references.py: Y-tunnus check digit, IBAN
+# mod 97, BIC shape) ...
 SELLER = {
     "name": "Kontakt Demo Oy",
     "business_id": "2345678-0",
@@ -106,8 +109,8 @@ SELLER = {
     "einvoice_address": "003723456780",
     "einvoice_operator": "OKOYFIHH",
 }
-# ... and Acme Oy (ACCOUNTS[0]) is its customer: a business id with a valid check digit (the invoice
-# documents refuse another), a billing address and an e-invoice address (its OVT code).
+# ... and Acme Oy (ACCOUNTS[0]) is its customer: its business id (the first of `business_ids`), a
+# billing address and an e-invoice address (its OVT code).
 BILLED_ACCOUNT = {
     "business_id": "1234560-4",
     "street": "Teollisuuskatu 21",
@@ -151,6 +154,19 @@ class _Api:
         return response.json() if response.content else None
 
 
+def business_ids(count: int) -> list[str]:
+    """`count` valid business ids from 1234560-4 on (the directory refuses a wrong check digit; the
+    digits of some have none, so they are skipped)."""
+    found: list[str] = []
+    digits = 1234560
+    while len(found) < count:
+        check = check_digit(str(digits))
+        if check is not None:
+            found.append(f"{digits}-{check}")
+        digits += 1
+    return found
+
+
 def load(runtime: Any) -> dict[str, Any]:
     """Create the demo tenant's data through the HTTP API, unless it already has accounts."""
     started = time.monotonic()
@@ -177,7 +193,7 @@ def load(runtime: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "name": name,
             "status": status,
-            "business_id": f"{1234560 + index}-{index % 10}",
+            "business_id": business_ids(len(ACCOUNTS))[index],
             "email": f"info@{name.split()[0].lower()}.example",
             "phone": f"+358 9 555 {1000 + index}",
             "city": city,

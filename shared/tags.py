@@ -52,7 +52,7 @@ SAMPLE_ACCOUNT: dict[str, Any] = {
     "id": "sample-account",
     "number": "501",
     "name": "Esimerkki Oy",
-    "business_id": "1234567-8",
+    "business_id": "1234567-1",
     "email": "info@example.com",
     "phone": "+358 9 8765 4321",
     "website": "https://example.com",

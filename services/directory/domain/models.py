@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.auth import Role
+from shared.business_ids import RULE as BUSINESS_ID_RULE
 from shared.types import (  # noqa: F401  (re-exported: the directory's modules import them from here)
     CODE_PATTERN,
     EMAIL_PATTERN,
@@ -114,7 +115,7 @@ class AccountCreate(BaseModel):
 
     name: Name200
     status: Code = Field("active", description=_PICK["account_status"])
-    business_id: OptBusinessId = None
+    business_id: OptBusinessId = Field(None, description=BUSINESS_ID_RULE)
     email: OptEmail = None
     phone: OptPhone = None
     website: OptWebsite = None
@@ -137,7 +138,7 @@ class AccountUpdate(BaseModel):
 
     name: Name200 | None = None
     status: Code | None = Field(None, description=_PICK["account_status"])
-    business_id: OptBusinessId = None
+    business_id: OptBusinessId = Field(None, description=BUSINESS_ID_RULE)
     email: OptEmail = None
     phone: OptPhone = None
     website: OptWebsite = None

@@ -112,6 +112,8 @@ Currency = Annotated[
 # ---------------------------------------------------------------------------------------------
 
 
+# The one type of a dated rate: the API's input, the stored tax class's, and what a run bills by
+# (vat.rates_from_history, vat.rate_on).
 class TaxRate(BaseModel):
     """A rate and the day it holds from; it holds until the next rate's `valid_from`."""
 
@@ -194,23 +196,6 @@ def rate_in_force(rates: list[TaxRate] | list[dict[str, Any]], day: date) -> Dec
         else:
             break
     return found
-
-
-def rate_changes(
-    rates: list[TaxRate] | list[dict[str, Any]], start: date, end: date
-) -> list[tuple[date, date, Decimal]]:
-    """The periods of [start, end] (both days included) and the rate of each, split where a rate
-    changes: a billing period that straddles a change is invoiced on two lines (issue 22 item 1)."""
-    items = [r if isinstance(r, TaxRate) else TaxRate.model_validate(r) for r in rates]
-    cuts = sorted({r.valid_from for r in items if r.valid_from is not None and start < r.valid_from <= end})
-    bounds = [start, *cuts]
-    parts = []
-    for i, first in enumerate(bounds):
-        last = end if i + 1 == len(bounds) else date.fromordinal(bounds[i + 1].toordinal() - 1)
-        rate = rate_in_force(items, first)
-        if rate is not None:
-            parts.append((first, last, rate))
-    return parts
 
 
 def tax_class_out(data: dict[str, Any], today: date) -> TaxClass:

@@ -15,6 +15,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.business_ids import InvalidBusinessId, check_business_id
+
 from .barcode import virtual_barcode
 from .references import (
     InvalidIdentifier,
@@ -23,7 +25,6 @@ from .references import (
     format_rf,
     rf_reference,
     validate_bic,
-    validate_business_id,
     validate_iban,
     validate_national,
 )
@@ -215,8 +216,8 @@ def make_document(
 def _checked_party(party: Party, role: str) -> Party:
     if party.business_id and party.address.country_code == "FI":
         try:
-            business_id = validate_business_id(party.business_id)
-        except InvalidIdentifier as error:
+            business_id = check_business_id(party.business_id)
+        except InvalidBusinessId as error:
             raise InvalidIdentifier(f"{role}.business_id", error.value, error.reason) from None
         return party.model_copy(update={"business_id": business_id})
     return party

@@ -17,8 +17,9 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.invoicing.domain.catalogue import Amount
-from services.invoicing.domain.references import InvalidIdentifier, validate_bic, validate_business_id, validate_iban
-from shared.types import OUTPUT, input_config
+from services.invoicing.domain.references import InvalidIdentifier, validate_bic, validate_iban
+from shared.business_ids import RULE as BUSINESS_ID_RULE
+from shared.types import OUTPUT, BusinessId, input_config
 
 PartialMode = Literal["prorate", "bill_whole"]
 
@@ -150,9 +151,7 @@ class Seller(BaseModel):
     model_config = input_config()
 
     name: str = Field(min_length=1, max_length=200)
-    business_id: str = Field(
-        pattern=r"^[0-9]{7}-[0-9]$", description="Y-tunnus, 1234567-8 (a wrong check digit: 422 `check_digit`)"
-    )
+    business_id: BusinessId = Field(description=BUSINESS_ID_RULE)
     address: SellerAddress
     iban: str = Field(
         pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{8,40}$",
@@ -163,11 +162,6 @@ class Seller(BaseModel):
     phone: str | None = Field(None, max_length=50)
     einvoice_address: str | None = Field(None, max_length=35, description="The seller's e-invoice address (OVT)")
     einvoice_operator: str | None = Field(None, max_length=35, description="The seller's operator (intermediator)")
-
-    @field_validator("business_id")
-    @classmethod
-    def _business_id(cls, value: str) -> str:
-        return _valid(validate_business_id, value)
 
     @field_validator("iban")
     @classmethod

@@ -9,7 +9,8 @@
   reference; the check digits are 98 - (reference + "2715" + "00" as a number mod 97). Electronic
   form without spaces, printed in groups of four from the left ("RF35 1234 5").
 - IBAN and BIC validated by python-stdnum (its IBAN registry gives each country's length and
-  format), the Finnish business id (Y-tunnus) too.
+  format). The Finnish business id (Y-tunnus) is the kernel's (shared/business_ids.py): the
+  directory checks its accounts' by the same rule.
 
 Errors are `InvalidIdentifier` (a ValueError) naming what was wrong, for a 4xx problem body.
 """
@@ -20,7 +21,6 @@ from stdnum import bic as _bic
 from stdnum import iban as _iban
 from stdnum import iso11649 as _iso11649
 from stdnum.exceptions import ValidationError
-from stdnum.fi import ytunnus as _ytunnus
 
 WEIGHTS = (7, 3, 1)
 
@@ -124,14 +124,6 @@ def validate_bic(bic: str) -> str:
         return str(_bic.validate(bic))
     except ValidationError as error:
         raise InvalidIdentifier("bic", bic, _reason(error)) from None
-
-
-def validate_business_id(business_id: str) -> str:
-    """A Finnish business id (Y-tunnus) in its printed form "0737546-2" when its check digit is right."""
-    try:
-        return str(_ytunnus.format(_ytunnus.validate(business_id)))
-    except ValidationError as error:
-        raise InvalidIdentifier("business_id", business_id, _reason(error)) from None
 
 
 def _reason(error: ValidationError) -> str:

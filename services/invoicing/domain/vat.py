@@ -8,7 +8,9 @@ every line's quantity; since ROUND_HALF_UP is symmetric around zero, its breakdo
 exactly the negation of the credited invoice's.
 
 Which rate applies to a line is the rate in force on its delivery date (`rate_on`); a period that
-straddles a rate change is split by periods.split_at_changes first.
+straddles a rate change is split by periods.split_at_changes first. A rate is the catalogue's
+`TaxRate` (the one type: a rate and the day it holds from, until the next one's), read here from a
+tax class as stored (`rates_from_history`).
 """
 
 from __future__ import annotations
@@ -20,52 +22,32 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from .catalogue import TaxRate, rate_in_force
 from .money import HUNDRED, line_total, to_cents
-
-
-class TaxRate(BaseModel):
-    """A tax class's rate over its validity: `valid_from` inclusive, `valid_until` exclusive (None: open)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rate: Decimal = Field(ge=0, le=100)
-    valid_from: dt.date
-    valid_until: dt.date | None = None
 
 
 class NoRate(LookupError):
     """No rate of the tax class is in force on the day asked for."""
 
 
-def rate_on(rates: Iterable[TaxRate], day: dt.date) -> Decimal:
-    """The rate in force on `day` (valid_from <= day < valid_until)."""
-    for rate in rates:
-        if rate.valid_from <= day and (rate.valid_until is None or day < rate.valid_until):
-            return rate.rate
-    raise NoRate(f"no rate in force on {day.isoformat()}")
+def rate_on(rates: Sequence[TaxRate], day: dt.date) -> Decimal:
+    """The rate in force on `day` (catalogue.rate_in_force: the last rate that started on or before it)."""
+    rate = rate_in_force(list(rates), day)
+    if rate is None:
+        raise NoRate(f"no rate in force on {day.isoformat()}")
+    return rate
 
 
-def rates_from_history(history: Iterable[Mapping[str, Any]]) -> list[TaxRate]:
-    """A tax class's rates as stored (dicts of `rate` and `valid_from`, None or absent: since ever; each
-    rate holds until the next one's `valid_from`) as TaxRate validities, earliest first."""
-    items = sorted(
-        ((_day(item.get("valid_from")), Decimal(str(item["rate"]))) for item in history), key=lambda pair: pair[0]
-    )
-    return [
-        TaxRate(rate=rate, valid_from=start, valid_until=items[i + 1][0] if i + 1 < len(items) else None)
-        for i, (start, rate) in enumerate(items)
-    ]
-
-
-def _day(value: object) -> dt.date:
-    if value is None:
-        return dt.date.min
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+def rates_from_history(history: Iterable[TaxRate | Mapping[str, Any]]) -> list[TaxRate]:
+    """A tax class's rates as stored (dicts of `rate` and `valid_from`; None or absent: since ever)
+    as TaxRates, earliest first: the order rate_on and change_dates read them in."""
+    rates = [item if isinstance(item, TaxRate) else TaxRate.model_validate(item) for item in history]
+    return sorted(rates, key=lambda rate: rate.valid_from or dt.date.min)
 
 
 def change_dates(rates: Iterable[TaxRate]) -> list[dt.date]:
-    """The days on which a tax class's rate changes (each validity's first day), sorted."""
-    return sorted({rate.valid_from for rate in rates})
+    """The days on which a tax class's rate changes (each dated rate's first day), sorted."""
+    return sorted({rate.valid_from for rate in rates if rate.valid_from is not None})
 
 
 class Line(BaseModel):

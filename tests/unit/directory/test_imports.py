@@ -41,13 +41,13 @@ def test_semicolon_file_with_bom_and_quoted_list() -> None:
 
 
 def test_comma_file_with_quoted_comma() -> None:
-    text = 'Name,City,Y-tunnus\n"Acme, Inc",Helsinki,1234567-8\nBeta Oy,,\n'
+    text = 'Name,City,Y-tunnus\n"Acme, Inc",Helsinki,1234567-1\nBeta Oy,,\n'
     mapping = {"Name": "name", "City": "city", "Y-tunnus": "business_id"}
     rows = parse_csv(text, mapping, ImportKind.accounts)
     assert [r.row for r in rows] == [1, 2]
     first, second = rows
     assert isinstance(first.record, AccountCreate)
-    assert (first.record.name, first.record.city, first.match_key) == ("Acme, Inc", "Helsinki", "1234567-8")
+    assert (first.record.name, first.record.city, first.match_key) == ("Acme, Inc", "Helsinki", "1234567-1")
     assert isinstance(second.record, AccountCreate)
     assert (second.record.city, second.record.business_id, second.match_key) == (None, None, None)
 

@@ -19,11 +19,11 @@ pytestmark = pytest.mark.disable_socket
 
 RATES = {
     "standard": [
-        TaxRate(rate=D("24"), valid_from=dt.date(2013, 1, 1), valid_until=dt.date(2024, 9, 1)),
+        TaxRate(rate=D("24"), valid_from=dt.date(2013, 1, 1)),
         TaxRate(rate=D("25.5"), valid_from=dt.date(2024, 9, 1)),
     ],
     "middle": [
-        TaxRate(rate=D("14"), valid_from=dt.date(2013, 1, 1), valid_until=dt.date(2026, 1, 1)),
+        TaxRate(rate=D("14"), valid_from=dt.date(2013, 1, 1)),
         TaxRate(rate=D("13.5"), valid_from=dt.date(2026, 1, 1)),
     ],
     "zero": [TaxRate(rate=D(0), valid_from=dt.date(2013, 1, 1))],

@@ -1,4 +1,4 @@
-"""The catalogue's pure rules: the rate in force on a date, periods split at a rate change, the
+"""The catalogue's pure rules: the rate in force on a date, the same rates as a run reads them, the
 Finnish VAT a new tenant gets, and the order line's rules (issue 22 items 1-2)."""
 
 from datetime import date
@@ -11,11 +11,11 @@ from services.invoicing.domain.catalogue import (
     ProductCreate,
     TaxClassCreate,
     default_tax_classes,
-    rate_changes,
     rate_in_force,
 )
 from services.invoicing.domain.money import line_total
 from services.invoicing.domain.orders import OrderLineIn, Status, may_become
+from services.invoicing.domain.vat import change_dates, rate_on, rates_from_history
 
 CLASSES = {c["code"]: c["rates"] for c in default_tax_classes()}
 
@@ -40,16 +40,16 @@ def test_the_rate_in_force_on_a_date(code: str, day: date, rate: str) -> None:
     assert rate_in_force(CLASSES[code], day) == Decimal(rate)
 
 
-def test_no_rate_before_the_first_dated_one_and_a_period_split_where_the_rate_changes() -> None:
+def test_no_rate_before_the_first_dated_one_and_a_run_reads_the_same_rates() -> None:
     dated = [{"rate": "10", "valid_from": "2030-01-01"}, {"rate": "12", "valid_from": "2031-01-01"}]
     assert rate_in_force(dated, date(2029, 12, 31)) is None
-    assert rate_changes(CLASSES["standard"], date(2024, 8, 15), date(2024, 9, 14)) == [
-        (date(2024, 8, 15), date(2024, 8, 31), Decimal("24")),
-        (date(2024, 9, 1), date(2024, 9, 14), Decimal("25.5")),
-    ]
-    assert rate_changes(CLASSES["middle_2025"], date(2025, 1, 1), date(2025, 12, 31)) == [
-        (date(2025, 1, 1), date(2025, 12, 31), Decimal("14"))
-    ]
+    # A run bills by the same TaxRate, read from the stored class: the same rate every day, split where it changes.
+    standard, books = rates_from_history(CLASSES["standard"]), rates_from_history(CLASSES["middle_2025"])
+    assert change_dates(standard) == [date(2024, 9, 1)]
+    assert change_dates(books) == [date(2025, 1, 1), date(2026, 1, 1)]
+    for day in (date(2024, 8, 31), date(2024, 9, 1), date(2025, 1, 1), date(2026, 1, 1)):
+        assert rate_on(standard, day) == rate_in_force(CLASSES["standard"], day)
+        assert rate_on(books, day) == rate_in_force(CLASSES["middle_2025"], day)
 
 
 def test_rates_are_dated_in_order_and_amounts_are_decimal_strings() -> None:

@@ -1,4 +1,4 @@
-"""Payment references, IBAN, BIC and business ids (issue 22, item 6 and the bad-input paragraph):
+"""Payment references, IBAN and BIC (issue 22, item 6 and the bad-input paragraph):
 examples from Finance Finland's guides (the Pankkiviivakoodi-opas invoices) and the banks' pages,
 and python-stdnum's ISO 11649 as the reference for the RF form."""
 
@@ -19,7 +19,6 @@ from services.invoicing.domain.references import (
     national_reference,
     rf_reference,
     validate_bic,
-    validate_business_id,
     validate_iban,
     validate_national,
     validate_rf,
@@ -103,11 +102,3 @@ def test_iban_and_bic() -> None:
         with pytest.raises(InvalidIdentifier) as caught:
             validate_bic(bad)
         assert caught.value.kind == "bic"
-
-
-def test_business_id() -> None:
-    assert validate_business_id("0737546-2") == "0737546-2"  # Finnish Tax Administration's own
-    assert validate_business_id("07375462") == "0737546-2"
-    with pytest.raises(InvalidIdentifier) as caught:
-        validate_business_id("0737546-3")
-    assert caught.value.kind == "business_id"

@@ -26,13 +26,14 @@ from services.invoicing.domain.vat import (
 
 pytestmark = pytest.mark.disable_socket
 
-# Finnish VAT as in force on 2026-12-04 (issue 22): the standard and the middle rate's histories.
+# Finnish VAT as in force on 2026-12-04 (issue 22): the standard and the middle rate's histories
+# (the catalogue's TaxRate: each rate holds until the next one's valid_from).
 STANDARD = [
-    TaxRate(rate=D("24"), valid_from=dt.date(2013, 1, 1), valid_until=dt.date(2024, 9, 1)),
+    TaxRate(rate=D("24"), valid_from=dt.date(2013, 1, 1)),
     TaxRate(rate=D("25.5"), valid_from=dt.date(2024, 9, 1)),
 ]
 MIDDLE = [
-    TaxRate(rate=D("14"), valid_from=dt.date(2013, 1, 1), valid_until=dt.date(2026, 1, 1)),
+    TaxRate(rate=D("14"), valid_from=dt.date(2013, 1, 1)),
     TaxRate(rate=D("13.5"), valid_from=dt.date(2026, 1, 1)),
 ]
 
@@ -136,7 +137,7 @@ def test_rates_as_the_catalogue_stores_them_hold_until_the_next_one() -> None:
     assert rate_on(rates, dt.date(1999, 1, 1)) == D("24")  # no valid_from: since ever
     assert rate_on(rates, dt.date(2024, 8, 31)) == D("24")
     assert rate_on(rates, dt.date(2024, 9, 1)) == D("25.5")
-    assert change_dates(rates)[1:] == [dt.date(2024, 9, 1)]
+    assert change_dates(rates) == [dt.date(2024, 9, 1)]  # "since ever" is no change
 
 
 def test_finnish_display_of_amounts_and_numbers() -> None:
