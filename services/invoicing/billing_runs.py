@@ -190,14 +190,17 @@ def plan(caller: Caller, as_of: date, consolidated: bool) -> Plan:
     return plan_orders(caller, orders, as_of, consolidated)
 
 
-def plan_orders(caller: Caller, orders: list[Record], as_of: date, consolidated: bool) -> Plan:
+def plan_orders(
+    caller: Caller, orders: list[Record], as_of: date, consolidated: bool, known: dict[str, Record] | None = None
+) -> Plan:
     """What a run as of `as_of` bills of these orders: the invoices' groups, in order, and the
     orders it cannot bill."""
     rates, mode = _rates(caller), invoices.settings(caller).partial_periods
     out = Plan()
     out.orders_seen = len(orders)
     account_ids = sorted({r.data["account_id"] for r in orders})
-    known = caller.store.get_many(caller.tenant, customers.CUSTOMER, account_ids) if account_ids else {}
+    if known is None:  # the orders' customers (their `consolidated`)
+        known = caller.store.get_many(caller.tenant, customers.CUSTOMER, account_ids) if account_ids else {}
     groups: dict[tuple[str, ...], Group] = {}
     for order in orders:
         data = order.data
@@ -423,7 +426,15 @@ def run_chunk(caller: Caller, chunk: Chunk, size: int) -> Chunk | None:
     last = page[size - 1].record_id if len(page) > size else None
     page = page[:size]
     orders = [r for r in page if r.data.get("status") in BILLED]
-    found = plan_orders(caller, _with_consolidated(caller, orders, consolidated), as_of, consolidated)
+    caller.settings_of([invoices.SETTING, tax_classes.SETTING])  # both in one read
+    known = {} if consolidated else _customers(caller, orders)
+    together = (
+        sorted({r.data["account_id"] for r in orders})
+        if consolidated
+        else [a for a, c in known.items() if c.data.get("consolidated")]
+    )
+    orders = _with_consolidated(caller, orders, together)
+    found = plan_orders(caller, orders, as_of, consolidated, known)
     settings = invoices.settings(caller)
     outcome = _bill(caller, found.groups, run, settings.issue_on_run and settings.seller is not None)
     outcome.problems = found.problems + outcome.problems
@@ -456,13 +467,14 @@ def _update_once(run: Record, actions: list[Any], condition: Any) -> None:
             raise
 
 
-def _with_consolidated(caller: Caller, orders: list[Record], consolidated: bool) -> list[Record]:
-    """The orders and every other billable order of their customers that take one invoice (a
-    consolidated customer's orders may lie on other pages: those bill nothing then)."""
+def _customers(caller: Caller, orders: list[Record]) -> dict[str, Record]:
     accounts = sorted({r.data["account_id"] for r in orders})
-    if not consolidated:
-        known = caller.store.get_many(caller.tenant, customers.CUSTOMER, accounts) if accounts else {}
-        accounts = [a for a in accounts if a in known and known[a].data.get("consolidated")]
+    return caller.store.get_many(caller.tenant, customers.CUSTOMER, accounts) if accounts else {}
+
+
+def _with_consolidated(caller: Caller, orders: list[Record], accounts: list[str]) -> list[Record]:
+    """The orders and every other billable order of these customers, whose periods share one
+    invoice (a consolidated customer's orders may lie on other pages: those bill nothing then)."""
     seen = {r.record_id for r in orders}
     out = list(orders)
     for account_id in accounts:
