@@ -11,7 +11,8 @@ Two dense tests (the suite is at its time budget):
   chunk's first invoice and again between recording a chunk and queueing the next: each killed
   chunk is delivered again (the jobs queue's redelivery cut to a second), the run ends `done` with
   exact counts, a late twin of a chunk bills nothing, no period is billed twice; the runs issue
-  (`issue_on_run`) with numbers without a gap.
+  (`issue_on_run`) with numbers without a gap; the consumer killed between storing an invoice's
+  PDF and recording it renders it again on redelivery.
 """
 
 from __future__ import annotations
@@ -244,17 +245,31 @@ def test_a_chunked_run_killed_inside_and_between_chunks_bills_each_period_once(a
     assert stack.functions is not None
     inside = Fault("dynamodb", "TransactWriteItems", "after")  # chunk 0's first invoice committed, not recorded
     between = Fault("sqs", "SendMessage", "before")  # a chunk recorded, the next not queued
+    rendered = Fault("s3", "PutObject", "after")  # the consumer stored an invoice's PDF, the invoice not told
     chunk_of_one = {"RUN_CHUNK_ORDERS": "1"}  # three orders: three chunks
     with (
         quick_redelivery(stack, "kontakt-dev-invoicing-jobs"),
+        quick_redelivery(stack, "kontakt-dev-invoicing-events"),
         stack.functions.configured("InvoicingJobsFunction", chunk_of_one, faults=[inside, between]) as armed,
+        stack.functions.configured("InvoicingConsumerFunction", faults=[rendered]) as (render_crash,),
     ):
         answer = admin.post("/invoicing/runs", json={})
         assert answer.status_code == 202
         location = answer.headers["Location"]
         run = poll_until(lambda: (r := ok(admin.get(location)))["state"] == "done" and r)
         assert all(fault.fired for fault in armed)
+        # Each invoice's documents, the one whose rendering was killed too (its event delivered again).
+        invoices = poll_until(
+            lambda: (
+                len(got := [ok(admin.get(f"/invoices/{i['id']}")) for i in walk(admin, "/invoices")]) == 4
+                and all(i.get("documents") for i in got)
+                and got
+            )
+        )
+        assert invoices and render_crash.fired
     drain(stack)
+    first = next(i for i in invoices if i["number"] == "1")
+    assert requests.get(first["documents"]["pdf_url"], timeout=30).content.startswith(b"%PDF-")
     assert (run["chunks_done"], run["orders_seen"], run["invoices_made"], run["periods_billed"]) == (3, 3, 4, 4)
     assert run["problems"] == [] and run["finished_at"]
     billed = periods_of(admin)
