@@ -235,5 +235,6 @@ DOCS = ServiceDocs(
             },
         ),
     },
-    operation_ids={"GET /tax-classes": "taxClasses.list"},
+    # POST /invoicing/runs answers 202 (queued): by convention an action named `runs`
+    operation_ids={"GET /tax-classes": "taxClasses.list", "POST /invoicing/runs": "invoicing.runs.create"},
 )
