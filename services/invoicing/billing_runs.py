@@ -30,7 +30,9 @@ exactly the chunks before it (`chunks_done`), which also names the next chunk's 
 (`next_after`). A chunk delivered twice: recorded already, it bills nothing (its orders'
 `billed_through` moved) and queues the next chunk again only if that one has not run (a crash
 between "chunk recorded" and "next queued" is healed by the redelivery); a chunk whose delivery
-died before its record bills, delivered again, what is still due. The last chunk (no order after
+died before its record bills, delivered again, what is still due; of two deliveries at once, the
+one whose record loses queues nothing (the winner queues the next), so twins do not run down the
+chain. The last chunk (no order after
 its page) marks the run `done`; a run that could not be queued is `failed`.
 
 Runs: `POST /invoicing/runs` (admins, as of a day not in the future), `POST /invoicing/runs/preview`
@@ -438,7 +440,8 @@ def run_chunk(caller: Caller, chunk: Chunk, size: int) -> Chunk | None:
     settings = invoices.settings(caller)
     outcome = _bill(caller, found.groups, run, settings.issue_on_run and settings.seller is not None)
     outcome.problems = found.problems + outcome.problems
-    _record(caller, run, chunk, len(orders), outcome, last)
+    if not _record(run, chunk, len(orders), outcome, last):
+        return None  # a twin delivery recorded the chunk: it queues the next (or, killed, its redelivery does)
     logger.info(
         "invoicing run chunk",
         extra={"run_id": chunk.run_id, "chunk": chunk.number, "invoices": outcome.made, "periods": outcome.periods},
@@ -458,13 +461,15 @@ def _mark_running(run: Record) -> None:
     _update_once(run, [Record.fields["state"].set("running")], Record.fields["state"] == "queued")
 
 
-def _update_once(run: Record, actions: list[Any], condition: Any) -> None:
-    """One UpdateItem of the run on a condition; a failed condition means it was done before."""
+def _update_once(run: Record, actions: list[Any], condition: Any) -> bool:
+    """One UpdateItem of the run on a condition; False when the condition failed (done before)."""
     try:
         run.update(actions, condition=condition, add_version_condition=False)
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
 
 
 def _customers(caller: Caller, orders: list[Record]) -> dict[str, Record]:
@@ -485,7 +490,7 @@ def _with_consolidated(caller: Caller, orders: list[Record], accounts: list[str]
     return out
 
 
-def _record(caller: Caller, run: Record, chunk: Chunk, seen: int, outcome: Outcome, last: str | None) -> None:
+def _record(run: Record, chunk: Chunk, seen: int, outcome: Outcome, last: str | None) -> bool:
     """Record the chunk on the run, once: only while the run has recorded the chunks before it (its
     invoices and periods were counted by their own transactions)."""
     fields = Record.fields
@@ -502,7 +507,7 @@ def _record(caller: Caller, run: Record, chunk: Chunk, seen: int, outcome: Outco
         actions.append(fields["problems"].set(fields["problems"].append(found)))
     if not last:
         actions.append(fields["finished_at"].set(clock.now().isoformat()))
-    _update_once(run, actions, fields["chunks_done"] == chunk.number)  # else a twin delivery recorded it
+    return _update_once(run, actions, fields["chunks_done"] == chunk.number)
 
 
 def _as_of(body: RunCreate) -> date:
