@@ -483,8 +483,8 @@ def _load_invoicing(api: _Api, runtime: Any, account: dict[str, Any]) -> dict[st
     for body in (monthly, quarterly):
         order = api.call("POST", "/sales-orders", body)
         orders.append(api.call("POST", f"/sales-orders/{order['id']}/activate", expect=200)["id"])
-    run = api.call("POST", "/invoicing/runs", {"as_of": date.today().isoformat()})
-    runtime.drain()  # the consumer renders the issued invoices' PDF and Finvoice files
+    run = api.call("POST", "/invoicing/runs", {"as_of": date.today().isoformat()}, expect=202)
+    runtime.drain()  # the jobs function bills the run; the consumer renders the PDF and Finvoice files
     invoices = api.call("GET", f"/invoices?account_id={account['id']}&limit=100", expect=200)["items"]
     return {
         "products": len(products),

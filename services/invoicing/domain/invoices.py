@@ -214,8 +214,10 @@ class RunCreate(BaseModel):
 
 
 class RunState(StrEnum):
-    running = "running"
+    queued = "queued"  # recorded, its first chunk on the jobs queue
+    running = "running"  # some chunks billed
     done = "done"
+    failed = "failed"  # could not be queued (`error`)
 
 
 class PlannedInvoice(BaseModel):
@@ -249,7 +251,11 @@ class Run(BaseModel):
     invoices_made: int = 0
     periods_billed: int = 0
     already_billed: int = Field(0, description="Periods another run (or an earlier try) had billed")
-    problems: list[RunProblem] = Field(default_factory=list, description="Orders that could not be billed")
+    problems: list[RunProblem] = Field(
+        default_factory=list, description="Orders that could not be billed (the first 50)"
+    )
+    chunks_done: int = Field(0, description="Chunks billed (a chunk: a page of the tenant's sales orders)")
+    error: str | None = Field(None, description="Why a failed run stopped")
     started_at: datetime
     finished_at: datetime | None = None
     started_by: str | None = None

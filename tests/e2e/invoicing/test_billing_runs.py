@@ -7,9 +7,12 @@ Two dense tests (the suite is at its time budget):
   consolidated customer's periods on one invoice grouped by order, issuing with gap-free numbers,
   the references and barcode, the PDF and Finvoice files by presigned links, crediting, paying,
   who may, 404s, the `invoice.*` events;
-- a run whose function dies between writing an invoice and recording the run: the daily
-  schedule's run makes the rest, and no period is billed twice; the runs issue (`issue_on_run`)
-  with numbers without a gap.
+- a run split into chunks (RUN_CHUNK_ORDERS=1 for the jobs function), killed after writing a
+  chunk's first invoice and again between recording a chunk and queueing the next: each killed
+  chunk is delivered again (the jobs queue's redelivery cut to a second), the run ends `done` with
+  exact counts, a late twin of a chunk bills nothing, no period is billed twice; the runs issue
+  (`issue_on_run`) with numbers without a gap; the consumer killed between storing an invoice's
+  PDF and recording it renders it again on redelivery.
 """
 
 from __future__ import annotations
@@ -26,7 +29,18 @@ from infra.runtime import LocalRuntime
 from services.invoicing.domain.periods import add_months
 from services.invoicing.domain.references import validate_national, validate_rf
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, created, drain, envelopes, new_tenant, ok, settle, walk
+from tests.e2e.helpers import (
+    assert_problem,
+    created,
+    drain,
+    envelopes,
+    new_tenant,
+    ok,
+    poll_until,
+    quick_redelivery,
+    settle,
+    walk,
+)
 from tests.e2e.invoicing.test_catalogue_and_orders import customer
 
 SELLER = {
@@ -55,8 +69,21 @@ def active_order(admin: Api, account_id: str, months_ago: int, price: str = "100
 
 def daily_firing(stack: LocalRuntime) -> None:
     """What InvoicingDailySchedule puts on the invoicing jobs queue when it fires."""
+    send_job(stack, {"job": "invoicing.daily", "scheduled_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+def run_now(admin: Api, stack: LocalRuntime, **body: Any) -> dict[str, Any]:
+    """`POST /invoicing/runs`: 202 with the queued run and its Location; the run once the jobs are done."""
+    answer = admin.post("/invoicing/runs", json=body)
+    assert answer.status_code == 202, answer.text
+    queued = answer.json()
+    assert queued["state"] == "queued" and answer.headers["Location"] == f"/invoicing/runs/{queued['id']}"
+    drain(stack)
+    return ok(admin.get(answer.headers["Location"]))
+
+
+def send_job(stack: LocalRuntime, message: dict[str, Any]) -> None:
     assert stack.stack is not None
-    message = {"job": "invoicing.daily", "scheduled_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     queue = stack.stack.queues["InvoicingJobsQueue"].url
     stack.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(message))
 
@@ -110,11 +137,11 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
     runs = walk(admin, "/invoicing/runs")
     assert len(runs) in (1, 2) and {r["origin"] for r in runs} == {"schedule"}
     assert sum(r["invoices_made"] for r in runs) == 3 and sum(r["periods_billed"] for r in runs) == 5
-    assert {r["state"] for r in runs} == {"done"} and all(r["orders_seen"] == 3 for r in runs)
+    assert {r["state"] for r in runs} == {"done"} and all((r["orders_seen"], r["chunks_done"]) == (3, 1) for r in runs)
     billed = periods_of(admin)
     assert len(billed) == len(set(billed)) == 5
-    again = created(admin.post("/invoicing/runs", json={}))
-    assert (again["invoices_made"], again["periods_billed"]) == (0, 0)
+    again = run_now(admin, stack)
+    assert (again["state"], again["invoices_made"], again["periods_billed"]) == ("done", 0, 0)
     assert ok(admin.get(f"/invoicing/runs/{again['id']}")) == again
     assert {r["id"] for r in walk(admin, "/invoicing/runs")} == {r["id"] for r in [*runs, again]}
 
@@ -209,27 +236,52 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
         assert kinds.count(kind) == count, (kind, kinds)
 
 
-def test_a_run_killed_after_writing_an_invoice_bills_no_period_twice(api: Api, stack: LocalRuntime) -> None:
+def test_a_chunked_run_killed_inside_and_between_chunks_bills_each_period_once(api: Api, stack: LocalRuntime) -> None:
     tenant = new_tenant()
     admin = api.as_(tenant, "admin-1", "admin")
     account = customer(stack, admin)
-    order = active_order(admin, account["id"], 3)
+    orders = sorted([active_order(admin, account["id"], months) for months in (2, 1, 1)], key=lambda o: o["id"])
     assert ok(admin.patch("/invoicing/settings", json={"seller": SELLER, "issue_on_run": True}))["issue_on_run"]
     assert stack.functions is not None
-    crash = Fault("dynamodb", "TransactWriteItems", "after")  # the first invoice committed, the run not recorded
-    with stack.functions.configured("InvoicingApiFunction", faults=[crash]) as (armed,):
-        died = admin.post("/invoicing/runs", json={})
-        assert armed.fired and died.status_code >= 500
-    (dead,) = walk(admin, "/invoicing/runs")
-    assert (dead["state"], dead["invoices_made"]) == ("running", 0)  # the record never heard of its invoice
-    assert len(walk(admin, "/invoices")) == 1
-    daily_firing(stack)  # the daily schedule's run bills the rest
+    inside = Fault("dynamodb", "TransactWriteItems", "after")  # chunk 0's first invoice committed, not recorded
+    between = Fault("sqs", "SendMessage", "before")  # a chunk recorded, the next not queued
+    rendered = Fault("s3", "PutObject", "after")  # the consumer stored an invoice's PDF, the invoice not told
+    chunk_of_one = {"RUN_CHUNK_ORDERS": "1"}  # three orders: three chunks
+    with (
+        quick_redelivery(stack, "kontakt-dev-invoicing-jobs"),
+        quick_redelivery(stack, "kontakt-dev-invoicing-events"),
+        stack.functions.configured("InvoicingJobsFunction", chunk_of_one, faults=[inside, between]) as armed,
+        stack.functions.configured("InvoicingConsumerFunction", faults=[rendered]) as (render_crash,),
+    ):
+        answer = admin.post("/invoicing/runs", json={})
+        assert answer.status_code == 202
+        location = answer.headers["Location"]
+        run = poll_until(lambda: (r := ok(admin.get(location)))["state"] == "done" and r)
+        assert all(fault.fired for fault in armed)
+        # Each invoice's documents, the one whose rendering was killed too (its event delivered again).
+        invoices = poll_until(
+            lambda: (
+                len(got := [ok(admin.get(f"/invoices/{i['id']}")) for i in walk(admin, "/invoices")]) == 4
+                and all(i.get("documents") for i in got)
+                and got
+            )
+        )
+        assert invoices and render_crash.fired
     drain(stack)
-    daily = [r for r in walk(admin, "/invoicing/runs") if r["origin"] == "schedule"]
-    assert [(r["state"], r["invoices_made"], r["periods_billed"]) for r in daily] == [("done", 2, 2)]
+    first = next(i for i in invoices if i["number"] == "1")
+    assert requests.get(first["documents"]["pdf_url"], timeout=30).content.startswith(b"%PDF-")
+    assert (run["chunks_done"], run["orders_seen"], run["invoices_made"], run["periods_billed"]) == (3, 3, 4, 4)
+    assert run["problems"] == [] and run["finished_at"]
     billed = periods_of(admin)
-    assert len(billed) == len(set(billed)) == 3 and {o for o, _ in billed} == {order["id"]}
-    assert created(admin.post("/invoicing/runs", json={}))["invoices_made"] == 0
-    # Issued by the runs (the tenant's `issue_on_run`): numbers without a gap across the crash.
+    assert len(billed) == len(set(billed)) == 4 and sorted({o for o, _ in billed}) == [o["id"] for o in orders]
+
+    # A late twin of a chunk: the run is done, nothing billed, nothing counted.
+    send_job(
+        stack, {"job": "invoicing.run", "tenant_id": tenant, "run_id": run["id"], "chunk": 1, "after": orders[0]["id"]}
+    )
+    drain(stack)
+    assert ok(admin.get(location)) == run and len(periods_of(admin)) == 4
+    assert run_now(admin, stack)["invoices_made"] == 0
+    # Issued by the run (the tenant's `issue_on_run`): numbers without a gap across the crashes.
     made = walk(admin, "/invoices")
-    assert {i["status"] for i in made} == {"issued"} and sorted(i["number"] for i in made) == ["1", "2", "3"]
+    assert {i["status"] for i in made} == {"issued"} and sorted(i["number"] for i in made) == ["1", "2", "3", "4"]

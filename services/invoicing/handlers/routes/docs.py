@@ -54,7 +54,9 @@ RUNS = Tag(
     "invoicing runs",
     "Recurring billing in arrears: a run bills every period of the active orders that has ended (after "
     "downtime, every missed one, in order), once per (order, period) whatever runs overlap or crash. A "
-    "daily schedule runs every tenant with an order due.",
+    "run is asynchronous: recorded, then billed by the jobs function in chunks (a page of sales orders "
+    "each, one queue message), its progress on the run. A daily schedule runs every tenant with an order "
+    "due.",
     ("/invoicing/runs",),
 )
 SETTINGS = Tag(
@@ -200,14 +202,17 @@ DOCS = ServiceDocs(
         "invoicing.runs.list": Doc("List billing runs", f"Newest first. {PAGE}\n\n{INVOICE_WHO}"),
         "invoicing.runs.get": Doc(
             "Get a billing run",
-            "State (`running` stays on a run that died: its invoices stand), orders seen, invoices made, "
-            f"periods billed, periods another run had billed, orders it could not bill.\n\n{INVOICE_WHO}",
+            "State (`queued`, `running` while its chunks bill, `done`; `failed` with `error` when it could "
+            "not be queued), chunks done, orders seen, invoices made, periods billed, periods another run "
+            "had billed, orders it could not bill (counts of the chunks recorded so far).\n\n"
+            f"{INVOICE_WHO}",
         ),
         "invoicing.runs.create": Doc(
             "Run billing now",
             "Bills every period ended before `as_of` (default today; 422 in the future) of the active and "
-            "ended orders; `consolidated`: one invoice per customer. Drafts, unless `issue_on_run`."
-            f"\n\n{ADMINS}",
+            "ended orders; `consolidated`: one invoice per customer. Drafts, unless `issue_on_run`. "
+            "Answers 202 with the run, `queued`, and its `Location`: the jobs function bills it a chunk "
+            f"of sales orders at a time.\n\n{ADMINS}",
             request={"as_of": "2026-12-05"},
         ),
         "invoicing.runs.preview": Doc(
@@ -230,5 +235,6 @@ DOCS = ServiceDocs(
             },
         ),
     },
-    operation_ids={"GET /tax-classes": "taxClasses.list"},
+    # POST /invoicing/runs answers 202 (queued): by convention an action named `runs`
+    operation_ids={"GET /tax-classes": "taxClasses.list", "POST /invoicing/runs": "invoicing.runs.create"},
 )

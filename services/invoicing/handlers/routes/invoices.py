@@ -3,6 +3,7 @@ changes: admins)."""
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -78,9 +79,25 @@ def list_invoicing_runs(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> 
     return billing_runs.list_runs(caller(router), cursor, limit)
 
 
-@router.post("/invoicing/runs", status_code=201)
-def start_invoicing_run(body: Annotated[RunCreate, Body()]) -> Run:
-    return billing_runs.start_run(caller(router), body)
+@router.post(
+    "/invoicing/runs",
+    status_code=202,
+    responses={
+        202: {
+            "description": "The run, queued: the jobs function bills it chunk by chunk; "
+            "`GET /invoicing/runs/{id}` (its `Location`) shows its progress",
+            "headers": {"Location": {"$ref": "#/components/headers/Location"}},  # type: ignore[typeddict-unknown-key]
+        }
+    },
+)
+def start_invoicing_run(body: Annotated[RunCreate, Body()]) -> Response[Run]:
+    run = billing_runs.start_run(caller(router), body)
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body=run,
+        headers={"Location": f"/invoicing/runs/{run.id}"},
+    )
 
 
 @router.post("/invoicing/runs/preview")
