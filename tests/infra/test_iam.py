@@ -385,10 +385,11 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
-    "InvoicingApiFunction": (  # its table and the cursor secret; events go out through the outbox
+    "InvoicingApiFunction": (  # its table, the cursor secret, a run's first chunk; events through the outbox
         [
             _put("{table:InvoicingTable}"),
             SECRET,
+            _send("{queue:InvoicingJobsQueue}"),
             _object("GetObject", "{bucket:InvoicingDocumentsBucket}", "t/1"),
             _object("PutObject", "{bucket:EmailFilesBucket}", "requests/t/invoicing/1.pdf"),
         ],
@@ -402,9 +403,9 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:InvoicingTable}"), _object("PutObject", "{bucket:InvoicingDocumentsBucket}", "t/1.pdf")],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
-    "InvoicingJobsFunction": (  # the daily billing run: its table only (events through the outbox)
-        [_put("{table:InvoicingTable}")],
-        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:InvoicingJobsQueue}")],
+    "InvoicingJobsFunction": (  # billing runs: its table and a run's next chunk (events through the outbox)
+        [_put("{table:InvoicingTable}"), _send("{queue:InvoicingJobsQueue}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
     "EmailConsumerFunction": (
         [_put("{table:EmailTable}"), _send("{queue:EmailSendQueue}")],

@@ -14,6 +14,7 @@ from infra.runtime import LocalRuntime
 from services.invoicing.domain.periods import add_months
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, created, ok, record_item_key, settle, table_name, walk
+from tests.e2e.invoicing.test_billing_runs import run_now
 from tests.e2e.invoicing.test_catalogue_and_orders import customer
 
 SELLER = {
@@ -69,7 +70,7 @@ def test_a_stored_wrong_business_id_is_left_off_the_documents_of_an_issued_invoi
         )
     )
     ok(admin.post(f"/sales-orders/{order['id']}/activate"))
-    assert created(admin.post("/invoicing/runs", json={}))["invoices_made"] == 1
+    assert run_now(admin, stack)["invoices_made"] == 1
     (draft,) = walk(admin, "/invoices")
     issued = ok(admin.post(f"/invoices/{draft['id']}/issue"))
     assert (issued["status"], issued["number"]) == ("issued", "1")
