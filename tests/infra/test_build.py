@@ -78,7 +78,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:  # two pip runs, mostly waiting on downloads and disk: side by side
         host = pool.submit(build.install_for_host, LOCK, folder / "host")
-        sizes = build.build(ROOT, folder / build.BUILD_DIR)
+        sizes = build.build(ROOT, folder / build.BUILD_DIR, zip_layer=False)  # code artifacts zipped only
         host.result()
     result = Built(folder / build.BUILD_DIR, folder / "host", folder / "pycache", sizes, time.monotonic() - started)
     print(f"\nbuilt in {result.seconds:.1f} s\n{build.render_sizes(sizes)}")
