@@ -156,7 +156,7 @@ def _lint_template(root: Path, original: Path) -> set[str]:
     used |= set(_conditions(template.get("Globals", {})))
     todo = list(used)
     while todo:
-        used |= (more := set(_conditions(conditions[todo.pop()])) - used)
+        used |= (more := set(_conditions(conditions.get(todo.pop(), {}))) - used)
         todo += more
     cut = {key: value for key, value in template.items() if key != "Outputs"}
     cut["Resources"] = {name: resources[name] for name in resources if name in keep}
