@@ -61,7 +61,7 @@ FIRST_REQUEST = {
 }
 
 PROBE = r"""
-import importlib, json, sys, time
+import importlib, importlib.util, json, sys, time
 wall, cpu = time.perf_counter(), time.process_time()
 for name in sys.argv[1].split(","):
     importlib.import_module(name)
@@ -76,7 +76,11 @@ if sys.argv[2] != "import":  # what the first invocation's registry reads import
     if sys.argv[3]:  # an API's first request mounts the routes of its path
         sys.modules[sys.argv[1]].app.mount(sys.argv[3])
 wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
-print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "modules": sorted(sys.modules)}))
+modules, ran = sorted(sys.modules), None
+if sys.argv[4] and importlib.util.find_spec(sys.argv[4]):  # then every registry of the service's features
+    importlib.import_module(sys.argv[4]).FEATURES.load()
+    ran = sorted(sys.modules)
+print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "modules": modules, "ran": ran}))
 """
 
 
@@ -86,6 +90,7 @@ class Probe:
     cpu_ms: float
     modules: tuple[str, ...]
     importtime: str = ""  # python -X importtime's report, when asked for
+    ran: tuple[str, ...] = ()  # the modules once every registry of the service loaded, when asked for
 
 
 @cache
@@ -133,21 +138,30 @@ def environment(function: Function) -> dict[str, str]:
 
 
 def probe(
-    function: Function, modules: str | None = None, *, first_call: bool = True, importtime: bool = False
+    function: Function,
+    modules: str | None = None,
+    *,
+    first_call: bool = True,
+    importtime: bool = False,
+    ran: bool = False,
 ) -> Probe:
-    """Import `modules` (the function's handler module by default) in a fresh interpreter."""
+    """Import `modules` (the function's handler module by default) in a fresh interpreter; `ran`:
+    then every feature module of the function's service too (`Probe.ran`), after the figures."""
     command = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", PROBE]
     kinds = next((k for end, k in FIRST_CALL_LOADS.items() if handler_module(function).endswith(end)), ())
     batch = FIRST_EVENTS.get(handler_module(function))
     kinds = tuple(f"events={batch}" if kind == "events" and batch else kind for kind in kinds)
     first = ",".join(kinds) if first_call and modules is None and kinds else "import"
     path = FIRST_REQUEST.get(handler_module(function), "") if first != "import" else ""
-    command += [modules or handler_module(function), first, path]
+    service = ".".join(handler_module(function).split(".")[:2])
+    features = f"{service}.features" if ran and service.startswith("services.") else ""
+    command += [modules or handler_module(function), first, path, features]
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=environment(function), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{function.logical_id}: {done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return Probe(result["wall_ms"], result["cpu_ms"], tuple(result["modules"]), done.stderr if importtime else "")
+    held = tuple(result["ran"] or (result["modules"] if ran else ()))  # the publisher: no service to load
+    return Probe(result["wall_ms"], result["cpu_ms"], tuple(result["modules"]), done.stderr if importtime else "", held)
 
 
 def package(module: str) -> str:

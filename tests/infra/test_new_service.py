@@ -1,15 +1,22 @@
 """`kontakt new-service`: a service made from the skeleton deploys, follows the import rules and runs at once.
 
 The skeleton is written into a copy of the project; the copy's own tests then run the new
-service end to end under the local runtime, as `make test` would after the command.
+service end to end under the local runtime, as `make test` would after the command. One service
+runs (the long name); a second copy holds two, a short and a long name, for what depends on the
+name or on another generated service beside it: clean code at any length, a valid template.
 """
 
+import json
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cfnlint.decode import decode_str
 
 from infra import newservice
 from infra.template import build_stack, translate
@@ -18,6 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.heavy  # a whole project's tests in a subprocess: ~1 min
 NAMES = ("notes", "quotations")  # a short and a long name: the code must be clean at any length
+RUNS = "quotations"  # the one that runs end to end
+STACK_RESOURCES = 500  # CloudFormation's limit on a stack's resources (after the SAM transform)
 
 
 def _copy_project(target: Path) -> Path:
@@ -43,6 +52,13 @@ def _copy_project(target: Path) -> Path:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = _copy_project(tmp_path_factory.mktemp("kontakt"))
+    newservice.create(root, RUNS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = _copy_project(tmp_path_factory.mktemp("kontakt-two"))
     for name in NAMES:
         newservice.create(root, name)
     return root
@@ -53,19 +69,27 @@ def _run(root: Path, *command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_new_service_deploys(project: Path) -> None:
-    stack = build_stack(translate(project))
-    for name in NAMES:
-        for function in ("ApiFunction", "PublisherFunction", "ConsumerFunction"):
-            assert f"{name.capitalize()}{function}" in stack.functions, function
-        assert any(route.path.startswith(f"/{name}/") for route in stack.routes)
-    linted = _run(project, str(BIN / "cfn-lint"), "template.yaml")
+    template = translate(project)
+    stack = build_stack(template)
+    for function in ("ApiFunction", "PublisherFunction", "ConsumerFunction"):
+        assert f"{RUNS.capitalize()}{function}" in stack.functions, function
+    assert any(route.path.startswith(f"/{RUNS}/") for route in stack.routes)
+    assert len(template.resources) <= STACK_RESOURCES  # cfn-lint does not count the transform's
+
+
+def test_two_new_services_make_a_valid_template(two: Path) -> None:
+    """cfn-lint on what the services added and what that references: the rest is the project's
+    template unchanged, which `make lint` lints (cfn-lint's time goes by resource)."""
+    added = _lint_template(two, PROJECT_ROOT)
+    assert {name.capitalize() + "Table" for name in NAMES} <= added
+    linted = _run(two, str(BIN / "cfn-lint"), "added.json")
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
-def test_the_new_service_is_clean_code(project: Path) -> None:
+def test_the_new_service_is_clean_code(two: Path) -> None:
     for command in (("check",), ("format", "--check")):
         folders = [f"{top}/{name}" for name in NAMES for top in ("services", "tests/e2e")]
-        result = _run(project, str(BIN / "ruff"), *command, *folders)
+        result = _run(two, str(BIN / "ruff"), *command, *folders)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -80,7 +104,7 @@ def test_the_new_service_runs_end_to_end_and_follows_the_import_rules(project: P
         "no:xdist",
         "-p",
         "no:cacheprovider",
-        *(f"tests/e2e/{name}" for name in NAMES),
+        f"tests/e2e/{RUNS}",
         "tests/unit/test_import_rules.py",
         "tests/unit/test_import_graph.py",
         "tests/unit/test_operation_docs.py",
@@ -110,3 +134,69 @@ def test_a_package_holding_only_its_core_is_joined_and_its_files_kept(tmp_path: 
     assert core / "features.py" in written and core / "__init__.py" not in written
     with pytest.raises(newservice.NewServiceError):  # now a whole service: taken
         newservice.create(tmp_path, "scanner")
+
+
+def _lint_template(root: Path, original: Path) -> set[str]:
+    """Write root/added.json: root's template.yaml with the resources it has beyond the original's,
+    those they reference (and Globals does), and the conditions these use. Returns the added ones."""
+    template, problems = decode_str((root / "template.yaml").read_text(encoding="utf-8"))
+    assert not problems, problems  # duplicate keys, YAML errors
+    before, _ = decode_str((original / "template.yaml").read_text(encoding="utf-8"))
+    resources: dict[str, Any] = template["Resources"]
+    added = set(resources) - set(before["Resources"])
+    keep: set[str] = set()
+    todo = [*added, *_references(template.get("Globals", {}))]
+    while todo:
+        name = todo.pop()
+        if name in resources and name not in keep:
+            keep.add(name)
+            todo += _references(resources[name])
+    conditions = template.get("Conditions", {})
+    used = {used for name in keep for used in _conditions(resources[name])}
+    used |= set(_conditions(template.get("Globals", {})))
+    todo = list(used)
+    while todo:
+        used |= (more := set(_conditions(conditions.get(todo.pop(), {}))) - used)
+        todo += more
+    cut = {key: value for key, value in template.items() if key != "Outputs"}
+    cut["Resources"] = {name: resources[name] for name in resources if name in keep}
+    cut["Conditions"] = {name: conditions[name] for name in conditions if name in used}
+    (root / "added.json").write_text(json.dumps(cut, indent=1), encoding="utf-8")
+    return added
+
+
+def _walk(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, item
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+def _references(value: Any) -> list[str]:
+    """The resources and parameters a template fragment names (Ref, GetAtt, Sub, DependsOn)."""
+    found = []
+    for key, item in _walk(value):
+        if key == "Ref" and isinstance(item, str):
+            found.append(item)
+        elif key == "Fn::GetAtt":
+            found.append(item[0] if isinstance(item, list) else item.split(".")[0])
+        elif key == "Fn::Sub":
+            text = item if isinstance(item, str) else item[0]
+            found += [name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)]
+        elif key == "DependsOn":
+            found += [item] if isinstance(item, str) else item
+    return found
+
+
+def _conditions(value: Any) -> list[str]:
+    """The conditions a fragment uses: a resource's Condition, Fn::If, a condition's {"Condition": name}."""
+    found = []
+    for key, item in _walk(value):
+        if key == "Fn::If":
+            found.append(item[0])
+        elif key == "Condition" and isinstance(item, str):
+            found.append(item)
+    return found

@@ -5,8 +5,12 @@ handler module is imported in a fresh interpreter with the function's environmen
 layer's packages only, plus what its first invocation loads (tests/coldstart.py), and the
 modules it ended up with are checked against what it must not need: the local runtime, moto and
 test tooling; another service; Powertools' HTTP resolver and the route modules outside the API
-functions; the features a single-purpose function does not serve; the X-Ray SDK in the functions
-that do not trace (docs/decisions.md, "Cold start").
+functions (also once every feature module of the function's service is loaded, as a function holds
+them after a while: a queue, a stream or a Cognito trigger has no request to route); any service
+module in the outbox publisher, which forwards envelopes; the features a single-purpose function
+does not serve; the X-Ray SDK in the functions that do not trace (docs/decisions.md, "Cold start").
+The API functions are the ones template.yaml routes HTTP requests to, and their probes show the
+resolver and their route modules (so the check sees what it looks for).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.template import Function
-from tests.coldstart import PROJECT_ROOT, functions, handler_module, probe
+from infra.template import Function, load_stack
+from tests.coldstart import PROJECT_ROOT, Probe, functions, handler_module, probe
 
 SERVICES = sorted(p.name for p in (PROJECT_ROOT / "services").iterdir() if (p / "handlers").is_dir())
 NEVER = (
@@ -111,6 +115,8 @@ API_NOT_SERVED = {
     "services.email.handlers.api": ("templates", "automations", "list_types", "public", "tracking", "settings"),
 }
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+EVENT_HANDLER = "aws_lambda_powertools.event_handler"
+ROUTING = (EVENT_HANDLER, *(f"services.{s}.handlers.routes" for s in SERVICES))  # an HTTP API's only
 
 
 def must_not_load(function: Function) -> tuple[str, ...]:
@@ -118,8 +124,8 @@ def must_not_load(function: Function) -> tuple[str, ...]:
     module = handler_module(function)
     service = module.split(".")[1] if module.startswith("services.") else None
     excluded = [*NEVER, *(f"services.{other}" for other in SERVICES if other != service)]
-    if not module.endswith(".handlers.api"):
-        excluded += ["aws_lambda_powertools.event_handler", *(f"services.{s}.handlers.routes" for s in SERVICES)]
+    if not is_api(module):
+        excluded += ROUTING
     if module in UNTRACED:
         excluded.append(XRAY)
     excluded += [
@@ -129,23 +135,45 @@ def must_not_load(function: Function) -> tuple[str, ...]:
     return (*excluded, *NOT_SERVED.get(module, ()))
 
 
+def is_api(module: str) -> bool:
+    return module.endswith(".handlers.api")
+
+
 def loaded(modules: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_the_http_apis_are_the_functions_the_template_routes_requests_to() -> None:
+    routed = {route.function for route in load_stack(PROJECT_ROOT).routes}
+    http = {handler_module(f): f.logical_id in routed for f in functions()}
+    assert {m for m, routes in http.items() if routes} == {m for m in http if is_api(m)}
+    assert http["shared.outbox"] is False and http["services.email.handlers.sender"] is False
+    assert sum(http.values()) >= 3 and len(http) - sum(http.values()) >= 10
 
 
 def test_each_function_loads_only_what_it_serves() -> None:
     one_each = {handler_module(f): f for f in functions()}  # functions that share a handler load the same
     assert set(NOT_SERVED) <= set(one_each), sorted(set(NOT_SERVED) - set(one_each))
+
+    def probed(function: Function) -> Probe:
+        return probe(function, ran=not is_api(handler_module(function)))
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        probes = dict(zip(one_each, pool.map(probe, one_each.values()), strict=True))
+        probes = dict(zip(one_each, pool.map(probed, one_each.values()), strict=True))
     wrong = {}
     for module, function in one_each.items():
         extra = loaded(probes[module].modules, must_not_load(function))
+        if not is_api(module):  # nor once it has loaded every feature module of its service
+            extra += loaded(probes[module].ran, ROUTING)
         if extra:
-            wrong[f"{function.logical_id} ({module})"] = extra[:12]
+            wrong[f"{function.logical_id} ({module})"] = sorted(set(extra))[:12]
     assert not wrong, wrong
     traced = [m for m in one_each if m not in UNTRACED]
     assert all(XRAY + ".core" in probes[m].modules for m in traced), "a traced function loads the X-Ray SDK"
+    apis = [m for m in one_each if is_api(m)]
+    assert len(apis) >= 3 and all(EVENT_HANDLER + ".api_gateway" in probes[m].modules for m in apis)
+    assert all(m.removesuffix(".api") + ".routes" in probes[m].modules for m in apis), "an API loads its routes"
+    assert not loaded(probes["shared.outbox"].ran, ("services",)) and "shared.outbox" in probes["shared.outbox"].ran
 
 
 @pytest.mark.parametrize("module", UNTRACED)
