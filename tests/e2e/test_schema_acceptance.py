@@ -210,8 +210,17 @@ SEEDS: dict[str, Callable[[Post], Seeds]] = {
 
 
 def _document(service: str) -> dict[str, Any]:
+    """The service's document without its security requirements: every request carries the test's
+    own bearer token, so a generated Authorization value (which it replaced) only made examples that
+    were the same request."""
     app = importlib.import_module(f"services.{service}.handlers.api").app
-    return dict(json.loads(app.get_openapi_json_schema()))
+    document = dict(json.loads(app.get_openapi_json_schema()))
+    document.pop("security", None)
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    return document
 
 
 def _refusal(method: str, response: Response) -> str | None:
@@ -238,6 +247,7 @@ def _on_seeds(operation: Any, seeds: Seeds) -> dict[str, str]:
 
 def _run(operation: Any, send: Callable[[Any], Response], refused: list[str], seeds: Seeds) -> None:
     on_seeds = _on_seeds(operation, seeds)
+    sent: set[str] = set()
 
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=on_seeds or None))
     @settings(
@@ -249,9 +259,14 @@ def _run(operation: Any, send: Callable[[Any], Response], refused: list[str], se
         suppress_health_check=list(HealthCheck),
     )
     def each(case: Any) -> None:
+        request = {"path": case.formatted_path, "query": case.query, "body": case.body, "headers": case.headers}
+        key = json.dumps(request, default=str, sort_keys=True)
+        if key in sent:  # an example drawn again (a small input space): the same request, the same answer
+            return
+        sent.add(key)
         why = _refusal(operation.method.upper(), send(case))
         if why:
-            request = {"path": case.formatted_path, "query": case.query, "body": case.body}
+            del request["headers"]
             refused.append(f"{operation.label}: {why}\n    request: {json.dumps(request, default=str)[:600]}")
 
     each()
@@ -268,12 +283,18 @@ def test_valid_requests_are_accepted(stack: LocalRuntime, service: str) -> None:
         return str(response.json()["id"])
 
     seeds = SEEDS[service](post) if service in SEEDS else {}
+    session = requests.Session()  # one connection for the operations' requests, not one each
     refused: list[str] = []
     labels = set()
     for result in schema.get_all_operations():
         operation = result.ok()
         labels.add(operation.label)
-        _run(operation, lambda case: case.call(base_url=stack.api_url, headers=headers, timeout=30), refused, seeds)
+        _run(
+            operation,
+            lambda case: case.call(base_url=stack.api_url, session=session, headers=headers, timeout=30),
+            refused,
+            seeds,
+        )
     assert labels, f"no operations in the {service} document"
     by_operation = sorted({line.split(":", 1)[0] for line in refused})
     assert not refused, (

@@ -67,12 +67,12 @@ def attempts(stack: LocalRuntime, tenant: str, mid: str) -> list[dict[str, Any]]
 
 
 def sweep(stack: LocalRuntime, moment: datetime) -> None:
-    """What the minute schedule puts on the webhooks jobs queue, for a firing at `moment`."""
+    """What the minute schedule puts on the webhooks jobs queue, for a firing at `moment` (the
+    caller's settle drains: the sweep and the deliveries it queues)."""
     assert stack.stack is not None
     queue = stack.stack.queues["WebhooksJobsQueue"]
     body = {"job": "webhooks.sweep", "scheduled_time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
     stack.client("sqs").send_message(QueueUrl=queue.url, MessageBody=json.dumps(body))
-    stack.drain()
 
 
 def queue_delivery(stack: LocalRuntime, tenant: str, mid: str, attempt: int) -> None:

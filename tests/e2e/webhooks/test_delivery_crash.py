@@ -4,7 +4,8 @@ before its record's TransactWriteItems (infra/faults.py), after the receiver got
 sweep, once the claim's deadline passed, records attempt 1 as `interrupted` and schedules attempt 2;
 a redelivery of attempt 1's queue message finds the attempt taken and sends nothing. The receiver
 counts requests by webhook-id. The module's killed delivery stays in flight for its visibility
-timeout, so it is marked `failed_deliveries` and polls rather than drains."""
+timeout, so it is marked `failed_deliveries`; a drain passes it by (it counts visible messages, no
+pump holds that one), so the sweeps and redeliveries are awaited with drains, not sleeps."""
 
 from __future__ import annotations
 
@@ -66,14 +67,14 @@ def test_a_deliverer_killed_after_sending_loses_no_attempt_and_makes_none_twice(
         assert attempts(stack, tenant, mid) == []
 
         sweep_at(stack, datetime.now(UTC))  # the claim is fresh: the sweep leaves it alone
-        time.sleep(2)
+        stack.drain()
         assert message(stack, tenant, mid)["status"] == "sending" and len(hooks.at("/crash")) == 1
 
         sweep_at(stack, datetime.now(UTC) + CLAIM_TIMEOUT + timedelta(minutes=1))  # past the claim's deadline
         assert until(lambda: message(stack, tenant, mid).get("status") == "delivered"), message(stack, tenant, mid)
         queue_delivery(stack, tenant, mid, 1)  # attempt 1's queue message again, as its redelivery
         queue_delivery(stack, tenant, mid, 2)  # and attempt 2's
-        time.sleep(3)
+        stack.drain()
 
     requests = hooks.at("/crash")
     assert [r.headers["webhook-id"] for r in requests] == [mid, mid]  # attempt 1, attempt 2: no other
