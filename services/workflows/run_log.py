@@ -17,7 +17,9 @@ def _workflow(caller: Caller, workflow_id: str) -> None:
         raise NotFound(f"No workflow {workflow_id}.")
 
 
-def list_runs(caller: Caller, workflow_id: str, record_id: str | None, cursor: str | None, limit: int) -> Page[WorkflowRun]:
+def list_runs(
+    caller: Caller, workflow_id: str, record_id: str | None, cursor: str | None, limit: int
+) -> Page[WorkflowRun]:
     """The workflow's runs, newest first; `record_id` keeps one record's (page-wise: a page may be
     shorter than `limit`, with a cursor)."""
     _workflow(caller, workflow_id)

@@ -23,10 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from services.workflows.domain.workflows import CHAIN_LIMIT
-from services.workflows.store import Record, WorkflowsStore
+from services.workflows.store import ACTIVE, ACTIVE_ID, Record, WorkflowsStore, revision_id
 from services.workflows.subscriptions import subscribe
-from services.workflows.workflows import ACTIVE, ACTIVE_ID, revision_id
 from shared import batch_scope, clock
 from shared.conditions import ACCOUNT_PREFIX, Equals, holds, is_contactable, parse_conditions
 from shared.contracts.directory import RecordChanged
@@ -37,6 +35,7 @@ from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
 RUN = "run"
+CHAIN_LIMIT = 5  # workflow actions in one causation chain; a run the next would start stops (`chain_too_deep`)
 RETENTION = timedelta(days=90)
 REQUESTER = "workflows"
 ACTOR = Actor(type="service", id="workflows")

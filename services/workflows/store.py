@@ -14,6 +14,15 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from shared.store import ByUpdate, DataItem, DataStore, gsi
 
+# The tenant's active workflows, in one item (workflows.py writes it, runs.py reads it).
+ACTIVE = "active"
+ACTIVE_ID = "workflows"
+
+
+def revision_id(workflow_id: str, revision: int) -> str:
+    """The id of a workflow's revision record."""
+    return f"{workflow_id}.{revision}"
+
 
 class Record(DataItem):
     gsi1pk = UnicodeAttribute(null=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.workflows.domain.workflows import DEFINITION, Workflow, WorkflowCreate, WorkflowUpdate, problems
 from services.workflows.service import Caller
-from services.workflows.store import Record
+from services.workflows.store import ACTIVE, ACTIVE_ID, Record, revision_id
 from shared import clock
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id
@@ -25,14 +25,8 @@ from shared.store import UnitOfWork, run_with_retries
 
 WORKFLOW = "workflow"
 REVISION = "revision"
-ACTIVE = "active"
-ACTIVE_ID = "workflows"
 MAX_ACTIVE = 50  # the active item holds them all (DynamoDB's 400 KB): at most ~6 KB each
 RETRIES = 6
-
-
-def revision_id(workflow_id: str, revision: int) -> str:
-    return f"{workflow_id}.{revision}"
 
 
 def _record(caller: Caller, workflow_id: str) -> Record:

@@ -38,6 +38,8 @@ EXPECTED = (
     "InvoicingApiFunction",
     "InvoicingConsumerFunction",
     "InvoicingJobsFunction",
+    "WorkflowsApiFunction",
+    "WorkflowsConsumerFunction",
 )
 
 

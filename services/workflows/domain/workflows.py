@@ -22,7 +22,6 @@ On = Literal["created", "updated", "field_changed"]
 Status = Literal["active", "paused"]
 MAX_ACTIONS = 10
 SMS_TEXT_MAX = 1600
-CHAIN_LIMIT = 5  # workflow actions in one causation chain; the next is stopped (`chain_too_deep`)
 
 
 class WorkflowTrigger(BaseModel):

@@ -1,6 +1,6 @@
 """What the workflows API documents for each operation (applied by `shared.operation_docs`).
 
-Keyed by operationId, by the convention (`workflows.workflows.get`, `workflows.runs.list`);
+Keyed by operationId, by the convention (`workflows.get`, `workflows.runs.list`);
 a new route left out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
 """
 
@@ -35,20 +35,20 @@ DOCS = ServiceDocs(
         ),
     ),
     operations={
-        "workflows.workflows.list": Doc("List workflows", f"The tenant's workflows in id order. {PAGE}\n\n{ADMIN}"),
-        "workflows.workflows.create": Doc(
+        "workflows.list": Doc("List workflows", f"The tenant's workflows in id order. {PAGE}\n\n{ADMIN}"),
+        "workflows.create": Doc(
             "Create a workflow",
             f"{RULES} A new workflow is `paused` unless `status` says `active`.\n\n{ADMIN}",
             request=EXAMPLE,
         ),
-        "workflows.workflows.get": Doc("Get a workflow", f"One workflow by id, with its `revision`.\n\n{ADMIN}"),
-        "workflows.workflows.update": Doc(
+        "workflows.get": Doc("Get a workflow", f"One workflow by id, with its `revision`.\n\n{ADMIN}"),
+        "workflows.update": Doc(
             "Change, pause or resume a workflow",
             "A merge patch, with If-Match. A change of anything but `status` makes the next `revision`; runs "
             f"already started keep the revision they started with. {RULES}\n\n{ADMIN}",
             request={"status": "paused"},
         ),
-        "workflows.workflows.delete": Doc(
+        "workflows.delete": Doc(
             "Delete a workflow", f"It starts no more runs; its runs stay until they expire (90 days).\n\n{ADMIN}"
         ),
         "workflows.runs.list": Doc(
