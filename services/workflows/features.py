@@ -10,5 +10,9 @@ from shared.features import Features
 
 FEATURES = Features(
     "services.workflows",
-    events={"runs": ["contact.created", "contact.updated", "account.created", "account.updated"]},
+    events={
+        "runs": ["contact.created", "contact.updated", "account.created", "account.updated"],
+        "erasure": ["contact.erased"],
+    },
+    jobs=["sweep"],
 )

@@ -143,11 +143,19 @@ def _command(action: dict[str, Any], entity: str, record: dict[str, Any], reques
     )
 
 
-def _steps(
-    envelope: Envelope, uow: UnitOfWork, workflow: dict[str, Any], run_id: str, record: dict[str, Any]
+def steps_of(
+    tenant: str,
+    cause: tuple[str, list[Cause]],
+    uow: UnitOfWork,
+    workflow: dict[str, Any],
+    run_id: str,
+    record: dict[str, Any],
 ) -> list[dict[str, Any]]:
+    """Publish the workflow's actions for the record (in `uow`); each step's outcome.
+
+    `cause`: the correlation id and the causation chain the command events carry."""
     entity = workflow["trigger"]["entity"]
-    causation = chain_of(envelope, workflow["id"], str(record["id"]))
+    correlation_id, causation = cause
     steps: list[dict[str, Any]] = []
     for index, action in enumerate(workflow["actions"]):
         step: dict[str, Any] = {"index": index, "type": action["type"]}
@@ -161,10 +169,10 @@ def _steps(
             continue
         event = new_event(
             event_type,
-            envelope.tenant_id,
+            tenant,
             payload,
             actor=ACTOR,
-            correlation_id=envelope.correlation_id,
+            correlation_id=correlation_id,
             event_id=derived_id(run_id, str(index)),
             causation=causation,
         )
@@ -177,10 +185,9 @@ def _run(envelope: Envelope, uow: UnitOfWork, workflow: dict[str, Any], record: 
     tenant, record_id = envelope.tenant_id, str(record["id"])
     run_id = derived_id(workflow["id"], envelope.id)
     reason = stop_reason(envelope.causation, workflow["id"], record_id)
-    steps = [] if reason else _steps(envelope, uow, workflow, run_id, record)
     now = clock.now()
-    depth = sum(1 for c in envelope.causation if c.automation_id)
-    data = {
+    cause = (envelope.correlation_id, chain_of(envelope, workflow["id"], record_id))
+    data: dict[str, Any] = {
         "workflow_id": workflow["id"],
         "revision": workflow["revision"],
         "revision_id": revision_id(workflow["id"], workflow["revision"]),
@@ -190,21 +197,32 @@ def _run(envelope: Envelope, uow: UnitOfWork, workflow: dict[str, Any], record: 
             "id": envelope.id,
             "type": envelope.type,
             "occurred_at": envelope.occurred_at.isoformat(),
-            "depth": depth,
+            "depth": sum(1 for c in envelope.causation if c.automation_id),
         },
-        "status": "stopped" if reason else "completed",
-        "reason": reason,
-        "steps": steps,
         "started_at": now.isoformat(),
     }
+    delay = int(workflow.get("delay_minutes") or 0)
+    due_at = None
+    if reason:
+        data.update(status="stopped", reason=reason, steps=[], finished_at=now.isoformat())
+        logger.info("workflow run stopped", extra={"workflow_id": workflow["id"], "reason": reason})
+    elif delay:
+        due_at = now + timedelta(minutes=delay)
+        # what the actions need when the delay is over: the record as the event showed it (taken out
+        # by the contact's erasure), and the chain the command events carry on
+        waiting = {"record": record, "correlation_id": cause[0], "causation": [c.model_dump() for c in cause[1]]}
+        data.update(status="waiting", steps=[], due_at=due_at.isoformat(), waiting=waiting)
+    else:
+        steps = steps_of(tenant, cause, uow, workflow, run_id, record)
+        data.update(status="completed", steps=steps, finished_at=now.isoformat())
     run = STORE.new(tenant, RUN, run_id, data)
     order = f"{clock.iso(now)}#{run_id}"
     run.gsi1pk, run.gsi1sk = tenant_key(tenant, "WORKFLOW", workflow["id"], "RUN"), order
     run.gsi2pk, run.gsi2sk = tenant_key(tenant, "RECORD", record_id, "RUN"), order
-    run.expires_at = now + RETENTION  # type: ignore[assignment]
+    run.expires_at = now + RETENTION + timedelta(minutes=delay)  # type: ignore[assignment]
+    if due_at is not None:
+        run.set_due(tenant, clock.iso(due_at))
     STORE.add(uow, run, on_conflict=AlreadyApplied)
-    if reason:
-        logger.info("workflow run stopped", extra={"workflow_id": workflow["id"], "reason": reason})
 
 
 @batch_scope.together  # puts if absent only: a batch's runs commit in one transaction with their markers

@@ -397,6 +397,10 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:WorkflowsTable}")],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
     ),
+    "WorkflowsJobsFunction": (  # the sweep: delayed runs and their command events in its own table
+        [_put("{table:WorkflowsTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:WorkflowsJobsQueue}")],
+    ),
     "InvoicingApiFunction": (  # its table and the cursor secret; events go out through the outbox
         [
             _put("{table:InvoicingTable}"),

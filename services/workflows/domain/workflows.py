@@ -21,6 +21,16 @@ Entity = Literal["contact", "account"]
 On = Literal["created", "updated", "field_changed"]
 Status = Literal["active", "paused"]
 MAX_ACTIONS = 10
+MAX_DELAY_MINUTES = 60 * 24 * 90  # 90 days, the runs' retention
+Delay = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_DELAY_MINUTES,
+        description="Minutes between the trigger and the actions (0: at once; at most 90 days). The actions then "
+        "follow the revision the run started with, and a workflow paused or deleted meanwhile stops the run",
+    ),
+]
 SMS_TEXT_MAX = 1600
 
 
@@ -76,6 +86,7 @@ class WorkflowCreate(BaseModel):
         description="Which records it enrolls (empty: every record the trigger names); not `in_classification_type`",
     )
     match: Match = "all"
+    delay_minutes: Delay = 0
     actions: list[Action] = Field(min_length=1, max_length=MAX_ACTIONS, description="Run in order")
 
 
@@ -91,6 +102,7 @@ class WorkflowUpdate(BaseModel):
     trigger: WorkflowTrigger | None = None
     conditions: Conditions | None = None
     match: Match | None = None
+    delay_minutes: Delay | None = None
     actions: list[Action] | None = Field(None, min_length=1, max_length=MAX_ACTIONS)
 
 
@@ -104,6 +116,7 @@ class Workflow(BaseModel):
     trigger: WorkflowTrigger
     conditions: list[Condition] = Field(default_factory=list)
     match: Match = "all"
+    delay_minutes: int = 0
     actions: list[Action]
     revision: int = Field(description="The definition's revision: each change but `status` makes the next")
     created_by: str
@@ -112,7 +125,7 @@ class Workflow(BaseModel):
     version: int = 1
 
 
-DEFINITION = ("name", "description", "trigger", "conditions", "match", "actions")
+DEFINITION = ("name", "description", "trigger", "conditions", "match", "delay_minutes", "actions")
 
 
 def _entity_fields(entity: str) -> set[str]:
@@ -151,7 +164,7 @@ def problems(definition: dict[str, Any]) -> list[FieldError]:
 # Runs
 # ---------------------------------------------------------------------------------------------
 
-RunStatus = Literal["completed", "stopped"]
+RunStatus = Literal["waiting", "completed", "stopped"]
 StepOutcome = Literal["requested", "skipped"]
 
 
@@ -184,6 +197,12 @@ class WorkflowRun(BaseModel):
     record_id: str
     event: WorkflowStartingEvent
     status: RunStatus
-    reason: str | None = Field(None, description="Why a run stopped: `loop` or `chain_too_deep`")
+    reason: str | None = Field(
+        None,
+        description="Why a run stopped: `loop`, `chain_too_deep`, or while it waited `paused`, `deleted`, "
+        "`erased` (the contact)",
+    )
     steps: list[WorkflowStep] = Field(default_factory=list)
     started_at: datetime
+    due_at: datetime | None = Field(None, description="A waiting run's: when its actions run (its delay's end)")
+    finished_at: datetime | None = None

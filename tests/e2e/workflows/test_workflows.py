@@ -4,7 +4,8 @@ chain of workflow actions that comes back to its workflow and record stops with 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.runtime import LocalRuntime
@@ -148,3 +149,47 @@ def test_a_chain_that_comes_back_to_its_workflow_and_record_stops(stack: LocalRu
     ]
     assert all(r["steps"] == [] for r in done if r["status"] == "stopped")
     assert all(r["event"]["depth"] in (1, 2, 5) for r in done)
+
+
+def sweep(stack: LocalRuntime, moment: datetime) -> None:
+    """What the minute schedule puts on the workflows jobs queue, for a firing at `moment`."""
+    assert stack.stack is not None
+    queue = stack.stack.queues["WorkflowsJobsQueue"]
+    body = {"job": "workflows.sweep", "scheduled_time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    stack.client("sqs").send_message(QueueUrl=queue.url, MessageBody=json.dumps(body))
+    stack.drain()
+
+
+def test_a_delayed_run_waits_then_acts_by_the_revision_it_started_with(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    """The sweep after the delay sends what the run's revision said, though the workflow changed
+    meanwhile; a paused workflow's waiting run stops; an erased contact's waiting run drops its copy."""
+    flow = workflow(admin, status="active", delay_minutes=60)
+    later = workflow(admin, status="active", delay_minutes=60, name="Paused later")
+    anna = created(admin.post("/contacts", json={"first_name": "Anna", "email": "anna@example.fi"}))
+    erased = created(admin.post("/contacts", json={"first_name": "Eero", "email": "eero@example.fi"}))
+    waiting = settle(stack, lambda: len(found := runs(admin, flow["id"])) == 2 and found)
+    assert all(r["status"] == "waiting" and r["steps"] == [] and r["due_at"] for r in waiting)
+    assert envelopes(stack, tenant, "email.send_requested") == []
+
+    changed = admin.patch(f"/workflows/{flow['id']}", json={"actions": [{"type": "send_sms", "text": "Hei"}]}).json()
+    assert changed["revision"] == 2
+    assert admin.patch(f"/workflows/{later['id']}", json={"status": "paused"}).status_code == 200
+    assert admin.post(f"/contacts/{erased['id']}/erase").status_code == 200
+    settle(stack, lambda: [r for r in runs(admin, flow["id"]) if r["status"] == "stopped"])
+
+    sweep(stack, datetime.now(UTC) + timedelta(minutes=61))
+    done = {r["record_id"]: r for r in runs(admin, flow["id"])}
+    assert (done[erased["id"]]["status"], done[erased["id"]]["reason"]) == ("stopped", "erased")
+    assert (done[anna["id"]]["status"], done[anna["id"]]["revision"]) == ("completed", 1)
+    [step] = done[anna["id"]]["steps"]
+    assert step["type"] == "send_email" and step["outcome"] == "requested"  # revision 1's action, not the SMS
+    assert {r["record_id"]: (r["status"], r["reason"]) for r in runs(admin, later["id"])} == {
+        anna["id"]: ("stopped", "paused"),
+        erased["id"]: ("stopped", "erased"),
+    }
+    [request] = envelopes(stack, tenant, "email.send_requested")
+    assert request["data"]["to"] == "anna@example.fi" and request["causation"][-1]["automation_id"] == flow["id"]
+    sweep(stack, datetime.now(UTC) + timedelta(minutes=62))  # again: nothing twice
+    assert len(envelopes(stack, tenant, "email.send_requested")) == 1
