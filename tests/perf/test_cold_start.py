@@ -40,6 +40,7 @@ EXPECTED = (
     "InvoicingJobsFunction",
     "WorkflowsApiFunction",
     "WorkflowsConsumerFunction",
+    "WorkflowsJobsFunction",
 )
 
 

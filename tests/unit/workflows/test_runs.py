@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
-from services.workflows.runs import CHAIN_LIMIT, stop_reason, triggered
+from services.workflows.runs import CHAIN_LIMIT, steps_of, stop_reason, triggered
 from shared.contracts.directory import RecordChanged
 from shared.events import Cause
+from shared.store import UnitOfWork
 
 pytestmark = pytest.mark.disable_socket
 
@@ -74,3 +75,24 @@ def test_a_chain_stops_at_its_own_workflow_and_record_or_at_the_limit() -> None:
     deep = [link(f"w{n + 2}") for n in range(CHAIN_LIMIT)]
     assert stop_reason(deep[:-1], "w1", "c1") is None
     assert stop_reason([*deep, link(None)], "w1", "c1") == "chain_too_deep"  # events between actions do not count
+
+
+def test_the_actions_are_command_events_for_the_record_and_a_missing_address_skips_one() -> None:
+    actions = [
+        {"type": "send_email", "template_id": "t1"},
+        {"type": "send_sms", "text": "Hei {{ contact.first_name }}", "number_field": "mobile"},
+        {"type": "send_sms", "text": "Hei", "number_field": "phone"},
+    ]
+    workflow = {**flow({"entity": "contact", "on": "created"}), "actions": actions}
+    record = {"id": "c1", "first_name": "Maija", "last_name": "M", "email": "maija@example.fi", "mobile": "+358401"}
+    uow = UnitOfWork()
+    chain = [link("w1")]
+    steps = steps_of("t1", ("corr", chain), uow, workflow, "r1", record)
+    assert [(s["type"], s["outcome"], s.get("reason")) for s in steps] == [
+        ("send_email", "requested", None),
+        ("send_sms", "requested", None),
+        ("send_sms", "skipped", "no_phone"),
+    ]
+    again = steps_of("t1", ("corr", chain), UnitOfWork(), workflow, "r1", record)
+    assert [s.get("event_id") for s in again] == [s.get("event_id") for s in steps]  # derived: a retry makes the same
+    assert len(uow.ops) == 2  # two outbox items
