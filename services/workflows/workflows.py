@@ -115,9 +115,6 @@ def _current(caller: Caller, workflow_id: str, version: int | None) -> Record:
 def update_workflow(caller: Caller, workflow_id: str, body: WorkflowUpdate) -> Workflow:
     """A merge patch; a changed definition is the next revision, `status` alone is not."""
     changes = body.model_dump(mode="json", exclude_unset=True)
-    nulls = [name for name, value in changes.items() if value is None]
-    if nulls:
-        raise ValidationFailed.on(nulls[0], "may not be null")
     first = _record(caller, workflow_id)  # If-Match is evaluated on this read (shared/preconditions.py)
     if {**first.data, **changes} == first.data:
         return model_of(first, Workflow)

@@ -10,11 +10,11 @@ carries no account), an account workflow the account's only.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
 
 from shared.conditions import ACCOUNT_PREFIX, CONDITION_FIELDS, Condition, Conditions, Equals, Match
 from shared.errors import FieldError, register_union_tags
-from shared.types import INPUT, OUTPUT, Id, Name200
+from shared.types import INPUT, OUTPUT, Id, Name200, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Entity = Literal["contact", "account"]
@@ -105,6 +105,10 @@ class WorkflowUpdate(BaseModel):
     delay_minutes: Delay | None = None
     actions: list[Action] | None = Field(None, min_length=1, max_length=MAX_ACTIONS)
 
+    _not_null = field_validator(
+        "name", "description", "status", "trigger", "conditions", "match", "delay_minutes", "actions"
+    )(reject_null)
+
 
 class Workflow(BaseModel):
     model_config = OUTPUT
@@ -140,23 +144,25 @@ def problems(definition: dict[str, Any]) -> list[FieldError]:
     fields = _entity_fields(trigger["entity"])
     errors: list[FieldError] = []
     if trigger["on"] == "field_changed" and trigger.get("field") not in fields:
-        errors.append(FieldError(field="trigger.field", message=f"a {trigger['entity']} field", code="invalid_field"))
+        message = f"a {trigger['entity']} field"
+        errors.append(FieldError(field="trigger.field", message=message, code="field_of_entity"))
     elif trigger["on"] == "field_changed" and trigger.get("to") is not None:
         try:
             Equals(field=trigger["field"], op="equals", value=trigger["to"])
         except ValidationError:
-            errors.append(FieldError(field="trigger.to", message="not a value of the field", code="invalid_value"))
+            errors.append(FieldError(field="trigger.to", message="not a value of the field", code="value_of_field"))
     if trigger["on"] != "field_changed" and (trigger.get("field") or trigger.get("to")):
-        errors.append(FieldError(field="trigger.field", message="only with field_changed", code="not_applicable"))
+        errors.append(FieldError(field="trigger.field", message="only with field_changed", code="field_changed_only"))
     for n, condition in enumerate(definition.get("conditions") or []):
         if condition.get("op") == "in_classification_type":  # needs the directory's class map
-            errors.append(FieldError(field=f"conditions.{n}.op", message="not in workflows", code="not_applicable"))
+            message = "not in workflows"
+            errors.append(FieldError(field=f"conditions.{n}.op", message=message, code="not_in_workflows"))
         elif "field" in condition and condition["field"] not in fields:
             message = f"not a field of the {trigger['entity']}"
-            errors.append(FieldError(field=f"conditions.{n}.field", message=message, code="invalid_field"))
+            errors.append(FieldError(field=f"conditions.{n}.field", message=message, code="field_of_entity"))
     for n, action in enumerate(definition["actions"]):
         if action["type"] == "send_sms" and trigger["entity"] != "contact":
-            errors.append(FieldError(field=f"actions.{n}.type", message="contacts only", code="not_applicable"))
+            errors.append(FieldError(field=f"actions.{n}.type", message="contacts only", code="contacts_only"))
     return errors
 
 
