@@ -262,6 +262,7 @@ def load(runtime: Any) -> dict[str, Any]:
     scanner = _load_scanner(api, runtime, groups[1], contacts[1])
     invoicing = _load_invoicing(api, runtime, accounts[0])
     webhooks = _load_webhooks(api, runtime.api_url)
+    workflows = _load_workflows(api, contacts[2])
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -279,6 +280,7 @@ def load(runtime: Any) -> dict[str, Any]:
         **scanner,
         **invoicing,
         **webhooks,
+        **workflows,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -443,6 +445,34 @@ def _load_webhooks(api: _Api, api_url: str) -> dict[str, Any]:
     body = {"url": url, "description": "The dev receiver (kontakt dev)", "event_types": ["contact.*", "account.*"]}
     endpoint = api.call("POST", "/webhooks/endpoints", body)
     return {"webhook_endpoint": endpoint["id"], "webhook_receiver": url}
+
+
+def _load_workflows(api: _Api, contact: dict[str, Any]) -> dict[str, Any]:
+    """A workflow that welcomes a contact whose sales status becomes "won", and one contact won
+    after it, so that its run (GET /workflows/{id}/runs) and its mail (`.kontakt/mail/`) are there."""
+    template = api.call(
+        "POST",
+        "/email/templates",
+        {
+            "name": "Welcome aboard",
+            "subject": "Welcome aboard, {{ contact.first_name }}",
+            "html": "<html><body><p>Hello {{ contact.first_name }}, thank you for choosing us.</p></body></html>",
+            "text": "Hello {{ contact.first_name }}, thank you for choosing us.",
+        },
+    )
+    workflow = api.call(
+        "POST",
+        "/workflows",
+        {
+            "name": "Welcome a won customer",
+            "description": "When a contact's sales status becomes won, send the welcome mail.",
+            "status": "active",
+            "trigger": {"entity": "contact", "on": "field_changed", "field": "sales_status", "to": "won"},
+            "actions": [{"type": "send_email", "template_id": template["id"]}],
+        },
+    )
+    api.call("PATCH", f"/contacts/{contact['id']}", {"sales_status": "won"}, expect=200)
+    return {"workflow": workflow["id"], "workflow_contact": contact["id"]}
 
 
 def _months_ago(months: int) -> date:

@@ -60,6 +60,7 @@ MAILS_SHOWN = 20
 SMS_SHOWN = 30
 TICKETS_SHOWN = 30
 INVOICES_SHOWN = 30
+WORKFLOW_RUNS_SHOWN = 30
 INVOCATIONS_SHOWN = 30
 WEBHOOKS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -457,6 +458,39 @@ _INVOICES_RENDER = """(data, h) => data.length === 0 ?
     data.map((i) => ({...i, time: h.when(i.time), pdf: i.pdf ? h.el("a", {href: i.pdf}, i.number + ".pdf") : ""})))"""
 
 
+def _workflow_runs(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The workflows service's runs, newest first (services/workflows/runs.py's records), with the
+    workflow's name: which record each event enrolled, and what each step asked for or why it stopped."""
+    names: dict[tuple[str, str], str] = {}
+    runs = []
+    for tenant, kind, record_id, data in _records(runtime, "WorkflowsTable", ("workflow", "run")):
+        if kind == "workflow":
+            names[(tenant, record_id)] = str(data.get("name", ""))
+        else:
+            runs.append((tenant, record_id, data))
+    rows = [
+        {
+            "time": data.get("started_at"),
+            "tenant": tenant,
+            "workflow": names.get((tenant, str(data.get("workflow_id"))), "(deleted)"),
+            "record": f"{data.get('entity')} {data.get('record_id')}",
+            "event": (data.get("event") or {}).get("type"),
+            "status": data.get("status"),
+            "steps": ", ".join(f"{s.get('type')} {s.get('outcome')}" for s in data.get("steps") or []),
+            "reason": data.get("reason") or "",
+            "id": record_id,
+        }
+        for tenant, record_id, data in runs
+    ]
+    return _newest(rows, WORKFLOW_RUNS_SHOWN)
+
+
+_WORKFLOW_RUNS_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "No workflow run yet: POST /workflows (active), then create or change a contact") :
+  h.table(["time", "tenant", "workflow", "record", "event", "status", "steps", "reason"],
+    data.map((r) => ({...r, time: h.when(r.time)})))"""
+
+
 def _schedules(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return runtime.schedules.upcoming() if runtime.schedules is not None else []
 
@@ -474,6 +508,7 @@ register_panel("webhooks", "Webhook deliveries", _webhook_deliveries, _DELIVERIE
 register_panel("webhooks-received", "Webhooks received (/dev/webhooks)", _webhooks_received, _WEBHOOKS_RENDER)
 register_panel("tickets", "Tickets (the email scanner)", _tickets, _TICKETS_RENDER)
 register_panel("invoices", "Invoices", _invoices, _INVOICES_RENDER)
+register_panel("workflow-runs", "Workflow runs", _workflow_runs, _WORKFLOW_RUNS_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import batch_scope
 from shared.batch import SQSRecord, partial_response
-from shared.events import Envelope
+from shared.events import Envelope, handling
 from shared.observability import logger
 from shared.store import MAX_TRANSACTION_ITEMS, AlreadyApplied, DedupeItem, UnitOfWork, run_with_retries
 
@@ -59,7 +59,8 @@ def apply_once(consumer: str, envelope: Envelope, handle: Handle, applied: bool 
     if already_applied(consumer, envelope.id) if applied is None else applied:
         return False
     uow = UnitOfWork()
-    handle(envelope, uow)
+    with handling(envelope):
+        handle(envelope, uow)
     uow.mark_applied(consumer, envelope.id)
     try:
         uow.commit()
@@ -156,7 +157,8 @@ def _apply_together(event: dict[str, Any], consumer: str, handlers: dict[str, Ha
             continue
         uow = UnitOfWork()
         try:
-            handle(envelope, uow)
+            with handling(envelope):
+                handle(envelope, uow)
         except Exception:
             continue  # the ordinary path runs it again and reports it
         if not len(uow) and not uow.afterwards:

@@ -1,5 +1,8 @@
 """The event envelope and the catalogue where every event type is registered once."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +23,18 @@ class Actor(BaseModel):
 SYSTEM = Actor(type="system", id="kontakt")
 
 
+class Cause(BaseModel):
+    """One link of an event's causation chain: an event that led to it, and the automation (a
+    workflow) that acted on that event for a record, if one did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    event_type: str
+    automation_id: str | None = Field(None, description="The workflow that acted on the event, if one did")
+    record_id: str | None = Field(None, description="The record the automation acted for")
+
+
 class Envelope(BaseModel):
     """What travels on the bus, as EventBridge's `detail`. `detail-type` is `type`."""
 
@@ -32,6 +47,11 @@ class Envelope(BaseModel):
     occurred_at: datetime = Field(description="When it happened (UTC)")
     actor: Actor = Field(description="Who caused it: a user, the system or a service")
     correlation_id: str = Field(description="The id of the request or event that started the chain")
+    causation: list[Cause] = Field(
+        default_factory=list,
+        description="The events that led to this one, oldest first (empty: a person's request or a schedule "
+        "started it); an automation reads it to stop loops",
+    )
     data: dict[str, Any] = Field(description="The payload: the registered model of this type, as JSON")
 
 
@@ -70,6 +90,27 @@ class Catalogue:
 catalogue = Catalogue()
 
 
+# The chain of the event a consumer is handling: what an event published meanwhile was caused by.
+_causes: ContextVar[tuple[Cause, ...]] = ContextVar("causes", default=())
+
+
+def chain_of(envelope: Envelope, automation_id: str | None = None, record_id: str | None = None) -> list[Cause]:
+    """The causation of an event caused by `envelope` (by an automation acting for a record)."""
+    link = Cause(event_id=envelope.id, event_type=envelope.type, automation_id=automation_id, record_id=record_id)
+    return [*envelope.causation, link]
+
+
+@contextmanager
+def handling(envelope: Envelope) -> Iterator[None]:
+    """Events made while a consumer handles `envelope` carry it at the end of their causation
+    (shared/consumer.py opens this around every handler), so a chain survives any service."""
+    token = _causes.set(tuple(chain_of(envelope)))
+    try:
+        yield
+    finally:
+        _causes.reset(token)
+
+
 def new_event(
     event_type: str,
     tenant_id: str,
@@ -78,8 +119,11 @@ def new_event(
     actor: Actor = SYSTEM,
     correlation_id: str | None = None,
     event_id: str | None = None,
+    causation: list[Cause] | None = None,
 ) -> Envelope:
-    """An envelope for a registered event type; the payload must be that type's model."""
+    """An envelope for a registered event type; the payload must be that type's model.
+
+    `causation`: its chain (default: the chain of the event being handled, if any)."""
     spec = catalogue.spec(event_type)
     if not isinstance(data, spec.payload):
         raise TypeError(f"{event_type} takes {spec.payload.__name__}, not {type(data).__name__}")
@@ -92,6 +136,7 @@ def new_event(
         occurred_at=clock.now(),
         actor=actor,
         correlation_id=correlation_id or event_id,
+        causation=list(_causes.get()) if causation is None else causation,
         data=data.model_dump(mode="json"),
     )
 

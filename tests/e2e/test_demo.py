@@ -48,6 +48,17 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     endpoint = admin.get(f"/webhooks/endpoints/{summary['webhook_endpoint']}").json()
     assert endpoint["url"] == summary["webhook_receiver"] == f"{stack.api_url}/dev/webhooks/{demo.WEBHOOK_NAME}"
     assert endpoint["enabled"] is True and endpoint["event_types"] == ["contact.*", "account.*"]
+    runs = settle(stack, lambda: admin.get(f"/workflows/{summary['workflow']}/runs").json()["items"])
+    assert [(r["record_id"], r["status"], r["steps"][0]["outcome"]) for r in runs] == [
+        (summary["workflow_contact"], "completed", "requested")
+    ]
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "workflow-runs"]
+    [row] = [r for r in panel["data"] if r["tenant"] == demo.TENANT]
+    assert (row["workflow"], row["status"], row["steps"]) == (
+        "Welcome a won customer",
+        "completed",
+        "send_email requested",
+    )
 
     mailbox = admin.get(f"/scanner/mailboxes/{summary['support_mailbox']}").json()
     assert mailbox["address"] == summary["support_address"] == f"{demo.SUPPORT_MAILBOX}@kontakt.test"

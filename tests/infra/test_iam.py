@@ -385,6 +385,22 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:WebhooksTable}"), _send("{queue:WebhooksDeliveryQueue}")],
         [_put("{table:EmailTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:SmsSendQueue}")],
     ),
+    "WorkflowsApiFunction": (  # its table and the cursor secret; nothing else
+        [_put("{table:WorkflowsTable}"), SECRET],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), _send("{queue:EmailSendQueue}")],
+    ),
+    "WorkflowsPublisherFunction": (
+        [_publish("{bus:EventBus}"), _send("{queue:WorkflowsPublisherDLQ}")],
+        [_put("{table:WorkflowsTable}"), _publish("default")],
+    ),
+    "WorkflowsConsumerFunction": (  # runs and their command events in its own table (the outbox)
+        [_put("{table:WorkflowsTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:EmailSendQueue}")],
+    ),
+    "WorkflowsJobsFunction": (  # the sweep: delayed runs and their command events in its own table
+        [_put("{table:WorkflowsTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:WorkflowsJobsQueue}")],
+    ),
     "InvoicingApiFunction": (  # its table, the cursor secret, a run's first chunk; events through the outbox
         [
             _put("{table:InvoicingTable}"),

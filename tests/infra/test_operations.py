@@ -174,8 +174,8 @@ def test_every_queue_hides_a_message_six_times_its_function_timeout(template: Tr
         ratio = queue.visibility_timeout / function.timeout
         print(f"\n  {queue.logical_id:24} {queue.visibility_timeout:5}s / {function.timeout:3}s = {ratio:.1f}x", end="")
     # Webhooks: Events, Delivery, Slow, Jobs queues (issue 20); Scanner: Events, Inbound (21);
-    # Invoicing: Events, Jobs (22)
-    assert len(checked) == 21
+    # Invoicing: Events, Jobs (22); Workflows: Events, Jobs (23)
+    assert len(checked) == 23
 
 
 def test_the_senders_fit_the_ses_rate_within_their_timeout(template: TranslatedTemplate) -> None:
@@ -227,7 +227,7 @@ def test_a_failed_outbox_batch_is_kept_whole(template: TranslatedTemplate) -> No
     bucket's lifecycle), and the function's role may write there."""
     stack = build_stack(template)
     streams = [m for m in stack.mappings.values() if m.kind == "dynamodb"]
-    assert len(streams) == 7  # one outbox per service
+    assert len(streams) == 8  # one outbox per service
     for mapping in streams:
         assert mapping.on_failure_arn is not None
         bucket = stack.bucket_by_arn(mapping.on_failure_arn)

@@ -38,6 +38,9 @@ EXPECTED = (
     "InvoicingApiFunction",
     "InvoicingConsumerFunction",
     "InvoicingJobsFunction",
+    "WorkflowsApiFunction",
+    "WorkflowsConsumerFunction",
+    "WorkflowsJobsFunction",
 )
 
 

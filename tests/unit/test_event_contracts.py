@@ -38,6 +38,7 @@ CONSUMERS = {
     "WebhooksConsumerFunction",
     "ScannerConsumerFunction",
     "InvoicingConsumerFunction",
+    "WorkflowsConsumerFunction",
 }
 
 # Event types a consumer handles (and a rule routes) that no service publishes, with the reason

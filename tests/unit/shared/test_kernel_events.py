@@ -123,3 +123,19 @@ def test_real_catalogue_has_the_audience_contract() -> None:
 
     spec = events.catalogue.spec("audience.page")
     assert spec.producer == "directory"
+
+
+def test_an_event_made_while_handling_another_carries_its_chain(catalogue: Catalogue) -> None:
+    first = new_event("thing.happened", "t1", ThingHappened(id="a", size=1), event_id="e1")
+    assert first.causation == []  # a person's request: no chain
+    with events.handling(first):
+        second = new_event("thing.happened", "t1", ThingHappened(id="a", size=2), event_id="e2")
+        chain = events.chain_of(second, automation_id="w1", record_id="c1")
+        third = new_event("thing.happened", "t1", ThingHappened(id="a", size=3), causation=chain)
+    assert [c.event_id for c in second.causation] == ["e1"]
+    assert [(c.event_id, c.automation_id, c.record_id) for c in third.causation] == [
+        ("e1", None, None),
+        ("e2", "w1", "c1"),
+    ]
+    after = new_event("thing.happened", "t1", ThingHappened(id="a", size=4))
+    assert after.causation == []  # the chain ends with the handling

@@ -1,0 +1,214 @@
+"""Workflows (issue 23): what a client sends and gets back, and the rules of a definition.
+
+A workflow is a trigger (an entity type created, updated, or one field changed, optionally to a
+value), conditions in the target groups' language (`shared/conditions.py`), and ordered actions.
+Conditions and a trigger's field name the fields as target groups do: a contact's as they are, an
+account's as `account.<field>`; a contact workflow reads the contact's own fields only (its event
+carries no account), an account workflow the account's only.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
+
+from shared.conditions import ACCOUNT_PREFIX, CONDITION_FIELDS, Condition, Conditions, Equals, Match
+from shared.errors import FieldError, register_union_tags
+from shared.types import INPUT, OUTPUT, Id, Name200, reject_null
+
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Entity = Literal["contact", "account"]
+On = Literal["created", "updated", "field_changed"]
+Status = Literal["active", "paused"]
+MAX_ACTIONS = 10
+MAX_DELAY_MINUTES = 60 * 24 * 90  # 90 days, the runs' retention
+Delay = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_DELAY_MINUTES,
+        description="Minutes between the trigger and the actions (0: at once; at most 90 days). The actions then "
+        "follow the revision the run started with, and a workflow paused or deleted meanwhile stops the run",
+    ),
+]
+SMS_TEXT_MAX = 1600
+
+
+class WorkflowTrigger(BaseModel):
+    model_config = INPUT
+
+    entity: Entity = Field(description="The records it watches: `contact.*` or `account.*` events")
+    on: On = Field(
+        description="`created`, `updated` (any change), or `field_changed`: `field` is among the event's changed fields"
+    )
+    field: str | None = Field(
+        None,
+        description="With `field_changed` (required there, else refused): a condition field of the entity "
+        "(a contact's as it is, an account's as `account.<field>`)",
+    )
+    to: str | None = Field(
+        None,
+        max_length=200,
+        description="With `field_changed`: only when the field's new value equals this (as the `equals` condition)",
+    )
+
+
+class SendEmailAction(BaseModel):
+    model_config = INPUT
+
+    type: Literal["send_email"]
+    template_id: Id = Field(description="An email template of the tenant, rendered with the record's fields")
+
+
+class SendSmsAction(BaseModel):
+    model_config = INPUT
+
+    type: Literal["send_sms"]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=SMS_TEXT_MAX)] = Field(
+        description="The text, with tags as in `POST /sms/messages`; contact workflows only"
+    )
+    number_field: Literal["mobile", "phone"] = "mobile"
+
+
+Action = Annotated[SendEmailAction | SendSmsAction, Field(discriminator="type")]
+register_union_tags({"send_email", "send_sms"})
+
+
+class WorkflowCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+    description: Description = ""
+    status: Status = Field("paused", description="`active` starts runs; a new workflow is paused unless asked")
+    trigger: WorkflowTrigger
+    conditions: Conditions = Field(
+        default_factory=list,
+        description="Which records it enrolls (empty: every record the trigger names); not `in_classification_type`",
+    )
+    match: Match = "all"
+    delay_minutes: Delay = 0
+    actions: list[Action] = Field(min_length=1, max_length=MAX_ACTIONS, description="Run in order")
+
+
+class WorkflowUpdate(BaseModel):
+    """A merge patch: what it names replaces the stored value; a change of anything but `status`
+    makes a new revision (runs already started keep theirs)."""
+
+    model_config = INPUT
+
+    name: Name200 | None = None
+    description: Description | None = None
+    status: Status | None = None
+    trigger: WorkflowTrigger | None = None
+    conditions: Conditions | None = None
+    match: Match | None = None
+    delay_minutes: Delay | None = None
+    actions: list[Action] | None = Field(None, min_length=1, max_length=MAX_ACTIONS)
+
+    _not_null = field_validator(
+        "name", "description", "status", "trigger", "conditions", "match", "delay_minutes", "actions"
+    )(reject_null)
+
+
+class Workflow(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    description: str = ""
+    status: Status
+    trigger: WorkflowTrigger
+    conditions: list[Condition] = Field(default_factory=list)
+    match: Match = "all"
+    delay_minutes: int = 0
+    actions: list[Action]
+    revision: int = Field(description="The definition's revision: each change but `status` makes the next")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+DEFINITION = ("name", "description", "trigger", "conditions", "match", "delay_minutes", "actions")
+
+
+def _entity_fields(entity: str) -> set[str]:
+    if entity == "account":
+        return {f for f in CONDITION_FIELDS if f.startswith(ACCOUNT_PREFIX)}
+    return {f for f in CONDITION_FIELDS if not f.startswith(ACCOUNT_PREFIX)}
+
+
+def problems(definition: dict[str, Any]) -> list[FieldError]:
+    """What the models alone cannot say: the trigger's and conditions' fields fit its entity."""
+    trigger = definition["trigger"]
+    fields = _entity_fields(trigger["entity"])
+    errors: list[FieldError] = []
+    if trigger["on"] == "field_changed" and trigger.get("field") not in fields:
+        message = f"a {trigger['entity']} field"
+        errors.append(FieldError(field="trigger.field", message=message, code="field_of_entity"))
+    elif trigger["on"] == "field_changed" and trigger.get("to") is not None:
+        try:
+            Equals(field=trigger["field"], op="equals", value=trigger["to"])
+        except ValidationError:
+            errors.append(FieldError(field="trigger.to", message="not a value of the field", code="value_of_field"))
+    if trigger["on"] != "field_changed" and (trigger.get("field") or trigger.get("to")):
+        errors.append(FieldError(field="trigger.field", message="only with field_changed", code="field_changed_only"))
+    for n, condition in enumerate(definition.get("conditions") or []):
+        if condition.get("op") == "in_classification_type":  # needs the directory's class map
+            message = "not in workflows"
+            errors.append(FieldError(field=f"conditions.{n}.op", message=message, code="not_in_workflows"))
+        elif "field" in condition and condition["field"] not in fields:
+            message = f"not a field of the {trigger['entity']}"
+            errors.append(FieldError(field=f"conditions.{n}.field", message=message, code="field_of_entity"))
+    for n, action in enumerate(definition["actions"]):
+        if action["type"] == "send_sms" and trigger["entity"] != "contact":
+            errors.append(FieldError(field=f"actions.{n}.type", message="contacts only", code="contacts_only"))
+    return errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------------
+
+RunStatus = Literal["waiting", "completed", "stopped"]
+StepOutcome = Literal["requested", "skipped"]
+
+
+class WorkflowStartingEvent(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    type: str
+    occurred_at: datetime
+    depth: int = Field(description="Workflow actions in its causation chain before it")
+
+
+class WorkflowStep(BaseModel):
+    model_config = OUTPUT
+
+    index: int
+    type: str
+    outcome: StepOutcome = Field(description="`requested`: its command event was published; `skipped`: see reason")
+    reason: str | None = None
+    event_id: str | None = Field(None, description="The command event it published (email.send_requested ...)")
+
+
+class WorkflowRun(BaseModel):
+    model_config = OUTPUT
+
+    id: str
+    workflow_id: str
+    revision: int = Field(description="The workflow's revision the run follows")
+    entity: Entity
+    record_id: str
+    event: WorkflowStartingEvent
+    status: RunStatus
+    reason: str | None = Field(
+        None,
+        description="Why a run stopped: `loop`, `chain_too_deep`, or while it waited `paused`, `deleted`, "
+        "`erased` (the contact)",
+    )
+    steps: list[WorkflowStep] = Field(default_factory=list)
+    started_at: datetime
+    due_at: datetime | None = Field(None, description="A waiting run's: when its actions run (its delay's end)")
+    finished_at: datetime | None = None

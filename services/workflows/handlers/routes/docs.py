@@ -1,0 +1,63 @@
+"""What the workflows API documents for each operation (applied by `shared.operation_docs`).
+
+Keyed by operationId, by the convention (`workflows.get`, `workflows.runs.list`);
+a new route left out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
+"""
+
+from shared.operation_docs import Doc, ServiceDocs, Tag
+
+ADMIN = "Who: admins only (403 for managers and users)."
+PAGE = "A page of at most `limit` items (default 50, at most 200); pass `next_cursor` back as `cursor`."
+RULES = (
+    "A trigger names an entity (`contact` or `account`) and `created`, `updated` or `field_changed` (with "
+    "`field`, and `to` for a change to one value). `conditions` use the target groups' language (the same "
+    "fields and operators, not `in_classification_type`): a contact workflow's the contact's own fields, an "
+    "account workflow's `account.<field>`; empty enrolls every record the trigger names. Actions run in order: "
+    "`send_email` (a template, to the record's email), `send_sms` (contacts only). A field that does not fit "
+    "the entity is a 422 naming it. At most 50 active workflows a tenant (409)."
+)
+EXAMPLE = {
+    "name": "Welcome new customers",
+    "status": "active",
+    "trigger": {"entity": "contact", "on": "field_changed", "field": "sales_status", "to": "customer"},
+    "conditions": [{"field": "email", "op": "is_empty"}],
+    "match": "any",
+    "actions": [{"type": "send_email", "template_id": "01JWELCOME0TEMPLATE000000"}],
+}
+
+DOCS = ServiceDocs(
+    tags=(
+        Tag(
+            "workflows",
+            "Automations: when a record is created or changed and meets the conditions, the actions run for it "
+            "(an email, an SMS). Each change of a definition is a new revision; runs keep theirs.",
+            ("/workflows",),
+        ),
+    ),
+    operations={
+        "workflows.list": Doc("List workflows", f"The tenant's workflows in id order. {PAGE}\n\n{ADMIN}"),
+        "workflows.create": Doc(
+            "Create a workflow",
+            f"{RULES} A new workflow is `paused` unless `status` says `active`.\n\n{ADMIN}",
+            request=EXAMPLE,
+        ),
+        "workflows.get": Doc("Get a workflow", f"One workflow by id, with its `revision`.\n\n{ADMIN}"),
+        "workflows.update": Doc(
+            "Change, pause or resume a workflow",
+            "A merge patch, with If-Match. A change of anything but `status` makes the next `revision`; runs "
+            f"already started keep the revision they started with. {RULES}\n\n{ADMIN}",
+            request={"status": "paused"},
+        ),
+        "workflows.delete": Doc(
+            "Delete a workflow", f"It starts no more runs; its runs stay until they expire (90 days).\n\n{ADMIN}"
+        ),
+        "workflows.runs.list": Doc(
+            "List a workflow's runs",
+            "Newest first: each run's record, the event that started it, the revision it followed, each step's "
+            "outcome, and why a run stopped (`loop`: the workflow's own action on this record caused the event; "
+            "`chain_too_deep`: five workflow actions caused it). `record_id` keeps one record's runs (page-wise: "
+            f"a page may be shorter than `limit`, with a cursor). {PAGE}\n\n{ADMIN}",
+        ),
+        "workflows.runs.get": Doc("Get a run", f"One run of the workflow by id.\n\n{ADMIN}"),
+    },
+)

@@ -1,0 +1,240 @@
+"""Runs (issue 23, items 2-3): an entity event starts a run of each active workflow it triggers.
+
+The consumer reads the tenant's active item once a batch (`workflows.ACTIVE`; none: the event costs
+nothing more). A run's id is derived from the workflow and the event, so a record is enrolled once
+per trigger firing; the handler is a `together` one (shared/batch_scope.py): its writes are puts if
+absent (the run, its command events with derived ids), so a batch's runs commit in one transaction
+with their markers, and a redelivered event starts nothing twice.
+
+An action is a command event the owning service applies with its own rules (`email.send_requested`,
+`sms.send_requested`), carrying the causation chain (shared/events.py) with this workflow and record
+on its last link. A run whose event's chain already holds `CHAIN_LIMIT` workflow actions, or an
+action of this very workflow for this record, is recorded as stopped (`chain_too_deep`, `loop`) and
+does nothing.
+
+Records: kind "run", id = derived_id(workflow id, event id), data {workflow_id, revision, entity,
+record_id, event {id, type, occurred_at, depth}, status completed|stopped, reason, steps [{index,
+type, outcome requested|skipped, reason, event_id}], started_at}; listed under its workflow and its
+record (store.py); `expires_at` = started + RETENTION.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from services.workflows.store import ACTIVE, ACTIVE_ID, Record, WorkflowsStore, revision_id
+from services.workflows.subscriptions import subscribe
+from shared import batch_scope, clock
+from shared.conditions import ACCOUNT_PREFIX, Equals, holds, is_contactable, parse_conditions
+from shared.contracts.directory import RecordChanged
+from shared.contracts.messaging import EmailSendRequested, SmsSendRequested
+from shared.events import Actor, Cause, Envelope, chain_of, new_event
+from shared.ids import derived_id
+from shared.observability import logger
+from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
+
+RUN = "run"
+CHAIN_LIMIT = 5  # workflow actions in one causation chain; a run the next would start stops (`chain_too_deep`)
+RETENTION = timedelta(days=90)
+REQUESTER = "workflows"
+ACTOR = Actor(type="service", id="workflows")
+STORE = WorkflowsStore()
+TRIGGERS = ["contact.created", "contact.updated", "account.created", "account.updated"]
+
+
+def active_workflows(tenant: str) -> list[dict[str, Any]]:
+    """The tenant's active workflows (their definitions), read once a consumer batch."""
+
+    def read() -> list[dict[str, Any]]:
+        try:
+            item = Record.get(record_key(tenant, ACTIVE, ACTIVE_ID), ACTIVE.upper(), consistent_read=True)
+        except Record.DoesNotExist:
+            return []
+        workflows = item.data.get("workflows") or {}
+        return [workflows[k] for k in sorted(workflows)]
+
+    return batch_scope.kept(("workflows.active", tenant), read)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which workflows an event triggers (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+def _views(entity: str, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The record as the conditions read it: a contact as the contact, an account as `account.*`."""
+    return (record, None) if entity == "contact" else ({}, record)
+
+
+def _field_changed(trigger: dict[str, Any], changed: list[str], record: dict[str, Any]) -> bool:
+    field = str(trigger["field"]).removeprefix(ACCOUNT_PREFIX)
+    if field.split(".")[0] not in changed and field.replace(".", "_") not in changed:
+        return False
+    if trigger.get("to") is None:
+        return True
+    condition = Equals(field=trigger["field"], op="equals", value=trigger["to"])
+    return holds(condition, *_views(trigger["entity"], record))
+
+
+def triggered(workflow: dict[str, Any], event_type: str, payload: RecordChanged) -> bool:
+    """Whether the event fires the workflow's trigger and its record meets the conditions."""
+    entity, verb = event_type.split(".", 1)
+    trigger = workflow["trigger"]
+    if trigger["entity"] != entity:
+        return False
+    if entity == "contact" and not is_contactable(payload.record):
+        return False
+    fired = verb == trigger["on"] or (
+        trigger["on"] == "field_changed"
+        and verb == "updated"
+        and _field_changed(trigger, payload.changed, payload.record)
+    )
+    if not fired:
+        return False
+    conditions = parse_conditions(workflow.get("conditions") or [])
+    if not conditions:
+        return True
+    results = (holds(c, *_views(entity, payload.record)) for c in conditions)
+    return all(results) if workflow.get("match", "all") == "all" else any(results)
+
+
+def stop_reason(causation: list[Cause], workflow_id: str, record_id: str) -> str | None:
+    """Why a run must not act: its own action for this record earlier in the chain, or a chain
+    already `CHAIN_LIMIT` workflow actions deep."""
+    if any(c.automation_id == workflow_id and c.record_id == record_id for c in causation):
+        return "loop"
+    if sum(1 for c in causation if c.automation_id) >= CHAIN_LIMIT:
+        return "chain_too_deep"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Actions: one command event each
+# ---------------------------------------------------------------------------------------------
+
+
+def _name(record: dict[str, Any]) -> str | None:
+    """A contact's first and last name, an account's name; None when it has none."""
+    name = " ".join(str(record.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    return name or str(record.get("name") or "").strip() or None
+
+
+def _command(action: dict[str, Any], entity: str, record: dict[str, Any], request_id: str) -> tuple[str, BaseModel]:
+    """The action's command event type and payload; ValueError (its reason) when it cannot be asked."""
+    if action["type"] == "send_email":
+        if not record.get("email"):
+            raise ValueError("no_email")
+        return "email.send_requested", EmailSendRequested(
+            request_id=request_id,
+            requester=REQUESTER,
+            to=str(record["email"]),
+            to_name=_name(record),
+            contact_id=record.get("id") if entity == "contact" else None,
+            account_id=record.get("id") if entity == "account" else record.get("account_id"),
+            template_id=action["template_id"],
+            data=record,
+        )
+    number_field = action.get("number_field", "mobile")
+    if not record.get(number_field):
+        raise ValueError(f"no_{number_field}")
+    return "sms.send_requested", SmsSendRequested(
+        request_id=request_id, contact_id=str(record["id"]), number_field=number_field, text=action["text"]
+    )
+
+
+def steps_of(
+    tenant: str,
+    cause: tuple[str, list[Cause]],
+    uow: UnitOfWork,
+    workflow: dict[str, Any],
+    run_id: str,
+    record: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Publish the workflow's actions for the record (in `uow`); each step's outcome.
+
+    `cause`: the correlation id and the causation chain the command events carry."""
+    entity = workflow["trigger"]["entity"]
+    correlation_id, causation = cause
+    steps: list[dict[str, Any]] = []
+    for index, action in enumerate(workflow["actions"]):
+        step: dict[str, Any] = {"index": index, "type": action["type"]}
+        try:
+            event_type, payload = _command(action, entity, record, f"workflow:{run_id}:{index}")
+        except ValidationError:  # the record's values do not make a valid request (an address too long ...)
+            steps.append({**step, "outcome": "skipped", "reason": "invalid_request"})
+            continue
+        except ValueError as exc:
+            steps.append({**step, "outcome": "skipped", "reason": str(exc)})
+            continue
+        event = new_event(
+            event_type,
+            tenant,
+            payload,
+            actor=ACTOR,
+            correlation_id=correlation_id,
+            event_id=derived_id(run_id, str(index)),
+            causation=causation,
+        )
+        uow.publish(event)
+        steps.append({**step, "outcome": "requested", "event_id": event.id})
+    return steps
+
+
+def _run(envelope: Envelope, uow: UnitOfWork, workflow: dict[str, Any], record: dict[str, Any]) -> None:
+    tenant, record_id = envelope.tenant_id, str(record["id"])
+    run_id = derived_id(workflow["id"], envelope.id)
+    reason = stop_reason(envelope.causation, workflow["id"], record_id)
+    now = clock.now()
+    cause = (envelope.correlation_id, chain_of(envelope, workflow["id"], record_id))
+    data: dict[str, Any] = {
+        "workflow_id": workflow["id"],
+        "revision": workflow["revision"],
+        "revision_id": revision_id(workflow["id"], workflow["revision"]),
+        "entity": workflow["trigger"]["entity"],
+        "record_id": record_id,
+        "event": {
+            "id": envelope.id,
+            "type": envelope.type,
+            "occurred_at": envelope.occurred_at.isoformat(),
+            "depth": sum(1 for c in envelope.causation if c.automation_id),
+        },
+        "started_at": now.isoformat(),
+    }
+    delay = int(workflow.get("delay_minutes") or 0)
+    due_at = None
+    if reason:
+        data.update(status="stopped", reason=reason, steps=[], finished_at=now.isoformat())
+        logger.info("workflow run stopped", extra={"workflow_id": workflow["id"], "reason": reason})
+    elif delay:
+        due_at = now + timedelta(minutes=delay)
+        # what the actions need when the delay is over: the record as the event showed it (taken out
+        # by the contact's erasure), and the chain the command events carry on
+        waiting = {"record": record, "correlation_id": cause[0], "causation": [c.model_dump() for c in cause[1]]}
+        data.update(status="waiting", steps=[], due_at=due_at.isoformat(), waiting=waiting)
+    else:
+        steps = steps_of(tenant, cause, uow, workflow, run_id, record)
+        data.update(status="completed", steps=steps, finished_at=now.isoformat())
+    run = STORE.new(tenant, RUN, run_id, data)
+    order = f"{clock.iso(now)}#{run_id}"
+    run.gsi1pk, run.gsi1sk = tenant_key(tenant, "WORKFLOW", workflow["id"], "RUN"), order
+    run.gsi2pk, run.gsi2sk = tenant_key(tenant, "RECORD", record_id, "RUN"), order
+    run.expires_at = now + RETENTION + timedelta(minutes=delay)  # type: ignore[assignment]
+    if due_at is not None:
+        run.set_due(tenant, clock.iso(due_at))
+    STORE.add(uow, run, on_conflict=AlreadyApplied)
+
+
+@batch_scope.together  # puts if absent only: a batch's runs commit in one transaction with their markers
+def start_runs(envelope: Envelope, uow: UnitOfWork) -> None:
+    workflows = active_workflows(envelope.tenant_id)
+    if not workflows:
+        return
+    payload = RecordChanged.model_validate(envelope.data)
+    for workflow in workflows:
+        if triggered(workflow, envelope.type, payload):
+            _run(envelope, uow, workflow, {**payload.record, "id": payload.id})
+
+
+for _type in TRIGGERS:
+    subscribe(_type)(start_runs)

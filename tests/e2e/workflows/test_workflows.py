@@ -1,0 +1,195 @@
+"""Workflows through `kontakt dev` (issue 23, items 1-3): admins define them, entity events on the bus
+start runs that ask the email service for a mail, a redelivered event starts nothing twice, and a
+chain of workflow actions that comes back to its workflow and record stops with its reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from infra.runtime import LocalRuntime
+from shared.ids import new_id
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import assert_problem, created, envelopes, put_envelope, settle, walk
+
+TRIGGER = {"entity": "contact", "on": "created"}
+EMAIL = {"type": "send_email", "template_id": "01J0000000000000000000000"}
+
+
+def workflow(admin: Api, **values: Any) -> dict[str, Any]:
+    body = {"name": "Welcome", "trigger": TRIGGER, "actions": [EMAIL], **values}
+    return created(admin.post("/workflows", json=body))
+
+
+def runs(admin: Api, workflow_id: str, **params: Any) -> list[dict[str, Any]]:
+    return walk(admin, f"/workflows/{workflow_id}/runs", limit=50, **params)
+
+
+def test_a_workflow_is_defined_changed_in_revisions_and_kept_to_its_tenant(api: Api, admin: Api, tenant: str) -> None:
+    flow = workflow(admin, conditions=[{"field": "department", "op": "equals", "value": "Sales"}])
+    assert (flow["status"], flow["revision"], flow["created_by"]) == ("paused", 1, "admin-1")
+    got = admin.get(f"/workflows/{flow['id']}")
+    assert got.json() == flow and got.headers["ETag"] == f'"{flow["version"]}"'
+
+    resumed = admin.patch(
+        f"/workflows/{flow['id']}", json={"status": "active"}, headers={"If-Match": got.headers["ETag"]}
+    )
+    assert resumed.status_code == 200 and resumed.json()["revision"] == 1  # status alone is no new revision
+    stale = admin.patch(f"/workflows/{flow['id']}", json={"name": "Late"}, headers={"If-Match": got.headers["ETag"]})
+    assert_problem(stale, 412)
+    changed = admin.patch(f"/workflows/{flow['id']}", json={"trigger": {"entity": "contact", "on": "updated"}}).json()
+    assert changed["revision"] == 2 and changed["status"] == "active" and changed["name"] == "Welcome"
+    assert [w["id"] for w in walk(admin, "/workflows")] == [flow["id"]]
+
+    assert_problem(api.as_(tenant, "user-1", "user").get(f"/workflows/{flow['id']}"), 403)
+    stranger = api.as_("other" + tenant, "admin-1", "admin")
+    assert_problem(stranger.get(f"/workflows/{flow['id']}"), 404)
+    assert_problem(stranger.patch(f"/workflows/{flow['id']}", json={"status": "paused"}), 404)
+    assert_problem(stranger.get(f"/workflows/{flow['id']}/runs"), 404)
+
+    bad = {"entity": "contact", "on": "field_changed"}
+    assert_problem(
+        admin.post("/workflows", json={"name": "x", "trigger": bad, "actions": [EMAIL]}), 422, "trigger.field"
+    )
+    on_account = {"entity": "account", "on": "created"}
+    sms = {"type": "send_sms", "text": "Hi"}
+    assert_problem(
+        admin.post("/workflows", json={"name": "x", "trigger": on_account, "actions": [sms]}), 422, "actions.0.type"
+    )
+    odd = [{"field": "email", "op": "is_empty"}]
+    response = admin.post(
+        "/workflows", json={"name": "x", "trigger": on_account, "conditions": odd, "actions": [EMAIL]}
+    )
+    assert_problem(response, 422, "conditions.0.field")
+    assert_problem(admin.post("/workflows", json={"name": "x", "trigger": TRIGGER, "actions": []}), 422, "actions")
+    assert_problem(admin.post("/workflows", json={"name": "x", "trigger": TRIGGER, "actions": [{"type": "x"}]}), 422)
+    assert_problem(admin.patch(f"/workflows/{flow['id']}", json={"actions": None}), 422, "actions")
+
+    assert admin.delete(f"/workflows/{flow['id']}").status_code == 204
+    assert_problem(admin.get(f"/workflows/{flow['id']}"), 404)
+
+
+def test_a_new_contact_that_meets_the_conditions_gets_the_mail_once(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    template = created(
+        admin.post(
+            "/email/templates", json={"name": "Hi", "subject": "Welcome {{ contact.first_name }}", "html": "<p>Hi</p>"}
+        )
+    )
+    action = {"type": "send_email", "template_id": template["id"]}
+    conditions = [{"field": "department", "op": "equals", "value": "sales"}]
+    flow = workflow(admin, status="active", conditions=conditions, actions=[action])
+    paused = workflow(admin, actions=[action])  # paused: never runs
+
+    maija = created(
+        admin.post("/contacts", json={"first_name": "Maija", "email": "maija@example.fi", "department": "Sales"})
+    )
+    created(admin.post("/contacts", json={"first_name": "Pekka", "email": "pekka@example.fi", "department": "Support"}))
+    [sent] = settle(
+        stack, lambda: [e for e in envelopes(stack, tenant, "email.sent") if e["data"]["requester"] == "workflows"]
+    )
+    assert sent["data"]["contact_id"] == maija["id"] and sent["data"]["to"] == "maija@example.fi"
+
+    [run] = runs(admin, flow["id"])
+    assert (run["record_id"], run["status"], run["revision"], run["event"]["type"]) == (
+        maija["id"],
+        "completed",
+        1,
+        "contact.created",
+    )
+    [step] = run["steps"]
+    assert step["outcome"] == "requested" and step["type"] == "send_email"
+    [request] = [e for e in envelopes(stack, tenant, "email.send_requested") if e["id"] == step["event_id"]]
+    assert request["causation"][-1]["automation_id"] == flow["id"]
+    assert request["causation"][-1]["record_id"] == maija["id"]
+    assert request["causation"][-1]["event_id"] == run["event"]["id"]
+    assert admin.get(f"/workflows/{flow['id']}/runs/{run['id']}").json() == run
+    assert runs(admin, paused["id"]) == []
+
+    [event] = [e for e in envelopes(stack, tenant, "contact.created") if e["data"]["id"] == maija["id"]]
+    put_envelope(stack, event)  # delivered again: no second run, no second mail
+    settle(stack, lambda: True)
+    assert [r["id"] for r in runs(admin, flow["id"], record_id=maija["id"])] == [run["id"]]
+    assert len([e for e in envelopes(stack, tenant, "email.send_requested")]) == 1
+
+
+def test_a_chain_that_comes_back_to_its_workflow_and_record_stops(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    """Two workflows that answer each other's changes would run forever; the chain in the envelope
+    stops the second visit of a workflow to a record (`loop`) and a chain of five workflow actions."""
+    flow = workflow(admin, status="active", trigger={"entity": "contact", "on": "updated"})
+    contact = created(admin.post("/contacts", json={"first_name": "Ville", "department": "Sales"}))
+
+    def updated(causation: list[dict[str, Any]]) -> dict[str, Any]:
+        record = {**contact, "department": "Support"}
+        return {
+            "id": new_id(), "type": "contact.updated", "version": 1, "tenant_id": tenant,
+            "occurred_at": datetime.now(UTC).isoformat(), "actor": {"type": "service", "id": "directory"},
+            "correlation_id": new_id(), "causation": causation,
+            "data": {"id": contact["id"], "record": record, "changed": ["department"]},
+        }  # fmt: skip
+
+    def link(automation_id: str, record_id: str) -> dict[str, Any]:
+        return {
+            "event_id": new_id(),
+            "event_type": "contact.updated",
+            "automation_id": automation_id,
+            "record_id": record_id,
+        }
+
+    put_envelope(stack, updated([link("other-workflow", contact["id"]), link(flow["id"], contact["id"])]))
+    put_envelope(stack, updated([link(f"workflow-{n}", contact["id"]) for n in range(5)]))
+    put_envelope(stack, updated([link(flow["id"], "another-contact")]))
+    done = settle(stack, lambda: len(found := runs(admin, flow["id"])) == 3 and found)
+    assert sorted((r["status"], r["reason"] or "") for r in done) == [
+        ("completed", ""),
+        ("stopped", "chain_too_deep"),
+        ("stopped", "loop"),
+    ]
+    assert all(r["steps"] == [] for r in done if r["status"] == "stopped")
+    assert all(r["event"]["depth"] in (1, 2, 5) for r in done)
+
+
+def sweep(stack: LocalRuntime, moment: datetime) -> None:
+    """What the minute schedule puts on the workflows jobs queue, for a firing at `moment`."""
+    assert stack.stack is not None
+    queue = stack.stack.queues["WorkflowsJobsQueue"]
+    body = {"job": "workflows.sweep", "scheduled_time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    stack.client("sqs").send_message(QueueUrl=queue.url, MessageBody=json.dumps(body))
+    stack.drain()
+
+
+def test_a_delayed_run_waits_then_acts_by_the_revision_it_started_with(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    """The sweep after the delay sends what the run's revision said, though the workflow changed
+    meanwhile; a paused workflow's waiting run stops; an erased contact's waiting run drops its copy."""
+    flow = workflow(admin, status="active", delay_minutes=60)
+    later = workflow(admin, status="active", delay_minutes=60, name="Paused later")
+    anna = created(admin.post("/contacts", json={"first_name": "Anna", "email": "anna@example.fi"}))
+    erased = created(admin.post("/contacts", json={"first_name": "Eero", "email": "eero@example.fi"}))
+    waiting = settle(stack, lambda: len(found := runs(admin, flow["id"])) == 2 and found)
+    assert all(r["status"] == "waiting" and r["steps"] == [] and r["due_at"] for r in waiting)
+    assert envelopes(stack, tenant, "email.send_requested") == []
+
+    changed = admin.patch(f"/workflows/{flow['id']}", json={"actions": [{"type": "send_sms", "text": "Hei"}]}).json()
+    assert changed["revision"] == 2
+    assert admin.patch(f"/workflows/{later['id']}", json={"status": "paused"}).status_code == 200
+    assert admin.post(f"/contacts/{erased['id']}/erase").status_code == 200
+    settle(stack, lambda: [r for r in runs(admin, flow["id"]) if r["status"] == "stopped"])
+
+    sweep(stack, datetime.now(UTC) + timedelta(minutes=61))
+    done = {r["record_id"]: r for r in runs(admin, flow["id"])}
+    assert (done[erased["id"]]["status"], done[erased["id"]]["reason"]) == ("stopped", "erased")
+    assert (done[anna["id"]]["status"], done[anna["id"]]["revision"]) == ("completed", 1)
+    [step] = done[anna["id"]]["steps"]
+    assert step["type"] == "send_email" and step["outcome"] == "requested"  # revision 1's action, not the SMS
+    assert {r["record_id"]: (r["status"], r["reason"]) for r in runs(admin, later["id"])} == {
+        anna["id"]: ("stopped", "paused"),
+        erased["id"]: ("stopped", "erased"),
+    }
+    [request] = envelopes(stack, tenant, "email.send_requested")
+    assert request["data"]["to"] == "anna@example.fi" and request["causation"][-1]["automation_id"] == flow["id"]
+    sweep(stack, datetime.now(UTC) + timedelta(minutes=62))  # again: nothing twice
+    assert len(envelopes(stack, tenant, "email.send_requested")) == 1

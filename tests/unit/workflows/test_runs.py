@@ -1,0 +1,98 @@
+"""Which workflows an entity event triggers, and when a causation chain stops a run (services/workflows/runs.py)."""
+
+from typing import Any
+
+import pytest
+
+from services.workflows.runs import CHAIN_LIMIT, steps_of, stop_reason, triggered
+from shared.contracts.directory import RecordChanged
+from shared.events import Cause
+from shared.store import UnitOfWork
+
+pytestmark = pytest.mark.disable_socket
+
+EMAIL = [{"type": "send_email", "template_id": "t1"}]
+
+
+def flow(trigger: dict[str, Any], conditions: list[dict[str, Any]] | None = None, match: str = "all") -> dict[str, Any]:
+    return {
+        "id": "w1",
+        "revision": 1,
+        "trigger": trigger,
+        "conditions": conditions or [],
+        "match": match,
+        "actions": EMAIL,
+    }
+
+
+def changed(record: dict[str, Any], *fields: str) -> RecordChanged:
+    return RecordChanged(id="c1", record={"id": "c1", **record}, changed=list(fields))
+
+
+def test_a_trigger_names_its_entity_and_verb() -> None:
+    created = flow({"entity": "contact", "on": "created"})
+    assert triggered(created, "contact.created", changed({}))
+    assert not triggered(created, "contact.updated", changed({}, "email"))
+    assert not triggered(created, "account.created", changed({}))
+    assert not triggered(created, "contact.created", changed({"active": False}))  # a passive contact is no one's
+    assert not triggered(created, "contact.created", changed({"erased": True}))
+
+
+def test_a_field_change_fires_on_that_field_and_its_new_value() -> None:
+    to_customer = flow({"entity": "contact", "on": "field_changed", "field": "sales_status", "to": "customer"})
+    assert triggered(to_customer, "contact.updated", changed({"sales_status": "customer"}, "sales_status"))
+    assert not triggered(to_customer, "contact.updated", changed({"sales_status": "lead"}, "sales_status"))
+    assert not triggered(to_customer, "contact.updated", changed({"sales_status": "customer"}, "email"))
+    any_owner = flow({"entity": "account", "on": "field_changed", "field": "account.owner.id"})
+    assert triggered(any_owner, "account.updated", changed({"owner": {"id": "u2"}}, "owner"))
+    status = flow({"entity": "account", "on": "field_changed", "field": "account.status", "to": "Active"})
+    assert triggered(status, "account.updated", changed({"status": "Active"}, "status"))
+
+
+def test_conditions_read_the_record_in_the_target_groups_language() -> None:
+    sales = [{"field": "department", "op": "equals", "value": "SALES"}, {"field": "email", "op": "is_empty"}]
+    both = flow({"entity": "contact", "on": "created"}, sales)
+    either = flow({"entity": "contact", "on": "created"}, sales, match="any")
+    record = {"department": "sales", "email": "a@example.fi"}
+    assert not triggered(both, "contact.created", changed(record))
+    assert triggered(either, "contact.created", changed(record))
+    accounts = flow(
+        {"entity": "account", "on": "created"}, [{"field": "account.city", "op": "equals", "value": "Oulu"}]
+    )
+    assert triggered(accounts, "account.created", changed({"city": "oulu"}))
+    assert not triggered(accounts, "account.created", changed({"city": "Turku"}))
+
+
+def link(automation_id: str | None, record_id: str | None = "c1") -> Cause:
+    return Cause(event_id="e", event_type="contact.updated", automation_id=automation_id, record_id=record_id)
+
+
+def test_a_chain_stops_at_its_own_workflow_and_record_or_at_the_limit() -> None:
+    assert stop_reason([], "w1", "c1") is None
+    assert stop_reason([link(None), link("w2")], "w1", "c1") is None
+    assert stop_reason([link("w1", "c2")], "w1", "c1") is None  # the same workflow on another record
+    assert stop_reason([link("w2"), link("w1")], "w1", "c1") == "loop"
+    deep = [link(f"w{n + 2}") for n in range(CHAIN_LIMIT)]
+    assert stop_reason(deep[:-1], "w1", "c1") is None
+    assert stop_reason([*deep, link(None)], "w1", "c1") == "chain_too_deep"  # events between actions do not count
+
+
+def test_the_actions_are_command_events_for_the_record_and_a_missing_address_skips_one() -> None:
+    actions = [
+        {"type": "send_email", "template_id": "t1"},
+        {"type": "send_sms", "text": "Hei {{ contact.first_name }}", "number_field": "mobile"},
+        {"type": "send_sms", "text": "Hei", "number_field": "phone"},
+    ]
+    workflow = {**flow({"entity": "contact", "on": "created"}), "actions": actions}
+    record = {"id": "c1", "first_name": "Maija", "last_name": "M", "email": "maija@example.fi", "mobile": "+358401"}
+    uow = UnitOfWork()
+    chain = [link("w1")]
+    steps = steps_of("t1", ("corr", chain), uow, workflow, "r1", record)
+    assert [(s["type"], s["outcome"], s.get("reason")) for s in steps] == [
+        ("send_email", "requested", None),
+        ("send_sms", "requested", None),
+        ("send_sms", "skipped", "no_phone"),
+    ]
+    again = steps_of("t1", ("corr", chain), UnitOfWork(), workflow, "r1", record)
+    assert [s.get("event_id") for s in again] == [s.get("event_id") for s in steps]  # derived: a retry makes the same
+    assert len(uow.ops) == 2  # two outbox items
