@@ -262,9 +262,12 @@ class Run(BaseModel):
 
 
 class RunPreview(BaseModel):
+    """A page of a run's plan: the invoices the run would make of a page of sales orders."""
+
     model_config = OUTPUT
 
     as_of: date
-    orders_seen: int
+    orders_seen: int = Field(description="Sales orders of this page, with a consolidated customer's others")
     invoices: list[PlannedInvoice]
     problems: list[RunProblem] = Field(default_factory=list)
+    next_cursor: str | None = Field(None, description="The next page of the plan (`?cursor=`); none after the last")

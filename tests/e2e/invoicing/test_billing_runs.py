@@ -127,6 +127,18 @@ def test_runs_bill_each_ended_period_once_and_invoices_are_issued_credited_and_p
     preview = ok(admin.post("/invoicing/runs/preview", json={}))
     planned = sorted((len(p["periods"]), p["account_id"], p["totals"]["gross"]) for p in preview["invoices"])
     assert planned == [(1, single["id"], "125.50"), (1, single["id"], "125.50"), (3, together["id"], "50.20")]
+    # A page of one order at a time: the consolidated customer's invoice once, on its first order's page.
+    pages, cursor = [], None
+    while True:
+        page = ok(
+            admin.post(
+                "/invoicing/runs/preview", params={"limit": 1, **({"cursor": cursor} if cursor else {})}, json={}
+            )
+        )
+        pages.append(sorted((len(p["periods"]), p["account_id"], p["totals"]["gross"]) for p in page["invoices"]))
+        if not (cursor := page["next_cursor"]):
+            break
+    assert pages == [planned[:2], planned[2:], []], pages
     assert walk(admin, "/invoices") == [] and walk(admin, "/invoicing/runs") == []  # a preview writes nothing
 
     # Two runs at once: a firing of the daily schedule and its repeat, taken by two jobs workers at once:

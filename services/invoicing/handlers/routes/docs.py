@@ -217,7 +217,9 @@ DOCS = ServiceDocs(
         ),
         "invoicing.runs.preview": Doc(
             "Preview a billing run",
-            f"What a run as of `as_of` would make; nothing is written.\n\n{INVOICE_WHO}",
+            "What a run as of `as_of` would make of a page of the tenant's sales orders (`limit` orders, a"
+            " consolidated customer's others with them), page by page with `next_cursor` as a run bills them"
+            f" chunk by chunk; nothing is written.\n\n{INVOICE_WHO}",
             request={"consolidated": True},
         ),
         "invoicing.settings.get": Doc("Get the invoicing settings", f"A new tenant has no seller.\n\n{INVOICE_WHO}"),

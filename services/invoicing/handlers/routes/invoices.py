@@ -101,8 +101,10 @@ def start_invoicing_run(body: Annotated[RunCreate, Body()]) -> Response[Run]:
 
 
 @router.post("/invoicing/runs/preview")
-def preview_invoicing_run(body: Annotated[RunCreate, Body()]) -> RunPreview:
-    return billing_runs.preview_run(caller(router), body)
+def preview_invoicing_run(
+    body: Annotated[RunCreate, Body()], cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> RunPreview:
+    return billing_runs.preview_run(caller(router), body, cursor, limit)
 
 
 @router.get("/invoicing/runs/<run_id>")
