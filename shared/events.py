@@ -90,6 +90,11 @@ class Catalogue:
 catalogue = Catalogue()
 
 
+# The most recent links an envelope keeps: a cascade through every service is far shorter, and an
+# automation's loop guard stops a chain at 5 of its own actions; an envelope stays small (EventBridge
+# takes 256 KB) whatever chain a fault might make.
+MAX_CAUSATION = 32
+
 # The chain of the event a consumer is handling: what an event published meanwhile was caused by.
 _causes: ContextVar[tuple[Cause, ...]] = ContextVar("causes", default=())
 
@@ -97,7 +102,7 @@ _causes: ContextVar[tuple[Cause, ...]] = ContextVar("causes", default=())
 def chain_of(envelope: Envelope, automation_id: str | None = None, record_id: str | None = None) -> list[Cause]:
     """The causation of an event caused by `envelope` (by an automation acting for a record)."""
     link = Cause(event_id=envelope.id, event_type=envelope.type, automation_id=automation_id, record_id=record_id)
-    return [*envelope.causation, link]
+    return [*envelope.causation, link][-MAX_CAUSATION:]
 
 
 @contextmanager

@@ -139,3 +139,24 @@ def test_an_event_made_while_handling_another_carries_its_chain(catalogue: Catal
     ]
     after = new_event("thing.happened", "t1", ThingHappened(id="a", size=4))
     assert after.causation == []  # the chain ends with the handling
+
+
+def test_a_chain_keeps_its_most_recent_links() -> None:
+    from shared.events import MAX_CAUSATION, Cause, chain_of
+
+    long = [Cause(event_id=f"e{i}", event_type="contact.updated") for i in range(MAX_CAUSATION + 5)]
+    handled = Envelope.model_validate(
+        {
+            "id": "last",
+            "type": "contact.updated",
+            "version": 1,
+            "tenant_id": "t",
+            "occurred_at": "2026-12-05T00:00:00Z",
+            "actor": {"type": "system", "id": "kontakt"},
+            "correlation_id": "c",
+            "causation": [c.model_dump() for c in long],
+            "data": {},
+        }
+    )
+    chain = chain_of(handled)
+    assert len(chain) == MAX_CAUSATION and chain[-1].event_id == "last" and chain[0].event_id == "e6"
