@@ -472,7 +472,8 @@ class LocalRuntime:
         """Wait until every pumped queue and stream is empty and no invocation is in flight.
 
         Drained: a check finds no work (no pump holding records, no invocation, no visible message
-        in a watched queue), each stream is then read by a poll that began after that check, and no
+        in a watched queue), each stream is then read by a poll that began after that check (it reads
+        every shard with a record not read, from heads asked after it began: StreamHeads), and no
         message or record was taken and no invocation began or ended from before the check until
         after those polls. Work moves only by those steps, so nothing moved while the check looked
         (its reads are one after another, not one snapshot) and no stream record was left unread.
