@@ -94,6 +94,7 @@ def _empty_stream_reads(app: Any) -> Any:
 
 
 QUEUE_COUNTS_PATH = "/_kontakt/queue-counts"
+STREAM_HEADS_PATH = "/_kontakt/stream-heads"
 CLOSE_RECEIVES_PATH = "/_kontakt/close-receives"
 
 
@@ -104,6 +105,11 @@ def _runtime_routes(app: Any) -> Any:
       queue, by name, in one request. A drain checks the queues ten times a second, where a
       GetQueueAttributes per queue cost a dozen requests a check (and moto's builds every
       attribute of the queue, each count O(queue length), to answer one).
+    - GET /_kontakt/stream-heads: every stream's shards and the sequence number of each shard's
+      last record (null: none yet), by stream ARN, in one request. The runtime's stream pumps
+      call GetRecords only on a shard whose last record they have not read (infra/pumps.py,
+      StreamHeads): most polls find nothing, and a GetRecords cost the runtime's process ~1 ms
+      of CPU (botocore's serialising, signing and parsing) where this costs one for all streams.
     - POST /_kontakt/close-receives: SQS long polls return empty, now and from then on (a
       stopping runtime's pumps end at once; infra/moto_patches.py).
     """
@@ -116,26 +122,53 @@ def _runtime_routes(app: Any) -> Any:
             moto_patches.close_receives()
             start_response("204 No Content", [])
             return [b""]
-        if path != QUEUE_COUNTS_PATH:
+        if path == QUEUE_COUNTS_PATH:
+            answer: dict[str, Any] = _queue_counts()
+        elif path == STREAM_HEADS_PATH:
+            answer = _stream_heads()
+        else:
             return app(environ, start_response)
-        from moto.sqs.models import sqs_backends
-
-        from infra.template import ACCOUNT_ID
-
-        counts = {}
-        for name, queue in list(sqs_backends[ACCOUNT_ID][REGION].queues.items()):
-            messages = list(queue._messages)
-            dead_letters = queue.dead_letter_queue.name if queue.dead_letter_queue is not None else None
-            counts[name] = {
-                "visible": sum(1 for m in messages if m.visible and not m.delayed),
-                "in_flight": sum(1 for m in messages if not m.visible),
-                "dead_letters": dead_letters,
-            }
-        body = json.dumps(counts).encode()
+        body = json.dumps(answer).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
     return wrapped
+
+
+def _queue_counts() -> dict[str, dict[str, Any]]:
+    from moto.sqs.models import sqs_backends
+
+    from infra.template import ACCOUNT_ID
+
+    counts = {}
+    for name, queue in list(sqs_backends[ACCOUNT_ID][REGION].queues.items()):
+        messages = list(queue._messages)
+        dead_letters = queue.dead_letter_queue.name if queue.dead_letter_queue is not None else None
+        counts[name] = {
+            "visible": sum(1 for m in messages if m.visible and not m.delayed),
+            "in_flight": sum(1 for m in messages if not m.visible),
+            "dead_letters": dead_letters,
+        }
+    return counts
+
+
+def _stream_heads() -> dict[str, dict[str, str | None]]:
+    """{stream ARN: {shard id: the sequence number of the shard's last record, or None}}. Read
+    without the DynamoDB lock: a write whose answer was sent has appended its record; one under
+    way shows in the next request (the runtime wakes the pumps again when its writer ends)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from infra.template import ACCOUNT_ID
+
+    heads: dict[str, dict[str, str | None]] = {}
+    for table in list(dynamodb_backends[ACCOUNT_ID][REGION].tables.values()):
+        shard = table.stream_shard
+        if shard is None or not table.latest_stream_label:
+            continue
+        items = shard.items
+        last = items[-1].record["dynamodb"]["SequenceNumber"] if items else None
+        heads[f"{table.table_arn}/stream/{table.latest_stream_label}"] = {shard.id: last}
+    return heads
 
 
 def _timed(app: Any, path: str) -> Any:
@@ -285,6 +318,41 @@ def _snapshot(recorder: Any, path: Path, header: dict[str, Any], extra: Any) -> 
     return ("saved", f"{len(data) / 1e6:.1f} MB, taken in {held:.2f}s (requests held), written in {written:.2f}s")
 
 
+class KeptConnection:
+    """GETs of one of the emulator's own routes on a connection kept open (a new one cost a TCP
+    connection and a thread in the emulator each time), one request at a time."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> bytes:
+        with self._lock:
+            for attempt in (1, 2):  # a kept connection the emulator closed: once more on a new one
+                if self._connection is None:
+                    self._connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=60)
+                try:
+                    self._connection.request("GET", self.path)
+                    response = self._connection.getresponse()
+                    body = response.read()
+                    break
+                except (http.client.HTTPException, OSError):
+                    self._connection.close()
+                    self._connection = None
+                    if attempt == 2:
+                        raise
+            if response.status >= 300:
+                raise RuntimeError(f"the emulator answered {response.status} to GET {self.path}")
+        return body
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
 class Emulator:
     """moto's server (its WSGI app on werkzeug), in a process of its own.
 
@@ -313,8 +381,10 @@ class Emulator:
         self._process: Any = None
         self._connection: Any = None
         self._commands = threading.Lock()
-        self._counts: http.client.HTTPConnection | None = None  # kept open: a drain asks ten times a second
-        self._counts_lock = threading.Lock()
+        # Kept open, one each: a drain asks for the counts ten times a second, the stream pumps for
+        # the heads at every poll round (and from other threads than the drain's).
+        self._counts = KeptConnection(QUEUE_COUNTS_PATH)
+        self._heads = KeptConnection(STREAM_HEADS_PATH)
         self.url = ""
 
     def start(self, timeout: float = 60) -> None:
@@ -355,10 +425,8 @@ class Emulator:
     def stop(self) -> None:
         if self._process is None:
             return
-        with self._counts_lock:
-            if self._counts is not None:
-                self._counts.close()
-                self._counts = None
+        self._counts.close()
+        self._heads.close()
         with self._commands, contextlib.suppress(OSError):
             self._connection.send(None)
         self._process.join(5)
@@ -372,24 +440,15 @@ class Emulator:
         """Every queue's `visible` and `in_flight` messages and its `dead_letters` queue (a name or
         None), by queue name: what GetQueueAttributes answers as ApproximateNumberOfMessages and
         ApproximateNumberOfMessagesNotVisible, and the redrive policy's target, of all queues at once."""
-        with self._counts_lock:
-            for attempt in (1, 2):  # a kept connection the emulator closed: once more on a new one
-                if self._counts is None:
-                    self._counts = http.client.HTTPConnection(self.url.removeprefix("http://"), timeout=60)
-                try:
-                    self._counts.request("GET", QUEUE_COUNTS_PATH)
-                    response = self._counts.getresponse()
-                    body = response.read()
-                    break
-                except (http.client.HTTPException, OSError):
-                    self._counts.close()
-                    self._counts = None
-                    if attempt == 2:
-                        raise
-            if response.status >= 300:
-                raise RuntimeError(f"the emulator answered {response.status} to GET {QUEUE_COUNTS_PATH}")
+        body = self._counts.get(self.url)
         counts: dict[str, dict[str, Any]] = json.loads(body)
         return counts
+
+    def stream_heads(self) -> dict[str, dict[str, str | None]]:
+        """Per stream ARN, per shard, the sequence number of the shard's last record (None: none
+        yet), of all streams in one request: which shards a stream pump need read."""
+        heads: dict[str, dict[str, str | None]] = json.loads(self._heads.get(self.url))
+        return heads
 
     def close_receives(self) -> None:
         """SQS long polls return empty, now and from then on: for a runtime that stops its pumps."""

@@ -26,9 +26,12 @@ SQS_WAIT_SECONDS = 20
 # With nothing written that the runtime saw (`wake`), a stream is read once a second: the runtime
 # wakes its stream pumps when an invocation ends (only functions and tests write to tables) and
 # when a drain must see a poll; polling ten times a second was half of an idle stack's CPU.
-# STREAM_IDLE_SLEEP: the least time between two stream polls that found nothing.
+# STREAM_IDLE_SLEEP: the least time between two stream polls that found nothing. Idle pumps poll
+# on the same ticks of the clock (whole multiples of STREAM_IDLE_POLL), so that they share one
+# StreamHeads request; HEADS_GATHER_SECONDS: how long a request waits for the other pumps polling.
 STREAM_IDLE_POLL = 1.0
 STREAM_IDLE_SLEEP = 0.1
+HEADS_GATHER_SECONDS = 0.002
 # A shard iterator expires 15 minutes after it is opened (DynamoDB Streams): one is kept from
 # poll to poll (each GetRecords returns the next) and opened again a minute before that.
 ITERATOR_LIFETIME_SECONDS = 14 * 60
@@ -257,6 +260,41 @@ class FailureDestination:
         self.client.put_object(Bucket=self.target, Key=key, Body=body.encode(), ContentType="application/json")
 
 
+Heads = dict[str, dict[str, str | None]]  # stream ARN -> shard id -> its last record's sequence number
+
+
+class StreamHeads:
+    """Every stream's shards' last sequence numbers (the emulator's /_kontakt/stream-heads), asked
+    for once by all the stream pumps of a runtime that poll at about the same time.
+
+    A pump reads a shard (GetRecords) only when its last record is one the pump has not read: most
+    polls find nothing, and a GetRecords cost the runtime's process ~1 ms of CPU (botocore), where
+    this is one raw request for all streams. A local economy of the emulation: Lambda's poller
+    calls GetRecords, and a pump without heads (tests, another endpoint) does too on every poll.
+    """
+
+    def __init__(self, ask: Callable[[], Heads]) -> None:
+        self._ask = ask
+        self._lock = threading.Lock()
+        self._asked = 0  # requests begun
+        self._held_from = 0  # the number of the request whose answer is held
+        self._held: Heads = {}
+
+    def read(self) -> Heads:
+        """An answer to a request begun after this call began: every write whose answer was sent
+        before it is counted (a drain's poll begun after its check sees what the check saw).
+        Pumps that call at once share one request."""
+        mark = self._asked
+        with self._lock:
+            if self._held_from <= mark:
+                time.sleep(HEADS_GATHER_SECONDS)  # pumps woken with this one come to the lock meanwhile
+                self._asked += 1
+                number = self._asked
+                self._held = self._ask()
+                self._held_from = number
+            return self._held
+
+
 class StreamPump(Pump):
     """Reads a table's stream shard by shard and invokes the function batch by batch.
 
@@ -274,9 +312,12 @@ class StreamPump(Pump):
         invoke: Invoke,
         retry_delay: float = 0.2,
         resume: dict[str, str] | None = None,
+        heads: StreamHeads | None = None,
     ):
         """`resume`: per shard, the sequence number of the last record done before a restart (a
-        saved state was loaded): the pump goes on after it instead of at the mapping's start."""
+        saved state was loaded): the pump goes on after it instead of at the mapping's start.
+        `heads`: the runtime's StreamHeads; a poll then reads only the shards with records it has
+        not read (None: every shard, every poll)."""
         super().__init__()
         self.name = f"stream:{mapping.logical_id}"
         self.streams = streams
@@ -291,6 +332,10 @@ class StreamPump(Pump):
         self._opened: dict[str, float] = {}  # per shard, when its iterator was opened (monotonic)
         self._described = 0.0  # when the shards were last listed (monotonic)
         self._last_read: dict[str, str] = dict(resume or {})
+        self.heads = heads
+        # Per shard, the last sequence number the pump has read up to (None: the shard was empty):
+        # while the shard's head is that, a GetRecords would find nothing.
+        self._read_to: dict[str, str | None] = {}
         # Per shard, the last record whose batch is done (succeeded or sent to the destination).
         self.checkpoints: dict[str, str] = dict(resume or {})
         self._shard_of: dict[str, str] = {}  # sequence number -> shard, of the records pending
@@ -302,14 +347,14 @@ class StreamPump(Pump):
         return self._caught_up and not self._pending and not self.busy
 
     def _pause(self) -> None:
-        """After a poll that found nothing: STREAM_IDLE_SLEEP, then until woken or STREAM_IDLE_POLL has passed.
+        """After a poll that found nothing: STREAM_IDLE_SLEEP, then until woken or the clock's next
+        tick of STREAM_IDLE_POLL (every idle pump's at once: they share a heads request).
         The wake is cleared before the next poll reads: a write the runtime saw after it wakes once more."""
         if not self._stop.wait(STREAM_IDLE_SLEEP):
-            self._wake.wait(STREAM_IDLE_POLL - STREAM_IDLE_SLEEP)
+            self._wake.wait(STREAM_IDLE_POLL - time.monotonic() % STREAM_IDLE_POLL)
         self._wake.clear()
 
     def poll_once(self) -> None:
-        self._open_shards()
         self._fill()
         if not self._pending:
             self._caught_up = True
@@ -324,12 +369,13 @@ class StreamPump(Pump):
         finally:
             self.busy = False
 
-    def _open_shards(self) -> None:
-        """Learn the stream's shards: at the start, when a shard has closed, and every
-        SHARD_REFRESH_SECONDS (a stream adds shards as it goes); not on every poll."""
+    def _open_shards(self, heads: dict[str, str | None] | None) -> None:
+        """Learn the stream's shards: at the start, when a shard has closed or the heads name one
+        not known, and every SHARD_REFRESH_SECONDS (a stream adds shards as it goes); not on every poll."""
         now = time.monotonic()
         closed = any(iterator is None for iterator in self._iterators.values())
-        if self._iterators and not closed and now - self._described < SHARD_REFRESH_SECONDS:
+        unknown = heads is not None and not heads.keys() <= self._iterators.keys()
+        if self._iterators and not closed and not unknown and now - self._described < SHARD_REFRESH_SECONDS:
             return
         self._described = now
         description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
@@ -339,10 +385,14 @@ class StreamPump(Pump):
                 self._iterators[shard_id] = self._open(shard_id)
 
     def _open(self, shard_id: str) -> str:
-        """An iterator after the last record read (a resumed pump's too), else at the mapping's start."""
-        last = self._last_read.get(shard_id)
+        """An iterator after the last record read (a resumed pump's too), else at the mapping's start.
+        A shard read to its end (`_read_to`, with heads) goes on from there: a LATEST iterator
+        opened again after a long idle time would skip what was written since the last read."""
+        last = self._read_to[shard_id] if shard_id in self._read_to else self._last_read.get(shard_id)
         if last is not None:
             position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        elif shard_id in self._read_to:  # read while it was empty: all it holds came since
+            position = {"ShardIteratorType": "TRIM_HORIZON"}
         else:
             position = {"ShardIteratorType": self.mapping.starting_position or "TRIM_HORIZON"}
         iterator = self.streams.get_shard_iterator(StreamArn=self.mapping.source_arn, ShardId=shard_id, **position)
@@ -352,9 +402,14 @@ class StreamPump(Pump):
     def _fill(self) -> None:
         """One GetRecords a shard, on the iterator the last one returned (NextShardIterator), as
         Lambda polls; the iterator is opened again only when it is near its 15 minutes or refused
-        (expired, or the emulator restarted without its iterators)."""
+        (expired, or the emulator restarted without its iterators). With `heads`, a shard whose
+        last record the pump has read is not read (the heads were asked after this poll began)."""
+        heads = self.heads.read().get(self.mapping.source_arn) if self.heads is not None else None
+        self._open_shards(heads)
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
+                continue
+            if self._read_already(shard_id, heads):
                 continue
             if time.monotonic() - self._opened.get(shard_id, 0.0) > ITERATOR_LIFETIME_SECONDS:
                 iterator = self._open(shard_id)
@@ -364,7 +419,13 @@ class StreamPump(Pump):
                 log.info("stream %s: shard iterator refused, opened again", self.mapping.logical_id, exc_info=True)
                 response = self.streams.get_records(ShardIterator=self._open(shard_id), Limit=1000)
             self._iterators[shard_id] = response.get("NextShardIterator")
-            for record in response.get("Records", []):
+            records = response.get("Records", [])
+            if records:
+                self._read_to[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            elif heads is not None and shard_id in heads:
+                # Read after the heads were asked and at the shard's end: up to its head at least.
+                self._read_to[shard_id] = heads[shard_id]
+            for record in records:
                 self.taken += 1
                 self._last_read[shard_id] = record["dynamodb"]["SequenceNumber"]
                 lambda_record = self.lambda_record(record)
@@ -372,6 +433,13 @@ class StreamPump(Pump):
                 if self._matches(lambda_record):
                     self._pending.append(lambda_record)
                     self._shard_of[record["dynamodb"]["SequenceNumber"]] = shard_id
+
+    def _read_already(self, shard_id: str, heads: dict[str, str | None] | None) -> bool:
+        """Whether the shard's last record, as the heads tell it, is one the pump has read (or the
+        shard was empty and still is): a GetRecords would find nothing."""
+        if heads is None or shard_id not in heads or shard_id not in self._read_to:
+            return False
+        return heads[shard_id] == self._read_to[shard_id]
 
     def _wait_for_batch(self) -> None:
         """MaximumBatchingWindowInSeconds: gather records until the batch is full or time is up."""

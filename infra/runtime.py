@@ -21,7 +21,7 @@ from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
 from infra.functions import FunctionPool, Functions, WorkerSpec, worker_spec
 from infra.gateway import Gateway
-from infra.pumps import FailureDestination, Pump, SqsPump, StreamPump, TapPump
+from infra.pumps import FailureDestination, Pump, SqsPump, StreamHeads, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
 from infra.smtp_listener import SmtpListener
 from infra.template import REGION, EventSourceMapping, Stack, build_stack, translate
@@ -339,6 +339,7 @@ class LocalRuntime:
         assert self.functions is not None
         pumps: list[Pump] = []
         resumed: dict[str, dict[str, str]] = (self.emulator.restored or {}).get("streams", {})
+        heads = StreamHeads(self.emulator.stream_heads)  # one request a round for all stream pumps
         for mapping in stack.mappings.values():
             if not mapping.enabled:
                 continue
@@ -364,6 +365,7 @@ class LocalRuntime:
                         self._failure_destination(stack, mapping),
                         self.functions.invoke,
                         resume=resumed.get(mapping.logical_id),
+                        heads=heads,
                     )
                 )
             else:
@@ -470,7 +472,8 @@ class LocalRuntime:
         """Wait until every pumped queue and stream is empty and no invocation is in flight.
 
         Drained: a check finds no work (no pump holding records, no invocation, no visible message
-        in a watched queue), each stream is then read by a poll that began after that check, and no
+        in a watched queue), each stream is then read by a poll that began after that check (it reads
+        every shard with a record not read, from heads asked after it began: StreamHeads), and no
         message or record was taken and no invocation began or ended from before the check until
         after those polls. Work moves only by those steps, so nothing moved while the check looked
         (its reads are one after another, not one snapshot) and no stream record was left unread.

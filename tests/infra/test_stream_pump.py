@@ -1,16 +1,20 @@
 """The local stream pump polls a shard as Lambda does: one GetRecords a poll on the iterator the
-last one returned, the shard iterator opened again only when it is refused (issue 18)."""
+last one returned, the shard iterator opened again only when it is refused (issue 18); with the
+runtime's StreamHeads, only a shard with records it has not read."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from infra.emulator import Emulator
-from infra.pumps import StreamPump
+from infra.pumps import ITERATOR_LIFETIME_SECONDS, StreamHeads, StreamPump
 from infra.template import EventSourceMapping
 
 
@@ -133,3 +137,116 @@ def test_a_read_at_the_shards_end_answers_no_records_and_its_own_iterator_which_
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in rest["Records"]] == ["b"]
     end = streams.get_records(ShardIterator=rest["NextShardIterator"])
     assert (end["Records"], end["NextShardIterator"]) == ([], rest["NextShardIterator"])
+
+
+def _heads_pump(
+    emulator: Emulator, stream_arn: str, streams: Any, delivered: list[str], heads: StreamHeads | None = None
+) -> StreamPump:
+    pump = _pump(stream_arn, streams, delivered)
+    pump.heads = heads or StreamHeads(emulator.stream_heads)
+    return pump
+
+
+def test_the_emulator_tells_each_streams_shards_and_their_last_sequence_numbers(
+    emulator: Emulator, table: tuple[Any, str, str]
+) -> None:
+    dynamodb, name, stream_arn = table
+    streams = emulator.client("dynamodbstreams")
+    [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    assert emulator.stream_heads()[stream_arn] == {shard["ShardId"]: None}
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "b"}})
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    last = records[-1]["dynamodb"]["SequenceNumber"]
+    assert emulator.stream_heads()[stream_arn] == {shard["ShardId"]: last}
+
+
+def test_with_heads_a_poll_reads_only_a_shard_with_records_it_has_not_read(
+    emulator: Emulator, table: tuple[Any, str, str]
+) -> None:
+    dynamodb, name, stream_arn = table
+    streams = Counted(emulator.client("dynamodbstreams"))
+    delivered: list[str] = []
+    pump = _heads_pump(emulator, stream_arn, streams, delivered)
+    pump.poll_once()  # an empty shard: read once, to learn it is at its end
+    streams.calls.clear()
+    pump.poll_once()
+    pump.poll_once()
+    assert streams.calls == {}
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+    pump.poll_once()
+    pump.poll_once()
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "b"}})
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "c"}})
+    pump.poll_once()
+    pump.poll_once()
+    assert delivered == ["a", "b", "c"]
+    assert streams.calls == {"get_records": 2}
+
+
+class EnteredLock:
+    """A lock that counts the threads that came to it."""
+
+    def __init__(self) -> None:
+        self.entered = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self.entered += 1
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_stream_pumps_polling_at_once_share_one_heads_request_asked_after_each_began() -> None:
+    """A drain's guarantee rests on this: a poll begun after its check reads heads asked after it."""
+    asked: list[int] = []
+    release = threading.Event()
+
+    def ask() -> dict[str, dict[str, str | None]]:
+        asked.append(len(asked))
+        release.wait(5)
+        return {"stream": {"shard": str(len(asked))}}
+
+    heads = StreamHeads(ask)
+    heads._lock = lock = EnteredLock()
+    answers: list[dict[str, dict[str, str | None]]] = []
+    first = threading.Thread(target=lambda: answers.append(heads.read()))
+    first.start()
+    while not asked:  # the first request is under way
+        time.sleep(0.001)
+    waiting = [threading.Thread(target=lambda: answers.append(heads.read())) for _ in range(3)]
+    for thread in waiting:
+        thread.start()
+    while lock.entered < 4:  # the three wait for the lock the first request holds
+        time.sleep(0.001)
+    release.set()
+    for thread in [first, *waiting]:
+        thread.join(5)
+    # The three began while the first request was under way: its answer may predate their writes,
+    # so they share a second one; a later read asks again.
+    assert len(asked) == 2
+    assert [a["stream"]["shard"] for a in answers] == ["1", "2", "2", "2"]
+    assert heads.read() == {"stream": {"shard": "3"}}
+
+
+def test_an_iterator_opened_again_after_a_read_to_the_shards_end_skips_nothing(
+    emulator: Emulator, table: tuple[Any, str, str]
+) -> None:
+    """A shard left unread while nothing came (heads) keeps its iterator past 14 minutes: the one
+    opened then goes on after what was read, whatever the mapping's starting position."""
+    dynamodb, name, stream_arn = table
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "before"}})
+    delivered: list[str] = []
+    pump = _heads_pump(emulator, stream_arn, emulator.client("dynamodbstreams"), delivered)
+    pump.mapping = replace(pump.mapping, starting_position="LATEST")
+    pump.poll_once()  # at the end: "before" is not read (LATEST)
+    [shard] = pump._iterators
+    pump._opened[shard] -= ITERATOR_LIFETIME_SECONDS + 1
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "after"}})
+    pump.poll_once()
+    assert delivered == ["after"]
