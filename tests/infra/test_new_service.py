@@ -127,6 +127,13 @@ def test_a_bad_or_taken_name_is_refused_and_writes_nothing(tmp_path: Path, name:
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["email", "services", "template.yaml"]
 
 
+def test_a_template_whose_api_paths_have_no_end_line_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text("Resources: {}\n\nOutputs:\n", encoding="utf-8")
+    with pytest.raises(newservice.NewServiceError, match="HttpApi paths"):
+        newservice.create(tmp_path, "notes")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["template.yaml"]
+
+
 def test_a_package_holding_only_its_core_is_joined_and_its_files_kept(tmp_path: Path) -> None:
     core = tmp_path / "services" / "scanner"
     (core / "domain").mkdir(parents=True)
