@@ -2,7 +2,8 @@
 
 Writes `services/NAME/` (settings, store, caller, events, one feature with its routes and a
 consumer subscription), its end-to-end test, and its resources in `template.yaml` (table,
-API, outbox publisher, event queue and consumer, logs and alarms). The result runs under
+API, outbox publisher, event queue and consumer, logs and alarms; its routes go into the HttpApi's
+DefinitionBody, `skeleton/routes.yaml`). The result runs under
 `kontakt dev` at once; `tests/infra/test_new_service.py` proves it on a copy of the project.
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 SKELETON = Path(__file__).parent / "skeleton"
 NAME = re.compile(r"^[a-z]{2,20}$")
 OUTPUTS = "\nOutputs:\n"
+# The last line of the HttpApi's paths (template.yaml): a new service's routes go above it.
+ROUTES_END = "          # `kontakt new-service` adds a service's routes above this line.\n"
 
 
 class NewServiceError(Exception):
@@ -52,6 +55,10 @@ def create(root: Path, name: str) -> list[Path]:
         raise NewServiceError(f"a service {name} exists already")
     if OUTPUTS not in template:
         raise NewServiceError("template.yaml has no Outputs section to put the new resources before")
+    if template.count(ROUTES_END) != 1:
+        raise NewServiceError(
+            f"template.yaml's HttpApi paths have no end line to put the routes before: {ROUTES_END!r}"
+        )
     written = []
     for source in sorted(SKELETON.rglob("*.tmpl")):
         path = service.target(root, source)
@@ -61,6 +68,8 @@ def create(root: Path, name: str) -> list[Path]:
         path.write_text(service.render(source.read_text(encoding="utf-8")), encoding="utf-8")
         written.append(path)
     resources = service.render((SKELETON / "template.yaml").read_text(encoding="utf-8"))
+    routes = service.render((SKELETON / "routes.yaml").read_text(encoding="utf-8"))
+    template = template.replace(ROUTES_END, routes + ROUTES_END, 1)
     template_path.write_text(template.replace(OUTPUTS, "\n" + resources + OUTPUTS, 1), encoding="utf-8")
     written.append(template_path)
     return written

@@ -20,13 +20,16 @@ from cfnlint.decode import decode_str
 
 from infra import newservice
 from infra.template import build_stack, translate
+from tests.infra.test_template import STACK_RESOURCES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.heavy  # a whole project's tests in a subprocess: ~1 min
 NAMES = ("notes", "quotations")  # a short and a long name: the code must be clean at any length
 RUNS = "quotations"  # the one that runs end to end
-STACK_RESOURCES = 500  # CloudFormation's limit on a stack's resources (after the SAM transform)
+# What a service of the skeleton's shape adds to the stack (after the SAM transform): the stack's
+# 500 resources must leave room for the services planned (docs/decisions.md 2026-12-05).
+SERVICE_RESOURCES = 21
 
 
 def _copy_project(target: Path) -> Path:
@@ -75,6 +78,8 @@ def test_the_new_service_deploys(project: Path) -> None:
         assert f"{RUNS.capitalize()}{function}" in stack.functions, function
     assert any(route.path.startswith(f"/{RUNS}/") for route in stack.routes)
     assert len(template.resources) <= STACK_RESOURCES  # cfn-lint does not count the transform's
+    added = set(template.resources) - set(translate(PROJECT_ROOT).resources)
+    assert len(added) <= SERVICE_RESOURCES, sorted(added)
 
 
 def test_two_new_services_make_a_valid_template(two: Path) -> None:
@@ -122,12 +127,19 @@ def test_a_bad_or_taken_name_is_refused_and_writes_nothing(tmp_path: Path, name:
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["email", "services", "template.yaml"]
 
 
+def test_a_template_whose_api_paths_have_no_end_line_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text("Resources: {}\n\nOutputs:\n", encoding="utf-8")
+    with pytest.raises(newservice.NewServiceError, match="HttpApi paths"):
+        newservice.create(tmp_path, "notes")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["template.yaml"]
+
+
 def test_a_package_holding_only_its_core_is_joined_and_its_files_kept(tmp_path: Path) -> None:
     core = tmp_path / "services" / "scanner"
     (core / "domain").mkdir(parents=True)
     (core / "__init__.py").write_text('"""written first"""\n', encoding="utf-8")
     (core / "domain" / "mime.py").write_text("X = 1\n", encoding="utf-8")
-    (tmp_path / "template.yaml").write_text("Resources: {}\n\nOutputs:\n", encoding="utf-8")
+    (tmp_path / "template.yaml").write_text(f"Resources: {{}}\n{newservice.ROUTES_END}\nOutputs:\n", encoding="utf-8")
     written = newservice.create(tmp_path, "scanner")
     assert (core / "__init__.py").read_text(encoding="utf-8") == '"""written first"""\n'
     assert (core / "domain" / "mime.py").read_text(encoding="utf-8") == "X = 1\n"

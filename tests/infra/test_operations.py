@@ -247,14 +247,33 @@ def _alarms(template: TranslatedTemplate) -> dict[str, dict[str, Any]]:
     return {k: r["Properties"] for k, r in _resources(template, "AWS::CloudWatch::Alarm").items()}
 
 
+def _watched(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm watches: its own, or those of its metric-math expression."""
+    if "Metrics" not in alarm:
+        return [alarm]
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
 def _watching(alarms: dict[str, dict[str, Any]], namespace: str, metric: str, dimension: Any) -> list[str]:
     return [
         k
         for k, p in alarms.items()
-        if p["Namespace"] == namespace
-        and p["MetricName"] == metric
-        and dimension in [d["Value"] for d in p["Dimensions"]]
+        for m in _watched(p)
+        if m["Namespace"] == namespace
+        and m["MetricName"] == metric
+        and dimension in [d["Value"] for d in m["Dimensions"]]
     ]
+
+
+def test_metric_math_alarms_stay_within_cloudwatch_limits(template: TranslatedTemplate) -> None:
+    # An alarm on a metric-math expression reads at most 10 metrics (a hard limit) and returns
+    # exactly one series, the expression's.
+    math = {k: p["Metrics"] for k, p in _alarms(template).items() if "Metrics" in p}
+    assert len(math) >= 7 * 2  # every service: its functions and its dead letters
+    for logical_id, queries in math.items():
+        assert 1 <= sum("MetricStat" in q for q in queries) <= 10, logical_id
+        assert [q["Id"] for q in queries if q["ReturnData"]] == ["watched"], logical_id
+        assert len({q["Id"] for q in queries}) == len(queries), logical_id
 
 
 def test_every_function_logs_to_a_group_with_retention(template: TranslatedTemplate) -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from infra.template import build_stack, translate
+from samtranslator.yaml_helper import yaml_parse
+
+from infra.template import TEMPLATE_FILE, build_stack, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# CloudFormation's quotas on one stack ("CloudFormation quotas", User Guide): past them it does not deploy.
+STACK_RESOURCES = 500  # counted after the SAM transform (each function's role, log group, mappings ...)
+STACK_PARAMETERS = 200
+STACK_OUTPUTS = 200
+TEMPLATE_BYTES = 1024 * 1024  # a template body in S3, where `sam deploy` puts it; the transform's output too
 
 
 def test_repo_template_translates_into_a_stack() -> None:
@@ -30,6 +39,29 @@ def test_repo_template_translates_into_a_stack() -> None:
     assert outbox.kind == "dynamodb"
     assert outbox.bisect_on_error and outbox.reports_item_failures
     assert outbox.on_failure_arn == stack.buckets["StreamFailuresBucket"].arn
+
+
+def test_the_template_stays_within_cloudformation_quotas() -> None:
+    text = (ROOT / TEMPLATE_FILE).read_text(encoding="utf-8")
+    raw = yaml_parse(text)
+    template = translate(ROOT)
+    assert len(template.resources) <= STACK_RESOURCES, len(template.resources)
+    assert len(raw.get("Parameters", {})) <= STACK_PARAMETERS
+    assert len(raw.get("Outputs", {})) <= STACK_OUTPUTS
+    assert len(text.encode()) <= TEMPLATE_BYTES
+    assert len(json.dumps(template.resources).encode()) <= TEMPLATE_BYTES
+
+
+def test_each_api_function_has_one_permission_for_all_its_routes() -> None:
+    """Routes are in the HttpApi's DefinitionBody, not SAM HttpApi events (one permission each):
+    every function a route calls may be invoked by the API on any route, by one permission."""
+    template = translate(ROOT)
+    stack = build_stack(template)
+    permissions = [r["Properties"] for r in template.resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    by_api = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
+    source = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"
+    assert all(p["SourceArn"] == {"Fn::Sub": source} for p in by_api)
+    assert sorted(p["FunctionName"]["Ref"] for p in by_api) == sorted({r.function for r in stack.routes})
 
 
 def test_parameters_override_defaults() -> None:
