@@ -29,6 +29,7 @@ FIELD_VALUES = {
     "rate": "10",  # invoicing: decimal strings
     "unit_price": "10",
     "quantity": "1",
+    "business_id": "0737546-2",  # a Finnish business id with its check digit (shared/business_ids.py)
 }
 
 
@@ -67,9 +68,10 @@ def documents() -> dict[str, dict[str, Any]]:
 
 def _document_texts() -> dict[str, str]:
     """Generated once per process, and shared with the tests of the generated docs
-    (`infra.docs.render_openapi` keeps each): the seven test modules that sweep the operations ask
+    (`infra.docs.openapi_text` keeps each, in the order the API serves: an example body takes a
+    schema's first property): the seven test modules that sweep the operations ask
     for all of them at their import, in every test worker's collection."""
-    return {name: docs.render_openapi(name) for name in docs.api_services()}
+    return {name: docs.openapi_text(name) for name in docs.api_services()}
 
 
 def operations() -> list[Operation]:

@@ -32,6 +32,8 @@ JSON = {"Content-Type": "application/json"}
 BODIES: dict[str, dict[str, Any]] = {
     "/activities": {"type": "call", "start": "2030-06-01T10:00:00Z", "end": "2030-06-01T10:30:00Z"},
     "/contact-orders": {"facility_id": None},  # None: left out (a facility by name)
+    "/accounts": {"business_id": "0737546-2"},  # a business id with its check digit (shared/business_ids.py)
+    "/workflows": {"trigger": {"entity": "contact", "on": "created"}},  # a field only with `field_changed`
     "/scanner/mailboxes": {"address": f"sizes-{new_tenant()}@support.example.fi"},  # one mailbox an address
 }
 # Refusals of a generated value that names something of the tenant's (a picklist code, a record): the

@@ -129,6 +129,23 @@ class Workflow(BaseModel):
     version: int = 1
 
 
+class WorkflowSummary(BaseModel):
+    """A workflow in a list: without its description, conditions and actions (`GET /workflows/{id}`)."""
+
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    status: Status
+    trigger: WorkflowTrigger
+    delay_minutes: int = 0
+    revision: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
 DEFINITION = ("name", "description", "trigger", "conditions", "match", "delay_minutes", "actions")
 
 

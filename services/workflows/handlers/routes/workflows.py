@@ -7,9 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.workflows import workflows
-from services.workflows.domain.workflows import Workflow, WorkflowCreate, WorkflowUpdate
+from services.workflows.domain.workflows import Workflow, WorkflowCreate, WorkflowSummary, WorkflowUpdate
 from services.workflows.handlers.common import caller
-from shared.pagination import DEFAULT_LIMIT, Page
+from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import Cursor, Id, Limit, UpdatedSince, answers, no_content
 
 router = APIGatewayHttpRouter()
@@ -18,8 +18,8 @@ router = APIGatewayHttpRouter()
 @router.get("/workflows")
 def list_workflows(
     cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, updated_since: UpdatedSince = None
-) -> Page[Workflow]:
-    return workflows.list_workflows(caller(router), cursor, limit, updated_since)
+) -> Page[WorkflowSummary]:
+    return summaries(workflows.list_workflows(caller(router), cursor, limit, updated_since), WorkflowSummary)
 
 
 @router.post("/workflows", status_code=201)
