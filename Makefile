@@ -34,7 +34,7 @@ lint: $(STAMP)
 # Whole files per worker (a file's module fixtures are made once), taken in collection order:
 # the slow e2e files first, the quick unit files last (tests/conftest.py; docs/testing.md has
 # the budget). The ten slowest tests are printed.
-# compileall first: where PYTHONDONTWRITEBYTECODE is set (as on the CI machines) nothing writes the
+# compileall first: where PYTHONDONTWRITEBYTECODE is set (the build machines here set it) nothing writes the
 # project's bytecode, so every test worker and every cold start of a function compiled the modules
 # it imports again (about 4 % of the suite's CPU).
 test: lint
