@@ -34,12 +34,19 @@ lint: $(STAMP)
 # Whole files per worker (a file's module fixtures are made once), taken in collection order:
 # the slow e2e files first, the quick unit files last (tests/conftest.py; docs/testing.md has
 # the budget). The ten slowest tests are printed.
-# compileall first: where PYTHONDONTWRITEBYTECODE is set (the build machines here set it) nothing writes the
-# project's bytecode, so every test worker and every cold start of a function compiled the modules
-# it imports again (about 4 % of the suite's CPU).
-test: lint
+# compileall first: where PYTHONDONTWRITEBYTECODE is set (the build machines here set it) nothing
+# writes the project's bytecode, so every test worker and every cold start of a function compiled
+# the modules it imports again (about 4 % of the suite's CPU). The lint runs beside the tests (the
+# suite leaves about a tenth of the two cores idle, waiting on pumps and sockets) and its output
+# follows theirs; either failing fails `make test`.
+test: $(STAMP)
 	$(BIN)/python -m compileall -q shared services infra tests
-	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=10 tests --ignore=tests/perf
+	@lint_log=$$(mktemp); $(MAKE) --no-print-directory lint > $$lint_log 2>&1 & linting=$$!; \
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=10 tests --ignore=tests/perf; \
+	tested=$$?; wait $$linting; linted=$$?; \
+	echo "---------------- make lint"; cat $$lint_log; rm -f $$lint_log; \
+	if [ $$linted -ne 0 ]; then echo "make lint failed"; fi; \
+	exit $$(( tested != 0 || linted != 0 ))
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
