@@ -12,6 +12,7 @@ import json
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,6 +48,19 @@ def no_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return asked
 
 
+def _in_this_thread(monkeypatch: pytest.MonkeyPatch, stand_in: Any) -> None:
+    """`socket.create_connection` (smtplib's) replaced for this test's thread only: a test worker
+    may also run an e2e stack, whose pumps open their own connections from other threads."""
+    real, mine = smtplib.socket.create_connection, threading.get_ident()
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != mine:
+            return real(address, *args, **kwargs)
+        return stand_in(address, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.socket, "create_connection", create_connection)
+
+
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Where smtplib opened connections: recorded, and refused."""
@@ -56,7 +70,7 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
         opened.append(address)
         raise ConnectionRefusedError(f"test: no connection to {address}")
 
-    monkeypatch.setattr(smtplib.socket, "create_connection", create_connection)
+    _in_this_thread(monkeypatch, create_connection)
     return opened
 
 
@@ -142,9 +156,7 @@ def test_tls_verifies_the_certificate_against_the_name_not_the_address(
 ) -> None:
     opened: list[tuple[str, int]] = []
     context = FakeContext()
-    monkeypatch.setattr(
-        smtplib.socket, "create_connection", lambda address, *a, **k: (opened.append(address), FakeSocket())[1]
-    )
+    _in_this_thread(monkeypatch, lambda address, *a, **k: (opened.append(address), FakeSocket())[1])
     monkeypatch.setattr(transports.ssl, "create_default_context", lambda: context)
     with pytest.raises(Refused):  # a certificate that does not match the name: the mail fails for good
         _server("mail.acme.example", port, security=security).send(b"x", "a@acme.example", ["b@example.com"])
