@@ -237,7 +237,7 @@ def _changeable(caller: Caller, activity_id: str) -> tuple[Record, Activity]:
     return record, activity
 
 
-def _check_owner(caller: Caller, owner_id: str) -> None:
+def check_owner(caller: Caller, owner_id: str) -> None:
     if owner_id != caller.user_id and not caller.is_manager:
         raise ValidationFailed.on("owner_id", "Only a manager or an admin may make someone else responsible.")
 
@@ -247,7 +247,7 @@ def _check_owner(caller: Caller, owner_id: str) -> None:
 
 def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
     activity = build(caller, body)
-    _check_owner(caller, activity.owner_id)
+    check_owner(caller, activity.owner_id)
     references.check(caller, activity.contact_id, activity.account_id)
 
     def run() -> Activity:
@@ -286,7 +286,7 @@ def update_activity(caller: Caller, activity_id: str, body: ActivityUpdate) -> A
         if not patch_changes(before, changes):
             return before
         if "owner_id" in changes and changes["owner_id"] != before.owner_id:
-            _check_owner(caller, changes["owner_id"])
+            check_owner(caller, changes["owner_id"])
         after = _changed(caller, before, changes)
         references.check(caller, after.contact_id, after.account_id, sent=set(changes))
         uow = UnitOfWork()

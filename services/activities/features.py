@@ -24,6 +24,7 @@ FEATURES = Features(
         "marketing": ["contact.erased", "email.sent", "sms.sent"],
         "mass": ["audience.page"],
         "order_erasure": ["contact.erased"],
+        "workflow_tasks": ["activity.create_requested"],
     },
     jobs=["mass", "reminders"],
     defaults=["admin", "order_settings", "points", "tenant"],

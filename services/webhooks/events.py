@@ -6,6 +6,7 @@ so no delivery ever makes another.
 """
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -43,6 +44,19 @@ class WebhookTest(BaseModel):
     requested_by: str | None = Field(default=None, description="The user who asked for it")
 
 
+class WebhookWorkflowCall(BaseModel):
+    """What a workflow's `call_webhook` action delivers to the one endpoint it names: the record as
+    the event that started the run showed it."""
+
+    workflow_id: str
+    run_id: str = Field(description="The run (`GET /workflows/{id}/runs/{run_id}`)")
+    entity: str = Field(description="contact or account")
+    record_id: str
+    record: dict[str, Any]
+    trigger_event_id: str = Field(description="The event that started the run")
+    trigger_event_type: str
+
+
 catalogue.register(
     "webhook.exhausted", WebhookExhausted, producer=PRODUCER, description="A webhook message failed every attempt."
 )
@@ -57,4 +71,10 @@ catalogue.register(
     WebhookTest,
     producer=PRODUCER,
     description="A test event, delivered to one endpoint on request (never put on the bus to others).",
+)
+catalogue.register(
+    "webhook.workflow_call",
+    WebhookWorkflowCall,
+    producer=PRODUCER,
+    description="A workflow's call, delivered to the one endpoint it names (never put on the bus).",
 )

@@ -10,7 +10,7 @@ from shared.features import Features
 
 FEATURES = Features(
     "services.webhooks",
-    events=["messages"],  # the fan-out: every offered event type (catalogue.py)
+    events=["messages", "calls"],  # the fan-out (every offered event type, catalogue.py); workflows' calls
     jobs=["sweep"],
     defaults=["setup"],
 )

@@ -18,6 +18,7 @@ type, outcome requested|skipped, reason, event_id}], started_at}; listed under i
 record (store.py); `expires_at` = started + RETENTION.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +27,12 @@ from pydantic import BaseModel, ValidationError
 from services.workflows.store import ACTIVE, ACTIVE_ID, Record, WorkflowsStore, revision_id
 from services.workflows.subscriptions import subscribe
 from shared import batch_scope, clock
+from shared.auth import Role
 from shared.conditions import ACCOUNT_PREFIX, Equals, holds, is_contactable, parse_conditions
+from shared.contracts.audience import ActingUser
 from shared.contracts.directory import RecordChanged
 from shared.contracts.messaging import EmailSendRequested, SmsSendRequested
+from shared.contracts.workflows import ActivityCreateRequested, RecordUpdateRequested, WebhookCallRequested
 from shared.events import Actor, Cause, Envelope, chain_of, new_event
 from shared.ids import derived_id
 from shared.observability import logger
@@ -120,8 +124,82 @@ def _name(record: dict[str, Any]) -> str | None:
     return name or str(record.get("name") or "").strip() or None
 
 
-def _command(action: dict[str, Any], entity: str, record: dict[str, Any], request_id: str) -> tuple[str, BaseModel]:
+@dataclass(frozen=True)
+class Step:
+    """What an action's command is made of besides the action and the record."""
+
+    workflow: dict[str, Any]
+    entity: str
+    run_id: str
+    request_id: str
+    causation: list[Cause]
+
+
+def _acting(workflow: dict[str, Any]) -> ActingUser:
+    """Whom an action acts as: the workflow's creator, with the admin role they defined it with
+    (docs/decisions.md); a definition from before creators were kept acts as this service."""
+    return ActingUser(user_id=str(workflow.get("created_by") or f"service:{REQUESTER}"), role=Role.ADMIN)
+
+
+def _owner_id(workflow: dict[str, Any], record: dict[str, Any]) -> str:
+    """The user a task is for: the record's owner, or the workflow's creator when a group owns it."""
+    owner = record.get("owner") or {}
+    if owner.get("type") == "user" and owner.get("id"):
+        return str(owner["id"])
+    if workflow.get("created_by"):
+        return str(workflow["created_by"])
+    raise ValueError("no_owner")
+
+
+def _set_field(action: dict[str, Any], context: Step, record: dict[str, Any]) -> tuple[str, BaseModel]:
+    changes = {str(action["field"]).removeprefix(ACCOUNT_PREFIX): action.get("value")}
+    payload = RecordUpdateRequested(
+        request_id=context.request_id, id=str(record["id"]), changes=changes, acting=_acting(context.workflow)
+    )
+    return f"{context.entity}.update_requested", payload
+
+
+def _create_task(action: dict[str, Any], context: Step, record: dict[str, Any]) -> tuple[str, BaseModel]:
+    entity, workflow = context.entity, context.workflow
+    return "activity.create_requested", ActivityCreateRequested(
+        request_id=context.request_id,
+        activity_type=action.get("activity_type") or "task",
+        subject=action["subject"],
+        description=action.get("description"),
+        at=clock.now() + timedelta(minutes=int(action.get("due_in_minutes") or 0)),
+        duration_minutes=int(action.get("duration_minutes") or 30),
+        owner_id=_owner_id(workflow, record),
+        contact_id=str(record["id"]) if entity == "contact" else None,
+        account_id=str(record["id"]) if entity == "account" else record.get("account_id"),
+        source_id=str(workflow["id"]),
+        acting=_acting(workflow),
+    )
+
+
+def _call_webhook(action: dict[str, Any], context: Step, record: dict[str, Any]) -> tuple[str, BaseModel]:
+    trigger = context.causation[-1] if context.causation else None
+    return "webhook.call_requested", WebhookCallRequested(
+        request_id=context.request_id,
+        endpoint_id=action["endpoint_id"],
+        workflow_id=str(context.workflow["id"]),
+        run_id=context.run_id,
+        entity=context.entity,  # type: ignore[arg-type]
+        record_id=str(record["id"]),
+        record=record,
+        trigger_event_id=trigger.event_id if trigger else "",
+        trigger_event_type=trigger.event_type if trigger else "",
+    )
+
+
+def _command(action: dict[str, Any], context: Step, record: dict[str, Any]) -> tuple[str, BaseModel]:
     """The action's command event type and payload; ValueError (its reason) when it cannot be asked."""
+    entity, request_id = context.entity, context.request_id
+    if action["type"] == "set_field":
+        return _set_field(action, context, record)
+    if action["type"] == "create_task":
+        return _create_task(action, context, record)
+    if action["type"] == "call_webhook":
+        return _call_webhook(action, context, record)
     if action["type"] == "send_email":
         if not record.get("email"):
             raise ValueError("no_email")
@@ -159,8 +237,9 @@ def steps_of(
     steps: list[dict[str, Any]] = []
     for index, action in enumerate(workflow["actions"]):
         step: dict[str, Any] = {"index": index, "type": action["type"]}
+        context = Step(workflow, entity, run_id, f"workflow:{run_id}:{index}", causation)
         try:
-            event_type, payload = _command(action, entity, record, f"workflow:{run_id}:{index}")
+            event_type, payload = _command(action, context, record)
         except ValidationError:  # the record's values do not make a valid request (an address too long ...)
             steps.append({**step, "outcome": "skipped", "reason": "invalid_request"})
             continue

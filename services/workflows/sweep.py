@@ -51,7 +51,7 @@ def _finish(tenant: str, run: Record, uow: UnitOfWork) -> str:
             str(waiting.get("correlation_id") or run.record_id),
             [Cause.model_validate(c) for c in waiting.get("causation") or []],
         )
-        definition = {**revision.data, "id": workflow_id}
+        definition = {**revision.data, "id": workflow_id, "created_by": current.data.get("created_by")}
         steps = steps_of(tenant, cause, uow, definition, run.record_id, dict(waiting.get("record") or {}))
         data.update(status="completed", steps=steps, finished_at=now)
     run.set_due(tenant, None)

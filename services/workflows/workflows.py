@@ -44,7 +44,9 @@ def _checked(definition: dict[str, Any]) -> None:
 
 
 def _active_entry(workflow_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"id": workflow_id, "revision": data["revision"], **{k: data[k] for k in DEFINITION if k != "description"}}
+    definition = {k: data[k] for k in DEFINITION if k != "description"}
+    # created_by: whom its actions act as (runs.py `_acting`)
+    return {"id": workflow_id, "revision": data["revision"], "created_by": data.get("created_by"), **definition}
 
 
 def _stage_active(caller: Caller, uow: UnitOfWork, workflow_id: str, data: dict[str, Any] | None) -> None:

@@ -1,4 +1,5 @@
-"""Consumes the events routed to the directory: audience requests, customers added by contact orders."""
+"""Consumes the events routed to the directory: audience requests, customers added by contact orders,
+requesters of tickets, field changes workflows ask for."""
 
 from collections.abc import Iterator
 from contextlib import suppress
@@ -12,6 +13,7 @@ from services.directory.service import Caller, readable, service_caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import Record
 from services.directory.target_groups import Resolver
+from services.directory.updates import apply_update
 from shared.auth import AuthContext, Role
 from shared.consumer import Handle
 from shared.contracts.audience import (
@@ -138,6 +140,8 @@ HANDLERS: dict[str, Handle] = {
     "audience.requested": resolve_audience,
     "contact_order.created": create_customer,
     "ticket.created": create_requester,
+    "contact.update_requested": apply_update,
+    "account.update_requested": apply_update,
 }
 
 handler = consumer_entry(DirectorySettings, CONSUMER, HANDLERS)

@@ -7,14 +7,15 @@ account's as `account.<field>`; a contact workflow reads the contact's own field
 carries no account), an account workflow the account's only.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
-from shared.conditions import ACCOUNT_PREFIX, CONDITION_FIELDS, Condition, Conditions, Equals, Match
+from shared.conditions import ACCOUNT_PREFIX, CONDITION_FIELDS, Condition, Conditions, Equals, FieldType, Match
+from shared.contracts.workflows import REQUIRED_FIELDS, SETTABLE_ACCOUNT_FIELDS, SETTABLE_CONTACT_FIELDS
 from shared.errors import FieldError, register_union_tags
-from shared.types import INPUT, OUTPUT, Id, Name200, reject_null
+from shared.types import INPUT, OUTPUT, Code, Id, Name200, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Entity = Literal["contact", "account"]
@@ -70,8 +71,52 @@ class SendSmsAction(BaseModel):
     number_field: Literal["mobile", "phone"] = "mobile"
 
 
-Action = Annotated[SendEmailAction | SendSmsAction, Field(discriminator="type")]
-register_union_tags({"send_email", "send_sms"})
+class SetFieldAction(BaseModel):
+    model_config = INPUT
+
+    type: Literal["set_field"]
+    field: str = Field(
+        description="A field the workflow's entity lets a workflow set (a contact's as it is: "
+        f"{', '.join(sorted(SETTABLE_CONTACT_FIELDS))}; an account's as `account.<field>`: "
+        f"{', '.join(sorted(SETTABLE_ACCOUNT_FIELDS))}); the directory applies it with its own rules "
+        "(picklists, formats) as the workflow's creator"
+    )
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        description="The new value (a date field's as YYYY-MM-DD); null clears the field (not `account.name`, "
+        "`account.status`)"
+    )
+
+
+class CreateTaskAction(BaseModel):
+    model_config = INPUT
+
+    type: Literal["create_task"]
+    activity_type: Code = Field(
+        "task", description="An active activity type of the tenant; one of kind event makes a calendar event"
+    )
+    subject: Name200
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] | None = None
+    due_in_minutes: Annotated[int, Field(ge=0, le=MAX_DELAY_MINUTES)] = Field(
+        0, description="A task is due (an event starts) this long after the action runs"
+    )
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(30, description="An event's length")
+
+
+class CallWebhookAction(BaseModel):
+    model_config = INPUT
+
+    type: Literal["call_webhook"]
+    endpoint_id: Id = Field(
+        description="A webhook endpoint of the tenant (`/webhooks/endpoints`): it receives a signed "
+        "`webhook.workflow_call` message whatever its `event_types`; one deleted or disabled by then gets nothing"
+    )
+
+
+Action = Annotated[
+    SendEmailAction | SendSmsAction | SetFieldAction | CreateTaskAction | CallWebhookAction,
+    Field(discriminator="type"),
+]
+register_union_tags({"send_email", "send_sms", "set_field", "create_task", "call_webhook"})
 
 
 class WorkflowCreate(BaseModel):
@@ -180,7 +225,43 @@ def problems(definition: dict[str, Any]) -> list[FieldError]:
     for n, action in enumerate(definition["actions"]):
         if action["type"] == "send_sms" and trigger["entity"] != "contact":
             errors.append(FieldError(field=f"actions.{n}.type", message="contacts only", code="contacts_only"))
+        elif action["type"] == "set_field":
+            errors += _set_field_problems(f"actions.{n}", trigger["entity"], action)
     return errors
+
+
+_VALUE_OF_KIND: dict[FieldType, TypeAdapter[Any]] = {
+    FieldType.code: TypeAdapter(Code),
+    FieldType.id: TypeAdapter(Id),
+    FieldType.date: TypeAdapter(date),
+}
+
+
+def settable_fields(entity: str) -> dict[str, FieldType]:
+    """The fields a workflow of the entity may set, as its actions name them."""
+    if entity == "account":
+        return {ACCOUNT_PREFIX + name: kind for name, kind in SETTABLE_ACCOUNT_FIELDS.items()}
+    return dict(SETTABLE_CONTACT_FIELDS)
+
+
+def _set_field_problems(at: str, entity: str, action: dict[str, Any]) -> list[FieldError]:
+    """The field is one the entity lets a workflow set, the value one of its kind (the directory
+    checks it again with the tenant's picklists when it applies it)."""
+    kind = settable_fields(entity).get(action["field"])
+    if kind is None:
+        return [FieldError(field=f"{at}.field", message=f"not a settable {entity} field", code="not_settable")]
+    value = action.get("value")
+    if value is None:
+        if action["field"] in REQUIRED_FIELDS:
+            return [FieldError(field=f"{at}.value", message="the field cannot be cleared", code="required")]
+        return []
+    adapter = _VALUE_OF_KIND.get(kind)
+    try:
+        if adapter is not None:
+            adapter.validate_python(value)
+    except ValidationError:
+        return [FieldError(field=f"{at}.value", message=f"not a {kind.value} value", code="value_of_field")]
+    return []
 
 
 # ---------------------------------------------------------------------------------------------

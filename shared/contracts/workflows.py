@@ -1,0 +1,112 @@
+"""The commands a workflow's actions send to the services that own what they change (issue 23).
+
+The workflows service decides that something should happen; the owning service applies it with its
+own rules and permissions, once (its consumer's dedupe marker commits with its writes; the command's
+id is derived from the run and the step, so a redelivered or re-sent command applies once):
+
+- `contact.update_requested` / `account.update_requested`: the directory changes fields of the
+  record as `acting` would through the API (its validation, picklists and the kernel's permission
+  check) and publishes the ordinary `contact.updated` / `account.updated`, which carries the
+  causation chain (shared/events.py) back to the workflows' loop guard;
+- `activity.create_requested`: the activities service makes a task (or, for an activity type of
+  kind event, a calendar event) for `owner_id`, as `acting` would through the API;
+- `webhook.call_requested`: the webhooks service delivers the record to one endpoint of the tenant,
+  signed and retried as every webhook message (a `webhook.workflow_call` message).
+
+None of them is offered to webhooks (infra/docs.py `INTERNAL_EVENTS`): they ask, they do not tell.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shared.conditions import FieldType
+from shared.contracts.audience import ActingUser
+from shared.events import catalogue
+
+PRODUCER = "workflows"
+
+# The fields a workflow may set, by entity, and the kind of value each takes: what the directory's
+# PATCH takes for them (the directory checks the value again, with its picklists). References other
+# than a user (account, classes, owner) and lists are not settable by a workflow.
+SETTABLE_CONTACT_FIELDS: dict[str, FieldType] = {
+    "first_name": FieldType.text,
+    "last_name": FieldType.text,
+    "email": FieldType.text,
+    "phone": FieldType.text,
+    "mobile": FieldType.text,
+    "department": FieldType.text,
+    "job_title": FieldType.code,
+    "category": FieldType.code,
+    "region": FieldType.code,
+    "benefit_status": FieldType.code,
+    "sales_status": FieldType.code,
+    "account_manager_id": FieldType.id,
+    "consent_date": FieldType.date,
+}
+SETTABLE_ACCOUNT_FIELDS: dict[str, FieldType] = {
+    "name": FieldType.text,
+    "status": FieldType.code,
+    "email": FieldType.text,
+    "phone": FieldType.text,
+    "website": FieldType.text,
+    "street": FieldType.text,
+    "postal_code": FieldType.text,
+    "city": FieldType.text,
+    "country": FieldType.text,
+    "account_manager_id": FieldType.id,
+}
+# Fields a record cannot be without: a workflow may change them, not clear them.
+REQUIRED_FIELDS = frozenset({"account.name", "account.status"})
+
+
+class RecordUpdateRequested(BaseModel):
+    """Change fields of one contact or account (the event type names which), as `acting` would."""
+
+    request_id: str = Field(description="The requester's reference (a workflow run's step)")
+    id: str = Field(description="The contact's or account's id")
+    changes: dict[str, Any] = Field(description="Field -> new value (null clears), as the directory's PATCH takes")
+    acting: ActingUser = Field(description="The user the change is made as: their permissions apply")
+
+
+class ActivityCreateRequested(BaseModel):
+    """Make one activity for a user: a task due `at`, or an event from `at` for `duration_minutes`
+    when the tenant's activity type is of kind event."""
+
+    request_id: str = Field(description="The requester's reference; the activity's id is derived from the event's")
+    activity_type: str = Field(description="An active activity type of the tenant")
+    subject: str
+    description: str | None = None
+    at: datetime = Field(description="A task's due time, an event's start")
+    duration_minutes: int = Field(30, description="An event's length")
+    owner_id: str = Field(description="The responsible user")
+    contact_id: str | None = None
+    account_id: str | None = None
+    source_id: str | None = Field(None, description="What made it (a workflow's id): the activity's `source_id`")
+    acting: ActingUser = Field(description="The user it is made as: their permissions apply")
+
+
+class WebhookCallRequested(BaseModel):
+    """Deliver a record to one endpoint of the tenant, as a `webhook.workflow_call` message."""
+
+    request_id: str = Field(description="The requester's reference (a workflow run's step)")
+    endpoint_id: str
+    workflow_id: str
+    run_id: str
+    entity: Literal["contact", "account"]
+    record_id: str
+    record: dict[str, Any] = Field(description="The record as the event that started the run showed it")
+    trigger_event_id: str
+    trigger_event_type: str
+
+
+_SPECS: list[tuple[str, type[BaseModel], str]] = [
+    ("contact.update_requested", RecordUpdateRequested, "A workflow asks the directory to change a contact's fields."),
+    ("account.update_requested", RecordUpdateRequested, "A workflow asks the directory to change an account's fields."),
+    ("activity.create_requested", ActivityCreateRequested, "A workflow asks for a task or event for a user."),
+    ("webhook.call_requested", WebhookCallRequested, "A workflow asks for a record to be sent to one endpoint."),
+]
+
+for _type, _payload, _description in _SPECS:
+    catalogue.register(_type, _payload, producer=PRODUCER, description=_description)
