@@ -1,6 +1,8 @@
 """Workflows through `kontakt dev` (issue 23, items 1-3): admins define them, entity events on the bus
-start runs that ask the email service for a mail, a redelivered event starts nothing twice, and a
-chain of workflow actions that comes back to its workflow and record stops with its reason."""
+start runs that ask the email service for a mail, the directory for a field, activities for a task
+and webhooks for a call, a redelivered event or command does nothing twice, and a chain of workflow
+actions that comes back to its workflow and record stops with its reason (two workflows that set
+each other's trigger field, through the directory and the bus)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
+
 from infra.runtime import LocalRuntime
+from services.webhooks.domain.messages import signature
 from shared.ids import new_id
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, created, envelopes, put_envelope, settle, walk
@@ -193,3 +198,95 @@ def test_a_delayed_run_waits_then_acts_by_the_revision_it_started_with(
     assert request["data"]["to"] == "anna@example.fi" and request["causation"][-1]["automation_id"] == flow["id"]
     sweep(stack, datetime.now(UTC) + timedelta(minutes=62))  # again: nothing twice
     assert len(envelopes(stack, tenant, "email.send_requested")) == 1
+
+
+def test_the_actions_the_owning_services_apply_show_to_a_client_once(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    """Set a field (the directory, with its picklists: a code not in the list changes nothing), create
+    a task for the record's owner (activities: in their to-do) and call a webhook (one signed message
+    to the endpoint the action names, whatever its `event_types`); each command delivered again
+    applies once."""
+    receiver = f"flows-{tenant}"
+    hook = created(
+        admin.post(
+            "/webhooks/endpoints",
+            json={"url": f"{stack.api_url}/dev/webhooks/{receiver}", "event_types": ["ticket.closed"]},
+        )
+    )
+    actions = [
+        {"type": "set_field", "field": "sales_status", "value": "won"},
+        {"type": "set_field", "field": "category", "value": "no-such-code"},  # the directory refuses it
+        {"type": "create_task", "subject": "Call the new contact", "due_in_minutes": 60 * 24},
+        {"type": "call_webhook", "endpoint_id": hook["id"]},
+    ]
+    flow = workflow(admin, status="active", actions=actions)
+    contact = created(admin.post("/contacts", json={"first_name": "Aino", "department": "Sales"}))
+
+    def received() -> list[dict[str, Any]]:
+        return list(requests.get(f"{stack.api_url}/dev/webhooks", params={"name": receiver}, timeout=10).json())
+
+    settle(stack, lambda: received() and walk(admin, "/todo") and envelopes(stack, tenant, "contact.updated"))
+    [run] = runs(admin, flow["id"])
+    assert [(s["type"], s["outcome"]) for s in run["steps"]] == [
+        ("set_field", "requested"),
+        ("set_field", "requested"),
+        ("create_task", "requested"),
+        ("call_webhook", "requested"),
+    ]
+    got = admin.get(f"/contacts/{contact['id']}").json()
+    assert (got["sales_status"], got["category"]) == ("won", None)
+    [updated] = envelopes(stack, tenant, "contact.updated")
+    assert updated["data"]["changed"] == ["sales_status"] and updated["actor"]["id"] == "admin-1"
+    assert [c["automation_id"] for c in updated["causation"]] == [flow["id"], None]  # the workflow, its request
+
+    [task] = walk(admin, "/todo")
+    assert (task["kind"], task["subject"]) == ("task", "Call the new contact")
+    assert task["links"]["contact_id"] == contact["id"]
+    activity = admin.get(f"/activities/{task['id']}").json()
+    assert (activity["owner_id"], activity["source"], activity["source_id"]) == ("admin-1", "workflow", flow["id"])
+
+    [call] = received()
+    body = json.loads(call["body"])
+    assert (call["status"], body["type"], body["data"]["record_id"]) == (204, "webhook.workflow_call", contact["id"])
+    assert body["data"]["run_id"] == run["id"] and body["data"]["trigger_event_type"] == "contact.created"
+    headers = call["headers"]
+    assert headers["webhook-signature"] == signature(
+        hook["secret"], headers["webhook-id"], int(headers["webhook-timestamp"]), call["body"]
+    )
+
+    for step in run["steps"]:  # every command delivered again: nothing twice
+        [command] = [e for e in envelopes(stack, tenant) if e["id"] == step["event_id"]]
+        put_envelope(stack, command)
+    settle(stack, lambda: True)
+    assert len(envelopes(stack, tenant, "contact.updated")) == 1
+    assert len(walk(admin, "/todo")) == 1 and len(received()) == 1
+
+
+def test_two_workflows_that_set_each_others_trigger_field_stop_with_a_reason(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    """Ping sets "Pong" when the department becomes "Ping", Pong sets "Ping" when it becomes "Pong":
+    through the directory and the bus, the chain that comes back to Ping stops (`loop`)."""
+
+    def flow(name: str, when: str, then: str) -> dict[str, Any]:
+        trigger = {"entity": "contact", "on": "field_changed", "field": "department", "to": when}
+        action = {"type": "set_field", "field": "department", "value": then}
+        return workflow(admin, name=name, status="active", trigger=trigger, actions=[action])
+
+    ping, pong = flow("Ping", "Ping", "Pong"), flow("Pong", "Pong", "Ping")
+    contact = created(admin.post("/contacts", json={"first_name": "Ville"}))
+    assert admin.patch(f"/contacts/{contact['id']}", json={"department": "Ping"}).status_code == 200
+
+    stopped = settle(stack, lambda: [r for r in runs(admin, ping["id"]) if r["status"] == "stopped"])
+    settle(stack, lambda: True)  # whatever else the chain would do, done
+    assert sorted((r["status"], r["reason"] or "") for r in runs(admin, ping["id"])) == [
+        ("completed", ""),
+        ("stopped", "loop"),
+    ]
+    assert [(r["status"], r["event"]["depth"]) for r in runs(admin, pong["id"])] == [("completed", 1)]
+    assert stopped[0]["event"]["depth"] == 2 and stopped[0]["steps"] == []
+    updates = [e for e in envelopes(stack, tenant, "contact.updated") if e["data"]["id"] == contact["id"]]
+    # bounded: the person's change and one of each workflow
+    assert [e["data"]["record"]["department"] for e in updates] == ["Ping", "Pong", "Ping"]
+    assert admin.get(f"/contacts/{contact['id']}").json()["department"] == "Ping"

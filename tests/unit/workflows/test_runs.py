@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
+from services.workflows.domain.workflows import problems
 from services.workflows.runs import CHAIN_LIMIT, steps_of, stop_reason, triggered
 from shared.contracts.directory import RecordChanged
-from shared.events import Cause
+from shared.events import Cause, Envelope
 from shared.store import UnitOfWork
 
 pytestmark = pytest.mark.disable_socket
@@ -96,3 +97,75 @@ def test_the_actions_are_command_events_for_the_record_and_a_missing_address_ski
     again = steps_of("t1", ("corr", chain), UnitOfWork(), workflow, "r1", record)
     assert [s.get("event_id") for s in again] == [s.get("event_id") for s in steps]  # derived: a retry makes the same
     assert len(uow.ops) == 2  # two outbox items
+
+
+class Published(UnitOfWork):
+    """A unit of work that keeps what is published, to read the commands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Envelope] = []
+
+    def publish(self, event: Envelope) -> None:
+        self.events.append(event)
+
+
+def test_set_field_task_and_webhook_are_commands_to_their_services_acting_as_the_creator() -> None:
+    actions = [
+        {"type": "set_field", "field": "account.status", "value": "inactive"},
+        {"type": "create_task", "activity_type": "meeting", "subject": "Visit", "due_in_minutes": 90},
+        {"type": "call_webhook", "endpoint_id": "h1"},
+    ]
+    workflow = {**flow({"entity": "account", "on": "created"}), "actions": actions, "created_by": "admin-7"}
+    record = {"id": "a1", "name": "Oy", "owner": {"type": "group", "id": "g1"}}
+    uow = Published()
+    trigger = Cause(event_id="e9", event_type="account.created", automation_id="w1", record_id="a1")
+    steps = steps_of("t1", ("corr", [trigger]), uow, workflow, "r1", record)
+    assert [s["outcome"] for s in steps] == ["requested"] * 3
+    update, task, call = uow.events
+    assert (update.type, update.data["id"], update.data["changes"]) == (
+        "account.update_requested",
+        "a1",
+        {"status": "inactive"},
+    )
+    assert update.data["acting"] == {"user_id": "admin-7", "role": "admin", "groups": []}
+    assert all(e.causation == [trigger] and e.correlation_id == "corr" for e in uow.events)
+    assert (task.type, task.data["owner_id"], task.data["account_id"]) == ("activity.create_requested", "admin-7", "a1")
+    assert (task.data["activity_type"], task.data["source_id"]) == ("meeting", "w1")  # a group owns it: the creator
+    assert (call.type, call.data["endpoint_id"], call.data["run_id"]) == ("webhook.call_requested", "h1", "r1")
+    assert (call.data["trigger_event_id"], call.data["record"]) == ("e9", record)
+
+    owned = {**record, "owner": {"type": "user", "id": "u5"}}
+    assert steps_of("t1", ("corr", [trigger]), Published(), workflow, "r2", owned)[1]["outcome"] == "requested"
+    nobody = {k: v for k, v in workflow.items() if k != "created_by"}  # a definition from before creators were kept
+    [_, skipped, _] = steps_of("t1", ("corr", [trigger]), Published(), nobody, "r3", record)
+    assert (skipped["outcome"], skipped["reason"]) == ("skipped", "no_owner")
+
+
+@pytest.mark.parametrize(
+    ("entity", "action", "field"),
+    [
+        ("contact", {"type": "set_field", "field": "owner.id", "value": "u1"}, "actions.0.field"),
+        ("contact", {"type": "set_field", "field": "account.name", "value": "Oy"}, "actions.0.field"),
+        ("account", {"type": "set_field", "field": "name", "value": "Oy"}, "actions.0.field"),
+        ("account", {"type": "set_field", "field": "account.name", "value": None}, "actions.0.value"),
+        ("contact", {"type": "set_field", "field": "consent_date", "value": "yesterday"}, "actions.0.value"),
+        ("contact", {"type": "set_field", "field": "sales_status", "value": "Not A Code"}, "actions.0.value"),
+    ],
+)
+def test_a_set_field_names_a_settable_field_of_the_entity_and_a_value_of_its_kind(
+    entity: str, action: dict[str, Any], field: str
+) -> None:
+    definition = {"trigger": {"entity": entity, "on": "created"}, "actions": [action]}
+    assert [e.field for e in problems(definition)] == [field]
+
+
+def test_a_set_field_that_fits_its_entity_is_no_problem() -> None:
+    contact = [
+        {"type": "set_field", "field": "consent_date", "value": "2026-12-06"},
+        {"type": "set_field", "field": "department", "value": None},
+        {"type": "set_field", "field": "sales_status", "value": "won"},
+    ]
+    account = [{"type": "set_field", "field": "account.city", "value": "Oulu"}]
+    assert problems({"trigger": {"entity": "contact", "on": "created"}, "actions": contact}) == []
+    assert problems({"trigger": {"entity": "account", "on": "created"}, "actions": account}) == []
