@@ -19,7 +19,7 @@ record (store.py); `expires_at` = started + RETENTION.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -111,6 +111,34 @@ def stop_reason(causation: list[Cause], workflow_id: str, record_id: str) -> str
     if sum(1 for c in causation if c.automation_id) >= CHAIN_LIMIT:
         return "chain_too_deep"
     return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """A record's date (its day's start in UTC) or time, as its event carries it; None when it has none."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def due_of(workflow: dict[str, Any], record: dict[str, Any], now: datetime) -> tuple[datetime | None, str | None]:
+    """When a run's actions are due (None: at once), or why it stops instead (`no_date`, `date_passed`)."""
+    until = workflow.get("delay_until")
+    if until:
+        moment = _moment(record.get(str(until["field"]).removeprefix(ACCOUNT_PREFIX)))
+        if moment is None:
+            return None, "no_date"
+        due = moment + timedelta(minutes=int(until.get("offset_minutes") or 0))
+        return (due, None) if due > now else (None, "date_passed")
+    delay = int(workflow.get("delay_minutes") or 0)
+    return (now + timedelta(minutes=delay) if delay else None), None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,13 +308,13 @@ def _run(envelope: Envelope, uow: UnitOfWork, workflow: dict[str, Any], record: 
         },
         "started_at": now.isoformat(),
     }
-    delay = int(workflow.get("delay_minutes") or 0)
     due_at = None
+    if reason is None:
+        due_at, reason = due_of(workflow, record, now)
     if reason:
         data.update(status="stopped", reason=reason, steps=[], finished_at=now.isoformat())
         logger.info("workflow run stopped", extra={"workflow_id": workflow["id"], "reason": reason})
-    elif delay:
-        due_at = now + timedelta(minutes=delay)
+    elif due_at is not None:
         # what the actions need when the delay is over: the record as the event showed it (taken out
         # by the contact's erasure), and the chain the command events carry on
         waiting = {"record": record, "correlation_id": cause[0], "causation": [c.model_dump() for c in cause[1]]}
@@ -298,7 +326,7 @@ def _run(envelope: Envelope, uow: UnitOfWork, workflow: dict[str, Any], record: 
     order = f"{clock.iso(now)}#{run_id}"
     run.gsi1pk, run.gsi1sk = tenant_key(tenant, "WORKFLOW", workflow["id"], "RUN"), order
     run.gsi2pk, run.gsi2sk = tenant_key(tenant, "RECORD", record_id, "RUN"), order
-    run.expires_at = now + RETENTION + timedelta(minutes=delay)  # type: ignore[assignment]
+    run.expires_at = (due_at or now) + RETENTION  # type: ignore[assignment]
     if due_at is not None:
         run.set_due(tenant, clock.iso(due_at))
     STORE.add(uow, run, on_conflict=AlreadyApplied)

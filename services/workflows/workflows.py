@@ -44,7 +44,7 @@ def _checked(definition: dict[str, Any]) -> None:
 
 
 def _active_entry(workflow_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    definition = {k: data[k] for k in DEFINITION if k != "description"}
+    definition = {k: data.get(k) for k in DEFINITION if k != "description"}
     # created_by: whom its actions act as (runs.py `_acting`)
     return {"id": workflow_id, "revision": data["revision"], "created_by": data.get("created_by"), **definition}
 
@@ -68,7 +68,7 @@ def _stage_active(caller: Caller, uow: UnitOfWork, workflow_id: str, data: dict[
 
 
 def _stage_revision(caller: Caller, uow: UnitOfWork, workflow_id: str, data: dict[str, Any]) -> None:
-    snapshot = {"workflow_id": workflow_id, "revision": data["revision"], **{k: data[k] for k in DEFINITION}}
+    snapshot = {"workflow_id": workflow_id, "revision": data["revision"], **{k: data.get(k) for k in DEFINITION}}
     caller.store.add(
         uow, caller.store.new(caller.tenant, REVISION, revision_id(workflow_id, data["revision"]), snapshot)
     )
@@ -125,7 +125,7 @@ def update_workflow(caller: Caller, workflow_id: str, body: WorkflowUpdate) -> W
     def attempt() -> None:
         record = _current(caller, workflow_id, first.version)
         data = {**record.data, **changes, "updated_at": clock.now().isoformat()}
-        redefined = any(data[k] != record.data.get(k) for k in DEFINITION)
+        redefined = any(data.get(k) != record.data.get(k) for k in DEFINITION)
         if redefined:
             data["revision"] = int(record.data["revision"]) + 1
         uow = UnitOfWork()

@@ -33,6 +33,22 @@ Delay = Annotated[
     ),
 ]
 SMS_TEXT_MAX = 1600
+_DATE_KINDS = (FieldType.date, FieldType.datetime)
+
+
+class DelayUntil(BaseModel):
+    """Wait until a date field of the record (its value when the run starts), moved by an offset."""
+
+    model_config = INPUT
+
+    field: str = Field(
+        description="A date field of the workflow's entity (a contact's as it is: "
+        f"{', '.join(sorted(f for f, k in CONDITION_FIELDS.items() if k in _DATE_KINDS and '.' not in f))}; "
+        "an account's as `account.<field>`); a date is its day's start in UTC"
+    )
+    offset_minutes: Annotated[int, Field(ge=-MAX_DELAY_MINUTES, le=MAX_DELAY_MINUTES)] = Field(
+        0, description="Minutes after the field's time (negative: before it), at most 90 days either way"
+    )
 
 
 class WorkflowTrigger(BaseModel):
@@ -119,6 +135,13 @@ Action = Annotated[
 register_union_tags({"send_email", "send_sms", "set_field", "create_task", "call_webhook"})
 
 
+DELAY_UNTIL = (
+    "Instead of `delay_minutes` (not with it): the actions run at a date field of the record, as the "
+    "event that started the run showed it, plus the offset; a run whose record has no value there stops "
+    "(`no_date`), one whose time has passed already stops (`date_passed`)"
+)
+
+
 class WorkflowCreate(BaseModel):
     model_config = INPUT
 
@@ -132,6 +155,7 @@ class WorkflowCreate(BaseModel):
     )
     match: Match = "all"
     delay_minutes: Delay = 0
+    delay_until: DelayUntil | None = Field(None, description=DELAY_UNTIL)
     actions: list[Action] = Field(min_length=1, max_length=MAX_ACTIONS, description="Run in order")
 
 
@@ -148,11 +172,12 @@ class WorkflowUpdate(BaseModel):
     conditions: Conditions | None = None
     match: Match | None = None
     delay_minutes: Delay | None = None
+    delay_until: DelayUntil | None = Field(None, description=f"{DELAY_UNTIL}; null takes it out")
     actions: list[Action] | None = Field(None, min_length=1, max_length=MAX_ACTIONS)
 
     _not_null = field_validator(
         "name", "description", "status", "trigger", "conditions", "match", "delay_minutes", "actions"
-    )(reject_null)
+    )(reject_null)  # not delay_until: null takes it out
 
 
 class Workflow(BaseModel):
@@ -166,6 +191,7 @@ class Workflow(BaseModel):
     conditions: list[Condition] = Field(default_factory=list)
     match: Match = "all"
     delay_minutes: int = 0
+    delay_until: DelayUntil | None = None
     actions: list[Action]
     revision: int = Field(description="The definition's revision: each change but `status` makes the next")
     created_by: str
@@ -184,6 +210,7 @@ class WorkflowSummary(BaseModel):
     status: Status
     trigger: WorkflowTrigger
     delay_minutes: int = 0
+    delay_until: DelayUntil | None = None
     revision: int
     created_by: str
     created_at: datetime
@@ -191,7 +218,7 @@ class WorkflowSummary(BaseModel):
     version: int = 1
 
 
-DEFINITION = ("name", "description", "trigger", "conditions", "match", "delay_minutes", "actions")
+DEFINITION = ("name", "description", "trigger", "conditions", "match", "delay_minutes", "delay_until", "actions")
 
 
 def _entity_fields(entity: str) -> set[str]:
@@ -222,12 +249,29 @@ def problems(definition: dict[str, Any]) -> list[FieldError]:
         elif "field" in condition and condition["field"] not in fields:
             message = f"not a field of the {trigger['entity']}"
             errors.append(FieldError(field=f"conditions.{n}.field", message=message, code="field_of_entity"))
+    errors += _delay_problems(trigger["entity"], definition)
     for n, action in enumerate(definition["actions"]):
         if action["type"] == "send_sms" and trigger["entity"] != "contact":
             errors.append(FieldError(field=f"actions.{n}.type", message="contacts only", code="contacts_only"))
         elif action["type"] == "set_field":
             errors += _set_field_problems(f"actions.{n}", trigger["entity"], action)
     return errors
+
+
+def date_fields(entity: str) -> set[str]:
+    """The date and time fields of the entity, as a delay names them."""
+    return {f for f in _entity_fields(entity) if CONDITION_FIELDS[f] in _DATE_KINDS}
+
+
+def _delay_problems(entity: str, definition: dict[str, Any]) -> list[FieldError]:
+    until = definition.get("delay_until")
+    if not until:
+        return []
+    if definition.get("delay_minutes"):
+        return [FieldError(field="delay_until", message="not with delay_minutes", code="one_delay")]
+    if until["field"] not in date_fields(entity):
+        return [FieldError(field="delay_until.field", message=f"a date field of the {entity}", code="date_field")]
+    return []
 
 
 _VALUE_OF_KIND: dict[FieldType, TypeAdapter[Any]] = {
@@ -288,7 +332,11 @@ class WorkflowStep(BaseModel):
     type: str
     outcome: StepOutcome = Field(description="`requested`: its command event was published; `skipped`: see reason")
     reason: str | None = None
-    event_id: str | None = Field(None, description="The command event it published (email.send_requested ...)")
+    event_id: str | None = Field(
+        None,
+        description="The command event it published (email.send_requested, sms.send_requested, "
+        "contact.update_requested / account.update_requested, activity.create_requested, webhook.call_requested)",
+    )
 
 
 class WorkflowRun(BaseModel):
@@ -303,8 +351,8 @@ class WorkflowRun(BaseModel):
     status: RunStatus
     reason: str | None = Field(
         None,
-        description="Why a run stopped: `loop`, `chain_too_deep`, or while it waited `paused`, `deleted`, "
-        "`erased` (the contact)",
+        description="Why a run stopped: `loop`, `chain_too_deep`, `no_date` or `date_passed` (`delay_until`), "
+        "or while it waited `paused`, `deleted`, `erased` (the contact)",
     )
     steps: list[WorkflowStep] = Field(default_factory=list)
     started_at: datetime

@@ -290,3 +290,29 @@ def test_two_workflows_that_set_each_others_trigger_field_stop_with_a_reason(
     # bounded: the person's change and one of each workflow
     assert [e["data"]["record"]["department"] for e in updates] == ["Ping", "Pong", "Ping"]
     assert admin.get(f"/contacts/{contact['id']}").json()["department"] == "Ping"
+
+
+def test_a_run_waits_until_a_date_field_of_its_record(stack: LocalRuntime, admin: Api, tenant: str) -> None:
+    """`delay_until`: due a day before the contact's consent date (its day's start in UTC); a contact
+    without one stops (`no_date`); the sweep before the time leaves the run waiting, the one after acts."""
+    bad = {"name": "x", "trigger": TRIGGER, "actions": [EMAIL], "delay_until": {"field": "department"}}
+    assert_problem(admin.post("/workflows", json=bad), 422, "delay_until.field")
+    renew = {"type": "set_field", "field": "department", "value": "Renewal"}
+    until = {"field": "consent_date", "offset_minutes": -60 * 24}
+    flow = workflow(admin, status="active", delay_until=until, actions=[renew])
+    day = (datetime.now(UTC) + timedelta(days=10)).date()
+    dated = created(admin.post("/contacts", json={"first_name": "Sanna", "consent_date": day.isoformat()}))
+    undated = created(admin.post("/contacts", json={"first_name": "Tuomas"}))
+
+    started = settle(stack, lambda: len(listed := runs(admin, flow["id"])) == 2 and listed)
+    found = {r["record_id"]: r for r in started}
+    assert (found[undated["id"]]["status"], found[undated["id"]]["reason"]) == ("stopped", "no_date")
+    due = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=1)
+    assert found[dated["id"]]["status"] == "waiting" and datetime.fromisoformat(found[dated["id"]]["due_at"]) == due
+
+    sweep(stack, due - timedelta(minutes=1))
+    assert admin.get(f"/workflows/{flow['id']}/runs/{found[dated['id']]['id']}").json()["status"] == "waiting"
+    sweep(stack, due + timedelta(minutes=1))
+    settle(stack, lambda: admin.get(f"/contacts/{dated['id']}").json()["department"] == "Renewal")
+    done = admin.get(f"/workflows/{flow['id']}/runs/{found[dated['id']]['id']}").json()
+    assert done["status"] == "completed" and [s["outcome"] for s in done["steps"]] == ["requested"]

@@ -1,11 +1,12 @@
 """Which workflows an entity event triggers, and when a causation chain stops a run (services/workflows/runs.py)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from services.workflows.domain.workflows import problems
-from services.workflows.runs import CHAIN_LIMIT, steps_of, stop_reason, triggered
+from services.workflows.runs import CHAIN_LIMIT, due_of, steps_of, stop_reason, triggered
 from shared.contracts.directory import RecordChanged
 from shared.events import Cause, Envelope
 from shared.store import UnitOfWork
@@ -169,3 +170,44 @@ def test_a_set_field_that_fits_its_entity_is_no_problem() -> None:
     account = [{"type": "set_field", "field": "account.city", "value": "Oulu"}]
     assert problems({"trigger": {"entity": "contact", "on": "created"}, "actions": contact}) == []
     assert problems({"trigger": {"entity": "account", "on": "created"}, "actions": account}) == []
+
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def test_a_delay_until_a_date_field_is_due_at_its_value_moved_by_the_offset() -> None:
+    until = {
+        **flow({"entity": "contact", "on": "created"}),
+        "delay_until": {"field": "consent_date", "offset_minutes": -60},
+    }
+    assert due_of(until, {"consent_date": "2026-12-10"}, NOW) == (datetime(2026, 12, 9, 23, 0, tzinfo=UTC), None)
+    assert due_of(until, {"consent_date": None}, NOW) == (None, "no_date")
+    assert due_of(until, {}, NOW) == (None, "no_date")
+    assert due_of(until, {"consent_date": "2026-12-06"}, NOW) == (None, "date_passed")  # 23:00 the day before
+    account = {
+        **flow({"entity": "account", "on": "created"}),
+        "delay_until": {"field": "account.created_at", "offset_minutes": 60 * 24},
+    }
+    assert due_of(account, {"created_at": "2026-12-06T11:30:00+00:00"}, NOW)[0] == datetime(
+        2026, 12, 7, 11, 30, tzinfo=UTC
+    )
+    minutes = {**flow({"entity": "contact", "on": "created"}), "delay_minutes": 30}
+    assert due_of(minutes, {}, NOW) == (datetime(2026, 12, 6, 12, 30, tzinfo=UTC), None)
+    assert due_of(flow({"entity": "contact", "on": "created"}), {}, NOW) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("entity", "values", "field"),
+    [
+        ("contact", {"delay_until": {"field": "department"}}, "delay_until.field"),
+        ("contact", {"delay_until": {"field": "account.created_at"}}, "delay_until.field"),
+        ("contact", {"delay_until": {"field": "consent_date"}, "delay_minutes": 5}, "delay_until"),
+    ],
+)
+def test_a_delay_until_names_a_date_field_of_the_entity_and_is_the_only_delay(
+    entity: str, values: dict[str, Any], field: str
+) -> None:
+    definition = {"trigger": {"entity": entity, "on": "created"}, "actions": EMAIL, **values}
+    assert [e.field for e in problems(definition)] == [field]
+    fine = {"trigger": {"entity": "account", "on": "created"}, "actions": EMAIL}
+    assert problems({**fine, "delay_until": {"field": "account.created_at"}}) == []
