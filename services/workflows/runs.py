@@ -7,15 +7,17 @@ absent (the run, its command events with derived ids), so a batch's runs commit 
 with their markers, and a redelivered event starts nothing twice.
 
 An action is a command event the owning service applies with its own rules (`email.send_requested`,
-`sms.send_requested`), carrying the causation chain (shared/events.py) with this workflow and record
-on its last link. A run whose event's chain already holds `CHAIN_LIMIT` workflow actions, or an
-action of this very workflow for this record, is recorded as stopped (`chain_too_deep`, `loop`) and
-does nothing.
+`sms.send_requested`, `contact.update_requested` / `account.update_requested`,
+`activity.create_requested`, `webhook.call_requested`; the last three act as the workflow's creator),
+carrying the causation chain (shared/events.py) with this workflow and record on its last link. A
+run whose event's chain already holds `CHAIN_LIMIT` workflow actions, or an action of this very
+workflow for this record, is recorded as stopped (`chain_too_deep`, `loop`) and does nothing; so is
+one whose `delay_until` date is missing or past (`no_date`, `date_passed`).
 
 Records: kind "run", id = derived_id(workflow id, event id), data {workflow_id, revision, entity,
-record_id, event {id, type, occurred_at, depth}, status completed|stopped, reason, steps [{index,
-type, outcome requested|skipped, reason, event_id}], started_at}; listed under its workflow and its
-record (store.py); `expires_at` = started + RETENTION.
+record_id, event {id, type, occurred_at, depth}, status waiting|completed|stopped, reason, steps
+[{index, type, outcome requested|skipped, reason, event_id}], started_at, due_at, waiting}; listed
+under its workflow and its record (store.py); `expires_at` = due (or started) + RETENTION.
 """
 
 from dataclasses import dataclass

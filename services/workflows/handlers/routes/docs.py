@@ -12,9 +12,17 @@ RULES = (
     "A trigger names an entity (`contact` or `account`) and `created`, `updated` or `field_changed` (with "
     "`field`, and `to` for a change to one value). `conditions` use the target groups' language (the same "
     "fields and operators, not `in_classification_type`): a contact workflow's the contact's own fields, an "
-    "account workflow's `account.<field>`; empty enrolls every record the trigger names. Actions run in order: "
-    "`send_email` (a template, to the record's email), `send_sms` (contacts only). A field that does not fit "
-    "the entity is a 422 naming it. At most 50 active workflows a tenant (409)."
+    "account workflow's `account.<field>`; empty enrolls every record the trigger names. A delay is "
+    "`delay_minutes` or `delay_until` (a date field of the entity plus `offset_minutes`), not both (422 "
+    "`one_delay`). Actions run in order, each a request to the service that owns what it changes, applied "
+    "with that service's rules: `send_email` (a template, to the record's email), `send_sms` (contacts "
+    "only), `set_field` (a field the entity lets a workflow set, 422 `not_settable` otherwise; a value of "
+    "its kind, `value_of_field`; `account.name` and `account.status` cannot be cleared, `required`; the "
+    "directory checks picklists when it applies it, as the workflow's creator), `create_task` (a task, or "
+    "an event for a type of kind event, for the record's owner: a group's record's for the workflow's "
+    "creator) and `call_webhook` (one signed `webhook.workflow_call` message to that endpoint of the "
+    "tenant). A field that does not fit the entity is a 422 naming it. At most 50 active workflows a "
+    "tenant (409)."
 )
 EXAMPLE = {
     "name": "Welcome new customers",
@@ -22,7 +30,12 @@ EXAMPLE = {
     "trigger": {"entity": "contact", "on": "field_changed", "field": "sales_status", "to": "customer"},
     "conditions": [{"field": "email", "op": "is_empty"}],
     "match": "any",
-    "actions": [{"type": "send_email", "template_id": "01JWELCOME0TEMPLATE000000"}],
+    "actions": [
+        {"type": "send_email", "template_id": "01JWELCOME0TEMPLATE000000"},
+        {"type": "set_field", "field": "benefit_status", "value": "member"},
+        {"type": "create_task", "subject": "Call to welcome them", "due_in_minutes": 1440},
+        {"type": "call_webhook", "endpoint_id": "01JWEBHOOK0ENDPOINT000000"},
+    ],
 }
 
 DOCS = ServiceDocs(
@@ -30,7 +43,8 @@ DOCS = ServiceDocs(
         Tag(
             "workflows",
             "Automations: when a record is created or changed and meets the conditions, the actions run for it "
-            "(an email, an SMS). Each change of a definition is a new revision; runs keep theirs.",
+            "(an email, an SMS, a field set, a task, a webhook call). Each change of a definition is a new "
+            "revision; runs keep theirs.",
             ("/workflows",),
         ),
     ),
@@ -55,7 +69,9 @@ DOCS = ServiceDocs(
             "List a workflow's runs",
             "Newest first: each run's record, the event that started it, the revision it followed, each step's "
             "outcome, and why a run stopped (`loop`: the workflow's own action on this record caused the event; "
-            "`chain_too_deep`: five workflow actions caused it). `record_id` keeps one record's runs (page-wise: "
+            "`chain_too_deep`: five workflow actions caused it; `no_date`, `date_passed`: its `delay_until` "
+            "had no time, or one already past; while waiting `paused`, `deleted`, `erased`). `record_id` keeps "
+            "one record's runs (page-wise: "
             f"a page may be shorter than `limit`, with a cursor). {PAGE}\n\n{ADMIN}",
         ),
         "workflows.runs.get": Doc("Get a run", f"One run of the workflow by id.\n\n{ADMIN}"),
