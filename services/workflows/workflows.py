@@ -2,8 +2,9 @@
 
 Records:
 - kind "workflow", id = a new id, data {name, description, status, trigger, conditions, match,
-  delay_minutes, delay_until, actions, revision, created_by, created_at, updated_at}. A change of the definition (anything but
-  `status`) makes the next `revision` and keeps the one before as a "revision" record.
+  delay_minutes, delay_until, actions, revision, created_by, created_at, updated_at}. A change of the
+  definition (anything but `status`) makes the next `revision` and keeps the one before as a
+  "revision" record.
 - kind "revision", id `<workflow id>.<revision>`: the definition a run follows (runs name it).
 - kind "active", id "workflows": every active workflow's definition by id, the one item the
   consumer reads per tenant and batch (none: nothing to do). Every command that changes a workflow
