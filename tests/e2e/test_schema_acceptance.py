@@ -98,12 +98,18 @@ LEGITIMATE = {
     # a scanner rule's regular expression the engine refuses (compiled at save; described on the field)
     "invalid_pattern",
     # a workflow's trigger and conditions name fields of its entity, `field`/`to` only with field_changed,
-    # `to` a value of its field, SMS for contacts only (services/workflows/domain/workflows.py)
+    # `to` a value of its field, SMS for contacts only, a set field one of its entity and a value of its
+    # kind, not cleared when required, one delay, a date field of its entity
+    # (services/workflows/domain/workflows.py)
     "field_of_entity",
     "field_changed_only",
     "value_of_field",
     "not_in_workflows",
     "contacts_only",
+    "not_settable",
+    "not_clearable",
+    "one_delay",
+    "date_field",
 }
 # A change is refused by what it makes of the stored record: a contact left without a name, a user
 # joining and leaving more groups than one transaction holds (on create, both are in the schema).

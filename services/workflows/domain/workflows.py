@@ -36,15 +36,20 @@ SMS_TEXT_MAX = 1600
 _DATE_KINDS = (FieldType.date, FieldType.datetime)
 
 
+SETTABLE = [*SETTABLE_CONTACT_FIELDS, *(ACCOUNT_PREFIX + f for f in SETTABLE_ACCOUNT_FIELDS)]
+DATE_FIELDS = sorted(f for f, kind in CONDITION_FIELDS.items() if kind in _DATE_KINDS)
+
+
 class DelayUntil(BaseModel):
     """Wait until a date field of the record (its value when the run starts), moved by an offset."""
 
     model_config = INPUT
 
     field: str = Field(
+        json_schema_extra={"enum": DATE_FIELDS},
         description="A date field of the workflow's entity (a contact's as it is: "
         f"{', '.join(sorted(f for f, k in CONDITION_FIELDS.items() if k in _DATE_KINDS and '.' not in f))}; "
-        "an account's as `account.<field>`); a date is its day's start in UTC"
+        "an account's as `account.<field>`); a date is its day's start in UTC",
     )
     offset_minutes: Annotated[int, Field(ge=-MAX_DELAY_MINUTES, le=MAX_DELAY_MINUTES)] = Field(
         0, description="Minutes after the field's time (negative: before it), at most 90 days either way"
@@ -92,10 +97,11 @@ class SetFieldAction(BaseModel):
 
     type: Literal["set_field"]
     field: str = Field(
+        json_schema_extra={"enum": SETTABLE},
         description="A field the workflow's entity lets a workflow set (a contact's as it is: "
         f"{', '.join(sorted(SETTABLE_CONTACT_FIELDS))}; an account's as `account.<field>`: "
         f"{', '.join(sorted(SETTABLE_ACCOUNT_FIELDS))}); the directory applies it with its own rules "
-        "(picklists, formats) as the workflow's creator"
+        "(picklists, formats) as the workflow's creator",
     )
     value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
         description="The new value (a date field's as YYYY-MM-DD); null clears the field (not `account.name`, "
@@ -297,7 +303,7 @@ def _set_field_problems(at: str, entity: str, action: dict[str, Any]) -> list[Fi
     value = action.get("value")
     if value is None:
         if action["field"] in REQUIRED_FIELDS:
-            return [FieldError(field=f"{at}.value", message="the field cannot be cleared", code="required")]
+            return [FieldError(field=f"{at}.value", message="the field cannot be cleared", code="not_clearable")]
         return []
     adapter = _VALUE_OF_KIND.get(kind)
     try:
