@@ -52,11 +52,11 @@ def _body(caller: Caller, request: ActivityCreateRequested) -> ActivityCreate:
 @subscribe("activity.create_requested")
 def create_requested(envelope: Envelope, uow: UnitOfWork) -> None:
     request = ActivityCreateRequested.model_validate(envelope.data)
-    caller = user_caller(Caller, envelope.tenant_id, request.acting)
     activity_id = derived_id(envelope.id, "activity")
-    if caller.store.get(caller.tenant, activities.KIND, activity_id) is not None:
-        return
     try:
+        caller = user_caller(Caller, envelope.tenant_id, request.acting)
+        if caller.store.get(caller.tenant, activities.KIND, activity_id) is not None:
+            return
         body = _body(caller, request)
         activity = activities.build(caller, body, activity_id=activity_id, source=SOURCE, source_id=request.source_id)
         activities.check_owner(caller, activity.owner_id)

@@ -45,8 +45,8 @@ def apply_update(envelope: Envelope, uow: UnitOfWork) -> None:
     """Handle `<entity>.update_requested`: change the record as the acting user would, once."""
     entity = envelope.type.split(".", 1)[0]
     request = RecordUpdateRequested.model_validate(envelope.data)
-    caller = user_caller(Caller, envelope.tenant_id, request.acting)
     try:
+        caller = user_caller(Caller, envelope.tenant_id, request.acting)  # a tenant never provisioned: 403
         body = _body(entity, request.changes)
         check_picklists(caller, body.model_dump(exclude_unset=True))
         _check_user(caller, request.changes)

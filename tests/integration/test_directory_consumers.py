@@ -210,3 +210,60 @@ def test_an_import_interrupted_midway_finishes_without_duplicates(
     listed = api.handler(http_event("GET", "/contacts", tenant), lambda_env("DirectoryApiFunction"))
     emails = sorted(c["email"] for c in json.loads(listed["body"])["items"])
     assert emails == ["ada@example.com", "alan@example.com", "grace@example.com"]
+
+
+def _update_requested(tenant: str, entity: str, record_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """A workflow's `<entity>.update_requested`, as the workflows service publishes it, on the queue."""
+    chain = [{"event_id": "e0", "event_type": f"{entity}.created", "automation_id": "w1", "record_id": record_id}]
+    envelope = Envelope(
+        id=new_id(),
+        type=f"{entity}.update_requested",
+        tenant_id=tenant,
+        occurred_at="2026-12-06T10:00:00Z",
+        actor={"type": "service", "id": "workflows"},
+        correlation_id="c-2",
+        causation=chain,
+        data={
+            "request_id": "workflow:r1:0",
+            "id": record_id,
+            "changes": changes,
+            "acting": {"user_id": "u1", "role": "admin"},
+        },
+    )
+    return bus_delivery(envelope.model_dump(mode="json"))
+
+
+def test_a_requested_account_change_applies_once_with_the_directory_s_rules(
+    lambda_env: Any, directory_tenant: Any, aws: Emulator, stack: Stack
+) -> None:
+    """`account.update_requested` (a workflow's set_field): the account changes once however often the
+    request comes, its `account.updated` carries the request's chain; a value the picklist lacks, a
+    user that does not exist and a name cleared change nothing and fail no delivery."""
+    tenant = directory_tenant()
+    created = api.handler(
+        http_event("POST", "/accounts", tenant, {"name": "Oy Ab"}), lambda_env("DirectoryApiFunction")
+    )
+    account = json.loads(created["body"])
+    context = lambda_env("DirectoryConsumerFunction")
+    queue = stack.queues["DirectoryEventsQueue"].arn
+    wanted = _update_requested(tenant, "account", account["id"], {"city": "Oulu"})
+    refused = [
+        _update_requested(tenant, "account", account["id"], changes)
+        for changes in ({"status": "no-such-status"}, {"account_manager_id": "nobody"}, {"name": None})
+    ]
+    for _ in range(2):
+        assert consumer.handler(sqs_event([wanted, *refused], queue), context) == {"batchItemFailures": []}
+
+    [updated] = _outbox_envelopes(aws, stack, tenant, "account.updated")
+    assert updated["data"]["changed"] == ["city"] and updated["data"]["record"]["city"] == "Oulu"
+    assert updated["actor"] == {"type": "user", "id": "u1"}
+    assert [c["automation_id"] for c in updated["causation"]] == ["w1", None]  # the workflow's link, the request
+    stored = json.loads(
+        api.handler(http_event("GET", f"/accounts/{account['id']}", tenant), lambda_env("DirectoryApiFunction"))["body"]
+    )
+    assert (stored["city"], stored["status"], stored["name"], stored["account_manager_id"]) == (
+        "Oulu",
+        "active",
+        "Oy Ab",
+        None,
+    )
