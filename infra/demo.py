@@ -262,7 +262,7 @@ def load(runtime: Any) -> dict[str, Any]:
     scanner = _load_scanner(api, runtime, groups[1], contacts[1])
     invoicing = _load_invoicing(api, runtime, accounts[0])
     webhooks = _load_webhooks(api, runtime.api_url)
-    workflows = _load_workflows(api, contacts[2])
+    workflows = _load_workflows(api, contacts[2], webhooks["webhook_endpoint"])
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -447,9 +447,11 @@ def _load_webhooks(api: _Api, api_url: str) -> dict[str, Any]:
     return {"webhook_endpoint": endpoint["id"], "webhook_receiver": url}
 
 
-def _load_workflows(api: _Api, contact: dict[str, Any]) -> dict[str, Any]:
-    """A workflow that welcomes a contact whose sales status becomes "won", and one contact won
-    after it, so that its run (GET /workflows/{id}/runs) and its mail (`.kontakt/mail/`) are there."""
+def _load_workflows(api: _Api, contact: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
+    """A workflow that welcomes a contact whose sales status becomes "won" (the welcome mail, a task
+    for the contact's owner to call them, a call to the demo's webhook endpoint), and one contact won
+    after it, so that its run (GET /workflows/{id}/runs), its mail (`.kontakt/mail/`), the task (the
+    owner's to-do) and the call (the console's "Webhooks received") are there."""
     template = api.call(
         "POST",
         "/email/templates",
@@ -465,10 +467,15 @@ def _load_workflows(api: _Api, contact: dict[str, Any]) -> dict[str, Any]:
         "/workflows",
         {
             "name": "Welcome a won customer",
-            "description": "When a contact's sales status becomes won, send the welcome mail.",
+            "description": "When a contact's sales status becomes won, send the welcome mail, ask the owner "
+            "to call them and tell the webhook receiver.",
             "status": "active",
             "trigger": {"entity": "contact", "on": "field_changed", "field": "sales_status", "to": "won"},
-            "actions": [{"type": "send_email", "template_id": template["id"]}],
+            "actions": [
+                {"type": "send_email", "template_id": template["id"]},
+                {"type": "create_task", "subject": "Call to welcome the new customer", "due_in_minutes": 24 * 60},
+                {"type": "call_webhook", "endpoint_id": endpoint_id},
+            ],
         },
     )
     api.call("PATCH", f"/contacts/{contact['id']}", {"sales_status": "won"}, expect=200)

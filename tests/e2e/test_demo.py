@@ -57,8 +57,15 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     assert (row["workflow"], row["status"], row["steps"]) == (
         "Welcome a won customer",
         "completed",
-        "send_email requested",
+        "send_email requested, create_task requested, call_webhook requested",
     )
+    received = f"{stack.api_url}/dev/webhooks"
+
+    def calls() -> list[dict[str, Any]]:
+        answer = requests.get(received, params={"name": demo.WEBHOOK_NAME}, timeout=10).json()
+        return [r for r in answer if r["type"] == "webhook.workflow_call"]
+
+    assert settle(stack, calls)  # the workflow's call reached the receiver
 
     mailbox = admin.get(f"/scanner/mailboxes/{summary['support_mailbox']}").json()
     assert mailbox["address"] == summary["support_address"] == f"{demo.SUPPORT_MAILBOX}@kontakt.test"
