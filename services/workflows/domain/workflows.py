@@ -36,8 +36,9 @@ SMS_TEXT_MAX = 1600
 _DATE_KINDS = (FieldType.date, FieldType.datetime)
 
 
-SETTABLE = [*SETTABLE_CONTACT_FIELDS, *(ACCOUNT_PREFIX + f for f in SETTABLE_ACCOUNT_FIELDS)]
-DATE_FIELDS = sorted(f for f, kind in CONDITION_FIELDS.items() if kind in _DATE_KINDS)
+# The request schema's enums (JSON values: `json_schema_extra` takes a list[JsonValue]).
+SETTABLE: list[Any] = [*SETTABLE_CONTACT_FIELDS, *(ACCOUNT_PREFIX + f for f in SETTABLE_ACCOUNT_FIELDS)]
+DATE_FIELDS: list[Any] = sorted(f for f, kind in CONDITION_FIELDS.items() if kind in _DATE_KINDS)
 
 
 class DelayUntil(BaseModel):
