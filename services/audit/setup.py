@@ -2,13 +2,11 @@
 
 No tenant-wide retention existed to reuse (the webhooks service keeps its delivery log's own), so
 the audit trail has its setting, with a default of a year (docs/decisions.md, "Audit trail").
-The consumer reads the settings of a batch's tenants in one BatchGetItem and keeps them a minute
-per process (`retention_days`): a change applies to the records written from then on.
+The consumer reads the settings of a batch's tenants in one BatchGetItem (`retention_days`): a
+change applies to the records written from then on.
 """
 
 from __future__ import annotations
-
-import time
 
 from services.audit.domain.trail import AuditSetup, AuditSetupUpdate
 from services.audit.service import Caller, register_default
@@ -17,11 +15,8 @@ from shared.service import SETTING as SETTING_KIND
 from shared.store import UnitOfWork, record_key
 
 SETTING = "audit"
-KEPT_SECONDS = 60.0
 
 register_default(SETTING, lambda: AuditSetup().model_dump(mode="json"))
-
-_kept: dict[str, tuple[float, int]] = {}  # tenant -> (read at, retention days)
 
 
 def get_settings(caller: Caller) -> AuditSetup:
@@ -37,20 +32,14 @@ def update_settings(caller: Caller, body: AuditSetupUpdate) -> AuditSetup:
     uow = UnitOfWork()
     caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
     uow.commit()
-    _kept.pop(caller.tenant, None)
     return merged
 
 
 def retention_days(tenants: set[str]) -> dict[str, int]:
-    """Each tenant's retention: kept ones from memory, the others in one BatchGetItem (an absent
-    setting is the default: the consumer installs no tenant's defaults)."""
-    now = time.monotonic()
-    unread = sorted(t for t in tenants if t not in _kept or now - _kept[t][0] > KEPT_SECONDS)
-    if unread:
-        found = {t: AuditSetup().retention_days for t in unread}
-        keys = [(record_key(t, SETTING_KIND, SETTING), SETTING_KIND.upper()) for t in unread]
-        for record in Record.batch_get(keys):
-            tenant = record.pk.split("#", 2)[1]
-            found[tenant] = AuditSetup.model_validate(record.data).retention_days
-        _kept.update({t: (now, days) for t, days in found.items()})
-    return {t: _kept[t][1] for t in tenants}
+    """Each tenant's retention, read in one BatchGetItem (an absent setting is the default: the
+    consumer installs no tenant's defaults)."""
+    found = {tenant: AuditSetup().retention_days for tenant in tenants}
+    keys = [(record_key(tenant, SETTING_KIND, SETTING), SETTING_KIND.upper()) for tenant in sorted(tenants)]
+    for record in Record.batch_get(keys) if keys else ():
+        found[record.pk.split("#", 2)[1]] = AuditSetup.model_validate(record.data).retention_days
+    return found

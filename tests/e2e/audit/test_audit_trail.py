@@ -89,7 +89,7 @@ def test_tenants_apart_admins_only_and_bad_parameters_named(api: Api, changed: d
     now = datetime.now(UTC)
     backwards = {"from": now.isoformat(), "to": (now - timedelta(hours=1)).isoformat()}
     assert_problem(admin.get("/audit", params=backwards), 422, "query.from")
-    assert_problem(admin.get("/audit", params={"entity_type": "Contact!", "entity_id": "x"}), 422, "entity_type")
+    assert_problem(admin.get("/audit", params={"entity_type": "Contact!", "entity_id": "x"}), 422, "query.entity_type")
     assert_problem(admin.patch("/audit/settings", json={"retention_days": 1}), 422, "retention_days")
 
 
