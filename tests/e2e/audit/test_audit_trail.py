@@ -12,7 +12,16 @@ import pytest
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, new_tenant, put_envelope, settle, table_name, walk
+from tests.e2e.helpers import (
+    assert_problem,
+    drain,
+    envelopes,
+    new_tenant,
+    put_envelope,
+    settle,
+    table_name,
+    walk,
+)
 
 REQUEST_ID = "audit-e2e-request-1"
 
@@ -130,3 +139,9 @@ def test_an_erased_contact_keeps_who_when_and_which_fields_but_no_values(
     assert updated["masked"] is True and updated["actor"] == before[0]["actor"]
     assert {"field": "email", "old": "[erased]", "new": "[erased]"} in updated["changes"]
     assert "pekka" not in str(trail)
+
+    # Append-only: the update's event delivered again after the erasure writes nothing over its masked record.
+    [sent] = [e for e in envelopes(stack, changed["tenant"], "contact.updated") if e["id"] == updated["id"]]
+    put_envelope(stack, sent)
+    drain(stack)
+    assert _of(admin, "contact", contact["id"]) == trail
