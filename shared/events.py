@@ -33,8 +33,8 @@ class Origin(BaseModel):
 
 
 class Change(BaseModel):
-    """One field an update changed: its value before and after (`MASKED` where personal data was erased;
-    a value longer than `MAX_CHANGE_TEXT` is cut, a larger list or object stands as its size)."""
+    """One field an update changed: its value before and after (`[erased]` where personal data was
+    erased; a text over 500 characters is cut, a list or object over 1000 bytes stands as its size)."""
 
     model_config = ConfigDict(frozen=True)
 

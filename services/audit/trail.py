@@ -161,7 +161,7 @@ def _write(pending: dict[tuple[str, str], tuple[Entry, str | None]]) -> None:
             for op in uow.refused:
                 if op.key in marks:
                     _mask_pending(pending, marks[op.key], op.key[0])
-                else:
+                elif op.key is not None:
                     pending.pop(op.key, None)  # written by an earlier delivery
         except (ConcurrentUpdate, TransactWriteError):
             if attempt == ATTEMPTS - 1:
