@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
@@ -81,6 +82,11 @@ def test_an_update_is_read_back_with_who_when_where_from_and_what(stack: LocalRu
     )["Items"]
     expires = {int(item["expires_at"]["N"]) for item in items}
     assert expires and all(abs(e - (occurred + timedelta(days=45)).timestamp()) < 120 for e in expires)
+
+    # The console page's "Recent audit" panel shows it.
+    panels = requests.get(f"{stack.api_url}/dev/api/state", timeout=30).json()["panels"]
+    [audit] = [panel for panel in panels if panel["name"] == "audit"]
+    assert any(r["correlation"] == REQUEST_ID and r["event"] == "contact.updated" for r in audit["data"])
 
 
 def test_tenants_apart_admins_only_and_bad_parameters_named(api: Api, changed: dict[str, Any]) -> None:
