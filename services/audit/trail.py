@@ -28,7 +28,16 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from services.audit.domain.trail import AuditRecord, contact_of, expiry, masked, record_of, sort_time
+from services.audit.domain.trail import (
+    EARLIEST,
+    AuditRecord,
+    bounded,
+    contact_of,
+    expiry,
+    masked,
+    record_of,
+    sort_time,
+)
 from services.audit.service import Caller
 from services.audit.settings import AuditSettings
 from services.audit.setup import retention_days
@@ -212,6 +221,7 @@ def trail(
     if actor_id is not None and entity_type is not None:
         message = "ask for an entity or an actor, not both"
         raise ValidationFailed.on("query.actor_id", message, "unsupported_combination")
+    since, until = (bounded(t) if t is not None else None for t in (since, until))
     if since is not None and until is not None and since >= until:
         raise ValidationFailed.on("query.from", "from must be before to", "invalid_range")
     tenant = caller.tenant
@@ -221,7 +231,7 @@ def trail(
         hash_key, scope = actor_key(tenant, actor_id), "actor"
     else:
         until = until or clock.now() + timedelta(seconds=1)
-        return _time_page(caller, since or until - DEFAULT_RANGE, until, cursor, limit)
+        return _time_page(caller, since or max(EARLIEST, until - DEFAULT_RANGE), until, cursor, limit)
     low = sort_time(since) if since else "!"
     high = sort_time(until) if until else "~"
     index = Entry.by_entity if scope == "entity" else Entry.by_actor

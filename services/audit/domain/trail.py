@@ -88,9 +88,23 @@ def _mask(value: Any) -> Any:
     return None if value is None else MASKED
 
 
+# The times a query may name: any other is taken as the nearest of these (no record is older or newer).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def sort_time(moment: datetime) -> str:
     """A time as the records' sort keys spell it: UTC, microseconds, `Z` (text order is time order)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def bounded(moment: datetime) -> datetime:
+    """A query's time in UTC, within EARLIEST and LATEST (year 1 in a zone east of UTC is no year)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if moment.year < EARLIEST.year else LATEST
+    return min(max(utc, EARLIEST), LATEST)
 
 
 def expiry(occurred_at: datetime, retention_days: int) -> datetime:
