@@ -243,9 +243,9 @@ def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
     uow = UnitOfWork()
     caller.stage_setting(uow, TENANT_SETTINGS, body.model_dump(mode="json"))
     if sorted(body.open_modules) != before:
-        uow.publish(
-            caller.event("tenant.access_changed", ev.TenantAccessChanged(open_modules=sorted(body.open_modules)))
-        )
+        after = sorted(body.open_modules)
+        changes = changes_of({"open_modules": before}, {"open_modules": after})
+        uow.publish(caller.event("tenant.access_changed", ev.TenantAccessChanged(open_modules=after), changes=changes))
     uow.commit()
     return body
 

@@ -42,6 +42,8 @@ def test_a_record_keeps_who_when_what_and_masks_only_values() -> None:
     assert record.occurred_at == datetime(2026, 12, 6, 0, 0, tzinfo=UTC)
     assert sort_time(record.occurred_at) == "2026-12-06T00:00:00.000000Z"
     assert contact_of(record, envelope.data) == "c1"
+    ticket = record_of(_envelope("ticket.updated", {"id": "t1", "ticket": {"requester_contact_id": "c9"}}))
+    assert contact_of(ticket, {"id": "t1", "ticket": {"requester_contact_id": "c9"}}) == "c9"
     hidden = masked(record)
     kept = {"changes", "masked"}
     assert hidden.masked and hidden.model_dump(exclude=kept) == record.model_dump(exclude=kept)

@@ -56,11 +56,15 @@ def entity_of(envelope: Envelope) -> tuple[str, str]:
 
 
 def contact_of(record: AuditRecord, data: dict[str, Any]) -> str | None:
-    """The contact whose erasure masks this record: the contact itself, or the one a payload names."""
+    """The contact whose erasure masks this record: the contact itself, or the one its payload names
+    (`contact_id`, or a `*_contact_id`, at the top or in the record it carries: a ticket's requester)."""
     if record.entity_type == "contact":
         return record.entity_id
-    value = data.get("contact_id")
-    return value if isinstance(value, str) and value else None
+    for fields in (data, *(value for value in data.values() if isinstance(value, dict))):
+        for name, value in fields.items():
+            if (name == "contact_id" or name.endswith("_contact_id")) and isinstance(value, str) and value:
+                return value
+    return None
 
 
 def record_of(envelope: Envelope) -> AuditRecord:
