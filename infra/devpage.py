@@ -61,6 +61,7 @@ SMS_SHOWN = 30
 TICKETS_SHOWN = 30
 INVOICES_SHOWN = 30
 WORKFLOW_RUNS_SHOWN = 30
+AUDIT_SHOWN = 30
 INVOCATIONS_SHOWN = 30
 WEBHOOKS_SHOWN = 30
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -491,6 +492,48 @@ _WORKFLOW_RUNS_RENDER = """(data, h) => data.length === 0 ?
     data.map((r) => ({...r, time: h.when(r.time)})))"""
 
 
+def _recent_audit(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The audit trail's newest records (services/audit/trail.py's items: the record is their `body`):
+    who changed what, from where. A scan, as `_records`: only while the page is open."""
+    if runtime.stack is None or "AuditTable" not in runtime.stack.tables:
+        return []
+    pages = (
+        runtime.cached_client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=runtime.stack.tables["AuditTable"].name,
+            FilterExpression="kind = :k",
+            ExpressionAttributeValues={":k": {"S": "audit"}},
+            ProjectionExpression="pk, body",
+        )
+    )
+    rows = []
+    for page in pages:
+        for item in page.get("Items", []):
+            record = json.loads(item["body"]["S"])
+            actor, origin = record.get("actor") or {}, record.get("origin") or {}
+            changes = record.get("changes") or []
+            rows.append(
+                {
+                    "time": record.get("occurred_at"),
+                    "tenant": str(item["pk"]["S"]).split("#")[1],
+                    "event": record.get("type"),
+                    "entity": f"{record.get('entity_type')} {record.get('entity_id')}",
+                    "who": f"{actor.get('type')} {actor.get('id')}",
+                    "from": origin.get("ip") or "",
+                    "changes": ", ".join(f"{c.get('field')}: {c.get('old')} -> {c.get('new')}" for c in changes)[:200],
+                    "correlation": record.get("correlation_id"),
+                }
+            )
+    return _newest(rows, AUDIT_SHOWN)
+
+
+_AUDIT_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "No audit record yet: change a contact") :
+  h.table(["time", "tenant", "event", "entity", "who", "from", "changes", "correlation"],
+    data.map((r) => ({...r, time: h.when(r.time)})))"""
+
+
 def _schedules(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return runtime.schedules.upcoming() if runtime.schedules is not None else []
 
@@ -509,6 +552,7 @@ register_panel("webhooks-received", "Webhooks received (/dev/webhooks)", _webhoo
 register_panel("tickets", "Tickets (the email scanner)", _tickets, _TICKETS_RENDER)
 register_panel("invoices", "Invoices", _invoices, _INVOICES_RENDER)
 register_panel("workflow-runs", "Workflow runs", _workflow_runs, _WORKFLOW_RUNS_RENDER)
+register_panel("audit", "Recent audit", _recent_audit, _AUDIT_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import init_done
 from shared.conventions import request_id
+from shared.events import Origin, requesting
 from shared.observability import logger, metrics, tracer
 from shared.settings import TableSettings, load
 
@@ -62,6 +63,8 @@ def entry(
                 cold_start(settings)
             if http:  # the id the answer's X-Request-Id carries (the client's own, when valid)
                 logger.set_correlation_id(request_id(event))
+                with requesting(origin_of(event)):  # the events the request makes carry its origin
+                    return handle(event, context)
             return handle(event, context)
 
         wrapped: Handler = started
@@ -72,6 +75,14 @@ def entry(
         return logger.inject_lambda_context(wrapped)
 
     return decorate
+
+
+def origin_of(event: Mapping[str, Any]) -> Origin:
+    """Where an HTTP API request came from: its id, the client's address and user agent as API
+    Gateway saw them (`requestContext.http`), for the events it makes (the audit trail)."""
+    seen = (event.get("requestContext") or {}).get("http") or {}
+    agent = str(seen.get("userAgent") or "")[:256]
+    return Origin(request_id=request_id(event)[:128], ip=seen.get("sourceIp") or None, user_agent=agent or None)
 
 
 def _metered(handle: Handler) -> Handler:

@@ -25,7 +25,7 @@ from shared import preconditions
 from shared.auth import AuthContext, Role
 from shared.contracts.audience import ActingUser
 from shared.errors import Forbidden
-from shared.events import Actor, Envelope, new_event
+from shared.events import Actor, Change, Envelope, new_event
 from shared.features import Features
 from shared.pagination import Deleted, Page, decode_cursor, encode_cursor
 from shared.store import (
@@ -96,6 +96,11 @@ class Caller:
 
     @property
     def actor(self) -> Actor:
+        """Who the events name: the user, a service acting for the tenant, or an API key (its id,
+        when the auth context carries one: a key acts as a service user of its tenant)."""
+        key_id = getattr(self.auth, "key_id", None)
+        if key_id:
+            return Actor(type="key", id=str(key_id))
         kind = "service" if self.user_id.startswith("service:") else "user"
         return Actor(type=kind, id=self.user_id)
 
@@ -118,8 +123,11 @@ class Caller:
         if not self.is_manager:
             raise Forbidden("Only a manager or an admin may do this.")
 
-    def event(self, event_type: str, payload: BaseModel, event_id: str | None = None) -> Envelope:
-        return new_event(event_type, self.tenant, payload, actor=self.actor, event_id=event_id)
+    def event(
+        self, event_type: str, payload: BaseModel, event_id: str | None = None, changes: list[Change] | None = None
+    ) -> Envelope:
+        """An event this caller causes; an update passes its `changes` (`shared.events.changes_of`)."""
+        return new_event(event_type, self.tenant, payload, actor=self.actor, event_id=event_id, changes=changes)
 
     def setting(self, name: str) -> dict[str, Any]:
         """A tenant setting's value, read once per request."""

@@ -58,6 +58,7 @@ FIRST_REQUEST = {
     "services.activities.handlers.api": "/activities",
     "services.directory.handlers.api": "/contacts",
     "services.email.handlers.api": "/campaigns",
+    "services.audit.handlers.api": "/audit",
 }
 
 PROBE = r"""

@@ -45,6 +45,7 @@ from shared.errors import (
     NotFound,
     ValidationFailed,
 )
+from shared.events import changes_of
 from shared.features import Hooks
 from shared.ids import new_id
 from shared.lookup import only_since, refuse
@@ -160,7 +161,8 @@ def _event_type(before: Activity | None, after: Activity) -> str:
 
 def _publish(caller: Caller, uow: UnitOfWork, before: Activity | None, after: Activity) -> None:
     payload = ev.ActivityChanged(id=after.id, activity=after.model_dump(mode="json"))
-    uow.publish(caller.event(_event_type(before, after), payload))
+    changes = changes_of(before, after) if before is not None else None
+    uow.publish(caller.event(_event_type(before, after), payload, changes=changes))
 
 
 # ----------------------------------------------------------------------------- building

@@ -40,6 +40,7 @@ from services.activities.service import Caller
 from services.activities.store import Record, clean, new_record, record_key
 from shared import clock
 from shared.errors import Conflict, NotFound
+from shared.events import changes_of
 from shared.ids import derived_id
 from shared.service import commit
 from shared.store import TableItem, UnitOfWork, tenant_key
@@ -221,7 +222,7 @@ def stage_change(
     _stage_derived(caller, uow, before, after)
     if event_type:
         payload = ev.ContactOrderChanged(id=after.id, order=after.model_dump(mode="json"))
-        uow.publish(caller.event(event_type, payload))
+        uow.publish(caller.event(event_type, payload, changes=changes_of(before, after)))
     publish_assigned(caller, uow, set(before.assignee_ids), after)
 
 

@@ -32,6 +32,7 @@ from services.directory.service import (
 from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
 from shared.errors import Conflict, Forbidden, ValidationFailed
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import commit, model_of, patch_changes
@@ -136,7 +137,7 @@ def change_account(caller: Caller, uow: UnitOfWork, record: Record, body: Accoun
     place_record(record, caller.tenant, "account", before.id, Placement(owner_id=after.owner.id))
     _replace(caller, uow, record, "account", after)
     payload = ev.RecordChanged(id=before.id, record=_json(after), changed=sorted(body.model_fields_set))
-    uow.publish(caller.event("account.updated", payload))
+    uow.publish(caller.event("account.updated", payload, changes=changes_of(before, after)))
     return after
 
 
@@ -260,7 +261,7 @@ def change_contact(caller: Caller, uow: UnitOfWork, record: Record, body: Contac
     place_record(record, caller.tenant, "contact", before.id, _placement(after))
     _replace(caller, uow, record, "contact", after)
     payload = ev.RecordChanged(id=before.id, record=_json(after), changed=sorted(body.model_fields_set))
-    uow.publish(caller.event("contact.updated", payload))
+    uow.publish(caller.event("contact.updated", payload, changes=changes_of(before, after)))
     return after
 
 
@@ -298,11 +299,13 @@ def erase(caller: Caller, contact_id: str) -> Contact:
 
     def command() -> Contact:
         record = readable(caller, "contact", contact_id, "contacts")
-        erased = erase_contact(model_of(record, Contact), clock.now())
+        before = model_of(record, Contact)
+        erased = erase_contact(before, clock.now())
         uow = UnitOfWork()
         place_record(record, caller.tenant, "contact", contact_id, _placement(erased))
         _replace(caller, uow, record, "contact", erased)
-        uow.publish(caller.event("contact.erased", ev.ContactErased(id=contact_id)))
+        cleared = changes_of(before, erased, mask_old=True)  # what was erased, never the values
+        uow.publish(caller.event("contact.erased", ev.ContactErased(id=contact_id), changes=cleared))
         uow.commit()
         return erased
 

@@ -33,6 +33,7 @@ from services.directory.lookup import Order, Sort, find, stage_entries
 from services.directory.service import TENANT_SETTINGS, Caller, picklist_setting, picklists, require_exists
 from services.directory.store import Placement, Record, new_record
 from shared.errors import NotFound, ValidationFailed
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import M, commit, model_of, patch_changes
@@ -71,10 +72,12 @@ def _member_ids(caller: Caller, group: Record) -> list[str]:
 
 
 def _save_members(caller: Caller, uow: UnitOfWork, group: Record, member_ids: list[str]) -> None:
+    before = _member_ids(caller, group)
     data = group.data | {"member_ids": member_ids}
     caller.store.replace(uow, group, data)  # its version fails a concurrent change of this group
     payload = ev.GroupChanged(id=group.record_id, name=data["name"], member_ids=member_ids)
-    uow.publish(caller.event("group.updated", payload))
+    changes = changes_of({"member_ids": before}, {"member_ids": member_ids})
+    uow.publish(caller.event("group.updated", payload, changes=changes))
 
 
 def _set_memberships(caller: Caller, uow: UnitOfWork, user_id: str, old: list[str], new: list[str]) -> None:
@@ -240,9 +243,9 @@ def replace_settings(caller: Caller, body: TenantSettings) -> TenantSettings:
     uow = UnitOfWork()
     caller.stage_setting(uow, TENANT_SETTINGS, body.model_dump(mode="json"))
     if sorted(body.open_modules) != before:
-        uow.publish(
-            caller.event("tenant.access_changed", ev.TenantAccessChanged(open_modules=sorted(body.open_modules)))
-        )
+        after = sorted(body.open_modules)
+        changes = changes_of({"open_modules": before}, {"open_modules": after})
+        uow.publish(caller.event("tenant.access_changed", ev.TenantAccessChanged(open_modules=after), changes=changes))
     uow.commit()
     return body
 

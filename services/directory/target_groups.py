@@ -39,6 +39,7 @@ from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
 from shared.conditions import uses_classes
 from shared.errors import Forbidden, ValidationFailed
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import commit, model_of, patch_changes
@@ -148,7 +149,7 @@ def update(caller: Caller, group_id: str, body: TargetGroupUpdate) -> TargetGrou
         place_record(record, caller.tenant, "target_group", group_id, Placement(owner_id=after.owner.id))
         caller.store.replace(uow, record, _data(after))
         stage_entries(uow, caller.tenant, "target_group", group_id, _data(after), 0, new=False)
-        uow.publish(caller.event("target_group.updated", _changed(after)))
+        uow.publish(caller.event("target_group.updated", _changed(after), changes=changes_of(before, after)))
         uow.commit()
         return after
 
@@ -210,10 +211,11 @@ def _recount(caller: Caller, group_id: str) -> None:
     def command() -> TargetGroup:
         record = writable(caller, "target_group", group_id, "target_groups")
         count = sum(1 for _ in _member_records(caller, group_id))
-        after = apply_target_group_update(model_of(record, TargetGroup), TargetGroupUpdate(), clock.now(), count)
+        before = model_of(record, TargetGroup)
+        after = apply_target_group_update(before, TargetGroupUpdate(), clock.now(), count)
         uow = UnitOfWork()
         caller.store.replace(uow, record, after.model_dump(mode="json", exclude={"version"}))
-        uow.publish(caller.event("target_group.updated", _changed(after)))
+        uow.publish(caller.event("target_group.updated", _changed(after), changes=changes_of(before, after)))
         uow.commit()
         return after
 

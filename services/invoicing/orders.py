@@ -40,7 +40,7 @@ from services.invoicing.subscriptions import subscribe
 from shared import clock
 from shared.contracts.contact_orders import ContactOrderConverted
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from shared.events import Envelope
+from shared.events import Change, Envelope, changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.permissions import Action
@@ -108,7 +108,13 @@ def _index(record: Record, tenant: str) -> None:
     record.link_account(tenant, record.data["account_id"])
 
 
-def _event(caller: Caller, event_type: str, record: Record, changed: list[str] | None = None) -> Any:
+def _event(
+    caller: Caller,
+    event_type: str,
+    record: Record,
+    changed: list[str] | None = None,
+    changes: list[Change] | None = None,
+) -> Any:
     data = record.data
     payload = SalesOrderChanged(
         id=record.record_id,
@@ -122,7 +128,7 @@ def _event(caller: Caller, event_type: str, record: Record, changed: list[str] |
         contact_order_id=data.get("contact_order_id"),
         changed=changed or [],
     )
-    return caller.event(event_type, payload)
+    return caller.event(event_type, payload, changes=changes)
 
 
 def _new_record(caller: Caller, uow: UnitOfWork, order_id: str, data: dict[str, Any]) -> Record:
@@ -245,7 +251,7 @@ def update_order(caller: Caller, order_id: str, body: SalesOrderUpdate) -> Sales
         uow = UnitOfWork()
         caller.store.replace(uow, record, after)
         _index(record, caller.tenant)
-        uow.publish(_event(caller, "sales_order.updated", record, sorted(changes)))
+        uow.publish(_event(caller, "sales_order.updated", record, sorted(changes), changes_of(data, after)))
         uow.commit()
         return model_of(record, SalesOrder)
 

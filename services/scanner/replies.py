@@ -38,6 +38,7 @@ from services.scanner.store import Record
 from shared import clock
 from shared.contracts.messaging import EmailAttachment, EmailSendRequested, message_id_header
 from shared.errors import ValidationFailed
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.permissions import Action
 from shared.settings import load
@@ -234,7 +235,8 @@ def stage_article(
     )
     shown = tickets.after(record.record_id, data, record.version)
     ticket_id = record.record_id
-    uow.publish(caller.event("ticket.updated", TicketUpdated(id=ticket_id, ticket=shown, changed=changed)))
+    updated = TicketUpdated(id=ticket_id, ticket=shown, changed=changed)
+    uow.publish(caller.event("ticket.updated", updated, changes=changes_of(before, data, changed)))
     if "status" in changed and data.get("status") == "closed":
         uow.publish(caller.event("ticket.closed", TicketClosed(id=ticket_id, ticket=shown)))
     return shown, changed

@@ -29,6 +29,7 @@ from services.scanner.store import Record
 from shared import clock, files
 from shared.contracts.tickets import NewRequester
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.events import changes_of
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page, patch_changes
@@ -132,13 +133,15 @@ def change_ticket(caller: Caller, ticket_id: str, body: TicketPatch) -> Ticket:
             if not caller.may_give_to(owner):
                 raise ValidationFailed.on("owner", "The new owner is not within your reach.", "not_allowed")
             changes["owner_id"] = owner.id
-        data = record.data | changes | {"updated_at": clock.now().isoformat()}
+        before = record.data
+        data = before | changes | {"updated_at": clock.now().isoformat()}
         uow = UnitOfWork()
         record.data = data
         index(record, caller.tenant)
         caller.store.replace(uow, record, data)
         shown = after(ticket_id, data, record.version)
-        uow.publish(caller.event("ticket.updated", TicketUpdated(id=ticket_id, ticket=shown, changed=changed)))
+        updated = TicketUpdated(id=ticket_id, ticket=shown, changed=changed)
+        uow.publish(caller.event("ticket.updated", updated, changes=changes_of(before, data, changed)))
         if "status" in changed:
             if data.get("status") == "closed":
                 uow.publish(caller.event("ticket.closed", TicketClosed(id=ticket_id, ticket=shown)))
@@ -229,4 +232,5 @@ def stage_reply(
     stage_article(uow, caller, ticket_id, article_id, article)
     changed = sorted({"article_count", *(k for k in changes if before.get(k) != changes[k] and k not in INTERNAL)})
     shown = after(ticket_id, data, record.version)
-    uow.publish(caller.event("ticket.updated", TicketUpdated(id=ticket_id, ticket=shown, changed=changed)))
+    updated = TicketUpdated(id=ticket_id, ticket=shown, changed=changed)
+    uow.publish(caller.event("ticket.updated", updated, changes=changes_of(before, data, changed)))

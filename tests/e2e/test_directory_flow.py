@@ -10,7 +10,10 @@ from tests.e2e.helpers import assert_problem, envelopes, new_tenant, settle, wal
 if TYPE_CHECKING:
     from conftest import Api
 
-ENVELOPE_FIELDS = {"id", "type", "version", "tenant_id", "occurred_at", "actor", "correlation_id", "causation", "data"}
+ENVELOPE_FIELDS = {
+    *("id", "type", "version", "tenant_id", "occurred_at", "actor", "correlation_id", "causation", "data"),
+    *("origin", "changes"),
+}
 
 
 def _one_event(stack: LocalRuntime, tenant: str, event_type: str, record_id: str) -> dict[str, Any]:

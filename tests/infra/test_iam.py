@@ -401,6 +401,14 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_put("{table:WorkflowsTable}")],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:WorkflowsJobsQueue}")],
     ),
+    "AuditApiFunction": (  # its table (records, settings) and the cursor secret; nothing else
+        [_put("{table:AuditTable}"), SECRET],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), _send("{queue:AuditEventsQueue}")],
+    ),
+    "AuditConsumerFunction": (  # its table only: it publishes nothing
+        [_put("{table:AuditTable}")],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:AuditEventsQueue}")],
+    ),
     "InvoicingApiFunction": (  # its table, the cursor secret, a run's first chunk; events through the outbox
         [
             _put("{table:InvoicingTable}"),

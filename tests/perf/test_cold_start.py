@@ -41,6 +41,8 @@ EXPECTED = (
     "WorkflowsApiFunction",
     "WorkflowsConsumerFunction",
     "WorkflowsJobsFunction",
+    "AuditApiFunction",
+    "AuditConsumerFunction",
 )
 
 

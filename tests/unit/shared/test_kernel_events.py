@@ -160,3 +160,29 @@ def test_a_chain_keeps_its_most_recent_links() -> None:
     )
     chain = chain_of(handled)
     assert len(chain) == MAX_CAUSATION and chain[-1].event_id == "last" and chain[0].event_id == "e6"
+
+
+def test_a_request_and_the_consumers_after_it_share_its_origin_and_correlation_id(catalogue: Catalogue) -> None:
+    origin = events.Origin(request_id="req-1", ip="203.0.113.9", user_agent="curl/8")
+    with events.requesting(origin):
+        made = new_event("thing.happened", "t1", ThingHappened(id="a", size=1))
+    assert (made.correlation_id, made.origin) == ("req-1", origin)
+    with events.handling(made):  # a consumer of it, in another service
+        caused = new_event("thing.happened", "t1", ThingHappened(id="b", size=2))
+    assert (caused.correlation_id, caused.origin) == ("req-1", origin)
+    scheduled = new_event("thing.happened", "t1", ThingHappened(id="c", size=3))
+    assert (scheduled.correlation_id, scheduled.origin) == (scheduled.id, None)  # no request, no chain
+
+
+def test_changes_of_lists_old_and_new_small_and_masked_where_erased() -> None:
+    before = {"name": "Acme", "notes": "x" * 2000, "tags": [], "version": 3, "updated_at": "then", "same": 1}
+    after = {"name": "Acme Oy", "notes": "short", "tags": list(range(1000)), "version": 4, "updated_at": "now"}
+    after["same"] = 1
+    changes = {c.field: (c.old, c.new) for c in events.changes_of(before, after)}
+    assert changes["name"] == ("Acme", "Acme Oy")
+    assert changes["notes"][0] == "x" * events.MAX_CHANGE_TEXT + "…"
+    assert changes["tags"][0] == [] and str(changes["tags"][1]).endswith("bytes]")
+    assert set(changes) == {"name", "notes", "tags"}  # bookkeeping and unchanged fields left out
+    assert [c.field for c in events.changes_of(before, after, ["name", "same"])] == ["name"]
+    erased = events.changes_of({"email": "a@b.fi", "phone": None}, {"email": None, "phone": None}, mask_old=True)
+    assert [(c.field, c.old, c.new) for c in erased] == [("email", events.MASKED, None)]

@@ -1,0 +1,1 @@
+"""The audit service (made by `kontakt new-service audit`; docs/architecture.md, "A new service")."""

@@ -1,0 +1,45 @@
+"""The tenant's audit settings: how long its audit records are kept (`retention_days`).
+
+No tenant-wide retention existed to reuse (the webhooks service keeps its delivery log's own), so
+the audit trail has its setting, with a default of a year (docs/decisions.md, "Audit trail").
+The consumer reads the settings of a batch's tenants in one BatchGetItem (`retention_days`): a
+change applies to the records written from then on.
+"""
+
+from __future__ import annotations
+
+from services.audit.domain.trail import AuditSetup, AuditSetupUpdate
+from services.audit.service import Caller, register_default
+from services.audit.store import Record
+from shared.service import SETTING as SETTING_KIND
+from shared.store import UnitOfWork, record_key
+
+SETTING = "audit"
+
+register_default(SETTING, lambda: AuditSetup().model_dump(mode="json"))
+
+
+def get_settings(caller: Caller) -> AuditSetup:
+    """The settings as a route shows them (admins only): their version is the ETag."""
+    caller.require_admin()
+    return AuditSetup.model_validate(caller.address_setting(SETTING))
+
+
+def update_settings(caller: Caller, body: AuditSetupUpdate) -> AuditSetup:
+    """A merge patch; If-Match is evaluated on the settings (412)."""
+    caller.require_admin()
+    merged = body.merged(AuditSetup.model_validate(caller.address_setting(SETTING)))
+    uow = UnitOfWork()
+    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    uow.commit()
+    return merged
+
+
+def retention_days(tenants: set[str]) -> dict[str, int]:
+    """Each tenant's retention, read in one BatchGetItem (an absent setting is the default: the
+    consumer installs no tenant's defaults)."""
+    found = {tenant: AuditSetup().retention_days for tenant in tenants}
+    keys = [(record_key(tenant, SETTING_KIND, SETTING), SETTING_KIND.upper()) for tenant in sorted(tenants)]
+    for record in Record.batch_get(keys) if keys else ():
+        found[record.pk.split("#", 2)[1]] = AuditSetup.model_validate(record.data).retention_days
+    return found
