@@ -1,0 +1,124 @@
+"""API keys: what an admin sends and gets back, and the rules of a key (pure: no store, no boto3)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from shared.auth import Role
+from shared.key_permissions import MAX_PERMISSIONS
+from shared.types import INPUT, OUTPUT, Name200
+
+# A key as the client sends it: `kk.<tenant>.<key id>.<secret>`. The part before the secret is the
+# visible prefix (shown in lists, logs and the console); the tenant and id in it let the authorizer
+# read the key with one GetItem. The secret is 32 random bytes (256 bits).
+SCHEME = "kk"
+SECRET_BYTES = 32
+MAX_ALLOWED_IPS = 50
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    LOCKED = "locked"
+    REVOKED = "revoked"  # for good: a revoked key is kept (its id stays in the audit) but never works again
+
+
+def new_secret(tenant_id: str, key_id: str) -> str:
+    return f"{prefix(tenant_id, key_id)}.{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def prefix(tenant_id: str, key_id: str) -> str:
+    return f"{SCHEME}.{tenant_id}.{key_id}"
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256 of the whole key: the secret is 256 random bits, so no slow hash is needed
+    (docs/decisions.md, "API keys")."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse(secret: str) -> tuple[str, str] | None:
+    """The tenant and key id a key names, or None when it is not shaped as a key."""
+    parts = secret.split(".")
+    if len(parts) != 4 or parts[0] != SCHEME or not all(parts):
+        return None
+    return parts[1], parts[2]
+
+
+def is_key(token: str) -> bool:
+    return token.startswith(f"{SCHEME}.")
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError as error:
+        raise ValueError(f"not an IPv4 or IPv6 address or CIDR block: {value!r}") from error
+
+
+def ip_allowed(ip: str, allowed: list[str]) -> bool:
+    """Whether `ip` is in one of the `allowed` networks (any IP when the list is empty)."""
+    if not allowed:
+        return True
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network) for network in allowed)
+
+
+Network = Annotated[str, AfterValidator(_network)]
+Permission = Annotated[str, Field(min_length=3, max_length=320)]
+RoleName = Annotated[Role, Field(description="What the key may do as a user of its tenant: at most its creator's role")]
+
+
+class KeyCreate(BaseModel):
+    model_config = INPUT
+
+    name: Name200
+    permissions: list[Permission] = Field(min_length=1, max_length=MAX_PERMISSIONS)
+    role: RoleName = Role.USER
+    expires_at: datetime | None = Field(None, description="When the key stops working (none: never)")
+    allowed_ips: list[Network] = Field(
+        default_factory=list, max_length=MAX_ALLOWED_IPS, description="IPv4/IPv6 addresses or CIDR blocks"
+    )
+
+
+class KeyUpdate(BaseModel):
+    model_config = INPUT
+
+    name: Name200 | None = None
+    permissions: list[Permission] | None = Field(None, min_length=1, max_length=MAX_PERMISSIONS)
+    role: RoleName | None = None
+    expires_at: datetime | None = None
+    allowed_ips: list[Network] | None = Field(None, max_length=MAX_ALLOWED_IPS)
+
+
+class Key(BaseModel):
+    """An API key as the API shows it: never its secret or its hash."""
+
+    model_config = OUTPUT
+
+    id: str
+    name: str
+    prefix: str = Field(description="The key's visible start: `kk.<tenant>.<id>`; the secret follows it")
+    permissions: list[str]
+    role: Role
+    status: KeyStatus
+    expires_at: datetime | None = None
+    allowed_ips: list[str] = []
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    last_used_ip: str | None = None
+    version: int = 1
+
+
+class CreatedKey(Key):
+    secret: str = Field(description="The whole key, shown this once: send it as `Authorization: Bearer <secret>`")
