@@ -1,6 +1,6 @@
 """What the access API documents for each operation (applied by `shared.operation_docs`).
 
-Keyed by operationId, by the convention (`access.keys.get`, `access.keys.create`).
+Keyed by operationId, by the convention (`apiKeys.get`, `apiKeys.create`: from the path).
 """
 
 from shared.operation_docs import Doc, ServiceDocs, Tag
@@ -23,32 +23,32 @@ KEYS = Tag(
 DOCS = ServiceDocs(
     tags=(KEYS,),
     operations={
-        "access.keys.list": Doc(
+        "apiKeys.list": Doc(
             "List API keys",
             "The tenant's keys, oldest first, revoked ones too, with their last use (time and IP, noted at most"
             " once a minute per key). A page of at most `limit` keys (default 50, at most 200); pass"
             f" `next_cursor` back as `cursor`.\n\n{ADMINS}",
         ),
-        "access.keys.create": Doc(
+        "apiKeys.create": Doc(
             "Create an API key",
             f"{PERMISSIONS} `role`: what the key may do as a user (at most yours; default `user`). `expires_at`:"
             " none for a key that does not expire. `allowed_ips`: IPv4/IPv6 addresses or CIDR blocks (none: any IP)."
             f" The answer's `secret` is the key, shown this once: only its hash is kept.\n\n{ADMINS}",
             request={"name": "Website form", "permissions": ["contacts:read", "contacts:write"]},
         ),
-        "access.keys.get": Doc("Get an API key", f"One key by id, never its secret.\n\n{ADMINS}"),
-        "access.keys.update": Doc(
+        "apiKeys.get": Doc("Get an API key", f"One key by id, never its secret.\n\n{ADMINS}"),
+        "apiKeys.update": Doc(
             "Change an API key",
             f"Its name, permissions, role, expiry or IP allow-list. {TAKES_EFFECT} A revoked key cannot be"
             f" changed (409).\n\n{ADMINS}",
             request={"permissions": ["contacts:read"]},
         ),
-        "access.keys.lock": Doc(
+        "apiKeys.lock": Doc(
             "Lock an API key",
             f"Requests with the key are refused (401) until it is unlocked. {TAKES_EFFECT}\n\n{ADMINS}",
         ),
-        "access.keys.unlock": Doc("Unlock an API key", f"The key works again. {TAKES_EFFECT}\n\n{ADMINS}"),
-        "access.keys.revoke": Doc(
+        "apiKeys.unlock": Doc("Unlock an API key", f"The key works again. {TAKES_EFFECT}\n\n{ADMINS}"),
+        "apiKeys.revoke": Doc(
             "Revoke an API key",
             f"For good: the key is kept in the list (revoked) and never works again. {TAKES_EFFECT}\n\n{ADMINS}",
         ),
