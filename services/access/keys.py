@@ -1,4 +1,4 @@
-"""API keys: create, list, read, change, lock, unlock and revoke (admins only); the authorizer's check.
+"""API keys: create, list, read, change, lock, unlock, revoke (admins only; keys are checked in checks.py).
 
 Records: kind "apikey", id `key_<ULID>` (also the user id the key acts as), data {name, permissions,
 role, status, expires_at?, allowed_ips, prefix, secret_hash, created_by, created_at}. The secret is
@@ -8,41 +8,33 @@ its event together (`UnitOfWork`).
 
 from __future__ import annotations
 
-import hmac
 import json
-from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from services.access.checks import KIND
 from services.access.domain.keys import (
     CreatedKey,
     Key,
     KeyCreate,
     KeyStatus,
     KeyUpdate,
-    ip_allowed,
     new_secret,
-    parse,
     prefix,
     secret_hash,
 )
 from services.access.events import ApiKeyChanged
 from services.access.service import Caller
-from services.access.store import AccessStore, Record
+from services.access.store import Record
 from shared import clock, key_permissions
-from shared.api import KONTAKT_OPENAPI
-from shared.auth import AuthContext, Refused, Role, Unauthenticated
+from shared.auth import Role
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import page
 from shared.store import UnitOfWork
 
-KIND = "apikey"
 RANK = {Role.USER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
-# A key's last use is written at most this often per key (and when its caller's IP changes): the
-# authorizer runs once per key and IP per cache period, and a busy key costs no write per request.
-USE_WRITE_INTERVAL = timedelta(minutes=1)
 
 
 class InvalidKey(DomainError):
@@ -77,6 +69,8 @@ def key_of(record: Record) -> Key:
 @cache
 def api_routes() -> tuple[key_permissions.Route, ...]:
     """The routes of the merged API document (every service's), which a permission must name."""
+    from shared.api import KONTAKT_OPENAPI  # the document's place; shared.api is loaded by the API anyway
+
     document = json.loads(KONTAKT_OPENAPI.read_text(encoding="utf-8"))
     methods = {"get", "head", "post", "put", "patch", "delete"}
     return tuple(
@@ -194,36 +188,3 @@ def set_status(caller: Caller, key_id: str, status: KeyStatus) -> Key:
     uow.publish(caller.event(event, _changed(record)))
     uow.commit()
     return key_of(record)
-
-
-# -- the authorizer's check
-
-
-def authenticate(store: AccessStore, secret: str, ip: str, now: datetime) -> AuthContext:
-    """The principal an API key stands for; Unauthenticated (401) for an unknown, locked, revoked
-    or expired key, Refused (403) for a caller outside the key's IP allow-list. Notes the use."""
-    tenant_id, key_id = parse(secret) or ("", "")
-    record = store.get(tenant_id, KIND, key_id) if key_id else None
-    if record is None or not hmac.compare_digest(record.data.get("secret_hash", ""), secret_hash(secret)):
-        raise Unauthenticated("unknown API key", "The API key is not valid.")
-    data: dict[str, Any] = record.data
-    if data["status"] != KeyStatus.ACTIVE:
-        raise Unauthenticated(f"API key {data['status']}", f"The API key is {data['status']}.")
-    if data.get("expires_at") and datetime.fromisoformat(data["expires_at"]) <= now:
-        raise Unauthenticated("API key expired", "The API key has expired.")
-    if not ip_allowed(ip, data.get("allowed_ips") or []):
-        raise Refused(403, "The API key may not be used from this IP address.")
-    _note_use(store, tenant_id, record, ip, now)
-    return AuthContext(
-        tenant_id=tenant_id,
-        user_id=record.record_id,
-        role=Role(data["role"]),
-        key_id=record.record_id,
-        permissions=tuple(data["permissions"]),
-    )
-
-
-def _note_use(store: AccessStore, tenant_id: str, record: Record, ip: str, now: datetime) -> None:
-    last = datetime.fromisoformat(record.last_used_at) if record.last_used_at else None
-    if last is None or now - last >= USE_WRITE_INTERVAL or record.last_used_ip != ip:
-        store.record_use(tenant_id, KIND, record.record_id, now, ip)

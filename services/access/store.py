@@ -25,7 +25,6 @@ class Record(DataItem):
     by_update = ByUpdate()
 
 
-
 class AccessStore(DataStore[Record]):
     """Reads of the access table; writes go through a UnitOfWork."""
 

@@ -1,6 +1,7 @@
 """API keys through `kontakt dev` as a client uses them: the HTTP API's Lambda authorizer (template.yaml,
 run by the local gateway with its cache) accepts a key as `Authorization: Bearer <key>`, the kernel
-checks its permissions per route; lock, unlock, revoke, expiry and the IP allow-list refuse it."""
+checks its permissions per route; lock, unlock, revoke, expiry and the IP allow-list refuse it. The
+tenant's IP rules refuse users and keys alike from other addresses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
@@ -134,3 +136,48 @@ def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str,
     assert types == ["api_key.revoked"]
     changes = [e["type"] for e in envelopes(stack, keys["tenant"]) if e["data"].get("id") == made["id"]]
     assert changes == ["api_key.created", "api_key.locked", "api_key.unlocked", "api_key.revoked"]
+
+
+class _FromAddress(HTTPAdapter):
+    """Connections from another loopback address (Linux routes all of 127.0.0.0/8 to lo): the
+    gateway sees it as the caller's source IP."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _from(api: Api, address: str) -> Api:
+    api.session.mount("http://", _FromAddress(address))
+    return api
+
+
+def test_the_tenants_ip_rules_refuse_users_and_keys_elsewhere(stack: LocalRuntime, api: Api) -> None:
+    tenant = new_tenant()
+    office = _from(api.as_(tenant, "admin-1", "admin"), "127.0.0.2")  # the admin, from the office's address
+    home = api.as_(tenant, "user-1", "user")  # a user, from 127.0.0.1
+    made = office.post("/api-keys", json={"name": "Sync", "permissions": ["contacts:read"]}).json()
+    key = _as_key(stack, made["secret"])
+
+    # An admin cannot lock themselves out; nothing is saved.
+    assert_problem(office.put("/ip-rules", json={"allow": ["203.0.113.0/24"]}), 422, "allow")
+    assert_problem(office.put("/ip-rules", json={"allow": ["127.0.0.0/8"], "deny": ["127.0.0.2"]}), 422, "deny")
+    assert_problem(office.put("/ip-rules", json={"allow": ["127.0.0.300"]}), 422, "allow.0")
+    assert office.get("/ip-rules").json() == {"allow": [], "deny": []}
+    assert_problem(home.get("/ip-rules"), 403)  # admins only
+
+    rules = {"allow": ["127.0.0.2", "2001:db8::/32"], "deny": ["127.0.0.3/32"]}
+    saved = office.put("/ip-rules", json=rules)
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == {"allow": ["127.0.0.2/32", "2001:db8::/32"], "deny": ["127.0.0.3/32"]}
+    refused = assert_problem(_eventually(stack, lambda: home.get("/contacts"), 403), 403)
+    assert "IP rules" in refused["detail"]
+    assert_problem(_eventually(stack, lambda: key.get("/contacts"), 403), 403)
+    assert office.get("/contacts").status_code == 200
+    assert _from(_as_key(stack, made["secret"]), "127.0.0.2").get("/contacts").status_code == 200
+    assert_problem(_from(api.as_(tenant, "user-1", "user"), "127.0.0.3").get("/contacts"), 403)  # denied
+    assert api.as_(new_tenant(), "admin-1", "admin").get("/contacts").status_code == 200  # other tenants: no rules

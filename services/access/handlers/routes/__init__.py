@@ -8,4 +8,4 @@ route outside its prefixes.
 
 from shared.api import RouteModules
 
-ROUTERS = RouteModules("services.access.handlers.routes", {"keys": ("/api-keys",)})
+ROUTERS = RouteModules("services.access.handlers.routes", {"keys": ("/api-keys",), "ip_rules": ("/ip-rules",)})

@@ -20,8 +20,15 @@ KEYS = Tag(
     ("/api-keys",),
 )
 
+IP_RULES = Tag(
+    "IP rules",
+    "The tenant's IP rules: which addresses may call the API, for every user and API key of the tenant"
+    " (checked by the authorizer; `deny` wins over `allow`; an empty `allow` allows every address not denied).",
+    ("/ip-rules",),
+)
+
 DOCS = ServiceDocs(
-    tags=(KEYS,),
+    tags=(KEYS, IP_RULES),
     operations={
         "apiKeys.list": Doc(
             "List API keys",
@@ -48,6 +55,14 @@ DOCS = ServiceDocs(
             f"Requests with the key are refused (401) until it is unlocked. {TAKES_EFFECT}\n\n{ADMINS}",
         ),
         "apiKeys.unlock": Doc("Unlock an API key", f"The key works again. {TAKES_EFFECT}\n\n{ADMINS}"),
+        "ipRules.get": Doc("Get the IP rules", f"The tenant's `allow` and `deny` lists (CIDR blocks).\n\n{ADMINS}"),
+        "ipRules.replace": Doc(
+            "Replace the IP rules",
+            "`allow` and `deny`: IPv4/IPv6 addresses or CIDR blocks (at most 50 each). Rules that would refuse the"
+            " address this request comes from are refused (422 naming `allow` or `deny`): an admin cannot lock"
+            f" themselves out. Requests from other addresses are refused (403) within about 10 seconds.\n\n{ADMINS}",
+            request={"allow": ["203.0.113.0/24", "2001:db8::/32"], "deny": ["203.0.113.66"]},
+        ),
         "apiKeys.revoke": Doc(
             "Revoke an API key",
             f"For good: the key is kept in the list (revoked) and never works again. {TAKES_EFFECT}\n\n{ADMINS}",
