@@ -30,16 +30,15 @@ def replace_rules(caller: Caller, body: IpRules, current_ip: str) -> IpRulesShow
     """Replace the rules; If-Match is evaluated on them (412)."""
     caller.require_admin()
     caller.address_setting(SETTING)
-    if not permitted(current_ip, body.allow, []):
-        raise LockedOut(_locked_out(current_ip), [FieldError(field="allow", message=f"{current_ip} is not in it")])
-    if not permitted(current_ip, [], body.deny):
-        raise LockedOut(_locked_out(current_ip), [FieldError(field="deny", message=f"{current_ip} is in it")])
+    refused = [
+        FieldError(field=name, message=f"{current_ip} would be refused", code="locks_out")
+        for name, allow, deny in (("allow", body.allow, []), ("deny", [], body.deny))
+        if not permitted(current_ip, allow, deny)
+    ]
+    if refused:
+        raise LockedOut(f"These rules would refuse your own address ({current_ip}): you would be locked out.", refused)
     uow = UnitOfWork()
     caller.stage_setting(uow, SETTING, body.model_dump(mode="json"))
     uow.commit()
     caller.forget_setting(SETTING)
     return IpRulesShown.model_validate(body.model_dump(mode="json"))
-
-
-def _locked_out(ip: str) -> str:
-    return f"These rules would refuse your own address ({ip}): you would be locked out."

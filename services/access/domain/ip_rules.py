@@ -15,8 +15,13 @@ class IpRules(BaseModel):
 
     model_config = INPUT
 
-    allow: list[Network] = Field(default_factory=list, max_length=MAX_ALLOWED_IPS)
-    deny: list[Network] = Field(default_factory=list, max_length=MAX_ALLOWED_IPS)
+    allow: list[Network] = Field(
+        default_factory=list,
+        max_length=MAX_ALLOWED_IPS,
+        description="Addresses or CIDR blocks allowed (none: every address not denied); rules that would refuse"
+        " the caller's own address are a 422 `locks_out`",
+    )
+    deny: list[Network] = Field(default_factory=list, max_length=MAX_ALLOWED_IPS, description="Addresses refused")
 
 
 class IpRulesShown(IpRules):

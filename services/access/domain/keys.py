@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from shared.auth import Role
 from shared.key_permissions import MAX_PERMISSIONS
@@ -58,8 +59,9 @@ def is_key(token: str) -> bool:
 def _network(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError as error:
-        raise ValueError(f"not an IPv4 or IPv6 address or CIDR block: {value!r}") from error
+    except ValueError:
+        # A form the pattern allows but `ipaddress` refuses (an octet over 255, a prefix too long).
+        raise PydanticCustomError("not_a_network", "not an IPv4 or IPv6 address or CIDR block") from None
 
 
 def ip_allowed(ip: str, allowed: list[str]) -> bool:
@@ -73,8 +75,15 @@ def ip_allowed(ip: str, allowed: list[str]) -> bool:
     return any(address in ipaddress.ip_network(network) for network in allowed)
 
 
-Network = Annotated[str, AfterValidator(_network)]
-Permission = Annotated[str, Field(min_length=3, max_length=320)]
+# An address or CIDR block: its form here, its values (octets, prefix lengths) checked by `ipaddress`.
+NETWORK_PATTERN = r"^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$"
+Network = Annotated[str, Field(pattern=NETWORK_PATTERN, max_length=49), AfterValidator(_network)]
+# A permission's form (shared/key_permissions.py); that it names a resource, action or route of the
+# API is checked against the merged OpenAPI document (422 `invalid_permission`).
+PERMISSION_PATTERN = (
+    r"^([a-z0-9-]{1,64}:[a-z0-9-]{1,64}|(\*|GET|HEAD|POST|PUT|PATCH|DELETE) /[A-Za-z0-9_./{}*-]{0,300})$"
+)
+Permission = Annotated[str, Field(pattern=PERMISSION_PATTERN, max_length=320)]
 RoleName = Annotated[Role, Field(description="What the key may do as a user of its tenant: at most its creator's role")]
 
 
@@ -82,11 +91,19 @@ class KeyCreate(BaseModel):
     model_config = INPUT
 
     name: Name200
-    permissions: list[Permission] = Field(min_length=1, max_length=MAX_PERMISSIONS)
+    permissions: list[Permission] = Field(
+        min_length=1,
+        max_length=MAX_PERMISSIONS,
+        description="`<resource>:read`, `<resource>:write`, `<resource>:<action>` or `<METHOD> <path>` (`*`"
+        " wildcards); each must name a resource, POST action or route of the API (422 `invalid_permission`)",
+    )
     role: RoleName = Role.USER
     expires_at: datetime | None = Field(None, description="When the key stops working (none: never)")
     allowed_ips: list[Network] = Field(
-        default_factory=list, max_length=MAX_ALLOWED_IPS, description="IPv4/IPv6 addresses or CIDR blocks"
+        default_factory=list,
+        max_length=MAX_ALLOWED_IPS,
+        description="IPv4/IPv6 addresses or CIDR blocks (none: any address); a value `ipaddress` refuses is a 422"
+        " `not_a_network`",
     )
 
 
