@@ -15,6 +15,8 @@ from services.access.domain.ip_rules import permitted
 from services.access.domain.keys import KeyStatus, ip_allowed, parse, secret_hash
 from services.access.store import AccessStore, Record
 from shared.auth import AuthContext, Refused, Role, Unauthenticated
+from shared.observability import logger
+from shared.types import in_utc
 
 KIND = "apikey"  # an API key's record kind (keys.py)
 SETTING = "ip_rules"  # the tenant's IP rules, a tenant setting (ip_rules.py)
@@ -38,7 +40,7 @@ def authenticate(store: AccessStore, secret: str, ip: str, now: datetime) -> Aut
     data: dict[str, Any] = record.data
     if data["status"] != KeyStatus.ACTIVE:
         raise Unauthenticated(f"API key {data['status']}", f"The API key is {data['status']}.")
-    if data.get("expires_at") and datetime.fromisoformat(data["expires_at"]) <= now:
+    if data.get("expires_at") and in_utc(datetime.fromisoformat(data["expires_at"])) <= now:
         raise Unauthenticated("API key expired", "The API key has expired.")
     if not ip_allowed(ip, data.get("allowed_ips") or []):
         raise Refused(403, "The API key may not be used from this IP address.")
@@ -55,7 +57,10 @@ def authenticate(store: AccessStore, secret: str, ip: str, now: datetime) -> Aut
 def _note_use(store: AccessStore, tenant_id: str, record: Record, ip: str, now: datetime) -> None:
     last = datetime.fromisoformat(record.last_used_at) if record.last_used_at else None
     if last is None or now - last >= USE_WRITE_INTERVAL or record.last_used_ip != ip:
-        store.record_use(tenant_id, KIND, record.record_id, now, ip)
+        try:
+            store.record_use(tenant_id, KIND, record.record_id, now, ip)
+        except Exception:
+            logger.warning("an API key's last use was not noted", extra={"key_id": record.record_id}, exc_info=True)
 
 
 _rules: dict[str, tuple[float, dict[str, Any]]] = {}  # tenant -> (read at, rules), per instance

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.auth import Role
 from shared.key_permissions import MAX_PERMISSIONS
-from shared.types import INPUT, OUTPUT, Name200
+from shared.types import INPUT, OUTPUT, Name200, Utc, UtcTime
 
 # A key as the client sends it: `kk.<tenant>.<key id>.<secret>`. The part before the secret is the
 # visible prefix (shown in lists, logs and the console); the tenant and id in it let the authorizer
@@ -98,7 +97,7 @@ class KeyCreate(BaseModel):
         " wildcards); each must name a resource, POST action or route of the API (422 `invalid_permission`)",
     )
     role: RoleName = Role.USER
-    expires_at: datetime | None = Field(None, description="When the key stops working (none: never)")
+    expires_at: UtcTime | None = Field(None, description="When the key stops working (none: never)")
     allowed_ips: list[Network] = Field(
         default_factory=list,
         max_length=MAX_ALLOWED_IPS,
@@ -113,7 +112,7 @@ class KeyUpdate(BaseModel):
     name: Name200 | None = None
     permissions: list[Permission] | None = Field(None, min_length=1, max_length=MAX_PERMISSIONS)
     role: RoleName | None = None
-    expires_at: datetime | None = None
+    expires_at: UtcTime | None = None
     allowed_ips: list[Network] | None = Field(None, max_length=MAX_ALLOWED_IPS)
 
 
@@ -128,11 +127,11 @@ class Key(BaseModel):
     permissions: list[str]
     role: Role
     status: KeyStatus
-    expires_at: datetime | None = None
+    expires_at: Utc | None = None
     allowed_ips: list[str] = []
     created_by: str
-    created_at: datetime
-    last_used_at: datetime | None = None
+    created_at: Utc
+    last_used_at: Utc | None = None
     last_used_ip: str | None = None
     version: int = 1
 

@@ -87,6 +87,8 @@ def test_bad_keys_and_permissions_are_refused(stack: LocalRuntime, keys: dict[st
     problem = assert_problem(admin.post("/api-keys", json=bad), 422, "permissions.1")
     assert {e["field"] for e in problem["errors"]} == {"permissions.1", "permissions.2", "permissions.3"}
     assert_problem(admin.post("/api-keys", json={**bad, "permissions": []}), 422, "permissions")
+    naive = {"name": "Bad", "permissions": ["contacts:read"], "expires_at": "2030-01-01T00:00:00"}
+    assert_problem(admin.post("/api-keys", json=naive), 422, "expires_at")  # a time needs its offset
     wrong_ip = {"name": "Bad", "permissions": ["contacts:read"], "allowed_ips": ["10.0.0.0/8", "300.1.2.3"]}
     assert_problem(admin.post("/api-keys", json=wrong_ip), 422, "allowed_ips.1")
     assert admin.get("/api-keys").json()["items"][0]["name"] != "Bad"
@@ -123,6 +125,9 @@ def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str,
     admin = keys["admin"]
     made = admin.post("/api-keys", json={"name": "Switch", "permissions": ["contacts:read"]}).json()
     key = _as_key(stack, made["secret"])
+    changed = admin.patch(f"/api-keys/{made['id']}", json={"name": "Switched", "permissions": ["accounts:read"]})
+    assert changed.status_code == 200 and changed.json()["permissions"] == ["accounts:read"], changed.text
+    assert_problem(admin.patch(f"/api-keys/{made['id']}", json={"permissions": ["accounts:fly"]}), 422, "permissions.0")
     assert admin.post(f"/api-keys/{made['id']}/lock").json()["status"] == "locked"
     assert "locked" in assert_problem(key.get("/contacts"), 401)["detail"]  # never used: nothing cached
 
@@ -130,16 +135,17 @@ def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str,
     # From another address: another identity for the authorizer's cache (the first one's refusal
     # stays cached for its TTL), answered at once.
     elsewhere = _from(_as_key(stack, made["secret"]), "127.0.0.4")
-    assert elsewhere.get("/contacts").status_code == 200
+    assert elsewhere.get("/accounts").status_code == 200
+    assert_problem(elsewhere.get("/contacts"), 403, "permissions")  # its permissions as changed
 
     # Revoked while its acceptance is cached: refused once the cached answer expires (seconds).
     assert admin.post(f"/api-keys/{made['id']}/revoke").json()["status"] == "revoked"
-    assert_problem(_eventually(stack, lambda: elsewhere.get("/contacts"), 401), 401)
+    assert_problem(_eventually(stack, lambda: elsewhere.get("/accounts"), 401), 401)
     assert_problem(admin.post(f"/api-keys/{made['id']}/unlock"), 409)  # revoked for good
     types = [e["type"] for e in settle(stack, lambda: envelopes(stack, keys["tenant"], "api_key.revoked"))]
     assert types == ["api_key.revoked"]
     changes = [e["type"] for e in envelopes(stack, keys["tenant"]) if e["data"].get("id") == made["id"]]
-    assert changes == ["api_key.created", "api_key.locked", "api_key.unlocked", "api_key.revoked"]
+    assert changes == ["api_key.created", "api_key.updated", "api_key.locked", "api_key.unlocked", "api_key.revoked"]
 
 
 class _FromAddress(HTTPAdapter):
