@@ -112,6 +112,12 @@ def describe(event: Any, result: Any, failed: bool) -> tuple[str, str]:
     """(what the invocation served, its status) for the console line."""
     if not isinstance(event, Mapping):
         return "invoke", "failed" if failed else "ok"
+    if event.get("type") == "REQUEST" and "routeArn" in event:  # a Lambda authorizer: its decision
+        http = (event.get("requestContext") or {}).get("http") or {}
+        context = (result.get("context") if isinstance(result, Mapping) else None) or {}
+        allowed = isinstance(result, Mapping) and result.get("isAuthorized") is True
+        status = "failed" if failed else str(context.get("refused_status") or ("allow" if allowed else "deny"))
+        return f"authorize {http.get('method', '?')} {event.get('rawPath', '')}", status
     if event.get("version") == "2.0" and "routeKey" in event:  # an HTTP API request
         http = (event.get("requestContext") or {}).get("http") or {}
         query = event.get("rawQueryString") or ""

@@ -263,6 +263,7 @@ def load(runtime: Any) -> dict[str, Any]:
     invoicing = _load_invoicing(api, runtime, accounts[0])
     webhooks = _load_webhooks(api, runtime.api_url)
     workflows = _load_workflows(api, contacts[2], webhooks["webhook_endpoint"])
+    access = _load_access(api)
     summary = {
         "tenant": TENANT,
         "skipped": False,
@@ -281,6 +282,7 @@ def load(runtime: Any) -> dict[str, Any]:
         **invoicing,
         **webhooks,
         **workflows,
+        **access,
         "requests": api.requests,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -480,6 +482,15 @@ def _load_workflows(api: _Api, contact: dict[str, Any], endpoint_id: str) -> dic
     )
     api.call("PATCH", f"/contacts/{contact['id']}", {"sales_status": "won"}, expect=200)
     return {"workflow": workflow["id"], "workflow_contact": contact["id"]}
+
+
+def _load_access(api: _Api) -> dict[str, Any]:
+    """A read-only API key for an integration's first steps: `curl -H "Authorization: Bearer $KEY"
+    $API/contacts` lists contacts, a POST is refused naming `contacts:write` (its secret is in the
+    summary the log prints: the one time it is shown)."""
+    body = {"name": "Demo integration (read-only)", "permissions": ["contacts:read", "accounts:read"]}
+    key = api.call("POST", "/api-keys", body)
+    return {"api_key": key["id"], "api_key_secret": key["secret"]}
 
 
 def _months_ago(months: int) -> date:

@@ -532,6 +532,29 @@ _AUDIT_RENDER = """(data, h) => data.length === 0 ?
   h.el("p", {class: "empty"}, "No audit record yet: change a contact") :
   h.table(["time", "tenant", "event", "entity", "who", "from", "changes", "correlation"],
     data.map((r) => ({...r, time: h.when(r.time)})))"""
+def _api_keys(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """The access service's API keys, newest first (services/access/keys.py's records): never a
+    secret (only its hash is kept, and not shown)."""
+    rows = [
+        {
+            "time": data.get("created_at"),
+            "tenant": tenant,
+            "name": data.get("name"),
+            "prefix": data.get("prefix"),
+            "status": data.get("status"),
+            "role": data.get("role"),
+            "permissions": ", ".join(data.get("permissions") or []),
+            "ips": ", ".join(data.get("allowed_ips") or []) or "any",
+        }
+        for tenant, _, _, data in _records(runtime, "AccessTable", ("apikey",))
+    ]
+    return _newest(rows, TICKETS_SHOWN)
+
+
+_API_KEYS_RENDER = """(data, h) => data.length === 0 ?
+  h.el("p", {class: "empty"}, "No API key yet: POST /api-keys as an admin") :
+  h.table(["time", "tenant", "name", "prefix", "status", "role", "permissions", "ips"],
+    data.map((k) => ({...k, time: h.when(k.time)})))"""
 
 
 def _schedules(runtime: LocalRuntime) -> list[dict[str, Any]]:
@@ -553,6 +576,7 @@ register_panel("tickets", "Tickets (the email scanner)", _tickets, _TICKETS_REND
 register_panel("invoices", "Invoices", _invoices, _INVOICES_RENDER)
 register_panel("workflow-runs", "Workflow runs", _workflow_runs, _WORKFLOW_RUNS_RENDER)
 register_panel("audit", "Recent audit", _recent_audit, _AUDIT_RENDER)
+register_panel("api-keys", "API keys", _api_keys, _API_KEYS_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)
 register_panel("schedules", "Scheduled jobs", _schedules, _SCHEDULES_RENDER)
 register_panel("invocations", "Invocations (the console's lines)", _invocations, _INVOCATIONS_RENDER)

@@ -24,7 +24,7 @@ from infra import dev_mail, dev_webhooks, devpage, sms_emulation
 from infra.auth import DevIssuer
 from infra.console import Console
 from infra.functions import FunctionError
-from infra.template import ACCOUNT_ID, DEFAULT_ROUTE, Route, Stack, Throttle
+from infra.template import ACCOUNT_ID, DEFAULT_ROUTE, REGION, Authorizer, Route, Stack, Throttle
 
 log = logging.getLogger("kontakt.gateway")
 
@@ -47,6 +47,8 @@ DEV_PAGE_HEADERS = {
 _GATEWAY_ANSWERS = {
     204: "CORS preflight",
     401: "no valid token",
+    403: "authorizer refused",
+    500: "authorizer failed",
     404: "no route",
     413: "too large",
     429: "throttled",
@@ -153,6 +155,49 @@ def _json_response(status: int, document: Any, headers: dict[str, str] | None = 
     return Response(json.dumps(document), status=status, content_type="application/json", headers=headers)
 
 
+class AuthorizerCache:
+    """API Gateway's cache of a Lambda authorizer's answers: by authorizer and identity source
+    values (never the route), each kept for the authorizer's TTL (0: not cached)."""
+
+    MAX_ENTRIES = 2000  # expired answers are dropped when it holds more
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._answers: dict[tuple[str, tuple[str, ...]], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, identity: tuple[str, ...]) -> Any:
+        found = self._answers.get((name, identity))
+        return found[1] if found is not None and found[0] > self.clock() else None
+
+    def put(self, name: str, identity: tuple[str, ...], answer: Any, ttl_seconds: int) -> None:
+        if ttl_seconds <= 0:
+            return
+        now = self.clock()
+        with self._lock:
+            if len(self._answers) >= self.MAX_ENTRIES:
+                self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
+            self._answers[(name, identity)] = (now + ttl_seconds, answer)
+
+
+def identity_values(request: Request, authorizer: Authorizer) -> tuple[str, ...] | None:
+    """The values of an authorizer's identity sources in a request; None when one is missing or empty."""
+    values = []
+    for source in authorizer.identity_sources:
+        if source.startswith("$request.header."):
+            value = request.headers.get(source.removeprefix("$request.header."), "")
+        elif source.startswith("$request.querystring."):
+            value = request.args.get(source.removeprefix("$request.querystring."), "")
+        elif source == "$context.identity.sourceIp":
+            value = request.remote_addr or "127.0.0.1"
+        else:
+            raise ValueError(f"identity source {source} is not emulated")
+        if not value:
+            return None
+        values.append(value)
+    return tuple(values)
+
+
 class Gateway:
     """A WSGI app routing the template's HTTP API routes to the functions."""
 
@@ -195,6 +240,7 @@ class Gateway:
         self.webhooks = webhooks
         self.routes = RouteTable(stack.routes)
         self.throttles = TokenBuckets(stack.throttle, stack.route_throttles, time.monotonic)
+        self.decisions = AuthorizerCache(time.monotonic)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -254,8 +300,12 @@ class Gateway:
         route, path_parameters = found
         if not self.throttles.take(route.route_key):
             return self._with_cors(_json_response(429, {"message": "Too Many Requests"}))
-        claims = None
-        if route.auth_required:
+        claims, decided = None, None
+        if route.authorizer is not None:
+            decided = self._authorize(request, route, path_parameters, request_id)
+            if isinstance(decided, Response):
+                return self._with_cors(decided)
+        elif route.auth_required:  # a JWT authorizer (a template whose routes have one)
             claims = self._claims(request)
             if claims is None:
                 return self._with_cors(_json_response(401, {"message": "Unauthorized"}))
@@ -263,6 +313,8 @@ class Gateway:
         if len(body) > MAX_PAYLOAD:
             return _json_response(413, {"message": "Request Entity Too Large"})
         event = self.event(request, route, path_parameters, claims, body, request_id)
+        if decided is not None:
+            event["requestContext"]["authorizer"] = {"lambda": decided}
         try:
             result = self.invoke(route.function, event)
             response = lambda_response(result)
@@ -270,6 +322,48 @@ class Gateway:
             response = _json_response(500, {"message": "Internal Server Error"})
         response.from_function = True  # type: ignore[attr-defined]
         return self._with_cors(response)
+
+    def _authorize(
+        self, request: Request, route: Route, path_parameters: dict[str, str], request_id: str
+    ) -> dict[str, Any] | Response:
+        """The route's Lambda authorizer, as API Gateway runs it: a request lacking an identity
+        source is a 401 without invoking it; its answer is cached per identity sources for its TTL
+        (whatever the route: the cache key is the identity alone); `isAuthorized` false is a 403;
+        a failed or malformed answer a 500. Its context (simple responses) is what the route's
+        function gets in `requestContext.authorizer.lambda`."""
+        assert route.authorizer is not None
+        authorizer = self.stack.authorizers[route.authorizer]
+        identity = identity_values(request, authorizer)
+        if identity is None:
+            return _json_response(401, {"message": "Unauthorized"})
+        result = self.decisions.get(authorizer.name, identity)
+        if result is None:
+            event = self.authorizer_event(request, route, path_parameters, identity, request_id)
+            try:
+                result = self.invoke(authorizer.function, event)
+            except FunctionError:
+                return _json_response(500, {"message": "Internal Server Error"})
+            self.decisions.put(authorizer.name, identity, result, authorizer.ttl_seconds)
+        if not (
+            authorizer.simple_responses and isinstance(result, dict) and isinstance(result.get("isAuthorized"), bool)
+        ):
+            return _json_response(500, {"message": "Internal Server Error"})  # IAM policy answers are not emulated
+        if not result["isAuthorized"]:
+            return _json_response(403, {"message": "Forbidden"})
+        return dict(result.get("context") or {})
+
+    def authorizer_event(
+        self,
+        request: Request,
+        route: Route,
+        path_parameters: dict[str, str],
+        identity: tuple[str, ...],
+        request_id: str,
+    ) -> dict[str, Any]:
+        """The request authorizer's event (payload 2.0): the request without its body."""
+        event = self.event(request, route, path_parameters, None, b"", request_id)
+        arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{self.stack.api_id}/$default/{request.method}{request.path}"
+        return {"type": "REQUEST", "routeArn": arn, "identitySource": list(identity), **event}
 
     def _claims(self, request: Request) -> dict[str, Any] | None:
         header = request.headers.get("Authorization", "")

@@ -203,10 +203,22 @@ class Route:
     path: str  # /accounts/{proxy+}
     function: str  # logical id
     auth_required: bool
+    authorizer: str | None = None  # the name of its Lambda authorizer (Stack.authorizers), if it has one
 
     @property
     def route_key(self) -> str:
         return self.path if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """An HTTP API Lambda authorizer (`x-amazon-apigateway-authorizer` of type request)."""
+
+    name: str
+    function: str  # logical id
+    identity_sources: tuple[str, ...]  # `$request.header.Authorization`, `$context.identity.sourceIp`
+    ttl_seconds: int
+    simple_responses: bool
 
 
 @dataclass(frozen=True)
@@ -275,6 +287,7 @@ class Stack:
     functions: dict[str, Function] = field(default_factory=dict)
     mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)  # the HTTP API's Lambda authorizers
     schedules: dict[str, Schedule] = field(default_factory=dict)
     alarms: dict[str, Alarm] = field(default_factory=dict)
     configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)
@@ -992,6 +1005,11 @@ def _add_http_api(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any])
     stack.api_id = r._ref_resource(logical_id)
     stack.cors = body.get("x-amazon-apigateway-cors")
     default_security = body.get("security")
+    schemes = (raw_body.get("components") or {}).get("securitySchemes") or {}
+    for name, scheme in schemes.items():
+        authorizer = _lambda_authorizer(name, scheme.get("x-amazon-apigateway-authorizer") or {})
+        if authorizer is not None:
+            stack.authorizers[name] = authorizer
     for path, operations in raw_body.get("paths", {}).items():
         for operation_key, operation in operations.items():
             if operation_key == "x-amazon-apigateway-any-method":
@@ -1005,9 +1023,26 @@ def _add_http_api(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any])
             if function_id is None:
                 continue
             security = operation.get("security", default_security)
-            stack.routes.append(
-                Route(method=method, path=path, function=function_id, auth_required=_needs_auth(security))
-            )
+            named = [n for requirement in security or [] for n in requirement if n in stack.authorizers]
+            route = Route(method, path, function_id, _needs_auth(security), named[0] if named else None)
+            stack.routes.append(route)
+
+
+def _lambda_authorizer(name: str, spec: Mapping[str, Any]) -> Authorizer | None:
+    """A request authorizer calling a function of the template (None for a JWT authorizer)."""
+    function_id = _integration_function(spec.get("authorizerUri"))
+    if spec.get("type") != "request" or function_id is None:
+        return None
+    if str(spec.get("authorizerPayloadFormatVersion")) != "2.0":
+        raise TemplateError(f"authorizer {name}: only payload format 2.0 is emulated")
+    sources = tuple(part.strip() for part in str(spec.get("identitySource") or "").split(",") if part.strip())
+    return Authorizer(
+        name=name,
+        function=function_id,
+        identity_sources=sources,
+        ttl_seconds=int(spec.get("authorizerResultTtlInSeconds", 300)),
+        simple_responses=bool(spec.get("enableSimpleResponses", False)),
+    )
 
 
 def _add_http_api_stage(stack: Stack, r: Resolver, logical_id: str, p: dict[str, Any]) -> None:

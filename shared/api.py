@@ -29,12 +29,13 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import TypeAdapter
 
-from shared import conventions, idempotency, preconditions, ratelimit
-from shared.auth import AuthContext, KeysUnavailable, Unauthenticated, from_http_event
+from shared import conventions, idempotency, key_permissions, preconditions, ratelimit
+from shared.auth import AuthContext, KeysUnavailable, Refused, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
     DomainError,
     FieldError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     Problem,
@@ -378,20 +379,26 @@ class Resolver(APIGatewayHttpResolver):
         return conventions.finish(answer, event, lambda body: self._location(event, body))
 
     def _refused_login(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
-        """A 401 (or 503) problem when the route needs a login and the bearer token is missing or not
-        valid; None when the request may go on. No handler, no validation runs before this: the JWT
-        authorizer used to refuse such requests before the function (docs/decisions.md)."""
+        """A 401 (or 503) problem when the route needs a login and the bearer token or API key is
+        missing or not valid (or the authorizer refused it: 401, 403); a 403 when an API key lacks
+        the route's permission; None when the request may go on. No handler, no validation runs
+        before this (docs/decisions.md, "API keys and the Lambda authorizer")."""
         route = self._route_of(event)
         if route is None or not needs_login(route.security, route.include_in_schema):
             return None  # a public route, or no route (404/405 say nothing a document does not)
         try:
-            from_http_event(event)
+            caller = from_http_event(event)
         except Unauthenticated as error:
             log_unauthenticated(error, conventions.request_id(event))
             return unauthenticated_result(error)
         except KeysUnavailable:
             logger.exception("token keys unavailable", extra={"correlation_id": conventions.request_id(event)})
             return _problem_result(LoginUnavailable("Logins cannot be checked right now; retry later."))
+        except Refused as refused:
+            forbidden = refused.status == 403
+            return _problem_result(Forbidden(refused.detail) if forbidden else LoginUnavailable(refused.detail))
+        if caller.key_id is not None:
+            return key_refusal(caller, key_permissions.Route(route.method.upper(), route.openapi_path))
         return None
 
     def _path_of(self, event: Mapping[str, Any]) -> str:
@@ -449,6 +456,20 @@ class Resolver(APIGatewayHttpResolver):
 
 class LoginUnavailable(DomainError):
     status, code, title = 503, "login_unavailable", "Login check unavailable"
+
+
+def key_refusal(caller: AuthContext, route: key_permissions.Route) -> dict[str, Any] | None:
+    """A 403 problem naming the permission an API key lacks for `route` (None: the key has it).
+
+    Checked here per request, never in the authorizer: API Gateway caches the authorizer's decision
+    per identity (the key and the caller's IP) for every route, so a decision about one route
+    would be reused for another."""
+    if key_permissions.allows(caller.permissions, route):
+        return None
+    permission = key_permissions.needed(route)
+    missing = FieldError(field="permissions", message=permission, code="missing_permission")
+    detail = f"This API key lacks the permission {permission} (or one naming {route.method} {route.path})."
+    return _problem_result(Forbidden(detail, [missing]))
 
 
 def needs_login(security: Any, include_in_schema: bool = True) -> bool:
@@ -518,10 +539,15 @@ ANSWERS = {
     401: (
         "Unauthorized",
         "Not authenticated: no bearer token, or one that is expired, not signed by the user pool or not for this"
-        " API's app client; `WWW-Authenticate` names the error",
+        " API's app client, or an API key that is unknown, locked, revoked or expired; `WWW-Authenticate` names the"
+        " error. A request with no `Authorization` header at all is refused by API Gateway itself (its own JSON)",
     ),
     402: ("PaymentRequired", "Payment required: the tenant's prepaid credits do not cover this; nothing was taken"),
-    403: ("Forbidden", "Forbidden: the caller's role or the tenant's features do not allow this"),
+    403: (
+        "Forbidden",
+        "Forbidden: the caller's role or the tenant's features do not allow this, the API key lacks the"
+        " permission (`errors` names it), or the caller's IP is outside the key's allow-list",
+    ),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
     412: ("PreconditionFailed", "Precondition failed: `If-Match` does not hold (the record changed since it was read)"),
@@ -597,12 +623,12 @@ def _answer(status: int, signed_in: bool = True) -> dict[str, Any]:
     gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
     if status == 429 and not signed_in:
         return {"description": GATEWAY_THROTTLED[1], "content": gateway}
-    if status in (413, 429):  # also API Gateway's own: its payload limit's, its throttling's
+    if status in (401, 413, 429):  # also API Gateway's own: no Authorization header, payload limit, throttling
         content = {**content, **gateway}
     answer: dict[str, Any] = {"description": ANSWERS[status][1], "content": content}
     if status == 429:  # the kernel's: the tenant's rate limit (`shared.ratelimit`)
         answer["headers"] = ratelimit.response_headers(throttled=True)
-    if status == 401:  # the kernel's (shared/auth.py): no authorizer answers before the function
+    if status == 401:  # the kernel's (shared/auth.py), from the authorizer's decision
         answer["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE_HEADER}
     return answer
 

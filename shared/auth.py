@@ -1,17 +1,23 @@
-"""Who is calling: the auth context read from the claims of a bearer token this module verifies.
+"""Who is calling: the auth context the HTTP API's Lambda authorizer decided, or read from the claims
+of a bearer token this module verifies.
 
-API Gateway passes the request's `Authorization` header unchecked (the HTTP API has no authorizer,
-so that a refused token is a 401 problem+json like every other error: docs/decisions.md); the
-kernel verifies the token here, in AWS against the user pool's keys and under `kontakt dev` against
-the dev issuer's: RS256 only, the issuer, the audience (an ID token's `aud`, an access token's
-`client_id`: the app client, as the JWT authorizer checked), `exp`/`nbf` with a small leeway and
-`token_use`. The issuer, audience and key set URL come from the function's environment
-(template.yaml). The key set is fetched on first use (not at import) and kept for the life of the
-instance; PyJWT is imported then too, so a cold start's import does not pay for it.
+The HTTP API's routes that need a login have a Lambda authorizer (services/access/handlers/authorizer.py,
+docs/decisions.md "API keys and the Lambda authorizer"). It always lets the request through, with its
+decision in `requestContext.authorizer.lambda` (only API Gateway can write it): the principal (a
+user's verified token, or an API key: tenant, user, role, groups, key id, permissions) or a refusal
+(status and detail), which the kernel answers as a problem before any handler runs. Without that
+context (a handler invoked directly, in tests) the kernel verifies the bearer token itself, as
+the authorizer does; the authorizer calls the same code. The token is verified in AWS against the
+user pool's keys and under `kontakt dev` against the dev issuer's: RS256 only, the issuer, the
+audience (an ID token's `aud`, an access token's `client_id`: the app client, as the JWT authorizer
+checked), `exp`/`nbf` with a small leeway and `token_use`. The issuer, audience and key set URL
+come from the function's environment (template.yaml). The key set is fetched on first use (not at
+import) and kept for the life of the instance; PyJWT is imported then too, so a cold start's import
+does not pay for it.
 
-Nothing else in the event is read as an identity: `requestContext.authorizer` is ignored, because
-no authorizer is configured that could have written it.
-The tenant comes from these claims only, never from the URL or the body.
+Nothing else in the event is read as an identity: `requestContext.authorizer.jwt` (a JWT
+authorizer's claims) is ignored, because no such authorizer is configured that could have written it.
+The tenant comes from the verified identity only, never from the URL or the body.
 """
 
 import json
@@ -60,6 +66,16 @@ class KeysUnavailable(Exception):
     """The issuer's key set could not be read: no answer on the token is possible (a 503, not a 401)."""
 
 
+class Refused(Exception):
+    """The authorizer refused a known identity: `status` 403 (a caller's IP outside the allow-list)
+    or 503 (the token could not be checked); `detail` is what the client is told."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
 class AuthContext(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -67,6 +83,10 @@ class AuthContext(BaseModel):
     user_id: str = Field(min_length=1, max_length=128)
     role: Role = Role.USER
     groups: tuple[str, ...] = ()
+    # An API key's id (the key acts as a service user of its tenant: `user_id` is the key id too)
+    # and its permissions (shared/key_permissions.py), checked per route by the kernel; None for a user.
+    key_id: str | None = None
+    permissions: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -116,8 +136,60 @@ def from_claims(claims: dict[str, Any]) -> AuthContext:
 
 
 def from_http_event(event: Mapping[str, Any]) -> AuthContext:
-    """The auth context of an API Gateway HTTP API (payload 2.0) event: its bearer token, verified."""
+    """The auth context of an API Gateway HTTP API (payload 2.0) event: the authorizer's decision
+    when API Gateway ran one, else its bearer token, verified here."""
+    decided = authorizer_context(event)
+    if decided is not None:
+        return from_authorizer(decided)
     return from_claims(verified_claims(bearer_token(event)))
+
+
+def authorizer_context(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """What the Lambda authorizer put in the request's context (None: no authorizer ran)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    decided = authorizer.get("lambda") if isinstance(authorizer, Mapping) else None
+    return decided if isinstance(decided, Mapping) and decided else None
+
+
+# The authorizer's context, both ways: `principal_context` and `refusal_context` write it (the
+# authorizer), `from_authorizer` reads it (the kernel). Values are strings and lists of strings.
+REFUSED_STATUS = "refused_status"
+
+
+def principal_context(auth: AuthContext) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "tenant_id": auth.tenant_id,
+        "user_id": auth.user_id,
+        "role": auth.role.value,
+        "groups": list(auth.groups),
+    }
+    if auth.key_id is not None:
+        context |= {"key_id": auth.key_id, "permissions": list(auth.permissions)}
+    return context
+
+
+def refusal_context(status: int, detail: str, token_given: bool = True) -> dict[str, Any]:
+    return {REFUSED_STATUS: str(status), "detail": detail, "token_given": "true" if token_given else "false"}
+
+
+def from_authorizer(context: Mapping[str, Any]) -> AuthContext:
+    """The principal the authorizer decided; raises Unauthenticated (401) or Refused (403, 503)."""
+    if REFUSED_STATUS in context:
+        status, detail = int(context[REFUSED_STATUS]), str(context.get("detail") or "Refused.")
+        if status == 401:
+            raise Unauthenticated("refused by the authorizer", detail, str(context.get("token_given")) == "true")
+        raise Refused(status, detail)
+    try:
+        return AuthContext(
+            tenant_id=context.get("tenant_id"),
+            user_id=context.get("user_id"),
+            role=Role(context.get("role") or Role.USER),
+            groups=parse_list_claim(context.get("groups")),
+            key_id=context.get("key_id") or None,
+            permissions=parse_list_claim(context.get("permissions")),
+        )
+    except ValueError as exc:
+        raise Unauthenticated(f"authorizer context is not valid: {exc}") from exc
 
 
 def bearer_token(event: Mapping[str, Any]) -> str:

@@ -1,6 +1,8 @@
-"""A route that needs a login refuses a missing or bad bearer token with a 401 problem+json
-(issue 16, section 3): the functions verify the token (shared/auth.py), API Gateway's JWT authorizer,
-whose refusal was `{"message": "Unauthorized"}` as application/json, is gone. Public routes stay public.
+"""A route that needs a login refuses a bad bearer token with a 401 problem+json (issue 16, section 3):
+the HTTP API's Lambda authorizer verifies the token and lets the request through with its refusal,
+which the function answers (shared/auth.py); a request with no Authorization header at all is API
+Gateway's own 401 `{"message": "Unauthorized"}` (the authorizer's identity source is missing). Public
+routes stay public.
 
 Every refused token below is a variation of a valid one: signed by the dev issuer with one thing
 wrong, or signed by a key the issuer never published.
@@ -64,10 +66,14 @@ def _refused(api: Api, path: str, authorization: str | None, invalid_token: bool
 
 @pytest.mark.parametrize("path", LOGIN_ROUTES)
 def test_no_token_is_a_401_problem_naming_the_scheme(api: Api, path: str) -> None:
-    body = _refused(api, path, None, invalid_token=False)
+    body = _refused(api, path, "Basic YWRtaW46YWRtaW4=", invalid_token=False)  # another scheme is no bearer token
     assert body["detail"] == "The request has no bearer token."
-    _refused(api, path, "Basic YWRtaW46YWRtaW4=", invalid_token=False)  # another scheme is no bearer token
     _refused(api, path, "Bearer ", invalid_token=False)
+    # No Authorization header at all: the authorizer's identity source is missing, so API Gateway
+    # refuses the request itself, with its own JSON (docs/decisions.md, "API keys and the Lambda authorizer").
+    missing = api.get(path)
+    assert missing.status_code == 401 and missing.json() == {"message": "Unauthorized"}
+    assert missing.headers["Content-Type"] == "application/json" and missing.headers.get("Apigw-Requestid")
 
 
 def test_a_malformed_token_is_refused(api: Api) -> None:

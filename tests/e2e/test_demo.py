@@ -66,6 +66,11 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
         return [r for r in answer if r["type"] == "webhook.workflow_call"]
 
     assert settle(stack, calls)  # the workflow's call reached the receiver
+    key = {"Authorization": f"Bearer {summary['api_key_secret']}"}  # the read-only demo key
+    assert requests.get(f"{stack.api_url}/contacts", headers=key, timeout=60).status_code == 200
+    [keys] = [p for p in devpage.state(stack)["panels"] if p["name"] == "api-keys"]
+    assert [k["status"] for k in keys["data"] if k["tenant"] == demo.TENANT] == ["active"]
+    assert summary["api_key_secret"].rsplit(".", 1)[1] not in str(keys["data"])
 
     mailbox = admin.get(f"/scanner/mailboxes/{summary['support_mailbox']}").json()
     assert mailbox["address"] == summary["support_address"] == f"{demo.SUPPORT_MAILBOX}@kontakt.test"

@@ -355,7 +355,7 @@ def test_console_shows_one_short_line_per_request_and_invocation(
     assert requests.get(f"{api}/contacts", headers=headers, timeout=60).status_code == 200
     unknown = f"01{uuid.uuid4().hex[:24].upper()}"
     assert requests.get(f"{api}/contacts/{unknown}", headers=headers, timeout=60).status_code == 404
-    assert requests.get(f"{api}/contacts", timeout=60).status_code == 401
+    assert requests.get(f"{api}/contacts", headers={"Authorization": "Bearer x"}, timeout=60).status_code == 401
     created = requests.post(f"{api}/accounts", json={"name": "Console Oy"}, headers=headers, timeout=60)
     assert created.status_code == 201
     # A batch may hold other types too (the queue's batching window): `user.created, account.created`.
@@ -392,7 +392,7 @@ def test_console_shows_one_short_line_per_request_and_invocation(
     assert ("DirectoryApiFunction", "GET /contacts", "200") in seen
     # A long path is cut to the column's width.
     assert ("DirectoryApiFunction", f"GET /contacts/{unknown}"[:35] + "…", "404") in seen
-    # The function, not the gateway, answers a missing token (shared/auth.py: no authorizer).
+    # The function, not the gateway, answers a refused token (the authorizer's refusal: shared/auth.py).
     assert ("DirectoryApiFunction", "GET /contacts", "401") in seen
     assert ("DirectoryApiFunction", "POST /accounts", "201") in seen
     assert any(m["function"] == "DirectoryPublisherFunction" and m["what"].startswith("publish ") for m in console)

@@ -75,6 +75,9 @@ LEGITIMATE = {
     "currency_fixed",  # an active sales order's currency (its status is stored)
     "fixed",  # an active sales order's customer
     "check_digit",  # an IBAN's, a business id's check digits (described on the fields)
+    "not_a_network",  # an IP address or CIDR block of the documented form that `ipaddress` refuses (an octet > 255)
+    "invalid_permission",  # an API key's permission naming no resource, action or route of the API (described)
+    "locks_out",  # IP rules that would refuse the admin's own address (the caller's IP: outside state)
     # the clock
     "in_past",
     "past",

@@ -55,6 +55,10 @@ def _sqs(*types: str) -> dict[str, object]:
 def test_what_an_invocation_served_and_its_status() -> None:
     assert describe(_http("/contacts"), {"statusCode": 201}, False) == ("GET /contacts", "201")
     assert describe(_http("/contacts"), None, True) == ("GET /contacts", "500")
+    authorize = {**_http("/contacts"), "type": "REQUEST", "routeArn": "arn:aws:execute-api:x"}
+    assert describe(authorize, {"isAuthorized": True, "context": {}}, False) == ("authorize GET /contacts", "allow")
+    refused = {"isAuthorized": True, "context": {"refused_status": "401"}}  # a refusal the function answers
+    assert describe(authorize, refused, False) == ("authorize GET /contacts", "401")
     batch = _sqs("a.created", "b.updated", "a.created")
     assert describe(batch, {"batchItemFailures": [{"itemIdentifier": "1"}]}, False) == (
         "a.created x2, b.updated",

@@ -148,6 +148,10 @@ def _schedule(operation: str, name: str, role: str | None = None) -> Call:
     return ("scheduler", operation, params)
 
 
+def _key(operation: str, table: str) -> Call:
+    return ("dynamodb", operation, {"TableName": table, "Key": {"pk": {"S": "k"}, "sk": {"S": "K"}}})
+
+
 def _send(queue: str) -> Call:
     return ("sqs", "SendMessageBatch", {"QueueUrl": queue, "Entries": []})
 
@@ -408,6 +412,24 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
     "AuditConsumerFunction": (  # its table only: it publishes nothing
         [_put("{table:AuditTable}")],
         [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), SECRET, _send("{queue:AuditEventsQueue}")],
+    ),
+    "AccessApiFunction": (  # its table and the cursor secret; nothing else
+        [_put("{table:AccessTable}"), SECRET],
+        [_put("{table:DirectoryTable}"), _publish("{bus:EventBus}"), _send("{queue:EmailSendQueue}")],
+    ),
+    "AccessPublisherFunction": (
+        [_publish("{bus:EventBus}"), _send("{queue:AccessPublisherDLQ}")],
+        [_put("{table:AccessTable}"), _publish("default")],
+    ),
+    "AccessAuthorizerFunction": (  # reads a key and notes its last use: no other write, no other table
+        [_key("GetItem", "{table:AccessTable}"), _key("UpdateItem", "{table:AccessTable}")],
+        [
+            _put("{table:AccessTable}"),
+            _key("DeleteItem", "{table:AccessTable}"),
+            _key("GetItem", "{table:DirectoryTable}"),
+            SECRET,
+            _publish("{bus:EventBus}"),
+        ],
     ),
     "InvoicingApiFunction": (  # its table, the cursor secret, a run's first chunk; events through the outbox
         [

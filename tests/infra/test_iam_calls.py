@@ -157,6 +157,8 @@ UNRESOLVED: dict[tuple[str, str], Calls] = {
     ("shared.store.resync", "query"): (("dynamodb", "Query", "by_type"),),
     ("shared.due.due_keys", "query"): (("dynamodb", "Query", "by_due"),),  # model.by_due.query
     ("shared.store.resync", "update_item"): UPDATE,
+    # an API key's last use: its store's model (the access table), outside the key's version
+    ("services.access.store.AccessStore.record_use", "update_item"): UPDATE,
     # UnitOfWork stages each write as a lambda on the transaction it commits (per item in IAM)
     ("shared.store.UnitOfWork.save", "save"): PUT,
     ("shared.store.UnitOfWork.publish", "save"): PUT,

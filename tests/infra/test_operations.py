@@ -227,7 +227,7 @@ def test_a_failed_outbox_batch_is_kept_whole(template: TranslatedTemplate) -> No
     bucket's lifecycle), and the function's role may write there."""
     stack = build_stack(template)
     streams = [m for m in stack.mappings.values() if m.kind == "dynamodb"]
-    assert len(streams) == 8  # one outbox per service
+    assert len(streams) == 9  # one outbox per service
     for mapping in streams:
         assert mapping.on_failure_arn is not None
         bucket = stack.bucket_by_arn(mapping.on_failure_arn)

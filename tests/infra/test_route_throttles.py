@@ -54,16 +54,21 @@ def test_other_requests_of_the_same_paths_keep_the_shared_routes(stack: Stack) -
 def test_the_gateway_throttles_a_bulk_route_beyond_its_burst_and_leaves_the_others(stack: Stack) -> None:
     invoked: list[Any] = []
 
-    def refuse(function: str, event: Any) -> dict[str, Any]:  # the function's own login check: no token
+    def refuse(function: str, event: Any) -> dict[str, Any]:  # the authorizer refuses, the function answers
         invoked.append(function)
+        if event.get("type") == "REQUEST":
+            return {"isAuthorized": True, "context": {"refused_status": "401", "detail": "no"}}
         return {"statusCode": 401, "body": ""}
 
     gateway = Gateway(stack, issuer=None, invoke=refuse, events=lambda _: [])  # type: ignore[arg-type]
     client = Client(gateway)
-    # No token: the function's 401 after the throttle took its token; beyond the burst, API Gateway's 429.
-    answers = [client.post("/contacts/batch", json={"items": []}) for _ in range(21)]
+    bad = {"Authorization": "Bearer not-a-token"}
+    # A bad token: the function's 401 after the throttle took its token; beyond the burst, API Gateway's 429.
+    answers = [client.post("/contacts/batch", json={"items": []}, headers=bad) for _ in range(21)]
     assert [a.status_code for a in answers] == [401] * 20 + [429]
     assert json.loads(answers[-1].data) == {"message": "Too Many Requests"}
-    assert len(invoked) == 20  # the throttled request never reached the function
-    assert client.post("/contacts", json={}).status_code == 401  # another route: the stage's own bucket
-    assert len(invoked) == 21
+    functions = [f for f in invoked if f != "AccessAuthorizerFunction"]
+    assert len(functions) == 20  # the throttled request never reached the function
+    assert invoked.count("AccessAuthorizerFunction") == 1  # its answer is cached for the identity
+    assert client.post("/contacts", json={}, headers=bad).status_code == 401  # another route: the stage's own bucket
+    assert len([f for f in invoked if f != "AccessAuthorizerFunction"]) == 21

@@ -27,9 +27,20 @@ def test_repo_template_translates_into_a_stack() -> None:
     assert api.environment["STAGE"] == "dev"
     routes = {r.route_key: r for r in stack.routes}
     assert routes["ANY /accounts/{proxy+}"].function == "DirectoryApiFunction"
-    # No route has an authorizer: the API functions verify the bearer token (shared/auth.py), against
+    # Every route but the public ones has the Lambda authorizer (users' tokens and API keys); the API
+    # functions also verify a bearer token themselves when invoked without it (shared/auth.py), against
     # the user pool and its web app client, which the template names to them.
-    assert not any(r.auth_required for r in stack.routes)
+    public = {r.path for r in stack.routes if r.authorizer is None}
+    assert all(r.authorizer == "kontakt" and r.auth_required for r in stack.routes if r.path not in public)
+    assert {"/u/{token}", "/t/{token}", "/calendar/{feed}", "/openapi.json", "/docs", "$default"} <= public
+    assert all(
+        p.endswith(("/openapi.json", "/docs")) or p in ("$default", "/u/{token}", "/t/{token}", "/calendar/{feed}")
+        for p in public
+    )
+    authorizer = stack.authorizers["kontakt"]
+    assert authorizer.function == "AccessAuthorizerFunction" and authorizer.simple_responses
+    assert authorizer.identity_sources == ("$request.header.Authorization", "$context.identity.sourceIp")
+    assert 0 < authorizer.ttl_seconds <= 10  # a locked key is refused within seconds
     for function in {r.function for r in stack.routes}:
         environment = stack.functions[function].environment
         assert environment["AUTH_ISSUER"] == "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_local"
@@ -60,8 +71,12 @@ def test_each_api_function_has_one_permission_for_all_its_routes() -> None:
     permissions = [r["Properties"] for r in template.resources.values() if r["Type"] == "AWS::Lambda::Permission"]
     by_api = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
     source = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"
-    assert all(p["SourceArn"] == {"Fn::Sub": source} for p in by_api)
-    assert sorted(p["FunctionName"]["Ref"] for p in by_api) == sorted({r.function for r in stack.routes})
+    routes = [p for p in by_api if p["SourceArn"] == {"Fn::Sub": source}]
+    assert sorted(p["FunctionName"]["Ref"] for p in routes) == sorted({r.function for r in stack.routes})
+    # ... and the authorizer, by the API's authorizers only
+    [authorizer] = [p for p in by_api if p not in routes]
+    assert authorizer["SourceArn"] == {"Fn::Sub": source.removesuffix("*") + "authorizers/*"}
+    assert authorizer["FunctionName"]["Ref"] == stack.authorizers["kontakt"].function
 
 
 def test_parameters_override_defaults() -> None:

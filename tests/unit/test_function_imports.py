@@ -33,7 +33,12 @@ NEVER = (
     "jinja2",  # loaded by the first template check or render (shared/templating.py), not at start
 )
 # Their entries say `traced=False`: Cognito's triggers (a sign-in waits on them) and the publisher.
-UNTRACED = ("services.directory.handlers.token", "services.directory.handlers.signup", "shared.outbox")
+UNTRACED = (
+    "services.directory.handlers.token",
+    "services.directory.handlers.signup",
+    "shared.outbox",
+    "services.access.handlers.authorizer",  # every request's cache miss: no X-Ray SDK at its cold start
+)
 XRAY = "aws_xray_sdk"
 # The sender and feedback send and record mails: no feature that makes them (transactional requests,
 # campaign recipients, templates) nor the service's event routing.

@@ -103,11 +103,11 @@ def test_errors_are_problems_and_the_gateways_own_answers_are_its_json() -> None
     gateway = {"schema": {"$ref": "#/components/schemas/GatewayError"}}
     for name in ("BadRequest", "Forbidden", "NotFound", "Conflict", "ValidationFailed"):
         assert responses[name]["content"] == {"application/problem+json": problem}
-    for name in ("PayloadTooLarge", "TooManyRequests"):
+    # A 401 is the kernel's problem (the authorizer's refusal), or API Gateway's own for a request
+    # without an Authorization header (the authorizer's identity source missing).
+    for name in ("PayloadTooLarge", "TooManyRequests", "Unauthorized"):
         assert responses[name]["content"] == {"application/problem+json": problem, "application/json": gateway}
     assert responses["GatewayThrottled"]["content"] == {"application/json": gateway}  # no login: the stage's only
-    # The functions verify the token (no authorizer): a 401 is a problem, with its challenge.
-    assert responses["Unauthorized"]["content"] == {"application/problem+json": problem}
     assert "WWW-Authenticate" in responses["Unauthorized"]["headers"]
     assert DOCUMENT["components"]["schemas"]["GatewayError"]["required"] == ["message"]
 
