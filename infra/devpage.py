@@ -532,6 +532,8 @@ _AUDIT_RENDER = """(data, h) => data.length === 0 ?
   h.el("p", {class: "empty"}, "No audit record yet: change a contact") :
   h.table(["time", "tenant", "event", "entity", "who", "from", "changes", "correlation"],
     data.map((r) => ({...r, time: h.when(r.time)})))"""
+
+
 def _api_keys(runtime: LocalRuntime) -> list[dict[str, Any]]:
     """The access service's API keys, newest first (services/access/keys.py's records): never a
     secret (only its hash is kept, and not shown)."""

@@ -15,8 +15,8 @@ import boto3
 import botocore.session
 import pytest
 from botocore.parsers import create_parser
-from moto.server import ThreadedMotoServer
 from moto.dynamodbstreams.models import dynamodbstreams_backends
+from moto.server import ThreadedMotoServer
 
 from infra.emulator import FAKE_CREDENTIALS, free_port, stream_record_json
 from infra.template import ACCOUNT_ID, REGION
