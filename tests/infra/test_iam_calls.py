@@ -140,6 +140,12 @@ UPDATE: Calls = (("dynamodb", "UpdateItem", None),)
 IAM_PREFIXES = {"sesv2": "ses", "pinpoint-sms-voice-v2": "sms-voice"}
 
 UNRESOLVED: dict[tuple[str, str], Calls] = {
+    # the audit trail's pages: the table, by_entity or by_actor, the one its caller names
+    ("services.audit.trail._query", "query"): (
+        ("dynamodb", "Query", None),
+        ("dynamodb", "Query", "by_entity"),
+        ("dynamodb", "Query", "by_actor"),
+    ),
     # DataStore[R]: `model = self.model`, R's `by_type` index (each service's record class has one)
     ("shared.store.DataStore.page_by_type", "query"): (("dynamodb", "Query", "by_type"),),
     ("shared.store.DataStore.all_of_kind", "query"): (("dynamodb", "Query", "by_type"),),
