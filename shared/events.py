@@ -77,11 +77,18 @@ class Envelope(BaseModel):
     )
     data: dict[str, Any] = Field(description="The payload: the registered model of this type, as JSON")
     origin: Origin | None = Field(
-        None, description="The request that started the chain (its id, IP, user agent); none for a schedule's work"
+        None,
+        description="The request that started the chain (its id, IP, user agent); none for a schedule's work. "
+        "Kept for the audit trail: a webhook's body leaves it out",
     )
     changes: list[Change] = Field(
         default_factory=list, description="An update's changed fields, old and new (the audit trail's `what`)"
     )
+
+    def outward_json(self) -> str:
+        """The envelope as it leaves Kontakt (a webhook's body): without `origin`, the requesting
+        person's IP address and user agent, which are personal data kept for the audit trail only."""
+        return self.model_dump_json(exclude={"origin"})
 
 
 @dataclass(frozen=True)

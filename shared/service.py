@@ -98,9 +98,8 @@ class Caller:
     def actor(self) -> Actor:
         """Who the events name: the user, a service acting for the tenant, or an API key (its id,
         when the auth context carries one: a key acts as a service user of its tenant)."""
-        key_id = getattr(self.auth, "key_id", None)
-        if key_id:
-            return Actor(type="key", id=str(key_id))
+        if self.auth.key_id:
+            return Actor(type="key", id=self.auth.key_id)
         kind = "service" if self.user_id.startswith("service:") else "user"
         return Actor(type=kind, id=self.user_id)
 

@@ -41,7 +41,7 @@ def call_endpoint(envelope: Envelope, uow: UnitOfWork) -> None:
         causation=chain_of(envelope),
     )
     record = messages.new_message(
-        tenant, request.endpoint_id, delivered.id, delivered.type, delivered.model_dump_json(), clock.now()
+        tenant, request.endpoint_id, delivered.id, delivered.type, delivered.outward_json(), clock.now()
     )
     messages.STORE.add(uow, record, on_conflict=AlreadyApplied)
     slow = request.endpoint_id in messages.slow_endpoints(tenant)

@@ -158,7 +158,7 @@ def send_test(caller: Caller, endpoint_id: str) -> WebhookMessage:
     data = WebhookTest(endpoint_id=endpoint_id, message=TEST_TEXT, requested_by=caller.user_id)
     envelope = new_event("webhook.test", caller.tenant, data, actor=caller.actor)
     record = messages.new_message(
-        caller.tenant, endpoint_id, envelope.id, envelope.type, envelope.model_dump_json(), clock.now()
+        caller.tenant, endpoint_id, envelope.id, envelope.type, envelope.outward_json(), clock.now()
     )
     uow = UnitOfWork()
     caller.store.add(uow, record)

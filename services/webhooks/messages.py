@@ -154,7 +154,7 @@ def fan_out(envelope: Envelope, uow: UnitOfWork) -> list[str]:
     if not endpoints:
         return []
     now = clock.now()
-    payload = envelope.model_dump_json()
+    payload = envelope.outward_json()
     ids = []
     for endpoint in endpoints:
         record = new_message(envelope.tenant_id, endpoint.record_id, envelope.id, envelope.type, payload, now)

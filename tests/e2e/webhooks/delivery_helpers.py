@@ -10,7 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from infra.runtime import LocalRuntime
 from shared.contracts.directory import RecordChanged
-from shared.events import Actor, new_event
+from shared.events import Actor, Origin, new_event, requesting
 from shared.ids import derived_id
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import bus_name, put_envelope, stored_data, table_name
@@ -31,10 +31,21 @@ def contact_created(stack: LocalRuntime, tenant: str, contact_id: str = "C1") ->
     return detail
 
 
+# Where the request that made the test's events came from: a webhook's body leaves it out (personal data).
+ORIGIN = Origin(request_id="req-1", ip="192.0.2.7", user_agent="Browser/1.0")
+
+
 def contact_envelope(tenant: str, contact_id: str) -> dict[str, Any]:
     record = {"id": contact_id, "first_name": "Maija", "version": 1}
-    envelope = new_event("contact.created", tenant, RecordChanged(id=contact_id, record=record), actor=DIRECTORY)
+    with requesting(ORIGIN):  # as the directory's API would make it
+        envelope = new_event("contact.created", tenant, RecordChanged(id=contact_id, record=record), actor=DIRECTORY)
     return envelope.model_dump(mode="json")
+
+
+def delivered(envelope: dict[str, Any]) -> dict[str, Any]:
+    """An envelope as a webhook delivers it: without the request's origin."""
+    assert envelope["origin"] is not None
+    return {key: value for key, value in envelope.items() if key != "origin"}
 
 
 def put_together(stack: LocalRuntime, details: list[dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ from infra import devpage
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, new_tenant, settle, walk
-from tests.e2e.webhooks.delivery_helpers import contact_created, endpoint, message_id
+from tests.e2e.webhooks.delivery_helpers import contact_created, delivered, endpoint, message_id
 from tests.e2e.webhooks.receiver import Answer, receiver
 
 
@@ -36,7 +36,7 @@ def test_the_log_shows_each_message_and_attempt_and_a_resend_delivers_it(
 
         message = shown(admin, eid, mid)
         assert message["reason"] == "rejected" and message["attempts"] == 1 and message["last_status_code"] == 400
-        assert message["event_id"] == event["id"] and message["payload"] == event
+        assert message["event_id"] == event["id"] and message["payload"] == delivered(event)
         assert [m["id"] for m in walk(admin, f"/webhooks/endpoints/{eid}/messages", status="failed")] == [mid]
         assert walk(admin, f"/webhooks/endpoints/{eid}/messages", status="delivered") == []
         [attempt] = walk(admin, f"/webhooks/endpoints/{eid}/messages/{mid}/attempts")
@@ -51,7 +51,7 @@ def test_the_log_shows_each_message_and_attempt_and_a_resend_delivers_it(
         assert settle(stack, lambda: shown(admin, eid, mid)["status"] == "delivered")
         requests = hooks.at("/log")
         assert len(requests) == 2 and {r.headers["webhook-id"] for r in requests} == {mid}
-        assert Webhook(created["secret"]).verify(requests[1].body, requests[1].headers) == event
+        assert Webhook(created["secret"]).verify(requests[1].body, requests[1].headers) == delivered(event)
         numbers = [a["number"] for a in walk(admin, f"/webhooks/endpoints/{eid}/messages/{mid}/attempts")]
         assert numbers == [2, 1]  # the latest first
         assert shown(admin, eid, mid)["attempts"] == 2
