@@ -198,6 +198,10 @@ def identity_values(request: Request, authorizer: Authorizer) -> tuple[str, ...]
     return tuple(values)
 
 
+class SignInFailed(Exception):
+    """A dev sign-in was refused, as Cognito answers NotAuthorizedException (infra/runtime.py `sign_in`)."""
+
+
 class Gateway:
     """A WSGI app routing the template's HTTP API routes to the functions."""
 
@@ -542,8 +546,6 @@ class Gateway:
     def _sign_in(self, request: Request) -> Response:
         """A dev sign-in: `{"tenant", "user", "password", "role"?}` from this request's address and
         User-Agent; 200 with the ID token, or 401 as Cognito refuses it. JSON only, as /dev/token."""
-        from infra.runtime import SignInFailed  # the runtime imports this module
-
         if (request.mimetype or "").lower() != "application/json":
             return _json_response(415, {"message": "send application/json"})
         try:

@@ -20,7 +20,7 @@ from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
 from infra.functions import FunctionError, FunctionPool, Functions, WorkerSpec, worker_spec
-from infra.gateway import Gateway
+from infra.gateway import Gateway, SignInFailed
 from infra.pumps import FailureDestination, Pump, SqsPump, StreamHeads, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
 from infra.smtp_listener import SmtpListener
@@ -72,10 +72,6 @@ def local_concurrency(stack: Stack, function: str) -> int:
     pumps never wait for a worker), else one, as before."""
     scaled = [mapping_pumps(m) for m in stack.mappings.values() if m.function == function and m.max_concurrency]
     return sum(scaled) if scaled else 1
-
-
-class SignInFailed(Exception):
-    """A dev sign-in was refused, as Cognito answers NotAuthorizedException."""
 
 
 class LocalRuntime:
