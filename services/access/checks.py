@@ -57,7 +57,7 @@ def note_refusal(tenant_id: str, key_id: str | None, ip: str, status: int, reaso
     )
     uow = UnitOfWork()
     uow.save(mark, condition=RefusalMark.pk.does_not_exist() | (RefusalMark.until <= now.isoformat()))
-    payload = RefusedEvent(status=status, reason=reason, key_id=key_id, ip=ip)
+    payload = RefusedEvent(id=key_id or ip, status=status, reason=reason, key_id=key_id, ip=ip)
     actor = Actor(type="key", id=key_id) if key_id else Actor(type="system", id="authorizer")
     uow.publish(new_event("access.refused", tenant_id, payload, actor=actor))
     try:

@@ -31,6 +31,7 @@ for event_type, what in (
 
 
 class SignInEvent(BaseModel):
+    id: str = Field(description="The attempt's id (as GET /logins lists it)")
     user_id: str
     outcome: str = Field(description="succeeded, failed (a wrong password) or refused (locked)")
     ip: str
@@ -47,6 +48,7 @@ class LockChanged(BaseModel):
 
 
 class Refused(BaseModel):
+    id: str = Field(description="What was refused: the API key's id, or the address when no key was given")
     status: int = Field(description="401 or 403, as the caller was answered")
     reason: str = Field(description="Why: the key is locked, revoked or expired, the address is not allowed ...")
     key_id: str | None = Field(default=None, description="The API key refused, if a key was given")

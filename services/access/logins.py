@@ -111,7 +111,7 @@ def _attempt(
     record.gsi1pk = tenant_key(tenant, ATTEMPT.upper(), user)
     store.add(uow, record)
     event_type = "login.succeeded" if outcome == Outcome.SUCCEEDED else "login.failed"
-    payload = SignInEvent(user_id=user, outcome=outcome.value, ip=ip, user_agent=agent)
+    payload = SignInEvent(id=attempt_id, user_id=user, outcome=outcome.value, ip=ip, user_agent=agent)
     uow.publish(new_event(event_type, tenant, payload, actor=_actor(user)))
 
 
