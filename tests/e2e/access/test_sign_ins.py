@@ -40,7 +40,9 @@ def burst(stack: LocalRuntime, session_api: Api) -> dict[str, Any]:
     return {"tenant": tenant, "admin": admin, "answers": answers}
 
 
-def test_a_burst_of_failures_locks_the_user_and_an_admin_lifts_it(stack: LocalRuntime, burst: dict[str, Any]) -> None:
+def test_a_burst_of_failures_locks_the_user_and_an_admin_lifts_it(
+    stack: LocalRuntime, session_api: Api, burst: dict[str, Any]
+) -> None:
     tenant, admin, answers = burst["tenant"], burst["admin"], burst["answers"]
     assert [a.status_code for a in answers] == [200] + [401] * USER_LIMIT + [401], [a.text for a in answers]
     assert "PreAuthentication failed" in answers[-1].json()["message"]  # refused before any password check
