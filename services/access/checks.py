@@ -5,6 +5,7 @@ cold start pays for neither the API's resolver nor the service's caller.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 import time
@@ -32,25 +33,27 @@ USE_WRITE_INTERVAL = timedelta(minutes=1)
 # token and IP), a change of rules takes effect within about 10 s, and a busy tenant costs one
 # read per instance per period, not one per sign-in.
 RULES_SECONDS = 5.0
-# A refusal becomes an `access.refused` event at most this often per key (or address) and reason:
+# A refusal becomes an `access.refused` event at most this often per key (or address) and reason
+# (locked, revoked, expired, outside the key's IPs, denied by the tenant's rules):
 # a flood of refused requests costs one conditional write a minute, not one per request.
 REFUSAL_INTERVAL = timedelta(minutes=1)
 
 
 class RefusalMark(TableItem):
-    """`T#<tenant>#REFUSAL#<key or address>#<status>` / `REFUSAL`: until when refusals go unrecorded."""
+    """`T#<tenant>#REFUSAL#<key or address>#<reason's hash>` / `REFUSAL`: until when such refusals go
+    unrecorded (one item per key or address and reason, overwritten: no item per request)."""
 
     until = UnicodeAttribute()
 
 
 def note_refusal(tenant_id: str, key_id: str | None, ip: str, status: int, reason: str, now: datetime) -> None:
     """Record a refusal in the audit trail (an `access.refused` event through the outbox), unless one
-    for the same key (or address) and status was recorded within the last minute: the mark's
+    for the same key (or address) and reason was recorded within the last minute: the mark's
     conditional write and the event commit together, so two refusals at once make one event."""
     from services.access.events import Refused as RefusedEvent  # the catalogue: only when a refusal is noted
 
     mark = RefusalMark(
-        pk=tenant_key(tenant_id, "REFUSAL", key_id or ip, str(status)),
+        pk=tenant_key(tenant_id, "REFUSAL", key_id or ip, hashlib.sha256(reason.encode()).hexdigest()[:16]),
         sk="REFUSAL",
         kind="refusal",
         until=(now + REFUSAL_INTERVAL).isoformat(),

@@ -77,5 +77,5 @@ catalogue.register(
     "access.refused",
     Refused,
     producer=PRODUCER,
-    description="The authorizer refused an API key or an address (one event a minute per key or address and status).",
+    description="The authorizer refused an API key or an address (one event a minute per key or address and reason).",
 )
