@@ -115,9 +115,16 @@ def _attempt(
     uow.publish(new_event(event_type, tenant, payload, actor=_actor(user)))
 
 
+def _counted(user: str, ip: str) -> list[tuple[LockSubject, str, int]]:
+    """The counters a sign-in counts in: the user's, and its address's when the client gave one (a
+    sign-in without one must not share a counter with every other such sign-in of the tenant)."""
+    counted = [(LockSubject.USER, user, USER_LIMIT)]
+    return [*counted, (LockSubject.IP, ip, IP_LIMIT)] if ip else counted
+
+
 def check(store: AccessStore, tenant: str, user: str, ip: str, agent: str, now: datetime) -> None:
     """Before the password: LoginRefused (and the attempt recorded) while the user or address is locked."""
-    keys = [(LOCK, lock_id(LockSubject.USER, user)), (LOCK, lock_id(LockSubject.IP, ip))]
+    keys = [(LOCK, lock_id(subject, value)) for subject, value, _ in _counted(user, ip)]
     counters = store.get_each(tenant, keys)
     if not any(is_locked(_counter(record), now) for record in counters.values()):
         return
@@ -133,7 +140,7 @@ def failed(store: AccessStore, tenant: str, user: str, ip: str, agent: str, now:
     def command() -> None:
         uow = UnitOfWork()
         _attempt(store, uow, tenant, user, Outcome.FAILED, ip, agent[:MAX_USER_AGENT], now)
-        for subject, value, limit in ((LockSubject.USER, user, USER_LIMIT), (LockSubject.IP, ip, IP_LIMIT)):
+        for subject, value, limit in _counted(user, ip):
             record = store.get(tenant, LOCK, lock_id(subject, value))
             before = _counter(record)
             after = after_failure(before, now, limit)
