@@ -53,6 +53,35 @@ def cognito_event(subject: str, email: str, user_pool_id: str, client_id: str) -
     }
 
 
+# Every dev user's password for the dev sign-in (`POST /dev/sign-in`): any other one fails, as a
+# wrong password fails at Cognito, and counts toward a lock-out.
+DEV_PASSWORD = "kontakt-dev"
+
+
+def sign_in_event(
+    trigger_source: str, subject: str, email: str, user_pool_id: str, client_id: str, client: dict[str, str]
+) -> dict[str, Any]:
+    """A sign-in trigger's event as Cognito sends it: PreAuthentication (the client's metadata in
+    `validationData`), DefineAuthChallenge or PostAuthentication (in `clientMetadata`)."""
+    event = cognito_event(subject, email, user_pool_id, client_id)
+    event["triggerSource"] = trigger_source
+    attributes = event["request"]["userAttributes"]
+    if trigger_source.startswith("PreAuthentication"):
+        event["request"] = {"userAttributes": attributes, "validationData": client, "userNotFound": False}
+    else:
+        event["request"] = {"userAttributes": attributes, "clientMetadata": client}
+    event["response"] = {}
+    return event
+
+
+def password_session(right: bool) -> list[dict[str, Any]]:
+    """DefineAuthChallenge's session after the custom flow's SRP step and Cognito's password check."""
+    return [
+        {"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None},
+        {"challengeName": "PASSWORD_VERIFIER", "challengeResult": right, "challengeMetadata": None},
+    ]
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Provision (idempotently) the tenant and its user `event["user"]`, linked to a dev login."""
     from services.directory import identity

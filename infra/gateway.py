@@ -198,6 +198,10 @@ def identity_values(request: Request, authorizer: Authorizer) -> tuple[str, ...]
     return tuple(values)
 
 
+class SignInFailed(Exception):
+    """A dev sign-in was refused, as Cognito answers NotAuthorizedException (infra/runtime.py `sign_in`)."""
+
+
 class Gateway:
     """A WSGI app routing the template's HTTP API routes to the functions."""
 
@@ -210,12 +214,16 @@ class Gateway:
         mail_dir: Path | None = None,
         sms_dir: Path | None = None,
         token: Callable[[str, str, str, list[str]], str] | None = None,
+        sign_in: Callable[..., str] | None = None,
         console: Console | None = None,
         dev_state: Callable[[], Any] | None = None,
         sms_inbound: Callable[[dict[str, Any]], None] | None = None,
         webhooks: dev_webhooks.Receiver | None = None,
     ) -> None:
         """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token.
+
+        `sign_in(tenant, user, password, ip, user_agent, role)`: the runtime's dev sign-in (the
+        user pool's sign-in triggers, a password that can be wrong), served at POST /dev/sign-in.
 
         `console`: told of each request the gateway answers itself (a function's answer is told
         by the invocation).
@@ -234,6 +242,7 @@ class Gateway:
         self.mail_dir = mail_dir
         self.sms_dir = sms_dir
         self.token = token
+        self.sign_in = sign_in
         self.console = console
         self.dev_state = dev_state
         self.sms_inbound = sms_inbound
@@ -489,6 +498,8 @@ class Gateway:
             return self._sms_reply(request)
         if request.path == "/dev/token" and request.method == "POST" and self.token is not None:
             return self._token(request)
+        if request.path == "/dev/sign-in" and request.method == "POST" and self.sign_in is not None:
+            return self._sign_in(request)
         if self.webhooks is not None and request.path.startswith(dev_webhooks.PATH):
             return self._webhook(request, self.webhooks)
         return _json_response(404, {"message": "Not Found"})
@@ -530,6 +541,24 @@ class Gateway:
             token = self.token(asked["tenant"], asked["user"], asked.get("role", "admin"), asked.get("groups") or [])
         except (KeyError, TypeError, ValueError, FunctionError) as error:
             return _json_response(400, {"message": f"no token: {error}"})
+        return _json_response(200, {"token": token})
+
+    def _sign_in(self, request: Request) -> Response:
+        """A dev sign-in: `{"tenant", "user", "password", "role"?}` from this request's address and
+        User-Agent; 200 with the ID token, or 401 as Cognito refuses it. JSON only, as /dev/token."""
+        if (request.mimetype or "").lower() != "application/json":
+            return _json_response(415, {"message": "send application/json"})
+        try:
+            asked = json.loads(request.get_data(cache=False) or b"{}")
+            assert self.sign_in is not None
+            ip, agent = request.remote_addr or "127.0.0.1", request.headers.get("User-Agent", "")
+            token = self.sign_in(
+                asked["tenant"], asked["user"], str(asked["password"]), ip, agent, asked.get("role", "admin")
+            )
+        except SignInFailed as failed:
+            return _json_response(401, {"__type": "NotAuthorizedException", "message": str(failed)})
+        except (KeyError, TypeError, ValueError, FunctionError) as error:
+            return _json_response(400, {"message": f"no sign-in: {error}"})
         return _json_response(200, {"token": token})
 
     def _sms_reply(self, request: Request) -> Response:

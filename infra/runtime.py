@@ -19,8 +19,8 @@ from infra import dev_webhooks, devlogins, devpage, iam, local_dns, persistence,
 from infra.auth import AUDIENCE, DEFAULT_TTL, ISSUER, ROLES, DevIssuer
 from infra.console import Console
 from infra.emulator import Emulator, provision, provisioned
-from infra.functions import FunctionPool, Functions, WorkerSpec, worker_spec
-from infra.gateway import Gateway
+from infra.functions import FunctionError, FunctionPool, Functions, WorkerSpec, worker_spec
+from infra.gateway import Gateway, SignInFailed
 from infra.pumps import FailureDestination, Pump, SqsPump, StreamHeads, StreamPump, TapPump
 from infra.schedules import ScheduleRunner
 from infra.smtp_listener import SmtpListener
@@ -202,6 +202,7 @@ class LocalRuntime:
                 mail_dir=self.emulator.mail_dir,
                 sms_dir=self.emulator.sms_dir,
                 token=self.token,
+                sign_in=self.sign_in if self.stack.signin_trigger else None,
                 console=self.functions.console,
                 dev_state=lambda: devpage.state(self),
                 sms_inbound=self._sms_inbound,
@@ -440,6 +441,38 @@ class LocalRuntime:
                 token = self.login_token(provisioned["subject"], provisioned["email"])
             self._tokens[key] = (token, time.monotonic())
             return token
+
+    def sign_in(self, tenant: str, user: str, password: str, ip: str, user_agent: str, role: str = "admin") -> str:
+        """A dev sign-in as Cognito runs one (CUSTOM_AUTH with SRP): the sign-in triggers with their
+        events in Cognito's order, the password checked in between (`devlogins.DEV_PASSWORD`).
+
+        Returns the ID token; raises SignInFailed as Cognito answers NotAuthorizedException: a wrong
+        password, or a refusal of the pre-authentication trigger (a locked user or address).
+        """
+        assert self.stack is not None and self.stack.signin_trigger, "the template has no sign-in triggers"
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        provisioned = self.invoke(DEV_PROVISIONER, {"tenant": tenant, "user": user, "role": role, "groups": []})
+        subject, email = provisioned["subject"], provisioned["email"]
+        client_id = self.stack.parameters.get("JwtAudience", "kontakt")
+        client = {"ip": ip, "user_agent": user_agent}
+
+        def trigger(source: str, **request: Any) -> Any:
+            event = devlogins.sign_in_event(source, subject, email, LOCAL_USER_POOL, client_id, client)
+            event["request"].update(request)
+            assert self.stack is not None and self.stack.signin_trigger
+            return self.invoke(self.stack.signin_trigger, event)
+
+        try:
+            trigger("PreAuthentication_Authentication")
+        except FunctionError as refused:
+            raise SignInFailed(f"PreAuthentication failed with error {refused}") from refused
+        session = devlogins.password_session(password == devlogins.DEV_PASSWORD)
+        answer = trigger("DefineAuthChallenge_Authentication", session=session)
+        if not answer["response"].get("issueTokens"):
+            raise SignInFailed("Incorrect username or password.")
+        trigger("PostAuthentication_Authentication", newDeviceUsed=False)
+        return self.login_token(subject, email)
 
     def login_token(self, subject: str, email: str) -> str:
         """The ID token Cognito would issue to this login: the trigger's claims, signed by the dev key.

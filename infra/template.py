@@ -302,6 +302,7 @@ class Stack:
     route_throttles: dict[str, Throttle] = field(default_factory=dict)
     # The function the user pool calls before it issues tokens (its pre-token-generation trigger).
     token_trigger: str | None = None
+    signin_trigger: str | None = None  # the user pool's PreAuthentication (also its other sign-in triggers)
 
     def queue_by_arn(self, arn: str) -> Queue | None:
         return next((q for q in self.queues.values() if q.arn == arn), None)
@@ -791,6 +792,9 @@ def build_stack(
         kind = resource["Type"]
         if kind == "AWS::Cognito::UserPool" and resolver.included(logical_id):
             stack.token_trigger = _token_trigger(resource.get("Properties") or {})
+            stack.signin_trigger = _trigger_function(
+                ((resource.get("Properties") or {}).get("LambdaConfig") or {}).get("PreAuthentication")
+            )
         if kind in SKIPPED_TYPES or not resolver.included(logical_id):
             continue
         properties = resolver.resolve(resource.get("Properties") or {})
@@ -813,6 +817,11 @@ def _token_trigger(properties: dict[str, Any]) -> str | None:
     """The logical id of the user pool's pre-token-generation function, if it has one."""
     config = properties.get("LambdaConfig") or {}
     arn = (config.get("PreTokenGenerationConfig") or {}).get("LambdaArn") or config.get("PreTokenGeneration")
+    return _trigger_function(arn)
+
+
+def _trigger_function(arn: Any) -> str | None:
+    """The logical id of the function a user pool's trigger ARN (`Fn::GetAtt`) names."""
     if isinstance(arn, dict) and "Fn::GetAtt" in arn:
         target = arn["Fn::GetAtt"]
         return str(target[0] if isinstance(target, list) else target.split(".")[0])

@@ -28,3 +28,54 @@ for event_type, what in (
     ("api_key.revoked", "An admin revoked an API key: it never works again."),
 ):
     catalogue.register(event_type, ApiKeyChanged, producer=PRODUCER, description=what)
+
+
+class SignInEvent(BaseModel):
+    id: str = Field(description="The attempt's id (as GET /logins lists it)")
+    user_id: str
+    outcome: str = Field(description="succeeded, failed (a wrong password) or refused (locked)")
+    ip: str
+    user_agent: str
+
+
+class LockChanged(BaseModel):
+    id: str = Field(description="The counter's id: `user-<user id>` or `ip-<address>`")
+    subject: str = Field(description="user or ip")
+    user_id: str | None = None
+    ip: str | None = None
+    locked_until: str | None = None
+    locks: int
+
+
+class Refused(BaseModel):
+    id: str = Field(description="What was refused: the API key's id, or the address when no key was given")
+    status: int = Field(description="401 or 403, as the caller was answered")
+    reason: str = Field(description="Why: the key is locked, revoked or expired, the address is not allowed ...")
+    key_id: str | None = Field(default=None, description="The API key refused, if a key was given")
+    ip: str
+
+
+catalogue.register(
+    "login.succeeded", SignInEvent, producer=PRODUCER, description="A user signed in (time, address, user agent)."
+)
+catalogue.register(
+    "login.failed",
+    SignInEvent,
+    producer=PRODUCER,
+    description="A sign-in failed: a wrong password, or refused because the user or the address is locked.",
+)
+catalogue.register(
+    "login.locked",
+    LockChanged,
+    producer=PRODUCER,
+    description="Too many failed sign-ins locked a user or an address; each lock lasts twice the last.",
+)
+catalogue.register(
+    "login.unlocked", LockChanged, producer=PRODUCER, description="An admin lifted a user's or an address's lock."
+)
+catalogue.register(
+    "access.refused",
+    Refused,
+    producer=PRODUCER,
+    description="The authorizer refused an API key or an address (one event a minute per key or address and reason).",
+)

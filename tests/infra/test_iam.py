@@ -421,12 +421,29 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
         [_publish("{bus:EventBus}"), _send("{queue:AccessPublisherDLQ}")],
         [_put("{table:AccessTable}"), _publish("default")],
     ),
-    "AccessAuthorizerFunction": (  # reads a key and notes its last use: no other write, no other table
-        [_key("GetItem", "{table:AccessTable}"), _key("UpdateItem", "{table:AccessTable}")],
+    "AccessAuthorizerFunction": (  # reads a key, notes its last use and a refusal (mark + outbox item)
         [
+            _key("GetItem", "{table:AccessTable}"),
+            _key("UpdateItem", "{table:AccessTable}"),
             _put("{table:AccessTable}"),
+        ],
+        [
             _key("DeleteItem", "{table:AccessTable}"),
             _key("GetItem", "{table:DirectoryTable}"),
+            SECRET,
+            _publish("{bus:EventBus}"),
+        ],
+    ),
+    "AccessSignInFunction": (  # attempts, counters and events in its table; the directory's login item, read only
+        [
+            _put("{table:AccessTable}"),
+            _key("GetItem", "{table:AccessTable}"),
+            _key("GetItem", "{table:DirectoryTable}"),
+        ],
+        [
+            _key("DeleteItem", "{table:AccessTable}"),
+            _put("{table:DirectoryTable}"),
+            _key("UpdateItem", "{table:DirectoryTable}"),
             SECRET,
             _publish("{bus:EventBus}"),
         ],

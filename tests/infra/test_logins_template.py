@@ -35,7 +35,14 @@ def test_sign_ups_pass_the_directorys_trigger_and_no_user_can_write_a_claim(reso
 
 def test_the_directory_trigger_makes_every_token(resources: dict[str, Any]) -> None:
     pool = resources["UserPool"]["Properties"]
-    assert set(pool["LambdaConfig"]) == {"PreTokenGeneration", "PreSignUp", "PostConfirmation"}
+    assert set(pool["LambdaConfig"]) == {
+        "PreTokenGeneration",
+        "PreSignUp",
+        "PostConfirmation",
+        "PreAuthentication",
+        "DefineAuthChallenge",
+        "PostAuthentication",
+    }
     assert pool["LambdaConfig"]["PreTokenGeneration"] == {"Fn::GetAtt": ["DirectoryTokenFunction", "Arn"]}
     for function in ("DirectoryTokenFunction", "DirectorySignUpFunction", "DirectoryJoinFunction"):
         permission = resources[f"{function}CognitoPermission"]["Properties"]

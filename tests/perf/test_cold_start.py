@@ -43,6 +43,7 @@ EXPECTED = (
     "WorkflowsJobsFunction",
     "AuditApiFunction",
     "AuditConsumerFunction",
+    "AccessSignInFunction",
 )
 
 

@@ -38,6 +38,7 @@ UNTRACED = (
     "services.directory.handlers.signup",
     "shared.outbox",
     "services.access.handlers.authorizer",  # every request's cache miss: no X-Ray SDK at its cold start
+    "services.access.handlers.signin",  # in every sign-in, as the other Cognito triggers
 )
 XRAY = "aws_xray_sdk"
 # The sender and feedback send and record mails: no feature that makes them (transactional requests,

@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.access.checks import authenticate, tenant_permits
+from services.access.checks import authenticate, note_refusal, tenant_permits
 from services.access.domain.keys import is_key
 from services.access.settings import AccessSettings
 from services.access.store import AccessStore
@@ -47,7 +47,9 @@ def decide(event: dict[str, Any]) -> dict[str, Any]:
         else:
             principal = from_claims(verified_claims(token))
         if not tenant_permits(_store, principal.tenant_id, ip):
-            raise Refused(403, "The tenant's IP rules do not allow requests from this address.")
+            detail = "The tenant's IP rules do not allow requests from this address."
+            note_refusal(principal.tenant_id, principal.key_id, ip, 403, detail, clock.now())
+            raise Refused(403, detail)
         return principal_context(principal)
     except Unauthenticated as error:
         logger.info("refused", extra={"reason": str(error)})

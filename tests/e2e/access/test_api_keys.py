@@ -144,8 +144,17 @@ def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str,
     assert_problem(admin.post(f"/api-keys/{made['id']}/unlock"), 409)  # revoked for good
     types = [e["type"] for e in settle(stack, lambda: envelopes(stack, keys["tenant"], "api_key.revoked"))]
     assert types == ["api_key.revoked"]
-    changes = [e["type"] for e in envelopes(stack, keys["tenant"]) if e["data"].get("id") == made["id"]]
-    assert changes == ["api_key.created", "api_key.updated", "api_key.locked", "api_key.unlocked", "api_key.revoked"]
+    changes = [e for e in envelopes(stack, keys["tenant"]) if e["data"].get("id") == made["id"]]
+    assert [e["type"] for e in changes if e["type"].startswith("api_key.")] == [
+        "api_key.created",
+        "api_key.updated",
+        "api_key.locked",
+        "api_key.unlocked",
+        "api_key.revoked",
+    ]
+    # Each refusal's reason once (the authorizer notes one a minute per key and reason).
+    refusals = [e["data"]["reason"] for e in changes if e["type"] == "access.refused"]
+    assert sorted(refusals) == ["The API key is locked.", "The API key is revoked."]
 
 
 class _FromAddress(HTTPAdapter):

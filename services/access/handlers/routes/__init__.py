@@ -8,4 +8,7 @@ route outside its prefixes.
 
 from shared.api import RouteModules
 
-ROUTERS = RouteModules("services.access.handlers.routes", {"keys": ("/api-keys",), "ip_rules": ("/ip-rules",)})
+ROUTERS = RouteModules(
+    "services.access.handlers.routes",
+    {"keys": ("/api-keys",), "ip_rules": ("/ip-rules",), "logins": ("/logins", "/login-locks")},
+)

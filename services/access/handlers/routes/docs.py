@@ -27,8 +27,17 @@ IP_RULES = Tag(
     ("/ip-rules",),
 )
 
+LOGINS = Tag(
+    "Sign-ins",
+    "Each sign-in attempt of a user (succeeded, failed: a wrong password, refused: locked) with its time,"
+    " address and user agent; and the lock-outs: 5 failed sign-ins of a user (20 from one address) within"
+    " 15 minutes lock it for 1 minute, each lock after twice as long as the last (at most a day). While"
+    " locked, a sign-in is refused even with the right password.",
+    ("/logins", "/login-locks"),
+)
+
 DOCS = ServiceDocs(
-    tags=(KEYS, IP_RULES),
+    tags=(KEYS, IP_RULES, LOGINS),
     operations={
         "apiKeys.list": Doc(
             "List API keys",
@@ -62,6 +71,22 @@ DOCS = ServiceDocs(
             " address this request comes from are refused (422 naming `allow` or `deny`): an admin cannot lock"
             f" themselves out. Requests from other addresses are refused (403) within about 10 seconds.\n\n{ADMINS}",
             request={"allow": ["203.0.113.0/24", "2001:db8::/32"], "deny": ["203.0.113.66"]},
+        ),
+        "logins.list": Doc(
+            "List sign-ins",
+            "A user's sign-in attempts, newest first: `user_id` (default: yours). A page of at most `limit`"
+            " (default 50, at most 200); pass `next_cursor` back as `cursor`.\n\nWho: any user for their own;"
+            " admins for any user of the tenant.",
+        ),
+        "loginLocks.list": Doc(
+            "List login locks",
+            "The tenant's failure counters per user (`user-<id>`) and address (`ip-<address>`), locked or not,"
+            f" in id order.\n\n{ADMINS}",
+        ),
+        "loginLocks.delete": Doc(
+            "Lift a login lock",
+            "Deletes the counter: the user or address may sign in at once, and its next lock is again the"
+            f" shortest.\n\n{ADMINS}",
         ),
         "apiKeys.revoke": Doc(
             "Revoke an API key",
