@@ -21,41 +21,29 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.conditions import FieldType
+from shared.conditions import ACCOUNT_FIELDS, CONTACT_FIELDS, FieldType
 from shared.contracts.audience import ActingUser
 from shared.events import catalogue
 
 PRODUCER = "workflows"
 
 # The fields a workflow may set, by entity, and the kind of value each takes: what the directory's
-# PATCH takes for them (the directory checks the value again, with its picklists). References other
+# PATCH takes for them (the directory checks the value again, with its picklists), typed as the
+# conditions type them. References other
 # than a user (account, classes, owner) and lists are not settable by a workflow.
 SETTABLE_CONTACT_FIELDS: dict[str, FieldType] = {
-    "first_name": FieldType.text,
-    "last_name": FieldType.text,
-    "email": FieldType.text,
-    "phone": FieldType.text,
-    "mobile": FieldType.text,
-    "department": FieldType.text,
-    "job_title": FieldType.code,
-    "category": FieldType.code,
-    "region": FieldType.code,
-    "benefit_status": FieldType.code,
-    "sales_status": FieldType.code,
-    "account_manager_id": FieldType.id,
-    "consent_date": FieldType.date,
+    name: CONTACT_FIELDS[name]
+    for name in (
+        *("first_name", "last_name", "email", "phone", "mobile", "department", "job_title", "category"),
+        *("region", "benefit_status", "sales_status", "account_manager_id", "consent_date"),
+    )
 }
 SETTABLE_ACCOUNT_FIELDS: dict[str, FieldType] = {
-    "name": FieldType.text,
-    "status": FieldType.code,
-    "email": FieldType.text,
-    "phone": FieldType.text,
-    "website": FieldType.text,
-    "street": FieldType.text,
-    "postal_code": FieldType.text,
-    "city": FieldType.text,
-    "country": FieldType.text,
-    "account_manager_id": FieldType.id,
+    name: ACCOUNT_FIELDS[name]
+    for name in (
+        *("name", "status", "email", "phone", "website", "street", "postal_code", "city", "country"),
+        "account_manager_id",
+    )
 }
 # Fields a record cannot be without: a workflow may change them, not clear them.
 REQUIRED_FIELDS = frozenset({"account.name", "account.status"})
