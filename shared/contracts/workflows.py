@@ -27,9 +27,8 @@ from shared.events import catalogue
 
 PRODUCER = "workflows"
 
-# The fields a workflow may set, by entity, and the kind of value each takes: what the directory's
-# PATCH takes for them (the directory checks the value again, with its picklists), typed as the
-# conditions type them. References other
+# The fields a workflow may set, by entity, typed as the conditions type them: what the directory's
+# PATCH takes for them (the directory checks the value again, with its picklists). References other
 # than a user (account, classes, owner) and lists are not settable by a workflow.
 SETTABLE_CONTACT_FIELDS: dict[str, FieldType] = {
     name: CONTACT_FIELDS[name]
