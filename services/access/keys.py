@@ -29,12 +29,16 @@ from services.access.store import Record
 from shared import clock, key_permissions
 from shared.auth import Role
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, NotFound
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import page
 from shared.store import UnitOfWork
 
 RANK = {Role.USER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+# What an admin may change on a key (KeyUpdate), the only fields its events' `changes` show: never
+# its secret_hash (the audit trail keeps changes for a year).
+CHANGEABLE = ("name", "permissions", "role", "expires_at", "allowed_ips")
 
 
 class InvalidKey(DomainError):
@@ -163,9 +167,11 @@ def update_key(caller: Caller, key_id: str, body: KeyUpdate) -> Key:
         given["allowed_ips"] = []
     if "permissions" in given:
         given["permissions"] = sorted(set(given["permissions"]))
+    before = dict(record.data)
     uow = UnitOfWork()
     caller.store.replace(uow, record, {**record.data, **given})
-    uow.publish(caller.event("api_key.updated", _changed(record)))
+    changes = changes_of(before, record.data, [name for name in given if name in CHANGEABLE])
+    uow.publish(caller.event("api_key.updated", _changed(record), changes=changes))
     uow.commit()
     return key_of(record)
 
@@ -182,9 +188,10 @@ def set_status(caller: Caller, key_id: str, status: KeyStatus) -> Key:
     _refuse_revoked(record)
     if record.data["status"] == status:
         return key_of(record)  # already so: nothing changes, no event
+    changes = changes_of({"status": record.data["status"]}, {"status": status.value})
     uow = UnitOfWork()
     caller.store.replace(uow, record, {**record.data, "status": status.value})
     event = {KeyStatus.ACTIVE: "api_key.unlocked", KeyStatus.LOCKED: "api_key.locked"}.get(status, "api_key.revoked")
-    uow.publish(caller.event(event, _changed(record)))
+    uow.publish(caller.event(event, _changed(record), changes=changes))
     uow.commit()
     return key_of(record)

@@ -152,6 +152,15 @@ def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str,
         "api_key.unlocked",
         "api_key.revoked",
     ]
+    # The audit trail's old -> new: what the PATCH changed and each status step, never the hash.
+    audited = {e["type"]: e.get("changes") for e in changes if e["type"].startswith("api_key.")}
+    assert audited["api_key.updated"] == [
+        {"field": "name", "old": "Switch", "new": "Switched"},
+        {"field": "permissions", "old": ["contacts:read"], "new": ["accounts:read"]},
+    ]
+    assert audited["api_key.locked"] == [{"field": "status", "old": "active", "new": "locked"}]
+    assert audited["api_key.revoked"] == [{"field": "status", "old": "active", "new": "revoked"}]
+    assert "secret_hash" not in str(changes) and made["secret"] not in str(changes)
     # Each refusal's reason once (the authorizer notes one a minute per key and reason).
     refusals = [e["data"]["reason"] for e in changes if e["type"] == "access.refused"]
     assert sorted(refusals) == ["The API key is locked.", "The API key is revoked."]
