@@ -276,7 +276,6 @@ def _serve(
     server answers, and the parent's ("snapshot", extra) commands write one.
     """
     from moto.server import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
 
     from infra import moto_patches, persistence
     from infra.sms_emulation import SmsEmulation
@@ -286,7 +285,6 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     moto_patches.apply(mail_dir)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     app = SmsEmulation(sms_dir).wrap(DomainDispatcherApplication(create_backend_app))  # moto has no SMS
     app = _runtime_routes(_one_dynamodb_request_at_a_time(_stream_reads(app)))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
@@ -297,13 +295,13 @@ def _serve(
         app = recorder = persistence.Recorder(app)
         persistence.apply(recorder.gate)
         ready.update(_restore(Path(state["path"]), state["header"]))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = _server(app)
     if os.environ.get("KONTAKT_EMULATOR_PROFILE"):
         profile = os.environ["KONTAKT_EMULATOR_PROFILE"]
         threading.Thread(target=_sample_stacks, args=(profile,), name="profile", daemon=True).start()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.run, name="server", daemon=True)
     thread.start()
-    connection.send({"port": server.server_address[1], **ready})
+    connection.send({"port": server.effective_port, **ready})
     while True:
         try:
             command = connection.recv()
@@ -313,12 +311,70 @@ def _serve(
             break
         if command[0] == "snapshot" and recorder is not None and state is not None:
             connection.send(_snapshot(recorder, Path(state["path"]), state["header"], command[1]))
-    server.shutdown()
-    thread.join(5)
+    server.close()  # no new connections; the process ends with the requests under way (long polls)
     # Nothing is left to write (a snapshot is taken by command, before the stop): the interpreter's
     # teardown of moto's modules and objects took seconds of a stack's stop, for nothing.
     connection.close()
     os._exit(0)
+
+
+# The emulator's HTTP server is waitress, not werkzeug's dev server: that one closes the connection
+# after every response, so every request of the tests, the pumps and the function workers opened a
+# TCP connection and the emulator a thread (accept, thread start and handler setup were a fifth of
+# its CPU). waitress keeps HTTP/1.1 connections alive and serves requests from a fixed thread pool.
+# SERVER_THREADS: a request holds a thread until it is answered, an SQS long poll for up to 20 s.
+# A runtime long-polls from every SQS pump (one per mapping, up to LOCAL_MAX_CONCURRENCY for a
+# mapping with a MaximumConcurrency: 39 for template.yaml's 24 SQS mappings) and its dev tap; the
+# rest is for the requests of the tests, pumps and workers (DynamoDB's are served one at a time).
+# An idle thread costs no CPU; a busy pool queues requests ("Task queue depth" warnings).
+SERVER_THREADS = 200
+# Every client keeps its connections open: the runtime's (one per pump and per service), each
+# function worker's (one per service it calls), the tests'. waitress stops accepting at its
+# connection limit (default 100) until one closes, and an idle one closes after channel_timeout:
+# the limit is far above what a stack opens, and poll() is used (select() fails beyond fd 1023).
+SERVER_CONNECTIONS = 4000
+# Idle connections are closed after this: a worker that has finished keeps its connections (and
+# its slot in every poll of the server's loop) until then. Clients reconnect when they need to.
+IDLE_CONNECTION_SECONDS = 60
+
+
+def _server(app: Any) -> Any:
+    """The WSGI server of the emulator, on a free loopback port (`effective_port`; `run()` serves)."""
+    import resource
+
+    from waitress.server import create_server
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = SERVER_CONNECTIONS + 100 if hard == resource.RLIM_INFINITY else min(hard, SERVER_CONNECTIONS + 100)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # a common soft limit is 1024
+    # waitress warns of a queue of requests waiting for a thread ("Task queue depth"): SERVER_THREADS
+    # is too few. Its socket errors are clients gone mid-request (a worker killed by a crash test, a
+    # runtime stopped), which the emulator's clients see and report themselves: not logged.
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+    return create_server(
+        _raw_uri(app),
+        host="127.0.0.1",
+        port=0,
+        threads=SERVER_THREADS,
+        connection_limit=SERVER_CONNECTIONS,
+        asyncore_use_poll=True,
+        channel_timeout=IDLE_CONNECTION_SECONDS,
+        cleanup_interval=IDLE_CONNECTION_SECONDS / 2,
+        ident="kontakt-emulator",
+        log_socket_errors=False,
+    )
+
+
+def _raw_uri(app: Any) -> Any:
+    """moto's S3 reads an object key from the undecoded request path, werkzeug's RAW_URI (a key with
+    an encoded `/` or `%` differs from the decoded PATH_INFO); waitress names it REQUEST_URI."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return app(environ, start_response)
+
+    return wrapped
 
 
 def _restore(path: Path, header: dict[str, Any]) -> dict[str, Any]:
@@ -389,7 +445,7 @@ class KeptConnection:
 
 
 class Emulator:
-    """moto's server (its WSGI app on werkzeug), in a process of its own.
+    """moto's server (its WSGI app on waitress), in a process of its own.
 
     moto keeps its state in module globals: a process per emulator keeps two runtimes (or a
     test's `mock_aws`, which resets every backend) from sharing or wiping each other's resources.

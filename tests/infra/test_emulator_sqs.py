@@ -99,20 +99,42 @@ def test_a_long_poll_applies_the_queues_visibility_timeout_at_receipt(sqs: Any) 
     assert [m["Body"] for m in again] == ["m"]  # visible again after 1 s, not 300
 
 
-def test_closed_receives_end_a_long_poll_at_once_and_take_nothing_after() -> None:
+LONG_POLLS = 48  # more than a runtime of template.yaml holds open (a poll per SQS pump and the dev tap)
+
+
+def test_closed_receives_end_long_polls_at_once_and_take_nothing_after() -> None:
+    """The runtime's pumps long-poll side by side: while they all wait, the emulator still answers
+    other requests (a poll holds one of its threads); a stopping runtime ends them all at once."""
     emulator = Emulator()
     emulator.start()
     try:
         sqs = emulator.client("sqs")
         url = sqs.create_queue(QueueName="closing")["QueueUrl"]
+        dynamodb = emulator.client("dynamodb")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
         answers: list[Any] = []
-        poll = threading.Thread(target=lambda: answers.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
-        poll.start()
-        time.sleep(0.5)
+        polls = [
+            threading.Thread(target=lambda: answers.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+            for _ in range(LONG_POLLS)
+        ]
+        for poll in polls:
+            poll.start()
+        time.sleep(1)  # the polls are waiting
+        assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
+        assert emulator.queue_counts()["closing"]["visible"] == 0
+        assert answers == [] and all(poll.is_alive() for poll in polls)  # answered while every poll waits
         started = time.monotonic()
         emulator.close_receives()
-        poll.join(20)
-        assert time.monotonic() - started < 5 and "Messages" not in answers[0]
+        for poll in polls:
+            poll.join(20)
+        assert time.monotonic() - started < 5 and len(answers) == LONG_POLLS
+        assert not any("Messages" in answer for answer in answers)
         sqs.send_message(QueueUrl=url, MessageBody="after")
         assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
         assert emulator.queue_counts()["closing"]["visible"] == 1  # left in the queue
