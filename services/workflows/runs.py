@@ -35,7 +35,7 @@ from shared.contracts.audience import ActingUser
 from shared.contracts.directory import RecordChanged
 from shared.contracts.messaging import EmailSendRequested, SmsSendRequested
 from shared.contracts.workflows import ActivityCreateRequested, RecordUpdateRequested, WebhookCallRequested
-from shared.events import Actor, Cause, Envelope, chain_of, new_event
+from shared.events import Actor, Cause, Change, Envelope, chain_of, new_event
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
@@ -73,18 +73,35 @@ def _views(entity: str, record: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return (record, None) if entity == "contact" else ({}, record)
 
 
-def _field_changed(trigger: dict[str, Any], changed: list[str], record: dict[str, Any]) -> bool:
+def _field_changed(trigger: dict[str, Any], payload: RecordChanged, changes: list[Change]) -> bool:
     field = str(trigger["field"]).removeprefix(ACCOUNT_PREFIX)
-    if field.split(".")[0] not in changed and field.replace(".", "_") not in changed:
+    names = {field.split(".")[0], field.replace(".", "_")}
+    if not names & set(payload.changed):
+        return False
+    if trigger.get("from") is not None and not _was(trigger, payload.record, changes, names):
         return False
     if trigger.get("to") is None:
         return True
     condition = Equals(field=trigger["field"], op="equals", value=trigger["to"])
-    return holds(condition, *_views(trigger["entity"], record))
+    return holds(condition, *_views(trigger["entity"], payload.record))
 
 
-def triggered(workflow: dict[str, Any], event_type: str, payload: RecordChanged) -> bool:
-    """Whether the event fires the workflow's trigger and its record meets the conditions."""
+def _was(trigger: dict[str, Any], record: dict[str, Any], changes: list[Change], names: set[str]) -> bool:
+    """Whether the field's old value (the envelope's `changes`) equals the trigger's `from`: the
+    record as it was before, for that field, read as the `equals` condition reads the record."""
+    change = next((c for c in changes if c.field in names), None)
+    if change is None:  # no old value to compare (e.g. an event over the changes' cap): not fired
+        return False
+    before = {**record, change.field: change.old}
+    condition = Equals(field=trigger["field"], op="equals", value=trigger["from"])
+    return holds(condition, *_views(trigger["entity"], before))
+
+
+def triggered(
+    workflow: dict[str, Any], event_type: str, payload: RecordChanged, changes: list[Change] | None = None
+) -> bool:
+    """Whether the event fires the workflow's trigger and its record meets the conditions;
+    `changes`: the envelope's (old -> new), which a `from` on the trigger reads."""
     entity, verb = event_type.split(".", 1)
     trigger = workflow["trigger"]
     if trigger["entity"] != entity:
@@ -92,9 +109,7 @@ def triggered(workflow: dict[str, Any], event_type: str, payload: RecordChanged)
     if entity == "contact" and not is_contactable(payload.record):
         return False
     fired = verb == trigger["on"] or (
-        trigger["on"] == "field_changed"
-        and verb == "updated"
-        and _field_changed(trigger, payload.changed, payload.record)
+        trigger["on"] == "field_changed" and verb == "updated" and _field_changed(trigger, payload, changes or [])
     )
     if not fired:
         return False
@@ -341,7 +356,7 @@ def start_runs(envelope: Envelope, uow: UnitOfWork) -> None:
         return
     payload = RecordChanged.model_validate(envelope.data)
     for workflow in workflows:
-        if triggered(workflow, envelope.type, payload):
+        if triggered(workflow, envelope.type, payload, envelope.changes):
             _run(envelope, uow, workflow, {**payload.record, "id": payload.id})
 
 

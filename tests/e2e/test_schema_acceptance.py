@@ -100,8 +100,8 @@ LEGITIMATE = {
     "header_required",  # a scanner rule's condition names a header exactly when its field is `header`
     # a scanner rule's regular expression the engine refuses (compiled at save; described on the field)
     "invalid_pattern",
-    # a workflow's trigger and conditions name fields of its entity, `field`/`to` only with field_changed,
-    # `to` a value of its field, SMS for contacts only, a set field one of its entity and a value of its
+    # a workflow's trigger and conditions name fields of its entity, `field`/`to`/`from` only with field_changed,
+    # `to`/`from` a value of its field, SMS for contacts only, a set field one of its entity and a value of its
     # kind, not cleared when required, one delay, a date field of its entity
     # (services/workflows/domain/workflows.py)
     "field_of_entity",

@@ -1,7 +1,7 @@
 """Workflows (issue 23): what a client sends and gets back, and the rules of a definition.
 
-A workflow is a trigger (an entity type created, updated, or one field changed, optionally to a
-value), conditions in the target groups' language (`shared/conditions.py`), and ordered actions.
+A workflow is a trigger (an entity type created, updated, or one field changed, optionally from
+and/or to a value), conditions in the target groups' language (`shared/conditions.py`), and ordered actions.
 Conditions and a trigger's field name the fields as target groups do: a contact's as they are, an
 account's as `account.<field>`; a contact workflow reads the contact's own fields only (its event
 carries no account), an account workflow the account's only.
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, Validatio
 from shared.conditions import ACCOUNT_PREFIX, CONDITION_FIELDS, Condition, Conditions, Equals, FieldType, Match
 from shared.contracts.workflows import REQUIRED_FIELDS, SETTABLE_ACCOUNT_FIELDS, SETTABLE_CONTACT_FIELDS
 from shared.errors import FieldError, register_union_tags
-from shared.types import INPUT, OUTPUT, Code, Id, Name200, reject_null
+from shared.types import INPUT, OUTPUT, Code, Id, Name200, input_config, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Entity = Literal["contact", "account"]
@@ -57,12 +57,32 @@ class DelayUntil(BaseModel):
     )
 
 
+# `field`, `to` and `from` belong to `field_changed` alone (`problems` refuses them elsewhere, and a
+# `field_changed` without `field`); the schema states it. Null is what a response carries for them.
+_TRIGGER_RULE = {
+    "anyOf": [
+        {"properties": {"on": {"const": "field_changed"}, "field": {"type": "string"}}, "required": ["field"]},
+        {
+            "properties": {
+                "on": {"enum": ["created", "updated"]},
+                "field": {"type": "null"},
+                "to": {"type": "null"},
+                "from": {"type": "null"},
+            }
+        },
+    ]
+}
+
+
 class WorkflowTrigger(BaseModel):
-    model_config = INPUT
+    """`from` is a Python keyword: the attribute is `from_`, sent, stored and shown as `from`."""
+
+    model_config = {**input_config(**_TRIGGER_RULE), "serialize_by_alias": True}
 
     entity: Entity = Field(description="The records it watches: `contact.*` or `account.*` events")
     on: On = Field(
-        description="`created`, `updated` (any change), or `field_changed`: `field` is among the event's changed fields"
+        description="`created`, `updated` (any change), or `field_changed`: `field` is among the event's changed "
+        "fields (with `from` and/or `to`: its value before and/or after the change as well)"
     )
     field: str | None = Field(
         None,
@@ -73,6 +93,13 @@ class WorkflowTrigger(BaseModel):
         None,
         max_length=200,
         description="With `field_changed`: only when the field's new value equals this (as the `equals` condition)",
+    )
+    from_: str | None = Field(
+        None,
+        alias="from",
+        max_length=200,
+        description="With `field_changed`: only when the field's old value (the event's `changes`) equals this "
+        "(as the `equals` condition); an update whose event lists no change of the field does not fire it",
     )
 
 
@@ -234,6 +261,20 @@ def _entity_fields(entity: str) -> set[str]:
     return {f for f in CONDITION_FIELDS if not f.startswith(ACCOUNT_PREFIX)}
 
 
+def _trigger_value_problems(trigger: dict[str, Any]) -> list[FieldError]:
+    """`to` and `from` must each be a value of the trigger's field."""
+    errors = []
+    for side in ("to", "from"):
+        if trigger.get(side) is None:
+            continue
+        try:
+            Equals(field=trigger["field"], op="equals", value=trigger[side])
+        except ValidationError:
+            message = "not a value of the field"
+            errors.append(FieldError(field=f"trigger.{side}", message=message, code="value_of_field"))
+    return errors
+
+
 def problems(definition: dict[str, Any]) -> list[FieldError]:
     """What the models alone cannot say: the trigger's and conditions' fields fit its entity."""
     trigger = definition["trigger"]
@@ -242,12 +283,9 @@ def problems(definition: dict[str, Any]) -> list[FieldError]:
     if trigger["on"] == "field_changed" and trigger.get("field") not in fields:
         message = f"a {trigger['entity']} field"
         errors.append(FieldError(field="trigger.field", message=message, code="field_of_entity"))
-    elif trigger["on"] == "field_changed" and trigger.get("to") is not None:
-        try:
-            Equals(field=trigger["field"], op="equals", value=trigger["to"])
-        except ValidationError:
-            errors.append(FieldError(field="trigger.to", message="not a value of the field", code="value_of_field"))
-    if trigger["on"] != "field_changed" and (trigger.get("field") or trigger.get("to")):
+    elif trigger["on"] == "field_changed":
+        errors += _trigger_value_problems(trigger)
+    if trigger["on"] != "field_changed" and (trigger.get("field") or trigger.get("to") or trigger.get("from")):
         errors.append(FieldError(field="trigger.field", message="only with field_changed", code="field_changed_only"))
     for n, condition in enumerate(definition.get("conditions") or []):
         if condition.get("op") == "in_classification_type":  # needs the directory's class map

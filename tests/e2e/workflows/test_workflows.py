@@ -316,3 +316,21 @@ def test_a_run_waits_until_a_date_field_of_its_record(stack: LocalRuntime, admin
     settle(stack, lambda: admin.get(f"/contacts/{dated['id']}").json()["department"] == "Renewal")
     done = admin.get(f"/workflows/{flow['id']}/runs/{found[dated['id']]['id']}").json()
     assert done["status"] == "completed" and [s["outcome"] for s in done["steps"]] == ["requested"]
+
+
+def test_a_field_changed_from_a_value_fires_on_that_old_value_only(stack: LocalRuntime, admin: Api) -> None:
+    """`from`: read from the contact.updated envelope's `changes` (old -> new) the directory fills."""
+    trigger = {"entity": "contact", "on": "field_changed", "field": "department", "from": "Sales"}
+    flow = workflow(admin, status="active", trigger=trigger)
+    assert flow["trigger"] == {**trigger, "to": None}
+    was_sales = created(admin.post("/contacts", json={"first_name": "Aino", "department": "Sales"}))
+    was_support = created(admin.post("/contacts", json={"first_name": "Eino", "department": "Support"}))
+    renamed = created(admin.post("/contacts", json={"first_name": "Olli", "department": "Sales"}))
+    for contact in (was_sales, was_support):
+        assert admin.patch(f"/contacts/{contact['id']}", json={"department": "Marketing"}).status_code == 200
+    assert admin.patch(f"/contacts/{renamed['id']}", json={"first_name": "Olavi"}).status_code == 200
+
+    [run] = settle(stack, lambda: runs(admin, flow["id"]))
+    settle(stack, lambda: True)  # the other two updates handled as well
+    assert [r["record_id"] for r in runs(admin, flow["id"])] == [was_sales["id"]]
+    assert (run["event"]["type"], run["status"]) == ("contact.updated", "completed")

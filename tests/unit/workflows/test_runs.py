@@ -8,7 +8,7 @@ import pytest
 from services.workflows.domain.workflows import problems
 from services.workflows.runs import CHAIN_LIMIT, due_of, steps_of, stop_reason, triggered
 from shared.contracts.directory import RecordChanged
-from shared.events import Cause, Envelope
+from shared.events import Cause, Change, Envelope
 from shared.store import UnitOfWork
 
 pytestmark = pytest.mark.disable_socket
@@ -49,6 +49,35 @@ def test_a_field_change_fires_on_that_field_and_its_new_value() -> None:
     assert triggered(any_owner, "account.updated", changed({"owner": {"id": "u2"}}, "owner"))
     status = flow({"entity": "account", "on": "field_changed", "field": "account.status", "to": "Active"})
     assert triggered(status, "account.updated", changed({"status": "Active"}, "status"))
+
+
+def test_a_field_change_from_a_value_reads_the_old_value_in_the_envelopes_changes() -> None:
+    from_lead = flow({"entity": "contact", "on": "field_changed", "field": "sales_status", "from": "lead"})
+    now_customer = changed({"sales_status": "customer"}, "sales_status")
+    was_lead = [Change(field="sales_status", old="lead", new="customer")]
+    was_prospect = [Change(field="sales_status", old="prospect", new="customer")]
+    assert triggered(from_lead, "contact.updated", now_customer, was_lead)
+    assert not triggered(from_lead, "contact.updated", now_customer, was_prospect)
+    assert not triggered(from_lead, "contact.updated", now_customer, [])  # no old value: not fired
+    assert not triggered(from_lead, "contact.updated", now_customer, [Change(field="email", old="lead")])
+    both = flow({"entity": "contact", "on": "field_changed", "field": "sales_status", "from": "lead", "to": "won"})
+    assert not triggered(both, "contact.updated", now_customer, was_lead)
+    assert triggered(both, "contact.updated", changed({"sales_status": "won"}, "sales_status"), was_lead)
+    owner = flow({"entity": "account", "on": "field_changed", "field": "account.owner.id", "from": "u1"})
+    moved = changed({"owner": {"type": "user", "id": "u2"}}, "owner")
+    assert triggered(owner, "account.updated", moved, [Change(field="owner", old={"type": "user", "id": "u1"})])
+    assert not triggered(owner, "account.updated", moved, [Change(field="owner", old={"type": "user", "id": "u3"})])
+
+
+def test_from_and_to_are_values_of_the_field_and_only_with_field_changed() -> None:
+    def trigger_problems(trigger: dict[str, Any]) -> list[str]:
+        return [e.field for e in problems({"trigger": trigger, "actions": EMAIL})]
+
+    changed_from = {"entity": "contact", "on": "field_changed", "field": "consent_date"}
+    assert trigger_problems({**changed_from, "from": "not a date", "to": "2026-01-01"}) == ["trigger.from"]
+    assert trigger_problems({**changed_from, "from": "2026-01-01"}) == []
+    assert trigger_problems({"entity": "contact", "on": "updated", "from": "x"}) == ["trigger.field"]
+    assert trigger_problems({"entity": "contact", "on": "field_changed", "from": "x"}) == ["trigger.field"]
 
 
 def test_conditions_read_the_record_in_the_target_groups_language() -> None:
