@@ -352,6 +352,7 @@ def _server(app: Any) -> Any:
     # is too few. Its socket errors are clients gone mid-request (a worker killed by a crash test, a
     # runtime stopped), which the emulator's clients see and report themselves: not logged.
     logging.getLogger("waitress").setLevel(logging.WARNING)
+    _keep_header_names()
     return create_server(
         _raw_uri(app),
         host="127.0.0.1",
@@ -364,6 +365,32 @@ def _server(app: Any) -> Any:
         ident="kontakt-emulator",
         log_socket_errors=False,
     )
+
+
+def _keep_header_names() -> None:
+    """Answer headers named as moto names them. waitress capitalises every response header name
+    (`x-amz-meta-recipients` becomes `X-Amz-Meta-Recipients`); names are case-insensitive in HTTP,
+    but an S3 object's user metadata keys are not: botocore takes them from the header names, and
+    S3 answers them in lower case (a `recipients` key read back as `Recipients`)."""
+    from waitress.task import Task
+
+    if getattr(Task.build_response_header, "keeps_names", False):
+        return
+    capitalised = Task.build_response_header
+
+    def build_response_header(task: Any) -> bytes:
+        names = {name.lower(): name for name, _ in task.response_headers}
+        header: bytes = capitalised(task)
+        lines = header.split(b"\r\n")
+        for i, line in enumerate(lines[1:], start=1):
+            name, colon, value = line.partition(b": ")
+            original = names.get(name.decode("latin-1").lower())
+            if colon and original is not None:
+                lines[i] = original.encode("latin-1") + colon + value
+        return b"\r\n".join(lines)
+
+    build_response_header.keeps_names = True  # type: ignore[attr-defined]
+    Task.build_response_header = build_response_header  # type: ignore[method-assign]
 
 
 def _raw_uri(app: Any) -> Any:
