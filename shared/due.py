@@ -55,12 +55,13 @@ def due_keys(model: Any, cutoff: datetime) -> Iterator[Any]:
 
 
 class DueItem:
-    """What a table model with `duepk`/`duesk` and `by_due` does with them (mixed into its record)."""
+    """The `duepk`/`duesk` attributes of a record listed in its table's `by_due` index, and what a
+    table model does with them (mixed into its record, which declares `by_due = ByDue()`)."""
 
     pk: Any
     record_id: Any
-    duepk: Any
-    duesk: Any
+    duepk = UnicodeAttribute(null=True)
+    duesk = UnicodeAttribute(null=True)
 
     def set_due(self, tenant_id: str, due_iso: str | None) -> None:
         """List the record in the sweep's `by_due` at `due_iso` (None takes it out)."""

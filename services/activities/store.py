@@ -47,8 +47,6 @@ class Record(DueItem, DataItem):
     gsi7sk = UnicodeAttribute(null=True)
     gsi8pk = UnicodeAttribute(null=True)
     gsi8sk = UnicodeAttribute(null=True)
-    duepk = UnicodeAttribute(null=True)
-    duesk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_calendar = gsi("by_calendar", 2)

@@ -22,8 +22,6 @@ class Record(DueItem, DataItem):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    duepk = UnicodeAttribute(null=True)
-    duesk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_account = gsi("by_account", 2)

@@ -31,8 +31,6 @@ class Record(DueItem, DataItem):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
-    duepk = UnicodeAttribute(null=True)
-    duesk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_contact = gsi("by_contact", 2)

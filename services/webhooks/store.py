@@ -31,8 +31,6 @@ class Record(DueItem, DataItem):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    duepk = UnicodeAttribute(null=True)
-    duesk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     by_type = gsi("by_type", 1)

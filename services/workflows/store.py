@@ -32,8 +32,6 @@ class Record(DueItem, DataItem):
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-    duepk = UnicodeAttribute(null=True)
-    duesk = UnicodeAttribute(null=True)
 
     by_type = gsi("by_type", 1)
     by_contact = gsi("by_contact", 2)
