@@ -180,6 +180,7 @@ MAX_CHANGE_TEXT = 500
 MAX_CHANGE_JSON = 1000
 MAX_CHANGES = 40
 MASKED = "[erased]"
+SECRET = "[secret]"
 # Bookkeeping every update changes: not what a person changed.
 UNAUDITED_FIELDS = frozenset({"version", "updated_at", "updated_by"})
 
@@ -190,19 +191,28 @@ def changes_of(
     fields: Iterable[str] | None = None,
     *,
     mask_old: bool = False,
+    secret: Iterable[str] = (),
 ) -> list[Change]:
     """The fields whose value differs between a record's `before` and `after` (dicts or models, as
     JSON), old -> new; `fields` limits them (e.g. the fields a PATCH sent). `mask_old`: the old
-    values are personal data being erased, recorded as `MASKED`."""
+    values are personal data being erased, recorded as `MASKED`. `secret`: fields (passwords,
+    tokens) recorded as changed, both values as `SECRET`: events and the audit trail never hold them."""
     old, new = _as_json(before or {}), _as_json(after)
     names = sorted(fields) if fields is not None else sorted(set(old) | set(new))
     found = []
     for name in names:
         if name in UNAUDITED_FIELDS or old.get(name) == new.get(name):
             continue
+        if name in secret:
+            found.append(Change(field=name, old=_hidden(old.get(name)), new=_hidden(new.get(name))))
+            continue
         shown = MASKED if mask_old and old.get(name) is not None else _small(old.get(name))
         found.append(Change(field=name, old=shown, new=_small(new.get(name))))
     return found[:MAX_CHANGES]
+
+
+def _hidden(value: Any) -> str | None:
+    return None if value in (None, "") else SECRET
 
 
 def _as_json(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:

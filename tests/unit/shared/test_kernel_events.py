@@ -186,3 +186,12 @@ def test_changes_of_lists_old_and_new_small_and_masked_where_erased() -> None:
     assert [c.field for c in events.changes_of(before, after, ["name", "same"])] == ["name"]
     erased = events.changes_of({"email": "a@b.fi", "phone": None}, {"email": None, "phone": None}, mask_old=True)
     assert [(c.field, c.old, c.new) for c in erased] == [("email", events.MASKED, None)]
+
+
+def test_changes_of_records_a_secret_as_changed_without_its_value() -> None:
+    before = {"password": "old-one", "token": None, "host": "a"}
+    after = {"password": "new-one", "token": "t0k3n", "host": "b"}
+    changes = events.changes_of(before, after, secret={"password", "token"})
+    shown = [(c.field, c.old, c.new) for c in changes]
+    assert shown == [("host", "a", "b"), ("password", events.SECRET, events.SECRET), ("token", None, events.SECRET)]
+    assert "new-one" not in str(shown) and "t0k3n" not in str(shown)
