@@ -222,7 +222,7 @@ class Gateway:
     ) -> None:
         """`token(tenant, user, role, groups)`: the runtime's dev token maker, served at POST /dev/token.
 
-        `sign_in(tenant, user, password, ip, user_agent, role)`: the runtime's dev sign-in (the
+        `sign_in(tenant, user, password, ip, user_agent, role, flow)`: the runtime's dev sign-in (the
         user pool's sign-in triggers, a password that can be wrong), served at POST /dev/sign-in.
 
         `console`: told of each request the gateway answers itself (a function's answer is told
@@ -544,7 +544,8 @@ class Gateway:
         return _json_response(200, {"token": token})
 
     def _sign_in(self, request: Request) -> Response:
-        """A dev sign-in: `{"tenant", "user", "password", "role"?}` from this request's address and
+        """A dev sign-in: `{"tenant", "user", "password", "role"?, "flow"?}` (flow: "custom", the
+        default, or "password": USER_PASSWORD_AUTH's triggers) from this request's address and
         User-Agent; 200 with the ID token, or 401 as Cognito refuses it. JSON only, as /dev/token."""
         if (request.mimetype or "").lower() != "application/json":
             return _json_response(415, {"message": "send application/json"})
@@ -553,7 +554,13 @@ class Gateway:
             assert self.sign_in is not None
             ip, agent = request.remote_addr or "127.0.0.1", request.headers.get("User-Agent", "")
             token = self.sign_in(
-                asked["tenant"], asked["user"], str(asked["password"]), ip, agent, asked.get("role", "admin")
+                asked["tenant"],
+                asked["user"],
+                str(asked["password"]),
+                ip,
+                agent,
+                asked.get("role", "admin"),
+                asked.get("flow", "custom"),
             )
         except SignInFailed as failed:
             return _json_response(401, {"__type": "NotAuthorizedException", "message": str(failed)})

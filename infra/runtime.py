@@ -442,9 +442,13 @@ class LocalRuntime:
             self._tokens[key] = (token, time.monotonic())
             return token
 
-    def sign_in(self, tenant: str, user: str, password: str, ip: str, user_agent: str, role: str = "admin") -> str:
-        """A dev sign-in as Cognito runs one (CUSTOM_AUTH with SRP): the sign-in triggers with their
-        events in Cognito's order, the password checked in between (`devlogins.DEV_PASSWORD`).
+    def sign_in(
+        self, tenant: str, user: str, password: str, ip: str, user_agent: str, role: str = "admin", flow: str = "custom"
+    ) -> str:
+        """A dev sign-in as Cognito runs one: the sign-in triggers with their events in Cognito's
+        order, the password checked in between (`devlogins.DEV_PASSWORD`). `flow`: "custom"
+        (CUSTOM_AUTH with SRP: DefineAuthChallenge sees the password's result) or "password"
+        (USER_PASSWORD_AUTH, as USER_SRP_AUTH: no trigger sees a wrong password).
 
         Returns the ID token; raises SignInFailed as Cognito answers NotAuthorizedException: a wrong
         password, or a refusal of the pre-authentication trigger (a locked user or address).
@@ -452,6 +456,8 @@ class LocalRuntime:
         assert self.stack is not None and self.stack.signin_trigger, "the template has no sign-in triggers"
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if flow not in ("custom", "password"):
+            raise ValueError(f"flow must be custom or password, not {flow!r}")
         provisioned = self.invoke(DEV_PROVISIONER, {"tenant": tenant, "user": user, "role": role, "groups": []})
         subject, email = provisioned["subject"], provisioned["email"]
         client_id = self.stack.parameters.get("JwtAudience", "kontakt")
@@ -467,9 +473,11 @@ class LocalRuntime:
             trigger("PreAuthentication_Authentication")
         except FunctionError as refused:
             raise SignInFailed(f"PreAuthentication failed with error {refused}") from refused
-        session = devlogins.password_session(password == devlogins.DEV_PASSWORD)
-        answer = trigger("DefineAuthChallenge_Authentication", session=session)
-        if not answer["response"].get("issueTokens"):
+        right = password == devlogins.DEV_PASSWORD
+        if flow == "custom":
+            answer = trigger("DefineAuthChallenge_Authentication", session=devlogins.password_session(right))
+            right = bool(answer["response"].get("issueTokens"))
+        if not right:
             raise SignInFailed("Incorrect username or password.")
         trigger("PostAuthentication_Authentication", newDeviceUsed=False)
         return self.login_token(subject, email)

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from services.access.domain.ip_rules import permitted
 from services.access.domain.keys import KeyStatus, ip_allowed, parse, secret_hash
@@ -44,6 +44,7 @@ class RefusalMark(TableItem):
     unrecorded (one item per key or address and reason, overwritten: no item per request)."""
 
     until = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)  # a mark is of use for a minute; the table's TTL removes it
 
 
 def note_refusal(tenant_id: str, key_id: str | None, ip: str, status: int, reason: str, now: datetime) -> None:
@@ -57,6 +58,7 @@ def note_refusal(tenant_id: str, key_id: str | None, ip: str, status: int, reaso
         sk="REFUSAL",
         kind="refusal",
         until=(now + REFUSAL_INTERVAL).isoformat(),
+        expires_at=now + timedelta(days=1),
     )
     uow = UnitOfWork()
     uow.save(mark, condition=RefusalMark.pk.does_not_exist() | (RefusalMark.until <= now.isoformat()))

@@ -4,6 +4,8 @@ An event another service consumes is a contract: its payload lives in `shared/co
 No other service consumes these yet (the audit trail reads every event).
 """
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from shared.events import catalogue
@@ -34,6 +36,7 @@ class SignInEvent(BaseModel):
     id: str = Field(description="The attempt's id (as GET /logins lists it)")
     user_id: str
     outcome: str = Field(description="succeeded, failed (a wrong password) or refused (locked)")
+    at: datetime | None = Field(default=None, description="When the sign-in began")
     ip: str
     user_agent: str
 

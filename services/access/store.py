@@ -10,7 +10,7 @@ authorizer writes it (`record_use`) without changing the key's ETag under an adm
 
 from datetime import datetime
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from shared.store import ByUpdate, DataItem, DataStore, gsi, record_key
 
@@ -20,6 +20,7 @@ class Record(DataItem):
     gsi1sk = UnicodeAttribute(null=True)
     last_used_at = UnicodeAttribute(null=True)
     last_used_ip = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # sign-in attempts and counters (services/access/logins.py)
 
     by_type = gsi("by_type", 1)
     by_update = ByUpdate()

@@ -15,20 +15,25 @@ from shared.store import tenant_key
 from tests.integration.conftest import new_tenant
 
 
-def test_failures_at_once_each_count_and_the_last_locks(lambda_env: Any) -> None:
+def test_sign_ins_at_once_each_count_and_the_next_locks(lambda_env: Any) -> None:
     lambda_env("AccessSignInFunction")
     store, tenant, now = AccessStore(), new_tenant(), clock.now()
 
-    def fail(n: int) -> None:
+    def attempt(n: int) -> None:  # begun, then the wrong password seen (the custom flow)
+        logins.begin(store, tenant, "user-1", "203.0.113.7", f"agent-{n}", now)
         logins.failed(store, tenant, "user-1", "203.0.113.7", f"agent-{n}", now)
 
     with ThreadPoolExecutor(max_workers=USER_LIMIT) as pool:
-        list(pool.map(fail, range(USER_LIMIT)))
+        list(pool.map(attempt, range(USER_LIMIT)))
     user = store.get(tenant, logins.LOCK, lock_id(LockSubject.USER, "user-1"))
     address = store.get(tenant, logins.LOCK, lock_id(LockSubject.IP, "203.0.113.7"))
-    assert user is not None and user.data["locks"] == 1 and user.data["locked_until"]  # the 5th of 5 locked
-    assert address is not None and address.data["failures"] == USER_LIMIT  # none lost
-    attempts = Record.by_type.query(tenant_key(tenant, logins.ATTEMPT.upper(), "user-1"))
-    assert sorted(a.data["user_agent"] for a in attempts) == [f"agent-{n}" for n in range(USER_LIMIT)]
-    with pytest.raises(logins.LoginRefused):  # locked: refused before any password
-        logins.check(store, tenant, "user-1", "203.0.113.7", "agent", now)
+    assert user is not None and user.data["failures"] == USER_LIMIT and not user.data.get("locked_until")  # none lost
+    assert address is not None and address.data["failures"] == USER_LIMIT
+    with pytest.raises(logins.LoginRefused):  # the next finds a full window: refused before any password
+        logins.begin(store, tenant, "user-1", "203.0.113.7", "agent", now)
+    user = store.get(tenant, logins.LOCK, lock_id(LockSubject.USER, "user-1"))
+    assert user is not None and user.data["locks"] == 1 and user.data["locked_until"]
+    attempts = list(Record.by_type.query(tenant_key(tenant, logins.ATTEMPT.upper(), "user-1")))
+    outcomes = sorted((a.data["outcome"], a.data["user_agent"]) for a in attempts)
+    assert outcomes == sorted([("failed", f"agent-{n}") for n in range(USER_LIMIT)] + [("refused", "agent")])
+    assert all(a.expires_at for a in attempts) and user.expires_at  # the table's TTL removes them in time

@@ -1,11 +1,14 @@
 """Cognito's sign-in triggers, one function: the login history and the brute-force locks.
 
-- PreAuthentication: a sign-in begins; refused (the function fails, Cognito answers
-  NotAuthorizedException) while the user or the address is locked, whatever the password.
+- PreAuthentication: a sign-in begins, in every auth flow; refused (the function fails, Cognito
+  answers NotAuthorizedException) while the user or the address is locked, whatever the password.
+  Else it is recorded as started and counted as a failure until it passes.
 - DefineAuthChallenge: the custom auth flow (CUSTOM_AUTH with SRP: SRP_A, then Cognito's own
   PASSWORD_VERIFIER) is the one place a trigger sees a wrong password: the verifier's result is in
-  the session. A failure is recorded and counted here; a success goes on to tokens.
-- PostAuthentication: the sign-in passed; recorded.
+  the session. A failure closes the attempt as failed; a success goes on to tokens.
+- PostAuthentication: the sign-in passed: closed as succeeded, its count taken back.
+In USER_PASSWORD_AUTH and USER_SRP_AUTH a wrong password reaches no trigger: the attempt stays
+counted, and the user's next sign-in closes it as failed.
 
 The address and user agent come from the client metadata (PreAuthentication's `validationData`):
 in AWS the sign-in is started by the web app's back end (or Cognito's managed login), which passes
@@ -65,7 +68,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     tenant, user = who
     if source.startswith("PreAuthentication"):
         try:
-            logins.check(_store, tenant, user, *_client(event), clock.now())
+            logins.begin(_store, tenant, user, *_client(event), clock.now())
         except logins.LoginRefused:
             logger.info("sign-in refused: locked", extra={"tenant_id": tenant, "user_id": user})
             raise

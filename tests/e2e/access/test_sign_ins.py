@@ -20,10 +20,10 @@ from tests.e2e.helpers import assert_problem, new_tenant, settle, walk
 AGENT = "e2e-browser/1.0"
 
 
-def _sign_in(stack: LocalRuntime, tenant: str, user: str, password: str) -> requests.Response:
+def _sign_in(stack: LocalRuntime, tenant: str, user: str, password: str, flow: str = "custom") -> requests.Response:
     return requests.post(
         f"{stack.gateway.url}/dev/sign-in",
-        json={"tenant": tenant, "user": user, "password": password, "role": "user"},
+        json={"tenant": tenant, "user": user, "password": password, "role": "user", "flow": flow},
         headers={"User-Agent": AGENT},
         timeout=60,
     )
@@ -80,6 +80,23 @@ def test_a_burst_of_failures_locks_the_user_and_an_admin_lifts_it(
     )
     lifted = walk(admin, "/audit", limit=50, entity_type="login", entity_id="user-user-1")
     assert [r["type"] for r in lifted] == ["login.unlocked", "login.locked"]
+
+
+def test_wrong_passwords_lock_also_in_the_flows_no_trigger_sees_them(stack: LocalRuntime, session_api: Api) -> None:
+    """USER_PASSWORD_AUTH (as USER_SRP_AUTH): Cognito runs only PreAuthentication, and
+    PostAuthentication on a success; a sign-in counts from its start until it passes."""
+    tenant = new_tenant()
+    admin = session_api.as_(tenant, "admin-1", "admin")
+    answers = [_sign_in(stack, tenant, "user-2", password, "password") for password in [DEV_PASSWORD] * 2]
+    answers += [_sign_in(stack, tenant, "user-2", "wrong", "password") for _ in range(USER_LIMIT)]
+    answers.append(_sign_in(stack, tenant, "user-2", DEV_PASSWORD, "password"))
+    assert [a.status_code for a in answers] == [200, 200] + [401] * (USER_LIMIT + 1), [a.text for a in answers]
+    assert "PreAuthentication failed" in answers[-1].json()["message"]
+    history = walk(admin, "/logins", limit=50, user_id="user-2")
+    # Each wrong password is closed as failed when the next sign-in begins; successes took their count back.
+    assert [h["outcome"] for h in history] == ["refused"] + ["failed"] * USER_LIMIT + ["succeeded"] * 2
+    locks = {lock["id"]: lock for lock in admin.get("/login-locks").json()["items"]}
+    assert locks["user-user-2"]["locked"] and locks["ip-127-0-0-1"]["failures"] == USER_LIMIT
 
 
 def test_a_locked_keys_refusal_is_audited_once_a_minute(stack: LocalRuntime, session_api: Api) -> None:
