@@ -123,13 +123,14 @@ class SqsPump(Pump):
             self.busy = False
 
     def _gather(self, have: int) -> list[dict[str, Any]]:
-        """MaximumBatchingWindowInSeconds: more messages until the batch is full or time is up."""
+        """MaximumBatchingWindowInSeconds: more messages until the batch is full or time is up. As
+        Lambda's poller, a BatchSize above 10 (SQS's most per receive) takes several receives."""
         more: list[dict[str, Any]] = []
         deadline = time.monotonic() + self.mapping.batching_window
-        while have + len(more) < min(self.mapping.batch_size, 10) and time.monotonic() < deadline:
+        while have + len(more) < self.mapping.batch_size and time.monotonic() < deadline:
             response = self.sqs.receive_message(
                 QueueUrl=self.queue.url,
-                MaxNumberOfMessages=min(self.mapping.batch_size, 10) - have - len(more),
+                MaxNumberOfMessages=min(self.mapping.batch_size - have - len(more), 10),
                 WaitTimeSeconds=max(0, min(SQS_WAIT_SECONDS, int(deadline - time.monotonic()))),
                 AttributeNames=["All"],
                 MessageSystemAttributeNames=["All"],

@@ -140,3 +140,40 @@ def test_closed_receives_end_long_polls_at_once_and_take_nothing_after() -> None
         assert emulator.queue_counts()["closing"]["visible"] == 1  # left in the queue
     finally:
         emulator.stop()
+
+
+def test_the_sqs_pump_fills_a_batch_above_ten_within_the_window_as_lambda_does(sqs: Any) -> None:
+    """BatchSize 100 with a batching window: Lambda's poller gathers up to 100 messages from several
+    receives (SQS gives at most 10 each) into one invocation; the pump does the same."""
+    from infra.pumps import SqsPump
+    from infra.template import EventSourceMapping, Queue
+
+    url = sqs.create_queue(QueueName="gathered")["QueueUrl"]
+    for start in range(0, 25, 5):
+        entries = [{"Id": str(n), "MessageBody": f"m{n}"} for n in range(start, start + 5)]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    mapping = EventSourceMapping(
+        logical_id="Gathered",
+        function="Fn",
+        source_arn=arn,
+        batch_size=100,
+        batching_window=1,
+        function_response_types=["ReportBatchItemFailures"],
+        filters=[],
+        bisect_on_error=False,
+        max_retry_attempts=-1,
+        on_failure_arn=None,
+        starting_position=None,
+        enabled=True,
+    )
+    batches: list[list[str]] = []
+
+    def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        batches.append([record["body"] for record in event["Records"]])
+        return {"batchItemFailures": []}
+
+    pump = SqsPump(sqs, mapping, Queue("Gathered", "gathered", url, arn, 30, None, {}), "Fn", invoke)
+    pump.poll_once()
+    assert [sorted(batch) for batch in batches] == [sorted(f"m{n}" for n in range(25))]
+    assert _count(sqs, url) == "0"  # all deleted: they succeeded
