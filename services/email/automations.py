@@ -19,7 +19,8 @@ only if missing, so a firing delivered twice (or retried after a crash) sends no
 The schedule is a trigger derived from the record, written after the record commits (like mass
 activities): a retried create or update converges on the same name, an inactive or deleted
 automation has none (and a firing that arrives anyway finds it inactive or gone and does
-nothing), a delete removes the schedule first, ignoring one already gone.
+nothing), a delete removes the schedule first, ignoring one already gone. Each command commits
+the record with its `email_automation.*` event (the audit trail's).
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ from services.email.domain.automations import (
     schedule_name,
 )
 from services.email.domain.campaigns import CampaignCreate
+from services.email.events import AutomationChanged
 from services.email.service import Caller, service_caller
 from services.email.store import TERMS, EmailStore, Record
 from services.email.subscriptions import job
 from shared import clock, scheduler
 from shared.errors import DomainError, FieldError, NotFound, ValidationFailed
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.lookup import Order, find, plan, stage_terms
 from shared.observability import logger
@@ -62,6 +65,8 @@ from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
 KIND = "automation"
 RUN = "automation_run"
+# What its events' `changes` show: the fields a PATCH sets.
+CHANGEABLE = ("name", "template_id", "list_type_id", "target_group_id", "schedule", "repeats", "active", "tracking")
 
 
 # ----------------------------------------------------------------------------- records
@@ -69,6 +74,10 @@ RUN = "automation_run"
 
 def _data(automation: Automation) -> dict[str, Any]:
     return automation.model_dump(mode="json", exclude={"id", "version"})
+
+
+def _changed(automation: Automation) -> AutomationChanged:
+    return AutomationChanged.model_validate(automation.model_dump(include=set(AutomationChanged.model_fields)))
 
 
 def _load(caller: Caller, automation_id: str) -> tuple[Record, Automation]:
@@ -134,17 +143,19 @@ def create(caller: Caller, body: AutomationCreate) -> Automation:
     record = caller.store.new(caller.tenant, KIND, automation.id, _data(automation))
     uow = UnitOfWork()
     caller.store.add(uow, record)
+    uow.publish(caller.event("email_automation.created", _changed(automation)))
     uow.commit()
-    undo = partial(_undo, caller, automation.id)
+    undo = partial(_undo, caller, automation)
     scheduler.create_record_schedule(SCHEDULE, caller.tenant, automation.id, _plan(automation), undo)
     return automation
 
 
-def _undo(caller: Caller, automation_id: str) -> None:
-    """Remove a new automation whose schedule could not be made."""
+def _undo(caller: Caller, automation: Automation) -> None:
+    """Remove a new automation whose schedule could not be made (the trail shows it gone again)."""
     uow = UnitOfWork()
-    uow.delete(Record(pk=record_key(caller.tenant, KIND, automation_id), sk=KIND.upper()), check_version=False)
-    stage_terms(uow, TERMS[KIND], caller.tenant, KIND, automation_id, None, 0, new=False)
+    uow.delete(Record(pk=record_key(caller.tenant, KIND, automation.id), sk=KIND.upper()), check_version=False)
+    stage_terms(uow, TERMS[KIND], caller.tenant, KIND, automation.id, None, 0, new=False)
+    uow.publish(caller.event("email_automation.deleted", _changed(automation)))
     uow.commit()
 
 
@@ -185,6 +196,8 @@ def update(caller: Caller, automation_id: str, body: AutomationPatch) -> Automat
         after = after.model_copy(update={"updated_at": clock.now()})
         uow = UnitOfWork()
         caller.store.replace(uow, record, _data(after))
+        audited = changes_of(before, after, CHANGEABLE)
+        uow.publish(caller.event("email_automation.updated", _changed(after), changes=audited))
         uow.commit()
         return after.model_copy(update={"version": before.version + 1})
 
@@ -203,6 +216,7 @@ def delete(caller: Caller, automation_id: str) -> None:
         scheduler.delete_record_schedule(SCHEDULE, automation.id)
         uow = UnitOfWork()
         caller.store.remove(uow, record)
+        uow.publish(caller.event("email_automation.deleted", _changed(automation)))
         uow.commit()
         return automation
 

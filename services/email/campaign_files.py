@@ -3,14 +3,14 @@
 The client asks for an upload (`POST /campaigns/{id}/attachments`): the presigned POST's policy
 caps the file at what is left of the campaign's 5 MB, and the declared sizes may not pass it either
 (422 naming `size`). `POST .../attachments/{file_id}/confirm` records the size S3 holds. Only
-uploaded files go out with the mails.
+uploaded files go out with the mails. Each change of the list is an `email_campaign.updated` event.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.email.campaigns import conflict, record_of, view
+from services.email.campaigns import conflict, record_of, stage_change, view
 from services.email.domain.campaign_files import (
     MAX_CAMPAIGN_ATTACHMENTS,
     CampaignAttachment,
@@ -106,7 +106,7 @@ def add_attachment(caller: Caller, campaign_id: str, body: CampaignAttachmentCre
         attachment = planned(current, body)
         attachments = [*current, attachment.model_dump()]
         uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, "attachments": attachments})
+        stage_change(caller, uow, record, {**record.data, "attachments": attachments}, "email_campaign.updated")
         uow.commit()
         return upload_of(caller.tenant, campaign_id, attachments, attachment)
 
@@ -121,7 +121,7 @@ def _attachments_changed(caller: Caller, campaign_id: str, change: Any) -> Campa
             raise conflict(record, "change attachments")
         attachments = change(record.data.get("attachments") or [])
         uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, "attachments": attachments})
+        stage_change(caller, uow, record, {**record.data, "attachments": attachments}, "email_campaign.updated")
         uow.commit()
         return record
 

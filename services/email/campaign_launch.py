@@ -14,7 +14,7 @@ from typing import Any
 
 from services.email import stats
 from services.email.campaign_recipients import enqueue_many, recipient_records
-from services.email.campaigns import KIND, change, conflict, record_of, stage_copies, view
+from services.email.campaigns import KIND, change, conflict, record_of, stage_change, stage_copies, view
 from services.email.domain.campaigns import (
     AUDIENCE_FIELDS,
     CANCELLABLE,
@@ -82,7 +82,7 @@ def start_send(caller: Caller, campaign_id: str) -> Campaign:
             uow.publish(caller.event("audience.requested", request, event_id=event_id))
         else:  # hand-added contacts only: the audience is complete as it is
             data["audience"] = {"pages": [], "last_page": 0, "total": 0, "complete": True}
-        caller.store.replace(uow, record, data)
+        stage_change(caller, uow, record, data, "email_campaign.send_started")
         uow.commit()
         return record
 
@@ -96,12 +96,14 @@ def pause(caller: Caller, campaign_id: str) -> Campaign:
     record = record_of(caller, campaign_id, Action.SEND)
     if view(caller, record).status == CampaignStatus.sent:
         raise Conflict(f"Campaign {campaign_id} is sent: it cannot be paused.")
-    return view(caller, change(caller, campaign_id, PAUSABLE, "be paused", {"status": CampaignStatus.paused.value}))
+    paused = {"status": CampaignStatus.paused.value}
+    return view(caller, change(caller, campaign_id, PAUSABLE, "be paused", paused, "email_campaign.paused"))
 
 
 def resume(caller: Caller, campaign_id: str) -> Campaign:
     """Sending again: the mails the sender left queued while paused are queued again."""
-    record = change(caller, campaign_id, RESUMABLE, "be resumed", {"status": CampaignStatus.sending.value})
+    resumed = {"status": CampaignStatus.sending.value}
+    record = change(caller, campaign_id, RESUMABLE, "be resumed", resumed, "email_campaign.resumed")
     queued = [r.record_id for r in recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
     enqueue_many(caller.tenant, queued, campaign_id)
     return view(caller, record)
@@ -109,7 +111,8 @@ def resume(caller: Caller, campaign_id: str) -> Campaign:
 
 def cancel(caller: Caller, campaign_id: str) -> Campaign:
     """Cancelled: the mails still queued are skipped (a paused campaign's have no queue message left)."""
-    record = change(caller, campaign_id, CANCELLABLE, "be cancelled", {"status": CampaignStatus.cancelled.value})
+    cancelled = {"status": CampaignStatus.cancelled.value}
+    record = change(caller, campaign_id, CANCELLABLE, "be cancelled", cancelled, "email_campaign.cancelled")
     _unschedule(caller, record)
     queued = [r for r in recipient_records(caller.tenant, campaign_id) if r.data.get("status") == "queued"]
     for chunk in chunks(queued):
@@ -162,6 +165,7 @@ def schedule(caller: Caller, campaign_id: str, body: ScheduleRequest) -> Campaig
         SCHEDULABLE,
         "be scheduled",
         changes,
+        "email_campaign.scheduled",
         lambda r, uow: stage_copies(caller, uow, r.record_id, r.data),
     )
     scheduler.save_record_schedule(SCHEDULE, caller.tenant, campaign_id, plan)

@@ -9,6 +9,7 @@ Records (kinds of the email table):
 The other parts of a campaign: sending it now or at a time, pausing, resuming and cancelling it
 (campaign_launch.py); its recipients, from its audience's pages or added by hand
 (campaign_recipients.py); its attachments (campaign_files.py); its counters (stats.py).
+A person's command commits the campaign with its `email_campaign.*` event (the audit trail's).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from services.email.domain.campaigns import (
     shown_status,
 )
 from services.email.domain.templates import Template
+from services.email.events import CampaignChanged
 from services.email.service import Caller
 from services.email.store import TERMS, Record
 from shared import clock
 from shared.errors import Conflict, DomainError, NotFound, ValidationFailed
+from shared.events import changes_of
 from shared.ids import derived_id, new_id
 from shared.lookup import Order, find, plan
 from shared.pagination import Page
@@ -39,6 +42,18 @@ from shared.service import commit, model_of, patch_changes
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries
 
 KIND = "campaign"
+# What its events' `changes` show: the fields a person sets, and the status and time its commands move.
+CHANGEABLE = (
+    "name",
+    "template_id",
+    "list_type_id",
+    "target_group_id",
+    "tracking",
+    "automatic_template_id",
+    "attachments",
+    "status",
+    "send_at",
+)
 
 
 # ----------------------------------------------------------------------------- records
@@ -72,6 +87,27 @@ def _check_refs(caller: Caller, values: dict[str, Any]) -> None:
         raise ValidationFailed("The campaign names records that do not exist.", [e for x in errors for e in x.errors])
 
 
+def changed(record: Record) -> CampaignChanged:
+    """The payload of the campaign's events: what names it and where it stands."""
+    data = record.data
+    return CampaignChanged(
+        id=record.record_id,
+        name=data["name"],
+        status=data["status"],
+        template_id=data["template_id"],
+        list_type_id=data["list_type_id"],
+        target_group_id=data.get("target_group_id"),
+        send_at=data.get("send_at"),
+    )
+
+
+def stage_change(caller: Caller, uow: UnitOfWork, record: Record, data: dict[str, Any], event_type: str) -> None:
+    """Replace the campaign's data and publish `event_type` with the fields changed, in `uow`."""
+    before = dict(record.data)
+    caller.store.replace(uow, record, data)
+    uow.publish(caller.event(event_type, changed(record), changes=changes_of(before, record.data, CHANGEABLE)))
+
+
 def conflict(record: Record, doing: str) -> Conflict:
     return Conflict(f"Campaign {record.record_id} is {record.data['status']}: it cannot {doing}.")
 
@@ -82,10 +118,12 @@ def change(
     allowed: Iterable[str],
     doing: str,
     changes: dict[str, Any],
+    event_type: str,
     also: Callable[[Record, UnitOfWork], None] | None = None,
 ) -> Record:
-    """Move the campaign to new data if its stored status allows it; 409 otherwise; retried.
-    `also`: more writes of the same transaction, from the record as read (the template copies)."""
+    """Move the campaign to new data if its stored status allows it, with its `event_type`; 409
+    otherwise; retried. `also`: more writes of the same transaction, from the record as read (the
+    template copies)."""
 
     def attempt() -> Record:
         record = record_of(caller, campaign_id, Action.SEND)
@@ -94,7 +132,8 @@ def change(
         uow = UnitOfWork()
         if also is not None:
             also(record, uow)
-        caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.iso(clock.now())})
+        data = {**record.data, **changes, "updated_at": clock.iso(clock.now())}
+        stage_change(caller, uow, record, data, event_type)
         uow.commit()
         return record
 
@@ -178,6 +217,7 @@ def create_campaign(
     record = caller.store.new(caller.tenant, KIND, campaign_id, data)
     uow = UnitOfWork()
     caller.store.add(uow, record, on_conflict=AlreadyApplied)
+    uow.publish(caller.event("email_campaign.created", changed(record)))
     try:
         uow.commit()
     except AlreadyApplied:  # a concurrent create of the same id
@@ -233,7 +273,8 @@ def update_campaign(caller: Caller, campaign_id: str, body: CampaignUpdate) -> C
         if record.data["status"] not in EDITABLE:
             raise conflict(record, "be changed")
         uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.iso(clock.now())})
+        data = {**record.data, **changes, "updated_at": clock.iso(clock.now())}
+        stage_change(caller, uow, record, data, "email_campaign.updated")
         uow.commit()
         return view(caller, record)
 
@@ -247,6 +288,7 @@ def delete_campaign(caller: Caller, campaign_id: str) -> None:
             raise conflict(record, "be deleted")
         uow = UnitOfWork()
         caller.store.remove(uow, record)
+        uow.publish(caller.event("email_campaign.deleted", changed(record)))
         uow.commit()
 
     run_with_retries(attempt)

@@ -11,7 +11,9 @@ An opt-out through a mail's own link (its token names the message) also stamps `
 on that message, once, and counts {"unsubscribed": 1} for its campaign in the same transaction.
 
 The defaults of a new tenant are installed once (setting "list_types" remembers which), so a
-default that an admin deletes stays deleted.
+default that an admin deletes stays deleted. Every write commits with its event: a list type's
+`email_list_type.*` (the defaults' by the system), an opt-out's `email.unsubscribed` or
+`email.resubscribed`.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from services.email.domain.list_types import (
     default_list_types,
     normalised,
 )
-from services.email.events import EmailUnsubscribed
+from services.email.events import EmailResubscribed, EmailUnsubscribed, ListTypeChanged
 from services.email.service import Caller, register_default
 from services.email.store import TERMS, Record
 from shared import clock
 from shared.errors import NotFound
+from shared.events import SYSTEM, changes_of, new_event
 from shared.ids import derived_id, new_id
 from shared.lookup import TOP, Order, find, plan
 from shared.pagination import Page
@@ -44,6 +47,7 @@ OPTOUT = "optout"
 SUPPRESSION = "suppression"
 SETTING = "list_types"
 MESSAGE = "message"  # services.email.transactional.KIND (not imported: it imports more of the service)
+CHANGEABLE = ("name", "description")  # what its events' `changes` show
 
 register_default(SETTING, lambda: {"installed": []})
 
@@ -60,6 +64,7 @@ def _install_defaults(caller: Caller) -> None:
         data = {"name": name, "description": description, "created_at": at, "updated_at": at}
         record = caller.store.new(caller.tenant, LIST_TYPE, list_type_id, data)
         caller.store.add(uow, record, on_conflict=AlreadyApplied)
+        uow.publish(new_event("email_list_type.created", caller.tenant, _changed(record), actor=SYSTEM))
     names = sorted(installed | {d[0] for d in missing})
     setting = caller.setting_record(SETTING)
     setting.data = {"installed": names}
@@ -67,6 +72,10 @@ def _install_defaults(caller: Caller) -> None:
     with suppress(AlreadyApplied, ConcurrentUpdate):  # a concurrent request installed them
         uow.commit()
     caller.forget_setting(SETTING)
+
+
+def _changed(record: Record) -> ListTypeChanged:
+    return ListTypeChanged(id=record.record_id, name=record.data["name"])
 
 
 def _record(caller: Caller, list_type_id: str) -> Record:
@@ -106,6 +115,7 @@ def create_list_type(caller: Caller, body: ListTypeCreate) -> ListType:
     )
     uow = UnitOfWork()
     caller.store.add(uow, record)
+    uow.publish(caller.event("email_list_type.created", _changed(record)))
     uow.commit()
     return model_of(record, ListType)
 
@@ -118,8 +128,11 @@ def change_list_type(caller: Caller, list_type_id: str, body: ListTypePatch) -> 
         changes = body.model_dump(exclude_unset=True)
         if not patch_changes(record.data, changes):
             return model_of(record, ListType)
+        before = dict(record.data)
         uow = UnitOfWork()
         caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.now().isoformat()})
+        audited = changes_of(before, record.data, CHANGEABLE)
+        uow.publish(caller.event("email_list_type.updated", _changed(record), changes=audited))
         uow.commit()
         return model_of(record, ListType)
 
@@ -132,6 +145,7 @@ def delete_list_type(caller: Caller, list_type_id: str) -> None:
     record = _record(caller, list_type_id)
     uow = UnitOfWork()
     caller.store.remove(uow, record)
+    uow.publish(caller.event("email_list_type.deleted", _changed(record)))
     uow.commit()
 
 
@@ -237,13 +251,19 @@ def _stage_unsubscribed(
 
 
 def opt_in(caller: Caller, address: str, list_type_id: str) -> bool:
-    """Remove the refusal (the recipient subscribed again); False if there was none."""
+    """Remove the refusal (the recipient subscribed again) and publish `email.resubscribed` with
+    it; False if there was none."""
     _record(caller, list_type_id)
     record = caller.store.get(caller.tenant, OPTOUT, optout_id(address, list_type_id))
     if record is None:
         return False
     uow = UnitOfWork()
     caller.store.remove(uow, record)
+    data = record.data
+    payload = EmailResubscribed(
+        contact_id=data.get("contact_id"), address=data["address"], list_type_id=list_type_id, at=clock.now()
+    )
+    uow.publish(caller.event("email.resubscribed", payload))
     with suppress(ConcurrentUpdate):  # removed at the same moment by another request
         uow.commit()
     return True

@@ -5,6 +5,7 @@ updated_at, created_by}; listed through `by_type`. Every part is checked when sa
 (`domain.rendering.check`, the engine of `shared/templating.py`): a syntax error, an unknown tag,
 a refused attribute or work over the sandbox's limits written with literals (`shared/sandbox.py`)
 is a 422 naming the part. A preview over a limit is a 422 naming the part. Templates are shared by the tenant's users.
+Every command commits its record with its event (`email_template.created/updated/deleted`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from services.email.domain.templates import (
     TemplateSummary,
     TemplateUpdate,
 )
+from services.email.events import TemplateChanged
 from services.email.service import Caller
 from services.email.store import TERMS, Record
 from shared import clock
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.lookup import Order, find, plan
 from shared.pagination import Page
@@ -31,6 +34,8 @@ from shared.service import commit, model_of, patch_changes
 from shared.store import UnitOfWork, run_with_retries
 
 TEMPLATE = "template"
+# What a person changes on a template: its events' `changes` show these (a part cut to 500 characters).
+CHANGEABLE = ("name", "subject", "html", "text")
 
 
 def _record(caller: Caller, template_id: str, action: Action | None = None) -> Record:
@@ -48,8 +53,15 @@ def create_template(caller: Caller, body: TemplateCreate) -> Template:
     record = caller.store.new(caller.tenant, TEMPLATE, new_id(), data)
     uow = UnitOfWork()
     caller.store.add(uow, record)
+    uow.publish(caller.event("email_template.created", _changed(record)))
     uow.commit()
     return model_of(record, Template)
+
+
+def _changed(record: Record) -> TemplateChanged:
+    """The event's payload: the template's name and subject, never its bodies."""
+    data = record.data
+    return TemplateChanged(id=record.record_id, name=data["name"], subject=str(data.get("subject") or "")[:200])
 
 
 def get_template(caller: Caller, template_id: str) -> Template:
@@ -66,8 +78,11 @@ def update_template(caller: Caller, template_id: str, body: TemplateUpdate) -> T
         record = _record(caller, template_id, Action.CHANGE)
         if not patch_changes(record.data, changes):
             return model_of(record, Template)
+        before = dict(record.data)
         uow = UnitOfWork()
         caller.store.replace(uow, record, {**record.data, **changes, "updated_at": clock.now().isoformat()})
+        audited = changes_of(before, record.data, [name for name in changes if name in CHANGEABLE])
+        uow.publish(caller.event("email_template.updated", _changed(record), changes=audited))
         uow.commit()
         return model_of(record, Template)
 
@@ -79,6 +94,7 @@ def delete_template(caller: Caller, template_id: str) -> None:
         record = _record(caller, template_id, Action.DELETE)
         uow = UnitOfWork()
         caller.store.remove(uow, record)
+        uow.publish(caller.event("email_template.deleted", _changed(record)))
         uow.commit()
 
     run_with_retries(attempt)

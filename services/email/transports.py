@@ -13,7 +13,8 @@ and checked once, at save (a refused host or port is a 422) and again at each co
 client connects to the address that was checked while TLS verifies the certificate against the
 name. The server's password lives in the tenant's Secrets Manager secret (`kontakt/<stage>/smtp/
 <tenant>`), written by the API when an admin sets it and read by the sender, by the version the
-setting names, when it logs in.
+setting names, when it logs in. A change of the setting is an `email_settings.updated` event
+(a new password shows as `[secret]`).
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ from services.email.domain.transports import (
     merged,
     shown,
 )
+from services.email.events import EmailSettingsChanged
 from services.email.service import Caller
 from services.email.settings import EmailSettings, default_from_address
 from shared import outbound
 from shared.errors import ValidationFailed
+from shared.events import changes_of
 from shared.settings import FunctionSettings, load
+from shared.store import UnitOfWork
 
 # SES answers that no retry can change (an unverified From identity, a malformed mail).
 SES_REFUSED = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"})
@@ -359,11 +363,38 @@ def change_settings(caller: Caller, change: EmailSettingsIn) -> EmailSettingsOut
         smtp.update(password_secret=name, password_version=store_password(name, smtp.pop("password")))
     elif smtp:
         smtp.pop("password", None)
-    caller.save_setting(SENDER_SETTING, value)
+    _save(caller, stored, value)
     old_secret = (stored.get("smtp") or {}).get("password_secret")
     if old_secret and not (smtp and smtp.get("password_secret")):
         remove_password(old_secret)
     return shown(value)
+
+
+def _save(caller: Caller, stored: dict[str, Any], value: dict[str, Any]) -> None:
+    """Store the setting with its `email_settings.updated` event (none when nothing changed); a
+    new SMTP password shows in the event's changes as `[secret]` only."""
+    changes = changes_of(_audited(stored), _audited(value), secret=("smtp.password",))
+    uow = UnitOfWork()
+    caller.stage_setting(uow, SENDER_SETTING, value)
+    if changes:
+        smtp = value.get("smtp") or {}
+        payload = EmailSettingsChanged(
+            from_address=value["from_address"],
+            transport=value["transport"],
+            smtp_host=smtp.get("host") if value["transport"] == TransportKind.smtp else None,
+        )
+        uow.publish(caller.event("email_settings.updated", payload, changes=changes))
+    uow.commit()
+
+
+def _audited(value: dict[str, Any]) -> dict[str, Any]:
+    """The setting's fields as its event's changes name them: the server's flattened (`smtp.host`
+    ...), its password as the secret version that holds it (a new password is a new version)."""
+    smtp = value.get("smtp") or {}
+    fields = {name: value.get(name) for name in ("from_address", "from_name", "reply_to", "transport")}
+    fields.update({f"smtp.{name}": smtp.get(name) for name in ("host", "port", "security", "username")})
+    fields["smtp.password"] = smtp.get("password_version") or smtp.get("password_secret") or smtp.get("password")
+    return fields
 
 
 def _check_server(host: str, port: int) -> None:

@@ -37,7 +37,8 @@ def _of(admin: Api, entity_type: str, entity_id: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def changed(stack: LocalRuntime, session_api: Api) -> dict[str, Any]:
-    """A tenant keeping its audit records 45 days, whose admin created a contact and changed it."""
+    """A tenant keeping its audit records 45 days, whose admin created a contact and changed it, and
+    created an email template and changed it."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
     assert admin.patch("/audit/settings", json={"retention_days": 45}).json() == {"retention_days": 45}
@@ -45,8 +46,12 @@ def changed(stack: LocalRuntime, session_api: Api) -> dict[str, Any]:
     headers = {"X-Request-Id": REQUEST_ID, "User-Agent": "audit-e2e/1.0"}
     patched = admin.patch(f"/contacts/{contact['id']}", json={"first_name": "Maija-Liisa"}, headers=headers)
     assert patched.status_code == 200, patched.text
+    template = admin.post("/email/templates", json={"name": "Hello", "subject": "Hi", "html": "<p>Hi</p>"}).json()
+    assert admin.patch(f"/email/templates/{template['id']}", json={"subject": "Hello"}).status_code == 200
     settle(stack, lambda: [r for r in _of(admin, "contact", contact["id"]) if r["type"] == "contact.updated"])
-    return {"tenant": tenant, "admin": admin, "contact": contact, "trail": _of(admin, "contact", contact["id"])}
+    settle(stack, lambda: [r for r in _of(admin, "email_template", template["id"]) if r["type"].endswith("updated")])
+    trail = _of(admin, "contact", contact["id"])
+    return {"tenant": tenant, "admin": admin, "contact": contact, "trail": trail, "template": template}
 
 
 def test_an_update_is_read_back_with_who_when_where_from_and_what(stack: LocalRuntime, changed: dict[str, Any]) -> None:
@@ -61,6 +66,8 @@ def test_an_update_is_read_back_with_who_when_where_from_and_what(stack: LocalRu
     assert {"field": "first_name", "old": "Maija", "new": "Maija-Liisa"} in updated["changes"]
     assert not any(c["field"] in ("version", "updated_at") for c in updated["changes"])
     assert updated["masked"] is False and created["changes"] == []
+    [template_updated, _] = _of(admin, "email_template", changed["template"]["id"])  # every service's writes
+    assert template_updated["changes"] == [{"field": "subject", "old": "Hi", "new": "Hello"}]
 
     # The same record by actor and by time range; `from`/`to` bound them.
     assert updated in _trail(admin, actor_id="admin-1")

@@ -25,6 +25,7 @@ from services.email.domain.transports import EmailSettingsIn, SmtpServer
 from services.email.transports import Refused, SmtpTransport, change_settings, get_settings
 from shared import outbound
 from shared.errors import ValidationFailed
+from shared.events import SECRET, Change, Envelope, new_event
 
 pytestmark = pytest.mark.disable_socket
 
@@ -167,10 +168,14 @@ def test_tls_verifies_the_certificate_against_the_name_not_the_address(
 
 
 class FakeCaller:
+    """The setting in memory; the events its changes publish in `published` (a transaction of
+    `FakeUnitOfWork`s, which commits nothing anywhere)."""
+
     tenant = "t-guard"
 
     def __init__(self) -> None:
         self.stored: dict[str, Any] = {}
+        self.published: list[Envelope] = []
 
     def require_admin(self) -> None:
         pass
@@ -178,8 +183,27 @@ class FakeCaller:
     def setting(self, name: str) -> dict[str, Any]:
         return self.stored
 
-    def save_setting(self, name: str, value: dict[str, Any]) -> None:
+    def stage_setting(self, uow: FakeUnitOfWork, name: str, value: dict[str, Any]) -> None:
+        uow.caller = self
         self.stored = json.loads(json.dumps(value))
+
+    def event(self, event_type: str, payload: Any, changes: list[Change]) -> Envelope:
+        return new_event(event_type, self.tenant, payload, changes=changes)
+
+
+class FakeUnitOfWork:
+    caller: FakeCaller
+
+    def publish(self, event: Envelope) -> None:
+        self.caller.published.append(event)
+
+    def commit(self) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def no_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transports, "UnitOfWork", FakeUnitOfWork)
 
 
 def _change(**smtp: Any) -> EmailSettingsIn:
@@ -272,6 +296,16 @@ def test_the_password_is_kept_in_secrets_manager_not_in_the_setting(secrets: Any
     with pytest.raises(secrets.exceptions.ResourceNotFoundException):
         secrets.get_secret_value(SecretId=name)
     assert PASSWORD not in logged()
+
+    # Every change is an event; a password shows as "[secret]" only, in no event at all.
+    assert [e.type for e in caller.published] == ["email_settings.updated"] * 4
+    assert PASSWORD not in "".join(e.model_dump_json() for e in caller.published)
+    changed = [{c.field: (c.old, c.new) for c in e.changes} for e in caller.published]
+    assert changed[0]["smtp.password"] == (None, SECRET) and changed[0]["smtp.host"] == (None, "mail.acme.example")
+    assert "smtp.password" not in changed[1] and changed[1]["smtp.port"] == (587, 465)
+    assert changed[2]["smtp.password"] == (SECRET, SECRET) and changed[3]["smtp.password"] == (SECRET, None)
+    change_settings(caller, _change(host="mail.acme.example", username="u"))  # type: ignore[arg-type]
+    assert len(caller.published) == 4  # nothing changed: no event
 
 
 def test_the_sender_logs_in_with_the_secret_version_the_setting_names(
