@@ -23,7 +23,7 @@ EVENTS_MD = Path("docs") / "events.md"
 WEBHOOK_EVENT_TYPES = Path("services") / "webhooks" / "event_types.json"
 # Not offered to webhooks: internal command events (a request to do something, not a fact) and the
 # webhooks service's own (`webhook.*`: its rule leaves them out, so no delivery makes another).
-INTERNAL_EVENTS = re.compile(r"^(audience\.|webhook\.|.*_requested$)")
+INTERNAL_EVENTS = re.compile(r"^(audience\.|webhook\.|.*_requested$|.*_refused$)")
 OPENAPI_DIR = Path("docs") / "openapi"
 # The one document of all of Kontakt's APIs (served at /openapi.json, its index at /docs): one SDK.
 MERGED_OPENAPI = OPENAPI_DIR / "kontakt.json"

@@ -9,7 +9,8 @@ derived from the request event's, so a redelivered request finds it and makes no
 owner's to-do (todo.py) and calendar as any task. `source` is `workflow`, `source_id` the workflow.
 
 A request the service refuses (no such active type, an owner or contact it does not take, an erased
-contact) is logged and dropped: asking again would be refused again.
+contact) is answered once with `activity.create_refused` (the workflow records it as the step's
+outcome) and not retried: asking again would be refused again.
 """
 
 from datetime import timedelta
@@ -20,7 +21,7 @@ from services.activities import activities, admin, erasure, references
 from services.activities.domain.models import ActivityCreate, ActivityKind
 from services.activities.service import Caller
 from services.activities.subscriptions import subscribe
-from shared.contracts.workflows import ActivityCreateRequested
+from shared.contracts.workflows import ActivityCreateRequested, refusal
 from shared.errors import DomainError, ValidationFailed
 from shared.events import Envelope
 from shared.ids import derived_id
@@ -68,3 +69,4 @@ def create_requested(envelope: Envelope, uow: UnitOfWork) -> None:
         logger.warning(
             "activity request refused", extra={"request_id": request.request_id, "reason": str(refused)[:500]}
         )
+        uow.publish(refusal(envelope, request.request_id, refused))

@@ -9,7 +9,8 @@ event carries the request at the end of its causation chain (shared/events.py `h
 what stops two workflows that would set each other's trigger field forever.
 
 A request the directory refuses (a value its rules or the tenant's picklists do not take, a record
-gone or not the user's to change) is logged and dropped: asking again would be refused again.
+gone or not the user's to change) is answered once with `<entity>.update_refused` (the workflow
+records it as the step's outcome) and not retried: asking again would be refused again.
 """
 
 from typing import Any
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from services.directory.accounts import change_account, change_contact
 from services.directory.domain.models import AccountUpdate, ContactUpdate
 from services.directory.service import Caller, check_picklists, writable
-from shared.contracts.workflows import RecordUpdateRequested
+from shared.contracts.workflows import RecordUpdateRequested, refusal
 from shared.errors import DomainError, ValidationFailed
 from shared.events import Envelope
 from shared.observability import logger
@@ -60,3 +61,4 @@ def apply_update(envelope: Envelope, uow: UnitOfWork) -> None:
             "update request refused",
             extra={"request_id": request.request_id, "record_id": request.id, "reason": str(refused)[:500]},
         )
+        uow.publish(refusal(envelope, request.request_id, refused))

@@ -6,7 +6,8 @@ is derived from the request's, so its message id (`messages.message_id_of`) is t
 put if absent in the consumer's unit of work with its dedupe marker, and a redelivered request makes
 no second message. From there it is any message: signed, delivered, retried, logged and replayable
 (delivery.py, log.py). An endpoint that is not the tenant's (deleted since the workflow was defined)
-gets nothing (logged); a disabled one's message fails unsent (`endpoint_disabled`) as any other's.
+gets nothing: the request is refused once (`webhook.call_refused`); a disabled one's message fails
+unsent (`endpoint_disabled`) as any other's.
 """
 
 from services.webhooks import messages
@@ -14,7 +15,8 @@ from services.webhooks.endpoints import ENDPOINT
 from services.webhooks.events import WebhookWorkflowCall
 from services.webhooks.subscriptions import subscribe
 from shared import clock
-from shared.contracts.workflows import WebhookCallRequested
+from shared.contracts.workflows import WebhookCallRequested, refusal
+from shared.errors import FieldError, NotFound
 from shared.events import Actor, Envelope, chain_of, new_event
 from shared.ids import derived_id
 from shared.observability import logger
@@ -29,6 +31,10 @@ def call_endpoint(envelope: Envelope, uow: UnitOfWork) -> None:
     tenant = envelope.tenant_id
     if messages.STORE.get(tenant, ENDPOINT, request.endpoint_id) is None:
         logger.warning("webhook call to an unknown endpoint", extra={"endpoint_id": request.endpoint_id})
+        unknown = NotFound(
+            f"No webhook endpoint {request.endpoint_id}.", [FieldError(field="endpoint_id", message="not found")]
+        )
+        uow.publish(refusal(envelope, request.request_id, unknown))
         return
     call = WebhookWorkflowCall(**request.model_dump(exclude={"request_id", "endpoint_id"}))
     delivered = new_event(

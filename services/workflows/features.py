@@ -13,6 +13,12 @@ FEATURES = Features(
     events={
         "runs": ["contact.created", "contact.updated", "account.created", "account.updated"],
         "erasure": ["contact.erased"],
+        "refusals": [
+            "account.update_refused",
+            "activity.create_refused",
+            "contact.update_refused",
+            "webhook.call_refused",
+        ],
     },
     jobs=["sweep"],
 )

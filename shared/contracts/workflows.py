@@ -14,16 +14,22 @@ id is derived from the run and the step, so a redelivered or re-sent command app
   signed and retried as every webhook message (a `webhook.workflow_call` message).
 
 None of them is offered to webhooks (infra/docs.py `INTERNAL_EVENTS`): they ask, they do not tell.
+
+A command the owner refuses (a value its rules do not take, a record gone or not the acting user's
+to change, an endpoint deleted) is answered once with `<command's entity>.<verb>_refused`
+(`CommandRefused`, committed with the owner's dedupe marker), which the workflows service records
+as the step's outcome; asking again would be refused again, so nothing retries it.
 """
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.conditions import ACCOUNT_FIELDS, CONTACT_FIELDS, FieldType
 from shared.contracts.audience import ActingUser
-from shared.events import catalogue
+from shared.events import Actor, Envelope, catalogue, new_event
+from shared.ids import derived_id
 
 PRODUCER = "workflows"
 
@@ -88,6 +94,38 @@ class WebhookCallRequested(BaseModel):
     trigger_event_type: str
 
 
+class CommandRefused(BaseModel):
+    """The owner refused a command: what asked (`request_id`), which command, and why."""
+
+    request_id: str = Field(description="The command's `request_id` (a workflow run's step)")
+    command_id: str = Field(description="The command event's id")
+    reason: str = Field(max_length=500, description="Why, as the owner's rules said it")
+    field: str | None = Field(None, description="The field refused, when one was")
+
+
+def refusal(command: Envelope, request_id: str, error: Exception) -> Envelope:
+    """The owner's answer to a command it refuses with `error` (a domain error or pydantic's): the
+    error's detail and the first field it names; one id per command, so a redelivery makes no second."""
+    if isinstance(error, ValidationError):
+        fields = [".".join(map(str, e["loc"])) for e in error.errors()]
+    else:
+        fields = [e.field for e in getattr(error, "errors", None) or []]
+    reason = str(getattr(error, "detail", None) or error)[:500]
+    payload = CommandRefused(
+        request_id=request_id, command_id=command.id, reason=reason, field=next(iter(fields), None)
+    )
+    event_type, producer = REFUSALS[command.type]
+    actor = Actor(type="service", id=producer)
+    return new_event(event_type, command.tenant_id, payload, actor=actor, event_id=derived_id(command.id, "refused"))
+
+
+REFUSALS: dict[str, tuple[str, str]] = {
+    "contact.update_requested": ("contact.update_refused", "directory"),
+    "account.update_requested": ("account.update_refused", "directory"),
+    "activity.create_requested": ("activity.create_refused", "activities"),
+    "webhook.call_requested": ("webhook.call_refused", "webhooks"),
+}
+
 _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("contact.update_requested", RecordUpdateRequested, "A workflow asks the directory to change a contact's fields."),
     ("account.update_requested", RecordUpdateRequested, "A workflow asks the directory to change an account's fields."),
@@ -97,3 +135,7 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
 
 for _type, _payload, _description in _SPECS:
     catalogue.register(_type, _payload, producer=PRODUCER, description=_description)
+for _command, (_type, _producer) in REFUSALS.items():
+    catalogue.register(
+        _type, CommandRefused, producer=_producer, description=f"The {_producer} service refused a {_command}."
+    )

@@ -358,7 +358,7 @@ def _set_field_problems(at: str, entity: str, action: dict[str, Any]) -> list[Fi
 # ---------------------------------------------------------------------------------------------
 
 RunStatus = Literal["waiting", "completed", "stopped"]
-StepOutcome = Literal["requested", "skipped"]
+StepOutcome = Literal["requested", "skipped", "refused"]
 
 
 class WorkflowStartingEvent(BaseModel):
@@ -375,7 +375,10 @@ class WorkflowStep(BaseModel):
 
     index: int
     type: str
-    outcome: StepOutcome = Field(description="`requested`: its command event was published; `skipped`: see reason")
+    outcome: StepOutcome = Field(
+        description="`requested`: its command event was published; `skipped`: see reason; `refused`: the "
+        "service that owns what it changes refused the command (its reason)"
+    )
     reason: str | None = None
     event_id: str | None = Field(
         None,

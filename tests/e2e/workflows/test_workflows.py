@@ -203,7 +203,8 @@ def test_a_delayed_run_waits_then_acts_by_the_revision_it_started_with(
 def test_the_actions_the_owning_services_apply_show_to_a_client_once(
     stack: LocalRuntime, admin: Api, tenant: str
 ) -> None:
-    """Set a field (the directory, with its picklists: a code not in the list changes nothing), create
+    """Set a field (the directory, with its picklists: a code not in the list changes nothing, and
+    the refusal comes back as the step's outcome), create
     a task for the record's owner (activities: in their to-do) and call a webhook (one signed message
     to the endpoint the action names, whatever its `event_types`); each command delivered again
     applies once."""
@@ -226,14 +227,20 @@ def test_the_actions_the_owning_services_apply_show_to_a_client_once(
     def received() -> list[dict[str, Any]]:
         return list(requests.get(f"{stack.api_url}/dev/webhooks", params={"name": receiver}, timeout=10).json())
 
+    def refused() -> bool:
+        listed = runs(admin, flow["id"])
+        return bool(listed) and listed[0]["steps"][1]["outcome"] == "refused"
+
     settle(stack, lambda: received() and walk(admin, "/todo") and envelopes(stack, tenant, "contact.updated"))
+    settle(stack, refused)  # the directory's answer to the refused command, back in the run
     [run] = runs(admin, flow["id"])
     assert [(s["type"], s["outcome"]) for s in run["steps"]] == [
         ("set_field", "requested"),
-        ("set_field", "requested"),
+        ("set_field", "refused"),
         ("create_task", "requested"),
         ("call_webhook", "requested"),
     ]
+    assert run["steps"][1]["reason"].startswith("category: ")
     got = admin.get(f"/contacts/{contact['id']}").json()
     assert (got["sales_status"], got["category"]) == ("won", None)
     [updated] = envelopes(stack, tenant, "contact.updated")
@@ -260,6 +267,7 @@ def test_the_actions_the_owning_services_apply_show_to_a_client_once(
         put_envelope(stack, command)
     settle(stack, lambda: True)
     assert len(envelopes(stack, tenant, "contact.updated")) == 1
+    assert len(envelopes(stack, tenant, "contact.update_refused")) == 1
     assert len(walk(admin, "/todo")) == 1 and len(received()) == 1
 
 
