@@ -115,6 +115,35 @@ for event_type, what in (
 ):
     catalogue.register(event_type, WebhookEndpointChanged, producer=PRODUCER, description=what)
 
+
+class WebhookMessageResent(BaseModel):
+    """An admin sent a message of the delivery log again: a resend, or one of a recovery's."""
+
+    message_id: str
+    endpoint_id: str
+    event_id: str = Field(description="The event the message carries")
+    event_type: str
+
+
+class WebhookTestSent(BaseModel):
+    """An admin sent a test event (`webhook.test`) to one endpoint: one message of its delivery log."""
+
+    message_id: str
+    endpoint_id: str
+
+
+catalogue.register(
+    "webhook.message_resent",
+    WebhookMessageResent,
+    producer=PRODUCER,
+    description="An admin sent a delivered or failed webhook message again (a resend or a recovery).",
+)
+catalogue.register(
+    "webhook.test_sent",
+    WebhookTestSent,
+    producer=PRODUCER,
+    description="An admin sent a test event to a webhook endpoint.",
+)
 catalogue.register(
     "webhook.settings_updated",
     WebhookSettingsUpdated,
