@@ -8,10 +8,9 @@ created_by, created_at}. Every change an admin makes publishes its `webhook.endp
 (events.py) in its transaction, the secret and the headers' values masked. `disabled_reason`
 (domain/endpoints.py `DisabledReason`) says why an endpoint is disabled: `manual` (an admin),
 `gone` (it answered 410) or `failing` (no success for days); the delivery side writes the last two,
-with `enabled` false and `disabled_at`. The
-secret is `whsec_<base64 of 32 random bytes>`, kept in the record (the project keeps no per-record
-secrets in Secrets Manager: shared/secrets.py holds the stack's own keys only); answers show it
-whole only on create and rotate, else `secret_prefix`.
+with `enabled` false and `disabled_at`. The secret is `whsec_<base64 of 32 random bytes>`, kept in
+the record (the project keeps no per-record secrets in Secrets Manager: shared/secrets.py holds the
+stack's own keys only); answers show it whole only on create and rotate, else `secret_prefix`.
 """
 
 import base64
