@@ -14,6 +14,7 @@ from contextlib import suppress
 from datetime import datetime
 
 from services.sms.domain.credits import SmsBalance, SmsEntryType, SmsLedgerEntry, SmsTopUp
+from services.sms.events import SmsCreditsToppedUp
 from services.sms.service import Caller
 from services.sms.store import BalanceItem
 from shared import clock
@@ -39,6 +40,8 @@ def top_up(caller: Caller, body: SmsTopUp) -> SmsLedgerEntry:
     item = BalanceItem.of(caller.tenant)
     uow.update(item, [BalanceItem.available.add(body.credits), BalanceItem.kind.set(item.kind)])
     entry = _entry(caller, uow, SmsEntryType.top_up, body.credits, note=body.note)
+    topped_up = SmsCreditsToppedUp(id=entry.id, credits=body.credits, note=body.note or None)
+    uow.publish(caller.event("sms_credits.topped_up", topped_up))
     uow.commit()
     return entry
 

@@ -2,7 +2,9 @@
 
 An event another service consumes is a contract: its payload lives in `shared/contracts/`
 (`sms.sent`: shared/contracts/messaging.py). The inbound side's and the delivery receipts' events are
-registered here.
+registered here, and those of a person's changes that no other service consumes (the audit trail reads
+every event): a message asked for, a send to a target group created or cancelled, the settings
+changed, credits topped up.
 """
 
 from datetime import datetime
@@ -79,4 +81,77 @@ catalogue.register(
     producer=PRODUCER,
     description="An SMS did not reach its recipient (a failure receipt, the provider's refusal, or a send request "
     "that could not be sent).",
+)
+
+
+class SmsCreated(BaseModel):
+    """One SMS to one contact a user asked for (`POST /sms/messages`): `queued` for sending (its
+    credits reserved), or `failed` at once (the `reason`); `sms.sent` or `sms.failed` follows a queued one."""
+
+    message_id: str = Field(description="The sms service's id of the message")
+    contact_id: str
+    status: str = Field(description="queued or failed")
+    parts: int
+    credits: int = Field(description="The credits reserved for it")
+    transactional: bool
+    reason: str | None = Field(None, description="Why a failed one failed")
+
+
+class SmsSendChanged(BaseModel):
+    """A send to a target group as it is after a user's change (its text is not repeated)."""
+
+    id: str = Field(description="The send's id")
+    target_group_id: str
+    status: str = Field(description="scheduled, resolving, sending, sent, refused, failed or cancelled")
+    scheduled_at: datetime | None = None
+    number_field: str
+    transactional: bool
+
+
+class SmsSettingsUpdated(BaseModel):
+    """The tenant's SMS settings after an admin's change (every changed field is in the event's `changes`)."""
+
+    active: bool
+    sender_id: str
+    default_country: str
+    max_parts: int
+
+
+class SmsCreditsToppedUp(BaseModel):
+    """An admin's top-up of the tenant's SMS credits: its ledger entry."""
+
+    id: str = Field(description="The ledger entry's id (`GET /sms/ledger/{id}`)")
+    credits: int
+    note: str | None = None
+
+
+catalogue.register(
+    "sms.created",
+    SmsCreated,
+    producer=PRODUCER,
+    description="A user asked for an SMS to one contact (queued for sending, or failed at once).",
+)
+catalogue.register(
+    "sms_send.created",
+    SmsSendChanged,
+    producer=PRODUCER,
+    description="A user created an SMS send to a target group (sent now, or scheduled).",
+)
+catalogue.register(
+    "sms_send.cancelled",
+    SmsSendChanged,
+    producer=PRODUCER,
+    description="A user cancelled an SMS send before it was sent (nothing reserved or sent).",
+)
+catalogue.register(
+    "sms_settings.updated",
+    SmsSettingsUpdated,
+    producer=PRODUCER,
+    description="An admin changed the tenant's SMS settings (activation, sender, window, keywords ...).",
+)
+catalogue.register(
+    "sms_credits.topped_up",
+    SmsCreditsToppedUp,
+    producer=PRODUCER,
+    description="An admin topped up the tenant's SMS credits.",
 )

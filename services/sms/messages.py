@@ -11,7 +11,9 @@ nothing; then the message goes on the send queue (`{tenant_id, message_id}`). In
 `T#<t>#CONTACT#<id>#MESSAGE` / `<created_at>#<id>` (the contact's SMS history).
 
 The checks (`check`) and the record with its reservation (`stage`) are shared with
-`sms.send_requested` (requests.py), which records a refusal instead of answering it.
+`sms.send_requested` (requests.py), which records a refusal instead of answering it. A message a
+user asks for publishes `sms.created` in its transaction (the user's request in the audit trail;
+the sender's `sms.sent` or `sms.failed` follows).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.sms.domain import texts
 from services.sms.domain.messages import KIND, SmsMessage, SmsMessageRequest, SmsMessageStatus
 from services.sms.domain.numbers import read_number
 from services.sms.domain.segments import segment
+from services.sms.events import SmsCreated
 from services.sms.recipients import PROJECTION
 from services.sms.service import Caller
 from services.sms.settings import SmsSettings
@@ -68,10 +71,25 @@ def send_one(caller: Caller, body: SmsMessageRequest) -> SmsMessage:
     check(caller, body, data)  # refused: the 4xx, nothing written
     uow = UnitOfWork()
     record = stage(caller, uow, new_id(), data)
+    uow.publish(caller.event("sms.created", _created(record)))
     uow.commit()
     if data["status"] == SmsMessageStatus.queued:
         enqueue_or_leave_to_sweep(caller.tenant, record.record_id)
     return model_of(record, SmsMessage)
+
+
+def _created(record: Record) -> SmsCreated:
+    data = record.data
+    queued = data["status"] == SmsMessageStatus.queued
+    return SmsCreated(
+        message_id=record.record_id,
+        contact_id=data["contact_id"],
+        status=data["status"],
+        parts=int(data["parts"]),
+        credits=int(data["credits"]) if queued else 0,
+        transactional=bool(data.get("transactional")),
+        reason=data.get("reason"),
+    )
 
 
 def message_data(caller: Caller, body: SmsMessageRequest) -> dict[str, Any]:

@@ -16,7 +16,8 @@ a one-time schedule (shared/scheduler.py's RecordSchedule, as a scheduled email 
 `sms.send` on the sms jobs queue at `scheduled_at`, which asks for the audience then (the snapshot
 is taken at send time) as the user who scheduled it. Its pages become messages in
 send_recipients.py. Every user of the tenant sees the sends (as email campaigns); cancelling is for
-the send's creator, managers and admins (the kernel's check, `Caller.require`).
+the send's creator, managers and admins (the kernel's check, `Caller.require`). Creating and
+cancelling publish `sms_send.created` / `sms_send.cancelled` (events.py) in their transactions.
 
 Counters: send_stats.py.
 """
@@ -47,6 +48,7 @@ from services.sms.domain.sends import (
     not_sent,
     shown_status,
 )
+from services.sms.events import SmsSendChanged
 from services.sms.service import Caller, service_caller
 from services.sms.setup import require_active
 from services.sms.store import Record, SmsStore
@@ -56,6 +58,7 @@ from shared import clock, scheduler
 from shared.bulk_send import chunks
 from shared.contracts.audience import ActingUser, AudienceRequested
 from shared.errors import Conflict, ValidationFailed
+from shared.events import changes_of
 from shared.ids import derived_id, new_id
 from shared.pagination import Page
 from shared.permissions import Action
@@ -77,6 +80,18 @@ def view(caller: Caller, record: Record) -> SmsSend:
     send = model_of(record, SmsSend)
     status = shown_status(record.data["status"], counts)
     return send.model_copy(update={"stats": SendStats(**counts), "status": status})
+
+
+def _changed(record: Record) -> SmsSendChanged:
+    data = record.data
+    return SmsSendChanged(
+        id=record.record_id,
+        target_group_id=data["target_group_id"],
+        status=data["status"],
+        scheduled_at=data.get("scheduled_at"),
+        number_field=data["number_field"],
+        transactional=data.get("transactional", False),
+    )
 
 
 def get_send(caller: Caller, send_id: str) -> SmsSend:
@@ -135,6 +150,7 @@ def create_send(caller: Caller, body: SmsSendRequest) -> SmsSend:
     if plan is None:
         _request_audience(caller, uow, record, acting)
     caller.store.add(uow, record)
+    uow.publish(caller.event("sms_send.created", _changed(record)))
     uow.commit()
     if plan is not None:
         undo = lambda: _remove(caller, send_id)  # noqa: E731
@@ -177,7 +193,10 @@ def cancel_send(caller: Caller, send_id: str) -> SmsSend:
             raise Conflict(f"SMS send {send_id} is {record.data['status']}: it cannot be cancelled.")
         uow = UnitOfWork()
         changes = {"status": SendStatus.cancelled.value, "updated_at": clock.iso(clock.now())}
+        before = dict(record.data)
         caller.store.replace(uow, record, {**record.data, **changes})
+        event = caller.event("sms_send.cancelled", _changed(record), changes=changes_of(before, record.data))
+        uow.publish(event)
         uow.commit()
         return record
 

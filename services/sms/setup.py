@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from services.sms.domain.setup import SmsSetup, SmsSetupUpdate
+from services.sms.events import SmsSettingsUpdated
 from services.sms.service import Caller, register_default
 from shared.errors import FieldError, Forbidden
+from shared.events import changes_of
+from shared.store import UnitOfWork
 
 SETTING = "sms"
 
@@ -16,9 +19,19 @@ def setup(caller: Caller) -> SmsSetup:
 
 
 def update_setup(caller: Caller, body: SmsSetupUpdate) -> SmsSetup:
+    """A merge patch; a change publishes `sms_settings.updated` with it, the values the settings
+    have change nothing."""
     caller.require_admin()
-    merged = body.merged(setup(caller))
-    caller.save_setting(SETTING, merged.model_dump(mode="json"))
+    current = setup(caller)
+    merged = body.merged(current)
+    changes = changes_of(current, merged)
+    if not changes:
+        return merged
+    uow = UnitOfWork()
+    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    payload = SmsSettingsUpdated.model_validate(merged.model_dump(include=set(SmsSettingsUpdated.model_fields)))
+    uow.publish(caller.event("sms_settings.updated", payload, changes=changes))
+    uow.commit()
     return merged
 
 

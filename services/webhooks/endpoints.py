@@ -4,12 +4,13 @@ guard); a tenant has at most `limits.MAX_ENDPOINTS`, counted race-free (limits.p
 
 Records: kind "endpoint", id = a new id, data {url, description, event_types, enabled, rate_limit,
 headers, secret, previous_secret?, previous_secret_expires_at?, disabled_reason?, disabled_at?,
-created_by, created_at}. `disabled_reason` (domain/endpoints.py `DisabledReason`) says why an
-endpoint is disabled: `manual` (an admin), `gone` (it answered 410) or `failing` (no success for
-days); the delivery side writes the last two, with `enabled` false and `disabled_at`. The
-secret is `whsec_<base64 of 32 random bytes>`, kept in the record (the project keeps no per-record
-secrets in Secrets Manager: shared/secrets.py holds the stack's own keys only); answers show it
-whole only on create and rotate, else `secret_prefix`.
+created_by, created_at}. Every change an admin makes publishes its `webhook.endpoint_*` event
+(events.py) in its transaction, the secret and the headers' values masked. `disabled_reason`
+(domain/endpoints.py `DisabledReason`) says why an endpoint is disabled: `manual` (an admin),
+`gone` (it answered 410) or `failing` (no success for days); the delivery side writes the last two,
+with `enabled` false and `disabled_at`. The secret is `whsec_<base64 of 32 random bytes>`, kept in
+the record (the project keeps no per-record secrets in Secrets Manager: shared/secrets.py holds the
+stack's own keys only); answers show it whole only on create and rotate, else `secret_prefix`.
 """
 
 import base64
@@ -19,12 +20,14 @@ from typing import Any
 
 from services.webhooks import limits
 from services.webhooks.domain.endpoints import MANUAL, Endpoint, EndpointCreate, EndpointUpdate, EndpointWithSecret
+from services.webhooks.events import WebhookEndpointChanged
 from services.webhooks.service import Caller
 from services.webhooks.setup import SETTING
 from services.webhooks.store import Record
 from services.webhooks.urls import check_url
 from shared import clock
 from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.events import Change, changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import kind_page
@@ -35,6 +38,9 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: 24-64 random bytes
 SHOWN = 10  # characters of the secret a list or get shows
 ROTATION_OVERLAP = timedelta(hours=24)
+# Shown in an event's changes as `[secret]` only: the signing secrets, and the custom headers (their
+# values may be credentials, e.g. an `Authorization` header).
+SECRET_FIELDS = ("secret", "previous_secret", "headers")
 RETRIES = 6  # tries of a create or delete whose transaction lost a race for the tenant's endpoint count
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones Kontakt sets itself on every request.
 FORBIDDEN_HEADERS = frozenset(
@@ -87,6 +93,24 @@ def _with_secret(record: Record) -> EndpointWithSecret:
     )
 
 
+def _changed(record: Record) -> WebhookEndpointChanged:
+    data = record.data
+    return WebhookEndpointChanged(
+        id=record.record_id,
+        url=data["url"],
+        description=data.get("description") or "",
+        event_types=data.get("event_types") or [],
+        enabled=data.get("enabled", True),
+        disabled_reason=data.get("disabled_reason"),
+        header_names=sorted(data.get("headers") or {}),
+        previous_secret_expires_at=data.get("previous_secret_expires_at"),
+    )
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    return changes_of(before, after, secret=SECRET_FIELDS)
+
+
 def _record(caller: Caller, endpoint_id: str) -> Record:
     record = caller.store.get(caller.tenant, ENDPOINT, endpoint_id)
     if record is None:
@@ -112,6 +136,7 @@ def create_endpoint(caller: Caller, body: EndpointCreate) -> EndpointWithSecret:
         record = caller.store.new(caller.tenant, ENDPOINT, endpoint_id, data)
         caller.store.add(uow, record)
         limits.stage_created(caller, uow, values["url"])
+        uow.publish(caller.event("webhook.endpoint_created", _changed(record)))
         uow.commit()
         return record
 
@@ -144,9 +169,11 @@ def update_endpoint(caller: Caller, endpoint_id: str, body: EndpointUpdate) -> E
     elif changes.get("enabled") is False and record.data.get("enabled", True):
         data.update(disabled_reason=MANUAL, disabled_at=clock.now().isoformat())
     if data != record.data:
+        before = dict(record.data)
         caller.store.replace(uow, record, data)
         if "url" in changes:
-            limits.stage_url_changed(caller, uow, record.data["url"], changes["url"])
+            limits.stage_url_changed(caller, uow, before["url"], changes["url"])
+        uow.publish(caller.event("webhook.endpoint_updated", _changed(record), changes=_changes(before, record.data)))
         uow.commit()
         record = _record(caller, endpoint_id)
     return _endpoint(record)
@@ -160,6 +187,7 @@ def delete_endpoint(caller: Caller, endpoint_id: str) -> None:
         uow = UnitOfWork()
         caller.store.remove(uow, record)
         limits.stage_removed(caller, uow, record.data["url"])
+        uow.publish(caller.event("webhook.endpoint_deleted", _changed(record)))
         uow.commit()
 
     run_with_retries(attempt, RETRIES)
@@ -172,8 +200,11 @@ def rotate_secret(caller: Caller, endpoint_id: str) -> EndpointWithSecret:
     expires = (clock.now() + ROTATION_OVERLAP).isoformat()
     data = {**record.data, "secret": new_secret(), "previous_secret": record.data["secret"]}
     data["previous_secret_expires_at"] = expires
+    before = dict(record.data)
     uow = UnitOfWork()
     caller.store.replace(uow, record, data)
+    event = caller.event("webhook.endpoint_secret_rotated", _changed(record), changes=_changes(before, record.data))
+    uow.publish(event)
     uow.commit()
     return _with_secret(_record(caller, endpoint_id))
 

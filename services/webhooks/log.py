@@ -25,7 +25,7 @@ from services.webhooks.domain.messages import (
     WebhookRecoverRequest,
 )
 from services.webhooks.endpoints import ENDPOINT
-from services.webhooks.events import WebhookTest
+from services.webhooks.events import WebhookTest, WebhookTestSent
 from services.webhooks.service import Caller
 from services.webhooks.store import Record
 from shared import clock
@@ -162,6 +162,8 @@ def send_test(caller: Caller, endpoint_id: str) -> WebhookMessage:
     )
     uow = UnitOfWork()
     caller.store.add(uow, record)
+    sent = WebhookTestSent(message_id=record.record_id, endpoint_id=endpoint_id)
+    uow.publish(caller.event("webhook.test_sent", sent))  # the audit trail's; `webhook.test` never goes on the bus
     uow.after_commit(lambda: messages.enqueue_or_leave_to_sweep(caller.tenant, [(record.record_id, 1)]))
     uow.commit()
     return message_of(record)

@@ -47,13 +47,14 @@ from services.webhooks import catalogue, setup
 from services.webhooks.domain.messages import ATTEMPT, MESSAGE, WebhookMessageStatus, matches
 from services.webhooks.domain.setup import WebhookSettings
 from services.webhooks.endpoints import ENDPOINT
+from services.webhooks.events import WebhookMessageResent
 from services.webhooks.service import Caller
 from services.webhooks.settings import WebhooksSettings
 from services.webhooks.store import HealthItem, Record, WebhooksStore, batch_get_mixed
 from services.webhooks.subscriptions import subscribe
 from shared import batch_scope, clock
 from shared.consumer import Handle
-from shared.events import Envelope
+from shared.events import Envelope, changes_of
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.service import SETTING as SETTING_KIND
@@ -252,7 +253,8 @@ def enqueue_or_leave_to_sweep(
 
 def requeue(caller: Caller, message_id: str) -> Record | None:
     """Resend a message now (the replay API): pending again, a new round of the schedule, queued at
-    once. A message under way (`sending`) is left alone: None. Conditioned on what was read."""
+    once, with `webhook.message_resent` for the audit trail. A message under way (`sending`) is left
+    alone: None. Conditioned on what was read."""
     record = caller.store.get(caller.tenant, MESSAGE, message_id)
     if record is None or record.data.get("status") == WebhookMessageStatus.sending.value:
         return None
@@ -266,11 +268,23 @@ def requeue(caller: Caller, message_id: str) -> Record | None:
         "next_attempt_at": clock.iso(now),
     }
     record.set_due(caller.tenant, clock.iso(now + QUEUE_CHECK))
+    changes = changes_of({"status": record.data.get("status")}, {"status": data["status"]})
     uow = UnitOfWork()
     caller.store.replace(uow, record, data)
+    uow.publish(caller.event("webhook.message_resent", _resent(record), changes=changes))
     uow.after_commit(lambda: enqueue_or_leave_to_sweep(caller.tenant, [(message_id, attempts + 1)]))
     uow.commit()
     return record
+
+
+def _resent(record: Record) -> WebhookMessageResent:
+    data = record.data
+    return WebhookMessageResent(
+        message_id=record.record_id,
+        endpoint_id=data["endpoint_id"],
+        event_id=data["event_id"],
+        event_type=data["event_type"],
+    )
 
 
 def schedule(tenant_id: str, message_id: str, attempt: int, delay: float) -> None:

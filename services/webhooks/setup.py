@@ -14,9 +14,11 @@ from datetime import timedelta
 
 from services.webhooks import limits
 from services.webhooks.domain.setup import WebhookSettings, WebhookSettingsUpdate
+from services.webhooks.events import WebhookSettingsUpdated
 from services.webhooks.service import Caller, register_default, service_caller
 from services.webhooks.store import Record
 from shared.errors import Conflict, FieldError
+from shared.events import changes_of
 from shared.service import SETTING as SETTING_KIND
 from shared.store import ConcurrentUpdate, UnitOfWork
 
@@ -47,7 +49,8 @@ def get_settings(caller: Caller) -> WebhookSettings:
 
 
 def update_settings(caller: Caller, body: WebhookSettingsUpdate) -> WebhookSettings:
-    """A merge patch; If-Match is evaluated on the settings (412)."""
+    """A merge patch; If-Match is evaluated on the settings (412). A change publishes
+    `webhook.settings_updated` in its transaction; the values the settings have change nothing."""
     caller.require_admin()
     caller.address_setting(SETTING)
     current = settings(caller)
@@ -58,7 +61,12 @@ def update_settings(caller: Caller, body: WebhookSettingsUpdate) -> WebhookSetti
         if using:
             raise HttpInUse([(record.record_id, record.data["url"]) for record in using])
         limits.check_no_http(caller, uow)
+    changes = changes_of(current, merged)
+    if not changes:
+        return merged
     caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    payload = WebhookSettingsUpdated(**merged.model_dump())
+    uow.publish(caller.event("webhook.settings_updated", payload, changes=changes))
     uow.commit()
     caller.forget_setting(SETTING)
     return merged

@@ -9,16 +9,21 @@ Records:
 - kind "active", id "workflows": every active workflow's definition by id, the one item the
   consumer reads per tenant and batch (none: nothing to do). Every command that changes a workflow
   rewrites it in the same transaction, under its version (a lost race is tried again).
+
+Every change publishes `workflow.created` / `workflow.updated` (with its fields old -> new) /
+`workflow.deleted` (events.py) in its transaction; a PATCH that changes nothing publishes nothing.
 """
 
 from datetime import datetime
 from typing import Any
 
 from services.workflows.domain.workflows import DEFINITION, Workflow, WorkflowCreate, WorkflowUpdate, problems
+from services.workflows.events import WorkflowChanged
 from services.workflows.service import Caller
 from services.workflows.store import ACTIVE, ACTIVE_ID, Record, revision_id
 from shared import clock
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.events import changes_of
 from shared.ids import new_id
 from shared.pagination import Page
 from shared.service import kind_page, model_of
@@ -36,6 +41,19 @@ def _record(caller: Caller, workflow_id: str) -> Record:
     if record is None:
         raise NotFound(f"No workflow {workflow_id}.")
     return record
+
+
+def _changed(record: Record) -> WorkflowChanged:
+    data = record.data
+    return WorkflowChanged(
+        id=record.record_id,
+        name=data["name"],
+        status=data["status"],
+        entity=data["trigger"]["entity"],
+        on=data["trigger"]["on"],
+        revision=int(data["revision"]),
+        actions=[str(action.get("type")) for action in data.get("actions") or []],
+    )
 
 
 def _checked(definition: dict[str, Any]) -> None:
@@ -89,6 +107,7 @@ def create_workflow(caller: Caller, body: WorkflowCreate) -> Workflow:
         caller.store.add(uow, record)
         _stage_revision(caller, uow, workflow_id, data)
         _stage_active(caller, uow, workflow_id, data)
+        uow.publish(caller.event("workflow.created", _changed(record)))
         uow.commit()
         return record
 
@@ -129,11 +148,13 @@ def update_workflow(caller: Caller, workflow_id: str, body: WorkflowUpdate) -> W
         redefined = any(data.get(k) != record.data.get(k) for k in DEFINITION)
         if redefined:
             data["revision"] = int(record.data["revision"]) + 1
+        before = dict(record.data)
         uow = UnitOfWork()
         caller.store.replace(uow, record, data)
         if redefined:
             _stage_revision(caller, uow, workflow_id, data)
         _stage_active(caller, uow, workflow_id, data)
+        uow.publish(caller.event("workflow.updated", _changed(record), changes=changes_of(before, data)))
         uow.commit()
 
     run_with_retries(attempt, RETRIES)
@@ -149,6 +170,7 @@ def delete_workflow(caller: Caller, workflow_id: str) -> None:
         uow = UnitOfWork()
         caller.store.remove(uow, record)
         _stage_active(caller, uow, workflow_id, None)
+        uow.publish(caller.event("workflow.deleted", _changed(record)))
         uow.commit()
 
     run_with_retries(attempt, RETRIES)

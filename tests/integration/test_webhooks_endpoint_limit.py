@@ -1,7 +1,8 @@
 """The cap of 50 webhook endpoints holds when creates race (issue 20): the count is an item the create
 and delete transactions update, the create on the condition that it is under the cap, so two creates
 at once cannot both take the last place. Here eight creates race for three places, in threads against
-the emulator; no name is resolved (the guard's resolver answers from a table)."""
+the emulator; no name is resolved (the guard's resolver answers from a table). The count of endpoints
+on plain http moves with a URL change, from the old URL to the new."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from services.webhooks import endpoints
-from services.webhooks.domain.endpoints import EndpointCreate
+from services.webhooks import endpoints, setup
+from services.webhooks.domain.endpoints import EndpointCreate, EndpointUpdate
+from services.webhooks.domain.setup import WebhookSettingsUpdate
 from services.webhooks.limits import MAX_ENDPOINTS, EndpointCount, EndpointLimit
 from services.webhooks.service import Caller
 from shared import outbound
@@ -80,3 +82,15 @@ def test_racing_deletes_and_creates_keep_the_count_true() -> None:
         [f.result() for f in deletions]
         outcomes = [f.result() for f in creations]
     assert _stored(tenant) == _count(tenant) == 5 + outcomes.count("created")
+
+
+@pytest.mark.usefixtures("webhooks")
+def test_a_url_change_moves_the_http_count_from_the_old_url() -> None:
+    tenant = new_tenant()
+    setup.update_settings(_caller(tenant), WebhookSettingsUpdate(allow_http=True))
+    made = endpoints.create_endpoint(_caller(tenant), EndpointCreate(url="http://hooks.example.com/plain"))
+    endpoints.update_endpoint(_caller(tenant), made.id, EndpointUpdate(url=URL))
+    item = EndpointCount.get(tenant_key(tenant, "WEBHOOK_ENDPOINTS"), "COUNT", consistent_read=True)
+    assert int(item.http or 0) == 0
+    # No endpoint on http: turning it off is allowed (the race-free check reads the count).
+    assert setup.update_settings(_caller(tenant), WebhookSettingsUpdate(allow_http=False)).allow_http is False

@@ -12,7 +12,7 @@ import requests
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, created, drain, settle, walk
+from tests.e2e.helpers import assert_problem, created, drain, envelopes, settle, walk
 
 TEXT = "Hei! Tilauksesi on noudettavissa."
 
@@ -176,6 +176,7 @@ def test_twenty_concurrent_sends_take_exactly_what_the_balance_covers(
     assert {m["id"] for m in walk(admin, "/sms/messages", limit=200)} == accepted
     # Only the accepted ones go out, each once, and each is charged.
     assert settle(stack, lambda: sorted(provider_sent(stack, tenant)) == sorted(accepted)), provider_sent(stack, tenant)
+    assert {e["data"]["message_id"] for e in envelopes(stack, tenant, "sms.created")} == accepted  # the refused: none
     assert settle(stack, lambda: admin.get("/sms/balance").json() == {"available": 0, "reserved": 0, "charged": 7})
     assert time.monotonic() - started < 60
 

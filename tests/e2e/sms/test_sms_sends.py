@@ -288,8 +288,22 @@ def test_a_scheduled_send_goes_at_its_time_and_a_cancelled_one_never(api: Api, s
     assert f"sms-send-{never['id']}" not in [
         s["Name"] for s in stack.client("scheduler").list_schedules(GroupName="kontakt-dev")["Schedules"]
     ]
+    assert admin.patch("/sms/settings", json={"active": True}).status_code == 200  # as they are: no event
     drain(stack, busy_ok=True)
     assert envelopes(stack, tenant, "audience.requested") == []  # nothing resolved before its time
+    # The settings, the top-up, the sends and the cancellation are events for the audit trail.
+    events = [e for e in envelopes(stack, tenant) if e["type"].startswith("sms_")]
+    assert [e["type"] for e in events] == [
+        "sms_settings.updated",
+        "sms_credits.topped_up",
+        "sms_send.created",
+        "sms_send.created",
+        "sms_send.cancelled",
+    ]
+    assert events[0]["changes"] == [{"field": "active", "old": False, "new": True}]
+    assert events[1]["data"]["credits"] == 5 and events[3]["data"]["status"] == "scheduled"
+    assert events[4]["data"]["id"] == never["id"]
+    assert {"field": "status", "old": "scheduled", "new": "cancelled"} in events[4]["changes"]
 
     assert name not in stack.fire_schedules(datetime(2031, 1, 5, 6, 59, tzinfo=UTC))
     assert name in stack.fire_schedules(datetime(2031, 1, 5, 7, 0, tzinfo=UTC))

@@ -1,12 +1,15 @@
 """Webhook endpoints and event types through `kontakt dev` (issue 20, items 1-2; delivery is tested elsewhere)."""
 
 import base64
+import json
+from typing import Any
 
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, put_stored, stored_data, table_name, walk
+from tests.e2e.helpers import assert_problem, envelopes, put_stored, settle, stored_data, table_name, walk
 
 URL = "https://hooks.example.com/kontakt"
+HEADER_TOKEN = "header-token-of-the-receiver"  # a custom header's value: in no event
 
 
 def _secret_bytes(secret: str) -> int:
@@ -14,7 +17,7 @@ def _secret_bytes(secret: str) -> int:
     return len(base64.b64decode(secret.removeprefix("whsec_"), validate=True))
 
 
-def test_an_endpoint_is_created_read_listed_changed_and_deleted(admin: Api) -> None:
+def test_an_endpoint_is_created_read_listed_changed_and_deleted(stack: LocalRuntime, admin: Api, tenant: str) -> None:
     created = admin.post(
         "/webhooks/endpoints",
         json={
@@ -22,7 +25,7 @@ def test_an_endpoint_is_created_read_listed_changed_and_deleted(admin: Api) -> N
             "description": "CRM sync",
             "event_types": ["contact.created", "email.*"],
             "rate_limit": 10,
-            "headers": {"X-Api-Key": "abc"},
+            "headers": {"X-Api-Key": HEADER_TOKEN},
         },
     )
     assert created.status_code == 201, created.text
@@ -51,8 +54,17 @@ def test_an_endpoint_is_created_read_listed_changed_and_deleted(admin: Api) -> N
     assert admin.delete(f"/webhooks/endpoints/{endpoint['id']}").status_code == 204
     assert_problem(admin.get(f"/webhooks/endpoints/{endpoint['id']}"), 404)
 
+    # Each change is one event (the refused PATCH none), with neither the secret nor a header's value.
+    settle(stack, lambda: envelopes(stack, tenant, "webhook.endpoint_deleted"))
+    events = [e for e in envelopes(stack, tenant) if e["type"].startswith("webhook.endpoint_")]
+    kinds = ["webhook.endpoint_created", "webhook.endpoint_updated", "webhook.endpoint_deleted"]
+    assert [e["type"] for e in events] == kinds
+    assert events[0]["data"]["header_names"] == ["X-Api-Key"]
+    assert {"field": "enabled", "old": True, "new": False} in events[1]["changes"]
+    assert secret not in json.dumps(events) and HEADER_TOKEN not in json.dumps(events)
 
-def test_rotation_shows_the_new_secret_once_and_keeps_the_old_one_for_a_day(admin: Api) -> None:
+
+def test_rotation_shows_the_new_secret_once_and_keeps_the_old_one_for_a_day(stack: LocalRuntime, admin: Api) -> None:
     endpoint = admin.post("/webhooks/endpoints", json={"url": URL}).json()
     rotated = admin.post(f"/webhooks/endpoints/{endpoint['id']}/rotate-secret")
     assert rotated.status_code == 200, rotated.text
@@ -60,6 +72,24 @@ def test_rotation_shows_the_new_secret_once_and_keeps_the_old_one_for_a_day(admi
     assert body["secret"] != endpoint["secret"] and _secret_bytes(body["secret"]) >= 24
     assert body["previous_secret_expires_at"] is not None
     assert "secret" not in admin.get(f"/webhooks/endpoints/{endpoint['id']}").json()
+
+    # The audit trail shows the endpoint's changes old -> new, a secret as `[secret]` only.
+    moved = admin.patch(f"/webhooks/endpoints/{endpoint['id']}", json={"url": URL + "/v2"})
+    assert moved.status_code == 200, moved.text
+
+    def trail() -> list[dict[str, Any]]:
+        return walk(admin, "/audit", entity_type="webhook", entity_id=endpoint["id"])
+
+    records = settle(stack, lambda: len(trail()) == 3 and trail())
+    assert [r["type"] for r in records] == [
+        "webhook.endpoint_updated",
+        "webhook.endpoint_secret_rotated",
+        "webhook.endpoint_created",
+    ]  # newest first
+    assert records[0]["changes"] == [{"field": "url", "old": URL, "new": URL + "/v2"}]
+    assert {"field": "secret", "old": "[secret]", "new": "[secret]"} in records[1]["changes"]
+    shown = json.dumps(records)
+    assert endpoint["secret"] not in shown and body["secret"] not in shown
 
 
 def test_each_refusal_names_its_field(admin: Api, tenant: str) -> None:

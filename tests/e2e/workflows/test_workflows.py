@@ -31,7 +31,9 @@ def runs(admin: Api, workflow_id: str, **params: Any) -> list[dict[str, Any]]:
     return walk(admin, f"/workflows/{workflow_id}/runs", limit=50, **params)
 
 
-def test_a_workflow_is_defined_changed_in_revisions_and_kept_to_its_tenant(api: Api, admin: Api, tenant: str) -> None:
+def test_a_workflow_is_defined_changed_in_revisions_and_kept_to_its_tenant(
+    stack: LocalRuntime, api: Api, admin: Api, tenant: str
+) -> None:
     flow = workflow(admin, conditions=[{"field": "department", "op": "equals", "value": "Sales"}])
     assert (flow["status"], flow["revision"], flow["created_by"]) == ("paused", 1, "admin-1")
     got = admin.get(f"/workflows/{flow['id']}")
@@ -71,8 +73,19 @@ def test_a_workflow_is_defined_changed_in_revisions_and_kept_to_its_tenant(api: 
     assert_problem(admin.post("/workflows", json={"name": "x", "trigger": TRIGGER, "actions": [{"type": "x"}]}), 422)
     assert_problem(admin.patch(f"/workflows/{flow['id']}", json={"actions": None}), 422, "actions")
 
+    assert admin.patch(f"/workflows/{flow['id']}", json={"status": "active"}).status_code == 200  # as it is
     assert admin.delete(f"/workflows/{flow['id']}").status_code == 204
     assert_problem(admin.get(f"/workflows/{flow['id']}"), 404)
+
+    # Each change is one event for the audit trail, its fields old -> new; a PATCH that changes nothing none.
+    settle(stack, lambda: envelopes(stack, tenant, "workflow.deleted"))
+    events = [e for e in envelopes(stack, tenant) if e["type"].startswith("workflow.")]
+    kinds = ["workflow.created", "workflow.updated", "workflow.updated", "workflow.deleted"]
+    assert [e["type"] for e in events] == kinds
+    assert events[1]["changes"] == [{"field": "status", "old": "paused", "new": "active"}]
+    assert {"field": "revision", "old": 1, "new": 2} in events[2]["changes"]
+    last = {"name": "Welcome", "status": "active", "entity": "contact", "on": "updated", "revision": 2}
+    assert events[3]["data"] == {"id": flow["id"], **last, "actions": ["send_email"]}
 
 
 def test_a_new_contact_that_meets_the_conditions_gets_the_mail_once(
