@@ -155,6 +155,13 @@ def _counted(user: str, ip: str) -> list[tuple[LockSubject, str, int]]:
     return [*counted, (LockSubject.IP, ip, IP_LIMIT)] if ip else counted
 
 
+def _counters(store: AccessStore, tenant: str, user: str, ip: str) -> dict[LockSubject, Record | None]:
+    """The user's and the address's counters (None: none yet), in one read."""
+    ids = {subject: lock_id(subject, value) for subject, value, _ in _counted(user, ip)}
+    found = store.get_each(tenant, [(LOCK, record_id) for record_id in ids.values()])
+    return {subject: found.get((LOCK, record_id)) for subject, record_id in ids.items()}
+
+
 def begin(store: AccessStore, tenant: str, user: str, ip: str, agent: str, now: datetime) -> None:
     """A sign-in begins (before its password): LoginRefused while the user or the address is locked,
     or when it finds a full window of failures (then it locks). Else it is recorded as started and
@@ -164,7 +171,7 @@ def begin(store: AccessStore, tenant: str, user: str, ip: str, agent: str, now: 
 
     def command() -> bool:
         uow = UnitOfWork()
-        read = {subject: store.get(tenant, LOCK, lock_id(subject, value)) for subject, value, _ in _counted(user, ip)}
+        read = _counters(store, tenant, user, ip)
         user_record = read[LockSubject.USER]
         _close(store, uow, tenant, user_record.data.get("open_attempt") if user_record else None, Outcome.FAILED)
         refused = any(is_locked(_counter(record), now) for record in read.values())
@@ -209,7 +216,7 @@ def succeeded(store: AccessStore, tenant: str, user: str, ip: str, agent: str, n
 
     def command() -> None:
         uow = UnitOfWork()
-        read = {subject: store.get(tenant, LOCK, lock_id(subject, value)) for subject, value, _ in _counted(user, ip)}
+        read = _counters(store, tenant, user, ip)
         user_record = read[LockSubject.USER]
         opened = user_record.data.get("open_attempt") if user_record else None
         if not _close(store, uow, tenant, opened, Outcome.SUCCEEDED):
