@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BlockPolicy:
-    max_block: int = 100  # records a key may share and still be compared pair by pair
+    max_block: int = 50  # records a key may share and still be compared pair by pair
     window: int = 8  # in a larger block, neighbours compared on each side in sorted order
 
 

@@ -44,8 +44,7 @@ def scan_prepared(prepared: Sequence[Prepared], rules: MatchingRules, policy: Bl
     compared = 0
     for i, j in blocks.pairs():
         compared += 1
-        pair = scorer.score(prepared[i], prepared[j])
-        if scorer.is_match(pair):
+        if pair := scorer.match(prepared[i], prepared[j]):
             matches.append(pair)
     groups = group_pairs(matches, [r.field for r in rules.fields])
     return ScanResult(groups, len(prepared), compared, matches, blocks.stats)
@@ -69,5 +68,5 @@ def check(
         for candidate in nearest(new, members, policy):
             if candidate.id != new.id:
                 seen.setdefault(candidate.id, candidate)
-    pairs = (scorer.score(new, candidate) for candidate in seen.values())
-    return sorted((p for p in pairs if scorer.is_match(p)), key=lambda p: (-p.score, p.right))
+    pairs = [p for candidate in seen.values() if (p := scorer.match(new, candidate))]
+    return sorted(pairs, key=lambda p: (-p.score, p.right))

@@ -44,6 +44,7 @@ def fold(text: str | None) -> str:
     return " ".join(_SEPARATORS.sub(" ", _APOSTROPHES.sub("", bare)).split())
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat: a tenant's common names are folded once
 def tokens(text: str | None) -> tuple[str, ...]:
     return tuple(fold(text).split())
 
@@ -89,6 +90,7 @@ def code(value: str | None) -> str | None:
     return fold(value) or None
 
 
+@lru_cache(maxsize=1 << 16)
 def given_names(value: str | None) -> tuple[str, ...]:
     """Given-name tokens, folded, each nickname read as its canonical name ("Mikko" -> "mikael")."""
     return tuple(canonical_given_name(t) for t in tokens(value))

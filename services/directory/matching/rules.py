@@ -3,7 +3,11 @@
 The score of a pair is the weighted mean of its fields' similarities (0-1), over the fields both
 records have. A field empty in one record says nothing either way and is left out. A field empty
 in both is left out too, unless `match_empty_fields` is on: then it counts as a match (similarity
-1), as "Täsmää tyhjät kentät" does in the seed. A pair at or above `threshold` is a duplicate.
+1), as "Täsmää tyhjät kentät" does in the seed. A pair is a possible duplicate when its score is
+at least `threshold` and at least `min_matched_fields` of its fields matched: by default two, so
+a name alone is never enough (different people share names; Salesforce's standard contact rule
+likewise asks for the name and one more field), while a name and an email, or a name and the
+account, are.
 
 Fields named but not comparable for the entity, a method the field does not take, the same field
 twice, weights not above 0 and thresholds outside 0-1 are refused, each error naming its field.
@@ -68,6 +72,9 @@ class MatchingRules(BaseModel):
     entity: Entity
     fields: list[FieldRule] = Field(min_length=1, max_length=20)
     threshold: Unit = Field(0.8, description="A pair whose score is at least this is a possible duplicate")
+    min_matched_fields: Annotated[int, Field(ge=1, le=20)] = Field(
+        2, description="How many fields must match besides the score; at most the number of `fields`"
+    )
     match_empty_fields: bool = Field(False, description="A field empty in both records counts as a match")
     default_country: str = Field("FI", description="Phone numbers without a country code are read as this country's")
 
@@ -79,6 +86,16 @@ class MatchingRules(BaseModel):
         if twice:
             raise duplicate(f"fields compared twice: {', '.join(twice)}")
         return rules
+
+    @model_validator(mode="after")
+    def _enough_fields(self) -> MatchingRules:
+        if self.min_matched_fields > len(self.fields):
+            raise PydanticCustomError(
+                "too_many",
+                "min_matched_fields is {wanted}, but only {count} fields are compared",
+                {"wanted": self.min_matched_fields, "count": len(self.fields)},
+            )
+        return self
 
     @field_validator("default_country")
     @classmethod

@@ -52,15 +52,33 @@ def _given(
     return max(sim(" ".join(a), " ".join(b)), sim(" ".join(a_canon), " ".join(b_canon)))
 
 
+def _both_parts(given: float, surname: float) -> float:
+    """The lower of the two counts three times as much as the higher: a wrong given name with the
+    same surname (Maria and Matti Eriksson) is another person, a typo in one of them is not."""
+    return 0.75 * min(given, surname) + 0.25 * max(given, surname)
+
+
 def name_similarity(a: PersonName, b: PersonName, sim: SimilarityFn) -> float:
-    """The closer of the straight and the swapped reading (each the mean of given and surname)."""
+    """The closer of the straight and the swapped reading (first to first and last to last, or
+    first to last and last to first)."""
     if not (a.first and a.last and b.first and b.last):
-        return max(sim(a.full, b.full), sim(a.key, b.key))
-    straight = (
-        _given(a.first, a.first_canon, b.first, b.first_canon, sim) + sim(" ".join(a.last), " ".join(b.last))
-    ) / 2
-    swapped = (_given(a.first, a.first_canon, b.last, b.last_canon, sim) + sim(" ".join(a.last), " ".join(b.first))) / 2
+        return _partial(a, b, sim)
+    a_last = " ".join(a.last)
+    straight = _both_parts(_given(a.first, a.first_canon, b.first, b.first_canon, sim), sim(a_last, " ".join(b.last)))
+    swapped = _both_parts(_given(a.first, a.first_canon, b.last, b.last_canon, sim), sim(a_last, " ".join(b.first)))
     return max(straight, swapped)
+
+
+def _partial(a: PersonName, b: PersonName, sim: SimilarityFn) -> float:
+    """A name of one part against another name: the part against the closest part of the other
+    ("Salo" and "Petri Salo" are the same surname), or whole name against whole name."""
+    whole = max(sim(a.full, b.full), sim(a.key, b.key))
+    a_parts = [p for p in (a.first, a.last) if p]
+    b_parts = [p for p in (b.first, b.last) if p]
+    if len(a_parts) == 1 or len(b_parts) == 1:
+        single, other = (a_parts, b_parts) if len(a_parts) == 1 else (b_parts, a_parts)
+        return max(whole, *(sim(" ".join(single[0]), " ".join(part)) for part in other))
+    return whole
 
 
 def exact(a: Value, b: Value) -> float:
@@ -82,16 +100,18 @@ def fuzzy(a: Value, b: Value, sim: SimilarityFn) -> float:
 @dataclass(frozen=True)
 class _Compiled:
     field: str
+    position: int  # in the rules: the order matched fields are listed in
     weight: float
     matched_from: float  # similarity at or above which the field is listed as matched
     compare: Callable[[Value, Value], float]
+    cheap: bool  # exact: compared first, so that most pairs are settled before a fuzzy one
 
 
-def _compile(rule: FieldRule) -> _Compiled:
+def _compile(position: int, rule: FieldRule) -> _Compiled:
     if rule.method == "exact":
-        return _Compiled(rule.field, rule.weight, 1.0, exact)
+        return _Compiled(rule.field, position, rule.weight, 1.0, exact, True)
     sim = SIMILARITIES[rule.similarity]
-    return _Compiled(rule.field, rule.weight, rule.min_similarity, lambda a, b: fuzzy(a, b, sim))
+    return _Compiled(rule.field, position, rule.weight, rule.min_similarity, lambda a, b: fuzzy(a, b, sim), False)
 
 
 class Scorer:
@@ -104,7 +124,9 @@ class Scorer:
         self.rules = rules
         self.threshold = rules.threshold
         self.match_empty = rules.match_empty_fields
-        self.fields = [_compile(r) for r in rules.fields]
+        self.min_matched = rules.min_matched_fields
+        self.fields = [_compile(p, r) for p, r in enumerate(rules.fields)]
+        self.cheap_first = sorted(self.fields, key=lambda f: not f.cheap)
 
     def score(self, a: Prepared, b: Prepared) -> PairScore:
         """The weighted mean over the fields compared (see rules.py for empty fields); 0 when
@@ -126,4 +148,32 @@ class Scorer:
         return PairScore(a.id, b.id, total / weight if weight else 0.0, tuple(matched))
 
     def is_match(self, pair: PairScore) -> bool:
-        return pair.score >= self.threshold and bool(pair.matched)
+        return pair.score >= self.threshold and len(pair.matched) >= self.min_matched
+
+    def match(self, a: Prepared, b: Prepared) -> PairScore | None:
+        """The pair's score when it is a possible duplicate, else None: `score` and `is_match`,
+        stopping once the fields left could not lift the pair to the threshold or to the number
+        of matched fields (the score's denominator, the weight of the fields both records have,
+        is known before any comparison)."""
+        compared = []
+        for f in self.cheap_first:
+            va, vb = a.values[f.field], b.values[f.field]
+            if va is not None and vb is not None:
+                compared.append((f, va, vb))
+            elif va is None and vb is None and self.match_empty:
+                compared.append((f, None, None))
+        denominator = sum(f.weight for f, _, _ in compared)
+        if not denominator or len(compared) < self.min_matched:
+            return None
+        total, rest = 0.0, denominator
+        matched: list[_Compiled] = []
+        for left, (f, va, vb) in enumerate(compared, start=1):
+            similarity = 1.0 if va is None else f.compare(va, vb)
+            total += f.weight * similarity
+            rest -= f.weight
+            if similarity >= f.matched_from:
+                matched.append(f)
+            if (total + rest) / denominator < self.threshold or len(matched) + len(compared) - left < self.min_matched:
+                return None
+        fields = tuple(f.field for f in sorted(matched, key=lambda f: f.position))
+        return PairScore(a.id, b.id, total / denominator, fields)
