@@ -5,10 +5,10 @@ the directory can keep them as index items written with the record and need not 
 when the rules change:
 
 - contacts: `e:` email, `p:` each E.164 number (phone and mobile), and for a full name, in both
-  orders (a swapped first and last name gives the same keys): `n:` the surname's sound skeleton
-  and the given name's initial (nickname read as its name: Bob and Robert share "r"), and `g:` the
-  given name (nickname read) and the surname's first three letters. A typo breaks one name key,
-  seldom both; a record with only one name part is found by its email or number.
+  orders (a swapped first and last name gives the same keys), each part read with nicknames as
+  names (Bob and Robert share their keys): `n:` the surname's sound skeleton and the given name's
+  initial, and `g:` the given name and the surname's first three letters. A typo breaks one name
+  key, seldom both; a record with only one name part is found by its email or number.
 - accounts: `b:` business id, `e:` email, `p:` phone, `w:` website host, `o:` the name's words
   (legal forms dropped) in sorted order, `f:` the sound skeleton of the name's longest word.
 
@@ -51,15 +51,14 @@ class BlockStats:
 
 
 def _name_keys(name: PersonName) -> set[str]:
+    """The name keys in both orders, each part read with nicknames as names (so a nickname and a
+    swap together still give the same keys)."""
     keys: set[str] = set()
-    for given, given_canon, surname in (
-        (name.first, name.first_canon, name.last),
-        (name.last, name.last_canon, name.first),
-    ):
+    for given, surname in ((name.first_canon, name.last_canon), (name.last_canon, name.first_canon)):
         if not (given and surname):
             continue
-        keys.add(f"n:{skeleton(surname[-1])}:{given_canon[0][0]}")
-        keys.add(f"g:{given_canon[0]}:{surname[-1][:3]}")
+        keys.add(f"n:{skeleton(surname[-1])}:{given[0][0]}")
+        keys.add(f"g:{given[0]}:{surname[-1][:3]}")
     return keys
 
 
