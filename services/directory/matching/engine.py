@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .blocking import BlockPolicy, Blocks, BlockStats, nearest
 from .grouping import Group, group_pairs
-from .prepare import Prepared, Record, prepare
+from .prepare import Prepared, Record, needed_fields, prepare
 from .rules import MatchingRules
 from .scoring import PairScore, Scorer
 
@@ -28,7 +28,8 @@ class ScanResult:
 
 
 def prepare_all(records: Iterable[Record], rules: MatchingRules) -> list[Prepared]:
-    return [prepare(r, rules.entity, rules.default_country) for r in records]
+    fields = needed_fields(rules.entity, (r.field for r in rules.fields))
+    return [prepare(r, rules.entity, rules.default_country, fields) for r in records]
 
 
 def scan(records: Iterable[Record], rules: MatchingRules, policy: BlockPolicy | None = None) -> ScanResult:
@@ -60,11 +61,11 @@ def check(
     (`blocks`: key -> the records that have it, as the directory's key index answers); the
     record's own id, if it has one already, is not its own duplicate."""
     policy = policy or BlockPolicy()
-    new = prepare(record, rules.entity, rules.default_country)
+    new, *_ = prepare_all([record], rules)
     scorer = Scorer(rules)
     seen: dict[str, Prepared] = {}
     for key in sorted(new.keys):
-        members = [prepare(m, rules.entity, rules.default_country) for m in blocks.get(key, ())]
+        members = prepare_all(blocks.get(key, ()), rules)
         for candidate in nearest(new, members, policy):
             if candidate.id != new.id:
                 seen.setdefault(candidate.id, candidate)

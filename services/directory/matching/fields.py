@@ -50,6 +50,11 @@ ACCOUNT_FIELDS: dict[str, FieldSpec] = {
     "country": FieldSpec("code", ("country",), _EXACT),
 }
 FIELDS: dict[Entity, dict[str, FieldSpec]] = {"contacts": CONTACT_FIELDS, "accounts": ACCOUNT_FIELDS}
+# The fields blocking keys are made of (blocking.py), read whatever the rules compare.
+KEY_FIELDS: dict[Entity, tuple[str, ...]] = {
+    "contacts": ("name", "email", "phones"),
+    "accounts": ("name", "business_id", "email", "phone", "website"),
+}
 
 ContactField = Literal[
     "name", "first_name", "last_name", "email", "phones", "phone", "mobile", "account_id", "department"

@@ -6,13 +6,13 @@ reading fields by name, so a scan can feed stored items without building models.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import normalise
 from .blocking import blocking_keys, order_key
-from .fields import FIELDS, Entity, FieldSpec
+from .fields import FIELDS, KEY_FIELDS, Entity, FieldSpec
 from .values import Value, person_name
 
 Record = Mapping[str, Any] | object
@@ -54,12 +54,20 @@ def _value(spec: FieldSpec, raw: list[Any], phones: dict[str, str | None], count
     return normalise.website(text)
 
 
-def prepare(record: Record, entity: Entity, country: str = "FI") -> Prepared:
-    """`record` normalised for `entity`'s comparable fields, phone numbers read with `country`."""
+def needed_fields(entity: Entity, compared: Iterable[str]) -> tuple[str, ...]:
+    """The fields a scan prepares: the ones the rules compare and the ones keys are made of."""
+    wanted = {*compared, *KEY_FIELDS[entity]}
+    return tuple(name for name in FIELDS[entity] if name in wanted)
+
+
+def prepare(record: Record, entity: Entity, country: str = "FI", fields: Iterable[str] | None = None) -> Prepared:
+    """`record` normalised for `entity`'s comparable fields (or only `fields`: a scan of many
+    records keeps what its rules and keys read), phone numbers read with `country`."""
     phones: dict[str, str | None] = {}  # each number parsed once (phone, mobile and phones read it)
+    specs = FIELDS[entity]
     values = {
-        name: _value(spec, [field_of(record, s) for s in spec.sources], phones, country)
-        for name, spec in FIELDS[entity].items()
+        name: _value(specs[name], [field_of(record, s) for s in specs[name].sources], phones, country)
+        for name in (specs if fields is None else fields)
     }
     return Prepared(
         id=str(field_of(record, "id") or ""),  # "" for a record not created yet (check on create)
