@@ -6,8 +6,8 @@ words do not count; a name whose words are all in the other scores 1). `exact` i
 normal forms are equal (for phone numbers: any number in common), else 0.
 
 A person's name is compared first name to first name and last to last, or swapped, whichever is
-closer; a given name whose nickname reads as the other's name ("Bob", "Robert") is equal. With
-only one part on either side the whole names are compared.
+closer; a given name whose nickname reads as the other's name ("Bob", "Robert") is equal. A name
+of one part is compared with the closest part of the other ("Salo" and "Petri Salo").
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class Scorer:
         stopping once the fields left could not lift the pair to the threshold or to the number
         of matched fields (the score's denominator, the weight of the fields both records have,
         is known before any comparison)."""
-        compared = []
+        compared: list[tuple[_Compiled, Value, Value]] = []
         for f in self.cheap_first:
             va, vb = a.values[f.field], b.values[f.field]
             if va is not None and vb is not None:
