@@ -26,14 +26,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .fields import Entity
 from .normalise import skeleton
-from .values import PersonName, Value
-
-if TYPE_CHECKING:
-    from .prepare import Prepared
+from .values import PersonName, Prepared, Value
 
 
 @dataclass(frozen=True)

@@ -7,23 +7,14 @@ reading fields by name, so a scan can feed stored items without building models.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from . import normalise
 from .blocking import blocking_keys, order_key
 from .fields import FIELDS, KEY_FIELDS, Entity, FieldSpec
-from .values import Value, person_name
+from .values import Prepared, Value, person_name
 
 Record = Mapping[str, Any] | object
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    id: str
-    values: dict[str, Value]  # comparable field -> its normal form; None when empty
-    keys: frozenset[str]  # blocking keys
-    order: str  # sort key inside an oversized block
 
 
 def field_of(record: Record, name: str) -> Any:

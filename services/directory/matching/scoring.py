@@ -19,9 +19,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
 from .fields import FIELDS
-from .prepare import Prepared
 from .rules import FieldRule, MatchingRules, Similarity
-from .values import PersonName, Value
+from .values import PersonName, Prepared, Value
 
 SimilarityFn = Callable[[str, str], float]
 

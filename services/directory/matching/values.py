@@ -1,4 +1,5 @@
-"""The normal forms a comparable field takes: text, a set of phone numbers, or a person's name."""
+"""The normal forms a comparable field takes (text, a set of phone numbers, or a person's name),
+and a record read into them (`prepare.prepare`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ class PersonName:
 
 
 Value = str | frozenset[str] | PersonName | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    id: str
+    values: dict[str, Value]  # comparable field -> its normal form; None when empty
+    keys: frozenset[str]  # blocking keys
+    order: str  # sort key inside an oversized block
 
 
 def person_name(first: str | None, last: str | None) -> PersonName | None:
