@@ -64,7 +64,7 @@ def check(
     new, *_ = prepare_all([record], rules)
     scorer = Scorer(rules)
     seen: dict[str, Prepared] = {}
-    for key in sorted(new.keys):
+    for key in new.keys:
         members = prepare_all(blocks.get(key, ()), rules)
         for candidate in nearest(new, members, policy):
             if candidate.id != new.id:

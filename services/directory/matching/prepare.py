@@ -30,7 +30,7 @@ def _value(spec: FieldSpec, raw: list[Any], phones: dict[str, str | None], count
     if kind == "phone":
         numbers = {phones.setdefault(r, normalise.phone(r, country)) for r in raw if r}
         numbers.discard(None)
-        return frozenset(n for n in numbers if n) or None
+        return tuple(sorted(n for n in numbers if n)) or None
     text = raw[0] if isinstance(raw[0], str) else None
     if kind == "given_name":
         return " ".join(normalise.given_names(text)) or None

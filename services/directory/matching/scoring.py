@@ -81,8 +81,8 @@ def _partial(a: PersonName, b: PersonName, sim: SimilarityFn) -> float:
 
 
 def exact(a: Value, b: Value) -> float:
-    if isinstance(a, frozenset) and isinstance(b, frozenset):
-        return 1.0 if a & b else 0.0
+    if isinstance(a, tuple) and isinstance(b, tuple):  # phone numbers: any in common
+        return 1.0 if any(n in b for n in a) else 0.0
     if isinstance(a, PersonName) and isinstance(b, PersonName):
         return 1.0 if a.key == b.key else 0.0
     return 1.0 if a == b else 0.0

@@ -27,14 +27,14 @@ class PersonName:
         return " ".join(sorted((*self.first_canon, *self.last_canon)))
 
 
-Value = str | frozenset[str] | PersonName | None
+Value = str | tuple[str, ...] | PersonName | None  # a tuple: phone numbers, sorted
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
     id: str
     values: dict[str, Value]  # comparable field -> its normal form; None when empty
-    keys: frozenset[str]  # blocking keys
+    keys: tuple[str, ...]  # blocking keys, sorted
     order: str  # sort key inside an oversized block
 
 
