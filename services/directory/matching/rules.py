@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.types import INPUT, duplicate
@@ -71,7 +71,7 @@ class MatchingRules(BaseModel):
 
     entity: Entity
     fields: list[FieldRule] = Field(min_length=1, max_length=20)
-    threshold: Unit = Field(0.8, description="A pair whose score is at least this is a possible duplicate")
+    threshold: Unit = Field(0.75, description="A pair whose score is at least this is a possible duplicate")
     min_matched_fields: Annotated[int, Field(ge=1, le=20)] = Field(
         2, description="How many fields must match besides the score; at most the number of `fields`"
     )
@@ -87,15 +87,17 @@ class MatchingRules(BaseModel):
             raise duplicate(f"fields compared twice: {', '.join(twice)}")
         return rules
 
-    @model_validator(mode="after")
-    def _enough_fields(self) -> MatchingRules:
-        if self.min_matched_fields > len(self.fields):
+    @field_validator("min_matched_fields")
+    @classmethod
+    def _enough_fields(cls, wanted: int, info: ValidationInfo) -> int:
+        compared = info.data.get("fields")  # absent when the fields themselves were refused
+        if compared is not None and wanted > len(compared):
             raise PydanticCustomError(
                 "too_many",
                 "min_matched_fields is {wanted}, but only {count} fields are compared",
-                {"wanted": self.min_matched_fields, "count": len(self.fields)},
+                {"wanted": wanted, "count": len(compared)},
             )
-        return self
+        return wanted
 
     @field_validator("default_country")
     @classmethod
@@ -106,10 +108,6 @@ class MatchingRules(BaseModel):
         if country not in phonenumbers.SUPPORTED_REGIONS:
             raise PydanticCustomError("unknown_country", "no numbering plan is known for {country}", {"country": value})
         return country
-
-    @property
-    def total_weight(self) -> float:
-        return sum(r.weight for r in self.fields)
 
 
 class ContactRules(MatchingRules):
