@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -40,6 +40,9 @@ from shared.permissions import Action, Policy, Subject
 from shared.service import INSTALLED, SETTING, Defaults, M, page
 from shared.store import UnitOfWork, record_key
 
+if TYPE_CHECKING:
+    from services.directory.matching.rules import MatchingRules
+
 TENANT_KIND = "tenant"
 TENANT_SETTINGS = "tenant"  # the setting holding the tenant's TenantSettings
 
@@ -58,6 +61,25 @@ def _register_picklist(name: PicklistName) -> None:
 
 for _name in PicklistName:
     _register_picklist(_name)
+
+
+def duplicate_rules_setting(entity: str) -> str:
+    """The setting holding the tenant's duplicate-matching rules for `entity` (contacts, accounts)."""
+    return f"duplicates.{entity}"
+
+
+def _default_duplicate_rules(entity: str) -> dict[str, Any]:
+    from services.directory.matching.rules import default_rules  # only when a tenant's rules are read
+
+    return default_rules(entity).model_dump(mode="json")  # type: ignore[arg-type]
+
+
+def _register_duplicate_rules(entity: str) -> None:
+    DEFAULTS.register(duplicate_rules_setting(entity), lambda: _default_duplicate_rules(entity))
+
+
+for _entity in ("contacts", "accounts"):
+    _register_duplicate_rules(_entity)
 
 
 @dataclass
@@ -90,6 +112,13 @@ class Caller(kernel.Caller):
         if self._parsed_settings is None or self._parsed_settings[0] is not value:
             self._parsed_settings = (value, TenantSettings.model_validate(value))
         return self._parsed_settings[1]
+
+    def duplicate_rules(self, entity: str) -> MatchingRules:
+        """The tenant's duplicate-matching rules for `entity` (contacts, accounts): its setting, or
+        the defaults a new tenant starts with."""
+        from services.directory.matching.rules import parse_rules
+
+        return parse_rules(entity, self.setting(duplicate_rules_setting(entity)))  # type: ignore[arg-type]
 
     def group_members(self) -> dict[str, set[str]]:
         """Members of the caller's groups (a manager sees their team's records)."""
