@@ -29,7 +29,7 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import TypeAdapter
 
-from shared import conventions, idempotency, key_permissions, preconditions, ratelimit
+from shared import clock, conventions, idempotency, key_permissions, preconditions, ratelimit
 from shared.auth import AuthContext, KeysUnavailable, Refused, Unauthenticated, from_http_event
 from shared.errors import (
     BadRequest,
@@ -43,6 +43,7 @@ from shared.errors import (
     field_errors_from_pydantic,
     problem_body,
 )
+from shared.events import Envelope
 from shared.observability import logger
 from shared.operation_docs import service_docs, with_operation_docs
 
@@ -313,10 +314,16 @@ class Resolver(APIGatewayHttpResolver):
     """
 
     def __init__(
-        self, *args: Any, form_paths: tuple[str, ...] = (), routes: RouteModules | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        form_paths: tuple[str, ...] = (),
+        routes: RouteModules | None = None,
+        record_refusal: Callable[[Envelope], None] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.form_paths = form_paths
+        self.record_refusal = record_refusal
         if self._enable_validation:
             self._request_validation_middleware = BodyTypeValidation()
         self.routes = routes or RouteModules("", {})
@@ -398,8 +405,19 @@ class Resolver(APIGatewayHttpResolver):
             forbidden = refused.status == 403
             return _problem_result(Forbidden(refused.detail) if forbidden else LoginUnavailable(refused.detail))
         if caller.key_id is not None:
-            return key_refusal(caller, key_permissions.Route(route.method.upper(), route.openapi_path))
+            refused_key = key_refusal(caller, key_permissions.Route(route.method.upper(), route.openapi_path))
+            if refused_key is not None:
+                self._note_refusal(event, caller, refused_key)
+            return refused_key
         return None
+
+    def _note_refusal(self, event: Mapping[str, Any], caller: AuthContext, answer: dict[str, Any]) -> None:
+        """The audit trail's record of a key refused for want of a permission (shared/refusals.py)."""
+        from shared.refusals import note_refusal  # only when a key is refused
+
+        detail = str(json.loads(answer["body"])["detail"])
+        ip = str(((event.get("requestContext") or {}).get("http") or {}).get("sourceIp") or "")
+        note_refusal(caller.tenant_id, caller.key_id, ip, 403, detail, clock.now(), self.record_refusal)
 
     def _path_of(self, event: Mapping[str, Any]) -> str:
         """The request's path as Powertools matches it."""
@@ -693,6 +711,7 @@ def create_app(
     docs_prefix: str,
     routers: RouteModules | Sequence[Router] = (),
     form_paths: tuple[str, ...] = (),
+    record_refusal: Callable[[Envelope], None] | None = None,
 ) -> Resolver:
     """A service's API: a Powertools resolver with validation, problem+json errors, its routers and its docs.
 
@@ -703,9 +722,12 @@ def create_app(
     at `/<docs_prefix>/openapi.json` and Swagger UI at `/<docs_prefix>/docs` (set up by its first
     request), both without a login (`needs_login`: routes not in the document are public).
     `form_paths`: path prefixes that also take form bodies (see `Resolver`); every other route takes JSON only.
+    `record_refusal`: how a service without an outbox records an API key's refusal (shared/refusals.py).
     """
     lazy = routers if isinstance(routers, RouteModules) else None
-    app = Resolver(enable_validation=True, form_paths=form_paths, serializer=utf8_json, routes=lazy)
+    app = Resolver(
+        enable_validation=True, form_paths=form_paths, serializer=utf8_json, routes=lazy, record_refusal=record_refusal
+    )
     app.use(middlewares=[_limit_body_size, _secure_html(f"/{docs_prefix}/docs"), preconditions.middleware])
     # Configured on the app (not only on the swagger page) so that `get_openapi_json_schema()`,
     # which the checked-in docs are generated from, carries the title, version and bearer scheme

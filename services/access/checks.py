@@ -5,22 +5,18 @@ cold start pays for neither the API's resolver nor the service's caller.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute
-
 from services.access.domain.ip_rules import permitted
 from services.access.domain.keys import KeyStatus, ip_allowed, parse, secret_hash
 from services.access.store import AccessStore, Record
 from shared.auth import AuthContext, Refused, Role, Unauthenticated
-from shared.events import Actor, new_event
 from shared.observability import logger
-from shared.store import ConcurrentUpdate, TableItem, UnitOfWork, tenant_key
+from shared.refusals import note_refusal
 from shared.types import in_utc
 
 KIND = "apikey"  # an API key's record kind (keys.py)
@@ -33,44 +29,6 @@ USE_WRITE_INTERVAL = timedelta(minutes=1)
 # token and IP), a change of rules takes effect within about 10 s, and a busy tenant costs one
 # read per instance per period, not one per sign-in.
 RULES_SECONDS = 5.0
-# A refusal becomes an `access.refused` event at most this often per key (or address) and reason
-# (locked, revoked, expired, outside the key's IPs, denied by the tenant's rules):
-# a flood of refused requests costs one conditional write a minute, not one per request.
-REFUSAL_INTERVAL = timedelta(minutes=1)
-
-
-class RefusalMark(TableItem):
-    """`T#<tenant>#REFUSAL#<key or address>#<reason's hash>` / `REFUSAL`: until when such refusals go
-    unrecorded (one item per key or address and reason, overwritten: no item per request)."""
-
-    until = UnicodeAttribute()
-    expires_at = TTLAttribute(null=True)  # a mark is of use for a minute; the table's TTL removes it
-
-
-def note_refusal(tenant_id: str, key_id: str | None, ip: str, status: int, reason: str, now: datetime) -> None:
-    """Record a refusal in the audit trail (an `access.refused` event through the outbox), unless one
-    for the same key (or address) and reason was recorded within the last minute: the mark's
-    conditional write and the event commit together, so two refusals at once make one event."""
-    from services.access.events import Refused as RefusedEvent  # the catalogue: only when a refusal is noted
-
-    mark = RefusalMark(
-        pk=tenant_key(tenant_id, "REFUSAL", key_id or ip, hashlib.sha256(reason.encode()).hexdigest()[:16]),
-        sk="REFUSAL",
-        kind="refusal",
-        until=(now + REFUSAL_INTERVAL).isoformat(),
-        expires_at=now + timedelta(days=1),
-    )
-    uow = UnitOfWork()
-    uow.save(mark, condition=RefusalMark.pk.does_not_exist() | (RefusalMark.until <= now.isoformat()))
-    payload = RefusedEvent(id=key_id or ip, status=status, reason=reason, key_id=key_id, ip=ip)
-    actor = Actor(type="key", id=key_id) if key_id else Actor(type="system", id="authorizer")
-    uow.publish(new_event("access.refused", tenant_id, payload, actor=actor))
-    try:
-        uow.commit()
-    except ConcurrentUpdate:
-        pass  # recorded within the minute
-    except Exception:
-        logger.warning("a refusal was not recorded", extra={"tenant_id": tenant_id}, exc_info=True)
 
 
 def authenticate(store: AccessStore, secret: str, ip: str, now: datetime) -> AuthContext:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+import shared.contracts.access  # noqa: F401  (access.refused: the kernel notes refusals in every service)
 from shared.events import catalogue
 
 PRODUCER = "access"
@@ -50,14 +51,6 @@ class LockChanged(BaseModel):
     locks: int
 
 
-class Refused(BaseModel):
-    id: str = Field(description="What was refused: the API key's id, or the address when no key was given")
-    status: int = Field(description="401 or 403, as the caller was answered")
-    reason: str = Field(description="Why: the key is locked, revoked or expired, the address is not allowed ...")
-    key_id: str | None = Field(default=None, description="The API key refused, if a key was given")
-    ip: str
-
-
 catalogue.register(
     "login.succeeded", SignInEvent, producer=PRODUCER, description="A user signed in (time, address, user agent)."
 )
@@ -75,10 +68,4 @@ catalogue.register(
 )
 catalogue.register(
     "login.unlocked", LockChanged, producer=PRODUCER, description="An admin lifted a user's or an address's lock."
-)
-catalogue.register(
-    "access.refused",
-    Refused,
-    producer=PRODUCER,
-    description="The authorizer refused an API key or an address (one event a minute per key or address and reason).",
 )

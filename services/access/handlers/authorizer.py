@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.access.checks import authenticate, note_refusal, tenant_permits
+from services.access.checks import authenticate, tenant_permits
 from services.access.domain.keys import is_key
 from services.access.settings import AccessSettings
 from services.access.store import AccessStore
@@ -33,6 +33,7 @@ from shared.auth import (
 )
 from shared.entry import entry
 from shared.observability import logger
+from shared.refusals import note_refusal
 
 _store = AccessStore()
 

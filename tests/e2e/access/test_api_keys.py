@@ -19,6 +19,16 @@ from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, envelopes, new_tenant, settle
 
 
+def refused_by(stack: LocalRuntime, tenant: str) -> list[dict[str, Any]]:
+    """The `access.refused` events of a tenant on the bus (the audit trail records each): their
+    source (the service that refused) and payload, oldest first."""
+    return [
+        {"source": event["source"], "data": event["detail"]["data"]}
+        for event in reversed(stack.events(None))
+        if event.get("detail-type") == "access.refused" and event["detail"].get("tenant_id") == tenant
+    ]
+
+
 def _as_key(stack: LocalRuntime, secret: str) -> Api:
     return Api(stack, secret)
 
@@ -80,6 +90,21 @@ def test_a_key_does_what_its_permissions_say(stack: LocalRuntime, keys: dict[str
     assert {e["data"]["id"] for e in created} >= {reader["id"], writer.json()["id"]}
     assert all("secret" not in str(e) for e in created)
 
+    # Each refusal for want of a permission is in the audit trail, once a minute per key and reason,
+    # published by the service that refused it (the kernel's check in every service's API).
+    def noted() -> set[tuple[str, str, int, str]]:
+        return {
+            (r["data"]["key_id"], r["source"], r["data"]["status"], r["data"]["reason"])
+            for r in refused_by(stack, keys["tenant"])
+        }
+
+    reasons = settle(stack, lambda: len(found := noted()) >= 3 and found)
+    assert {(key, source) for key, source, status, reason in reasons if "contacts:" in reason} == {
+        (reader["id"], "kontakt.directory"),  # POST /contacts: no contacts:write
+        (writer.json()["id"], "kontakt.directory"),  # GET /contacts: no contacts:read
+    }
+    assert (reader["id"], "kontakt.access", 403) in {r[:3] for r in reasons}  # keys do not manage keys
+
 
 def test_bad_keys_and_permissions_are_refused(stack: LocalRuntime, keys: dict[str, Any], api: Api) -> None:
     admin = keys["admin"]
@@ -119,6 +144,10 @@ def test_expired_keys_and_foreign_ips_are_refused(stack: LocalRuntime, keys: dic
     local = admin.post("/api-keys", json=here).json()
     assert local["allowed_ips"] == ["::1/128", "127.0.0.0/8"]
     assert _as_key(stack, local["secret"]).get("/contacts").status_code == 200
+    # Both refusals are in the audit trail.
+    wanted = {expired.json()["id"]: 401, office["id"]: 403}
+    found = settle(stack, lambda: {r["data"]["key_id"]: r["data"]["status"] for r in refused_by(stack, keys["tenant"])})
+    assert {key: status for key, status in found.items() if key in wanted} == wanted
 
 
 def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str, Any]) -> None:
@@ -163,7 +192,11 @@ def test_lock_unlock_and_revoke_take_effect(stack: LocalRuntime, keys: dict[str,
     assert "secret_hash" not in str(changes) and made["secret"] not in str(changes)
     # Each refusal's reason once (the authorizer notes one a minute per key and reason).
     refusals = [e["data"]["reason"] for e in changes if e["type"] == "access.refused"]
-    assert sorted(refusals) == ["The API key is locked.", "The API key is revoked."]
+    assert sorted(refusals) == [
+        "The API key is locked.",
+        "The API key is revoked.",
+        "This API key lacks the permission contacts:read (or one naming GET /contacts).",  # after the PATCH
+    ]
 
 
 class _FromAddress(HTTPAdapter):
@@ -208,4 +241,6 @@ def test_the_tenants_ip_rules_refuse_users_and_keys_elsewhere(stack: LocalRuntim
     assert office.get("/contacts").status_code == 200
     assert _from(_as_key(stack, made["secret"]), "127.0.0.2").get("/contacts").status_code == 200
     assert_problem(_from(api.as_(tenant, "user-1", "user"), "127.0.0.3").get("/contacts"), 403)  # denied
+    noted = settle(stack, lambda: {(r["data"]["key_id"], r["data"]["ip"]) for r in refused_by(stack, tenant)})
+    assert {(made["id"], "127.0.0.1"), (None, "127.0.0.1"), (None, "127.0.0.3")} <= noted  # each in the trail
     assert api.as_(new_tenant(), "admin-1", "admin").get("/contacts").status_code == 200  # other tenants: no rules

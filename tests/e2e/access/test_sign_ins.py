@@ -116,3 +116,13 @@ def test_a_locked_keys_refusal_is_audited_once_a_minute(stack: LocalRuntime, ses
 
     found = settle(stack, refusals)
     assert [(r["entity_type"], r["entity_id"]) for r in found] == [("access", made["id"])]  # one a minute
+    # The audit service refuses a key without the permission to read it, and records that straight
+    # into the trail (it has no outbox): once a minute per key and reason, as every refusal.
+    reader = Api(
+        stack, admin.post("/api-keys", json={"name": "Nosy", "permissions": ["contacts:read"]}).json()["secret"]
+    )
+    nosy = admin.get("/api-keys").json()["items"][-1]["id"]
+    for _ in range(3):
+        assert "audit:read" in assert_problem(reader.get("/audit"), 403, "permissions")["detail"]
+    records = walk(admin, "/audit", limit=50, actor_id=nosy)
+    assert [(r["type"], r["entity_id"]) for r in records] == [("access.refused", nosy)]
