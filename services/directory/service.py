@@ -80,6 +80,7 @@ def _register_duplicate_rules(entity: str) -> None:
 
 for _entity in ("contacts", "accounts"):
     _register_duplicate_rules(_entity)
+OPENED_WITH = tuple(duplicate_rules_setting(entity) for entity in ("contacts", "accounts"))
 
 
 @dataclass
@@ -94,15 +95,18 @@ class Caller(kernel.Caller):
 
     def open(self) -> None:
         """Refuse a tenant provisioning never recorded (403: a token never creates a tenant), then
-        install the defaults it lacks. One BatchGetItem reads the tenant, its marker and its settings."""
+        install the defaults it lacks. One BatchGetItem reads the tenant, its marker and its settings
+        (the duplicate rules too: every account and contact write keys phone numbers by their country)."""
+        read = (TENANT_SETTINGS, *OPENED_WITH)
         records = self.store.get_each(
-            self.tenant, [(TENANT_KIND, self.tenant), (SETTING, INSTALLED), (SETTING, TENANT_SETTINGS)]
+            self.tenant, [(TENANT_KIND, self.tenant), (SETTING, INSTALLED), *((SETTING, name) for name in read)]
         )
         if (TENANT_KIND, self.tenant) not in records:
             raise Forbidden("This tenant does not exist.")
-        settings = records.get((SETTING, TENANT_SETTINGS))
-        if settings is not None:
-            self._settings[TENANT_SETTINGS] = settings.data
+        for name in read:
+            setting = records.get((SETTING, name))
+            if setting is not None:
+                self._settings[name] = setting.data
         kernel.install_defaults(self, records.get((SETTING, INSTALLED)))
 
     @property

@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts, lookup
+from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Account, AccountCreate, AccountUpdate
+from services.directory.duplicate_checks import AccountCreated, DuplicatesQuery
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared import bulk
@@ -18,9 +19,18 @@ from shared.types import CODE_PATTERN
 router = APIGatewayHttpRouter()
 
 
-@router.post("/accounts", status_code=201)
-def create_account(body: Annotated[AccountCreate, Body()]) -> Account:
-    return accounts.create_account(caller(router), body)
+@router.post("/accounts", status_code=201, responses=duplicate_checks.CREATE_RESPONSES)
+def create_account(
+    body: Annotated[AccountCreate, Body()], duplicates: DuplicatesQuery = "report"
+) -> Response[AccountCreated]:
+    who = caller(router)
+    try:
+        found = duplicate_checks.checked(who, "account", body, duplicates)
+    except duplicate_checks.DuplicatesFound as error:
+        return duplicate_checks.rejected(error)
+    made = accounts.create_account(who, body)
+    answer = AccountCreated(**made.model_dump(), possible_duplicates=found)
+    return Response(status_code=201, content_type="application/json", body=answer)
 
 
 AccountBatch = bulk.request_model("Account", AccountCreate, AccountUpdate)

@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts, lookup
+from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Contact, ContactCreate, ContactUpdate
+from services.directory.duplicate_checks import ContactCreated, DuplicatesQuery
 from services.directory.handlers.common import caller
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared import bulk
@@ -17,9 +18,18 @@ from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_c
 router = APIGatewayHttpRouter()
 
 
-@router.post("/contacts", status_code=201)
-def create_contact(body: Annotated[ContactCreate, Body()]) -> Contact:
-    return accounts.create_contact(caller(router), body)
+@router.post("/contacts", status_code=201, responses=duplicate_checks.CREATE_RESPONSES)
+def create_contact(
+    body: Annotated[ContactCreate, Body()], duplicates: DuplicatesQuery = "report"
+) -> Response[ContactCreated]:
+    who = caller(router)
+    try:
+        found = duplicate_checks.checked(who, "contact", body, duplicates)
+    except duplicate_checks.DuplicatesFound as error:
+        return duplicate_checks.rejected(error)
+    made = accounts.create_contact(who, body)
+    answer = ContactCreated(**made.model_dump(), possible_duplicates=found)
+    return Response(status_code=201, content_type="application/json", body=answer)
 
 
 ContactBatch = bulk.request_model("Contact", ContactCreate, ContactUpdate)
