@@ -16,11 +16,9 @@ is weak evidence, its records are found by their other keys, and a scan walks it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -33,7 +31,7 @@ from services.directory.matching.rules import MatchingRules, parse_rules
 from services.directory.service import Caller, duplicate_rules_setting
 from services.directory.store import Record
 from shared.api import PROBLEM_JSON
-from shared.errors import Conflict, ValidationFailed, field_errors_from_pydantic, problem_body
+from shared.errors import Conflict, ValidationFailed, field_errors_from_pydantic
 from shared.store import tenant_key
 
 DuplicatesMode = Literal["report", "reject"]
@@ -62,6 +60,9 @@ class DuplicatesFound(Conflict):
     def __init__(self, kind: str, found: list[PossibleDuplicate]) -> None:
         super().__init__(f"The {kind} matches {len(found)} existing record(s); nothing was created.")
         self.found = found
+
+    def extensions(self) -> dict[str, Any]:
+        return {"possible_duplicates": [d.model_dump(mode="json") for d in self.found]}
 
 
 class DuplicateProblem(BaseModel):
@@ -102,13 +103,6 @@ CREATE_RESPONSES: dict[int, OpenAPIResponse] = {
         "content": {PROBLEM_JSON: {"model": DuplicateProblem}},
     },
 }
-
-
-def rejected(error: DuplicatesFound) -> Response[Any]:
-    """The 409 problem of `duplicates=reject`, with the duplicates as its extension member."""
-    body = problem_body(error.status, error.code, error.title, error.detail)
-    body["possible_duplicates"] = [d.model_dump(mode="json") for d in error.found]
-    return Response(status_code=409, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 
 # ----------------------------------------------------------------------------- rules

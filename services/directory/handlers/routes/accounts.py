@@ -20,17 +20,11 @@ router = APIGatewayHttpRouter()
 
 
 @router.post("/accounts", status_code=201, responses=duplicate_checks.CREATE_RESPONSES)
-def create_account(
-    body: Annotated[AccountCreate, Body()], duplicates: DuplicatesQuery = "report"
-) -> Response[AccountCreated]:
+def create_account(body: Annotated[AccountCreate, Body()], duplicates: DuplicatesQuery = "report") -> AccountCreated:
     who = caller(router)
-    try:
-        found = duplicate_checks.checked(who, "account", body, duplicates)
-    except duplicate_checks.DuplicatesFound as error:
-        return duplicate_checks.rejected(error)
+    found = duplicate_checks.checked(who, "account", body, duplicates)  # with `reject`, a 409 when any
     made = accounts.create_account(who, body)
-    answer = AccountCreated(**made.model_dump(), possible_duplicates=found)
-    return Response(status_code=201, content_type="application/json", body=answer)
+    return AccountCreated(**made.model_dump(), possible_duplicates=found)
 
 
 AccountBatch = bulk.request_model("Account", AccountCreate, AccountUpdate)

@@ -19,17 +19,11 @@ router = APIGatewayHttpRouter()
 
 
 @router.post("/contacts", status_code=201, responses=duplicate_checks.CREATE_RESPONSES)
-def create_contact(
-    body: Annotated[ContactCreate, Body()], duplicates: DuplicatesQuery = "report"
-) -> Response[ContactCreated]:
+def create_contact(body: Annotated[ContactCreate, Body()], duplicates: DuplicatesQuery = "report") -> ContactCreated:
     who = caller(router)
-    try:
-        found = duplicate_checks.checked(who, "contact", body, duplicates)
-    except duplicate_checks.DuplicatesFound as error:
-        return duplicate_checks.rejected(error)
+    found = duplicate_checks.checked(who, "contact", body, duplicates)  # with `reject`, a 409 when any
     made = accounts.create_contact(who, body)
-    answer = ContactCreated(**made.model_dump(), possible_duplicates=found)
-    return Response(status_code=201, content_type="application/json", body=answer)
+    return ContactCreated(**made.model_dump(), possible_duplicates=found)
 
 
 ContactBatch = bulk.request_model("Contact", ContactCreate, ContactUpdate)
