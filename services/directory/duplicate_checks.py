@@ -17,10 +17,8 @@ is weak evidence, its records are found by their other keys, and a scan walks it
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from services.directory.domain.models import Account, Contact, Owner
@@ -30,18 +28,10 @@ from services.directory.matching.fields import Entity
 from services.directory.matching.rules import MatchingRules, parse_rules
 from services.directory.service import Caller, duplicate_rules_setting
 from services.directory.store import Record
-from shared.api import PROBLEM_JSON
-from shared.errors import Conflict, ValidationFailed, field_errors_from_pydantic
+from shared.errors import Conflict, Problem, ValidationFailed, field_errors_from_pydantic
 from shared.store import tenant_key
 
 DuplicatesMode = Literal["report", "reject"]
-DuplicatesQuery = Annotated[
-    DuplicatesMode,
-    Query(
-        description="`report` (default): create, and list the possible duplicates in the 201 body; "
-        "`reject`: when there are any, create nothing and answer 409 listing them"
-    ),
-]
 
 
 class PossibleDuplicate(BaseModel):
@@ -65,15 +55,10 @@ class DuplicatesFound(Conflict):
         return {"possible_duplicates": [d.model_dump(mode="json") for d in self.found]}
 
 
-class DuplicateProblem(BaseModel):
-    """The 409 of a create with `duplicates=reject` (RFC 9457 with the extension member
-    `possible_duplicates`)."""
+class DuplicateProblem(Problem):
+    """The 409 of a create with `duplicates=reject`: the problem body with the extension member
+    `possible_duplicates` (RFC 9457)."""
 
-    type: str
-    title: str
-    status: int
-    code: Literal["possible_duplicates"]
-    detail: str
     possible_duplicates: list[PossibleDuplicate]
 
 
@@ -93,16 +78,6 @@ class AccountCreated(Account):
     """A created account, with the possible duplicates found when it was created."""
 
     possible_duplicates: list[PossibleDuplicate] = Field(default_factory=list, description=POSSIBLE_DUPLICATES)
-
-
-CREATE_RESPONSES: dict[int, OpenAPIResponse] = {
-    201: {"description": "Created; `possible_duplicates` lists the records it may duplicate"},
-    409: {
-        "description": "With `duplicates=reject`: the record matches existing ones (`possible_duplicates`), "
-        "nothing was created; or another writer changed a referenced record (reload, retry)",
-        "content": {PROBLEM_JSON: {"model": DuplicateProblem}},
-    },
-}
 
 
 # ----------------------------------------------------------------------------- rules

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Contact, ContactCreate, ContactUpdate
-from services.directory.duplicate_checks import ContactCreated, DuplicatesQuery
+from services.directory.duplicate_checks import ContactCreated
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES, DuplicatesQuery
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
@@ -18,7 +19,7 @@ from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_c
 router = APIGatewayHttpRouter()
 
 
-@router.post("/contacts", status_code=201, responses=duplicate_checks.CREATE_RESPONSES)
+@router.post("/contacts", status_code=201, responses=CREATE_RESPONSES)
 def create_contact(body: Annotated[ContactCreate, Body()], duplicates: DuplicatesQuery = "report") -> ContactCreated:
     who = caller(router)
     found = duplicate_checks.checked(who, "contact", body, duplicates)  # with `reject`, a 409 when any
