@@ -91,6 +91,7 @@ class Caller(kernel.Caller):
     defaults: Defaults = field(default=DEFAULTS)
     _group_members: dict[str, set[str]] | None = None
     _parsed_settings: tuple[dict[str, Any], TenantSettings] | None = None
+    _parsed_rules: dict[str, tuple[dict[str, Any], MatchingRules]] = field(default_factory=dict)
     _subject: Subject | None = None
 
     def open(self) -> None:
@@ -122,7 +123,11 @@ class Caller(kernel.Caller):
         the defaults a new tenant starts with."""
         from services.directory.matching.rules import parse_rules
 
-        return parse_rules(entity, self.setting(duplicate_rules_setting(entity)))  # type: ignore[arg-type]
+        value = self.setting(duplicate_rules_setting(entity))
+        parsed = self._parsed_rules.get(entity)
+        if parsed is None or parsed[0] is not value:  # parsed once per value (an import checks every row)
+            parsed = self._parsed_rules[entity] = (value, parse_rules(entity, value))  # type: ignore[arg-type]
+        return parsed[1]
 
     def group_members(self) -> dict[str, set[str]]:
         """Members of the caller's groups (a manager sees their team's records)."""
