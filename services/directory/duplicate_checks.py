@@ -9,7 +9,8 @@ the records found are read in one BatchGetItem, the ones the caller may not read
 (before any comparison: a caller never learns of a record they cannot see, not even through a
 score), and the rest are scored by the tenant's rules (`matching.engine.check`). AWS calls: one
 Query per key of the new record (a contact has at most 7: email, two numbers, four name keys;
-an account at most 7) and one BatchGetItem per 100 candidates (one in practice). A key shared by
+an account at most 6: business id, email, phone, website, two name keys) and, when any key names
+records, one BatchGetItem per 100 candidates (one in practice): tests/perf/test_t_duplicates_check.py. A key shared by
 more than `MAX_BLOCK` records (a common name, a switchboard number) names no candidates here: it
 is weak evidence, its records are found by their other keys, and a scan walks it whole.
 """
