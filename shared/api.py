@@ -67,6 +67,7 @@ POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseV
 
 def problem_response(error: DomainError, correlation_id: str | None = None) -> Response:
     body = problem_body(error.status, error.code, error.title, error.detail, error.errors, correlation_id)
+    body.update(error.extensions())
     return Response(status_code=error.status, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 

@@ -46,6 +46,10 @@ class DomainError(Exception):
         self.detail = detail
         self.errors = errors or []
 
+    def extensions(self) -> dict[str, Any]:
+        """RFC 9457 extension members of the problem body (none but where a subclass adds them)."""
+        return {}
+
 
 class BadRequest(DomainError):
     pass

@@ -18,7 +18,7 @@ from services.directory.domain.models import (
     new_account,
     new_contact,
 )
-from services.directory.lookup import Order, Sort, find, stage_entries
+from services.directory.lookup import Order, Sort, find, key_country, stage_entries
 from services.directory.service import (
     Caller,
     check_owner,
@@ -89,7 +89,9 @@ def create_account(caller: Caller, body: AccountCreate) -> Account:
 def add_account(caller: Caller, uow: UnitOfWork, account: Account) -> None:
     """The writes of a new account (shared by the API and the CSV import)."""
     uow.save(_account_record(caller, account), condition=Record.pk.does_not_exist())
-    stage_entries(uow, caller.tenant, "account", account.id, _json(account), 1, new=True)
+    stage_entries(
+        uow, caller.tenant, "account", account.id, _json(account), 1, new=True, country=key_country(caller, "account")
+    )
     uow.publish(caller.event("account.created", ev.RecordChanged(id=account.id, record=_json(account))))
 
 
@@ -165,7 +167,8 @@ def _replace(caller: Caller, uow: UnitOfWork, record: Record, kind: str, after: 
     """Save an account's or contact's new data with its index entries."""
     data = after.model_dump(mode="json", exclude={"version"})
     caller.store.replace(uow, record, data)
-    stage_entries(uow, caller.tenant, kind, after.id, data, (record.version or 0) + 1, new=False)
+    version = (record.version or 0) + 1
+    stage_entries(uow, caller.tenant, kind, after.id, data, version, new=False, country=key_country(caller, kind))
 
 
 def _contact_record(caller: Caller, contact: Contact) -> Record:
@@ -202,7 +205,9 @@ def create_contact(caller: Caller, body: ContactCreate) -> Contact:
 def add_contact(caller: Caller, uow: UnitOfWork, contact: Contact) -> None:
     """The writes of a new contact (shared by the API and the CSV import)."""
     uow.save(_contact_record(caller, contact), condition=Record.pk.does_not_exist())
-    stage_entries(uow, caller.tenant, "contact", contact.id, _json(contact), 1, new=True)
+    stage_entries(
+        uow, caller.tenant, "contact", contact.id, _json(contact), 1, new=True, country=key_country(caller, "contact")
+    )
     uow.publish(caller.event("contact.created", ev.RecordChanged(id=contact.id, record=_json(contact))))
 
 

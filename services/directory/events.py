@@ -41,6 +41,7 @@ class ImportCompleted(BaseModel):
     created: int
     updated: int
     rejected: int
+    skipped: int = 0  # rows left out as duplicates (on_duplicate: skip)
 
 
 catalogue.register("import.completed", ImportCompleted, producer=PRODUCER, description="A CSV import finished.")

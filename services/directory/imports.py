@@ -35,6 +35,7 @@ from services.directory.domain.models import (
     new_account,
     new_contact,
 )
+from services.directory.duplicate_checks import PossibleDuplicate, find_duplicates
 from services.directory.service import Caller, id_page, number_for, picklists, readable
 from services.directory.store import Placement, Record, new_record
 from shared import clock
@@ -48,6 +49,12 @@ UPLOAD_URL_SECONDS = 900
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 Status = Literal["awaiting_upload", "processing", "completed", "failed"]
+OnDuplicate = Literal["create", "update", "skip"]
+ON_DUPLICATE = (
+    "A row that matches no record by its natural key (a contact's email, an account's business id) but "
+    "matches records the importer may read by the tenant's duplicate rules: `create` a new record anyway "
+    "(default), `update` the best match, or `skip` the row; the row's report lists the matches"
+)
 
 
 def _mapping_of(kind: ImportKind) -> dict[str, Any]:
@@ -82,6 +89,7 @@ class ImportRequest(BaseModel):
     encoding: Encoding | None = Field(
         default=None, description="The file's encoding; without it UTF-8 (with or without BOM), else Windows-1252"
     )
+    on_duplicate: OnDuplicate = Field("create", description=ON_DUPLICATE)
 
 
 class Upload(BaseModel):
@@ -101,6 +109,8 @@ class ImportJob(BaseModel):
     created: int = 0
     updated: int = 0
     rejected: int = 0
+    skipped: int = Field(0, description="Rows left out as duplicates (`on_duplicate: skip`)")
+    on_duplicate: OnDuplicate = "create"
     error: str | None = None
     encoding: Encoding | None = Field(
         default=None, description="The encoding asked for; once processed, the one the file was read with"
@@ -108,14 +118,19 @@ class ImportJob(BaseModel):
     upload: Upload | None = None
 
 
-Outcome = Literal["created", "updated", "rejected"]
+Outcome = Literal["created", "updated", "rejected", "skipped"]
 
 
 class RowReport(BaseModel):
     row: int
     outcome: Outcome
-    record_id: str | None = None
+    record_id: str | None = Field(None, description="The record created or updated; of a skipped row, its best match")
     errors: list[FieldError] = Field(default_factory=list)
+    possible_duplicates: list[PossibleDuplicate] = Field(
+        default_factory=list,
+        description="Records the importer may read that the row matched by the tenant's duplicate rules (checked "
+        "when the row matched no record by its natural key)",
+    )
 
 
 def upload_key(tenant_id: str, import_id: str) -> str:
@@ -135,6 +150,7 @@ def create_job(caller: Caller, body: ImportRequest, bucket: str) -> ImportJob:
         kind=body.kind,
         mapping=body.mapping,
         encoding=body.encoding,
+        on_duplicate=body.on_duplicate,
         status="awaiting_upload",
         owner=Owner(type="user", id=caller.auth.user_id),
         created_at=clock.now(),
@@ -192,10 +208,11 @@ class Importer:
         self.mapping: dict[str, str] = job.data["mapping"]
         self.existing: dict[str, str] = {}
         self.encoding: Encoding | None = job.data.get("encoding")
+        self.on_duplicate: OnDuplicate = job.data.get("on_duplicate") or "create"
 
     def fail(self, detail: str) -> None:
         """The file as a whole cannot be imported: the job fails with this reason."""
-        self._finish("failed", {"created": 0, "updated": 0, "rejected": 0}, error=detail)
+        self._finish("failed", {"created": 0, "updated": 0, "rejected": 0, "skipped": 0}, error=detail)
 
     def run(self, text: str, encoding: Encoding | None = None) -> dict[str, int]:
         """Import the file's rows; `encoding`: what it was read with, shown on the job."""
@@ -259,7 +276,8 @@ class Importer:
             return
 
     def _write(self, uow: UnitOfWork, result: RowResult) -> RowReport:
-        """Update the record with the row's natural key, or create one."""
+        """Update the record with the row's natural key; else, by `on_duplicate`, create one, or
+        update or skip the best of the records the row matches by the duplicate rules."""
         caller, record_id = self.caller, self.existing.get(result.match_key or "")
         contacts = self.kind == ImportKind.contacts
         kind = "contact" if contacts else "account"
@@ -268,15 +286,15 @@ class Importer:
         data = result.record
         assert data is not None
         if existing is not None:
-            if not self.caller.can_write(Owner.model_validate(existing.data["owner"])):
-                what, key = ("contact", "email") if contacts else ("account", "business_id")
-                raise ValidationFailed.on(key, f"You may see this {what} but not change it.", "not_allowed")
-            changes = data.model_dump(exclude_unset=True)
-            if contacts:
-                accounts.change_contact(caller, uow, existing, ContactUpdate.model_validate(changes))
-            else:
-                accounts.change_account(caller, uow, existing, AccountUpdate.model_validate(changes))
-            return RowReport(row=result.row, outcome="updated", record_id=existing.record_id)
+            return self._update(uow, result, existing, "email" if contacts else "business_id")
+        found = find_duplicates(caller, kind, data)
+        if found and self.on_duplicate == "skip":
+            return RowReport(row=result.row, outcome="skipped", record_id=found[0].id, possible_duplicates=found)
+        if found and self.on_duplicate == "update":
+            best = caller.store.get(caller.tenant, kind, found[0].id)
+            if best is not None:
+                report = self._update(uow, result, best, "on_duplicate")
+                return report.model_copy(update={"possible_duplicates": found})
         number, user, now = number_for(caller, uow, module), caller.auth.user_id, clock.now()
         accounts.check_references(caller, uow, data.model_dump())
         created: Contact | Account
@@ -288,7 +306,21 @@ class Importer:
             accounts.add_account(caller, uow, created)
         if result.match_key:
             self.existing[result.match_key] = created.id
-        return RowReport(row=result.row, outcome="created", record_id=created.id)
+        return RowReport(row=result.row, outcome="created", record_id=created.id, possible_duplicates=found)
+
+    def _update(self, uow: UnitOfWork, result: RowResult, existing: Record, field: str) -> RowReport:
+        """The row's values written over `existing` (found by `field`), if the importer may change it."""
+        contacts = self.kind == ImportKind.contacts
+        if not self.caller.can_write(Owner.model_validate(existing.data["owner"])):
+            what = "contact" if contacts else "account"
+            raise ValidationFailed.on(field, f"You may see this {what} but not change it.", "not_allowed")
+        assert result.record is not None
+        changes = result.record.model_dump(exclude_unset=True)
+        if contacts:
+            accounts.change_contact(self.caller, uow, existing, ContactUpdate.model_validate(changes))
+        else:
+            accounts.change_account(self.caller, uow, existing, AccountUpdate.model_validate(changes))
+        return RowReport(row=result.row, outcome="updated", record_id=existing.record_id)
 
     def _report_record(self, report: RowReport) -> Record:
         job_id = self.job.data["id"]
@@ -305,7 +337,7 @@ class Importer:
         return item
 
     def _tally(self) -> dict[str, int]:
-        counts = {"created": 0, "updated": 0, "rejected": 0}
+        counts = {"created": 0, "updated": 0, "rejected": 0, "skipped": 0}
         job_id = self.job.data["id"]
         for row in self.caller.store.children(self.caller.tenant, "import", job_id, "import_row"):
             counts[row.data["outcome"]] += 1

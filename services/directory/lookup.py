@@ -14,7 +14,11 @@ themselves (docs/decisions.md, "List filters and search"):
   reads their partitions merged, never the tenant's filtered);
 - `SEARCH#0` (name words, number) and `SEARCH#1` (email, phone's digits), sort key
   `<term>\\x1f<kind>\\x1f<id>`: the search's terms of accounts and contacts; `\\x1f` sorts below
-  every character of a term, so a term's exact matches come before its longer prefixes.
+  every character of a term, so a term's exact matches come before its longer prefixes;
+- `<KIND>#dup#<blocking key>`, sort key the id, carrying nothing: an account's or contact's
+  duplicate-matching keys (`matching/blocking.py`: email, each phone number as E.164 read with the
+  tenant's `default_country`, business id, name keys), which check on create queries
+  (`duplicate_checks.py`). Carrying nothing, an entry is rewritten only when its key changes.
 
 A write replaces the record's entries: the ones it has now are read back from its partition (one
 consistent query), the new set is put and the ones no longer wanted are deleted. A target group's
@@ -24,7 +28,7 @@ entries carry no copy (its lists read the page's records in one BatchGetItem).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal
@@ -32,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.directory.domain.models import Owner
-from services.directory.service import Caller, readable
+from services.directory.service import Caller, duplicate_rules_setting, readable, service_caller
 from services.directory.store import DirectoryStore, Record
 from shared.errors import ValidationFailed
 from shared.lookup import (
@@ -134,9 +138,40 @@ def search_terms(kind: str, data: dict[str, Any]) -> dict[str, int]:
     return terms
 
 
-def _entries(tenant: str, kind: str, record_id: str, data: dict[str, Any], version: int) -> list[Entry]:
+DUPLICATE = "dup"
+MAX_BLOCK = 50  # records a duplicate key may have and still name candidates on create (BlockPolicy.max_block)
+
+
+def duplicate_partition(kind: str, key: str) -> str:
+    """The index partition of the records of `kind` that have the duplicate-matching `key`."""
+    return f"{kind.upper()}#{DUPLICATE}#{key}"
+
+
+def duplicate_keys(kind: str, data: Mapping[str, Any], country: str) -> tuple[str, ...]:
+    """An account's or contact's duplicate-matching keys (none for an erased contact), phone
+    numbers read as `country`'s when they lack a country code."""
+    if kind not in MODULES or data.get("erased"):
+        return ()
+    from services.directory.matching.prepare import needed_fields, prepare  # with its first key
+
+    entity = MODULES[kind]
+    return prepare(data, entity, country, needed_fields(entity, ())).keys  # type: ignore[arg-type]
+
+
+def key_country(caller: Caller, kind: str) -> str:
+    """The country the tenant's duplicate keys of `kind` read national phone numbers as (its
+    rules' `default_country`, read with the tenant's settings when the request opens)."""
+    return str(caller.setting(duplicate_rules_setting(MODULES[kind])).get("default_country") or "FI")
+
+
+def _entries(
+    tenant: str, kind: str, record_id: str, data: dict[str, Any], version: int, country: str | None
+) -> list[Entry]:
     keys = terms_of(kind).keys(kind, record_id, data)
     if kind in MODULES:
+        if country is None:
+            raise ValueError(f"the tenant's default country is needed for the keys of a {kind}")
+        keys.extend((duplicate_partition(kind, key), record_id, {}) for key in duplicate_keys(kind, data, country))
         terms = search_terms(kind, data)
         hit = {
             "kind": kind,
@@ -160,13 +195,20 @@ def hit_name(kind: str, data: dict[str, Any]) -> str:
 
 
 def stage_entries(
-    uow: UnitOfWork, tenant: str, kind: str, record_id: str, data: dict[str, Any] | None, version: int, new: bool
+    uow: UnitOfWork,
+    tenant: str,
+    kind: str,
+    record_id: str,
+    data: dict[str, Any] | None,
+    version: int,
+    new: bool,
+    country: str | None = None,
 ) -> None:
     """Write a record's index entries with it in `uow` (`data` None: the record is deleted).
 
     `version`: the record's version once `uow` commits. `new`: the record did not exist (no
-    entries to read back)."""
-    wanted = _entries(tenant, kind, record_id, data, version) if data is not None else []
+    entries to read back). `country`: an account's or contact's `key_country`."""
+    wanted = _entries(tenant, kind, record_id, data, version, country) if data is not None else []
     stage(uow, tenant, kind, record_id, wanted, new)
 
 
@@ -361,23 +403,26 @@ INDEXED = ("account", "contact", "user", "group", "class", "classification_type"
 def reindex(tenant_id: str) -> dict[str, int]:
     """Write the index entries of every indexed record of a tenant again, from the record as it is
     (`kontakt tenant reindex`: records written before their entries existed, or after the entries'
-    rules changed). One transaction per record, which commits only if the record's version is the
-    one read (else it is read again); running it again changes nothing. The records by kind."""
+    rules changed, such as the duplicate keys after the tenant's `default_country` changed). One
+    transaction per record, which commits only if the record's version is the one read (else it is
+    read again); running it again changes nothing. The records by kind."""
     store = DirectoryStore()
     counts: dict[str, int] = {}
+    caller = service_caller(tenant_id, open_tenant=False)
     for kind in INDEXED:
+        country = key_country(caller, kind) if kind in MODULES else None
         ids = [record.record_id for record in store.all_of_kind(tenant_id, kind)]
         for record_id in ids:
-            run_with_retries(partial(_reindex_one, store, tenant_id, kind, record_id))
+            run_with_retries(partial(_reindex_one, store, tenant_id, kind, record_id, country))
         counts[kind] = len(ids)
     return counts
 
 
-def _reindex_one(store: DirectoryStore, tenant_id: str, kind: str, record_id: str) -> None:
+def _reindex_one(store: DirectoryStore, tenant_id: str, kind: str, record_id: str, country: str | None) -> None:
     record = store.get(tenant_id, kind, record_id)
     if record is None:
         return  # deleted meanwhile: its delete took its entries
     uow = UnitOfWork()
     uow.check(Record, record.pk, record.sk, Record.version == record.version, ConcurrentUpdate)
-    stage_entries(uow, tenant_id, kind, record_id, record.data, record.version or 1, new=False)
+    stage_entries(uow, tenant_id, kind, record_id, record.data, record.version or 1, new=False, country=country)
     uow.commit()

@@ -80,6 +80,7 @@ def _register_duplicate_rules(entity: str) -> None:
 
 for _entity in ("contacts", "accounts"):
     _register_duplicate_rules(_entity)
+OPENED_WITH = tuple(duplicate_rules_setting(entity) for entity in ("contacts", "accounts"))
 
 
 @dataclass
@@ -90,19 +91,23 @@ class Caller(kernel.Caller):
     defaults: Defaults = field(default=DEFAULTS)
     _group_members: dict[str, set[str]] | None = None
     _parsed_settings: tuple[dict[str, Any], TenantSettings] | None = None
+    _parsed_rules: dict[str, tuple[dict[str, Any], MatchingRules]] = field(default_factory=dict)
     _subject: Subject | None = None
 
     def open(self) -> None:
         """Refuse a tenant provisioning never recorded (403: a token never creates a tenant), then
-        install the defaults it lacks. One BatchGetItem reads the tenant, its marker and its settings."""
+        install the defaults it lacks. One BatchGetItem reads the tenant, its marker and its settings
+        (the duplicate rules too: every account and contact write keys phone numbers by their country)."""
+        read = (TENANT_SETTINGS, *OPENED_WITH)
         records = self.store.get_each(
-            self.tenant, [(TENANT_KIND, self.tenant), (SETTING, INSTALLED), (SETTING, TENANT_SETTINGS)]
+            self.tenant, [(TENANT_KIND, self.tenant), (SETTING, INSTALLED), *((SETTING, name) for name in read)]
         )
         if (TENANT_KIND, self.tenant) not in records:
             raise Forbidden("This tenant does not exist.")
-        settings = records.get((SETTING, TENANT_SETTINGS))
-        if settings is not None:
-            self._settings[TENANT_SETTINGS] = settings.data
+        for name in read:
+            setting = records.get((SETTING, name))
+            if setting is not None:
+                self._settings[name] = setting.data
         kernel.install_defaults(self, records.get((SETTING, INSTALLED)))
 
     @property
@@ -118,7 +123,11 @@ class Caller(kernel.Caller):
         the defaults a new tenant starts with."""
         from services.directory.matching.rules import parse_rules
 
-        return parse_rules(entity, self.setting(duplicate_rules_setting(entity)))  # type: ignore[arg-type]
+        value = self.setting(duplicate_rules_setting(entity))
+        parsed = self._parsed_rules.get(entity)
+        if parsed is None or parsed[0] is not value:  # parsed once per value (an import checks every row)
+            parsed = self._parsed_rules[entity] = (value, parse_rules(entity, value))  # type: ignore[arg-type]
+        return parsed[1]
 
     def group_members(self) -> dict[str, set[str]]:
         """Members of the caller's groups (a manager sees their team's records)."""

@@ -17,7 +17,7 @@ from infra import docs
 
 UNKNOWN = "01JUNKNOWNID00000000000000"
 # Path parameters that are not record ids: a value the route accepts.
-LITERALS = {"year": "2026", "name": "region", "list_type_id": "marketing", "token": "x"}
+LITERALS = {"year": "2026", "name": "region", "entity": "contacts", "list_type_id": "marketing", "token": "x"}
 # Body fields whose value a route checks beyond its schema: a value it accepts.
 # "raw": a raw message in base64 (POST /scanner/mailboxes/{id}/raw), "sweep" encoded
 FIELD_VALUES = {

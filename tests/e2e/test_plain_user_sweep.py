@@ -108,7 +108,14 @@ BY_NAME = {
     "target_group_id": "target_group",
     "account_manager_id": "user",
 }
-LITERALS = {"list_type_id": "marketing", "name": "region", "year": "2026", "from": "2026-01-01", "to": "2026-12-31"}
+LITERALS = {
+    "list_type_id": "marketing",
+    "name": "region",
+    "entity": "contacts",
+    "year": "2026",
+    "from": "2026-01-01",
+    "to": "2026-12-31",
+}
 
 
 def _id_for(name: str, path: str, ids: dict[str, str]) -> str:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 OPERATIONS = operations()
 CREATES = {op.path: op for op in OPERATIONS if op.method == "POST" and not op.path_parameters}
 # Path parameters that name something of the caller's own tenant, not a record another tenant has.
-NAMES = {"year", "name", "list_name", "feed"}
+NAMES = {"year", "name", "list_name", "feed", "entity"}
 WITH_ID = [op for op in OPERATIONS if not op.public and any(p not in NAMES for p in op.path_parameters)]
 A_USER = "a-admin-7f3"
 

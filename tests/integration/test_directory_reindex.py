@@ -44,5 +44,6 @@ def test_reindex_writes_the_entries_of_records_that_had_none(lambda_env: Any, di
     assert _list(context, tenant, "/contacts", name="vanha") == ["OLD1"]
     assert _list(context, tenant, "/search", q="olga") == ["OLD1"]
     entries = {e.sk for e in Entry.query(record_key(tenant, "contact", "OLD1"))}
+    assert any("CONTACT#dup#e:olga@old.example" in sk for sk in entries)  # check on create finds it now
     lookup.reindex(tenant)  # again: the same entries
     assert {e.sk for e in Entry.query(record_key(tenant, "contact", "OLD1"))} == entries

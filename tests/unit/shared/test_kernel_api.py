@@ -519,3 +519,13 @@ def test_an_unreadable_key_set_is_a_503_not_a_401(make_http_event: Any, monkeypa
     monkeypatch.setattr(auth, "_last", None)  # no verification kept from another test
     status, body = call(make_http_event("GET", "/me"))
     assert status == 503 and body["code"] == "login_unavailable"
+
+
+def test_a_problem_carries_the_extension_members_its_error_adds() -> None:
+    class Taken(Conflict):
+        def extensions(self) -> dict[str, Any]:
+            return {"taken_by": ["a1"]}
+
+    body = json.loads(http.problem_response(Taken("Taken."), "c1").body)
+    assert (body["status"], body["code"], body["taken_by"], body["correlation_id"]) == (409, "conflict", ["a1"], "c1")
+    assert "taken_by" not in json.loads(http.problem_response(Conflict("Taken.")).body)

@@ -6,9 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts, lookup
+from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Account, AccountCreate, AccountUpdate
+from services.directory.duplicate_checks import AccountCreated
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES, DuplicatesQuery
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
@@ -18,9 +20,12 @@ from shared.types import CODE_PATTERN
 router = APIGatewayHttpRouter()
 
 
-@router.post("/accounts", status_code=201)
-def create_account(body: Annotated[AccountCreate, Body()]) -> Account:
-    return accounts.create_account(caller(router), body)
+@router.post("/accounts", status_code=201, responses=CREATE_RESPONSES)
+def create_account(body: Annotated[AccountCreate, Body()], duplicates: DuplicatesQuery = "report") -> AccountCreated:
+    who = caller(router)
+    found = duplicate_checks.checked(who, "account", body, duplicates)  # with `reject`, a 409 when any
+    made = accounts.create_account(who, body)
+    return AccountCreated(**made.model_dump(), possible_duplicates=found)
 
 
 AccountBatch = bulk.request_model("Account", AccountCreate, AccountUpdate)

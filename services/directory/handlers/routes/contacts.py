@@ -6,9 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from services.directory import accounts, lookup
+from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Contact, ContactCreate, ContactUpdate
+from services.directory.duplicate_checks import ContactCreated
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES, DuplicatesQuery
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
@@ -17,9 +19,12 @@ from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_c
 router = APIGatewayHttpRouter()
 
 
-@router.post("/contacts", status_code=201)
-def create_contact(body: Annotated[ContactCreate, Body()]) -> Contact:
-    return accounts.create_contact(caller(router), body)
+@router.post("/contacts", status_code=201, responses=CREATE_RESPONSES)
+def create_contact(body: Annotated[ContactCreate, Body()], duplicates: DuplicatesQuery = "report") -> ContactCreated:
+    who = caller(router)
+    found = duplicate_checks.checked(who, "contact", body, duplicates)  # with `reject`, a 409 when any
+    made = accounts.create_contact(who, body)
+    return ContactCreated(**made.model_dump(), possible_duplicates=found)
 
 
 ContactBatch = bulk.request_model("Contact", ContactCreate, ContactUpdate)

@@ -34,6 +34,13 @@ CONTACT = {
     "mobile": "+358 40 765 4321",
 }
 
+DUPLICATES = (
+    "Duplicates: the answer's `possible_duplicates` lists the existing records you may read that this one "
+    "may duplicate by the tenant's rules (`GET /duplicates/rules/{entity}`: `id`, `score`, the `matched` "
+    "fields), best first; records you may not read are never compared. With `duplicates=reject` a match is "
+    "a 409 problem listing them in `possible_duplicates`, and nothing is created. The batch route does not check."
+)
+
 BATCH = (
     "Up to 100 items: an item without `id` is a create (the body of the create), one with `id` an update "
     "(`id` and the body of the PATCH). Each item is validated, checked and written on its own, so a refused "
@@ -70,6 +77,7 @@ DOCS = ServiceDocs(
         ),
         Tag("imports", "CSV imports of accounts and contacts with a per-row report.", ("/imports",)),
         Tag("search", "Quick find across the tenant's accounts and contacts.", ("/search",)),
+        Tag("duplicates", "Finding duplicate accounts and contacts: the tenant's matching rules.", ("/duplicates",)),
         Tag("me", "The caller: their own user record, role and groups.", ("/me",)),
     ),
     operations={
@@ -88,7 +96,7 @@ DOCS = ServiceDocs(
             "Creates a customer with the next number of the tenant's account numbering (`number`, e.g. "
             f"`ACC-1001`). Only `name` is required. `status` is bound to the `account_status` picklist; "
             f"the status `ceased` hides the account from the call list unless asked for. {PICKLISTS} "
-            f"{OWNER} Publishes `account.created`.\n\n{ANYONE}",
+            f"{OWNER} Publishes `account.created`. {DUPLICATES}\n\n{ANYONE}",
             request=ACCOUNT,
         ),
         "accounts.get": Doc("Get an account", f"One account by id.\n\n{OWNED_READ}"),
@@ -134,7 +142,7 @@ DOCS = ServiceDocs(
             "A contact needs a name: `first_name` or `last_name` (or both). `account_id` must name an "
             f"account of the tenant. Marketing fields (`job_title`, `category`, `region`, `groups`, "
             f"`benefit_status`, `sales_status`) are picklist-bound. {PICKLISTS} {OWNER} Publishes "
-            f"`contact.created`.\n\n{ANYONE}",
+            f"`contact.created`. {DUPLICATES}\n\n{ANYONE}",
             request=CONTACT,
         ),
         "contacts.get": Doc("Get a contact", f"One contact by id.\n\n{OWNED_READ}"),
@@ -262,13 +270,52 @@ DOCS = ServiceDocs(
             "fields (no field twice, 422 `duplicate_field`) and answers an upload URL: PUT the CSV file "
             "there; the import then runs and `GET /imports/{import_id}` shows its progress. Rows are "
             "checked as the create operations check them (picklists included); each refused row is "
-            f"reported. The import and its records are owned by the importing user.\n\n{ANYONE}",
+            "reported. A row whose natural key (a contact's email, an account's business id) names a record you may "
+            "see updates it. Any other row is checked against the tenant's duplicate rules: `on_duplicate` "
+            "`create` (default) creates it anyway, `update` updates its best match instead, `skip` leaves it "
+            "out (outcome `skipped`); its row report lists the matches (`possible_duplicates`). The import and "
+            f"its records are owned by the importing user.\n\n{ANYONE}",
             request={"kind": "contacts", "mapping": {"First name": "first_name", "E-mail": "email"}},
+        ),
+        "duplicates.rules.get": Doc(
+            "Get the duplicate-matching rules",
+            "The tenant's rules for `contacts` or `accounts` (a new tenant's are the defaults shown): the "
+            "`fields` compared, each `exact` (equal once normalised: email lower-cased, phone numbers as E.164 "
+            "read with `default_country`, business ids by their check digit) or `fuzzy` (`jaro_winkler` or "
+            "`token_set` similarity, matched from `min_similarity`) with a `weight`; a pair is a possible "
+            "duplicate when its weighted score reaches `threshold` with at least `min_matched_fields` fields "
+            "matched. `match_empty_fields`: a field empty in both counts as a match. Creating a record "
+            f"checks it against these rules.\n\n{ANYONE}",
+        ),
+        "duplicates.rules.replace": Doc(
+            "Replace the duplicate-matching rules",
+            "PUT: the whole rules of the entity; a left-out setting takes its default. A field the entity "
+            "cannot compare, a method the field does not take (`phones` is exact only), a field twice or a "
+            "`min_matched_fields` above the number of fields is a 422 naming it (`fields.0.field`). Send the GET's "
+            "`ETag` as `If-Match` (412 when the rules changed meanwhile). A new `default_country` keys the phone "
+            "numbers of records written from then on; the existing records' keys follow when an operator runs "
+            f"`kontakt tenant reindex`.\n\n{ADMIN}",
+            request={
+                "fields": [
+                    {
+                        "field": "name",
+                        "method": "fuzzy",
+                        "similarity": "jaro_winkler",
+                        "min_similarity": 0.9,
+                        "weight": 4,
+                    },
+                    {"field": "email", "method": "exact", "weight": 3},
+                ],
+                "threshold": 0.8,
+                "min_matched_fields": 2,
+                "match_empty_fields": False,
+                "default_country": "FI",
+            },
         ),
         "imports.get": Doc("Get an import", f"The import's status and counts.\n\n{OWNED_READ}"),
         "imports.rows.list": Doc(
             "List an import's row reports",
-            "Per row, in row order: created, updated or rejected, with the field errors of a rejected row; "
+            "Per row, in row order: created, updated, rejected or skipped, with the field errors of a rejected row; "
             f"`outcome` lists the rows of one outcome (`outcome=rejected`: what to fix). {PAGE}\n\n{OWNED_READ}",
         ),
     },
