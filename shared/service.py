@@ -11,7 +11,7 @@ listed as `defaults` first (`shared/features.py`), so no setting is missed becau
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,8 +24,9 @@ from pydantic_core import to_jsonable_python
 from shared import preconditions
 from shared.auth import AuthContext, Role
 from shared.contracts.audience import ActingUser
+from shared.contracts.settings import SettingChanged, setting_id
 from shared.errors import Forbidden
-from shared.events import Actor, Change, Envelope, new_event
+from shared.events import Actor, Change, Envelope, changes_of, new_event
 from shared.features import Features
 from shared.pagination import Deleted, Page, decode_cursor, encode_cursor
 from shared.store import (
@@ -53,6 +54,11 @@ class Defaults:
     def __init__(self, features: Features | None = None) -> None:
         self._features = features
         self._factories: dict[str, Callable[[], dict[str, Any]]] = {}
+
+    @property
+    def service(self) -> str:
+        """The service whose settings these are (its package's last name)."""
+        return self._features.package.rsplit(".", 1)[-1] if self._features is not None else "kontakt"
 
     def register(self, name: str, factory: Callable[[], dict[str, Any]]) -> None:
         self._factories[name] = factory
@@ -161,19 +167,29 @@ class Caller:
         self._settings[name] = record.data
         return record.data
 
-    def save_setting(self, name: str, value: dict[str, Any]) -> None:
-        """Replace a setting; the version check refuses a save over someone else's."""
+    def save_setting(self, name: str, value: dict[str, Any], *, secret: Iterable[str] = ()) -> None:
+        """Replace a setting (and publish its change); the version check refuses a save over someone else's."""
         uow = UnitOfWork()
-        self.stage_setting(uow, name, value)
+        self.stage_setting(uow, name, value, secret=secret)
         uow.commit()
         self._settings[name] = value
 
-    def stage_setting(self, uow: UnitOfWork, name: str, value: dict[str, Any]) -> None:
-        """Replace a setting in `uow` (with what else commits with it: an event of the change);
-        the value it has already writes nothing (its version stays)."""
+    def stage_setting(
+        self, uow: UnitOfWork, name: str, value: dict[str, Any], *, secret: Iterable[str] = (), published: bool = False
+    ) -> None:
+        """Replace a setting in `uow` (with what else commits with it); the value it has already
+        writes nothing (its version stays). A change is published as `setting.updated` with its
+        fields old -> new (`secret` fields masked), so every service's settings reach the audit
+        trail; `published`: the caller publishes its own event of the change instead."""
         record = self.setting_record(name)
         if record.version is None or not _same(record.data, clean(value)):
+            before = dict(record.data)
             self.store.replace(uow, record, value)
+            changes = changes_of(before, value, secret=secret)
+            if changes and not published:
+                service = self.defaults.service
+                payload = SettingChanged(id=setting_id(service, name), service=service, name=name)
+                uow.publish(self.event("setting.updated", payload, changes=changes))
         self._settings.pop(name, None)
 
     def forget_setting(self, name: str) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from services.audit.domain.trail import AuditSetup, AuditSetupUpdate
 from services.audit.service import Caller, register_default
 from services.audit.store import Record
+from shared.contracts.settings import SettingChanged, setting_id
+from shared.events import changes_of
 from shared.service import SETTING as SETTING_KIND
 from shared.store import UnitOfWork, record_key
 
@@ -28,10 +30,17 @@ def get_settings(caller: Caller) -> AuditSetup:
 def update_settings(caller: Caller, body: AuditSetupUpdate) -> AuditSetup:
     """A merge patch; If-Match is evaluated on the settings (412)."""
     caller.require_admin()
-    merged = body.merged(AuditSetup.model_validate(caller.address_setting(SETTING)))
+    before = AuditSetup.model_validate(caller.address_setting(SETTING))
+    merged = body.merged(before)
     uow = UnitOfWork()
-    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"), published=True)
     uow.commit()
+    changes = changes_of(before, merged)
+    if changes:  # the trail records its own setting's change itself: it has no outbox
+        from services.audit.trail import record_now
+
+        payload = SettingChanged(id=setting_id("audit", SETTING), service="audit", name=SETTING)
+        record_now(caller.event("setting.updated", payload, changes=changes))
     return merged
 
 

@@ -375,7 +375,7 @@ def _save(caller: Caller, stored: dict[str, Any], value: dict[str, Any]) -> None
     new SMTP password shows in the event's changes as `[secret]` only."""
     changes = changes_of(_audited(stored), _audited(value), secret=("smtp.password",))
     uow = UnitOfWork()
-    caller.stage_setting(uow, SENDER_SETTING, value)
+    caller.stage_setting(uow, SENDER_SETTING, value, published=True)  # email_settings.updated
     if changes:
         smtp = value.get("smtp") or {}
         payload = EmailSettingsChanged(

@@ -28,7 +28,7 @@ def update_setup(caller: Caller, body: SmsSetupUpdate) -> SmsSetup:
     if not changes:
         return merged
     uow = UnitOfWork()
-    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"), published=True)
     payload = SmsSettingsUpdated.model_validate(merged.model_dump(include=set(SmsSettingsUpdated.model_fields)))
     uow.publish(caller.event("sms_settings.updated", payload, changes=changes))
     uow.commit()

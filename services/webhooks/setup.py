@@ -64,7 +64,7 @@ def update_settings(caller: Caller, body: WebhookSettingsUpdate) -> WebhookSetti
     changes = changes_of(current, merged)
     if not changes:
         return merged
-    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"))
+    caller.stage_setting(uow, SETTING, merged.model_dump(mode="json"), published=True)
     payload = WebhookSettingsUpdated(**merged.model_dump())
     uow.publish(caller.event("webhook.settings_updated", payload, changes=changes))
     uow.commit()

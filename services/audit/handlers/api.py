@@ -4,7 +4,6 @@ An API key refused here for want of a permission is recorded straight into the t
 has no outbox: it is where events end), at most once a minute per key and reason (shared/refusals.py).
 """
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,9 +16,9 @@ from shared.events import Envelope
 
 
 def _record(envelope: Envelope) -> None:
-    from services.audit.trail import record_batch  # only when a key is refused
+    from services.audit.trail import record_now  # only when a key is refused
 
-    record_batch([json.dumps({"detail": envelope.model_dump(mode="json")})])
+    record_now(envelope)
 
 
 app = http.create_app("Kontakt audit", "audit", ROUTERS, record_refusal=_record)

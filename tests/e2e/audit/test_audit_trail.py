@@ -37,8 +37,8 @@ def _of(admin: Api, entity_type: str, entity_id: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def changed(stack: LocalRuntime, session_api: Api) -> dict[str, Any]:
-    """A tenant keeping its audit records 45 days, whose admin created a contact and changed it, and
-    created an email template and changed it."""
+    """A tenant keeping its audit records 45 days, whose admin created a contact and changed it,
+    created an email template and changed it, and replaced a picklist."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
     assert admin.patch("/audit/settings", json={"retention_days": 45}).json() == {"retention_days": 45}
@@ -48,6 +48,9 @@ def changed(stack: LocalRuntime, session_api: Api) -> dict[str, Any]:
     assert patched.status_code == 200, patched.text
     template = admin.post("/email/templates", json={"name": "Hello", "subject": "Hi", "html": "<p>Hi</p>"}).json()
     assert admin.patch(f"/email/templates/{template['id']}", json={"subject": "Hello"}).status_code == 200
+    region = {"items": [{"code": "north", "label": "North", "active": True}]}
+    assert admin.put("/picklists/region", json=region).status_code == 200  # a setting: the kernel's event
+    settle(stack, lambda: _of(admin, "setting", "directory-picklist-region"))
     settle(stack, lambda: [r for r in _of(admin, "contact", contact["id"]) if r["type"] == "contact.updated"])
     settle(stack, lambda: [r for r in _of(admin, "email_template", template["id"]) if r["type"].endswith("updated")])
     trail = _of(admin, "contact", contact["id"])
@@ -68,6 +71,11 @@ def test_an_update_is_read_back_with_who_when_where_from_and_what(stack: LocalRu
     assert updated["masked"] is False and created["changes"] == []
     [template_updated, _] = _of(admin, "email_template", changed["template"]["id"])  # every service's writes
     assert template_updated["changes"] == [{"field": "subject", "old": "Hi", "new": "Hello"}]
+    # Every service's settings too, published by the kernel (the audit service's own recorded directly).
+    [picklist] = _of(admin, "setting", "directory-picklist-region")
+    assert picklist["type"] == "setting.updated" and [c["field"] for c in picklist["changes"]] == ["items"]
+    [retention] = _of(admin, "setting", "audit-audit")
+    assert retention["changes"] == [{"field": "retention_days", "old": 365, "new": 45}]
 
     # The same record by actor and by time range; `from`/`to` bound them.
     assert updated in _trail(admin, actor_id="admin-1")
