@@ -37,11 +37,15 @@ def main(folders: list[str]) -> int:
         for path in test_files(Path(folder)):
             source_hash, code = _rewrite_test(path, None)  # type: ignore[arg-type]  # None: the default options
             cache = get_cache_dir(path)
-            cache.mkdir(exist_ok=True)
             written = cache / f".{path.stem}.{os.getpid()}.tmp"
-            with open(written, "wb") as out:
-                _write_pyc_fp(out, source_hash, code)
-            written.replace(cache / (path.name[:-3] + PYC_TAIL))  # whole or not at all, as pytest writes
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                with open(written, "wb") as out:
+                    _write_pyc_fp(out, source_hash, code)
+                written.replace(cache / (path.name[:-3] + PYC_TAIL))  # whole or not at all, as pytest writes
+            except OSError as error:  # a read-only checkout: pytest rewrites as before
+                written.unlink(missing_ok=True)
+                print(f"tests.assertion_cache: {path} not cached: {error}")
     return 0
 
 
