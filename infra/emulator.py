@@ -285,7 +285,8 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     moto_patches.apply(mail_dir)
-    app = SmsEmulation(sms_dir).wrap(DomainDispatcherApplication(create_backend_app))  # moto has no SMS
+    sms = SmsEmulation(sms_dir)
+    app = sms.wrap(DomainDispatcherApplication(create_backend_app))  # moto has no SMS
     app = _runtime_routes(_one_dynamodb_request_at_a_time(_stream_reads(app)))
     if os.environ.get("KONTAKT_EMULATOR_TIMINGS"):
         app = _timed(app, os.environ["KONTAKT_EMULATOR_TIMINGS"])
@@ -302,6 +303,7 @@ def _serve(
     thread = threading.Thread(target=server.run, name="server", daemon=True)
     thread.start()
     connection.send({"port": server.effective_port, **ready})
+    checkpoint: _Checkpoint | None = None
     while True:
         try:
             command = connection.recv()
@@ -311,11 +313,46 @@ def _serve(
             break
         if command[0] == "snapshot" and recorder is not None and state is not None:
             connection.send(_snapshot(recorder, Path(state["path"]), state["header"], command[1]))
+        elif command[0] == "checkpoint":
+            checkpoint = _Checkpoint(sms, mail_dir)
+            connection.send("taken")
+        elif command[0] == "rewind":
+            if checkpoint is not None:
+                checkpoint.rewind(sms)
+            connection.send("rewound" if checkpoint is not None else "no checkpoint")
     server.close()  # no new connections; the process ends with the requests under way (long polls)
     # Nothing is left to write (a snapshot is taken by command, before the stop): the interpreter's
     # teardown of moto's modules and objects took seconds of a stack's stop, for nothing.
     connection.close()
     os._exit(0)
+
+
+class _Checkpoint:
+    """The emulator's state at one moment, in its process: moto's backends (infra/persistence.py),
+    the SMS configuration sets, and which sent SMS and mails the folders held (`rewind` drops the
+    later ones: a test that reads a folder sees only what was sent since)."""
+
+    def __init__(self, sms: Any, mail_dir: str | None) -> None:
+        from infra import persistence
+
+        self.backends = persistence.checkpoint()
+        self.sms_sets = json.dumps(sms.configuration_sets)
+        self.folders = [Path(folder) for folder in (sms.folder, mail_dir) if folder]
+        self.files = {path: path.stat().st_size for folder in self.folders for path in folder.iterdir()}
+
+    def rewind(self, sms: Any) -> None:
+        from infra import persistence
+
+        persistence.rewind(self.backends)
+        with sms.lock:
+            sms.configuration_sets = json.loads(self.sms_sets)
+            sms._save_sets()
+        for folder in self.folders:
+            for path in folder.iterdir():
+                if path not in self.files and path.is_file():
+                    path.unlink()
+                elif path.stat().st_size != self.files[path]:
+                    os.truncate(path, self.files[path])
 
 
 # The emulator's HTTP server is waitress, not werkzeug's dev server: that one closes the connection
@@ -539,6 +576,24 @@ class Emulator:
             except (OSError, EOFError) as error:  # the emulator's process is gone
                 return ("failed", f"the emulator is gone: {error!r}")
         return answer
+
+    def checkpoint(self) -> None:
+        """Keep the emulator's state as it is now, in its process, for `rewind` (one at a time)."""
+        self._command(("checkpoint",), "taken")
+
+    def rewind(self) -> None:
+        """The emulator's state as at the last `checkpoint`: what was made, changed or sent since is
+        gone. Only while no request is under way."""
+        self._command(("rewind",), "rewound")
+
+    def _command(self, command: tuple[Any, ...], expected: str, timeout: float = 60) -> None:
+        with self._commands:
+            self._connection.send(command)
+            if not self._connection.poll(timeout):
+                raise RuntimeError(f"the emulator did not answer {command[0]} in {timeout}s")
+            answer = self._connection.recv()
+        if answer != expected:
+            raise RuntimeError(f"the emulator answered {answer!r} to {command[0]}")
 
     def stop(self) -> None:
         if self._process is None:

@@ -316,6 +316,36 @@ def _messages_visible() -> None:
                     message.visible_at = 0.0
 
 
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def checkpoint() -> bytes:
+    """moto's whole state, pickled in memory: what `rewind` puts back. The integration tests take
+    one of a freshly provisioned stack and rewind to it before each module, in one emulator process
+    per test worker (a start and a provisioning cost ~1.2 s of CPU, a rewind ~0.05 s)."""
+    from moto.core.base_backend import BackendDict
+
+    instances: list[Any] = BackendDict._instances  # type: ignore[misc]  # moto's registry of used services
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({_name(b): dict(b) for b in instances if len(b)})
+    return buffer.getvalue()
+
+
+def rewind(data: bytes) -> None:
+    """moto's state as at the `checkpoint` that gave `data`: every backend used since is emptied,
+    those of the checkpoint are put back (new objects each time). Only while no request is under way."""
+    from moto.core.base_backend import BackendDict
+    from moto.core.model_instances import reset_model_data
+
+    backends = pickle.loads(data)
+    instances: list[Any] = BackendDict._instances  # type: ignore[misc]
+    for backend_dict in instances:
+        dict.clear(backend_dict)
+    instances.clear()
+    reset_model_data()
+    _put_in_place(backends)
+
+
 def set_aside(path: Path) -> Path:
     """Keep a snapshot that is not loaded beside, under a name no start loads."""
     aside = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.stale")

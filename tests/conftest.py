@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests import botocore_data
+
+botocore_data.share()  # botocore's data files parsed once per test process, not once per session
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: otherwise as collected

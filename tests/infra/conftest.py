@@ -7,9 +7,29 @@ from typing import Any
 
 import pytest
 
+from infra.emulator import Emulator
 from infra.runtime import LocalRuntime
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def _bare_emulator() -> Iterator[Emulator]:
+    emulator = Emulator()
+    emulator.start()
+    try:
+        emulator.checkpoint()  # nothing in it yet
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_emulator(_bare_emulator: Emulator) -> Emulator:
+    """An emulator with nothing in it, for the module: one per test worker, emptied before each
+    module (a start cost ~0.5 s of CPU, emptying it ~0.01 s; Emulator.rewind)."""
+    _bare_emulator.rewind()
+    return _bare_emulator
 
 
 @pytest.fixture(scope="module")

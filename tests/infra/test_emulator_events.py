@@ -20,9 +20,8 @@ SOURCE, DETAIL_TYPE = "kontakt.test", "probe.sized"
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Any, Any]]:
-    emulator = Emulator()
-    emulator.start()
+def aws(empty_emulator: Emulator) -> Iterator[tuple[Any, Any]]:
+    emulator = empty_emulator
     events, sqs = emulator.client("events"), emulator.client("sqs")
     queue_url = sqs.create_queue(QueueName="probe")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -30,7 +29,6 @@ def aws() -> Iterator[tuple[Any, Any]]:
     events.put_rule(Name="all", EventBusName="bus", EventPattern=json.dumps({"source": [SOURCE]}))
     events.put_targets(Rule="all", EventBusName="bus", Targets=[{"Id": "q", "Arn": queue_arn}])
     yield events, (sqs, queue_url)
-    emulator.stop()
 
 
 def entry(name: str, size: int) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,11 +21,8 @@ ITEM_LIMIT = 400 * 1024
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    emulator = Emulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def emulator(empty_emulator: Emulator) -> Emulator:
+    return empty_emulator
 
 
 def _refused(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,11 +15,8 @@ from infra.emulator import Emulator
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    started = Emulator()
-    started.start()
-    yield started
-    started.stop()
+def emulator(empty_emulator: Emulator) -> Emulator:
+    return empty_emulator
 
 
 @pytest.fixture(scope="module")

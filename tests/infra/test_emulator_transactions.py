@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,11 +11,8 @@ from infra.emulator import Emulator
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    emulator = Emulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def emulator(empty_emulator: Emulator) -> Emulator:
+    return empty_emulator
 
 
 @pytest.fixture(scope="module")

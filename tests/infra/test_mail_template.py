@@ -4,6 +4,7 @@ stage's configuration set's events of every type the set enables."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,16 @@ from samtranslator.yaml_helper import yaml_parse
 from infra.template import LOCAL_PARAMETERS, TemplateError, build_stack, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-RAW = yaml_parse((ROOT / "template.yaml").read_text())
+
+
+@functools.cache
+def raw() -> dict[str, Any]:
+    """template.yaml as written: parsed when a test asks, not at collection (every test worker
+    collects every file; the parse cost each of them ~0.7 s of CPU)."""
+    parsed: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
+    return parsed
+
+
 TEMPLATE = translate(ROOT)
 
 # SES v2 MatchingEventTypes -> the EventBridge detail-type SES publishes them as (EventBridge's
@@ -34,7 +44,7 @@ DETAIL_TYPES = {
 
 
 def test_the_sending_domain_is_a_required_parameter_with_a_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = RAW["Parameters"]["SendingDomain"]
+    spec = raw()["Parameters"]["SendingDomain"]
     assert "Default" not in spec  # the deployer names a domain they own
     with monkeypatch.context() as patch:
         patch.delitem(LOCAL_PARAMETERS, "SendingDomain")
@@ -61,7 +71,7 @@ def test_the_sending_domain_is_a_required_parameter_with_a_pattern(monkeypatch: 
 def test_the_functions_check_the_domain_as_the_template_does() -> None:
     from services.email.settings import DOMAIN_PATTERN
 
-    assert RAW["Parameters"]["SendingDomain"]["AllowedPattern"] == DOMAIN_PATTERN
+    assert raw()["Parameters"]["SendingDomain"]["AllowedPattern"] == DOMAIN_PATTERN
 
 
 def test_the_local_runtime_passes_its_own_sending_domain_from_one_place() -> None:
@@ -71,7 +81,7 @@ def test_the_local_runtime_passes_its_own_sending_domain_from_one_place() -> Non
 
 
 def test_the_dkim_cnames_are_outputs() -> None:
-    outputs = RAW["Outputs"]
+    outputs = raw()["Outputs"]
     found = {}
     for n in (1, 2, 3):
         for part in ("Name", "Value"):
@@ -80,11 +90,11 @@ def test_the_dkim_cnames_are_outputs() -> None:
     assert found == {
         (n, p): ["EmailSendingIdentity", f"DkimDNSToken{p}{n}"] for n in (1, 2, 3) for p in ("Name", "Value")
     }
-    assert RAW["Resources"]["EmailSendingIdentity"]["Type"] == "AWS::SES::EmailIdentity"
+    assert raw()["Resources"]["EmailSendingIdentity"]["Type"] == "AWS::SES::EmailIdentity"
 
 
 def test_the_unsubscribe_mailbox_is_a_parameter_empty_by_default() -> None:
-    spec = RAW["Parameters"]["UnsubscribeMailbox"]
+    spec = raw()["Parameters"]["UnsubscribeMailbox"]
     assert spec["Default"] == ""
     sender = build_stack(TEMPLATE, {}).functions["EmailSenderFunction"]
     assert sender.environment["UNSUBSCRIBE_MAILBOX"] == ""
@@ -115,7 +125,9 @@ def test_the_feedback_rule_takes_every_enabled_type_of_this_stages_configuration
     [destination] = configuration_set.event_destinations
     enabled = [
         t
-        for t in RAW["Resources"]["EmailConfigurationSetEvents"]["Properties"]["EventDestination"]["MatchingEventTypes"]
+        for t in raw()["Resources"]["EmailConfigurationSetEvents"]["Properties"]["EventDestination"][
+            "MatchingEventTypes"
+        ]
     ]
     pattern = stack.rules["EmailSesFeedbackRule"].event_pattern
     assert pattern is not None

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra import emulator, persistence
+from infra import emulator, persistence, sms_emulation
 
 HEADER = {"format": persistence.FORMAT, "moto": "5.1.22", "python": "3.11", "stack": "abc"}
 
@@ -226,3 +226,46 @@ def test_a_saved_state_that_lacks_a_resource_of_the_stack_stops_the_start_with_w
             emulator.provision(empty, template, {"Stage": "test"}, existing=True)
     finally:
         empty.stop()
+
+
+def test_a_rewind_puts_back_the_checkpoint_and_drops_what_came_after(tmp_path: Path) -> None:
+    """The integration tests' reset between modules (tests/integration/conftest.py)."""
+    aws = emulator.Emulator(sms_dir=tmp_path / "sms")
+    aws.start()
+    try:
+        dynamodb, sqs, sms = aws.client("dynamodb"), aws.client("sqs"), aws.client("pinpoint-sms-voice-v2")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "kept"}})
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sms.create_configuration_set(ConfigurationSetName="texts")
+        sms.send_text_message(DestinationPhoneNumber="+46700000001", MessageBody="before")
+        aws.checkpoint()
+
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "later"}})
+        dynamodb.delete_item(TableName="t", Key={"pk": {"S": "kept"}})
+        sqs.send_message(QueueUrl=url, MessageBody="later")
+        sqs.create_queue(QueueName="later")
+        aws.client("secretsmanager").create_secret(Name="later", SecretString="s")
+        sms.delete_configuration_set(ConfigurationSetName="texts")
+        sms.send_text_message(DestinationPhoneNumber="+46700000002", MessageBody="after")
+        for _ in range(2):  # a rewind leaves the checkpoint as it was: the next one gives the same state
+            aws.rewind()
+            assert [i["pk"]["S"] for i in dynamodb.scan(TableName="t")["Items"]] == ["kept"]
+            assert dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+            assert _visible(sqs, url) == "0"
+            assert sqs.list_queues()["QueueUrls"] == [url]
+            assert aws.client("secretsmanager").list_secrets()["SecretList"] == []
+            names = [s["ConfigurationSetName"] for s in sms.describe_configuration_sets()["ConfigurationSets"]]
+            assert names == ["texts"]
+            assert [m["MessageBody"] for m in sms_emulation.sent_messages(aws.sms_dir)] == ["before"]
+            dynamodb.put_item(TableName="t", Item={"pk": {"S": "again"}})  # the rewound state takes writes
+            sqs.send_message(QueueUrl=url, MessageBody="again")
+            assert _visible(sqs, url) == "1"
+    finally:
+        aws.stop()

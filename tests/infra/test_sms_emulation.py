@@ -19,9 +19,8 @@ SET = "kontakt-test-sms"
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Emulator, Any, Any, str]]:
-    emulator = Emulator()
-    emulator.start()
+def aws(empty_emulator: Emulator) -> Iterator[tuple[Emulator, Any, Any, str]]:
+    emulator = empty_emulator
     sms, events, sqs = emulator.client("pinpoint-sms-voice-v2"), emulator.client("events"), emulator.client("sqs")
     url = sqs.create_queue(QueueName="receipts")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -30,7 +29,6 @@ def aws() -> Iterator[tuple[Emulator, Any, Any, str]]:
     events.put_targets(Rule="receipts", Targets=[{"Id": "q", "Arn": arn}])
     sms.create_configuration_set(ConfigurationSetName=SET)
     yield emulator, sms, sqs, url
-    emulator.stop()
 
 
 def receipts(sqs: Any, url: str) -> list[dict[str, Any]]:

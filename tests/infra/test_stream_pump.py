@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -36,11 +35,8 @@ class Counted:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    emulator = Emulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def emulator(empty_emulator: Emulator) -> Emulator:
+    return empty_emulator
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Handlers of one service against the emulator built from template.yaml, called in-process.
 
-The emulator and every resource of the template are created once per test module (moto's queries
-slow down as its tables grow); each test runs a handler with that function's environment from the
-template, as Lambda would.
+The emulator and every resource of the template are created once per test worker, and each test
+module starts from that freshly provisioned state (the emulator rewinds to it: moto's queries slow
+down as its tables grow, and a module's tests may count what they find); each test runs a handler
+with that function's environment from the template, as Lambda would.
 """
 
 from __future__ import annotations
@@ -48,14 +49,26 @@ class Context:
         return 30_000
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[tuple[Emulator, Stack]]:
+@pytest.fixture(scope="session")
+def provisioned_emulator() -> Iterator[tuple[Emulator, Stack]]:
+    """One emulator per test worker, provisioned once: a start and a provisioning cost ~1.2 s of
+    CPU (the emulator's imports, every table, queue and rule made through the API), a rewind to
+    this state ~0.05 s."""
     emulator = Emulator()
     emulator.start()
     try:
-        yield emulator, provision(emulator, translate(PROJECT_ROOT), {"Stage": "it"})
+        stack = provision(emulator, translate(PROJECT_ROOT), {"Stage": "it"})
+        emulator.checkpoint()
+        yield emulator, stack
     finally:
         emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def emulator(provisioned_emulator: tuple[Emulator, Stack]) -> tuple[Emulator, Stack]:
+    """The stack as just provisioned: nothing an earlier module made, changed or sent is left."""
+    provisioned_emulator[0].rewind()
+    return provisioned_emulator
 
 
 @pytest.fixture
