@@ -6,6 +6,7 @@ A command collects its writes, its outbox events, its dedupe marker and its coun
 in a `UnitOfWork` and commits them in one `TransactWriteItems`: all of it happens, or none.
 """
 
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
+import botocore.session
+import pynamodb.connection.base as pynamodb_connection
+from botocore import loaders
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -36,6 +40,24 @@ TOMBSTONE = "TOMBSTONE"
 # a public flag, the creator, a contact order's owner and assignees), so that a plain user learns
 # only of deletions of records they could see.
 TOMBSTONE_FIELDS = ("owner", "owner_id", "assignee_ids", "public", "created_by")
+
+
+@functools.cache
+def _data_loader() -> loaders.Loader:
+    return loaders.create_loader()
+
+
+def _session() -> botocore.session.Session:
+    """A botocore session for pynamodb's connections, all of them reading botocore's data files
+    through one loader. pynamodb makes a session per model class (a connection each) and thread,
+    and each session would parse the endpoint and DynamoDB model files again at its first call:
+    ~60-90 ms of CPU a model class, paid again at every cold start by every function."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _data_loader())
+    return session
+
+
+pynamodb_connection.get_session = _session  # where pynamodb's Connection.session makes its sessions
 
 
 class TableItem(Model):

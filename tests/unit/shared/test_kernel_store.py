@@ -196,3 +196,24 @@ def test_a_model_defined_after_binding_gets_a_connection_with_its_own_indexes() 
     connection = LateItem._get_connection()
     assert connection is not TableItem._get_connection()
     assert connection.get_meta_table().has_index_name("late_index")
+
+
+def test_every_model_class_reads_botocore_data_through_one_loader() -> None:
+    """pynamodb makes a botocore session per model class and thread: they share one data loader, so
+    a cold start parses botocore's files once, not once per model class it touches."""
+    from shared.store import TableItem, bind_table
+
+    class First(TableItem):
+        pass
+
+    class Second(TableItem):
+        pass
+
+    before = TableItem.Meta.table_name
+    bind_table("loader-test")
+    try:
+        sessions = [model._get_connection().connection.session for model in (First, Second)]
+        assert sessions[0] is not sessions[1]  # pynamodb's own, per connection
+        assert sessions[0].get_component("data_loader") is sessions[1].get_component("data_loader")
+    finally:
+        bind_table(before)  # type: ignore[arg-type]
