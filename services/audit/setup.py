@@ -9,14 +9,11 @@ change applies to the records written from then on.
 from __future__ import annotations
 
 from services.audit.domain.trail import AuditSetup, AuditSetupUpdate
+from services.audit.retention import SETTING
 from services.audit.service import Caller, register_default
-from services.audit.store import Record
 from shared.contracts.settings import SettingChanged, setting_id
 from shared.events import changes_of
-from shared.service import SETTING as SETTING_KIND
-from shared.store import UnitOfWork, record_key
-
-SETTING = "audit"
+from shared.store import UnitOfWork
 
 register_default(SETTING, lambda: AuditSetup().model_dump(mode="json"))
 
@@ -42,13 +39,3 @@ def update_settings(caller: Caller, body: AuditSetupUpdate) -> AuditSetup:
         payload = SettingChanged(id=setting_id("audit", SETTING), service="audit", name=SETTING)
         record_now(caller.event("setting.updated", payload, changes=changes))
     return merged
-
-
-def retention_days(tenants: set[str]) -> dict[str, int]:
-    """Each tenant's retention, read in one BatchGetItem (an absent setting is the default: the
-    consumer installs no tenant's defaults)."""
-    found = {tenant: AuditSetup().retention_days for tenant in tenants}
-    keys = [(record_key(tenant, SETTING_KIND, SETTING), SETTING_KIND.upper()) for tenant in sorted(tenants)]
-    for record in Record.batch_get(keys) if keys else ():
-        found[record.pk.split("#", 2)[1]] = AuditSetup.model_validate(record.data).retention_days
-    return found

@@ -38,9 +38,9 @@ from services.audit.domain.trail import (
     record_of,
     sort_time,
 )
+from services.audit.retention import retention_days
 from services.audit.service import Caller
 from services.audit.settings import AuditSettings
-from services.audit.setup import retention_days
 from services.audit.store import (
     ERASED,
     Entry,

@@ -183,7 +183,7 @@ class FakeCaller:
     def setting(self, name: str) -> dict[str, Any]:
         return self.stored
 
-    def stage_setting(self, uow: FakeUnitOfWork, name: str, value: dict[str, Any]) -> None:
+    def stage_setting(self, uow: FakeUnitOfWork, name: str, value: dict[str, Any], published: bool = False) -> None:
         uow.caller = self
         self.stored = json.loads(json.dumps(value))
 
