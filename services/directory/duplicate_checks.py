@@ -65,7 +65,7 @@ class DuplicateProblem(Problem):
 
 POSSIBLE_DUPLICATES = (
     "Existing records the caller may read that this one may duplicate by the tenant's matching rules "
-    "(`GET /duplicates/rules/{entity}`), best first; empty when none"
+    "(`GET /duplicates/rules/contacts`, `/accounts`), best first; empty when none"
 )
 
 

@@ -113,6 +113,12 @@ LEGITIMATE = {
     "not_clearable",
     "one_delay",
     "date_field",
+    # duplicate-matching rules: a method the field does not take, more matched fields than compared
+    # (services/directory/matching/rules.py, described on the rules), and a country code of the
+    # documented form that no numbering plan has (phonenumbers)
+    "method_not_allowed",
+    "above_fields_compared",
+    "unknown_country",
 }
 # A change is refused by what it makes of the stored record: a contact left without a name, a user
 # joining and leaving more groups than one transaction holds (on create, both are in the schema).

@@ -434,14 +434,15 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _publish("{bus:EventBus}"),
         ],
     ),
-    "AccessSignInFunction": (  # attempts, counters and events in its table; the directory's login item, read only
+    "AccessSignInFunction": (  # attempts, counters (deleted when clean) and events in its table; the login item
         [
             _put("{table:AccessTable}"),
             _key("GetItem", "{table:AccessTable}"),
+            _key("DeleteItem", "{table:AccessTable}"),
             _key("GetItem", "{table:DirectoryTable}"),
         ],
         [
-            _key("DeleteItem", "{table:AccessTable}"),
+            _key("DeleteItem", "{table:DirectoryTable}"),
             _put("{table:DirectoryTable}"),
             _key("UpdateItem", "{table:DirectoryTable}"),
             SECRET,

@@ -93,7 +93,7 @@ class MatchingRules(BaseModel):
         compared = info.data.get("fields")  # absent when the fields themselves were refused
         if compared is not None and wanted > len(compared):
             raise PydanticCustomError(
-                "too_many",
+                "above_fields_compared",
                 "min_matched_fields is {wanted}, but only {count} fields are compared",
                 {"wanted": wanted, "count": len(compared)},
             )

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.directory.duplicate_checks import DuplicatesFound, PossibleDuplicate
-from services.directory.handlers.routes.duplicates_rules import RulesReplace
+from services.directory.handlers.routes.duplicates_rules import AccountRulesReplace
 from services.directory.matching.rules import default_rules, parse_rules
 from shared import api as http
 from shared.errors import field_errors_from_pydantic
@@ -33,7 +33,7 @@ def test_refused_rules_name_their_field() -> None:
 
 
 def test_the_put_body_reads_an_entitys_rules_without_the_entity() -> None:
-    sent = RulesReplace.model_validate({"fields": [{"field": "email"}], "min_matched_fields": 1})
+    sent = AccountRulesReplace.model_validate({"fields": [{"field": "email"}], "min_matched_fields": 1})
     rules = parse_rules("accounts", {**sent.model_dump(mode="json", exclude_unset=True), "entity": "accounts"})
     assert (rules.entity, rules.threshold, rules.default_country) == ("accounts", 0.75, "FI")
 

@@ -125,7 +125,7 @@ def test_rules_errors_name_their_field() -> None:
     assert errors_of("accounts", {"fields": [{"field": "first_name"}]}) == {"fields.0.field": "literal_error"}
     assert errors_of("contacts", {"fields": [{"field": "email"}, {"field": "email"}]}) == {"fields": "duplicate"}
     assert errors_of("contacts", {"fields": [{"field": "email"}], "min_matched_fields": 2}) == {
-        "min_matched_fields": "too_many"
+        "min_matched_fields": "above_fields_compared"
     }
     assert errors_of("contacts", {"entity": "accounts", "fields": [{"field": "email"}]}) == {"entity": "literal_error"}
     assert errors_of("contacts", {"fields": [{"field": "email"}], "extra": 1}) == {"extra": "extra_forbidden"}

@@ -1,36 +1,55 @@
-"""The tenant's duplicate-matching rules per entity (issue 24): GET for everyone, PUT for admins."""
+"""The tenant's duplicate-matching rules per entity (issue 24): GET for everyone, PUT for admins.
+
+One route per entity, so that each document states its entity's fields (an enum) and its body's
+`entity` (a constant): the rules no schema states are across fields (a field twice, a method the
+field does not take, `min_matched_fields` above the fields compared) and the numbering plans
+`default_country` may name; each is a 422 naming the field.
+"""
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field
 
 from services.directory import duplicate_checks
 from services.directory.handlers.common import caller
-from services.directory.matching.rules import MatchingRules
+from services.directory.matching.rules import AccountRules, ContactRules, MatchingRules
 
 router = APIGatewayHttpRouter()
 
-EntityPath = Annotated[Literal["contacts", "accounts"], Path(description="The entity the rules match")]
+
+class ContactRulesReplace(ContactRules):
+    """A contact's rules, whole; a left-out setting takes its default (`GET` shows the defaults)."""
+
+    entity: Literal["contacts"] | None = Field(None, description="When sent: `contacts`")  # type: ignore[assignment]
 
 
-class RulesReplace(MatchingRules):
-    """The whole rules of an entity; a left-out setting takes its default. Which `fields` an
-    entity compares and how: `GET` shows the defaults; a field the entity does not have, a method it
-    does not take or a field twice is a 422 naming it (`fields.0.field`)."""
+class AccountRulesReplace(AccountRules):
+    """An account's rules, whole; a left-out setting takes its default (`GET` shows the defaults)."""
 
-    entity: Literal["contacts", "accounts"] | None = Field(  # type: ignore[assignment]
-        None, description="The path's entity; when sent, it must be the same"
-    )
+    entity: Literal["accounts"] | None = Field(None, description="When sent: `accounts`")  # type: ignore[assignment]
 
 
-@router.get("/duplicates/rules/<entity>")
-def get_duplicate_rules(entity: EntityPath) -> MatchingRules:
-    return duplicate_checks.get_rules(caller(router), entity)
+def _replace(entity: Literal["contacts", "accounts"], body: MatchingRules) -> MatchingRules:
+    return duplicate_checks.replace_rules(caller(router), entity, body.model_dump(mode="json", exclude_unset=True))
 
 
-@router.put("/duplicates/rules/<entity>")
-def replace_duplicate_rules(entity: EntityPath, body: Annotated[RulesReplace, Body()]) -> MatchingRules:
-    sent = body.model_dump(mode="json", exclude_unset=True)
-    return duplicate_checks.replace_rules(caller(router), entity, sent)
+@router.get("/duplicates/rules/contacts")
+def get_contact_duplicate_rules() -> ContactRules:
+    return duplicate_checks.get_rules(caller(router), "contacts")  # type: ignore[return-value]
+
+
+@router.put("/duplicates/rules/contacts")
+def replace_contact_duplicate_rules(body: Annotated[ContactRulesReplace, Body()]) -> ContactRules:
+    return _replace("contacts", body)  # type: ignore[return-value]
+
+
+@router.get("/duplicates/rules/accounts")
+def get_account_duplicate_rules() -> AccountRules:
+    return duplicate_checks.get_rules(caller(router), "accounts")  # type: ignore[return-value]
+
+
+@router.put("/duplicates/rules/accounts")
+def replace_account_duplicate_rules(body: Annotated[AccountRulesReplace, Body()]) -> AccountRules:
+    return _replace("accounts", body)  # type: ignore[return-value]
