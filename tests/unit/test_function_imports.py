@@ -130,6 +130,7 @@ API_NOT_SERVED = {
     "services.email.handlers.api": ("templates", "automations", "list_types", "public", "tracking", "settings"),
 }
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+OPERATION_DOCS = "shared.operation_docs"  # what the OpenAPI document says of each operation: with a document only
 EVENT_HANDLER = "aws_lambda_powertools.event_handler"
 ROUTING = (EVENT_HANDLER, *(f"services.{s}.handlers.routes" for s in SERVICES))  # an HTTP API's only
 
@@ -147,6 +148,7 @@ def must_not_load(function: Function) -> tuple[str, ...]:
         excluded.append("boto3")
     excluded += [
         OPENAPI_MODELS,
+        OPERATION_DOCS,
         *(f"{module.rsplit('.', 1)[0]}.routes.{name}" for name in API_NOT_SERVED.get(module, ())),
     ]
     return (*excluded, *NOT_SERVED.get(module, ()))
