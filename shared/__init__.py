@@ -19,13 +19,13 @@ again) and collection resumes (docs/decisions.md, "Cold start").
 import gc
 import os
 
-from pydantic import BaseModel
+_initialising = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+if _initialising:  # before pydantic's import: its modules are the first the collector would walk
+    gc.disable()
+
+from pydantic import BaseModel  # noqa: E402
 
 BaseModel.model_config["defer_build"] = True
-
-_initialising = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-if _initialising:
-    gc.disable()
 
 
 def init_done() -> None:

@@ -45,7 +45,6 @@ from shared.errors import (
 )
 from shared.events import Envelope
 from shared.observability import logger
-from shared.operation_docs import service_docs, with_operation_docs
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
@@ -361,6 +360,8 @@ class Resolver(APIGatewayHttpResolver):
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> "OpenAPI":
         from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, OpenAPI
+
+        from shared.operation_docs import service_docs, with_operation_docs  # the document's only (~2 ms)
 
         self.mount_all()
         if not self.openapi_config.security_schemes:  # the models are imported here, not at a cold start

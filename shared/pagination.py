@@ -5,6 +5,8 @@ the list it belongs to, so a client can neither forge a position nor reuse a cur
 list or tenant.
 """
 
+from __future__ import annotations  # no `Page[Any]` / `Page[S]` class made at import for the annotations below
+
 import base64
 import hashlib
 import hmac

@@ -30,7 +30,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from shared.consumer import Handle
-from shared.contracts.directory import RecordDeleted, TargetGroupChanged
+from shared.contracts.directory import RecordDeleted
+from shared.contracts.target_groups import TargetGroupChanged
 from shared.errors import ValidationFailed
 from shared.events import Envelope
 from shared.store import DataItem, DataStore, UnitOfWork, run_with_retries

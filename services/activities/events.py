@@ -9,8 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-import shared.contracts.audience
-import shared.contracts.messaging  # noqa: F401  (email.sent / sms.sent, consumed here)
+import shared.contracts.audience  # noqa: F401  (registers audience.requested / audience.page)
 from shared.contracts.contact_orders import ContactOrderConverted, NewCustomer
 from shared.events import catalogue
 

@@ -52,7 +52,6 @@ from services.audit.store import (
     erased_key,
 )
 from shared import clock
-from shared.contracts.directory import ContactErased
 from shared.errors import ValidationFailed
 from shared.events import Envelope
 from shared.observability import logger
@@ -194,6 +193,10 @@ def _mask_pending(pending: dict[tuple[str, str], tuple[Entry, str | None]], cont
 
 def _erase(envelope: Envelope) -> None:
     """Mark the contact erased, then mask its records (a redelivery masks what a crash left)."""
+    # imported here: the trail's reads and a batch without an erasure load no directory contract
+    # (its target group conditions: ~4 ms of a cold start)
+    from shared.contracts.directory import ContactErased
+
     tenant, contact = envelope.tenant_id, ContactErased.model_validate(envelope.data).id
     ErasedMark(pk=erased_key(tenant, contact), sk=ERASED, kind="erased", expires_at=clock.now() + MARK_RETENTION).save()
     with Entry.batch_write() as batch:

@@ -2,8 +2,10 @@
 
 The payloads other services read are contracts in `shared/contracts/`: `directory.py` (accounts,
 contacts, erasure, target groups, classes, user groups) and `audience.py`; they are re-exported
-here so that the directory names every event it publishes from this one module. Registered here
-is only what no other service reads.
+here so that the directory names every event it publishes from this one module, but for its target
+groups' (`shared/contracts/target_groups.py`, imported by `target_groups.py`, which publishes them:
+their condition models are not loaded by the directory's other functions). Registered here is only
+what no other service reads.
 """
 
 from pydantic import BaseModel
@@ -16,7 +18,6 @@ from shared.contracts.directory import (
     GroupChanged,
     RecordChanged,
     RecordDeleted,
-    TargetGroupChanged,
     TenantAccessChanged,
     UserCreated,
 )
@@ -29,7 +30,6 @@ __all__ = [
     "ImportCompleted",
     "RecordChanged",
     "RecordDeleted",
-    "TargetGroupChanged",
     "TenantAccessChanged",
     "UserCreated",
 ]

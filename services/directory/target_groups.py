@@ -38,6 +38,7 @@ from services.directory.service import (
 from services.directory.store import Placement, Record, new_record, place_record
 from shared import clock
 from shared.conditions import uses_classes
+from shared.contracts.target_groups import TargetGroupChanged
 from shared.errors import Forbidden, ValidationFailed
 from shared.events import changes_of
 from shared.ids import new_id
@@ -74,9 +75,9 @@ def _record(caller: Caller, group: TargetGroup) -> Record:
     return new_record(caller.tenant, "target_group", group.id, _data(group), Placement(owner_id=group.owner.id))
 
 
-def _changed(group: TargetGroup) -> ev.TargetGroupChanged:
+def _changed(group: TargetGroup) -> TargetGroupChanged:
     """The event payload: the group's conditions travel so that consumers can evaluate them."""
-    return ev.TargetGroupChanged(id=group.id, name=group.name, conditions=list(group.conditions), match=group.match)
+    return TargetGroupChanged(id=group.id, name=group.name, conditions=list(group.conditions), match=group.match)
 
 
 def create(caller: Caller, body: TargetGroupCreate) -> TargetGroup:

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-import boto3
-
 from shared.send_rate import (
     RATE_CACHE_SECONDS,
     CachedRate,
@@ -57,6 +55,8 @@ def rate_limit(max_send_rate: float | int | str | None) -> int:
 
 @cache
 def _ses() -> Any:
+    import boto3  # here: a function that sends no mail (feedback) does not load boto3 (~15-20 ms of a cold start)
+
     return boto3.client("sesv2")
 
 

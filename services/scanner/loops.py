@@ -28,19 +28,21 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from pynamodb.attributes import ListAttribute, TTLAttribute, VersionAttribute
 
 from services.scanner.domain.automatic import SYSTEM_SENDER, classify
-from services.scanner.domain.mime import ParsedMessage
 from services.scanner.service import Caller
 from services.scanner.store import Record
 from shared import clock
 from shared.contracts.messaging import EmailSendRequested
 from shared.observability import logger
 from shared.store import TableItem, UnitOfWork, record_key
+
+if TYPE_CHECKING:  # the MIME parser (charset detection, reply parsing: ~30 ms) loads with an inbound mail only
+    from services.scanner.domain.mime import ParsedMessage
 
 MAX_AUTOMATIC = 10  # automatic mails to one address ...
 WINDOW = timedelta(hours=3)  # ... in this long

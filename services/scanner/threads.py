@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.scanner.domain.mime import ParsedMessage
 from services.scanner.service import Caller
 from services.scanner.store import Record, ThreadItem
 from shared.store import UnitOfWork, tenant_key
+
+if TYPE_CHECKING:  # the MIME parser (charset detection, reply parsing: ~30 ms) loads with the inbound mail only
+    from services.scanner.domain.mime import ParsedMessage
 
 TAG = re.compile(r"\[#TCK-(\d{1,12})\]", re.IGNORECASE)
 MAX_PARTICIPANTS = 100

@@ -70,7 +70,6 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from services.sms import credits, send_stats
@@ -112,6 +111,8 @@ class Settled(Exception):
 
 @cache
 def _sms() -> Any:
+    import boto3  # here: a function that sends no SMS (receipts) does not load boto3 (~15-20 ms of a cold start)
+
     return boto3.client("pinpoint-sms-voice-v2")
 
 

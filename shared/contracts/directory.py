@@ -1,5 +1,8 @@
 """What the directory announces about its records, for the services that keep a copy of them.
 
+Its target groups' events are in `target_groups.py`: their conditions are the kernel's condition
+models, which a service that reads only contacts and accounts does not load.
+
 The directory produces these events (`services/directory/events.py` registers nothing else of
 them); activities (the call list, erasure, contact orders, marketing) and email (recipients)
 consume them. Producer and consumers validate with these very models: there is no consumer's
@@ -13,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.conditions import Condition, Match
 from shared.events import catalogue
 
 PRODUCER = "directory"
@@ -41,19 +43,6 @@ class ContactErased(BaseModel):
     """Every service erases what it holds about this contact (GDPR)."""
 
     id: str
-
-
-class TargetGroupChanged(BaseModel):
-    """A target group as it now is: enough to evaluate its dynamic part elsewhere.
-
-    `conditions` and `match` are as the API shows them; evaluate them with
-    `shared.conditions.matches`. Hand-added members are not part of the event.
-    """
-
-    id: str
-    name: str
-    conditions: list[Condition] = Field(default_factory=list)
-    match: Match = "all"
 
 
 class TenantAccessChanged(BaseModel):
@@ -94,9 +83,6 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("contact.updated", RecordChanged, "A contact was changed."),
     ("contact.deleted", RecordDeleted, "A contact was deleted."),
     ("contact.erased", ContactErased, "A contact's personal data was erased (GDPR); erase yours."),
-    ("target_group.created", TargetGroupChanged, "A target group was created."),
-    ("target_group.updated", TargetGroupChanged, "A target group's conditions or members changed."),
-    ("target_group.deleted", RecordDeleted, "A target group was deleted."),
     ("tenant.access_changed", TenantAccessChanged, "The tenant's open modules changed (TenantSettings)."),
     ("class.created", ClassChanged, "A class (of a classification type) was created."),
     ("user.created", UserCreated, "A user joined the tenant (by an admin, a sign-up or provisioning)."),

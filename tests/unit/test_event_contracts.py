@@ -22,8 +22,9 @@ import pytest
 from infra.docs import load_catalogue
 from infra.template import Stack, build_stack, translate
 from shared.contracts.audience import AudienceMember, AudiencePage
-from shared.contracts.directory import ContactErased, RecordChanged, TargetGroupChanged
+from shared.contracts.directory import ContactErased, RecordChanged
 from shared.contracts.messaging import EmailSent
+from shared.contracts.target_groups import TargetGroupChanged
 from shared.events import Actor, new_event
 from tests.contracts import bus_problems, envelope_problems, payload_problems
 

@@ -8,7 +8,8 @@ test tooling; another service; Powertools' HTTP resolver and the route modules o
 functions (also once every feature module of the function's service is loaded, as a function holds
 them after a while: a queue, a stream or a Cognito trigger has no request to route); any service
 module in the outbox publisher, which forwards envelopes; the features a single-purpose function
-does not serve; the X-Ray SDK in the functions that do not trace (docs/decisions.md, "Cold start").
+does not serve; the X-Ray SDK in the functions that do not trace; boto3 in the functions that make no
+AWS client at every invocation (docs/decisions.md, "Cold start").
 The API functions are the ones template.yaml routes HTTP requests to, and their probes show the
 resolver and their route modules (so the check sees what it looks for).
 """
@@ -41,6 +42,14 @@ UNTRACED = (
     "services.access.handlers.signin",  # in every sign-in, as the other Cognito triggers
 )
 XRAY = "aws_xray_sdk"
+# The functions whose every invocation makes an AWS client with boto3 (pynamodb needs botocore only): the
+# others import it where a client is made, so a cold start that makes none does not load it (~15-20 ms).
+BOTO3_AT_START = (
+    "shared.outbox",  # EventBridge and SQS
+    "services.access.handlers.signin",  # the login lookup
+    "services.directory.handlers.imports",  # the uploaded file in S3
+    "services.email.handlers.link_key_rotation",  # Secrets Manager
+)
 # The sender and feedback send and record mails: no feature that makes them (transactional requests,
 # campaign recipients, templates) nor the service's event routing.
 MAKING_SIDE = (
@@ -61,8 +70,19 @@ SMS_MAKING_SIDE = (
 NOT_SERVED = {
     "shared.outbox": ("services", "pynamodb", "jinja2"),
     "services.email.handlers.link_key_rotation": ("services.email.store", "pynamodb", "jinja2"),
-    "services.directory.handlers.token": ("services.directory.imports", "services.directory.target_groups", "jinja2"),
-    "services.directory.handlers.signup": ("services.directory.imports", "services.directory.target_groups", "jinja2"),
+    # the Cognito triggers: no target group nor its condition models (shared/contracts/target_groups.py)
+    "services.directory.handlers.token": (
+        "services.directory.imports",
+        "services.directory.target_groups",
+        "shared.conditions",
+        "jinja2",
+    ),
+    "services.directory.handlers.signup": (
+        "services.directory.imports",
+        "services.directory.target_groups",
+        "shared.conditions",
+        "jinja2",
+    ),
     "services.directory.handlers.imports": ("services.directory.target_groups", "services.directory.identity"),
     "services.directory.handlers.consumer": ("services.directory.imports", "services.directory.identity"),
     "services.email.handlers.sender": (
@@ -121,6 +141,7 @@ API_NOT_SERVED = {
     "services.email.handlers.api": ("templates", "automations", "list_types", "public", "tracking", "settings"),
 }
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+OPERATION_DOCS = "shared.operation_docs"  # what the OpenAPI document says of each operation: with a document only
 EVENT_HANDLER = "aws_lambda_powertools.event_handler"
 ROUTING = (EVENT_HANDLER, *(f"services.{s}.handlers.routes" for s in SERVICES))  # an HTTP API's only
 
@@ -134,8 +155,11 @@ def must_not_load(function: Function) -> tuple[str, ...]:
         excluded += ROUTING
     if module in UNTRACED:
         excluded.append(XRAY)
+    if module not in BOTO3_AT_START:
+        excluded.append("boto3")
     excluded += [
         OPENAPI_MODELS,
+        OPERATION_DOCS,
         *(f"{module.rsplit('.', 1)[0]}.routes.{name}" for name in API_NOT_SERVED.get(module, ())),
     ]
     return (*excluded, *NOT_SERVED.get(module, ()))

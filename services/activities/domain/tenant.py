@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from shared.schedules import TimeZone  # the kernel's, not via .mass: the settings load no mass-activity models
 from shared.types import INPUT
-
-from .mass import TimeZone
 
 
 class ActivitySettings(BaseModel):

@@ -17,12 +17,20 @@ Errors are `InvalidIdentifier` (a ValueError) naming what was wrong, for a 4xx p
 
 from __future__ import annotations
 
-from stdnum import bic as _bic
-from stdnum import iban as _iban
-from stdnum import iso11649 as _iso11649
-from stdnum.exceptions import ValidationError
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stdnum.exceptions import ValidationError
 
 WEIGHTS = (7, 3, 1)
+
+
+def _stdnum(name: str) -> ModuleType:
+    """A python-stdnum module, imported at its first use, not at every cold start that loads invoices
+    (stdnum.util loads pydoc: ~5-7 ms, as the kernel's business id check: shared/business_ids.py)."""
+    return importlib.import_module(f"stdnum.{name}")
 
 
 class InvalidIdentifier(ValueError):
@@ -79,21 +87,18 @@ def rf_reference(national: str) -> str:
     digits = validate_national(national)
     check = 98 - int(digits + "271500") % 97
     reference = f"RF{check:02d}{digits}"
-    _iso11649.validate(reference)  # python-stdnum agrees, or this is a bug
+    _stdnum("iso11649").validate(reference)  # python-stdnum agrees, or this is a bug
     return reference
 
 
 def validate_rf(reference: str) -> str:
     """An RF reference in electronic form when its check digits are right (python-stdnum's ISO 11649)."""
-    try:
-        return str(_iso11649.validate(reference))
-    except ValidationError as error:
-        raise InvalidIdentifier("rf_reference", reference, _reason(error)) from None
+    return _validated("iso11649", "rf_reference", reference)
 
 
 def format_rf(reference: str) -> str:
     """An RF reference printed in groups of four from the left: "RF09 8685 1625 9619 897"."""
-    return str(_iso11649.format(reference))
+    return str(_stdnum("iso11649").format(reference))
 
 
 def national_from_rf(reference: str) -> str:
@@ -107,23 +112,27 @@ def is_rf(reference: str) -> bool:
 
 def validate_iban(iban: str) -> str:
     """An IBAN in electronic form ("FI7944052020036082") when its country format and check digits are right."""
-    try:
-        return str(_iban.validate(iban))
-    except ValidationError as error:
-        raise InvalidIdentifier("iban", iban, _reason(error)) from None
+    return _validated("iban", "iban", iban)
 
 
 def format_iban(iban: str) -> str:
     """An IBAN in groups of four: "FI79 4405 2020 0360 82"."""
-    return str(_iban.format(iban))
+    return str(_stdnum("iban").format(iban))
 
 
 def validate_bic(bic: str) -> str:
     """A BIC (8 or 11 characters: bank, country, location, optional branch) in upper case."""
+    return _validated("bic", "bic", bic)
+
+
+def _validated(module: str, kind: str, value: str) -> str:
+    """`value` in electronic form when python-stdnum's `module` validates it, else `InvalidIdentifier`."""
+    from stdnum.exceptions import ValidationError
+
     try:
-        return str(_bic.validate(bic))
+        return str(_stdnum(module).validate(value))
     except ValidationError as error:
-        raise InvalidIdentifier("bic", bic, _reason(error)) from None
+        raise InvalidIdentifier(kind, value, _reason(error)) from None
 
 
 def _reason(error: ValidationError) -> str:

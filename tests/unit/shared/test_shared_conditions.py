@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from services.directory.domain.conditions import TargetGroup, evaluate
-from services.directory.events import TargetGroupChanged
 from shared.conditions import (
     CONDITION_FIELDS,
     account_keys,
@@ -18,6 +17,7 @@ from shared.conditions import (
     parse_conditions,
     uses_classes,
 )
+from shared.contracts.target_groups import TargetGroupChanged
 
 # A projected copy as another service keeps it: JSON values only (dates as ISO text).
 CONTACT: dict[str, Any] = {
