@@ -36,7 +36,7 @@ CONTACT = {
 
 DUPLICATES = (
     "Duplicates: the answer's `possible_duplicates` lists the existing records you may read that this one "
-    "may duplicate by the tenant's rules (`GET /duplicates/rules/{entity}`: `id`, `score`, the `matched` "
+    "may duplicate by the tenant's rules (`GET /duplicates/rules/contacts`, `/accounts`: `id`, `score`, the `matched` "
     "fields), best first; records you may not read are never compared. With `duplicates=reject` a match is "
     "a 409 problem listing them in `possible_duplicates`, and nothing is created. The batch route does not check."
 )
@@ -56,6 +56,61 @@ SORT = (
     "a second filter or another sort is a 400 naming the parameter (`unsupported_combination`). "
     "`ids=a,b,c` reads up to 100 records in the order asked (absent or hidden ones left out)."
 )
+
+GET_RULES = Doc(
+    "Get the duplicate-matching rules",
+    "The tenant's rules for `contacts` or `accounts` (a new tenant's are the defaults shown): the "
+    "`fields` compared, each `exact` (equal once normalised: email lower-cased, phone numbers as E.164 "
+    "read with `default_country`, business ids by their check digit) or `fuzzy` (`jaro_winkler` or "
+    "`token_set` similarity, matched from `min_similarity`) with a `weight`; a pair is a possible "
+    "duplicate when its weighted score reaches `threshold` with at least `min_matched_fields` fields "
+    "matched. `match_empty_fields`: a field empty in both counts as a match. Creating a record "
+    f"checks it against these rules.\n\n{ANYONE}",
+)
+REPLACE_RULES = Doc(
+    "Replace the duplicate-matching rules",
+    "PUT: the whole rules of the entity; a left-out setting takes its default. A field the entity "
+    "cannot compare, a method the field does not take (`phones` is exact only), a field twice or a "
+    "`min_matched_fields` above the number of fields is a 422 naming it (`fields.0.field`). Send the GET's "
+    "`ETag` as `If-Match` (412 when the rules changed meanwhile). A new `default_country` keys the phone "
+    "numbers of records written from then on; the existing records' keys follow when an operator runs "
+    f"`kontakt tenant reindex`.\n\n{ADMIN}",
+    request={
+        "fields": [
+            {
+                "field": "name",
+                "method": "fuzzy",
+                "similarity": "jaro_winkler",
+                "min_similarity": 0.9,
+                "weight": 4,
+            },
+            {"field": "email", "method": "exact", "weight": 3},
+        ],
+        "threshold": 0.8,
+        "min_matched_fields": 2,
+        "match_empty_fields": False,
+        "default_country": "FI",
+    },
+)
+REPLACE_EXAMPLE: dict[str, object] = dict(REPLACE_RULES.request or {})
+
+
+def _rules_docs(entity: str, example_name: dict[str, object]) -> dict[str, Doc]:
+    """The rules routes of one entity (`/duplicates/rules/contacts`, `/accounts`)."""
+    return {
+        f"duplicates.rules.{entity}.get": GET_RULES,
+        f"duplicates.rules.{entity}.replace": Doc(
+            REPLACE_RULES.summary,
+            REPLACE_RULES.description,
+            request={**REPLACE_EXAMPLE, "fields": [example_name, {"field": "email", "method": "exact", "weight": 3}]},
+        ),
+    }
+
+
+DUPLICATE_RULES_DOCS = {
+    **_rules_docs("contacts", {"field": "name", "method": "fuzzy", "similarity": "jaro_winkler", "weight": 4}),
+    **_rules_docs("accounts", {"field": "name", "method": "fuzzy", "similarity": "token_set", "weight": 3}),
+}
 
 DOCS = ServiceDocs(
     tags=(
@@ -277,41 +332,7 @@ DOCS = ServiceDocs(
             f"its records are owned by the importing user.\n\n{ANYONE}",
             request={"kind": "contacts", "mapping": {"First name": "first_name", "E-mail": "email"}},
         ),
-        "duplicates.rules.get": Doc(
-            "Get the duplicate-matching rules",
-            "The tenant's rules for `contacts` or `accounts` (a new tenant's are the defaults shown): the "
-            "`fields` compared, each `exact` (equal once normalised: email lower-cased, phone numbers as E.164 "
-            "read with `default_country`, business ids by their check digit) or `fuzzy` (`jaro_winkler` or "
-            "`token_set` similarity, matched from `min_similarity`) with a `weight`; a pair is a possible "
-            "duplicate when its weighted score reaches `threshold` with at least `min_matched_fields` fields "
-            "matched. `match_empty_fields`: a field empty in both counts as a match. Creating a record "
-            f"checks it against these rules.\n\n{ANYONE}",
-        ),
-        "duplicates.rules.replace": Doc(
-            "Replace the duplicate-matching rules",
-            "PUT: the whole rules of the entity; a left-out setting takes its default. A field the entity "
-            "cannot compare, a method the field does not take (`phones` is exact only), a field twice or a "
-            "`min_matched_fields` above the number of fields is a 422 naming it (`fields.0.field`). Send the GET's "
-            "`ETag` as `If-Match` (412 when the rules changed meanwhile). A new `default_country` keys the phone "
-            "numbers of records written from then on; the existing records' keys follow when an operator runs "
-            f"`kontakt tenant reindex`.\n\n{ADMIN}",
-            request={
-                "fields": [
-                    {
-                        "field": "name",
-                        "method": "fuzzy",
-                        "similarity": "jaro_winkler",
-                        "min_similarity": 0.9,
-                        "weight": 4,
-                    },
-                    {"field": "email", "method": "exact", "weight": 3},
-                ],
-                "threshold": 0.8,
-                "min_matched_fields": 2,
-                "match_empty_fields": False,
-                "default_country": "FI",
-            },
-        ),
+        **DUPLICATE_RULES_DOCS,
         "imports.get": Doc("Get an import", f"The import's status and counts.\n\n{OWNED_READ}"),
         "imports.rows.list": Doc(
             "List an import's row reports",
