@@ -29,5 +29,6 @@ ROUTERS = RouteModules(
         "target_groups": ("/target-groups",),
         "imports": ("/imports",),
         "search": ("/search",),
+        "duplicates": ("/duplicates",),
     },
 )
