@@ -89,6 +89,7 @@ class DuplicateScan(BaseModel):
     entity: Entity
     state: State
     records_read: int = Field(0, description="Records read so far (of the current attempt)")
+    attempt: int = Field(0, description="The deliveries that started reading: 1, more when one died and it restarted")
     groups_found: int = Field(0, description="Groups of duplicates found (set when the scan completes)")
     requested_at: str
     requested_by: str | None = None
