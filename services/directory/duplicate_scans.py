@@ -143,9 +143,20 @@ def start_scan(caller: Caller, body: ScanRequest) -> DuplicateScan:
     """Record the scan `queued` with its event, then queue its message; a scan that cannot be
     queued is `failed` (and the request fails)."""
     caller.require_admin()
+    record = new_scan(caller, body.entity)
+    try:
+        enqueue(caller.tenant, record.record_id)
+    except Exception:
+        _finish_failed(caller, record, "Could not be queued; start it again.")
+        raise
+    return model_of(record, DuplicateScan)
+
+
+def new_scan(caller: Caller, entity: str) -> Record:
+    """The scan's record, `queued`, committed with its `duplicate_scan.requested` event."""
     scan_id = new_id()
     data = {
-        "entity": body.entity,
+        "entity": entity,
         "state": "queued",
         "attempt": 0,
         "records_read": 0,
@@ -157,14 +168,9 @@ def start_scan(caller: Caller, body: ScanRequest) -> DuplicateScan:
     record = new_record(caller.tenant, SCAN, scan_id, data, Placement())
     uow = UnitOfWork()
     caller.store.add(uow, record)
-    uow.publish(caller.event("duplicate_scan.requested", ev.DuplicateScanChanged(id=scan_id, entity=body.entity)))
+    uow.publish(caller.event("duplicate_scan.requested", ev.DuplicateScanChanged(id=scan_id, entity=entity)))
     uow.commit()
-    try:
-        enqueue(caller.tenant, scan_id)
-    except Exception:
-        _finish_failed(caller, record, "Could not be queued; start it again.")
-        raise
-    return model_of(record, DuplicateScan)
+    return record
 
 
 def get_scan(caller: Caller, scan_id: str) -> DuplicateScan:
