@@ -46,7 +46,8 @@ from services.directory import events as ev
 from services.directory.domain.duplicates import GroupView, StoredGroup, all_pairs, groups_of, pair_of, view
 from services.directory.domain.models import Module
 from services.directory.matching.engine import prepare_all, scan_prepared
-from services.directory.matching.prepare import Prepared
+from services.directory.matching.fields import FIELDS
+from services.directory.matching.prepare import Prepared, needed_fields
 from services.directory.service import Caller, service_caller
 from services.directory.settings import DirectorySettings
 from services.directory.store import Placement, Record, new_record
@@ -444,10 +445,22 @@ class Scanner:
         return prepared
 
     def _pages(self) -> Iterator[list[Record]]:
+        """Pages of the entity's records (`by_type`, in id order), each item with only the fields
+        matching reads: a contact's other fields are neither sent nor parsed (a third of the
+        function's time went to parsing whole items)."""
         after: str | None = None
         kind = KINDS[self.entity]
+        specs = FIELDS[self.entity]  # type: ignore[index]
+        wanted = needed_fields(self.entity, (r.field for r in self.rules.fields))  # type: ignore[arg-type]
+        sources = sorted({source for name in wanted for source in specs[name].sources} | {"erased"})
+        attributes = ["pk", *(f"{Record.fields.attr_name}.{source}" for source in sources)]
+        key = tenant_key(self.caller.tenant, kind.upper())
         while True:
-            page = self.caller.store.page_by_type(self.caller.tenant, kind, after, self.page_size)
+            condition = Record.gsi1sk > after if after else None
+            query = Record.by_type.query(
+                key, range_key_condition=condition, limit=self.page_size, attributes_to_get=attributes
+            )
+            page = list(query)
             if page:
                 yield page
             if len(page) < self.page_size:

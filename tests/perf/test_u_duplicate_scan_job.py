@@ -84,9 +84,12 @@ def _seed(runtime: LocalRuntime, table: str) -> dict[str, int]:
 def test_duplicate_scan_job_rate_calls_and_memory(runtime: LocalRuntime) -> None:
     with acting_as(runtime, "DirectoryScanFunction", "DirectoryTable") as table:
         from services.directory import duplicate_scans as scans
+        from services.directory.identity import create_tenant
         from services.directory.settings import DirectorySettings
+        from services.directory.store import DirectoryStore
         from shared.settings import load
 
+        create_tenant(DirectoryStore(), TENANT)
         person = _seed(runtime, table)
         admin = caller(TENANT, "perf-admin")  # the tenant provisioned, its defaults installed before the count
         record = scans.new_scan(admin, "contacts")
