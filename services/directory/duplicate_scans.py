@@ -323,8 +323,8 @@ def _write_dismissals(caller: Caller, group: Record, entity: str, pairs: list[tu
         for item in chunk:
             caller.store.add(uow, item)
         if number == len(chunks):
-            dismissed = sorted(_dismissed(group) | set(pairs))
-            caller.store.replace(uow, group, group.data | {"dismissed": [list(p) for p in dismissed]})
+            dismissed = [list(p) for p in sorted(_dismissed(group) | set(pairs))]
+            uow.update(group, [Record.fields["dismissed"].set(dismissed)])  # an update: keeps its expiry
             records = sorted({r for p in pairs for r in p})
             payload = ev.DuplicatesDismissed(id=group.record_id, entity=entity, records=records, pairs=len(pairs))
             uow.publish(caller.event("duplicate_group.dismissed", payload))
