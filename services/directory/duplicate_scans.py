@@ -19,8 +19,9 @@ twin of a superseded attempt stops at its next write. A completed or failed scan
 nothing; after MAX_ATTEMPTS deliveries that died the scan is `failed`.
 
 Size: one invocation reads and matches the whole entity (blocking needs every record's keys in
-one place). The engine holds about 1.5 KB a record (150 MB at 100,000 contacts; 12 CPU s), so the
-function's 1024 MB and 900 s hold MAX_SCAN_RECORDS (500,000) with room; a bigger tenant's scan
+one place). A scan's peak is about 2.3 KB a record (234 MB at 100,000 contacts, measured by
+tests/perf/test_u_duplicate_scan_job.py; 50 CPU s), so the function's 1024 MB and 900 s hold
+MAX_SCAN_RECORDS (300,000) with room; a bigger tenant's scan
 fails `too_large` before matching rather than dying of memory (docs/decisions.md: the continuation
 such a tenant would need).
 
@@ -71,7 +72,7 @@ LATEST = "duplicate_latest"  # per entity: the latest completed scan and its att
 SCAN_JOB = "directory.duplicate_scan"
 FINISHED = ("completed", "failed")
 MAX_ATTEMPTS = 3  # deliveries that may die before the scan is failed
-MAX_SCAN_RECORDS = 500_000  # what one invocation holds (see the module's docstring)
+MAX_SCAN_RECORDS = 300_000  # what one invocation holds (see the module's docstring)
 GROUP_RETENTION = timedelta(days=90)  # a scan's groups (and a dead attempt's) expire after this
 MAX_TRANSACTION_ITEMS = 100
 KINDS: dict[str, str] = {"contacts": "contact", "accounts": "account"}
