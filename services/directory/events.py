@@ -26,6 +26,8 @@ from shared.events import catalogue
 __all__ = [
     "ClassChanged",
     "ContactErased",
+    "DuplicateScanChanged",
+    "DuplicatesDismissed",
     "GroupChanged",
     "ImportCompleted",
     "RecordChanged",
@@ -45,3 +47,36 @@ class ImportCompleted(BaseModel):
 
 
 catalogue.register("import.completed", ImportCompleted, producer=PRODUCER, description="A CSV import finished.")
+
+
+class DuplicateScanChanged(BaseModel):
+    """A duplicate scan was requested, completed or failed (services/directory/duplicate_scans.py)."""
+
+    id: str
+    entity: str
+    records_read: int | None = None
+    groups_found: int | None = None
+    error: str | None = None
+
+
+class DuplicatesDismissed(BaseModel):
+    """A group of possible duplicates was dismissed: every pair of `records` is "not duplicates"."""
+
+    id: str  # the group
+    entity: str
+    records: list[str]
+    pairs: int
+
+
+for _type, _description in (
+    ("duplicate_scan.requested", "An admin asked for a scan of the tenant's contacts or accounts for duplicates."),
+    ("duplicate_scan.completed", "A duplicate scan finished: records read, groups found."),
+    ("duplicate_scan.failed", "A duplicate scan failed (`error` says why)."),
+):
+    catalogue.register(_type, DuplicateScanChanged, producer=PRODUCER, description=_description)
+catalogue.register(
+    "duplicate_group.dismissed",
+    DuplicatesDismissed,
+    producer=PRODUCER,
+    description="A user dismissed a group of possible duplicates: its records' pairs are not offered again.",
+)

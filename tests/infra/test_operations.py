@@ -174,8 +174,8 @@ def test_every_queue_hides_a_message_six_times_its_function_timeout(template: Tr
         ratio = queue.visibility_timeout / function.timeout
         print(f"\n  {queue.logical_id:24} {queue.visibility_timeout:5}s / {function.timeout:3}s = {ratio:.1f}x", end="")
     # Webhooks: Events, Delivery, Slow, Jobs queues (issue 20); Scanner: Events, Inbound (21);
-    # Invoicing: Events, Jobs (22); Workflows: Events, Jobs (23); Audit: Events (23)
-    assert len(checked) == 24
+    # Invoicing: Events, Jobs (22); Workflows: Events, Jobs (23); Audit: Events (23); Directory: Scans (24)
+    assert len(checked) == 25
 
 
 def test_the_senders_fit_the_ses_rate_within_their_timeout(template: TranslatedTemplate) -> None:

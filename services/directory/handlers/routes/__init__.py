@@ -30,5 +30,6 @@ ROUTERS = RouteModules(
         "imports": ("/imports",),
         "search": ("/search",),
         "duplicates_rules": ("/duplicates/rules",),
+        "duplicates": ("/duplicates",),
     },
 )

@@ -4,6 +4,7 @@ Keyed by operationId (the convention: `contacts.get`, `contacts.create`, `campai
 operation left out keeps Powertools' summary and tests/unit/test_operation_docs.py names it.
 """
 
+from services.directory.handlers.routes.duplicate_docs import DUPLICATE_DOCS
 from shared.operation_docs import Doc, ServiceDocs, Tag
 
 ANYONE = "Who: any user of the tenant."
@@ -132,7 +133,6 @@ DOCS = ServiceDocs(
         ),
         Tag("imports", "CSV imports of accounts and contacts with a per-row report.", ("/imports",)),
         Tag("search", "Quick find across the tenant's accounts and contacts.", ("/search",)),
-        Tag("duplicates", "Finding duplicate accounts and contacts: the tenant's matching rules.", ("/duplicates",)),
         Tag("me", "The caller: their own user record, role and groups.", ("/me",)),
     ),
     operations={
@@ -345,4 +345,11 @@ DOCS = ServiceDocs(
         "POST /target-groups/{group_id}/members": "targetGroups.members.change",
         "GET /target-groups/{group_id}/preview": "targetGroups.preview",
     },
+)
+
+# The duplicates' routes document themselves in their own module (issue 24).
+DOCS = ServiceDocs(
+    DOCS.tags + DUPLICATE_DOCS.tags,
+    {**DOCS.operations, **DUPLICATE_DOCS.operations},
+    {**DOCS.operation_ids, **DUPLICATE_DOCS.operation_ids},
 )
