@@ -14,7 +14,7 @@ DUPLICATE_DOCS = ServiceDocs(
     tags=(
         Tag(
             "duplicates",
-            "Possible duplicate contacts and accounts: the tenant's matching rules, scans, the groups found, dismissals.",
+            "Possible duplicate contacts and accounts: the tenant's matching rules, scans, groups found, dismissals.",
             ("/duplicates",),
         ),
     ),
