@@ -229,6 +229,16 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _object("GetObject", "{bucket:EmailFilesBucket}", "t/1"),
         ],
     ),
+    "DirectoryScanFunction": (  # its table: reads the records, writes the scan, its groups and events; no delete
+        [_put("{table:DirectoryTable}"), _key("GetItem", "{table:DirectoryTable}")],
+        [
+            _key("DeleteItem", "{table:DirectoryTable}"),
+            _put("{table:ActivitiesTable}"),
+            _publish("{bus:EventBus}"),
+            _send("{queue:DirectoryScansQueue}"),
+            SECRET,
+        ],
+    ),
     "ActivitiesApiFunction": (
         [
             _put("{table:ActivitiesTable}"),

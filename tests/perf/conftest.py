@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -105,6 +105,19 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+Started = TypeVar("Started", bound=LocalRuntime)
+
+
+@contextmanager
+def started(runtime: Started) -> Iterator[Started]:
+    """A runtime running for the block, stopped however it ends."""
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
 
 
 @contextmanager

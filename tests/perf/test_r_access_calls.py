@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request
 from infra.devlogins import DEV_PASSWORD
 from infra.runtime import SignInFailed
 
-from .conftest import FIGURES, PROJECT_ROOT, render
+from .conftest import FIGURES, PROJECT_ROOT, render, started
 from .test_h_campaign import CountedRuntime
 
 pytestmark = pytest.mark.perf
@@ -44,12 +44,8 @@ MINIMUM = {
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[CountedRuntime]:
-    runtime = CountedRuntime(PROJECT_ROOT, {}, stage="dev", port=0, concurrency=2)
-    runtime.start()
-    try:
+    with started(CountedRuntime(PROJECT_ROOT, {}, stage="dev", port=0, concurrency=2)) as runtime:
         yield runtime
-    finally:
-        runtime.stop()
 
 
 def calls_of(stack: CountedRuntime, function: str, before: Counter[tuple[str, str, str]]) -> Counter[str]:

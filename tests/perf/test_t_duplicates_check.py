@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from .conftest import FIGURES, PROJECT_ROOT, render
+from .conftest import FIGURES, PROJECT_ROOT, render, started
 from .test_h_campaign import CountedRuntime
 
 pytestmark = pytest.mark.perf
@@ -32,12 +32,8 @@ KEYS = 6  # a contact with a two-part name, an email and a mobile: e:, p:, n: x2
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[CountedRuntime]:
-    runtime = CountedRuntime(PROJECT_ROOT, {}, stage="dev", port=0, concurrency=2)
-    runtime.start()
-    try:
+    with started(CountedRuntime(PROJECT_ROOT, {}, stage="dev", port=0, concurrency=2)) as runtime:
         yield runtime
-    finally:
-        runtime.stop()
 
 
 def _person(n: int) -> dict[str, str]:
