@@ -367,13 +367,16 @@ class Worker:
         return json.loads(payload), notes
 
     def _discard(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-        if self._process is not None:
-            self._process.join(5)
-        if self._connection is not None:
-            self._connection.close()
+        # Taken first: the invoking thread (its worker died) and a reconfiguring one (`stop`) may
+        # discard at once, and each must find a process to kill or none, never one gone meanwhile.
+        process, connection = self._process, self._connection
         self._process, self._connection = None, None
+        if process is not None:
+            if process.is_alive():
+                process.kill()
+            process.join(5)
+        if connection is not None:
+            connection.close()
 
     def ask_to_stop(self) -> None:
         """Tell the process to exit, without waiting (`stop` waits): a stack's workers exit together."""
