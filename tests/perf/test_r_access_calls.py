@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -29,6 +28,7 @@ from infra.runtime import SignInFailed
 
 from .conftest import FIGURES, PROJECT_ROOT, render, started
 from .test_h_campaign import CountedRuntime
+from .test_r_authorizer import contacts_route, reader_key
 
 pytestmark = pytest.mark.perf
 
@@ -55,20 +55,12 @@ def calls_of(stack: CountedRuntime, function: str, before: Counter[tuple[str, st
 
 def authorizer_misses(stack: CountedRuntime, tenant: str) -> Counter[str]:
     assert stack.gateway is not None
-    token = stack.token(tenant, "admin-1", "admin")
-    made = requests.post(
-        f"{stack.api_url}/api-keys",
-        json={"name": "perf", "permissions": ["contacts:read"]},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=120,
-    )
-    assert made.status_code == 201, made.text
-    route, params = stack.gateway.routes.match("GET", "/contacts") or (None, {})
-    assert route is not None and route.authorizer is not None
-    environ = EnvironBuilder(path="/contacts", headers={"Authorization": f"Bearer {made.json()['secret']}"})
+    secret = reader_key(stack, stack.token(tenant, "admin-1", "admin"))
+    route, params, authorizer = contacts_route(stack.gateway)
+    environ = EnvironBuilder(path="/contacts", headers={"Authorization": f"Bearer {secret}"})
     request = Request({**environ.get_environ(), "REMOTE_ADDR": "127.0.0.1"})
     event = stack.gateway.authorizer_event(request, route, params, (request.headers["Authorization"], "127.0.0.1"), "p")
-    function = stack.gateway.stack.authorizers[route.authorizer].function
+    function = authorizer.function
     stack.invoke(function, event)  # warm: the rules read, the last use written
     before = stack.log.snapshot()[0]
     for _ in range(ROUNDS):

@@ -11,7 +11,9 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from infra.gateway import Gateway
 from infra.runtime import LocalRuntime
+from infra.template import Authorizer, Route
 
 from .conftest import FIGURES, percentile, render, stopwatch
 
@@ -27,11 +29,8 @@ def _request(runtime: LocalRuntime, authorization: str) -> Request:
     return Request(environ)
 
 
-def test_authorizer_latency(runtime: LocalRuntime) -> None:
-    assert runtime.gateway is not None
-    gateway = runtime.gateway
-    tenant = f"perf-auth-{uuid.uuid4().hex[:8]}"
-    token = runtime.token(tenant, "admin-1", "admin")
+def reader_key(runtime: LocalRuntime, token: str) -> str:
+    """The secret of a new API key that reads contacts, made by the token's admin."""
     answer = requests.post(
         f"{runtime.api_url}/api-keys",
         json={"name": "perf", "permissions": ["contacts:read"]},
@@ -39,10 +38,23 @@ def test_authorizer_latency(runtime: LocalRuntime) -> None:
         timeout=120,
     )
     assert answer.status_code == 201, answer.text
-    secret = answer.json()["secret"]
+    return str(answer.json()["secret"])
+
+
+def contacts_route(gateway: Gateway) -> tuple[Route, dict[str, str], Authorizer]:
+    """`GET /contacts` as the gateway matches it, and its Lambda authorizer."""
     route, params = gateway.routes.match("GET", "/contacts") or (None, {})
     assert route is not None and route.authorizer is not None
-    authorizer = gateway.stack.authorizers[route.authorizer]
+    return route, params, gateway.stack.authorizers[route.authorizer]
+
+
+def test_authorizer_latency(runtime: LocalRuntime) -> None:
+    assert runtime.gateway is not None
+    gateway = runtime.gateway
+    tenant = f"perf-auth-{uuid.uuid4().hex[:8]}"
+    token = runtime.token(tenant, "admin-1", "admin")
+    secret = reader_key(runtime, token)
+    route, params, authorizer = contacts_route(gateway)
 
     rows, figures = [], []
     for label, credential in (("user token", token), ("API key", secret)):
