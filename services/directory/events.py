@@ -18,6 +18,7 @@ from shared.contracts.directory import (
     GroupChanged,
     RecordChanged,
     RecordDeleted,
+    RecordMerged,
     TenantAccessChanged,
     UserCreated,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ImportCompleted",
     "RecordChanged",
     "RecordDeleted",
+    "RecordMerged",
     "TenantAccessChanged",
     "UserCreated",
 ]

@@ -45,6 +45,24 @@ class ContactErased(BaseModel):
     id: str
 
 
+class RecordMerged(BaseModel):
+    """Records merged into a survivor (`POST /duplicates/merge`): each service that holds a
+    reference to a merged id moves it to the survivor, once (`shared/merges.py`).
+
+    `id` is the survivor, which kept its id; `record` is the survivor as the directory API now
+    shows it (with its `version`), for a service that keeps a copy. The merged records are gone
+    from the directory: their ids answer 301 (GET) or 410 with the survivor's id for a while, and
+    a service resolves a merged id it meets later (a late event, an old link) with
+    `shared.merges.resolve`. Consent never weakens: a service keeps, for the survivor, every
+    opt-out and suppression any of the merged records had.
+    """
+
+    id: str = Field(description="The surviving record, which kept its id")
+    merged_ids: list[str] = Field(min_length=1, description="The records merged into it, gone from the directory")
+    merge_id: str = Field(description="The merge, as the audit trail and the merge's answer name it")
+    record: dict[str, Any] = Field(default_factory=dict, description="The survivor after the merge")
+
+
 class TenantAccessChanged(BaseModel):
     """The tenant's access settings as the directory now holds them. A service that shows the
     directory's records (email: a contact's mails, a preview for a contact) applies the same rule:
@@ -82,6 +100,8 @@ _SPECS: list[tuple[str, type[BaseModel], str]] = [
     ("contact.created", RecordChanged, "A contact was created."),
     ("contact.updated", RecordChanged, "A contact was changed."),
     ("contact.deleted", RecordDeleted, "A contact was deleted."),
+    ("contact.merged", RecordMerged, "Contacts were merged into a survivor; move references to merged_ids to id."),
+    ("account.merged", RecordMerged, "Accounts were merged into a survivor; move references to merged_ids to id."),
     ("contact.erased", ContactErased, "A contact's personal data was erased (GDPR); erase yours."),
     ("tenant.access_changed", TenantAccessChanged, "The tenant's open modules changed (TenantSettings)."),
     ("class.created", ClassChanged, "A class (of a classification type) was created."),
