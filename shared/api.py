@@ -16,6 +16,7 @@ from html import escape
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -36,6 +37,7 @@ from shared.errors import (
     DomainError,
     FieldError,
     Forbidden,
+    Merged,
     NotFound,
     PayloadTooLarge,
     Problem,
@@ -68,6 +70,17 @@ def problem_response(error: DomainError, correlation_id: str | None = None) -> R
     body = problem_body(error.status, error.code, error.title, error.detail, error.errors, correlation_id)
     body.update(error.extensions())
     return Response(status_code=error.status, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+
+def moved_response(error: Merged, path: str, query: str = "") -> Response:
+    """A GET of a merged record (by its path or a filter's id): 301 to the same request on the
+    survivor, the problem body naming it."""
+    body = problem_body(301, error.code, "Moved permanently", error.detail)
+    body.update(error.extensions())
+    segments = [error.survivor_id if part == error.record_id else part for part in path.split("/")]
+    pairs = [(k, error.survivor_id if v == error.record_id else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+    headers = {"Location": "/".join(segments) + (f"?{urlencode(pairs)}" if pairs else "")}
+    return Response(status_code=301, content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
 
 
 def body_size(body: str | None, is_base64_encoded: bool) -> int:
@@ -568,8 +581,14 @@ ANSWERS = {
         "Forbidden: the caller's role or the tenant's features do not allow this, the API key lacks the"
         " permission (`errors` names it), or the caller's IP is outside the key's allow-list",
     ),
+    301: (
+        "MovedPermanently",
+        "Moved permanently: the record was merged into another; `Location` is this path on the survivor, and"
+        " `survivor_id` names it",
+    ),
     404: ("NotFound", "Not found: no such record in the caller's tenant"),
     409: ("Conflict", "Conflict: the record's state does not allow this, or it changed meanwhile (reload, retry)"),
+    410: ("Gone", "Gone: the record was merged into another, which `survivor_id` names; nothing was changed"),
     412: ("PreconditionFailed", "Precondition failed: `If-Match` does not hold (the record changed since it was read)"),
     413: ("PayloadTooLarge", f"Payload too large: the body is over {MAX_BODY_BYTES} bytes"),
     415: ("UnsupportedMediaType", "Unsupported media type: the body is not application/json"),
@@ -648,6 +667,8 @@ def _answer(status: int, signed_in: bool = True) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": ANSWERS[status][1], "content": content}
     if status == 429:  # the kernel's: the tenant's rate limit (`shared.ratelimit`)
         answer["headers"] = ratelimit.response_headers(throttled=True)
+    if status == 301:
+        answer["headers"] = {"Location": {"description": "This path on the survivor", "schema": {"type": "string"}}}
     if status == 401:  # the kernel's (shared/auth.py), from the authorizer's decision
         answer["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE_HEADER}
     return answer
@@ -786,6 +807,9 @@ def _correlation_id(app: APIGatewayHttpResolver) -> str:
 def _register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
+        event = app.current_event
+        if isinstance(error, Merged) and event.http_method in ("GET", "HEAD"):
+            return moved_response(error, event.path, str(event.raw_event.get("rawQueryString") or ""))
         return problem_response(error)
 
     @app.exception_handler(RequestValidationError)

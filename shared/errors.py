@@ -10,9 +10,13 @@ from pydantic import BaseModel, Field
 _union_tags: set[str] = set()
 
 
-def register_union_tags(tags: Iterable[str]) -> None:
-    """Declare the tag values of a discriminated union, to be left out of error paths."""
-    _union_tags.update(tags)
+_body_tags: set[str] = set()
+
+
+def register_union_tags(tags: Iterable[str], *, body: bool = False) -> None:
+    """Declare the tag values of a discriminated union, to be left out of error paths; `body`: of a
+    request body that is itself such a union (its tag leads every error's path)."""
+    (_body_tags if body else _union_tags).update(tags)
 
 
 class FieldError(BaseModel):
@@ -77,6 +81,22 @@ class PaymentRequired(DomainError):
     status, code, title = 402, "insufficient_credits", "Insufficient credits"
 
 
+class Merged(DomainError):
+    """The record was merged into another (`shared/merges.py`): a GET answers 301 with `Location` on
+    the survivor (the same path, its id in place of the merged one), any other method 410; both
+    name the survivor in `survivor_id`, so an old link or a late request finds the record."""
+
+    status, code, title = 410, "merged", "Gone"
+
+    def __init__(self, kind: str, record_id: str, survivor_id: str) -> None:
+        super().__init__(f"The {kind.replace('_', ' ')} {record_id} was merged into {survivor_id}.")
+        self.record_id = record_id
+        self.survivor_id = survivor_id
+
+    def extensions(self) -> dict[str, Any]:
+        return {"survivor_id": self.survivor_id}
+
+
 class PreconditionFailed(DomainError):
     """An If-Match condition is false: the record changed since the client read it (RFC 9110 §13.1.1)."""
 
@@ -122,11 +142,14 @@ def problem_body(
 
 
 def loc_to_path(loc: Iterable[int | str]) -> str:
-    """Dotted path of a pydantic error location, without a registered union tag after a list index."""
+    """Dotted path of a pydantic error location, without a registered union tag after a list index
+    or right after `body` (a body that is itself a union)."""
     parts: list[str] = []
     previous: Any = None
     for part in loc:
-        if not (isinstance(previous, int) and isinstance(part, str) and part in _union_tags):
+        tagged = isinstance(previous, int) and part in _union_tags
+        leading = previous == "body" and parts == ["body"] and part in _body_tags
+        if not (isinstance(part, str) and (tagged or leading)):
             parts.append(str(part))
         previous = part
     return ".".join(parts)

@@ -34,7 +34,8 @@ from services.directory.features import FEATURES
 from services.directory.store import DirectoryStore, Record
 from shared import permissions
 from shared import service as kernel
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import Forbidden, Merged, NotFound, ValidationFailed
+from shared.merges import survivor_of
 from shared.pagination import Page
 from shared.permissions import Action, Policy, Subject
 from shared.service import INSTALLED, SETTING, Defaults, M, page
@@ -204,15 +205,37 @@ def check_picklists(caller: Caller, values: BaseModel | dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- records and their owners
 
 
+MERGEABLE = ("account", "contact")
+
+
 def readable(caller: Caller, kind: str, record_id: str, module: Module) -> Record:
-    """A record the caller may see, or 404."""
+    """A record the caller may see, or 404; a merged account or contact whose survivor the caller
+    may see: `Merged` (301 on a GET, else 410, naming the survivor)."""
     record = caller.store.get(caller.tenant, kind, record_id)
-    if record is None:
+    if record is None or record.data.get("merged_into"):
+        _moved(caller, kind, record_id, module, record)
         raise NotFound(f"No {kind.replace('_', ' ')} {record_id}.")
     owner = Owner.model_validate(record.data["owner"])
     if not caller.can_read(module, owner, public=bool(record.data.get("public"))):
         raise NotFound(f"No {kind.replace('_', ' ')} {record_id}.")
     return record
+
+
+def _moved(caller: Caller, kind: str, record_id: str, module: Module, record: Record | None) -> None:
+    """Raise `Merged` when the record was merged into one the caller may see (a merge's first step
+    marks the merged record `merged_into`; its second removes it, leaving the marker)."""
+    if kind not in MERGEABLE:
+        return
+    survivor = survivor_of(caller.store, caller.tenant, kind, record_id)
+    if survivor is None and record is not None:
+        survivor = str(record.data["merged_into"])
+    if survivor is None:
+        return
+    try:
+        readable(caller, kind, survivor, module)
+    except NotFound:
+        return  # a survivor the caller may not see: the merged id is unknown to them too
+    raise Merged(kind, record_id, survivor)
 
 
 def writable(caller: Caller, kind: str, record_id: str, module: Module) -> Record:

@@ -54,7 +54,7 @@ class Preview(BaseModel):
     sample: list[Contact]
 
 
-def _member(caller: Caller, group_id: str, contact_id: str) -> Record:
+def member_record(caller: Caller, group_id: str, contact_id: str) -> Record:
     """A hand-added member: listed under the group and under the contact (for GDPR export)."""
     item = new_record(
         caller.tenant,
@@ -189,12 +189,12 @@ def _change_members(caller: Caller, group_id: str, body: TargetGroupMembersChang
                 if contact_id not in visible:
                     raise ValidationFailed.on(field_name, f"No contact {contact_id}.", "not_found")
                 require_exists(caller, uow, "contact", contact_id, field_name)
-                uow.save(_member(caller, group_id, contact_id))
+                uow.save(member_record(caller, group_id, contact_id))
             else:
-                uow.delete(_member(caller, group_id, contact_id), check_version=False)
+                uow.delete(member_record(caller, group_id, contact_id), check_version=False)
         uow.commit()
     if ops and publish:
-        _recount(caller, group_id)
+        recount(caller, group_id)
 
 
 def _visible_contacts(caller: Caller, contact_ids: list[str]) -> set[str]:
@@ -208,7 +208,7 @@ def _visible_contacts(caller: Caller, contact_ids: list[str]) -> set[str]:
     return found
 
 
-def _recount(caller: Caller, group_id: str) -> None:
+def recount(caller: Caller, group_id: str) -> None:
     def command() -> TargetGroup:
         record = writable(caller, "target_group", group_id, "target_groups")
         count = sum(1 for _ in _member_records(caller, group_id))

@@ -1,5 +1,5 @@
 """Consumes the events routed to the directory: audience requests, customers added by contact orders,
-requesters of tickets, field changes workflows ask for."""
+requesters of tickets, field changes workflows ask for, and the last steps of its own merges."""
 
 from collections.abc import Iterator
 from contextlib import suppress
@@ -7,6 +7,7 @@ from typing import Any
 
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
+from services.directory.merges import on_merged
 from services.directory.orders import create_customer
 from services.directory.requesters import create_requester
 from services.directory.service import Caller, readable, service_caller
@@ -142,6 +143,8 @@ HANDLERS: dict[str, Handle] = {
     "ticket.created": create_requester,
     "contact.update_requested": apply_update,
     "account.update_requested": apply_update,
+    "contact.merged": on_merged,
+    "account.merged": on_merged,
 }
 
 handler = consumer_entry(DirectorySettings, CONSUMER, HANDLERS)

@@ -14,7 +14,7 @@ from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_content
+from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, answers, no_content
 from shared.types import CODE_PATTERN
 
 router = APIGatewayHttpRouter()
@@ -64,16 +64,19 @@ def list_accounts(
 
 
 @router.get("/accounts/<account_id>")
+@answers(301)
 def get_account(account_id: Id) -> Account:
     return accounts.get_account(caller(router), account_id)
 
 
 @router.patch("/accounts/<account_id>")
+@answers(410)
 def update_account(account_id: Id, body: Annotated[AccountUpdate, Body()]) -> Account:
     return accounts.update_account(caller(router), account_id, body)
 
 
 @router.delete("/accounts/<account_id>")
+@answers(410)
 def delete_account(account_id: Id) -> Response[None]:
     accounts.delete_account(caller(router), account_id)
     return no_content()

@@ -14,7 +14,7 @@ from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared import bulk
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, no_content
+from shared.routes import Cursor, Id, Ids, Limit, OptIdQuery, UpdatedSince, answers, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -45,6 +45,7 @@ PhoneQuery = Annotated[
 
 
 @router.get("/contacts")
+@answers(301)  # `account_id` of a merged account: the same list on the survivor
 def list_contacts(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -77,26 +78,31 @@ def list_contacts(
 
 
 @router.get("/contacts/<contact_id>")
+@answers(301)
 def get_contact(contact_id: Id) -> Contact:
     return accounts.get_contact(caller(router), contact_id)
 
 
 @router.patch("/contacts/<contact_id>")
+@answers(410)
 def update_contact(contact_id: Id, body: Annotated[ContactUpdate, Body()]) -> Contact:
     return accounts.update_contact(caller(router), contact_id, body)
 
 
 @router.delete("/contacts/<contact_id>")
+@answers(410)
 def delete_contact(contact_id: Id) -> Response[None]:
     accounts.delete_contact(caller(router), contact_id)
     return no_content()
 
 
 @router.get("/contacts/<contact_id>/export")
+@answers(301)
 def export_contact(contact_id: Id) -> dict[str, Any]:
     return accounts.export_contact(caller(router), contact_id)
 
 
 @router.post("/contacts/<contact_id>/erase")
+@answers(410)
 def erase_contact(contact_id: Id) -> Contact:
     return accounts.erase(caller(router), contact_id)

@@ -42,6 +42,27 @@ DUPLICATE_DOCS = ServiceDocs(
             "dismissed is not listed. Empty before a scan completes; a cursor is for one scan's list. "
             f"{PAGE}\n\n{SEEN}",
         ),
+        "duplicates.merge": Doc(
+            "Merge duplicates into one record",
+            "Merges up to three `merged_ids` into `survivor_id`, which keeps its id and number. Each field "
+            "takes the value of the record `fields` names for it; a field left out keeps the survivor's "
+            "value, or when the survivor has none the newest merged record's that has one. The survivor is "
+            "changed like a PATCH (`contact.updated` / `account.updated` with the changes), the merged "
+            "records are removed, and `contact.merged` / `account.merged` tells every service to move its "
+            "references (activities, call lists, contact orders, marketing, campaign and target-group "
+            "memberships, mails and SMS with their opt-outs and suppressions, tickets, sales orders and "
+            "invoices, workflow runs) to the survivor: an opt-out or suppression of any merged record "
+            "holds for the survivor. A merged id answers 301 (GET, `Location` on the survivor) or 410 "
+            "naming `survivor_id`. A merged account's contacts move to the survivor.\n\n"
+            "Who: a user who may change every one of the records (403 otherwise); a record they may not "
+            "see, or one merged already, is a 422 naming its field.",
+            request={
+                "entity": "contacts",
+                "survivor_id": "01HZX3K8Q6W5V9T2R7N4M1P0AB",
+                "merged_ids": ["01HZX3K8Q6W5V9T2R7N4M1P0CD"],
+                "fields": {"email": "01HZX3K8Q6W5V9T2R7N4M1P0CD"},
+            },
+        ),
         "duplicates.dismiss": Doc(
             "Dismiss a group as not duplicates",
             'Every pair of the group\'s records you see is marked "not duplicates": the group leaves the '

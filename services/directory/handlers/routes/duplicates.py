@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from services.directory import duplicate_scans as scans
+from services.directory import merges
 from services.directory.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Limit
@@ -47,6 +48,11 @@ def list_duplicates(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[scans.DuplicateGroup]:
     return scans.list_groups(caller(router), entity, cursor, limit)
+
+
+@router.post("/duplicates/merge")
+def merge_duplicates(body: Annotated[merges.MergeRequest, Body()]) -> merges.MergeResult:
+    return merges.merge(caller(router), body)
 
 
 @router.post("/duplicates/<group_id>/dismiss")

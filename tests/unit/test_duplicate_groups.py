@@ -1,0 +1,20 @@
+def test_a_merge_takes_the_chosen_value_else_the_survivors_else_the_newest_non_empty() -> None:
+    from services.directory.merges import choose
+
+    survivor = {"id": "s", "email": "s@example.fi", "phone": None, "groups": [], "updated_at": "2026-01-01"}
+    older = {"id": "o", "email": "o@example.fi", "phone": "+3581", "groups": ["a"], "updated_at": "2026-02-01"}
+    newer = {"id": "n", "email": "", "phone": "+3582", "groups": [], "updated_at": "2026-03-01"}
+    fields = ["email", "phone", "groups"]
+    assert choose(fields, [survivor, older, newer], {}) == (
+        {"phone": "+3582", "groups": ["a"]},
+        {"phone": "n", "groups": "o"},
+    )
+    chosen = {"email": "n", "phone": "o"}  # an explicit choice wins, even an empty value
+    assert choose(fields, [survivor, older, newer], chosen) == (
+        {"email": "", "phone": "+3581", "groups": ["a"]},
+        {"email": "n", "phone": "o", "groups": "o"},
+    )
+    assert choose(fields, [survivor, older], {"email": "s"}) == (
+        {"phone": "+3581", "groups": ["a"]},
+        {"phone": "o", "groups": "o"},
+    )
