@@ -250,6 +250,8 @@ def check_owner(caller: Caller, owner_id: str) -> None:
 def create_activity(caller: Caller, body: ActivityCreate) -> Activity:
     activity = build(caller, body)
     check_owner(caller, activity.owner_id)
+    contact_id, account_id = references.resolved(caller, activity.contact_id, activity.account_id)
+    activity = activity.model_copy(update={"contact_id": contact_id, "account_id": account_id})
     references.check(caller, activity.contact_id, activity.account_id)
 
     def run() -> Activity:
@@ -282,9 +284,12 @@ def _changed(caller: Caller, before: Activity, changes: dict[str, Any]) -> Activ
 
 
 def update_activity(caller: Caller, activity_id: str, body: ActivityUpdate) -> Activity:
+    changes = body.changes()
+    contact_id, account_id = references.resolved(caller, changes.get("contact_id"), changes.get("account_id"))
+    changes.update({k: v for k, v in (("contact_id", contact_id), ("account_id", account_id)) if k in changes})
+
     def run() -> Activity:
         record, before = _changeable(caller, activity_id)
-        changes = body.changes()
         if not patch_changes(before, changes):
             return before
         if "owner_id" in changes and changes["owner_id"] != before.owner_id:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.activities import events as ev
-from services.activities import files
+from services.activities import files, references
 from services.activities.domain.contact_orders import (
     MAX_HOURS,
     MAX_TIME_ENTRIES,
@@ -69,6 +69,8 @@ def create_order(caller: Caller, body: ContactOrderCreate) -> ContactOrder:
     status = body.status or config.default_status()
     check_status(config, status)
     check_assignees(perms, caller.user_id, [], body.assignee_ids)
+    contact_id, account_id = references.resolved(caller, body.contact_id, body.account_id)
+    body = body.model_copy(update={"contact_id": contact_id, "account_id": account_id})
 
     def run() -> ContactOrder:
         uow = UnitOfWork()
@@ -141,6 +143,8 @@ def update_order(caller: Caller, order_id: str, body: ContactOrderUpdate) -> Con
     if errors:
         raise ValidationFailed("The facility is not valid.", errors)
     needed = Permission.edit if set(changes) - {"assignee_ids"} else None  # assigning has its own permissions
+    contact_id, account_id = references.resolved(caller, changes.get("contact_id"), changes.get("account_id"))
+    changes.update({k: v for k, v in (("contact_id", contact_id), ("account_id", account_id)) if k in changes})
 
     def change(before: ContactOrder, uow: UnitOfWork) -> tuple[ContactOrder, ContactOrder]:
         if not patch_changes(before, changes):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.activities import references
 from services.activities.domain.facilities import Facility, FacilityCreate
 from services.activities.domain.order_settings import Permission, require, require_any_view
 from services.activities.order_settings import permissions
@@ -24,7 +25,7 @@ from shared.store import UnitOfWork, tenant_key
 FACILITY = "facility"
 
 
-def _facility_id(account_id: str | None, name: str) -> str:
+def facility_id_of(account_id: str | None, name: str) -> str:
     return derived_id("facility", account_id or "", " ".join(name.casefold().split()))
 
 
@@ -39,7 +40,7 @@ def resolve_facility(
         return facility_id, record.data["name"]
     if not name:
         return None, None
-    found_id = _facility_id(account_id, name)
+    found_id = facility_id_of(account_id, name)
     if caller.store.get(caller.tenant, FACILITY, found_id) is None:
         _stage_new(caller, uow, found_id, name, account_id)
     return found_id, name
@@ -57,11 +58,12 @@ def create_facility(caller: Caller, body: FacilityCreate) -> Facility:
     perms = permissions(caller)
     if not perms & {Permission.create, Permission.edit}:
         require(perms, Permission.create, "add a facility")
-    facility_id = _facility_id(body.account_id, body.name)
+    account_id = references.resolved(caller, None, body.account_id)[1]
+    facility_id = facility_id_of(account_id, body.name)
     if caller.store.get(caller.tenant, FACILITY, facility_id) is not None:
         raise Conflict(f"The facility {body.name} exists already (id {facility_id}).")
     uow = UnitOfWork()
-    facility = _stage_new(caller, uow, facility_id, body.name, body.account_id)
+    facility = _stage_new(caller, uow, facility_id, body.name, account_id)
     uow.commit()
     return facility
 
@@ -80,3 +82,10 @@ def list_facilities(
         caller, scope, cursor, limit, Record.by_type, tenant_key(caller.tenant, FACILITY.upper()), Record.gsi1sk,
         Facility, upper="~", condition=condition, convert=lambda r: Facility.model_validate(r.data),
     )  # fmt: skip
+
+
+def of_accounts(caller: Caller, account_ids: list[str]) -> list[Record]:
+    """The facilities of these customers (read in full: a tenant list, read whole by the merge)."""
+    condition = Record.fields["account_id"].is_in(*account_ids)
+    key = tenant_key(caller.tenant, FACILITY.upper())
+    return list(Record.by_type.query(key, filter_condition=condition, page_size=100))

@@ -23,6 +23,7 @@ FEATURES = Features(
         "goals": ["group.created", "group.deleted", "group.updated", "user.created"],
         "marketing": ["contact.erased", "email.sent", "sms.sent"],
         "mass": ["audience.page"],
+        "merges": ["account.merged", "contact.merged"],
         "order_erasure": ["contact.erased"],
         "workflow_tasks": ["activity.create_requested"],
     },

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from services.activities import erasure
+from services.activities import erasure, references
 from services.activities.domain.marketing import (
     COUNTER_SHARDS,
     FAMILY,
@@ -92,25 +92,31 @@ def _account_key(tenant: str, account_id: str) -> str:
 def _record(tenant: str, activity: MarketingActivity, day: str) -> Record:
     data = {**activity.model_dump(mode="json", exclude={"id", "version"}), STAT_DAY: day}
     record = new_record(tenant, KIND, activity.id, data)
-    at = f"{clock.iso(activity.at)}#{activity.id}"
-    record.gsi4pk, record.gsi4sk = _contact_key(tenant, activity.contact_id), at
-    if activity.account_id:
-        record.gsi3pk, record.gsi3sk = _account_key(tenant, activity.account_id), at
+    place(record, tenant, activity)
     return record
 
 
-def _stat_day(record: Record, activity: MarketingActivity) -> str:
+def place(record: Record, tenant: str, activity: MarketingActivity) -> None:
+    """The index keys of an activity: its person's and its account's lists."""
+    at = f"{clock.iso(activity.at)}#{activity.id}"
+    record.gsi4pk, record.gsi4sk = _contact_key(tenant, activity.contact_id), at
+    record.gsi3pk = record.gsi3sk = None
+    if activity.account_id:
+        record.gsi3pk, record.gsi3sk = _account_key(tenant, activity.account_id), at
+
+
+def stat_day(record: Record, activity: MarketingActivity) -> str:
     """The day the activity was counted on (it stays there whatever the zone is now)."""
     return counted_day(record.data.get(STAT_DAY), activity)
 
 
-def _counter(tenant: str, key: CountKey) -> CounterItem:
+def counter(tenant: str, key: CountKey) -> CounterItem:
     return CounterItem(pk=tenant_key(tenant, "MKSTAT", key.family, key.shard), sk=key.sk, kind=COUNTER)
 
 
 def _count(uow: UnitOfWork, tenant: str, activity: MarketingActivity, day: str, delta: int) -> None:
     for key in count_keys(activity, day):
-        uow.add(_counter(tenant, key), delta)
+        uow.add(counter(tenant, key), delta)
 
 
 def _stage_new(
@@ -141,13 +147,14 @@ def create(caller: Caller, body: MarketingActivityCreate) -> MarketingActivity:
     user_id = body.user_id or caller.user_id
     if user_id != caller.user_id and not caller.is_manager:
         raise ValidationFailed.on("user_id", "Only a manager or an admin may log a contact for someone else.")
-    if erasure.is_erased(caller, body.contact_id):
+    contact_id, account_id = references.resolved(caller, body.contact_id, body.account_id)
+    if erasure.is_erased(caller, str(contact_id)):
         raise _erased_contact()
     now = clock.now()
     activity = MarketingActivity(
         id=new_id(),
-        contact_id=body.contact_id,
-        account_id=body.account_id,
+        contact_id=contact_id,
+        account_id=account_id,
         type=body.type,
         at=body.at or now,
         user_id=user_id,
@@ -183,7 +190,7 @@ def delete(caller: Caller, activity_id: str) -> None:
             raise Forbidden("Only the user who made the contact, its creator, a manager or an admin may delete it.")
         uow = UnitOfWork()
         caller.store.remove(uow, record)
-        _count(uow, caller.tenant, activity, _stat_day(record, activity), -1)
+        _count(uow, caller.tenant, activity, stat_day(record, activity), -1)
         uow.commit()
         return activity
 
@@ -334,10 +341,10 @@ def _erase_batch(tenant: str, records: list[Record]) -> None:
     for record in records:
         uow.delete(record, check_version=False)
         activity = model_of(record, MarketingActivity)
-        counter = _counter(tenant, contact_count_key(activity, _stat_day(record, activity)))
-        cells[(counter.pk, counter.sk)] = counter
-    for counter in cells.values():
-        uow.delete(counter, check_version=False)
+        cell = counter(tenant, contact_count_key(activity, stat_day(record, activity)))
+        cells[(cell.pk, cell.sk)] = cell
+    for cell in cells.values():
+        uow.delete(cell, check_version=False)
     uow.commit()
 
 

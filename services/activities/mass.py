@@ -35,7 +35,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from services.activities import activities, admin
+from services.activities import activities, admin, references
 from services.activities.domain.mass import (
     CRM_FIELDS,
     JOB,
@@ -418,7 +418,7 @@ def build_for_members(
     owner = MassOwner.model_validate(run["owner"])
     kind = ActivityKind(run["kind"])
     times = activity_times(template, kind, parse_scheduled_time(run["run_at"]), run["time_zone"])
-    unique = {activity_id(request_id, m.contact_id): m for m in members}
+    unique = {activity_id(request_id, m.contact_id): m for m in _resolved(caller, list(members))}
     return [
         activities.build(
             caller,
@@ -428,6 +428,24 @@ def build_for_members(
             source_id=run["mass_activity_id"],
         )
         for new_activity_id, member in unique.items()
+    ]
+
+
+def _resolved(caller: Caller, members: list[AudienceMember]) -> list[AudienceMember]:
+    """Members as they now are: a page resolved before a merge names the merged records, whose
+    activities are made on the survivors (a survivor also in the page then gets one, not two)."""
+    contacts = references.survivors(caller, "contact", [m.contact_id for m in members])
+    accounts = references.survivors(caller, "account", [m.account_id for m in members if m.account_id])
+    if not contacts and not accounts:
+        return members
+    return [
+        m.model_copy(
+            update={
+                "contact_id": contacts.get(m.contact_id, m.contact_id),
+                "account_id": accounts.get(m.account_id, m.account_id) if m.account_id else None,
+            }
+        )
+        for m in members
     ]
 
 

@@ -12,6 +12,10 @@ projection does not know is accepted while its time is within `LAG` of now (a co
 the last minutes whose event is still on its way), and refused as `not_found` once older. A
 tombstone is refused at once. The belonging of a contact to an account is checked only when the
 contact is known (a just-created contact's account is not known yet). docs/decisions.md says why.
+
+Merged records: a write naming a contact or account the directory merged into another is taken
+as naming the survivor (`resolved`, `survivors`: the markers of merges.py), so old links keep
+working and no new reference to a merged id is made.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ulid import ULID
 from services.activities.service import Caller
 from shared import clock
 from shared.errors import FieldError, ValidationFailed
+from shared.merges import marker_kind, resolve
 
 LAG = timedelta(minutes=15)  # how long an unknown, newly made id is taken on trust
 _SKEW = timedelta(minutes=1)  # a client's or the directory's clock a little ahead of ours
@@ -80,3 +85,27 @@ def check(caller: Caller, contact_id: str | None, account_id: str | None, *, sen
             errors.append(FieldError(field="account_id", message=message, code="not_of_contact"))
     if errors:
         raise ValidationFailed("The activity names a contact or account that is not valid.", errors)
+
+
+def resolved(caller: Caller, contact_id: str | None, account_id: str | None) -> tuple[str | None, str | None]:
+    """The contact and account to reference: each merged one's survivor, else itself (one BatchGetItem
+    for the markers; a chain of merges is followed only for an id that was merged)."""
+    wanted = [(marker_kind("contact"), contact_id)] if contact_id else []
+    wanted += [(marker_kind("account"), account_id)] if account_id else []
+    if not wanted:
+        return contact_id, account_id
+    found = caller.store.get_each(caller.tenant, wanted)
+    if (marker_kind("contact"), contact_id) in found and contact_id:
+        contact_id = resolve(caller.store, caller.tenant, "contact", contact_id)
+    if (marker_kind("account"), account_id) in found and account_id:
+        account_id = resolve(caller.store, caller.tenant, "account", account_id)
+    return contact_id, account_id
+
+
+def survivors(caller: Caller, entity: str, ids: list[str]) -> dict[str, str]:
+    """merged id -> its survivor, for those of `ids` that were merged (a BatchGetItem per 100 ids)."""
+    unique = list(dict.fromkeys(ids))
+    merged: list[str] = []
+    for start in range(0, len(unique), 100):
+        merged += caller.store.get_many(caller.tenant, marker_kind(entity), unique[start : start + 100])
+    return {i: resolve(caller.store, caller.tenant, entity, i) for i in merged}

@@ -61,6 +61,8 @@ def create_requested(envelope: Envelope, uow: UnitOfWork) -> None:
         body = _body(caller, request)
         activity = activities.build(caller, body, activity_id=activity_id, source=SOURCE, source_id=request.source_id)
         activities.check_owner(caller, activity.owner_id)
+        contact_id, account_id = references.resolved(caller, activity.contact_id, activity.account_id)
+        activity = activity.model_copy(update={"contact_id": contact_id, "account_id": account_id})
         references.check(caller, activity.contact_id, activity.account_id)
         if activity.contact_id and erasure.is_erased(caller, activity.contact_id):  # else refused at commit
             raise ValidationFailed.on("contact_id", f"Contact {activity.contact_id} is erased.", "erased")

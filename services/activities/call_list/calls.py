@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.activities import activities, admin
+from services.activities import activities, admin, references
 from services.activities.call_list import rows
 from services.activities.domain.call_list import CallCreate, contact_manager, listed, row_kind, visible_to
 from services.activities.domain.models import Activity, ActivityCreate, ActivityKind
@@ -14,6 +14,8 @@ from shared.store import UnitOfWork, run_with_retries
 def log_call(caller: Caller, body: CallCreate) -> Activity:
     """An event linked to the row's account or contact (by the search mode), shown as its latest at once."""
     body.check_link()
+    contact_id, account_id = references.resolved(caller, body.contact_id, body.account_id)
+    body = body.model_copy(update={"contact_id": contact_id, "account_id": account_id})
     kind = row_kind(body.mode)
     row = rows.get_row(caller.tenant, kind, body.row_id)
     data = row.data if row else {}

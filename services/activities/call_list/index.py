@@ -18,6 +18,7 @@ from services.activities.store import ActivitiesStore, Record, new_record
 from services.activities.subscriptions import subscribe
 from shared.contracts.directory import ClassChanged, ContactErased, RecordChanged, RecordDeleted
 from shared.events import Envelope
+from shared.merges import resolve, survivor_of
 from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries
 from shared.target_groups import TargetGroups
 
@@ -32,8 +33,15 @@ _store = ActivitiesStore()
 @subscribe("account.updated")
 def on_account_changed(envelope: Envelope, uow: UnitOfWork) -> None:
     payload = RecordChanged.model_validate(envelope.data)
-    rows.write(envelope.tenant_id, "account", payload.id, lambda data, _: with_record("account", data, payload.record))
-    spread_account(envelope.tenant_id, payload.id)
+    if survivor_of(_store, envelope.tenant_id, "account", payload.id):
+        return  # a late event of a merged account: its row is a tombstone, its events moved to the survivor
+    apply_account(envelope.tenant_id, payload.id, payload.record)
+
+
+def apply_account(tenant: str, account_id: str, record: dict[str, Any]) -> None:
+    """An account row with the directory's record (version-guarded), carried to its contacts' rows."""
+    rows.write(tenant, "account", account_id, lambda data, _: with_record("account", data, record))
+    spread_account(tenant, account_id)
 
 
 def spread_account(tenant: str, account_id: str) -> int:
@@ -79,40 +87,52 @@ def _spread_batch(tenant: str, account_id: str, account: dict[str, Any], batch: 
 @subscribe("contact.updated")
 def on_contact_changed(envelope: Envelope, uow: UnitOfWork) -> None:
     payload = RecordChanged.model_validate(envelope.data)
-    tenant = envelope.tenant_id
+    if survivor_of(_store, envelope.tenant_id, "contact", payload.id):
+        return  # a late event of a merged contact: its row is a tombstone, its events moved to the survivor
+    apply_contact(envelope.tenant_id, payload.id, payload.record)
+
+
+def apply_contact(tenant: str, contact_id: str, record: dict[str, Any]) -> None:
+    """A contact row with the directory's record (version-guarded) and its account's fields."""
+    account_id = record.get("account_id")
+    if account_id:  # an event written before its account was merged names the merged one
+        record = {**record, "account_id": resolve(_store, tenant, "account", account_id)}
 
     def change(data: dict[str, Any] | None, uow: UnitOfWork) -> dict[str, Any] | None:
-        new = with_record("contact", data, payload.record)
-        if new is None:
-            return None
-        account_id = new["record"].get("account_id")
-        if not account_id:
-            return with_account(new, None, None)
-        account = rows.get_row(tenant, "account", account_id)
-        # Commit only if the account row is still what was read: a change of it in between is
-        # either seen here on the retry or carried to this row by its own handler.
-        rows.check_unchanged(uow, tenant, "account", account_id, account)
-        return with_account(new, account_id, account.data if account else None)
+        new = with_record("contact", data, record)
+        return None if new is None else with_account_row(tenant, new, uow)
 
-    rows.write(tenant, "contact", payload.id, change)
+    rows.write(tenant, "contact", contact_id, change)
+
+
+def with_account_row(tenant: str, data: dict[str, Any], uow: UnitOfWork) -> dict[str, Any]:
+    """A contact row's data carrying the fields of the account its record names (read now)."""
+    account_id = (data.get("record") or {}).get("account_id")
+    if not account_id:
+        return with_account(data, None, None)
+    account = rows.get_row(tenant, "account", account_id)
+    # Commit only if the account row is still what was read: a change of it in between is
+    # either seen here on the retry or carried to this row by its own handler.
+    rows.check_unchanged(uow, tenant, "account", account_id, account)
+    return with_account(data, account_id, account.data if account else None)
 
 
 @subscribe("account.deleted")
 def on_account_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, "account", RecordDeleted.model_validate(envelope.data).id, "deleted")
+    bury(envelope.tenant_id, "account", RecordDeleted.model_validate(envelope.data).id, "deleted")
 
 
 @subscribe("contact.deleted")
 def on_contact_deleted(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, "contact", RecordDeleted.model_validate(envelope.data).id, "deleted")
+    bury(envelope.tenant_id, "contact", RecordDeleted.model_validate(envelope.data).id, "deleted")
 
 
 @subscribe("contact.erased")
 def on_contact_erased(envelope: Envelope, uow: UnitOfWork) -> None:
-    _bury(envelope.tenant_id, "contact", ContactErased.model_validate(envelope.data).id, "erased")
+    bury(envelope.tenant_id, "contact", ContactErased.model_validate(envelope.data).id, "erased")
 
 
-def _bury(tenant: str, kind: RowKind, row_id: str, why: str) -> None:
+def bury(tenant: str, kind: RowKind, row_id: str, why: str) -> None:
     """Replace a row by a tombstone: nothing of the record (or its events) is kept."""
     rows.write(tenant, kind, row_id, lambda data, _: None if (data or {}).get("gone") else {"gone": why})
 
