@@ -155,13 +155,16 @@ def choose(
 
 def _record(caller: Caller, kind: str, record_id: str, field: str) -> Record:
     """A record named in the body the caller may change: a 422 naming the field when it is unknown
-    to them or merged already, a 403 when they may see but not change it."""
+    to them, merged already or erased (GDPR), a 403 when they may see but not change it."""
     try:
-        return writable(caller, kind, record_id, f"{kind}s")  # type: ignore[arg-type]
+        record = writable(caller, kind, record_id, f"{kind}s")  # type: ignore[arg-type]
     except Merged as merged:
         raise ValidationFailed.on(field, f"{merged.detail}", "merged") from None
     except NotFound:
         raise ValidationFailed.on(field, f"No {kind} {record_id}.", "not_found") from None
+    if record.data.get("erased"):  # its references are being erased: nothing to carry over
+        raise ValidationFailed.on(field, f"The {kind} {record_id} was erased.", "erased")
+    return record
 
 
 def merge(caller: Caller, request: ContactMerge | AccountMerge) -> MergeResult:
