@@ -47,6 +47,7 @@ from shared import batch_scope
 from shared.contracts.messaging import EmailSendRequested
 from shared.contracts.tickets import NewRequester
 from shared.ids import derived_id, new_id
+from shared.merges import survivor_of
 from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
 
@@ -284,6 +285,9 @@ def _ruled_ticket(
     if not outcome.create_contact or opened.get("requester_contact_id") or not sender:
         return opened, None
     contact_id = derived_id(tenant, "requester", sender)  # one contact per address, however many mails
+    merged_into = survivor_of(recipients.PROJECTION.store, tenant, "contact", contact_id)
+    if merged_into:  # that contact was merged since: the mail is the survivor's, nothing to create
+        return opened | {"requester_contact_id": merged_into}, None
     name = " ".join(
         "".join(c if c.isprintable() else " " for c in (parsed.from_[0].name if parsed.from_ else "")).split()
     )

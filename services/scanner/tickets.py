@@ -3,7 +3,8 @@
 Records:
 - kind "ticket", id = a new id (ULID), data {number, subject, status, priority, owner, owner_id,
   mailbox_id, requester_email, requester_contact_id?, article_count, created_at, updated_at}: listed
-  under its requester (`by_contact`), its owner (`by_owner`) and its mailbox (`by_mailbox`).
+  under its requester (`by_contact`), the requester's account (`by_parent`: `T#<t>#ACCOUNT#<id>#TICKET`),
+  its owner (`by_owner`) and its mailbox (`by_mailbox`).
   `number` is the tenant's running number, taken in the transaction that creates the ticket (the
   kernel's counter: a failed create takes none, so numbers have no gaps).
 - kind "article", id = a new id, data {ticket_id, kind, message_id, from, to, cc, subject, text,
@@ -58,6 +59,10 @@ def _owner(data: dict[str, Any]) -> Owner:
 def index(record: Record, tenant: str) -> None:
     data = record.data
     record.link_contact(tenant, data.get("requester_contact_id"))
+    account = data.get("requester_account_id")  # listed under the account too: merges.py moves these
+    record.gsi3pk, record.gsi3sk = (
+        (tenant_key(tenant, "ACCOUNT", account, TICKET.upper()), record.record_id) if account else (None, None)
+    )
     record.gsi4pk, record.gsi4sk = tenant_key(tenant, "OWNER", str(data["owner"]["id"]), "TICKET"), record.record_id
     mailbox = data.get("mailbox_id")
     record.gsi5pk, record.gsi5sk = (
