@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from typing import Any
 
 from services.scanner import notifications, threads
@@ -26,7 +27,7 @@ from services.scanner.domain.tickets import Article, ArticleSummary, Ticket, Tic
 from services.scanner.events import TicketClosed, TicketCreated, TicketUpdated
 from services.scanner.service import Caller
 from services.scanner.settings import ScannerSettings
-from services.scanner.store import Record
+from services.scanner.store import Record, ScannerStore
 from shared import clock, files
 from shared.contracts.tickets import NewRequester
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -35,7 +36,7 @@ from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page, patch_changes
 from shared.settings import load
-from shared.store import UnitOfWork, tenant_key
+from shared.store import UnitOfWork, run_with_retries, tenant_key
 from shared.types import Owner
 
 TICKET = "ticket"
@@ -68,6 +69,29 @@ def index(record: Record, tenant: str) -> None:
     record.gsi5pk, record.gsi5sk = (
         (tenant_key(tenant, "MAILBOX", mailbox, "TICKET"), record.record_id) if mailbox else (None, None)
     )
+
+
+def reindex_accounts(tenant: str) -> int:
+    """List under their requester's account the tenant's tickets written before that listing existed
+    (`kontakt tenant reindex`; an account's merge finds its tickets there). Each one re-read and
+    written alone, version-checked, so it is safe beside the consumer and to run again; returns how
+    many were written."""
+    store, written = ScannerStore(), 0
+    for listed in Record.by_type.query(tenant_key(tenant, TICKET.upper())):
+        if listed.data.get("requester_account_id") and listed.gsi3pk is None:
+            written += bool(run_with_retries(partial(_list_under_account, store, tenant, listed.record_id)))
+    return written
+
+
+def _list_under_account(store: ScannerStore, tenant: str, ticket_id: str) -> bool:
+    record = store.get(tenant, TICKET, ticket_id)
+    if record is None or record.gsi3pk is not None or not record.data.get("requester_account_id"):
+        return False
+    index(record, tenant)
+    uow = UnitOfWork()
+    uow.update(record, [Record.gsi3pk.set(record.gsi3pk), Record.gsi3sk.set(record.gsi3sk)])
+    uow.commit()
+    return True
 
 
 def record_for(caller: Caller, ticket_id: str, action: Action = Action.VIEW) -> Record:
