@@ -24,7 +24,7 @@ from shared import clock
 from shared.contracts.directory import RecordChanged, RecordDeleted
 from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
-from shared.merges import resolve, survivor_of
+from shared.merges import resolve
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page
@@ -115,7 +115,7 @@ def _recent(record_id: str) -> bool:
 
 def _apply(envelope: Envelope, uow: UnitOfWork, account_id: str, fields: dict[str, Any] | None) -> None:
     caller = service_caller(envelope.tenant_id, open_tenant=False)
-    if survivor_of(caller.store, caller.tenant, "account", account_id):
+    if survivor(caller, account_id) != account_id:
         return  # a late event about a merged account: its copy is gone (merges.py) and stays gone
     record = caller.store.get(caller.tenant, CUSTOMER, account_id)
     if fields is None:  # deleted

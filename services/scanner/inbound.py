@@ -47,7 +47,6 @@ from shared import batch_scope
 from shared.contracts.messaging import EmailSendRequested
 from shared.contracts.tickets import NewRequester
 from shared.ids import derived_id, new_id
-from shared.merges import survivor_of
 from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
 
@@ -285,6 +284,8 @@ def _ruled_ticket(
     if not outcome.create_contact or opened.get("requester_contact_id") or not sender:
         return opened, None
     contact_id = derived_id(tenant, "requester", sender)  # one contact per address, however many mails
+    from shared.merges import survivor_of  # here: only a rule that creates contacts needs it
+
     merged_into = survivor_of(recipients.PROJECTION.store, tenant, "contact", contact_id)
     if merged_into:  # that contact was merged since: the mail is the survivor's, nothing to create
         return opened | {"requester_contact_id": merged_into}, None
