@@ -5,13 +5,13 @@ A ticket names its requester's contact (`requester_contact_id`, listed in `by_co
 contact's account (`requester_account_id`, listed in `by_parent` under the account). The steps:
 1. the kernel's markers (`mark_merged`): from then on an inbound mail whose derived requester
    contact was merged names the survivor (inbound.py);
-2. each ticket listed under a merged id moves to the survivor in a transaction of its own, with
-   `ticket.updated` naming the field; a ticket re-read that no longer names a merged id is skipped;
-3. the contacts projection (recipients.py): a merged contact's row becomes a tombstone (`merged`:
-   a late `contact.*` about it changes nothing and no mail finds it by address) and the survivor's
-   row takes the event's `record` when newer; a merged account's row is marked gone (its contacts'
-   rows drop its copy until the directory's `contact.updated` names the survivor's) and the
-   survivor's row takes the event's `record`.
+2. the contacts projection (recipients.py): a merged contact's row becomes a tombstone (`merged`:
+   a late `contact.*` about it changes nothing and no new mail finds it by address) and the
+   survivor's row takes the event's `record` when newer; a merged account's row is marked gone (its
+   contacts' rows drop its copy until the directory's `contact.updated` names the survivor's) and
+   the survivor's row takes the event's `record`;
+3. each ticket listed under a merged id moves to the survivor in a transaction of its own, with
+   `ticket.updated` naming the field; a ticket re-read that no longer names a merged id is skipped.
 A crash anywhere and a second delivery leave every ticket on the survivor once.
 """
 
@@ -80,10 +80,11 @@ def on_merged(envelope: Envelope, uow: UnitOfWork) -> None:
     mark_merged(caller.store, caller.tenant, entity, merge)
     target = resolve(caller.store, caller.tenant, entity, merge.id)
     merged = set(merge.merged_ids) - {target}
+    # the projection first: from then on no new mail finds a merged contact by its address;
+    # a survivor merged on since (a chain): its own merge's event carries its newer record
+    _project(caller.tenant, entity, merged, target, merge.record if target == merge.id else {})
     moved = 0
     for merged_id in sorted(merged):
         found = _ticket_ids(caller, entity, merged_id)
         moved += move_each(found, partial(_move_ticket, caller, FIELDS[entity], merged, target))
-    # a survivor merged on since (a chain): its own merge's event carries its newer record
-    _project(caller.tenant, entity, merged, target, merge.record if target == merge.id else {})
     logger.info("records merged", extra={"entity": entity, "survivor_id": target, "tickets": moved})

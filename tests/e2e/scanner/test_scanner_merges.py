@@ -1,6 +1,6 @@
 """Merged contacts and accounts reach the scanner (issue 24 items 4-5): `contact.merged` moves the
-merged contact's tickets to the survivor, once, through a crash after the merge's marker, another
-after its first moved ticket, and a second delivery; `account.merged` moves the tickets' account;
+merged contact's tickets to the survivor, once, through a crash after each of its first writes
+(up to its first moved ticket) and a second delivery; `account.merged` moves the tickets' account;
 a late event about the merged contact brings nothing of it back.
 
 One test, one tenant: the test time is scarce.
@@ -68,15 +68,16 @@ def test_merges_move_tickets_once_through_crashes_and_redeliveries(
     theirs = sorted(t["id"] for t in tickets if t["requester_contact_id"] == gone["id"])
     assert len(theirs) == 2 and {t["requester_account_id"] for t in tickets} == {kept_account["id"], gone_account["id"]}
 
-    # The directory merged Sari into Sara: killed after its marker, then after its first moved ticket.
+    # The directory merged Sari into Sara: killed after each of its first four writes, one a delivery
+    # (the marker, Sari's projection row buried, Sara's row refreshed, the first moved ticket).
     record = ok(admin.get(f"/contacts/{survivor['id']}"))
     merged = merge_envelope(tenant, "contact", {**record, "version": record["version"] + 1}, [gone["id"]])
-    marked, first_move = (Fault("dynamodb", "TransactWriteItems", "after") for _ in range(2))
+    kills = [Fault("dynamodb", "TransactWriteItems", "after") for _ in range(4)]
     drain(stack)
     assert stack.functions is not None
     with (
         quick_redelivery(stack, EVENTS_QUEUE),
-        stack.functions.configured("ScannerConsumerFunction", faults=[marked, first_move]) as armed,
+        stack.functions.configured("ScannerConsumerFunction", faults=kills) as armed,
     ):
         put_envelope(stack, merged)
         assert settle(stack, lambda: all(f.fired for f in armed) and gone["id"] not in str(requesters(admin, box)))
