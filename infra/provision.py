@@ -159,7 +159,8 @@ class Provisioner:
         """Write the index entries of every record of the tenant again, e.g. once after the deploy
         that added them: the directory's (list filters, search: `services.directory.lookup.reindex`),
         then those of the email and activities tables' lists (`IndexedStore.reindex`), the sms
-        contacts projection's number index (`services.sms.recipients.reindex_numbers`), and the
+        contacts projection's number index (`services.sms.recipients.reindex_numbers`), the scanner's
+        tickets under their requester's account (`services.scanner.tickets.reindex_accounts`), and the
         update-time keys of every synced kind (`updated_since`: `_resync`)."""
         import importlib
 
@@ -182,6 +183,12 @@ class Provisioner:
                 from services.sms.recipients import reindex_numbers
 
                 records["sms recipient"] = reindex_numbers(tenant_id)
+            scanner = self._table_name("ScannerTable")
+            if scanner is not None:  # tickets listed under their requester's account (an account merge moves them)
+                bind_table(scanner)
+                from services.scanner.tickets import reindex_accounts
+
+                records["scanner ticket"] = reindex_accounts(tenant_id)
         finally:
             bind_table(self.targets.table_name)
         synced, skipped = self._resync(tenant_id)

@@ -24,6 +24,7 @@ from shared import clock
 from shared.contracts.directory import RecordChanged, RecordDeleted
 from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
+from shared.merges import resolve
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page
@@ -32,6 +33,12 @@ from shared.store import UnitOfWork, tenant_key
 CUSTOMER = "customer"
 WAIT_SECONDS = 3.0  # how long a new order waits for an account created a moment ago to be projected
 RECENT = timedelta(minutes=2)  # an unknown id made this recently (a ULID's time) is waited for
+
+
+def survivor(caller: Caller, account_id: str) -> str:
+    """The account an order or price list naming `account_id` goes to: itself, or the account it
+    was merged into (merges.py), so an old link keeps working."""
+    return resolve(caller.store, caller.tenant, "account", account_id)
 
 
 def _customer(record: Record) -> Customer:
@@ -108,6 +115,8 @@ def _recent(record_id: str) -> bool:
 
 def _apply(envelope: Envelope, uow: UnitOfWork, account_id: str, fields: dict[str, Any] | None) -> None:
     caller = service_caller(envelope.tenant_id, open_tenant=False)
+    if survivor(caller, account_id) != account_id:
+        return  # a late event about a merged account: its copy is gone (merges.py) and stays gone
     record = caller.store.get(caller.tenant, CUSTOMER, account_id)
     if fields is None:  # deleted
         if record is not None and not record.data.get("deleted"):

@@ -12,6 +12,7 @@ FEATURES = Features(
     "services.invoicing",
     events={  # each module and the event types it subscribes to
         "customers": ["account.created", "account.deleted", "account.updated"],
+        "merges": ["account.merged"],
         "orders": ["contact_order.converted"],
         "documents": ["invoice.issued"],
     },

@@ -217,6 +217,7 @@ def list_invoices(
     caller.require(Action.VIEW, INVOICES)
     tenant = caller.tenant
     if account_id:
+        account_id = customers.survivor(caller, account_id)  # a merged account's invoices are the survivor's
         index, key, sort_key = Record.by_account, tenant_key(tenant, "ACCOUNT", account_id, "INVOICE"), Record.gsi2sk
     else:
         index, key, sort_key = Record.by_type, tenant_key(tenant, INVOICE.upper()), Record.gsi1sk

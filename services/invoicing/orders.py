@@ -146,6 +146,7 @@ def create_order(caller: Caller, body: SalesOrderCreate) -> SalesOrder:
     if not caller.may_give_to(owner):
         raise ValidationFailed.on("owner", "The owner is out of your reach.", "not_found")
     currencies.usable(caller, body.currency)
+    body = body.model_copy(update={"account_id": customers.survivor(caller, body.account_id)})  # merged: the survivor
     customer = customers.known(caller, body.account_id)
     lines = resolve_lines(caller, body.account_id, body.lines)
     data = {
@@ -183,6 +184,7 @@ def list_orders(
     (`by_type`); `status` and the permission check narrow each page."""
     tenant = caller.tenant
     if account_id:
+        account_id = customers.survivor(caller, account_id)  # a merged account's orders are the survivor's
         index, key, sort_key = (
             Record.by_account,
             tenant_key(tenant, "ACCOUNT", account_id, "SALES_ORDER"),
@@ -310,7 +312,8 @@ def from_contact_order(envelope: Envelope, uow: UnitOfWork) -> None:
     caller = service_caller(envelope.tenant_id)
     if caller.store.get(caller.tenant, SALES_ORDER, payload.sales_order_id) is not None:
         return
-    customer = caller.store.get(caller.tenant, customers.CUSTOMER, payload.account_id)
+    account_id = customers.survivor(caller, payload.account_id)  # converted after a merge: the survivor's
+    customer = caller.store.get(caller.tenant, customers.CUSTOMER, account_id)
     quantity = Decimal(str(payload.hours_spent)).quantize(Decimal("0.01")) if payload.hours_spent else Decimal(1)
     line = {
         "line_no": 1,
@@ -328,7 +331,7 @@ def from_contact_order(envelope: Envelope, uow: UnitOfWork) -> None:
     today = clock.now().date()
     start = payload.planned_date or today
     data = {
-        "account_id": payload.account_id,
+        "account_id": account_id,
         "customer_name": customer.data.get("name") if customer else None,
         "status": Status.draft.value,
         "currency": "EUR",

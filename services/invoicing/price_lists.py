@@ -48,6 +48,7 @@ def _check_products(caller: Caller, items: list[PriceItem]) -> None:
 
 def create_price_list(caller: Caller, body: PriceListCreate) -> PriceList:
     caller.require(Action.CREATE, PRICE_LISTS)
+    body = body.model_copy(update={"account_id": customers.survivor(caller, body.account_id)})  # merged: the survivor
     customers.known(caller, body.account_id)
     _check_products(caller, body.items)
     now = clock.now().isoformat()

@@ -12,6 +12,7 @@ FEATURES = Features(
     "services.scanner",
     events={  # each module and the event types it subscribes to
         "erasure": ["contact.erased"],
+        "merges": ["account.merged", "contact.merged"],
         "deliveries": ["email.sent", "email.delivered", "email.bounced", "email.rejected", "email.failed"],
         "recipients": [
             *("account.created", "account.deleted", "account.updated"),

@@ -284,6 +284,11 @@ def _ruled_ticket(
     if not outcome.create_contact or opened.get("requester_contact_id") or not sender:
         return opened, None
     contact_id = derived_id(tenant, "requester", sender)  # one contact per address, however many mails
+    from shared.merges import survivor_of  # here: only a rule that creates contacts needs it
+
+    merged_into = survivor_of(recipients.PROJECTION.store, tenant, "contact", contact_id)
+    if merged_into:  # that contact was merged since: the mail is the survivor's, nothing to create
+        return opened | {"requester_contact_id": merged_into}, None
     name = " ".join(
         "".join(c if c.isprintable() else " " for c in (parsed.from_[0].name if parsed.from_ else "")).split()
     )

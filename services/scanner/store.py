@@ -6,7 +6,8 @@ Indexes, each for one access pattern (a new one needs its template.yaml index to
                row is listed here by its email address instead: `T#<t>#EMAIL#<address>#RECIPIENT`
                / contact id (an inbound mail finds its requester: recipients.py);
 - `by_parent`  gsi3: `T#<t>#<PARENT>#<id>#<KIND>` / id: a ticket's articles; an account's contacts in
-               the contacts projection (shared/recipients.py);
+               the contacts projection (shared/recipients.py); the tickets whose requester's
+               account it is (`T#<t>#ACCOUNT#<id>#TICKET`: an account's merge moves them);
 - `by_owner`   gsi4: `T#<t>#OWNER#<owner id>#TICKET` / ticket id: the tickets of a user or a group;
 - `by_mailbox` gsi5: `T#<t>#MAILBOX#<mailbox id>#TICKET` / ticket id: the tickets a mailbox opened;
 - `by_update`  the kernel's (shared/store.py): the records of `synced_kinds` and their tombstones by

@@ -3,7 +3,8 @@
 Records:
 - kind "ticket", id = a new id (ULID), data {number, subject, status, priority, owner, owner_id,
   mailbox_id, requester_email, requester_contact_id?, article_count, created_at, updated_at}: listed
-  under its requester (`by_contact`), its owner (`by_owner`) and its mailbox (`by_mailbox`).
+  under its requester (`by_contact`), the requester's account (`by_parent`: `T#<t>#ACCOUNT#<id>#TICKET`),
+  its owner (`by_owner`) and its mailbox (`by_mailbox`).
   `number` is the tenant's running number, taken in the transaction that creates the ticket (the
   kernel's counter: a failed create takes none, so numbers have no gaps).
 - kind "article", id = a new id, data {ticket_id, kind, message_id, from, to, cc, subject, text,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from typing import Any
 
 from services.scanner import notifications, threads
@@ -25,7 +27,7 @@ from services.scanner.domain.tickets import Article, ArticleSummary, Ticket, Tic
 from services.scanner.events import TicketClosed, TicketCreated, TicketUpdated
 from services.scanner.service import Caller
 from services.scanner.settings import ScannerSettings
-from services.scanner.store import Record
+from services.scanner.store import Record, ScannerStore
 from shared import clock, files
 from shared.contracts.tickets import NewRequester
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -34,7 +36,7 @@ from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page, patch_changes
 from shared.settings import load
-from shared.store import UnitOfWork, tenant_key
+from shared.store import UnitOfWork, run_with_retries, tenant_key
 from shared.types import Owner
 
 TICKET = "ticket"
@@ -58,11 +60,38 @@ def _owner(data: dict[str, Any]) -> Owner:
 def index(record: Record, tenant: str) -> None:
     data = record.data
     record.link_contact(tenant, data.get("requester_contact_id"))
+    account = data.get("requester_account_id")  # listed under the account too: merges.py moves these
+    record.gsi3pk, record.gsi3sk = (
+        (tenant_key(tenant, "ACCOUNT", account, TICKET.upper()), record.record_id) if account else (None, None)
+    )
     record.gsi4pk, record.gsi4sk = tenant_key(tenant, "OWNER", str(data["owner"]["id"]), "TICKET"), record.record_id
     mailbox = data.get("mailbox_id")
     record.gsi5pk, record.gsi5sk = (
         (tenant_key(tenant, "MAILBOX", mailbox, "TICKET"), record.record_id) if mailbox else (None, None)
     )
+
+
+def reindex_accounts(tenant: str) -> int:
+    """List under their requester's account the tenant's tickets written before that listing existed
+    (`kontakt tenant reindex`; an account's merge finds its tickets there). Each one re-read and
+    written alone, version-checked, so it is safe beside the consumer and to run again; returns how
+    many were written."""
+    store, written = ScannerStore(), 0
+    for listed in Record.by_type.query(tenant_key(tenant, TICKET.upper())):
+        if listed.data.get("requester_account_id") and listed.gsi3pk is None:
+            written += bool(run_with_retries(partial(_list_under_account, store, tenant, listed.record_id)))
+    return written
+
+
+def _list_under_account(store: ScannerStore, tenant: str, ticket_id: str) -> bool:
+    record = store.get(tenant, TICKET, ticket_id)
+    if record is None or record.gsi3pk is not None or not record.data.get("requester_account_id"):
+        return False
+    index(record, tenant)
+    uow = UnitOfWork()
+    uow.update(record, [Record.gsi3pk.set(record.gsi3pk), Record.gsi3sk.set(record.gsi3sk)])
+    uow.commit()
+    return True
 
 
 def record_for(caller: Caller, ticket_id: str, action: Action = Action.VIEW) -> Record:
@@ -94,6 +123,9 @@ def list_tickets(
     tenant = caller.tenant
     wanted = {"status": status, "owner_id": owner_id, "mailbox_id": mailbox_id}
     if contact_id:
+        from shared.merges import resolve  # here: the API's other routes load no directory contract
+
+        contact_id = resolve(caller.store, tenant, "contact", contact_id)  # a merged contact's are the survivor's
         index, key, sort_key = Record.by_contact, tenant_key(tenant, "CONTACT", contact_id, "TICKET"), Record.gsi2sk
     elif owner_id:
         index, key, sort_key = Record.by_owner, tenant_key(tenant, "OWNER", owner_id, "TICKET"), Record.gsi4sk

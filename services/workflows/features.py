@@ -13,6 +13,7 @@ FEATURES = Features(
     events={
         "runs": ["contact.created", "contact.updated", "account.created", "account.updated"],
         "erasure": ["contact.erased"],
+        "merges": ["account.merged", "contact.merged"],
         "refusals": [
             "account.update_refused",
             "activity.create_refused",

@@ -37,6 +37,7 @@ from shared.contracts.messaging import EmailSendRequested, SmsSendRequested
 from shared.contracts.workflows import ActivityCreateRequested, RecordUpdateRequested, WebhookCallRequested
 from shared.events import Actor, Cause, Change, Envelope, chain_of, new_event
 from shared.ids import derived_id
+from shared.merges import survivor_of
 from shared.observability import logger
 from shared.store import AlreadyApplied, UnitOfWork, record_key, tenant_key
 
@@ -355,9 +356,12 @@ def start_runs(envelope: Envelope, uow: UnitOfWork) -> None:
     if not workflows:
         return
     payload = RecordChanged.model_validate(envelope.data)
-    for workflow in workflows:
-        if triggered(workflow, envelope.type, payload, envelope.changes):
-            _run(envelope, uow, workflow, {**payload.record, "id": payload.id})
+    fired = [w for w in workflows if triggered(w, envelope.type, payload, envelope.changes)]
+    entity = envelope.type.split(".", 1)[0]
+    if fired and survivor_of(STORE, envelope.tenant_id, entity, payload.id):
+        return  # a late event about a merged record (merges.py): its runs are the survivor's now
+    for workflow in fired:
+        _run(envelope, uow, workflow, {**payload.record, "id": payload.id})
 
 
 for _type in TRIGGERS:

@@ -24,6 +24,7 @@ TABLES = {
     "ActivitiesTable": "it-activities",
     "EmailTable": "it-email",
     "SmsTable": "it-sms",
+    "ScannerTable": "it-scanner",
 }
 TENANT = "t-reindex"
 
@@ -135,7 +136,7 @@ class _StackWithOutputs(_Stack):
         return stacks
 
     def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
-        if LogicalResourceId == "SmsTable":  # no output names it: read from the stack's resources
+        if LogicalResourceId in ("SmsTable", "ScannerTable"):  # no output names it: read from the stack's resources
             return super().describe_stack_resource(StackName, LogicalResourceId)
         raise AssertionError(f"{LogicalResourceId} is named in the stack's outputs")
 
@@ -205,4 +206,37 @@ def test_reindex_places_sms_contacts_written_before_the_number_index(tables: Non
     bind_table(TABLES["DirectoryTable"])
     again = Provisioner("kontakt-it", _Session()).reindex(TENANT).lines()
     assert f"tenant {TENANT}: index entries written again for 0 sms recipient records" in again, again
+    bind_table(TABLES["DirectoryTable"])
+
+
+def test_reindex_lists_older_tickets_under_their_requester_s_account(tables: None) -> None:
+    """A ticket written before tickets were listed under their requester's account: one reindex lists
+    it there (an account's merge finds it), a ticket without an account stays unlisted; a second
+    writes nothing."""
+    from services.directory import identity
+    from services.directory.store import DirectoryStore
+    from services.scanner.store import Record as ScannerRecord
+
+    bind_table(TABLES["DirectoryTable"])
+    identity.create_tenant(DirectoryStore(), TENANT)
+    for ticket_id, account in (("K1", "A1"), ("K2", None)):
+        data = {"requester_account_id": account, "requester_contact_id": "C1", "owner": {"type": "user", "id": "u1"}}
+        ticket = ScannerRecord(
+            pk=record_key(TENANT, "ticket", ticket_id),
+            sk="TICKET",
+            kind="ticket",
+            gsi1pk=f"T#{TENANT}#TICKET",
+            gsi1sk=ticket_id,
+            fields=data,
+        )
+        _old(TABLES["ScannerTable"], ticket)
+
+    lines = Provisioner("kontakt-it", _Session()).reindex(TENANT).lines()
+    assert f"tenant {TENANT}: index entries written again for 1 scanner ticket records" in lines, lines
+    bind_table(TABLES["ScannerTable"])
+    listed = [r.record_id for r in ScannerRecord.by_parent.query(f"T#{TENANT}#ACCOUNT#A1#TICKET")]
+    assert listed == ["K1"]
+    bind_table(TABLES["DirectoryTable"])
+    again = Provisioner("kontakt-it", _Session()).reindex(TENANT).lines()
+    assert f"tenant {TENANT}: index entries written again for 0 scanner ticket records" in again, again
     bind_table(TABLES["DirectoryTable"])

@@ -400,7 +400,11 @@ class WorkflowRun(BaseModel):
     reason: str | None = Field(
         None,
         description="Why a run stopped: `loop`, `chain_too_deep`, `no_date` or `date_passed` (`delay_until`), "
-        "or while it waited `paused`, `deleted`, `erased` (the contact)",
+        "or while it waited `paused`, `deleted`, `erased` (the contact), `merged` (its record was merged into "
+        "one already waiting in the workflow)",
+    )
+    merged_from: str | None = Field(
+        None, description="The record the run started for, when that was merged into `record_id` since"
     )
     steps: list[WorkflowStep] = Field(default_factory=list)
     started_at: datetime

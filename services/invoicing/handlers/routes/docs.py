@@ -136,11 +136,13 @@ DOCS = ServiceDocs(
         ),
         "salesOrders.list": Doc(
             "List sales orders",
-            f"The orders the caller sees in id order; `account_id` a customer's, `status` filters. {PAGE}\n\n{OWNER}",
+            "The orders the caller sees in id order; `account_id` a customer's (a merged account's id lists the "
+            f"survivor's), `status` filters. {PAGE}\n\n{OWNER}",
         ),
         "salesOrders.create": Doc(
             "Create a sales order",
-            "A draft order of a known customer (`account_id`: 422 `not_found`). A line names a product (its "
+            "A draft order of a known customer (`account_id`: 422 `not_found`; a merged account's id names the "
+            "survivor). A line names a product (its "
             "name, unit, tax class and price, the customer's price list first, fill what the line leaves out) "
             "or gives its own description, unit price and tax class; a negative quantity needs `credit: true`. "
             "Publishes `sales_order.created`.\n\nWho: any user; the owner is the creator unless `owner` names "
@@ -166,7 +168,8 @@ DOCS = ServiceDocs(
         ),
         "invoices.list": Doc(
             "List invoices",
-            f"Invoices and credit notes in id order; `status` and `account_id` filter. {PAGE}\n\n{INVOICE_WHO}",
+            "Invoices and credit notes in id order; `status` and `account_id` filter (a merged account's id lists "
+            f"the survivor's). {PAGE}\n\n{INVOICE_WHO}",
         ),
         "invoices.get": Doc(
             "Get an invoice",

@@ -125,7 +125,8 @@ DOCS = ServiceDocs(
         ),
         "tickets.list": Doc(
             "List tickets",
-            "The tickets the caller sees, oldest first. `contact_id` (the requester), `owner_id` and "
+            "The tickets the caller sees, oldest first. `contact_id` (the requester; a merged contact's id "
+            "lists the survivor's), `owner_id` and "
             "`mailbox_id` each select one index; `status` and the other filters narrow each page as it is "
             f"read, so a page may hold fewer than `limit` tickets with a `next_cursor`: follow it until there "
             f"is none. {PAGE}\n\n{SEES}",

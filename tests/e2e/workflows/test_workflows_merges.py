@@ -1,0 +1,80 @@
+"""Merged contacts reach workflows (issue 24 items 4-5): `contact.merged` moves every run of the
+merged contact to the survivor; a waiting run continues on the survivor (with the survivor's
+record) unless the survivor already waits in that workflow, where it stops (`merged`) so the
+survivor is not run twice; a second delivery and a late event about the merged contact change
+nothing.
+
+One test, one tenant: the test time is scarce.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from infra.runtime import LocalRuntime
+from shared.ids import new_id
+from tests.e2e.conftest import Api
+from tests.e2e.helpers import created, drain, envelopes, ok, put_envelope, settle
+from tests.e2e.workflows.test_workflows import runs, sweep, workflow
+
+
+def merge_envelope(tenant: str, survivor: dict[str, Any], merged: list[str]) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "type": "contact.merged",
+        "version": 1,
+        "tenant_id": tenant,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "actor": {"type": "user", "id": "admin-1"},
+        "correlation_id": new_id(),
+        "data": {"id": survivor["id"], "merged_ids": merged, "merge_id": new_id(), "record": survivor},
+    }
+
+
+def test_a_contact_merge_moves_runs_and_the_survivor_runs_once_per_workflow(
+    stack: LocalRuntime, admin: Api, tenant: str
+) -> None:
+    both = workflow(admin, status="active", delay_minutes=60)
+    mias = workflow(
+        admin,
+        status="active",
+        delay_minutes=60,
+        name="Mia's",
+        conditions=[{"field": "department", "op": "equals", "value": "Mia"}],
+    )
+    sara = created(admin.post("/contacts", json={"first_name": "Sara", "email": "sara@example.fi"}))
+    mia = created(admin.post("/contacts", json={"first_name": "Mia", "email": "mia@example.fi", "department": "Mia"}))
+    assert settle(stack, lambda: len(runs(admin, both["id"])) == 2 and len(runs(admin, mias["id"])) == 1)
+
+    record = ok(admin.get(f"/contacts/{sara['id']}"))
+    merged = merge_envelope(tenant, {**record, "version": record["version"] + 1}, [mia["id"]])
+    put_envelope(stack, merged)
+
+    def moved() -> list[tuple[str, str, str, str | None]]:
+        found = [*runs(admin, both["id"]), *runs(admin, mias["id"])]
+        return sorted((r["workflow_id"], r["record_id"], r["status"], r.get("merged_from")) for r in found)
+
+    expected = sorted(
+        [
+            (both["id"], sara["id"], "waiting", None),
+            (both["id"], sara["id"], "stopped", mia["id"]),  # Sara waits there already: not twice
+            (mias["id"], sara["id"], "waiting", mia["id"]),  # continues on Sara
+        ]
+    )
+    assert settle(stack, lambda: moved() == expected), moved()
+    assert [r["reason"] for r in runs(admin, both["id"]) if r["status"] == "stopped"] == ["merged"]
+    assert runs(admin, both["id"], record_id=mia["id"]) == []
+
+    # Delivered again, and a late update of Mia: nothing changes, no run starts for her.
+    put_envelope(stack, {**merged, "id": new_id()})
+    [late] = [e for e in envelopes(stack, tenant, "contact.created") if e["data"]["id"] == mia["id"]]
+    put_envelope(stack, {**late, "id": new_id(), "type": "contact.created"})
+    drain(stack)
+    assert moved() == expected
+
+    # When the delay is over Sara gets one mail a workflow, at her address.
+    sweep(stack, datetime.now(UTC) + timedelta(minutes=61))
+    sent = envelopes(stack, tenant, "email.send_requested")
+    assert sorted(e["causation"][-1]["automation_id"] for e in sent) == sorted([both["id"], mias["id"]])
+    assert {(e["data"]["to"], e["data"]["contact_id"]) for e in sent} == {("sara@example.fi", sara["id"])}
