@@ -32,13 +32,14 @@ from services.directory import events as ev
 from services.directory.accounts import change_account, change_contact
 from services.directory.domain.models import Account, AccountUpdate, Contact, ContactUpdate
 from services.directory.lookup import stage_entries
+from services.directory.matching.rules import MergeValues
 from services.directory.service import Caller, check_picklists, service_caller, writable
 from services.directory.store import Record
 from shared import clock
 from shared.errors import Merged, NotFound, ValidationFailed, register_union_tags
 from shared.events import Change, Envelope
 from shared.ids import new_id
-from shared.merges import marker_kind, merge_of, move_each, resolve
+from shared.merges import marker_kind, merge_of, move_each, resolve, survivor_of
 from shared.observability import logger
 from shared.store import UnitOfWork, run_with_retries
 from shared.types import INPUT, Id
@@ -130,19 +131,21 @@ def _empty(value: Any) -> bool:
 
 
 def choose(
-    fields: list[str], records: list[dict[str, Any]], chosen: dict[str, str]
+    fields: list[str], records: list[dict[str, Any]], chosen: dict[str, str], policy: MergeValues = "survivor"
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The survivor's changes and where each came from. `records[0]` is the survivor; a field not in
-    `chosen` keeps the survivor's value, or takes the newest (by `updated_at`) non-empty value."""
+    `chosen` takes the value the tenant's `merge_values` policy names (`MatchingRules`)."""
     survivor = records[0]
     by_id = {r["id"]: r for r in records}
-    newest_first = sorted(records[1:], key=lambda r: str(r.get("updated_at") or ""), reverse=True)
+    newest_first = sorted(records, key=lambda r: str(r.get("updated_at") or ""), reverse=True)
+    candidates = {"survivor": [r for r in newest_first if r is not survivor], "newest": newest_first}
+    candidates["oldest"] = newest_first[::-1]
     changes: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name in fields:
         source = by_id[chosen[name]] if name in chosen else None
-        if source is None and _empty(survivor.get(name)):
-            source = next((r for r in newest_first if not _empty(r.get(name))), None)
+        if source is None and not (policy == "survivor" and not _empty(survivor.get(name))):
+            source = next((r for r in candidates[policy] if not _empty(r.get(name))), None)
         if source is None or source["id"] == survivor["id"] or source.get(name) == survivor.get(name):
             continue
         changes[name] = source.get(name)
@@ -180,7 +183,8 @@ def merge(caller: Caller, request: ContactMerge | AccountMerge) -> MergeResult:
         survivor = _record(caller, kind, request.survivor_id, "survivor_id")
         merged = [_record(caller, kind, i, f"merged_ids.{n}") for n, i in enumerate(request.merged_ids)]
         records = [survivor.data | {"id": survivor.record_id}] + [m.data | {"id": m.record_id} for m in merged]
-        changes, sources = choose(list(UPDATES[kind].model_fields), records, chosen)
+        policy = caller.duplicate_rules(request.entity).merge_values
+        changes, sources = choose(list(UPDATES[kind].model_fields), records, chosen, policy)
         body = _update(kind, changes)
         check_picklists(caller, body.model_dump(exclude_unset=True))
         uow = UnitOfWork()
@@ -293,6 +297,8 @@ def on_merged(envelope: Envelope, uow: UnitOfWork) -> None:
     survivor_id = resolve(caller.store, caller.tenant, kind, merge.id)
     moved = 0
     for merged_id in merge.merged_ids:
+        if survivor_of(caller.store, caller.tenant, kind, merged_id) is None:
+            continue  # not a merge this directory made (its step 1 writes the marker)
         remove_merged(caller, kind, merged_id)
         if kind == "contact":
             moved += move_memberships(caller, merged_id, survivor_id)

@@ -18,3 +18,21 @@ def test_a_merge_takes_the_chosen_value_else_the_survivors_else_the_newest_non_e
         {"phone": "+3581", "groups": ["a"]},
         {"phone": "o", "groups": "o"},
     )
+
+
+def test_a_merge_takes_the_tenants_policy_for_the_fields_not_chosen() -> None:
+    from services.directory.merges import choose
+
+    survivor = {"id": "s", "email": "s@example.fi", "city": None, "updated_at": "2026-02-01"}
+    older = {"id": "o", "email": "o@example.fi", "city": "Turku", "updated_at": "2026-01-01"}
+    newer = {"id": "n", "email": "n@example.fi", "city": None, "updated_at": "2026-03-01"}
+    records = [survivor, older, newer]
+    assert choose(["email", "city"], records, {}, "newest") == (
+        {"email": "n@example.fi", "city": "Turku"},
+        {"email": "n", "city": "o"},
+    )
+    assert choose(["email", "city"], records, {}, "oldest") == (
+        {"email": "o@example.fi", "city": "Turku"},
+        {"email": "o", "city": "o"},
+    )
+    assert choose(["email", "city"], records, {"email": "s"}, "oldest") == ({"city": "Turku"}, {"city": "o"})

@@ -25,6 +25,7 @@ from shared.types import INPUT, duplicate
 from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, AccountField, ContactField, Entity, FieldSpec, Method
 
 Similarity = Literal["jaro_winkler", "token_set"]
+MergeValues = Literal["survivor", "newest", "oldest"]
 Unit = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -77,6 +78,12 @@ class MatchingRules(BaseModel):
     )
     match_empty_fields: bool = Field(False, description="A field empty in both records counts as a match")
     default_country: str = Field("FI", description="Phone numbers without a country code are read as this country's")
+    merge_values: MergeValues = Field(
+        "survivor",
+        description="On a merge, the value a field takes when the request does not choose it: `survivor`: the "
+        "survivor's, or when it has none the newest record's non-empty one; `newest` / `oldest`: the non-empty "
+        "value of the record changed last / first (`updated_at`), the survivor included",
+    )
 
     @field_validator("fields")
     @classmethod

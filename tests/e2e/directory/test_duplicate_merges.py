@@ -6,7 +6,8 @@ Each service's own references are proven in its `test_*_merges.py`; here the dir
   the survivor) or 410, memberships of target groups moved (one per group), the events, the audit
   trail, who may merge (a plain user: only records they may change; other tenants: unknown ids),
   bad bodies 422 naming the field;
-- an account merge: the merged account's contacts move to the survivor;
+- an account merge: the merged account's contacts move to the survivor; the tenant's policy for the
+  values a merge does not choose;
 - a crash of the API right after the merge's transaction (its second step never ran) and of the
   consumer after its first step: the directory's subscription finishes, and a second delivery of
   the event changes nothing.
@@ -142,7 +143,15 @@ def test_an_account_merge_moves_its_contacts_to_the_survivor(office: dict[str, A
             json={"entity": "accounts", "survivor_id": survivor["id"], "merged_ids": [merged["id"]]},
         )
     )
-    assert (result["survivor"]["city"], result["survivor"]["name"]) == ("Turku", "Acme Oy")
+    assert (result["survivor"]["city"], result["survivor"]["name"]) == ("Turku", "Acme Oy")  # the survivor's first
+
+    # The tenant's policy for the fields a merge does not choose: here the newest record's value.
+    rules = ok(admin.get("/duplicates/rules/accounts"))
+    ok(admin.put("/duplicates/rules/accounts", json={**rules, "merge_values": "newest"}))
+    third = created(admin.post("/accounts", json={"name": "Acme Finland Oy", "website": "https://acme.example"}))
+    body = {"entity": "accounts", "survivor_id": survivor["id"], "merged_ids": [third["id"]]}
+    newest = ok(admin.post("/duplicates/merge", json=body))["survivor"]
+    assert (newest["name"], newest["city"], newest["website"]) == ("Acme Finland Oy", "Turku", "https://acme.example")
     poll_until(lambda: len(walk(admin, "/contacts", limit=50, account_id=survivor["id"])) == 3)
     assert {c["id"] for c in walk(admin, "/contacts", limit=50, account_id=survivor["id"])} == {p["id"] for p in people}
     moved = admin.get("/contacts", params={"account_id": merged["id"], "limit": 2}, allow_redirects=False)
