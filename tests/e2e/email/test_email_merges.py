@@ -134,6 +134,12 @@ def test_a_merge_killed_midway_moves_every_mail_and_keeps_every_consent_once(
     assert admin.get(f"/email/messages/{late}").json()["contact_id"] == ids["anna"]
     assert late in history(admin, ids["anna"])
 
+    # A campaign's contact added by hand under an old id is the survivor, and is not mailed.
+    body = {"name": "Welcome", "template_id": office["template"], "list_type_id": "marketing"}
+    campaign = admin.post("/campaigns", json={**body, "automatic_template_id": office["template"]}).json()
+    added = admin.post(f"/campaigns/{campaign['id']}/contacts", json={"contact_ids": [ids["bea"], ids["anna"]]})
+    assert [(i["contact_id"], i["status"]) for i in added.json()["items"]] == [(ids["anna"], "suppressed")]
+
     # A late update of a merged contact re-creates no copy of it.
     [created] = [e for e in envelopes(stack, tenant, "contact.created") if e["data"]["id"] == ids["bea"]]
     data = created["data"]
