@@ -20,6 +20,7 @@ from tests.e2e.conftest import Api
 from tests.e2e.email.test_email_merges import merged
 from tests.e2e.helpers import (
     assert_problem,
+    created,
     drain,
     envelopes,
     new_tenant,
@@ -36,13 +37,16 @@ EVENTS_QUEUE = "kontakt-dev-sms-events"
 
 @pytest.fixture(scope="module")
 def office(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
-    """Anna and Bea, each sent a message (Bea two), Bea's reply, then Bea's STOP."""
+    """Anna (of Kauppa Oy) and Bea, each sent a message (Bea two), Bea's reply, then Bea's STOP;
+    Puoti Oy, an account with no contact."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
     assert admin.patch("/sms/settings", json={"active": True}).status_code == 200
     assert admin.post("/sms/credits", json={"credits": 20}).status_code == 201
     (anna_raw, anna_number), (bea_raw, bea_number) = mobile(), mobile()
-    ids = {"anna": contact(admin, stack, anna_raw), "bea": contact(admin, stack, bea_raw)}
+    accounts = {n: created(admin.post("/accounts", json={"name": f"{n} Oy"}))["id"] for n in ("kauppa", "puoti")}
+    anna = {"first_name": "Anna", "mobile": anna_raw, "account_id": accounts["kauppa"]}
+    ids = {"anna": created(admin.post("/contacts", json=anna))["id"], "bea": contact(admin, stack, bea_raw)}
     sent = [sent_to(stack, admin, ids["anna"], anna_number)["id"]]
     sent += [sent_to(stack, admin, ids["bea"], bea_number)["id"] for _ in range(2)]
     reply(stack, bea_number, "Kiitos!")
@@ -50,7 +54,7 @@ def office(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
     reply(stack, bea_number, "STOP")
     assert settle(stack, lambda: [o["number"] for o in admin.get("/sms/opt-outs").json()["items"]] == [bea_number])
     numbers = {"anna": anna_number, "bea": bea_number}
-    return {"tenant": tenant, "admin": admin, "ids": ids, "sent": sent, "numbers": numbers}
+    return {"tenant": tenant, "admin": admin, "ids": ids, "sent": sent, "numbers": numbers, "accounts": accounts}
 
 
 def history(admin: Api, path: str, contact_id: str) -> list[str]:
@@ -66,8 +70,8 @@ def state(admin: Api, ids: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def preview(admin: Api, contact_id: str) -> str | None:
-    response = admin.post("/sms/preview", json={"text": "Hi {{ contact.first_name }}", "contact_id": contact_id})
+def preview(admin: Api, contact_id: str, text: str = "Hi {{ contact.first_name }}") -> str | None:
+    response = admin.post("/sms/preview", json={"text": text, "contact_id": contact_id})
     return str(response.json()["text"]) if response.status_code == 200 else None
 
 
@@ -116,3 +120,16 @@ def test_a_merge_killed_midway_moves_every_message_and_keeps_the_opt_out_once(
     put_envelope(stack, {**created, "id": new_id(), "type": "contact.updated", "data": late_update})
     drain(stack, busy_ok=True)
     assert stored_data(stack, TABLE, tenant, "recipient", ids["bea"]) == {"gone": "merged"}
+
+
+def test_an_account_merge_refreshes_the_survivor_and_drops_the_merged_copy(
+    office: dict[str, Any], stack: LocalRuntime
+) -> None:
+    admin, tenant, accounts = office["admin"], office["tenant"], office["accounts"]
+    kept = admin.get(f"/accounts/{accounts['kauppa']}").json()
+    record = {**kept, "name": "Kauppa ja Puoti Oy", "version": int(kept["version"]) + 1}
+    envelope = {**merged(tenant, accounts["kauppa"], [accounts["puoti"]], record), "type": "account.merged"}
+    for _ in range(2):  # delivered twice
+        put_envelope(stack, {**envelope, "id": new_id()})
+    assert settle(stack, lambda: preview(admin, office["ids"]["anna"], "{{ account.name }}") == record["name"])
+    assert stored_data(stack, TABLE, tenant, "recipient_account", accounts["puoti"]) == {"gone": "merged"}
