@@ -67,8 +67,8 @@ def history(admin: Api, contact_id: str) -> list[str]:
     return [m["id"] for m in admin.get("/email/messages", params={"contact_id": contact_id}).json()["items"]]
 
 
-def opt_outs(admin: Api) -> list[tuple[str, str | None]]:
-    items = admin.get("/email/list-types/marketing/opt-outs", params={"limit": 100}).json()["items"]
+def opt_outs(admin: Api, list_type: str = "marketing") -> list[tuple[str, str | None]]:
+    items = admin.get(f"/email/list-types/{list_type}/opt-outs", params={"limit": 100}).json()["items"]
     return sorted((o["address"], o.get("contact_id")) for o in items)
 
 
@@ -139,6 +139,11 @@ def test_a_merge_killed_midway_moves_every_mail_and_keeps_every_consent_once(
     campaign = admin.post("/campaigns", json={**body, "automatic_template_id": office["template"]}).json()
     added = admin.post(f"/campaigns/{campaign['id']}/contacts", json={"contact_ids": [ids["bea"], ids["anna"]]})
     assert [(i["contact_id"], i["status"]) for i in added.json()["items"]] == [(ids["anna"], "suppressed")]
+
+    # A refusal naming a merged contact (a link in an old mail) holds for the survivor's address too.
+    refusal = {"address": BEA, "contact_id": ids["bea"]}
+    assert admin.post("/email/list-types/service-notices/opt-outs", json=refusal).status_code == 201
+    assert opt_outs(admin, "service-notices") == [(ANNA, ids["anna"]), (BEA, ids["anna"])]
 
     # A late update of a merged contact re-creates no copy of it.
     [created] = [e for e in envelopes(stack, tenant, "contact.created") if e["data"]["id"] == ids["bea"]]
