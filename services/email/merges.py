@@ -118,7 +118,9 @@ def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
     for merged_id in merge.merged_ids:
         sources |= _known(_row_address(caller, merged_id))
     before = _known(_row_address(caller, survivor))
-    targets = {normalised(str(merge.record["email"]))} if merge.record.get("email") else before
+    # `record` is the survivor's unless a later merge took it in too (a chain): then its row is the survivor's
+    email = merge.record.get("email") if survivor == merge.id else None
+    targets = {normalised(str(email))} if email else before
     sources_list = sorted(sources | before)
     list_types = _list_type_ids(caller)
     optouts = _found(caller, OPTOUT, [optout_id(a, lt) for a in sources_list for lt in list_types])

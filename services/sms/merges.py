@@ -92,7 +92,8 @@ def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
     for merged_id in merge.merged_ids:
         sources |= _row_numbers(caller, merged_id, country)
     before = _row_numbers(caller, survivor, country)
-    targets = _numbers(merge.record, country) or before
+    # `record` is the survivor's unless a later merge took it in too (a chain): then its row is the survivor's
+    targets = (_numbers(merge.record, country) if survivor == merge.id else set()) or before
     numbers = sorted(sources | before)
     held = {}
     for start in range(0, len(numbers), 100):
