@@ -118,6 +118,11 @@ R = TypeVar("R", bound=DataItem)
 Change = Callable[[dict[str, Any] | None, UnitOfWork], dict[str, Any] | None]
 
 
+def _tombstone(why: str) -> Change:
+    """A row's change into a tombstone (none when it is one already)."""
+    return lambda data, _: None if (data or {}).get("gone") else {"gone": why}
+
+
 def contacts_of_pk(tenant: str, account_id: str) -> str:
     return tenant_key(tenant, "ACCOUNT", account_id, "RECIPIENT")
 
@@ -293,6 +298,26 @@ class Recipients(Generic[R]):
     def bury(self, tenant: str, contact_id: str, why: str) -> None:
         """Replace the row by a tombstone: none of the contact's data is kept."""
         self._write(tenant, RECIPIENT, contact_id, lambda data, _: None if (data or {}).get("gone") else {"gone": why})
+
+    def contacts_merged(self, tenant: str, survivor_id: str, merged_ids: list[str], record: dict[str, Any]) -> None:
+        """A merge (`contact.merged`): the merged contacts' rows become tombstones (a late event of
+        theirs revives nothing), the survivor's row takes `record` when its version is newer."""
+        for merged_id in merged_ids:
+            if merged_id != survivor_id:
+                self.bury(tenant, merged_id, "merged")
+        if record:
+            self.contact_changed(tenant, record, survivor_id)
+
+    def accounts_merged(self, tenant: str, survivor_id: str, merged_ids: list[str], record: dict[str, Any]) -> None:
+        """A merge (`account.merged`): the merged accounts' rows become tombstones and their contacts'
+        rows stop carrying them (the directory moves the contacts to the survivor with their own
+        `contact.updated`); the survivor's row takes `record` when its version is newer."""
+        for merged_id in merged_ids:
+            if merged_id != survivor_id:
+                self._write(tenant, ACCOUNT, merged_id, _tombstone("merged"))
+                self.spread_account(tenant, merged_id)
+        if record:
+            self.account_changed(tenant, record, survivor_id)
 
     def spread_account(self, tenant: str, account_id: str) -> int:
         """Carry an account row to the rows of its contacts (by_parent index); returns how many changed."""

@@ -37,6 +37,7 @@ from services.email.store import Record
 from services.email.subscriptions import subscribe
 from services.email.transactional import KIND as MESSAGE
 from services.email.transactional import new_message_record
+from shared import merges
 from shared.bulk_send import AudienceSends, messages_page, send_batches, write_messages
 from shared.contracts.audience import AudienceMember, AudiencePage
 from shared.errors import NotFound, ValidationFailed
@@ -196,6 +197,14 @@ def _fail(caller: Caller, campaign_id: str, error: str) -> None:
 # ----------------------------------------------------------------------------- hand-added contacts
 
 
+def current_ids(caller: Caller, contact_ids: list[str]) -> list[str]:
+    """The ids, a merged contact's as its survivor's (`shared/merges.py`: one BatchGet of the
+    merge markers, a chain followed only for a merged id)."""
+    merged = caller.store.get_many(caller.tenant, merges.marker_kind("contact"), contact_ids)
+    resolved = {i: merges.resolve(caller.store, caller.tenant, "contact", i) for i in merged}
+    return list(dict.fromkeys(resolved.get(i, i) for i in contact_ids))
+
+
 def add_contacts(caller: Caller, campaign_id: str, body: ContactsAdd) -> ContactsAdded:
     """Contacts added by hand each get the campaign's automatic template once (a campaign message)."""
     record = record_of(caller, campaign_id, Action.SEND)
@@ -204,6 +213,7 @@ def add_contacts(caller: Caller, campaign_id: str, body: ContactsAdd) -> Contact
         raise ValidationFailed.on("contact_ids", "The campaign has no automatic template.", "no_automatic_template")
     if record.data["status"] in (CampaignStatus.cancelled, CampaignStatus.failed):
         raise conflict(record, "take contacts")
-    members = [Member(contact_id=c, fields={}) for c in body.contact_ids]
-    hidden = recipients.hidden_from(caller, body.contact_ids)  # out of the caller's sight: as if unknown
+    contact_ids = current_ids(caller, body.contact_ids)
+    members = [Member(contact_id=c, fields={}) for c in contact_ids]
+    hidden = recipients.hidden_from(caller, contact_ids)  # out of the caller's sight: as if unknown
     return ContactsAdded(items=stage_members(caller, campaign_id, record.data, members, template_id, hidden))

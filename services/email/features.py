@@ -14,6 +14,7 @@ FEATURES = Features(
     events={  # each module and the event types it subscribes to: a batch loads the modules of its types
         "campaign_recipients": ["audience.page"],
         "erasure": ["contact.erased"],
+        "merges": ["account.merged", "contact.merged"],
         "recipients": [
             *("account.created", "account.deleted", "account.updated"),
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),

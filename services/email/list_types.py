@@ -33,12 +33,13 @@ from services.email.domain.list_types import (
 from services.email.events import EmailResubscribed, EmailUnsubscribed, ListTypeChanged
 from services.email.service import Caller, register_default
 from services.email.store import TERMS, Record
-from shared import clock
+from shared import clock, merges
 from shared.errors import NotFound
 from shared.events import SYSTEM, changes_of, new_event
 from shared.ids import derived_id, new_id
 from shared.lookup import TOP, Order, find, plan
 from shared.pagination import Page
+from shared.recipients import RECIPIENT
 from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
 
@@ -191,10 +192,25 @@ def opt_out(
     """Record the refusal and publish `email.unsubscribed` with it; False if it was already there.
 
     `message_id`: the mail whose link the recipient used; it is stamped `unsubscribed_at` once
-    (even when the opt-out was already there) and counted for its campaign.
+    (even when the opt-out was already there) and counted for its campaign. A merged contact's
+    refusal (a link in a mail from before the merge) names the survivor and holds for the
+    survivor's address as well (services/email/merges.py: the strictest consent wins).
     """
     _record(caller, list_type_id)
     address = normalised(address)
+    survivor = merges.resolve(caller.store, caller.tenant, "contact", contact_id) if contact_id else None
+    done = _opt_out_retried(caller, address, list_type_id, survivor, source, message_id)
+    if survivor != contact_id:  # a merged contact's (an old link): it holds for the survivor's address too
+        row = caller.store.get(caller.tenant, RECIPIENT, str(survivor))
+        current = normalised(str(((row.data.get("contact") or {}).get("email") if row else None) or ""))
+        if current and current != address:
+            _opt_out_retried(caller, current, list_type_id, survivor, source, None)
+    return done
+
+
+def _opt_out_retried(
+    caller: Caller, address: str, list_type_id: str, contact_id: str | None, source: str, message_id: str | None
+) -> bool:
     for _ in range(5):
         try:
             return _opt_out_once(caller, address, list_type_id, contact_id, source, message_id)

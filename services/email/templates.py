@@ -24,7 +24,7 @@ from services.email.domain.templates import (
 from services.email.events import TemplateChanged
 from services.email.service import Caller
 from services.email.store import TERMS, Record
-from shared import clock
+from shared import clock, merges
 from shared.events import changes_of
 from shared.ids import new_id
 from shared.lookup import Order, find, plan
@@ -120,4 +120,5 @@ def preview(caller: Caller, template_id: str, body: PreviewRequest) -> Rendered:
     template = get_template(caller, template_id)
     from services.email.domain.rendering import render  # Jinja2: loaded where templates are rendered
 
-    return render(template, recipients.context_for(caller, body.contact_id, body.record))
+    contact_id = merges.resolve(caller.store, caller.tenant, "contact", body.contact_id)  # an old link: the survivor
+    return render(template, recipients.context_for(caller, contact_id, body.record))

@@ -33,7 +33,7 @@ from services.email.service import Caller, register_default, service_caller
 from services.email.settings import EmailSettings, SendingSettings, default_from_address
 from services.email.store import Record
 from services.email.subscriptions import subscribe
-from shared import clock
+from shared import clock, merges
 from shared.contracts.messaging import EmailSendRequested, sent_message_id
 from shared.errors import DomainError, NotFound
 from shared.events import Envelope
@@ -218,6 +218,9 @@ def on_send_requested(envelope: Envelope, uow: UnitOfWork) -> None:
         if existing.data.get("status") == MessageStatus.queued:
             enqueue(caller.tenant, message_id)  # an earlier delivery may have stopped before queueing
         return
+    if request.contact_id:  # a merged contact's request: the survivor's mail
+        survivor = merges.resolve(caller.store, caller.tenant, "contact", request.contact_id)
+        request = request.model_copy(update={"contact_id": survivor})
     status, error = (MessageStatus.failed, refused) if refused else _status(caller, request)
     erased = bool(request.contact_id) and _erased(caller, str(request.contact_id))
     if erased:

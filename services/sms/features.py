@@ -16,6 +16,7 @@ FEATURES = Features(
             *("contact.created", "contact.deleted", "contact.erased", "contact.updated", "tenant.access_changed"),
         ],
         "erasure": ["contact.erased"],
+        "merges": ["account.merged", "contact.merged"],
         "requests": ["sms.send_requested"],
         "send_recipients": ["audience.page"],
         "target_groups": ["target_group.created", "target_group.deleted", "target_group.updated"],

@@ -35,7 +35,7 @@ from services.sms.service import Caller
 from services.sms.settings import SmsSettings
 from services.sms.setup import require_active
 from services.sms.store import Record
-from shared import clock
+from shared import clock, merges
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.observability import logger
@@ -93,7 +93,7 @@ def _created(record: Record) -> SmsCreated:
 def message_data(caller: Caller, body: SmsMessageRequest) -> dict[str, Any]:
     """A message's fields before its checks (`check` fills in the number and the filled text)."""
     return {
-        "contact_id": body.contact_id,
+        "contact_id": merges.resolve(caller.store, caller.tenant, "contact", body.contact_id),  # merged: the survivor
         "number_field": body.number_field,
         "to": None,
         "text": body.text,
@@ -114,7 +114,7 @@ def check(caller: Caller, body: SmsMessageRequest, data: dict[str, Any]) -> None
     over the sandbox's limits is no refusal: `data` becomes `failed` with the reason."""
     settings = require_active(caller)
     try:  # unknown, deleted, erased or out of the caller's sight: the same answer
-        row = PROJECTION.row(caller, body.contact_id)
+        row = PROJECTION.row(caller, data["contact_id"])
         contact = row["contact"]
     except NotFound:
         raise ValidationFailed.on("contact_id", f"No contact {body.contact_id}.", "not_found") from None
@@ -133,7 +133,7 @@ def check(caller: Caller, body: SmsMessageRequest, data: dict[str, Any]) -> None
         raise ValidationFailed.on("number_field", message, "opted_out")
     texts.check(body.text)  # a syntax error or an unknown tag: 422 naming `text`, nothing written
     try:  # the tags filled for this contact; parts and credits are counted on the filled text
-        filled = texts.fill(body.text, row_context(body.contact_id, row))
+        filled = texts.fill(body.text, row_context(data["contact_id"], row))
     except ValidationFailed as failed:  # over the sandbox's limits: the message fails with the reason
         filled, reason = None, failed.detail
     text = segment(filled if filled is not None else body.text, smart=settings.smart_encoding)

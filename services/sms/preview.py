@@ -10,6 +10,7 @@ from services.sms.domain.segments import segment
 from services.sms.recipients import PROJECTION
 from services.sms.service import Caller
 from services.sms.setup import setup
+from shared import merges
 from shared.errors import NotFound, ValidationFailed
 from shared.tags import row_context, sample_context
 
@@ -21,7 +22,8 @@ def preview(caller: Caller, body: SmsPreviewRequest) -> SmsPreview:
         context = sample_context()
     else:
         try:  # unknown, deleted, erased or out of the caller's sight: the same answer
-            context = row_context(body.contact_id, PROJECTION.row(caller, body.contact_id))
+            contact_id = merges.resolve(caller.store, caller.tenant, "contact", body.contact_id)  # an old link
+            context = row_context(contact_id, PROJECTION.row(caller, contact_id))
         except NotFound:
             raise ValidationFailed.on("contact_id", f"No contact {body.contact_id}.", "not_found") from None
     result = segment(texts.fill(body.text, context), smart=settings.smart_encoding)

@@ -66,7 +66,9 @@ class OptOut(BaseModel):
     list_type_id: str
     contact_id: str | None = None
     at: datetime
-    source: str = Field(description="one_click, landing_page or user:<id>")
+    source: str = Field(
+        description="one_click, landing_page, user:<id>, or merge:<merge id> (a merged contact's, kept)"
+    )
     version: int = 1
 
 
