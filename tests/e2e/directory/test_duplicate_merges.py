@@ -193,3 +193,45 @@ def test_a_merge_whose_api_and_consumer_crash_finishes_once_and_a_second_deliver
     assert [c["id"] for c in walk(admin, "/contacts", limit=50, name="Virtanen")] == [survivor["id"]]
     mine = [e for e in envelopes(stack, tenant, "contact.merged") if e["data"]["id"] == survivor["id"]]
     assert [e["id"] for e in mine] == [event["id"]] * 2  # the directory's and the one put again
+
+
+def test_a_merge_through_the_api_reaches_every_service_and_consent_holds_for_the_survivor(
+    office: dict[str, Any], stack: LocalRuntime
+) -> None:
+    """The real events of two merges (a contact's and an account's), as the directory publishes them,
+    move the references of the other services; each service's own file proves the rest."""
+    admin = office["admin"]
+    kept = created(admin.post("/accounts", json={"name": "Kauppa Oy"}))
+    gone = created(admin.post("/accounts", json={"name": "Kauppa oy"}))
+    anna = contact(admin, first_name="Anna", last_name="Lind", email="anna@example.fi", account_id=kept["id"])
+    dup = contact(admin, first_name="Anna", last_name="Lind", email="anna.lind@example.fi", account_id=gone["id"])
+    call = {"type": "call", "subject": "Offer", "start": "2026-03-08T09:00:00Z", "end": "2026-03-08T09:30:00Z"}
+    activity = created(admin.post("/activities", json={**call, "contact_id": dup["id"]}))
+    opt_out = {"address": "anna.lind@example.fi", "contact_id": dup["id"]}
+    assert admin.post("/email/list-types/marketing/opt-outs", json=opt_out).status_code == 201
+    line = {"description": "Support", "quantity": "1", "unit_price": "50.00", "tax_class": "standard"}
+    order_body = {"account_id": gone["id"], "interval": "monthly", "start_date": "2026-01-01", "lines": [line]}
+    order = created(admin.post("/sales-orders", json=order_body))
+
+    ok(
+        admin.post(
+            "/duplicates/merge", json={"entity": "contacts", "survivor_id": anna["id"], "merged_ids": [dup["id"]]}
+        )
+    )
+    ok(
+        admin.post(
+            "/duplicates/merge", json={"entity": "accounts", "survivor_id": kept["id"], "merged_ids": [gone["id"]]}
+        )
+    )
+
+    poll_until(lambda: ok(admin.get(f"/activities/{activity['id']}"))["contact_id"] == anna["id"])
+    poll_until(lambda: ok(admin.get(f"/sales-orders/{order['id']}"))["account_id"] == kept["id"])
+    marketing = poll_until(
+        lambda: (
+            {o["address"] for o in walk(admin, "/email/list-types/marketing/opt-outs", limit=100)}
+            >= {"anna@example.fi", "anna.lind@example.fi"}
+        )
+    )
+    assert marketing  # the merged contact's opt-out holds for the survivor's own address too
+    drain(stack)
+    assert ok(admin.get(f"/contacts/{anna['id']}"))["account_id"] == kept["id"]
