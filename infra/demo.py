@@ -461,7 +461,7 @@ def _duplicate(record: dict[str, Any], changes: dict[str, str], fields: tuple[st
 
 
 def _load_duplicates(api: _Api, accounts: list[dict[str, Any]], contacts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Contacts and an account entered twice (the 201 names the possible duplicate), the first
+    """Contacts and an account entered twice as people do (see DUPLICATE_CONTACTS), the first
     contact merged into its original at once (the survivor keeps its id and takes the landline the
     copy had; the copy's id answers 301), then a scan of each entity: once the scan function has
     run, `GET /duplicates?entity=contacts` lists the other two pairs, `?entity=accounts` the one.
