@@ -179,9 +179,10 @@ def run_dev(args: argparse.Namespace) -> int:
         return 1
     try:
         _write_dev_file(root, runtime)
+        demo_steps: list[str] = []
         if not args.no_demo and not runtime.restored:  # demo data goes into an empty stack only
-            _load_demo(runtime)
-        _print_banner(runtime)
+            demo_steps = _load_demo(runtime)
+        _print_banner(runtime, demo_steps)
         stopping.wait()
     finally:
         print("stopping ...", flush=True)
@@ -198,18 +199,20 @@ def _write_dev_file(root: Path, runtime: Any) -> None:
     path.write_text(json.dumps(document, indent=2))
 
 
-def _load_demo(runtime: Any) -> None:
+def _load_demo(runtime: Any) -> list[str]:
+    """Load the demo data; the requests its summary suggests trying (for the banner)."""
     try:
         demo = importlib.import_module("infra.demo")
     except ModuleNotFoundError as error:
         if error.name != "infra.demo":
             raise
         print("(no infra/demo.py yet: starting without demo data)")
-        return
-    demo.load(runtime)
+        return []
+    summary = demo.load(runtime)
+    return list(demo.next_steps(summary, runtime.api_url))
 
 
-def _print_banner(runtime: Any) -> None:
+def _print_banner(runtime: Any, demo_steps: list[str] | None = None) -> None:
     api = runtime.api_url
     try:
         token = runtime.token("demo", "demo-admin", "admin")
@@ -231,13 +234,15 @@ def _print_banner(runtime: Any) -> None:
         state = f"{runtime.state_file}   ({loaded}; saved as it changes; --fresh starts empty)"
         if "not loaded" in runtime.emulator.state_message:  # another moto or stack made it: say why
             state += f"\n               {runtime.emulator.state_message}"
+    steps = "".join(f"  {line}\n" for line in demo_steps or [])
+    duplicates = f"\nThe demo's duplicate contacts and accounts:\n\n{steps}" if steps else ""
     print(
         f"""
 Kontakt is running.
 
   API          {api}
   API docs     {api}/docs   (one document: {api}/openapi.json)
-  Console page {api}/dev   (events and their deliveries, sent mail, tickets, invoices, queues, schedules)
+  Console page {api}/dev   (events and their deliveries, sent mail, tickets, invoices, duplicates, queues, schedules)
   AWS emulator {runtime.aws_endpoint}
   Events       kontakt events   (or {api}/dev/events)
   Sent mail    {mail}
@@ -254,7 +259,7 @@ Bearer token (tenant demo, user demo-admin, role admin), then requests to try:
   curl -H "Authorization: Bearer $TOKEN" "{api}/invoices?status=issued"   (the demo's; GET /invoices/<id>: PDF link)
   curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
        -d '{{"name": "Acme Oy"}}' {api}/accounts
-
+{duplicates}
 Ctrl-C to stop.
 """,
         flush=True,

@@ -9,6 +9,7 @@ does nothing. It returns a summary (counts and the target group ids) for the CLI
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -127,6 +128,19 @@ PRODUCTS = [  # code, name, unit, unit price (EUR without VAT: the standard tax 
 MONTHLY_MONTHS_AGO = 4  # the monthly order started 4 months ago: 4 periods to bill
 QUARTERLY_MONTHS_AGO = 6  # the quarterly one 6 months ago: 2 quarters
 PASSIVE_EVERY = 6  # contacts 0, 6, 12, 18 are passive
+# Duplicates (issue 24): the same people entered again, as people do: (index of the contact it
+# duplicates, its body's changes). Contacts away from Helsinki (the campaign's dynamic group) and
+# not the scanner's or the workflow's contact (1, 2), so the other demos see what they did.
+DUPLICATE_CONTACTS: list[tuple[int, dict[str, str]]] = [
+    (
+        3,
+        {"first_name": "Jussi", "mobile": "040 700 0411", "phone": "017 555 2100"},
+    ),  # a nickname, the number as dialled
+    (4, {"first_name": "Lehtonen", "last_name": "Kaisa", "email": " KAISA.Lehtonen4@turku.example"}),  # swapped names
+    (5, {"email": "Lauri.Laine5@Lakeside.example", "mobile": "+358407000685"}),  # email and phone formats
+]
+MERGED_DUPLICATE = 0  # DUPLICATE_CONTACTS[0] is merged into its original: its id answers 301
+DUPLICATE_ACCOUNT = (3, {"name": "Savo Logistics", "email": "INFO@savo.example", "phone": "09 5551003"})
 
 
 def _at(days: int, hour: int, minutes: int = 0) -> str:
@@ -261,6 +275,7 @@ def load(runtime: Any) -> dict[str, Any]:
     sms = _load_sms(api, vip["id"])
     scanner = _load_scanner(api, runtime, groups[1], contacts[1])
     invoicing = _load_invoicing(api, runtime, accounts[0])
+    duplicates = _load_duplicates(api, accounts, contacts)
     webhooks = _load_webhooks(api, runtime.api_url)
     workflows = _load_workflows(api, contacts[2], webhooks["webhook_endpoint"])
     access = _load_access(api)
@@ -280,6 +295,7 @@ def load(runtime: Any) -> dict[str, Any]:
         **sms,
         **scanner,
         **invoicing,
+        **duplicates,
         **webhooks,
         **workflows,
         **access,
@@ -437,6 +453,54 @@ def _load_scanner(api: _Api, runtime: Any, support_group: str, contact: dict[str
     answer, _ = _mail(address, sender, "Re: Lasku 4711 on väärin", "Liitteenä oikea summa.\n", invoice_id)
     api.call("POST", raw, {"raw": answer}, expect=202)
     return {"support_mailbox": mailbox["id"], "support_address": address, "scanner_rule": rule_id}
+
+
+def _duplicate(record: dict[str, Any], changes: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A record entered again: some of its fields, some of them written differently."""
+    return {name: record[name] for name in fields if record.get(name) is not None} | changes
+
+
+def _load_duplicates(api: _Api, accounts: list[dict[str, Any]], contacts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Contacts and an account entered twice as people do (see DUPLICATE_CONTACTS), the first
+    contact merged into its original at once (the survivor keeps its id and takes the landline the
+    copy had; the copy's id answers 301), then a scan of each entity: once the scan function has
+    run, `GET /duplicates?entity=contacts` lists the other two pairs, `?entity=accounts` the one.
+    Before the webhook endpoint is made: the receiver stays quiet."""
+    person = ("first_name", "last_name", "email", "mobile", "account_id", "owner")
+    copies = [api.call("POST", "/contacts", _duplicate(contacts[i], c, person)) for i, c in DUPLICATE_CONTACTS]
+    index, changes = DUPLICATE_ACCOUNT
+    company = ("name", "business_id", "city", "country", "owner")
+    account = api.call("POST", "/accounts", _duplicate(accounts[index], changes, company))
+    survivor = contacts[DUPLICATE_CONTACTS[MERGED_DUPLICATE][0]]["id"]
+    merged = copies[MERGED_DUPLICATE]["id"]
+    body = {"entity": "contacts", "survivor_id": survivor, "merged_ids": [merged]}
+    merge = api.call("POST", "/duplicates/merge", body, expect=200)
+    scans = {
+        entity: api.call("POST", "/duplicates/scans", {"entity": entity}, expect=202)["id"]
+        for entity in ("contacts", "accounts")
+    }
+    return {
+        "duplicate_scans": scans,
+        "duplicate_contacts": [c["id"] for c in copies if c["id"] != merged],
+        "duplicate_account": account["id"],
+        "merge": {"id": merge["merge_id"], "survivor": survivor, "merged": merged, "fields": merge["fields"]},
+    }
+
+
+def next_steps(summary: dict[str, Any], api_url: str) -> list[str]:
+    """What to try with the demo's duplicates, for the banner `kontakt dev` prints (none when the
+    demo data was there already)."""
+    if "merge" not in summary:
+        return []
+    merge, auth = summary["merge"], '-H "Authorization: Bearer $TOKEN"'
+    example = {"entity": "contacts", "survivor_id": "<records[0]>", "merged_ids": ["<records[1]>"]}
+    return [
+        f'curl {auth} "{api_url}/duplicates?entity=contacts"   (the groups the demo\'s scan found; '
+        "also ?entity=accounts; the console page's Duplicates panel)",
+        f'curl -X POST {auth} -H "content-type: application/json" \\',
+        f"     -d '{json.dumps(example)}' {api_url}/duplicates/merge   (merge a group)",
+        f"curl -i {auth} {api_url}/contacts/{merge['merged']}   (merged by the demo: 301 to its survivor)",
+    ]
 
 
 def _load_webhooks(api: _Api, api_url: str) -> dict[str, Any]:

@@ -64,6 +64,7 @@ WORKFLOW_RUNS_SHOWN = 30
 AUDIT_SHOWN = 30
 INVOCATIONS_SHOWN = 30
 WEBHOOKS_SHOWN = 30
+DUPLICATES_SHOWN = 20
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 # Scripts and styles of this origin only (no inline script), data from /dev/api/state, mail HTML
@@ -534,6 +535,58 @@ _AUDIT_RENDER = """(data, h) => data.length === 0 ?
     data.map((r) => ({...r, time: h.when(r.time)})))"""
 
 
+def _duplicates(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
+    """The directory's duplicate scans and merges, newest first (services/directory/duplicate_scans.py's
+    scan records; a merge is its markers, one per merged id, services/directory/merges.py)."""
+    scans: list[dict[str, Any]] = []
+    merges: dict[tuple[str, str], dict[str, Any]] = {}
+    kinds = ("duplicate_scan", "merged_contact", "merged_account")
+    for tenant, kind, record_id, data in _records(runtime, "DirectoryTable", kinds):
+        if kind == "duplicate_scan":
+            scans.append(
+                {
+                    "time": data.get("requested_at"),
+                    "tenant": tenant,
+                    "entity": data.get("entity"),
+                    "state": data.get("state"),
+                    "records read": int(data.get("records_read", 0)),
+                    "groups found": int(data.get("groups_found", 0)),
+                    "finished": data.get("finished_at") or "",
+                    "error": data.get("error") or "",
+                    "id": record_id,
+                }
+            )
+            continue
+        merge = merges.setdefault(
+            (tenant, str(data.get("merge_id"))),
+            {
+                "time": data.get("merged_at"),
+                "tenant": tenant,
+                "entity": kind.removeprefix("merged_") + "s",
+                "survivor": data.get("survivor_id"),
+                "merged": [],
+                "id": data.get("merge_id"),
+            },
+        )
+        merge["merged"].append(record_id)
+    for merge in merges.values():
+        merge["merged"].sort()
+    return {"scans": _newest(scans, DUPLICATES_SHOWN), "merges": _newest(list(merges.values()), DUPLICATES_SHOWN)}
+
+
+_DUPLICATES_RENDER = """(data, h) => [
+  h.el("h3", {}, "Scans"),
+  data.scans.length === 0 ? h.el("p", {class: "empty"}, "No scan yet: POST /duplicates/scans as an admin") :
+    h.table(["time", "tenant", "entity", "state", "records read", "groups found", "finished", "error"],
+      data.scans.map((s) => ({...s, time: h.when(s.time), finished: s.finished ? h.when(s.finished) : "",
+        _class: s.state === "failed" ? "failed" : ""}))),
+  h.el("h3", {}, "Merges"),
+  data.merges.length === 0 ? h.el("p", {class: "empty"}, "No merge yet: POST /duplicates/merge") :
+    h.table(["time", "tenant", "entity", "survivor", "merged"],
+      data.merges.map((m) => ({...m, time: h.when(m.time), merged: m.merged.join(", ")}))),
+]"""
+
+
 def _api_keys(runtime: LocalRuntime) -> list[dict[str, Any]]:
     """The access service's API keys, newest first (services/access/keys.py's records): never a
     secret (only its hash is kept, and not shown)."""
@@ -577,6 +630,7 @@ register_panel("webhooks-received", "Webhooks received (/dev/webhooks)", _webhoo
 register_panel("tickets", "Tickets (the email scanner)", _tickets, _TICKETS_RENDER)
 register_panel("invoices", "Invoices", _invoices, _INVOICES_RENDER)
 register_panel("workflow-runs", "Workflow runs", _workflow_runs, _WORKFLOW_RUNS_RENDER)
+register_panel("duplicates", "Duplicates (scans and merges)", _duplicates, _DUPLICATES_RENDER)
 register_panel("audit", "Recent audit", _recent_audit, _AUDIT_RENDER)
 register_panel("api-keys", "API keys", _api_keys, _API_KEYS_RENDER)
 register_panel("queues", "Queues", _queues, _QUEUES_RENDER)

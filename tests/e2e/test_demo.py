@@ -96,6 +96,7 @@ def test_demo_data_loads_once_and_fills_the_views(stack: LocalRuntime, api: Any)
     assert contact["email"] == invoice["requester_email"]  # the requester is the demo contact
     assert printer["category"] is None and printer["requester_contact_id"] is None
     _assert_invoices(stack, admin, summary)
+    _assert_duplicates(stack, admin, summary)
     acknowledged = settle(stack, lambda: _sent_to(stack, "pekka@customer.example"))
     assert acknowledged and acknowledged[0]["From"].addresses[0].addr_spec == summary["support_address"]
     assert acknowledged[0]["Auto-Submitted"] == "auto-replied"  # the mailbox's acknowledgement went out
@@ -137,6 +138,40 @@ def _assert_invoices(stack: LocalRuntime, admin: Any, summary: dict[str, Any]) -
     assert {r["id"] for r in rows} == set(by_id)
     pdf = requests.get(rows[0]["pdf"], timeout=10)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def _assert_duplicates(stack: LocalRuntime, admin: Any, summary: dict[str, Any]) -> None:
+    """The demo's scans found its duplicates (the two contact copies not merged, the account copy),
+    its merged copy answers 301 with the survivor, the console's Duplicates panel shows both scans
+    and the merge, and the banner's lines name the list and the merged id."""
+    scans = summary["duplicate_scans"]
+    done = settle(
+        stack,
+        lambda: [
+            s for i in scans.values() if (s := admin.get(f"/duplicates/scans/{i}").json())["state"] == "completed"
+        ],
+    )
+    assert len(done) == 2, [admin.get(f"/duplicates/scans/{i}").json() for i in scans.values()]
+    copies = summary["duplicate_contacts"]
+    groups = [g["records"] for g in admin.get("/duplicates", params={"entity": "contacts"}).json()["items"]]
+    assert len(groups) == len(copies) and all(len(g) == 2 and len(set(g) & set(copies)) == 1 for g in groups), groups
+    [accounts] = [g["records"] for g in admin.get("/duplicates", params={"entity": "accounts"}).json()["items"]]
+    assert summary["duplicate_account"] in accounts and len(accounts) == 2
+    merge = summary["merge"]
+    moved = admin.get(f"/contacts/{merge['merged']}", allow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["Location"] == f"/contacts/{merge['survivor']}"
+    assert merge["fields"] == {"phone": merge["merged"]}  # the survivor took the copy's landline
+
+    [panel] = [p for p in devpage.state(stack)["panels"] if p["name"] == "duplicates"]
+    shown = {s["id"]: s for s in panel["data"]["scans"] if s["tenant"] == demo.TENANT}
+    assert {i: (s["state"], s["records read"], s["groups found"]) for i, s in shown.items()} == {
+        i: ("completed", s["records_read"], s["groups_found"]) for i, s in zip(scans.values(), done, strict=True)
+    }
+    assert [(m["id"], m["survivor"], m["merged"]) for m in panel["data"]["merges"] if m["tenant"] == demo.TENANT] == [
+        (merge["id"], merge["survivor"], [merge["merged"]])
+    ]
+    steps = "\n".join(demo.next_steps(summary, stack.api_url))
+    assert f"{stack.api_url}/duplicates?entity=contacts" in steps and f"/contacts/{merge['merged']}" in steps
 
 
 def _sent_to(stack: LocalRuntime, to: str) -> list[EmailMessage]:

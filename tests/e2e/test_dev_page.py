@@ -35,14 +35,31 @@ def runtime(stack: LocalRuntime) -> LocalRuntime:
 
 @pytest.fixture(scope="module")
 def happened(runtime: LocalRuntime) -> dict[str, str]:
-    """A contact created over HTTP (contact.created on the bus) and a mail asked for and sent."""
+    """A contact created over HTTP (contact.created on the bus), a copy of it merged into it, a scan
+    of the tenant's contacts started, and a mail asked for and sent."""
     tenant = new_tenant()
     admin = Api(runtime, runtime.token(tenant, "admin-1", "admin"))
     response = admin.post("/contacts", json={"first_name": "Pia", "email": "pia@example.com"})
     assert response.status_code == 201, response.text
+    survivor = response.json()["id"]
+    copy = admin.post("/contacts", json={"first_name": "Pia", "email": "PIA@example.com"})
+    assert copy.status_code == 201, copy.text
+    merge = {"entity": "contacts", "survivor_id": survivor, "merged_ids": [copy.json()["id"]]}
+    merged = admin.post("/duplicates/merge", json=merge)
+    assert merged.status_code == 200, merged.text
+    scan = admin.post("/duplicates/scans", json={"entity": "contacts"})
+    assert scan.status_code == 202, scan.text
     subject = f"Your invoice <b>{tenant}</b>"  # markup in a subject is shown as text
     message_id = request_mail(runtime, tenant, to="Pia@Example.com", subject=subject, list_type_id="service-notices")
-    return {"tenant": tenant, "contact": response.json()["id"], "subject": subject, "message_id": message_id}
+    return {
+        "tenant": tenant,
+        "contact": survivor,
+        "merged": copy.json()["id"],
+        "merge": merged.json()["merge_id"],
+        "scan": scan.json()["id"],
+        "subject": subject,
+        "message_id": message_id,
+    }
 
 
 def _state(runtime: LocalRuntime) -> dict[str, Any]:
@@ -83,6 +100,29 @@ def test_the_state_shows_events_with_their_deliveries_mail_queues_and_schedules(
 
     mails = _until(lambda: [m for m in _state(runtime)["mail"]["data"]["mails"] if m["subject"] == happened["subject"]])
     assert mails and mails[0]["to"] == "pia@example.com" and mails[0]["file"].endswith(".eml")
+
+    def scanned() -> dict[str, Any] | None:
+        duplicates = _state(runtime)["duplicates"]["data"]
+        scans = [s for s in duplicates["scans"] if s["id"] == happened["scan"] and s["state"] == "completed"]
+        return scans and {"scan": scans[0], "merges": [m for m in duplicates["merges"] if m["id"] == happened["merge"]]}
+
+    duplicates = _until(scanned)
+    assert duplicates, _state(runtime)["duplicates"]
+    scan = duplicates["scan"]
+    assert (scan["tenant"], scan["entity"], scan["records read"], scan["groups found"]) == (
+        happened["tenant"],
+        "contacts",
+        1,  # the survivor: the merged copy is gone
+        0,
+    )
+    [merge] = duplicates["merges"]
+    assert (merge["tenant"], merge["entity"], merge["survivor"], merge["merged"]) == (
+        happened["tenant"],
+        "contacts",
+        happened["contact"],
+        [happened["merged"]],
+    )
+    assert merge["time"].startswith("20") and scan["finished"]
 
     state = _state(runtime)
     queues = {q["queue"]: q for q in state["queues"]["data"]}
@@ -181,6 +221,12 @@ def test_the_page_shows_the_event_and_the_mail_by_itself_in_a_browser(
             dead_letters = browser.find_elements(By.CSS_SELECTOR, "#panel-queues td[data-column='dead letters']")
             assert dead_letters and all(cell.text in ("", "0") for cell in dead_letters)
             assert browser.find_elements(By.CSS_SELECTOR, "#panel-schedules tbody tr")
+            merges = WebDriverWait(browser, 30).until(
+                lambda d: [
+                    c for c in d.find_elements(By.CSS_SELECTOR, "#panel-duplicates td") if c.text == happened["merged"]
+                ]
+            )
+            assert merges  # the Duplicates panel draws the merge (its render ran)
             sms = WebDriverWait(browser, 30).until(
                 lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "#panel-test-sms td[data-column=text]")), None)
             )
