@@ -96,20 +96,15 @@ def _bound(move: Callable[[str], bool], record_id: str) -> Callable[[], bool]:
 
 
 def redirect_if_merged(
-    store: DataStore[Any],
-    tenant: str,
-    *,
-    contact: str | None = None,
-    account: str | None = None,
-    cursor: str | None = None,
+    store: DataStore[Any], tenant: str, *, contact: str | None = None, account: str | None = None
 ) -> None:
     """Raise `Merged` when a read names a merged contact or account id (a path id or a list
     filter): a GET answers 301 to the same request on the survivor (`shared.api.moved_response`),
-    so an old link finds the records that moved. One GetItem of the marker per id named (more
-    only along a chain), none without one. Not on a page after the first (`cursor`): the cursor
-    belongs to the filter its first page was read with, which is where the redirect happened."""
-    if cursor is not None:
-        return
+    so an old link finds the records that moved. One GetItem of the marker per id named (more only
+    along a chain), none without one; on every page, not only the first: a client that follows
+    the 301 by itself (a browser, `requests`) asks for its next page with the old id and the
+    survivor's cursor, which the redirect keeps (a cursor's scope names its filter's id, so a
+    cursor read before the merge is a 400 on the survivor: start again)."""
     for entity, record_id in (("contact", contact), ("account", account)):
         survivor = survivor_of(store, tenant, entity, record_id) if record_id else None
         if survivor is not None:

@@ -217,7 +217,7 @@ def list_invoices(
 ) -> Page[InvoiceSummary]:
     caller.require(Action.VIEW, INVOICES)
     tenant = caller.tenant
-    redirect_if_merged(caller.store, tenant, account=account_id, cursor=cursor)  # 301 to the survivor's
+    redirect_if_merged(caller.store, tenant, account=account_id)  # 301 to the survivor's
     if account_id:
         index, key, sort_key = Record.by_account, tenant_key(tenant, "ACCOUNT", account_id, "INVOICE"), Record.gsi2sk
     else:

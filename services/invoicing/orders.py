@@ -184,7 +184,7 @@ def list_orders(
     """The orders the caller sees, in id order: a customer's (`by_account`) or the tenant's
     (`by_type`); `status` and the permission check narrow each page."""
     tenant = caller.tenant
-    redirect_if_merged(caller.store, tenant, account=account_id, cursor=cursor)  # 301 to the survivor's
+    redirect_if_merged(caller.store, tenant, account=account_id)  # 301 to the survivor's
     if account_id:
         index, key, sort_key = (
             Record.by_account,

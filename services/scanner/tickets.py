@@ -123,7 +123,7 @@ def list_tickets(
     tenant's; the other filters narrow it page-wise (a page may come back short with a cursor)."""
     tenant = caller.tenant
     wanted = {"status": status, "owner_id": owner_id, "mailbox_id": mailbox_id}
-    redirect_if_merged(caller.store, tenant, contact=contact_id, cursor=cursor)  # 301 to the survivor's
+    redirect_if_merged(caller.store, tenant, contact=contact_id)  # 301 to the survivor's
     if contact_id:
         index, key, sort_key = Record.by_contact, tenant_key(tenant, "CONTACT", contact_id, "TICKET"), Record.gsi2sk
     elif owner_id:

@@ -27,7 +27,7 @@ def list_runs(
     shorter than `limit`, with a cursor); a merged `record_id` answers 301 to the survivor's."""
     entity = _workflow(caller, workflow_id).data["trigger"]["entity"]
     named = {"contact": None, "account": None, entity: record_id}
-    redirect_if_merged(caller.store, caller.tenant, contact=named["contact"], account=named["account"], cursor=cursor)
+    redirect_if_merged(caller.store, caller.tenant, contact=named["contact"], account=named["account"])
     return partition_page(
         caller,
         f"workflow-runs:{workflow_id}:{record_id or ''}",

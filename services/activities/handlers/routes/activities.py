@@ -116,7 +116,7 @@ def list_activities(
                 )
         return summaries(activities.get_many(caller(router), ids), ActivitySummary)
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id)
     return summaries(activities.list_activities(who, cursor, limit, flt), ActivitySummary)
 
 

@@ -66,7 +66,7 @@ def list_orders(
         planned_to=planned_to,
     )
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id)
     page = order_lists.list_orders(who, filters, cursor, limit, favourite_id, updated_since)
     return summaries(page, ContactOrderSummary)
 

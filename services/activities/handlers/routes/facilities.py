@@ -24,7 +24,7 @@ def list_facilities(
     updated_since: UpdatedSince = None,
 ) -> Page[Facility]:
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, account=account_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, account=account_id)
     return facilities.list_facilities(who, cursor, limit, account_id, updated_since)
 
 

@@ -67,7 +67,7 @@ def list_marketing_activities(
     the tenant's by newest id; type, from and to without contact_id or account_id are a 400. Items
     are summaries without the note (each one's own GET has it)."""
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id)
     page = marketing.list_activities(
         who,
         cursor,

@@ -48,7 +48,7 @@ def list_messages(
         until=until,
     )
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, contact=contact_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
     return transactional.list_messages(who, filters, cursor, limit)
 
 

@@ -23,5 +23,5 @@ def list_inbound(
     contact_id: OptIdQuery = None, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[SmsInbound]:
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, contact=contact_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
     return inbound.list_inbound(who, contact_id, cursor, limit)

@@ -41,7 +41,7 @@ def list_messages(
     lower = clock.iso(since) if since else None
     upper = clock.iso(until) if until else None
     who = caller(router)
-    redirect_if_merged(who.store, who.tenant, contact=contact_id, cursor=cursor)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
     return messages.list_messages(who, contact_id, status, lower, upper, cursor, limit)
 
 
