@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import clock
-from shared.contracts.directory import RecordMerged
+from shared.errors import Merged
 from shared.events import Envelope
 from shared.store import AlreadyApplied, DataStore, UnitOfWork, run_with_retries
+
+if TYPE_CHECKING:  # the event's contract is loaded by the consumers only (`merge_of`): an API's reads need none
+    from shared.contracts.directory import RecordMerged
 
 ENTITIES = {"contact.merged": "contact", "account.merged": "account"}
 MAX_CHAIN = 16  # a chain of merges longer than this is a cycle in corrupt data, not a real history
@@ -39,6 +42,8 @@ def marker_kind(entity: str) -> str:
 
 def merge_of(envelope: Envelope) -> tuple[str, RecordMerged]:
     """The entity (`contact`, `account`) and the payload of a merge event."""
+    from shared.contracts.directory import RecordMerged
+
     return ENTITIES[envelope.type], RecordMerged.model_validate(envelope.data)
 
 
@@ -88,3 +93,19 @@ def move_each(ids: Iterable[str], move: Callable[[str], bool]) -> int:
 
 def _bound(move: Callable[[str], bool], record_id: str) -> Callable[[], bool]:
     return lambda: move(record_id)
+
+
+def redirect_if_merged(
+    store: DataStore[Any], tenant: str, *, contact: str | None = None, account: str | None = None
+) -> None:
+    """Raise `Merged` when a read names a merged contact or account id (a path id or a list
+    filter): a GET answers 301 to the same request on the survivor (`shared.api.moved_response`),
+    so an old link finds the records that moved. One GetItem of the marker per id named (more only
+    along a chain), none without one; on every page, not only the first: a client that follows
+    the 301 by itself (a browser, `requests`) asks for its next page with the old id and the
+    survivor's cursor, which the redirect keeps (a cursor's scope names its filter's id, so a
+    cursor read before the merge is a 400 on the survivor: start again)."""
+    for entity, record_id in (("contact", contact), ("account", account)):
+        survivor = survivor_of(store, tenant, entity, record_id) if record_id else None
+        if survivor is not None:
+            raise Merged(entity, str(record_id), survivor)

@@ -140,13 +140,35 @@ def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
 # ----------------------------------------------------------------------------- history
 
 
+GOING = ("queued", "sending", "sent")  # a campaign mail that goes or went (not skipped, refused or failed)
+
+
+def _twin(caller: Caller, record: Record, survivor: str) -> str | None:
+    """For a queued campaign mail: another mail of the same campaign that goes or went to the
+    survivor (its own, or a merged contact's moved before this one), else None. Read only for a
+    queued campaign mail: the survivor's history, that campaign's mails."""
+    campaign_id = record.data.get("campaign_id")
+    if not campaign_id or record.data.get("status") != "queued":
+        return None
+    condition = Record.fields["campaign_id"] == campaign_id
+    for other in Record.by_contact.query(contact_key(caller.tenant, survivor), filter_condition=condition):
+        data = other.data
+        if other.record_id != record.record_id and data.get("status") in GOING and not data.get("duplicate_of"):
+            return other.record_id
+    return None
+
+
 def _move_message(caller: Caller, merged_ids: set[str], survivor: str, message_id: str) -> bool:
     record = caller.store.get(caller.tenant, MESSAGE, message_id)
     if record is None or record.data.get("contact_id") not in merged_ids or record.data.get("erased_at"):
         return False
+    data = {**record.data, "contact_id": survivor}
+    twin = _twin(caller, record, survivor)
+    if twin:  # the survivor gets this campaign's mail once: the sender skips this one (sending.py)
+        data["duplicate_of"] = twin
     record.gsi2pk = contact_key(caller.tenant, survivor)  # its time key stays: the history's order
     uow = UnitOfWork()
-    caller.store.replace(uow, record, {**record.data, "contact_id": survivor})
+    caller.store.replace(uow, record, data)
     uow.commit()
     return True
 

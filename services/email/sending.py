@@ -29,7 +29,9 @@ A transport error that says for sure the mail did not go (an SES ClientError suc
 an SMTP 4xx reply) releases the claim (back to "queued") so the retry does not wait the window.
 Campaign mails: a "paused" campaign leaves the mail queued and drops the queue message (resume
 queues it again); a "cancelled" one marks it "skipped". A mail whose recipient was erased (GDPR,
-services/email/erasure.py: `erased_at`) is marked "skipped" too, queued or claimed without a proof.
+services/email/erasure.py: `erased_at`) is marked "skipped" too, queued or claimed without a proof,
+and so is a queued campaign mail a merge moved to a survivor who gets the campaign's mail already
+(`duplicate_of`, services/email/merges.py).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ CAMPAIGN = "campaign"
 DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof before it is sent again
 DEFAULT_SENDER_TIMEOUT = 900.0  # Lambda's longest timeout: a claim older than this has no live sender
 ERASED = "The recipient's data was erased."
+MERGED = "The contact was merged into another that gets this campaign's mail."
 
 
 class MessageMissing(Exception):
@@ -228,6 +231,8 @@ def _classify(batch: Batch) -> tuple[list[Outcome], list[Job]]:
         erased = bool(record.data.get("erased_at"))  # the recipient's data was erased: not sent now
         if status == MessageStatus.queued and erased:
             outcomes.append(_skipped(job, ERASED))
+        elif status == MessageStatus.queued and record.data.get("duplicate_of"):  # services/email/merges.py
+            outcomes.append(_skipped(job, MERGED))
         elif status == MessageStatus.queued:
             campaign = batch.campaigns.get((job.tenant, job.campaign_id)) if job.campaign_id else None
             if job.campaign_id and campaign is None:

@@ -24,7 +24,7 @@ from shared import clock
 from shared.contracts.directory import RecordChanged, RecordDeleted
 from shared.errors import NotFound, ValidationFailed
 from shared.events import Envelope
-from shared.merges import resolve
+from shared.merges import redirect_if_merged, resolve
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page
@@ -53,6 +53,8 @@ def _sees(caller: Caller, data: dict[str, Any]) -> bool:
 
 def record_for(caller: Caller, account_id: str) -> Record:
     record = caller.store.get(caller.tenant, CUSTOMER, account_id)
+    if record is None:  # a merged account's copy is gone: 301 (a GET) or 410 to the survivor's
+        redirect_if_merged(caller.store, caller.tenant, account=account_id)
     if record is None or not _sees(caller, record.data):
         raise NotFound(f"No customer {account_id}.")
     return record

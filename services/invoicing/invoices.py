@@ -48,6 +48,7 @@ from services.invoicing.store import Record
 from shared import clock, files
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
+from shared.merges import redirect_if_merged
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page
@@ -216,8 +217,8 @@ def list_invoices(
 ) -> Page[InvoiceSummary]:
     caller.require(Action.VIEW, INVOICES)
     tenant = caller.tenant
+    redirect_if_merged(caller.store, tenant, account=account_id)  # 301 to the survivor's
     if account_id:
-        account_id = customers.survivor(caller, account_id)  # a merged account's invoices are the survivor's
         index, key, sort_key = Record.by_account, tenant_key(tenant, "ACCOUNT", account_id, "INVOICE"), Record.gsi2sk
     else:
         index, key, sort_key = Record.by_type, tenant_key(tenant, INVOICE.upper()), Record.gsi1sk

@@ -42,6 +42,7 @@ from shared.contracts.contact_orders import ContactOrderConverted
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.events import Change, Envelope, changes_of
 from shared.ids import new_id
+from shared.merges import redirect_if_merged
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page
@@ -183,8 +184,8 @@ def list_orders(
     """The orders the caller sees, in id order: a customer's (`by_account`) or the tenant's
     (`by_type`); `status` and the permission check narrow each page."""
     tenant = caller.tenant
+    redirect_if_merged(caller.store, tenant, account=account_id)  # 301 to the survivor's
     if account_id:
-        account_id = customers.survivor(caller, account_id)  # a merged account's orders are the survivor's
         index, key, sort_key = (
             Record.by_account,
             tenant_key(tenant, "ACCOUNT", account_id, "SALES_ORDER"),

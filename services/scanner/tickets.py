@@ -32,6 +32,7 @@ from shared import clock, files
 from shared.contracts.tickets import NewRequester
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import changes_of
+from shared.merges import redirect_if_merged
 from shared.pagination import Page
 from shared.permissions import Action
 from shared.service import commit, model_of, partition_page, patch_changes
@@ -122,10 +123,8 @@ def list_tickets(
     tenant's; the other filters narrow it page-wise (a page may come back short with a cursor)."""
     tenant = caller.tenant
     wanted = {"status": status, "owner_id": owner_id, "mailbox_id": mailbox_id}
+    redirect_if_merged(caller.store, tenant, contact=contact_id)  # 301 to the survivor's
     if contact_id:
-        from shared.merges import resolve  # here: the API's other routes load no directory contract
-
-        contact_id = resolve(caller.store, tenant, "contact", contact_id)  # a merged contact's are the survivor's
         index, key, sort_key = Record.by_contact, tenant_key(tenant, "CONTACT", contact_id, "TICKET"), Record.gsi2sk
     elif owner_id:
         index, key, sort_key = Record.by_owner, tenant_key(tenant, "OWNER", owner_id, "TICKET"), Record.gsi4sk

@@ -6,23 +6,28 @@ from services.workflows.service import Caller
 from services.workflows.store import Record
 from services.workflows.workflows import WORKFLOW
 from shared.errors import NotFound
+from shared.merges import redirect_if_merged
 from shared.pagination import Page
 from shared.service import model_of, partition_page
 from shared.store import tenant_key
 
 
-def _workflow(caller: Caller, workflow_id: str) -> None:
+def _workflow(caller: Caller, workflow_id: str) -> Record:
     caller.require_admin()
-    if caller.store.get(caller.tenant, WORKFLOW, workflow_id) is None:
+    record = caller.store.get(caller.tenant, WORKFLOW, workflow_id)
+    if record is None:
         raise NotFound(f"No workflow {workflow_id}.")
+    return record
 
 
 def list_runs(
     caller: Caller, workflow_id: str, record_id: str | None, cursor: str | None, limit: int
 ) -> Page[WorkflowRun]:
     """The workflow's runs, newest first; `record_id` keeps one record's (page-wise: a page may be
-    shorter than `limit`, with a cursor)."""
-    _workflow(caller, workflow_id)
+    shorter than `limit`, with a cursor); a merged `record_id` answers 301 to the survivor's."""
+    entity = _workflow(caller, workflow_id).data["trigger"]["entity"]
+    named = {"contact": None, "account": None, entity: record_id}
+    redirect_if_merged(caller.store, caller.tenant, contact=named["contact"], account=named["account"])
     return partition_page(
         caller,
         f"workflow-runs:{workflow_id}:{record_id or ''}",

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import requests
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -93,6 +94,16 @@ def assert_problem(response: requests.Response, status: int, field: str | None =
     if field is not None:
         assert field in field_names(response), f"expected an error naming {field!r}: {body}"
     return body
+
+
+def assert_moved(api: Any, path: str, merged: str, survivor: str, **params: Any) -> None:
+    """A GET naming a merged id (in the path or `params`) answers 301 to the same request with the
+    survivor's id in its place (`shared.merges.redirect_if_merged`), the body naming the survivor."""
+    response = api.get(path, params=params, allow_redirects=False)
+    assert response.status_code == 301, response.text
+    moved = {k: survivor if v == merged else v for k, v in params.items()}
+    location = path.replace(merged, survivor) + (f"?{urlencode(moved)}" if moved else "")
+    assert response.headers["Location"] == location and response.json()["survivor_id"] == survivor
 
 
 def walk(api: Any, path: str, limit: int = 1, **params: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,16 @@ import pytest
 from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import created, envelopes, new_tenant, put_envelope, quick_redelivery, settle, walk
+from tests.e2e.helpers import (
+    assert_moved,
+    created,
+    envelopes,
+    new_tenant,
+    put_envelope,
+    quick_redelivery,
+    settle,
+    walk,
+)
 
 EVENTS_QUEUE = "kontakt-dev-activities-events"
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -122,13 +131,16 @@ def test_a_contact_merge_moves_every_reference_once_through_crashes_and_redelive
         stack.functions.configured("ActivitiesConsumerFunction", faults=kills) as armed,
     ):
         put_envelope(stack, merge)
-        assert settle(stack, lambda: not _ids(admin, "/marketing-activities", contact_id=dup), attempts=40)
+        everyone = sorted([w["call"], w["visit"], w["kept_call"]])
+        assert settle(stack, lambda: _ids(admin, "/marketing-activities", contact_id=maija) == everyone, attempts=40)
         assert all(fault.fired for fault in armed)
 
     def check() -> None:
-        # Events and tasks: on the survivor, each once; none left on the merged contact.
-        assert _ids(admin, "/activities", contact_id=dup) == []
+        # Events and tasks: on the survivor, each once; a list by the merged contact is a 301 to the
+        # survivor's (a client that follows it, as walk does page by page, reads the survivor's).
         assert _ids(admin, "/activities", contact_id=maija) == sorted([w["late_event"], w["task"], w["early_event"]])
+        assert_moved(admin, "/activities", dup, maija, contact_id=dup, limit=5)
+        assert _ids(admin, "/activities", contact_id=dup) == _ids(admin, "/activities", contact_id=maija)
         # The call list: one row for the person, with the newest record and the latest event of both.
         rows = _rows(admin, "contacts")
         assert sorted(rows) == sorted([maija, w["other"]])
@@ -137,13 +149,15 @@ def test_a_contact_merge_moves_every_reference_once_through_crashes_and_redelive
         # The contact order, its list copy and its booking name the survivor.
         assert admin.get(f"/contact-orders/{w['order']}").json()["contact_id"] == maija
         assert _ids(admin, "/contact-orders", contact_id=maija) == [w["order"]]
-        assert _ids(admin, "/contact-orders", contact_id=dup) == []
+        assert_moved(admin, "/contact-orders", dup, maija, contact_id=dup)
         booking = admin.get(f"/contact-orders/{w['order']}/bookings/{w['booking']}").json()
         assert booking["contact_id"] == maija, booking
         # Marketing activities and the per-person counts follow the person.
         assert _ids(admin, "/marketing-activities", contact_id=maija) == sorted([w["call"], w["visit"], w["kept_call"]])
         per_person = admin.get("/marketing-activities/stats", params={"group_by": "contact", **MARCH}).json()
         assert {r["key"]: r["total"] for r in per_person["rows"]} == {maija: 3}
+        assert_moved(admin, "/marketing-activities", dup, maija, contact_id=dup)
+        assert_moved(admin, "/marketing-activities/stats", dup, maija, contact_id=dup, **MARCH)
         assert admin.get("/marketing-activities/stats", params={"contact_id": maija, **MARCH}).json()["total"] == 3
 
     check()
@@ -180,7 +194,8 @@ def test_an_account_merge_moves_activities_orders_facilities_rows_and_marketing(
     record = _record_of(stack, w.tenant, "account.created", keep)["data"]["record"]
     merge = merged_envelope(w.tenant, "account.merged", keep, gone, {**record, "version": int(record["version"]) + 1})
     put_envelope(stack, merge)
-    assert settle(stack, lambda: not _ids(admin, "/activities", account_id=gone), attempts=40)
+    theirs = sorted([w["late_event"], w["task"]])
+    assert settle(stack, lambda: _ids(admin, "/activities", account_id=keep) == theirs, attempts=40)
     published = _published(stack, w.tenant)
     put_envelope(stack, merge)  # delivered twice
     stack.drain()
@@ -190,7 +205,8 @@ def test_an_account_merge_moves_activities_orders_facilities_rows_and_marketing(
     assert order["account_id"] == keep
     facilities = walk(admin, FACILITIES, limit=50, account_id=keep)
     assert [(f["id"], f["name"]) for f in facilities] == [(order["facility_id"], "Boiler room")]
-    assert walk(admin, FACILITIES, limit=50, account_id=gone) == []
+    for path in (FACILITIES, "/activities", "/contact-orders", "/marketing-activities"):
+        assert_moved(admin, path, gone, keep, account_id=gone)
     assert _ids(admin, "/marketing-activities", account_id=keep) == sorted([w["call"], w["visit"], w["kept_call"]])
     accounts = _rows(admin, "accounts")
     assert sorted(accounts) == [keep]

@@ -19,7 +19,18 @@ from infra.runtime import LocalRuntime
 from shared.ids import derived_id, new_id
 from tests.e2e.conftest import Api
 from tests.e2e.email.helpers import TABLE, put_record, request_mail, stored_message
-from tests.e2e.helpers import drain, envelopes, new_tenant, put_envelope, quick_redelivery, settle, stored_data
+from tests.e2e.helpers import (
+    assert_moved,
+    created,
+    drain,
+    envelopes,
+    new_tenant,
+    ok,
+    put_envelope,
+    quick_redelivery,
+    settle,
+    stored_data,
+)
 
 EVENTS_QUEUE = "kontakt-dev-email-events"
 ANNA, BEA, CECILIA = "anna.merge@example.fi", "bea.merge@example.fi", "cecilia.merge@example.fi"
@@ -33,7 +44,8 @@ def _settle(stack: LocalRuntime, ready: Any) -> Any:
 @pytest.fixture(scope="module")
 def office(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
     """Three contacts, each mailed (Bea twice), Bea opted out of marketing, Cecilia's address
-    suppressed (a hard bounce), and a template to preview them with."""
+    suppressed (a hard bounce), a template to preview them with, and a paused campaign (service
+    notices) whose mails to Anna and Bea are both queued."""
     tenant = new_tenant()
     admin = session_api.as_(tenant, "admin-1", "admin")
     ids = {
@@ -55,7 +67,31 @@ def office(session_api: Api, stack: LocalRuntime) -> dict[str, Any]:
         stored_message(stack, tenant, m).get("status") for m in every
     ]
     assert _settle(stack, lambda: all(preview(admin, template, ids[n]) for n in ids))
-    return {"tenant": tenant, "admin": admin, "ids": ids, "template": template, "mails": mails}
+    return {"tenant": tenant, "admin": admin, "ids": ids, "template": template, "mails": mails} | notice(
+        stack, admin, template, [ids["anna"], ids["bea"]]
+    )
+
+
+def notice(stack: LocalRuntime, admin: Api, template: str, contact_ids: list[str]) -> dict[str, Any]:
+    """A campaign to the contacts, paused with every mail queued."""
+    group = created(admin.post("/target-groups", json={"name": "Both", "contact_ids": contact_ids}))
+    body = {
+        "name": "Notice",
+        "template_id": template,
+        "list_type_id": "service-notices",
+        "target_group_id": group["id"],
+    }
+    campaign = created(admin.post("/campaigns", json=body))
+    ok(admin.post(f"/campaigns/{campaign['id']}/send"))
+    ok(admin.post(f"/campaigns/{campaign['id']}/pause"))
+
+    def held() -> bool:
+        found = ok(admin.get(f"/campaigns/{campaign['id']}"))
+        return bool(found["audience"]["complete"] and found["stats"]["queued"] == len(contact_ids))
+
+    assert _settle(stack, held)
+    queued = [derived_id(campaign["once_scope"], c) for c in contact_ids]
+    return {"campaign": campaign["id"], "queued": queued}
 
 
 def preview(admin: Api, template: str, contact_id: str) -> str | None:
@@ -114,9 +150,10 @@ def test_a_merge_killed_midway_moves_every_mail_and_keeps_every_consent_once(
 
     # Every mail is in the survivor's history once; none is left under a merged contact.
     after = state(admin, ids)
-    every = [m for found in mails.values() for m in found]
+    every = [m for found in mails.values() for m in found] + office["queued"]
     assert Counter(after["histories"]["anna"]) == Counter(every)
-    assert after["histories"]["bea"] == after["histories"]["cecilia"] == []
+    for name in ("bea", "cecilia"):  # a merged contact's history: 301 to the survivor's
+        assert_moved(admin, "/email/messages", ids[name], ids["anna"], contact_id=ids[name], limit=10)
     assert set(after["mails"].values()) == {ids["anna"]}
     # Bea's opt-out holds for the survivor's address too, and names the survivor.
     assert after["opt_outs"] == [(ANNA, ids["anna"]), (BEA, ids["anna"])]
@@ -125,6 +162,15 @@ def test_a_merge_killed_midway_moves_every_mail_and_keeps_every_consent_once(
     put_envelope(stack, {**envelope, "id": new_id()})
     drain(stack, busy_ok=True)
     assert state(admin, ids) == after
+
+    # The paused campaign held a mail for Anna and one for Bea: resumed, the survivor gets one.
+    ok(admin.post(f"/campaigns/{office['campaign']}/resume"))
+    done = _settle(stack, lambda: (c := ok(admin.get(f"/campaigns/{office['campaign']}")))["status"] == "sent" and c)
+    assert (done["stats"]["sent"], done["stats"]["skipped"], done["stats"]["queued"]) == (1, 1, 0), done["stats"]
+    own, moved = office["queued"]
+    assert stored_message(stack, tenant, own)["status"] in ("sent", "delivered")
+    skipped = ok(admin.get(f"/email/messages/{moved}"))
+    assert (skipped["status"], skipped["contact_id"]) == ("skipped", ids["anna"]), skipped
 
     # An old id resolves to the survivor: a preview, a send request naming it. Cecilia's
     # suppression holds for the survivor's address: the mail is not sent.

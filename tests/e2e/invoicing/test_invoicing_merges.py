@@ -17,6 +17,7 @@ from infra.runtime import LocalRuntime
 from shared.ids import new_id
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import (
+    assert_moved,
     assert_problem,
     created,
     drain,
@@ -103,7 +104,10 @@ def test_an_account_merge_moves_orders_invoices_and_prices_once_through_crashes(
     assert after["customers"] == [kept["id"]] and ok(admin.get(f"/invoicing/customers/{kept['id']}"))["name"] == (
         "Kept & Gone Oy"
     )
-    assert_problem(admin.get(f"/invoicing/customers/{gone['id']}"), 404)
+    assert_moved(admin, f"/invoicing/customers/{gone['id']}", gone["id"], kept["id"])  # its copy: the survivor's
+    assert_problem(admin.patch(f"/invoicing/customers/{gone['id']}", json={"consolidated": True}), 410)
+    for path in ("/sales-orders", "/invoices"):
+        assert_moved(admin, path, gone["id"], kept["id"], account_id=gone["id"], limit=10)
     updated = [e for e in envelopes(stack, tenant, "sales_order.updated") if "account_id" in e["data"]["changed"]]
     assert sorted(e["data"]["id"] for e in updated) == sorted(moved)  # one event a moved order
 

@@ -15,7 +15,7 @@ from typing import Any
 from infra.runtime import LocalRuntime
 from shared.ids import new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import created, drain, envelopes, ok, put_envelope, settle
+from tests.e2e.helpers import assert_moved, created, drain, envelopes, ok, put_envelope, settle
 from tests.e2e.workflows.test_workflows import runs, sweep, workflow
 
 
@@ -64,7 +64,8 @@ def test_a_contact_merge_moves_runs_and_the_survivor_runs_once_per_workflow(
     )
     assert settle(stack, lambda: moved() == expected), moved()
     assert [r["reason"] for r in runs(admin, both["id"]) if r["status"] == "stopped"] == ["merged"]
-    assert runs(admin, both["id"], record_id=mia["id"]) == []
+    path = f"/workflows/{both['id']}/runs"  # the merged contact's runs: 301 to the survivor's
+    assert_moved(admin, path, mia["id"], sara["id"], record_id=mia["id"])
 
     # Delivered again, and a late update of Mia: nothing changes, no run starts for her.
     put_envelope(stack, {**merged, "id": new_id()})

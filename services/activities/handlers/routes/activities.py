@@ -23,6 +23,7 @@ from services.activities.domain.models import (
 from services.activities.handlers.common import caller
 from shared import bulk
 from shared.errors import BadRequest, FieldError
+from shared.merges import redirect_if_merged
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
 from shared.routes import (
     MAX_ITEMS,
@@ -78,6 +79,7 @@ Order = Annotated[Literal["asc", "desc"] | None, Query(description="desc by defa
 
 
 @router.get("/activities")
+@answers(301)  # a merged contact's or account's id: the same list on the survivor
 def list_activities(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -113,7 +115,9 @@ def list_activities(
                     ],
                 )
         return summaries(activities.get_many(caller(router), ids), ActivitySummary)
-    return summaries(activities.list_activities(caller(router), cursor, limit, flt), ActivitySummary)
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id)
+    return summaries(activities.list_activities(who, cursor, limit, flt), ActivitySummary)
 
 
 _PARAMETER = {"start": "from", "end": "to"}

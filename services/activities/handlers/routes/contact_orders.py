@@ -19,8 +19,9 @@ from services.activities.domain.contact_orders import (
     TimeEntryCreate,
 )
 from services.activities.handlers.common import caller
+from shared.merges import redirect_if_merged
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptCodeQuery, OptIdQuery, UpdatedSince, no_content
+from shared.routes import Cursor, Id, Limit, OptCodeQuery, OptIdQuery, UpdatedSince, answers, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -35,6 +36,7 @@ def create_order(body: Annotated[ContactOrderCreate, Body()]) -> ContactOrder:
 
 
 @router.get("/contact-orders")
+@answers(301)  # a merged contact's or account's id: the same list on the survivor
 def list_orders(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -63,7 +65,9 @@ def list_orders(
         planned_from=planned_from,
         planned_to=planned_to,
     )
-    page = order_lists.list_orders(caller(router), filters, cursor, limit, favourite_id, updated_since)
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id)
+    page = order_lists.list_orders(who, filters, cursor, limit, favourite_id, updated_since)
     return summaries(page, ContactOrderSummary)
 
 

@@ -18,8 +18,9 @@ from services.activities.domain.marketing import (
     MarketingType,
 )
 from services.activities.handlers.common import caller
+from shared.merges import redirect_if_merged
 from shared.pagination import DEFAULT_LIMIT, Page, summaries
-from shared.routes import Cursor, Id, Limit, OptIdQuery, UpdatedSince, no_content
+from shared.routes import Cursor, Id, Limit, OptIdQuery, UpdatedSince, answers, no_content
 
 router = APIGatewayHttpRouter()
 
@@ -46,6 +47,7 @@ def create_marketing_activity(body: Annotated[MarketingActivityCreate, Body()]) 
 
 
 @router.get("/marketing-activities")
+@answers(301)  # a merged contact's or account's id: the same list on the survivor
 def list_marketing_activities(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -64,8 +66,10 @@ def list_marketing_activities(
     """A person's or an account's marketing activities newest first (of a type, within from/to), or
     the tenant's by newest id; type, from and to without contact_id or account_id are a 400. Items
     are summaries without the note (each one's own GET has it)."""
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id, account=account_id)
     page = marketing.list_activities(
-        caller(router),
+        who,
         cursor,
         limit,
         contact_id,
@@ -80,6 +84,7 @@ def list_marketing_activities(
 
 # Declared before /{activity_id}, which would otherwise take "stats" for an id.
 @router.get("/marketing-activities/stats")
+@answers(301)  # a merged contact's id: the same figures on the survivor
 def marketing_stats(
     from_: From,
     to: To,
@@ -87,7 +92,9 @@ def marketing_stats(
     contact_id: OptIdQuery = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> MarketingStats:
-    return marketing.stats(caller(router), from_, to, group_by, contact_id, limit)
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
+    return marketing.stats(who, from_, to, group_by, contact_id, limit)
 
 
 @router.get("/marketing-activities/<activity_id>")

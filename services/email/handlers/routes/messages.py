@@ -9,8 +9,9 @@ from pydantic import AwareDatetime
 from services.email import transactional
 from services.email.domain.messages import Message, MessageFilter, MessageStatus
 from services.email.handlers.common import caller
+from shared.merges import redirect_if_merged
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery
+from shared.routes import Cursor, Id, Limit, OptIdQuery, answers
 
 router = APIGatewayHttpRouter()
 
@@ -20,6 +21,7 @@ StatusQuery = Annotated[MessageStatus | None, Query(description="Only mails in t
 
 
 @router.get("/email/messages")
+@answers(301)  # a merged contact's id: the same list on the survivor
 def list_messages(
     contact_id: OptIdQuery = None,
     status: StatusQuery = None,
@@ -45,7 +47,9 @@ def list_messages(
         since=since,
         until=until,
     )
-    return transactional.list_messages(caller(router), filters, cursor, limit)
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
+    return transactional.list_messages(who, filters, cursor, limit)
 
 
 @router.get("/email/messages/<message_id>")

@@ -26,6 +26,7 @@ router = APIGatewayHttpRouter()
 
 
 @router.get("/invoices")
+@answers(301)  # a merged account's id: the same list on the survivor
 def list_invoices(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,

@@ -50,11 +50,12 @@ def list_customers(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[
 
 
 @router.get("/invoicing/customers/<account_id>")
+@answers(301)  # a merged account: its survivor's copy
 def get_customer(account_id: Id) -> Customer:
     return customers.get_customer(caller(router), account_id)
 
 
 @router.patch("/invoicing/customers/<account_id>")
-@answers(409)
+@answers(409, 410)
 def update_customer(account_id: Id, body: Annotated[CustomerUpdate, Body()]) -> Customer:
     return customers.update_customer(caller(router), account_id, body)

@@ -22,6 +22,7 @@ router = APIGatewayHttpRouter()
 
 
 @router.get("/sales-orders")
+@answers(301)  # a merged account's id: the same list on the survivor
 def list_sales_orders(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,

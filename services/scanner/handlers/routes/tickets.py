@@ -17,7 +17,7 @@ from services.scanner.domain.tickets import (
 )
 from services.scanner.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery
+from shared.routes import Cursor, Id, Limit, OptIdQuery, answers
 
 router = APIGatewayHttpRouter()
 
@@ -25,6 +25,7 @@ StatusQuery = Annotated[TicketStatus | None, Query(description="Only tickets in 
 
 
 @router.get("/tickets")
+@answers(301)  # a merged contact's id: the same list on the survivor
 def list_tickets(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,

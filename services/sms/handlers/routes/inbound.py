@@ -5,8 +5,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from services.sms import inbound
 from services.sms.domain.inbound import SmsInbound, SmsOptOut
 from services.sms.handlers.common import caller
+from shared.merges import redirect_if_merged
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Limit, OptIdQuery
+from shared.routes import Cursor, Limit, OptIdQuery, answers
 
 router = APIGatewayHttpRouter()
 
@@ -17,7 +18,10 @@ def list_opt_outs(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[S
 
 
 @router.get("/sms/inbound")
+@answers(301)  # a merged contact's id: the same list on the survivor
 def list_inbound(
     contact_id: OptIdQuery = None, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[SmsInbound]:
-    return inbound.list_inbound(caller(router), contact_id, cursor, limit)
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
+    return inbound.list_inbound(who, contact_id, cursor, limit)

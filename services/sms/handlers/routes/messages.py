@@ -10,6 +10,7 @@ from services.sms import messages
 from services.sms.domain.messages import SmsMessage, SmsMessageRequest, SmsMessageStatus
 from services.sms.handlers.common import caller
 from shared import clock
+from shared.merges import redirect_if_merged
 from shared.pagination import DEFAULT_LIMIT, Page
 from shared.routes import Cursor, Id, Limit, OptIdQuery, answers, located
 
@@ -28,6 +29,7 @@ def send_message(body: Annotated[SmsMessageRequest, Body()]) -> SmsMessage:
 
 
 @router.get("/sms/messages")
+@answers(301)  # a merged contact's id: the same list on the survivor
 def list_messages(
     contact_id: OptIdQuery = None,
     status: StatusQuery = None,
@@ -38,7 +40,9 @@ def list_messages(
 ) -> Page[SmsMessage]:
     lower = clock.iso(since) if since else None
     upper = clock.iso(until) if until else None
-    return messages.list_messages(caller(router), contact_id, status, lower, upper, cursor, limit)
+    who = caller(router)
+    redirect_if_merged(who.store, who.tenant, contact=contact_id)
+    return messages.list_messages(who, contact_id, status, lower, upper, cursor, limit)
 
 
 @router.get("/sms/messages/<message_id>")

@@ -6,12 +6,13 @@ from services.workflows import run_log
 from services.workflows.domain.workflows import WorkflowRun
 from services.workflows.handlers.common import caller
 from shared.pagination import DEFAULT_LIMIT, Page
-from shared.routes import Cursor, Id, Limit, OptIdQuery
+from shared.routes import Cursor, Id, Limit, OptIdQuery, answers
 
 router = APIGatewayHttpRouter()
 
 
 @router.get("/workflows/<workflow_id>/runs")
+@answers(301)  # a merged record's id: the same list on the survivor
 def list_runs(
     workflow_id: Id, record_id: OptIdQuery = None, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[WorkflowRun]:
