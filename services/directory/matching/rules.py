@@ -74,7 +74,9 @@ class MatchingRules(BaseModel):
     fields: list[FieldRule] = Field(min_length=1, max_length=20)
     threshold: Unit = Field(0.75, description="A pair whose score is at least this is a possible duplicate")
     min_matched_fields: Annotated[int, Field(ge=1, le=20)] = Field(
-        2, description="How many fields must match besides the score; at most the number of `fields`"
+        2,
+        description="How many fields must match besides the score; at most the number of `fields` "
+        "(left out: 2, or 1 when one field is compared)",
     )
     match_empty_fields: bool = Field(False, description="A field empty in both records counts as a match")
     default_country: str = Field("FI", description="Phone numbers without a country code are read as this country's")
@@ -105,6 +107,14 @@ class MatchingRules(BaseModel):
                 {"wanted": wanted, "count": len(compared)},
             )
         return wanted
+
+    @model_validator(mode="after")
+    def _default_within_fields(self) -> MatchingRules:
+        """Left out, `min_matched_fields` is at most the number of fields compared: a rule of one
+        field (an email alone) is a rule the tenant may want, not an error."""
+        if "min_matched_fields" not in self.model_fields_set:
+            self.min_matched_fields = min(self.min_matched_fields, len(self.fields))
+        return self
 
     @field_validator("default_country")
     @classmethod

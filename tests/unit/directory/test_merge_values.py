@@ -1,6 +1,13 @@
-def test_a_merge_takes_the_chosen_value_else_the_survivors_else_the_newest_non_empty() -> None:
-    from services.directory.merges import choose
+"""The merge's choice of values and the rules' defaults (services/directory/merges.py, matching/rules.py)."""
 
+import pytest
+from pydantic import ValidationError
+
+from services.directory.matching.rules import ContactRules
+from services.directory.merges import choose
+
+
+def test_a_merge_takes_the_chosen_value_else_the_survivors_else_the_newest_non_empty() -> None:
     survivor = {"id": "s", "email": "s@example.fi", "phone": None, "groups": [], "updated_at": "2026-01-01"}
     older = {"id": "o", "email": "o@example.fi", "phone": "+3581", "groups": ["a"], "updated_at": "2026-02-01"}
     newer = {"id": "n", "email": "", "phone": "+3582", "groups": [], "updated_at": "2026-03-01"}
@@ -21,8 +28,6 @@ def test_a_merge_takes_the_chosen_value_else_the_survivors_else_the_newest_non_e
 
 
 def test_a_merge_takes_the_tenants_policy_for_the_fields_not_chosen() -> None:
-    from services.directory.merges import choose
-
     survivor = {"id": "s", "email": "s@example.fi", "city": None, "updated_at": "2026-02-01"}
     older = {"id": "o", "email": "o@example.fi", "city": "Turku", "updated_at": "2026-01-01"}
     newer = {"id": "n", "email": "n@example.fi", "city": None, "updated_at": "2026-03-01"}
@@ -36,3 +41,11 @@ def test_a_merge_takes_the_tenants_policy_for_the_fields_not_chosen() -> None:
         {"email": "o", "city": "o"},
     )
     assert choose(["email", "city"], records, {"email": "s"}, "oldest") == ({"city": "Turku"}, {"city": "o"})
+
+
+def test_rules_of_one_field_need_one_match_unless_told_otherwise() -> None:
+    one = ContactRules.model_validate({"fields": [{"field": "email"}]})
+    assert one.min_matched_fields == 1
+    assert ContactRules.model_validate(one.model_dump()) == one  # stored and read back
+    with pytest.raises(ValidationError, match="min_matched_fields"):
+        ContactRules.model_validate({"fields": [{"field": "email"}], "min_matched_fields": 2})
