@@ -4,12 +4,13 @@
 arm64) and writes the closure, pinned, to requirements/lambda.txt. `kontakt build` installs that
 list as a layer (`build/layer/python`) from the target's wheels and copies each service's code,
 with `shared/`, into `build/<service>/`; template.yaml's CodeUri and ContentUri name those folders.
-Nothing here needs Docker or an AWS account: pip selects the target's wheels by tag.
+Nothing here needs Docker or an AWS account: uv (or pip) selects the target's wheels by tag.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,8 @@ TARGET_PIP_OPTIONS = (
     "cp312",
     "--only-binary=:all:",
 )
+# The same target for uv: manylinux2014 on arm64 is manylinux_2_17_aarch64; CPython 3.12's own ABI, abi3 or none.
+UV_TARGET_OPTIONS = ("--python-platform", "aarch64-manylinux2014", "--python-version", "3.12", "--only-binary", ":all:")
 # pip evaluates environment markers on the running interpreter whatever --platform says
 # (pypa/pip#11664), so the closure is checked again under the target's own markers.
 TARGET_MARKERS = {
@@ -241,19 +244,20 @@ def services(root: Path) -> list[str]:
 
 
 def install_layer(lock_file: Path, layer: Path) -> None:
-    """The pinned list, installed from the target's wheels into the layer's python/ folder."""
+    """The pinned list, installed from the target's wheels into the layer's python/ folder: with uv
+    when the venv has it (the same wheels and files as pip's, for a tenth of pip's CPU: ~0.7 s
+    instead of ~6 s, in every `kontakt build` and test_build's), else pip. No bytecode: .pyc files
+    compiled here would be for this interpreter, not 3.12."""
     target = layer / "python"
-    _pip(
-        "install",
-        "--quiet",
-        "--no-deps",
-        "--no-compile",  # .pyc files compiled here would be for this interpreter, not 3.12
-        "--target",
-        str(target),
-        *TARGET_PIP_OPTIONS,
-        "-r",
-        str(lock_file),
-    )
+    uv = _uv()
+    if uv is not None:
+        options = ["--quiet", "--no-deps", "--target", str(target), *UV_TARGET_OPTIONS, "-r", str(lock_file)]
+        no_bytecode = {k: v for k, v in os.environ.items() if k != "UV_COMPILE_BYTECODE"}  # uv's default: none
+        _run([uv, "pip", "install", *options], environment=no_bytecode)
+        (target / ".lock").unlink(missing_ok=True)  # uv's lock of the target folder: not for Lambda
+    else:
+        options = ["--quiet", "--no-deps", "--no-compile", "--target", str(target), "-r", str(lock_file)]
+        _pip("install", *options, *TARGET_PIP_OPTIONS)
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts for this machine's python
 
 
@@ -261,12 +265,18 @@ def install_for_host(lock_file: Path, target: Path) -> None:
     """The same pinned list, installed for this machine (the import test's stand-in for the layer):
     with uv when the venv has it (`make` installs it; its cache holds these wheels from the venv's
     own install), else pip."""
-    uv = Path(sys.executable).parent / "uv"
+    uv = _uv()
     options = ["--quiet", "--no-deps", "--target", str(target), "-r", str(lock_file)]
-    if uv.exists():
-        _run([str(uv), "pip", "install", "--only-binary", ":all:", "--python", sys.executable, *options])
+    if uv is not None:
+        _run([uv, "pip", "install", "--only-binary", ":all:", "--python", sys.executable, *options])
     else:
         _pip("install", "--only-binary=:all:", *options)
+
+
+def _uv() -> str | None:
+    """The venv's uv (`make` installs it beside pip), or None."""
+    uv = Path(sys.executable).parent / "uv"
+    return str(uv) if uv.exists() else None
 
 
 def copy_code(root: Path, artifact: Path, service: str | None) -> None:
@@ -320,7 +330,7 @@ def _pip(*args: str) -> None:
     _run([sys.executable, "-m", "pip", *args])
 
 
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _run(command: list[str], environment: dict[str, str] | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise BuildError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")

@@ -25,7 +25,6 @@ A deeper run: KONTAKT_ACCEPTANCE_EXAMPLES=40 .venv/bin/pytest -p no:xdist tests/
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import time
@@ -234,9 +233,9 @@ SEEDS: dict[str, Callable[[Post], Seeds]] = {
 def _document(service: str) -> dict[str, Any]:
     """The service's document without its security requirements: every request carries the test's
     own bearer token, so a generated Authorization value (which it replaced) only made examples that
-    were the same request."""
-    app = importlib.import_module(f"services.{service}.handlers.api").app
-    document = dict(json.loads(app.get_openapi_json_schema()))
+    were the same request. The text is the one the process has (`docs.openapi_text`: every test worker
+    renders each at collection, for tests/e2e/test_schemathesis.py), not generated again."""
+    document = dict(json.loads(docs.openapi_text(service)))
     document.pop("security", None)
     for item in document["paths"].values():
         for operation in item.values():
