@@ -26,7 +26,8 @@ from contextlib import suppress
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from services.directory import events as ev
 from services.directory.accounts import change_account, change_contact
@@ -42,7 +43,7 @@ from shared.ids import new_id
 from shared.merges import marker_kind, merge_of, move_each, resolve, survivor_of
 from shared.observability import logger
 from shared.store import UnitOfWork, run_with_retries
-from shared.types import INPUT, Id
+from shared.types import INPUT, Id, duplicate
 
 MAX_MERGED = 3  # records merged into one survivor per request (Salesforce merges three at a time)
 ENTITY = {"contacts": "contact", "accounts": "account"}
@@ -79,16 +80,12 @@ class _MergeRequest(BaseModel):
 
     @field_validator("merged_ids")
     @classmethod
-    def _each_once(cls, value: list[str]) -> list[str]:
+    def _each_once_not_the_survivor(cls, value: list[str], info: ValidationInfo) -> list[str]:
         if len(set(value)) != len(value):
-            raise ValueError("lists a record twice")
+            raise duplicate("merged_ids lists a record twice")
+        if info.data.get("survivor_id") in value:
+            raise PydanticCustomError("survivor_merged", "merged_ids may not hold the survivor")
         return value
-
-    @model_validator(mode="after")
-    def _not_the_survivor(self) -> _MergeRequest:
-        if self.survivor_id in self.merged_ids:
-            raise ValueError("merged_ids may not hold the survivor")
-        return self
 
 
 class ContactMerge(_MergeRequest):

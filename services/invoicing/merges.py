@@ -24,7 +24,7 @@ from typing import Any
 
 from services.invoicing import customers, invoices, price_lists
 from services.invoicing.domain.customers import projected
-from services.invoicing.orders import SALES_ORDER, _event
+from services.invoicing.orders import SALES_ORDER, order_event
 from services.invoicing.service import Caller, service_caller
 from services.invoicing.subscriptions import subscribe
 from shared import clock
@@ -49,7 +49,7 @@ def _move_order(caller: Caller, merged: set[str], target: str, name: str | None,
     record.link_account(caller.tenant, target)
     uow = UnitOfWork()
     caller.store.replace(uow, record, after)
-    uow.publish(_event(caller, "sales_order.updated", record, ["account_id", "customer_name"]))
+    uow.publish(order_event(caller, "sales_order.updated", record, ["account_id", "customer_name"]))
     uow.commit()
     return True
 

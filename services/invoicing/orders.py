@@ -109,7 +109,7 @@ def _index(record: Record, tenant: str) -> None:
     record.link_account(tenant, record.data["account_id"])
 
 
-def _event(
+def order_event(
     caller: Caller,
     event_type: str,
     record: Record,
@@ -163,7 +163,7 @@ def create_order(caller: Caller, body: SalesOrderCreate) -> SalesOrder:
         uow = UnitOfWork()
         record = _new_record(caller, uow, new_id(), data)
         caller.store.add(uow, record)
-        uow.publish(_event(caller, "sales_order.created", record))
+        uow.publish(order_event(caller, "sales_order.created", record))
         uow.commit()
         return model_of(record, SalesOrder)
 
@@ -254,7 +254,7 @@ def update_order(caller: Caller, order_id: str, body: SalesOrderUpdate) -> Sales
         uow = UnitOfWork()
         caller.store.replace(uow, record, after)
         _index(record, caller.tenant)
-        uow.publish(_event(caller, "sales_order.updated", record, sorted(changes), changes_of(data, after)))
+        uow.publish(order_event(caller, "sales_order.updated", record, sorted(changes), changes_of(data, after)))
         uow.commit()
         return model_of(record, SalesOrder)
 
@@ -276,7 +276,9 @@ def _transition(caller: Caller, order_id: str, target: Status, extra: dict[str, 
         record.set_due(caller.tenant, billing_runs.next_due(after))
         uow = UnitOfWork()
         caller.store.replace(uow, record, after)
-        uow.publish(_event(caller, f"sales_order.{'activated' if target == Status.active else target.value}", record))
+        uow.publish(
+            order_event(caller, f"sales_order.{'activated' if target == Status.active else target.value}", record)
+        )
         uow.commit()
         return model_of(record, SalesOrder)
 
@@ -348,4 +350,4 @@ def from_contact_order(envelope: Envelope, uow: UnitOfWork) -> None:
     }
     record = _new_record(caller, uow, payload.sales_order_id, data)
     caller.store.add(uow, record, on_conflict=AlreadyApplied)
-    uow.publish(_event(caller, "sales_order.created", record))
+    uow.publish(order_event(caller, "sales_order.created", record))

@@ -118,6 +118,12 @@ LEGITIMATE = {
     "method_not_allowed",
     "above_fields_compared",
     "unknown_country",
+    # a merge: its survivor among the merged ids, a field taken from a record not in the merge (rules
+    # across fields, described), a record merged already or erased (stored state)
+    "survivor_merged",
+    "not_merged",
+    "merged",
+    "erased",
 }
 # A change is refused by what it makes of the stored record: a contact left without a name, a user
 # joining and leaving more groups than one transaction holds (on create, both are in the schema).

@@ -72,7 +72,7 @@ def test_a_contact_merge_keeps_the_survivor_moves_memberships_and_redirects_the_
     # Bad bodies: 422 naming the field, nothing changed.
     body = {"entity": "contacts", "survivor_id": survivor["id"], "merged_ids": [older["id"], newer["id"]]}
     assert_problem(admin.post("/duplicates/merge", json={**body, "merged_ids": []}), 422, "merged_ids")
-    assert_problem(admin.post("/duplicates/merge", json={**body, "merged_ids": [survivor["id"]]}), 422)
+    assert_problem(admin.post("/duplicates/merge", json={**body, "merged_ids": [survivor["id"]]}), 422, "merged_ids")
     assert_problem(admin.post("/duplicates/merge", json={**body, "merged_ids": ["nosuchcontact"]}), 422, "merged_ids.0")
     assert_problem(
         admin.post("/duplicates/merge", json={**body, "fields": {"email": "nosuchcontact"}}), 422, "fields.email"
