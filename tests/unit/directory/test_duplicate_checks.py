@@ -54,4 +54,3 @@ def test_only_numbers_without_a_country_code_are_rekeyed_after_a_new_default_cou
     assert not needs_rekey("contact", {"mobile": "040 1234567", "erased": True})  # an erased contact has no keys
     assert not needs_rekey("account", {"mobile": "040 1234567"})  # an account has no mobile
     assert needs_rekey("account", {"phone": "09 123 456"})
-
