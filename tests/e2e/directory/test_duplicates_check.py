@@ -124,7 +124,7 @@ def test_a_batch_lists_each_created_items_duplicates_and_refuses_items_alone(off
 def test_a_new_default_country_rekeys_the_numbers_of_existing_records_in_a_restartable_job(
     office: dict[str, Any], stack: LocalRuntime
 ) -> None:
-    """The re-key runs a page (of one record) per message, so it continues itself; its process is
+    """The re-key runs a page (of three records) per message, so it continues itself; its process is
     killed after its first record's transaction, and the redelivery finishes it."""
     admin = office["admin"]
     national = [
@@ -138,7 +138,7 @@ def test_a_new_default_country_rekeys_the_numbers_of_existing_records_in_a_resta
     phones_only = {"fields": [{"field": "phones"}], "min_matched_fields": 1, "default_country": "SE"}
     assert_problem(admin.put("/duplicates/rules/contacts", json={"default_country": "XX"}), 422, "default_country")
     assert stack.functions is not None
-    small = {"SCAN_PAGE_RECORDS": "1", "REKEY_PAGES_PER_MESSAGE": "1"}
+    small = {"SCAN_PAGE_RECORDS": "3", "REKEY_PAGES_PER_MESSAGE": "1"}
     killed = Fault("dynamodb", "TransactWriteItems", "after")  # the first record re-keyed, then the process dies
     with (
         quick_redelivery(stack, SCANS_QUEUE),
