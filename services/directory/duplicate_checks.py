@@ -115,7 +115,8 @@ READ_MODELS: dict[str, type[MatchingRules]] = {"contacts": ContactRulesRead, "ac
 
 def _read(caller: Caller, entity: Entity, rules: MatchingRules) -> MatchingRules:
     rekey = duplicate_rekeys.latest(caller, entity)
-    return READ_MODELS[entity].model_validate({**rules.model_dump(mode="json"), "rekey": rekey})
+    # constructed, not validated again: the rules were (a defaulted `min_matched_fields` is not checked)
+    return READ_MODELS[entity].model_construct(**dict(rules), rekey=rekey)
 
 
 def get_rules(caller: Caller, entity: Entity) -> MatchingRules:
