@@ -13,6 +13,12 @@ an account at most 6: business id, email, phone, website, two name keys) and, wh
 records, one BatchGetItem per 100 candidates (one in practice): tests/perf/test_t_duplicates_check.py. A key shared by
 more than `MAX_BLOCK` records (a common name, a switchboard number) names no candidates here: it
 is weak evidence, its records are found by their other keys, and a scan walks it whole.
+
+A batch (handlers/routes/duplicate_batch.py) checks its items with one `Checker`: a key queried
+once, a candidate read once, the batch's own creates candidates of its later items at once. Two
+creates of one person in different requests at nearly the same time can miss each other (the
+index is read before the write commits, and it is a GSI: no consistent reads); docs/decisions.md
+("the race of two creates") says why that is not fixed here. A scan finds such pairs.
 """
 
 from __future__ import annotations
@@ -22,15 +28,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from services.directory import duplicate_rekeys
 from services.directory.domain.models import Account, Contact, Owner
 from services.directory.lookup import MAX_BLOCK, MODULES, duplicate_keys, duplicate_partition
 from services.directory.matching.engine import check
 from services.directory.matching.fields import Entity
-from services.directory.matching.rules import MatchingRules, parse_rules
+from services.directory.matching.rules import AccountRules, ContactRules, MatchingRules, parse_rules
 from services.directory.service import Caller, duplicate_rules_setting
 from services.directory.store import Record
 from shared.errors import Conflict, Problem, ValidationFailed, field_errors_from_pydantic
-from shared.store import tenant_key
+from shared.store import UnitOfWork, tenant_key
 
 DuplicatesMode = Literal["report", "reject"]
 
@@ -84,14 +91,42 @@ class AccountCreated(Account):
 # ----------------------------------------------------------------------------- rules
 
 
+REKEY = (
+    "The last re-key of the existing records' phone numbers after a change of `default_country` "
+    "(absent when it never changed): until it is `completed`, a create's check may miss an existing "
+    "record by a number stored without a country code (its email and name still find it)"
+)
+
+
+class ContactRulesRead(ContactRules):
+    """A contact's rules, with the state of their last re-key."""
+
+    rekey: duplicate_rekeys.Rekey | None = Field(None, description=REKEY)
+
+
+class AccountRulesRead(AccountRules):
+    """An account's rules, with the state of their last re-key."""
+
+    rekey: duplicate_rekeys.Rekey | None = Field(None, description=REKEY)
+
+
+READ_MODELS: dict[str, type[MatchingRules]] = {"contacts": ContactRulesRead, "accounts": AccountRulesRead}
+
+
+def _read(caller: Caller, entity: Entity, rules: MatchingRules) -> MatchingRules:
+    rekey = duplicate_rekeys.latest(caller, entity)
+    # constructed, not validated again: the rules were (a defaulted `min_matched_fields` is not checked)
+    return READ_MODELS[entity].model_construct(**dict(rules), rekey=rekey)
+
+
 def get_rules(caller: Caller, entity: Entity) -> MatchingRules:
     caller.address_setting(duplicate_rules_setting(entity))
-    return caller.duplicate_rules(entity)
+    return _read(caller, entity, caller.duplicate_rules(entity))
 
 
 def replace_rules(caller: Caller, entity: Entity, body: Mapping[str, Any]) -> MatchingRules:
     """Replace the rules (admins). A change of `default_country` keys the phone numbers of records
-    written from now on; the keys of existing records follow when `kontakt tenant reindex` runs."""
+    written from now on and starts a re-key of the existing records' (duplicate_rekeys.py)."""
     caller.require_admin()
     caller.address_setting(duplicate_rules_setting(entity))
     if body.get("entity") not in (None, entity):
@@ -102,50 +137,91 @@ def replace_rules(caller: Caller, entity: Entity, body: Mapping[str, Any]) -> Ma
         raise ValidationFailed(
             "The matching rules are not valid.", field_errors_from_pydantic(error.errors())
         ) from None
-    caller.save_setting(duplicate_rules_setting(entity), rules.model_dump(mode="json"))
-    return rules
+    before = caller.duplicate_rules(entity).default_country
+    uow = UnitOfWork()  # the rules and the start of their re-key commit together
+    caller.stage_setting(uow, duplicate_rules_setting(entity), rules.model_dump(mode="json"))
+    generation = duplicate_rekeys.stage_start(caller, uow, entity, before, rules.default_country)
+    uow.commit()
+    if generation is not None:
+        duplicate_rekeys.enqueue(caller.tenant, entity, generation)
+    return _read(caller, entity, rules)
 
 
 # ----------------------------------------------------------------------------- check on create
 
 
-def _candidate_ids(caller: Caller, kind: str, keys: tuple[str, ...]) -> dict[str, list[str]]:
-    """key -> the ids of the records that have it (a key of more than MAX_BLOCK records: none)."""
-    blocks: dict[str, list[str]] = {}
-    for key in keys:
-        partition = tenant_key(caller.tenant, duplicate_partition(kind, key))
-        ids = [entry.record_id for entry in Record.by_term.query(partition, limit=MAX_BLOCK + 1)]
-        if len(ids) <= MAX_BLOCK:
-            blocks[key] = ids
-    return blocks
-
-
-def _visible(caller: Caller, kind: str, record: Record) -> bool:
-    if record.data.get("erased"):
+def _visible(caller: Caller, kind: str, data: Mapping[str, Any]) -> bool:
+    if data.get("erased"):
         return False
-    owner = Owner.model_validate(record.data["owner"])
-    return caller.can_read(MODULES[kind], owner, public=bool(record.data.get("public")))  # type: ignore[arg-type]
+    owner = Owner.model_validate(data["owner"])
+    return caller.can_read(MODULES[kind], owner, public=bool(data.get("public")))  # type: ignore[arg-type]
+
+
+class Checker:
+    """Checks new records of one kind against the index, remembering what it read: a batch's
+    items query each key once (a key the batch's items share costs one Query) and read each
+    candidate once, and each record the batch creates is a candidate of the items after it at once
+    (the index, eventually consistent, may not list it yet)."""
+
+    def __init__(self, caller: Caller, kind: str) -> None:
+        self.caller, self.kind = caller, kind
+        self.rules = caller.duplicate_rules(MODULES[kind])
+        self.blocks: dict[str, list[str] | None] = {}  # key -> ids (None: more than MAX_BLOCK)
+        self.records: dict[str, dict[str, Any] | None] = {}  # id -> data (None: absent or hidden)
+
+    def keys(self, data: Mapping[str, Any]) -> tuple[str, ...]:
+        return duplicate_keys(self.kind, data, self.rules.default_country)
+
+    def _query(self, keys: tuple[str, ...]) -> None:
+        """One Query per key not read before (a key of more than MAX_BLOCK records names none)."""
+        for key in keys:
+            if key in self.blocks:
+                continue
+            partition = tenant_key(self.caller.tenant, duplicate_partition(self.kind, key))
+            ids = [entry.record_id for entry in Record.by_term.query(partition, limit=MAX_BLOCK + 1)]
+            self.blocks[key] = ids if len(ids) <= MAX_BLOCK else None
+
+    def _read(self, ids: set[str]) -> None:
+        """The candidates not read before, in one BatchGetItem; the ones the caller may not read
+        are dropped before any comparison (a caller never learns of them, not even by a score)."""
+        wanted = sorted(ids - set(self.records))
+        if not wanted:
+            return
+        found = self.caller.store.get_each(self.caller.tenant, [(self.kind, i) for i in wanted])
+        for record_id in wanted:
+            record = found.get((self.kind, record_id))
+            visible = record is not None and _visible(self.caller, self.kind, record.data)
+            self.records[record_id] = record.data if record is not None and visible else None
+
+    def find(self, record: BaseModel | Mapping[str, Any]) -> list[PossibleDuplicate]:
+        """The records the caller may read that `record` (a create body, or a record with its id)
+        may duplicate, best first."""
+        data = record.model_dump(mode="json") if isinstance(record, BaseModel) else dict(record)
+        keys, own = self.keys(data), str(data.get("id") or "")
+        self._query(keys)
+        blocks = {key: [i for i in ids if i != own] for key in keys if (ids := self.blocks[key]) is not None}
+        self._read({i for ids in blocks.values() for i in ids})
+        members = {key: [d for i in ids if (d := self.records.get(i)) is not None] for key, ids in blocks.items()}
+        pairs = check(data, members, self.rules)
+        return [PossibleDuplicate(id=p.right, score=round(p.score, 3), matched=list(p.matched)) for p in pairs]
+
+    def added(self, record: BaseModel) -> None:
+        """A record created since: listed under its keys for the next `find`s."""
+        data = record.model_dump(mode="json")
+        record_id = str(data["id"])
+        self.records[record_id] = data if _visible(self.caller, self.kind, data) else None
+        for key in self.keys(data):
+            ids = self.blocks.get(key)
+            if ids is not None and record_id not in ids:
+                ids.append(record_id)
+                if len(ids) > MAX_BLOCK:
+                    self.blocks[key] = None
 
 
 def find_duplicates(caller: Caller, kind: str, record: BaseModel | Mapping[str, Any]) -> list[PossibleDuplicate]:
     """The records of `kind` (account, contact) the caller may read that `record` (a create body,
     or a record with its id) may duplicate, best first."""
-    entity: Entity = MODULES[kind]  # type: ignore[assignment]
-    rules = caller.duplicate_rules(entity)
-    data = record.model_dump(mode="json") if isinstance(record, BaseModel) else dict(record)
-    blocks = _candidate_ids(caller, kind, duplicate_keys(kind, data, rules.default_country))
-    wanted = sorted({i for ids in blocks.values() for i in ids} - {str(data.get("id") or "")})
-    if not wanted:
-        return []
-    records = caller.store.get_each(caller.tenant, [(kind, i) for i in wanted])
-    seen: dict[str, dict[str, Any]] = {}
-    for record_id in wanted:
-        found = records.get((kind, record_id))
-        if found is not None and _visible(caller, kind, found):
-            seen[record_id] = found.data
-    members = {key: [seen[i] for i in ids if i in seen] for key, ids in blocks.items()}
-    pairs = check(data, members, rules)
-    return [PossibleDuplicate(id=p.right, score=round(p.score, 3), matched=list(p.matched)) for p in pairs]
+    return Checker(caller, kind).find(record)
 
 
 def checked(caller: Caller, kind: str, body: BaseModel, mode: DuplicatesMode) -> list[PossibleDuplicate]:
@@ -153,4 +229,12 @@ def checked(caller: Caller, kind: str, body: BaseModel, mode: DuplicatesMode) ->
     found = find_duplicates(caller, kind, body)
     if found and mode == "reject":
         raise DuplicatesFound(kind, found)
+    return found
+
+
+def checked_by(checker: Checker, body: BaseModel, mode: DuplicatesMode) -> list[PossibleDuplicate]:
+    """`checked` with a batch's checker."""
+    found = checker.find(body)
+    if found and mode == "reject":
+        raise DuplicatesFound(checker.kind, found)
     return found

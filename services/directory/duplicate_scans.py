@@ -180,7 +180,7 @@ def get_scan(caller: Caller, scan_id: str) -> DuplicateScan:
 
 
 @cache
-def _sqs() -> Any:
+def sqs() -> Any:
     import boto3  # here: the API's cold start loads boto3 only when a scan is queued
 
     return boto3.client("sqs")
@@ -188,7 +188,7 @@ def _sqs() -> Any:
 
 def enqueue(tenant_id: str, scan_id: str) -> None:
     body = {"job": SCAN_JOB, "tenant_id": tenant_id, "scan_id": scan_id}
-    _sqs().send_message(QueueUrl=load(DirectorySettings).scans_queue_url, MessageBody=json.dumps(body))
+    sqs().send_message(QueueUrl=load(DirectorySettings).scans_queue_url, MessageBody=json.dumps(body))
 
 
 def _group_partition(tenant_id: str, scan_id: str, attempt: int) -> str:

@@ -75,3 +75,50 @@ def test_calls_per_create_with_the_duplicate_check(stack: CountedRuntime) -> Non
         FIGURES.add("t. duplicates", f"AWS calls per {unit}", round(per_create, 2), f"calls ({check} the check's)")
         assert calls["dynamodb Query"] / ROUNDS >= KEYS  # one per key: the check ran
     print(render("(t) check on create: AWS calls per POST /contacts", rows, header=("unit", "calls", "")))
+
+
+def _batch(stack: CountedRuntime, token: str, people: list[dict[str, str]]) -> tuple[Counter[str], int]:
+    before = stack.log.snapshot()[0]
+    answer = requests.post(
+        f"{stack.api_url}/contacts/batch",
+        json={"items": people},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=300,
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert all(r["status"] == 201 for r in results), results
+    found = sum(len(r["record"]["possible_duplicates"]) for r in results)
+    spent = stack.log.snapshot()[0] - before
+    return Counter({f"{service} {op}": n for (name, service, op), n in spent.items() if name == API}), found
+
+
+def test_calls_per_batch_item_with_the_duplicate_check(stack: CountedRuntime) -> None:
+    """A batch of ROUNDS people, then a batch of the same people again: one Query per distinct key
+    of the batch and a BatchGetItem per item that names new candidates; a third batch whose people
+    share one company number queries that key once."""
+    tenant = f"perf-dupb-{uuid.uuid4().hex[:8]}"
+    token = stack.token(tenant, "admin-1", "admin")
+    requests.get(f"{stack.api_url}/contacts", headers={"Authorization": f"Bearer {token}"}, timeout=120)  # defaults
+    people = [_person(n) for n in range(ROUNDS)]
+    new, none_found = _batch(stack, token, people)
+    again, found = _batch(stack, token, [{**p, "email": p["email"].upper()} for p in people])
+    shared = [
+        {**_person(n), "email": f"q{n}@perf.example.fi", "phone": "09 123 4567"} for n in range(100, 100 + ROUNDS)
+    ]
+    office, _ = _batch(stack, token, shared)
+    assert none_found == 0 and found == ROUNDS
+    rows: list[tuple[str, ...]] = []
+    for unit, calls in (
+        ("batch item, no duplicate", new),
+        ("batch item, a duplicate", again),
+        ("batch item, one shared phone", office),
+    ):
+        per_item = sum(calls.values()) / ROUNDS
+        rows.append((unit, f"{per_item:.2f}", f"Query {calls['dynamodb Query'] / ROUNDS:.2f}"))
+        rows += [(f"  {call}", f"{n / ROUNDS:.2f}", "") for call, n in sorted(calls.items())]
+        FIGURES.add("t. duplicates", f"AWS calls per {unit}", round(per_item, 2), "calls")
+    assert office["dynamodb Query"] < new["dynamodb Query"] + ROUNDS  # the shared key: once, not per item
+    print(
+        render(f"(t) check in POST /contacts/batch of {ROUNDS}: AWS calls per item", rows, header=("unit", "calls", ""))
+    )

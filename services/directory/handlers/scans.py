@@ -1,8 +1,20 @@
-"""Runs duplicate scans: the scans queue -> this function, one scan per message
-(services/directory/duplicate_scans.py)."""
+"""Runs the directory's duplicate jobs: the scans queue -> this function, one job per message: a
+duplicate scan (services/directory/duplicate_scans.py) or some pages of a re-key of phone keys
+after a change of the rules' default country (services/directory/duplicate_rekeys.py)."""
 
+from typing import Any
+
+from services.directory.duplicate_rekeys import REKEY_JOB, run_rekey_message
 from services.directory.duplicate_scans import run_scan_message
 from services.directory.settings import DirectorySettings
 from shared.entry import bodies_entry
 
-handler = bodies_entry(DirectorySettings, run_scan_message)
+
+def run_job(message: dict[str, Any]) -> None:
+    if message.get("job") == REKEY_JOB:
+        run_rekey_message(message)
+    else:
+        run_scan_message(message)  # refuses a job it does not know
+
+
+handler = bodies_entry(DirectorySettings, run_job)

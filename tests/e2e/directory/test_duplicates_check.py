@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.faults import Fault
 from infra.runtime import LocalRuntime
-from tests.e2e.helpers import assert_problem, created, new_tenant, ok, walk
+from tests.e2e.helpers import assert_problem, created, new_tenant, ok, poll_until, quick_redelivery, walk
 from tests.e2e.test_imports import _import
 
 if TYPE_CHECKING:
     from conftest import Api
 
+SCANS_QUEUE = "kontakt-dev-directory-scans"  # the directory's duplicate jobs
 MAIJA = {"first_name": "Maija", "last_name": "Meikäläinen", "email": "maija@x.example.fi"}
 
 
@@ -93,3 +95,67 @@ def test_an_update_moves_the_keys_and_an_import_updates_the_match(office: dict[s
     assert _ids(rows[0]["possible_duplicates"]) == {maija}
     assert ok(admin.get(f"/contacts/{maija}"))["department"] == "Myynti"
     assert len(walk(admin, "/contacts", limit=50)) == 3
+
+
+def test_a_batch_lists_each_created_items_duplicates_and_refuses_items_alone(office: dict[str, Any]) -> None:
+    admin, maija = office["admin"], office["maija"]
+    olli = {"first_name": "Olli", "last_name": "Otava", "email": "olli@z.example.fi"}
+    items = [olli, {**olli, "email": " OLLI@z.example.fi"}, {"id": maija, "department": "Tuki"}]
+    results = ok(admin.post("/contacts/batch", json={"items": items}))["results"]
+    assert [r["status"] for r in results] == [201, 201, 200]
+    first, second, update = (r["record"] for r in results)
+    assert first["possible_duplicates"] == [] and update["possible_duplicates"] == []
+    assert _ids(second["possible_duplicates"]) == {first["id"]}  # an earlier item of the same batch
+
+    new = {"first_name": "Uusi", "last_name": "Henkilö", "email": "uusi@z.example.fi"}
+    answer = admin.post("/contacts/batch", params={"duplicates": "reject"}, json={"items": [olli, new]})
+    refused, made = ok(answer)["results"]
+    assert (refused["status"], refused["record"], made["status"]) == (409, None, 201)
+    assert refused["problem"]["code"] == "possible_duplicates"
+    assert _ids(refused["problem"]["possible_duplicates"]) == {first["id"], second["id"]}
+    assert made["record"]["possible_duplicates"] == [] and not walk(admin, "/contacts", limit=50, name="otava")[2:]
+
+    beta = {"name": "Beta Oy", "business_id": "7654321-2"}
+    results = ok(admin.post("/accounts/batch", json={"items": [beta, {**beta, "name": "Beta Ab"}]}))["results"]
+    assert [r["status"] for r in results] == [201, 201]
+    assert _ids(results[1]["record"]["possible_duplicates"]) == {results[0]["id"]}
+
+
+def test_a_new_default_country_rekeys_the_numbers_of_existing_records_in_a_restartable_job(
+    office: dict[str, Any], stack: LocalRuntime
+) -> None:
+    """The re-key runs a page (of three records) per message, so it continues itself; its process is
+    killed after its first record's transaction, and the redelivery finishes it."""
+    admin = office["admin"]
+    national = [
+        created(admin.post("/contacts", json={"first_name": "Pekka", "last_name": "Virta", "mobile": "070 123 4567"})),
+        created(admin.post("/contacts", json={"first_name": "Sanna", "last_name": "Oja", "phone": "08-123 45 67"})),
+    ]
+    probes = [  # other names: only the number's key (now Swedish) can find them
+        {"first_name": "Sven", "last_name": "Berg", "mobile": "+46 70 123 4567"},
+        {"first_name": "Stina", "last_name": "Lund", "phone": "+46 8 123 45 67"},
+    ]
+    phones_only = {"fields": [{"field": "phones"}], "min_matched_fields": 1, "default_country": "SE"}
+    assert_problem(admin.put("/duplicates/rules/contacts", json={"default_country": "XX"}), 422, "default_country")
+    assert stack.functions is not None
+    small = {"SCAN_PAGE_RECORDS": "3", "REKEY_PAGES_PER_MESSAGE": "1"}
+    killed = Fault("dynamodb", "TransactWriteItems", "after")  # the first record re-keyed, then the process dies
+    with (
+        quick_redelivery(stack, SCANS_QUEUE),
+        stack.functions.configured("DirectoryScanFunction", small, faults=[killed]) as (armed,),
+    ):
+        started = ok(admin.put("/duplicates/rules/contacts", json=phones_only))
+        assert (started["default_country"], started["rekey"]["country"]) == ("SE", "SE")
+
+        def rekey() -> dict[str, Any]:
+            return ok(admin.get("/duplicates/rules/contacts"))["rekey"]
+
+        done = poll_until(lambda: rekey()["state"] == "completed" and rekey())
+        assert armed.fired
+    total = len(walk(admin, "/contacts", limit=50))
+    assert done and (done["records_read"], done["records_rekeyed"]) == (total, 3), done  # Maija's mobile too
+    for probe, record in zip(probes, national, strict=True):
+        refused = assert_problem(admin.post("/contacts", params={"duplicates": "reject"}, json=probe), 409)
+        assert _ids(refused["possible_duplicates"]) == {record["id"]}
+    for probe in probes:  # nothing was created by the refused probes
+        assert not walk(admin, "/contacts", limit=50, name=probe["last_name"])

@@ -1,5 +1,6 @@
 """The pure parts of the directory's duplicate checks: the rules a PUT is refused with (each
-error naming its field), and the 409 problem of `duplicates=reject`."""
+error naming its field), the 409 problem of `duplicates=reject`, and which records a new
+default country re-keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.directory.duplicate_checks import DuplicatesFound, PossibleDuplicate
+from services.directory.duplicate_rekeys import needs_rekey
 from services.directory.handlers.routes.duplicates_rules import AccountRulesReplace
 from services.directory.matching.rules import default_rules, parse_rules
 from shared import api as http
@@ -43,3 +45,12 @@ def test_reject_answers_409_listing_the_duplicates() -> None:
     body = json.loads(http.problem_response(DuplicatesFound("contact", found)).body)
     assert (body["status"], body["code"]) == (409, "possible_duplicates")
     assert body["possible_duplicates"] == [{"id": "C1", "score": 0.93, "matched": ["name", "email"]}]
+
+
+def test_only_numbers_without_a_country_code_are_rekeyed_after_a_new_default_country() -> None:
+    assert needs_rekey("contact", {"mobile": "040 1234567"})
+    assert needs_rekey("contact", {"phone": "+358 9 123", "mobile": " 0401234567"})
+    assert not needs_rekey("contact", {"phone": " +358 9 123", "mobile": "+46 70 1234567", "email": "a@b.fi"})
+    assert not needs_rekey("contact", {"mobile": "040 1234567", "erased": True})  # an erased contact has no keys
+    assert not needs_rekey("account", {"mobile": "040 1234567"})  # an account has no mobile
+    assert needs_rekey("account", {"phone": "09 123 456"})

@@ -10,6 +10,7 @@ from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Account, AccountCreate, AccountUpdate
 from services.directory.duplicate_checks import AccountCreated
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes import duplicate_batch
 from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES, DuplicatesQuery
 from services.directory.handlers.routes.params import NamePrefix, Order, Sort
 from shared import bulk
@@ -32,10 +33,14 @@ AccountBatch = bulk.request_model("Account", AccountCreate, AccountUpdate)
 
 
 @router.post("/accounts/batch")
-def batch_accounts(body: Annotated[AccountBatch, Body()]) -> bulk.BatchResponse[Account]:  # type: ignore[valid-type]
+def batch_accounts(
+    body: Annotated[AccountBatch, Body()],  # type: ignore[valid-type]
+    duplicates: DuplicatesQuery = "report",
+) -> duplicate_batch.DuplicatesBatchResponse[AccountCreated]:
     items = body.items  # type: ignore[attr-defined]
-    return bulk.run(
-        caller(router), items, AccountCreate, AccountUpdate, accounts.create_account, accounts.update_account
+    create, update = accounts.create_account, accounts.update_account
+    return duplicate_batch.run(
+        caller(router), "account", items, AccountCreate, AccountUpdate, create, update, AccountCreated, duplicates
     )
 
 

@@ -10,6 +10,7 @@ from services.directory import accounts, duplicate_checks, lookup
 from services.directory.domain.models import Contact, ContactCreate, ContactUpdate
 from services.directory.duplicate_checks import ContactCreated
 from services.directory.handlers.common import caller
+from services.directory.handlers.routes import duplicate_batch
 from services.directory.handlers.routes.duplicate_params import CREATE_RESPONSES, DuplicatesQuery
 from services.directory.handlers.routes.params import EmailQuery, NamePrefix, Order, Sort
 from shared import bulk
@@ -31,10 +32,14 @@ ContactBatch = bulk.request_model("Contact", ContactCreate, ContactUpdate)
 
 
 @router.post("/contacts/batch")
-def batch_contacts(body: Annotated[ContactBatch, Body()]) -> bulk.BatchResponse[Contact]:  # type: ignore[valid-type]
+def batch_contacts(
+    body: Annotated[ContactBatch, Body()],  # type: ignore[valid-type]
+    duplicates: DuplicatesQuery = "report",
+) -> duplicate_batch.DuplicatesBatchResponse[ContactCreated]:
     items = body.items  # type: ignore[attr-defined]
-    return bulk.run(
-        caller(router), items, ContactCreate, ContactUpdate, accounts.create_contact, accounts.update_contact
+    create, update = accounts.create_contact, accounts.update_contact
+    return duplicate_batch.run(
+        caller(router), "contact", items, ContactCreate, ContactUpdate, create, update, ContactCreated, duplicates
     )
 
 

@@ -39,7 +39,12 @@ DUPLICATES = (
     "Duplicates: the answer's `possible_duplicates` lists the existing records you may read that this one "
     "may duplicate by the tenant's rules (`GET /duplicates/rules/contacts`, `/accounts`: `id`, `score`, the `matched` "
     "fields), best first; records you may not read are never compared. With `duplicates=reject` a match is "
-    "a 409 problem listing them in `possible_duplicates`, and nothing is created. The batch route does not check."
+    "a 409 problem listing them in `possible_duplicates`, and nothing is created."
+)
+BATCH_DUPLICATES = (
+    "Duplicates: each created item's `record` lists its `possible_duplicates` as the create does, an "
+    "earlier item of the batch included; an update's list is empty. With `duplicates=reject` an item "
+    "that has any is refused alone: its result is a 409 `problem` listing them in `possible_duplicates`."
 )
 
 BATCH = (
@@ -74,8 +79,10 @@ REPLACE_RULES = Doc(
     "cannot compare, a method the field does not take (`phones` is exact only), a field twice or a "
     "`min_matched_fields` above the number of fields is a 422 naming it (`fields.0.field`). Send the GET's "
     "`ETag` as `If-Match` (412 when the rules changed meanwhile). A new `default_country` keys the phone "
-    "numbers of records written from then on; the existing records' keys follow when an operator runs "
-    f"`kontakt tenant reindex`.\n\n{ADMIN}",
+    "numbers of records written from then on and starts a re-key of the existing records' numbers "
+    "without a country code in the background (`rekey`: its `state`, `records_read`, `records_rekeyed`; "
+    "until it is `completed` a create's check may miss such a record by its number).\n\n"
+    f"{ADMIN}",
     request={
         "fields": [
             {
@@ -143,7 +150,8 @@ DOCS = ServiceDocs(
         ),
         "accounts.batch": Doc(
             "Create or update up to 100 accounts",
-            f"{BATCH} {PICKLISTS}\n\n{ANYONE} An update needs what `PATCH /accounts/{{account_id}}` needs.",
+            f"{BATCH} {PICKLISTS} {BATCH_DUPLICATES}\n\n{ANYONE} "
+            f"An update needs what `PATCH /accounts/{{account_id}}` needs.",
             request={"items": [ACCOUNT, {"id": ULID, "status": "passive"}]},
         ),
         "accounts.create": Doc(
@@ -174,7 +182,8 @@ DOCS = ServiceDocs(
         ),
         "contacts.batch": Doc(
             "Create or update up to 100 contacts",
-            f"{BATCH} {PICKLISTS}\n\n{ANYONE} An update needs what `PATCH /contacts/{{contact_id}}` needs.",
+            f"{BATCH} {PICKLISTS} {BATCH_DUPLICATES}\n\n{ANYONE} "
+            f"An update needs what `PATCH /contacts/{{contact_id}}` needs.",
             request={"items": [CONTACT, {"id": ULID, "job_title": "ceo"}]},
         ),
         "search.list": Doc(

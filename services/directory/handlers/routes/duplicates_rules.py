@@ -6,50 +6,57 @@ field does not take, `min_matched_fields` above the fields compared) and the num
 `default_country` may name; each is a 422 naming the field.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field
 
 from services.directory import duplicate_checks
+from services.directory.duplicate_checks import AccountRulesRead, ContactRulesRead
 from services.directory.handlers.common import caller
 from services.directory.matching.rules import AccountRules, ContactRules, MatchingRules
 
 router = APIGatewayHttpRouter()
 
 
+IGNORED = "Read-only: what GET answers may be sent back, and is ignored"
+
+
 class ContactRulesReplace(ContactRules):
     """A contact's rules, whole; a left-out setting takes its default (`GET` shows the defaults)."""
 
     entity: Literal["contacts"] | None = Field(None, description="When sent: `contacts`")  # type: ignore[assignment]
+    rekey: dict[str, Any] | None = Field(None, description=IGNORED)
 
 
 class AccountRulesReplace(AccountRules):
     """An account's rules, whole; a left-out setting takes its default (`GET` shows the defaults)."""
 
     entity: Literal["accounts"] | None = Field(None, description="When sent: `accounts`")  # type: ignore[assignment]
+    rekey: dict[str, Any] | None = Field(None, description=IGNORED)
 
 
 def _replace(entity: Literal["contacts", "accounts"], body: MatchingRules) -> MatchingRules:
-    return duplicate_checks.replace_rules(caller(router), entity, body.model_dump(mode="json", exclude_unset=True))
+    sent = body.model_dump(mode="json", exclude_unset=True, exclude={"rekey"})
+    return duplicate_checks.replace_rules(caller(router), entity, sent)
 
 
 @router.get("/duplicates/rules/contacts")
-def get_contact_duplicate_rules() -> ContactRules:
+def get_contact_duplicate_rules() -> ContactRulesRead:
     return duplicate_checks.get_rules(caller(router), "contacts")  # type: ignore[return-value]
 
 
 @router.put("/duplicates/rules/contacts")
-def replace_contact_duplicate_rules(body: Annotated[ContactRulesReplace, Body()]) -> ContactRules:
+def replace_contact_duplicate_rules(body: Annotated[ContactRulesReplace, Body()]) -> ContactRulesRead:
     return _replace("contacts", body)  # type: ignore[return-value]
 
 
 @router.get("/duplicates/rules/accounts")
-def get_account_duplicate_rules() -> AccountRules:
+def get_account_duplicate_rules() -> AccountRulesRead:
     return duplicate_checks.get_rules(caller(router), "accounts")  # type: ignore[return-value]
 
 
 @router.put("/duplicates/rules/accounts")
-def replace_account_duplicate_rules(body: Annotated[AccountRulesReplace, Body()]) -> AccountRules:
+def replace_account_duplicate_rules(body: Annotated[AccountRulesReplace, Body()]) -> AccountRulesRead:
     return _replace("accounts", body)  # type: ignore[return-value]
