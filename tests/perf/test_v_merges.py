@@ -9,22 +9,27 @@ its references on the survivor) and drained before the next:
 
 - contact, 1 merged record with no references (the fixed cost of a contact merge everywhere);
 - contact, 3 merged records with no references;
-- contact, 1 merged record with REFS references in each service: activities (events), mails,
-  SMS messages, tickets (inbound mails from its address), workflow runs (REFS active workflows
-  whose condition only it matches);
+- per service, a contact merge of 1 merged record with REFS references in that service alone:
+  activities (events), mails, SMS messages, tickets (inbound mails from its address), workflow
+  runs (REFS active workflows whose condition only it matches). One service at a time, so what
+  its moves cause elsewhere shows apart (a mail's and an SMS's `email.sent` / `sms.sent` made an
+  activity of it: the activities service moves that too);
 - account, 1 merged record with no references;
 - account, 1 merged record with REFS sales orders and ACCOUNT_CONTACTS contacts.
 The survivor of each has every field its merged records have, so the merge changes none of its
 values (no `contact.updated` of the survivor): what is counted is the merge alone.
 
 A consumer's calls per reference = (its calls for the merge with references - its calls for the
-same kind of merge without) / REFS. The minimum per reference is the design's (shared/merges.py):
+same kind of merge without) / REFS (for an account merge, the other services per moved contact:
+each takes the directory's `contact.updated` of it). The minimum per reference is the design's (shared/merges.py):
 the reference re-read (GetItem) and moved in its own TransactWriteItems, plus the index Query that
 lists them (one per page of 100). What a service reads beyond that is listed per operation.
 
-The minimum of `POST /duplicates/merge`: the tenant's settings (the request's caller) and its
-duplicate rules, the survivor and each merged record read, the one TransactWriteItems of the
-merge, then per merged record its removal (re-read, TransactWriteItems): 2 + (1 + m) + 1 + 2m.
+The minimum of `POST /duplicates/merge` with m merged records: the tenant and its settings, the
+duplicate rules (2 reads), the survivor and each merged record read (1 + m), the one
+TransactWriteItems of the merge, then per merged record its removal (re-read, TransactWriteItems:
+2m): 2 + (1 + m) + 1 + 2m. (Measured beside it: a Query per merged record too, for the index
+entries its removal deletes.)
 
 Wall and CPU time (every function worker's user + system time, not the emulator's) from the POST
 until every service shows the merge: an indication only (moto serves one request at a time).
