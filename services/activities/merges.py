@@ -77,12 +77,16 @@ class Merge:
     def linked(self, kind: str) -> list[str]:
         """The ids of the records of `kind` (upper case as in the index keys) naming a merged id,
         read in full first: moving one takes it out of the index partition being read."""
+        return list(self.linked_records(kind))
+
+    def linked_records(self, kind: str) -> dict[str, Record]:
+        """The records of `kind` naming a merged id as the index shows them, by id (see `linked`)."""
         index_ = Record.by_contact if self.entity == "contact" else Record.by_account
-        found: dict[str, None] = {}
+        found: dict[str, Record] = {}
         for merged_id in sorted(self.merged):
             key = tenant_key(self.caller.tenant, self.entity.upper(), merged_id, kind)
-            found.update((r.record_id, None) for r in index_.query(key, page_size=PAGE_SIZE))
-        return list(found)
+            found.update((r.record_id, r) for r in index_.query(key, page_size=PAGE_SIZE))
+        return found
 
 
 def _start(envelope: Envelope) -> Merge:
@@ -110,7 +114,7 @@ def on_account_merged(envelope: Envelope, uow: UnitOfWork) -> None:
 def _apply(merge: Merge) -> None:
     moved = {
         "rows": _move_rows(merge),
-        "activities": move_each(merge.linked(activities.KIND.upper()), lambda i: _move_activity(merge, i)),
+        "activities": _move_activities(merge),
         "contact_orders": move_each(merge.linked(ORDER.upper()), lambda i: _move_order(merge, i)),
         "marketing": move_each(merge.linked(marketing.KIND.upper()), lambda i: _move_marketing(merge, i)),
     }
@@ -159,6 +163,18 @@ def _on_survivor(merge: Merge, data: dict[str, Any] | None, uow: UnitOfWork) -> 
 # ----------------------------------------------------------------------------- events and tasks
 
 
+def _move_activities(merge: Merge) -> int:
+    """Each event and task in its own transaction. The call-list rows the moves touch (a merged
+    record's tombstone, the survivor's row, the other field's rows) are read once for all in bulk
+    (`activities.batch`, as mass activities do), not again for every moved activity: a committed
+    move leaves the rows it wrote with their new versions, one that did not commit has them read
+    again (`batch_failed`)."""
+    found = [model_of(r, Activity) for r in merge.linked_records(activities.KIND.upper()).values()]
+    moved = [a.model_copy(update={merge.field: merge.survivor}) for a in found]
+    with activities.batch(merge.caller, found + moved):
+        return move_each([a.id for a in found], lambda i: _move_activity(merge, i))
+
+
 def _move_activity(merge: Merge, activity_id: str) -> bool:
     caller = merge.caller
     record = caller.store.get(caller.tenant, activities.KIND, activity_id)
@@ -172,7 +188,11 @@ def _move_activity(merge: Merge, activity_id: str) -> bool:
     )
     uow = UnitOfWork()
     activities.stage_change(caller, uow, record, before, after)
-    uow.commit()
+    try:
+        uow.commit()
+    except Exception:
+        activities.batch_failed()  # the rows it staged are not stored: read them again
+        raise
     return True
 
 

@@ -44,14 +44,17 @@ class _Move:
     def __init__(self, tenant: str, entity: str, merged: set[str], target: str, record: dict[str, Any] | None):
         self.tenant, self.entity, self.merged, self.target, self.record = tenant, entity, merged, target, record
         self.continued: set[str] = set()
+        self._waiting: dict[str, set[str]] | None = None
 
     def _survivor_waits(self, workflow_id: str, run_id: str) -> bool:
         if workflow_id in self.continued:
             return True
-        return any(
-            r.record_id != run_id and r.data.get("workflow_id") == workflow_id and r.data.get("status") == "waiting"
-            for r in _runs_of(self.tenant, self.target)
-        )
+        if self._waiting is None:  # the survivor's runs, read once a delivery (not once a moved run)
+            self._waiting = {}
+            for r in _runs_of(self.tenant, self.target):
+                if r.data.get("status") == "waiting":
+                    self._waiting.setdefault(str(r.data.get("workflow_id")), set()).add(r.record_id)
+        return bool(self._waiting.get(workflow_id, set()) - {run_id})
 
     def __call__(self, run_id: str) -> bool:
         run = STORE.get(self.tenant, RUN, run_id)
