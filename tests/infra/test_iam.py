@@ -229,13 +229,18 @@ CASES: dict[str, tuple[list[Call], list[Call]]] = {
             _object("GetObject", "{bucket:EmailFilesBucket}", "t/1"),
         ],
     ),
-    "DirectoryScanFunction": (  # its table: reads the records, writes the scan, its groups and events; no delete
-        [_put("{table:DirectoryTable}"), _key("GetItem", "{table:DirectoryTable}")],
+    "DirectoryScanFunction": (  # its table: reads the records, writes the scan, its groups and events, re-keys
+        # the index entries (deleting old ones); continues a re-key on its own queue, no other
         [
+            _put("{table:DirectoryTable}"),
+            _key("GetItem", "{table:DirectoryTable}"),
             _key("DeleteItem", "{table:DirectoryTable}"),
+            _send("{queue:DirectoryScansQueue}"),
+        ],
+        [
             _put("{table:ActivitiesTable}"),
             _publish("{bus:EventBus}"),
-            _send("{queue:DirectoryScansQueue}"),
+            _send("{queue:DirectoryEventsQueue}"),
             SECRET,
         ],
     ),
