@@ -25,7 +25,7 @@ A send-queue message is `{"tenant_id", "message_id"}` (messages.py queues it). P
    An accepted send also writes store.ProviderMessageItem (provider id -> tenant, message):
    inbound.py finds an answer's tenant by it. `stage_settled` is the one place for any other
    per-message write of a settlement.
-For a batch of 10 one-part messages of a tenant: 1 BatchGetItem + 1 UpdateItem (rate) + 2
+For a batch of 10 one-part messages of a tenant: 2 BatchGetItem (+ the opt-outs) + 1 UpdateItem (rate) + 2
 TransactWriteItems + 10 SendTextMessage (it was 20 GetItem + 10 UpdateItem + 20 TransactWriteItems:
 tests/integration/test_sms_sender.py prints it). A message's failure is its own: its queue
 message alone fails (shared.batch.whole_batch answers the partial batch).
