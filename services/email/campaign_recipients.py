@@ -30,6 +30,7 @@ from services.email.domain.campaign_recipients import (
     message_data,
 )
 from services.email.domain.campaigns import REQUESTER, CampaignStatus
+from services.email.domain.list_types import optout_id, suppression_id
 from services.email.domain.messages import Message, normalise
 from services.email.service import Caller, service_caller
 from services.email.settings import EmailSettings
@@ -87,8 +88,8 @@ def _mail_attachments(caller: Caller, campaign_id: str, campaign: dict[str, Any]
 
 def _blocked(caller: Caller, addresses: list[str], list_type_id: str) -> tuple[set[str], set[str]]:
     """Which of the addresses are suppressed, and which opted out of the list type (BatchGets)."""
-    by_suppression = {derived_id(a): a for a in addresses}
-    by_optout = {derived_id(a, list_type_id): a for a in addresses}
+    by_suppression = {suppression_id(a): a for a in addresses}
+    by_optout = {optout_id(a, list_type_id): a for a in addresses}
     suppressed = caller.store.get_many(caller.tenant, list_types.SUPPRESSION, list(by_suppression))
     opted_out = caller.store.get_many(caller.tenant, list_types.OPTOUT, list(by_optout))
     return {by_suppression[i] for i in suppressed}, {by_optout[i] for i in opted_out}

@@ -23,12 +23,16 @@ from datetime import datetime
 
 from services.email import stats
 from services.email.domain.list_types import (
+    OPTOUT,
+    SUPPRESSION,
     ListType,
     ListTypeCreate,
     ListTypePatch,
     OptOut,
     default_list_types,
     normalised,
+    optout_id,
+    suppression_id,
 )
 from services.email.events import EmailResubscribed, EmailUnsubscribed, ListTypeChanged
 from services.email.service import Caller, register_default
@@ -36,7 +40,7 @@ from services.email.store import TERMS, Record
 from shared import clock, merges
 from shared.errors import NotFound
 from shared.events import SYSTEM, changes_of, new_event
-from shared.ids import derived_id, new_id
+from shared.ids import new_id
 from shared.lookup import TOP, Order, find, plan
 from shared.pagination import Page
 from shared.recipients import RECIPIENT
@@ -44,8 +48,6 @@ from shared.service import commit, model_of, partition_page, patch_changes
 from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, tenant_key
 
 LIST_TYPE = "list_type"
-OPTOUT = "optout"
-SUPPRESSION = "suppression"
 SETTING = "list_types"
 MESSAGE = "message"  # services.email.transactional.KIND (not imported: it imports more of the service)
 CHANGEABLE = ("name", "description")  # what its events' `changes` show
@@ -153,10 +155,6 @@ def delete_list_type(caller: Caller, list_type_id: str) -> None:
 # ----------------------------------------------------------------------------- opt-outs
 
 
-def optout_id(address: str, list_type_id: str) -> str:
-    return derived_id(normalised(address), list_type_id)
-
-
 def is_opted_out(caller: Caller, address: str, list_type_id: str) -> bool:
     """Whether the address refused mail of this list type."""
     return caller.store.get(caller.tenant, OPTOUT, optout_id(address, list_type_id)) is not None
@@ -164,7 +162,7 @@ def is_opted_out(caller: Caller, address: str, list_type_id: str) -> bool:
 
 def is_suppressed(caller: Caller, address: str) -> bool:
     """Whether mail to the address bounced hard or drew a complaint (every list type)."""
-    return caller.store.get(caller.tenant, SUPPRESSION, derived_id(normalised(address))) is not None
+    return caller.store.get(caller.tenant, SUPPRESSION, suppression_id(address)) is not None
 
 
 def opt_outs(

@@ -2,7 +2,8 @@
 
 A send-queue message is `{"tenant_id", "message_id"[, "campaign_id"]}`. One batch (up to 10):
 1. one BatchGet reads the message records, the tenants' sender settings and the campaigns the
-   queue messages name (a second BatchGet for campaigns only the records name);
+   queue messages name; a second one reads the recipients' consent (below) with the campaigns
+   only the records name;
 2. the mails that may go are CLAIMED in one transaction (status queued -> "sending", `claimed_at`,
    `attempts` + 1; one by one when the transaction meets a concurrent writer);
 3. the batch's tokens are taken from the account-wide rate limiter (services/email/ratelimit.py)
@@ -32,6 +33,16 @@ queues it again); a "cancelled" one marks it "skipped". A mail whose recipient w
 services/email/erasure.py: `erased_at`) is marked "skipped" too, queued or claimed without a proof,
 and so is a queued campaign mail a merge moved to a survivor who gets the campaign's mail already
 (`duplicate_of`, services/email/merges.py).
+
+Consent at send time. Staging checked the address's suppression and its opt-out of the mail's
+list type (campaign_recipients.py, transactional.py), but an opt-out, a hard bounce or a merge
+(merges.py copies a merged contact's consent to the survivor's address) may come while the mail
+waits in the queue: the sender reads both again for the batch (the second BatchGet of step 1) and
+a mail about to be claimed (queued, or claimed without a proof past the window) whose address is
+suppressed now ends "suppressed", one opted out of its list type "opted_out", counted as a skip.
+The rules are staging's: a suppression stops every mail; an opt-out only mail of that list type
+(a mail without a list type, such as a requester's own, ignores opt-outs; one of "service-notices"
+ignores a marketing opt-out).
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ from pydantic import ValidationError
 from pynamodb.exceptions import TransactWriteError
 
 from services.email import batch_reads, proofs, ratelimit, stats
+from services.email.domain.list_types import OPTOUT, SUPPRESSION, optout_id, suppression_id
 from services.email.domain.messages import (
     KIND,
     SENDER_SETTING,
@@ -61,6 +73,7 @@ from services.email.domain.messages import (
     Unbuildable,
     attachments_too_large,
     build_mime,
+    normalise,
 )
 from services.email.domain.tracking import instrument, links_of
 from services.email.outcomes import failed_event
@@ -84,6 +97,8 @@ DEFAULT_PROOF_WINDOW = 300.0  # seconds a claimed mail waits for its proof befor
 DEFAULT_SENDER_TIMEOUT = 900.0  # Lambda's longest timeout: a claim older than this has no live sender
 ERASED = "The recipient's data was erased."
 MERGED = "The contact was merged into another that gets this campaign's mail."
+SUPPRESSED = "The address is suppressed (hard bounce or complaint)."  # as staging says it
+OPTED_OUT = "The recipient opted out of the list type."
 
 
 class MessageMissing(Exception):
@@ -138,6 +153,7 @@ class Batch:
     jobs: list[Job]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     campaigns: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    consent: set[tuple[str, str]] = field(default_factory=set)  # the keys of the suppressions and opt-outs found
     callers: dict[str, Caller] = field(default_factory=dict)
 
     def caller(self, tenant: str) -> Caller:
@@ -181,7 +197,8 @@ def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Excepti
 
 
 def _read(batch: Batch) -> None:
-    """One BatchGet for messages, settings and named campaigns; one more for campaigns found later."""
+    """One BatchGet for messages, settings and named campaigns; one more for the recipients'
+    consent and the campaigns found later."""
     keys: list[tuple[str, str]] = []
     for job in batch.jobs:
         keys.append((record_key(job.tenant, KIND, job.message_id), KIND.upper()))
@@ -196,18 +213,45 @@ def _read(batch: Batch) -> None:
             batch.settings[job.tenant] = setting.data
         if job.record is not None and not job.campaign_id and job.record.data.get("campaign_id"):
             job.campaign_id = str(job.record.data["campaign_id"])
-    _read_campaigns(batch, found)
+    _read_more(batch, found)
 
 
-def _read_campaigns(batch: Batch, found: dict[tuple[str, str], Record]) -> None:
+def _read_more(batch: Batch, found: dict[tuple[str, str], Record]) -> None:
+    """The campaigns the first read did not hold and the consent of the mails that may go: one BatchGet."""
     wanted = {(j.tenant, j.campaign_id) for j in batch.jobs if j.campaign_id}
     keys = {(t, c): (record_key(t, CAMPAIGN, c), CAMPAIGN.upper()) for t, c in wanted}
     missing = [key for pair, key in keys.items() if key not in found]
-    if missing:
-        found = {**found, **_batch_get(missing)}
+    consent = [key for job in batch.jobs for key in _consent_keys(job)]
+    if missing or consent:
+        found = {**found, **_batch_get(missing + consent)}
     for pair, key in keys.items():
         if key in found:
             batch.campaigns[pair] = found[key].data  # type: ignore[index]
+    batch.consent = {key for key in consent if key in found}
+
+
+def _consent_keys(job: Job) -> list[tuple[str, str]]:
+    """The keys of the suppression of a mail's address and of its opt-out of the mail's list type
+    (services/email/domain/list_types.py keys them), for a mail that may still go; none for any other."""
+    data = job.record.data if job.record is not None else {}
+    address = normalise(str(data.get("to") or ""))
+    if data.get("status") not in (MessageStatus.queued, MessageStatus.sending) or not address:
+        return []
+    keys = [(record_key(job.tenant, SUPPRESSION, suppression_id(address)), SUPPRESSION.upper())]
+    if data.get("list_type_id"):
+        optout = optout_id(address, str(data["list_type_id"]))
+        keys.append((record_key(job.tenant, OPTOUT, optout), OPTOUT.upper()))
+    return keys
+
+
+def _refusal(batch: Batch, job: Job, status: str) -> Outcome | None:
+    """The mail's end when its address is suppressed or opted out of its list type now, else None."""
+    keys = _consent_keys(job)
+    if keys and keys[0] in batch.consent:
+        return _skipped(job, SUPPRESSED, status, MessageStatus.suppressed)
+    if len(keys) > 1 and keys[1] in batch.consent:
+        return _skipped(job, OPTED_OUT, status, MessageStatus.opted_out)
+    return None
 
 
 def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
@@ -241,15 +285,20 @@ def _classify(batch: Batch) -> tuple[list[Outcome], list[Job]]:
                 logger.info("campaign paused: mail left queued", extra={"message_id": job.message_id})
             elif campaign is not None and campaign.get("status") == "cancelled":
                 outcomes.append(_skipped(job))
+            elif (refused := _refusal(batch, job, MessageStatus.queued)) is not None:
+                outcomes.append(refused)
             else:
                 to_claim.append(job)
         elif status == MessageStatus.sending:
             proof = proofs.get(job.message_id)
+            expired = now - _claimed_at(record) >= proof_window()  # no live sender, no proof: it may go again
             if proof is not None:
                 outcomes.append(_proven(job, proof))
-            elif now - _claimed_at(record) >= proof_window() and erased:
+            elif expired and erased:
                 outcomes.append(_skipped(job, ERASED, MessageStatus.sending))
-            elif now - _claimed_at(record) >= proof_window():
+            elif expired and (refused := _refusal(batch, job, MessageStatus.sending)) is not None:
+                outcomes.append(refused)
+            elif expired:
                 logger.warning("claimed mail without proof: sent again", extra={"message_id": job.message_id})
                 to_claim.append(job)
             else:
@@ -465,9 +514,15 @@ def _unknown(job: Job, exc: Exception) -> None:
     job.error = exc
 
 
-def _skipped(job: Job, why: str = "The campaign was cancelled.", status: str = MessageStatus.queued) -> Outcome:
-    changes = {"status": MessageStatus.skipped.value, "error": why}
-    return Outcome(job, changes, str(status), None, {"queued": -1, "skipped": 1})
+def _skipped(
+    job: Job,
+    why: str = "The campaign was cancelled.",
+    status: str = MessageStatus.queued,
+    ends: MessageStatus = MessageStatus.skipped,
+) -> Outcome:
+    """A mail that will not go (`ends`: skipped, or suppressed / opted_out), from `status`; counted so."""
+    changes = {"status": ends.value, "error": why}
+    return Outcome(job, changes, str(status), None, {"queued": -1, ends.value: 1})
 
 
 def _proven(job: Job, proof: Proof) -> Outcome:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.email import recipients, templates
+from services.email.domain.list_types import OPTOUT, SUPPRESSION, optout_id, suppression_id
 from services.email.domain.messages import (
     KIND,
     SENDER_SETTING,
@@ -37,7 +38,6 @@ from shared import clock, merges
 from shared.contracts.messaging import EmailSendRequested, sent_message_id
 from shared.errors import DomainError, NotFound
 from shared.events import Envelope
-from shared.ids import derived_id
 from shared.observability import logger
 from shared.pagination import Page
 from shared.service import model_of, partition_page
@@ -68,13 +68,13 @@ def new_message_record(caller: Caller, message_id: str, data: dict[str, Any]) ->
 
 
 def is_suppressed(caller: Caller, address: str) -> bool:
-    return caller.store.get(caller.tenant, "suppression", derived_id(normalise(address))) is not None
+    return caller.store.get(caller.tenant, SUPPRESSION, suppression_id(address)) is not None
 
 
 def is_opted_out(caller: Caller, address: str, list_type_id: str | None) -> bool:
     if not list_type_id:
         return False
-    return caller.store.get(caller.tenant, "optout", derived_id(normalise(address), list_type_id)) is not None
+    return caller.store.get(caller.tenant, OPTOUT, optout_id(address, list_type_id)) is not None
 
 
 # ----------------------------------------------------------------------------- the send queue

@@ -27,8 +27,8 @@ from functools import cache
 from typing import Any
 
 from services.sms.domain.inbound import SmsInbound, SmsOptOut
+from services.sms.domain.messages import OPT_OUT
 from services.sms.events import SmsOptedOut, SmsReceived
-from services.sms.messages import OPT_OUT
 from services.sms.recipients import PROJECTION, by_number
 from services.sms.service import Caller, service_caller
 from services.sms.settings import SmsSettings

@@ -25,9 +25,9 @@ from contextlib import suppress
 from functools import partial
 
 from services.sms.domain.messages import KIND as MESSAGE
+from services.sms.domain.messages import OPT_OUT
 from services.sms.domain.numbers import read_number
 from services.sms.inbound import INBOUND
-from services.sms.messages import OPT_OUT
 from services.sms.recipients import PROJECTION
 from services.sms.service import Caller, service_caller
 from services.sms.setup import setup

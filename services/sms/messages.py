@@ -26,7 +26,7 @@ from typing import Any
 
 from services.sms import credits
 from services.sms.domain import texts
-from services.sms.domain.messages import KIND, SmsMessage, SmsMessageRequest, SmsMessageStatus
+from services.sms.domain.messages import KIND, OPT_OUT, SmsMessage, SmsMessageRequest, SmsMessageStatus
 from services.sms.domain.numbers import read_number
 from services.sms.domain.segments import segment
 from services.sms.events import SmsCreated
@@ -45,7 +45,6 @@ from shared.settings import load
 from shared.store import UnitOfWork, tenant_key
 from shared.tags import row_context
 
-OPT_OUT = "opt_out"  # inbound.py writes them
 # A queued message is listed in the sweep's index until the sender claims it: one still unclaimed
 # this long after it was written (its queue message was never sent, or was lost) is queued again.
 QUEUE_CHECK = timedelta(minutes=2)

@@ -31,11 +31,11 @@ from typing import Any
 from services.sms import credits, send_stats, sends
 from services.sms.domain import texts
 from services.sms.domain.messages import KIND as MESSAGE
-from services.sms.domain.messages import SmsMessage, SmsMessageStatus
+from services.sms.domain.messages import OPT_OUT, SmsMessage, SmsMessageStatus
 from services.sms.domain.segments import segment
 from services.sms.domain.sends import KIND, NUMBER_REASONS, REQUESTER, SendStatus, member_number, not_sent
 from services.sms.domain.setup import SmsSetup
-from services.sms.messages import OPT_OUT, new_message_record
+from services.sms.messages import new_message_record
 from services.sms.recipients import PROJECTION
 from services.sms.sends import message_records, messages_key, skip_staged
 from services.sms.service import Caller, service_caller

@@ -5,7 +5,7 @@ A send-queue message is `{"tenant_id", "message_id"}` (messages.py queues it). P
 (`send_batch`; the generic half is the kernel's shared/batched.py: `Job`, `first_of_each`,
 `read_by_key`, which the email sender uses too, and `commit_together`):
 1. READ: one consistent BatchGetItem for the messages and their tenants' SMS settings (the sender
-   id, the window);
+   id, the window); a second one for the opt-outs of their numbers (below);
 2. HOLD: the marketing messages found outside their tenant's sending window (below) are held, all
    in one transaction;
 3. RATE: the rest take their parts from the account-wide limiter (one UpdateItem per second's
@@ -25,7 +25,7 @@ A send-queue message is `{"tenant_id", "message_id"}` (messages.py queues it). P
    An accepted send also writes store.ProviderMessageItem (provider id -> tenant, message):
    inbound.py finds an answer's tenant by it. `stage_settled` is the one place for any other
    per-message write of a settlement.
-For a batch of 10 one-part messages of a tenant: 1 BatchGetItem + 1 UpdateItem (rate) + 2
+For a batch of 10 one-part messages of a tenant: 2 BatchGetItem (+ the opt-outs) + 1 UpdateItem (rate) + 2
 TransactWriteItems + 10 SendTextMessage (it was 20 GetItem + 10 UpdateItem + 20 TransactWriteItems:
 tests/integration/test_sms_sender.py prints it). A message's failure is its own: its queue
 message alone fails (shared.batch.whole_batch answers the partial batch).
@@ -57,6 +57,14 @@ inside the window and claims it like a queued one (the claim takes it out of `by
 Transactional messages ignore the window: an OTP or a reminder must not wait until morning. A
 message still "sending" is never held: its receipt may yet come.
 
+Opt-outs at send time. Staging checked the number's opt-out (send_recipients.py, messages.py), but
+a STOP (inbound.py) or a merge (merges.py copies a merged contact's opt-out to the survivor's
+numbers) may come while the message waits in the queue or for the window: the sender reads the
+opt-outs of the batch's numbers again, and a message it would claim (queued, waiting, or claimed
+without a receipt past the window) whose number opted out ends "opted_out" (`stage_opted_out`: its
+parts refunded, counted, `sms.failed`). Staging's rule holds: a transactional message ignores
+opt-outs when its tenant's `transactional_to_opted_out` is on.
+
 A message settled "sent" is listed in `by_due` at `sent_at` + RECEIPT_DEADLINE (72 h): the sweep
 makes it "unknown" if no final receipt took it out of the index by then (receipts.py).
 """
@@ -73,7 +81,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from services.sms import credits, send_stats
-from services.sms.domain.messages import KIND, SmsMessageStatus
+from services.sms.domain.messages import KIND, OPT_OUT, SmsMessageStatus
 from services.sms.domain.setup import SmsSetup
 from services.sms.domain.window import is_open, next_opening
 from services.sms.events import SmsFailed
@@ -94,6 +102,7 @@ from shared.store import AlreadyApplied, ConcurrentUpdate, UnitOfWork, clean, re
 SUBJECT_WORDS = 60  # characters of the text `sms.sent` carries as its subject
 DEFAULT_MAX_SMS_RATE = 10  # message parts a second when MAX_SMS_RATE is unset (a conservative MPS)
 RECEIPT_DEADLINE = timedelta(hours=72)  # a sent message without a final receipt by then becomes "unknown"
+OPTED_OUT = "The number opted out of this tenant's SMS."  # as staging says it
 LIMITER = SendRate("sms-voice", CachedRate("MAX_SMS_RATE", DEFAULT_MAX_SMS_RATE))  # the account's MPS (see the module)
 
 
@@ -133,6 +142,7 @@ class Batch:
     jobs: list[Job]
     setups: dict[str, SmsSetup] = field(default_factory=dict)
     callers: dict[str, Caller] = field(default_factory=dict)
+    opted_out: set[tuple[str, str]] = field(default_factory=set)  # the keys of the numbers' opt-outs found
 
 
 def send_batch(bodies: list[Any], deadline: float | None = None) -> list[Exception | None]:
@@ -167,7 +177,8 @@ def _parse(body: Any) -> Job:
 
 
 def _read(batch: Batch) -> None:
-    """One consistent BatchGetItem: the messages and their tenants' SMS settings."""
+    """One consistent BatchGetItem: the messages and their tenants' SMS settings; one more for the
+    opt-outs of the numbers of the messages that may go."""
     tenants = {job.tenant for job in batch.jobs}
     settings = {t: (record_key(t, SETTING, SMS_SETTING), SETTING.upper()) for t in tenants}
     messages = {id(job): (record_key(job.tenant, KIND, job.message_id), KIND.upper()) for job in batch.jobs}
@@ -178,11 +189,29 @@ def _read(batch: Batch) -> None:
         data = found[key].data if key in found else DEFAULTS.value(SMS_SETTING)
         batch.setups[tenant] = SmsSetup.model_validate(data)
         batch.callers[tenant] = service_caller(tenant, open_tenant=False)
+    opt_outs = [k for job in batch.jobs if (k := _opt_out_key(batch, job)) is not None]
+    if opt_outs:
+        batch.opted_out = set(read_by_key(Record, opt_outs))
+
+
+def _opt_out_key(batch: Batch, job: Job) -> tuple[str, str] | None:
+    """The key of the opt-out of a message's number, for a message that may still go and is subject
+    to opt-outs (staging's rule: not a transactional one when the tenant sends those to opted-out
+    numbers); None for any other."""
+    data = job.record.data if job.record is not None else {}
+    going = (SmsMessageStatus.queued, SmsMessageStatus.waiting, SmsMessageStatus.sending)
+    if data.get("status") not in going or not data.get("to"):
+        return None
+    if data.get("transactional") and batch.setups[job.tenant].transactional_to_opted_out:
+        return None
+    return record_key(job.tenant, OPT_OUT, str(data["to"])), OPT_OUT.upper()
 
 
 def _classify(batch: Batch) -> list[Job]:
-    """The messages that may be claimed: queued or waiting, or "sending" past the proof window."""
+    """The messages that may be claimed: queued or waiting, or "sending" past the proof window; of
+    those, the ones whose number opted out end so (one transaction for the batch's)."""
     claimable = []
+    refusals: list[UnitOfWork] = []
     for job in batch.jobs:
         record = job.record
         if record is None:
@@ -201,8 +230,40 @@ def _classify(batch: Batch) -> list[Job]:
         elif status not in (SmsMessageStatus.queued, SmsMessageStatus.waiting):
             logger.info("message not queued", extra={"message_id": job.message_id, "status": status})
             continue
+        if _opt_out_key(batch, job) in batch.opted_out:
+            uow = UnitOfWork()
+            stage_opted_out(batch.callers[job.tenant], uow, record)
+            refusals.append(uow)
+            continue
         claimable.append(job)
+    for error in commit_together(refusals):
+        if error is not None and not isinstance(error, (Settled, AlreadyApplied)):
+            raise error  # the batch is delivered again: what the commit left decides
     return claimable
+
+
+def stage_opted_out(caller: Caller, uow: UnitOfWork, record: Record) -> None:
+    """Stage in `uow` a message not sent because its number opted out since it was staged:
+    "opted_out", out of the sweep's index, its parts refunded and `sms.failed` (its status says
+    why), only while it is as read (its status; a claim's too), else the commit raises Settled."""
+    data = record.data
+    condition = Record.fields["status"] == str(data.get("status"))
+    if data.get("status") == SmsMessageStatus.sending:
+        condition &= Record.fields["claimed_at"] == str(data["claimed_at"])
+    fields = {"status": SmsMessageStatus.opted_out.value, "reason": OPTED_OUT}
+    stage_fields(uow, record, fields, condition, record.due_actions(caller.tenant, None))
+    if int(data.get("credits") or 0):
+        credits.refund(caller, uow, int(data["credits"]), None, record.record_id)
+    failed = SmsFailed(
+        message_id=record.record_id,
+        contact_id=data.get("contact_id"),
+        to=data.get("to"),
+        at=clock.now(),
+        status=SmsMessageStatus.opted_out.value,
+        reason=OPTED_OUT,
+        request_id=data.get("request_id"),
+    )
+    uow.publish(caller.event("sms.failed", failed, event_id=derived_id("sms.failed", record.record_id)))
 
 
 def _fail_erased(batch: Batch, job: Job) -> None:

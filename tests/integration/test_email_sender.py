@@ -93,9 +93,10 @@ def test_a_batch_of_ten_costs_about_one_call_per_recipient(
     steady = measured[-1]
     per_recipient = sum(steady.values()) / 10
     print(f"\nAWS calls for a batch of 10: first {measured[0]}, then {steady}: {per_recipient:.2f} per recipient")
-    # one BatchGet, one claim transaction (with the rate tokens), one record transaction: 13 calls for 10 mails
-    assert steady == {"BatchGetItem": 1, "TransactWriteItems": 2, "SendEmail": 10}
-    assert per_recipient <= 1.3
+    # one BatchGet, one of the recipients' consent, one claim transaction (with the rate tokens), one
+    # record transaction: 14 calls for 10 mails
+    assert steady == {"BatchGetItem": 2, "TransactWriteItems": 2, "SendEmail": 10}
+    assert per_recipient <= 1.4
 
 
 def test_a_batch_waits_for_the_next_second_when_this_one_is_taken(
@@ -138,6 +139,37 @@ def test_a_paused_campaign_leaves_its_mails_queued_a_cancelled_one_skips_them(se
     # delivered again: nothing changes, no count moves twice
     assert handler(event, sender) == {"batchItemFailures": []}
     assert stats.read_counts(tenant, cancelled)["skipped"] == 3
+
+
+def test_a_mail_whose_address_refused_mail_since_staging_does_not_go(sender: Any, aws_calls: Counter[str]) -> None:
+    """Consent is read again at send time (one BatchGet more a batch), by staging's rules: a
+    suppression stops every mail, an opt-out only the mails of its list type; a mail claimed by a
+    dead sender is checked before it is sent again."""
+    from services.email import list_types, stats
+    from services.email.domain.list_types import suppression_id
+    from services.email.handlers.sender import handler
+    from services.email.service import service_caller
+    from shared.store import UnitOfWork
+
+    tenant = f"t-{new_id()}"
+    marketing = {"list_type_id": "marketing"}
+    dead_claim = {**marketing, "status": "sending", "claimed_at": "2020-01-01T00:00:00+00:00"}
+    changed = {0: marketing, 1: marketing, 2: {"list_type_id": "service-notices"}, 3: {}, 4: marketing, 5: dead_claim}
+    campaign_id, ids = _setup(tenant, 6, "sending", changed)
+    caller = service_caller(tenant)
+    uow = UnitOfWork()
+    bounce = {"address": "r0@example.com", "reason": "hard_bounce"}
+    caller.store.add(uow, caller.store.new(tenant, "suppression", suppression_id("R0@example.com "), bounce))
+    uow.commit()
+    for i in (1, 2, 3, 5):  # after staging: opted out of marketing
+        list_types.opt_out(caller, f"r{i}@example.com", "marketing", None, "one_click")
+    aws_calls.clear()
+    assert handler(sqs_event(_bodies(tenant, campaign_id, ids), QUEUE_ARN), sender) == {"batchItemFailures": []}
+    statuses = [caller.store.get(tenant, "message", m).data["status"] for m in ids]  # type: ignore[union-attr]
+    assert statuses == ["suppressed", "opted_out", "sent", "sent", "sent", "opted_out"]
+    counts = stats.read_counts(tenant, campaign_id)
+    assert (counts["suppressed"], counts["opted_out"], counts["sent"], counts["queued"]) == (1, 2, 3, -6)
+    assert aws_calls["BatchGetItem"] == 2  # the mails with their settings and campaign, then their consent
 
 
 def test_a_mail_claimed_by_a_dead_sender_waits_for_its_proof(sender: Any, aws_calls: Counter[str]) -> None:
@@ -387,8 +419,8 @@ def test_mails_settled_or_reported_on_meanwhile_cost_the_batch_one_transaction_m
     aws_calls.clear()
     event = sqs_event(_bodies(tenant, campaign_id, ids[1:]), QUEUE_ARN)
     assert handler(event, sender) == {"batchItemFailures": []}
-    # one read, the claim, the outcomes (refused: one mail was settled), the other eight's outcomes
-    assert dict(aws_calls) == {"BatchGetItem": 1, "TransactWriteItems": 3, "SendEmail": 9}
+    # the reads (the mails, their consent), the claim, the outcomes (refused: one mail was settled), the other eight's
+    assert dict(aws_calls) == {"BatchGetItem": 2, "TransactWriteItems": 3, "SendEmail": 9}
     assert _statuses(tenant, ids) == {"sent": 10}
     counts = stats.read_counts(tenant, campaign_id)
     assert (counts["sent"], counts["queued"]) == (10, -10)

@@ -88,8 +88,9 @@ def settled_once(tenant: str, ids: list[str]) -> None:
 def test_a_batch_of_ten_costs_one_provider_call_a_message_and_four_dynamodb_calls(
     sender: Any, aws_calls: Counter[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ten messages of one tenant: one BatchGetItem (messages and settings), the limiter's one
-    UpdateItem, one claim transaction, ten SendTextMessage, one settlement transaction."""
+    """Ten messages of one tenant: one BatchGetItem (messages and settings), one more (their numbers'
+    opt-outs), the limiter's one UpdateItem, one claim transaction, ten SendTextMessage, one
+    settlement transaction."""
     from services.sms.handlers.sender import handler
 
     monkeypatch.setenv("MAX_SMS_RATE", "100")  # the calls of a batch, not a wait for the next second
@@ -100,7 +101,7 @@ def test_a_batch_of_ten_costs_one_provider_call_a_message_and_four_dynamodb_call
     calls = dict(aws_calls)
     dynamodb = sum(n for operation, n in calls.items() if operation != "SendTextMessage")
     print(f"\nSMS sender, AWS calls for a batch of 10: {calls}: {dynamodb / 10:.2f} DynamoDB calls a message")
-    assert calls == {"BatchGetItem": 1, "UpdateItem": 1, "TransactWriteItems": 2, "SendTextMessage": 10}
+    assert calls == {"BatchGetItem": 2, "UpdateItem": 1, "TransactWriteItems": 2, "SendTextMessage": 10}
     settled_once(tenant, ids)
 
 
@@ -458,6 +459,40 @@ def test_a_message_the_provider_refuses_fails_refunded_with_its_reason_and_sms_f
     assert item.event_type == "sms.failed" and event["data"]["request_id"] == "req-1"
     assert event["data"]["receipt"] is None and "ValidationException" in event["data"]["reason"]
     assert OutboxItem.count(f"OUTBOX#{derived_id('sms.failed', ids[1])}") == 0
+
+
+def test_a_number_that_opted_out_since_staging_gets_no_marketing_message(sender: Any, aws_calls: Counter[str]) -> None:
+    """A STOP between staging and sending: the sender reads the batch's opt-outs (one BatchGetItem
+    more) and the marketing message ends "opted_out", refunded, with `sms.failed` saying so; a
+    transactional one still goes when its tenant sends those to opted-out numbers (staging's rule)."""
+    from services.sms.domain.setup import SmsSetupUpdate
+    from services.sms.handlers.sender import handler
+    from services.sms.service import service_caller
+    from services.sms.setup import update_setup
+    from shared.ids import derived_id
+    from shared.store import OutboxItem, UnitOfWork
+
+    tenant = f"t-{new_id()}"
+    caller = service_caller(tenant, open_tenant=False)
+    update_setup(service_caller(tenant), SmsSetupUpdate(transactional_to_opted_out=True))
+    marketing, transactional, other = queued(tenant, 3)
+    _set(tenant, transactional, transactional=True, to=message(tenant, marketing)["to"])
+    uow = UnitOfWork()
+    number = str(message(tenant, marketing)["to"])
+    stop = {"number": number, "keyword": "STOP", "opted_out_at": "2026-01-01T00:00:00+00:00"}
+    caller.store.add(uow, caller.store.new(tenant, "opt_out", number, stop))  # as inbound.py writes it
+    uow.commit()
+    aws_calls.clear()
+    event = sqs_event(bodies(tenant, [marketing, transactional, other]), QUEUE_ARN)
+    assert handler(event, sender) == {"batchItemFailures": []}
+    refused = message(tenant, marketing)
+    assert (refused["status"], refused["reason"]) == ("opted_out", "The number opted out of this tenant's SMS.")
+    assert (message(tenant, transactional)["status"], message(tenant, other)["status"]) == ("sent", "sent")
+    entries = sorted((e.data["type"], e.data["message_id"]) for e in caller.store.all_of_kind(tenant, "ledger_entry"))
+    assert entries == sorted([("refund", marketing), ("charge", transactional), ("charge", other)])
+    failed = json.loads(OutboxItem.get(f"OUTBOX#{derived_id('sms.failed', marketing)}", "OUTBOX").envelope)
+    assert failed["data"]["status"] == "opted_out"
+    assert aws_calls["BatchGetItem"] == 2 and aws_calls["SendTextMessage"] == 2
 
 
 def test_a_message_whose_queueing_failed_is_queued_by_the_sweep_and_sent_once(

@@ -9,12 +9,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from shared.ids import derived_id
 from shared.types import INPUT, OUTPUT, Email, Name200, OptId, reject_null
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 MARKETING = "marketing"
 SERVICE_NOTICES = "service-notices"
+OPTOUT = "optout"  # the record kinds of consent, keyed by the address (services/email/list_types.py)
+SUPPRESSION = "suppression"
 
 
 class ListTypeCreate(BaseModel):
@@ -89,6 +92,16 @@ LandingAction = Literal["unsubscribe", "subscribe"]
 
 def normalised(address: str) -> str:
     return address.strip().lower()
+
+
+def optout_id(address: str, list_type_id: str) -> str:
+    """The id of an address's opt-out of a list type (staging and the sender read it by this)."""
+    return derived_id(normalised(address), list_type_id)
+
+
+def suppression_id(address: str) -> str:
+    """The id of an address's suppression (a hard bounce or a complaint: every list type)."""
+    return derived_id(normalised(address))
 
 
 def default_list_types() -> list[tuple[str, str, str]]:

@@ -22,6 +22,7 @@ from shared.types import INPUT, OUTPUT
 
 NumberField = Literal["mobile", "phone"]
 KIND = "message"  # the record kind (services/sms/messages.py writes them; the sender and receipts import this)
+OPT_OUT = "opt_out"  # a number's opt-out, id = E.164 (inbound.py writes them; staging and the sender read them)
 
 
 class SmsMessageStatus(StrEnum):
