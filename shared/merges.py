@@ -109,3 +109,22 @@ def redirect_if_merged(
         survivor = survivor_of(store, tenant, entity, record_id) if record_id else None
         if survivor is not None:
             raise Merged(entity, str(record_id), survivor)
+
+
+def repoint(
+    store: DataStore[Any], tenant: str, kind: str, record_id: str, field: str, merged_ids: set[str], survivor: str
+) -> bool:
+    """A record whose `field` names a merged id names the survivor instead, in a transaction of its
+    own (re-read, so a repeat changes nothing; retried when another writer saved it in between);
+    False when it does not name one (any more)."""
+
+    def run() -> bool:
+        record = store.get(tenant, kind, record_id)
+        if record is None or record.data.get(field) not in merged_ids:
+            return False
+        uow = UnitOfWork()
+        store.replace(uow, record, {**record.data, field: survivor})
+        uow.commit()
+        return True
+
+    return bool(run_with_retries(run))

@@ -645,6 +645,18 @@ def _cause(exc: TransactWriteError, ordered: list[_Op]) -> Exception:
     return exc
 
 
+def update_if(item: Model, actions: list[Any], condition: Any) -> bool:
+    """One UpdateItem of `item` on `condition` (no version check); False when the condition failed:
+    a job's progress, a state's step, written once however many times it is tried."""
+    try:
+        item.update(actions, condition=condition, add_version_condition=False)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
 def run_with_retries(command: Callable[[], Any], attempts: int = 12) -> Any:
     """Run a command again when a concurrent writer won the race (counters, versions).
 

@@ -36,7 +36,6 @@ from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from pynamodb.exceptions import UpdateError
 
 from services.directory.duplicate_scans import sqs
 from services.directory.lookup import stage_entries
@@ -46,7 +45,7 @@ from services.directory.store import Placement, Record, new_record
 from shared import clock
 from shared.observability import logger
 from shared.settings import load
-from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key
+from shared.store import ConcurrentUpdate, UnitOfWork, run_with_retries, tenant_key, update_if
 
 REKEY = "duplicate_rekey"
 REKEY_JOB = "directory.duplicate_rekey"
@@ -191,10 +190,4 @@ def _advance(
         actions += [fields["state"].set("completed"), fields["finished_at"].set(clock.now().isoformat())]
     where = fields["after"].does_not_exist() if after is None else fields["after"] == after
     condition = (fields["generation"] == generation) & where
-    try:
-        pointer.update(actions, condition=condition, add_version_condition=False)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(pointer, actions, condition)

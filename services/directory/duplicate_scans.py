@@ -41,7 +41,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.attributes import TTLAttribute
-from pynamodb.exceptions import UpdateError
 
 from services.directory import events as ev
 from services.directory.domain.duplicates import GroupView, StoredGroup, all_pairs, groups_of, pair_of, view
@@ -59,7 +58,7 @@ from shared.observability import logger
 from shared.pagination import Page
 from shared.service import model_of, partition_page
 from shared.settings import load
-from shared.store import ConcurrentUpdate, UnitOfWork, record_key, tenant_key
+from shared.store import ConcurrentUpdate, UnitOfWork, record_key, tenant_key, update_if
 from shared.types import Owner
 
 Entity = Literal["contacts", "accounts"]
@@ -366,17 +365,6 @@ def run_scan(caller: Caller, scan_id: str) -> None:
         _finish_failed(caller, record, str(exc), attempt)
 
 
-def _update_once(record: Record, actions: list[Any], condition: Any) -> bool:
-    """One UpdateItem of the scan on a condition; False when the condition failed."""
-    try:
-        record.update(actions, condition=condition, add_version_condition=False)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
-
-
 def _begin(record: Record, attempt: int) -> bool:
     fields = Record.fields
     actions = [
@@ -387,7 +375,7 @@ def _begin(record: Record, attempt: int) -> bool:
         fields["started_at"].set(clock.now().isoformat()),
     ]
     condition = (fields["attempt"] == attempt - 1) & fields["state"].is_in("queued", "running")
-    return _update_once(record, actions, condition)
+    return update_if(record, actions, condition)
 
 
 def _finish_failed(caller: Caller, record: Record, error: str, attempt: int | None = None) -> None:
@@ -470,7 +458,7 @@ class Scanner:
 
     def _progress(self, read: int) -> None:
         fields = Record.fields
-        if not _update_once(self.record, [fields["records_read"].set(read)], fields["attempt"] == self.attempt):
+        if not update_if(self.record, [fields["records_read"].set(read)], fields["attempt"] == self.attempt):
             raise Superseded
 
     def dismissed(self) -> set[tuple[str, str]]:

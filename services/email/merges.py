@@ -39,7 +39,7 @@ from shared.events import Envelope
 from shared.ids import derived_id
 from shared.observability import logger
 from shared.recipients import RECIPIENT
-from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
+from shared.store import AlreadyApplied, UnitOfWork, tenant_key
 
 PAGE_SIZE = 100
 
@@ -96,21 +96,6 @@ def _suppression_for(caller: Caller, held: Record, address: str, merge_id: str) 
     _add_once(caller, caller.store.new(caller.tenant, SUPPRESSION, derived_id(address), data))
 
 
-def _rename_contact(caller: Caller, optout: Record, merged_ids: set[str], survivor: str) -> None:
-    """An opt-out naming a merged contact names the survivor."""
-
-    def run() -> bool:
-        record = caller.store.get(caller.tenant, OPTOUT, optout.record_id)
-        if record is None or record.data.get("contact_id") not in merged_ids:
-            return False
-        uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, "contact_id": survivor})
-        uow.commit()
-        return True
-
-    run_with_retries(run)
-
-
 def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
     """Write every opt-out and suppression of the merged contacts' addresses (and the survivor's
     address before the merge) for the survivor's address; returns how many addresses held any."""
@@ -128,7 +113,7 @@ def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
     merged = set(merge.merged_ids)
     for held in optouts:
         if held.data.get("contact_id") in merged:
-            _rename_contact(caller, held, merged, survivor)
+            merges.repoint(caller.store, caller.tenant, OPTOUT, held.record_id, "contact_id", merged, survivor)
         for address in targets - {held.data.get("address")}:
             _opt_out_for(caller, held, address, survivor, merge.merge_id)
     for held in suppressions:

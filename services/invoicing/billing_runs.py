@@ -52,8 +52,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from services.invoicing import customers, invoices, tax_classes
 from services.invoicing.domain.billing import BillingError, OrderLine, lines_for_period
 from services.invoicing.domain.document import DocumentLine
@@ -80,7 +78,7 @@ from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.permissions import Action
 from shared.service import model_of, partition_page
 from shared.settings import load
-from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key
+from shared.store import ConcurrentUpdate, UnitOfWork, tenant_key, update_if
 from shared.subscriptions import Job
 
 RUN = "invoicing_run"
@@ -463,18 +461,7 @@ def _recorded_next(run: Record, chunk: Chunk) -> Chunk | None:
 
 
 def _mark_running(run: Record) -> None:
-    _update_once(run, [Record.fields["state"].set("running")], Record.fields["state"] == "queued")
-
-
-def _update_once(run: Record, actions: list[Any], condition: Any) -> bool:
-    """One UpdateItem of the run on a condition; False when the condition failed (done before)."""
-    try:
-        run.update(actions, condition=condition, add_version_condition=False)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    update_if(run, [Record.fields["state"].set("running")], Record.fields["state"] == "queued")
 
 
 def _customers(caller: Caller, orders: list[Record]) -> dict[str, Record]:
@@ -512,7 +499,7 @@ def _record(run: Record, chunk: Chunk, seen: int, outcome: Outcome, last: str | 
         actions.append(fields["problems"].set(fields["problems"].append(found)))
     if not last:
         actions.append(fields["finished_at"].set(clock.now().isoformat()))
-    return _update_once(run, actions, fields["chunks_done"] == chunk.number)
+    return update_if(run, actions, fields["chunks_done"] == chunk.number)
 
 
 def _as_of(body: RunCreate) -> date:

@@ -37,7 +37,7 @@ from shared.contracts.directory import RecordMerged
 from shared.events import Envelope
 from shared.observability import logger
 from shared.recipients import RECIPIENT
-from shared.store import AlreadyApplied, UnitOfWork, run_with_retries, tenant_key
+from shared.store import AlreadyApplied, UnitOfWork, tenant_key
 
 NUMBER_FIELDS = ("mobile", "phone")
 
@@ -69,21 +69,6 @@ def _add_once(caller: Caller, number: str, data: dict[str, object]) -> None:
         uow.commit()
 
 
-def _rename_contact(caller: Caller, number: str, merged_ids: set[str], survivor: str) -> None:
-    """An opt-out naming a merged contact names the survivor."""
-
-    def run() -> bool:
-        record = caller.store.get(caller.tenant, OPT_OUT, number)
-        if record is None or record.data.get("contact_id") not in merged_ids:
-            return False
-        uow = UnitOfWork()
-        caller.store.replace(uow, record, {**record.data, "contact_id": survivor})
-        uow.commit()
-        return True
-
-    run_with_retries(run)
-
-
 def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
     """Write every opt-out of the merged contacts' numbers (and the survivor's numbers before the
     merge) for each of the survivor's numbers; returns how many numbers had opted out."""
@@ -101,7 +86,7 @@ def keep_consent(caller: Caller, merge: RecordMerged, survivor: str) -> int:
     merged = set(merge.merged_ids)
     for number, opt_out in sorted(held.items()):
         if opt_out.data.get("contact_id") in merged:
-            _rename_contact(caller, number, merged, survivor)
+            merges.repoint(caller.store, caller.tenant, OPT_OUT, number, "contact_id", merged, survivor)
         for target in sorted(targets - {number}):
             data = {**opt_out.data, "number": target, "contact_id": survivor, "merged_from": number}
             _add_once(caller, target, {**data, "merge_id": merge.merge_id})

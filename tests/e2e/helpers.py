@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from infra.runtime import LocalRuntime
+from shared.ids import new_id
 from shared.store import record_key, tenant_key
 
 T = TypeVar("T")
@@ -56,6 +58,22 @@ def put_envelope(stack: LocalRuntime, envelope: dict[str, Any], source: str = "k
         ]
     )
     assert response["FailedEntryCount"] == 0, response
+
+
+def merge_envelope(tenant: str, entity: str, record: dict[str, Any], merged_ids: list[str]) -> dict[str, Any]:
+    """`contact.merged` / `account.merged` as the directory publishes it: `record` is the survivor
+    after the merge (its `id` the survivor's), `merged_ids` the records merged into it."""
+    event_id = new_id()
+    return {
+        "id": event_id,
+        "type": f"{entity}.merged",
+        "version": 1,
+        "tenant_id": tenant,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "actor": {"type": "user", "id": "admin-1"},
+        "correlation_id": event_id,
+        "data": {"id": record["id"], "merged_ids": merged_ids, "merge_id": new_id(), "record": record},
+    }
 
 
 def ok(response: requests.Response, status: int = 200) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     assert_moved,
     created,
     envelopes,
+    merge_envelope,
     new_tenant,
     put_envelope,
     quick_redelivery,
@@ -43,20 +44,6 @@ class World:
 
     def __getitem__(self, name: str) -> str:
         return self.ids[name]
-
-
-def merged_envelope(tenant: str, event_type: str, survivor: str, merged: str, record: dict[str, Any]) -> dict[str, Any]:
-    event_id = str(uuid.uuid4())
-    return {
-        "id": event_id,
-        "type": event_type,
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": "2026-03-10T10:00:00Z",
-        "actor": {"type": "user", "id": "admin-1"},
-        "correlation_id": event_id,
-        "data": {"id": survivor, "merged_ids": [merged], "merge_id": f"M-{event_id[:8]}", "record": record},
-    }
 
 
 def _record_of(stack: LocalRuntime, tenant: str, event_type: str, record_id: str) -> dict[str, Any]:
@@ -120,7 +107,7 @@ def test_a_contact_merge_moves_every_reference_once_through_crashes_and_redelive
     maija, dup = w["maija"], w["dup"]
     record = _record_of(stack, w.tenant, "contact.created", maija)["data"]["record"]
     record = {**record, "last_name": "Virtanen-Merged", "version": int(record["version"]) + 1}
-    merge = merged_envelope(w.tenant, "contact.merged", maija, dup, record)
+    merge = merge_envelope(w.tenant, "contact", record, [dup])
     published = _published(stack, w.tenant)
     # The consumer dies after each of its first four writes: the markers, the survivor's call-list
     # row, the merged row's tombstone, the first moved event; each redelivery goes on from there.
@@ -192,7 +179,7 @@ def test_an_account_merge_moves_activities_orders_facilities_rows_and_marketing(
     w, admin = world, world.admin
     keep, gone = w["keep"], w["gone"]
     record = _record_of(stack, w.tenant, "account.created", keep)["data"]["record"]
-    merge = merged_envelope(w.tenant, "account.merged", keep, gone, {**record, "version": int(record["version"]) + 1})
+    merge = merge_envelope(w.tenant, "account", {**record, "version": int(record["version"]) + 1}, [gone])
     put_envelope(stack, merge)
     theirs = sorted([w["late_event"], w["task"]])
     assert settle(stack, lambda: _ids(admin, "/activities", account_id=keep) == theirs, attempts=40)

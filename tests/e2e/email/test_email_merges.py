@@ -10,7 +10,6 @@ first moved mail) and a second delivery leave every reference on the survivor ex
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from tests.e2e.helpers import (
     created,
     drain,
     envelopes,
+    merge_envelope,
     new_tenant,
     ok,
     put_envelope,
@@ -109,20 +109,6 @@ def opt_outs(admin: Api, list_type: str = "marketing") -> list[tuple[str, str | 
     return sorted((o["address"], o.get("contact_id")) for o in items)
 
 
-def merged(tenant: str, survivor: str, merged_ids: list[str], record: dict[str, Any]) -> dict[str, Any]:
-    """A `contact.merged` envelope as the directory publishes it."""
-    return {
-        "id": new_id(),
-        "type": "contact.merged",
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "actor": {"type": "user", "id": "admin-1"},
-        "correlation_id": new_id(),
-        "data": {"id": survivor, "merged_ids": merged_ids, "merge_id": new_id(), "record": record},
-    }
-
-
 def state(admin: Api, ids: dict[str, str]) -> dict[str, Any]:
     return {
         "histories": {n: history(admin, i) for n, i in ids.items()},
@@ -137,7 +123,7 @@ def test_a_merge_killed_midway_moves_every_mail_and_keeps_every_consent_once(
     admin, ids, tenant, mails = office["admin"], office["ids"], office["tenant"], office["mails"]
     survivor = admin.get(f"/contacts/{ids['anna']}").json()
     record = {**survivor, "first_name": "Anna-Bea", "version": int(survivor["version"]) + 1}
-    envelope = merged(tenant, ids["anna"], [ids["bea"], ids["cecilia"]], record)
+    envelope = merge_envelope(tenant, "contact", record, [ids["bea"], ids["cecilia"]])
     drain(stack, busy_ok=True)
     assert stack.functions is not None
     killed = [Fault("dynamodb", "TransactWriteItems", "after") for _ in range(3)]  # each fires once, in turn

@@ -7,7 +7,6 @@ One test, one tenant: the test time is scarce.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from tests.e2e.helpers import (
     created,
     drain,
     envelopes,
+    merge_envelope,
     ok,
     put_envelope,
     quick_redelivery,
@@ -34,20 +34,6 @@ from tests.e2e.invoicing.test_catalogue_and_orders import customer
 pytestmark = pytest.mark.failed_deliveries  # the killed deliveries fail on purpose
 
 EVENTS_QUEUE = "kontakt-dev-invoicing-events"
-
-
-def merge_envelope(tenant: str, survivor: dict[str, Any], merged: list[str]) -> dict[str, Any]:
-    """`account.merged` as the directory publishes it (the survivor's record after the merge)."""
-    return {
-        "id": new_id(),
-        "type": "account.merged",
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "actor": {"type": "user", "id": "admin-1"},
-        "correlation_id": new_id(),
-        "data": {"id": survivor["id"], "merged_ids": merged, "merge_id": new_id(), "record": survivor},
-    }
 
 
 def state(admin: Api, ids: list[str]) -> dict[str, Any]:
@@ -80,7 +66,7 @@ def test_an_account_merge_moves_orders_invoices_and_prices_once_through_crashes(
     # The directory merged them: the survivor's record (renamed) comes with the event.
     account = ok(admin.get(f"/accounts/{kept['id']}"))
     survivor = {**account, "name": "Kept & Gone Oy", "version": account["version"] + 1}
-    envelope = merge_envelope(tenant, survivor, [gone["id"]])
+    envelope = merge_envelope(tenant, "account", survivor, [gone["id"]])
     # killed after the merge's marker, then (delivered again) after its first moved order
     marked, first_move = (Fault("dynamodb", "TransactWriteItems", "after") for _ in range(2))
     drain(stack)

@@ -8,7 +8,6 @@ One test, one tenant: the test time is scarce.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,26 +16,23 @@ from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from shared.ids import new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_moved, created, drain, envelopes, ok, put_envelope, quick_redelivery, settle, walk
+from tests.e2e.helpers import (
+    assert_moved,
+    created,
+    drain,
+    envelopes,
+    merge_envelope,
+    ok,
+    put_envelope,
+    quick_redelivery,
+    settle,
+    walk,
+)
 from tests.e2e.scanner.helpers import await_tickets, mailbox, message, post_raw
 
 pytestmark = pytest.mark.failed_deliveries  # the killed deliveries fail on purpose
 
 EVENTS_QUEUE = "kontakt-dev-scanner-events"
-
-
-def merge_envelope(tenant: str, entity: str, survivor: dict[str, Any], merged: list[str]) -> dict[str, Any]:
-    """`<entity>.merged` as the directory publishes it (the survivor's record after the merge)."""
-    return {
-        "id": new_id(),
-        "type": f"{entity}.merged",
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "actor": {"type": "user", "id": "admin-1"},
-        "correlation_id": new_id(),
-        "data": {"id": survivor["id"], "merged_ids": merged, "merge_id": new_id(), "record": survivor},
-    }
 
 
 def requesters(admin: Api, box: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:

@@ -17,13 +17,13 @@ from infra.faults import Fault
 from infra.runtime import LocalRuntime
 from shared.ids import new_id
 from tests.e2e.conftest import Api
-from tests.e2e.email.test_email_merges import merged
 from tests.e2e.helpers import (
     assert_moved,
     assert_problem,
     created,
     drain,
     envelopes,
+    merge_envelope,
     new_tenant,
     put_envelope,
     quick_redelivery,
@@ -83,7 +83,7 @@ def test_a_merge_killed_midway_moves_every_message_and_keeps_the_opt_out_once(
     replies = history(admin, "/sms/inbound", ids["bea"])
     survivor = admin.get(f"/contacts/{ids['anna']}").json()
     record = {**survivor, "first_name": "Anna-Bea", "version": int(survivor["version"]) + 1}
-    envelope = merged(tenant, ids["anna"], [ids["bea"]], record)
+    envelope = merge_envelope(tenant, "contact", record, [ids["bea"]])
     drain(stack, busy_ok=True)
     assert stack.functions is not None
     killed = [Fault("dynamodb", "TransactWriteItems", "after") for _ in range(2)]  # each fires once, in turn
@@ -130,7 +130,7 @@ def test_an_account_merge_refreshes_the_survivor_and_drops_the_merged_copy(
     admin, tenant, accounts = office["admin"], office["tenant"], office["accounts"]
     kept = admin.get(f"/accounts/{accounts['kauppa']}").json()
     record = {**kept, "name": "Kauppa ja Puoti Oy", "version": int(kept["version"]) + 1}
-    envelope = {**merged(tenant, accounts["kauppa"], [accounts["puoti"]], record), "type": "account.merged"}
+    envelope = merge_envelope(tenant, "account", record, [accounts["puoti"]])
     for _ in range(2):  # delivered twice
         put_envelope(stack, {**envelope, "id": new_id()})
     assert settle(stack, lambda: preview(admin, office["ids"]["anna"], "{{ account.name }}") == record["name"])

@@ -10,26 +10,12 @@ One test, one tenant: the test time is scarce.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from infra.runtime import LocalRuntime
 from shared.ids import new_id
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_moved, created, drain, envelopes, ok, put_envelope, settle
+from tests.e2e.helpers import assert_moved, created, drain, envelopes, merge_envelope, ok, put_envelope, settle
 from tests.e2e.workflows.test_workflows import runs, sweep, workflow
-
-
-def merge_envelope(tenant: str, survivor: dict[str, Any], merged: list[str]) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "type": "contact.merged",
-        "version": 1,
-        "tenant_id": tenant,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "actor": {"type": "user", "id": "admin-1"},
-        "correlation_id": new_id(),
-        "data": {"id": survivor["id"], "merged_ids": merged, "merge_id": new_id(), "record": survivor},
-    }
 
 
 def test_a_contact_merge_moves_runs_and_the_survivor_runs_once_per_workflow(
@@ -48,7 +34,7 @@ def test_a_contact_merge_moves_runs_and_the_survivor_runs_once_per_workflow(
     assert settle(stack, lambda: len(runs(admin, both["id"])) == 2 and len(runs(admin, mias["id"])) == 1)
 
     record = ok(admin.get(f"/contacts/{sara['id']}"))
-    merged = merge_envelope(tenant, {**record, "version": record["version"] + 1}, [mia["id"]])
+    merged = merge_envelope(tenant, "contact", {**record, "version": record["version"] + 1}, [mia["id"]])
     put_envelope(stack, merged)
 
     def moved() -> list[tuple[str, str, str, str | None]]:
