@@ -10,7 +10,8 @@ Each service's own references are proven in its `test_*_merges.py`; here the dir
   values a merge does not choose;
 - a crash of the API right after the merge's transaction (its second step never ran) and of the
   consumer after its first step: the directory's subscription finishes, and a second delivery of
-  the event changes nothing.
+  the event changes nothing; an account merge whose consumer dies after its first moved contact:
+  the redelivery moves the others, each contact once (one `contact.updated` each).
 """
 
 from __future__ import annotations
@@ -193,6 +194,28 @@ def test_a_merge_whose_api_and_consumer_crash_finishes_once_and_a_second_deliver
     assert [c["id"] for c in walk(admin, "/contacts", limit=50, name="Virtanen")] == [survivor["id"]]
     mine = [e for e in envelopes(stack, tenant, "contact.merged") if e["data"]["id"] == survivor["id"]]
     assert [e["id"] for e in mine] == [event["id"]] * 2  # the directory's and the one put again
+
+    # An account merge: the consumer dies after its first moved contact (the API removed the merged
+    # account already, so that is its first write); the redelivery moves the others, each once.
+    kept = created(admin.post("/accounts", json={"name": "Crash Oy"}))
+    gone = created(admin.post("/accounts", json={"name": "Crash Ab"}))
+    people = sorted(contact(admin, last_name=f"Crash {n}", account_id=gone["id"])["id"] for n in range(2))
+    drain(stack)  # nothing else in flight: the kill is the merge's
+    first_moved = Fault("dynamodb", "TransactWriteItems", "after")
+    body = {"entity": "accounts", "survivor_id": kept["id"], "merged_ids": [gone["id"]]}
+    with (
+        quick_redelivery(stack, EVENTS_QUEUE),
+        stack.functions.configured("DirectoryConsumerFunction", faults=[first_moved]) as (moved_one,),
+    ):
+        ok(admin.post("/duplicates/merge", json=body))
+        poll_until(lambda: moved_one.fired and len(walk(admin, "/contacts", limit=50, account_id=kept["id"])) == 2)
+        assert moved_one.fired  # (its marker goes with the block)
+    [merge] = [e for e in envelopes(stack, tenant, "account.merged") if e["data"]["id"] == kept["id"]]
+    put_envelope(stack, merge)  # and delivered again
+    drain(stack)
+    assert sorted(c["id"] for c in walk(admin, "/contacts", limit=50, account_id=kept["id"])) == people
+    updates = [e["data"] for e in envelopes(stack, tenant, "contact.updated") if e["data"]["id"] in people]
+    assert sorted(u["id"] for u in updates if "account_id" in u["changed"]) == people  # each moved once
 
 
 def test_a_merge_through_the_api_reaches_every_service_and_consent_holds_for_the_survivor(
