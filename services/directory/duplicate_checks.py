@@ -1,7 +1,5 @@
-"""Duplicates (issue 24): the tenant's matching rules, and the check of a new account or contact.
-
-Rules: one kernel setting per entity (`service.duplicate_rules_setting`), read by any user and
-replaced by admins, with the settings routes' ETag and If-Match.
+"""Duplicates (issue 24): the check of a new account or contact (the tenant's matching rules are
+read and replaced in duplicate_rules.py).
 
 Check on create: the new record's blocking keys (`lookup.duplicate_keys`) are looked up in the
 directory's key index (`<KIND>#dup#<key>` entries, written with every record in its transaction),
@@ -26,18 +24,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from services.directory import duplicate_rekeys
 from services.directory.domain.models import Account, Contact, Owner
 from services.directory.lookup import MAX_BLOCK, MODULES, duplicate_keys, duplicate_partition
 from services.directory.matching.engine import check
-from services.directory.matching.fields import Entity
-from services.directory.matching.rules import AccountRules, ContactRules, MatchingRules, parse_rules
-from services.directory.service import Caller, duplicate_rules_setting
+from services.directory.service import Caller
 from services.directory.store import Record
-from shared.errors import Conflict, Problem, ValidationFailed, field_errors_from_pydantic
-from shared.store import UnitOfWork, tenant_key
+from shared.errors import Conflict, Problem
+from shared.store import tenant_key
 
 DuplicatesMode = Literal["report", "reject"]
 
@@ -86,65 +81,6 @@ class AccountCreated(Account):
     """A created account, with the possible duplicates found when it was created."""
 
     possible_duplicates: list[PossibleDuplicate] = Field(default_factory=list, description=POSSIBLE_DUPLICATES)
-
-
-# ----------------------------------------------------------------------------- rules
-
-
-REKEY = (
-    "The last re-key of the existing records' phone numbers after a change of `default_country` "
-    "(absent when it never changed): until it is `completed`, a create's check may miss an existing "
-    "record by a number stored without a country code (its email and name still find it)"
-)
-
-
-class ContactRulesRead(ContactRules):
-    """A contact's rules, with the state of their last re-key."""
-
-    rekey: duplicate_rekeys.Rekey | None = Field(None, description=REKEY)
-
-
-class AccountRulesRead(AccountRules):
-    """An account's rules, with the state of their last re-key."""
-
-    rekey: duplicate_rekeys.Rekey | None = Field(None, description=REKEY)
-
-
-READ_MODELS: dict[str, type[MatchingRules]] = {"contacts": ContactRulesRead, "accounts": AccountRulesRead}
-
-
-def _read(caller: Caller, entity: Entity, rules: MatchingRules) -> MatchingRules:
-    rekey = duplicate_rekeys.latest(caller, entity)
-    # constructed, not validated again: the rules were (a defaulted `min_matched_fields` is not checked)
-    return READ_MODELS[entity].model_construct(**dict(rules), rekey=rekey)
-
-
-def get_rules(caller: Caller, entity: Entity) -> MatchingRules:
-    caller.address_setting(duplicate_rules_setting(entity))
-    return _read(caller, entity, caller.duplicate_rules(entity))
-
-
-def replace_rules(caller: Caller, entity: Entity, body: Mapping[str, Any]) -> MatchingRules:
-    """Replace the rules (admins). A change of `default_country` keys the phone numbers of records
-    written from now on and starts a re-key of the existing records' (duplicate_rekeys.py)."""
-    caller.require_admin()
-    caller.address_setting(duplicate_rules_setting(entity))
-    if body.get("entity") not in (None, entity):
-        raise ValidationFailed.on("entity", f"These are the rules of {entity}.", "not_path_entity")
-    try:
-        rules = parse_rules(entity, {**body, "entity": entity})
-    except ValidationError as error:
-        raise ValidationFailed(
-            "The matching rules are not valid.", field_errors_from_pydantic(error.errors())
-        ) from None
-    before = caller.duplicate_rules(entity).default_country
-    uow = UnitOfWork()  # the rules and the start of their re-key commit together
-    caller.stage_setting(uow, duplicate_rules_setting(entity), rules.model_dump(mode="json"))
-    generation = duplicate_rekeys.stage_start(caller, uow, entity, before, rules.default_country)
-    uow.commit()
-    if generation is not None:
-        duplicate_rekeys.enqueue(caller.tenant, entity, generation)
-    return _read(caller, entity, rules)
 
 
 # ----------------------------------------------------------------------------- check on create

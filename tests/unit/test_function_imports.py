@@ -66,6 +66,9 @@ SMS_MAKING_SIDE = (
     "services.sms.preview",
     "services.sms.subscriptions",
 )
+# The directory's duplicate jobs (scans, re-keys after a change of the rules' country): the scans
+# function's, loaded elsewhere only by the routes that start or read them.
+DUPLICATE_JOBS = ("services.directory.duplicate_scans", "services.directory.duplicate_rekeys")
 # Modules of features a function does not serve (beyond the rules every function of its kind has).
 NOT_SERVED = {
     "shared.outbox": ("services", "pynamodb", "jinja2"),
@@ -83,8 +86,27 @@ NOT_SERVED = {
         "shared.conditions",
         "jinja2",
     ),
-    "services.directory.handlers.imports": ("services.directory.target_groups", "services.directory.identity"),
-    "services.directory.handlers.consumer": ("services.directory.imports", "services.directory.identity"),
+    "services.directory.handlers.imports": (
+        "services.directory.target_groups",
+        "services.directory.identity",
+        *DUPLICATE_JOBS,
+        "services.directory.duplicate_rules",
+        "services.directory.merges",
+    ),
+    # its merge step loads the merge module (request models built at import) with a merge event only
+    "services.directory.handlers.consumer": (
+        "services.directory.imports",
+        "services.directory.identity",
+        "services.directory.merges",
+        *DUPLICATE_JOBS,
+    ),
+    # a record's requests check duplicates by the rules: not the rules' routes, their re-key, scans or merges
+    "services.directory.handlers.api": (
+        *DUPLICATE_JOBS,
+        "services.directory.duplicate_rules",
+        "services.directory.merges",
+    ),
+    "services.directory.handlers.scans": ("services.directory.duplicate_rekeys", "services.directory.merges"),
     "services.email.handlers.sender": (
         "services.email.automations",
         "services.email.campaign_launch",
@@ -137,7 +159,10 @@ NOT_SERVED = {
 # FIRST_REQUEST), not another feature's; Powertools' OpenAPI models load with a document only.
 API_NOT_SERVED = {
     "services.activities.handlers.api": ("goals", "marketing", "mass", "calendar", "contact_orders", "admin"),
-    "services.directory.handlers.api": ("accounts", "target_groups", "imports", "users", "classes"),
+    "services.directory.handlers.api": (
+        *("accounts", "target_groups", "imports", "users", "classes"),
+        *("duplicates", "duplicates_rules"),  # scans, groups, merges; the rules
+    ),
     "services.email.handlers.api": ("templates", "automations", "list_types", "public", "tracking", "settings"),
 }
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"

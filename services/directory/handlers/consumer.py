@@ -7,7 +7,6 @@ from typing import Any
 
 from services.directory.domain.conditions import TargetGroup
 from services.directory.domain.models import Contact
-from services.directory.merges import on_merged
 from services.directory.orders import create_customer
 from services.directory.requesters import create_requester
 from services.directory.service import Caller, readable, service_caller
@@ -137,14 +136,21 @@ def resolve_audience(envelope: Envelope, uow: UnitOfWork) -> None:
     logger.info("audience resolved", extra={"request_id": request.request_id, "items_read": resolver.items_read})
 
 
+def finish_merge(envelope: Envelope, uow: UnitOfWork) -> None:
+    # here: the merge module builds its request models at import, which no other event needs
+    from services.directory.merges import on_merged
+
+    on_merged(envelope, uow)
+
+
 HANDLERS: dict[str, Handle] = {
     "audience.requested": resolve_audience,
     "contact_order.created": create_customer,
     "ticket.created": create_requester,
     "contact.update_requested": apply_update,
     "account.update_requested": apply_update,
-    "contact.merged": on_merged,
-    "account.merged": on_merged,
+    "contact.merged": finish_merge,
+    "account.merged": finish_merge,
 }
 
 handler = consumer_entry(DirectorySettings, CONSUMER, HANDLERS)

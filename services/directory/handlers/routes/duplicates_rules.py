@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field
 
-from services.directory import duplicate_checks
-from services.directory.duplicate_checks import AccountRulesRead, ContactRulesRead
+from services.directory import duplicate_rules
+from services.directory.duplicate_rules import AccountRulesRead, ContactRulesRead
 from services.directory.handlers.common import caller
 from services.directory.matching.rules import AccountRules, ContactRules, MatchingRules
 
@@ -39,12 +39,12 @@ class AccountRulesReplace(AccountRules):
 
 def _replace(entity: Literal["contacts", "accounts"], body: MatchingRules) -> MatchingRules:
     sent = body.model_dump(mode="json", exclude_unset=True, exclude={"rekey"})
-    return duplicate_checks.replace_rules(caller(router), entity, sent)
+    return duplicate_rules.replace_rules(caller(router), entity, sent)
 
 
 @router.get("/duplicates/rules/contacts")
 def get_contact_duplicate_rules() -> ContactRulesRead:
-    return duplicate_checks.get_rules(caller(router), "contacts")  # type: ignore[return-value]
+    return duplicate_rules.get_rules(caller(router), "contacts")  # type: ignore[return-value]
 
 
 @router.put("/duplicates/rules/contacts")
@@ -54,7 +54,7 @@ def replace_contact_duplicate_rules(body: Annotated[ContactRulesReplace, Body()]
 
 @router.get("/duplicates/rules/accounts")
 def get_account_duplicate_rules() -> AccountRulesRead:
-    return duplicate_checks.get_rules(caller(router), "accounts")  # type: ignore[return-value]
+    return duplicate_rules.get_rules(caller(router), "accounts")  # type: ignore[return-value]
 
 
 @router.put("/duplicates/rules/accounts")
