@@ -88,12 +88,17 @@ class _MergeRequest(BaseModel):
         return value
 
 
+FIELDS_RULE = (
+    "Which record each field's value comes from; a field left out follows the tenant's `merge_values` "
+    "(its matching rules): by default the survivor's value, or when it has none the newest record's that has one"
+)
+
+
 class ContactMerge(_MergeRequest):
     entity: Literal["contacts"]
     fields: ContactFieldChoices = Field(  # type: ignore[valid-type]
         default_factory=ContactFieldChoices,
-        description="Which record each field's value comes from; a field left out keeps the survivor's value, "
-        "or when the survivor has none the newest record's that has one",
+        description=FIELDS_RULE,
     )
 
 
@@ -101,8 +106,7 @@ class AccountMerge(_MergeRequest):
     entity: Literal["accounts"]
     fields: AccountFieldChoices = Field(  # type: ignore[valid-type]
         default_factory=AccountFieldChoices,
-        description="Which record each field's value comes from; a field left out keeps the survivor's value, "
-        "or when the survivor has none the newest record's that has one",
+        description=FIELDS_RULE,
     )
 
 

@@ -45,8 +45,9 @@ DUPLICATE_DOCS = ServiceDocs(
         "duplicates.merge": Doc(
             "Merge duplicates into one record",
             "Merges up to three `merged_ids` into `survivor_id`, which keeps its id and number. Each field "
-            "takes the value of the record `fields` names for it; a field left out keeps the survivor's "
-            "value, or when the survivor has none the newest merged record's that has one. The survivor is "
+            "takes the value of the record `fields` names for it; a field left out follows the tenant's "
+            "`merge_values` (`PUT /duplicates/rules/{entity}`): by default the survivor's value, or when the "
+            "survivor has none the newest merged record's that has one. The survivor is "
             "changed like a PATCH (`contact.updated` / `account.updated` with the changes), the merged "
             "records are removed, and `contact.merged` / `account.merged` tells every service to move its "
             "references (activities, call lists, contact orders, marketing, campaign and target-group "
