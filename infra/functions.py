@@ -42,7 +42,24 @@ log = logging.getLogger("kontakt.functions")
 # Lambda allows 10 s of init; spawning and importing on a busy laptop can take longer.
 INIT_TIMEOUT = 60
 
-_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", UNRELIABLE, UNRELIABLE_SEED)
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV", UNRELIABLE, UNRELIABLE_SEED)
+
+# What Lambda sets the same in every function's environment (the rest names the function).
+LAMBDA_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+    "TZ": ":UTC",
+    # X-Ray has no emulator; metrics still print their EMF lines to stdout.
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+# The module a preloading runtime's forkserver imports once: the libraries every function's init
+# imports, so that each worker forked from it starts with them (infra/worker_preload.py).
+PRELOAD = "infra.worker_preload"
 
 # The API's public address as the template spells it (`https://${HttpApi}.execute-api...`): locally
 # no such host exists, so a function's public links (mail links) point at the local gateway instead.
@@ -87,21 +104,13 @@ def worker_spec(
     """`secret_arns`: names -> ARNs of the stack's secrets; given, the worker enforces the function's role."""
     environment = {
         **function.environment,
+        **LAMBDA_ENVIRONMENT,
         "AWS_ENDPOINT_URL": aws_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
         "_HANDLER": function.handler,
         "LAMBDA_TASK_ROOT": str((project_root / function.code_dir).resolve()),
-        "TZ": ":UTC",
-        # X-Ray has no emulator; metrics still print their EMF lines to stdout.
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }
     return WorkerSpec(
         function_name=function.name,
@@ -180,12 +189,17 @@ class _FunctionOutput(io.TextIOBase):
                 self._partial = ""
 
 
-def _worker_main(connection: Any, spec: WorkerSpec) -> None:
-    """Entry point of the worker process: set up the sandbox, then serve invocations."""
+def inherited_environment() -> dict[str, str]:
+    """What a worker keeps of the runtime's environment, read when the worker starts."""
+    return {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+
+
+def _worker_main(connection: Any, spec: WorkerSpec, kept: dict[str, str]) -> None:
+    """Entry point of the worker process: set up the sandbox, then serve invocations. `kept`: the
+    runtime's inherited_environment() (a forked worker's own environment is its forkserver's)."""
     # A terminal's Ctrl-C reaches every process of its group: the runtime stops its workers after
     # the invocations in progress end (and `kontakt dev` saved its state), or the pipe closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    kept = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update({**kept, **spec.environment})
     if hasattr(time, "tzset"):
@@ -304,12 +318,25 @@ def _error_payload(error: BaseException, error_type: str | None = None) -> dict[
 # ---------------------------------------------------------------- in the runtime
 
 
+def start_context(preload: bool) -> Any:
+    """How a worker process starts. Spawned: a fresh interpreter, as Lambda's init phase is (its
+    import time is what the console's REPORT lines show). Preloaded: forked from a server that
+    imported PRELOAD once, which saves each cold start the import of the base libraries (the test
+    suite's ~200 cold starts). Either way the worker then sets its own environment and imports its
+    handler from its own code directory."""
+    if not preload or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([PRELOAD])
+    return context
+
+
 class Worker:
     """One worker process; invocations are serialized on it."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, preload: bool = False) -> None:
         self.spec = spec
-        self._context = multiprocessing.get_context("spawn")
+        self._context = start_context(preload)
         self._process: Any = None
         self._connection: Any = None
 
@@ -320,7 +347,10 @@ class Worker:
         self._discard()
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker_main, args=(child, self.spec), name=f"lambda:{self.spec.function_name}", daemon=True
+            target=_worker_main,
+            args=(child, self.spec, inherited_environment()),
+            name=f"lambda:{self.spec.function_name}",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -399,9 +429,9 @@ class FunctionPool:
     warmest idle worker serves next (last in, first out), as Lambda reuses a warm environment: a
     function allowed many workers starts only as many as ran at once."""
 
-    def __init__(self, spec: WorkerSpec, concurrency: int = 1) -> None:
+    def __init__(self, spec: WorkerSpec, concurrency: int = 1, preload: bool = False) -> None:
         self.spec = spec
-        self._workers = [Worker(spec) for _ in range(concurrency)]
+        self._workers = [Worker(spec, preload) for _ in range(concurrency)]
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         for worker in self._workers:
             self._idle.put(worker)

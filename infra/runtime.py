@@ -92,6 +92,7 @@ class LocalRuntime:
         snapshot_interval: float = 2.0,
         hosts: dict[str, list[str]] | None = None,
         smtp_port: int = 0,
+        preload: bool = False,
     ) -> None:
         """`mail_dir`: where every mail SES sends is written as an .eml file (and /dev/mail lists them).
 
@@ -115,6 +116,11 @@ class LocalRuntime:
         no test asks real DNS.
         `smtp_port`: the loopback SMTP listener's port (0: a free one), standing in for SES's receipt
         rules (infra/smtp_listener.py); it runs when the template has a rule that stores mail in S3.
+
+        `preload`: workers are forked from a server that imported the base libraries once, rather
+        than spawned (infra/functions.py `start_context`). Tests pass True: it saves ~0.2 CPU s of
+        each of their ~200 cold starts. `kontakt dev` spawns, so its console's init times are a
+        fresh interpreter's, as Lambda's are.
         """
         self.project_root = Path(project_root).resolve()
         self.parameters = {**(parameters or {}), "Stage": stage}
@@ -146,6 +152,7 @@ class LocalRuntime:
         self._written: dict[str, list[StreamPump]] = {}  # function -> the stream pumps it may write
         self.tap: TapPump | None = None
         self.smtp_port = smtp_port
+        self.preload = preload
         self.smtp: SmtpListener | None = None
         self._watched_queue_urls: list[str] = []
         self._cached_clients: dict[str, Any] = {}
@@ -307,6 +314,7 @@ class LocalRuntime:
                     )
                 ),
                 max(self.concurrency, local_concurrency(stack, logical_id)),
+                self.preload,
             )
             for logical_id, function in stack.functions.items()
         }
@@ -320,7 +328,7 @@ class LocalRuntime:
                 code_dir=str(self.project_root),
                 log_file=self._log_file(DEV_PROVISIONER),
             )
-            pools[DEV_PROVISIONER] = FunctionPool(spec, 1)
+            pools[DEV_PROVISIONER] = FunctionPool(spec, 1, self.preload)
         return Functions(pools, Console(pools))
 
     def _with_hosts(self, spec: WorkerSpec) -> WorkerSpec:

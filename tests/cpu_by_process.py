@@ -78,7 +78,9 @@ def _sample() -> None:
             pid, parent_kind = todo.pop()
             ppid, cpu, start = stats[pid]
             key = (pid, start)
-            if key in _last and not _last[key][1].startswith("sub:spawn"):
+            if pid in _kinds:  # a function's worker, also when forked by a forkserver (infra/worker_preload.py)
+                kind = _kinds[pid]
+            elif key in _last and not _last[key][1].startswith("sub:spawn"):
                 kind = _last[key][1]
             else:
                 kind = parent_kind + ">" + _classify(pid, _cmd(pid)) if parent_kind else _classify(pid, _cmd(pid))

@@ -85,7 +85,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     mail and console tests use it rather than a runtime of their own. Its functions resolve the
     names of tests/e2e/hosts.py only: no test asks real DNS."""
     mail = tmp_path_factory.mktemp("mail")
-    runtime = LocalRuntime(PROJECT_ROOT, stage="dev", port=0, batching_window=0, mail_dir=mail, hosts=HOSTS)
+    runtime = LocalRuntime(
+        PROJECT_ROOT, stage="dev", port=0, batching_window=0, mail_dir=mail, hosts=HOSTS, preload=True
+    )
     runtime.start()
     try:
         yield runtime

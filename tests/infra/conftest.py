@@ -34,7 +34,7 @@ def empty_emulator(_bare_emulator: Emulator) -> Emulator:
 
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime(FIXTURES, stage="test") as started:
+    with LocalRuntime(FIXTURES, stage="test", preload=True) as started:
         yield started
 
 

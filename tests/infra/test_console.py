@@ -101,7 +101,7 @@ def test_each_distinct_warning_of_a_function_once_every_error_each_time(caplog: 
 
 @pytest.fixture(scope="module")
 def logged_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    with LocalRuntime(FIXTURES, stage="console", log_dir=tmp_path_factory.mktemp("logs")) as started:
+    with LocalRuntime(FIXTURES, stage="console", log_dir=tmp_path_factory.mktemp("logs"), preload=True) as started:
         yield started
 
 

@@ -17,7 +17,7 @@ from tests.infra.conftest import FIXTURES
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    with LocalRuntime(FIXTURES, stage="test", mail_dir=tmp_path_factory.mktemp("mail")) as started:
+    with LocalRuntime(FIXTURES, stage="test", mail_dir=tmp_path_factory.mktemp("mail"), preload=True) as started:
         started.client("sesv2").create_email_identity(EmailIdentity="kontakt.dev")
         yield started
 

@@ -46,7 +46,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _started(root: Path) -> Iterator[LocalRuntime]:
-    with LocalRuntime(root, stage="iam", batching_window=0) as runtime:
+    with LocalRuntime(root, stage="iam", batching_window=0, preload=True) as runtime:
         yield runtime
 
 

@@ -13,7 +13,7 @@ from infra import functions
 
 
 class FakeWorker:
-    def __init__(self, spec: Any) -> None:
+    def __init__(self, spec: Any, preload: bool = False) -> None:
         self.started = False
 
     def invoke(self, event: Any, request_id: str) -> tuple[Any, tuple[()], bool]:
