@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import botocore_data
+from infra import botocore_data
 
 botocore_data.share()  # botocore's data files parsed once per test process, not once per session
 

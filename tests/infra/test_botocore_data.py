@@ -1,4 +1,4 @@
-"""tests/botocore_data.py: every botocore session of the test process shares one data loader."""
+"""infra/botocore_data.py: every botocore session of the test process shares one data loader."""
 
 from __future__ import annotations
 

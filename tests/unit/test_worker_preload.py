@@ -1,8 +1,8 @@
 """A preloaded worker (infra/worker_preload.py) starts as a spawned one would, only sooner.
 
-The forkserver imports the base libraries once, before any function's environment exists. That is
-the same as importing them in the worker only if nothing they read from the environment while
-being imported differs between the two: each variable read must have, in every function of the
+The forkserver imports the base libraries once, and makes a client of each AWS service once, before
+any function's environment exists. That is the same as doing it in the worker only if nothing
+read from the environment meanwhile differs between the two: each variable read must have, in every function of the
 template, the value the forkserver had (or be absent from both). And no function code may come from
 the forkserver: `shared` and `services` are each function's own, from its code directory.
 """
@@ -69,7 +69,7 @@ def test_what_the_libraries_read_at_import_is_the_same_in_every_function(preload
         for key in preloaded["read"]
         if environment.get(key) != forkserver.get(key)
     }
-    assert not differing, f"read at import, set otherwise by the function: {sorted(differing)}"
+    assert not differing, f"read by the preload, set otherwise in the function: {sorted(differing)}"
 
 
 def test_no_function_code_is_preloaded(preloaded: dict[str, list[str]]) -> None:
