@@ -194,6 +194,12 @@ def inherited_environment() -> dict[str, str]:
     return {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
 
 
+def shared_environment() -> dict[str, str]:
+    """The environment every worker has before its function's own variables (a preloading
+    forkserver's while it imports: infra/worker_preload.py)."""
+    return {**inherited_environment(), **LAMBDA_ENVIRONMENT}
+
+
 def _worker_main(connection: Any, spec: WorkerSpec, kept: dict[str, str]) -> None:
     """Entry point of the worker process: set up the sandbox, then serve invocations. `kept`: the
     runtime's inherited_environment() (a forked worker's own environment is its forkserver's)."""

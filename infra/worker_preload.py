@@ -4,7 +4,8 @@ Every worker forked from it starts with these modules loaded; its environment, i
 its faults and its handler (from its own code directory) come after the fork, as with a spawned
 worker. Only third-party libraries and the worker's own runtime module are imported here: a
 function's code (`shared`, `services`) always comes from its code directory. botocore's data files
-of the services the functions call are parsed here too, once (infra/botocore_data.py).
+of the services the functions call are parsed here too, once (infra/botocore_data.py). Importing
+this module replaces the process's environment: only the forkserver imports it.
 
 A library that reads the environment while it is imported (or while the warm-up makes its
 clients) would read the forkserver's, not the function's: the forkserver does both with the
@@ -19,7 +20,7 @@ import importlib
 import os
 
 from infra import botocore_data
-from infra.functions import LAMBDA_ENVIRONMENT, inherited_environment
+from infra.functions import shared_environment
 
 MODULES = (
     "boto3",
@@ -41,11 +42,6 @@ MODULES = (
     "aws_lambda_powertools.event_handler.openapi.models",
     "aws_lambda_powertools.utilities.typing",
 )
-
-
-def shared_environment() -> dict[str, str]:
-    """The environment every worker has before its function's own variables."""
-    return {**inherited_environment(), **LAMBDA_ENVIRONMENT}
 
 
 def preload() -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from infra import local_dns
-from infra.functions import inherited_environment, worker_spec
+from infra.functions import inherited_environment, shared_environment, worker_spec
 from infra.template import load_stack
-from infra.worker_preload import shared_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
