@@ -33,6 +33,9 @@ class Recording(os._Environ):
     def __contains__(self, key):
         read.add(key)
         return super().__contains__(key)
+    def clear(self):  # the preload's own clear(): MutableMapping's reads every key it removes
+        for key in list(self):
+            super().__delitem__(key)
 e = os.environ
 os.environ = Recording(e._data, e.encodekey, e.decodekey, e.encodevalue, e.decodevalue)
 import infra.worker_preload
