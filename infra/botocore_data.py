@@ -19,6 +19,8 @@ import functools
 import botocore.session
 from botocore import loaders
 
+from infra.account import REGION
+
 
 class _SearchPaths(list[str]):
     """boto3 adds its data folder to its session's loader's search paths: to the shared one once."""
@@ -49,6 +51,6 @@ def warm(services: tuple[str, ...] = SERVICES) -> None:
     the data files parsed and botocore's modules imported on a first client stay imported."""
     import boto3
 
-    session = boto3.Session(region_name="eu-north-1", aws_access_key_id="warm", aws_secret_access_key="warm")
+    session = boto3.Session(region_name=REGION, aws_access_key_id="warm", aws_secret_access_key="warm")
     for service in services:
         session.client(service, endpoint_url="http://127.0.0.1:9")
